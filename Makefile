@@ -1,0 +1,96 @@
+# jern build. `make` builds build/jern; see README.md for demo and test.
+#
+#   make            build/jern and the test app (optimised, with debug info)
+#   make test       install what is missing, build, run every test (sanitizer build)
+#   make demo       install what is missing, build, start jern with a demo config
+#   make bench      side-by-side benchmark against nginx and HAProxy
+#   make fuzz       run each libFuzzer target for FUZZ_SECONDS
+#   make asan       the ASan+UBSan build in build/asan
+
+CC ?= gcc
+BUILD ?= build
+SAN ?=
+
+WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter
+ifeq ($(CI),true)
+WARN += -Werror
+endif
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+
+ifeq ($(SAN),1)
+OPT := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+OPT := -O2 -g
+endif
+
+CPPFLAGS := -Isrc -D_GNU_SOURCE
+CFLAGS := -std=gnu11 $(OPT) $(WARN) -pthread -MMD -MP $(EXTRA_CFLAGS)
+LDFLAGS := $(OPT) -pthread
+LDLIBS := -lsqlite3 -lcurl -lcjson -lm
+
+SRCS := $(shell find src -name '*.c' ! -name main.c | sort)
+OBJS := $(SRCS:src/%.c=$(BUILD)/obj/%.o)
+UNIT_SRCS := $(shell find tests/unit -name 'test_*.c' 2>/dev/null | sort)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+
+.PHONY: all unit asan test demo bench fuzz deps clean format
+all: $(BUILD)/jern $(BUILD)/jern-testapp
+
+$(BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libjern.a: $(OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/jern: $(BUILD)/obj/main.o $(BUILD)/libjern.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The small HTTP app used as demo backend, test backend and container image.
+$(BUILD)/jern-testapp: tests/app/testapp.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS)
+
+$(BUILD)/jern-testapp-static: tests/app/testapp.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -static -pthread -o $@ $<
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libjern.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libjern.a $(LDFLAGS) $(LDLIBS) -lcmocka
+
+unit: $(UNIT_BINS)
+
+asan:
+	$(MAKE) BUILD=build/asan SAN=1 all unit
+
+deps:
+	@scripts/install-deps.sh
+
+test: deps
+	$(MAKE) all $(BUILD)/jern-testapp-static
+	$(MAKE) asan
+	tests/run.sh
+
+demo: deps
+	$(MAKE) all
+	scripts/demo.sh
+
+bench: deps
+	$(MAKE) all
+	bench/run.sh
+
+fuzz: deps
+	fuzz/run.sh $(FUZZ_SECONDS)
+
+format:
+	clang-format -i $$(find src tests/unit tests/app fuzz -name '*.[ch]')
+
+clean:
+	rm -rf build
+
+-include $(OBJS:.o=.d) $(BUILD)/obj/main.d

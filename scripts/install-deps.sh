@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages that building, testing, the demo and the
+# benchmarks need. Idempotent: installs only what is missing, and runs
+# `apt-get update` once, only then. No downloads from anywhere but Debian.
+set -euo pipefail
+
+PACKAGES=(
+    # build
+    gcc make pkg-config libsqlite3-dev libcurl4-openssl-dev libcjson-dev
+    # tests
+    libcmocka-dev python3-pytest python3-requests python3-websocket curl
+    clang libclang-rt-14-dev procps iproute2
+    # real peers: benchmarks, hardening, containers, registry, database, cluster
+    nginx haproxy wrk hyperfine slowhttptest
+    podman runc docker-registry
+    mariadb-server mariadb-client etcd-server etcd-client
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "jern: missing Debian packages: ${missing[*]}" >&2
+    echo "jern: run as root, or: sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+fi
+
+echo "jern: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# Debian's service scripts must not start nginx, mariadb or etcd on install:
+# jern's tests start their own instances on loopback ports.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod +x "$policy"
+    trap 'rm -f "$policy"' EXIT
+fi
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

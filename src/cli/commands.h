@@ -1,0 +1,26 @@
+/*
+ * commands.h: the jern subcommands. Each takes the arguments after its name
+ * (argv[0] is the subcommand) and returns the process exit code.
+ */
+#ifndef JN_CLI_COMMANDS_H
+#define JN_CLI_COMMANDS_H
+
+struct jn_command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *usage;   /* "gateway [-t] -c FILE" */
+    const char *summary; /* one line */
+};
+
+/* The command table, terminated by a NULL name. */
+extern const struct jn_command jn_commands[];
+
+/* Finds a command by name, or NULL. */
+const struct jn_command *jn_command_find(const char *name);
+
+/* Prints the usage of every command to stdout. */
+void jn_usage(void);
+
+int jn_cmd_version(int argc, char **argv);
+
+#endif

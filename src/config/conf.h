@@ -1,0 +1,164 @@
+/*
+ * conf.h: the typed configuration, as the config parser produces it from
+ * nginx-syntax text and as the gateway consumes it. Inheritance (http ->
+ * server -> location) is already resolved: every location carries its
+ * effective settings. Times are milliseconds, sizes bytes.
+ *
+ * A struct jn_conf is immutable once loaded and owns all its memory; free it
+ * with jn_conf_free(). Any thread may read it.
+ */
+#ifndef JN_CONFIG_CONF_H
+#define JN_CONFIG_CONF_H
+
+#include "core/common.h"
+#include "net/sock.h"
+
+struct jn_conf_kv {
+    char *name;
+    char *value; /* may contain $variables; "" means "do not send this header" */
+};
+
+enum jn_balance { JN_BALANCE_RR = 0, JN_BALANCE_LEAST_CONN };
+
+struct jn_conf_upstream_server {
+    char *text; /* as written, e.g. "127.0.0.1:8080" */
+    struct jn_addr addr;
+    int weight;              /* default 1 */
+    int max_fails;           /* default 1; 0 disables accounting */
+    int64_t fail_timeout_ms; /* default 10000 */
+    int max_conns;           /* default 0 = unlimited */
+    bool backup;
+    bool down;
+    int line;
+};
+
+struct jn_conf_upstream {
+    char *name;
+    int line;
+    enum jn_balance balance;
+    struct jn_conf_upstream_server *servers;
+    size_t nservers;
+    int keepalive;                /* idle connections kept per worker; 0 = no pool */
+    int64_t keepalive_timeout_ms; /* default 60000 */
+    int keepalive_requests;       /* default 1000 */
+};
+
+/* proxy_next_upstream flags */
+#define JN_NEXT_ERROR 0x001u
+#define JN_NEXT_TIMEOUT 0x002u
+#define JN_NEXT_INVALID_HEADER 0x004u
+#define JN_NEXT_HTTP_500 0x008u
+#define JN_NEXT_HTTP_502 0x010u
+#define JN_NEXT_HTTP_503 0x020u
+#define JN_NEXT_HTTP_504 0x040u
+#define JN_NEXT_HTTP_403 0x080u
+#define JN_NEXT_HTTP_404 0x100u
+#define JN_NEXT_HTTP_429 0x200u
+#define JN_NEXT_NON_IDEMPOTENT 0x400u
+/* "off" is 0. Default: JN_NEXT_ERROR | JN_NEXT_TIMEOUT, as nginx. */
+
+/* Settings valid at http, server and location level; merged downward. */
+struct jn_conf_settings {
+    /* client side (connection-level ones are taken from the server block) */
+    int64_t keepalive_timeout_ms;     /* default 75000; 0 disables keep-alive */
+    int keepalive_requests;           /* default 1000 */
+    int64_t client_header_timeout_ms; /* default 10000, a total deadline for the head */
+    int64_t client_body_timeout_ms;   /* default 60000, between two reads */
+    int64_t send_timeout_ms;          /* default 60000, between two writes to the client */
+    int64_t client_max_body_size;     /* default 1 MiB; 0 = unlimited */
+    int large_header_num;             /* large_client_header_buffers: default 4 */
+    size_t large_header_size;         /*   ... 8k: max request line; num*size: max head */
+
+    /* upstream side */
+    int proxy_http_minor;             /* proxy_http_version: 0 or 1 (default 1; nginx: 0) */
+    struct jn_conf_kv *set_headers;   /* proxy_set_header, in order */
+    size_t nset_headers;
+    int64_t proxy_connect_timeout_ms; /* default 60000 */
+    int64_t proxy_read_timeout_ms;    /* default 60000 */
+    int64_t proxy_send_timeout_ms;    /* default 60000 */
+    unsigned next_upstream;           /* JN_NEXT_* */
+    int next_upstream_tries;          /* default 0 = unlimited */
+    int64_t next_upstream_timeout_ms; /* default 0 = unlimited */
+    bool cache_bypass;                /* proxy_cache_bypass given: accepted; jern has no cache */
+
+    /* logging */
+    char *access_log_path;   /* NULL = off */
+    char *access_log_format; /* the format string itself (log_format resolved); default combined */
+};
+
+struct jn_conf_location {
+    char *prefix; /* "/api/" ... */
+    bool exact;   /* location = /x */
+    int line;
+    /* proxy_pass http://TARGET[URI]: target is an upstream name or HOST:PORT */
+    char *pass_target; /* NULL when the location has no proxy_pass */
+    char *pass_uri;    /* NULL when proxy_pass has no URI part (pass the request URI as is) */
+    struct jn_conf_upstream *pass_upstream; /* resolved upstream block, or NULL for an address */
+    struct jn_addr pass_addr;               /* when pass_upstream is NULL */
+    int return_code;    /* 0 = no return */
+    char *return_text;  /* body text, or the Location for 301/302/303/307/308 */
+    struct jn_conf_settings s;
+};
+
+struct jn_conf_listen {
+    char *text;
+    struct jn_addr addr;
+    bool default_server;
+    int line;
+};
+
+struct jn_conf_server {
+    int line;
+    struct jn_conf_listen *listens;
+    size_t nlistens;
+    char **server_names; /* exact names, "*.example.com", ".example.com" (lower-cased) */
+    size_t nserver_names;
+    struct jn_conf_location *locations; /* in file order; matching is nginx's longest prefix */
+    size_t nlocations;
+    struct jn_conf_settings s;
+};
+
+struct jn_conf_log_format {
+    char *name;
+    char *format;
+};
+
+struct jn_conf {
+    char *path; /* the main file, or "(embedded)" */
+    int worker_processes; /* resolved: "auto" becomes the usable CPU count */
+    bool worker_processes_auto;
+    int worker_connections; /* default 1024 */
+    long worker_rlimit_nofile; /* 0 = leave as is */
+    char *pid_path;            /* NULL = none */
+    char *error_log_path;      /* NULL = stderr */
+    int error_log_level;       /* enum jn_log_level */
+    struct jn_conf_upstream *upstreams;
+    size_t nupstreams;
+    struct jn_conf_server *servers;
+    size_t nservers;
+    struct jn_conf_log_format *log_formats;
+    size_t nlog_formats;
+    bool has_http; /* an http block was given */
+};
+
+/* nginx's combined format, jern's default access log format. */
+#define JN_LOG_FORMAT_COMBINED                                                                     \
+    "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent "            \
+    "\"$http_referer\" \"$http_user_agent\""
+
+/* Loads a config file (following include globs relative to its directory).
+ * Returns 0 and *out, or JN_ECONFIG with "FILE:LINE: what is wrong" in err. */
+int jn_conf_load(const char *path, struct jn_conf **out, char *err, size_t errlen);
+
+/* Same for text in memory; name is used in messages and to resolve includes
+ * relative to the current directory. */
+int jn_conf_load_string(const char *name, const char *text, size_t len, struct jn_conf **out,
+                        char *err, size_t errlen);
+
+/* Frees a config and everything it owns. NULL is fine. */
+void jn_conf_free(struct jn_conf *conf);
+
+/* CPUs this process may use: affinity mask, capped by the cgroup CPU quota. */
+int jn_conf_usable_cpus(void);
+
+#endif

@@ -1,0 +1,82 @@
+/*
+ * loop.h: the event loop, one per thread. The only user of <sys/epoll.h>.
+ *
+ * File descriptors are registered once, edge-triggered, for both directions
+ * (no epoll_ctl churn); a callback reads or writes until EAGAIN. Timers live
+ * in a min-heap. Signals arrive through a signalfd. Other threads reach a loop
+ * only through jn_loop_post() / jn_loop_stop(), which are thread-safe.
+ * Everything else must be called from the loop's own thread.
+ */
+#ifndef JN_EV_LOOP_H
+#define JN_EV_LOOP_H
+
+#include "core/common.h"
+#include "ev/timer.h"
+
+#define JN_EV_READ 0x1u
+#define JN_EV_WRITE 0x4u
+#define JN_EV_ERROR 0x8u  /* EPOLLERR */
+#define JN_EV_HUP 0x10u   /* EPOLLHUP */
+#define JN_EV_RDHUP 0x2000u /* EPOLLRDHUP: peer shut down writing */
+
+struct jn_loop;
+struct jn_io;
+
+typedef void (*jn_io_cb)(struct jn_loop *loop, struct jn_io *io, uint32_t events);
+typedef void (*jn_post_cb)(struct jn_loop *loop, void *arg);
+typedef void (*jn_signal_cb)(struct jn_loop *loop, int signo, void *arg);
+
+struct jn_io {
+    int fd;
+    jn_io_cb cb;
+    void *data;
+};
+
+/* Creates a loop. Returns 0 or -errno. */
+int jn_loop_new(struct jn_loop **out);
+
+/* Frees the loop; registered fds are not closed. Loop thread only, after run returned. */
+void jn_loop_free(struct jn_loop *loop);
+
+/* Watches fd for events (JN_EV_READ|JN_EV_WRITE), edge-triggered unless level is true.
+ * io must stay valid until jn_io_del. Returns 0 or -errno. */
+int jn_io_add(struct jn_loop *loop, struct jn_io *io, int fd, uint32_t events, bool level,
+              jn_io_cb cb, void *data);
+
+/* Changes the watched events. Returns 0 or -errno. */
+int jn_io_mod(struct jn_loop *loop, struct jn_io *io, uint32_t events, bool level);
+
+/* Stops watching io->fd (call before closing it). Events already fetched for
+ * io in this iteration are not delivered after this call. */
+void jn_io_del(struct jn_loop *loop, struct jn_io *io);
+
+/* The loop's cached monotonic time in ms, refreshed once per iteration. */
+int64_t jn_loop_now(const struct jn_loop *loop);
+
+/* Refreshes and returns the cached time. */
+int64_t jn_loop_update_time(struct jn_loop *loop);
+
+/* Arms (or re-arms) t to fire after delay_ms from the loop's cached time. */
+void jn_timer_start(struct jn_loop *loop, struct jn_timer *t, int64_t delay_ms);
+
+/* Disarms t; a no-op if it is not armed. */
+void jn_timer_stop(struct jn_loop *loop, struct jn_timer *t);
+
+/* Delivers signo through the loop (signalfd). The signal is blocked in the
+ * calling thread: call before starting other threads so they inherit the mask.
+ * Returns 0 or -errno. */
+int jn_loop_signal(struct jn_loop *loop, int signo, jn_signal_cb cb, void *arg);
+
+/* Runs cb(loop, arg) on the loop's thread soon. Thread-safe. Returns 0 or -errno. */
+int jn_loop_post(struct jn_loop *loop, jn_post_cb cb, void *arg);
+
+/* Runs until jn_loop_stop. Returns 0 or -errno from epoll_wait. */
+int jn_loop_run(struct jn_loop *loop);
+
+/* Makes jn_loop_run return after the current iteration. Thread-safe. */
+void jn_loop_stop(struct jn_loop *loop);
+
+/* Number of registered fds plus armed timers (for tests and metrics). */
+size_t jn_loop_count(const struct jn_loop *loop);
+
+#endif

@@ -1,0 +1,118 @@
+"""Shared fixtures for jern's black-box tests: the real binary, real sockets,
+real backends, all on loopback. Each test gets its own temporary directory
+and free ports; every process it starts is stopped when it ends."""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+JERN = os.environ.get("JERN_BIN", str(ROOT / "build" / "jern"))
+TESTAPP = os.environ.get("JERN_TESTAPP", str(ROOT / "build" / "jern-testapp"))
+TESTAPP_STATIC = os.environ.get("JERN_TESTAPP_STATIC", str(ROOT / "build" / "jern-testapp-static"))
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=10.0, host="127.0.0.1"):
+    """Waits until something accepts on host:port; raises after timeout."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise TimeoutError(f"nothing listening on {host}:{port} after {timeout}s")
+
+
+class Proc:
+    """A child process with its output captured to a file."""
+
+    def __init__(self, args, log, env=None, cwd=None):
+        self.args = [str(a) for a in args]
+        self.log_path = Path(log)
+        self.logf = open(log, "wb")
+        full_env = dict(os.environ)
+        if env:
+            full_env.update(env)
+        self.p = subprocess.Popen(self.args, stdout=self.logf, stderr=subprocess.STDOUT,
+                                  env=full_env, cwd=cwd, start_new_session=True)
+
+    @property
+    def pid(self):
+        return self.p.pid
+
+    def output(self):
+        self.logf.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def send(self, sig):
+        self.p.send_signal(sig)
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def wait(self, timeout=10):
+        return self.p.wait(timeout=timeout)
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        if self.p.poll() is None:
+            try:
+                self.p.send_signal(sig)
+                self.p.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self.logf.close()
+        return self.p.returncode
+
+
+@pytest.fixture
+def procs(tmp_path):
+    """Starts processes for a test and stops them all afterwards:
+    procs.start(args, name) -> Proc."""
+
+    class Procs:
+        def __init__(self):
+            self.all = []
+
+        def start(self, args, name="proc", env=None, cwd=None):
+            p = Proc(args, tmp_path / f"{name}.log", env=env, cwd=cwd)
+            self.all.append(p)
+            return p
+
+    ps = Procs()
+    yield ps
+    for p in reversed(ps.all):
+        p.stop()
+
+
+@pytest.fixture
+def testapp(procs):
+    """Starts a jern-testapp backend: testapp(name) -> port."""
+
+    def start(name="app", port=None, extra_env=None):
+        port = port or free_port()
+        env = {"APP_NAME": name, "PORT": str(port)}
+        if extra_env:
+            env.update(extra_env)
+        procs.start([TESTAPP, port], name=f"testapp-{name}-{port}", env=env)
+        wait_port(port)
+        return port
+
+    return start
+
+
+def have(cmd):
+    return shutil.which(cmd) is not None

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Runs every test against the sanitizer build (build/asan):
+#   1. each cmocka unit test binary under build/asan/tests/unit
+#   2. fuzz corpora replayed through the parsers (when fuzz/replay exists)
+#   3. the pytest integration suite, driving the real binary on loopback
+# Ends with "N passed, N failed" and exits non-zero if anything failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+BUILD=${JERN_TEST_BUILD:-build/asan}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+passed=0
+failed=0
+failures=()
+
+echo "== unit tests ($BUILD)"
+while IFS= read -r t; do
+    [ -x "$t" ] || continue
+    if out=$("$t" 2>&1); then
+        n=$(grep -c '^\[       OK \]' <<<"$out")
+        passed=$((passed + n))
+        echo "ok   ${t#"$BUILD"/tests/unit/} ($n)"
+    else
+        n_ok=$(grep -c '^\[       OK \]' <<<"$out")
+        n_bad=$(grep -c '^\[  FAILED  \]' <<<"$out")
+        [ "$n_bad" -eq 0 ] && n_bad=1
+        passed=$((passed + n_ok))
+        failed=$((failed + n_bad))
+        failures+=("unit: ${t#"$BUILD"/tests/unit/}")
+        echo "FAIL ${t#"$BUILD"/tests/unit/}"
+        echo "$out" | tail -40
+    fi
+done < <(find "$BUILD/tests/unit" -type f -name 'test_*' 2>/dev/null | sort)
+
+if [ -x fuzz/replay.sh ]; then
+    echo "== fuzz corpora replay"
+    if out=$(fuzz/replay.sh "$BUILD" 2>&1); then
+        echo "$out" | tail -5
+        passed=$((passed + 1))
+    else
+        echo "$out" | tail -40
+        failed=$((failed + 1))
+        failures+=("fuzz corpus replay")
+    fi
+fi
+
+echo "== integration tests (pytest, $BUILD/jern)"
+export JERN_BIN="$PWD/$BUILD/jern"
+export JERN_TESTAPP="$PWD/build/jern-testapp"
+export JERN_TESTAPP_STATIC="$PWD/build/jern-testapp-static"
+# Daemons under test are stopped by signal; leak reports at exit would only be noise there.
+export ASAN_OPTIONS="abort_on_error=1:detect_leaks=0"
+/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration ${PYTEST_ARGS:-} \
+    2>&1 | tee build/pytest.log
+rc=${PIPESTATUS[0]}
+summary=$(grep -E '^(=+ )?[0-9]+ (passed|failed)|^=+ .*(passed|failed|error)' build/pytest.log | tail -1)
+p=$(grep -oE '[0-9]+ passed' <<<"$summary" | grep -oE '[0-9]+' || echo 0)
+f=$(grep -oE '[0-9]+ failed' <<<"$summary" | grep -oE '[0-9]+' || echo 0)
+e=$(grep -oE '[0-9]+ error' <<<"$summary" | grep -oE '[0-9]+' || echo 0)
+passed=$((passed + ${p:-0}))
+failed=$((failed + ${f:-0} + ${e:-0}))
+if [ "$rc" -ne 0 ] && [ "$rc" -ne 5 ] && [ "$((${f:-0} + ${e:-0}))" -eq 0 ]; then
+    failed=$((failed + 1))
+    failures+=("pytest exited $rc")
+fi
+
+echo
+for f in "${failures[@]}"; do echo "failed: $f"; done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
