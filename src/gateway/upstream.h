@@ -1,0 +1,109 @@
+/*
+ * upstream.h: runtime upstream groups and their servers ("peers"), and the
+ * balancing algorithms over them (balancer_rr.c, balancer_least_conn.c).
+ *
+ * A struct jn_upstream is shared by every worker thread. Its peer list is
+ * fixed for its lifetime; changing the servers (the admin API, a deploy, a
+ * reload) builds a new jn_upstream that reuses the jn_peer objects of the
+ * addresses it keeps, so live counts and failure state carry over, and swaps
+ * it into a new snapshot. Both are refcounted: the last jn_*_unref frees.
+ *
+ * Counts are global across workers (nginx keeps them per worker unless a
+ * shared zone is configured). Picking takes the upstream's lock briefly;
+ * everything else is atomic.
+ */
+#ifndef JN_GATEWAY_UPSTREAM_H
+#define JN_GATEWAY_UPSTREAM_H
+
+#include "core/common.h"
+#include "config/conf.h"
+#include "net/sock.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+enum jn_peer_state {
+    JN_PEER_READY = 0, /* takes traffic */
+    JN_PEER_DRAIN,     /* no new requests; in-flight ones finish */
+    JN_PEER_MAINT,     /* "down": no traffic at all */
+};
+
+struct jn_peer {
+    struct jn_addr addr;
+    char name[64]; /* "127.0.0.1:8080" */
+    int weight;
+    int max_fails;
+    int64_t fail_timeout_ms;
+    int max_conns; /* 0 = unlimited */
+    bool backup;
+
+    _Atomic int state;           /* enum jn_peer_state */
+    _Atomic int conns;           /* requests in flight, all workers */
+    _Atomic uint64_t requests;   /* total requests sent */
+    _Atomic uint64_t failures;   /* total failed attempts */
+
+    /* guarded by the owning upstream's lock */
+    int current_weight;   /* smooth weighted round robin */
+    int effective_weight;
+    int fails;            /* failures within the current fail_timeout window */
+    int64_t accessed;     /* time of the last failure (ms) */
+    int64_t checked;      /* time of the last probe / success (ms) */
+
+    _Atomic int refs;
+};
+
+struct jn_upstream {
+    char *name;
+    enum jn_balance balance;
+    struct jn_peer **peers; /* primary peers first, then backups */
+    size_t npeers;
+    size_t nprimary;
+    int keepalive;                /* idle connections per worker; 0 = no pool */
+    int64_t keepalive_timeout_ms;
+    int keepalive_requests;
+    pthread_mutex_t lock;
+    _Atomic int refs;
+};
+
+/* Creates a peer with one reference. Returns NULL on a bad address. */
+struct jn_peer *jn_peer_new(const struct jn_conf_upstream_server *s);
+void jn_peer_ref(struct jn_peer *p);
+void jn_peer_unref(struct jn_peer *p);
+
+/* Builds an upstream (one reference) from a config block. Peers whose address
+ * is in prev (may be NULL) are reused (counts and state kept), others created. */
+struct jn_upstream *jn_upstream_new(const struct jn_conf_upstream *cu, const struct jn_upstream *prev);
+
+/* Builds an upstream with the given peers (each gets a new reference). */
+struct jn_upstream *jn_upstream_with_peers(const char *name, enum jn_balance balance,
+                                           struct jn_peer *const *peers, size_t npeers,
+                                           int keepalive, int64_t keepalive_timeout_ms,
+                                           int keepalive_requests);
+
+void jn_upstream_ref(struct jn_upstream *u);
+void jn_upstream_unref(struct jn_upstream *u);
+
+/* Picks a peer for a new attempt, skipping the peers in tried[0..ntried) (the
+ * ones a retry already used), peers in drain/maint, peers at max_conns, and
+ * peers marked failed (fails >= max_fails within fail_timeout; after the
+ * window one probe request is let through). Backups are used only when no
+ * primary is usable. A group whose only primary is failed still gets traffic
+ * (nginx: a single server is never marked down).
+ * On success increments peer->conns and returns 0 with *out set (borrowed:
+ * valid while the upstream is referenced). Returns JN_ENOTFOUND when nothing
+ * is usable. Any thread. */
+int jn_upstream_pick(struct jn_upstream *u, int64_t now_ms, struct jn_peer *const *tried,
+                     size_t ntried, struct jn_peer **out);
+
+/* Ends an attempt on p started by jn_upstream_pick: decrements conns and, when
+ * failed is true, counts a failure (nginx max_fails semantics); a success after
+ * the failure window resets the count. Any thread. */
+void jn_upstream_done(struct jn_upstream *u, struct jn_peer *p, bool failed, int64_t now_ms);
+
+/* True when at least one peer may take a request now (for "wait for ready"). */
+bool jn_upstream_has_ready(struct jn_upstream *u, int64_t now_ms);
+
+/* Finds a peer by address text; NULL if none. */
+struct jn_peer *jn_upstream_find(struct jn_upstream *u, const char *name);
+
+#endif

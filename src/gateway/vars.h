@@ -1,0 +1,92 @@
+/*
+ * vars.h: nginx-style $variables in proxy_set_header values and log_format
+ * strings. A template is compiled once (at config load) into literal and
+ * variable parts, then evaluated per request into a caller buffer with no
+ * allocation. Compiling is a pure function; evaluating is too, given the ctx.
+ */
+#ifndef JN_GATEWAY_VARS_H
+#define JN_GATEWAY_VARS_H
+
+#include "core/common.h"
+#include "http/parse.h"
+
+/* What a request exposes to variables. Fields may be NULL/0 when unknown. */
+struct jn_var_ctx {
+    const struct jn_http_request *req; /* $host $http_NAME $request_uri $request_method ... */
+    const char *remote_addr;           /* $remote_addr (text) */
+    int remote_port;                   /* $remote_port */
+    const char *scheme;                /* $scheme: "http" */
+    const char *server_port;           /* $server_port */
+    const char *proxy_host;            /* $proxy_host: the proxy_pass target */
+    int status;                        /* $status */
+    uint64_t body_bytes_sent;          /* $body_bytes_sent */
+    uint64_t bytes_sent;               /* $bytes_sent */
+    uint64_t request_length;           /* $request_length */
+    const char *upstream_addr;         /* $upstream_addr, e.g. "127.0.0.1:8080, 127.0.0.1:8081" */
+    const char *upstream_status;       /* $upstream_status, e.g. "502, 200" */
+    int64_t upstream_response_time_us; /* $upstream_response_time (printed as seconds.ms); <0 unknown */
+    int64_t request_time_us;           /* $request_time */
+    int64_t time_sec;                  /* $time_local / $time_iso8601 / $msec (unix seconds) */
+    int time_msec;                     /* milliseconds part for $msec */
+    uint64_t connection;               /* $connection: serial number */
+    uint64_t connection_requests;      /* $connection_requests */
+};
+
+enum jn_var_id {
+    JN_VAR_LITERAL = 0,
+    JN_VAR_HOST,
+    JN_VAR_HTTP_HEADER, /* $http_NAME: name stored with '_' as '-' */
+    JN_VAR_REMOTE_ADDR,
+    JN_VAR_REMOTE_PORT,
+    JN_VAR_REMOTE_USER,
+    JN_VAR_PROXY_ADD_X_FORWARDED_FOR,
+    JN_VAR_SCHEME,
+    JN_VAR_REQUEST_URI,
+    JN_VAR_URI,
+    JN_VAR_ARGS,
+    JN_VAR_REQUEST,
+    JN_VAR_REQUEST_METHOD,
+    JN_VAR_SERVER_PROTOCOL,
+    JN_VAR_SERVER_PORT,
+    JN_VAR_PROXY_HOST,
+    JN_VAR_STATUS,
+    JN_VAR_BODY_BYTES_SENT,
+    JN_VAR_BYTES_SENT,
+    JN_VAR_REQUEST_LENGTH,
+    JN_VAR_UPSTREAM_ADDR,
+    JN_VAR_UPSTREAM_STATUS,
+    JN_VAR_UPSTREAM_RESPONSE_TIME,
+    JN_VAR_REQUEST_TIME,
+    JN_VAR_TIME_LOCAL,
+    JN_VAR_TIME_ISO8601,
+    JN_VAR_MSEC,
+    JN_VAR_CONNECTION,
+    JN_VAR_CONNECTION_REQUESTS,
+};
+
+struct jn_var_part {
+    enum jn_var_id id;
+    const char *text; /* literal text, or the header name for JN_VAR_HTTP_HEADER */
+    size_t len;
+};
+
+struct jn_template {
+    struct jn_var_part *parts;
+    size_t nparts;
+    char *storage; /* owns the texts */
+    bool has_vars;
+};
+
+/* Compiles "text with $vars and ${vars}". Returns 0, or JN_ECONFIG with the
+ * unknown variable's name in err ("unknown variable \"$hots\""). */
+int jn_template_compile(const char *text, struct jn_template *t, char *err, size_t errlen);
+
+void jn_template_free(struct jn_template *t);
+
+/* Appends the evaluated template to out[0..cap). Returns the length written,
+ * or JN_ETOOBIG when it does not fit. Evaluates an unknown value as "" (or "-"
+ * in log mode, as nginx logs do). */
+ssize_t jn_template_eval(const struct jn_template *t, const struct jn_var_ctx *ctx, bool log_mode,
+                         char *out, size_t cap);
+
+#endif
