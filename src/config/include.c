@@ -143,7 +143,7 @@ static int include_nodes(struct jn_conf_tree *t, const struct jn_conf_node *inc,
         return rc;
     }
     glob_t g;
-    int grc = glob(pattern, GLOB_ERR, NULL, &g);
+    int grc = glob(pattern, 0, NULL, &g);
     if (grc == GLOB_NOMATCH) {
         free(pattern);
         return 0; /* as nginx: a glob may match nothing */
