@@ -675,20 +675,24 @@ void gw_upconn_event(struct jn_loop *loop, struct jn_io *io, uint32_t events)
     }
     if (events & JN_EV_READ)
         uc->rd_ready = true;
+    if (events & (JN_EV_RDHUP | JN_EV_HUP | JN_EV_ERROR))
+        uc->hup = true;
     if (events & JN_EV_WRITE)
         uc->wr_ready = true;
     gw_proxy_run(uc->req);
 }
 
 /* Reads from fd into buf[*len..cap). Returns bytes, 0 at EOF, -EAGAIN, or -errno. */
-static ssize_t read_into(int fd, char *buf, size_t *len, size_t cap, bool *ready)
+static ssize_t read_into(int fd, char *buf, size_t *len, size_t cap, bool *ready, bool hup)
 {
     for (;;) {
         size_t room = cap - *len;
         ssize_t n = read(fd, buf + *len, room);
         if (n > 0) {
             *len += (size_t)n;
-            if ((size_t)n < room)
+            /* A short read drained the socket, unless a FIN is pending: with
+             * edge triggering its event has already been delivered. */
+            if ((size_t)n < room && !hup)
                 *ready = false;
             return n;
         }
@@ -780,7 +784,7 @@ void gw_proxy_run(struct gw_req *r)
                     r->rq_pos = r->head_len;
                     r->body_discarded = true;
                 }
-                ssize_t n = read_into(c->io.fd, c->buf, &c->len, c->cap, &c->rd_ready);
+                ssize_t n = read_into(c->io.fd, c->buf, &c->len, c->cap, &c->rd_ready, c->hup);
                 if (n > 0) {
                     progress = c_progress = true;
                 } else if (n == 0 || (n < 0 && n != -EAGAIN)) {
@@ -818,7 +822,8 @@ void gw_proxy_run(struct gw_req *r)
                 if (r->resp_head_done && r->rs_pos == r->rlen)
                     r->rlen = r->rs_pos = 0;
                 ssize_t n = r->rlen < r->rcap
-                                ? read_into(uc->io.fd, r->rbuf, &r->rlen, r->rcap, &uc->rd_ready)
+                                ? read_into(uc->io.fd, r->rbuf, &r->rlen, r->rcap, &uc->rd_ready,
+                                            uc->hup)
                                 : -EAGAIN;
                 if (n > 0) {
                     progress = r->up_progress = true;
