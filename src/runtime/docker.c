@@ -667,7 +667,11 @@ static int dk_start(struct jn_driver *d, const struct jn_instance_spec *spec,
     struct call c = {.method = "POST", .path = path, .body = body};
     int rc = request(dk, &c, &resp);
     free(body);
-    if (rc == 0 && c.status == 409) {
+    char msg[400] = "";
+    if (rc == 0 && c.status != 201 && c.status != 200)
+        engine_message(&resp, msg, sizeof(msg));
+    /* Docker says 409 for a taken name; Podman's compat layer says 500 "already in use". */
+    if (rc == 0 && (c.status == 409 || (c.status == 500 && strstr(msg, "already in use")))) {
         rc = jn_driver_fail(d, JN_EEXIST,
                             "docker: an instance named %s already exists (remove it or pick "
                             "another name)",
@@ -700,10 +704,10 @@ static int dk_start(struct jn_driver *d, const struct jn_instance_spec *spec,
         rc = dk_inspect(d, id, out);
     if (rc < 0) {
         /* Leave nothing behind, but keep the first error's message. */
-        char msg[JN_DRIVER_ERRMSG_MAX];
-        memcpy(msg, d->errmsg, sizeof(msg));
+        char saved[JN_DRIVER_ERRMSG_MAX];
+        memcpy(saved, d->errmsg, sizeof(saved));
         dk_remove(d, id);
-        memcpy(d->errmsg, msg, sizeof(msg));
+        memcpy(d->errmsg, saved, sizeof(saved));
     }
     return rc;
 }

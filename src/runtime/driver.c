@@ -127,8 +127,11 @@ int jn_driver_inspect(struct jn_driver *d, const char *id, struct jn_instance *o
     int rc = check_id(d, id);
     if (rc < 0)
         return rc;
+    /* id may point into out (inspect(x.id, &x) refreshes x): copy it first. */
+    char copy[128];
+    snprintf(copy, sizeof(copy), "%s", id);
     memset(out, 0, sizeof(*out));
-    return d->ops->inspect(d, id, out);
+    return d->ops->inspect(d, copy, out);
 }
 
 int jn_driver_list(struct jn_driver *d, const char *app, struct jn_instance **out)

@@ -285,14 +285,15 @@ static void test_adoption_by_new_driver(void **st)
     text[len] = '\0';
     char *ticks = strstr(text, "start_ticks=");
     assert_non_null(ticks);
-    ticks[12] = ticks[12] == '9' ? '8' : '9';
+    char orig = ticks[12];
+    ticks[12] = orig == '9' ? '8' : '9';
     f = fopen(meta, "w");
     fwrite(text, 1, len, f);
     fclose(f);
     assert_int_equal(jn_driver_inspect(drv, "keep", &info), 0);
     assert_false(info.running);
     /* Restore, then stop through the adopting driver. */
-    ticks[12] = ticks[12] == '9' ? '8' : '9';
+    ticks[12] = orig;
     f = fopen(meta, "w");
     fwrite(text, 1, len, f);
     fclose(f);
