@@ -496,8 +496,8 @@ static void test_with_peers_and_bad_address(void **state)
     jn_upstream_unref(u);
 
     /* no servers at all: nothing to pick, nothing ready */
-    struct jn_upstream *empty = jn_upstream_with_peers("none", JN_BALANCE_LEAST_CONN, NULL, 0, 0,
-                                                       0, 0);
+    struct jn_upstream *empty =
+        jn_upstream_with_peers("none", JN_BALANCE_LEAST_CONN, NULL, 0, 0, 0, 0);
     struct jn_peer *p;
     assert_int_equal(jn_upstream_pick(empty, T0, NULL, 0, &p), JN_ENOTFOUND);
     assert_false(jn_upstream_has_ready(empty, T0));
