@@ -14,6 +14,7 @@
  *   command   the command line
  *   log       "UNIX_MS o|e TEXT\n" per line of output
  *   exit      the exit status ("0", "137" for SIGKILL), written when the app ended
+ *   paused    present while the instance is paused (SIGSTOP to the group)
  * An instance is running when `exit` is absent and /proc/PID/stat still shows the
  * recorded start time (a reused pid is not mistaken for it): that is the adoption rule.
  *
@@ -437,8 +438,10 @@ static int fill_instance(struct execd *x, const struct meta *m, struct jn_instan
     int code = read_exit(x, m->name, &present);
     char state = 0;
     if (!present && same_process(m->pid, m->start_ticks, &state)) {
+        char path[PATH_CAP];
         out->running = true;
-        out->paused = state == 'T';
+        out->paused = inst_path(x, m->name, "paused", path, sizeof(path)) == 0 &&
+                      access(path, F_OK) == 0;
         out->pid = m->pid;
         return 0;
     }
@@ -730,17 +733,19 @@ static int ex_pause(struct jn_driver *d, const char *id, bool pause)
         return rc;
     if (!info.running)
         return jn_driver_fail(d, JN_EBADINPUT, "exec: %s is not running", id);
-    (void)x;
     if (kill(-info.pid, pause ? SIGSTOP : SIGCONT) < 0)
         return jn_driver_fail(d, -errno, "exec: %s %s: %s", pause ? "pause" : "unpause", id,
                               strerror(errno));
-    /* SIGSTOP takes effect asynchronously; wait so a following inspect agrees. */
-    for (int i = 0; i < 100; i++) {
-        char st = 0;
-        unsigned long long s;
-        if (proc_stat(info.pid, &st, &s) < 0 || (st == 'T') == pause)
-            break;
-        sleep_ms(5);
+    /* The state is recorded rather than read back from /proc: a leader blocked in
+     * vfork (dash uses it) never shows 'T' although its group is stopped. */
+    char path[PATH_CAP];
+    inst_path(x, id, "paused", path, sizeof(path));
+    if (pause) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
+        if (fd >= 0)
+            close(fd);
+    } else {
+        unlink(path);
     }
     return 0;
 }
