@@ -205,8 +205,12 @@ static void test_crash_exit_code(void **st)
     int port = rt_free_port();
     char name[96], body[256];
     snprintf(name, sizeof(name), "%s-crash", app);
-    struct jn_instance_spec s = {.name = name, .image = image, .app_port = 8080,
-                                 .host_port = port, .app = app, .release = "r1",
+    struct jn_instance_spec s = {.name = name,
+                                 .image = image,
+                                 .app_port = 8080,
+                                 .host_port = port,
+                                 .app = app,
+                                 .release = "r1",
                                  .instance = "crash"};
     struct jn_instance info;
     if (jn_driver_start(drv, &s, &info))
@@ -231,8 +235,12 @@ static void test_errors_are_named(void **st)
     char name[96], id[128];
     int rc;
     snprintf(name, sizeof(name), "%s-dup", app);
-    struct jn_instance_spec s = {.name = name, .image = image, .app_port = 8080,
-                                 .app = app, .release = "r1", .instance = "dup"};
+    struct jn_instance_spec s = {.name = name,
+                                 .image = image,
+                                 .app_port = 8080,
+                                 .app = app,
+                                 .release = "r1",
+                                 .instance = "dup"};
     struct jn_instance info;
     if (jn_driver_start(drv, &s, &info))
         fail_msg("start: %s", jn_driver_errmsg(drv));
@@ -274,11 +282,12 @@ static pid_t start_registry(int port)
     snprintf(conf, sizeof(conf), "%s/registry.yml", dir);
     snprintf(logp, sizeof(logp), "%s/registry.log", dir);
     FILE *f = fopen(conf, "w");
-    fprintf(f,
-            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s/reg\n"
-            "  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:%d\n  secret: jern-test\n"
-            "auth:\n  htpasswd:\n    realm: jern-test\n    path: %s/htpasswd\n",
-            dir, port, dir);
+    fprintf(
+        f,
+        "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s/reg\n"
+        "  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:%d\n  secret: jern-test\n"
+        "auth:\n  htpasswd:\n    realm: jern-test\n    path: %s/htpasswd\n",
+        dir, port, dir);
     fclose(f);
     pid_t pid = fork();
     if (pid == 0) {
@@ -316,7 +325,8 @@ static void test_private_registry_pull_with_credentials(void **st)
     char ref[160], rtag[64];
     snprintf(rtag, sizeof(rtag), "%s-reg", tag);
     snprintf(ref, sizeof(ref), "%s/jern-testapp:%s", reg, rtag);
-    assert_int_equal(sh("scripts/build-testapp-image.sh %s %s/jern-testapp >/dev/null", rtag, reg), 0);
+    assert_int_equal(sh("scripts/build-testapp-image.sh %s %s/jern-testapp >/dev/null", rtag, reg),
+                     0);
     assert_int_equal(sh("podman push -q --tls-verify=false --creds jern:s3cret %s", ref), 0);
     assert_int_equal(sh("podman rmi %s >/dev/null", ref), 0);
     assert_int_not_equal(sh("podman image exists %s", ref), 0);
@@ -344,8 +354,13 @@ static void test_private_registry_pull_with_credentials(void **st)
     int hport = rt_free_port();
     char name[96], body[256], want[128];
     snprintf(name, sizeof(name), "%s-pulled", app);
-    struct jn_instance_spec s = {.name = name, .image = ref, .app_port = 8080, .host_port = hport,
-                                 .app = app, .release = "r9", .instance = "pulled"};
+    struct jn_instance_spec s = {.name = name,
+                                 .image = ref,
+                                 .app_port = 8080,
+                                 .host_port = hport,
+                                 .app = app,
+                                 .release = "r9",
+                                 .instance = "pulled"};
     struct jn_instance info;
     assert_int_equal(jn_driver_start(drv, &s, &info), 0);
     assert_int_equal(rt_http_get(hport, "/", body, sizeof(body), 15000), 200);
