@@ -22,5 +22,12 @@ const struct jn_command *jn_command_find(const char *name);
 void jn_usage(void);
 
 int jn_cmd_version(int argc, char **argv);
+int jn_cmd_serve(int argc, char **argv);
+int jn_cmd_status(int argc, char **argv);
+int jn_cmd_apps(int argc, char **argv);
+int jn_cmd_create(int argc, char **argv);
+int jn_cmd_destroy(int argc, char **argv);
+int jn_cmd_domains(int argc, char **argv);
+int jn_cmd_upstream(int argc, char **argv);
 
 #endif
