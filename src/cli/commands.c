@@ -30,6 +30,7 @@ const struct jn_command jn_commands[] = {
      "[weight=N]]]",
      "list upstream servers, add, remove or change one"},
     {"version", jn_cmd_version, "version", "print the version"},
+    {"gateway", jn_cmd_gateway, "gateway [-t] -c FILE", "run the HTTP gateway (-t: check the config)"},
     {"help", cmd_help, "help", "show this help"},
     {NULL, NULL, NULL, NULL},
 };

@@ -29,5 +29,7 @@ int jn_cmd_create(int argc, char **argv);
 int jn_cmd_destroy(int argc, char **argv);
 int jn_cmd_domains(int argc, char **argv);
 int jn_cmd_upstream(int argc, char **argv);
+/* cmd_gateway.c: the gateway in the foreground, or -t to check a config. */
+int jn_cmd_gateway(int argc, char **argv);
 
 #endif
