@@ -22,7 +22,7 @@ def test_health_and_status(daemon):
     s = api.get("/v1/status").json()
     assert s["apps"] == 0
     assert s["base_domain"] == "localhost"
-    assert s["listen"] == [f"127.0.0.1:8080"] or s["listen"]
+    assert s["listen"] == [f"127.0.0.1:{daemon.port}"]
     assert s["schema_version"] >= 1
     assert s["pid"] == daemon.proc.pid
 
