@@ -48,23 +48,40 @@ struct jn_admin {
 static const char *reason(int status)
 {
     switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
+    case 100:
+        return "Continue";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    case 505:
+        return "HTTP Version Not Supported";
     }
     return "Status";
 }
@@ -179,8 +196,9 @@ static void process(struct conn *c)
         struct jn_api_resp r = {.status = 500, .content_type = "application/json"};
         jn_buf_init(&r.body, OUT_MAX);
         if (c->tcp && !token_ok(c->a, &req)) {
-            jn_api_error(&r, 401, "missing or wrong bearer token (send Authorization: Bearer "
-                                  "TOKEN, the token= of the admin directive)");
+            jn_api_error(&r, 401,
+                         "missing or wrong bearer token (send Authorization: Bearer "
+                         "TOKEN, the token= of the admin directive)");
         } else {
             const char *q = memchr(req.path, '?', req.path_len);
             struct jn_api_req ar = {
@@ -316,8 +334,10 @@ static int listen_unix(const char *path, char *err, size_t errlen)
     struct stat sb;
     if (lstat(path, &sb) == 0) {
         if (!S_ISSOCK(sb.st_mode)) {
-            snprintf(err, errlen, "%s exists and is not a socket (remove it or choose another "
-                                  "admin path)", path);
+            snprintf(err, errlen,
+                     "%s exists and is not a socket (remove it or choose another "
+                     "admin path)",
+                     path);
             return -EEXIST;
         }
         int fd = jn_sock_connect(&addr);
@@ -350,8 +370,9 @@ int jn_admin_start(struct jn_loop *loop, struct jn_api *api, const struct jn_adm
                    struct jn_admin **out, char *err, size_t errlen)
 {
     if (o->tcp_addr && (!o->token || strlen(o->token) < 16)) {
-        snprintf(err, errlen, "the TCP admin listener %s needs token=SECRET of at least 16 "
-                              "characters (the admin API is never open without one)",
+        snprintf(err, errlen,
+                 "the TCP admin listener %s needs token=SECRET of at least 16 "
+                 "characters (the admin API is never open without one)",
                  o->tcp_addr);
         return JN_ECONFIG;
     }

@@ -18,8 +18,7 @@
 
 #define TEXT_MAX (16u << 20)
 
-static const char *const known[] = {"listen", "state_dir", "admin", "base_domain",
-                                    "drain_timeout", NULL};
+static const char *const known[] = {"listen", "state_dir", "admin", "base_domain", NULL};
 
 static int read_file(const char *path, char **out, size_t *len, char *err, size_t errlen)
 {
@@ -56,25 +55,6 @@ static int read_file(const char *path, char **out, size_t *len, char *err, size_
     *out = buf;
     *len = n;
     return 0;
-}
-
-/* Parses a time such as "30s", "500ms", "2m", "1h" or "45" (seconds). */
-static int64_t parse_time(const char *s)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || errno || v < 0)
-        return -1;
-    if (strcmp(end, "ms") == 0)
-        return v;
-    if (*end == '\0' || strcmp(end, "s") == 0)
-        return v * 1000;
-    if (strcmp(end, "m") == 0)
-        return v * 60000;
-    if (strcmp(end, "h") == 0)
-        return v * 3600000;
-    return -1;
 }
 
 struct directive {
@@ -119,18 +99,13 @@ static int apply(struct jn_daemon_conf *dc, const char *file, struct directive *
     } else if (strcmp(name, "base_domain") == 0) {
         free(dc->base_domain);
         dc->base_domain = jn_strdup(a);
-    } else if (strcmp(name, "drain_timeout") == 0) {
-        dc->drain_timeout_ms = parse_time(a);
-        if (dc->drain_timeout_ms < 0) {
-            snprintf(err, errlen, "%s:%d: invalid time \"%s\" in \"drain_timeout\" (example: 30s)",
-                     file, d->line, a);
-            return JN_ECONFIG;
-        }
     } else if (strcmp(name, "admin") == 0) {
         if (strncmp(a, "unix:", 5) == 0) {
             if (d->nargs > 1 || a[5] == '\0') {
-                snprintf(err, errlen, "%s:%d: \"admin unix:PATH\" takes no token (the socket's "
-                                      "mode 0600 guards it)", file, d->line);
+                snprintf(err, errlen,
+                         "%s:%d: \"admin unix:PATH\" takes no token (the socket's "
+                         "mode 0600 guards it)",
+                         file, d->line);
                 return JN_ECONFIG;
             }
             free(dc->admin_unix);
@@ -138,14 +113,16 @@ static int apply(struct jn_daemon_conf *dc, const char *file, struct directive *
             return 0;
         }
         if (jn_addr_parse(a, 0, &addr) < 0) {
-            snprintf(err, errlen, "%s:%d: invalid admin address \"%s\" (examples: "
-                                  "unix:/run/jern.sock, 127.0.0.1:8081 token=SECRET)",
+            snprintf(err, errlen,
+                     "%s:%d: invalid admin address \"%s\" (examples: "
+                     "unix:/run/jern.sock, 127.0.0.1:8081 token=SECRET)",
                      file, d->line, a);
             return JN_ECONFIG;
         }
         if (d->nargs < 2 || strncmp(d->args[1], "token=", 6) != 0 || strlen(d->args[1]) < 6 + 16) {
-            snprintf(err, errlen, "%s:%d: \"admin %s\" needs token=SECRET with at least 16 "
-                                  "characters (the TCP admin API is never open without one)",
+            snprintf(err, errlen,
+                     "%s:%d: \"admin %s\" needs token=SECRET with at least 16 "
+                     "characters (the TCP admin API is never open without one)",
                      file, d->line, a);
             return JN_ECONFIG;
         }
@@ -209,8 +186,10 @@ static int take_jern_blocks(struct jn_daemon_conf *dc, const char *file, char *t
                 break;
             if (ty == JN_TOK_LBRACE || ty == JN_TOK_RBRACE) {
                 directive_free(&d);
-                snprintf(err, errlen, "%s:%d: unexpected \"%c\" in the jern block (directives "
-                                      "end with ';')", file, t.line, ty == JN_TOK_LBRACE ? '{' : '}');
+                snprintf(err, errlen,
+                         "%s:%d: unexpected \"%c\" in the jern block (directives "
+                         "end with ';')",
+                         file, t.line, ty == JN_TOK_LBRACE ? '{' : '}');
                 return JN_ECONFIG;
             }
             if (ty == JN_TOK_SEMI) {
@@ -232,9 +211,10 @@ static int take_jern_blocks(struct jn_daemon_conf *dc, const char *file, char *t
                 for (const char *const *k = known; *k && !ok; k++)
                     ok = strcmp(*k, v) == 0;
                 if (!ok || t.len >= sizeof(d.name)) {
-                    snprintf(err, errlen, "%s:%d: unknown directive \"%s\" in the jern block "
-                                          "(known: listen, state_dir, admin, base_domain, "
-                                          "drain_timeout)", file, t.line, v);
+                    snprintf(err, errlen,
+                             "%s:%d: unknown directive \"%s\" in the jern block "
+                             "(known: listen, state_dir, admin, base_domain)",
+                             file, t.line, v);
                     free(v);
                     return JN_ECONFIG;
                 }
@@ -304,7 +284,6 @@ int jn_daemon_conf_load(const char *path, struct jn_daemon_conf *dc, struct jn_c
 {
     memset(dc, 0, sizeof(*dc));
     *conf = NULL;
-    dc->drain_timeout_ms = 30000;
     char *text = NULL;
     size_t len = 0;
     int r = 0;
