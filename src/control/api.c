@@ -102,6 +102,20 @@ static int split_path(const char *p, size_t n, struct route *rt)
     return 0;
 }
 
+/* cJSON decodes "\u0000" into a C string, silently cutting it short: "a\u0000b"
+ * would become "a". Such strings are refused instead. */
+static bool has_nul_escape(const char *p, size_t n)
+{
+    for (size_t i = 0; i + 6 <= n; i++) {
+        if (p[i] != '\\')
+            continue;
+        if (p[i + 1] == 'u' && memcmp(p + i + 2, "0000", 4) == 0)
+            return true;
+        i++; /* skip the escaped character: in \\\\u0000 the backslash is escaped */
+    }
+    return false;
+}
+
 /* Parses the body as a JSON object whose keys are all in allowed (NULL
  * terminated). On failure answers 400 and returns NULL. */
 static cJSON *parse_body(const struct jn_api_req *req, struct jn_api_resp *resp,
@@ -111,6 +125,10 @@ static cJSON *parse_body(const struct jn_api_req *req, struct jn_api_resp *resp,
         if (!required)
             return cJSON_CreateObject();
         jn_api_error(resp, 400, "a JSON object body is required");
+        return NULL;
+    }
+    if (has_nul_escape(req->body, req->body_len)) {
+        jn_api_error(resp, 400, "invalid JSON: \\u0000 (NUL) is not allowed in strings");
         return NULL;
     }
     const char *end = NULL;
