@@ -111,7 +111,7 @@ static bool has_nul_escape(const char *p, size_t n)
             continue;
         if (p[i + 1] == 'u' && memcmp(p + i + 2, "0000", 4) == 0)
             return true;
-        i++; /* skip the escaped character: in \\\\u0000 the backslash is escaped */
+        i++; /* skip the escaped character: in \\u0000 the backslash is escaped */
     }
     return false;
 }
