@@ -112,6 +112,10 @@ def test_static_upstream_changes_survive_reload_and_restart(procs, tmp_path, tes
     assert api.post("/v1/upstreams/back/servers", {"addr": f"127.0.0.1:{b}"}).status == 201
     assert api.patch(f"/v1/upstreams/back/servers/127.0.0.1:{a}", {"state": "maint"}).status == 200
     assert {get(d, "static.test").text for _ in range(6)} == {"hello from b\n"}
+    # apps answer on the http block's addresses for hosts no server_name claims
+    assert api.post("/v1/apps", {"name": "shop"}).status == 201
+    assert api.post("/v1/upstreams/shop/servers", {"addr": f"127.0.0.1:{a}"}).status == 201
+    assert get(d, "shop.localhost").text == "hello from a\n"
 
     # HUP re-reads the file: the live changes stay
     d.proc.send(__import__("signal").SIGHUP)
@@ -120,12 +124,14 @@ def test_static_upstream_changes_survive_reload_and_restart(procs, tmp_path, tes
         time.sleep(0.05)
     assert api.get("/v1/status").json()["reloads"] == 1
     assert {get(d, "static.test").text for _ in range(6)} == {"hello from b\n"}
+    assert get(d, "shop.localhost").text == "hello from a\n"
 
     # and so does a restart
     d.stop()
     d.start()
     api = d.admin()
     assert {get(d, "static.test").text for _ in range(6)} == {"hello from b\n"}
+    assert get(d, "shop.localhost").text == "hello from a\n"
     assert api.delete(f"/v1/upstreams/back/servers/127.0.0.1:{a}").status == 200
     assert [s["addr"] for s in api.get("/v1/upstreams/back").json()["servers"]] == [f"127.0.0.1:{b}"]
     r = api.post("/v1/apps", {"name": "back"})
@@ -220,3 +226,31 @@ def test_metrics_count_live_requests(procs, tmp_path, testapp):
     assert samples[key] == 7
     s = api.get("/v1/upstreams/met").json()["servers"][0]
     assert s["requests"] == 7 and s["conns"] == 0 and s["failures"] == 0
+
+
+def port_busy(port):
+    import socket
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.mark.skipif(port_busy(8080), reason="127.0.0.1:8080 is in use on this machine")
+def test_embedded_defaults(procs, tmp_path, testapp):
+    """No -c: apps on 127.0.0.1:8080, state in ./jern-state, admin socket in it."""
+    from conftest import JERN
+    a = testapp("dflt")
+    p = procs.start([JERN, "serve"], name="dflt", cwd=str(tmp_path),
+                    env={"JERN_STATE": "", "JERN_ADMIN": ""})
+    sock = tmp_path / "jern-state" / "admin.sock"
+    deadline = time.time() + 10
+    while not sock.exists() and time.time() < deadline and p.alive():
+        time.sleep(0.05)
+    api = Admin(sock=str(sock))
+    assert api.get("/v1/status").json()["listen"] == ["127.0.0.1:8080"]
+    r = subprocess.run([JERN, "create", "dflt"], cwd=str(tmp_path), capture_output=True,
+                       text=True, timeout=10, env={"PATH": "/usr/bin:/bin"})
+    assert r.returncode == 0, r.stderr
+    api.post("/v1/upstreams/dflt/servers", {"addr": f"127.0.0.1:{a}"})
+    r = requests.get("http://127.0.0.1:8080/", headers={"Host": "dflt.localhost"}, timeout=10)
+    assert r.text == "hello from dflt\n"
+    assert (tmp_path / "jern-state" / "jern.db").exists()
