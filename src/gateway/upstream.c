@@ -324,6 +324,37 @@ void jn_upstream_done(struct jn_upstream *u, struct jn_peer *p, bool failed, int
                 u->name, p->name, (long long)fail_timeout, fails);
 }
 
+bool jn_upstream_failure_counts(unsigned next_upstream, unsigned cause)
+{
+    if (cause & (JN_NEXT_ERROR | JN_NEXT_TIMEOUT | JN_NEXT_INVALID_HEADER))
+        return true;
+    if (cause & (JN_NEXT_HTTP_403 | JN_NEXT_HTTP_404))
+        return false;
+    return (next_upstream & cause) != 0;
+}
+
+unsigned jn_upstream_status_cause(int status)
+{
+    switch (status) {
+    case 500:
+        return JN_NEXT_HTTP_500;
+    case 502:
+        return JN_NEXT_HTTP_502;
+    case 503:
+        return JN_NEXT_HTTP_503;
+    case 504:
+        return JN_NEXT_HTTP_504;
+    case 403:
+        return JN_NEXT_HTTP_403;
+    case 404:
+        return JN_NEXT_HTTP_404;
+    case 429:
+        return JN_NEXT_HTTP_429;
+    default:
+        return 0;
+    }
+}
+
 bool jn_upstream_has_ready(struct jn_upstream *u, int64_t now_ms)
 {
     bool check_fails = !is_single(u);

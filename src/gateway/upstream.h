@@ -119,6 +119,17 @@ int jn_upstream_pick(struct jn_upstream *u, int64_t now_ms, struct jn_peer *cons
  * Any thread. */
 void jn_upstream_done(struct jn_upstream *u, struct jn_peer *p, bool failed, int64_t now_ms);
 
+/* Whether an attempt that ended with cause (one JN_NEXT_* flag: ERROR, TIMEOUT,
+ * INVALID_HEADER or an HTTP_* status) counts as a failure of the peer, for
+ * jn_upstream_done's failed, as nginx decides: errors, timeouts and invalid
+ * headers always count; 403 and 404 never; other statuses only when listed in
+ * proxy_next_upstream (next_upstream, the location's JN_NEXT_* mask). Pure. */
+bool jn_upstream_failure_counts(unsigned next_upstream, unsigned cause);
+
+/* The JN_NEXT_HTTP_* flag of an upstream response status (500, 502, 503, 504,
+ * 403, 404, 429), or 0 for any other status. Pure. */
+unsigned jn_upstream_status_cause(int status);
+
 /* True when at least one peer may take a request now (for "wait for ready").
  * Takes no lock: the answer may be stale by the time it is used. Any thread. */
 bool jn_upstream_has_ready(struct jn_upstream *u, int64_t now_ms);

@@ -496,8 +496,8 @@ static void test_with_peers_and_bad_address(void **state)
     jn_upstream_unref(u);
 
     /* no servers at all: nothing to pick, nothing ready */
-    struct jn_upstream *empty = jn_upstream_with_peers("none", JN_BALANCE_LEAST_CONN, NULL, 0, 0,
-                                                       0, 0);
+    struct jn_upstream *empty =
+        jn_upstream_with_peers("none", JN_BALANCE_LEAST_CONN, NULL, 0, 0, 0, 0);
     struct jn_peer *p;
     assert_int_equal(jn_upstream_pick(empty, T0, NULL, 0, &p), JN_ENOTFOUND);
     assert_false(jn_upstream_has_ready(empty, T0));
@@ -632,6 +632,26 @@ static void test_stress_overlapping_snapshots(void **state)
     jn_upstream_unref(cur);
 }
 
+static void test_which_failures_count(void **state)
+{
+    unsigned def = JN_NEXT_ERROR | JN_NEXT_TIMEOUT;
+    assert_true(jn_upstream_failure_counts(def, JN_NEXT_ERROR));
+    assert_true(jn_upstream_failure_counts(def, JN_NEXT_TIMEOUT));
+    /* nginx counts these even when proxy_next_upstream is off */
+    assert_true(jn_upstream_failure_counts(0, JN_NEXT_ERROR));
+    assert_true(jn_upstream_failure_counts(0, JN_NEXT_INVALID_HEADER));
+    /* a 502 from the upstream counts only when listed */
+    assert_false(jn_upstream_failure_counts(def, jn_upstream_status_cause(502)));
+    assert_true(jn_upstream_failure_counts(def | JN_NEXT_HTTP_502, jn_upstream_status_cause(502)));
+    assert_false(jn_upstream_failure_counts(def | JN_NEXT_HTTP_502, jn_upstream_status_cause(503)));
+    /* 403/404 move on to the next server but never count */
+    assert_false(jn_upstream_failure_counts(~0u, jn_upstream_status_cause(404)));
+    assert_false(jn_upstream_failure_counts(~0u, jn_upstream_status_cause(403)));
+    assert_int_equal(jn_upstream_status_cause(200), 0);
+    assert_false(jn_upstream_failure_counts(~0u, jn_upstream_status_cause(200)));
+    assert_int_equal(jn_upstream_status_cause(429), JN_NEXT_HTTP_429);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -652,6 +672,7 @@ int main(void)
         cmocka_unit_test(test_rebuild_keeps_peers),
         cmocka_unit_test(test_with_peers_and_bad_address),
         cmocka_unit_test(test_effective_weight_recovers),
+        cmocka_unit_test(test_which_failures_count),
         cmocka_unit_test(test_stress_threads),
         cmocka_unit_test(test_stress_overlapping_snapshots),
     };
