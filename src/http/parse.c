@@ -733,8 +733,9 @@ ssize_t jn_http_parse_response(const char *buf, size_t len, const struct jn_http
         return bad(&s, 502, "invalid status code");
     resp->status = status;
     /* SP reason-phrase; RFC 9112 4 says to ignore the reason, and many servers
-     * omit the SP with an empty one, which is unambiguous, so it is accepted. */
-    if (p == s.hend)
+     * omit the SP with an empty one, which is unambiguous, so it is accepted.
+     * At the line cap only the CR may follow. */
+    if (p == s.lend && (p == s.hend || *p != '\r'))
         return out_of_bytes(&s, p);
     if (*p == ' ') {
         p++;
