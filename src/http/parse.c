@@ -692,7 +692,8 @@ ssize_t jn_http_parse_request(const char *buf, size_t len, const struct jn_http_
             (hi.conn_flags & (JN_HTTP_CONN_KEEPALIVE | JN_HTTP_CONN_CLOSE)) == JN_HTTP_CONN_KEEPALIVE;
     /* RFC 9110 10.1.1: a 100-continue expectation in HTTP/1.0 is ignored. */
     req->expect_continue = hi.expect_continue && minor == 1;
-    req->upgrade = hi.has_upgrade && (hi.conn_flags & JN_HTTP_CONN_UPGRADE);
+    /* RFC 9110 7.8: Upgrade in an HTTP/1.0 request is ignored. */
+    req->upgrade = hi.has_upgrade && (hi.conn_flags & JN_HTTP_CONN_UPGRADE) && minor == 1;
     return r;
 }
 

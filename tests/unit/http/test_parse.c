@@ -185,6 +185,9 @@ static void test_connection_tokens(void **state)
     assert_true(req.keep_alive);
     assert_true(parse_req(S("GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\n\r\n")) > 0);
     assert_false(req.upgrade);
+    assert_true(parse_req(S("GET / HTTP/1.0\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n")) >
+                0);
+    assert_false(req.upgrade); /* RFC 9110 7.8: ignored in HTTP/1.0 */
     /* "closed" is a different token */
     assert_true(parse_req(S("GET / HTTP/1.1\r\nHost: a\r\nConnection: closed\r\n\r\n")) > 0);
     assert_true(req.keep_alive);
