@@ -98,16 +98,29 @@ static void on_reload(struct jn_loop *loop, int signo, void *arg)
         jn_error("reload failed, keeping the running config: %s", err);
         return;
     }
-    /* The state dir and the admin endpoint are bound at start; changing
-     * them needs a restart. Listen addresses follow the file. */
-    jn_daemon_conf_free(&dc);
     /* The gateway takes conf (also on failure) and rebuilds the config
      * upstreams from the file; the store's changes are re-applied on top at
      * once, before this handler returns. */
     if (jn_gateway_reload(d->gw, conf, err, sizeof(err)) < 0) {
+        jn_daemon_conf_free(&dc);
         jn_error("reload failed, keeping the running config: %s", err);
         return;
     }
+    /* Listen addresses follow the file; the state dir, the admin endpoint
+     * and the base domain are bound at start and need a restart. */
+    if (strcmp(dc.state_dir, d->dc.state_dir) != 0 || strcmp(dc.admin_unix, d->dc.admin_unix) ||
+        strcmp(dc.base_domain, d->dc.base_domain) != 0)
+        jn_warn("reload: state_dir, admin and base_domain changes take effect at restart");
+    for (size_t i = 0; i < JN_DAEMON_MAX_LISTEN; i++) {
+        char *t = d->dc.listen[i];
+        d->dc.listen[i] = dc.listen[i];
+        dc.listen[i] = t;
+    }
+    size_t n = d->dc.nlisten;
+    d->dc.nlisten = dc.nlisten;
+    dc.nlisten = n;
+    d->api.nlistens = d->dc.nlisten;
+    jn_daemon_conf_free(&dc);
     d->conf = conf;
     jn_control_set_conf(d->ctl, conf);
     if (jn_control_publish_all(d->ctl, err, sizeof(err)) < 0)

@@ -132,6 +132,13 @@ def test_static_upstream_changes_survive_reload_and_restart(procs, tmp_path, tes
     api = d.admin()
     assert {get(d, "static.test").text for _ in range(6)} == {"hello from b\n"}
     assert get(d, "shop.localhost").text == "hello from a\n"
+    # a broken file on HUP changes nothing
+    (tmp_path / "jern.conf").write_text(conf.replace("{port}", str(d.port)) + "\nbogus;\n")
+    d.proc.send(__import__("signal").SIGHUP)
+    time.sleep(0.5)
+    assert d.proc.alive() and api.get("/v1/status").json()["reloads"] == 0
+    assert "reload failed, keeping the running config" in d.proc.output()
+    assert {get(d, "static.test").text for _ in range(4)} == {"hello from b\n"}
     assert api.delete(f"/v1/upstreams/back/servers/127.0.0.1:{a}").status == 200
     assert [s["addr"] for s in api.get("/v1/upstreams/back").json()["servers"]] == [f"127.0.0.1:{b}"]
     r = api.post("/v1/apps", {"name": "back"})
