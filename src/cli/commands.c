@@ -20,6 +20,7 @@ static int cmd_help(int argc, char **argv)
 
 const struct jn_command jn_commands[] = {
     {"version", jn_cmd_version, "version", "print the version"},
+    {"gateway", jn_cmd_gateway, "gateway [-t] -c FILE", "run the HTTP gateway (-t: check the config)"},
     {"help", cmd_help, "help", "show this help"},
     {NULL, NULL, NULL, NULL},
 };
