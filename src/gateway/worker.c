@@ -103,6 +103,9 @@ struct gw_req *gw_req_get(struct gw_worker *w)
     r->rbuf = NULL;
     r->rcap = r->rlen = r->rs_pos = 0;
     r->rq_pos = 0;
+    r->head_len = 0;
+    r->start_ns = 0;
+    r->keep_alive = false;
     r->body_discarded = r->rq_eof_seen = false;
     r->up = NULL;
     r->peer = NULL;
@@ -472,8 +475,10 @@ void gw_worker_free(struct gw_worker *w)
         return;
     jn_loop_stop(w->loop);
     pthread_join(w->thread, NULL);
-    /* The thread is gone: its state is ours now. Run pending posts (updates)
-     * so their references are released. */
+    /* The thread is gone: its state is ours now. draining keeps closing
+     * connections from accepting new ones. */
+    w->draining = true;
+    w->quit_done = NULL;
     while (w->conns)
         gw_client_close(w->conns);
     for (size_t i = 0; i < w->nlisteners; i++)

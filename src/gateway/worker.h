@@ -87,6 +87,7 @@ struct gw_conn {
 };
 
 enum gw_phase {
+    GW_P_NONE = 0, /* head parsed, not routed yet */
     GW_P_WAIT,    /* waiting for an upstream peer to become ready */
     GW_P_PROXY,   /* connecting / exchanging with the upstream */
     GW_P_LOCAL,   /* sending a response made here */
