@@ -147,3 +147,23 @@ def test_next_upstream_on_503_then_last_answer(procs, tmp_path, testapp):
     lines = log.read_text().splitlines()
     assert lines[0] == "503 503, 503", lines  # both tried, the last answer passed on
     assert lines[1] == "500 500", lines  # http_500 not listed: no retry
+
+
+def test_client_leaving_early_is_logged_499(procs, tmp_path, testapp):
+    a = testapp("a")
+    log = tmp_path / "a.log"
+    _, port, _ = start_gateway(procs, tmp_path, f"""
+        log_format st '$status $request';
+        upstream u {{ server 127.0.0.1:{a}; }}
+        server {{ listen 127.0.0.1:{{port}}; access_log {log} st;
+                  location / {{ proxy_pass http://u; }} }}""")
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(b"GET /slow?ms=2000 HTTP/1.1\r\nHost: x\r\n\r\n")
+    time.sleep(0.3)
+    s.close()
+    t0 = time.time()
+    deadline = t0 + 6
+    while time.time() < deadline and (not log.exists() or not log.read_text()):
+        time.sleep(0.05)
+    assert log.read_text().splitlines()[0] == "499 GET /slow?ms=2000 HTTP/1.1"
+    assert time.time() - t0 < 1.6  # noticed at once (flushed within a second), not after 2 s
