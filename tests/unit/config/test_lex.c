@@ -139,7 +139,8 @@ static void expect_parse_error(const char *text, const char *msg)
 
 static void test_parse_errors(void **state)
 {
-    expect_parse_error("a {\n b;\n", "t.conf:3: unexpected end of file, expecting \"}\" (block opened on line 1)");
+    expect_parse_error(
+        "a {\n b;\n", "t.conf:3: unexpected end of file, expecting \"}\" (block opened on line 1)");
     expect_parse_error("a b", "t.conf:1: unexpected end of file, expecting \";\" or \"}\"");
     expect_parse_error("a;\n}\n", "t.conf:2: unexpected \"}\"");
     expect_parse_error("a {\n b }\n", "t.conf:2: unexpected \"}\"");
