@@ -425,6 +425,22 @@ static void test_inheritance(void **state)
     jn_conf_free(c);
 }
 
+static void test_definitions_apply_before_use(void **state)
+{
+    /* upstream and log_format written after the server that uses them, as nginx allows */
+    struct jn_conf *c =
+        load("http {\n"
+             "  server { location / { proxy_pass http://late; access_log a.log f; } }\n"
+             "  upstream late { server 127.0.0.1:7000; }\n"
+             "  log_format f '$status';\n"
+             "}\n");
+    assert_ptr_equal(c->servers[0].locations[0].pass_upstream, &c->upstreams[0]);
+    assert_string_equal(c->servers[0].locations[0].s.access_log_format, "$status");
+    jn_conf_free(c);
+    expect_error("http { server { location / { large_client_header_buffers 4 8k; } } }",
+                 "t.conf:1: \"large_client_header_buffers\" directive is not allowed here");
+}
+
 /* ---- errors, with their exact messages and lines ---- */
 
 static void test_errors_directives(void **state)
@@ -737,6 +753,7 @@ int main(void)
         cmocka_unit_test(test_server_return),
         cmocka_unit_test(test_settings_every_directive),
         cmocka_unit_test(test_inheritance),
+        cmocka_unit_test(test_definitions_apply_before_use),
         cmocka_unit_test(test_errors_directives),
         cmocka_unit_test(test_errors_values),
         cmocka_unit_test(test_errors_upstreams),
