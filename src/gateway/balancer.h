@@ -50,10 +50,9 @@ void jn_peer_picked(struct jn_peer *p, int64_t now_ms);
  * none is usable. They update the smooth round-robin state of the peers they
  * consider and do not touch conns. The upstream's lock must be held. */
 struct jn_peer *jn_balancer_rr_pick(struct jn_peer *const *peers, size_t n, int64_t now_ms,
-                                    bool check_fails, struct jn_peer *const *tried,
-                                    size_t ntried);
-struct jn_peer *jn_balancer_least_conn_pick(struct jn_peer *const *peers, size_t n,
-                                            int64_t now_ms, bool check_fails,
-                                            struct jn_peer *const *tried, size_t ntried);
+                                    bool check_fails, struct jn_peer *const *tried, size_t ntried);
+struct jn_peer *jn_balancer_least_conn_pick(struct jn_peer *const *peers, size_t n, int64_t now_ms,
+                                            bool check_fails, struct jn_peer *const *tried,
+                                            size_t ntried);
 
 #endif

@@ -11,9 +11,9 @@
 
 #include <stdatomic.h>
 
-struct jn_peer *jn_balancer_least_conn_pick(struct jn_peer *const *peers, size_t n,
-                                            int64_t now_ms, bool check_fails,
-                                            struct jn_peer *const *tried, size_t ntried)
+struct jn_peer *jn_balancer_least_conn_pick(struct jn_peer *const *peers, size_t n, int64_t now_ms,
+                                            bool check_fails, struct jn_peer *const *tried,
+                                            size_t ntried)
 {
     struct jn_peer *best = NULL;
     int64_t best_conns = 0, best_weight = 1;

@@ -7,8 +7,7 @@
 #include "gateway/balancer.h"
 
 struct jn_peer *jn_balancer_rr_pick(struct jn_peer *const *peers, size_t n, int64_t now_ms,
-                                    bool check_fails, struct jn_peer *const *tried,
-                                    size_t ntried)
+                                    bool check_fails, struct jn_peer *const *tried, size_t ntried)
 {
     struct jn_peer *best = NULL;
     int best_cw = 0;

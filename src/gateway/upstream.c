@@ -98,8 +98,12 @@ void jn_peer_unref(struct jn_peer *p)
 
 static void lock_init(pthread_mutex_t *m)
 {
-    /* Hold times are a few hundred nanoseconds: an adaptive mutex spins
-     * briefly before sleeping, which measured best (see the commit). */
+    /* Hold times are tens of nanoseconds. Measured here (2 cores, 3 peers,
+     * pick+done in a loop): one thread ~30 ns/op; 2 and 4 threads on one
+     * group ~27-29 Mops/s in total with an adaptive or plain mutex, but
+     * 14-24 with a pthread spinlock, which collapses when threads outnumber
+     * cores. The adaptive mutex spins a little before sleeping, which helped
+     * on a busy machine. */
     pthread_mutexattr_t attr;
     pthread_mutexattr_init(&attr);
     pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
@@ -318,6 +322,37 @@ void jn_upstream_done(struct jn_upstream *u, struct jn_peer *p, bool failed, int
     if (disabled)
         jn_warn("upstream \"%s\": server %s temporarily disabled for %lld ms after %d failures",
                 u->name, p->name, (long long)fail_timeout, fails);
+}
+
+bool jn_upstream_failure_counts(unsigned next_upstream, unsigned cause)
+{
+    if (cause & (JN_NEXT_ERROR | JN_NEXT_TIMEOUT | JN_NEXT_INVALID_HEADER))
+        return true;
+    if (cause & (JN_NEXT_HTTP_403 | JN_NEXT_HTTP_404))
+        return false;
+    return (next_upstream & cause) != 0;
+}
+
+unsigned jn_upstream_status_cause(int status)
+{
+    switch (status) {
+    case 500:
+        return JN_NEXT_HTTP_500;
+    case 502:
+        return JN_NEXT_HTTP_502;
+    case 503:
+        return JN_NEXT_HTTP_503;
+    case 504:
+        return JN_NEXT_HTTP_504;
+    case 403:
+        return JN_NEXT_HTTP_403;
+    case 404:
+        return JN_NEXT_HTTP_404;
+    case 429:
+        return JN_NEXT_HTTP_429;
+    default:
+        return 0;
+    }
 }
 
 bool jn_upstream_has_ready(struct jn_upstream *u, int64_t now_ms)

@@ -90,8 +90,8 @@ static int unknown_var(const char *name, size_t len, char *err, size_t errlen)
         }
     }
     if (hint)
-        snprintf(err, errlen, "unknown variable \"$%.*s\" (did you mean \"$%s\"?)", (int)len,
-                 name, hint);
+        snprintf(err, errlen, "unknown variable \"$%.*s\" (did you mean \"$%s\"?)", (int)len, name,
+                 hint);
     else
         snprintf(err, errlen, "unknown variable \"$%.*s\"", (int)len, name);
     return JN_ECONFIG;

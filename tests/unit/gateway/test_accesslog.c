@@ -99,7 +99,7 @@ static void test_full_buffer_flushes_whole_lines(void **state)
         last = sz;
     }
     assert_int_equal(flushes, 40 / 5 - 1); /* 5 lines fit in 256 bytes */
-    jn_accesslog_close(l); /* close flushes */
+    jn_accesslog_close(l);                 /* close flushes */
     assert_int_equal(file_size(path), 40 * 50);
     char *s = slurp(path);
     assert_memory_equal(s, "line 10 ....", 12);

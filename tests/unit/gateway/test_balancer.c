@@ -495,6 +495,27 @@ static void test_with_peers_and_bad_address(void **state)
     jn_upstream_done(u, a, false, T0);
     jn_upstream_unref(u);
 
+    /* no servers at all: nothing to pick, nothing ready */
+    struct jn_upstream *empty =
+        jn_upstream_with_peers("none", JN_BALANCE_LEAST_CONN, NULL, 0, 0, 0, 0);
+    struct jn_peer *p;
+    assert_int_equal(jn_upstream_pick(empty, T0, NULL, 0, &p), JN_ENOTFOUND);
+    assert_false(jn_upstream_has_ready(empty, T0));
+    assert_null(jn_upstream_find(empty, "127.0.0.1:8001"));
+    jn_upstream_unref(empty);
+
+    /* find compares addresses, not spellings */
+    struct jn_conf_upstream_server v6 = {.text = "[::1]:9000", .weight = 1};
+    struct jn_peer *p6 = jn_peer_new(&v6);
+    assert_non_null(p6);
+    assert_string_equal(p6->name, "[::1]:9000");
+    struct jn_upstream *u6 = jn_upstream_with_peers("v6", JN_BALANCE_RR, &p6, 1, 0, 0, 0);
+    jn_peer_unref(p6);
+    assert_ptr_equal(jn_upstream_find(u6, "[0:0::1]:9000"), p6);
+    assert_null(jn_upstream_find(u6, "[::1]:9001"));
+    assert_null(jn_upstream_find(u6, "garbage"));
+    jn_upstream_unref(u6);
+
     struct jn_conf_upstream_server bad = {.text = "not an address", .weight = 1};
     assert_null(jn_peer_new(&bad));
     conf_init(&c, JN_BALANCE_RR);
@@ -583,6 +604,54 @@ static void test_stress_threads(void **state)
     }
 }
 
+/* A reload in progress: threads still on the old snapshot and threads on the
+ * new one pick from the same peers under two different locks; max_conns must
+ * hold anyway and the counts must return to 0. */
+static void test_stress_overlapping_snapshots(void **state)
+{
+    struct conf c;
+    conf_init(&c, JN_BALANCE_LEAST_CONN);
+    conf_add(&c, 8001, 1)->max_conns = 1;
+    conf_add(&c, 8002, 2)->max_conns = 2;
+    c.s[0].max_fails = c.s[1].max_fails = 0;
+    struct jn_upstream *old = jn_upstream_new(&c.cu, NULL);
+    c.cu.balance = JN_BALANCE_RR;
+    struct jn_upstream *cur = jn_upstream_new(&c.cu, old);
+    assert_ptr_equal(cur->peers[0], old->peers[0]);
+    struct stress so = {.u = old}, sc = {.u = cur};
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, stress_thread, i % 2 ? &so : &sc), 0);
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    assert_int_equal(atomic_load(&so.over) + atomic_load(&sc.over), 0);
+    assert_true(atomic_load(&so.picked) > 0 && atomic_load(&sc.picked) > 0);
+    for (size_t i = 0; i < cur->npeers; i++)
+        assert_int_equal(atomic_load(&cur->peers[i]->conns), 0);
+    jn_upstream_unref(old);
+    jn_upstream_unref(cur);
+}
+
+static void test_which_failures_count(void **state)
+{
+    unsigned def = JN_NEXT_ERROR | JN_NEXT_TIMEOUT;
+    assert_true(jn_upstream_failure_counts(def, JN_NEXT_ERROR));
+    assert_true(jn_upstream_failure_counts(def, JN_NEXT_TIMEOUT));
+    /* nginx counts these even when proxy_next_upstream is off */
+    assert_true(jn_upstream_failure_counts(0, JN_NEXT_ERROR));
+    assert_true(jn_upstream_failure_counts(0, JN_NEXT_INVALID_HEADER));
+    /* a 502 from the upstream counts only when listed */
+    assert_false(jn_upstream_failure_counts(def, jn_upstream_status_cause(502)));
+    assert_true(jn_upstream_failure_counts(def | JN_NEXT_HTTP_502, jn_upstream_status_cause(502)));
+    assert_false(jn_upstream_failure_counts(def | JN_NEXT_HTTP_502, jn_upstream_status_cause(503)));
+    /* 403/404 move on to the next server but never count */
+    assert_false(jn_upstream_failure_counts(~0u, jn_upstream_status_cause(404)));
+    assert_false(jn_upstream_failure_counts(~0u, jn_upstream_status_cause(403)));
+    assert_int_equal(jn_upstream_status_cause(200), 0);
+    assert_false(jn_upstream_failure_counts(~0u, jn_upstream_status_cause(200)));
+    assert_int_equal(jn_upstream_status_cause(429), JN_NEXT_HTTP_429);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -603,7 +672,9 @@ int main(void)
         cmocka_unit_test(test_rebuild_keeps_peers),
         cmocka_unit_test(test_with_peers_and_bad_address),
         cmocka_unit_test(test_effective_weight_recovers),
+        cmocka_unit_test(test_which_failures_count),
         cmocka_unit_test(test_stress_threads),
+        cmocka_unit_test(test_stress_overlapping_snapshots),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

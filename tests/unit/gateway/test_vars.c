@@ -66,9 +66,8 @@ static void test_compile_errors(void **state)
     assert_false(t.has_vars);
     assert_int_equal(t.nparts, 1);
     jn_template_free(&t);
-    assert_int_equal(jn_template_compile("${host}:$remote_addr-$http_X_Real_IP", &t, err,
-                                         sizeof(err)),
-                     0);
+    assert_int_equal(
+        jn_template_compile("${host}:$remote_addr-$http_X_Real_IP", &t, err, sizeof(err)), 0);
     assert_true(t.has_vars);
     assert_int_equal(t.nparts, 5);
     assert_int_equal(t.parts[4].id, JN_VAR_HTTP_HEADER);
@@ -117,8 +116,11 @@ static void test_http_headers(void **state)
 static void test_request_parts(void **state)
 {
     struct jn_http_request r;
-    struct jn_var_ctx c = {.req = &r, .scheme = "http", .server_port = "8080",
-                           .proxy_host = "backend", .remote_port = 51000};
+    struct jn_var_ctx c = {.req = &r,
+                           .scheme = "http",
+                           .server_port = "8080",
+                           .proxy_host = "backend",
+                           .remote_port = 51000};
     request(&r, "POST", "/api/x?b=1&c=2", NULL);
     assert_string_equal(eval("$request", &c, true), "POST /api/x?b=1&c=2 HTTP/1.1");
     assert_string_equal(eval("$request_uri|$uri|$args|$is_args|$query_string", &c, false),
@@ -141,11 +143,18 @@ static void test_numbers_and_times(void **state)
 {
     setenv("TZ", "UTC", 1);
     tzset();
-    struct jn_var_ctx c = {.status = 502, .body_bytes_sent = 0, .bytes_sent = 1234567890123ull,
-                           .request_length = 77, .upstream_addr = "127.0.0.1:8081, 127.0.0.1:8082",
-                           .upstream_status = "502, 200", .upstream_response_time_us = 12345,
-                           .request_time_us = 1500000, .time_sec = 1795792200, .time_msec = 7,
-                           .connection = 42, .connection_requests = 3};
+    struct jn_var_ctx c = {.status = 502,
+                           .body_bytes_sent = 0,
+                           .bytes_sent = 1234567890123ull,
+                           .request_length = 77,
+                           .upstream_addr = "127.0.0.1:8081, 127.0.0.1:8082",
+                           .upstream_status = "502, 200",
+                           .upstream_response_time_us = 12345,
+                           .request_time_us = 1500000,
+                           .time_sec = 1795792200,
+                           .time_msec = 7,
+                           .connection = 42,
+                           .connection_requests = 3};
     assert_string_equal(eval("$status $body_bytes_sent $bytes_sent $request_length", &c, true),
                         "502 0 1234567890123 77");
     assert_string_equal(eval("$upstream_addr|$upstream_status", &c, true),
@@ -180,8 +189,11 @@ static void test_combined_format(void **state)
     request(&r, "GET", "/index.html",
             (const char *const[]){"Host", "a.example", "Referer", "http://ref/", "User-Agent",
                                   "Mozilla/5.0", NULL});
-    struct jn_var_ctx c = {.req = &r, .remote_addr = "127.0.0.1", .status = 200,
-                           .body_bytes_sent = 612, .time_sec = 1795792200};
+    struct jn_var_ctx c = {.req = &r,
+                           .remote_addr = "127.0.0.1",
+                           .status = 200,
+                           .body_bytes_sent = 612,
+                           .time_sec = 1795792200};
     assert_string_equal(eval(JN_LOG_FORMAT_COMBINED, &c, true),
                         "127.0.0.1 - - [27/Nov/2026:15:10:00 +0000] \"GET /index.html HTTP/1.1\" "
                         "200 612 \"http://ref/\" \"Mozilla/5.0\"");
@@ -197,8 +209,8 @@ static void test_no_header_injection(void **state)
     struct jn_var_ctx c = {.req = &r, .remote_addr = "127.0.0.1"};
     /* the parser refuses these; eval must hold even if something slips through */
     request(&r, "GET", "/",
-            (const char *const[]){"X-Evil", "a\r\nInjected: 1", "User-Agent", "say \"hi\"\\\x01\xff",
-                                  "X-Forwarded-For", "1.2.3.4\n", NULL});
+            (const char *const[]){"X-Evil", "a\r\nInjected: 1", "User-Agent",
+                                  "say \"hi\"\\\x01\xff", "X-Forwarded-For", "1.2.3.4\n", NULL});
     assert_string_equal(eval("$http_x_evil", &c, false), "error -10002");
     assert_string_equal(eval("$proxy_add_x_forwarded_for", &c, false), "error -10002");
     struct jn_var_ctx bad = {.remote_addr = "1.2.3.4\r\nX: y"};
@@ -216,9 +228,8 @@ static void test_too_big(void **state)
     struct jn_var_ctx c = {.remote_addr = "127.0.0.1"};
     struct jn_template t;
     char err[64], out[16];
-    assert_int_equal(jn_template_compile("addr=$remote_addr;addr=$remote_addr", &t, err,
-                                         sizeof(err)),
-                     0);
+    assert_int_equal(
+        jn_template_compile("addr=$remote_addr;addr=$remote_addr", &t, err, sizeof(err)), 0);
     memset(out, '#', sizeof(out));
     assert_int_equal(jn_template_eval(&t, &c, false, out, 10), JN_ETOOBIG);
     /* the prefix that fit, and not a byte past the cap */
@@ -235,14 +246,10 @@ static void test_too_big(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_compile_errors),
-        cmocka_unit_test(test_host),
-        cmocka_unit_test(test_http_headers),
-        cmocka_unit_test(test_request_parts),
-        cmocka_unit_test(test_numbers_and_times),
-        cmocka_unit_test(test_combined_format),
-        cmocka_unit_test(test_no_header_injection),
-        cmocka_unit_test(test_too_big),
+        cmocka_unit_test(test_compile_errors),      cmocka_unit_test(test_host),
+        cmocka_unit_test(test_http_headers),        cmocka_unit_test(test_request_parts),
+        cmocka_unit_test(test_numbers_and_times),   cmocka_unit_test(test_combined_format),
+        cmocka_unit_test(test_no_header_injection), cmocka_unit_test(test_too_big),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
