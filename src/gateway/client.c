@@ -80,8 +80,16 @@ void gw_client_close(struct gw_conn *c)
     if (w->finishing == c)
         w->finishing_closed = true;
     if (c->req) {
-        if (c->state == GW_C_BUSY)
+        if (c->state == GW_C_BUSY) {
             gw_proxy_abort(c->req);
+            /* Logged like nginx: 499 when the client left before any answer,
+             * else the status that was being sent. */
+            if (!c->req->client_started)
+                c->req->status = 499;
+            if (c->req->rs.body_out > c->req->body_bytes)
+                c->req->body_bytes = c->req->rs.body_out;
+            gw_alog_request(w, c->req);
+        }
         release_req(c);
     }
     jn_timer_stop(w->loop, &c->timer);

@@ -723,6 +723,12 @@ void gw_proxy_run(struct gw_req *r)
         return;
     struct gw_conn *c = r->c;
     bool c_progress = false;
+    if (c->hup && r->phase == GW_P_PROXY && r->rq.body_done && !r->client_started) {
+        /* The client closed before its answer (nginx: 499, the upstream
+         * request is abandoned, proxy_ignore_client_abort off). */
+        gw_client_close(c);
+        return;
+    }
     for (;;) {
         struct gw_upconn *uc = r->up;
         bool progress = false;

@@ -100,9 +100,14 @@ struct gw_req *gw_req_get(struct gw_worker *w)
     memset(r, 0, offsetof(struct gw_req, hreq));
     r->rq.niov = r->rq.iov_i = r->rq.nlines = 0;
     r->rs.niov = r->rs.iov_i = r->rs.nlines = 0;
+    r->rq.body_out = r->rs.body_out = 0;
+    r->rq.body_done = r->rs.body_done = false;
     r->rbuf = NULL;
     r->rcap = r->rlen = r->rs_pos = 0;
     r->rq_pos = 0;
+    r->head_len = 0;
+    r->start_ns = 0;
+    r->keep_alive = false;
     r->body_discarded = r->rq_eof_seen = false;
     r->up = NULL;
     r->peer = NULL;
@@ -439,14 +444,14 @@ static void flush_tick(struct jn_loop *loop, struct jn_timer *t)
 {
     struct gw_worker *w = t->data;
     jn_gw_alog_flush(w);
-    jn_timer_start(loop, t, 1000);
+    jn_timer_start(loop, t, GW_LOG_FLUSH_MS);
 }
 
 static void *worker_main(void *arg)
 {
     struct gw_worker *w = arg;
     jn_timer_init(&w->flush_timer, flush_tick, w);
-    jn_timer_start(w->loop, &w->flush_timer, 1000);
+    jn_timer_start(w->loop, &w->flush_timer, GW_LOG_FLUSH_MS);
     int rc = jn_loop_run(w->loop);
     if (rc < 0)
         jn_error("gateway: worker %d: event loop: %s", w->id, jn_strerror(rc));
@@ -472,8 +477,10 @@ void gw_worker_free(struct gw_worker *w)
         return;
     jn_loop_stop(w->loop);
     pthread_join(w->thread, NULL);
-    /* The thread is gone: its state is ours now. Run pending posts (updates)
-     * so their references are released. */
+    /* The thread is gone: its state is ours now. draining keeps closing
+     * connections from accepting new ones. */
+    w->draining = true;
+    w->quit_done = NULL;
     while (w->conns)
         gw_client_close(w->conns);
     for (size_t i = 0; i < w->nlisteners; i++)

@@ -27,6 +27,7 @@ struct gw_req;
 #define GW_BODY_WINDOW 16384 /* client buffer room for body bytes after the head */
 #define GW_REPLAY_MAX 16384  /* a request body up to this size can be replayed on retry */
 #define GW_LINGER_MS 2000
+#define GW_LOG_FLUSH_MS 200 /* how stale an access-log line may get */
 
 struct gw_listener {
     struct jn_io io;
@@ -87,6 +88,7 @@ struct gw_conn {
 };
 
 enum gw_phase {
+    GW_P_NONE = 0, /* head parsed, not routed yet */
     GW_P_WAIT,    /* waiting for an upstream peer to become ready */
     GW_P_PROXY,   /* connecting / exchanging with the upstream */
     GW_P_LOCAL,   /* sending a response made here */
