@@ -1,15 +1,15 @@
-"""Where one proxy spends its time under the bench's -c50 load: the same
+"""Where one proxy spends its time under the bench's load (-c50 by default): the same
 backends and config as bench.py, then
 
   1. syscalls per request: strace -c on the serving processes during a wrk run;
   2. a flat CPU profile: perf record -e cpu-clock (software clock: hardware
      counters are often unavailable in VMs) during another wrk run.
 
-    bench/profile.sh nginx|haproxy|jern [SECONDS]     (default 5)
+    bench/profile.sh nginx|haproxy|jern [SECONDS [CONNECTIONS]]   (5 s, 50)
 
 strace slows the proxy a lot; only the per-request counts mean something, not
 its req/s. Prints its findings; BENCH_OUT (default bench/results) gets
-profile-NAME.txt with the same text."""
+profile-NAME-cCONNECTIONS.txt with the same text."""
 import json
 import os
 import re
@@ -38,7 +38,7 @@ def wrk(port, seconds, conns=50):
     return json.loads(m.group(1))
 
 
-def strace_counts(pids, port, seconds, tmp):
+def strace_counts(pids, port, seconds, conns, tmp):
     """[(syscall, calls, calls per request)], requests."""
     out = tmp / "strace.txt"
     argv = ["strace", "-c", "-f", "-o", str(out)]
@@ -47,7 +47,7 @@ def strace_counts(pids, port, seconds, tmp):
     st = subprocess.Popen(argv, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         time.sleep(0.5)  # attach before the first request
-        w = wrk(port, seconds)
+        w = wrk(port, seconds, conns)
     finally:
         st.send_signal(2)
         st.wait(timeout=30)
@@ -61,7 +61,7 @@ def strace_counts(pids, port, seconds, tmp):
     return [(name, calls, calls / n) for name, calls in sorted(rows, key=lambda r: -r[1])], n
 
 
-def perf_profile(pids, port, seconds, tmp):
+def perf_profile(pids, port, seconds, conns, tmp):
     data = tmp / "perf.data"
     argv = ["perf", "record", "-q", "-e", "cpu-clock", "-F", "1999", "-o", str(data),
             "-p", ",".join(map(str, pids))]
@@ -69,7 +69,7 @@ def perf_profile(pids, port, seconds, tmp):
                           start_new_session=True)
     try:
         time.sleep(0.5)
-        w = wrk(port, seconds)
+        w = wrk(port, seconds, conns)
     finally:
         pr.send_signal(2)
         pr.wait(timeout=60)
@@ -86,9 +86,13 @@ def perf_profile(pids, port, seconds, tmp):
 
 def main():
     if len(sys.argv) < 2 or sys.argv[1] not in ("nginx", "haproxy", "jern"):
-        sys.exit("usage: bench/profile.sh nginx|haproxy|jern [SECONDS]")
+        sys.exit("usage: bench/profile.sh nginx|haproxy|jern [SECONDS [CONNECTIONS]]")
     name = sys.argv[1]
-    seconds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+    try:
+        seconds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+        conns = int(sys.argv[3]) if len(sys.argv) > 3 else 50
+    except ValueError:
+        sys.exit("profile: SECONDS and CONNECTIONS are whole numbers, e.g. bench/profile.sh jern 5 50")
     for tool in ("strace", "perf", "wrk", "nginx"):
         if not shutil.which(tool):
             sys.exit(f"profile: {tool} not found (apt-get install strace linux-perf wrk nginx)")
@@ -121,17 +125,17 @@ def main():
         wrk(px.port, 1)  # warm up
         pids = procstat.serving(px.child.pid)
         cpu0 = procstat.cpu_seconds(pids)
-        w = wrk(px.port, seconds)
+        w = wrk(px.port, seconds, conns)
         cpu = procstat.cpu_seconds(pids) - cpu0
-        report.append(f"{name}: -c50 without tracing: {w['requests'] / (w['duration_us'] / 1e6):.0f}"
+        report.append(f"{name}: -c{conns} without tracing: {w['requests'] / (w['duration_us'] / 1e6):.0f}"
                       f" req/s, {w['requests'] / cpu:.0f} req per CPU-s, "
                       f"{cpu / w['requests'] * 1e6:.1f} us CPU per request")
-        rows, n = strace_counts(pids, px.port, seconds, tmp)
+        rows, n = strace_counts(pids, px.port, seconds, conns, tmp)
         total = sum(r[1] for r in rows)
         report.append(f"\nsyscalls per request (strace -c -f, {n} requests): {total / n:.2f}")
         for sc, calls, per in rows[:15]:
             report.append(f"  {sc:24} {calls:9d} {per:7.3f}")
-        lines, w = perf_profile(pids, px.port, seconds, tmp)
+        lines, w = perf_profile(pids, px.port, seconds, conns, tmp)
         report.append(f"\nperf record -e cpu-clock (flat, dso + symbol, >= 0.7%), "
                       f"{w['requests']} requests:")
         report += ["  " + line for line in lines[:60]]
@@ -143,7 +147,7 @@ def main():
     print(text)
     out = Path(os.environ.get("BENCH_OUT") or ROOT / "bench" / "results")
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"profile-{name}.txt").write_text(text)
+    (out / f"profile-{name}-c{conns}.txt").write_text(text)
 
 
 if __name__ == "__main__":
