@@ -73,15 +73,19 @@ def perf_profile(pids, port, seconds, conns, tmp):
     finally:
         pr.send_signal(2)
         pr.wait(timeout=60)
-    lines = []
-    for sort, limit in (("dso", "1"), ("dso,symbol", "0.7")):
+    sections = []
+    # by DSO; the hottest symbols; the hottest user-space symbols (kernel ones marked [k])
+    for sort, limit, user_only, top in (("dso", "1", False, 8), ("dso,symbol", "0.7", False, 30),
+                                        ("dso,symbol", "0.05", True, 20)):
         rep = subprocess.run(["perf", "report", "-i", str(data), "--stdio", "--no-children",
                               "--sort", sort, "--percent-limit", limit],
                              capture_output=True, text=True, timeout=120)
-        lines += [re.sub(r"(\s+-)+\s*$", "", line.strip()) for line in rep.stdout.splitlines()
-                  if line.strip() and not line.startswith("#")]
-        lines.append("")
-    return lines, w
+        lines = [re.sub(r"(\s+-)+\s*$", "", line.strip()) for line in rep.stdout.splitlines()
+                 if line.strip() and not line.startswith("#")]
+        if user_only:
+            lines = [line for line in lines if "[k]" not in line]
+        sections.append(lines[:top])
+    return sections, w
 
 
 def main():
@@ -135,10 +139,13 @@ def main():
         report.append(f"\nsyscalls per request (strace -c -f, {n} requests): {total / n:.2f}")
         for sc, calls, per in rows[:15]:
             report.append(f"  {sc:24} {calls:9d} {per:7.3f}")
-        lines, w = perf_profile(pids, px.port, seconds, conns, tmp)
-        report.append(f"\nperf record -e cpu-clock (flat, dso + symbol, >= 0.7%), "
-                      f"{w['requests']} requests:")
-        report += ["  " + line for line in lines[:60]]
+        sections, w = perf_profile(pids, px.port, seconds, conns, tmp)
+        titles = ("by DSO", "hottest symbols (>= 0.7%)", "hottest user-space symbols")
+        report.append(f"\nperf record -e cpu-clock, {w['requests']} requests, % of the proxy's "
+                      "CPU samples:")
+        for title, lines in zip(titles, sections):
+            report.append(f"  {title}:")
+            report += ["    " + line for line in lines]
     finally:
         for c in reversed(children):
             c.stop()
