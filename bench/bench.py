@@ -48,7 +48,8 @@ def env_int(name, default, low, high):
     except ValueError:
         v = None
     if v is None or not low <= v <= high:
-        sys.exit(f"bench: {name}={raw!r} is not a whole number in {low}..{high}")
+        print(f"bench: {name}={raw!r} is not a whole number in {low}..{high}", file=sys.stderr)
+        sys.exit(2)
     return v
 
 

@@ -77,3 +77,11 @@ def test_bench_smoke_raw_json_matches(bench_run):
         assert loads == [1, 50, 500]
     assert raw["meta"]["rounds"] == 1 and raw["meta"]["seconds"] == 1
     assert raw["failed"] == []
+
+
+def test_bench_rejects_bad_settings_naming_the_variable():
+    env = dict(os.environ, BENCH_SECONDS="ten")
+    r = subprocess.run([str(ROOT / "bench" / "run.sh")], env=env, capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 2
+    assert "BENCH_SECONDS='ten'" in r.stderr and "whole number" in r.stderr
