@@ -250,10 +250,7 @@ static void attempt_failed(struct gw_req *r, unsigned kind, int status, const ch
     bool stale = r->from_pool && kind == JN_NEXT_ERROR && !r->resp_head_done && r->rlen == 0 &&
                  !r->stale_retried && replayable;
     struct jn_peer *peer = r->peer;
-    bool counts = kind & (JN_NEXT_ERROR | JN_NEXT_TIMEOUT | JN_NEXT_INVALID_HEADER);
-    if (kind & (JN_NEXT_HTTP_500 | JN_NEXT_HTTP_502 | JN_NEXT_HTTP_503 | JN_NEXT_HTTP_504 |
-                JN_NEXT_HTTP_429))
-        counts = (s->next_upstream & kind) != 0;
+    bool counts = jn_upstream_failure_counts(s->next_upstream, kind);
     if (peer)
         jn_warn("gateway: upstream %s (%s): %s while %s", peer->name, r->u->name, why,
                 r->resp_head_done ? "reading the response body"
@@ -513,20 +510,6 @@ static void build_response_head(struct gw_req *r, size_t head_len)
     jn_pipe_start(p, tunnel ? JN_FRAMING_CLOSE : h->framing, h->content_length, out_chunked);
 }
 
-static unsigned status_kind(int status)
-{
-    switch (status) {
-    case 500: return JN_NEXT_HTTP_500;
-    case 502: return JN_NEXT_HTTP_502;
-    case 503: return JN_NEXT_HTTP_503;
-    case 504: return JN_NEXT_HTTP_504;
-    case 403: return JN_NEXT_HTTP_403;
-    case 404: return JN_NEXT_HTTP_404;
-    case 429: return JN_NEXT_HTTP_429;
-    default: return 0;
-    }
-}
-
 /* Parses what the upstream sent so far. Returns 1 when the head is done (or
  * an interim one was consumed), 0 for "need more", -1 when r was finished. */
 static int parse_response(struct gw_req *r)
@@ -559,7 +542,7 @@ static int parse_response(struct gw_req *r)
         return -1;
     }
     r->up_time_us = (jn_now_ns() - r->attempt_ns) / 1000;
-    unsigned kind = status_kind(status);
+    unsigned kind = jn_upstream_status_cause(status);
     const struct jn_conf_settings *s = r->loc->s;
     if (kind && (s->next_upstream & kind) && !r->body_discarded &&
         (is_idempotent(r->hreq.method_id) || (s->next_upstream & JN_NEXT_NON_IDEMPOTENT)) &&
