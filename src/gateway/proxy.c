@@ -730,7 +730,35 @@ void gw_proxy_run(struct gw_req *r)
             r->up_progress = true;
         }
 
-        /* request direction: client buffer -> upstream */
+        /* request direction: client buffer -> upstream. Queue what is
+         * buffered first so the head and the body go out in one writev. */
+        if (!r->rq.body_done && r->rq_pos < c->len && jn_pipe_has_room(&r->rq)) {
+            ssize_t n = jn_pipe_fill(&r->rq, c->buf + r->rq_pos, c->len - r->rq_pos);
+            if (n < 0) {
+                close_up(r, false);
+                r->keep_alive = false;
+                if (r->client_started)
+                    gw_client_close(c);
+                else
+                    gw_client_respond(r, 400, "invalid chunked request body", NULL);
+                return;
+            }
+            r->rq_pos += (size_t)n;
+            if (n > 0)
+                progress = true;
+            int64_t max = r->loc->s->client_max_body_size;
+            if (max > 0 && r->rq.body_out > (uint64_t)max && r->phase == GW_P_PROXY) {
+                /* A chunked body outgrew client_max_body_size. */
+                close_up(r, false);
+                r->keep_alive = false;
+                if (r->client_started)
+                    gw_client_close(c);
+                else
+                    gw_client_respond(r, 413, "the request body is larger than "
+                                              "client_max_body_size", NULL);
+                return;
+            }
+        }
         if (!jn_pipe_empty(&r->rq) && uc->wr_ready) {
             bool full;
             ssize_t n = jn_pipe_flush(&r->rq, uc->io.fd, &full);
@@ -759,119 +787,91 @@ void gw_proxy_run(struct gw_req *r)
                 r->rq_eof_seen)
                 shutdown(uc->io.fd, SHUT_WR);
         }
-        if (jn_pipe_empty(&r->rq) && !r->rq.body_done) {
-            if (r->rq_pos < c->len) {
-                ssize_t n = jn_pipe_fill(&r->rq, c->buf + r->rq_pos, c->len - r->rq_pos);
-                if (n < 0) {
-                    close_up(r, false);
-                    r->keep_alive = false;
-                    if (r->client_started) {
-                        gw_client_close(c);
-                    } else {
-                        gw_client_respond(r, 400, "invalid chunked request body", NULL);
-                    }
-                    return;
-                }
-                r->rq_pos += (size_t)n;
-                if (n > 0)
+        if (jn_pipe_empty(&r->rq) && !r->rq.body_done && r->rq_pos == c->len && c->rd_ready) {
+            if (r->rq_pos > r->head_len && (c->len == c->cap || r->phase == GW_P_TUNNEL)) {
+                /* Everything queued was flushed: reuse the body window. */
+                c->len = r->head_len;
+                r->rq_pos = r->head_len;
+                r->body_discarded = true;
+            }
+            ssize_t n = read_into(c->io.fd, c->buf, &c->len, c->cap, &c->rd_ready, c->hup);
+            if (n > 0) {
+                progress = c_progress = true;
+            } else if (n == 0 || (n < 0 && n != -EAGAIN)) {
+                if (r->phase == GW_P_TUNNEL) {
+                    r->rq_eof_seen = true;
+                    jn_pipe_eof(&r->rq);
+                    if (jn_pipe_empty(&r->rq))
+                        shutdown(uc->io.fd, SHUT_WR);
                     progress = true;
-                int64_t max = r->loc->s->client_max_body_size;
-                if (max > 0 && r->rq.body_out > (uint64_t)max && r->phase == GW_P_PROXY) {
-                    /* A chunked body outgrew client_max_body_size. */
-                    close_up(r, false);
-                    r->keep_alive = false;
-                    if (r->client_started)
-                        gw_client_close(c);
-                    else
-                        gw_client_respond(r, 413, "the request body is larger than "
-                                                  "client_max_body_size", NULL);
+                } else {
+                    /* The client gave up mid-body. */
+                    gw_client_close(c);
                     return;
-                }
-            } else if (c->rd_ready) {
-                if (r->rq_pos > r->head_len && (c->len == c->cap || r->phase == GW_P_TUNNEL)) {
-                    /* Everything queued was flushed: reuse the body window. */
-                    memmove(c->buf + r->head_len, c->buf + r->rq_pos, c->len - r->rq_pos);
-                    c->len -= r->rq_pos - r->head_len;
-                    r->rq_pos = r->head_len;
-                    r->body_discarded = true;
-                }
-                ssize_t n = read_into(c->io.fd, c->buf, &c->len, c->cap, &c->rd_ready, c->hup);
-                if (n > 0) {
-                    progress = c_progress = true;
-                } else if (n == 0 || (n < 0 && n != -EAGAIN)) {
-                    if (r->phase == GW_P_TUNNEL) {
-                        r->rq_eof_seen = true;
-                        jn_pipe_eof(&r->rq);
-                        if (jn_pipe_empty(&r->rq))
-                            shutdown(uc->io.fd, SHUT_WR);
-                        progress = true;
-                    } else {
-                        /* The client gave up mid-body. */
-                        gw_client_close(c);
-                        return;
-                    }
                 }
             }
         }
 
         /* response direction: upstream -> client */
-        if (jn_pipe_empty(&r->rs) && !(r->resp_head_done && r->rs.body_done)) {
-            if (r->resp_head_done && r->rs_pos < r->rlen) {
-                ssize_t n = jn_pipe_fill(&r->rs, r->rbuf + r->rs_pos, r->rlen - r->rs_pos);
-                if (n < 0) {
-                    jn_warn("gateway: upstream %s: invalid chunked response body",
-                            r->peer ? r->peer->name : "?");
+        if (!(r->resp_head_done && r->rs.body_done) && jn_pipe_empty(&r->rs) && uc->rd_ready) {
+            if (r->resp_head_done && r->rs_pos > 0) {
+                /* Nothing queued points into the buffer: make room at the front. */
+                memmove(r->rbuf, r->rbuf + r->rs_pos, r->rlen - r->rs_pos);
+                r->rlen -= r->rs_pos;
+                r->rs_pos = 0;
+            }
+            ssize_t n = r->rlen < r->rcap
+                            ? read_into(uc->io.fd, r->rbuf, &r->rlen, r->rcap, &uc->rd_ready, uc->hup)
+                            : -EAGAIN;
+            if (n > 0) {
+                progress = r->up_progress = true;
+                if (!r->resp_head_done) {
+                    int pr;
+                    while ((pr = parse_response(r)) == 1 && !r->resp_head_done && r->rlen)
+                        ;
+                    if (pr < 0)
+                        return;
+                }
+            } else if (n == 0 || n != -EAGAIN) {
+                uc->eof = true;
+                if (!r->resp_head_done) {
+                    attempt_failed(r, JN_NEXT_ERROR, 502,
+                                   n == 0 ? "upstream closed the connection prematurely"
+                                          : "reading from the upstream failed");
+                    return;
+                }
+                if (jn_pipe_eof(&r->rs) < 0) {
+                    /* Died mid-body: no final chunk is invented; the client
+                     * sees the connection close after what we have. */
+                    jn_warn("gateway: upstream %s closed mid-body", r->peer->name);
                     close_up(r, true);
+                    bool full;
+                    jn_pipe_fill(&r->rs, r->rbuf + r->rs_pos, r->rlen - r->rs_pos);
+                    jn_pipe_flush(&r->rs, c->io.fd, &full);
                     gw_client_close(c);
                     return;
                 }
-                r->rs_pos += (size_t)n;
-                r->body_bytes += 0;
-                if (n > 0)
-                    progress = true;
-            } else if (uc->rd_ready) {
-                if (r->resp_head_done && r->rs_pos == r->rlen)
-                    r->rlen = r->rs_pos = 0;
-                ssize_t n = r->rlen < r->rcap
-                                ? read_into(uc->io.fd, r->rbuf, &r->rlen, r->rcap, &uc->rd_ready,
-                                            uc->hup)
-                                : -EAGAIN;
-                if (n > 0) {
-                    progress = r->up_progress = true;
-                    if (!r->resp_head_done) {
-                        int pr;
-                        while ((pr = parse_response(r)) == 1 && !r->resp_head_done && r->rlen)
-                            ;
-                        if (pr < 0)
-                            return;
-                    }
-                } else if (n == 0 || n != -EAGAIN) {
-                    uc->eof = true;
-                    if (!r->resp_head_done) {
-                        attempt_failed(r, JN_NEXT_ERROR, 502,
-                                       n == 0 ? "upstream closed the connection prematurely"
-                                              : "reading from the upstream failed");
-                        return;
-                    }
-                    if (jn_pipe_eof(&r->rs) < 0) {
-                        /* Died mid-body: no final chunk is invented; the client
-                         * sees the connection close after what we have. */
-                        jn_warn("gateway: upstream %s closed mid-body", r->peer->name);
-                        close_up(r, true);
-                        bool full;
-                        jn_pipe_flush(&r->rs, c->io.fd, &full);
-                        gw_client_close(c);
-                        return;
-                    }
-                    progress = true;
-                }
+                progress = true;
             }
+        }
+        /* Queue the body bytes read so far, right behind the head if it is new. */
+        if (r->resp_head_done && !r->rs.body_done && r->rs_pos < r->rlen &&
+            jn_pipe_has_room(&r->rs)) {
+            ssize_t n = jn_pipe_fill(&r->rs, r->rbuf + r->rs_pos, r->rlen - r->rs_pos);
+            if (n < 0) {
+                jn_warn("gateway: upstream %s: invalid chunked response body",
+                        r->peer ? r->peer->name : "?");
+                close_up(r, true);
+                gw_client_close(c);
+                return;
+            }
+            r->rs_pos += (size_t)n;
+            if (n > 0)
+                progress = true;
         }
         if (!jn_pipe_empty(&r->rs) && c->wr_ready) {
             bool full;
-            size_t before = r->rs.body_out;
             ssize_t n = jn_pipe_flush(&r->rs, c->io.fd, &full);
-            (void)before;
             if (n < 0) {
                 gw_client_close(c);
                 return;
