@@ -208,3 +208,15 @@ def test_expect_continue_answered_and_body_size_capped(procs, tmp_path, testapp)
     chunk = b"%x\r\n" % 3000 + b"z" * 3000 + b"\r\n0\r\n\r\n"
     out = raw(port, b"POST /sink HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk)
     assert out.startswith(b"HTTP/1.1 413 "), out[:200]
+
+
+def test_large_head_within_limits_is_proxied(procs, tmp_path, testapp):
+    """Heads past the usual 16 KiB buffer move to a bigger one (up to
+    large_client_header_buffers); the upstream sees every byte."""
+    a = testapp("a")
+    _, port, _ = simple_proxy(procs, tmp_path, [a])
+    big = "v" * 7000
+    r = requests.get(f"http://127.0.0.1:{port}/headers", timeout=5,
+                     headers={"X-A": big, "X-B": big, "X-C": big})
+    assert r.status_code == 200
+    assert r.text.count(big) == 3
