@@ -34,8 +34,8 @@ int jn_gateway_check(struct jn_conf *conf, char *err, size_t errlen);
  * thread's loop, used for timers (access-log flushing is per worker).
  * Returns 0 and *out, or a negative code with a message in err (e.g. a listen
  * address in use). */
-int jn_gateway_start(struct jn_loop *loop, struct jn_conf *conf, struct jn_gateway **out,
-                     char *err, size_t errlen);
+int jn_gateway_start(struct jn_loop *loop, struct jn_conf *conf, struct jn_gateway **out, char *err,
+                     size_t errlen);
 
 /* Applies a new config (taking ownership): builds a new snapshot (reusing
  * upstream peers by address, so counts and failure state carry over), opens

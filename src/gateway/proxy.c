@@ -8,9 +8,9 @@
  *
  * Retries (proxy_next_upstream) happen only while nothing was sent to the
  * client, to another peer, for idempotent methods unless non_idempotent, and
- * only when the request body is still whole in the client buffer (bodies up
- * to the body window, GW_BODY_WINDOW bytes, can be replayed; larger ones are
- * streamed and never retried).
+ * only when the request body is still whole in the client buffer (a body that
+ * fits beside the head in its GW_CLIENT_BUF buffer can be replayed; larger
+ * ones are streamed and never retried).
  */
 #include "gateway/worker.h"
 
@@ -59,9 +59,8 @@ static bool named_in_connection(const struct jn_http_header *h, size_t n, const 
 /* RFC 9110 7.6.1 plus the de-facto ones. */
 static bool is_hop_by_hop(const struct jn_http_header *h)
 {
-    static const char *const hop[] = {"connection", "keep-alive",        "proxy-connection",
-                                      "te",         "transfer-encoding", "upgrade",
-                                      "trailer"};
+    static const char *const hop[] = {"connection",        "keep-alive", "proxy-connection", "te",
+                                      "transfer-encoding", "upgrade",    "trailer"};
     for (size_t i = 0; i < JN_ARRAY_LEN(hop); i++)
         if (jn_http_token_eq(h->name, h->name_len, hop[i]))
             return true;
@@ -310,9 +309,10 @@ static void refresh_upstream(struct gw_req *r)
     const struct jn_gw_app *app = NULL;
     const struct jn_http_request *h = &r->hreq;
     const struct jn_gw_location *loc =
-        r->listen ? jn_gw_route(s, jn_gw_snapshot_listen(s, r->c->listen_id)
-                                       ? jn_gw_snapshot_listen(s, r->c->listen_id)
-                                       : r->listen,
+        r->listen ? jn_gw_route(s,
+                                jn_gw_snapshot_listen(s, r->c->listen_id)
+                                    ? jn_gw_snapshot_listen(s, r->c->listen_id)
+                                    : r->listen,
                                 h->host, h->host_len, h->path, h->path_len, &app)
                   : NULL;
     if (!loc || (!app && loc->upstream < 0))
@@ -490,7 +490,8 @@ static void build_response_head(struct gw_req *r, size_t head_len)
             push_header(p, hd, end);
             continue;
         }
-        if (is_hop_by_hop(hd) || named_in_connection(h->headers, h->nheaders, hd->name, hd->name_len))
+        if (is_hop_by_hop(hd) ||
+            named_in_connection(h->headers, h->nheaders, hd->name, hd->name_len))
             continue;
         push_header(p, hd, end);
     }
@@ -588,8 +589,8 @@ static void response_done(struct gw_req *r)
     gw_client_finish(r->c);
 }
 
-static void set_timer(struct jn_loop *loop, struct jn_timer *t, int *kind, int want,
-                      int64_t ms, bool progress)
+static void set_timer(struct jn_loop *loop, struct jn_timer *t, int *kind, int want, int64_t ms,
+                      bool progress)
 {
     if (want == T_NONE) {
         jn_timer_stop(loop, t);
@@ -754,8 +755,10 @@ void gw_proxy_run(struct gw_req *r)
                 if (r->client_started)
                     gw_client_close(c);
                 else
-                    gw_client_respond(r, 413, "the request body is larger than "
-                                              "client_max_body_size", NULL);
+                    gw_client_respond(r, 413,
+                                      "the request body is larger than "
+                                      "client_max_body_size",
+                                      NULL);
                 return;
             }
         }
@@ -820,9 +823,9 @@ void gw_proxy_run(struct gw_req *r)
                 r->rlen -= r->rs_pos;
                 r->rs_pos = 0;
             }
-            ssize_t n = r->rlen < r->rcap
-                            ? read_into(uc->io.fd, r->rbuf, &r->rlen, r->rcap, &uc->rd_ready, uc->hup)
-                            : -EAGAIN;
+            ssize_t n = r->rlen < r->rcap ? read_into(uc->io.fd, r->rbuf, &r->rlen, r->rcap,
+                                                      &uc->rd_ready, uc->hup)
+                                          : -EAGAIN;
             if (n > 0) {
                 progress = r->up_progress = true;
                 if (!r->resp_head_done) {
