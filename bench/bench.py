@@ -17,6 +17,7 @@ import os
 import platform
 import re
 import resource
+import shutil
 import signal
 import socket
 import subprocess
@@ -258,7 +259,7 @@ class Bench:
                      "loads": list(LOADS), "idle_conns": self.idle_conns,
                      "nofile": self.nofile})
         for tool in ("nginx", "wrk"):
-            if not proxies.shutil.which(tool):
+            if not shutil.which(tool):
                 sys.exit(f"bench: {tool} not found: run scripts/install-deps.sh (make bench does)")
 
         pxs = [proxies.Nginx(), proxies.Haproxy(), proxies.Jern(self.jern_bin)]
@@ -280,8 +281,14 @@ class Bench:
         total = len(running) * (len(LOADS) * self.rounds * self.seconds + WARMUP_SECONDS)
         print(f"bench: {', '.join(p.name for p in running)} on backends {self.backends}; "
               f"about {total + 10 * len(running)} s", flush=True)
-        for px in running:
-            self.wrk(px.port, 50, WARMUP_SECONDS)
+        for px in list(running):
+            try:
+                self.wrk(px.port, 50, WARMUP_SECONDS)
+            except RuntimeError as e:
+                self.failed.append(f"{px.name}: warm-up: {e}")
+                print(f"bench: {px.name} failed its warm-up: {e}", file=sys.stderr)
+                running.remove(px)
+                px.stop()
         for rnd in range(1, self.rounds + 1):
             for load in LOADS:
                 for px in list(running):
@@ -311,7 +318,8 @@ class Bench:
         meta["load_after"] = loadavg()
         summary = report.summarize(self.measurements, LOADS)
         targets = report.check_targets(summary, self.memory)
-        md = report.render(meta, summary, self.memory, targets, self.notes)
+        md = report.render(meta, summary, self.memory, targets,
+                           self.notes + [f"FAILED TO RUN: {f.splitlines()[0]}" for f in self.failed])
         self.out.mkdir(parents=True, exist_ok=True)
         (self.out / "latest.md").write_text(md)
         raw = {"meta": meta, "measurements": self.measurements, "memory": self.memory,

@@ -85,3 +85,22 @@ def test_bench_rejects_bad_settings_naming_the_variable():
                        text=True, timeout=30)
     assert r.returncode == 2
     assert "BENCH_SECONDS='ten'" in r.stderr and "whole number" in r.stderr
+
+
+def test_bench_reports_a_proxy_that_fails_to_start_and_exits_1(tmp_path):
+    if not have("wrk") or not os.path.exists("/usr/sbin/haproxy"):
+        pytest.skip("wrk or haproxy not installed (scripts/install-deps.sh installs them)")
+    fake = tmp_path / "jern"
+    fake.write_text("#!/bin/sh\n"
+                    "if [ \"$1\" = help ]; then echo '  jern gateway -c FILE'; exit 0; fi\n"
+                    "echo 'jern: proxy.conf:3: broken on purpose' >&2; exit 1\n")
+    fake.chmod(0o755)
+    env = dict(os.environ, BENCH_QUICK="1", BENCH_SECONDS="1", BENCH_IDLE_CONNS="50",
+               BENCH_OUT=str(tmp_path / "out"), JERN_BIN=str(fake))
+    r = subprocess.run([str(ROOT / "bench" / "run.sh")], env=env, capture_output=True,
+                       text=True, timeout=240)
+    assert r.returncode == 1, r.stdout[-2000:] + r.stderr[-2000:]
+    assert "broken on purpose" in r.stderr
+    md = (tmp_path / "out" / "latest.md").read_text()
+    assert "FAILED TO RUN: jern: did not come up: exited with status 1" in md
+    assert re.search(r"^\| -c50 \| nginx \| [0-9]+ \|", md, re.M)  # the others still ran
