@@ -42,12 +42,14 @@ struct jn_peer {
     _Atomic uint64_t requests;   /* total requests sent */
     _Atomic uint64_t failures;   /* total failed attempts */
 
-    /* guarded by the owning upstream's lock */
+    /* guarded by the owning upstream's lock; read and written as relaxed
+     * atomics (balancer.h) because a rebuilt upstream shares its peers with
+     * the one it replaces while both are in use */
     int current_weight;   /* smooth weighted round robin */
     int effective_weight;
     int fails;            /* failures within the current fail_timeout window */
     int64_t accessed;     /* time of the last failure (ms) */
-    int64_t checked;      /* time of the last probe / success (ms) */
+    int64_t checked;      /* time of the last failure, or of the pick that probed after it (ms) */
 
     _Atomic int refs;
 };
@@ -67,19 +69,29 @@ struct jn_upstream {
 
 /* Creates a peer with one reference. Returns NULL on a bad address. */
 struct jn_peer *jn_peer_new(const struct jn_conf_upstream_server *s);
+/* Reference counting; the last unref frees. Any thread; unref accepts NULL. */
 void jn_peer_ref(struct jn_peer *p);
 void jn_peer_unref(struct jn_peer *p);
 
 /* Builds an upstream (one reference) from a config block. Peers whose address
- * is in prev (may be NULL) are reused (counts and state kept), others created. */
+ * is in prev (may be NULL) are reused (counts and state kept), others created.
+ * A reused peer takes the new weight/max_fails/fail_timeout/max_conns; the
+ * config's "down" sets JN_PEER_MAINT and its absence lifts MAINT, while a
+ * DRAIN set at runtime stays. Each prev peer is reused at most once (two
+ * "server" lines with one address stay two peers). Returns NULL when a
+ * server address does not parse. Control thread. */
 struct jn_upstream *jn_upstream_new(const struct jn_conf_upstream *cu, const struct jn_upstream *prev);
 
-/* Builds an upstream with the given peers (each gets a new reference). */
+/* Builds an upstream with the given peers (each gets a new reference; the
+ * caller keeps its own). Primaries keep their order, then backups (p->backup).
+ * Control thread. */
 struct jn_upstream *jn_upstream_with_peers(const char *name, enum jn_balance balance,
                                            struct jn_peer *const *peers, size_t npeers,
                                            int keepalive, int64_t keepalive_timeout_ms,
                                            int keepalive_requests);
 
+/* Reference counting; the last unref drops its peers' references and frees.
+ * Any thread; unref accepts NULL. */
 void jn_upstream_ref(struct jn_upstream *u);
 void jn_upstream_unref(struct jn_upstream *u);
 
@@ -87,23 +99,43 @@ void jn_upstream_unref(struct jn_upstream *u);
  * ones a retry already used), peers in drain/maint, peers at max_conns, and
  * peers marked failed (fails >= max_fails within fail_timeout; after the
  * window one probe request is let through). Backups are used only when no
- * primary is usable. A group whose only primary is failed still gets traffic
- * (nginx: a single server is never marked down).
+ * primary is usable. A group whose only server is failed still gets traffic
+ * (nginx: a single server is never marked down; with a backup it can be, so
+ * the backup takes over). max_conns holds across all threads.
+ * Algorithm by u->balance: smooth weighted round robin or least_conn.
  * On success increments peer->conns and returns 0 with *out set (borrowed:
  * valid while the upstream is referenced). Returns JN_ENOTFOUND when nothing
  * is usable. Any thread. */
 int jn_upstream_pick(struct jn_upstream *u, int64_t now_ms, struct jn_peer *const *tried,
                      size_t ntried, struct jn_peer **out);
 
-/* Ends an attempt on p started by jn_upstream_pick: decrements conns and, when
- * failed is true, counts a failure (nginx max_fails semantics); a success after
- * the failure window resets the count. Any thread. */
+/* Ends an attempt on p started by jn_upstream_pick on the same u: decrements
+ * conns and, when failed is true, counts a failure (nginx max_fails semantics:
+ * a failure counts when within fail_timeout of the previous one; reaching
+ * max_fails disables the peer for fail_timeout and lowers its effective
+ * weight); the success of the probe after the window resets the count. Which
+ * outcomes are failures is the caller's choice (proxy_next_upstream's
+ * conditions, as nginx). Takes the lock only when failure state changes.
+ * Any thread. */
 void jn_upstream_done(struct jn_upstream *u, struct jn_peer *p, bool failed, int64_t now_ms);
 
-/* True when at least one peer may take a request now (for "wait for ready"). */
+/* Whether an attempt that ended with cause (one JN_NEXT_* flag: ERROR, TIMEOUT,
+ * INVALID_HEADER or an HTTP_* status) counts as a failure of the peer, for
+ * jn_upstream_done's failed, as nginx decides: errors, timeouts and invalid
+ * headers always count; 403 and 404 never; other statuses only when listed in
+ * proxy_next_upstream (next_upstream, the location's JN_NEXT_* mask). Pure. */
+bool jn_upstream_failure_counts(unsigned next_upstream, unsigned cause);
+
+/* The JN_NEXT_HTTP_* flag of an upstream response status (500, 502, 503, 504,
+ * 403, 404, 429), or 0 for any other status. Pure. */
+unsigned jn_upstream_status_cause(int status);
+
+/* True when at least one peer may take a request now (for "wait for ready").
+ * Takes no lock: the answer may be stale by the time it is used. Any thread. */
 bool jn_upstream_has_ready(struct jn_upstream *u, int64_t now_ms);
 
-/* Finds a peer by address text; NULL if none. */
+/* Finds a peer by address text ("127.0.0.1:8080", "[::1]:80", "unix:/p"),
+ * compared as addresses; NULL if none. Borrowed, like pick's. Any thread. */
 struct jn_peer *jn_upstream_find(struct jn_upstream *u, const char *name);
 
 #endif

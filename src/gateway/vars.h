@@ -18,6 +18,7 @@ struct jn_var_ctx {
     const char *scheme;                /* $scheme: "http" */
     const char *server_port;           /* $server_port */
     const char *proxy_host;            /* $proxy_host: the proxy_pass target */
+    const char *server_name;           /* $server_name; $host when the request has no Host */
     int status;                        /* $status */
     uint64_t body_bytes_sent;          /* $body_bytes_sent */
     uint64_t bytes_sent;               /* $bytes_sent */
@@ -62,6 +63,8 @@ enum jn_var_id {
     JN_VAR_MSEC,
     JN_VAR_CONNECTION,
     JN_VAR_CONNECTION_REQUESTS,
+    JN_VAR_IS_ARGS,     /* "?" when the request has arguments, else "" */
+    JN_VAR_SERVER_NAME,
 };
 
 struct jn_var_part {
@@ -81,11 +84,19 @@ struct jn_template {
  * unknown variable's name in err ("unknown variable \"$hots\""). */
 int jn_template_compile(const char *text, struct jn_template *t, char *err, size_t errlen);
 
+/* Frees what compile allocated; the template may be compiled again. */
 void jn_template_free(struct jn_template *t);
 
-/* Appends the evaluated template to out[0..cap). Returns the length written,
- * or JN_ETOOBIG when it does not fit. Evaluates an unknown value as "" (or "-"
- * in log mode, as nginx logs do). */
+/* Writes the evaluated template to out[0..cap) (not NUL-terminated). Returns
+ * the length written, or JN_ETOOBIG when it does not fit (out then holds the
+ * first cap bytes, for a caller that prefers a truncated log line).
+ * An unknown value is "" (or "-" in log mode, as nginx logs do).
+ * Header mode (log_mode false): a value containing CR, LF or NUL is refused
+ * with JN_EBADINPUT, so no header can be split (the request parser rejects
+ * them already; this holds whatever the source).
+ * Log mode: values are escaped as nginx's escape=default does: '"', '\' and
+ * bytes below 0x20 or above 0x7e become \xHH, so a line cannot be forged.
+ * Allocates nothing; any thread. */
 ssize_t jn_template_eval(const struct jn_template *t, const struct jn_var_ctx *ctx, bool log_mode,
                          char *out, size_t cap);
 

@@ -1,0 +1,223 @@
+/*
+ * daemon.c: `jern serve`: start order, signals, reload, stop.
+ *
+ * Start: config -> state dir -> store (migrations) -> gateway (the file's
+ * routes) -> publish everything the store holds -> admin API. The admin socket appears last, so
+ * a client that can reach it sees a daemon whose gateway already serves the
+ * acknowledged state.
+ */
+#include "core/common.h"
+
+#include "control/admin.h"
+#include "control/api.h"
+#include "control/control.h"
+#include "control/daemon.h"
+#include "control/daemon_conf.h"
+#include "core/log.h"
+#include "ev/loop.h"
+#include "gateway/gateway.h"
+#include "store/store.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define JERN_VERSION "0.1.0"
+
+struct daemon {
+    const char *config_path;
+    struct jn_daemon_conf dc;
+    const struct jn_conf *conf; /* owned by the gateway */
+    struct jn_gateway *gw;
+    struct jn_loop *loop;
+    struct jn_control *ctl;
+    struct jn_admin *admin;
+    struct jn_api api;
+    char admin_desc[512];
+};
+
+/* mkdir -p with mode 0700 for the directories it creates. */
+static int mkdirs(const char *path)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+        return -ENAMETOOLONG;
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+static void on_stop(struct jn_loop *loop, int signo, void *arg)
+{
+    jn_notice("signal %d: stopping", signo);
+    jn_loop_stop(loop);
+}
+
+static void quit_done(void *arg)
+{
+    struct daemon *d = arg;
+    jn_loop_stop(d->loop);
+}
+
+/* QUIT: stop accepting, let requests in flight finish, then exit. */
+static void on_quit(struct jn_loop *loop, int signo, void *arg)
+{
+    struct daemon *d = arg;
+    jn_notice("signal %d: finishing requests in flight, then stopping", signo);
+    jn_gateway_shutdown(d->gw, quit_done, d);
+}
+
+static void on_reopen(struct jn_loop *loop, int signo, void *arg)
+{
+    struct daemon *d = arg;
+    jn_gateway_reopen_logs(d->gw);
+}
+
+/* HUP: re-read the file. Live state lives in the store, not the file, so it
+ * is re-applied on top of the new config. A bad file keeps the old one. */
+static void on_reload(struct jn_loop *loop, int signo, void *arg)
+{
+    struct daemon *d = arg;
+    if (!d->config_path) {
+        jn_notice("reload: no config file (embedded defaults); live state unchanged");
+        return;
+    }
+    struct jn_daemon_conf dc;
+    struct jn_conf *conf;
+    char err[1024];
+    if (jn_daemon_conf_load(d->config_path, &dc, &conf, err, sizeof(err)) < 0) {
+        jn_error("reload failed, keeping the running config: %s", err);
+        return;
+    }
+    /* The gateway takes conf (also on failure) and rebuilds the config
+     * upstreams from the file; the store's changes are re-applied on top at
+     * once, before this handler returns. */
+    if (jn_gateway_reload(d->gw, conf, err, sizeof(err)) < 0) {
+        jn_daemon_conf_free(&dc);
+        jn_error("reload failed, keeping the running config: %s", err);
+        return;
+    }
+    /* Listen addresses follow the file; the state dir, the admin endpoint
+     * and the base domain are bound at start and need a restart. */
+    if (strcmp(dc.state_dir, d->dc.state_dir) != 0 || strcmp(dc.admin_unix, d->dc.admin_unix) ||
+        strcmp(dc.base_domain, d->dc.base_domain) != 0)
+        jn_warn("reload: state_dir, admin and base_domain changes take effect at restart");
+    for (size_t i = 0; i < JN_DAEMON_MAX_LISTEN; i++) {
+        char *t = d->dc.listen[i];
+        d->dc.listen[i] = dc.listen[i];
+        dc.listen[i] = t;
+    }
+    size_t n = d->dc.nlisten;
+    d->dc.nlisten = dc.nlisten;
+    dc.nlisten = n;
+    d->api.nlistens = d->dc.nlisten;
+    jn_daemon_conf_free(&dc);
+    d->conf = conf;
+    jn_control_set_conf(d->ctl, conf);
+    if (jn_control_publish_all(d->ctl, err, sizeof(err)) < 0)
+        jn_error("reload: re-applying live state: %s", err);
+    d->api.reloads++;
+    jn_notice("reloaded %s", d->config_path);
+}
+
+int jn_daemon_run(const char *config_path)
+{
+    struct daemon d = {.config_path = config_path};
+    char err[1024];
+    int rc = 1;
+    struct jn_conf *conf;
+    if (jn_daemon_conf_load(config_path, &d.dc, &conf, err, sizeof(err)) < 0) {
+        fprintf(stderr, "jern: %s\n", err);
+        return 1;
+    }
+    d.conf = conf;
+    if (conf->error_log_path && jn_log_open(conf->error_log_path) < 0)
+        fprintf(stderr, "jern: cannot open error_log %s, logging to stderr\n",
+                conf->error_log_path);
+    jn_log_set_level((enum jn_log_level)conf->error_log_level);
+    int r = mkdirs(d.dc.state_dir);
+    if (r < 0) {
+        fprintf(stderr, "jern: cannot create the state directory %s: %s\n", d.dc.state_dir,
+                jn_strerror(r));
+        jn_conf_free(conf);
+        goto out;
+    }
+    char dbpath[4096];
+    snprintf(dbpath, sizeof(dbpath), "%s/jern.db", d.dc.state_dir);
+    struct jn_store *st;
+    if (jn_store_open(dbpath, &st, err, sizeof(err)) < 0) {
+        fprintf(stderr, "jern: state store: %s\n", err);
+        jn_conf_free(conf);
+        goto out;
+    }
+    d.ctl = jn_control_new(st, d.conf, d.dc.base_domain);
+
+    if ((r = jn_loop_new(&d.loop)) < 0) {
+        fprintf(stderr, "jern: cannot create the event loop: %s\n", jn_strerror(r));
+        jn_conf_free(conf);
+        goto out;
+    }
+    /* Before any thread starts, so every thread inherits the blocked mask. */
+    signal(SIGPIPE, SIG_IGN);
+    jn_loop_signal(d.loop, SIGTERM, on_stop, &d);
+    jn_loop_signal(d.loop, SIGINT, on_stop, &d);
+    jn_loop_signal(d.loop, SIGHUP, on_reload, &d);
+    jn_loop_signal(d.loop, SIGQUIT, on_quit, &d);
+    jn_loop_signal(d.loop, SIGUSR1, on_reopen, &d);
+
+    if (jn_gateway_start(d.loop, conf, &d.gw, err, sizeof(err)) < 0) {
+        fprintf(stderr, "jern: gateway: %s\n", err);
+        goto out;
+    }
+    jn_control_set_gateway(d.ctl, d.gw);
+
+    if (jn_control_publish_all(d.ctl, err, sizeof(err)) < 0) {
+        fprintf(stderr, "jern: %s\n", err);
+        goto out;
+    }
+
+    int n = snprintf(d.admin_desc, sizeof(d.admin_desc), "unix:%s", d.dc.admin_unix);
+    if (d.dc.admin_tcp)
+        snprintf(d.admin_desc + n, sizeof(d.admin_desc) - (size_t)n, " and %s (token)",
+                 d.dc.admin_tcp);
+    d.api = (struct jn_api){
+        .ctl = d.ctl,
+        .version = JERN_VERSION,
+        .state_dir = d.dc.state_dir,
+        .config_path = config_path,
+        .listens = (const char *const *)d.dc.listen,
+        .nlistens = d.dc.nlisten,
+        .admin_desc = d.admin_desc,
+        .started_ms = jn_now_ms(),
+    };
+    struct jn_admin_opts ao = {
+        .unix_path = d.dc.admin_unix,
+        .tcp_addr = d.dc.admin_tcp,
+        .token = d.dc.admin_token,
+    };
+    if (jn_admin_start(d.loop, &d.api, &ao, &d.admin, err, sizeof(err)) < 0) {
+        fprintf(stderr, "jern: admin API: %s\n", err);
+        goto out;
+    }
+    jn_notice("jern %s ready: apps on %s (*.%s), admin on %s, state in %s", JERN_VERSION,
+              d.dc.listen[0], d.dc.base_domain, d.admin_desc, d.dc.state_dir);
+    r = jn_loop_run(d.loop);
+    rc = r < 0 ? 1 : 0;
+out:
+    jn_admin_stop(d.admin);
+    if (d.gw)
+        jn_gateway_free(d.gw);
+    jn_control_free(d.ctl);
+    jn_loop_free(d.loop);
+    jn_daemon_conf_free(&d.dc);
+    return rc;
+}

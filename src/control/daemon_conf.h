@@ -1,0 +1,47 @@
+/*
+ * daemon_conf.h: the daemon's own settings, from the `jern { ... }` block of
+ * its nginx-syntax config file (or the embedded defaults):
+ *
+ *   jern {
+ *       listen 127.0.0.1:8080;          # where apps answer (repeatable)
+ *       state_dir /var/lib/jern;        # the store and the admin socket
+ *       admin unix:/run/jern.sock;      # admin API on a unix socket (mode 0600)
+ *       admin 127.0.0.1:8081 token=S;   # and/or on TCP, bearer token required
+ *       base_domain localhost;          # apps answer at APP.BASE
+ *   }
+ *
+ * Control thread; blocking file I/O.
+ */
+#ifndef JN_CONTROL_DAEMON_CONF_H
+#define JN_CONTROL_DAEMON_CONF_H
+
+#include "core/common.h"
+#include "config/conf.h"
+
+#define JN_DAEMON_MAX_LISTEN 16
+
+struct jn_daemon_conf {
+    char *listen[JN_DAEMON_MAX_LISTEN]; /* gateway addresses for apps */
+    size_t nlisten;
+    char *state_dir;
+    char *admin_unix;  /* path of the admin socket */
+    char *admin_tcp;   /* NULL: no TCP admin listener */
+    char *admin_token; /* with admin_tcp */
+    char *base_domain;
+};
+
+/* Loads path (NULL: the embedded defaults): the jern block into *dc and the
+ * rest (http, upstream, server blocks) into *conf (always set on success).
+ * Apps answer on jern's listen addresses: each gets a server block (404 for
+ * hosts no app has) spliced into the http block. Without a listen directive
+ * apps answer on the http block's own addresses, or on 127.0.0.1:8080 when
+ * the file has no http block. Other defaults: state_dir $JERN_STATE or
+ * ./jern-state, admin unix:STATE_DIR/admin.sock, base_domain localhost.
+ * Returns 0, or JN_ECONFIG with "FILE:LINE: what" in err.
+ * Free with jn_daemon_conf_free and jn_conf_free. */
+int jn_daemon_conf_load(const char *path, struct jn_daemon_conf *dc, struct jn_conf **conf,
+                        char *err, size_t errlen);
+
+void jn_daemon_conf_free(struct jn_daemon_conf *dc);
+
+#endif
