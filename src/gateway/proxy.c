@@ -862,7 +862,14 @@ void gw_proxy_run(struct gw_req *r)
                 jn_warn("gateway: upstream %s: invalid chunked response body",
                         r->peer ? r->peer->name : "?");
                 close_up(r, true);
-                gw_client_close(c);
+                if (!r->client_wrote) {
+                    /* Only queued so far: the client gets a clean 502, never
+                     * a head whose body then breaks off. */
+                    r->keep_alive = false;
+                    gw_client_respond(r, 502, "upstream sent an invalid chunked body", NULL);
+                } else {
+                    gw_client_close(c);
+                }
                 return;
             }
             r->rs_pos += (size_t)n;
@@ -879,7 +886,7 @@ void gw_proxy_run(struct gw_req *r)
             if (full)
                 c->wr_ready = false;
             if (n > 0)
-                progress = c_progress = true;
+                progress = c_progress = r->client_wrote = true;
         }
         if (r->resp_head_done && r->rs.body_done && jn_pipe_empty(&r->rs)) {
             if (r->phase == GW_P_TUNNEL) {

@@ -159,6 +159,7 @@ struct gw_req *gw_req_get(struct gw_worker *w)
     r->sent_close = r->stale_retried = r->up_progress = false;
     r->up_timer_kind = r->c_timer_kind = 0;
     r->resp_head_done = r->client_started = r->resp_close_after = false;
+    r->client_wrote = false;
     r->status = 0;
     r->body_bytes = 0;
     r->up_addrs[0] = r->up_statuses[0] = r->remote_text[0] = '\0';

@@ -112,6 +112,7 @@ struct gw_req {
     size_t head_len;
     int64_t start_ns;
     bool keep_alive; /* the client connection stays open after this exchange */
+    bool client_wrote; /* response bytes were written to the client socket */
 
     /* request direction: client buffer -> upstream */
     struct jn_pipe rq;
