@@ -540,6 +540,7 @@ static int parse_response(struct gw_req *r)
         return -1;
     }
     r->up_time_us = (jn_now_ns() - r->attempt_ns) / 1000;
+    jn_peer_stats_record(r->peer, r->c->w->id, status, r->up_time_us);
     unsigned kind = jn_upstream_status_cause(status);
     const struct jn_conf_settings *s = r->loc->s;
     if (kind && (s->next_upstream & kind) && !r->body_discarded &&

@@ -15,6 +15,7 @@
 
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 struct jn_gateway;
 struct gw_req;
@@ -154,7 +155,22 @@ struct gw_req {
     char rscratch[512]; /* response status line + added headers */
 };
 
+/* Written by the worker only (relaxed load + store, no locked add), read by
+ * the control thread (jn_gateway_stats); on its own cache line. */
+struct gw_worker_stats {
+    _Atomic uint64_t requests;
+    _Atomic uint64_t accepted;
+    _Atomic uint64_t open;
+} __attribute__((aligned(64)));
+
+static inline void gw_stat_add(_Atomic uint64_t *c, int64_t d)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + (uint64_t)d,
+                          memory_order_relaxed);
+}
+
 struct gw_worker {
+    struct gw_worker_stats st;
     int id;
     struct jn_gateway *g;
     struct jn_loop *loop;
