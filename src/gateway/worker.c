@@ -218,10 +218,50 @@ void gw_upconn_close(struct gw_upconn *uc)
     free(uc);
 }
 
+/* Whether the worker's current snapshot still sends traffic to peer. Walks
+ * every upstream: called per snapshot and per first use of a peer, never
+ * per request. */
+static bool peer_in_snapshot(const struct jn_gw_snapshot *s, const struct jn_peer *peer)
+{
+    for (size_t i = 0; i < s->nups; i++)
+        for (size_t k = 0; s->ups[i].u && k < s->ups[i].u->npeers; k++)
+            if (s->ups[i].u->peers[k] == peer)
+                return true;
+    for (size_t i = 0; i < s->napps; i++)
+        for (size_t k = 0; s->apps[i].u && k < s->apps[i].u->npeers; k++)
+            if (s->apps[i].u->peers[k] == peer)
+                return true;
+    return false;
+}
+
+static bool peer_ready(const struct jn_peer *peer)
+{
+    return atomic_load_explicit(&peer->state, memory_order_relaxed) == JN_PEER_READY;
+}
+
+/* A new snapshot arrived: idle connections to peers that are drained, in
+ * maint or gone from every upstream are closed now (a drained server's
+ * deploy should not wait for our keep-alive timeout), and their pools
+ * dropped, so they are never handed out again. */
+static void pools_prune(struct gw_worker *w)
+{
+    for (size_t i = 0; i < w->npools;) {
+        struct gw_pool *p = &w->pools[i];
+        if (peer_ready(p->peer) && peer_in_snapshot(w->snap, p->peer)) {
+            i++;
+            continue;
+        }
+        while (p->idle)
+            gw_upconn_close(p->idle);
+        jn_peer_unref(p->peer);
+        w->pools[i] = w->pools[--w->npools];
+    }
+}
+
 struct gw_upconn *gw_pool_take(struct gw_worker *w, struct jn_peer *peer)
 {
     struct gw_pool *p = find_pool(w, peer);
-    if (!p || !p->idle)
+    if (!p || !p->idle || !peer_ready(peer))
         return NULL;
     struct gw_upconn *uc = p->idle;
     p->idle = uc->next;
@@ -244,8 +284,16 @@ void gw_pool_put(struct gw_worker *w, struct gw_upconn *uc, const struct jn_upst
         gw_upconn_close(uc);
         return;
     }
+    if (!peer_ready(uc->peer)) {
+        gw_upconn_close(uc);
+        return;
+    }
     struct gw_pool *p = find_pool(w, uc->peer);
     if (!p) {
+        if (!w->snap || !peer_in_snapshot(w->snap, uc->peer)) {
+            gw_upconn_close(uc); /* its server left the upstream meanwhile */
+            return;
+        }
         w->pools = jn_realloc(w->pools, (w->npools + 1) * sizeof(*w->pools));
         p = &w->pools[w->npools++];
         p->peer = uc->peer;
@@ -364,6 +412,7 @@ static void apply_update(struct jn_loop *loop, void *arg)
         jn_gw_snapshot_unref(w->snap);
     w->snap = m->snap;
     w->bufsize = m->snap->routes->max_head + GW_BODY_WINDOW;
+    pools_prune(w);
     if (!w->draining) {
         /* Keep listeners whose id is still wanted, close the others, add new. */
         struct gw_listener *nl = jn_calloc(m->n ? m->n : 1, sizeof(*nl));
