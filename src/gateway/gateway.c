@@ -390,3 +390,9 @@ void jn_gateway_stats(const struct jn_gateway *g, struct jn_gateway_stats *out)
         out->conns_open += atomic_load_explicit(&st->open, memory_order_relaxed);
     }
 }
+
+void jn_gateway_set_drain_timeout(struct jn_gateway *g, int64_t ms)
+{
+    for (size_t i = 0; i < g->nworkers; i++)
+        gw_worker_set_drain_timeout(g->workers[i], ms < 0 ? 0 : ms);
+}

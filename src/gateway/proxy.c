@@ -447,6 +447,25 @@ void gw_proxy_start(struct gw_req *r)
     attempt(r);
 }
 
+void gw_proxy_end_drained(struct gw_req *r)
+{
+    struct gw_conn *c = r->c;
+    jn_warn("gateway: upstream %s (%s): request still in flight at drain_timeout: ended",
+            r->peer->name, r->u->name);
+    bool wrote = r->client_wrote || r->phase == GW_P_TUNNEL;
+    char st[8];
+    snprintf(st, sizeof(st), "%d", 502);
+    if (!r->resp_head_done)
+        append_list(r->up_statuses, sizeof(r->up_statuses), st);
+    close_up(r, false);
+    r->keep_alive = false;
+    if (wrote) {
+        gw_client_close(c); /* the client sees the truncation */
+        return;
+    }
+    gw_client_respond(r, 502, "the upstream server was drained and did not answer in time", NULL);
+}
+
 void gw_proxy_abort(struct gw_req *r)
 {
     if (r->phase == GW_P_WAIT) {

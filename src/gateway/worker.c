@@ -19,6 +19,8 @@ struct free_buf {
     size_t cap;
 };
 
+static void drain_tick(struct jn_loop *loop, struct jn_timer *t);
+
 struct gw_worker *gw_worker_new(struct jn_gateway *g, int id, size_t max_conns)
 {
     /* aligned: its counters sit on their own cache line (gw_worker_stats) */
@@ -27,6 +29,8 @@ struct gw_worker *gw_worker_new(struct jn_gateway *g, int id, size_t max_conns)
         abort();
     memset(w, 0, sizeof(*w));
     w->id = id;
+    atomic_init(&w->drain_timeout_ms, GW_DRAIN_TIMEOUT_MS);
+    jn_timer_init(&w->drain_timer, drain_tick, w);
     w->g = g;
     w->max_conns = max_conns;
     if (jn_loop_new(&w->loop) < 0) {
@@ -239,6 +243,47 @@ static bool peer_ready(const struct jn_peer *peer)
     return atomic_load_explicit(&peer->state, memory_order_relaxed) == JN_PEER_READY;
 }
 
+/* Requests in flight on a server that was drained or removed get
+ * drain_timeout (from the snapshot that said so) to finish, then they are
+ * ended, so a deploy can retire the server. Walks the connections: runs per
+ * snapshot and per deadline, never per request. */
+static void drain_check(struct gw_worker *w)
+{
+    int64_t timeout = atomic_load_explicit(&w->drain_timeout_ms, memory_order_relaxed);
+    int64_t now = jn_loop_now(w->loop);
+    int64_t next = 0;
+    for (struct gw_conn *c = w->conns, *nx; c && timeout > 0; c = nx) {
+        nx = c->next; /* ending r may free c, never another connection */
+        struct gw_req *r = c->req;
+        if (c->state != GW_C_BUSY || !r || !r->peer || !r->up)
+            continue;
+        if (peer_ready(r->peer) && peer_in_snapshot(w->snap, r->peer)) {
+            r->drain_deadline = 0; /* back in service */
+            continue;
+        }
+        if (r->drain_deadline == 0 || r->drain_peer != r->peer) {
+            r->drain_deadline = now + timeout;
+            r->drain_peer = r->peer;
+        }
+        if (now >= r->drain_deadline) {
+            gw_proxy_end_drained(r);
+            continue;
+        }
+        if (next == 0 || r->drain_deadline < next)
+            next = r->drain_deadline;
+    }
+    if (next)
+        jn_timer_start(w->loop, &w->drain_timer, next - now);
+    else
+        jn_timer_stop(w->loop, &w->drain_timer);
+}
+
+static void drain_tick(struct jn_loop *loop, struct jn_timer *t)
+{
+    (void)loop;
+    drain_check(t->data);
+}
+
 /* A new snapshot arrived: idle connections to peers that are drained, in
  * maint or gone from every upstream are closed now (a drained server's
  * deploy should not wait for our keep-alive timeout), and their pools
@@ -413,6 +458,7 @@ static void apply_update(struct jn_loop *loop, void *arg)
     w->snap = m->snap;
     w->bufsize = m->snap->routes->max_head + GW_BODY_WINDOW;
     pools_prune(w);
+    drain_check(w);
     if (!w->draining) {
         /* Keep listeners whose id is still wanted, close the others, add new. */
         struct gw_listener *nl = jn_calloc(m->n ? m->n : 1, sizeof(*nl));
@@ -518,6 +564,11 @@ void gw_worker_quit(struct gw_worker *w, void (*done)(struct gw_worker *, void *
     jn_loop_post(w->loop, apply_quit, m);
 }
 
+void gw_worker_set_drain_timeout(struct gw_worker *w, int64_t ms)
+{
+    atomic_store_explicit(&w->drain_timeout_ms, ms, memory_order_relaxed);
+}
+
 void gw_worker_stop(struct gw_worker *w)
 {
     jn_loop_stop(w->loop);
@@ -551,6 +602,7 @@ static void *worker_main(void *arg)
     if (rc < 0)
         jn_error("gateway: worker %d: event loop: %s", w->id, jn_strerror(rc));
     jn_timer_stop(w->loop, &w->flush_timer);
+    jn_timer_stop(w->loop, &w->drain_timer);
     jn_gw_alog_flush(w);
     return NULL;
 }
