@@ -25,17 +25,17 @@ extern const int64_t jn_stats_bounds_us[JN_STATS_NBOUNDS];
 
 /* One worker's share of a peer's counters. */
 struct jn_peer_slot {
-    _Atomic uint64_t status[5];                   /* responses 1xx..5xx */
-    _Atomic uint64_t bucket[JN_STATS_NBUCKETS];   /* not cumulative */
+    _Atomic uint64_t status[5];                 /* responses 1xx..5xx */
+    _Atomic uint64_t bucket[JN_STATS_NBUCKETS]; /* not cumulative */
     _Atomic uint64_t time_us_sum;
 } __attribute__((aligned(64)));
 
 /* A summed, plain copy for readers. */
 struct jn_peer_stats {
-    uint64_t status[5];                /* [0] = 1xx ... [4] = 5xx */
+    uint64_t status[5];                 /* [0] = 1xx ... [4] = 5xx */
     uint64_t bucket[JN_STATS_NBUCKETS]; /* cumulative: bucket[i] = responses <= bound i */
-    uint64_t count;                    /* responses timed (= bucket[JN_STATS_NBOUNDS]) */
-    double time_sum_s;                 /* sum of response times, seconds */
+    uint64_t count;                     /* responses timed (= bucket[JN_STATS_NBOUNDS]) */
+    double time_sum_s;                  /* sum of response times, seconds */
 };
 
 struct jn_peer;

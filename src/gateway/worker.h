@@ -28,7 +28,7 @@ struct gw_req;
 #define GW_CLIENT_BUF 16384  /* client input buffer; grown for heads that do not fit */
 #define GW_BODY_WINDOW 16384 /* room for body bytes after the largest head */
 #define GW_LINGER_MS 2000
-#define GW_LOG_FLUSH_MS 200 /* how stale an access-log line may get */
+#define GW_LOG_FLUSH_MS 200       /* how stale an access-log line may get */
 #define GW_DRAIN_TIMEOUT_MS 30000 /* default drain_timeout */
 
 struct gw_listener {
@@ -117,7 +117,7 @@ struct gw_req {
     struct jn_http_request hreq;
     size_t head_len;
     int64_t start_ns;
-    bool keep_alive; /* the client connection stays open after this exchange */
+    bool keep_alive;   /* the client connection stays open after this exchange */
     bool client_wrote; /* response bytes were written to the client socket */
 
     /* request direction: client buffer -> upstream */

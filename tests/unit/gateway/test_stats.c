@@ -20,12 +20,12 @@ static void test_classes_and_cumulative_buckets(void **state)
 {
     (void)state;
     struct jn_peer *p = peer();
-    jn_peer_stats_record(p, 0, 200, 1000);      /* <= 5 ms */
-    jn_peer_stats_record(p, 1, 204, 5000);      /* exactly on a bound: in it */
-    jn_peer_stats_record(p, 2, 404, 30000);     /* <= 50 ms */
-    jn_peer_stats_record(p, 3, 503, 20000000);  /* beyond 10 s: +Inf only */
-    jn_peer_stats_record(p, 40, 101, -1);       /* untimed; worker beyond the slots */
-    jn_peer_stats_record(p, 0, 999, 1000);      /* no class, still timed */
+    jn_peer_stats_record(p, 0, 200, 1000);     /* <= 5 ms */
+    jn_peer_stats_record(p, 1, 204, 5000);     /* exactly on a bound: in it */
+    jn_peer_stats_record(p, 2, 404, 30000);    /* <= 50 ms */
+    jn_peer_stats_record(p, 3, 503, 20000000); /* beyond 10 s: +Inf only */
+    jn_peer_stats_record(p, 40, 101, -1);      /* untimed; worker beyond the slots */
+    jn_peer_stats_record(p, 0, 999, 1000);     /* no class, still timed */
     struct jn_peer_stats st;
     jn_peer_stats_read(p, &st);
     assert_int_equal(st.status[0], 1);
