@@ -223,8 +223,8 @@ void gw_upconn_close(struct gw_upconn *uc)
 }
 
 /* Whether the worker's current snapshot still sends traffic to peer. Walks
- * every upstream: called per snapshot and per first use of a peer, never
- * per request. */
+ * every upstream: called only when a peer gets its first pooled connection
+ * in this worker, never per request. */
 static bool peer_in_snapshot(const struct jn_gw_snapshot *s, const struct jn_peer *peer)
 {
     for (size_t i = 0; i < s->nups; i++)
@@ -243,11 +243,57 @@ static bool peer_ready(const struct jn_peer *peer)
     return atomic_load_explicit(&peer->state, memory_order_relaxed) == JN_PEER_READY;
 }
 
+/* The snapshot's peers as a sorted array of pointers: the per-snapshot
+ * walks below ask "still in service?" once per connection or pool, which a
+ * linear scan would make connections x servers. Built per snapshot or drain
+ * deadline (control events), never per request. */
+struct peer_set {
+    const struct jn_peer **v;
+    size_t n;
+};
+
+static int ptr_cmp(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)(*(const void *const *)a);
+    uintptr_t y = (uintptr_t)(*(const void *const *)b);
+    return x < y ? -1 : x > y;
+}
+
+static void peer_set_build(const struct jn_gw_snapshot *s, struct peer_set *ps)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->nups; i++)
+        n += s->ups[i].u ? s->ups[i].u->npeers : 0;
+    for (size_t i = 0; i < s->napps; i++)
+        n += s->apps[i].u ? s->apps[i].u->npeers : 0;
+    ps->v = jn_calloc(n ? n : 1, sizeof(*ps->v));
+    ps->n = 0;
+    for (size_t i = 0; i < s->nups; i++)
+        for (size_t k = 0; s->ups[i].u && k < s->ups[i].u->npeers; k++)
+            ps->v[ps->n++] = s->ups[i].u->peers[k];
+    for (size_t i = 0; i < s->napps; i++)
+        for (size_t k = 0; s->apps[i].u && k < s->apps[i].u->npeers; k++)
+            ps->v[ps->n++] = s->apps[i].u->peers[k];
+    qsort(ps->v, ps->n, sizeof(*ps->v), ptr_cmp);
+}
+
+static bool peer_set_has(const struct peer_set *ps, const struct jn_peer *p)
+{
+    return bsearch(&p, ps->v, ps->n, sizeof(*ps->v), ptr_cmp) != NULL;
+}
+
+static void peer_set_free(struct peer_set *ps)
+{
+    free(ps->v);
+    ps->v = NULL;
+    ps->n = 0;
+}
+
 /* Requests in flight on a server that was drained or removed get
  * drain_timeout (from the snapshot that said so) to finish, then they are
  * ended, so a deploy can retire the server. Walks the connections: runs per
  * snapshot and per deadline, never per request. */
-static void drain_check(struct gw_worker *w)
+static void drain_check(struct gw_worker *w, const struct peer_set *live)
 {
     int64_t timeout = atomic_load_explicit(&w->drain_timeout_ms, memory_order_relaxed);
     int64_t now = jn_loop_now(w->loop);
@@ -257,7 +303,7 @@ static void drain_check(struct gw_worker *w)
         struct gw_req *r = c->req;
         if (c->state != GW_C_BUSY || !r || !r->peer || !r->up)
             continue;
-        if (peer_ready(r->peer) && peer_in_snapshot(w->snap, r->peer)) {
+        if (peer_ready(r->peer) && peer_set_has(live, r->peer)) {
             r->drain_deadline = 0; /* back in service */
             continue;
         }
@@ -281,18 +327,22 @@ static void drain_check(struct gw_worker *w)
 static void drain_tick(struct jn_loop *loop, struct jn_timer *t)
 {
     (void)loop;
-    drain_check(t->data);
+    struct gw_worker *w = t->data;
+    struct peer_set live;
+    peer_set_build(w->snap, &live);
+    drain_check(w, &live);
+    peer_set_free(&live);
 }
 
 /* A new snapshot arrived: idle connections to peers that are drained, in
  * maint or gone from every upstream are closed now (a drained server's
  * deploy should not wait for our keep-alive timeout), and their pools
  * dropped, so they are never handed out again. */
-static void pools_prune(struct gw_worker *w)
+static void pools_prune(struct gw_worker *w, const struct peer_set *live)
 {
     for (size_t i = 0; i < w->npools;) {
         struct gw_pool *p = &w->pools[i];
-        if (peer_ready(p->peer) && peer_in_snapshot(w->snap, p->peer)) {
+        if (peer_ready(p->peer) && peer_set_has(live, p->peer)) {
             i++;
             continue;
         }
@@ -457,8 +507,11 @@ static void apply_update(struct jn_loop *loop, void *arg)
         jn_gw_snapshot_unref(w->snap);
     w->snap = m->snap;
     w->bufsize = m->snap->routes->max_head + GW_BODY_WINDOW;
-    pools_prune(w);
-    drain_check(w);
+    struct peer_set live;
+    peer_set_build(w->snap, &live);
+    pools_prune(w, &live);
+    drain_check(w, &live);
+    peer_set_free(&live);
     if (!w->draining) {
         /* Keep listeners whose id is still wanted, close the others, add new. */
         struct gw_listener *nl = jn_calloc(m->n ? m->n : 1, sizeof(*nl));
