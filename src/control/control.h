@@ -15,6 +15,7 @@
 
 #include "core/common.h"
 #include "config/conf.h"
+#include "gateway/stats.h"
 #include "store/store.h"
 
 struct jn_control;
@@ -76,6 +77,7 @@ struct jn_ctl_server {
     int conns;         /* in flight now */
     uint64_t requests; /* total sent */
     uint64_t failures; /* total failed attempts */
+    struct jn_peer_stats stats; /* responses by class, response-time histogram */
 };
 
 struct jn_ctl_upstream {

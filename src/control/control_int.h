@@ -46,7 +46,7 @@ void jn_ctl_unpublish_upstream(struct jn_control *ctl, const char *name);
 /* Publishes the host table: APP.BASE and every domain -> the app's upstream. */
 int jn_ctl_publish_hosts(struct jn_control *ctl);
 
-/* Fills conns/requests/failures of v[0..n) from the live peers of name. */
+/* Fills conns/requests/failures/stats of v[0..n) from the live peers of name. */
 void jn_ctl_live_counters(struct jn_control *ctl, const char *name, struct jn_ctl_server *v,
                           size_t n);
 

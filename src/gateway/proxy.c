@@ -447,6 +447,25 @@ void gw_proxy_start(struct gw_req *r)
     attempt(r);
 }
 
+void gw_proxy_end_drained(struct gw_req *r)
+{
+    struct gw_conn *c = r->c;
+    jn_warn("gateway: upstream %s (%s): request still in flight at drain_timeout: ended",
+            r->peer->name, r->u->name);
+    bool wrote = r->client_wrote || r->phase == GW_P_TUNNEL;
+    char st[8];
+    snprintf(st, sizeof(st), "%d", 502);
+    if (!r->resp_head_done)
+        append_list(r->up_statuses, sizeof(r->up_statuses), st);
+    close_up(r, false);
+    r->keep_alive = false;
+    if (wrote) {
+        gw_client_close(c); /* the client sees the truncation */
+        return;
+    }
+    gw_client_respond(r, 502, "the upstream server was drained and did not answer in time", NULL);
+}
+
 void gw_proxy_abort(struct gw_req *r)
 {
     if (r->phase == GW_P_WAIT) {
@@ -540,6 +559,7 @@ static int parse_response(struct gw_req *r)
         return -1;
     }
     r->up_time_us = (jn_now_ns() - r->attempt_ns) / 1000;
+    jn_peer_stats_record(r->peer, r->c->w->id, status, r->up_time_us);
     unsigned kind = jn_upstream_status_cause(status);
     const struct jn_conf_settings *s = r->loc->s;
     if (kind && (s->next_upstream & kind) && !r->body_discarded &&
@@ -862,7 +882,14 @@ void gw_proxy_run(struct gw_req *r)
                 jn_warn("gateway: upstream %s: invalid chunked response body",
                         r->peer ? r->peer->name : "?");
                 close_up(r, true);
-                gw_client_close(c);
+                if (!r->client_wrote) {
+                    /* Only queued so far: the client gets a clean 502, never
+                     * a head whose body then breaks off. */
+                    r->keep_alive = false;
+                    gw_client_respond(r, 502, "upstream sent an invalid chunked body", NULL);
+                } else {
+                    gw_client_close(c);
+                }
                 return;
             }
             r->rs_pos += (size_t)n;
@@ -879,7 +906,7 @@ void gw_proxy_run(struct gw_req *r)
             if (full)
                 c->wr_ready = false;
             if (n > 0)
-                progress = c_progress = true;
+                progress = c_progress = r->client_wrote = true;
         }
         if (r->resp_head_done && r->rs.body_done && jn_pipe_empty(&r->rs)) {
             if (r->phase == GW_P_TUNNEL) {

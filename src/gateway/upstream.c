@@ -82,6 +82,7 @@ struct jn_peer *jn_peer_new(const struct jn_conf_upstream_server *s)
     atomic_init(&p->requests, 0);
     atomic_init(&p->failures, 0);
     atomic_init(&p->refs, 1);
+    p->slots = jn_peer_slots_new();
     return p;
 }
 
@@ -92,8 +93,10 @@ void jn_peer_ref(struct jn_peer *p)
 
 void jn_peer_unref(struct jn_peer *p)
 {
-    if (p && atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) == 1)
+    if (p && atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) == 1) {
+        jn_peer_slots_free(p->slots);
         free(p);
+    }
 }
 
 static void lock_init(pthread_mutex_t *m)

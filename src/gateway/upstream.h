@@ -17,6 +17,7 @@
 
 #include "core/common.h"
 #include "config/conf.h"
+#include "gateway/stats.h"
 #include "net/sock.h"
 
 #include <pthread.h>
@@ -41,6 +42,7 @@ struct jn_peer {
     _Atomic int conns;           /* requests in flight, all workers */
     _Atomic uint64_t requests;   /* total requests sent */
     _Atomic uint64_t failures;   /* total failed attempts */
+    struct jn_peer_slot *slots;  /* JN_PEER_SLOTS per-worker counters (stats.h) */
 
     /* guarded by the owning upstream's lock; read and written as relaxed
      * atomics (balancer.h) because a rebuilt upstream shares its peers with
