@@ -79,7 +79,8 @@ char *gw_buf_get(struct gw_worker *w, size_t *cap)
     if (w->free_bufs) {
         char *b = w->free_bufs;
         w->free_bufs = ((struct free_buf *)b)->next;
-        w->nfree_bufs--;
+        if (--w->nfree_bufs < w->lo_bufs)
+            w->lo_bufs = w->nfree_bufs;
         *cap = GW_CLIENT_BUF;
         return b;
     }
@@ -117,7 +118,8 @@ char *gw_rbuf_get(struct gw_worker *w)
     if (w->free_rbufs) {
         char *b = w->free_rbufs;
         w->free_rbufs = ((struct free_buf *)b)->next;
-        w->nfree_rbufs--;
+        if (--w->nfree_rbufs < w->lo_rbufs)
+            w->lo_rbufs = w->nfree_rbufs;
         return b;
     }
     return block_alloc(GW_RESP_BUF);
@@ -141,7 +143,8 @@ struct gw_req *gw_req_get(struct gw_worker *w)
     struct gw_req *r = w->free_reqs;
     if (r) {
         w->free_reqs = r->next_free;
-        w->nfree_reqs--;
+        if (--w->nfree_reqs < w->lo_reqs)
+            w->lo_reqs = w->nfree_reqs;
     } else {
         r = block_alloc(req_size());
     }
@@ -184,6 +187,36 @@ void gw_req_put(struct gw_worker *w, struct gw_req *r)
     r->next_free = w->free_reqs;
     w->free_reqs = r;
     w->nfree_reqs++;
+}
+
+/* Returns the blocks of each free list that a whole trim period did not
+ * need (its low-water mark) to the kernel: a steady load keeps what it
+ * uses, with no mmap/munmap per request, and what a burst left behind goes
+ * back within two periods, so idle connections stay cheap. Runs on the
+ * worker's periodic tick (GW_LOG_FLUSH_MS), so a period is one tick. */
+void gw_worker_trim(struct gw_worker *w)
+{
+    for (; w->lo_bufs > 0 && w->free_bufs; w->lo_bufs--) {
+        char *b = w->free_bufs;
+        w->free_bufs = ((struct free_buf *)b)->next;
+        w->nfree_bufs--;
+        block_free(b, GW_CLIENT_BUF);
+    }
+    for (; w->lo_rbufs > 0 && w->free_rbufs; w->lo_rbufs--) {
+        char *b = w->free_rbufs;
+        w->free_rbufs = ((struct free_buf *)b)->next;
+        w->nfree_rbufs--;
+        block_free(b, GW_RESP_BUF);
+    }
+    for (; w->lo_reqs > 0 && w->free_reqs; w->lo_reqs--) {
+        struct gw_req *r = w->free_reqs;
+        w->free_reqs = r->next_free;
+        w->nfree_reqs--;
+        block_free(r, req_size());
+    }
+    w->lo_bufs = w->nfree_bufs;
+    w->lo_rbufs = w->nfree_rbufs;
+    w->lo_reqs = w->nfree_reqs;
 }
 
 /* ---- upstream keep-alive pool ---- */
@@ -643,6 +676,7 @@ static void flush_tick(struct jn_loop *loop, struct jn_timer *t)
 {
     struct gw_worker *w = t->data;
     jn_gw_alog_flush(w);
+    gw_worker_trim(w);
     jn_timer_start(loop, t, GW_LOG_FLUSH_MS);
 }
 

@@ -20,9 +20,10 @@
 struct jn_gateway;
 struct gw_req;
 
-/* Upper bounds for per-worker caches: what is above is freed, not kept. */
-#define GW_FREE_BUFS_MAX 64
-#define GW_FREE_REQS_MAX 64
+/* Upper bounds for per-worker caches: what is above is freed, not kept.
+ * Blocks a whole tick did not need go back to the kernel (gw_worker_trim). */
+#define GW_FREE_BUFS_MAX 1024
+#define GW_FREE_REQS_MAX 1024
 #define GW_WAITERS_MAX 1024  /* requests waiting for a ready peer, per worker */
 #define GW_RESP_BUF 16384    /* upstream response buffer (head + body window) */
 #define GW_CLIENT_BUF 16384  /* client input buffer; grown for heads that do not fit */
@@ -190,6 +191,9 @@ struct gw_worker {
     size_t nfree_rbufs;
     struct gw_req *free_reqs;
     size_t nfree_reqs;
+    /* the fewest blocks each free list held since the last trim: that many
+     * were not needed for a whole period */
+    size_t lo_bufs, lo_rbufs, lo_reqs;
     struct gw_conn *conns; /* every client connection, for shutdown */
     size_t nconns;
     size_t max_conns;
@@ -245,6 +249,9 @@ char *gw_rbuf_get(struct gw_worker *w);
 void gw_rbuf_put(struct gw_worker *w, char *buf);
 struct gw_req *gw_req_get(struct gw_worker *w);
 void gw_req_put(struct gw_worker *w, struct gw_req *r);
+/* Frees the free-list blocks that went unused since the last call. Worker
+ * thread, once per GW_LOG_FLUSH_MS tick. */
+void gw_worker_trim(struct gw_worker *w);
 struct gw_upconn *gw_pool_take(struct gw_worker *w, struct jn_peer *peer);
 void gw_pool_put(struct gw_worker *w, struct gw_upconn *uc, const struct jn_upstream *u);
 void gw_upconn_close(struct gw_upconn *uc);
