@@ -5,6 +5,7 @@ front of the same two backends, on this machine, in one run (issue 4).
     BENCH_QUICK=1 bench/run.sh       # smoke run: 1 round x 2 s, 1000 idle connections
 
 Environment: BENCH_SECONDS (10), BENCH_ROUNDS (3), BENCH_IDLE_CONNS (10000),
+BENCH_PIN (1: proxy under test on the last CPU, wrk + backends on the others; 0: unpinned),
 BENCH_OUT (bench/results: latest.md + latest.json), JERN_BIN (build/jern).
 Exit status: 0 when every proxy that could run did (jern's slot is skipped,
 not failed, while the binary has no gateway command), 1 when one failed,
@@ -117,6 +118,7 @@ class Bench:
         self.seconds = env_int("BENCH_SECONDS", 2 if quick else 10, 1, 600)
         self.rounds = env_int("BENCH_ROUNDS", 1 if quick else 3, 1, 50)
         self.idle_conns = env_int("BENCH_IDLE_CONNS", 1000 if quick else 10000, 10, 100000)
+        self.pin = env_int("BENCH_PIN", 1, 0, 1) == 1
         self.out = Path(os.environ.get("BENCH_OUT") or ROOT / "bench" / "results").resolve()
         # Relative to the repository (the working directory from here on), so
         # no machine path lands in the report.
@@ -174,7 +176,7 @@ class Bench:
         argv = ["wrk", f"-t{WRK_THREADS}", f"-c{conns}", f"-d{seconds}s", "--timeout", "2s",
                 "-s", str(self.lua), f"http://127.0.0.1:{port}/"]
         log = self.tmp / "wrk.log"
-        child = self.track(proxies.Child(argv, log))
+        child = self.track(proxies.Child(argv, log, cpus="load"))
         try:
             child.p.wait(timeout=seconds + 30)
         except subprocess.TimeoutExpired:
@@ -250,9 +252,25 @@ class Bench:
 
     # -- the run ---------------------------------------------------------------
 
+    def set_pinning(self):
+        """The proxy under test on the last CPU, wrk and the backends on the
+        others: the proxy's figures then depend less on how the scheduler
+        shares cores with its own load generator. Returns the text for the
+        report."""
+        cpus = sorted(os.sched_getaffinity(0))
+        if not self.pin or len(cpus) < 2:
+            proxies.CPUS.update(proxy=None, load=None)
+            why = "BENCH_PIN=0" if not self.pin else "one CPU"
+            return f"unpinned ({why}): proxy, wrk and backends share every CPU"
+        proxies.CPUS.update(proxy={cpus[-1]}, load=set(cpus[:-1]))
+        load = ",".join(str(c) for c in cpus[:-1])
+        return (f"pinned: the proxy under test on CPU {cpus[-1]}, wrk and both backends on "
+                f"CPU {load} (taskset-style affinity, the same for every proxy)")
+
     def run(self):
         self.nofile = raise_nofile()
         meta = machine(self.jern_bin)
+        meta["pinning"] = self.set_pinning()
         meta.update({"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                      "load_before": loadavg(), "rounds": self.rounds,
                      "seconds": self.seconds, "wrk_threads": WRK_THREADS,

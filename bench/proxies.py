@@ -17,20 +17,28 @@ from pathlib import Path
 
 HAPROXY_MAXCONN = 9000  # HAProxy wants 2 * maxconn + 25 fds; the hard limit here is 20000
 
+# CPU sets (None: unpinned) set by bench.py: the proxy under test on one CPU,
+# wrk and the backends on the others, the same for every proxy.
+CPUS = {"proxy": None, "load": None}
+
 
 class Child:
     """A started process in its own session (so its workers share its process
     group and can be stopped together), output to a log file."""
 
-    def __init__(self, argv, log, env=None):
+    def __init__(self, argv, log, env=None, cpus=None):
+        """cpus: a CPUS key; the process and everything it starts inherit
+        that affinity (set before exec, so no worker escapes it)."""
         self.argv = [str(a) for a in argv]
         self.log = Path(log)
         self._logf = open(self.log, "wb")
         full_env = dict(os.environ)
         full_env.update(env or {})
+        cpuset = CPUS.get(cpus) if cpus else None
+        pin = (lambda: os.sched_setaffinity(0, cpuset)) if cpuset else None
         self.p = subprocess.Popen(self.argv, stdout=self._logf, stderr=subprocess.STDOUT,
                                   stdin=subprocess.DEVNULL, env=full_env,
-                                  start_new_session=True)
+                                  start_new_session=True, preexec_fn=pin)
         self.pid = self.p.pid
 
     def alive(self):
@@ -184,7 +192,7 @@ class Proxy:
         conf = d / "proxy.conf"
         conf.write_text(self._config(d, port, backends, nofile))
         self.port = port
-        self.child = Child(self._argv(d, conf), d / "output.log")
+        self.child = Child(self._argv(d, conf), d / "output.log", cpus="proxy")
         why = wait_ready(port, self.child)
         if why:
             err = d / "error.log"
@@ -253,6 +261,7 @@ def start_backend(d, port):
     conf = d / "backend.conf"
     conf.write_text(backend_config(d, port))
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    child = Child([nginx, "-p", f"{d}/", "-e", f"{d}/error.log", "-c", conf], d / "output.log")
+    child = Child([nginx, "-p", f"{d}/", "-e", f"{d}/error.log", "-c", conf], d / "output.log",
+                  cpus="load")
     why = wait_ready(port, child)
     return child, why

@@ -91,6 +91,8 @@ def render(meta, summary, memory, targets, notes):
     lines.append("- backends: 2 x nginx `return 200 \"ok\"`, one worker each; every proxy: one "
                  "worker, least_conn, 32 keep-alive upstream connections, no access log")
     lines.append("- versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()))
+    if meta.get("pinning"):
+        lines.append(f"- CPUs: {meta['pinning']}")
     for n in notes:
         lines.append(f"- note: {n}")
     rounds = f"{meta['rounds']} round" + ("s" if meta["rounds"] != 1 else "")
