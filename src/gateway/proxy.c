@@ -40,7 +40,8 @@ static bool named_in_connection(const struct jn_http_header *h, size_t n, const 
                                 size_t len)
 {
     for (size_t i = 0; i < n; i++) {
-        if (!jn_http_token_eq(h[i].name, h[i].name_len, "connection"))
+        /* the length first: this runs for every header of every head */
+        if (h[i].name_len != 10 || !jn_http_token_eq(h[i].name, h[i].name_len, "connection"))
             continue;
         const char *p = h[i].value, *end = h[i].value + h[i].value_len;
         while (p < end) {
@@ -56,15 +57,78 @@ static bool named_in_connection(const struct jn_http_header *h, size_t n, const 
     return false;
 }
 
-/* RFC 9110 7.6.1 plus the de-facto ones. */
-static bool is_hop_by_hop(const struct jn_http_header *h)
+/* The names listed in a head's Connection headers, collected once per head
+ * so that each header costs a few length compares, not a scan of the head.
+ * Heads with more names than fit fall back to named_in_connection. */
+#define CONN_NAMES_MAX 8
+struct conn_names {
+    const char *name[CONN_NAMES_MAX];
+    size_t len[CONN_NAMES_MAX];
+    size_t n;
+    bool many;
+};
+
+static void conn_names_collect(const struct jn_http_header *h, size_t n, struct conn_names *cn)
 {
-    static const char *const hop[] = {"connection",        "keep-alive", "proxy-connection", "te",
-                                      "transfer-encoding", "upgrade",    "trailer"};
-    for (size_t i = 0; i < JN_ARRAY_LEN(hop); i++)
-        if (jn_http_token_eq(h->name, h->name_len, hop[i]))
+    cn->n = 0;
+    cn->many = false;
+    for (size_t i = 0; i < n; i++) {
+        if (h[i].name_len != 10 || !jn_http_token_eq(h[i].name, h[i].name_len, "connection"))
+            continue;
+        const char *p = h[i].value, *end = h[i].value + h[i].value_len;
+        while (p < end) {
+            while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+                p++;
+            const char *t = p;
+            while (p < end && *p != ',' && *p != ' ' && *p != '\t')
+                p++;
+            if (p == t)
+                continue;
+            if (cn->n == CONN_NAMES_MAX) {
+                cn->many = true;
+                return;
+            }
+            cn->name[cn->n] = t;
+            cn->len[cn->n++] = (size_t)(p - t);
+        }
+    }
+}
+
+static bool conn_names_has(const struct conn_names *cn, const struct jn_http_header *h, size_t n,
+                           const struct jn_http_header *hd)
+{
+    if (cn->many)
+        return named_in_connection(h, n, hd->name, hd->name_len);
+    for (size_t i = 0; i < cn->n; i++)
+        if (cn->len[i] == hd->name_len && strncasecmp(cn->name[i], hd->name, hd->name_len) == 0)
             return true;
     return false;
+}
+
+/* RFC 9110 7.6.1 plus the de-facto ones. Dispatched on the name's length,
+ * so a header costs at most one comparison (it runs for every header). */
+static bool is_hop_by_hop(const struct jn_http_header *h)
+{
+    const char *hop;
+    switch (h->name_len) {
+    case 2:
+        hop = "te";
+        break;
+    case 7:
+        return jn_http_token_eq(h->name, 7, "upgrade") || jn_http_token_eq(h->name, 7, "trailer");
+    case 10:
+        return jn_http_token_eq(h->name, 10, "connection") ||
+               jn_http_token_eq(h->name, 10, "keep-alive");
+    case 16:
+        hop = "proxy-connection";
+        break;
+    case 17:
+        hop = "transfer-encoding";
+        break;
+    default:
+        return false;
+    }
+    return jn_http_token_eq(h->name, h->name_len, hop);
 }
 
 /* Queues an original header line (name: value) with its CRLF, merging it
@@ -85,11 +149,30 @@ static void push_header(struct jn_pipe *p, const struct jn_http_header *h, const
         jn_pipe_push(p, CRLF, 2);
 }
 
+/* $remote_addr as text, formatted on first use: most configurations never
+ * ask for it, and inet_ntop formats with sprintf. */
+static const char *remote_text(struct gw_req *r)
+{
+    const struct gw_conn *c = r->c;
+    if (!r->remote_text[0]) {
+        if (c->remote.sa.sa_family == AF_INET)
+            inet_ntop(AF_INET, &c->remote.sin.sin_addr, r->remote_text, sizeof(r->remote_text));
+        else if (c->remote.sa.sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &c->remote.sin6.sin6_addr, r->remote_text, sizeof(r->remote_text));
+        else
+            memcpy(r->remote_text, "unix:", 6);
+    }
+    return r->remote_text;
+}
+
 static void fill_ctx(struct gw_req *r, struct jn_var_ctx *ctx)
 {
     memset(ctx, 0, sizeof(*ctx));
     ctx->req = &r->hreq;
-    ctx->remote_addr = r->remote_text;
+    bool templates = false;
+    for (size_t i = 0; i < r->loc->nset && !templates; i++)
+        templates = !r->loc->set[i].is_empty;
+    ctx->remote_addr = templates ? remote_text(r) : NULL;
     ctx->scheme = "http";
     ctx->proxy_host = r->loc->proxy_host ? r->loc->proxy_host : r->u->name;
     ctx->upstream_response_time_us = -1;
@@ -179,13 +262,15 @@ static int build_request_head(struct gw_req *r)
     if (chunked)
         jn_pipe_push(p, "Transfer-Encoding: chunked\r\n", 28);
     const char *head_end = buf + r->head_len;
+    struct conn_names cn;
+    conn_names_collect(h->headers, h->nheaders, &cn);
     for (size_t i = 0; i < h->nheaders; i++) {
         const struct jn_http_header *hd = &h->headers[i];
         /* Expect was answered here (gw_proxy_start), as nginx does. */
         if (is_hop_by_hop(hd) || jn_http_token_eq(hd->name, hd->name_len, "host") ||
             jn_http_token_eq(hd->name, hd->name_len, "expect"))
             continue;
-        if (named_in_connection(h->headers, h->nheaders, hd->name, hd->name_len))
+        if (conn_names_has(&cn, h->headers, h->nheaders, hd))
             continue;
         bool overridden = false;
         for (size_t k = 0; k < loc->nset && !overridden; k++)
@@ -203,13 +288,41 @@ static int build_request_head(struct gw_req *r)
     return 0;
 }
 
+/* Appends item to the ", "-separated list in dst (truncated to cap, as
+ * snprintf would: this runs per request, where printf is too dear). */
 static void append_list(char *dst, size_t cap, const char *item)
 {
     size_t n = strlen(dst);
-    if (n)
-        snprintf(dst + n, cap - n, ", %s", item);
-    else
-        snprintf(dst, cap, "%s", item);
+    if (n && n + 1 < cap) {
+        memcpy(dst + n, ", ", JN_MIN((size_t)2, cap - 1 - n));
+        n += JN_MIN((size_t)2, cap - 1 - n);
+    }
+    size_t len = strlen(item);
+    if (n + len >= cap)
+        len = cap - 1 - n;
+    memcpy(dst + n, item, len);
+    dst[n + len] = '\0';
+}
+
+/* Writes v in decimal at dst (room for 10 digits); returns the length. */
+static size_t put_uint(char *dst, unsigned v)
+{
+    char tmp[10];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        dst[i] = tmp[n - 1 - i];
+    return n;
+}
+
+static void append_status(char *dst, size_t cap, int status)
+{
+    char st[12];
+    st[put_uint(st, status < 0 ? 0 : (unsigned)status)] = '\0';
+    append_list(dst, cap, st);
 }
 
 static void close_up(struct gw_req *r, bool failed)
@@ -236,9 +349,7 @@ static void attempt_failed(struct gw_req *r, unsigned kind, int status, const ch
 {
     struct gw_worker *w = r->c->w;
     const struct jn_conf_settings *s = r->loc->s;
-    char st[8];
-    snprintf(st, sizeof(st), "%d", status);
-    append_list(r->up_statuses, sizeof(r->up_statuses), st);
+    append_status(r->up_statuses, sizeof(r->up_statuses), status);
     bool replayable = !r->body_discarded && !r->client_started;
     /* A kept-alive connection the peer closed meanwhile is no fault of the
      * peer: retry once on a fresh connection without counting a failure. */
@@ -426,14 +537,6 @@ void gw_proxy_start(struct gw_req *r)
     struct gw_conn *c = r->c;
     r->phase = GW_P_PROXY;
     r->first_attempt_ms = jn_loop_now(c->w->loop);
-    char host[64];
-    if (c->remote.sa.sa_family == AF_INET)
-        inet_ntop(AF_INET, &c->remote.sin.sin_addr, host, sizeof(host));
-    else if (c->remote.sa.sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &c->remote.sin6.sin6_addr, host, sizeof(host));
-    else
-        snprintf(host, sizeof(host), "unix:");
-    snprintf(r->remote_text, sizeof(r->remote_text), "%s", host);
     const struct jn_http_request *h = &r->hreq;
     if (h->expect_continue && h->minor_version == 1 && h->framing != JN_FRAMING_NONE &&
         c->len == r->head_len) {
@@ -453,10 +556,8 @@ void gw_proxy_end_drained(struct gw_req *r)
     jn_warn("gateway: upstream %s (%s): request still in flight at drain_timeout: ended",
             r->peer->name, r->u->name);
     bool wrote = r->client_wrote || r->phase == GW_P_TUNNEL;
-    char st[8];
-    snprintf(st, sizeof(st), "%d", 502);
     if (!r->resp_head_done)
-        append_list(r->up_statuses, sizeof(r->up_statuses), st);
+        append_status(r->up_statuses, sizeof(r->up_statuses), 502);
     close_up(r, false);
     r->keep_alive = false;
     if (wrote) {
@@ -496,18 +597,28 @@ static void build_response_head(struct gw_req *r, size_t head_len)
     if (!r->keep_alive)
         r->resp_close_after = true;
     jn_pipe_clear(p);
-    int n = snprintf(r->rscratch, sizeof(r->rscratch), "HTTP/1.1 %d %.*s\r\n", h->status,
-                     (int)JN_MIN(h->reason_len, 200), h->reason);
-    jn_pipe_push(p, r->rscratch, (size_t)n);
+    /* "HTTP/1.1 %d %.*s\r\n" by hand: printf is a tenth of the user-space
+     * instructions of a request */
+    size_t reason_len = JN_MIN(h->reason_len, (size_t)200);
+    size_t n = 9;
+    memcpy(r->rscratch, "HTTP/1.1 ", 9);
+    n += put_uint(r->rscratch + n, h->status < 0 ? 0 : (unsigned)h->status);
+    r->rscratch[n++] = ' ';
+    memcpy(r->rscratch + n, h->reason, reason_len);
+    n += reason_len;
+    memcpy(r->rscratch + n, "\r\n", 2);
+    n += 2;
+    jn_pipe_push(p, r->rscratch, n);
     const char *end = r->rbuf + head_len;
+    struct conn_names cn;
+    conn_names_collect(h->headers, h->nheaders, &cn);
     for (size_t i = 0; i < h->nheaders; i++) {
         const struct jn_http_header *hd = &h->headers[i];
         if (tunnel && jn_http_token_eq(hd->name, hd->name_len, "upgrade")) {
             push_header(p, hd, end);
             continue;
         }
-        if (is_hop_by_hop(hd) ||
-            named_in_connection(h->headers, h->nheaders, hd->name, hd->name_len))
+        if (is_hop_by_hop(hd) || conn_names_has(&cn, h->headers, h->nheaders, hd))
             continue;
         push_header(p, hd, end);
     }
@@ -569,9 +680,7 @@ static int parse_response(struct gw_req *r)
         attempt_failed(r, kind, status, "upstream answered with an error status");
         return -1;
     }
-    char st[8];
-    snprintf(st, sizeof(st), "%d", status);
-    append_list(r->up_statuses, sizeof(r->up_statuses), st);
+    append_status(r->up_statuses, sizeof(r->up_statuses), status);
     r->resp_head_done = true;
     r->rs_pos = (size_t)rc;
     build_response_head(r, (size_t)rc);
