@@ -411,6 +411,22 @@ static void start_request(struct gw_conn *c)
     gw_proxy_start(r);
 }
 
+/* Whether parsing the head again can tell more than last time: a head ends
+ * with '\n', so new bytes without one cannot complete it, and a one-byte
+ * drip must not re-parse the whole head per byte (quadratic). The first
+ * bytes are always parsed (garbage is refused at once), and so is a head
+ * that just crossed a size limit or filled the buffer (the parser's error). */
+static bool head_worth_parsing(const struct gw_conn *c, const struct jn_http_limits *lim)
+{
+    size_t from = c->req->head_scanned;
+    if (from == 0 || from > c->len || c->len == c->cap)
+        return true;
+    if ((from <= lim->max_request_line && c->len > lim->max_request_line) ||
+        (from <= lim->max_head && c->len > lim->max_head))
+        return true;
+    return memchr(c->buf + from, '\n', c->len - from) != NULL;
+}
+
 static void read_head(struct gw_conn *c)
 {
     struct gw_worker *w = c->w;
@@ -422,7 +438,10 @@ static void read_head(struct gw_conn *c)
                 lim.max_request_line = s->large_header_size;
                 lim.max_head = w->snap->routes->max_head;
             }
-            ssize_t rc = jn_http_parse_request(c->buf, c->len, &lim, &c->req->hreq);
+            ssize_t rc = JN_EINCOMPLETE;
+            if (head_worth_parsing(c, &lim))
+                rc = jn_http_parse_request(c->buf, c->len, &lim, &c->req->hreq);
+            c->req->head_scanned = c->len;
             if (rc > 0) {
                 c->req->head_len = (size_t)rc;
                 start_request(c);

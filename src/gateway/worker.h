@@ -115,6 +115,7 @@ struct gw_req {
      * while this request was on it; the request is ended at the deadline. */
     int64_t drain_deadline;
     struct jn_peer *drain_peer;
+    size_t head_scanned; /* c->buf bytes the head parser saw without a complete head */
     struct jn_http_request hreq;
     size_t head_len;
     int64_t start_ns;
