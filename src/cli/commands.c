@@ -19,7 +19,18 @@ static int cmd_help(int argc, char **argv)
 }
 
 const struct jn_command jn_commands[] = {
+    {"serve", jn_cmd_serve, "serve [-c FILE]", "run the gateway and control plane (foreground)"},
+    {"status", jn_cmd_status, "status [--json]", "show the daemon's status"},
+    {"apps", jn_cmd_apps, "apps [--json]", "list apps"},
+    {"create", jn_cmd_create, "create APP [--domain D]...", "create an app"},
+    {"destroy", jn_cmd_destroy, "destroy APP", "delete an app and its domains and servers"},
+    {"domains", jn_cmd_domains, "domains APP [add|remove D]", "list, add or remove domains"},
+    {"upstream", jn_cmd_upstream,
+     "upstream [NAME [add ADDR [weight=N] [state=S] | remove ADDR | set ADDR [state=S] "
+     "[weight=N]]]",
+     "list upstream servers, add, remove or change one"},
     {"version", jn_cmd_version, "version", "print the version"},
+    {"gateway", jn_cmd_gateway, "gateway [-t] -c FILE", "run the HTTP gateway (-t: check the config)"},
     {"help", cmd_help, "help", "show this help"},
     {NULL, NULL, NULL, NULL},
 };

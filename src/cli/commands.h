@@ -22,5 +22,14 @@ const struct jn_command *jn_command_find(const char *name);
 void jn_usage(void);
 
 int jn_cmd_version(int argc, char **argv);
+int jn_cmd_serve(int argc, char **argv);
+int jn_cmd_status(int argc, char **argv);
+int jn_cmd_apps(int argc, char **argv);
+int jn_cmd_create(int argc, char **argv);
+int jn_cmd_destroy(int argc, char **argv);
+int jn_cmd_domains(int argc, char **argv);
+int jn_cmd_upstream(int argc, char **argv);
+/* cmd_gateway.c: the gateway in the foreground, or -t to check a config. */
+int jn_cmd_gateway(int argc, char **argv);
 
 #endif

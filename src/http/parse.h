@@ -11,6 +11,38 @@
  *   JN_EBADINPUT    invalid; ->error_status and ->error_reason say why
  * A head longer than the limits fails with JN_EBADINPUT and status 414/431
  * (requests) as soon as that is known, even before it is complete.
+ *
+ * The head is scanned once, left to right, and every check is positional: a
+ * prefix of the input yields JN_EINCOMPLETE or the same result as the whole.
+ * The parsers keep no state between calls, so a caller re-parses from the
+ * start; to keep a slow drip cheap, call again only when the new bytes hold
+ * a '\n' (nothing can change in between, limits included).
+ *
+ * Decisions where RFC 9112 leaves a choice (all rejections are 400 for
+ * requests and 502 for responses unless noted):
+ *  - Bare LF as a line ending is rejected, never normalised: a proxy that
+ *    accepts it forwards a message its backend may frame differently.
+ *    Empty lines (CRLF) before a request line are skipped, as 2.2 allows.
+ *  - Content-Length may appear once only; even identical repeats ("5, 5" or
+ *    two fields) are rejected: simplest rule without an ambiguous case. Its
+ *    value is 1*DIGIT below 2^63.
+ *  - Transfer-Encoding: with Content-Length rejected (not "TE wins"); in
+ *    HTTP/1.0 rejected; codings are chunked, gzip, x-gzip, deflate, compress,
+ *    x-compress without parameters; others give 501 (requests). A request's
+ *    last coding must be chunked, and chunked may appear only once. A
+ *    response whose last coding is not chunked is close-delimited.
+ *  - Whitespace before the colon, obs-fold, CTLs (HTAB excepted in values),
+ *    DEL, NUL and bare CR anywhere in the head: rejected.
+ *  - Request targets: origin-form, absolute-form (http/https, no userinfo;
+ *    "http://h?q" without a path is rejected, as ->path must point into the
+ *    buffer), authority-form for CONNECT only, "*" for OPTIONS only; '#' and
+ *    CTLs/SP rejected, obs-text accepted.
+ *  - Host: exactly one in HTTP/1.1 (at most one in 1.0), syntax uri-host
+ *    [":" port]; an absolute-form target's authority must name the same host
+ *    and port (a missing port is the scheme's default). Empty Host accepted.
+ *  - Versions: HTTP/1.0 and HTTP/1.1; other well-formed "HTTP/d.d" -> 505,
+ *    anything else -> 400. A status line may omit the SP before an empty
+ *    reason phrase (common, unambiguous).
  */
 #ifndef JN_HTTP_PARSE_H
 #define JN_HTTP_PARSE_H
@@ -53,7 +85,9 @@ struct jn_http_limits {
     size_t max_headers;      /* more header fields -> 431; <= JN_HTTP_MAX_HEADERS */
 };
 
-/* nginx-like defaults: 8 KiB request line, 32 KiB head, 100 headers. */
+/* nginx-like defaults: 8 KiB request line, 32 KiB head, 100 headers. The
+ * parsers take NULL limits to mean these. The request-line cap also bounds a
+ * response's status line. */
 extern const struct jn_http_limits jn_http_default_limits;
 
 /* Flags from the Connection header and friends. */
@@ -87,7 +121,8 @@ struct jn_http_request {
     const char *error_reason; /* on JN_EBADINPUT: a short static text for the client */
 };
 
-/* Parses a request head. See the file comment for return values. */
+/* Parses a request head. See the file comment for return values. Any thread;
+ * req is fully overwritten (headers only up to nheaders). */
 ssize_t jn_http_parse_request(const char *buf, size_t len, const struct jn_http_limits *lim,
                               struct jn_http_request *req);
 
@@ -125,6 +160,11 @@ bool jn_http_token_eq(const char *p, size_t n, const char *lower);
  * Chunked transfer-coding decoder: incremental, zero-copy. Feed it the bytes
  * as they arrive; it reports payload spans that point into the input.
  */
+/* Caps of the chunked decoder: bytes of one chunk-size line (extensions
+ * included, CRLF excluded) and of the whole trailer section. */
+#define JN_CHUNKED_MAX_LINE 4096
+#define JN_CHUNKED_MAX_TRAILER 16384
+
 struct jn_chunked {
     int state;
     uint64_t remaining; /* payload bytes left in the current chunk */
@@ -138,7 +178,8 @@ static inline void jn_chunked_init(struct jn_chunked *d)
     memset(d, 0, sizeof(*d));
 }
 
-/* Consumes bytes from in[0..len). Returns the count consumed (>= 0; 0 only
+/* Consumes bytes from in[0..len). Trailer fields are validated and skipped.
+ * Errors are sticky. Returns the count consumed (>= 0; 0 only
  * when len == 0 or d->done), or JN_EBADINPUT (bad size, bad CRLF, too long an
  * extension or trailer section). *data and *data_len receive the payload bytes
  * inside the consumed range, at most one span per call (*data_len 0 if none).

@@ -1,0 +1,207 @@
+#include "core/common.h"
+
+#include "cli/client.h"
+#include "core/buf.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+
+#define ANSWER_MAX (64u * 1024 * 1024)
+
+static char *default_socket(void)
+{
+    const char *state = getenv("JERN_STATE");
+    if (!state || !*state)
+        state = "jern-state";
+    size_t n = strlen(state) + sizeof("/admin.sock");
+    char *p = jn_malloc(n);
+    snprintf(p, n, "%s/admin.sock", state);
+    return p;
+}
+
+int jn_client_init(struct jn_client *c, int argc, char **argv)
+{
+    memset(c, 0, sizeof(*c));
+    const char *admin = getenv("JERN_ADMIN");
+    const char *token = getenv("JERN_TOKEN");
+    int out = 1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) {
+            c->json = true;
+        } else if (strcmp(argv[i], "--admin") == 0 || strcmp(argv[i], "--token") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "jern: %s needs a value\n", argv[i]);
+                return -1;
+            }
+            if (argv[i][2] == 'a')
+                admin = argv[++i];
+            else
+                token = argv[++i];
+        } else {
+            argv[out++] = argv[i];
+        }
+    }
+    argv[out] = NULL;
+    if (admin && *admin && (strncmp(admin, "http://", 7) == 0 ||
+                            (admin[0] != '/' && admin[0] != '.' && strncmp(admin, "unix:", 5) != 0 &&
+                             strchr(admin, ':')))) {
+        const char *hp = strncmp(admin, "http://", 7) == 0 ? admin + 7 : admin;
+        size_t n = strlen(hp) + 8;
+        c->base_url = jn_malloc(n);
+        snprintf(c->base_url, n, "http://%s", hp);
+        size_t l = strlen(c->base_url);
+        if (l > 7 && c->base_url[l - 1] == '/')
+            c->base_url[l - 1] = '\0';
+        c->where = jn_strdup(c->base_url);
+    } else {
+        if (admin && *admin)
+            c->unix_path = jn_strdup(strncmp(admin, "unix:", 5) == 0 ? admin + 5 : admin);
+        else
+            c->unix_path = default_socket();
+        c->base_url = jn_strdup("http://localhost");
+        c->where = jn_strdup(c->unix_path);
+    }
+    if (token && *token)
+        c->token = jn_strdup(token);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    return out;
+}
+
+void jn_client_free(struct jn_client *c)
+{
+    free(c->unix_path);
+    free(c->base_url);
+    free(c->token);
+    free(c->where);
+    curl_global_cleanup();
+}
+
+static size_t on_data(char *p, size_t size, size_t n, void *arg)
+{
+    struct jn_buf *b = arg;
+    return jn_buf_append(b, p, size * n) < 0 ? 0 : size * n;
+}
+
+int jn_client_call(struct jn_client *c, const char *method, const char *path, const cJSON *body,
+                   cJSON **out)
+{
+    *out = NULL;
+    CURL *h = curl_easy_init();
+    if (!h) {
+        fprintf(stderr, "jern: cannot initialise libcurl\n");
+        return -1;
+    }
+    size_t ulen = strlen(c->base_url) + strlen(path) + 1;
+    char *url = jn_malloc(ulen);
+    snprintf(url, ulen, "%s%s", c->base_url, path);
+    struct jn_buf answer;
+    jn_buf_init(&answer, ANSWER_MAX);
+    struct curl_slist *hdrs = NULL;
+    char *payload = NULL;
+    char auth[1024];
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    if (c->unix_path)
+        curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->unix_path);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &answer);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 60000L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    if (c->token) {
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c->token);
+        hdrs = curl_slist_append(hdrs, auth);
+    }
+    if (body) {
+        payload = cJSON_PrintUnformatted(body);
+        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
+    }
+    /* The admin API answers at once: never wait for a 100 Continue. */
+    hdrs = curl_slist_append(hdrs, "Expect:");
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    CURLcode cr = curl_easy_perform(h);
+    long status = -1;
+    if (cr != CURLE_OK) {
+        if (c->unix_path)
+            fprintf(stderr,
+                    "jern: cannot reach the jern daemon at %s: %s (start it with: jern serve, "
+                    "or point --admin / JERN_ADMIN at its socket)\n",
+                    c->where, curl_easy_strerror(cr));
+        else
+            fprintf(stderr,
+                    "jern: cannot reach the jern daemon at %s: %s (is it running with an admin "
+                    "TCP listener there?)\n",
+                    c->where, curl_easy_strerror(cr));
+    } else {
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        *out = cJSON_ParseWithLength(answer.data ? answer.data : "", answer.len);
+    }
+    curl_slist_free_all(hdrs);
+    free(payload);
+    jn_buf_free(&answer);
+    free(url);
+    curl_easy_cleanup(h);
+    return (int)status;
+}
+
+int jn_client_fail(int status, const cJSON *answer)
+{
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(answer, "error");
+    if (cJSON_IsString(e))
+        fprintf(stderr, "jern: %s\n", e->valuestring);
+    else
+        fprintf(stderr, "jern: the daemon answered HTTP %d\n", status);
+    return 1;
+}
+
+char *jn_client_escape(const char *seg)
+{
+    char *e = curl_easy_escape(NULL, seg, 0);
+    char *r = jn_strdup(e ? e : "");
+    curl_free(e);
+    return r;
+}
+
+void jn_client_print_json(const cJSON *answer)
+{
+    char *s = cJSON_Print(answer);
+    printf("%s\n", s ? s : "null");
+    free(s);
+}
+
+int jn_client_request(struct jn_client *c, const char *method, const char *path,
+                      const cJSON *body, cJSON **out)
+{
+    int st = jn_client_call(c, method, path, body, out);
+    if (st < 0)
+        return 1;
+    if (st < 200 || st > 299) {
+        int rc = jn_client_fail(st, *out);
+        cJSON_Delete(*out);
+        *out = NULL;
+        return rc;
+    }
+    if (c->json)
+        jn_client_print_json(*out);
+    return 0;
+}
+
+const char *jn_client_str(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+double jn_client_num(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+int jn_client_usage(const char *usage)
+{
+    fprintf(stderr, "jern: usage: jern %s\n", usage);
+    return 2;
+}

@@ -1,0 +1,64 @@
+/*
+ * client.h: the admin API client behind the CLI commands (libcurl, over the
+ * unix socket or TCP with a bearer token). Main thread of the CLI process.
+ *
+ * The endpoint comes from --admin, else $JERN_ADMIN, else the daemon's
+ * default socket $JERN_STATE/admin.sock (./jern-state/admin.sock). Forms:
+ * "unix:PATH", a path, "http://HOST:PORT" or "HOST:PORT". The token comes
+ * from --token or $JERN_TOKEN (TCP only).
+ */
+#ifndef JN_CLI_CLIENT_H
+#define JN_CLI_CLIENT_H
+
+#include "core/common.h"
+
+#include <cjson/cJSON.h>
+
+struct jn_client {
+    char *unix_path; /* set for a unix socket */
+    char *base_url;  /* "http://localhost" for unix, "http://HOST:PORT" for TCP */
+    char *token;
+    char *where;     /* for messages: the socket path or the URL */
+    bool json;       /* --json: print the API's JSON */
+};
+
+/* Takes --admin X, --token X and --json out of argv (anywhere after the
+ * command name), compacting argv; returns the new argc, or -1 after printing
+ * a usage error. */
+int jn_client_init(struct jn_client *c, int argc, char **argv);
+
+void jn_client_free(struct jn_client *c);
+
+/* Sends METHOD path with body (may be NULL; not consumed) and parses the JSON
+ * answer into *out (caller cJSON_Deletes; may be NULL on non-JSON). Returns
+ * the HTTP status, or -1 after printing "cannot reach the jern daemon at ..."
+ * (the fix included). */
+int jn_client_call(struct jn_client *c, const char *method, const char *path, const cJSON *body,
+                   cJSON **out);
+
+/* Prints "jern: MESSAGE" from an error answer (its "error" field, else the
+ * status) to stderr and returns the exit code for it (1). */
+int jn_client_fail(int status, const cJSON *answer);
+
+/* URL-escapes one path segment into a new string (caller frees). */
+char *jn_client_escape(const char *seg);
+
+/* Prints the answer as JSON on stdout (--json). */
+void jn_client_print_json(const cJSON *answer);
+
+/* jn_client_call plus the usual handling: on 2xx prints the JSON when --json
+ * and returns 0 with *out set; otherwise prints the error and returns the
+ * exit code (1) with *out NULL. */
+int jn_client_request(struct jn_client *c, const char *method, const char *path,
+                      const cJSON *body, cJSON **out);
+
+/* A string field of o, or "" (never NULL). */
+const char *jn_client_str(const cJSON *o, const char *key);
+
+/* A number field of o, or 0. */
+double jn_client_num(const cJSON *o, const char *key);
+
+/* Prints "jern: usage: jern USAGE" to stderr and returns 2. */
+int jn_client_usage(const char *usage);
+
+#endif

@@ -1,0 +1,269 @@
+/*
+ * settings.c: directives valid at http, server and location level, and their
+ * inheritance. Each level starts as a deep copy of its parent's effective
+ * settings and its own directives then overwrite fields, which is nginx's
+ * merge: a value set at a level wins, otherwise the parent's applies. Lists
+ * (proxy_set_header) replace the inherited list as a whole, and only when the
+ * level defines at least one entry, as in nginx.
+ */
+#include "config/build.h"
+
+#include "config/value.h"
+
+void jn_conf_settings_defaults(struct jn_conf_settings *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->keepalive_timeout_ms = 75000;
+    s->keepalive_requests = 1000;
+    s->client_header_timeout_ms = 10000;
+    s->client_body_timeout_ms = 60000;
+    s->send_timeout_ms = 60000;
+    s->client_max_body_size = 1 << 20;
+    s->large_header_num = 4;
+    s->large_header_size = 8192;
+    s->proxy_http_minor = 1;
+    s->proxy_connect_timeout_ms = 60000;
+    s->proxy_read_timeout_ms = 60000;
+    s->proxy_send_timeout_ms = 60000;
+    s->next_upstream = JN_NEXT_ERROR | JN_NEXT_TIMEOUT;
+    s->access_log_format = jn_strdup(JN_LOG_FORMAT_COMBINED);
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? jn_strdup(s) : NULL;
+}
+
+void jn_conf_settings_copy(struct jn_conf_settings *dst, const struct jn_conf_settings *src)
+{
+    *dst = *src;
+    dst->set_headers = NULL;
+    if (src->nset_headers) {
+        dst->set_headers = jn_malloc(src->nset_headers * sizeof(*dst->set_headers));
+        for (size_t i = 0; i < src->nset_headers; i++) {
+            dst->set_headers[i].name = jn_strdup(src->set_headers[i].name);
+            dst->set_headers[i].value = jn_strdup(src->set_headers[i].value);
+        }
+    }
+    dst->access_log_path = dup_or_null(src->access_log_path);
+    dst->access_log_format = dup_or_null(src->access_log_format);
+}
+
+void jn_conf_settings_free(struct jn_conf_settings *s)
+{
+    for (size_t i = 0; i < s->nset_headers; i++) {
+        free(s->set_headers[i].name);
+        free(s->set_headers[i].value);
+    }
+    free(s->set_headers);
+    free(s->access_log_path);
+    free(s->access_log_format);
+    s->set_headers = NULL;
+    s->nset_headers = 0;
+    s->access_log_path = NULL;
+    s->access_log_format = NULL;
+}
+
+static struct jn_conf_settings *settings_of(void *target)
+{
+    return ((struct jn_conf_level *)target)->s;
+}
+
+JN_CONF_HANDLER(jn_conf_set_time)
+{
+    int64_t ms = jn_conf_parse_time(n->args[0]);
+    if (ms < 0)
+        return jn_conf_error(b, n,
+                             "invalid value \"%s\" in \"%s\" directive: expected a time such as "
+                             "30s, 500ms, 5m or 1h",
+                             n->args[0], n->name);
+    *(int64_t *)((char *)settings_of(target) + d->offset) = ms;
+    return 0;
+}
+
+JN_CONF_HANDLER(jn_conf_set_count)
+{
+    long v;
+    if (jn_conf_parse_int(n->args[0], 0, 1L << 30, &v) < 0)
+        return jn_conf_error(b, n,
+                             "invalid value \"%s\" in \"%s\" directive: expected a number, 0 or "
+                             "more",
+                             n->args[0], n->name);
+    *(int *)((char *)settings_of(target) + d->offset) = (int)v;
+    return 0;
+}
+
+JN_CONF_HANDLER(jn_conf_set_client_max_body_size)
+{
+    int64_t v = jn_conf_parse_size(n->args[0]);
+    if (v < 0)
+        return jn_conf_error(b, n,
+                             "invalid value \"%s\" in \"client_max_body_size\" directive: expected "
+                             "a size such as 1m, 512k or 0 (unlimited)",
+                             n->args[0]);
+    settings_of(target)->client_max_body_size = v;
+    return 0;
+}
+
+JN_CONF_HANDLER(jn_conf_set_large_client_header_buffers)
+{
+    long num;
+    if (jn_conf_parse_int(n->args[0], 1, 1024, &num) < 0)
+        return jn_conf_error(b, n,
+                             "invalid value \"%s\" in \"large_client_header_buffers\" directive: "
+                             "expected a number of buffers from 1 to 1024",
+                             n->args[0]);
+    int64_t size = jn_conf_parse_size(n->args[1]);
+    if (size < 256 || size > (1 << 20))
+        return jn_conf_error(b, n,
+                             "invalid value \"%s\" in \"large_client_header_buffers\" directive: "
+                             "expected a buffer size from 256 to 1m, such as 8k",
+                             n->args[1]);
+    struct jn_conf_settings *s = settings_of(target);
+    s->large_header_num = (int)num;
+    s->large_header_size = (size_t)size;
+    return 0;
+}
+
+JN_CONF_HANDLER(jn_conf_set_proxy_http_version)
+{
+    const char *v = n->args[0];
+    struct jn_conf_settings *s = settings_of(target);
+    if (strcmp(v, "1.0") == 0)
+        s->proxy_http_minor = 0;
+    else if (strcmp(v, "1.1") == 0)
+        s->proxy_http_minor = 1;
+    else
+        return jn_conf_error(b, n,
+                             "invalid value \"%s\" in \"proxy_http_version\" directive: expected "
+                             "1.0 or 1.1",
+                             v);
+    return 0;
+}
+
+static bool is_token_char(unsigned char c)
+{
+    /* RFC 9110 tchar */
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+JN_CONF_HANDLER(jn_conf_set_proxy_set_header)
+{
+    struct jn_conf_level *lvl = target;
+    struct jn_conf_settings *s = lvl->s;
+    const char *name = n->args[0];
+    if (!name[0])
+        return jn_conf_error(b, n, "empty header name in \"proxy_set_header\" directive");
+    for (const char *p = name; *p; p++)
+        if (!is_token_char((unsigned char)*p))
+            return jn_conf_error(b, n,
+                                 "invalid header name \"%s\" in \"proxy_set_header\" directive: "
+                                 "only letters, digits and !#$%%&'*+-.^_`|~ are allowed",
+                                 name);
+    for (const char *p = n->args[1]; *p; p++)
+        if (*p == '\r' || *p == '\n')
+            return jn_conf_error(b, n,
+                                 "invalid value in \"proxy_set_header %s\": a header value cannot "
+                                 "contain a line break",
+                                 name);
+    if (!lvl->headers_here) {
+        /* the first one at this level replaces what the parent level set */
+        for (size_t i = 0; i < s->nset_headers; i++) {
+            free(s->set_headers[i].name);
+            free(s->set_headers[i].value);
+        }
+        s->nset_headers = 0;
+        lvl->headers_here = true;
+    }
+    struct jn_conf_kv *kv = jn_conf_grow(&s->set_headers, &s->nset_headers, sizeof(*kv));
+    kv->name = jn_strdup(name);
+    kv->value = jn_strdup(n->args[1]);
+    return 0;
+}
+
+static const struct {
+    const char *name;
+    unsigned flag;
+} next_upstream_names[] = {
+    {"error", JN_NEXT_ERROR},
+    {"timeout", JN_NEXT_TIMEOUT},
+    {"invalid_header", JN_NEXT_INVALID_HEADER},
+    {"http_500", JN_NEXT_HTTP_500},
+    {"http_502", JN_NEXT_HTTP_502},
+    {"http_503", JN_NEXT_HTTP_503},
+    {"http_504", JN_NEXT_HTTP_504},
+    {"http_403", JN_NEXT_HTTP_403},
+    {"http_404", JN_NEXT_HTTP_404},
+    {"http_429", JN_NEXT_HTTP_429},
+    {"non_idempotent", JN_NEXT_NON_IDEMPOTENT},
+};
+
+JN_CONF_HANDLER(jn_conf_set_proxy_next_upstream)
+{
+    unsigned flags = 0;
+    for (size_t i = 0; i < n->nargs; i++) {
+        const char *a = n->args[i];
+        if (strcmp(a, "off") == 0) {
+            if (n->nargs != 1)
+                return jn_conf_error(b, n,
+                                     "\"off\" in \"proxy_next_upstream\" directive must be alone");
+            break;
+        }
+        size_t k;
+        for (k = 0; k < JN_ARRAY_LEN(next_upstream_names); k++)
+            if (strcmp(a, next_upstream_names[k].name) == 0)
+                break;
+        if (k == JN_ARRAY_LEN(next_upstream_names))
+            return jn_conf_error(b, n,
+                                 "invalid value \"%s\" in \"proxy_next_upstream\" directive: "
+                                 "expected error, timeout, invalid_header, http_500, http_502, "
+                                 "http_503, http_504, http_403, http_404, http_429, non_idempotent "
+                                 "or off",
+                                 a);
+        flags |= next_upstream_names[k].flag;
+    }
+    settings_of(target)->next_upstream = flags;
+    return 0;
+}
+
+JN_CONF_HANDLER(jn_conf_set_proxy_cache_bypass)
+{
+    /* jern has no cache: nothing to bypass; remembered so the gateway can say so */
+    settings_of(target)->cache_bypass = true;
+    return 0;
+}
+
+JN_CONF_HANDLER(jn_conf_set_access_log)
+{
+    struct jn_conf_settings *s = settings_of(target);
+    const char *path = n->args[0];
+    if (strcmp(path, "off") == 0) {
+        if (n->nargs != 1)
+            return jn_conf_error(b, n, "invalid number of arguments in \"access_log\" directive");
+        free(s->access_log_path);
+        s->access_log_path = NULL;
+        return 0;
+    }
+    if (!path[0])
+        return jn_conf_error(b, n, "empty path in \"access_log\" directive");
+    const char *format = JN_LOG_FORMAT_COMBINED;
+    if (n->nargs == 2 && strcmp(n->args[1], "combined") != 0) {
+        const struct jn_conf *c = b->conf;
+        size_t i;
+        for (i = 0; i < c->nlog_formats; i++)
+            if (strcmp(c->log_formats[i].name, n->args[1]) == 0)
+                break;
+        if (i == c->nlog_formats)
+            return jn_conf_error(b, n,
+                                 "unknown log format \"%s\" in \"access_log\" directive: define it "
+                                 "with log_format in the http block",
+                                 n->args[1]);
+        format = c->log_formats[i].format;
+    }
+    free(s->access_log_path);
+    free(s->access_log_format);
+    s->access_log_path = jn_strdup(path);
+    s->access_log_format = jn_strdup(format);
+    return 0;
+}

@@ -1,0 +1,469 @@
+/*
+ * control.c: validating and applying changes: store first (durable), then
+ * a new snapshot for the gateway (publish.c), then the caller answers.
+ */
+#include "core/common.h"
+
+#include "control/control_int.h"
+#include "control/names.h"
+#include "core/log.h"
+#include "net/sock.h"
+
+#include <stdio.h>
+
+struct jn_control *jn_control_new(struct jn_store *st, const struct jn_conf *conf,
+                                  const char *base_domain)
+{
+    struct jn_control *ctl = jn_calloc(1, sizeof(*ctl));
+    ctl->st = st;
+    ctl->conf = conf;
+    snprintf(ctl->base_domain, sizeof(ctl->base_domain), "%s",
+             base_domain && *base_domain ? base_domain : "localhost");
+    return ctl;
+}
+
+void jn_control_free(struct jn_control *ctl)
+{
+    if (!ctl)
+        return;
+    jn_ctl_live_free(ctl);
+    jn_store_close(ctl->st);
+    free(ctl);
+}
+
+void jn_control_set_gateway(struct jn_control *ctl, struct jn_gateway *gw)
+{
+    ctl->gw = gw;
+}
+
+void jn_control_set_conf(struct jn_control *ctl, const struct jn_conf *conf)
+{
+    ctl->conf = conf;
+}
+
+struct jn_store *jn_control_store(struct jn_control *ctl)
+{
+    return ctl->st;
+}
+
+const char *jn_control_base_domain(const struct jn_control *ctl)
+{
+    return ctl->base_domain;
+}
+
+const struct jn_conf *jn_control_conf(const struct jn_control *ctl)
+{
+    return ctl->conf;
+}
+
+static const struct jn_conf_upstream *conf_upstream(const struct jn_control *ctl, const char *name)
+{
+    if (!ctl->conf)
+        return NULL;
+    for (size_t i = 0; i < ctl->conf->nupstreams; i++)
+        if (strcmp(ctl->conf->upstreams[i].name, name) == 0)
+            return &ctl->conf->upstreams[i];
+    return NULL;
+}
+
+static int store_err(int r, char *err, size_t errlen)
+{
+    if (r == JN_EBASE)
+        snprintf(err, errlen, "the state store failed (see the daemon's log)");
+    return r;
+}
+
+/* The servers upstream name should have: the config block's servers with the
+ * store's overrides applied, then the servers added at runtime. */
+static int desired(struct jn_control *ctl, const char *name, const struct jn_conf_upstream **cu_out,
+                   struct jn_ctl_want **out, size_t *nout, char *err, size_t errlen)
+{
+    const struct jn_conf_upstream *cu = conf_upstream(ctl, name);
+    if (!cu) {
+        int r = jn_store_app_get(ctl->st, name, NULL);
+        if (r == JN_ENOTFOUND)
+            snprintf(err, errlen,
+                     "upstream '%.64s' does not exist (an app or an upstream block of the config "
+                     "defines one; create an app with: jern create %.64s)",
+                     name, name);
+        if (r < 0)
+            return store_err(r, err, errlen);
+    }
+    struct jn_store_server *rows = NULL;
+    int nrows = jn_store_server_list(ctl->st, name, &rows);
+    if (nrows < 0)
+        return store_err(nrows, err, errlen);
+    size_t cap = (cu ? cu->nservers : 0) + (size_t)nrows;
+    struct jn_ctl_want *w = jn_calloc(cap ? cap : 1, sizeof(*w));
+    size_t n = 0;
+    for (size_t i = 0; cu && i < cu->nservers; i++) {
+        const struct jn_conf_upstream_server *cs = &cu->servers[i];
+        struct jn_ctl_want *x = &w[n];
+        jn_addr_format(&cs->addr, x->v.addr, sizeof(x->v.addr));
+        x->v.weight = cs->weight;
+        x->v.state = cs->down ? JN_PEER_MAINT : JN_PEER_READY;
+        x->v.from_config = true;
+        x->cs = cs;
+        bool removed = false;
+        for (int k = 0; k < nrows; k++) {
+            if (strcmp(rows[k].origin, "config") == 0 && strcmp(rows[k].addr, x->v.addr) == 0) {
+                removed = strcmp(rows[k].state, "removed") == 0;
+                x->v.weight = rows[k].weight;
+                x->v.state = jn_name_state_parse(rows[k].state);
+            }
+        }
+        if (!removed)
+            n++;
+    }
+    for (int k = 0; k < nrows; k++) {
+        if (strcmp(rows[k].origin, "api") != 0)
+            continue;
+        struct jn_ctl_want *x = &w[n++];
+        snprintf(x->v.addr, sizeof(x->v.addr), "%s", rows[k].addr);
+        x->v.weight = rows[k].weight;
+        x->v.state = jn_name_state_parse(rows[k].state);
+        x->v.from_config = false;
+        x->cs = NULL;
+    }
+    free(rows);
+    *cu_out = cu;
+    *out = w;
+    *nout = n;
+    return 0;
+}
+
+static int publish(struct jn_control *ctl, const char *name, char *err, size_t errlen)
+{
+    const struct jn_conf_upstream *cu;
+    struct jn_ctl_want *w;
+    size_t n;
+    int r = desired(ctl, name, &cu, &w, &n, err, errlen);
+    if (r < 0)
+        return r;
+    r = jn_ctl_publish_upstream(ctl, name, cu, w, n);
+    free(w);
+    if (r < 0)
+        snprintf(err, errlen, "cannot publish upstream '%s' to the gateway: %s", name,
+                 jn_strerror(r));
+    return r;
+}
+
+int jn_control_publish_all(struct jn_control *ctl, char *err, size_t errlen)
+{
+    for (size_t i = 0; ctl->conf && i < ctl->conf->nupstreams; i++) {
+        int r = publish(ctl, ctl->conf->upstreams[i].name, err, errlen);
+        if (r < 0)
+            return r;
+    }
+    struct jn_store_app *apps;
+    int n = jn_store_app_list(ctl->st, &apps);
+    if (n < 0)
+        return store_err(n, err, errlen);
+    int r = 0;
+    for (int i = 0; i < n && r == 0; i++) {
+        if (conf_upstream(ctl, apps[i].name)) {
+            /* A config upstream block took the name after the app was made. */
+            jn_warn("app '%s' shares its name with an upstream block of the config; "
+                    "the config's servers are used",
+                    apps[i].name);
+            continue;
+        }
+        r = publish(ctl, apps[i].name, err, errlen);
+    }
+    free(apps);
+    if (r == 0 && (r = jn_ctl_publish_hosts(ctl)) < 0)
+        snprintf(err, errlen, "cannot publish the app hosts: %s", jn_strerror(r));
+    return r;
+}
+
+int jn_control_app_create(struct jn_control *ctl, const char *name, const char *const *domains,
+                          size_t ndomains, char *err, size_t errlen)
+{
+    int r = jn_name_app_check(name, err, errlen);
+    if (r < 0)
+        return r;
+    if (conf_upstream(ctl, name)) {
+        snprintf(err, errlen,
+                 "the name '%s' is taken by an upstream block of the config (choose another)",
+                 name);
+        return JN_EEXIST;
+    }
+    char (*norm)[JN_STORE_DOMAIN_MAX] = jn_calloc(ndomains ? ndomains : 1, sizeof(*norm));
+    for (size_t i = 0; i < ndomains; i++) {
+        if ((r = jn_name_domain_norm(domains[i], norm[i], sizeof(norm[i]), err, errlen)) < 0)
+            goto out;
+    }
+    if ((r = jn_store_begin(ctl->st)) < 0) {
+        store_err(r, err, errlen);
+        goto out;
+    }
+    r = jn_store_app_create(ctl->st, name, NULL);
+    if (r == JN_EEXIST)
+        snprintf(err, errlen, "app '%s' already exists (see: jern apps)", name);
+    for (size_t i = 0; r == 0 && i < ndomains; i++) {
+        r = jn_store_domain_add(ctl->st, name, norm[i]);
+        if (r == JN_EEXIST)
+            snprintf(err, errlen, "domain '%s' already belongs to an app (see: jern apps)",
+                     norm[i]);
+    }
+    if (r == 0)
+        r = jn_store_commit(ctl->st);
+    if (r < 0) {
+        jn_store_rollback(ctl->st);
+        store_err(r, err, errlen);
+        goto out;
+    }
+    if ((r = publish(ctl, name, err, errlen)) == 0 && (r = jn_ctl_publish_hosts(ctl)) < 0)
+        snprintf(err, errlen, "cannot publish the app hosts: %s", jn_strerror(r));
+    jn_notice("app '%s' created with %zu domain(s)", name, ndomains);
+out:
+    free(norm);
+    return r;
+}
+
+static int app_missing(int r, const char *name, char *err, size_t errlen)
+{
+    if (r == JN_ENOTFOUND)
+        snprintf(err, errlen, "app '%.64s' does not exist (create it with: jern create %.64s)",
+                 name, name);
+    return store_err(r, err, errlen);
+}
+
+int jn_control_app_delete(struct jn_control *ctl, const char *name, char *err, size_t errlen)
+{
+    int r = jn_store_app_delete(ctl->st, name);
+    if (r < 0)
+        return app_missing(r, name, err, errlen);
+    /* Hosts first: no new request is routed to the upstream being withdrawn;
+     * requests in flight keep their snapshot and finish. */
+    r = jn_ctl_publish_hosts(ctl);
+    jn_ctl_unpublish_upstream(ctl, name);
+    if (r < 0)
+        snprintf(err, errlen, "cannot publish the app hosts: %s", jn_strerror(r));
+    jn_notice("app '%s' deleted", name);
+    return r;
+}
+
+int jn_control_domain_add(struct jn_control *ctl, const char *app, const char *domain, char *err,
+                          size_t errlen)
+{
+    char norm[JN_STORE_DOMAIN_MAX];
+    int r = jn_name_domain_norm(domain, norm, sizeof(norm), err, errlen);
+    if (r < 0)
+        return r;
+    r = jn_store_domain_add(ctl->st, app, norm);
+    if (r == JN_EEXIST) {
+        snprintf(err, errlen, "domain '%s' already belongs to an app (see: jern apps)", norm);
+        return r;
+    }
+    if (r < 0)
+        return app_missing(r, app, err, errlen);
+    if ((r = jn_ctl_publish_hosts(ctl)) < 0)
+        snprintf(err, errlen, "cannot publish the app hosts: %s", jn_strerror(r));
+    return r;
+}
+
+int jn_control_domain_remove(struct jn_control *ctl, const char *app, const char *domain,
+                             char *err, size_t errlen)
+{
+    char norm[JN_STORE_DOMAIN_MAX];
+    int r = jn_name_domain_norm(domain, norm, sizeof(norm), err, errlen);
+    if (r < 0)
+        return r;
+    if ((r = jn_store_app_get(ctl->st, app, NULL)) < 0)
+        return app_missing(r, app, err, errlen);
+    r = jn_store_domain_remove(ctl->st, app, norm);
+    if (r == JN_ENOTFOUND) {
+        snprintf(err, errlen, "app '%s' has no domain '%s' (see: jern domains %s)", app, norm,
+                 app);
+        return r;
+    }
+    if (r < 0)
+        return store_err(r, err, errlen);
+    if ((r = jn_ctl_publish_hosts(ctl)) < 0)
+        snprintf(err, errlen, "cannot publish the app hosts: %s", jn_strerror(r));
+    return r;
+}
+
+/* Finds addr among the desired servers of upstream. */
+static struct jn_ctl_want *find_want(struct jn_ctl_want *w, size_t n, const char *addr)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(w[i].v.addr, addr) == 0)
+            return &w[i];
+    return NULL;
+}
+
+/* Whether the config block has addr, hidden ("removed") or not. */
+static bool conf_has(const struct jn_conf_upstream *cu, const char *addr)
+{
+    char buf[JN_STORE_ADDR_MAX];
+    for (size_t i = 0; cu && i < cu->nservers; i++)
+        if (strcmp(jn_addr_format(&cu->servers[i].addr, buf, sizeof(buf)), addr) == 0)
+            return true;
+    return false;
+}
+
+static int check_weight(int weight, char *err, size_t errlen)
+{
+    if (weight >= 1 && weight <= 1000)
+        return 0;
+    snprintf(err, errlen, "invalid weight %d: expected 1 to 1000", weight);
+    return JN_EBADINPUT;
+}
+
+int jn_control_server_add(struct jn_control *ctl, const char *upstream, const char *addr,
+                          int weight, int state, char *err, size_t errlen)
+{
+    char norm[JN_STORE_ADDR_MAX];
+    int r = jn_name_addr_norm(addr, norm, sizeof(norm), err, errlen);
+    if (r < 0 || (r = check_weight(weight, err, errlen)) < 0)
+        return r;
+    const struct jn_conf_upstream *cu;
+    struct jn_ctl_want *w;
+    size_t n;
+    if ((r = desired(ctl, upstream, &cu, &w, &n, err, errlen)) < 0)
+        return r;
+    bool exists = find_want(w, n, norm) != NULL;
+    free(w);
+    if (exists) {
+        snprintf(err, errlen,
+                 "upstream '%s' already has server %s (change it with: jern upstream %s set %s "
+                 "weight=N)",
+                 upstream, norm, upstream, norm);
+        return JN_EEXIST;
+    }
+    if (conf_has(cu, norm)) /* re-adding a config server removed at runtime */
+        r = jn_store_server_override(ctl->st, upstream, norm, weight, jn_name_state(state));
+    else
+        r = jn_store_server_add(ctl->st, upstream, norm, weight, jn_name_state(state));
+    if (r < 0)
+        return store_err(r, err, errlen);
+    jn_notice("upstream '%s': server %s added (weight %d, %s)", upstream, norm, weight,
+              jn_name_state(state));
+    return publish(ctl, upstream, err, errlen);
+}
+
+static int server_missing(const char *upstream, const char *addr, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "upstream '%s' has no server %s (see: jern upstream %s)", upstream, addr,
+             upstream);
+    return JN_ENOTFOUND;
+}
+
+int jn_control_server_remove(struct jn_control *ctl, const char *upstream, const char *addr,
+                             char *err, size_t errlen)
+{
+    char norm[JN_STORE_ADDR_MAX];
+    int r = jn_name_addr_norm(addr, norm, sizeof(norm), err, errlen);
+    if (r < 0)
+        return r;
+    const struct jn_conf_upstream *cu;
+    struct jn_ctl_want *w;
+    size_t n;
+    if ((r = desired(ctl, upstream, &cu, &w, &n, err, errlen)) < 0)
+        return r;
+    struct jn_ctl_want *x = find_want(w, n, norm);
+    bool from_config = x && x->v.from_config;
+    int weight = x ? x->v.weight : 1;
+    free(w);
+    if (!x)
+        return server_missing(upstream, norm, err, errlen);
+    if (from_config)
+        r = jn_store_server_override(ctl->st, upstream, norm, weight, "removed");
+    else
+        r = jn_store_server_remove(ctl->st, upstream, norm);
+    if (r < 0)
+        return store_err(r, err, errlen);
+    jn_notice("upstream '%s': server %s removed", upstream, norm);
+    return publish(ctl, upstream, err, errlen);
+}
+
+int jn_control_server_set(struct jn_control *ctl, const char *upstream, const char *addr,
+                          int weight, int state, char *err, size_t errlen)
+{
+    char norm[JN_STORE_ADDR_MAX];
+    int r = jn_name_addr_norm(addr, norm, sizeof(norm), err, errlen);
+    if (r < 0)
+        return r;
+    if (weight != 0 && (r = check_weight(weight, err, errlen)) < 0)
+        return r;
+    const struct jn_conf_upstream *cu;
+    struct jn_ctl_want *w;
+    size_t n;
+    if ((r = desired(ctl, upstream, &cu, &w, &n, err, errlen)) < 0)
+        return r;
+    struct jn_ctl_want *x = find_want(w, n, norm);
+    struct jn_ctl_server now = x ? x->v : (struct jn_ctl_server){0};
+    free(w);
+    if (!x)
+        return server_missing(upstream, norm, err, errlen);
+    int nw = weight ? weight : now.weight;
+    int ns = state >= 0 ? state : now.state;
+    if (now.from_config)
+        r = jn_store_server_override(ctl->st, upstream, norm, nw, jn_name_state(ns));
+    else
+        r = jn_store_server_set(ctl->st, upstream, norm, nw, jn_name_state(ns));
+    if (r < 0)
+        return store_err(r, err, errlen);
+    jn_notice("upstream '%s': server %s set to weight %d, %s", upstream, norm, nw,
+              jn_name_state(ns));
+    return publish(ctl, upstream, err, errlen);
+}
+
+static void fill_view(struct jn_control *ctl, struct jn_ctl_upstream *u, const char *name,
+                      bool is_app)
+{
+    const struct jn_conf_upstream *cu;
+    struct jn_ctl_want *w = NULL;
+    size_t n = 0;
+    char err[256];
+    snprintf(u->name, sizeof(u->name), "%s", name);
+    u->is_app = is_app;
+    if (desired(ctl, name, &cu, &w, &n, err, sizeof(err)) < 0)
+        n = 0, cu = NULL;
+    u->balance = cu && cu->balance == JN_BALANCE_LEAST_CONN ? "least_conn" : "round_robin";
+    u->servers = jn_calloc(n ? n : 1, sizeof(*u->servers));
+    u->nservers = n;
+    for (size_t i = 0; i < n; i++)
+        u->servers[i] = w[i].v;
+    free(w);
+    jn_ctl_live_counters(ctl, name, u->servers, n);
+}
+
+int jn_control_upstreams(struct jn_control *ctl, const char *name, struct jn_ctl_upstream **out)
+{
+    struct jn_store_app *apps;
+    int napps = jn_store_app_list(ctl->st, &apps);
+    if (napps < 0)
+        return napps;
+    size_t nconf = ctl->conf ? ctl->conf->nupstreams : 0;
+    struct jn_ctl_upstream *v = jn_calloc(nconf + (size_t)napps + 1, sizeof(*v));
+    int n = 0;
+    for (size_t i = 0; i < nconf; i++) {
+        const char *un = ctl->conf->upstreams[i].name;
+        if (!name || strcmp(name, un) == 0)
+            fill_view(ctl, &v[n++], un, false);
+    }
+    for (int i = 0; i < napps; i++) {
+        if (conf_upstream(ctl, apps[i].name))
+            continue;
+        if (!name || strcmp(name, apps[i].name) == 0)
+            fill_view(ctl, &v[n++], apps[i].name, true);
+    }
+    free(apps);
+    if (name && n == 0) {
+        free(v);
+        *out = NULL;
+        return JN_ENOTFOUND;
+    }
+    *out = v;
+    return n;
+}
+
+void jn_control_upstreams_free(struct jn_ctl_upstream *v, int n)
+{
+    for (int i = 0; v && i < n; i++)
+        free(v[i].servers);
+    free(v);
+}

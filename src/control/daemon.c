@@ -1,0 +1,175 @@
+/*
+ * daemon.c: `jern serve`: start order, signals, reload, stop.
+ *
+ * Start: config -> state dir -> store (migrations) -> gateway -> publish
+ * everything the store holds -> admin API. The admin socket appears last, so
+ * a client that can reach it sees a daemon whose gateway already serves the
+ * acknowledged state.
+ */
+#include "core/common.h"
+
+#include "control/admin.h"
+#include "control/api.h"
+#include "control/control.h"
+#include "control/daemon.h"
+#include "control/daemon_conf.h"
+#include "core/log.h"
+#include "ev/loop.h"
+#include "store/store.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define JERN_VERSION "0.1.0"
+
+struct daemon {
+    const char *config_path;
+    struct jn_daemon_conf dc;
+    struct jn_conf *conf;
+    struct jn_loop *loop;
+    struct jn_control *ctl;
+    struct jn_admin *admin;
+    struct jn_api api;
+    char admin_desc[512];
+};
+
+/* mkdir -p with mode 0700 for the directories it creates. */
+static int mkdirs(const char *path)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+        return -ENAMETOOLONG;
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+static void on_stop(struct jn_loop *loop, int signo, void *arg)
+{
+    jn_notice("signal %d: stopping", signo);
+    jn_loop_stop(loop);
+}
+
+static void on_reopen(struct jn_loop *loop, int signo, void *arg)
+{
+    jn_log_reopen();
+}
+
+/* HUP: re-read the file. Live state lives in the store, not the file, so it
+ * is re-applied on top of the new config. A bad file keeps the old one. */
+static void on_reload(struct jn_loop *loop, int signo, void *arg)
+{
+    struct daemon *d = arg;
+    if (!d->config_path) {
+        jn_notice("reload: no config file (embedded defaults); live state unchanged");
+        return;
+    }
+    struct jn_daemon_conf dc;
+    struct jn_conf *conf;
+    char err[1024];
+    if (jn_daemon_conf_load(d->config_path, &dc, &conf, err, sizeof(err)) < 0) {
+        jn_error("reload failed, keeping the running config: %s", err);
+        return;
+    }
+    /* Listeners, the state dir and the admin endpoint are bound at start;
+     * changing them needs a restart. */
+    jn_daemon_conf_free(&dc);
+    const struct jn_conf *old = d->conf;
+    jn_control_set_conf(d->ctl, conf);
+    if (jn_control_publish_all(d->ctl, err, sizeof(err)) < 0) {
+        jn_error("reload failed, keeping the running config: %s", err);
+        jn_control_set_conf(d->ctl, old);
+        jn_conf_free(conf);
+        return;
+    }
+    jn_conf_free(d->conf);
+    d->conf = conf;
+    d->api.reloads++;
+    jn_notice("reloaded %s", d->config_path);
+}
+
+int jn_daemon_run(const char *config_path)
+{
+    struct daemon d = {.config_path = config_path};
+    char err[1024];
+    int rc = 1;
+    if (jn_daemon_conf_load(config_path, &d.dc, &d.conf, err, sizeof(err)) < 0) {
+        fprintf(stderr, "jern: %s\n", err);
+        return 1;
+    }
+    int r = mkdirs(d.dc.state_dir);
+    if (r < 0) {
+        fprintf(stderr, "jern: cannot create the state directory %s: %s\n", d.dc.state_dir,
+                jn_strerror(r));
+        goto out;
+    }
+    char dbpath[4096];
+    snprintf(dbpath, sizeof(dbpath), "%s/jern.db", d.dc.state_dir);
+    struct jn_store *st;
+    if (jn_store_open(dbpath, &st, err, sizeof(err)) < 0) {
+        fprintf(stderr, "jern: state store: %s\n", err);
+        goto out;
+    }
+    d.ctl = jn_control_new(st, d.conf, d.dc.base_domain);
+
+    if ((r = jn_loop_new(&d.loop)) < 0) {
+        fprintf(stderr, "jern: cannot create the event loop: %s\n", jn_strerror(r));
+        goto out;
+    }
+    /* Before any thread starts, so every thread inherits the blocked mask. */
+    signal(SIGPIPE, SIG_IGN);
+    jn_loop_signal(d.loop, SIGTERM, on_stop, &d);
+    jn_loop_signal(d.loop, SIGINT, on_stop, &d);
+    jn_loop_signal(d.loop, SIGHUP, on_reload, &d);
+    jn_loop_signal(d.loop, SIGUSR1, on_reopen, &d);
+
+    if (jn_control_publish_all(d.ctl, err, sizeof(err)) < 0) {
+        fprintf(stderr, "jern: %s\n", err);
+        goto out;
+    }
+
+    int n = snprintf(d.admin_desc, sizeof(d.admin_desc), "unix:%s", d.dc.admin_unix);
+    if (d.dc.admin_tcp)
+        snprintf(d.admin_desc + n, sizeof(d.admin_desc) - (size_t)n, " and %s (token)",
+                 d.dc.admin_tcp);
+    d.api = (struct jn_api){
+        .ctl = d.ctl,
+        .version = JERN_VERSION,
+        .state_dir = d.dc.state_dir,
+        .config_path = config_path,
+        .listens = (const char *const *)d.dc.listen,
+        .nlistens = d.dc.nlisten,
+        .admin_desc = d.admin_desc,
+        .started_ms = jn_now_ms(),
+    };
+    struct jn_admin_opts ao = {
+        .unix_path = d.dc.admin_unix,
+        .tcp_addr = d.dc.admin_tcp,
+        .token = d.dc.admin_token,
+    };
+    if (jn_admin_start(d.loop, &d.api, &ao, &d.admin, err, sizeof(err)) < 0) {
+        fprintf(stderr, "jern: admin API: %s\n", err);
+        goto out;
+    }
+    jn_notice("jern %s ready: apps on %s (*.%s), admin on %s, state in %s", JERN_VERSION,
+              d.dc.listen[0], d.dc.base_domain, d.admin_desc, d.dc.state_dir);
+    r = jn_loop_run(d.loop);
+    rc = r < 0 ? 1 : 0;
+out:
+    jn_admin_stop(d.admin);
+    jn_control_free(d.ctl);
+    jn_loop_free(d.loop);
+    jn_conf_free(d.conf);
+    jn_daemon_conf_free(&d.dc);
+    return rc;
+}

@@ -1,0 +1,15 @@
+/*
+ * daemon.h: `jern serve`: the gateway and the control plane in one process.
+ * The main thread runs the control loop (admin API, signals, store); the
+ * gateway runs its own worker threads. Foreground; logs to stderr.
+ * Signals: TERM/INT stop, HUP re-reads the config file keeping live state,
+ * USR1 reopens the log.
+ */
+#ifndef JN_CONTROL_DAEMON_H
+#define JN_CONTROL_DAEMON_H
+
+/* Runs the daemon until stopped. config_path NULL: embedded defaults.
+ * Returns the process exit code (0 after a clean stop). Main thread only. */
+int jn_daemon_run(const char *config_path);
+
+#endif

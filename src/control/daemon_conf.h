@@ -1,0 +1,46 @@
+/*
+ * daemon_conf.h: the daemon's own settings, from the `jern { ... }` block of
+ * its nginx-syntax config file (or the embedded defaults):
+ *
+ *   jern {
+ *       listen 127.0.0.1:8080;          # where apps answer (repeatable)
+ *       state_dir /var/lib/jern;        # the store and the admin socket
+ *       admin unix:/run/jern.sock;      # admin API on a unix socket (mode 0600)
+ *       admin 127.0.0.1:8081 token=S;   # and/or on TCP, bearer token required
+ *       base_domain localhost;          # apps answer at APP.BASE
+ *       drain_timeout 30s;              # how long drained requests may take
+ *   }
+ *
+ * Control thread; blocking file I/O.
+ */
+#ifndef JN_CONTROL_DAEMON_CONF_H
+#define JN_CONTROL_DAEMON_CONF_H
+
+#include "core/common.h"
+#include "config/conf.h"
+
+#define JN_DAEMON_MAX_LISTEN 16
+
+struct jn_daemon_conf {
+    char *listen[JN_DAEMON_MAX_LISTEN]; /* gateway addresses for apps */
+    size_t nlisten;
+    char *state_dir;
+    char *admin_unix;  /* path of the admin socket */
+    char *admin_tcp;   /* NULL: no TCP admin listener */
+    char *admin_token; /* with admin_tcp */
+    char *base_domain;
+    int64_t drain_timeout_ms;
+};
+
+/* Loads path (NULL: the embedded defaults): the jern block into *dc and the
+ * rest (http, upstream, server blocks) into *conf, which is NULL when the
+ * file has no http block. Defaults: listen 127.0.0.1:8080, state_dir
+ * $JERN_STATE or ./jern-state, admin unix:STATE_DIR/admin.sock, base_domain
+ * localhost, drain_timeout 30s. Returns 0, or JN_ECONFIG with "FILE:LINE:
+ * what" in err. Free with jn_daemon_conf_free and jn_conf_free. */
+int jn_daemon_conf_load(const char *path, struct jn_daemon_conf *dc, struct jn_conf **conf,
+                        char *err, size_t errlen);
+
+void jn_daemon_conf_free(struct jn_daemon_conf *dc);
+
+#endif

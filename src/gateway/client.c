@@ -1,0 +1,496 @@
+/*
+ * client.c: the client side of the gateway: accepting, reading and parsing
+ * request heads under a total deadline, routing, local responses (return,
+ * errors), keep-alive, pipelining (answers in order: the next request is
+ * parsed only after the previous response went out) and lingering close.
+ */
+#include "gateway/worker.h"
+
+#include "core/log.h"
+#include "net/sock.h"
+
+#include <arpa/inet.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static void client_event(struct jn_loop *loop, struct jn_io *io, uint32_t events);
+static void client_timeout(struct jn_loop *loop, struct jn_timer *t);
+static void read_head(struct gw_conn *c);
+static void local_run(struct gw_req *r);
+
+/* The settings that apply before a request is routed: the listen address's
+ * default server. */
+static const struct jn_conf_settings *conn_settings(struct gw_conn *c)
+{
+    const struct jn_gw_snapshot *s = c->w->snap;
+    const struct jn_gw_listen *l = jn_gw_snapshot_listen(s, c->listen_id);
+    if (l)
+        return &l->def->cs->s;
+    if (s->routes->nlistens)
+        return &s->routes->listens[0].def->cs->s;
+    return NULL;
+}
+
+void gw_client_accept(struct gw_worker *w, int fd, const struct jn_addr *peer, int listen_id)
+{
+    struct gw_conn *c = jn_calloc(1, sizeof(*c));
+    c->w = w;
+    c->listen_id = listen_id;
+    c->serial = ++w->serial;
+    size_t n = JN_MIN((size_t)peer->len, sizeof(c->remote));
+    memcpy(&c->remote, &peer->ss, n);
+    jn_sock_nodelay(fd);
+    jn_timer_init(&c->timer, client_timeout, c);
+    c->next = w->conns;
+    if (w->conns)
+        w->conns->prev = c;
+    w->conns = c;
+    w->nconns++;
+    c->state = GW_C_IDLE;
+    c->wr_ready = true;
+    int rc = jn_io_add(w->loop, &c->io, fd, JN_EV_READ | JN_EV_WRITE, false, client_event, c);
+    if (rc < 0) {
+        close(fd);
+        c->io.fd = -1;
+        gw_client_close(c);
+        return;
+    }
+    const struct jn_conf_settings *s = conn_settings(c);
+    c->head_deadline = jn_loop_now(w->loop) + (s ? s->client_header_timeout_ms : 60000);
+    c->state = GW_C_HEAD;
+    jn_timer_start(w->loop, &c->timer, c->head_deadline - jn_loop_now(w->loop));
+}
+
+static void release_req(struct gw_conn *c)
+{
+    struct gw_req *r = c->req;
+    if (!r)
+        return;
+    c->req = NULL;
+    if (r->snap)
+        jn_gw_snapshot_unref(r->snap);
+    gw_rbuf_put(c->w, r->rbuf);
+    gw_req_put(c->w, r);
+}
+
+void gw_client_close(struct gw_conn *c)
+{
+    struct gw_worker *w = c->w;
+    if (w->finishing == c)
+        w->finishing_closed = true;
+    if (c->req) {
+        if (c->state == GW_C_BUSY)
+            gw_proxy_abort(c->req);
+        release_req(c);
+    }
+    jn_timer_stop(w->loop, &c->timer);
+    if (c->io.fd >= 0) {
+        jn_io_del(w->loop, &c->io);
+        close(c->io.fd);
+    }
+    gw_buf_put(w, c->buf, c->cap);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    free(c);
+    w->nconns--;
+    gw_worker_conn_closed(w);
+}
+
+bool gw_client_close_if_idle(struct gw_conn *c)
+{
+    if (c->state == GW_C_IDLE || (c->state == GW_C_HEAD && c->len == 0)) {
+        gw_client_close(c);
+        return true;
+    }
+    return false;
+}
+
+static void linger_read(struct gw_conn *c)
+{
+    char tmp[4096];
+    for (;;) {
+        ssize_t n = read(c->io.fd, tmp, sizeof(tmp));
+        if (n > 0)
+            continue;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        gw_client_close(c); /* EOF or error: done */
+        return;
+    }
+}
+
+/* Half-closes and drains what the client still sends for a while, so a
+ * close with unread input does not turn into a reset that destroys the
+ * response we just sent (nginx's lingering close). */
+static void linger(struct gw_conn *c)
+{
+    struct gw_worker *w = c->w;
+    release_req(c);
+    gw_buf_put(w, c->buf, c->cap);
+    c->buf = NULL;
+    c->len = c->cap = 0;
+    c->state = GW_C_LINGER;
+    if (shutdown(c->io.fd, SHUT_WR) < 0) {
+        gw_client_close(c);
+        return;
+    }
+    jn_timer_start(w->loop, &c->timer, GW_LINGER_MS);
+    linger_read(c);
+}
+
+static void client_timeout(struct jn_loop *loop, struct jn_timer *t)
+{
+    (void)loop;
+    struct gw_conn *c = t->data;
+    if (c->state == GW_C_BUSY && c->req && !c->req->client_started &&
+        c->req->phase == GW_P_PROXY && !c->req->rq.body_done) {
+        /* client_body_timeout before any response: nginx answers 408 */
+        gw_proxy_abort(c->req);
+        c->req->keep_alive = false;
+        gw_client_respond(c->req, 408, "request body timed out", NULL);
+        return;
+    }
+    gw_client_close(c);
+}
+
+static void client_event(struct jn_loop *loop, struct jn_io *io, uint32_t events)
+{
+    (void)loop;
+    struct gw_conn *c = io->data;
+    if (events & JN_EV_READ)
+        c->rd_ready = true;
+    if (events & JN_EV_WRITE)
+        c->wr_ready = true;
+    switch (c->state) {
+    case GW_C_IDLE:
+    case GW_C_HEAD:
+        if (c->rd_ready)
+            read_head(c);
+        break;
+    case GW_C_BUSY:
+        if (c->req->phase == GW_P_LOCAL)
+            local_run(c->req);
+        else
+            gw_proxy_run(c->req);
+        break;
+    case GW_C_LINGER:
+        linger_read(c);
+        break;
+    }
+}
+
+static const char *status_text(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Not Allowed";
+    case 408: return "Request Time-out";
+    case 411: return "Length Required";
+    case 413: return "Request Entity Too Large";
+    case 414: return "Request-URI Too Large";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Temporarily Unavailable";
+    case 504: return "Gateway Time-out";
+    case 505: return "HTTP Version Not Supported";
+    default: return status >= 500 ? "Error" : "Unknown";
+    }
+}
+
+static void local_run(struct gw_req *r)
+{
+    struct gw_conn *c = r->c;
+    if (!c->wr_ready)
+        return;
+    bool full;
+    ssize_t n = jn_pipe_flush(&r->rs, c->io.fd, &full);
+    if (n < 0) {
+        gw_client_close(c);
+        return;
+    }
+    if (full) {
+        c->wr_ready = false;
+        const struct jn_conf_settings *s = r->loc ? r->loc->s : conn_settings(c);
+        jn_timer_start(c->w->loop, &c->timer, s ? s->send_timeout_ms : 60000);
+        return;
+    }
+    gw_client_finish(c);
+}
+
+void gw_client_respond(struct gw_req *r, int status, const char *text, const char *location)
+{
+    struct gw_conn *c = r->c;
+    r->phase = GW_P_LOCAL;
+    r->status = status;
+    r->client_started = true;
+    /* Unread request body bytes would be taken for the next request. */
+    if (!r->rq.body_done || c->w->draining)
+        r->keep_alive = false;
+    bool redirect = location && status >= 300 && status < 400;
+    char body[512];
+    int blen;
+    if (status >= 400 || (redirect && !text))
+        blen = snprintf(body, sizeof(body),
+                        "<html>\r\n<head><title>%d %s</title></head>\r\n<body>\r\n"
+                        "<center><h1>%d %s</h1></center>\r\n%s%s%s<hr><center>jern</center>\r\n"
+                        "</body>\r\n</html>\r\n",
+                        status, status_text(status), status, status_text(status),
+                        text ? "<p>" : "", text ? text : "", text ? "</p>\r\n" : "");
+    else
+        blen = snprintf(body, sizeof(body), "%s", text ? text : "");
+    if (blen < 0)
+        blen = 0;
+    if ((size_t)blen >= sizeof(body))
+        blen = (int)sizeof(body) - 1;
+    bool no_body = r->hreq.method_id == JN_HTTP_HEAD || status == 204 || status == 304;
+    const char *ctype = status >= 400 || redirect ? "text/html" : "text/plain";
+    int n = snprintf(r->scratch, sizeof(r->scratch),
+                     "HTTP/1.%d %d %s\r\nServer: jern\r\nContent-Type: %s\r\n"
+                     "Content-Length: %d\r\n%s%s%s%s%s\r\n%.*s",
+                     r->hreq.minor_version == 0 ? 0 : 1, status, status_text(status), ctype,
+                     blen, redirect ? "Location: " : "", redirect ? location : "",
+                     redirect ? "\r\n" : "", status == 503 ? "Retry-After: 1\r\n" : "",
+                     r->keep_alive ? (r->hreq.minor_version == 0 ? "Connection: keep-alive\r\n" : "")
+                                   : "Connection: close\r\n",
+                     no_body ? 0 : blen, body);
+    if (n < 0 || (size_t)n >= sizeof(r->scratch))
+        n = (int)sizeof(r->scratch) - 1;
+    r->body_bytes = no_body ? 0 : (uint64_t)blen;
+    jn_pipe_clear(&r->rs);
+    jn_pipe_push(&r->rs, r->scratch, (size_t)n);
+    local_run(r);
+}
+
+/* Sends a local response to a request whose head could not be parsed. */
+static void respond_bad(struct gw_conn *c, int status, const char *reason)
+{
+    struct gw_req *r = c->req;
+    c->state = GW_C_BUSY;
+    r->keep_alive = false;
+    r->rq.body_done = false;
+    r->hreq.method_id = JN_HTTP_OTHER;
+    r->hreq.minor_version = 1;
+    r->hreq.method = NULL;
+    r->start_ns = jn_now_ns();
+    jn_gw_snapshot_ref(c->w->snap);
+    r->snap = c->w->snap;
+    jn_timer_stop(c->w->loop, &c->timer);
+    gw_client_respond(r, status, reason, NULL);
+}
+
+static void start_request(struct gw_conn *c)
+{
+    struct gw_worker *w = c->w;
+    struct gw_req *r = c->req;
+    const struct jn_http_request *h = &r->hreq;
+    c->state = GW_C_BUSY;
+    jn_timer_stop(w->loop, &c->timer);
+    jn_gw_snapshot_ref(w->snap);
+    r->snap = w->snap;
+    r->start_ns = jn_now_ns();
+    r->rq_pos = r->head_len;
+    const struct jn_gw_listen *l = jn_gw_snapshot_listen(r->snap, c->listen_id);
+    if (!l && r->snap->routes->nlistens)
+        l = &r->snap->routes->listens[0]; /* its address was removed by a reload */
+    r->listen = l;
+    const struct jn_gw_app *app = NULL;
+    r->loc = l ? jn_gw_route(r->snap, l, h->host, h->host_len, h->path, h->path_len, &app) : NULL;
+    const struct jn_conf_settings *s = r->loc ? r->loc->s : conn_settings(c);
+    r->keep_alive = h->keep_alive && !w->draining && s && s->keepalive_timeout_ms > 0 &&
+                    c->nreqs + 1 < (uint32_t)s->keepalive_requests;
+    /* The body is not read for local answers: the pipe says where it ends only
+     * for the proxied case, so a local answer with a body closes the connection. */
+    jn_pipe_clear(&r->rq);
+    r->rq.body_done = h->framing == JN_FRAMING_NONE;
+    if (!r->loc) {
+        gw_client_respond(r, 404, NULL, NULL);
+        return;
+    }
+    if (s->client_max_body_size > 0 && h->framing == JN_FRAMING_LENGTH &&
+        h->content_length > (uint64_t)s->client_max_body_size) {
+        r->keep_alive = false;
+        gw_client_respond(r, 413, "the request body is larger than client_max_body_size", NULL);
+        return;
+    }
+    const struct jn_conf_location *cl = r->loc->cl;
+    if (cl && cl->return_code) {
+        int code = cl->return_code;
+        bool redirect = code == 301 || code == 302 || code == 303 || code == 307 || code == 308;
+        gw_client_respond(r, code, redirect ? NULL : cl->return_text,
+                          redirect ? cl->return_text : NULL);
+        return;
+    }
+    if (app) {
+        r->u = app->u;
+        r->wait_ready = app->wait_ready;
+        r->wait_timeout_ms = app->wait_timeout_ms;
+    } else if (r->loc->upstream >= 0) {
+        const struct jn_gw_up *up = &r->snap->ups[r->loc->upstream];
+        r->u = up->u;
+        r->wait_ready = up->wait_ready;
+        r->wait_timeout_ms = up->wait_timeout_ms;
+    } else {
+        gw_client_respond(r, 404, NULL, NULL);
+        return;
+    }
+    gw_proxy_start(r);
+}
+
+static void read_head(struct gw_conn *c)
+{
+    struct gw_worker *w = c->w;
+    for (;;) {
+        if (c->len > 0 && c->req) {
+            struct jn_http_limits lim = jn_http_default_limits;
+            const struct jn_conf_settings *s = conn_settings(c);
+            if (s) {
+                lim.max_request_line = s->large_header_size;
+                lim.max_head = w->snap->routes->max_head;
+            }
+            if (lim.max_head > c->cap)
+                lim.max_head = c->cap;
+            ssize_t rc = jn_http_parse_request(c->buf, c->len, &lim, &c->req->hreq);
+            if (rc > 0) {
+                c->req->head_len = (size_t)rc;
+                start_request(c);
+                return;
+            }
+            if (rc != JN_EINCOMPLETE) {
+                respond_bad(c, c->req->hreq.error_status ? c->req->hreq.error_status : 400,
+                            c->req->hreq.error_reason);
+                return;
+            }
+            if (c->len == c->cap) {
+                respond_bad(c, 431, "request header too large");
+                return;
+            }
+        }
+        if (!c->rd_ready)
+            return;
+        if (!c->buf) {
+            c->buf = gw_buf_get(w, &c->cap);
+            c->len = 0;
+        }
+        size_t room = c->cap - c->len;
+        ssize_t n = read(c->io.fd, c->buf + c->len, room);
+        if (n > 0) {
+            if (!c->req)
+                c->req = gw_req_get(w);
+            c->req->c = c;
+            if (c->state == GW_C_IDLE) {
+                /* client_header_timeout is a total deadline from the first byte
+                 * (after keep-alive idling), never extended by a slow drip. */
+                const struct jn_conf_settings *s = conn_settings(c);
+                c->state = GW_C_HEAD;
+                c->head_deadline =
+                    jn_loop_now(w->loop) + (s ? s->client_header_timeout_ms : 60000);
+                jn_timer_start(w->loop, &c->timer, c->head_deadline - jn_loop_now(w->loop));
+            }
+            c->len += (size_t)n;
+            if ((size_t)n < room)
+                c->rd_ready = false;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            c->rd_ready = false;
+            if (c->len == 0) {
+                /* Idle: give the buffer and request object back. */
+                gw_buf_put(w, c->buf, c->cap);
+                c->buf = NULL;
+                c->cap = 0;
+                if (c->req) {
+                    gw_req_put(w, c->req);
+                    c->req = NULL;
+                }
+            }
+            return;
+        }
+        gw_client_close(c); /* EOF or reset before a complete head */
+        return;
+    }
+}
+
+void gw_client_finish(struct gw_conn *c)
+{
+    struct gw_worker *w = c->w;
+    struct gw_req *r = c->req;
+    gw_alog_request(w, r);
+    c->nreqs++;
+    bool keep = r->keep_alive && !r->resp_close_after && r->rq.body_done && !w->draining;
+    size_t next = r->rq_pos;
+    if (!keep) {
+        linger(c);
+        return;
+    }
+    const struct jn_conf_settings *s = r->loc ? r->loc->s : conn_settings(c);
+    int64_t ka = s ? s->keepalive_timeout_ms : 75000;
+    release_req(c);
+    if (next < c->len) {
+        memmove(c->buf, c->buf + next, c->len - next);
+        c->len -= next;
+    } else {
+        c->len = 0;
+    }
+    c->state = GW_C_IDLE;
+    jn_timer_start(w->loop, &c->timer, ka);
+    if (c->len == 0 && !c->rd_ready) {
+        gw_buf_put(w, c->buf, c->cap);
+        c->buf = NULL;
+        c->cap = 0;
+        return;
+    }
+    /* A pipelined request is waiting: start it, iterating rather than
+     * recursing when answers complete synchronously. */
+    if (c->in_finish) {
+        c->next_pending = true;
+        return;
+    }
+    c->in_finish = true;
+    w->finishing = c;
+    w->finishing_closed = false;
+    do {
+        c->next_pending = false;
+        if (c->len > 0) {
+            c->req = gw_req_get(w);
+            c->req->c = c;
+            c->state = GW_C_HEAD;
+            c->head_deadline = jn_loop_now(w->loop) + (s ? s->client_header_timeout_ms : 60000);
+            jn_timer_start(w->loop, &c->timer, c->head_deadline - jn_loop_now(w->loop));
+        }
+        /* read_head may close c: take nothing from it afterwards unless it
+         * asked for another round (then it is alive). */
+        read_head(c);
+        if (w->finishing_closed)
+            break;
+    } while (c->next_pending);
+    if (!w->finishing_closed)
+        c->in_finish = false;
+    w->finishing = NULL;
+    w->finishing_closed = false;
+}

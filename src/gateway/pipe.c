@@ -1,0 +1,156 @@
+#include "gateway/pipe.h"
+
+#include <limits.h>
+#include <unistd.h>
+
+static const char CRLF[] = "\r\n";
+static const char LAST_CHUNK[] = "0\r\n\r\n";
+
+static void push(struct jn_pipe *p, const void *data, size_t len)
+{
+    if (len == 0)
+        return;
+    p->iov[p->niov].iov_base = (void *)data;
+    p->iov[p->niov].iov_len = len;
+    p->niov++;
+}
+
+static void finish(struct jn_pipe *p)
+{
+    p->body_done = true;
+    if (p->out_chunked)
+        push(p, LAST_CHUNK, sizeof(LAST_CHUNK) - 1);
+}
+
+void jn_pipe_start(struct jn_pipe *p, enum jn_http_framing in, uint64_t content_length,
+                   bool out_chunked)
+{
+    p->in = in;
+    p->out_chunked = out_chunked;
+    p->body_done = false;
+    p->remaining = in == JN_FRAMING_LENGTH ? content_length : 0;
+    p->body_out = 0;
+    jn_chunked_init(&p->dec);
+    if (in == JN_FRAMING_NONE || (in == JN_FRAMING_LENGTH && content_length == 0))
+        finish(p);
+}
+
+int jn_pipe_push(struct jn_pipe *p, const void *data, size_t len)
+{
+    if (p->niov >= JN_PIPE_IOV)
+        return JN_ETOOBIG;
+    push(p, data, len);
+    return 0;
+}
+
+static void payload(struct jn_pipe *p, const char *data, size_t len)
+{
+    if (len == 0)
+        return;
+    if (p->out_chunked) {
+        char *line = p->lines[p->nlines++];
+        int n = snprintf(line, sizeof(p->lines[0]), "%zx\r\n", len);
+        push(p, line, (size_t)n);
+        push(p, data, len);
+        push(p, CRLF, 2);
+    } else {
+        push(p, data, len);
+    }
+    p->body_out += len;
+}
+
+ssize_t jn_pipe_fill(struct jn_pipe *p, const char *src, size_t len)
+{
+    size_t used = 0;
+    while (!p->body_done && used < len && jn_pipe_has_room(p)) {
+        switch (p->in) {
+        case JN_FRAMING_LENGTH: {
+            size_t n = (size_t)JN_MIN((uint64_t)(len - used), p->remaining);
+            payload(p, src + used, n);
+            used += n;
+            p->remaining -= n;
+            if (p->remaining == 0)
+                finish(p);
+            break;
+        }
+        case JN_FRAMING_CLOSE:
+            payload(p, src + used, len - used);
+            used = len;
+            break;
+        case JN_FRAMING_CHUNKED: {
+            const char *data;
+            size_t dlen;
+            ssize_t n = jn_chunked_decode(&p->dec, src + used, len - used, &data, &dlen);
+            if (n < 0)
+                return JN_EBADINPUT;
+            used += (size_t)n;
+            payload(p, data, dlen);
+            if (p->dec.done)
+                finish(p);
+            else if (n == 0)
+                return (ssize_t)used;
+            break;
+        }
+        default:
+            finish(p);
+        }
+    }
+    return (ssize_t)used;
+}
+
+int jn_pipe_eof(struct jn_pipe *p)
+{
+    if (p->body_done)
+        return 0;
+    if (p->in == JN_FRAMING_CLOSE) {
+        finish(p);
+        return 0;
+    }
+    return JN_ECLOSED;
+}
+
+ssize_t jn_pipe_flush(struct jn_pipe *p, int fd, bool *full)
+{
+    size_t total = 0;
+    *full = false;
+    while (p->iov_i < p->niov) {
+        int cnt = JN_MIN(p->niov - p->iov_i, IOV_MAX);
+        ssize_t n = writev(fd, p->iov + p->iov_i, cnt);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                *full = true;
+                break;
+            }
+            return -errno;
+        }
+        total += (size_t)n;
+        size_t left = (size_t)n;
+        while (left && p->iov_i < p->niov) {
+            struct iovec *v = &p->iov[p->iov_i];
+            if (left >= v->iov_len) {
+                left -= v->iov_len;
+                p->iov_i++;
+            } else {
+                v->iov_base = (char *)v->iov_base + left;
+                v->iov_len -= left;
+                left = 0;
+            }
+        }
+        /* A short write means the socket buffer is full: no need to ask again. */
+        if (p->iov_i < p->niov) {
+            *full = true;
+            break;
+        }
+    }
+    if (p->iov_i == p->niov)
+        jn_pipe_clear(p);
+    return (ssize_t)total;
+}
+
+void jn_pipe_clear(struct jn_pipe *p)
+{
+    p->niov = p->iov_i = 0;
+    p->nlines = 0;
+}

@@ -1,0 +1,75 @@
+/*
+ * pipe.h: one direction of a proxied exchange: body bytes from a source
+ * buffer to a socket, re-framed on the way (Content-Length passed through,
+ * chunked decoded and re-encoded, close-delimited passed through, or chunked
+ * decoded to a raw stream for an HTTP/1.0 peer).
+ *
+ * The output is a queue of iovecs that point into the source buffer (no
+ * copy) plus a few small chunk-size lines kept in the pipe itself, so the
+ * caller must not move the source bytes until the queue is flushed. Filling
+ * stops when the queue is full; flushing is one writev. One owner thread.
+ */
+#ifndef JN_GATEWAY_PIPE_H
+#define JN_GATEWAY_PIPE_H
+
+#include "core/common.h"
+#include "http/parse.h"
+
+#include <sys/uio.h>
+
+#define JN_PIPE_IOV 320 /* a whole rewritten head fits, one iov per header line */
+#define JN_PIPE_CHUNK_LINES 32
+
+struct jn_pipe {
+    enum jn_http_framing in; /* how the source body is framed */
+    bool out_chunked;        /* re-encode the output as chunked */
+    bool body_done;          /* the whole body has been queued */
+    uint64_t remaining;      /* JN_FRAMING_LENGTH: bytes left */
+    uint64_t body_out;       /* payload bytes queued so far */
+    struct jn_chunked dec;
+    struct iovec iov[JN_PIPE_IOV];
+    int niov, iov_i;
+    char lines[JN_PIPE_CHUNK_LINES][20];
+    int nlines;
+};
+
+/* Starts a body. in is the source framing (content_length for LENGTH); when
+ * out_chunked the payload is re-encoded as chunks. NONE, or LENGTH with 0,
+ * is done at once (a chunked output still gets its last chunk). */
+void jn_pipe_start(struct jn_pipe *p, enum jn_http_framing in, uint64_t content_length,
+                   bool out_chunked);
+
+/* Queues a span of raw bytes (a head, a local response) as is. Returns 0, or
+ * JN_ETOOBIG when the queue is full. */
+int jn_pipe_push(struct jn_pipe *p, const void *data, size_t len);
+
+/* Queues body payload found in src[0..len). Returns the count of source bytes
+ * consumed (bytes after the end of the body are left alone), or JN_EBADINPUT
+ * for a bad chunked encoding. Stops early when the queue is full. */
+ssize_t jn_pipe_fill(struct jn_pipe *p, const char *src, size_t len);
+
+/* The source reached EOF: completes a close-delimited body (returns 0);
+ * for any other unfinished framing returns JN_ECLOSED (truncated body). */
+int jn_pipe_eof(struct jn_pipe *p);
+
+/* True when nothing is queued. */
+static inline bool jn_pipe_empty(const struct jn_pipe *p)
+{
+    return p->iov_i == p->niov;
+}
+
+/* Room for more queued output. */
+static inline bool jn_pipe_has_room(const struct jn_pipe *p)
+{
+    return p->niov + 4 <= JN_PIPE_IOV && p->nlines < JN_PIPE_CHUNK_LINES;
+}
+
+/* Writes the queue to fd with writev until it is empty or the socket is full.
+ * Returns bytes written (>= 0; *full set when the socket would block) or
+ * -errno. When the queue empties, its storage is reset. */
+ssize_t jn_pipe_flush(struct jn_pipe *p, int fd, bool *full);
+
+/* Empties the queue without writing (a retry rebuilds it). */
+void jn_pipe_clear(struct jn_pipe *p);
+
+#endif

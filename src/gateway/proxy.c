@@ -1,0 +1,885 @@
+/*
+ * proxy.c: the upstream side of an exchange. One progress loop (proxy_run)
+ * moves bytes in both directions as far as the sockets allow, driven by the
+ * readiness flags the edge-triggered events set: request head + body from
+ * the client buffer to the upstream, response head + body from the upstream
+ * buffer to the client. Each side stops reading while its output is queued
+ * (back-pressure), so memory per exchange is bounded by its two buffers.
+ *
+ * Retries (proxy_next_upstream) happen only while nothing was sent to the
+ * client, to another peer, for idempotent methods unless non_idempotent, and
+ * only when the request body is still whole in the client buffer (bodies up
+ * to the body window, GW_BODY_WINDOW bytes, can be replayed; larger ones are
+ * streamed and never retried).
+ */
+#include "gateway/worker.h"
+
+#include "core/log.h"
+#include "net/sock.h"
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+enum { T_NONE, T_CONNECT, T_SEND, T_READ, T_CSEND, T_CBODY };
+
+static const char CRLF[] = "\r\n";
+static const char CONTINUE_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+static void attempt(struct gw_req *r);
+static void up_timeout(struct jn_loop *loop, struct jn_timer *t);
+
+static bool is_idempotent(enum jn_http_method m)
+{
+    return m == JN_HTTP_GET || m == JN_HTTP_HEAD || m == JN_HTTP_PUT || m == JN_HTTP_DELETE ||
+           m == JN_HTTP_OPTIONS || m == JN_HTTP_TRACE;
+}
+
+/* Is name listed in any Connection header of h[0..n)? */
+static bool named_in_connection(const struct jn_http_header *h, size_t n, const char *name,
+                                size_t len)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!jn_http_token_eq(h[i].name, h[i].name_len, "connection"))
+            continue;
+        const char *p = h[i].value, *end = h[i].value + h[i].value_len;
+        while (p < end) {
+            while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+                p++;
+            const char *t = p;
+            while (p < end && *p != ',' && *p != ' ' && *p != '\t')
+                p++;
+            if ((size_t)(p - t) == len && strncasecmp(t, name, len) == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* RFC 9110 7.6.1 plus the de-facto ones. */
+static bool is_hop_by_hop(const struct jn_http_header *h)
+{
+    static const char *const hop[] = {"connection", "keep-alive",        "proxy-connection",
+                                      "te",         "transfer-encoding", "upgrade",
+                                      "trailer"};
+    for (size_t i = 0; i < JN_ARRAY_LEN(hop); i++)
+        if (jn_http_token_eq(h->name, h->name_len, hop[i]))
+            return true;
+    return false;
+}
+
+/* Queues an original header line (name: value) with its CRLF, merging it
+ * with the previous span when they are adjacent in the buffer. */
+static void push_header(struct jn_pipe *p, const struct jn_http_header *h, const char *buf_end)
+{
+    const char *start = h->name;
+    const char *end = h->value_len ? h->value + h->value_len : h->name + h->name_len + 1;
+    bool crlf = end + 2 <= buf_end && end[0] == '\r' && end[1] == '\n';
+    if (crlf)
+        end += 2;
+    struct iovec *last = p->niov ? &p->iov[p->niov - 1] : NULL;
+    if (last && (const char *)last->iov_base + last->iov_len == start)
+        last->iov_len += (size_t)(end - start);
+    else
+        jn_pipe_push(p, start, (size_t)(end - start));
+    if (!crlf)
+        jn_pipe_push(p, CRLF, 2);
+}
+
+static void fill_ctx(struct gw_req *r, struct jn_var_ctx *ctx)
+{
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->req = &r->hreq;
+    ctx->remote_addr = r->remote_text;
+    ctx->scheme = "http";
+    ctx->proxy_host = r->loc->proxy_host ? r->loc->proxy_host : r->u->name;
+    ctx->upstream_response_time_us = -1;
+    ctx->connection = r->c->serial;
+    ctx->connection_requests = r->c->nreqs + 1;
+}
+
+/* Appends "Name: value\r\n" to the scratch area and queues it. */
+static int push_scratch_header(struct gw_req *r, const char *name, size_t nlen,
+                               const struct jn_template *t, const struct jn_var_ctx *ctx,
+                               const char *literal)
+{
+    char *start = r->scratch + r->scratch_len;
+    size_t room = sizeof(r->scratch) - r->scratch_len;
+    if (room < nlen + 4)
+        return JN_ETOOBIG;
+    memcpy(start, name, nlen);
+    memcpy(start + nlen, ": ", 2);
+    size_t off = nlen + 2;
+    ssize_t v;
+    if (t) {
+        v = jn_template_eval(t, ctx, false, start + off, room - off - 2);
+        if (v < 0)
+            return (int)v;
+    } else {
+        v = (ssize_t)strlen(literal);
+        if ((size_t)v > room - off - 2)
+            return JN_ETOOBIG;
+        memcpy(start + off, literal, (size_t)v);
+    }
+    if (v == 0)
+        return 0; /* evaluated empty: not sent, as nginx */
+    off += (size_t)v;
+    memcpy(start + off, "\r\n", 2);
+    off += 2;
+    r->scratch_len += off;
+    return jn_pipe_push(&r->rq, start, off);
+}
+
+/* Queues the rewritten request head. Returns 0 or JN_ETOOBIG. */
+static int build_request_head(struct gw_req *r)
+{
+    const struct jn_http_request *h = &r->hreq;
+    const struct jn_gw_location *loc = r->loc;
+    struct jn_pipe *p = &r->rq;
+    char *buf = r->c->buf;
+    r->scratch_len = 0;
+    jn_pipe_clear(p);
+    jn_pipe_push(p, h->method, h->method_len);
+    jn_pipe_push(p, " ", 1);
+    if (loc->pass_uri) {
+        /* proxy_pass with a URI: the matched prefix is replaced, as nginx. */
+        size_t cut = JN_MIN(loc->prefix_len, h->path_len);
+        jn_pipe_push(p, loc->pass_uri, loc->pass_uri_len);
+        jn_pipe_push(p, h->path + cut, h->path_len - cut);
+    } else {
+        jn_pipe_push(p, h->path, h->path_len);
+    }
+    bool chunked = h->framing == JN_FRAMING_CHUNKED;
+    bool v11 = loc->s->proxy_http_minor == 1 || chunked || h->upgrade;
+    jn_pipe_push(p, v11 ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n", 11);
+
+    struct jn_var_ctx ctx;
+    fill_ctx(r, &ctx);
+    bool pool = v11 && r->u->keepalive > 0;
+    r->sent_close = false;
+    if (!loc->sets_host) {
+        const char *ph = ctx.proxy_host;
+        int rc = push_scratch_header(r, "Host", 4, NULL, &ctx, ph);
+        if (rc < 0)
+            return rc;
+    }
+    if (!loc->sets_connection && !pool) {
+        int rc = push_scratch_header(r, "Connection", 10, NULL, &ctx, "close");
+        if (rc < 0)
+            return rc;
+        r->sent_close = true;
+    }
+    for (size_t i = 0; i < loc->nset; i++) {
+        const struct jn_gw_set_header *sh = &loc->set[i];
+        if (sh->is_empty)
+            continue;
+        int rc = push_scratch_header(r, sh->name, sh->name_len, &sh->value, &ctx, NULL);
+        if (rc < 0)
+            return rc;
+        if (jn_http_token_eq(sh->name, sh->name_len, "connection")) {
+            const char *v = r->scratch + r->scratch_len;
+            (void)v;
+        }
+    }
+    if (chunked)
+        jn_pipe_push(p, "Transfer-Encoding: chunked\r\n", 28);
+    const char *head_end = buf + r->head_len;
+    for (size_t i = 0; i < h->nheaders; i++) {
+        const struct jn_http_header *hd = &h->headers[i];
+        if (is_hop_by_hop(hd) || jn_http_token_eq(hd->name, hd->name_len, "host"))
+            continue;
+        if (named_in_connection(h->headers, h->nheaders, hd->name, hd->name_len))
+            continue;
+        bool overridden = false;
+        for (size_t k = 0; k < loc->nset && !overridden; k++)
+            overridden = loc->set[k].name_len == hd->name_len &&
+                         strncasecmp(loc->set[k].name, hd->name, hd->name_len) == 0;
+        if (overridden)
+            continue;
+        if (!jn_pipe_has_room(p))
+            return JN_ETOOBIG;
+        push_header(p, hd, head_end);
+    }
+    jn_pipe_push(p, CRLF, 2);
+    if (!jn_pipe_has_room(p))
+        return JN_ETOOBIG;
+    return 0;
+}
+
+static void append_list(char *dst, size_t cap, const char *item)
+{
+    size_t n = strlen(dst);
+    if (n)
+        snprintf(dst + n, cap - n, ", %s", item);
+    else
+        snprintf(dst, cap, "%s", item);
+}
+
+static void close_up(struct gw_req *r, bool failed)
+{
+    if (r->up) {
+        r->up->req = NULL;
+        struct gw_upconn *uc = r->up;
+        r->up = NULL;
+        uc->req = (struct gw_req *)uc; /* busy marker: not in a pool list */
+        jn_timer_stop(uc->w->loop, &uc->timer);
+        jn_io_del(uc->w->loop, &uc->io);
+        close(uc->io.fd);
+        jn_peer_unref(uc->peer);
+        free(uc);
+    }
+    if (r->peer) {
+        jn_upstream_done(r->u, r->peer, failed, jn_loop_now(r->c->w->loop));
+        r->peer = NULL;
+    }
+}
+
+/* Failure kinds, as the JN_NEXT_* flags of proxy_next_upstream. */
+static void attempt_failed(struct gw_req *r, unsigned kind, int status, const char *why)
+{
+    struct gw_worker *w = r->c->w;
+    const struct jn_conf_settings *s = r->loc->s;
+    char st[8];
+    snprintf(st, sizeof(st), "%d", status);
+    append_list(r->up_statuses, sizeof(r->up_statuses), st);
+    bool replayable = !r->body_discarded && !r->client_started;
+    /* A kept-alive connection the peer closed meanwhile is no fault of the
+     * peer: retry once on a fresh connection without counting a failure. */
+    bool stale = r->from_pool && kind == JN_NEXT_ERROR && !r->resp_head_done && r->rlen == 0 &&
+                 !r->stale_retried && replayable;
+    struct jn_peer *peer = r->peer;
+    bool counts = kind & (JN_NEXT_ERROR | JN_NEXT_TIMEOUT | JN_NEXT_INVALID_HEADER);
+    if (kind & (JN_NEXT_HTTP_500 | JN_NEXT_HTTP_502 | JN_NEXT_HTTP_503 | JN_NEXT_HTTP_504 |
+                JN_NEXT_HTTP_429))
+        counts = (s->next_upstream & kind) != 0;
+    if (peer)
+        jn_warn("gateway: upstream %s (%s): %s while %s", peer->name, r->u->name, why,
+                r->resp_head_done ? "reading the response body"
+                                  : "sending the request or reading the response head");
+    close_up(r, !stale && counts);
+    if (stale) {
+        r->stale_retried = true;
+        r->attempts--;
+        if (r->ntried > 0 && r->tried[r->ntried - 1] == peer)
+            r->ntried--;
+        attempt(r);
+        return;
+    }
+    int64_t now = jn_loop_now(w->loop);
+    bool can = replayable && (s->next_upstream & kind) &&
+               (is_idempotent(r->hreq.method_id) || (s->next_upstream & JN_NEXT_NON_IDEMPOTENT)) &&
+               (s->next_upstream_tries == 0 || r->attempts < s->next_upstream_tries) &&
+               (s->next_upstream_timeout_ms == 0 ||
+                now - r->first_attempt_ms < s->next_upstream_timeout_ms) &&
+               r->ntried < GW_TRIED_MAX && !w->draining;
+    if (can && (size_t)r->ntried < r->u->npeers) {
+        attempt(r);
+        return;
+    }
+    if (r->client_started) {
+        /* Mid-response: the client sees the truncation as a closed connection. */
+        gw_client_close(r->c);
+        return;
+    }
+    gw_client_respond(r, status, why, NULL);
+}
+
+static void wait_tick(struct jn_loop *loop, struct jn_timer *t);
+
+static void start_wait(struct gw_req *r)
+{
+    struct gw_worker *w = r->c->w;
+    if (w->nwaiters >= GW_WAITERS_MAX) {
+        gw_client_respond(r, 503, "too many requests waiting for the application to start", NULL);
+        return;
+    }
+    w->nwaiters++;
+    r->phase = GW_P_WAIT;
+    r->wait_deadline = jn_loop_now(w->loop) + (r->wait_timeout_ms > 0 ? r->wait_timeout_ms : 30000);
+    jn_timer_init(&r->wait_timer, wait_tick, r);
+    jn_timer_start(w->loop, &r->wait_timer, 10);
+}
+
+/* Finds r's upstream again in the worker's newest snapshot (the control
+ * plane publishes a new upstream when an app's instance becomes ready). */
+static void refresh_upstream(struct gw_req *r)
+{
+    struct gw_worker *w = r->c->w;
+    struct jn_gw_snapshot *s = w->snap;
+    if (s == r->snap)
+        return;
+    const struct jn_gw_app *app = NULL;
+    const struct jn_http_request *h = &r->hreq;
+    const struct jn_gw_location *loc =
+        r->listen ? jn_gw_route(s, jn_gw_snapshot_listen(s, r->c->listen_id)
+                                       ? jn_gw_snapshot_listen(s, r->c->listen_id)
+                                       : r->listen,
+                                h->host, h->host_len, h->path, h->path_len, &app)
+                  : NULL;
+    if (!loc || (!app && loc->upstream < 0))
+        return;
+    jn_gw_snapshot_ref(s);
+    jn_gw_snapshot_unref(r->snap);
+    r->snap = s;
+    r->loc = loc;
+    r->listen = jn_gw_snapshot_listen(s, r->c->listen_id);
+    if (app) {
+        r->u = app->u;
+        r->wait_ready = app->wait_ready;
+    } else {
+        r->u = s->ups[loc->upstream].u;
+        r->wait_ready = s->ups[loc->upstream].wait_ready;
+    }
+}
+
+static void wait_tick(struct jn_loop *loop, struct jn_timer *t)
+{
+    struct gw_req *r = t->data;
+    struct gw_worker *w = r->c->w;
+    refresh_upstream(r);
+    int64_t now = jn_loop_now(loop);
+    if (jn_upstream_has_ready(r->u, now)) {
+        w->nwaiters--;
+        r->phase = GW_P_PROXY;
+        attempt(r);
+        return;
+    }
+    if (now >= r->wait_deadline || w->draining) {
+        w->nwaiters--;
+        r->phase = GW_P_PROXY;
+        gw_client_respond(r, 503, "the application did not become ready in time", NULL);
+        return;
+    }
+    jn_timer_start(loop, t, 10);
+}
+
+static void attempt(struct gw_req *r)
+{
+    struct gw_conn *c = r->c;
+    struct gw_worker *w = c->w;
+    int64_t now = jn_loop_now(w->loop);
+    struct jn_peer *peer = NULL;
+    int rc = jn_upstream_pick(r->u, now, r->tried, (size_t)r->ntried, &peer);
+    if (rc < 0) {
+        if (r->attempts == 0 && r->wait_ready) {
+            start_wait(r);
+            return;
+        }
+        if (r->attempts == 0)
+            append_list(r->up_addrs, sizeof(r->up_addrs), r->u->name);
+        if (r->attempts == 0)
+            append_list(r->up_statuses, sizeof(r->up_statuses), "502");
+        gw_client_respond(r, 502, "no live upstreams", NULL);
+        return;
+    }
+    r->peer = peer;
+    r->attempts++;
+    if (r->ntried < GW_TRIED_MAX)
+        r->tried[r->ntried++] = peer;
+    append_list(r->up_addrs, sizeof(r->up_addrs), peer->name);
+    r->attempt_ns = jn_now_ns();
+    r->resp_head_done = false;
+    r->rlen = r->rs_pos = 0;
+    r->rq_pos = r->head_len;
+    r->up_timer_kind = T_NONE;
+    if (!r->rbuf) {
+        r->rbuf = gw_rbuf_get(w);
+        r->rcap = GW_RESP_BUF;
+    }
+    if (build_request_head(r) < 0) {
+        close_up(r, false);
+        gw_client_respond(r, 500, "the rewritten request head is too large", NULL);
+        return;
+    }
+    const struct jn_http_request *h = &r->hreq;
+    jn_pipe_start(&r->rq, h->framing, h->content_length, h->framing == JN_FRAMING_CHUNKED);
+    struct gw_upconn *uc = r->stale_retried ? NULL : gw_pool_take(w, peer);
+    r->from_pool = uc != NULL;
+    if (!uc) {
+        int fd = jn_sock_connect(&peer->addr);
+        if (fd < 0) {
+            attempt_failed(r, JN_NEXT_ERROR, 502, "connect failed");
+            return;
+        }
+        uc = jn_calloc(1, sizeof(*uc));
+        uc->w = w;
+        uc->peer = peer;
+        jn_peer_ref(peer);
+        uc->req = r;
+        jn_sock_nodelay(fd);
+        if (jn_io_add(w->loop, &uc->io, fd, JN_EV_READ | JN_EV_WRITE, false, gw_upconn_event, uc) <
+            0) {
+            close(fd);
+            jn_peer_unref(peer);
+            free(uc);
+            attempt_failed(r, JN_NEXT_ERROR, 502, "cannot watch the upstream socket");
+            return;
+        }
+    } else {
+        uc->connected = true;
+        uc->wr_ready = true;
+    }
+    uc->req = r;
+    jn_timer_init(&uc->timer, up_timeout, uc);
+    r->up = uc;
+    gw_proxy_run(r);
+}
+
+void gw_proxy_start(struct gw_req *r)
+{
+    struct gw_conn *c = r->c;
+    r->phase = GW_P_PROXY;
+    r->first_attempt_ms = jn_loop_now(c->w->loop);
+    char host[64];
+    if (c->remote.sa.sa_family == AF_INET)
+        inet_ntop(AF_INET, &c->remote.sin.sin_addr, host, sizeof(host));
+    else if (c->remote.sa.sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &c->remote.sin6.sin6_addr, host, sizeof(host));
+    else
+        snprintf(host, sizeof(host), "unix:");
+    snprintf(r->remote_text, sizeof(r->remote_text), "%s", host);
+    attempt(r);
+}
+
+void gw_proxy_abort(struct gw_req *r)
+{
+    if (r->phase == GW_P_WAIT) {
+        jn_timer_stop(r->c->w->loop, &r->wait_timer);
+        r->c->w->nwaiters--;
+        r->phase = GW_P_PROXY;
+    }
+    close_up(r, false);
+}
+
+/* Queues the response head for the client. Returns false when the response
+ * must go to another peer instead (proxy_next_upstream http_xxx). */
+static void build_response_head(struct gw_req *r, size_t head_len)
+{
+    const struct jn_http_response *h = &r->hresp;
+    struct jn_pipe *p = &r->rs;
+    bool client11 = r->hreq.minor_version == 1;
+    bool tunnel = h->status == 101;
+    bool out_chunked = false;
+    if (h->framing == JN_FRAMING_CHUNKED) {
+        if (client11)
+            out_chunked = true;
+        else
+            r->resp_close_after = true; /* raw body to an HTTP/1.0 client ends with the close */
+    } else if (h->framing == JN_FRAMING_CLOSE) {
+        r->resp_close_after = true;
+    }
+    if (!r->keep_alive)
+        r->resp_close_after = true;
+    jn_pipe_clear(p);
+    int n = snprintf(r->rscratch, sizeof(r->rscratch), "HTTP/1.1 %d %.*s\r\n", h->status,
+                     (int)JN_MIN(h->reason_len, 200), h->reason);
+    jn_pipe_push(p, r->rscratch, (size_t)n);
+    const char *end = r->rbuf + head_len;
+    for (size_t i = 0; i < h->nheaders; i++) {
+        const struct jn_http_header *hd = &h->headers[i];
+        if (tunnel && jn_http_token_eq(hd->name, hd->name_len, "upgrade")) {
+            push_header(p, hd, end);
+            continue;
+        }
+        if (is_hop_by_hop(hd) || named_in_connection(h->headers, h->nheaders, hd->name, hd->name_len))
+            continue;
+        push_header(p, hd, end);
+    }
+    const char *extra;
+    if (tunnel)
+        extra = "Connection: upgrade\r\n\r\n";
+    else if (out_chunked)
+        extra = r->resp_close_after ? "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                                    : "Transfer-Encoding: chunked\r\n\r\n";
+    else if (r->resp_close_after)
+        extra = "Connection: close\r\n\r\n";
+    else
+        extra = client11 ? "\r\n" : "Connection: keep-alive\r\n\r\n";
+    jn_pipe_push(p, extra, strlen(extra));
+    r->client_started = true;
+    r->status = h->status;
+    jn_pipe_start(p, tunnel ? JN_FRAMING_CLOSE : h->framing, h->content_length, out_chunked);
+}
+
+static unsigned status_kind(int status)
+{
+    switch (status) {
+    case 500: return JN_NEXT_HTTP_500;
+    case 502: return JN_NEXT_HTTP_502;
+    case 503: return JN_NEXT_HTTP_503;
+    case 504: return JN_NEXT_HTTP_504;
+    case 403: return JN_NEXT_HTTP_403;
+    case 404: return JN_NEXT_HTTP_404;
+    case 429: return JN_NEXT_HTTP_429;
+    default: return 0;
+    }
+}
+
+/* Parses what the upstream sent so far. Returns 1 when the head is done (or
+ * an interim one was consumed), 0 for "need more", -1 when r was finished. */
+static int parse_response(struct gw_req *r)
+{
+    struct jn_http_limits lim = jn_http_default_limits;
+    lim.max_head = r->rcap;
+    ssize_t rc = jn_http_parse_response(r->rbuf, r->rlen, &lim, r->hreq.method_id, &r->hresp);
+    if (rc == JN_EINCOMPLETE) {
+        if (r->rlen == r->rcap) {
+            attempt_failed(r, JN_NEXT_INVALID_HEADER, 502, "upstream sent too big a header");
+            return -1;
+        }
+        return 0;
+    }
+    if (rc < 0) {
+        attempt_failed(r, JN_NEXT_INVALID_HEADER, 502,
+                       r->hresp.error_reason ? r->hresp.error_reason
+                                             : "upstream sent an invalid header");
+        return -1;
+    }
+    int status = r->hresp.status;
+    if (status >= 100 && status < 200 && status != 101) {
+        /* Interim (100 Continue...): relayed to HTTP/1.1 clients, then dropped. */
+        if (r->hreq.minor_version == 1 && status == 100 && !r->client_started)
+            jn_pipe_push(&r->rs, CONTINUE_100, sizeof(CONTINUE_100) - 1);
+        memmove(r->rbuf, r->rbuf + rc, r->rlen - (size_t)rc);
+        r->rlen -= (size_t)rc;
+        return 1;
+    }
+    if (status == 101 && !r->hreq.upgrade) {
+        attempt_failed(r, JN_NEXT_INVALID_HEADER, 502, "upstream switched protocols unasked");
+        return -1;
+    }
+    r->up_time_us = (jn_now_ns() - r->attempt_ns) / 1000;
+    unsigned kind = status_kind(status);
+    const struct jn_conf_settings *s = r->loc->s;
+    if (kind && (s->next_upstream & kind) && !r->body_discarded &&
+        (is_idempotent(r->hreq.method_id) || (s->next_upstream & JN_NEXT_NON_IDEMPOTENT)) &&
+        (size_t)r->ntried < r->u->npeers &&
+        (s->next_upstream_tries == 0 || r->attempts < s->next_upstream_tries)) {
+        attempt_failed(r, kind, status, "upstream answered with an error status");
+        return -1;
+    }
+    char st[8];
+    snprintf(st, sizeof(st), "%d", status);
+    append_list(r->up_statuses, sizeof(r->up_statuses), st);
+    r->resp_head_done = true;
+    r->rs_pos = (size_t)rc;
+    build_response_head(r, (size_t)rc);
+    if (status == 101) {
+        r->phase = GW_P_TUNNEL;
+        r->keep_alive = false;
+        /* Bytes after the request head are the client's first tunnel data. */
+        jn_pipe_start(&r->rq, JN_FRAMING_CLOSE, 0, false);
+    }
+    return 1;
+}
+
+/* The exchange is over on the upstream side: pool or close the connection. */
+static void response_done(struct gw_req *r)
+{
+    struct gw_upconn *uc = r->up;
+    bool reuse = r->phase == GW_P_PROXY && r->hresp.keep_alive && !r->sent_close &&
+                 r->rq.body_done && jn_pipe_empty(&r->rq) && r->rs_pos == r->rlen && !uc->eof &&
+                 r->u->keepalive > 0;
+    if (!r->rq.body_done)
+        r->keep_alive = false; /* the rest of the request body was never read */
+    if (reuse) {
+        jn_upstream_done(r->u, r->peer, false, jn_loop_now(r->c->w->loop));
+        r->peer = NULL;
+        r->up = NULL;
+        uc->nreqs++;
+        jn_timer_stop(uc->w->loop, &uc->timer);
+        gw_pool_put(uc->w, uc, r->u);
+    } else {
+        close_up(r, false);
+    }
+    gw_client_finish(r->c);
+}
+
+static void set_timer(struct jn_loop *loop, struct jn_timer *t, int *kind, int want,
+                      int64_t ms, bool progress)
+{
+    if (want == T_NONE) {
+        jn_timer_stop(loop, t);
+    } else if (*kind != want || progress || !jn_timer_armed(t)) {
+        jn_timer_start(loop, t, ms);
+    }
+    *kind = want;
+}
+
+static void update_timers(struct gw_req *r, bool c_progress)
+{
+    struct gw_conn *c = r->c;
+    struct gw_upconn *uc = r->up;
+    const struct jn_conf_settings *s = r->loc->s;
+    struct jn_loop *loop = c->w->loop;
+    if (uc) {
+        int want = T_NONE;
+        int64_t ms = 0;
+        if (!uc->connected) {
+            want = T_CONNECT;
+            ms = s->proxy_connect_timeout_ms;
+        } else if (r->phase == GW_P_TUNNEL) {
+            want = T_READ;
+            ms = s->proxy_read_timeout_ms;
+        } else if (!jn_pipe_empty(&r->rq) && !uc->wr_ready) {
+            want = T_SEND;
+            ms = s->proxy_send_timeout_ms;
+        } else if (!r->resp_head_done || (!r->rs.body_done && jn_pipe_empty(&r->rs))) {
+            want = T_READ;
+            ms = s->proxy_read_timeout_ms;
+        }
+        set_timer(loop, &uc->timer, &r->up_timer_kind, want, ms, r->up_progress || c_progress);
+        r->up_progress = false;
+    }
+    int want = T_NONE;
+    int64_t ms = 0;
+    if (!jn_pipe_empty(&r->rs) && !c->wr_ready) {
+        want = T_CSEND;
+        ms = s->send_timeout_ms;
+    } else if (r->phase != GW_P_TUNNEL && !r->rq.body_done && jn_pipe_empty(&r->rq) &&
+               r->rq_pos == c->len) {
+        want = T_CBODY;
+        ms = s->client_body_timeout_ms;
+    }
+    set_timer(loop, &c->timer, &r->c_timer_kind, want, ms, c_progress);
+}
+
+static void up_timeout(struct jn_loop *loop, struct jn_timer *t)
+{
+    (void)loop;
+    struct gw_upconn *uc = t->data;
+    struct gw_req *r = uc->req;
+    if (!r || r == (struct gw_req *)uc)
+        return;
+    if (r->phase == GW_P_TUNNEL) {
+        r->keep_alive = false;
+        close_up(r, false);
+        gw_client_finish(r->c);
+        return;
+    }
+    const char *why = r->up_timer_kind == T_CONNECT ? "connect timed out"
+                      : r->up_timer_kind == T_SEND  ? "send timed out"
+                                                    : "read timed out";
+    attempt_failed(r, JN_NEXT_TIMEOUT, 504, why);
+}
+
+void gw_upconn_event(struct jn_loop *loop, struct jn_io *io, uint32_t events)
+{
+    (void)loop;
+    struct gw_upconn *uc = io->data;
+    if (!uc->req) {
+        /* Idle in the pool: the peer closed it or sent something unasked. */
+        if (events & (JN_EV_READ | JN_EV_HUP | JN_EV_ERROR | JN_EV_RDHUP))
+            gw_upconn_close(uc);
+        return;
+    }
+    if (events & JN_EV_READ)
+        uc->rd_ready = true;
+    if (events & JN_EV_WRITE)
+        uc->wr_ready = true;
+    gw_proxy_run(uc->req);
+}
+
+/* Reads from fd into buf[*len..cap). Returns bytes, 0 at EOF, -EAGAIN, or -errno. */
+static ssize_t read_into(int fd, char *buf, size_t *len, size_t cap, bool *ready)
+{
+    for (;;) {
+        size_t room = cap - *len;
+        ssize_t n = read(fd, buf + *len, room);
+        if (n > 0) {
+            *len += (size_t)n;
+            if ((size_t)n < room)
+                *ready = false;
+            return n;
+        }
+        if (n == 0) {
+            *ready = false;
+            return 0;
+        }
+        if (errno == EINTR)
+            continue;
+        *ready = false;
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    }
+}
+
+void gw_proxy_run(struct gw_req *r)
+{
+    if (r->phase == GW_P_WAIT)
+        return;
+    struct gw_conn *c = r->c;
+    bool c_progress = false;
+    for (;;) {
+        struct gw_upconn *uc = r->up;
+        bool progress = false;
+        if (!uc)
+            return;
+        if (!uc->connected) {
+            if (!uc->wr_ready && !uc->rd_ready)
+                break;
+            int err = jn_sock_error(uc->io.fd);
+            if (err < 0) {
+                attempt_failed(r, JN_NEXT_ERROR, 502,
+                               err == -ECONNREFUSED ? "connection refused" : "connect failed");
+                return;
+            }
+            uc->connected = true;
+            r->up_progress = true;
+        }
+
+        /* request direction: client buffer -> upstream */
+        if (!jn_pipe_empty(&r->rq) && uc->wr_ready) {
+            bool full;
+            ssize_t n = jn_pipe_flush(&r->rq, uc->io.fd, &full);
+            if (n < 0) {
+                if (r->resp_head_done && r->phase == GW_P_PROXY) {
+                    /* The upstream answered early and stopped reading. */
+                    jn_pipe_clear(&r->rq);
+                    r->rq.body_done = true;
+                    r->keep_alive = false;
+                    uc->eof = true;
+                } else if (r->phase == GW_P_TUNNEL) {
+                    r->keep_alive = false;
+                    close_up(r, false);
+                    gw_client_finish(c);
+                    return;
+                } else {
+                    attempt_failed(r, JN_NEXT_ERROR, 502, "sending to the upstream failed");
+                    return;
+                }
+            }
+            if (full)
+                uc->wr_ready = false;
+            if (n > 0)
+                progress = r->up_progress = true;
+            if (jn_pipe_empty(&r->rq) && r->rq.body_done && r->phase == GW_P_TUNNEL &&
+                r->rq_eof_seen)
+                shutdown(uc->io.fd, SHUT_WR);
+        }
+        if (jn_pipe_empty(&r->rq) && !r->rq.body_done) {
+            if (r->rq_pos < c->len) {
+                ssize_t n = jn_pipe_fill(&r->rq, c->buf + r->rq_pos, c->len - r->rq_pos);
+                if (n < 0) {
+                    close_up(r, false);
+                    r->keep_alive = false;
+                    if (r->client_started) {
+                        gw_client_close(c);
+                    } else {
+                        gw_client_respond(r, 400, "invalid chunked request body", NULL);
+                    }
+                    return;
+                }
+                r->rq_pos += (size_t)n;
+                if (n > 0)
+                    progress = true;
+            } else if (c->rd_ready) {
+                if (r->rq_pos > r->head_len && (c->len == c->cap || r->phase == GW_P_TUNNEL)) {
+                    /* Everything queued was flushed: reuse the body window. */
+                    memmove(c->buf + r->head_len, c->buf + r->rq_pos, c->len - r->rq_pos);
+                    c->len -= r->rq_pos - r->head_len;
+                    r->rq_pos = r->head_len;
+                    r->body_discarded = true;
+                }
+                ssize_t n = read_into(c->io.fd, c->buf, &c->len, c->cap, &c->rd_ready);
+                if (n > 0) {
+                    progress = c_progress = true;
+                } else if (n == 0 || (n < 0 && n != -EAGAIN)) {
+                    if (r->phase == GW_P_TUNNEL) {
+                        r->rq_eof_seen = true;
+                        jn_pipe_eof(&r->rq);
+                        if (jn_pipe_empty(&r->rq))
+                            shutdown(uc->io.fd, SHUT_WR);
+                        progress = true;
+                    } else {
+                        /* The client gave up mid-body. */
+                        gw_client_close(c);
+                        return;
+                    }
+                }
+            }
+        }
+
+        /* response direction: upstream -> client */
+        if (jn_pipe_empty(&r->rs) && !(r->resp_head_done && r->rs.body_done)) {
+            if (r->resp_head_done && r->rs_pos < r->rlen) {
+                ssize_t n = jn_pipe_fill(&r->rs, r->rbuf + r->rs_pos, r->rlen - r->rs_pos);
+                if (n < 0) {
+                    jn_warn("gateway: upstream %s: invalid chunked response body",
+                            r->peer ? r->peer->name : "?");
+                    close_up(r, true);
+                    gw_client_close(c);
+                    return;
+                }
+                r->rs_pos += (size_t)n;
+                r->body_bytes += 0;
+                if (n > 0)
+                    progress = true;
+            } else if (uc->rd_ready) {
+                if (r->resp_head_done && r->rs_pos == r->rlen)
+                    r->rlen = r->rs_pos = 0;
+                ssize_t n = r->rlen < r->rcap
+                                ? read_into(uc->io.fd, r->rbuf, &r->rlen, r->rcap, &uc->rd_ready)
+                                : -EAGAIN;
+                if (n > 0) {
+                    progress = r->up_progress = true;
+                    if (!r->resp_head_done) {
+                        int pr;
+                        while ((pr = parse_response(r)) == 1 && !r->resp_head_done && r->rlen)
+                            ;
+                        if (pr < 0)
+                            return;
+                    }
+                } else if (n == 0 || n != -EAGAIN) {
+                    uc->eof = true;
+                    if (!r->resp_head_done) {
+                        attempt_failed(r, JN_NEXT_ERROR, 502,
+                                       n == 0 ? "upstream closed the connection prematurely"
+                                              : "reading from the upstream failed");
+                        return;
+                    }
+                    if (jn_pipe_eof(&r->rs) < 0) {
+                        /* Died mid-body: no final chunk is invented; the client
+                         * sees the connection close after what we have. */
+                        jn_warn("gateway: upstream %s closed mid-body", r->peer->name);
+                        close_up(r, true);
+                        bool full;
+                        jn_pipe_flush(&r->rs, c->io.fd, &full);
+                        gw_client_close(c);
+                        return;
+                    }
+                    progress = true;
+                }
+            }
+        }
+        if (!jn_pipe_empty(&r->rs) && c->wr_ready) {
+            bool full;
+            size_t before = r->rs.body_out;
+            ssize_t n = jn_pipe_flush(&r->rs, c->io.fd, &full);
+            (void)before;
+            if (n < 0) {
+                gw_client_close(c);
+                return;
+            }
+            if (full)
+                c->wr_ready = false;
+            if (n > 0)
+                progress = c_progress = true;
+        }
+        if (r->resp_head_done && r->rs.body_done && jn_pipe_empty(&r->rs)) {
+            if (r->phase == GW_P_TUNNEL) {
+                if (!r->rq.body_done || !jn_pipe_empty(&r->rq)) {
+                    shutdown(c->io.fd, SHUT_WR);
+                    if (!progress)
+                        break;
+                    continue;
+                }
+            }
+            r->body_bytes = r->rs.body_out;
+            response_done(r);
+            return;
+        }
+        if (!progress)
+            break;
+    }
+    update_timers(r, c_progress);
+}

@@ -1,0 +1,490 @@
+/*
+ * worker.c: one gateway worker thread: its loop, its listeners, its caches
+ * (free lists of buffers and request objects, so the data path does not
+ * malloc per request) and its upstream keep-alive pool (per peer).
+ */
+#include "gateway/worker.h"
+
+#include "core/log.h"
+#include "gateway/alog.h"
+#include "net/sock.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+/* Free-list node, stored at the start of a free buffer. */
+struct free_buf {
+    char *next;
+    size_t cap;
+};
+
+struct gw_worker *gw_worker_new(struct jn_gateway *g, int id, size_t max_conns)
+{
+    struct gw_worker *w = jn_calloc(1, sizeof(*w));
+    w->id = id;
+    w->g = g;
+    w->max_conns = max_conns;
+    if (jn_loop_new(&w->loop) < 0) {
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+char *gw_buf_get(struct gw_worker *w, size_t *cap)
+{
+    while (w->free_bufs) {
+        char *b = w->free_bufs;
+        struct free_buf *fb = (struct free_buf *)b;
+        w->free_bufs = fb->next;
+        w->nfree_bufs--;
+        if (fb->cap == w->bufsize) {
+            *cap = fb->cap;
+            return b;
+        }
+        free(b); /* from before a reload changed the size */
+    }
+    *cap = w->bufsize;
+    return jn_malloc(w->bufsize);
+}
+
+void gw_buf_put(struct gw_worker *w, char *buf, size_t cap)
+{
+    if (!buf)
+        return;
+    if (w->nfree_bufs >= GW_FREE_BUFS_MAX || cap != w->bufsize) {
+        free(buf);
+        return;
+    }
+    struct free_buf *fb = (struct free_buf *)buf;
+    fb->next = w->free_bufs;
+    fb->cap = cap;
+    w->free_bufs = buf;
+    w->nfree_bufs++;
+}
+
+char *gw_rbuf_get(struct gw_worker *w)
+{
+    if (w->free_rbufs) {
+        char *b = w->free_rbufs;
+        w->free_rbufs = ((struct free_buf *)b)->next;
+        w->nfree_rbufs--;
+        return b;
+    }
+    return jn_malloc(GW_RESP_BUF);
+}
+
+void gw_rbuf_put(struct gw_worker *w, char *buf)
+{
+    if (!buf)
+        return;
+    if (w->nfree_rbufs >= GW_FREE_BUFS_MAX) {
+        free(buf);
+        return;
+    }
+    ((struct free_buf *)buf)->next = w->free_rbufs;
+    w->free_rbufs = buf;
+    w->nfree_rbufs++;
+}
+
+struct gw_req *gw_req_get(struct gw_worker *w)
+{
+    struct gw_req *r = w->free_reqs;
+    if (r) {
+        w->free_reqs = r->next_free;
+        w->nfree_reqs--;
+    } else {
+        r = jn_malloc(sizeof(*r));
+    }
+    /* Only the fixed part is cleared: the big arrays are written before read. */
+    memset(r, 0, offsetof(struct gw_req, hreq));
+    r->rq.niov = r->rq.iov_i = r->rq.nlines = 0;
+    r->rs.niov = r->rs.iov_i = r->rs.nlines = 0;
+    r->rbuf = NULL;
+    r->rcap = r->rlen = r->rs_pos = 0;
+    r->rq_pos = 0;
+    r->body_discarded = r->rq_eof_seen = false;
+    r->up = NULL;
+    r->peer = NULL;
+    r->from_pool = false;
+    r->ntried = r->attempts = 0;
+    r->first_attempt_ms = r->attempt_ns = 0;
+    r->up_time_us = -1;
+    r->sent_close = r->stale_retried = r->up_progress = false;
+    r->up_timer_kind = r->c_timer_kind = 0;
+    r->resp_head_done = r->client_started = r->resp_close_after = false;
+    r->status = 0;
+    r->body_bytes = 0;
+    r->up_addrs[0] = r->up_statuses[0] = r->remote_text[0] = '\0';
+    r->scratch_len = 0;
+    return r;
+}
+
+void gw_req_put(struct gw_worker *w, struct gw_req *r)
+{
+    if (w->nfree_reqs >= GW_FREE_REQS_MAX) {
+        free(r);
+        return;
+    }
+    r->next_free = w->free_reqs;
+    w->free_reqs = r;
+    w->nfree_reqs++;
+}
+
+/* ---- upstream keep-alive pool ---- */
+
+static struct gw_pool *find_pool(struct gw_worker *w, const struct jn_peer *peer)
+{
+    for (size_t i = 0; i < w->npools; i++)
+        if (w->pools[i].peer == peer)
+            return &w->pools[i];
+    return NULL;
+}
+
+static void unlink_idle(struct gw_upconn *uc)
+{
+    struct gw_pool *p = find_pool(uc->w, uc->peer);
+    if (!p)
+        return;
+    for (struct gw_upconn **pp = &p->idle; *pp; pp = &(*pp)->next) {
+        if (*pp == uc) {
+            *pp = uc->next;
+            p->nidle--;
+            return;
+        }
+    }
+}
+
+void gw_upconn_close(struct gw_upconn *uc)
+{
+    struct gw_worker *w = uc->w;
+    if (!uc->req)
+        unlink_idle(uc);
+    jn_timer_stop(w->loop, &uc->timer);
+    jn_io_del(w->loop, &uc->io);
+    close(uc->io.fd);
+    jn_peer_unref(uc->peer);
+    free(uc);
+}
+
+struct gw_upconn *gw_pool_take(struct gw_worker *w, struct jn_peer *peer)
+{
+    struct gw_pool *p = find_pool(w, peer);
+    if (!p || !p->idle)
+        return NULL;
+    struct gw_upconn *uc = p->idle;
+    p->idle = uc->next;
+    p->nidle--;
+    uc->next = NULL;
+    jn_timer_stop(w->loop, &uc->timer);
+    return uc;
+}
+
+static void idle_timeout(struct jn_loop *loop, struct jn_timer *t)
+{
+    (void)loop;
+    gw_upconn_close(t->data);
+}
+
+void gw_pool_put(struct gw_worker *w, struct gw_upconn *uc, const struct jn_upstream *u)
+{
+    uc->req = NULL;
+    if (u->keepalive <= 0 || w->draining || uc->nreqs >= (uint32_t)u->keepalive_requests) {
+        gw_upconn_close(uc);
+        return;
+    }
+    struct gw_pool *p = find_pool(w, uc->peer);
+    if (!p) {
+        w->pools = jn_realloc(w->pools, (w->npools + 1) * sizeof(*w->pools));
+        p = &w->pools[w->npools++];
+        p->peer = uc->peer;
+        jn_peer_ref(p->peer);
+        p->idle = NULL;
+        p->nidle = 0;
+    }
+    if (p->nidle >= u->keepalive) {
+        /* Full: the oldest idle one (the tail) makes room, as nginx's LRU. */
+        struct gw_upconn **pp = &p->idle;
+        while ((*pp)->next)
+            pp = &(*pp)->next;
+        gw_upconn_close(*pp);
+    }
+    uc->next = p->idle;
+    p->idle = uc;
+    p->nidle++;
+    uc->rd_ready = false;
+    jn_timer_init(&uc->timer, idle_timeout, uc);
+    jn_timer_start(w->loop, &uc->timer, u->keepalive_timeout_ms);
+}
+
+static void pools_free(struct gw_worker *w)
+{
+    for (size_t i = 0; i < w->npools; i++) {
+        while (w->pools[i].idle)
+            gw_upconn_close(w->pools[i].idle);
+        jn_peer_unref(w->pools[i].peer);
+    }
+    free(w->pools);
+    w->pools = NULL;
+    w->npools = 0;
+}
+
+/* ---- listeners ---- */
+
+static void accept_cb(struct jn_loop *loop, struct jn_io *io, uint32_t events)
+{
+    (void)loop;
+    (void)events;
+    struct gw_listener *l = io->data;
+    struct gw_worker *w = l->w;
+    if (w->draining)
+        return;
+    for (;;) {
+        if (w->nconns >= w->max_conns) {
+            /* At the cap: leave the rest in the kernel queue; a closing
+             * connection resumes accepting (gw_worker_conn_closed). */
+            l->paused = true;
+            return;
+        }
+        struct jn_addr peer;
+        int fd = jn_sock_accept(io->fd, &peer);
+        if (fd < 0) {
+            if (fd == -EAGAIN || fd == -EWOULDBLOCK)
+                return;
+            if (fd == -EMFILE || fd == -ENFILE) {
+                jn_warn("gateway: accept: %s (raise worker_rlimit_nofile)", jn_strerror(fd));
+                l->paused = true;
+                return;
+            }
+            if (fd == -ECONNABORTED || fd == -EINTR)
+                continue;
+            jn_warn("gateway: accept: %s", jn_strerror(fd));
+            return;
+        }
+        gw_client_accept(w, fd, &peer, l->id);
+    }
+}
+
+void gw_worker_conn_closed(struct gw_worker *w)
+{
+    if (w->draining) {
+        if (w->nconns == 0) {
+            if (w->quit_done)
+                w->quit_done(w, w->quit_arg);
+            jn_loop_stop(w->loop);
+        }
+        return;
+    }
+    for (size_t i = 0; i < w->nlisteners; i++) {
+        if (w->listeners[i].paused && w->nconns < w->max_conns) {
+            w->listeners[i].paused = false;
+            accept_cb(w->loop, &w->listeners[i].io, JN_EV_READ);
+        }
+    }
+}
+
+static void close_listener(struct gw_worker *w, struct gw_listener *l)
+{
+    jn_io_del(w->loop, &l->io);
+    close(l->io.fd);
+}
+
+/* ---- control messages ---- */
+
+struct update_msg {
+    struct gw_worker *w;
+    struct jn_gw_snapshot *snap;
+    struct gw_listen_fd *lfds;
+    size_t n;
+};
+
+static void apply_update(struct jn_loop *loop, void *arg)
+{
+    struct update_msg *m = arg;
+    struct gw_worker *w = m->w;
+    if (w->snap)
+        jn_gw_snapshot_unref(w->snap);
+    w->snap = m->snap;
+    w->bufsize = m->snap->routes->max_head + GW_BODY_WINDOW;
+    if (!w->draining) {
+        /* Keep listeners whose id is still wanted, close the others, add new. */
+        struct gw_listener *nl = jn_calloc(m->n ? m->n : 1, sizeof(*nl));
+        bool *kept = jn_calloc(w->nlisteners ? w->nlisteners : 1, sizeof(bool));
+        for (size_t i = 0; i < m->n; i++) {
+            nl[i].w = w;
+            nl[i].id = m->lfds[i].id;
+            nl[i].io.fd = -1;
+            for (size_t k = 0; k < w->nlisteners; k++) {
+                if (w->listeners[k].id == m->lfds[i].id && !kept[k]) {
+                    kept[k] = true;
+                    nl[i].paused = w->listeners[k].paused;
+                    jn_io_del(loop, &w->listeners[k].io);
+                    nl[i].io.fd = w->listeners[k].io.fd;
+                }
+            }
+            if (nl[i].io.fd < 0)
+                nl[i].io.fd = m->lfds[i].fd;
+            else if (m->lfds[i].fd != nl[i].io.fd)
+                close(m->lfds[i].fd); /* the control thread sent a duplicate */
+        }
+        for (size_t k = 0; k < w->nlisteners; k++)
+            if (!kept[k])
+                close_listener(w, &w->listeners[k]);
+        free(kept);
+        free(w->listeners);
+        w->listeners = nl;
+        w->nlisteners = m->n;
+        for (size_t i = 0; i < m->n; i++) {
+            int rc = jn_io_add(loop, &nl[i].io, nl[i].io.fd, JN_EV_READ, false, accept_cb, &nl[i]);
+            if (rc < 0)
+                jn_error("gateway: worker %d: watching a listener: %s", w->id, jn_strerror(rc));
+            accept_cb(loop, &nl[i].io, JN_EV_READ); /* connections queued meanwhile */
+        }
+    } else {
+        for (size_t i = 0; i < m->n; i++) {
+            bool known = false;
+            for (size_t k = 0; k < w->nlisteners; k++)
+                known |= w->listeners[k].io.fd == m->lfds[i].fd;
+            if (!known)
+                close(m->lfds[i].fd);
+        }
+    }
+    free(m->lfds);
+    free(m);
+}
+
+void gw_worker_update(struct gw_worker *w, struct jn_gw_snapshot *snap,
+                      const struct gw_listen_fd *lfds, size_t n)
+{
+    struct update_msg *m = jn_calloc(1, sizeof(*m));
+    m->w = w;
+    m->snap = snap;
+    m->n = n;
+    m->lfds = jn_calloc(n ? n : 1, sizeof(*lfds));
+    memcpy(m->lfds, lfds, n * sizeof(*lfds));
+    jn_loop_post(w->loop, apply_update, m);
+}
+
+struct quit_msg {
+    struct gw_worker *w;
+    void (*done)(struct gw_worker *, void *);
+    void *arg;
+};
+
+static void apply_quit(struct jn_loop *loop, void *arg)
+{
+    struct quit_msg *m = arg;
+    struct gw_worker *w = m->w;
+    w->quit_done = m->done;
+    w->quit_arg = m->arg;
+    free(m);
+    if (w->draining)
+        return;
+    w->draining = true;
+    for (size_t i = 0; i < w->nlisteners; i++)
+        close_listener(w, &w->listeners[i]);
+    w->nlisteners = 0;
+    pools_free(w);
+    for (struct gw_conn *c = w->conns, *next; c; c = next) {
+        next = c->next;
+        gw_client_close_if_idle(c);
+    }
+    if (w->nconns == 0) {
+        if (w->quit_done)
+            w->quit_done(w, w->quit_arg);
+        jn_loop_stop(loop);
+    }
+}
+
+void gw_worker_quit(struct gw_worker *w, void (*done)(struct gw_worker *, void *), void *arg)
+{
+    struct quit_msg *m = jn_calloc(1, sizeof(*m));
+    m->w = w;
+    m->done = done;
+    m->arg = arg;
+    jn_loop_post(w->loop, apply_quit, m);
+}
+
+void gw_worker_stop(struct gw_worker *w)
+{
+    jn_loop_stop(w->loop);
+}
+
+static void apply_reopen(struct jn_loop *loop, void *arg)
+{
+    (void)loop;
+    struct gw_worker *w = arg;
+    jn_gw_alog_reopen(w);
+}
+
+void gw_worker_reopen(struct gw_worker *w)
+{
+    jn_loop_post(w->loop, apply_reopen, w);
+}
+
+static void flush_tick(struct jn_loop *loop, struct jn_timer *t)
+{
+    struct gw_worker *w = t->data;
+    jn_gw_alog_flush(w);
+    jn_timer_start(loop, t, 1000);
+}
+
+static void *worker_main(void *arg)
+{
+    struct gw_worker *w = arg;
+    jn_timer_init(&w->flush_timer, flush_tick, w);
+    jn_timer_start(w->loop, &w->flush_timer, 1000);
+    int rc = jn_loop_run(w->loop);
+    if (rc < 0)
+        jn_error("gateway: worker %d: event loop: %s", w->id, jn_strerror(rc));
+    jn_timer_stop(w->loop, &w->flush_timer);
+    jn_gw_alog_flush(w);
+    return NULL;
+}
+
+int gw_worker_run(struct gw_worker *w)
+{
+    /* Signals belong to the control thread's signalfd; workers block them all. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = pthread_create(&w->thread, NULL, worker_main, w);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return -rc;
+}
+
+void gw_worker_free(struct gw_worker *w)
+{
+    if (!w)
+        return;
+    jn_loop_stop(w->loop);
+    pthread_join(w->thread, NULL);
+    /* The thread is gone: its state is ours now. Run pending posts (updates)
+     * so their references are released. */
+    while (w->conns)
+        gw_client_close(w->conns);
+    for (size_t i = 0; i < w->nlisteners; i++)
+        close_listener(w, &w->listeners[i]);
+    free(w->listeners);
+    pools_free(w);
+    jn_gw_alog_free(w);
+    while (w->free_bufs) {
+        char *b = w->free_bufs;
+        w->free_bufs = ((struct free_buf *)b)->next;
+        free(b);
+    }
+    while (w->free_rbufs) {
+        char *b = w->free_rbufs;
+        w->free_rbufs = ((struct free_buf *)b)->next;
+        free(b);
+    }
+    while (w->free_reqs) {
+        struct gw_req *r = w->free_reqs;
+        w->free_reqs = r->next_free;
+        free(r);
+    }
+    if (w->snap)
+        jn_gw_snapshot_unref(w->snap);
+    jn_loop_free(w->loop);
+    free(w);
+}

@@ -1,0 +1,239 @@
+/*
+ * worker.h: gateway internals shared by worker.c (thread, listeners, free
+ * lists, upstream keep-alive pool), client.c (client connections, request
+ * heads, local responses) and proxy.c (the upstream side of an exchange).
+ * Everything here belongs to one worker thread and is touched only by it.
+ */
+#ifndef JN_GATEWAY_WORKER_H
+#define JN_GATEWAY_WORKER_H
+
+#include "core/common.h"
+#include "ev/loop.h"
+#include "gateway/pipe.h"
+#include "gateway/snapshot.h"
+#include "http/parse.h"
+
+#include <netinet/in.h>
+#include <pthread.h>
+
+struct jn_gateway;
+struct gw_req;
+
+/* Upper bounds for per-worker caches: what is above is freed, not kept. */
+#define GW_FREE_BUFS_MAX 512
+#define GW_FREE_REQS_MAX 256
+#define GW_WAITERS_MAX 1024 /* requests waiting for a ready peer, per worker */
+#define GW_RESP_BUF 16384   /* upstream response buffer (head + body window) */
+#define GW_BODY_WINDOW 16384 /* client buffer room for body bytes after the head */
+#define GW_REPLAY_MAX 16384  /* a request body up to this size can be replayed on retry */
+#define GW_LINGER_MS 2000
+
+struct gw_listener {
+    struct jn_io io;
+    struct gw_worker *w;
+    int id;
+    bool paused; /* at the connection cap */
+};
+
+/* An idle or busy connection to an upstream peer. */
+struct gw_upconn {
+    struct jn_io io;
+    struct gw_worker *w;
+    struct jn_peer *peer; /* one reference */
+    struct gw_upconn *next; /* pool list */
+    struct jn_timer timer;
+    struct gw_req *req; /* NULL while idle in the pool */
+    uint32_t nreqs;
+    bool connected, rd_ready, wr_ready, eof;
+};
+
+struct gw_pool {
+    struct jn_peer *peer; /* one reference */
+    struct gw_upconn *idle;
+    int nidle;
+};
+
+enum gw_conn_state {
+    GW_C_IDLE,   /* keep-alive, between requests */
+    GW_C_HEAD,   /* reading a request head */
+    GW_C_BUSY,   /* an exchange is running (struct gw_req) */
+    GW_C_LINGER, /* response sent, write side shut, draining before close */
+};
+
+/* A client connection. Kept small: an idle keep-alive connection holds no
+ * buffer and no request. */
+struct gw_conn {
+    struct jn_io io;
+    struct gw_worker *w;
+    struct gw_conn *prev, *next;
+    struct jn_timer timer;
+    char *buf; /* client input, from the worker's free list; NULL when idle */
+    size_t cap, len;
+    struct gw_req *req;
+    uint64_t serial;
+    uint32_t nreqs;
+    int listen_id;
+    uint8_t state;
+    bool rd_ready, wr_ready, eof;
+    bool in_finish, next_pending; /* pipelined requests run in a loop, not recursion */
+    int64_t head_deadline;
+    union {
+        struct sockaddr sa;
+        struct sockaddr_in sin;
+        struct sockaddr_in6 sin6;
+    } remote;
+};
+
+enum gw_phase {
+    GW_P_WAIT,    /* waiting for an upstream peer to become ready */
+    GW_P_PROXY,   /* connecting / exchanging with the upstream */
+    GW_P_LOCAL,   /* sending a response made here */
+    GW_P_TUNNEL,  /* after 101: raw bytes both ways */
+};
+
+#define GW_TRIED_MAX 16
+
+/* One request/response exchange, from the worker's free list. */
+struct gw_req {
+    struct gw_req *next_free;
+    struct gw_conn *c;
+    struct jn_gw_snapshot *snap; /* one reference */
+    const struct jn_gw_location *loc;
+    const struct jn_gw_listen *listen;
+    struct jn_upstream *u; /* borrowed from snap */
+    bool wait_ready;
+    int64_t wait_timeout_ms;
+    enum gw_phase phase;
+    struct jn_http_request hreq;
+    size_t head_len;
+    int64_t start_ns;
+    bool keep_alive; /* the client connection stays open after this exchange */
+
+    /* request direction: client buffer -> upstream */
+    struct jn_pipe rq;
+    size_t rq_pos;        /* next unprocessed byte in c->buf */
+    bool body_discarded;  /* body bytes left the buffer: no replay possible */
+    bool rq_eof_seen;
+
+    /* upstream attempt */
+    struct gw_upconn *up;
+    struct jn_peer *peer; /* picked; borrowed from u */
+    bool from_pool;
+    struct jn_peer *tried[GW_TRIED_MAX];
+    int ntried, attempts;
+    int64_t first_attempt_ms, attempt_ns;
+    int64_t up_time_us; /* upstream response time of the last attempt */
+    bool sent_close;    /* we asked the upstream to close after this request */
+    bool stale_retried; /* a pooled connection failed before answering: retried once */
+    bool up_progress;   /* bytes moved on the upstream side since the timer was set */
+    int up_timer_kind, c_timer_kind;
+    int64_t wait_deadline;
+    struct jn_timer wait_timer;
+
+    /* response direction: upstream buffer -> client */
+    char *rbuf;
+    size_t rcap, rlen, rs_pos;
+    bool resp_head_done;
+    bool client_started; /* bytes of the response were queued to the client */
+    struct jn_http_response hresp;
+    struct jn_pipe rs;
+    int status;
+    uint64_t body_bytes;
+    bool resp_close_after; /* the client connection closes after the response */
+
+    char up_addrs[256]; /* $upstream_addr: "a, b" */
+    char up_statuses[64];
+    char remote_text[64];
+    char scratch[4096]; /* rewritten request line + set headers, response additions */
+    size_t scratch_len;
+    char rscratch[512]; /* response status line + added headers */
+};
+
+struct gw_worker {
+    int id;
+    struct jn_gateway *g;
+    struct jn_loop *loop;
+    pthread_t thread;
+    struct jn_gw_snapshot *snap; /* current, one reference */
+    struct gw_listener *listeners;
+    size_t nlisteners;
+    size_t bufsize; /* client input buffer size for the current snapshot */
+    char *free_bufs;
+    size_t nfree_bufs;
+    char *free_rbufs;
+    size_t nfree_rbufs;
+    struct gw_req *free_reqs;
+    size_t nfree_reqs;
+    struct gw_conn *conns; /* every client connection, for shutdown */
+    size_t nconns;
+    size_t max_conns;
+    struct gw_pool *pools;
+    size_t npools;
+    int nwaiters;
+    bool draining;
+    uint64_t serial;
+    struct jn_timer flush_timer;
+    void *alog; /* per-worker access log state */
+    struct gw_conn *finishing; /* the connection in gw_client_finish's loop */
+    bool finishing_closed;     /* ... and it was closed meanwhile */
+    void (*quit_done)(struct gw_worker *, void *);
+    void *quit_arg;
+};
+
+/* worker.c: lifecycle, called by gateway.c on the control thread */
+struct gw_listen_fd {
+    int id;
+    int fd; /* this worker's own SO_REUSEPORT socket */
+};
+/* Creates a worker (not running yet). */
+struct gw_worker *gw_worker_new(struct jn_gateway *g, int id, size_t max_conns);
+/* Starts its thread. Returns 0 or -errno. */
+int gw_worker_run(struct gw_worker *w);
+/* Hands the worker a new snapshot (one reference, transferred) and its full
+ * listener set (fds not yet known to it are added; its fds for ids missing
+ * from lfds are closed). lfds is copied. Thread-safe (posted). */
+void gw_worker_update(struct gw_worker *w, struct jn_gw_snapshot *snap,
+                      const struct gw_listen_fd *lfds, size_t n);
+/* Graceful stop: close listeners and idle connections, finish the rest, then
+ * call done(w, arg) on the worker thread and leave the loop. Thread-safe. */
+void gw_worker_quit(struct gw_worker *w, void (*done)(struct gw_worker *, void *), void *arg);
+/* Fast stop: leave the loop now. Thread-safe. */
+void gw_worker_stop(struct gw_worker *w);
+/* Joins the thread and frees everything (closing all connections). */
+void gw_worker_free(struct gw_worker *w);
+/* Asks the worker to reopen its access logs. Thread-safe. */
+void gw_worker_reopen(struct gw_worker *w);
+
+/* worker.c: data path helpers */
+char *gw_buf_get(struct gw_worker *w, size_t *cap);
+void gw_buf_put(struct gw_worker *w, char *buf, size_t cap);
+char *gw_rbuf_get(struct gw_worker *w);
+void gw_rbuf_put(struct gw_worker *w, char *buf);
+struct gw_req *gw_req_get(struct gw_worker *w);
+void gw_req_put(struct gw_worker *w, struct gw_req *r);
+struct gw_upconn *gw_pool_take(struct gw_worker *w, struct jn_peer *peer);
+void gw_pool_put(struct gw_worker *w, struct gw_upconn *uc, const struct jn_upstream *u);
+void gw_upconn_close(struct gw_upconn *uc);
+void gw_worker_conn_closed(struct gw_worker *w);
+
+/* client.c */
+void gw_client_accept(struct gw_worker *w, int fd, const struct jn_addr *peer, int listen_id);
+void gw_client_close(struct gw_conn *c);
+/* Ends the exchange (after its response went out): logs, frees, then either
+ * starts the next pipelined request, idles, lingers or closes. */
+void gw_client_finish(struct gw_conn *c);
+/* Queues a local response (error page, return) on r and sends it. */
+void gw_client_respond(struct gw_req *r, int status, const char *text, const char *location);
+/* Drops an idle keep-alive connection (graceful stop). Returns true if closed. */
+bool gw_client_close_if_idle(struct gw_conn *c);
+
+/* proxy.c */
+void gw_proxy_start(struct gw_req *r);
+void gw_proxy_run(struct gw_req *r);
+void gw_proxy_abort(struct gw_req *r);
+void gw_upconn_event(struct jn_loop *loop, struct jn_io *io, uint32_t events);
+
+/* alog.c */
+void gw_alog_request(struct gw_worker *w, struct gw_req *r);
+
+#endif

@@ -1,0 +1,928 @@
+/*
+ * docker.c: the container driver. Talks to the Docker Engine REST API over its
+ * unix socket with libcurl (CURLOPT_UNIX_SOCKET_PATH) and cJSON. Works with Docker
+ * and with Podman's Docker-compatible service: the API version is negotiated from
+ * GET /version (ApiVersion, MinAPIVersion) on first use, never hard-coded.
+ *
+ * Everything here blocks: control thread only (see driver.h).
+ */
+#include "core/common.h"
+
+#include "core/buf.h"
+#include "runtime/driver.h"
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <pthread.h>
+#include <time.h>
+
+/* The API range this client speaks: 1.25 brings NanoCpus; nothing newer than 1.43 is
+ * needed. The engine's own range narrows it. */
+#define CLIENT_API_MIN 125
+#define CLIENT_API_MAX 143
+
+#define RESP_MAX (16u << 20)      /* JSON answers (lists of containers) */
+#define LINE_MAX_BYTES (1u << 20) /* one line of a pull's progress stream */
+#define FRAME_MAX (64u << 10)     /* log frames are handed over in pieces this big */
+#define CALL_TIMEOUT_MS 60000L
+#define PULL_TIMEOUT_MS 1800000L
+
+struct docker {
+    struct jn_driver base;
+    char *sock;
+    CURL *curl;
+    char api[16];     /* negotiated, "1.41"; empty until the first call */
+    char engine[160]; /* "Podman Engine 4.3.1, API 1.41" */
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void curl_init_once(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* ---- HTTP over the unix socket ---- */
+
+struct call {
+    const char *method;
+    const char *path;      /* after the version prefix, e.g. "/containers/json" */
+    bool unversioned;      /* GET /version, /_ping */
+    const char *body;      /* JSON request body or NULL */
+    const char *auth;      /* X-Registry-Auth value or NULL */
+    long timeout_ms;       /* 0: CALL_TIMEOUT_MS; < 0: none */
+    curl_write_callback write; /* streamed answer; NULL: collect into resp */
+    void *write_arg;
+    struct jn_buf *resp;
+    long status; /* out */
+};
+
+static size_t collect(char *p, size_t size, size_t n, void *arg)
+{
+    struct jn_buf *b = arg;
+    return jn_buf_append(b, p, size * n) == 0 ? size * n : 0;
+}
+
+/* Performs one request. Returns 0 with c->status set when an HTTP answer came, or an
+ * error (engine unreachable, timeout) with errmsg set. */
+static int perform(struct docker *dk, struct call *c)
+{
+    char url[2048];
+    int n = snprintf(url, sizeof(url), "http://docker%s%s%s", c->unversioned ? "" : "/v",
+                     c->unversioned ? "" : dk->api, c->path);
+    if (n >= (int)sizeof(url))
+        return jn_driver_fail(&dk->base, JN_ETOOBIG, "docker: request path too long");
+    CURL *h = dk->curl;
+    curl_easy_reset(h);
+    curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, dk->sock);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, c->method);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+    long t = c->timeout_ms == 0 ? CALL_TIMEOUT_MS : c->timeout_ms;
+    if (t > 0)
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, t);
+    struct curl_slist *hdrs = NULL;
+    char authhdr[4096];
+    if (c->body) {
+        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->body);
+    } else if (strcmp(c->method, "POST") == 0) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+    }
+    if (c->auth) {
+        snprintf(authhdr, sizeof(authhdr), "X-Registry-Auth: %s", c->auth);
+        hdrs = curl_slist_append(hdrs, authhdr);
+    }
+    hdrs = curl_slist_append(hdrs, "Expect:");
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    if (c->write) {
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, c->write);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, c->write_arg);
+    } else {
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, c->resp);
+    }
+    CURLcode rc = curl_easy_perform(h);
+    curl_slist_free_all(hdrs);
+    c->status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &c->status);
+    if (rc == CURLE_OK)
+        return 0;
+    if (c->status > 0 && (rc == CURLE_WRITE_ERROR || rc == CURLE_OPERATION_TIMEDOUT) && c->write)
+        return 0; /* a stream the sink stopped, or a bounded follow that ran out */
+    if (rc == CURLE_OPERATION_TIMEDOUT)
+        return jn_driver_fail(&dk->base, JN_ETIMEDOUT, "docker: %s %s: no answer within %ld ms",
+                              c->method, c->path, t);
+    if (rc == CURLE_WRITE_ERROR)
+        return jn_driver_fail(&dk->base, JN_ETOOBIG, "docker: %s %s: answer larger than %u bytes",
+                              c->method, c->path, RESP_MAX);
+    return jn_driver_fail(&dk->base, -ECONNREFUSED,
+                          "docker: cannot reach the engine at %s: %s (is it running? for Podman: "
+                          "scripts/podman-service.sh start DIR)",
+                          dk->sock, curl_easy_strerror(rc));
+}
+
+/* The engine's error message from a JSON answer ({"message": ...}), or the raw text. */
+static const char *engine_message(struct jn_buf *resp, char *out, size_t len)
+{
+    const char *text = jn_buf_cstr(resp);
+    if (!text || !*text) {
+        snprintf(out, len, "(no message)");
+        return out;
+    }
+    cJSON *j = cJSON_Parse(text);
+    cJSON *m = j ? cJSON_GetObjectItemCaseSensitive(j, "message") : NULL;
+    if (cJSON_IsString(m))
+        snprintf(out, len, "%s", m->valuestring);
+    else
+        snprintf(out, len, "%.300s", text);
+    cJSON_Delete(j);
+    size_t l = strlen(out);
+    while (l > 0 && (out[l - 1] == '\n' || out[l - 1] == '\r'))
+        out[--l] = '\0';
+    return out;
+}
+
+static int status_error(long status)
+{
+    switch (status) {
+    case 400: return JN_EBADINPUT;
+    case 404: return JN_ENOTFOUND;
+    case 409: return JN_EEXIST;
+    default: return JN_EUPSTREAM;
+    }
+}
+
+/* Sets errmsg for a failed answer: "docker: WHAT: STATUS MESSAGE". */
+static int fail_answer(struct docker *dk, struct call *c, const char *what)
+{
+    char msg[400];
+    engine_message(c->resp, msg, sizeof(msg));
+    return jn_driver_fail(&dk->base, status_error(c->status), "docker: %s: %ld %s", what,
+                          c->status, msg);
+}
+
+static int parse_api(const char *s)
+{
+    int maj, min;
+    if (!s || sscanf(s, "%d.%d", &maj, &min) != 2 || maj < 1 || min < 0 || min > 99)
+        return -1;
+    return maj * 100 + min;
+}
+
+/* Negotiates the API version once: the highest both sides speak. */
+static int negotiate(struct docker *dk)
+{
+    if (dk->api[0])
+        return 0;
+    struct jn_buf resp;
+    jn_buf_init(&resp, RESP_MAX);
+    struct call c = {.method = "GET", .path = "/version", .unversioned = true, .resp = &resp};
+    int rc = perform(dk, &c);
+    if (rc == 0 && c.status != 200)
+        rc = fail_answer(dk, &c, "GET /version");
+    if (rc < 0) {
+        jn_buf_free(&resp);
+        return rc;
+    }
+    cJSON *j = cJSON_Parse(jn_buf_cstr(&resp));
+    jn_buf_free(&resp);
+    cJSON *api = cJSON_GetObjectItemCaseSensitive(j, "ApiVersion");
+    cJSON *minapi = cJSON_GetObjectItemCaseSensitive(j, "MinAPIVersion");
+    int srv_max = parse_api(cJSON_GetStringValue(api));
+    int srv_min = cJSON_IsString(minapi) ? parse_api(minapi->valuestring) : srv_max;
+    if (srv_max < 0 || srv_min < 0) {
+        cJSON_Delete(j);
+        return jn_driver_fail(&dk->base, JN_EUPSTREAM,
+                              "docker: GET /version at %s gave no usable ApiVersion: is this a "
+                              "Docker Engine API socket?",
+                              dk->sock);
+    }
+    int use = JN_MIN(srv_max, CLIENT_API_MAX);
+    if (use < JN_MAX(srv_min, CLIENT_API_MIN)) {
+        cJSON_Delete(j);
+        return jn_driver_fail(&dk->base, JN_EUNSUPPORTED,
+                              "docker: the engine speaks API %d.%02d..%d.%02d, jern needs "
+                              "%d.%02d..%d.%02d: upgrade the engine",
+                              srv_min / 100, srv_min % 100, srv_max / 100, srv_max % 100,
+                              CLIENT_API_MIN / 100, CLIENT_API_MIN % 100, CLIENT_API_MAX / 100,
+                              CLIENT_API_MAX % 100);
+    }
+    snprintf(dk->api, sizeof(dk->api), "%d.%d", use / 100, use % 100);
+    const char *engine = "Docker Engine";
+    cJSON *comps = cJSON_GetObjectItemCaseSensitive(j, "Components");
+    cJSON *first = cJSON_IsArray(comps) ? cJSON_GetArrayItem(comps, 0) : NULL;
+    if (first && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(first, "Name")))
+        engine = cJSON_GetObjectItemCaseSensitive(first, "Name")->valuestring;
+    const char *ver = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "Version"));
+    snprintf(dk->engine, sizeof(dk->engine), "%s %s, API %s", engine, ver ? ver : "?", dk->api);
+    cJSON_Delete(j);
+    return 0;
+}
+
+/* A simple request with a JSON (or empty) answer collected into resp. Negotiates
+ * first. Returns 0 with c->status set, or an error. */
+static int request(struct docker *dk, struct call *c, struct jn_buf *resp)
+{
+    int rc = negotiate(dk);
+    if (rc < 0)
+        return rc;
+    jn_buf_reset(resp);
+    c->resp = resp;
+    return perform(dk, c);
+}
+
+/* ---- helpers ---- */
+
+static bool image_ref_ok(const char *s)
+{
+    if (!*s || strlen(s) > 255)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              strchr("._/:@-", *p)))
+            return false;
+    return true;
+}
+
+static void base64url(const unsigned char *in, size_t len, char *out)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t o = 0;
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        if (i + 1 < len)
+            v |= (uint32_t)in[i + 1] << 8;
+        if (i + 2 < len)
+            v |= in[i + 2];
+        out[o++] = tab[(v >> 18) & 63];
+        out[o++] = tab[(v >> 12) & 63];
+        out[o++] = i + 1 < len ? tab[(v >> 6) & 63] : '=';
+        out[o++] = i + 2 < len ? tab[v & 63] : '=';
+    }
+    out[o] = '\0';
+}
+
+/* "2026-11-27T15:18:37.49527938Z" -> unix seconds; 0 for the zero time or garbage. */
+static int64_t parse_time(const char *s)
+{
+    struct tm tm = {0};
+    if (!s || sscanf(s, "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                     &tm.tm_min, &tm.tm_sec) != 6 ||
+        tm.tm_year < 1971)
+        return 0;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    int64_t t = (int64_t)timegm(&tm);
+    /* Offsets other than Z ("+02:00") appear with some engines. */
+    const char *z = s + 19;
+    while (*z == '.' || (*z >= '0' && *z <= '9'))
+        z++;
+    int oh, om;
+    if ((*z == '+' || *z == '-') && sscanf(z + 1, "%d:%d", &oh, &om) == 2)
+        t -= (*z == '+' ? 1 : -1) * (int64_t)(oh * 3600 + om * 60);
+    return t;
+}
+
+static void copy_str(char *dst, size_t len, const cJSON *item)
+{
+    const char *s = cJSON_GetStringValue(item);
+    snprintf(dst, len, "%s", s ? s : "");
+}
+
+/* Fills out from a GET /containers/ID/json answer. */
+static void parse_inspect(cJSON *j, struct jn_instance *out)
+{
+    memset(out, 0, sizeof(*out));
+    const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "Id"));
+    snprintf(out->id, sizeof(out->id), "%s", id ? id : "");
+    const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "Name"));
+    snprintf(out->name, sizeof(out->name), "%s", name ? name + (name[0] == '/') : "");
+    cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "State");
+    out->running = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "Running"));
+    out->paused = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "Paused"));
+    cJSON *ec = cJSON_GetObjectItemCaseSensitive(st, "ExitCode");
+    out->exit_code = out->running ? 0 : cJSON_IsNumber(ec) ? ec->valueint : -1;
+    out->started_at =
+        parse_time(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "StartedAt")));
+    cJSON *pid = cJSON_GetObjectItemCaseSensitive(st, "Pid");
+    out->pid = out->running && cJSON_IsNumber(pid) ? pid->valueint : 0;
+    cJSON *labels =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "Config"), "Labels");
+    copy_str(out->app, sizeof(out->app), cJSON_GetObjectItemCaseSensitive(labels, JN_LABEL_APP));
+    copy_str(out->release, sizeof(out->release),
+             cJSON_GetObjectItemCaseSensitive(labels, JN_LABEL_RELEASE));
+    copy_str(out->instance, sizeof(out->instance),
+             cJSON_GetObjectItemCaseSensitive(labels, JN_LABEL_INSTANCE));
+    cJSON *pb = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "HostConfig"),
+                                                 "PortBindings");
+    cJSON *binding;
+    cJSON_ArrayForEach(binding, pb)
+    {
+        cJSON *first = cJSON_GetArrayItem(binding, 0);
+        const char *hp = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(first, "HostPort"));
+        if (hp && atoi(hp) > 0) {
+            out->host_port = atoi(hp);
+            break;
+        }
+    }
+}
+
+/* ---- operations ---- */
+
+static int dk_version(struct jn_driver *d, char *out, size_t len)
+{
+    struct docker *dk = (struct docker *)d;
+    /* /_ping proves the engine answers now, not just when it was first negotiated. */
+    struct jn_buf resp;
+    jn_buf_init(&resp, RESP_MAX);
+    struct call c = {.method = "GET", .path = "/_ping", .unversioned = true, .resp = &resp};
+    int rc = perform(dk, &c);
+    if (rc == 0 && c.status != 200)
+        rc = fail_answer(dk, &c, "GET /_ping");
+    jn_buf_free(&resp);
+    if (rc == 0)
+        rc = negotiate(dk);
+    if (rc == 0)
+        snprintf(out, len, "%s", dk->engine);
+    return rc;
+}
+
+static int inspect_image(struct docker *dk, const char *image, char *id, size_t idlen,
+                         struct jn_buf *resp)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "/images/%s/json", image);
+    struct call c = {.method = "GET", .path = path};
+    int rc = request(dk, &c, resp);
+    if (rc < 0)
+        return rc;
+    if (c.status == 404)
+        return JN_ENOTFOUND;
+    if (c.status != 200)
+        return fail_answer(dk, &c, "inspect image");
+    cJSON *j = cJSON_Parse(jn_buf_cstr(resp));
+    const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "Id"));
+    if (!s) {
+        cJSON_Delete(j);
+        return jn_driver_fail(&dk->base, JN_EUPSTREAM, "docker: inspect image %s: no Id", image);
+    }
+    /* Docker answers "sha256:..."; Podman's compat layer too, but be liberal. */
+    snprintf(id, idlen, "%s%s", strncmp(s, "sha256:", 7) == 0 ? "" : "sha256:", s);
+    cJSON_Delete(j);
+    return 0;
+}
+
+/* The progress stream of a pull: newline-separated JSON objects; keep the first error. */
+struct pull_state {
+    struct jn_buf line;
+    char error[400];
+    long status;
+    CURL *curl;
+    struct jn_buf errbody; /* the answer when the status is not 200 */
+};
+
+static void pull_line(struct pull_state *ps, const char *s)
+{
+    if (ps->error[0])
+        return;
+    cJSON *j = cJSON_Parse(s);
+    const char *e = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "error"));
+    if (!e)
+        e = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(j, "errorDetail"), "message"));
+    if (e)
+        snprintf(ps->error, sizeof(ps->error), "%s", e);
+    cJSON_Delete(j);
+}
+
+static size_t pull_write(char *p, size_t size, size_t n, void *arg)
+{
+    struct pull_state *ps = arg;
+    size_t len = size * n;
+    long status = 0;
+    curl_easy_getinfo(ps->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status != 200) {
+        jn_buf_append(&ps->errbody, p, JN_MIN(len, jn_buf_avail(&ps->errbody) + 4096));
+        return len;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] == '\n') {
+            const char *s = jn_buf_cstr(&ps->line);
+            if (s && *s)
+                pull_line(ps, s);
+            jn_buf_reset(&ps->line);
+        } else if (jn_buf_append(&ps->line, p + i, 1) < 0) {
+            return 0; /* a progress line over 1 MiB: not an engine */
+        }
+    }
+    return len;
+}
+
+static int dk_image_ensure(struct jn_driver *d, const char *image,
+                           const struct jn_registry_auth *auth, char *id, size_t idlen)
+{
+    struct docker *dk = (struct docker *)d;
+    if (!image_ref_ok(image))
+        return jn_driver_fail(d, JN_EBADINPUT,
+                              "docker: \"%s\" is not an image reference (NAME[:TAG] or "
+                              "NAME@sha256:DIGEST)",
+                              image);
+    struct jn_buf resp;
+    jn_buf_init(&resp, RESP_MAX);
+    int rc = inspect_image(dk, image, id, idlen, &resp);
+    if (rc != JN_ENOTFOUND) {
+        jn_buf_free(&resp);
+        return rc;
+    }
+
+    /* Missing: pull. fromImage takes NAME (or NAME@DIGEST) and tag separately. */
+    char name[256], tag[130] = "";
+    snprintf(name, sizeof(name), "%s", image);
+    char *slash = strrchr(name, '/'), *colon = strrchr(name, ':');
+    if (!strchr(name, '@') && colon && (!slash || colon > slash)) {
+        snprintf(tag, sizeof(tag), "%s", colon + 1);
+        *colon = '\0';
+    } else if (!strchr(name, '@')) {
+        snprintf(tag, sizeof(tag), "latest");
+    }
+    char *ename = curl_easy_escape(dk->curl, name, 0), *etag = curl_easy_escape(dk->curl, tag, 0);
+    char path[1024];
+    snprintf(path, sizeof(path), "/images/create?fromImage=%s%s%s", ename, tag[0] ? "&tag=" : "",
+             etag);
+    curl_free(ename);
+    curl_free(etag);
+
+    char authval[2048], *authp = NULL;
+    if (auth && auth->username) {
+        char server[256];
+        if (auth->server) {
+            snprintf(server, sizeof(server), "%s", auth->server);
+        } else {
+            /* The registry is the first path component when it looks like a host. */
+            snprintf(server, sizeof(server), "%s", name);
+            char *s = strchr(server, '/');
+            if (s && (memchr(server, '.', (size_t)(s - server)) ||
+                      memchr(server, ':', (size_t)(s - server)) ||
+                      strncmp(server, "localhost/", 10) == 0))
+                *s = '\0';
+            else
+                snprintf(server, sizeof(server), "https://index.docker.io/v1/");
+        }
+        cJSON *a = cJSON_CreateObject();
+        cJSON_AddStringToObject(a, "username", auth->username);
+        cJSON_AddStringToObject(a, "password", auth->password ? auth->password : "");
+        cJSON_AddStringToObject(a, "serveraddress", server);
+        char *json = cJSON_PrintUnformatted(a);
+        cJSON_Delete(a);
+        size_t jl = strlen(json);
+        if ((jl + 2) / 3 * 4 + 1 > sizeof(authval)) {
+            free(json);
+            jn_buf_free(&resp);
+            return jn_driver_fail(d, JN_ETOOBIG, "docker: registry credentials too long");
+        }
+        base64url((const unsigned char *)json, jl, authval);
+        free(json);
+        authp = authval;
+    }
+
+    rc = negotiate(dk);
+    if (rc < 0) {
+        jn_buf_free(&resp);
+        return rc;
+    }
+    struct pull_state ps = {.curl = dk->curl};
+    jn_buf_init(&ps.line, LINE_MAX_BYTES);
+    jn_buf_init(&ps.errbody, 64 << 10);
+    struct call c = {.method = "POST",
+                     .path = path,
+                     .auth = authp,
+                     .timeout_ms = PULL_TIMEOUT_MS,
+                     .write = pull_write,
+                     .write_arg = &ps};
+    rc = perform(dk, &c);
+    if (rc == 0 && c.status != 200) {
+        c.resp = &ps.errbody;
+        rc = fail_answer(dk, &c, "pull");
+    } else if (rc == 0) {
+        const char *rest = jn_buf_cstr(&ps.line);
+        if (rest && *rest)
+            pull_line(&ps, rest);
+        if (ps.error[0])
+            rc = jn_driver_fail(d, strstr(ps.error, "unauthorized") ? -EACCES : JN_EUPSTREAM,
+                                "docker: pull %s: %s", image, ps.error);
+    }
+    jn_buf_free(&ps.line);
+    jn_buf_free(&ps.errbody);
+    if (rc == 0) {
+        rc = inspect_image(dk, image, id, idlen, &resp);
+        if (rc == JN_ENOTFOUND)
+            rc = jn_driver_fail(d, JN_EUPSTREAM,
+                                "docker: pull %s reported success but the image is missing",
+                                image);
+    }
+    jn_buf_free(&resp);
+    return rc;
+}
+
+static int dk_inspect(struct jn_driver *d, const char *id, struct jn_instance *out)
+{
+    struct docker *dk = (struct docker *)d;
+    struct jn_buf resp;
+    jn_buf_init(&resp, RESP_MAX);
+    char path[256];
+    snprintf(path, sizeof(path), "/containers/%s/json", id);
+    struct call c = {.method = "GET", .path = path};
+    int rc = request(dk, &c, &resp);
+    if (rc == 0 && c.status == 404)
+        rc = jn_driver_fail(d, JN_ENOTFOUND, "docker: no instance %s", id);
+    else if (rc == 0 && c.status != 200)
+        rc = fail_answer(dk, &c, "inspect");
+    if (rc == 0) {
+        cJSON *j = cJSON_Parse(jn_buf_cstr(&resp));
+        if (!j)
+            rc = jn_driver_fail(d, JN_EUPSTREAM, "docker: inspect %s: answer is not JSON", id);
+        else
+            parse_inspect(j, out);
+        cJSON_Delete(j);
+    }
+    jn_buf_free(&resp);
+    return rc;
+}
+
+static int simple_post(struct docker *dk, const char *path, const char *what, long timeout_ms)
+{
+    struct jn_buf resp;
+    jn_buf_init(&resp, RESP_MAX);
+    struct call c = {.method = "POST", .path = path, .timeout_ms = timeout_ms};
+    int rc = request(dk, &c, &resp);
+    if (rc == 0 && c.status == 404)
+        rc = fail_answer(dk, &c, what);
+    else if (rc == 0 && c.status != 204 && c.status != 200 && c.status != 304)
+        rc = fail_answer(dk, &c, what);
+    jn_buf_free(&resp);
+    return rc;
+}
+
+static int dk_remove(struct jn_driver *d, const char *id)
+{
+    struct docker *dk = (struct docker *)d;
+    struct jn_buf resp;
+    jn_buf_init(&resp, RESP_MAX);
+    char path[256];
+    snprintf(path, sizeof(path), "/containers/%s?force=true&v=true", id);
+    struct call c = {.method = "DELETE", .path = path};
+    int rc = request(dk, &c, &resp);
+    if (rc == 0 && c.status != 204 && c.status != 200)
+        rc = fail_answer(dk, &c, "remove");
+    jn_buf_free(&resp);
+    return rc;
+}
+
+static char *create_body(const struct jn_instance_spec *s)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "Image", s->image);
+    if (s->argv && s->argv[0]) {
+        cJSON *cmd = cJSON_AddArrayToObject(j, "Cmd");
+        for (const char *const *a = s->argv; *a; a++)
+            cJSON_AddItemToArray(cmd, cJSON_CreateString(*a));
+    }
+    cJSON *env = cJSON_AddArrayToObject(j, "Env");
+    bool has_port = false;
+    for (const char *const *e = s->env; e && *e; e++) {
+        cJSON_AddItemToArray(env, cJSON_CreateString(*e));
+        has_port |= strncmp(*e, "PORT=", 5) == 0;
+    }
+    if (!has_port && s->app_port > 0) {
+        char pe[32];
+        snprintf(pe, sizeof(pe), "PORT=%d", s->app_port);
+        cJSON_AddItemToArray(env, cJSON_CreateString(pe));
+    }
+    cJSON *labels = cJSON_AddObjectToObject(j, "Labels");
+    cJSON_AddStringToObject(labels, JN_LABEL_APP, s->app);
+    cJSON_AddStringToObject(labels, JN_LABEL_RELEASE, s->release);
+    cJSON_AddStringToObject(labels, JN_LABEL_INSTANCE, s->instance);
+    cJSON *hc = cJSON_AddObjectToObject(j, "HostConfig");
+    if (s->app_port > 0) {
+        char key[24], hp[16];
+        snprintf(key, sizeof(key), "%d/tcp", s->app_port);
+        cJSON_AddObjectToObject(cJSON_AddObjectToObject(j, "ExposedPorts"), key);
+        if (s->host_port > 0) {
+            snprintf(hp, sizeof(hp), "%d", s->host_port);
+            cJSON *b = cJSON_CreateObject();
+            cJSON_AddStringToObject(b, "HostIp", "127.0.0.1");
+            cJSON_AddStringToObject(b, "HostPort", hp);
+            cJSON *arr = cJSON_CreateArray();
+            cJSON_AddItemToArray(arr, b);
+            cJSON_AddItemToObject(cJSON_AddObjectToObject(hc, "PortBindings"), key, arr);
+        }
+    }
+    if (s->n_volumes > 0) {
+        cJSON *binds = cJSON_AddArrayToObject(hc, "Binds");
+        for (size_t i = 0; i < s->n_volumes; i++) {
+            char b[1024];
+            snprintf(b, sizeof(b), "%s:%s%s", s->volumes[i].host, s->volumes[i].container,
+                     s->volumes[i].read_only ? ":ro" : "");
+            cJSON_AddItemToArray(binds, cJSON_CreateString(b));
+        }
+    }
+    if (s->memory > 0)
+        cJSON_AddNumberToObject(hc, "Memory", (double)s->memory);
+    if (s->cpus > 0)
+        cJSON_AddNumberToObject(hc, "NanoCpus", (double)(int64_t)(s->cpus * 1e9));
+    /* jern supervises restarts itself; an engine restarting behind its back would
+     * hide crashes. */
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(hc, "RestartPolicy"), "Name", "no");
+    char *out = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    return out;
+}
+
+static int dk_start(struct jn_driver *d, const struct jn_instance_spec *spec,
+                    struct jn_instance *out)
+{
+    struct docker *dk = (struct docker *)d;
+    if (!spec->image || !image_ref_ok(spec->image))
+        return jn_driver_fail(d, JN_EBADINPUT, "docker: instance %s needs a valid image (got \"%s\")",
+                              spec->name, spec->image ? spec->image : "");
+    if (spec->host_port > 0 && spec->app_port == 0)
+        return jn_driver_fail(d, JN_EBADINPUT,
+                              "docker: instance %s publishes port %d but names no app port",
+                              spec->name, spec->host_port);
+    for (size_t i = 0; i < spec->n_volumes; i++)
+        if (!spec->volumes[i].host || spec->volumes[i].host[0] != '/' ||
+            !spec->volumes[i].container || spec->volumes[i].container[0] != '/' ||
+            strchr(spec->volumes[i].host, ':') || strchr(spec->volumes[i].container, ':'))
+            return jn_driver_fail(d, JN_EBADINPUT,
+                                  "docker: volume %zu of %s must be HOST:CONTAINER with absolute "
+                                  "paths and no ':'",
+                                  i + 1, spec->name);
+    char *body = create_body(spec);
+    struct jn_buf resp;
+    jn_buf_init(&resp, RESP_MAX);
+    char path[256];
+    snprintf(path, sizeof(path), "/containers/create?name=%s", spec->name);
+    struct call c = {.method = "POST", .path = path, .body = body};
+    int rc = request(dk, &c, &resp);
+    free(body);
+    if (rc == 0 && c.status == 409) {
+        rc = jn_driver_fail(d, JN_EEXIST,
+                            "docker: an instance named %s already exists (remove it or pick "
+                            "another name)",
+                            spec->name);
+    } else if (rc == 0 && c.status == 404) {
+        rc = jn_driver_fail(d, JN_ENOTFOUND, "docker: image %s is not present (pull it first)",
+                            spec->image);
+    } else if (rc == 0 && c.status != 201 && c.status != 200) {
+        char what[200];
+        snprintf(what, sizeof(what), "create %s", spec->name);
+        rc = fail_answer(dk, &c, what);
+    }
+    char id[72] = "";
+    if (rc == 0) {
+        cJSON *j = cJSON_Parse(jn_buf_cstr(&resp));
+        copy_str(id, sizeof(id), cJSON_GetObjectItemCaseSensitive(j, "Id"));
+        cJSON_Delete(j);
+        if (!id[0])
+            rc = jn_driver_fail(d, JN_EUPSTREAM, "docker: create %s: answer without an Id",
+                                spec->name);
+    }
+    jn_buf_free(&resp);
+    if (rc < 0)
+        return rc;
+    snprintf(path, sizeof(path), "/containers/%s/start", id);
+    char what[200];
+    snprintf(what, sizeof(what), "start %s", spec->name);
+    rc = simple_post(dk, path, what, 0);
+    if (rc == 0)
+        rc = dk_inspect(d, id, out);
+    if (rc < 0) {
+        /* Leave nothing behind, but keep the first error's message. */
+        char msg[JN_DRIVER_ERRMSG_MAX];
+        memcpy(msg, d->errmsg, sizeof(msg));
+        dk_remove(d, id);
+        memcpy(d->errmsg, msg, sizeof(msg));
+    }
+    return rc;
+}
+
+static int dk_stop(struct jn_driver *d, const char *id, int timeout_ms)
+{
+    struct docker *dk = (struct docker *)d;
+    char path[256];
+    int secs = (timeout_ms + 999) / 1000;
+    snprintf(path, sizeof(path), "/containers/%s/stop?t=%d", id, secs);
+    return simple_post(dk, path, "stop", (long)secs * 1000 + CALL_TIMEOUT_MS);
+}
+
+static int dk_pause(struct jn_driver *d, const char *id, bool pause)
+{
+    struct docker *dk = (struct docker *)d;
+    char path[256];
+    snprintf(path, sizeof(path), "/containers/%s/%s", id, pause ? "pause" : "unpause");
+    return simple_post(dk, path, pause ? "pause" : "unpause", 0);
+}
+
+static int dk_list(struct jn_driver *d, const char *app, struct jn_instance **out)
+{
+    struct docker *dk = (struct docker *)d;
+    char filt[160], path[512];
+    if (app)
+        snprintf(filt, sizeof(filt), "{\"label\":[\"%s=%s\"]}", JN_LABEL_APP, app);
+    else
+        snprintf(filt, sizeof(filt), "{\"label\":[\"%s\"]}", JN_LABEL_APP);
+    char *ef = curl_easy_escape(dk->curl, filt, 0);
+    snprintf(path, sizeof(path), "/containers/json?all=true&filters=%s", ef);
+    curl_free(ef);
+    struct jn_buf resp;
+    jn_buf_init(&resp, RESP_MAX);
+    struct call c = {.method = "GET", .path = path};
+    int rc = request(dk, &c, &resp);
+    if (rc == 0 && c.status != 200)
+        rc = fail_answer(dk, &c, "list");
+    cJSON *j = rc == 0 ? cJSON_Parse(jn_buf_cstr(&resp)) : NULL;
+    jn_buf_free(&resp);
+    if (rc < 0)
+        return rc;
+    if (!cJSON_IsArray(j)) {
+        cJSON_Delete(j);
+        return jn_driver_fail(d, JN_EUPSTREAM, "docker: list: answer is not a JSON array");
+    }
+    int n = cJSON_GetArraySize(j), count = 0;
+    struct jn_instance *arr = jn_calloc((size_t)JN_MAX(n, 1), sizeof(*arr));
+    cJSON *item;
+    cJSON_ArrayForEach(item, j)
+    {
+        char id[72];
+        copy_str(id, sizeof(id), cJSON_GetObjectItemCaseSensitive(item, "Id"));
+        if (!id[0])
+            continue;
+        /* The list lacks exit codes and start times: inspect each. One removed in
+         * between is simply gone. */
+        rc = dk_inspect(d, id, &arr[count]);
+        if (rc == JN_ENOTFOUND)
+            continue;
+        if (rc < 0) {
+            free(arr);
+            cJSON_Delete(j);
+            return rc;
+        }
+        count++;
+    }
+    cJSON_Delete(j);
+    d->errmsg[0] = '\0';
+    *out = arr;
+    return count;
+}
+
+/* Demultiplexes the engine's log stream: frames of an 8-byte header (stream, 0, 0, 0,
+ * big-endian length) and a payload. A stream that does not look framed (a TTY
+ * container) is passed through as stdout. */
+struct log_state {
+    jn_log_sink sink;
+    void *arg;
+    CURL *curl;
+    unsigned char hdr[8];
+    size_t hdr_have;
+    uint32_t left; /* payload bytes left in the current frame */
+    int stream;
+    bool raw;
+    bool stopped;
+    struct jn_buf frame;
+    struct jn_buf errbody;
+};
+
+static int flush_frame(struct log_state *ls)
+{
+    if (ls->frame.len == 0)
+        return 0;
+    int r = ls->sink(ls->arg, ls->stream == 2 ? JN_STREAM_STDERR : JN_STREAM_STDOUT,
+                     ls->frame.data, ls->frame.len);
+    jn_buf_reset(&ls->frame);
+    if (r != 0)
+        ls->stopped = true;
+    return r;
+}
+
+static size_t log_write(char *p, size_t size, size_t n, void *arg)
+{
+    struct log_state *ls = arg;
+    size_t len = size * n, i = 0;
+    long status = 0;
+    curl_easy_getinfo(ls->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status != 200) {
+        jn_buf_append(&ls->errbody, p, JN_MIN(len, jn_buf_avail(&ls->errbody) + 4096));
+        return len;
+    }
+    while (i < len) {
+        if (ls->raw) {
+            ls->stream = 1;
+            size_t k = JN_MIN(len - i, FRAME_MAX);
+            jn_buf_append(&ls->frame, p + i, k);
+            i += k;
+            if (flush_frame(ls))
+                return 0;
+            continue;
+        }
+        if (ls->left == 0) {
+            ls->hdr[ls->hdr_have++] = (unsigned char)p[i++];
+            if (ls->hdr_have == 1 && ls->hdr[0] > 2) {
+                /* Not a multiplexed stream. */
+                ls->raw = true;
+                ls->stream = 1;
+                jn_buf_append(&ls->frame, ls->hdr, 1);
+                ls->hdr_have = 0;
+                continue;
+            }
+            if (ls->hdr_have < 8)
+                continue;
+            ls->hdr_have = 0;
+            ls->stream = ls->hdr[0];
+            ls->left = (uint32_t)ls->hdr[4] << 24 | (uint32_t)ls->hdr[5] << 16 |
+                       (uint32_t)ls->hdr[6] << 8 | ls->hdr[7];
+            continue;
+        }
+        size_t k = JN_MIN(len - i, (size_t)ls->left);
+        k = JN_MIN(k, FRAME_MAX - ls->frame.len);
+        jn_buf_append(&ls->frame, p + i, k);
+        i += k;
+        ls->left -= (uint32_t)k;
+        if ((ls->left == 0 || ls->frame.len == FRAME_MAX) && flush_frame(ls))
+            return 0;
+    }
+    return len;
+}
+
+static int dk_logs(struct jn_driver *d, const char *id, const struct jn_logs_opts *o,
+                   jn_log_sink sink, void *arg)
+{
+    struct docker *dk = (struct docker *)d;
+    char path[400], tail[16];
+    if (o->tail > 0)
+        snprintf(tail, sizeof(tail), "%d", o->tail);
+    else
+        snprintf(tail, sizeof(tail), "all");
+    snprintf(path, sizeof(path),
+             "/containers/%s/logs?stdout=true&stderr=true&follow=%s&since=%lld&tail=%s", id,
+             o->follow ? "true" : "false", (long long)o->since, tail);
+    int rc = negotiate(dk);
+    if (rc < 0)
+        return rc;
+    struct log_state ls = {.sink = sink, .arg = arg, .curl = dk->curl};
+    jn_buf_init(&ls.frame, FRAME_MAX);
+    jn_buf_init(&ls.errbody, 64 << 10);
+    jn_buf_reserve(&ls.frame, FRAME_MAX);
+    struct call c = {.method = "GET",
+                     .path = path,
+                     .timeout_ms = o->follow ? (o->timeout_ms > 0 ? o->timeout_ms : -1) : 0,
+                     .write = log_write,
+                     .write_arg = &ls};
+    rc = perform(dk, &c);
+    if (rc == 0 && c.status != 200) {
+        c.resp = &ls.errbody;
+        rc = fail_answer(dk, &c, "logs");
+    } else if (rc == 0 && !ls.stopped) {
+        flush_frame(&ls);
+    }
+    jn_buf_free(&ls.frame);
+    jn_buf_free(&ls.errbody);
+    return rc;
+}
+
+static void dk_destroy(struct jn_driver *d)
+{
+    struct docker *dk = (struct docker *)d;
+    curl_easy_cleanup(dk->curl);
+    free(dk->sock);
+    free(dk);
+}
+
+static const struct jn_driver_ops docker_ops = {
+    .name = "docker",
+    .version = dk_version,
+    .image_ensure = dk_image_ensure,
+    .start = dk_start,
+    .stop = dk_stop,
+    .remove = dk_remove,
+    .inspect = dk_inspect,
+    .list = dk_list,
+    .logs = dk_logs,
+    .pause = dk_pause,
+    .destroy = dk_destroy,
+};
+
+struct jn_driver *jn_driver_docker_new(const char *socket_path)
+{
+    pthread_once(&curl_once, curl_init_once);
+    struct docker *dk = jn_calloc(1, sizeof(*dk));
+    dk->base.ops = &docker_ops;
+    dk->sock = jn_strdup(socket_path);
+    dk->curl = curl_easy_init();
+    if (!dk->curl) {
+        fprintf(stderr, "jern: curl_easy_init failed: out of memory\n");
+        abort();
+    }
+    return &dk->base;
+}

@@ -1,0 +1,920 @@
+/*
+ * exec.c: the plain-process driver. Each instance is `/bin/sh -c COMMAND` in its
+ * own process group, with $PORT set, under a small monitor process:
+ *
+ *   daemon --fork--> (setsid, fork, exit) --> monitor --fork--> sh -c COMMAND (pgid = pid)
+ *
+ * The monitor is detached from the daemon (its own session, reparented to init), so
+ * instances survive a daemon restart. It timestamps each line of stdout/stderr into
+ * the instance's log file, reaps the app and writes its exit status, so a restarted
+ * daemon still learns exit codes and reads logs "since T".
+ *
+ * State, one directory per instance under STATE/instances/NAME/:
+ *   meta      key=value lines: labels, pid, start time (/proc starttime ticks), port
+ *   command   the command line
+ *   log       "UNIX_MS o|e TEXT\n" per line of output
+ *   exit      the exit status ("0", "137" for SIGKILL), written when the app ended
+ * An instance is running when `exit` is absent and /proc/PID/stat still shows the
+ * recorded start time (a reused pid is not mistaken for it): that is the adoption rule.
+ *
+ * Everything here blocks: control thread only (see driver.h).
+ */
+#include "core/common.h"
+
+#include "runtime/driver.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LINE_CAP 4096 /* longer output lines are split */
+#define PATH_CAP 4096
+
+struct execd {
+    struct jn_driver base;
+    char *dir; /* STATE/instances */
+};
+
+/* Everything the monitor needs, prepared before fork: after fork in a threaded
+ * process only async-signal-safe calls are allowed, so no malloc, no stdio. */
+struct mon_args {
+    int log_fd, devnull, out_r, out_w, err_r, err_w, ready_w;
+    char *const *argv;
+    char *const *envp;
+    const char *workdir;
+    int64_t memory;
+    char exit_path[PATH_CAP];
+    char exit_tmp[PATH_CAP];
+};
+
+struct ready_msg {
+    int32_t monitor;
+    int32_t app;
+};
+
+/* ---- async-signal-safe helpers for the monitor ---- */
+
+static size_t fmt_i64(char *out, int64_t v)
+{
+    char tmp[24];
+    size_t n = 0, o = 0;
+    uint64_t u = v < 0 ? (uint64_t)(-v) : (uint64_t)v;
+    do
+        tmp[n++] = (char)('0' + u % 10);
+    while ((u /= 10) > 0);
+    if (v < 0)
+        out[o++] = '-';
+    while (n > 0)
+        out[o++] = tmp[--n];
+    return o;
+}
+
+static void write_full(int fd, const void *p, size_t n)
+{
+    const char *s = p;
+    while (n > 0) {
+        ssize_t w = write(fd, s, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+/* Closes every descriptor >= 3 except those in keep (kept sorted here). */
+static void close_others(int *keep, int n)
+{
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+            int t = keep[j];
+            keep[j] = keep[j - 1];
+            keep[j - 1] = t;
+        }
+    unsigned lo = 3;
+    for (int i = 0; i < n; i++) {
+        if (keep[i] < 3)
+            continue;
+        if ((unsigned)keep[i] > lo)
+            close_range(lo, (unsigned)keep[i] - 1, 0);
+        lo = (unsigned)keep[i] + 1;
+    }
+    close_range(lo, ~0U, 0);
+}
+
+static void reset_signals(void)
+{
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    for (int s = 1; s < NSIG; s++)
+        sigaction(s, &dfl, NULL);
+}
+
+/* Writes one log record "UNIX_MS s TEXT\n" with a single writev (O_APPEND keeps
+ * records whole). */
+static void log_record(int fd, char stream, const char *text, size_t len)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char prefix[40];
+    size_t n = fmt_i64(prefix, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    prefix[n++] = ' ';
+    prefix[n++] = stream;
+    prefix[n++] = ' ';
+    struct iovec iov[3] = {{prefix, n}, {(void *)text, len}, {"\n", 1}};
+    ssize_t w;
+    do
+        w = writev(fd, iov, 3);
+    while (w < 0 && errno == EINTR);
+}
+
+struct line_buf {
+    char data[LINE_CAP];
+    size_t len;
+};
+
+/* Splits new output into records; a line longer than LINE_CAP is cut. */
+static void take_output(int log_fd, char stream, struct line_buf *lb, const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '\n') {
+            log_record(log_fd, stream, lb->data, lb->len);
+            lb->len = 0;
+            continue;
+        }
+        lb->data[lb->len++] = p[i];
+        if (lb->len == LINE_CAP) {
+            log_record(log_fd, stream, lb->data, lb->len);
+            lb->len = 0;
+        }
+    }
+}
+
+static __attribute__((noreturn)) void run_app(const struct mon_args *a)
+{
+    setpgid(0, 0);
+    dup2(a->out_w, 1);
+    dup2(a->err_w, 2);
+    close_range(3, ~0U, 0);
+    reset_signals();
+    if (a->memory > 0) {
+        struct rlimit rl = {(rlim_t)a->memory, (rlim_t)a->memory};
+        setrlimit(RLIMIT_AS, &rl);
+    }
+    if (chdir(a->workdir) < 0) {
+        static const char msg[] = "jern exec: cannot enter the working directory\n";
+        write_full(2, msg, sizeof(msg) - 1);
+        _exit(126);
+    }
+    execve("/bin/sh", a->argv, a->envp);
+    static const char msg[] = "jern exec: cannot execute /bin/sh\n";
+    write_full(2, msg, sizeof(msg) - 1);
+    _exit(127);
+}
+
+static __attribute__((noreturn)) void run_monitor(struct mon_args *a)
+{
+    prctl(PR_SET_NAME, "jern-monitor", 0, 0, 0);
+    reset_signals();
+    /* The monitor must outlive terminal hangups and ^C aimed at the daemon; SIGTERM
+     * sent to it directly still ends it. */
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    dup2(a->devnull, 0);
+    dup2(a->devnull, 1);
+    dup2(a->devnull, 2);
+    int keep[] = {a->log_fd, a->out_r, a->out_w, a->err_r, a->err_w, a->ready_w};
+    close_others(keep, (int)JN_ARRAY_LEN(keep));
+
+    pid_t app = fork();
+    if (app == 0)
+        run_app(a);
+    if (app > 0)
+        setpgid(app, app); /* also here: no window where stop() could miss the group */
+    close(a->out_w);
+    close(a->err_w);
+    struct ready_msg msg = {(int32_t)getpid(), (int32_t)app};
+    write_full(a->ready_w, &msg, sizeof(msg));
+    close(a->ready_w);
+    if (app < 0)
+        _exit(1);
+
+    static struct line_buf lb[2];
+    struct pollfd pfd[2] = {{a->out_r, POLLIN, 0}, {a->err_r, POLLIN, 0}};
+    int status = 0, open_fds = 2;
+    bool reaped = false;
+    struct timespec deadline = {0, 0};
+    char chunk[16384];
+    for (;;) {
+        int timeout = reaped ? 50 : 1000;
+        if (open_fds > 0 && poll(pfd, 2, timeout) > 0) {
+            for (int i = 0; i < 2; i++) {
+                if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                    continue;
+                ssize_t n = read(pfd[i].fd, chunk, sizeof(chunk));
+                if (n > 0) {
+                    take_output(a->log_fd, i == 0 ? 'o' : 'e', &lb[i], chunk, (size_t)n);
+                } else if (n == 0 || errno != EINTR) {
+                    close(pfd[i].fd);
+                    pfd[i].fd = -1;
+                    open_fds--;
+                }
+            }
+        }
+        if (!reaped) {
+            pid_t w = waitpid(app, &status, open_fds > 0 ? WNOHANG : 0);
+            if (w == app || (w < 0 && errno == ECHILD)) {
+                reaped = true;
+                clock_gettime(CLOCK_MONOTONIC, &deadline);
+                deadline.tv_sec += 1;
+            }
+        }
+        if (reaped) {
+            /* Drain what is left; stop waiting for descendants that keep the pipes open. */
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if (open_fds == 0 || now.tv_sec > deadline.tv_sec ||
+                (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec))
+                break;
+        }
+    }
+    for (int i = 0; i < 2; i++)
+        if (lb[i].len > 0)
+            log_record(a->log_fd, i == 0 ? 'o' : 'e', lb[i].data, lb[i].len);
+    int code = WIFEXITED(status) ? WEXITSTATUS(status)
+               : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+                                     : -1;
+    int fd = open(a->exit_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        char text[24];
+        size_t n = fmt_i64(text, code);
+        text[n++] = '\n';
+        write_full(fd, text, n);
+        close(fd);
+        rename(a->exit_tmp, a->exit_path);
+    }
+    _exit(0);
+}
+
+/* ---- /proc ---- */
+
+/* Reads state and starttime (clock ticks since boot) of pid. Returns 0 or -errno. */
+static int proc_stat(pid_t pid, char *state, unsigned long long *start)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return -EIO;
+    buf[n] = '\0';
+    /* comm may contain spaces and parentheses: fields resume after the last ')'. */
+    char *p = strrchr(buf, ')');
+    if (!p)
+        return -EIO;
+    p += 2;
+    *state = *p;
+    for (int field = 3; field < 22; field++) {
+        p = strchr(p, ' ');
+        if (!p)
+            return -EIO;
+        p++;
+    }
+    *start = strtoull(p, NULL, 10);
+    return 0;
+}
+
+/* True when pid still is the process that started at start ticks (and is not a zombie). */
+static bool same_process(pid_t pid, unsigned long long start, char *state)
+{
+    char st = 0;
+    unsigned long long s = 0;
+    if (pid <= 0 || proc_stat(pid, &st, &s) < 0)
+        return false;
+    if (state)
+        *state = st;
+    return s == start && st != 'Z' && st != 'X';
+}
+
+static int64_t boot_time(void)
+{
+    FILE *f = fopen("/proc/stat", "re");
+    char line[256];
+    int64_t bt = 0;
+    while (f && fgets(line, sizeof(line), f))
+        if (strncmp(line, "btime ", 6) == 0)
+            bt = strtoll(line + 6, NULL, 10);
+    if (f)
+        fclose(f);
+    return bt;
+}
+
+/* ---- instance state files ---- */
+
+struct meta {
+    char name[128], app[64], release[64], instance[64];
+    pid_t pid, monitor;
+    unsigned long long start_ticks, monitor_ticks;
+    int host_port;
+};
+
+static int inst_path(struct execd *x, const char *name, const char *file, char *out, size_t len)
+{
+    int n = snprintf(out, len, "%s/%s%s%s", x->dir, name, file ? "/" : "", file ? file : "");
+    return n >= (int)len ? JN_ETOOBIG : 0;
+}
+
+static int write_meta(struct execd *x, const struct meta *m)
+{
+    char path[PATH_CAP], tmp[PATH_CAP];
+    if (inst_path(x, m->name, "meta", path, sizeof(path)) < 0 ||
+        inst_path(x, m->name, "meta.tmp", tmp, sizeof(tmp)) < 0)
+        return JN_ETOOBIG;
+    FILE *f = fopen(tmp, "we");
+    if (!f)
+        return -errno;
+    fprintf(f,
+            "name=%s\napp=%s\nrelease=%s\ninstance=%s\npid=%d\nstart_ticks=%llu\n"
+            "monitor=%d\nmonitor_ticks=%llu\nhost_port=%d\n",
+            m->name, m->app, m->release, m->instance, (int)m->pid, m->start_ticks,
+            (int)m->monitor, m->monitor_ticks, m->host_port);
+    int rc = fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : -errno;
+    fclose(f);
+    if (rc == 0 && rename(tmp, path) < 0)
+        rc = -errno;
+    return rc;
+}
+
+static int read_meta(struct execd *x, const char *name, struct meta *m)
+{
+    char path[PATH_CAP], line[512];
+    memset(m, 0, sizeof(*m));
+    if (inst_path(x, name, "meta", path, sizeof(path)) < 0)
+        return JN_ETOOBIG;
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return errno == ENOENT ? JN_ENOTFOUND : -errno;
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\n")] = '\0';
+        char *v = strchr(line, '=');
+        if (!v)
+            continue;
+        *v++ = '\0';
+        if (strcmp(line, "name") == 0)
+            snprintf(m->name, sizeof(m->name), "%s", v);
+        else if (strcmp(line, "app") == 0)
+            snprintf(m->app, sizeof(m->app), "%s", v);
+        else if (strcmp(line, "release") == 0)
+            snprintf(m->release, sizeof(m->release), "%s", v);
+        else if (strcmp(line, "instance") == 0)
+            snprintf(m->instance, sizeof(m->instance), "%s", v);
+        else if (strcmp(line, "pid") == 0)
+            m->pid = (pid_t)atoi(v);
+        else if (strcmp(line, "start_ticks") == 0)
+            m->start_ticks = strtoull(v, NULL, 10);
+        else if (strcmp(line, "monitor") == 0)
+            m->monitor = (pid_t)atoi(v);
+        else if (strcmp(line, "monitor_ticks") == 0)
+            m->monitor_ticks = strtoull(v, NULL, 10);
+        else if (strcmp(line, "host_port") == 0)
+            m->host_port = atoi(v);
+    }
+    fclose(f);
+    return 0;
+}
+
+/* The exit status the monitor recorded, or -1 when there is none yet. */
+static int read_exit(struct execd *x, const char *name, bool *present)
+{
+    char path[PATH_CAP], text[32] = "";
+    *present = false;
+    if (inst_path(x, name, "exit", path, sizeof(path)) < 0)
+        return -1;
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    *present = fgets(text, sizeof(text), f) != NULL;
+    fclose(f);
+    return *present ? atoi(text) : -1;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+static int fill_instance(struct execd *x, const struct meta *m, struct jn_instance *out,
+                         bool wait_exit)
+{
+    memset(out, 0, sizeof(*out));
+    snprintf(out->id, sizeof(out->id), "%s", m->name);
+    snprintf(out->name, sizeof(out->name), "%s", m->name);
+    snprintf(out->app, sizeof(out->app), "%s", m->app);
+    snprintf(out->release, sizeof(out->release), "%s", m->release);
+    snprintf(out->instance, sizeof(out->instance), "%s", m->instance);
+    out->host_port = m->host_port;
+    long hz = sysconf(_SC_CLK_TCK);
+    out->started_at = boot_time() + (int64_t)(m->start_ticks / (unsigned long long)(hz > 0 ? hz : 100));
+    bool present;
+    int code = read_exit(x, m->name, &present);
+    char state = 0;
+    if (!present && same_process(m->pid, m->start_ticks, &state)) {
+        out->running = true;
+        out->paused = state == 'T';
+        out->pid = m->pid;
+        return 0;
+    }
+    /* The app is gone; its monitor writes the status after draining output. */
+    for (int i = 0; !present && wait_exit && i < 100 &&
+                    same_process(m->monitor, m->monitor_ticks, NULL);
+         i++) {
+        sleep_ms(20);
+        code = read_exit(x, m->name, &present);
+    }
+    out->exit_code = present ? code : -1;
+    return 0;
+}
+
+/* ---- operations ---- */
+
+static int ex_version(struct jn_driver *d, char *out, size_t len)
+{
+    struct execd *x = (struct execd *)d;
+    if (access(x->dir, W_OK) < 0)
+        return jn_driver_fail(d, -errno, "exec: state directory %s is not writable: %s", x->dir,
+                              strerror(errno));
+    if (access("/bin/sh", X_OK) < 0)
+        return jn_driver_fail(d, -errno, "exec: /bin/sh is missing: %s", strerror(errno));
+    snprintf(out, len, "exec (plain processes, state in %s)", x->dir);
+    return 0;
+}
+
+static int ex_image_ensure(struct jn_driver *d, const char *image,
+                           const struct jn_registry_auth *auth, char *id, size_t idlen)
+{
+    return jn_driver_fail(d, JN_EUNSUPPORTED,
+                          "exec: plain processes have no images; deploy with --cmd, or use the "
+                          "docker driver for --image %s",
+                          image);
+}
+
+static int ex_inspect(struct jn_driver *d, const char *id, struct jn_instance *out)
+{
+    struct execd *x = (struct execd *)d;
+    struct meta m;
+    int rc = read_meta(x, id, &m);
+    if (rc == JN_ENOTFOUND)
+        return jn_driver_fail(d, rc, "exec: no instance %s", id);
+    if (rc < 0)
+        return jn_driver_fail(d, rc, "exec: cannot read the state of %s: %s", id, jn_strerror(rc));
+    return fill_instance(x, &m, out, true);
+}
+
+static char **build_env(const struct jn_instance_spec *s)
+{
+    size_t n = 0;
+    for (const char *const *e = s->env; e && *e; e++)
+        n++;
+    char **env = jn_calloc(n + 8, sizeof(char *));
+    size_t k = 0;
+    const char *path = getenv("PATH"), *home = getenv("HOME");
+    char tmp[512];
+    snprintf(tmp, sizeof(tmp), "PATH=%s", path ? path : "/usr/local/bin:/usr/bin:/bin");
+    env[k++] = jn_strdup(tmp);
+    snprintf(tmp, sizeof(tmp), "HOME=%s", home ? home : "/");
+    env[k++] = jn_strdup(tmp);
+    for (const char *const *e = s->env; e && *e; e++)
+        if (strncmp(*e, "PORT=", 5) != 0) /* $PORT is the port jern allocated */
+            env[k++] = jn_strdup(*e);
+    if (s->host_port > 0) {
+        snprintf(tmp, sizeof(tmp), "PORT=%d", s->host_port);
+        env[k++] = jn_strdup(tmp);
+    }
+    snprintf(tmp, sizeof(tmp), "JERN_APP=%s", s->app);
+    env[k++] = jn_strdup(tmp);
+    snprintf(tmp, sizeof(tmp), "JERN_RELEASE=%s", s->release);
+    env[k++] = jn_strdup(tmp);
+    snprintf(tmp, sizeof(tmp), "JERN_INSTANCE=%s", s->instance);
+    env[k++] = jn_strdup(tmp);
+    env[k] = NULL;
+    return env;
+}
+
+static void free_env(char **env)
+{
+    for (char **e = env; *e; e++)
+        free(*e);
+    free(env);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (flag == FTW_DP)
+        rmdir(path);
+    else
+        unlink(path);
+    return 0;
+}
+
+static void rm_tree(const char *path)
+{
+    nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static int ex_start(struct jn_driver *d, const struct jn_instance_spec *spec,
+                    struct jn_instance *out)
+{
+    struct execd *x = (struct execd *)d;
+    if (!spec->command || !*spec->command)
+        return jn_driver_fail(d, JN_EBADINPUT, "exec: instance %s has no command", spec->name);
+    if (spec->n_volumes > 0)
+        return jn_driver_fail(d, JN_EUNSUPPORTED,
+                              "exec: plain processes see the host's files directly; --volume "
+                              "needs the docker driver");
+    if (spec->cpus > 0)
+        return jn_driver_fail(d, JN_EUNSUPPORTED,
+                              "exec: --cpus needs cgroups, which the exec driver does not manage; "
+                              "drop --cpus or use the docker driver");
+    char dir[PATH_CAP], logp[PATH_CAP], cmdp[PATH_CAP];
+    struct mon_args a = {.log_fd = -1, .devnull = -1, .memory = spec->memory};
+    if (inst_path(x, spec->name, NULL, dir, sizeof(dir)) < 0 ||
+        inst_path(x, spec->name, "log", logp, sizeof(logp)) < 0 ||
+        inst_path(x, spec->name, "command", cmdp, sizeof(cmdp)) < 0 ||
+        inst_path(x, spec->name, "exit", a.exit_path, sizeof(a.exit_path)) < 0 ||
+        inst_path(x, spec->name, "exit.tmp", a.exit_tmp, sizeof(a.exit_tmp)) < 0)
+        return jn_driver_fail(d, JN_ETOOBIG, "exec: state path for %s too long", spec->name);
+    a.workdir = spec->workdir ? spec->workdir : dir;
+    if (mkdir(dir, 0750) < 0) {
+        if (errno == EEXIST)
+            return jn_driver_fail(d, JN_EEXIST,
+                                  "exec: an instance named %s already exists (remove it or pick "
+                                  "another name)",
+                                  spec->name);
+        return jn_driver_fail(d, -errno, "exec: cannot create %s: %s", dir, strerror(errno));
+    }
+    struct stat st;
+    if (stat(a.workdir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        rm_tree(dir);
+        return jn_driver_fail(d, JN_EBADINPUT, "exec: working directory %s is not a directory",
+                              a.workdir);
+    }
+    FILE *cf = fopen(cmdp, "we");
+    if (cf) {
+        fprintf(cf, "%s\n", spec->command);
+        fclose(cf);
+    }
+
+    int rc = 0, outp[2] = {-1, -1}, errp[2] = {-1, -1}, readyp[2] = {-1, -1};
+    a.log_fd = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    a.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (a.log_fd < 0 || a.devnull < 0 || pipe2(outp, O_CLOEXEC) < 0 ||
+        pipe2(errp, O_CLOEXEC) < 0 || pipe2(readyp, O_CLOEXEC) < 0)
+        rc = jn_driver_fail(d, -errno, "exec: cannot set up %s: %s", spec->name, strerror(errno));
+    char **env = build_env(spec);
+    char *argv[] = {"sh", "-c", (char *)spec->command, NULL};
+    a.argv = argv;
+    a.envp = env;
+    a.out_r = outp[0];
+    a.out_w = outp[1];
+    a.err_r = errp[0];
+    a.err_w = errp[1];
+    a.ready_w = readyp[1];
+
+    struct ready_msg msg = {0, 0};
+    if (rc == 0) {
+        pid_t child = fork();
+        if (child == 0) {
+            /* Detach: new session, and let the monitor be adopted by init. */
+            setsid();
+            pid_t mon = fork();
+            if (mon == 0)
+                run_monitor(&a);
+            _exit(mon < 0 ? 1 : 0);
+        }
+        if (child < 0) {
+            rc = jn_driver_fail(d, -errno, "exec: fork: %s", strerror(errno));
+        } else {
+            while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+                ;
+        }
+    }
+    int fds[] = {a.log_fd, a.devnull, outp[0], outp[1], errp[0], errp[1], readyp[1]};
+    for (size_t i = 0; i < JN_ARRAY_LEN(fds); i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    free_env(env);
+    if (rc == 0) {
+        size_t got = 0;
+        while (got < sizeof(msg)) {
+            ssize_t n = read(readyp[0], (char *)&msg + got, sizeof(msg) - got);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                break;
+            got += (size_t)n;
+        }
+        if (got < sizeof(msg) || msg.app <= 0)
+            rc = jn_driver_fail(d, -EAGAIN, "exec: could not start %s: fork failed (out of "
+                                "processes or memory?)",
+                                spec->name);
+    }
+    if (readyp[0] >= 0)
+        close(readyp[0]);
+    if (rc < 0) {
+        rm_tree(dir);
+        return rc;
+    }
+
+    struct meta m = {.pid = msg.app, .monitor = msg.monitor, .host_port = spec->host_port};
+    snprintf(m.name, sizeof(m.name), "%s", spec->name);
+    snprintf(m.app, sizeof(m.app), "%s", spec->app);
+    snprintf(m.release, sizeof(m.release), "%s", spec->release);
+    snprintf(m.instance, sizeof(m.instance), "%s", spec->instance);
+    char state;
+    proc_stat(m.pid, &state, &m.start_ticks);
+    proc_stat(m.monitor, &state, &m.monitor_ticks);
+    rc = write_meta(x, &m);
+    if (rc < 0) {
+        kill(-m.pid, SIGKILL);
+        rm_tree(dir);
+        return jn_driver_fail(d, rc, "exec: cannot record the state of %s: %s", spec->name,
+                              jn_strerror(rc));
+    }
+    return fill_instance(x, &m, out, false);
+}
+
+static int ex_stop(struct jn_driver *d, const char *id, int timeout_ms)
+{
+    struct execd *x = (struct execd *)d;
+    struct meta m;
+    int rc = read_meta(x, id, &m);
+    if (rc < 0)
+        return jn_driver_fail(d, rc, "exec: no instance %s", id);
+    bool present;
+    read_exit(x, id, &present);
+    if (!present && same_process(m.pid, m.start_ticks, NULL)) {
+        /* The app leads its own group: signal all of it. SIGCONT wakes a paused one so
+         * the SIGTERM is delivered. */
+        kill(-m.pid, SIGTERM);
+        kill(-m.pid, SIGCONT);
+        int64_t deadline = jn_now_ms() + timeout_ms;
+        while (same_process(m.pid, m.start_ticks, NULL) && jn_now_ms() < deadline)
+            sleep_ms(10);
+        if (same_process(m.pid, m.start_ticks, NULL))
+            kill(-m.pid, SIGKILL);
+        for (int i = 0; i < 500 && same_process(m.pid, m.start_ticks, NULL); i++)
+            sleep_ms(10);
+        if (same_process(m.pid, m.start_ticks, NULL))
+            return jn_driver_fail(d, JN_ETIMEDOUT, "exec: %s (pid %d) survived SIGKILL", id,
+                                  (int)m.pid);
+    }
+    /* Descendants that ignored SIGTERM while the leader exited must not linger. The
+     * group id is the leader's pid, dead now; a reuse within this call is implausible. */
+    if (m.pid > 0)
+        kill(-m.pid, SIGKILL);
+    struct jn_instance info;
+    fill_instance(x, &m, &info, true);
+    return 0;
+}
+
+static int ex_remove(struct jn_driver *d, const char *id)
+{
+    struct execd *x = (struct execd *)d;
+    struct meta m;
+    char dir[PATH_CAP];
+    int rc = read_meta(x, id, &m);
+    if (rc == JN_ENOTFOUND) {
+        /* A half-created directory (crash during start) is removable too. */
+        if (inst_path(x, id, NULL, dir, sizeof(dir)) == 0 && access(dir, F_OK) == 0) {
+            rm_tree(dir);
+            return 0;
+        }
+        return jn_driver_fail(d, rc, "exec: no instance %s", id);
+    }
+    rc = ex_stop(d, id, 0);
+    if (rc < 0)
+        return rc;
+    for (int i = 0; i < 200 && same_process(m.monitor, m.monitor_ticks, NULL); i++)
+        sleep_ms(10);
+    if (inst_path(x, id, NULL, dir, sizeof(dir)) == 0)
+        rm_tree(dir);
+    return 0;
+}
+
+static int ex_pause(struct jn_driver *d, const char *id, bool pause)
+{
+    struct execd *x = (struct execd *)d;
+    struct jn_instance info;
+    int rc = ex_inspect(d, id, &info);
+    if (rc < 0)
+        return rc;
+    if (!info.running)
+        return jn_driver_fail(d, JN_EBADINPUT, "exec: %s is not running", id);
+    (void)x;
+    if (kill(-info.pid, pause ? SIGSTOP : SIGCONT) < 0)
+        return jn_driver_fail(d, -errno, "exec: %s %s: %s", pause ? "pause" : "unpause", id,
+                              strerror(errno));
+    /* SIGSTOP takes effect asynchronously; wait so a following inspect agrees. */
+    for (int i = 0; i < 100; i++) {
+        char st = 0;
+        unsigned long long s;
+        if (proc_stat(info.pid, &st, &s) < 0 || (st == 'T') == pause)
+            break;
+        sleep_ms(5);
+    }
+    return 0;
+}
+
+static int ex_list(struct jn_driver *d, const char *app, struct jn_instance **out)
+{
+    struct execd *x = (struct execd *)d;
+    DIR *dir = opendir(x->dir);
+    if (!dir)
+        return jn_driver_fail(d, -errno, "exec: cannot read %s: %s", x->dir, strerror(errno));
+    size_t cap = 8, n = 0;
+    struct jn_instance *arr = jn_calloc(cap, sizeof(*arr));
+    struct dirent *e;
+    while ((e = readdir(dir))) {
+        if (e->d_name[0] == '.')
+            continue;
+        struct meta m;
+        if (read_meta(x, e->d_name, &m) < 0)
+            continue;
+        if (app && strcmp(m.app, app) != 0)
+            continue;
+        if (n == cap) {
+            cap *= 2;
+            arr = jn_realloc(arr, cap * sizeof(*arr));
+        }
+        fill_instance(x, &m, &arr[n++], false);
+    }
+    closedir(dir);
+    *out = arr;
+    return (int)n;
+}
+
+/* One parsed log record. */
+static bool parse_record(const char *line, int64_t *ms, char *stream, const char **text)
+{
+    char *end;
+    *ms = strtoll(line, &end, 10);
+    if (end == line || end[0] != ' ' || (end[1] != 'o' && end[1] != 'e') || end[2] != ' ')
+        return false;
+    *stream = end[1];
+    *text = end + 3;
+    return true;
+}
+
+static int ex_logs(struct jn_driver *d, const char *id, const struct jn_logs_opts *o,
+                   jn_log_sink sink, void *arg)
+{
+    struct execd *x = (struct execd *)d;
+    struct meta m;
+    char path[PATH_CAP];
+    int rc = read_meta(x, id, &m);
+    if (rc < 0)
+        return jn_driver_fail(d, rc, "exec: no instance %s", id);
+    inst_path(x, id, "log", path, sizeof(path));
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return jn_driver_fail(d, -errno, "exec: cannot read the log of %s: %s", id,
+                              strerror(errno));
+    int64_t since_ms = o->since * 1000;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int64_t ms;
+    char stream;
+    const char *text;
+
+    /* With tail: a first pass finds where the last N matching records start. */
+    if (o->tail > 0) {
+        long *ring = jn_calloc((size_t)o->tail, sizeof(long));
+        size_t seen = 0;
+        long off = ftell(f);
+        while ((len = getline(&line, &cap, f)) > 0) {
+            if (parse_record(line, &ms, &stream, &text) && ms >= since_ms)
+                ring[seen++ % (size_t)o->tail] = off;
+            off = ftell(f);
+        }
+        long start = seen == 0                  ? off
+                     : seen <= (size_t)o->tail ? ring[0]
+                                               : ring[seen % (size_t)o->tail];
+        free(ring);
+        fseek(f, start, SEEK_SET);
+    }
+
+    int64_t deadline = o->timeout_ms > 0 ? jn_now_ms() + o->timeout_ms : INT64_MAX;
+    for (;;) {
+        while ((len = getline(&line, &cap, f)) > 0) {
+            if (line[len - 1] != '\n') {
+                /* A record still being written: read it again whole. */
+                fseek(f, -(long)len, SEEK_CUR);
+                break;
+            }
+            if (!parse_record(line, &ms, &stream, &text) || ms < since_ms)
+                continue;
+            if (sink(arg, stream == 'e' ? JN_STREAM_STDERR : JN_STREAM_STDOUT, text,
+                     (size_t)(line + len - text)) != 0)
+                goto out;
+        }
+        clearerr(f);
+        if (!o->follow || jn_now_ms() >= deadline)
+            break;
+        bool present;
+        read_exit(x, id, &present);
+        if (present || !same_process(m.monitor, m.monitor_ticks, NULL)) {
+            /* Ended: one more pass picks up the last lines, then stop. */
+            while ((len = getline(&line, &cap, f)) > 0)
+                if (line[len - 1] == '\n' && parse_record(line, &ms, &stream, &text) &&
+                    ms >= since_ms &&
+                    sink(arg, stream == 'e' ? JN_STREAM_STDERR : JN_STREAM_STDOUT, text,
+                         (size_t)(line + len - text)) != 0)
+                    break;
+            break;
+        }
+        sleep_ms(50);
+    }
+out:
+    free(line);
+    fclose(f);
+    return 0;
+}
+
+static void ex_destroy(struct jn_driver *d)
+{
+    struct execd *x = (struct execd *)d;
+    free(x->dir);
+    free(x);
+}
+
+static const struct jn_driver_ops exec_ops = {
+    .name = "exec",
+    .version = ex_version,
+    .image_ensure = ex_image_ensure,
+    .start = ex_start,
+    .stop = ex_stop,
+    .remove = ex_remove,
+    .inspect = ex_inspect,
+    .list = ex_list,
+    .logs = ex_logs,
+    .pause = ex_pause,
+    .destroy = ex_destroy,
+};
+
+static int mkdir_p(const char *path)
+{
+    char tmp[PATH_CAP];
+    if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+        return JN_ETOOBIG;
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0750) < 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    if (mkdir(tmp, 0750) < 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+struct jn_driver *jn_driver_exec_new(const char *state_dir, int *err)
+{
+    char dir[PATH_CAP];
+    if (snprintf(dir, sizeof(dir), "%s/instances", state_dir) >= (int)sizeof(dir) - 300) {
+        *err = JN_ETOOBIG;
+        return NULL;
+    }
+    int rc = mkdir_p(dir);
+    if (rc < 0) {
+        *err = rc;
+        return NULL;
+    }
+    struct execd *x = jn_calloc(1, sizeof(*x));
+    x->base.ops = &exec_ops;
+    x->dir = jn_strdup(dir);
+    *err = 0;
+    return &x->base;
+}

@@ -1,0 +1,74 @@
+/*
+ * migrations.c: the store schema, one entry per version, applied in order.
+ * Never edit a released entry: add a new one. Each runs in its own
+ * transaction together with the bump of PRAGMA user_version, so a crash
+ * leaves the database at a whole version.
+ */
+#include "core/common.h"
+
+#include "store/migrations.h"
+
+static const char *const migrations[] = {
+    /* 1: apps, domains, runtime upstream servers, settings, releases, instances */
+    "CREATE TABLE apps ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  created_at INTEGER NOT NULL"
+    ");"
+    "CREATE TABLE domains ("
+    "  domain TEXT PRIMARY KEY,"
+    "  app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE"
+    ");"
+    "CREATE INDEX domains_app ON domains(app_id);"
+    /* origin 'api': a server added at runtime; 'config': an override of a
+     * server written in the config file (weight/state, or 'removed'). */
+    "CREATE TABLE upstream_servers ("
+    "  id INTEGER PRIMARY KEY,"
+    "  upstream TEXT NOT NULL,"
+    "  addr TEXT NOT NULL,"
+    "  weight INTEGER NOT NULL DEFAULT 1 CHECK (weight BETWEEN 1 AND 1000),"
+    "  state TEXT NOT NULL DEFAULT 'ready'"
+    "    CHECK (state IN ('ready','drain','maint','removed')),"
+    "  origin TEXT NOT NULL DEFAULT 'api' CHECK (origin IN ('api','config')),"
+    "  CHECK (state <> 'removed' OR origin = 'config'),"
+    "  UNIQUE (upstream, addr)"
+    ");"
+    "CREATE TABLE settings ("
+    "  key TEXT PRIMARY KEY,"
+    "  value TEXT NOT NULL"
+    ");"
+    "CREATE TABLE releases ("
+    "  id INTEGER PRIMARY KEY,"
+    "  app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,"
+    "  version INTEGER NOT NULL,"
+    "  image TEXT,"
+    "  command TEXT,"
+    "  env TEXT NOT NULL DEFAULT '{}',"
+    "  created_at INTEGER NOT NULL,"
+    "  UNIQUE (app_id, version)"
+    ");"
+    "CREATE TABLE instances ("
+    "  id INTEGER PRIMARY KEY,"
+    "  app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,"
+    "  release_id INTEGER REFERENCES releases(id) ON DELETE SET NULL,"
+    "  driver TEXT NOT NULL CHECK (driver IN ('docker','podman','exec')),"
+    "  external_id TEXT,"
+    "  host_port INTEGER CHECK (host_port IS NULL OR host_port BETWEEN 1 AND 65535),"
+    "  state TEXT NOT NULL DEFAULT 'starting',"
+    "  started_at INTEGER,"
+    "  restarts INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE INDEX instances_app ON instances(app_id);",
+};
+
+int jn_store_migrations_count(void)
+{
+    return (int)JN_ARRAY_LEN(migrations);
+}
+
+const char *jn_store_migration(int version)
+{
+    if (version < 1 || version > (int)JN_ARRAY_LEN(migrations))
+        return NULL;
+    return migrations[version - 1];
+}

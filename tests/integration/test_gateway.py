@@ -1,0 +1,187 @@
+"""The gateway, black-box: build/asan/jern in front of real backends on loopback.
+Basic proxying, -t, local answers, errors. Helpers here are shared by the other
+test_gateway_*.py files."""
+import re
+import socket
+import subprocess
+import time
+
+import requests
+
+from conftest import JERN, free_port, wait_port
+
+
+def start_gateway(procs, tmp_path, body, name="jern", workers=1, head="", port=None):
+    """Writes a config whose http block is `body` (use {port} for the listen
+    port) and starts `jern gateway -c` on it. Returns (proc, port, conf path)."""
+    port = port or free_port()
+    conf = tmp_path / f"{name}.conf"
+    conf.write_text(f"worker_processes {workers};\nevents {{ worker_connections 20000; }}\n{head}\n"
+                    f"http {{\n{body.replace('{port}', str(port))}\n}}\n")
+    p = procs.start([JERN, "gateway", "-c", conf], name=name)
+    wait_port(port)
+    return p, port, conf
+
+
+def simple_proxy(procs, tmp_path, backends, upstream_extra="", loc_extra="", server_extra=""):
+    servers = "".join(f"server 127.0.0.1:{b};\n" for b in backends)
+    return start_gateway(procs, tmp_path, f"""
+        upstream app {{ {servers} {upstream_extra} }}
+        server {{ listen 127.0.0.1:{{port}}; {server_extra}
+                  location / {{ proxy_pass http://app; {loc_extra} }} }}""")
+
+
+def raw(port, data, timeout=5.0, until_close=True):
+    """Sends bytes, returns everything read until the server closes (or timeout)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        out = b""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            out += chunk
+            if not until_close and b"\r\n\r\n" in out:
+                break
+        return out
+
+
+def test_get_through_upstream(procs, tmp_path, testapp):
+    a = testapp("a")
+    _, port, _ = simple_proxy(procs, tmp_path, [a])
+    r = requests.get(f"http://127.0.0.1:{port}/", timeout=5)
+    assert r.status_code == 200
+    assert r.text.startswith("hello from a")
+    assert int(r.headers["Content-Length"]) == len(r.content)
+
+
+def test_post_body_echo_and_headers_rewritten(procs, tmp_path, testapp):
+    a = testapp("a")
+    _, port, _ = simple_proxy(procs, tmp_path, [a], loc_extra="proxy_set_header X-Real-IP $remote_addr;"
+                              " proxy_set_header X-Drop '';")
+    r = requests.post(f"http://127.0.0.1:{port}/echo", data=b"x" * 100000, timeout=5)
+    assert r.status_code == 200 and r.content == b"x" * 100000
+    r = requests.get(f"http://127.0.0.1:{port}/headers", timeout=5,
+                     headers={"X-Drop": "1", "Keep-Alive": "300", "X-Custom": "yes",
+                              "Connection": "keep-alive, X-Hop", "X-Hop": "secret"})
+    head = r.text
+    assert head.startswith("GET /headers HTTP/1.1\r\n")
+    assert re.search(r"(?im)^host: app\r$", head), head  # default Host $proxy_host
+    assert re.search(r"(?im)^connection: close\r$", head)  # no pool: close, as nginx
+    assert re.search(r"(?im)^x-real-ip: 127\.0\.0\.1\r$", head)
+    assert re.search(r"(?im)^x-custom: yes\r$", head)
+    for gone in ("x-drop", "keep-alive", "x-hop"):
+        assert not re.search(rf"(?im)^{gone}:", head), (gone, head)
+
+
+def test_proxy_pass_uri_replaces_prefix(procs, tmp_path, testapp):
+    a = testapp("a")
+    _, port, _ = start_gateway(procs, tmp_path, f"""
+        server {{ listen 127.0.0.1:{{port}};
+          location /api/ {{ proxy_pass http://127.0.0.1:{a}/; }}
+          location = /exact {{ return 200 "exact\\n"; }}
+          location /old {{ return 301 http://example.com/new; }}
+        }}""")
+    r = requests.get(f"http://127.0.0.1:{port}/api/headers?x=1", timeout=5)
+    assert r.text.startswith("GET /headers?x=1 HTTP/1.1\r\n"), r.text
+    assert re.search(rf"(?im)^host: 127\.0\.0\.1:{a}\r$", r.text)
+    r = requests.get(f"http://127.0.0.1:{port}/exact", timeout=5)
+    assert r.status_code == 200 and r.text == "exact\n"
+    r = requests.get(f"http://127.0.0.1:{port}/old", timeout=5, allow_redirects=False)
+    assert r.status_code == 301 and r.headers["Location"] == "http://example.com/new"
+    r = requests.get(f"http://127.0.0.1:{port}/nothing-here", timeout=5)
+    assert r.status_code == 404
+
+
+def test_server_name_routing(procs, tmp_path, testapp):
+    a, b, c = testapp("a"), testapp("b"), testapp("c")
+    _, port, _ = start_gateway(procs, tmp_path, f"""
+        server {{ listen 127.0.0.1:{{port}}; server_name a.test;
+                  location / {{ proxy_pass http://127.0.0.1:{a}; }} }}
+        server {{ listen 127.0.0.1:{{port}} default_server; server_name *.wild.test;
+                  location / {{ proxy_pass http://127.0.0.1:{b}; }} }}
+        server {{ listen 127.0.0.1:{{port}}; server_name .dot.test;
+                  location / {{ proxy_pass http://127.0.0.1:{c}; }} }}""")
+
+    def who(host):
+        return requests.get(f"http://127.0.0.1:{port}/", headers={"Host": host}, timeout=5).text.split()[2]
+
+    assert who("a.test") == "a"
+    assert who("A.TEST:80") == "a"
+    assert who("x.wild.test") == "b"
+    assert who("dot.test") == "c" and who("y.dot.test") == "c"
+    assert who("unknown.test") == "b"  # default_server
+
+
+def test_config_check_good_and_bad(tmp_path):
+    good = tmp_path / "good.conf"
+    good.write_text("events {}\nhttp { server { listen 127.0.0.1:1; location / { return 200; } } }\n")
+    r = subprocess.run([JERN, "gateway", "-t", "-c", good], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0, r.stderr
+    assert f"configuration file {good} test is successful" in r.stderr
+    bad = tmp_path / "bad.conf"
+    bad.write_text("events {}\nhttp {\n upstream u { least_con; server 127.0.0.1:1; }\n}\n")
+    r = subprocess.run([JERN, "gateway", "-t", "-c", bad], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 1
+    assert f"{bad}:3:" in r.stderr and "least_conn" in r.stderr, r.stderr
+    missing = tmp_path / "missing.conf"
+    missing.write_text("events {}\nhttp { server { listen 127.0.0.1:1;\n"
+                       " location / { proxy_pass http://nowhere; } } }\n")
+    r = subprocess.run([JERN, "gateway", "-t", "-c", missing], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 1 and f"{missing}:" in r.stderr and "nowhere" in r.stderr, r.stderr
+
+
+def test_seed_config_runs_unchanged(procs, tmp_path, testapp):
+    """Pattern 1 of the seed with loopback addresses: least_conn, WebSocket headers."""
+    from pathlib import Path
+    seed = (Path(__file__).resolve().parents[1] / "data" / "seed.conf").read_text()
+    a, b = testapp("a"), testapp("b")
+    port = free_port()
+    seed = seed.replace("127.0.0.1:18080", f"127.0.0.1:{a}").replace("127.0.0.1:18081", f"127.0.0.1:{b}")
+    seed = seed.replace("listen 80;", f"listen 127.0.0.1:{port};")
+    conf = tmp_path / "seed.conf"
+    conf.write_text(seed)
+    r = subprocess.run([JERN, "gateway", "-t", "-c", conf], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0, r.stderr
+    procs.start([JERN, "gateway", "-c", conf], name="seed")
+    wait_port(port)
+    seen = set()
+    with requests.Session() as s:
+        for _ in range(10):
+            r = s.get(f"http://127.0.0.1:{port}/", headers={"Host": "api.yourdomain.no"}, timeout=5)
+            assert r.status_code == 200
+            seen.add(r.text.split()[2])
+        r = s.get(f"http://127.0.0.1:{port}/headers", headers={"Host": "api.yourdomain.no"}, timeout=5)
+        assert re.search(r"(?im)^host: api\.yourdomain\.no\r$", r.text)
+        assert re.search(r"(?im)^connection: upgrade\r$", r.text)
+        assert not re.search(r"(?im)^upgrade:", r.text)  # $http_upgrade empty: not sent
+    assert seen == {"a", "b"}
+
+
+def test_dead_backend_is_502_and_timeout_is_504(procs, tmp_path, testapp):
+    dead = free_port()
+    a = testapp("a")
+    _, port, _ = start_gateway(procs, tmp_path, f"""
+        server {{ listen 127.0.0.1:{{port}};
+          location /dead {{ proxy_pass http://127.0.0.1:{dead}; }}
+          location /slow {{ proxy_pass http://127.0.0.1:{a}; proxy_read_timeout 300ms; }}
+        }}""")
+    r = requests.get(f"http://127.0.0.1:{port}/dead", timeout=5)
+    assert r.status_code == 502 and "502" in r.text
+    t = time.time()
+    r = requests.get(f"http://127.0.0.1:{port}/slow?ms=3000", timeout=5)
+    assert r.status_code == 504 and time.time() - t < 2.5
+
+
+def test_bad_request_gets_400_and_close(procs, tmp_path, testapp):
+    a = testapp("a")
+    _, port, _ = simple_proxy(procs, tmp_path, [a])
+    out = raw(port, b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n")
+    assert out.startswith(b"HTTP/1.1 400 "), out
+    assert b"Connection: close" in out
+    out = raw(port, b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-Big: " + b"y" * 40000 + b"\r\n\r\n")
+    assert out.startswith(b"HTTP/1.1 431 "), out[:100]
