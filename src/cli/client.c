@@ -42,9 +42,10 @@ int jn_client_init(struct jn_client *c, int argc, char **argv)
         }
     }
     argv[out] = NULL;
-    if (admin && *admin && (strncmp(admin, "http://", 7) == 0 ||
-                            (admin[0] != '/' && admin[0] != '.' && strncmp(admin, "unix:", 5) != 0 &&
-                             strchr(admin, ':')))) {
+    if (admin && *admin &&
+        (strncmp(admin, "http://", 7) == 0 ||
+         (admin[0] != '/' && admin[0] != '.' && strncmp(admin, "unix:", 5) != 0 &&
+          strchr(admin, ':')))) {
         const char *hp = strncmp(admin, "http://", 7) == 0 ? admin + 7 : admin;
         size_t n = strlen(hp) + 8;
         c->base_url = jn_malloc(n);
@@ -171,8 +172,8 @@ void jn_client_print_json(const cJSON *answer)
     free(s);
 }
 
-int jn_client_request(struct jn_client *c, const char *method, const char *path,
-                      const cJSON *body, cJSON **out)
+int jn_client_request(struct jn_client *c, const char *method, const char *path, const cJSON *body,
+                      cJSON **out)
 {
     int st = jn_client_call(c, method, path, body, out);
     if (st < 0)

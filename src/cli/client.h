@@ -18,8 +18,8 @@ struct jn_client {
     char *unix_path; /* set for a unix socket */
     char *base_url;  /* "http://localhost" for unix, "http://HOST:PORT" for TCP */
     char *token;
-    char *where;     /* for messages: the socket path or the URL */
-    bool json;       /* --json: print the API's JSON */
+    char *where; /* for messages: the socket path or the URL */
+    bool json;   /* --json: print the API's JSON */
 };
 
 /* Takes --admin X, --token X and --json out of argv (anywhere after the
@@ -49,8 +49,8 @@ void jn_client_print_json(const cJSON *answer);
 /* jn_client_call plus the usual handling: on 2xx prints the JSON when --json
  * and returns 0 with *out set; otherwise prints the error and returns the
  * exit code (1) with *out NULL. */
-int jn_client_request(struct jn_client *c, const char *method, const char *path,
-                      const cJSON *body, cJSON **out);
+int jn_client_request(struct jn_client *c, const char *method, const char *path, const cJSON *body,
+                      cJSON **out);
 
 /* A string field of o, or "" (never NULL). */
 const char *jn_client_str(const cJSON *o, const char *key);

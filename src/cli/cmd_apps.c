@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <time.h>
 
-
 int jn_cmd_status(int argc, char **argv)
 {
     struct jn_client c;
@@ -21,8 +20,8 @@ int jn_cmd_status(int argc, char **argv)
     int rc = jn_client_request(&c, "GET", "/v1/status", NULL, &o);
     if (rc == 0 && !c.json) {
         const cJSON *ls = cJSON_GetObjectItemCaseSensitive(o, "listen");
-        printf("jern %s (pid %.0f), up %.0fs\n", jn_client_str(o, "version"), jn_client_num(o, "pid"),
-               jn_client_num(o, "uptime_s"));
+        printf("jern %s (pid %.0f), up %.0fs\n", jn_client_str(o, "version"),
+               jn_client_num(o, "pid"), jn_client_num(o, "uptime_s"));
         printf("  apps on      ");
         const cJSON *l;
         cJSON_ArrayForEach(l, ls) printf("%s ", cJSON_IsString(l) ? l->valuestring : "");
@@ -31,7 +30,8 @@ int jn_cmd_status(int argc, char **argv)
         printf("  state        %s\n", jn_client_str(o, "state_dir"));
         printf("  config       %s\n", jn_client_str(o, "config"));
         printf("  apps         %.0f\n", jn_client_num(o, "apps"));
-        printf("  upstreams    %.0f (%.0f servers)\n", jn_client_num(o, "upstreams"), jn_client_num(o, "servers"));
+        printf("  upstreams    %.0f (%.0f servers)\n", jn_client_num(o, "upstreams"),
+               jn_client_num(o, "servers"));
     }
     cJSON_Delete(o);
     jn_client_free(&c);
@@ -53,7 +53,8 @@ static void print_app_line(const cJSON *a)
     struct tm tm;
     char when[32];
     strftime(when, sizeof(when), "%Y-%m-%d %H:%M", gmtime_r(&t, &tm));
-    printf("%-20s %-8.0f %-17s %s\n", jn_client_str(a, "name"), jn_client_num(a, "servers"), when, hosts);
+    printf("%-20s %-8.0f %-17s %s\n", jn_client_str(a, "name"), jn_client_num(a, "servers"), when,
+           hosts);
 }
 
 int jn_cmd_apps(int argc, char **argv)

@@ -47,7 +47,8 @@ static int options(cJSON *body, int argc, char **argv, int from)
         } else if (strncmp(argv[i], "state=", 6) == 0) {
             cJSON_AddStringToObject(body, "state", argv[i] + 6);
         } else {
-            fprintf(stderr, "jern: unexpected '%s' (expected weight=N or state=ready|drain|maint)\n",
+            fprintf(stderr,
+                    "jern: unexpected '%s' (expected weight=N or state=ready|drain|maint)\n",
                     argv[i]);
             return 2;
         }
@@ -99,8 +100,7 @@ int jn_cmd_upstream(int argc, char **argv)
         snprintf(path, sizeof(path), "/v1/upstreams/%s/servers/%s", name, addr);
         rc = jn_client_request(&c, "DELETE", path, NULL, &o);
         if (rc == 0 && !c.json)
-            printf("removed %s from upstream '%s' (requests in flight finish)\n", argv[3],
-                   argv[1]);
+            printf("removed %s from upstream '%s' (requests in flight finish)\n", argv[3], argv[1]);
     } else if (argc >= 5 && strcmp(verb, "set") == 0) {
         body = cJSON_CreateObject();
         if ((rc = options(body, argc, argv, 4)) == 0) {

@@ -32,6 +32,7 @@ struct conn {
     bool closing;       /* close once out is flushed */
     bool eof;           /* the client shut down its side */
     bool sent_continue; /* 100 Continue already sent for the current request */
+    int64_t req_start;  /* when the first byte of the pending request came */
     struct conn *prev, *next;
 };
 
@@ -43,28 +44,46 @@ struct jn_admin {
     char *token;
     struct jn_http_limits limits;
     struct conn *conns;
+    size_t nconns;
 };
 
 static const char *reason(int status)
 {
     switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
+    case 100:
+        return "Continue";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    case 505:
+        return "HTTP Version Not Supported";
     }
     return "Status";
 }
@@ -81,6 +100,7 @@ static void conn_close(struct conn *c)
         a->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
+    a->nconns--;
     jn_buf_free(&c->in);
     jn_buf_free(&c->out);
     free(c);
@@ -179,8 +199,9 @@ static void process(struct conn *c)
         struct jn_api_resp r = {.status = 500, .content_type = "application/json"};
         jn_buf_init(&r.body, OUT_MAX);
         if (c->tcp && !token_ok(c->a, &req)) {
-            jn_api_error(&r, 401, "missing or wrong bearer token (send Authorization: Bearer "
-                                  "TOKEN, the token= of the admin directive)");
+            jn_api_error(&r, 401,
+                         "missing or wrong bearer token (send Authorization: Bearer "
+                         "TOKEN, the token= of the admin directive)");
         } else {
             const char *q = memchr(req.path, '?', req.path_len);
             struct jn_api_req ar = {
@@ -197,6 +218,7 @@ static void process(struct conn *c)
         queue_response(c, &r, req.method_id == JN_HTTP_HEAD);
         jn_buf_free(&r.body);
         jn_buf_consume(&c->in, (size_t)h + body_len);
+        c->req_start = 0; /* the next request's deadline starts with its bytes */
     }
     if (c->eof && c->in.len == 0)
         c->closing = true;
@@ -224,6 +246,23 @@ static bool flush(struct conn *c)
     return true;
 }
 
+/* A pending partial request has a deadline from its first byte, so a client
+ * trickling bytes cannot hold a connection; an idle one gets the idle timeout. */
+static void arm_timer(struct conn *c)
+{
+    struct jn_loop *loop = c->a->loop;
+    int64_t now = jn_loop_now(loop);
+    if (c->in.len == 0) {
+        c->req_start = 0;
+        jn_timer_start(loop, &c->idle, JN_ADMIN_IDLE_MS);
+        return;
+    }
+    if (c->req_start == 0)
+        c->req_start = now;
+    int64_t left = c->req_start + JN_ADMIN_REQUEST_MS - now;
+    jn_timer_start(loop, &c->idle, left > 0 ? left : 0);
+}
+
 static void conn_cb(struct jn_loop *loop, struct jn_io *io, uint32_t events)
 {
     struct conn *c = io->data;
@@ -248,7 +287,6 @@ static void conn_cb(struct jn_loop *loop, struct jn_io *io, uint32_t events)
             }
             break;
         }
-        jn_timer_start(loop, &c->idle, JN_ADMIN_IDLE_MS);
         if (c->out.len == 0)
             process(c);
         if (jn_buf_avail(&c->in) == 0 && c->in.len == c->in.max && !c->closing)
@@ -259,8 +297,10 @@ static void conn_cb(struct jn_loop *loop, struct jn_io *io, uint32_t events)
     /* A request may have waited behind a slow write: answer it now. */
     if (c->out.len == 0 && c->in.len > 0 && !c->closing) {
         process(c);
-        flush(c);
+        if (!flush(c))
+            return;
     }
+    arm_timer(c);
 }
 
 static void idle_cb(struct jn_loop *loop, struct jn_timer *t)
@@ -282,7 +322,13 @@ static void accept_cb(struct jn_loop *loop, struct jn_io *io, uint32_t events)
                 jn_warn("admin: accept: %s", jn_strerror(fd));
             return;
         }
+        if (a->nconns >= JN_ADMIN_MAX_CONNS) {
+            jn_warn("admin: %d connections open, refusing one more", JN_ADMIN_MAX_CONNS);
+            close(fd);
+            continue;
+        }
         struct conn *c = jn_calloc(1, sizeof(*c));
+        a->nconns++;
         c->a = a;
         c->tcp = l->tcp;
         jn_buf_init(&c->in, a->limits.max_head + JN_ADMIN_MAX_BODY);
@@ -316,8 +362,10 @@ static int listen_unix(const char *path, char *err, size_t errlen)
     struct stat sb;
     if (lstat(path, &sb) == 0) {
         if (!S_ISSOCK(sb.st_mode)) {
-            snprintf(err, errlen, "%s exists and is not a socket (remove it or choose another "
-                                  "admin path)", path);
+            snprintf(err, errlen,
+                     "%s exists and is not a socket (remove it or choose another "
+                     "admin path)",
+                     path);
             return -EEXIST;
         }
         int fd = jn_sock_connect(&addr);
@@ -350,8 +398,9 @@ int jn_admin_start(struct jn_loop *loop, struct jn_api *api, const struct jn_adm
                    struct jn_admin **out, char *err, size_t errlen)
 {
     if (o->tcp_addr && (!o->token || strlen(o->token) < 16)) {
-        snprintf(err, errlen, "the TCP admin listener %s needs token=SECRET of at least 16 "
-                              "characters (the admin API is never open without one)",
+        snprintf(err, errlen,
+                 "the TCP admin listener %s needs token=SECRET of at least 16 "
+                 "characters (the admin API is never open without one)",
                  o->tcp_addr);
         return JN_ECONFIG;
     }

@@ -4,7 +4,9 @@
  * on TCP where every request needs "Authorization: Bearer TOKEN" (401
  * otherwise). Requests are parsed with jn_http_parse_request; heads and
  * bodies are capped (431/413), bodies need Content-Length (411 otherwise),
- * idle connections are closed after a timeout. Control thread only.
+ * a request must arrive whole within JN_ADMIN_REQUEST_MS, idle connections
+ * close after JN_ADMIN_IDLE_MS, at most JN_ADMIN_MAX_CONNS are open at once.
+ * Control thread only.
  */
 #ifndef JN_CONTROL_ADMIN_H
 #define JN_CONTROL_ADMIN_H
@@ -14,7 +16,9 @@
 #include "ev/loop.h"
 
 #define JN_ADMIN_MAX_BODY (1024 * 1024)
-#define JN_ADMIN_IDLE_MS 30000
+#define JN_ADMIN_IDLE_MS 30000    /* a keep-alive connection with no request */
+#define JN_ADMIN_REQUEST_MS 10000 /* a whole request (head and body), from its first byte */
+#define JN_ADMIN_MAX_CONNS 256
 
 struct jn_admin_opts {
     const char *unix_path; /* NULL: no unix socket */

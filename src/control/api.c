@@ -103,6 +103,20 @@ static int split_path(const char *p, size_t n, struct route *rt)
     return 0;
 }
 
+/* cJSON decodes "\u0000" into a C string, silently cutting it short: "a\u0000b"
+ * would become "a". Such strings are refused instead. */
+static bool has_nul_escape(const char *p, size_t n)
+{
+    for (size_t i = 0; i + 6 <= n; i++) {
+        if (p[i] != '\\')
+            continue;
+        if (p[i + 1] == 'u' && memcmp(p + i + 2, "0000", 4) == 0)
+            return true;
+        i++; /* skip the escaped character: in \\u0000 the backslash is escaped */
+    }
+    return false;
+}
+
 /* Parses the body as a JSON object whose keys are all in allowed (NULL
  * terminated). On failure answers 400 and returns NULL. */
 static cJSON *parse_body(const struct jn_api_req *req, struct jn_api_resp *resp,
@@ -112,6 +126,10 @@ static cJSON *parse_body(const struct jn_api_req *req, struct jn_api_resp *resp,
         if (!required)
             return cJSON_CreateObject();
         jn_api_error(resp, 400, "a JSON object body is required");
+        return NULL;
+    }
+    if (has_nul_escape(req->body, req->body_len)) {
+        jn_api_error(resp, 400, "invalid JSON: \\u0000 (NUL) is not allowed in strings");
         return NULL;
     }
     const char *end = NULL;
@@ -376,8 +394,8 @@ static void upstreams_show(struct jn_api *api, const char *name, const char *add
             cJSON_Delete(u);
         }
         if (!o)
-            jn_api_error(resp, 404, "upstream '%s' has no server %s (see: jern upstream %s)",
-                         name, addr, name);
+            jn_api_error(resp, 404, "upstream '%s' has no server %s (see: jern upstream %s)", name,
+                         addr, name);
     } else if (name) {
         o = upstream_json(&v[0]);
     } else {
@@ -404,8 +422,8 @@ static void server_add(struct jn_api *api, const char *up, const struct jn_api_r
     if (!cJSON_IsString(addr)) {
         jn_api_error(resp, 400, "field 'addr' (a string, HOST:PORT) is required");
     } else if (get_int(o, "weight", &weight, resp) && get_state(o, &state, resp)) {
-        int r = jn_control_server_add(api->ctl, up, addr->valuestring, weight, state, err,
-                                      sizeof(err));
+        int r =
+            jn_control_server_add(api->ctl, up, addr->valuestring, weight, state, err, sizeof(err));
         if (r < 0)
             send_err(resp, r, err);
         else
@@ -425,8 +443,9 @@ static void server_set(struct jn_api *api, const char *up, const char *addr,
     char err[512] = "";
     if (get_int(o, "weight", &weight, resp) && get_state(o, &state, resp)) {
         if (cJSON_GetObjectItemCaseSensitive(o, "weight") && weight == 0) {
-            jn_api_error(resp, 400, "invalid weight 0: expected 1 to 1000 (use state=maint to "
-                                    "stop traffic)");
+            jn_api_error(resp, 400,
+                         "invalid weight 0: expected 1 to 1000 (use state=maint to "
+                         "stop traffic)");
         } else if (weight == 0 && state < 0) {
             jn_api_error(resp, 400, "nothing to change: give 'weight' and/or 'state'");
         } else {
@@ -591,22 +610,28 @@ void jn_api_handle(struct jn_api *api, const struct jn_api_req *req, struct jn_a
         return;
     }
     if (rt.nseg == 1 && strcmp(rt.seg[0], "health") == 0) {
-        if (!method_is(req, JN_HTTP_GET))
-            { not_allowed(resp, req, "GET"); return; }
+        if (!method_is(req, JN_HTTP_GET)) {
+            not_allowed(resp, req, "GET");
+            return;
+        }
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "status", "ok");
         send_json(resp, 200, o);
     } else if (rt.nseg == 1 && strcmp(rt.seg[0], "metrics") == 0) {
-        if (!method_is(req, JN_HTTP_GET))
-            { not_allowed(resp, req, "GET"); return; }
+        if (!method_is(req, JN_HTTP_GET)) {
+            not_allowed(resp, req, "GET");
+            return;
+        }
         resp->status = 200;
         resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
         jn_buf_reset(&resp->body);
         jn_api_metrics(api, &resp->body);
     } else if (rt.nseg >= 2 && strcmp(rt.seg[0], "v1") == 0 && strcmp(rt.seg[1], "status") == 0 &&
                rt.nseg == 2) {
-        if (!method_is(req, JN_HTTP_GET))
-            { not_allowed(resp, req, "GET"); return; }
+        if (!method_is(req, JN_HTTP_GET)) {
+            not_allowed(resp, req, "GET");
+            return;
+        }
         status(api, resp);
     } else if (api->deployer && deployer_route(api, &rt, req, resp)) {
         /* answered by control/deploy_api.c */

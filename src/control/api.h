@@ -18,7 +18,7 @@ struct jn_api {
     struct jn_control *ctl;
     const char *version;
     const char *state_dir;
-    const char *config_path; /* NULL: embedded defaults */
+    const char *config_path;    /* NULL: embedded defaults */
     const char *const *listens; /* gateway listen addresses */
     size_t nlistens;
     const char *admin_desc; /* "unix:PATH" (+ " and TCP ADDR") */

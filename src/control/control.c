@@ -188,7 +188,7 @@ int jn_control_app_create(struct jn_control *ctl, const char *name, const char *
                  name);
         return JN_EEXIST;
     }
-    char (*norm)[JN_STORE_DOMAIN_MAX] = jn_calloc(ndomains ? ndomains : 1, sizeof(*norm));
+    char(*norm)[JN_STORE_DOMAIN_MAX] = jn_calloc(ndomains ? ndomains : 1, sizeof(*norm));
     for (size_t i = 0; i < ndomains; i++) {
         if ((r = jn_name_domain_norm(domains[i], norm[i], sizeof(norm[i]), err, errlen)) < 0)
             goto out;
@@ -263,8 +263,8 @@ int jn_control_domain_add(struct jn_control *ctl, const char *app, const char *d
     return r;
 }
 
-int jn_control_domain_remove(struct jn_control *ctl, const char *app, const char *domain,
-                             char *err, size_t errlen)
+int jn_control_domain_remove(struct jn_control *ctl, const char *app, const char *domain, char *err,
+                             size_t errlen)
 {
     char norm[JN_STORE_DOMAIN_MAX];
     int r = jn_name_domain_norm(domain, norm, sizeof(norm), err, errlen);
@@ -274,8 +274,7 @@ int jn_control_domain_remove(struct jn_control *ctl, const char *app, const char
         return app_missing(r, app, err, errlen);
     r = jn_store_domain_remove(ctl->st, app, norm);
     if (r == JN_ENOTFOUND) {
-        snprintf(err, errlen, "app '%s' has no domain '%s' (see: jern domains %s)", app, norm,
-                 app);
+        snprintf(err, errlen, "app '%s' has no domain '%s' (see: jern domains %s)", app, norm, app);
         return r;
     }
     if (r < 0)

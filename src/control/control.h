@@ -52,8 +52,8 @@ int jn_control_app_create(struct jn_control *ctl, const char *name, const char *
 int jn_control_app_delete(struct jn_control *ctl, const char *name, char *err, size_t errlen);
 int jn_control_domain_add(struct jn_control *ctl, const char *app, const char *domain, char *err,
                           size_t errlen);
-int jn_control_domain_remove(struct jn_control *ctl, const char *app, const char *domain,
-                             char *err, size_t errlen);
+int jn_control_domain_remove(struct jn_control *ctl, const char *app, const char *domain, char *err,
+                             size_t errlen);
 
 /* Upstream servers (HAProxy runtime API parity). addr is normalised first.
  * weight 0 and state -1 mean "unchanged" in set. Servers written in the
@@ -71,16 +71,16 @@ int jn_control_server_set(struct jn_control *ctl, const char *upstream, const ch
 struct jn_ctl_server {
     char addr[JN_STORE_ADDR_MAX];
     int weight;
-    int state;            /* enum jn_peer_state */
-    bool from_config;     /* written in the config file */
-    int conns;            /* in flight now */
-    uint64_t requests;    /* total sent */
-    uint64_t failures;    /* total failed attempts */
+    int state;         /* enum jn_peer_state */
+    bool from_config;  /* written in the config file */
+    int conns;         /* in flight now */
+    uint64_t requests; /* total sent */
+    uint64_t failures; /* total failed attempts */
 };
 
 struct jn_ctl_upstream {
     char name[JN_STORE_NAME_MAX];
-    bool is_app;       /* an app's upstream (else an upstream block of the config) */
+    bool is_app;         /* an app's upstream (else an upstream block of the config) */
     const char *balance; /* "round_robin" or "least_conn" */
     struct jn_ctl_server *servers;
     size_t nservers;

@@ -10,6 +10,11 @@ struct jn_ctl_live {
     struct jn_upstream *u; /* the last one published under name (one reference) */
 };
 
+struct jn_ctl_host {
+    char *host; /* "shop.localhost", "shop.example.com" */
+    char *app;
+};
+
 struct jn_control {
     struct jn_store *st;
     const struct jn_conf *conf;
@@ -17,6 +22,8 @@ struct jn_control {
     struct jn_gateway *gw;
     struct jn_ctl_live *live;
     size_t nlive;
+    struct jn_ctl_host *hosts; /* the app hosts last published to the gateway */
+    size_t nhosts;
 };
 
 /* A desired server: the view plus, for config servers, the config entry. */

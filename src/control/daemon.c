@@ -1,8 +1,8 @@
 /*
  * daemon.c: `jern serve`: start order, signals, reload, stop.
  *
- * Start: config -> state dir -> store (migrations) -> gateway -> publish
- * everything the store holds -> admin API. The admin socket appears last, so
+ * Start: config -> state dir -> store (migrations) -> gateway (the file's
+ * routes) -> publish everything the store holds -> admin API. The admin socket appears last, so
  * a client that can reach it sees a daemon whose gateway already serves the
  * acknowledged state.
  */
@@ -16,6 +16,7 @@
 #include "control/deploy.h"
 #include "core/log.h"
 #include "ev/loop.h"
+#include "gateway/gateway.h"
 #include "store/store.h"
 
 #include <signal.h>
@@ -28,7 +29,8 @@
 struct daemon {
     const char *config_path;
     struct jn_daemon_conf dc;
-    struct jn_conf *conf;
+    const struct jn_conf *conf; /* owned by the gateway */
+    struct jn_gateway *gw;
     struct jn_loop *loop;
     struct jn_control *ctl;
     struct jn_admin *admin;
@@ -62,9 +64,24 @@ static void on_stop(struct jn_loop *loop, int signo, void *arg)
     jn_loop_stop(loop);
 }
 
+static void quit_done(void *arg)
+{
+    struct daemon *d = arg;
+    jn_loop_stop(d->loop);
+}
+
+/* QUIT: stop accepting, let requests in flight finish, then exit. */
+static void on_quit(struct jn_loop *loop, int signo, void *arg)
+{
+    struct daemon *d = arg;
+    jn_notice("signal %d: finishing requests in flight, then stopping", signo);
+    jn_gateway_shutdown(d->gw, quit_done, d);
+}
+
 static void on_reopen(struct jn_loop *loop, int signo, void *arg)
 {
-    jn_log_reopen();
+    struct daemon *d = arg;
+    jn_gateway_reopen_logs(d->gw);
 }
 
 /* HUP: re-read the file. Live state lives in the store, not the file, so it
@@ -83,19 +100,33 @@ static void on_reload(struct jn_loop *loop, int signo, void *arg)
         jn_error("reload failed, keeping the running config: %s", err);
         return;
     }
-    /* Listeners, the state dir and the admin endpoint are bound at start;
-     * changing them needs a restart. */
-    jn_daemon_conf_free(&dc);
-    const struct jn_conf *old = d->conf;
-    jn_control_set_conf(d->ctl, conf);
-    if (jn_control_publish_all(d->ctl, err, sizeof(err)) < 0) {
+    /* The gateway takes conf (also on failure) and rebuilds the config
+     * upstreams from the file; the store's changes are re-applied on top at
+     * once, before this handler returns. */
+    if (jn_gateway_reload(d->gw, conf, err, sizeof(err)) < 0) {
+        jn_daemon_conf_free(&dc);
         jn_error("reload failed, keeping the running config: %s", err);
-        jn_control_set_conf(d->ctl, old);
-        jn_conf_free(conf);
         return;
     }
-    jn_conf_free(d->conf);
+    /* Listen addresses follow the file; the state dir, the admin endpoint
+     * and the base domain are bound at start and need a restart. */
+    if (strcmp(dc.state_dir, d->dc.state_dir) != 0 || strcmp(dc.admin_unix, d->dc.admin_unix) ||
+        strcmp(dc.base_domain, d->dc.base_domain) != 0)
+        jn_warn("reload: state_dir, admin and base_domain changes take effect at restart");
+    for (size_t i = 0; i < JN_DAEMON_MAX_LISTEN; i++) {
+        char *t = d->dc.listen[i];
+        d->dc.listen[i] = dc.listen[i];
+        dc.listen[i] = t;
+    }
+    size_t n = d->dc.nlisten;
+    d->dc.nlisten = dc.nlisten;
+    dc.nlisten = n;
+    d->api.nlistens = d->dc.nlisten;
+    jn_daemon_conf_free(&dc);
     d->conf = conf;
+    jn_control_set_conf(d->ctl, conf);
+    if (jn_control_publish_all(d->ctl, err, sizeof(err)) < 0)
+        jn_error("reload: re-applying live state: %s", err);
     d->api.reloads++;
     jn_notice("reloaded %s", d->config_path);
 }
@@ -105,14 +136,21 @@ int jn_daemon_run(const char *config_path)
     struct daemon d = {.config_path = config_path};
     char err[1024];
     int rc = 1;
-    if (jn_daemon_conf_load(config_path, &d.dc, &d.conf, err, sizeof(err)) < 0) {
+    struct jn_conf *conf;
+    if (jn_daemon_conf_load(config_path, &d.dc, &conf, err, sizeof(err)) < 0) {
         fprintf(stderr, "jern: %s\n", err);
         return 1;
     }
+    d.conf = conf;
+    if (conf->error_log_path && jn_log_open(conf->error_log_path) < 0)
+        fprintf(stderr, "jern: cannot open error_log %s, logging to stderr\n",
+                conf->error_log_path);
+    jn_log_set_level((enum jn_log_level)conf->error_log_level);
     int r = mkdirs(d.dc.state_dir);
     if (r < 0) {
         fprintf(stderr, "jern: cannot create the state directory %s: %s\n", d.dc.state_dir,
                 jn_strerror(r));
+        jn_conf_free(conf);
         goto out;
     }
     char dbpath[4096];
@@ -120,12 +158,14 @@ int jn_daemon_run(const char *config_path)
     struct jn_store *st;
     if (jn_store_open(dbpath, &st, err, sizeof(err)) < 0) {
         fprintf(stderr, "jern: state store: %s\n", err);
+        jn_conf_free(conf);
         goto out;
     }
     d.ctl = jn_control_new(st, d.conf, d.dc.base_domain);
 
     if ((r = jn_loop_new(&d.loop)) < 0) {
         fprintf(stderr, "jern: cannot create the event loop: %s\n", jn_strerror(r));
+        jn_conf_free(conf);
         goto out;
     }
     /* Before any thread starts, so every thread inherits the blocked mask. */
@@ -133,13 +173,19 @@ int jn_daemon_run(const char *config_path)
     jn_loop_signal(d.loop, SIGTERM, on_stop, &d);
     jn_loop_signal(d.loop, SIGINT, on_stop, &d);
     jn_loop_signal(d.loop, SIGHUP, on_reload, &d);
+    jn_loop_signal(d.loop, SIGQUIT, on_quit, &d);
     jn_loop_signal(d.loop, SIGUSR1, on_reopen, &d);
+
+    if (jn_gateway_start(d.loop, conf, &d.gw, err, sizeof(err)) < 0) {
+        fprintf(stderr, "jern: gateway: %s\n", err);
+        goto out;
+    }
+    jn_control_set_gateway(d.ctl, d.gw);
 
     /* Adopt surviving instances before publishing, so the gateway's first
      * snapshot already routes to them and never to orphans. */
     struct jn_deploy_opts dopts = {
         .state_dir = d.dc.state_dir,
-        .drain_timeout_ms = d.dc.drain_timeout_ms,
     };
     d.deployer = jn_deployer_new(d.loop, d.ctl, &dopts);
     jn_deployer_start(d.deployer);
@@ -180,9 +226,10 @@ int jn_daemon_run(const char *config_path)
 out:
     jn_admin_stop(d.admin);
     jn_deployer_free(d.deployer);
+    if (d.gw)
+        jn_gateway_free(d.gw);
     jn_control_free(d.ctl);
     jn_loop_free(d.loop);
-    jn_conf_free(d.conf);
     jn_daemon_conf_free(&d.dc);
     return rc;
 }

@@ -2,8 +2,8 @@
  * daemon.h: `jern serve`: the gateway and the control plane in one process.
  * The main thread runs the control loop (admin API, signals, store); the
  * gateway runs its own worker threads. Foreground; logs to stderr.
- * Signals: TERM/INT stop, HUP re-reads the config file keeping live state,
- * USR1 reopens the log.
+ * Signals: TERM/INT stop, QUIT stops after in-flight requests finish, HUP
+ * re-reads the config file keeping live state, USR1 reopens the logs.
  */
 #ifndef JN_CONTROL_DAEMON_H
 #define JN_CONTROL_DAEMON_H

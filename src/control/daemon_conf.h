@@ -8,7 +8,6 @@
  *       admin unix:/run/jern.sock;      # admin API on a unix socket (mode 0600)
  *       admin 127.0.0.1:8081 token=S;   # and/or on TCP, bearer token required
  *       base_domain localhost;          # apps answer at APP.BASE
- *       drain_timeout 30s;              # how long drained requests may take
  *   }
  *
  * Control thread; blocking file I/O.
@@ -29,15 +28,17 @@ struct jn_daemon_conf {
     char *admin_tcp;   /* NULL: no TCP admin listener */
     char *admin_token; /* with admin_tcp */
     char *base_domain;
-    int64_t drain_timeout_ms;
 };
 
 /* Loads path (NULL: the embedded defaults): the jern block into *dc and the
- * rest (http, upstream, server blocks) into *conf, which is NULL when the
- * file has no http block. Defaults: listen 127.0.0.1:8080, state_dir
- * $JERN_STATE or ./jern-state, admin unix:STATE_DIR/admin.sock, base_domain
- * localhost, drain_timeout 30s. Returns 0, or JN_ECONFIG with "FILE:LINE:
- * what" in err. Free with jn_daemon_conf_free and jn_conf_free. */
+ * rest (http, upstream, server blocks) into *conf (always set on success).
+ * Apps answer on jern's listen addresses: each gets a server block (404 for
+ * hosts no app has) spliced into the http block. Without a listen directive
+ * apps answer on the http block's own addresses, or on 127.0.0.1:8080 when
+ * the file has no http block. Other defaults: state_dir $JERN_STATE or
+ * ./jern-state, admin unix:STATE_DIR/admin.sock, base_domain localhost.
+ * Returns 0, or JN_ECONFIG with "FILE:LINE: what" in err.
+ * Free with jn_daemon_conf_free and jn_conf_free. */
 int jn_daemon_conf_load(const char *path, struct jn_daemon_conf *dc, struct jn_conf **conf,
                         char *err, size_t errlen);
 

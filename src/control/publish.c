@@ -1,35 +1,205 @@
 /*
  * publish.c: handing the control plane's state to the gateway.
  *
- * Interim: the gateway and the upstream runtime are being written on their
- * own branches; until they are merged nothing is published and the live
- * counters read zero. This file is the only one that changes at that merge.
+ * Each upstream is rebuilt as a whole (jn_upstream_new over a config block
+ * made from the desired servers), reusing the peer objects of the addresses
+ * it keeps: their counters, failure state and in-flight requests carry over,
+ * and a state change (drain, maint) stored on a shared peer takes effect at
+ * once in the snapshot workers are using, before the new one is published.
+ * Removed peers stay alive while an old snapshot still holds them, so
+ * requests in flight on them finish.
  */
 #include "core/common.h"
 
 #include "control/control_int.h"
+#include "core/log.h"
+#include "gateway/gateway.h"
+
+#include <stdio.h>
+#include <stdatomic.h>
+
+/* App upstreams: settings a config block would give (nginx defaults, plus a
+ * keep-alive pool: apps are ours, reuse is always safe). */
+#define APP_KEEPALIVE 32
+#define APP_KEEPALIVE_TIMEOUT_MS 60000
+#define APP_KEEPALIVE_REQUESTS 1000
+
+static struct jn_ctl_live *live_find(struct jn_control *ctl, const char *name)
+{
+    for (size_t i = 0; i < ctl->nlive; i++)
+        if (strcmp(ctl->live[i].name, name) == 0)
+            return &ctl->live[i];
+    return NULL;
+}
 
 int jn_ctl_publish_upstream(struct jn_control *ctl, const char *name,
                             const struct jn_conf_upstream *cu, const struct jn_ctl_want *want,
                             size_t n)
 {
-    return 0;
+    struct jn_conf_upstream synth;
+    if (cu) {
+        synth = *cu;
+    } else {
+        memset(&synth, 0, sizeof(synth));
+        synth.name = (char *)name;
+        synth.balance = JN_BALANCE_RR;
+        synth.keepalive = APP_KEEPALIVE;
+        synth.keepalive_timeout_ms = APP_KEEPALIVE_TIMEOUT_MS;
+        synth.keepalive_requests = APP_KEEPALIVE_REQUESTS;
+    }
+    struct jn_conf_upstream_server *sv = jn_calloc(n ? n : 1, sizeof(*sv));
+    for (size_t i = 0; i < n; i++) {
+        if (want[i].cs) {
+            sv[i] = *want[i].cs;
+        } else {
+            sv[i].max_fails = 1;
+            sv[i].fail_timeout_ms = 10000;
+        }
+        sv[i].text = (char *)want[i].v.addr;
+        memset(&sv[i].addr, 0, sizeof(sv[i].addr)); /* parsed again from text */
+        sv[i].weight = want[i].v.weight;
+        sv[i].down = want[i].v.state == JN_PEER_MAINT;
+    }
+    synth.servers = sv;
+    synth.nservers = n;
+    struct jn_ctl_live *l = live_find(ctl, name);
+    struct jn_upstream *u = jn_upstream_new(&synth, l ? l->u : NULL);
+    free(sv);
+    if (!u)
+        return JN_EBADINPUT;
+    /* Primaries then backups, each in the order given: match states by address. */
+    for (size_t k = 0; k < u->npeers; k++) {
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(u->peers[k]->name, want[i].v.addr) == 0) {
+                atomic_store(&u->peers[k]->state, want[i].v.state);
+                break;
+            }
+        }
+    }
+    int r = 0;
+    if (ctl->gw && cu)
+        r = jn_gateway_set_upstream(ctl->gw, name, u, false, 0);
+    if (r < 0) {
+        jn_upstream_unref(u);
+        return r;
+    }
+    if (!l) {
+        ctl->live = jn_realloc(ctl->live, (ctl->nlive + 1) * sizeof(*ctl->live));
+        l = &ctl->live[ctl->nlive++];
+        l->name = jn_strdup(name);
+        l->u = NULL;
+    }
+    jn_upstream_unref(l->u);
+    l->u = u;
+    /* An app's hosts point at the upstream object itself: re-point them. */
+    for (size_t i = 0; !cu && ctl->gw && i < ctl->nhosts; i++) {
+        if (strcmp(ctl->hosts[i].app, name) != 0)
+            continue;
+        int e = jn_gateway_set_app(ctl->gw, ctl->hosts[i].host, u, false, 0);
+        r = r ? r : e;
+    }
+    return r;
 }
 
 void jn_ctl_unpublish_upstream(struct jn_control *ctl, const char *name)
 {
+    struct jn_ctl_live *l = live_find(ctl, name);
+    if (!l)
+        return;
+    jn_upstream_unref(l->u);
+    free(l->name);
+    *l = ctl->live[--ctl->nlive];
+}
+
+/* Published hosts, to withdraw the ones that disappear. */
+static bool host_in(const struct jn_ctl_host *hosts, size_t n, const char *h)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(hosts[i].host, h) == 0)
+            return true;
+    return false;
+}
+
+static void hosts_free(struct jn_ctl_host *h, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(h[i].host);
+        free(h[i].app);
+    }
+    free(h);
 }
 
 int jn_ctl_publish_hosts(struct jn_control *ctl)
 {
-    return 0;
+    struct jn_store_app *apps = NULL;
+    struct jn_store_domain *doms = NULL;
+    int napps = jn_store_app_list(ctl->st, &apps);
+    int ndoms = napps < 0 ? 0 : jn_store_domain_list(ctl->st, NULL, &doms);
+    if (napps < 0 || ndoms < 0) {
+        free(apps);
+        return JN_EBASE;
+    }
+    size_t cap = (size_t)napps + (size_t)ndoms, n = 0;
+    struct jn_ctl_host *hosts = jn_calloc(cap ? cap : 1, sizeof(*hosts));
+    for (int i = 0; i < napps; i++) {
+        size_t len = strlen(apps[i].name) + strlen(ctl->base_domain) + 2;
+        hosts[n].host = jn_malloc(len);
+        snprintf(hosts[n].host, len, "%s.%s", apps[i].name, ctl->base_domain);
+        hosts[n++].app = jn_strdup(apps[i].name);
+    }
+    for (int i = 0; i < ndoms; i++) {
+        hosts[n].host = jn_strdup(doms[i].domain);
+        hosts[n++].app = jn_strdup(doms[i].app);
+    }
+    int r = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct jn_ctl_live *l = live_find(ctl, hosts[i].app);
+        if (!l || !ctl->gw)
+            continue;
+        int e = jn_gateway_set_app(ctl->gw, hosts[i].host, l->u, false, 0);
+        if (e < 0) {
+            jn_warn("cannot route host %s to app '%s': %s", hosts[i].host, hosts[i].app,
+                    jn_strerror(e));
+            r = r ? r : e;
+        }
+    }
+    /* Withdrawn hosts last: a host moving between apps never goes unrouted. */
+    for (size_t i = 0; i < ctl->nhosts; i++) {
+        if (!host_in(hosts, n, ctl->hosts[i].host) && ctl->gw)
+            jn_gateway_remove_app(ctl->gw, ctl->hosts[i].host);
+    }
+    hosts_free(ctl->hosts, ctl->nhosts);
+    ctl->hosts = hosts;
+    ctl->nhosts = n;
+    free(apps);
+    free(doms);
+    return r;
 }
 
 void jn_ctl_live_counters(struct jn_control *ctl, const char *name, struct jn_ctl_server *v,
                           size_t n)
 {
+    struct jn_ctl_live *l = live_find(ctl, name);
+    for (size_t i = 0; l && i < n; i++) {
+        struct jn_peer *p = jn_upstream_find(l->u, v[i].addr);
+        if (!p)
+            continue;
+        v[i].conns = atomic_load(&p->conns);
+        v[i].requests = atomic_load(&p->requests);
+        v[i].failures = atomic_load(&p->failures);
+    }
 }
 
 void jn_ctl_live_free(struct jn_control *ctl)
 {
+    for (size_t i = 0; i < ctl->nlive; i++) {
+        jn_upstream_unref(ctl->live[i].u);
+        free(ctl->live[i].name);
+    }
+    free(ctl->live);
+    ctl->live = NULL;
+    ctl->nlive = 0;
+    hosts_free(ctl->hosts, ctl->nhosts);
+    ctl->hosts = NULL;
+    ctl->nhosts = 0;
 }

@@ -166,6 +166,8 @@ static void client_event(struct jn_loop *loop, struct jn_io *io, uint32_t events
     struct gw_conn *c = io->data;
     if (events & JN_EV_READ)
         c->rd_ready = true;
+    if (events & (JN_EV_RDHUP | JN_EV_HUP | JN_EV_ERROR))
+        c->hup = true;
     if (events & JN_EV_WRITE)
         c->wr_ready = true;
     switch (c->state) {
@@ -411,7 +413,7 @@ static void read_head(struct gw_conn *c)
                 jn_timer_start(w->loop, &c->timer, c->head_deadline - jn_loop_now(w->loop));
             }
             c->len += (size_t)n;
-            if ((size_t)n < room)
+            if ((size_t)n < room && !c->hup)
                 c->rd_ready = false;
             continue;
         }

@@ -12,7 +12,9 @@
 #include "gateway/worker.h"
 #include "net/sock.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -199,8 +201,14 @@ int jn_gateway_start(struct jn_loop *loop, struct jn_conf *conf, struct jn_gatew
     }
     for (size_t i = 0; i < g->nlistens; i++) {
         char a[128];
-        jn_notice("gateway: listening on %s (%zu workers)",
-                  jn_addr_format(&g->listens[i].addr, a, sizeof(a)), g->nworkers);
+        struct jn_addr bound = g->listens[i].addr;
+        int port = jn_sock_local_port(g->listens[i].fds[0]);
+        if (port > 0 && bound.ss.ss_family == AF_INET)
+            ((struct sockaddr_in *)&bound.ss)->sin_port = htons((uint16_t)port);
+        else if (port > 0 && bound.ss.ss_family == AF_INET6)
+            ((struct sockaddr_in6 *)&bound.ss)->sin6_port = htons((uint16_t)port);
+        jn_notice("gateway: listening on %s (%zu workers)", jn_addr_format(&bound, a, sizeof(a)),
+                  g->nworkers);
     }
     *out = g;
     return 0;

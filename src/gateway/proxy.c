@@ -186,7 +186,9 @@ static int build_request_head(struct gw_req *r)
     const char *head_end = buf + r->head_len;
     for (size_t i = 0; i < h->nheaders; i++) {
         const struct jn_http_header *hd = &h->headers[i];
-        if (is_hop_by_hop(hd) || jn_http_token_eq(hd->name, hd->name_len, "host"))
+        /* Expect was answered here (gw_proxy_start), as nginx does. */
+        if (is_hop_by_hop(hd) || jn_http_token_eq(hd->name, hd->name_len, "host") ||
+            jn_http_token_eq(hd->name, hd->name_len, "expect"))
             continue;
         if (named_in_connection(h->headers, h->nheaders, hd->name, hd->name_len))
             continue;
@@ -438,6 +440,16 @@ void gw_proxy_start(struct gw_req *r)
     else
         snprintf(host, sizeof(host), "unix:");
     snprintf(r->remote_text, sizeof(r->remote_text), "%s", host);
+    const struct jn_http_request *h = &r->hreq;
+    if (h->expect_continue && h->minor_version == 1 && h->framing != JN_FRAMING_NONE &&
+        c->len == r->head_len) {
+        /* jern answers 100-continue itself once the request is routed and its
+         * size accepted, and does not forward Expect (nginx does the same):
+         * the body then streams to whichever peer is picked. The socket is
+         * idle here, so this tiny write does not block in practice. */
+        ssize_t n = write(c->io.fd, CONTINUE_100, sizeof(CONTINUE_100) - 1);
+        (void)n;
+    }
     attempt(r);
 }
 
@@ -537,9 +549,7 @@ static int parse_response(struct gw_req *r)
     }
     int status = r->hresp.status;
     if (status >= 100 && status < 200 && status != 101) {
-        /* Interim (100 Continue...): relayed to HTTP/1.1 clients, then dropped. */
-        if (r->hreq.minor_version == 1 && status == 100 && !r->client_started)
-            jn_pipe_push(&r->rs, CONTINUE_100, sizeof(CONTINUE_100) - 1);
+        /* Interim responses (102, 103...) are dropped: Expect is handled here. */
         memmove(r->rbuf, r->rbuf + rc, r->rlen - (size_t)rc);
         r->rlen -= (size_t)rc;
         return 1;
@@ -675,20 +685,24 @@ void gw_upconn_event(struct jn_loop *loop, struct jn_io *io, uint32_t events)
     }
     if (events & JN_EV_READ)
         uc->rd_ready = true;
+    if (events & (JN_EV_RDHUP | JN_EV_HUP | JN_EV_ERROR))
+        uc->hup = true;
     if (events & JN_EV_WRITE)
         uc->wr_ready = true;
     gw_proxy_run(uc->req);
 }
 
 /* Reads from fd into buf[*len..cap). Returns bytes, 0 at EOF, -EAGAIN, or -errno. */
-static ssize_t read_into(int fd, char *buf, size_t *len, size_t cap, bool *ready)
+static ssize_t read_into(int fd, char *buf, size_t *len, size_t cap, bool *ready, bool hup)
 {
     for (;;) {
         size_t room = cap - *len;
         ssize_t n = read(fd, buf + *len, room);
         if (n > 0) {
             *len += (size_t)n;
-            if ((size_t)n < room)
+            /* A short read drained the socket, unless a FIN is pending: with
+             * edge triggering its event has already been delivered. */
+            if ((size_t)n < room && !hup)
                 *ready = false;
             return n;
         }
@@ -772,6 +786,18 @@ void gw_proxy_run(struct gw_req *r)
                 r->rq_pos += (size_t)n;
                 if (n > 0)
                     progress = true;
+                int64_t max = r->loc->s->client_max_body_size;
+                if (max > 0 && r->rq.body_out > (uint64_t)max && r->phase == GW_P_PROXY) {
+                    /* A chunked body outgrew client_max_body_size. */
+                    close_up(r, false);
+                    r->keep_alive = false;
+                    if (r->client_started)
+                        gw_client_close(c);
+                    else
+                        gw_client_respond(r, 413, "the request body is larger than "
+                                                  "client_max_body_size", NULL);
+                    return;
+                }
             } else if (c->rd_ready) {
                 if (r->rq_pos > r->head_len && (c->len == c->cap || r->phase == GW_P_TUNNEL)) {
                     /* Everything queued was flushed: reuse the body window. */
@@ -780,7 +806,7 @@ void gw_proxy_run(struct gw_req *r)
                     r->rq_pos = r->head_len;
                     r->body_discarded = true;
                 }
-                ssize_t n = read_into(c->io.fd, c->buf, &c->len, c->cap, &c->rd_ready);
+                ssize_t n = read_into(c->io.fd, c->buf, &c->len, c->cap, &c->rd_ready, c->hup);
                 if (n > 0) {
                     progress = c_progress = true;
                 } else if (n == 0 || (n < 0 && n != -EAGAIN)) {
@@ -818,7 +844,8 @@ void gw_proxy_run(struct gw_req *r)
                 if (r->resp_head_done && r->rs_pos == r->rlen)
                     r->rlen = r->rs_pos = 0;
                 ssize_t n = r->rlen < r->rcap
-                                ? read_into(uc->io.fd, r->rbuf, &r->rlen, r->rcap, &uc->rd_ready)
+                                ? read_into(uc->io.fd, r->rbuf, &r->rlen, r->rcap, &uc->rd_ready,
+                                            uc->hup)
                                 : -EAGAIN;
                 if (n > 0) {
                     progress = r->up_progress = true;

@@ -45,6 +45,7 @@ struct gw_upconn {
     struct gw_req *req; /* NULL while idle in the pool */
     uint32_t nreqs;
     bool connected, rd_ready, wr_ready, eof;
+    bool hup; /* RDHUP/HUP seen: read until 0 even after a short read */
 };
 
 struct gw_pool {
@@ -75,6 +76,7 @@ struct gw_conn {
     int listen_id;
     uint8_t state;
     bool rd_ready, wr_ready, eof;
+    bool hup; /* RDHUP/HUP seen: read until 0 even after a short read */
     bool in_finish, next_pending; /* pipelined requests run in a loop, not recursion */
     int64_t head_deadline;
     union {

@@ -692,7 +692,8 @@ ssize_t jn_http_parse_request(const char *buf, size_t len, const struct jn_http_
             (hi.conn_flags & (JN_HTTP_CONN_KEEPALIVE | JN_HTTP_CONN_CLOSE)) == JN_HTTP_CONN_KEEPALIVE;
     /* RFC 9110 10.1.1: a 100-continue expectation in HTTP/1.0 is ignored. */
     req->expect_continue = hi.expect_continue && minor == 1;
-    req->upgrade = hi.has_upgrade && (hi.conn_flags & JN_HTTP_CONN_UPGRADE);
+    /* RFC 9110 7.8: Upgrade in an HTTP/1.0 request is ignored. */
+    req->upgrade = hi.has_upgrade && (hi.conn_flags & JN_HTTP_CONN_UPGRADE) && minor == 1;
     return r;
 }
 
@@ -733,8 +734,9 @@ ssize_t jn_http_parse_response(const char *buf, size_t len, const struct jn_http
         return bad(&s, 502, "invalid status code");
     resp->status = status;
     /* SP reason-phrase; RFC 9112 4 says to ignore the reason, and many servers
-     * omit the SP with an empty one, which is unambiguous, so it is accepted. */
-    if (p == s.hend)
+     * omit the SP with an empty one, which is unambiguous, so it is accepted.
+     * At the line cap only the CR may follow. */
+    if (p == s.lend && (p == s.hend || *p != '\r'))
         return out_of_bytes(&s, p);
     if (*p == ' ') {
         p++;

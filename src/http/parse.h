@@ -2,7 +2,7 @@
  * parse.h: HTTP/1.x message-head parsers and the chunked decoder (RFC 9112).
  *
  * Pure functions over (buf, len): no allocation, no I/O, no global state, so
- * they can be fuzzed. Parsed fields point into the caller's buffer, which must
+ * they can be fuzzed, and any thread may call them concurrently. Parsed fields point into the caller's buffer, which must
  * outlive the result. Strict: anything ambiguous is rejected, never guessed.
  *
  * Return values (core/common.h vocabulary):

@@ -109,9 +109,8 @@ int jn_store_domain_add(struct jn_store *st, const char *app, const char *domain
 
 int jn_store_domain_remove(struct jn_store *st, const char *app, const char *domain)
 {
-    sqlite3_stmt *s = jn_store_prepare(
-        st, "DELETE FROM domains WHERE domain = ?1"
-            " AND app_id = (SELECT id FROM apps WHERE name = ?2)");
+    sqlite3_stmt *s = jn_store_prepare(st, "DELETE FROM domains WHERE domain = ?1"
+                                           " AND app_id = (SELECT id FROM apps WHERE name = ?2)");
     if (!s)
         return JN_EBASE;
     sqlite3_bind_text(s, 1, domain, -1, SQLITE_TRANSIENT);
@@ -125,9 +124,9 @@ int jn_store_domain_remove(struct jn_store *st, const char *app, const char *dom
 int jn_store_domain_list(struct jn_store *st, const char *app, struct jn_store_domain **out)
 {
     *out = NULL;
-    sqlite3_stmt *s = jn_store_prepare(
-        st, "SELECT d.domain, a.name FROM domains d JOIN apps a ON a.id = d.app_id"
-            " WHERE ?1 IS NULL OR a.name = ?1 ORDER BY a.name, d.domain");
+    sqlite3_stmt *s =
+        jn_store_prepare(st, "SELECT d.domain, a.name FROM domains d JOIN apps a ON a.id = d.app_id"
+                             " WHERE ?1 IS NULL OR a.name = ?1 ORDER BY a.name, d.domain");
     if (!s)
         return JN_EBASE;
     if (app)

@@ -16,9 +16,9 @@ int jn_store_server_add(struct jn_store *st, const char *upstream, const char *a
 {
     if (!weight_ok(weight))
         return JN_EBADINPUT;
-    sqlite3_stmt *s = jn_store_prepare(
-        st, "INSERT INTO upstream_servers(upstream, addr, weight, state, origin)"
-            " VALUES (?1, ?2, ?3, ?4, 'api')");
+    sqlite3_stmt *s =
+        jn_store_prepare(st, "INSERT INTO upstream_servers(upstream, addr, weight, state, origin)"
+                             " VALUES (?1, ?2, ?3, ?4, 'api')");
     if (!s)
         return JN_EBASE;
     sqlite3_bind_text(s, 1, upstream, -1, SQLITE_TRANSIENT);
@@ -47,9 +47,9 @@ int jn_store_server_set(struct jn_store *st, const char *upstream, const char *a
 {
     if (weight > 0 && !weight_ok(weight))
         return JN_EBADINPUT;
-    sqlite3_stmt *s = jn_store_prepare(
-        st, "UPDATE upstream_servers SET weight = COALESCE(?3, weight),"
-            " state = COALESCE(?4, state) WHERE upstream = ?1 AND addr = ?2");
+    sqlite3_stmt *s =
+        jn_store_prepare(st, "UPDATE upstream_servers SET weight = COALESCE(?3, weight),"
+                             " state = COALESCE(?4, state) WHERE upstream = ?1 AND addr = ?2");
     if (!s)
         return JN_EBASE;
     sqlite3_bind_text(s, 1, upstream, -1, SQLITE_TRANSIENT);
@@ -94,9 +94,9 @@ static void read_server(sqlite3_stmt *s, struct jn_store_server *v)
 int jn_store_server_list(struct jn_store *st, const char *upstream, struct jn_store_server **out)
 {
     *out = NULL;
-    sqlite3_stmt *s = jn_store_prepare(
-        st, "SELECT upstream, addr, weight, state, origin FROM upstream_servers"
-            " WHERE ?1 IS NULL OR upstream = ?1 ORDER BY upstream, id");
+    sqlite3_stmt *s =
+        jn_store_prepare(st, "SELECT upstream, addr, weight, state, origin FROM upstream_servers"
+                             " WHERE ?1 IS NULL OR upstream = ?1 ORDER BY upstream, id");
     if (!s)
         return JN_EBASE;
     if (upstream)
@@ -123,9 +123,9 @@ int jn_store_server_list(struct jn_store *st, const char *upstream, struct jn_st
 int jn_store_server_get(struct jn_store *st, const char *upstream, const char *addr,
                         struct jn_store_server *out)
 {
-    sqlite3_stmt *s = jn_store_prepare(
-        st, "SELECT upstream, addr, weight, state, origin FROM upstream_servers"
-            " WHERE upstream = ?1 AND addr = ?2");
+    sqlite3_stmt *s =
+        jn_store_prepare(st, "SELECT upstream, addr, weight, state, origin FROM upstream_servers"
+                             " WHERE upstream = ?1 AND addr = ?2");
     if (!s)
         return JN_EBASE;
     sqlite3_bind_text(s, 1, upstream, -1, SQLITE_TRANSIENT);

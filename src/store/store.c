@@ -135,9 +135,8 @@ static int migrate(struct jn_store *st, char *err, size_t errlen)
 int jn_store_open(const char *path, struct jn_store **out, char *err, size_t errlen)
 {
     struct jn_store *st = jn_calloc(1, sizeof(*st));
-    int rc = sqlite3_open_v2(path, &st->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             NULL);
+    int rc = sqlite3_open_v2(
+        path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "cannot open %s: %s", path,
                  st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
@@ -188,9 +187,9 @@ void jn_store_rollback(struct jn_store *st)
 
 int jn_store_setting_set(struct jn_store *st, const char *key, const char *value)
 {
-    sqlite3_stmt *s = jn_store_prepare(
-        st, "INSERT INTO settings(key, value) VALUES (?1, ?2)"
-            " ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    sqlite3_stmt *s =
+        jn_store_prepare(st, "INSERT INTO settings(key, value) VALUES (?1, ?2)"
+                             " ON CONFLICT(key) DO UPDATE SET value = excluded.value");
     if (!s)
         return JN_EBASE;
     sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);

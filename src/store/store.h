@@ -20,9 +20,9 @@
 
 #include "core/common.h"
 
-#define JN_STORE_NAME_MAX 64     /* app and upstream names, incl. NUL */
-#define JN_STORE_DOMAIN_MAX 254  /* DNS name, incl. NUL */
-#define JN_STORE_ADDR_MAX 128    /* "host:port", "[v6]:port", incl. NUL */
+#define JN_STORE_NAME_MAX 64    /* app and upstream names, incl. NUL */
+#define JN_STORE_DOMAIN_MAX 254 /* DNS name, incl. NUL */
+#define JN_STORE_ADDR_MAX 128   /* "host:port", "[v6]:port", incl. NUL */
 
 struct jn_store;
 

@@ -83,11 +83,16 @@ class Admin:
 
 class Daemon:
     def __init__(self, procs, tmp_path, config=None, name="jern", listen_port=None):
+        """config: the file's text; "{port}" in it becomes self.port. The
+        default listens for apps on a free port (never on 8080, which the
+        machine may share)."""
         self.procs = procs
         self.tmp = Path(tmp_path)
         self.state = self.tmp / "state"
         self.port = listen_port or free_port()
-        self.config = config
+        if config is None:
+            config = "jern { listen 127.0.0.1:{port}; }\n"
+        self.config = config.replace("{port}", str(self.port))
         self.name = name
         self.proc = None
 
@@ -100,7 +105,7 @@ class Daemon:
 
     def start(self, wait=True):
         args = [JERN, "serve"]
-        if self.config is not None:
+        if self.config:
             path = self.tmp / f"{self.name}.conf"
             path.write_text(self.config)
             args += ["-c", str(path)]
@@ -124,6 +129,9 @@ class Daemon:
 
     def admin(self):
         return Admin(sock=self.sock)
+
+    def url(self, path="/"):
+        return f"http://127.0.0.1:{self.port}{path}"
 
     def cli(self, *args, env=None):
         e = dict(os.environ)

@@ -185,3 +185,26 @@ def test_bad_request_gets_400_and_close(procs, tmp_path, testapp):
     assert b"Connection: close" in out
     out = raw(port, b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-Big: " + b"y" * 40000 + b"\r\n\r\n")
     assert out.startswith(b"HTTP/1.1 431 "), out[:100]
+
+
+def test_expect_continue_answered_and_body_size_capped(procs, tmp_path, testapp):
+    a = testapp("a")
+    _, port, _ = simple_proxy(procs, tmp_path, [a], server_extra="client_max_body_size 1k;")
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(b"POST /headers HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+        first = s.recv(100)
+        assert first == b"HTTP/1.1 100 Continue\r\n\r\n", first
+        s.sendall(b"abcd")
+        out = b""
+        while b"\r\n\r\n" not in out.split(b"\r\n\r\n", 1)[-1] and len(out) < 100000:
+            c = s.recv(65536)
+            if not c:
+                break
+            out += c
+        assert out.startswith(b"HTTP/1.1 200 ")
+        assert b"xpect" not in out  # answered here, not forwarded
+    out = raw(port, b"POST /sink HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n")
+    assert out.startswith(b"HTTP/1.1 413 "), out[:200]
+    chunk = b"%x\r\n" % 3000 + b"z" * 3000 + b"\r\n0\r\n\r\n"
+    out = raw(port, b"POST /sink HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk)
+    assert out.startswith(b"HTTP/1.1 413 "), out[:200]

@@ -185,6 +185,9 @@ static void test_connection_tokens(void **state)
     assert_true(req.keep_alive);
     assert_true(parse_req(S("GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\n\r\n")) > 0);
     assert_false(req.upgrade);
+    assert_true(parse_req(S("GET / HTTP/1.0\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n")) >
+                0);
+    assert_false(req.upgrade); /* RFC 9110 7.8: ignored in HTTP/1.0 */
     /* "closed" is a different token */
     assert_true(parse_req(S("GET / HTTP/1.1\r\nHost: a\r\nConnection: closed\r\n\r\n")) > 0);
     assert_true(req.keep_alive);
@@ -680,6 +683,18 @@ static void test_response_limits(void **state)
     n = snprintf(b, sizeof(b), "HTTP/1.1 200 OK\r\nA: %0100d\r\n\r\n", 1);
     assert_int_equal(jn_http_parse_response(b, 101, &lim, JN_HTTP_GET, &resp), JN_EBADINPUT);
     assert_int_equal(resp.error_status, 502);
+    /* The SP before the reason sitting right at the cap: too long, and nothing
+     * past the buffer is read (ASan checks the exactly-sized copy). */
+    const struct jn_http_limits lim12 = {.max_request_line = 12, .max_head = 100, .max_headers = 2};
+    for (size_t k = 12; k <= 13; k++) {
+        char *c = malloc(k);
+        memcpy(c, "HTTP/1.1 200 OK\r\n\r\n", k);
+        assert_int_equal(jn_http_parse_response(c, k, &lim12, JN_HTTP_GET, &resp),
+                         k == 12 ? JN_EINCOMPLETE : JN_EBADINPUT);
+        free(c);
+    }
+    assert_int_equal(jn_http_parse_response(S("HTTP/1.1 200\r\n\r\n"), &lim12, JN_HTTP_GET, &resp),
+                     16);
     /* A status line of exactly the cap, its CR at the cap, is fine. */
     n = snprintf(b, sizeof(b), "HTTP/1.1 200 %037d\r\n\r\n", 0);
     assert_int_equal(jn_http_parse_response(b, (size_t)n, &lim, JN_HTTP_GET, &resp), n);

@@ -127,8 +127,7 @@ static void test_servers(void **state)
     assert_int_equal(jn_store_server_add(st, "api", "127.0.0.1:9003", 0, NULL), JN_EBADINPUT);
     assert_int_equal(jn_store_server_add(st, "api", "127.0.0.1:9003", 1, "bogus"), JN_EBADINPUT);
     /* only config servers can be hidden with "removed" */
-    assert_int_equal(jn_store_server_add(st, "api", "127.0.0.1:9003", 1, "removed"),
-                     JN_EBADINPUT);
+    assert_int_equal(jn_store_server_add(st, "api", "127.0.0.1:9003", 1, "removed"), JN_EBADINPUT);
 
     struct jn_store_server *v;
     assert_int_equal(jn_store_server_list(st, "api", &v), 2);
