@@ -12,7 +12,7 @@ PACKAGES=(
     clang libclang-rt-14-dev procps iproute2
     # real peers: benchmarks, hardening, containers, registry, database, cluster
     nginx haproxy wrk hyperfine slowhttptest
-    podman runc docker-registry
+    podman runc docker-registry apache2-utils
     mariadb-server mariadb-client etcd-server etcd-client
 )
 

@@ -46,11 +46,11 @@ static void curl_init_once(void)
 
 struct call {
     const char *method;
-    const char *path;      /* after the version prefix, e.g. "/containers/json" */
-    bool unversioned;      /* GET /version, /_ping */
-    const char *body;      /* JSON request body or NULL */
-    const char *auth;      /* X-Registry-Auth value or NULL */
-    long timeout_ms;       /* 0: CALL_TIMEOUT_MS; < 0: none */
+    const char *path;          /* after the version prefix, e.g. "/containers/json" */
+    bool unversioned;          /* GET /version, /_ping */
+    const char *body;          /* JSON request body or NULL */
+    const char *auth;          /* X-Registry-Auth value or NULL */
+    long timeout_ms;           /* 0: CALL_TIMEOUT_MS; < 0: none */
     curl_write_callback write; /* streamed answer; NULL: collect into resp */
     void *write_arg;
     struct jn_buf *resp;
@@ -147,10 +147,14 @@ static const char *engine_message(struct jn_buf *resp, char *out, size_t len)
 static int status_error(long status)
 {
     switch (status) {
-    case 400: return JN_EBADINPUT;
-    case 404: return JN_ENOTFOUND;
-    case 409: return JN_EEXIST;
-    default: return JN_EUPSTREAM;
+    case 400:
+        return JN_EBADINPUT;
+    case 404:
+        return JN_ENOTFOUND;
+    case 409:
+        return JN_EEXIST;
+    default:
+        return JN_EUPSTREAM;
     }
 }
 
@@ -159,8 +163,8 @@ static int fail_answer(struct docker *dk, struct call *c, const char *what)
 {
     char msg[400];
     engine_message(c->resp, msg, sizeof(msg));
-    return jn_driver_fail(&dk->base, status_error(c->status), "docker: %s: %ld %s", what,
-                          c->status, msg);
+    return jn_driver_fail(&dk->base, status_error(c->status), "docker: %s: %ld %s", what, c->status,
+                          msg);
 }
 
 static int parse_api(const char *s)
@@ -268,8 +272,9 @@ static void base64url(const unsigned char *in, size_t len, char *out)
 static int64_t parse_time(const char *s)
 {
     struct tm tm = {0};
-    if (!s || sscanf(s, "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                     &tm.tm_min, &tm.tm_sec) != 6 ||
+    if (!s ||
+        sscanf(s, "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+               &tm.tm_min, &tm.tm_sec) != 6 ||
         tm.tm_year < 1971)
         return 0;
     tm.tm_year -= 1900;
@@ -519,8 +524,7 @@ static int dk_image_ensure(struct jn_driver *d, const char *image,
         rc = inspect_image(dk, image, id, idlen, &resp);
         if (rc == JN_ENOTFOUND)
             rc = jn_driver_fail(d, JN_EUPSTREAM,
-                                "docker: pull %s reported success but the image is missing",
-                                image);
+                                "docker: pull %s reported success but the image is missing", image);
     }
     jn_buf_free(&resp);
     return rc;
@@ -645,8 +649,9 @@ static int dk_start(struct jn_driver *d, const struct jn_instance_spec *spec,
 {
     struct docker *dk = (struct docker *)d;
     if (!spec->image || !image_ref_ok(spec->image))
-        return jn_driver_fail(d, JN_EBADINPUT, "docker: instance %s needs a valid image (got \"%s\")",
-                              spec->name, spec->image ? spec->image : "");
+        return jn_driver_fail(d, JN_EBADINPUT,
+                              "docker: instance %s needs a valid image (got \"%s\")", spec->name,
+                              spec->image ? spec->image : "");
     if (spec->host_port > 0 && spec->app_port == 0)
         return jn_driver_fail(d, JN_EBADINPUT,
                               "docker: instance %s publishes port %d but names no app port",
@@ -667,7 +672,11 @@ static int dk_start(struct jn_driver *d, const struct jn_instance_spec *spec,
     struct call c = {.method = "POST", .path = path, .body = body};
     int rc = request(dk, &c, &resp);
     free(body);
-    if (rc == 0 && c.status == 409) {
+    char msg[400] = "";
+    if (rc == 0 && c.status != 201 && c.status != 200)
+        engine_message(&resp, msg, sizeof(msg));
+    /* Docker says 409 for a taken name; Podman's compat layer says 500 "already in use". */
+    if (rc == 0 && (c.status == 409 || (c.status == 500 && strstr(msg, "already in use")))) {
         rc = jn_driver_fail(d, JN_EEXIST,
                             "docker: an instance named %s already exists (remove it or pick "
                             "another name)",
@@ -700,10 +709,10 @@ static int dk_start(struct jn_driver *d, const struct jn_instance_spec *spec,
         rc = dk_inspect(d, id, out);
     if (rc < 0) {
         /* Leave nothing behind, but keep the first error's message. */
-        char msg[JN_DRIVER_ERRMSG_MAX];
-        memcpy(msg, d->errmsg, sizeof(msg));
+        char saved[JN_DRIVER_ERRMSG_MAX];
+        memcpy(saved, d->errmsg, sizeof(saved));
         dk_remove(d, id);
-        memcpy(d->errmsg, msg, sizeof(msg));
+        memcpy(d->errmsg, saved, sizeof(saved));
     }
     return rc;
 }
@@ -798,8 +807,8 @@ static int flush_frame(struct log_state *ls)
 {
     if (ls->frame.len == 0)
         return 0;
-    int r = ls->sink(ls->arg, ls->stream == 2 ? JN_STREAM_STDERR : JN_STREAM_STDOUT,
-                     ls->frame.data, ls->frame.len);
+    int r = ls->sink(ls->arg, ls->stream == 2 ? JN_STREAM_STDERR : JN_STREAM_STDOUT, ls->frame.data,
+                     ls->frame.len);
     jn_buf_reset(&ls->frame);
     if (r != 0)
         ls->stopped = true;

@@ -41,9 +41,8 @@ int jn_driver_check_spec(struct jn_driver *d, const struct jn_instance_spec *spe
                               "%s: instance name \"%s\" is invalid: use letters, digits, _ . - "
                               "(first a letter or digit), at most 127",
                               drv, spec->name ? spec->name : "");
-    const char *labels[3][2] = {{"app", spec->app},
-                                {"release", spec->release},
-                                {"instance", spec->instance}};
+    const char *labels[3][2] = {
+        {"app", spec->app}, {"release", spec->release}, {"instance", spec->instance}};
     for (size_t i = 0; i < 3; i++)
         if (!name_ok(labels[i][1], 63))
             return jn_driver_fail(d, JN_EBADINPUT,
@@ -127,8 +126,11 @@ int jn_driver_inspect(struct jn_driver *d, const char *id, struct jn_instance *o
     int rc = check_id(d, id);
     if (rc < 0)
         return rc;
+    /* id may point into out (inspect(x.id, &x) refreshes x): copy it first. */
+    char copy[128];
+    snprintf(copy, sizeof(copy), "%s", id);
     memset(out, 0, sizeof(*out));
-    return d->ops->inspect(d, id, out);
+    return d->ops->inspect(d, copy, out);
 }
 
 int jn_driver_list(struct jn_driver *d, const char *app, struct jn_instance **out)
@@ -136,8 +138,8 @@ int jn_driver_list(struct jn_driver *d, const char *app, struct jn_instance **ou
     d->errmsg[0] = '\0';
     *out = NULL;
     if (app && !name_ok(app, 63))
-        return jn_driver_fail(d, JN_EBADINPUT, "%s: \"%s\" is not a valid app name",
-                              d->ops->name, app);
+        return jn_driver_fail(d, JN_EBADINPUT, "%s: \"%s\" is not a valid app name", d->ops->name,
+                              app);
     return d->ops->list(d, app, out);
 }
 

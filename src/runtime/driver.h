@@ -105,10 +105,9 @@ struct jn_driver;
 struct jn_driver_ops {
     const char *name;
     int (*version)(struct jn_driver *d, char *out, size_t len);
-    int (*image_ensure)(struct jn_driver *d, const char *image,
-                        const struct jn_registry_auth *auth, char *id, size_t idlen);
-    int (*start)(struct jn_driver *d, const struct jn_instance_spec *spec,
-                 struct jn_instance *out);
+    int (*image_ensure)(struct jn_driver *d, const char *image, const struct jn_registry_auth *auth,
+                        char *id, size_t idlen);
+    int (*start)(struct jn_driver *d, const struct jn_instance_spec *spec, struct jn_instance *out);
     int (*stop)(struct jn_driver *d, const char *id, int timeout_ms);
     int (*remove)(struct jn_driver *d, const char *id);
     int (*inspect)(struct jn_driver *d, const char *id, struct jn_instance *out);

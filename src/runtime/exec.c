@@ -14,6 +14,7 @@
  *   command   the command line
  *   log       "UNIX_MS o|e TEXT\n" per line of output
  *   exit      the exit status ("0", "137" for SIGKILL), written when the app ended
+ *   paused    present while the instance is paused (SIGSTOP to the group)
  * An instance is running when `exit` is absent and /proc/PID/stat still shows the
  * recorded start time (a reused pid is not mistaken for it): that is the adoption rule.
  *
@@ -254,7 +255,7 @@ static __attribute__((noreturn)) void run_monitor(struct mon_args *a)
     for (int i = 0; i < 2; i++)
         if (lb[i].len > 0)
             log_record(a->log_fd, i == 0 ? 'o' : 'e', lb[i].data, lb[i].len);
-    int code = WIFEXITED(status) ? WEXITSTATUS(status)
+    int code = WIFEXITED(status)     ? WEXITSTATUS(status)
                : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
                                      : -1;
     int fd = open(a->exit_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -352,8 +353,8 @@ static int write_meta(struct execd *x, const struct meta *m)
     fprintf(f,
             "name=%s\napp=%s\nrelease=%s\ninstance=%s\npid=%d\nstart_ticks=%llu\n"
             "monitor=%d\nmonitor_ticks=%llu\nhost_port=%d\n",
-            m->name, m->app, m->release, m->instance, (int)m->pid, m->start_ticks,
-            (int)m->monitor, m->monitor_ticks, m->host_port);
+            m->name, m->app, m->release, m->instance, (int)m->pid, m->start_ticks, (int)m->monitor,
+            m->monitor_ticks, m->host_port);
     int rc = fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : -errno;
     fclose(f);
     if (rc == 0 && rename(tmp, path) < 0)
@@ -432,19 +433,22 @@ static int fill_instance(struct execd *x, const struct meta *m, struct jn_instan
     snprintf(out->instance, sizeof(out->instance), "%s", m->instance);
     out->host_port = m->host_port;
     long hz = sysconf(_SC_CLK_TCK);
-    out->started_at = boot_time() + (int64_t)(m->start_ticks / (unsigned long long)(hz > 0 ? hz : 100));
+    out->started_at =
+        boot_time() + (int64_t)(m->start_ticks / (unsigned long long)(hz > 0 ? hz : 100));
     bool present;
     int code = read_exit(x, m->name, &present);
     char state = 0;
     if (!present && same_process(m->pid, m->start_ticks, &state)) {
+        char path[PATH_CAP];
         out->running = true;
-        out->paused = state == 'T';
+        out->paused =
+            inst_path(x, m->name, "paused", path, sizeof(path)) == 0 && access(path, F_OK) == 0;
         out->pid = m->pid;
         return 0;
     }
     /* The app is gone; its monitor writes the status after draining output. */
-    for (int i = 0; !present && wait_exit && i < 100 &&
-                    same_process(m->monitor, m->monitor_ticks, NULL);
+    for (int i = 0;
+         !present && wait_exit && i < 100 && same_process(m->monitor, m->monitor_ticks, NULL);
          i++) {
         sleep_ms(20);
         code = read_exit(x, m->name, &present);
@@ -587,8 +591,8 @@ static int ex_start(struct jn_driver *d, const struct jn_instance_spec *spec,
     int rc = 0, outp[2] = {-1, -1}, errp[2] = {-1, -1}, readyp[2] = {-1, -1};
     a.log_fd = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     a.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (a.log_fd < 0 || a.devnull < 0 || pipe2(outp, O_CLOEXEC) < 0 ||
-        pipe2(errp, O_CLOEXEC) < 0 || pipe2(readyp, O_CLOEXEC) < 0)
+    if (a.log_fd < 0 || a.devnull < 0 || pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
+        pipe2(readyp, O_CLOEXEC) < 0)
         rc = jn_driver_fail(d, -errno, "exec: cannot set up %s: %s", spec->name, strerror(errno));
     char **env = build_env(spec);
     char *argv[] = {"sh", "-c", (char *)spec->command, NULL};
@@ -634,7 +638,8 @@ static int ex_start(struct jn_driver *d, const struct jn_instance_spec *spec,
             got += (size_t)n;
         }
         if (got < sizeof(msg) || msg.app <= 0)
-            rc = jn_driver_fail(d, -EAGAIN, "exec: could not start %s: fork failed (out of "
+            rc = jn_driver_fail(d, -EAGAIN,
+                                "exec: could not start %s: fork failed (out of "
                                 "processes or memory?)",
                                 spec->name);
     }
@@ -730,17 +735,19 @@ static int ex_pause(struct jn_driver *d, const char *id, bool pause)
         return rc;
     if (!info.running)
         return jn_driver_fail(d, JN_EBADINPUT, "exec: %s is not running", id);
-    (void)x;
     if (kill(-info.pid, pause ? SIGSTOP : SIGCONT) < 0)
         return jn_driver_fail(d, -errno, "exec: %s %s: %s", pause ? "pause" : "unpause", id,
                               strerror(errno));
-    /* SIGSTOP takes effect asynchronously; wait so a following inspect agrees. */
-    for (int i = 0; i < 100; i++) {
-        char st = 0;
-        unsigned long long s;
-        if (proc_stat(info.pid, &st, &s) < 0 || (st == 'T') == pause)
-            break;
-        sleep_ms(5);
+    /* The state is recorded rather than read back from /proc: a leader blocked in
+     * vfork (dash uses it) never shows 'T' although its group is stopped. */
+    char path[PATH_CAP];
+    inst_path(x, id, "paused", path, sizeof(path));
+    if (pause) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
+        if (fd >= 0)
+            close(fd);
+    } else {
+        unlink(path);
     }
     return 0;
 }
@@ -817,7 +824,7 @@ static int ex_logs(struct jn_driver *d, const char *id, const struct jn_logs_opt
                 ring[seen++ % (size_t)o->tail] = off;
             off = ftell(f);
         }
-        long start = seen == 0                  ? off
+        long start = seen == 0                 ? off
                      : seen <= (size_t)o->tail ? ring[0]
                                                : ring[seen % (size_t)o->tail];
         free(ring);

@@ -55,7 +55,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define HEAD_MAX 32768      /* request head cap: larger heads get 431 */
+#define HEAD_MAX 32768       /* request head cap: larger heads get 431 */
 #define BUF_SIZE (64 * 1024) /* per-connection input buffer */
 #define PATTERN "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 #define PATTERN_LEN 62
@@ -76,9 +76,9 @@ struct req {
     char method[16];
     char *target; /* points into the head copy */
     char *path, *query;
-    int minor;      /* HTTP/1.minor */
-    char *head;     /* copy of the head, NUL-terminated, tokens cut into it */
-    char *raw;      /* verbatim copy of the head */
+    int minor;  /* HTTP/1.minor */
+    char *head; /* copy of the head, NUL-terminated, tokens cut into it */
+    char *raw;  /* verbatim copy of the head */
     size_t head_len;
     int has_cl, chunked, keepalive, expect_continue, upgrade_ws;
     uint64_t cl;
@@ -163,31 +163,56 @@ static ssize_t fill(struct conn *c)
 static const char *reason(int status)
 {
     switch (status) {
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 413: return "Content Too Large";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Status";
+    case 101:
+        return "Switching Protocols";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 304:
+        return "Not Modified";
+    case 307:
+        return "Temporary Redirect";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 413:
+        return "Content Too Large";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return "Status";
     }
 }
 
@@ -197,8 +222,8 @@ static int send_head(struct conn *c, struct req *r, int status, long long body_l
                      const char *extra)
 {
     char h[1024];
-    int n = snprintf(h, sizeof(h), "HTTP/1.1 %d %s\r\nX-App: %s\r\n", status, reason(status),
-                     app_name);
+    int n =
+        snprintf(h, sizeof(h), "HTTP/1.1 %d %s\r\nX-App: %s\r\n", status, reason(status), app_name);
     if (body_len >= 0)
         n += snprintf(h + n, sizeof(h) - (size_t)n, "Content-Length: %lld\r\n", body_len);
     if (!r->keepalive)
@@ -217,8 +242,8 @@ static int respond(struct conn *c, struct req *r, int status, const char *ctype,
 {
     char h[1024];
     int nobody = status == 204 || status == 304;
-    int n = snprintf(h, sizeof(h), "HTTP/1.1 %d %s\r\nX-App: %s\r\n", status, reason(status),
-                     app_name);
+    int n =
+        snprintf(h, sizeof(h), "HTTP/1.1 %d %s\r\nX-App: %s\r\n", status, reason(status), app_name);
     if (!nobody)
         n += snprintf(h + n, sizeof(h) - (size_t)n, "Content-Type: %s\r\nContent-Length: %zu\r\n",
                       ctype, len);
@@ -628,8 +653,7 @@ static void ws_echo(struct conn *c)
         int control = opcode & 0x8;
         if (control && (len > 125 || !fin))
             goto protocol_error;
-        if (opcode != 0 && opcode != 1 && opcode != 2 && opcode != 8 && opcode != 9 &&
-            opcode != 10)
+        if (opcode != 0 && opcode != 1 && opcode != 2 && opcode != 8 && opcode != 9 && opcode != 10)
             goto protocol_error;
         if (control) {
             unsigned char payload[125], out[2 + 125];
@@ -882,8 +906,8 @@ static void *serve(void *arg)
         /* Find the end of the head, reading more as needed. */
         char *end;
         size_t scanned = 0;
-        while (!(end = memmem(c->buf + c->start + scanned, c->end - c->start - scanned,
-                              "\r\n\r\n", 4))) {
+        while (!(end = memmem(c->buf + c->start + scanned, c->end - c->start - scanned, "\r\n\r\n",
+                              4))) {
             size_t have = c->end - c->start;
             scanned = have > 3 ? have - 3 : 0;
             if (have > HEAD_MAX) {

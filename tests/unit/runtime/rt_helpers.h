@@ -36,14 +36,16 @@ static inline int rt_http_get(int port, const char *path, char *body, size_t len
     int64_t deadline = jn_now_ms() + wait_ms;
     for (;;) {
         int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+        struct sockaddr_in sin = {.sin_family = AF_INET,
+                                  .sin_port = htons((uint16_t)port),
                                   .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
         struct timeval tv = {5, 0};
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
         if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0) {
             char req[512], resp[65536];
-            int n = snprintf(req, sizeof(req),
-                             "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
+            int n =
+                snprintf(req, sizeof(req),
+                         "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
             size_t have = 0;
             if (write(fd, req, (size_t)n) == n) {
                 ssize_t r;

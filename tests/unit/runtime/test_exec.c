@@ -142,8 +142,8 @@ static void test_start_port_env_logs_stop(void **st)
 static void test_stop_kills_group_ignoring_term(void **st)
 {
     /* The shell and its children ignore SIGTERM; a background child shares the group. */
-    struct jn_instance_spec s =
-        spec_for("stubborn", "trap '' TERM; sleep 60 & echo child=$!; while :; do sleep 0.05; done", 0);
+    struct jn_instance_spec s = spec_for(
+        "stubborn", "trap '' TERM; sleep 60 & echo child=$!; while :; do sleep 0.05; done", 0);
     struct jn_instance info;
     assert_int_equal(jn_driver_start(drv, &s, &info), 0);
     assert_true(wait_log("stubborn", "child=", 5000));
@@ -156,8 +156,8 @@ static void test_stop_kills_group_ignoring_term(void **st)
     int64_t t0 = jn_now_ms();
     assert_int_equal(jn_driver_stop(drv, "stubborn", 400), 0);
     int64_t took = jn_now_ms() - t0;
-    assert_true(took >= 400);  /* it waited for the grace period */
-    assert_true(took < 4000);  /* ...then killed */
+    assert_true(took >= 400); /* it waited for the grace period */
+    assert_true(took < 4000); /* ...then killed */
     assert_int_equal(jn_driver_inspect(drv, "stubborn", &info), 0);
     assert_false(info.running);
     assert_int_equal(info.exit_code, 128 + SIGKILL);
@@ -285,14 +285,15 @@ static void test_adoption_by_new_driver(void **st)
     text[len] = '\0';
     char *ticks = strstr(text, "start_ticks=");
     assert_non_null(ticks);
-    ticks[12] = ticks[12] == '9' ? '8' : '9';
+    char orig = ticks[12];
+    ticks[12] = orig == '9' ? '8' : '9';
     f = fopen(meta, "w");
     fwrite(text, 1, len, f);
     fclose(f);
     assert_int_equal(jn_driver_inspect(drv, "keep", &info), 0);
     assert_false(info.running);
     /* Restore, then stop through the adopting driver. */
-    ticks[12] = ticks[12] == '9' ? '8' : '9';
+    ticks[12] = orig;
     f = fopen(meta, "w");
     fwrite(text, 1, len, f);
     fclose(f);
