@@ -110,6 +110,12 @@ bool gw_client_close_if_idle(struct gw_conn *c)
     return false;
 }
 
+void gw_client_try_read(struct gw_conn *c)
+{
+    c->rd_ready = true;
+    read_head(c);
+}
+
 static void linger_read(struct gw_conn *c)
 {
     char tmp[4096];

@@ -265,14 +265,21 @@ static void accept_cb(struct jn_loop *loop, struct jn_io *io, uint32_t events)
     }
 }
 
+/* The graceful stop is complete: report once, leave the loop. */
+static void quit_finished(struct gw_worker *w)
+{
+    void (*done)(struct gw_worker *, void *) = w->quit_done;
+    w->quit_done = NULL;
+    if (done)
+        done(w, w->quit_arg);
+    jn_loop_stop(w->loop);
+}
+
 void gw_worker_conn_closed(struct gw_worker *w)
 {
     if (w->draining) {
-        if (w->nconns == 0) {
-            if (w->quit_done)
-                w->quit_done(w, w->quit_arg);
-            jn_loop_stop(w->loop);
-        }
+        if (w->nconns == 0)
+            quit_finished(w);
         return;
     }
     for (size_t i = 0; i < w->nlisteners; i++) {
@@ -380,6 +387,10 @@ static void apply_quit(struct jn_loop *loop, void *arg)
     free(m);
     if (w->draining)
         return;
+    /* Connections already in the kernel's accept queue were promised an
+     * answer: take them (and whatever request they sent) before closing. */
+    for (size_t i = 0; i < w->nlisteners; i++)
+        accept_cb(loop, &w->listeners[i].io, JN_EV_READ);
     w->draining = true;
     for (size_t i = 0; i < w->nlisteners; i++)
         close_listener(w, &w->listeners[i]);
@@ -387,13 +398,15 @@ static void apply_quit(struct jn_loop *loop, void *arg)
     pools_free(w);
     for (struct gw_conn *c = w->conns, *next; c; c = next) {
         next = c->next;
+        if (c->state == GW_C_HEAD && c->len == 0 && c->nreqs == 0)
+            gw_client_try_read(c); /* may start (or close) it */
+    }
+    for (struct gw_conn *c = w->conns, *next; c; c = next) {
+        next = c->next;
         gw_client_close_if_idle(c);
     }
-    if (w->nconns == 0) {
-        if (w->quit_done)
-            w->quit_done(w, w->quit_arg);
-        jn_loop_stop(loop);
-    }
+    if (w->nconns == 0)
+        quit_finished(w);
 }
 
 void gw_worker_quit(struct gw_worker *w, void (*done)(struct gw_worker *, void *), void *arg)

@@ -226,6 +226,8 @@ void gw_client_close(struct gw_conn *c);
 void gw_client_finish(struct gw_conn *c);
 /* Queues a local response (error page, return) on r and sends it. */
 void gw_client_respond(struct gw_req *r, int status, const char *text, const char *location);
+/* Reads and starts a request if its bytes already arrived (graceful stop). */
+void gw_client_try_read(struct gw_conn *c);
 /* Drops an idle keep-alive connection (graceful stop). Returns true if closed. */
 bool gw_client_close_if_idle(struct gw_conn *c);
 

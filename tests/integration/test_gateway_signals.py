@@ -113,18 +113,18 @@ def test_quit_finishes_in_flight_request(procs, tmp_path, testapp):
     res = {}
 
     def slow():
-        res["r"] = requests.get(f"http://127.0.0.1:{port}/slow?ms=1200", timeout=10)
+        res["r"] = requests.get(f"http://127.0.0.1:{port}/slow?ms=2000", timeout=10)
 
     t = threading.Thread(target=slow)
     t.start()
-    time.sleep(0.3)
+    time.sleep(0.8)
     p.send(signal.SIGQUIT)
     time.sleep(0.2)
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
     assert idle.recv(10) == b""  # idle connections are closed at once
     t.join()
-    assert res["r"].status_code == 200 and res["r"].text == "slept 1200 ms\n"
+    assert res["r"].status_code == 200 and res["r"].text == "slept 2000 ms\n"
     assert p.wait(timeout=5) == 0
 
 
