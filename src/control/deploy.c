@@ -444,6 +444,7 @@ static int job_restart(struct dep_job *j, struct dep_rt *rt)
         jn_store_release_clear(&rel);
         return r;
     }
+    r = 0;
     dep_job_log(j, "restarting %s: %zu instance(s), one at a time", j->app, l.nold);
     /* One at a time: capacity never drops below what is serving now. */
     for (size_t i = 0; i < l.nold && r == 0; i++) {
@@ -466,6 +467,7 @@ static int job_scale(struct dep_job *j, struct dep_rt *rt)
         jn_store_release_clear(&rel);
         return r;
     }
+    r = 0;
     int have = (int)l.nold;
     dep_job_log(j, "scaling %s from %d to %d instance(s)", j->app, have, j->count);
     if (j->count > have) {

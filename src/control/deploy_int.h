@@ -96,7 +96,7 @@ void dep_rt_free(struct dep_rt *rt);
 int dep_spec_parse(const struct jn_store_release *r, struct dep_spec *s, char *msg, size_t msglen);
 void dep_spec_free(struct dep_spec *s);
 
-/* The instance name: APP-vVERSION-ID[-rRESTARTS]. */
+/* The instance name: APP-vVERSION-ID-TAG[-rRESTARTS] (TAG: 4 hex digits). */
 void dep_instance_name(char *out, size_t len, const char *app, int version, int64_t id,
                        int restarts);
 

@@ -218,10 +218,13 @@ int dep_spec_parse(const struct jn_store_release *r, struct dep_spec *s, char *m
 void dep_instance_name(char *out, size_t len, const char *app, int version, int64_t id,
                        int restarts)
 {
+    /* The tag keeps names unique when the store reuses a deleted row's id,
+     * so kept logs of different instances never share a file. */
+    unsigned tag = (unsigned)(jn_now_ns() >> 12) & 0xffffu;
     if (restarts > 0)
-        snprintf(out, len, "%s-v%d-%lld-r%d", app, version, (long long)id, restarts);
+        snprintf(out, len, "%s-v%d-%lld-%04x-r%d", app, version, (long long)id, tag, restarts);
     else
-        snprintf(out, len, "%s-v%d-%lld", app, version, (long long)id);
+        snprintf(out, len, "%s-v%d-%lld-%04x", app, version, (long long)id, tag);
 }
 
 int dep_instance_start(struct dep_rt *rt, const struct dep_spec *s, struct jn_store_instance *in,
