@@ -21,6 +21,9 @@
 #include <stdarg.h>
 #include <unistd.h>
 
+/* Gateway workers switch to a new snapshot well under 10 ms after a publish. */
+#define SNAPSHOT_SETTLE_MS 100
+
 void dep_job_log(struct dep_job *j, const char *fmt, ...)
 {
     char msg[2048];
@@ -170,7 +173,7 @@ static int op_switch(struct jn_deployer *d, void *arg)
             r = jn_store_release_set_status(st, o->release_id, "active");
         if (r == 0)
             r = jn_store_app_set_serving(st, o->app, o->release_id, o->scale);
-    } else if (r == 0) {
+    } else if (r == 0 && o->scale >= 0) {
         int64_t cur = 0;
         jn_store_app_serving(st, o->app, &cur, NULL);
         r = jn_store_app_set_serving(st, o->app, cur, o->scale);
@@ -277,7 +280,7 @@ static void retire(struct dep_job *j, struct dep_rt *rt, struct jn_store_instanc
         addr_of(&old[i], o.addrs[i], sizeof(o.addrs[i]));
     /* Workers take the new snapshot within milliseconds; a request that picked
      * an old peer just before counts in conns from then on. */
-    usleep(100 * 1000);
+    usleep(SNAPSHOT_SETTLE_MS * 1000);
     int conns = 0;
     while ((conns = dep_on_control(d, op_conns, &o)) > 0 &&
            jn_now_ms() - t < d->drain_timeout_ms)
@@ -380,6 +383,20 @@ static int roll(struct dep_job *j, struct dep_rt *rt, const struct jn_store_rele
         goto out;
     }
     int64_t t = jn_now_ms();
+    /* Two publishes: the new instances join first, the old ones drain next.
+     * A worker still on the previous snapshot sees the old peers' drain at
+     * once (peer state is shared) but not the new peers yet; in between, old
+     * and new both serve, so no worker is ever left without a ready peer. */
+    struct op pre = {.app = j->app, .fresh = fresh, .nfresh = nfresh, .drain_none = true,
+                     .scale = -1};
+    if ((r = dep_on_control(j->d, op_switch, &pre)) < 0) {
+        dep_job_log(j, "error: cannot switch the upstream: %s", jn_strerror(r));
+        free(pre.old);
+        undo(j, rt, fresh, nfresh);
+        goto out;
+    }
+    free(pre.old);
+    usleep(SNAPSHOT_SETTLE_MS * 1000);
     struct op o = {.app = j->app,
                    .release_id = rel->id,
                    .fresh = fresh,
