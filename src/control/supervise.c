@@ -194,22 +194,29 @@ static void tick(struct sup *s)
     for (int i = 0; i < o.nall && !stopping(s->d); i++) {
         struct jn_store_instance *in = &o.all[i];
         bool run = strcmp(in->state, "running") == 0, crash = strcmp(in->state, "crashed") == 0;
-        if ((!run && !crash) || !dep_claim(s->d, in->app))
+        if ((!run && !crash) || dep_is_busy(s->d, in->app))
             continue;
         if (run) {
+            /* Looking needs no claim; only acting does, so a deploy arriving
+             * now is not refused because of a routine inspection. */
             char msg[256];
             struct jn_driver *drv =
                 dep_rt_get(&s->rt, strcmp(in->driver, "exec") != 0, msg, sizeof(msg));
             struct jn_instance st;
             int r = drv ? jn_driver_inspect(drv, in->external_id, &st) : JN_EBASE;
-            if (r == JN_ENOTFOUND)
+            bool gone = r == JN_ENOTFOUND || (r == 0 && !st.running);
+            if (!gone || !dep_claim(s->d, in->app))
+                continue;
+            if (r == JN_ENOTFOUND) {
                 crashed(s, in, "vanished");
-            else if (r == 0 && !st.running) {
+            } else {
                 snprintf(msg, sizeof(msg), "exited with status %d", st.exit_code);
                 crashed(s, in, msg);
             }
-        } else if (hist(s, in->id)->next_at <= jn_now_ms()) {
+        } else if (hist(s, in->id)->next_at <= jn_now_ms() && dep_claim(s->d, in->app)) {
             restart(s, in);
+        } else {
+            continue;
         }
         dep_unclaim(s->d, in->app);
     }

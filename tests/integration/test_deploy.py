@@ -271,7 +271,7 @@ def test_daemon_restart_adopts_instances_and_removes_orphans(daemon, kind, app):
             except Exception:
                 codes.append(0)
             time.sleep(0.01)
-    t = threading.Thread(target=traffic)
+    t = threading.Thread(target=traffic, daemon=True)
     t.start()
     # a deploy in progress when the daemon dies leaves an orphan behind
     slow = {"health": "/health", "env": {"FAIL_HEALTH": "1"}, "health_timeout": 30}
@@ -280,8 +280,12 @@ def test_daemon_restart_adopts_instances_and_removes_orphans(daemon, kind, app):
     else:
         slow.update(image=f"localhost/jern-testapp:{kind.engine['tags']['v2']}")
     assert d.admin().post(f"/v1/apps/{app}/deploy", slow).status == 202
-    wait_for(lambda: len(d.ps(app)) == 3 and count_instances(d, kind, app) == 3, 20,
-             what="the orphan-to-be")
+    try:
+        wait_for(lambda: len(d.ps(app)) == 3 and count_instances(d, kind, app) == 3, 20,
+                 what="the orphan-to-be")
+    except TimeoutError:
+        stop.set()
+        raise AssertionError(f"ps={d.ps(app)} count={count_instances(d, kind, app)}")
     d.kill9()
     d.start()
     time.sleep(1)
