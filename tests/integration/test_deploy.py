@@ -373,3 +373,16 @@ def test_bad_input_gets_clear_errors(procs, tmp_path):
     finally:
         d.stop()
         d.cleanup_exec()
+
+
+def test_make_demo_deploys_and_shows_the_next_commands(tmp_path):
+    port = free_port()
+    r = subprocess.run([str(ROOT / "scripts/demo.sh")], capture_output=True, text=True,
+                       timeout=120, cwd=str(ROOT),
+                       env=dict(os.environ, JERN_DEMO_ONESHOT="1", JERN_DEMO_PORT=str(port)))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.count("hello from testapp v1") == 4, r.stdout
+    assert "jern deploy demo --cmd build/jern-testapp --env APP_VERSION=v2" in r.stdout
+    assert "jern rollback demo" in r.stdout
+    # the demo cleans up after itself: no instance outlives it
+    assert not list((ROOT / "build/demo/state/exec/instances").glob("*/meta"))
