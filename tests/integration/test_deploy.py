@@ -181,6 +181,10 @@ def test_zero_failed_requests_over_five_deploys(daemon, kind, app, tmp_path):
         assert "Non-2xx" not in out, out
         assert "Socket errors" not in out, out
     assert len(d.ps(app)) == 2
+    # eleven releases: the serving one and the five newest others are kept
+    rel = d.admin().get(f"/v1/apps/{app}/releases").json()["releases"]
+    assert [x["version"] for x in rel] == [11, 10, 9, 8, 7, 6]
+    assert rel[0]["status"] == "active"
 
 
 def test_one_deploy_per_app_at_a_time(daemon, kind, app):
