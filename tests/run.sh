@@ -17,7 +17,9 @@ failures=()
 echo "== unit tests ($BUILD)"
 while IFS= read -r t; do
     [ -x "$t" ] || continue
-    if out=$("$t" 2>&1); then
+    out=$("$t" 2>&1)
+    rc=$?
+    if [ "$rc" -eq 0 ]; then
         n=$(grep -c '^\[       OK \]' <<<"$out")
         passed=$((passed + n))
         echo "ok   ${t#"$BUILD"/tests/unit/} ($n)"
@@ -28,7 +30,7 @@ while IFS= read -r t; do
         passed=$((passed + n_ok))
         failed=$((failed + n_bad))
         failures+=("unit: ${t#"$BUILD"/tests/unit/}")
-        echo "FAIL ${t#"$BUILD"/tests/unit/}"
+        echo "FAIL ${t#"$BUILD"/tests/unit/} (exit $rc)"
         echo "$out" | tail -40
     fi
 done < <(find "$BUILD/tests/unit" -type f -name 'test_*' 2>/dev/null | sort)

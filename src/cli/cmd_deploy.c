@@ -114,6 +114,26 @@ int jn_cmd_deploy(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int n;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            printf("usage: jern %s\n"
+                   "  --image IMAGE          a container image (docker driver)\n"
+                   "  --cmd \"COMMAND\"        a plain process in this directory, listening on "
+                   "$PORT\n"
+                   "  --port N               the port inside the container (default 8080)\n"
+                   "  --env K=V | --env K    repeatable; K alone takes the value from your "
+                   "shell\n"
+                   "  --volume H:C[:ro]      bind mount (containers)\n"
+                   "  --instances N          how many (default: as now, 1 for a new app)\n"
+                   "  --health PATH          GET PATH must answer 2xx/3xx before traffic\n"
+                   "  --health-timeout S     overall health deadline (default 30)\n"
+                   "  --memory SIZE          256m, 1g\n"
+                   "  --cpus N               CPU share (containers)\n"
+                   "  --registry-user U      private registry login; password in "
+                   "$JERN_REGISTRY_PASSWORD\n",
+                   DEPLOY_USAGE);
+            rc = 0;
+            goto out;
+        }
         if (a[0] != '-') {
             if (app) {
                 fprintf(stderr, "jern: deploy: unexpected argument '%s'\n", a);

@@ -40,8 +40,8 @@ struct jn_conf_build {
  * Every target of those contexts starts with this struct. */
 struct jn_conf_level {
     struct jn_conf_settings *s;
-    unsigned ctx;         /* JN_CTX_HTTP, JN_CTX_SERVER or JN_CTX_LOCATION */
-    bool headers_here;    /* a proxy_set_header at this level replaced the inherited list */
+    unsigned ctx;      /* JN_CTX_HTTP, JN_CTX_SERVER or JN_CTX_LOCATION */
+    bool headers_here; /* a proxy_set_header at this level replaced the inherited list */
 };
 
 struct jn_conf_server_build {
@@ -65,7 +65,7 @@ typedef int (*jn_conf_handler)(struct jn_conf_build *b, const struct jn_conf_dir
 
 struct jn_conf_directive {
     const char *name;
-    unsigned ctx;       /* JN_CTX_* where it is allowed */
+    unsigned ctx; /* JN_CTX_* where it is allowed */
     int min_args;
     int max_args;       /* -1: no limit */
     unsigned flags;     /* JN_DIR_* */

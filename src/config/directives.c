@@ -40,16 +40,15 @@ static const struct jn_conf_directive directives[] = {
      0},
     {"http", JN_CTX_MAIN, 0, 0, JN_DIR_BLOCK, JN_CTX_HTTP, JN_PHASE_BLOCK, jn_conf_set_http, 0},
     /* events */
-    {"worker_connections", JN_CTX_EVENTS, 1, 1, 0, 0, JN_PHASE_SET,
-     jn_conf_set_worker_connections, 0},
+    {"worker_connections", JN_CTX_EVENTS, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_worker_connections,
+     0},
     {"use", JN_CTX_EVENTS, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_use, 0},
     {"multi_accept", JN_CTX_EVENTS, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_on_off, 0},
     {"accept_mutex", JN_CTX_EVENTS, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_on_off, 0},
     /* http */
-    {"upstream", JN_CTX_HTTP, 1, 1, JN_DIR_BLOCK | JN_DIR_MULTI, JN_CTX_UPSTREAM,
-     JN_PHASE_DEFINE, jn_conf_set_upstream, 0},
-    {"log_format", JN_CTX_HTTP, 2, -1, JN_DIR_MULTI, 0, JN_PHASE_DEFINE, jn_conf_set_log_format,
-     0},
+    {"upstream", JN_CTX_HTTP, 1, 1, JN_DIR_BLOCK | JN_DIR_MULTI, JN_CTX_UPSTREAM, JN_PHASE_DEFINE,
+     jn_conf_set_upstream, 0},
+    {"log_format", JN_CTX_HTTP, 2, -1, JN_DIR_MULTI, 0, JN_PHASE_DEFINE, jn_conf_set_log_format, 0},
     {"server", JN_CTX_HTTP, 0, 0, JN_DIR_BLOCK | JN_DIR_MULTI, JN_CTX_SERVER, JN_PHASE_BLOCK,
      jn_conf_set_server, 0},
     {"types", JN_CTX_HSL, 0, 0, JN_DIR_BLOCK, JN_CTX_TYPES, JN_PHASE_SET, NULL, 0},
@@ -69,12 +68,11 @@ static const struct jn_conf_directive directives[] = {
      offsetof(struct jn_conf_settings, client_body_timeout_ms)},
     {"send_timeout", JN_CTX_HSL, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_time,
      offsetof(struct jn_conf_settings, send_timeout_ms)},
-    {"client_max_body_size", JN_CTX_HSL, 1, 1, 0, 0, JN_PHASE_SET,
-     jn_conf_set_client_max_body_size, 0},
+    {"client_max_body_size", JN_CTX_HSL, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_client_max_body_size,
+     0},
     {"large_client_header_buffers", JN_CTX_HTTP | JN_CTX_SERVER, 2, 2, 0, 0, JN_PHASE_SET,
      jn_conf_set_large_client_header_buffers, 0},
-    {"proxy_http_version", JN_CTX_HSL, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_proxy_http_version,
-     0},
+    {"proxy_http_version", JN_CTX_HSL, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_proxy_http_version, 0},
     {"proxy_set_header", JN_CTX_HSL, 2, 2, JN_DIR_MULTI, 0, JN_PHASE_SET,
      jn_conf_set_proxy_set_header, 0},
     {"proxy_connect_timeout", JN_CTX_HSL, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_time,
@@ -83,21 +81,21 @@ static const struct jn_conf_directive directives[] = {
      offsetof(struct jn_conf_settings, proxy_read_timeout_ms)},
     {"proxy_send_timeout", JN_CTX_HSL, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_time,
      offsetof(struct jn_conf_settings, proxy_send_timeout_ms)},
-    {"proxy_next_upstream", JN_CTX_HSL, 1, -1, 0, 0, JN_PHASE_SET,
-     jn_conf_set_proxy_next_upstream, 0},
+    {"proxy_next_upstream", JN_CTX_HSL, 1, -1, 0, 0, JN_PHASE_SET, jn_conf_set_proxy_next_upstream,
+     0},
     {"proxy_next_upstream_tries", JN_CTX_HSL, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_count,
      offsetof(struct jn_conf_settings, next_upstream_tries)},
     {"proxy_next_upstream_timeout", JN_CTX_HSL, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_time,
      offsetof(struct jn_conf_settings, next_upstream_timeout_ms)},
-    {"proxy_cache_bypass", JN_CTX_HSL, 1, -1, 0, 0, JN_PHASE_SET,
-     jn_conf_set_proxy_cache_bypass, 0},
+    {"proxy_cache_bypass", JN_CTX_HSL, 1, -1, 0, 0, JN_PHASE_SET, jn_conf_set_proxy_cache_bypass,
+     0},
     {"access_log", JN_CTX_HSL, 1, 2, 0, 0, JN_PHASE_SET, jn_conf_set_access_log, 0},
     /* server, location (server.c) */
     {"listen", JN_CTX_SERVER, 1, -1, JN_DIR_MULTI, 0, JN_PHASE_SET, jn_conf_set_listen, 0},
     {"server_name", JN_CTX_SERVER, 1, -1, JN_DIR_MULTI, 0, JN_PHASE_SET, jn_conf_set_server_name,
      0},
-    {"location", JN_CTX_SERVER, 1, 2, JN_DIR_BLOCK | JN_DIR_MULTI, JN_CTX_LOCATION,
-     JN_PHASE_BLOCK, jn_conf_set_location, 0},
+    {"location", JN_CTX_SERVER, 1, 2, JN_DIR_BLOCK | JN_DIR_MULTI, JN_CTX_LOCATION, JN_PHASE_BLOCK,
+     jn_conf_set_location, 0},
     {"proxy_pass", JN_CTX_LOCATION, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_proxy_pass, 0},
     {"return", JN_CTX_SERVER | JN_CTX_LOCATION, 1, 2, 0, 0, JN_PHASE_SET, jn_conf_set_return, 0},
     /* upstream (upstream_block.c) */
@@ -177,8 +175,8 @@ int jn_conf_validate(struct jn_conf_build *b, const struct jn_conf_node *nodes, 
         const struct jn_conf_node *node = &nodes[i];
         if (ctx == JN_CTX_TYPES) {
             if (node->block || node->nargs < 1)
-                return jn_conf_error(b, node,
-                                     "invalid line in \"types\" block: expected \"TYPE EXTENSION...;\"");
+                return jn_conf_error(
+                    b, node, "invalid line in \"types\" block: expected \"TYPE EXTENSION...;\"");
             continue;
         }
         if (strcmp(node->name, "include") == 0)
@@ -294,7 +292,8 @@ JN_CONF_HANDLER(jn_conf_set_use)
 JN_CONF_HANDLER(jn_conf_set_on_off)
 {
     if (jn_conf_parse_flag(n->args[0]) < 0)
-        return jn_conf_error(b, n, "invalid value \"%s\" in \"%s\" directive: expected \"on\" or \"off\"",
+        return jn_conf_error(b, n,
+                             "invalid value \"%s\" in \"%s\" directive: expected \"on\" or \"off\"",
                              n->args[0], n->name);
     return 0;
 }
@@ -320,10 +319,11 @@ JN_CONF_HANDLER(jn_conf_set_error_log)
             name = "crit";
         level = jn_log_level_parse(name);
         if (level < 0)
-            return jn_conf_error(b, n,
-                                 "invalid value \"%s\" in \"error_log\" directive: expected a level: "
-                                 "debug, info, notice, warn, error, crit, alert or emerg",
-                                 n->args[1]);
+            return jn_conf_error(
+                b, n,
+                "invalid value \"%s\" in \"error_log\" directive: expected a level: "
+                "debug, info, notice, warn, error, crit, alert or emerg",
+                n->args[1]);
     }
     free(b->conf->error_log_path);
     b->conf->error_log_path = strcmp(path, "stderr") == 0 ? NULL : jn_strdup(path);

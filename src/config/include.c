@@ -120,8 +120,9 @@ static int include_nodes(struct jn_conf_tree *t, const struct jn_conf_node *inc,
     *out = NULL;
     *nout = 0;
     if (inc->block || inc->nargs != 1)
-        return ierr(err, errlen, inc, "invalid number of arguments in \"include\" directive: "
-                                      "expected one file name or glob");
+        return ierr(err, errlen, inc,
+                    "invalid number of arguments in \"include\" directive: "
+                    "expected one file name or glob");
     if (depth >= JN_CONF_MAX_INCLUDE_DEPTH)
         return ierr(err, errlen, inc,
                     "includes nested too deeply (more than %d levels): does a file include itself?",

@@ -95,6 +95,15 @@ enum jn_tok_type jn_lex_next(struct jn_lexer *lx, struct jn_token *t)
     while (i < lx->len && !ends_word(b[i])) {
         if (b[i] == '\0')
             return fail(lx, t, "unexpected NUL byte");
+        if (b[i] == '\\' && i + 1 < lx->len) {
+            /* as nginx: a backslash keeps the next character in the word (a\;b is one word) */
+            if (b[i + 1] == '\0')
+                return fail(lx, t, "unexpected NUL byte");
+            if (b[i + 1] == '\n')
+                lx->line++;
+            i += 2;
+            continue;
+        }
         if (b[i] == '$' && i + 1 < lx->len && b[i + 1] == '{') {
             size_t j = i + 2;
             while (j < lx->len && b[j] != '}' && !ends_word(b[j]))
@@ -115,11 +124,7 @@ enum jn_tok_type jn_lex_next(struct jn_lexer *lx, struct jn_token *t)
 size_t jn_lex_value(const struct jn_token *t, char *dst)
 {
     size_t n = 0;
-    if (t->type != JN_TOK_STRING) {
-        memcpy(dst, t->start, t->len);
-        dst[t->len] = '\0';
-        return t->len;
-    }
+    /* words and quoted strings decode the same escapes, as nginx does */
     for (size_t i = 0; i < t->len; i++) {
         char c = t->start[i];
         if (c == '\\' && i + 1 < t->len) {

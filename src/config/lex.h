@@ -1,8 +1,10 @@
 /*
  * lex.h: the tokenizer of nginx-syntax configuration text. Pure: it reads a
  * (buf, len) span it does not own and allocates nothing, so it can be fuzzed.
- * Tokens: words, '…' and "…" strings (escapes \" \' \\ \n \r \t), '{', '}',
- * ';'. A '#' at the start of a token comments out the rest of the line.
+ * Tokens: words, '…' and "…" strings, '{', '}', ';'. In both words and
+ * strings \" \' \\ \n \r \t are escapes and any other backslash is kept;
+ * in a word a backslash also keeps the next character from ending it. A '#'
+ * at the start of a token comments out the rest of the line.
  * A "${name}" inside a word is part of the word, as in nginx.
  */
 #ifndef JN_CONFIG_LEX_H
@@ -43,8 +45,8 @@ void jn_lex_init(struct jn_lexer *lx, const char *buf, size_t len);
  * JN_TOK_ERROR further calls return the same. */
 enum jn_tok_type jn_lex_next(struct jn_lexer *lx, struct jn_token *t);
 
-/* Writes the token's value into dst (room for t->len + 1 bytes), decoding the
- * escapes of a quoted string, and NUL-terminates it. Returns the value's length. */
+/* Writes the token's value into dst (room for t->len + 1 bytes), decoding
+ * escapes, and NUL-terminates it. Returns the value's length. */
 size_t jn_lex_value(const struct jn_token *t, char *dst);
 
 #endif

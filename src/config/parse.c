@@ -109,7 +109,8 @@ static int parse_block(struct parser *p, int depth, int open_line, struct jn_con
                 goto fail;
             }
             if (depth > 0) {
-                rc = perr(p, t.line, "unexpected end of file, expecting \"}\" (block opened on line %d)",
+                rc = perr(p, t.line,
+                          "unexpected end of file, expecting \"}\" (block opened on line %d)",
                           open_line);
                 goto fail;
             }

@@ -184,12 +184,11 @@ JN_CONF_HANDLER(jn_conf_set_location)
     if (strcmp(mod, "=") == 0)
         exact = true;
     else if (mod[0] && strcmp(mod, "^~") != 0) /* ^~ only stops regex matching: plain prefix */
-        return jn_conf_error(b, n,
-                             "invalid location modifier \"%s\": expected \"=\" or \"^~\"", mod);
+        return jn_conf_error(b, n, "invalid location modifier \"%s\": expected \"=\" or \"^~\"",
+                             mod);
     if (prefix[0] != '/')
-        return jn_conf_error(b, n,
-                             "location \"%s\" would never match: a location starts with \"/\"",
-                             prefix);
+        return jn_conf_error(
+            b, n, "location \"%s\" would never match: a location starts with \"/\"", prefix);
     for (size_t i = 0; i < srv->nlocations; i++)
         if (srv->locations[i].exact == exact && strcmp(srv->locations[i].prefix, prefix) == 0)
             return jn_conf_error(b, n, "duplicate location \"%s\" (first on line %d)", prefix,

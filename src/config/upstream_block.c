@@ -71,10 +71,11 @@ static int server_param(struct jn_conf_build *b, const struct jn_conf_node *n,
     } else if (strncmp(a, "fail_timeout=", 13) == 0) {
         int64_t ms = jn_conf_parse_time(a + 13);
         if (ms < 0)
-            return jn_conf_error(b, n,
-                                 "invalid value \"%s\" in upstream \"server\": fail_timeout must be "
-                                 "a time such as 10s",
-                                 a);
+            return jn_conf_error(
+                b, n,
+                "invalid value \"%s\" in upstream \"server\": fail_timeout must be "
+                "a time such as 10s",
+                a);
         s->fail_timeout_ms = ms;
     } else if (strncmp(a, "max_conns=", 10) == 0) {
         if (jn_conf_parse_int(a + 10, 0, 1 << 30, &v) < 0)

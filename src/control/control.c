@@ -115,8 +115,15 @@ static int desired(struct jn_control *ctl, const char *name, const struct jn_con
         if (!removed)
             n++;
     }
+    size_t nconf = n;
     for (int k = 0; k < nrows; k++) {
         if (strcmp(rows[k].origin, "api") != 0)
+            continue;
+        /* The file now lists a server added at runtime: one peer, the file's. */
+        bool dup = false;
+        for (size_t i = 0; i < nconf && !dup; i++)
+            dup = strcmp(w[i].v.addr, rows[k].addr) == 0;
+        if (dup)
             continue;
         struct jn_ctl_want *x = &w[n++];
         snprintf(x->v.addr, sizeof(x->v.addr), "%s", rows[k].addr);

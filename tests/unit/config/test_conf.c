@@ -177,10 +177,11 @@ static void test_defaults(void **state)
 
 static void test_main_and_events(void **state)
 {
-    struct jn_conf *c = load("worker_processes 3;\nworker_rlimit_nofile 65535;\npid /run/jern.pid;\n"
-                             "error_log /var/log/jern.log warn;\n"
-                             "events { worker_connections 512; use epoll; multi_accept on; "
-                             "accept_mutex off; }\n");
+    struct jn_conf *c =
+        load("worker_processes 3;\nworker_rlimit_nofile 65535;\npid /run/jern.pid;\n"
+             "error_log /var/log/jern.log warn;\n"
+             "events { worker_connections 512; use epoll; multi_accept on; "
+             "accept_mutex off; }\n");
     assert_int_equal(c->worker_processes, 3);
     assert_int_equal(c->worker_rlimit_nofile, 65535);
     assert_string_equal(c->pid_path, "/run/jern.pid");
@@ -234,7 +235,8 @@ static void test_upstream_block(void **state)
     assert_int_equal(u->servers[1].fail_timeout_ms, 10000);
     assert_string_equal(jn_addr_format(&u->servers[2].addr, buf, sizeof(buf)), "[::1]:8082");
     assert_true(u->servers[2].down);
-    assert_string_equal(jn_addr_format(&u->servers[3].addr, buf, sizeof(buf)), "unix:/tmp/app.sock");
+    assert_string_equal(jn_addr_format(&u->servers[3].addr, buf, sizeof(buf)),
+                        "unix:/tmp/app.sock");
     assert_string_equal(jn_addr_format(&u->servers[4].addr, buf, sizeof(buf)), "10.1.2.3:80");
     assert_string_equal(c->upstreams[1].name, "v");
     assert_int_equal(c->upstreams[1].keepalive, 0);
@@ -245,24 +247,23 @@ static void test_upstream_block(void **state)
 
 static void test_server_and_locations(void **state)
 {
-    struct jn_conf *c = load(
-        "http {\n"
-        "  upstream app { server 127.0.0.1:9000; }\n"
-        "  server {\n"
-        "    listen 127.0.0.1:8080 default_server;\n"
-        "    listen [::1]:8080;\n"
-        "    listen unix:/tmp/jern.sock reuseport;\n"
-        "    server_name Example.COM *.example.com www.example.* \"\";\n"
-        "    location = /health { return 200 \"ok\\n\"; }\n"
-        "    location /api/ { proxy_pass http://app/v2/; }\n"
-        "    location ^~ /static/ { proxy_pass http://127.0.0.1:9001; }\n"
-        "    location /old { return 301 https://example.com/new; }\n"
-        "    location /go { return https://example.com/; }\n"
-        "    location /both { proxy_pass http://app; return 403; }\n"
-        "    location =/x { proxy_pass http://unix:/tmp/b.sock:/y; }\n"
-        "    location /u { proxy_pass http://localhost; }\n"
-        "  }\n"
-        "}\n");
+    struct jn_conf *c = load("http {\n"
+                             "  upstream app { server 127.0.0.1:9000; }\n"
+                             "  server {\n"
+                             "    listen 127.0.0.1:8080 default_server;\n"
+                             "    listen [::1]:8080;\n"
+                             "    listen unix:/tmp/jern.sock reuseport;\n"
+                             "    server_name Example.COM *.example.com www.example.* \"\";\n"
+                             "    location = /health { return 200 \"ok\\n\"; }\n"
+                             "    location /api/ { proxy_pass http://app/v2/; }\n"
+                             "    location ^~ /static/ { proxy_pass http://127.0.0.1:9001; }\n"
+                             "    location /old { return 301 https://example.com/new; }\n"
+                             "    location /go { return https://example.com/; }\n"
+                             "    location /both { proxy_pass http://app; return 403; }\n"
+                             "    location =/x { proxy_pass http://unix:/tmp/b.sock:/y; }\n"
+                             "    location /u { proxy_pass http://localhost; }\n"
+                             "  }\n"
+                             "}\n");
     const struct jn_conf_server *s = &c->servers[0];
     assert_int_equal(s->line, 3);
     assert_int_equal(s->nlistens, 3);
@@ -326,24 +327,24 @@ static void test_server_return(void **state)
 
 static void test_settings_every_directive(void **state)
 {
-    struct jn_conf *c = load(
-        "http {\n"
-        "  log_format main '$remote_addr \"$request\" '\n"
-        "                  '$status $upstream_addr';\n"
-        "  log_format esc escape=default '$status';\n"
-        "  keepalive_timeout 10s; keepalive_requests 50;\n"
-        "  client_header_timeout 5s; client_body_timeout 6s; send_timeout 7s;\n"
-        "  client_max_body_size 8m; large_client_header_buffers 2 16k;\n"
-        "  proxy_http_version 1.0;\n"
-        "  proxy_connect_timeout 500ms; proxy_read_timeout 2m; proxy_send_timeout 1h;\n"
-        "  proxy_next_upstream error timeout http_502 http_503 non_idempotent;\n"
-        "  proxy_next_upstream_tries 3; proxy_next_upstream_timeout 15s;\n"
-        "  access_log /var/log/a.log main;\n"
-        "  sendfile on; tcp_nopush on; tcp_nodelay on; server_tokens off;\n"
-        "  default_type application/octet-stream;\n"
-        "  types { text/html html htm; application/json json; }\n"
-        "  server { listen 80; location / { return 200; } }\n"
-        "}\n");
+    struct jn_conf *c =
+        load("http {\n"
+             "  log_format main '$remote_addr \"$request\" '\n"
+             "                  '$status $upstream_addr';\n"
+             "  log_format esc escape=default '$status';\n"
+             "  keepalive_timeout 10s; keepalive_requests 50;\n"
+             "  client_header_timeout 5s; client_body_timeout 6s; send_timeout 7s;\n"
+             "  client_max_body_size 8m; large_client_header_buffers 2 16k;\n"
+             "  proxy_http_version 1.0;\n"
+             "  proxy_connect_timeout 500ms; proxy_read_timeout 2m; proxy_send_timeout 1h;\n"
+             "  proxy_next_upstream error timeout http_502 http_503 non_idempotent;\n"
+             "  proxy_next_upstream_tries 3; proxy_next_upstream_timeout 15s;\n"
+             "  access_log /var/log/a.log main;\n"
+             "  sendfile on; tcp_nopush on; tcp_nodelay on; server_tokens off;\n"
+             "  default_type application/octet-stream;\n"
+             "  types { text/html html htm; application/json json; }\n"
+             "  server { listen 80; location / { return 200; } }\n"
+             "}\n");
     assert_int_equal(c->nlog_formats, 2);
     assert_string_equal(c->log_formats[0].name, "main");
     assert_string_equal(c->log_formats[0].format,
@@ -376,8 +377,8 @@ static void test_settings_every_directive(void **state)
     st = &c->servers[0].locations[0].s;
     assert_int_equal(c->servers[0].s.next_upstream, 0);
     assert_int_equal(st->next_upstream, JN_NEXT_INVALID_HEADER | JN_NEXT_HTTP_500 |
-                                            JN_NEXT_HTTP_504 | JN_NEXT_HTTP_403 |
-                                            JN_NEXT_HTTP_404 | JN_NEXT_HTTP_429);
+                                            JN_NEXT_HTTP_504 | JN_NEXT_HTTP_403 | JN_NEXT_HTTP_404 |
+                                            JN_NEXT_HTTP_429);
     assert_null(st->access_log_path);
     assert_string_equal(c->servers[0].s.access_log_path, "a.log");
     assert_string_equal(c->servers[0].s.access_log_format, JN_LOG_FORMAT_COMBINED);
@@ -389,20 +390,20 @@ static void test_settings_every_directive(void **state)
 
 static void test_inheritance(void **state)
 {
-    struct jn_conf *c = load(
-        "http {\n"
-        "  server {\n"
-        "    listen 80;\n"
-        "    location /a { return 200; }\n"
-        "    location /b { proxy_read_timeout 5s; proxy_set_header X-Loc b; }\n"
-        "    proxy_set_header X-Server s;\n"
-        "    proxy_set_header Host $host;\n"
-        "  }\n"
-        "  server { listen 81; location / { return 200; } }\n"
-        "  proxy_read_timeout 30s;\n" /* after the servers: still applies, as in nginx */
-        "  proxy_set_header X-Http h;\n"
-        "  keepalive_timeout 0;\n"
-        "}\n");
+    struct jn_conf *c =
+        load("http {\n"
+             "  server {\n"
+             "    listen 80;\n"
+             "    location /a { return 200; }\n"
+             "    location /b { proxy_read_timeout 5s; proxy_set_header X-Loc b; }\n"
+             "    proxy_set_header X-Server s;\n"
+             "    proxy_set_header Host $host;\n"
+             "  }\n"
+             "  server { listen 81; location / { return 200; } }\n"
+             "  proxy_read_timeout 30s;\n" /* after the servers: still applies, as in nginx */
+             "  proxy_set_header X-Http h;\n"
+             "  keepalive_timeout 0;\n"
+             "}\n");
     const struct jn_conf_server *s0 = &c->servers[0], *s1 = &c->servers[1];
     /* /a inherits everything from the server */
     const struct jn_conf_settings *a = &s0->locations[0].s;
@@ -422,6 +423,22 @@ static void test_inheritance(void **state)
     assert_string_equal(s1->locations[0].s.set_headers[0].name, "X-Http");
     assert_int_equal(s1->locations[0].s.proxy_read_timeout_ms, 30000);
     jn_conf_free(c);
+}
+
+static void test_definitions_apply_before_use(void **state)
+{
+    /* upstream and log_format written after the server that uses them, as nginx allows */
+    struct jn_conf *c =
+        load("http {\n"
+             "  server { location / { proxy_pass http://late; access_log a.log f; } }\n"
+             "  upstream late { server 127.0.0.1:7000; }\n"
+             "  log_format f '$status';\n"
+             "}\n");
+    assert_ptr_equal(c->servers[0].locations[0].pass_upstream, &c->upstreams[0]);
+    assert_string_equal(c->servers[0].locations[0].s.access_log_format, "$status");
+    jn_conf_free(c);
+    expect_error("http { server { location / { large_client_header_buffers 4 8k; } } }",
+                 "t.conf:1: \"large_client_header_buffers\" directive is not allowed here");
 }
 
 /* ---- errors, with their exact messages and lines ---- */
@@ -606,7 +623,8 @@ static void test_errors_syntax(void **state)
     expect_error("http {\n server {\n", "t.conf:3: unexpected end of file, expecting \"}\" (block "
                                         "opened on line 2)");
     expect_error("http { } }", "t.conf:1: unexpected \"}\"");
-    expect_error("worker_processes 2", "t.conf:1: unexpected end of file, expecting \";\" or \"}\"");
+    expect_error("worker_processes 2",
+                 "t.conf:1: unexpected end of file, expecting \";\" or \"}\"");
 }
 
 /* ---- includes ---- */
@@ -683,8 +701,10 @@ static void test_includes(void **state)
     /* included directives obey the context they land in */
     write_file("conf.d/d.conf", "worker_processes 2;\n");
     assert_int_equal(jn_conf_load(path, &c, err, sizeof(err)), JN_ECONFIG);
-    snprintf(want, sizeof(want), "%s/conf.d/d.conf:1: \"worker_processes\" directive is not "
-                                 "allowed here", tmpdir);
+    snprintf(want, sizeof(want),
+             "%s/conf.d/d.conf:1: \"worker_processes\" directive is not "
+             "allowed here",
+             tmpdir);
     assert_string_equal(err, want);
 
     /* the main file itself */
@@ -698,9 +718,9 @@ static void test_includes(void **state)
 
     /* loading with includes disabled (the fuzzer's mode) */
     const char *t = "include x;";
-    assert_int_equal(jn_conf_load_text("f", NULL, t, strlen(t), JN_CONF_NO_INCLUDE, &c, err,
-                                       sizeof(err)),
-                     JN_ECONFIG);
+    assert_int_equal(
+        jn_conf_load_text("f", NULL, t, strlen(t), JN_CONF_NO_INCLUDE, &c, err, sizeof(err)),
+        JN_ECONFIG);
     assert_string_equal(err, "f:1: \"include\" is not allowed when loading this text");
 
     char cmd[128];
@@ -733,6 +753,7 @@ int main(void)
         cmocka_unit_test(test_server_return),
         cmocka_unit_test(test_settings_every_directive),
         cmocka_unit_test(test_inheritance),
+        cmocka_unit_test(test_definitions_apply_before_use),
         cmocka_unit_test(test_errors_directives),
         cmocka_unit_test(test_errors_values),
         cmocka_unit_test(test_errors_upstreams),

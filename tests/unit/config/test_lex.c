@@ -77,6 +77,25 @@ static void test_variable_braces_and_hash_in_word(void **state)
     assert_int_equal(next(&lx, &t, v), JN_TOK_SEMI);
 }
 
+static void test_backslash_in_words(void **state)
+{
+    const char *s = "x a\\;b c\\d \\\"q\\\" e\\tf;";
+    struct jn_lexer lx;
+    struct jn_token t;
+    char v[64];
+    jn_lex_init(&lx, s, strlen(s));
+    next(&lx, &t, v);
+    assert_int_equal(next(&lx, &t, v), JN_TOK_WORD);
+    assert_string_equal(v, "a\\;b"); /* the ';' does not end the word; unknown escape kept */
+    assert_int_equal(next(&lx, &t, v), JN_TOK_WORD);
+    assert_string_equal(v, "c\\d");
+    assert_int_equal(next(&lx, &t, v), JN_TOK_WORD);
+    assert_string_equal(v, "\"q\""); /* a word may start with an escaped quote */
+    assert_int_equal(next(&lx, &t, v), JN_TOK_WORD);
+    assert_string_equal(v, "e\tf");
+    assert_int_equal(next(&lx, &t, v), JN_TOK_SEMI);
+}
+
 static void test_lex_errors(void **state)
 {
     struct jn_lexer lx;
@@ -139,7 +158,8 @@ static void expect_parse_error(const char *text, const char *msg)
 
 static void test_parse_errors(void **state)
 {
-    expect_parse_error("a {\n b;\n", "t.conf:3: unexpected end of file, expecting \"}\" (block opened on line 1)");
+    expect_parse_error(
+        "a {\n b;\n", "t.conf:3: unexpected end of file, expecting \"}\" (block opened on line 1)");
     expect_parse_error("a b", "t.conf:1: unexpected end of file, expecting \";\" or \"}\"");
     expect_parse_error("a;\n}\n", "t.conf:2: unexpected \"}\"");
     expect_parse_error("a {\n b }\n", "t.conf:2: unexpected \"}\"");
@@ -158,6 +178,7 @@ int main(void)
         cmocka_unit_test(test_tokens_and_lines),
         cmocka_unit_test(test_quoted_strings),
         cmocka_unit_test(test_variable_braces_and_hash_in_word),
+        cmocka_unit_test(test_backslash_in_words),
         cmocka_unit_test(test_lex_errors),
         cmocka_unit_test(test_parse_tree),
         cmocka_unit_test(test_parse_errors),
