@@ -106,7 +106,8 @@ int jn_cmd_gateway(int argc, char **argv)
         return 0;
     }
     if (conf->error_log_path && jn_log_open(conf->error_log_path) < 0)
-        fprintf(stderr, "jern: cannot open error_log %s, logging to stderr\n", conf->error_log_path);
+        fprintf(stderr, "jern: cannot open error_log %s, logging to stderr\n",
+                conf->error_log_path);
     jn_log_set_level((enum jn_log_level)conf->error_log_level);
     char *pid_path = conf->pid_path ? jn_strdup(conf->pid_path) : NULL;
 

@@ -46,7 +46,8 @@ void gw_alog_request(struct gw_worker *w, struct gw_req *r)
 {
     const struct jn_gw_location *loc = r->loc;
     if (!loc) {
-        const struct jn_gw_listen *l = r->snap ? jn_gw_snapshot_listen(r->snap, r->c->listen_id) : NULL;
+        const struct jn_gw_listen *l =
+            r->snap ? jn_gw_snapshot_listen(r->snap, r->c->listen_id) : NULL;
         loc = l ? &l->def->app_loc : NULL;
     }
     if (!loc || loc->alog < 0)
@@ -103,8 +104,7 @@ void jn_gw_alog_reopen(struct gw_worker *w)
             continue;
         int rc = jn_accesslog_reopen(a->files[i].log);
         if (rc < 0)
-            jn_error("gateway: reopening access_log \"%s\": %s", a->files[i].path,
-                     jn_strerror(rc));
+            jn_error("gateway: reopening access_log \"%s\": %s", a->files[i].path, jn_strerror(rc));
     }
 }
 

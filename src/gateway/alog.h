@@ -1,7 +1,7 @@
 /*
  * alog.h: the gateway's use of the access log writer (gateway/accesslog.h):
  * each worker keeps one writer per access_log path, opened the first time a
- * request logs to it, flushed on the worker's 1 s timer and at exit.
+ * request logs to it, flushed on the worker's 200 ms timer and at exit.
  * All functions run on the worker's own thread (free: after it stopped).
  */
 #ifndef JN_GATEWAY_ALOG_H

@@ -80,8 +80,16 @@ void gw_client_close(struct gw_conn *c)
     if (w->finishing == c)
         w->finishing_closed = true;
     if (c->req) {
-        if (c->state == GW_C_BUSY)
+        if (c->state == GW_C_BUSY) {
             gw_proxy_abort(c->req);
+            /* Logged like nginx: 499 when the client left before any answer,
+             * else the status that was being sent. */
+            if (!c->req->client_started)
+                c->req->status = 499;
+            if (c->req->rs.body_out > c->req->body_bytes)
+                c->req->body_bytes = c->req->rs.body_out;
+            gw_alog_request(w, c->req);
+        }
         release_req(c);
     }
     jn_timer_stop(w->loop, &c->timer);
@@ -155,8 +163,8 @@ static void client_timeout(struct jn_loop *loop, struct jn_timer *t)
 {
     (void)loop;
     struct gw_conn *c = t->data;
-    if (c->state == GW_C_BUSY && c->req && !c->req->client_started &&
-        c->req->phase == GW_P_PROXY && !c->req->rq.body_done) {
+    if (c->state == GW_C_BUSY && c->req && !c->req->client_started && c->req->phase == GW_P_PROXY &&
+        !c->req->rq.body_done) {
         /* client_body_timeout before any response: nginx answers 408 */
         gw_proxy_abort(c->req);
         c->req->keep_alive = false;
@@ -197,35 +205,64 @@ static void client_event(struct jn_loop *loop, struct jn_io *io, uint32_t events
 static const char *status_text(int status)
 {
     switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Not Allowed";
-    case 408: return "Request Time-out";
-    case 411: return "Length Required";
-    case 413: return "Request Entity Too Large";
-    case 414: return "Request-URI Too Large";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Temporarily Unavailable";
-    case 504: return "Gateway Time-out";
-    case 505: return "HTTP Version Not Supported";
-    default: return status >= 500 ? "Error" : "Unknown";
+    case 100:
+        return "Continue";
+    case 101:
+        return "Switching Protocols";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 303:
+        return "See Other";
+    case 304:
+        return "Not Modified";
+    case 307:
+        return "Temporary Redirect";
+    case 308:
+        return "Permanent Redirect";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Not Allowed";
+    case 408:
+        return "Request Time-out";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Request Entity Too Large";
+    case 414:
+        return "Request-URI Too Large";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Temporarily Unavailable";
+    case 504:
+        return "Gateway Time-out";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return status >= 500 ? "Error" : "Unknown";
     }
 }
 
@@ -266,8 +303,8 @@ void gw_client_respond(struct gw_req *r, int status, const char *text, const cha
                         "<html>\r\n<head><title>%d %s</title></head>\r\n<body>\r\n"
                         "<center><h1>%d %s</h1></center>\r\n%s%s%s<hr><center>jern</center>\r\n"
                         "</body>\r\n</html>\r\n",
-                        status, status_text(status), status, status_text(status),
-                        text ? "<p>" : "", text ? text : "", text ? "</p>\r\n" : "");
+                        status, status_text(status), status, status_text(status), text ? "<p>" : "",
+                        text ? text : "", text ? "</p>\r\n" : "");
     else
         blen = snprintf(body, sizeof(body), "%s", text ? text : "");
     if (blen < 0)
@@ -276,15 +313,16 @@ void gw_client_respond(struct gw_req *r, int status, const char *text, const cha
         blen = (int)sizeof(body) - 1;
     bool no_body = r->hreq.method_id == JN_HTTP_HEAD || status == 204 || status == 304;
     const char *ctype = status >= 400 || redirect ? "text/html" : "text/plain";
-    int n = snprintf(r->scratch, sizeof(r->scratch),
-                     "HTTP/1.%d %d %s\r\nServer: jern\r\nContent-Type: %s\r\n"
-                     "Content-Length: %d\r\n%s%s%s%s%s\r\n%.*s",
-                     r->hreq.minor_version == 0 ? 0 : 1, status, status_text(status), ctype,
-                     blen, redirect ? "Location: " : "", redirect ? location : "",
-                     redirect ? "\r\n" : "", status == 503 ? "Retry-After: 1\r\n" : "",
-                     r->keep_alive ? (r->hreq.minor_version == 0 ? "Connection: keep-alive\r\n" : "")
-                                   : "Connection: close\r\n",
-                     no_body ? 0 : blen, body);
+    int n =
+        snprintf(r->scratch, sizeof(r->scratch),
+                 "HTTP/1.%d %d %s\r\nServer: jern\r\nContent-Type: %s\r\n"
+                 "Content-Length: %d\r\n%s%s%s%s%s\r\n%.*s",
+                 r->hreq.minor_version == 0 ? 0 : 1, status, status_text(status), ctype, blen,
+                 redirect ? "Location: " : "", redirect ? location : "", redirect ? "\r\n" : "",
+                 status == 503 ? "Retry-After: 1\r\n" : "",
+                 r->keep_alive ? (r->hreq.minor_version == 0 ? "Connection: keep-alive\r\n" : "")
+                               : "Connection: close\r\n",
+                 no_body ? 0 : blen, body);
     if (n < 0 || (size_t)n >= sizeof(r->scratch))
         n = (int)sizeof(r->scratch) - 1;
     r->body_bytes = no_body ? 0 : (uint64_t)blen;
@@ -379,8 +417,6 @@ static void read_head(struct gw_conn *c)
                 lim.max_request_line = s->large_header_size;
                 lim.max_head = w->snap->routes->max_head;
             }
-            if (lim.max_head > c->cap)
-                lim.max_head = c->cap;
             ssize_t rc = jn_http_parse_request(c->buf, c->len, &lim, &c->req->hreq);
             if (rc > 0) {
                 c->req->head_len = (size_t)rc;
@@ -393,8 +429,12 @@ static void read_head(struct gw_conn *c)
                 return;
             }
             if (c->len == c->cap) {
-                respond_bad(c, 431, "request header too large");
-                return;
+                if (c->cap >= w->bufsize) {
+                    respond_bad(c, 431, "request header too large");
+                    return;
+                }
+                /* A head larger than the usual buffer: move to a big one. */
+                c->buf = gw_buf_grow(w, c->buf, c->len, &c->cap);
             }
         }
         if (!c->rd_ready)
@@ -414,8 +454,7 @@ static void read_head(struct gw_conn *c)
                  * (after keep-alive idling), never extended by a slow drip. */
                 const struct jn_conf_settings *s = conn_settings(c);
                 c->state = GW_C_HEAD;
-                c->head_deadline =
-                    jn_loop_now(w->loop) + (s ? s->client_header_timeout_ms : 60000);
+                c->head_deadline = jn_loop_now(w->loop) + (s ? s->client_header_timeout_ms : 60000);
                 jn_timer_start(w->loop, &c->timer, c->head_deadline - jn_loop_now(w->loop));
             }
             c->len += (size_t)n;

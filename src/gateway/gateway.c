@@ -71,8 +71,8 @@ static void raise_nofile(const struct jn_conf *conf)
         return;
     rl.rlim_cur = want;
     if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-        jn_warn("gateway: cannot raise the open files limit to %llu: %s",
-                (unsigned long long)want, strerror(errno));
+        jn_warn("gateway: cannot raise the open files limit to %llu: %s", (unsigned long long)want,
+                strerror(errno));
 }
 
 static struct listen_entry *find_entry(struct jn_gateway *g, const struct jn_addr *a)
@@ -161,8 +161,8 @@ static void free_listens(struct listen_entry *v, size_t n)
     free(v);
 }
 
-int jn_gateway_start(struct jn_loop *loop, struct jn_conf *conf, struct jn_gateway **out,
-                     char *err, size_t errlen)
+int jn_gateway_start(struct jn_loop *loop, struct jn_conf *conf, struct jn_gateway **out, char *err,
+                     size_t errlen)
 {
     raise_nofile(conf);
     int workers = conf->worker_processes > 0 ? conf->worker_processes : 1;

@@ -34,8 +34,8 @@ int jn_gateway_check(struct jn_conf *conf, char *err, size_t errlen);
  * thread's loop, used for timers (access-log flushing is per worker).
  * Returns 0 and *out, or a negative code with a message in err (e.g. a listen
  * address in use). */
-int jn_gateway_start(struct jn_loop *loop, struct jn_conf *conf, struct jn_gateway **out,
-                     char *err, size_t errlen);
+int jn_gateway_start(struct jn_loop *loop, struct jn_conf *conf, struct jn_gateway **out, char *err,
+                     size_t errlen);
 
 /* Applies a new config (taking ownership): builds a new snapshot (reusing
  * upstream peers by address, so counts and failure state carry over), opens
@@ -47,7 +47,7 @@ int jn_gateway_reload(struct jn_gateway *g, struct jn_conf *conf, char *err, siz
 /* Replaces the upstream called name (a config upstream block, or a
  * proxy_pass HOST:PORT target by its text) with u, taking a reference to u. When wait_ready is
  * true, a request that finds no usable peer in u waits for one (bounded queue
- * per worker, wait_timeout_ms, then 503 with Retry-After) instead of failing
+ * per worker, wait_timeout_ms (0: 30 s), then 503 with Retry-After) instead of failing
  * with 502 at once: for apps scaled to zero. Returns 0 or JN_ENOTFOUND. */
 int jn_gateway_set_upstream(struct jn_gateway *g, const char *name, struct jn_upstream *u,
                             bool wait_ready, int64_t wait_timeout_ms);

@@ -8,9 +8,9 @@
  *
  * Retries (proxy_next_upstream) happen only while nothing was sent to the
  * client, to another peer, for idempotent methods unless non_idempotent, and
- * only when the request body is still whole in the client buffer (bodies up
- * to the body window, GW_BODY_WINDOW bytes, can be replayed; larger ones are
- * streamed and never retried).
+ * only when the request body is still whole in the client buffer (a body that
+ * fits beside the head in its GW_CLIENT_BUF buffer can be replayed; larger
+ * ones are streamed and never retried).
  */
 #include "gateway/worker.h"
 
@@ -59,9 +59,8 @@ static bool named_in_connection(const struct jn_http_header *h, size_t n, const 
 /* RFC 9110 7.6.1 plus the de-facto ones. */
 static bool is_hop_by_hop(const struct jn_http_header *h)
 {
-    static const char *const hop[] = {"connection", "keep-alive",        "proxy-connection",
-                                      "te",         "transfer-encoding", "upgrade",
-                                      "trailer"};
+    static const char *const hop[] = {"connection",        "keep-alive", "proxy-connection", "te",
+                                      "transfer-encoding", "upgrade",    "trailer"};
     for (size_t i = 0; i < JN_ARRAY_LEN(hop); i++)
         if (jn_http_token_eq(h->name, h->name_len, hop[i]))
             return true;
@@ -250,10 +249,7 @@ static void attempt_failed(struct gw_req *r, unsigned kind, int status, const ch
     bool stale = r->from_pool && kind == JN_NEXT_ERROR && !r->resp_head_done && r->rlen == 0 &&
                  !r->stale_retried && replayable;
     struct jn_peer *peer = r->peer;
-    bool counts = kind & (JN_NEXT_ERROR | JN_NEXT_TIMEOUT | JN_NEXT_INVALID_HEADER);
-    if (kind & (JN_NEXT_HTTP_500 | JN_NEXT_HTTP_502 | JN_NEXT_HTTP_503 | JN_NEXT_HTTP_504 |
-                JN_NEXT_HTTP_429))
-        counts = (s->next_upstream & kind) != 0;
+    bool counts = jn_upstream_failure_counts(s->next_upstream, kind);
     if (peer)
         jn_warn("gateway: upstream %s (%s): %s while %s", peer->name, r->u->name, why,
                 r->resp_head_done ? "reading the response body"
@@ -313,9 +309,10 @@ static void refresh_upstream(struct gw_req *r)
     const struct jn_gw_app *app = NULL;
     const struct jn_http_request *h = &r->hreq;
     const struct jn_gw_location *loc =
-        r->listen ? jn_gw_route(s, jn_gw_snapshot_listen(s, r->c->listen_id)
-                                       ? jn_gw_snapshot_listen(s, r->c->listen_id)
-                                       : r->listen,
+        r->listen ? jn_gw_route(s,
+                                jn_gw_snapshot_listen(s, r->c->listen_id)
+                                    ? jn_gw_snapshot_listen(s, r->c->listen_id)
+                                    : r->listen,
                                 h->host, h->host_len, h->path, h->path_len, &app)
                   : NULL;
     if (!loc || (!app && loc->upstream < 0))
@@ -493,7 +490,8 @@ static void build_response_head(struct gw_req *r, size_t head_len)
             push_header(p, hd, end);
             continue;
         }
-        if (is_hop_by_hop(hd) || named_in_connection(h->headers, h->nheaders, hd->name, hd->name_len))
+        if (is_hop_by_hop(hd) ||
+            named_in_connection(h->headers, h->nheaders, hd->name, hd->name_len))
             continue;
         push_header(p, hd, end);
     }
@@ -511,20 +509,6 @@ static void build_response_head(struct gw_req *r, size_t head_len)
     r->client_started = true;
     r->status = h->status;
     jn_pipe_start(p, tunnel ? JN_FRAMING_CLOSE : h->framing, h->content_length, out_chunked);
-}
-
-static unsigned status_kind(int status)
-{
-    switch (status) {
-    case 500: return JN_NEXT_HTTP_500;
-    case 502: return JN_NEXT_HTTP_502;
-    case 503: return JN_NEXT_HTTP_503;
-    case 504: return JN_NEXT_HTTP_504;
-    case 403: return JN_NEXT_HTTP_403;
-    case 404: return JN_NEXT_HTTP_404;
-    case 429: return JN_NEXT_HTTP_429;
-    default: return 0;
-    }
 }
 
 /* Parses what the upstream sent so far. Returns 1 when the head is done (or
@@ -559,7 +543,7 @@ static int parse_response(struct gw_req *r)
         return -1;
     }
     r->up_time_us = (jn_now_ns() - r->attempt_ns) / 1000;
-    unsigned kind = status_kind(status);
+    unsigned kind = jn_upstream_status_cause(status);
     const struct jn_conf_settings *s = r->loc->s;
     if (kind && (s->next_upstream & kind) && !r->body_discarded &&
         (is_idempotent(r->hreq.method_id) || (s->next_upstream & JN_NEXT_NON_IDEMPOTENT)) &&
@@ -605,8 +589,8 @@ static void response_done(struct gw_req *r)
     gw_client_finish(r->c);
 }
 
-static void set_timer(struct jn_loop *loop, struct jn_timer *t, int *kind, int want,
-                      int64_t ms, bool progress)
+static void set_timer(struct jn_loop *loop, struct jn_timer *t, int *kind, int want, int64_t ms,
+                      bool progress)
 {
     if (want == T_NONE) {
         jn_timer_stop(loop, t);
@@ -723,6 +707,12 @@ void gw_proxy_run(struct gw_req *r)
         return;
     struct gw_conn *c = r->c;
     bool c_progress = false;
+    if (c->hup && r->phase == GW_P_PROXY && r->rq.body_done && !r->client_started) {
+        /* The client closed before its answer (nginx: 499, the upstream
+         * request is abandoned, proxy_ignore_client_abort off). */
+        gw_client_close(c);
+        return;
+    }
     for (;;) {
         struct gw_upconn *uc = r->up;
         bool progress = false;
@@ -741,7 +731,37 @@ void gw_proxy_run(struct gw_req *r)
             r->up_progress = true;
         }
 
-        /* request direction: client buffer -> upstream */
+        /* request direction: client buffer -> upstream. Queue what is
+         * buffered first so the head and the body go out in one writev. */
+        if (!r->rq.body_done && r->rq_pos < c->len && jn_pipe_has_room(&r->rq)) {
+            ssize_t n = jn_pipe_fill(&r->rq, c->buf + r->rq_pos, c->len - r->rq_pos);
+            if (n < 0) {
+                close_up(r, false);
+                r->keep_alive = false;
+                if (r->client_started)
+                    gw_client_close(c);
+                else
+                    gw_client_respond(r, 400, "invalid chunked request body", NULL);
+                return;
+            }
+            r->rq_pos += (size_t)n;
+            if (n > 0)
+                progress = true;
+            int64_t max = r->loc->s->client_max_body_size;
+            if (max > 0 && r->rq.body_out > (uint64_t)max && r->phase == GW_P_PROXY) {
+                /* A chunked body outgrew client_max_body_size. */
+                close_up(r, false);
+                r->keep_alive = false;
+                if (r->client_started)
+                    gw_client_close(c);
+                else
+                    gw_client_respond(r, 413,
+                                      "the request body is larger than "
+                                      "client_max_body_size",
+                                      NULL);
+                return;
+            }
+        }
         if (!jn_pipe_empty(&r->rq) && uc->wr_ready) {
             bool full;
             ssize_t n = jn_pipe_flush(&r->rq, uc->io.fd, &full);
@@ -770,119 +790,91 @@ void gw_proxy_run(struct gw_req *r)
                 r->rq_eof_seen)
                 shutdown(uc->io.fd, SHUT_WR);
         }
-        if (jn_pipe_empty(&r->rq) && !r->rq.body_done) {
-            if (r->rq_pos < c->len) {
-                ssize_t n = jn_pipe_fill(&r->rq, c->buf + r->rq_pos, c->len - r->rq_pos);
-                if (n < 0) {
-                    close_up(r, false);
-                    r->keep_alive = false;
-                    if (r->client_started) {
-                        gw_client_close(c);
-                    } else {
-                        gw_client_respond(r, 400, "invalid chunked request body", NULL);
-                    }
-                    return;
-                }
-                r->rq_pos += (size_t)n;
-                if (n > 0)
+        if (jn_pipe_empty(&r->rq) && !r->rq.body_done && r->rq_pos == c->len && c->rd_ready) {
+            if (r->rq_pos > r->head_len && (c->len == c->cap || r->phase == GW_P_TUNNEL)) {
+                /* Everything queued was flushed: reuse the body window. */
+                c->len = r->head_len;
+                r->rq_pos = r->head_len;
+                r->body_discarded = true;
+            }
+            ssize_t n = read_into(c->io.fd, c->buf, &c->len, c->cap, &c->rd_ready, c->hup);
+            if (n > 0) {
+                progress = c_progress = true;
+            } else if (n == 0 || (n < 0 && n != -EAGAIN)) {
+                if (r->phase == GW_P_TUNNEL) {
+                    r->rq_eof_seen = true;
+                    jn_pipe_eof(&r->rq);
+                    if (jn_pipe_empty(&r->rq))
+                        shutdown(uc->io.fd, SHUT_WR);
                     progress = true;
-                int64_t max = r->loc->s->client_max_body_size;
-                if (max > 0 && r->rq.body_out > (uint64_t)max && r->phase == GW_P_PROXY) {
-                    /* A chunked body outgrew client_max_body_size. */
-                    close_up(r, false);
-                    r->keep_alive = false;
-                    if (r->client_started)
-                        gw_client_close(c);
-                    else
-                        gw_client_respond(r, 413, "the request body is larger than "
-                                                  "client_max_body_size", NULL);
+                } else {
+                    /* The client gave up mid-body. */
+                    gw_client_close(c);
                     return;
-                }
-            } else if (c->rd_ready) {
-                if (r->rq_pos > r->head_len && (c->len == c->cap || r->phase == GW_P_TUNNEL)) {
-                    /* Everything queued was flushed: reuse the body window. */
-                    memmove(c->buf + r->head_len, c->buf + r->rq_pos, c->len - r->rq_pos);
-                    c->len -= r->rq_pos - r->head_len;
-                    r->rq_pos = r->head_len;
-                    r->body_discarded = true;
-                }
-                ssize_t n = read_into(c->io.fd, c->buf, &c->len, c->cap, &c->rd_ready, c->hup);
-                if (n > 0) {
-                    progress = c_progress = true;
-                } else if (n == 0 || (n < 0 && n != -EAGAIN)) {
-                    if (r->phase == GW_P_TUNNEL) {
-                        r->rq_eof_seen = true;
-                        jn_pipe_eof(&r->rq);
-                        if (jn_pipe_empty(&r->rq))
-                            shutdown(uc->io.fd, SHUT_WR);
-                        progress = true;
-                    } else {
-                        /* The client gave up mid-body. */
-                        gw_client_close(c);
-                        return;
-                    }
                 }
             }
         }
 
         /* response direction: upstream -> client */
-        if (jn_pipe_empty(&r->rs) && !(r->resp_head_done && r->rs.body_done)) {
-            if (r->resp_head_done && r->rs_pos < r->rlen) {
-                ssize_t n = jn_pipe_fill(&r->rs, r->rbuf + r->rs_pos, r->rlen - r->rs_pos);
-                if (n < 0) {
-                    jn_warn("gateway: upstream %s: invalid chunked response body",
-                            r->peer ? r->peer->name : "?");
+        if (!(r->resp_head_done && r->rs.body_done) && jn_pipe_empty(&r->rs) && uc->rd_ready) {
+            if (r->resp_head_done && r->rs_pos > 0) {
+                /* Nothing queued points into the buffer: make room at the front. */
+                memmove(r->rbuf, r->rbuf + r->rs_pos, r->rlen - r->rs_pos);
+                r->rlen -= r->rs_pos;
+                r->rs_pos = 0;
+            }
+            ssize_t n = r->rlen < r->rcap ? read_into(uc->io.fd, r->rbuf, &r->rlen, r->rcap,
+                                                      &uc->rd_ready, uc->hup)
+                                          : -EAGAIN;
+            if (n > 0) {
+                progress = r->up_progress = true;
+                if (!r->resp_head_done) {
+                    int pr;
+                    while ((pr = parse_response(r)) == 1 && !r->resp_head_done && r->rlen)
+                        ;
+                    if (pr < 0)
+                        return;
+                }
+            } else if (n == 0 || n != -EAGAIN) {
+                uc->eof = true;
+                if (!r->resp_head_done) {
+                    attempt_failed(r, JN_NEXT_ERROR, 502,
+                                   n == 0 ? "upstream closed the connection prematurely"
+                                          : "reading from the upstream failed");
+                    return;
+                }
+                if (jn_pipe_eof(&r->rs) < 0) {
+                    /* Died mid-body: no final chunk is invented; the client
+                     * sees the connection close after what we have. */
+                    jn_warn("gateway: upstream %s closed mid-body", r->peer->name);
                     close_up(r, true);
+                    bool full;
+                    jn_pipe_fill(&r->rs, r->rbuf + r->rs_pos, r->rlen - r->rs_pos);
+                    jn_pipe_flush(&r->rs, c->io.fd, &full);
                     gw_client_close(c);
                     return;
                 }
-                r->rs_pos += (size_t)n;
-                r->body_bytes += 0;
-                if (n > 0)
-                    progress = true;
-            } else if (uc->rd_ready) {
-                if (r->resp_head_done && r->rs_pos == r->rlen)
-                    r->rlen = r->rs_pos = 0;
-                ssize_t n = r->rlen < r->rcap
-                                ? read_into(uc->io.fd, r->rbuf, &r->rlen, r->rcap, &uc->rd_ready,
-                                            uc->hup)
-                                : -EAGAIN;
-                if (n > 0) {
-                    progress = r->up_progress = true;
-                    if (!r->resp_head_done) {
-                        int pr;
-                        while ((pr = parse_response(r)) == 1 && !r->resp_head_done && r->rlen)
-                            ;
-                        if (pr < 0)
-                            return;
-                    }
-                } else if (n == 0 || n != -EAGAIN) {
-                    uc->eof = true;
-                    if (!r->resp_head_done) {
-                        attempt_failed(r, JN_NEXT_ERROR, 502,
-                                       n == 0 ? "upstream closed the connection prematurely"
-                                              : "reading from the upstream failed");
-                        return;
-                    }
-                    if (jn_pipe_eof(&r->rs) < 0) {
-                        /* Died mid-body: no final chunk is invented; the client
-                         * sees the connection close after what we have. */
-                        jn_warn("gateway: upstream %s closed mid-body", r->peer->name);
-                        close_up(r, true);
-                        bool full;
-                        jn_pipe_flush(&r->rs, c->io.fd, &full);
-                        gw_client_close(c);
-                        return;
-                    }
-                    progress = true;
-                }
+                progress = true;
             }
+        }
+        /* Queue the body bytes read so far, right behind the head if it is new. */
+        if (r->resp_head_done && !r->rs.body_done && r->rs_pos < r->rlen &&
+            jn_pipe_has_room(&r->rs)) {
+            ssize_t n = jn_pipe_fill(&r->rs, r->rbuf + r->rs_pos, r->rlen - r->rs_pos);
+            if (n < 0) {
+                jn_warn("gateway: upstream %s: invalid chunked response body",
+                        r->peer ? r->peer->name : "?");
+                close_up(r, true);
+                gw_client_close(c);
+                return;
+            }
+            r->rs_pos += (size_t)n;
+            if (n > 0)
+                progress = true;
         }
         if (!jn_pipe_empty(&r->rs) && c->wr_ready) {
             bool full;
-            size_t before = r->rs.body_out;
             ssize_t n = jn_pipe_flush(&r->rs, c->io.fd, &full);
-            (void)before;
             if (n < 0) {
                 gw_client_close(c);
                 return;

@@ -67,8 +67,8 @@ static bool is_addr_up(const struct jn_gw_routes *r, size_t i)
 }
 
 static int compile_location(struct jn_gw_routes *r, const struct jn_conf_server *cs,
-                            const struct jn_conf_location *cl, struct jn_gw_location *gl,
-                            char *err, size_t errlen)
+                            const struct jn_conf_location *cl, struct jn_gw_location *gl, char *err,
+                            size_t errlen)
 {
     gl->cl = cl;
     gl->prefix = cl ? cl->prefix : "/";
@@ -77,8 +77,8 @@ static int compile_location(struct jn_gw_routes *r, const struct jn_conf_server 
     gl->upstream = -1;
     gl->s = cl ? &cl->s : &cs->s;
     if (cl && cl->pass_target) {
-        gl->upstream = cl->pass_upstream ? up_index(r, cl->pass_upstream->name)
-                                         : add_addr_up(r, cl);
+        gl->upstream =
+            cl->pass_upstream ? up_index(r, cl->pass_upstream->name) : add_addr_up(r, cl);
         if (gl->upstream < 0)
             return fail(err, errlen, r->conf->path, cl->line, "upstream \"%s\" not found",
                         cl->pass_target);
@@ -394,7 +394,7 @@ static const struct jn_gw_server *match_server(const struct jn_gw_listen *l, con
             if (len == n && memcmp(name, host, n) == 0)
                 return l->servers[i];
             if (name[0] == '*' && name[1] == '.') { /* *.example.com */
-                size_t suf = len - 1;              /* ".example.com" */
+                size_t suf = len - 1;               /* ".example.com" */
                 if (n > suf && memcmp(host + n - suf, name + 1, suf) == 0 &&
                     (best_kind > 1 || suf > best_len)) {
                     best = l->servers[i];

@@ -40,7 +40,7 @@ struct jn_gw_location {
     const char *prefix;
     size_t prefix_len;
     bool exact;
-    int upstream; /* index in snapshot->ups, or -1 (return / nothing) */
+    int upstream;         /* index in snapshot->ups, or -1 (return / nothing) */
     const char *pass_uri; /* proxy_pass URI part, or NULL */
     size_t pass_uri_len;
     const char *proxy_host; /* $proxy_host: upstream name or HOST:PORT */
@@ -67,7 +67,7 @@ struct jn_gw_server {
 
 struct jn_gw_listen {
     struct jn_addr addr;
-    int id;                       /* stable across reloads for the same address (gateway.c) */
+    int id;                        /* stable across reloads for the same address (gateway.c) */
     struct jn_gw_server **servers; /* the servers listening here, in file order */
     size_t nservers;
     struct jn_gw_server *def; /* default_server, else the first */

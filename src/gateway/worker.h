@@ -20,13 +20,14 @@ struct jn_gateway;
 struct gw_req;
 
 /* Upper bounds for per-worker caches: what is above is freed, not kept. */
-#define GW_FREE_BUFS_MAX 512
-#define GW_FREE_REQS_MAX 256
-#define GW_WAITERS_MAX 1024 /* requests waiting for a ready peer, per worker */
-#define GW_RESP_BUF 16384   /* upstream response buffer (head + body window) */
-#define GW_BODY_WINDOW 16384 /* client buffer room for body bytes after the head */
-#define GW_REPLAY_MAX 16384  /* a request body up to this size can be replayed on retry */
+#define GW_FREE_BUFS_MAX 64
+#define GW_FREE_REQS_MAX 64
+#define GW_WAITERS_MAX 1024  /* requests waiting for a ready peer, per worker */
+#define GW_RESP_BUF 16384    /* upstream response buffer (head + body window) */
+#define GW_CLIENT_BUF 16384  /* client input buffer; grown for heads that do not fit */
+#define GW_BODY_WINDOW 16384 /* room for body bytes after the largest head */
 #define GW_LINGER_MS 2000
+#define GW_LOG_FLUSH_MS 200 /* how stale an access-log line may get */
 
 struct gw_listener {
     struct jn_io io;
@@ -39,7 +40,7 @@ struct gw_listener {
 struct gw_upconn {
     struct jn_io io;
     struct gw_worker *w;
-    struct jn_peer *peer; /* one reference */
+    struct jn_peer *peer;   /* one reference */
     struct gw_upconn *next; /* pool list */
     struct jn_timer timer;
     struct gw_req *req; /* NULL while idle in the pool */
@@ -76,7 +77,7 @@ struct gw_conn {
     int listen_id;
     uint8_t state;
     bool rd_ready, wr_ready, eof;
-    bool hup; /* RDHUP/HUP seen: read until 0 even after a short read */
+    bool hup;                     /* RDHUP/HUP seen: read until 0 even after a short read */
     bool in_finish, next_pending; /* pipelined requests run in a loop, not recursion */
     int64_t head_deadline;
     union {
@@ -87,10 +88,11 @@ struct gw_conn {
 };
 
 enum gw_phase {
-    GW_P_WAIT,    /* waiting for an upstream peer to become ready */
-    GW_P_PROXY,   /* connecting / exchanging with the upstream */
-    GW_P_LOCAL,   /* sending a response made here */
-    GW_P_TUNNEL,  /* after 101: raw bytes both ways */
+    GW_P_NONE = 0, /* head parsed, not routed yet */
+    GW_P_WAIT,     /* waiting for an upstream peer to become ready */
+    GW_P_PROXY,    /* connecting / exchanging with the upstream */
+    GW_P_LOCAL,    /* sending a response made here */
+    GW_P_TUNNEL,   /* after 101: raw bytes both ways */
 };
 
 #define GW_TRIED_MAX 16
@@ -113,8 +115,8 @@ struct gw_req {
 
     /* request direction: client buffer -> upstream */
     struct jn_pipe rq;
-    size_t rq_pos;        /* next unprocessed byte in c->buf */
-    bool body_discarded;  /* body bytes left the buffer: no replay possible */
+    size_t rq_pos;       /* next unprocessed byte in c->buf */
+    bool body_discarded; /* body bytes left the buffer: no replay possible */
     bool rq_eof_seen;
 
     /* upstream attempt */
@@ -159,7 +161,7 @@ struct gw_worker {
     struct jn_gw_snapshot *snap; /* current, one reference */
     struct gw_listener *listeners;
     size_t nlisteners;
-    size_t bufsize; /* client input buffer size for the current snapshot */
+    size_t bufsize; /* grown client buffer size for the current snapshot */
     char *free_bufs;
     size_t nfree_bufs;
     char *free_rbufs;
@@ -175,7 +177,7 @@ struct gw_worker {
     bool draining;
     uint64_t serial;
     struct jn_timer flush_timer;
-    void *alog; /* per-worker access log state */
+    void *alog;                /* per-worker access log state */
     struct gw_conn *finishing; /* the connection in gw_client_finish's loop */
     bool finishing_closed;     /* ... and it was closed meanwhile */
     void (*quit_done)(struct gw_worker *, void *);
@@ -207,7 +209,11 @@ void gw_worker_free(struct gw_worker *w);
 void gw_worker_reopen(struct gw_worker *w);
 
 /* worker.c: data path helpers */
+/* A client input buffer of GW_CLIENT_BUF bytes (*cap). */
 char *gw_buf_get(struct gw_worker *w, size_t *cap);
+/* Moves buf[0..len) into a buffer for the largest head (+ body window) and
+ * gives buf back. Only while no pointer into buf is kept (head phase). */
+char *gw_buf_grow(struct gw_worker *w, char *buf, size_t len, size_t *cap);
 void gw_buf_put(struct gw_worker *w, char *buf, size_t cap);
 char *gw_rbuf_get(struct gw_worker *w);
 void gw_rbuf_put(struct gw_worker *w, char *buf);

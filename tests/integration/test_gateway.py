@@ -208,3 +208,61 @@ def test_expect_continue_answered_and_body_size_capped(procs, tmp_path, testapp)
     chunk = b"%x\r\n" % 3000 + b"z" * 3000 + b"\r\n0\r\n\r\n"
     out = raw(port, b"POST /sink HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk)
     assert out.startswith(b"HTTP/1.1 413 "), out[:200]
+
+
+def test_large_head_within_limits_is_proxied(procs, tmp_path, testapp):
+    """Heads past the usual 16 KiB buffer move to a bigger one (up to
+    large_client_header_buffers); the upstream sees every byte."""
+    a = testapp("a")
+    _, port, _ = simple_proxy(procs, tmp_path, [a])
+    big = "v" * 7000
+    r = requests.get(f"http://127.0.0.1:{port}/headers", timeout=5,
+                     headers={"X-A": big, "X-B": big, "X-C": big})
+    assert r.status_code == 200
+    assert r.text.count(big) == 3
+
+
+def test_mutated_requests_never_crash_it(procs, tmp_path, testapp):
+    """Random mutations of valid requests (fixed seed, bounded in time): every
+    connection ends, and the gateway still answers afterwards."""
+    import random
+    a = testapp("a")
+    p, port, _ = simple_proxy(procs, tmp_path, [a], upstream_extra="keepalive 4;",
+                              server_extra="client_header_timeout 500ms; client_body_timeout 500ms;"
+                                           " keepalive_timeout 300ms;",
+                              loc_extra="proxy_read_timeout 500ms; proxy_set_header Upgrade $http_upgrade;"
+                                        " proxy_set_header Connection $http_connection;")
+    rnd = random.Random(1234)
+    base = [b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+            b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: upgrade\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+            b"GET /chunked?n=3&size=10 HTTP/1.0\r\n\r\n", b"HEAD /big?bytes=10 HTTP/1.1\r\nHost: x\r\n\r\n"]
+    junk = [b"\r\n", b":", b" ", b"0\r\n\r\n", b"ffffffffffffffffff\r\n", b"Content-Length: 3\r\n", b"\n", b"\x00"]
+    deadline = time.time() + 15
+    for _ in range(400):
+        if time.time() > deadline:
+            break
+        m = bytearray(b"".join(rnd.choice(base) for _ in range(rnd.randint(1, 3))))
+        for _ in range(rnd.randint(0, 6)):
+            op, at = rnd.random(), rnd.randrange(len(m) + 1)
+            if op < 0.3:
+                del m[at:at + rnd.randint(1, 5)]
+            elif op < 0.6:
+                m[at:at] = bytes(rnd.randrange(256) for _ in range(rnd.randint(1, 4)))
+            else:
+                m[at:at] = rnd.choice(junk)
+        with socket.create_connection(("127.0.0.1", port), timeout=3) as s:
+            s.sendall(bytes(m))
+            if rnd.random() < 0.5:
+                s.shutdown(socket.SHUT_WR)
+            s.settimeout(3)
+            try:
+                while s.recv(65536):
+                    pass
+            except (socket.timeout, ConnectionResetError):
+                pass
+    assert p.alive()
+    assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200
+    assert "AddressSanitizer" not in p.output() and "runtime error" not in p.output()

@@ -70,8 +70,8 @@ static struct jn_upstream *upstream_of(const char *name, const struct backend *b
         return jn_upstream_with_peers(name, JN_BALANCE_RR, NULL, 0, 0, 60000, 100);
     char text[64];
     snprintf(text, sizeof(text), "127.0.0.1:%d", b->port);
-    struct jn_conf_upstream_server s = {.text = text, .weight = 1, .max_fails = 1,
-                                        .fail_timeout_ms = 10000};
+    struct jn_conf_upstream_server s = {
+        .text = text, .weight = 1, .max_fails = 1, .fail_timeout_ms = 10000};
     assert_int_equal(jn_addr_parse(text, 0, &s.addr), 0);
     struct jn_peer *p = jn_peer_new(&s);
     struct jn_upstream *u = jn_upstream_with_peers(name, JN_BALANCE_RR, &p, 1, 0, 60000, 100);
@@ -94,13 +94,14 @@ static void *do_get(void *arg)
     struct get *g = arg;
     int64_t t0 = jn_now_ms();
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)g->port),
+    struct sockaddr_in sin = {.sin_family = AF_INET,
+                              .sin_port = htons((uint16_t)g->port),
                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     g->status = -1;
     if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0) {
         char req[256];
-        int n = snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n",
-                         g->host);
+        int n = snprintf(req, sizeof(req),
+                         "GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", g->host);
         ssize_t w = write(fd, req, (size_t)n);
         (void)w;
         char buf[4096];
@@ -213,9 +214,10 @@ static void test_start_fails_cleanly_on_a_busy_address(void **state)
     assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
     assert_int_equal(listen(fd, 1), 0);
     char text[256];
-    int n = snprintf(text, sizeof(text),
-                     "events {} http { server { listen 127.0.0.1:%d; location / { return 200; } } }\n",
-                     jn_sock_local_port(fd));
+    int n =
+        snprintf(text, sizeof(text),
+                 "events {} http { server { listen 127.0.0.1:%d; location / { return 200; } } }\n",
+                 jn_sock_local_port(fd));
     struct jn_conf *conf;
     char err[512];
     assert_int_equal(jn_conf_load_string("busy.conf", text, (size_t)n, &conf, err, sizeof(err)), 0);

@@ -33,7 +33,8 @@ static void test_length_stops_at_the_end_of_the_body(void **state)
     memset(&p, 0, sizeof(p));
     jn_pipe_push(&p, "HEAD\r\n", 6);
     jn_pipe_start(&p, JN_FRAMING_LENGTH, 5, false);
-    const char *src = "hello" "GET / HTTP/1.1\r\n";
+    const char *src = "hello"
+                      "GET / HTTP/1.1\r\n";
     ssize_t used = jn_pipe_fill(&p, src, strlen(src));
     assert_int_equal(used, 5); /* the pipelined request is left alone */
     assert_true(p.body_done);

@@ -20,7 +20,8 @@ static struct jn_gw_snapshot *build(void)
 {
     struct jn_conf *conf;
     char err[256];
-    assert_int_equal(jn_conf_load_string("t.conf", CONF, sizeof(CONF) - 1, &conf, err, sizeof(err)), 0);
+    assert_int_equal(jn_conf_load_string("t.conf", CONF, sizeof(CONF) - 1, &conf, err, sizeof(err)),
+                     0);
     struct jn_gw_routes *r;
     assert_int_equal(jn_gw_routes_build(conf, &r, err, sizeof(err)), 0);
     struct jn_gw_snapshot *s = jn_gw_snapshot_build(r, NULL);
@@ -28,8 +29,8 @@ static struct jn_gw_snapshot *build(void)
     return s;
 }
 
-static const struct jn_gw_location *route(const struct jn_gw_snapshot *s, size_t l, const char *host,
-                                          const char *path)
+static const struct jn_gw_location *route(const struct jn_gw_snapshot *s, size_t l,
+                                          const char *host, const char *path)
 {
     const struct jn_gw_app *app;
     return jn_gw_route(s, &s->routes->listens[l], host, host ? strlen(host) : 0, path, strlen(path),
