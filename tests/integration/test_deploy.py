@@ -278,7 +278,8 @@ def test_daemon_restart_adopts_instances_and_removes_orphans(daemon, kind, app):
     t = threading.Thread(target=traffic, daemon=True)
     t.start()
     # a deploy in progress when the daemon dies leaves an orphan behind
-    slow = {"health": "/health", "env": {"FAIL_HEALTH": "1"}, "health_timeout": 30}
+    slow = {"health": "/health", "env": {"FAIL_HEALTH": "1"}, "health_timeout": 30,
+            "instances": 1}
     if kind.name == "exec":
         slow.update(command=exec_cmd(), workdir=str(ROOT))
     else:
