@@ -248,23 +248,43 @@ static void drop_row(struct jn_deployer *d, const struct jn_store_instance *in)
     jn_store_instance_delete(st, in->id);
 }
 
+/* Leaves the rows of one driver alone (its runtime cannot be asked now):
+ * better to keep routing to them than to start duplicates. */
+static void keep_all(bool docker, struct jn_store_instance *rows, int nrows, bool *seen)
+{
+    for (int k = 0; k < nrows; k++)
+        if (strcmp(rows[k].driver, docker ? "docker" : "exec") == 0)
+            seen[k] = true;
+}
+
 static void adopt_driver(struct jn_deployer *d, bool docker, struct jn_store_instance *rows,
                          int nrows, bool *seen)
 {
     char msg[256];
     struct jn_driver *drv = dep_rt_get(&d->rt, docker, msg, sizeof(msg));
-    if (!drv)
+    if (!drv) {
+        keep_all(docker, rows, nrows, seen);
         return;
+    }
     if (docker) {
         struct stat sb;
-        if (stat(d->docker_socket, &sb) < 0)
-            return; /* no engine here: nothing to adopt from it */
+        if (stat(d->docker_socket, &sb) < 0) {
+            for (int k = 0; k < nrows; k++)
+                if (strcmp(rows[k].driver, "docker") == 0)
+                    jn_warn("adoption: no container engine at %s ($DOCKER_HOST) for instance "
+                            "%s of app '%s'; left as it is",
+                            d->docker_socket, rows[k].name, rows[k].app);
+            keep_all(docker, rows, nrows, seen);
+            return;
+        }
     }
     struct jn_instance *v;
     int n = jn_driver_list(drv, NULL, &v);
     if (n < 0) {
-        jn_warn("adoption: cannot list %s instances: %s", docker ? "docker" : "exec",
-                jn_driver_errmsg(drv));
+        jn_warn("adoption: cannot list %s instances: %s; their store entries are left as they "
+                "are",
+                docker ? "docker" : "exec", jn_driver_errmsg(drv));
+        keep_all(docker, rows, nrows, seen);
         return;
     }
     struct jn_store *st = jn_control_store(d->ctl);
