@@ -21,8 +21,9 @@ struct jn_loop;
 struct jn_deploy_opts {
     const char *state_dir;     /* instances, logs: STATE/exec, STATE/logs */
     const char *docker_socket; /* NULL: $DOCKER_HOST (unix://PATH), else /var/run/docker.sock */
-    int64_t drain_timeout_ms;  /* how long old instances may finish requests */
-    int64_t stop_timeout_ms;   /* SIGTERM -> SIGKILL */
+    int64_t drain_timeout_ms;  /* how long old instances may finish requests; 0:
+                                * $JERN_DRAIN_TIMEOUT seconds, else 30 s */
+    int64_t stop_timeout_ms;   /* SIGTERM -> SIGKILL; 0: $JERN_STOP_TIMEOUT, else 10 s */
 };
 
 /* Creates the deployer (borrowing loop and ctl, which must outlive it). Control

@@ -28,6 +28,20 @@ static const char *default_docker_socket(void)
     return "/var/run/docker.sock";
 }
 
+/* A whole number of seconds from the environment (1 to 3600), else dflt. */
+static int64_t env_seconds(const char *name, int64_t dflt)
+{
+    const char *v = getenv(name);
+    char *end;
+    long n = v ? strtol(v, &end, 10) : 0;
+    if (!v || *end || n < 1 || n > 3600) {
+        if (v)
+            jn_warn("ignoring %s=%s: expected whole seconds from 1 to 3600", name, v);
+        return dflt;
+    }
+    return n;
+}
+
 struct jn_deployer *jn_deployer_new(struct jn_loop *loop, struct jn_control *ctl,
                                     const struct jn_deploy_opts *o)
 {
@@ -36,8 +50,10 @@ struct jn_deployer *jn_deployer_new(struct jn_loop *loop, struct jn_control *ctl
     d->ctl = ctl;
     d->state_dir = jn_strdup(o->state_dir);
     d->docker_socket = jn_strdup(o->docker_socket ? o->docker_socket : default_docker_socket());
-    d->drain_timeout_ms = o->drain_timeout_ms > 0 ? o->drain_timeout_ms : 30000;
-    d->stop_timeout_ms = o->stop_timeout_ms > 0 ? o->stop_timeout_ms : 10000;
+    d->drain_timeout_ms = o->drain_timeout_ms > 0 ? o->drain_timeout_ms
+                                                  : env_seconds("JERN_DRAIN_TIMEOUT", 30) * 1000;
+    d->stop_timeout_ms = o->stop_timeout_ms > 0 ? o->stop_timeout_ms
+                                                : env_seconds("JERN_STOP_TIMEOUT", 10) * 1000;
     d->rt.d = d;
     pthread_mutex_init(&d->mu, NULL);
     return d;

@@ -272,6 +272,7 @@ int dep_wait_healthy(struct dep_rt *rt, const struct dep_spec *s,
     if (!drv)
         return JN_EBASE;
     char last[512] = "no probe answered yet";
+    bool probed = false;
     for (;;) {
         int64_t now = jn_now_ms();
         struct jn_instance st;
@@ -281,8 +282,14 @@ int dep_wait_healthy(struct dep_rt *rt, const struct dep_spec *s,
             return JN_ECLOSED;
         }
         int timeout = (int)JN_MIN((int64_t)DEP_PROBE_TIMEOUT_MS, JN_MAX(deadline_ms - now, 1));
-        if (jn_health_probe(in->host_port, s->health, timeout, last, sizeof(last)) == 0)
+        char why[512];
+        int r = jn_health_probe(in->host_port, s->health, timeout, why, sizeof(why));
+        if (r == 0)
             return 0;
+        /* A probe cut short by the deadline says less than the one before it. */
+        if (r != JN_ETIMEDOUT || timeout == DEP_PROBE_TIMEOUT_MS || !probed)
+            snprintf(last, sizeof(last), "%s", why);
+        probed = true;
         now = jn_now_ms();
         if (now >= deadline_ms)
             break;

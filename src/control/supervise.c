@@ -3,8 +3,9 @@
  * restart.
  *
  * Supervisor (its own thread, its own drivers): every 500 ms it inspects the
- * instances marked running. One that stopped leaves the app's upstream at
- * once, its output is kept, and it is started again after a backoff (0.5 s,
+ * instances marked running, and every 2 s probes the health path of those
+ * whose release has one. One that stopped, or failed three probes in a row
+ * (2 s each), leaves the app's upstream at once, its output is kept, and it is started again after a backoff (0.5 s,
  * doubling, at most 10 s), health-gated like a deploy. Five crashes within a
  * minute make a crash loop: the instance is marked failed and left alone
  * (visible in `jern ps`; a deploy, scale or restart replaces it). Apps with a
@@ -30,12 +31,23 @@
 #define SUP_LOOP_CRASHES 5
 #define SUP_BACKOFF_MIN_MS 500
 #define SUP_BACKOFF_MAX_MS 10000
+#define SUP_PROBE_EVERY_MS 2000
+#define SUP_PROBE_TIMEOUT_MS 2000
+#define SUP_PROBE_FAILS 3
 
 struct crash_hist {
     int64_t id;
     int64_t times[SUP_LOOP_CRASHES];
     int n;
     int64_t next_at;
+    int64_t probe_at; /* next liveness probe */
+    int probe_fails;  /* consecutive failed probes */
+};
+
+/* The health path of a release, looked up once. */
+struct health_path {
+    int64_t release_id;
+    char path[256];
 };
 
 struct sup {
@@ -43,6 +55,8 @@ struct sup {
     struct dep_rt rt;
     struct crash_hist *h;
     size_t nh;
+    struct health_path *hp;
+    size_t nhp;
 };
 
 static struct crash_hist *hist(struct sup *s, int64_t id)
@@ -178,6 +192,54 @@ static void restart(struct sup *s, struct jn_store_instance *in)
     jn_store_release_clear(&rel);
 }
 
+/* The health path of in's release ("" when none). */
+static const char *health_of(struct sup *s, struct jn_store_instance *in)
+{
+    for (size_t i = 0; i < s->nhp; i++)
+        if (s->hp[i].release_id == in->release_id)
+            return s->hp[i].path;
+    struct jn_store_release rel = {0};
+    struct sop o = {.in = in, .rel = &rel};
+    struct dep_spec spec;
+    char msg[256];
+    if (dep_on_control(s->d, sop_release, &o) < 0 ||
+        dep_spec_parse(&rel, &spec, msg, sizeof(msg)) < 0) {
+        jn_store_release_clear(&rel);
+        return "";
+    }
+    s->hp = jn_realloc(s->hp, (s->nhp + 1) * sizeof(*s->hp));
+    struct health_path *h = &s->hp[s->nhp++];
+    h->release_id = in->release_id;
+    snprintf(h->path, sizeof(h->path), "%s", spec.health);
+    dep_spec_free(&spec);
+    jn_store_release_clear(&rel);
+    return h->path;
+}
+
+/* Liveness: an instance whose health path fails SUP_PROBE_FAILS probes in a
+ * row is treated as crashed. Returns false then, with why in msg. */
+static bool alive(struct sup *s, struct jn_store_instance *in, char *msg, size_t len)
+{
+    struct crash_hist *h = hist(s, in->id);
+    int64_t now = jn_now_ms();
+    if (now < h->probe_at)
+        return true;
+    h->probe_at = now + SUP_PROBE_EVERY_MS;
+    const char *path = health_of(s, in);
+    if (!*path)
+        return true;
+    char why[160];
+    if (jn_health_probe(in->host_port, path, SUP_PROBE_TIMEOUT_MS, why, sizeof(why)) == 0) {
+        h->probe_fails = 0;
+        return true;
+    }
+    if (++h->probe_fails < SUP_PROBE_FAILS)
+        return true;
+    h->probe_fails = 0;
+    snprintf(msg, len, "failed %d health checks in a row (%s)", SUP_PROBE_FAILS, why);
+    return false;
+}
+
 static bool stopping(struct jn_deployer *d)
 {
     pthread_mutex_lock(&d->mu);
@@ -205,12 +267,15 @@ static void tick(struct sup *s)
             struct jn_instance st;
             int r = drv ? jn_driver_inspect(drv, in->external_id, &st) : JN_EBASE;
             bool gone = r == JN_ENOTFOUND || (r == 0 && !st.running);
-            if (!gone || !dep_claim(s->d, in->app))
+            bool sick = !gone && r == 0 && !alive(s, in, msg, sizeof(msg));
+            if ((!gone && !sick) || !dep_claim(s->d, in->app))
                 continue;
             if (r == JN_ENOTFOUND) {
                 crashed(s, in, "vanished");
-            } else {
+            } else if (gone) {
                 snprintf(msg, sizeof(msg), "exited with status %d", st.exit_code);
+                crashed(s, in, msg);
+            } else {
                 crashed(s, in, msg);
             }
         } else if (hist(s, in->id)->next_at <= jn_now_ms() && dep_claim(s->d, in->app)) {
@@ -234,6 +299,7 @@ void *dep_supervise(void *arg)
     }
     dep_rt_free(&s.rt);
     free(s.h);
+    free(s.hp);
     return NULL;
 }
 

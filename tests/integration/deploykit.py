@@ -17,8 +17,12 @@ class DeployDaemon(Daemon):
         super().__init__(procs, tmp_path, **kw)
         self.docker_sock = docker_sock
 
+    env_extra = None
+
     def env(self):
         e = super().env()
+        if self.env_extra:
+            e.update(self.env_extra)
         if self.docker_sock:
             e["DOCKER_HOST"] = f"unix://{self.docker_sock}"
         return e

@@ -251,6 +251,28 @@ def test_crash_loop_is_marked_failed(procs, tmp_path):
         d.cleanup_exec()
 
 
+def test_hung_instance_fails_its_health_checks_and_is_replaced(procs, tmp_path):
+    d = DeployDaemon(procs, tmp_path)
+    d.env_extra = {"JERN_STOP_TIMEOUT": "1"}
+    d.start()
+    try:
+        r = d.jern("deploy", "hang", "--cmd", exec_cmd(), "--health", "/health",
+                   "--instances", "2")
+        assert r.returncode == 0, r.stdout + r.stderr
+        victim = d.ps("hang")[0]
+        # the whole instance (sh and the app: one process group): alive, deaf to HTTP
+        os.killpg(victim["pid"], signal.SIGSTOP)
+        ps = wait_for(lambda: (lambda p: p if len(p) == 2 and all(
+            x["state"] == "running" for x in p) and any(x["restarts"] == 1 for x in p)
+            else None)(d.ps("hang")), 30, step=0.3, what="replacement of the hung instance")
+        assert victim["name"] not in [p["name"] for p in ps]
+        assert "failed 3 health checks in a row" in d.proc.output()
+        assert d.get("hang").status_code == 200
+    finally:
+        d.stop()
+        d.cleanup_exec()
+
+
 def count_instances(d, kind, app):
     if kind.name == "exec":
         return sum(1 for m in (d.state / "exec" / "instances").glob("*/meta")
