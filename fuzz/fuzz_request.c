@@ -8,8 +8,16 @@
 
 #include "http/parse.h"
 
-static const struct jn_http_limits small = {
-    .max_request_line = 64, .max_head = 256, .max_headers = 8};
+/* Tight limits that vary with the input's length (not its content, so seeds
+ * stay plain messages): every limit boundary is reachable with short inputs. */
+static struct jn_http_limits small;
+
+static void set_small_limits(size_t size)
+{
+    small.max_request_line = size % 61 + 1;
+    small.max_head = small.max_request_line + size % 199;
+    small.max_headers = size % 9;
+}
 
 static void check_one(const char *buf, size_t len, const struct jn_http_limits *lim, ssize_t r,
                       const struct jn_http_request *q)
@@ -71,8 +79,34 @@ static ssize_t parse(const uint8_t *data, size_t len, const struct jn_http_limit
 
 static struct jn_http_request whole, part;
 
+/* Caps that end right at the end of the buffer are where over-reads hide: for
+ * each cap c below 64, parse buffers of c, c + 1 and c + 2 bytes with the
+ * line cap, then the head cap, at c. Whatever comes out must be consistent,
+ * and a success must be what the default limits also accept. */
+static void cap_sweep(const uint8_t *data, size_t size)
+{
+    for (size_t c = 0; c < 64 && c < size; c++) {
+        for (int which = 0; which < 2; which++) {
+            struct jn_http_limits capped = jn_http_default_limits;
+            if (which == 0)
+                capped.max_request_line = c;
+            else
+                capped.max_head = c;
+            for (size_t k = c; k <= c + 2 && k <= size; k++) {
+                ssize_t r = parse(data, k, &capped, &part);
+                if (r > 0) {
+                    ssize_t d = parse(data, k, NULL, &part);
+                    FUZZ_CHECK(d == r);
+                }
+            }
+        }
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    set_small_limits(size);
+    cap_sweep(data, size);
     for (int pass = 0; pass < 2; pass++) {
         const struct jn_http_limits *lim = pass ? &small : NULL;
         ssize_t r = parse(data, size, lim, &whole);

@@ -495,8 +495,10 @@ void gw_client_finish(struct gw_conn *c)
         linger(c);
         return;
     }
+    /* Copied out: the settings live in r's snapshot, which release_req may free. */
     const struct jn_conf_settings *s = r->loc ? r->loc->s : conn_settings(c);
     int64_t ka = s ? s->keepalive_timeout_ms : 75000;
+    int64_t head_timeout = s ? s->client_header_timeout_ms : 60000;
     release_req(c);
     if (next < c->len) {
         memmove(c->buf, c->buf + next, c->len - next);
@@ -527,7 +529,7 @@ void gw_client_finish(struct gw_conn *c)
             c->req = gw_req_get(w);
             c->req->c = c;
             c->state = GW_C_HEAD;
-            c->head_deadline = jn_loop_now(w->loop) + (s ? s->client_header_timeout_ms : 60000);
+            c->head_deadline = jn_loop_now(w->loop) + head_timeout;
             jn_timer_start(w->loop, &c->timer, c->head_deadline - jn_loop_now(w->loop));
         }
         /* read_head may close c: take nothing from it afterwards unless it

@@ -175,10 +175,6 @@ static int build_request_head(struct gw_req *r)
         int rc = push_scratch_header(r, sh->name, sh->name_len, &sh->value, &ctx, NULL);
         if (rc < 0)
             return rc;
-        if (jn_http_token_eq(sh->name, sh->name_len, "connection")) {
-            const char *v = r->scratch + r->scratch_len;
-            (void)v;
-        }
     }
     if (chunked)
         jn_pipe_push(p, "Transfer-Encoding: chunked\r\n", 28);
@@ -308,20 +304,21 @@ static void refresh_upstream(struct gw_req *r)
         return;
     const struct jn_gw_app *app = NULL;
     const struct jn_http_request *h = &r->hreq;
+    /* Everything must come from s: r's old snapshot goes away below. */
+    const struct jn_gw_listen *l = jn_gw_snapshot_listen(s, r->c->listen_id);
+    if (!l && s->routes->nlistens)
+        l = &s->routes->listens[0];
+    if (!l)
+        return;
     const struct jn_gw_location *loc =
-        r->listen ? jn_gw_route(s,
-                                jn_gw_snapshot_listen(s, r->c->listen_id)
-                                    ? jn_gw_snapshot_listen(s, r->c->listen_id)
-                                    : r->listen,
-                                h->host, h->host_len, h->path, h->path_len, &app)
-                  : NULL;
+        jn_gw_route(s, l, h->host, h->host_len, h->path, h->path_len, &app);
     if (!loc || (!app && loc->upstream < 0))
         return;
     jn_gw_snapshot_ref(s);
     jn_gw_snapshot_unref(r->snap);
     r->snap = s;
     r->loc = loc;
-    r->listen = jn_gw_snapshot_listen(s, r->c->listen_id);
+    r->listen = l;
     if (app) {
         r->u = app->u;
         r->wait_ready = app->wait_ready;

@@ -718,7 +718,12 @@ ssize_t jn_http_parse_response(const char *buf, size_t len, const struct jn_http
     r = parse_version(&s, p, s.lend, ' ', &major, &minor);
     if (r < 0)
         return r;
-    p += r + 1;
+    p += r;
+    /* parse_version lets the terminator sit at the cap (a request's CR may);
+     * a status line's SP there means the line goes on past it. */
+    if (p == s.lend)
+        return out_of_bytes(&s, p);
+    p++;
     resp->minor_version = minor;
 
     /* status-code: 3DIGIT, 100..999 */

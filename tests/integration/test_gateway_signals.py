@@ -164,3 +164,25 @@ def test_usr1_reopens_access_log(procs, tmp_path, testapp):
     requests.get(f"http://127.0.0.1:{port}/second", timeout=5)
     assert wait_for(lambda: log.exists() and "/second" in log.read_text())
     assert "/second" not in rotated.read_text()
+
+
+def test_request_in_flight_across_reload_finishes_on_its_snapshot(procs, tmp_path, testapp):
+    a, b = testapp("a"), testapp("b")
+    p, port, conf = start_gateway(procs, tmp_path, conf_body(a))
+    good = conf.read_text()
+    with requests.Session() as s:
+        res = {}
+
+        def slow():
+            res["r"] = s.get(f"http://127.0.0.1:{port}/slow?ms=800", timeout=10)
+
+        t = threading.Thread(target=slow)
+        t.start()
+        time.sleep(0.3)
+        conf.write_text(good.replace(f"127.0.0.1:{a};", f"127.0.0.1:{b};"))
+        p.send(signal.SIGHUP)
+        t.join()
+        assert res["r"].status_code == 200 and res["r"].headers["X-App"] == "a"
+        # same keep-alive connection, next request: the new snapshot
+        assert wait_for(lambda: s.get(f"http://127.0.0.1:{port}/", timeout=5).headers["X-App"] == "b")
+    assert p.alive() and "AddressSanitizer" not in p.output()

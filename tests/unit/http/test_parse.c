@@ -683,6 +683,15 @@ static void test_response_limits(void **state)
     n = snprintf(b, sizeof(b), "HTTP/1.1 200 OK\r\nA: %0100d\r\n\r\n", 1);
     assert_int_equal(jn_http_parse_response(b, 101, &lim, JN_HTTP_GET, &resp), JN_EBADINPUT);
     assert_int_equal(resp.error_status, 502);
+    /* The SP after the version sitting right at the cap (found by fuzz_response's cap sweep). */
+    const struct jn_http_limits lim8 = {.max_request_line = 8, .max_head = 100, .max_headers = 2};
+    for (size_t k = 8; k <= 10; k++) {
+        char *c = malloc(k);
+        memcpy(c, "HTTP/1.1 200 OK\r\n\r\n", k);
+        assert_int_equal(jn_http_parse_response(c, k, &lim8, JN_HTTP_GET, &resp),
+                         k == 8 ? JN_EINCOMPLETE : JN_EBADINPUT);
+        free(c);
+    }
     /* The SP before the reason sitting right at the cap: too long, and nothing
      * past the buffer is read (ASan checks the exactly-sized copy). */
     const struct jn_http_limits lim12 = {.max_request_line = 12, .max_head = 100, .max_headers = 2};
