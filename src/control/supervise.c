@@ -11,10 +11,15 @@
  * (visible in `jern ps`; a deploy, scale or restart replaces it). Apps with a
  * job running are skipped: the job owns them.
  *
+ * Every 5 s it also removes instances labelled by jern that the store does
+ * not know but whose app this daemon has had since it started (an app
+ * destroyed with its instances running). Instances of apps it never had are
+ * left alone: the engine may be shared with other jern daemons.
+ *
  * Adoption (control thread, at start): an instance the driver lists with
  * jern's labels is kept, untouched, when the store knows it and it belongs to
- * the release its app serves; anything else with jern's labels is an orphan
- * (an interrupted deploy, a pruned app) and is removed. Store rows whose
+ * the release its app serves; any other instance of one of its apps is an
+ * orphan (an interrupted deploy, a replaced release) and is removed. Store rows whose
  * instance vanished are marked crashed, so the supervisor starts them again.
  */
 #include "core/common.h"
@@ -34,6 +39,7 @@
 #define SUP_PROBE_EVERY_MS 2000
 #define SUP_PROBE_TIMEOUT_MS 2000
 #define SUP_PROBE_FAILS 3
+#define SUP_SWEEP_EVERY_MS 5000
 
 struct crash_hist {
     int64_t id;
@@ -57,6 +63,8 @@ struct sup {
     size_t nh;
     struct health_path *hp;
     size_t nhp;
+    char (*seen)[JN_STORE_NAME_MAX]; /* apps seen in the store since start */
+    size_t nseen;
 };
 
 static struct crash_hist *hist(struct sup *s, int64_t id)
@@ -288,18 +296,117 @@ static void tick(struct sup *s)
     free(o.all);
 }
 
+struct known {
+    struct jn_store_instance *all;
+    int nall;
+    struct jn_store_app *apps;
+    int napps;
+};
+
+static int sop_known(struct jn_deployer *d, void *arg)
+{
+    struct known *k = arg;
+    struct jn_store *st = jn_control_store(d->ctl);
+    k->nall = jn_store_instance_list(st, NULL, &k->all);
+    k->napps = jn_store_app_list(st, &k->apps);
+    return k->nall < 0 ? k->nall : k->napps;
+}
+
+/* Whether name is an app this daemon has (had, since it started): the
+ * container engine may be shared with other jern daemons or tools, whose
+ * instances are none of our business. */
+static bool ours(struct sup *s, const char *name, const struct known *k)
+{
+    for (int i = 0; i < k->napps; i++)
+        if (strcmp(k->apps[i].name, name) == 0)
+            return true;
+    for (size_t i = 0; i < s->nseen; i++)
+        if (strcmp(s->seen[i], name) == 0)
+            return true;
+    return false;
+}
+
+static void remember_apps(struct sup *s, const struct known *k)
+{
+    for (int i = 0; i < k->napps; i++) {
+        bool have = false;
+        for (size_t j = 0; j < s->nseen && !have; j++)
+            have = strcmp(s->seen[j], k->apps[i].name) == 0;
+        if (!have) {
+            s->seen = jn_realloc(s->seen, (s->nseen + 1) * sizeof(*s->seen));
+            snprintf(s->seen[s->nseen++], sizeof(s->seen[0]), "%s", k->apps[i].name);
+        }
+    }
+}
+
+/* Removes instances labelled by jern that the store does not know (their app
+ * was destroyed, or a job's cleanup failed). Rows are written before a driver
+ * starts an instance, so a starting instance is never mistaken for one. */
+static void sweep(struct sup *s)
+{
+    for (int k = 0; k < 2; k++) {
+        bool docker = k == 1;
+        struct stat sb;
+        if (docker && stat(s->d->docker_socket, &sb) < 0)
+            continue;
+        char msg[256];
+        struct jn_driver *drv = dep_rt_get(&s->rt, docker, msg, sizeof(msg));
+        struct jn_instance *v;
+        int n = drv ? jn_driver_list(drv, NULL, &v) : -1;
+        if (n <= 0) {
+            if (n == 0)
+                free(v);
+            continue;
+        }
+        struct known o = {0};
+        if (dep_on_control(s->d, sop_known, &o) < 0) {
+            free(o.all);
+            free(o.apps);
+            free(v);
+            return;
+        }
+        for (int i = 0; i < n && !stopping(s->d); i++) {
+            bool known = false;
+            long long id = atoll(v[i].instance);
+            for (int r = 0; r < o.nall && !known; r++)
+                known = o.all[r].id == id && strcmp(o.all[r].app, v[i].app) == 0;
+            if (known || !ours(s, v[i].app, &o) || dep_is_busy(s->d, v[i].app))
+                continue;
+            struct jn_store_instance tmp = {0};
+            snprintf(tmp.app, sizeof(tmp.app), "%s", v[i].app);
+            snprintf(tmp.name, sizeof(tmp.name), "%s", v[i].name);
+            snprintf(tmp.external_id, sizeof(tmp.external_id), "%s", v[i].id);
+            snprintf(tmp.driver, sizeof(tmp.driver), "%s", docker ? "docker" : "exec");
+            tmp.version = atoi(v[i].release);
+            jn_notice("removing instance %s: its app '%s' no longer has it", v[i].name,
+                      v[i].app);
+            dep_instance_destroy(&s->rt, &tmp);
+        }
+        remember_apps(s, &o);
+        free(o.all);
+        free(o.apps);
+        free(v);
+    }
+}
+
 void *dep_supervise(void *arg)
 {
     struct sup s = {.d = arg};
     s.rt.d = s.d;
+    int64_t next_sweep = jn_now_ms() + SUP_SWEEP_EVERY_MS;
     while (!stopping(s.d)) {
         tick(&s);
+        if (jn_now_ms() >= next_sweep) {
+            sweep(&s);
+            next_sweep = jn_now_ms() + SUP_SWEEP_EVERY_MS;
+        }
         for (int i = 0; i < SUP_EVERY_MS / 100 && !stopping(s.d); i++)
             usleep(100 * 1000);
     }
     dep_rt_free(&s.rt);
     free(s.h);
     free(s.hp);
+    free(s.seen);
     return NULL;
 }
 
@@ -361,6 +468,13 @@ static void adopt_driver(struct jn_deployer *d, bool docker, struct jn_store_ins
                 strcmp(rows[k].driver, docker ? "docker" : "exec") == 0)
                 row = &rows[k];
         int64_t serving = 0;
+        if (!row && jn_store_app_get(st, v[i].app, NULL) == JN_ENOTFOUND) {
+            /* Not an app of this daemon: another jern's, or one destroyed
+             * while it was down; not ours to judge. */
+            jn_info("adoption: instance %s belongs to app '%s', unknown here; left alone",
+                    v[i].name, v[i].app);
+            continue;
+        }
         if (row)
             jn_store_app_serving(st, row->app, &serving, NULL);
         bool keep = row && row->release_id == serving &&

@@ -38,8 +38,7 @@ def engine(tmp_path_factory):
                        capture_output=True, timeout=120)
         tags[v] = tag
     yield {"dir": d, "sock": str(d / "podman.sock"), "tags": tags, "reg_port": reg_port}
-    subprocess.run("podman ps -aq --filter label=jern.app | xargs -r podman rm -f",
-                   shell=True, capture_output=True, timeout=120)
+    # (each test removes its own app's containers: the engine's storage is shared)
     for tag in tags.values():
         subprocess.run(["podman", "rmi", "-f", f"localhost/jern-testapp:{tag}"],
                        capture_output=True, timeout=60)
@@ -273,6 +272,26 @@ def test_hung_instance_fails_its_health_checks_and_is_replaced(procs, tmp_path):
         d.cleanup_exec()
 
 
+def test_destroying_an_app_removes_its_instances(procs, tmp_path):
+    d = DeployDaemon(procs, tmp_path).start()
+    kind = Kind("exec")
+    try:
+        deploy(d, kind, "gone", "v1", "--instances", "2")
+        pids = [p["pid"] for p in d.ps("gone")]
+        assert count_instances(d, kind, "gone") == 2
+        r = d.jern("destroy", "gone")
+        assert r.returncode == 0, r.stderr
+        wait_for(lambda: count_instances(d, kind, "gone") == 0, 20, step=0.3,
+                 what="removal of the destroyed app's instances")
+        for pid in pids:
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
+        assert "no longer has it" in d.proc.output()
+    finally:
+        d.stop()
+        d.cleanup_exec()
+
+
 def count_instances(d, kind, app):
     if kind.name == "exec":
         return sum(1 for m in (d.state / "exec" / "instances").glob("*/meta")
@@ -352,18 +371,19 @@ def test_private_registry_with_credentials(procs, tmp_path, engine):
     subprocess.run(["podman", "push", "-q", "--tls-verify=false", "--creds", "jern:s3cret", ref],
                    check=True, timeout=120, capture_output=True)
     subprocess.run(["podman", "rmi", ref], check=True, timeout=60, capture_output=True)
+    reg_app = f"reg{RUN}"
     d = DeployDaemon(procs, tmp_path, docker_sock=engine["sock"]).start()
     try:
-        r = d.jern("deploy", "reg", "--image", ref, "--port", "8080", "--health", "/health")
+        r = d.jern("deploy", reg_app, "--image", ref, "--port", "8080", "--health", "/health")
         assert r.returncode == 1 and "unauthorized" in r.stdout.lower(), r.stdout + r.stderr
-        r = d.jern("deploy", "reg", "--image", ref, "--port", "8080", "--health", "/health",
+        r = d.jern("deploy", reg_app, "--image", ref, "--port", "8080", "--health", "/health",
                    "--registry-user", "jern", env={"JERN_REGISTRY_PASSWORD": "s3cret"})
         assert r.returncode == 0, r.stdout + r.stderr
         assert "s3cret" not in r.stdout
-        assert d.get("reg").text == f"hello from testapp {tag}\n"
+        assert d.get(reg_app).text == f"hello from testapp {tag}\n"
     finally:
         d.stop()
-        subprocess.run(f"podman ps -aq --filter label=jern.app=reg | xargs -r podman rm -f",
+        subprocess.run(f"podman ps -aq --filter label=jern.app={reg_app} | xargs -r podman rm -f",
                        shell=True, capture_output=True, timeout=120)
         subprocess.run(["podman", "rmi", "-f", ref], capture_output=True, timeout=60)
 
