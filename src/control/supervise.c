@@ -256,11 +256,22 @@ static bool stopping(struct jn_deployer *d)
     return s;
 }
 
+static void remember(struct sup *s, const char *app)
+{
+    for (size_t j = 0; j < s->nseen; j++)
+        if (strcmp(s->seen[j], app) == 0)
+            return;
+    s->seen = jn_realloc(s->seen, (s->nseen + 1) * sizeof(*s->seen));
+    snprintf(s->seen[s->nseen++], sizeof(s->seen[0]), "%s", app);
+}
+
 static void tick(struct sup *s)
 {
     struct sop o = {0};
     if (dep_on_control(s->d, sop_list, &o) < 0)
         return;
+    for (int i = 0; i < o.nall; i++)
+        remember(s, o.all[i].app);
     for (int i = 0; i < o.nall && !stopping(s->d); i++) {
         struct jn_store_instance *in = &o.all[i];
         bool run = strcmp(in->state, "running") == 0, crash = strcmp(in->state, "crashed") == 0;
@@ -326,18 +337,7 @@ static bool ours(struct sup *s, const char *name, const struct known *k)
     return false;
 }
 
-static void remember_apps(struct sup *s, const struct known *k)
-{
-    for (int i = 0; i < k->napps; i++) {
-        bool have = false;
-        for (size_t j = 0; j < s->nseen && !have; j++)
-            have = strcmp(s->seen[j], k->apps[i].name) == 0;
-        if (!have) {
-            s->seen = jn_realloc(s->seen, (s->nseen + 1) * sizeof(*s->seen));
-            snprintf(s->seen[s->nseen++], sizeof(s->seen[0]), "%s", k->apps[i].name);
-        }
-    }
-}
+
 
 /* Removes instances labelled by jern that the store does not know (their app
  * was destroyed, or a job's cleanup failed). Rows are written before a driver
@@ -382,7 +382,8 @@ static void sweep(struct sup *s)
                       v[i].app);
             dep_instance_destroy(&s->rt, &tmp);
         }
-        remember_apps(s, &o);
+        for (int i = 0; i < o.napps; i++)
+            remember(s, o.apps[i].name);
         free(o.all);
         free(o.apps);
         free(v);
