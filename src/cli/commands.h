@@ -29,6 +29,14 @@ int jn_cmd_create(int argc, char **argv);
 int jn_cmd_destroy(int argc, char **argv);
 int jn_cmd_domains(int argc, char **argv);
 int jn_cmd_upstream(int argc, char **argv);
+/* cmd_deploy.c: releases and instances of apps (docs/DEPLOY.md). */
+int jn_cmd_deploy(int argc, char **argv);
+int jn_cmd_rollback(int argc, char **argv);
+int jn_cmd_releases(int argc, char **argv);
+int jn_cmd_ps(int argc, char **argv);
+int jn_cmd_scale(int argc, char **argv);
+int jn_cmd_restart(int argc, char **argv);
+int jn_cmd_logs(int argc, char **argv);
 /* cmd_gateway.c: the gateway in the foreground, or -t to check a config. */
 int jn_cmd_gateway(int argc, char **argv);
 

@@ -7,6 +7,7 @@
 
 #include "control/api.h"
 #include "control/control.h"
+#include "control/deploy.h"
 #include "control/names.h"
 #include "core/log.h"
 
@@ -591,6 +592,15 @@ static void route_upstreams(struct jn_api *api, const struct route *rt,
     }
 }
 
+static bool deployer_route(struct jn_api *api, const struct route *rt,
+                           const struct jn_api_req *req, struct jn_api_resp *resp)
+{
+    const char *seg[MAX_SEGS];
+    for (int i = 0; i < rt->nseg; i++)
+        seg[i] = rt->seg[i];
+    return jn_deployer_api(api->deployer, seg, rt->nseg, req, resp);
+}
+
 void jn_api_handle(struct jn_api *api, const struct jn_api_req *req, struct jn_api_resp *resp)
 {
     struct route rt;
@@ -623,6 +633,8 @@ void jn_api_handle(struct jn_api *api, const struct jn_api_req *req, struct jn_a
             return;
         }
         status(api, resp);
+    } else if (api->deployer && deployer_route(api, &rt, req, resp)) {
+        /* answered by control/deploy_api.c */
     } else if (rt.nseg >= 2 && strcmp(rt.seg[0], "v1") == 0 && strcmp(rt.seg[1], "apps") == 0) {
         route_apps(api, &rt, req, resp);
     } else if (rt.nseg >= 2 && strcmp(rt.seg[0], "v1") == 0 &&

@@ -11,6 +11,7 @@
 #include "http/parse.h"
 
 struct jn_control;
+struct jn_deployer;
 
 /* What the daemon tells the API about itself, for /v1/status. Borrowed. */
 struct jn_api {
@@ -23,6 +24,7 @@ struct jn_api {
     const char *admin_desc; /* "unix:PATH" (+ " and TCP ADDR") */
     int64_t started_ms;     /* jn_now_ms() at start */
     uint64_t reloads;
+    struct jn_deployer *deployer; /* deploy routes (control/deploy.h); NULL: none */
 };
 
 struct jn_api_req {

@@ -24,6 +24,8 @@ struct jn_control {
     size_t nlive;
     struct jn_ctl_host *hosts; /* the app hosts last published to the gateway */
     size_t nhosts;
+    void (*on_app_deleted)(void *arg, const char *app);
+    void *on_app_deleted_arg;
 };
 
 /* A desired server: the view plus, for config servers, the config entry. */

@@ -13,6 +13,7 @@
 #include "control/control.h"
 #include "control/daemon.h"
 #include "control/daemon_conf.h"
+#include "control/deploy.h"
 #include "core/log.h"
 #include "ev/loop.h"
 #include "gateway/gateway.h"
@@ -33,6 +34,7 @@ struct daemon {
     struct jn_loop *loop;
     struct jn_control *ctl;
     struct jn_admin *admin;
+    struct jn_deployer *deployer;
     struct jn_api api;
     char admin_desc[512];
 };
@@ -183,6 +185,14 @@ int jn_daemon_run(const char *config_path)
     jn_gateway_set_drain_timeout(d.gw, d.dc.drain_timeout_ms);
     jn_control_set_gateway(d.ctl, d.gw);
 
+    /* Adopt surviving instances before publishing, so the gateway's first
+     * snapshot already routes to them and never to orphans. */
+    struct jn_deploy_opts dopts = {
+        .state_dir = d.dc.state_dir,
+    };
+    d.deployer = jn_deployer_new(d.loop, d.ctl, &dopts);
+    jn_deployer_start(d.deployer);
+
     if (jn_control_publish_all(d.ctl, err, sizeof(err)) < 0) {
         fprintf(stderr, "jern: %s\n", err);
         goto out;
@@ -201,6 +211,7 @@ int jn_daemon_run(const char *config_path)
         .nlistens = d.dc.nlisten,
         .admin_desc = d.admin_desc,
         .started_ms = jn_now_ms(),
+        .deployer = d.deployer,
     };
     struct jn_admin_opts ao = {
         .unix_path = d.dc.admin_unix,
@@ -217,6 +228,7 @@ int jn_daemon_run(const char *config_path)
     rc = r < 0 ? 1 : 0;
 out:
     jn_admin_stop(d.admin);
+    jn_deployer_free(d.deployer);
     if (d.gw)
         jn_gateway_free(d.gw);
     jn_control_free(d.ctl);

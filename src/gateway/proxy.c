@@ -391,6 +391,9 @@ static void attempt_failed(struct gw_req *r, unsigned kind, int status, const ch
 
 static void wait_tick(struct jn_loop *loop, struct jn_timer *t);
 
+/* How long a request waits for the snapshot replacing a draining upstream. */
+#define GW_TRANSITION_WAIT_MS 1000
+
 static void start_wait(struct gw_req *r)
 {
     struct gw_worker *w = r->c->w;
@@ -454,7 +457,10 @@ static void wait_tick(struct jn_loop *loop, struct jn_timer *t)
     if (now >= r->wait_deadline || w->draining) {
         w->nwaiters--;
         r->phase = GW_P_PROXY;
-        gw_client_respond(r, 503, "the application did not become ready in time", NULL);
+        if (r->wait_transition)
+            gw_client_respond(r, 502, "no live upstreams", NULL);
+        else
+            gw_client_respond(r, 503, "the application did not become ready in time", NULL);
         return;
     }
     jn_timer_start(loop, t, 10);
@@ -469,6 +475,15 @@ static void attempt(struct gw_req *r)
     int rc = jn_upstream_pick(r->u, now, r->tried, (size_t)r->ntried, &peer);
     if (rc < 0) {
         if (r->attempts == 0 && r->wait_ready) {
+            start_wait(r);
+            return;
+        }
+        /* Every usable peer is draining: the control plane drains the old
+         * peers and publishes their successors in one step, and this worker
+         * may not have taken the new snapshot yet. Wait for it, briefly. */
+        if (r->attempts == 0 && !r->wait_transition && jn_upstream_has_draining(r->u)) {
+            r->wait_transition = true;
+            r->wait_timeout_ms = GW_TRANSITION_WAIT_MS;
             start_wait(r);
             return;
         }

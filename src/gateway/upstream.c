@@ -367,6 +367,14 @@ bool jn_upstream_has_ready(struct jn_upstream *u, int64_t now_ms)
     return false;
 }
 
+bool jn_upstream_has_draining(const struct jn_upstream *u)
+{
+    for (size_t i = 0; i < u->npeers; i++)
+        if (atomic_load_explicit(&u->peers[i]->state, memory_order_relaxed) == JN_PEER_DRAIN)
+            return true;
+    return false;
+}
+
 struct jn_peer *jn_upstream_find(struct jn_upstream *u, const char *name)
 {
     struct jn_addr a;

@@ -136,6 +136,11 @@ unsigned jn_upstream_status_cause(int status);
  * Takes no lock: the answer may be stale by the time it is used. Any thread. */
 bool jn_upstream_has_ready(struct jn_upstream *u, int64_t now_ms);
 
+/* True when a peer of u is draining: u is being replaced (a deploy switching
+ * releases), and a worker whose newer snapshot is still on its way should wait
+ * for it rather than fail. Any thread. */
+bool jn_upstream_has_draining(const struct jn_upstream *u);
+
 /* Finds a peer by address text ("127.0.0.1:8080", "[::1]:80", "unix:/p"),
  * compared as addresses; NULL if none. Borrowed, like pick's. Any thread. */
 struct jn_peer *jn_upstream_find(struct jn_upstream *u, const char *name);

@@ -165,6 +165,7 @@ struct gw_req *gw_req_get(struct gw_worker *w)
     r->peer = NULL;
     r->from_pool = false;
     r->ntried = r->attempts = 0;
+    r->wait_transition = false;
     r->first_attempt_ms = r->attempt_ns = 0;
     r->up_time_us = -1;
     r->sent_close = r->stale_retried = r->up_progress = false;

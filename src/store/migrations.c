@@ -59,6 +59,16 @@ static const char *const migrations[] = {
     "  restarts INTEGER NOT NULL DEFAULT 0"
     ");"
     "CREATE INDEX instances_app ON instances(app_id);",
+    /* 2: deploys (control/deploy.c): the release an app serves and how many
+     * instances it wants; a release's resolved image, settings snapshot and
+     * status; an instance's driver-side name and health. */
+    "ALTER TABLE apps ADD COLUMN release_id INTEGER;"
+    "ALTER TABLE apps ADD COLUMN scale INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE releases ADD COLUMN image_id TEXT;"
+    "ALTER TABLE releases ADD COLUMN spec TEXT NOT NULL DEFAULT '{}';"
+    "ALTER TABLE releases ADD COLUMN status TEXT NOT NULL DEFAULT 'pending';"
+    "ALTER TABLE instances ADD COLUMN name TEXT;"
+    "ALTER TABLE instances ADD COLUMN health TEXT NOT NULL DEFAULT 'unknown';",
 };
 
 int jn_store_migrations_count(void)

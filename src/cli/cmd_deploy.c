@@ -1,0 +1,486 @@
+/*
+ * cmd_deploy.c: jern deploy, rollback, releases, ps, scale, restart, logs.
+ * Lifecycle commands start a job in the daemon and print its progress lines
+ * as the daemon writes them (GET /v1/jobs/ID/AFTER, polled every 150 ms); the
+ * exit code is the job's outcome.
+ */
+#include "core/common.h"
+
+#include "cli/client.h"
+#include "cli/commands.h"
+
+#include <ctype.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEPLOY_USAGE                                                                              \
+    "deploy APP (--image IMAGE | --cmd \"COMMAND\") [--port N] [--env K=V]... "                 \
+    "[--volume HOST:CONTAINER[:ro]]... [--instances N] [--health PATH] [--health-timeout S] "    \
+    "[--memory SIZE] [--cpus N] [--registry-user U]"
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Follows job id to its end, printing its lines. Returns the exit code. */
+static int follow_job(struct jn_client *c, int id)
+{
+    int next = 0;
+    for (;;) {
+        char path[64];
+        snprintf(path, sizeof(path), "/v1/jobs/%d/%d", id, next);
+        cJSON *o;
+        int st = jn_client_call(c, "GET", path, NULL, &o);
+        if (st < 0)
+            return 1;
+        if (st != 200) {
+            int rc = jn_client_fail(st, o);
+            cJSON_Delete(o);
+            return rc;
+        }
+        const cJSON *l;
+        cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(o, "lines"))
+        {
+            if (cJSON_IsString(l))
+                printf("%s\n", l->valuestring);
+        }
+        fflush(stdout);
+        next = (int)jn_client_num(o, "next");
+        bool done = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "done"));
+        bool ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "ok"));
+        cJSON_Delete(o);
+        if (done)
+            return ok ? 0 : 1;
+        sleep_ms(150);
+    }
+}
+
+/* POSTs body to /v1/apps/APP/what and follows the job it starts. */
+static int start_job(struct jn_client *c, const char *app, const char *what, cJSON *body)
+{
+    char *e = jn_client_escape(app);
+    size_t len = strlen(e) + 32;
+    char *path = jn_malloc(len);
+    snprintf(path, len, "/v1/apps/%s/%s", e, what);
+    free(e);
+    cJSON *o;
+    int st = jn_client_call(c, "POST", path, body, &o);
+    free(path);
+    int rc;
+    if (st < 0)
+        rc = 1;
+    else if (st != 202)
+        rc = jn_client_fail(st, o);
+    else
+        rc = follow_job(c, (int)jn_client_num(o, "job"));
+    cJSON_Delete(o);
+    return rc;
+}
+
+static bool parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return false;
+    *out = (int)v;
+    return true;
+}
+
+/* The registry part of an image name ("127.0.0.1:5000/app:v1" -> "127.0.0.1:5000"),
+ * or "docker.io". */
+static void registry_of(const char *image, char *out, size_t len)
+{
+    const char *slash = strchr(image, '/');
+    if (slash && (memchr(image, '.', (size_t)(slash - image)) ||
+                  memchr(image, ':', (size_t)(slash - image)) ||
+                  strncmp(image, "localhost/", 10) == 0))
+        snprintf(out, len, "%.*s", (int)(slash - image), image);
+    else
+        snprintf(out, len, "docker.io");
+}
+
+int jn_cmd_deploy(int argc, char **argv)
+{
+    struct jn_client c;
+    if ((argc = jn_client_init(&c, argc, argv)) < 0)
+        return 2;
+    int rc = 2;
+    cJSON *b = cJSON_CreateObject(), *env = cJSON_CreateObject(), *vols = cJSON_CreateArray();
+    const char *app = NULL, *image = NULL, *cmd = NULL, *reg_user = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int n;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            printf("usage: jern %s\n"
+                   "  --image IMAGE          a container image (docker driver)\n"
+                   "  --cmd \"COMMAND\"        a plain process in this directory, listening on "
+                   "$PORT\n"
+                   "  --port N               the port inside the container (default 8080)\n"
+                   "  --env K=V | --env K    repeatable; K alone takes the value from your "
+                   "shell\n"
+                   "  --volume H:C[:ro]      bind mount (containers)\n"
+                   "  --instances N          how many (default: as now, 1 for a new app)\n"
+                   "  --health PATH          GET PATH must answer 2xx/3xx before traffic\n"
+                   "  --health-timeout S     overall health deadline (default 30)\n"
+                   "  --memory SIZE          256m, 1g\n"
+                   "  --cpus N               CPU share (containers)\n"
+                   "  --registry-user U      private registry login; password in "
+                   "$JERN_REGISTRY_PASSWORD\n",
+                   DEPLOY_USAGE);
+            rc = 0;
+            goto out;
+        }
+        if (a[0] != '-') {
+            if (app) {
+                fprintf(stderr, "jern: deploy: unexpected argument '%s'\n", a);
+                goto usage;
+            }
+            app = a;
+            continue;
+        }
+        if (!v) {
+            fprintf(stderr, "jern: deploy: %s needs a value\n", a);
+            goto usage;
+        }
+        i++;
+        if (strcmp(a, "--image") == 0) {
+            image = v;
+        } else if (strcmp(a, "--cmd") == 0) {
+            cmd = v;
+        } else if (strcmp(a, "--port") == 0 || strcmp(a, "--instances") == 0 ||
+                   strcmp(a, "--health-timeout") == 0) {
+            if (!parse_int(v, 1, 65535, &n)) {
+                fprintf(stderr, "jern: deploy: %s '%s' is not a positive whole number\n", a, v);
+                goto out;
+            }
+            cJSON_AddNumberToObject(b, a[2] == 'p' ? "port" : a[2] == 'i' ? "instances"
+                                                                          : "health_timeout",
+                                    n);
+        } else if (strcmp(a, "--env") == 0) {
+            const char *eq = strchr(v, '=');
+            char key[256];
+            snprintf(key, sizeof(key), "%.*s", (int)(eq ? eq - v : (long)strlen(v)), v);
+            /* --env KEY alone takes the value from this shell: secrets stay off
+             * the command line. */
+            const char *val = eq ? eq + 1 : getenv(key);
+            if (!key[0] || !val) {
+                fprintf(stderr, "jern: deploy: --env '%s': expected KEY=VALUE, or KEY set in "
+                                "your environment\n",
+                        v);
+                goto out;
+            }
+            cJSON_DeleteItemFromObjectCaseSensitive(env, key);
+            cJSON_AddStringToObject(env, key, val);
+        } else if (strcmp(a, "--volume") == 0 || strcmp(a, "-v") == 0) {
+            cJSON_AddItemToArray(vols, cJSON_CreateString(v));
+        } else if (strcmp(a, "--health") == 0) {
+            cJSON_AddStringToObject(b, "health", v);
+        } else if (strcmp(a, "--memory") == 0) {
+            cJSON_AddStringToObject(b, "memory", v);
+        } else if (strcmp(a, "--cpus") == 0) {
+            char *end;
+            double d = strtod(v, &end);
+            if (*end || end == v || d <= 0) {
+                fprintf(stderr, "jern: deploy: --cpus '%s' is not a number above 0\n", v);
+                goto out;
+            }
+            cJSON_AddNumberToObject(b, "cpus", d);
+        } else if (strcmp(a, "--registry-user") == 0) {
+            reg_user = v;
+        } else {
+            fprintf(stderr, "jern: deploy: unknown option '%s'\n", a);
+            goto usage;
+        }
+    }
+    if (!app || !image == !cmd) {
+        if (app)
+            fprintf(stderr, "jern: deploy: give exactly one of --image IMAGE or --cmd "
+                            "\"COMMAND\"\n");
+        goto usage;
+    }
+    if (image)
+        cJSON_AddStringToObject(b, "image", image);
+    if (cmd) {
+        char cwd[1024];
+        cJSON_AddStringToObject(b, "command", cmd);
+        /* A relative command means what it means here, where it was typed. */
+        if (getcwd(cwd, sizeof(cwd)))
+            cJSON_AddStringToObject(b, "workdir", cwd);
+    }
+    if (reg_user) {
+        const char *pw = getenv("JERN_REGISTRY_PASSWORD");
+        if (!image || !pw) {
+            fprintf(stderr, "jern: deploy: --registry-user needs --image and the password in "
+                            "$JERN_REGISTRY_PASSWORD\n");
+            goto out;
+        }
+        char server[256];
+        registry_of(image, server, sizeof(server));
+        cJSON *auth = cJSON_AddObjectToObject(b, "registry_auth");
+        cJSON_AddStringToObject(auth, "username", reg_user);
+        cJSON_AddStringToObject(auth, "password", pw);
+        cJSON_AddStringToObject(auth, "server", server);
+    }
+    if (cJSON_GetArraySize(env) > 0) {
+        printf("env: ");
+        const cJSON *e;
+        cJSON_ArrayForEach(e, env) printf("%s%s", e->string, e->next ? ", " : "");
+        printf(" (values not shown)\n");
+    }
+    cJSON_AddItemToObject(b, "env", env);
+    env = NULL;
+    if (cJSON_GetArraySize(vols) > 0) {
+        cJSON_AddItemToObject(b, "volumes", vols);
+        vols = NULL;
+    }
+    rc = start_job(&c, app, "deploy", b);
+    goto out;
+usage:
+    rc = jn_client_usage(DEPLOY_USAGE);
+out:
+    cJSON_Delete(b);
+    cJSON_Delete(env);
+    cJSON_Delete(vols);
+    jn_client_free(&c);
+    return rc;
+}
+
+int jn_cmd_rollback(int argc, char **argv)
+{
+    struct jn_client c;
+    if ((argc = jn_client_init(&c, argc, argv)) < 0)
+        return 2;
+    int n = 0;
+    if (argc < 2 || argc > 3 || (argc == 3 && !parse_int(argv[2][0] == 'v' ? argv[2] + 1 : argv[2],
+                                                         1, INT32_MAX, &n))) {
+        jn_client_free(&c);
+        return jn_client_usage("rollback APP [RELEASE]");
+    }
+    cJSON *b = cJSON_CreateObject();
+    if (n)
+        cJSON_AddNumberToObject(b, "release", n);
+    int rc = start_job(&c, argv[1], "rollback", b);
+    cJSON_Delete(b);
+    jn_client_free(&c);
+    return rc;
+}
+
+int jn_cmd_scale(int argc, char **argv)
+{
+    struct jn_client c;
+    if ((argc = jn_client_init(&c, argc, argv)) < 0)
+        return 2;
+    int n;
+    if (argc != 3 || !parse_int(argv[2], 0, 1000, &n)) {
+        jn_client_free(&c);
+        return jn_client_usage("scale APP N");
+    }
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddNumberToObject(b, "instances", n);
+    int rc = start_job(&c, argv[1], "scale", b);
+    cJSON_Delete(b);
+    jn_client_free(&c);
+    return rc;
+}
+
+int jn_cmd_restart(int argc, char **argv)
+{
+    struct jn_client c;
+    if ((argc = jn_client_init(&c, argc, argv)) < 0)
+        return 2;
+    if (argc != 2) {
+        jn_client_free(&c);
+        return jn_client_usage("restart APP");
+    }
+    int rc = start_job(&c, argv[1], "restart", NULL);
+    jn_client_free(&c);
+    return rc;
+}
+
+static int get_app(struct jn_client *c, const char *app, const char *what, cJSON **o)
+{
+    char *e = jn_client_escape(app);
+    size_t len = strlen(e) + strlen(what) + 16;
+    char *path = jn_malloc(len);
+    snprintf(path, len, "/v1/apps/%s/%s", e, what);
+    free(e);
+    int rc = jn_client_request(c, "GET", path, NULL, o);
+    free(path);
+    return rc;
+}
+
+int jn_cmd_releases(int argc, char **argv)
+{
+    struct jn_client c;
+    if ((argc = jn_client_init(&c, argc, argv)) < 0)
+        return 2;
+    if (argc != 2) {
+        jn_client_free(&c);
+        return jn_client_usage("releases APP [--json]");
+    }
+    cJSON *o;
+    int rc = get_app(&c, argv[1], "releases", &o);
+    if (rc == 0 && !c.json) {
+        printf("%-8s %-8s %-17s %-40s %s\n", "RELEASE", "STATUS", "CREATED (UTC)", "SOURCE",
+               "ENV (keys)");
+        const cJSON *r;
+        cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(o, "releases"))
+        {
+            time_t t = (time_t)jn_client_num(r, "created_at");
+            struct tm tm;
+            char when[32], src[600], keys[512] = "";
+            strftime(when, sizeof(when), "%Y-%m-%d %H:%M", gmtime_r(&t, &tm));
+            const char *img = jn_client_str(r, "image");
+            if (*img)
+                snprintf(src, sizeof(src), "%s", img);
+            else
+                snprintf(src, sizeof(src), "cmd: %s", jn_client_str(r, "command"));
+            size_t n = 0;
+            const cJSON *k;
+            cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(r, "env_keys"))
+            {
+                if (cJSON_IsString(k) && n < sizeof(keys))
+                    n += (size_t)snprintf(keys + n, sizeof(keys) - n, "%s%s", n ? "," : "",
+                                          k->valuestring);
+            }
+            char ver[16];
+            snprintf(ver, sizeof(ver), "v%.0f", jn_client_num(r, "version"));
+            printf("%-8s %-8s %-17s %-40s %s\n", ver, jn_client_str(r, "status"), when, src,
+                   keys);
+        }
+    }
+    cJSON_Delete(o);
+    jn_client_free(&c);
+    return rc;
+}
+
+static void fmt_uptime(double s, char *out, size_t len)
+{
+    long v = (long)s;
+    if (v <= 0)
+        snprintf(out, len, "-");
+    else if (v < 120)
+        snprintf(out, len, "%lds", v);
+    else if (v < 7200)
+        snprintf(out, len, "%ldm", v / 60);
+    else
+        snprintf(out, len, "%ldh", v / 3600);
+}
+
+int jn_cmd_ps(int argc, char **argv)
+{
+    struct jn_client c;
+    if ((argc = jn_client_init(&c, argc, argv)) < 0)
+        return 2;
+    if (argc > 2) {
+        jn_client_free(&c);
+        return jn_client_usage("ps [APP] [--json]");
+    }
+    cJSON *o;
+    int rc = argc == 2 ? get_app(&c, argv[1], "ps", &o)
+                       : jn_client_request(&c, "GET", "/v1/ps", NULL, &o);
+    if (rc == 0 && !c.json) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "instances");
+        if (cJSON_GetArraySize(v) == 0) {
+            printf("no instances (deploy with: jern deploy APP --image IMAGE)\n");
+        } else {
+            printf("%-16s %-28s %-8s %-9s %-10s %-6s %-7s %s\n", "APP", "INSTANCE", "RELEASE",
+                   "STATE", "HEALTH", "PORT", "UPTIME", "RESTARTS");
+            const cJSON *x;
+            cJSON_ArrayForEach(x, v)
+            {
+                char up[32], ver[16];
+                fmt_uptime(jn_client_num(x, "uptime_s"), up, sizeof(up));
+                snprintf(ver, sizeof(ver), "v%.0f", jn_client_num(x, "release"));
+                printf("%-16s %-28s %-8s %-9s %-10s %-6.0f %-7s %.0f\n", jn_client_str(x, "app"),
+                       jn_client_str(x, "name"), ver, jn_client_str(x, "state"),
+                       jn_client_str(x, "health"), jn_client_num(x, "port"), up,
+                       jn_client_num(x, "restarts"));
+            }
+        }
+    }
+    cJSON_Delete(o);
+    jn_client_free(&c);
+    return rc;
+}
+
+struct seen {
+    char name[160];
+    int printed;
+};
+
+int jn_cmd_logs(int argc, char **argv)
+{
+    struct jn_client c;
+    if ((argc = jn_client_init(&c, argc, argv)) < 0)
+        return 2;
+    const char *app = NULL;
+    bool follow = false;
+    int release = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "--follow") == 0) {
+            follow = true;
+        } else if (strcmp(argv[i], "--release") == 0 && i + 1 < argc &&
+                   parse_int(argv[i + 1][0] == 'v' ? argv[i + 1] + 1 : argv[i + 1], 1,
+                             INT32_MAX, &release)) {
+            i++;
+        } else if (argv[i][0] != '-' && !app) {
+            app = argv[i];
+        } else {
+            app = NULL;
+            break;
+        }
+    }
+    if (!app) {
+        jn_client_free(&c);
+        return jn_client_usage("logs APP [-f] [--release N]");
+    }
+    char what[32] = "logs";
+    if (release)
+        snprintf(what, sizeof(what), "logs/%d", release);
+    struct seen *seen = NULL;
+    size_t nseen = 0;
+    int rc;
+    for (;;) {
+        cJSON *o;
+        if ((rc = get_app(&c, app, what, &o)) != 0)
+            break;
+        const cJSON *x;
+        cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(o, "instances"))
+        {
+            const char *name = jn_client_str(x, "name");
+            struct seen *s = NULL;
+            for (size_t i = 0; i < nseen && !s; i++)
+                if (strcmp(seen[i].name, name) == 0)
+                    s = &seen[i];
+            if (!s) {
+                seen = jn_realloc(seen, (nseen + 1) * sizeof(*seen));
+                s = &seen[nseen++];
+                snprintf(s->name, sizeof(s->name), "%s", name);
+                s->printed = 0;
+            }
+            int total = (int)jn_client_num(x, "total");
+            const cJSON *lines = cJSON_GetObjectItemCaseSensitive(x, "lines");
+            int have = cJSON_GetArraySize(lines), fresh = total - s->printed;
+            /* The daemon sends the last lines of each instance: print the new ones. */
+            for (int i = JN_MAX(have - fresh, 0); i < have; i++) {
+                const cJSON *l = cJSON_GetArrayItem(lines, i);
+                if (!c.json)
+                    printf("%s | %s\n", name, cJSON_IsString(l) ? l->valuestring : "");
+            }
+            s->printed = total;
+        }
+        cJSON_Delete(o);
+        fflush(stdout);
+        if (!follow)
+            break;
+        sleep_ms(1000);
+    }
+    free(seen);
+    jn_client_free(&c);
+    return rc;
+}

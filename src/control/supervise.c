@@ -1,0 +1,561 @@
+/*
+ * supervise.c: keeping instances running, and adopting them after a daemon
+ * restart.
+ *
+ * Supervisor (its own thread, its own drivers): every 500 ms it inspects the
+ * instances marked running, and every 2 s probes the health path of those
+ * whose release has one. One that stopped, or failed three probes in a row
+ * (2 s each), leaves the app's upstream at once, its output is kept, and it is started again after a backoff (0.5 s,
+ * doubling, at most 10 s), health-gated like a deploy. Five crashes within a
+ * minute make a crash loop: the instance is marked failed and left alone
+ * (visible in `jern ps`; a deploy, scale or restart replaces it). Apps with a
+ * job running are skipped: the job owns them.
+ *
+ * Every 5 s it also removes instances labelled by jern that the store does
+ * not know but whose app this daemon has had since it started (an app
+ * destroyed with its instances running). Instances of apps it never had are
+ * left alone: the engine may be shared with other jern daemons.
+ *
+ * Adoption (control thread, at start): an instance the driver lists with
+ * jern's labels is kept, untouched, when the store knows it and it belongs to
+ * the release its app serves; any other instance of one of its apps is an
+ * orphan (an interrupted deploy, a replaced release) and is removed. Store rows whose
+ * instance vanished are marked crashed, so the supervisor starts them again.
+ */
+#include "core/common.h"
+
+#include "control/control.h"
+#include "control/deploy_int.h"
+#include "core/log.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SUP_EVERY_MS 500
+#define SUP_WINDOW_MS 60000
+#define SUP_LOOP_CRASHES 5
+#define SUP_BACKOFF_MIN_MS 500
+#define SUP_BACKOFF_MAX_MS 10000
+#define SUP_PROBE_EVERY_MS 2000
+#define SUP_PROBE_TIMEOUT_MS 2000
+#define SUP_PROBE_FAILS 3
+#define SUP_SWEEP_EVERY_MS 5000
+
+struct crash_hist {
+    int64_t id;
+    int64_t times[SUP_LOOP_CRASHES];
+    int n;
+    int64_t next_at;
+    int64_t probe_at; /* next liveness probe */
+    int probe_fails;  /* consecutive failed probes */
+};
+
+/* The health path of a release, looked up once. */
+struct health_path {
+    int64_t release_id;
+    char path[256];
+};
+
+struct sup {
+    struct jn_deployer *d;
+    struct dep_rt rt;
+    struct crash_hist *h;
+    size_t nh;
+    struct health_path *hp;
+    size_t nhp;
+    char (*seen)[JN_STORE_NAME_MAX]; /* apps seen in the store since start */
+    size_t nseen;
+};
+
+static struct crash_hist *hist(struct sup *s, int64_t id)
+{
+    for (size_t i = 0; i < s->nh; i++)
+        if (s->h[i].id == id)
+            return &s->h[i];
+    s->h = jn_realloc(s->h, (s->nh + 1) * sizeof(*s->h));
+    struct crash_hist *x = &s->h[s->nh++];
+    memset(x, 0, sizeof(*x));
+    x->id = id;
+    return x;
+}
+
+/* Records a crash; returns the number of crashes within the window. */
+static int record_crash(struct crash_hist *h, int64_t now)
+{
+    int k = 0;
+    int64_t keep[SUP_LOOP_CRASHES];
+    for (int i = 0; i < h->n; i++)
+        if (now - h->times[i] < SUP_WINDOW_MS && k < SUP_LOOP_CRASHES - 1)
+            keep[k++] = h->times[i];
+    keep[k++] = now;
+    memcpy(h->times, keep, sizeof(keep[0]) * (size_t)k);
+    h->n = k;
+    int64_t backoff = SUP_BACKOFF_MIN_MS << (k - 1);
+    h->next_at = now + JN_MIN(backoff, (int64_t)SUP_BACKOFF_MAX_MS);
+    return k;
+}
+
+struct sop {
+    const char *app;
+    struct jn_store_instance *in;
+    struct jn_store_instance *all;
+    int nall;
+    struct jn_store_release *rel;
+    int64_t serving;
+    bool serve; /* add in's server as ready (true) or remove it (false) */
+};
+
+static int sop_list(struct jn_deployer *d, void *arg)
+{
+    struct sop *o = arg;
+    o->nall = jn_store_instance_list(jn_control_store(d->ctl), NULL, &o->all);
+    return o->nall;
+}
+
+/* Writes in's row and adds or removes its server, then publishes. */
+static int sop_apply(struct jn_deployer *d, void *arg)
+{
+    struct sop *o = arg;
+    struct jn_store *st = jn_control_store(d->ctl);
+    char addr[JN_STORE_ADDR_MAX];
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", o->in->host_port);
+    int r;
+    if (o->serve) {
+        r = jn_store_server_add(st, o->in->app, addr, 1, "ready");
+        if (r == JN_EEXIST)
+            r = jn_store_server_set(st, o->in->app, addr, 0, "ready");
+    } else {
+        r = jn_store_server_remove(st, o->in->app, addr);
+        if (r == JN_ENOTFOUND)
+            r = 0;
+    }
+    if (r == 0)
+        r = jn_store_instance_update(st, o->in);
+    dep_publish(d, o->in->app);
+    return r;
+}
+
+static int sop_release(struct jn_deployer *d, void *arg)
+{
+    struct sop *o = arg;
+    int r = jn_store_release_get(jn_control_store(d->ctl), o->in->app, 0, o->in->release_id,
+                                 o->rel);
+    if (r == 0)
+        r = jn_store_app_serving(jn_control_store(d->ctl), o->in->app, &o->serving, NULL);
+    return r;
+}
+
+static void crashed(struct sup *s, struct jn_store_instance *in, const char *why)
+{
+    struct crash_hist *h = hist(s, in->id);
+    int k = record_crash(h, jn_now_ms());
+    jn_warn("app '%s': instance %s %s", in->app, in->name, why);
+    /* Out of the upstream first; then keep its output and remove it. */
+    struct sop o = {.in = in, .serve = false};
+    if (k >= SUP_LOOP_CRASHES) {
+        snprintf(in->state, sizeof(in->state), "failed");
+        jn_error("app '%s': instance %s crashed %d times within %ds: marked failed, not "
+                 "restarted again (deploy, scale or restart the app to replace it)",
+                 in->app, in->name, k, SUP_WINDOW_MS / 1000);
+    } else {
+        snprintf(in->state, sizeof(in->state), "crashed");
+    }
+    snprintf(in->health, sizeof(in->health), "unhealthy");
+    dep_on_control(s->d, sop_apply, &o);
+    dep_instance_destroy(&s->rt, in);
+}
+
+static void restart(struct sup *s, struct jn_store_instance *in)
+{
+    struct jn_store_release rel = {0};
+    struct sop o = {.in = in, .rel = &rel};
+    if (dep_on_control(s->d, sop_release, &o) < 0 || o.serving != in->release_id) {
+        jn_store_release_clear(&rel);
+        return; /* a deploy replaced its release meanwhile: it is the job's now */
+    }
+    struct dep_spec spec;
+    char msg[1024];
+    int r = dep_spec_parse(&rel, &spec, msg, sizeof(msg));
+    if (r == 0) {
+        in->restarts++;
+        r = dep_instance_start(&s->rt, &spec, in, msg, sizeof(msg));
+    }
+    if (r == 0) {
+        snprintf(in->state, sizeof(in->state), "starting");
+        r = dep_wait_healthy(&s->rt, &spec, in, jn_now_ms() + spec.health_timeout_ms, msg,
+                             sizeof(msg));
+    }
+    if (r == 0) {
+        snprintf(in->state, sizeof(in->state), "running");
+        snprintf(in->health, sizeof(in->health), "healthy");
+        o.serve = true;
+        dep_on_control(s->d, sop_apply, &o);
+        jn_notice("app '%s': instance %s restarted (restart %d)", in->app, in->name,
+                  in->restarts);
+    } else {
+        jn_warn("app '%s': restart of %s failed: %s", in->app, in->name, msg);
+        crashed(s, in, "failed to restart");
+    }
+    dep_spec_free(&spec);
+    jn_store_release_clear(&rel);
+}
+
+/* The health path of in's release ("" when none). */
+static const char *health_of(struct sup *s, struct jn_store_instance *in)
+{
+    for (size_t i = 0; i < s->nhp; i++)
+        if (s->hp[i].release_id == in->release_id)
+            return s->hp[i].path;
+    struct jn_store_release rel = {0};
+    struct sop o = {.in = in, .rel = &rel};
+    struct dep_spec spec;
+    char msg[256];
+    if (dep_on_control(s->d, sop_release, &o) < 0 ||
+        dep_spec_parse(&rel, &spec, msg, sizeof(msg)) < 0) {
+        jn_store_release_clear(&rel);
+        return "";
+    }
+    s->hp = jn_realloc(s->hp, (s->nhp + 1) * sizeof(*s->hp));
+    struct health_path *h = &s->hp[s->nhp++];
+    h->release_id = in->release_id;
+    snprintf(h->path, sizeof(h->path), "%s", spec.health);
+    dep_spec_free(&spec);
+    jn_store_release_clear(&rel);
+    return h->path;
+}
+
+/* Liveness: an instance whose health path fails SUP_PROBE_FAILS probes in a
+ * row is treated as crashed. Returns false then, with why in msg. */
+static bool alive(struct sup *s, struct jn_store_instance *in, char *msg, size_t len)
+{
+    struct crash_hist *h = hist(s, in->id);
+    int64_t now = jn_now_ms();
+    if (now < h->probe_at)
+        return true;
+    h->probe_at = now + SUP_PROBE_EVERY_MS;
+    const char *path = health_of(s, in);
+    if (!*path)
+        return true;
+    char why[160];
+    if (jn_health_probe(in->host_port, path, SUP_PROBE_TIMEOUT_MS, why, sizeof(why)) == 0) {
+        h->probe_fails = 0;
+        return true;
+    }
+    if (++h->probe_fails < SUP_PROBE_FAILS)
+        return true;
+    h->probe_fails = 0;
+    snprintf(msg, len, "failed %d health checks in a row (%s)", SUP_PROBE_FAILS, why);
+    return false;
+}
+
+static bool stopping(struct jn_deployer *d)
+{
+    pthread_mutex_lock(&d->mu);
+    bool s = d->stopping;
+    pthread_mutex_unlock(&d->mu);
+    return s;
+}
+
+static void remember(struct sup *s, const char *app)
+{
+    for (size_t j = 0; j < s->nseen; j++)
+        if (strcmp(s->seen[j], app) == 0)
+            return;
+    s->seen = jn_realloc(s->seen, (s->nseen + 1) * sizeof(*s->seen));
+    snprintf(s->seen[s->nseen++], sizeof(s->seen[0]), "%s", app);
+}
+
+static void tick(struct sup *s)
+{
+    pthread_mutex_lock(&s->d->mu);
+    for (size_t i = 0; i < s->d->ndeleted; i++)
+        remember(s, s->d->deleted[i]);
+    s->d->ndeleted = 0;
+    pthread_mutex_unlock(&s->d->mu);
+    struct sop o = {0};
+    if (dep_on_control(s->d, sop_list, &o) < 0)
+        return;
+    for (int i = 0; i < o.nall; i++)
+        remember(s, o.all[i].app);
+    for (int i = 0; i < o.nall && !stopping(s->d); i++) {
+        struct jn_store_instance *in = &o.all[i];
+        bool run = strcmp(in->state, "running") == 0, crash = strcmp(in->state, "crashed") == 0;
+        if ((!run && !crash) || dep_is_busy(s->d, in->app))
+            continue;
+        if (run) {
+            /* Looking needs no claim; only acting does, so a deploy arriving
+             * now is not refused because of a routine inspection. */
+            char msg[256];
+            struct jn_driver *drv =
+                dep_rt_get(&s->rt, strcmp(in->driver, "exec") != 0, msg, sizeof(msg));
+            struct jn_instance st;
+            int r = drv ? jn_driver_inspect(drv, in->external_id, &st) : JN_EBASE;
+            bool gone = r == JN_ENOTFOUND || (r == 0 && !st.running);
+            bool sick = !gone && r == 0 && !alive(s, in, msg, sizeof(msg));
+            if ((!gone && !sick) || !dep_claim(s->d, in->app))
+                continue;
+            if (r == JN_ENOTFOUND) {
+                crashed(s, in, "vanished");
+            } else if (gone) {
+                snprintf(msg, sizeof(msg), "exited with status %d", st.exit_code);
+                crashed(s, in, msg);
+            } else {
+                crashed(s, in, msg);
+            }
+        } else if (hist(s, in->id)->next_at <= jn_now_ms() && dep_claim(s->d, in->app)) {
+            restart(s, in);
+        } else {
+            continue;
+        }
+        dep_unclaim(s->d, in->app);
+    }
+    free(o.all);
+}
+
+struct known {
+    struct jn_store_instance *all;
+    int nall;
+    struct jn_store_app *apps;
+    int napps;
+};
+
+static int sop_known(struct jn_deployer *d, void *arg)
+{
+    struct known *k = arg;
+    struct jn_store *st = jn_control_store(d->ctl);
+    k->nall = jn_store_instance_list(st, NULL, &k->all);
+    k->napps = jn_store_app_list(st, &k->apps);
+    return k->nall < 0 ? k->nall : k->napps;
+}
+
+/* Whether name is an app this daemon has (had, since it started): the
+ * container engine may be shared with other jern daemons or tools, whose
+ * instances are none of our business. */
+static bool ours(struct sup *s, const char *name, const struct known *k)
+{
+    for (int i = 0; i < k->napps; i++)
+        if (strcmp(k->apps[i].name, name) == 0)
+            return true;
+    for (size_t i = 0; i < s->nseen; i++)
+        if (strcmp(s->seen[i], name) == 0)
+            return true;
+    return false;
+}
+
+
+
+/* Removes instances labelled by jern that the store does not know (their app
+ * was destroyed, or a job's cleanup failed). Rows are written before a driver
+ * starts an instance, so a starting instance is never mistaken for one. */
+static void sweep(struct sup *s)
+{
+    for (int k = 0; k < 2; k++) {
+        bool docker = k == 1;
+        struct stat sb;
+        if (docker && stat(s->d->docker_socket, &sb) < 0)
+            continue;
+        char msg[256];
+        struct jn_driver *drv = dep_rt_get(&s->rt, docker, msg, sizeof(msg));
+        struct jn_instance *v;
+        int n = drv ? jn_driver_list(drv, NULL, &v) : -1;
+        if (n <= 0) {
+            if (n == 0)
+                free(v);
+            continue;
+        }
+        struct known o = {0};
+        if (dep_on_control(s->d, sop_known, &o) < 0) {
+            free(o.all);
+            free(o.apps);
+            free(v);
+            return;
+        }
+        for (int i = 0; i < n && !stopping(s->d); i++) {
+            bool known = false;
+            long long id = atoll(v[i].instance);
+            for (int r = 0; r < o.nall && !known; r++)
+                known = o.all[r].id == id && strcmp(o.all[r].app, v[i].app) == 0;
+            if (known || !ours(s, v[i].app, &o) || dep_is_busy(s->d, v[i].app))
+                continue;
+            struct jn_store_instance tmp = {0};
+            snprintf(tmp.app, sizeof(tmp.app), "%s", v[i].app);
+            snprintf(tmp.name, sizeof(tmp.name), "%s", v[i].name);
+            snprintf(tmp.external_id, sizeof(tmp.external_id), "%s", v[i].id);
+            snprintf(tmp.driver, sizeof(tmp.driver), "%s", docker ? "docker" : "exec");
+            tmp.version = atoi(v[i].release);
+            jn_notice("removing instance %s: its app '%s' no longer has it", v[i].name,
+                      v[i].app);
+            dep_instance_destroy(&s->rt, &tmp);
+        }
+        for (int i = 0; i < o.napps; i++)
+            remember(s, o.apps[i].name);
+        free(o.all);
+        free(o.apps);
+        free(v);
+    }
+}
+
+void *dep_supervise(void *arg)
+{
+    struct sup s = {.d = arg};
+    s.rt.d = s.d;
+    int64_t next_sweep = jn_now_ms() + SUP_SWEEP_EVERY_MS;
+    while (!stopping(s.d)) {
+        tick(&s);
+        if (jn_now_ms() >= next_sweep) {
+            sweep(&s);
+            next_sweep = jn_now_ms() + SUP_SWEEP_EVERY_MS;
+        }
+        for (int i = 0; i < SUP_EVERY_MS / 100 && !stopping(s.d); i++)
+            usleep(100 * 1000);
+    }
+    dep_rt_free(&s.rt);
+    free(s.h);
+    free(s.hp);
+    free(s.seen);
+    return NULL;
+}
+
+/* ---- adoption ---- */
+
+static void drop_row(struct jn_deployer *d, const struct jn_store_instance *in)
+{
+    struct jn_store *st = jn_control_store(d->ctl);
+    char addr[JN_STORE_ADDR_MAX];
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", in->host_port);
+    jn_store_server_remove(st, in->app, addr);
+    jn_store_instance_delete(st, in->id);
+}
+
+/* Leaves the rows of one driver alone (its runtime cannot be asked now):
+ * better to keep routing to them than to start duplicates. */
+static void keep_all(bool docker, struct jn_store_instance *rows, int nrows, bool *seen)
+{
+    for (int k = 0; k < nrows; k++)
+        if (strcmp(rows[k].driver, docker ? "docker" : "exec") == 0)
+            seen[k] = true;
+}
+
+static void adopt_driver(struct jn_deployer *d, bool docker, struct jn_store_instance *rows,
+                         int nrows, bool *seen)
+{
+    char msg[256];
+    struct jn_driver *drv = dep_rt_get(&d->rt, docker, msg, sizeof(msg));
+    if (!drv) {
+        keep_all(docker, rows, nrows, seen);
+        return;
+    }
+    if (docker) {
+        struct stat sb;
+        if (stat(d->docker_socket, &sb) < 0) {
+            for (int k = 0; k < nrows; k++)
+                if (strcmp(rows[k].driver, "docker") == 0)
+                    jn_warn("adoption: no container engine at %s ($DOCKER_HOST) for instance "
+                            "%s of app '%s'; left as it is",
+                            d->docker_socket, rows[k].name, rows[k].app);
+            keep_all(docker, rows, nrows, seen);
+            return;
+        }
+    }
+    struct jn_instance *v;
+    int n = jn_driver_list(drv, NULL, &v);
+    if (n < 0) {
+        jn_warn("adoption: cannot list %s instances: %s; their store entries are left as they "
+                "are",
+                docker ? "docker" : "exec", jn_driver_errmsg(drv));
+        keep_all(docker, rows, nrows, seen);
+        return;
+    }
+    struct jn_store *st = jn_control_store(d->ctl);
+    for (int i = 0; i < n; i++) {
+        struct jn_store_instance *row = NULL;
+        for (int k = 0; k < nrows && !row; k++)
+            if (strcmp(rows[k].name, v[i].name) == 0 &&
+                strcmp(rows[k].driver, docker ? "docker" : "exec") == 0)
+                row = &rows[k];
+        int64_t serving = 0;
+        if (!row && jn_store_app_get(st, v[i].app, NULL) == JN_ENOTFOUND) {
+            /* Not an app of this daemon: another jern's, or one destroyed
+             * while it was down; not ours to judge. */
+            jn_info("adoption: instance %s belongs to app '%s', unknown here; left alone",
+                    v[i].name, v[i].app);
+            continue;
+        }
+        if (row)
+            jn_store_app_serving(st, row->app, &serving, NULL);
+        bool keep = row && row->release_id == serving &&
+                    (strcmp(row->state, "running") == 0 || strcmp(row->state, "crashed") == 0);
+        if (keep && v[i].running) {
+            seen[row - rows] = true;
+            jn_notice("adopted instance %s of app '%s' (release v%d, 127.0.0.1:%d)", v[i].name,
+                      row->app, row->version, row->host_port);
+            continue;
+        }
+        struct jn_store_instance tmp = {0};
+        snprintf(tmp.app, sizeof(tmp.app), "%s", v[i].app);
+        snprintf(tmp.name, sizeof(tmp.name), "%s", v[i].name);
+        snprintf(tmp.external_id, sizeof(tmp.external_id), "%s", v[i].id);
+        snprintf(tmp.driver, sizeof(tmp.driver), "%s", docker ? "docker" : "exec");
+        tmp.version = atoi(v[i].release);
+        if (keep) {
+            /* Known but stopped while jern was away: the supervisor restarts it. */
+            jn_notice("instance %s of app '%s' stopped while jern was down: restarting it",
+                      v[i].name, row->app);
+            continue; /* rows without a live instance are handled below */
+        }
+        jn_notice("removing orphan instance %s (app '%s', release %s)", v[i].name, v[i].app,
+                  v[i].release);
+        dep_instance_destroy(&d->rt, &tmp);
+        if (row) {
+            drop_row(d, row);
+            seen[row - rows] = true;
+        }
+    }
+    free(v);
+}
+
+void dep_adopt(struct jn_deployer *d)
+{
+    struct jn_store *st = jn_control_store(d->ctl);
+    struct jn_store_instance *rows;
+    int n = jn_store_instance_list(st, NULL, &rows);
+    if (n < 0)
+        return;
+    bool *seen = jn_calloc((size_t)n + 1, sizeof(bool));
+    adopt_driver(d, false, rows, n, seen);
+    adopt_driver(d, true, rows, n, seen);
+    for (int i = 0; i < n; i++) {
+        if (seen[i])
+            continue;
+        int64_t serving = 0;
+        jn_store_app_serving(st, rows[i].app, &serving, NULL);
+        bool ours = rows[i].release_id == serving && (strcmp(rows[i].state, "running") == 0 ||
+                                                      strcmp(rows[i].state, "crashed") == 0);
+        if (!ours) {
+            drop_row(d, &rows[i]);
+            continue;
+        }
+        char addr[JN_STORE_ADDR_MAX];
+        snprintf(addr, sizeof(addr), "127.0.0.1:%d", rows[i].host_port);
+        jn_store_server_remove(st, rows[i].app, addr);
+        /* Whatever is left of it goes; the supervisor starts a fresh one. */
+        dep_instance_destroy(&d->rt, &rows[i]);
+        snprintf(rows[i].state, sizeof(rows[i].state), "crashed");
+        snprintf(rows[i].health, sizeof(rows[i].health), "unhealthy");
+        jn_store_instance_update(st, &rows[i]);
+    }
+    free(seen);
+    free(rows);
+    /* A deploy interrupted by the stop never served. */
+    struct jn_store_app *apps;
+    int na = jn_store_app_list(st, &apps);
+    for (int i = 0; i < na; i++) {
+        struct jn_store_release *v;
+        int nr = jn_store_release_list(st, apps[i].name, &v);
+        for (int k = 0; k < nr; k++)
+            if (strcmp(v[k].status, "pending") == 0)
+                jn_store_release_set_status(st, v[k].id, "failed");
+        jn_store_release_list_free(v, nr);
+    }
+    free(apps);
+}

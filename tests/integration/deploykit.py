@@ -1,0 +1,100 @@
+"""Helpers for the deploy tests: a daemon that knows the container engine,
+the CLI with a longer timeout, wrk runs, and cleanup of instances that by
+design outlive the daemon (exec monitors, containers)."""
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from conftest import JERN, ROOT, TESTAPP
+from jerndaemon import Daemon
+
+
+class DeployDaemon(Daemon):
+    def __init__(self, procs, tmp_path, docker_sock=None, **kw):
+        super().__init__(procs, tmp_path, **kw)
+        self.docker_sock = docker_sock
+
+    env_extra = None
+
+    def env(self):
+        e = super().env()
+        if self.env_extra:
+            e.update(self.env_extra)
+        if self.docker_sock:
+            e["DOCKER_HOST"] = f"unix://{self.docker_sock}"
+        return e
+
+    def jern(self, *args, timeout=120, env=None):
+        e = dict(os.environ)
+        e.update(self.env())
+        if env:
+            e.update(env)
+        return subprocess.run([JERN, *args], capture_output=True, text=True, timeout=timeout,
+                              env=e, cwd=str(ROOT))
+
+    def ps(self, app):
+        r = self.admin().get(f"/v1/apps/{app}/ps")
+        assert r.status == 200, r
+        return r.json()["instances"]
+
+    def get(self, app, path="/", timeout=10):
+        import requests
+        return requests.get(self.url(path), headers={"Host": f"{app}.localhost"},
+                            timeout=timeout)
+
+    def cleanup_exec(self):
+        """Kills every exec instance of this daemon's state dir."""
+        for meta in (self.state / "exec" / "instances").glob("*/meta"):
+            kv = dict(l.split("=", 1) for l in meta.read_text().splitlines() if "=" in l)
+            for key in ("pid", "monitor"):
+                try:
+                    pid = int(kv.get(key, "0"))
+                    if pid > 1:
+                        if key == "pid":
+                            os.killpg(pid, signal.SIGKILL)
+                        os.kill(pid, signal.SIGKILL)
+                except (ValueError, ProcessLookupError, PermissionError):
+                    pass
+
+
+def wait_for(pred, timeout, step=0.1, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    raise TimeoutError(f"{what} not reached within {timeout}s")
+
+
+POST_LUA = """wrk.method = "POST"
+wrk.body = string.rep("x", 512)
+wrk.headers["Content-Type"] = "text/plain"
+"""
+
+
+def start_wrk(d, app, seconds, post=False, tmp=None, conns=8):
+    args = ["wrk", "-t2", f"-c{conns}", f"-d{seconds}s", "-H", f"Host: {app}.localhost"]
+    path = "/"
+    if post:
+        script = Path(tmp) / "post.lua"
+        script.write_text(POST_LUA)
+        args += ["-s", str(script)]
+        path = "/echo"
+    args.append(d.url(path))
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def wrk_result(p, timeout=60):
+    out, _ = p.communicate(timeout=timeout)
+    m = re.search(r"(\d+) requests in", out)
+    return (int(m.group(1)) if m else 0), out
+
+
+def exec_cmd():
+    """The --cmd of exec deploys: the test app, relative to the repository
+    root (the CLI runs there), listening on $PORT."""
+    return os.path.relpath(TESTAPP, ROOT)

@@ -1,0 +1,435 @@
+"""jern deploy end to end, on both runtime drivers: real processes (exec) and
+real containers (Podman's Docker-compatible service, scripts/podman-service.sh,
+with the image from scripts/build-testapp-image.sh). Every deploy goes
+through the CLI and the daemon; traffic goes through jern's gateway."""
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+import uuid
+
+import pytest
+
+from conftest import ROOT, free_port, have
+from deploykit import DeployDaemon, exec_cmd, start_wrk, wait_for, wrk_result
+
+RUN = uuid.uuid4().hex[:6]
+
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory):
+    """Podman's API service plus the test image in two versions, and a
+    private registry (htpasswd) the service knows as plain HTTP."""
+    if not have("podman") or not have("docker-registry") or not have("htpasswd"):
+        pytest.skip("podman, docker-registry and htpasswd are needed (scripts/install-deps.sh)")
+    d = tmp_path_factory.mktemp("engine")
+    reg_port = free_port()
+    env = dict(os.environ, JERN_INSECURE_REGISTRIES=f"127.0.0.1:{reg_port}")
+    subprocess.run([str(ROOT / "scripts/podman-service.sh"), "start", str(d)], check=True,
+                   env=env, timeout=60)
+    os.environ["CONTAINERS_CONF"] = str(d / "containers.conf")
+    os.environ["CONTAINERS_REGISTRIES_CONF"] = str(d / "registries.conf")
+    tags = {}
+    for v in ("v1", "v2"):
+        tag = f"{v}-{RUN}"
+        subprocess.run([str(ROOT / "scripts/build-testapp-image.sh"), tag], check=True,
+                       capture_output=True, timeout=120)
+        tags[v] = tag
+    yield {"dir": d, "sock": str(d / "podman.sock"), "tags": tags, "reg_port": reg_port}
+    # (each test removes its own app's containers: the engine's storage is shared)
+    for tag in tags.values():
+        subprocess.run(["podman", "rmi", "-f", f"localhost/jern-testapp:{tag}"],
+                       capture_output=True, timeout=60)
+    subprocess.run([str(ROOT / "scripts/podman-service.sh"), "stop", str(d)], timeout=60)
+
+
+class Kind:
+    """How to deploy version v of the test app with one driver."""
+
+    def __init__(self, name, engine=None):
+        self.name = name
+        self.engine = engine
+
+    def args(self, v, *extra):
+        if self.name == "exec":
+            return ["--cmd", exec_cmd(), "--env", f"APP_VERSION={v}", *extra]
+        tag = self.engine["tags"]["v2" if v == "v2" else "v1"]
+        return ["--image", f"localhost/jern-testapp:{tag}", "--port", "8080", *extra]
+
+    def body(self, v):
+        if self.name == "exec":
+            return f"hello from testapp {v}\n"
+        return f"hello from testapp {self.engine['tags']['v2' if v == 'v2' else 'v1']}\n"
+
+
+@pytest.fixture(params=["exec", "docker"])
+def kind(request):
+    if request.param == "docker":
+        return Kind("docker", request.getfixturevalue("engine"))
+    return Kind("exec")
+
+
+@pytest.fixture
+def daemon(procs, tmp_path, kind):
+    d = DeployDaemon(procs, tmp_path, docker_sock=kind.engine["sock"] if kind.engine else None)
+    d.start()
+    yield d
+    d.stop()
+    d.cleanup_exec()
+    if kind.engine:
+        subprocess.run(f"podman ps -aq --filter label=jern.app={kind.app} | xargs -r podman rm -f",
+                       shell=True, capture_output=True, timeout=120)
+
+
+@pytest.fixture
+def app(kind):
+    kind.app = f"{kind.name[:2]}{uuid.uuid4().hex[:8]}"
+    return kind.app
+
+
+def deploy(d, kind, app, v, *extra, ok=True):
+    r = d.jern("deploy", app, *kind.args(v, "--health", "/health", *extra))
+    if ok:
+        assert r.returncode == 0, r.stdout + r.stderr
+    return r
+
+
+def test_deploy_fail_rollback_scale_restart(daemon, kind, app):
+    d = daemon
+    r = deploy(d, kind, app, "v1", "--instances", "2", "--env", "API_TOKEN=hunter2-secret")
+    out = r.stdout
+    # each step is shown with its timing as it happens
+    assert "release v1" in out and "is healthy: GET /health" in out and "switched" in out, out
+    assert "API_TOKEN" in out and "hunter2" not in out
+    assert d.get(app).text == kind.body("v1")
+    ps = d.ps(app)
+    assert len(ps) == 2 and all(p["state"] == "running" and p["health"] == "healthy" for p in ps)
+    assert all(20000 <= p["port"] <= 29999 for p in ps)
+    v1_names = sorted(p["name"] for p in ps)
+
+    # a release whose health check fails leaves v1 serving, untouched
+    r = deploy(d, kind, app, "v2", "--env", "FAIL_HEALTH=1", "--health-timeout", "2", ok=False)
+    assert r.returncode == 1
+    assert "did not become healthy" in r.stdout and "answered 500" in r.stdout, r.stdout
+    assert "last output of" in r.stdout and "listening on" in r.stdout, r.stdout
+    assert "the running release is untouched" in r.stdout
+    assert d.get(app).text == kind.body("v1")
+    assert sorted(p["name"] for p in d.ps(app)) == v1_names
+
+    deploy(d, kind, app, "v2")
+    assert d.get(app).text == kind.body("v2")
+    ps = d.ps(app)
+    assert len(ps) == 2 and all(p["release"] == 3 for p in ps)
+
+    rel = d.jern("releases", app)
+    assert rel.returncode == 0
+    assert "API_TOKEN" in rel.stdout and "hunter2" not in rel.stdout
+    js = d.admin().get(f"/v1/apps/{app}/releases").json()["releases"]
+    assert [(x["version"], x["status"]) for x in js] == [(3, "active"), (2, "failed"), (1, "retired")]
+    assert "hunter2" not in str(js)
+    if kind.name == "docker":
+        assert js[0]["image_id"].startswith("sha256:")
+
+    # rollback: health-gated like a deploy; refuses a release that never served
+    r = d.jern("rollback", app, "2")
+    assert r.returncode == 1 and "never served" in r.stderr, r.stderr
+    r = d.jern("rollback", app)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "rolling back to" in r.stdout and "release v1" in r.stdout
+    assert d.get(app).text == kind.body("v1")
+    assert all(p["release"] == 1 for p in d.ps(app))
+
+    # scale up and down
+    r = d.jern("scale", app, "3")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert len(d.ps(app)) == 3
+    r = d.jern("scale", app, "1")
+    assert r.returncode == 0, r.stdout + r.stderr
+    ps = d.ps(app)
+    assert len(ps) == 1 and d.get(app).status_code == 200
+
+    # rolling restart: a new instance replaces the old one
+    r = d.jern("restart", app)
+    assert r.returncode == 0, r.stdout + r.stderr
+    ps2 = d.ps(app)
+    assert len(ps2) == 1 and ps2[0]["name"] != ps[0]["name"]
+    assert d.get(app).text == kind.body("v1")
+
+    # logs are kept per release and outlive the instances
+    r = d.jern("logs", app, "--release", "3")
+    assert r.returncode == 0 and "listening on" in r.stdout, r.stdout + r.stderr
+    r = d.jern("ps")
+    assert app in r.stdout and "running" in r.stdout
+
+
+def test_zero_failed_requests_over_five_deploys(daemon, kind, app, tmp_path):
+    d = daemon
+    deploy(d, kind, app, "v1", "--instances", "2")
+    per_deploy = 1 if kind.name == "exec" else 3
+    for post in (False, True):
+        w = start_wrk(d, app, per_deploy * 5 + 2, post=post, tmp=tmp_path)
+        time.sleep(0.5)
+        for i in range(5):
+            deploy(d, kind, app, "v2" if i % 2 == 0 else "v1")
+        assert w.poll() is None, "the deploys outlasted the load: raise per_deploy"
+        n, out = wrk_result(w)
+        print(out)
+        assert n > 200, out
+        assert "Non-2xx" not in out, out
+        assert "Socket errors" not in out, out
+    assert len(d.ps(app)) == 2
+    # eleven releases: the serving one and the five newest others are kept
+    rel = d.admin().get(f"/v1/apps/{app}/releases").json()["releases"]
+    assert [x["version"] for x in rel] == [11, 10, 9, 8, 7, 6]
+    assert rel[0]["status"] == "active"
+
+
+def test_one_deploy_per_app_at_a_time(daemon, kind, app):
+    d = daemon
+    api = d.admin()
+    slow = {"command": exec_cmd(), "workdir": str(ROOT), "health": "/health",
+            "env": {"FAIL_HEALTH": "1"}, "health_timeout": 3}
+    if kind.name == "docker":
+        slow = {"image": f"localhost/jern-testapp:{kind.engine['tags']['v1']}",
+                "health": "/health", "env": {"FAIL_HEALTH": "1"}, "health_timeout": 3}
+    first = api.post(f"/v1/apps/{app}/deploy", slow)
+    assert first.status == 202, first
+    second = api.post(f"/v1/apps/{app}/deploy", slow)
+    assert second.status == 409, second
+    assert "already running" in second.json()["error"]
+    job = first.json()["job"]
+    done = wait_for(lambda: (lambda j: j if j["done"] else None)(
+        api.get(f"/v1/jobs/{job}/0").json()), 30, what="first deploy's end")
+    assert not done["ok"]
+    assert d.ps(app) == []
+
+
+def kill_pid(kind, pid):
+    os.kill(pid, signal.SIGKILL)
+
+
+def test_killed_instance_is_restarted_without_client_errors(daemon, kind, app, tmp_path):
+    d = daemon
+    deploy(d, kind, app, "v1", "--instances", "2")
+    victim = d.ps(app)[0]
+    assert victim["pid"] > 0
+    w = start_wrk(d, app, 4, tmp=tmp_path)
+    time.sleep(1)
+    kill_pid(kind, victim["pid"])
+
+    def restarted():
+        ps = d.ps(app)
+        return ps if len(ps) == 2 and all(p["state"] == "running" for p in ps) and \
+            any(p["restarts"] == 1 for p in ps) else None
+    ps = wait_for(restarted, 20, what="restart of the killed instance")
+    n, out = wrk_result(w)
+    print(out)
+    assert n > 200 and "Non-2xx" not in out and "Socket errors" not in out, out
+    assert victim["name"] not in [p["name"] for p in ps]
+    assert d.get(app).text == kind.body("v1")
+
+
+def test_crash_loop_is_marked_failed(procs, tmp_path):
+    d = DeployDaemon(procs, tmp_path).start()
+    try:
+        # healthy at once, then dies after 0.3 s, again and again
+        r = d.jern("deploy", "loop", "--cmd", f"timeout 0.3 {exec_cmd()}", "--health", "/health")
+        assert r.returncode == 0, r.stdout + r.stderr
+        ps = wait_for(lambda: (lambda p: p if p and p[0]["state"] == "failed" else None)(
+            d.ps("loop")), 30, step=0.3, what="crash loop detection")
+        assert ps[0]["restarts"] >= 3 and ps[0]["health"] == "unhealthy"
+        assert "failed" in d.jern("ps", "loop").stdout
+        # a deploy replaces the failed instance
+        r = d.jern("deploy", "loop", "--cmd", exec_cmd(), "--health", "/health")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert [p["state"] for p in d.ps("loop")] == ["running"]
+    finally:
+        d.stop()
+        d.cleanup_exec()
+
+
+def test_hung_instance_fails_its_health_checks_and_is_replaced(procs, tmp_path):
+    d = DeployDaemon(procs, tmp_path)
+    d.env_extra = {"JERN_STOP_TIMEOUT": "1"}
+    d.start()
+    try:
+        r = d.jern("deploy", "hang", "--cmd", exec_cmd(), "--health", "/health",
+                   "--instances", "2")
+        assert r.returncode == 0, r.stdout + r.stderr
+        victim = d.ps("hang")[0]
+        # the whole instance (sh and the app: one process group): alive, deaf to HTTP
+        os.killpg(victim["pid"], signal.SIGSTOP)
+        ps = wait_for(lambda: (lambda p: p if len(p) == 2 and all(
+            x["state"] == "running" for x in p) and any(x["restarts"] == 1 for x in p)
+            else None)(d.ps("hang")), 30, step=0.3, what="replacement of the hung instance")
+        assert victim["name"] not in [p["name"] for p in ps]
+        assert "failed 3 health checks in a row" in d.proc.output()
+        assert d.get("hang").status_code == 200
+    finally:
+        d.stop()
+        d.cleanup_exec()
+
+
+def test_destroying_an_app_removes_its_instances(procs, tmp_path):
+    d = DeployDaemon(procs, tmp_path).start()
+    kind = Kind("exec")
+    try:
+        deploy(d, kind, "gone", "v1", "--instances", "2")
+        pids = [p["pid"] for p in d.ps("gone")]
+        assert count_instances(d, kind, "gone") == 2
+        r = d.jern("destroy", "gone")
+        assert r.returncode == 0, r.stderr
+        wait_for(lambda: count_instances(d, kind, "gone") == 0, 20, step=0.3,
+                 what="removal of the destroyed app's instances")
+        for pid in pids:
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
+        assert "no longer has it" in d.proc.output()
+    finally:
+        d.stop()
+        d.cleanup_exec()
+
+
+def count_instances(d, kind, app):
+    if kind.name == "exec":
+        return sum(1 for m in (d.state / "exec" / "instances").glob("*/meta")
+                   if f"app={app}\n" in m.read_text())
+    r = subprocess.run(["podman", "ps", "-q", "--filter", f"label=jern.app={app}"],
+                       capture_output=True, text=True, timeout=60)
+    return len(r.stdout.split())
+
+
+def test_daemon_restart_adopts_instances_and_removes_orphans(daemon, kind, app):
+    d = daemon
+    deploy(d, kind, app, "v1", "--instances", "2")
+    before = sorted((p["name"], p["pid"]) for p in d.ps(app))
+    # traffic runs across the restart
+    stop = threading.Event()
+    codes = []
+
+    def traffic():
+        while not stop.is_set():
+            try:
+                codes.append(d.get(app, timeout=2).status_code)
+            except Exception:
+                codes.append(0)
+            time.sleep(0.01)
+    t = threading.Thread(target=traffic, daemon=True)
+    t.start()
+    # a deploy in progress when the daemon dies leaves an orphan behind
+    slow = {"health": "/health", "env": {"FAIL_HEALTH": "1"}, "health_timeout": 30,
+            "instances": 1}
+    if kind.name == "exec":
+        slow.update(command=exec_cmd(), workdir=str(ROOT))
+    else:
+        slow.update(image=f"localhost/jern-testapp:{kind.engine['tags']['v2']}")
+    assert d.admin().post(f"/v1/apps/{app}/deploy", slow).status == 202
+    try:
+        wait_for(lambda: len(d.ps(app)) == 3 and count_instances(d, kind, app) == 3, 20,
+                 what="the orphan-to-be")
+    except TimeoutError:
+        stop.set()
+        raise AssertionError(f"ps={d.ps(app)} count={count_instances(d, kind, app)}")
+    d.kill9()
+    d.start()
+    time.sleep(1)
+    stop.set()
+    t.join()
+    after = sorted((p["name"], p["pid"]) for p in d.ps(app))
+    assert after == before  # adopted: same instances, same processes
+    assert count_instances(d, kind, app) == 2  # the orphan is gone, nothing duplicated
+    assert d.get(app).text == kind.body("v1")
+    assert codes.count(200) > 10 and codes[-1] == 200
+    rel = d.admin().get(f"/v1/apps/{app}/releases").json()["releases"]
+    assert [(x["version"], x["status"]) for x in rel] == [(2, "failed"), (1, "active")]
+    # supervision still works after adoption
+    os.kill(after[0][1], signal.SIGKILL)
+    wait_for(lambda: any(p["restarts"] == 1 and p["state"] == "running" for p in d.ps(app)),
+             20, what="restart after adoption")
+
+
+def test_private_registry_with_credentials(procs, tmp_path, engine):
+    port = engine["reg_port"]
+    reg = tmp_path / "reg"
+    reg.mkdir()
+    pw = subprocess.run(["htpasswd", "-Bbn", "jern", "s3cret"], capture_output=True, text=True,
+                        check=True).stdout
+    (reg / "htpasswd").write_text(pw)
+    (reg / "config.yml").write_text(
+        f"version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {reg}/data\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n  secret: jern-test\n"
+        f"auth:\n  htpasswd:\n    realm: jern-test\n    path: {reg}/htpasswd\n")
+    procs.start(["docker-registry", "serve", str(reg / "config.yml")], name="registry")
+    from conftest import wait_port
+    wait_port(port)
+    tag = engine["tags"]["v2"]
+    ref = f"127.0.0.1:{port}/jern-testapp:{tag}"
+    subprocess.run(["podman", "tag", f"localhost/jern-testapp:{tag}", ref], check=True,
+                   timeout=60)
+    subprocess.run(["podman", "push", "-q", "--tls-verify=false", "--creds", "jern:s3cret", ref],
+                   check=True, timeout=120, capture_output=True)
+    subprocess.run(["podman", "rmi", ref], check=True, timeout=60, capture_output=True)
+    reg_app = f"reg{RUN}"
+    d = DeployDaemon(procs, tmp_path, docker_sock=engine["sock"]).start()
+    try:
+        r = d.jern("deploy", reg_app, "--image", ref, "--port", "8080", "--health", "/health")
+        assert r.returncode == 1 and "unauthorized" in r.stdout.lower(), r.stdout + r.stderr
+        r = d.jern("deploy", reg_app, "--image", ref, "--port", "8080", "--health", "/health",
+                   "--registry-user", "jern", env={"JERN_REGISTRY_PASSWORD": "s3cret"})
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "s3cret" not in r.stdout
+        assert d.get(reg_app).text == f"hello from testapp {tag}\n"
+    finally:
+        d.stop()
+        subprocess.run(f"podman ps -aq --filter label=jern.app={reg_app} | xargs -r podman rm -f",
+                       shell=True, capture_output=True, timeout=120)
+        subprocess.run(["podman", "rmi", "-f", ref], capture_output=True, timeout=60)
+
+
+def test_bad_input_gets_clear_errors(procs, tmp_path):
+    d = DeployDaemon(procs, tmp_path).start()
+    try:
+        r = d.jern("deploy", "web")
+        assert r.returncode == 2 and "usage" in r.stderr
+        r = d.jern("deploy", "web", "--image", "x", "--cmd", "y")
+        assert r.returncode == 2 and "exactly one of" in r.stderr
+        r = d.jern("deploy", "web", "--cmd", "true", "--volume", "/a:/b")
+        assert r.returncode == 1 and "--volume needs a container" in r.stderr
+        r = d.jern("deploy", "web", "--cmd", "true", "--env", "1BAD=x")
+        assert r.returncode == 1 and "1BAD" in r.stderr
+        r = d.jern("deploy", "web", "--cmd", "true", "--health", "health")
+        assert r.returncode == 1 and "must be a path starting with /" in r.stderr
+        r = d.jern("deploy", "web", "--cmd", "true", "--memory", "lots")
+        assert r.returncode == 1 and "memory" in r.stderr
+        r = d.jern("deploy", "Bad_Name", "--cmd", "true")
+        assert r.returncode == 1 and "Bad_Name" in r.stderr
+        r = d.jern("rollback", "nope")
+        assert r.returncode == 1 and "does not exist" in r.stderr
+        assert d.admin().post("/v1/apps", {"name": "empty"}).status == 201
+        r = d.jern("scale", "empty", "2")
+        assert r.returncode == 1 and "no release serving yet" in r.stderr
+        a = d.admin()
+        assert a.post("/v1/apps/empty/deploy", {"command": "true", "bogus": 1}).status == 400
+        assert a.get("/v1/jobs/999/0").status == 404
+        # a command that exits at once fails its deploy with its exit status and output
+        r = d.jern("deploy", "web", "--cmd", "echo boom >&2; exit 3", "--health", "/health")
+        assert r.returncode == 1
+        assert "exited with status 3" in r.stdout and "boom" in r.stdout, r.stdout
+    finally:
+        d.stop()
+        d.cleanup_exec()
+
+
+def test_make_demo_deploys_and_shows_the_next_commands(tmp_path):
+    port = free_port()
+    r = subprocess.run([str(ROOT / "scripts/demo.sh")], capture_output=True, text=True,
+                       timeout=120, cwd=str(ROOT),
+                       env=dict(os.environ, JERN_DEMO_ONESHOT="1", JERN_DEMO_PORT=str(port)))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.count("hello from testapp v1") == 4, r.stdout
+    assert "jern deploy demo --cmd build/jern-testapp --env APP_VERSION=v2" in r.stdout
+    assert "jern rollback demo" in r.stdout
+    # the demo cleans up after itself: no instance outlives it
+    assert not list((ROOT / "build/demo/state/exec/instances").glob("*/meta"))
