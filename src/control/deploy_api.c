@@ -49,9 +49,9 @@ static int64_t env_seconds(const char *name, int64_t dflt)
 static void app_deleted(void *arg, const char *app)
 {
     struct jn_deployer *d = arg;
+    (void)app;
     pthread_mutex_lock(&d->mu);
-    d->deleted = jn_realloc(d->deleted, (d->ndeleted + 1) * sizeof(*d->deleted));
-    snprintf(d->deleted[d->ndeleted++], sizeof(d->deleted[0]), "%s", app);
+    d->app_destroyed = true;
     pthread_mutex_unlock(&d->mu);
 }
 
@@ -152,7 +152,6 @@ void jn_deployer_free(struct jn_deployer *d)
         job_free(j);
     }
     free(d->busy);
-    free(d->deleted);
     free(d->state_dir);
     free(d->docker_socket);
     pthread_mutex_destroy(&d->mu);

@@ -73,9 +73,7 @@ struct jn_deployer {
     int next_job;
     char (*busy)[JN_STORE_NAME_MAX]; /* apps a job or the supervisor works on */
     size_t nbusy, capbusy;
-    /* apps destroyed since the supervisor last looked: it sweeps at once */
-    char (*deleted)[JN_STORE_NAME_MAX];
-    size_t ndeleted;
+    bool app_destroyed; /* since the supervisor last looked: it sweeps at once */
     bool stopping;
     int threads; /* job threads running */
     pthread_t sup;

@@ -260,8 +260,8 @@ static bool stopping(struct jn_deployer *d)
 static bool app_destroyed(struct jn_deployer *d)
 {
     pthread_mutex_lock(&d->mu);
-    bool any = d->ndeleted > 0;
-    d->ndeleted = 0;
+    bool any = d->app_destroyed;
+    d->app_destroyed = false;
     pthread_mutex_unlock(&d->mu);
     return any;
 }
