@@ -4,6 +4,9 @@
  */
 #include "core/common.h"
 
+#include "control/autoscale.h"
+#include "control/control_int.h"
+
 #include "control/api.h"
 #include "control/control.h"
 #include "control/names.h"
@@ -104,4 +107,5 @@ void jn_api_metrics(struct jn_api *api, struct jn_buf *out)
         }
     }
     jn_control_upstreams_free(v, n);
+    jn_autoscale_metrics(api->ctl->as, out);
 }

@@ -132,6 +132,7 @@ struct gw_req {
     bool up_progress;   /* bytes moved on the upstream side since the timer was set */
     int up_timer_kind, c_timer_kind;
     int64_t wait_deadline;
+    int64_t wait_start_ms; /* jn_now_ms() when the wait began (cold start failures) */
     struct jn_timer wait_timer;
 
     /* response direction: upstream buffer -> client */
