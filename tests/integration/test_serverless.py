@@ -209,3 +209,48 @@ def test_bad_scale_input_gets_clear_errors(d):
     scale(d, app, "--min", "0", "--max", "2", "--idle", "1h")
     scale(d, app, "2")
     assert d.admin().get(f"/v1/apps/{app}/autoscale").json() == {"fixed": True, "instances": 2}
+
+
+@pytest.fixture(scope="module")
+def podman(tmp_path_factory):
+    """Podman's Docker-compatible service and the test app image."""
+    from conftest import ROOT
+    import os
+    if not have("podman"):
+        pytest.skip("podman is needed (scripts/install-deps.sh)")
+    dd = tmp_path_factory.mktemp("podman")
+    subprocess.run([str(ROOT / "scripts/podman-service.sh"), "start", str(dd)], check=True,
+                   timeout=60)
+    os.environ["CONTAINERS_CONF"] = str(dd / "containers.conf")
+    tag = f"sl-{uuid.uuid4().hex[:6]}"
+    subprocess.run([str(ROOT / "scripts/build-testapp-image.sh"), tag], check=True,
+                   capture_output=True, timeout=120)
+    yield {"sock": str(dd / "podman.sock"), "image": f"localhost/jern-testapp:{tag}", "tag": tag}
+    subprocess.run(["podman", "rmi", "-f", f"localhost/jern-testapp:{tag}"],
+                   capture_output=True, timeout=60)
+    subprocess.run([str(ROOT / "scripts/podman-service.sh"), "stop", str(dd)], timeout=60)
+
+
+def test_container_scales_to_zero_and_cold_starts(procs, tmp_path, podman):
+    d = DeployDaemon(procs, tmp_path, docker_sock=podman["sock"])
+    d.start()
+    app = name()
+    try:
+        r = d.jern("deploy", app, "--image", podman["image"], "--port", "8080", "--health",
+                   "/health")
+        assert r.returncode == 0, r.stdout + r.stderr
+        scale(d, app, "--min", "0", "--max", "1", "--idle", "500ms")
+        wait_zero(d, app, timeout=30)
+        gone = subprocess.run(["podman", "ps", "-q", "--filter", f"label=jern.app={app}"],
+                              capture_output=True, text=True, timeout=60)
+        assert gone.stdout.strip() == "", "the container still runs at zero"
+        t0 = time.time()
+        r = get(d, app)
+        assert r.status_code == 200 and r.text == f"hello from testapp {podman['tag']}\n", r.text
+        assert time.time() - t0 < 10
+        assert metric(d, "jern_app_cold_starts_total", app) == 1
+        assert [p["driver"] for p in running(d, app)] == ["docker"]
+    finally:
+        d.stop()
+        subprocess.run(f"podman ps -aq --filter label=jern.app={app} | xargs -r podman rm -f",
+                       shell=True, capture_output=True, timeout=120)
