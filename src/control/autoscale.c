@@ -286,7 +286,8 @@ static void tick_app(struct jn_autoscaler *as, struct as_app *a, int64_t now)
             ready++;
         }
     }
-    if (reqs != a->last_requests || conc > 0)
+    /* Removed peers take their counts along: only a rise means requests. */
+    if (reqs > a->last_requests || conc > 0)
         a->last_active = now;
     a->last_requests = reqs;
     a->conc = conc;
@@ -309,6 +310,8 @@ static void tick_app(struct jn_autoscaler *as, struct as_app *a, int64_t now)
     bool idle = now - a->last_active >= c->idle_ms;
     if (lo == 0 && (!idle || atomic_load(&u->waiters) > 0))
         lo = 1;
+    if (lo == 0)
+        want = 0; /* idle, nobody waiting: --idle decides, not the windows' averages */
     want = JN_MAX(want, lo);
     want = JN_MIN(want, c->max);
     if (want < cur && !(lo == 0 && want == 0) && now - a->last_change < c->stable_ms)
