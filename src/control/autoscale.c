@@ -228,6 +228,25 @@ static double window_avg(const struct as_app *a, int64_t now, int64_t window)
     return cnt ? sum / cnt : 0;
 }
 
+int jn_autoscale_want(const struct jn_autoscale_in *in, bool *panic)
+{
+    int want_stable = (int)ceil(in->stable / in->target);
+    int want_panic = (int)ceil(in->panic / in->target);
+    /* Knative's panic threshold: the short window asks for twice what runs. */
+    *panic = in->cur > 0 && want_panic >= 2 * in->cur;
+    bool panicking = in->panicking || *panic;
+    int want = panicking ? JN_MAX(JN_MAX(in->cur, want_panic), want_stable) : want_stable;
+    int lo = in->min;
+    if (lo == 0 && (!in->idle || in->waiting))
+        lo = 1;
+    if (lo == 0)
+        return 0; /* idle, nobody waiting: --idle decides, not the windows' averages */
+    want = JN_MIN(JN_MAX(want, lo), in->max);
+    if (want < in->cur && !in->window_passed)
+        return in->cur; /* down only after a whole stable window */
+    return want;
+}
+
 /* Starts a scale job of app to count; returns true when one started. */
 static bool launch(struct jn_autoscaler *as, struct as_app *a, int count, bool cold)
 {
@@ -276,14 +295,13 @@ static void tick_app(struct jn_autoscaler *as, struct as_app *a, int64_t now)
     struct jn_upstream *u = jn_ctl_live_upstream(as->d->ctl, a->name);
     if (!u)
         return;
-    int conc = atomic_load(&u->waiters), ready = 0;
+    int conc = atomic_load(&u->waiters);
     uint64_t reqs = 0;
     for (size_t i = 0; i < u->npeers; i++) {
         struct jn_peer *p = u->peers[i];
         reqs += atomic_load(&p->requests);
         if (atomic_load(&p->state) == JN_PEER_READY) {
             conc += atomic_load(&p->conns);
-            ready++;
         }
     }
     /* Removed peers take their counts along: only a rise means requests. */
@@ -297,25 +315,26 @@ static void tick_app(struct jn_autoscaler *as, struct as_app *a, int64_t now)
         a->n++;
     if (dep_is_busy(as->d, a->name))
         return;
-    int cur = current_scale(as, a->name);
     const struct as_cfg *c = &a->cfg;
-    double stable = window_avg(a, now, c->stable_ms), panic = window_avg(a, now, c->panic_ms);
-    int want_stable = (int)ceil(stable / c->concurrency);
-    int want_panic = (int)ceil(panic / c->concurrency);
-    if (cur > 0 && want_panic >= 2 * cur)
+    struct jn_autoscale_in in = {
+        .cur = current_scale(as, a->name),
+        .min = c->min,
+        .max = c->max,
+        .target = c->concurrency,
+        .stable = window_avg(a, now, c->stable_ms),
+        .panic = window_avg(a, now, c->panic_ms),
+        .idle = now - a->last_active >= c->idle_ms,
+        .waiting = atomic_load(&u->waiters) > 0,
+        .panicking = now < a->panic_until,
+        .window_passed = now - a->last_change >= c->stable_ms,
+    };
+    bool panic_now;
+    int want = jn_autoscale_want(&in, &panic_now);
+    if (panic_now)
         a->panic_until = now + c->stable_ms;
-    bool panicking = now < a->panic_until;
-    int want = panicking ? JN_MAX(JN_MAX(cur, want_panic), want_stable) : want_stable;
-    int lo = c->min;
-    bool idle = now - a->last_active >= c->idle_ms;
-    if (lo == 0 && (!idle || atomic_load(&u->waiters) > 0))
-        lo = 1;
-    if (lo == 0)
-        want = 0; /* idle, nobody waiting: --idle decides, not the windows' averages */
-    want = JN_MAX(want, lo);
-    want = JN_MIN(want, c->max);
-    if (want < cur && !(lo == 0 && want == 0) && now - a->last_change < c->stable_ms)
-        return; /* down only after a whole stable window */
+    bool panicking = panic_now || in.panicking;
+    int cur = in.cur;
+    double stable = in.stable, panic = in.panic;
     if (want == cur)
         return;
     char why[160];

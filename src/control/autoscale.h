@@ -23,6 +23,25 @@ struct jn_autoscaler;
 struct jn_deployer;
 struct jn_upstream;
 
+/* One decision's inputs (see jn_autoscale_want). */
+struct jn_autoscale_in {
+    int cur;              /* instances the app has now */
+    int min, max, target; /* settings; target: concurrency per instance */
+    double stable, panic; /* average concurrency over the stable / panic window */
+    bool idle;            /* no request for the idle time */
+    bool waiting;         /* requests wait for an instance now */
+    bool panicking;       /* within a stable window of the last panic start */
+    bool window_passed;   /* a whole stable window since the last change */
+};
+
+/* The KPA rule: ceil(stable / target) instances; while panicking (the panic
+ * window's count reaching twice cur starts or extends it: *panic) the larger
+ * of that, the panic window's count and cur (never down in a panic); within
+ * [min, max], at least 1 unless min is 0 and the app is idle with nobody
+ * waiting (then 0 at once); and never below cur before a whole stable window
+ * since the last change. Pure. */
+int jn_autoscale_want(const struct jn_autoscale_in *in, bool *panic);
+
 /* Creates the autoscaler of d, loading every app's settings from the store,
  * and attaches it to d's control plane (publishing consults it). Never NULL. */
 struct jn_autoscaler *jn_autoscaler_new(struct jn_deployer *d);
