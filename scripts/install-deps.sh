@@ -14,6 +14,8 @@ PACKAGES=(
     nginx haproxy wrk hyperfine slowhttptest
     podman runc docker-registry apache2-utils
     mariadb-server mariadb-client etcd-server etcd-client
+    # profiling (bench/profile.sh)
+    strace linux-perf
 )
 
 missing=()

@@ -443,6 +443,12 @@ void jn_autoscale_clear(struct jn_autoscaler *as, const char *app)
     dep_publish(as->d, app);
 }
 
+void jn_autoscale_forget(struct jn_autoscaler *as, const char *app)
+{
+    if (as)
+        app_drop(as, app);
+}
+
 void jn_autoscale_failed(struct jn_autoscaler *as, const char *app, const char *msg)
 {
     struct as_app *a = as ? app_find(as, app) : NULL;

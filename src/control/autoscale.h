@@ -62,6 +62,9 @@ void jn_autoscale_decorate(struct jn_autoscaler *as, const char *app, struct jn_
 /* `jern scale APP N`: the app's count is fixed again (autoscale off). */
 void jn_autoscale_clear(struct jn_autoscaler *as, const char *app);
 
+/* The app was destroyed: its settings and state go (control thread). */
+void jn_autoscale_forget(struct jn_autoscaler *as, const char *app);
+
 /* A cold start of app failed with msg (a deployer job thread calls this
  * through dep_on_control): requests waiting since before now get 503 msg. */
 void jn_autoscale_failed(struct jn_autoscaler *as, const char *app, const char *msg);

@@ -15,6 +15,7 @@
 
 #include "core/common.h"
 #include "config/conf.h"
+#include "gateway/stats.h"
 #include "store/store.h"
 
 struct jn_control;
@@ -50,6 +51,12 @@ const struct jn_conf *jn_control_conf(const struct jn_control *ctl);
 int jn_control_app_create(struct jn_control *ctl, const char *name, const char *const *domains,
                           size_t ndomains, char *err, size_t errlen);
 int jn_control_app_delete(struct jn_control *ctl, const char *name, char *err, size_t errlen);
+
+/* Registers cb(arg, app), called on the control thread right after an app was
+ * deleted from the store, so the owner of its instances learns of it even if
+ * it never saw them (a deploy and a destroy within one supervisor tick). */
+void jn_control_on_app_deleted(struct jn_control *ctl, void (*cb)(void *arg, const char *app),
+                               void *arg);
 int jn_control_domain_add(struct jn_control *ctl, const char *app, const char *domain, char *err,
                           size_t errlen);
 int jn_control_domain_remove(struct jn_control *ctl, const char *app, const char *domain, char *err,
@@ -76,6 +83,7 @@ struct jn_ctl_server {
     int conns;         /* in flight now */
     uint64_t requests; /* total sent */
     uint64_t failures; /* total failed attempts */
+    struct jn_peer_stats stats; /* responses by class, response-time histogram */
 };
 
 struct jn_ctl_upstream {

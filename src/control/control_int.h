@@ -29,6 +29,8 @@ struct jn_control {
     struct jn_ctl_host *hosts; /* the app hosts last published to the gateway */
     size_t nhosts;
     struct jn_autoscaler *as; /* scale to zero (control/autoscale.c); NULL: none */
+    void (*on_app_deleted)(void *arg, const char *app);
+    void *on_app_deleted_arg;
 };
 
 /* A desired server: the view plus, for config servers, the config entry. */
@@ -51,7 +53,7 @@ void jn_ctl_unpublish_upstream(struct jn_control *ctl, const char *name);
 /* Publishes the host table: APP.BASE and every domain -> the app's upstream. */
 int jn_ctl_publish_hosts(struct jn_control *ctl);
 
-/* Fills conns/requests/failures of v[0..n) from the live peers of name. */
+/* Fills conns/requests/failures/stats of v[0..n) from the live peers of name. */
 void jn_ctl_live_counters(struct jn_control *ctl, const char *name, struct jn_ctl_server *v,
                           size_t n);
 

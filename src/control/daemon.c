@@ -122,6 +122,8 @@ static void on_reload(struct jn_loop *loop, int signo, void *arg)
     d->dc.nlisten = dc.nlisten;
     dc.nlisten = n;
     d->api.nlistens = d->dc.nlisten;
+    d->dc.drain_timeout_ms = dc.drain_timeout_ms;
+    jn_gateway_set_drain_timeout(d->gw, dc.drain_timeout_ms);
     jn_daemon_conf_free(&dc);
     d->conf = conf;
     jn_control_set_conf(d->ctl, conf);
@@ -180,6 +182,7 @@ int jn_daemon_run(const char *config_path)
         fprintf(stderr, "jern: gateway: %s\n", err);
         goto out;
     }
+    jn_gateway_set_drain_timeout(d.gw, d.dc.drain_timeout_ms);
     jn_control_set_gateway(d.ctl, d.gw);
 
     /* Adopt surviving instances before publishing, so the gateway's first

@@ -8,6 +8,7 @@
 
 #include "config/lex.h"
 #include "config/load.h"
+#include "config/value.h"
 #include "core/buf.h"
 #include "control/daemon_conf.h"
 #include "net/sock.h"
@@ -18,7 +19,8 @@
 
 #define TEXT_MAX (16u << 20)
 
-static const char *const known[] = {"listen", "state_dir", "admin", "base_domain", NULL};
+static const char *const known[] = {"listen",      "state_dir",     "admin",
+                                    "base_domain", "drain_timeout", NULL};
 
 static int read_file(const char *path, char **out, size_t *len, char *err, size_t errlen)
 {
@@ -96,6 +98,16 @@ static int apply(struct jn_daemon_conf *dc, const char *file, struct directive *
     } else if (strcmp(name, "state_dir") == 0) {
         free(dc->state_dir);
         dc->state_dir = jn_strdup(a);
+    } else if (strcmp(name, "drain_timeout") == 0) {
+        int64_t ms = jn_conf_parse_time(a);
+        if (ms < 0) {
+            snprintf(err, errlen,
+                     "%s:%d: invalid drain_timeout \"%s\" (a time: 30s, 500ms, 2m; 0 waits "
+                     "forever)",
+                     file, d->line, a);
+            return JN_ECONFIG;
+        }
+        dc->drain_timeout_ms = ms;
     } else if (strcmp(name, "base_domain") == 0) {
         free(dc->base_domain);
         dc->base_domain = jn_strdup(a);
@@ -283,6 +295,7 @@ int jn_daemon_conf_load(const char *path, struct jn_daemon_conf *dc, struct jn_c
                         char *err, size_t errlen)
 {
     memset(dc, 0, sizeof(*dc));
+    dc->drain_timeout_ms = 30000;
     *conf = NULL;
     char *text = NULL;
     size_t len = 0;

@@ -8,6 +8,8 @@
  *       admin unix:/run/jern.sock;      # admin API on a unix socket (mode 0600)
  *       admin 127.0.0.1:8081 token=S;   # and/or on TCP, bearer token required
  *       base_domain localhost;          # apps answer at APP.BASE
+ *       drain_timeout 30s;              # requests left on a drained/removed server
+ *                                       # are ended after this (0: never)
  *   }
  *
  * Control thread; blocking file I/O.
@@ -28,6 +30,7 @@ struct jn_daemon_conf {
     char *admin_tcp;   /* NULL: no TCP admin listener */
     char *admin_token; /* with admin_tcp */
     char *base_domain;
+    int64_t drain_timeout_ms; /* drain_timeout: default 30 s; 0 waits forever */
 };
 
 /* Loads path (NULL: the embedded defaults): the jern block into *dc and the

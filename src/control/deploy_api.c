@@ -43,6 +43,18 @@ static int64_t env_seconds(const char *name, int64_t dflt)
     return n;
 }
 
+/* The supervisor removes a destroyed app's instances at its next sweep; it
+ * must know the app was ours even if it never saw its instance rows. */
+static void app_deleted(void *arg, const char *app)
+{
+    struct jn_deployer *d = arg;
+    pthread_mutex_lock(&d->mu);
+    d->deleted = jn_realloc(d->deleted, (d->ndeleted + 1) * sizeof(*d->deleted));
+    snprintf(d->deleted[d->ndeleted++], sizeof(d->deleted[0]), "%s", app);
+    pthread_mutex_unlock(&d->mu);
+    jn_autoscale_forget(d->as, app);
+}
+
 struct jn_deployer *jn_deployer_new(struct jn_loop *loop, struct jn_control *ctl,
                                     const struct jn_deploy_opts *o)
 {
@@ -58,6 +70,7 @@ struct jn_deployer *jn_deployer_new(struct jn_loop *loop, struct jn_control *ctl
     d->rt.d = d;
     pthread_mutex_init(&d->mu, NULL);
     d->as = jn_autoscaler_new(d);
+    jn_control_on_app_deleted(ctl, app_deleted, d);
     return d;
 }
 
@@ -118,6 +131,7 @@ void jn_deployer_free(struct jn_deployer *d)
         job_free(j);
     }
     free(d->busy);
+    free(d->deleted);
     free(d->state_dir);
     free(d->docker_socket);
     pthread_mutex_destroy(&d->mu);

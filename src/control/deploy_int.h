@@ -74,6 +74,8 @@ struct jn_deployer {
     int next_job;
     char (*busy)[JN_STORE_NAME_MAX]; /* apps a job or the supervisor works on */
     size_t nbusy, capbusy;
+    char (*deleted)[JN_STORE_NAME_MAX]; /* apps destroyed since the supervisor last looked */
+    size_t ndeleted;
     bool stopping;
     int threads; /* job threads running */
     pthread_t sup;

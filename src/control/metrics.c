@@ -4,11 +4,11 @@
  */
 #include "core/common.h"
 
-#include "control/autoscale.h"
-#include "control/control_int.h"
-
 #include "control/api.h"
+#include "control/autoscale.h"
 #include "control/control.h"
+#include "control/control_int.h"
+#include "gateway/gateway.h"
 #include "control/names.h"
 
 #include <stdio.h>
@@ -106,6 +106,54 @@ void jn_api_metrics(struct jn_api *api, struct jn_buf *out)
             }
         }
     }
+
+    static const char *const cls[5] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
+    head(out, "jern_upstream_server_responses_total", "counter",
+         "Responses received from the server, by status class.");
+    for (int i = 0; i < n; i++)
+        for (size_t j = 0; j < v[i].nservers; j++)
+            for (int k = 0; k < 5; k++) {
+                char extra[32];
+                snprintf(extra, sizeof(extra), ",code=\"%s\"", cls[k]);
+                server_line(out, "jern_upstream_server_responses_total", &v[i], &v[i].servers[j],
+                            extra, (double)v[i].servers[j].stats.status[k]);
+            }
+    head(out, "jern_upstream_server_response_seconds", "histogram",
+         "Time from sending the request to the server's complete response head.");
+    for (int i = 0; i < n; i++) {
+        for (size_t j = 0; j < v[i].nservers; j++) {
+            const struct jn_ctl_server *s = &v[i].servers[j];
+            for (int b = 0; b < JN_STATS_NBUCKETS; b++) {
+                char extra[48];
+                if (b < JN_STATS_NBOUNDS)
+                    snprintf(extra, sizeof(extra), ",le=\"%g\"",
+                             (double)jn_stats_bounds_us[b] / 1e6);
+                else
+                    snprintf(extra, sizeof(extra), ",le=\"+Inf\"");
+                server_line(out, "jern_upstream_server_response_seconds_bucket", &v[i], s, extra,
+                            (double)s->stats.bucket[b]);
+            }
+            server_line(out, "jern_upstream_server_response_seconds_sum", &v[i], s, NULL,
+                        s->stats.time_sum_s);
+            server_line(out, "jern_upstream_server_response_seconds_count", &v[i], s, NULL,
+                        (double)s->stats.count);
+        }
+    }
     jn_control_upstreams_free(v, n);
+
+    if (api->ctl->gw) {
+        struct jn_gateway_stats gs;
+        jn_gateway_stats(api->ctl->gw, &gs);
+        head(out, "jern_gateway_requests_total", "counter",
+             "Request heads received by the gateway (answered or refused).");
+        jn_buf_printf(out, "jern_gateway_requests_total %llu\n", (unsigned long long)gs.requests);
+        head(out, "jern_gateway_connections_accepted_total", "counter",
+             "Client connections accepted by the gateway.");
+        jn_buf_printf(out, "jern_gateway_connections_accepted_total %llu\n",
+                      (unsigned long long)gs.conns_accepted);
+        head(out, "jern_gateway_connections_open", "gauge", "Client connections open now.");
+        jn_buf_printf(out, "jern_gateway_connections_open %llu\n",
+                      (unsigned long long)gs.conns_open);
+    }
     jn_autoscale_metrics(api->ctl->as, out);
 }

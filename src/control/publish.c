@@ -196,6 +196,7 @@ void jn_ctl_live_counters(struct jn_control *ctl, const char *name, struct jn_ct
         v[i].conns = atomic_load(&p->conns);
         v[i].requests = atomic_load(&p->requests);
         v[i].failures = atomic_load(&p->failures);
+        jn_peer_stats_read(p, &v[i].stats);
     }
 }
 

@@ -267,6 +267,11 @@ static void remember(struct sup *s, const char *app)
 
 static void tick(struct sup *s)
 {
+    pthread_mutex_lock(&s->d->mu);
+    for (size_t i = 0; i < s->d->ndeleted; i++)
+        remember(s, s->d->deleted[i]);
+    s->d->ndeleted = 0;
+    pthread_mutex_unlock(&s->d->mu);
     struct sop o = {0};
     if (dep_on_control(s->d, sop_list, &o) < 0)
         return;

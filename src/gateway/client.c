@@ -47,6 +47,8 @@ void gw_client_accept(struct gw_worker *w, int fd, const struct jn_addr *peer, i
         w->conns->prev = c;
     w->conns = c;
     w->nconns++;
+    gw_stat_add(&w->st.accepted, 1);
+    gw_stat_add(&w->st.open, 1);
     c->state = GW_C_IDLE;
     c->wr_ready = true;
     int rc = jn_io_add(w->loop, &c->io, fd, JN_EV_READ | JN_EV_WRITE, false, client_event, c);
@@ -106,6 +108,7 @@ void gw_client_close(struct gw_conn *c)
         c->next->prev = c->prev;
     free(c);
     w->nconns--;
+    gw_stat_add(&w->st.open, -1);
     gw_worker_conn_closed(w);
 }
 
@@ -335,6 +338,7 @@ void gw_client_respond(struct gw_req *r, int status, const char *text, const cha
 static void respond_bad(struct gw_conn *c, int status, const char *reason)
 {
     struct gw_req *r = c->req;
+    gw_stat_add(&c->w->st.requests, 1);
     c->state = GW_C_BUSY;
     r->keep_alive = false;
     r->rq.body_done = false;
@@ -353,6 +357,7 @@ static void start_request(struct gw_conn *c)
     struct gw_worker *w = c->w;
     struct gw_req *r = c->req;
     const struct jn_http_request *h = &r->hreq;
+    gw_stat_add(&w->st.requests, 1);
     c->state = GW_C_BUSY;
     jn_timer_stop(w->loop, &c->timer);
     jn_gw_snapshot_ref(w->snap);

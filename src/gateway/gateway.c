@@ -379,3 +379,20 @@ int jn_gateway_listen_port(const struct jn_gateway *g, size_t i)
         return JN_ENOTFOUND;
     return jn_sock_local_port(g->listens[i].fds[0]);
 }
+
+void jn_gateway_stats(const struct jn_gateway *g, struct jn_gateway_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < g->nworkers; i++) {
+        const struct gw_worker_stats *st = &g->workers[i]->st;
+        out->requests += atomic_load_explicit(&st->requests, memory_order_relaxed);
+        out->conns_accepted += atomic_load_explicit(&st->accepted, memory_order_relaxed);
+        out->conns_open += atomic_load_explicit(&st->open, memory_order_relaxed);
+    }
+}
+
+void jn_gateway_set_drain_timeout(struct jn_gateway *g, int64_t ms)
+{
+    for (size_t i = 0; i < g->nworkers; i++)
+        gw_worker_set_drain_timeout(g->workers[i], ms < 0 ? 0 : ms);
+}

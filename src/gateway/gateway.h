@@ -17,6 +17,7 @@
 
 #include "core/common.h"
 #include "config/conf.h"
+#include "gateway/stats.h"
 #include "gateway/upstream.h"
 
 struct jn_gateway;
@@ -74,6 +75,18 @@ void jn_gateway_shutdown(struct jn_gateway *g, void (*done)(void *arg), void *ar
 /* Stops the workers now, closing every connection (SIGTERM), joins them and
  * frees everything. Also the final step after jn_gateway_shutdown's done. */
 void jn_gateway_free(struct jn_gateway *g);
+
+/* drain_timeout: a request still in flight on a server that a snapshot
+ * marks drained, in maint or removed is ended ms after that snapshot reached
+ * its worker (502 if nothing was sent to the client yet, else a closed
+ * connection), so a deploy can retire the server. 0: wait forever. Default
+ * 30 s. Applies from the next snapshot on. */
+void jn_gateway_set_drain_timeout(struct jn_gateway *g, int64_t ms);
+
+/* Sums the workers' counters into *out (requests, connections accepted and
+ * open). Lock-free reads; any thread while g lives. Per upstream server
+ * counters are read from the peers: jn_peer_stats_read (gateway/stats.h). */
+void jn_gateway_stats(const struct jn_gateway *g, struct jn_gateway_stats *out);
 
 /* The listen port of the first listener of address index i (tests, port 0). */
 int jn_gateway_listen_port(const struct jn_gateway *g, size_t i);

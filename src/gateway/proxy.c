@@ -290,6 +290,9 @@ static void wait_join(struct jn_upstream *u, bool post)
         u->on_wait(u, u->on_wait_arg);
 }
 
+/* How long a request waits for the snapshot replacing a draining upstream. */
+#define GW_TRANSITION_WAIT_MS 1000
+
 static void start_wait(struct gw_req *r)
 {
     struct gw_worker *w = r->c->w;
@@ -368,7 +371,10 @@ static void wait_tick(struct jn_loop *loop, struct jn_timer *t)
         w->nwaiters--;
         atomic_fetch_sub(&r->u->waiters, 1);
         r->phase = GW_P_PROXY;
-        gw_client_respond(r, 503, "the application did not become ready in time", NULL);
+        if (r->wait_transition)
+            gw_client_respond(r, 502, "no live upstreams", NULL);
+        else
+            gw_client_respond(r, 503, "the application did not become ready in time", NULL);
         return;
     }
     jn_timer_start(loop, t, 10);
@@ -383,6 +389,15 @@ static void attempt(struct gw_req *r)
     int rc = jn_upstream_pick(r->u, now, r->tried, (size_t)r->ntried, &peer);
     if (rc < 0) {
         if (r->attempts == 0 && r->wait_ready) {
+            start_wait(r);
+            return;
+        }
+        /* Every usable peer is draining: the control plane drains the old
+         * peers and publishes their successors in one step, and this worker
+         * may not have taken the new snapshot yet. Wait for it, briefly. */
+        if (r->attempts == 0 && !r->wait_transition && jn_upstream_has_draining(r->u)) {
+            r->wait_transition = true;
+            r->wait_timeout_ms = GW_TRANSITION_WAIT_MS;
             start_wait(r);
             return;
         }
@@ -470,6 +485,25 @@ void gw_proxy_start(struct gw_req *r)
         (void)n;
     }
     attempt(r);
+}
+
+void gw_proxy_end_drained(struct gw_req *r)
+{
+    struct gw_conn *c = r->c;
+    jn_warn("gateway: upstream %s (%s): request still in flight at drain_timeout: ended",
+            r->peer->name, r->u->name);
+    bool wrote = r->client_wrote || r->phase == GW_P_TUNNEL;
+    char st[8];
+    snprintf(st, sizeof(st), "%d", 502);
+    if (!r->resp_head_done)
+        append_list(r->up_statuses, sizeof(r->up_statuses), st);
+    close_up(r, false);
+    r->keep_alive = false;
+    if (wrote) {
+        gw_client_close(c); /* the client sees the truncation */
+        return;
+    }
+    gw_client_respond(r, 502, "the upstream server was drained and did not answer in time", NULL);
 }
 
 void gw_proxy_abort(struct gw_req *r)
@@ -566,6 +600,7 @@ static int parse_response(struct gw_req *r)
         return -1;
     }
     r->up_time_us = (jn_now_ns() - r->attempt_ns) / 1000;
+    jn_peer_stats_record(r->peer, r->c->w->id, status, r->up_time_us);
     unsigned kind = jn_upstream_status_cause(status);
     const struct jn_conf_settings *s = r->loc->s;
     if (kind && (s->next_upstream & kind) && !r->body_discarded &&
@@ -888,7 +923,14 @@ void gw_proxy_run(struct gw_req *r)
                 jn_warn("gateway: upstream %s: invalid chunked response body",
                         r->peer ? r->peer->name : "?");
                 close_up(r, true);
-                gw_client_close(c);
+                if (!r->client_wrote) {
+                    /* Only queued so far: the client gets a clean 502, never
+                     * a head whose body then breaks off. */
+                    r->keep_alive = false;
+                    gw_client_respond(r, 502, "upstream sent an invalid chunked body", NULL);
+                } else {
+                    gw_client_close(c);
+                }
                 return;
             }
             r->rs_pos += (size_t)n;
@@ -905,7 +947,7 @@ void gw_proxy_run(struct gw_req *r)
             if (full)
                 c->wr_ready = false;
             if (n > 0)
-                progress = c_progress = true;
+                progress = c_progress = r->client_wrote = true;
         }
         if (r->resp_head_done && r->rs.body_done && jn_pipe_empty(&r->rs)) {
             if (r->phase == GW_P_TUNNEL) {

@@ -82,6 +82,7 @@ struct jn_peer *jn_peer_new(const struct jn_conf_upstream_server *s)
     atomic_init(&p->requests, 0);
     atomic_init(&p->failures, 0);
     atomic_init(&p->refs, 1);
+    p->slots = jn_peer_slots_new();
     return p;
 }
 
@@ -92,8 +93,10 @@ void jn_peer_ref(struct jn_peer *p)
 
 void jn_peer_unref(struct jn_peer *p)
 {
-    if (p && atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) == 1)
+    if (p && atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) == 1) {
+        jn_peer_slots_free(p->slots);
         free(p);
+    }
 }
 
 static void lock_init(pthread_mutex_t *m)
@@ -360,6 +363,14 @@ bool jn_upstream_has_ready(struct jn_upstream *u, int64_t now_ms)
     bool check_fails = !is_single(u);
     for (size_t i = 0; i < u->npeers; i++)
         if (jn_peer_usable(u->peers[i], now_ms, i < u->nprimary ? check_fails : true, NULL, 0))
+            return true;
+    return false;
+}
+
+bool jn_upstream_has_draining(const struct jn_upstream *u)
+{
+    for (size_t i = 0; i < u->npeers; i++)
+        if (atomic_load_explicit(&u->peers[i]->state, memory_order_relaxed) == JN_PEER_DRAIN)
             return true;
     return false;
 }

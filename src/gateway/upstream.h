@@ -17,6 +17,7 @@
 
 #include "core/common.h"
 #include "config/conf.h"
+#include "gateway/stats.h"
 #include "net/sock.h"
 
 #include <pthread.h>
@@ -41,6 +42,7 @@ struct jn_peer {
     _Atomic int conns;           /* requests in flight, all workers */
     _Atomic uint64_t requests;   /* total requests sent */
     _Atomic uint64_t failures;   /* total failed attempts */
+    struct jn_peer_slot *slots;  /* JN_PEER_SLOTS per-worker counters (stats.h) */
 
     /* guarded by the owning upstream's lock; read and written as relaxed
      * atomics (balancer.h) because a rebuilt upstream shares its peers with
@@ -147,6 +149,11 @@ unsigned jn_upstream_status_cause(int status);
 /* True when at least one peer may take a request now (for "wait for ready").
  * Takes no lock: the answer may be stale by the time it is used. Any thread. */
 bool jn_upstream_has_ready(struct jn_upstream *u, int64_t now_ms);
+
+/* True when a peer of u is draining: u is being replaced (a deploy switching
+ * releases), and a worker whose newer snapshot is still on its way should wait
+ * for it rather than fail. Any thread. */
+bool jn_upstream_has_draining(const struct jn_upstream *u);
 
 /* Finds a peer by address text ("127.0.0.1:8080", "[::1]:80", "unix:/p"),
  * compared as addresses; NULL if none. Borrowed, like pick's. Any thread. */

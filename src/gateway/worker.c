@@ -19,10 +19,18 @@ struct free_buf {
     size_t cap;
 };
 
+static void drain_tick(struct jn_loop *loop, struct jn_timer *t);
+
 struct gw_worker *gw_worker_new(struct jn_gateway *g, int id, size_t max_conns)
 {
-    struct gw_worker *w = jn_calloc(1, sizeof(*w));
+    /* aligned: its counters sit on their own cache line (gw_worker_stats) */
+    struct gw_worker *w = aligned_alloc(64, (sizeof(*w) + 63) & ~(size_t)63);
+    if (!w)
+        abort();
+    memset(w, 0, sizeof(*w));
     w->id = id;
+    atomic_init(&w->drain_timeout_ms, GW_DRAIN_TIMEOUT_MS);
+    jn_timer_init(&w->drain_timer, drain_tick, w);
     w->g = g;
     w->max_conns = max_conns;
     if (jn_loop_new(&w->loop) < 0) {
@@ -154,11 +162,13 @@ struct gw_req *gw_req_get(struct gw_worker *w)
     r->peer = NULL;
     r->from_pool = false;
     r->ntried = r->attempts = 0;
+    r->wait_transition = false;
     r->first_attempt_ms = r->attempt_ns = 0;
     r->up_time_us = -1;
     r->sent_close = r->stale_retried = r->up_progress = false;
     r->up_timer_kind = r->c_timer_kind = 0;
     r->resp_head_done = r->client_started = r->resp_close_after = false;
+    r->client_wrote = false;
     r->status = 0;
     r->body_bytes = 0;
     r->up_addrs[0] = r->up_statuses[0] = r->remote_text[0] = '\0';
@@ -213,10 +223,141 @@ void gw_upconn_close(struct gw_upconn *uc)
     free(uc);
 }
 
+/* Whether the worker's current snapshot still sends traffic to peer. Walks
+ * every upstream: called only when a peer gets its first pooled connection
+ * in this worker, never per request. */
+static bool peer_in_snapshot(const struct jn_gw_snapshot *s, const struct jn_peer *peer)
+{
+    for (size_t i = 0; i < s->nups; i++)
+        for (size_t k = 0; s->ups[i].u && k < s->ups[i].u->npeers; k++)
+            if (s->ups[i].u->peers[k] == peer)
+                return true;
+    for (size_t i = 0; i < s->napps; i++)
+        for (size_t k = 0; s->apps[i].u && k < s->apps[i].u->npeers; k++)
+            if (s->apps[i].u->peers[k] == peer)
+                return true;
+    return false;
+}
+
+static bool peer_ready(const struct jn_peer *peer)
+{
+    return atomic_load_explicit(&peer->state, memory_order_relaxed) == JN_PEER_READY;
+}
+
+/* The snapshot's peers as a sorted array of pointers: the per-snapshot
+ * walks below ask "still in service?" once per connection or pool, which a
+ * linear scan would make connections x servers. Built per snapshot or drain
+ * deadline (control events), never per request. */
+struct peer_set {
+    const struct jn_peer **v;
+    size_t n;
+};
+
+static int ptr_cmp(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)(*(const void *const *)a);
+    uintptr_t y = (uintptr_t)(*(const void *const *)b);
+    return x < y ? -1 : x > y;
+}
+
+static void peer_set_build(const struct jn_gw_snapshot *s, struct peer_set *ps)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->nups; i++)
+        n += s->ups[i].u ? s->ups[i].u->npeers : 0;
+    for (size_t i = 0; i < s->napps; i++)
+        n += s->apps[i].u ? s->apps[i].u->npeers : 0;
+    ps->v = jn_calloc(n ? n : 1, sizeof(*ps->v));
+    ps->n = 0;
+    for (size_t i = 0; i < s->nups; i++)
+        for (size_t k = 0; s->ups[i].u && k < s->ups[i].u->npeers; k++)
+            ps->v[ps->n++] = s->ups[i].u->peers[k];
+    for (size_t i = 0; i < s->napps; i++)
+        for (size_t k = 0; s->apps[i].u && k < s->apps[i].u->npeers; k++)
+            ps->v[ps->n++] = s->apps[i].u->peers[k];
+    qsort(ps->v, ps->n, sizeof(*ps->v), ptr_cmp);
+}
+
+static bool peer_set_has(const struct peer_set *ps, const struct jn_peer *p)
+{
+    return bsearch(&p, ps->v, ps->n, sizeof(*ps->v), ptr_cmp) != NULL;
+}
+
+static void peer_set_free(struct peer_set *ps)
+{
+    free(ps->v);
+    ps->v = NULL;
+    ps->n = 0;
+}
+
+/* Requests in flight on a server that was drained or removed get
+ * drain_timeout (from the snapshot that said so) to finish, then they are
+ * ended, so a deploy can retire the server. Walks the connections: runs per
+ * snapshot and per deadline, never per request. */
+static void drain_check(struct gw_worker *w, const struct peer_set *live)
+{
+    int64_t timeout = atomic_load_explicit(&w->drain_timeout_ms, memory_order_relaxed);
+    int64_t now = jn_loop_now(w->loop);
+    int64_t next = 0;
+    for (struct gw_conn *c = w->conns, *nx; c && timeout > 0; c = nx) {
+        nx = c->next; /* ending r may free c, never another connection */
+        struct gw_req *r = c->req;
+        if (c->state != GW_C_BUSY || !r || !r->peer || !r->up)
+            continue;
+        if (peer_ready(r->peer) && peer_set_has(live, r->peer)) {
+            r->drain_deadline = 0; /* back in service */
+            continue;
+        }
+        if (r->drain_deadline == 0 || r->drain_peer != r->peer) {
+            r->drain_deadline = now + timeout;
+            r->drain_peer = r->peer;
+        }
+        if (now >= r->drain_deadline) {
+            gw_proxy_end_drained(r);
+            continue;
+        }
+        if (next == 0 || r->drain_deadline < next)
+            next = r->drain_deadline;
+    }
+    if (next)
+        jn_timer_start(w->loop, &w->drain_timer, next - now);
+    else
+        jn_timer_stop(w->loop, &w->drain_timer);
+}
+
+static void drain_tick(struct jn_loop *loop, struct jn_timer *t)
+{
+    (void)loop;
+    struct gw_worker *w = t->data;
+    struct peer_set live;
+    peer_set_build(w->snap, &live);
+    drain_check(w, &live);
+    peer_set_free(&live);
+}
+
+/* A new snapshot arrived: idle connections to peers that are drained, in
+ * maint or gone from every upstream are closed now (a drained server's
+ * deploy should not wait for our keep-alive timeout), and their pools
+ * dropped, so they are never handed out again. */
+static void pools_prune(struct gw_worker *w, const struct peer_set *live)
+{
+    for (size_t i = 0; i < w->npools;) {
+        struct gw_pool *p = &w->pools[i];
+        if (peer_ready(p->peer) && peer_set_has(live, p->peer)) {
+            i++;
+            continue;
+        }
+        while (p->idle)
+            gw_upconn_close(p->idle);
+        jn_peer_unref(p->peer);
+        w->pools[i] = w->pools[--w->npools];
+    }
+}
+
 struct gw_upconn *gw_pool_take(struct gw_worker *w, struct jn_peer *peer)
 {
     struct gw_pool *p = find_pool(w, peer);
-    if (!p || !p->idle)
+    if (!p || !p->idle || !peer_ready(peer))
         return NULL;
     struct gw_upconn *uc = p->idle;
     p->idle = uc->next;
@@ -239,8 +380,16 @@ void gw_pool_put(struct gw_worker *w, struct gw_upconn *uc, const struct jn_upst
         gw_upconn_close(uc);
         return;
     }
+    if (!peer_ready(uc->peer)) {
+        gw_upconn_close(uc);
+        return;
+    }
     struct gw_pool *p = find_pool(w, uc->peer);
     if (!p) {
+        if (!w->snap || !peer_in_snapshot(w->snap, uc->peer)) {
+            gw_upconn_close(uc); /* its server left the upstream meanwhile */
+            return;
+        }
         w->pools = jn_realloc(w->pools, (w->npools + 1) * sizeof(*w->pools));
         p = &w->pools[w->npools++];
         p->peer = uc->peer;
@@ -359,6 +508,11 @@ static void apply_update(struct jn_loop *loop, void *arg)
         jn_gw_snapshot_unref(w->snap);
     w->snap = m->snap;
     w->bufsize = m->snap->routes->max_head + GW_BODY_WINDOW;
+    struct peer_set live;
+    peer_set_build(w->snap, &live);
+    pools_prune(w, &live);
+    drain_check(w, &live);
+    peer_set_free(&live);
     if (!w->draining) {
         /* Keep listeners whose id is still wanted, close the others, add new. */
         struct gw_listener *nl = jn_calloc(m->n ? m->n : 1, sizeof(*nl));
@@ -464,6 +618,11 @@ void gw_worker_quit(struct gw_worker *w, void (*done)(struct gw_worker *, void *
     jn_loop_post(w->loop, apply_quit, m);
 }
 
+void gw_worker_set_drain_timeout(struct gw_worker *w, int64_t ms)
+{
+    atomic_store_explicit(&w->drain_timeout_ms, ms, memory_order_relaxed);
+}
+
 void gw_worker_stop(struct gw_worker *w)
 {
     jn_loop_stop(w->loop);
@@ -497,6 +656,7 @@ static void *worker_main(void *arg)
     if (rc < 0)
         jn_error("gateway: worker %d: event loop: %s", w->id, jn_strerror(rc));
     jn_timer_stop(w->loop, &w->flush_timer);
+    jn_timer_stop(w->loop, &w->drain_timer);
     jn_gw_alog_flush(w);
     return NULL;
 }

@@ -15,6 +15,7 @@
 
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 struct jn_gateway;
 struct gw_req;
@@ -27,7 +28,8 @@ struct gw_req;
 #define GW_CLIENT_BUF 16384  /* client input buffer; grown for heads that do not fit */
 #define GW_BODY_WINDOW 16384 /* room for body bytes after the largest head */
 #define GW_LINGER_MS 2000
-#define GW_LOG_FLUSH_MS 200 /* how stale an access-log line may get */
+#define GW_LOG_FLUSH_MS 200       /* how stale an access-log line may get */
+#define GW_DRAIN_TIMEOUT_MS 30000 /* default drain_timeout */
 
 struct gw_listener {
     struct jn_io io;
@@ -108,10 +110,15 @@ struct gw_req {
     bool wait_ready;
     int64_t wait_timeout_ms;
     enum gw_phase phase;
+    /* drain_timeout: set when the snapshot says peer was drained or removed
+     * while this request was on it; the request is ended at the deadline. */
+    int64_t drain_deadline;
+    struct jn_peer *drain_peer;
     struct jn_http_request hreq;
     size_t head_len;
     int64_t start_ns;
-    bool keep_alive; /* the client connection stays open after this exchange */
+    bool keep_alive;   /* the client connection stays open after this exchange */
+    bool client_wrote; /* response bytes were written to the client socket */
 
     /* request direction: client buffer -> upstream */
     struct jn_pipe rq;
@@ -133,6 +140,7 @@ struct gw_req {
     int up_timer_kind, c_timer_kind;
     int64_t wait_deadline;
     int64_t wait_start_ms; /* jn_now_ms() when the wait began (cold start failures) */
+    bool wait_transition; /* waiting for the snapshot that replaces a draining upstream */
     struct jn_timer wait_timer;
 
     /* response direction: upstream buffer -> client */
@@ -154,7 +162,22 @@ struct gw_req {
     char rscratch[512]; /* response status line + added headers */
 };
 
+/* Written by the worker only (relaxed load + store, no locked add), read by
+ * the control thread (jn_gateway_stats); on its own cache line. */
+struct gw_worker_stats {
+    _Atomic uint64_t requests;
+    _Atomic uint64_t accepted;
+    _Atomic uint64_t open;
+} __attribute__((aligned(64)));
+
+static inline void gw_stat_add(_Atomic uint64_t *c, int64_t d)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + (uint64_t)d,
+                          memory_order_relaxed);
+}
+
 struct gw_worker {
+    struct gw_worker_stats st;
     int id;
     struct jn_gateway *g;
     struct jn_loop *loop;
@@ -175,6 +198,8 @@ struct gw_worker {
     struct gw_pool *pools;
     size_t npools;
     int nwaiters;
+    _Atomic int64_t drain_timeout_ms; /* set by the control thread; 0: never */
+    struct jn_timer drain_timer;      /* the earliest drain deadline in flight */
     bool draining;
     uint64_t serial;
     struct jn_timer flush_timer;
@@ -202,6 +227,8 @@ void gw_worker_update(struct gw_worker *w, struct jn_gw_snapshot *snap,
 /* Graceful stop: close listeners and idle connections, finish the rest, then
  * call done(w, arg) on the worker thread and leave the loop. Thread-safe. */
 void gw_worker_quit(struct gw_worker *w, void (*done)(struct gw_worker *, void *), void *arg);
+/* drain_timeout for the next snapshots (0: wait forever). Thread-safe. */
+void gw_worker_set_drain_timeout(struct gw_worker *w, int64_t ms);
 /* Fast stop: leave the loop now. Thread-safe. */
 void gw_worker_stop(struct gw_worker *w);
 /* Joins the thread and frees everything (closing all connections). */
@@ -242,6 +269,9 @@ bool gw_client_close_if_idle(struct gw_conn *c);
 void gw_proxy_start(struct gw_req *r);
 void gw_proxy_run(struct gw_req *r);
 void gw_proxy_abort(struct gw_req *r);
+/* Ends r, still on a server drained or removed drain_timeout ago: 502 when
+ * nothing reached the client yet, else the client sees the truncation. */
+void gw_proxy_end_drained(struct gw_req *r);
 void gw_upconn_event(struct jn_loop *loop, struct jn_io *io, uint32_t events);
 
 /* alog.c */

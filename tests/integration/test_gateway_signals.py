@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from conftest import free_port, have, wait_port
+from rawbackend import RawBackend
 from test_gateway import start_gateway
 
 
@@ -106,24 +107,32 @@ def test_reload_adds_and_removes_listeners(procs, tmp_path, testapp):
     assert app_of(port2) == "a"
 
 
-def test_quit_finishes_in_flight_request(procs, tmp_path, testapp):
-    a = testapp("a")
-    p, port, _ = start_gateway(procs, tmp_path, conf_body(a), workers=2)
+def test_quit_finishes_in_flight_request(procs, tmp_path):
+    # The backend tells when the request reached it: SIGQUIT is sent only then
+    # (a fixed sleep raced with a loaded machine), and it answers 2 s later.
+    def slow_answer(conn, data):
+        time.sleep(2)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 14\r\nConnection: close\r\n\r\n"
+                     b"slept 2000 ms\n")
+
+    be = RawBackend(slow_answer)
+    p, port, _ = start_gateway(procs, tmp_path, conf_body(be.port), workers=2)
     idle = socket.create_connection(("127.0.0.1", port), timeout=5)
     res = {}
 
     def slow():
-        res["r"] = requests.get(f"http://127.0.0.1:{port}/slow?ms=2000", timeout=10)
+        res["r"] = requests.get(f"http://127.0.0.1:{port}/slow", timeout=10)
 
     t = threading.Thread(target=slow)
     t.start()
-    time.sleep(0.8)
+    assert be.got.wait(10), "the request never reached the backend"
     p.send(signal.SIGQUIT)
     time.sleep(0.2)
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
     assert idle.recv(10) == b""  # idle connections are closed at once
     t.join()
+    be.close()
     assert res["r"].status_code == 200 and res["r"].text == "slept 2000 ms\n"
     assert p.wait(timeout=5) == 0
 

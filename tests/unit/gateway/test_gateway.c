@@ -206,6 +206,56 @@ static void test_apps_upstreams_and_wait_for_ready(void **state)
     backend_stop(&b);
 }
 
+/* A deploy drains the old peers and publishes their successors: a worker that
+ * sees the drain before the new snapshot waits for it instead of failing. */
+static void test_drained_upstream_waits_for_its_successor(void **state)
+{
+    (void)state;
+    struct backend a, b;
+    backend_start(&a, "A");
+    backend_start(&b, "B");
+    const char *text = "events {} http { server { listen 127.0.0.1:0; access_log off;\n"
+                       "  location / { return 404; } } }\n";
+    struct jn_conf *conf;
+    char err[512];
+    assert_int_equal(jn_conf_load_string("t.conf", text, strlen(text), &conf, err, sizeof(err)), 0);
+    struct jn_loop *loop;
+    assert_int_equal(jn_loop_new(&loop), 0);
+    struct jn_gateway *g;
+    assert_int_equal(jn_gateway_start(loop, conf, &g, err, sizeof(err)), 0);
+    int port = jn_gateway_listen_port(g, 0);
+    struct jn_upstream *ua = upstream_of("swap", &a);
+    assert_int_equal(jn_gateway_set_app(g, "swap.test", ua, false, 0), 0);
+    usleep(20000);
+    assert_string_equal(get(port, "swap.test").body, "A");
+
+    /* the old peer drains first (peer state is shared by every snapshot) ... */
+    atomic_store(&ua->peers[0]->state, JN_PEER_DRAIN);
+    struct get waiting = {.port = port, .host = "swap.test"};
+    pthread_t t;
+    pthread_create(&t, NULL, do_get, &waiting);
+    usleep(200000);
+    /* ... and its successor arrives later: the request is served by it */
+    struct jn_upstream *ub = upstream_of("swap", &b);
+    assert_int_equal(jn_gateway_set_app(g, "swap.test", ub, false, 0), 0);
+    pthread_join(t, NULL);
+    assert_int_equal(waiting.status, 200);
+    assert_string_equal(waiting.body, "B");
+
+    /* drained with no successor: 502 after the short transition wait */
+    atomic_store(&ub->peers[0]->state, JN_PEER_DRAIN);
+    struct get r = get(port, "swap.test");
+    assert_int_equal(r.status, 502);
+    assert_true(r.ms >= 900 && r.ms < 3000);
+
+    jn_upstream_unref(ua);
+    jn_upstream_unref(ub);
+    jn_gateway_free(g);
+    jn_loop_free(loop);
+    backend_stop(&a);
+    backend_stop(&b);
+}
+
 static void test_start_fails_cleanly_on_a_busy_address(void **state)
 {
     (void)state;
@@ -234,6 +284,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_apps_upstreams_and_wait_for_ready),
+        cmocka_unit_test(test_drained_upstream_waits_for_its_successor),
         cmocka_unit_test(test_start_fails_cleanly_on_a_busy_address),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,361 @@
+"""jern's side-by-side benchmark: nginx, HAProxy and jern as reverse proxies in
+front of the same two backends, on this machine, in one run (issue 4).
+
+    bench/run.sh                     # the defaults: 3 rounds x 10 s, about 5 minutes
+    BENCH_QUICK=1 bench/run.sh       # smoke run: 1 round x 2 s, 1000 idle connections
+
+Environment: BENCH_SECONDS (10), BENCH_ROUNDS (3), BENCH_IDLE_CONNS (10000),
+BENCH_OUT (bench/results: latest.md + latest.json), JERN_BIN (build/jern).
+Exit status: 0 when every proxy that could run did (jern's slot is skipped,
+not failed, while the binary has no gateway command), 1 when one failed,
+2 on bad settings.
+
+Every process it starts runs in its own process group and is stopped at the
+end, also on Ctrl-C or SIGTERM. All traffic goes to 127.0.0.1."""
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import idle
+import procstat
+import proxies
+import report
+
+ROOT = Path(__file__).resolve().parents[1]
+LOADS = (1, 50, 500)
+# One wrk thread: on 2 cores a second one only competes with the proxy and the
+# backends, and one thread drives about 130k req/s against a bare backend here,
+# three times what a one-worker proxy serves (docs/PERFORMANCE.md).
+WRK_THREADS = 1
+WARMUP_SECONDS = 1
+
+
+def env_int(name, default, low, high):
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        v = int(raw)
+    except ValueError:
+        v = None
+    if v is None or not low <= v <= high:
+        print(f"bench: {name}={raw!r} is not a whole number in {low}..{high}", file=sys.stderr)
+        sys.exit(2)
+    return v
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def raise_nofile():
+    """Soft RLIMIT_NOFILE up to the hard limit, for us and our children (the
+    idle test holds 10,000 sockets; the proxies hold as many). Returns it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return f.read().split()[0]
+
+
+def version(argv, pattern):
+    try:
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return "not found"
+    m = re.search(pattern, r.stdout + r.stderr)
+    return m.group(1) if m else "unknown"
+
+
+def machine(jern_bin):
+    cpu = "unknown CPU"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem_kib = int(f.readline().split()[1])
+    try:
+        rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, timeout=10).stdout.strip()
+    except OSError:
+        rev = ""
+    return {
+        "cpu": cpu,
+        "nproc": len(os.sched_getaffinity(0)),
+        "kernel": platform.release(),
+        "mem_gib": mem_kib / 1024 / 1024,
+        "versions": {
+            "nginx": version(["nginx", "-v"], r"nginx/(\S+)"),
+            "HAProxy": version(["haproxy", "-v"], r"version (\S+)"),
+            "wrk": version(["wrk", "-v"], r"wrk (\S+)"),
+            "jern": (version([jern_bin, "version"], r"jern (\S+)") + (f" ({rev})" if rev else "")),
+        },
+    }
+
+
+class Bench:
+    def __init__(self):
+        quick = os.environ.get("BENCH_QUICK") == "1"
+        self.seconds = env_int("BENCH_SECONDS", 2 if quick else 10, 1, 600)
+        self.rounds = env_int("BENCH_ROUNDS", 1 if quick else 3, 1, 50)
+        self.idle_conns = env_int("BENCH_IDLE_CONNS", 1000 if quick else 10000, 10, 100000)
+        self.out = Path(os.environ.get("BENCH_OUT") or ROOT / "bench" / "results").resolve()
+        # Relative to the repository (the working directory from here on), so
+        # no machine path lands in the report.
+        jern = Path(os.environ.get("JERN_BIN") or ROOT / "build" / "jern").resolve()
+        self.jern_bin = os.path.relpath(jern, ROOT)
+        os.chdir(ROOT)
+        self.lua = Path(__file__).resolve().parent / "latency.lua"
+        self.tmp = Path(tempfile.mkdtemp(prefix="jern-bench-"))
+        self.children = []  # every Child started, for the final cleanup
+        self.backends = []
+        self.failed = []    # "proxy: why" for proxies that failed to run
+        self.notes = []
+        self.peak_note = None
+        self.measurements = []
+        self.memory = {}
+
+    # -- processes -------------------------------------------------------------
+
+    def track(self, child):
+        self.children.append(child)
+        return child
+
+    def cleanup(self):
+        for c in reversed(self.children):
+            try:
+                c.stop()
+            except Exception as e:  # keep stopping the others
+                print(f"bench: stopping {c.argv[0]}: {e}", file=sys.stderr)
+        self.children = []
+
+    def start_backends(self):
+        for i in (1, 2):
+            port = free_port()
+            child, why = proxies.start_backend(self.tmp / f"backend{i}", port)
+            self.track(child)
+            if why:
+                sys.exit(f"bench: backend nginx on 127.0.0.1:{port} did not come up: {why}\n"
+                         f"{child.tail()}")
+            self.backends.append(port)
+
+    def start_proxy(self, px, tag):
+        why = px.start(self.tmp / f"{px.name}-{tag}", free_port(), self.backends, self.nofile)
+        if px.child:
+            self.track(px.child)
+        if why:
+            self.failed.append(f"{px.name}: did not come up: {why}")
+            print(f"bench: {px.name} did not come up: {why}", file=sys.stderr)
+            px.stop()
+            return False
+        return True
+
+    # -- measurements ----------------------------------------------------------
+
+    def wrk(self, port, conns, seconds):
+        argv = ["wrk", f"-t{WRK_THREADS}", f"-c{conns}", f"-d{seconds}s", "--timeout", "2s",
+                "-s", str(self.lua), f"http://127.0.0.1:{port}/"]
+        log = self.tmp / "wrk.log"
+        child = self.track(proxies.Child(argv, log))
+        try:
+            child.p.wait(timeout=seconds + 30)
+        except subprocess.TimeoutExpired:
+            pass
+        child.stop()
+        self.children.remove(child)
+        text = log.read_text(errors="replace")
+        m = re.search(r"^BENCH_JSON (\{.*\})$", text, re.M)
+        if child.p.returncode != 0 or not m:
+            raise RuntimeError(f"wrk failed (status {child.p.returncode}): {text[-500:]}")
+        return json.loads(m.group(1))
+
+    def measure(self, px, load, rnd):
+        pids = procstat.tree(px.child.pid)
+        if not procstat.reset_peak(pids) and not self.peak_note:
+            self.peak_note = "peak RSS is the peak since start: /proc/PID/clear_refs refused"
+            self.notes.append(self.peak_note)
+        cpu0 = procstat.cpu_seconds(pids)
+        w = self.wrk(px.port, load, self.seconds)
+        cpu = procstat.cpu_seconds(pids) - cpu0
+        errors = sum(w[k] for k in w if k.startswith("err_"))
+        secs = w["duration_us"] / 1e6
+        m = {
+            "round": rnd, "load": load, "proxy": px.name,
+            "requests": w["requests"], "seconds": secs,
+            "rps": w["requests"] / secs if secs > 0 else 0.0,
+            "p50_ms": w["p50_us"] / 1000, "p99_ms": w["p99_us"] / 1000,
+            "mean_ms": w["mean_us"] / 1000, "max_ms": w["max_us"] / 1000,
+            "cpu_s": cpu,
+            "req_per_cpu_s": w["requests"] / cpu if cpu > 0 else 0.0,
+            "peak_rss_kib": procstat.status_kib(procstat.serving(px.child.pid), "VmHWM"),
+            "errors": errors,
+            "wrk": w,
+        }
+        if w["requests"] == 0 or errors > w["requests"] // 100:
+            raise RuntimeError(f"{w['requests']} requests, {errors} errors ({w})")
+        return m
+
+    def idle_test(self, px):
+        """RSS per idle keep-alive connection on a fresh instance of px."""
+        if not self.start_proxy(px, "idle"):
+            return
+        asked = self.idle_conns
+        if px.idle_cap and asked > px.idle_cap:
+            asked = px.idle_cap
+            self.notes.append(f"{report.LABEL[px.name]} holds {asked} idle connections, not "
+                              f"{self.idle_conns}: its maxconn under this fd limit "
+                              f"({self.nofile}) is {px.idle_cap}")
+        if asked > self.nofile - 200:
+            asked = self.nofile - 200
+            self.notes.append(f"idle test capped at {asked} connections by RLIMIT_NOFILE "
+                              f"{self.nofile}")
+        try:
+            time.sleep(0.3)
+            serving = procstat.serving(px.child.pid)
+            before = procstat.status_kib(serving, "VmRSS")
+            with idle.IdleConns() as conns:
+                conns.open(px.port, asked, timeout=60)
+                time.sleep(0.5)  # let the proxy settle into its idle state
+                held = conns.still_open()
+                with_conns = procstat.status_kib(procstat.serving(px.child.pid), "VmRSS")
+                err = conns.first_error
+            m = {"asked": asked, "answered": conns.answered, "held": held,
+                 "rss_before_kib": before, "rss_with_kib": with_conns,
+                 "kib_per_conn": (with_conns - before) / held if held else None}
+            if held < asked:
+                why = f"{held} of {asked} idle connections held (first error: {err})"
+                m["error"] = why
+                self.failed.append(f"{px.name}: idle test: {why}")
+            self.memory[px.name] = m
+        finally:
+            px.stop()
+
+    # -- the run ---------------------------------------------------------------
+
+    def run(self):
+        self.nofile = raise_nofile()
+        meta = machine(self.jern_bin)
+        meta.update({"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                     "load_before": loadavg(), "rounds": self.rounds,
+                     "seconds": self.seconds, "wrk_threads": WRK_THREADS,
+                     "loads": list(LOADS), "idle_conns": self.idle_conns,
+                     "nofile": self.nofile})
+        for tool in ("nginx", "wrk"):
+            if not shutil.which(tool):
+                sys.exit(f"bench: {tool} not found: run scripts/install-deps.sh (make bench does)")
+
+        pxs = [proxies.Nginx(), proxies.Haproxy(), proxies.Jern(self.jern_bin)]
+        meta["order"] = [p.name for p in pxs]
+        running = []
+        self.start_backends()
+        for px in pxs:
+            why = px.available()
+            if why:
+                msg = f"{px.name}: skipped: {why}"
+                print(f"bench: {msg}", file=sys.stderr)
+                self.notes.append(msg)
+                if px.name != "jern":
+                    self.failed.append(msg)
+                continue
+            if self.start_proxy(px, "load"):
+                running.append(px)
+
+        total = len(running) * (len(LOADS) * self.rounds * self.seconds + WARMUP_SECONDS)
+        print(f"bench: {', '.join(p.name for p in running)} on backends {self.backends}; "
+              f"about {total + 10 * len(running)} s", flush=True)
+        for px in list(running):
+            try:
+                self.wrk(px.port, 50, WARMUP_SECONDS)
+            except RuntimeError as e:
+                self.failed.append(f"{px.name}: warm-up: {e}")
+                print(f"bench: {px.name} failed its warm-up: {e}", file=sys.stderr)
+                running.remove(px)
+                px.stop()
+        for rnd in range(1, self.rounds + 1):
+            for load in LOADS:
+                for px in list(running):
+                    try:
+                        m = self.measure(px, load, rnd)
+                    except RuntimeError as e:
+                        self.failed.append(f"{px.name}: -c{load} round {rnd}: {e}")
+                        print(f"bench: {px.name} failed at -c{load}: {e}", file=sys.stderr)
+                        running.remove(px)
+                        px.stop()
+                        continue
+                    self.measurements.append(m)
+                    print(f"  round {rnd} -c{load:<3} {px.name:8} {m['rps']:9.0f} req/s  "
+                          f"p50 {m['p50_ms']:7.3f} ms  p99 {m['p99_ms']:7.3f} ms  "
+                          f"cpu {m['cpu_s']:5.2f} s  {m['req_per_cpu_s']:7.0f} req/cpu-s",
+                          flush=True)
+        for px in running:
+            px.stop()
+        for px in running:
+            self.idle_test(px)
+            m = self.memory.get(px.name)
+            if m:
+                print(f"  idle     {px.name:8} {m['held']} conns  "
+                      f"{m['rss_before_kib'] / 1024:.1f} -> {m['rss_with_kib'] / 1024:.1f} MiB  "
+                      f"{(m['kib_per_conn'] or 0):.2f} KiB/conn", flush=True)
+
+        meta["load_after"] = loadavg()
+        summary = report.summarize(self.measurements, LOADS)
+        targets = report.check_targets(summary, self.memory)
+        md = report.render(meta, summary, self.memory, targets,
+                           self.notes + [f"FAILED TO RUN: {f.splitlines()[0]}" for f in self.failed])
+        self.out.mkdir(parents=True, exist_ok=True)
+        (self.out / "latest.md").write_text(md)
+        raw = {"meta": meta, "measurements": self.measurements, "memory": self.memory,
+               "summary": {p: {str(k): v for k, v in s.items()} for p, s in summary.items()},
+               "targets": targets, "failed": self.failed, "notes": self.notes}
+        (self.out / "latest.json").write_text(json.dumps(raw, indent=1) + "\n")
+        print()
+        print(md)
+        for t in targets:
+            print(f"{t['result']:4}  {t['text']}")
+        for f in self.failed:
+            print(f"FAILED TO RUN: {f}")
+        print(f"\nbench: wrote {self.out / 'latest.md'} and {self.out / 'latest.json'}")
+        return 1 if self.failed else 0
+
+
+def main():
+    bench = Bench()
+
+    def on_signal(signum, frame):
+        raise SystemExit(128 + signum)
+
+    # Explicitly: a shell without job control starts background jobs with
+    # SIGINT ignored, and Python would keep that.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+    try:
+        return bench.run()
+    except KeyboardInterrupt:
+        print("\nbench: interrupted; stopping everything it started", file=sys.stderr)
+        return 130
+    finally:
+        bench.cleanup()
+        subprocess.run(["rm", "-rf", str(bench.tmp)], check=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
