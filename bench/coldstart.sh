@@ -5,11 +5,14 @@
 # (the same app in a FROM-scratch image, real Podman via
 # scripts/podman-service.sh). Run by `make bench` after bench/run.sh.
 #
-#   bench/coldstart.sh [N]        JERN_BENCH_DRIVERS="exec docker" by default
+#   bench/coldstart.sh [N]        JERN_BENCH_DRIVERS="exec exec-warm docker docker-warm" by default
+#
+# A "-warm" driver runs the app with `--warm`: at zero its instance is paused,
+# not removed, and the first request resumes it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:-20}
-drivers=${JERN_BENCH_DRIVERS:-exec docker}
+drivers=${JERN_BENCH_DRIVERS:-exec exec-warm docker docker-warm}
 jern=$root/build/jern
 [ -x "$jern" ] && [ -x "$root/build/jern-testapp" ] || make -s -C "$root" all
 work=$(mktemp -d)
@@ -17,7 +20,9 @@ pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     if [ -n "${podman_dir:-}" ]; then
-        podman ps -aq --filter label=jern.app=coldc | xargs -r podman rm -f >/dev/null 2>&1 || true
+        for a in coldc coldcw; do
+            podman ps -aq --filter label=jern.app=$a | xargs -r podman rm -f >/dev/null 2>&1 || true
+        done
         [ -n "${tag:-}" ] && podman rmi -f "localhost/jern-testapp:$tag" >/dev/null 2>&1 || true
         "$root/scripts/podman-service.sh" stop "$podman_dir" >/dev/null 2>&1 || true
     fi
@@ -37,19 +42,20 @@ free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("12
 
 # run_one DRIVER: starts a daemon, deploys, measures n cold starts.
 run_one() {
-    local drv=$1 app state port sock
-    state=$work/state-$drv
+    local drv=${1%-warm} mode=$1 app state port sock warm=
+    [ "$mode" != "$drv" ] && warm=--warm
+    state=$work/state-$mode
     port=$(free_port)
     mkdir -p "$state"
-    printf "error_log stderr info;\njern { listen 127.0.0.1:%s; }\n" "$port" >"$work/$drv.conf"
+    printf "error_log stderr info;\njern { listen 127.0.0.1:%s; }\n" "$port" >"$work/$mode.conf"
     local env=(JERN_STATE="$state" JERN_ADMIN="$state/admin.sock")
     if [ "$drv" = docker ]; then
-        app=coldc
+        app=coldc${warm:+w}
         env+=(DOCKER_HOST="unix://$podman_dir/podman.sock")
     else
-        app=colde
+        app=colde${warm:+w}
     fi
-    env "${env[@]}" "$jern" serve -c "$work/$drv.conf" >"$work/$drv.log" 2>&1 &
+    env "${env[@]}" "$jern" serve -c "$work/$mode.conf" >"$work/$mode.log" 2>&1 &
     pids+=($!)
     for _ in $(seq 100); do [ -S "$state/admin.sock" ] && break; sleep 0.05; done
     if [ "$drv" = docker ]; then
@@ -59,8 +65,8 @@ run_one() {
         (cd "$root" && env "${env[@]}" "$jern" deploy $app --cmd build/jern-testapp \
             --health /health >/dev/null)
     fi
-    env "${env[@]}" "$jern" scale $app --min 0 --max 1 --idle 100ms >/dev/null
-    JERN_STATE=$state PORT=$port APP=$app N=$n DRV=$drv /usr/bin/python3 - <<'PY'
+    env "${env[@]}" "$jern" scale $app --min 0 --max 1 --idle 100ms $warm >/dev/null
+    JERN_STATE=$state PORT=$port APP=$app N=$n DRV=$mode /usr/bin/python3 - <<'PY'
 import http.client, json, os, socket, statistics, time
 
 state, port, app, n = os.environ["JERN_STATE"], int(os.environ["PORT"]), os.environ["APP"], int(os.environ["N"])
@@ -71,11 +77,12 @@ class U(http.client.HTTPConnection):
         self.sock.connect(state + "/admin.sock")
 
 def instances():
+    """Instances that could take a request (paused ones count as zero)."""
     c = U("localhost", timeout=10)
     c.request("GET", f"/v1/apps/{app}/ps")
     r = json.loads(c.getresponse().read())
     c.close()
-    return len(r["instances"])
+    return len([i for i in r["instances"] if i["state"] != "paused"])
 
 times = []
 for i in range(n):
@@ -97,13 +104,13 @@ for i in range(n):
     times.append(dt)
 times.sort()
 p = lambda q: times[min(len(times) - 1, int(round(q * (len(times) - 1))))]
-print(f"cold start  {os.environ['DRV']:7s} n={n}  p50 {p(0.5):7.1f} ms  p99 {p(0.99):7.1f} ms  "
+print(f"cold start  {os.environ['DRV']:11s} n={n}  p50 {p(0.5):7.1f} ms  p99 {p(0.99):7.1f} ms  "
       f"min {times[0]:7.1f} ms  max {times[-1]:7.1f} ms")
 PY
 }
 
 for drv in $drivers; do
-    if [ "$drv" = docker ]; then
+    if [ "${drv%-warm}" = docker ] && [ -z "${podman_dir:-}" ]; then
         if ! command -v podman >/dev/null; then
             echo "cold start  docker  skipped: podman is not installed (scripts/install-deps.sh)"
             continue

@@ -273,8 +273,7 @@ int jn_cmd_rollback(int argc, char **argv)
 int jn_cmd_scale(int argc, char **argv)
 {
     for (int i = 2; i < argc; i++)
-        if (strncmp(argv[i], "--m", 3) == 0 || strcmp(argv[i], "--idle") == 0 ||
-            strcmp(argv[i], "--concurrency") == 0)
+        if (jn_cli_is_autoscale_flag(argv[i]))
             return jn_cmd_autoscale(argc, argv); /* cmd_scale.c */
     struct jn_client c;
     if ((argc = jn_client_init(&c, argc, argv)) < 0)

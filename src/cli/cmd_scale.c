@@ -12,7 +12,30 @@
 
 #define SCALE_USAGE                                                                               \
     "scale APP N | scale APP --min N --max M [--idle DURATION] [--concurrency C] [--queue Q] "  \
-    "[--wait-timeout DURATION] [--stable-window DURATION] [--panic-window DURATION]"
+    "[--wait-timeout DURATION] [--stable-window DURATION] [--panic-window DURATION] "    \
+    "[--warm | --no-warm]"
+
+static const struct {
+    const char *flag, *field;
+    bool duration;
+} opts[] = {
+    {"--min", "min", false},
+    {"--max", "max", false},
+    {"--concurrency", "concurrency", false},
+    {"--queue", "queue", false},
+    {"--idle", "idle_ms", true},
+    {"--wait-timeout", "wait_timeout_ms", true},
+    {"--stable-window", "stable_window_ms", true},
+    {"--panic-window", "panic_window_ms", true},
+};
+
+bool jn_cli_is_autoscale_flag(const char *a)
+{
+    for (size_t k = 0; k < JN_ARRAY_LEN(opts); k++)
+        if (strcmp(a, opts[k].flag) == 0)
+            return true;
+    return strcmp(a, "--warm") == 0 || strcmp(a, "--no-warm") == 0;
+}
 
 long long jn_cli_duration_ms(const char *s)
 {
@@ -43,24 +66,15 @@ int jn_cmd_autoscale(int argc, char **argv)
     struct jn_client c;
     if ((argc = jn_client_init(&c, argc, argv)) < 0)
         return 2;
-    static const struct {
-        const char *flag, *field;
-        bool duration;
-    } opts[] = {
-        {"--min", "min", false},
-        {"--max", "max", false},
-        {"--concurrency", "concurrency", false},
-        {"--queue", "queue", false},
-        {"--idle", "idle_ms", true},
-        {"--wait-timeout", "wait_timeout_ms", true},
-        {"--stable-window", "stable_window_ms", true},
-        {"--panic-window", "panic_window_ms", true},
-    };
     cJSON *b = cJSON_CreateObject();
     int rc = 2;
     if (argc < 3)
         goto usage;
     for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--warm") == 0 || strcmp(argv[i], "--no-warm") == 0) {
+            cJSON_AddBoolToObject(b, "warm", argv[i][2] == 'w');
+            continue;
+        }
         size_t k = 0;
         while (k < JN_ARRAY_LEN(opts) && strcmp(argv[i], opts[k].flag) != 0)
             k++;
@@ -101,12 +115,14 @@ int jn_cmd_autoscale(int argc, char **argv)
     free(path);
     if (rc == 0 && !c.json) {
         printf("%s: autoscale min %.0f max %.0f, target concurrency %.0f per instance, idle %.1fs, "
-               "queue %.0f, wait %.1fs, windows %.1fs stable / %.1fs panic\n",
+               "queue %.0f, wait %.1fs, windows %.1fs stable / %.1fs panic%s\n",
                argv[1], jn_client_num(o, "min"), jn_client_num(o, "max"),
                jn_client_num(o, "concurrency"), jn_client_num(o, "idle_ms") / 1000.0,
                jn_client_num(o, "queue"), jn_client_num(o, "wait_timeout_ms") / 1000.0,
                jn_client_num(o, "stable_window_ms") / 1000.0,
-               jn_client_num(o, "panic_window_ms") / 1000.0);
+               jn_client_num(o, "panic_window_ms") / 1000.0,
+               cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "warm")) ? ", warm (pause at zero)"
+                                                                          : "");
     }
     cJSON_Delete(o);
     goto out;
@@ -130,8 +146,10 @@ void jn_cli_ps_autoscale(const cJSON *answer)
            jn_client_num(a, "concurrency_now"),
            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "panic")) ? " (panic)" : "",
            jn_client_num(a, "idle_for_ms") / 1000.0);
-    printf("cold starts %.0f (failed %.0f), scale ups %.0f, downs %.0f; last decision: %s\n",
+    printf("cold starts %.0f (failed %.0f, warm %.0f), scale ups %.0f, downs %.0f; last decision: "
+           "%s\n",
            jn_client_num(a, "cold_starts"), jn_client_num(a, "cold_start_failures"),
+           jn_client_num(a, "warm_starts"),
            jn_client_num(a, "scale_ups"), jn_client_num(a, "scale_downs"),
            *jn_client_str(a, "last_decision") ? jn_client_str(a, "last_decision") : "-");
 }

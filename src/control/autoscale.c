@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "ev/loop.h"
 #include "ev/timer.h"
+#include "control/warm.h"
 #include "store/autoscale.h"
 
 #include <cjson/cJSON.h>
@@ -32,6 +33,7 @@
 struct as_cfg {
     int min, max, concurrency, queue;
     int64_t idle_ms, stable_ms, panic_ms, wait_timeout_ms;
+    bool warm; /* at zero, pause instances instead of removing them (warm.c) */
 };
 
 static const struct as_cfg as_defaults = {
@@ -59,7 +61,7 @@ struct as_app {
     int64_t last_active, last_change, panic_until;
     int64_t fail_ms;
     char fail_msg[200];
-    uint64_t cold_starts, scale_ups, scale_downs, cold_failures;
+    uint64_t cold_starts, scale_ups, scale_downs, cold_failures, warm_starts;
     int desired; /* the count of the last decision */
     int conc;    /* the last sample */
     char decision[200];
@@ -108,6 +110,7 @@ static cJSON *cfg_json(const struct as_cfg *c)
     cJSON_AddNumberToObject(o, "stable_window_ms", (double)c->stable_ms);
     cJSON_AddNumberToObject(o, "panic_window_ms", (double)c->panic_ms);
     cJSON_AddNumberToObject(o, "wait_timeout_ms", (double)c->wait_timeout_ms);
+    cJSON_AddBoolToObject(o, "warm", c->warm);
     return o;
 }
 
@@ -135,7 +138,7 @@ static int cfg_parse(const cJSON *o, struct as_cfg *c, char *err, size_t errlen)
 {
     static const char *const known[] = {"min",       "max",           "concurrency",
                                         "queue",     "idle_ms",       "stable_window_ms",
-                                        "panic_window_ms", "wait_timeout_ms", NULL};
+                                        "panic_window_ms", "wait_timeout_ms", "warm", NULL};
     if (!cJSON_IsObject(o)) {
         snprintf(err, errlen, "the request body must be a JSON object");
         return JN_EBADINPUT;
@@ -146,7 +149,7 @@ static int cfg_parse(const cJSON *o, struct as_cfg *c, char *err, size_t errlen)
             ok = strcmp(f->string, *k) == 0;
         if (!ok) {
             snprintf(err, errlen, "unknown field \"%.64s\" (known: min, max, concurrency, "
-                     "queue, idle_ms, stable_window_ms, panic_window_ms, wait_timeout_ms)",
+                     "queue, idle_ms, stable_window_ms, panic_window_ms, wait_timeout_ms, warm)",
                      f->string);
             return JN_EBADINPUT;
         }
@@ -171,7 +174,15 @@ static int cfg_parse(const cJSON *o, struct as_cfg *c, char *err, size_t errlen)
                  "(%lld ms)", (long long)v[6], (long long)v[5]);
         return JN_EBADINPUT;
     }
-    *c = (struct as_cfg){(int)v[0], (int)v[1], (int)v[2], (int)v[3], v[4], v[5], v[6], v[7]};
+    bool warm = c->warm;
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(o, "warm");
+    if (w && !cJSON_IsBool(w)) {
+        snprintf(err, errlen, "\"warm\" must be true or false");
+        return JN_EBADINPUT;
+    }
+    if (w)
+        warm = cJSON_IsTrue(w);
+    *c = (struct as_cfg){(int)v[0], (int)v[1], (int)v[2], (int)v[3], v[4], v[5], v[6], v[7], warm};
     return 0;
 }
 
@@ -261,6 +272,14 @@ static bool launch(struct jn_autoscaler *as, struct as_app *a, int count, bool c
     }
     if (!dep_claim(d, a->name))
         return false;
+    if (count == 0 && a->cfg.warm)
+        return jn_warm_start(d, a->name, false) == 0;
+    if (cold && jn_warm_paused(d, a->name) > 0) {
+        if (jn_warm_start(d, a->name, true) < 0)
+            return false;
+        a->warm_starts++;
+        return true;
+    }
     return dep_job_start(d, JOB_SCALE, a->name, rel, count, cold) == 0;
 }
 
@@ -480,6 +499,7 @@ cJSON *jn_autoscale_json(struct jn_autoscaler *as, const char *app)
     cJSON_AddBoolToObject(o, "panic", jn_now_ms() < a->panic_until);
     cJSON_AddNumberToObject(o, "cold_starts", (double)a->cold_starts);
     cJSON_AddNumberToObject(o, "cold_start_failures", (double)a->cold_failures);
+    cJSON_AddNumberToObject(o, "warm_starts", (double)a->warm_starts);
     cJSON_AddNumberToObject(o, "scale_ups", (double)a->scale_ups);
     cJSON_AddNumberToObject(o, "scale_downs", (double)a->scale_downs);
     cJSON_AddStringToObject(o, "last_decision", a->decision);
@@ -572,6 +592,7 @@ void jn_autoscale_metrics(struct jn_autoscaler *as, struct jn_buf *out)
         {"jern_app_autoscale_panic", "gauge", "1 while the panic window drives scaling."},
         {"jern_app_cold_starts_total", "counter", "Instances started for an app at zero."},
         {"jern_app_cold_start_failures_total", "counter", "Cold starts that failed."},
+        {"jern_app_warm_starts_total", "counter", "Starts from zero that resumed paused instances."},
         {"jern_app_scale_ups_total", "counter", "Autoscaler decisions to add instances."},
         {"jern_app_scale_downs_total", "counter", "Autoscaler decisions to remove instances."},
     };
@@ -586,6 +607,7 @@ void jn_autoscale_metrics(struct jn_autoscaler *as, struct jn_buf *out)
                           now < a->panic_until,
                           (double)a->cold_starts,
                           (double)a->cold_failures,
+                          (double)a->warm_starts,
                           (double)a->scale_ups,
                           (double)a->scale_downs};
             /* App names are [a-z0-9-]: nothing to escape in the label. */

@@ -194,6 +194,32 @@ def test_load_scales_up_within_max_then_down_after_the_window(d):
     assert "last decision: 3 -> 1: stable" in ps or "-> 1: stable" in ps, ps
 
 
+def test_warm_mode_pauses_at_zero_and_resumes_the_same_instance(d):
+    app = name()
+    deploy(d, app)
+    r = scale(d, app, "--min", "0", "--max", "1", "--idle", "500ms", "--warm")
+    assert "warm (pause at zero)" in r.stdout, r.stdout
+    before = running(d, app)
+    assert len(before) == 1
+    pid = int(get(d, app, "/pid").text)
+    wait_for(lambda: [p["state"] for p in d.ps(app)] == ["paused"], 10, what="paused")
+    # paused, not stopped: the process is still there, stopped (state T)
+    with open(f"/proc/{pid}/stat") as f:
+        assert f.read().split(") ")[1][0] == "T"
+    t0 = time.time()
+    r = get(d, app, "/pid")
+    assert r.status_code == 200 and int(r.text) == pid, r.text
+    assert time.time() - t0 < 2
+    after = running(d, app)
+    assert [p["name"] for p in after] == [before[0]["name"]]
+    assert metric(d, "jern_app_warm_starts_total", app) == 1
+    assert metric(d, "jern_app_cold_starts_total", app) == 1
+    # `jern scale APP N` after warm mode: a fixed count, autoscaling off
+    wait_for(lambda: [p["state"] for p in d.ps(app)] == ["paused"], 10, what="paused again")
+    r = get(d, app)
+    assert r.status_code == 200
+
+
 def test_bad_scale_input_gets_clear_errors(d):
     app = name()
     deploy(d, app)
