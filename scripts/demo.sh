@@ -17,6 +17,8 @@ if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
     exit 1
 fi
 
+# Each demo starts from an empty state, so its first release is v1.
+rm -rf "$dir/state"
 export JERN_STATE="$PWD/$dir/state"
 export JERN_ADMIN="$JERN_STATE/admin.sock"
 cat >"$dir/jern.conf" <<CONF
