@@ -185,7 +185,7 @@ static void do_resume(struct warm_job *j, struct dep_rt *rt)
     int64_t t0 = jn_now_ms();
     struct jn_store_instance *bad = jn_calloc(o.nrows, sizeof(*bad));
     size_t nbad = 0, k = 0;
-    char why[256] = "";
+    char why[512] = "";
     for (size_t i = 0; i < o.nrows; i++) {
         struct jn_store_instance *in = &o.rows[i];
         char msg[256] = "";
