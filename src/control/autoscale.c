@@ -76,7 +76,7 @@ struct jn_autoscaler {
 };
 
 struct as_wanted {
-    struct jn_autoscaler *as;
+    struct jn_control *ctl;
     char app[JN_STORE_NAME_MAX];
 };
 
@@ -378,8 +378,8 @@ static void tick(struct jn_loop *loop, struct jn_timer *t)
 static void on_wanted(void *arg)
 {
     struct as_wanted *w = arg;
-    struct jn_autoscaler *as = w->as;
-    struct as_app *a = app_find(as, w->app);
+    struct jn_autoscaler *as = w->ctl->as;
+    struct as_app *a = as ? app_find(as, w->app) : NULL;
     if (a && !dep_is_busy(as->d, a->name)) {
         int cur = current_scale(as, a->name);
         if (cur == 0 && a->cfg.max > 0) {
@@ -396,14 +396,16 @@ static void post_cb(struct jn_loop *loop, void *arg)
     on_wanted(arg);
 }
 
-/* Worker thread: must not block. */
+/* Worker thread: must not block. arg is the control plane, not the
+ * autoscaler: workers still run while the daemon frees the autoscaler, and
+ * the control plane and its loop outlive them. */
 static void upstream_wanted(struct jn_upstream *u, void *arg)
 {
-    struct jn_autoscaler *as = arg;
+    struct jn_control *ctl = arg;
     struct as_wanted *w = jn_calloc(1, sizeof(*w));
-    w->as = as;
+    w->ctl = ctl;
     snprintf(w->app, sizeof(w->app), "%s", u->name);
-    if (jn_loop_post(as->d->loop, post_cb, w) < 0)
+    if (jn_loop_post(ctl->as_loop, post_cb, w) < 0)
         free(w); /* the tick sees the waiter within 250 ms */
 }
 
@@ -414,7 +416,7 @@ struct jn_autoscaler *jn_autoscaler_new(struct jn_deployer *d)
     struct jn_autoscaler *as = jn_calloc(1, sizeof(*as));
     as->d = d;
     load_all(as);
-    jn_control_set_autoscaler(d->ctl, as);
+    jn_control_set_autoscaler(d->ctl, as, d->loop);
     return as;
 }
 
@@ -431,7 +433,7 @@ void jn_autoscaler_free(struct jn_autoscaler *as)
         return;
     if (as->started)
         jn_timer_stop(as->d->loop, &as->timer);
-    jn_control_set_autoscaler(as->d->ctl, NULL);
+    jn_control_set_autoscaler(as->d->ctl, NULL, NULL);
     for (size_t i = 0; i < as->napps; i++)
         free(as->apps[i]);
     free(as->apps);
@@ -445,7 +447,7 @@ void jn_autoscale_decorate(struct jn_autoscaler *as, const char *app, struct jn_
     if (!a)
         return;
     u->on_wait = upstream_wanted;
-    u->on_wait_arg = as;
+    u->on_wait_arg = as->d->ctl;
     u->wait_max = a->cfg.queue;
     snprintf(u->fail_msg, sizeof(u->fail_msg), "%s", a->fail_msg);
     atomic_store_explicit(&u->fail_ms, a->fail_ms, memory_order_release);

@@ -206,9 +206,12 @@ struct jn_upstream *jn_ctl_live_upstream(struct jn_control *ctl, const char *nam
     return l ? l->u : NULL;
 }
 
-void jn_control_set_autoscaler(struct jn_control *ctl, struct jn_autoscaler *as)
+void jn_control_set_autoscaler(struct jn_control *ctl, struct jn_autoscaler *as,
+                               struct jn_loop *loop)
 {
     ctl->as = as;
+    if (loop)
+        ctl->as_loop = loop;
 }
 
 void jn_ctl_live_free(struct jn_control *ctl)
