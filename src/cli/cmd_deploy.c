@@ -272,7 +272,7 @@ int jn_cmd_rollback(int argc, char **argv)
 
 int jn_cmd_scale(int argc, char **argv)
 {
-    for (int i = 2; i < argc; i++)
+    for (int i = 1; i < argc; i++)
         if (jn_cli_is_autoscale_flag(argv[i]))
             return jn_cmd_autoscale(argc, argv); /* cmd_scale.c */
     struct jn_client c;

@@ -34,7 +34,8 @@ bool jn_cli_is_autoscale_flag(const char *a)
     for (size_t k = 0; k < JN_ARRAY_LEN(opts); k++)
         if (strcmp(a, opts[k].flag) == 0)
             return true;
-    return strcmp(a, "--warm") == 0 || strcmp(a, "--no-warm") == 0;
+    return strcmp(a, "--warm") == 0 || strcmp(a, "--no-warm") == 0 || strcmp(a, "--help") == 0 ||
+           strcmp(a, "-h") == 0;
 }
 
 long long jn_cli_duration_ms(const char *s)
@@ -61,8 +62,31 @@ long long jn_cli_duration_ms(const char *s)
     return (long long)ms;
 }
 
+static int help(void)
+{
+    printf("usage: jern scale APP N\n"
+           "       jern scale APP --min N --max M [options]\n\n"
+           "  N                      run exactly N instances (autoscaling off)\n"
+           "  --min N                keep at least N instances (0: scale to zero)\n"
+           "  --max M                never more than M instances (1-32)\n"
+           "  --idle DURATION        with --min 0: stop after this long without a request "
+           "(default 5m)\n"
+           "  --concurrency C        target requests in flight per instance (default 100)\n"
+           "  --queue Q              requests that may wait for a start (default 1000)\n"
+           "  --wait-timeout D       how long they wait, then 503 (default 30s)\n"
+           "  --stable-window D      averaging window; scale down after it (default 60s)\n"
+           "  --panic-window D       burst window (default 6s)\n"
+           "  --warm, --no-warm      at zero, pause instances instead of removing them\n\n"
+           "DURATION: 250ms, 30s, 5m, 1h. Options left out keep their value. See "
+           "docs/SCALING.md.\n");
+    return 0;
+}
+
 int jn_cmd_autoscale(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return help();
     struct jn_client c;
     if ((argc = jn_client_init(&c, argc, argv)) < 0)
         return 2;
