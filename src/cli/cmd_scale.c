@@ -10,9 +10,9 @@
 
 #include <ctype.h>
 
-#define SCALE_USAGE                                                                               \
-    "scale APP N | scale APP --min N --max M [--idle DURATION] [--concurrency C] [--queue Q] "  \
-    "[--wait-timeout DURATION] [--stable-window DURATION] [--panic-window DURATION] "    \
+#define SCALE_USAGE                                                                                \
+    "scale APP N | scale APP --min N --max M [--idle DURATION] [--concurrency C] [--queue Q] "     \
+    "[--wait-timeout DURATION] [--stable-window DURATION] [--panic-window DURATION] "              \
     "[--warm | --no-warm]"
 
 static const struct {
@@ -146,7 +146,7 @@ int jn_cmd_autoscale(int argc, char **argv)
                jn_client_num(o, "stable_window_ms") / 1000.0,
                jn_client_num(o, "panic_window_ms") / 1000.0,
                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "warm")) ? ", warm (pause at zero)"
-                                                                          : "");
+                                                                         : "");
     }
     cJSON_Delete(o);
     goto out;
@@ -173,7 +173,7 @@ void jn_cli_ps_autoscale(const cJSON *answer)
     printf("cold starts %.0f (failed %.0f, warm %.0f), scale ups %.0f, downs %.0f; last decision: "
            "%s\n",
            jn_client_num(a, "cold_starts"), jn_client_num(a, "cold_start_failures"),
-           jn_client_num(a, "warm_starts"),
-           jn_client_num(a, "scale_ups"), jn_client_num(a, "scale_downs"),
+           jn_client_num(a, "warm_starts"), jn_client_num(a, "scale_ups"),
+           jn_client_num(a, "scale_downs"),
            *jn_client_str(a, "last_decision") ? jn_client_str(a, "last_decision") : "-");
 }

@@ -124,8 +124,8 @@ static bool num_field(const cJSON *o, const char *k, int64_t lo, int64_t hi, int
         return true;
     if (!cJSON_IsNumber(x) || x->valuedouble != floor(x->valuedouble) ||
         x->valuedouble < (double)lo || x->valuedouble > (double)hi) {
-        snprintf(err, errlen, "\"%s\" must be a whole number from %lld to %lld", k,
-                 (long long)lo, (long long)hi);
+        snprintf(err, errlen, "\"%s\" must be a whole number from %lld to %lld", k, (long long)lo,
+                 (long long)hi);
         return false;
     }
     *out = (int64_t)x->valuedouble;
@@ -136,9 +136,16 @@ static bool num_field(const cJSON *o, const char *k, int64_t lo, int64_t hi, int
  * errors). Returns 0 or JN_EBADINPUT with err. */
 static int cfg_parse(const cJSON *o, struct as_cfg *c, char *err, size_t errlen)
 {
-    static const char *const known[] = {"min",       "max",           "concurrency",
-                                        "queue",     "idle_ms",       "stable_window_ms",
-                                        "panic_window_ms", "wait_timeout_ms", "warm", NULL};
+    static const char *const known[] = {"min",
+                                        "max",
+                                        "concurrency",
+                                        "queue",
+                                        "idle_ms",
+                                        "stable_window_ms",
+                                        "panic_window_ms",
+                                        "wait_timeout_ms",
+                                        "warm",
+                                        NULL};
     if (!cJSON_IsObject(o)) {
         snprintf(err, errlen, "the request body must be a JSON object");
         return JN_EBADINPUT;
@@ -148,7 +155,8 @@ static int cfg_parse(const cJSON *o, struct as_cfg *c, char *err, size_t errlen)
         for (const char *const *k = known; *k && !ok; k++)
             ok = strcmp(f->string, *k) == 0;
         if (!ok) {
-            snprintf(err, errlen, "unknown field \"%.64s\" (known: min, max, concurrency, "
+            snprintf(err, errlen,
+                     "unknown field \"%.64s\" (known: min, max, concurrency, "
                      "queue, idle_ms, stable_window_ms, panic_window_ms, wait_timeout_ms, warm)",
                      f->string);
             return JN_EBADINPUT;
@@ -170,8 +178,10 @@ static int cfg_parse(const cJSON *o, struct as_cfg *c, char *err, size_t errlen)
         return JN_EBADINPUT;
     }
     if (v[6] > v[5]) {
-        snprintf(err, errlen, "the panic window (%lld ms) is longer than the stable window "
-                 "(%lld ms)", (long long)v[6], (long long)v[5]);
+        snprintf(err, errlen,
+                 "the panic window (%lld ms) is longer than the stable window "
+                 "(%lld ms)",
+                 (long long)v[6], (long long)v[5]);
         return JN_EBADINPUT;
     }
     bool warm = c->warm;
@@ -594,7 +604,8 @@ void jn_autoscale_metrics(struct jn_autoscaler *as, struct jn_buf *out)
         {"jern_app_autoscale_panic", "gauge", "1 while the panic window drives scaling."},
         {"jern_app_cold_starts_total", "counter", "Instances started for an app at zero."},
         {"jern_app_cold_start_failures_total", "counter", "Cold starts that failed."},
-        {"jern_app_warm_starts_total", "counter", "Starts from zero that resumed paused instances."},
+        {"jern_app_warm_starts_total", "counter",
+         "Starts from zero that resumed paused instances."},
         {"jern_app_scale_ups_total", "counter", "Autoscaler decisions to add instances."},
         {"jern_app_scale_downs_total", "counter", "Autoscaler decisions to remove instances."},
     };

@@ -35,12 +35,12 @@ struct warm_job {
 
 struct wop {
     const char *app;
-    const char *from;       /* rows in this state */
+    const char *from; /* rows in this state */
     struct jn_store_instance *rows;
     size_t nrows;
     const char *inst_state; /* mark: new instance state, server state */
     const char *srv_state;
-    int scale;              /* mark: the app's new scale (-1: unchanged) */
+    int scale; /* mark: the app's new scale (-1: unchanged) */
     char (*addrs)[JN_STORE_ADDR_MAX];
     size_t naddrs;
 };
@@ -151,12 +151,12 @@ static void do_pause(struct warm_job *j, struct dep_rt *rt)
     size_t nbad = 0, k = 0;
     for (size_t i = 0; i < o.nrows; i++) {
         char msg[256];
-        struct jn_driver *drv = dep_rt_get(rt, strcmp(o.rows[i].driver, "exec") != 0, msg,
-                                           sizeof(msg));
+        struct jn_driver *drv =
+            dep_rt_get(rt, strcmp(o.rows[i].driver, "exec") != 0, msg, sizeof(msg));
         int r = drv ? jn_driver_pause(drv, o.rows[i].external_id) : JN_EBASE;
         if (r < 0) {
-            jn_warn("app '%s': cannot pause %s (%s): removing it instead", j->app,
-                    o.rows[i].name, drv ? jn_strerror(r) : msg);
+            jn_warn("app '%s': cannot pause %s (%s): removing it instead", j->app, o.rows[i].name,
+                    drv ? jn_strerror(r) : msg);
             bad[nbad++] = o.rows[i];
         } else {
             o.rows[k++] = o.rows[i];

@@ -6,8 +6,13 @@
 /* A steady app: 2 instances, target 10 per instance, not idle. */
 static struct jn_autoscale_in base(void)
 {
-    return (struct jn_autoscale_in){.cur = 2, .min = 1, .max = 5, .target = 10, .stable = 20,
-                                    .panic = 20, .window_passed = true};
+    return (struct jn_autoscale_in){.cur = 2,
+                                    .min = 1,
+                                    .max = 5,
+                                    .target = 10,
+                                    .stable = 20,
+                                    .panic = 20,
+                                    .window_passed = true};
 }
 
 static void test_stable_window_sets_the_count(void **state)
