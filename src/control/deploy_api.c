@@ -15,6 +15,8 @@
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <stdarg.h>
+#include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,16 +45,40 @@ static int64_t env_seconds(const char *name, int64_t dflt)
     return n;
 }
 
-/* The supervisor removes a destroyed app's instances at its next sweep; it
- * must know the app was ours even if it never saw its instance rows. */
+/* The supervisor removes a destroyed app's instances at its next tick
+ * rather than at its next periodic sweep. */
 static void app_deleted(void *arg, const char *app)
 {
     struct jn_deployer *d = arg;
+    (void)app;
     pthread_mutex_lock(&d->mu);
-    d->deleted = jn_realloc(d->deleted, (d->ndeleted + 1) * sizeof(*d->deleted));
-    snprintf(d->deleted[d->ndeleted++], sizeof(d->deleted[0]), "%s", app);
+    d->app_destroyed = true;
     pthread_mutex_unlock(&d->mu);
     jn_autoscale_forget(d->as, app);
+}
+
+/* This daemon's id, made at its first start and kept in the store: every
+ * instance it creates carries it (label jern.daemon), so adoption and sweeps
+ * tell its instances from those of other daemons sharing the engine. */
+static void daemon_id(struct jn_control *ctl, char *id, size_t len)
+{
+    struct jn_store *st = jn_control_store(ctl);
+    if (jn_store_setting_get(st, "daemon_id", id, len) > 0)
+        return;
+    uint8_t rnd[8];
+    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+        /* No entropy source: time and pid still tell daemons apart. */
+        uint64_t x = (uint64_t)jn_now_ns() ^ ((uint64_t)getpid() << 32);
+        memcpy(rnd, &x, sizeof(rnd));
+    }
+    snprintf(id, len, "j");
+    for (size_t i = 0; i < sizeof(rnd); i++)
+        snprintf(id + 1 + 2 * i, len - 1 - 2 * i, "%02x", rnd[i]);
+    int r = jn_store_setting_set(st, "daemon_id", id);
+    if (r < 0)
+        jn_error("cannot record this daemon's id in the store: %s; after a restart it will "
+                 "leave the instances it starts now alone",
+                 jn_strerror(r));
 }
 
 struct jn_deployer *jn_deployer_new(struct jn_loop *loop, struct jn_control *ctl,
@@ -67,6 +93,7 @@ struct jn_deployer *jn_deployer_new(struct jn_loop *loop, struct jn_control *ctl
                                                   : env_seconds("JERN_DRAIN_TIMEOUT", 30) * 1000;
     d->stop_timeout_ms = o->stop_timeout_ms > 0 ? o->stop_timeout_ms
                                                 : env_seconds("JERN_STOP_TIMEOUT", 10) * 1000;
+    daemon_id(ctl, d->daemon_id, sizeof(d->daemon_id));
     d->rt.d = d;
     pthread_mutex_init(&d->mu, NULL);
     d->as = jn_autoscaler_new(d);
@@ -131,7 +158,6 @@ void jn_deployer_free(struct jn_deployer *d)
         job_free(j);
     }
     free(d->busy);
-    free(d->deleted);
     free(d->state_dir);
     free(d->docker_socket);
     pthread_mutex_destroy(&d->mu);
@@ -411,19 +437,30 @@ static cJSON *deploy_spec(const cJSON *b, bool docker, int *instances, struct jn
     if ((x = cJSON_GetObjectItemCaseSensitive(b, "memory"))) {
         int64_t m = parse_size(x);
         if (m < 4 * 1024 * 1024) {
-            jn_api_error(resp, 400, "\"memory\" must be a size of at least 4m, like 256m or 1g");
+            char shown[64];
+            if (cJSON_IsString(x))
+                snprintf(shown, sizeof(shown), " '%.40s'", x->valuestring);
+            else if (cJSON_IsNumber(x))
+                snprintf(shown, sizeof(shown), " %.0f", x->valuedouble);
+            else
+                shown[0] = '\0';
+            jn_api_error(resp, 400,
+                         "--memory%s is not a size of at least 4m: write a number with k, m or "
+                         "g, like 256m or 1g",
+                         shown);
             goto bad;
         }
         cJSON_AddNumberToObject(spec, "memory", (double)m);
     }
     if ((x = cJSON_GetObjectItemCaseSensitive(b, "cpus"))) {
         if (!cJSON_IsNumber(x) || x->valuedouble <= 0 || x->valuedouble > 1024) {
-            jn_api_error(resp, 400, "\"cpus\" must be a number above 0, like 0.5 or 2");
+            jn_api_error(resp, 400, "--cpus must be a number above 0 and at most 1024, like 0.5 "
+                                    "or 2");
             goto bad;
         }
         if (!docker) {
-            jn_api_error(resp, 400, "--cpus needs a container (--image): the exec driver "
-                                    "cannot limit CPU");
+            jn_api_error(resp, 400, "--cpus needs a container: the exec driver (--cmd) cannot "
+                                    "limit CPU; drop --cpus, or deploy an image with --image");
             goto bad;
         }
         cJSON_AddNumberToObject(spec, "cpus", x->valuedouble);
@@ -435,8 +472,9 @@ static cJSON *deploy_spec(const cJSON *b, bool docker, int *instances, struct jn
             goto bad;
         }
         if (!docker && cJSON_GetArraySize(vols) > 0) {
-            jn_api_error(resp, 400, "--volume needs a container (--image): plain processes "
-                                    "see the host's files directly");
+            jn_api_error(resp, 400, "--volume needs a container: plain processes (--cmd) see "
+                                    "the host's files directly; drop --volume, or deploy an "
+                                    "image with --image");
             goto bad;
         }
         cJSON *out = cJSON_AddArrayToObject(spec, "volumes");
@@ -460,6 +498,16 @@ static cJSON *deploy_spec(const cJSON *b, bool docker, int *instances, struct jn
                 goto bad;
             }
             *c = '\0';
+            /* The engine is on this machine (a unix socket): a missing
+             * directory is better named now than as an engine error later. */
+            struct stat sb;
+            if (stat(buf, &sb) < 0) {
+                jn_api_error(resp, 400,
+                             "volume \"%.200s\": host path %.200s: %s (create it first, or "
+                             "fix the path)",
+                             x->valuestring, buf, strerror(errno));
+                goto bad;
+            }
             cJSON *v = cJSON_CreateObject();
             cJSON_AddStringToObject(v, "host", buf);
             cJSON_AddStringToObject(v, "container", c + 1);

@@ -67,6 +67,7 @@ struct jn_deployer {
     struct jn_control *ctl;
     char *state_dir;
     char *docker_socket;
+    char daemon_id[40]; /* label jern.daemon of the instances this daemon creates */
     int64_t drain_timeout_ms, stop_timeout_ms;
     struct dep_rt rt; /* the control thread's drivers (adoption, logs) */
     pthread_mutex_t mu; /* guards everything below */
@@ -74,8 +75,7 @@ struct jn_deployer {
     int next_job;
     char (*busy)[JN_STORE_NAME_MAX]; /* apps a job or the supervisor works on */
     size_t nbusy, capbusy;
-    char (*deleted)[JN_STORE_NAME_MAX]; /* apps destroyed since the supervisor last looked */
-    size_t ndeleted;
+    bool app_destroyed; /* since the supervisor last looked: it sweeps at once */
     bool stopping;
     int threads; /* job threads running */
     pthread_t sup;

@@ -252,6 +252,7 @@ int dep_instance_start(struct dep_rt *rt, const struct dep_spec *s, struct jn_st
         .app = in->app,
         .release = rel,
         .instance = iid,
+        .daemon = rt->d->daemon_id,
     };
     struct jn_instance out;
     int r = jn_driver_start(drv, &spec, &out);

@@ -11,16 +11,18 @@
  * (visible in `jern ps`; a deploy, scale or restart replaces it). Apps with a
  * job running are skipped: the job owns them.
  *
- * Every 5 s it also removes instances labelled by jern that the store does
- * not know but whose app this daemon has had since it started (an app
- * destroyed with its instances running). Instances of apps it never had are
- * left alone: the engine may be shared with other jern daemons.
+ * Every 5 s (and at once after `jern destroy`) it also removes the
+ * instances this daemon created (label jern.daemon = its id) that the store
+ * does not know: an app destroyed with its instances running. Instances of
+ * other daemons, or without the label, are left alone: the engine may be
+ * shared with other jern daemons or tools.
  *
- * Adoption (control thread, at start): an instance the driver lists with
- * jern's labels is kept, untouched, when the store knows it and it belongs to
- * the release its app serves; any other instance of one of its apps is an
- * orphan (an interrupted deploy, a replaced release) and is removed. Store rows whose
- * instance vanished are marked crashed, so the supervisor starts them again.
+ * Adoption (control thread, at start): among this daemon's instances, one is
+ * kept, untouched, when the store knows it and it belongs to the release its
+ * app serves; any other is an orphan (an interrupted deploy, a replaced
+ * release, an app destroyed while the daemon was down) and is removed. Store
+ * rows whose instance vanished are marked crashed, so the supervisor starts
+ * them again.
  */
 #include "core/common.h"
 
@@ -63,8 +65,6 @@ struct sup {
     size_t nh;
     struct health_path *hp;
     size_t nhp;
-    char (*seen)[JN_STORE_NAME_MAX]; /* apps seen in the store since start */
-    size_t nseen;
 };
 
 static struct crash_hist *hist(struct sup *s, int64_t id)
@@ -256,27 +256,21 @@ static bool stopping(struct jn_deployer *d)
     return s;
 }
 
-static void remember(struct sup *s, const char *app)
+/* Whether an app was destroyed since the last call. */
+static bool app_destroyed(struct jn_deployer *d)
 {
-    for (size_t j = 0; j < s->nseen; j++)
-        if (strcmp(s->seen[j], app) == 0)
-            return;
-    s->seen = jn_realloc(s->seen, (s->nseen + 1) * sizeof(*s->seen));
-    snprintf(s->seen[s->nseen++], sizeof(s->seen[0]), "%s", app);
+    pthread_mutex_lock(&d->mu);
+    bool any = d->app_destroyed;
+    d->app_destroyed = false;
+    pthread_mutex_unlock(&d->mu);
+    return any;
 }
 
 static void tick(struct sup *s)
 {
-    pthread_mutex_lock(&s->d->mu);
-    for (size_t i = 0; i < s->d->ndeleted; i++)
-        remember(s, s->d->deleted[i]);
-    s->d->ndeleted = 0;
-    pthread_mutex_unlock(&s->d->mu);
     struct sop o = {0};
     if (dep_on_control(s->d, sop_list, &o) < 0)
         return;
-    for (int i = 0; i < o.nall; i++)
-        remember(s, o.all[i].app);
     for (int i = 0; i < o.nall && !stopping(s->d); i++) {
         struct jn_store_instance *in = &o.all[i];
         bool run = strcmp(in->state, "running") == 0, crash = strcmp(in->state, "crashed") == 0;
@@ -315,36 +309,16 @@ static void tick(struct sup *s)
 struct known {
     struct jn_store_instance *all;
     int nall;
-    struct jn_store_app *apps;
-    int napps;
 };
 
 static int sop_known(struct jn_deployer *d, void *arg)
 {
     struct known *k = arg;
-    struct jn_store *st = jn_control_store(d->ctl);
-    k->nall = jn_store_instance_list(st, NULL, &k->all);
-    k->napps = jn_store_app_list(st, &k->apps);
-    return k->nall < 0 ? k->nall : k->napps;
+    k->nall = jn_store_instance_list(jn_control_store(d->ctl), NULL, &k->all);
+    return k->nall;
 }
 
-/* Whether name is an app this daemon has (had, since it started): the
- * container engine may be shared with other jern daemons or tools, whose
- * instances are none of our business. */
-static bool ours(struct sup *s, const char *name, const struct known *k)
-{
-    for (int i = 0; i < k->napps; i++)
-        if (strcmp(k->apps[i].name, name) == 0)
-            return true;
-    for (size_t i = 0; i < s->nseen; i++)
-        if (strcmp(s->seen[i], name) == 0)
-            return true;
-    return false;
-}
-
-
-
-/* Removes instances labelled by jern that the store does not know (their app
+/* Removes this daemon's instances that the store does not know (their app
  * was destroyed, or a job's cleanup failed). Rows are written before a driver
  * starts an instance, so a starting instance is never mistaken for one. */
 static void sweep(struct sup *s)
@@ -366,7 +340,6 @@ static void sweep(struct sup *s)
         struct known o = {0};
         if (dep_on_control(s->d, sop_known, &o) < 0) {
             free(o.all);
-            free(o.apps);
             free(v);
             return;
         }
@@ -375,7 +348,7 @@ static void sweep(struct sup *s)
             long long id = atoll(v[i].instance);
             for (int r = 0; r < o.nall && !known; r++)
                 known = o.all[r].id == id && strcmp(o.all[r].app, v[i].app) == 0;
-            if (known || !ours(s, v[i].app, &o) || dep_is_busy(s->d, v[i].app))
+            if (known || strcmp(v[i].daemon, s->d->daemon_id) != 0 || dep_is_busy(s->d, v[i].app))
                 continue;
             struct jn_store_instance tmp = {0};
             snprintf(tmp.app, sizeof(tmp.app), "%s", v[i].app);
@@ -387,10 +360,7 @@ static void sweep(struct sup *s)
                       v[i].app);
             dep_instance_destroy(&s->rt, &tmp);
         }
-        for (int i = 0; i < o.napps; i++)
-            remember(s, o.apps[i].name);
         free(o.all);
-        free(o.apps);
         free(v);
     }
 }
@@ -402,7 +372,7 @@ void *dep_supervise(void *arg)
     int64_t next_sweep = jn_now_ms() + SUP_SWEEP_EVERY_MS;
     while (!stopping(s.d)) {
         tick(&s);
-        if (jn_now_ms() >= next_sweep) {
+        if (jn_now_ms() >= next_sweep || app_destroyed(s.d)) {
             sweep(&s);
             next_sweep = jn_now_ms() + SUP_SWEEP_EVERY_MS;
         }
@@ -412,7 +382,6 @@ void *dep_supervise(void *arg)
     dep_rt_free(&s.rt);
     free(s.h);
     free(s.hp);
-    free(s.seen);
     return NULL;
 }
 
@@ -474,11 +443,15 @@ static void adopt_driver(struct jn_deployer *d, bool docker, struct jn_store_ins
                 strcmp(rows[k].driver, docker ? "docker" : "exec") == 0)
                 row = &rows[k];
         int64_t serving = 0;
-        if (!row && jn_store_app_get(st, v[i].app, NULL) == JN_ENOTFOUND) {
-            /* Not an app of this daemon: another jern's, or one destroyed
-             * while it was down; not ours to judge. */
-            jn_info("adoption: instance %s belongs to app '%s', unknown here; left alone",
-                    v[i].name, v[i].app);
+        /* Ours: created by this daemon, or, without the label, named by one
+         * of its rows (started before instances carried it). */
+        bool mine = v[i].daemon[0] ? strcmp(v[i].daemon, d->daemon_id) == 0 : row != NULL;
+        if (!mine) {
+            jn_notice("adoption: instance %s (app '%s') was created by %s%s; left alone", v[i].name,
+                      v[i].app, v[i].daemon[0] ? "another jern daemon: " : "",
+                      v[i].daemon[0] ? v[i].daemon : "something else (no jern.daemon label)");
+            if (row)
+                seen[row - rows] = true; /* not ours to stop either */
             continue;
         }
         if (row)
@@ -503,8 +476,12 @@ static void adopt_driver(struct jn_deployer *d, bool docker, struct jn_store_ins
                       v[i].name, row->app);
             continue; /* rows without a live instance are handled below */
         }
-        jn_notice("removing orphan instance %s (app '%s', release %s)", v[i].name, v[i].app,
-                  v[i].release);
+        if (!row && jn_store_app_get(st, v[i].app, NULL) == JN_ENOTFOUND)
+            jn_notice("removing instance %s: its app '%s' was destroyed while jern was down",
+                      v[i].name, v[i].app);
+        else
+            jn_notice("removing orphan instance %s (app '%s', release %s)", v[i].name, v[i].app,
+                      v[i].release);
         dep_instance_destroy(&d->rt, &tmp);
         if (row) {
             drop_row(d, row);

@@ -320,6 +320,8 @@ static void parse_inspect(cJSON *j, struct jn_instance *out)
              cJSON_GetObjectItemCaseSensitive(labels, JN_LABEL_RELEASE));
     copy_str(out->instance, sizeof(out->instance),
              cJSON_GetObjectItemCaseSensitive(labels, JN_LABEL_INSTANCE));
+    copy_str(out->daemon, sizeof(out->daemon),
+             cJSON_GetObjectItemCaseSensitive(labels, JN_LABEL_DAEMON));
     cJSON *pb = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "HostConfig"),
                                                  "PortBindings");
     cJSON *binding;
@@ -608,6 +610,8 @@ static char *create_body(const struct jn_instance_spec *s)
     cJSON_AddStringToObject(labels, JN_LABEL_APP, s->app);
     cJSON_AddStringToObject(labels, JN_LABEL_RELEASE, s->release);
     cJSON_AddStringToObject(labels, JN_LABEL_INSTANCE, s->instance);
+    if (s->daemon)
+        cJSON_AddStringToObject(labels, JN_LABEL_DAEMON, s->daemon);
     cJSON *hc = cJSON_AddObjectToObject(j, "HostConfig");
     if (s->app_port > 0) {
         char key[24], hp[16];

@@ -49,6 +49,11 @@ int jn_driver_check_spec(struct jn_driver *d, const struct jn_instance_spec *spe
                                   "%s: label jern.%s \"%s\" is invalid: use letters, digits, _ . - "
                                   "(first a letter or digit), at most 63",
                                   drv, labels[i][0], labels[i][1] ? labels[i][1] : "");
+    if (spec->daemon && !name_ok(spec->daemon, 63))
+        return jn_driver_fail(d, JN_EBADINPUT,
+                              "%s: label jern.daemon \"%s\" is invalid: use letters, digits, _ . - "
+                              "(first a letter or digit), at most 63",
+                              drv, spec->daemon);
     if (spec->host_port < 0 || spec->host_port > 65535 || spec->app_port < 0 ||
         spec->app_port > 65535)
         return jn_driver_fail(d, JN_EBADINPUT, "%s: ports must be 0..65535 (got %d -> %d)", drv,

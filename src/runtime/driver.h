@@ -25,6 +25,9 @@
 #define JN_LABEL_APP "jern.app"
 #define JN_LABEL_RELEASE "jern.release"
 #define JN_LABEL_INSTANCE "jern.instance"
+/* The id of the jern daemon that created the instance: adoption and sweeps
+ * only ever act on their own daemon's instances (an engine may be shared). */
+#define JN_LABEL_DAEMON "jern.daemon"
 
 /* Credentials for a private registry. server is "host[:port]" as in the image name. */
 struct jn_registry_auth {
@@ -68,6 +71,9 @@ struct jn_instance_spec {
     const char *app;
     const char *release;
     const char *instance;
+    /* Optional label jern.daemon (NULL: none): the owner's id, same rules as
+     * the labels above. */
+    const char *daemon;
 };
 
 /* What a driver knows about one instance. */
@@ -83,6 +89,7 @@ struct jn_instance {
     int64_t started_at; /* unix seconds (wall clock), 0 unknown */
     int pid;            /* main process (host pid namespace), 0 when not running */
     int host_port;      /* 127.0.0.1 port, 0 none */
+    char daemon[64];    /* label jern.daemon, "" when absent */
 };
 
 enum jn_log_stream { JN_STREAM_STDOUT = 1, JN_STREAM_STDERR = 2 };

@@ -329,7 +329,7 @@ static int64_t boot_time(void)
 /* ---- instance state files ---- */
 
 struct meta {
-    char name[128], app[64], release[64], instance[64];
+    char name[128], app[64], release[64], instance[64], daemon[64];
     pid_t pid, monitor;
     unsigned long long start_ticks, monitor_ticks;
     int host_port;
@@ -352,9 +352,9 @@ static int write_meta(struct execd *x, const struct meta *m)
         return -errno;
     fprintf(f,
             "name=%s\napp=%s\nrelease=%s\ninstance=%s\npid=%d\nstart_ticks=%llu\n"
-            "monitor=%d\nmonitor_ticks=%llu\nhost_port=%d\n",
+            "monitor=%d\nmonitor_ticks=%llu\nhost_port=%d\ndaemon=%s\n",
             m->name, m->app, m->release, m->instance, (int)m->pid, m->start_ticks, (int)m->monitor,
-            m->monitor_ticks, m->host_port);
+            m->monitor_ticks, m->host_port, m->daemon);
     int rc = fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : -errno;
     fclose(f);
     if (rc == 0 && rename(tmp, path) < 0)
@@ -395,6 +395,8 @@ static int read_meta(struct execd *x, const char *name, struct meta *m)
             m->monitor_ticks = strtoull(v, NULL, 10);
         else if (strcmp(line, "host_port") == 0)
             m->host_port = atoi(v);
+        else if (strcmp(line, "daemon") == 0)
+            snprintf(m->daemon, sizeof(m->daemon), "%s", v);
     }
     fclose(f);
     return 0;
@@ -431,6 +433,7 @@ static int fill_instance(struct execd *x, const struct meta *m, struct jn_instan
     snprintf(out->app, sizeof(out->app), "%s", m->app);
     snprintf(out->release, sizeof(out->release), "%s", m->release);
     snprintf(out->instance, sizeof(out->instance), "%s", m->instance);
+    snprintf(out->daemon, sizeof(out->daemon), "%s", m->daemon);
     out->host_port = m->host_port;
     long hz = sysconf(_SC_CLK_TCK);
     out->started_at =
@@ -655,6 +658,7 @@ static int ex_start(struct jn_driver *d, const struct jn_instance_spec *spec,
     snprintf(m.app, sizeof(m.app), "%s", spec->app);
     snprintf(m.release, sizeof(m.release), "%s", spec->release);
     snprintf(m.instance, sizeof(m.instance), "%s", spec->instance);
+    snprintf(m.daemon, sizeof(m.daemon), "%s", spec->daemon ? spec->daemon : "");
     char state;
     proc_stat(m.pid, &state, &m.start_ticks);
     proc_stat(m.monitor, &state, &m.monitor_ticks);

@@ -5,7 +5,7 @@
  * One thread per connection: simple, and fast enough on loopback keep-alive.
  *
  * Environment: PORT (or argv[1]), HOST (default 0.0.0.0; an IPv6 literal
- * works), APP_NAME (default "testapp"), APP_VERSION, FAIL_HEALTH.
+ * works), APP_NAME (default "testapp"), APP_VERSION, FAIL_HEALTH, FILE_ROOT.
  *
  * Endpoints (every response carries "X-App: NAME"):
  *   /                 "hello from NAME VERSION\n" (any unknown path answers the same,
@@ -24,6 +24,8 @@
  *                     and how many connections the process accepted so far
  *   /pid              the process id
  *   /env/NAME         the value of $NAME, or 404
+ *   /file?path=P      the content of $FILE_ROOT/P (at most 1 MiB): 403 without
+ *                     $FILE_ROOT or when P holds a ".." segment, 404 when missing
  *   /ws               WebSocket echo (RFC 6455): text, binary, fragments, ping/pong, close
  *   /crash            exits the process at once with status 1, without answering
  *
@@ -813,6 +815,42 @@ static int handle_big(struct conn *c, struct req *r)
     return 0;
 }
 
+#define FILE_MAX (1 << 20)
+
+/* /file?path=P: lets tests see what a deployed app sees on its filesystem
+ * (a container's bind mount), confined to $FILE_ROOT. */
+static int handle_file(struct conn *c, struct req *r)
+{
+    const char *root = getenv("FILE_ROOT");
+    const char *q = r->query ? strstr(r->query, "path=") : NULL;
+    if (q && q != r->query && q[-1] != '&')
+        q = NULL;
+    char rel[512];
+    size_t n = q ? strcspn(q + 5, "&") : 0;
+    if (!root || !*root)
+        return respond_text(c, r, 403, "/file: $FILE_ROOT is not set\n");
+    if (!q || n == 0 || n >= sizeof(rel))
+        return respond_text(c, r, 400, "/file: need ?path=P (at most 511 bytes)\n");
+    memcpy(rel, q + 5, n);
+    rel[n] = '\0';
+    for (const char *p = rel; *p; p = strchr(p, '/') ? strchr(p, '/') + 1 : p + strlen(p))
+        if (strncmp(p, "..", 2) == 0 && (p[2] == '/' || p[2] == '\0'))
+            return respond_text(c, r, 403, "/file: \"..\" is not allowed in path\n");
+    char full[1024];
+    snprintf(full, sizeof(full), "%s/%s", root, rel);
+    FILE *f = fopen(full, "rb");
+    if (!f)
+        return respond_text(c, r, errno == ENOENT ? 404 : 403, "/file: %s: %s\n", rel,
+                            strerror(errno));
+    char *body = malloc(FILE_MAX);
+    size_t len = body ? fread(body, 1, FILE_MAX, f) : 0;
+    fclose(f);
+    int rc = body ? respond(c, r, 200, "application/octet-stream", body, len)
+                  : respond_text(c, r, 500, "/file: out of memory\n");
+    free(body);
+    return rc;
+}
+
 static int handle_close(struct conn *c, struct req *r)
 {
     r->keepalive = 0;
@@ -886,6 +924,8 @@ static int dispatch(struct conn *c, struct req *r)
         const char *v = getenv(p + 5);
         rc = v ? respond(c, r, 200, "text/plain", v, strlen(v))
                : respond_text(c, r, 404, "env %s is not set\n", p + 5);
+    } else if (strcmp(p, "/file") == 0) {
+        rc = handle_file(c, r);
     } else if (strcmp(p, "/ws") == 0) {
         rc = respond_text(c, r, 400, "/ws needs a WebSocket upgrade request\n");
     } else if (app_version[0]) {

@@ -88,6 +88,21 @@ def start_wrk(d, app, seconds, post=False, tmp=None, conns=8):
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+def start_load(d, app, post=False, tmp=None, conns=8):
+    """wrk for as long as the test needs it: end it with stop_load() once
+    what it measures is over (a fixed duration either outlasts a slow
+    deploy or is cut short by one)."""
+    return start_wrk(d, app, 600, post=post, tmp=tmp, conns=conns)
+
+
+def stop_load(p):
+    """Ends a start_load() wrk (SIGINT: it prints its totals) and returns
+    (requests, output). Fails when wrk had already exited."""
+    assert p.poll() is None, "wrk ended early:\n" + (p.communicate()[0] or "")
+    p.send_signal(signal.SIGINT)
+    return wrk_result(p)
+
+
 def wrk_result(p, timeout=60):
     out, _ = p.communicate(timeout=timeout)
     m = re.search(r"(\d+) requests in", out)

@@ -2,18 +2,21 @@
 real containers (Podman's Docker-compatible service, scripts/podman-service.sh,
 with the image from scripts/build-testapp-image.sh). Every deploy goes
 through the CLI and the daemon; traffic goes through jern's gateway."""
+import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
 from conftest import ROOT, free_port, have
-from deploykit import DeployDaemon, exec_cmd, start_wrk, wait_for, wrk_result
+from deploykit import DeployDaemon, exec_cmd, start_load, stop_load, wait_for
 
 RUN = uuid.uuid4().hex[:6]
 
@@ -87,6 +90,17 @@ def daemon(procs, tmp_path, kind):
 def app(kind):
     kind.app = f"{kind.name[:2]}{uuid.uuid4().hex[:8]}"
     return kind.app
+
+
+def served(d, app):
+    """How many requests the gateway has answered for app's upstream (its
+    /metrics), so a test can wait until load really flows."""
+    r = d.admin().get("/metrics")
+    total = 0
+    for line in r.text.splitlines():
+        if line.startswith("jern_upstream_server_requests_total{") and f'upstream="{app}"' in line:
+            total += int(float(line.rsplit(" ", 1)[1]))
+    return total
 
 
 def deploy(d, kind, app, v, *extra, ok=True):
@@ -167,14 +181,12 @@ def test_deploy_fail_rollback_scale_restart(daemon, kind, app):
 def test_zero_failed_requests_over_five_deploys(daemon, kind, app, tmp_path):
     d = daemon
     deploy(d, kind, app, "v1", "--instances", "2")
-    per_deploy = 1 if kind.name == "exec" else 3
     for post in (False, True):
-        w = start_wrk(d, app, per_deploy * 5 + 2, post=post, tmp=tmp_path)
-        time.sleep(0.5)
+        w = start_load(d, app, post=post, tmp=tmp_path)
+        wait_for(lambda: served(d, app), 10, what="traffic through the gateway")
         for i in range(5):
             deploy(d, kind, app, "v2" if i % 2 == 0 else "v1")
-        assert w.poll() is None, "the deploys outlasted the load: raise per_deploy"
-        n, out = wrk_result(w)
+        n, out = stop_load(w)
         print(out)
         assert n > 200, out
         assert "Non-2xx" not in out, out
@@ -215,8 +227,8 @@ def test_killed_instance_is_restarted_without_client_errors(daemon, kind, app, t
     deploy(d, kind, app, "v1", "--instances", "2")
     victim = d.ps(app)[0]
     assert victim["pid"] > 0
-    w = start_wrk(d, app, 4, tmp=tmp_path)
-    time.sleep(1)
+    w = start_load(d, app, tmp=tmp_path)
+    wait_for(lambda: served(d, app), 10, what="traffic through the gateway")
     kill_pid(kind, victim["pid"])
 
     def restarted():
@@ -224,7 +236,7 @@ def test_killed_instance_is_restarted_without_client_errors(daemon, kind, app, t
         return ps if len(ps) == 2 and all(p["state"] == "running" for p in ps) and \
             any(p["restarts"] == 1 for p in ps) else None
     ps = wait_for(restarted, 20, what="restart of the killed instance")
-    n, out = wrk_result(w)
+    n, out = stop_load(w)
     print(out)
     assert n > 200 and "Non-2xx" not in out and "Socket errors" not in out, out
     assert victim["name"] not in [p["name"] for p in ps]
@@ -333,9 +345,12 @@ def test_daemon_restart_adopts_instances_and_removes_orphans(daemon, kind, app):
         stop.set()
         raise AssertionError(f"ps={d.ps(app)} count={count_instances(d, kind, app)}")
     d.kill9()
+    mark = len(codes)
     d.start()
-    time.sleep(1)
-    stop.set()
+    try:
+        wait_for(lambda: codes[mark:].count(200) >= 20, 20, what="traffic after the restart")
+    finally:
+        stop.set()
     t.join()
     after = sorted((p["name"], p["pid"]) for p in d.ps(app))
     assert after == before  # adopted: same instances, same processes
@@ -433,3 +448,164 @@ def test_make_demo_deploys_and_shows_the_next_commands(tmp_path):
     assert "jern rollback demo" in r.stdout
     # the demo cleans up after itself: no instance outlives it
     assert not list((ROOT / "build/demo/state/exec/instances").glob("*/meta"))
+
+
+# ---- resources: volumes, memory, cpus ----
+
+def test_container_volume_memory_and_cpus_reach_the_engine(procs, tmp_path, engine):
+    data, conf = tmp_path / "data", tmp_path / "conf"
+    data.mkdir()
+    conf.mkdir()
+    (data / "greeting.txt").write_text("from the host\n")
+    app = f"vo{uuid.uuid4().hex[:8]}"
+    d = DeployDaemon(procs, tmp_path, docker_sock=engine["sock"]).start()
+    try:
+        r = d.jern("deploy", app, *Kind("docker", engine).args("v1"), "--health", "/health",
+                   "--volume", f"{data}:/data", "--volume", f"{conf}:/conf:ro",
+                   "--env", "FILE_ROOT=/data", "--memory", "256m", "--cpus", "0.5")
+        assert r.returncode == 0, r.stdout + r.stderr
+        # the container sees the host directory itself, not a copy of it
+        assert d.get(app, "/file?path=greeting.txt").text == "from the host\n"
+        (data / "greeting.txt").write_text("changed on the host\n")
+        assert d.get(app, "/file?path=greeting.txt").text == "changed on the host\n"
+        name = d.ps(app)[0]["name"]
+        out = subprocess.run(["podman", "inspect", "--format", "json", name], capture_output=True,
+                             text=True, timeout=60, check=True).stdout
+        info = json.loads(out)[0]
+        assert info["HostConfig"]["Memory"] == 256 * 1024 * 1024
+        assert info["HostConfig"]["NanoCpus"] == 500_000_000
+        mounts = {m["Destination"]: m for m in info["Mounts"]}
+        assert mounts["/data"]["Source"] == str(data) and mounts["/data"]["RW"] is True
+        assert mounts["/conf"]["Source"] == str(conf) and mounts["/conf"]["RW"] is False
+        # a missing host directory is named before anything starts
+        r = d.jern("deploy", app, *Kind("docker", engine).args("v2"), "--volume",
+                   f"{tmp_path}/nope:/data")
+        assert r.returncode == 1 and f"{tmp_path}/nope" in r.stderr and "create it" in r.stderr
+        assert [x["version"] for x in d.admin().get(f"/v1/apps/{app}/releases").json()[
+            "releases"]] == [1]
+    finally:
+        d.stop()
+        subprocess.run(f"podman ps -aq --filter label=jern.app={app} | xargs -r podman rm -f",
+                       shell=True, capture_output=True, timeout=120)
+
+
+def test_exec_memory_limit_and_what_it_refuses(procs, tmp_path):
+    d = DeployDaemon(procs, tmp_path).start()
+    try:
+        r = d.jern("deploy", "mem", "--cmd", exec_cmd(), "--health", "/health", "--memory", "512m")
+        assert r.returncode == 0, r.stdout + r.stderr
+        # the app's own process (behind the gateway) runs under RLIMIT_AS
+        pid = int(d.get("mem", "/pid").text)
+        limits = Path(f"/proc/{pid}/limits").read_text()
+        line = next(x for x in limits.splitlines() if x.startswith("Max address space"))
+        assert line.split()[3:5] == ["536870912", "536870912"], line
+        # options the exec driver cannot honour are refused, naming the option and the fix
+        r = d.jern("deploy", "mem", "--cmd", exec_cmd(), "--volume", f"{tmp_path}:/data")
+        assert r.returncode == 1 and "--volume needs a container" in r.stderr, r.stderr
+        assert "drop --volume" in r.stderr and "--image" in r.stderr
+        r = d.jern("deploy", "mem", "--cmd", exec_cmd(), "--cpus", "1")
+        assert r.returncode == 1 and "--cpus needs a container" in r.stderr, r.stderr
+        assert "drop --cpus" in r.stderr and "--image" in r.stderr
+        # bad values: clear errors, and nothing is created or started
+        for args, rc, says in (
+                (["--cmd", exec_cmd(), "--memory", "12q"], 1, "--memory '12q' is not a size"),
+                (["--cmd", exec_cmd(), "--memory", "1k"], 1, "at least 4m"),
+                (["--cmd", exec_cmd(), "--cpus", "-1"], 2, "--cpus '-1' is not a number"),
+                (["--image", "localhost/x:1", "--volume", "nocolon"], 1,
+                 'volume "nocolon": expected HOST:CONTAINER')):
+            r = d.jern("deploy", "badvals", *args)
+            assert r.returncode == rc and says in r.stderr, (args, r.stdout, r.stderr)
+        assert d.admin().get("/v1/apps/badvals/releases").status == 404
+        assert [x["version"] for x in d.admin().get("/v1/apps/mem/releases").json()[
+            "releases"]] == [1]
+        assert len(d.ps("mem")) == 1
+    finally:
+        d.stop()
+        d.cleanup_exec()
+
+
+# ---- ownership: each daemon judges only the instances it created ----
+
+def daemon_id(d):
+    with sqlite3.connect(str(d.state / "jern.db")) as db:
+        return db.execute("SELECT value FROM settings WHERE key = 'daemon_id'").fetchone()[0]
+
+
+def daemon_label(d, kind, app):
+    """The jern.daemon label of each of app's instances."""
+    if kind.name == "exec":
+        out = []
+        for m in (d.state / "exec" / "instances").glob("*/meta"):
+            kv = dict(l.split("=", 1) for l in m.read_text().splitlines() if "=" in l)
+            if kv.get("app") == app:
+                out.append(kv.get("daemon", ""))
+        return out
+    r = subprocess.run(["podman", "ps", "-q", "--filter", f"label=jern.app={app}", "--format",
+                        '{{index .Labels "jern.daemon"}}'], capture_output=True, text=True,
+                       timeout=60, check=True)
+    return r.stdout.split()
+
+
+def test_app_destroyed_while_the_daemon_was_down(daemon, kind, app, tmp_path):
+    d = daemon
+    me = daemon_id(d)
+    assert len(me) > 8
+    # the store as it was before the app existed (the daemon's id is in it)
+    before = tmp_path / "before.db"
+    with sqlite3.connect(str(d.state / "jern.db")) as src, sqlite3.connect(str(before)) as dst:
+        src.backup(dst)
+    deploy(d, kind, app, "v1", "--instances", "2")
+    pids = [p["pid"] for p in d.ps(app)]
+    assert daemon_label(d, kind, app) == [me, me]
+    d.stop()
+    assert count_instances(d, kind, app) == 2  # instances outlive the daemon
+    # restoring that store is what `jern destroy APP` would have left, had
+    # it run while the daemon was down: the app is unknown, its instances run
+    for suffix in ("", "-wal", "-shm"):
+        (d.state / f"jern.db{suffix}").unlink(missing_ok=True)
+    shutil.copy(before, d.state / "jern.db")
+    d.start()
+    assert daemon_id(d) == me  # the id persists
+    # adoption runs before the daemon answers: they are gone by now
+    assert count_instances(d, kind, app) == 0
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    assert f"its app '{app}' was destroyed while jern was down" in d.proc.output()
+
+
+def test_daemons_sharing_an_engine_leave_each_other_alone(procs, tmp_path, engine):
+    kind = Kind("docker", engine)
+    app = f"sh{uuid.uuid4().hex[:8]}"  # the same app name in both daemons
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = DeployDaemon(procs, tmp_path / "a", docker_sock=engine["sock"], name="jern-a").start()
+    b = DeployDaemon(procs, tmp_path / "b", docker_sock=engine["sock"], name="jern-b")
+    try:
+        deploy(a, kind, app, "v1")
+        mine = a.ps(app)[0]["name"]
+        b.start()
+        ida, idb = daemon_id(a), daemon_id(b)
+        assert ida != idb
+        assert f"instance {mine} (app '{app}') was created by another jern daemon: {ida}" in \
+            b.proc.output()
+        deploy(b, kind, app, "v2")
+        assert sorted(daemon_label(a, kind, app)) == sorted([ida, idb])
+        # a restarted daemon adopts its own instance and leaves the other one alone
+        a.stop()
+        a.start()
+        assert [p["name"] for p in a.ps(app)] == [mine]
+        assert "was created by another jern daemon: " + idb in a.proc.output()
+        assert count_instances(a, kind, app) == 2
+        # b destroys its app: its sweep removes its own instance, not a's of the same name
+        assert b.jern("destroy", app).returncode == 0
+        wait_for(lambda: daemon_label(a, kind, app) == [ida], 20, step=0.3,
+                 what="removal of b's instance")
+        assert a.get(app).text == kind.body("v1")
+        assert [p["state"] for p in a.ps(app)] == ["running"]
+    finally:
+        a.stop()
+        if b.proc:
+            b.stop()
+        subprocess.run(f"podman ps -aq --filter label=jern.app={app} | xargs -r podman rm -f",
+                       shell=True, capture_output=True, timeout=120)

@@ -297,6 +297,26 @@ def test_pid_and_env(procs):
     assert r.status_code == 404 and "NOT_SET_ANYWHERE" in r.text
 
 
+def test_file_serves_only_under_file_root(procs, testapp, tmp_path):
+    root = tmp_path / "root"
+    (root / "sub").mkdir(parents=True)
+    (root / "sub" / "a.txt").write_text("inside\n")
+    (tmp_path / "secret.txt").write_text("outside\n")
+    port = testapp("files", extra_env={"FILE_ROOT": str(root)})
+    r = requests.get(url(port, "/file?path=sub/a.txt"))
+    assert r.status_code == 200 and r.text == "inside\n"
+    for bad in ("../secret.txt", "sub/../../secret.txt", ".."):
+        r = requests.get(url(port, f"/file?path={bad}"))
+        assert r.status_code == 403 and ".." in r.text, bad
+    r = requests.get(url(port, "/file?path=missing.txt"))
+    assert r.status_code == 404
+    assert requests.get(url(port, "/file")).status_code == 400
+    # without $FILE_ROOT nothing is served
+    plain = testapp("nofiles")
+    r = requests.get(url(plain, "/file?path=sub/a.txt"))
+    assert r.status_code == 403 and "FILE_ROOT" in r.text
+
+
 def test_port_from_env_and_host(procs):
     port = free_port()
     procs.start([TESTAPP], name="envport", env={"PORT": str(port), "HOST": "127.0.0.1"})

@@ -122,7 +122,8 @@ static void test_lifecycle(void **st)
                                  .cpus = 0.5,
                                  .app = app,
                                  .release = "r3",
-                                 .instance = "web-1"};
+                                 .instance = "web-1",
+                                 .daemon = "jdk42"};
     struct jn_instance info;
     int64_t t0 = time(NULL);
     int rc = jn_driver_start(drv, &s, &info);
@@ -154,6 +155,7 @@ static void test_lifecycle(void **st)
     assert_string_equal(list[0].id, info.id);
     assert_true(list[0].running);
     assert_string_equal(list[0].release, "r3");
+    assert_string_equal(list[0].daemon, "jdk42");
     free(list);
     assert_int_equal(jn_driver_list(drv, "dkt-nobody", &list), 0);
     free(list);

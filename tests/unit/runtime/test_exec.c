@@ -249,6 +249,7 @@ static void test_adoption_by_new_driver(void **st)
     s.app = "adopt";
     s.release = "r7";
     s.instance = "keep-1";
+    s.daemon = "jabc123";
     struct jn_instance info;
     assert_int_equal(jn_driver_start(drv, &s, &info), 0);
     char body[256];
@@ -266,6 +267,7 @@ static void test_adoption_by_new_driver(void **st)
     assert_int_equal(list[0].pid, info.pid);
     assert_string_equal(list[0].release, "r7");
     assert_string_equal(list[0].instance, "keep-1");
+    assert_string_equal(list[0].daemon, "jabc123");
     assert_int_equal(list[0].host_port, port);
     assert_int_equal(list[0].started_at, info.started_at);
     free(list);
@@ -368,6 +370,10 @@ static void test_bad_input_is_named(void **st)
     s.app = "has space";
     assert_int_equal(jn_driver_start(drv, &s, NULL), JN_EBADINPUT);
     assert_non_null(strstr(jn_driver_errmsg(drv), "jern.app"));
+    s = spec_for("lbl", "true", 0);
+    s.daemon = "bad/id";
+    assert_int_equal(jn_driver_start(drv, &s, NULL), JN_EBADINPUT);
+    assert_non_null(strstr(jn_driver_errmsg(drv), "jern.daemon"));
     const char *env[] = {"NOEQUALS", NULL};
     s = spec_for("env", "true", 0);
     s.env = env;
