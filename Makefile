@@ -83,6 +83,7 @@ demo: deps
 bench: deps
 	$(MAKE) all
 	bench/run.sh
+	bench/coldstart.sh
 
 fuzz: deps
 	fuzz/run.sh $(FUZZ_SECONDS)

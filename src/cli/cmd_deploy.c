@@ -7,6 +7,7 @@
 #include "core/common.h"
 
 #include "cli/client.h"
+#include "cli/cmd_scale.h"
 #include "cli/commands.h"
 
 #include <ctype.h>
@@ -271,13 +272,17 @@ int jn_cmd_rollback(int argc, char **argv)
 
 int jn_cmd_scale(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++)
+        if (jn_cli_is_autoscale_flag(argv[i]))
+            return jn_cmd_autoscale(argc, argv); /* cmd_scale.c */
     struct jn_client c;
     if ((argc = jn_client_init(&c, argc, argv)) < 0)
         return 2;
     int n;
     if (argc != 3 || !parse_int(argv[2], 0, 1000, &n)) {
         jn_client_free(&c);
-        return jn_client_usage("scale APP N");
+        return jn_client_usage("scale APP N | scale APP --min N --max M [--idle D] "
+                               "[--concurrency C] (see: jern scale --help)");
     }
     cJSON *b = cJSON_CreateObject();
     cJSON_AddNumberToObject(b, "instances", n);
@@ -402,6 +407,7 @@ int jn_cmd_ps(int argc, char **argv)
                        jn_client_num(x, "restarts"));
             }
         }
+        jn_cli_ps_autoscale(o);
     }
     cJSON_Delete(o);
     jn_client_free(&c);

@@ -5,9 +5,14 @@
 #include "control/control.h"
 #include "gateway/upstream.h"
 
+struct jn_autoscaler;
+struct jn_loop;
+
 struct jn_ctl_live {
     char *name;
     struct jn_upstream *u; /* the last one published under name (one reference) */
+    bool wait_ready;       /* app upstreams: the gateway's "wait for ready" (autoscale) */
+    int64_t wait_timeout_ms;
 };
 
 struct jn_ctl_host {
@@ -24,6 +29,9 @@ struct jn_control {
     size_t nlive;
     struct jn_ctl_host *hosts; /* the app hosts last published to the gateway */
     size_t nhosts;
+    struct jn_autoscaler *as; /* scale to zero (control/autoscale.c); NULL: none */
+    struct jn_loop *as_loop;  /* the control loop, for the gateway's "wanted" posts: set
+                               * once, and like ctl itself outlives the gateway workers */
     void (*on_app_deleted)(void *arg, const char *app);
     void *on_app_deleted_arg;
 };
@@ -51,6 +59,14 @@ int jn_ctl_publish_hosts(struct jn_control *ctl);
 /* Fills conns/requests/failures/stats of v[0..n) from the live peers of name. */
 void jn_ctl_live_counters(struct jn_control *ctl, const char *name, struct jn_ctl_server *v,
                           size_t n);
+
+/* The upstream last published under name (borrowed), or NULL. */
+struct jn_upstream *jn_ctl_live_upstream(struct jn_control *ctl, const char *name);
+
+/* Attaches the autoscaler consulted when app upstreams are published (NULL
+ * detaches; loop is kept). */
+void jn_control_set_autoscaler(struct jn_control *ctl, struct jn_autoscaler *as,
+                               struct jn_loop *loop);
 
 /* Drops every live upstream reference (jn_control_free). */
 void jn_ctl_live_free(struct jn_control *ctl);

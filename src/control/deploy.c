@@ -15,6 +15,7 @@
 #include "core/common.h"
 
 #include "control/control.h"
+#include "control/autoscale.h"
 #include "control/deploy_int.h"
 #include "core/log.h"
 
@@ -473,6 +474,36 @@ static int job_restart(struct dep_job *j, struct dep_rt *rt)
     return r;
 }
 
+struct cold_fail {
+    const char *app;
+    char msg[512];
+};
+
+static int op_cold_failed(struct jn_deployer *d, void *arg)
+{
+    struct cold_fail *c = arg;
+    if (d->as)
+        jn_autoscale_failed(d->as, c->app, c->msg);
+    return 0;
+}
+
+/* Hands the job's last error to the requests waiting for this cold start. */
+static void cold_failed(struct dep_job *j)
+{
+    struct cold_fail c = {.app = j->app};
+    snprintf(c.msg, sizeof(c.msg), "the instance did not become healthy");
+    pthread_mutex_lock(&j->mu);
+    for (size_t i = j->nlines; i-- > 0;) {
+        const char *e = strstr(j->lines[i], "] error: "); /* "[  0.52s] error: ..." */
+        if (e) {
+            snprintf(c.msg, sizeof(c.msg), "%s", e + 9);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&j->mu);
+    dep_on_control(j->d, op_cold_failed, &c);
+}
+
 static int job_scale(struct dep_job *j, struct dep_rt *rt)
 {
     struct jn_store_release rel = {0};
@@ -495,11 +526,15 @@ static int job_scale(struct dep_job *j, struct dep_rt *rt)
             r = JN_EBADINPUT;
             goto out;
         }
+        if (j->cold)
+            s.probe_every_ms = 20; /* someone is waiting: see the port open at once */
         int add = j->count - have;
         struct jn_store_instance *fresh = jn_calloc((size_t)add, sizeof(*fresh));
         size_t nfresh = 0;
         if ((r = start_healthy(j, rt, &rel, &s, add, fresh, &nfresh)) < 0) {
             undo(j, rt, fresh, nfresh);
+            if (j->cold)
+                cold_failed(j);
         } else {
             struct op o = {.app = j->app,
                            .release_id = rel.id,

@@ -8,6 +8,7 @@
 #include "core/common.h"
 
 #include "control/control.h"
+#include "control/autoscale.h"
 #include "control/deploy_int.h"
 #include "core/log.h"
 
@@ -53,6 +54,7 @@ static void app_deleted(void *arg, const char *app)
     pthread_mutex_lock(&d->mu);
     d->app_destroyed = true;
     pthread_mutex_unlock(&d->mu);
+    jn_autoscale_forget(d->as, app);
 }
 
 /* This daemon's id, made at its first start and kept in the store: every
@@ -94,6 +96,7 @@ struct jn_deployer *jn_deployer_new(struct jn_loop *loop, struct jn_control *ctl
     daemon_id(ctl, d->daemon_id, sizeof(d->daemon_id));
     d->rt.d = d;
     pthread_mutex_init(&d->mu, NULL);
+    d->as = jn_autoscaler_new(d);
     jn_control_on_app_deleted(ctl, app_deleted, d);
     return d;
 }
@@ -105,6 +108,7 @@ int jn_deployer_start(struct jn_deployer *d)
         d->sup_started = true;
     else
         jn_error("cannot start the instance supervisor: %s", strerror(errno));
+    jn_autoscaler_start(d->as);
     return 0;
 }
 
@@ -123,6 +127,8 @@ void jn_deployer_free(struct jn_deployer *d)
 {
     if (!d)
         return;
+    jn_autoscaler_free(d->as);
+    d->as = NULL;
     pthread_mutex_lock(&d->mu);
     d->stopping = true;
     pthread_mutex_unlock(&d->mu);
@@ -184,8 +190,8 @@ static void jobs_gc(struct jn_deployer *d)
 
 /* Starts a job for app (already claimed by the caller); returns it or NULL
  * (and unclaims) when no thread could be made. */
-static struct dep_job *job_start(struct jn_deployer *d, enum dep_kind kind, const char *app,
-                                 int64_t release_id, int count, const cJSON *auth)
+static struct dep_job *job_start_cold(struct jn_deployer *d, enum dep_kind kind, const char *app,
+                                      int64_t release_id, int count, const cJSON *auth, bool cold)
 {
     jobs_gc(d);
     struct dep_job *j = jn_calloc(1, sizeof(*j));
@@ -193,6 +199,7 @@ static struct dep_job *job_start(struct jn_deployer *d, enum dep_kind kind, cons
     snprintf(j->app, sizeof(j->app), "%s", app);
     j->release_id = release_id;
     j->count = count;
+    j->cold = cold;
     j->d = d;
     j->t0 = jn_now_ms();
     pthread_mutex_init(&j->mu, NULL);
@@ -226,6 +233,22 @@ static struct dep_job *job_start(struct jn_deployer *d, enum dep_kind kind, cons
         dep_unclaim(d, app);
     }
     return j;
+}
+
+static struct dep_job *job_start(struct jn_deployer *d, enum dep_kind kind, const char *app,
+                                 int64_t release_id, int count, const cJSON *auth)
+{
+    return job_start_cold(d, kind, app, release_id, count, auth, false);
+}
+
+int dep_job_start(struct jn_deployer *d, enum dep_kind kind, const char *app, int64_t release_id,
+                  int count, bool cold)
+{
+    struct dep_job *j = job_start_cold(d, kind, app, release_id, count, NULL, cold);
+    pthread_mutex_lock(&j->mu);
+    bool failed = j->done;
+    pthread_mutex_unlock(&j->mu);
+    return failed ? JN_EBASE : 0;
 }
 
 static void send_json(struct jn_api_resp *resp, int status, cJSON *o)
@@ -701,8 +724,10 @@ static void post_scale(struct jn_deployer *d, const char *app, const struct jn_a
         jn_api_error(resp, 400, "\"instances\" is required (0 to %d)", DEP_MAX_INSTANCES);
         return;
     }
-    if (serving_or_error(d, app, &cur, &scale, resp) && claim_or_409(d, app, resp))
+    if (serving_or_error(d, app, &cur, &scale, resp) && claim_or_409(d, app, resp)) {
+        jn_autoscale_clear(d->as, app); /* a fixed count: min = max = n */
         job_accepted(resp, job_start(d, JOB_SCALE, app, cur, n, NULL), 0);
+    }
 }
 
 static void post_restart(struct jn_deployer *d, const char *app, struct jn_api_resp *resp)
@@ -792,6 +817,9 @@ static void get_ps(struct jn_deployer *d, const char *app, struct jn_api_resp *r
         cJSON_AddItemToArray(arr, x);
     }
     free(v);
+    cJSON *as = app ? jn_autoscale_json(d->as, app) : NULL;
+    if (as)
+        cJSON_AddItemToObject(o, "autoscale", as);
     send_json(resp, 200, o);
 }
 
@@ -874,6 +902,8 @@ bool jn_deployer_api(struct jn_deployer *d, const char *const *seg, int nseg,
     }
     if (strcmp(seg[1], "apps") != 0 || nseg < 4)
         return false;
+    if (d->as && jn_autoscale_api(d->as, seg, nseg, req, resp))
+        return true;
     const char *app = seg[2], *what = seg[3];
     static const char *const posts[] = {"deploy", "rollback", "scale", "restart", NULL};
     for (const char *const *p = posts; *p; p++) {

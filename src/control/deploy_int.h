@@ -25,6 +25,7 @@ struct dep_job {
     char app[JN_STORE_NAME_MAX];
     int64_t release_id; /* deploy, rollback: the release to serve */
     int count;          /* instances wanted */
+    bool cold;          /* scale: a cold start (fast probes; failures reach the waiters) */
     struct jn_registry_auth auth;
     char *auth_buf[3];
     struct jn_deployer *d;
@@ -58,6 +59,7 @@ struct dep_spec {
     size_t nvolumes;
     char workdir[1024];
     int64_t health_timeout_ms;
+    int probe_every_ms; /* 0: DEP_HEALTH_EVERY_MS; cold starts probe every 20 ms */
 };
 
 struct jn_deployer {
@@ -78,7 +80,14 @@ struct jn_deployer {
     int threads; /* job threads running */
     pthread_t sup;
     bool sup_started;
+    struct jn_autoscaler *as; /* control/autoscale.c */
 };
+
+/* Claims nothing: the caller has claimed app. Starts a job thread (for the
+ * autoscaler: kind JOB_SCALE, cold for a start from zero). Returns 0 or
+ * JN_EBASE (no thread; app unclaimed). Control thread. */
+int dep_job_start(struct jn_deployer *d, enum dep_kind kind, const char *app, int64_t release_id,
+                  int count, bool cold);
 
 /* Runs fn(d, arg) on the control thread and returns its result, or
  * JN_ECLOSED when the daemon is stopping. Any thread but the control one. */

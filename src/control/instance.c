@@ -294,7 +294,8 @@ int dep_wait_healthy(struct dep_rt *rt, const struct dep_spec *s,
         now = jn_now_ms();
         if (now >= deadline_ms)
             break;
-        usleep((useconds_t)JN_MIN((int64_t)DEP_HEALTH_EVERY_MS, deadline_ms - now) * 1000);
+        int64_t every = s->probe_every_ms > 0 ? s->probe_every_ms : DEP_HEALTH_EVERY_MS;
+        usleep((useconds_t)JN_MIN(every, deadline_ms - now) * 1000);
     }
     snprintf(msg, msglen, "instance %s did not become healthy in time (last probe: %s)", in->name,
              last);

@@ -5,6 +5,7 @@
 #include "core/common.h"
 
 #include "control/api.h"
+#include "control/autoscale.h"
 #include "control/control.h"
 #include "control/control_int.h"
 #include "gateway/gateway.h"
@@ -154,4 +155,5 @@ void jn_api_metrics(struct jn_api *api, struct jn_buf *out)
         jn_buf_printf(out, "jern_gateway_connections_open %llu\n",
                       (unsigned long long)gs.conns_open);
     }
+    jn_autoscale_metrics(api->ctl->as, out);
 }

@@ -11,6 +11,7 @@
  */
 #include "core/common.h"
 
+#include "control/autoscale.h"
 #include "control/control_int.h"
 #include "core/log.h"
 #include "gateway/gateway.h"
@@ -76,6 +77,11 @@ int jn_ctl_publish_upstream(struct jn_control *ctl, const char *name,
             }
         }
     }
+    /* Apps that scale to zero wait for an instance instead of failing. */
+    bool wait_ready = false;
+    int64_t wait_timeout_ms = 0;
+    if (!cu)
+        jn_autoscale_decorate(ctl->as, name, u, &wait_ready, &wait_timeout_ms);
     int r = 0;
     if (ctl->gw && cu)
         r = jn_gateway_set_upstream(ctl->gw, name, u, false, 0);
@@ -91,11 +97,13 @@ int jn_ctl_publish_upstream(struct jn_control *ctl, const char *name,
     }
     jn_upstream_unref(l->u);
     l->u = u;
+    l->wait_ready = wait_ready;
+    l->wait_timeout_ms = wait_timeout_ms;
     /* An app's hosts point at the upstream object itself: re-point them. */
     for (size_t i = 0; !cu && ctl->gw && i < ctl->nhosts; i++) {
         if (strcmp(ctl->hosts[i].app, name) != 0)
             continue;
-        int e = jn_gateway_set_app(ctl->gw, ctl->hosts[i].host, u, false, 0);
+        int e = jn_gateway_set_app(ctl->gw, ctl->hosts[i].host, u, wait_ready, wait_timeout_ms);
         r = r ? r : e;
     }
     return r;
@@ -156,7 +164,8 @@ int jn_ctl_publish_hosts(struct jn_control *ctl)
         struct jn_ctl_live *l = live_find(ctl, hosts[i].app);
         if (!l || !ctl->gw)
             continue;
-        int e = jn_gateway_set_app(ctl->gw, hosts[i].host, l->u, false, 0);
+        int e =
+            jn_gateway_set_app(ctl->gw, hosts[i].host, l->u, l->wait_ready, l->wait_timeout_ms);
         if (e < 0) {
             jn_warn("cannot route host %s to app '%s': %s", hosts[i].host, hosts[i].app,
                     jn_strerror(e));
@@ -189,6 +198,20 @@ void jn_ctl_live_counters(struct jn_control *ctl, const char *name, struct jn_ct
         v[i].failures = atomic_load(&p->failures);
         jn_peer_stats_read(p, &v[i].stats);
     }
+}
+
+struct jn_upstream *jn_ctl_live_upstream(struct jn_control *ctl, const char *name)
+{
+    struct jn_ctl_live *l = live_find(ctl, name);
+    return l ? l->u : NULL;
+}
+
+void jn_control_set_autoscaler(struct jn_control *ctl, struct jn_autoscaler *as,
+                               struct jn_loop *loop)
+{
+    ctl->as = as;
+    if (loop)
+        ctl->as_loop = loop;
 }
 
 void jn_ctl_live_free(struct jn_control *ctl)

@@ -391,18 +391,31 @@ static void attempt_failed(struct gw_req *r, unsigned kind, int status, const ch
 
 static void wait_tick(struct jn_loop *loop, struct jn_timer *t);
 
+/* Counts a waiter of u and, for a new request (post), wakes the control
+ * plane once per upstream object (scale to zero: it starts an instance). A
+ * waiter moving to a newer snapshot does not post: its first post did. */
+static void wait_join(struct jn_upstream *u, bool post)
+{
+    atomic_fetch_add(&u->waiters, 1);
+    if (post && u->on_wait && !atomic_exchange(&u->wait_posted, true))
+        u->on_wait(u, u->on_wait_arg);
+}
+
 /* How long a request waits for the snapshot replacing a draining upstream. */
 #define GW_TRANSITION_WAIT_MS 1000
 
 static void start_wait(struct gw_req *r)
 {
     struct gw_worker *w = r->c->w;
-    if (w->nwaiters >= GW_WAITERS_MAX) {
+    if (w->nwaiters >= GW_WAITERS_MAX ||
+        (r->u->wait_max > 0 && atomic_load(&r->u->waiters) >= r->u->wait_max)) {
         gw_client_respond(r, 503, "too many requests waiting for the application to start", NULL);
         return;
     }
     w->nwaiters++;
     r->phase = GW_P_WAIT;
+    r->wait_start_ms = jn_now_ms();
+    wait_join(r->u, true);
     r->wait_deadline = jn_loop_now(w->loop) + (r->wait_timeout_ms > 0 ? r->wait_timeout_ms : 30000);
     jn_timer_init(&r->wait_timer, wait_tick, r);
     jn_timer_start(w->loop, &r->wait_timer, 10);
@@ -428,18 +441,18 @@ static void refresh_upstream(struct gw_req *r)
         jn_gw_route(s, l, h->host, h->host_len, h->path, h->path_len, &app);
     if (!loc || (!app && loc->upstream < 0))
         return;
+    struct jn_upstream *nu = app ? app->u : s->ups[loc->upstream].u;
+    if (nu != r->u) {
+        atomic_fetch_sub(&r->u->waiters, 1);
+        wait_join(nu, false);
+    }
     jn_gw_snapshot_ref(s);
     jn_gw_snapshot_unref(r->snap);
     r->snap = s;
     r->loc = loc;
     r->listen = l;
-    if (app) {
-        r->u = app->u;
-        r->wait_ready = app->wait_ready;
-    } else {
-        r->u = s->ups[loc->upstream].u;
-        r->wait_ready = s->ups[loc->upstream].wait_ready;
-    }
+    r->u = nu;
+    r->wait_ready = app ? app->wait_ready : s->ups[loc->upstream].wait_ready;
 }
 
 static void wait_tick(struct jn_loop *loop, struct jn_timer *t)
@@ -450,12 +463,24 @@ static void wait_tick(struct jn_loop *loop, struct jn_timer *t)
     int64_t now = jn_loop_now(loop);
     if (jn_upstream_has_ready(r->u, now)) {
         w->nwaiters--;
+        atomic_fetch_sub(&r->u->waiters, 1);
         r->phase = GW_P_PROXY;
         attempt(r);
         return;
     }
+    int64_t failed = atomic_load_explicit(&r->u->fail_ms, memory_order_acquire);
+    if (failed && failed >= r->wait_start_ms) {
+        /* The instance started for this request failed: say why now rather
+         * than at the timeout; the next request starts another one. */
+        w->nwaiters--;
+        atomic_fetch_sub(&r->u->waiters, 1);
+        r->phase = GW_P_PROXY;
+        gw_client_respond(r, 503, r->u->fail_msg, NULL);
+        return;
+    }
     if (now >= r->wait_deadline || w->draining) {
         w->nwaiters--;
+        atomic_fetch_sub(&r->u->waiters, 1);
         r->phase = GW_P_PROXY;
         if (r->wait_transition)
             gw_client_respond(r, 502, "no live upstreams", NULL);
@@ -587,6 +612,7 @@ void gw_proxy_abort(struct gw_req *r)
     if (r->phase == GW_P_WAIT) {
         jn_timer_stop(r->c->w->loop, &r->wait_timer);
         r->c->w->nwaiters--;
+        atomic_fetch_sub(&r->u->waiters, 1);
         r->phase = GW_P_PROXY;
     }
     close_up(r, false);

@@ -67,6 +67,20 @@ struct jn_upstream {
     int keepalive_requests;
     pthread_mutex_t lock;
     _Atomic int refs;
+
+    /* Scale to zero (control/autoscale.c). The control thread sets on_wait,
+     * wait_max, fail_msg before the upstream is published or, for fail_ms,
+     * stores fail_msg first and fail_ms last (release); workers only read them.
+     * on_wait(u, arg) runs on a worker thread, at most once per upstream
+     * object, when the first request starts waiting for a ready peer: it must
+     * not block (it posts to the control loop). */
+    void (*on_wait)(struct jn_upstream *u, void *arg);
+    void *on_wait_arg;
+    int wait_max;              /* requests allowed to wait, all workers; 0: no bound here */
+    _Atomic int waiters;       /* requests waiting on this object now */
+    _Atomic bool wait_posted;  /* on_wait already called for this object */
+    _Atomic int64_t fail_ms;   /* jn_now_ms() when starting an instance failed; 0: none */
+    char fail_msg[200];        /* why; waiters that began before fail_ms get it in a 503 */
 };
 
 /* Creates a peer with one reference. Returns NULL on a bad address. */

@@ -141,6 +141,7 @@ struct gw_req {
     bool up_progress;   /* bytes moved on the upstream side since the timer was set */
     int up_timer_kind, c_timer_kind;
     int64_t wait_deadline;
+    int64_t wait_start_ms; /* jn_now_ms() when the wait began (cold start failures) */
     bool wait_transition; /* waiting for the snapshot that replaces a draining upstream */
     struct jn_timer wait_timer;
 

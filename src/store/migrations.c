@@ -69,6 +69,9 @@ static const char *const migrations[] = {
     "ALTER TABLE releases ADD COLUMN status TEXT NOT NULL DEFAULT 'pending';"
     "ALTER TABLE instances ADD COLUMN name TEXT;"
     "ALTER TABLE instances ADD COLUMN health TEXT NOT NULL DEFAULT 'unknown';",
+    /* 3: scale to zero and autoscaling (control/autoscale.c): the app's
+     * settings as a JSON object, NULL when its instance count is fixed. */
+    "ALTER TABLE apps ADD COLUMN autoscale TEXT;",
 };
 
 int jn_store_migrations_count(void)
