@@ -391,7 +391,12 @@ int jn_cmd_ps(int argc, char **argv)
     if (rc == 0 && !c.json) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "instances");
         if (cJSON_GetArraySize(v) == 0) {
-            printf("no instances (deploy with: jern deploy APP --image IMAGE)\n");
+            /* An autoscaled app at zero is not an app to deploy: its
+             * autoscale lines below say why nothing runs. */
+            if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(o, "autoscale")))
+                printf("no instances running\n");
+            else
+                printf("no instances (deploy with: jern deploy APP --image IMAGE)\n");
         } else {
             printf("%-16s %-28s %-8s %-9s %-10s %-6s %-7s %s\n", "APP", "INSTANCE", "RELEASE",
                    "STATE", "HEALTH", "PORT", "UPTIME", "RESTARTS");
