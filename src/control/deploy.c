@@ -451,18 +451,27 @@ static int job_deploy(struct dep_job *j, struct dep_rt *rt)
     return r;
 }
 
+/* Loads the job's release into rel and the app's current instances into l.
+ * Returns 0, or a negative code with nothing left to free. */
+static int load_serving(struct dep_job *j, struct jn_store_release *rel, struct op *l)
+{
+    int r = load_release(j, j->release_id, rel);
+    if (r < 0)
+        return r;
+    if ((r = dep_on_control(j->d, op_list, l)) < 0) {
+        jn_store_release_clear(rel);
+        return r;
+    }
+    return 0;
+}
+
 static int job_restart(struct dep_job *j, struct dep_rt *rt)
 {
     struct jn_store_release rel = {0};
-    int r = load_release(j, j->release_id, &rel);
+    struct op l = {.app = j->app};
+    int r = load_serving(j, &rel, &l);
     if (r < 0)
         return r;
-    struct op l = {.app = j->app};
-    if ((r = dep_on_control(j->d, op_list, &l)) < 0) {
-        jn_store_release_clear(&rel);
-        return r;
-    }
-    r = 0;
     dep_job_log(j, "restarting %s: %zu instance(s), one at a time", j->app, l.nold);
     /* One at a time: capacity never drops below what is serving now. */
     for (size_t i = 0; i < l.nold && r == 0; i++) {
@@ -507,15 +516,10 @@ static void cold_failed(struct dep_job *j)
 static int job_scale(struct dep_job *j, struct dep_rt *rt)
 {
     struct jn_store_release rel = {0};
-    int r = load_release(j, j->release_id, &rel);
+    struct op l = {.app = j->app};
+    int r = load_serving(j, &rel, &l);
     if (r < 0)
         return r;
-    struct op l = {.app = j->app};
-    if ((r = dep_on_control(j->d, op_list, &l)) < 0) {
-        jn_store_release_clear(&rel);
-        return r;
-    }
-    r = 0;
     int have = (int)l.nold;
     dep_job_log(j, "scaling %s from %d to %d instance(s)", j->app, have, j->count);
     if (j->count > have) {

@@ -215,24 +215,34 @@ static struct dep_job *job_start_cold(struct jn_deployer *d, enum dep_kind kind,
     j->id = ++d->next_job;
     j->next = d->jobs;
     d->jobs = j;
-    d->threads++;
     pthread_mutex_unlock(&d->mu);
-    pthread_t th;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    int r = pthread_create(&th, &attr, dep_job_run, j);
-    pthread_attr_destroy(&attr);
+    int r = dep_thread_start(d, dep_job_run, j);
     if (r != 0) {
-        pthread_mutex_lock(&d->mu);
-        d->threads--;
-        pthread_mutex_unlock(&d->mu);
         dep_job_log(j, "error: cannot start a thread: %s", strerror(r));
         j->done = true;
         j->done_ms = jn_now_ms();
         dep_unclaim(d, app);
     }
     return j;
+}
+
+int dep_thread_start(struct jn_deployer *d, void *(*fn)(void *), void *arg)
+{
+    pthread_mutex_lock(&d->mu);
+    d->threads++;
+    pthread_mutex_unlock(&d->mu);
+    pthread_t th;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int r = pthread_create(&th, &attr, fn, arg);
+    pthread_attr_destroy(&attr);
+    if (r != 0) {
+        pthread_mutex_lock(&d->mu);
+        d->threads--;
+        pthread_mutex_unlock(&d->mu);
+    }
+    return r;
 }
 
 static struct dep_job *job_start(struct jn_deployer *d, enum dep_kind kind, const char *app,

@@ -93,6 +93,11 @@ int dep_job_start(struct jn_deployer *d, enum dep_kind kind, const char *app, in
  * JN_ECLOSED when the daemon is stopping. Any thread but the control one. */
 int dep_on_control(struct jn_deployer *d, int (*fn)(struct jn_deployer *, void *), void *arg);
 
+/* Starts fn(arg) on a detached thread counted in d->threads (fn decrements
+ * it when done, so the deployer's stop can wait for it). Returns 0 or the
+ * pthread_create error. Any thread. */
+int dep_thread_start(struct jn_deployer *d, void *(*fn)(void *), void *arg);
+
 /* Claims app for a job or a supervisor restart: false when already claimed. */
 bool dep_claim(struct jn_deployer *d, const char *app);
 void dep_unclaim(struct jn_deployer *d, const char *app);

@@ -249,19 +249,7 @@ int jn_warm_start(struct jn_deployer *d, const char *app, bool resume)
     j->d = d;
     j->resume = resume;
     snprintf(j->app, sizeof(j->app), "%s", app);
-    pthread_mutex_lock(&d->mu);
-    d->threads++;
-    pthread_mutex_unlock(&d->mu);
-    pthread_t th;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    int r = pthread_create(&th, &attr, warm_run, j);
-    pthread_attr_destroy(&attr);
-    if (r != 0) {
-        pthread_mutex_lock(&d->mu);
-        d->threads--;
-        pthread_mutex_unlock(&d->mu);
+    if (dep_thread_start(d, warm_run, j) != 0) {
         free(j);
         dep_unclaim(d, app);
         return JN_EBASE;

@@ -36,6 +36,33 @@ def wait_port(port, timeout=10.0, host="127.0.0.1"):
     raise TimeoutError(f"nothing listening on {host}:{port} after {timeout}s")
 
 
+def read_until_close(s, timeout, stop_after_head=False):
+    """Reads from socket s until the peer closes or timeout passes, or, with
+    stop_after_head, as soon as a whole response head has arrived."""
+    out = b""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            break
+        if not chunk:
+            break
+        out += chunk
+        if stop_after_head and b"\r\n\r\n" in out:
+            break
+    return out
+
+
+def raw(port, data, timeout=5.0, until_close=True):
+    """Sends bytes on a fresh connection to 127.0.0.1:port and returns what
+    comes back: everything until the server closes (or timeout), or only up to
+    the end of the response head when until_close is False."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        return read_until_close(s, timeout, stop_after_head=not until_close)
+
+
 class Proc:
     """A child process with its output captured to a file."""
 

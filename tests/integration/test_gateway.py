@@ -8,7 +8,7 @@ import time
 
 import requests
 
-from conftest import JERN, free_port, wait_port
+from conftest import JERN, free_port, raw, wait_port
 
 
 def start_gateway(procs, tmp_path, body, name="jern", workers=1, head="", port=None):
@@ -29,25 +29,6 @@ def simple_proxy(procs, tmp_path, backends, upstream_extra="", loc_extra="", ser
         upstream app {{ {servers} {upstream_extra} }}
         server {{ listen 127.0.0.1:{{port}}; {server_extra}
                   location / {{ proxy_pass http://app; {loc_extra} }} }}""")
-
-
-def raw(port, data, timeout=5.0, until_close=True):
-    """Sends bytes, returns everything read until the server closes (or timeout)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(data)
-        out = b""
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            try:
-                chunk = s.recv(65536)
-            except socket.timeout:
-                break
-            if not chunk:
-                break
-            out += chunk
-            if not until_close and b"\r\n\r\n" in out:
-                break
-        return out
 
 
 def test_get_through_upstream(procs, tmp_path, testapp):

@@ -5,7 +5,8 @@ right status."""
 import socket
 import time
 
-from test_gateway import raw, simple_proxy
+from conftest import raw, read_until_close
+from test_gateway import simple_proxy
 
 
 def send_in_pieces(port, pieces, pause=0.01, timeout=5.0):
@@ -16,17 +17,7 @@ def send_in_pieces(port, pieces, pause=0.01, timeout=5.0):
         for p in pieces:
             s.sendall(p)
             time.sleep(pause)
-        out = b""
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            try:
-                chunk = s.recv(65536)
-            except socket.timeout:
-                break
-            if not chunk:
-                break
-            out += chunk
-        return out
+        return read_until_close(s, timeout)
 
 
 def test_head_dripped_byte_by_byte_is_proxied(procs, tmp_path, testapp):

@@ -13,31 +13,13 @@ import pytest
 import requests
 import websocket
 
-from conftest import TESTAPP, TESTAPP_STATIC, free_port, wait_port
+from conftest import TESTAPP, TESTAPP_STATIC, free_port, raw, wait_port
 
 PATTERN = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 def url(port, path):
     return f"http://127.0.0.1:{port}{path}"
-
-
-def raw(port, data, timeout=5.0, until_close=True):
-    """Sends data on a fresh connection and returns everything read until the peer
-    closes (or until timeout when until_close is False)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(data)
-        out = b""
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            try:
-                chunk = s.recv(65536)
-            except socket.timeout:
-                break
-            if not chunk:
-                break
-            out += chunk
-        return out
 
 
 def read_response(sock, buf=b""):
