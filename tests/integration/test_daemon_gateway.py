@@ -261,3 +261,38 @@ def test_embedded_defaults(procs, tmp_path, testapp):
     r = requests.get("http://127.0.0.1:8080/", headers={"Host": "dflt.localhost"}, timeout=10)
     assert r.text == "hello from dflt\n"
     assert (tmp_path / "jern-state" / "jern.db").exists()
+
+
+def test_a_change_reaches_the_gateway_within_10ms(procs, tmp_path, testapp):
+    """The admin API answers only after the new snapshot was handed to every
+    worker: a request sent right after the answer already sees the change."""
+    a, b = testapp("a"), testapp("b")
+    d = Daemon(procs, tmp_path).start()
+    api = d.admin()
+    assert api.post("/v1/apps", {"name": "fast"}).status == 201
+    assert api.post("/v1/upstreams/fast/servers", {"addr": f"127.0.0.1:{a}"}).status == 201
+    assert api.post("/v1/upstreams/fast/servers", {"addr": f"127.0.0.1:{b}"}).status == 201
+    session = requests.Session()
+    worst = 0.0
+    for round_ in range(5):
+        gone, stays = (a, b) if round_ % 2 == 0 else (b, a)
+        name = "b" if stays == b else "a"
+        assert api.patch(f"/v1/upstreams/fast/servers/127.0.0.1:{stays}",
+                         {"state": "ready"}).status == 200
+        r = api.patch(f"/v1/upstreams/fast/servers/127.0.0.1:{gone}", {"state": "maint"})
+        t0 = time.monotonic()
+        assert r.status == 200
+        # the first request sent after the answer, and every one after it,
+        # must reach the server left ready
+        first_ok = None
+        for _ in range(20):
+            sent = time.monotonic()
+            resp = session.get(d.url("/"), headers={"Host": "fast.localhost"}, timeout=5)
+            assert resp.status_code == 200
+            if resp.text == f"hello from {name}\n":
+                first_ok = first_ok if first_ok is not None else sent - t0
+            else:
+                assert first_ok is None, "a request went to the server in maint after the switch"
+        assert first_ok is not None
+        worst = max(worst, first_ok)
+    assert worst < 0.010, f"a change took {worst * 1000:.1f} ms to reach the gateway"
