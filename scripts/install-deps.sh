@@ -9,11 +9,10 @@ PACKAGES=(
     gcc make pkg-config libsqlite3-dev libcurl4-openssl-dev libcjson-dev
     # tests
     libcmocka-dev python3-pytest python3-requests python3-websocket curl
-    clang libclang-rt-14-dev procps iproute2
-    # real peers: benchmarks, hardening, containers, registry, database, cluster
-    nginx haproxy wrk hyperfine slowhttptest
+    clang libclang-rt-14-dev procps
+    # real peers: benchmarks, containers, a private registry
+    nginx haproxy wrk
     podman runc docker-registry apache2-utils
-    mariadb-server mariadb-client etcd-server etcd-client
     # profiling (bench/profile.sh)
     strace linux-perf
 )
