@@ -527,10 +527,21 @@ static void route_apps(struct jn_api *api, const struct route *rt, const struct 
         if (method_is(req, JN_HTTP_GET)) {
             app_show(api, app, 200, resp);
         } else if (req->method == JN_HTTP_DELETE) {
-            if ((r = jn_control_app_delete(api->ctl, app, err, sizeof(err))) < 0)
-                send_err(resp, r, err);
-            else
-                deleted(resp, "app", app);
+            /* A job half-way through would go on starting instances, and
+             * publish them into an app recreated under the same name. */
+            if (api->deployer && !jn_deployer_claim(api->deployer, app)) {
+                jn_api_error(resp, 409,
+                             "app '%s' has a deploy, scale or restart running; destroy it "
+                             "when that has finished",
+                             app);
+            } else {
+                if ((r = jn_control_app_delete(api->ctl, app, err, sizeof(err))) < 0)
+                    send_err(resp, r, err);
+                else
+                    deleted(resp, "app", app);
+                if (api->deployer)
+                    jn_deployer_unclaim(api->deployer, app);
+            }
         } else {
             not_allowed(resp, req, "GET, DELETE");
         }

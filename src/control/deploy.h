@@ -50,4 +50,10 @@ void jn_deployer_free(struct jn_deployer *d);
 bool jn_deployer_api(struct jn_deployer *d, const char *const *seg, int nseg,
                      const struct jn_api_req *req, struct jn_api_resp *resp);
 
+/* Claims app so that no deploy, scale, restart or supervisor action runs on it
+ * (destroying an app holds it meanwhile). Returns false when one is running.
+ * Release with jn_deployer_unclaim. Any thread. */
+bool jn_deployer_claim(struct jn_deployer *d, const char *app);
+void jn_deployer_unclaim(struct jn_deployer *d, const char *app);
+
 #endif

@@ -226,6 +226,16 @@ static struct dep_job *job_start_cold(struct jn_deployer *d, enum dep_kind kind,
     return j;
 }
 
+bool jn_deployer_claim(struct jn_deployer *d, const char *app)
+{
+    return dep_claim(d, app);
+}
+
+void jn_deployer_unclaim(struct jn_deployer *d, const char *app)
+{
+    dep_unclaim(d, app);
+}
+
 int dep_thread_start(struct jn_deployer *d, void *(*fn)(void *), void *arg)
 {
     pthread_mutex_lock(&d->mu);

@@ -681,7 +681,8 @@ static int ex_stop(struct jn_driver *d, const char *id, int timeout_ms)
         return jn_driver_fail(d, rc, "exec: no instance %s", id);
     bool present;
     read_exit(x, id, &present);
-    if (!present && same_process(m.pid, m.start_ticks, NULL)) {
+    bool alive = !present && same_process(m.pid, m.start_ticks, NULL);
+    if (alive) {
         /* The app leads its own group: signal all of it. SIGCONT wakes a paused one so
          * the SIGTERM is delivered. */
         kill(-m.pid, SIGTERM);
@@ -697,9 +698,12 @@ static int ex_stop(struct jn_driver *d, const char *id, int timeout_ms)
             return jn_driver_fail(d, JN_ETIMEDOUT, "exec: %s (pid %d) survived SIGKILL", id,
                                   (int)m.pid);
     }
-    /* Descendants that ignored SIGTERM while the leader exited must not linger. The
-     * group id is the leader's pid, dead now; a reuse within this call is implausible. */
-    if (m.pid > 0)
+    /* Descendants that ignored SIGTERM while the leader exited must not linger. Only
+     * when this call saw the leader alive: the group was ours moments ago, and its id
+     * cannot be reused while members remain. A leader found dead (say, an instance
+     * removed after it died while jern was down) may have had its pid reused by an
+     * unrelated group leader since: never signal that. */
+    if (alive && m.pid > 0)
         kill(-m.pid, SIGKILL);
     struct jn_instance info;
     fill_instance(x, &m, &info, true);

@@ -609,3 +609,27 @@ def test_daemons_sharing_an_engine_leave_each_other_alone(procs, tmp_path, engin
             b.stop()
         subprocess.run(f"podman ps -aq --filter label=jern.app={app} | xargs -r podman rm -f",
                        shell=True, capture_output=True, timeout=120)
+
+
+def test_destroy_during_a_deploy_is_refused(procs, tmp_path):
+    """A deploy half-way through holds its app: destroying it meanwhile gets a
+    409 that says why, and the deploy finishes untouched."""
+    d = DeployDaemon(procs, tmp_path).start()
+    try:
+        # FAIL_HEALTH keeps the deploy probing until its deadline
+        slow = threading.Thread(target=lambda: d.jern(
+            "deploy", "busy", "--cmd", exec_cmd(), "--env", "FAIL_HEALTH=1",
+            "--health", "/health", "--health-timeout", "3"))
+        slow.start()
+        wait_for(lambda: d.admin().get("/v1/apps/busy").status == 200, 10,
+                 what="the deploy to start")
+        r = d.jern("destroy", "busy")
+        assert r.returncode != 0
+        assert "deploy, scale or restart running" in r.stderr, r.stderr
+        slow.join(60)
+        # once the (failed) deploy is over, the app can be destroyed
+        wait_for(lambda: d.jern("destroy", "busy").returncode == 0, 20, step=0.5,
+                 what="destroy after the deploy ended")
+    finally:
+        d.stop()
+        d.cleanup_exec()
