@@ -112,14 +112,19 @@ static int sop_list(struct jn_deployer *d, void *arg)
     return o->nall;
 }
 
-/* Writes in's row and adds or removes its server, then publishes. */
+/* Writes in's row and adds or removes its server, then publishes. The
+ * supervisor works from a list read earlier: a job may have removed the row
+ * since (a scale-down, a deploy), and its port may serve another instance
+ * now, so a missing row leaves the servers alone (JN_ENOTFOUND). */
 static int sop_apply(struct jn_deployer *d, void *arg)
 {
     struct sop *o = arg;
     struct jn_store *st = jn_control_store(d->ctl);
     char addr[JN_STORE_ADDR_MAX];
     snprintf(addr, sizeof(addr), "127.0.0.1:%d", o->in->host_port);
-    int r;
+    int r = jn_store_instance_update(st, o->in);
+    if (r < 0)
+        return r;
     if (o->serve) {
         r = jn_store_server_add(st, o->in->app, addr, 1, "ready");
         if (r == JN_EEXIST)
@@ -129,8 +134,6 @@ static int sop_apply(struct jn_deployer *d, void *arg)
         if (r == JN_ENOTFOUND)
             r = 0;
     }
-    if (r == 0)
-        r = jn_store_instance_update(st, o->in);
     dep_publish(d, o->in->app);
     return r;
 }
@@ -138,6 +141,16 @@ static int sop_apply(struct jn_deployer *d, void *arg)
 static int sop_release(struct jn_deployer *d, void *arg)
 {
     struct sop *o = arg;
+    /* The row must still be there: a job may have retired it since the list. */
+    struct jn_store_instance *v;
+    int n = jn_store_instance_list(jn_control_store(d->ctl), o->in->app, &v);
+    bool found = false;
+    for (int i = 0; i < n && !found; i++)
+        found = v[i].id == o->in->id;
+    if (n >= 0)
+        free(v);
+    if (!found)
+        return JN_ENOTFOUND;
     int r = jn_store_release_get(jn_control_store(d->ctl), o->in->app, 0, o->in->release_id,
                                  o->rel);
     if (r == 0)
@@ -189,7 +202,13 @@ static void restart(struct sup *s, struct jn_store_instance *in)
         snprintf(in->state, sizeof(in->state), "running");
         snprintf(in->health, sizeof(in->health), "healthy");
         o.serve = true;
-        dep_on_control(s->d, sop_apply, &o);
+        if (dep_on_control(s->d, sop_apply, &o) == JN_ENOTFOUND) {
+            /* retired by a job while it restarted: not ours to serve */
+            dep_instance_destroy(&s->rt, in);
+            dep_spec_free(&spec);
+            jn_store_release_clear(&rel);
+            return;
+        }
         jn_notice("app '%s': instance %s restarted (restart %d)", in->app, in->name,
                   in->restarts);
     } else {
