@@ -97,6 +97,11 @@ static void conn_names_collect(const struct jn_http_header *h, size_t n, struct 
 static bool conn_names_has(const struct conn_names *cn, const struct jn_http_header *h, size_t n,
                            const struct jn_http_header *hd)
 {
+    /* Content-Length frames the body jern forwards: a peer naming it in
+     * Connection must not make the next hop see a body without a length
+     * (that would smuggle the body as a second request). */
+    if (hd->name_len == 14 && jn_http_token_eq(hd->name, hd->name_len, "content-length"))
+        return false;
     if (cn->many)
         return named_in_connection(h, n, hd->name, hd->name_len);
     for (size_t i = 0; i < cn->n; i++)
@@ -740,7 +745,7 @@ static void response_done(struct gw_req *r)
     struct gw_upconn *uc = r->up;
     bool reuse = r->phase == GW_P_PROXY && r->hresp.keep_alive && !r->sent_close &&
                  r->rq.body_done && jn_pipe_empty(&r->rq) && r->rs_pos == r->rlen && !uc->eof &&
-                 r->u->keepalive > 0;
+                 !uc->hup && r->u->keepalive > 0; /* a FIN came with the answer: gone */
     if (!r->rq.body_done)
         r->keep_alive = false; /* the rest of the request body was never read */
     if (reuse) {

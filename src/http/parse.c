@@ -309,6 +309,7 @@ struct head_info {
     bool te_chunked_last;  /* the final coding is chunked */
     bool te_chunked_not_last; /* chunked appears before another coding */
     bool te_unknown;
+    bool te_other; /* a registered coding besides chunked (gzip, ...) */
     bool te_malformed;
 };
 
@@ -328,6 +329,8 @@ static void te_scan(struct head_info *hi, const struct jn_http_header *h)
                  !jn_http_token_eq(e, en, "deflate") && !jn_http_token_eq(e, en, "compress") &&
                  !jn_http_token_eq(e, en, "x-compress"))
             hi->te_unknown = true;
+        else
+            hi->te_other = true;
     }
     if (r < 0)
         hi->te_malformed = true;
@@ -675,6 +678,10 @@ ssize_t jn_http_parse_request(const char *buf, size_t len, const struct jn_http_
             return bad(&s, 501, "unsupported transfer coding");
         if (!hi.te_chunked_last || hi.te_chunked_not_last)
             return bad(&s, 400, "Transfer-Encoding must end with a single chunked");
+        /* Transfer-Encoding is hop-by-hop and jern re-frames bodies itself: it
+         * relays chunked only, or gzip etc. would reach the next hop undeclared. */
+        if (hi.te_other)
+            return bad(&s, 501, "only the chunked transfer coding is supported");
         req->framing = JN_FRAMING_CHUNKED;
     } else if (hi.ncl > 1) {
         return bad(&s, 400, "more than one Content-Length");
@@ -786,6 +793,8 @@ ssize_t jn_http_parse_response(const char *buf, size_t len, const struct jn_http
             return bad(&s, 502, "unsupported transfer coding");
         if (hi.te_chunked_not_last)
             return bad(&s, 502, "chunked is not the final transfer coding");
+        if (hi.te_other)
+            return bad(&s, 502, "a transfer coding other than chunked (jern relays chunked only)");
         resp->framing = hi.te_chunked_last ? JN_FRAMING_CHUNKED : JN_FRAMING_CLOSE;
     } else if (hi.ncl > 1) {
         return bad(&s, 502, "more than one Content-Length");

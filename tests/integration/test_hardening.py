@@ -397,3 +397,18 @@ def test_slowloris_does_not_starve_normal_clients(procs, tmp_path):
           f"normal requests: {ok} answered, {failed} failed")
     assert alive >= 900  # the attack really held its connections
     assert ok >= 20 and failed == 0, (ok, failed)
+
+
+def test_content_length_named_in_connection_still_frames_the_body(guarded):
+    """A client naming Content-Length in Connection must not make the gateway
+    drop it while forwarding the body: the body would reach the backend as a
+    second, unchecked request (smuggling)."""
+    be, port = guarded
+    smuggled = b"GET /admin HTTP/1.1\r\nHost: x\r\n\r\n"
+    data = (b"POST / HTTP/1.1\r\nHost: x\r\nConnection: content-length, close\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(smuggled)) + smuggled
+    out, _ = exchange(port, data)
+    assert out.startswith(b"HTTP/1.1 200 "), out
+    assert be.got.wait(2)
+    head = be.bytes_received()
+    assert b"\r\nContent-Length: %d\r\n" % len(smuggled) in head, head
