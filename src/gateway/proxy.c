@@ -349,10 +349,25 @@ static void close_up(struct gw_req *r, bool failed)
     }
 }
 
+/* Whether an attempt that ended with kind (a JN_NEXT_* flag) may go to another
+ * peer: proxy_next_upstream and its _tries and _timeout, idempotence, peers
+ * left. Both the failure path and the status check ask this one question, so
+ * an upstream's error answer is relayed whenever no retry would happen. */
+static bool retry_allowed(struct gw_req *r, unsigned kind, bool replayable)
+{
+    const struct jn_conf_settings *s = r->loc->s;
+    int64_t now = jn_loop_now(r->c->w->loop);
+    return replayable && (s->next_upstream & kind) &&
+           (is_idempotent(r->hreq.method_id) || (s->next_upstream & JN_NEXT_NON_IDEMPOTENT)) &&
+           (s->next_upstream_tries == 0 || r->attempts < s->next_upstream_tries) &&
+           (s->next_upstream_timeout_ms == 0 ||
+            now - r->first_attempt_ms < s->next_upstream_timeout_ms) &&
+           r->ntried < GW_TRIED_MAX && !r->c->w->draining && (size_t)r->ntried < r->u->npeers;
+}
+
 /* Failure kinds, as the JN_NEXT_* flags of proxy_next_upstream. */
 static void attempt_failed(struct gw_req *r, unsigned kind, int status, const char *why)
 {
-    struct gw_worker *w = r->c->w;
     const struct jn_conf_settings *s = r->loc->s;
     append_status(r->up_statuses, sizeof(r->up_statuses), status);
     bool replayable = !r->body_discarded && !r->client_started;
@@ -375,14 +390,7 @@ static void attempt_failed(struct gw_req *r, unsigned kind, int status, const ch
         attempt(r);
         return;
     }
-    int64_t now = jn_loop_now(w->loop);
-    bool can = replayable && (s->next_upstream & kind) &&
-               (is_idempotent(r->hreq.method_id) || (s->next_upstream & JN_NEXT_NON_IDEMPOTENT)) &&
-               (s->next_upstream_tries == 0 || r->attempts < s->next_upstream_tries) &&
-               (s->next_upstream_timeout_ms == 0 ||
-                now - r->first_attempt_ms < s->next_upstream_timeout_ms) &&
-               r->ntried < GW_TRIED_MAX && !w->draining;
-    if (can && (size_t)r->ntried < r->u->npeers) {
+    if (retry_allowed(r, kind, replayable)) {
         attempt(r);
         return;
     }
@@ -718,11 +726,7 @@ static int parse_response(struct gw_req *r)
     r->up_time_us = (jn_now_ns() - r->attempt_ns) / 1000;
     jn_peer_stats_record(r->peer, r->c->w->id, status, r->up_time_us);
     unsigned kind = jn_upstream_status_cause(status);
-    const struct jn_conf_settings *s = r->loc->s;
-    if (kind && (s->next_upstream & kind) && !r->body_discarded &&
-        (is_idempotent(r->hreq.method_id) || (s->next_upstream & JN_NEXT_NON_IDEMPOTENT)) &&
-        (size_t)r->ntried < r->u->npeers &&
-        (s->next_upstream_tries == 0 || r->attempts < s->next_upstream_tries)) {
+    if (kind && retry_allowed(r, kind, !r->body_discarded)) {
         attempt_failed(r, kind, status, "upstream answered with an error status");
         return -1;
     }

@@ -412,3 +412,28 @@ def test_content_length_named_in_connection_still_frames_the_body(guarded):
     assert be.got.wait(2)
     head = be.bytes_received()
     assert b"\r\nContent-Length: %d\r\n" % len(smuggled) in head, head
+
+
+def test_upstream_error_answer_is_relayed_when_no_retry_is_allowed(procs, tmp_path):
+    """With http_503 in proxy_next_upstream but its timeout spent, the
+    upstream's own 503 (its Retry-After, its body) reaches the client, not a
+    page of jern's."""
+    def slow_503(conn, data):
+        time.sleep(0.05)
+        conn.sendall(b"HTTP/1.1 503 Busy\r\nRetry-After: 120\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 16\r\nConnection: close\r\n\r\n{\"error\":\"busy\"}")
+    a, b = RawBackend(slow_503), RawBackend(slow_503)
+    try:
+        _, port, _ = start_gateway(procs, tmp_path, f"""
+            upstream app {{ server 127.0.0.1:{a.port}; server 127.0.0.1:{b.port}; }}
+            server {{ listen 127.0.0.1:{{port}};
+                      location / {{ proxy_pass http://app;
+                                    proxy_next_upstream error timeout http_503;
+                                    proxy_next_upstream_timeout 10ms; }} }}""")
+        out, _ = exchange(port, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert out.startswith(b"HTTP/1.1 503 "), out
+        assert b"\r\nRetry-After: 120\r\n" in out, out
+        assert out.endswith(b'{"error":"busy"}'), out
+    finally:
+        a.close()
+        b.close()
