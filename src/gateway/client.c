@@ -391,8 +391,18 @@ static void start_request(struct gw_conn *c)
     if (cl && cl->return_code) {
         int code = cl->return_code;
         bool redirect = code == 301 || code == 302 || code == 303 || code == 307 || code == 308;
-        gw_client_respond(r, code, redirect ? NULL : cl->return_text,
-                          redirect ? cl->return_text : NULL);
+        const char *text = cl->return_text;
+        char val[2048];
+        if (r->loc->has_ret && r->loc->ret.has_vars) {
+            ssize_t n = gw_eval_template(r, &r->loc->ret, val, sizeof(val) - 1);
+            if (n < 0) {
+                gw_client_respond(r, 500, "the return value is too long or invalid", NULL);
+                return;
+            }
+            val[n] = '\0';
+            text = val;
+        }
+        gw_client_respond(r, code, redirect ? NULL : text, redirect ? text : NULL);
         return;
     }
     if (app) {

@@ -170,6 +170,20 @@ static const char *remote_text(struct gw_req *r)
     return r->remote_text;
 }
 
+ssize_t gw_eval_template(struct gw_req *r, const struct jn_template *t, char *out, size_t cap)
+{
+    struct jn_var_ctx ctx;
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.req = &r->hreq;
+    ctx.remote_addr = remote_text(r);
+    ctx.scheme = "http";
+    ctx.proxy_host = r->loc->proxy_host;
+    ctx.upstream_response_time_us = -1;
+    ctx.connection = r->c->serial;
+    ctx.connection_requests = r->c->nreqs + 1;
+    return jn_template_eval(t, &ctx, false, out, cap);
+}
+
 static void fill_ctx(struct gw_req *r, struct jn_var_ctx *ctx)
 {
     memset(ctx, 0, sizeof(*ctx));

@@ -123,11 +123,20 @@ static int compile_location(struct jn_gw_routes *r, const struct jn_conf_server 
         if (strcasecmp(h->name, "connection") == 0)
             gl->sets_connection = true;
     }
+    if (cl && cl->return_code && cl->return_text) {
+        char terr[256];
+        if (jn_template_compile(cl->return_text, &gl->ret, terr, sizeof(terr)) < 0)
+            return fail(err, errlen, r->conf->path, cl->line, "return: %s", terr);
+        gl->has_ret = true;
+    }
     return 0;
 }
 
 static void free_location(struct jn_gw_location *gl)
 {
+    if (gl->has_ret)
+        jn_template_free(&gl->ret);
+    gl->has_ret = false;
     for (size_t i = 0; i < gl->nset; i++)
         jn_template_free(&gl->set[i].value);
     free(gl->set);

@@ -47,6 +47,8 @@ struct jn_gw_location {
     struct jn_gw_set_header *set;
     size_t nset;
     bool sets_host, sets_connection; /* user overrides of the defaults */
+    struct jn_template ret;          /* return's text or URL, compiled ($host...) */
+    bool has_ret;
     const struct jn_conf_settings *s;
     int alog; /* index in routes->alogs, or -1 for "access_log off" */
 };

@@ -268,6 +268,9 @@ void gw_client_close(struct gw_conn *c);
 void gw_client_finish(struct gw_conn *c);
 /* Queues a local response (error page, return) on r and sends it. */
 void gw_client_respond(struct gw_req *r, int status, const char *text, const char *location);
+/* Evaluates t (header mode: no CR/LF) for r into out[0..cap). Returns the
+ * length or a negative code (too long, invalid). Worker thread. */
+ssize_t gw_eval_template(struct gw_req *r, const struct jn_template *t, char *out, size_t cap);
 /* Reads and starts a request if its bytes already arrived (graceful stop). */
 void gw_client_try_read(struct gw_conn *c);
 /* Drops an idle keep-alive connection (graceful stop). Returns true if closed. */

@@ -247,3 +247,22 @@ def test_mutated_requests_never_crash_it(procs, tmp_path, testapp):
     assert p.alive()
     assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200
     assert "AddressSanitizer" not in p.output() and "runtime error" not in p.output()
+
+
+def test_return_evaluates_variables(procs, tmp_path):
+    """nginx's most common redirect: return 301 https://$host$request_uri."""
+    _, port, conf = start_gateway(procs, tmp_path, """
+        server { listen 127.0.0.1:{port};
+                 location /old { return 301 https://$host$request_uri; }
+                 location /hi { return 200 "hi $remote_addr"; }
+                 location / { return 404; } }""")
+    r = requests.get(f"http://127.0.0.1:{port}/old/page?a=1", headers={"Host": "Shop.Example"},
+                     allow_redirects=False, timeout=5)
+    assert r.status_code == 301
+    assert r.headers["Location"] == "https://shop.example/old/page?a=1"
+    r = requests.get(f"http://127.0.0.1:{port}/hi", timeout=5)
+    assert r.status_code == 200 and r.text == "hi 127.0.0.1"
+    conf.write_text(conf.read_text().replace("$remote_addr", "$remote_adr"))
+    t = subprocess.run([JERN, "gateway", "-t", "-c", conf], capture_output=True, text=True,
+                       timeout=10)
+    assert t.returncode == 1 and "return: unknown variable" in t.stderr, t.stderr
