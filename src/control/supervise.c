@@ -8,7 +8,7 @@
  * (2 s each), leaves the app's upstream at once, its output is kept, and it is started again after a backoff (0.5 s,
  * doubling, at most 10 s), health-gated like a deploy. Five crashes within a
  * minute make a crash loop: the instance is marked failed and left alone
- * (visible in `jern ps`; a deploy, scale or restart replaces it). Apps with a
+ * (visible in `jern ps`; a deploy or restart replaces it). Apps with a
  * job running are skipped: the job owns them.
  *
  * Every 5 s (and at once after `jern destroy`) it also removes the
@@ -168,7 +168,7 @@ static void crashed(struct sup *s, struct jn_store_instance *in, const char *why
     if (k >= SUP_LOOP_CRASHES) {
         snprintf(in->state, sizeof(in->state), "failed");
         jn_error("app '%s': instance %s crashed %d times within %ds: marked failed, not "
-                 "restarted again (deploy, scale or restart the app to replace it)",
+                 "restarted again (deploy or restart the app to replace it)",
                  in->app, in->name, k, SUP_WINDOW_MS / 1000);
     } else {
         snprintf(in->state, sizeof(in->state), "crashed");
