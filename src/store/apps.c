@@ -61,9 +61,7 @@ int jn_store_app_delete(struct jn_store *st, const char *name)
         s = jn_store_prepare(st, "DELETE FROM apps WHERE name = ?1");
         if (s)
             sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
-        r = jn_store_exec_stmt(st, s, "app delete");
-        if (r == 0 && sqlite3_changes(st->db) == 0)
-            r = JN_ENOTFOUND;
+        r = jn_store_exec_changed(st, s, "app delete");
     }
     return jn_store_release(st, r);
 }
@@ -115,10 +113,7 @@ int jn_store_domain_remove(struct jn_store *st, const char *app, const char *dom
         return JN_EBASE;
     sqlite3_bind_text(s, 1, domain, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(s, 2, app, -1, SQLITE_TRANSIENT);
-    int r = jn_store_exec_stmt(st, s, "domain remove");
-    if (r == 0 && sqlite3_changes(st->db) == 0)
-        r = JN_ENOTFOUND;
-    return r;
+    return jn_store_exec_changed(st, s, "domain remove");
 }
 
 int jn_store_domain_list(struct jn_store *st, const char *app, struct jn_store_domain **out)

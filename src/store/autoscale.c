@@ -34,8 +34,5 @@ int jn_store_app_set_autoscale(struct jn_store *st, const char *app, const char 
         sqlite3_bind_text(s, 2, json, -1, SQLITE_TRANSIENT);
     else
         sqlite3_bind_null(s, 2);
-    int r = jn_store_exec_stmt(st, s, "app set autoscale");
-    if (r == 0 && sqlite3_changes(st->db) == 0)
-        r = JN_ENOTFOUND;
-    return r;
+    return jn_store_exec_changed(st, s, "app set autoscale");
 }

@@ -60,9 +60,7 @@ int jn_store_release_create(struct jn_store *st, const char *app, const char *im
         sqlite3_bind_text(s, 5, spec_json ? spec_json : "{}", -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(s, 6, (int64_t)time(NULL));
     }
-    r = jn_store_exec_stmt(st, s, "release create");
-    if (r == 0 && sqlite3_changes(st->db) == 0)
-        r = JN_ENOTFOUND;
+    r = jn_store_exec_changed(st, s, "release create");
     int64_t id = r == 0 ? sqlite3_last_insert_rowid(st->db) : 0;
     r = jn_store_release(st, r);
     if (r < 0 || !out)
@@ -135,10 +133,7 @@ static int exec_id_text(struct jn_store *st, const char *sql, int64_t id, const 
     sqlite3_bind_int64(s, 1, id);
     if (text)
         sqlite3_bind_text(s, 2, text, -1, SQLITE_TRANSIENT);
-    int r = jn_store_exec_stmt(st, s, what);
-    if (r == 0 && sqlite3_changes(st->db) == 0)
-        r = JN_ENOTFOUND;
-    return r;
+    return jn_store_exec_changed(st, s, what);
 }
 
 int jn_store_release_set_status(struct jn_store *st, int64_t id, const char *status)
@@ -188,10 +183,7 @@ int jn_store_app_set_serving(struct jn_store *st, const char *app, int64_t relea
     sqlite3_bind_text(s, 1, app, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, 2, release_id);
     sqlite3_bind_int(s, 3, scale);
-    int r = jn_store_exec_stmt(st, s, "app set serving");
-    if (r == 0 && sqlite3_changes(st->db) == 0)
-        r = JN_ENOTFOUND;
-    return r;
+    return jn_store_exec_changed(st, s, "app set serving");
 }
 
 int jn_store_instance_create(struct jn_store *st, struct jn_store_instance *in)
@@ -212,9 +204,7 @@ int jn_store_instance_create(struct jn_store *st, struct jn_store_instance *in)
     sqlite3_bind_text(s, 8, in->health[0] ? in->health : "unknown", -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, 9, in->started_at);
     sqlite3_bind_int(s, 10, in->restarts);
-    int r = jn_store_exec_stmt(st, s, "instance create");
-    if (r == 0 && sqlite3_changes(st->db) == 0)
-        r = JN_ENOTFOUND;
+    int r = jn_store_exec_changed(st, s, "instance create");
     if (r == 0)
         in->id = sqlite3_last_insert_rowid(st->db);
     return r;
@@ -235,10 +225,7 @@ int jn_store_instance_update(struct jn_store *st, const struct jn_store_instance
     sqlite3_bind_text(s, 6, in->health[0] ? in->health : "unknown", -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, 7, in->started_at);
     sqlite3_bind_int(s, 8, in->restarts);
-    int r = jn_store_exec_stmt(st, s, "instance update");
-    if (r == 0 && sqlite3_changes(st->db) == 0)
-        r = JN_ENOTFOUND;
-    return r;
+    return jn_store_exec_changed(st, s, "instance update");
 }
 
 int jn_store_instance_delete(struct jn_store *st, int64_t id)

@@ -36,10 +36,7 @@ int jn_store_server_remove(struct jn_store *st, const char *upstream, const char
         return JN_EBASE;
     sqlite3_bind_text(s, 1, upstream, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(s, 2, addr, -1, SQLITE_TRANSIENT);
-    int r = jn_store_exec_stmt(st, s, "server remove");
-    if (r == 0 && sqlite3_changes(st->db) == 0)
-        r = JN_ENOTFOUND;
-    return r;
+    return jn_store_exec_changed(st, s, "server remove");
 }
 
 int jn_store_server_set(struct jn_store *st, const char *upstream, const char *addr, int weight,
@@ -58,10 +55,7 @@ int jn_store_server_set(struct jn_store *st, const char *upstream, const char *a
         sqlite3_bind_int(s, 3, weight);
     if (state)
         sqlite3_bind_text(s, 4, state, -1, SQLITE_TRANSIENT);
-    int r = jn_store_exec_stmt(st, s, "server set");
-    if (r == 0 && sqlite3_changes(st->db) == 0)
-        r = JN_ENOTFOUND;
-    return r;
+    return jn_store_exec_changed(st, s, "server set");
 }
 
 int jn_store_server_override(struct jn_store *st, const char *upstream, const char *addr,

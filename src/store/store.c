@@ -54,6 +54,14 @@ int jn_store_exec_stmt(struct jn_store *st, sqlite3_stmt *s, const char *what)
     return jn_store_rc(st, ext, what);
 }
 
+int jn_store_exec_changed(struct jn_store *st, sqlite3_stmt *s, const char *what)
+{
+    int r = jn_store_exec_stmt(st, s, what);
+    if (r == 0 && sqlite3_changes(st->db) == 0)
+        r = JN_ENOTFOUND;
+    return r;
+}
+
 static int exec(struct jn_store *st, const char *sql)
 {
     char *msg = NULL;

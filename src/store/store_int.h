@@ -21,6 +21,9 @@ int jn_store_rc(struct jn_store *st, int rc, const char *what);
 /* Steps a statement expected to finish (no rows), finalizes it, maps rc. */
 int jn_store_exec_stmt(struct jn_store *st, sqlite3_stmt *s, const char *what);
 
+/* The same for a statement that must change a row: JN_ENOTFOUND when none. */
+int jn_store_exec_changed(struct jn_store *st, sqlite3_stmt *s, const char *what);
+
 /* Savepoints, so multi-statement operations are atomic inside or outside an
  * explicit jn_store_begin. */
 int jn_store_savepoint(struct jn_store *st);
