@@ -327,20 +327,39 @@ static int check_weight(int weight, char *err, size_t errlen)
     return JN_EBADINPUT;
 }
 
+/* Normalises addr into norm, checks weight (0: none given, unless required), and looks the
+ * server up among upstream's desired servers: *found says whether it is
+ * there, *now is its current view (zeroed if not), *cu the upstream's config
+ * block. Returns 0 or a negative code (err set). */
+static int lookup_server(struct jn_control *ctl, const char *upstream, const char *addr, int weight,
+                         bool weight_required, char norm[JN_STORE_ADDR_MAX],
+                         const struct jn_conf_upstream **cu, struct jn_ctl_server *now, bool *found,
+                         char *err, size_t errlen)
+{
+    int r = jn_name_addr_norm(addr, norm, JN_STORE_ADDR_MAX, err, errlen);
+    if (r < 0 || ((weight_required || weight != 0) && (r = check_weight(weight, err, errlen)) < 0))
+        return r;
+    struct jn_ctl_want *w;
+    size_t n;
+    if ((r = desired(ctl, upstream, cu, &w, &n, err, errlen)) < 0)
+        return r;
+    struct jn_ctl_want *x = find_want(w, n, norm);
+    *found = x != NULL;
+    *now = x ? x->v : (struct jn_ctl_server){0};
+    free(w);
+    return 0;
+}
+
 int jn_control_server_add(struct jn_control *ctl, const char *upstream, const char *addr,
                           int weight, int state, char *err, size_t errlen)
 {
     char norm[JN_STORE_ADDR_MAX];
-    int r = jn_name_addr_norm(addr, norm, sizeof(norm), err, errlen);
-    if (r < 0 || (r = check_weight(weight, err, errlen)) < 0)
-        return r;
     const struct jn_conf_upstream *cu;
-    struct jn_ctl_want *w;
-    size_t n;
-    if ((r = desired(ctl, upstream, &cu, &w, &n, err, errlen)) < 0)
+    struct jn_ctl_server now;
+    bool exists;
+    int r = lookup_server(ctl, upstream, addr, weight, true, norm, &cu, &now, &exists, err, errlen);
+    if (r < 0)
         return r;
-    bool exists = find_want(w, n, norm) != NULL;
-    free(w);
     if (exists) {
         snprintf(err, errlen,
                  "upstream '%s' already has server %s (change it with: jern upstream %s set %s "
@@ -370,22 +389,16 @@ int jn_control_server_remove(struct jn_control *ctl, const char *upstream, const
                              char *err, size_t errlen)
 {
     char norm[JN_STORE_ADDR_MAX];
-    int r = jn_name_addr_norm(addr, norm, sizeof(norm), err, errlen);
+    const struct jn_conf_upstream *cu;
+    struct jn_ctl_server now;
+    bool found;
+    int r = lookup_server(ctl, upstream, addr, 0, false, norm, &cu, &now, &found, err, errlen);
     if (r < 0)
         return r;
-    const struct jn_conf_upstream *cu;
-    struct jn_ctl_want *w;
-    size_t n;
-    if ((r = desired(ctl, upstream, &cu, &w, &n, err, errlen)) < 0)
-        return r;
-    struct jn_ctl_want *x = find_want(w, n, norm);
-    bool from_config = x && x->v.from_config;
-    int weight = x ? x->v.weight : 1;
-    free(w);
-    if (!x)
+    if (!found)
         return server_missing(upstream, norm, err, errlen);
-    if (from_config)
-        r = jn_store_server_override(ctl->st, upstream, norm, weight, "removed");
+    if (now.from_config)
+        r = jn_store_server_override(ctl->st, upstream, norm, now.weight, "removed");
     else
         r = jn_store_server_remove(ctl->st, upstream, norm);
     if (r < 0)
@@ -398,20 +411,13 @@ int jn_control_server_set(struct jn_control *ctl, const char *upstream, const ch
                           int weight, int state, char *err, size_t errlen)
 {
     char norm[JN_STORE_ADDR_MAX];
-    int r = jn_name_addr_norm(addr, norm, sizeof(norm), err, errlen);
+    const struct jn_conf_upstream *cu;
+    struct jn_ctl_server now;
+    bool found;
+    int r = lookup_server(ctl, upstream, addr, weight, false, norm, &cu, &now, &found, err, errlen);
     if (r < 0)
         return r;
-    if (weight != 0 && (r = check_weight(weight, err, errlen)) < 0)
-        return r;
-    const struct jn_conf_upstream *cu;
-    struct jn_ctl_want *w;
-    size_t n;
-    if ((r = desired(ctl, upstream, &cu, &w, &n, err, errlen)) < 0)
-        return r;
-    struct jn_ctl_want *x = find_want(w, n, norm);
-    struct jn_ctl_server now = x ? x->v : (struct jn_ctl_server){0};
-    free(w);
-    if (!x)
+    if (!found)
         return server_missing(upstream, norm, err, errlen);
     int nw = weight ? weight : now.weight;
     int ns = state >= 0 ? state : now.state;

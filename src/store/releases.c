@@ -24,8 +24,8 @@ static char *col_dup(sqlite3_stmt *s, int i)
     return jn_strdup(t ? (const char *)t : "");
 }
 
-#define RELEASE_COLS                                                                              \
-    "r.id, r.version, r.status, r.created_at, COALESCE(r.image, ''), COALESCE(r.image_id, ''),"  \
+#define RELEASE_COLS                                                                               \
+    "r.id, r.version, r.status, r.created_at, COALESCE(r.image, ''), COALESCE(r.image_id, ''),"    \
     " COALESCE(r.command, ''), r.env, r.spec"
 
 static void read_release(sqlite3_stmt *s, struct jn_store_release *r)
