@@ -79,6 +79,10 @@ struct jn_conf_directive {
 int jn_conf_error(struct jn_conf_build *b, const struct jn_conf_node *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Parses n's first argument as a count in [0, 2^30] into *v, or reports it
+ * naming the directive. Returns 0 or JN_ECONFIG. */
+int jn_conf_arg_count(struct jn_conf_build *b, const struct jn_conf_node *n, int *v);
+
 /* Checks names, contexts, block-ness and argument counts of nodes (and their
  * children), in file order. Returns 0 or JN_ECONFIG. */
 int jn_conf_validate(struct jn_conf_build *b, const struct jn_conf_node *nodes, size_t n,

@@ -125,6 +125,18 @@ int jn_conf_error(struct jn_conf_build *b, const struct jn_conf_node *n, const c
     return JN_ECONFIG;
 }
 
+int jn_conf_arg_count(struct jn_conf_build *b, const struct jn_conf_node *n, int *v)
+{
+    long l;
+    if (jn_conf_parse_int(n->args[0], 0, 1L << 30, &l) < 0)
+        return jn_conf_error(b, n,
+                             "invalid value \"%s\" in \"%s\" directive: expected a number, 0 or "
+                             "more",
+                             n->args[0], n->name);
+    *v = (int)l;
+    return 0;
+}
+
 void *jn_conf_grow(void *arr_ptr, size_t *len, size_t sz)
 {
     void **arr = arr_ptr;

@@ -83,14 +83,7 @@ JN_CONF_HANDLER(jn_conf_set_time)
 
 JN_CONF_HANDLER(jn_conf_set_count)
 {
-    long v;
-    if (jn_conf_parse_int(n->args[0], 0, 1L << 30, &v) < 0)
-        return jn_conf_error(b, n,
-                             "invalid value \"%s\" in \"%s\" directive: expected a number, 0 or "
-                             "more",
-                             n->args[0], n->name);
-    *(int *)((char *)settings_of(target) + d->offset) = (int)v;
-    return 0;
+    return jn_conf_arg_count(b, n, (int *)((char *)settings_of(target) + d->offset));
 }
 
 JN_CONF_HANDLER(jn_conf_set_client_max_body_size)

@@ -139,14 +139,7 @@ JN_CONF_HANDLER(jn_conf_set_least_conn)
 
 JN_CONF_HANDLER(jn_conf_set_upstream_number)
 {
-    long v;
-    if (jn_conf_parse_int(n->args[0], 0, 1 << 30, &v) < 0)
-        return jn_conf_error(b, n,
-                             "invalid value \"%s\" in \"%s\" directive: expected a number, 0 or "
-                             "more",
-                             n->args[0], n->name);
-    *(int *)((char *)target + d->offset) = (int)v;
-    return 0;
+    return jn_conf_arg_count(b, n, (int *)((char *)target + d->offset));
 }
 
 JN_CONF_HANDLER(jn_conf_set_upstream_keepalive_timeout)
