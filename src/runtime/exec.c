@@ -681,8 +681,7 @@ static int ex_stop(struct jn_driver *d, const char *id, int timeout_ms)
         return jn_driver_fail(d, rc, "exec: no instance %s", id);
     bool present;
     read_exit(x, id, &present);
-    bool alive = !present && same_process(m.pid, m.start_ticks, NULL);
-    if (alive) {
+    if (!present && same_process(m.pid, m.start_ticks, NULL)) {
         /* The app leads its own group: signal all of it. SIGCONT wakes a paused one so
          * the SIGTERM is delivered. */
         kill(-m.pid, SIGTERM);
@@ -698,12 +697,15 @@ static int ex_stop(struct jn_driver *d, const char *id, int timeout_ms)
             return jn_driver_fail(d, JN_ETIMEDOUT, "exec: %s (pid %d) survived SIGKILL", id,
                                   (int)m.pid);
     }
-    /* Descendants that ignored SIGTERM while the leader exited must not linger. Only
-     * when this call saw the leader alive: the group was ours moments ago, and its id
-     * cannot be reused while members remain. A leader found dead (say, an instance
-     * removed after it died while jern was down) may have had its pid reused by an
-     * unrelated group leader since: never signal that. */
-    if (alive && m.pid > 0)
+    /* Descendants that outlived the leader (an app under `sh -c` whose shell was
+     * killed) must not linger holding the port. A process group id cannot be reused
+     * while the group has members, so the group is still ours unless the leader's pid
+     * now belongs to another process (a different start time): then our group is
+     * empty and the id may name an unrelated group, which is never signalled. */
+    char st;
+    unsigned long long ticks;
+    bool reused = proc_stat(m.pid, &st, &ticks) == 0 && ticks != m.start_ticks;
+    if (m.pid > 0 && !reused)
         kill(-m.pid, SIGKILL);
     struct jn_instance info;
     fill_instance(x, &m, &info, true);
