@@ -1,6 +1,8 @@
 #include "gateway/pipe.h"
 
 #include <limits.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 static const char CRLF[] = "\r\n";
@@ -109,13 +111,42 @@ int jn_pipe_eof(struct jn_pipe *p)
     return JN_ECLOSED;
 }
 
+/* Queues up to this many bytes are copied into one stack buffer and sent
+ * with send(2): a request or response head is a dozen small iovecs, and the
+ * kernel's per-segment work (importing, iterating, sendmsg's msghdr) costs
+ * more than the copy. Bigger queues go out with sendmsg(2) as they are. */
+#define GATHER_MAX 4096
+
+/* Socket calls, not read/writev: send(2) and sendmsg(2) skip the VFS layer
+ * (rw_verify_area, fsnotify, the iter wrappers) that writev(2) crosses on
+ * every call. */
+static ssize_t sock_writev(int fd, const struct iovec *iov, int cnt)
+{
+    if (cnt == 1)
+        return send(fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
+    size_t bytes = 0;
+    for (int i = 0; i < cnt && bytes <= GATHER_MAX; i++)
+        bytes += iov[i].iov_len;
+    if (bytes <= GATHER_MAX) {
+        char tmp[GATHER_MAX];
+        size_t off = 0;
+        for (int i = 0; i < cnt; i++) {
+            memcpy(tmp + off, iov[i].iov_base, iov[i].iov_len);
+            off += iov[i].iov_len;
+        }
+        return send(fd, tmp, off, MSG_NOSIGNAL);
+    }
+    struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)cnt};
+    return sendmsg(fd, &msg, MSG_NOSIGNAL);
+}
+
 ssize_t jn_pipe_flush(struct jn_pipe *p, int fd, bool *full)
 {
     size_t total = 0;
     *full = false;
     while (p->iov_i < p->niov) {
         int cnt = JN_MIN(p->niov - p->iov_i, IOV_MAX);
-        ssize_t n = writev(fd, p->iov + p->iov_i, cnt);
+        ssize_t n = sock_writev(fd, p->iov + p->iov_i, cnt);
         if (n < 0) {
             if (errno == EINTR)
                 continue;

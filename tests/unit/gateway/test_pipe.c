@@ -116,6 +116,58 @@ static void test_queue_full_stops_filling(void **state)
     assert_int_equal(used, (ssize_t)n);
 }
 
+/* Small queues are gathered into one send, big ones go out with sendmsg; when
+ * the socket fills mid-queue, the next flush resumes at the right byte. */
+static void test_flush_gathers_small_queues_and_resumes_short_writes(void **state)
+{
+    (void)state;
+    static struct jn_pipe p;
+    static char big[3][40000], out[200000];
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+    int small = 4096;
+    assert_int_equal(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+
+    memset(&p, 0, sizeof(p));
+    jn_pipe_push(&p, "GET ", 4);
+    jn_pipe_push(&p, "/x", 2);
+    jn_pipe_push(&p, " HTTP/1.1\r\n\r\n", 13);
+    for (int i = 0; i < 3; i++) {
+        memset(big[i], 'a' + i, sizeof(big[i]));
+        jn_pipe_push(&p, big[i], sizeof(big[i]));
+    }
+    size_t want = 19 + 3 * sizeof(big[0]), got = 0, sent = 0;
+    for (int rounds = 0; got < want && rounds < 10000; rounds++) {
+        bool full = false;
+        ssize_t n = jn_pipe_flush(&p, sv[0], &full);
+        assert_true(n >= 0);
+        sent += (size_t)n;
+        ssize_t r;
+        while ((r = read(sv[1], out + got, sizeof(out) - got)) > 0)
+            got += (size_t)r;
+    }
+    assert_int_equal(got, want);
+    assert_int_equal(sent, want);
+    assert_true(jn_pipe_empty(&p));
+    assert_memory_equal(out, "GET /x HTTP/1.1\r\n\r\n", 19);
+    for (int i = 0; i < 3; i++)
+        for (size_t k = 0; k < sizeof(big[0]); k++)
+            if (out[19 + i * sizeof(big[0]) + k] != 'a' + i)
+                fail_msg("byte %zu of part %d", k, i);
+
+    /* A queue small enough to gather: one send, same bytes. */
+    jn_pipe_push(&p, "HTTP/1.1 200 OK\r\n", 17);
+    jn_pipe_push(&p, "Content-Length: 2\r\n\r\n", 21);
+    jn_pipe_push(&p, "ok", 2);
+    bool full = true;
+    assert_int_equal(jn_pipe_flush(&p, sv[0], &full), 40);
+    assert_false(full);
+    assert_int_equal(read(sv[1], out, sizeof(out)), 40);
+    assert_memory_equal(out, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 40);
+    close(sv[0]);
+    close(sv[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -124,6 +176,7 @@ int main(void)
         cmocka_unit_test(test_chunked_to_raw_and_bad_chunks),
         cmocka_unit_test(test_eof_ends_only_close_delimited_bodies),
         cmocka_unit_test(test_queue_full_stops_filling),
+        cmocka_unit_test(test_flush_gathers_small_queues_and_resumes_short_writes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
