@@ -112,6 +112,22 @@ def machine(jern_bin):
     }
 
 
+def set_pinning(pin):
+    """The proxy under test on the last CPU, wrk and the backends on the
+    others: the proxy's figures then depend less on how the scheduler
+    shares cores with its own load generator. Sets proxies.CPUS; returns the
+    text for the report."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if not pin or len(cpus) < 2:
+        proxies.CPUS.update(proxy=None, load=None)
+        why = "BENCH_PIN=0" if not pin else "one CPU"
+        return f"unpinned ({why}): proxy, wrk and backends share every CPU"
+    proxies.CPUS.update(proxy={cpus[-1]}, load=set(cpus[:-1]))
+    load = ",".join(str(c) for c in cpus[:-1])
+    return (f"pinned: the proxy under test on CPU {cpus[-1]}, wrk and both backends on "
+            f"CPU {load} (taskset-style affinity, the same for every proxy)")
+
+
 class Bench:
     def __init__(self):
         quick = os.environ.get("BENCH_QUICK") == "1"
@@ -253,19 +269,7 @@ class Bench:
     # -- the run ---------------------------------------------------------------
 
     def set_pinning(self):
-        """The proxy under test on the last CPU, wrk and the backends on the
-        others: the proxy's figures then depend less on how the scheduler
-        shares cores with its own load generator. Returns the text for the
-        report."""
-        cpus = sorted(os.sched_getaffinity(0))
-        if not self.pin or len(cpus) < 2:
-            proxies.CPUS.update(proxy=None, load=None)
-            why = "BENCH_PIN=0" if not self.pin else "one CPU"
-            return f"unpinned ({why}): proxy, wrk and backends share every CPU"
-        proxies.CPUS.update(proxy={cpus[-1]}, load=set(cpus[:-1]))
-        load = ",".join(str(c) for c in cpus[:-1])
-        return (f"pinned: the proxy under test on CPU {cpus[-1]}, wrk and both backends on "
-                f"CPU {load} (taskset-style affinity, the same for every proxy)")
+        return set_pinning(self.pin)
 
     def run(self):
         self.nofile = raise_nofile()

@@ -1,5 +1,5 @@
 """Where one proxy spends its time under the bench's load (-c50 by default): the same
-backends and config as bench.py, then
+backends, config and CPU pinning (BENCH_PIN, default 1) as bench.py, then
 
   1. syscalls per request: strace -c on the serving processes during a wrk run;
   2. a flat CPU profile: perf record -e cpu-clock (software clock: hardware
@@ -28,10 +28,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def wrk(port, seconds, conns=50):
+    cpuset = proxies.CPUS.get("load")
     r = subprocess.run(["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "-s",
                         str(Path(__file__).resolve().parent / "latency.lua"),
                         f"http://127.0.0.1:{port}/"],
-                       capture_output=True, text=True, timeout=seconds + 30)
+                       capture_output=True, text=True, timeout=seconds + 30,
+                       preexec_fn=(lambda: os.sched_setaffinity(0, cpuset)) if cpuset else None)
     m = re.search(r"^BENCH_JSON (\{.*\})$", r.stdout, re.M)
     if not m:
         raise RuntimeError(f"wrk failed: {r.stdout[-300:]} {r.stderr[-300:]}")
@@ -101,6 +103,7 @@ def main():
         if not shutil.which(tool):
             sys.exit(f"profile: {tool} not found (apt-get install strace linux-perf wrk nginx)")
     bench.raise_nofile()
+    pinning = bench.set_pinning(bench.env_int("BENCH_PIN", 1, 0, 1) == 1)
     jern = os.path.relpath(Path(os.environ.get("JERN_BIN") or ROOT / "build" / "jern").resolve(),
                            ROOT)
     os.chdir(ROOT)
@@ -131,6 +134,7 @@ def main():
         cpu0 = procstat.cpu_seconds(pids)
         w = wrk(px.port, seconds, conns)
         cpu = procstat.cpu_seconds(pids) - cpu0
+        report.append(f"CPUs: {pinning}")
         report.append(f"{name}: -c{conns} without tracing: {w['requests'] / (w['duration_us'] / 1e6):.0f}"
                       f" req/s, {w['requests'] / cpu:.0f} req per CPU-s, "
                       f"{cpu / w['requests'] * 1e6:.1f} us CPU per request")
