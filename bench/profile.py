@@ -2,8 +2,9 @@
 backends, config and CPU pinning (BENCH_PIN, default 1) as bench.py, then
 
   1. syscalls per request: strace -c on the serving processes during a wrk run;
-  2. a flat CPU profile: perf record -e cpu-clock (software clock: hardware
-     counters are often unavailable in VMs) during another wrk run.
+  2. a CPU profile: perf record -g -e cpu-clock (software clock: hardware
+     counters are often unavailable in VMs) during another wrk run, flat
+     (self time) and inclusive (time under each function).
 
     bench/profile.sh nginx|haproxy|jern [SECONDS [CONNECTIONS]]   (5 s, 50)
 
@@ -65,7 +66,7 @@ def strace_counts(pids, port, seconds, conns, tmp):
 
 def perf_profile(pids, port, seconds, conns, tmp):
     data = tmp / "perf.data"
-    argv = ["perf", "record", "-q", "-e", "cpu-clock", "-F", "1999", "-o", str(data),
+    argv = ["perf", "record", "-q", "-g", "-e", "cpu-clock", "-F", "1999", "-o", str(data),
             "-p", ",".join(map(str, pids))]
     pr = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                           start_new_session=True)
@@ -77,9 +78,13 @@ def perf_profile(pids, port, seconds, conns, tmp):
         pr.wait(timeout=60)
     sections = []
     # by DSO; the hottest symbols; the hottest user-space symbols (kernel ones marked [k])
-    for sort, limit, user_only, top in (("dso", "1", False, 8), ("dso,symbol", "0.7", False, 30),
-                                        ("dso,symbol", "0.05", True, 20)):
-        rep = subprocess.run(["perf", "report", "-i", str(data), "--stdio", "--no-children",
+    # (self time), then the kernel functions with the most time under them
+    # (children: the syscalls, the send path, the softirq run inside it).
+    for sort, limit, user_only, top, children in (
+            ("dso", "1", False, 8, False), ("dso,symbol", "0.7", False, 30, False),
+            ("dso,symbol", "0.05", True, 20, False), ("dso,symbol", "2", False, 40, True)):
+        rep = subprocess.run(["perf", "report", "-i", str(data), "--stdio", "-g", "none",
+                              "--children" if children else "--no-children",
                               "--sort", sort, "--percent-limit", limit],
                              capture_output=True, text=True, timeout=120)
         lines = [re.sub(r"(\s+-)+\s*$", "", line.strip()) for line in rep.stdout.splitlines()
@@ -144,7 +149,8 @@ def main():
         for sc, calls, per in rows[:15]:
             report.append(f"  {sc:24} {calls:9d} {per:7.3f}")
         sections, w = perf_profile(pids, px.port, seconds, conns, tmp)
-        titles = ("by DSO", "hottest symbols (>= 0.7%)", "hottest user-space symbols")
+        titles = ("by DSO", "hottest symbols (>= 0.7%)", "hottest user-space symbols",
+                  "inclusive (time in the function and what it calls, >= 2%)")
         report.append(f"\nperf record -e cpu-clock, {w['requests']} requests, % of the proxy's "
                       "CPU samples:")
         for title, lines in zip(titles, sections):
