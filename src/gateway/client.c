@@ -131,7 +131,7 @@ static void linger_read(struct gw_conn *c)
 {
     char tmp[4096];
     for (;;) {
-        ssize_t n = recv(c->io.fd, tmp, sizeof(tmp), 0);
+        ssize_t n = jn_sock_recv(c->io.fd, tmp, sizeof(tmp));
         if (n > 0)
             continue;
         if (n < 0 && errno == EINTR)
@@ -478,7 +478,7 @@ static void read_head(struct gw_conn *c)
             c->len = 0;
         }
         size_t room = c->cap - c->len;
-        ssize_t n = recv(c->io.fd, c->buf + c->len, room, 0);
+        ssize_t n = jn_sock_recv(c->io.fd, c->buf + c->len, room);
         if (n > 0) {
             if (!c->req)
                 c->req = gw_req_get(w);

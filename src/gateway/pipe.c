@@ -1,5 +1,7 @@
 #include "gateway/pipe.h"
 
+#include "net/sock.h"
+
 #include <limits.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -123,7 +125,7 @@ int jn_pipe_eof(struct jn_pipe *p)
 static ssize_t sock_writev(int fd, const struct iovec *iov, int cnt)
 {
     if (cnt == 1)
-        return send(fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
+        return jn_sock_send(fd, iov[0].iov_base, iov[0].iov_len);
     size_t bytes = 0;
     for (int i = 0; i < cnt && bytes <= GATHER_MAX; i++)
         bytes += iov[i].iov_len;
@@ -134,10 +136,10 @@ static ssize_t sock_writev(int fd, const struct iovec *iov, int cnt)
             memcpy(tmp + off, iov[i].iov_base, iov[i].iov_len);
             off += iov[i].iov_len;
         }
-        return send(fd, tmp, off, MSG_NOSIGNAL);
+        return jn_sock_send(fd, tmp, off);
     }
     struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)cnt};
-    return sendmsg(fd, &msg, MSG_NOSIGNAL);
+    return jn_sock_sendmsg(fd, &msg);
 }
 
 ssize_t jn_pipe_flush(struct jn_pipe *p, int fd, bool *full)

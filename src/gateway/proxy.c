@@ -873,7 +873,7 @@ static ssize_t read_into(int fd, char *buf, size_t *len, size_t cap, bool *ready
 {
     for (;;) {
         size_t room = cap - *len;
-        ssize_t n = recv(fd, buf + *len, room, 0);
+        ssize_t n = jn_sock_recv(fd, buf + *len, room);
         if (n > 0) {
             *len += (size_t)n;
             /* A short read drained the socket, unless a FIN is pending: with
