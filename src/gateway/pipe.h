@@ -7,7 +7,7 @@
  * The output is a queue of iovecs that point into the source buffer (no
  * copy) plus a few small chunk-size lines kept in the pipe itself, so the
  * caller must not move the source bytes until the queue is flushed. Filling
- * stops when the queue is full; flushing is one writev. One owner thread.
+ * stops when the queue is full; flushing is one send. One owner thread.
  */
 #ifndef JN_GATEWAY_PIPE_H
 #define JN_GATEWAY_PIPE_H
@@ -64,7 +64,8 @@ static inline bool jn_pipe_has_room(const struct jn_pipe *p)
     return p->niov + 4 <= JN_PIPE_IOV && p->nlines < JN_PIPE_CHUNK_LINES;
 }
 
-/* Writes the queue to fd with writev until it is empty or the socket is full.
+/* Writes the queue to socket fd (send; sendmsg above 4 KiB) until it is empty
+ * or the socket is full.
  * Returns bytes written (>= 0; *full set when the socket would block) or
  * -errno. When the queue empties, its storage is reset. */
 ssize_t jn_pipe_flush(struct jn_pipe *p, int fd, bool *full);

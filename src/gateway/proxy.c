@@ -924,7 +924,7 @@ void gw_proxy_run(struct gw_req *r)
         }
 
         /* request direction: client buffer -> upstream. Queue what is
-         * buffered first so the head and the body go out in one writev. */
+         * buffered first so the head and the body go out in one send. */
         if (!r->rq.body_done && r->rq_pos < c->len && jn_pipe_has_room(&r->rq)) {
             ssize_t n = jn_pipe_fill(&r->rq, c->buf + r->rq_pos, c->len - r->rq_pos);
             if (n < 0) {
