@@ -78,8 +78,8 @@ def perf_profile(pids, port, seconds, conns, tmp):
         pr.wait(timeout=60)
     sections = []
     # by DSO; the hottest symbols; the hottest user-space symbols (kernel ones marked [k])
-    # (self time), then the kernel functions with the most time under them
-    # (children: the syscalls, the send path, the softirq run inside it).
+    # (self time), then the functions with the most time under them (children:
+    # which syscall, the send path, the receive softirq run inside it).
     for sort, limit, user_only, top, children in (
             ("dso", "1", False, 8, False), ("dso,symbol", "0.7", False, 30, False),
             ("dso,symbol", "0.05", True, 20, False), ("dso,symbol", "2", False, 40, True)):
