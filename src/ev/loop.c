@@ -5,10 +5,12 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_EVENTS 256
 #define MAX_SIGNAL 65
+#define COALESCE_WINDOW_MS 10
 
 struct post {
     struct post *next;
@@ -30,6 +32,13 @@ struct jn_loop {
     /* the batch being dispatched, so jn_io_del can cancel pending events */
     struct epoll_event *batch;
     int batch_n, batch_i;
+    /* wake-up coalescing (jn_loop_coalesce) */
+    int nap_us;
+    int64_t busy_events; /* events per window that make the loop busy */
+    int64_t win_start;   /* ms */
+    int64_t win_events;
+    bool busy;
+    uint64_t naps;
     /* cross-thread wake-ups */
     struct jn_io wake_io;
     pthread_mutex_t post_lock;
@@ -124,6 +133,47 @@ void jn_io_del(struct jn_loop *loop, struct jn_io *io)
     for (int i = loop->batch_i; i < loop->batch_n; i++)
         if (loop->batch[i].data.ptr == io)
             loop->batch[i].data.ptr = NULL;
+}
+
+void jn_loop_coalesce(struct jn_loop *loop, int nap_us, int min_rate)
+{
+    loop->nap_us = nap_us > 0 ? nap_us : 0;
+    loop->busy_events = (int64_t)min_rate * COALESCE_WINDOW_MS / 1000;
+    loop->busy = false;
+}
+
+uint64_t jn_loop_naps(const struct jn_loop *loop)
+{
+    return loop->naps;
+}
+
+/* epoll_wait, with a nap first when the loop is busy and nothing is ready. */
+static int wait_events(struct jn_loop *loop, struct epoll_event *events, int timeout)
+{
+    if (loop->busy && timeout != 0) {
+        int n = epoll_wait(loop->epfd, events, MAX_EVENTS, 0);
+        if (n != 0)
+            return n;
+        struct timespec nap = {.tv_sec = 0, .tv_nsec = loop->nap_us * 1000L};
+        nanosleep(&nap, NULL);
+        loop->naps++;
+    }
+    return epoll_wait(loop->epfd, events, MAX_EVENTS, timeout);
+}
+
+/* Counts events per window; the loop is busy while the last full window
+ * saw at least busy_events. */
+static void count_events(struct jn_loop *loop, int n)
+{
+    if (!loop->nap_us)
+        return;
+    loop->win_events += n;
+    if (loop->now - loop->win_start >= COALESCE_WINDOW_MS) {
+        loop->busy = loop->win_events >= loop->busy_events &&
+                     loop->now - loop->win_start < 2 * COALESCE_WINDOW_MS;
+        loop->win_start = loop->now;
+        loop->win_events = 0;
+    }
 }
 
 int64_t jn_loop_now(const struct jn_loop *loop)
@@ -253,13 +303,14 @@ int jn_loop_run(struct jn_loop *loop)
             int64_t d = t->deadline - loop->now;
             timeout = d <= 0 ? 0 : (d > 60000 ? 60000 : (int)d);
         }
-        int n = epoll_wait(loop->epfd, events, MAX_EVENTS, timeout);
+        int n = wait_events(loop, events, timeout);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             return -errno;
         }
         jn_loop_update_time(loop);
+        count_events(loop, n);
         loop->batch = events;
         loop->batch_n = n;
         for (loop->batch_i = 0; loop->batch_i < loop->batch_n;) {

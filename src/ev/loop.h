@@ -15,8 +15,8 @@
 
 #define JN_EV_READ 0x1u
 #define JN_EV_WRITE 0x4u
-#define JN_EV_ERROR 0x8u  /* EPOLLERR */
-#define JN_EV_HUP 0x10u   /* EPOLLHUP */
+#define JN_EV_ERROR 0x8u    /* EPOLLERR */
+#define JN_EV_HUP 0x10u     /* EPOLLHUP */
 #define JN_EV_RDHUP 0x2000u /* EPOLLRDHUP: peer shut down writing */
 
 struct jn_loop;
@@ -49,6 +49,24 @@ int jn_io_mod(struct jn_loop *loop, struct jn_io *io, uint32_t events, bool leve
 /* Stops watching io->fd (call before closing it). Events already fetched for
  * io in this iteration are not delivered after this call. */
 void jn_io_del(struct jn_loop *loop, struct jn_io *io);
+
+/*
+ * Wake-up coalescing under load. Once the loop has handled at least
+ * min_rate events per second over its last 10 ms window, it no longer goes
+ * straight to sleep in epoll_wait when nothing is ready: it naps for nap_us
+ * first, outside epoll's wait queue, and then takes everything that arrived
+ * in one batch. Each event a peer makes ready while the loop blocks in
+ * epoll_wait costs that peer a cross-CPU wake-up (an interrupt, a VM exit
+ * in a guest) and this thread a context switch per event or two; under load
+ * the nap turns those into one timer wake-up per batch. Below min_rate
+ * (light load, single requests) nothing changes, so latency there is
+ * untouched; above it an event that arrives during a nap waits at most
+ * nap_us. nap_us 0 turns it off (the default).
+ */
+void jn_loop_coalesce(struct jn_loop *loop, int nap_us, int min_rate);
+
+/* How many naps the loop has taken so far (for tests and statistics). */
+uint64_t jn_loop_naps(const struct jn_loop *loop);
 
 /* The loop's cached monotonic time in ms, refreshed once per iteration. */
 int64_t jn_loop_now(const struct jn_loop *loop);

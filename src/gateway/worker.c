@@ -37,6 +37,7 @@ struct gw_worker *gw_worker_new(struct jn_gateway *g, int id, size_t max_conns)
         free(w);
         return NULL;
     }
+    jn_loop_coalesce(w->loop, GW_NAP_US, GW_NAP_MIN_RATE);
     return w;
 }
 

@@ -29,6 +29,11 @@ struct gw_req;
 #define GW_CLIENT_BUF 16384  /* client input buffer; grown for heads that do not fit */
 #define GW_BODY_WINDOW 16384 /* room for body bytes after the largest head */
 #define GW_LINGER_MS 2000
+/* Wake-up coalescing (jn_loop_coalesce): from 40,000 events/s (20,000 proxied
+ * requests/s on one worker) a worker with nothing ready naps 20 us before it
+ * blocks. docs/PERFORMANCE.md has the measurements. */
+#define GW_NAP_US 20
+#define GW_NAP_MIN_RATE 40000
 #define GW_LOG_FLUSH_MS 200       /* how stale an access-log line may get */
 #define GW_DRAIN_TIMEOUT_MS 30000 /* default drain_timeout */
 
@@ -142,7 +147,7 @@ struct gw_req {
     int up_timer_kind, c_timer_kind;
     int64_t wait_deadline;
     int64_t wait_start_ms; /* jn_now_ms() when the wait began (cold start failures) */
-    bool wait_transition; /* waiting for the snapshot that replaces a draining upstream */
+    bool wait_transition;  /* waiting for the snapshot that replaces a draining upstream */
     struct jn_timer wait_timer;
 
     /* response direction: upstream buffer -> client */

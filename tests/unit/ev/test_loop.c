@@ -15,8 +15,14 @@ struct ctx {
 };
 
 static struct ctx *g;
-static void t1(struct jn_loop *l, struct jn_timer *t) { g->order[g->norder++] = 1; }
-static void t2(struct jn_loop *l, struct jn_timer *t) { g->order[g->norder++] = 2; }
+static void t1(struct jn_loop *l, struct jn_timer *t)
+{
+    g->order[g->norder++] = 1;
+}
+static void t2(struct jn_loop *l, struct jn_timer *t)
+{
+    g->order[g->norder++] = 2;
+}
 static void t3(struct jn_loop *l, struct jn_timer *t)
 {
     g->order[g->norder++] = 3;
@@ -74,6 +80,76 @@ static void test_io_edge_triggered(void **state)
     jn_loop_free(loop);
 }
 
+/* Wake-up coalescing: a producer thread keeps a pipe busy; every byte still
+ * arrives, and the loop naps only while events come fast. */
+struct burst {
+    int wfd;
+    int count;
+    int gap_us;
+};
+
+static void *produce(void *arg)
+{
+    struct burst *b = arg;
+    for (int i = 0; i < b->count; i++) {
+        while (write(b->wfd, "x", 1) != 1)
+            usleep(50);
+        if (b->gap_us)
+            usleep((useconds_t)b->gap_us);
+    }
+    return NULL;
+}
+
+static void on_burst_read(struct jn_loop *loop, struct jn_io *io, uint32_t ev)
+{
+    (void)ev;
+    struct ctx *c = io->data;
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(io->fd, buf, sizeof(buf))) > 0)
+        c->reads += (int)n;
+    if (c->reads == c->norder)
+        jn_loop_stop(loop);
+}
+
+static uint64_t run_burst(int count, int gap_us, int *got)
+{
+    struct jn_loop *loop;
+    assert_int_equal(jn_loop_new(&loop), 0);
+    jn_loop_coalesce(loop, 20, 2000); /* busy from 2,000 events/s */
+    int p[2];
+    assert_int_equal(pipe2(p, O_NONBLOCK), 0);
+    struct ctx c = {0};
+    c.norder = count; /* bytes expected */
+    assert_int_equal(jn_io_add(loop, &c.io, p[0], JN_EV_READ, false, on_burst_read, &c), 0);
+    struct burst b = {.wfd = p[1], .count = count, .gap_us = gap_us};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, produce, &b), 0);
+    assert_int_equal(jn_loop_run(loop), 0);
+    pthread_join(th, NULL);
+    uint64_t naps = jn_loop_naps(loop);
+    *got = c.reads;
+    jn_io_del(loop, &c.io);
+    close(p[0]);
+    close(p[1]);
+    jn_loop_free(loop);
+    return naps;
+}
+
+static void test_coalescing_naps_only_under_load(void **state)
+{
+    (void)state;
+    int got;
+    /* 200,000 writes as fast as the producer goes: far above 2,000/s. */
+    uint64_t naps = run_burst(200000, 0, &got);
+    assert_int_equal(got, 200000);
+    assert_true(naps > 0);
+    /* 30 writes 20 ms apart: 50 events/s, never busy. */
+    naps = run_burst(30, 20000, &got);
+    assert_int_equal(got, 30);
+    assert_int_equal(naps, 0);
+}
+
 static int posted;
 static void on_post(struct jn_loop *loop, void *arg)
 {
@@ -126,6 +202,7 @@ int main(void)
         cmocka_unit_test(test_io_edge_triggered),
         cmocka_unit_test(test_post_from_thread),
         cmocka_unit_test(test_signal_through_loop),
+        cmocka_unit_test(test_coalescing_naps_only_under_load),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
