@@ -24,6 +24,21 @@ struct route {
     int nseg;
 };
 
+/* Writes o (freed) as the JSON body with status. Returns 0 or JN_ETOOBIG. */
+static int write_json(struct jn_api_resp *resp, int status, cJSON *o)
+{
+    char *s = cJSON_PrintUnformatted(o);
+    resp->status = status;
+    resp->content_type = "application/json";
+    jn_buf_reset(&resp->body);
+    int rc = s && jn_buf_puts(&resp->body, s) >= 0 && jn_buf_puts(&resp->body, "\n") >= 0
+                 ? 0
+                 : JN_ETOOBIG;
+    free(s);
+    cJSON_Delete(o);
+    return rc;
+}
+
 void jn_api_error(struct jn_api_resp *resp, int status, const char *fmt, ...)
 {
     char msg[1024];
@@ -33,26 +48,13 @@ void jn_api_error(struct jn_api_resp *resp, int status, const char *fmt, ...)
     va_end(ap);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "error", msg);
-    char *s = cJSON_PrintUnformatted(o);
-    resp->status = status;
-    resp->content_type = "application/json";
-    jn_buf_reset(&resp->body);
-    jn_buf_puts(&resp->body, s);
-    jn_buf_puts(&resp->body, "\n");
-    free(s);
-    cJSON_Delete(o);
+    write_json(resp, status, o); /* a message of at most 1 KiB always fits */
 }
 
-static void send_json(struct jn_api_resp *resp, int status, cJSON *o)
+void jn_api_send_json(struct jn_api_resp *resp, int status, struct cJSON *o)
 {
-    char *s = cJSON_PrintUnformatted(o);
-    resp->status = status;
-    resp->content_type = "application/json";
-    jn_buf_reset(&resp->body);
-    if (jn_buf_puts(&resp->body, s) < 0 || jn_buf_puts(&resp->body, "\n") < 0)
+    if (write_json(resp, status, o) < 0)
         jn_api_error(resp, 500, "response too large");
-    free(s);
-    cJSON_Delete(o);
 }
 
 /* Maps a control-plane code and its message to a response. */
@@ -240,7 +242,7 @@ static void apps_list(struct jn_api *api, struct jn_api_resp *resp)
     for (int i = 0; i < n; i++)
         cJSON_AddItemToArray(arr, app_json(api, &apps[i]));
     free(apps);
-    send_json(resp, 200, o);
+    jn_api_send_json(resp, 200, o);
 }
 
 static void app_show(struct jn_api *api, const char *name, int status, struct jn_api_resp *resp)
@@ -256,7 +258,7 @@ static void app_show(struct jn_api *api, const char *name, int status, struct jn
         jn_api_error(resp, 500, "the state store failed (see the daemon's log)");
         return;
     }
-    send_json(resp, status, app_json(api, &a));
+    jn_api_send_json(resp, status, app_json(api, &a));
 }
 
 static void app_create(struct jn_api *api, const struct jn_api_req *req, struct jn_api_resp *resp)
@@ -314,7 +316,7 @@ static void domains_list(struct jn_api *api, const char *app, struct jn_api_resp
     for (int i = 0; i < n; i++)
         cJSON_AddItemToArray(arr, cJSON_CreateString(d[i].domain));
     free(d);
-    send_json(resp, 200, o);
+    jn_api_send_json(resp, 200, o);
 }
 
 static void domain_add(struct jn_api *api, const char *app, const struct jn_api_req *req,
@@ -406,7 +408,7 @@ static void upstreams_show(struct jn_api *api, const char *name, const char *add
     }
     jn_control_upstreams_free(v, n);
     if (o)
-        send_json(resp, status, o);
+        jn_api_send_json(resp, status, o);
 }
 
 static void server_add(struct jn_api *api, const char *up, const struct jn_api_req *req,
@@ -487,7 +489,7 @@ static void status(struct jn_api *api, struct jn_api_resp *resp)
     cJSON_AddNumberToObject(o, "servers", (double)ns);
     cJSON_AddNumberToObject(o, "schema_version",
                             jn_store_schema_version(jn_control_store(api->ctl)));
-    send_json(resp, 200, o);
+    jn_api_send_json(resp, 200, o);
 }
 
 static bool method_is(const struct jn_api_req *req, enum jn_http_method m)
@@ -507,7 +509,7 @@ static void deleted(struct jn_api_resp *resp, const char *what, const char *name
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "deleted", what);
     cJSON_AddStringToObject(o, "name", name);
-    send_json(resp, 200, o);
+    jn_api_send_json(resp, 200, o);
 }
 
 static void route_apps(struct jn_api *api, const struct route *rt, const struct jn_api_req *req,
@@ -603,8 +605,8 @@ static void route_upstreams(struct jn_api *api, const struct route *rt,
     }
 }
 
-static bool deployer_route(struct jn_api *api, const struct route *rt,
-                           const struct jn_api_req *req, struct jn_api_resp *resp)
+static bool deployer_route(struct jn_api *api, const struct route *rt, const struct jn_api_req *req,
+                           struct jn_api_resp *resp)
 {
     const char *seg[MAX_SEGS];
     for (int i = 0; i < rt->nseg; i++)
@@ -627,7 +629,7 @@ void jn_api_handle(struct jn_api *api, const struct jn_api_req *req, struct jn_a
         }
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "status", "ok");
-        send_json(resp, 200, o);
+        jn_api_send_json(resp, 200, o);
     } else if (rt.nseg == 1 && strcmp(rt.seg[0], "metrics") == 0) {
         if (!method_is(req, JN_HTTP_GET)) {
             not_allowed(resp, req, "GET");

@@ -12,6 +12,7 @@
 
 struct jn_control;
 struct jn_deployer;
+struct cJSON;
 
 /* What the daemon tells the API about itself, for /v1/status. Borrowed. */
 struct jn_api {
@@ -51,6 +52,10 @@ void jn_api_handle(struct jn_api *api, const struct jn_api_req *req, struct jn_a
 /* Writes an error response: {"error": msg} with status. */
 void jn_api_error(struct jn_api_resp *resp, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Writes o as the JSON response body with status, and frees o; a body past
+ * the response cap becomes a 500. */
+void jn_api_send_json(struct jn_api_resp *resp, int status, struct cJSON *o);
 
 /* Appends the Prometheus text exposition of every metric (metrics.c). */
 void jn_api_metrics(struct jn_api *api, struct jn_buf *out);

@@ -518,18 +518,6 @@ cJSON *jn_autoscale_json(struct jn_autoscaler *as, const char *app)
     return o;
 }
 
-static void send_json(struct jn_api_resp *resp, int status, cJSON *o)
-{
-    char *s = cJSON_PrintUnformatted(o);
-    resp->status = status;
-    resp->content_type = "application/json";
-    jn_buf_reset(&resp->body);
-    if (jn_buf_puts(&resp->body, s) < 0 || jn_buf_puts(&resp->body, "\n") < 0)
-        jn_api_error(resp, 500, "response too large");
-    free(s);
-    cJSON_Delete(o);
-}
-
 static void post_settings(struct jn_autoscaler *as, const char *app, const struct jn_api_req *req,
                           struct jn_api_resp *resp)
 {
@@ -559,7 +547,7 @@ static void post_settings(struct jn_autoscaler *as, const char *app, const struc
     dep_publish(as->d, app);
     jn_info("app '%s': autoscale min %d max %d concurrency %d idle %lld ms", app, c.min, c.max,
             c.concurrency, (long long)c.idle_ms);
-    send_json(resp, 200, o);
+    jn_api_send_json(resp, 200, o);
 }
 
 bool jn_autoscale_api(struct jn_autoscaler *as, const char *const *seg, int nseg,
@@ -581,7 +569,7 @@ bool jn_autoscale_api(struct jn_autoscaler *as, const char *const *seg, int nseg
             cJSON_AddBoolToObject(o, "fixed", true);
             cJSON_AddNumberToObject(o, "instances", current_scale(as, app));
         }
-        send_json(resp, 200, o);
+        jn_api_send_json(resp, 200, o);
     } else {
         resp->allow = "GET, POST";
         jn_api_error(resp, 405, "use GET or POST on /v1/apps/APP/autoscale");

@@ -91,8 +91,8 @@ struct jn_deployer *jn_deployer_new(struct jn_loop *loop, struct jn_control *ctl
     d->docker_socket = jn_strdup(o->docker_socket ? o->docker_socket : default_docker_socket());
     d->drain_timeout_ms = o->drain_timeout_ms > 0 ? o->drain_timeout_ms
                                                   : env_seconds("JERN_DRAIN_TIMEOUT", 30) * 1000;
-    d->stop_timeout_ms = o->stop_timeout_ms > 0 ? o->stop_timeout_ms
-                                                : env_seconds("JERN_STOP_TIMEOUT", 10) * 1000;
+    d->stop_timeout_ms =
+        o->stop_timeout_ms > 0 ? o->stop_timeout_ms : env_seconds("JERN_STOP_TIMEOUT", 10) * 1000;
     daemon_id(ctl, d->daemon_id, sizeof(d->daemon_id));
     d->rt.d = d;
     pthread_mutex_init(&d->mu, NULL);
@@ -271,18 +271,6 @@ int dep_job_start(struct jn_deployer *d, enum dep_kind kind, const char *app, in
     return failed ? JN_EBASE : 0;
 }
 
-static void send_json(struct jn_api_resp *resp, int status, cJSON *o)
-{
-    char *s = cJSON_PrintUnformatted(o);
-    resp->status = status;
-    resp->content_type = "application/json";
-    jn_buf_reset(&resp->body);
-    if (jn_buf_puts(&resp->body, s) < 0 || jn_buf_puts(&resp->body, "\n") < 0)
-        jn_api_error(resp, 500, "response too large");
-    free(s);
-    cJSON_Delete(o);
-}
-
 static void job_accepted(struct jn_api_resp *resp, struct dep_job *j, int version)
 {
     cJSON *o = cJSON_CreateObject();
@@ -290,7 +278,7 @@ static void job_accepted(struct jn_api_resp *resp, struct dep_job *j, int versio
     cJSON_AddStringToObject(o, "app", j->app);
     if (version > 0)
         cJSON_AddNumberToObject(o, "release", version);
-    send_json(resp, 202, o);
+    jn_api_send_json(resp, 202, o);
 }
 
 static void job_show(struct jn_deployer *d, const char *id_s, const char *after_s,
@@ -320,7 +308,7 @@ static void job_show(struct jn_deployer *d, const char *id_s, const char *after_
     cJSON_AddBoolToObject(o, "ok", j->ok);
     pthread_mutex_unlock(&j->mu);
     pthread_mutex_unlock(&d->mu);
-    send_json(resp, 200, o);
+    jn_api_send_json(resp, 200, o);
 }
 
 static int running_job(struct jn_deployer *d, const char *app)
@@ -360,8 +348,8 @@ static bool claim_or_409(struct jn_deployer *d, const char *app, struct jn_api_r
 static cJSON *parse_object(const struct jn_api_req *req, struct jn_api_resp *resp,
                            const char *const *allowed)
 {
-    cJSON *o = req->body_len ? cJSON_ParseWithLength(req->body, req->body_len)
-                             : cJSON_CreateObject();
+    cJSON *o =
+        req->body_len ? cJSON_ParseWithLength(req->body, req->body_len) : cJSON_CreateObject();
     if (!cJSON_IsObject(o)) {
         cJSON_Delete(o);
         jn_api_error(resp, 400, "the request body must be a JSON object");
@@ -386,8 +374,8 @@ static bool get_int_field(const cJSON *o, const char *k, int lo, int hi, int *ou
     const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
     if (!x)
         return true;
-    if (!cJSON_IsNumber(x) || x->valuedouble != (double)(int)x->valuedouble ||
-        x->valueint < lo || x->valueint > hi) {
+    if (!cJSON_IsNumber(x) || x->valuedouble != (double)(int)x->valuedouble || x->valueint < lo ||
+        x->valueint > hi) {
         jn_api_error(resp, 400, "\"%s\" must be a whole number from %d to %d", k, lo, hi);
         return false;
     }
@@ -409,11 +397,22 @@ static int64_t parse_size(const cJSON *x)
         return -1;
     int64_t mult = 1;
     switch (tolower((unsigned char)*end)) {
-    case '\0': break;
-    case 'k': mult = 1024; end++; break;
-    case 'm': mult = 1024 * 1024; end++; break;
-    case 'g': mult = 1024 * 1024 * 1024; end++; break;
-    default: return -1;
+    case '\0':
+        break;
+    case 'k':
+        mult = 1024;
+        end++;
+        break;
+    case 'm':
+        mult = 1024 * 1024;
+        end++;
+        break;
+    case 'g':
+        mult = 1024 * 1024 * 1024;
+        end++;
+        break;
+    default:
+        return -1;
     }
     if (tolower((unsigned char)*end) == 'b')
         end++;
@@ -448,8 +447,9 @@ static cJSON *deploy_spec(const cJSON *b, bool docker, int *instances, struct jn
         for (const char *p = ok ? x->valuestring : ""; *p && ok; p++)
             ok = (unsigned char)*p > 0x20 && *p != 0x7f;
         if (!ok) {
-            jn_api_error(resp, 400, "\"health\" must be a path starting with / (at most 199 "
-                                    "characters, no spaces), e.g. /health");
+            jn_api_error(resp, 400,
+                         "\"health\" must be a path starting with / (at most 199 "
+                         "characters, no spaces), e.g. /health");
             goto bad;
         }
         cJSON_AddStringToObject(spec, "health", x->valuestring);
@@ -474,13 +474,15 @@ static cJSON *deploy_spec(const cJSON *b, bool docker, int *instances, struct jn
     }
     if ((x = cJSON_GetObjectItemCaseSensitive(b, "cpus"))) {
         if (!cJSON_IsNumber(x) || x->valuedouble <= 0 || x->valuedouble > 1024) {
-            jn_api_error(resp, 400, "--cpus must be a number above 0 and at most 1024, like 0.5 "
-                                    "or 2");
+            jn_api_error(resp, 400,
+                         "--cpus must be a number above 0 and at most 1024, like 0.5 "
+                         "or 2");
             goto bad;
         }
         if (!docker) {
-            jn_api_error(resp, 400, "--cpus needs a container: the exec driver (--cmd) cannot "
-                                    "limit CPU; drop --cpus, or deploy an image with --image");
+            jn_api_error(resp, 400,
+                         "--cpus needs a container: the exec driver (--cmd) cannot "
+                         "limit CPU; drop --cpus, or deploy an image with --image");
             goto bad;
         }
         cJSON_AddNumberToObject(spec, "cpus", x->valuedouble);
@@ -492,9 +494,10 @@ static cJSON *deploy_spec(const cJSON *b, bool docker, int *instances, struct jn
             goto bad;
         }
         if (!docker && cJSON_GetArraySize(vols) > 0) {
-            jn_api_error(resp, 400, "--volume needs a container: plain processes (--cmd) see "
-                                    "the host's files directly; drop --volume, or deploy an "
-                                    "image with --image");
+            jn_api_error(resp, 400,
+                         "--volume needs a container: plain processes (--cmd) see "
+                         "the host's files directly; drop --volume, or deploy an "
+                         "image with --image");
             goto bad;
         }
         cJSON *out = cJSON_AddArrayToObject(spec, "volumes");
@@ -566,8 +569,9 @@ static cJSON *deploy_env(const cJSON *b, struct jn_api_resp *resp)
             return NULL;
         }
         if (!cJSON_IsString(e) || strlen(e->valuestring) > 32768) {
-            jn_api_error(resp, 400, "environment variable %s: the value must be a string of at "
-                                    "most 32 KiB",
+            jn_api_error(resp, 400,
+                         "environment variable %s: the value must be a string of at "
+                         "most 32 KiB",
                          e->string);
             return NULL;
         }
@@ -589,10 +593,10 @@ static bool image_ok(const char *s)
 static void post_deploy(struct jn_deployer *d, const char *app, const struct jn_api_req *req,
                         struct jn_api_resp *resp)
 {
-    static const char *const allowed[] = {
-        "image",  "command", "port",    "env",     "volumes",        "instances",
-        "health", "memory",  "cpus",    "workdir", "health_timeout", "registry_auth",
-        NULL};
+    static const char *const allowed[] = {"image",   "command",   "port",           "env",
+                                          "volumes", "instances", "health",         "memory",
+                                          "cpus",    "workdir",   "health_timeout", "registry_auth",
+                                          NULL};
     cJSON *b = parse_object(req, resp, allowed);
     if (!b)
         return;
@@ -607,8 +611,9 @@ static void post_deploy(struct jn_deployer *d, const char *app, const struct jn_
         goto out;
     }
     if (image && (!cJSON_IsString(image) || !image_ok(image->valuestring))) {
-        jn_api_error(resp, 400, "\"image\" must be an image reference like "
-                                "registry.example.com/app:v2 (no spaces)");
+        jn_api_error(resp, 400,
+                     "\"image\" must be an image reference like "
+                     "registry.example.com/app:v2 (no spaces)");
         goto out;
     }
     if (cmd && (!cJSON_IsString(cmd) || !*cmd->valuestring || strlen(cmd->valuestring) > 8192)) {
@@ -619,8 +624,9 @@ static void post_deploy(struct jn_deployer *d, const char *app, const struct jn_
                  !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(auth, "username")) ||
                  !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(auth, "password")) ||
                  !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(auth, "server")))) {
-        jn_api_error(resp, 400, "\"registry_auth\" must be {\"username\", \"password\", "
-                                "\"server\"}");
+        jn_api_error(resp, 400,
+                     "\"registry_auth\" must be {\"username\", \"password\", "
+                     "\"server\"}");
         goto out;
     }
     int scale = 1, instances;
@@ -663,14 +669,16 @@ static bool serving_or_error(struct jn_deployer *d, const char *app, int64_t *re
 {
     int r = jn_store_app_serving(jn_control_store(d->ctl), app, rel, scale);
     if (r == JN_ENOTFOUND) {
-        jn_api_error(resp, 404, "app '%s' does not exist (deploy it with: jern deploy %s "
-                                "--image IMAGE)",
+        jn_api_error(resp, 404,
+                     "app '%s' does not exist (deploy it with: jern deploy %s "
+                     "--image IMAGE)",
                      app, app);
         return false;
     }
     if (r < 0 || *rel == 0) {
-        jn_api_error(resp, 409, "app '%s' has no release serving yet (deploy one first: jern "
-                                "deploy %s --image IMAGE)",
+        jn_api_error(resp, 409,
+                     "app '%s' has no release serving yet (deploy one first: jern "
+                     "deploy %s --image IMAGE)",
                      app, app);
         return false;
     }
@@ -704,20 +712,23 @@ static void post_rollback(struct jn_deployer *d, const char *app, const struct j
     }
     if (!target) {
         if (want)
-            jn_api_error(resp, 404, "app '%s' has no release v%d (kept: the last %d; see: jern "
-                                    "releases %s)",
+            jn_api_error(resp, 404,
+                         "app '%s' has no release v%d (kept: the last %d; see: jern "
+                         "releases %s)",
                          app, want, JN_RELEASE_KEEP, app);
         else
-            jn_api_error(resp, 409, "app '%s' has no earlier release to roll back to (see: "
-                                    "jern releases %s)",
+            jn_api_error(resp, 409,
+                         "app '%s' has no earlier release to roll back to (see: "
+                         "jern releases %s)",
                          app, app);
     } else if (target == active) {
         jn_api_error(resp, 409, "release v%d of app '%s' is the one serving already", want, app);
     } else if (strcmp(target->status, "failed") == 0 || strcmp(target->status, "pending") == 0) {
-        jn_api_error(resp, 409, "release v%d of app '%s' never served (its deploy %s); roll "
-                                "back to one that did (see: jern releases %s)",
-                     target->version, app,
-                     target->status[0] == 'f' ? "failed" : "is still running", app);
+        jn_api_error(resp, 409,
+                     "release v%d of app '%s' never served (its deploy %s); roll "
+                     "back to one that did (see: jern releases %s)",
+                     target->version, app, target->status[0] == 'f' ? "failed" : "is still running",
+                     app);
     } else if (claim_or_409(d, app, resp)) {
         struct dep_job *j =
             job_start(d, JOB_ROLLBACK, app, target->id, scale > 0 ? scale : 1, NULL);
@@ -797,7 +808,7 @@ static void get_releases(struct jn_deployer *d, const char *app, struct jn_api_r
         cJSON_AddItemToArray(arr, r);
     }
     jn_store_release_list_free(v, n);
-    send_json(resp, 200, o);
+    jn_api_send_json(resp, 200, o);
 }
 
 static void get_ps(struct jn_deployer *d, const char *app, struct jn_api_resp *resp)
@@ -826,8 +837,8 @@ static void get_ps(struct jn_deployer *d, const char *app, struct jn_api_resp *r
         cJSON_AddNumberToObject(x, "restarts", v[i].restarts);
         cJSON_AddStringToObject(x, "id", v[i].external_id);
         char msg[128];
-        struct jn_driver *drv = dep_rt_get(&d->rt, strcmp(v[i].driver, "exec") != 0, msg,
-                                           sizeof(msg));
+        struct jn_driver *drv =
+            dep_rt_get(&d->rt, strcmp(v[i].driver, "exec") != 0, msg, sizeof(msg));
         struct jn_instance st;
         int pid = 0;
         if (drv && strcmp(v[i].state, "running") == 0 && v[i].external_id[0] &&
@@ -840,7 +851,7 @@ static void get_ps(struct jn_deployer *d, const char *app, struct jn_api_resp *r
     cJSON *as = app ? jn_autoscale_json(d->as, app) : NULL;
     if (as)
         cJSON_AddItemToObject(o, "autoscale", as);
-    send_json(resp, 200, o);
+    jn_api_send_json(resp, 200, o);
 }
 
 static void get_logs(struct jn_deployer *d, const char *app, const char *rel_s,
@@ -867,16 +878,17 @@ static void get_logs(struct jn_deployer *d, const char *app, const char *rel_s,
             version = r.version;
         jn_store_release_clear(&r);
         if (!version) {
-            jn_api_error(resp, 404, "app '%s' has no release serving (name one: jern logs %s "
-                                    "--release N)",
+            jn_api_error(resp, 404,
+                         "app '%s' has no release serving (name one: jern logs %s "
+                         "--release N)",
                          app, app);
             return;
         }
     }
     struct jn_store_release r = {0};
     if (jn_store_release_get(st, app, version, 0, &r) < 0) {
-        jn_api_error(resp, 404, "app '%s' has no release v%d (see: jern releases %s)", app,
-                     version, app);
+        jn_api_error(resp, 404, "app '%s' has no release v%d (see: jern releases %s)", app, version,
+                     app);
         return;
     }
     jn_store_release_clear(&r);
@@ -887,7 +899,7 @@ static void get_logs(struct jn_deployer *d, const char *app, const char *rel_s,
     cJSON_AddNumberToObject(o, "release", version);
     cJSON_AddItemToObject(o, "instances", dep_logs_json(&d->rt, app, version, v, n > 0 ? n : 0));
     free(v);
-    send_json(resp, 200, o);
+    jn_api_send_json(resp, 200, o);
 }
 
 static bool method(const struct jn_api_req *req, enum jn_http_method m)
