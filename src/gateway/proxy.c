@@ -35,24 +35,38 @@ static bool is_idempotent(enum jn_http_method m)
            m == JN_HTTP_OPTIONS || m == JN_HTTP_TRACE;
 }
 
+static bool is_connection(const struct jn_http_header *h)
+{
+    /* the length first: this runs for every header of every head */
+    return h->name_len == 10 && jn_http_token_eq(h->name, h->name_len, "connection");
+}
+
+/* The next name in a Connection value, from *p up to end: sets *t and
+ * returns its length (0 at the end), *p past it. */
+static size_t next_conn_name(const char **p, const char *end, const char **t)
+{
+    const char *q = *p;
+    while (q < end && (*q == ' ' || *q == '\t' || *q == ','))
+        q++;
+    *t = q;
+    while (q < end && *q != ',' && *q != ' ' && *q != '\t')
+        q++;
+    *p = q;
+    return (size_t)(q - *t);
+}
+
 /* Is name listed in any Connection header of h[0..n)? */
 static bool named_in_connection(const struct jn_http_header *h, size_t n, const char *name,
                                 size_t len)
 {
     for (size_t i = 0; i < n; i++) {
-        /* the length first: this runs for every header of every head */
-        if (h[i].name_len != 10 || !jn_http_token_eq(h[i].name, h[i].name_len, "connection"))
+        if (!is_connection(&h[i]))
             continue;
-        const char *p = h[i].value, *end = h[i].value + h[i].value_len;
-        while (p < end) {
-            while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
-                p++;
-            const char *t = p;
-            while (p < end && *p != ',' && *p != ' ' && *p != '\t')
-                p++;
-            if ((size_t)(p - t) == len && strncasecmp(t, name, len) == 0)
+        const char *p = h[i].value, *end = h[i].value + h[i].value_len, *t;
+        size_t tl;
+        while ((tl = next_conn_name(&p, end, &t)) > 0)
+            if (tl == len && strncasecmp(t, name, len) == 0)
                 return true;
-        }
     }
     return false;
 }
@@ -73,23 +87,17 @@ static void conn_names_collect(const struct jn_http_header *h, size_t n, struct 
     cn->n = 0;
     cn->many = false;
     for (size_t i = 0; i < n; i++) {
-        if (h[i].name_len != 10 || !jn_http_token_eq(h[i].name, h[i].name_len, "connection"))
+        if (!is_connection(&h[i]))
             continue;
-        const char *p = h[i].value, *end = h[i].value + h[i].value_len;
-        while (p < end) {
-            while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
-                p++;
-            const char *t = p;
-            while (p < end && *p != ',' && *p != ' ' && *p != '\t')
-                p++;
-            if (p == t)
-                continue;
+        const char *p = h[i].value, *end = h[i].value + h[i].value_len, *t;
+        size_t tl;
+        while ((tl = next_conn_name(&p, end, &t)) > 0) {
             if (cn->n == CONN_NAMES_MAX) {
                 cn->many = true;
                 return;
             }
             cn->name[cn->n] = t;
-            cn->len[cn->n++] = (size_t)(p - t);
+            cn->len[cn->n++] = tl;
         }
     }
 }
