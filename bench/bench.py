@@ -112,6 +112,23 @@ def machine(jern_bin):
     }
 
 
+def start_backends(tmp, children, tool):
+    """The two nginx backends every proxy is measured against, on free
+    loopback ports below tmp. Each Child is appended to children (for the
+    caller's cleanup); one that does not come up ends the run, named.
+    Returns the ports."""
+    ports = []
+    for i in (1, 2):
+        port = free_port()
+        child, why = proxies.start_backend(Path(tmp) / f"backend{i}", port)
+        children.append(child)
+        if why:
+            sys.exit(f"{tool}: backend nginx on 127.0.0.1:{port} did not come up: {why}\n"
+                     f"{child.tail()}")
+        ports.append(port)
+    return ports
+
+
 def set_pinning(pin):
     """The proxy under test on the last CPU, wrk and the backends on the
     others: the proxy's figures then depend less on how the scheduler
@@ -166,14 +183,7 @@ class Bench:
         self.children = []
 
     def start_backends(self):
-        for i in (1, 2):
-            port = free_port()
-            child, why = proxies.start_backend(self.tmp / f"backend{i}", port)
-            self.track(child)
-            if why:
-                sys.exit(f"bench: backend nginx on 127.0.0.1:{port} did not come up: {why}\n"
-                         f"{child.tail()}")
-            self.backends.append(port)
+        self.backends = start_backends(self.tmp, self.children, "bench")
 
     def start_proxy(self, px, tag):
         why = px.start(self.tmp / f"{px.name}-{tag}", free_port(), self.backends, self.nofile)

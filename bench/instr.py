@@ -92,14 +92,7 @@ def main():
     jern_bin = os.environ.get("JERN_BIN") or str(ROOT / "build" / "jern")
     children = []
     try:
-        backends = []
-        for i in (1, 2):
-            port = bench.free_port()
-            child, why = proxies.start_backend(tmp / f"backend{i}", port)
-            children.append(child)
-            if why:
-                sys.exit(f"instr: backend did not come up: {why}")
-            backends.append(port)
+        backends = bench.start_backends(tmp, children, "instr")
         pxs = {"nginx": proxies.Nginx(), "haproxy": proxies.Haproxy(),
                "jern": proxies.Jern(jern_bin)}
         rows = []

@@ -121,14 +121,7 @@ def main():
     children = []
     report = []
     try:
-        backends = []
-        for i in (1, 2):
-            port = bench.free_port()
-            child, why = proxies.start_backend(tmp / f"backend{i}", port)
-            children.append(child)
-            if why:
-                sys.exit(f"profile: backend did not come up: {why}")
-            backends.append(port)
+        backends = bench.start_backends(tmp, children, "profile")
         why = px.start(tmp / name, bench.free_port(), backends, bench.raise_nofile())
         if px.child:
             children.append(px.child)
