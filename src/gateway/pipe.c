@@ -5,7 +5,6 @@
 #include <limits.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 static const char CRLF[] = "\r\n";
 static const char LAST_CHUNK[] = "0\r\n\r\n";

@@ -11,6 +11,7 @@ struct ctx {
     int order[4];
     int norder;
     int reads;
+    int want; /* bytes a burst test expects */
     struct jn_io io;
 };
 
@@ -108,7 +109,7 @@ static void on_burst_read(struct jn_loop *loop, struct jn_io *io, uint32_t ev)
     ssize_t n;
     while ((n = read(io->fd, buf, sizeof(buf))) > 0)
         c->reads += (int)n;
-    if (c->reads == c->norder)
+    if (c->reads == c->want)
         jn_loop_stop(loop);
 }
 
@@ -120,7 +121,7 @@ static uint64_t run_burst(int count, int gap_us, int *got)
     int p[2];
     assert_int_equal(pipe2(p, O_NONBLOCK), 0);
     struct ctx c = {0};
-    c.norder = count; /* bytes expected */
+    c.want = count;
     assert_int_equal(jn_io_add(loop, &c.io, p[0], JN_EV_READ, false, on_burst_read, &c), 0);
     struct burst b = {.wfd = p[1], .count = count, .gap_us = gap_us};
     pthread_t th;
