@@ -25,7 +25,8 @@ struct sig_handler {
 
 struct jn_loop {
     int epfd;
-    int64_t now;
+    int64_t now;    /* ms */
+    int64_t now_ns; /* the same instant in ns */
     bool stopping;
     size_t nio;
     struct jn_timer_heap timers;
@@ -181,9 +182,15 @@ int64_t jn_loop_now(const struct jn_loop *loop)
     return loop->now;
 }
 
+int64_t jn_loop_now_ns(const struct jn_loop *loop)
+{
+    return loop->now_ns;
+}
+
 int64_t jn_loop_update_time(struct jn_loop *loop)
 {
-    loop->now = jn_now_ms();
+    loop->now_ns = jn_now_ns();
+    loop->now = loop->now_ns / 1000000;
     return loop->now;
 }
 
@@ -195,6 +202,12 @@ void jn_timer_start(struct jn_loop *loop, struct jn_timer *t, int64_t delay_ms)
 void jn_timer_stop(struct jn_loop *loop, struct jn_timer *t)
 {
     jn_timer_heap_remove(&loop->timers, t);
+}
+
+void jn_timer_park(struct jn_loop *loop, struct jn_timer *t)
+{
+    if (t->slot)
+        jn_timer_heap_set(&loop->timers, t, JN_TIMER_NEVER);
 }
 
 static void sig_cb(struct jn_loop *loop, struct jn_io *io, uint32_t events)
@@ -287,7 +300,7 @@ size_t jn_loop_count(const struct jn_loop *loop)
 static void run_timers(struct jn_loop *loop)
 {
     struct jn_timer *t;
-    while ((t = jn_timer_heap_top(&loop->timers)) && t->deadline <= loop->now) {
+    while ((t = jn_timer_heap_expired(&loop->timers, loop->now))) {
         jn_timer_heap_remove(&loop->timers, t);
         t->cb(loop, t);
     }
@@ -300,7 +313,7 @@ int jn_loop_run(struct jn_loop *loop)
         int timeout = -1;
         struct jn_timer *t = jn_timer_heap_top(&loop->timers);
         if (t) {
-            int64_t d = t->deadline - loop->now;
+            int64_t d = t->key - loop->now; /* at worst early: then it moves on */
             timeout = d <= 0 ? 0 : (d > 60000 ? 60000 : (int)d);
         }
         int n = wait_events(loop, events, timeout);

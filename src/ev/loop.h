@@ -71,14 +71,25 @@ uint64_t jn_loop_naps(const struct jn_loop *loop);
 /* The loop's cached monotonic time in ms, refreshed once per iteration. */
 int64_t jn_loop_now(const struct jn_loop *loop);
 
+/* The same cached instant in ns: what one iteration's events were read at.
+ * Durations measured with it (request and upstream times) are as fine as
+ * an iteration, without a clock read per request. */
+int64_t jn_loop_now_ns(const struct jn_loop *loop);
+
 /* Refreshes and returns the cached time. */
 int64_t jn_loop_update_time(struct jn_loop *loop);
 
 /* Arms (or re-arms) t to fire after delay_ms from the loop's cached time. */
 void jn_timer_start(struct jn_loop *loop, struct jn_timer *t, int64_t delay_ms);
 
-/* Disarms t; a no-op if it is not armed. */
+/* Disarms t, armed or parked; a no-op if it is neither. */
 void jn_timer_stop(struct jn_loop *loop, struct jn_timer *t);
+
+/* Disarms t the cheap way for a timer about to be started again (a
+ * connection's timeout between requests): it stays in the heap, never
+ * firing, so starting it later is O(1). jn_timer_stop must still run
+ * before t's memory goes. A no-op if t is not armed. */
+void jn_timer_park(struct jn_loop *loop, struct jn_timer *t);
 
 /* Delivers signo through the loop (signalfd). The signal is blocked in the
  * calling thread: call before starting other threads so they inherit the mask.

@@ -78,7 +78,7 @@ void gw_alog_request(struct gw_worker *w, struct gw_req *r)
     ctx.upstream_addr = r->up_addrs[0] ? r->up_addrs : NULL;
     ctx.upstream_status = r->up_statuses[0] ? r->up_statuses : NULL;
     ctx.upstream_response_time_us = r->up_time_us;
-    ctx.request_time_us = (jn_now_ns() - r->start_ns) / 1000;
+    ctx.request_time_us = (jn_loop_now_ns(c->w->loop) - r->start_ns) / 1000;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     ctx.time_sec = ts.tv_sec;

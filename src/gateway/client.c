@@ -345,10 +345,10 @@ static void respond_bad(struct gw_conn *c, int status, const char *reason)
     r->hreq.method_id = JN_HTTP_OTHER;
     r->hreq.minor_version = 1;
     r->hreq.method = NULL;
-    r->start_ns = jn_now_ns();
+    r->start_ns = jn_loop_now_ns(c->w->loop);
     jn_gw_snapshot_ref(c->w->snap);
     r->snap = c->w->snap;
-    jn_timer_stop(c->w->loop, &c->timer);
+    jn_timer_park(c->w->loop, &c->timer);
     gw_client_respond(r, status, reason, NULL);
 }
 
@@ -359,10 +359,10 @@ static void start_request(struct gw_conn *c)
     const struct jn_http_request *h = &r->hreq;
     gw_stat_add(&w->st.requests, 1);
     c->state = GW_C_BUSY;
-    jn_timer_stop(w->loop, &c->timer);
+    jn_timer_park(w->loop, &c->timer);
     jn_gw_snapshot_ref(w->snap);
     r->snap = w->snap;
-    r->start_ns = jn_now_ns();
+    r->start_ns = jn_loop_now_ns(w->loop);
     r->rq_pos = r->head_len;
     const struct jn_gw_listen *l = jn_gw_snapshot_listen(r->snap, c->listen_id);
     if (!l && r->snap->routes->nlistens)

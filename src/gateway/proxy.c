@@ -561,7 +561,7 @@ static void attempt(struct gw_req *r)
     if (r->ntried < GW_TRIED_MAX)
         r->tried[r->ntried++] = peer;
     append_list(r->up_addrs, sizeof(r->up_addrs), peer->name);
-    r->attempt_ns = jn_now_ns();
+    r->attempt_ns = jn_loop_now_ns(w->loop);
     r->resp_head_done = false;
     r->rlen = r->rs_pos = 0;
     r->rq_pos = r->head_len;
@@ -604,7 +604,7 @@ static void attempt(struct gw_req *r)
         uc->wr_ready = true;
     }
     uc->req = r;
-    jn_timer_init(&uc->timer, up_timeout, uc);
+    jn_timer_set_cb(&uc->timer, up_timeout, uc); /* a pooled one's is parked */
     r->up = uc;
     gw_proxy_run(r);
 }
@@ -747,7 +747,7 @@ static int parse_response(struct gw_req *r)
         attempt_failed(r, JN_NEXT_INVALID_HEADER, 502, "upstream switched protocols unasked");
         return -1;
     }
-    r->up_time_us = (jn_now_ns() - r->attempt_ns) / 1000;
+    r->up_time_us = (jn_loop_now_ns(r->c->w->loop) - r->attempt_ns) / 1000;
     jn_peer_stats_record(r->peer, r->c->w->id, status, r->up_time_us);
     unsigned kind = jn_upstream_status_cause(status);
     if (kind && retry_allowed(r, kind, !r->body_discarded)) {
@@ -781,7 +781,7 @@ static void response_done(struct gw_req *r)
         r->peer = NULL;
         r->up = NULL;
         uc->nreqs++;
-        jn_timer_stop(uc->w->loop, &uc->timer);
+        jn_timer_park(uc->w->loop, &uc->timer);
         gw_pool_put(uc->w, uc, r->u);
     } else {
         close_up(r, false);
@@ -793,7 +793,7 @@ static void set_timer(struct jn_loop *loop, struct jn_timer *t, int *kind, int w
                       bool progress)
 {
     if (want == T_NONE) {
-        jn_timer_stop(loop, t);
+        jn_timer_park(loop, t);
     } else if (*kind != want || progress || !jn_timer_armed(t)) {
         jn_timer_start(loop, t, ms);
     }

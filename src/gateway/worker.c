@@ -397,7 +397,7 @@ struct gw_upconn *gw_pool_take(struct gw_worker *w, struct jn_peer *peer)
     p->idle = uc->next;
     p->nidle--;
     uc->next = NULL;
-    jn_timer_stop(w->loop, &uc->timer);
+    jn_timer_park(w->loop, &uc->timer);
     return uc;
 }
 
@@ -442,7 +442,7 @@ void gw_pool_put(struct gw_worker *w, struct gw_upconn *uc, const struct jn_upst
     p->idle = uc;
     p->nidle++;
     uc->rd_ready = false;
-    jn_timer_init(&uc->timer, idle_timeout, uc);
+    jn_timer_set_cb(&uc->timer, idle_timeout, uc);
     jn_timer_start(w->loop, &uc->timer, u->keepalive_timeout_ms);
 }
 

@@ -53,6 +53,41 @@ static void test_timers_fire_in_order(void **state)
     jn_loop_free(loop);
 }
 
+/* A parked timer does not fire, is not armed, and fires again once
+ * restarted; stopping a parked one takes it out. */
+static void test_parked_timer(void **state)
+{
+    struct jn_loop *loop;
+    assert_int_equal(jn_loop_new(&loop), 0);
+    struct ctx c = {0};
+    g = &c;
+    struct jn_timer a, d;
+    jn_timer_init(&a, t1, &c);
+    jn_timer_init(&d, t3, &c);
+    jn_timer_start(loop, &a, 1);
+    jn_timer_park(loop, &a);
+    assert_false(jn_timer_armed(&a));
+    jn_timer_start(loop, &d, 20);
+    assert_int_equal(jn_loop_run(loop), 0);
+    assert_int_equal(c.norder, 1); /* only d */
+    assert_int_equal(c.order[0], 3);
+    jn_timer_start(loop, &a, 1);
+    assert_true(jn_timer_armed(&a));
+    jn_timer_start(loop, &d, 20);
+    assert_int_equal(jn_loop_run(loop), 0);
+    assert_int_equal(c.norder, 3);
+    assert_int_equal(c.order[1], 1);
+    jn_timer_start(loop, &a, 1);
+    jn_timer_park(loop, &a);
+    jn_timer_stop(loop, &a);
+    assert_int_equal(a.slot, 0);
+    struct jn_timer never;
+    jn_timer_init(&never, t1, &c);
+    jn_timer_park(loop, &never); /* not armed: stays out */
+    assert_int_equal(never.slot, 0);
+    jn_loop_free(loop);
+}
+
 static void on_read(struct jn_loop *loop, struct jn_io *io, uint32_t ev)
 {
     struct ctx *c = io->data;
@@ -200,6 +235,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_timers_fire_in_order),
+        cmocka_unit_test(test_parked_timer),
         cmocka_unit_test(test_io_edge_triggered),
         cmocka_unit_test(test_post_from_thread),
         cmocka_unit_test(test_signal_through_loop),
