@@ -124,26 +124,21 @@ static bool conn_names_has(const struct conn_names *cn, const struct jn_http_hea
  * so a header costs at most one comparison (it runs for every header). */
 static bool is_hop_by_hop(const struct jn_http_header *h)
 {
-    const char *hop;
+    const char *n = h->name;
     switch (h->name_len) {
     case 2:
-        hop = "te";
-        break;
+        return jn_http_token_eq(n, 2, "te");
     case 7:
-        return jn_http_token_eq(h->name, 7, "upgrade") || jn_http_token_eq(h->name, 7, "trailer");
+        return jn_http_token_eq(n, 7, "upgrade") || jn_http_token_eq(n, 7, "trailer");
     case 10:
-        return jn_http_token_eq(h->name, 10, "connection") ||
-               jn_http_token_eq(h->name, 10, "keep-alive");
+        return jn_http_token_eq(n, 10, "connection") || jn_http_token_eq(n, 10, "keep-alive");
     case 16:
-        hop = "proxy-connection";
-        break;
+        return jn_http_token_eq(n, 16, "proxy-connection");
     case 17:
-        hop = "transfer-encoding";
-        break;
+        return jn_http_token_eq(n, 17, "transfer-encoding");
     default:
         return false;
     }
-    return jn_http_token_eq(h->name, h->name_len, hop);
 }
 
 /* Queues an original header line (name: value) with its CRLF, merging it

@@ -1,6 +1,7 @@
 /*
  * chars.h: character classes of RFC 9110/9112 as 256-entry lookup tables,
- * shared by the head parser and the chunked decoder (internal to src/http).
+ * shared by the head parser and the chunked decoder (internal to src/http,
+ * but for jn_http_lower, which parse.h's inline jn_http_token_eq reads).
  *
  * One table per class keeps each scan a single load and compare per byte.
  * Read-only after compile time: any thread.

@@ -89,16 +89,6 @@ static inline const char *scan_until_ctl(const char *p, const char *end, bool st
     return p;
 }
 
-bool jn_http_token_eq(const char *p, size_t n, const char *lower)
-{
-    size_t i;
-    for (i = 0; i < n; i++) {
-        if (lower[i] == '\0' || jn_http_lower[(uint8_t)p[i]] != (uint8_t)lower[i])
-            return false;
-    }
-    return lower[i] == '\0';
-}
-
 static bool ieq(const char *a, size_t an, const char *b, size_t bn)
 {
     if (an != bn)

@@ -48,6 +48,7 @@
 #define JN_HTTP_PARSE_H
 
 #include "core/common.h"
+#include "http/chars.h"
 
 #define JN_HTTP_MAX_HEADERS 128
 
@@ -153,8 +154,20 @@ ssize_t jn_http_parse_response(const char *buf, size_t len, const struct jn_http
 ssize_t jn_http_find_header(const struct jn_http_header *h, size_t n, const char *name,
                             size_t name_len);
 
-/* Case-insensitive comparison of a (p, n) token with a NUL-terminated lower-case literal. */
-bool jn_http_token_eq(const char *p, size_t n, const char *lower);
+/* Case-insensitive comparison of a (p, n) token with a NUL-terminated
+ * lower-case literal. Inline, so that the literal's length is known where
+ * it is called: a token of another length costs one comparison (this runs
+ * for hop-by-hop and framing names on every header of every head). */
+static inline bool jn_http_token_eq(const char *p, size_t n, const char *lower)
+{
+    if (n != __builtin_strlen(lower))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (jn_http_lower[(uint8_t)p[i]] != (uint8_t)lower[i])
+            return false;
+    }
+    return true;
+}
 
 /*
  * Chunked transfer-coding decoder: incremental, zero-copy. Feed it the bytes
