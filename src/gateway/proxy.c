@@ -82,10 +82,15 @@ struct conn_names {
     bool many;
 };
 
-static void conn_names_collect(const struct jn_http_header *h, size_t n, struct conn_names *cn)
+static void conn_names_collect(const struct jn_http_header *h, size_t n, unsigned conn_flags,
+                               struct conn_names *cn)
 {
     cn->n = 0;
     cn->many = false;
+    /* keep-alive and upgrade name hop-by-hop headers, dropped anyway (and
+     * Upgrade kept on purpose for a tunnel): the parser saw nothing else */
+    if (!(conn_flags & (JN_HTTP_CONN_OTHER | JN_HTTP_CONN_CLOSE)))
+        return;
     for (size_t i = 0; i < n; i++) {
         if (!is_connection(&h[i]))
             continue;
@@ -287,7 +292,7 @@ static int build_request_head(struct gw_req *r)
         jn_pipe_push(p, "Transfer-Encoding: chunked\r\n", 28);
     const char *head_end = buf + r->head_len;
     struct conn_names cn;
-    conn_names_collect(h->headers, h->nheaders, &cn);
+    conn_names_collect(h->headers, h->nheaders, h->conn_flags, &cn);
     for (size_t i = 0; i < h->nheaders; i++) {
         const struct jn_http_header *hd = &h->headers[i];
         /* Expect was answered here (gw_proxy_start), as nginx does. */
@@ -684,7 +689,7 @@ static void build_response_head(struct gw_req *r, size_t head_len)
     jn_pipe_push(p, r->rscratch, n);
     const char *end = r->rbuf + head_len;
     struct conn_names cn;
-    conn_names_collect(h->headers, h->nheaders, &cn);
+    conn_names_collect(h->headers, h->nheaders, h->conn_flags, &cn);
     for (size_t i = 0; i < h->nheaders; i++) {
         const struct jn_http_header *hd = &h->headers[i];
         if (tunnel && jn_http_token_eq(hd->name, hd->name_len, "upgrade")) {

@@ -339,9 +339,13 @@ static void conn_scan(struct head_info *hi, const struct jn_http_header *h)
             hi->conn_flags |= JN_HTTP_CONN_KEEPALIVE;
         else if (jn_http_token_eq(e, en, "upgrade"))
             hi->conn_flags |= JN_HTTP_CONN_UPGRADE;
+        else
+            hi->conn_flags |= JN_HTTP_CONN_OTHER;
     }
-    if (r < 0)
+    if (r < 0) {
         hi->conn_malformed = true;
+        hi->conn_flags |= JN_HTTP_CONN_OTHER;
+    }
 }
 
 static void head_scan(struct head_info *hi, const struct jn_http_header *h, size_t n)

@@ -95,6 +95,9 @@ extern const struct jn_http_limits jn_http_default_limits;
 #define JN_HTTP_CONN_CLOSE 0x1u
 #define JN_HTTP_CONN_KEEPALIVE 0x2u
 #define JN_HTTP_CONN_UPGRADE 0x4u
+/* Connection names something else too (a header a proxy must drop), or is
+ * not a list of tokens: only then do the names need reading again. */
+#define JN_HTTP_CONN_OTHER 0x8u
 
 struct jn_http_request {
     const char *method;

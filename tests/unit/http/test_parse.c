@@ -175,8 +175,8 @@ static void test_connection_tokens(void **state)
 {
     assert_true(parse_req(S("GET / HTTP/1.1\r\nHost: a\r\nConnection: Keep-Alive ,, UPGRADE\r\n"
                             "Upgrade: websocket\r\nConnection: foo, Close\r\n\r\n")) > 0);
-    assert_int_equal(req.conn_flags,
-                     JN_HTTP_CONN_CLOSE | JN_HTTP_CONN_KEEPALIVE | JN_HTTP_CONN_UPGRADE);
+    assert_int_equal(req.conn_flags, JN_HTTP_CONN_CLOSE | JN_HTTP_CONN_KEEPALIVE |
+                                         JN_HTTP_CONN_UPGRADE | JN_HTTP_CONN_OTHER); /* foo */
     assert_false(req.keep_alive);
     assert_true(req.upgrade);
     /* Upgrade without the connection option is not an upgrade, and vice versa. */
@@ -191,7 +191,12 @@ static void test_connection_tokens(void **state)
     /* "closed" is a different token */
     assert_true(parse_req(S("GET / HTTP/1.1\r\nHost: a\r\nConnection: closed\r\n\r\n")) > 0);
     assert_true(req.keep_alive);
-    assert_int_equal(req.conn_flags, 0);
+    assert_int_equal(req.conn_flags, JN_HTTP_CONN_OTHER);
+    /* only the three options: nothing named that a proxy must also drop */
+    assert_true(parse_req(S("GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\n"
+                            "Connection: close\r\n\r\n")) > 0);
+    assert_int_equal(req.conn_flags,
+                     JN_HTTP_CONN_CLOSE | JN_HTTP_CONN_KEEPALIVE | JN_HTTP_CONN_UPGRADE);
 }
 
 static void test_expect_continue(void **state)
