@@ -1,10 +1,11 @@
 """jern's side-by-side benchmark: nginx, HAProxy and jern as reverse proxies in
 front of the same two backends, on this machine, in one run (issue 4).
 
-    bench/run.sh                     # the defaults: 3 rounds x 10 s, about 5 minutes
+    bench/run.sh                     # the defaults: 5 rounds x 10 s, about 8 minutes
     BENCH_QUICK=1 bench/run.sh       # smoke run: 1 round x 2 s, 1000 idle connections
 
-Environment: BENCH_SECONDS (10), BENCH_ROUNDS (3), BENCH_IDLE_CONNS (10000),
+Environment: BENCH_SECONDS (10), BENCH_ROUNDS (5: this machine's speed drifts in
+phases of minutes; five interleaved rounds keep one slow phase out of the medians), BENCH_IDLE_CONNS (10000),
 BENCH_PIN (1: proxy under test on the last CPU, wrk + backends on the others; 0: unpinned),
 BENCH_OUT (bench/results: latest.md + latest.json), JERN_BIN (build/jern).
 Exit status: 0 when every proxy that could run did (jern's slot is skipped,
@@ -149,7 +150,7 @@ class Bench:
     def __init__(self):
         quick = os.environ.get("BENCH_QUICK") == "1"
         self.seconds = env_int("BENCH_SECONDS", 2 if quick else 10, 1, 600)
-        self.rounds = env_int("BENCH_ROUNDS", 1 if quick else 3, 1, 50)
+        self.rounds = env_int("BENCH_ROUNDS", 1 if quick else 5, 1, 50)
         self.idle_conns = env_int("BENCH_IDLE_CONNS", 1000 if quick else 10000, 10, 100000)
         self.pin = env_int("BENCH_PIN", 1, 0, 1) == 1
         self.out = Path(os.environ.get("BENCH_OUT") or ROOT / "bench" / "results").resolve()

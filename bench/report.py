@@ -136,6 +136,6 @@ def render(meta, summary, memory, targets, notes):
     lines += ["", "## Targets (issue 4; informational)", "",
               "| target | jern/rival | result |", "|---|---:|---|"]
     for t in targets:
-        lines.append(f"| {t['text']} | {_f(t['ratio'], '.2f')} | {t['result']} |")
+        lines.append(f"| {t['text']} | {_f(t['ratio'], '.3f')} | {t['result']} |")
     lines.append("")
     return "\n".join(lines)
