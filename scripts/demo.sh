@@ -42,7 +42,11 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-build/jern serve -c "$dir/jern.conf" 2>"$dir/jern.log" &
+# Its own session: a Ctrl-C at the terminal (or a signal to make's process
+# group) reaches this script, whose cleanup scales the app to zero while jern
+# still runs, and only then stops it. Instances outlive their daemon by design
+# (adoption after a restart), so jern must not be stopped first.
+setsid build/jern serve -c "$dir/jern.conf" 2>"$dir/jern.log" &
 serve_pid=$!
 for _ in $(seq 100); do
     build/jern status >/dev/null 2>&1 && break

@@ -450,6 +450,49 @@ def test_make_demo_deploys_and_shows_the_next_commands(tmp_path):
     assert not list((ROOT / "build/demo/state/exec/instances").glob("*/meta"))
 
 
+def test_make_demo_ctrl_c_leaves_nothing_running(tmp_path):
+    """Ctrl-C at the terminal signals the whole foreground group, make and the
+    demo with it: the demo still scales its app to zero before jern stops, so
+    no instance (they outlive their daemon by design) is left behind."""
+    port = free_port()
+    p = subprocess.Popen([str(ROOT / "scripts/demo.sh")], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True, cwd=str(ROOT),
+                         start_new_session=True, env=dict(os.environ, JERN_DEMO_PORT=str(port)))
+    try:
+        out = ""
+        deadline = time.monotonic() + 120
+        while "Press Ctrl-C to stop." not in out and time.monotonic() < deadline:
+            line = p.stdout.readline()
+            if not line:
+                break
+            out += line
+        assert "Press Ctrl-C to stop." in out, out
+        pids = []
+        for meta in (ROOT / "build/demo/state/exec/instances").glob("*/meta"):
+            kv = dict(l.split("=", 1) for l in meta.read_text().splitlines() if "=" in l)
+            pids += [int(kv["pid"]), int(kv["monitor"])]
+        assert len(pids) == 4, out
+        os.killpg(p.pid, signal.SIGINT)
+        out += p.communicate(timeout=60)[0]
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+    assert "scaling the app to zero and stopping jern" in out, out
+    assert not list((ROOT / "build/demo/state/exec/instances").glob("*/meta")), out
+    def running(pid):  # a zombie waiting for init to reap it has ended
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            return False
+    deadline = time.monotonic() + 10
+    alive = pids
+    while alive and time.monotonic() < deadline:
+        alive = [pid for pid in alive if running(pid)]
+        time.sleep(0.1)
+    assert not alive, (alive, out)
+
+
 # ---- resources: volumes, memory, cpus ----
 
 def test_container_volume_memory_and_cpus_reach_the_engine(procs, tmp_path, engine):
