@@ -105,7 +105,8 @@ int jn_loop_run(struct jn_loop *loop);
 /* Makes jn_loop_run return after the current iteration. Thread-safe. */
 void jn_loop_stop(struct jn_loop *loop);
 
-/* Number of registered fds plus armed timers (for tests and metrics). */
+/* Number of registered fds plus timers in the heap, armed or parked (for
+ * tests and metrics). */
 size_t jn_loop_count(const struct jn_loop *loop);
 
 #endif
