@@ -8,12 +8,12 @@
  */
 #include "core/common.h"
 
-#include "control/admin.h"
-#include "control/api.h"
+#include "control/api/admin.h"
+#include "control/api/api.h"
 #include "control/control.h"
 #include "control/daemon.h"
 #include "control/daemon_conf.h"
-#include "control/deploy.h"
+#include "control/deploy/deploy.h"
 #include "core/log.h"
 #include "ev/loop.h"
 #include "gateway/gateway.h"

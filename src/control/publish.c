@@ -11,7 +11,7 @@
  */
 #include "core/common.h"
 
-#include "control/autoscale.h"
+#include "control/scale/autoscale.h"
 #include "control/control_int.h"
 #include "core/log.h"
 #include "gateway/gateway.h"

@@ -1,7 +1,7 @@
 #include "jn_test.h"
 
 #include "config/conf.h"
-#include "control/api.h"
+#include "control/api/api.h"
 #include "control/control.h"
 #include "control/names.h"
 #include "gateway/upstream.h"

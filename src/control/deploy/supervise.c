@@ -27,7 +27,7 @@
 #include "core/common.h"
 
 #include "control/control.h"
-#include "control/deploy_int.h"
+#include "control/deploy/deploy_int.h"
 #include "core/log.h"
 
 #include <sys/stat.h>

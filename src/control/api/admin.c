@@ -6,7 +6,7 @@
  */
 #include "core/common.h"
 
-#include "control/admin.h"
+#include "control/api/admin.h"
 #include "core/log.h"
 #include "net/sock.h"
 

@@ -17,7 +17,7 @@
 
 #include "core/common.h"
 #include "core/buf.h"
-#include "control/api.h"
+#include "control/api/api.h"
 
 struct jn_autoscaler;
 struct jn_deployer;

@@ -2,7 +2,7 @@
 #ifndef JN_CONTROL_DEPLOY_INT_H
 #define JN_CONTROL_DEPLOY_INT_H
 
-#include "control/deploy.h"
+#include "control/deploy/deploy.h"
 #include "runtime/driver.h"
 #include "store/release.h"
 

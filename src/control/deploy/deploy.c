@@ -15,8 +15,8 @@
 #include "core/common.h"
 
 #include "control/control.h"
-#include "control/autoscale.h"
-#include "control/deploy_int.h"
+#include "control/scale/autoscale.h"
+#include "control/deploy/deploy_int.h"
 #include "core/log.h"
 
 #include <stdarg.h>

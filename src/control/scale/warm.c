@@ -14,10 +14,10 @@
  */
 #include "core/common.h"
 
-#include "control/autoscale.h"
+#include "control/scale/autoscale.h"
 #include "control/control.h"
-#include "control/deploy_int.h"
-#include "control/warm.h"
+#include "control/deploy/deploy_int.h"
+#include "control/scale/warm.h"
 #include "core/log.h"
 
 #include <pthread.h>

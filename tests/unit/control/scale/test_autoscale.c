@@ -1,7 +1,7 @@
 #include "jn_test.h"
 
 #include "cli/cmd_scale.h"
-#include "control/autoscale.h"
+#include "control/scale/autoscale.h"
 
 /* A steady app: 2 instances, target 10 per instance, not idle. */
 static struct jn_autoscale_in base(void)

@@ -4,7 +4,7 @@
  */
 #include "core/common.h"
 
-#include "control/deploy_int.h"
+#include "control/deploy/deploy_int.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

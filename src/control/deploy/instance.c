@@ -6,7 +6,7 @@
 #include "core/common.h"
 
 #include "control/control_int.h"
-#include "control/deploy_int.h"
+#include "control/deploy/deploy_int.h"
 #include "control/names.h"
 #include "core/log.h"
 #include "ev/loop.h"

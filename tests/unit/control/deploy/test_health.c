@@ -1,6 +1,6 @@
 #include "jn_test.h"
 
-#include "control/deploy_int.h"
+#include "control/deploy/deploy_int.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

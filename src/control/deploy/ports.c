@@ -6,7 +6,7 @@
 #include "core/common.h"
 
 #include "control/control.h"
-#include "control/deploy_int.h"
+#include "control/deploy/deploy_int.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

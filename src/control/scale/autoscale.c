@@ -14,13 +14,13 @@
  */
 #include "core/common.h"
 
-#include "control/autoscale.h"
+#include "control/scale/autoscale.h"
 #include "control/control_int.h"
-#include "control/deploy_int.h"
+#include "control/deploy/deploy_int.h"
 #include "core/log.h"
 #include "ev/loop.h"
 #include "ev/timer.h"
-#include "control/warm.h"
+#include "control/scale/warm.h"
 #include "store/autoscale.h"
 
 #include <cjson/cJSON.h>

@@ -6,7 +6,7 @@
  */
 #include "core/common.h"
 
-#include "control/deploy_int.h"
+#include "control/deploy/deploy_int.h"
 #include "core/buf.h"
 #include "core/log.h"
 

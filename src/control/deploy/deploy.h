@@ -12,7 +12,7 @@
 #define JN_CONTROL_DEPLOY_H
 
 #include "core/common.h"
-#include "control/api.h"
+#include "control/api/api.h"
 
 struct jn_deployer;
 struct jn_control;

@@ -12,7 +12,7 @@
 #define JN_CONTROL_ADMIN_H
 
 #include "core/common.h"
-#include "control/api.h"
+#include "control/api/api.h"
 #include "ev/loop.h"
 
 #define JN_ADMIN_MAX_BODY (1024 * 1024)

@@ -4,8 +4,8 @@
  */
 #include "core/common.h"
 
-#include "control/api.h"
-#include "control/autoscale.h"
+#include "control/api/api.h"
+#include "control/scale/autoscale.h"
 #include "control/control.h"
 #include "control/control_int.h"
 #include "gateway/gateway.h"

@@ -5,9 +5,9 @@
  */
 #include "core/common.h"
 
-#include "control/api.h"
+#include "control/api/api.h"
 #include "control/control.h"
-#include "control/deploy.h"
+#include "control/deploy/deploy.h"
 #include "control/names.h"
 #include "core/log.h"
 
