@@ -248,16 +248,25 @@ int jn_control_app_delete(struct jn_control *ctl, const char *name, char *err, s
     if (r < 0)
         snprintf(err, errlen, "cannot publish the app hosts: %s", jn_strerror(r));
     jn_notice("app '%s' deleted", name);
-    if (ctl->on_app_deleted)
-        ctl->on_app_deleted(ctl->on_app_deleted_arg, name);
+    for (size_t i = 0; i < JN_CTL_MAX_HOOKS; i++)
+        if (ctl->on_app_deleted[i].cb)
+            ctl->on_app_deleted[i].cb(ctl->on_app_deleted[i].arg, name);
     return r;
 }
 
 void jn_control_on_app_deleted(struct jn_control *ctl, void (*cb)(void *arg, const char *app),
                                void *arg)
 {
-    ctl->on_app_deleted = cb;
-    ctl->on_app_deleted_arg = arg;
+    for (size_t i = 0; i < JN_CTL_MAX_HOOKS; i++) {
+        if (cb ? !ctl->on_app_deleted[i].cb : ctl->on_app_deleted[i].arg == arg) {
+            ctl->on_app_deleted[i].cb = cb;
+            ctl->on_app_deleted[i].arg = cb ? arg : NULL;
+            if (cb)
+                return;
+        }
+    }
+    if (cb)
+        abort(); /* more hooks than JN_CTL_MAX_HOOKS: a programming error */
 }
 
 int jn_control_domain_add(struct jn_control *ctl, const char *app, const char *domain, char *err,

@@ -54,7 +54,9 @@ int jn_control_app_delete(struct jn_control *ctl, const char *name, char *err, s
 
 /* Registers cb(arg, app), called on the control thread right after an app was
  * deleted from the store, so the owner of its instances learns of it even if
- * it never saw them (a deploy and a destroy within one supervisor tick). */
+ * it never saw them (a deploy and a destroy within one supervisor tick), and
+ * the autoscaler forgets its settings. Up to 4 hooks; cb NULL removes the
+ * hooks registered with arg. */
 void jn_control_on_app_deleted(struct jn_control *ctl, void (*cb)(void *arg, const char *app),
                                void *arg);
 int jn_control_domain_add(struct jn_control *ctl, const char *app, const char *domain, char *err,

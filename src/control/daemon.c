@@ -14,6 +14,7 @@
 #include "control/daemon.h"
 #include "control/daemon_conf.h"
 #include "control/deploy/deploy.h"
+#include "control/scale/autoscale.h"
 #include "core/log.h"
 #include "ev/loop.h"
 #include "gateway/gateway.h"
@@ -35,6 +36,7 @@ struct daemon {
     struct jn_control *ctl;
     struct jn_admin *admin;
     struct jn_deployer *deployer;
+    struct jn_autoscaler *autoscaler;
     struct jn_api api;
     char admin_desc[512];
 };
@@ -191,7 +193,9 @@ int jn_daemon_run(const char *config_path)
         .state_dir = d.dc.state_dir,
     };
     d.deployer = jn_deployer_new(d.loop, d.ctl, &dopts);
+    d.autoscaler = jn_autoscaler_new(d.deployer);
     jn_deployer_start(d.deployer);
+    jn_autoscaler_start(d.autoscaler);
 
     if (jn_control_publish_all(d.ctl, err, sizeof(err)) < 0) {
         fprintf(stderr, "jern: %s\n", err);
@@ -212,6 +216,7 @@ int jn_daemon_run(const char *config_path)
         .admin_desc = d.admin_desc,
         .started_ms = jn_now_ms(),
         .deployer = d.deployer,
+        .autoscaler = d.autoscaler,
     };
     struct jn_admin_opts ao = {
         .unix_path = d.dc.admin_unix,
@@ -228,6 +233,7 @@ int jn_daemon_run(const char *config_path)
     rc = r < 0 ? 1 : 0;
 out:
     jn_admin_stop(d.admin);
+    jn_autoscaler_free(d.autoscaler);
     jn_deployer_free(d.deployer);
     if (d.gw)
         jn_gateway_free(d.gw);

@@ -1,335 +1,45 @@
 /*
- * deploy_api.c: the deployer object and its admin API routes (docs/API.md,
- * docs/DEPLOY.md). Each POST validates everything, claims the app (409 when a
- * job already works on it), records what it needs and starts a job thread;
+ * deploys.c: the deploy routes (docs/API.md, docs/DEPLOY.md). Each POST
+ * validates everything, claims the app (409 when a job already works on it),
+ * records what it needs and starts a job of the deployer (deploy/jobs.c);
  * the answer (202) names the job, whose progress lines the CLI reads with
  * GET /v1/jobs/ID/AFTER as they are written.
  */
 #include "core/common.h"
 
+#include "control/api/api.h"
 #include "control/control.h"
+#include "control/deploy/deploy.h"
 #include "control/scale/autoscale.h"
-#include "control/deploy/deploy_int.h"
-#include "core/log.h"
+#include "runtime/driver.h"
+#include "store/release.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
-#include <stdarg.h>
-#include <sys/random.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
-#define JOB_KEEP_MS (10 * 60 * 1000)
-#define JOB_KEEP_MAX 64
-
-static const char *default_docker_socket(void)
+static struct jn_store *store(const struct jn_api_call *c)
 {
-    const char *h = getenv("DOCKER_HOST");
-    if (h && strncmp(h, "unix://", 7) == 0)
-        return h + 7;
-    return "/var/run/docker.sock";
+    return jn_control_store(c->api->ctl);
 }
 
-/* A whole number of seconds from the environment (1 to 3600), else dflt. */
-static int64_t env_seconds(const char *name, int64_t dflt)
-{
-    const char *v = getenv(name);
-    char *end;
-    long n = v ? strtol(v, &end, 10) : 0;
-    if (!v || *end || n < 1 || n > 3600) {
-        if (v)
-            jn_warn("ignoring %s=%s: expected whole seconds from 1 to 3600", name, v);
-        return dflt;
-    }
-    return n;
-}
-
-/* The supervisor removes a destroyed app's instances at its next tick
- * rather than at its next periodic sweep. */
-static void app_deleted(void *arg, const char *app)
-{
-    struct jn_deployer *d = arg;
-    (void)app;
-    pthread_mutex_lock(&d->mu);
-    d->app_destroyed = true;
-    pthread_mutex_unlock(&d->mu);
-    jn_autoscale_forget(d->as, app);
-}
-
-/* This daemon's id, made at its first start and kept in the store: every
- * instance it creates carries it (label jern.daemon), so adoption and sweeps
- * tell its instances from those of other daemons sharing the engine. */
-static void daemon_id(struct jn_control *ctl, char *id, size_t len)
-{
-    struct jn_store *st = jn_control_store(ctl);
-    if (jn_store_setting_get(st, "daemon_id", id, len) > 0)
-        return;
-    uint8_t rnd[8];
-    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
-        /* No entropy source: time and pid still tell daemons apart. */
-        uint64_t x = (uint64_t)jn_now_ns() ^ ((uint64_t)getpid() << 32);
-        memcpy(rnd, &x, sizeof(rnd));
-    }
-    snprintf(id, len, "j");
-    for (size_t i = 0; i < sizeof(rnd); i++)
-        snprintf(id + 1 + 2 * i, len - 1 - 2 * i, "%02x", rnd[i]);
-    int r = jn_store_setting_set(st, "daemon_id", id);
-    if (r < 0)
-        jn_error("cannot record this daemon's id in the store: %s; after a restart it will "
-                 "leave the instances it starts now alone",
-                 jn_strerror(r));
-}
-
-struct jn_deployer *jn_deployer_new(struct jn_loop *loop, struct jn_control *ctl,
-                                    const struct jn_deploy_opts *o)
-{
-    struct jn_deployer *d = jn_calloc(1, sizeof(*d));
-    d->loop = loop;
-    d->ctl = ctl;
-    d->state_dir = jn_strdup(o->state_dir);
-    d->docker_socket = jn_strdup(o->docker_socket ? o->docker_socket : default_docker_socket());
-    d->drain_timeout_ms = o->drain_timeout_ms > 0 ? o->drain_timeout_ms
-                                                  : env_seconds("JERN_DRAIN_TIMEOUT", 30) * 1000;
-    d->stop_timeout_ms =
-        o->stop_timeout_ms > 0 ? o->stop_timeout_ms : env_seconds("JERN_STOP_TIMEOUT", 10) * 1000;
-    daemon_id(ctl, d->daemon_id, sizeof(d->daemon_id));
-    d->rt.d = d;
-    pthread_mutex_init(&d->mu, NULL);
-    d->as = jn_autoscaler_new(d);
-    jn_control_on_app_deleted(ctl, app_deleted, d);
-    return d;
-}
-
-int jn_deployer_start(struct jn_deployer *d)
-{
-    dep_adopt(d);
-    if (pthread_create(&d->sup, NULL, dep_supervise, d) == 0)
-        d->sup_started = true;
-    else
-        jn_error("cannot start the instance supervisor: %s", strerror(errno));
-    jn_autoscaler_start(d->as);
-    return 0;
-}
-
-static void job_free(struct dep_job *j)
-{
-    for (size_t i = 0; i < j->nlines; i++)
-        free(j->lines[i]);
-    free(j->lines);
-    for (int i = 0; i < 3; i++)
-        free(j->auth_buf[i]);
-    pthread_mutex_destroy(&j->mu);
-    free(j);
-}
-
-void jn_deployer_free(struct jn_deployer *d)
-{
-    if (!d)
-        return;
-    jn_autoscaler_free(d->as);
-    d->as = NULL;
-    pthread_mutex_lock(&d->mu);
-    d->stopping = true;
-    pthread_mutex_unlock(&d->mu);
-    if (d->sup_started)
-        pthread_join(d->sup, NULL);
-    /* Jobs notice at their next store call; one blocked in a driver call
-     * (a stop timeout) may take longer: then the deployer is left allocated
-     * for the process's last moments rather than freed under it. */
-    int threads = 1;
-    for (int i = 0; i < 100; i++) {
-        pthread_mutex_lock(&d->mu);
-        threads = d->threads;
-        pthread_mutex_unlock(&d->mu);
-        if (threads == 0)
-            break;
-        usleep(50 * 1000);
-    }
-    if (threads > 0) {
-        jn_warn("%d deploy job(s) still running at stop; their new instances are removed at "
-                "the next start",
-                threads);
-        return;
-    }
-    dep_rt_free(&d->rt);
-    for (struct dep_job *j = d->jobs, *n; j; j = n) {
-        n = j->next;
-        job_free(j);
-    }
-    free(d->busy);
-    free(d->state_dir);
-    free(d->docker_socket);
-    pthread_mutex_destroy(&d->mu);
-    free(d);
-}
-
-/* ---- jobs ---- */
-
-/* Frees finished jobs nobody reads any more. Control thread. */
-static void jobs_gc(struct jn_deployer *d)
-{
-    int64_t now = jn_now_ms();
-    pthread_mutex_lock(&d->mu);
-    int count = 0;
-    for (struct dep_job **pp = &d->jobs; *pp;) {
-        struct dep_job *j = *pp;
-        pthread_mutex_lock(&j->mu);
-        bool old = j->done && (now - j->done_ms > JOB_KEEP_MS || count >= JOB_KEEP_MAX);
-        pthread_mutex_unlock(&j->mu);
-        count++;
-        if (old) {
-            *pp = j->next;
-            job_free(j);
-        } else {
-            pp = &j->next;
-        }
-    }
-    pthread_mutex_unlock(&d->mu);
-}
-
-/* Starts a job for app (already claimed by the caller); returns it or NULL
- * (and unclaims) when no thread could be made. */
-static struct dep_job *job_start_cold(struct jn_deployer *d, enum dep_kind kind, const char *app,
-                                      int64_t release_id, int count, const cJSON *auth, bool cold)
-{
-    jobs_gc(d);
-    struct dep_job *j = jn_calloc(1, sizeof(*j));
-    j->kind = kind;
-    snprintf(j->app, sizeof(j->app), "%s", app);
-    j->release_id = release_id;
-    j->count = count;
-    j->cold = cold;
-    j->d = d;
-    j->t0 = jn_now_ms();
-    pthread_mutex_init(&j->mu, NULL);
-    if (auth) {
-        const char *k[3] = {"username", "password", "server"};
-        for (int i = 0; i < 3; i++) {
-            const cJSON *x = cJSON_GetObjectItemCaseSensitive(auth, k[i]);
-            j->auth_buf[i] = jn_strdup(cJSON_IsString(x) ? x->valuestring : "");
-        }
-        j->auth = (struct jn_registry_auth){j->auth_buf[0], j->auth_buf[1], j->auth_buf[2]};
-    }
-    pthread_mutex_lock(&d->mu);
-    j->id = ++d->next_job;
-    j->next = d->jobs;
-    d->jobs = j;
-    pthread_mutex_unlock(&d->mu);
-    int r = dep_thread_start(d, dep_job_run, j);
-    if (r != 0) {
-        dep_job_log(j, "error: cannot start a thread: %s", strerror(r));
-        j->done = true;
-        j->done_ms = jn_now_ms();
-        dep_unclaim(d, app);
-    }
-    return j;
-}
-
-bool jn_deployer_claim(struct jn_deployer *d, const char *app)
-{
-    return dep_claim(d, app);
-}
-
-void jn_deployer_unclaim(struct jn_deployer *d, const char *app)
-{
-    dep_unclaim(d, app);
-}
-
-int dep_thread_start(struct jn_deployer *d, void *(*fn)(void *), void *arg)
-{
-    pthread_mutex_lock(&d->mu);
-    d->threads++;
-    pthread_mutex_unlock(&d->mu);
-    pthread_t th;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    int r = pthread_create(&th, &attr, fn, arg);
-    pthread_attr_destroy(&attr);
-    if (r != 0) {
-        pthread_mutex_lock(&d->mu);
-        d->threads--;
-        pthread_mutex_unlock(&d->mu);
-    }
-    return r;
-}
-
-static struct dep_job *job_start(struct jn_deployer *d, enum dep_kind kind, const char *app,
-                                 int64_t release_id, int count, const cJSON *auth)
-{
-    return job_start_cold(d, kind, app, release_id, count, auth, false);
-}
-
-int dep_job_start(struct jn_deployer *d, enum dep_kind kind, const char *app, int64_t release_id,
-                  int count, bool cold)
-{
-    struct dep_job *j = job_start_cold(d, kind, app, release_id, count, NULL, cold);
-    pthread_mutex_lock(&j->mu);
-    bool failed = j->done;
-    pthread_mutex_unlock(&j->mu);
-    return failed ? JN_EBASE : 0;
-}
-
-static void job_accepted(struct jn_api_resp *resp, struct dep_job *j, int version)
+static void job_accepted(struct jn_api_resp *resp, int job, const char *app, int version)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "job", j->id);
-    cJSON_AddStringToObject(o, "app", j->app);
+    cJSON_AddNumberToObject(o, "job", job);
+    cJSON_AddStringToObject(o, "app", app);
     if (version > 0)
         cJSON_AddNumberToObject(o, "release", version);
     jn_api_send_json(resp, 202, o);
 }
 
-static void job_show(struct jn_deployer *d, const char *id_s, const char *after_s,
-                     struct jn_api_resp *resp)
-{
-    char *end;
-    long id = strtol(id_s, &end, 10);
-    long after = after_s ? strtol(after_s, NULL, 10) : 0;
-    pthread_mutex_lock(&d->mu);
-    struct dep_job *j = d->jobs;
-    while (j && j->id != id)
-        j = j->next;
-    if (!j || *end) {
-        pthread_mutex_unlock(&d->mu);
-        jn_api_error(resp, 404, "no job %s (jobs are kept 10 minutes after they end)", id_s);
-        return;
-    }
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "job", j->id);
-    cJSON_AddStringToObject(o, "app", j->app);
-    cJSON *lines = cJSON_AddArrayToObject(o, "lines");
-    pthread_mutex_lock(&j->mu);
-    for (size_t i = after > 0 ? (size_t)after : 0; i < j->nlines; i++)
-        cJSON_AddItemToArray(lines, cJSON_CreateString(j->lines[i]));
-    cJSON_AddNumberToObject(o, "next", (double)j->nlines);
-    cJSON_AddBoolToObject(o, "done", j->done);
-    cJSON_AddBoolToObject(o, "ok", j->ok);
-    pthread_mutex_unlock(&j->mu);
-    pthread_mutex_unlock(&d->mu);
-    jn_api_send_json(resp, 200, o);
-}
-
-static int running_job(struct jn_deployer *d, const char *app)
-{
-    pthread_mutex_lock(&d->mu);
-    int id = 0;
-    for (struct dep_job *j = d->jobs; j && !id; j = j->next) {
-        pthread_mutex_lock(&j->mu);
-        if (!j->done && strcmp(j->app, app) == 0)
-            id = j->id;
-        pthread_mutex_unlock(&j->mu);
-    }
-    pthread_mutex_unlock(&d->mu);
-    return id;
-}
-
 static bool claim_or_409(struct jn_deployer *d, const char *app, struct jn_api_resp *resp)
 {
-    if (dep_claim(d, app))
+    if (jn_deployer_claim(d, app))
         return true;
-    int id = running_job(d, app);
+    int id = jn_deployer_running_job(d, app);
     if (id)
         jn_api_error(resp, 409,
                      "a deploy, rollback, scale or restart of app '%s' is already running (job "
@@ -344,44 +54,6 @@ static bool claim_or_409(struct jn_deployer *d, const char *app, struct jn_api_r
 }
 
 /* ---- validation ---- */
-
-static cJSON *parse_object(const struct jn_api_req *req, struct jn_api_resp *resp,
-                           const char *const *allowed)
-{
-    cJSON *o =
-        req->body_len ? cJSON_ParseWithLength(req->body, req->body_len) : cJSON_CreateObject();
-    if (!cJSON_IsObject(o)) {
-        cJSON_Delete(o);
-        jn_api_error(resp, 400, "the request body must be a JSON object");
-        return NULL;
-    }
-    for (cJSON *f = o->child; f; f = f->next) {
-        bool ok = false;
-        for (const char *const *a = allowed; *a && !ok; a++)
-            ok = strcmp(f->string, *a) == 0;
-        if (!ok) {
-            jn_api_error(resp, 400, "unknown field \"%.64s\" in the request body", f->string);
-            cJSON_Delete(o);
-            return NULL;
-        }
-    }
-    return o;
-}
-
-static bool get_int_field(const cJSON *o, const char *k, int lo, int hi, int *out,
-                          struct jn_api_resp *resp)
-{
-    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
-    if (!x)
-        return true;
-    if (!cJSON_IsNumber(x) || x->valuedouble != (double)(int)x->valuedouble || x->valueint < lo ||
-        x->valueint > hi) {
-        jn_api_error(resp, 400, "\"%s\" must be a whole number from %d to %d", k, lo, hi);
-        return false;
-    }
-    *out = x->valueint;
-    return true;
-}
 
 /* "256m", "1g", "1048576" -> bytes. Returns -1 when malformed. */
 static int64_t parse_size(const cJSON *x)
@@ -434,9 +106,9 @@ static cJSON *deploy_spec(const cJSON *b, bool docker, int *instances, struct jn
 {
     cJSON *spec = cJSON_CreateObject();
     int port = 8080, health_timeout = 30;
-    if (!get_int_field(b, "port", 1, 65535, &port, resp) ||
-        !get_int_field(b, "instances", 1, DEP_MAX_INSTANCES, instances, resp) ||
-        !get_int_field(b, "health_timeout", 1, 600, &health_timeout, resp))
+    if (!jn_api_int(resp, b, "port", 1, 65535, &port) ||
+        !jn_api_int(resp, b, "instances", 1, JN_DEPLOY_MAX_INSTANCES, instances) ||
+        !jn_api_int(resp, b, "health_timeout", 1, 600, &health_timeout))
         goto bad;
     cJSON_AddStringToObject(spec, "driver", docker ? "docker" : "exec");
     cJSON_AddNumberToObject(spec, "port", port);
@@ -590,14 +262,16 @@ static bool image_ok(const char *s)
     return true;
 }
 
-static void post_deploy(struct jn_deployer *d, const char *app, const struct jn_api_req *req,
-                        struct jn_api_resp *resp)
+static void post_deploy(struct jn_api_call *c)
 {
+    struct jn_deployer *d = c->api->deployer;
+    struct jn_api_resp *resp = c->resp;
+    const char *app = jn_api_param(c, "app");
     static const char *const allowed[] = {"image",   "command",   "port",           "env",
                                           "volumes", "instances", "health",         "memory",
                                           "cpus",    "workdir",   "health_timeout", "registry_auth",
                                           NULL};
-    cJSON *b = parse_object(req, resp, allowed);
+    cJSON *b = jn_api_body(c, allowed, false);
     if (!b)
         return;
     cJSON *spec = NULL, *env = NULL;
@@ -605,7 +279,7 @@ static void post_deploy(struct jn_deployer *d, const char *app, const struct jn_
     const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(b, "command");
     const cJSON *auth = cJSON_GetObjectItemCaseSensitive(b, "registry_auth");
     char err[512] = "";
-    struct jn_store *st = jn_control_store(d->ctl);
+    struct jn_store *st = store(c);
     if (!image == !cmd) {
         jn_api_error(resp, 400, "give exactly one of --image IMAGE or --cmd \"COMMAND\"");
         goto out;
@@ -637,7 +311,7 @@ static void post_deploy(struct jn_deployer *d, const char *app, const struct jn_
         goto out;
     cJSON_AddNumberToObject(spec, "instances", instances);
     int r;
-    if (!exists && (r = jn_control_app_create(d->ctl, app, NULL, 0, err, sizeof(err))) < 0) {
+    if (!exists && (r = jn_control_app_create(c->api->ctl, app, NULL, 0, err, sizeof(err))) < 0) {
         jn_api_error(resp, r == JN_EBADINPUT ? 400 : r == JN_EEXIST ? 409 : 500, "%s", err);
         goto out;
     }
@@ -650,12 +324,18 @@ static void post_deploy(struct jn_deployer *d, const char *app, const struct jn_
     free(spec_s);
     free(env_s);
     if (r < 0) {
-        dep_unclaim(d, app);
+        jn_deployer_unclaim(d, app);
         jn_api_error(resp, 500, "cannot record the release: %s", jn_strerror(r));
         goto out;
     }
-    struct dep_job *j = job_start(d, JOB_DEPLOY, app, rel.id, instances, auth);
-    job_accepted(resp, j, rel.version);
+    struct jn_registry_auth ra = {0};
+    if (auth)
+        ra = (struct jn_registry_auth){
+            cJSON_GetObjectItemCaseSensitive(auth, "username")->valuestring,
+            cJSON_GetObjectItemCaseSensitive(auth, "password")->valuestring,
+            cJSON_GetObjectItemCaseSensitive(auth, "server")->valuestring};
+    int job = jn_deployer_job_start(d, JN_JOB_DEPLOY, app, rel.id, instances, auth ? &ra : NULL);
+    job_accepted(resp, job, app, rel.version);
     jn_store_release_clear(&rel);
 out:
     cJSON_Delete(spec);
@@ -664,10 +344,10 @@ out:
 }
 
 /* The app's serving release and scale; answers 404/409 when there is none. */
-static bool serving_or_error(struct jn_deployer *d, const char *app, int64_t *rel, int *scale,
-                             struct jn_api_resp *resp)
+static bool serving_or_error(struct jn_api_call *c, const char *app, int64_t *rel, int *scale)
 {
-    int r = jn_store_app_serving(jn_control_store(d->ctl), app, rel, scale);
+    struct jn_api_resp *resp = c->resp;
+    int r = jn_store_app_serving(store(c), app, rel, scale);
     if (r == JN_ENOTFOUND) {
         jn_api_error(resp, 404,
                      "app '%s' does not exist (deploy it with: jern deploy %s "
@@ -685,23 +365,25 @@ static bool serving_or_error(struct jn_deployer *d, const char *app, int64_t *re
     return true;
 }
 
-static void post_rollback(struct jn_deployer *d, const char *app, const struct jn_api_req *req,
-                          struct jn_api_resp *resp)
+static void post_rollback(struct jn_api_call *c)
 {
+    struct jn_deployer *d = c->api->deployer;
+    struct jn_api_resp *resp = c->resp;
+    const char *app = jn_api_param(c, "app");
     static const char *const allowed[] = {"release", NULL};
-    cJSON *b = parse_object(req, resp, allowed);
+    cJSON *b = jn_api_body(c, allowed, false);
     if (!b)
         return;
     int want = 0, scale;
     int64_t cur;
-    if (!get_int_field(b, "release", 1, INT32_MAX, &want, resp) ||
-        !serving_or_error(d, app, &cur, &scale, resp)) {
+    if (!jn_api_int(resp, b, "release", 1, INT32_MAX, &want) ||
+        !serving_or_error(c, app, &cur, &scale)) {
         cJSON_Delete(b);
         return;
     }
     cJSON_Delete(b);
     struct jn_store_release *v;
-    int n = jn_store_release_list(jn_control_store(d->ctl), app, &v);
+    int n = jn_store_release_list(store(c), app, &v);
     struct jn_store_release *target = NULL, *active = NULL;
     for (int i = 0; i < n; i++) {
         if (v[i].id == cur)
@@ -730,59 +412,65 @@ static void post_rollback(struct jn_deployer *d, const char *app, const struct j
                      target->version, app, target->status[0] == 'f' ? "failed" : "is still running",
                      app);
     } else if (claim_or_409(d, app, resp)) {
-        struct dep_job *j =
-            job_start(d, JOB_ROLLBACK, app, target->id, scale > 0 ? scale : 1, NULL);
-        job_accepted(resp, j, target->version);
+        int job =
+            jn_deployer_job_start(d, JN_JOB_ROLLBACK, app, target->id, scale > 0 ? scale : 1, NULL);
+        job_accepted(resp, job, app, target->version);
     }
     (void)active;
     jn_store_release_list_free(v, n);
 }
 
-static void post_scale(struct jn_deployer *d, const char *app, const struct jn_api_req *req,
-                       struct jn_api_resp *resp)
+static void post_scale(struct jn_api_call *c)
 {
+    struct jn_deployer *d = c->api->deployer;
+    struct jn_api_resp *resp = c->resp;
+    const char *app = jn_api_param(c, "app");
     static const char *const allowed[] = {"instances", NULL};
-    cJSON *b = parse_object(req, resp, allowed);
+    cJSON *b = jn_api_body(c, allowed, false);
     if (!b)
         return;
     int n = -1, scale;
     int64_t cur;
-    bool ok = get_int_field(b, "instances", 0, DEP_MAX_INSTANCES, &n, resp);
+    bool ok = jn_api_int(resp, b, "instances", 0, JN_DEPLOY_MAX_INSTANCES, &n);
     cJSON_Delete(b);
     if (!ok)
         return;
     if (n < 0) {
-        jn_api_error(resp, 400, "\"instances\" is required (0 to %d)", DEP_MAX_INSTANCES);
+        jn_api_error(resp, 400, "\"instances\" is required (0 to %d)", JN_DEPLOY_MAX_INSTANCES);
         return;
     }
-    if (serving_or_error(d, app, &cur, &scale, resp) && claim_or_409(d, app, resp)) {
-        jn_autoscale_clear(d->as, app); /* a fixed count: min = max = n */
-        job_accepted(resp, job_start(d, JOB_SCALE, app, cur, n, NULL), 0);
+    if (serving_or_error(c, app, &cur, &scale) && claim_or_409(d, app, resp)) {
+        jn_autoscale_clear(c->api->autoscaler, app); /* a fixed count: min = max = n */
+        job_accepted(resp, jn_deployer_job_start(d, JN_JOB_SCALE, app, cur, n, NULL), app, 0);
     }
 }
 
-static void post_restart(struct jn_deployer *d, const char *app, struct jn_api_resp *resp)
+static void post_restart(struct jn_api_call *c)
 {
+    struct jn_deployer *d = c->api->deployer;
+    const char *app = jn_api_param(c, "app");
     int scale;
     int64_t cur;
-    if (serving_or_error(d, app, &cur, &scale, resp) && claim_or_409(d, app, resp))
-        job_accepted(resp, job_start(d, JOB_RESTART, app, cur, scale, NULL), 0);
+    if (serving_or_error(c, app, &cur, &scale) && claim_or_409(d, app, c->resp))
+        job_accepted(c->resp, jn_deployer_job_start(d, JN_JOB_RESTART, app, cur, scale, NULL), app,
+                     0);
 }
 
-static bool app_exists(struct jn_deployer *d, const char *app, struct jn_api_resp *resp)
+static bool app_exists(struct jn_api_call *c, const char *app)
 {
-    if (jn_store_app_get(jn_control_store(d->ctl), app, NULL) == 0)
+    if (jn_store_app_get(store(c), app, NULL) == 0)
         return true;
-    jn_api_error(resp, 404, "app '%s' does not exist (see: jern apps)", app);
+    jn_api_error(c->resp, 404, "app '%s' does not exist (see: jern apps)", app);
     return false;
 }
 
-static void get_releases(struct jn_deployer *d, const char *app, struct jn_api_resp *resp)
+static void get_releases(struct jn_api_call *c)
 {
-    if (!app_exists(d, app, resp))
+    const char *app = jn_api_param(c, "app");
+    if (!app_exists(c, app))
         return;
     struct jn_store_release *v;
-    int n = jn_store_release_list(jn_control_store(d->ctl), app, &v);
+    int n = jn_store_release_list(store(c), app, &v);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "app", app);
     cJSON *arr = cJSON_AddArrayToObject(o, "releases");
@@ -808,15 +496,16 @@ static void get_releases(struct jn_deployer *d, const char *app, struct jn_api_r
         cJSON_AddItemToArray(arr, r);
     }
     jn_store_release_list_free(v, n);
-    jn_api_send_json(resp, 200, o);
+    jn_api_send_json(c->resp, 200, o);
 }
 
-static void get_ps(struct jn_deployer *d, const char *app, struct jn_api_resp *resp)
+static void get_ps(struct jn_api_call *c)
 {
-    if (app && !app_exists(d, app, resp))
+    const char *app = jn_api_param(c, "app");
+    if (app && !app_exists(c, app))
         return;
     struct jn_store_instance *v;
-    int n = jn_store_instance_list(jn_control_store(d->ctl), app, &v);
+    int n = jn_store_instance_list(store(c), app, &v);
     cJSON *o = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(o, "instances");
     int64_t now = (int64_t)time(NULL);
@@ -836,32 +525,25 @@ static void get_ps(struct jn_deployer *d, const char *app, struct jn_api_resp *r
                                     : 0);
         cJSON_AddNumberToObject(x, "restarts", v[i].restarts);
         cJSON_AddStringToObject(x, "id", v[i].external_id);
-        char msg[128];
-        struct jn_driver *drv =
-            dep_rt_get(&d->rt, strcmp(v[i].driver, "exec") != 0, msg, sizeof(msg));
-        struct jn_instance st;
-        int pid = 0;
-        if (drv && strcmp(v[i].state, "running") == 0 && v[i].external_id[0] &&
-            jn_driver_inspect(drv, v[i].external_id, &st) == 0)
-            pid = st.pid;
-        cJSON_AddNumberToObject(x, "pid", pid);
+        cJSON_AddNumberToObject(x, "pid", jn_deployer_instance_pid(c->api->deployer, &v[i]));
         cJSON_AddItemToArray(arr, x);
     }
     free(v);
-    cJSON *as = app ? jn_autoscale_json(d->as, app) : NULL;
+    cJSON *as = app ? jn_autoscale_json(c->api->autoscaler, app) : NULL;
     if (as)
         cJSON_AddItemToObject(o, "autoscale", as);
-    jn_api_send_json(resp, 200, o);
+    jn_api_send_json(c->resp, 200, o);
 }
 
-static void get_logs(struct jn_deployer *d, const char *app, const char *rel_s,
-                     struct jn_api_resp *resp)
+static void get_logs(struct jn_api_call *c)
 {
+    struct jn_api_resp *resp = c->resp;
+    const char *app = jn_api_param(c, "app"), *rel_s = jn_api_param(c, "release");
     int64_t cur = 0;
     int scale;
-    if (!app_exists(d, app, resp))
+    if (!app_exists(c, app))
         return;
-    struct jn_store *st = jn_control_store(d->ctl);
+    struct jn_store *st = store(c);
     int version = 0;
     if (rel_s) {
         char *end;
@@ -897,74 +579,41 @@ static void get_logs(struct jn_deployer *d, const char *app, const char *rel_s,
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "app", app);
     cJSON_AddNumberToObject(o, "release", version);
-    cJSON_AddItemToObject(o, "instances", dep_logs_json(&d->rt, app, version, v, n > 0 ? n : 0));
+    cJSON_AddItemToObject(o, "instances", jn_deployer_logs_json(c->api->deployer, app, version, v,
+                                                                n > 0 ? (size_t)n : 0));
     free(v);
     jn_api_send_json(resp, 200, o);
 }
 
-static bool method(const struct jn_api_req *req, enum jn_http_method m)
+static void get_job(struct jn_api_call *c)
 {
-    return req->method == m || (m == JN_HTTP_GET && req->method == JN_HTTP_HEAD);
-}
-
-static void not_allowed(struct jn_api_resp *resp, const char *allow)
-{
-    jn_api_error(resp, 405, "method not allowed here (allowed: %s)", allow);
-    resp->allow = allow;
-}
-
-bool jn_deployer_api(struct jn_deployer *d, const char *const *seg, int nseg,
-                     const struct jn_api_req *req, struct jn_api_resp *resp)
-{
-    if (nseg < 2 || strcmp(seg[0], "v1") != 0)
-        return false;
-    if (strcmp(seg[1], "jobs") == 0 && (nseg == 3 || nseg == 4)) {
-        if (method(req, JN_HTTP_GET))
-            job_show(d, seg[2], nseg == 4 ? seg[3] : NULL, resp);
-        else
-            not_allowed(resp, "GET");
-        return true;
-    }
-    if (strcmp(seg[1], "ps") == 0 && nseg == 2) {
-        if (method(req, JN_HTTP_GET))
-            get_ps(d, NULL, resp);
-        else
-            not_allowed(resp, "GET");
-        return true;
-    }
-    if (strcmp(seg[1], "apps") != 0 || nseg < 4)
-        return false;
-    if (d->as && jn_autoscale_api(d->as, seg, nseg, req, resp))
-        return true;
-    const char *app = seg[2], *what = seg[3];
-    static const char *const posts[] = {"deploy", "rollback", "scale", "restart", NULL};
-    for (const char *const *p = posts; *p; p++) {
-        if (strcmp(what, *p) != 0 || nseg != 4)
-            continue;
-        if (req->method != JN_HTTP_POST)
-            not_allowed(resp, "POST");
-        else if (what[0] == 'd')
-            post_deploy(d, app, req, resp);
-        else if (what[1] == 'o')
-            post_rollback(d, app, req, resp);
-        else if (what[1] == 'c')
-            post_scale(d, app, req, resp);
-        else
-            post_restart(d, app, resp);
-        return true;
-    }
-    bool logs = strcmp(what, "logs") == 0 && (nseg == 4 || nseg == 5);
-    if (!logs && nseg != 4)
-        return false;
-    if (strcmp(what, "releases") != 0 && strcmp(what, "ps") != 0 && !logs)
-        return false;
-    if (!method(req, JN_HTTP_GET))
-        not_allowed(resp, "GET");
-    else if (what[0] == 'r')
-        get_releases(d, app, resp);
-    else if (what[0] == 'p')
-        get_ps(d, app, resp);
+    const char *id_s = jn_api_param(c, "id"), *after_s = jn_api_param(c, "after");
+    char *end;
+    long id = strtol(id_s, &end, 10);
+    long after = after_s ? strtol(after_s, NULL, 10) : 0;
+    cJSON *o = *end || id <= 0 || id > INT32_MAX
+                   ? NULL
+                   : jn_deployer_job_json(c->api->deployer, (int)id,
+                                          (int)JN_MAX(0, JN_MIN(after, INT32_MAX)));
+    if (!o)
+        jn_api_error(c->resp, 404, "no job %s (jobs are kept 10 minutes after they end)", id_s);
     else
-        get_logs(d, app, nseg == 5 ? seg[4] : NULL, resp);
-    return true;
+        jn_api_send_json(c->resp, 200, o);
 }
+
+#define DEPLOYER JN_ROUTE_DEPLOYER
+
+const struct jn_route jn_deploy_routes[] = {
+    {JN_HTTP_POST, "/v1/apps/:app/deploy", DEPLOYER, post_deploy},
+    {JN_HTTP_POST, "/v1/apps/:app/rollback", DEPLOYER, post_rollback},
+    {JN_HTTP_POST, "/v1/apps/:app/scale", DEPLOYER, post_scale},
+    {JN_HTTP_POST, "/v1/apps/:app/restart", DEPLOYER, post_restart},
+    {JN_HTTP_GET, "/v1/apps/:app/releases", DEPLOYER, get_releases},
+    {JN_HTTP_GET, "/v1/apps/:app/ps", DEPLOYER, get_ps},
+    {JN_HTTP_GET, "/v1/apps/:app/logs", DEPLOYER, get_logs},
+    {JN_HTTP_GET, "/v1/apps/:app/logs/:release", DEPLOYER, get_logs},
+    {JN_HTTP_GET, "/v1/ps", DEPLOYER, get_ps},
+    {JN_HTTP_GET, "/v1/jobs/:id", DEPLOYER, get_job},
+    {JN_HTTP_GET, "/v1/jobs/:id/:after", DEPLOYER, get_job},
+    {0},
+};

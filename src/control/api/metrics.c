@@ -155,5 +155,5 @@ void jn_api_metrics(struct jn_api *api, struct jn_buf *out)
         jn_buf_printf(out, "jern_gateway_connections_open %llu\n",
                       (unsigned long long)gs.conns_open);
     }
-    jn_autoscale_metrics(api->ctl->as, out);
+    jn_autoscale_metrics(api->autoscaler, out);
 }

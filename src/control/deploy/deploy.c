@@ -15,7 +15,6 @@
 #include "core/common.h"
 
 #include "control/control.h"
-#include "control/scale/autoscale.h"
 #include "control/deploy/deploy_int.h"
 #include "core/log.h"
 
@@ -24,22 +23,6 @@
 
 /* Gateway workers switch to a new snapshot well under 10 ms after a publish. */
 #define SNAPSHOT_SETTLE_MS 100
-
-void dep_job_log(struct dep_job *j, const char *fmt, ...)
-{
-    char msg[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    char line[2100];
-    snprintf(line, sizeof(line), "[%6.2fs] %s", (double)(jn_now_ms() - j->t0) / 1000.0, msg);
-    pthread_mutex_lock(&j->mu);
-    j->lines = jn_realloc(j->lines, (j->nlines + 1) * sizeof(char *));
-    j->lines[j->nlines++] = jn_strdup(line);
-    pthread_mutex_unlock(&j->mu);
-    jn_info("%s: %s", j->app, msg);
-}
 
 static double secs_since(int64_t t)
 {
@@ -438,12 +421,12 @@ static int job_deploy(struct dep_job *j, struct dep_rt *rt)
     if (r < 0)
         return r;
     dep_job_log(j, "%s %s release v%d (%s%s), %d instance(s)",
-                j->kind == JOB_ROLLBACK ? "rolling back to" : "deploying", j->app, rel.version,
+                j->kind == JN_JOB_ROLLBACK ? "rolling back to" : "deploying", j->app, rel.version,
                 rel.image[0] ? "image " : "command ", rel.image[0] ? rel.image : rel.command,
                 j->count);
     r = roll(j, rt, &rel, j->count, j->count, NULL, 0);
     struct op o = {.app = j->app, .release_id = rel.id};
-    if (r < 0 && j->kind == JOB_DEPLOY)
+    if (r < 0 && j->kind == JN_JOB_DEPLOY)
         dep_on_control(j->d, op_failed, &o);
     if (r == 0)
         dep_on_control(j->d, op_prune, &o);
@@ -491,8 +474,7 @@ struct cold_fail {
 static int op_cold_failed(struct jn_deployer *d, void *arg)
 {
     struct cold_fail *c = arg;
-    if (d->as)
-        jn_autoscale_failed(d->as, c->app, c->msg);
+    dep_cold_failed(d, c->app, c->msg);
     return 0;
 }
 
@@ -584,9 +566,9 @@ void *dep_job_run(void *arg)
     struct dep_rt rt = {.d = d};
     int r;
     switch (j->kind) {
-    case JOB_DEPLOY:
-    case JOB_ROLLBACK: r = job_deploy(j, &rt); break;
-    case JOB_RESTART: r = job_restart(j, &rt); break;
+    case JN_JOB_DEPLOY:
+    case JN_JOB_ROLLBACK: r = job_deploy(j, &rt); break;
+    case JN_JOB_RESTART: r = job_restart(j, &rt); break;
     default: r = job_scale(j, &rt); break;
     }
     dep_rt_free(&rt);

@@ -12,11 +12,17 @@
 #define JN_CONTROL_DEPLOY_H
 
 #include "core/common.h"
-#include "control/api/api.h"
 
 struct jn_deployer;
 struct jn_control;
 struct jn_loop;
+struct jn_registry_auth;
+struct jn_store_instance;
+struct cJSON;
+
+#define JN_DEPLOY_MAX_INSTANCES 32 /* per app */
+
+enum jn_job_kind { JN_JOB_DEPLOY, JN_JOB_ROLLBACK, JN_JOB_SCALE, JN_JOB_RESTART };
 
 struct jn_deploy_opts {
     const char *state_dir;     /* instances, logs: STATE/exec, STATE/logs */
@@ -43,12 +49,36 @@ int jn_deployer_start(struct jn_deployer *d);
  * stopped or before it runs again. NULL is fine. */
 void jn_deployer_free(struct jn_deployer *d);
 
-/* Answers the deploy routes when seg[0..nseg) names one (POST
- * /v1/apps/APP/deploy|rollback|scale|restart, GET /v1/apps/APP/releases|ps|logs[/N],
- * GET /v1/ps, GET /v1/jobs/ID/AFTER) and returns true; false otherwise.
- * Control thread. */
-bool jn_deployer_api(struct jn_deployer *d, const char *const *seg, int nseg,
-                     const struct jn_api_req *req, struct jn_api_resp *resp);
+/* Starts a job of kind on app, which the caller has claimed (the job
+ * releases the claim when it ends): serve release_id (deploy, rollback) or
+ * the app's serving release with count instances; auth (copied; NULL: none)
+ * for a registry pull. Returns the job's id; a job whose thread could not
+ * start is already done with the reason in its lines. Control thread. */
+int jn_deployer_job_start(struct jn_deployer *d, enum jn_job_kind kind, const char *app,
+                          int64_t release_id, int count, const struct jn_registry_auth *auth);
+
+/* Job id's progress from line after on: {job, app, lines, next, done, ok},
+ * or NULL when no such job is kept (10 minutes after its end). The caller
+ * owns the result. Control thread. */
+struct cJSON *jn_deployer_job_json(struct jn_deployer *d, int id, int after);
+
+/* The id of the job running on app, or 0. */
+int jn_deployer_running_job(struct jn_deployer *d, const char *app);
+
+/* The pid of a running instance (0 when unknown or not running). Control
+ * thread: it asks the instance's driver. */
+int jn_deployer_instance_pid(struct jn_deployer *d, const struct jn_store_instance *in);
+
+/* The output of release version of app as a JSON array of {name, total,
+ * lines} (kept files, then the live instances among live[0..nlive)). */
+struct cJSON *jn_deployer_logs_json(struct jn_deployer *d, const char *app, int version,
+                                    const struct jn_store_instance *live, size_t nlive);
+
+/* Registers cb(arg, app, msg), called on the control thread when a start
+ * from zero (a cold scale job, a resume) failed. One callback; NULL clears. */
+void jn_deployer_on_cold_failure(struct jn_deployer *d,
+                                 void (*cb)(void *arg, const char *app, const char *msg),
+                                 void *arg);
 
 /* Claims app so that no deploy, scale, restart or supervisor action runs on it
  * (destroying an app holds it meanwhile). Returns false when one is running.

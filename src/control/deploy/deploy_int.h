@@ -1,4 +1,5 @@
-/* deploy_int.h: what the deploy files share (internal to src/control). */
+/* deploy_int.h: what the deploy files share (src/control/deploy/, and the
+ * pause/resume jobs of scale/warm.c and the autoscaler's scale jobs). */
 #ifndef JN_CONTROL_DEPLOY_INT_H
 #define JN_CONTROL_DEPLOY_INT_H
 
@@ -12,16 +13,13 @@
 #define DEP_PROBE_TIMEOUT_MS 1000
 #define DEP_HEALTH_DEADLINE_MS 30000
 #define DEP_LOG_TAIL 10
-#define DEP_MAX_INSTANCES 32
 #define DEP_PORT_LO 20000
 #define DEP_PORT_HI 29999
-
-enum dep_kind { JOB_DEPLOY, JOB_ROLLBACK, JOB_SCALE, JOB_RESTART };
 
 /* One lifecycle run; its progress lines are read by GET /v1/jobs/ID/AFTER. */
 struct dep_job {
     int id;
-    enum dep_kind kind;
+    enum jn_job_kind kind;
     char app[JN_STORE_NAME_MAX];
     int64_t release_id; /* deploy, rollback: the release to serve */
     int count;          /* instances wanted */
@@ -80,13 +78,14 @@ struct jn_deployer {
     int threads; /* job threads running */
     pthread_t sup;
     bool sup_started;
-    struct jn_autoscaler *as; /* control/autoscale.c */
+    void (*on_cold_failure)(void *arg, const char *app, const char *msg);
+    void *on_cold_failure_arg;
 };
 
 /* Claims nothing: the caller has claimed app. Starts a job thread (for the
- * autoscaler: kind JOB_SCALE, cold for a start from zero). Returns 0 or
+ * autoscaler: kind JN_JOB_SCALE, cold for a start from zero). Returns 0 or
  * JN_EBASE (no thread; app unclaimed). Control thread. */
-int dep_job_start(struct jn_deployer *d, enum dep_kind kind, const char *app, int64_t release_id,
+int dep_job_start(struct jn_deployer *d, enum jn_job_kind kind, const char *app, int64_t release_id,
                   int count, bool cold);
 
 /* Runs fn(d, arg) on the control thread and returns its result, or
@@ -97,6 +96,10 @@ int dep_on_control(struct jn_deployer *d, int (*fn)(struct jn_deployer *, void *
  * it when done, so the deployer's stop can wait for it). Returns 0 or the
  * pthread_create error. Any thread. */
 int dep_thread_start(struct jn_deployer *d, void *(*fn)(void *), void *arg);
+
+/* A start from zero of app failed with msg: tells the callback registered
+ * with jn_deployer_on_cold_failure. Control thread. */
+void dep_cold_failed(struct jn_deployer *d, const char *app, const char *msg);
 
 /* Claims app for a job or a supervisor restart: false when already claimed. */
 bool dep_claim(struct jn_deployer *d, const char *app);

@@ -1,7 +1,7 @@
 /*
- * instance.c: what deploys and the supervisor share: running code on the
- * control thread, claiming an app, per-thread drivers, release settings,
- * starting, health-checking and destroying one instance, publishing.
+ * instance.c: what deploys and the supervisor share: per-thread drivers,
+ * release settings, starting, health-checking and destroying one instance,
+ * publishing an app's instances.
  */
 #include "core/common.h"
 
@@ -12,102 +12,9 @@
 #include "ev/loop.h"
 
 #include <cjson/cJSON.h>
-#include <semaphore.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-struct ctl_call {
-    struct jn_deployer *d;
-    int (*fn)(struct jn_deployer *, void *);
-    void *arg;
-    int result;
-    sem_t done;
-};
-
-static void run_call(struct jn_loop *loop, void *arg)
-{
-    struct ctl_call *c = arg;
-    c->result = c->fn(c->d, c->arg);
-    sem_post(&c->done);
-}
-
-int dep_on_control(struct jn_deployer *d, int (*fn)(struct jn_deployer *, void *), void *arg)
-{
-    pthread_mutex_lock(&d->mu);
-    bool stopping = d->stopping;
-    pthread_mutex_unlock(&d->mu);
-    if (stopping)
-        return JN_ECLOSED;
-    /* Heap, not stack: when the daemon stops, the loop never runs the call and
-     * this thread gives up; the call must stay valid for jn_loop_free. */
-    struct ctl_call *c = jn_calloc(1, sizeof(*c));
-    c->d = d, c->fn = fn, c->arg = arg;
-    sem_init(&c->done, 0, 0);
-    if (jn_loop_post(d->loop, run_call, c) < 0) {
-        sem_destroy(&c->done);
-        free(c);
-        return JN_ECLOSED;
-    }
-    for (;;) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 200 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L)
-            ts.tv_sec++, ts.tv_nsec -= 1000000000L;
-        if (sem_timedwait(&c->done, &ts) == 0)
-            break;
-        pthread_mutex_lock(&d->mu);
-        stopping = d->stopping;
-        pthread_mutex_unlock(&d->mu);
-        if (stopping)
-            return JN_ECLOSED; /* c is leaked on purpose: see above */
-    }
-    int r = c->result;
-    sem_destroy(&c->done);
-    free(c);
-    return r;
-}
-
-bool dep_claim(struct jn_deployer *d, const char *app)
-{
-    pthread_mutex_lock(&d->mu);
-    bool ok = !d->stopping;
-    for (size_t i = 0; ok && i < d->nbusy; i++)
-        ok = strcmp(d->busy[i], app) != 0;
-    if (ok) {
-        if (d->nbusy == d->capbusy) {
-            d->capbusy = d->capbusy ? d->capbusy * 2 : 8;
-            d->busy = jn_realloc(d->busy, d->capbusy * sizeof(*d->busy));
-        }
-        snprintf(d->busy[d->nbusy++], sizeof(d->busy[0]), "%s", app);
-    }
-    pthread_mutex_unlock(&d->mu);
-    return ok;
-}
-
-void dep_unclaim(struct jn_deployer *d, const char *app)
-{
-    pthread_mutex_lock(&d->mu);
-    for (size_t i = 0; i < d->nbusy; i++) {
-        if (strcmp(d->busy[i], app) == 0) {
-            memmove(d->busy[i], d->busy[d->nbusy - 1], sizeof(d->busy[0]));
-            d->nbusy--;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&d->mu);
-}
-
-bool dep_is_busy(struct jn_deployer *d, const char *app)
-{
-    pthread_mutex_lock(&d->mu);
-    bool busy = false;
-    for (size_t i = 0; i < d->nbusy && !busy; i++)
-        busy = strcmp(d->busy[i], app) == 0;
-    pthread_mutex_unlock(&d->mu);
-    return busy;
-}
 
 struct jn_driver *dep_rt_get(struct dep_rt *rt, bool docker, char *msg, size_t msglen)
 {
@@ -353,4 +260,21 @@ int dep_conns(struct jn_deployer *d, const char *app, char (*addrs)[JN_STORE_ADD
         total += v[i].conns;
     free(v);
     return total;
+}
+
+int jn_deployer_instance_pid(struct jn_deployer *d, const struct jn_store_instance *in)
+{
+    char msg[128];
+    struct jn_driver *drv = dep_rt_get(&d->rt, strcmp(in->driver, "exec") != 0, msg, sizeof(msg));
+    struct jn_instance st;
+    if (drv && strcmp(in->state, "running") == 0 && in->external_id[0] &&
+        jn_driver_inspect(drv, in->external_id, &st) == 0)
+        return st.pid;
+    return 0;
+}
+
+cJSON *jn_deployer_logs_json(struct jn_deployer *d, const char *app, int version,
+                             const struct jn_store_instance *live, size_t nlive)
+{
+    return dep_logs_json(&d->rt, app, version, live, nlive);
 }

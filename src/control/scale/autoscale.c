@@ -164,8 +164,8 @@ static int cfg_parse(const cJSON *o, struct as_cfg *c, char *err, size_t errlen)
     }
     int64_t v[8] = {c->min,     c->max,       c->concurrency, c->queue,
                     c->idle_ms, c->stable_ms, c->panic_ms,    c->wait_timeout_ms};
-    if (!num_field(o, "min", 0, DEP_MAX_INSTANCES, &v[0], err, errlen) ||
-        !num_field(o, "max", 1, DEP_MAX_INSTANCES, &v[1], err, errlen) ||
+    if (!num_field(o, "min", 0, JN_DEPLOY_MAX_INSTANCES, &v[0], err, errlen) ||
+        !num_field(o, "max", 1, JN_DEPLOY_MAX_INSTANCES, &v[1], err, errlen) ||
         !num_field(o, "concurrency", 1, 100000, &v[2], err, errlen) ||
         !num_field(o, "queue", 1, 100000, &v[3], err, errlen) ||
         !num_field(o, "idle_ms", 100, 86400000, &v[4], err, errlen) ||
@@ -290,7 +290,7 @@ static bool launch(struct jn_autoscaler *as, struct as_app *a, int count, bool c
         a->warm_starts++;
         return true;
     }
-    return dep_job_start(d, JOB_SCALE, a->name, rel, count, cold) == 0;
+    return dep_job_start(d, JN_JOB_SCALE, a->name, rel, count, cold) == 0;
 }
 
 /* Instances the app counts on now (the scale the last job settled on). */
@@ -384,11 +384,33 @@ static void tick(struct jn_loop *loop, struct jn_timer *t)
     jn_timer_start(loop, t, AS_TICK_MS);
 }
 
+static void publish_hook(void *arg, const char *app, struct jn_upstream *u, bool *wait_ready,
+                         int64_t *wait_timeout_ms)
+{
+    jn_autoscale_decorate(arg, app, u, wait_ready, wait_timeout_ms);
+}
+
+static void app_deleted_hook(void *arg, const char *app)
+{
+    jn_autoscale_forget(arg, app);
+}
+
+static void cold_failed_hook(void *arg, const char *app, const char *msg)
+{
+    jn_autoscale_failed(arg, app, msg);
+}
+
+/* The autoscaler registered on ctl, or NULL once it detached. */
+static struct jn_autoscaler *registered(struct jn_control *ctl)
+{
+    return ctl->on_publish == publish_hook ? ctl->on_publish_arg : NULL;
+}
+
 /* The gateway's post: a request waits for app, which may have no instance. */
 static void on_wanted(void *arg)
 {
     struct as_wanted *w = arg;
-    struct jn_autoscaler *as = w->ctl->as;
+    struct jn_autoscaler *as = registered(w->ctl);
     struct as_app *a = as ? app_find(as, w->app) : NULL;
     if (a && !dep_is_busy(as->d, a->name)) {
         int cur = current_scale(as, a->name);
@@ -415,7 +437,7 @@ static void upstream_wanted(struct jn_upstream *u, void *arg)
     struct as_wanted *w = jn_calloc(1, sizeof(*w));
     w->ctl = ctl;
     snprintf(w->app, sizeof(w->app), "%s", u->name);
-    if (jn_loop_post(ctl->as_loop, post_cb, w) < 0)
+    if (jn_loop_post(ctl->loop, post_cb, w) < 0)
         free(w); /* the tick sees the waiter within 250 ms */
 }
 
@@ -426,7 +448,9 @@ struct jn_autoscaler *jn_autoscaler_new(struct jn_deployer *d)
     struct jn_autoscaler *as = jn_calloc(1, sizeof(*as));
     as->d = d;
     load_all(as);
-    jn_control_set_autoscaler(d->ctl, as, d->loop);
+    jn_ctl_on_publish_app(d->ctl, publish_hook, as, d->loop);
+    jn_control_on_app_deleted(d->ctl, app_deleted_hook, as);
+    jn_deployer_on_cold_failure(d, cold_failed_hook, as);
     return as;
 }
 
@@ -443,7 +467,9 @@ void jn_autoscaler_free(struct jn_autoscaler *as)
         return;
     if (as->started)
         jn_timer_stop(as->d->loop, &as->timer);
-    jn_control_set_autoscaler(as->d->ctl, NULL, NULL);
+    jn_ctl_on_publish_app(as->d->ctl, NULL, NULL, NULL);
+    jn_control_on_app_deleted(as->d->ctl, NULL, as);
+    jn_deployer_on_cold_failure(as->d, NULL, NULL);
     for (size_t i = 0; i < as->napps; i++)
         free(as->apps[i]);
     free(as->apps);
@@ -499,6 +525,34 @@ void jn_autoscale_failed(struct jn_autoscaler *as, const char *app, const char *
     atomic_store(&u->wait_posted, false);
 }
 
+int jn_autoscale_set(struct jn_autoscaler *as, const char *app, const cJSON *settings,
+                     cJSON **saved, char *err, size_t errlen)
+{
+    struct as_app *a = app_find(as, app);
+    struct as_cfg c = a ? a->cfg : as_defaults;
+    int r = cfg_parse(settings, &c, err, errlen);
+    if (r < 0)
+        return r;
+    cJSON *o = cfg_json(&c);
+    char *json = cJSON_PrintUnformatted(o);
+    r = jn_store_app_set_autoscale(jn_control_store(as->d->ctl), app, json);
+    free(json);
+    if (r < 0) {
+        cJSON_Delete(o);
+        snprintf(err, errlen, "cannot store the settings: %s", jn_strerror(r));
+        return r;
+    }
+    a = app_set(as, app, &c);
+    a->last_active = jn_now_ms();
+    a->fail_ms = 0;
+    a->fail_msg[0] = '\0';
+    dep_publish(as->d, app);
+    jn_info("app '%s': autoscale min %d max %d concurrency %d idle %lld ms", app, c.min, c.max,
+            c.concurrency, (long long)c.idle_ms);
+    *saved = o;
+    return 0;
+}
+
 cJSON *jn_autoscale_json(struct jn_autoscaler *as, const char *app)
 {
     struct as_app *a = as ? app_find(as, app) : NULL;
@@ -516,65 +570,6 @@ cJSON *jn_autoscale_json(struct jn_autoscaler *as, const char *app)
     cJSON_AddNumberToObject(o, "scale_downs", (double)a->scale_downs);
     cJSON_AddStringToObject(o, "last_decision", a->decision);
     return o;
-}
-
-static void post_settings(struct jn_autoscaler *as, const char *app, const struct jn_api_req *req,
-                          struct jn_api_resp *resp)
-{
-    cJSON *b = cJSON_ParseWithLength(req->body, req->body_len);
-    struct as_app *a = app_find(as, app);
-    struct as_cfg c = a ? a->cfg : as_defaults;
-    char err[256];
-    if (cfg_parse(b, &c, err, sizeof(err)) < 0) {
-        cJSON_Delete(b);
-        jn_api_error(resp, 400, "%s", err);
-        return;
-    }
-    cJSON_Delete(b);
-    cJSON *o = cfg_json(&c);
-    char *json = cJSON_PrintUnformatted(o);
-    int r = jn_store_app_set_autoscale(jn_control_store(as->d->ctl), app, json);
-    free(json);
-    if (r < 0) {
-        cJSON_Delete(o);
-        jn_api_error(resp, 500, "cannot store the settings: %s", jn_strerror(r));
-        return;
-    }
-    a = app_set(as, app, &c);
-    a->last_active = jn_now_ms();
-    a->fail_ms = 0;
-    a->fail_msg[0] = '\0';
-    dep_publish(as->d, app);
-    jn_info("app '%s': autoscale min %d max %d concurrency %d idle %lld ms", app, c.min, c.max,
-            c.concurrency, (long long)c.idle_ms);
-    jn_api_send_json(resp, 200, o);
-}
-
-bool jn_autoscale_api(struct jn_autoscaler *as, const char *const *seg, int nseg,
-                      const struct jn_api_req *req, struct jn_api_resp *resp)
-{
-    if (nseg != 4 || strcmp(seg[1], "apps") != 0 || strcmp(seg[3], "autoscale") != 0)
-        return false;
-    const char *app = seg[2];
-    if (jn_store_app_get(jn_control_store(as->d->ctl), app, NULL) != 0) {
-        jn_api_error(resp, 404, "app '%s' does not exist (see: jern apps)", app);
-        return true;
-    }
-    if (req->method == JN_HTTP_POST) {
-        post_settings(as, app, req, resp);
-    } else if (req->method == JN_HTTP_GET) {
-        cJSON *o = jn_autoscale_json(as, app);
-        if (!o) {
-            o = cJSON_CreateObject();
-            cJSON_AddBoolToObject(o, "fixed", true);
-            cJSON_AddNumberToObject(o, "instances", current_scale(as, app));
-        }
-        jn_api_send_json(resp, 200, o);
-    } else {
-        resp->allow = "GET, POST";
-        jn_api_error(resp, 405, "use GET or POST on /v1/apps/APP/autoscale");
-    }
-    return true;
 }
 
 static void label(struct jn_buf *out, const char *metric, const char *app, double v)

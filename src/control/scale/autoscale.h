@@ -17,9 +17,9 @@
 
 #include "core/common.h"
 #include "core/buf.h"
-#include "control/api/api.h"
 
 struct jn_autoscaler;
+struct cJSON;
 struct jn_deployer;
 struct jn_upstream;
 
@@ -43,7 +43,9 @@ struct jn_autoscale_in {
 int jn_autoscale_want(const struct jn_autoscale_in *in, bool *panic);
 
 /* Creates the autoscaler of d, loading every app's settings from the store,
- * and attaches it to d's control plane (publishing consults it). Never NULL. */
+ * and registers its hooks: on d's control plane (app upstreams are hooked up
+ * when published; a deleted app's settings go) and on d (failed cold
+ * starts). Never NULL. */
 struct jn_autoscaler *jn_autoscaler_new(struct jn_deployer *d);
 
 /* Starts sampling (a timer on the deployer's loop). */
@@ -52,7 +54,7 @@ void jn_autoscaler_start(struct jn_autoscaler *as);
 /* Stops the timer, detaches and frees. NULL is fine. */
 void jn_autoscaler_free(struct jn_autoscaler *as);
 
-/* Called by the publisher for an app's upstream u before it is handed to the
+/* The publish hook (control_int.h) for an app's upstream u before it is handed to the
  * gateway: hooks u up (on_wait, queue bound, last cold-start failure) and
  * sets *wait_ready / *wait_timeout_ms for the gateway's app entry. Leaves
  * them unchanged for apps with a fixed instance count. as may be NULL. */
@@ -69,9 +71,12 @@ void jn_autoscale_forget(struct jn_autoscaler *as, const char *app);
  * through dep_on_control): requests waiting since before now get 503 msg. */
 void jn_autoscale_failed(struct jn_autoscaler *as, const char *app, const char *msg);
 
-/* GET|POST /v1/apps/APP/autoscale. Returns false when seg is another route. */
-bool jn_autoscale_api(struct jn_autoscaler *as, const char *const *seg, int nseg,
-                      const struct jn_api_req *req, struct jn_api_resp *resp);
+/* Replaces app's settings with settings (a JSON object; absent fields keep
+ * their value), stores them and republishes the app. Returns 0 with *saved
+ * (the settings in force, caller owns), JN_EBADINPUT (invalid) or another
+ * code (the store failed), with err. */
+int jn_autoscale_set(struct jn_autoscaler *as, const char *app, const struct cJSON *settings,
+                     struct cJSON **saved, char *err, size_t errlen);
 
 /* The app's settings and state as a JSON object for `jern ps APP`, or NULL
  * when its count is fixed (caller owns the result). */

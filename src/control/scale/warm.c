@@ -14,7 +14,6 @@
  */
 #include "core/common.h"
 
-#include "control/scale/autoscale.h"
 #include "control/control.h"
 #include "control/deploy/deploy_int.h"
 #include "control/scale/warm.h"
@@ -112,8 +111,7 @@ static int op_conns(struct jn_deployer *d, void *arg)
 static int op_failed(struct jn_deployer *d, void *arg)
 {
     struct wop *o = arg;
-    if (d->as)
-        jn_autoscale_failed(d->as, o->app, o->from);
+    dep_cold_failed(d, o->app, o->from);
     return 0;
 }
 
