@@ -102,7 +102,8 @@ static bool env_key_ok(const char *k)
 }
 
 /* Builds the settings snapshot from the deploy body; answers 400 on error. */
-static cJSON *deploy_spec(const cJSON *b, bool docker, int *instances, struct jn_api_resp *resp)
+static cJSON *deploy_spec(const cJSON *b, const struct jn_driver_kind *kind, int *instances,
+                          struct jn_api_resp *resp)
 {
     cJSON *spec = cJSON_CreateObject();
     int port = 8080, health_timeout = 30;
@@ -110,7 +111,7 @@ static cJSON *deploy_spec(const cJSON *b, bool docker, int *instances, struct jn
         !jn_api_int(resp, b, "instances", 1, JN_DEPLOY_MAX_INSTANCES, instances) ||
         !jn_api_int(resp, b, "health_timeout", 1, 600, &health_timeout))
         goto bad;
-    cJSON_AddStringToObject(spec, "driver", docker ? "docker" : "exec");
+    cJSON_AddStringToObject(spec, "driver", kind->name);
     cJSON_AddNumberToObject(spec, "port", port);
     cJSON_AddNumberToObject(spec, "health_timeout_ms", health_timeout * 1000.0);
     const cJSON *x = cJSON_GetObjectItemCaseSensitive(b, "health");
@@ -151,7 +152,7 @@ static cJSON *deploy_spec(const cJSON *b, bool docker, int *instances, struct jn
                          "or 2");
             goto bad;
         }
-        if (!docker) {
+        if (!kind->images) {
             jn_api_error(resp, 400,
                          "--cpus needs a container: the exec driver (--cmd) cannot "
                          "limit CPU; drop --cpus, or deploy an image with --image");
@@ -165,7 +166,7 @@ static cJSON *deploy_spec(const cJSON *b, bool docker, int *instances, struct jn
             jn_api_error(resp, 400, "\"volumes\" must be a list of \"HOST:CONTAINER[:ro]\"");
             goto bad;
         }
-        if (!docker && cJSON_GetArraySize(vols) > 0) {
+        if (!kind->images && cJSON_GetArraySize(vols) > 0) {
             jn_api_error(resp, 400,
                          "--volume needs a container: plain processes (--cmd) see "
                          "the host's files directly; drop --volume, or deploy an "
@@ -307,7 +308,7 @@ static void post_deploy(struct jn_api_call *c)
     int64_t serving = 0;
     bool exists = jn_store_app_serving(st, app, &serving, &scale) == 0;
     instances = scale > 0 ? scale : 1;
-    if (!(spec = deploy_spec(b, image != NULL, &instances, resp)) || !(env = deploy_env(b, resp)))
+    if (!(spec = deploy_spec(b, jn_driver_kind_for(image != NULL), &instances, resp)) || !(env = deploy_env(b, resp)))
         goto out;
     cJSON_AddNumberToObject(spec, "instances", instances);
     int r;
@@ -515,12 +516,12 @@ static void get_ps(struct jn_api_call *c)
         cJSON_AddStringToObject(x, "name", v[i].name);
         cJSON_AddNumberToObject(x, "release", v[i].version);
         cJSON_AddStringToObject(x, "driver", v[i].driver);
-        cJSON_AddStringToObject(x, "state", v[i].state);
-        cJSON_AddStringToObject(x, "health", v[i].health);
+        cJSON_AddStringToObject(x, "state", jn_inst_state_name(v[i].state));
+        cJSON_AddStringToObject(x, "health", jn_inst_health_name(v[i].health));
         cJSON_AddNumberToObject(x, "port", v[i].host_port);
         cJSON_AddNumberToObject(x, "started_at", (double)v[i].started_at);
         cJSON_AddNumberToObject(x, "uptime_s",
-                                v[i].started_at && strcmp(v[i].state, "running") == 0
+                                v[i].started_at && v[i].state == JN_INST_RUNNING
                                     ? (double)(now - v[i].started_at)
                                     : 0);
         cJSON_AddNumberToObject(x, "restarts", v[i].restarts);

@@ -54,7 +54,7 @@ static int read_live(struct dep_rt *rt, const struct jn_store_instance *in, int 
                      struct jn_buf *b)
 {
     char msg[256];
-    struct jn_driver *drv = dep_rt_get(rt, strcmp(in->driver, "exec") != 0, msg, sizeof(msg));
+    struct jn_driver *drv = dep_rt_get(rt, in->driver, msg, sizeof(msg));
     if (!drv || !in->external_id[0])
         return JN_ENOTFOUND;
     struct jn_logs_opts o = {.tail = tail};

@@ -127,8 +127,8 @@ static int op_switch(struct jn_deployer *d, void *arg)
         r = jn_store_server_add(st, o->app, addr, 1, "ready");
         if (r == JN_EEXIST)
             r = jn_store_server_set(st, o->app, addr, 0, "ready");
-        snprintf(x->state, sizeof(x->state), "running");
-        snprintf(x->health, sizeof(x->health), "healthy");
+        x->state = JN_INST_RUNNING;
+        x->health = JN_HEALTH_HEALTHY;
         if (r == 0)
             r = jn_store_instance_update(st, x);
     }
@@ -143,7 +143,7 @@ static int op_switch(struct jn_deployer *d, void *arg)
         int q = jn_store_server_set(st, o->app, addr, 0, "drain");
         if (q < 0 && q != JN_ENOTFOUND)
             r = q;
-        snprintf(all[i].state, sizeof(all[i].state), "draining");
+        all[i].state = JN_INST_DRAINING;
         if (r == 0)
             r = jn_store_instance_update(st, &all[i]);
         o->old[o->nold++] = all[i];
@@ -297,8 +297,8 @@ static int start_healthy(struct dep_job *j, struct dep_rt *rt, const struct jn_s
         snprintf(in->app, sizeof(in->app), "%s", j->app);
         in->release_id = rel->id;
         in->version = rel->version;
-        snprintf(in->driver, sizeof(in->driver), "%s", s->docker ? "docker" : "exec");
-        snprintf(in->state, sizeof(in->state), "starting");
+        snprintf(in->driver, sizeof(in->driver), "%s", s->driver);
+        in->state = JN_INST_STARTING;
         struct op o = {.app = j->app, .in = in};
         int r = dep_on_control(j->d, op_new_instance, &o);
         if (r < 0) {
@@ -340,9 +340,14 @@ static int roll(struct dep_job *j, struct dep_rt *rt, const struct jn_store_rele
         return JN_EBADINPUT;
     }
     int r = 0;
-    if (s.docker) {
+    if (s.images) {
         int64_t t = jn_now_ms();
-        struct jn_driver *drv = dep_rt_get(rt, true, msg, sizeof(msg));
+        struct jn_driver *drv = dep_rt_get(rt, s.driver, msg, sizeof(msg));
+        if (!drv) {
+            dep_job_log(j, "error: %s", msg);
+            dep_spec_free(&s);
+            return JN_EBASE;
+        }
         char id[160];
         const char *ref = rel->image_id[0] ? rel->image_id : rel->image;
         dep_job_log(j, "resolving image %s", rel->image);

@@ -36,19 +36,21 @@ struct dep_job {
     struct dep_job *next;
 };
 
-/* The drivers one thread uses, created on first need. */
+/* The drivers one thread uses, created on first need; indexed as the
+ * registry's kinds (jn_driver_kinds). */
 struct dep_rt {
     struct jn_deployer *d;
-    struct jn_driver *exec, *docker;
+    struct jn_driver *drv[JN_DRIVER_KINDS_MAX];
 };
 
 /* A release's settings, parsed from its snapshot. */
 struct dep_spec {
-    bool docker;
+    char driver[16]; /* the runtime driver's name (runtime/registry.c) */
+    bool images;     /* the driver runs images (else command) */
     char image[512]; /* what to start: the image ID once resolved */
     char *command;
     char **env; /* "K=V", NULL-terminated */
-    int port;   /* docker: the port inside */
+    int port;   /* images: the port inside */
     char health[256];
     int64_t memory;
     double cpus;
@@ -65,6 +67,7 @@ struct jn_deployer {
     struct jn_control *ctl;
     char *state_dir;
     char *docker_socket;
+    struct jn_driver_env env; /* state_dir, docker_socket: what drivers are made with */
     char daemon_id[40]; /* label jern.daemon of the instances this daemon creates */
     int64_t drain_timeout_ms, stop_timeout_ms;
     struct dep_rt rt; /* the control thread's drivers (adoption, logs) */
@@ -106,8 +109,9 @@ bool dep_claim(struct jn_deployer *d, const char *app);
 void dep_unclaim(struct jn_deployer *d, const char *app);
 bool dep_is_busy(struct jn_deployer *d, const char *app);
 
-/* The driver for "exec" or "docker" (NULL with msg set on failure). */
-struct jn_driver *dep_rt_get(struct dep_rt *rt, bool docker, char *msg, size_t msglen);
+/* The driver named driver ("exec", "docker": the registry's names), made on
+ * first use; NULL with msg set on failure or for an unknown name. */
+struct jn_driver *dep_rt_get(struct dep_rt *rt, const char *driver, char *msg, size_t msglen);
 void dep_rt_free(struct dep_rt *rt);
 
 /* Parses a release's snapshot into s (dep_spec_free it). Returns 0 or

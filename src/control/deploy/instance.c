@@ -16,32 +16,26 @@
 #include <time.h>
 #include <unistd.h>
 
-struct jn_driver *dep_rt_get(struct dep_rt *rt, bool docker, char *msg, size_t msglen)
+struct jn_driver *dep_rt_get(struct dep_rt *rt, const char *driver, char *msg, size_t msglen)
 {
-    if (docker) {
-        if (!rt->docker)
-            rt->docker = jn_driver_docker_new(rt->d->docker_socket);
-        return rt->docker;
+    size_t i;
+    const struct jn_driver_kind *k = jn_driver_kind(driver, &i);
+    if (!k) {
+        snprintf(msg, msglen, "unknown runtime driver \"%.32s\"", driver);
+        return NULL;
     }
-    if (!rt->exec) {
-        char dir[4096];
-        snprintf(dir, sizeof(dir), "%s/exec", rt->d->state_dir);
-        int err = 0;
-        rt->exec = jn_driver_exec_new(dir, &err);
-        if (!rt->exec)
-            snprintf(msg, msglen, "cannot create the exec driver's directory %s: %s", dir,
-                     jn_strerror(err));
-    }
-    return rt->exec;
+    if (!rt->drv[i])
+        rt->drv[i] = k->create(&rt->d->env, msg, msglen);
+    return rt->drv[i];
 }
 
 void dep_rt_free(struct dep_rt *rt)
 {
-    if (rt->exec)
-        jn_driver_destroy(rt->exec);
-    if (rt->docker)
-        jn_driver_destroy(rt->docker);
-    rt->exec = rt->docker = NULL;
+    for (size_t i = 0; i < JN_DRIVER_KINDS_MAX; i++) {
+        if (rt->drv[i])
+            jn_driver_destroy(rt->drv[i]);
+        rt->drv[i] = NULL;
+    }
 }
 
 static const char *jstr(const cJSON *o, const char *key)
@@ -73,7 +67,19 @@ int dep_spec_parse(const struct jn_store_release *r, struct dep_spec *s, char *m
         snprintf(msg, msglen, "release v%d: its stored settings do not parse", r->version);
         return JN_EBADINPUT;
     }
-    s->docker = r->image[0] != '\0';
+    const cJSON *drv = cJSON_GetObjectItemCaseSensitive(sp, "driver");
+    const struct jn_driver_kind *kind = cJSON_IsString(drv)
+                                            ? jn_driver_kind(drv->valuestring, NULL)
+                                            : jn_driver_kind_for(r->image[0] != '\0');
+    if (!kind) {
+        snprintf(msg, msglen, "release v%d: unknown runtime driver \"%.32s\"", r->version,
+                 drv->valuestring);
+        cJSON_Delete(sp);
+        cJSON_Delete(env);
+        return JN_EBADINPUT;
+    }
+    snprintf(s->driver, sizeof(s->driver), "%s", kind->name);
+    s->images = kind->images;
     snprintf(s->image, sizeof(s->image), "%s", r->image_id[0] ? r->image_id : r->image);
     s->command = jn_strdup(r->command);
     size_t n = (size_t)cJSON_GetArraySize(env);
@@ -137,7 +143,7 @@ void dep_instance_name(char *out, size_t len, const char *app, int version, int6
 int dep_instance_start(struct dep_rt *rt, const struct dep_spec *s, struct jn_store_instance *in,
                        char *msg, size_t msglen)
 {
-    struct jn_driver *drv = dep_rt_get(rt, s->docker, msg, msglen);
+    struct jn_driver *drv = dep_rt_get(rt, s->driver, msg, msglen);
     if (!drv)
         return JN_EBASE;
     dep_instance_name(in->name, sizeof(in->name), in->app, in->version, in->id, in->restarts);
@@ -146,8 +152,8 @@ int dep_instance_start(struct dep_rt *rt, const struct dep_spec *s, struct jn_st
     snprintf(iid, sizeof(iid), "%lld", (long long)in->id);
     struct jn_instance_spec spec = {
         .name = in->name,
-        .image = s->docker ? s->image : NULL,
-        .command = s->docker ? NULL : s->command,
+        .image = s->images ? s->image : NULL,
+        .command = s->images ? NULL : s->command,
         .env = (const char *const *)s->env,
         .app_port = s->port,
         .host_port = in->host_port,
@@ -176,7 +182,7 @@ int dep_wait_healthy(struct dep_rt *rt, const struct dep_spec *s,
                      const struct jn_store_instance *in, int64_t deadline_ms, char *msg,
                      size_t msglen)
 {
-    struct jn_driver *drv = dep_rt_get(rt, s->docker, msg, msglen);
+    struct jn_driver *drv = dep_rt_get(rt, s->driver, msg, msglen);
     if (!drv)
         return JN_EBASE;
     char last[512] = "no probe answered yet";
@@ -212,7 +218,7 @@ int dep_wait_healthy(struct dep_rt *rt, const struct dep_spec *s,
 void dep_instance_destroy(struct dep_rt *rt, const struct jn_store_instance *in)
 {
     char msg[256];
-    struct jn_driver *drv = dep_rt_get(rt, strcmp(in->driver, "exec") != 0, msg, sizeof(msg));
+    struct jn_driver *drv = dep_rt_get(rt, in->driver, msg, sizeof(msg));
     if (!drv || !in->external_id[0])
         return;
     int r = jn_driver_stop(drv, in->external_id, (int)rt->d->stop_timeout_ms);
@@ -265,9 +271,9 @@ int dep_conns(struct jn_deployer *d, const char *app, char (*addrs)[JN_STORE_ADD
 int jn_deployer_instance_pid(struct jn_deployer *d, const struct jn_store_instance *in)
 {
     char msg[128];
-    struct jn_driver *drv = dep_rt_get(&d->rt, strcmp(in->driver, "exec") != 0, msg, sizeof(msg));
+    struct jn_driver *drv = dep_rt_get(&d->rt, in->driver, msg, sizeof(msg));
     struct jn_instance st;
-    if (drv && strcmp(in->state, "running") == 0 && in->external_id[0] &&
+    if (drv && in->state == JN_INST_RUNNING && in->external_id[0] &&
         jn_driver_inspect(drv, in->external_id, &st) == 0)
         return st.pid;
     return 0;

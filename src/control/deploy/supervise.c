@@ -30,7 +30,6 @@
 #include "control/deploy/deploy_int.h"
 #include "core/log.h"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define SUP_EVERY_MS 500
@@ -166,14 +165,14 @@ static void crashed(struct sup *s, struct jn_store_instance *in, const char *why
     /* Out of the upstream first; then keep its output and remove it. */
     struct sop o = {.in = in, .serve = false};
     if (k >= SUP_LOOP_CRASHES) {
-        snprintf(in->state, sizeof(in->state), "failed");
+        in->state = JN_INST_FAILED;
         jn_error("app '%s': instance %s crashed %d times within %ds: marked failed, not "
                  "restarted again (deploy or restart the app to replace it)",
                  in->app, in->name, k, SUP_WINDOW_MS / 1000);
     } else {
-        snprintf(in->state, sizeof(in->state), "crashed");
+        in->state = JN_INST_CRASHED;
     }
-    snprintf(in->health, sizeof(in->health), "unhealthy");
+    in->health = JN_HEALTH_UNHEALTHY;
     dep_on_control(s->d, sop_apply, &o);
     dep_instance_destroy(&s->rt, in);
 }
@@ -194,13 +193,13 @@ static void restart(struct sup *s, struct jn_store_instance *in)
         r = dep_instance_start(&s->rt, &spec, in, msg, sizeof(msg));
     }
     if (r == 0) {
-        snprintf(in->state, sizeof(in->state), "starting");
+        in->state = JN_INST_STARTING;
         r = dep_wait_healthy(&s->rt, &spec, in, jn_now_ms() + spec.health_timeout_ms, msg,
                              sizeof(msg));
     }
     if (r == 0) {
-        snprintf(in->state, sizeof(in->state), "running");
-        snprintf(in->health, sizeof(in->health), "healthy");
+        in->state = JN_INST_RUNNING;
+        in->health = JN_HEALTH_HEALTHY;
         o.serve = true;
         if (dep_on_control(s->d, sop_apply, &o) == JN_ENOTFOUND) {
             /* retired by a job while it restarted: not ours to serve */
@@ -292,7 +291,7 @@ static void tick(struct sup *s)
         return;
     for (int i = 0; i < o.nall && !stopping(s->d); i++) {
         struct jn_store_instance *in = &o.all[i];
-        bool run = strcmp(in->state, "running") == 0, crash = strcmp(in->state, "crashed") == 0;
+        bool run = in->state == JN_INST_RUNNING, crash = in->state == JN_INST_CRASHED;
         if ((!run && !crash) || dep_is_busy(s->d, in->app))
             continue;
         if (run) {
@@ -300,7 +299,7 @@ static void tick(struct sup *s)
              * now is not refused because of a routine inspection. */
             char msg[256];
             struct jn_driver *drv =
-                dep_rt_get(&s->rt, strcmp(in->driver, "exec") != 0, msg, sizeof(msg));
+                dep_rt_get(&s->rt, in->driver, msg, sizeof(msg));
             struct jn_instance st;
             int r = drv ? jn_driver_inspect(drv, in->external_id, &st) : JN_EBASE;
             bool gone = r == JN_ENOTFOUND || (r == 0 && !st.running);
@@ -342,13 +341,13 @@ static int sop_known(struct jn_deployer *d, void *arg)
  * starts an instance, so a starting instance is never mistaken for one. */
 static void sweep(struct sup *s)
 {
-    for (int k = 0; k < 2; k++) {
-        bool docker = k == 1;
-        struct stat sb;
-        if (docker && stat(s->d->docker_socket, &sb) < 0)
-            continue;
+    size_t nkinds;
+    const struct jn_driver_kind *kinds = jn_driver_kinds(&nkinds);
+    for (size_t k = 0; k < nkinds; k++) {
         char msg[256];
-        struct jn_driver *drv = dep_rt_get(&s->rt, docker, msg, sizeof(msg));
+        if (!jn_driver_reachable(&kinds[k], &s->d->env, msg, sizeof(msg)))
+            continue;
+        struct jn_driver *drv = dep_rt_get(&s->rt, kinds[k].name, msg, sizeof(msg));
         struct jn_instance *v;
         int n = drv ? jn_driver_list(drv, NULL, &v) : -1;
         if (n <= 0) {
@@ -373,7 +372,7 @@ static void sweep(struct sup *s)
             snprintf(tmp.app, sizeof(tmp.app), "%s", v[i].app);
             snprintf(tmp.name, sizeof(tmp.name), "%s", v[i].name);
             snprintf(tmp.external_id, sizeof(tmp.external_id), "%s", v[i].id);
-            snprintf(tmp.driver, sizeof(tmp.driver), "%s", docker ? "docker" : "exec");
+            snprintf(tmp.driver, sizeof(tmp.driver), "%s", kinds[k].name);
             tmp.version = atoi(v[i].release);
             jn_notice("removing instance %s: its app '%s' no longer has it", v[i].name,
                       v[i].app);
@@ -417,49 +416,45 @@ static void drop_row(struct jn_deployer *d, const struct jn_store_instance *in)
 
 /* Leaves the rows of one driver alone (its runtime cannot be asked now):
  * better to keep routing to them than to start duplicates. */
-static void keep_all(bool docker, struct jn_store_instance *rows, int nrows, bool *seen)
+static void keep_all(const char *driver, struct jn_store_instance *rows, int nrows, bool *seen)
 {
     for (int k = 0; k < nrows; k++)
-        if (strcmp(rows[k].driver, docker ? "docker" : "exec") == 0)
+        if (strcmp(rows[k].driver, driver) == 0)
             seen[k] = true;
 }
 
-static void adopt_driver(struct jn_deployer *d, bool docker, struct jn_store_instance *rows,
-                         int nrows, bool *seen)
+static void adopt_driver(struct jn_deployer *d, const struct jn_driver_kind *kind,
+                         struct jn_store_instance *rows, int nrows, bool *seen)
 {
+    const char *driver = kind->name;
     char msg[256];
-    struct jn_driver *drv = dep_rt_get(&d->rt, docker, msg, sizeof(msg));
+    struct jn_driver *drv = dep_rt_get(&d->rt, driver, msg, sizeof(msg));
     if (!drv) {
-        keep_all(docker, rows, nrows, seen);
+        keep_all(driver, rows, nrows, seen);
         return;
     }
-    if (docker) {
-        struct stat sb;
-        if (stat(d->docker_socket, &sb) < 0) {
-            for (int k = 0; k < nrows; k++)
-                if (strcmp(rows[k].driver, "docker") == 0)
-                    jn_warn("adoption: no container engine at %s ($DOCKER_HOST) for instance "
-                            "%s of app '%s'; left as it is",
-                            d->docker_socket, rows[k].name, rows[k].app);
-            keep_all(docker, rows, nrows, seen);
-            return;
-        }
+    if (!jn_driver_reachable(kind, &d->env, msg, sizeof(msg))) {
+        for (int k = 0; k < nrows; k++)
+            if (strcmp(rows[k].driver, driver) == 0)
+                jn_warn("adoption: %s for instance %s of app '%s'; left as it is", msg,
+                        rows[k].name, rows[k].app);
+        keep_all(driver, rows, nrows, seen);
+        return;
     }
     struct jn_instance *v;
     int n = jn_driver_list(drv, NULL, &v);
     if (n < 0) {
         jn_warn("adoption: cannot list %s instances: %s; their store entries are left as they "
                 "are",
-                docker ? "docker" : "exec", jn_driver_errmsg(drv));
-        keep_all(docker, rows, nrows, seen);
+                driver, jn_driver_errmsg(drv));
+        keep_all(driver, rows, nrows, seen);
         return;
     }
     struct jn_store *st = jn_control_store(d->ctl);
     for (int i = 0; i < n; i++) {
         struct jn_store_instance *row = NULL;
         for (int k = 0; k < nrows && !row; k++)
-            if (strcmp(rows[k].name, v[i].name) == 0 &&
-                strcmp(rows[k].driver, docker ? "docker" : "exec") == 0)
+            if (strcmp(rows[k].name, v[i].name) == 0 && strcmp(rows[k].driver, driver) == 0)
                 row = &rows[k];
         int64_t serving = 0;
         /* Ours: created by this daemon, or, without the label, named by one
@@ -476,7 +471,7 @@ static void adopt_driver(struct jn_deployer *d, bool docker, struct jn_store_ins
         if (row)
             jn_store_app_serving(st, row->app, &serving, NULL);
         bool keep = row && row->release_id == serving &&
-                    (strcmp(row->state, "running") == 0 || strcmp(row->state, "crashed") == 0);
+                    (row->state == JN_INST_RUNNING || row->state == JN_INST_CRASHED);
         if (keep && v[i].running) {
             seen[row - rows] = true;
             jn_notice("adopted instance %s of app '%s' (release v%d, 127.0.0.1:%d)", v[i].name,
@@ -487,7 +482,7 @@ static void adopt_driver(struct jn_deployer *d, bool docker, struct jn_store_ins
         snprintf(tmp.app, sizeof(tmp.app), "%s", v[i].app);
         snprintf(tmp.name, sizeof(tmp.name), "%s", v[i].name);
         snprintf(tmp.external_id, sizeof(tmp.external_id), "%s", v[i].id);
-        snprintf(tmp.driver, sizeof(tmp.driver), "%s", docker ? "docker" : "exec");
+        snprintf(tmp.driver, sizeof(tmp.driver), "%s", driver);
         tmp.version = atoi(v[i].release);
         if (keep) {
             /* Known but stopped while jern was away: the supervisor restarts it. */
@@ -518,15 +513,17 @@ void dep_adopt(struct jn_deployer *d)
     if (n < 0)
         return;
     bool *seen = jn_calloc((size_t)n + 1, sizeof(bool));
-    adopt_driver(d, false, rows, n, seen);
-    adopt_driver(d, true, rows, n, seen);
+    size_t nkinds;
+    const struct jn_driver_kind *kinds = jn_driver_kinds(&nkinds);
+    for (size_t k = 0; k < nkinds; k++)
+        adopt_driver(d, &kinds[k], rows, n, seen);
     for (int i = 0; i < n; i++) {
         if (seen[i])
             continue;
         int64_t serving = 0;
         jn_store_app_serving(st, rows[i].app, &serving, NULL);
-        bool ours = rows[i].release_id == serving && (strcmp(rows[i].state, "running") == 0 ||
-                                                      strcmp(rows[i].state, "crashed") == 0);
+        bool ours = rows[i].release_id == serving && (rows[i].state == JN_INST_RUNNING ||
+                                                      rows[i].state == JN_INST_CRASHED);
         if (!ours) {
             drop_row(d, &rows[i]);
             continue;
@@ -536,8 +533,8 @@ void dep_adopt(struct jn_deployer *d)
         jn_store_server_remove(st, rows[i].app, addr);
         /* Whatever is left of it goes; the supervisor starts a fresh one. */
         dep_instance_destroy(&d->rt, &rows[i]);
-        snprintf(rows[i].state, sizeof(rows[i].state), "crashed");
-        snprintf(rows[i].health, sizeof(rows[i].health), "unhealthy");
+        rows[i].state = JN_INST_CRASHED;
+        rows[i].health = JN_HEALTH_UNHEALTHY;
         jn_store_instance_update(st, &rows[i]);
     }
     free(seen);

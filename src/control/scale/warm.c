@@ -34,11 +34,13 @@ struct warm_job {
 
 struct wop {
     const char *app;
-    const char *from; /* rows in this state */
+    enum jn_inst_state from; /* rows in this state */
     struct jn_store_instance *rows;
     size_t nrows;
-    const char *inst_state; /* mark: new instance state, server state */
+    bool set_state; /* mark: the rows' new instance state, their server state */
+    enum jn_inst_state inst_state;
     const char *srv_state;
+    const char *msg; /* failed: why */
     int scale; /* mark: the app's new scale (-1: unchanged) */
     char (*addrs)[JN_STORE_ADDR_MAX];
     size_t naddrs;
@@ -60,7 +62,7 @@ static int op_rows(struct jn_deployer *d, void *arg)
     o->rows = jn_calloc((size_t)n + 1, sizeof(*o->rows));
     o->nrows = 0;
     for (int i = 0; i < n; i++)
-        if (strcmp(all[i].state, o->from) == 0)
+        if (all[i].state == o->from)
             o->rows[o->nrows++] = all[i];
     free(all);
     return (int)o->nrows;
@@ -75,8 +77,8 @@ static int op_mark(struct jn_deployer *d, void *arg)
         char addr[JN_STORE_ADDR_MAX];
         addr_of(&o->rows[i], addr, sizeof(addr));
         jn_store_server_set(st, o->app, addr, 0, o->srv_state);
-        if (o->inst_state) {
-            snprintf(o->rows[i].state, sizeof(o->rows[i].state), "%s", o->inst_state);
+        if (o->set_state) {
+            o->rows[i].state = o->inst_state;
             jn_store_instance_update(st, &o->rows[i]);
         }
     }
@@ -111,7 +113,7 @@ static int op_conns(struct jn_deployer *d, void *arg)
 static int op_failed(struct jn_deployer *d, void *arg)
 {
     struct wop *o = arg;
-    dep_cold_failed(d, o->app, o->from);
+    dep_cold_failed(d, o->app, o->msg);
     return 0;
 }
 
@@ -130,7 +132,7 @@ static void discard(struct jn_deployer *d, struct dep_rt *rt, const char *app,
 static void do_pause(struct warm_job *j, struct dep_rt *rt)
 {
     struct jn_deployer *d = j->d;
-    struct wop o = {.app = j->app, .from = "running", .srv_state = "drain", .scale = -1};
+    struct wop o = {.app = j->app, .from = JN_INST_RUNNING, .srv_state = "drain", .scale = -1};
     if (dep_on_control(d, op_rows, &o) <= 0) {
         free(o.rows);
         return;
@@ -150,7 +152,7 @@ static void do_pause(struct warm_job *j, struct dep_rt *rt)
     for (size_t i = 0; i < o.nrows; i++) {
         char msg[256];
         struct jn_driver *drv =
-            dep_rt_get(rt, strcmp(o.rows[i].driver, "exec") != 0, msg, sizeof(msg));
+            dep_rt_get(rt, o.rows[i].driver, msg, sizeof(msg));
         int r = drv ? jn_driver_pause(drv, o.rows[i].external_id) : JN_EBASE;
         if (r < 0) {
             jn_warn("app '%s': cannot pause %s (%s): removing it instead", j->app, o.rows[i].name,
@@ -161,7 +163,8 @@ static void do_pause(struct warm_job *j, struct dep_rt *rt)
         }
     }
     o.nrows = k;
-    o.inst_state = "paused";
+    o.set_state = true;
+    o.inst_state = JN_INST_PAUSED;
     o.srv_state = "maint";
     o.scale = 0;
     dep_on_control(d, op_mark, &o);
@@ -175,7 +178,7 @@ static void do_pause(struct warm_job *j, struct dep_rt *rt)
 static void do_resume(struct warm_job *j, struct dep_rt *rt)
 {
     struct jn_deployer *d = j->d;
-    struct wop o = {.app = j->app, .from = "paused", .scale = -1};
+    struct wop o = {.app = j->app, .from = JN_INST_PAUSED, .scale = -1};
     if (dep_on_control(d, op_rows, &o) <= 0) {
         free(o.rows);
         return;
@@ -187,7 +190,7 @@ static void do_resume(struct warm_job *j, struct dep_rt *rt)
     for (size_t i = 0; i < o.nrows; i++) {
         struct jn_store_instance *in = &o.rows[i];
         char msg[256] = "";
-        struct jn_driver *drv = dep_rt_get(rt, strcmp(in->driver, "exec") != 0, msg, sizeof(msg));
+        struct jn_driver *drv = dep_rt_get(rt, in->driver, msg, sizeof(msg));
         int r = drv ? jn_driver_unpause(drv, in->external_id) : JN_EBASE;
         if (r == 0) {
             /* It was healthy when paused: its port answering again is enough. */
@@ -207,14 +210,15 @@ static void do_resume(struct warm_job *j, struct dep_rt *rt)
         }
     }
     o.nrows = k;
-    o.inst_state = "running";
+    o.set_state = true;
+    o.inst_state = JN_INST_RUNNING;
     o.srv_state = "ready";
     o.scale = (int)k;
     dep_on_control(d, op_mark, &o);
     discard(d, rt, j->app, bad, nbad);
     if (k == 0) {
         /* Waiting requests learn why; the next one starts a fresh instance. */
-        struct wop f = {.app = j->app, .from = why};
+        struct wop f = {.app = j->app, .msg = why};
         dep_on_control(d, op_failed, &f);
     }
     jn_info("app '%s': resumed %zu paused instance(s) (%.3fs)", j->app, k,
@@ -257,7 +261,7 @@ int jn_warm_start(struct jn_deployer *d, const char *app, bool resume)
 
 int jn_warm_paused(struct jn_deployer *d, const char *app)
 {
-    struct wop o = {.app = app, .from = "paused"};
+    struct wop o = {.app = app, .from = JN_INST_PAUSED};
     int n = op_rows(d, &o);
     free(o.rows);
     return n;
