@@ -8,6 +8,7 @@
 
 #include "control/api/admin.h"
 #include "core/log.h"
+#include "http/status.h"
 #include "net/sock.h"
 
 #include <stdio.h>
@@ -47,47 +48,6 @@ struct jn_admin {
     size_t nconns;
 };
 
-static const char *reason(int status)
-{
-    switch (status) {
-    case 100:
-        return "Continue";
-    case 200:
-        return "OK";
-    case 201:
-        return "Created";
-    case 204:
-        return "No Content";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 409:
-        return "Conflict";
-    case 411:
-        return "Length Required";
-    case 413:
-        return "Content Too Large";
-    case 414:
-        return "URI Too Long";
-    case 431:
-        return "Request Header Fields Too Large";
-    case 500:
-        return "Internal Server Error";
-    case 501:
-        return "Not Implemented";
-    case 503:
-        return "Service Unavailable";
-    case 505:
-        return "HTTP Version Not Supported";
-    }
-    return "Status";
-}
-
 static void conn_close(struct conn *c)
 {
     struct jn_admin *a = c->a;
@@ -111,7 +71,7 @@ static void queue_response(struct conn *c, struct jn_api_resp *r, bool head_only
     jn_buf_printf(&c->out,
                   "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                   "Cache-Control: no-store\r\n",
-                  r->status, reason(r->status), r->content_type, r->body.len);
+                  r->status, jn_http_reason(r->status), r->content_type, r->body.len);
     if (r->allow)
         jn_buf_printf(&c->out, "Allow: %s\r\n", r->allow);
     if (r->status == 401)
