@@ -8,6 +8,21 @@
 
 #include <libgen.h>
 
+/* jern serve without an http block: an empty one, so that apps get their
+ * servers (jn_conf_jern_app_servers). Returns whether one was added. */
+static bool add_http(struct jn_conf_tree *t, const struct jn_conf_src *src)
+{
+    for (size_t i = 0; i < t->root.nchildren; i++)
+        if (strcmp(t->root.children[i].name, "http") == 0)
+            return false;
+    struct jn_conf_node *n = jn_conf_grow(&t->root.children, &t->root.nchildren, sizeof(*n));
+    n->name = jn_strdup("http");
+    n->args = jn_calloc(1, sizeof(char *));
+    n->src = src;
+    n->block = true;
+    return true;
+}
+
 int jn_conf_load_text(const char *name, const char *dir, const char *text, size_t len,
                       unsigned flags, struct jn_conf **out, char *err, size_t errlen)
 {
@@ -21,12 +36,17 @@ int jn_conf_load_text(const char *name, const char *dir, const char *text, size_
     if (rc == 0 && !(flags & JN_CONF_NO_INCLUDE))
         rc = jn_conf_include_expand(&t, err, errlen);
 
+    struct jn_conf_build b = {.err = err, .errlen = errlen, .flags = flags};
+    if (rc == 0 && (flags & JN_CONF_DAEMON))
+        b.http_added = add_http(&t, src);
+
     struct jn_conf *c = jn_calloc(1, sizeof(*c));
+    b.conf = c;
+    c->jern.drain_timeout_ms = -1;
     c->path = jn_strdup(name);
     c->worker_processes = 1; /* nginx's default */
     c->worker_connections = 1024;
     c->error_log_level = JN_LOG_NOTICE;
-    struct jn_conf_build b = {.conf = c, .err = err, .errlen = errlen};
     if (rc == 0)
         rc = jn_conf_validate(&b, t.root.children, t.root.nchildren, JN_CTX_MAIN);
     if (rc == 0)
@@ -48,6 +68,12 @@ int jn_conf_load_string(const char *name, const char *text, size_t len, struct j
 
 int jn_conf_load(const char *path, struct jn_conf **out, char *err, size_t errlen)
 {
+    return jn_conf_load_file(path, 0, out, err, errlen);
+}
+
+int jn_conf_load_file(const char *path, unsigned flags, struct jn_conf **out, char *err,
+                      size_t errlen)
+{
     *out = NULL;
     char *text;
     size_t len;
@@ -60,7 +86,7 @@ int jn_conf_load(const char *path, struct jn_conf **out, char *err, size_t errle
         return JN_ECONFIG;
     }
     char *copy = jn_strdup(path);
-    rc = jn_conf_load_text(path, dirname(copy), text, len, 0, out, err, errlen);
+    rc = jn_conf_load_text(path, dirname(copy), text, len, flags, out, err, errlen);
     free(copy);
     free(text);
     return rc;
@@ -109,6 +135,15 @@ void jn_conf_free(struct jn_conf *c)
         free(c->log_formats[i].format);
     }
     free(c->log_formats);
+    for (size_t i = 0; i < c->jern.nlisten; i++)
+        free(c->jern.listen[i]);
+    free(c->jern.state_dir);
+    free(c->jern.admin_unix);
+    free(c->jern.admin_tcp);
+    if (c->jern.admin_token)
+        explicit_bzero(c->jern.admin_token, strlen(c->jern.admin_token));
+    free(c->jern.admin_token);
+    free(c->jern.base_domain);
     free(c->path);
     free(c->pid_path);
     free(c->error_log_path);

@@ -16,6 +16,7 @@
  */
 #include "config/build.h"
 
+#include "config/load.h"
 #include "config/value.h"
 #include "core/log.h"
 
@@ -39,6 +40,15 @@ static const struct jn_conf_directive directives[] = {
     {"events", JN_CTX_MAIN, 0, 0, JN_DIR_BLOCK, JN_CTX_EVENTS, JN_PHASE_BLOCK, jn_conf_set_events,
      0},
     {"http", JN_CTX_MAIN, 0, 0, JN_DIR_BLOCK, JN_CTX_HTTP, JN_PHASE_BLOCK, jn_conf_set_http, 0},
+    /* jern: the daemon's block (jern_block.c), applied before http reads its listens */
+    {"jern", JN_CTX_MAIN, 0, 0, JN_DIR_BLOCK, JN_CTX_JERN, JN_PHASE_DEFINE, jn_conf_set_jern, 0},
+    {"listen", JN_CTX_JERN, 1, 1, JN_DIR_MULTI, 0, JN_PHASE_SET, jn_conf_set_jern_listen, 0},
+    {"state_dir", JN_CTX_JERN, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_jern_string,
+     offsetof(struct jn_conf_jern, state_dir)},
+    {"admin", JN_CTX_JERN, 1, 2, JN_DIR_MULTI, 0, JN_PHASE_SET, jn_conf_set_jern_admin, 0},
+    {"base_domain", JN_CTX_JERN, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_jern_string,
+     offsetof(struct jn_conf_jern, base_domain)},
+    {"drain_timeout", JN_CTX_JERN, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_jern_drain_timeout, 0},
     /* events */
     {"worker_connections", JN_CTX_EVENTS, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_worker_connections,
      0},
@@ -197,10 +207,12 @@ int jn_conf_validate(struct jn_conf_build *b, const struct jn_conf_node *nodes, 
         const struct jn_conf_directive *d = lookup(node->name, ctx, &known);
         if (!known) {
             const char *s = suggest(node->name, ctx);
+            const char *where = ctx == JN_CTX_JERN ? " in the jern block" : "";
             if (s)
-                return jn_conf_error(b, node, "unknown directive \"%s\" (did you mean \"%s\"?)",
-                                     node->name, s);
-            return jn_conf_error(b, node, "unknown directive \"%s\"", node->name);
+                return jn_conf_error(b, node,
+                                     "unknown directive \"%s\"%s (did you mean \"%s\"?)",
+                                     node->name, where, s);
+            return jn_conf_error(b, node, "unknown directive \"%s\"%s", node->name, where);
         }
         if (!d)
             return jn_conf_error(b, node, "\"%s\" directive is not allowed here", node->name);
@@ -353,8 +365,10 @@ JN_CONF_HANDLER(jn_conf_set_http)
     struct jn_conf_settings s;
     jn_conf_settings_defaults(&s);
     struct jn_conf_level lvl = {.s = &s, .ctx = JN_CTX_HTTP};
-    b->conf->has_http = true;
+    b->conf->has_http = !b->http_added;
     int rc = jn_conf_walk(b, n, JN_CTX_HTTP, &lvl);
+    if (rc == 0 && (b->flags & JN_CONF_DAEMON))
+        rc = jn_conf_jern_app_servers(b, &lvl);
     jn_conf_settings_free(&s);
     return rc;
 }

@@ -1,6 +1,7 @@
 /*
  * daemon_conf.h: the daemon's own settings, from the `jern { ... }` block of
- * its nginx-syntax config file (or the embedded defaults):
+ * its nginx-syntax config file (read by config/jern_block.c through the
+ * directive table), or the embedded defaults:
  *
  *   jern {
  *       listen 127.0.0.1:8080;          # where apps answer (repeatable)
