@@ -18,9 +18,9 @@
 #include "core/log.h"
 #include "ev/loop.h"
 #include "gateway/gateway.h"
+#include "proc/process.h"
 #include "store/store.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -32,7 +32,8 @@ struct daemon {
     struct jn_daemon_conf dc;
     const struct jn_conf *conf; /* owned by the gateway */
     struct jn_gateway *gw;
-    struct jn_loop *loop;
+    struct jn_process proc;
+    struct jn_loop *loop; /* proc.loop */
     struct jn_control *ctl;
     struct jn_admin *admin;
     struct jn_deployer *deployer;
@@ -60,27 +61,20 @@ static int mkdirs(const char *path)
     return 0;
 }
 
-static void on_stop(struct jn_loop *loop, int signo, void *arg)
-{
-    jn_notice("signal %d: stopping", signo);
-    jn_loop_stop(loop);
-}
-
 static void quit_done(void *arg)
 {
     struct daemon *d = arg;
-    jn_loop_stop(d->loop);
+    jn_process_stop(&d->proc);
 }
 
 /* QUIT: stop accepting, let requests in flight finish, then exit. */
-static void on_quit(struct jn_loop *loop, int signo, void *arg)
+static void on_quit(void *arg)
 {
     struct daemon *d = arg;
-    jn_notice("signal %d: finishing requests in flight, then stopping", signo);
     jn_gateway_shutdown(d->gw, quit_done, d);
 }
 
-static void on_reopen(struct jn_loop *loop, int signo, void *arg)
+static void on_reopen(void *arg)
 {
     struct daemon *d = arg;
     jn_gateway_reopen_logs(d->gw);
@@ -88,7 +82,7 @@ static void on_reopen(struct jn_loop *loop, int signo, void *arg)
 
 /* HUP: re-read the file. Live state lives in the store, not the file, so it
  * is re-applied on top of the new config. A bad file keeps the old one. */
-static void on_reload(struct jn_loop *loop, int signo, void *arg)
+static void on_reload(void *arg)
 {
     struct daemon *d = arg;
     if (!d->config_path) {
@@ -146,11 +140,16 @@ int jn_daemon_run(const char *config_path)
         return 1;
     }
     d.conf = conf;
-    if (conf->error_log_path && jn_log_open(conf->error_log_path) < 0)
-        fprintf(stderr, "jern: cannot open error_log %s, logging to stderr\n",
-                conf->error_log_path);
-    jn_log_set_level((enum jn_log_level)conf->error_log_level);
-    int r = mkdirs(d.dc.state_dir);
+    /* Before any thread starts, so every thread inherits the blocked mask. */
+    struct jn_process_ops ops = {on_reload, on_quit, on_reopen, &d};
+    int r = jn_process_start(&d.proc, conf, "", &ops, err, sizeof(err));
+    if (r < 0) {
+        fprintf(stderr, "jern: %s\n", err);
+        jn_conf_free(conf);
+        goto out;
+    }
+    d.loop = d.proc.loop;
+    r = mkdirs(d.dc.state_dir);
     if (r < 0) {
         fprintf(stderr, "jern: cannot create the state directory %s: %s\n", d.dc.state_dir,
                 jn_strerror(r));
@@ -166,19 +165,6 @@ int jn_daemon_run(const char *config_path)
         goto out;
     }
     d.ctl = jn_control_new(st, d.conf, d.dc.base_domain);
-
-    if ((r = jn_loop_new(&d.loop)) < 0) {
-        fprintf(stderr, "jern: cannot create the event loop: %s\n", jn_strerror(r));
-        jn_conf_free(conf);
-        goto out;
-    }
-    /* Before any thread starts, so every thread inherits the blocked mask. */
-    signal(SIGPIPE, SIG_IGN);
-    jn_loop_signal(d.loop, SIGTERM, on_stop, &d);
-    jn_loop_signal(d.loop, SIGINT, on_stop, &d);
-    jn_loop_signal(d.loop, SIGHUP, on_reload, &d);
-    jn_loop_signal(d.loop, SIGQUIT, on_quit, &d);
-    jn_loop_signal(d.loop, SIGUSR1, on_reopen, &d);
 
     if (jn_gateway_start(d.loop, conf, &d.gw, err, sizeof(err)) < 0) {
         fprintf(stderr, "jern: gateway: %s\n", err);
@@ -229,7 +215,7 @@ int jn_daemon_run(const char *config_path)
     }
     jn_notice("jern %s ready: apps on %s (*.%s), admin on %s, state in %s", JERN_VERSION,
               d.dc.listen[0], d.dc.base_domain, d.admin_desc, d.dc.state_dir);
-    r = jn_loop_run(d.loop);
+    r = jn_process_run(&d.proc);
     rc = r < 0 ? 1 : 0;
 out:
     jn_admin_stop(d.admin);
@@ -238,7 +224,7 @@ out:
     if (d.gw)
         jn_gateway_free(d.gw);
     jn_control_free(d.ctl);
-    jn_loop_free(d.loop);
+    jn_process_free(&d.proc);
     jn_daemon_conf_free(&d.dc);
     return rc;
 }
