@@ -2,7 +2,9 @@
 # Runs every test against the sanitizer build (build/asan):
 #   1. each cmocka unit test binary under build/asan/tests/unit
 #   2. fuzz corpora replayed through the parsers (when fuzz/replay exists)
-#   3. the pytest integration suite, driving the real binary on loopback
+#   3. the structure checks (scripts/check-structure.py: include loops in a
+#      folder, files over 1,000 lines, functions over 150)
+#   4. the pytest integration suite, driving the real binary on loopback
 # Ends with "N passed, N failed" and exits non-zero if anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +47,16 @@ if [ -x fuzz/replay.sh ]; then
         failed=$((failed + 1))
         failures+=("fuzz corpus replay")
     fi
+fi
+
+echo "== structure (scripts/check-structure.py)"
+if out=$(python3 scripts/check-structure.py 2>&1); then
+    echo "$out" | tail -1
+    passed=$((passed + 1))
+else
+    echo "$out"
+    failed=$((failed + 1))
+    failures+=("structure: scripts/check-structure.py")
 fi
 
 echo "== integration tests (pytest, $BUILD/jern)"

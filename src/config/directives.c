@@ -8,9 +8,9 @@
  * counts, flags, the context of its children if it is a block, its phase, its
  * handler, a field offset for the generic handlers, and its syntax for
  * messages), write the handler next to its siblings, and document it in
- * docs/CONFIG.md. Adding a block such as the daemon's future `jern { ... }`:
- * add a JN_CTX_ bit in build.h, a row here with JN_DIR_BLOCK and that bit as
- * child_ctx, its handler calling jn_conf_walk(b, n, JN_CTX_JERN, target), and
+ * docs/CONFIG.md. Adding a block (as the daemon's `jern { ... }` was, in
+ * jern_block.c): add a JN_CTX_ bit in build.h, a row here with JN_DIR_BLOCK and
+ * that bit as child_ctx, its handler calling jn_conf_walk(b, n, JN_CTX_X, target), and
  * rows for the directives allowed inside it; validation, "did you mean",
  * duplicate detection and phase ordering then come for free.
  */

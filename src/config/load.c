@@ -1,9 +1,9 @@
-/* conf.c: loading a configuration (file -> tree -> includes -> checks ->
- * struct jn_conf) and freeing one. */
-#include "config/conf.h"
+/* load.c: loading a configuration (file -> tree -> includes -> checks ->
+ * struct jn_conf through the directive table) and freeing one. */
+#include "config/load.h"
 
 #include "config/build.h"
-#include "config/load.h"
+#include "config/conf.h"
 #include "core/log.h"
 
 #include <libgen.h>
