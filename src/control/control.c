@@ -51,6 +51,11 @@ const char *jn_control_base_domain(const struct jn_control *ctl)
     return ctl->base_domain;
 }
 
+struct jn_gateway *jn_control_gateway(const struct jn_control *ctl)
+{
+    return ctl->gw;
+}
+
 const struct jn_conf *jn_control_conf(const struct jn_control *ctl)
 {
     return ctl->conf;

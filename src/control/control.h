@@ -45,6 +45,7 @@ int jn_control_publish_all(struct jn_control *ctl, char *err, size_t errlen);
 struct jn_store *jn_control_store(struct jn_control *ctl);
 const char *jn_control_base_domain(const struct jn_control *ctl);
 const struct jn_conf *jn_control_conf(const struct jn_control *ctl);
+struct jn_gateway *jn_control_gateway(const struct jn_control *ctl); /* NULL: none attached */
 
 /* Apps. create makes the app, its upstream (named like the app, no servers
  * yet) and its domains in one transaction; domains may be NULL. */

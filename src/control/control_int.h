@@ -1,4 +1,6 @@
-/* control_int.h: what control.c and publish.c share (internal to src/control). */
+/* control_int.h: the control plane's model as control.c and publish.c share
+ * it, and the hooks and live views the deploy and scale code use (internal to
+ * src/control and its folders). */
 #ifndef JN_CONTROL_INT_H
 #define JN_CONTROL_INT_H
 

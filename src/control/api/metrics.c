@@ -7,7 +7,6 @@
 #include "control/api/api.h"
 #include "control/scale/autoscale.h"
 #include "control/control.h"
-#include "control/control_int.h"
 #include "gateway/gateway.h"
 #include "control/names.h"
 
@@ -141,9 +140,10 @@ void jn_api_metrics(struct jn_api *api, struct jn_buf *out)
     }
     jn_control_upstreams_free(v, n);
 
-    if (api->ctl->gw) {
+    struct jn_gateway *gw = jn_control_gateway(api->ctl);
+    if (gw) {
         struct jn_gateway_stats gs;
-        jn_gateway_stats(api->ctl->gw, &gs);
+        jn_gateway_stats(gw, &gs);
         head(out, "jern_gateway_requests_total", "counter",
              "Request heads received by the gateway (answered or refused).");
         jn_buf_printf(out, "jern_gateway_requests_total %llu\n", (unsigned long long)gs.requests);
