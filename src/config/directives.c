@@ -209,8 +209,7 @@ int jn_conf_validate(struct jn_conf_build *b, const struct jn_conf_node *nodes, 
             const char *s = suggest(node->name, ctx);
             const char *where = ctx == JN_CTX_JERN ? " in the jern block" : "";
             if (s)
-                return jn_conf_error(b, node,
-                                     "unknown directive \"%s\"%s (did you mean \"%s\"?)",
+                return jn_conf_error(b, node, "unknown directive \"%s\"%s (did you mean \"%s\"?)",
                                      node->name, where, s);
             return jn_conf_error(b, node, "unknown directive \"%s\"%s", node->name, where);
         }

@@ -24,7 +24,7 @@
 #include <stdio.h>
 
 #define APP_SERVER                                                                                 \
-    "server { listen %s; location / { return 404 \"jern: no app answers at this host (create "    \
+    "server { listen %s; location / { return 404 \"jern: no app answers at this host (create "     \
     "one with: jern create NAME)\\n\"; } }"
 
 JN_CONF_HANDLER(jn_conf_set_jern)

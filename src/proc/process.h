@@ -28,7 +28,7 @@ struct jn_process {
     struct jn_loop *loop; /* the main loop, owned */
     const char *prefix;   /* "gateway: " for log lines, or "" */
     struct jn_process_ops ops;
-    char *pid_path;   /* written while the loop runs; NULL: none */
+    char *pid_path; /* written while the loop runs; NULL: none */
     bool pid_written;
 };
 

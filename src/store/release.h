@@ -1,5 +1,5 @@
 /*
- * release.h: releases and instances in the store (control/deploy.c is the
+ * release.h: releases and instances in the store (control/deploy/ is the
  * user). A release is immutable once created, except for its status and the
  * image ID resolved while it is deployed. Same threading and return rules as
  * store.h: one connection, the control thread, JN_ENOTFOUND/JN_EBASE.

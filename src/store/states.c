@@ -7,9 +7,8 @@
 #include "store/release.h"
 
 static const char *const state_names[] = {
-    [JN_INST_STARTING] = "starting", [JN_INST_RUNNING] = "running",
-    [JN_INST_CRASHED] = "crashed",   [JN_INST_FAILED] = "failed",
-    [JN_INST_DRAINING] = "draining", [JN_INST_PAUSED] = "paused",
+    [JN_INST_STARTING] = "starting", [JN_INST_RUNNING] = "running",   [JN_INST_CRASHED] = "crashed",
+    [JN_INST_FAILED] = "failed",     [JN_INST_DRAINING] = "draining", [JN_INST_PAUSED] = "paused",
 };
 
 static const char *const health_names[] = {

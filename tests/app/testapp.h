@@ -74,7 +74,8 @@ int writev_all(int fd, struct iovec *iov, int cnt);
 ssize_t fill(struct conn *c);
 const char *reason(int status);
 int send_head(struct conn *c, struct req *r, int status, long long body_len, const char *extra);
-int respond(struct conn *c, struct req *r, int status, const char *ctype, const void *body, size_t len);
+int respond(struct conn *c, struct req *r, int status, const char *ctype, const void *body,
+            size_t len);
 int respond_text(struct conn *c, struct req *r, int status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 ssize_t buffered_line(struct conn *c, size_t max);

@@ -120,8 +120,7 @@ const char *reason(int status)
 
 /* Writes a response head. body_len < 0: no Content-Length (chunked or close-delimited,
  * given in extra). */
-int send_head(struct conn *c, struct req *r, int status, long long body_len,
-                     const char *extra)
+int send_head(struct conn *c, struct req *r, int status, long long body_len, const char *extra)
 {
     char h[1024];
     int n =
@@ -140,7 +139,7 @@ int send_head(struct conn *c, struct req *r, int status, long long body_len,
 
 /* A complete response with a small in-memory body (omitted for HEAD, 1xx, 204, 304). */
 int respond(struct conn *c, struct req *r, int status, const char *ctype, const void *body,
-                   size_t len)
+            size_t len)
 {
     char h[1024];
     int nobody = status == 204 || status == 304;

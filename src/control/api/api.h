@@ -115,9 +115,9 @@ void jn_api_send_json(struct jn_api_resp *resp, int status, struct cJSON *o);
 void jn_api_deleted(struct jn_api_resp *resp, const char *what, const char *name);
 
 /* Parses the request body as a JSON object whose keys are all in allowed
- * (NULL terminated; NULL: the caller checks the keys). An empty body is {} unless required. On failure answers
- * 400 (invalid JSON, \u0000 in a string, trailing data, not an object, an
- * unknown field) and returns NULL. The caller frees the result. */
+ * (NULL terminated; NULL: the caller checks the keys). An empty body is {} unless required. On
+ * failure answers 400 (invalid JSON, \u0000 in a string, trailing data, not an object, an unknown
+ * field) and returns NULL. The caller frees the result. */
 struct cJSON *jn_api_body(const struct jn_api_call *c, const char *const *allowed, bool required);
 
 /* Reads the optional integer field name of o into *out when present (absent:

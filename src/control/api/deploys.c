@@ -308,7 +308,8 @@ static void post_deploy(struct jn_api_call *c)
     int64_t serving = 0;
     bool exists = jn_store_app_serving(st, app, &serving, &scale) == 0;
     instances = scale > 0 ? scale : 1;
-    if (!(spec = deploy_spec(b, jn_driver_kind_for(image != NULL), &instances, resp)) || !(env = deploy_env(b, resp)))
+    if (!(spec = deploy_spec(b, jn_driver_kind_for(image != NULL), &instances, resp)) ||
+        !(env = deploy_env(b, resp)))
         goto out;
     cJSON_AddNumberToObject(spec, "instances", instances);
     int r;
@@ -520,10 +521,9 @@ static void get_ps(struct jn_api_call *c)
         cJSON_AddStringToObject(x, "health", jn_inst_health_name(v[i].health));
         cJSON_AddNumberToObject(x, "port", v[i].host_port);
         cJSON_AddNumberToObject(x, "started_at", (double)v[i].started_at);
-        cJSON_AddNumberToObject(x, "uptime_s",
-                                v[i].started_at && v[i].state == JN_INST_RUNNING
-                                    ? (double)(now - v[i].started_at)
-                                    : 0);
+        cJSON_AddNumberToObject(
+            x, "uptime_s",
+            v[i].started_at && v[i].state == JN_INST_RUNNING ? (double)(now - v[i].started_at) : 0);
         cJSON_AddNumberToObject(x, "restarts", v[i].restarts);
         cJSON_AddStringToObject(x, "id", v[i].external_id);
         cJSON_AddNumberToObject(x, "pid", jn_deployer_instance_pid(c->api->deployer, &v[i]));
@@ -580,8 +580,9 @@ static void get_logs(struct jn_api_call *c)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "app", app);
     cJSON_AddNumberToObject(o, "release", version);
-    cJSON_AddItemToObject(o, "instances", jn_deployer_logs_json(c->api->deployer, app, version, v,
-                                                                n > 0 ? (size_t)n : 0));
+    cJSON_AddItemToObject(
+        o, "instances",
+        jn_deployer_logs_json(c->api->deployer, app, version, v, n > 0 ? (size_t)n : 0));
     free(v);
     jn_api_send_json(resp, 200, o);
 }

@@ -111,7 +111,8 @@ static void post_server(struct jn_api_call *c)
     char err[512] = "";
     if (!cJSON_IsString(addr)) {
         jn_api_error(resp, 400, "field 'addr' (a string, HOST:PORT) is required");
-    } else if (jn_api_int(resp, o, "weight", INT32_MIN, INT32_MAX, &weight) && get_state(o, &state, resp)) {
+    } else if (jn_api_int(resp, o, "weight", INT32_MIN, INT32_MAX, &weight) &&
+               get_state(o, &state, resp)) {
         int r =
             jn_control_server_add(api->ctl, up, addr->valuestring, weight, state, err, sizeof(err));
         if (r < 0)
@@ -133,7 +134,8 @@ static void patch_server(struct jn_api_call *c)
         return;
     int weight = 0, state = -1;
     char err[512] = "";
-    if (jn_api_int(resp, o, "weight", INT32_MIN, INT32_MAX, &weight) && get_state(o, &state, resp)) {
+    if (jn_api_int(resp, o, "weight", INT32_MIN, INT32_MAX, &weight) &&
+        get_state(o, &state, resp)) {
         if (cJSON_GetObjectItemCaseSensitive(o, "weight") && weight == 0) {
             jn_api_error(resp, 400,
                          "invalid weight 0: expected 1 to 1000 (use state=maint to "

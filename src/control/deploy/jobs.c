@@ -304,7 +304,6 @@ int jn_deployer_running_job(struct jn_deployer *d, const char *app)
     return id;
 }
 
-
 struct ctl_call {
     struct jn_deployer *d;
     int (*fn)(struct jn_deployer *, void *);
@@ -414,8 +413,7 @@ void dep_job_log(struct dep_job *j, const char *fmt, ...)
 }
 
 void jn_deployer_on_cold_failure(struct jn_deployer *d,
-                                 void (*cb)(void *arg, const char *app, const char *msg),
-                                 void *arg)
+                                 void (*cb)(void *arg, const char *app, const char *msg), void *arg)
 {
     d->on_cold_failure = cb;
     d->on_cold_failure_arg = arg;
@@ -426,4 +424,3 @@ void dep_cold_failed(struct jn_deployer *d, const char *app, const char *msg)
     if (d->on_cold_failure)
         d->on_cold_failure(d->on_cold_failure_arg, app, msg);
 }
-
