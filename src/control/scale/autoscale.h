@@ -6,7 +6,7 @@
  * lock: the live counters already on every peer (requests, conns) that the
  * control thread samples, and, for an app with no ready instance, a post to
  * the control loop from the first request that starts waiting (struct
- * jn_upstream's on_wait). Decisions start JOB_SCALE jobs of the deployer, so
+ * jn_upstream's on_wait). Decisions start JN_JOB_SCALE jobs of the deployer, so
  * instances are started, health-gated (probed every 20 ms for a cold start),
  * published and drained exactly as `jern scale` does.
  *
