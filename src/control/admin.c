@@ -84,6 +84,8 @@ static const char *reason(int status)
         return "Service Unavailable";
     case 505:
         return "HTTP Version Not Supported";
+    case 507:
+        return "Insufficient Storage";
     }
     return "Status";
 }

@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define MAX_SEGS 8
@@ -614,7 +615,29 @@ static bool deployer_route(struct jn_api *api, const struct route *rt, const str
     return jn_deployer_api(api->deployer, seg, rt->nseg, req, resp);
 }
 
+static void route(struct jn_api *api, const struct jn_api_req *req, struct jn_api_resp *resp);
+
+/* A request whose write hit a full state disk is answered 507 with the free
+ * space, whatever the handler made of the failure: the operator's fix is to
+ * free space, and nothing of the request was kept. */
 void jn_api_handle(struct jn_api *api, const struct jn_api_req *req, struct jn_api_resp *resp)
+{
+    struct jn_store *st = api->ctl ? jn_control_store(api->ctl) : NULL;
+    if (st)
+        jn_store_disk_full(st, true);
+    route(api, req, resp);
+    if (st && jn_store_disk_full(st, true) && resp->status >= 500) {
+        struct statvfs vfs;
+        unsigned long long avail = 0;
+        if (api->state_dir && statvfs(api->state_dir, &vfs) == 0)
+            avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+        jn_api_error(resp, 507, "state disk full (%llu bytes free): free "
+                                "space on the volume of %s and retry",
+                     avail, api->state_dir ? api->state_dir : "the state directory");
+    }
+}
+
+static void route(struct jn_api *api, const struct jn_api_req *req, struct jn_api_resp *resp)
 {
     struct route rt;
     resp->allow = NULL;

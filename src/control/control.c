@@ -6,6 +6,7 @@
 
 #include "control/control_int.h"
 #include "control/names.h"
+#include "core/fault.h"
 #include "core/log.h"
 #include "net/sock.h"
 
@@ -241,6 +242,7 @@ int jn_control_app_delete(struct jn_control *ctl, const char *name, char *err, s
     int r = jn_store_app_delete(ctl->st, name);
     if (r < 0)
         return app_missing(r, name, err, errlen);
+    jn_fault_point("destroy:after-delete");
     /* Hosts first: no new request is routed to the upstream being withdrawn;
      * requests in flight keep their snapshot and finish. */
     r = jn_ctl_publish_hosts(ctl);

@@ -14,6 +14,7 @@
 #include "control/daemon.h"
 #include "control/daemon_conf.h"
 #include "control/deploy.h"
+#include "control/statedir.h"
 #include "core/log.h"
 #include "ev/loop.h"
 #include "gateway/gateway.h"
@@ -37,26 +38,8 @@ struct daemon {
     struct jn_deployer *deployer;
     struct jn_api api;
     char admin_desc[512];
+    int lock_fd; /* the state dir's lock (statedir.h) */
 };
-
-/* mkdir -p with mode 0700 for the directories it creates. */
-static int mkdirs(const char *path)
-{
-    char buf[4096];
-    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-        return -ENAMETOOLONG;
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-        return -errno;
-    return 0;
-}
 
 static void on_stop(struct jn_loop *loop, int signo, void *arg)
 {
@@ -135,7 +118,7 @@ static void on_reload(struct jn_loop *loop, int signo, void *arg)
 
 int jn_daemon_run(const char *config_path)
 {
-    struct daemon d = {.config_path = config_path};
+    struct daemon d = {.config_path = config_path, .lock_fd = -1};
     char err[1024];
     int rc = 1;
     struct jn_conf *conf;
@@ -148,13 +131,16 @@ int jn_daemon_run(const char *config_path)
         fprintf(stderr, "jern: cannot open error_log %s, logging to stderr\n",
                 conf->error_log_path);
     jn_log_set_level((enum jn_log_level)conf->error_log_level);
-    int r = mkdirs(d.dc.state_dir);
+    /* Before the store or the admin socket is touched: a second daemon must
+     * not unlink the first one's socket nor write to its database. */
+    int r = jn_statedir_claim(d.dc.state_dir, err, sizeof(err));
     if (r < 0) {
-        fprintf(stderr, "jern: cannot create the state directory %s: %s\n", d.dc.state_dir,
-                jn_strerror(r));
+        fprintf(stderr, "jern: %s\n", err);
+        jn_error("%s", err);
         jn_conf_free(conf);
         goto out;
     }
+    d.lock_fd = r;
     char dbpath[4096];
     snprintf(dbpath, sizeof(dbpath), "%s/jern.db", d.dc.state_dir);
     struct jn_store *st;
@@ -234,5 +220,7 @@ out:
     jn_control_free(d.ctl);
     jn_loop_free(d.loop);
     jn_daemon_conf_free(&d.dc);
+    if (d.lock_fd >= 0)
+        close(d.lock_fd);
     return rc;
 }

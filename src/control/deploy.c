@@ -17,6 +17,7 @@
 #include "control/control.h"
 #include "control/autoscale.h"
 #include "control/deploy_int.h"
+#include "core/fault.h"
 #include "core/log.h"
 
 #include <stdarg.h>
@@ -39,6 +40,15 @@ void dep_job_log(struct dep_job *j, const char *fmt, ...)
     j->lines[j->nlines++] = jn_strdup(line);
     pthread_mutex_unlock(&j->mu);
     jn_info("%s: %s", j->app, msg);
+}
+
+/* A JERN_FAULT crash point of this job: "KIND:POINT" (docs/RELIABILITY.md). */
+static void fault(const struct dep_job *j, const char *point)
+{
+    static const char *const kinds[] = {"deploy", "rollback", "scale", "restart"};
+    char step[64];
+    snprintf(step, sizeof(step), "%s:%s", kinds[j->kind], point);
+    jn_fault_point(step);
 }
 
 static double secs_since(int64_t t)
@@ -323,10 +333,12 @@ static int start_healthy(struct dep_job *j, struct dep_rt *rt, const struct jn_s
             return r;
         }
         (*nv)++;
+        fault(j, "before-start");
         if ((r = dep_instance_start(rt, s, in, msg, sizeof(msg))) < 0) {
             dep_job_log(j, "error: %s", msg);
             return r;
         }
+        fault(j, "after-start");
         dep_on_control(j->d, op_update, &o);
         dep_job_log(j, "started instance %s on 127.0.0.1:%d (%.2fs)", in->name, in->host_port,
                     secs_since(t));
@@ -397,6 +409,7 @@ static int roll(struct dep_job *j, struct dep_rt *rt, const struct jn_store_rele
         goto out;
     }
     free(pre.old);
+    fault(j, "after-join");
     usleep(SNAPSHOT_SETTLE_MS * 1000);
     struct op o = {.app = j->app,
                    .release_id = rel->id,
@@ -414,6 +427,7 @@ static int roll(struct dep_job *j, struct dep_rt *rt, const struct jn_store_rele
     }
     dep_job_log(j, "switched %s to release v%d: %zu instance(s) take traffic (%.2fs)", j->app,
                 rel->version, nfresh, secs_since(t));
+    fault(j, "after-switch");
     retire(j, rt, o.old, o.nold);
     free(o.old);
 out:
@@ -550,6 +564,7 @@ static int job_scale(struct dep_job *j, struct dep_rt *rt)
             free(o.old);
             if (r == 0)
                 dep_job_log(j, "%zu new instance(s) take traffic", nfresh);
+            fault(j, "after-switch");
         }
         free(fresh);
         dep_spec_free(&s);
@@ -566,6 +581,7 @@ static int job_scale(struct dep_job *j, struct dep_rt *rt)
                        .drain_none = true,
                        .scale = j->count};
         r = dep_on_control(j->d, op_switch, &o);
+        fault(j, "after-switch");
         if (r == 0)
             retire(j, rt, o.old, o.nold);
         free(o.old);

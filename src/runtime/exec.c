@@ -10,7 +10,12 @@
  * daemon still learns exit codes and reads logs "since T".
  *
  * State, one directory per instance under STATE/instances/NAME/:
- *   meta      key=value lines: labels, pid, start time (/proc starttime ticks), port
+ *   meta      key=value lines: labels, pid, start time (/proc starttime ticks), port;
+ *             written once before the fork (pid=0) so that an instance is never
+ *             started without a record, and again with the pids once it runs
+ *   pids      "APP_PID MONITOR_PID", written by the monitor itself right after it
+ *             forked the app: with the first meta, it finds an instance whose
+ *             daemon died between the fork and the second meta
  *   command   the command line
  *   log       "UNIX_MS o|e TEXT\n" per line of output
  *   exit      the exit status ("0", "137" for SIGKILL), written when the app ended
@@ -22,6 +27,7 @@
  */
 #include "core/common.h"
 
+#include "core/fault.h"
 #include "runtime/driver.h"
 
 #include <dirent.h>
@@ -55,6 +61,8 @@ struct mon_args {
     int64_t memory;
     char exit_path[PATH_CAP];
     char exit_tmp[PATH_CAP];
+    char pids_path[PATH_CAP];
+    char pids_tmp[PATH_CAP];
 };
 
 struct ready_msg {
@@ -170,6 +178,7 @@ static __attribute__((noreturn)) void run_app(const struct mon_args *a)
     dup2(a->err_w, 2);
     close_range(3, ~0U, 0);
     reset_signals();
+    umask(022); /* the daemon's own 077 is for the state dir, not the app's files */
     if (a->memory > 0) {
         struct rlimit rl = {(rlim_t)a->memory, (rlim_t)a->memory};
         setrlimit(RLIMIT_AS, &rl);
@@ -207,6 +216,20 @@ static __attribute__((noreturn)) void run_monitor(struct mon_args *a)
         setpgid(app, app); /* also here: no window where stop() could miss the group */
     close(a->out_w);
     close(a->err_w);
+    if (app > 0) {
+        int pf = open(a->pids_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (pf >= 0) {
+            char text[56];
+            size_t n = fmt_i64(text, app);
+            text[n++] = ' ';
+            n += fmt_i64(text + n, getpid());
+            text[n++] = '\n';
+            write_full(pf, text, n);
+            fsync(pf);
+            close(pf);
+            rename(a->pids_tmp, a->pids_path);
+        }
+    }
     struct ready_msg msg = {(int32_t)getpid(), (int32_t)app};
     write_full(a->ready_w, &msg, sizeof(msg));
     close(a->ready_w);
@@ -258,7 +281,7 @@ static __attribute__((noreturn)) void run_monitor(struct mon_args *a)
     int code = WIFEXITED(status)     ? WEXITSTATUS(status)
                : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
                                      : -1;
-    int fd = open(a->exit_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = open(a->exit_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd >= 0) {
         char text[24];
         size_t n = fmt_i64(text, code);
@@ -399,6 +422,22 @@ static int read_meta(struct execd *x, const char *name, struct meta *m)
             snprintf(m->daemon, sizeof(m->daemon), "%s", v);
     }
     fclose(f);
+    if (m->pid == 0) {
+        /* Only the record written before the fork: the monitor's pids file
+         * says which processes it started (the daemon died before it could). */
+        char pids[PATH_CAP], text[64] = "";
+        if (inst_path(x, name, "pids", pids, sizeof(pids)) == 0 && (f = fopen(pids, "re"))) {
+            int app = 0, mon = 0;
+            if (fgets(text, sizeof(text), f) && sscanf(text, "%d %d", &app, &mon) == 2) {
+                char st;
+                m->pid = app;
+                m->monitor = mon;
+                proc_stat(app, &st, &m->start_ticks);
+                proc_stat(mon, &st, &m->monitor_ticks);
+            }
+            fclose(f);
+        }
+    }
     return 0;
 }
 
@@ -568,10 +607,12 @@ static int ex_start(struct jn_driver *d, const struct jn_instance_spec *spec,
         inst_path(x, spec->name, "log", logp, sizeof(logp)) < 0 ||
         inst_path(x, spec->name, "command", cmdp, sizeof(cmdp)) < 0 ||
         inst_path(x, spec->name, "exit", a.exit_path, sizeof(a.exit_path)) < 0 ||
-        inst_path(x, spec->name, "exit.tmp", a.exit_tmp, sizeof(a.exit_tmp)) < 0)
+        inst_path(x, spec->name, "exit.tmp", a.exit_tmp, sizeof(a.exit_tmp)) < 0 ||
+        inst_path(x, spec->name, "pids", a.pids_path, sizeof(a.pids_path)) < 0 ||
+        inst_path(x, spec->name, "pids.tmp", a.pids_tmp, sizeof(a.pids_tmp)) < 0)
         return jn_driver_fail(d, JN_ETOOBIG, "exec: state path for %s too long", spec->name);
     a.workdir = spec->workdir ? spec->workdir : dir;
-    if (mkdir(dir, 0750) < 0) {
+    if (mkdir(dir, 0700) < 0) {
         if (errno == EEXIST)
             return jn_driver_fail(d, JN_EEXIST,
                                   "exec: an instance named %s already exists (remove it or pick "
@@ -590,9 +631,23 @@ static int ex_start(struct jn_driver *d, const struct jn_instance_spec *spec,
         fprintf(cf, "%s\n", spec->command);
         fclose(cf);
     }
+    /* The record comes first: whatever happens after the fork, a restarted
+     * daemon finds this instance by its labels (and its pids file). */
+    struct meta m = {.host_port = spec->host_port};
+    snprintf(m.name, sizeof(m.name), "%s", spec->name);
+    snprintf(m.app, sizeof(m.app), "%s", spec->app);
+    snprintf(m.release, sizeof(m.release), "%s", spec->release);
+    snprintf(m.instance, sizeof(m.instance), "%s", spec->instance);
+    snprintf(m.daemon, sizeof(m.daemon), "%s", spec->daemon ? spec->daemon : "");
+    int rc = write_meta(x, &m);
+    if (rc < 0) {
+        rm_tree(dir);
+        return jn_driver_fail(d, rc, "exec: cannot record the state of %s: %s", spec->name,
+                              jn_strerror(rc));
+    }
 
-    int rc = 0, outp[2] = {-1, -1}, errp[2] = {-1, -1}, readyp[2] = {-1, -1};
-    a.log_fd = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    int outp[2] = {-1, -1}, errp[2] = {-1, -1}, readyp[2] = {-1, -1};
+    a.log_fd = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     a.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (a.log_fd < 0 || a.devnull < 0 || pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
         pipe2(readyp, O_CLOEXEC) < 0)
@@ -653,12 +708,9 @@ static int ex_start(struct jn_driver *d, const struct jn_instance_spec *spec,
         return rc;
     }
 
-    struct meta m = {.pid = msg.app, .monitor = msg.monitor, .host_port = spec->host_port};
-    snprintf(m.name, sizeof(m.name), "%s", spec->name);
-    snprintf(m.app, sizeof(m.app), "%s", spec->app);
-    snprintf(m.release, sizeof(m.release), "%s", spec->release);
-    snprintf(m.instance, sizeof(m.instance), "%s", spec->instance);
-    snprintf(m.daemon, sizeof(m.daemon), "%s", spec->daemon ? spec->daemon : "");
+    jn_fault_point("exec:after-fork");
+    m.pid = msg.app;
+    m.monitor = msg.monitor;
     char state;
     proc_stat(m.pid, &state, &m.start_ticks);
     proc_stat(m.monitor, &state, &m.monitor_ticks);
@@ -753,7 +805,7 @@ static int ex_pause(struct jn_driver *d, const char *id, bool pause)
     char path[PATH_CAP];
     inst_path(x, id, "paused", path, sizeof(path));
     if (pause) {
-        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
+        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
         if (fd >= 0)
             close(fd);
     } else {
@@ -908,11 +960,11 @@ static int mkdir_p(const char *path)
         if (*p != '/')
             continue;
         *p = '\0';
-        if (mkdir(tmp, 0750) < 0 && errno != EEXIST)
+        if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
             return -errno;
         *p = '/';
     }
-    if (mkdir(tmp, 0750) < 0 && errno != EEXIST)
+    if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
         return -errno;
     return 0;
 }

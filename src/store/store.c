@@ -21,6 +21,29 @@ sqlite3_stmt *jn_store_prepare(struct jn_store *st, const char *sql)
     return s;
 }
 
+/* After a failed write outside any transaction of ours, SQLite may still hold
+ * one open (a failed COMMIT, or a statement that hit a full disk): every later
+ * write would join it and be answered "done" without ever reaching the disk.
+ * Roll it back so the connection is clean again. */
+static void settle(struct jn_store *st)
+{
+    if (st->depth == 0 && !sqlite3_get_autocommit(st->db)) {
+        jn_warn("store: a failed write left a transaction open: rolling it back");
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+}
+
+/* SQLITE_FULL, or an I/O error whose cause was ENOSPC/EDQUOT. */
+static bool is_full(struct jn_store *st, int rc)
+{
+    if ((rc & 0xff) == SQLITE_FULL)
+        return true;
+    if ((rc & 0xff) != SQLITE_IOERR)
+        return false;
+    int e = sqlite3_system_errno(st->db);
+    return e == ENOSPC || e == EDQUOT;
+}
+
 int jn_store_rc(struct jn_store *st, int rc, const char *what)
 {
     switch (rc) {
@@ -38,6 +61,12 @@ int jn_store_rc(struct jn_store *st, int rc, const char *what)
         return JN_ENOTFOUND;
     default:
         jn_error("store: %s: %s (sqlite %d)", what, sqlite3_errmsg(st->db), rc);
+        if (is_full(st, rc)) {
+            st->disk_full = true;
+            settle(st);
+            return -ENOSPC;
+        }
+        settle(st);
         return JN_EBASE;
     }
 }
@@ -67,8 +96,13 @@ static int exec(struct jn_store *st, const char *sql)
     char *msg = NULL;
     int rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg);
     if (rc != SQLITE_OK) {
+        int ext = sqlite3_extended_errcode(st->db);
         jn_error("store: \"%.60s\": %s", sql, msg ? msg : sqlite3_errstr(rc));
         sqlite3_free(msg);
+        if (is_full(st, ext)) {
+            st->disk_full = true;
+            return -ENOSPC;
+        }
         return JN_EBASE;
     }
     return 0;
@@ -76,18 +110,37 @@ static int exec(struct jn_store *st, const char *sql)
 
 int jn_store_savepoint(struct jn_store *st)
 {
-    return exec(st, "SAVEPOINT jn");
+    int r = exec(st, "SAVEPOINT jn");
+    if (r == 0)
+        st->depth++;
+    return r;
 }
 
 int jn_store_release(struct jn_store *st, int rc)
 {
-    if (rc < 0) {
-        exec(st, "ROLLBACK TO jn");
-        exec(st, "RELEASE jn");
-        return rc;
+    if (rc >= 0) {
+        /* Outside a transaction, RELEASE is the commit: it can fail (a full
+         * disk) and then leaves the savepoint open. */
+        int r = exec(st, "RELEASE jn");
+        if (r == 0) {
+            st->depth--;
+            return rc;
+        }
+        rc = r;
     }
-    int r = exec(st, "RELEASE jn");
-    return r < 0 ? r : rc;
+    exec(st, "ROLLBACK TO jn");
+    exec(st, "RELEASE jn");
+    st->depth--;
+    settle(st);
+    return rc;
+}
+
+bool jn_store_disk_full(struct jn_store *st, bool clear)
+{
+    bool full = st->disk_full;
+    if (clear)
+        st->disk_full = false;
+    return full;
 }
 
 void jn_store_col_text(sqlite3_stmt *s, int i, char *dst, size_t n)
@@ -180,17 +233,31 @@ void jn_store_close(struct jn_store *st)
 
 int jn_store_begin(struct jn_store *st)
 {
-    return exec(st, "BEGIN IMMEDIATE");
+    int r = exec(st, "BEGIN IMMEDIATE");
+    if (r == 0)
+        st->depth++;
+    return r;
 }
 
 int jn_store_commit(struct jn_store *st)
 {
-    return exec(st, "COMMIT");
+    int r = exec(st, "COMMIT");
+    if (r == 0) {
+        st->depth--;
+        return 0;
+    }
+    /* A failed COMMIT leaves the transaction open: end it, or every later
+     * write joins it and is lost with it. */
+    jn_store_rollback(st);
+    return r;
 }
 
 void jn_store_rollback(struct jn_store *st)
 {
-    exec(st, "ROLLBACK");
+    if (!sqlite3_get_autocommit(st->db))
+        exec(st, "ROLLBACK");
+    st->depth = 0;
+    settle(st);
 }
 
 int jn_store_setting_set(struct jn_store *st, const char *key, const char *value)

@@ -63,11 +63,22 @@ int jn_store_schema_version(struct jn_store *st);
 int jn_store_migrations_count(void);
 
 /* Groups several calls into one durable transaction. begin returns 0 or
- * JN_EBASE; commit makes everything since begin durable at once; rollback
- * undoes it. Not nestable. */
+ * JN_EBASE; commit makes everything since begin durable at once, or, when it
+ * fails (a full disk), rolls all of it back and returns the error; rollback
+ * undoes it. Not nestable.
+ *
+ * A write that fails never leaves a transaction open behind it (a failed
+ * COMMIT or RELEASE is rolled back, then sqlite3_get_autocommit() checked), so
+ * the next write is durable when it returns 0, or fails itself. A write that
+ * failed for lack of disk space returns -ENOSPC. */
 int jn_store_begin(struct jn_store *st);
 int jn_store_commit(struct jn_store *st);
 void jn_store_rollback(struct jn_store *st);
+
+/* True when a write failed for lack of disk space since the last call with
+ * clear set (which resets it). The admin API asks after each request, to
+ * answer 507 rather than 500. */
+bool jn_store_disk_full(struct jn_store *st, bool clear);
 
 /* Apps. Names are validated by the caller (control/names.c). create returns
  * JN_EEXIST when the name is taken; get and delete JN_ENOTFOUND when absent.

@@ -8,6 +8,8 @@
 
 struct jn_store {
     sqlite3 *db;
+    int depth;      /* open jn_store_begin / savepoint levels */
+    bool disk_full; /* a write failed for lack of space since the last clear */
 };
 
 /* Prepares sql; logs and returns NULL on failure. */
