@@ -175,6 +175,9 @@ int jn_daemon_run(const char *config_path)
      * snapshot already routes to them and never to orphans. */
     struct jn_deploy_opts dopts = {
         .state_dir = d.dc.state_dir,
+        .log_size = d.dc.instance_log_size,
+        .log_files = d.dc.instance_log_files,
+        .log_retention_ms = d.dc.log_retention_ms,
     };
     d.deployer = jn_deployer_new(d.loop, d.ctl, &dopts);
     jn_deployer_start(d.deployer);

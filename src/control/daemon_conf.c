@@ -19,8 +19,9 @@
 
 #define TEXT_MAX (16u << 20)
 
-static const char *const known[] = {"listen",      "state_dir",     "admin",
-                                    "base_domain", "drain_timeout", NULL};
+static const char *const known[] = {"listen",        "state_dir",         "admin",
+                                    "base_domain",   "drain_timeout",     "instance_log_size",
+                                    "instance_log_files", "log_retention", NULL};
 
 static int read_file(const char *path, char **out, size_t *len, char *err, size_t errlen)
 {
@@ -108,6 +109,36 @@ static int apply(struct jn_daemon_conf *dc, const char *file, struct directive *
             return JN_ECONFIG;
         }
         dc->drain_timeout_ms = ms;
+    } else if (strcmp(name, "instance_log_size") == 0) {
+        int64_t n = jn_conf_parse_size(a);
+        if (n < 4096) {
+            snprintf(err, errlen,
+                     "%s:%d: invalid instance_log_size \"%s\" (a size of at least 4k: 512k, "
+                     "10m)",
+                     file, d->line, a);
+            return JN_ECONFIG;
+        }
+        dc->instance_log_size = n;
+    } else if (strcmp(name, "instance_log_files") == 0) {
+        char *end;
+        long n = strtol(a, &end, 10);
+        if (end == a || *end || n < 0 || n > 9) {
+            snprintf(err, errlen,
+                     "%s:%d: invalid instance_log_files \"%s\" (rotated files kept per "
+                     "instance: 0 to 9)",
+                     file, d->line, a);
+            return JN_ECONFIG;
+        }
+        dc->instance_log_files = (int)n;
+    } else if (strcmp(name, "log_retention") == 0) {
+        int64_t ms = jn_conf_parse_time(a);
+        if (ms <= 0) {
+            snprintf(err, errlen,
+                     "%s:%d: invalid log_retention \"%s\" (a time: 24h, 7d, 30m)", file,
+                     d->line, a);
+            return JN_ECONFIG;
+        }
+        dc->log_retention_ms = ms;
     } else if (strcmp(name, "base_domain") == 0) {
         free(dc->base_domain);
         dc->base_domain = jn_strdup(a);
@@ -225,7 +256,8 @@ static int take_jern_blocks(struct jn_daemon_conf *dc, const char *file, char *t
                 if (!ok || t.len >= sizeof(d.name)) {
                     snprintf(err, errlen,
                              "%s:%d: unknown directive \"%s\" in the jern block "
-                             "(known: listen, state_dir, admin, base_domain)",
+                             "(known: listen, state_dir, admin, base_domain, drain_timeout, "
+                             "instance_log_size, instance_log_files, log_retention)",
                              file, t.line, v);
                     free(v);
                     return JN_ECONFIG;
@@ -296,6 +328,9 @@ int jn_daemon_conf_load(const char *path, struct jn_daemon_conf *dc, struct jn_c
 {
     memset(dc, 0, sizeof(*dc));
     dc->drain_timeout_ms = 30000;
+    dc->instance_log_size = 10 << 20;
+    dc->instance_log_files = 3;
+    dc->log_retention_ms = 24 * 3600 * 1000LL;
     *conf = NULL;
     char *text = NULL;
     size_t len = 0;

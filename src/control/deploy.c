@@ -459,8 +459,9 @@ static int job_deploy(struct dep_job *j, struct dep_rt *rt)
     struct op o = {.app = j->app, .release_id = rel.id};
     if (r < 0 && j->kind == JOB_DEPLOY)
         dep_on_control(j->d, op_failed, &o);
-    if (r == 0)
-        dep_on_control(j->d, op_prune, &o);
+    /* Failed releases count too: a script deploying in a loop against a
+     * broken build must not grow the store (and the kept logs) without end. */
+    dep_on_control(j->d, op_prune, &o);
     jn_store_release_clear(&rel);
     return r;
 }

@@ -91,6 +91,9 @@ struct jn_deployer *jn_deployer_new(struct jn_loop *loop, struct jn_control *ctl
     d->docker_socket = jn_strdup(o->docker_socket ? o->docker_socket : default_docker_socket());
     d->drain_timeout_ms = o->drain_timeout_ms > 0 ? o->drain_timeout_ms
                                                   : env_seconds("JERN_DRAIN_TIMEOUT", 30) * 1000;
+    d->log_size = o->log_size > 0 ? o->log_size : 10 << 20;
+    d->log_files = o->log_files;
+    d->log_retention_ms = o->log_retention_ms > 0 ? o->log_retention_ms : 24 * 3600 * 1000LL;
     d->stop_timeout_ms =
         o->stop_timeout_ms > 0 ? o->stop_timeout_ms : env_seconds("JERN_STOP_TIMEOUT", 10) * 1000;
     daemon_id(ctl, d->daemon_id, sizeof(d->daemon_id));

@@ -69,6 +69,8 @@ struct jn_deployer {
     char *docker_socket;
     char daemon_id[40]; /* label jern.daemon of the instances this daemon creates */
     int64_t drain_timeout_ms, stop_timeout_ms;
+    int64_t log_size, log_retention_ms; /* instances' logs (deploy.h) */
+    int log_files;
     struct dep_rt rt; /* the control thread's drivers (adoption, logs) */
     pthread_mutex_t mu; /* guards everything below */
     struct dep_job *jobs; /* newest first */
@@ -153,6 +155,10 @@ struct cJSON *dep_logs_json(struct dep_rt *rt, const char *app, int version,
 
 /* Removes STATE/logs/APP/vN. */
 void dep_logs_drop(struct jn_deployer *d, const char *app, int version);
+
+/* Removes the kept logs (STATE/logs/APP/vN) of destroyed apps and of failed or
+ * pruned releases once they are older than log_retention. Control thread. */
+void dep_logs_retention(struct jn_deployer *d);
 
 /* Stops (SIGTERM, stop timeout, SIGKILL), saves the logs of and removes the
  * driver instance of in. Best effort; errors are logged. */

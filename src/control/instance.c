@@ -253,6 +253,8 @@ int dep_instance_start(struct dep_rt *rt, const struct dep_spec *s, struct jn_st
         .release = rel,
         .instance = iid,
         .daemon = rt->d->daemon_id,
+        .log_size = rt->d->log_size,
+        .log_files = rt->d->log_files,
     };
     struct jn_instance out;
     int r = jn_driver_start(drv, &spec, &out);

@@ -384,16 +384,31 @@ static void sweep(struct sup *s)
     }
 }
 
+static int sop_logs(struct jn_deployer *d, void *arg)
+{
+    (void)arg;
+    dep_logs_retention(d);
+    return 0;
+}
+
 void *dep_supervise(void *arg)
 {
     struct sup s = {.d = arg};
     s.rt.d = s.d;
     int64_t next_sweep = jn_now_ms() + SUP_SWEEP_EVERY_MS;
+    /* Kept logs are looked at as often as their retention asks (at most
+     * every sweep), so a short retention is kept closely. */
+    int64_t logs_every = JN_MAX(JN_MIN(SUP_SWEEP_EVERY_MS, s.d->log_retention_ms), SUP_EVERY_MS);
+    int64_t next_logs = jn_now_ms();
     while (!stopping(s.d)) {
         tick(&s);
         if (jn_now_ms() >= next_sweep || app_destroyed(s.d)) {
             sweep(&s);
             next_sweep = jn_now_ms() + SUP_SWEEP_EVERY_MS;
+        }
+        if (jn_now_ms() >= next_logs) {
+            dep_on_control(s.d, sop_logs, NULL);
+            next_logs = jn_now_ms() + logs_every;
         }
         for (int i = 0; i < SUP_EVERY_MS / 100 && !stopping(s.d); i++)
             usleep(100 * 1000);

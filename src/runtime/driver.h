@@ -74,6 +74,12 @@ struct jn_instance_spec {
     /* Optional label jern.daemon (NULL: none): the owner's id, same rules as
      * the labels above. */
     const char *daemon;
+    /* Output kept per instance: the log rotates once it passes log_size bytes
+     * (0: no cap) and log_files rotated files are kept (0-9; 0: the log is
+     * cut back to empty). exec: STATE/exec/instances/NAME/log, log.1...;
+     * docker: the engine's json-file/k8s-file log options. */
+    int64_t log_size;
+    int log_files;
 };
 
 /* What a driver knows about one instance. */

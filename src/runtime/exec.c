@@ -17,7 +17,10 @@
  *             forked the app: with the first meta, it finds an instance whose
  *             daemon died between the fork and the second meta
  *   command   the command line
- *   log       "UNIX_MS o|e TEXT\n" per line of output
+ *   log       "UNIX_MS o|e TEXT\n" per line of output; past spec->log_size bytes the
+ *             monitor renames it to log.1 (log.1 to log.2, ... up to log_files) and
+ *             starts a new one, so an instance's output never takes more than
+ *             about (log_files + 1) * log_size
  *   exit      the exit status ("0", "137" for SIGKILL), written when the app ended
  *   paused    present while the instance is paused (SIGSTOP to the group)
  * An instance is running when `exit` is absent and /proc/PID/stat still shows the
@@ -63,6 +66,10 @@ struct mon_args {
     char exit_tmp[PATH_CAP];
     char pids_path[PATH_CAP];
     char pids_tmp[PATH_CAP];
+    char log_path[PATH_CAP];
+    int64_t log_size; /* rotate past this (0: never) */
+    int log_files;    /* rotated files kept, 0-9 */
+    int64_t log_bytes; /* in the current log */
 };
 
 struct ready_msg {
@@ -131,9 +138,46 @@ static void reset_signals(void)
         sigaction(s, &dfl, NULL);
 }
 
+/* "PATH.k" into out (async-signal-safe; k is 1-9). */
+static void rotated_name(char *out, const char *path, int k)
+{
+    size_t n = strlen(path);
+    memcpy(out, path, n);
+    out[n] = '.';
+    out[n + 1] = (char)('0' + k);
+    out[n + 2] = '\0';
+}
+
+/* log -> log.1 -> ... -> log.N (the oldest falls off), then a new log on the
+ * same descriptor number. With no rotated files kept, the log starts over. */
+static void rotate_log(struct mon_args *a)
+{
+    a->log_bytes = 0;
+    if (a->log_files <= 0) {
+        if (ftruncate(a->log_fd, 0) < 0) {
+            /* nothing better to do: the next records still append */
+        }
+        return;
+    }
+    char from[PATH_CAP + 4], to[PATH_CAP + 4];
+    for (int k = a->log_files; k >= 1; k--) {
+        rotated_name(to, a->log_path, k);
+        if (k == 1)
+            memcpy(from, a->log_path, strlen(a->log_path) + 1);
+        else
+            rotated_name(from, a->log_path, k - 1);
+        rename(from, to);
+    }
+    int fd = open(a->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        dup2(fd, a->log_fd);
+        close(fd);
+    }
+}
+
 /* Writes one log record "UNIX_MS s TEXT\n" with a single writev (O_APPEND keeps
- * records whole). */
-static void log_record(int fd, char stream, const char *text, size_t len)
+ * records whole). Returns the bytes written. */
+static ssize_t log_record(int fd, char stream, const char *text, size_t len)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -147,6 +191,16 @@ static void log_record(int fd, char stream, const char *text, size_t len)
     do
         w = writev(fd, iov, 3);
     while (w < 0 && errno == EINTR);
+    return w;
+}
+
+static void log_write(struct mon_args *a, char stream, const char *text, size_t len)
+{
+    ssize_t w = log_record(a->log_fd, stream, text, len);
+    if (w > 0)
+        a->log_bytes += w;
+    if (a->log_size > 0 && a->log_bytes >= a->log_size)
+        rotate_log(a);
 }
 
 struct line_buf {
@@ -155,17 +209,18 @@ struct line_buf {
 };
 
 /* Splits new output into records; a line longer than LINE_CAP is cut. */
-static void take_output(int log_fd, char stream, struct line_buf *lb, const char *p, size_t n)
+static void take_output(struct mon_args *a, char stream, struct line_buf *lb, const char *p,
+                        size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         if (p[i] == '\n') {
-            log_record(log_fd, stream, lb->data, lb->len);
+            log_write(a, stream, lb->data, lb->len);
             lb->len = 0;
             continue;
         }
         lb->data[lb->len++] = p[i];
         if (lb->len == LINE_CAP) {
-            log_record(log_fd, stream, lb->data, lb->len);
+            log_write(a, stream, lb->data, lb->len);
             lb->len = 0;
         }
     }
@@ -250,7 +305,7 @@ static __attribute__((noreturn)) void run_monitor(struct mon_args *a)
                     continue;
                 ssize_t n = read(pfd[i].fd, chunk, sizeof(chunk));
                 if (n > 0) {
-                    take_output(a->log_fd, i == 0 ? 'o' : 'e', &lb[i], chunk, (size_t)n);
+                    take_output(a, i == 0 ? 'o' : 'e', &lb[i], chunk, (size_t)n);
                 } else if (n == 0 || errno != EINTR) {
                     close(pfd[i].fd);
                     pfd[i].fd = -1;
@@ -277,7 +332,7 @@ static __attribute__((noreturn)) void run_monitor(struct mon_args *a)
     }
     for (int i = 0; i < 2; i++)
         if (lb[i].len > 0)
-            log_record(a->log_fd, i == 0 ? 'o' : 'e', lb[i].data, lb[i].len);
+            log_write(a, i == 0 ? 'o' : 'e', lb[i].data, lb[i].len);
     int code = WIFEXITED(status)     ? WEXITSTATUS(status)
                : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
                                      : -1;
@@ -602,9 +657,14 @@ static int ex_start(struct jn_driver *d, const struct jn_instance_spec *spec,
                               "exec: --cpus needs cgroups, which the exec driver does not manage; "
                               "drop --cpus or use the docker driver");
     char dir[PATH_CAP], logp[PATH_CAP], cmdp[PATH_CAP];
-    struct mon_args a = {.log_fd = -1, .devnull = -1, .memory = spec->memory};
+    struct mon_args a = {.log_fd = -1,
+                         .devnull = -1,
+                         .memory = spec->memory,
+                         .log_size = spec->log_size,
+                         .log_files = JN_MIN(JN_MAX(spec->log_files, 0), 9)};
     if (inst_path(x, spec->name, NULL, dir, sizeof(dir)) < 0 ||
         inst_path(x, spec->name, "log", logp, sizeof(logp)) < 0 ||
+        inst_path(x, spec->name, "log", a.log_path, sizeof(a.log_path) - 4) < 0 ||
         inst_path(x, spec->name, "command", cmdp, sizeof(cmdp)) < 0 ||
         inst_path(x, spec->name, "exit", a.exit_path, sizeof(a.exit_path)) < 0 ||
         inst_path(x, spec->name, "exit.tmp", a.exit_tmp, sizeof(a.exit_tmp)) < 0 ||
@@ -854,6 +914,36 @@ static bool parse_record(const char *line, int64_t *ms, char *stream, const char
     return true;
 }
 
+/* A place in an instance's output: file index (oldest rotated file first, the
+ * live log last) and offset. */
+struct log_pos {
+    int file;
+    long off;
+};
+
+/* Sends the whole records of path from off on; 1 when the sink stopped. */
+static int emit_file(const char *path, long off, int64_t since_ms, jn_log_sink sink, void *arg)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 0; /* rotated away meanwhile */
+    fseek(f, off, SEEK_SET);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int64_t ms;
+    char stream;
+    const char *text;
+    int stop = 0;
+    while (!stop && (len = getline(&line, &cap, f)) > 0)
+        if (line[len - 1] == '\n' && parse_record(line, &ms, &stream, &text) && ms >= since_ms)
+            stop = sink(arg, stream == 'e' ? JN_STREAM_STDERR : JN_STREAM_STDOUT, text,
+                        (size_t)(line + len - text)) != 0;
+    free(line);
+    fclose(f);
+    return stop;
+}
+
 static int ex_logs(struct jn_driver *d, const char *id, const struct jn_logs_opts *o,
                    jn_log_sink sink, void *arg)
 {
@@ -863,11 +953,21 @@ static int ex_logs(struct jn_driver *d, const char *id, const struct jn_logs_opt
     int rc = read_meta(x, id, &m);
     if (rc < 0)
         return jn_driver_fail(d, rc, "exec: no instance %s", id);
-    inst_path(x, id, "log", path, sizeof(path));
+    inst_path(x, id, "log", path, sizeof(path) - 4);
+    /* The rotated files, oldest first, then the live log. */
+    char(*files)[PATH_CAP + 4] = jn_calloc(10, sizeof(*files));
+    int nfiles = 0;
+    for (int k = 9; k >= 1; k--) {
+        rotated_name(files[nfiles], path, k);
+        if (access(files[nfiles], R_OK) == 0)
+            nfiles++;
+    }
     FILE *f = fopen(path, "re");
-    if (!f)
+    if (!f) {
+        free(files);
         return jn_driver_fail(d, -errno, "exec: cannot read the log of %s: %s", id,
                               strerror(errno));
+    }
     int64_t since_ms = o->since * 1000;
     char *line = NULL;
     size_t cap = 0;
@@ -877,21 +977,38 @@ static int ex_logs(struct jn_driver *d, const char *id, const struct jn_logs_opt
     const char *text;
 
     /* With tail: a first pass finds where the last N matching records start. */
+    struct log_pos start = {nfiles, 0};
     if (o->tail > 0) {
-        long *ring = jn_calloc((size_t)o->tail, sizeof(long));
+        struct log_pos *ring = jn_calloc((size_t)o->tail, sizeof(*ring));
         size_t seen = 0;
-        long off = ftell(f);
-        while ((len = getline(&line, &cap, f)) > 0) {
-            if (parse_record(line, &ms, &stream, &text) && ms >= since_ms)
-                ring[seen++ % (size_t)o->tail] = off;
-            off = ftell(f);
+        for (int i = 0; i <= nfiles; i++) {
+            FILE *g = i < nfiles ? fopen(files[i], "re") : f;
+            if (!g)
+                continue;
+            long off = ftell(g);
+            while ((len = getline(&line, &cap, g)) > 0) {
+                if (parse_record(line, &ms, &stream, &text) && ms >= since_ms)
+                    ring[seen++ % (size_t)o->tail] = (struct log_pos){i, off};
+                off = ftell(g);
+            }
+            if (g != f)
+                fclose(g);
+            else
+                start = (struct log_pos){nfiles, off};
         }
-        long start = seen == 0                 ? off
-                     : seen <= (size_t)o->tail ? ring[0]
-                                               : ring[seen % (size_t)o->tail];
+        if (seen > 0)
+            start = seen <= (size_t)o->tail ? ring[0] : ring[seen % (size_t)o->tail];
         free(ring);
-        fseek(f, start, SEEK_SET);
     }
+    for (int i = start.file; i < nfiles; i++) {
+        if (emit_file(files[i], i == start.file ? start.off : 0, since_ms, sink, arg)) {
+            free(files);
+            fclose(f);
+            return 0;
+        }
+    }
+    free(files);
+    fseek(f, start.file == nfiles ? start.off : 0, SEEK_SET);
 
     int64_t deadline = o->timeout_ms > 0 ? jn_now_ms() + o->timeout_ms : INT64_MAX;
     for (;;) {
