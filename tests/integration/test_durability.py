@@ -3,17 +3,15 @@ named steps of a deploy, restart, scale or destroy (JERN_FAULT), a full state
 disk, a second daemon on the same state dir, and the modes of the files that
 hold secrets. Every test runs the real binary with real exec instances."""
 import os
-import shutil
 import signal
 import stat
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, TESTAPP
+from conftest import ROOT, free_port
 from deploykit import DeployDaemon, exec_cmd, wait_for
 
 
@@ -176,7 +174,11 @@ def test_second_daemon_on_the_same_state_dir_is_refused(daemons, procs):
     d = daemons().start()
     app = new_app()
     assert d.admin().post("/v1/apps", {"name": app}).status == 201
+    # its own admin socket and port: only the state dir is shared, so nothing
+    # but the state dir's lock can stop it
     second = daemons(name="jern-second")
+    second.config = (f"jern {{ listen 127.0.0.1:{free_port()}; "
+                     f"admin unix:{d.tmp}/second.sock; }}\n")
     second.start(wait=False)
     assert second.proc.wait(timeout=10) != 0
     out = second.proc.output()
@@ -279,3 +281,59 @@ def test_full_state_disk_loses_no_acknowledged_write(daemons, small_disk):
     doms = api.get(f"/v1/apps/{keep}/domains").json()
     assert f"{keep}.example" in str(doms)
     wait_for(lambda: a.get(keep).status_code == 200, 10, what="the app served after restart")
+
+
+# ---- logs that would fill the disk ----
+
+LOG_CONF = """jern {
+    listen 127.0.0.1:{port};
+    instance_log_size 8k;
+    instance_log_files 2;
+    log_retention 1s;
+}
+"""
+
+
+def test_instance_logs_rotate_and_old_logs_and_failed_releases_go(daemons):
+    d = daemons()
+    d.config = LOG_CONF.replace("{port}", str(d.port))
+    d.start()
+    app = new_app()
+    daemons.apps.append(app)
+    api = d.admin()
+    assert api.post("/v1/apps", {"name": app}).status == 201
+    chatty = (f"i=0; while [ $i -lt 4000 ]; do echo chatty-line-$i; i=$((i+1)); done; "
+              f"exec {exec_cmd()}")
+    wait_job(d, api.post(f"/v1/apps/{app}/deploy",
+                         deploy_body("v1", instances=1, command=chatty)))
+    inst = d.state / "exec" / "instances"
+    wait_for(lambda: "chatty-line-3999" in "".join(
+        p.read_text() for p in inst.glob("*/log")), 10, what="the last line logged")
+    logs = sorted(p.name for p in inst.glob("*/log*"))
+    assert logs == ["log", "log.1", "log.2"], logs  # capped: two rotated files, no more
+    total = sum(p.stat().st_size for p in inst.glob("*/log*"))
+    assert total <= 3 * (8192 + 64), total  # ~90 KB were written
+    # the newest output is what is kept and shown
+    out = api.get(f"/v1/apps/{app}/logs").json()
+    lines = [l for i in out["instances"] for l in i["lines"]]
+    assert any("chatty-line-3999" in l for l in lines), lines[-5:]
+
+    # deploys that fail: their releases are pruned (not only after a success)
+    for _ in range(7):
+        wait_job(d, api.post(f"/v1/apps/{app}/deploy",
+                             deploy_body("bad", instances=1, command="echo broken; exit 3",
+                                         health_timeout=5)), ok=False)
+    rel = api.get(f"/v1/apps/{app}/releases").json()["releases"]
+    assert len(rel) == 6, [(r["version"], r["status"]) for r in rel]  # 5 kept + the active one
+    assert rel[-1]["version"] == 1 and rel[-1]["status"] == "active"
+    # their kept output goes after log_retention; the active release's stays
+    kept = d.state / "logs" / app
+    wait_for(lambda: not kept.exists() or all(p.name == "v1" for p in kept.iterdir()), 10,
+             what="the failed releases' logs removed")
+    assert "removing the kept logs of release" in d.proc.output()
+
+    # a destroyed app's kept logs go too
+    wait_job(d, api.post(f"/v1/apps/{app}/restart", {}))  # keeps v1's old output
+    assert (kept / "v1").exists()
+    assert api.delete(f"/v1/apps/{app}").status == 200
+    wait_for(lambda: not kept.exists(), 10, what="the destroyed app's logs removed")
