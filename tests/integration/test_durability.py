@@ -337,3 +337,30 @@ def test_instance_logs_rotate_and_old_logs_and_failed_releases_go(daemons):
     assert (kept / "v1").exists()
     assert api.delete(f"/v1/apps/{app}").status == 200
     wait_for(lambda: not kept.exists(), 10, what="the destroyed app's logs removed")
+
+
+# ---- a dead container engine ----
+
+def test_dead_engine_leaves_exec_apps_and_the_gateway_alone(procs, tmp_path):
+    dead = tmp_path / "no-engine.sock"
+    app, img = new_app(), new_app()
+    d = DeployDaemon(procs, tmp_path, docker_sock=str(dead)).start()
+    try:
+        api = d.admin()
+        for a in (app, img):
+            assert api.post("/v1/apps", {"name": a}).status == 201
+        wait_job(d, api.post(f"/v1/apps/{app}/deploy", deploy_body("v1", instances=1)))
+        j = wait_job(d, api.post(f"/v1/apps/{img}/deploy",
+                                 {"image": "localhost/jern-testapp:none", "port": 8080}),
+                     ok=False)
+        text = "\n".join(j["lines"])
+        assert f"cannot reach the engine at {dead}" in text, text
+        assert d.get(app).status_code == 200
+        d.kill9()
+        d.start()
+        assert d.get(app).status_code == 200
+        assert converged(d, app, 1)
+    finally:
+        d.stop()
+        d.cleanup_exec()
+        kill_app_processes(app)
