@@ -136,7 +136,6 @@ int jn_daemon_run(const char *config_path)
     int r = jn_statedir_claim(d.dc.state_dir, err, sizeof(err));
     if (r < 0) {
         fprintf(stderr, "jern: %s\n", err);
-        jn_error("%s", err);
         jn_conf_free(conf);
         goto out;
     }
