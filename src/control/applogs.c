@@ -16,6 +16,7 @@
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -73,7 +74,11 @@ void dep_logs_save(struct dep_rt *rt, const struct jn_store_instance *in)
         char dir[4096], path[4400];
         release_dir(rt->d, in->app, in->version, dir, sizeof(dir));
         snprintf(path, sizeof(path), "%s/%s.log", dir, in->name);
-        FILE *f = mkdir_p(dir) == 0 ? fopen(path, "ae") : NULL;
+        int fd = mkdir_p(dir) == 0 ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)
+                                   : -1;
+        FILE *f = fd >= 0 ? fdopen(fd, "a") : NULL;
+        if (fd >= 0 && !f)
+            close(fd);
         if (f) {
             fwrite(b.data, 1, b.len, f);
             fclose(f);

@@ -45,7 +45,6 @@ static int tighten(const char *path, const struct stat *sb, int flag, struct FTW
 
 int jn_statedir_claim(const char *path, char *err, size_t errlen)
 {
-    umask(077);
     int r = mkdirs(path);
     if (r < 0) {
         snprintf(err, errlen, "cannot create the state directory %s: %s", path, jn_strerror(r));

@@ -233,7 +233,6 @@ static __attribute__((noreturn)) void run_app(const struct mon_args *a)
     dup2(a->err_w, 2);
     close_range(3, ~0U, 0);
     reset_signals();
-    umask(022); /* the daemon's own 077 is for the state dir, not the app's files */
     if (a->memory > 0) {
         struct rlimit rl = {(rlim_t)a->memory, (rlim_t)a->memory};
         setrlimit(RLIMIT_AS, &rl);
@@ -419,13 +418,24 @@ static int inst_path(struct execd *x, const char *name, const char *file, char *
     return n >= (int)len ? JN_ETOOBIG : 0;
 }
 
+/* fopen(path, "we") with mode 0600 for a new file: the state dir's files may
+ * hold secrets. */
+static FILE *fopen_private(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (fd >= 0 && !f)
+        close(fd);
+    return f;
+}
+
 static int write_meta(struct execd *x, const struct meta *m)
 {
     char path[PATH_CAP], tmp[PATH_CAP];
     if (inst_path(x, m->name, "meta", path, sizeof(path)) < 0 ||
         inst_path(x, m->name, "meta.tmp", tmp, sizeof(tmp)) < 0)
         return JN_ETOOBIG;
-    FILE *f = fopen(tmp, "we");
+    FILE *f = fopen_private(tmp);
     if (!f)
         return -errno;
     fprintf(f,
@@ -686,7 +696,7 @@ static int ex_start(struct jn_driver *d, const struct jn_instance_spec *spec,
         return jn_driver_fail(d, JN_EBADINPUT, "exec: working directory %s is not a directory",
                               a.workdir);
     }
-    FILE *cf = fopen(cmdp, "we");
+    FILE *cf = fopen_private(cmdp);
     if (cf) {
         fprintf(cf, "%s\n", spec->command);
         fclose(cf);

@@ -8,7 +8,9 @@
 #include "store/store.h"
 #include "store/store_int.h"
 
+#include <fcntl.h>
 #include <stdio.h>
+#include <unistd.h>
 
 sqlite3_stmt *jn_store_prepare(struct jn_store *st, const char *sql)
 {
@@ -196,6 +198,13 @@ static int migrate(struct jn_store *st, char *err, size_t errlen)
 int jn_store_open(const char *path, struct jn_store **out, char *err, size_t errlen)
 {
     struct jn_store *st = jn_calloc(1, sizeof(*st));
+    /* The database holds env secrets: create it 0600, whatever the umask.
+     * SQLite gives its -wal and -shm files the database file's mode. */
+    if (path[0] != ':' && strncmp(path, "file:", 5) != 0) {
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd >= 0)
+            close(fd);
+    }
     int rc = sqlite3_open_v2(
         path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
