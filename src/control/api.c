@@ -631,8 +631,9 @@ void jn_api_handle(struct jn_api *api, const struct jn_api_req *req, struct jn_a
         unsigned long long avail = 0;
         if (api->state_dir && statvfs(api->state_dir, &vfs) == 0)
             avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
-        jn_api_error(resp, 507, "state disk full (%llu bytes free): free "
-                                "space on the volume of %s and retry",
+        jn_api_error(resp, 507,
+                     "state disk full (%llu bytes free): free "
+                     "space on the volume of %s and retry",
                      avail, api->state_dir ? api->state_dir : "the state directory");
     }
 }

@@ -74,8 +74,8 @@ void dep_logs_save(struct dep_rt *rt, const struct jn_store_instance *in)
         char dir[4096], path[4400];
         release_dir(rt->d, in->app, in->version, dir, sizeof(dir));
         snprintf(path, sizeof(path), "%s/%s.log", dir, in->name);
-        int fd = mkdir_p(dir) == 0 ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)
-                                   : -1;
+        int fd =
+            mkdir_p(dir) == 0 ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : -1;
         FILE *f = fd >= 0 ? fdopen(fd, "a") : NULL;
         if (fd >= 0 && !f)
             close(fd);

@@ -19,9 +19,15 @@
 
 #define TEXT_MAX (16u << 20)
 
-static const char *const known[] = {"listen",        "state_dir",         "admin",
-                                    "base_domain",   "drain_timeout",     "instance_log_size",
-                                    "instance_log_files", "log_retention", NULL};
+static const char *const known[] = {"listen",
+                                    "state_dir",
+                                    "admin",
+                                    "base_domain",
+                                    "drain_timeout",
+                                    "instance_log_size",
+                                    "instance_log_files",
+                                    "log_retention",
+                                    NULL};
 
 static int read_file(const char *path, char **out, size_t *len, char *err, size_t errlen)
 {
@@ -133,9 +139,8 @@ static int apply(struct jn_daemon_conf *dc, const char *file, struct directive *
     } else if (strcmp(name, "log_retention") == 0) {
         int64_t ms = jn_conf_parse_time(a);
         if (ms <= 0) {
-            snprintf(err, errlen,
-                     "%s:%d: invalid log_retention \"%s\" (a time: 24h, 7d, 30m)", file,
-                     d->line, a);
+            snprintf(err, errlen, "%s:%d: invalid log_retention \"%s\" (a time: 24h, 7d, 30m)",
+                     file, d->line, a);
             return JN_ECONFIG;
         }
         dc->log_retention_ms = ms;

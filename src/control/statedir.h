@@ -4,9 +4,9 @@
  * The state dir holds secrets (env values in jern.db, app output in logs), so
  * it is 0700 and every file in it 0600: each is created with that mode (the
  * store, the exec driver and the kept logs say so explicitly), and a directory
- * that already existed with looser modes is tightened (one log line says so). One daemon owns a state dir at a time: an exclusive flock on
- * STATE/jern.lock, which holds the owner's pid, is taken before anything else
- * there is touched.
+ * that already existed with looser modes is tightened (one log line says so). One daemon owns a
+ * state dir at a time: an exclusive flock on STATE/jern.lock, which holds the owner's pid, is taken
+ * before anything else there is touched.
  */
 #ifndef JN_CONTROL_STATEDIR_H
 #define JN_CONTROL_STATEDIR_H

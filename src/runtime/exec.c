@@ -67,8 +67,8 @@ struct mon_args {
     char pids_path[PATH_CAP];
     char pids_tmp[PATH_CAP];
     char log_path[PATH_CAP];
-    int64_t log_size; /* rotate past this (0: never) */
-    int log_files;    /* rotated files kept, 0-9 */
+    int64_t log_size;  /* rotate past this (0: never) */
+    int log_files;     /* rotated files kept, 0-9 */
     int64_t log_bytes; /* in the current log */
 };
 

@@ -364,3 +364,14 @@ def test_dead_engine_leaves_exec_apps_and_the_gateway_alone(procs, tmp_path):
         d.stop()
         d.cleanup_exec()
         kill_app_processes(app)
+
+
+def test_log_settings_are_checked(daemons):
+    for bad, what in (("instance_log_files 12;", "invalid instance_log_files \"12\""),
+                      ("instance_log_size 1;", "invalid instance_log_size \"1\""),
+                      ("log_retention soon;", "invalid log_retention \"soon\"")):
+        d = daemons(name="jern-bad")
+        d.config = f"jern {{ listen 127.0.0.1:{d.port}; {bad} }}\n"
+        d.start(wait=False)
+        assert d.proc.wait(timeout=10) == 1
+        assert what in d.proc.output(), d.proc.output()
