@@ -8,6 +8,7 @@
 
 struct jn_store {
     sqlite3 *db;
+    char last_error[256]; /* the latest failure, for jn_store_error */
 };
 
 /* Prepares sql; logs and returns NULL on failure. */
