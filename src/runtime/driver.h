@@ -142,6 +142,9 @@ struct jn_driver *jn_driver_docker_new(const char *socket_path);
  * or NULL with *err set (-errno) when state_dir cannot be created. */
 struct jn_driver *jn_driver_exec_new(const char *state_dir, int *err);
 
+/* The unprivileged user exec apps run as when jern runs as root (exec.c). */
+#define JN_EXEC_USER "jern-app"
+
 /* "docker" or "exec". */
 const char *jn_driver_name(const struct jn_driver *d);
 

@@ -180,3 +180,25 @@ def test_wrong_token_closes_the_connection(procs, tmp_path):
         s.close()
     finally:
         d.stop()
+
+
+# ---- exec apps do not run as root ----
+
+def test_exec_app_runs_unprivileged_on_loopback(daemon):
+    db = daemon.state / "jern.db"
+    probe = ("echo uid=$(id -u) host=$HOST home=$HOME; "
+             f"if cat '{db}' >/dev/null 2>&1; then echo db=readable; else echo db=denied; fi; "
+             f"if test -w '{daemon.sock}'; then echo sock=writable; else echo sock=denied; fi; "
+             f"exec {exec_cmd()}")
+    r = daemon.jern("deploy", "priv", "--cmd", probe, "--health", "/health")
+    assert r.returncode == 0, r.stdout + r.stderr
+    logs = daemon.jern("logs", "priv").stdout
+    assert "host=127.0.0.1" in logs, logs
+    # the app listens on loopback only ($HOST), so the gateway still reaches it
+    assert daemon.get("priv").status_code == 200
+    if os.geteuid() != 0:
+        assert f"uid={os.geteuid()}" in logs, logs  # not root: jern's own user
+        return
+    import pwd
+    assert f"uid={pwd.getpwnam('jern-app').pw_uid} " in logs, logs
+    assert "uid=0 " not in logs and "db=denied" in logs and "sock=denied" in logs, logs
