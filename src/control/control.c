@@ -282,8 +282,7 @@ out:
     return r;
 }
 
-static int app_missing(struct jn_control *ctl, int r, const char *name, char *err,
-                       size_t errlen)
+static int app_missing(struct jn_control *ctl, int r, const char *name, char *err, size_t errlen)
 {
     if (r == JN_ENOTFOUND)
         snprintf(err, errlen, "app '%.64s' does not exist (create it with: jern create %.64s)",

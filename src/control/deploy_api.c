@@ -350,8 +350,8 @@ static cJSON *parse_object(const struct jn_api_req *req, struct jn_api_resp *res
                            const char *const *allowed)
 {
     size_t end = 0;
-    cJSON *o = req->body_len ? jn_jsonbody_parse(req->body, req->body_len, &end)
-                             : cJSON_CreateObject();
+    cJSON *o =
+        req->body_len ? jn_jsonbody_parse(req->body, req->body_len, &end) : cJSON_CreateObject();
     if (!cJSON_IsObject(o)) {
         cJSON_Delete(o);
         jn_api_error(resp, 400, "the request body must be a JSON object");
@@ -557,12 +557,18 @@ static cJSON *deploy_spec(const cJSON *b, bool docker, int *instances, struct jn
         /* The exec driver runs on this machine: a missing directory is named
          * now, not as a failed instance after the 202. */
         struct stat sb;
-        const char *why = stat(x->valuestring, &sb) < 0 ? strerror(errno)
-                          : !S_ISDIR(sb.st_mode)         ? "not a directory"
-                                                         : NULL;
+        const char *why = docker                          ? NULL
+                          : stat(x->valuestring, &sb) < 0 ? strerror(errno)
+                          : !S_ISDIR(sb.st_mode)          ? "not a directory"
+                                                          : NULL;
         if (why) {
             jn_api_error(resp, 400, "\"workdir\" %.900s: %s (create it first, or fix the path)",
                          x->valuestring, why);
+            goto bad;
+        }
+        char msg[1024];
+        if (!docker && !jn_exec_can_use(x->valuestring, true, msg, sizeof(msg))) {
+            jn_api_error(resp, 400, "\"workdir\": %s", msg);
             goto bad;
         }
         cJSON_AddStringToObject(spec, "workdir", x->valuestring);
@@ -636,10 +642,16 @@ static bool command_ok(const char *cmd, const char *workdir, char *msg, size_t l
         why = "is a directory";
     else if (!(sb.st_mode & 0111))
         why = "is not executable (chmod +x it)";
-    if (!why)
-        return true;
-    snprintf(msg, len, "\"command\": %.300s: %s", path, why);
-    return false;
+    if (why) {
+        snprintf(msg, len, "\"command\": %.300s: %s", path, why);
+        return false;
+    }
+    char cant[1024];
+    if (!jn_exec_can_use(path, false, cant, sizeof(cant))) {
+        snprintf(msg, len, "\"command\": %.400s", cant);
+        return false;
+    }
+    return true;
 }
 
 static bool image_ok(const char *s)

@@ -65,7 +65,8 @@ static bool walk(const cJSON *o, bool free_text, char *path, size_t len, size_t 
         size_t sub = len + n < cap ? len + n : cap - 1;
         if (cJSON_IsString(e) && !clean(e->valuestring, free_text))
             return false;
-        bool env = len == 0 && cJSON_IsObject(o) && cJSON_IsObject(e) && strcmp(e->string, "env") == 0;
+        bool env =
+            len == 0 && cJSON_IsObject(o) && cJSON_IsObject(e) && strcmp(e->string, "env") == 0;
         if ((cJSON_IsObject(e) || cJSON_IsArray(e)) && !walk(e, env, path, sub, cap))
             return false;
         path[len] = '\0';

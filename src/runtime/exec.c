@@ -534,14 +534,12 @@ static void say_own_user(void)
               pw ? pw->pw_name : "?", (int)geteuid());
 }
 
-/* Fills as for this start. Returns 0, or JN_ENOTFOUND when jern is root and
- * the user JN_EXEC_USER does not exist (with the fix in the driver's message). */
-static int run_as_get(struct jn_driver *d, struct run_as *as)
+/* The identity apps run as: 0, JN_ENOTFOUND (jern is root and JN_EXEC_USER
+ * does not exist) or JN_EBADINPUT (that user is root). */
+static int run_as_lookup(struct run_as *as)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
     memset(as, 0, sizeof(*as));
     if (geteuid() != 0) {
-        pthread_once(&once, say_own_user);
         const char *home = getenv("HOME");
         snprintf(as->home, sizeof(as->home), "%s", home && *home ? home : "/");
         return 0;
@@ -549,15 +547,9 @@ static int run_as_get(struct jn_driver *d, struct run_as *as)
     struct passwd pw, *res = NULL;
     char buf[4096];
     if (getpwnam_r(JN_EXEC_USER, &pw, buf, sizeof(buf), &res) != 0 || !res)
-        return jn_driver_fail(d, JN_ENOTFOUND,
-                              "exec: jern runs as root and apps must not: the user " JN_EXEC_USER
-                              " does not exist (create it: useradd --system --user-group "
-                              "--home-dir /var/lib/" JN_EXEC_USER " --create-home --shell "
-                              "/usr/sbin/nologin " JN_EXEC_USER
-                              ", as scripts/install-deps.sh does)");
+        return JN_ENOTFOUND;
     if (pw.pw_uid == 0)
-        return jn_driver_fail(d, JN_EBADINPUT,
-                              "exec: the user " JN_EXEC_USER " has uid 0; give it its own uid");
+        return JN_EBADINPUT;
     as->drop = true;
     as->uid = pw.pw_uid;
     as->gid = pw.pw_gid;
@@ -565,6 +557,77 @@ static int run_as_get(struct jn_driver *d, struct run_as *as)
     bool home_ok = pw.pw_dir && stat(pw.pw_dir, &st) == 0 && S_ISDIR(st.st_mode);
     snprintf(as->home, sizeof(as->home), "%s", home_ok ? pw.pw_dir : "/");
     return 0;
+}
+
+/* Fills as for this start, or fails with the fix in the driver's message. */
+static int run_as_get(struct jn_driver *d, struct run_as *as)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    int r = run_as_lookup(as);
+    if (r == JN_ENOTFOUND)
+        return jn_driver_fail(d, r,
+                              "exec: jern runs as root and apps must not: the user " JN_EXEC_USER
+                              " does not exist (create it: useradd --system --user-group "
+                              "--home-dir /var/lib/" JN_EXEC_USER " --create-home --shell "
+                              "/usr/sbin/nologin " JN_EXEC_USER
+                              ", as scripts/install-deps.sh does)");
+    if (r < 0)
+        return jn_driver_fail(d, r,
+                              "exec: the user " JN_EXEC_USER " has uid 0; give it its own uid");
+    if (!as->drop)
+        pthread_once(&once, say_own_user);
+    return 0;
+}
+
+/* May as do what bits (01 execute/search, 04 read) asks on the file st? By
+ * mode bits, with the primary group only: the app runs with no other group. */
+static bool may(const struct stat *st, const struct run_as *as, mode_t bits)
+{
+    if (st->st_uid == as->uid)
+        return (st->st_mode & (bits << 6)) == (bits << 6);
+    if (st->st_gid == as->gid)
+        return (st->st_mode & (bits << 3)) == (bits << 3);
+    return (st->st_mode & bits) == bits;
+}
+
+bool jn_exec_can_use(const char *path, bool want_dir, char *why, size_t len)
+{
+    struct run_as as;
+    if (run_as_lookup(&as) < 0 || path[0] != '/')
+        return true; /* the start says what is wrong */
+    if (!as.drop) {
+        if (access(path, X_OK) == 0)
+            return true;
+        snprintf(why, len, "%s: %s", path, strerror(errno));
+        return false;
+    }
+    char p[PATH_CAP];
+    if (snprintf(p, sizeof(p), "%s", path) >= (int)sizeof(p))
+        return true;
+    struct stat st;
+    for (char *s = p + 1;; s++) {
+        bool last = *s == '\0';
+        if (*s != '/' && !last)
+            continue;
+        char c = *s;
+        *s = '\0';
+        if (stat(p, &st) < 0) {
+            snprintf(why, len, "%s: %s", p, strerror(errno));
+            return false;
+        }
+        bool dir = !last || want_dir;
+        if (!may(&st, &as, dir ? 01 : 05)) {
+            snprintf(why, len,
+                     "the user " JN_EXEC_USER " that apps run as cannot %s %s (mode %04o, owner "
+                     "uid %d): move it, or give others %s",
+                     dir ? "enter" : "read and execute", p, (unsigned)(st.st_mode & 07777),
+                     (int)st.st_uid, dir ? "search (chmod o+x)" : "read and execute (chmod o+rx)");
+            return false;
+        }
+        if (last)
+            return true;
+        *s = c;
+    }
 }
 
 static char **build_env(const struct jn_instance_spec *s, const struct run_as *as)

@@ -116,7 +116,9 @@ int jn_store_domain_owner(struct jn_store *st, const char *domain, char *app, si
     if (rc == SQLITE_ROW)
         jn_store_col_text(s, 0, app, len);
     sqlite3_finalize(s);
-    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? JN_ENOTFOUND : jn_store_rc(st, rc, "domain owner");
+    return rc == SQLITE_ROW    ? 0
+           : rc == SQLITE_DONE ? JN_ENOTFOUND
+                               : jn_store_rc(st, rc, "domain owner");
 }
 
 int jn_store_domain_remove(struct jn_store *st, const char *app, const char *domain)

@@ -4,9 +4,12 @@ JSON strings, deploys refused before they are accepted, failures that say
 what happened, and exec instances kept away from the daemon's state. Each
 test drives the real daemon (and the CLI where users would)."""
 import os
+import shutil
 import socket
+import tempfile
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -95,7 +98,18 @@ def test_env_values_may_hold_newlines(daemon):
 
 # ---- refused before accepted ----
 
-def test_missing_workdir_and_command_are_refused_before_accepting(daemon, tmp_path):
+@pytest.fixture
+def open_dir():
+    """A directory every user may enter (pytest's tmp_path is private to root,
+    and exec apps may not run as root)."""
+    d = tempfile.mkdtemp(prefix="jern-open-")
+    os.chmod(d, 0o755)
+    yield Path(d)
+    shutil.rmtree(d)
+
+
+def test_missing_workdir_and_command_are_refused_before_accepting(daemon, open_dir):
+    tmp_path = open_dir
     a = daemon.admin()
     r = a.post("/v1/apps/web/deploy", {"command": "true", "workdir": str(tmp_path / "nope")})
     assert r.status == 400 and str(tmp_path / "nope") in r.json()["error"], r
@@ -111,6 +125,31 @@ def test_missing_workdir_and_command_are_refused_before_accepting(daemon, tmp_pa
     r = daemon.jern("deploy", "web", "--cmd", "build/no-such-binary")
     assert r.returncode == 1 and "no-such-binary" in r.stderr and "No such file" in r.stderr, r
     assert a.get("/v1/apps/web/releases").status == 404  # no app, no release: refused early
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="apps run as jern-app only when jern is root")
+def test_paths_the_app_user_cannot_reach_are_refused_before_accepting(daemon):
+    private = tempfile.mkdtemp(prefix="jern-private-")  # mode 0700, owned by root
+    try:
+        os.mkdir(os.path.join(private, "app"), 0o755)
+        a = daemon.admin()
+        r = a.post("/v1/apps/web/deploy", {"command": "true",
+                                           "workdir": os.path.join(private, "app")})
+        assert r.status == 400, r
+        assert f"jern-app that apps run as cannot enter {private} (mode 0700" in r.text, r
+        tool = "/tmp/jern-private-tool-" + uuid.uuid4().hex[:8]
+        with open(tool, "w") as f:
+            f.write("#!/bin/sh\n")
+        os.chmod(tool, 0o700)
+        try:
+            r = a.post("/v1/apps/web/deploy", {"command": tool, "workdir": "/tmp"})
+            assert r.status == 400 and f"cannot read and execute {tool}" in r.text, r
+            os.chmod(tool, 0o755)
+            assert a.post("/v1/apps/web/deploy", {"command": tool, "workdir": "/tmp"}).status == 202
+        finally:
+            os.unlink(tool)
+    finally:
+        shutil.rmtree(private)
 
 
 # ---- a failed deploy says what happened ----
