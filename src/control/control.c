@@ -194,8 +194,8 @@ static int host_free(struct jn_control *ctl, const char *app, const char *host, 
     int r = jn_store_domain_owner(ctl->st, host, owner, sizeof(owner));
     if (r == 0 && strcmp(owner, app) != 0) {
         snprintf(err, errlen,
-                 "host '%s' belongs to app '%s' (one of its domains; see: jern domains %s)", host,
-                 owner, owner);
+                 "host '%s' already belongs to app '%s' (one of its domains; see: jern domains %s)",
+                 host, owner, owner);
         return 0;
     }
     if (r < 0 && r != JN_ENOTFOUND)
@@ -208,8 +208,8 @@ static int host_free(struct jn_control *ctl, const char *app, const char *host, 
             memcpy(name, host, nl);
             name[nl] = '\0';
             if (strcmp(name, app) != 0 && jn_store_app_get(ctl->st, name, NULL) == 0) {
-                snprintf(err, errlen, "host '%s' belongs to app '%s' (its own name, %s.%s)", host,
-                         name, name, ctl->base_domain);
+                snprintf(err, errlen, "host '%s' already belongs to app '%s' (its own name, %s.%s)",
+                         host, name, name, ctl->base_domain);
                 return 0;
             }
         }

@@ -9,12 +9,11 @@ import socket
 import tempfile
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 
 from conftest import free_port
-from deploykit import DeployDaemon, exec_cmd
+from deploykit import DeployDaemon, exec_cmd, open_dir
 from jerndaemon import Admin, Daemon
 
 TOKEN = "s3cret-token-for-the-flood-test"
@@ -50,9 +49,9 @@ def test_a_host_belongs_to_one_app(daemon):
     assert r.status == 409 and "'foo'" in r.json()["error"] and "bar.localhost" in r.text, r
     # the CLI says the same, and a deploy cannot create such an app either
     r = daemon.cli("create", "bar")
-    assert r.returncode == 1 and "belongs" not in r.stdout and "'foo'" in r.stderr, r
+    assert r.returncode == 1 and "domain of app 'foo'" in r.stderr, r
     r = daemon.cli("create", "evil2", "--domain", "shop.localhost")
-    assert r.returncode == 1 and "host 'shop.localhost' belongs to app 'shop'" in r.stderr, r
+    assert r.returncode == 1 and "host 'shop.localhost' already belongs to app 'shop'" in r.stderr, r
     assert a.post("/v1/apps/bar/deploy", {"command": "true"}).status == 409
     # an app may name its own host, and a freed domain can be taken
     assert a.post("/v1/apps/shop/domains", {"domain": "shop.localhost"}).status == 201
@@ -99,17 +98,13 @@ def test_env_values_may_hold_newlines(daemon):
 # ---- refused before accepted ----
 
 @pytest.fixture
-def open_dir():
-    """A directory every user may enter (pytest's tmp_path is private to root,
-    and exec apps may not run as root)."""
-    d = tempfile.mkdtemp(prefix="jern-open-")
-    os.chmod(d, 0o755)
-    yield Path(d)
-    shutil.rmtree(d)
+def shared():
+    with open_dir() as d:
+        yield d
 
 
-def test_missing_workdir_and_command_are_refused_before_accepting(daemon, open_dir):
-    tmp_path = open_dir
+def test_missing_workdir_and_command_are_refused_before_accepting(daemon, shared):
+    tmp_path = shared
     a = daemon.admin()
     r = a.post("/v1/apps/web/deploy", {"command": "true", "workdir": str(tmp_path / "nope")})
     assert r.status == 400 and str(tmp_path / "nope") in r.json()["error"], r
