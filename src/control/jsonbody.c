@@ -7,6 +7,7 @@
 #include "control/jsonbody.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <stdio.h>
 
 struct cJSON *jn_jsonbody_parse(const char *body, size_t len, size_t *end)
@@ -15,19 +16,37 @@ struct cJSON *jn_jsonbody_parse(const char *body, size_t len, size_t *end)
     memcpy(copy, body, len);
     copy[len] = '\0';
     /* Rewrite each NUL inside a string (raw, or \u0000) into U+0001: same
-     * length, so offsets hold, and the string keeps its whole length. */
+     * length, so offsets hold, and the string keeps its whole length. Outside
+     * strings only JSON's own whitespace may be a control character (cJSON
+     * would skip any byte up to 0x20). */
     bool in_str = false;
     for (size_t i = 0; i < len; i++) {
         char c = copy[i];
-        if (c == '\0') {
-            copy[i] = '\x01';
-        } else if (!in_str) {
+        if (!in_str) {
+            if ((unsigned char)c < 0x20 && c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+                free(copy);
+                *end = i;
+                return NULL;
+            }
             in_str = c == '"';
+        } else if (c == '\0') {
+            copy[i] = '\x01';
         } else if (c == '"') {
             in_str = false;
         } else if (c == '\\' && i + 1 < len) {
-            if (copy[i + 1] == 'u' && i + 5 < len && memcmp(copy + i + 2, "0000", 4) == 0)
-                copy[i + 5] = '1';
+            if (copy[i + 1] == 'u') {
+                /* cJSON reads a bad \uXXXX as U+0000, which would cut the string */
+                bool hex = i + 5 < len;
+                for (size_t k = i + 2; hex && k < i + 6; k++)
+                    hex = isxdigit((unsigned char)copy[k]);
+                if (!hex) {
+                    free(copy);
+                    *end = i;
+                    return NULL;
+                }
+                if (memcmp(copy + i + 2, "0000", 4) == 0)
+                    copy[i + 5] = '1';
+            }
             i++; /* the escaped character: in \\u0000 the backslash is escaped */
         }
     }

@@ -84,6 +84,17 @@ def test_control_characters_in_strings_are_refused(daemon, path, body, field):
     assert a.get("/v1/apps").json()["apps"] == []  # nothing was made
 
 
+def test_malformed_escapes_and_stray_control_bytes_are_invalid_json(daemon):
+    """cJSON alone would read \\u0il. as a NUL (cutting the domain to
+    "evil.com") and skip control bytes between tokens."""
+    a = daemon.admin()
+    for body in (b'{"name":"ok","domains":["evil.com\\u0il.shop.com"]}',
+                 b'{"name":"ok",\x00"domains":[]}'):
+        r = a.raw("POST", "/v1/apps", body, {"Content-Type": "application/json"})
+        assert r.status == 400 and "invalid JSON" in r.json()["error"], r
+    assert a.get("/v1/apps").json()["apps"] == []
+
+
 def test_env_values_may_hold_newlines(daemon):
     """Free text (an env value such as a PEM key) keeps its newlines; a
     \\\\u0000 written out (an escaped backslash) is text, not a NUL."""

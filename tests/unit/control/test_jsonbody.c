@@ -62,6 +62,18 @@ static void test_invalid_json_is_still_invalid(void **st)
     assert_null(jn_jsonbody_parse("{\"a\":\0}", 7, &end));
     assert_null(jn_jsonbody_parse("{\"a\":\"x", 7, &end));
     assert_null(jn_jsonbody_parse("", 0, &end));
+    /* cJSON alone skips any byte up to 0x20 between tokens */
+    assert_null(jn_jsonbody_parse("\0\0\"x\"", 5, &end));
+    assert_int_equal(end, 0);
+    assert_null(jn_jsonbody_parse("{\"a\":\x01 1}", 9, &end));
+    assert_int_equal(end, 5);
+    /* cJSON alone reads a malformed \\u escape as U+0000 */
+    assert_null(jn_jsonbody_parse("{\"a\":\"x\\u0il.y\"}", 16, &end));
+    assert_int_equal(end, 7);
+    static const char ws[] = " {\t\"a\"\r\n:1}";
+    cJSON *o = jn_jsonbody_parse(ws, sizeof(ws) - 1, &end);
+    assert_non_null(o);
+    cJSON_Delete(o);
 }
 
 int main(void)
