@@ -242,7 +242,10 @@ int jn_control_app_create(struct jn_control *ctl, const char *name, const char *
     char own[JN_STORE_NAME_MAX + JN_STORE_DOMAIN_MAX + 2];
     snprintf(own, sizeof(own), "%s.%s", name, ctl->base_domain);
     char owner[JN_STORE_NAME_MAX];
-    if ((r = jn_store_domain_owner(ctl->st, own, owner, sizeof(owner))) == 0) {
+    r = jn_store_domain_owner(ctl->st, own, owner, sizeof(owner));
+    if (r == 0 && strcmp(owner, name) == 0)
+        r = JN_ENOTFOUND; /* the app exists and lists its own host: "already exists" below */
+    if (r == 0) {
         snprintf(err, errlen,
                  "app name '%s' would take the host '%s', a domain of app '%s' (choose another "
                  "name, or first: jern domains %s remove %s)",

@@ -55,6 +55,8 @@ def test_a_host_belongs_to_one_app(daemon):
     assert a.post("/v1/apps/bar/deploy", {"command": "true"}).status == 409
     # an app may name its own host, and a freed domain can be taken
     assert a.post("/v1/apps/shop/domains", {"domain": "shop.localhost"}).status == 201
+    r = a.post("/v1/apps", {"name": "shop"})
+    assert r.status == 409 and "app 'shop' already exists" in r.text, r
     assert a.delete("/v1/apps/foo/domains/bar.localhost").status in (200, 204)
     assert a.post("/v1/apps", {"name": "bar"}).status == 201
     hosts = {x["name"]: x["hosts"] for x in a.get("/v1/apps").json()["apps"]}
