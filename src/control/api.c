@@ -8,6 +8,7 @@
 #include "control/api.h"
 #include "control/control.h"
 #include "control/deploy.h"
+#include "control/jsonbody.h"
 #include "control/names.h"
 #include "core/log.h"
 
@@ -106,20 +107,6 @@ static int split_path(const char *p, size_t n, struct route *rt)
     return 0;
 }
 
-/* cJSON decodes "\u0000" into a C string, silently cutting it short: "a\u0000b"
- * would become "a". Such strings are refused instead. */
-static bool has_nul_escape(const char *p, size_t n)
-{
-    for (size_t i = 0; i + 6 <= n; i++) {
-        if (p[i] != '\\')
-            continue;
-        if (p[i + 1] == 'u' && memcmp(p + i + 2, "0000", 4) == 0)
-            return true;
-        i++; /* skip the escaped character: in \\u0000 the backslash is escaped */
-    }
-    return false;
-}
-
 /* Parses the body as a JSON object whose keys are all in allowed (NULL
  * terminated). On failure answers 400 and returns NULL. */
 static cJSON *parse_body(const struct jn_api_req *req, struct jn_api_resp *resp,
@@ -131,25 +118,30 @@ static cJSON *parse_body(const struct jn_api_req *req, struct jn_api_resp *resp,
         jn_api_error(resp, 400, "a JSON object body is required");
         return NULL;
     }
-    if (has_nul_escape(req->body, req->body_len)) {
-        jn_api_error(resp, 400, "invalid JSON: \\u0000 (NUL) is not allowed in strings");
-        return NULL;
-    }
-    const char *end = NULL;
-    cJSON *o = cJSON_ParseWithLengthOpts(req->body, req->body_len, &end, false);
+    size_t at = 0;
+    cJSON *o = jn_jsonbody_parse(req->body, req->body_len, &at);
     if (!o) {
-        size_t at = end && end >= req->body ? (size_t)(end - req->body) : 0;
         jn_api_error(resp, 400, "invalid JSON in the request body near byte %zu", at);
         return NULL;
     }
     /* cJSON stops after the first value: trailing garbage is an error too. */
-    for (; end && end < req->body + req->body_len; end++) {
-        if (*end != ' ' && *end != '\n' && *end != '\r' && *end != '\t') {
+    for (; at < req->body_len; at++) {
+        char c = req->body[at];
+        if (c != ' ' && c != '\n' && c != '\r' && c != '\t') {
             jn_api_error(resp, 400, "invalid JSON: unexpected data after the object at byte %zu",
-                         (size_t)(end - req->body));
+                         at);
             cJSON_Delete(o);
             return NULL;
         }
+    }
+    char field[128];
+    if (!jn_jsonbody_check(o, field, sizeof(field))) {
+        jn_api_error(resp, 400,
+                     "field '%s' contains a control character (such as NUL or a newline), "
+                     "which it cannot hold",
+                     field);
+        cJSON_Delete(o);
+        return NULL;
     }
     if (!cJSON_IsObject(o)) {
         jn_api_error(resp, 400, "the request body must be a JSON object");
@@ -235,7 +227,8 @@ static void apps_list(struct jn_api *api, struct jn_api_resp *resp)
     struct jn_store_app *apps;
     int n = jn_store_app_list(jn_control_store(api->ctl), &apps);
     if (n < 0) {
-        jn_api_error(resp, 500, "the state store failed (see the daemon's log)");
+        jn_api_error(resp, 500, "the state store failed: %s",
+                     jn_store_error(jn_control_store(api->ctl)));
         return;
     }
     cJSON *o = cJSON_CreateObject();
@@ -256,7 +249,8 @@ static void app_show(struct jn_api *api, const char *name, int status, struct jn
         return;
     }
     if (r < 0) {
-        jn_api_error(resp, 500, "the state store failed (see the daemon's log)");
+        jn_api_error(resp, 500, "the state store failed: %s",
+                     jn_store_error(jn_control_store(api->ctl)));
         return;
     }
     jn_api_send_json(resp, status, app_json(api, &a));
@@ -376,7 +370,8 @@ static void upstreams_show(struct jn_api *api, const char *name, const char *add
         return;
     }
     if (n < 0) {
-        jn_api_error(resp, 500, "the state store failed (see the daemon's log)");
+        jn_api_error(resp, 500, "the state store failed: %s",
+                     jn_store_error(jn_control_store(api->ctl)));
         return;
     }
     cJSON *o;

@@ -537,7 +537,8 @@ static void post_settings(struct jn_autoscaler *as, const char *app, const struc
     free(json);
     if (r < 0) {
         cJSON_Delete(o);
-        jn_api_error(resp, 500, "cannot store the settings: %s", jn_strerror(r));
+        jn_api_error(resp, 500, "cannot store the settings: %s",
+                     r == JN_EBASE ? jn_store_error(jn_control_store(as->d->ctl)) : jn_strerror(r));
         return;
     }
     a = app_set(as, app, &c);

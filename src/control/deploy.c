@@ -38,6 +38,8 @@ void dep_job_log(struct dep_job *j, const char *fmt, ...)
     pthread_mutex_lock(&j->mu);
     j->lines = jn_realloc(j->lines, (j->nlines + 1) * sizeof(char *));
     j->lines[j->nlines++] = jn_strdup(line);
+    if (!j->error[0] && strncmp(msg, "error: ", 7) == 0)
+        snprintf(j->error, sizeof(j->error), "%.500s", msg + 7);
     pthread_mutex_unlock(&j->mu);
     jn_info("%s: %s", j->app, msg);
 }
@@ -607,12 +609,21 @@ void *dep_job_run(void *arg)
     default: r = job_scale(j, &rt); break;
     }
     dep_rt_free(&rt);
+    pthread_mutex_lock(&d->mu);
+    bool stopping = d->stopping;
+    pthread_mutex_unlock(&d->mu);
+    pthread_mutex_lock(&j->mu);
+    char error[sizeof(j->error)];
+    snprintf(error, sizeof(error), "%s", j->error);
+    pthread_mutex_unlock(&j->mu);
     if (r == 0)
         dep_job_log(j, "done in %.2fs", secs_since(j->t0));
-    else if (r == JN_ECLOSED)
+    else if (r == JN_ECLOSED && stopping)
         dep_job_log(j, "interrupted: the daemon is stopping");
+    else if (error[0])
+        dep_job_log(j, "failed after %.2fs: %s", secs_since(j->t0), error);
     else
-        dep_job_log(j, "failed after %.2fs", secs_since(j->t0));
+        dep_job_log(j, "failed after %.2fs: %s", secs_since(j->t0), jn_strerror(r));
     dep_unclaim(d, j->app);
     pthread_mutex_lock(&j->mu);
     j->ok = r == 0;

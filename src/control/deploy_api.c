@@ -10,6 +10,7 @@
 #include "control/control.h"
 #include "control/autoscale.h"
 #include "control/deploy_int.h"
+#include "control/jsonbody.h"
 #include "core/log.h"
 
 #include <cjson/cJSON.h>
@@ -351,11 +352,21 @@ static bool claim_or_409(struct jn_deployer *d, const char *app, struct jn_api_r
 static cJSON *parse_object(const struct jn_api_req *req, struct jn_api_resp *resp,
                            const char *const *allowed)
 {
+    size_t end = 0;
     cJSON *o =
-        req->body_len ? cJSON_ParseWithLength(req->body, req->body_len) : cJSON_CreateObject();
+        req->body_len ? jn_jsonbody_parse(req->body, req->body_len, &end) : cJSON_CreateObject();
     if (!cJSON_IsObject(o)) {
         cJSON_Delete(o);
         jn_api_error(resp, 400, "the request body must be a JSON object");
+        return NULL;
+    }
+    char field[128];
+    if (!jn_jsonbody_check(o, field, sizeof(field))) {
+        jn_api_error(resp, 400,
+                     "field '%s' contains a control character (such as NUL or a newline), "
+                     "which it cannot hold",
+                     field);
+        cJSON_Delete(o);
         return NULL;
     }
     for (cJSON *f = o->child; f; f = f->next) {
@@ -546,6 +557,23 @@ static cJSON *deploy_spec(const cJSON *b, bool docker, int *instances, struct jn
             jn_api_error(resp, 400, "\"workdir\" must be an absolute directory path");
             goto bad;
         }
+        /* The exec driver runs on this machine: a missing directory is named
+         * now, not as a failed instance after the 202. */
+        struct stat sb;
+        const char *why = docker                          ? NULL
+                          : stat(x->valuestring, &sb) < 0 ? strerror(errno)
+                          : !S_ISDIR(sb.st_mode)          ? "not a directory"
+                                                          : NULL;
+        if (why) {
+            jn_api_error(resp, 400, "\"workdir\" %.900s: %s (create it first, or fix the path)",
+                         x->valuestring, why);
+            goto bad;
+        }
+        char msg[1024];
+        if (!docker && !jn_exec_can_use(x->valuestring, true, msg, sizeof(msg))) {
+            jn_api_error(resp, 400, "\"workdir\": %s", msg);
+            goto bad;
+        }
         cJSON_AddStringToObject(spec, "workdir", x->valuestring);
     }
     return spec;
@@ -580,6 +608,53 @@ static cJSON *deploy_env(const cJSON *b, struct jn_api_resp *resp)
         }
     }
     return cJSON_Duplicate(env, true);
+}
+
+/* When the command line starts with a program path (a word with a '/' and no
+ * shell syntax), checks that it is an executable file: the common typo is
+ * then a 400 naming the path instead of an instance that exits 127. Other
+ * command lines (a program found through $PATH, shell syntax) are left to
+ * the shell. Returns true when fine, else false with msg. */
+static bool command_ok(const char *cmd, const char *workdir, char *msg, size_t len)
+{
+    while (*cmd == ' ' || *cmd == '\t')
+        cmd++;
+    size_t n = 0;
+    bool slash = false;
+    for (; cmd[n] && cmd[n] != ' ' && cmd[n] != '\t' && cmd[n] != ';' && cmd[n] != '&' &&
+           cmd[n] != '|';
+         n++) {
+        if (!isalnum((unsigned char)cmd[n]) && !strchr("/._+-", cmd[n]))
+            return true; /* quoting, variables, globs, assignments: the shell's to read */
+        slash |= cmd[n] == '/';
+    }
+    if (!slash || n == 0 || n >= 1024)
+        return true;
+    char path[2048];
+    if (cmd[0] == '/')
+        snprintf(path, sizeof(path), "%.*s", (int)n, cmd);
+    else if (workdir)
+        snprintf(path, sizeof(path), "%s/%.*s", workdir, (int)n, cmd);
+    else
+        return true; /* relative to the instance's own directory, made at start */
+    struct stat sb;
+    const char *why = NULL;
+    if (stat(path, &sb) < 0)
+        why = strerror(errno);
+    else if (S_ISDIR(sb.st_mode))
+        why = "is a directory";
+    else if (!(sb.st_mode & 0111))
+        why = "is not executable (chmod +x it)";
+    if (why) {
+        snprintf(msg, len, "\"command\": %.300s: %s", path, why);
+        return false;
+    }
+    char cant[1024];
+    if (!jn_exec_can_use(path, false, cant, sizeof(cant))) {
+        snprintf(msg, len, "\"command\": %.400s", cant);
+        return false;
+    }
+    return true;
 }
 
 static bool image_ok(const char *s)
@@ -639,6 +714,11 @@ static void post_deploy(struct jn_deployer *d, const char *app, const struct jn_
     if (!(spec = deploy_spec(b, image != NULL, &instances, resp)) || !(env = deploy_env(b, resp)))
         goto out;
     cJSON_AddNumberToObject(spec, "instances", instances);
+    const cJSON *wd = cJSON_GetObjectItemCaseSensitive(spec, "workdir");
+    if (cmd && !command_ok(cmd->valuestring, wd ? wd->valuestring : NULL, err, sizeof(err))) {
+        jn_api_error(resp, 400, "%s", err);
+        goto out;
+    }
     int r;
     if (!exists && (r = jn_control_app_create(d->ctl, app, NULL, 0, err, sizeof(err))) < 0) {
         jn_api_error(resp, r == JN_EBADINPUT ? 400 : r == JN_EEXIST ? 409 : 500, "%s", err);
@@ -654,7 +734,8 @@ static void post_deploy(struct jn_deployer *d, const char *app, const struct jn_
     free(env_s);
     if (r < 0) {
         dep_unclaim(d, app);
-        jn_api_error(resp, 500, "cannot record the release: %s", jn_strerror(r));
+        jn_api_error(resp, 500, "cannot record the release: %s",
+                     r == JN_EBASE ? jn_store_error(st) : jn_strerror(r));
         goto out;
     }
     struct dep_job *j = job_start(d, JOB_DEPLOY, app, rel.id, instances, auth);

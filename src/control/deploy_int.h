@@ -33,6 +33,7 @@ struct dep_job {
     pthread_mutex_t mu; /* guards the fields below */
     char **lines;
     size_t nlines;
+    char error[512]; /* the first "error: " line, repeated in the last one */
     bool done, ok;
     int64_t done_ms;
     struct dep_job *next;
@@ -125,7 +126,7 @@ int dep_instance_start(struct dep_rt *rt, const struct dep_spec *s, struct jn_st
                        char *msg, size_t msglen);
 
 /* Waits until in is healthy (probe every 250 ms) or deadline_ms passes or it
- * exits. Returns 0, JN_ETIMEDOUT or JN_ECLOSED (exited), with msg. */
+ * exits. Returns 0, JN_ETIMEDOUT or JN_EUPSTREAM (it exited), with msg. */
 int dep_wait_healthy(struct dep_rt *rt, const struct dep_spec *s,
                      const struct jn_store_instance *in, int64_t deadline_ms, char *msg,
                      size_t msglen);

@@ -148,6 +148,16 @@ struct jn_driver *jn_driver_docker_new(const char *socket_path);
  * or NULL with *err set (-errno) when state_dir cannot be created. */
 struct jn_driver *jn_driver_exec_new(const char *state_dir, int *err);
 
+/* The unprivileged user exec apps run as when jern runs as root (exec.c). */
+#define JN_EXEC_USER "jern-app"
+
+/* Can an exec app, as the user it runs as, use the absolute path: search
+ * every directory on it, then enter it (want_dir) or read and execute it?
+ * Judged by mode bits. Returns true (also when the answer must wait for the
+ * start, such as a missing JN_EXEC_USER), or false with why (naming the
+ * path and the fix). Any thread. */
+bool jn_exec_can_use(const char *path, bool want_dir, char *why, size_t len);
+
 /* "docker" or "exec". */
 const char *jn_driver_name(const struct jn_driver *d);
 

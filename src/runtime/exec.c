@@ -26,17 +26,28 @@
  * An instance is running when `exit` is absent and /proc/PID/stat still shows the
  * recorded start time (a reused pid is not mistaken for it): that is the adoption rule.
  *
+ * Who the app runs as: when jern is root, the app (not its monitor, which writes the
+ * log and exit files) drops to the unprivileged user JN_EXEC_USER before it runs, so
+ * it can read neither the state dir nor the admin socket; when jern is not root, the
+ * app runs as jern's own user. Every app gets HOST=127.0.0.1 (unless its env sets
+ * HOST): apps that follow the $PORT convention then listen on loopback only, behind
+ * the gateway.
+ *
  * Everything here blocks: control thread only (see driver.h).
  */
 #include "core/common.h"
 
 #include "core/fault.h"
 #include "runtime/driver.h"
+#include "core/log.h"
 
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <grp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -54,6 +65,15 @@ struct execd {
     char *dir; /* STATE/instances */
 };
 
+/* The identity apps run as, looked up at each start (the user may be made
+ * while the daemon runs). */
+struct run_as {
+    bool drop; /* jern is root: setgid/setuid to uid/gid before exec */
+    uid_t uid;
+    gid_t gid;
+    char home[PATH_CAP]; /* $HOME and the default working directory */
+};
+
 /* Everything the monitor needs, prepared before fork: after fork in a threaded
  * process only async-signal-safe calls are allowed, so no malloc, no stdio. */
 struct mon_args {
@@ -62,6 +82,7 @@ struct mon_args {
     char *const *envp;
     const char *workdir;
     int64_t memory;
+    const struct run_as *as;
     char exit_path[PATH_CAP];
     char exit_tmp[PATH_CAP];
     char pids_path[PATH_CAP];
@@ -237,9 +258,19 @@ static __attribute__((noreturn)) void run_app(const struct mon_args *a)
         struct rlimit rl = {(rlim_t)a->memory, (rlim_t)a->memory};
         setrlimit(RLIMIT_AS, &rl);
     }
-    if (chdir(a->workdir) < 0) {
-        static const char msg[] = "jern exec: cannot enter the working directory\n";
+    if (a->as->drop && (setgroups(0, NULL) < 0 || setgid(a->as->gid) < 0 ||
+                        setuid(a->as->uid) < 0 || setuid(0) == 0)) {
+        static const char msg[] = "jern exec: cannot switch to the user " JN_EXEC_USER "\n";
         write_full(2, msg, sizeof(msg) - 1);
+        _exit(126);
+    }
+    if (chdir(a->workdir) < 0) {
+        static const char msg[] = "jern exec: cannot enter the working directory ";
+        write_full(2, msg, sizeof(msg) - 1);
+        write_full(2, a->workdir, strlen(a->workdir));
+        static const char hint[] = " (the app's user must be able to search every directory "
+                                   "on the path)\n";
+        write_full(2, hint, sizeof(hint) - 1);
         _exit(126);
     }
     execve("/bin/sh", a->argv, a->envp);
@@ -599,22 +630,131 @@ static int ex_inspect(struct jn_driver *d, const char *id, struct jn_instance *o
     return fill_instance(x, &m, out, true);
 }
 
-static char **build_env(const struct jn_instance_spec *s)
+static void say_own_user(void)
+{
+    struct passwd *pw = getpwuid(geteuid());
+    jn_notice("exec: jern is not root, so apps run as its own user %s (uid %d); as root they "
+              "would run as " JN_EXEC_USER,
+              pw ? pw->pw_name : "?", (int)geteuid());
+}
+
+/* The identity apps run as: 0, JN_ENOTFOUND (jern is root and JN_EXEC_USER
+ * does not exist) or JN_EBADINPUT (that user is root). */
+static int run_as_lookup(struct run_as *as)
+{
+    memset(as, 0, sizeof(*as));
+    if (geteuid() != 0) {
+        const char *home = getenv("HOME");
+        snprintf(as->home, sizeof(as->home), "%s", home && *home ? home : "/");
+        return 0;
+    }
+    struct passwd pw, *res = NULL;
+    char buf[4096];
+    if (getpwnam_r(JN_EXEC_USER, &pw, buf, sizeof(buf), &res) != 0 || !res)
+        return JN_ENOTFOUND;
+    if (pw.pw_uid == 0)
+        return JN_EBADINPUT;
+    as->drop = true;
+    as->uid = pw.pw_uid;
+    as->gid = pw.pw_gid;
+    struct stat st;
+    bool home_ok = pw.pw_dir && stat(pw.pw_dir, &st) == 0 && S_ISDIR(st.st_mode);
+    snprintf(as->home, sizeof(as->home), "%s", home_ok ? pw.pw_dir : "/");
+    return 0;
+}
+
+/* Fills as for this start, or fails with the fix in the driver's message. */
+static int run_as_get(struct jn_driver *d, struct run_as *as)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    int r = run_as_lookup(as);
+    if (r == JN_ENOTFOUND)
+        return jn_driver_fail(d, r,
+                              "exec: jern runs as root and apps must not: the user " JN_EXEC_USER
+                              " does not exist (create it: useradd --system --user-group "
+                              "--home-dir /var/lib/" JN_EXEC_USER " --create-home --shell "
+                              "/usr/sbin/nologin " JN_EXEC_USER
+                              ", as scripts/install-deps.sh does)");
+    if (r < 0)
+        return jn_driver_fail(d, r,
+                              "exec: the user " JN_EXEC_USER " has uid 0; give it its own uid");
+    if (!as->drop)
+        pthread_once(&once, say_own_user);
+    return 0;
+}
+
+/* May as do what bits (01 execute/search, 04 read) asks on the file st? By
+ * mode bits, with the primary group only: the app runs with no other group. */
+static bool may(const struct stat *st, const struct run_as *as, mode_t bits)
+{
+    if (st->st_uid == as->uid)
+        return (st->st_mode & (bits << 6)) == (bits << 6);
+    if (st->st_gid == as->gid)
+        return (st->st_mode & (bits << 3)) == (bits << 3);
+    return (st->st_mode & bits) == bits;
+}
+
+bool jn_exec_can_use(const char *path, bool want_dir, char *why, size_t len)
+{
+    struct run_as as;
+    if (run_as_lookup(&as) < 0 || path[0] != '/')
+        return true; /* the start says what is wrong */
+    if (!as.drop) {
+        if (access(path, X_OK) == 0)
+            return true;
+        snprintf(why, len, "%s: %s", path, strerror(errno));
+        return false;
+    }
+    char p[PATH_CAP];
+    if (snprintf(p, sizeof(p), "%s", path) >= (int)sizeof(p))
+        return true;
+    struct stat st;
+    for (char *s = p + 1;; s++) {
+        bool last = *s == '\0';
+        if (*s != '/' && !last)
+            continue;
+        char c = *s;
+        *s = '\0';
+        if (stat(p, &st) < 0) {
+            snprintf(why, len, "%s: %s", p, strerror(errno));
+            return false;
+        }
+        bool dir = !last || want_dir;
+        if (!may(&st, &as, dir ? 01 : 05)) {
+            snprintf(why, len,
+                     "the user " JN_EXEC_USER " that apps run as cannot %s %s (mode %04o, owner "
+                     "uid %d): move it, or give others %s",
+                     dir ? "enter" : "read and execute", p, (unsigned)(st.st_mode & 07777),
+                     (int)st.st_uid, dir ? "search (chmod o+x)" : "read and execute (chmod o+rx)");
+            return false;
+        }
+        if (last)
+            return true;
+        *s = c;
+    }
+}
+
+static char **build_env(const struct jn_instance_spec *s, const struct run_as *as)
 {
     size_t n = 0;
     for (const char *const *e = s->env; e && *e; e++)
         n++;
     char **env = jn_calloc(n + 8, sizeof(char *));
     size_t k = 0;
-    const char *path = getenv("PATH"), *home = getenv("HOME");
-    char tmp[512];
+    const char *path = getenv("PATH");
+    char tmp[PATH_CAP + 16];
     snprintf(tmp, sizeof(tmp), "PATH=%s", path ? path : "/usr/local/bin:/usr/bin:/bin");
     env[k++] = jn_strdup(tmp);
-    snprintf(tmp, sizeof(tmp), "HOME=%s", home ? home : "/");
+    snprintf(tmp, sizeof(tmp), "HOME=%s", as->home);
     env[k++] = jn_strdup(tmp);
-    for (const char *const *e = s->env; e && *e; e++)
+    bool host = false;
+    for (const char *const *e = s->env; e && *e; e++) {
+        host |= strncmp(*e, "HOST=", 5) == 0;
         if (strncmp(*e, "PORT=", 5) != 0) /* $PORT is the port jern allocated */
             env[k++] = jn_strdup(*e);
+    }
+    if (!host)
+        env[k++] = jn_strdup("HOST=127.0.0.1");
     if (s->host_port > 0) {
         snprintf(tmp, sizeof(tmp), "PORT=%d", s->host_port);
         env[k++] = jn_strdup(tmp);
@@ -681,7 +821,14 @@ static int ex_start(struct jn_driver *d, const struct jn_instance_spec *spec,
         inst_path(x, spec->name, "pids", a.pids_path, sizeof(a.pids_path)) < 0 ||
         inst_path(x, spec->name, "pids.tmp", a.pids_tmp, sizeof(a.pids_tmp)) < 0)
         return jn_driver_fail(d, JN_ETOOBIG, "exec: state path for %s too long", spec->name);
-    a.workdir = spec->workdir ? spec->workdir : dir;
+    struct run_as as;
+    int rc = run_as_get(d, &as);
+    if (rc < 0)
+        return rc;
+    a.as = &as;
+    /* The instance's own directory is inside the state dir, which an app
+     * running as JN_EXEC_USER cannot enter: its home is the default then. */
+    a.workdir = spec->workdir ? spec->workdir : as.drop ? as.home : dir;
     if (mkdir(dir, 0700) < 0) {
         if (errno == EEXIST)
             return jn_driver_fail(d, JN_EEXIST,
@@ -709,7 +856,7 @@ static int ex_start(struct jn_driver *d, const struct jn_instance_spec *spec,
     snprintf(m.release, sizeof(m.release), "%s", spec->release);
     snprintf(m.instance, sizeof(m.instance), "%s", spec->instance);
     snprintf(m.daemon, sizeof(m.daemon), "%s", spec->daemon ? spec->daemon : "");
-    int rc = write_meta(x, &m);
+    rc = write_meta(x, &m);
     if (rc < 0) {
         rm_tree(dir);
         return jn_driver_fail(d, rc, "exec: cannot record the state of %s: %s", spec->name,
@@ -722,7 +869,7 @@ static int ex_start(struct jn_driver *d, const struct jn_instance_spec *spec,
     if (a.log_fd < 0 || a.devnull < 0 || pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
         pipe2(readyp, O_CLOEXEC) < 0)
         rc = jn_driver_fail(d, -errno, "exec: cannot set up %s: %s", spec->name, strerror(errno));
-    char **env = build_env(spec);
+    char **env = build_env(spec, &as);
     char *argv[] = {"sh", "-c", (char *)spec->command, NULL};
     a.argv = argv;
     a.envp = env;

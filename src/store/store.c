@@ -18,6 +18,7 @@ sqlite3_stmt *jn_store_prepare(struct jn_store *st, const char *sql)
     int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
     if (rc != SQLITE_OK) {
         jn_error("store: cannot prepare \"%s\": %s", sql, sqlite3_errmsg(st->db));
+        snprintf(st->last_error, sizeof(st->last_error), "%s", sqlite3_errmsg(st->db));
         return NULL;
     }
     return s;
@@ -46,6 +47,11 @@ static bool is_full(struct jn_store *st, int rc)
     return e == ENOSPC || e == EDQUOT;
 }
 
+const char *jn_store_error(const struct jn_store *st)
+{
+    return st->last_error[0] ? st->last_error : "unknown failure";
+}
+
 int jn_store_rc(struct jn_store *st, int rc, const char *what)
 {
     switch (rc) {
@@ -63,6 +69,7 @@ int jn_store_rc(struct jn_store *st, int rc, const char *what)
         return JN_ENOTFOUND;
     default:
         jn_error("store: %s: %s (sqlite %d)", what, sqlite3_errmsg(st->db), rc);
+        snprintf(st->last_error, sizeof(st->last_error), "%s: %s", what, sqlite3_errmsg(st->db));
         if (is_full(st, rc)) {
             st->disk_full = true;
             settle(st);
@@ -100,6 +107,7 @@ static int exec(struct jn_store *st, const char *sql)
     if (rc != SQLITE_OK) {
         int ext = sqlite3_extended_errcode(st->db);
         jn_error("store: \"%.60s\": %s", sql, msg ? msg : sqlite3_errstr(rc));
+        snprintf(st->last_error, sizeof(st->last_error), "%s", msg ? msg : sqlite3_errstr(rc));
         sqlite3_free(msg);
         if (is_full(st, ext)) {
             st->disk_full = true;
