@@ -5,6 +5,7 @@
  * parsed only after the previous response went out) and lingering close.
  */
 #include "gateway/worker.h"
+#include "gateway/challenge.h"
 
 #include "core/log.h"
 #include "net/sock.h"
@@ -377,6 +378,8 @@ static void start_request(struct gw_conn *c)
      * for the proxied case, so a local answer with a body closes the connection. */
     jn_pipe_clear(&r->rq);
     r->rq.body_done = h->framing == JN_FRAMING_NONE;
+    if (gw_challenge_respond(r))
+        return;
     if (!r->loc) {
         gw_client_respond(r, 404, NULL, NULL);
         return;
