@@ -6,6 +6,7 @@
 #include "core/common.h"
 
 #include "control/api.h"
+#include "control/certs.h"
 #include "control/control.h"
 #include "control/deploy.h"
 #include "control/names.h"
@@ -605,13 +606,15 @@ static void route_upstreams(struct jn_api *api, const struct route *rt,
     }
 }
 
-static bool deployer_route(struct jn_api *api, const struct route *rt, const struct jn_api_req *req,
-                           struct jn_api_resp *resp)
+/* Routes answered by other modules (deploy_api.c, certs_api.c). */
+static bool module_route(struct jn_api *api, const struct route *rt, const struct jn_api_req *req,
+                         struct jn_api_resp *resp)
 {
     const char *seg[MAX_SEGS];
     for (int i = 0; i < rt->nseg; i++)
         seg[i] = rt->seg[i];
-    return jn_deployer_api(api->deployer, seg, rt->nseg, req, resp);
+    return (api->deployer && jn_deployer_api(api->deployer, seg, rt->nseg, req, resp)) ||
+           (api->certs && jn_certs_api(api->certs, seg, rt->nseg, req, resp));
 }
 
 void jn_api_handle(struct jn_api *api, const struct jn_api_req *req, struct jn_api_resp *resp)
@@ -646,8 +649,8 @@ void jn_api_handle(struct jn_api *api, const struct jn_api_req *req, struct jn_a
             return;
         }
         status(api, resp);
-    } else if (api->deployer && deployer_route(api, &rt, req, resp)) {
-        /* answered by control/deploy_api.c */
+    } else if (module_route(api, &rt, req, resp)) {
+        /* answered by control/deploy_api.c or control/certs_api.c */
     } else if (rt.nseg >= 2 && strcmp(rt.seg[0], "v1") == 0 && strcmp(rt.seg[1], "apps") == 0) {
         route_apps(api, &rt, req, resp);
     } else if (rt.nseg >= 2 && strcmp(rt.seg[0], "v1") == 0 &&

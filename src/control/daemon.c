@@ -9,6 +9,7 @@
 #include "core/common.h"
 
 #include "control/admin.h"
+#include "control/certs.h"
 #include "control/api.h"
 #include "control/control.h"
 #include "control/daemon.h"
@@ -35,6 +36,7 @@ struct daemon {
     struct jn_control *ctl;
     struct jn_admin *admin;
     struct jn_deployer *deployer;
+    struct jn_certs *certs;
     struct jn_api api;
     char admin_desc[512];
 };
@@ -111,8 +113,10 @@ static void on_reload(struct jn_loop *loop, int signo, void *arg)
     /* Listen addresses follow the file; the state dir, the admin endpoint
      * and the base domain are bound at start and need a restart. */
     if (strcmp(dc.state_dir, d->dc.state_dir) != 0 || strcmp(dc.admin_unix, d->dc.admin_unix) ||
-        strcmp(dc.base_domain, d->dc.base_domain) != 0)
-        jn_warn("reload: state_dir, admin and base_domain changes take effect at restart");
+        strcmp(dc.base_domain, d->dc.base_domain) != 0 ||
+        strcmp(dc.acme_directory, d->dc.acme_directory) != 0)
+        jn_warn("reload: state_dir, admin, base_domain and acme_* changes take effect at "
+                "restart");
     for (size_t i = 0; i < JN_DAEMON_MAX_LISTEN; i++) {
         char *t = d->dc.listen[i];
         d->dc.listen[i] = dc.listen[i];
@@ -198,6 +202,14 @@ int jn_daemon_run(const char *config_path)
         goto out;
     }
 
+    struct jn_certs_opts co = {
+        .state_dir = d.dc.state_dir,
+        .directory = d.dc.acme_directory,
+        .email = d.dc.acme_email,
+        .ca_bundle = d.dc.acme_ca_bundle,
+    };
+    d.certs = jn_certs_new(d.loop, d.ctl, &co);
+
     int n = snprintf(d.admin_desc, sizeof(d.admin_desc), "unix:%s", d.dc.admin_unix);
     if (d.dc.admin_tcp)
         snprintf(d.admin_desc + n, sizeof(d.admin_desc) - (size_t)n, " and %s (token)",
@@ -212,6 +224,7 @@ int jn_daemon_run(const char *config_path)
         .admin_desc = d.admin_desc,
         .started_ms = jn_now_ms(),
         .deployer = d.deployer,
+        .certs = d.certs,
     };
     struct jn_admin_opts ao = {
         .unix_path = d.dc.admin_unix,
@@ -228,6 +241,7 @@ int jn_daemon_run(const char *config_path)
     rc = r < 0 ? 1 : 0;
 out:
     jn_admin_stop(d.admin);
+    jn_certs_free(d.certs);
     jn_deployer_free(d.deployer);
     if (d.gw)
         jn_gateway_free(d.gw);

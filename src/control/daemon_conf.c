@@ -19,8 +19,9 @@
 
 #define TEXT_MAX (16u << 20)
 
-static const char *const known[] = {"listen",      "state_dir",     "admin",
-                                    "base_domain", "drain_timeout", NULL};
+static const char *const known[] = {"listen",         "state_dir",    "admin",
+                                    "base_domain",    "drain_timeout", "acme_directory",
+                                    "acme_email",     "acme_ca_bundle", NULL};
 
 static int read_file(const char *path, char **out, size_t *len, char *err, size_t errlen)
 {
@@ -108,6 +109,21 @@ static int apply(struct jn_daemon_conf *dc, const char *file, struct directive *
             return JN_ECONFIG;
         }
         dc->drain_timeout_ms = ms;
+    } else if (strncmp(name, "acme_", 5) == 0) {
+        char **slot = strcmp(name, "acme_directory") == 0 ? &dc->acme_directory
+                      : strcmp(name, "acme_email") == 0   ? &dc->acme_email
+                                                          : &dc->acme_ca_bundle;
+        if (slot == &dc->acme_directory && strncmp(a, "https://", 8) != 0 &&
+            strncmp(a, "http://", 7) != 0) {
+            snprintf(err, errlen,
+                     "%s:%d: invalid acme_directory \"%s\" (a URL: "
+                     "https://acme-v02.api.letsencrypt.org/directory, or off)",
+                     file, d->line, a);
+            if (strcmp(a, "off") != 0)
+                return JN_ECONFIG;
+        }
+        free(*slot);
+        *slot = jn_strdup(a);
     } else if (strcmp(name, "base_domain") == 0) {
         free(dc->base_domain);
         dc->base_domain = jn_strdup(a);
@@ -225,7 +241,8 @@ static int take_jern_blocks(struct jn_daemon_conf *dc, const char *file, char *t
                 if (!ok || t.len >= sizeof(d.name)) {
                     snprintf(err, errlen,
                              "%s:%d: unknown directive \"%s\" in the jern block "
-                             "(known: listen, state_dir, admin, base_domain)",
+                             "(known: listen, state_dir, admin, base_domain, drain_timeout, "
+                             "acme_directory, acme_email, acme_ca_bundle)",
                              file, t.line, v);
                     free(v);
                     return JN_ECONFIG;
@@ -363,6 +380,8 @@ int jn_daemon_conf_load(const char *path, struct jn_daemon_conf *dc, struct jn_c
     }
     if (!dc->base_domain)
         dc->base_domain = jn_strdup("localhost");
+    if (!dc->acme_directory)
+        dc->acme_directory = jn_strdup(JN_ACME_DEFAULT_DIRECTORY);
     return 0;
 }
 
@@ -377,5 +396,8 @@ void jn_daemon_conf_free(struct jn_daemon_conf *dc)
         explicit_bzero(dc->admin_token, strlen(dc->admin_token));
     free(dc->admin_token);
     free(dc->base_domain);
+    free(dc->acme_directory);
+    free(dc->acme_email);
+    free(dc->acme_ca_bundle);
     memset(dc, 0, sizeof(*dc));
 }

@@ -10,6 +10,10 @@
  *       base_domain localhost;          # apps answer at APP.BASE
  *       drain_timeout 30s;              # requests left on a drained/removed server
  *                                       # are ended after this (0: never)
+ *       acme_directory URL;             # where certificates for app domains come
+ *                                       # from (default Let's Encrypt; off: none)
+ *       acme_email ops@example.com;     # the ACME account's contact
+ *       acme_ca_bundle FILE;            # trust FILE for the ACME server's HTTPS
  *   }
  *
  * Control thread; blocking file I/O.
@@ -21,6 +25,7 @@
 #include "config/conf.h"
 
 #define JN_DAEMON_MAX_LISTEN 16
+#define JN_ACME_DEFAULT_DIRECTORY "https://acme-v02.api.letsencrypt.org/directory"
 
 struct jn_daemon_conf {
     char *listen[JN_DAEMON_MAX_LISTEN]; /* gateway addresses for apps */
@@ -31,6 +36,9 @@ struct jn_daemon_conf {
     char *admin_token; /* with admin_tcp */
     char *base_domain;
     int64_t drain_timeout_ms; /* drain_timeout: default 30 s; 0 waits forever */
+    char *acme_directory;     /* default JN_ACME_DEFAULT_DIRECTORY; "off": no ACME */
+    char *acme_email;         /* NULL: no contact */
+    char *acme_ca_bundle;     /* NULL: the system's trust store */
 };
 
 /* Loads path (NULL: the embedded defaults): the jern block into *dc and the
