@@ -9,6 +9,8 @@ PACKAGES=(
     gcc make pkg-config libsqlite3-dev libcurl4-openssl-dev libcjson-dev
     # tests
     libcmocka-dev python3-pytest python3-requests python3-websocket curl
+    # TLS and certificates: OpenSSL 3, the ACME test CA, expired test certificates
+    libssl-dev openssl pebble python3-cryptography
     clang libclang-rt-14-dev procps
     # real peers: benchmarks, containers, a private registry
     nginx haproxy wrk
