@@ -98,6 +98,16 @@ static size_t on_header(char *p, size_t sz, size_t n, void *arg)
     return len;
 }
 
+static bool cancelled(const struct acme *a)
+{
+    return a->o->cancelled && a->o->cancelled(a->o->arg);
+}
+
+static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    return cancelled(arg) ? 1 : 0; /* non-zero aborts the transfer */
+}
+
 static void resp_free(struct resp *r)
 {
     free(r->body);
@@ -121,6 +131,9 @@ static int http(struct acme *a, const char *url, const char *body, bool head, co
     curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, a);
     if (a->o->ca_bundle && *a->o->ca_bundle)
         curl_easy_setopt(c, CURLOPT_CAINFO, a->o->ca_bundle);
     struct curl_slist *hs = NULL;
@@ -141,6 +154,10 @@ static int http(struct acme *a, const char *url, const char *body, bool head, co
     curl_slist_free_all(hs);
     if (r->toobig)
         return fail(a, JN_ETOOBIG, "%s: the CA's answer is larger than 1 MiB", url);
+    if (cc == CURLE_ABORTED_BY_CALLBACK) {
+        resp_free(r);
+        return fail(a, JN_ECLOSED, "stopped: the daemon is shutting down");
+    }
     if (cc != CURLE_OK) {
         resp_free(r);
         return fail(a, JN_EUPSTREAM, "cannot reach the ACME server at %s: %s", url,
@@ -302,8 +319,9 @@ static void pause_ms(struct acme *a, const struct resp *r)
 {
     int64_t ms = r->retry_after > 0 ? (int64_t)r->retry_after * 1000 : POLL_MS;
     ms = JN_MIN(ms, (int64_t)2000);
-    ms = JN_MIN(ms, JN_MAX(a->deadline - jn_now_ms(), (int64_t)0));
-    usleep((useconds_t)ms * 1000);
+    int64_t until = jn_now_ms() + JN_MIN(ms, JN_MAX(a->deadline - jn_now_ms(), (int64_t)0));
+    while (!cancelled(a) && jn_now_ms() < until)
+        usleep(20000);
 }
 
 /* Polls url (POST-as-GET) until its status leaves pending/processing. */
@@ -322,6 +340,11 @@ static cJSON *poll_status(struct acme *a, const char *url, const char *what)
             return o;
         }
         cJSON_Delete(o);
+        if (cancelled(a)) {
+            resp_free(&r);
+            fail(a, JN_ECLOSED, "stopped: the daemon is shutting down");
+            return NULL;
+        }
         if (past_deadline(a)) {
             resp_free(&r);
             fail(a, JN_ETIMEDOUT, "%s is still %s when the deadline passed", what, st);

@@ -22,6 +22,9 @@ struct jn_acme_opts {
      * negative code. */
     int (*publish)(void *arg, const char *keyauth);
     void (*withdraw)(void *arg, const char *token);
+    /* Polled during transfers and waits; true ends the issuance at once
+     * (JN_ECLOSED). May be NULL. */
+    bool (*cancelled)(void *arg);
     void *arg;
 };
 

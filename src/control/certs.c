@@ -125,9 +125,19 @@ static void link_unref(struct jn_certs_link *l)
     bool last = --l->refs == 0;
     pthread_mutex_unlock(&l->mu);
     if (last) {
+        pthread_cond_destroy(&l->idle);
         pthread_mutex_destroy(&l->mu);
         free(l);
     }
+}
+
+static bool job_cancelled(void *arg)
+{
+    struct jn_certs_job *j = arg;
+    pthread_mutex_lock(&j->link->mu);
+    bool gone = j->link->cm == NULL;
+    pthread_mutex_unlock(&j->link->mu);
+    return gone;
 }
 
 static void job_free(struct jn_certs_job *j)
@@ -202,6 +212,8 @@ static int issue(struct jn_certs_job *j)
         .account_key = acct,
         .publish = chal_publish,
         .withdraw = chal_withdraw,
+        .cancelled = job_cancelled,
+        .arg = j,
     };
     if ((r = jn_acme_issue(&o, j->domain, key, &chain, j->err, sizeof(j->err))) < 0)
         goto out;
@@ -238,12 +250,21 @@ static void *job_main(void *arg)
 {
     struct jn_certs_job *j = arg;
     j->rc = issue(j);
+    if (j->rc == JN_ECLOSED)
+        jn_notice("certificate for %s: issuance stopped, the daemon is stopping", j->domain);
     pthread_mutex_lock(&j->link->mu);
     struct jn_certs *cm = j->link->cm;
     bool posted = cm && jn_loop_post(cm->loop, job_done, j) == 0;
-    pthread_mutex_unlock(&j->link->mu);
+    struct jn_certs_link *l = j->link;
+    l->refs++; /* keep the link for the signal below even if job_free runs now */
+    pthread_mutex_unlock(&l->mu);
     if (!posted)
         job_free(j);
+    pthread_mutex_lock(&l->mu);
+    l->running = false;
+    pthread_cond_broadcast(&l->idle);
+    pthread_mutex_unlock(&l->mu);
+    link_unref(l);
     return NULL;
 }
 
@@ -314,6 +335,7 @@ static void start_job(struct jn_certs *cm, struct jn_cert_entry *e)
     struct jn_certs_job *j = jn_calloc(1, sizeof(*j));
     pthread_mutex_lock(&cm->link->mu);
     cm->link->refs++;
+    cm->link->running = true;
     pthread_mutex_unlock(&cm->link->mu);
     j->link = cm->link;
     snprintf(j->domain, sizeof(j->domain), "%s", e->domain);
@@ -330,6 +352,9 @@ static void start_job(struct jn_certs *cm, struct jn_cert_entry *e)
     pthread_attr_destroy(&attr);
     if (r != 0) {
         jn_error("certificate for %s: cannot start a job thread: %s", e->domain, strerror(r));
+        pthread_mutex_lock(&cm->link->mu);
+        cm->link->running = false;
+        pthread_mutex_unlock(&cm->link->mu);
         job_free(j);
         e->next_try_ms = jn_now_ms() + BACKOFF_FIRST_MS;
         return;
@@ -414,6 +439,7 @@ struct jn_certs *jn_certs_new(struct jn_loop *loop, struct jn_control *ctl,
     cm->ca_bundle = o->ca_bundle && *o->ca_bundle ? jn_strdup(o->ca_bundle) : NULL;
     cm->link = jn_calloc(1, sizeof(*cm->link));
     pthread_mutex_init(&cm->link->mu, NULL);
+    pthread_cond_init(&cm->link->idle, NULL);
     cm->link->refs = 1;
     cm->link->cm = cm;
     load_dir(cm);
@@ -427,8 +453,19 @@ void jn_certs_free(struct jn_certs *cm)
     if (!cm)
         return;
     jn_timer_stop(cm->loop, &cm->tick);
+    /* Cancel a job in flight and wait for its thread (its transfers and waits
+     * poll the flag), bounded: libcurl, OpenSSL and the process's exit must
+     * not race with it. */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 5;
     pthread_mutex_lock(&cm->link->mu);
     cm->link->cm = NULL;
+    while (cm->link->running)
+        if (pthread_cond_timedwait(&cm->link->idle, &cm->link->mu, &until) == ETIMEDOUT)
+            break;
+    if (cm->link->running)
+        jn_warn("an issuance job did not stop within 5 s; exiting without it");
     pthread_mutex_unlock(&cm->link->mu);
     link_unref(cm->link);
     free(cm->e);

@@ -30,8 +30,10 @@ struct jn_certs_job;
 /* Shared between the manager and a job thread that may outlive it. */
 struct jn_certs_link {
     pthread_mutex_t mu;
+    pthread_cond_t idle; /* signalled when a job thread ends */
     int refs;
-    struct jn_certs *cm; /* NULL once the manager is gone */
+    bool running;        /* a job thread is alive */
+    struct jn_certs *cm; /* NULL once the manager is gone: the job stops */
 };
 
 struct jn_certs {

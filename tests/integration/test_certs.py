@@ -223,3 +223,30 @@ def test_https_mode_of_an_app(procs, tmp_path):
     assert r.returncode == 1 and "must be one of off, redirect, only" in r.stderr
     r = d.cli("domains", "nope", "set", "--https", "only")
     assert r.returncode == 1 and "app 'nope' does not exist" in r.stderr
+
+
+def test_stop_while_the_ca_does_not_answer(procs, tmp_path):
+    """A stop in the middle of an issuance ends the job (its thread notices
+    within a second) before the process exits."""
+    import signal
+    import socket
+    mute = socket.socket()
+    mute.bind(("127.0.0.1", 0))
+    mute.listen(16)  # accepts (in the backlog), never answers
+    try:
+        ca = f"http://127.0.0.1:{mute.getsockname()[1]}/dir"
+        d = Daemon(procs, tmp_path,
+                   config="jern { listen 127.0.0.1:{port}; acme_directory %s; }\n" % ca).start()
+        assert d.cli("create", "shop", "--domain", "shop.test").returncode == 0
+        wait_cert(d.admin(), "shop.test", lambda c: c["state"] == "issuing", timeout=10)
+        time.sleep(0.3)
+        t0 = time.time()
+        d.proc.send(signal.SIGTERM)
+        assert d.proc.wait(timeout=10) == 0
+        took = time.time() - t0
+        assert took < 3.5, took
+        out = d.proc.output()
+        assert "certificate for shop.test: issuance stopped, the daemon is stopping" in out
+        assert "did not stop" not in out
+    finally:
+        mute.close()
