@@ -4,8 +4,13 @@
  * errors), keep-alive, pipelining (answers in order: the next request is
  * parsed only after the previous response went out) and lingering close.
  */
-#include "gateway/worker.h"
+#include "gateway/client.h"
 
+#include "gateway/alog.h"
+#include "gateway/conn_io.h"
+#include "gateway/pool.h"
+#include "gateway/proxy.h"
+#include "gateway/worker.h"
 #include "core/log.h"
 #include "net/sock.h"
 
@@ -131,12 +136,11 @@ static void linger_read(struct gw_conn *c)
 {
     char tmp[4096];
     for (;;) {
-        ssize_t n = jn_sock_recv(c->io.fd, tmp, sizeof(tmp));
+        size_t len = 0;
+        ssize_t n = gw_conn_read(c, tmp, &len, sizeof(tmp));
         if (n > 0)
             continue;
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        if (n == -EAGAIN)
             return;
         gw_client_close(c); /* EOF or error: done */
         return;
@@ -154,7 +158,7 @@ static void linger(struct gw_conn *c)
     c->buf = NULL;
     c->len = c->cap = 0;
     c->state = GW_C_LINGER;
-    if (shutdown(c->io.fd, SHUT_WR) < 0) {
+    if (gw_conn_shutdown(c) < 0) {
         gw_client_close(c);
         return;
     }
@@ -275,7 +279,7 @@ static void local_run(struct gw_req *r)
     if (!c->wr_ready)
         return;
     bool full;
-    ssize_t n = jn_pipe_flush(&r->rs, c->io.fd, &full);
+    ssize_t n = gw_conn_flush(c, &r->rs, &full);
     if (n < 0) {
         gw_client_close(c);
         return;
@@ -477,8 +481,7 @@ static void read_head(struct gw_conn *c)
             c->buf = gw_buf_get(w, &c->cap);
             c->len = 0;
         }
-        size_t room = c->cap - c->len;
-        ssize_t n = jn_sock_recv(c->io.fd, c->buf + c->len, room);
+        ssize_t n = gw_conn_read(c, c->buf, &c->len, c->cap);
         if (n > 0) {
             if (!c->req)
                 c->req = gw_req_get(w);
@@ -491,15 +494,9 @@ static void read_head(struct gw_conn *c)
                 c->head_deadline = jn_loop_now(w->loop) + (s ? s->client_header_timeout_ms : 60000);
                 jn_timer_start(w->loop, &c->timer, c->head_deadline - jn_loop_now(w->loop));
             }
-            c->len += (size_t)n;
-            if ((size_t)n < room && !c->hup)
-                c->rd_ready = false;
             continue;
         }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            c->rd_ready = false;
+        if (n == -EAGAIN) {
             if (c->len == 0) {
                 /* Idle: give the buffer and request object back. */
                 gw_buf_put(w, c->buf, c->cap);
