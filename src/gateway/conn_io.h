@@ -26,4 +26,9 @@ ssize_t gw_conn_send(struct gw_conn *c, const void *buf, size_t len);
 /* Half-closes the write side (TLS: close_notify first). Returns 0 or -errno. */
 int gw_conn_shutdown(struct gw_conn *c);
 
+struct jn_var_ctx;
+/* Sets $scheme and, over TLS, $https $ssl_protocol $ssl_cipher
+ * $ssl_server_name in ctx. */
+void gw_conn_vars(const struct gw_conn *c, struct jn_var_ctx *ctx);
+
 #endif

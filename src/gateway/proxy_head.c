@@ -7,6 +7,7 @@
 #include "gateway/proxy.h"
 
 #include "core/log.h"
+#include "gateway/conn_io.h"
 
 #include <arpa/inet.h>
 
@@ -183,7 +184,7 @@ ssize_t gw_eval_template(struct gw_req *r, const struct jn_template *t, char *ou
     memset(&ctx, 0, sizeof(ctx));
     ctx.req = &r->hreq;
     ctx.remote_addr = remote_text(r);
-    ctx.scheme = "http";
+    gw_conn_vars(r->c, &ctx);
     ctx.proxy_host = r->loc->proxy_host;
     ctx.upstream_response_time_us = -1;
     ctx.connection = r->c->serial;
@@ -199,7 +200,7 @@ static void fill_ctx(struct gw_req *r, struct jn_var_ctx *ctx)
     for (size_t i = 0; i < r->loc->nset && !templates; i++)
         templates = !r->loc->set[i].is_empty;
     ctx->remote_addr = templates ? remote_text(r) : NULL;
-    ctx->scheme = "http";
+    gw_conn_vars(r->c, ctx);
     ctx->proxy_host = r->loc->proxy_host ? r->loc->proxy_host : r->u->name;
     ctx->upstream_response_time_us = -1;
     ctx->connection = r->c->serial;

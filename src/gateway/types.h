@@ -19,6 +19,7 @@
 #include <stdatomic.h>
 
 struct jn_gateway;
+struct jn_tls_conn;
 struct gw_req;
 
 /* Upper bounds for per-worker caches: what is above is freed, not kept.
@@ -65,6 +66,7 @@ struct gw_pool {
 };
 
 enum gw_conn_state {
+    GW_C_TLS,    /* TLS handshake (counts into the head deadline) */
     GW_C_IDLE,   /* keep-alive, between requests */
     GW_C_HEAD,   /* reading a request head */
     GW_C_BUSY,   /* an exchange is running (struct gw_req) */
@@ -81,12 +83,14 @@ struct gw_conn {
     char *buf; /* client input, from the worker's free list; NULL when idle */
     size_t cap, len;
     struct gw_req *req;
+    struct jn_tls_conn *tls; /* NULL on a plain listen address */
     uint64_t serial;
     uint32_t nreqs;
     int listen_id;
     uint8_t state;
     bool rd_ready, wr_ready, eof;
     bool hup;                     /* RDHUP/HUP seen: read until 0 even after a short read */
+    bool tls_rd_wants_wr;         /* a TLS read must wait for the socket to be writable */
     bool in_finish, next_pending; /* pipelined requests run in a loop, not recursion */
     int64_t head_deadline;
     union {

@@ -42,6 +42,10 @@ static const struct {
     {"msec", JN_VAR_MSEC},
     {"connection", JN_VAR_CONNECTION},
     {"connection_requests", JN_VAR_CONNECTION_REQUESTS},
+    {"https", JN_VAR_HTTPS},
+    {"ssl_protocol", JN_VAR_SSL_PROTOCOL},
+    {"ssl_cipher", JN_VAR_SSL_CIPHER},
+    {"ssl_server_name", JN_VAR_SSL_SERVER_NAME},
 };
 
 static bool is_name_char(char c)
@@ -350,11 +354,24 @@ static void split_path(const struct jn_http_request *req, size_t *path_len, cons
     *args_len = q ? req->path_len - *path_len - 1 : 0;
 }
 
-/* The variables of the response and the connection (access logs). */
+/* The variables of the response and the connection (access logs, TLS). */
 static void eval_response_var(struct out *o, const struct jn_var_part *part,
                               const struct jn_var_ctx *c)
 {
     switch (part->id) {
+    case JN_VAR_HTTPS:
+        put_raw(o, "on", c->ssl_protocol ? 2 : 0);
+        return;
+    case JN_VAR_SSL_PROTOCOL:
+        c->ssl_protocol ? put_str(o, c->ssl_protocol) : put_unknown(o);
+        return;
+    case JN_VAR_SSL_CIPHER:
+        c->ssl_cipher ? put_str(o, c->ssl_cipher) : put_unknown(o);
+        return;
+    case JN_VAR_SSL_SERVER_NAME:
+        c->ssl_server_name && c->ssl_server_name[0] ? put_str(o, c->ssl_server_name)
+                                                    : put_unknown(o);
+        return;
     case JN_VAR_STATUS: {
         /* nginx prints "000" before a status exists */
         unsigned s = c->status > 0 && c->status < 1000 ? (unsigned)c->status : 0;

@@ -89,8 +89,8 @@ struct jn_tls_conn *jn_tls_conn_new(struct jn_tls_cert *def, int fd, jn_tls_sni_
 void jn_tls_conn_free(struct jn_tls_conn *t);
 
 /* Results of the I/O calls below, beside bytes (> 0): */
-#define JN_TLS_WANT_READ (-EAGAIN) /* wait for the socket to be readable */
-#define JN_TLS_WANT_WRITE (-EWOULDBLOCK - 1000) /* wait for it to be writable */
+#define JN_TLS_WANT_READ (-EAGAIN)  /* wait for the socket to be readable */
+#define JN_TLS_WANT_WRITE (-EBUSY)  /* wait for it to be writable */
 
 /* Advances the handshake. Returns 1 when done, JN_TLS_WANT_READ/WRITE, or a
  * negative code (JN_EBADINPUT: not TLS, an unsupported version, refused by
@@ -105,8 +105,9 @@ ssize_t jn_tls_read(struct jn_tls_conn *t, void *buf, size_t len);
 ssize_t jn_tls_writev(struct jn_tls_conn *t, const struct iovec *iov, int cnt);
 /* Sends close_notify (best effort, non-blocking). */
 void jn_tls_shutdown(struct jn_tls_conn *t);
-/* True when decrypted bytes are buffered (a read would not touch the socket). */
-bool jn_tls_pending(const struct jn_tls_conn *t);
+/* True when the last socket read left nothing behind and OpenSSL buffers no
+ * record: with edge-triggered events, reading may stop until the next one. */
+bool jn_tls_drained(const struct jn_tls_conn *t);
 
 /* Variables: "TLSv1.3", "TLS_AES_128_GCM_SHA256", the SNI name ("" when none). */
 const char *jn_tls_protocol(const struct jn_tls_conn *t);
