@@ -42,6 +42,8 @@ struct jn_conf_level {
     struct jn_conf_settings *s;
     unsigned ctx;      /* JN_CTX_HTTP, JN_CTX_SERVER or JN_CTX_LOCATION */
     bool headers_here; /* a proxy_set_header at this level replaced the inherited list */
+    bool certs_here;   /* likewise ssl_certificate */
+    bool keys_here;    /* and ssl_certificate_key */
 };
 
 struct jn_conf_server_build {
@@ -129,6 +131,12 @@ JN_CONF_HANDLER(jn_conf_set_server_name);
 JN_CONF_HANDLER(jn_conf_set_location);
 JN_CONF_HANDLER(jn_conf_set_proxy_pass);
 JN_CONF_HANDLER(jn_conf_set_return);
+/* ssl.c: the ssl_* directives */
+JN_CONF_HANDLER(jn_conf_set_ssl_certificate);
+JN_CONF_HANDLER(jn_conf_set_ssl_protocols);
+JN_CONF_HANDLER(jn_conf_set_ssl_ciphers);
+JN_CONF_HANDLER(jn_conf_set_ssl_flag);
+JN_CONF_HANDLER(jn_conf_set_ssl_session_cache);
 /* upstream_block.c: upstream NAME { ... } */
 JN_CONF_HANDLER(jn_conf_set_upstream);
 JN_CONF_HANDLER(jn_conf_set_upstream_server);

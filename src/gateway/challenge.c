@@ -7,7 +7,8 @@
 #include "core/common.h"
 
 #include "gateway/challenge.h"
-#include "gateway/worker.h"
+#include "gateway/client.h"
+#include "gateway/types.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

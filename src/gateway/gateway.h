@@ -22,6 +22,7 @@
 
 struct jn_gateway;
 struct jn_loop;
+struct jn_tls_cert;
 
 /* Checks a config as `-t` does: builds the whole runtime snapshot (compiles
  * templates, resolves upstreams and listen addresses) without opening any
@@ -64,6 +65,15 @@ int jn_gateway_set_app(struct jn_gateway *g, const char *host, struct jn_upstrea
  * JN_ENOTFOUND. */
 int jn_gateway_remove_app(struct jn_gateway *g, const char *host);
 
+/* Serves cert (takes a reference; see tls/tls.h: jn_tls_cert_load or
+ * jn_tls_cert_from_pem) to TLS clients whose SNI name is host (any case, no
+ * port), on every `listen ... ssl` address, ahead of the server blocks'
+ * certificates. Replaces an earlier certificate for host: a renewal is one
+ * call; handshakes in flight and established connections keep the context
+ * they started with. Returns 0 or JN_EBADINPUT (bad host). */
+int jn_gateway_set_cert(struct jn_gateway *g, const char *host, struct jn_tls_cert *cert);
+/* Stops serving the certificate for host. Returns 0 or JN_ENOTFOUND. */
+int jn_gateway_remove_cert(struct jn_gateway *g, const char *host);
 /* Reopens the error log and every access log (SIGUSR1). */
 void jn_gateway_reopen_logs(struct jn_gateway *g);
 
