@@ -11,6 +11,9 @@
 #include "core/log.h"
 #include "ev/loop.h"
 #include "gateway/challenge.h"
+#include "gateway/gateway.h"
+#include "gateway/snapshot.h"
+#include "tls/tls.h"
 
 #include <curl/curl.h>
 #include <dirent.h>
@@ -114,7 +117,78 @@ struct jn_cert_entry *jn_certs_add(struct jn_certs *cm, const char *domain)
 
 static void entry_remove(struct jn_certs *cm, size_t i)
 {
+    if (cm->e[i].served[0] && cm->gw)
+        jn_gateway_remove_cert(cm->gw, cm->e[i].domain);
     cm->e[i] = cm->e[--cm->n];
+}
+
+/* Hands e's certificate to the gateway when it is not serving that one yet
+ * (or withdraws it when e has none). */
+static void serve(struct jn_certs *cm, struct jn_cert_entry *e)
+{
+    if (!cm->gw)
+        return;
+    bool usable = e->have && e->info.not_after > (int64_t)time(NULL);
+    if (!usable) {
+        if (e->served[0])
+            jn_gateway_remove_cert(cm->gw, e->domain);
+        e->served[0] = '\0';
+        return;
+    }
+    if (strcmp(e->served, e->info.serial) == 0)
+        return;
+    char cp[4096], kp[4096], err[512];
+    jn_certs_path(cm, e->domain, "cert.pem", cp, sizeof(cp));
+    jn_certs_path(cm, e->domain, "key.pem", kp, sizeof(kp));
+    char *chain = NULL, *key = NULL;
+    ssize_t cl = jn_cert_read_file(cp, &chain), kl = cl >= 0 ? jn_cert_read_file(kp, &key) : -1;
+    struct jn_tls_cert *c = NULL;
+    int r = cl < 0 || kl < 0 ? JN_ENOTFOUND
+                             : jn_tls_cert_from_pem(chain, (size_t)cl, key, (size_t)kl, NULL, &c,
+                                                    err, sizeof(err));
+    if (key)
+        explicit_bzero(key, (size_t)kl);
+    free(chain);
+    free(key);
+    if (r == 0)
+        r = jn_gateway_set_cert(cm->gw, e->domain, c);
+    jn_tls_cert_unref(c);
+    if (r < 0) {
+        jn_error("certificate for %s cannot be served: %s", e->domain,
+                 r == JN_ENOTFOUND ? "its files are gone" : err);
+        /* tried once per serial: a broken pair is not reloaded every second */
+    } else {
+        jn_notice("certificate for %s served (serial %s)", e->domain, e->info.serial);
+    }
+    snprintf(e->served, sizeof(e->served), "%s", e->info.serial);
+}
+
+/* Applies each app's https mode to its domains that have a usable
+ * certificate (all others: off), where the gateway differs. */
+static void apply_https(struct jn_certs *cm, const struct jn_store_domain *d, int n)
+{
+    if (!cm->gw)
+        return;
+    for (int i = 0; i < n; i++) {
+        const struct jn_cert_entry *e = jn_certs_find(cm, d[i].domain);
+        int want = JN_GW_HTTPS_OFF;
+        if (cm->https_port && e && e->served[0] && e->have &&
+            e->info.not_after > (int64_t)time(NULL)) {
+            const char *m = jn_certs_https_mode(cm, d[i].app);
+            want = strcmp(m, "redirect") == 0 ? JN_GW_HTTPS_REDIRECT
+                   : strcmp(m, "only") == 0   ? JN_GW_HTTPS_ONLY
+                                              : JN_GW_HTTPS_OFF;
+        }
+        int port = 0;
+        int now = jn_gateway_app_https(cm->gw, d[i].domain, &port);
+        if (now >= 0 && (now != want || (want && port != cm->https_port))) {
+            jn_gateway_set_app_https(cm->gw, d[i].domain, want, cm->https_port);
+            jn_notice("%s: plain HTTP %s", d[i].domain,
+                      want == JN_GW_HTTPS_REDIRECT ? "redirects to HTTPS"
+                      : want == JN_GW_HTTPS_ONLY   ? "refused (HTTPS only)"
+                                                   : "served");
+        }
+    }
 }
 
 /* ---- the job thread ---- */
@@ -385,6 +459,9 @@ static void sync_domains(struct jn_certs *cm)
         if (!in && !e->user && !e->busy)
             entry_remove(cm, k);
     }
+    for (size_t k = 0; k < cm->n; k++)
+        serve(cm, &cm->e[k]);
+    apply_https(cm, d, n);
     free(d);
 }
 
@@ -432,6 +509,8 @@ struct jn_certs *jn_certs_new(struct jn_loop *loop, struct jn_control *ctl,
     struct jn_certs *cm = jn_calloc(1, sizeof(*cm));
     cm->loop = loop;
     cm->ctl = ctl;
+    cm->gw = o->gw;
+    cm->https_port = o->https_port;
     cm->state_dir = jn_strdup(o->state_dir);
     if (o->directory && *o->directory && strcmp(o->directory, "off") != 0)
         cm->directory = jn_strdup(o->directory);

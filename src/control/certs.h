@@ -10,6 +10,11 @@
  * log line that says why. Users may install certificates of their own
  * instead (never renewed by jern).
  *
+ * Every certificate held is attached to the gateway (jn_gateway_set_cert):
+ * the HTTPS listeners serve it by SNI, and a renewed one replaces it for new
+ * handshakes while connections in flight keep theirs. An app's https mode
+ * (off, redirect, only) is applied to its domains that have a certificate.
+ *
  * The manager lives on the control thread (a 1 s tick compares the store's
  * domains with the certificates held); each issuance runs on a job thread of
  * its own (one at a time), so the admin API and the gateway never wait for
@@ -23,9 +28,12 @@
 
 struct jn_certs;
 struct jn_control;
+struct jn_gateway;
 struct jn_loop;
 
 struct jn_certs_opts {
+    struct jn_gateway *gw; /* certificates and https modes go there; NULL: none */
+    int https_port;        /* the first `listen ... ssl` port; 0: no HTTPS listener */
     const char *state_dir;
     const char *directory; /* ACME directory URL; NULL or "off": no issuance */
     const char *email;     /* account contact, may be NULL */

@@ -167,6 +167,7 @@ static void cert_put(struct jn_certs *cm, const char *d, const struct jn_api_req
             jn_certs_reload_entry(cm, e);
             jn_notice("certificate for %s installed by the user (serial %s, by %s)", d,
                       e->info.serial, e->info.issuer);
+            jn_certs_kick(cm); /* served at once */
             jn_api_send_json(resp, 201, entry_json(cm, e));
         }
     }

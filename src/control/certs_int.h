@@ -23,6 +23,7 @@ struct jn_cert_entry {
     bool force;            /* renew now, whatever the expiry */
     bool busy;             /* a job is issuing it */
     int64_t attempts;      /* issuance attempts since start */
+    char served[80];       /* serial attached to the gateway; "": none */
 };
 
 struct jn_certs_job;
@@ -37,6 +38,8 @@ struct jn_certs_link {
 };
 
 struct jn_certs {
+    struct jn_gateway *gw;
+    int https_port;
     struct jn_loop *loop;
     struct jn_control *ctl;
     char *state_dir;

@@ -18,8 +18,10 @@
 #include "core/log.h"
 #include "ev/loop.h"
 #include "gateway/gateway.h"
+#include "net/sock.h"
 #include "store/store.h"
 
+#include <arpa/inet.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -121,6 +123,7 @@ static void on_reload(struct jn_loop *loop, int signo, void *arg)
         char *t = d->dc.listen[i];
         d->dc.listen[i] = dc.listen[i];
         dc.listen[i] = t;
+        d->dc.listen_ssl[i] = dc.listen_ssl[i];
     }
     size_t n = d->dc.nlisten;
     d->dc.nlisten = dc.nlisten;
@@ -135,6 +138,19 @@ static void on_reload(struct jn_loop *loop, int signo, void *arg)
         jn_error("reload: re-applying live state: %s", err);
     d->api.reloads++;
     jn_notice("reloaded %s", d->config_path);
+}
+
+/* The port of the first HTTPS listen address (redirects go there), or 0. */
+static int https_port(const struct jn_daemon_conf *dc)
+{
+    for (size_t i = 0; i < dc->nlisten; i++) {
+        struct jn_addr a;
+        if (dc->listen_ssl[i] && jn_addr_parse(dc->listen[i], 443, &a) == 0)
+            return ntohs(a.ss.ss_family == AF_INET6
+                             ? ((const struct sockaddr_in6 *)&a.ss)->sin6_port
+                             : ((const struct sockaddr_in *)&a.ss)->sin_port);
+    }
+    return 0;
 }
 
 int jn_daemon_run(const char *config_path)
@@ -203,6 +219,8 @@ int jn_daemon_run(const char *config_path)
     }
 
     struct jn_certs_opts co = {
+        .gw = d.gw,
+        .https_port = https_port(&d.dc),
         .state_dir = d.dc.state_dir,
         .directory = d.dc.acme_directory,
         .email = d.dc.acme_email,

@@ -79,7 +79,7 @@ static int apply(struct jn_daemon_conf *dc, const char *file, struct directive *
 {
     const char *name = d->name;
     int want_min = 1, want_max = 1;
-    if (strcmp(name, "admin") == 0)
+    if (strcmp(name, "admin") == 0 || strcmp(name, "listen") == 0)
         want_max = 2;
     if (d->nargs < want_min || d->nargs > want_max) {
         snprintf(err, errlen, "%s:%d: invalid number of arguments in \"%s\" directive", file,
@@ -95,6 +95,14 @@ static int apply(struct jn_daemon_conf *dc, const char *file, struct directive *
                      file, d->line, a);
             return JN_ECONFIG;
         }
+        if (d->nargs == 2 && strcmp(d->args[1], "ssl") != 0) {
+            snprintf(err, errlen,
+                     "%s:%d: invalid parameter \"%s\" in \"listen\" (only \"ssl\": HTTPS for "
+                     "app domains with a certificate)",
+                     file, d->line, d->args[1]);
+            return JN_ECONFIG;
+        }
+        dc->listen_ssl[dc->nlisten] = d->nargs == 2;
         dc->listen[dc->nlisten++] = jn_strdup(a);
     } else if (strcmp(name, "state_dir") == 0) {
         free(dc->state_dir);
@@ -303,9 +311,11 @@ static void app_servers(const struct jn_daemon_conf *dc, struct jn_buf *b)
 {
     for (size_t i = 0; i < dc->nlisten; i++)
         jn_buf_printf(b,
-                      " server { listen %s; location / { return 404 \"jern: no app answers at "
-                      "this host (create one with: jern create NAME)\\n\"; } }",
-                      dc->listen[i]);
+                      " server { listen %s%s;%s location / { return 404 \"jern: no app answers "
+                      "at this host (create one with: jern create NAME)\\n\"; } }",
+                      dc->listen[i], dc->listen_ssl[i] ? " ssl" : "",
+                      /* only hosts with a certificate complete a handshake */
+                      dc->listen_ssl[i] ? " ssl_reject_handshake on;" : "");
 }
 
 int jn_daemon_conf_load(const char *path, struct jn_daemon_conf *dc, struct jn_conf **conf,

@@ -4,6 +4,7 @@
  *
  *   jern {
  *       listen 127.0.0.1:8080;          # where apps answer (repeatable)
+ *       listen 127.0.0.1:8443 ssl;      # HTTPS for app domains with a certificate
  *       state_dir /var/lib/jern;        # the store and the admin socket
  *       admin unix:/run/jern.sock;      # admin API on a unix socket (mode 0600)
  *       admin 127.0.0.1:8081 token=S;   # and/or on TCP, bearer token required
@@ -29,6 +30,7 @@
 
 struct jn_daemon_conf {
     char *listen[JN_DAEMON_MAX_LISTEN]; /* gateway addresses for apps */
+    bool listen_ssl[JN_DAEMON_MAX_LISTEN]; /* "listen ADDR ssl": HTTPS (app certificates) */
     size_t nlisten;
     char *state_dir;
     char *admin_unix;  /* path of the admin socket */

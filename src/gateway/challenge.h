@@ -35,10 +35,16 @@ void jn_challenge_remove(const char *token);
 int jn_challenge_answer(const char *path, size_t path_len, char out[JN_CHALLENGE_MAX]);
 
 struct gw_req;
+struct jn_gw_app;
 
 /* Answers r (a worker's request, routed or not) with 200 and the key
  * authorization when it is a GET or HEAD of a published challenge; returns
  * whether it did. Worker thread. */
 bool gw_challenge_respond(struct gw_req *r);
+
+/* Answers r, a plain HTTP request routed to app (may be NULL), with a redirect
+ * to HTTPS or a 403 when the app host's mode says so (https_mode.c); returns
+ * whether it did. Worker thread. */
+bool gw_https_respond(struct gw_req *r, const struct jn_gw_app *app);
 
 #endif

@@ -432,7 +432,7 @@ static void start_request(struct gw_conn *c)
      * for the proxied case, so a local answer with a body closes the connection. */
     jn_pipe_clear(&r->rq);
     r->rq.body_done = h->framing == JN_FRAMING_NONE;
-    if (gw_challenge_respond(r))
+    if (gw_challenge_respond(r) || gw_https_respond(r, app))
         return;
     if (!r->loc) {
         gw_client_respond(r, 404, NULL, NULL);

@@ -294,6 +294,7 @@ int jn_gateway_set_app(struct jn_gateway *g, const char *host, struct jn_upstrea
         s->apps = jn_realloc(s->apps, (s->napps + 1) * sizeof(*s->apps));
         memmove(&s->apps[pos + 1], &s->apps[pos], (s->napps - pos) * sizeof(*s->apps));
         s->napps++;
+        memset(&s->apps[pos], 0, sizeof(s->apps[pos]));
         s->apps[pos].host = jn_strdup(h);
     }
     s->apps[pos].u = u;
@@ -318,6 +319,38 @@ int jn_gateway_remove_app(struct jn_gateway *g, const char *host)
         s->napps--;
         publish(g, s);
         return 0;
+    }
+    return JN_ENOTFOUND;
+}
+
+int jn_gateway_set_app_https(struct jn_gateway *g, const char *host, int mode, int port)
+{
+    char h[256];
+    if (norm_app_host(host, h, sizeof(h)) < 0)
+        return JN_ENOTFOUND;
+    for (size_t i = 0; i < g->snap->napps; i++) {
+        if (strcmp(g->snap->apps[i].host, h) != 0)
+            continue;
+        struct jn_gw_snapshot *s = jn_gw_snapshot_clone(g->snap);
+        s->apps[i].https = (uint8_t)mode;
+        s->apps[i].https_port = (uint16_t)(port == 443 ? 0 : port);
+        publish(g, s);
+        return 0;
+    }
+    return JN_ENOTFOUND;
+}
+
+int jn_gateway_app_https(const struct jn_gateway *g, const char *host, int *port)
+{
+    char h[256];
+    if (norm_app_host(host, h, sizeof(h)) < 0)
+        return JN_ENOTFOUND;
+    for (size_t i = 0; i < g->snap->napps; i++) {
+        if (strcmp(g->snap->apps[i].host, h) == 0) {
+            if (port)
+                *port = g->snap->apps[i].https_port ? g->snap->apps[i].https_port : 443;
+            return g->snap->apps[i].https;
+        }
     }
     return JN_ENOTFOUND;
 }

@@ -102,11 +102,16 @@ struct jn_gw_up {
     int64_t wait_timeout_ms;
 };
 
+/* What a plain HTTP request for an app host gets (jn_gateway_set_app_https). */
+enum jn_gw_https { JN_GW_HTTPS_OFF, JN_GW_HTTPS_REDIRECT, JN_GW_HTTPS_ONLY };
+
 struct jn_gw_app {
     char *host; /* lower-case, no port */
     struct jn_upstream *u;
     bool wait_ready;
     int64_t wait_timeout_ms;
+    uint8_t https;       /* enum jn_gw_https; OFF for a new entry */
+    uint16_t https_port; /* the redirect's port; 0: 443 (none in the URL) */
 };
 
 /* A certificate the control plane attached to a host name (jn_gateway_set_cert). */

@@ -2,6 +2,7 @@
 HTTP-01 that jern's gateway answers itself; users' own certificates; the
 https mode of apps. Every test starts its own Pebble on free ports."""
 import os
+import re
 import stat
 import subprocess
 import threading
@@ -37,8 +38,28 @@ def get(d, host, path="/"):
         return r.status, r.read()
 
 
+def served_serial(port, host):
+    out = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername",
+                          host], input="", capture_output=True, text=True).stdout
+    r = subprocess.run(["openssl", "x509", "-noout", "-serial"], input=out, capture_output=True,
+                       text=True)
+    return r.stdout.strip().split("=")[-1].upper() if r.returncode == 0 else None
+
+
+def wait_serial(port, host, serial, timeout=5):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        s = served_serial(port, host)
+        if s == serial.upper():
+            return s
+        time.sleep(0.1)
+    return served_serial(port, host)
+
+
 def test_app_domain_gets_a_certificate_and_a_forced_renewal(procs, tmp_path, testapp):
-    d, ca = start(procs, tmp_path)
+    from conftest import free_port
+    sport = free_port()
+    d, ca = start(procs, tmp_path, extra=f"listen 127.0.0.1:{sport} ssl;")
     api = d.admin()
     assert d.cli("create", "shop", "--domain", "shop.test").returncode == 0
     port = testapp("shop")
@@ -75,39 +96,45 @@ def test_app_domain_gets_a_certificate_and_a_forced_renewal(procs, tmp_path, tes
     line = [l for l in out.stdout.splitlines() if l.startswith("shop.test")][0]
     assert "acme" in line and "valid" in line and "Pebble" in line
 
-    # Forced renewal while requests keep flowing: none fails, the serial changes.
-    stop = threading.Event()
-    results = {"ok": 0, "failed": 0}
+    # HTTPS with the issued certificate, verified against Pebble's root.
+    assert wait_serial(sport, "shop.test", c["serial"]) == c["serial"]
+    r = curl_https(d, root, "shop.test", sport)
+    assert r.stdout == "200 0", (r.stdout, r.stderr)
 
-    def load():
-        deadline = time.time() + 20
-        while not stop.is_set() and time.time() < deadline:
-            try:
-                st, body = get(d, "shop.test")
-                results["ok" if st == 200 else "failed"] += 1
-            except Exception:
-                results["failed"] += 1
-
-    threads = [threading.Thread(target=load) for _ in range(2)]
-    for t in threads:
-        t.start()
+    # Forced renewal under load over TLS (h2load, HTTP/1.1 keep-alive, bounded):
+    # no request fails, and new handshakes get the new certificate.
+    load = subprocess.Popen(["h2load", "--h1", "-c", "8", "-D", "6", "--connect-to",
+                             f"127.0.0.1:{sport}", f"https://shop.test:{sport}/"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    fresh = {"ok": 0, "failed": 0}
     try:
+        time.sleep(1)
         r = d.cli("cert", "renew", "shop.test")
         assert r.returncode == 0, r.stderr
+        deadline = time.time() + 4
+        while time.time() < deadline:  # new connections all through the renewal
+            rr = curl_https(d, root, "shop.test", sport)
+            fresh["ok" if rr.stdout == "200 0" else "failed"] += 1
         c2 = wait_cert(api, "shop.test",
                        lambda x: x["state"] == "valid" and x["serial"] != c["serial"])
-        time.sleep(0.3)
     finally:
-        stop.set()
-        for t in threads:
-            t.join()
-    assert results["failed"] == 0 and results["ok"] > 0, results
+        out, _ = load.communicate(timeout=30)
+    m = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, "
+                  r"(\d+) failed, (\d+) errored, (\d+) timeout", out)
+    assert m, out
+    total, done, ok, failed, errored = (int(m.group(i)) for i in (1, 3, 4, 5, 6))
+    assert failed == 0 and errored == 0 and ok == done and ok > 1000, out
+    assert re.search(r"status codes: (\d+) 2xx, 0 3xx, 0 4xx, 0 5xx", out), out
+    assert fresh["failed"] == 0 and fresh["ok"] > 0, fresh
     assert c2["attempts"] == 2 and c2["last_error"] == ""
+    assert wait_serial(sport, "shop.test", c2["serial"]) == c2["serial"]
     assert c2["serial"].lower() in openssl("x509", "-in", cdir / "cert.pem", "-noout",
                                            "-serial").lower()
     log = d.proc.output()
     assert "certificate for shop.test: renewing (forced)" in log
-    print(f"issued in {issued_s:.1f}s; {results['ok']} requests during the renewal")
+    assert f"certificate for shop.test served (serial {c2['serial']})" in log
+    print(f"issued in {issued_s:.1f}s; during the renewal: h2load {ok} requests, "
+          f"{fresh['ok']} new connections")
 
 
 def test_unreachable_domain_backs_off_with_a_clear_error(procs, tmp_path):
@@ -250,3 +277,77 @@ def test_stop_while_the_ca_does_not_answer(procs, tmp_path):
         assert "did not stop" not in out
     finally:
         mute.close()
+
+
+def curl_https(d, ca_file, host, port, path="/", extra=()):
+    return subprocess.run(["curl", "-sS", "--max-time", "5", "--cacert", str(ca_file), "--resolve",
+                           f"{host}:{port}:127.0.0.1", "-o", "/dev/null", "-w",
+                           "%{http_code} %{ssl_verify_result}", *extra,
+                           f"https://{host}:{port}{path}"],
+                          capture_output=True, text=True)
+
+
+def test_https_with_the_issued_certificate_and_redirect(procs, tmp_path, testapp):
+    from conftest import free_port
+    sport = free_port()
+    d, ca = start(procs, tmp_path, extra=f"listen 127.0.0.1:{sport} ssl;")
+    api = d.admin()
+    assert d.cli("create", "shop", "--domain", "shop.test").returncode == 0
+    port = testapp("shop")
+    assert d.cli("upstream", "shop", "add", f"127.0.0.1:{port}").returncode == 0
+    c = wait_cert(api, "shop.test", lambda c: c["state"] == "valid")
+    root = ca.root_pem(tmp_path / "root.pem")
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        r = curl_https(d, root, "shop.test", sport)
+        if r.stdout.startswith("200"):
+            break
+        time.sleep(0.1)
+    assert r.stdout == "200 0", (r.stdout, r.stderr)
+    served = openssl("s_client", "-connect", f"127.0.0.1:{sport}", "-servername", "shop.test",
+                     stdin="")
+    leaf = openssl("x509", "-noout", "-serial", stdin=served)
+    assert c["serial"].lower() in leaf.lower()
+    # A name without a certificate gets no handshake (ssl_reject_handshake).
+    r = curl_https(d, root, "other.test", sport)
+    assert not r.stdout.startswith("200")
+
+    # redirect: plain HTTP -> HTTPS on the ssl port; the ACME path stays plain.
+    assert d.cli("domains", "shop", "set", "--https", "redirect").returncode == 0
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        a = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}",
+                            "-H", "Host: shop.test", d.url("/a/b?x=1")],
+                           capture_output=True, text=True).stdout
+        if a.startswith("301"):
+            break
+        time.sleep(0.1)
+    assert a == f"301 https://shop.test:{sport}/a/b?x=1", a
+    a = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST",
+                        "-d", "x", "-H", "Host: shop.test", d.url("/form")],
+                       capture_output=True, text=True).stdout
+    assert a == "308"
+    # shop.localhost has no certificate: served as before.
+    st, _ = get(d, "shop.localhost")
+    assert st == 200
+    r = curl_https(d, root, "shop.test", sport, extra=["-L"])
+    assert r.stdout == "200 0"
+    # only: plain HTTP refused
+    assert d.cli("domains", "shop", "set", "--https", "only").returncode == 0
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        a = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
+                            "-H", "Host: shop.test", d.url("/")], capture_output=True,
+                           text=True).stdout
+        if a == "403":
+            break
+        time.sleep(0.1)
+    assert a == "403"
+    assert d.cli("domains", "shop", "set", "--https", "off").returncode == 0
+    deadline = time.time() + 5
+    while time.time() < deadline and a != "200":
+        a = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
+                            "-H", "Host: shop.test", d.url("/")], capture_output=True,
+                           text=True).stdout
+        time.sleep(0.1)
+    assert a == "200"
