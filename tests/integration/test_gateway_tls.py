@@ -342,3 +342,29 @@ def test_daemon_listen_parameter_other_than_ssl_is_refused(tmp_path):
                        timeout=20, env={"JERN_STATE": str(tmp_path / "state")})
     assert r.returncode != 0
     assert 'invalid parameter "tls" in "listen": expected ssl' in r.stderr
+
+
+def test_config_check_names_missing_and_bad_certificates(tmp_path):
+    def check(body):
+        conf = tmp_path / "t.conf"
+        conf.write_text(f"events {{}}\nhttp {{\n{body}\n}}\n")
+        return subprocess.run([JERN, "gateway", "-t", "-c", str(conf)], capture_output=True,
+                              text=True, timeout=20)
+
+    r = check("server { listen 127.0.0.1:9 ssl; }")
+    assert r.returncode == 1
+    assert ('t.conf:3: no "ssl_certificate" is defined for the "listen 127.0.0.1:9 ssl" '
+            'directive in this server (or set "ssl_reject_handshake on")') in r.stderr
+    r = check(f"server {{ listen 127.0.0.1:9 ssl; ssl_certificate {tmp_path}/none.crt;\n"
+              f" ssl_certificate_key {tmp_path}/none.key; }}")
+    assert r.returncode == 1
+    assert f'cannot load certificate "{tmp_path}/none.crt"' in r.stderr
+    crt, _ = make_cert(tmp_path, "x.test")
+    _, other_key = make_cert(tmp_path, "y.test")
+    r = check(f"server {{ listen 127.0.0.1:9 ssl; ssl_certificate {crt};\n"
+              f" ssl_certificate_key {other_key}; }}")
+    assert r.returncode == 1
+    assert "cannot load certificate key" in r.stderr or "does not match" in r.stderr
+    r = check(f"server {{ listen 127.0.0.1:9 ssl; ssl_certificate {crt};\n"
+              f" ssl_certificate_key {crt.with_suffix('.key')}; }}")
+    assert r.returncode == 0, r.stderr
