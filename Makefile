@@ -84,6 +84,7 @@ bench: deps
 	$(MAKE) all
 	bench/run.sh
 	bench/coldstart.sh
+	bench/tls.sh
 
 fuzz: deps
 	fuzz/run.sh $(FUZZ_SECONDS)

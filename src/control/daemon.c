@@ -123,7 +123,6 @@ static void on_reload(struct jn_loop *loop, int signo, void *arg)
         char *t = d->dc.listen[i];
         d->dc.listen[i] = dc.listen[i];
         dc.listen[i] = t;
-        d->dc.listen_ssl[i] = dc.listen_ssl[i];
     }
     size_t n = d->dc.nlisten;
     d->dc.nlisten = dc.nlisten;
@@ -145,7 +144,11 @@ static int https_port(const struct jn_daemon_conf *dc)
 {
     for (size_t i = 0; i < dc->nlisten; i++) {
         struct jn_addr a;
-        if (dc->listen_ssl[i] && jn_addr_parse(dc->listen[i], 443, &a) == 0)
+        char addr[256];
+        const char *ssl = strstr(dc->listen[i], " ssl"); /* "ADDR ssl" */
+        if (ssl && snprintf(addr, sizeof(addr), "%.*s", (int)(ssl - dc->listen[i]),
+                            dc->listen[i]) < (int)sizeof(addr) &&
+            jn_addr_parse(addr, 443, &a) == 0)
             return ntohs(a.ss.ss_family == AF_INET6
                              ? ((const struct sockaddr_in6 *)&a.ss)->sin6_port
                              : ((const struct sockaddr_in *)&a.ss)->sin_port);

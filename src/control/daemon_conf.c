@@ -96,14 +96,15 @@ static int apply(struct jn_daemon_conf *dc, const char *file, struct directive *
             return JN_ECONFIG;
         }
         if (d->nargs == 2 && strcmp(d->args[1], "ssl") != 0) {
-            snprintf(err, errlen,
-                     "%s:%d: invalid parameter \"%s\" in \"listen\" (only \"ssl\": HTTPS for "
-                     "app domains with a certificate)",
+            snprintf(err, errlen, "%s:%d: invalid parameter \"%s\" in \"listen\": expected ssl",
                      file, d->line, d->args[1]);
             return JN_ECONFIG;
         }
-        dc->listen_ssl[dc->nlisten] = d->nargs == 2;
-        dc->listen[dc->nlisten++] = jn_strdup(a);
+        /* "ADDR ssl": HTTPS for the hosts the control plane has certificates for */
+        size_t len = strlen(a) + 5;
+        char *text = jn_malloc(len);
+        snprintf(text, len, "%s%s", a, d->nargs == 2 ? " ssl" : "");
+        dc->listen[dc->nlisten++] = text;
     } else if (strcmp(name, "state_dir") == 0) {
         free(dc->state_dir);
         dc->state_dir = jn_strdup(a);
@@ -311,11 +312,9 @@ static void app_servers(const struct jn_daemon_conf *dc, struct jn_buf *b)
 {
     for (size_t i = 0; i < dc->nlisten; i++)
         jn_buf_printf(b,
-                      " server { listen %s%s;%s location / { return 404 \"jern: no app answers "
-                      "at this host (create one with: jern create NAME)\\n\"; } }",
-                      dc->listen[i], dc->listen_ssl[i] ? " ssl" : "",
-                      /* only hosts with a certificate complete a handshake */
-                      dc->listen_ssl[i] ? " ssl_reject_handshake on;" : "");
+                      " server { listen %s;%s location / { return 404 \"jern: no app answers at "
+                      "this host (create one with: jern create NAME)\\n\"; } }",
+                      dc->listen[i], strstr(dc->listen[i], " ssl") ? " ssl_reject_handshake on;" : "");
 }
 
 int jn_daemon_conf_load(const char *path, struct jn_daemon_conf *dc, struct jn_conf **conf,

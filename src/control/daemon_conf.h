@@ -30,7 +30,6 @@
 
 struct jn_daemon_conf {
     char *listen[JN_DAEMON_MAX_LISTEN]; /* gateway addresses for apps */
-    bool listen_ssl[JN_DAEMON_MAX_LISTEN]; /* "listen ADDR ssl": HTTPS (app certificates) */
     size_t nlisten;
     char *state_dir;
     char *admin_unix;  /* path of the admin socket */

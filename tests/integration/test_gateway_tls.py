@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from conftest import free_port, have
+from conftest import JERN, free_port, have
+from jerndaemon import Daemon
 from rawbackend import RawBackend
 from test_gateway import start_gateway
 
@@ -317,3 +318,53 @@ def test_ssl_variables_in_headers_and_access_log(procs, tmp_path):
     lines = log.read_text().splitlines()
     assert lines[0] == "on|TLSv1.2|ECDHE-ECDSA-AES128-GCM-SHA256|v.test|https|200"
     assert lines[1] == "|-|-|-|http|200"
+
+
+def test_daemon_https_listener_refuses_names_without_a_certificate(procs, tmp_path):
+    tls_port = free_port()
+    d = Daemon(procs, tmp_path, config="jern { listen 127.0.0.1:{port}; listen 127.0.0.1:"
+               f"{tls_port} ssl; }}\n").start()
+    api = d.admin()
+    assert api.post("/v1/apps", {"name": "shop"}).status == 201
+    assert f"127.0.0.1:{tls_port} ssl" in api.get("/v1/status").json()["listen"]
+    # no certificate is attached to shop.localhost: a handshake alert, never
+    # some other host's certificate
+    with pytest.raises(ssl.SSLError, match="UNRECOGNIZED_NAME"):
+        https_get(tls_port, "shop.localhost", client_ctx())
+    r = s_client(tls_port, "-noservername")  # no SNI either
+    assert b"unrecognized name" in r.stderr + r.stdout
+
+
+def test_daemon_listen_parameter_other_than_ssl_is_refused(tmp_path):
+    conf = tmp_path / "bad.conf"
+    conf.write_text("jern { listen 127.0.0.1:9 tls; }\n")
+    r = subprocess.run([JERN, "serve", "-c", str(conf)], capture_output=True, text=True,
+                       timeout=20, env={"JERN_STATE": str(tmp_path / "state")})
+    assert r.returncode != 0
+    assert 'invalid parameter "tls" in "listen": expected ssl' in r.stderr
+
+
+def test_config_check_names_missing_and_bad_certificates(tmp_path):
+    def check(body):
+        conf = tmp_path / "t.conf"
+        conf.write_text(f"events {{}}\nhttp {{\n{body}\n}}\n")
+        return subprocess.run([JERN, "gateway", "-t", "-c", str(conf)], capture_output=True,
+                              text=True, timeout=20)
+
+    r = check("server { listen 127.0.0.1:9 ssl; }")
+    assert r.returncode == 1
+    assert ('t.conf:3: no "ssl_certificate" is defined for the "listen 127.0.0.1:9 ssl" '
+            'directive in this server (or set "ssl_reject_handshake on")') in r.stderr
+    r = check(f"server {{ listen 127.0.0.1:9 ssl; ssl_certificate {tmp_path}/none.crt;\n"
+              f" ssl_certificate_key {tmp_path}/none.key; }}")
+    assert r.returncode == 1
+    assert f'cannot load certificate "{tmp_path}/none.crt"' in r.stderr
+    crt, _ = make_cert(tmp_path, "x.test")
+    _, other_key = make_cert(tmp_path, "y.test")
+    r = check(f"server {{ listen 127.0.0.1:9 ssl; ssl_certificate {crt};\n"
+              f" ssl_certificate_key {other_key}; }}")
+    assert r.returncode == 1
+    assert "cannot load certificate key" in r.stderr or "does not match" in r.stderr
+    r = check(f"server {{ listen 127.0.0.1:9 ssl; ssl_certificate {crt};\n"
+              f" ssl_certificate_key {crt.with_suffix('.key')}; }}")
+    assert r.returncode == 0, r.stderr
