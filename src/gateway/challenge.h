@@ -2,8 +2,9 @@
  * challenge.h: the ACME HTTP-01 answers the gateway gives itself (RFC 8555
  * 8.3). While a certificate is being issued, the control plane publishes
  * token -> key authorization; a GET for /.well-known/acme-challenge/TOKEN on
- * any plain HTTP listener is answered with the key authorization before any
- * routing, so no app ever sees the CA's validation request.
+ * any listener (the CA validates over plain HTTP) is answered with the key
+ * authorization before any routing or https redirect, so no app ever sees
+ * the CA's validation request.
  *
  * One small process-wide table of fixed slots. Workers read it lock-free
  * (a sequence count per slot, retried if a writer was busy); writers (any
