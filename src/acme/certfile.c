@@ -30,8 +30,8 @@ static void key_type(EVP_PKEY *k, char *out, size_t cap)
 {
     char group[64];
     if (EVP_PKEY_get_base_id(k) == EVP_PKEY_EC &&
-        EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
-                                       NULL) == 1)
+        EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), NULL) ==
+            1)
         snprintf(out, cap, "ECDSA %.20s", strcmp(group, "prime256v1") == 0 ? "P-256" : group);
     else if (EVP_PKEY_get_base_id(k) == EVP_PKEY_RSA)
         snprintf(out, cap, "RSA %d", EVP_PKEY_get_bits(k));
@@ -74,8 +74,9 @@ int jn_cert_inspect(const char *chain, size_t chain_len, const char *key, size_t
         pk = kb ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
         BIO_free(kb);
         if (!pk) {
-            snprintf(err, errlen, "the key is not a PEM private key (an encrypted key is not "
-                                  "supported: decrypt it with openssl pkey)");
+            snprintf(err, errlen,
+                     "the key is not a PEM private key (an encrypted key is not "
+                     "supported: decrypt it with openssl pkey)");
             goto out;
         }
         if (X509_check_private_key(leaf, pk) != 1) {

@@ -10,10 +10,10 @@
 #include "core/common.h"
 
 struct jn_cert_info {
-    char subject[256]; /* the leaf's subject, one line */
-    char issuer[256];  /* the leaf's issuer, one line ("CN=Pebble Intermediate CA 2f3a1b") */
-    char serial[80];   /* hex */
-    char key_type[32]; /* "ECDSA P-256", "RSA 2048" */
+    char subject[256];  /* the leaf's subject, one line */
+    char issuer[256];   /* the leaf's issuer, one line ("CN=Pebble Intermediate CA 2f3a1b") */
+    char serial[80];    /* hex */
+    char key_type[32];  /* "ECDSA P-256", "RSA 2048" */
     int64_t not_before; /* Unix seconds */
     int64_t not_after;
 };

@@ -43,7 +43,8 @@ struct acme {
     size_t errlen;
 };
 
-static int fail(struct acme *a, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct acme *a, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int fail(struct acme *a, int code, const char *fmt, ...)
 {
     va_list ap;
@@ -274,9 +275,8 @@ static int directory(struct acme *a)
         a->new_account = jn_strdup(na);
         a->new_order = jn_strdup(no);
     } else {
-        rc = fail(a, JN_EUPSTREAM,
-                  "%s is not an ACME directory (HTTP %ld; check acme_directory)", a->o->directory,
-                  r.status);
+        rc = fail(a, JN_EUPSTREAM, "%s is not an ACME directory (HTTP %ld; check acme_directory)",
+                  a->o->directory, r.status);
     }
     cJSON_Delete(d);
     resp_free(&r);

@@ -120,7 +120,8 @@ int jn_jws_jwk(EVP_PKEY *key, char *out, size_t cap)
     char x[JN_B64URL_32], y[JN_B64URL_32];
     jn_b64url(pub + 1, 32, x, sizeof(x));
     jn_b64url(pub + 33, 32, y, sizeof(y));
-    int len = snprintf(out, cap, "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", x, y);
+    int len =
+        snprintf(out, cap, "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", x, y);
     return len < 0 || (size_t)len >= cap ? JN_ETOOBIG : len;
 }
 
@@ -172,8 +173,8 @@ int jn_jws_csr(EVP_PKEY *key, const char *domain, unsigned char **der)
     X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, san);
     int len = JN_EBASE;
     if (req && name && exts && ext && X509_REQ_set_version(req, 0) == 1 &&
-        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)domain, -1,
-                                   -1, 0) == 1 &&
+        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)domain, -1, -1,
+                                   0) == 1 &&
         X509_REQ_set_subject_name(req, name) == 1 && X509_REQ_set_pubkey(req, key) == 1 &&
         sk_X509_EXTENSION_push(exts, ext) > 0) {
         ext = NULL; /* owned by exts now */

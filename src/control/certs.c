@@ -95,8 +95,8 @@ void jn_certs_reload_entry(struct jn_certs *cm, struct jn_cert_entry *e)
               jn_cert_inspect(chain, (size_t)cl, key, (size_t)kl, e->domain, &e->info, err,
                               sizeof(err)) == 0;
     if (cl >= 0 && kl >= 0 && !e->have)
-        jn_warn("certificate for %s in %s is unusable (%s); a new one will be obtained",
-                e->domain, cp, err);
+        jn_warn("certificate for %s in %s is unusable (%s); a new one will be obtained", e->domain,
+                cp, err);
     free(chain);
     free(key);
 }

@@ -139,8 +139,10 @@ static void cert_put(struct jn_certs *cm, const char *d, const struct jn_api_req
     if (!cJSON_IsString(c) || !cJSON_IsString(k)) {
         jn_api_error(resp, 400, "fields 'cert' and 'key' (PEM text) are required");
     } else if (e && e->busy) {
-        jn_api_error(resp, 409, "a certificate for %s is being issued right now; try again in a "
-                                "minute", d);
+        jn_api_error(resp, 409,
+                     "a certificate for %s is being issued right now; try again in a "
+                     "minute",
+                     d);
     } else if (jn_cert_inspect(c->valuestring, strlen(c->valuestring), k->valuestring,
                                strlen(k->valuestring), d, &info, err, sizeof(err)) < 0) {
         jn_api_error(resp, 400, "%s", err);
@@ -216,8 +218,9 @@ static void cert_renew(struct jn_certs *cm, const char *d, struct jn_api_resp *r
         return;
     }
     if (!cm->directory) {
-        jn_api_error(resp, 409, "acme_directory is off in the jern block: no certificate is "
-                                "obtained automatically");
+        jn_api_error(resp, 409,
+                     "acme_directory is off in the jern block: no certificate is "
+                     "obtained automatically");
         return;
     }
     if (!e->busy) {

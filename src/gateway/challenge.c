@@ -25,8 +25,8 @@ static pthread_mutex_t writer = PTHREAD_MUTEX_INITIALIZER;
 
 static bool b64url_char(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
 }
 
 static void slot_read(struct slot *s, char out[JN_CHALLENGE_MAX])

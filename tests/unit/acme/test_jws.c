@@ -11,12 +11,11 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-static const char key_pem[] =
-    "-----BEGIN PRIVATE KEY-----\n"
-    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgFe4j46MT7oCdOBW4\n"
-    "1IpXQier+PbgbGmVEwHmruIb0HChRANCAARGVSNcf3KU7KwJWKaJ+J39xJOEBNWK\n"
-    "CZQtBAANGDBOEicKQebb86n/cLaih3m3gvK2eCc29sHk+CtgB4wb2HLM\n"
-    "-----END PRIVATE KEY-----\n";
+static const char key_pem[] = "-----BEGIN PRIVATE KEY-----\n"
+                              "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgFe4j46MT7oCdOBW4\n"
+                              "1IpXQier+PbgbGmVEwHmruIb0HChRANCAARGVSNcf3KU7KwJWKaJ+J39xJOEBNWK\n"
+                              "CZQtBAANGDBOEicKQebb86n/cLaih3m3gvK2eCc29sHk+CtgB4wb2HLM\n"
+                              "-----END PRIVATE KEY-----\n";
 
 static EVP_PKEY *fixed_key(void)
 {
@@ -215,9 +214,12 @@ static void test_csr(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_b64url_rfc4648),     cmocka_unit_test(test_thumbprint_rfc7638),
-        cmocka_unit_test(test_jwk_of_a_fixed_key), cmocka_unit_test(test_sig_raw),
-        cmocka_unit_test(test_sign_verifies_with_openssl), cmocka_unit_test(test_csr),
+        cmocka_unit_test(test_b64url_rfc4648),
+        cmocka_unit_test(test_thumbprint_rfc7638),
+        cmocka_unit_test(test_jwk_of_a_fixed_key),
+        cmocka_unit_test(test_sig_raw),
+        cmocka_unit_test(test_sign_verifies_with_openssl),
+        cmocka_unit_test(test_csr),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -65,9 +65,9 @@ static void test_inspect(void **state)
     char *key = jn_jws_key_pem(k), *okey = jn_jws_key_pem(other);
     struct jn_cert_info ci;
     char err[256];
-    assert_int_equal(jn_cert_inspect(cert, strlen(cert), key, strlen(key), "shop.test", &ci, err,
-                                     sizeof(err)),
-                     0);
+    assert_int_equal(
+        jn_cert_inspect(cert, strlen(cert), key, strlen(key), "shop.test", &ci, err, sizeof(err)),
+        0);
     assert_string_equal(ci.subject, "/CN=shop.test");
     assert_string_equal(ci.issuer, "/CN=shop.test");
     assert_string_equal(ci.serial, "1234");
@@ -76,11 +76,10 @@ static void test_inspect(void **state)
     assert_true(ci.not_after > now + 86000 && ci.not_after <= now + 86401);
     assert_true(ci.not_before < now);
     /* no key or domain to check: facts only */
-    assert_int_equal(jn_cert_inspect(cert, strlen(cert), NULL, 0, NULL, &ci, err, sizeof(err)),
-                     0);
-    assert_int_equal(jn_cert_inspect(cert, strlen(cert), okey, strlen(okey), "shop.test", &ci,
-                                     err, sizeof(err)),
-                     JN_EBADINPUT);
+    assert_int_equal(jn_cert_inspect(cert, strlen(cert), NULL, 0, NULL, &ci, err, sizeof(err)), 0);
+    assert_int_equal(
+        jn_cert_inspect(cert, strlen(cert), okey, strlen(okey), "shop.test", &ci, err, sizeof(err)),
+        JN_EBADINPUT);
     assert_string_equal(err, "the key does not belong to the certificate");
     assert_int_equal(jn_cert_inspect(cert, strlen(cert), key, strlen(key), "www.shop.test", &ci,
                                      err, sizeof(err)),
