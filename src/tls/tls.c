@@ -31,9 +31,9 @@ struct jn_tls_conn {
     struct jn_tls_cert *cur; /* one reference (may equal def: then two) */
     jn_tls_sni_fn sni;
     void *sni_arg;
-    bool drained;  /* the last recv found the socket empty or took all it had */
-    bool done;     /* handshake finished */
-    bool reneg;    /* the client started a renegotiation */
+    bool drained; /* the last recv found the socket empty or took all it had */
+    bool done;    /* handshake finished */
+    bool reneg;   /* the client started a renegotiation */
 };
 
 #define RECORD_MAX 16384
@@ -197,7 +197,8 @@ static SSL_CTX *ctx_new(const struct jn_tls_settings *s, char *err, size_t errle
     } else {
         /* nginx's "none": session ids are given out, nothing is stored;
          * resumption is by tickets */
-        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+        SSL_CTX_set_session_cache_mode(ctx,
+                                       SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL_STORE);
     }
     SSL_CTX_set_timeout(ctx, s->session_timeout_s > 0 ? s->session_timeout_s : 300);
     SSL_CTX_set_tlsext_servername_callback(ctx, sni_cb);
@@ -236,6 +237,7 @@ int jn_tls_cert_load(const char *const *paths, const char *const *keys, size_t n
         if (SSL_CTX_check_private_key(ctx) != 1) {
             snprintf(what, sizeof(what), "certificate key \"%s\" does not match \"%s\"", keys[i],
                      paths[i]);
+            ERR_clear_error(); /* OpenSSL's reason ("no certificate assigned") misleads */
             goto fail;
         }
     }
@@ -247,9 +249,9 @@ fail:
     return JN_ECONFIG;
 }
 
-int jn_tls_cert_from_pem(const char *cert_pem, size_t cert_len, const char *key_pem,
-                         size_t key_len, const struct jn_tls_settings *s,
-                         struct jn_tls_cert **out, char *err, size_t errlen)
+int jn_tls_cert_from_pem(const char *cert_pem, size_t cert_len, const char *key_pem, size_t key_len,
+                         const struct jn_tls_settings *s, struct jn_tls_cert **out, char *err,
+                         size_t errlen)
 {
     *out = NULL;
     SSL_CTX *ctx = ctx_new(s, err, errlen);

@@ -126,8 +126,9 @@ static int client_get(struct client *cl, const char *host)
 static void test_certificates_by_host_name_swap_without_dropping(void **state)
 {
     (void)state;
-    const char *text = "events {} http { server { listen 127.0.0.1:0 ssl; ssl_reject_handshake on;\n"
-                       " access_log off; location / { return 200 \"ok\"; } } }\n";
+    const char *text =
+        "events {} http { server { listen 127.0.0.1:0 ssl; ssl_reject_handshake on;\n"
+        " access_log off; location / { return 200 \"ok\"; } } }\n";
     struct jn_conf *conf;
     char err[512];
     assert_int_equal(jn_conf_load_string("certs.conf", text, strlen(text), &conf, err, sizeof(err)),
