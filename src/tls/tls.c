@@ -448,26 +448,47 @@ ssize_t jn_tls_read(struct jn_tls_conn *t, void *buf, size_t len)
 ssize_t jn_tls_writev(struct jn_tls_conn *t, const struct iovec *iov, int cnt)
 {
     char tmp[RECORD_MAX];
-    const void *p;
-    size_t len;
-    if (cnt == 1 || iov[0].iov_len >= RECORD_MAX) {
-        p = iov[0].iov_base;
-        len = iov[0].iov_len;
-    } else {
-        len = 0;
-        for (int i = 0; i < cnt && len < RECORD_MAX; i++) {
-            size_t k = JN_MIN(iov[i].iov_len, RECORD_MAX - len);
-            memcpy(tmp + len, iov[i].iov_base, k);
-            len += k;
+    size_t total = 0, off = 0; /* position: iov[i], off bytes in */
+    int i = 0;
+    while (i < cnt) {
+        const char *p = (const char *)iov[i].iov_base + off;
+        size_t len = iov[i].iov_len - off;
+        if (len < RECORD_MAX && i + 1 < cnt) {
+            /* small spans (a head, chunk-size lines) go out as one record */
+            len = 0;
+            size_t o = off;
+            for (int k = i; k < cnt && len < RECORD_MAX; k++, o = 0) {
+                size_t take = JN_MIN(iov[k].iov_len - o, RECORD_MAX - len);
+                memcpy(tmp + len, (const char *)iov[k].iov_base + o, take);
+                len += take;
+            }
+            p = tmp;
         }
-        p = tmp;
+        size_t n;
+        errno = 0;
+        if (SSL_write_ex(t->ssl, p, len, &n) != 1) {
+            int e = io_error(t, 0);
+            /* what was written counts; the same bytes lead the next call */
+            if (total > 0 && (e == JN_TLS_WANT_WRITE || e == JN_TLS_WANT_READ))
+                return (ssize_t)total;
+            return e == 0 ? -EPIPE : e;
+        }
+        total += n;
+        while (n > 0 && i < cnt) {
+            size_t left = iov[i].iov_len - off;
+            if (n < left) {
+                off += n;
+                n = 0;
+            } else {
+                n -= left;
+                off = 0;
+                i++;
+            }
+        }
+        while (i < cnt && iov[i].iov_len == 0)
+            i++;
     }
-    size_t n;
-    errno = 0;
-    if (SSL_write_ex(t->ssl, p, len, &n) == 1)
-        return (ssize_t)n;
-    int e = io_error(t, 0);
-    return e == 0 ? -EPIPE : e;
+    return (ssize_t)total;
 }
 
 void jn_tls_shutdown(struct jn_tls_conn *t)

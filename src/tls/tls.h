@@ -99,9 +99,12 @@ int jn_tls_handshake(struct jn_tls_conn *t);
 /* Reads plaintext: bytes, 0 at a clean close_notify or EOF, WANT_READ/WRITE,
  * or a negative code (renegotiation attempt, bad record, -errno). */
 ssize_t jn_tls_read(struct jn_tls_conn *t, void *buf, size_t len);
-/* Writes iov (coalesced into records of up to 16 KiB). A write that returns
- * WANT_WRITE must be retried with the same leading bytes (they may have grown).
- * Returns bytes taken, WANT_WRITE/READ, or a negative code. */
+/* Writes iov as far as the socket takes it: small spans are gathered into
+ * records of up to 16 KiB, a large one goes out as it is. Returns the bytes
+ * taken (all of them unless the socket filled up), WANT_WRITE/READ when
+ * nothing could be written, or a negative code. After a short write or a
+ * WANT_*, the next call must start with the bytes not taken (they may have
+ * grown behind), as OpenSSL retries its pending record. */
 ssize_t jn_tls_writev(struct jn_tls_conn *t, const struct iovec *iov, int cnt);
 /* Sends close_notify (best effort, non-blocking). */
 void jn_tls_shutdown(struct jn_tls_conn *t);
