@@ -27,8 +27,7 @@ JN_CONF_HANDLER(jn_conf_set_ssl_certificate)
     if (p[0] == '\0')
         return jn_conf_error(b, n, "empty path in \"%s\" directive", n->name);
     if (strncmp(p, "data:", 5) == 0 || strncmp(p, "engine:", 7) == 0 || strchr(p, '$'))
-        return jn_conf_error(b, n,
-                             "\"%s\" in \"%s\" is not supported: give the path of a PEM file",
+        return jn_conf_error(b, n, "\"%s\" in \"%s\" is not supported: give the path of a PEM file",
                              p, n->name);
     if (!*here) {
         for (size_t i = 0; i < *count; i++)
@@ -51,7 +50,10 @@ static const struct {
     const char *name;
     unsigned bit;
 } protocol_names[] = {
-    {"TLSv1", 0x1u}, {"TLSv1.1", 0x2u}, {"TLSv1.2", 0x4u}, {"TLSv1.3", 0x8u},
+    {"TLSv1", 0x1u},
+    {"TLSv1.1", 0x2u},
+    {"TLSv1.2", 0x4u},
+    {"TLSv1.3", 0x8u},
 };
 
 JN_CONF_HANDLER(jn_conf_set_ssl_protocols)
@@ -64,8 +66,10 @@ JN_CONF_HANDLER(jn_conf_set_ssl_protocols)
             k++;
         if (k == JN_ARRAY_LEN(protocol_names)) {
             if (strcmp(n->args[i], "SSLv2") == 0 || strcmp(n->args[i], "SSLv3") == 0)
-                return jn_conf_error(b, n, "\"%s\" in \"ssl_protocols\" is not supported: it is "
-                                           "broken; use TLSv1.2 TLSv1.3", n->args[i]);
+                return jn_conf_error(b, n,
+                                     "\"%s\" in \"ssl_protocols\" is not supported: it is "
+                                     "broken; use TLSv1.2 TLSv1.3",
+                                     n->args[i]);
             return jn_conf_error(b, n,
                                  "invalid value \"%s\" in \"ssl_protocols\" directive: expected "
                                  "TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3",

@@ -314,7 +314,8 @@ static void app_servers(const struct jn_daemon_conf *dc, struct jn_buf *b)
         jn_buf_printf(b,
                       " server { listen %s;%s location / { return 404 \"jern: no app answers at "
                       "this host (create one with: jern create NAME)\\n\"; } }",
-                      dc->listen[i], strstr(dc->listen[i], " ssl") ? " ssl_reject_handshake on;" : "");
+                      dc->listen[i],
+                      strstr(dc->listen[i], " ssl") ? " ssl_reject_handshake on;" : "");
 }
 
 int jn_daemon_conf_load(const char *path, struct jn_daemon_conf *dc, struct jn_conf **conf,

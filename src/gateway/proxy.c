@@ -566,8 +566,7 @@ static int pump_request(struct gw_req *r, struct gw_upconn *uc, bool *c_progress
             moved = PUMP_MOVED;
         int64_t max = r->loc->s->client_max_body_size;
         if (max > 0 && r->rq.body_out > (uint64_t)max && r->phase == GW_P_PROXY)
-            return request_refused(r, 413,
-                                   "the request body is larger than client_max_body_size");
+            return request_refused(r, 413, "the request body is larger than client_max_body_size");
     }
     if (!jn_pipe_empty(&r->rq) && uc->wr_ready) {
         bool full;

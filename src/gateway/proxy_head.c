@@ -315,7 +315,6 @@ int gw_proxy_request_head(struct gw_req *r)
     return 0;
 }
 
-
 /* Queues the response head for the client. Returns false when the response
  * must go to another peer instead (proxy_next_upstream http_xxx). */
 void gw_proxy_response_head(struct gw_req *r, size_t head_len)
@@ -376,4 +375,3 @@ void gw_proxy_response_head(struct gw_req *r, size_t head_len)
     r->status = h->status;
     jn_pipe_start(p, tunnel ? JN_FRAMING_CLOSE : h->framing, h->content_length, out_chunked);
 }
-

@@ -64,7 +64,7 @@ struct jn_gw_alog_conf {
 
 struct jn_gw_server {
     const struct jn_conf_server *cs;
-    struct jn_tls_cert *tls; /* one reference; only for servers on a listen ... ssl */
+    struct jn_tls_cert *tls;     /* one reference; only for servers on a listen ... ssl */
     struct jn_gw_location *locs; /* exact ones first, then prefixes longest first */
     size_t nlocs;
     struct jn_gw_location app_loc; /* "/" -> an app upstream, settings of this server */
@@ -116,7 +116,7 @@ struct jn_gw_app {
 
 /* A certificate the control plane attached to a host name (jn_gateway_set_cert). */
 struct jn_gw_cert {
-    char *host; /* lower-case, no port */
+    char *host;               /* lower-case, no port */
     struct jn_tls_cert *cert; /* one reference */
 };
 

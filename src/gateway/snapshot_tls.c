@@ -59,9 +59,8 @@ static int server_tls(struct jn_gw_routes *r, struct jn_gw_server *gs, const cha
                     "needs its key, in the same order",
                     s->nssl_certs, s->nssl_keys);
     } else {
-        rc = jn_tls_cert_load((const char *const *)s->ssl_certs,
-                              (const char *const *)s->ssl_keys, s->nssl_certs, &ts, &gs->tls,
-                              why, sizeof(why));
+        rc = jn_tls_cert_load((const char *const *)s->ssl_certs, (const char *const *)s->ssl_keys,
+                              s->nssl_certs, &ts, &gs->tls, why, sizeof(why));
     }
     if (rc < 0)
         return fail(err, errlen, r->conf->path, cs->line, "%s", why);

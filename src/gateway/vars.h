@@ -28,12 +28,13 @@ struct jn_var_ctx {
     uint64_t request_length;           /* $request_length */
     const char *upstream_addr;         /* $upstream_addr, e.g. "127.0.0.1:8080, 127.0.0.1:8081" */
     const char *upstream_status;       /* $upstream_status, e.g. "502, 200" */
-    int64_t upstream_response_time_us; /* $upstream_response_time (printed as seconds.ms); <0 unknown */
-    int64_t request_time_us;           /* $request_time */
-    int64_t time_sec;                  /* $time_local / $time_iso8601 / $msec (unix seconds) */
-    int time_msec;                     /* milliseconds part for $msec */
-    uint64_t connection;               /* $connection: serial number */
-    uint64_t connection_requests;      /* $connection_requests */
+    int64_t
+        upstream_response_time_us; /* $upstream_response_time (printed as seconds.ms); <0 unknown */
+    int64_t request_time_us;       /* $request_time */
+    int64_t time_sec;              /* $time_local / $time_iso8601 / $msec (unix seconds) */
+    int time_msec;                 /* milliseconds part for $msec */
+    uint64_t connection;           /* $connection: serial number */
+    uint64_t connection_requests;  /* $connection_requests */
 };
 
 enum jn_var_id {
@@ -66,7 +67,7 @@ enum jn_var_id {
     JN_VAR_MSEC,
     JN_VAR_CONNECTION,
     JN_VAR_CONNECTION_REQUESTS,
-    JN_VAR_IS_ARGS,     /* "?" when the request has arguments, else "" */
+    JN_VAR_IS_ARGS, /* "?" when the request has arguments, else "" */
     JN_VAR_SERVER_NAME,
     JN_VAR_HTTPS,           /* "on" over TLS, else "" */
     JN_VAR_SSL_PROTOCOL,    /* "TLSv1.3" */

@@ -226,7 +226,6 @@ void gw_worker_trim(struct gw_worker *w)
     w->lo_reqs = w->nfree_reqs;
 }
 
-
 /* The snapshot's peers as a sorted array of pointers: the per-snapshot
  * walks below ask "still in service?" once per connection or pool, which a
  * linear scan would make connections x servers. Built per snapshot or drain

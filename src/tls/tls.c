@@ -31,9 +31,9 @@ struct jn_tls_conn {
     struct jn_tls_cert *cur; /* one reference (may equal def: then two) */
     jn_tls_sni_fn sni;
     void *sni_arg;
-    bool drained;  /* the last recv found the socket empty or took all it had */
-    bool done;     /* handshake finished */
-    bool reneg;    /* the client started a renegotiation */
+    bool drained; /* the last recv found the socket empty or took all it had */
+    bool done;    /* handshake finished */
+    bool reneg;   /* the client started a renegotiation */
 };
 
 #define RECORD_MAX 16384
@@ -197,7 +197,8 @@ static SSL_CTX *ctx_new(const struct jn_tls_settings *s, char *err, size_t errle
     } else {
         /* nginx's "none": session ids are given out, nothing is stored;
          * resumption is by tickets */
-        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+        SSL_CTX_set_session_cache_mode(ctx,
+                                       SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL_STORE);
     }
     SSL_CTX_set_timeout(ctx, s->session_timeout_s > 0 ? s->session_timeout_s : 300);
     SSL_CTX_set_tlsext_servername_callback(ctx, sni_cb);
@@ -236,6 +237,7 @@ int jn_tls_cert_load(const char *const *paths, const char *const *keys, size_t n
         if (SSL_CTX_check_private_key(ctx) != 1) {
             snprintf(what, sizeof(what), "certificate key \"%s\" does not match \"%s\"", keys[i],
                      paths[i]);
+            ERR_clear_error(); /* OpenSSL's reason ("no certificate assigned") misleads */
             goto fail;
         }
     }
@@ -247,9 +249,9 @@ fail:
     return JN_ECONFIG;
 }
 
-int jn_tls_cert_from_pem(const char *cert_pem, size_t cert_len, const char *key_pem,
-                         size_t key_len, const struct jn_tls_settings *s,
-                         struct jn_tls_cert **out, char *err, size_t errlen)
+int jn_tls_cert_from_pem(const char *cert_pem, size_t cert_len, const char *key_pem, size_t key_len,
+                         const struct jn_tls_settings *s, struct jn_tls_cert **out, char *err,
+                         size_t errlen)
 {
     *out = NULL;
     SSL_CTX *ctx = ctx_new(s, err, errlen);
@@ -446,26 +448,47 @@ ssize_t jn_tls_read(struct jn_tls_conn *t, void *buf, size_t len)
 ssize_t jn_tls_writev(struct jn_tls_conn *t, const struct iovec *iov, int cnt)
 {
     char tmp[RECORD_MAX];
-    const void *p;
-    size_t len;
-    if (cnt == 1 || iov[0].iov_len >= RECORD_MAX) {
-        p = iov[0].iov_base;
-        len = iov[0].iov_len;
-    } else {
-        len = 0;
-        for (int i = 0; i < cnt && len < RECORD_MAX; i++) {
-            size_t k = JN_MIN(iov[i].iov_len, RECORD_MAX - len);
-            memcpy(tmp + len, iov[i].iov_base, k);
-            len += k;
+    size_t total = 0, off = 0; /* position: iov[i], off bytes in */
+    int i = 0;
+    while (i < cnt) {
+        const char *p = (const char *)iov[i].iov_base + off;
+        size_t len = iov[i].iov_len - off;
+        if (len < RECORD_MAX && i + 1 < cnt) {
+            /* small spans (a head, chunk-size lines) go out as one record */
+            len = 0;
+            size_t o = off;
+            for (int k = i; k < cnt && len < RECORD_MAX; k++, o = 0) {
+                size_t take = JN_MIN(iov[k].iov_len - o, RECORD_MAX - len);
+                memcpy(tmp + len, (const char *)iov[k].iov_base + o, take);
+                len += take;
+            }
+            p = tmp;
         }
-        p = tmp;
+        size_t n;
+        errno = 0;
+        if (SSL_write_ex(t->ssl, p, len, &n) != 1) {
+            int e = io_error(t, 0);
+            /* what was written counts; the same bytes lead the next call */
+            if (total > 0 && (e == JN_TLS_WANT_WRITE || e == JN_TLS_WANT_READ))
+                return (ssize_t)total;
+            return e == 0 ? -EPIPE : e;
+        }
+        total += n;
+        while (n > 0 && i < cnt) {
+            size_t left = iov[i].iov_len - off;
+            if (n < left) {
+                off += n;
+                n = 0;
+            } else {
+                n -= left;
+                off = 0;
+                i++;
+            }
+        }
+        while (i < cnt && iov[i].iov_len == 0)
+            i++;
     }
-    size_t n;
-    errno = 0;
-    if (SSL_write_ex(t->ssl, p, len, &n) == 1)
-        return (ssize_t)n;
-    int e = io_error(t, 0);
-    return e == 0 ? -EPIPE : e;
+    return (ssize_t)total;
 }
 
 void jn_tls_shutdown(struct jn_tls_conn *t)

@@ -32,13 +32,13 @@ struct jn_tls_conn;
 
 /* The ssl_* settings of one server block (nginx's semantics and defaults). */
 struct jn_tls_settings {
-    unsigned protocols;   /* JN_TLS_V1..V13 bits; default TLSv1.2 | TLSv1.3 */
-    const char *ciphers;  /* ssl_ciphers (TLS <= 1.2); NULL: "HIGH:!aNULL:!MD5" */
+    unsigned protocols;  /* JN_TLS_V1..V13 bits; default TLSv1.2 | TLSv1.3 */
+    const char *ciphers; /* ssl_ciphers (TLS <= 1.2); NULL: "HIGH:!aNULL:!MD5" */
     bool prefer_server_ciphers;
-    bool session_cache;       /* ssl_session_cache builtin/shared: server-side cache on */
-    long session_cache_size;  /* entries (builtin:N; shared:NAME:SIZE as SIZE/256) */
-    long session_timeout_s;   /* ssl_session_timeout; default 300 */
-    bool session_tickets;     /* ssl_session_tickets; default on */
+    bool session_cache;      /* ssl_session_cache builtin/shared: server-side cache on */
+    long session_cache_size; /* entries (builtin:N; shared:NAME:SIZE as SIZE/256) */
+    long session_timeout_s;  /* ssl_session_timeout; default 300 */
+    bool session_tickets;    /* ssl_session_tickets; default on */
 };
 
 #define JN_TLS_V1 0x1u
@@ -61,9 +61,9 @@ int jn_tls_cert_load(const char *const *paths, const char *const *keys, size_t n
 
 /* As jn_tls_cert_load for one pair given as PEM text in memory (for the
  * daemon: certificates issued by ACME or stored in the state dir). */
-int jn_tls_cert_from_pem(const char *cert_pem, size_t cert_len, const char *key_pem,
-                         size_t key_len, const struct jn_tls_settings *s,
-                         struct jn_tls_cert **out, char *err, size_t errlen);
+int jn_tls_cert_from_pem(const char *cert_pem, size_t cert_len, const char *key_pem, size_t key_len,
+                         const struct jn_tls_settings *s, struct jn_tls_cert **out, char *err,
+                         size_t errlen);
 
 /* A certificate-less context that refuses every handshake with an
  * unrecognized_name alert unless SNI switches to a certificate
@@ -89,8 +89,8 @@ struct jn_tls_conn *jn_tls_conn_new(struct jn_tls_cert *def, int fd, jn_tls_sni_
 void jn_tls_conn_free(struct jn_tls_conn *t);
 
 /* Results of the I/O calls below, beside bytes (> 0): */
-#define JN_TLS_WANT_READ (-EAGAIN)  /* wait for the socket to be readable */
-#define JN_TLS_WANT_WRITE (-EBUSY)  /* wait for it to be writable */
+#define JN_TLS_WANT_READ (-EAGAIN) /* wait for the socket to be readable */
+#define JN_TLS_WANT_WRITE (-EBUSY) /* wait for it to be writable */
 
 /* Advances the handshake. Returns 1 when done, JN_TLS_WANT_READ/WRITE, or a
  * negative code (JN_EBADINPUT: not TLS, an unsupported version, refused by
@@ -99,9 +99,12 @@ int jn_tls_handshake(struct jn_tls_conn *t);
 /* Reads plaintext: bytes, 0 at a clean close_notify or EOF, WANT_READ/WRITE,
  * or a negative code (renegotiation attempt, bad record, -errno). */
 ssize_t jn_tls_read(struct jn_tls_conn *t, void *buf, size_t len);
-/* Writes iov (coalesced into records of up to 16 KiB). A write that returns
- * WANT_WRITE must be retried with the same leading bytes (they may have grown).
- * Returns bytes taken, WANT_WRITE/READ, or a negative code. */
+/* Writes iov as far as the socket takes it: small spans are gathered into
+ * records of up to 16 KiB, a large one goes out as it is. Returns the bytes
+ * taken (all of them unless the socket filled up), WANT_WRITE/READ when
+ * nothing could be written, or a negative code. After a short write or a
+ * WANT_*, the next call must start with the bytes not taken (they may have
+ * grown behind), as OpenSSL retries its pending record. */
 ssize_t jn_tls_writev(struct jn_tls_conn *t, const struct iovec *iov, int cnt);
 /* Sends close_notify (best effort, non-blocking). */
 void jn_tls_shutdown(struct jn_tls_conn *t);

@@ -368,3 +368,51 @@ def test_config_check_names_missing_and_bad_certificates(tmp_path):
     r = check(f"server {{ listen 127.0.0.1:9 ssl; ssl_certificate {crt};\n"
               f" ssl_certificate_key {crt.with_suffix('.key')}; }}")
     assert r.returncode == 0, r.stderr
+
+
+def test_large_bodies_both_ways_chunked_and_websocket_over_tls(procs, tmp_path, testapp):
+    import hashlib
+    import websocket
+    app = testapp("a")
+    crt, key = make_cert(tmp_path, "big.test")
+    _, port, _ = start_gateway(procs, tmp_path, f"""
+        upstream be {{ server 127.0.0.1:{app}; keepalive 8; }}
+        server {{ listen 127.0.0.1:{{port}} ssl; server_name big.test; access_log off;
+                  client_max_body_size 64m; ssl_certificate {crt}; ssl_certificate_key {key};
+                  location / {{ proxy_pass http://be; proxy_set_header Upgrade $http_upgrade;
+                               proxy_set_header Connection $http_connection; }} }}""")
+    ctx = client_ctx(crt)
+    body = bytes(range(256)) * (8 * 1024 * 1024 // 256)  # 8 MiB
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as raw:
+        with ctx.wrap_socket(raw, server_hostname="big.test") as s:
+            f = s.makefile("rb")
+            # keep-alive: an 8 MiB upload echoed back, then a 16 MiB download
+            s.sendall(b"POST /echo HTTP/1.1\r\nHost: big.test\r\nContent-Length: "
+                      + str(len(body)).encode() + b"\r\n\r\n" + body)
+            head = f.readline()
+            assert head.startswith(b"HTTP/1.1 200"), head
+            length = None
+            while (line := f.readline()) != b"\r\n":
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            echoed = f.read(length)
+            assert hashlib.sha256(echoed).digest() == hashlib.sha256(body).digest()
+            s.sendall(b"GET /big?bytes=16777216 HTTP/1.1\r\nHost: big.test\r\n\r\n")
+            assert f.readline().startswith(b"HTTP/1.1 200")
+            while (line := f.readline()) != b"\r\n":
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            assert length == 16777216 and len(f.read(length)) == length
+            s.sendall(b"GET /chunked?n=1000&size=1000 HTTP/1.1\r\nHost: big.test\r\n"
+                      b"Connection: close\r\n\r\n")
+            rest = f.read()
+            assert rest.startswith(b"HTTP/1.1 200") and rest.endswith(b"0\r\n\r\n")
+    ws = websocket.create_connection(f"wss://127.0.0.1:{port}/ws", timeout=10,
+                                     sslopt={"ca_certs": str(crt), "server_hostname": "big.test",
+                                             "check_hostname": False})
+    try:
+        for msg in ("hello", "x" * 70000):
+            ws.send(msg)
+            assert ws.recv() == msg
+    finally:
+        ws.close()

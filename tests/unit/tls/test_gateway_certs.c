@@ -126,8 +126,9 @@ static int client_get(struct client *cl, const char *host)
 static void test_certificates_by_host_name_swap_without_dropping(void **state)
 {
     (void)state;
-    const char *text = "events {} http { server { listen 127.0.0.1:0 ssl; ssl_reject_handshake on;\n"
-                       " access_log off; location / { return 200 \"ok\"; } } }\n";
+    const char *text =
+        "events {} http { server { listen 127.0.0.1:0 ssl; ssl_reject_handshake on;\n"
+        " access_log off; location / { return 200 \"ok\"; } } }\n";
     struct jn_conf *conf;
     char err[512];
     assert_int_equal(jn_conf_load_string("certs.conf", text, strlen(text), &conf, err, sizeof(err)),
@@ -163,6 +164,16 @@ static void test_certificates_by_host_name_swap_without_dropping(void **state)
     assert_int_equal(peer_serial(&b), 2);
     assert_int_equal(client_get(&b, "shop.test"), 200);
     assert_int_equal(client_get(&a, "shop.test"), 200);
+    client_close(&b);
+
+    /* a reload (HUP) keeps the certificates the control plane attached */
+    struct jn_conf *conf2;
+    assert_int_equal(
+        jn_conf_load_string("certs.conf", text, strlen(text), &conf2, err, sizeof(err)), 0);
+    assert_int_equal(jn_gateway_reload(g, conf2, err, sizeof(err)), 0);
+    usleep(20000);
+    assert_true(client_open(&b, cctx, port, "shop.test"));
+    assert_int_equal(peer_serial(&b), 2);
     client_close(&b);
 
     assert_int_equal(jn_gateway_remove_cert(g, "shop.test"), 0);
