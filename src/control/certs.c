@@ -384,7 +384,7 @@ static void job_done(struct jn_loop *loop, void *arg)
             e->force = false;
             snprintf(e->last_error, sizeof(e->last_error), "%s", j->err);
             e->last_error_at = (int64_t)time(NULL);
-            char in[16];
+            char in[32];
             fmt_duration(backoff, in, sizeof(in));
             jn_error("certificate for %s: %s; attempt %d failed, next in %s%s", e->domain, j->err,
                      e->failures, in,
