@@ -390,8 +390,10 @@ int jn_daemon_conf_load(const char *path, struct jn_daemon_conf *dc, struct jn_c
     }
     if (!dc->base_domain)
         dc->base_domain = jn_strdup("localhost");
-    if (!dc->acme_directory)
-        dc->acme_directory = jn_strdup(JN_ACME_DEFAULT_DIRECTORY);
+    if (!dc->acme_directory) {
+        const char *env = getenv("JERN_ACME_DIRECTORY");
+        dc->acme_directory = jn_strdup(env && *env ? env : JN_ACME_DEFAULT_DIRECTORY);
+    }
     return 0;
 }
 

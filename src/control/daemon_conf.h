@@ -48,7 +48,8 @@ struct jn_daemon_conf {
  * hosts no app has) spliced into the http block. Without a listen directive
  * apps answer on the http block's own addresses, or on 127.0.0.1:8080 when
  * the file has no http block. Other defaults: state_dir $JERN_STATE or
- * ./jern-state, admin unix:STATE_DIR/admin.sock, base_domain localhost.
+ * ./jern-state, admin unix:STATE_DIR/admin.sock, base_domain localhost,
+ * acme_directory $JERN_ACME_DIRECTORY or Let's Encrypt's production directory.
  * Returns 0, or JN_ECONFIG with "FILE:LINE: what" in err.
  * Free with jn_daemon_conf_free and jn_conf_free. */
 int jn_daemon_conf_load(const char *path, struct jn_daemon_conf *dc, struct jn_conf **conf,

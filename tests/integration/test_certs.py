@@ -351,3 +351,18 @@ def test_https_with_the_issued_certificate_and_redirect(procs, tmp_path, testapp
                            text=True).stdout
         time.sleep(0.1)
     assert a == "200"
+
+
+def test_tests_never_ask_the_default_ca(procs, tmp_path):
+    """Without acme_directory the daemon would ask Let's Encrypt; the test
+    environment (JERN_ACME_DIRECTORY=off, conftest.py) keeps every daemon on
+    loopback, and says so in /v1/certs."""
+    d = Daemon(procs, tmp_path).start()
+    assert d.cli("create", "shop", "--domain", "shop.example.com").returncode == 0
+    time.sleep(1.5)
+    a = d.admin().get("/v1/certs").json()
+    assert a["acme_directory"] == "off"
+    c = a["certs"][0]
+    assert c["domain"] == "shop.example.com" and c["state"] == "pending"
+    assert c["attempts"] == 0 and c["acme"] is False
+    assert "requesting from" not in d.proc.output()
