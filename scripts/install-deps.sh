@@ -6,9 +6,13 @@ set -euo pipefail
 
 PACKAGES=(
     # build
-    gcc make pkg-config libsqlite3-dev libcurl4-openssl-dev libcjson-dev
+    gcc make pkg-config libsqlite3-dev libcurl4-openssl-dev libcjson-dev libssl-dev
+    # tests: certificates are made with the openssl command at test time
+    openssl
     # tests
     libcmocka-dev python3-pytest python3-requests python3-websocket curl
+    # TLS and certificates: OpenSSL 3, the ACME test CA, expired test certificates
+    libssl-dev openssl pebble python3-cryptography
     clang libclang-rt-14-dev procps
     # real peers: benchmarks, containers, a private registry
     nginx haproxy wrk

@@ -149,6 +149,8 @@ int jn_cmd_destroy(int argc, char **argv)
 int jn_cmd_domains(int argc, char **argv)
 {
     static const char *u = "domains APP [add|remove DOMAIN]";
+    if (argc >= 3 && strcmp(argv[2], "set") == 0)
+        return jn_cmd_domains_set(argc, argv);
     struct jn_client c;
     if ((argc = jn_client_init(&c, argc, argv)) < 0)
         return 2;

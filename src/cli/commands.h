@@ -37,6 +37,10 @@ int jn_cmd_ps(int argc, char **argv);
 int jn_cmd_scale(int argc, char **argv);
 int jn_cmd_restart(int argc, char **argv);
 int jn_cmd_logs(int argc, char **argv);
+/* cmd_certs.c: certificates (docs/CERTIFICATES.md). */
+int jn_cmd_certs(int argc, char **argv);
+int jn_cmd_cert(int argc, char **argv);
+int jn_cmd_domains_set(int argc, char **argv);
 /* cmd_gateway.c: the gateway in the foreground, or -t to check a config. */
 int jn_cmd_gateway(int argc, char **argv);
 

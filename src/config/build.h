@@ -45,6 +45,8 @@ struct jn_conf_level {
     struct jn_conf_settings *s;
     unsigned ctx;      /* JN_CTX_HTTP, JN_CTX_SERVER or JN_CTX_LOCATION */
     bool headers_here; /* a proxy_set_header at this level replaced the inherited list */
+    bool certs_here;   /* likewise ssl_certificate */
+    bool keys_here;    /* and ssl_certificate_key */
 };
 
 struct jn_conf_server_build {
@@ -141,9 +143,16 @@ JN_CONF_HANDLER(jn_conf_set_jern_drain_timeout);
 JN_CONF_HANDLER(jn_conf_set_jern_instance_log_size);
 JN_CONF_HANDLER(jn_conf_set_jern_instance_log_files);
 JN_CONF_HANDLER(jn_conf_set_jern_log_retention);
+JN_CONF_HANDLER(jn_conf_set_jern_acme_directory);
 /* Adds, at the end of the http block being built (lvl), one server per jern
  * listen address answering 404 for hosts no app has (JN_CONF_DAEMON only). */
 int jn_conf_jern_app_servers(struct jn_conf_build *b, struct jn_conf_level *lvl);
+/* ssl.c: the ssl_* directives */
+JN_CONF_HANDLER(jn_conf_set_ssl_certificate);
+JN_CONF_HANDLER(jn_conf_set_ssl_protocols);
+JN_CONF_HANDLER(jn_conf_set_ssl_ciphers);
+JN_CONF_HANDLER(jn_conf_set_ssl_flag);
+JN_CONF_HANDLER(jn_conf_set_ssl_session_cache);
 /* upstream_block.c: upstream NAME { ... } */
 JN_CONF_HANDLER(jn_conf_set_upstream);
 JN_CONF_HANDLER(jn_conf_set_upstream_server);

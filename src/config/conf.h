@@ -81,6 +81,21 @@ struct jn_conf_settings {
     int64_t next_upstream_timeout_ms; /* default 0 = unlimited */
     bool cache_bypass;                /* proxy_cache_bypass given: accepted; jern has no cache */
 
+    /* TLS (http and server level; the server's values apply) */
+    char **ssl_certs; /* ssl_certificate paths, in order (resolved against the conf dir) */
+    size_t nssl_certs;
+    char **ssl_keys; /* ssl_certificate_key paths, parallel to ssl_certs */
+    size_t nssl_keys;
+    unsigned ssl_protocols;         /* JN_TLS_V* bits (tls/tls.h); default TLSv1.2 TLSv1.3 */
+    char *ssl_ciphers;              /* NULL: nginx's default "HIGH:!aNULL:!MD5" */
+    bool ssl_prefer_server_ciphers; /* default off */
+    bool ssl_session_cache;         /* builtin/shared given; default "none" (tickets only) */
+    long ssl_session_cache_size;    /* entries; 0: OpenSSL's default */
+    int64_t ssl_session_timeout_ms; /* default 5m */
+    bool ssl_session_tickets;       /* default on */
+    bool ssl_reject_handshake;      /* default off */
+    bool ssl_stapling;              /* accepted; OCSP stapling is not done yet */
+
     /* logging */
     char *access_log_path;   /* NULL = off */
     char *access_log_format; /* the format string itself (log_format resolved); default combined */
@@ -104,6 +119,7 @@ struct jn_conf_listen {
     char *text;
     struct jn_addr addr;
     bool default_server;
+    bool ssl; /* listen ... ssl: the address speaks TLS (for every server on it) */
     int line;
 };
 
@@ -139,6 +155,9 @@ struct jn_conf_jern {
     int64_t instance_log_size; /* bytes; 0: not given */
     int instance_log_files;    /* -1: not given */
     int64_t log_retention_ms;  /* 0: not given */
+    char *acme_directory;      /* a URL, or "off" */
+    char *acme_email;
+    char *acme_ca_bundle;
 };
 
 struct jn_conf {

@@ -12,6 +12,11 @@
  *       instance_log_size 10m;          # an instance's log rotates past this size
  *       instance_log_files 3;           # rotated files kept per instance (0-9)
  *       log_retention 24h;              # kept logs of destroyed apps, failed releases
+ *       listen 127.0.0.1:8443 ssl;      # HTTPS for app domains with a certificate
+ *       acme_directory URL;             # where certificates for app domains come
+ *                                       # from (default Let's Encrypt; off: none)
+ *       acme_email ops@example.com;     # the ACME account's contact
+ *       acme_ca_bundle FILE;            # trust FILE for the ACME server's HTTPS
  *   }
  *
  * The values land in conf->jern; control/daemon_conf.c adds the defaults.
@@ -27,7 +32,7 @@
 #include <stdio.h>
 
 #define APP_SERVER                                                                                 \
-    "server { listen %s; location / { return 404 \"jern: no app answers at this host (create "     \
+    "server { listen %s;%s location / { return 404 \"jern: no app answers at this host (create "   \
     "one with: jern create NAME)\\n\"; } }"
 
 JN_CONF_HANDLER(jn_conf_set_jern)
@@ -47,8 +52,26 @@ JN_CONF_HANDLER(jn_conf_set_jern_listen)
     if (j->nlisten == JN_CONF_JERN_MAX_LISTEN || jn_addr_parse(a, 80, &addr) < 0 ||
         strncmp(a, "unix:", 5) == 0)
         return jn_conf_error(b, n, "invalid listen address \"%s\" (example: 127.0.0.1:8080)", a);
-    j->listen[j->nlisten++] = jn_strdup(a);
+    if (n->nargs == 2 && strcmp(n->args[1], "ssl") != 0)
+        return jn_conf_error(b, n, "invalid parameter \"%s\" in \"listen\": expected ssl",
+                             n->args[1]);
+    /* "ADDR ssl": HTTPS for the hosts the control plane has certificates for */
+    size_t len = strlen(a) + 5;
+    char *text = jn_malloc(len);
+    snprintf(text, len, "%s%s", a, n->nargs == 2 ? " ssl" : "");
+    j->listen[j->nlisten++] = text;
     return 0;
+}
+
+JN_CONF_HANDLER(jn_conf_set_jern_acme_directory)
+{
+    const char *a = n->args[0];
+    if (strcmp(a, "off") != 0 && strncmp(a, "https://", 8) != 0 && strncmp(a, "http://", 7) != 0)
+        return jn_conf_error(b, n,
+                             "invalid acme_directory \"%s\" (a URL: "
+                             "https://acme-v02.api.letsencrypt.org/directory, or off)",
+                             a);
+    return jn_conf_set_jern_string(b, d, n, target);
 }
 
 JN_CONF_HANDLER(jn_conf_set_jern_string)
@@ -150,7 +173,8 @@ int jn_conf_jern_app_servers(struct jn_conf_build *b, struct jn_conf_level *lvl)
     static const struct jn_conf_src src = {.name = "(jern app servers)", .dir = "."};
     for (size_t i = 0; i < j->nlisten; i++) {
         char text[512];
-        snprintf(text, sizeof(text), APP_SERVER, j->listen[i]);
+        snprintf(text, sizeof(text), APP_SERVER, j->listen[i],
+                 strstr(j->listen[i], " ssl") ? " ssl_reject_handshake on;" : "");
         struct jn_conf_node parent = {.src = &src};
         int rc = jn_conf_parse(&src, text, strlen(text), &parent.children, &parent.nchildren,
                                b->err, b->errlen);

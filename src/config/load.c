@@ -145,6 +145,9 @@ void jn_conf_free(struct jn_conf *c)
         explicit_bzero(c->jern.admin_token, strlen(c->jern.admin_token));
     free(c->jern.admin_token);
     free(c->jern.base_domain);
+    free(c->jern.acme_directory);
+    free(c->jern.acme_email);
+    free(c->jern.acme_ca_bundle);
     free(c->path);
     free(c->pid_path);
     free(c->error_log_path);

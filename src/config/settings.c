@@ -27,6 +27,26 @@ void jn_conf_settings_defaults(struct jn_conf_settings *s)
     s->proxy_send_timeout_ms = 60000;
     s->next_upstream = JN_NEXT_ERROR | JN_NEXT_TIMEOUT;
     s->access_log_format = jn_strdup(JN_LOG_FORMAT_COMBINED);
+    s->ssl_protocols = 0x4u | 0x8u; /* JN_TLS_V12 | JN_TLS_V13 */
+    s->ssl_session_timeout_ms = 300000;
+    s->ssl_session_tickets = true;
+}
+
+static char **dup_list(char *const *v, size_t n)
+{
+    if (!n)
+        return NULL;
+    char **d = jn_malloc(n * sizeof(*d));
+    for (size_t i = 0; i < n; i++)
+        d[i] = jn_strdup(v[i]);
+    return d;
+}
+
+static void free_list(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
 }
 
 static char *dup_or_null(const char *s)
@@ -47,6 +67,9 @@ void jn_conf_settings_copy(struct jn_conf_settings *dst, const struct jn_conf_se
     }
     dst->access_log_path = dup_or_null(src->access_log_path);
     dst->access_log_format = dup_or_null(src->access_log_format);
+    dst->ssl_certs = dup_list(src->ssl_certs, src->nssl_certs);
+    dst->ssl_keys = dup_list(src->ssl_keys, src->nssl_keys);
+    dst->ssl_ciphers = dup_or_null(src->ssl_ciphers);
 }
 
 void jn_conf_settings_free(struct jn_conf_settings *s)
@@ -62,6 +85,12 @@ void jn_conf_settings_free(struct jn_conf_settings *s)
     s->nset_headers = 0;
     s->access_log_path = NULL;
     s->access_log_format = NULL;
+    free_list(s->ssl_certs, s->nssl_certs);
+    free_list(s->ssl_keys, s->nssl_keys);
+    free(s->ssl_ciphers);
+    s->ssl_certs = s->ssl_keys = NULL;
+    s->nssl_certs = s->nssl_keys = 0;
+    s->ssl_ciphers = NULL;
 }
 
 static struct jn_conf_settings *settings_of(void *target)

@@ -305,6 +305,11 @@ int jn_control_app_delete(struct jn_control *ctl, const char *name, char *err, s
     if (r < 0)
         return app_missing(ctl, r, name, err, errlen);
     jn_fault_point("destroy:after-delete");
+    /* Its https mode (certs/) must not pass to an app made later under the name. */
+    char key[JN_STORE_NAME_MAX + 16], mode[16];
+    snprintf(key, sizeof(key), "https:%s", name);
+    if (jn_store_setting_get(ctl->st, key, mode, sizeof(mode)) >= 0 && strcmp(mode, "off") != 0)
+        jn_store_setting_set(ctl->st, key, "off");
     /* Hosts first: no new request is routed to the upstream being withdrawn;
      * requests in flight keep their snapshot and finish. */
     r = jn_ctl_publish_hosts(ctl);

@@ -10,6 +10,7 @@
 
 #include "control/api/admin.h"
 #include "control/api/api.h"
+#include "control/certs/certs.h"
 #include "control/control.h"
 #include "control/daemon.h"
 #include "control/daemon_conf.h"
@@ -19,9 +20,11 @@
 #include "core/log.h"
 #include "ev/loop.h"
 #include "gateway/gateway.h"
+#include "net/sock.h"
 #include "proc/process.h"
 #include "store/store.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -39,6 +42,7 @@ struct daemon {
     struct jn_admin *admin;
     struct jn_deployer *deployer;
     struct jn_autoscaler *autoscaler;
+    struct jn_certs *certs;
     struct jn_api api;
     char admin_desc[512];
     int lock_fd; /* the state dir's lock (statedir.h) */
@@ -90,8 +94,10 @@ static void on_reload(void *arg)
     /* Listen addresses follow the file; the state dir, the admin endpoint
      * and the base domain are bound at start and need a restart. */
     if (strcmp(dc.state_dir, d->dc.state_dir) != 0 || strcmp(dc.admin_unix, d->dc.admin_unix) ||
-        strcmp(dc.base_domain, d->dc.base_domain) != 0)
-        jn_warn("reload: state_dir, admin and base_domain changes take effect at restart");
+        strcmp(dc.base_domain, d->dc.base_domain) != 0 ||
+        strcmp(dc.acme_directory, d->dc.acme_directory) != 0)
+        jn_warn("reload: state_dir, admin, base_domain and acme_* changes take effect at "
+                "restart");
     for (size_t i = 0; i < JN_DAEMON_MAX_LISTEN; i++) {
         char *t = d->dc.listen[i];
         d->dc.listen[i] = dc.listen[i];
@@ -110,6 +116,23 @@ static void on_reload(void *arg)
         jn_error("reload: re-applying live state: %s", err);
     d->api.reloads++;
     jn_notice("reloaded %s", d->config_path);
+}
+
+/* The port of the first HTTPS listen address (redirects go there), or 0. */
+static int https_port(const struct jn_daemon_conf *dc)
+{
+    for (size_t i = 0; i < dc->nlisten; i++) {
+        struct jn_addr a;
+        char addr[256];
+        const char *ssl = strstr(dc->listen[i], " ssl"); /* "ADDR ssl" */
+        if (ssl && snprintf(addr, sizeof(addr), "%.*s", (int)(ssl - dc->listen[i]),
+                            dc->listen[i]) < (int)sizeof(addr) &&
+            jn_addr_parse(addr, 443, &a) == 0)
+            return ntohs(a.ss.ss_family == AF_INET6
+                             ? ((const struct sockaddr_in6 *)&a.ss)->sin6_port
+                             : ((const struct sockaddr_in *)&a.ss)->sin_port);
+    }
+    return 0;
 }
 
 int jn_daemon_run(const char *config_path)
@@ -176,6 +199,16 @@ int jn_daemon_run(const char *config_path)
         goto out;
     }
 
+    struct jn_certs_opts co = {
+        .gw = d.gw,
+        .https_port = https_port(&d.dc),
+        .state_dir = d.dc.state_dir,
+        .directory = d.dc.acme_directory,
+        .email = d.dc.acme_email,
+        .ca_bundle = d.dc.acme_ca_bundle,
+    };
+    d.certs = jn_certs_new(d.loop, d.ctl, &co);
+
     int n = snprintf(d.admin_desc, sizeof(d.admin_desc), "unix:%s", d.dc.admin_unix);
     if (d.dc.admin_tcp)
         snprintf(d.admin_desc + n, sizeof(d.admin_desc) - (size_t)n, " and %s (token)",
@@ -191,6 +224,7 @@ int jn_daemon_run(const char *config_path)
         .started_ms = jn_now_ms(),
         .deployer = d.deployer,
         .autoscaler = d.autoscaler,
+        .certs = d.certs,
     };
     struct jn_admin_opts ao = {
         .unix_path = d.dc.admin_unix,
@@ -207,6 +241,7 @@ int jn_daemon_run(const char *config_path)
     rc = r < 0 ? 1 : 0;
 out:
     jn_admin_stop(d.admin);
+    jn_certs_free(d.certs);
     jn_autoscaler_free(d.autoscaler);
     jn_deployer_free(d.deployer);
     if (d.gw)

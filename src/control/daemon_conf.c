@@ -59,6 +59,16 @@ int jn_daemon_conf_load(const char *path, struct jn_daemon_conf *dc, struct jn_c
         dc->admin_token = jn_strdup(j->admin_token);
     }
     dc->base_domain = jn_strdup(j->base_domain ? j->base_domain : "localhost");
+    if (j->acme_directory) {
+        dc->acme_directory = jn_strdup(j->acme_directory);
+    } else {
+        const char *env = getenv("JERN_ACME_DIRECTORY");
+        dc->acme_directory = jn_strdup(env && *env ? env : JN_ACME_DEFAULT_DIRECTORY);
+    }
+    if (j->acme_email)
+        dc->acme_email = jn_strdup(j->acme_email);
+    if (j->acme_ca_bundle)
+        dc->acme_ca_bundle = jn_strdup(j->acme_ca_bundle);
     return 0;
 }
 
@@ -73,5 +83,8 @@ void jn_daemon_conf_free(struct jn_daemon_conf *dc)
         explicit_bzero(dc->admin_token, strlen(dc->admin_token));
     free(dc->admin_token);
     free(dc->base_domain);
+    free(dc->acme_directory);
+    free(dc->acme_email);
+    free(dc->acme_ca_bundle);
     memset(dc, 0, sizeof(*dc));
 }

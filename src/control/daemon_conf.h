@@ -15,6 +15,11 @@
  *       instance_log_files 3;           # rotated files kept per instance (0-9)
  *       log_retention 24h;              # kept logs of destroyed apps and failed
  *                                       # releases go after this
+ *       listen 127.0.0.1:8443 ssl;      # HTTPS for app domains with a certificate
+ *       acme_directory URL;             # where certificates for app domains come
+ *                                       # from (default Let's Encrypt; off: none)
+ *       acme_email ops@example.com;     # the ACME account's contact
+ *       acme_ca_bundle FILE;            # trust FILE for the ACME server's HTTPS
  *   }
  *
  * Control thread; blocking file I/O.
@@ -26,6 +31,7 @@
 #include "config/conf.h"
 
 #define JN_DAEMON_MAX_LISTEN 16
+#define JN_ACME_DEFAULT_DIRECTORY "https://acme-v02.api.letsencrypt.org/directory"
 
 struct jn_daemon_conf {
     char *listen[JN_DAEMON_MAX_LISTEN]; /* gateway addresses for apps */
@@ -39,6 +45,9 @@ struct jn_daemon_conf {
     int64_t instance_log_size; /* bytes: default 10 MiB */
     int instance_log_files;    /* default 3 */
     int64_t log_retention_ms;  /* default 24 h */
+    char *acme_directory;      /* default JN_ACME_DEFAULT_DIRECTORY; "off": no ACME */
+    char *acme_email;          /* NULL: no contact */
+    char *acme_ca_bundle;      /* NULL: the system's trust store */
 };
 
 /* Loads path (NULL: the embedded defaults): the jern block into *dc and the
@@ -47,7 +56,8 @@ struct jn_daemon_conf {
  * hosts no app has) spliced into the http block. Without a listen directive
  * apps answer on the http block's own addresses, or on 127.0.0.1:8080 when
  * the file has no http block. Other defaults: state_dir $JERN_STATE or
- * ./jern-state, admin unix:STATE_DIR/admin.sock, base_domain localhost.
+ * ./jern-state, admin unix:STATE_DIR/admin.sock, base_domain localhost,
+ * acme_directory $JERN_ACME_DIRECTORY or Let's Encrypt's production directory.
  * Returns 0, or JN_ECONFIG with "FILE:LINE: what" in err.
  * Free with jn_daemon_conf_free and jn_conf_free. */
 int jn_daemon_conf_load(const char *path, struct jn_daemon_conf *dc, struct jn_conf **conf,

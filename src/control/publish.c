@@ -67,15 +67,9 @@ int jn_ctl_publish_upstream(struct jn_control *ctl, const char *name,
     free(sv);
     if (!u)
         return JN_EBADINPUT;
-    /* Primaries then backups, each in the order given: match states by address. */
-    for (size_t k = 0; k < u->npeers; k++) {
-        for (size_t i = 0; i < n; i++) {
-            if (strcmp(u->peers[k]->name, want[i].v.addr) == 0) {
-                atomic_store(&u->peers[k]->state, want[i].v.state);
-                break;
-            }
-        }
-    }
+    /* Match states by address; the first entry of an address wins. */
+    for (size_t i = n; i-- > 0;)
+        jn_upstream_set_peer_state(u, want[i].v.addr, want[i].v.state);
     /* Apps that scale to zero wait for an instance instead of failing. */
     bool wait_ready = false;
     int64_t wait_timeout_ms = 0;

@@ -4,6 +4,7 @@
 #include "gateway/alog.h"
 
 #include "core/log.h"
+#include "gateway/conn_io.h"
 #include "gateway/accesslog.h"
 #include "gateway/worker.h"
 
@@ -70,7 +71,7 @@ void gw_alog_request(struct gw_worker *w, struct gw_req *r)
     ctx.remote_port = c->remote.sa.sa_family == AF_INET    ? ntohs(c->remote.sin.sin_port)
                       : c->remote.sa.sa_family == AF_INET6 ? ntohs(c->remote.sin6.sin6_port)
                                                            : 0;
-    ctx.scheme = "http";
+    gw_conn_vars(c, &ctx);
     ctx.status = r->status;
     ctx.body_bytes_sent = r->body_bytes;
     ctx.bytes_sent = r->body_bytes;

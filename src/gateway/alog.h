@@ -8,9 +8,12 @@
 #define JN_GATEWAY_ALOG_H
 
 struct gw_worker;
+struct gw_req;
 
 void jn_gw_alog_flush(struct gw_worker *w);
 void jn_gw_alog_reopen(struct gw_worker *w);
 void jn_gw_alog_free(struct gw_worker *w);
+/* Writes r's line to every access_log of its location. */
+void gw_alog_request(struct gw_worker *w, struct gw_req *r);
 
 #endif

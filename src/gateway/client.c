@@ -4,11 +4,18 @@
  * errors), keep-alive, pipelining (answers in order: the next request is
  * parsed only after the previous response went out) and lingering close.
  */
-#include "gateway/worker.h"
+#include "gateway/client.h"
 
+#include "gateway/alog.h"
+#include "gateway/challenge.h"
+#include "gateway/conn_io.h"
+#include "gateway/pool.h"
+#include "gateway/proxy.h"
+#include "gateway/worker.h"
 #include "core/log.h"
 #include "http/status.h"
 #include "net/sock.h"
+#include "tls/tls.h"
 
 #include <arpa/inet.h>
 #include <netinet/tcp.h>
@@ -19,6 +26,8 @@ static void client_event(struct jn_loop *loop, struct jn_io *io, uint32_t events
 static void client_timeout(struct jn_loop *loop, struct jn_timer *t);
 static void read_head(struct gw_conn *c);
 static void local_run(struct gw_req *r);
+static struct jn_tls_cert *sni_pick(void *arg, const char *name);
+static void tls_handshake(struct gw_conn *c);
 
 /* The settings that apply before a request is routed: the listen address's
  * default server. */
@@ -63,6 +72,44 @@ void gw_client_accept(struct gw_worker *w, int fd, const struct jn_addr *peer, i
     c->head_deadline = jn_loop_now(w->loop) + (s ? s->client_header_timeout_ms : 60000);
     c->state = GW_C_HEAD;
     jn_timer_start(w->loop, &c->timer, c->head_deadline - jn_loop_now(w->loop));
+    const struct jn_gw_listen *l = jn_gw_snapshot_listen(w->snap, listen_id);
+    if (l && l->ssl) {
+        /* The handshake runs under the head deadline: a client that never
+         * finishes it is closed like one that never sends a head. */
+        c->tls = jn_tls_conn_new(l->def->tls, fd, sni_pick, c);
+        if (!c->tls) {
+            gw_client_close(c);
+            return;
+        }
+        c->state = GW_C_TLS;
+    }
+}
+
+/* SNI, during the handshake: the worker's current snapshot decides. */
+static struct jn_tls_cert *sni_pick(void *arg, const char *name)
+{
+    struct gw_conn *c = arg;
+    const struct jn_gw_listen *l = jn_gw_snapshot_listen(c->w->snap, c->listen_id);
+    return l && l->ssl ? jn_gw_sni_pick(c->w->snap, l, name) : NULL;
+}
+
+/* Advances the handshake; on success reads the first request. */
+static void tls_handshake(struct gw_conn *c)
+{
+    int rc = jn_tls_handshake(c->tls);
+    if (rc == JN_TLS_WANT_READ || rc == JN_TLS_WANT_WRITE)
+        return;
+    if (rc < 0) {
+        /* not TLS, an old protocol, a refused name, a reset: OpenSSL has
+         * sent its alert where the protocol has one */
+        jn_debug("gateway: TLS handshake from connection %llu failed: %s",
+                 (unsigned long long)c->serial, jn_strerror(rc));
+        gw_client_close(c);
+        return;
+    }
+    c->state = GW_C_HEAD;
+    c->rd_ready = true; /* the first request may have come with the handshake */
+    read_head(c);
 }
 
 static void release_req(struct gw_conn *c)
@@ -96,6 +143,7 @@ void gw_client_close(struct gw_conn *c)
         release_req(c);
     }
     jn_timer_stop(w->loop, &c->timer);
+    jn_tls_conn_free(c->tls);
     if (c->io.fd >= 0) {
         jn_io_del(w->loop, &c->io);
         close(c->io.fd);
@@ -115,7 +163,7 @@ void gw_client_close(struct gw_conn *c)
 
 bool gw_client_close_if_idle(struct gw_conn *c)
 {
-    if (c->state == GW_C_IDLE || (c->state == GW_C_HEAD && c->len == 0)) {
+    if (c->state == GW_C_IDLE || c->state == GW_C_TLS || (c->state == GW_C_HEAD && c->len == 0)) {
         gw_client_close(c);
         return true;
     }
@@ -132,12 +180,11 @@ static void linger_read(struct gw_conn *c)
 {
     char tmp[4096];
     for (;;) {
-        ssize_t n = jn_sock_recv(c->io.fd, tmp, sizeof(tmp));
+        size_t len = 0;
+        ssize_t n = gw_conn_read(c, tmp, &len, sizeof(tmp));
         if (n > 0)
             continue;
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        if (n == -EAGAIN)
             return;
         gw_client_close(c); /* EOF or error: done */
         return;
@@ -155,7 +202,7 @@ static void linger(struct gw_conn *c)
     c->buf = NULL;
     c->len = c->cap = 0;
     c->state = GW_C_LINGER;
-    if (shutdown(c->io.fd, SHUT_WR) < 0) {
+    if (gw_conn_shutdown(c) < 0) {
         gw_client_close(c);
         return;
     }
@@ -186,9 +233,17 @@ static void client_event(struct jn_loop *loop, struct jn_io *io, uint32_t events
         c->rd_ready = true;
     if (events & (JN_EV_RDHUP | JN_EV_HUP | JN_EV_ERROR))
         c->hup = true;
-    if (events & JN_EV_WRITE)
+    if (events & JN_EV_WRITE) {
         c->wr_ready = true;
+        if (c->tls_rd_wants_wr) {
+            c->tls_rd_wants_wr = false;
+            c->rd_ready = true;
+        }
+    }
     switch (c->state) {
+    case GW_C_TLS:
+        tls_handshake(c);
+        break;
     case GW_C_IDLE:
     case GW_C_HEAD:
         if (c->rd_ready)
@@ -212,7 +267,7 @@ static void local_run(struct gw_req *r)
     if (!c->wr_ready)
         return;
     bool full;
-    ssize_t n = jn_pipe_flush(&r->rs, c->io.fd, &full);
+    ssize_t n = gw_conn_flush(c, &r->rs, &full);
     if (n < 0) {
         gw_client_close(c);
         return;
@@ -314,6 +369,8 @@ static void start_request(struct gw_conn *c)
      * for the proxied case, so a local answer with a body closes the connection. */
     jn_pipe_clear(&r->rq);
     r->rq.body_done = h->framing == JN_FRAMING_NONE;
+    if (gw_challenge_respond(r) || gw_https_respond(r, app))
+        return;
     if (!r->loc) {
         gw_client_respond(r, 404, NULL, NULL);
         return;
@@ -414,8 +471,7 @@ static void read_head(struct gw_conn *c)
             c->buf = gw_buf_get(w, &c->cap);
             c->len = 0;
         }
-        size_t room = c->cap - c->len;
-        ssize_t n = jn_sock_recv(c->io.fd, c->buf + c->len, room);
+        ssize_t n = gw_conn_read(c, c->buf, &c->len, c->cap);
         if (n > 0) {
             if (!c->req)
                 c->req = gw_req_get(w);
@@ -428,15 +484,9 @@ static void read_head(struct gw_conn *c)
                 c->head_deadline = jn_loop_now(w->loop) + (s ? s->client_header_timeout_ms : 60000);
                 jn_timer_start(w->loop, &c->timer, c->head_deadline - jn_loop_now(w->loop));
             }
-            c->len += (size_t)n;
-            if ((size_t)n < room && !c->hup)
-                c->rd_ready = false;
             continue;
         }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            c->rd_ready = false;
+        if (n == -EAGAIN) {
             if (c->len == 0) {
                 /* Idle: give the buffer and request object back. */
                 gw_buf_put(w, c->buf, c->cap);

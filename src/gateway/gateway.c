@@ -11,6 +11,7 @@
 #include "gateway/snapshot.h"
 #include "gateway/worker.h"
 #include "net/sock.h"
+#include "tls/tls.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -293,6 +294,7 @@ int jn_gateway_set_app(struct jn_gateway *g, const char *host, struct jn_upstrea
         s->apps = jn_realloc(s->apps, (s->napps + 1) * sizeof(*s->apps));
         memmove(&s->apps[pos + 1], &s->apps[pos], (s->napps - pos) * sizeof(*s->apps));
         s->napps++;
+        memset(&s->apps[pos], 0, sizeof(s->apps[pos]));
         s->apps[pos].host = jn_strdup(h);
     }
     s->apps[pos].u = u;
@@ -315,6 +317,80 @@ int jn_gateway_remove_app(struct jn_gateway *g, const char *host)
         jn_upstream_unref(s->apps[i].u);
         memmove(&s->apps[i], &s->apps[i + 1], (s->napps - i - 1) * sizeof(*s->apps));
         s->napps--;
+        publish(g, s);
+        return 0;
+    }
+    return JN_ENOTFOUND;
+}
+
+int jn_gateway_set_app_https(struct jn_gateway *g, const char *host, int mode, int port)
+{
+    char h[256];
+    if (norm_app_host(host, h, sizeof(h)) < 0)
+        return JN_ENOTFOUND;
+    for (size_t i = 0; i < g->snap->napps; i++) {
+        if (strcmp(g->snap->apps[i].host, h) != 0)
+            continue;
+        struct jn_gw_snapshot *s = jn_gw_snapshot_clone(g->snap);
+        s->apps[i].https = (uint8_t)mode;
+        s->apps[i].https_port = (uint16_t)(port == 443 ? 0 : port);
+        publish(g, s);
+        return 0;
+    }
+    return JN_ENOTFOUND;
+}
+
+int jn_gateway_app_https(const struct jn_gateway *g, const char *host, int *port)
+{
+    char h[256];
+    if (norm_app_host(host, h, sizeof(h)) < 0)
+        return JN_ENOTFOUND;
+    for (size_t i = 0; i < g->snap->napps; i++) {
+        if (strcmp(g->snap->apps[i].host, h) == 0) {
+            if (port)
+                *port = g->snap->apps[i].https_port ? g->snap->apps[i].https_port : 443;
+            return g->snap->apps[i].https;
+        }
+    }
+    return JN_ENOTFOUND;
+}
+
+int jn_gateway_set_cert(struct jn_gateway *g, const char *host, struct jn_tls_cert *cert)
+{
+    char h[256];
+    if (norm_app_host(host, h, sizeof(h)) < 0)
+        return JN_EBADINPUT;
+    struct jn_gw_snapshot *s = jn_gw_snapshot_clone(g->snap);
+    size_t pos = 0;
+    while (pos < s->ncerts && strcmp(s->certs[pos].host, h) < 0)
+        pos++;
+    jn_tls_cert_ref(cert);
+    if (pos < s->ncerts && strcmp(s->certs[pos].host, h) == 0) {
+        jn_tls_cert_unref(s->certs[pos].cert);
+    } else {
+        s->certs = jn_realloc(s->certs, (s->ncerts + 1) * sizeof(*s->certs));
+        memmove(&s->certs[pos + 1], &s->certs[pos], (s->ncerts - pos) * sizeof(*s->certs));
+        s->ncerts++;
+        s->certs[pos].host = jn_strdup(h);
+    }
+    s->certs[pos].cert = cert;
+    publish(g, s);
+    return 0;
+}
+
+int jn_gateway_remove_cert(struct jn_gateway *g, const char *host)
+{
+    char h[256];
+    if (norm_app_host(host, h, sizeof(h)) < 0)
+        return JN_ENOTFOUND;
+    for (size_t i = 0; i < g->snap->ncerts; i++) {
+        if (strcmp(g->snap->certs[i].host, h) != 0)
+            continue;
+        struct jn_gw_snapshot *s = jn_gw_snapshot_clone(g->snap);
+        free(s->certs[i].host);
+        jn_tls_cert_unref(s->certs[i].cert);
+        memmove(&s->certs[i], &s->certs[i + 1], (s->ncerts - i - 1) * sizeof(*s->certs));
+        s->ncerts--;
         publish(g, s);
         return 0;
     }

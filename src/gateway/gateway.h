@@ -22,6 +22,7 @@
 
 struct jn_gateway;
 struct jn_loop;
+struct jn_tls_cert;
 
 /* Checks a config as `-t` does: builds the whole runtime snapshot (compiles
  * templates, resolves upstreams and listen addresses) without opening any
@@ -64,6 +65,24 @@ int jn_gateway_set_app(struct jn_gateway *g, const char *host, struct jn_upstrea
  * JN_ENOTFOUND. */
 int jn_gateway_remove_app(struct jn_gateway *g, const char *host);
 
+/* What plain HTTP requests for the app host get (docs/CERTIFICATES.md):
+ * mode (enum jn_gw_https, gateway/snapshot.h): JN_GW_HTTPS_REDIRECT a 301 (GET, HEAD; 308 otherwise) to https://HOST[:port]/URI,
+ * JN_GW_HTTPS_ONLY a 403; ACME challenges are answered in every mode. port 443
+ * is left out of the URL. The mode lives on the app entry: a host withdrawn
+ * and added again starts OFF. Returns 0 or JN_ENOTFOUND (no such app host). */
+int jn_gateway_set_app_https(struct jn_gateway *g, const char *host, int mode, int port);
+/* The mode of the app host (and its port in *port, may be NULL), or JN_ENOTFOUND. */
+int jn_gateway_app_https(const struct jn_gateway *g, const char *host, int *port);
+
+/* Serves cert (takes a reference; see tls/tls.h: jn_tls_cert_load or
+ * jn_tls_cert_from_pem) to TLS clients whose SNI name is host (any case, no
+ * port), on every `listen ... ssl` address, ahead of the server blocks'
+ * certificates. Replaces an earlier certificate for host: a renewal is one
+ * call; handshakes in flight and established connections keep the context
+ * they started with. Returns 0 or JN_EBADINPUT (bad host). */
+int jn_gateway_set_cert(struct jn_gateway *g, const char *host, struct jn_tls_cert *cert);
+/* Stops serving the certificate for host. Returns 0 or JN_ENOTFOUND. */
+int jn_gateway_remove_cert(struct jn_gateway *g, const char *host);
 /* Reopens the error log and every access log (SIGUSR1). */
 void jn_gateway_reopen_logs(struct jn_gateway *g);
 

@@ -141,21 +141,36 @@ static ssize_t sock_writev(int fd, const struct iovec *iov, int cnt)
     return jn_sock_sendmsg(fd, &msg);
 }
 
+static ssize_t fd_writev(void *arg, const struct iovec *iov, int cnt)
+{
+    int fd = (int)(intptr_t)arg;
+    for (;;) {
+        ssize_t n = sock_writev(fd, iov, cnt);
+        if (n >= 0)
+            return n;
+        if (errno != EINTR)
+            return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    }
+}
+
 ssize_t jn_pipe_flush(struct jn_pipe *p, int fd, bool *full)
+{
+    return jn_pipe_flush_with(p, fd_writev, (void *)(intptr_t)fd, full);
+}
+
+ssize_t jn_pipe_flush_with(struct jn_pipe *p, jn_pipe_writev_fn wv, void *arg, bool *full)
 {
     size_t total = 0;
     *full = false;
     while (p->iov_i < p->niov) {
         int cnt = JN_MIN(p->niov - p->iov_i, IOV_MAX);
-        ssize_t n = sock_writev(fd, p->iov + p->iov_i, cnt);
+        ssize_t n = wv(arg, p->iov + p->iov_i, cnt);
         if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            if (n == -EAGAIN) {
                 *full = true;
                 break;
             }
-            return -errno;
+            return n;
         }
         total += (size_t)n;
         size_t left = (size_t)n;

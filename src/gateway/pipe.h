@@ -70,6 +70,13 @@ static inline bool jn_pipe_has_room(const struct jn_pipe *p)
  * -errno. When the queue empties, its storage is reset. */
 ssize_t jn_pipe_flush(struct jn_pipe *p, int fd, bool *full);
 
+/* A writer for jn_pipe_flush_with: writes a prefix of iov[0..cnt), returns
+ * bytes written, -EAGAIN when nothing can be written now, or -errno. */
+typedef ssize_t (*jn_pipe_writev_fn)(void *arg, const struct iovec *iov, int cnt);
+/* As jn_pipe_flush through wv(arg, ...) (a TLS connection). A short write
+ * counts as full, as with a socket. */
+ssize_t jn_pipe_flush_with(struct jn_pipe *p, jn_pipe_writev_fn wv, void *arg, bool *full);
+
 /* Empties the queue without writing (a retry rebuilds it). */
 void jn_pipe_clear(struct jn_pipe *p);
 

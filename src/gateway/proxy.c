@@ -12,6 +12,11 @@
  * fits beside the head in its GW_CLIENT_BUF buffer can be replayed; larger
  * ones are streamed and never retried).
  */
+#include "gateway/proxy.h"
+
+#include "gateway/client.h"
+#include "gateway/conn_io.h"
+#include "gateway/pool.h"
 #include "gateway/worker.h"
 
 #include "core/log.h"
@@ -23,299 +28,10 @@
 
 enum { T_NONE, T_CONNECT, T_SEND, T_READ, T_CSEND, T_CBODY };
 
-static const char CRLF[] = "\r\n";
 static const char CONTINUE_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
 static void attempt(struct gw_req *r);
 static void up_timeout(struct jn_loop *loop, struct jn_timer *t);
-
-static bool is_idempotent(enum jn_http_method m)
-{
-    return m == JN_HTTP_GET || m == JN_HTTP_HEAD || m == JN_HTTP_PUT || m == JN_HTTP_DELETE ||
-           m == JN_HTTP_OPTIONS || m == JN_HTTP_TRACE;
-}
-
-static bool is_connection(const struct jn_http_header *h)
-{
-    /* the length first: this runs for every header of every head */
-    return h->name_len == 10 && jn_http_token_eq(h->name, h->name_len, "connection");
-}
-
-/* The next name in a Connection value, from *p up to end: sets *t and
- * returns its length (0 at the end), *p past it. */
-static size_t next_conn_name(const char **p, const char *end, const char **t)
-{
-    const char *q = *p;
-    while (q < end && (*q == ' ' || *q == '\t' || *q == ','))
-        q++;
-    *t = q;
-    while (q < end && *q != ',' && *q != ' ' && *q != '\t')
-        q++;
-    *p = q;
-    return (size_t)(q - *t);
-}
-
-/* Is name listed in any Connection header of h[0..n)? */
-static bool named_in_connection(const struct jn_http_header *h, size_t n, const char *name,
-                                size_t len)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (!is_connection(&h[i]))
-            continue;
-        const char *p = h[i].value, *end = h[i].value + h[i].value_len, *t;
-        size_t tl;
-        while ((tl = next_conn_name(&p, end, &t)) > 0)
-            if (tl == len && strncasecmp(t, name, len) == 0)
-                return true;
-    }
-    return false;
-}
-
-/* The names listed in a head's Connection headers, collected once per head
- * so that each header costs a few length compares, not a scan of the head.
- * Heads with more names than fit fall back to named_in_connection. */
-#define CONN_NAMES_MAX 8
-struct conn_names {
-    const char *name[CONN_NAMES_MAX];
-    size_t len[CONN_NAMES_MAX];
-    size_t n;
-    bool many;
-};
-
-static void conn_names_collect(const struct jn_http_header *h, size_t n, unsigned conn_flags,
-                               struct conn_names *cn)
-{
-    cn->n = 0;
-    cn->many = false;
-    /* keep-alive and upgrade name hop-by-hop headers, dropped anyway (and
-     * Upgrade kept on purpose for a tunnel): the parser saw nothing else */
-    if (!(conn_flags & (JN_HTTP_CONN_OTHER | JN_HTTP_CONN_CLOSE)))
-        return;
-    for (size_t i = 0; i < n; i++) {
-        if (!is_connection(&h[i]))
-            continue;
-        const char *p = h[i].value, *end = h[i].value + h[i].value_len, *t;
-        size_t tl;
-        while ((tl = next_conn_name(&p, end, &t)) > 0) {
-            if (cn->n == CONN_NAMES_MAX) {
-                cn->many = true;
-                return;
-            }
-            cn->name[cn->n] = t;
-            cn->len[cn->n++] = tl;
-        }
-    }
-}
-
-static bool conn_names_has(const struct conn_names *cn, const struct jn_http_header *h, size_t n,
-                           const struct jn_http_header *hd)
-{
-    if (cn->n == 0 && !cn->many)
-        return false; /* the common case: costs one compare per header */
-    /* Content-Length frames the body jern forwards: a peer naming it in
-     * Connection must not make the next hop see a body without a length
-     * (that would smuggle the body as a second request). */
-    if (hd->name_len == 14 && jn_http_token_eq(hd->name, hd->name_len, "content-length"))
-        return false;
-    if (cn->many)
-        return named_in_connection(h, n, hd->name, hd->name_len);
-    for (size_t i = 0; i < cn->n; i++)
-        if (cn->len[i] == hd->name_len && strncasecmp(cn->name[i], hd->name, hd->name_len) == 0)
-            return true;
-    return false;
-}
-
-/* RFC 9110 7.6.1 plus the de-facto ones. Dispatched on the name's length,
- * so a header costs at most one comparison (it runs for every header). */
-static bool is_hop_by_hop(const struct jn_http_header *h)
-{
-    const char *n = h->name;
-    switch (h->name_len) {
-    case 2:
-        return jn_http_token_eq(n, 2, "te");
-    case 7:
-        return jn_http_token_eq(n, 7, "upgrade") || jn_http_token_eq(n, 7, "trailer");
-    case 10:
-        return jn_http_token_eq(n, 10, "connection") || jn_http_token_eq(n, 10, "keep-alive");
-    case 16:
-        return jn_http_token_eq(n, 16, "proxy-connection");
-    case 17:
-        return jn_http_token_eq(n, 17, "transfer-encoding");
-    default:
-        return false;
-    }
-}
-
-/* Queues an original header line (name: value) with its CRLF, merging it
- * with the previous span when they are adjacent in the buffer. */
-static void push_header(struct jn_pipe *p, const struct jn_http_header *h, const char *buf_end)
-{
-    const char *start = h->name;
-    const char *end = h->value_len ? h->value + h->value_len : h->name + h->name_len + 1;
-    bool crlf = end + 2 <= buf_end && end[0] == '\r' && end[1] == '\n';
-    if (crlf)
-        end += 2;
-    struct iovec *last = p->niov ? &p->iov[p->niov - 1] : NULL;
-    if (last && (const char *)last->iov_base + last->iov_len == start)
-        last->iov_len += (size_t)(end - start);
-    else
-        jn_pipe_push(p, start, (size_t)(end - start));
-    if (!crlf)
-        jn_pipe_push(p, CRLF, 2);
-}
-
-/* $remote_addr as text, formatted on first use: most configurations never
- * ask for it, and inet_ntop formats with sprintf. */
-static const char *remote_text(struct gw_req *r)
-{
-    const struct gw_conn *c = r->c;
-    if (!r->remote_text[0]) {
-        if (c->remote.sa.sa_family == AF_INET)
-            inet_ntop(AF_INET, &c->remote.sin.sin_addr, r->remote_text, sizeof(r->remote_text));
-        else if (c->remote.sa.sa_family == AF_INET6)
-            inet_ntop(AF_INET6, &c->remote.sin6.sin6_addr, r->remote_text, sizeof(r->remote_text));
-        else
-            memcpy(r->remote_text, "unix:", 6);
-    }
-    return r->remote_text;
-}
-
-ssize_t gw_eval_template(struct gw_req *r, const struct jn_template *t, char *out, size_t cap)
-{
-    struct jn_var_ctx ctx;
-    memset(&ctx, 0, sizeof(ctx));
-    ctx.req = &r->hreq;
-    ctx.remote_addr = remote_text(r);
-    ctx.scheme = "http";
-    ctx.proxy_host = r->loc->proxy_host;
-    ctx.upstream_response_time_us = -1;
-    ctx.connection = r->c->serial;
-    ctx.connection_requests = r->c->nreqs + 1;
-    return jn_template_eval(t, &ctx, false, out, cap);
-}
-
-static void fill_ctx(struct gw_req *r, struct jn_var_ctx *ctx)
-{
-    memset(ctx, 0, sizeof(*ctx));
-    ctx->req = &r->hreq;
-    bool templates = false;
-    for (size_t i = 0; i < r->loc->nset && !templates; i++)
-        templates = !r->loc->set[i].is_empty;
-    ctx->remote_addr = templates ? remote_text(r) : NULL;
-    ctx->scheme = "http";
-    ctx->proxy_host = r->loc->proxy_host ? r->loc->proxy_host : r->u->name;
-    ctx->upstream_response_time_us = -1;
-    ctx->connection = r->c->serial;
-    ctx->connection_requests = r->c->nreqs + 1;
-}
-
-/* Appends "Name: value\r\n" to the scratch area and queues it. */
-static int push_scratch_header(struct gw_req *r, const char *name, size_t nlen,
-                               const struct jn_template *t, const struct jn_var_ctx *ctx,
-                               const char *literal)
-{
-    char *start = r->scratch + r->scratch_len;
-    size_t room = sizeof(r->scratch) - r->scratch_len;
-    if (room < nlen + 4)
-        return JN_ETOOBIG;
-    memcpy(start, name, nlen);
-    memcpy(start + nlen, ": ", 2);
-    size_t off = nlen + 2;
-    ssize_t v;
-    if (t) {
-        v = jn_template_eval(t, ctx, false, start + off, room - off - 2);
-        if (v < 0)
-            return (int)v;
-    } else {
-        v = (ssize_t)strlen(literal);
-        if ((size_t)v > room - off - 2)
-            return JN_ETOOBIG;
-        memcpy(start + off, literal, (size_t)v);
-    }
-    if (v == 0)
-        return 0; /* evaluated empty: not sent, as nginx */
-    off += (size_t)v;
-    memcpy(start + off, "\r\n", 2);
-    off += 2;
-    r->scratch_len += off;
-    return jn_pipe_push(&r->rq, start, off);
-}
-
-/* Queues the rewritten request head. Returns 0 or JN_ETOOBIG. */
-static int build_request_head(struct gw_req *r)
-{
-    const struct jn_http_request *h = &r->hreq;
-    const struct jn_gw_location *loc = r->loc;
-    struct jn_pipe *p = &r->rq;
-    char *buf = r->c->buf;
-    r->scratch_len = 0;
-    jn_pipe_clear(p);
-    jn_pipe_push(p, h->method, h->method_len);
-    jn_pipe_push(p, " ", 1);
-    if (loc->pass_uri) {
-        /* proxy_pass with a URI: the matched prefix is replaced, as nginx. */
-        size_t cut = JN_MIN(loc->prefix_len, h->path_len);
-        jn_pipe_push(p, loc->pass_uri, loc->pass_uri_len);
-        jn_pipe_push(p, h->path + cut, h->path_len - cut);
-    } else {
-        jn_pipe_push(p, h->path, h->path_len);
-    }
-    bool chunked = h->framing == JN_FRAMING_CHUNKED;
-    bool v11 = loc->s->proxy_http_minor == 1 || chunked || h->upgrade;
-    jn_pipe_push(p, v11 ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n", 11);
-
-    struct jn_var_ctx ctx;
-    fill_ctx(r, &ctx);
-    bool pool = v11 && r->u->keepalive > 0;
-    r->sent_close = false;
-    if (!loc->sets_host) {
-        const char *ph = ctx.proxy_host;
-        int rc = push_scratch_header(r, "Host", 4, NULL, &ctx, ph);
-        if (rc < 0)
-            return rc;
-    }
-    if (!loc->sets_connection && !pool) {
-        int rc = push_scratch_header(r, "Connection", 10, NULL, &ctx, "close");
-        if (rc < 0)
-            return rc;
-        r->sent_close = true;
-    }
-    for (size_t i = 0; i < loc->nset; i++) {
-        const struct jn_gw_set_header *sh = &loc->set[i];
-        if (sh->is_empty)
-            continue;
-        int rc = push_scratch_header(r, sh->name, sh->name_len, &sh->value, &ctx, NULL);
-        if (rc < 0)
-            return rc;
-    }
-    if (chunked)
-        jn_pipe_push(p, "Transfer-Encoding: chunked\r\n", 28);
-    const char *head_end = buf + r->head_len;
-    struct conn_names cn;
-    conn_names_collect(h->headers, h->nheaders, h->conn_flags, &cn);
-    for (size_t i = 0; i < h->nheaders; i++) {
-        const struct jn_http_header *hd = &h->headers[i];
-        /* Expect was answered here (gw_proxy_start), as nginx does. */
-        if (is_hop_by_hop(hd) || jn_http_token_eq(hd->name, hd->name_len, "host") ||
-            jn_http_token_eq(hd->name, hd->name_len, "expect"))
-            continue;
-        if (conn_names_has(&cn, h->headers, h->nheaders, hd))
-            continue;
-        bool overridden = false;
-        for (size_t k = 0; k < loc->nset && !overridden; k++)
-            overridden = loc->set[k].name_len == hd->name_len &&
-                         strncasecmp(loc->set[k].name, hd->name, hd->name_len) == 0;
-        if (overridden)
-            continue;
-        if (!jn_pipe_has_room(p))
-            return JN_ETOOBIG;
-        push_header(p, hd, head_end);
-    }
-    jn_pipe_push(p, CRLF, 2);
-    if (!jn_pipe_has_room(p))
-        return JN_ETOOBIG;
-    return 0;
-}
 
 /* Appends item to the ", "-separated list in dst (truncated to cap, as
  * snprintf would: this runs per request, where printf is too dear). */
@@ -333,24 +49,10 @@ static void append_list(char *dst, size_t cap, const char *item)
     dst[n + len] = '\0';
 }
 
-/* Writes v in decimal at dst (room for 10 digits); returns the length. */
-static size_t put_uint(char *dst, unsigned v)
-{
-    char tmp[10];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        dst[i] = tmp[n - 1 - i];
-    return n;
-}
-
 static void append_status(char *dst, size_t cap, int status)
 {
     char st[12];
-    st[put_uint(st, status < 0 ? 0 : (unsigned)status)] = '\0';
+    st[gw_put_uint(st, status < 0 ? 0 : (unsigned)status)] = '\0';
     append_list(dst, cap, st);
 }
 
@@ -382,7 +84,7 @@ static bool retry_allowed(struct gw_req *r, unsigned kind, bool replayable)
     const struct jn_conf_settings *s = r->loc->s;
     int64_t now = jn_loop_now(r->c->w->loop);
     return replayable && (s->next_upstream & kind) &&
-           (is_idempotent(r->hreq.method_id) || (s->next_upstream & JN_NEXT_NON_IDEMPOTENT)) &&
+           (gw_is_idempotent(r->hreq.method_id) || (s->next_upstream & JN_NEXT_NON_IDEMPOTENT)) &&
            (s->next_upstream_tries == 0 || r->attempts < s->next_upstream_tries) &&
            (s->next_upstream_timeout_ms == 0 ||
             now - r->first_attempt_ms < s->next_upstream_timeout_ms) &&
@@ -570,7 +272,7 @@ static void attempt(struct gw_req *r)
         r->rbuf = gw_rbuf_get(w);
         r->rcap = GW_RESP_BUF;
     }
-    if (build_request_head(r) < 0) {
+    if (gw_proxy_request_head(r) < 0) {
         close_up(r, false);
         gw_client_respond(r, 500, "the rewritten request head is too large", NULL);
         return;
@@ -621,7 +323,7 @@ void gw_proxy_start(struct gw_req *r)
          * size accepted, and does not forward Expect (nginx does the same):
          * the body then streams to whichever peer is picked. The socket is
          * idle here, so this tiny write does not block in practice. */
-        ssize_t n = write(c->io.fd, CONTINUE_100, sizeof(CONTINUE_100) - 1);
+        ssize_t n = gw_conn_send(c, CONTINUE_100, sizeof(CONTINUE_100) - 1);
         (void)n;
     }
     attempt(r);
@@ -653,67 +355,6 @@ void gw_proxy_abort(struct gw_req *r)
         r->phase = GW_P_PROXY;
     }
     close_up(r, false);
-}
-
-/* Queues the response head for the client. Returns false when the response
- * must go to another peer instead (proxy_next_upstream http_xxx). */
-static void build_response_head(struct gw_req *r, size_t head_len)
-{
-    const struct jn_http_response *h = &r->hresp;
-    struct jn_pipe *p = &r->rs;
-    bool client11 = r->hreq.minor_version == 1;
-    bool tunnel = h->status == 101;
-    bool out_chunked = false;
-    if (h->framing == JN_FRAMING_CHUNKED) {
-        if (client11)
-            out_chunked = true;
-        else
-            r->resp_close_after = true; /* raw body to an HTTP/1.0 client ends with the close */
-    } else if (h->framing == JN_FRAMING_CLOSE) {
-        r->resp_close_after = true;
-    }
-    if (!r->keep_alive)
-        r->resp_close_after = true;
-    jn_pipe_clear(p);
-    /* "HTTP/1.1 %d %.*s\r\n" by hand: printf is a tenth of the user-space
-     * instructions of a request */
-    size_t reason_len = JN_MIN(h->reason_len, (size_t)200);
-    size_t n = 9;
-    memcpy(r->rscratch, "HTTP/1.1 ", 9);
-    n += put_uint(r->rscratch + n, h->status < 0 ? 0 : (unsigned)h->status);
-    r->rscratch[n++] = ' ';
-    memcpy(r->rscratch + n, h->reason, reason_len);
-    n += reason_len;
-    memcpy(r->rscratch + n, "\r\n", 2);
-    n += 2;
-    jn_pipe_push(p, r->rscratch, n);
-    const char *end = r->rbuf + head_len;
-    struct conn_names cn;
-    conn_names_collect(h->headers, h->nheaders, h->conn_flags, &cn);
-    for (size_t i = 0; i < h->nheaders; i++) {
-        const struct jn_http_header *hd = &h->headers[i];
-        if (tunnel && jn_http_token_eq(hd->name, hd->name_len, "upgrade")) {
-            push_header(p, hd, end);
-            continue;
-        }
-        if (is_hop_by_hop(hd) || conn_names_has(&cn, h->headers, h->nheaders, hd))
-            continue;
-        push_header(p, hd, end);
-    }
-    const char *extra;
-    if (tunnel)
-        extra = "Connection: upgrade\r\n\r\n";
-    else if (out_chunked)
-        extra = r->resp_close_after ? "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
-                                    : "Transfer-Encoding: chunked\r\n\r\n";
-    else if (r->resp_close_after)
-        extra = "Connection: close\r\n\r\n";
-    else
-        extra = client11 ? "\r\n" : "Connection: keep-alive\r\n\r\n";
-    jn_pipe_push(p, extra, strlen(extra));
-    r->client_started = true;
-    r->status = h->status;
-    jn_pipe_start(p, tunnel ? JN_FRAMING_CLOSE : h->framing, h->content_length, out_chunked);
 }
 
 /* Parses what the upstream sent so far. Returns 1 when the head is done (or
@@ -757,7 +398,7 @@ static int parse_response(struct gw_req *r)
     append_status(r->up_statuses, sizeof(r->up_statuses), status);
     r->resp_head_done = true;
     r->rs_pos = (size_t)rc;
-    build_response_head(r, (size_t)rc);
+    gw_proxy_response_head(r, (size_t)rc);
     if (status == 101) {
         r->phase = GW_P_TUNNEL;
         r->keep_alive = false;
@@ -876,29 +517,204 @@ void gw_upconn_event(struct jn_loop *loop, struct jn_io *io, uint32_t events)
     gw_proxy_run(uc->req);
 }
 
-/* Reads from fd into buf[*len..cap). Returns bytes, 0 at EOF, -EAGAIN, or -errno. */
-static ssize_t read_into(int fd, char *buf, size_t *len, size_t cap, bool *ready, bool hup)
+/* The pumps below return PUMP_GONE when r was finished or its connection
+ * closed (the caller returns at once), else whether bytes moved. */
+enum { PUMP_GONE = -1, PUMP_IDLE = 0, PUMP_MOVED = 1 };
+
+/* Completes a non-blocking connect. */
+static int pump_connect(struct gw_req *r, struct gw_upconn *uc)
 {
-    for (;;) {
-        size_t room = cap - *len;
-        ssize_t n = jn_sock_recv(fd, buf + *len, room);
-        if (n > 0) {
-            *len += (size_t)n;
-            /* A short read drained the socket, unless a FIN is pending: with
-             * edge triggering its event has already been delivered. */
-            if ((size_t)n < room && !hup)
-                *ready = false;
-            return n;
-        }
-        if (n == 0) {
-            *ready = false;
-            return 0;
-        }
-        if (errno == EINTR)
-            continue;
-        *ready = false;
-        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    if (!uc->wr_ready && !uc->rd_ready)
+        return PUMP_IDLE;
+    int err = jn_sock_error(uc->io.fd);
+    if (err < 0) {
+        attempt_failed(r, JN_NEXT_ERROR, 502,
+                       err == -ECONNREFUSED ? "connection refused" : "connect failed");
+        return PUMP_GONE;
     }
+    uc->connected = true;
+    r->up_progress = true;
+    return PUMP_MOVED;
+}
+
+/* Ends r when the request body broke a rule (bad chunked encoding, larger
+ * than client_max_body_size). */
+static int request_refused(struct gw_req *r, int status, const char *why)
+{
+    close_up(r, false);
+    r->keep_alive = false;
+    if (r->client_started)
+        gw_client_close(r->c);
+    else
+        gw_client_respond(r, status, why, NULL);
+    return PUMP_GONE;
+}
+
+/* Request direction: client buffer -> upstream. Queues what is buffered
+ * first so the head and the body go out in one send; reads the client only
+ * when everything queued went out. */
+static int pump_request(struct gw_req *r, struct gw_upconn *uc, bool *c_progress)
+{
+    struct gw_conn *c = r->c;
+    int moved = PUMP_IDLE;
+    if (!r->rq.body_done && r->rq_pos < c->len && jn_pipe_has_room(&r->rq)) {
+        ssize_t n = jn_pipe_fill(&r->rq, c->buf + r->rq_pos, c->len - r->rq_pos);
+        if (n < 0)
+            return request_refused(r, 400, "invalid chunked request body");
+        r->rq_pos += (size_t)n;
+        if (n > 0)
+            moved = PUMP_MOVED;
+        int64_t max = r->loc->s->client_max_body_size;
+        if (max > 0 && r->rq.body_out > (uint64_t)max && r->phase == GW_P_PROXY)
+            return request_refused(r, 413, "the request body is larger than client_max_body_size");
+    }
+    if (!jn_pipe_empty(&r->rq) && uc->wr_ready) {
+        bool full;
+        ssize_t n = jn_pipe_flush(&r->rq, uc->io.fd, &full);
+        if (n < 0) {
+            if (r->resp_head_done && r->phase == GW_P_PROXY) {
+                /* The upstream answered early and stopped reading. */
+                jn_pipe_clear(&r->rq);
+                r->rq.body_done = true;
+                r->keep_alive = false;
+                uc->eof = true;
+            } else if (r->phase == GW_P_TUNNEL) {
+                r->keep_alive = false;
+                close_up(r, false);
+                gw_client_finish(c);
+                return PUMP_GONE;
+            } else {
+                attempt_failed(r, JN_NEXT_ERROR, 502, "sending to the upstream failed");
+                return PUMP_GONE;
+            }
+        }
+        if (full)
+            uc->wr_ready = false;
+        if (n > 0) {
+            moved = PUMP_MOVED;
+            r->up_progress = true;
+        }
+        if (jn_pipe_empty(&r->rq) && r->rq.body_done && r->phase == GW_P_TUNNEL && r->rq_eof_seen)
+            shutdown(uc->io.fd, SHUT_WR);
+    }
+    if (jn_pipe_empty(&r->rq) && !r->rq.body_done && r->rq_pos == c->len && c->rd_ready) {
+        if (r->rq_pos > r->head_len && (c->len == c->cap || r->phase == GW_P_TUNNEL)) {
+            /* Everything queued was flushed: reuse the body window. */
+            c->len = r->head_len;
+            r->rq_pos = r->head_len;
+            r->body_discarded = true;
+        }
+        ssize_t n = gw_conn_read(c, c->buf, &c->len, c->cap);
+        if (n > 0) {
+            moved = PUMP_MOVED;
+            *c_progress = true;
+        } else if (n == 0 || (n < 0 && n != -EAGAIN)) {
+            if (r->phase != GW_P_TUNNEL) {
+                /* The client gave up mid-body. */
+                gw_client_close(c);
+                return PUMP_GONE;
+            }
+            r->rq_eof_seen = true;
+            jn_pipe_eof(&r->rq);
+            if (jn_pipe_empty(&r->rq))
+                shutdown(uc->io.fd, SHUT_WR);
+            moved = PUMP_MOVED;
+        }
+    }
+    return moved;
+}
+
+/* The upstream reached EOF or failed while r's response was being read. */
+static int response_eof(struct gw_req *r, struct gw_upconn *uc, ssize_t n)
+{
+    uc->eof = true;
+    if (!r->resp_head_done) {
+        attempt_failed(r, JN_NEXT_ERROR, 502,
+                       n == 0 ? "upstream closed the connection prematurely"
+                              : "reading from the upstream failed");
+        return PUMP_GONE;
+    }
+    if (jn_pipe_eof(&r->rs) < 0) {
+        /* Died mid-body: no final chunk is invented; the client sees the
+         * connection close after what we have. */
+        jn_warn("gateway: upstream %s closed mid-body", r->peer->name);
+        close_up(r, true);
+        bool full;
+        jn_pipe_fill(&r->rs, r->rbuf + r->rs_pos, r->rlen - r->rs_pos);
+        gw_conn_flush(r->c, &r->rs, &full);
+        gw_client_close(r->c);
+        return PUMP_GONE;
+    }
+    return PUMP_MOVED;
+}
+
+/* Response direction: upstream -> response buffer -> client. */
+static int pump_response(struct gw_req *r, struct gw_upconn *uc, bool *c_progress)
+{
+    struct gw_conn *c = r->c;
+    int moved = PUMP_IDLE;
+    if (!(r->resp_head_done && r->rs.body_done) && jn_pipe_empty(&r->rs) && uc->rd_ready) {
+        if (r->resp_head_done && r->rs_pos > 0) {
+            /* Nothing queued points into the buffer: make room at the front. */
+            memmove(r->rbuf, r->rbuf + r->rs_pos, r->rlen - r->rs_pos);
+            r->rlen -= r->rs_pos;
+            r->rs_pos = 0;
+        }
+        ssize_t n = r->rlen < r->rcap ? gw_read_into(uc->io.fd, r->rbuf, &r->rlen, r->rcap,
+                                                     &uc->rd_ready, uc->hup)
+                                      : -EAGAIN;
+        if (n > 0) {
+            moved = PUMP_MOVED;
+            r->up_progress = true;
+            if (!r->resp_head_done) {
+                int pr;
+                while ((pr = parse_response(r)) == 1 && !r->resp_head_done && r->rlen)
+                    ;
+                if (pr < 0)
+                    return PUMP_GONE;
+            }
+        } else if (n == 0 || n != -EAGAIN) {
+            if (response_eof(r, uc, n) == PUMP_GONE)
+                return PUMP_GONE;
+            moved = PUMP_MOVED;
+        }
+    }
+    /* Queue the body bytes read so far, right behind the head if it is new. */
+    if (r->resp_head_done && !r->rs.body_done && r->rs_pos < r->rlen && jn_pipe_has_room(&r->rs)) {
+        ssize_t n = jn_pipe_fill(&r->rs, r->rbuf + r->rs_pos, r->rlen - r->rs_pos);
+        if (n < 0) {
+            jn_warn("gateway: upstream %s: invalid chunked response body",
+                    r->peer ? r->peer->name : "?");
+            close_up(r, true);
+            if (!r->client_wrote) {
+                /* Only queued so far: the client gets a clean 502, never a
+                 * head whose body then breaks off. */
+                r->keep_alive = false;
+                gw_client_respond(r, 502, "upstream sent an invalid chunked body", NULL);
+            } else {
+                gw_client_close(c);
+            }
+            return PUMP_GONE;
+        }
+        r->rs_pos += (size_t)n;
+        if (n > 0)
+            moved = PUMP_MOVED;
+    }
+    if (!jn_pipe_empty(&r->rs) && c->wr_ready) {
+        bool full;
+        ssize_t n = gw_conn_flush(c, &r->rs, &full);
+        if (n < 0) {
+            gw_client_close(c);
+            return PUMP_GONE;
+        }
+        if (full)
+            c->wr_ready = false;
+        if (n > 0) {
+            moved = PUMP_MOVED;
+            *c_progress = r->client_wrote = true;
+        }
+    }
+    return moved;
 }
 
 void gw_proxy_run(struct gw_req *r)
@@ -915,190 +731,30 @@ void gw_proxy_run(struct gw_req *r)
     }
     for (;;) {
         struct gw_upconn *uc = r->up;
-        bool progress = false;
         if (!uc)
             return;
         if (!uc->connected) {
-            if (!uc->wr_ready && !uc->rd_ready)
+            int rc = pump_connect(r, uc);
+            if (rc == PUMP_GONE)
+                return;
+            if (rc == PUMP_IDLE)
                 break;
-            int err = jn_sock_error(uc->io.fd);
-            if (err < 0) {
-                attempt_failed(r, JN_NEXT_ERROR, 502,
-                               err == -ECONNREFUSED ? "connection refused" : "connect failed");
-                return;
-            }
-            uc->connected = true;
-            r->up_progress = true;
         }
-
-        /* request direction: client buffer -> upstream. Queue what is
-         * buffered first so the head and the body go out in one send. */
-        if (!r->rq.body_done && r->rq_pos < c->len && jn_pipe_has_room(&r->rq)) {
-            ssize_t n = jn_pipe_fill(&r->rq, c->buf + r->rq_pos, c->len - r->rq_pos);
-            if (n < 0) {
-                close_up(r, false);
-                r->keep_alive = false;
-                if (r->client_started)
-                    gw_client_close(c);
-                else
-                    gw_client_respond(r, 400, "invalid chunked request body", NULL);
-                return;
-            }
-            r->rq_pos += (size_t)n;
-            if (n > 0)
-                progress = true;
-            int64_t max = r->loc->s->client_max_body_size;
-            if (max > 0 && r->rq.body_out > (uint64_t)max && r->phase == GW_P_PROXY) {
-                /* A chunked body outgrew client_max_body_size. */
-                close_up(r, false);
-                r->keep_alive = false;
-                if (r->client_started)
-                    gw_client_close(c);
-                else
-                    gw_client_respond(r, 413,
-                                      "the request body is larger than "
-                                      "client_max_body_size",
-                                      NULL);
-                return;
-            }
-        }
-        if (!jn_pipe_empty(&r->rq) && uc->wr_ready) {
-            bool full;
-            ssize_t n = jn_pipe_flush(&r->rq, uc->io.fd, &full);
-            if (n < 0) {
-                if (r->resp_head_done && r->phase == GW_P_PROXY) {
-                    /* The upstream answered early and stopped reading. */
-                    jn_pipe_clear(&r->rq);
-                    r->rq.body_done = true;
-                    r->keep_alive = false;
-                    uc->eof = true;
-                } else if (r->phase == GW_P_TUNNEL) {
-                    r->keep_alive = false;
-                    close_up(r, false);
-                    gw_client_finish(c);
-                    return;
-                } else {
-                    attempt_failed(r, JN_NEXT_ERROR, 502, "sending to the upstream failed");
-                    return;
-                }
-            }
-            if (full)
-                uc->wr_ready = false;
-            if (n > 0)
-                progress = r->up_progress = true;
-            if (jn_pipe_empty(&r->rq) && r->rq.body_done && r->phase == GW_P_TUNNEL &&
-                r->rq_eof_seen)
-                shutdown(uc->io.fd, SHUT_WR);
-        }
-        if (jn_pipe_empty(&r->rq) && !r->rq.body_done && r->rq_pos == c->len && c->rd_ready) {
-            if (r->rq_pos > r->head_len && (c->len == c->cap || r->phase == GW_P_TUNNEL)) {
-                /* Everything queued was flushed: reuse the body window. */
-                c->len = r->head_len;
-                r->rq_pos = r->head_len;
-                r->body_discarded = true;
-            }
-            ssize_t n = read_into(c->io.fd, c->buf, &c->len, c->cap, &c->rd_ready, c->hup);
-            if (n > 0) {
-                progress = c_progress = true;
-            } else if (n == 0 || (n < 0 && n != -EAGAIN)) {
-                if (r->phase == GW_P_TUNNEL) {
-                    r->rq_eof_seen = true;
-                    jn_pipe_eof(&r->rq);
-                    if (jn_pipe_empty(&r->rq))
-                        shutdown(uc->io.fd, SHUT_WR);
-                    progress = true;
-                } else {
-                    /* The client gave up mid-body. */
-                    gw_client_close(c);
-                    return;
-                }
-            }
-        }
-
-        /* response direction: upstream -> client */
-        if (!(r->resp_head_done && r->rs.body_done) && jn_pipe_empty(&r->rs) && uc->rd_ready) {
-            if (r->resp_head_done && r->rs_pos > 0) {
-                /* Nothing queued points into the buffer: make room at the front. */
-                memmove(r->rbuf, r->rbuf + r->rs_pos, r->rlen - r->rs_pos);
-                r->rlen -= r->rs_pos;
-                r->rs_pos = 0;
-            }
-            ssize_t n = r->rlen < r->rcap ? read_into(uc->io.fd, r->rbuf, &r->rlen, r->rcap,
-                                                      &uc->rd_ready, uc->hup)
-                                          : -EAGAIN;
-            if (n > 0) {
-                progress = r->up_progress = true;
-                if (!r->resp_head_done) {
-                    int pr;
-                    while ((pr = parse_response(r)) == 1 && !r->resp_head_done && r->rlen)
-                        ;
-                    if (pr < 0)
-                        return;
-                }
-            } else if (n == 0 || n != -EAGAIN) {
-                uc->eof = true;
-                if (!r->resp_head_done) {
-                    attempt_failed(r, JN_NEXT_ERROR, 502,
-                                   n == 0 ? "upstream closed the connection prematurely"
-                                          : "reading from the upstream failed");
-                    return;
-                }
-                if (jn_pipe_eof(&r->rs) < 0) {
-                    /* Died mid-body: no final chunk is invented; the client
-                     * sees the connection close after what we have. */
-                    jn_warn("gateway: upstream %s closed mid-body", r->peer->name);
-                    close_up(r, true);
-                    bool full;
-                    jn_pipe_fill(&r->rs, r->rbuf + r->rs_pos, r->rlen - r->rs_pos);
-                    jn_pipe_flush(&r->rs, c->io.fd, &full);
-                    gw_client_close(c);
-                    return;
-                }
-                progress = true;
-            }
-        }
-        /* Queue the body bytes read so far, right behind the head if it is new. */
-        if (r->resp_head_done && !r->rs.body_done && r->rs_pos < r->rlen &&
-            jn_pipe_has_room(&r->rs)) {
-            ssize_t n = jn_pipe_fill(&r->rs, r->rbuf + r->rs_pos, r->rlen - r->rs_pos);
-            if (n < 0) {
-                jn_warn("gateway: upstream %s: invalid chunked response body",
-                        r->peer ? r->peer->name : "?");
-                close_up(r, true);
-                if (!r->client_wrote) {
-                    /* Only queued so far: the client gets a clean 502, never
-                     * a head whose body then breaks off. */
-                    r->keep_alive = false;
-                    gw_client_respond(r, 502, "upstream sent an invalid chunked body", NULL);
-                } else {
-                    gw_client_close(c);
-                }
-                return;
-            }
-            r->rs_pos += (size_t)n;
-            if (n > 0)
-                progress = true;
-        }
-        if (!jn_pipe_empty(&r->rs) && c->wr_ready) {
-            bool full;
-            ssize_t n = jn_pipe_flush(&r->rs, c->io.fd, &full);
-            if (n < 0) {
-                gw_client_close(c);
-                return;
-            }
-            if (full)
-                c->wr_ready = false;
-            if (n > 0)
-                progress = c_progress = r->client_wrote = true;
-        }
+        int rq = pump_request(r, uc, &c_progress);
+        if (rq == PUMP_GONE)
+            return;
+        int rs = pump_response(r, uc, &c_progress);
+        if (rs == PUMP_GONE)
+            return;
+        bool progress = rq == PUMP_MOVED || rs == PUMP_MOVED;
         if (r->resp_head_done && r->rs.body_done && jn_pipe_empty(&r->rs)) {
-            if (r->phase == GW_P_TUNNEL) {
-                if (!r->rq.body_done || !jn_pipe_empty(&r->rq)) {
-                    shutdown(c->io.fd, SHUT_WR);
-                    if (!progress)
-                        break;
-                    continue;
-                }
+            /* A tunnel ends when both directions ended: the response side
+             * is done, half-close the client and keep pumping the request. */
+            if (r->phase == GW_P_TUNNEL && (!r->rq.body_done || !jn_pipe_empty(&r->rq))) {
+                gw_conn_shutdown(c);
+                if (!progress)
+                    break;
+                continue;
             }
             r->body_bytes = r->rs.body_out;
             response_done(r);

@@ -244,6 +244,11 @@ int jn_gw_routes_build(struct jn_conf *conf, struct jn_gw_routes **out, char *er
     }
     if (r->max_head == 0)
         r->max_head = 32768;
+    int rc = jn_gw_routes_build_tls(r, err, errlen);
+    if (rc < 0) {
+        jn_gw_routes_unref(r);
+        return rc;
+    }
     *out = r;
     return 0;
 }
@@ -257,6 +262,7 @@ void jn_gw_routes_unref(struct jn_gw_routes *r)
 {
     if (!r || atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) != 1)
         return;
+    jn_gw_routes_free_tls(r);
     for (size_t i = 0; i < r->nservers; i++) {
         for (size_t k = 0; k < r->servers[i].nlocs; k++)
             free_location(&r->servers[i].locs[k]);
@@ -312,6 +318,8 @@ struct jn_gw_snapshot *jn_gw_snapshot_build(struct jn_gw_routes *routes,
             jn_upstream_ref(s->apps[i].u);
         }
     }
+    if (prev)
+        jn_gw_certs_copy(s, prev);
     return s;
 }
 
@@ -335,6 +343,7 @@ struct jn_gw_snapshot *jn_gw_snapshot_clone(const struct jn_gw_snapshot *o)
         s->apps[i].host = jn_strdup(o->apps[i].host);
         jn_upstream_ref(s->apps[i].u);
     }
+    jn_gw_certs_copy(s, o);
     return s;
 }
 
@@ -355,6 +364,7 @@ void jn_gw_snapshot_unref(struct jn_gw_snapshot *s)
         jn_upstream_unref(s->apps[i].u);
     }
     free(s->apps);
+    jn_gw_certs_free(s);
     jn_gw_routes_unref(s->routes);
     free(s);
 }
@@ -389,8 +399,8 @@ static size_t norm_host(const char *h, size_t n, char *out, size_t cap)
 }
 
 /* nginx order: exact name, longest leading wildcard, trailing wildcard. */
-static const struct jn_gw_server *match_server(const struct jn_gw_listen *l, const char *host,
-                                               size_t n)
+const struct jn_gw_server *jn_gw_match_server(const struct jn_gw_listen *l, const char *host,
+                                              size_t n)
 {
     const struct jn_gw_server *best = NULL;
     size_t best_len = 0;
@@ -454,7 +464,7 @@ const struct jn_gw_location *jn_gw_route(const struct jn_gw_snapshot *s,
     *app = NULL;
     char h[256];
     size_t n = host ? norm_host(host, host_len, h, sizeof(h)) : 0;
-    const struct jn_gw_server *srv = n ? match_server(l, h, n) : NULL;
+    const struct jn_gw_server *srv = n ? jn_gw_match_server(l, h, n) : NULL;
     if (!srv && n && s->napps) {
         const struct jn_gw_app *a = find_app(s, h);
         if (a) {

@@ -27,6 +27,8 @@
 
 #include <stdatomic.h>
 
+struct jn_tls_cert;
+
 /* One compiled proxy_set_header. */
 struct jn_gw_set_header {
     const char *name; /* borrowed from the conf */
@@ -62,6 +64,7 @@ struct jn_gw_alog_conf {
 
 struct jn_gw_server {
     const struct jn_conf_server *cs;
+    struct jn_tls_cert *tls;     /* one reference; only for servers on a listen ... ssl */
     struct jn_gw_location *locs; /* exact ones first, then prefixes longest first */
     size_t nlocs;
     struct jn_gw_location app_loc; /* "/" -> an app upstream, settings of this server */
@@ -73,6 +76,7 @@ struct jn_gw_listen {
     struct jn_gw_server **servers; /* the servers listening here, in file order */
     size_t nservers;
     struct jn_gw_server *def; /* default_server, else the first */
+    bool ssl;                 /* a server listens here with "ssl": the address speaks TLS */
 };
 
 struct jn_gw_routes {
@@ -98,11 +102,22 @@ struct jn_gw_up {
     int64_t wait_timeout_ms;
 };
 
+/* What a plain HTTP request for an app host gets (jn_gateway_set_app_https). */
+enum jn_gw_https { JN_GW_HTTPS_OFF, JN_GW_HTTPS_REDIRECT, JN_GW_HTTPS_ONLY };
+
 struct jn_gw_app {
     char *host; /* lower-case, no port */
     struct jn_upstream *u;
     bool wait_ready;
     int64_t wait_timeout_ms;
+    uint8_t https;       /* enum jn_gw_https; OFF for a new entry */
+    uint16_t https_port; /* the redirect's port; 0: 443 (none in the URL) */
+};
+
+/* A certificate the control plane attached to a host name (jn_gateway_set_cert). */
+struct jn_gw_cert {
+    char *host;               /* lower-case, no port */
+    struct jn_tls_cert *cert; /* one reference */
 };
 
 struct jn_gw_snapshot {
@@ -113,6 +128,8 @@ struct jn_gw_snapshot {
     size_t nups;
     struct jn_gw_app *apps; /* sorted by host */
     size_t napps;
+    struct jn_gw_cert *certs; /* sorted by host */
+    size_t ncerts;
 };
 
 /* Compiles conf into routes (taking ownership of conf, even on failure). Upstream
@@ -146,5 +163,27 @@ const struct jn_gw_location *jn_gw_route(const struct jn_gw_snapshot *s,
                                          const struct jn_gw_listen *l, const char *host,
                                          size_t host_len, const char *path, size_t path_len,
                                          const struct jn_gw_app **app);
+
+/* The server whose server_name matches host (lower-case, no port, n bytes)
+ * on l, by nginx's order; NULL when none does (the default is not implied). */
+const struct jn_gw_server *jn_gw_match_server(const struct jn_gw_listen *l, const char *host,
+                                              size_t n);
+
+/* snapshot_tls.c */
+/* Marks the listen addresses that speak TLS and loads the certificates of
+ * every server on them (files are read: control thread). Returns 0, or
+ * JN_ECONFIG with "FILE:LINE: what" in err. */
+int jn_gw_routes_build_tls(struct jn_gw_routes *r, char *err, size_t errlen);
+/* Frees what jn_gw_routes_build_tls made. */
+void jn_gw_routes_free_tls(struct jn_gw_routes *r);
+/* The certificate for a TLS client naming name (lower-case, may be NULL) on
+ * l: the server whose server_name matches, else a certificate attached to
+ * that host, else the default server's. Borrowed from s. NULL: refuse. Any
+ * thread holding a reference to s. */
+struct jn_tls_cert *jn_gw_sni_pick(const struct jn_gw_snapshot *s, const struct jn_gw_listen *l,
+                                   const char *name);
+/* Copies src's certificate table into dst (references taken). */
+void jn_gw_certs_copy(struct jn_gw_snapshot *dst, const struct jn_gw_snapshot *src);
+void jn_gw_certs_free(struct jn_gw_snapshot *s);
 
 #endif

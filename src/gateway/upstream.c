@@ -386,3 +386,27 @@ struct jn_peer *jn_upstream_find(struct jn_upstream *u, const char *name)
     }
     return NULL;
 }
+
+void jn_upstream_set_wait_hook(struct jn_upstream *u, void (*on_wait)(struct jn_upstream *, void *),
+                               void *arg, int wait_max)
+{
+    u->on_wait = on_wait;
+    u->on_wait_arg = arg;
+    u->wait_max = wait_max;
+}
+
+void jn_upstream_set_failure(struct jn_upstream *u, const char *msg, int64_t fail_ms, bool rearm)
+{
+    snprintf(u->fail_msg, sizeof(u->fail_msg), "%s", msg);
+    atomic_store_explicit(&u->fail_ms, fail_ms, memory_order_release);
+    if (rearm)
+        atomic_store(&u->wait_posted, false);
+}
+
+void jn_upstream_set_peer_state(struct jn_upstream *u, const char *name, enum jn_peer_state state)
+{
+    for (size_t k = 0; k < u->npeers; k++) {
+        if (strcmp(u->peers[k]->name, name) == 0)
+            atomic_store(&u->peers[k]->state, state);
+    }
+}

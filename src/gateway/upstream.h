@@ -159,4 +159,20 @@ bool jn_upstream_has_draining(const struct jn_upstream *u);
  * compared as addresses; NULL if none. Borrowed, like pick's. Any thread. */
 struct jn_peer *jn_upstream_find(struct jn_upstream *u, const char *name);
 
+/* The control plane changes a live upstream only through these calls. */
+
+/* Scale to zero: makes requests that find no ready peer call on_wait(u, arg)
+ * once (see on_wait above), at most wait_max of them waiting (0: no bound).
+ * Before u is published. Control thread. */
+void jn_upstream_set_wait_hook(struct jn_upstream *u, void (*on_wait)(struct jn_upstream *, void *),
+                               void *arg, int wait_max);
+/* Records a failed cold start at fail_ms (0: none) with msg for the 503 of
+ * the requests that waited since before it; msg is stored first, fail_ms last
+ * (release). When rearm, the next waiting request calls on_wait again.
+ * Control thread, on a published upstream too. */
+void jn_upstream_set_failure(struct jn_upstream *u, const char *msg, int64_t fail_ms, bool rearm);
+/* Sets the state of every peer whose address text is name (none: no-op).
+ * Any thread. */
+void jn_upstream_set_peer_state(struct jn_upstream *u, const char *name, enum jn_peer_state state);
+
 #endif

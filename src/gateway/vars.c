@@ -42,6 +42,10 @@ static const struct {
     {"msec", JN_VAR_MSEC},
     {"connection", JN_VAR_CONNECTION},
     {"connection_requests", JN_VAR_CONNECTION_REQUESTS},
+    {"https", JN_VAR_HTTPS},
+    {"ssl_protocol", JN_VAR_SSL_PROTOCOL},
+    {"ssl_cipher", JN_VAR_SSL_CIPHER},
+    {"ssl_server_name", JN_VAR_SSL_SERVER_NAME},
 };
 
 static bool is_name_char(char c)
@@ -350,6 +354,89 @@ static void split_path(const struct jn_http_request *req, size_t *path_len, cons
     *args_len = q ? req->path_len - *path_len - 1 : 0;
 }
 
+/* The variables of the response and the connection (access logs, TLS). */
+static void eval_response_var(struct out *o, const struct jn_var_part *part,
+                              const struct jn_var_ctx *c)
+{
+    switch (part->id) {
+    case JN_VAR_HTTPS:
+        put_raw(o, "on", c->ssl_protocol ? 2 : 0);
+        return;
+    case JN_VAR_SSL_PROTOCOL:
+        c->ssl_protocol ? put_str(o, c->ssl_protocol) : put_unknown(o);
+        return;
+    case JN_VAR_SSL_CIPHER:
+        c->ssl_cipher ? put_str(o, c->ssl_cipher) : put_unknown(o);
+        return;
+    case JN_VAR_SSL_SERVER_NAME:
+        c->ssl_server_name && c->ssl_server_name[0] ? put_str(o, c->ssl_server_name)
+                                                    : put_unknown(o);
+        return;
+    case JN_VAR_STATUS: {
+        /* nginx prints "000" before a status exists */
+        unsigned s = c->status > 0 && c->status < 1000 ? (unsigned)c->status : 0;
+        char b[3] = {(char)('0' + s / 100), (char)('0' + s / 10 % 10), (char)('0' + s % 10)};
+        put_raw(o, b, 3);
+        return;
+    }
+    case JN_VAR_BODY_BYTES_SENT:
+        put_u64(o, c->body_bytes_sent);
+        return;
+    case JN_VAR_BYTES_SENT:
+        put_u64(o, c->bytes_sent);
+        return;
+    case JN_VAR_REQUEST_LENGTH:
+        put_u64(o, c->request_length);
+        return;
+    case JN_VAR_UPSTREAM_ADDR:
+        c->upstream_addr ? put_str(o, c->upstream_addr) : put_unknown(o);
+        return;
+    case JN_VAR_UPSTREAM_STATUS:
+        c->upstream_status ? put_str(o, c->upstream_status) : put_unknown(o);
+        return;
+    case JN_VAR_UPSTREAM_RESPONSE_TIME:
+        c->upstream_response_time_us >= 0 ? put_seconds(o, c->upstream_response_time_us)
+                                          : put_unknown(o);
+        return;
+    case JN_VAR_REQUEST_TIME:
+        c->request_time_us >= 0 ? put_seconds(o, c->request_time_us) : put_unknown(o);
+        return;
+    case JN_VAR_TIME_LOCAL:
+    case JN_VAR_TIME_ISO8601:
+        if (c->time_sec <= 0) {
+            put_unknown(o);
+        } else {
+            const struct time_cache *tc = format_time(c->time_sec);
+            if (part->id == JN_VAR_TIME_LOCAL)
+                put_raw(o, tc->local, tc->local_len);
+            else
+                put_raw(o, tc->iso, tc->iso_len);
+        }
+        return;
+    case JN_VAR_MSEC: {
+        if (c->time_sec <= 0) {
+            put_unknown(o);
+            return;
+        }
+        put_u64(o, (uint64_t)c->time_sec);
+        int ms = c->time_msec < 0 ? 0 : c->time_msec % 1000;
+        char frac[4] = {'.', (char)('0' + ms / 100), (char)('0' + ms / 10 % 10),
+                        (char)('0' + ms % 10)};
+        put_raw(o, frac, 4);
+        return;
+    }
+    case JN_VAR_CONNECTION:
+        put_u64(o, c->connection);
+        return;
+    case JN_VAR_CONNECTION_REQUESTS:
+        put_u64(o, c->connection_requests);
+        return;
+    default:
+        break;
+    }
+    put_unknown(o);
+}
+
 static void eval_var(struct out *o, const struct jn_var_part *part, const struct jn_var_ctx *c)
 {
     const struct jn_http_request *req = c->req;
@@ -452,67 +539,10 @@ static void eval_var(struct out *o, const struct jn_var_part *part, const struct
     case JN_VAR_PROXY_HOST:
         c->proxy_host ? put_str(o, c->proxy_host) : put_unknown(o);
         return;
-    case JN_VAR_STATUS: {
-        /* nginx prints "000" before a status exists */
-        unsigned s = c->status > 0 && c->status < 1000 ? (unsigned)c->status : 0;
-        char b[3] = {(char)('0' + s / 100), (char)('0' + s / 10 % 10), (char)('0' + s % 10)};
-        put_raw(o, b, 3);
+    default:
+        eval_response_var(o, part, c);
         return;
     }
-    case JN_VAR_BODY_BYTES_SENT:
-        put_u64(o, c->body_bytes_sent);
-        return;
-    case JN_VAR_BYTES_SENT:
-        put_u64(o, c->bytes_sent);
-        return;
-    case JN_VAR_REQUEST_LENGTH:
-        put_u64(o, c->request_length);
-        return;
-    case JN_VAR_UPSTREAM_ADDR:
-        c->upstream_addr ? put_str(o, c->upstream_addr) : put_unknown(o);
-        return;
-    case JN_VAR_UPSTREAM_STATUS:
-        c->upstream_status ? put_str(o, c->upstream_status) : put_unknown(o);
-        return;
-    case JN_VAR_UPSTREAM_RESPONSE_TIME:
-        c->upstream_response_time_us >= 0 ? put_seconds(o, c->upstream_response_time_us)
-                                          : put_unknown(o);
-        return;
-    case JN_VAR_REQUEST_TIME:
-        c->request_time_us >= 0 ? put_seconds(o, c->request_time_us) : put_unknown(o);
-        return;
-    case JN_VAR_TIME_LOCAL:
-    case JN_VAR_TIME_ISO8601:
-        if (c->time_sec <= 0) {
-            put_unknown(o);
-        } else {
-            const struct time_cache *tc = format_time(c->time_sec);
-            if (part->id == JN_VAR_TIME_LOCAL)
-                put_raw(o, tc->local, tc->local_len);
-            else
-                put_raw(o, tc->iso, tc->iso_len);
-        }
-        return;
-    case JN_VAR_MSEC: {
-        if (c->time_sec <= 0) {
-            put_unknown(o);
-            return;
-        }
-        put_u64(o, (uint64_t)c->time_sec);
-        int ms = c->time_msec < 0 ? 0 : c->time_msec % 1000;
-        char frac[4] = {'.', (char)('0' + ms / 100), (char)('0' + ms / 10 % 10),
-                        (char)('0' + ms % 10)};
-        put_raw(o, frac, 4);
-        return;
-    }
-    case JN_VAR_CONNECTION:
-        put_u64(o, c->connection);
-        return;
-    case JN_VAR_CONNECTION_REQUESTS:
-        put_u64(o, c->connection_requests);
-        return;
-    }
-    put_unknown(o);
 }
 
 ssize_t jn_template_eval(const struct jn_template *t, const struct jn_var_ctx *ctx, bool log_mode,

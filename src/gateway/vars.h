@@ -15,7 +15,10 @@ struct jn_var_ctx {
     const struct jn_http_request *req; /* $host $http_NAME $request_uri $request_method ... */
     const char *remote_addr;           /* $remote_addr (text) */
     int remote_port;                   /* $remote_port */
-    const char *scheme;                /* $scheme: "http" */
+    const char *scheme;                /* $scheme: "http" or "https" */
+    const char *ssl_protocol;          /* $ssl_protocol; NULL: not TLS ($https is "") */
+    const char *ssl_cipher;            /* $ssl_cipher */
+    const char *ssl_server_name;       /* $ssl_server_name ("" when the client sent none) */
     const char *server_port;           /* $server_port */
     const char *proxy_host;            /* $proxy_host: the proxy_pass target */
     const char *server_name;           /* $server_name; $host when the request has no Host */
@@ -25,12 +28,13 @@ struct jn_var_ctx {
     uint64_t request_length;           /* $request_length */
     const char *upstream_addr;         /* $upstream_addr, e.g. "127.0.0.1:8080, 127.0.0.1:8081" */
     const char *upstream_status;       /* $upstream_status, e.g. "502, 200" */
-    int64_t upstream_response_time_us; /* $upstream_response_time (printed as seconds.ms); <0 unknown */
-    int64_t request_time_us;           /* $request_time */
-    int64_t time_sec;                  /* $time_local / $time_iso8601 / $msec (unix seconds) */
-    int time_msec;                     /* milliseconds part for $msec */
-    uint64_t connection;               /* $connection: serial number */
-    uint64_t connection_requests;      /* $connection_requests */
+    int64_t
+        upstream_response_time_us; /* $upstream_response_time (printed as seconds.ms); <0 unknown */
+    int64_t request_time_us;       /* $request_time */
+    int64_t time_sec;              /* $time_local / $time_iso8601 / $msec (unix seconds) */
+    int time_msec;                 /* milliseconds part for $msec */
+    uint64_t connection;           /* $connection: serial number */
+    uint64_t connection_requests;  /* $connection_requests */
 };
 
 enum jn_var_id {
@@ -63,8 +67,12 @@ enum jn_var_id {
     JN_VAR_MSEC,
     JN_VAR_CONNECTION,
     JN_VAR_CONNECTION_REQUESTS,
-    JN_VAR_IS_ARGS,     /* "?" when the request has arguments, else "" */
+    JN_VAR_IS_ARGS, /* "?" when the request has arguments, else "" */
     JN_VAR_SERVER_NAME,
+    JN_VAR_HTTPS,           /* "on" over TLS, else "" */
+    JN_VAR_SSL_PROTOCOL,    /* "TLSv1.3" */
+    JN_VAR_SSL_CIPHER,      /* "TLS_AES_256_GCM_SHA384" */
+    JN_VAR_SSL_SERVER_NAME, /* the SNI name */
 };
 
 struct jn_var_part {

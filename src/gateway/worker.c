@@ -1,9 +1,14 @@
 /*
  * worker.c: one gateway worker thread: its loop, its listeners, its caches
  * (free lists of buffers and request objects, so the data path does not
- * malloc per request) and its upstream keep-alive pool (per peer).
+ * malloc per request), snapshot updates and drain deadlines. The upstream
+ * keep-alive pool is pool.c.
  */
 #include "gateway/worker.h"
+
+#include "gateway/client.h"
+#include "gateway/pool.h"
+#include "gateway/proxy.h"
 
 #include "core/log.h"
 #include "gateway/alog.h"
@@ -221,63 +226,6 @@ void gw_worker_trim(struct gw_worker *w)
     w->lo_reqs = w->nfree_reqs;
 }
 
-/* ---- upstream keep-alive pool ---- */
-
-static struct gw_pool *find_pool(struct gw_worker *w, const struct jn_peer *peer)
-{
-    for (size_t i = 0; i < w->npools; i++)
-        if (w->pools[i].peer == peer)
-            return &w->pools[i];
-    return NULL;
-}
-
-static void unlink_idle(struct gw_upconn *uc)
-{
-    struct gw_pool *p = find_pool(uc->w, uc->peer);
-    if (!p)
-        return;
-    for (struct gw_upconn **pp = &p->idle; *pp; pp = &(*pp)->next) {
-        if (*pp == uc) {
-            *pp = uc->next;
-            p->nidle--;
-            return;
-        }
-    }
-}
-
-void gw_upconn_close(struct gw_upconn *uc)
-{
-    struct gw_worker *w = uc->w;
-    if (!uc->req)
-        unlink_idle(uc);
-    jn_timer_stop(w->loop, &uc->timer);
-    jn_io_del(w->loop, &uc->io);
-    close(uc->io.fd);
-    jn_peer_unref(uc->peer);
-    free(uc);
-}
-
-/* Whether the worker's current snapshot still sends traffic to peer. Walks
- * every upstream: called only when a peer gets its first pooled connection
- * in this worker, never per request. */
-static bool peer_in_snapshot(const struct jn_gw_snapshot *s, const struct jn_peer *peer)
-{
-    for (size_t i = 0; i < s->nups; i++)
-        for (size_t k = 0; s->ups[i].u && k < s->ups[i].u->npeers; k++)
-            if (s->ups[i].u->peers[k] == peer)
-                return true;
-    for (size_t i = 0; i < s->napps; i++)
-        for (size_t k = 0; s->apps[i].u && k < s->apps[i].u->npeers; k++)
-            if (s->apps[i].u->peers[k] == peer)
-                return true;
-    return false;
-}
-
-static bool peer_ready(const struct jn_peer *peer)
-{
-    return atomic_load_explicit(&peer->state, memory_order_relaxed) == JN_PEER_READY;
-}
-
 /* The snapshot's peers as a sorted array of pointers: the per-snapshot
  * walks below ask "still in service?" once per connection or pool, which a
  * linear scan would make connections x servers. Built per snapshot or drain
@@ -317,6 +265,11 @@ static bool peer_set_has(const struct peer_set *ps, const struct jn_peer *p)
     return bsearch(&p, ps->v, ps->n, sizeof(*ps->v), ptr_cmp) != NULL;
 }
 
+static bool live_has(void *arg, const struct jn_peer *p)
+{
+    return peer_set_has(arg, p);
+}
+
 static void peer_set_free(struct peer_set *ps)
 {
     free(ps->v);
@@ -338,7 +291,7 @@ static void drain_check(struct gw_worker *w, const struct peer_set *live)
         struct gw_req *r = c->req;
         if (c->state != GW_C_BUSY || !r || !r->peer || !r->up)
             continue;
-        if (peer_ready(r->peer) && peer_set_has(live, r->peer)) {
+        if (gw_peer_ready(r->peer) && peer_set_has(live, r->peer)) {
             r->drain_deadline = 0; /* back in service */
             continue;
         }
@@ -367,95 +320,6 @@ static void drain_tick(struct jn_loop *loop, struct jn_timer *t)
     peer_set_build(w->snap, &live);
     drain_check(w, &live);
     peer_set_free(&live);
-}
-
-/* A new snapshot arrived: idle connections to peers that are drained, in
- * maint or gone from every upstream are closed now (a drained server's
- * deploy should not wait for our keep-alive timeout), and their pools
- * dropped, so they are never handed out again. */
-static void pools_prune(struct gw_worker *w, const struct peer_set *live)
-{
-    for (size_t i = 0; i < w->npools;) {
-        struct gw_pool *p = &w->pools[i];
-        if (peer_ready(p->peer) && peer_set_has(live, p->peer)) {
-            i++;
-            continue;
-        }
-        while (p->idle)
-            gw_upconn_close(p->idle);
-        jn_peer_unref(p->peer);
-        w->pools[i] = w->pools[--w->npools];
-    }
-}
-
-struct gw_upconn *gw_pool_take(struct gw_worker *w, struct jn_peer *peer)
-{
-    struct gw_pool *p = find_pool(w, peer);
-    if (!p || !p->idle || !peer_ready(peer))
-        return NULL;
-    struct gw_upconn *uc = p->idle;
-    p->idle = uc->next;
-    p->nidle--;
-    uc->next = NULL;
-    jn_timer_park(w->loop, &uc->timer);
-    return uc;
-}
-
-static void idle_timeout(struct jn_loop *loop, struct jn_timer *t)
-{
-    (void)loop;
-    gw_upconn_close(t->data);
-}
-
-void gw_pool_put(struct gw_worker *w, struct gw_upconn *uc, const struct jn_upstream *u)
-{
-    uc->req = NULL;
-    if (u->keepalive <= 0 || w->draining || uc->nreqs >= (uint32_t)u->keepalive_requests) {
-        gw_upconn_close(uc);
-        return;
-    }
-    if (!peer_ready(uc->peer)) {
-        gw_upconn_close(uc);
-        return;
-    }
-    struct gw_pool *p = find_pool(w, uc->peer);
-    if (!p) {
-        if (!w->snap || !peer_in_snapshot(w->snap, uc->peer)) {
-            gw_upconn_close(uc); /* its server left the upstream meanwhile */
-            return;
-        }
-        w->pools = jn_realloc(w->pools, (w->npools + 1) * sizeof(*w->pools));
-        p = &w->pools[w->npools++];
-        p->peer = uc->peer;
-        jn_peer_ref(p->peer);
-        p->idle = NULL;
-        p->nidle = 0;
-    }
-    if (p->nidle >= u->keepalive) {
-        /* Full: the oldest idle one (the tail) makes room, as nginx's LRU. */
-        struct gw_upconn **pp = &p->idle;
-        while ((*pp)->next)
-            pp = &(*pp)->next;
-        gw_upconn_close(*pp);
-    }
-    uc->next = p->idle;
-    p->idle = uc;
-    p->nidle++;
-    uc->rd_ready = false;
-    jn_timer_set_cb(&uc->timer, idle_timeout, uc);
-    jn_timer_start(w->loop, &uc->timer, u->keepalive_timeout_ms);
-}
-
-static void pools_free(struct gw_worker *w)
-{
-    for (size_t i = 0; i < w->npools; i++) {
-        while (w->pools[i].idle)
-            gw_upconn_close(w->pools[i].idle);
-        jn_peer_unref(w->pools[i].peer);
-    }
-    free(w->pools);
-    w->pools = NULL;
-    w->npools = 0;
 }
 
 /* ---- listeners ---- */
@@ -544,7 +408,7 @@ static void apply_update(struct jn_loop *loop, void *arg)
     w->bufsize = m->snap->routes->max_head + GW_BODY_WINDOW;
     struct peer_set live;
     peer_set_build(w->snap, &live);
-    pools_prune(w, &live);
+    gw_pool_prune(w, live_has, &live);
     drain_check(w, &live);
     peer_set_free(&live);
     if (!w->draining) {
@@ -629,7 +493,7 @@ static void apply_quit(struct jn_loop *loop, void *arg)
     for (size_t i = 0; i < w->nlisteners; i++)
         close_listener(w, &w->listeners[i]);
     w->nlisteners = 0;
-    pools_free(w);
+    gw_pool_free_all(w);
     for (struct gw_conn *c = w->conns, *next; c; c = next) {
         next = c->next;
         if (c->state == GW_C_HEAD && c->len == 0 && c->nreqs == 0)
@@ -722,7 +586,7 @@ void gw_worker_free(struct gw_worker *w)
     for (size_t i = 0; i < w->nlisteners; i++)
         close_listener(w, &w->listeners[i]);
     free(w->listeners);
-    pools_free(w);
+    gw_pool_free_all(w);
     jn_gw_alog_free(w);
     while (w->free_bufs) {
         char *b = w->free_bufs;

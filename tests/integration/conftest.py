@@ -16,6 +16,11 @@ JERN = os.environ.get("JERN_BIN", str(ROOT / "build" / "jern"))
 TESTAPP = os.environ.get("JERN_TESTAPP", str(ROOT / "build" / "jern-testapp"))
 TESTAPP_STATIC = os.environ.get("JERN_TESTAPP_STATIC", str(ROOT / "build" / "jern-testapp-static"))
 
+# Tests talk to loopback only: no daemon started by a test may ask Let's
+# Encrypt (the default acme_directory) for certificates for its app domains.
+# The certificate tests name their own CA (Pebble) in the jern block.
+os.environ["JERN_ACME_DIRECTORY"] = "off"
+
 
 def free_port():
     """A TCP port on 127.0.0.1 that nothing listens on right now."""

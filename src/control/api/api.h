@@ -21,6 +21,7 @@
 struct jn_control;
 struct jn_deployer;
 struct jn_autoscaler;
+struct jn_certs;
 struct cJSON;
 
 /* What the daemon tells the API about itself, for /v1/status. Borrowed. */
@@ -36,6 +37,7 @@ struct jn_api {
     uint64_t reloads;
     struct jn_deployer *deployer;     /* NULL: no deploy routes */
     struct jn_autoscaler *autoscaler; /* NULL: no autoscale routes */
+    struct jn_certs *certs;           /* NULL: no certificate routes */
 };
 
 struct jn_api_req {
@@ -74,6 +76,7 @@ struct jn_api_call {
  * missing (a daemon without a deployer answers 404 there). */
 #define JN_ROUTE_DEPLOYER 1u
 #define JN_ROUTE_AUTOSCALER 2u
+#define JN_ROUTE_CERTS 4u
 
 /* One row: method (GET also answers HEAD), the path pattern ("/" separated;
  * ":name" matches any one segment), what it needs, and the handler. An
@@ -91,6 +94,7 @@ extern const struct jn_route jn_app_routes[];
 extern const struct jn_route jn_upstream_routes[];
 extern const struct jn_route jn_deploy_routes[];
 extern const struct jn_route jn_scale_routes[];
+extern const struct jn_route jn_cert_routes[];
 
 /* Answers one request. Never fails: errors become JSON {"error": "..."} with a
  * 4xx/5xx status. */

@@ -482,11 +482,8 @@ void jn_autoscale_decorate(struct jn_autoscaler *as, const char *app, struct jn_
     struct as_app *a = as ? app_find(as, app) : NULL;
     if (!a)
         return;
-    u->on_wait = upstream_wanted;
-    u->on_wait_arg = as->d->ctl;
-    u->wait_max = a->cfg.queue;
-    snprintf(u->fail_msg, sizeof(u->fail_msg), "%s", a->fail_msg);
-    atomic_store_explicit(&u->fail_ms, a->fail_ms, memory_order_release);
+    jn_upstream_set_wait_hook(u, upstream_wanted, as->d->ctl, a->cfg.queue);
+    jn_upstream_set_failure(u, a->fail_msg, a->fail_ms, false);
     *wait_ready = a->cfg.min == 0;
     *wait_timeout_ms = a->cfg.wait_timeout_ms;
 }
@@ -519,10 +516,8 @@ void jn_autoscale_failed(struct jn_autoscaler *as, const char *app, const char *
     struct jn_upstream *u = jn_ctl_live_upstream(as->d->ctl, app);
     if (!u || !a)
         return;
-    snprintf(u->fail_msg, sizeof(u->fail_msg), "%s", a->fail_msg);
-    atomic_store_explicit(&u->fail_ms, a->fail_ms, memory_order_release);
     /* The next request starts another attempt at once. */
-    atomic_store(&u->wait_posted, false);
+    jn_upstream_set_failure(u, a->fail_msg, a->fail_ms, true);
 }
 
 int jn_autoscale_set(struct jn_autoscaler *as, const char *app, const cJSON *settings,

@@ -595,12 +595,12 @@ static void test_errors_servers(void **state)
     expect_error("http { server { listen example.com:80; } }",
                  "t.conf:1: host name in \"listen example.com:80\" is not supported: jern never "
                  "resolves DNS; use an IP address, localhost, * or just the port");
-    expect_error("http { server { listen 80 ssl; } }",
-                 "t.conf:1: \"ssl\" in \"listen\" directive is not supported yet: jern speaks "
-                 "HTTP/1.1 without TLS; terminate TLS in front of it");
+    expect_error("http { server { listen 80 http2; } }",
+                 "t.conf:1: \"http2\" in \"listen\" directive is not supported yet: jern speaks "
+                 "HTTP/1.1 (with or without TLS)");
     expect_error("http { server { listen 80 backlog=10; } }",
                  "t.conf:1: invalid parameter \"backlog=10\" in \"listen\" directive: expected "
-                 "default_server or reuseport");
+                 "default_server, ssl or reuseport");
     expect_error("http { server { listen 80;\n listen 0.0.0.0:80; } }",
                  "t.conf:2: duplicate listen 0.0.0.0:80 in this server (first on line 1)");
     expect_error("http {\n server { listen 8080 default_server; }\n server { listen 8081 "
@@ -728,6 +728,63 @@ static void test_includes(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* ssl_*: nginx's defaults, inheritance (a server's first ssl_certificate
+ * replaces the http block's list), paths against the file's directory. */
+static void test_ssl_directives(void **state)
+{
+    struct jn_conf *c = load("http { ssl_certificate /h.crt; ssl_certificate_key /h.key;\n"
+                             " ssl_session_cache shared:SSL:10m; ssl_ciphers ECDHE+AESGCM;\n"
+                             " server { listen 443 ssl default_server; }\n"
+                             " server { listen 443 ssl; ssl_certificate rsa.crt;\n"
+                             "  ssl_certificate_key rsa.key; ssl_certificate /ec.crt;\n"
+                             "  ssl_certificate_key /ec.key; ssl_protocols TLSv1.3;\n"
+                             "  ssl_session_tickets off; ssl_reject_handshake on;\n"
+                             "  ssl_prefer_server_ciphers on; ssl_stapling on;\n"
+                             "  ssl_session_timeout 1h; ssl_session_cache builtin:1000; } }");
+    const struct jn_conf_settings *a = &c->servers[0].s, *b = &c->servers[1].s;
+    assert_true(c->servers[0].listens[0].ssl);
+    assert_true(c->servers[0].listens[0].default_server);
+    assert_int_equal(a->nssl_certs, 1);
+    assert_string_equal(a->ssl_certs[0], "/h.crt");
+    assert_string_equal(a->ssl_keys[0], "/h.key");
+    assert_int_equal(a->ssl_protocols, 0xc); /* TLSv1.2 TLSv1.3 */
+    assert_true(a->ssl_session_cache);
+    assert_int_equal(a->ssl_session_cache_size, 10 * 1024 * 1024 / 256);
+    assert_int_equal(a->ssl_session_timeout_ms, 300000);
+    assert_true(a->ssl_session_tickets);
+    assert_false(a->ssl_reject_handshake);
+    assert_string_equal(a->ssl_ciphers, "ECDHE+AESGCM");
+    assert_int_equal(b->nssl_certs, 2);
+    assert_string_equal(b->ssl_certs[0], "./rsa.crt"); /* load_string: the current directory */
+    assert_string_equal(b->ssl_certs[1], "/ec.crt");
+    assert_string_equal(b->ssl_keys[1], "/ec.key");
+    assert_int_equal(b->ssl_protocols, 0x8);
+    assert_false(b->ssl_session_tickets);
+    assert_true(b->ssl_reject_handshake && b->ssl_prefer_server_ciphers && b->ssl_stapling);
+    assert_int_equal(b->ssl_session_timeout_ms, 3600000);
+    assert_int_equal(b->ssl_session_cache_size, 1000);
+    jn_conf_free(c);
+
+    expect_error("http { ssl_protocols SSLv3; }",
+                 "t.conf:1: \"SSLv3\" in \"ssl_protocols\" is not supported: it is broken; use "
+                 "TLSv1.2 TLSv1.3");
+    expect_error("http { ssl_protocols TLSv1.4; }",
+                 "t.conf:1: invalid value \"TLSv1.4\" in \"ssl_protocols\" directive: expected "
+                 "TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3");
+    expect_error("http { ssl_session_cache shared:SSL; }",
+                 "t.conf:1: invalid value \"shared:SSL\" in \"ssl_session_cache\" directive: "
+                 "expected off, none, builtin[:SIZE] or shared:NAME:SIZE");
+    expect_error("http { ssl_session_tickets maybe; }",
+                 "t.conf:1: invalid value \"maybe\" in \"ssl_session_tickets\" directive: "
+                 "expected \"on\" or \"off\"");
+    expect_error("http { ssl_certificate data:xyz; }",
+                 "t.conf:1: \"data:xyz\" in \"ssl_certificate\" is not supported: give the path "
+                 "of a PEM file");
+    expect_error("http { server { ssl_certificate_key $k; } }",
+                 "t.conf:1: \"$k\" in \"ssl_certificate_key\" is not supported: give the path "
+                 "of a PEM file");
+}
+
 static void test_tiny_error_buffer(void **state)
 {
     struct jn_conf *c;
@@ -802,6 +859,7 @@ int main(void)
         cmocka_unit_test(test_errors_servers),
         cmocka_unit_test(test_errors_syntax),
         cmocka_unit_test(test_includes),
+        cmocka_unit_test(test_ssl_directives),
         cmocka_unit_test(test_tiny_error_buffer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

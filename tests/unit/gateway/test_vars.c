@@ -76,6 +76,22 @@ static void test_compile_errors(void **state)
     jn_template_free(&t);
 }
 
+static void test_tls_variables(void **state)
+{
+    (void)state;
+    const char *t = "$https|$ssl_protocol|$ssl_cipher|$ssl_server_name|$scheme";
+    struct jn_var_ctx plain = {.scheme = "http"};
+    assert_string_equal(eval(t, &plain, true), "|-|-|-|http");
+    assert_string_equal(eval(t, &plain, false), "||||http");
+    struct jn_var_ctx tls = {.scheme = "https",
+                             .ssl_protocol = "TLSv1.3",
+                             .ssl_cipher = "TLS_AES_128_GCM_SHA256",
+                             .ssl_server_name = "shop.test"};
+    assert_string_equal(eval(t, &tls, false), "on|TLSv1.3|TLS_AES_128_GCM_SHA256|shop.test|https");
+    tls.ssl_server_name = ""; /* the client sent no SNI */
+    assert_string_equal(eval("$ssl_server_name", &tls, true), "-");
+}
+
 static void test_host(void **state)
 {
     struct jn_http_request r;
@@ -246,10 +262,15 @@ static void test_too_big(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_compile_errors),      cmocka_unit_test(test_host),
-        cmocka_unit_test(test_http_headers),        cmocka_unit_test(test_request_parts),
-        cmocka_unit_test(test_numbers_and_times),   cmocka_unit_test(test_combined_format),
-        cmocka_unit_test(test_no_header_injection), cmocka_unit_test(test_too_big),
+        cmocka_unit_test(test_compile_errors),
+        cmocka_unit_test(test_tls_variables),
+        cmocka_unit_test(test_host),
+        cmocka_unit_test(test_http_headers),
+        cmocka_unit_test(test_request_parts),
+        cmocka_unit_test(test_numbers_and_times),
+        cmocka_unit_test(test_combined_format),
+        cmocka_unit_test(test_no_header_injection),
+        cmocka_unit_test(test_too_big),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

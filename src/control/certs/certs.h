@@ -1,0 +1,58 @@
+/*
+ * certs.h: the certificate manager of `jern serve` (docs/CERTIFICATES.md).
+ *
+ * Every app domain that is not localhost or *.localhost gets a certificate
+ * from the ACME directory (acme_directory), validated over HTTP-01 that the
+ * gateway answers itself (gateway/challenge.h). Keys are ECDSA P-256; key and
+ * chain live in STATE/certs/DOMAIN/{key,cert}.pem with mode 0600. A
+ * certificate is renewed 30 days before it expires, or when forced; a CA
+ * that refuses is retried with backoff (1 min, doubling, at most 12 h) and a
+ * log line that says why. Users may install certificates of their own
+ * instead (never renewed by jern).
+ *
+ * Every certificate held is attached to the gateway (jn_gateway_set_cert):
+ * the HTTPS listeners serve it by SNI, and a renewed one replaces it for new
+ * handshakes while connections in flight keep theirs. An app's https mode
+ * (off, redirect, only) is applied to its domains that have a certificate.
+ *
+ * The manager lives on the control thread (a 1 s tick compares the store's
+ * domains with the certificates held); each issuance runs on a job thread of
+ * its own (one at a time), so the admin API and the gateway never wait for
+ * the CA. Results come back through jn_loop_post.
+ */
+#ifndef JN_CONTROL_CERTS_H
+#define JN_CONTROL_CERTS_H
+
+#include "core/common.h"
+
+struct jn_certs;
+struct jn_control;
+struct jn_gateway;
+struct jn_loop;
+
+struct jn_certs_opts {
+    struct jn_gateway *gw; /* certificates and https modes go there; NULL: none */
+    int https_port;        /* the first `listen ... ssl` port; 0: no HTTPS listener */
+    const char *state_dir;
+    const char *directory; /* ACME directory URL; NULL or "off": no issuance */
+    const char *email;     /* account contact, may be NULL */
+    const char *ca_bundle; /* trusted for the ACME server's HTTPS; NULL: the system's */
+};
+
+/* Creates the manager (loop and ctl borrowed, outliving it), loads the
+ * certificates already in STATE/certs and starts the tick. Control thread.
+ * Never NULL. */
+struct jn_certs *jn_certs_new(struct jn_loop *loop, struct jn_control *ctl,
+                              const struct jn_certs_opts *o);
+
+/* Stops the tick; an issuance in flight is abandoned (its thread finishes
+ * on its own and reports to no one). Control thread. NULL is fine. */
+void jn_certs_free(struct jn_certs *cm);
+
+/* The static name of the https mode s ("off", "redirect", "only"), or NULL. */
+const char *jn_certs_https_mode_parse(const char *s);
+
+/* The https mode of app: "off", "redirect" or "only" (default "off"). */
+const char *jn_certs_https_mode(struct jn_certs *cm, const char *app);
+
+#endif

@@ -1,0 +1,23 @@
+/*
+ * client.h: client connections (client.c): accept, request heads, routing,
+ * local responses, keep-alive and lingering close. Worker thread.
+ */
+#ifndef JN_GATEWAY_CLIENT_H
+#define JN_GATEWAY_CLIENT_H
+
+#include "gateway/types.h"
+
+/* Takes over an accepted socket for the listen address listen_id. */
+void gw_client_accept(struct gw_worker *w, int fd, const struct jn_addr *peer, int listen_id);
+void gw_client_close(struct gw_conn *c);
+/* Ends the exchange (after its response went out): logs, frees, then either
+ * starts the next pipelined request, idles, lingers or closes. */
+void gw_client_finish(struct gw_conn *c);
+/* Queues a local response (error page, return) on r and sends it. */
+void gw_client_respond(struct gw_req *r, int status, const char *text, const char *location);
+/* Reads and starts a request if its bytes already arrived (graceful stop). */
+void gw_client_try_read(struct gw_conn *c);
+/* Drops an idle keep-alive connection (graceful stop). Returns true if closed. */
+bool gw_client_close_if_idle(struct gw_conn *c);
+
+#endif

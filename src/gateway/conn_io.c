@@ -1,0 +1,101 @@
+/*
+ * conn_io.c: client connection I/O over a plain socket or TLS (tls/tls.h).
+ */
+#include "gateway/conn_io.h"
+
+#include "gateway/vars.h"
+#include "net/sock.h"
+#include "tls/tls.h"
+
+#include <sys/socket.h>
+
+ssize_t gw_read_into(int fd, char *buf, size_t *len, size_t cap, bool *ready, bool hup)
+{
+    for (;;) {
+        size_t room = cap - *len;
+        ssize_t n = jn_sock_recv(fd, buf + *len, room);
+        if (n > 0) {
+            *len += (size_t)n;
+            if ((size_t)n < room && !hup)
+                *ready = false;
+            return n;
+        }
+        if (n == 0) {
+            *ready = false;
+            return 0;
+        }
+        if (errno == EINTR)
+            continue;
+        *ready = false;
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    }
+}
+
+static ssize_t tls_read(struct gw_conn *c, char *buf, size_t *len, size_t cap)
+{
+    size_t room = cap - *len;
+    ssize_t n = jn_tls_read(c->tls, buf + *len, room);
+    if (n > 0) {
+        *len += (size_t)n;
+        if (jn_tls_drained(c->tls) && !c->hup)
+            c->rd_ready = false;
+        return n;
+    }
+    c->rd_ready = false;
+    if (n == JN_TLS_WANT_WRITE) {
+        /* OpenSSL must send before it can read on: retry when writable */
+        c->tls_rd_wants_wr = true;
+        return -EAGAIN;
+    }
+    return n;
+}
+
+ssize_t gw_conn_read(struct gw_conn *c, char *buf, size_t *len, size_t cap)
+{
+    if (c->tls)
+        return tls_read(c, buf, len, cap);
+    return gw_read_into(c->io.fd, buf, len, cap, &c->rd_ready, c->hup);
+}
+
+static ssize_t tls_writev(void *arg, const struct iovec *iov, int cnt)
+{
+    ssize_t n = jn_tls_writev(arg, iov, cnt);
+    /* a write that has to read first (a handshake message) waits like a
+     * full socket; the read event that completes it also wakes the writer */
+    return n == JN_TLS_WANT_WRITE || n == JN_TLS_WANT_READ ? -EAGAIN : n;
+}
+
+ssize_t gw_conn_flush(struct gw_conn *c, struct jn_pipe *p, bool *full)
+{
+    if (c->tls)
+        return jn_pipe_flush_with(p, tls_writev, c->tls, full);
+    return jn_pipe_flush(p, c->io.fd, full);
+}
+
+ssize_t gw_conn_send(struct gw_conn *c, const void *buf, size_t len)
+{
+    if (c->tls) {
+        struct iovec v = {.iov_base = (void *)buf, .iov_len = len};
+        return jn_tls_writev(c->tls, &v, 1);
+    }
+    return jn_sock_send(c->io.fd, buf, len);
+}
+
+int gw_conn_shutdown(struct gw_conn *c)
+{
+    if (c->tls)
+        jn_tls_shutdown(c->tls);
+    return shutdown(c->io.fd, SHUT_WR) < 0 ? -errno : 0;
+}
+
+void gw_conn_vars(const struct gw_conn *c, struct jn_var_ctx *ctx)
+{
+    if (!c->tls) {
+        ctx->scheme = "http";
+        return;
+    }
+    ctx->scheme = "https";
+    ctx->ssl_protocol = jn_tls_protocol(c->tls);
+    ctx->ssl_cipher = jn_tls_cipher(c->tls);
+    ctx->ssl_server_name = jn_tls_server_name(c->tls);
+}

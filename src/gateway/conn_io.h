@@ -1,0 +1,34 @@
+/*
+ * conn_io.h: reading and writing a client connection, plain or TLS, so the
+ * rest of the gateway (client.c, proxy.c) never asks which. Worker thread.
+ *
+ * Results everywhere: bytes (> 0), 0 at EOF, -EAGAIN when the connection
+ * would block (the matching readiness flag is cleared), or -errno / a jern
+ * code for an error after which the connection is closed.
+ */
+#ifndef JN_GATEWAY_CONN_IO_H
+#define JN_GATEWAY_CONN_IO_H
+
+#include "gateway/types.h"
+
+/* Reads from socket fd into buf[*len..cap), adding to *len. A short read
+ * clears *ready unless hup (a FIN is pending: with edge triggering its event
+ * was delivered already). For upstream sockets too. */
+ssize_t gw_read_into(int fd, char *buf, size_t *len, size_t cap, bool *ready, bool hup);
+
+/* Reads from c into buf[*len..cap), adding to *len; clears c->rd_ready when
+ * nothing more is buffered. */
+ssize_t gw_conn_read(struct gw_conn *c, char *buf, size_t *len, size_t cap);
+/* Writes p's queue to c (jn_pipe_flush's contract). */
+ssize_t gw_conn_flush(struct gw_conn *c, struct jn_pipe *p, bool *full);
+/* Best-effort write of a small buffer (100 Continue). */
+ssize_t gw_conn_send(struct gw_conn *c, const void *buf, size_t len);
+/* Half-closes the write side (TLS: close_notify first). Returns 0 or -errno. */
+int gw_conn_shutdown(struct gw_conn *c);
+
+struct jn_var_ctx;
+/* Sets $scheme and, over TLS, $https $ssl_protocol $ssl_cipher
+ * $ssl_server_name in ctx. */
+void gw_conn_vars(const struct gw_conn *c, struct jn_var_ctx *ctx);
+
+#endif

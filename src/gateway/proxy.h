@@ -1,0 +1,38 @@
+/*
+ * proxy.h: the upstream side of an exchange (proxy.c: attempts, retries,
+ * timers; proxy_head.c: the request and response heads; proxy_pump.c: the
+ * byte pumps of both directions and the tunnel). Worker thread.
+ */
+#ifndef JN_GATEWAY_PROXY_H
+#define JN_GATEWAY_PROXY_H
+
+#include "gateway/types.h"
+
+/* Routes are done: picks a peer and starts the first attempt. */
+void gw_proxy_start(struct gw_req *r);
+/* Moves bytes both ways as far as the sockets allow (after an event). */
+void gw_proxy_run(struct gw_req *r);
+/* Ends the upstream side of r (the client is gone). */
+void gw_proxy_abort(struct gw_req *r);
+/* Ends r, still on a server drained or removed drain_timeout ago: 502 when
+ * nothing reached the client yet, else the client sees the truncation. */
+void gw_proxy_end_drained(struct gw_req *r);
+/* The event callback of a busy or pooled upstream connection. */
+void gw_upconn_event(struct jn_loop *loop, struct jn_io *io, uint32_t events);
+
+/* Evaluates t (header mode: no CR/LF) for r into out[0..cap). Returns the
+ * length or a negative code (too long, invalid). Worker thread. */
+ssize_t gw_eval_template(struct gw_req *r, const struct jn_template *t, char *out, size_t cap);
+
+/* proxy_head.c, for proxy.c */
+/* Queues the request head (rewritten request line, kept and set headers) on
+ * r->rq. Returns 0, or a negative code when it does not fit. */
+int gw_proxy_request_head(struct gw_req *r);
+/* Queues the response head (r->hresp, head_len bytes in r->rbuf) on r->rs and
+ * starts the response body pipe. */
+void gw_proxy_response_head(struct gw_req *r, size_t head_len);
+bool gw_is_idempotent(enum jn_http_method m);
+/* Writes v in decimal at dst (room for 10 digits); returns the length. */
+size_t gw_put_uint(char *dst, unsigned v);
+
+#endif

@@ -1,0 +1,228 @@
+/*
+ * types.h: the gateway's data-path types: a worker, its listeners, client
+ * connections, exchanges (struct gw_req) and upstream connections. Only
+ * types and constants; the functions are in worker.h (thread, free lists),
+ * pool.h (upstream keep-alive pool), client.h and proxy.h.
+ * Everything here belongs to one worker thread and is touched only by it.
+ */
+#ifndef JN_GATEWAY_TYPES_H
+#define JN_GATEWAY_TYPES_H
+
+#include "core/common.h"
+#include "ev/loop.h"
+#include "gateway/pipe.h"
+#include "gateway/snapshot.h"
+#include "http/parse.h"
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+struct jn_gateway;
+struct jn_tls_conn;
+struct gw_req;
+
+/* Upper bounds for per-worker caches: what is above is freed, not kept.
+ * Blocks a whole tick did not need go back to the kernel (gw_worker_trim). */
+#define GW_FREE_BUFS_MAX 1024
+#define GW_FREE_REQS_MAX 1024
+#define GW_WAITERS_MAX 1024  /* requests waiting for a ready peer, per worker */
+#define GW_RESP_BUF 16384    /* upstream response buffer (head + body window) */
+#define GW_CLIENT_BUF 16384  /* client input buffer; grown for heads that do not fit */
+#define GW_BODY_WINDOW 16384 /* room for body bytes after the largest head */
+#define GW_LINGER_MS 2000
+/* Wake-up coalescing (jn_loop_coalesce): from 40,000 events/s (20,000 proxied
+ * requests/s on one worker) a worker with nothing ready naps 20 us before it
+ * blocks. docs/PERFORMANCE.md has the measurements. */
+#define GW_NAP_US 20
+#define GW_NAP_MIN_RATE 40000
+#define GW_LOG_FLUSH_MS 200       /* how stale an access-log line may get */
+#define GW_DRAIN_TIMEOUT_MS 30000 /* default drain_timeout */
+
+struct gw_listener {
+    struct jn_io io;
+    struct gw_worker *w;
+    int id;
+    bool paused; /* at the connection cap */
+};
+
+/* An idle or busy connection to an upstream peer. */
+struct gw_upconn {
+    struct jn_io io;
+    struct gw_worker *w;
+    struct jn_peer *peer;   /* one reference */
+    struct gw_upconn *next; /* pool list */
+    struct jn_timer timer;
+    struct gw_req *req; /* NULL while idle in the pool */
+    uint32_t nreqs;
+    bool connected, rd_ready, wr_ready, eof;
+    bool hup; /* RDHUP/HUP seen: read until 0 even after a short read */
+};
+
+struct gw_pool {
+    struct jn_peer *peer; /* one reference */
+    struct gw_upconn *idle;
+    int nidle;
+};
+
+enum gw_conn_state {
+    GW_C_TLS,    /* TLS handshake (counts into the head deadline) */
+    GW_C_IDLE,   /* keep-alive, between requests */
+    GW_C_HEAD,   /* reading a request head */
+    GW_C_BUSY,   /* an exchange is running (struct gw_req) */
+    GW_C_LINGER, /* response sent, write side shut, draining before close */
+};
+
+/* A client connection. Kept small: an idle keep-alive connection holds no
+ * buffer and no request. */
+struct gw_conn {
+    struct jn_io io;
+    struct gw_worker *w;
+    struct gw_conn *prev, *next;
+    struct jn_timer timer;
+    char *buf; /* client input, from the worker's free list; NULL when idle */
+    size_t cap, len;
+    struct gw_req *req;
+    struct jn_tls_conn *tls; /* NULL on a plain listen address */
+    uint64_t serial;
+    uint32_t nreqs;
+    int listen_id;
+    uint8_t state;
+    bool rd_ready, wr_ready, eof;
+    bool hup;                     /* RDHUP/HUP seen: read until 0 even after a short read */
+    bool tls_rd_wants_wr;         /* a TLS read must wait for the socket to be writable */
+    bool in_finish, next_pending; /* pipelined requests run in a loop, not recursion */
+    int64_t head_deadline;
+    union {
+        struct sockaddr sa;
+        struct sockaddr_in sin;
+        struct sockaddr_in6 sin6;
+    } remote;
+};
+
+enum gw_phase {
+    GW_P_NONE = 0, /* head parsed, not routed yet */
+    GW_P_WAIT,     /* waiting for an upstream peer to become ready */
+    GW_P_PROXY,    /* connecting / exchanging with the upstream */
+    GW_P_LOCAL,    /* sending a response made here */
+    GW_P_TUNNEL,   /* after 101: raw bytes both ways */
+};
+
+#define GW_TRIED_MAX 16
+
+/* One request/response exchange, from the worker's free list. */
+struct gw_req {
+    struct gw_req *next_free;
+    struct gw_conn *c;
+    struct jn_gw_snapshot *snap; /* one reference */
+    const struct jn_gw_location *loc;
+    const struct jn_gw_listen *listen;
+    struct jn_upstream *u; /* borrowed from snap */
+    bool wait_ready;
+    int64_t wait_timeout_ms;
+    enum gw_phase phase;
+    /* drain_timeout: set when the snapshot says peer was drained or removed
+     * while this request was on it; the request is ended at the deadline. */
+    int64_t drain_deadline;
+    struct jn_peer *drain_peer;
+    size_t head_scanned; /* c->buf bytes the head parser saw without a complete head */
+    struct jn_http_request hreq;
+    size_t head_len;
+    int64_t start_ns;
+    bool keep_alive;   /* the client connection stays open after this exchange */
+    bool client_wrote; /* response bytes were written to the client socket */
+
+    /* request direction: client buffer -> upstream */
+    struct jn_pipe rq;
+    size_t rq_pos;       /* next unprocessed byte in c->buf */
+    bool body_discarded; /* body bytes left the buffer: no replay possible */
+    bool rq_eof_seen;
+
+    /* upstream attempt */
+    struct gw_upconn *up;
+    struct jn_peer *peer; /* picked; borrowed from u */
+    bool from_pool;
+    struct jn_peer *tried[GW_TRIED_MAX];
+    int ntried, attempts;
+    int64_t first_attempt_ms, attempt_ns;
+    int64_t up_time_us; /* upstream response time of the last attempt */
+    bool sent_close;    /* we asked the upstream to close after this request */
+    bool stale_retried; /* a pooled connection failed before answering: retried once */
+    bool up_progress;   /* bytes moved on the upstream side since the timer was set */
+    int up_timer_kind, c_timer_kind;
+    int64_t wait_deadline;
+    int64_t wait_start_ms; /* jn_now_ms() when the wait began (cold start failures) */
+    bool wait_transition;  /* waiting for the snapshot that replaces a draining upstream */
+    struct jn_timer wait_timer;
+
+    /* response direction: upstream buffer -> client */
+    char *rbuf;
+    size_t rcap, rlen, rs_pos;
+    bool resp_head_done;
+    bool client_started; /* bytes of the response were queued to the client */
+    struct jn_http_response hresp;
+    struct jn_pipe rs;
+    int status;
+    uint64_t body_bytes;
+    bool resp_close_after; /* the client connection closes after the response */
+
+    char up_addrs[256]; /* $upstream_addr: "a, b" */
+    char up_statuses[64];
+    char remote_text[64];
+    char scratch[4096]; /* rewritten request line + set headers, response additions */
+    size_t scratch_len;
+    char rscratch[512]; /* response status line + added headers */
+};
+
+/* Written by the worker only (relaxed load + store, no locked add), read by
+ * the control thread (jn_gateway_stats); on its own cache line. */
+struct gw_worker_stats {
+    _Atomic uint64_t requests;
+    _Atomic uint64_t accepted;
+    _Atomic uint64_t open;
+} __attribute__((aligned(64)));
+
+static inline void gw_stat_add(_Atomic uint64_t *c, int64_t d)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + (uint64_t)d,
+                          memory_order_relaxed);
+}
+
+struct gw_worker {
+    struct gw_worker_stats st;
+    int id;
+    struct jn_gateway *g;
+    struct jn_loop *loop;
+    pthread_t thread;
+    struct jn_gw_snapshot *snap; /* current, one reference */
+    struct gw_listener *listeners;
+    size_t nlisteners;
+    size_t bufsize; /* grown client buffer size for the current snapshot */
+    char *free_bufs;
+    size_t nfree_bufs;
+    char *free_rbufs;
+    size_t nfree_rbufs;
+    struct gw_req *free_reqs;
+    size_t nfree_reqs;
+    /* the fewest blocks each free list held since the last trim: that many
+     * were not needed for a whole period */
+    size_t lo_bufs, lo_rbufs, lo_reqs;
+    struct gw_conn *conns; /* every client connection, for shutdown */
+    size_t nconns;
+    size_t max_conns;
+    struct gw_pool *pools;
+    size_t npools;
+    int nwaiters;
+    _Atomic int64_t drain_timeout_ms; /* set by the control thread; 0: never */
+    struct jn_timer drain_timer;      /* the earliest drain deadline in flight */
+    bool draining;
+    uint64_t serial;
+    struct jn_timer flush_timer;
+    void *alog;                /* per-worker access log state */
+    struct gw_conn *finishing; /* the connection in gw_client_finish's loop */
+    bool finishing_closed;     /* ... and it was closed meanwhile */
+    void (*quit_done)(struct gw_worker *, void *);
+    void *quit_arg;
+};
+
+#endif
