@@ -82,7 +82,11 @@ static bool walk(const cJSON *o, bool free_text, char *path, size_t len, size_t 
             n = (size_t)snprintf(path + len, cap - len, "[%zu]", i);
         }
         size_t sub = len + n < cap ? len + n : cap - 1;
-        if (cJSON_IsString(e) && !clean(e->valuestring, free_text))
+        /* PEM text (a certificate and its key, docs/CERTIFICATES.md) is
+         * lines: like env values, it may hold tab, CR and LF. */
+        bool pem = len == 0 && cJSON_IsObject(o) &&
+                   (strcmp(e->string, "cert") == 0 || strcmp(e->string, "key") == 0);
+        if (cJSON_IsString(e) && !clean(e->valuestring, free_text || pem))
             return false;
         bool env =
             len == 0 && cJSON_IsObject(o) && cJSON_IsObject(e) && strcmp(e->string, "env") == 0;

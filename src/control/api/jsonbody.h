@@ -22,7 +22,8 @@ struct cJSON *jn_jsonbody_parse(const char *body, size_t len, size_t *end);
 
 /* Walks every key and string value under root. Strings are refused when
  * they hold a control character (U+0000 to U+001F, U+007F), except that the
- * values of the top-level "env" object (free text) may hold tab, CR and LF.
+ * values of the top-level "env" object (free text) and the top-level "cert"
+ * and "key" strings (PEM) may hold tab, CR and LF.
  * Returns true when clean; otherwise false with the field's path (such as
  * "domains[1]" or "env.KEY") in field. */
 bool jn_jsonbody_check(const struct cJSON *root, char *field, size_t fieldlen);
