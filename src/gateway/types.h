@@ -1,9 +1,18 @@
 /*
  * types.h: the gateway's data-path types: a worker, its listeners, client
  * connections, exchanges (struct gw_req) and upstream connections. Only
- * types and constants; the functions are in worker.h (thread, free lists),
- * pool.h (upstream keep-alive pool), client.h and proxy.h.
+ * types and constants; the functions are in worker.h (thread), freelist.h
+ * (free lists), pool.h (upstream keep-alive pool), client.h and proxy.h.
  * Everything here belongs to one worker thread and is touched only by it.
+ *
+ * Header layout of src/gateway (no include loops: scripts/check-structure.py):
+ * the types live apart from the APIs. This file and peer.h (struct jn_peer)
+ * hold data; a module includes the types it uses and the APIs of modules
+ * below it only: worker > client > proxy, challenge, https_mode, alog >
+ * freelist, pool, conn_io > types; upstream > balancer, stats > peer. Where a
+ * lower module must call up, it goes through a pointer set by the upper one:
+ * gw_exch_respond/finish/close (struct gw_client_ops, filled by client.c)
+ * and gw_worker's conn_closed (set by worker.c).
  */
 #ifndef JN_GATEWAY_TYPES_H
 #define JN_GATEWAY_TYPES_H

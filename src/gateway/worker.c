@@ -1,8 +1,7 @@
 /*
- * worker.c: one gateway worker thread: its loop, its listeners, its caches
- * (free lists of buffers and request objects, so the data path does not
- * malloc per request), snapshot updates and drain deadlines. The upstream
- * keep-alive pool is pool.c.
+ * worker.c: one gateway worker thread: its loop, its listeners, snapshot
+ * updates and drain deadlines. Its free lists of buffers and request objects
+ * are freelist.c; the upstream keep-alive pool is pool.c.
  */
 #include "gateway/worker.h"
 
