@@ -6,7 +6,7 @@
 #include "core/log.h"
 #include "gateway/conn_io.h"
 #include "gateway/accesslog.h"
-#include "gateway/worker.h"
+#include "gateway/types.h"
 
 #include <arpa/inet.h>
 #include <time.h>

@@ -12,7 +12,7 @@
 #ifndef JN_GATEWAY_BALANCER_H
 #define JN_GATEWAY_BALANCER_H
 
-#include "gateway/upstream.h"
+#include "gateway/peer.h"
 
 static inline int peer_ld(const int *x)
 {

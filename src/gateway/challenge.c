@@ -7,7 +7,6 @@
 #include "core/common.h"
 
 #include "gateway/challenge.h"
-#include "gateway/client.h"
 #include "gateway/types.h"
 
 #include <pthread.h>
@@ -136,6 +135,6 @@ bool gw_challenge_respond(struct gw_req *r)
     char ka[JN_CHALLENGE_MAX];
     if (jn_challenge_answer(h->path, h->path_len, ka) < 0)
         return false;
-    gw_client_respond(r, 200, ka, NULL);
+    gw_exch_respond(r, 200, ka, NULL);
     return true;
 }

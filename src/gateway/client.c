@@ -9,9 +9,9 @@
 #include "gateway/alog.h"
 #include "gateway/challenge.h"
 #include "gateway/conn_io.h"
+#include "gateway/freelist.h"
 #include "gateway/pool.h"
 #include "gateway/proxy.h"
-#include "gateway/worker.h"
 #include "core/log.h"
 #include "http/status.h"
 #include "net/sock.h"
@@ -158,7 +158,7 @@ void gw_client_close(struct gw_conn *c)
     free(c);
     w->nconns--;
     gw_stat_add(&w->st.open, -1);
-    gw_worker_conn_closed(w);
+    w->conn_closed(w);
 }
 
 bool gw_client_close_if_idle(struct gw_conn *c)
@@ -564,3 +564,9 @@ void gw_client_finish(struct gw_conn *c)
     w->finishing = NULL;
     w->finishing_closed = false;
 }
+
+const struct gw_client_ops gw_client_ops = {
+    .respond = gw_client_respond,
+    .finish = gw_client_finish,
+    .close = gw_client_close,
+};

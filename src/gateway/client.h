@@ -20,4 +20,8 @@ void gw_client_try_read(struct gw_conn *c);
 /* Drops an idle keep-alive connection (graceful stop). Returns true if closed. */
 bool gw_client_close_if_idle(struct gw_conn *c);
 
+/* gw_client_respond, gw_client_finish and gw_client_close for the modules
+ * below this one (types.h: struct gw_client_ops). */
+extern const struct gw_client_ops gw_client_ops;
+
 #endif

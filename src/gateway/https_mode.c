@@ -5,7 +5,6 @@
 #include "core/common.h"
 
 #include "gateway/challenge.h"
-#include "gateway/client.h"
 #include "gateway/types.h"
 
 #include <stdio.h>
@@ -17,7 +16,7 @@ bool gw_https_respond(struct gw_req *r, const struct jn_gw_app *app)
     const struct jn_http_request *h = &r->hreq;
     if (app->https == JN_GW_HTTPS_ONLY) {
         r->keep_alive = false;
-        gw_client_respond(r, 403, "this app answers over HTTPS only", NULL);
+        gw_exch_respond(r, 403, "this app answers over HTTPS only", NULL);
         return true;
     }
     /* The host as the client wrote it, without its port; the path with its
@@ -35,10 +34,10 @@ bool gw_https_respond(struct gw_req *r, const struct jn_gw_app *app)
     int n = snprintf(loc, sizeof(loc), "https://%.*s%s%.*s", (int)hl, h->host ? h->host : "", port,
                      (int)pl, path);
     if (n < 0 || (size_t)n >= sizeof(loc)) {
-        gw_client_respond(r, 414, "the URL is too long to redirect", NULL);
+        gw_exch_respond(r, 414, "the URL is too long to redirect", NULL);
         return true;
     }
     bool safe = h->method_id == JN_HTTP_GET || h->method_id == JN_HTTP_HEAD;
-    gw_client_respond(r, safe ? 301 : 308, NULL, loc);
+    gw_exch_respond(r, safe ? 301 : 308, NULL, loc);
     return true;
 }

@@ -14,10 +14,9 @@
  */
 #include "gateway/proxy.h"
 
-#include "gateway/client.h"
 #include "gateway/conn_io.h"
+#include "gateway/freelist.h"
 #include "gateway/pool.h"
-#include "gateway/worker.h"
 
 #include "core/log.h"
 #include "net/sock.h"
@@ -122,10 +121,10 @@ static void attempt_failed(struct gw_req *r, unsigned kind, int status, const ch
     }
     if (r->client_started) {
         /* Mid-response: the client sees the truncation as a closed connection. */
-        gw_client_close(r->c);
+        gw_exch_close(r->c);
         return;
     }
-    gw_client_respond(r, status, why, NULL);
+    gw_exch_respond(r, status, why, NULL);
 }
 
 static void wait_tick(struct jn_loop *loop, struct jn_timer *t);
@@ -148,7 +147,7 @@ static void start_wait(struct gw_req *r)
     struct gw_worker *w = r->c->w;
     if (w->nwaiters >= GW_WAITERS_MAX ||
         (r->u->wait_max > 0 && atomic_load(&r->u->waiters) >= r->u->wait_max)) {
-        gw_client_respond(r, 503, "too many requests waiting for the application to start", NULL);
+        gw_exch_respond(r, 503, "too many requests waiting for the application to start", NULL);
         return;
     }
     w->nwaiters++;
@@ -214,7 +213,7 @@ static void wait_tick(struct jn_loop *loop, struct jn_timer *t)
         w->nwaiters--;
         atomic_fetch_sub(&r->u->waiters, 1);
         r->phase = GW_P_PROXY;
-        gw_client_respond(r, 503, r->u->fail_msg, NULL);
+        gw_exch_respond(r, 503, r->u->fail_msg, NULL);
         return;
     }
     if (now >= r->wait_deadline || w->draining) {
@@ -222,9 +221,9 @@ static void wait_tick(struct jn_loop *loop, struct jn_timer *t)
         atomic_fetch_sub(&r->u->waiters, 1);
         r->phase = GW_P_PROXY;
         if (r->wait_transition)
-            gw_client_respond(r, 502, "no live upstreams", NULL);
+            gw_exch_respond(r, 502, "no live upstreams", NULL);
         else
-            gw_client_respond(r, 503, "the application did not become ready in time", NULL);
+            gw_exch_respond(r, 503, "the application did not become ready in time", NULL);
         return;
     }
     jn_timer_start(loop, t, 10);
@@ -255,7 +254,7 @@ static void attempt(struct gw_req *r)
             append_list(r->up_addrs, sizeof(r->up_addrs), r->u->name);
         if (r->attempts == 0)
             append_list(r->up_statuses, sizeof(r->up_statuses), "502");
-        gw_client_respond(r, 502, "no live upstreams", NULL);
+        gw_exch_respond(r, 502, "no live upstreams", NULL);
         return;
     }
     r->peer = peer;
@@ -274,7 +273,7 @@ static void attempt(struct gw_req *r)
     }
     if (gw_proxy_request_head(r) < 0) {
         close_up(r, false);
-        gw_client_respond(r, 500, "the rewritten request head is too large", NULL);
+        gw_exch_respond(r, 500, "the rewritten request head is too large", NULL);
         return;
     }
     const struct jn_http_request *h = &r->hreq;
@@ -340,10 +339,10 @@ void gw_proxy_end_drained(struct gw_req *r)
     close_up(r, false);
     r->keep_alive = false;
     if (wrote) {
-        gw_client_close(c); /* the client sees the truncation */
+        gw_exch_close(c); /* the client sees the truncation */
         return;
     }
-    gw_client_respond(r, 502, "the upstream server was drained and did not answer in time", NULL);
+    gw_exch_respond(r, 502, "the upstream server was drained and did not answer in time", NULL);
 }
 
 void gw_proxy_abort(struct gw_req *r)
@@ -427,7 +426,7 @@ static void response_done(struct gw_req *r)
     } else {
         close_up(r, false);
     }
-    gw_client_finish(r->c);
+    gw_exch_finish(r->c);
 }
 
 static void set_timer(struct jn_loop *loop, struct jn_timer *t, int *kind, int want, int64_t ms,
@@ -489,7 +488,7 @@ static void up_timeout(struct jn_loop *loop, struct jn_timer *t)
     if (r->phase == GW_P_TUNNEL) {
         r->keep_alive = false;
         close_up(r, false);
-        gw_client_finish(r->c);
+        gw_exch_finish(r->c);
         return;
     }
     const char *why = r->up_timer_kind == T_CONNECT ? "connect timed out"
@@ -544,9 +543,9 @@ static int request_refused(struct gw_req *r, int status, const char *why)
     close_up(r, false);
     r->keep_alive = false;
     if (r->client_started)
-        gw_client_close(r->c);
+        gw_exch_close(r->c);
     else
-        gw_client_respond(r, status, why, NULL);
+        gw_exch_respond(r, status, why, NULL);
     return PUMP_GONE;
 }
 
@@ -581,7 +580,7 @@ static int pump_request(struct gw_req *r, struct gw_upconn *uc, bool *c_progress
             } else if (r->phase == GW_P_TUNNEL) {
                 r->keep_alive = false;
                 close_up(r, false);
-                gw_client_finish(c);
+                gw_exch_finish(c);
                 return PUMP_GONE;
             } else {
                 attempt_failed(r, JN_NEXT_ERROR, 502, "sending to the upstream failed");
@@ -611,7 +610,7 @@ static int pump_request(struct gw_req *r, struct gw_upconn *uc, bool *c_progress
         } else if (n == 0 || (n < 0 && n != -EAGAIN)) {
             if (r->phase != GW_P_TUNNEL) {
                 /* The client gave up mid-body. */
-                gw_client_close(c);
+                gw_exch_close(c);
                 return PUMP_GONE;
             }
             r->rq_eof_seen = true;
@@ -642,7 +641,7 @@ static int response_eof(struct gw_req *r, struct gw_upconn *uc, ssize_t n)
         bool full;
         jn_pipe_fill(&r->rs, r->rbuf + r->rs_pos, r->rlen - r->rs_pos);
         gw_conn_flush(r->c, &r->rs, &full);
-        gw_client_close(r->c);
+        gw_exch_close(r->c);
         return PUMP_GONE;
     }
     return PUMP_MOVED;
@@ -690,9 +689,9 @@ static int pump_response(struct gw_req *r, struct gw_upconn *uc, bool *c_progres
                 /* Only queued so far: the client gets a clean 502, never a
                  * head whose body then breaks off. */
                 r->keep_alive = false;
-                gw_client_respond(r, 502, "upstream sent an invalid chunked body", NULL);
+                gw_exch_respond(r, 502, "upstream sent an invalid chunked body", NULL);
             } else {
-                gw_client_close(c);
+                gw_exch_close(c);
             }
             return PUMP_GONE;
         }
@@ -704,7 +703,7 @@ static int pump_response(struct gw_req *r, struct gw_upconn *uc, bool *c_progres
         bool full;
         ssize_t n = gw_conn_flush(c, &r->rs, &full);
         if (n < 0) {
-            gw_client_close(c);
+            gw_exch_close(c);
             return PUMP_GONE;
         }
         if (full)
@@ -726,7 +725,7 @@ void gw_proxy_run(struct gw_req *r)
     if (c->hup && r->phase == GW_P_PROXY && r->rq.body_done && !r->client_started) {
         /* The client closed before its answer (nginx: 499, the upstream
          * request is abandoned, proxy_ignore_client_abort off). */
-        gw_client_close(c);
+        gw_exch_close(c);
         return;
     }
     for (;;) {

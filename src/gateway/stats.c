@@ -3,7 +3,7 @@
  */
 #include "gateway/stats.h"
 
-#include "gateway/upstream.h"
+#include "gateway/peer.h"
 
 #include <stdlib.h>
 

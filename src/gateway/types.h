@@ -1,9 +1,18 @@
 /*
  * types.h: the gateway's data-path types: a worker, its listeners, client
  * connections, exchanges (struct gw_req) and upstream connections. Only
- * types and constants; the functions are in worker.h (thread, free lists),
- * pool.h (upstream keep-alive pool), client.h and proxy.h.
+ * types and constants; the functions are in worker.h (thread), freelist.h
+ * (free lists), pool.h (upstream keep-alive pool), client.h and proxy.h.
  * Everything here belongs to one worker thread and is touched only by it.
+ *
+ * Header layout of src/gateway (no include loops: scripts/check-structure.py):
+ * the types live apart from the APIs. This file and peer.h (struct jn_peer)
+ * hold data; a module includes the types it uses and the APIs of modules
+ * below it only: worker > client > proxy, challenge, https_mode, alog >
+ * freelist, pool, conn_io > types; upstream > balancer, stats > peer. Where a
+ * lower module must call up, it goes through a pointer set by the upper one:
+ * gw_exch_respond/finish/close (struct gw_client_ops, filled by client.c)
+ * and gw_worker's conn_closed (set by worker.c).
  */
 #ifndef JN_GATEWAY_TYPES_H
 #define JN_GATEWAY_TYPES_H
@@ -188,6 +197,16 @@ static inline void gw_stat_add(_Atomic uint64_t *c, int64_t d)
                           memory_order_relaxed);
 }
 
+/* How the modules that client.c hands an exchange to (proxy.c, challenge.c,
+ * https_mode.c) give it back: client.c fills gw_client_ops (client.h) and
+ * worker.c points every worker at it, so that those modules call the client
+ * side without including client.h (which includes theirs). */
+struct gw_client_ops {
+    void (*respond)(struct gw_req *r, int status, const char *text, const char *location);
+    void (*finish)(struct gw_conn *c);
+    void (*close)(struct gw_conn *c);
+};
+
 struct gw_worker {
     struct gw_worker_stats st;
     int id;
@@ -223,6 +242,28 @@ struct gw_worker {
     bool finishing_closed;     /* ... and it was closed meanwhile */
     void (*quit_done)(struct gw_worker *, void *);
     void *quit_arg;
+    const struct gw_client_ops *client; /* gw_client_ops, set by gw_worker_new */
+    /* A client connection closed: counts it, and ends a graceful stop when it
+     * was the last (worker.c; client.c calls it). */
+    void (*conn_closed)(struct gw_worker *w);
 };
+
+/* Through the worker's gw_client_ops: gw_client_respond, gw_client_finish,
+ * gw_client_close for the modules below client.c. */
+static inline void gw_exch_respond(struct gw_req *r, int status, const char *text,
+                                   const char *location)
+{
+    r->c->w->client->respond(r, status, text, location);
+}
+
+static inline void gw_exch_finish(struct gw_conn *c)
+{
+    c->w->client->finish(c);
+}
+
+static inline void gw_exch_close(struct gw_conn *c)
+{
+    c->w->client->close(c);
+}
 
 #endif

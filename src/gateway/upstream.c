@@ -14,6 +14,8 @@
  * fail_timeout goes through as a probe; its success (accessed < checked)
  * resets fails, its failure restarts the window.
  */
+#include "gateway/upstream.h"
+
 #include "gateway/balancer.h"
 #include "core/log.h"
 

@@ -5,6 +5,7 @@
 #ifndef JN_GATEWAY_WORKER_H
 #define JN_GATEWAY_WORKER_H
 
+#include "gateway/freelist.h"
 #include "gateway/types.h"
 
 /* worker.c: lifecycle, called by gateway.c on the control thread */
@@ -32,23 +33,5 @@ void gw_worker_stop(struct gw_worker *w);
 void gw_worker_free(struct gw_worker *w);
 /* Asks the worker to reopen its access logs. Thread-safe. */
 void gw_worker_reopen(struct gw_worker *w);
-
-/* worker.c: data path helpers */
-/* A client input buffer of GW_CLIENT_BUF bytes (*cap). */
-char *gw_buf_get(struct gw_worker *w, size_t *cap);
-/* Moves buf[0..len) into a buffer for the largest head (+ body window) and
- * gives buf back. Only while no pointer into buf is kept (head phase). */
-char *gw_buf_grow(struct gw_worker *w, char *buf, size_t len, size_t *cap);
-void gw_buf_put(struct gw_worker *w, char *buf, size_t cap);
-char *gw_rbuf_get(struct gw_worker *w);
-void gw_rbuf_put(struct gw_worker *w, char *buf);
-struct gw_req *gw_req_get(struct gw_worker *w);
-void gw_req_put(struct gw_worker *w, struct gw_req *r);
-/* Frees the free-list blocks that went unused since the last call. Worker
- * thread, once per GW_LOG_FLUSH_MS tick. */
-void gw_worker_trim(struct gw_worker *w);
-/* A client connection closed: counts it, and ends a graceful stop when it
- * was the last. Worker thread. */
-void gw_worker_conn_closed(struct gw_worker *w);
 
 #endif
