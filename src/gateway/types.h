@@ -71,7 +71,10 @@ enum gw_conn_state {
     GW_C_HEAD,   /* reading a request head */
     GW_C_BUSY,   /* an exchange is running (struct gw_req) */
     GW_C_LINGER, /* response sent, write side shut, draining before close */
+    GW_C_H2,     /* an HTTP/2 session (h2.c) */
 };
+
+struct gw_h2;
 
 /* A client connection. Kept small: an idle keep-alive connection holds no
  * buffer and no request. */
@@ -84,10 +87,12 @@ struct gw_conn {
     size_t cap, len;
     struct gw_req *req;
     struct jn_tls_conn *tls; /* NULL on a plain listen address */
+    struct gw_h2 *h2;        /* state GW_C_H2 */
     uint64_t serial;
     uint32_t nreqs;
     int listen_id;
     uint8_t state;
+    uint8_t h2_stream; /* the exchange of an HTTP/2 stream: 1 h2c, 2 h2 over TLS */
     bool rd_ready, wr_ready, eof;
     bool hup;                     /* RDHUP/HUP seen: read until 0 even after a short read */
     bool tls_rd_wants_wr;         /* a TLS read must wait for the socket to be writable */
