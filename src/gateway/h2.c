@@ -74,7 +74,7 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
         /* an HPACK bomb or simply too much: the whole connection goes, as
          * the decoder would otherwise keep expanding what the client sends */
         nghttp2_session_terminate_session(s, NGHTTP2_ENHANCE_YOUR_CALM);
-        return NGHTTP2_ERR_CALLBACK_FAILURE;
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     }
     return 0;
 }
@@ -276,7 +276,7 @@ static bool read_frames(struct gw_h2 *h)
 {
     struct gw_conn *c = h->c;
     char buf[16384];
-    while (c->rd_ready && h->olen - h->opos < GW_H2_OUT_MAX) {
+    while (c->rd_ready && h->olen - h->opos < GW_H2_OUT_MAX && nghttp2_session_want_read(h->s)) {
         size_t len = 0;
         ssize_t n = gw_conn_read(c, buf, &len, sizeof(buf));
         if (n == -EAGAIN)

@@ -68,6 +68,8 @@ void gw_h2s_free(struct gw_h2s *st)
 
 static void put(char **buf, size_t *len, size_t *cap, const void *p, size_t n)
 {
+    if (n == 0)
+        return;
     if (*len + n > *cap) {
         *cap = JN_MAX(*cap * 2, *len + n + 256);
         *buf = jn_realloc(*buf, *cap);
@@ -338,7 +340,8 @@ static int decode_body(struct gw_h2s *st, size_t from)
             ssize_t n = jn_chunked_decode(&st->ck, st->raw + pos, avail, &data, &dlen);
             if (n < 0)
                 return JN_EBADINPUT;
-            memcpy(st->body + st->blen, data, dlen);
+            if (dlen)
+                memcpy(st->body + st->blen, data, dlen);
             st->blen += dlen;
             pos += (size_t)n;
             if (st->ck.done)
