@@ -65,8 +65,8 @@ def connect(port, tls=False, rcvbuf=None, timeout=5.0, init=None):
 class Reader:
     """Frames as they arrive: (type, flags, stream id, payload)."""
 
-    def __init__(self, s):
-        self.s, self.buf, self.closed = s, b"", False
+    def __init__(self, s, ack=True):
+        self.s, self.buf, self.closed, self.ack = s, b"", False, ack
 
     def next(self, deadline):
         while True:
@@ -77,7 +77,7 @@ class Reader:
                     sid = int.from_bytes(self.buf[5:9], "big") & 0x7FFFFFFF
                     p = self.buf[9:9 + n]
                     self.buf = self.buf[9 + n:]
-                    if t == SETTINGS and not f & ACK:
+                    if t == SETTINGS and not f & ACK and self.ack:
                         self.s.sendall(frame(SETTINGS, ACK, 0))
                     return t, f, sid, p
             left = deadline - time.monotonic()
