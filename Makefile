@@ -85,6 +85,7 @@ bench: deps
 	bench/run.sh
 	bench/coldstart.sh
 	bench/tls.sh
+	bench/h2.sh
 
 fuzz: deps
 	fuzz/run.sh $(FUZZ_SECONDS)
