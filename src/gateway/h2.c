@@ -14,7 +14,8 @@
  * Attacks: rapid reset (CVE-2023-44487) and CONTINUATION floods are cut by
  * nghttp2's limits, set here explicitly; SETTINGS and PING floods by its
  * bound on queued ACKs (reading goes on while the client does not read, so
- * the bound is reached); HPACK bombs by the header list limit, counted on
+ * the bound is reached; nghttp2 holds every other frame it queues to a
+ * bound too, and DATA is pulled only when it can go out); HPACK bombs by the header list limit, counted on
  * the decoded fields; zero-window stalls by send_timeout per stream; stream
  * id exhaustion by the keepalive_requests GOAWAY.
  */
@@ -329,7 +330,7 @@ void gw_h2_timeout(struct gw_conn *c)
 {
     struct gw_h2 *h = c->h2;
     int64_t now = jn_loop_now(c->w->loop);
-    if (h->olen > 0 && now - h->last_written >= h->send_ms) {
+    if (h->olen > 0 && h->send_ms > 0 && now - h->last_written >= h->send_ms) {
         gw_client_close(c); /* the client reads nothing at all */
         return;
     }
@@ -343,7 +344,7 @@ void gw_h2_timeout(struct gw_conn *c)
      * the client never reads) is reset; the others go on */
     for (struct gw_h2s *st = h->streams; st; st = st->next) {
         bool waits = st->head_done && !st->eof_sent && !st->deferred;
-        if (waits && now - st->last_progress >= h->send_ms) {
+        if (waits && h->send_ms > 0 && now - st->last_progress >= h->send_ms) {
             jn_debug("gateway: HTTP/2 stream %d timed out sending to the client", st->id);
             nghttp2_submit_rst_stream(h->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_CANCEL);
             st->last_progress = now;

@@ -51,6 +51,7 @@ struct gw_h2s {
     size_t head_bytes;
     enum jn_http_method method_id;
     bool has_cl, chunked, req_end, started;
+    bool req_dropped; /* the exchange took no more of the request */
     char *q; /* bytes for the exchange: q[qpos..qlen) */
     size_t qlen, qpos, qcap;
     size_t unconsumed; /* DATA bytes not yet given back to the flow-control windows */

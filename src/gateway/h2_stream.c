@@ -241,9 +241,11 @@ int gw_h2s_request(struct gw_h2s *st, bool end_stream)
 
 void gw_h2s_data(struct gw_h2s *st, const uint8_t *data, size_t len)
 {
-    st->unconsumed += len;
-    if (st->io.fd < 0 || st->req_end)
+    if (st->io.fd < 0 || st->req_end || st->req_dropped) {
+        nghttp2_session_consume(st->h->s, st->id, len); /* nowhere to go: dropped */
         return;
+    }
+    st->unconsumed += len;
     if (st->chunked && len > 0) {
         char line[32];
         int n = snprintf(line, sizeof(line), "%zx\r\n", len);
@@ -260,7 +262,7 @@ void gw_h2s_end(struct gw_h2s *st)
     if (st->req_end)
         return;
     st->req_end = true;
-    if (st->chunked && st->io.fd >= 0)
+    if (st->chunked && st->io.fd >= 0 && !st->req_dropped)
         q_str(st, "0\r\n\r\n");
     set_events(st);
 }
@@ -475,10 +477,16 @@ static void stream_event(struct jn_loop *loop, struct jn_io *io, uint32_t events
     struct gw_h2s *st = io->data;
     struct gw_h2 *h = st->h;
     if (st->qpos < st->qlen && !write_request(st)) {
-        stream_fail(st);
-    } else {
-        read_response(st);
-        set_events(st);
+        /* the exchange stopped reading the request (413, an error page): the
+         * rest of the body is dropped, its answer is still read */
+        st->req_dropped = true;
+        st->qpos = st->qlen = 0;
+        if (st->unconsumed) {
+            nghttp2_session_consume(h->s, st->id, st->unconsumed);
+            st->unconsumed = 0;
+        }
     }
+    read_response(st);
+    set_events(st);
     gw_h2_flush(h);
 }

@@ -89,6 +89,12 @@ def test_bodies_both_ways_and_chunked(procs, tmp_path, testapp):
     assert out == b"3000000"
     out = curl_tls(port, crt, "/chunked", "--http2")
     assert out.endswith(b"cccccccccccccccc")
+    # over client_max_body_size (1m): the answer arrives, the rest of the body is dropped
+    big = tmp_path / "big"
+    big.write_bytes(b"z" * 3000000)
+    out = curl_tls(port, crt, "/echo", "--http2", "--data-binary", f"@{big}", "-o", "/dev/null",
+                   "-w", "%{http_code}")
+    assert out == b"413"
 
 
 def test_h2c_prior_knowledge_and_http11_on_the_same_address(procs, tmp_path, testapp):
