@@ -38,6 +38,7 @@
 #define GW_H2_MAX_SETTINGS 32
 
 static void h2_run(struct gw_h2 *h);
+static void flush_timeout(struct jn_loop *loop, struct jn_timer *t);
 
 static struct gw_h2 *h2_of(void *arg)
 {
@@ -192,6 +193,7 @@ void gw_h2_start(struct gw_conn *c)
     h->idle_ms = cs && cs->keepalive_timeout_ms > 0 ? cs->keepalive_timeout_ms : 75000;
     h->send_ms = cs ? cs->send_timeout_ms : 60000;
     h->last_active = h->last_written = jn_loop_now(w->loop);
+    jn_timer_init(&h->flush_timer, flush_timeout, h);
     c->h2 = h;
     c->state = GW_C_H2;
     if (session_new(h, cs) < 0) {
@@ -316,9 +318,20 @@ static void h2_run(struct gw_h2 *h)
     }
 }
 
+static void flush_timeout(struct jn_loop *loop, struct jn_timer *t)
+{
+    (void)loop;
+    struct gw_h2 *h = t->data;
+    h->flush_armed = false;
+    h2_run(h);
+}
+
 void gw_h2_flush(struct gw_h2 *h)
 {
-    h2_run(h);
+    if (!h->flush_armed) {
+        h->flush_armed = true;
+        jn_timer_start(h->c->w->loop, &h->flush_timer, 0);
+    }
 }
 
 void gw_h2_event(struct gw_conn *c)
@@ -371,6 +384,7 @@ void gw_h2_free(struct gw_conn *c)
     if (!h)
         return;
     h->dead = true;
+    jn_timer_stop(c->w->loop, &h->flush_timer);
     while (h->streams)
         gw_h2s_free(h->streams);
     nghttp2_session_del(h->s);

@@ -33,7 +33,8 @@ struct gw_h2 {
     int64_t send_ms;       /* send_timeout */
     int64_t last_active;   /* ms: a frame arrived or a stream ended */
     int64_t last_written;  /* ms: bytes left for the client */
-    bool in_run, rerun, dead;
+    struct jn_timer flush_timer; /* 0 ms: one write for every stream that moved this round */
+    bool in_run, rerun, dead, flush_armed;
 };
 
 /* One stream: the request goes out as HTTP/1.1 over a socket pair to the
@@ -84,8 +85,8 @@ void gw_h2s_end(struct gw_h2s *st);
 ssize_t gw_h2s_read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len,
                          uint32_t *flags, nghttp2_data_source *src, void *arg);
 
-/* h2.c, for h2_stream.c: writes what the session has to send (the caller
- * is not inside nghttp2). */
+/* h2.c, for h2_stream.c: has what the session has to send written after
+ * the events of this loop round (one write for all streams that moved). */
 void gw_h2_flush(struct gw_h2 *h);
 
 #endif
