@@ -92,8 +92,11 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *arg)
         return 0;
     bool end = f->hd.flags & NGHTTP2_FLAG_END_STREAM;
     if (f->hd.type == NGHTTP2_HEADERS && !st->started) {
-        if (gw_h2s_request(st, end) < 0)
-            nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
+        int rc = gw_h2s_request(st, end);
+        if (rc < 0) /* bad request (CONNECT, no :path), or no descriptors: retry later */
+            nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, st->id,
+                                      rc == JN_EBADINPUT ? NGHTTP2_PROTOCOL_ERROR
+                                                         : NGHTTP2_REFUSED_STREAM);
         return 0;
     }
     if ((f->hd.type == NGHTTP2_DATA || f->hd.type == NGHTTP2_HEADERS) && end)
