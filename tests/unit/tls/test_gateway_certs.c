@@ -166,6 +166,16 @@ static void test_certificates_by_host_name_swap_without_dropping(void **state)
     assert_int_equal(client_get(&a, "shop.test"), 200);
     client_close(&b);
 
+    /* a reload (HUP) keeps the certificates the control plane attached */
+    struct jn_conf *conf2;
+    assert_int_equal(
+        jn_conf_load_string("certs.conf", text, strlen(text), &conf2, err, sizeof(err)), 0);
+    assert_int_equal(jn_gateway_reload(g, conf2, err, sizeof(err)), 0);
+    usleep(20000);
+    assert_true(client_open(&b, cctx, port, "shop.test"));
+    assert_int_equal(peer_serial(&b), 2);
+    client_close(&b);
+
     assert_int_equal(jn_gateway_remove_cert(g, "shop.test"), 0);
     assert_int_equal(jn_gateway_remove_cert(g, "shop.test"), JN_ENOTFOUND);
     usleep(20000);
