@@ -98,10 +98,10 @@ struct jn_conf_settings {
 
     /* HTTP/2 (http and server level; the default server of a listen address
      * decides for the connection, as the protocol is chosen before a Host) */
-    bool http2;                          /* http2 on|off, default off */
-    int http2_max_concurrent_streams;    /* default 128 */
-    int64_t http2_body_preread_size;     /* default 64k: a stream's initial receive window */
-    int64_t http2_chunk_size;            /* default 8k: largest DATA frame sent */
+    bool http2;                       /* http2 on|off, default off */
+    int http2_max_concurrent_streams; /* default 128 */
+    int64_t http2_body_preread_size;  /* default 64k: a stream's initial receive window */
+    int64_t http2_chunk_size;         /* default 8k: largest DATA frame sent */
 
     /* logging */
     char *access_log_path;   /* NULL = off */

@@ -15,9 +15,9 @@
  * nghttp2's limits, set here explicitly; SETTINGS and PING floods by its
  * bound on queued ACKs (reading goes on while the client does not read, so
  * the bound is reached; nghttp2 holds every other frame it queues to a
- * bound too, and DATA is pulled only when it can go out); HPACK bombs by the header list limit, counted on
- * the decoded fields; zero-window stalls by send_timeout per stream; stream
- * id exhaustion by the keepalive_requests GOAWAY.
+ * bound too, and DATA is pulled only when it can go out); HPACK bombs by the header list limit,
+ * counted on the decoded fields; zero-window stalls by send_timeout per stream; stream id
+ * exhaustion by the keepalive_requests GOAWAY.
  */
 #include "gateway/h2_int.h"
 
@@ -315,8 +315,8 @@ static void h2_run(struct gw_h2 *h)
         ok = read_frames(h) && send_frames(h);
     } while (ok && h->rerun);
     h->in_run = false;
-    if (!ok || (!nghttp2_session_want_read(h->s) && !nghttp2_session_want_write(h->s) &&
-                h->olen == 0)) {
+    if (!ok ||
+        (!nghttp2_session_want_read(h->s) && !nghttp2_session_want_write(h->s) && h->olen == 0)) {
         gw_client_close(h->c);
     }
 }

@@ -9,7 +9,7 @@
 
 #include <nghttp2/nghttp2.h>
 
-#define GW_H2_OUT_BATCH 65536  /* frames gathered before one write */
+#define GW_H2_OUT_BATCH 65536   /* frames gathered before one write */
 #define GW_H2_OUT_MAX (1 << 20) /* stop reading while this much waits to go out */
 #define GW_H2_RAW_CAP 16384     /* response bytes read from the stream's exchange */
 #define GW_H2_BODY_CAP 65536    /* decoded response body waiting for DATA frames */
@@ -24,15 +24,15 @@ struct gw_h2 {
     size_t olen, opos, ocap;
     struct gw_h2s *streams; /* open streams */
     int nstreams;
-    uint32_t total;        /* streams begun on this connection */
-    uint32_t max_total;    /* keepalive_requests: GOAWAY after that many */
-    size_t max_head;       /* header list bytes per request */
-    int64_t preread;       /* http2_body_preread_size */
-    int64_t chunk;         /* http2_chunk_size */
-    int64_t idle_ms;       /* keepalive_timeout */
-    int64_t send_ms;       /* send_timeout */
-    int64_t last_active;   /* ms: a frame arrived or a stream ended */
-    int64_t last_written;  /* ms: bytes left for the client */
+    uint32_t total;              /* streams begun on this connection */
+    uint32_t max_total;          /* keepalive_requests: GOAWAY after that many */
+    size_t max_head;             /* header list bytes per request */
+    int64_t preread;             /* http2_body_preread_size */
+    int64_t chunk;               /* http2_chunk_size */
+    int64_t idle_ms;             /* keepalive_timeout */
+    int64_t send_ms;             /* send_timeout */
+    int64_t last_active;         /* ms: a frame arrived or a stream ended */
+    int64_t last_written;        /* ms: bytes left for the client */
     struct jn_timer flush_timer; /* 0 ms: one write for every stream that moved this round */
     bool in_run, rerun, dead, flush_armed;
 };
@@ -53,7 +53,7 @@ struct gw_h2s {
     enum jn_http_method method_id;
     bool has_cl, chunked, req_end, started;
     bool req_dropped; /* the exchange took no more of the request */
-    char *q; /* bytes for the exchange: q[qpos..qlen) */
+    char *q;          /* bytes for the exchange: q[qpos..qlen) */
     size_t qlen, qpos, qcap;
     size_t unconsumed; /* DATA bytes not yet given back to the flow-control windows */
     /* response */
@@ -82,8 +82,8 @@ int gw_h2s_request(struct gw_h2s *st, bool end_stream);
 void gw_h2s_data(struct gw_h2s *st, const uint8_t *data, size_t len);
 void gw_h2s_end(struct gw_h2s *st);
 /* nghttp2's data source for the response body. */
-ssize_t gw_h2s_read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len,
-                         uint32_t *flags, nghttp2_data_source *src, void *arg);
+ssize_t gw_h2s_read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
+                         nghttp2_data_source *src, void *arg);
 
 /* h2.c, for h2_stream.c: has what the session has to send written after
  * the events of this loop round (one write for all streams that moved). */

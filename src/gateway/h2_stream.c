@@ -175,9 +175,9 @@ static enum jn_http_method method_of(const char *m)
     static const struct {
         const char *name;
         enum jn_http_method id;
-    } t[] = {{"GET", JN_HTTP_GET},         {"HEAD", JN_HTTP_HEAD},       {"POST", JN_HTTP_POST},
-             {"PUT", JN_HTTP_PUT},         {"DELETE", JN_HTTP_DELETE},   {"OPTIONS", JN_HTTP_OPTIONS},
-             {"PATCH", JN_HTTP_PATCH},     {"CONNECT", JN_HTTP_CONNECT}, {"TRACE", JN_HTTP_TRACE}};
+    } t[] = {{"GET", JN_HTTP_GET},     {"HEAD", JN_HTTP_HEAD},       {"POST", JN_HTTP_POST},
+             {"PUT", JN_HTTP_PUT},     {"DELETE", JN_HTTP_DELETE},   {"OPTIONS", JN_HTTP_OPTIONS},
+             {"PATCH", JN_HTTP_PATCH}, {"CONNECT", JN_HTTP_CONNECT}, {"TRACE", JN_HTTP_TRACE}};
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
         if (strcmp(m, t[i].name) == 0)
             return t[i].id;
@@ -433,8 +433,8 @@ static void read_response(struct gw_h2s *st)
     }
 }
 
-ssize_t gw_h2s_read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len,
-                         uint32_t *flags, nghttp2_data_source *src, void *arg)
+ssize_t gw_h2s_read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
+                         nghttp2_data_source *src, void *arg)
 {
     (void)s;
     (void)id;

@@ -31,9 +31,9 @@ struct jn_tls_conn {
     struct jn_tls_cert *cur; /* one reference (may equal def: then two) */
     jn_tls_sni_fn sni;
     void *sni_arg;
-    bool drained; /* the last recv found the socket empty or took all it had */
-    bool done;    /* handshake finished */
-    bool reneg;   /* the client started a renegotiation */
+    bool drained;  /* the last recv found the socket empty or took all it had */
+    bool done;     /* handshake finished */
+    bool reneg;    /* the client started a renegotiation */
     bool offer_h2; /* ALPN: "h2" may be chosen on this connection */
 };
 
