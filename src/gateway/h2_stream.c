@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 static void stream_event(struct jn_loop *loop, struct jn_io *io, uint32_t events);
+static bool write_request(struct gw_h2s *st);
 
 struct gw_h2s *gw_h2s_new(struct gw_h2 *h, int32_t id)
 {
@@ -225,8 +226,13 @@ int gw_h2s_request(struct gw_h2s *st, bool end_stream)
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
         return -errno;
     struct gw_worker *w = h->c->w;
-    st->io_events = JN_EV_WRITE;
-    if (jn_io_add(w->loop, &st->io, sv[0], JN_EV_WRITE, true, stream_event, st) < 0) {
+    /* the head goes into the pair at once: the exchange finds it on its
+     * first event, without a round of the loop for our write */
+    st->io.fd = sv[0];
+    bool ok = write_request(st);
+    st->io_events = JN_EV_READ | (st->qpos < st->qlen ? JN_EV_WRITE : 0);
+    if (!ok || jn_io_add(w->loop, &st->io, sv[0], st->io_events, true, stream_event, st) < 0) {
+        st->io.fd = -1;
         close(sv[0]);
         close(sv[1]);
         return -EIO;
@@ -235,7 +241,6 @@ int gw_h2s_request(struct gw_h2s *st, bool end_stream)
     st->raw = jn_malloc(st->rawcap);
     st->body = jn_malloc(GW_H2_BODY_CAP);
     gw_client_accept_stream(w, sv[1], h->c);
-    set_events(st);
     return 0;
 }
 
