@@ -28,7 +28,7 @@ endif
 CPPFLAGS := -Isrc -D_GNU_SOURCE
 CFLAGS := -std=gnu11 $(OPT) $(WARN) -pthread -MMD -MP $(EXTRA_CFLAGS)
 LDFLAGS := $(OPT) -pthread
-LDLIBS := -lsqlite3 -lcurl -lcjson -lssl -lcrypto -lm
+LDLIBS := -lsqlite3 -lcurl -lcjson -lssl -lcrypto -lnghttp2 -lm
 
 SRCS := $(shell find src -name '*.c' ! -name main.c | sort)
 OBJS := $(SRCS:src/%.c=$(BUILD)/obj/%.o)
@@ -88,6 +88,7 @@ bench: deps
 	bench/run.sh
 	bench/coldstart.sh
 	bench/tls.sh
+	bench/h2.sh
 
 fuzz: deps
 	fuzz/run.sh $(FUZZ_SECONDS)

@@ -6,7 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
     # build
-    gcc make pkg-config libsqlite3-dev libcurl4-openssl-dev libcjson-dev libssl-dev
+    gcc make pkg-config libsqlite3-dev libcurl4-openssl-dev libcjson-dev libssl-dev libnghttp2-dev
     # tests: certificates are made with the openssl command at test time
     openssl
     # tests
@@ -16,6 +16,8 @@ PACKAGES=(
     clang libclang-rt-14-dev procps
     # real peers: benchmarks, containers, a private registry
     nginx haproxy wrk
+    # HTTP/2 clients for tests and benchmarks (nghttp, h2load)
+    nghttp2-client
     podman runc docker-registry apache2-utils
     # profiling (bench/profile.sh)
     strace linux-perf

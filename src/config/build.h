@@ -152,6 +152,7 @@ JN_CONF_HANDLER(jn_conf_set_ssl_certificate);
 JN_CONF_HANDLER(jn_conf_set_ssl_protocols);
 JN_CONF_HANDLER(jn_conf_set_ssl_ciphers);
 JN_CONF_HANDLER(jn_conf_set_ssl_flag);
+JN_CONF_HANDLER(jn_conf_set_http2_size);
 JN_CONF_HANDLER(jn_conf_set_ssl_session_cache);
 /* upstream_block.c: upstream NAME { ... } */
 JN_CONF_HANDLER(jn_conf_set_upstream);

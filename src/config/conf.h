@@ -96,6 +96,13 @@ struct jn_conf_settings {
     bool ssl_reject_handshake;      /* default off */
     bool ssl_stapling;              /* accepted; OCSP stapling is not done yet */
 
+    /* HTTP/2 (http and server level; the default server of a listen address
+     * decides for the connection, as the protocol is chosen before a Host) */
+    bool http2;                       /* http2 on|off, default off */
+    int http2_max_concurrent_streams; /* default 128 */
+    int64_t http2_body_preread_size;  /* default 64k: a stream's initial receive window */
+    int64_t http2_chunk_size;         /* default 8k: largest DATA frame sent */
+
     /* logging */
     char *access_log_path;   /* NULL = off */
     char *access_log_format; /* the format string itself (log_format resolved); default combined */
@@ -120,6 +127,7 @@ struct jn_conf_listen {
     struct jn_addr addr;
     bool default_server;
     bool ssl; /* listen ... ssl: the address speaks TLS (for every server on it) */
+    bool http2; /* listen ... http2 (nginx's older syntax for "http2 on") */
     int line;
 };
 

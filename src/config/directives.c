@@ -130,6 +130,15 @@ static const struct jn_conf_directive directives[] = {
      jn_conf_set_ssl_flag, offsetof(struct jn_conf_settings, ssl_session_tickets)},
     {"ssl_reject_handshake", JN_CTX_HTTP | JN_CTX_SERVER, 1, 1, 0, 0, JN_PHASE_SET,
      jn_conf_set_ssl_flag, offsetof(struct jn_conf_settings, ssl_reject_handshake)},
+    /* http, server: HTTP/2 (http2.c) */
+    {"http2", JN_CTX_HTTP | JN_CTX_SERVER, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_ssl_flag,
+     offsetof(struct jn_conf_settings, http2)},
+    {"http2_max_concurrent_streams", JN_CTX_HTTP | JN_CTX_SERVER, 1, 1, 0, 0, JN_PHASE_SET,
+     jn_conf_set_count, offsetof(struct jn_conf_settings, http2_max_concurrent_streams)},
+    {"http2_body_preread_size", JN_CTX_HTTP | JN_CTX_SERVER, 1, 1, 0, 0, JN_PHASE_SET,
+     jn_conf_set_http2_size, offsetof(struct jn_conf_settings, http2_body_preread_size)},
+    {"http2_chunk_size", JN_CTX_HTTP | JN_CTX_SERVER, 1, 1, 0, 0, JN_PHASE_SET,
+     jn_conf_set_http2_size, offsetof(struct jn_conf_settings, http2_chunk_size)},
     {"ssl_stapling", JN_CTX_HTTP | JN_CTX_SERVER, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_ssl_flag,
      offsetof(struct jn_conf_settings, ssl_stapling)},
     /* server, location (server.c) */

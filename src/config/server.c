@@ -17,13 +17,14 @@ static bool looks_like_host_name(const char *s)
 }
 
 static void add_listen(struct jn_conf_server *srv, const char *text, const struct jn_addr *a,
-                       bool def, bool ssl, int line)
+                       bool def, bool ssl, bool http2, int line)
 {
     struct jn_conf_listen *l = jn_conf_grow(&srv->listens, &srv->nlistens, sizeof(*l));
     l->text = jn_strdup(text);
     l->addr = *a;
     l->default_server = def;
     l->ssl = ssl;
+    l->http2 = http2;
     l->line = line;
 }
 
@@ -67,7 +68,7 @@ JN_CONF_HANDLER(jn_conf_set_server)
         /* as nginx run by root: a server without listen listens on *:80 */
         struct jn_addr a;
         jn_addr_parse("80", 80, &a);
-        add_listen(srv, "80", &a, false, false, n->line);
+        add_listen(srv, "80", &a, false, false, false, n->line);
     }
     if (rc == 0 && sb.return_code)
         apply_server_return(&sb, n->line);
@@ -91,7 +92,7 @@ JN_CONF_HANDLER(jn_conf_set_listen)
                              "[IPv6]:PORT or unix:/path",
                              text);
     }
-    bool def = false, ssl = false;
+    bool def = false, ssl = false, http2 = false;
     for (size_t i = 1; i < n->nargs; i++) {
         const char *p = n->args[i];
         if (strcmp(p, "default_server") == 0 || strcmp(p, "default") == 0)
@@ -100,15 +101,16 @@ JN_CONF_HANDLER(jn_conf_set_listen)
             ssl = true;
         else if (strcmp(p, "reuseport") == 0)
             continue; /* jern always listens with SO_REUSEPORT, one socket per worker */
-        else if (strcmp(p, "http2") == 0 || strcmp(p, "quic") == 0)
+        else if (strcmp(p, "http2") == 0)
+            http2 = true; /* nginx's older form of "http2 on" */
+        else if (strcmp(p, "quic") == 0)
             return jn_conf_error(b, n,
-                                 "\"%s\" in \"listen\" directive is not supported yet: jern speaks "
-                                 "HTTP/1.1 (with or without TLS)",
-                                 p);
+                                 "\"quic\" in \"listen\" directive is not supported: jern speaks "
+                                 "HTTP/1.1 and HTTP/2 (with or without TLS)");
         else
             return jn_conf_error(b, n,
                                  "invalid parameter \"%s\" in \"listen\" directive: expected "
-                                 "default_server, ssl or reuseport",
+                                 "default_server, ssl, http2 or reuseport",
                                  p);
     }
     for (size_t i = 0; i < sb->srv->nlistens; i++)
@@ -130,7 +132,7 @@ JN_CONF_HANDLER(jn_conf_set_listen)
                 }
             }
     }
-    add_listen(sb->srv, text, &a, def, ssl, n->line);
+    add_listen(sb->srv, text, &a, def, ssl, http2, n->line);
     return 0;
 }
 

@@ -30,6 +30,9 @@ void jn_conf_settings_defaults(struct jn_conf_settings *s)
     s->ssl_protocols = 0x4u | 0x8u; /* JN_TLS_V12 | JN_TLS_V13 */
     s->ssl_session_timeout_ms = 300000;
     s->ssl_session_tickets = true;
+    s->http2_max_concurrent_streams = 128;
+    s->http2_body_preread_size = 65536;
+    s->http2_chunk_size = 8192;
 }
 
 static char **dup_list(char *const *v, size_t n)

@@ -10,6 +10,7 @@
 #include "gateway/challenge.h"
 #include "gateway/conn_io.h"
 #include "gateway/freelist.h"
+#include "gateway/h2.h"
 #include "gateway/pool.h"
 #include "gateway/proxy.h"
 #include "core/log.h"
@@ -42,36 +43,14 @@ static const struct jn_conf_settings *conn_settings(struct gw_conn *c)
     return NULL;
 }
 
+static struct gw_conn *accept_conn(struct gw_worker *w, int fd, const struct jn_addr *peer,
+                                   int listen_id, int h2_stream);
+
 void gw_client_accept(struct gw_worker *w, int fd, const struct jn_addr *peer, int listen_id)
 {
-    struct gw_conn *c = jn_calloc(1, sizeof(*c));
-    c->w = w;
-    c->listen_id = listen_id;
-    c->serial = ++w->serial;
-    size_t n = JN_MIN((size_t)peer->len, sizeof(c->remote));
-    memcpy(&c->remote, &peer->ss, n);
-    jn_sock_nodelay(fd);
-    jn_timer_init(&c->timer, client_timeout, c);
-    c->next = w->conns;
-    if (w->conns)
-        w->conns->prev = c;
-    w->conns = c;
-    w->nconns++;
-    gw_stat_add(&w->st.accepted, 1);
-    gw_stat_add(&w->st.open, 1);
-    c->state = GW_C_IDLE;
-    c->wr_ready = true;
-    int rc = jn_io_add(w->loop, &c->io, fd, JN_EV_READ | JN_EV_WRITE, false, client_event, c);
-    if (rc < 0) {
-        close(fd);
-        c->io.fd = -1;
-        gw_client_close(c);
+    struct gw_conn *c = accept_conn(w, fd, peer, listen_id, 0);
+    if (!c)
         return;
-    }
-    const struct jn_conf_settings *s = conn_settings(c);
-    c->head_deadline = jn_loop_now(w->loop) + (s ? s->client_header_timeout_ms : 60000);
-    c->state = GW_C_HEAD;
-    jn_timer_start(w->loop, &c->timer, c->head_deadline - jn_loop_now(w->loop));
     const struct jn_gw_listen *l = jn_gw_snapshot_listen(w->snap, listen_id);
     if (l && l->ssl) {
         /* The handshake runs under the head deadline: a client that never
@@ -81,8 +60,55 @@ void gw_client_accept(struct gw_worker *w, int fd, const struct jn_addr *peer, i
             gw_client_close(c);
             return;
         }
+        if (l->http2)
+            jn_tls_conn_offer_h2(c->tls);
         c->state = GW_C_TLS;
     }
+}
+
+void gw_client_accept_stream(struct gw_worker *w, int fd, const struct gw_conn *parent)
+{
+    struct jn_addr peer = {.len = sizeof(parent->remote)};
+    memcpy(&peer.ss, &parent->remote, sizeof(parent->remote));
+    accept_conn(w, fd, &peer, parent->listen_id, parent->tls ? 2 : 1);
+}
+
+static struct gw_conn *accept_conn(struct gw_worker *w, int fd, const struct jn_addr *peer,
+                                   int listen_id, int h2_stream)
+{
+    struct gw_conn *c = jn_calloc(1, sizeof(*c));
+    c->h2_stream = (uint8_t)h2_stream;
+    c->w = w;
+    c->listen_id = listen_id;
+    c->serial = ++w->serial;
+    size_t n = JN_MIN((size_t)peer->len, sizeof(c->remote));
+    memcpy(&c->remote, &peer->ss, n);
+    if (!h2_stream)
+        jn_sock_nodelay(fd);
+    jn_timer_init(&c->timer, client_timeout, c);
+    c->next = w->conns;
+    if (w->conns)
+        w->conns->prev = c;
+    w->conns = c;
+    w->nconns++;
+    if (!h2_stream) {
+        gw_stat_add(&w->st.accepted, 1);
+        gw_stat_add(&w->st.open, 1);
+    }
+    c->state = GW_C_IDLE;
+    c->wr_ready = true;
+    int rc = jn_io_add(w->loop, &c->io, fd, JN_EV_READ | JN_EV_WRITE, false, client_event, c);
+    if (rc < 0) {
+        close(fd);
+        c->io.fd = -1;
+        gw_client_close(c);
+        return NULL;
+    }
+    const struct jn_conf_settings *s = conn_settings(c);
+    c->head_deadline = jn_loop_now(w->loop) + (s ? s->client_header_timeout_ms : 60000);
+    c->state = GW_C_HEAD;
+    jn_timer_start(w->loop, &c->timer, c->head_deadline - jn_loop_now(w->loop));
+    return c;
 }
 
 /* SNI, during the handshake: the worker's current snapshot decides. */
@@ -107,8 +133,12 @@ static void tls_handshake(struct gw_conn *c)
         gw_client_close(c);
         return;
     }
-    c->state = GW_C_HEAD;
     c->rd_ready = true; /* the first request may have come with the handshake */
+    if (jn_tls_is_h2(c->tls)) {
+        gw_h2_start(c);
+        return;
+    }
+    c->state = GW_C_HEAD;
     read_head(c);
 }
 
@@ -142,6 +172,7 @@ void gw_client_close(struct gw_conn *c)
         }
         release_req(c);
     }
+    gw_h2_free(c);
     jn_timer_stop(w->loop, &c->timer);
     jn_tls_conn_free(c->tls);
     if (c->io.fd >= 0) {
@@ -155,14 +186,21 @@ void gw_client_close(struct gw_conn *c)
         w->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
+    if (!c->h2_stream)
+        gw_stat_add(&w->st.open, -1);
     free(c);
     w->nconns--;
-    gw_stat_add(&w->st.open, -1);
     w->conn_closed(w);
 }
 
 bool gw_client_close_if_idle(struct gw_conn *c)
 {
+    if (c->state == GW_C_H2) {
+        if (!gw_h2_idle(c))
+            return false;
+        gw_client_close(c);
+        return true;
+    }
     if (c->state == GW_C_IDLE || c->state == GW_C_TLS || (c->state == GW_C_HEAD && c->len == 0)) {
         gw_client_close(c);
         return true;
@@ -173,6 +211,10 @@ bool gw_client_close_if_idle(struct gw_conn *c)
 void gw_client_try_read(struct gw_conn *c)
 {
     c->rd_ready = true;
+    if (c->state == GW_C_H2) {
+        gw_h2_event(c);
+        return;
+    }
     read_head(c);
 }
 
@@ -214,6 +256,10 @@ static void client_timeout(struct jn_loop *loop, struct jn_timer *t)
 {
     (void)loop;
     struct gw_conn *c = t->data;
+    if (c->state == GW_C_H2) {
+        gw_h2_timeout(c);
+        return;
+    }
     if (c->state == GW_C_BUSY && c->req && !c->req->client_started && c->req->phase == GW_P_PROXY &&
         !c->req->rq.body_done) {
         /* client_body_timeout before any response: nginx answers 408 */
@@ -257,6 +303,9 @@ static void client_event(struct jn_loop *loop, struct jn_io *io, uint32_t events
         break;
     case GW_C_LINGER:
         linger_read(c);
+        break;
+    case GW_C_H2:
+        gw_h2_event(c);
         break;
     }
 }
@@ -431,11 +480,35 @@ static bool head_worth_parsing(const struct gw_conn *c, const struct jn_http_lim
     return memchr(c->buf + from, '\n', c->len - from) != NULL;
 }
 
+/* h2c with prior knowledge: the preface on a clear-text listen address with
+ * http2, instead of the first request. 1: a session started (or the
+ * connection closed); 0: not HTTP/2; -1: a prefix of the preface so far. */
+static int h2c_preface(struct gw_conn *c)
+{
+    if (c->tls || c->h2_stream || c->nreqs || c->buf[0] != 'P')
+        return 0;
+    const struct jn_gw_listen *l = jn_gw_snapshot_listen(c->w->snap, c->listen_id);
+    if (!l || !l->http2)
+        return 0;
+    size_t n = JN_MIN(c->len, (size_t)GW_H2_PREFACE_LEN);
+    if (memcmp(c->buf, GW_H2_PREFACE, n) != 0)
+        return 0;
+    if (n < GW_H2_PREFACE_LEN)
+        return -1;
+    gw_req_put(c->w, c->req);
+    c->req = NULL;
+    gw_h2_start(c);
+    return 1;
+}
+
 static void read_head(struct gw_conn *c)
 {
     struct gw_worker *w = c->w;
     for (;;) {
-        if (c->len > 0 && c->req) {
+        int h2 = c->len > 0 && c->req ? h2c_preface(c) : 0;
+        if (h2 > 0)
+            return;
+        if (c->len > 0 && c->req && h2 == 0) {
             struct jn_http_limits lim = jn_http_default_limits;
             const struct jn_conf_settings *s = conn_settings(c);
             if (s) {
@@ -569,4 +642,5 @@ const struct gw_client_ops gw_client_ops = {
     .respond = gw_client_respond,
     .finish = gw_client_finish,
     .close = gw_client_close,
+    .accept_stream = gw_client_accept_stream,
 };

@@ -9,6 +9,9 @@
 
 /* Takes over an accepted socket for the listen address listen_id. */
 void gw_client_accept(struct gw_worker *w, int fd, const struct jn_addr *peer, int listen_id);
+/* Takes over fd, one end of a socket pair, for an HTTP/2 stream of the
+ * session on parent: an HTTP/1.1 exchange with parent's peer and address. */
+void gw_client_accept_stream(struct gw_worker *w, int fd, const struct gw_conn *parent);
 void gw_client_close(struct gw_conn *c);
 /* Ends the exchange (after its response went out): logs, frees, then either
  * starts the next pipelined request, idles, lingers or closes. */

@@ -90,6 +90,10 @@ int gw_conn_shutdown(struct gw_conn *c)
 
 void gw_conn_vars(const struct gw_conn *c, struct jn_var_ctx *ctx)
 {
+    if (c->h2_stream == 2) {
+        ctx->scheme = "https"; /* the stream's session is on TLS */
+        return;
+    }
     if (!c->tls) {
         ctx->scheme = "http";
         return;

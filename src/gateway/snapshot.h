@@ -77,6 +77,8 @@ struct jn_gw_listen {
     size_t nservers;
     struct jn_gw_server *def; /* default_server, else the first */
     bool ssl;                 /* a server listens here with "ssl": the address speaks TLS */
+    bool http2; /* "listen ... http2" or the default server's "http2 on": h2 by ALPN on TLS,
+                 * h2c with prior knowledge in clear text */
 };
 
 struct jn_gw_routes {

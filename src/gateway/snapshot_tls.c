@@ -81,6 +81,13 @@ int jn_gw_routes_build_tls(struct jn_gw_routes *r, char *err, size_t errlen)
                 }
             }
         }
+        l->http2 = l->def->cs->s.http2;
+        for (size_t k = 0; k < l->nservers && !l->http2; k++) {
+            const struct jn_conf_server *cs = l->servers[k]->cs;
+            for (size_t m = 0; m < cs->nlistens; m++)
+                if (cs->listens[m].http2 && jn_addr_equal(&cs->listens[m].addr, &l->addr))
+                    l->http2 = true;
+        }
         for (size_t k = 0; l->ssl && k < l->nservers; k++) {
             if (l->servers[k]->tls)
                 continue;

@@ -80,7 +80,10 @@ enum gw_conn_state {
     GW_C_HEAD,   /* reading a request head */
     GW_C_BUSY,   /* an exchange is running (struct gw_req) */
     GW_C_LINGER, /* response sent, write side shut, draining before close */
+    GW_C_H2,     /* an HTTP/2 session (h2.c) */
 };
+
+struct gw_h2;
 
 /* A client connection. Kept small: an idle keep-alive connection holds no
  * buffer and no request. */
@@ -93,10 +96,12 @@ struct gw_conn {
     size_t cap, len;
     struct gw_req *req;
     struct jn_tls_conn *tls; /* NULL on a plain listen address */
+    struct gw_h2 *h2;        /* state GW_C_H2 */
     uint64_t serial;
     uint32_t nreqs;
     int listen_id;
     uint8_t state;
+    uint8_t h2_stream; /* the exchange of an HTTP/2 stream: 1 h2c, 2 h2 over TLS */
     bool rd_ready, wr_ready, eof;
     bool hup;                     /* RDHUP/HUP seen: read until 0 even after a short read */
     bool tls_rd_wants_wr;         /* a TLS read must wait for the socket to be writable */
@@ -205,6 +210,8 @@ struct gw_client_ops {
     void (*respond)(struct gw_req *r, int status, const char *text, const char *location);
     void (*finish)(struct gw_conn *c);
     void (*close)(struct gw_conn *c);
+    /* an HTTP/2 stream's end of a socket pair, served as a client (h2_stream.c) */
+    void (*accept_stream)(struct gw_worker *w, int fd, const struct gw_conn *parent);
 };
 
 struct gw_worker {
@@ -249,7 +256,7 @@ struct gw_worker {
 };
 
 /* Through the worker's gw_client_ops: gw_client_respond, gw_client_finish,
- * gw_client_close for the modules below client.c. */
+ * gw_client_close, gw_client_accept_stream for the modules below client.c. */
 static inline void gw_exch_respond(struct gw_req *r, int status, const char *text,
                                    const char *location)
 {
@@ -264,6 +271,11 @@ static inline void gw_exch_finish(struct gw_conn *c)
 static inline void gw_exch_close(struct gw_conn *c)
 {
     c->w->client->close(c);
+}
+
+static inline void gw_exch_accept_stream(struct gw_worker *w, int fd, const struct gw_conn *parent)
+{
+    w->client->accept_stream(w, fd, parent);
 }
 
 #endif

@@ -31,9 +31,10 @@ struct jn_tls_conn {
     struct jn_tls_cert *cur; /* one reference (may equal def: then two) */
     jn_tls_sni_fn sni;
     void *sni_arg;
-    bool drained; /* the last recv found the socket empty or took all it had */
-    bool done;    /* handshake finished */
-    bool reneg;   /* the client started a renegotiation */
+    bool drained;  /* the last recv found the socket empty or took all it had */
+    bool done;     /* handshake finished */
+    bool reneg;    /* the client started a renegotiation */
+    bool offer_h2; /* ALPN: "h2" may be chosen on this connection */
 };
 
 #define RECORD_MAX 16384
@@ -141,6 +142,24 @@ static int version_of(unsigned bit)
 static int sni_cb(SSL *ssl, int *al, void *arg);
 static void info_cb(const SSL *ssl, int where, int ret);
 
+/* ALPN: h2 first where the listen address speaks it, then http/1.1; a client
+ * offering neither gets no ALPN answer and speaks HTTP/1.1 as before. */
+static int alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                   const unsigned char *in, unsigned inlen, void *arg)
+{
+    (void)arg;
+    static const unsigned char both[] = "\x02h2\x08http/1.1";
+    static const unsigned char h1[] = "\x08http/1.1";
+    const struct jn_tls_conn *t = SSL_get_app_data(ssl);
+    const unsigned char *srv = t && t->offer_h2 ? both : h1;
+    unsigned srvlen = t && t->offer_h2 ? sizeof(both) - 1 : sizeof(h1) - 1;
+    unsigned char *sel;
+    if (SSL_select_next_proto(&sel, outlen, srv, srvlen, in, inlen) != OPENSSL_NPN_NEGOTIATED)
+        return SSL_TLSEXT_ERR_NOACK;
+    *out = sel;
+    return SSL_TLSEXT_ERR_OK;
+}
+
 /* A context with s applied and no certificate yet. */
 static SSL_CTX *ctx_new(const struct jn_tls_settings *s, char *err, size_t errlen)
 {
@@ -203,6 +222,7 @@ static SSL_CTX *ctx_new(const struct jn_tls_settings *s, char *err, size_t errle
     SSL_CTX_set_timeout(ctx, s->session_timeout_s > 0 ? s->session_timeout_s : 300);
     SSL_CTX_set_tlsext_servername_callback(ctx, sni_cb);
     SSL_CTX_set_info_callback(ctx, info_cb);
+    SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, NULL);
     return ctx;
 }
 
@@ -390,6 +410,19 @@ struct jn_tls_conn *jn_tls_conn_new(struct jn_tls_cert *def, int fd, jn_tls_sni_
     SSL_set_app_data(ssl, t);
     SSL_set_accept_state(ssl);
     return t;
+}
+
+void jn_tls_conn_offer_h2(struct jn_tls_conn *t)
+{
+    t->offer_h2 = true;
+}
+
+bool jn_tls_is_h2(const struct jn_tls_conn *t)
+{
+    const unsigned char *p;
+    unsigned n;
+    SSL_get0_alpn_selected(t->ssl, &p, &n);
+    return n == 2 && p[0] == 'h' && p[1] == '2';
 }
 
 void jn_tls_conn_free(struct jn_tls_conn *t)

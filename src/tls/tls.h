@@ -88,6 +88,11 @@ struct jn_tls_conn *jn_tls_conn_new(struct jn_tls_cert *def, int fd, jn_tls_sni_
 /* Frees the SSL object and drops the certificate reference(s). No I/O. */
 void jn_tls_conn_free(struct jn_tls_conn *t);
 
+/* ALPN: lets the client choose "h2" on t (before the handshake). */
+void jn_tls_conn_offer_h2(struct jn_tls_conn *t);
+/* After the handshake: the client and jern agreed on "h2". */
+bool jn_tls_is_h2(const struct jn_tls_conn *t);
+
 /* Results of the I/O calls below, beside bytes (> 0): */
 #define JN_TLS_WANT_READ (-EAGAIN) /* wait for the socket to be readable */
 #define JN_TLS_WANT_WRITE (-EBUSY) /* wait for it to be writable */

@@ -595,12 +595,12 @@ static void test_errors_servers(void **state)
     expect_error("http { server { listen example.com:80; } }",
                  "t.conf:1: host name in \"listen example.com:80\" is not supported: jern never "
                  "resolves DNS; use an IP address, localhost, * or just the port");
-    expect_error("http { server { listen 80 http2; } }",
-                 "t.conf:1: \"http2\" in \"listen\" directive is not supported yet: jern speaks "
-                 "HTTP/1.1 (with or without TLS)");
+    expect_error("http { server { listen 80 quic; } }",
+                 "t.conf:1: \"quic\" in \"listen\" directive is not supported: jern speaks "
+                 "HTTP/1.1 and HTTP/2 (with or without TLS)");
     expect_error("http { server { listen 80 backlog=10; } }",
                  "t.conf:1: invalid parameter \"backlog=10\" in \"listen\" directive: expected "
-                 "default_server, ssl or reuseport");
+                 "default_server, ssl, http2 or reuseport");
     expect_error("http { server { listen 80;\n listen 0.0.0.0:80; } }",
                  "t.conf:2: duplicate listen 0.0.0.0:80 in this server (first on line 1)");
     expect_error("http {\n server { listen 8080 default_server; }\n server { listen 8081 "
@@ -785,6 +785,33 @@ static void test_ssl_directives(void **state)
                  "of a PEM file");
 }
 
+static void test_http2_directives(void **state)
+{
+    struct jn_conf *c = load("http { http2_max_concurrent_streams 64;\n"
+                             " server { listen 443 ssl http2; }\n"
+                             " server { listen 8443 ssl; http2 on; http2_body_preread_size 128k;\n"
+                             "  http2_chunk_size 16k; } }");
+    const struct jn_conf_settings *a = &c->servers[0].s, *b = &c->servers[1].s;
+    assert_true(c->servers[0].listens[0].http2);
+    assert_false(c->servers[1].listens[0].http2);
+    assert_false(a->http2);
+    assert_true(b->http2);
+    assert_int_equal(a->http2_max_concurrent_streams, 64);
+    assert_int_equal(b->http2_max_concurrent_streams, 64);
+    assert_int_equal(a->http2_body_preread_size, 65536);
+    assert_int_equal(b->http2_body_preread_size, 131072);
+    assert_int_equal(a->http2_chunk_size, 8192);
+    assert_int_equal(b->http2_chunk_size, 16384);
+    jn_conf_free(c);
+
+    expect_error("http { http2 yes; }",
+                 "t.conf:1: invalid value \"yes\" in \"http2\" directive: expected \"on\" or "
+                 "\"off\"");
+    expect_error("http { http2_body_preread_size 16m; }",
+                 "t.conf:1: invalid value \"16m\" in \"http2_body_preread_size\" directive: "
+                 "expected a size from 1k to 16m-1 such as 64k");
+}
+
 static void test_tiny_error_buffer(void **state)
 {
     struct jn_conf *c;
@@ -860,6 +887,7 @@ int main(void)
         cmocka_unit_test(test_errors_syntax),
         cmocka_unit_test(test_includes),
         cmocka_unit_test(test_ssl_directives),
+        cmocka_unit_test(test_http2_directives),
         cmocka_unit_test(test_tiny_error_buffer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
