@@ -7,9 +7,13 @@ set -euo pipefail
 PACKAGES=(
     # build
     gcc make pkg-config libsqlite3-dev libcurl4-openssl-dev libcjson-dev
+    # the dashboard's assets (uPlot from npm, ui/package-lock.json)
+    nodejs npm
     # tests
     libcmocka-dev python3-pytest python3-requests python3-websocket curl
     clang libclang-rt-14-dev procps
+    # browser tests of the dashboard (playwright-core from npm drives it)
+    chromium
     # real peers: benchmarks, containers, a private registry
     nginx haproxy wrk
     podman runc docker-registry apache2-utils

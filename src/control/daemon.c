@@ -10,6 +10,8 @@
 
 #include "control/api/admin.h"
 #include "control/api/api.h"
+#include "control/ui/history.h"
+#include "control/ui/session.h"
 #include "control/control.h"
 #include "control/daemon.h"
 #include "control/daemon_conf.h"
@@ -39,6 +41,8 @@ struct daemon {
     struct jn_deployer *deployer;
     struct jn_autoscaler *autoscaler;
     struct jn_api api;
+    struct jn_history *history;
+    struct jn_ui_sessions sessions;
     char admin_desc[512];
 };
 
@@ -203,6 +207,9 @@ int jn_daemon_run(const char *config_path)
         .started_ms = jn_now_ms(),
         .deployer = d.deployer,
         .autoscaler = d.autoscaler,
+        .history = d.history = jn_history_new(d.loop, d.ctl),
+        .sessions = &d.sessions,
+        .admin_token = d.dc.admin_tcp ? d.dc.admin_token : NULL,
     };
     struct jn_admin_opts ao = {
         .unix_path = d.dc.admin_unix,
@@ -219,6 +226,7 @@ int jn_daemon_run(const char *config_path)
     rc = r < 0 ? 1 : 0;
 out:
     jn_admin_stop(d.admin);
+    jn_history_free(d.history);
     jn_autoscaler_free(d.autoscaler);
     jn_deployer_free(d.deployer);
     if (d.gw)
