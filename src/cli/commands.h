@@ -37,6 +37,7 @@ int jn_cmd_ps(int argc, char **argv);
 int jn_cmd_scale(int argc, char **argv);
 int jn_cmd_restart(int argc, char **argv);
 int jn_cmd_logs(int argc, char **argv);
+int jn_cmd_ui(int argc, char **argv);
 /* cmd_gateway.c: the gateway in the foreground, or -t to check a config. */
 int jn_cmd_gateway(int argc, char **argv);
 

@@ -11,7 +11,7 @@ import uuid
 import pytest
 import requests
 
-from conftest import ROOT, free_port
+from conftest import JERN, ROOT, free_port
 from deploykit import DeployDaemon, exec_cmd
 
 TOKEN = "ui-test-token-0123456789"
@@ -99,5 +99,43 @@ def test_daemon_memory_flat_while_polled(procs, tmp_path):
         after = rss_kb(dd.proc.pid)
         print(f"daemon RSS {before} kB -> {after} kB over {n} requests in 20 s")
         assert after - before < 1024, f"RSS grew {after - before} kB while polled ({n} requests)"
+    finally:
+        dd.stop()
+
+
+def test_jern_ui_serves_the_socket_on_loopback_with_a_one_time_login(procs, tmp_path):
+    admin_port = free_port()
+    conf = "jern { listen 127.0.0.1:{port}; admin 127.0.0.1:%d token=%s; }\n" % (admin_port, TOKEN)
+    dd = DeployDaemon(procs, tmp_path, config=conf)
+    dd.start()
+    try:
+        port = free_port()
+        p = procs.start([JERN,
+                         "ui", "--port", str(port)], name="jern-ui", env=dd.env())
+        url = None
+        deadline = time.time() + 10
+        while time.time() < deadline and not url:
+            for line in p.output().splitlines():
+                if line.startswith("open "):
+                    url = line.split()[1]
+            time.sleep(0.05)
+        assert url and url.startswith(f"http://127.0.0.1:{port}/ui/login?code="), p.output()
+        s = requests.Session()
+        r = s.get(url, allow_redirects=False)
+        assert r.status_code == 303 and r.headers["Location"] == "/ui"
+        assert "HttpOnly" in r.headers["Set-Cookie"] and "SameSite=Strict" in r.headers["Set-Cookie"]
+        page = s.get(f"http://127.0.0.1:{port}/ui")
+        assert page.status_code == 200 and "uPlot" in page.text
+        assert s.get(f"http://127.0.0.1:{port}/ui/data?since=0").json()["seconds"] == 3600
+        # The code works once; the port passes nothing but /ui.
+        assert requests.get(url, allow_redirects=False).status_code == 401
+        assert s.get(f"http://127.0.0.1:{port}/v1/apps").status_code == 404
+        assert s.get(f"http://127.0.0.1:{port}/metrics").status_code == 404
+        # On TCP a login code needs the bearer token; the session is no token for /v1.
+        tcp = f"http://127.0.0.1:{admin_port}"
+        assert requests.post(tcp + "/ui/code").status_code == 401
+        assert requests.get(tcp + "/v1/apps", cookies=s.cookies).status_code == 401
+        r = requests.post(tcp + "/ui/code", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert r.status_code == 200 and len(r.json()["code"]) == 64
     finally:
         dd.stop()
