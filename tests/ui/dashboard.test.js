@@ -80,6 +80,21 @@ async function main() {
   ok('logged in, the app is listed');
   await page.click('[data-window="300"]'); // graphs over the last 5 minutes
 
+  // A second tab stays on the overview for the rest of the run: its heap
+  // must not grow while it polls and redraws once a second.
+  const watch = await context.newPage();
+  await watch.goto(ADMIN_URL + '/ui');
+  await watch.waitForSelector(`#apps tr[data-app="${APP}"]`);
+  await watch.waitForTimeout(1500);
+  const cdp = await context.newCDPSession(watch);
+  await cdp.send('Performance.enable');
+  const heap = async () => {
+    await cdp.send('HeapProfiler.collectGarbage');
+    const { metrics } = await cdp.send('Performance.getMetrics');
+    return { used: metrics.find((m) => m.name === 'JSHeapUsedSize').value, since: await watch.evaluate(() => window.jern.since) };
+  };
+  const heap0 = await heap();
+
   // A state-changing request without the CSRF token is refused.
   const forged = await page.evaluate(async (app) => (await fetch(`/ui/api/apps/${app}/rollback`,
     { method: 'POST', body: '{}', headers: { 'Content-Type': 'application/json' } })).status, APP);
@@ -127,6 +142,12 @@ async function main() {
   await page.click(`${row} button.ready`);
   await page.waitForSelector(`${row} td.state:text("ready")`);
   ok('drain and ready an upstream server');
+
+  const heap1 = await heap();
+  const polled = heap1.since - heap0.since;
+  assert(polled >= 8, `the overview tab polled only ${polled} s of samples`);
+  assert(heap1.used - heap0.used < 512 * 1024, `the overview's JS heap grew ${heap1.used - heap0.used} bytes in ${polled} s`);
+  ok(`the overview's JS heap: ${(heap0.used / 1024).toFixed(0)} kB -> ${(heap1.used / 1024).toFixed(0)} kB over ${polled} s of polling`);
 
   assert.deepStrictEqual(outside, [], 'the page loaded something from elsewhere');
   const weight = await page.evaluate(() => performance.getEntriesByType('resource')
