@@ -7,8 +7,8 @@ set -euo pipefail
 PACKAGES=(
     # build
     gcc make pkg-config libsqlite3-dev libcurl4-openssl-dev libcjson-dev
-    # the dashboard's assets (uPlot from npm, ui/package-lock.json)
-    nodejs npm
+    # the dashboard's assets (uPlot from npm, ui/package-lock.json); npm below
+    nodejs
     # tests
     libcmocka-dev python3-pytest python3-requests python3-websocket curl
     clang libclang-rt-14-dev procps
@@ -27,6 +27,11 @@ for p in "${PACKAGES[@]}"; do
         missing+=("$p")
     fi
 done
+
+# Debian's npm, unless an npm came with another build of nodejs already.
+if ! command -v npm >/dev/null 2>&1; then
+    missing+=(npm)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
