@@ -137,5 +137,13 @@ def test_jern_ui_serves_the_socket_on_loopback_with_a_one_time_login(procs, tmp_
         assert requests.get(tcp + "/v1/apps", cookies=s.cookies).status_code == 401
         r = requests.post(tcp + "/ui/code", headers={"Authorization": f"Bearer {TOKEN}"})
         assert r.status_code == 200 and len(r.json()["code"]) == 64
+        # `jern ui` against the TCP listener prints a login URL there.
+        r = dd.cli("ui", "--admin", f"127.0.0.1:{admin_port}", "--token", TOKEN)
+        assert r.returncode == 0, r.stderr
+        url = r.stdout.split()[1]
+        assert url.startswith(tcp + "/ui/login?code="), r.stdout
+        assert requests.get(url, allow_redirects=False).status_code == 303
+        r = dd.cli("ui", "--admin", f"127.0.0.1:{admin_port}", "--token", "wrong-token-0000000000")
+        assert r.returncode == 1 and "token" in r.stderr, r.stderr
     finally:
         dd.stop()

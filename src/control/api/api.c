@@ -17,7 +17,8 @@
 #include <stdio.h>
 
 static const struct jn_route *const route_groups[] = {
-    jn_status_routes, jn_app_routes, jn_upstream_routes, jn_deploy_routes, jn_scale_routes, jn_ui_routes,
+    jn_status_routes, jn_app_routes,   jn_upstream_routes,
+    jn_deploy_routes, jn_scale_routes, jn_ui_routes,
 };
 
 #define MAX_SEGS 8

@@ -28,7 +28,8 @@
 
 #define COOKIE "jern_session"
 #define SECURITY_HEADERS                                                                           \
-    "Content-Security-Policy: default-src 'self'; img-src 'self' data:; frame-ancestors 'none'\r\n" \
+    "Content-Security-Policy: default-src 'self'; img-src 'self' data:; frame-ancestors "          \
+    "'none'\r\n"                                                                                   \
     "X-Content-Type-Options: nosniff\r\nReferrer-Policy: same-origin\r\n"
 
 static const char *header(const struct jn_api_req *req, const char *name)
@@ -155,7 +156,8 @@ static void login_page(struct jn_api_call *c, int status, const char *msg)
 static void get_login(struct jn_api_call *c)
 {
     char code[JN_UI_SECRET_LEN + 2];
-    if (c->req->query && kv_get(c->req->query, c->req->query_len, '&', "code", code, sizeof(code))) {
+    if (c->req->query &&
+        kv_get(c->req->query, c->req->query_len, '&', "code", code, sizeof(code))) {
         if (!jn_ui_code_use(c->api->sessions, code, strlen(code), jn_now_ms())) {
             login_page(c, 401, "That login link was used already or has expired.");
             return;
@@ -266,8 +268,9 @@ static void get_data(struct jn_api_call *c)
         kv_get(c->req->query, c->req->query_len, '&', "since", since, sizeof(since));
         kv_get(c->req->query, c->req->query_len, '&', "app", app, sizeof(app));
     }
-    jn_api_send_json(c->resp, 200,
-                     jn_history_json(c->api->history, app[0] ? app : NULL, strtoll(since, NULL, 10)));
+    jn_api_send_json(
+        c->resp, 200,
+        jn_history_json(c->api->history, app[0] ? app : NULL, strtoll(since, NULL, 10)));
 }
 
 /* Answers the /v1 route that /ui/api/REST names, as the session's user. */
@@ -300,14 +303,19 @@ static void get_logs(struct jn_api_call *c)
     int n = snprintf(path, sizeof(path), "/v1/apps/%s/logs", app);
     struct jn_api_resp r = {.content_type = "application/json"};
     jn_buf_init(&r.body, 4u * 1024 * 1024);
-    struct jn_api_req inner = {.method = JN_HTTP_GET, .method_name = "GET", .method_len = 3,
-                               .path = path, .path_len = (size_t)n, .trusted = true};
+    struct jn_api_req inner = {.method = JN_HTTP_GET,
+                               .method_name = "GET",
+                               .method_len = 3,
+                               .path = path,
+                               .path_len = (size_t)n,
+                               .trusted = true};
     jn_api_handle(c->api, &inner, &r);
     struct jn_api_resp *resp = c->resp;
     resp->status = 200;
     resp->content_type = "text/event-stream";
     jn_buf_reset(&resp->body);
-    jn_buf_printf(&resp->body, "retry: 1000\nevent: %s\ndata: ", r.status == 200 ? "tail" : "nolog");
+    jn_buf_printf(&resp->body,
+                  "retry: 1000\nevent: %s\ndata: ", r.status == 200 ? "tail" : "nolog");
     /* A compact JSON body has no raw newlines. */
     if (r.body.len && r.body.data[r.body.len - 1] == '\n')
         r.body.len--;

@@ -113,8 +113,8 @@ size_t jn_history_bytes(const struct jn_history *h)
 }
 
 static const char *const series_names[JN_RING_NSERIES] = {
-    [JN_RING_RPS] = "rps",     [JN_RING_P50] = "p50",     [JN_RING_P99] = "p99",
-    [JN_RING_2XX] = "r2xx",    [JN_RING_4XX] = "r4xx",    [JN_RING_5XX] = "r5xx",
+    [JN_RING_RPS] = "rps",        [JN_RING_P50] = "p50",  [JN_RING_P99] = "p99",
+    [JN_RING_2XX] = "r2xx",       [JN_RING_4XX] = "r4xx", [JN_RING_5XX] = "r5xx",
     [JN_RING_INST] = "instances",
 };
 

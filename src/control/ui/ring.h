@@ -13,10 +13,10 @@
 
 /* The series of one sample (an app's second). */
 enum jn_ring_series {
-    JN_RING_RPS,  /* responses per second */
-    JN_RING_P50,  /* median response time, ms */
-    JN_RING_P99,  /* 99th percentile response time, ms */
-    JN_RING_2XX,  /* responses per second by class */
+    JN_RING_RPS, /* responses per second */
+    JN_RING_P50, /* median response time, ms */
+    JN_RING_P99, /* 99th percentile response time, ms */
+    JN_RING_2XX, /* responses per second by class */
     JN_RING_4XX,
     JN_RING_5XX,
     JN_RING_INST, /* servers (instances) in the app's upstream */

@@ -13,7 +13,7 @@
 
 #define JN_UI_MAX_SESSIONS 32
 #define JN_UI_MAX_CODES 8
-#define JN_UI_SECRET_LEN 64       /* hex characters of an id, token or code */
+#define JN_UI_SECRET_LEN 64                 /* hex characters of an id, token or code */
 #define JN_UI_SESSION_MS (12 * 3600 * 1000) /* idle time after which a session ends */
 #define JN_UI_CODE_MS (5 * 60 * 1000)       /* a one-time code's life */
 

@@ -33,7 +33,8 @@ static void test_ring_appends_and_wraps(void **state)
     assert_int_equal(first, t0 + 100);
     assert_true(jn_ring_get(&r, t0 + 100, JN_RING_RPS) == 100.0f);
     assert_true(jn_ring_get(&r, last, JN_RING_RPS) == (float)(JN_RING_LEN + 99));
-    assert_true(fabsf(jn_ring_get(&r, last, JN_RING_P99) - ((float)(JN_RING_LEN + 99) + 0.2f)) < 1e-3f);
+    assert_true(fabsf(jn_ring_get(&r, last, JN_RING_P99) - ((float)(JN_RING_LEN + 99) + 0.2f)) <
+                1e-3f);
     assert_true(jn_ring_get(&r, t0 + 99, JN_RING_RPS) == 0.0f); /* fell off */
     assert_true(jn_ring_get(&r, last + 1, JN_RING_RPS) == 0.0f);
     /* Incremental reads: only what is newer. */
@@ -82,8 +83,8 @@ static void test_sample_rates_and_quantiles(void **state)
     struct jn_sample_counters a = {.servers = 2}, b;
     record(&a, 1, 3000, 1000); /* history before the second: not counted */
     b = a;
-    record(&b, 1, 3000, 90);   /* 90 fast 2xx (0..5 ms bucket) */
-    record(&b, 3, 30000, 8);   /* 8 4xx in 25..50 ms */
+    record(&b, 1, 3000, 90);    /* 90 fast 2xx (0..5 ms bucket) */
+    record(&b, 3, 30000, 8);    /* 8 4xx in 25..50 ms */
     record(&b, 4, 20000000, 2); /* 2 5xx past the last bound */
     float v[JN_RING_NSERIES];
     jn_sample_values(&a, &b, 2.0, v);
