@@ -10,6 +10,22 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+# A root jern runs exec apps as the user jern-app (docs/RUNTIME.md), which must
+# reach the test programs and the directories deploys are made from. A checkout
+# under a private directory (/root is 0700) is tested from a copy that it can.
+if [ "$(id -u)" -eq 0 ] && id jern-app >/dev/null 2>&1 && [ -z "${JERN_TEST_COPY:-}" ] &&
+    ! runuser -u jern-app -- test -x "$PWD/build/jern-testapp"; then
+    copy=$(mktemp -d /tmp/jern-test-XXXXXX)
+    chmod 755 "$copy"
+    echo "== $PWD is private to root: running the tests from a copy in $copy"
+    cp -a . "$copy/"
+    cd "$copy"
+    JERN_TEST_COPY=1 tests/run.sh "$@"
+    rc=$?
+    cd / && rm -rf "$copy"
+    exit "$rc"
+fi
+
 BUILD=${JERN_TEST_BUILD:-build/asan}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

@@ -135,7 +135,10 @@ struct jn_conf_jern {
     char *admin_tcp;   /* TCP admin listener */
     char *admin_token; /* with admin_tcp */
     char *base_domain;
-    int64_t drain_timeout_ms; /* -1: not given */
+    int64_t drain_timeout_ms;  /* -1: not given */
+    int64_t instance_log_size; /* bytes; 0: not given */
+    int instance_log_files;    /* -1: not given */
+    int64_t log_retention_ms;  /* 0: not given */
 };
 
 struct jn_conf {

@@ -49,6 +49,11 @@ static const struct jn_conf_directive directives[] = {
     {"base_domain", JN_CTX_JERN, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_jern_string,
      offsetof(struct jn_conf_jern, base_domain)},
     {"drain_timeout", JN_CTX_JERN, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_jern_drain_timeout, 0},
+    {"instance_log_size", JN_CTX_JERN, 1, 1, 0, 0, JN_PHASE_SET,
+     jn_conf_set_jern_instance_log_size, 0},
+    {"instance_log_files", JN_CTX_JERN, 1, 1, 0, 0, JN_PHASE_SET,
+     jn_conf_set_jern_instance_log_files, 0},
+    {"log_retention", JN_CTX_JERN, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_jern_log_retention, 0},
     /* events */
     {"worker_connections", JN_CTX_EVENTS, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_worker_connections,
      0},

@@ -9,6 +9,9 @@
  *       admin 127.0.0.1:8081 token=S;   # and/or on TCP, bearer token required
  *       base_domain localhost;          # apps answer at APP.BASE
  *       drain_timeout 30s;              # requests left on a drained/removed server
+ *       instance_log_size 10m;          # an instance's log rotates past this size
+ *       instance_log_files 3;           # rotated files kept per instance (0-9)
+ *       log_retention 24h;              # kept logs of destroyed apps, failed releases
  *   }
  *
  * The values land in conf->jern; control/daemon_conf.c adds the defaults.
@@ -66,6 +69,42 @@ JN_CONF_HANDLER(jn_conf_set_jern_drain_timeout)
                              "forever)",
                              n->args[0]);
     j->drain_timeout_ms = ms;
+    return 0;
+}
+
+JN_CONF_HANDLER(jn_conf_set_jern_instance_log_size)
+{
+    struct jn_conf_jern *j = target;
+    int64_t size = jn_conf_parse_size(n->args[0]);
+    if (size < 4096)
+        return jn_conf_error(b, n,
+                             "invalid instance_log_size \"%s\" (a size of at least 4k: 512k, 10m)",
+                             n->args[0]);
+    j->instance_log_size = size;
+    return 0;
+}
+
+JN_CONF_HANDLER(jn_conf_set_jern_instance_log_files)
+{
+    struct jn_conf_jern *j = target;
+    long v;
+    if (jn_conf_parse_int(n->args[0], 0, 9, &v) < 0)
+        return jn_conf_error(b, n,
+                             "invalid instance_log_files \"%s\" (rotated files kept per "
+                             "instance: 0 to 9)",
+                             n->args[0]);
+    j->instance_log_files = (int)v;
+    return 0;
+}
+
+JN_CONF_HANDLER(jn_conf_set_jern_log_retention)
+{
+    struct jn_conf_jern *j = target;
+    int64_t ms = jn_conf_parse_time(n->args[0]);
+    if (ms <= 0)
+        return jn_conf_error(b, n, "invalid log_retention \"%s\" (a time: 24h, 7d, 30m)",
+                             n->args[0]);
+    j->log_retention_ms = ms;
     return 0;
 }
 

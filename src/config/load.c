@@ -43,6 +43,7 @@ int jn_conf_load_text(const char *name, const char *dir, const char *text, size_
     struct jn_conf *c = jn_calloc(1, sizeof(*c));
     b.conf = c;
     c->jern.drain_timeout_ms = -1;
+    c->jern.instance_log_files = -1;
     c->path = jn_strdup(name);
     c->worker_processes = 1; /* nginx's default */
     c->worker_connections = 1024;

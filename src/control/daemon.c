@@ -17,6 +17,7 @@
 #include "control/daemon_conf.h"
 #include "control/deploy/deploy.h"
 #include "control/scale/autoscale.h"
+#include "control/statedir.h"
 #include "core/log.h"
 #include "ev/loop.h"
 #include "gateway/gateway.h"
@@ -44,26 +45,8 @@ struct daemon {
     struct jn_history *history;
     struct jn_ui_sessions sessions;
     char admin_desc[512];
+    int lock_fd; /* the state dir's lock (statedir.h) */
 };
-
-/* mkdir -p with mode 0700 for the directories it creates. */
-static int mkdirs(const char *path)
-{
-    char buf[4096];
-    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-        return -ENAMETOOLONG;
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-        return -errno;
-    return 0;
-}
 
 static void quit_done(void *arg)
 {
@@ -135,7 +118,7 @@ static void on_reload(void *arg)
 
 int jn_daemon_run(const char *config_path)
 {
-    struct daemon d = {.config_path = config_path};
+    struct daemon d = {.config_path = config_path, .lock_fd = -1};
     char err[1024];
     int rc = 1;
     struct jn_conf *conf;
@@ -153,13 +136,15 @@ int jn_daemon_run(const char *config_path)
         goto out;
     }
     d.loop = d.proc.loop;
-    r = mkdirs(d.dc.state_dir);
+    /* Before the store or the admin socket is touched: a second daemon must
+     * not unlink the first one's socket nor write to its database. */
+    r = jn_statedir_claim(d.dc.state_dir, err, sizeof(err));
     if (r < 0) {
-        fprintf(stderr, "jern: cannot create the state directory %s: %s\n", d.dc.state_dir,
-                jn_strerror(r));
+        fprintf(stderr, "jern: %s\n", err);
         jn_conf_free(conf);
         goto out;
     }
+    d.lock_fd = r;
     char dbpath[4096];
     snprintf(dbpath, sizeof(dbpath), "%s/jern.db", d.dc.state_dir);
     struct jn_store *st;
@@ -181,6 +166,9 @@ int jn_daemon_run(const char *config_path)
      * snapshot already routes to them and never to orphans. */
     struct jn_deploy_opts dopts = {
         .state_dir = d.dc.state_dir,
+        .log_size = d.dc.instance_log_size,
+        .log_files = d.dc.instance_log_files,
+        .log_retention_ms = d.dc.log_retention_ms,
     };
     d.deployer = jn_deployer_new(d.loop, d.ctl, &dopts);
     d.autoscaler = jn_autoscaler_new(d.deployer);
@@ -234,5 +222,7 @@ out:
     jn_control_free(d.ctl);
     jn_process_free(&d.proc);
     jn_daemon_conf_free(&d.dc);
+    if (d.lock_fd >= 0)
+        close(d.lock_fd);
     return rc;
 }

@@ -38,6 +38,9 @@ int jn_daemon_conf_load(const char *path, struct jn_daemon_conf *dc, struct jn_c
         }
     }
     dc->drain_timeout_ms = j->drain_timeout_ms >= 0 ? j->drain_timeout_ms : 30000;
+    dc->instance_log_size = j->instance_log_size > 0 ? j->instance_log_size : 10 << 20;
+    dc->instance_log_files = j->instance_log_files >= 0 ? j->instance_log_files : 3;
+    dc->log_retention_ms = j->log_retention_ms > 0 ? j->log_retention_ms : 24 * 3600 * 1000LL;
     if (j->state_dir) {
         dc->state_dir = jn_strdup(j->state_dir);
     } else {

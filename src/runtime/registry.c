@@ -37,8 +37,8 @@ static struct jn_driver *exec_create(const struct jn_driver_env *env, char *msg,
 }
 
 static const struct jn_driver_kind kinds[] = {
-    {"exec", false, exec_create, NULL},
-    {"docker", true, docker_create, docker_reachable},
+    {"exec", false, exec_create, NULL, jn_exec_can_use},
+    {"docker", true, docker_create, docker_reachable, NULL},
 };
 
 _Static_assert(JN_ARRAY_LEN(kinds) <= JN_DRIVER_KINDS_MAX, "raise JN_DRIVER_KINDS_MAX");

@@ -22,10 +22,12 @@ struct admin_listener {
     struct jn_io io;
     struct jn_admin *a;
     bool tcp;
+    size_t nconns; /* each listener has its own cap: a TCP flood never fills the unix one */
 };
 
 struct conn {
     struct jn_admin *a;
+    struct admin_listener *l;
     struct jn_io io;
     struct jn_timer idle;
     struct jn_buf in, out;
@@ -33,6 +35,8 @@ struct conn {
     bool closing;       /* close once out is flushed */
     bool eof;           /* the client shut down its side */
     bool sent_continue; /* 100 Continue already sent for the current request */
+    bool authed;        /* a request with the right token came (always, on unix) */
+    int64_t accepted;   /* jn_loop_now() at accept */
     int64_t req_start;  /* when the first byte of the pending request came */
     struct conn *prev, *next;
 };
@@ -45,7 +49,6 @@ struct jn_admin {
     char *token;
     struct jn_http_limits limits;
     struct conn *conns;
-    size_t nconns;
 };
 
 static void conn_close(struct conn *c)
@@ -60,7 +63,7 @@ static void conn_close(struct conn *c)
         a->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    a->nconns--;
+    c->l->nconns--;
     jn_buf_free(&c->in);
     jn_buf_free(&c->out);
     free(c);
@@ -163,7 +166,9 @@ static void process(struct conn *c)
         size_t path_len = q ? (size_t)(q - req.path) : req.path_len;
         bool trusted = !c->tcp || token_ok(c->a, &req);
         /* The dashboard answers to its session cookie instead (api/ui.c). */
-        if (!trusted && !jn_api_is_ui_path(req.path, path_len)) {
+        bool ui = jn_api_is_ui_path(req.path, path_len);
+        if (!trusted && !ui) {
+            c->closing = true; /* a wrong token gets one answer, then the door */
             jn_api_error(&r, 401,
                          "missing or wrong bearer token (send Authorization: Bearer "
                          "TOKEN, the token= of the admin directive)");
@@ -183,6 +188,11 @@ static void process(struct conn *c)
                 .trusted = trusted,
             };
             jn_api_handle(c->a->api, &ar, &r);
+            /* A session or a login counts as the token; a refused one closes. */
+            if (trusted || r.authed)
+                c->authed = true;
+            else if (r.status == 401 || r.status == 403)
+                c->closing = true;
         }
         queue_response(c, &r, req.method_id == JN_HTTP_HEAD);
         jn_buf_free(&r.body);
@@ -216,19 +226,23 @@ static bool flush(struct conn *c)
 }
 
 /* A pending partial request has a deadline from its first byte, so a client
- * trickling bytes cannot hold a connection; an idle one gets the idle timeout. */
+ * trickling bytes cannot hold a connection; an idle one gets the idle timeout.
+ * A TCP connection that has not yet shown the token has JN_ADMIN_AUTH_MS from
+ * accept to do so, whatever it sends: strangers cannot camp on the listener. */
 static void arm_timer(struct conn *c)
 {
     struct jn_loop *loop = c->a->loop;
-    int64_t now = jn_loop_now(loop);
+    int64_t now = jn_loop_now(loop), left;
     if (c->in.len == 0) {
         c->req_start = 0;
-        jn_timer_start(loop, &c->idle, JN_ADMIN_IDLE_MS);
-        return;
+        left = JN_ADMIN_IDLE_MS;
+    } else {
+        if (c->req_start == 0)
+            c->req_start = now;
+        left = c->req_start + JN_ADMIN_REQUEST_MS - now;
     }
-    if (c->req_start == 0)
-        c->req_start = now;
-    int64_t left = c->req_start + JN_ADMIN_REQUEST_MS - now;
+    if (c->tcp && !c->authed)
+        left = JN_MIN(left, c->accepted + JN_ADMIN_AUTH_MS - now);
     jn_timer_start(loop, &c->idle, left > 0 ? left : 0);
 }
 
@@ -291,15 +305,19 @@ static void accept_cb(struct jn_loop *loop, struct jn_io *io, uint32_t events)
                 jn_warn("admin: accept: %s", jn_strerror(fd));
             return;
         }
-        if (a->nconns >= JN_ADMIN_MAX_CONNS) {
-            jn_warn("admin: %d connections open, refusing one more", JN_ADMIN_MAX_CONNS);
+        if (l->nconns >= JN_ADMIN_MAX_CONNS) {
+            jn_warn("admin: %d %s connections open, refusing one more", JN_ADMIN_MAX_CONNS,
+                    l->tcp ? "TCP" : "unix socket");
             close(fd);
             continue;
         }
         struct conn *c = jn_calloc(1, sizeof(*c));
-        a->nconns++;
+        l->nconns++;
         c->a = a;
+        c->l = l;
         c->tcp = l->tcp;
+        c->authed = !l->tcp;
+        c->accepted = jn_loop_now(loop);
         jn_buf_init(&c->in, a->limits.max_head + JN_ADMIN_MAX_BODY);
         jn_buf_init(&c->out, OUT_MAX + 4096);
         jn_timer_init(&c->idle, idle_cb, c);
@@ -314,7 +332,7 @@ static void accept_cb(struct jn_loop *loop, struct jn_io *io, uint32_t events)
             conn_close(c);
             continue;
         }
-        jn_timer_start(loop, &c->idle, JN_ADMIN_IDLE_MS);
+        jn_timer_start(loop, &c->idle, c->tcp ? JN_ADMIN_AUTH_MS : JN_ADMIN_IDLE_MS);
     }
 }
 

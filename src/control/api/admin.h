@@ -5,7 +5,10 @@
  * otherwise). Requests are parsed with jn_http_parse_request; heads and
  * bodies are capped (431/413), bodies need Content-Length (411 otherwise),
  * a request must arrive whole within JN_ADMIN_REQUEST_MS, idle connections
- * close after JN_ADMIN_IDLE_MS, at most JN_ADMIN_MAX_CONNS are open at once.
+ * close after JN_ADMIN_IDLE_MS. Each listener holds at most
+ * JN_ADMIN_MAX_CONNS connections of its own, so a flood on TCP never locks
+ * out the unix socket; a TCP connection must send a request with the right
+ * token within JN_ADMIN_AUTH_MS of accept (and is closed after a wrong one).
  * Control thread only.
  */
 #ifndef JN_CONTROL_ADMIN_H
@@ -18,7 +21,8 @@
 #define JN_ADMIN_MAX_BODY (1024 * 1024)
 #define JN_ADMIN_IDLE_MS 30000    /* a keep-alive connection with no request */
 #define JN_ADMIN_REQUEST_MS 10000 /* a whole request (head and body), from its first byte */
-#define JN_ADMIN_MAX_CONNS 256
+#define JN_ADMIN_AUTH_MS 3000     /* TCP: accept to the first request with the token */
+#define JN_ADMIN_MAX_CONNS 256    /* per listener */
 
 struct jn_admin_opts {
     const char *unix_path; /* NULL: no unix socket */

@@ -11,10 +11,14 @@
 #include "core/common.h"
 
 #include "control/api/api.h"
+#include "control/api/jsonbody.h"
+#include "control/control.h"
+#include "store/store.h"
 
 #include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/statvfs.h>
 
 static const struct jn_route *const route_groups[] = {
     jn_status_routes, jn_app_routes,   jn_upstream_routes,
@@ -109,20 +113,6 @@ static int split_path(const char *p, size_t n, struct route *rt)
     return 0;
 }
 
-/* cJSON decodes "\u0000" into a C string, silently cutting it short: "a\u0000b"
- * would become "a". Such strings are refused instead. */
-static bool has_nul_escape(const char *p, size_t n)
-{
-    for (size_t i = 0; i + 6 <= n; i++) {
-        if (p[i] != '\\')
-            continue;
-        if (p[i + 1] == 'u' && memcmp(p + i + 2, "0000", 4) == 0)
-            return true;
-        i++; /* skip the escaped character: in \\u0000 the backslash is escaped */
-    }
-    return false;
-}
-
 cJSON *jn_api_body(const struct jn_api_call *c, const char *const *allowed, bool required)
 {
     const struct jn_api_req *req = c->req;
@@ -133,25 +123,30 @@ cJSON *jn_api_body(const struct jn_api_call *c, const char *const *allowed, bool
         jn_api_error(resp, 400, "a JSON object body is required");
         return NULL;
     }
-    if (has_nul_escape(req->body, req->body_len)) {
-        jn_api_error(resp, 400, "invalid JSON: \\u0000 (NUL) is not allowed in strings");
-        return NULL;
-    }
-    const char *end = NULL;
-    cJSON *o = cJSON_ParseWithLengthOpts(req->body, req->body_len, &end, false);
+    size_t at = 0;
+    cJSON *o = jn_jsonbody_parse(req->body, req->body_len, &at);
     if (!o) {
-        size_t at = end && end >= req->body ? (size_t)(end - req->body) : 0;
         jn_api_error(resp, 400, "invalid JSON in the request body near byte %zu", at);
         return NULL;
     }
     /* cJSON stops after the first value: trailing garbage is an error too. */
-    for (; end && end < req->body + req->body_len; end++) {
-        if (*end != ' ' && *end != '\n' && *end != '\r' && *end != '\t') {
+    for (; at < req->body_len; at++) {
+        char ch = req->body[at];
+        if (ch != ' ' && ch != '\n' && ch != '\r' && ch != '\t') {
             jn_api_error(resp, 400, "invalid JSON: unexpected data after the object at byte %zu",
-                         (size_t)(end - req->body));
+                         at);
             cJSON_Delete(o);
             return NULL;
         }
+    }
+    char field[128];
+    if (!jn_jsonbody_check(o, field, sizeof(field))) {
+        jn_api_error(resp, 400,
+                     "field '%s' contains a control character (such as NUL or a newline), "
+                     "which it cannot hold",
+                     field);
+        cJSON_Delete(o);
+        return NULL;
     }
     if (!cJSON_IsObject(o)) {
         jn_api_error(resp, 400, "the request body must be a JSON object");
@@ -281,7 +276,31 @@ bool jn_api_is_ui_path(const char *path, size_t len)
     return len >= 3 && memcmp(path, "/ui", 3) == 0 && (len == 3 || path[3] == '/');
 }
 
+static void dispatch(struct jn_api *api, const struct jn_api_req *req, struct jn_api_resp *resp);
+
+/* A request whose write hit a full state disk is answered 507 with the free
+ * space, whatever the handler made of the failure: the operator's fix is to
+ * free space, and nothing of the request was kept. */
 void jn_api_handle(struct jn_api *api, const struct jn_api_req *req, struct jn_api_resp *resp)
+{
+    struct jn_store *st = api->ctl ? jn_control_store(api->ctl) : NULL;
+    if (st)
+        jn_store_disk_full(st, true);
+    dispatch(api, req, resp);
+    if (st && jn_store_disk_full(st, true) && resp->status >= 500) {
+        struct statvfs vfs;
+        unsigned long long avail = 0;
+        if (api->state_dir && statvfs(api->state_dir, &vfs) == 0)
+            avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+        jn_api_error(resp, 507,
+                     "state disk full (%llu bytes free): free "
+                     "space on the volume of %s and retry",
+                     avail, api->state_dir ? api->state_dir : "the state directory");
+    }
+}
+
+/* The matcher: the first row whose pattern and method match answers. */
+static void dispatch(struct jn_api *api, const struct jn_api_req *req, struct jn_api_resp *resp)
 {
     struct route rt;
     resp->allow = NULL;

@@ -65,6 +65,7 @@ struct jn_api_resp {
     const char *allow;        /* for 405: the methods allowed (static or allow_buf) */
     char allow_buf[64];
     char headers[512]; /* more header lines ("Name: value\r\n"...), may be "" */
+    bool authed;       /* a dashboard session or login vouched for the request */
 };
 
 #define JN_API_MAX_PARAMS 4

@@ -41,7 +41,8 @@ static void apps_list(struct jn_api *api, struct jn_api_resp *resp)
     struct jn_store_app *apps;
     int n = jn_store_app_list(jn_control_store(api->ctl), &apps);
     if (n < 0) {
-        jn_api_error(resp, 500, "the state store failed (see the daemon's log)");
+        jn_api_error(resp, 500, "the state store failed: %s",
+                     jn_store_error(jn_control_store(api->ctl)));
         return;
     }
     cJSON *o = cJSON_CreateObject();
@@ -62,7 +63,8 @@ static void app_show(struct jn_api *api, const char *name, int status, struct jn
         return;
     }
     if (r < 0) {
-        jn_api_error(resp, 500, "the state store failed (see the daemon's log)");
+        jn_api_error(resp, 500, "the state store failed: %s",
+                     jn_store_error(jn_control_store(api->ctl)));
         return;
     }
     jn_api_send_json(resp, status, app_json(api, &a));

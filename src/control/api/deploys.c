@@ -216,6 +216,24 @@ static cJSON *deploy_spec(const cJSON *b, const struct jn_driver_kind *kind, int
             jn_api_error(resp, 400, "\"workdir\" must be an absolute directory path");
             goto bad;
         }
+        /* A driver whose instances see this machine's files (exec): a
+         * missing directory is named now, not as a failed instance after the
+         * 202. */
+        struct stat sb;
+        const char *why = !kind->can_use                   ? NULL
+                          : stat(x->valuestring, &sb) < 0 ? strerror(errno)
+                          : !S_ISDIR(sb.st_mode)          ? "not a directory"
+                                                          : NULL;
+        if (why) {
+            jn_api_error(resp, 400, "\"workdir\" %.900s: %s (create it first, or fix the path)",
+                         x->valuestring, why);
+            goto bad;
+        }
+        char msg[1024];
+        if (kind->can_use && !kind->can_use(x->valuestring, true, msg, sizeof(msg))) {
+            jn_api_error(resp, 400, "\"workdir\": %s", msg);
+            goto bad;
+        }
         cJSON_AddStringToObject(spec, "workdir", x->valuestring);
     }
     return spec;
@@ -250,6 +268,54 @@ static cJSON *deploy_env(const cJSON *b, struct jn_api_resp *resp)
         }
     }
     return cJSON_Duplicate(env, true);
+}
+
+/* When the command line starts with a program path (a word with a '/' and no
+ * shell syntax), checks that it is an executable file kind's instances can
+ * use: the common typo is then a 400 naming the path instead of an instance
+ * that exits 127. Other command lines (a program found through $PATH, shell
+ * syntax) are left to the shell. Returns true when fine, else false with msg. */
+static bool command_ok(const struct jn_driver_kind *kind, const char *cmd, const char *workdir,
+                       char *msg, size_t len)
+{
+    while (*cmd == ' ' || *cmd == '\t')
+        cmd++;
+    size_t n = 0;
+    bool slash = false;
+    for (; cmd[n] && cmd[n] != ' ' && cmd[n] != '\t' && cmd[n] != ';' && cmd[n] != '&' &&
+           cmd[n] != '|';
+         n++) {
+        if (!isalnum((unsigned char)cmd[n]) && !strchr("/._+-", cmd[n]))
+            return true; /* quoting, variables, globs, assignments: the shell's to read */
+        slash |= cmd[n] == '/';
+    }
+    if (!kind->can_use || !slash || n == 0 || n >= 1024)
+        return true;
+    char path[2048];
+    if (cmd[0] == '/')
+        snprintf(path, sizeof(path), "%.*s", (int)n, cmd);
+    else if (workdir)
+        snprintf(path, sizeof(path), "%s/%.*s", workdir, (int)n, cmd);
+    else
+        return true; /* relative to the instance's own directory, made at start */
+    struct stat sb;
+    const char *why = NULL;
+    if (stat(path, &sb) < 0)
+        why = strerror(errno);
+    else if (S_ISDIR(sb.st_mode))
+        why = "is a directory";
+    else if (!(sb.st_mode & 0111))
+        why = "is not executable (chmod +x it)";
+    if (why) {
+        snprintf(msg, len, "\"command\": %.300s: %s", path, why);
+        return false;
+    }
+    char cant[1024];
+    if (!kind->can_use(path, false, cant, sizeof(cant))) {
+        snprintf(msg, len, "\"command\": %.400s", cant);
+        return false;
+    }
+    return true;
 }
 
 static bool image_ok(const char *s)
@@ -308,10 +374,15 @@ static void post_deploy(struct jn_api_call *c)
     int64_t serving = 0;
     bool exists = jn_store_app_serving(st, app, &serving, &scale) == 0;
     instances = scale > 0 ? scale : 1;
-    if (!(spec = deploy_spec(b, jn_driver_kind_for(image != NULL), &instances, resp)) ||
-        !(env = deploy_env(b, resp)))
+    const struct jn_driver_kind *kind = jn_driver_kind_for(image != NULL);
+    if (!(spec = deploy_spec(b, kind, &instances, resp)) || !(env = deploy_env(b, resp)))
         goto out;
     cJSON_AddNumberToObject(spec, "instances", instances);
+    const cJSON *wd = cJSON_GetObjectItemCaseSensitive(spec, "workdir");
+    if (cmd && !command_ok(kind, cmd->valuestring, wd ? wd->valuestring : NULL, err, sizeof(err))) {
+        jn_api_error(resp, 400, "%s", err);
+        goto out;
+    }
     int r;
     if (!exists && (r = jn_control_app_create(c->api->ctl, app, NULL, 0, err, sizeof(err))) < 0) {
         jn_api_error(resp, r == JN_EBADINPUT ? 400 : r == JN_EEXIST ? 409 : 500, "%s", err);
@@ -327,7 +398,8 @@ static void post_deploy(struct jn_api_call *c)
     free(env_s);
     if (r < 0) {
         jn_deployer_unclaim(d, app);
-        jn_api_error(resp, 500, "cannot record the release: %s", jn_strerror(r));
+        jn_api_error(resp, 500, "cannot record the release: %s",
+                     r == JN_EBASE ? jn_store_error(st) : jn_strerror(r));
         goto out;
     }
     struct jn_registry_auth ra = {0};

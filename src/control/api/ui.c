@@ -101,8 +101,10 @@ static void redirect(struct jn_api_resp *resp, const char *to, const char *cooki
 static struct jn_ui_session *need_session(struct jn_api_call *c, bool page)
 {
     struct jn_ui_session *s = session(c);
-    if (s)
+    if (s) {
+        c->resp->authed = true;
         return s;
+    }
     if (page) {
         redirect(c->resp, "/ui/login", NULL);
     } else {
@@ -162,6 +164,7 @@ static void get_login(struct jn_api_call *c)
             login_page(c, 401, "That login link was used already or has expired.");
             return;
         }
+        c->resp->authed = true;
         struct jn_ui_session *s = jn_ui_session_open(c->api->sessions, jn_now_ms());
         if (!s)
             jn_api_error(c->resp, 500, "no randomness for a session");
@@ -198,6 +201,7 @@ static void post_login(struct jn_api_call *c)
         return;
     }
     explicit_bzero(token, sizeof(token));
+    c->resp->authed = true;
     struct jn_ui_session *s = jn_ui_session_open(c->api->sessions, jn_now_ms());
     if (!s)
         jn_api_error(c->resp, 500, "no randomness for a session");

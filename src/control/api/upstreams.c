@@ -61,7 +61,8 @@ static void upstreams_show(struct jn_api *api, const char *name, const char *add
         return;
     }
     if (n < 0) {
-        jn_api_error(resp, 500, "the state store failed (see the daemon's log)");
+        jn_api_error(resp, 500, "the state store failed: %s",
+                     jn_store_error(jn_control_store(api->ctl)));
         return;
     }
     cJSON *o;

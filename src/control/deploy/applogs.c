@@ -2,16 +2,21 @@
  * applogs.c: app output kept per release. A live instance's output is read
  * from its driver; when an instance is removed its output is copied to
  * STATE/logs/APP/vN/NAME.log first, so it outlives the instance until the
- * release itself is pruned.
+ * release itself is pruned. Kept logs of a destroyed app, or of a release
+ * that failed (or was pruned), are removed log_retention after they were last
+ * written (dep_logs_retention, from the supervisor's sweep).
  */
 #include "core/common.h"
 
+#include "control/control.h"
 #include "control/deploy/deploy_int.h"
 #include "core/buf.h"
 #include "core/log.h"
+#include "store/release.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -69,7 +74,11 @@ void dep_logs_save(struct dep_rt *rt, const struct jn_store_instance *in)
         char dir[4096], path[4400];
         release_dir(rt->d, in->app, in->version, dir, sizeof(dir));
         snprintf(path, sizeof(path), "%s/%s.log", dir, in->name);
-        FILE *f = mkdir_p(dir) == 0 ? fopen(path, "ae") : NULL;
+        int fd =
+            mkdir_p(dir) == 0 ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : -1;
+        FILE *f = fd >= 0 ? fdopen(fd, "a") : NULL;
+        if (fd >= 0 && !f)
+            close(fd);
         if (f) {
             fwrite(b.data, 1, b.len, f);
             fclose(f);
@@ -102,6 +111,65 @@ void dep_logs_drop(struct jn_deployer *d, const char *app, int version)
     char dir[4096];
     release_dir(d, app, version, dir, sizeof(dir));
     nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* True when path was last changed at least age_ms ago. */
+static bool older_than(const char *path, int64_t age_ms)
+{
+    struct stat sb;
+    struct timespec now;
+    if (stat(path, &sb) < 0 || clock_gettime(CLOCK_REALTIME, &now) < 0)
+        return false;
+    int64_t then = (int64_t)sb.st_mtim.tv_sec * 1000 + sb.st_mtim.tv_nsec / 1000000;
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 - then >= age_ms;
+}
+
+void dep_logs_retention(struct jn_deployer *d)
+{
+    struct jn_store *st = jn_control_store(d->ctl);
+    char root[4096];
+    snprintf(root, sizeof(root), "%s/logs", d->state_dir);
+    DIR *apps = opendir(root);
+    if (!apps)
+        return;
+    struct dirent *e;
+    while ((e = readdir(apps))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char adir[4400];
+        snprintf(adir, sizeof(adir), "%s/%s", root, e->d_name);
+        if (jn_store_app_get(st, e->d_name, NULL) == JN_ENOTFOUND) {
+            if (older_than(adir, d->log_retention_ms)) {
+                jn_notice("removing the kept logs of app '%s': destroyed, and older than "
+                          "log_retention",
+                          e->d_name);
+                nftw(adir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+            }
+            continue;
+        }
+        DIR *rels = opendir(adir);
+        struct dirent *r;
+        while (rels && (r = readdir(rels))) {
+            if (r->d_name[0] != 'v')
+                continue;
+            int version = atoi(r->d_name + 1);
+            struct jn_store_release rel = {0};
+            int found = jn_store_release_get(st, e->d_name, version, 0, &rel);
+            bool dead = found == JN_ENOTFOUND || (found == 0 && strcmp(rel.status, "failed") == 0);
+            jn_store_release_clear(&rel);
+            char vdir[4700];
+            snprintf(vdir, sizeof(vdir), "%s/%s", adir, r->d_name);
+            if (dead && older_than(vdir, d->log_retention_ms)) {
+                jn_notice("removing the kept logs of release v%d of app '%s': %s, and older "
+                          "than log_retention",
+                          version, e->d_name, found == 0 ? "it failed" : "it was pruned");
+                nftw(vdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+            }
+        }
+        if (rels)
+            closedir(rels);
+    }
+    closedir(apps);
 }
 
 /* Adds {"name", "total", "lines": last LOG_SHOW_LINES} for text to arr. */

@@ -16,6 +16,7 @@
 
 #include "control/control.h"
 #include "control/deploy/deploy_int.h"
+#include "core/fault.h"
 #include "core/log.h"
 
 #include <stdarg.h>
@@ -23,6 +24,15 @@
 
 /* Gateway workers switch to a new snapshot well under 10 ms after a publish. */
 #define SNAPSHOT_SETTLE_MS 100
+
+/* A JERN_FAULT crash point of this job: "KIND:POINT" (docs/RELIABILITY.md). */
+static void fault(const struct dep_job *j, const char *point)
+{
+    static const char *const kinds[] = {"deploy", "rollback", "scale", "restart"};
+    char step[64];
+    snprintf(step, sizeof(step), "%s:%s", kinds[j->kind], point);
+    jn_fault_point(step);
+}
 
 static double secs_since(int64_t t)
 {
@@ -306,10 +316,12 @@ static int start_healthy(struct dep_job *j, struct dep_rt *rt, const struct jn_s
             return r;
         }
         (*nv)++;
+        fault(j, "before-start");
         if ((r = dep_instance_start(rt, s, in, msg, sizeof(msg))) < 0) {
             dep_job_log(j, "error: %s", msg);
             return r;
         }
+        fault(j, "after-start");
         dep_on_control(j->d, op_update, &o);
         dep_job_log(j, "started instance %s on 127.0.0.1:%d (%.2fs)", in->name, in->host_port,
                     secs_since(t));
@@ -385,6 +397,7 @@ static int roll(struct dep_job *j, struct dep_rt *rt, const struct jn_store_rele
         goto out;
     }
     free(pre.old);
+    fault(j, "after-join");
     usleep(SNAPSHOT_SETTLE_MS * 1000);
     struct op o = {.app = j->app,
                    .release_id = rel->id,
@@ -402,6 +415,7 @@ static int roll(struct dep_job *j, struct dep_rt *rt, const struct jn_store_rele
     }
     dep_job_log(j, "switched %s to release v%d: %zu instance(s) take traffic (%.2fs)", j->app,
                 rel->version, nfresh, secs_since(t));
+    fault(j, "after-switch");
     retire(j, rt, o.old, o.nold);
     free(o.old);
 out:
@@ -433,8 +447,9 @@ static int job_deploy(struct dep_job *j, struct dep_rt *rt)
     struct op o = {.app = j->app, .release_id = rel.id};
     if (r < 0 && j->kind == JN_JOB_DEPLOY)
         dep_on_control(j->d, op_failed, &o);
-    if (r == 0)
-        dep_on_control(j->d, op_prune, &o);
+    /* Failed releases count too: a script deploying in a loop against a
+     * broken build must not grow the store (and the kept logs) without end. */
+    dep_on_control(j->d, op_prune, &o);
     jn_store_release_clear(&rel);
     return r;
 }
@@ -537,6 +552,7 @@ static int job_scale(struct dep_job *j, struct dep_rt *rt)
             free(o.old);
             if (r == 0)
                 dep_job_log(j, "%zu new instance(s) take traffic", nfresh);
+            fault(j, "after-switch");
         }
         free(fresh);
         dep_spec_free(&s);
@@ -553,6 +569,7 @@ static int job_scale(struct dep_job *j, struct dep_rt *rt)
                        .drain_none = true,
                        .scale = j->count};
         r = dep_on_control(j->d, op_switch, &o);
+        fault(j, "after-switch");
         if (r == 0)
             retire(j, rt, o.old, o.nold);
         free(o.old);
@@ -577,12 +594,21 @@ void *dep_job_run(void *arg)
     default: r = job_scale(j, &rt); break;
     }
     dep_rt_free(&rt);
+    pthread_mutex_lock(&d->mu);
+    bool stopping = d->stopping;
+    pthread_mutex_unlock(&d->mu);
+    pthread_mutex_lock(&j->mu);
+    char error[sizeof(j->error)];
+    snprintf(error, sizeof(error), "%s", j->error);
+    pthread_mutex_unlock(&j->mu);
     if (r == 0)
         dep_job_log(j, "done in %.2fs", secs_since(j->t0));
-    else if (r == JN_ECLOSED)
+    else if (r == JN_ECLOSED && stopping)
         dep_job_log(j, "interrupted: the daemon is stopping");
+    else if (error[0])
+        dep_job_log(j, "failed after %.2fs: %s", secs_since(j->t0), error);
     else
-        dep_job_log(j, "failed after %.2fs", secs_since(j->t0));
+        dep_job_log(j, "failed after %.2fs: %s", secs_since(j->t0), jn_strerror(r));
     dep_unclaim(d, j->app);
     pthread_mutex_lock(&j->mu);
     j->ok = r == 0;

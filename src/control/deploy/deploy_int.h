@@ -31,6 +31,7 @@ struct dep_job {
     pthread_mutex_t mu; /* guards the fields below */
     char **lines;
     size_t nlines;
+    char error[512]; /* the first "error: " line, repeated in the last one */
     bool done, ok;
     int64_t done_ms;
     struct dep_job *next;
@@ -70,6 +71,8 @@ struct jn_deployer {
     struct jn_driver_env env; /* state_dir, docker_socket: what drivers are made with */
     char daemon_id[40]; /* label jern.daemon of the instances this daemon creates */
     int64_t drain_timeout_ms, stop_timeout_ms;
+    int64_t log_size, log_retention_ms; /* instances' logs (deploy.h) */
+    int log_files;
     struct dep_rt rt; /* the control thread's drivers (adoption, logs) */
     pthread_mutex_t mu; /* guards everything below */
     struct dep_job *jobs; /* newest first */
@@ -130,7 +133,7 @@ int dep_instance_start(struct dep_rt *rt, const struct dep_spec *s, struct jn_st
                        char *msg, size_t msglen);
 
 /* Waits until in is healthy (probe every 250 ms) or deadline_ms passes or it
- * exits. Returns 0, JN_ETIMEDOUT or JN_ECLOSED (exited), with msg. */
+ * exits. Returns 0, JN_ETIMEDOUT or JN_EUPSTREAM (it exited), with msg. */
 int dep_wait_healthy(struct dep_rt *rt, const struct dep_spec *s,
                      const struct jn_store_instance *in, int64_t deadline_ms, char *msg,
                      size_t msglen);
@@ -160,6 +163,10 @@ struct cJSON *dep_logs_json(struct dep_rt *rt, const char *app, int version,
 
 /* Removes STATE/logs/APP/vN. */
 void dep_logs_drop(struct jn_deployer *d, const char *app, int version);
+
+/* Removes the kept logs (STATE/logs/APP/vN) of destroyed apps and of failed or
+ * pruned releases once they are older than log_retention. Control thread. */
+void dep_logs_retention(struct jn_deployer *d);
 
 /* Stops (SIGTERM, stop timeout, SIGKILL), saves the logs of and removes the
  * driver instance of in. Best effort; errors are logged. */

@@ -166,6 +166,8 @@ int dep_instance_start(struct dep_rt *rt, const struct dep_spec *s, struct jn_st
         .release = rel,
         .instance = iid,
         .daemon = rt->d->daemon_id,
+        .log_size = rt->d->log_size,
+        .log_files = rt->d->log_files,
     };
     struct jn_instance out;
     int r = jn_driver_start(drv, &spec, &out);
@@ -193,7 +195,7 @@ int dep_wait_healthy(struct dep_rt *rt, const struct dep_spec *s,
         if (jn_driver_inspect(drv, in->external_id, &st) == 0 && !st.running) {
             snprintf(msg, msglen, "instance %s exited with status %d before it became healthy",
                      in->name, st.exit_code);
-            return JN_ECLOSED;
+            return JN_EUPSTREAM; /* not JN_ECLOSED: that says the daemon is stopping */
         }
         int timeout = (int)JN_MIN((int64_t)DEP_PROBE_TIMEOUT_MS, JN_MAX(deadline_ms - now, 1));
         char why[512];

@@ -90,6 +90,9 @@ struct jn_deployer *jn_deployer_new(struct jn_loop *loop, struct jn_control *ctl
     d->env = (struct jn_driver_env){.state_dir = d->state_dir, .docker_socket = d->docker_socket};
     d->drain_timeout_ms = o->drain_timeout_ms > 0 ? o->drain_timeout_ms
                                                   : env_seconds("JERN_DRAIN_TIMEOUT", 30) * 1000;
+    d->log_size = o->log_size > 0 ? o->log_size : 10 << 20;
+    d->log_files = o->log_files;
+    d->log_retention_ms = o->log_retention_ms > 0 ? o->log_retention_ms : 24 * 3600 * 1000LL;
     d->stop_timeout_ms =
         o->stop_timeout_ms > 0 ? o->stop_timeout_ms : env_seconds("JERN_STOP_TIMEOUT", 10) * 1000;
     daemon_id(ctl, d->daemon_id, sizeof(d->daemon_id));
@@ -408,6 +411,8 @@ void dep_job_log(struct dep_job *j, const char *fmt, ...)
     pthread_mutex_lock(&j->mu);
     j->lines = jn_realloc(j->lines, (j->nlines + 1) * sizeof(char *));
     j->lines[j->nlines++] = jn_strdup(line);
+    if (!j->error[0] && strncmp(msg, "error: ", 7) == 0)
+        snprintf(j->error, sizeof(j->error), "%.500s", msg + 7);
     pthread_mutex_unlock(&j->mu);
     jn_info("%s: %s", j->app, msg);
 }

@@ -383,16 +383,31 @@ static void sweep(struct sup *s)
     }
 }
 
+static int sop_logs(struct jn_deployer *d, void *arg)
+{
+    (void)arg;
+    dep_logs_retention(d);
+    return 0;
+}
+
 void *dep_supervise(void *arg)
 {
     struct sup s = {.d = arg};
     s.rt.d = s.d;
     int64_t next_sweep = jn_now_ms() + SUP_SWEEP_EVERY_MS;
+    /* Kept logs are looked at as often as their retention asks (at most
+     * every sweep), so a short retention is kept closely. */
+    int64_t logs_every = JN_MAX(JN_MIN(SUP_SWEEP_EVERY_MS, s.d->log_retention_ms), SUP_EVERY_MS);
+    int64_t next_logs = jn_now_ms();
     while (!stopping(s.d)) {
         tick(&s);
         if (jn_now_ms() >= next_sweep || app_destroyed(s.d)) {
             sweep(&s);
             next_sweep = jn_now_ms() + SUP_SWEEP_EVERY_MS;
+        }
+        if (jn_now_ms() >= next_logs) {
+            dep_on_control(s.d, sop_logs, NULL);
+            next_logs = jn_now_ms() + logs_every;
         }
         for (int i = 0; i < SUP_EVERY_MS / 100 && !stopping(s.d); i++)
             usleep(100 * 1000);
@@ -505,6 +520,48 @@ static void adopt_driver(struct jn_deployer *d, const struct jn_driver_kind *kin
     free(v);
 }
 
+/* An interrupted restart (or a deploy of the serving release) can leave more
+ * instances of the serving release than the app wants: the new ones had joined,
+ * the old ones were not drained yet. The oldest extras go, as the job would
+ * have removed them. */
+static void converge(struct jn_deployer *d)
+{
+    struct jn_store *st = jn_control_store(d->ctl);
+    struct jn_store_instance *rows;
+    int n = jn_store_instance_list(st, NULL, &rows); /* by app, then id */
+    if (n <= 0) {
+        if (n == 0)
+            free(rows);
+        return;
+    }
+    for (int i = 0; i < n;) {
+        int end = i;
+        while (end < n && strcmp(rows[end].app, rows[i].app) == 0)
+            end++;
+        int64_t serving = 0;
+        int scale = 0;
+        jn_store_app_serving(st, rows[i].app, &serving, &scale);
+        int have = 0;
+        for (int k = i; k < end; k++)
+            have += rows[k].release_id == serving;
+        for (int k = i; k < end && have > scale; k++) {
+            if (rows[k].release_id != serving)
+                continue;
+            jn_notice("app '%s' has %d instance(s) of release v%d, wants %d: removing %s (an "
+                      "interrupted restart)",
+                      rows[k].app, have, rows[k].version, scale, rows[k].name);
+            char addr[JN_STORE_ADDR_MAX];
+            snprintf(addr, sizeof(addr), "127.0.0.1:%d", rows[k].host_port);
+            jn_store_server_remove(st, rows[k].app, addr);
+            dep_instance_destroy(&d->rt, &rows[k]);
+            jn_store_instance_delete(st, rows[k].id);
+            have--;
+        }
+        i = end;
+    }
+    free(rows);
+}
+
 void dep_adopt(struct jn_deployer *d)
 {
     struct jn_store *st = jn_control_store(d->ctl);
@@ -539,6 +596,7 @@ void dep_adopt(struct jn_deployer *d)
     }
     free(seen);
     free(rows);
+    converge(d);
     /* A deploy interrupted by the stop never served. */
     struct jn_store_app *apps;
     int na = jn_store_app_list(st, &apps);

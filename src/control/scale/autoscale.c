@@ -539,7 +539,8 @@ int jn_autoscale_set(struct jn_autoscaler *as, const char *app, const cJSON *set
     free(json);
     if (r < 0) {
         cJSON_Delete(o);
-        snprintf(err, errlen, "cannot store the settings: %s", jn_strerror(r));
+        snprintf(err, errlen, "cannot store the settings: %s",
+                 r == JN_EBASE ? jn_store_error(jn_control_store(as->d->ctl)) : jn_strerror(r));
         return r;
     }
     a = app_set(as, app, &c);
