@@ -205,9 +205,13 @@ const appPage = {
     const a = encodeURIComponent(this.app);
     const [rel, ps] = await Promise.all([api('/ui/api/apps/' + a + '/releases').catch(() => ({ releases: [] })), api('/ui/api/apps/' + a + '/ps').catch(() => ({ instances: [] }))]);
     jern.releases[this.app] = rel.releases;
+    /* Redraw a table only when it changed: a button stays put under the pointer. */
+    const key = JSON.stringify(rel.releases);
+    const same = key === this.lastKey;
+    this.lastKey = key;
     const active = rel.releases.find((r) => r.status === 'active');
     this.serving.textContent = active ? 'serving v' + active.version : 'no release serving';
-    this.relBody.replaceChildren(...rel.releases.map((r) => el('tr', { 'data-version': r.version },
+    if (!same) this.relBody.replaceChildren(...rel.releases.map((r) => el('tr', { 'data-version': r.version },
       el('td', {}, 'v' + r.version), el('td', { class: 'st-' + r.status }, r.status), el('td', {}, ago(r.created_at)),
       el('td', {}, r.image || r.command || ''),
       el('td', {}, r.status === 'retired' ? el('button', { class: 'act rollback', type: 'button', onclick: () => this.rollback(r.version) }, 'Roll back to v' + r.version) : ''))));
@@ -235,6 +239,9 @@ const upstreamsPage = {
   },
   async refresh() {
     const { upstreams } = await api('/ui/api/upstreams');
+    const key = JSON.stringify(upstreams);
+    if (key === this.lastKey) return;
+    this.lastKey = key;
     this.body.replaceChildren(...upstreams.map((u) => el('section', { 'data-upstream': u.name },
       el('h2', {}, u.name, el('span', { class: 'muted' }, '  ' + u.kind + ', ' + u.balance)),
       el('table', {}, el('thead', {}, el('tr', {}, ...['server', 'state', 'weight', 'in flight', 'requests', 'failures', ''].map((x) => el('th', {}, x)))),
