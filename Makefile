@@ -31,7 +31,7 @@ LDFLAGS := $(OPT) -pthread
 LDLIBS := -lsqlite3 -lcurl -lcjson -lssl -lcrypto -lnghttp2 -lm
 
 SRCS := $(shell find src -name '*.c' ! -name main.c | sort)
-OBJS := $(SRCS:src/%.c=$(BUILD)/obj/%.o)
+OBJS := $(SRCS:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/ui_assets.o
 UNIT_SRCS := $(shell find tests/unit -name 'test_*.c' 2>/dev/null | sort)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 
@@ -39,6 +39,26 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 all: $(BUILD)/jern $(BUILD)/jern-testapp
 
 $(BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+# The dashboard's files, embedded into the binary (src/control/ui/assets.h):
+# ui/ and uPlot at the version ui/package-lock.json pins.
+UPLOT := ui/node_modules/uplot/dist
+UI_FILES := ui/dashboard.html ui/dashboard.js ui/dashboard.css \
+	$(UPLOT)/uPlot.iife.min.js $(UPLOT)/uPlot.min.css
+
+$(UPLOT)/.installed: ui/package.json ui/package-lock.json
+	cd ui && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(UPLOT)/uPlot.iife.min.js $(UPLOT)/uPlot.min.css: $(UPLOT)/.installed
+
+$(BUILD)/gen/ui_assets.c: $(UI_FILES) scripts/embed-assets.py
+	@mkdir -p $(dir $@)
+	scripts/embed-assets.py $@ $(UI_FILES)
+
+$(BUILD)/obj/gen/ui_assets.o: $(BUILD)/gen/ui_assets.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 

@@ -9,11 +9,15 @@ PACKAGES=(
     gcc make pkg-config libsqlite3-dev libcurl4-openssl-dev libcjson-dev libssl-dev libnghttp2-dev
     # tests: certificates are made with the openssl command at test time
     openssl
+    # the dashboard's assets (uPlot from npm, ui/package-lock.json); npm below
+    nodejs
     # tests
     libcmocka-dev python3-pytest python3-requests python3-websocket curl
     # TLS and certificates: OpenSSL 3, the ACME test CA, expired test certificates
     libssl-dev openssl pebble python3-cryptography
     clang libclang-rt-14-dev procps
+    # browser tests of the dashboard (playwright-core from npm drives it)
+    chromium
     # real peers: benchmarks, containers, a private registry
     nginx haproxy wrk
     # HTTP/2 clients for tests and benchmarks (nghttp, h2load)
@@ -43,6 +47,11 @@ for p in "${PACKAGES[@]}"; do
         missing+=("$p")
     fi
 done
+
+# Debian's npm, unless an npm came with another build of nodejs already.
+if ! command -v npm >/dev/null 2>&1; then
+    missing+=(npm)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0

@@ -4,7 +4,8 @@
 #   2. fuzz corpora replayed through the parsers (when fuzz/replay exists)
 #   3. the structure checks (scripts/check-structure.py: include loops in a
 #      folder, files over 1,000 lines, functions over 150)
-#   4. the pytest integration suite, driving the real binary on loopback
+#   4. the pytest integration suite, driving the real binary on loopback (and
+#      the dashboard in chromium: tests/ui, npm ci first)
 # Ends with "N passed, N failed" and exits non-zero if anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -73,6 +74,12 @@ else
     echo "$out"
     failed=$((failed + 1))
     failures+=("structure: scripts/check-structure.py")
+fi
+
+# The browser tests' driver (playwright-core; it drives Debian's chromium).
+stamp=tests/ui/node_modules/.installed
+if [ ! -f "$stamp" ] || [ tests/ui/package-lock.json -nt "$stamp" ]; then
+    (cd tests/ui && npm ci --no-audit --no-fund --loglevel=error) && touch "$stamp"
 fi
 
 echo "== integration tests (pytest, $BUILD/jern)"

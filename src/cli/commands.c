@@ -46,6 +46,8 @@ const struct jn_command jn_commands[] = {
      "run N instances, or autoscale between min and max (0: scale to zero)"},
     {"restart", jn_cmd_restart, "restart APP", "replace every instance, one at a time"},
     {"logs", jn_cmd_logs, "logs APP [-f] [--release N]", "show an app's output"},
+    {"ui", jn_cmd_ui, "ui [--port N]",
+     "the dashboard: a one-time login URL (on 127.0.0.1 for the unix socket)"},
     {"version", jn_cmd_version, "version", "print the version"},
     {"gateway", jn_cmd_gateway, "gateway [-t] -c FILE", "run the HTTP gateway (-t: check the config)"},
     {"help", cmd_help, "help", "show this help"},

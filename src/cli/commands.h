@@ -41,6 +41,7 @@ int jn_cmd_logs(int argc, char **argv);
 int jn_cmd_certs(int argc, char **argv);
 int jn_cmd_cert(int argc, char **argv);
 int jn_cmd_domains_set(int argc, char **argv);
+int jn_cmd_ui(int argc, char **argv);
 /* cmd_gateway.c: the gateway in the foreground, or -t to check a config. */
 int jn_cmd_gateway(int argc, char **argv);
 

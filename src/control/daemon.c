@@ -11,6 +11,8 @@
 #include "control/api/admin.h"
 #include "control/api/api.h"
 #include "control/certs/certs.h"
+#include "control/ui/history.h"
+#include "control/ui/session.h"
 #include "control/control.h"
 #include "control/daemon.h"
 #include "control/daemon_conf.h"
@@ -44,6 +46,8 @@ struct daemon {
     struct jn_autoscaler *autoscaler;
     struct jn_certs *certs;
     struct jn_api api;
+    struct jn_history *history;
+    struct jn_ui_sessions sessions;
     char admin_desc[512];
     int lock_fd; /* the state dir's lock (statedir.h) */
 };
@@ -225,6 +229,9 @@ int jn_daemon_run(const char *config_path)
         .deployer = d.deployer,
         .autoscaler = d.autoscaler,
         .certs = d.certs,
+        .history = d.history = jn_history_new(d.loop, d.ctl),
+        .sessions = &d.sessions,
+        .admin_token = d.dc.admin_tcp ? d.dc.admin_token : NULL,
     };
     struct jn_admin_opts ao = {
         .unix_path = d.dc.admin_unix,
@@ -242,6 +249,7 @@ int jn_daemon_run(const char *config_path)
 out:
     jn_admin_stop(d.admin);
     jn_certs_free(d.certs);
+    jn_history_free(d.history);
     jn_autoscaler_free(d.autoscaler);
     jn_deployer_free(d.deployer);
     if (d.gw)

@@ -77,8 +77,9 @@ static void queue_response(struct conn *c, struct jn_api_resp *r, bool head_only
                   r->status, jn_http_reason(r->status), r->content_type, r->body.len);
     if (r->allow)
         jn_buf_printf(&c->out, "Allow: %s\r\n", r->allow);
-    if (r->status == 401)
+    if (r->status == 401 && !r->headers[0])
         jn_buf_puts(&c->out, "WWW-Authenticate: Bearer realm=\"jern\"\r\n");
+    jn_buf_puts(&c->out, r->headers);
     if (c->closing)
         jn_buf_puts(&c->out, "Connection: close\r\n");
     jn_buf_puts(&c->out, "\r\n");
@@ -161,24 +162,37 @@ static void process(struct conn *c)
 
         struct jn_api_resp r = {.status = 500, .content_type = "application/json"};
         jn_buf_init(&r.body, OUT_MAX);
-        if (c->tcp && !token_ok(c->a, &req)) {
+        const char *q = memchr(req.path, '?', req.path_len);
+        size_t path_len = q ? (size_t)(q - req.path) : req.path_len;
+        bool trusted = !c->tcp || token_ok(c->a, &req);
+        /* The dashboard answers to its session cookie instead (api/ui.c). */
+        bool ui = jn_api_is_ui_path(req.path, path_len);
+        if (!trusted && !ui) {
             c->closing = true; /* a wrong token gets one answer, then the door */
             jn_api_error(&r, 401,
                          "missing or wrong bearer token (send Authorization: Bearer "
                          "TOKEN, the token= of the admin directive)");
         } else {
-            c->authed = true;
-            const char *q = memchr(req.path, '?', req.path_len);
             struct jn_api_req ar = {
                 .method = req.method_id,
                 .method_name = req.method,
                 .method_len = req.method_len,
                 .path = req.path,
-                .path_len = q ? (size_t)(q - req.path) : req.path_len,
+                .path_len = path_len,
+                .query = q ? q + 1 : NULL,
+                .query_len = q ? req.path_len - path_len - 1 : 0,
                 .body = c->in.data + h,
                 .body_len = body_len,
+                .headers = req.headers,
+                .nheaders = req.nheaders,
+                .trusted = trusted,
             };
             jn_api_handle(c->a->api, &ar, &r);
+            /* A session or a login counts as the token; a refused one closes. */
+            if (trusted || r.authed)
+                c->authed = true;
+            else if (r.status == 401 || r.status == 403)
+                c->closing = true;
         }
         queue_response(c, &r, req.method_id == JN_HTTP_HEAD);
         jn_buf_free(&r.body);

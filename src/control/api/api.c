@@ -21,8 +21,8 @@
 #include <sys/statvfs.h>
 
 static const struct jn_route *const route_groups[] = {
-    jn_status_routes, jn_app_routes, jn_upstream_routes, jn_deploy_routes, jn_scale_routes,
-    jn_cert_routes,
+    jn_status_routes, jn_app_routes,   jn_upstream_routes, jn_deploy_routes,
+    jn_scale_routes,  jn_cert_routes,  jn_ui_routes,
 };
 
 #define MAX_SEGS 8
@@ -245,7 +245,8 @@ static bool needs_met(const struct jn_api *api, unsigned needs)
 {
     return (!(needs & JN_ROUTE_DEPLOYER) || api->deployer) &&
            (!(needs & JN_ROUTE_AUTOSCALER) || api->autoscaler) &&
-           (!(needs & JN_ROUTE_CERTS) || api->certs);
+           (!(needs & JN_ROUTE_CERTS) || api->certs) &&
+           (!(needs & JN_ROUTE_UI) || (api->history && api->sessions));
 }
 
 /* 405: the methods of the rows whose pattern matched, in a fixed order. */
@@ -269,6 +270,11 @@ static void not_allowed(struct jn_api_resp *resp, const struct jn_api_req *req, 
                  (int)JN_MIN(req->method_len, 16), req->method_name, allow);
     memcpy(resp->allow_buf, allow, sizeof(allow));
     resp->allow = resp->allow_buf;
+}
+
+bool jn_api_is_ui_path(const char *path, size_t len)
+{
+    return len >= 3 && memcmp(path, "/ui", 3) == 0 && (len == 3 || path[3] == '/');
 }
 
 static void dispatch(struct jn_api *api, const struct jn_api_req *req, struct jn_api_resp *resp);
@@ -299,6 +305,7 @@ static void dispatch(struct jn_api *api, const struct jn_api_req *req, struct jn
 {
     struct route rt;
     resp->allow = NULL;
+    resp->headers[0] = '\0';
     if (split_path(req->path, req->path_len, &rt) < 0) {
         jn_api_error(resp, 400, "malformed path (bad %%-escape or too long)");
         return;

@@ -22,6 +22,8 @@ struct jn_control;
 struct jn_deployer;
 struct jn_autoscaler;
 struct jn_certs;
+struct jn_history;
+struct jn_ui_sessions;
 struct cJSON;
 
 /* What the daemon tells the API about itself, for /v1/status. Borrowed. */
@@ -38,6 +40,9 @@ struct jn_api {
     struct jn_deployer *deployer;     /* NULL: no deploy routes */
     struct jn_autoscaler *autoscaler; /* NULL: no autoscale routes */
     struct jn_certs *certs;           /* NULL: no certificate routes */
+    struct jn_history *history;       /* NULL: no dashboard (/ui) routes */
+    struct jn_ui_sessions *sessions;  /* the dashboard's logins (with history) */
+    const char *admin_token;          /* the TCP listener's token; NULL: none */
 };
 
 struct jn_api_req {
@@ -46,8 +51,13 @@ struct jn_api_req {
     size_t method_len;
     const char *path; /* without the query */
     size_t path_len;
+    const char *query; /* after the '?', or NULL */
+    size_t query_len;
     const char *body;
     size_t body_len;
+    const struct jn_http_header *headers;
+    size_t nheaders;
+    bool trusted; /* the unix socket, or TCP with the bearer token */
 };
 
 struct jn_api_resp {
@@ -56,6 +66,8 @@ struct jn_api_resp {
     struct jn_buf body;       /* initialised by the caller; the API appends */
     const char *allow;        /* for 405: the methods allowed (static or allow_buf) */
     char allow_buf[64];
+    char headers[512]; /* more header lines ("Name: value\r\n"...), may be "" */
+    bool authed;       /* a dashboard session or login vouched for the request */
 };
 
 #define JN_API_MAX_PARAMS 4
@@ -77,6 +89,7 @@ struct jn_api_call {
 #define JN_ROUTE_DEPLOYER 1u
 #define JN_ROUTE_AUTOSCALER 2u
 #define JN_ROUTE_CERTS 4u
+#define JN_ROUTE_UI 8u
 
 /* One row: method (GET also answers HEAD), the path pattern ("/" separated;
  * ":name" matches any one segment), what it needs, and the handler. An
@@ -95,6 +108,11 @@ extern const struct jn_route jn_upstream_routes[];
 extern const struct jn_route jn_deploy_routes[];
 extern const struct jn_route jn_scale_routes[];
 extern const struct jn_route jn_cert_routes[];
+extern const struct jn_route jn_ui_routes[];
+
+/* True for a path of the dashboard ("/ui" and below): those answer to a
+ * session cookie (ui.c), not to the bearer token. */
+bool jn_api_is_ui_path(const char *path, size_t len);
 
 /* Answers one request. Never fails: errors become JSON {"error": "..."} with a
  * 4xx/5xx status. */

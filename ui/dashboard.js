@@ -1,0 +1,302 @@
+/* jern dashboard: one page, no framework. Reads /ui/data (the daemon's
+ * one-hour ring, polled once a second) and a few /ui/api routes (the /v1 API
+ * behind the session). Every chart and array is created once per page and
+ * reused, so memory stays flat however long the page stays open. */
+'use strict';
+
+const CSRF = document.querySelector('meta[name=csrf]').content;
+const HOUR = 3600;
+const SERIES = ['rps', 'p50', 'p99', 'r2xx', 'r4xx', 'r5xx', 'instances'];
+const jern = (window.jern = { hist: {}, charts: {}, since: 0, now: 0, window: 3600, releases: {} });
+
+function el(tag, attrs, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === 'class') e.className = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v);
+  }
+  for (const k of kids) e.append(k instanceof Node ? k : document.createTextNode(String(k)));
+  return e;
+}
+
+async function api(path, opts = {}) {
+  const headers = { Accept: 'application/json' };
+  if (opts.method && opts.method !== 'GET') {
+    headers['X-CSRF-Token'] = CSRF;
+    headers['Content-Type'] = 'application/json';
+  }
+  const r = await fetch(path, { credentials: 'same-origin', ...opts, headers });
+  if (r.status === 401) { location.href = '/ui/login'; throw new Error('logged out'); }
+  const body = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error(body.error || r.statusText);
+  return body;
+}
+
+const fmt = (x, d = 1) => (x == null || isNaN(x) ? '–' : Number(x).toFixed(d));
+const ago = (t) => { const s = Math.max(0, Math.round(Date.now() / 1000 - t));
+  return s < 90 ? s + ' s ago' : s < 5400 ? Math.round(s / 60) + ' min ago' : Math.round(s / 3600) + ' h ago'; };
+
+/* ---- history: fixed-length arrays per app, appended once a second ---- */
+function histFor(app) {
+  let h = jern.hist[app];
+  if (!h) {
+    h = jern.hist[app] = { t: [] };
+    for (const s of SERIES) h[s] = [];
+  }
+  return h;
+}
+
+function absorb(data) {
+  jern.now = data.now;
+  for (const [app, a] of Object.entries(data.apps)) {
+    const h = histFor(app);
+    const n = a.rps.length;
+    for (let i = 0; i < n; i++) {
+      const t = a.t0 + i;
+      if (h.t.length && t <= h.t[h.t.length - 1]) continue;
+      h.t.push(t);
+      for (const s of SERIES) h[s].push(a[s][i]);
+    }
+    const extra = h.t.length - HOUR;
+    if (extra > 0) for (const k of Object.keys(h)) h[k].splice(0, extra);
+    if (n) jern.since = Math.max(jern.since, a.t0 + n - 1);
+  }
+}
+
+/* ---- charts (uPlot) ---- */
+function deployMarks(app) {
+  return {
+    hooks: {
+      draw: [(u) => {
+        const rel = jern.releases[app] || [];
+        const ctx = u.ctx;
+        ctx.save();
+        ctx.strokeStyle = '#b4431b'; ctx.fillStyle = '#b4431b';
+        ctx.setLineDash([4, 3]); ctx.lineWidth = 1.5 * devicePixelRatio;
+        ctx.font = 11 * devicePixelRatio + 'px system-ui';
+        for (const r of rel) {
+          const x = u.valToPos(r.created_at, 'x', true);
+          if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
+          ctx.beginPath(); ctx.moveTo(x, u.bbox.top); ctx.lineTo(x, u.bbox.top + u.bbox.height); ctx.stroke();
+          ctx.fillText('v' + r.version, x + 3, u.bbox.top + 12 * devicePixelRatio);
+        }
+        ctx.restore();
+      }],
+    },
+  };
+}
+
+function chart(key, parent, title, app, series, width) {
+  const h = histFor(app);
+  const opts = {
+    title, width: width || 440, height: 170,
+    scales: { x: { time: true, range: () => [jern.now - jern.window, jern.now] }, y: { range: (u, lo, hi) => [0, Math.max(1, hi * 1.1)] } },
+    axes: [{}, { size: 60 }],
+    legend: { live: false },
+    cursor: { drag: { x: false, y: false } },
+    series: [{}, ...series.map(([k, label, color]) => ({ label, stroke: color, width: 1.5, points: { show: false } }))],
+    plugins: [deployMarks(app)],
+  };
+  const data = [h.t, ...series.map(([k]) => h[k])];
+  const u = new uPlot(opts, data, parent);
+  u.jernKeys = series.map(([k]) => k);
+  u.jernApp = app;
+  jern.charts[key] = u;
+  return u;
+}
+
+function redrawCharts() {
+  for (const u of Object.values(jern.charts)) {
+    const h = histFor(u.jernApp);
+    u.setData([h.t, ...u.jernKeys.map((k) => h[k])]);
+  }
+}
+
+const RATE = [['rps', 'req/s', '#2563eb']];
+const CLASSES = [['r2xx', '2xx/s', '#1f8f4e'], ['r4xx', '4xx/s', '#c07b00'], ['r5xx', '5xx/s', '#c0262d']];
+const LAT = [['p50', 'p50 ms', '#7c3aed'], ['p99', 'p99 ms', '#db2777']];
+const INST = [['instances', 'instances', '#0f766e']];
+
+/* ---- pages ---- */
+const main = document.getElementById('main');
+const path = location.pathname.replace(/\/+$/, '');
+let page = null;
+
+function last(h, k) { return h[k].length ? h[k][h[k].length - 1] : null; }
+
+const overview = {
+  async init() {
+    const { apps } = await api('/ui/api/apps');
+    main.replaceChildren(el('h1', {}, 'Apps'));
+    if (!apps.length) { main.append(el('p', { class: 'muted' }, 'No apps yet (create one: jern create NAME).')); return; }
+    const rows = apps.map((a) => {
+      const cells = {};
+      const tr = el('tr', { 'data-app': a.name }, el('td', {}, el('a', { href: '/ui/apps/' + encodeURIComponent(a.name) }, a.name)));
+      for (const k of ['rps', 'p50', 'p99', 'r2xx', 'r4xx', 'r5xx', 'instances']) {
+        cells[k] = el('td', { class: 'num ' + k }, '–');
+        tr.append(cells[k]);
+      }
+      return { app: a.name, tr, cells };
+    });
+    this.rows = rows;
+    main.append(el('table', { id: 'apps' },
+      el('thead', {}, el('tr', {}, ...['app', 'req/s', 'p50 ms', 'p99 ms', '2xx/s', '4xx/s', '5xx/s', 'instances'].map((x, i) => el('th', { class: i ? 'num' : '' }, x)))),
+      el('tbody', {}, ...rows.map((r) => r.tr))));
+    const cards = el('div', { class: 'cards' });
+    main.append(cards);
+    for (const a of apps) {
+      const c = el('div', { class: 'card' }, el('h3', {}, el('a', { href: '/ui/apps/' + encodeURIComponent(a.name) }, a.name)));
+      cards.append(c);
+      chart(a.name + ':rps', c, 'requests per second', a.name, RATE.concat(CLASSES.slice(2)), 400);
+      chart(a.name + ':lat', c, 'latency (ms)', a.name, LAT, 400);
+    }
+  },
+  tick() {
+    for (const r of this.rows || []) {
+      const h = histFor(r.app);
+      for (const k of Object.keys(r.cells)) r.cells[k].textContent = fmt(last(h, k), k === 'instances' ? 0 : 1);
+    }
+  },
+};
+
+const appPage = {
+  async init(app) {
+    this.app = app;
+    this.serving = el('span', { id: 'serving', class: 'muted' });
+    this.msg = el('div');
+    const charts = el('div', { class: 'charts' });
+    this.relBody = el('tbody');
+    this.psBody = el('tbody');
+    this.scale = el('div', { class: 'kv', id: 'autoscale' });
+    this.logs = el('pre', { class: 'logs', id: 'logs' }, 'waiting for the log tail…');
+    main.replaceChildren(
+      el('h1', {}, app, ' ', this.serving), this.msg, charts,
+      el('h2', {}, 'Releases'),
+      el('table', { id: 'releases' }, el('thead', {}, el('tr', {}, ...['release', 'status', 'created', 'image / command', ''].map((x) => el('th', {}, x)))), this.relBody),
+      el('h2', {}, 'Instances'),
+      el('table', { id: 'instances' }, el('thead', {}, el('tr', {}, ...['instance', 'release', 'state', 'health', 'port', 'node', 'restarts', 'started'].map((x) => el('th', {}, x)))), this.psBody),
+      el('h2', {}, 'Autoscaling and cold starts'), this.scale,
+      el('h2', {}, 'Log tail (live)'), this.logs);
+    chart(app + ':rps', charts, 'requests per second', app, RATE.concat(CLASSES), 440);
+    chart(app + ':lat', charts, 'latency (ms)', app, LAT, 440);
+    chart(app + ':inst', charts, 'instances', app, INST, 440);
+    await this.refresh();
+    this.source = new EventSource('/ui/apps/' + encodeURIComponent(app) + '/logs');
+    this.source.addEventListener('tail', (ev) => this.showLogs(JSON.parse(ev.data)));
+    this.source.addEventListener('nolog', (ev) => { this.logs.textContent = JSON.parse(ev.data).error || 'no logs'; });
+  },
+  showLogs(d) {
+    const atEnd = this.logs.scrollTop + this.logs.clientHeight >= this.logs.scrollHeight - 4;
+    const lines = [];
+    for (const i of d.instances || []) for (const l of i.lines || []) lines.push((d.instances.length > 1 ? i.name + ' | ' : '') + l);
+    this.logs.textContent = lines.length ? lines.join('\n') : '(no output yet from release v' + d.release + ')';
+    if (atEnd) this.logs.scrollTop = this.logs.scrollHeight;
+  },
+  async rollback(version) {
+    if (!confirm('Roll ' + this.app + ' back to release v' + version + '?')) return;
+    try {
+      const r = await api('/ui/api/apps/' + encodeURIComponent(this.app) + '/rollback', { method: 'POST', body: JSON.stringify({ release: version }) });
+      this.msg.replaceChildren(el('p', { class: 'msg' }, 'Rolling back to v' + version + ' (job ' + (r.job || '') + ')…'));
+    } catch (e) { this.msg.replaceChildren(el('p', { class: 'msg error' }, e.message)); }
+    this.refresh();
+  },
+  async refresh() {
+    const a = encodeURIComponent(this.app);
+    const [rel, ps] = await Promise.all([api('/ui/api/apps/' + a + '/releases').catch(() => ({ releases: [] })), api('/ui/api/apps/' + a + '/ps').catch(() => ({ instances: [] }))]);
+    jern.releases[this.app] = rel.releases;
+    /* Redraw a table only when it changed: a button stays put under the pointer. */
+    const key = JSON.stringify(rel.releases);
+    const same = key === this.lastKey;
+    this.lastKey = key;
+    const active = rel.releases.find((r) => r.status === 'active');
+    this.serving.textContent = active ? 'serving v' + active.version : 'no release serving';
+    if (!same) this.relBody.replaceChildren(...rel.releases.map((r) => el('tr', { 'data-version': r.version },
+      el('td', {}, 'v' + r.version), el('td', { class: 'st-' + r.status }, r.status), el('td', {}, ago(r.created_at)),
+      el('td', {}, r.image || r.command || ''),
+      el('td', {}, r.status === 'retired' ? el('button', { class: 'act rollback', type: 'button', onclick: () => this.rollback(r.version) }, 'Roll back to v' + r.version) : ''))));
+    this.psBody.replaceChildren(...ps.instances.map((i) => el('tr', {},
+      el('td', {}, i.name), el('td', {}, 'v' + i.release), el('td', { class: 'state-' + i.state }, i.state), el('td', { class: 'health-' + i.health }, i.health),
+      el('td', { class: 'num' }, i.port || '–'), el('td', {}, i.node || 'local'), el('td', { class: 'num' }, i.restarts), el('td', {}, i.started_at ? ago(i.started_at) : '–'))));
+    if (!ps.instances.length) this.psBody.append(el('tr', {}, el('td', { colspan: 8, class: 'muted' }, 'no instances (scaled to zero or not deployed)')));
+    const as = ps.autoscale;
+    this.scale.replaceChildren(...(as ? Object.entries(as) : [['autoscale', 'off (fixed instance count)']]).map(([k, v]) => el('span', {}, el('b', {}, k), typeof v === 'object' ? JSON.stringify(v) : String(v))));
+  },
+  tick(n) { if (n % 2 === 0) this.refresh().catch(() => {}); },
+};
+
+const upstreamsPage = {
+  async init() {
+    this.body = el('div');
+    main.replaceChildren(el('h1', {}, 'Upstreams'), this.body);
+    await this.refresh();
+  },
+  async setState(up, addr, state) {
+    try {
+      await api('/ui/api/upstreams/' + encodeURIComponent(up) + '/servers/' + encodeURIComponent(addr), { method: 'PATCH', body: JSON.stringify({ state }) });
+    } catch (e) { alert(e.message); }
+    this.refresh();
+  },
+  async refresh() {
+    const { upstreams } = await api('/ui/api/upstreams');
+    const key = JSON.stringify(upstreams);
+    if (key === this.lastKey) return;
+    this.lastKey = key;
+    this.body.replaceChildren(...upstreams.map((u) => el('section', { 'data-upstream': u.name },
+      el('h2', {}, u.name, el('span', { class: 'muted' }, '  ' + u.kind + ', ' + u.balance)),
+      el('table', {}, el('thead', {}, el('tr', {}, ...['server', 'state', 'weight', 'in flight', 'requests', 'failures', ''].map((x) => el('th', {}, x)))),
+        el('tbody', {}, ...u.servers.map((s) => el('tr', { 'data-server': s.addr },
+          el('td', {}, s.addr), el('td', { class: 'state state-' + s.state }, s.state), el('td', { class: 'num' }, s.weight),
+          el('td', { class: 'num' }, s.conns), el('td', { class: 'num' }, s.requests), el('td', { class: 'num' }, s.failures),
+          el('td', {}, s.state === 'ready'
+            ? el('button', { class: 'act drain', type: 'button', onclick: () => this.setState(u.name, s.addr, 'drain') }, 'Drain')
+            : el('button', { class: 'act ready', type: 'button', onclick: () => this.setState(u.name, s.addr, 'ready') }, 'Ready')))))))));
+  },
+  tick(n) { if (n % 2 === 0) this.refresh().catch(() => {}); },
+};
+
+/* ---- the once-a-second loop ---- */
+let ticks = 0;
+let polling = false;
+async function poll() {
+  if (polling) return;
+  polling = true;
+  try {
+    const q = '/ui/data?since=' + jern.since + (page === appPage ? '&app=' + encodeURIComponent(appPage.app) : '');
+    absorb(await api(q));
+    redrawCharts();
+    page.tick(ticks++);
+  } catch (e) {
+    document.getElementById('daemon').textContent = 'daemon unreachable: ' + e.message;
+  } finally { polling = false; }
+}
+
+function setWindow(sec) {
+  jern.window = sec;
+  for (const b of document.querySelectorAll('[data-window]')) b.classList.toggle('on', Number(b.dataset.window) === sec);
+  localStorage.setItem('jern.window', String(sec));
+  redrawCharts();
+}
+
+async function start() {
+  for (const b of document.querySelectorAll('[data-window]')) b.addEventListener('click', () => setWindow(Number(b.dataset.window)));
+  setWindow(Number(localStorage.getItem('jern.window')) || 3600);
+  document.getElementById('logout').addEventListener('click', async () => {
+    await fetch('/ui/logout', { method: 'POST', headers: { 'X-CSRF-Token': CSRF }, credentials: 'same-origin' });
+    location.href = '/ui/login';
+  });
+  const m = path.match(/^\/ui\/apps\/([^/]+)$/);
+  page = m ? appPage : path === '/ui/upstreams' ? upstreamsPage : overview;
+  for (const a of document.querySelectorAll('[data-nav]')) a.classList.toggle('on', a.dataset.nav === (page === upstreamsPage ? 'upstreams' : 'overview'));
+  try {
+    const st = await api('/ui/api/status');
+    document.getElementById('daemon').textContent = 'jern ' + (st.version || '');
+  } catch (e) { /* shown by poll */ }
+  absorb(await api('/ui/data?since=0' + (m ? '&app=' + m[1] : '')));
+  await page.init(m ? decodeURIComponent(m[1]) : undefined);
+  redrawCharts();
+  page.tick(ticks++);
+  setInterval(poll, 1000);
+}
+
+start().catch((e) => { main.replaceChildren(el('p', { class: 'error' }, 'The dashboard failed to load: ' + e.message)); });
