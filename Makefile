@@ -25,10 +25,10 @@ else
 OPT := -O2 -g
 endif
 
-CPPFLAGS := -Isrc -D_GNU_SOURCE
+CPPFLAGS := -Isrc -D_GNU_SOURCE $(shell pkg-config --cflags libmariadb 2>/dev/null)
 CFLAGS := -std=gnu11 $(OPT) $(WARN) -pthread -MMD -MP $(EXTRA_CFLAGS)
 LDFLAGS := $(OPT) -pthread
-LDLIBS := -lsqlite3 -lcurl -lcjson -lm
+LDLIBS := -lsqlite3 -lcurl -lcjson -lmariadb -lm
 
 SRCS := $(shell find src -name '*.c' ! -name main.c | sort)
 OBJS := $(SRCS:src/%.c=$(BUILD)/obj/%.o)

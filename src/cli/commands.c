@@ -41,6 +41,8 @@ const struct jn_command jn_commands[] = {
      "run N instances, or autoscale between min and max (0: scale to zero)"},
     {"restart", jn_cmd_restart, "restart APP", "replace every instance, one at a time"},
     {"logs", jn_cmd_logs, "logs APP [-f] [--release N]", "show an app's output"},
+    {"db", jn_cmd_db, "db create|config|attach|detach|url|backup|backups|restore|shell|ls|destroy",
+     "managed MariaDB databases (jern db --help)"},
     {"version", jn_cmd_version, "version", "print the version"},
     {"gateway", jn_cmd_gateway, "gateway [-t] -c FILE", "run the HTTP gateway (-t: check the config)"},
     {"help", cmd_help, "help", "show this help"},

@@ -37,6 +37,11 @@ int jn_cmd_ps(int argc, char **argv);
 int jn_cmd_scale(int argc, char **argv);
 int jn_cmd_restart(int argc, char **argv);
 int jn_cmd_logs(int argc, char **argv);
+/* cmd_db.c: managed MariaDB databases (docs/DATABASES.md). */
+int jn_cmd_db(int argc, char **argv);
+struct jn_client;
+/* The databases' lines under `jern ps` (nothing when there are none). */
+void jn_cli_ps_databases(struct jn_client *c);
 /* cmd_gateway.c: the gateway in the foreground, or -t to check a config. */
 int jn_cmd_gateway(int argc, char **argv);
 

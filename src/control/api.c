@@ -9,6 +9,7 @@
 #include "control/control.h"
 #include "control/deploy.h"
 #include "control/names.h"
+#include "db/db.h"
 #include "core/log.h"
 
 #include <cjson/cJSON.h>
@@ -614,6 +615,15 @@ static bool deployer_route(struct jn_api *api, const struct route *rt, const str
     return jn_deployer_api(api->deployer, seg, rt->nseg, req, resp);
 }
 
+static bool db_route(struct jn_api *api, const struct route *rt, const struct jn_api_req *req,
+                     struct jn_api_resp *resp)
+{
+    const char *seg[MAX_SEGS];
+    for (int i = 0; i < rt->nseg; i++)
+        seg[i] = rt->seg[i];
+    return jn_dbs_api(api->dbs, seg, rt->nseg, req, resp);
+}
+
 void jn_api_handle(struct jn_api *api, const struct jn_api_req *req, struct jn_api_resp *resp)
 {
     struct route rt;
@@ -648,6 +658,8 @@ void jn_api_handle(struct jn_api *api, const struct jn_api_req *req, struct jn_a
         status(api, resp);
     } else if (api->deployer && deployer_route(api, &rt, req, resp)) {
         /* answered by control/deploy_api.c */
+    } else if (api->dbs && db_route(api, &rt, req, resp)) {
+        /* answered by db/api.c */
     } else if (rt.nseg >= 2 && strcmp(rt.seg[0], "v1") == 0 && strcmp(rt.seg[1], "apps") == 0) {
         route_apps(api, &rt, req, resp);
     } else if (rt.nseg >= 2 && strcmp(rt.seg[0], "v1") == 0 &&

@@ -12,6 +12,7 @@
 
 struct jn_control;
 struct jn_deployer;
+struct jn_dbs;
 struct cJSON;
 
 /* What the daemon tells the API about itself, for /v1/status. Borrowed. */
@@ -26,6 +27,7 @@ struct jn_api {
     int64_t started_ms;     /* jn_now_ms() at start */
     uint64_t reloads;
     struct jn_deployer *deployer; /* deploy routes (control/deploy.h); NULL: none */
+    struct jn_dbs *dbs;           /* /v1/databases (db/db.h); NULL: none */
 };
 
 struct jn_api_req {

@@ -15,6 +15,7 @@
 #include "control/daemon_conf.h"
 #include "control/deploy.h"
 #include "core/log.h"
+#include "db/db.h"
 #include "ev/loop.h"
 #include "gateway/gateway.h"
 #include "store/store.h"
@@ -35,6 +36,7 @@ struct daemon {
     struct jn_control *ctl;
     struct jn_admin *admin;
     struct jn_deployer *deployer;
+    struct jn_dbs *dbs;
     struct jn_api api;
     char admin_desc[512];
 };
@@ -197,6 +199,9 @@ int jn_daemon_run(const char *config_path)
         fprintf(stderr, "jern: %s\n", err);
         goto out;
     }
+    /* Managed databases: adopt the running servers, start the others. */
+    d.dbs = jn_dbs_new(d.loop, st, d.dc.state_dir);
+    jn_dbs_start(d.dbs);
 
     int n = snprintf(d.admin_desc, sizeof(d.admin_desc), "unix:%s", d.dc.admin_unix);
     if (d.dc.admin_tcp)
@@ -212,6 +217,7 @@ int jn_daemon_run(const char *config_path)
         .admin_desc = d.admin_desc,
         .started_ms = jn_now_ms(),
         .deployer = d.deployer,
+        .dbs = d.dbs,
     };
     struct jn_admin_opts ao = {
         .unix_path = d.dc.admin_unix,
@@ -229,6 +235,7 @@ int jn_daemon_run(const char *config_path)
 out:
     jn_admin_stop(d.admin);
     jn_deployer_free(d.deployer);
+    jn_dbs_free(d.dbs);
     if (d.gw)
         jn_gateway_free(d.gw);
     jn_control_free(d.ctl);

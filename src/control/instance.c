@@ -9,6 +9,7 @@
 #include "control/deploy_int.h"
 #include "control/names.h"
 #include "core/log.h"
+#include "db/env.h"
 #include "ev/loop.h"
 
 #include <cjson/cJSON.h>
@@ -237,11 +238,13 @@ int dep_instance_start(struct dep_rt *rt, const struct dep_spec *s, struct jn_st
     char rel[16], iid[24];
     snprintf(rel, sizeof(rel), "%d", in->version);
     snprintf(iid, sizeof(iid), "%lld", (long long)in->id);
+    /* An attached database's DATABASE_URL and MYSQL_* (db/env.h). */
+    char **env = jn_db_env_merge(rt->d->state_dir, in->app, (const char *const *)s->env);
     struct jn_instance_spec spec = {
         .name = in->name,
         .image = s->docker ? s->image : NULL,
         .command = s->docker ? NULL : s->command,
-        .env = (const char *const *)s->env,
+        .env = (const char *const *)env,
         .app_port = s->port,
         .host_port = in->host_port,
         .volumes = s->volumes,
@@ -256,6 +259,7 @@ int dep_instance_start(struct dep_rt *rt, const struct dep_spec *s, struct jn_st
     };
     struct jn_instance out;
     int r = jn_driver_start(drv, &spec, &out);
+    jn_db_env_free(env);
     if (r < 0) {
         snprintf(msg, msglen, "cannot start instance %s: %s", in->name, jn_driver_errmsg(drv));
         return r;
