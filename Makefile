@@ -4,6 +4,7 @@
 #   make test       install what is missing, build, run every test (sanitizer build)
 #   make demo       install what is missing, build, start jern with a demo config
 #   make bench      side-by-side benchmark against nginx and HAProxy
+#   make bench-db   sysbench: MariaDB defaults vs the seed's lines vs jern's my.cnf
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS
 #   make asan       the ASan+UBSan build in build/asan
 
@@ -35,7 +36,7 @@ OBJS := $(SRCS:src/%.c=$(BUILD)/obj/%.o)
 UNIT_SRCS := $(shell find tests/unit -name 'test_*.c' 2>/dev/null | sort)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 
-.PHONY: all unit asan test demo bench fuzz deps clean format
+.PHONY: all unit asan test demo bench bench-db fuzz deps clean format
 all: $(BUILD)/jern $(BUILD)/jern-testapp
 
 $(BUILD)/obj/%.o: src/%.c
@@ -84,6 +85,11 @@ bench: deps
 	$(MAKE) all
 	bench/run.sh
 	bench/coldstart.sh
+
+# sysbench against MariaDB: defaults, the seed's lines, jern's config (docs/DATABASES.md).
+bench-db: deps
+	$(MAKE) all
+	bench/db.sh
 
 fuzz: deps
 	fuzz/run.sh $(FUZZ_SECONDS)
