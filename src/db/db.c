@@ -649,10 +649,28 @@ static void scheduled_backup(struct jn_dbs *m, struct db_rt *d, int64_t now)
                   d->row.backup_keep);
 }
 
+/* An app destroyed while attached: detach it, so a new app of the same name
+ * never inherits the old one's credentials. */
+static void sweep_orphans(struct jn_dbs *m)
+{
+    struct jn_store_db_attach *v;
+    int n = jn_store_db_attachments(m->st, NULL, &v);
+    for (int i = 0; i < n; i++) {
+        if (jn_store_app_get(m->st, v[i].app, NULL) != JN_ENOTFOUND)
+            continue;
+        char err[512];
+        if (db_detach(m, v[i].db, v[i].app, err, sizeof(err)) < 0)
+            jn_warn("database %s: detaching the destroyed app %s: %s", v[i].db, v[i].app, err);
+    }
+    free(v);
+}
+
 static void tick_cb(struct jn_loop *loop, struct jn_timer *t)
 {
     struct jn_dbs *m = t->data;
     int64_t now = jn_now_ms();
+    if (++m->ticks % 4 == 0)
+        sweep_orphans(m);
     for (struct db_rt *d = m->dbs; d; d = d->next) {
         supervise_one(m, d, now);
         scheduled_backup(m, d, now);

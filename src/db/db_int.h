@@ -34,6 +34,7 @@ struct jn_dbs {
     struct jn_store *st;
     const char *state_dir;
     struct jn_timer tick;
+    unsigned ticks;
     struct db_rt *dbs;
 };
 
