@@ -316,6 +316,13 @@ def test_destroy_refused_while_attached_then_keeps_a_final_backup(env):
     assert r.returncode != 0 and "attached to" in r.stderr, r.stderr
     assert d.jern("db", "detach", "main", "live").returncode == 0
     assert not (d.state / "db" / "env" / "live").exists()
+    # an app destroyed while attached is detached: a new app of that name gets nothing
+    assert d.jern("create", "gone").returncode == 0
+    assert d.jern("db", "attach", "main", "gone").returncode == 0
+    assert (d.state / "db" / "env" / "gone").exists()
+    assert d.jern("destroy", "gone").returncode == 0
+    wait_for(lambda: "gone" not in db_info(d)["apps"], 10, what="detach of a destroyed app")
+    assert not (d.state / "db" / "env" / "gone").exists()
     pid = db_info(d)["pid"]
     r = d.jern("db", "destroy", "main", "--force", "--json")
     assert r.returncode == 0, r.stderr
