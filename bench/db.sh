@@ -14,6 +14,9 @@
 # Settings (environment): DB_BENCH_MEMORY (MiB, default 1024), DB_BENCH_TABLES (4),
 # DB_BENCH_ROWS (300000 per table, ~290 MiB in all), DB_BENCH_THREADS (8),
 # DB_BENCH_SECONDS (60), DB_BENCH_WARMUP (20). Results: bench/results/db-*.txt.
+# DB_BENCH_ABLATE=1 also measures jern's configuration with one rule at a time put
+# back to MariaDB's default (same data, DB_BENCH_ABLATE_SECONDS each, default 30):
+# the effect of each rule, as docs/DATABASES.md reports it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -148,6 +151,39 @@ JPID=$(cat "$J/state/db/bench/mariadbd.pid")
 kill "$JPID"; for _ in $(seq 600); do kill -0 "$JPID" 2>/dev/null || break; sleep 0.1; done
 read -r TPS_J P95_J SIZE_J <<<"$(run jern "$JCNF")"
 
+# measure NAME CNF: restart on data already there, warm up, run; prints "tps p95".
+measure() {
+    start "$1" "$2"
+    sb --time="$WARM" --report-interval=0 run >"$WORK/$1-warm.log" 2>&1
+    sb --time="${DB_BENCH_ABLATE_SECONDS:-30}" --percentile=95 run >"$WORK/$1-run.log" 2>&1
+    stop
+    echo "$(sed -n 's/.*transactions: *[0-9]* *(\([0-9.]*\) per sec.*/\1/p' "$WORK/$1-run.log")" \
+         "$(sed -n 's/.*95th percentile: *\([0-9.]*\).*/\1/p' "$WORK/$1-run.log")"
+}
+
+ABL=()
+if [ "${DB_BENCH_ABLATE:-0}" = 1 ]; then
+    # key|replacement line (empty: the line removed)
+    for v in "jern|" \
+             "innodb_buffer_pool_size|innodb_buffer_pool_size = 128M" \
+             "innodb_log_file_size|innodb_log_file_size = 96M" \
+             "innodb_flush_method|innodb_flush_method = fsync" \
+             "innodb_flush_neighbors|innodb_flush_neighbors = 1" \
+             "innodb_io_capacity|innodb_io_capacity = 200" \
+             "log_bin|"; do
+        key=${v%%|*}
+        repl=${v#*|}
+        cnf=$J/ablate-$key.cnf
+        if [ "$key" = jern ]; then
+            cp "$JCNF" "$cnf"
+        else
+            awk -v k="$key" -v r="$repl" '$1 == k { if (r != "") print r; next } { print }' "$JCNF" >"$cnf"
+        fi
+        read -r t p <<<"$(measure "ablate-$key" "$cnf")"
+        ABL+=("$key $t $p")
+    done
+fi
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 {
     echo "make bench-db, $(date -u +%Y-%m-%dT%H:%MZ), $(mariadbd --version | awk '{print $3}')"
@@ -160,4 +196,15 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
     echo "jern / defaults tps: $(ratio "$TPS_J" "$TPS_D")  (target >= 1.5)"
     echo "jern / seed tps:     $(ratio "$TPS_J" "$TPS_S")"
     echo "jern / seed p95:     $(ratio "$P95_J" "$P95_S")  (target <= 1.00)"
+    if [ ${#ABL[@]} -gt 0 ]; then
+        echo
+        echo "each rule put back to MariaDB's default (jern's data, ${DB_BENCH_ABLATE_SECONDS:-30}s each):"
+        printf "%-24s %10s %10s %16s\n" "without" "tps" "p95 ms" "jern tps / this"
+        read -r _ base _ <<<"${ABL[0]}"
+        for a in "${ABL[@]}"; do
+            read -r k t p <<<"$a"
+            [ "$k" = jern ] && k="(nothing: jern's config)"
+            printf "%-24s %10s %10s %16s\n" "$k" "$t" "$p" "$(ratio "$base" "$t")"
+        done
+    fi
 } | tee "$OUT"
