@@ -146,6 +146,7 @@ PIDS+=("$JD")
 for _ in $(seq 100); do [ -S "$J/state/admin.sock" ] && break; sleep 0.1; done
 JERN_STATE=$J/state "$JERN" db create bench --memory "${MEM}M" --dedicated --port "$JPORT" >/dev/null
 kill -9 "$JD"
+wait "$JD" 2>/dev/null || true
 JCNF=$J/state/db/bench/my.cnf
 JPID=$(cat "$J/state/db/bench/mariadbd.pid")
 kill "$JPID"; for _ in $(seq 600); do kill -0 "$JPID" 2>/dev/null || break; sleep 0.1; done
