@@ -413,6 +413,8 @@ int jn_cmd_db(int argc, char **argv)
     struct jn_client c;
     char **av = argv + 1;
     int n;
+    /* create, backup, restore and destroy wait for MariaDB's tools: a dump or a
+     * load of a large database takes minutes. */
     if (strcmp(cmd->name, "shell") == 0 && argc > 3) {
         /* The shell passes what follows NAME to the client untouched:
          * jn_client_init sees only "shell NAME" (it NUL-terminates argv). */
@@ -423,6 +425,7 @@ int jn_cmd_db(int argc, char **argv)
     } else if ((n = jn_client_init(&c, argc - 1, av)) < 0) {
         return 2;
     }
+    c.timeout_ms = 3600L * 1000;
     int rc;
     if (n - 1 < cmd->min_args || n - 1 > cmd->max_args || (n > 1 && av[1][0] == '-'))
         rc = jn_client_usage(cmd->usage);
