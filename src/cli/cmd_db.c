@@ -33,12 +33,53 @@ static char *db_path(const char *name, const char *leaf)
     return p;
 }
 
+/* jn_client_request, following a started job (202) to its end: the answer
+ * is then the job's outcome (its "result", or its "error"), as if the call
+ * had waited. The daemon answers other requests meanwhile. */
+static int db_request(struct jn_client *c, const char *method, const char *path,
+                      const cJSON *body, cJSON **out)
+{
+    int st = jn_client_call(c, method, path, body, out);
+    if (st == 202 && cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(*out, "id"))) {
+        char jp[64];
+        snprintf(jp, sizeof(jp), "/v1/db-jobs/%d", (int)jn_client_num(*out, "id"));
+        for (;;) {
+            cJSON_Delete(*out);
+            *out = NULL;
+            st = jn_client_call(c, "GET", jp, NULL, out);
+            if (st != 200 || strcmp(jn_client_str(*out, "state"), "running") != 0)
+                break;
+            struct timespec ts = {0, 100 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        if (st == 200) {
+            st = (int)jn_client_num(*out, "status");
+            if (st >= 200 && st < 300) {
+                cJSON *res = cJSON_DetachItemFromObjectCaseSensitive(*out, "result");
+                cJSON_Delete(*out);
+                *out = res ? res : cJSON_CreateObject();
+            }
+        }
+    }
+    if (st < 0)
+        return 1;
+    if (st < 200 || st > 299) {
+        int rc = jn_client_fail(st, *out);
+        cJSON_Delete(*out);
+        *out = NULL;
+        return rc;
+    }
+    if (c->json)
+        jn_client_print_json(*out);
+    return 0;
+}
+
 /* Calls and prints errors; on success prints the JSON (--json) or calls show. */
 static int call(struct jn_client *c, const char *method, const char *path, cJSON *body,
                 void (*show)(const cJSON *o))
 {
     cJSON *o;
-    int rc = jn_client_request(c, method, path, body, &o);
+    int rc = db_request(c, method, path, body, &o);
     if (rc == 0 && !c->json && show)
         show(o);
     cJSON_Delete(o);
@@ -287,7 +328,7 @@ static int c_restore(struct jn_client *c, int argc, char **argv)
     }
     char *p = db_path(argv[1], "restore");
     cJSON *o;
-    int rc = jn_client_request(c, "POST", p, b, &o);
+    int rc = db_request(c, "POST", p, b, &o);
     if (rc == 0 && !c->json)
         printf("restored %s into database %s\n", argv[2], jn_client_str(o, "database"));
     cJSON_Delete(o);
@@ -374,6 +415,29 @@ static int c_shell(struct jn_client *c, int argc, char **argv)
     return pid > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
+static void show_job(const cJSON *o)
+{
+    printf("job %d: %s of database %s: %s (%.1fs)", (int)jn_client_num(o, "id"),
+           jn_client_str(o, "kind"), jn_client_str(o, "database"), jn_client_str(o, "state"),
+           jn_client_num(o, "elapsed_ms") / 1000.0);
+    const char *e = jn_client_str(o, "error");
+    printf("%s%s\n", *e ? ": " : "", e);
+}
+
+static int c_job(struct jn_client *c, int argc, char **argv)
+{
+    char *e = jn_client_escape(argv[1]);
+    char p[128];
+    snprintf(p, sizeof(p), "/v1/db-jobs/%.64s", e);
+    free(e);
+    cJSON *o;
+    int rc = jn_client_request(c, "GET", p, NULL, &o);
+    if (rc == 0 && !c->json)
+        show_job(o);
+    cJSON_Delete(o);
+    return rc;
+}
+
 static const struct db_cmd cmds[] = {
     {"ls", 0, 0, "db ls", c_ls},
     {"create", 1, 99, "db create NAME [--memory 1G] [--dedicated] [--port P]", c_create},
@@ -386,6 +450,7 @@ static const struct db_cmd cmds[] = {
     {"restore", 2, 99, "db restore NAME BACKUP [--to NEWNAME]", c_restore},
     {"shell", 1, 99, "db shell NAME [mariadb client options]", c_shell},
     {"destroy", 1, 99, "db destroy NAME [--force]", c_destroy},
+    {"job", 1, 1, "db job ID", c_job},
 };
 
 static void db_usage(void)

@@ -24,14 +24,17 @@ struct call {
 
 static void send_err(struct jn_api_resp *resp, int r, const char *err)
 {
-    int status = r == JN_EBADINPUT   ? 400
-                 : r == JN_ENOTFOUND ? 404
-                 : r == JN_EEXIST    ? 409
-                                     : 500;
-    jn_api_error(resp, status, "%s", *err ? err : jn_strerror(r));
+    jn_api_error(resp, db_http_status(r), "%s", *err ? err : jn_strerror(r));
 }
 
-static cJSON *db_json(struct jn_dbs *m, struct db_rt *d)
+/* 202: the job started; the client follows GET /v1/db-jobs/ID. */
+static void send_job(struct call *c, int id)
+{
+    struct db_job *j = db_job_find(c->m, id);
+    jn_api_send_json(c->resp, 202, db_job_json(j));
+}
+
+cJSON *db_json(struct jn_dbs *m, struct db_rt *d)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "name", d->row.name);
@@ -105,6 +108,10 @@ static void h_list(struct call *c)
     cJSON *arr = cJSON_AddArrayToObject(o, "databases");
     for (struct db_rt *d = c->m->dbs; d; d = d->next)
         cJSON_AddItemToArray(arr, db_json(c->m, d));
+    cJSON *jobs = cJSON_AddArrayToObject(o, "jobs"); /* the running ones */
+    for (struct db_job *j = c->m->jobs; j; j = j->next)
+        if (j->state == DB_JOB_RUNNING)
+            cJSON_AddItemToArray(jobs, db_job_json(j));
     jn_api_send_json(c->resp, 200, o);
 }
 
@@ -136,11 +143,12 @@ static void h_create(struct call *c)
     struct db_create dc = {
         .name = name, .memory_mb = mem, .dedicated = cJSON_IsTrue(ded), .port = (int)port};
     char err[1024] = "";
-    int r = db_create(c->m, &dc, err, sizeof(err));
+    int id;
+    int r = db_create(c->m, &dc, &id, err, sizeof(err));
     if (r < 0)
         send_err(c->resp, r, err);
     else
-        jn_api_send_json(c->resp, 201, db_json(c->m, db_find(c->m, name)));
+        send_job(c, id);
 }
 
 static void h_show(struct call *c)
@@ -208,11 +216,12 @@ static void h_attach(struct call *c)
     if (!ok)
         return;
     char err[1024] = "";
-    int r = db_attach(c->m, c->seg[2], app, err, sizeof(err));
+    int id;
+    int r = db_attach(c->m, c->seg[2], app, &id, err, sizeof(err));
     if (r < 0)
         send_err(c->resp, r, err);
     else
-        jn_api_send_json(c->resp, 201, db_json(c->m, db_find(c->m, c->seg[2])));
+        send_job(c, id);
 }
 
 static void h_detach(struct call *c)
@@ -255,7 +264,7 @@ static void h_url(struct call *c)
     jn_api_send_json(c->resp, 200, o);
 }
 
-static cJSON *backup_json(const struct jn_db_backup *b)
+cJSON *db_backup_json(const struct jn_db_backup *b)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", b->id);
@@ -278,7 +287,7 @@ static void h_backups(struct call *c)
     cJSON_AddNumberToObject(o, "backup_keep", d->row.backup_keep);
     cJSON *arr = cJSON_AddArrayToObject(o, "backups");
     for (int i = 0; i < n; i++)
-        cJSON_AddItemToArray(arr, backup_json(&v[i]));
+        cJSON_AddItemToArray(arr, db_backup_json(&v[i]));
     free(v);
     jn_api_send_json(c->resp, 200, o);
 }
@@ -301,17 +310,12 @@ static void h_backup(struct call *c)
             h_backups(c);
         return;
     }
-    if (d->state != DB_RUNNING) {
-        jn_api_error(c->resp, 409, "database '%s' is %s: no backup now", d->row.name,
-                     db_state_name(d->state));
-        return;
-    }
-    struct jn_db_backup b;
-    int r = db_backup(c->m, d, "manual", &b, err, sizeof(err));
+    int id;
+    int r = db_backup_job(c->m, d, "manual", &id, err, sizeof(err));
     if (r < 0)
         send_err(c->resp, r, err);
     else
-        jn_api_send_json(c->resp, 201, backup_json(&b));
+        send_job(c, id);
 }
 
 static void h_restore(struct call *c)
@@ -322,15 +326,12 @@ static void h_restore(struct call *c)
     if (!ok)
         return;
     char err[1024] = "";
-    int r = db_restore(c->m, c->seg[2], id, to, err, sizeof(err));
-    if (r < 0) {
+    int job;
+    int r = db_restore(c->m, c->seg[2], id, to, &job, err, sizeof(err));
+    if (r < 0)
         send_err(c->resp, r, err);
-        return;
-    }
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "restored", id);
-    cJSON_AddStringToObject(o, "database", to ? to : c->seg[2]);
-    jn_api_send_json(c->resp, 200, o);
+    else
+        send_job(c, job);
 }
 
 struct route {
@@ -372,9 +373,40 @@ static cJSON *parse_body(const struct jn_api_req *req, struct jn_api_resp *resp)
     return o;
 }
 
+/* GET /v1/db-jobs/ID: a job of the manager, running or finished (kept ten
+ * minutes): {"id", "kind", "database", "state", "elapsed_ms", and when it
+ * ended "status" with "result" or "error"}. */
+static void job_route(struct jn_dbs *m, const char *const *seg, int nseg,
+                      const struct jn_api_req *req, struct jn_api_resp *resp)
+{
+    if (nseg != 3) {
+        jn_api_error(resp, 404, "no such endpoint (see docs/API.md)");
+        return;
+    }
+    if (req->method != JN_HTTP_GET && req->method != JN_HTTP_HEAD) {
+        jn_api_error(resp, 405, "method not allowed here (allowed: GET)");
+        resp->allow = "GET";
+        return;
+    }
+    char *end;
+    long id = strtol(seg[2], &end, 10);
+    struct db_job *j = *seg[2] && !*end && id > 0 && id < INT32_MAX ? db_job_find(m, (int)id)
+                                                                     : NULL;
+    if (!j) {
+        jn_api_error(resp, 404, "database job '%.32s' does not exist (jobs are kept 10 minutes)",
+                     seg[2]);
+        return;
+    }
+    jn_api_send_json(resp, 200, db_job_json(j));
+}
+
 bool jn_dbs_api(struct jn_dbs *m, const char *const *seg, int nseg, const struct jn_api_req *req,
                 struct jn_api_resp *resp)
 {
+    if (nseg >= 2 && strcmp(seg[0], "v1") == 0 && strcmp(seg[1], "db-jobs") == 0) {
+        job_route(m, seg, nseg, req, resp);
+        return true;
+    }
     if (nseg < 2 || strcmp(seg[0], "v1") != 0 || strcmp(seg[1], "databases") != 0)
         return false;
     enum jn_http_method method = req->method == JN_HTTP_HEAD ? JN_HTTP_GET : req->method;

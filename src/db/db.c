@@ -14,6 +14,7 @@
 #include "db/run.h"
 #include "store/store.h"
 
+#include <cjson/cJSON.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <ftw.h>
@@ -132,7 +133,7 @@ static int wait_ready(struct db_rt *d, int64_t timeout_ms, char *err, size_t err
         struct timespec ts = {0, 100 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    snprintf(err, errlen, "mariadbd did not answer within %llds (%s); see %s",
+    snprintf(err, errlen, "mariadbd did not answer within %llds (%.200s); see %.600s",
              (long long)(timeout_ms / 1000), cerr, d->p.log);
     return JN_ETIMEDOUT;
 }
@@ -178,6 +179,12 @@ static bool port_taken_by_db(struct jn_dbs *m, int port, char *who, size_t n)
     for (struct db_rt *d = m->dbs; d; d = d->next) {
         if (d->row.port == port) {
             snprintf(who, n, "%s", d->row.name);
+            return true;
+        }
+    }
+    for (struct db_job *j = m->jobs; j; j = j->next) {
+        if (j->state == DB_JOB_RUNNING && j->port == port) {
+            snprintf(who, n, "%s", j->db2[0] ? j->db2 : j->db);
             return true;
         }
     }
@@ -246,7 +253,7 @@ static int first_start(struct db_rt *d, char *err, size_t errlen)
     int r = write_file(init, 0600, sql);
     explicit_bzero(sql, sizeof(sql));
     if (r < 0) {
-        snprintf(err, errlen, "cannot write %s: %s", init, jn_strerror(r));
+        snprintf(err, errlen, "cannot write %.700s: %s", init, jn_strerror(r));
         return r;
     }
     d->pid = jn_db_server_start(&d->p, init, err, errlen);
@@ -255,7 +262,23 @@ static int first_start(struct db_rt *d, char *err, size_t errlen)
     return r;
 }
 
-int db_create(struct jn_dbs *m, const struct db_create *c, char *err, size_t errlen)
+/* Stops and removes what a failed create made. */
+static void create_undo(struct db_rt *d)
+{
+    if (d->pid > 0)
+        jn_db_server_stop(d->pid, &d->p, 10000);
+    /* One that has not exec'd yet is no mariadbd to stop politely. */
+    for (int i = 0; d->pid > 0 && jn_db_pid_alive(d->pid) && i < 250; i++) {
+        kill(d->pid, SIGKILL);
+        usleep(20000);
+    }
+    rm_tree(d->p.dir);
+}
+
+/* Checks a create and makes its directory: on success *out is the new
+ * database, not yet linked; create_work (any thread) then makes the rest. */
+static int create_prepare(struct jn_dbs *m, const struct db_create *c, struct db_rt **out,
+                          char *err, size_t errlen)
 {
     if (!jn_db_name_ok(c->name)) {
         snprintf(err, errlen,
@@ -266,6 +289,12 @@ int db_create(struct jn_dbs *m, const struct db_create *c, char *err, size_t err
     }
     if (db_find(m, c->name) || jn_store_db_get(m->st, c->name, NULL) == 0) {
         snprintf(err, errlen, "database '%s' exists already (see: jern db ls)", c->name);
+        return JN_EEXIST;
+    }
+    struct db_job *busy = db_job_running(m, c->name);
+    if (busy) {
+        snprintf(err, errlen, "database '%s' is being created already (job %d)", c->name,
+                 busy->id);
         return JN_EEXIST;
     }
     struct jn_store_db row = {.memory_mb = c->memory_mb, .dedicated = c->dedicated};
@@ -315,28 +344,83 @@ int db_create(struct jn_dbs *m, const struct db_create *c, char *err, size_t err
     }
     jn_notice("database %s: creating (memory %lldM%s, port %d)", c->name,
               (long long)c->memory_mb, c->dedicated ? ", dedicated" : "", row.port);
-    r = create_files(d, err, errlen);
+    *out = d;
+    return 0;
+}
+
+/* The slow part of a create (a job thread): files, datadir, first start. On
+ * failure removes what it made. */
+static int create_work(struct db_rt *d, char *err, size_t errlen)
+{
+    int r = create_files(d, err, errlen);
     if (r == 0)
         r = first_start(d, err, errlen);
-    if (r == 0 && (r = jn_store_db_create(m->st, &row)) < 0)
-        snprintf(err, errlen, "the state store failed (see the daemon's log)");
+    if (r < 0)
+        create_undo(d);
+    return r;
+}
+
+/* Back on the control thread: the store row, then d joins the list. On
+ * failure d is undone and freed. */
+static int create_finish(struct jn_dbs *m, struct db_rt *d, char *err, size_t errlen)
+{
+    int r = jn_store_db_create(m->st, &d->row);
     if (r < 0) {
-        if (d->pid > 0)
-            jn_db_server_stop(d->pid, &d->p, 10000);
-        /* One that has not exec'd yet is no mariadbd to stop politely. */
-        for (int i = 0; d->pid > 0 && jn_db_pid_alive(d->pid) && i < 250; i++) {
-            kill(d->pid, SIGKILL);
-            usleep(20000);
-        }
-        rm_tree(d->p.dir);
+        snprintf(err, errlen, "the state store failed (see the daemon's log)");
+        drop_conn(d);
+        create_undo(d);
         rt_free(d);
         return r;
     }
+    /* The job's connection was made on its thread: the tick makes its own. */
+    drop_conn(d);
     set_state(m, d, DB_RUNNING);
     d->next = m->dbs;
     m->dbs = d;
-    jn_notice("database %s: mariadbd pid %d ready on 127.0.0.1:%d", c->name, (int)d->pid,
-              row.port);
+    jn_notice("database %s: mariadbd pid %d ready on 127.0.0.1:%d", d->row.name, (int)d->pid,
+              d->row.port);
+    return 0;
+}
+
+static int create_job_work(struct db_job *j)
+{
+    return create_work(j->arg, j->err, sizeof(j->err));
+}
+
+static void create_job_done(struct db_job *j)
+{
+    struct db_rt *d = j->arg;
+    if (j->r < 0) {
+        rt_free(d);
+    } else if ((j->r = create_finish(j->m, d, j->err, sizeof(j->err))) == 0) {
+        j->status = 201;
+        j->result = db_json(j->m, d);
+        return;
+    }
+    j->status = db_http_status(j->r);
+}
+
+int db_create(struct jn_dbs *m, const struct db_create *c, int *job_id, char *err, size_t errlen)
+{
+    struct db_rt *d;
+    int r = create_prepare(m, c, &d, err, errlen);
+    if (r < 0)
+        return r;
+    struct db_job *j = jn_calloc(1, sizeof(*j));
+    j->kind = "create";
+    snprintf(j->db, sizeof(j->db), "%s", c->name);
+    j->port = d->row.port;
+    j->work = create_job_work;
+    j->done = create_job_done;
+    j->arg = d;
+    r = db_job_start(m, j, err, errlen);
+    if (r < 0) {
+        rm_tree(d->p.dir);
+        rt_free(d);
+        free(j);
+        return r;
+    }
+    *job_id = j->id;
     return 0;
 }
 
@@ -346,7 +430,66 @@ static void sql_names(const char *app, char *dbname, char *user, size_t n)
     jn_db_sql_ident(app, user, n < 33 ? n : 33); /* user names: 32 characters at most */
 }
 
-int db_attach(struct jn_dbs *m, const char *name, const char *app, char *err, size_t errlen)
+/* What an attach job needs, copied: its thread never reads the manager. */
+struct attach_job {
+    int port;
+    char admin_pass[JN_DB_PASS_LEN + 1];
+    char app[JN_STORE_NAME_MAX], dbname[JN_STORE_NAME_MAX], user[JN_STORE_NAME_MAX];
+    char pass[JN_DB_PASS_LEN + 1];
+    const char *state_dir;
+};
+
+static void attach_job_free(struct attach_job *a)
+{
+    explicit_bzero(a, sizeof(*a));
+    free(a);
+}
+
+/* The job's thread: the user and its grant, then the app's settings file. */
+static int attach_job_work(struct db_job *j)
+{
+    struct attach_job *a = j->arg;
+    struct jn_db_conn *c =
+        jn_db_connect(a->port, JN_DB_ADMIN_USER, a->admin_pass, 5, j->err, sizeof(j->err));
+    int r = c ? jn_db_grant(c, a->dbname, a->user, a->pass, j->err, sizeof(j->err)) : JN_EBASE;
+    if (r == 0 &&
+        (r = jn_db_env_write(a->state_dir, a->app, a->port, a->user, a->pass, a->dbname)) < 0) {
+        snprintf(j->err, sizeof(j->err), "cannot write the app's database settings: %s",
+                 jn_strerror(r));
+        char e2[256];
+        jn_db_revoke(c, a->user, e2, sizeof(e2));
+    }
+    jn_db_close(c);
+    return r;
+}
+
+static void attach_job_done(struct db_job *j)
+{
+    struct attach_job *a = j->arg;
+    struct jn_dbs *m = j->m;
+    struct db_rt *d = db_find(m, j->db);
+    int r = j->r;
+    if (r == 0 && (r = jn_store_db_attach(m->st, j->db, a->app)) < 0) {
+        /* Undo: no user or settings file without the attachment row. */
+        snprintf(j->err, sizeof(j->err), "the state store failed (see the daemon's log)");
+        char e2[256];
+        if (d && db_conn(d, e2, sizeof(e2)))
+            jn_db_revoke(d->mon, a->user, e2, sizeof(e2));
+        jn_db_env_remove(m->state_dir, a->app);
+    }
+    if (r == 0) {
+        jn_notice("database %s: attached app %s (database %s, user %s)", j->db, a->app,
+                  a->dbname, a->user);
+        j->status = 201;
+        j->result = d ? db_json(m, d) : NULL;
+    } else {
+        j->status = db_http_status(r);
+    }
+    attach_job_free(a);
+}
+
+int db_attach(struct jn_dbs *m, const char *name, const char *app, int *job_id, char *err,
+              size_t errlen)
 {
     struct db_rt *d = db_find(m, name);
     if (!d) {
@@ -374,28 +517,34 @@ int db_attach(struct jn_dbs *m, const char *name, const char *app, char *err, si
                  db_state_name(d->state));
         return JN_EBASE;
     }
-    char dbname[JN_STORE_NAME_MAX], user[JN_STORE_NAME_MAX], pass[JN_DB_PASS_LEN + 1];
-    sql_names(app, dbname, user, sizeof(dbname));
-    jn_db_password(pass);
-    struct jn_db_conn *c = db_conn(d, err, errlen);
-    int r = c ? jn_db_grant(c, dbname, user, pass, err, errlen) : JN_EBASE;
-    if (r < 0)
-        drop_conn(d);
-    if (r == 0 && (r = jn_db_env_write(m->state_dir, app, d->row.port, user, pass, dbname)) < 0)
-        snprintf(err, errlen, "cannot write the app's database settings: %s", jn_strerror(r));
-    if (r == 0 && (r = jn_store_db_attach(m->st, name, app)) < 0)
-        snprintf(err, errlen, "the state store failed (see the daemon's log)");
-    if (r < 0) {
-        /* Undo: no user or settings file without the attachment row. */
-        char e2[256];
-        if (c && db_conn(d, e2, sizeof(e2)))
-            jn_db_revoke(d->mon, user, e2, sizeof(e2));
-        jn_db_env_remove(m->state_dir, app);
-    } else {
-        jn_notice("database %s: attached app %s (database %s, user %s)", name, app, dbname, user);
+    for (struct db_job *o = m->jobs; o; o = o->next) {
+        if (o->state == DB_JOB_RUNNING && strcmp(o->kind, "attach") == 0 &&
+            strcmp(((struct attach_job *)o->arg)->app, app) == 0) {
+            snprintf(err, errlen, "app '%s' is being attached already (job %d)", app, o->id);
+            return JN_EEXIST;
+        }
     }
-    explicit_bzero(pass, sizeof(pass));
-    return r;
+    struct attach_job *a = jn_calloc(1, sizeof(*a));
+    a->port = d->row.port;
+    snprintf(a->admin_pass, sizeof(a->admin_pass), "%s", d->admin_pass);
+    snprintf(a->app, sizeof(a->app), "%s", app);
+    sql_names(app, a->dbname, a->user, sizeof(a->dbname));
+    jn_db_password(a->pass);
+    a->state_dir = m->state_dir;
+    struct db_job *j = jn_calloc(1, sizeof(*j));
+    j->kind = "attach";
+    snprintf(j->db, sizeof(j->db), "%s", name);
+    j->work = attach_job_work;
+    j->done = attach_job_done;
+    j->arg = a;
+    int r = db_job_start(m, j, err, errlen);
+    if (r < 0) {
+        attach_job_free(a);
+        free(j);
+        return r;
+    }
+    *job_id = j->id;
+    return 0;
 }
 
 int db_detach(struct jn_dbs *m, const char *name, const char *app, char *err, size_t errlen)
@@ -426,56 +575,210 @@ int db_detach(struct jn_dbs *m, const char *name, const char *app, char *err, si
     return 0;
 }
 
-int db_backup(struct jn_dbs *m, struct db_rt *d, const char *kind, struct jn_db_backup *out,
-              char *err, size_t errlen)
+/* A backup of the server on port with the admin password: any thread. */
+static int backup_run(const char *name, const struct jn_db_paths *p, int port, const char *pass,
+                      const char *kind, struct jn_db_backup *out, char *err, size_t errlen)
 {
-    struct jn_db_conn *c = db_conn(d, err, errlen);
+    char cerr[512] = "";
+    struct jn_db_conn *c = jn_db_connect(port, JN_DB_ADMIN_USER, pass, 5, cerr, sizeof(cerr));
     if (!c) {
-        char e2[512];
-        snprintf(e2, sizeof(e2), "database '%s' does not answer (%s): no backup", d->row.name,
-                 err);
-        snprintf(err, errlen, "%s", e2);
+        snprintf(err, errlen, "database '%s' does not answer (%s): no backup", name, cerr);
         return JN_EBASE;
     }
     char **names = jn_db_user_databases(c);
-    int r = jn_db_backup_make(&d->p, names, kind, out, err, errlen);
+    jn_db_close(c);
+    int r = jn_db_backup_make(p, names, kind, out, err, errlen);
     jn_db_names_free(names);
     if (r == 0)
-        jn_notice("database %s: backup %s (%lld bytes)", d->row.name, out->id,
-                  (long long)out->size);
+        jn_notice("database %s: backup %s (%lld bytes)", name, out->id, (long long)out->size);
     return r;
 }
 
-int db_restore(struct jn_dbs *m, const char *name, const char *id, const char *to, char *err,
-               size_t errlen)
+/* A backup or restore job's copy of what its thread needs. */
+struct copy_job {
+    struct jn_db_paths p;
+    int port;
+    char admin_pass[JN_DB_PASS_LEN + 1];
+    const char *kind;  /* backup: "manual" or "auto" */
+    int keep;          /* auto: the retention */
+    struct jn_db_backup b;
+    char file[JN_DB_PATH_MAX + 80]; /* restore: the backup */
+    char id[JN_DB_BACKUP_ID_MAX];   /* restore: its id */
+    struct db_rt *created;          /* restore --to: the new database */
+    bool create_failed;             /* ... whose create failed (and was undone) */
+};
+
+static void copy_job_free(struct copy_job *k)
+{
+    explicit_bzero(k->admin_pass, sizeof(k->admin_pass));
+    free(k);
+}
+
+static struct copy_job *copy_job_new(const struct db_rt *d)
+{
+    struct copy_job *k = jn_calloc(1, sizeof(*k));
+    k->p = d->p;
+    k->port = d->row.port;
+    snprintf(k->admin_pass, sizeof(k->admin_pass), "%s", d->admin_pass);
+    return k;
+}
+
+static int backup_job_work(struct db_job *j)
+{
+    struct copy_job *k = j->arg;
+    int r = backup_run(j->db, &k->p, k->port, k->admin_pass, k->kind, &k->b, j->err,
+                       sizeof(j->err));
+    if (r == 0 && strcmp(k->kind, "auto") == 0) {
+        int gone = jn_db_backup_prune(k->p.backups, k->keep);
+        if (gone > 0)
+            jn_notice("database %s: removed %d old automatic backup(s) (keep %d)", j->db, gone,
+                      k->keep);
+    }
+    return r;
+}
+
+static void backup_job_done(struct db_job *j)
+{
+    struct copy_job *k = j->arg;
+    if (j->r == 0) {
+        j->status = 201;
+        j->result = db_backup_json(&k->b);
+    } else {
+        j->status = db_http_status(j->r);
+    }
+    copy_job_free(k);
+}
+
+int db_backup_job(struct jn_dbs *m, struct db_rt *d, const char *kind, int *job_id, char *err,
+                  size_t errlen)
+{
+    if (d->state != DB_RUNNING) {
+        snprintf(err, errlen, "database '%s' is %s: no backup now", d->row.name,
+                 db_state_name(d->state));
+        return JN_EEXIST;
+    }
+    struct copy_job *k = copy_job_new(d);
+    k->kind = kind;
+    k->keep = d->row.backup_keep;
+    struct db_job *j = jn_calloc(1, sizeof(*j));
+    j->kind = "backup";
+    snprintf(j->db, sizeof(j->db), "%s", d->row.name);
+    j->work = backup_job_work;
+    j->done = backup_job_done;
+    j->arg = k;
+    int r = db_job_start(m, j, err, errlen);
+    if (r < 0) {
+        copy_job_free(k);
+        free(j);
+        return r;
+    }
+    *job_id = j->id;
+    return 0;
+}
+
+static int restore_job_work(struct db_job *j)
+{
+    struct copy_job *k = j->arg;
+    const struct jn_db_paths *p = &k->p;
+    if (k->created) {
+        int r = create_work(k->created, j->err, sizeof(j->err));
+        if (r < 0) {
+            k->create_failed = true;
+            return r;
+        }
+        p = &k->created->p;
+    }
+    char log[JN_DB_PATH_MAX + 16];
+    snprintf(log, sizeof(log), "%s/restore.log", p->dir);
+    int r = jn_db_backup_load(k->file, p->client, log, j->err, sizeof(j->err));
+    if (r == 0)
+        jn_notice("database %s: restored backup %s of %s", j->db2[0] ? j->db2 : j->db, k->id,
+                  j->db);
+    return r;
+}
+
+static void restore_job_done(struct db_job *j)
+{
+    struct copy_job *k = j->arg;
+    int r = j->r;
+    if (k->created) {
+        /* The new database stays when the load failed, as a create that
+         * succeeded; it goes when its create failed. */
+        char err[1024];
+        if (k->create_failed)
+            rt_free(k->created);
+        else if (create_finish(j->m, k->created, err, sizeof(err)) < 0 && r == 0) {
+            r = JN_EBASE;
+            snprintf(j->err, sizeof(j->err), "%s", err);
+        }
+    }
+    if (r == 0) {
+        j->status = 200;
+        j->result = cJSON_CreateObject();
+        cJSON_AddStringToObject(j->result, "restored", k->id);
+        cJSON_AddStringToObject(j->result, "database", j->db2[0] ? j->db2 : j->db);
+    } else {
+        j->status = db_http_status(r);
+    }
+    copy_job_free(k);
+}
+
+int db_restore(struct jn_dbs *m, const char *name, const char *id, const char *to, int *job_id,
+               char *err, size_t errlen)
 {
     struct db_rt *d = db_find(m, name);
     if (!d) {
         snprintf(err, errlen, "database '%.64s' does not exist (see: jern db ls)", name);
         return JN_ENOTFOUND;
     }
-    char file[JN_DB_PATH_MAX + 80];
-    snprintf(file, sizeof(file), "%s/%s.sql", d->p.backups, id);
-    if (!jn_db_backup_id_ok(id) || access(file, R_OK) != 0) {
+    struct copy_job *k = copy_job_new(d);
+    snprintf(k->file, sizeof(k->file), "%s/%s.sql", d->p.backups, id);
+    if (!jn_db_backup_id_ok(id) || access(k->file, R_OK) != 0) {
         snprintf(err, errlen, "database '%s' has no backup '%.64s' (see: jern db backups %s)",
                  name, id, name);
+        copy_job_free(k);
         return JN_ENOTFOUND;
     }
-    struct db_rt *target = d;
+    snprintf(k->id, sizeof(k->id), "%s", id);
+    struct db_job *busy = db_job_running(m, name);
+    if (busy) {
+        snprintf(err, errlen,
+                 "database '%s' is busy: a %s is running (job %d); one operation per database "
+                 "at a time, try again when it has finished",
+                 name, busy->kind, busy->id);
+        copy_job_free(k);
+        return JN_EEXIST;
+    }
+    struct db_job *j = jn_calloc(1, sizeof(*j));
+    j->kind = "restore";
+    snprintf(j->db, sizeof(j->db), "%s", name);
     if (to) {
         struct db_create c = {
             .name = to, .memory_mb = d->row.memory_mb, .dedicated = d->row.dedicated};
-        int r = db_create(m, &c, err, errlen);
-        if (r < 0)
+        int r = create_prepare(m, &c, &k->created, err, errlen);
+        if (r < 0) {
+            copy_job_free(k);
+            free(j);
             return r;
-        target = db_find(m, to);
+        }
+        snprintf(j->db2, sizeof(j->db2), "%s", to);
+        j->port = k->created->row.port;
     }
-    char log[JN_DB_PATH_MAX + 16];
-    snprintf(log, sizeof(log), "%s/restore.log", target->p.dir);
-    int r = jn_db_backup_load(file, target->p.client, log, err, errlen);
-    if (r == 0)
-        jn_notice("database %s: restored backup %s of %s", target->row.name, id, name);
-    return r;
+    j->work = restore_job_work;
+    j->done = restore_job_done;
+    j->arg = k;
+    int r = db_job_start(m, j, err, errlen);
+    if (r < 0) {
+        if (k->created) {
+            rm_tree(k->created->p.dir);
+            rt_free(k->created);
+        }
+        copy_job_free(k);
+        free(j);
+        return r;
+    }
+    *job_id = j->id;
+    return 0;
 }
 
 int db_schedule(struct jn_dbs *m, const char *name, int64_t every_s, int keep, char *err,
@@ -506,6 +809,14 @@ int db_destroy(struct jn_dbs *m, const char *name, bool force, char *final_id, c
         snprintf(err, errlen, "database '%.64s' does not exist (see: jern db ls)", name);
         return JN_ENOTFOUND;
     }
+    struct db_job *busy = db_job_running(m, name);
+    if (busy) {
+        snprintf(err, errlen,
+                 "database '%s' is busy: a %s is running (job %d); destroy it when that has "
+                 "finished",
+                 name, busy->kind, busy->id);
+        return JN_EEXIST;
+    }
     struct jn_store_db_attach *v;
     int n = jn_store_db_attachments(m->st, name, &v);
     if (n > 0 && !force) {
@@ -523,7 +834,8 @@ int db_destroy(struct jn_dbs *m, const char *name, bool force, char *final_id, c
     /* The final backup: kept in STATE/db-archive after the rest is gone. */
     struct jn_db_backup b;
     char berr[512];
-    if (d->state == DB_RUNNING && db_backup(m, d, "final", &b, berr, sizeof(berr)) == 0)
+    if (d->state == DB_RUNNING &&
+        backup_run(name, &d->p, d->row.port, d->admin_pass, "final", &b, berr, sizeof(berr)) == 0)
         snprintf(final_id, JN_DB_BACKUP_ID_MAX, "%s", b.id);
     else
         jn_warn("database %s: no final backup: %s", name,
@@ -636,17 +948,14 @@ static void scheduled_backup(struct jn_dbs *m, struct db_rt *d, int64_t now)
 {
     if (d->row.backup_every_s <= 0 || d->state != DB_RUNNING || now < d->next_backup_ms)
         return;
-    d->next_backup_ms = now + d->row.backup_every_s * 1000;
-    struct jn_db_backup b;
-    char err[512];
-    if (db_backup(m, d, "auto", &b, err, sizeof(err)) < 0) {
-        jn_error("database %s: scheduled backup: %s", d->row.name, err);
+    /* Another job on it: the backup waits for the next tick. */
+    if (db_job_running(m, d->row.name))
         return;
-    }
-    int gone = jn_db_backup_prune(d->p.backups, d->row.backup_keep);
-    if (gone > 0)
-        jn_notice("database %s: removed %d old automatic backup(s) (keep %d)", d->row.name, gone,
-                  d->row.backup_keep);
+    d->next_backup_ms = now + d->row.backup_every_s * 1000;
+    int id;
+    char err[512];
+    if (db_backup_job(m, d, "auto", &id, err, sizeof(err)) < 0)
+        jn_error("database %s: scheduled backup: %s", d->row.name, err);
 }
 
 /* An app destroyed while attached: detach it, so a new app of the same name
@@ -685,6 +994,7 @@ struct jn_dbs *jn_dbs_new(struct jn_loop *loop, struct jn_store *st, const char 
     m->st = st;
     m->state_dir = state_dir;
     jn_timer_init(&m->tick, tick_cb, m);
+    pthread_mutex_init(&m->mu, NULL);
     return m;
 }
 
@@ -729,6 +1039,12 @@ void jn_dbs_free(struct jn_dbs *m)
     if (!m)
         return;
     jn_timer_stop(m->loop, &m->tick);
+    /* A job thread still running keeps using m: then m stays allocated for
+     * the process's last moments rather than freed under it. */
+    if (!db_jobs_stop(m))
+        return;
+    db_jobs_free(m);
+    pthread_mutex_destroy(&m->mu);
     while (m->dbs) {
         struct db_rt *d = m->dbs;
         m->dbs = d->next;

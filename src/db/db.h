@@ -4,7 +4,8 @@
  * start (never a second server on a datadir), restarts crashed ones, attaches
  * apps (a database and a user each; the app's next instance gets
  * DATABASE_URL), makes scheduled backups and restores. Control thread only;
- * operations block while the server works (create: seconds).
+ * the long operations (create, attach, backup, restore) run as jobs on
+ * threads of their own (jobs.c) and report back through the loop.
  */
 #ifndef JN_DB_DB_H
 #define JN_DB_DB_H

@@ -275,6 +275,62 @@ def test_backup_drop_restore_and_schedule(env):
     assert backup in ids  # manual backups are never pruned
 
 
+def timed(d, *args):
+    t = time.monotonic()
+    r = d.jern(*args)
+    return r, time.monotonic() - t
+
+
+def test_api_answers_during_a_create_and_a_backup(env):
+    """Creates and backups run as jobs off the control thread: jern db ls and
+    jern apps answer within a second meanwhile, and a second operation on the
+    same database is refused naming the running one."""
+    d = env["d"]
+    create = subprocess.Popen([JERN, "db", "create", "side", "--memory", "256M"],
+                              env={**os.environ, **d.env()},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: any(j["database"] == "side" and j["kind"] == "create"
+                             for j in d.admin().get("/v1/databases").json()["jobs"]),
+                 10, what="the create job")
+        for cmd in (["db", "ls"], ["apps"], ["db", "ls"]):
+            r, took = timed(d, *cmd)
+            assert r.returncode == 0 and took < 1.0, (cmd, took, r.stderr)
+        r = d.jern("db", "create", "side")
+        assert r.returncode != 0 and "being created already (job" in r.stderr, r.stderr
+        assert create.poll() is None, "the create ended before the checks: no proof"
+    finally:
+        out, err = create.communicate(timeout=120)
+    assert create.returncode == 0, err
+    assert db_info(d, "side")["state"] == "running"
+    # A backup held up by a table lock: the dump waits, the API does not.
+    url = app_url(d, "shop")
+    with connect(url) as c, c.cursor() as cur:
+        cur.execute("LOCK TABLES keep_t WRITE")
+        backup = subprocess.Popen([JERN, "db", "backup", "main", "--json"],
+                                  env={**os.environ, **d.env()},
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            wait_for(lambda: any(j["database"] == "main" and j["kind"] == "backup"
+                                 for j in d.admin().get("/v1/databases").json()["jobs"]),
+                     10, what="the backup job")
+            time.sleep(0.5)
+            for cmd in (["db", "ls"], ["apps"]):
+                r, took = timed(d, *cmd)
+                assert r.returncode == 0 and took < 1.0, (cmd, took, r.stderr)
+            r = d.jern("db", "backup", "main")
+            assert r.returncode != 0 and "a backup is running (job" in r.stderr, r.stderr
+            r = d.jern("db", "destroy", "main", "--force")
+            assert r.returncode != 0 and "a backup is running" in r.stderr, r.stderr
+            assert backup.poll() is None, "the backup ended under the lock: no proof"
+        finally:
+            cur.execute("UNLOCK TABLES")
+            out, err = backup.communicate(timeout=120)
+    assert backup.returncode == 0, err
+    assert json.loads(out)["automatic"] is False
+    assert d.jern("db", "destroy", "side").returncode == 0
+
+
 def test_attach_during_load_fails_no_request(env):
     d = env["d"]
     assert d.jern("create", "live").returncode == 0
