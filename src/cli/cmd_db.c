@@ -160,6 +160,8 @@ static int c_create(struct jn_client *c, int argc, char **argv)
             cJSON_AddStringToObject(b, "memory", argv[++i]);
         } else if (strcmp(argv[i], "--dedicated") == 0) {
             cJSON_AddBoolToObject(b, "dedicated", true);
+        } else if (strcmp(argv[i], "--image") == 0 && i + 1 < argc) {
+            cJSON_AddStringToObject(b, "image", argv[++i]);
         } else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
             char *end;
             long p = strtol(argv[++i], &end, 10);
@@ -171,7 +173,7 @@ static int c_create(struct jn_client *c, int argc, char **argv)
             cJSON_AddNumberToObject(b, "port", (double)p);
         } else {
             cJSON_Delete(b);
-            return jn_client_usage("db create NAME [--memory 1G] [--dedicated] [--port P]");
+            return jn_client_usage("db create NAME [--memory 1G] [--dedicated] [--port P] [--image IMAGE]");
         }
     }
     char *path = jn_strdup("/v1/databases");
@@ -440,7 +442,7 @@ static int c_job(struct jn_client *c, int argc, char **argv)
 
 static const struct db_cmd cmds[] = {
     {"ls", 0, 0, "db ls", c_ls},
-    {"create", 1, 99, "db create NAME [--memory 1G] [--dedicated] [--port P]", c_create},
+    {"create", 1, 99, "db create NAME [--memory 1G] [--dedicated] [--port P] [--image IMAGE]", c_create},
     {"config", 1, 1, "db config NAME", c_config},
     {"attach", 2, 2, "db attach NAME APP", c_attach},
     {"detach", 2, 2, "db detach NAME APP", c_detach},

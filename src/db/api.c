@@ -140,8 +140,21 @@ static void h_create(struct call *c)
     }
     if (!int_field(c, "port", 1, 65535, &port))
         return;
-    struct db_create dc = {
-        .name = name, .memory_mb = mem, .dedicated = cJSON_IsTrue(ded), .port = (int)port};
+    const char *image = str_field(c, "image", false, &ok);
+    if (!ok)
+        return;
+    if (image && (!*image || strlen(image) > 255 || strpbrk(image, " \t\r\n"))) {
+        jn_api_error(c->resp, 400,
+                     "invalid image '%.64s' (a name like localhost/mariadb:10.11, at most 255 "
+                     "characters, no spaces)",
+                     image);
+        return;
+    }
+    struct db_create dc = {.name = name,
+                           .memory_mb = mem,
+                           .dedicated = cJSON_IsTrue(ded),
+                           .port = (int)port,
+                           .image = image};
     char err[1024] = "";
     int id;
     int r = db_create(c->m, &dc, &id, err, sizeof(err));

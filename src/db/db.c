@@ -12,6 +12,7 @@
 #include "db/db_int.h"
 #include "db/env.h"
 #include "db/run.h"
+#include "runtime/driver.h"
 #include "store/store.h"
 
 #include <cjson/cJSON.h>
@@ -204,7 +205,9 @@ static int pick_port(struct jn_dbs *m)
 static int create_files(struct db_rt *d, char *err, size_t errlen)
 {
     const struct jn_db_paths *p = &d->p;
-    if (mkdir(p->secrets, 0700) < 0 || mkdir(p->backups, 0700) < 0) {
+    /* run/ holds the socket alone: containers of attached apps mount it. */
+    if (mkdir(p->secrets, 0700) < 0 || mkdir(p->backups, 0700) < 0 ||
+        (mkdir(p->run, 0755) < 0 && errno != EEXIST)) {
         snprintf(err, errlen, "cannot create %s: %s", p->dir, strerror(errno));
         return -errno;
     }
@@ -273,6 +276,8 @@ static void create_undo(struct db_rt *d)
         usleep(20000);
     }
     rm_tree(d->p.dir);
+    unlink(d->p.sock);
+    rmdir(d->p.run);
 }
 
 /* Checks a create and makes its directory: on success *out is the new
@@ -382,14 +387,68 @@ static int create_finish(struct jn_dbs *m, struct db_rt *d, char *err, size_t er
     return 0;
 }
 
+/* The container engine's socket: $DOCKER_HOST (unix://PATH), else Docker's. */
+static const char *docker_socket(void)
+{
+    const char *h = getenv("DOCKER_HOST");
+    return h && strncmp(h, "unix://", 7) == 0 ? h + 7 : "/var/run/docker.sock";
+}
+
+/* --image: the image must be on this machine (or pullable). Then still no
+ * server from it: see docs/DATABASES.md. */
+static int image_check(const char *image, char *err, size_t errlen)
+{
+    struct jn_driver *drv = jn_driver_docker_new(docker_socket());
+    char id[128], ver[128];
+    int r = drv ? jn_driver_version(drv, ver, sizeof(ver)) : JN_EBASE;
+    if (r < 0) {
+        snprintf(err, errlen,
+                 "--image needs a container engine: none answers at %s (%s); leave out "
+                 "--image to run Debian's mariadbd as a process",
+                 docker_socket(), drv ? jn_driver_errmsg(drv) : "cannot make a client");
+    } else if ((r = jn_driver_image_ensure(drv, image, NULL, id, sizeof(id))) < 0) {
+        snprintf(err, errlen,
+                 "image '%.200s' is not available: %.300s. jern does not build database "
+                 "images and this machine may reach no registry: load or build it first "
+                 "(podman load / podman build -t %.200s), or leave out --image",
+                 image, jn_driver_errmsg(drv), image);
+        r = JN_EBADINPUT;
+    } else {
+        snprintf(err, errlen,
+                 "image '%.200s' is present, but running a database server in a container "
+                 "is not implemented yet: leave out --image (jern runs Debian's mariadbd as a "
+                 "supervised process; docs/DATABASES.md)",
+                 image);
+        r = JN_EUNSUPPORTED;
+    }
+    jn_driver_destroy(drv);
+    return r;
+}
+
+struct create_job {
+    struct db_rt *d;
+    char *image;
+};
+
 static int create_job_work(struct db_job *j)
 {
-    return create_work(j->arg, j->err, sizeof(j->err));
+    struct create_job *k = j->arg;
+    if (k->image) {
+        int r = image_check(k->image, j->err, sizeof(j->err));
+        if (r < 0) {
+            rm_tree(k->d->p.dir);
+            return r;
+        }
+    }
+    return create_work(k->d, j->err, sizeof(j->err));
 }
 
 static void create_job_done(struct db_job *j)
 {
-    struct db_rt *d = j->arg;
+    struct create_job *k = j->arg;
+    struct db_rt *d = k->d;
+    free(k->image);
+    free(k);
     if (j->r < 0) {
         rt_free(d);
     } else if ((j->r = create_finish(j->m, d, j->err, sizeof(j->err))) == 0) {
@@ -410,13 +469,18 @@ int db_create(struct jn_dbs *m, const struct db_create *c, int *job_id, char *er
     j->kind = "create";
     snprintf(j->db, sizeof(j->db), "%s", c->name);
     j->port = d->row.port;
+    struct create_job *k = jn_calloc(1, sizeof(*k));
+    k->d = d;
+    k->image = c->image ? jn_strdup(c->image) : NULL;
     j->work = create_job_work;
     j->done = create_job_done;
-    j->arg = d;
+    j->arg = k;
     r = db_job_start(m, j, err, errlen);
     if (r < 0) {
         rm_tree(d->p.dir);
         rt_free(d);
+        free(k->image);
+        free(k);
         free(j);
         return r;
     }
@@ -436,6 +500,7 @@ struct attach_job {
     char admin_pass[JN_DB_PASS_LEN + 1];
     char app[JN_STORE_NAME_MAX], dbname[JN_STORE_NAME_MAX], user[JN_STORE_NAME_MAX];
     char pass[JN_DB_PASS_LEN + 1];
+    char run[JN_DB_PATH_MAX]; /* the socket's directory */
     const char *state_dir;
 };
 
@@ -453,7 +518,8 @@ static int attach_job_work(struct db_job *j)
         jn_db_connect(a->port, JN_DB_ADMIN_USER, a->admin_pass, 5, j->err, sizeof(j->err));
     int r = c ? jn_db_grant(c, a->dbname, a->user, a->pass, j->err, sizeof(j->err)) : JN_EBASE;
     if (r == 0 &&
-        (r = jn_db_env_write(a->state_dir, a->app, a->port, a->user, a->pass, a->dbname)) < 0) {
+        (r = jn_db_env_write(a->state_dir, a->app, a->port, a->run, a->user, a->pass,
+                                 a->dbname)) < 0) {
         snprintf(j->err, sizeof(j->err), "cannot write the app's database settings: %s",
                  jn_strerror(r));
         char e2[256];
@@ -526,6 +592,7 @@ int db_attach(struct jn_dbs *m, const char *name, const char *app, int *job_id, 
     }
     struct attach_job *a = jn_calloc(1, sizeof(*a));
     a->port = d->row.port;
+    snprintf(a->run, sizeof(a->run), "%s", d->p.run);
     snprintf(a->admin_pass, sizeof(a->admin_pass), "%s", d->admin_pass);
     snprintf(a->app, sizeof(a->app), "%s", app);
     sql_names(app, a->dbname, a->user, sizeof(a->dbname));
@@ -863,6 +930,7 @@ int db_destroy(struct jn_dbs *m, const char *name, bool force, char *final_id, c
         jn_warn("database %s: cannot keep its backups in %s: %s", name, archive, strerror(errno));
     rm_tree(d->p.dir);
     unlink(d->p.sock);
+    rmdir(d->p.run); /* in /tmp when the state path is long */
     rt_unlink(m, d);
     rt_free(d);
     jn_notice("database %s: destroyed (backups kept in %s)", name, archive);

@@ -94,6 +94,7 @@ struct db_create {
     int64_t memory_mb;
     bool dedicated;
     int port;
+    const char *image; /* NULL: Debian's mariadbd as a process */
 };
 
 /* The long operations answer with a started job (*job_id) or an error. */

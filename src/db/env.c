@@ -1,5 +1,8 @@
 /*
- * env.c: an attached app's database variables, one "K=V" per line.
+ * env.c: an attached app's database variables, one "K=V" per line: a
+ * process's as they are; a container's after "container:" (its 127.0.0.1 is
+ * its own: it reaches the server through the socket directory jern mounts);
+ * "#socket_dir=" names that directory on the host.
  */
 #include "core/common.h"
 
@@ -14,8 +17,8 @@ static void env_path(char *out, size_t n, const char *state_dir, const char *app
     snprintf(out, n, "%s/db/env/%s", state_dir, app);
 }
 
-int jn_db_env_write(const char *state_dir, const char *app, int port, const char *user,
-                    const char *pass, const char *dbname)
+int jn_db_env_write(const char *state_dir, const char *app, int port, const char *run_dir,
+                    const char *user, const char *pass, const char *dbname)
 {
     char dir[4096], file[4200], tmp[4300];
     snprintf(dir, sizeof(dir), "%s/db", state_dir);
@@ -31,8 +34,15 @@ int jn_db_env_write(const char *state_dir, const char *app, int port, const char
     int r = dprintf(fd,
                     "DATABASE_URL=mysql://%s:%s@127.0.0.1:%d/%s\n"
                     "MYSQL_HOST=127.0.0.1\nMYSQL_PORT=%d\nMYSQL_USER=%s\nMYSQL_PASSWORD=%s\n"
-                    "MYSQL_DATABASE=%s\n",
-                    user, pass, port, dbname, port, user, pass, dbname);
+                    "MYSQL_DATABASE=%s\n"
+                    "container:DATABASE_URL=mysql://%s:%s@localhost/%s?socket=%s/mariadbd.sock\n"
+                    "container:MYSQL_HOST=localhost\ncontainer:MYSQL_PORT=%d\n"
+                    "container:MYSQL_UNIX_PORT=%s/mariadbd.sock\n"
+                    "container:MYSQL_USER=%s\ncontainer:MYSQL_PASSWORD=%s\n"
+                    "container:MYSQL_DATABASE=%s\n"
+                    "#socket_dir=%s\n",
+                    user, pass, port, dbname, port, user, pass, dbname, user, pass, dbname,
+                    JN_DB_CONTAINER_RUN, port, JN_DB_CONTAINER_RUN, user, pass, dbname, run_dir);
     int e = r < 0 || fsync(fd) < 0 ? -errno : 0;
     close(fd);
     if (e == 0 && rename(tmp, file) < 0)
@@ -49,20 +59,26 @@ void jn_db_env_remove(const char *state_dir, const char *app)
     unlink(file);
 }
 
-/* The file's lines, NULL-terminated (empty when there is none). */
-static char **read_lines(const char *state_dir, const char *app)
+/* The file's lines of one set (prefix "" for a process's, "container:"),
+ * the prefix removed, NULL-terminated (empty when there is none). */
+static char **read_lines(const char *state_dir, const char *app, const char *prefix)
 {
     char file[4200], line[1024];
     env_path(file, sizeof(file), state_dir, app);
     char **v = jn_calloc(1, sizeof(char *));
     FILE *f = fopen(file, "re");
     size_t n = 0;
-    while (f && n < 16 && fgets(line, sizeof(line), f)) {
+    while (f && n < 32 && fgets(line, sizeof(line), f)) {
         line[strcspn(line, "\n")] = '\0';
-        if (!strchr(line, '='))
+        size_t pl = strlen(prefix);
+        const char *kv = line + pl;
+        const char *eq = strchr(kv, '=');
+        /* A key with ':' or '#' belongs to another set. */
+        if (strncmp(line, prefix, pl) != 0 || !eq || memchr(kv, ':', (size_t)(eq - kv)) ||
+            kv[0] == '#')
             continue;
         v = jn_realloc(v, (n + 2) * sizeof(char *));
-        v[n++] = jn_strdup(line);
+        v[n++] = jn_strdup(kv);
         v[n] = NULL;
     }
     if (f)
@@ -72,7 +88,7 @@ static char **read_lines(const char *state_dir, const char *app)
 
 int jn_db_env_get(const char *state_dir, const char *app, const char *key, char *out, size_t n)
 {
-    char **v = read_lines(state_dir, app);
+    char **v = read_lines(state_dir, app, "");
     size_t kl = strlen(key);
     int r = JN_ENOTFOUND;
     for (size_t i = 0; v[i]; i++) {
@@ -94,9 +110,24 @@ static bool has_key(const char *const *env, const char *kv)
     return false;
 }
 
-char **jn_db_env_merge(const char *state_dir, const char *app, const char *const *env)
+int jn_db_env_socket_dir(const char *state_dir, const char *app, char *out, size_t n)
 {
-    char **db = read_lines(state_dir, app);
+    char **v = read_lines(state_dir, app, "#");
+    int r = JN_ENOTFOUND;
+    for (size_t i = 0; v[i]; i++) {
+        if (strncmp(v[i], "socket_dir=", 11) == 0) {
+            snprintf(out, n, "%s", v[i] + 11);
+            r = 0;
+        }
+    }
+    jn_db_env_free(v);
+    return r;
+}
+
+char **jn_db_env_merge(const char *state_dir, const char *app, const char *const *env,
+                       bool container)
+{
+    char **db = read_lines(state_dir, app, container ? "container:" : "");
     size_t n = 0, m = 0;
     while (env && env[n])
         n++;

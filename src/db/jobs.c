@@ -23,10 +23,11 @@
 
 int db_http_status(int r)
 {
-    return r == JN_EBADINPUT   ? 400
-           : r == JN_ENOTFOUND ? 404
-           : r == JN_EEXIST    ? 409
-                               : 500;
+    return r == JN_EBADINPUT      ? 400
+           : r == JN_ENOTFOUND    ? 404
+           : r == JN_EEXIST       ? 409
+           : r == JN_EUNSUPPORTED ? 501
+                                  : 500;
 }
 
 static const char *job_state_name(enum db_job_state s)

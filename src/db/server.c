@@ -39,13 +39,15 @@ void jn_db_paths(const char *state_dir, const char *name, struct jn_db_paths *p)
     path(p->client, p->dir, "client.cnf");
     path(p->secrets, p->dir, "secrets");
     path(p->backups, p->dir, "backups");
-    path(p->sock, p->dir, "mariadbd.sock");
+    path(p->run, p->dir, "run");
+    path(p->sock, p->run, "mariadbd.sock");
     if (strlen(p->sock) >= SOCK_MAX) {
         /* A short, stable name derived from the directory. */
         uint64_t h = 1469598103934665603ull;
         for (const char *c = p->dir; *c; c++)
             h = (h ^ (unsigned char)*c) * 1099511628211ull;
-        snprintf(p->sock, sizeof(p->sock), "/tmp/jern-db-%016llx.sock", (unsigned long long)h);
+        snprintf(p->run, sizeof(p->run), "/tmp/jern-db-%016llx", (unsigned long long)h);
+        path(p->sock, p->run, "mariadbd.sock");
     }
 }
 

@@ -17,7 +17,8 @@ struct jn_db_paths {
     char data[JN_DB_PATH_MAX];    /* the datadir */
     char pid[JN_DB_PATH_MAX];     /* mariadbd.pid */
     char log[JN_DB_PATH_MAX];     /* mariadbd.err */
-    char sock[JN_DB_PATH_MAX];    /* the unix socket (in /tmp when DIR is too long) */
+    char run[JN_DB_PATH_MAX];     /* DIR/run: the socket alone (mounted into containers) */
+    char sock[JN_DB_PATH_MAX];    /* RUN/mariadbd.sock (RUN in /tmp when DIR is too long) */
     char client[JN_DB_PATH_MAX];  /* client.cnf: the admin account, 0600 */
     char secrets[JN_DB_PATH_MAX]; /* secrets/: passwords, 0700 */
     char backups[JN_DB_PATH_MAX]; /* backups/ */

@@ -26,6 +26,9 @@
  *   /env/NAME         the value of $NAME, or 404
  *   /file?path=P      the content of $FILE_ROOT/P (at most 1 MiB): 403 without
  *                     $FILE_ROOT or when P holds a ".." segment, 404 when missing
+ *   /mysql            connects to the unix socket $MYSQL_UNIX_PORT and answers the
+ *                     server version from MariaDB's greeting (what a client in the
+ *                     container would reach); 502 when it cannot
  *   /ws               WebSocket echo (RFC 6455): text, binary, fragments, ping/pong, close
  *   /crash            exits the process at once with status 1, without answering
  *
@@ -54,6 +57,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -819,6 +823,34 @@ static int handle_big(struct conn *c, struct req *r)
 
 /* /file?path=P: lets tests see what a deployed app sees on its filesystem
  * (a container's bind mount), confined to $FILE_ROOT. */
+/* The MySQL protocol's first packet (the server speaks first): a 4-byte
+ * header, protocol version 10, then the NUL-terminated server version. */
+static int handle_mysql(struct conn *c, struct req *r)
+{
+    const char *path = getenv("MYSQL_UNIX_PORT");
+    if (!path || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+        return respond_text(c, r, 502, "MYSQL_UNIX_PORT is not set\n");
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    memcpy(a.sun_path, path, strlen(path));
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct timeval tv = {.tv_sec = 5};
+    char buf[256];
+    ssize_t n = -1;
+    if (fd >= 0) {
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
+            n = read(fd, buf, sizeof(buf) - 1);
+    }
+    int e = errno;
+    if (fd >= 0)
+        close(fd);
+    if (n < 6 || buf[4] != 10)
+        return respond_text(c, r, 502, "no MySQL greeting on %s: %s\n", path,
+                            n < 0 ? strerror(e) : "short or unknown packet");
+    buf[n] = '\0';
+    return respond_text(c, r, 200, "%s\n", buf + 5);
+}
+
 static int handle_file(struct conn *c, struct req *r)
 {
     const char *root = getenv("FILE_ROOT");
@@ -926,6 +958,8 @@ static int dispatch(struct conn *c, struct req *r)
                : respond_text(c, r, 404, "env %s is not set\n", p + 5);
     } else if (strcmp(p, "/file") == 0) {
         rc = handle_file(c, r);
+    } else if (strcmp(p, "/mysql") == 0) {
+        rc = handle_mysql(c, r);
     } else if (strcmp(p, "/ws") == 0) {
         rc = respond_text(c, r, 400, "/ws needs a WebSocket upgrade request\n");
     } else if (app_version[0]) {

@@ -134,14 +134,14 @@ static void test_env_merge(void **state)
 {
     char dir[] = "/tmp/jn-test-env-XXXXXX";
     assert_non_null(mkdtemp(dir));
-    assert_int_equal(jn_db_env_write(dir, "web", 3307, "web", "pw", "web"), 0);
+    assert_int_equal(jn_db_env_write(dir, "web", 3307, "/st/db/main/run", "web", "pw", "web"), 0);
     char path[256];
     snprintf(path, sizeof(path), "%s/db/env/web", dir);
     struct stat sb;
     assert_int_equal(stat(path, &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0600);
     const char *env[] = {"A=1", "MYSQL_HOST=db.example", NULL};
-    char **m = jn_db_env_merge(dir, "web", env);
+    char **m = jn_db_env_merge(dir, "web", env, false);
     int url = 0, host = 0, n = 0;
     for (; m[n]; n++) {
         url += strcmp(m[n], "DATABASE_URL=mysql://web:pw@127.0.0.1:3307/web") == 0;
@@ -151,8 +151,26 @@ static void test_env_merge(void **state)
     assert_int_equal(host, 1); /* the release's own value wins */
     assert_int_equal(n, 7);
     jn_db_env_free(m);
+    /* A container: the socket mounted at /run/jern-db, localhost */
+    m = jn_db_env_merge(dir, "web", NULL, true);
+    int sock = 0;
+    for (n = 0; m[n]; n++) {
+        sock += strcmp(m[n], "DATABASE_URL=mysql://web:pw@localhost/web?socket=/run/jern-db/"
+                             "mariadbd.sock") == 0;
+        sock += strcmp(m[n], "MYSQL_UNIX_PORT=/run/jern-db/mariadbd.sock") == 0;
+        sock += strcmp(m[n], "MYSQL_HOST=localhost") == 0;
+        assert_null(strstr(m[n], "127.0.0.1"));
+        assert_null(strchr(m[n], ':') < strchr(m[n], '=') ? strchr(m[n], ':') : NULL);
+    }
+    assert_int_equal(sock, 3);
+    assert_int_equal(n, 7);
+    jn_db_env_free(m);
+    char sd[256];
+    assert_int_equal(jn_db_env_socket_dir(dir, "web", sd, sizeof(sd)), 0);
+    assert_string_equal(sd, "/st/db/main/run");
     jn_db_env_remove(dir, "web");
-    m = jn_db_env_merge(dir, "web", env);
+    assert_int_equal(jn_db_env_socket_dir(dir, "web", sd, sizeof(sd)), JN_ENOTFOUND);
+    m = jn_db_env_merge(dir, "web", env, false);
     assert_string_equal(m[0], "A=1");
     assert_null(m[2]);
     jn_db_env_free(m);
