@@ -7,25 +7,36 @@
 #             log, O_DIRECT, file per table
 #   jern      the my.cnf `jern db create --memory MEM --dedicated` generates
 #
-# Each server runs in its own memory cgroup limited to MEM (page cache included,
-# so no configuration gets the OS cache as a free second buffer pool). The data
-# set is larger than the default buffer pool and smaller than jern's.
+# MEM is the memory jern's configuration is generated for (buffer pool 75% of
+# it, as the seed's lines). Each server runs in its own memory cgroup limited to
+# that pool plus a margin for the server itself (DB_BENCH_MARGIN), page cache
+# included: the same limit for all three. The data set (~3x MariaDB's default
+# 128 MiB pool) fits in jern's pool but not in the page cache beside the default
+# pool, so the OS cache cannot stand in for a buffer pool (O_DIRECT in jern's
+# configuration bypasses it; the defaults read through it). Rows are picked
+# uniformly (sysbench --rand-type=uniform), so the whole data set is the working
+# set rather than sysbench's default hot 1%. The tables are utf8mb4 (jern's
+# default) in all three, so they hold the same bytes and sort the same way.
 #
-# Settings (environment): DB_BENCH_MEMORY (MiB, default 1024), DB_BENCH_TABLES (4),
-# DB_BENCH_ROWS (300000 per table, ~290 MiB in all), DB_BENCH_THREADS (8),
-# DB_BENCH_SECONDS (60), DB_BENCH_WARMUP (20). Results: bench/results/db-*.txt.
+# Settings (environment): DB_BENCH_MEMORY (MiB, default 640: a 480 MiB pool),
+# DB_BENCH_MARGIN (MiB, 96), DB_BENCH_TABLES (4), DB_BENCH_ROWS (440000 per table,
+# ~425 MiB in all), DB_BENCH_THREADS (8), DB_BENCH_SECONDS (60), DB_BENCH_WARMUP
+# (30), DB_BENCH_RAND (uniform). Results: bench/results/db-*.txt.
 # DB_BENCH_ABLATE=1 also measures jern's configuration with one rule at a time put
 # back to MariaDB's default (same data, DB_BENCH_ABLATE_SECONDS each, default 30):
 # the effect of each rule, as docs/DATABASES.md reports it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-MEM=${DB_BENCH_MEMORY:-1024}
+MEM=${DB_BENCH_MEMORY:-640}
+POOL=$((MEM * 3 / 4 / 32 * 32))
+CGMEM=$((POOL + ${DB_BENCH_MARGIN:-96}))
 TABLES=${DB_BENCH_TABLES:-4}
-ROWS=${DB_BENCH_ROWS:-300000}
+ROWS=${DB_BENCH_ROWS:-440000}
 THREADS=${DB_BENCH_THREADS:-8}
 SECS=${DB_BENCH_SECONDS:-60}
-WARM=${DB_BENCH_WARMUP:-20}
+WARM=${DB_BENCH_WARMUP:-30}
+RAND=${DB_BENCH_RAND:-uniform}
 JERN=${JERN_BIN:-$PWD/build/jern}
 
 for t in mariadbd mariadb-install-db sysbench; do
@@ -62,12 +73,12 @@ user = root
 EOF
 }
 
-# start NAME CNF: mariadbd in a fresh memory cgroup of MEM MiB; waits until ready.
+# start NAME CNF: mariadbd in a fresh memory cgroup of CGMEM MiB; waits until ready.
 start() {
     local name=$1 cnf=$2 cg=$CGROOT/jern-bench-db-$$-$1
     mkdir -p "$cg"
     echo "$cg" >"$WORK/cg-$name"
-    echo $((MEM * 1024 * 1024)) >"$cg/memory.limit_in_bytes"
+    echo $((CGMEM * 1024 * 1024)) >"$cg/memory.limit_in_bytes"
     ( echo "$BASHPID" >"$cg/cgroup.procs"; exec mariadbd --defaults-file="$cnf" ) >/dev/null 2>&1 &
     PID=$!
     PIDS+=("$PID")
@@ -89,13 +100,15 @@ stop() {
 }
 
 sb() { sysbench oltp_read_write --db-driver=mysql --mysql-socket="$SOCK" --mysql-user=root \
-       --mysql-db=sbtest --tables="$TABLES" --table-size="$ROWS" --threads="$THREADS" "$@"; }
+       --mysql-db=sbtest --tables="$TABLES" --table-size="$ROWS" --threads="$THREADS" --rand-type="$RAND" "$@"; }
 
 # run NAME CNF: prepare, warm up, measure; prints "tps p95".
 run() {
     local name=$1 cnf=$2
     start "$name" "$cnf"
-    mariadb --socket="$SOCK" -uroot -e 'CREATE DATABASE IF NOT EXISTS sbtest'
+    # The same tables for all three: utf8mb4 with jern's collation (MariaDB's
+    # built-in default is latin1, whose sorts are cheaper: not a tuning effect).
+    mariadb --socket="$SOCK" -uroot -e 'CREATE DATABASE IF NOT EXISTS sbtest CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci'
     sb prepare >"$WORK/$name-prepare.log" 2>&1
     # The same history for every configuration: a clean restart after prepare
     # (MariaDB reloads the pages it dumped), then the warm-up.
@@ -117,7 +130,7 @@ init_datadir() {
         --auth-root-authentication-method=normal --skip-test-db >"$1/install.log" 2>&1
 }
 
-echo "bench-db: memory ${MEM} MiB per server, $TABLES tables x $ROWS rows, $THREADS threads, ${WARM}s warm-up + ${SECS}s"
+echo "bench-db: jern --memory ${MEM}M (pool ${POOL} MiB), cgroup ${CGMEM} MiB per server, $TABLES tables x $ROWS rows, $THREADS threads, ${WARM}s warm-up + ${SECS}s"
 
 # defaults
 D=$WORK/defaults; mkdir -p "$D"; init_datadir "$D"
@@ -127,7 +140,7 @@ read -r TPS_D P95_D SIZE_D <<<"$(run defaults "$D/my.cnf")"
 # the seed's four lines
 S=$WORK/seed; mkdir -p "$S"; init_datadir "$S"
 { base_cnf "$S" "$(free_port)"; cat <<EOF
-innodb_buffer_pool_size = $((MEM * 3 / 4))M
+innodb_buffer_pool_size = ${POOL}M
 innodb_log_file_size = 512M
 innodb_flush_method = O_DIRECT
 innodb_file_per_table = 1
@@ -188,8 +201,9 @@ fi
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 {
     echo "make bench-db, $(date -u +%Y-%m-%dT%H:%MZ), $(mariadbd --version | awk '{print $3}')"
-    echo "memory limit ${MEM} MiB per server (cgroup, page cache included); data set ${SIZE_J} MiB"
-    echo "($TABLES tables x $ROWS rows); sysbench oltp_read_write, $THREADS threads, ${SECS}s after ${WARM}s warm-up"
+    echo "jern --memory ${MEM}M --dedicated (pool ${POOL} MiB; seed's pool the same); memory limit ${CGMEM} MiB"
+    echo "per server (cgroup, page cache included); data set ${SIZE_J} MiB ($TABLES tables x $ROWS rows);"
+    echo "sysbench oltp_read_write --rand-type=$RAND, $THREADS threads, ${SECS}s after ${WARM}s warm-up"
     printf "%-10s %10s %10s\n" config "tps" "p95 ms"
     printf "%-10s %10s %10s\n" defaults "$TPS_D" "$P95_D"
     printf "%-10s %10s %10s\n" seed "$TPS_S" "$P95_S"
