@@ -52,13 +52,16 @@ $(BUILD)/jern: $(BUILD)/obj/main.o $(BUILD)/libjern.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The small HTTP app used as demo backend, test backend and container image.
-$(BUILD)/jern-testapp: tests/app/testapp.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS)
+TESTAPP_SRCS := $(sort $(wildcard tests/app/*.c))
+TESTAPP_DEPS := $(TESTAPP_SRCS) $(wildcard tests/app/*.h)
 
-$(BUILD)/jern-testapp-static: tests/app/testapp.c
+$(BUILD)/jern-testapp: $(TESTAPP_DEPS)
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -O2 -static -pthread -o $@ $<
+	$(CC) $(CPPFLAGS) $(filter-out -MMD -MP,$(CFLAGS)) -o $@ $(TESTAPP_SRCS) $(LDFLAGS)
+
+$(BUILD)/jern-testapp-static: $(TESTAPP_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -static -pthread -o $@ $(TESTAPP_SRCS)
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libjern.a
 	@mkdir -p $(dir $@)

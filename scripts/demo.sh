@@ -59,9 +59,24 @@ for _ in $(seq 100); do
 done
 
 echo "jern demo: jern serve runs (apps on http://*.localhost:$PORT/, state in $dir/state)"
+# A root jern runs exec apps as the user jern-app (docs/RUNTIME.md), which must
+# reach the program and the directory the deploy is made from. A checkout under
+# a private directory (/root is 0700) deploys a copy from a directory it can.
+app=build/jern-testapp
+appdir=$PWD
+if [ "$(id -u)" -eq 0 ] && id jern-app >/dev/null 2>&1 &&
+    ! runuser -u jern-app -- test -x "$PWD/$app"; then
+    appdir=/tmp/jern-demo-app
+    mkdir -p "$appdir"
+    cp "$app" "$appdir/"
+    chmod 755 "$appdir" "$appdir/jern-testapp"
+    echo "jern demo: $PWD is private to root, so the app runs from a copy in $appdir"
+    app=$appdir/jern-testapp
+fi
+jern=$PWD/build/jern
 echo
-echo '  $ jern deploy demo --cmd build/jern-testapp --env APP_VERSION=v1 --health /health --instances 2'
-build/jern deploy demo --cmd build/jern-testapp --env APP_VERSION=v1 --health /health --instances 2
+echo "  \$ jern deploy demo --cmd $app --env APP_VERSION=v1 --health /health --instances 2"
+(cd "$appdir" && "$jern" deploy demo --cmd "$app" --env APP_VERSION=v1 --health /health --instances 2)
 echo
 echo "jern demo: four requests through the gateway:"
 for _ in 1 2 3 4; do
@@ -72,7 +87,7 @@ echo
 build/jern ps demo
 echo
 echo "Try (with JERN_ADMIN=$JERN_ADMIN):"
-echo "  build/jern deploy demo --cmd build/jern-testapp --env APP_VERSION=v2 --health /health   # a new release, zero downtime"
+echo "  build/jern deploy demo --cmd $app --env APP_VERSION=v2 --health /health   # a new release, zero downtime"
 echo "  build/jern rollback demo                                                               # back to the previous release"
 echo "  build/jern releases demo; build/jern ps; build/jern logs demo -f; build/jern scale demo 3"
 if [ -n "${JERN_DEMO_ONESHOT:-}" ]; then

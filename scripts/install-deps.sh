@@ -20,6 +20,20 @@ PACKAGES=(
     strace linux-perf
 )
 
+# When jern runs as root, exec apps run as this unprivileged user instead
+# (docs/RUNTIME.md). Made once; later runs leave it alone.
+if [ "$(id -u)" -eq 0 ]; then
+    if ! getent passwd jern-app >/dev/null; then
+        useradd --system --user-group --home-dir /var/lib/jern-app --create-home \
+            --shell /usr/sbin/nologin jern-app
+        echo "jern: created the system user jern-app (exec apps run as it)"
+    fi
+elif ! getent passwd jern-app >/dev/null; then
+    echo "jern: note: no user jern-app; a jern running as root needs it for exec apps" >&2
+    echo "jern: (as root: useradd --system --user-group --home-dir /var/lib/jern-app" \
+        "--create-home --shell /usr/sbin/nologin jern-app)" >&2
+fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -2,10 +2,28 @@
 # Runs every test against the sanitizer build (build/asan):
 #   1. each cmocka unit test binary under build/asan/tests/unit
 #   2. fuzz corpora replayed through the parsers (when fuzz/replay exists)
-#   3. the pytest integration suite, driving the real binary on loopback
+#   3. the structure checks (scripts/check-structure.py: include loops in a
+#      folder, files over 1,000 lines, functions over 150)
+#   4. the pytest integration suite, driving the real binary on loopback
 # Ends with "N passed, N failed" and exits non-zero if anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+
+# A root jern runs exec apps as the user jern-app (docs/RUNTIME.md), which must
+# reach the test programs and the directories deploys are made from. A checkout
+# under a private directory (/root is 0700) is tested from a copy that it can.
+if [ "$(id -u)" -eq 0 ] && id jern-app >/dev/null 2>&1 && [ -z "${JERN_TEST_COPY:-}" ] &&
+    ! runuser -u jern-app -- test -x "$PWD/build/jern-testapp"; then
+    copy=$(mktemp -d /tmp/jern-test-XXXXXX)
+    chmod 755 "$copy"
+    echo "== $PWD is private to root: running the tests from a copy in $copy"
+    cp -a . "$copy/"
+    cd "$copy"
+    JERN_TEST_COPY=1 tests/run.sh "$@"
+    rc=$?
+    cd / && rm -rf "$copy"
+    exit "$rc"
+fi
 
 BUILD=${JERN_TEST_BUILD:-build/asan}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
@@ -45,6 +63,16 @@ if [ -x fuzz/replay.sh ]; then
         failed=$((failed + 1))
         failures+=("fuzz corpus replay")
     fi
+fi
+
+echo "== structure (scripts/check-structure.py)"
+if out=$(python3 scripts/check-structure.py 2>&1); then
+    echo "$out" | tail -1
+    passed=$((passed + 1))
+else
+    echo "$out"
+    failed=$((failed + 1))
+    failures+=("structure: scripts/check-structure.py")
 fi
 
 echo "== integration tests (pytest, $BUILD/jern)"

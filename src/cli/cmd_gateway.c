@@ -9,23 +9,19 @@
 #include "cli/commands.h"
 #include "config/conf.h"
 #include "core/log.h"
-#include "ev/loop.h"
 #include "gateway/gateway.h"
+#include "proc/process.h"
 
-#include <signal.h>
 #include <stdio.h>
-#include <unistd.h>
 
 struct gw_cli {
     const char *path;
     struct jn_gateway *g;
-    struct jn_loop *loop;
+    struct jn_process proc;
 };
 
-static void on_reload(struct jn_loop *loop, int signo, void *arg)
+static void on_reload(void *arg)
 {
-    (void)loop;
-    (void)signo;
     struct gw_cli *cli = arg;
     struct jn_conf *conf;
     char err[1024];
@@ -41,28 +37,17 @@ static void on_reload(struct jn_loop *loop, int signo, void *arg)
 static void quit_done(void *arg)
 {
     struct gw_cli *cli = arg;
-    jn_loop_stop(cli->loop);
+    jn_process_stop(&cli->proc);
 }
 
-static void on_quit(struct jn_loop *loop, int signo, void *arg)
+static void on_quit(void *arg)
 {
-    (void)loop;
-    (void)signo;
     struct gw_cli *cli = arg;
     jn_gateway_shutdown(cli->g, quit_done, cli);
 }
 
-static void on_stop(struct jn_loop *loop, int signo, void *arg)
+static void on_reopen(void *arg)
 {
-    (void)arg;
-    jn_notice("gateway: signal %d: stopping", signo);
-    jn_loop_stop(loop);
-}
-
-static void on_reopen(struct jn_loop *loop, int signo, void *arg)
-{
-    (void)loop;
-    (void)signo;
     struct gw_cli *cli = arg;
     jn_gateway_reopen_logs(cli->g);
 }
@@ -105,47 +90,24 @@ int jn_cmd_gateway(int argc, char **argv)
         fprintf(stderr, "configuration file %s test is successful\n", path);
         return 0;
     }
-    if (conf->error_log_path && jn_log_open(conf->error_log_path) < 0)
-        fprintf(stderr, "jern: cannot open error_log %s, logging to stderr\n",
-                conf->error_log_path);
-    jn_log_set_level((enum jn_log_level)conf->error_log_level);
-    char *pid_path = conf->pid_path ? jn_strdup(conf->pid_path) : NULL;
-
-    signal(SIGPIPE, SIG_IGN);
     struct gw_cli cli = {.path = path};
-    int rc = jn_loop_new(&cli.loop);
+    struct jn_process_ops ops = {on_reload, on_quit, on_reopen, &cli};
+    /* Before any thread starts, so the workers inherit the blocked mask. */
+    int rc = jn_process_start(&cli.proc, conf, "gateway: ", &ops, err, sizeof(err));
     if (rc < 0) {
-        fprintf(stderr, "jern: event loop: %s\n", jn_strerror(rc));
+        fprintf(stderr, "jern: %s\n", err);
+        jn_conf_free(conf);
         return 1;
     }
-    /* Before any thread starts, so the workers inherit the blocked mask. */
-    jn_loop_signal(cli.loop, SIGHUP, on_reload, &cli);
-    jn_loop_signal(cli.loop, SIGQUIT, on_quit, &cli);
-    jn_loop_signal(cli.loop, SIGTERM, on_stop, &cli);
-    jn_loop_signal(cli.loop, SIGINT, on_stop, &cli);
-    jn_loop_signal(cli.loop, SIGUSR1, on_reopen, &cli);
-    rc = jn_gateway_start(cli.loop, conf, &cli.g, err, sizeof(err));
+    rc = jn_gateway_start(cli.proc.loop, conf, &cli.g, err, sizeof(err));
     if (rc < 0) {
         fprintf(stderr, "jern: gateway: %s\n", err);
-        jn_loop_free(cli.loop);
-        free(pid_path);
+        jn_process_free(&cli.proc);
         return 1;
     }
-    if (pid_path) {
-        FILE *f = fopen(pid_path, "w");
-        if (f) {
-            fprintf(f, "%d\n", (int)getpid());
-            fclose(f);
-        } else {
-            jn_warn("gateway: cannot write pid file %s: %s", pid_path, strerror(errno));
-        }
-    }
-    rc = jn_loop_run(cli.loop);
+    rc = jn_process_run(&cli.proc);
     jn_gateway_free(cli.g);
-    jn_loop_free(cli.loop);
-    if (pid_path)
-        unlink(pid_path);
-    free(pid_path);
+    jn_process_free(&cli.proc);
     jn_notice("gateway: exiting");
     return rc < 0 ? 1 : 0;
 }

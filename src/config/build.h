@@ -18,6 +18,7 @@
 #define JN_CTX_LOCATION 0x10u
 #define JN_CTX_UPSTREAM 0x20u
 #define JN_CTX_TYPES 0x40u /* mime types: any "TYPE EXT...;" line is accepted */
+#define JN_CTX_JERN 0x80u  /* the daemon's jern { } block (jern_block.c) */
 #define JN_CTX_HSL (JN_CTX_HTTP | JN_CTX_SERVER | JN_CTX_LOCATION)
 
 /* Directive flags */
@@ -34,6 +35,8 @@ struct jn_conf_build {
     struct jn_conf *conf;
     char *err;
     size_t errlen;
+    unsigned flags;  /* JN_CONF_* of load.h */
+    bool http_added; /* the file had no http block: the loader added an empty one */
 };
 
 /* The settings of one http/server/location level while it is being built.
@@ -129,6 +132,18 @@ JN_CONF_HANDLER(jn_conf_set_server_name);
 JN_CONF_HANDLER(jn_conf_set_location);
 JN_CONF_HANDLER(jn_conf_set_proxy_pass);
 JN_CONF_HANDLER(jn_conf_set_return);
+/* jern_block.c: jern { ... } (jern serve only) */
+JN_CONF_HANDLER(jn_conf_set_jern);
+JN_CONF_HANDLER(jn_conf_set_jern_listen);
+JN_CONF_HANDLER(jn_conf_set_jern_admin);
+JN_CONF_HANDLER(jn_conf_set_jern_string);
+JN_CONF_HANDLER(jn_conf_set_jern_drain_timeout);
+JN_CONF_HANDLER(jn_conf_set_jern_instance_log_size);
+JN_CONF_HANDLER(jn_conf_set_jern_instance_log_files);
+JN_CONF_HANDLER(jn_conf_set_jern_log_retention);
+/* Adds, at the end of the http block being built (lvl), one server per jern
+ * listen address answering 404 for hosts no app has (JN_CONF_DAEMON only). */
+int jn_conf_jern_app_servers(struct jn_conf_build *b, struct jn_conf_level *lvl);
 /* upstream_block.c: upstream NAME { ... } */
 JN_CONF_HANDLER(jn_conf_set_upstream);
 JN_CONF_HANDLER(jn_conf_set_upstream_server);

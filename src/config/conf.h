@@ -123,6 +123,24 @@ struct jn_conf_log_format {
     char *format;
 };
 
+#define JN_CONF_JERN_MAX_LISTEN 16
+
+/* The jern { } block of `jern serve` (load.h's JN_CONF_DAEMON): NULL/0 for
+ * what it does not say. */
+struct jn_conf_jern {
+    char *listen[JN_CONF_JERN_MAX_LISTEN]; /* where apps answer */
+    size_t nlisten;
+    char *state_dir;
+    char *admin_unix;  /* path of the admin socket */
+    char *admin_tcp;   /* TCP admin listener */
+    char *admin_token; /* with admin_tcp */
+    char *base_domain;
+    int64_t drain_timeout_ms;  /* -1: not given */
+    int64_t instance_log_size; /* bytes; 0: not given */
+    int instance_log_files;    /* -1: not given */
+    int64_t log_retention_ms;  /* 0: not given */
+};
+
 struct jn_conf {
     char *path; /* the main file, or "(embedded)" */
     int worker_processes; /* resolved: "auto" becomes the usable CPU count */
@@ -139,6 +157,7 @@ struct jn_conf {
     struct jn_conf_log_format *log_formats;
     size_t nlog_formats;
     bool has_http; /* an http block was given */
+    struct jn_conf_jern jern;
 };
 
 /* nginx's combined format, jern's default access log format. */

@@ -8,14 +8,15 @@
  * counts, flags, the context of its children if it is a block, its phase, its
  * handler, a field offset for the generic handlers, and its syntax for
  * messages), write the handler next to its siblings, and document it in
- * docs/CONFIG.md. Adding a block such as the daemon's future `jern { ... }`:
- * add a JN_CTX_ bit in build.h, a row here with JN_DIR_BLOCK and that bit as
- * child_ctx, its handler calling jn_conf_walk(b, n, JN_CTX_JERN, target), and
+ * docs/CONFIG.md. Adding a block (as the daemon's `jern { ... }` was, in
+ * jern_block.c): add a JN_CTX_ bit in build.h, a row here with JN_DIR_BLOCK and
+ * that bit as child_ctx, its handler calling jn_conf_walk(b, n, JN_CTX_X, target), and
  * rows for the directives allowed inside it; validation, "did you mean",
  * duplicate detection and phase ordering then come for free.
  */
 #include "config/build.h"
 
+#include "config/load.h"
 #include "config/value.h"
 #include "core/log.h"
 
@@ -39,6 +40,20 @@ static const struct jn_conf_directive directives[] = {
     {"events", JN_CTX_MAIN, 0, 0, JN_DIR_BLOCK, JN_CTX_EVENTS, JN_PHASE_BLOCK, jn_conf_set_events,
      0},
     {"http", JN_CTX_MAIN, 0, 0, JN_DIR_BLOCK, JN_CTX_HTTP, JN_PHASE_BLOCK, jn_conf_set_http, 0},
+    /* jern: the daemon's block (jern_block.c), applied before http reads its listens */
+    {"jern", JN_CTX_MAIN, 0, 0, JN_DIR_BLOCK, JN_CTX_JERN, JN_PHASE_DEFINE, jn_conf_set_jern, 0},
+    {"listen", JN_CTX_JERN, 1, 1, JN_DIR_MULTI, 0, JN_PHASE_SET, jn_conf_set_jern_listen, 0},
+    {"state_dir", JN_CTX_JERN, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_jern_string,
+     offsetof(struct jn_conf_jern, state_dir)},
+    {"admin", JN_CTX_JERN, 1, 2, JN_DIR_MULTI, 0, JN_PHASE_SET, jn_conf_set_jern_admin, 0},
+    {"base_domain", JN_CTX_JERN, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_jern_string,
+     offsetof(struct jn_conf_jern, base_domain)},
+    {"drain_timeout", JN_CTX_JERN, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_jern_drain_timeout, 0},
+    {"instance_log_size", JN_CTX_JERN, 1, 1, 0, 0, JN_PHASE_SET,
+     jn_conf_set_jern_instance_log_size, 0},
+    {"instance_log_files", JN_CTX_JERN, 1, 1, 0, 0, JN_PHASE_SET,
+     jn_conf_set_jern_instance_log_files, 0},
+    {"log_retention", JN_CTX_JERN, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_jern_log_retention, 0},
     /* events */
     {"worker_connections", JN_CTX_EVENTS, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_worker_connections,
      0},
@@ -197,10 +212,11 @@ int jn_conf_validate(struct jn_conf_build *b, const struct jn_conf_node *nodes, 
         const struct jn_conf_directive *d = lookup(node->name, ctx, &known);
         if (!known) {
             const char *s = suggest(node->name, ctx);
+            const char *where = ctx == JN_CTX_JERN ? " in the jern block" : "";
             if (s)
-                return jn_conf_error(b, node, "unknown directive \"%s\" (did you mean \"%s\"?)",
-                                     node->name, s);
-            return jn_conf_error(b, node, "unknown directive \"%s\"", node->name);
+                return jn_conf_error(b, node, "unknown directive \"%s\"%s (did you mean \"%s\"?)",
+                                     node->name, where, s);
+            return jn_conf_error(b, node, "unknown directive \"%s\"%s", node->name, where);
         }
         if (!d)
             return jn_conf_error(b, node, "\"%s\" directive is not allowed here", node->name);
@@ -353,8 +369,10 @@ JN_CONF_HANDLER(jn_conf_set_http)
     struct jn_conf_settings s;
     jn_conf_settings_defaults(&s);
     struct jn_conf_level lvl = {.s = &s, .ctx = JN_CTX_HTTP};
-    b->conf->has_http = true;
+    b->conf->has_http = !b->http_added;
     int rc = jn_conf_walk(b, n, JN_CTX_HTTP, &lvl);
+    if (rc == 0 && (b->flags & JN_CONF_DAEMON))
+        rc = jn_conf_jern_app_servers(b, &lvl);
     jn_conf_settings_free(&s);
     return rc;
 }

@@ -6,6 +6,7 @@
 
 #include "control/control_int.h"
 #include "control/names.h"
+#include "core/fault.h"
 #include "core/log.h"
 #include "net/sock.h"
 
@@ -51,6 +52,11 @@ const char *jn_control_base_domain(const struct jn_control *ctl)
     return ctl->base_domain;
 }
 
+struct jn_gateway *jn_control_gateway(const struct jn_control *ctl)
+{
+    return ctl->gw;
+}
+
 const struct jn_conf *jn_control_conf(const struct jn_control *ctl)
 {
     return ctl->conf;
@@ -66,10 +72,10 @@ static const struct jn_conf_upstream *conf_upstream(const struct jn_control *ctl
     return NULL;
 }
 
-static int store_err(int r, char *err, size_t errlen)
+static int store_err(struct jn_control *ctl, int r, char *err, size_t errlen)
 {
     if (r == JN_EBASE)
-        snprintf(err, errlen, "the state store failed (see the daemon's log)");
+        snprintf(err, errlen, "the state store failed: %s", jn_store_error(ctl->st));
     return r;
 }
 
@@ -87,12 +93,12 @@ static int desired(struct jn_control *ctl, const char *name, const struct jn_con
                      "defines one; create an app with: jern create %.64s)",
                      name, name);
         if (r < 0)
-            return store_err(r, err, errlen);
+            return store_err(ctl, r, err, errlen);
     }
     struct jn_store_server *rows = NULL;
     int nrows = jn_store_server_list(ctl->st, name, &rows);
     if (nrows < 0)
-        return store_err(nrows, err, errlen);
+        return store_err(ctl, nrows, err, errlen);
     size_t cap = (cu ? cu->nservers : 0) + (size_t)nrows;
     struct jn_ctl_want *w = jn_calloc(cap ? cap : 1, sizeof(*w));
     size_t n = 0;
@@ -165,7 +171,7 @@ int jn_control_publish_all(struct jn_control *ctl, char *err, size_t errlen)
     struct jn_store_app *apps;
     int n = jn_store_app_list(ctl->st, &apps);
     if (n < 0)
-        return store_err(n, err, errlen);
+        return store_err(ctl, n, err, errlen);
     int r = 0;
     for (int i = 0; i < n && r == 0; i++) {
         if (conf_upstream(ctl, apps[i].name)) {
@@ -181,6 +187,40 @@ int jn_control_publish_all(struct jn_control *ctl, char *err, size_t errlen)
     if (r == 0 && (r = jn_ctl_publish_hosts(ctl)) < 0)
         snprintf(err, errlen, "cannot publish the app hosts: %s", jn_strerror(r));
     return r;
+}
+
+/* Who answers host (normalised) other than app: the app it is a domain of,
+ * or the app whose implicit APP.BASE name it is. Returns 0 and fills err (a
+ * 409 message) when another app owns it, 1 when it is free (or app's own),
+ * or a store error. */
+static int host_free(struct jn_control *ctl, const char *app, const char *host, char *err,
+                     size_t errlen)
+{
+    char owner[JN_STORE_NAME_MAX];
+    int r = jn_store_domain_owner(ctl->st, host, owner, sizeof(owner));
+    if (r == 0 && strcmp(owner, app) != 0) {
+        snprintf(err, errlen,
+                 "host '%s' already belongs to app '%s' (one of its domains; see: jern domains %s)",
+                 host, owner, owner);
+        return 0;
+    }
+    if (r < 0 && r != JN_ENOTFOUND)
+        return store_err(ctl, r, err, errlen);
+    size_t hl = strlen(host), bl = strlen(ctl->base_domain);
+    if (hl > bl + 1 && host[hl - bl - 1] == '.' && strcmp(host + hl - bl, ctl->base_domain) == 0) {
+        char name[JN_STORE_NAME_MAX];
+        size_t nl = hl - bl - 1;
+        if (nl < sizeof(name) && !memchr(host, '.', nl)) {
+            memcpy(name, host, nl);
+            name[nl] = '\0';
+            if (strcmp(name, app) != 0 && jn_store_app_get(ctl->st, name, NULL) == 0) {
+                snprintf(err, errlen, "host '%s' already belongs to app '%s' (its own name, %s.%s)",
+                         host, name, name, ctl->base_domain);
+                return 0;
+            }
+        }
+    }
+    return 1;
 }
 
 int jn_control_app_create(struct jn_control *ctl, const char *name, const char *const *domains,
@@ -199,9 +239,32 @@ int jn_control_app_create(struct jn_control *ctl, const char *name, const char *
     for (size_t i = 0; i < ndomains; i++) {
         if ((r = jn_name_domain_norm(domains[i], norm[i], sizeof(norm[i]), err, errlen)) < 0)
             goto out;
+        if ((r = host_free(ctl, name, norm[i], err, errlen)) <= 0) {
+            r = r == 0 ? JN_EEXIST : r;
+            goto out;
+        }
+    }
+    /* The app's own name, NAME.BASE, must not be another app's domain. */
+    char own[JN_STORE_NAME_MAX + JN_STORE_DOMAIN_MAX + 2];
+    snprintf(own, sizeof(own), "%s.%s", name, ctl->base_domain);
+    char owner[JN_STORE_NAME_MAX];
+    r = jn_store_domain_owner(ctl->st, own, owner, sizeof(owner));
+    if (r == 0 && strcmp(owner, name) == 0)
+        r = JN_ENOTFOUND; /* the app exists and lists its own host: "already exists" below */
+    if (r == 0) {
+        snprintf(err, errlen,
+                 "app name '%s' would take the host '%s', a domain of app '%s' (choose another "
+                 "name, or first: jern domains %s remove %s)",
+                 name, own, owner, owner, own);
+        r = JN_EEXIST;
+        goto out;
+    }
+    if (r != JN_ENOTFOUND) {
+        store_err(ctl, r, err, errlen);
+        goto out;
     }
     if ((r = jn_store_begin(ctl->st)) < 0) {
-        store_err(r, err, errlen);
+        store_err(ctl, r, err, errlen);
         goto out;
     }
     r = jn_store_app_create(ctl->st, name, NULL);
@@ -217,7 +280,7 @@ int jn_control_app_create(struct jn_control *ctl, const char *name, const char *
         r = jn_store_commit(ctl->st);
     if (r < 0) {
         jn_store_rollback(ctl->st);
-        store_err(r, err, errlen);
+        store_err(ctl, r, err, errlen);
         goto out;
     }
     if ((r = publish(ctl, name, err, errlen)) == 0 && (r = jn_ctl_publish_hosts(ctl)) < 0)
@@ -228,19 +291,20 @@ out:
     return r;
 }
 
-static int app_missing(int r, const char *name, char *err, size_t errlen)
+static int app_missing(struct jn_control *ctl, int r, const char *name, char *err, size_t errlen)
 {
     if (r == JN_ENOTFOUND)
         snprintf(err, errlen, "app '%.64s' does not exist (create it with: jern create %.64s)",
                  name, name);
-    return store_err(r, err, errlen);
+    return store_err(ctl, r, err, errlen);
 }
 
 int jn_control_app_delete(struct jn_control *ctl, const char *name, char *err, size_t errlen)
 {
     int r = jn_store_app_delete(ctl->st, name);
     if (r < 0)
-        return app_missing(r, name, err, errlen);
+        return app_missing(ctl, r, name, err, errlen);
+    jn_fault_point("destroy:after-delete");
     /* Hosts first: no new request is routed to the upstream being withdrawn;
      * requests in flight keep their snapshot and finish. */
     r = jn_ctl_publish_hosts(ctl);
@@ -248,16 +312,25 @@ int jn_control_app_delete(struct jn_control *ctl, const char *name, char *err, s
     if (r < 0)
         snprintf(err, errlen, "cannot publish the app hosts: %s", jn_strerror(r));
     jn_notice("app '%s' deleted", name);
-    if (ctl->on_app_deleted)
-        ctl->on_app_deleted(ctl->on_app_deleted_arg, name);
+    for (size_t i = 0; i < JN_CTL_MAX_HOOKS; i++)
+        if (ctl->on_app_deleted[i].cb)
+            ctl->on_app_deleted[i].cb(ctl->on_app_deleted[i].arg, name);
     return r;
 }
 
 void jn_control_on_app_deleted(struct jn_control *ctl, void (*cb)(void *arg, const char *app),
                                void *arg)
 {
-    ctl->on_app_deleted = cb;
-    ctl->on_app_deleted_arg = arg;
+    for (size_t i = 0; i < JN_CTL_MAX_HOOKS; i++) {
+        if (cb ? !ctl->on_app_deleted[i].cb : ctl->on_app_deleted[i].arg == arg) {
+            ctl->on_app_deleted[i].cb = cb;
+            ctl->on_app_deleted[i].arg = cb ? arg : NULL;
+            if (cb)
+                return;
+        }
+    }
+    if (cb)
+        abort(); /* more hooks than JN_CTL_MAX_HOOKS: a programming error */
 }
 
 int jn_control_domain_add(struct jn_control *ctl, const char *app, const char *domain, char *err,
@@ -267,13 +340,15 @@ int jn_control_domain_add(struct jn_control *ctl, const char *app, const char *d
     int r = jn_name_domain_norm(domain, norm, sizeof(norm), err, errlen);
     if (r < 0)
         return r;
+    if ((r = host_free(ctl, app, norm, err, errlen)) <= 0)
+        return r == 0 ? JN_EEXIST : r;
     r = jn_store_domain_add(ctl->st, app, norm);
     if (r == JN_EEXIST) {
         snprintf(err, errlen, "domain '%s' already belongs to an app (see: jern apps)", norm);
         return r;
     }
     if (r < 0)
-        return app_missing(r, app, err, errlen);
+        return app_missing(ctl, r, app, err, errlen);
     if ((r = jn_ctl_publish_hosts(ctl)) < 0)
         snprintf(err, errlen, "cannot publish the app hosts: %s", jn_strerror(r));
     return r;
@@ -287,14 +362,14 @@ int jn_control_domain_remove(struct jn_control *ctl, const char *app, const char
     if (r < 0)
         return r;
     if ((r = jn_store_app_get(ctl->st, app, NULL)) < 0)
-        return app_missing(r, app, err, errlen);
+        return app_missing(ctl, r, app, err, errlen);
     r = jn_store_domain_remove(ctl->st, app, norm);
     if (r == JN_ENOTFOUND) {
         snprintf(err, errlen, "app '%s' has no domain '%s' (see: jern domains %s)", app, norm, app);
         return r;
     }
     if (r < 0)
-        return store_err(r, err, errlen);
+        return store_err(ctl, r, err, errlen);
     if ((r = jn_ctl_publish_hosts(ctl)) < 0)
         snprintf(err, errlen, "cannot publish the app hosts: %s", jn_strerror(r));
     return r;
@@ -372,7 +447,7 @@ int jn_control_server_add(struct jn_control *ctl, const char *upstream, const ch
     else
         r = jn_store_server_add(ctl->st, upstream, norm, weight, jn_name_state(state));
     if (r < 0)
-        return store_err(r, err, errlen);
+        return store_err(ctl, r, err, errlen);
     jn_notice("upstream '%s': server %s added (weight %d, %s)", upstream, norm, weight,
               jn_name_state(state));
     return publish(ctl, upstream, err, errlen);
@@ -402,7 +477,7 @@ int jn_control_server_remove(struct jn_control *ctl, const char *upstream, const
     else
         r = jn_store_server_remove(ctl->st, upstream, norm);
     if (r < 0)
-        return store_err(r, err, errlen);
+        return store_err(ctl, r, err, errlen);
     jn_notice("upstream '%s': server %s removed", upstream, norm);
     return publish(ctl, upstream, err, errlen);
 }
@@ -426,7 +501,7 @@ int jn_control_server_set(struct jn_control *ctl, const char *upstream, const ch
     else
         r = jn_store_server_set(ctl->st, upstream, norm, nw, jn_name_state(ns));
     if (r < 0)
-        return store_err(r, err, errlen);
+        return store_err(ctl, r, err, errlen);
     jn_notice("upstream '%s': server %s set to weight %d, %s", upstream, norm, nw,
               jn_name_state(ns));
     return publish(ctl, upstream, err, errlen);

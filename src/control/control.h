@@ -45,6 +45,7 @@ int jn_control_publish_all(struct jn_control *ctl, char *err, size_t errlen);
 struct jn_store *jn_control_store(struct jn_control *ctl);
 const char *jn_control_base_domain(const struct jn_control *ctl);
 const struct jn_conf *jn_control_conf(const struct jn_control *ctl);
+struct jn_gateway *jn_control_gateway(const struct jn_control *ctl); /* NULL: none attached */
 
 /* Apps. create makes the app, its upstream (named like the app, no servers
  * yet) and its domains in one transaction; domains may be NULL. */
@@ -54,7 +55,9 @@ int jn_control_app_delete(struct jn_control *ctl, const char *name, char *err, s
 
 /* Registers cb(arg, app), called on the control thread right after an app was
  * deleted from the store, so the owner of its instances learns of it even if
- * it never saw them (a deploy and a destroy within one supervisor tick). */
+ * it never saw them (a deploy and a destroy within one supervisor tick), and
+ * the autoscaler forgets its settings. Up to 4 hooks; cb NULL removes the
+ * hooks registered with arg. */
 void jn_control_on_app_deleted(struct jn_control *ctl, void (*cb)(void *arg, const char *app),
                                void *arg);
 int jn_control_domain_add(struct jn_control *ctl, const char *app, const char *domain, char *err,

@@ -1,12 +1,21 @@
-/* control_int.h: what control.c and publish.c share (internal to src/control). */
+/* control_int.h: the control plane's model as control.c and publish.c share
+ * it, and the hooks and live views the deploy and scale code use (internal to
+ * src/control and its folders). */
 #ifndef JN_CONTROL_INT_H
 #define JN_CONTROL_INT_H
 
 #include "control/control.h"
 #include "gateway/upstream.h"
 
-struct jn_autoscaler;
 struct jn_loop;
+
+/* Called for an app's upstream u before it is handed to the gateway (scale
+ * to zero hooks it up: control/scale/autoscale.c); may set *wait_ready and
+ * *wait_timeout_ms for the gateway's app entry. */
+typedef void jn_ctl_publish_hook(void *arg, const char *app, struct jn_upstream *u,
+                                 bool *wait_ready, int64_t *wait_timeout_ms);
+
+#define JN_CTL_MAX_HOOKS 4
 
 struct jn_ctl_live {
     char *name;
@@ -29,11 +38,14 @@ struct jn_control {
     size_t nlive;
     struct jn_ctl_host *hosts; /* the app hosts last published to the gateway */
     size_t nhosts;
-    struct jn_autoscaler *as; /* scale to zero (control/autoscale.c); NULL: none */
-    struct jn_loop *as_loop;  /* the control loop, for the gateway's "wanted" posts: set
-                               * once, and like ctl itself outlives the gateway workers */
-    void (*on_app_deleted)(void *arg, const char *app);
-    void *on_app_deleted_arg;
+    jn_ctl_publish_hook *on_publish; /* NULL: none */
+    void *on_publish_arg;
+    struct jn_loop *loop; /* the control loop, for the gateway's posts: set once, and
+                           * like ctl itself outlives the gateway workers */
+    struct {
+        void (*cb)(void *arg, const char *app);
+        void *arg;
+    } on_app_deleted[JN_CTL_MAX_HOOKS];
 };
 
 /* A desired server: the view plus, for config servers, the config entry. */
@@ -63,10 +75,10 @@ void jn_ctl_live_counters(struct jn_control *ctl, const char *name, struct jn_ct
 /* The upstream last published under name (borrowed), or NULL. */
 struct jn_upstream *jn_ctl_live_upstream(struct jn_control *ctl, const char *name);
 
-/* Attaches the autoscaler consulted when app upstreams are published (NULL
- * detaches; loop is kept). */
-void jn_control_set_autoscaler(struct jn_control *ctl, struct jn_autoscaler *as,
-                               struct jn_loop *loop);
+/* Registers the publish hook (one; NULL fn detaches) and the control loop
+ * (kept when NULL). Control thread. */
+void jn_ctl_on_publish_app(struct jn_control *ctl, jn_ctl_publish_hook *fn, void *arg,
+                           struct jn_loop *loop);
 
 /* Drops every live upstream reference (jn_control_free). */
 void jn_ctl_live_free(struct jn_control *ctl);

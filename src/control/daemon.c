@@ -8,19 +8,21 @@
  */
 #include "core/common.h"
 
-#include "control/admin.h"
-#include "control/api.h"
+#include "control/api/admin.h"
+#include "control/api/api.h"
 #include "control/control.h"
 #include "control/daemon.h"
 #include "control/daemon_conf.h"
-#include "control/deploy.h"
+#include "control/deploy/deploy.h"
+#include "control/scale/autoscale.h"
+#include "control/statedir.h"
 #include "core/log.h"
 #include "db/db.h"
 #include "ev/loop.h"
 #include "gateway/gateway.h"
+#include "proc/process.h"
 #include "store/store.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -32,55 +34,32 @@ struct daemon {
     struct jn_daemon_conf dc;
     const struct jn_conf *conf; /* owned by the gateway */
     struct jn_gateway *gw;
-    struct jn_loop *loop;
+    struct jn_process proc;
+    struct jn_loop *loop; /* proc.loop */
     struct jn_control *ctl;
     struct jn_admin *admin;
     struct jn_deployer *deployer;
+    struct jn_autoscaler *autoscaler;
     struct jn_dbs *dbs;
     struct jn_api api;
     char admin_desc[512];
+    int lock_fd; /* the state dir's lock (statedir.h) */
 };
-
-/* mkdir -p with mode 0700 for the directories it creates. */
-static int mkdirs(const char *path)
-{
-    char buf[4096];
-    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-        return -ENAMETOOLONG;
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-        return -errno;
-    return 0;
-}
-
-static void on_stop(struct jn_loop *loop, int signo, void *arg)
-{
-    jn_notice("signal %d: stopping", signo);
-    jn_loop_stop(loop);
-}
 
 static void quit_done(void *arg)
 {
     struct daemon *d = arg;
-    jn_loop_stop(d->loop);
+    jn_process_stop(&d->proc);
 }
 
 /* QUIT: stop accepting, let requests in flight finish, then exit. */
-static void on_quit(struct jn_loop *loop, int signo, void *arg)
+static void on_quit(void *arg)
 {
     struct daemon *d = arg;
-    jn_notice("signal %d: finishing requests in flight, then stopping", signo);
     jn_gateway_shutdown(d->gw, quit_done, d);
 }
 
-static void on_reopen(struct jn_loop *loop, int signo, void *arg)
+static void on_reopen(void *arg)
 {
     struct daemon *d = arg;
     jn_gateway_reopen_logs(d->gw);
@@ -88,7 +67,7 @@ static void on_reopen(struct jn_loop *loop, int signo, void *arg)
 
 /* HUP: re-read the file. Live state lives in the store, not the file, so it
  * is re-applied on top of the new config. A bad file keeps the old one. */
-static void on_reload(struct jn_loop *loop, int signo, void *arg)
+static void on_reload(void *arg)
 {
     struct daemon *d = arg;
     if (!d->config_path) {
@@ -137,7 +116,7 @@ static void on_reload(struct jn_loop *loop, int signo, void *arg)
 
 int jn_daemon_run(const char *config_path)
 {
-    struct daemon d = {.config_path = config_path};
+    struct daemon d = {.config_path = config_path, .lock_fd = -1};
     char err[1024];
     int rc = 1;
     struct jn_conf *conf;
@@ -146,17 +125,24 @@ int jn_daemon_run(const char *config_path)
         return 1;
     }
     d.conf = conf;
-    if (conf->error_log_path && jn_log_open(conf->error_log_path) < 0)
-        fprintf(stderr, "jern: cannot open error_log %s, logging to stderr\n",
-                conf->error_log_path);
-    jn_log_set_level((enum jn_log_level)conf->error_log_level);
-    int r = mkdirs(d.dc.state_dir);
+    /* Before any thread starts, so every thread inherits the blocked mask. */
+    struct jn_process_ops ops = {on_reload, on_quit, on_reopen, &d};
+    int r = jn_process_start(&d.proc, conf, "", &ops, err, sizeof(err));
     if (r < 0) {
-        fprintf(stderr, "jern: cannot create the state directory %s: %s\n", d.dc.state_dir,
-                jn_strerror(r));
+        fprintf(stderr, "jern: %s\n", err);
         jn_conf_free(conf);
         goto out;
     }
+    d.loop = d.proc.loop;
+    /* Before the store or the admin socket is touched: a second daemon must
+     * not unlink the first one's socket nor write to its database. */
+    r = jn_statedir_claim(d.dc.state_dir, err, sizeof(err));
+    if (r < 0) {
+        fprintf(stderr, "jern: %s\n", err);
+        jn_conf_free(conf);
+        goto out;
+    }
+    d.lock_fd = r;
     char dbpath[4096];
     snprintf(dbpath, sizeof(dbpath), "%s/jern.db", d.dc.state_dir);
     struct jn_store *st;
@@ -166,19 +152,6 @@ int jn_daemon_run(const char *config_path)
         goto out;
     }
     d.ctl = jn_control_new(st, d.conf, d.dc.base_domain);
-
-    if ((r = jn_loop_new(&d.loop)) < 0) {
-        fprintf(stderr, "jern: cannot create the event loop: %s\n", jn_strerror(r));
-        jn_conf_free(conf);
-        goto out;
-    }
-    /* Before any thread starts, so every thread inherits the blocked mask. */
-    signal(SIGPIPE, SIG_IGN);
-    jn_loop_signal(d.loop, SIGTERM, on_stop, &d);
-    jn_loop_signal(d.loop, SIGINT, on_stop, &d);
-    jn_loop_signal(d.loop, SIGHUP, on_reload, &d);
-    jn_loop_signal(d.loop, SIGQUIT, on_quit, &d);
-    jn_loop_signal(d.loop, SIGUSR1, on_reopen, &d);
 
     if (jn_gateway_start(d.loop, conf, &d.gw, err, sizeof(err)) < 0) {
         fprintf(stderr, "jern: gateway: %s\n", err);
@@ -191,9 +164,14 @@ int jn_daemon_run(const char *config_path)
      * snapshot already routes to them and never to orphans. */
     struct jn_deploy_opts dopts = {
         .state_dir = d.dc.state_dir,
+        .log_size = d.dc.instance_log_size,
+        .log_files = d.dc.instance_log_files,
+        .log_retention_ms = d.dc.log_retention_ms,
     };
     d.deployer = jn_deployer_new(d.loop, d.ctl, &dopts);
+    d.autoscaler = jn_autoscaler_new(d.deployer);
     jn_deployer_start(d.deployer);
+    jn_autoscaler_start(d.autoscaler);
 
     if (jn_control_publish_all(d.ctl, err, sizeof(err)) < 0) {
         fprintf(stderr, "jern: %s\n", err);
@@ -217,6 +195,7 @@ int jn_daemon_run(const char *config_path)
         .admin_desc = d.admin_desc,
         .started_ms = jn_now_ms(),
         .deployer = d.deployer,
+        .autoscaler = d.autoscaler,
         .dbs = d.dbs,
     };
     struct jn_admin_opts ao = {
@@ -230,16 +209,19 @@ int jn_daemon_run(const char *config_path)
     }
     jn_notice("jern %s ready: apps on %s (*.%s), admin on %s, state in %s", JERN_VERSION,
               d.dc.listen[0], d.dc.base_domain, d.admin_desc, d.dc.state_dir);
-    r = jn_loop_run(d.loop);
+    r = jn_process_run(&d.proc);
     rc = r < 0 ? 1 : 0;
 out:
     jn_admin_stop(d.admin);
+    jn_autoscaler_free(d.autoscaler);
     jn_deployer_free(d.deployer);
     jn_dbs_free(d.dbs);
     if (d.gw)
         jn_gateway_free(d.gw);
     jn_control_free(d.ctl);
-    jn_loop_free(d.loop);
+    jn_process_free(&d.proc);
     jn_daemon_conf_free(&d.dc);
+    if (d.lock_fd >= 0)
+        close(d.lock_fd);
     return rc;
 }

@@ -1,6 +1,7 @@
 /*
  * daemon_conf.h: the daemon's own settings, from the `jern { ... }` block of
- * its nginx-syntax config file (or the embedded defaults):
+ * its nginx-syntax config file (read by config/jern_block.c through the
+ * directive table), or the embedded defaults:
  *
  *   jern {
  *       listen 127.0.0.1:8080;          # where apps answer (repeatable)
@@ -10,6 +11,10 @@
  *       base_domain localhost;          # apps answer at APP.BASE
  *       drain_timeout 30s;              # requests left on a drained/removed server
  *                                       # are ended after this (0: never)
+ *       instance_log_size 10m;          # an instance's log rotates past this size
+ *       instance_log_files 3;           # rotated files kept per instance (0-9)
+ *       log_retention 24h;              # kept logs of destroyed apps and failed
+ *                                       # releases go after this
  *   }
  *
  * Control thread; blocking file I/O.
@@ -31,6 +36,9 @@ struct jn_daemon_conf {
     char *admin_token; /* with admin_tcp */
     char *base_domain;
     int64_t drain_timeout_ms; /* drain_timeout: default 30 s; 0 waits forever */
+    int64_t instance_log_size; /* bytes: default 10 MiB */
+    int instance_log_files;    /* default 3 */
+    int64_t log_retention_ms;  /* default 24 h */
 };
 
 /* Loads path (NULL: the embedded defaults): the jern block into *dc and the

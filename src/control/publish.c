@@ -11,7 +11,6 @@
  */
 #include "core/common.h"
 
-#include "control/autoscale.h"
 #include "control/control_int.h"
 #include "core/log.h"
 #include "gateway/gateway.h"
@@ -80,8 +79,8 @@ int jn_ctl_publish_upstream(struct jn_control *ctl, const char *name,
     /* Apps that scale to zero wait for an instance instead of failing. */
     bool wait_ready = false;
     int64_t wait_timeout_ms = 0;
-    if (!cu)
-        jn_autoscale_decorate(ctl->as, name, u, &wait_ready, &wait_timeout_ms);
+    if (!cu && ctl->on_publish)
+        ctl->on_publish(ctl->on_publish_arg, name, u, &wait_ready, &wait_timeout_ms);
     int r = 0;
     if (ctl->gw && cu)
         r = jn_gateway_set_upstream(ctl->gw, name, u, false, 0);
@@ -206,12 +205,13 @@ struct jn_upstream *jn_ctl_live_upstream(struct jn_control *ctl, const char *nam
     return l ? l->u : NULL;
 }
 
-void jn_control_set_autoscaler(struct jn_control *ctl, struct jn_autoscaler *as,
-                               struct jn_loop *loop)
+void jn_ctl_on_publish_app(struct jn_control *ctl, jn_ctl_publish_hook *fn, void *arg,
+                           struct jn_loop *loop)
 {
-    ctl->as = as;
+    ctl->on_publish = fn;
+    ctl->on_publish_arg = fn ? arg : NULL;
     if (loop)
-        ctl->as_loop = loop;
+        ctl->loop = loop;
 }
 
 void jn_ctl_live_free(struct jn_control *ctl)

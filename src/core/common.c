@@ -4,7 +4,7 @@
 #include <time.h>
 
 static const char *const jn_errstr[] = {
-    [0] = "jern error",
+    [0] = "internal failure (the daemon's log says what failed)",
     [1] = "incomplete input",
     [2] = "malformed input",
     [3] = "size limit exceeded",

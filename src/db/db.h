@@ -30,11 +30,6 @@ void jn_dbs_start(struct jn_dbs *m);
 /* Stops supervising. The servers keep running: the next daemon adopts them. */
 void jn_dbs_free(struct jn_dbs *m);
 
-/* The admin API routes under /v1/databases (src/db/api.c). seg are the
- * decoded path segments. Returns false when the path is not one of them. */
-bool jn_dbs_api(struct jn_dbs *m, const char *const *seg, int nseg, const struct jn_api_req *req,
-                struct jn_api_resp *resp);
-
 /* Appends each database's figures in Prometheus text (state, connections,
  * queries/s, buffer pool hit rate). Never a password. */
 void jn_dbs_metrics(struct jn_dbs *m, struct jn_buf *out);

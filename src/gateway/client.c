@@ -7,6 +7,7 @@
 #include "gateway/worker.h"
 
 #include "core/log.h"
+#include "http/status.h"
 #include "net/sock.h"
 
 #include <arpa/inet.h>
@@ -205,70 +206,6 @@ static void client_event(struct jn_loop *loop, struct jn_io *io, uint32_t events
     }
 }
 
-static const char *status_text(int status)
-{
-    switch (status) {
-    case 100:
-        return "Continue";
-    case 101:
-        return "Switching Protocols";
-    case 200:
-        return "OK";
-    case 201:
-        return "Created";
-    case 204:
-        return "No Content";
-    case 301:
-        return "Moved Permanently";
-    case 302:
-        return "Found";
-    case 303:
-        return "See Other";
-    case 304:
-        return "Not Modified";
-    case 307:
-        return "Temporary Redirect";
-    case 308:
-        return "Permanent Redirect";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Not Allowed";
-    case 408:
-        return "Request Time-out";
-    case 411:
-        return "Length Required";
-    case 413:
-        return "Request Entity Too Large";
-    case 414:
-        return "Request-URI Too Large";
-    case 429:
-        return "Too Many Requests";
-    case 431:
-        return "Request Header Fields Too Large";
-    case 500:
-        return "Internal Server Error";
-    case 501:
-        return "Not Implemented";
-    case 502:
-        return "Bad Gateway";
-    case 503:
-        return "Service Temporarily Unavailable";
-    case 504:
-        return "Gateway Time-out";
-    case 505:
-        return "HTTP Version Not Supported";
-    default:
-        return status >= 500 ? "Error" : "Unknown";
-    }
-}
-
 static void local_run(struct gw_req *r)
 {
     struct gw_conn *c = r->c;
@@ -306,7 +243,7 @@ void gw_client_respond(struct gw_req *r, int status, const char *text, const cha
                         "<html>\r\n<head><title>%d %s</title></head>\r\n<body>\r\n"
                         "<center><h1>%d %s</h1></center>\r\n%s%s%s<hr><center>jern</center>\r\n"
                         "</body>\r\n</html>\r\n",
-                        status, status_text(status), status, status_text(status), text ? "<p>" : "",
+                        status, jn_http_reason(status), status, jn_http_reason(status), text ? "<p>" : "",
                         text ? text : "", text ? "</p>\r\n" : "");
     else
         blen = snprintf(body, sizeof(body), "%s", text ? text : "");
@@ -320,7 +257,7 @@ void gw_client_respond(struct gw_req *r, int status, const char *text, const cha
         snprintf(r->scratch, sizeof(r->scratch),
                  "HTTP/1.%d %d %s\r\nServer: jern\r\nContent-Type: %s\r\n"
                  "Content-Length: %d\r\n%s%s%s%s%s\r\n%.*s",
-                 r->hreq.minor_version == 0 ? 0 : 1, status, status_text(status), ctype, blen,
+                 r->hreq.minor_version == 0 ? 0 : 1, status, jn_http_reason(status), ctype, blen,
                  redirect ? "Location: " : "", redirect ? location : "", redirect ? "\r\n" : "",
                  status == 503 ? "Retry-After: 1\r\n" : "",
                  r->keep_alive ? (r->hreq.minor_version == 0 ? "Connection: keep-alive\r\n" : "")

@@ -640,6 +640,16 @@ static char *create_body(const struct jn_instance_spec *s)
         cJSON_AddNumberToObject(hc, "Memory", (double)s->memory);
     if (s->cpus > 0)
         cJSON_AddNumberToObject(hc, "NanoCpus", (double)(int64_t)(s->cpus * 1e9));
+    if (s->log_size > 0) {
+        /* The engine's own log driver keeps the output: cap it the same way
+         * (json-file and Podman's k8s-file read these options). */
+        char size[32], files[16];
+        snprintf(size, sizeof(size), "%lld", (long long)s->log_size);
+        snprintf(files, sizeof(files), "%d", s->log_files + 1);
+        cJSON *lc = cJSON_AddObjectToObject(cJSON_AddObjectToObject(hc, "LogConfig"), "Config");
+        cJSON_AddStringToObject(lc, "max-size", size);
+        cJSON_AddStringToObject(lc, "max-file", files);
+    }
     /* jern supervises restarts itself; an engine restarting behind its back would
      * hide crashes. */
     cJSON_AddStringToObject(cJSON_AddObjectToObject(hc, "RestartPolicy"), "Name", "no");

@@ -74,6 +74,12 @@ struct jn_instance_spec {
     /* Optional label jern.daemon (NULL: none): the owner's id, same rules as
      * the labels above. */
     const char *daemon;
+    /* Output kept per instance: the log rotates once it passes log_size bytes
+     * (0: no cap) and log_files rotated files are kept (0-9; 0: the log is
+     * cut back to empty). exec: STATE/exec/instances/NAME/log, log.1...;
+     * docker: the engine's json-file/k8s-file log options. */
+    int64_t log_size;
+    int log_files;
 };
 
 /* What a driver knows about one instance. */
@@ -142,7 +148,55 @@ struct jn_driver *jn_driver_docker_new(const char *socket_path);
  * or NULL with *err set (-errno) when state_dir cannot be created. */
 struct jn_driver *jn_driver_exec_new(const char *state_dir, int *err);
 
-/* "docker" or "exec". */
+/* The unprivileged user exec apps run as when jern runs as root (exec.c). */
+#define JN_EXEC_USER "jern-app"
+
+/* Can an exec app, as the user it runs as, use the absolute path: search
+ * every directory on it, then enter it (want_dir) or read and execute it?
+ * Judged by mode bits. Returns true (also when the answer must wait for the
+ * start, such as a missing JN_EXEC_USER), or false with why (naming the
+ * path and the fix). Any thread. */
+bool jn_exec_can_use(const char *path, bool want_dir, char *why, size_t len);
+
+/* What creating a driver may need (borrowed). */
+struct jn_driver_env {
+    const char *state_dir;     /* jern's state directory: exec keeps STATE/exec */
+    const char *docker_socket; /* the Engine API's unix socket */
+};
+
+/* A kind of driver, found by name in the registry (registry.c). Adding a
+ * driver: write its file beside docker.c and exec.c, add one row there. */
+struct jn_driver_kind {
+    const char *name; /* as releases and instance rows name it: "docker", "exec" */
+    bool images;      /* runs images (deploy --image), else commands (--cmd) */
+    /* Creates a driver; NULL with msg on failure. */
+    struct jn_driver *(*create)(const struct jn_driver_env *env, char *msg, size_t msglen);
+    /* Whether its runtime can be asked now without waiting for a timeout
+     * (docker: the socket exists); false with msg. NULL: always. */
+    bool (*reachable)(const struct jn_driver_env *env, char *msg, size_t msglen);
+    /* Whether its instances, which see this machine's files, may use the
+     * absolute path (see jn_exec_can_use); NULL: instances do not see the
+     * host's paths (containers: volumes are checked by the engine). */
+    bool (*can_use)(const char *path, bool want_dir, char *why, size_t len);
+};
+
+#define JN_DRIVER_KINDS_MAX 8
+
+/* The kinds, in registry order (*n of them). */
+const struct jn_driver_kind *jn_driver_kinds(size_t *n);
+
+/* The kind named name, or NULL. Its index in jn_driver_kinds() in *index
+ * when index is not NULL. */
+const struct jn_driver_kind *jn_driver_kind(const char *name, size_t *index);
+
+/* The kind that runs images (images true) or commands: the first such row. */
+const struct jn_driver_kind *jn_driver_kind_for(bool images);
+
+/* Whether kind's runtime can be asked now (see reachable above). */
+bool jn_driver_reachable(const struct jn_driver_kind *kind, const struct jn_driver_env *env,
+                         char *msg, size_t msglen);
+
+/* The driver's kind name ("docker", "exec"). */
 const char *jn_driver_name(const struct jn_driver *d);
 
 /* The message of the last failing call, "" if none. Valid until the next call. */

@@ -10,24 +10,47 @@
  * daemon still learns exit codes and reads logs "since T".
  *
  * State, one directory per instance under STATE/instances/NAME/:
- *   meta      key=value lines: labels, pid, start time (/proc starttime ticks), port
+ *   meta      key=value lines: labels, pid, start time (/proc starttime ticks), port;
+ *             written once before the fork (pid=0) so that an instance is never
+ *             started without a record, and again with the pids once it runs
+ *   pids      "APP_PID MONITOR_PID", written by the monitor itself right after it
+ *             forked the app: with the first meta, it finds an instance whose
+ *             daemon died between the fork and the second meta
  *   command   the command line
- *   log       "UNIX_MS o|e TEXT\n" per line of output
+ *   log       "UNIX_MS o|e TEXT\n" per line of output; past spec->log_size bytes the
+ *             monitor renames it to log.1 (log.1 to log.2, ... up to log_files) and
+ *             starts a new one, so an instance's output never takes more than
+ *             about (log_files + 1) * log_size
  *   exit      the exit status ("0", "137" for SIGKILL), written when the app ended
  *   paused    present while the instance is paused (SIGSTOP to the group)
  * An instance is running when `exit` is absent and /proc/PID/stat still shows the
  * recorded start time (a reused pid is not mistaken for it): that is the adoption rule.
  *
+ * Who the app runs as: when jern is root, the app (not its monitor, which writes the
+ * log and exit files) drops to the unprivileged user JN_EXEC_USER before it runs, so
+ * it can read neither the state dir nor the admin socket; when jern is not root, the
+ * app runs as jern's own user. Every app gets HOST=127.0.0.1 (unless its env sets
+ * HOST): apps that follow the $PORT convention then listen on loopback only, behind
+ * the gateway.
+ *
+ * The monitor's code is in exec_monitor.c.
+ *
  * Everything here blocks: control thread only (see driver.h).
  */
 #include "core/common.h"
 
+#include "core/fault.h"
 #include "runtime/driver.h"
+#include "core/log.h"
+#include "runtime/exec_int.h"
 
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <grp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -37,238 +60,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LINE_CAP 4096 /* longer output lines are split */
-#define PATH_CAP 4096
-
 struct execd {
     struct jn_driver base;
     char *dir; /* STATE/instances */
 };
-
-/* Everything the monitor needs, prepared before fork: after fork in a threaded
- * process only async-signal-safe calls are allowed, so no malloc, no stdio. */
-struct mon_args {
-    int log_fd, devnull, out_r, out_w, err_r, err_w, ready_w;
-    char *const *argv;
-    char *const *envp;
-    const char *workdir;
-    int64_t memory;
-    char exit_path[PATH_CAP];
-    char exit_tmp[PATH_CAP];
-};
-
-struct ready_msg {
-    int32_t monitor;
-    int32_t app;
-};
-
-/* ---- async-signal-safe helpers for the monitor ---- */
-
-static size_t fmt_i64(char *out, int64_t v)
-{
-    char tmp[24];
-    size_t n = 0, o = 0;
-    uint64_t u = v < 0 ? (uint64_t)(-v) : (uint64_t)v;
-    do
-        tmp[n++] = (char)('0' + u % 10);
-    while ((u /= 10) > 0);
-    if (v < 0)
-        out[o++] = '-';
-    while (n > 0)
-        out[o++] = tmp[--n];
-    return o;
-}
-
-static void write_full(int fd, const void *p, size_t n)
-{
-    const char *s = p;
-    while (n > 0) {
-        ssize_t w = write(fd, s, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return;
-        s += w;
-        n -= (size_t)w;
-    }
-}
-
-/* Closes every descriptor >= 3 except those in keep (kept sorted here). */
-static void close_others(int *keep, int n)
-{
-    for (int i = 1; i < n; i++)
-        for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
-            int t = keep[j];
-            keep[j] = keep[j - 1];
-            keep[j - 1] = t;
-        }
-    unsigned lo = 3;
-    for (int i = 0; i < n; i++) {
-        if (keep[i] < 3)
-            continue;
-        if ((unsigned)keep[i] > lo)
-            close_range(lo, (unsigned)keep[i] - 1, 0);
-        lo = (unsigned)keep[i] + 1;
-    }
-    close_range(lo, ~0U, 0);
-}
-
-static void reset_signals(void)
-{
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    struct sigaction dfl = {.sa_handler = SIG_DFL};
-    for (int s = 1; s < NSIG; s++)
-        sigaction(s, &dfl, NULL);
-}
-
-/* Writes one log record "UNIX_MS s TEXT\n" with a single writev (O_APPEND keeps
- * records whole). */
-static void log_record(int fd, char stream, const char *text, size_t len)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    char prefix[40];
-    size_t n = fmt_i64(prefix, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-    prefix[n++] = ' ';
-    prefix[n++] = stream;
-    prefix[n++] = ' ';
-    struct iovec iov[3] = {{prefix, n}, {(void *)text, len}, {"\n", 1}};
-    ssize_t w;
-    do
-        w = writev(fd, iov, 3);
-    while (w < 0 && errno == EINTR);
-}
-
-struct line_buf {
-    char data[LINE_CAP];
-    size_t len;
-};
-
-/* Splits new output into records; a line longer than LINE_CAP is cut. */
-static void take_output(int log_fd, char stream, struct line_buf *lb, const char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] == '\n') {
-            log_record(log_fd, stream, lb->data, lb->len);
-            lb->len = 0;
-            continue;
-        }
-        lb->data[lb->len++] = p[i];
-        if (lb->len == LINE_CAP) {
-            log_record(log_fd, stream, lb->data, lb->len);
-            lb->len = 0;
-        }
-    }
-}
-
-static __attribute__((noreturn)) void run_app(const struct mon_args *a)
-{
-    setpgid(0, 0);
-    dup2(a->out_w, 1);
-    dup2(a->err_w, 2);
-    close_range(3, ~0U, 0);
-    reset_signals();
-    if (a->memory > 0) {
-        struct rlimit rl = {(rlim_t)a->memory, (rlim_t)a->memory};
-        setrlimit(RLIMIT_AS, &rl);
-    }
-    if (chdir(a->workdir) < 0) {
-        static const char msg[] = "jern exec: cannot enter the working directory\n";
-        write_full(2, msg, sizeof(msg) - 1);
-        _exit(126);
-    }
-    execve("/bin/sh", a->argv, a->envp);
-    static const char msg[] = "jern exec: cannot execute /bin/sh\n";
-    write_full(2, msg, sizeof(msg) - 1);
-    _exit(127);
-}
-
-static __attribute__((noreturn)) void run_monitor(struct mon_args *a)
-{
-    prctl(PR_SET_NAME, "jern-monitor", 0, 0, 0);
-    reset_signals();
-    /* The monitor must outlive terminal hangups and ^C aimed at the daemon; SIGTERM
-     * sent to it directly still ends it. */
-    signal(SIGPIPE, SIG_IGN);
-    signal(SIGHUP, SIG_IGN);
-    signal(SIGINT, SIG_IGN);
-    dup2(a->devnull, 0);
-    dup2(a->devnull, 1);
-    dup2(a->devnull, 2);
-    int keep[] = {a->log_fd, a->out_r, a->out_w, a->err_r, a->err_w, a->ready_w};
-    close_others(keep, (int)JN_ARRAY_LEN(keep));
-
-    pid_t app = fork();
-    if (app == 0)
-        run_app(a);
-    if (app > 0)
-        setpgid(app, app); /* also here: no window where stop() could miss the group */
-    close(a->out_w);
-    close(a->err_w);
-    struct ready_msg msg = {(int32_t)getpid(), (int32_t)app};
-    write_full(a->ready_w, &msg, sizeof(msg));
-    close(a->ready_w);
-    if (app < 0)
-        _exit(1);
-
-    static struct line_buf lb[2];
-    struct pollfd pfd[2] = {{a->out_r, POLLIN, 0}, {a->err_r, POLLIN, 0}};
-    int status = 0, open_fds = 2;
-    bool reaped = false;
-    struct timespec deadline = {0, 0};
-    char chunk[16384];
-    for (;;) {
-        int timeout = reaped ? 50 : 1000;
-        if (open_fds > 0 && poll(pfd, 2, timeout) > 0) {
-            for (int i = 0; i < 2; i++) {
-                if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
-                    continue;
-                ssize_t n = read(pfd[i].fd, chunk, sizeof(chunk));
-                if (n > 0) {
-                    take_output(a->log_fd, i == 0 ? 'o' : 'e', &lb[i], chunk, (size_t)n);
-                } else if (n == 0 || errno != EINTR) {
-                    close(pfd[i].fd);
-                    pfd[i].fd = -1;
-                    open_fds--;
-                }
-            }
-        }
-        if (!reaped) {
-            pid_t w = waitpid(app, &status, open_fds > 0 ? WNOHANG : 0);
-            if (w == app || (w < 0 && errno == ECHILD)) {
-                reaped = true;
-                clock_gettime(CLOCK_MONOTONIC, &deadline);
-                deadline.tv_sec += 1;
-            }
-        }
-        if (reaped) {
-            /* Drain what is left; stop waiting for descendants that keep the pipes open. */
-            struct timespec now;
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            if (open_fds == 0 || now.tv_sec > deadline.tv_sec ||
-                (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec))
-                break;
-        }
-    }
-    for (int i = 0; i < 2; i++)
-        if (lb[i].len > 0)
-            log_record(a->log_fd, i == 0 ? 'o' : 'e', lb[i].data, lb[i].len);
-    int code = WIFEXITED(status)     ? WEXITSTATUS(status)
-               : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
-                                     : -1;
-    int fd = open(a->exit_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd >= 0) {
-        char text[24];
-        size_t n = fmt_i64(text, code);
-        text[n++] = '\n';
-        write_full(fd, text, n);
-        close(fd);
-        rename(a->exit_tmp, a->exit_path);
-    }
-    _exit(0);
-}
 
 /* ---- /proc ---- */
 
@@ -341,13 +136,24 @@ static int inst_path(struct execd *x, const char *name, const char *file, char *
     return n >= (int)len ? JN_ETOOBIG : 0;
 }
 
+/* fopen(path, "we") with mode 0600 for a new file: the state dir's files may
+ * hold secrets. */
+static FILE *fopen_private(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (fd >= 0 && !f)
+        close(fd);
+    return f;
+}
+
 static int write_meta(struct execd *x, const struct meta *m)
 {
     char path[PATH_CAP], tmp[PATH_CAP];
     if (inst_path(x, m->name, "meta", path, sizeof(path)) < 0 ||
         inst_path(x, m->name, "meta.tmp", tmp, sizeof(tmp)) < 0)
         return JN_ETOOBIG;
-    FILE *f = fopen(tmp, "we");
+    FILE *f = fopen_private(tmp);
     if (!f)
         return -errno;
     fprintf(f,
@@ -399,6 +205,22 @@ static int read_meta(struct execd *x, const char *name, struct meta *m)
             snprintf(m->daemon, sizeof(m->daemon), "%s", v);
     }
     fclose(f);
+    if (m->pid == 0) {
+        /* Only the record written before the fork: the monitor's pids file
+         * says which processes it started (the daemon died before it could). */
+        char pids[PATH_CAP], text[64] = "";
+        if (inst_path(x, name, "pids", pids, sizeof(pids)) == 0 && (f = fopen(pids, "re"))) {
+            int app = 0, mon = 0;
+            if (fgets(text, sizeof(text), f) && sscanf(text, "%d %d", &app, &mon) == 2) {
+                char st;
+                m->pid = app;
+                m->monitor = mon;
+                proc_stat(app, &st, &m->start_ticks);
+                proc_stat(mon, &st, &m->monitor_ticks);
+            }
+            fclose(f);
+        }
+    }
     return 0;
 }
 
@@ -495,22 +317,131 @@ static int ex_inspect(struct jn_driver *d, const char *id, struct jn_instance *o
     return fill_instance(x, &m, out, true);
 }
 
-static char **build_env(const struct jn_instance_spec *s)
+static void say_own_user(void)
+{
+    struct passwd *pw = getpwuid(geteuid());
+    jn_notice("exec: jern is not root, so apps run as its own user %s (uid %d); as root they "
+              "would run as " JN_EXEC_USER,
+              pw ? pw->pw_name : "?", (int)geteuid());
+}
+
+/* The identity apps run as: 0, JN_ENOTFOUND (jern is root and JN_EXEC_USER
+ * does not exist) or JN_EBADINPUT (that user is root). */
+static int run_as_lookup(struct run_as *as)
+{
+    memset(as, 0, sizeof(*as));
+    if (geteuid() != 0) {
+        const char *home = getenv("HOME");
+        snprintf(as->home, sizeof(as->home), "%s", home && *home ? home : "/");
+        return 0;
+    }
+    struct passwd pw, *res = NULL;
+    char buf[4096];
+    if (getpwnam_r(JN_EXEC_USER, &pw, buf, sizeof(buf), &res) != 0 || !res)
+        return JN_ENOTFOUND;
+    if (pw.pw_uid == 0)
+        return JN_EBADINPUT;
+    as->drop = true;
+    as->uid = pw.pw_uid;
+    as->gid = pw.pw_gid;
+    struct stat st;
+    bool home_ok = pw.pw_dir && stat(pw.pw_dir, &st) == 0 && S_ISDIR(st.st_mode);
+    snprintf(as->home, sizeof(as->home), "%s", home_ok ? pw.pw_dir : "/");
+    return 0;
+}
+
+/* Fills as for this start, or fails with the fix in the driver's message. */
+static int run_as_get(struct jn_driver *d, struct run_as *as)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    int r = run_as_lookup(as);
+    if (r == JN_ENOTFOUND)
+        return jn_driver_fail(d, r,
+                              "exec: jern runs as root and apps must not: the user " JN_EXEC_USER
+                              " does not exist (create it: useradd --system --user-group "
+                              "--home-dir /var/lib/" JN_EXEC_USER " --create-home --shell "
+                              "/usr/sbin/nologin " JN_EXEC_USER
+                              ", as scripts/install-deps.sh does)");
+    if (r < 0)
+        return jn_driver_fail(d, r,
+                              "exec: the user " JN_EXEC_USER " has uid 0; give it its own uid");
+    if (!as->drop)
+        pthread_once(&once, say_own_user);
+    return 0;
+}
+
+/* May as do what bits (01 execute/search, 04 read) asks on the file st? By
+ * mode bits, with the primary group only: the app runs with no other group. */
+static bool may(const struct stat *st, const struct run_as *as, mode_t bits)
+{
+    if (st->st_uid == as->uid)
+        return (st->st_mode & (bits << 6)) == (bits << 6);
+    if (st->st_gid == as->gid)
+        return (st->st_mode & (bits << 3)) == (bits << 3);
+    return (st->st_mode & bits) == bits;
+}
+
+bool jn_exec_can_use(const char *path, bool want_dir, char *why, size_t len)
+{
+    struct run_as as;
+    if (run_as_lookup(&as) < 0 || path[0] != '/')
+        return true; /* the start says what is wrong */
+    if (!as.drop) {
+        if (access(path, X_OK) == 0)
+            return true;
+        snprintf(why, len, "%s: %s", path, strerror(errno));
+        return false;
+    }
+    char p[PATH_CAP];
+    if (snprintf(p, sizeof(p), "%s", path) >= (int)sizeof(p))
+        return true;
+    struct stat st;
+    for (char *s = p + 1;; s++) {
+        bool last = *s == '\0';
+        if (*s != '/' && !last)
+            continue;
+        char c = *s;
+        *s = '\0';
+        if (stat(p, &st) < 0) {
+            snprintf(why, len, "%s: %s", p, strerror(errno));
+            return false;
+        }
+        bool dir = !last || want_dir;
+        if (!may(&st, &as, dir ? 01 : 05)) {
+            snprintf(why, len,
+                     "the user " JN_EXEC_USER " that apps run as cannot %s %s (mode %04o, owner "
+                     "uid %d): move it, or give others %s",
+                     dir ? "enter" : "read and execute", p, (unsigned)(st.st_mode & 07777),
+                     (int)st.st_uid, dir ? "search (chmod o+x)" : "read and execute (chmod o+rx)");
+            return false;
+        }
+        if (last)
+            return true;
+        *s = c;
+    }
+}
+
+static char **build_env(const struct jn_instance_spec *s, const struct run_as *as)
 {
     size_t n = 0;
     for (const char *const *e = s->env; e && *e; e++)
         n++;
     char **env = jn_calloc(n + 8, sizeof(char *));
     size_t k = 0;
-    const char *path = getenv("PATH"), *home = getenv("HOME");
-    char tmp[512];
+    const char *path = getenv("PATH");
+    char tmp[PATH_CAP + 16];
     snprintf(tmp, sizeof(tmp), "PATH=%s", path ? path : "/usr/local/bin:/usr/bin:/bin");
     env[k++] = jn_strdup(tmp);
-    snprintf(tmp, sizeof(tmp), "HOME=%s", home ? home : "/");
+    snprintf(tmp, sizeof(tmp), "HOME=%s", as->home);
     env[k++] = jn_strdup(tmp);
-    for (const char *const *e = s->env; e && *e; e++)
+    bool host = false;
+    for (const char *const *e = s->env; e && *e; e++) {
+        host |= strncmp(*e, "HOST=", 5) == 0;
         if (strncmp(*e, "PORT=", 5) != 0) /* $PORT is the port jern allocated */
             env[k++] = jn_strdup(*e);
+    }
+    if (!host)
+        env[k++] = jn_strdup("HOST=127.0.0.1");
     if (s->host_port > 0) {
         snprintf(tmp, sizeof(tmp), "PORT=%d", s->host_port);
         env[k++] = jn_strdup(tmp);
@@ -563,15 +494,29 @@ static int ex_start(struct jn_driver *d, const struct jn_instance_spec *spec,
                               "exec: --cpus needs cgroups, which the exec driver does not manage; "
                               "drop --cpus or use the docker driver");
     char dir[PATH_CAP], logp[PATH_CAP], cmdp[PATH_CAP];
-    struct mon_args a = {.log_fd = -1, .devnull = -1, .memory = spec->memory};
+    struct mon_args a = {.log_fd = -1,
+                         .devnull = -1,
+                         .memory = spec->memory,
+                         .log_size = spec->log_size,
+                         .log_files = JN_MIN(JN_MAX(spec->log_files, 0), 9)};
     if (inst_path(x, spec->name, NULL, dir, sizeof(dir)) < 0 ||
         inst_path(x, spec->name, "log", logp, sizeof(logp)) < 0 ||
+        inst_path(x, spec->name, "log", a.log_path, sizeof(a.log_path) - 4) < 0 ||
         inst_path(x, spec->name, "command", cmdp, sizeof(cmdp)) < 0 ||
         inst_path(x, spec->name, "exit", a.exit_path, sizeof(a.exit_path)) < 0 ||
-        inst_path(x, spec->name, "exit.tmp", a.exit_tmp, sizeof(a.exit_tmp)) < 0)
+        inst_path(x, spec->name, "exit.tmp", a.exit_tmp, sizeof(a.exit_tmp)) < 0 ||
+        inst_path(x, spec->name, "pids", a.pids_path, sizeof(a.pids_path)) < 0 ||
+        inst_path(x, spec->name, "pids.tmp", a.pids_tmp, sizeof(a.pids_tmp)) < 0)
         return jn_driver_fail(d, JN_ETOOBIG, "exec: state path for %s too long", spec->name);
-    a.workdir = spec->workdir ? spec->workdir : dir;
-    if (mkdir(dir, 0750) < 0) {
+    struct run_as as;
+    int rc = run_as_get(d, &as);
+    if (rc < 0)
+        return rc;
+    a.as = &as;
+    /* The instance's own directory is inside the state dir, which an app
+     * running as JN_EXEC_USER cannot enter: its home is the default then. */
+    a.workdir = spec->workdir ? spec->workdir : as.drop ? as.home : dir;
+    if (mkdir(dir, 0700) < 0) {
         if (errno == EEXIST)
             return jn_driver_fail(d, JN_EEXIST,
                                   "exec: an instance named %s already exists (remove it or pick "
@@ -585,19 +530,33 @@ static int ex_start(struct jn_driver *d, const struct jn_instance_spec *spec,
         return jn_driver_fail(d, JN_EBADINPUT, "exec: working directory %s is not a directory",
                               a.workdir);
     }
-    FILE *cf = fopen(cmdp, "we");
+    FILE *cf = fopen_private(cmdp);
     if (cf) {
         fprintf(cf, "%s\n", spec->command);
         fclose(cf);
     }
+    /* The record comes first: whatever happens after the fork, a restarted
+     * daemon finds this instance by its labels (and its pids file). */
+    struct meta m = {.host_port = spec->host_port};
+    snprintf(m.name, sizeof(m.name), "%s", spec->name);
+    snprintf(m.app, sizeof(m.app), "%s", spec->app);
+    snprintf(m.release, sizeof(m.release), "%s", spec->release);
+    snprintf(m.instance, sizeof(m.instance), "%s", spec->instance);
+    snprintf(m.daemon, sizeof(m.daemon), "%s", spec->daemon ? spec->daemon : "");
+    rc = write_meta(x, &m);
+    if (rc < 0) {
+        rm_tree(dir);
+        return jn_driver_fail(d, rc, "exec: cannot record the state of %s: %s", spec->name,
+                              jn_strerror(rc));
+    }
 
-    int rc = 0, outp[2] = {-1, -1}, errp[2] = {-1, -1}, readyp[2] = {-1, -1};
-    a.log_fd = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    int outp[2] = {-1, -1}, errp[2] = {-1, -1}, readyp[2] = {-1, -1};
+    a.log_fd = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     a.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (a.log_fd < 0 || a.devnull < 0 || pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
         pipe2(readyp, O_CLOEXEC) < 0)
         rc = jn_driver_fail(d, -errno, "exec: cannot set up %s: %s", spec->name, strerror(errno));
-    char **env = build_env(spec);
+    char **env = build_env(spec, &as);
     char *argv[] = {"sh", "-c", (char *)spec->command, NULL};
     a.argv = argv;
     a.envp = env;
@@ -615,7 +574,7 @@ static int ex_start(struct jn_driver *d, const struct jn_instance_spec *spec,
             setsid();
             pid_t mon = fork();
             if (mon == 0)
-                run_monitor(&a);
+                exec_run_monitor(&a);
             _exit(mon < 0 ? 1 : 0);
         }
         if (child < 0) {
@@ -653,12 +612,9 @@ static int ex_start(struct jn_driver *d, const struct jn_instance_spec *spec,
         return rc;
     }
 
-    struct meta m = {.pid = msg.app, .monitor = msg.monitor, .host_port = spec->host_port};
-    snprintf(m.name, sizeof(m.name), "%s", spec->name);
-    snprintf(m.app, sizeof(m.app), "%s", spec->app);
-    snprintf(m.release, sizeof(m.release), "%s", spec->release);
-    snprintf(m.instance, sizeof(m.instance), "%s", spec->instance);
-    snprintf(m.daemon, sizeof(m.daemon), "%s", spec->daemon ? spec->daemon : "");
+    jn_fault_point("exec:after-fork");
+    m.pid = msg.app;
+    m.monitor = msg.monitor;
     char state;
     proc_stat(m.pid, &state, &m.start_ticks);
     proc_stat(m.monitor, &state, &m.monitor_ticks);
@@ -753,7 +709,7 @@ static int ex_pause(struct jn_driver *d, const char *id, bool pause)
     char path[PATH_CAP];
     inst_path(x, id, "paused", path, sizeof(path));
     if (pause) {
-        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
+        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
         if (fd >= 0)
             close(fd);
     } else {
@@ -802,6 +758,36 @@ static bool parse_record(const char *line, int64_t *ms, char *stream, const char
     return true;
 }
 
+/* A place in an instance's output: file index (oldest rotated file first, the
+ * live log last) and offset. */
+struct log_pos {
+    int file;
+    long off;
+};
+
+/* Sends the whole records of path from off on; 1 when the sink stopped. */
+static int emit_file(const char *path, long off, int64_t since_ms, jn_log_sink sink, void *arg)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 0; /* rotated away meanwhile */
+    fseek(f, off, SEEK_SET);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int64_t ms;
+    char stream;
+    const char *text;
+    int stop = 0;
+    while (!stop && (len = getline(&line, &cap, f)) > 0)
+        if (line[len - 1] == '\n' && parse_record(line, &ms, &stream, &text) && ms >= since_ms)
+            stop = sink(arg, stream == 'e' ? JN_STREAM_STDERR : JN_STREAM_STDOUT, text,
+                        (size_t)(line + len - text)) != 0;
+    free(line);
+    fclose(f);
+    return stop;
+}
+
 static int ex_logs(struct jn_driver *d, const char *id, const struct jn_logs_opts *o,
                    jn_log_sink sink, void *arg)
 {
@@ -811,11 +797,21 @@ static int ex_logs(struct jn_driver *d, const char *id, const struct jn_logs_opt
     int rc = read_meta(x, id, &m);
     if (rc < 0)
         return jn_driver_fail(d, rc, "exec: no instance %s", id);
-    inst_path(x, id, "log", path, sizeof(path));
+    inst_path(x, id, "log", path, sizeof(path) - 4);
+    /* The rotated files, oldest first, then the live log. */
+    char(*files)[PATH_CAP + 4] = jn_calloc(10, sizeof(*files));
+    int nfiles = 0;
+    for (int k = 9; k >= 1; k--) {
+        exec_rotated_name(files[nfiles], path, k);
+        if (access(files[nfiles], R_OK) == 0)
+            nfiles++;
+    }
     FILE *f = fopen(path, "re");
-    if (!f)
+    if (!f) {
+        free(files);
         return jn_driver_fail(d, -errno, "exec: cannot read the log of %s: %s", id,
                               strerror(errno));
+    }
     int64_t since_ms = o->since * 1000;
     char *line = NULL;
     size_t cap = 0;
@@ -825,21 +821,38 @@ static int ex_logs(struct jn_driver *d, const char *id, const struct jn_logs_opt
     const char *text;
 
     /* With tail: a first pass finds where the last N matching records start. */
+    struct log_pos start = {nfiles, 0};
     if (o->tail > 0) {
-        long *ring = jn_calloc((size_t)o->tail, sizeof(long));
+        struct log_pos *ring = jn_calloc((size_t)o->tail, sizeof(*ring));
         size_t seen = 0;
-        long off = ftell(f);
-        while ((len = getline(&line, &cap, f)) > 0) {
-            if (parse_record(line, &ms, &stream, &text) && ms >= since_ms)
-                ring[seen++ % (size_t)o->tail] = off;
-            off = ftell(f);
+        for (int i = 0; i <= nfiles; i++) {
+            FILE *g = i < nfiles ? fopen(files[i], "re") : f;
+            if (!g)
+                continue;
+            long off = ftell(g);
+            while ((len = getline(&line, &cap, g)) > 0) {
+                if (parse_record(line, &ms, &stream, &text) && ms >= since_ms)
+                    ring[seen++ % (size_t)o->tail] = (struct log_pos){i, off};
+                off = ftell(g);
+            }
+            if (g != f)
+                fclose(g);
+            else
+                start = (struct log_pos){nfiles, off};
         }
-        long start = seen == 0                 ? off
-                     : seen <= (size_t)o->tail ? ring[0]
-                                               : ring[seen % (size_t)o->tail];
+        if (seen > 0)
+            start = seen <= (size_t)o->tail ? ring[0] : ring[seen % (size_t)o->tail];
         free(ring);
-        fseek(f, start, SEEK_SET);
     }
+    for (int i = start.file; i < nfiles; i++) {
+        if (emit_file(files[i], i == start.file ? start.off : 0, since_ms, sink, arg)) {
+            free(files);
+            fclose(f);
+            return 0;
+        }
+    }
+    free(files);
+    fseek(f, start.file == nfiles ? start.off : 0, SEEK_SET);
 
     int64_t deadline = o->timeout_ms > 0 ? jn_now_ms() + o->timeout_ms : INT64_MAX;
     for (;;) {
@@ -908,11 +921,11 @@ static int mkdir_p(const char *path)
         if (*p != '/')
             continue;
         *p = '\0';
-        if (mkdir(tmp, 0750) < 0 && errno != EEXIST)
+        if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
             return -errno;
         *p = '/';
     }
-    if (mkdir(tmp, 0750) < 0 && errno != EEXIST)
+    if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
         return -errno;
     return 0;
 }

@@ -105,6 +105,22 @@ int jn_store_domain_add(struct jn_store *st, const char *app, const char *domain
     return jn_store_exec_stmt(st, s, "domain add");
 }
 
+int jn_store_domain_owner(struct jn_store *st, const char *domain, char *app, size_t len)
+{
+    sqlite3_stmt *s = jn_store_prepare(
+        st, "SELECT a.name FROM domains d JOIN apps a ON a.id = d.app_id WHERE d.domain = ?1");
+    if (!s)
+        return JN_EBASE;
+    sqlite3_bind_text(s, 1, domain, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        jn_store_col_text(s, 0, app, len);
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW    ? 0
+           : rc == SQLITE_DONE ? JN_ENOTFOUND
+                               : jn_store_rc(st, rc, "domain owner");
+}
+
 int jn_store_domain_remove(struct jn_store *st, const char *app, const char *domain)
 {
     sqlite3_stmt *s = jn_store_prepare(st, "DELETE FROM domains WHERE domain = ?1"

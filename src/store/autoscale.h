@@ -1,5 +1,5 @@
 /*
- * autoscale.h: an app's scaling settings in the store (control/autoscale.c is
+ * autoscale.h: an app's scaling settings in the store (control/scale/autoscale.c is
  * the user). Same threading and return rules as store.h: the control thread,
  * JN_ENOTFOUND for an unknown app, JN_EBASE on a database failure.
  */

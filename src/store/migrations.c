@@ -59,7 +59,7 @@ static const char *const migrations[] = {
     "  restarts INTEGER NOT NULL DEFAULT 0"
     ");"
     "CREATE INDEX instances_app ON instances(app_id);",
-    /* 2: deploys (control/deploy.c): the release an app serves and how many
+    /* 2: deploys (control/deploy/deploy.c): the release an app serves and how many
      * instances it wants; a release's resolved image, settings snapshot and
      * status; an instance's driver-side name and health. */
     "ALTER TABLE apps ADD COLUMN release_id INTEGER;"
@@ -69,7 +69,7 @@ static const char *const migrations[] = {
     "ALTER TABLE releases ADD COLUMN status TEXT NOT NULL DEFAULT 'pending';"
     "ALTER TABLE instances ADD COLUMN name TEXT;"
     "ALTER TABLE instances ADD COLUMN health TEXT NOT NULL DEFAULT 'unknown';",
-    /* 3: scale to zero and autoscaling (control/autoscale.c): the app's
+    /* 3: scale to zero and autoscaling (control/scale/autoscale.c): the app's
      * settings as a JSON object, NULL when its instance count is fixed. */
     "ALTER TABLE apps ADD COLUMN autoscale TEXT;",
     /* 4: managed databases (src/db): one MariaDB server each, and which apps

@@ -1,5 +1,5 @@
 /*
- * release.h: releases and instances in the store (control/deploy.c is the
+ * release.h: releases and instances in the store (control/deploy/ is the
  * user). A release is immutable once created, except for its status and the
  * image ID resolved while it is deployed. Same threading and return rules as
  * store.h: one connection, the control thread, JN_ENOTFOUND/JN_EBASE.
@@ -52,19 +52,38 @@ int jn_store_release_delete(struct jn_store *st, int64_t id);
 int jn_store_app_serving(struct jn_store *st, const char *app, int64_t *release_id, int *scale);
 int jn_store_app_set_serving(struct jn_store *st, const char *app, int64_t release_id, int scale);
 
-/* An instance row. state: "starting", "running", "crashed" (restart
- * pending), "failed" (crash loop: no more restarts), "draining". */
+/* An instance's state; stored as its name (jn_inst_state_name). */
+enum jn_inst_state {
+    JN_INST_STARTING,
+    JN_INST_RUNNING,
+    JN_INST_CRASHED,  /* restart pending */
+    JN_INST_FAILED,   /* crash loop: no more restarts */
+    JN_INST_DRAINING, /* replaced: finishing its requests, then removed */
+    JN_INST_PAUSED,   /* scaled to zero warm (control/scale/warm.c) */
+};
+
+/* An instance's last health verdict; stored as its name. */
+enum jn_inst_health { JN_HEALTH_UNKNOWN, JN_HEALTH_HEALTHY, JN_HEALTH_UNHEALTHY };
+
+/* The names of states and health verdicts ("running", "healthy"), and back:
+ * parse returns the value or -1 for a name that is none (states.c). */
+const char *jn_inst_state_name(enum jn_inst_state s);
+int jn_inst_state_parse(const char *name);
+const char *jn_inst_health_name(enum jn_inst_health h);
+int jn_inst_health_parse(const char *name);
+
+/* An instance row. */
 struct jn_store_instance {
     int64_t id;
     char app[JN_STORE_NAME_MAX];
     int64_t release_id;
     int version; /* of release_id */
-    char driver[8];
+    char driver[16];       /* the runtime driver's name (runtime/registry.c) */
     char name[132];        /* the driver's instance name */
     char external_id[132]; /* the driver's handle */
     int host_port;
-    char state[12];
-    char health[12]; /* "unknown", "healthy", "unhealthy" */
+    enum jn_inst_state state;
+    enum jn_inst_health health;
     int64_t started_at;
     int restarts;
 };

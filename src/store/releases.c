@@ -200,8 +200,8 @@ int jn_store_instance_create(struct jn_store *st, struct jn_store_instance *in)
     sqlite3_bind_text(s, 4, in->name, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(s, 5, in->external_id, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(s, 6, in->host_port);
-    sqlite3_bind_text(s, 7, in->state, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 8, in->health[0] ? in->health : "unknown", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 7, jn_inst_state_name(in->state), -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 8, jn_inst_health_name(in->health), -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 9, in->started_at);
     sqlite3_bind_int(s, 10, in->restarts);
     int r = jn_store_exec_changed(st, s, "instance create");
@@ -221,8 +221,8 @@ int jn_store_instance_update(struct jn_store *st, const struct jn_store_instance
     sqlite3_bind_text(s, 2, in->name, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(s, 3, in->external_id, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(s, 4, in->host_port);
-    sqlite3_bind_text(s, 5, in->state, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 6, in->health[0] ? in->health : "unknown", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 5, jn_inst_state_name(in->state), -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, jn_inst_health_name(in->health), -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 7, in->started_at);
     sqlite3_bind_int(s, 8, in->restarts);
     return jn_store_exec_changed(st, s, "instance update");
@@ -264,8 +264,13 @@ int jn_store_instance_list(struct jn_store *st, const char *app, struct jn_store
         jn_store_col_text(s, 5, x->name, sizeof(x->name));
         jn_store_col_text(s, 6, x->external_id, sizeof(x->external_id));
         x->host_port = sqlite3_column_int(s, 7);
-        jn_store_col_text(s, 8, x->state, sizeof(x->state));
-        jn_store_col_text(s, 9, x->health, sizeof(x->health));
+        char name[16];
+        jn_store_col_text(s, 8, name, sizeof(name));
+        int k = jn_inst_state_parse(name);
+        x->state = k >= 0 ? (enum jn_inst_state)k : JN_INST_FAILED; /* never restarted */
+        jn_store_col_text(s, 9, name, sizeof(name));
+        k = jn_inst_health_parse(name);
+        x->health = k >= 0 ? (enum jn_inst_health)k : JN_HEALTH_UNKNOWN;
         x->started_at = sqlite3_column_int64(s, 10);
         x->restarts = sqlite3_column_int(s, 11);
     }

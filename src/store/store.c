@@ -8,7 +8,9 @@
 #include "store/store.h"
 #include "store/store_int.h"
 
+#include <fcntl.h>
 #include <stdio.h>
+#include <unistd.h>
 
 sqlite3_stmt *jn_store_prepare(struct jn_store *st, const char *sql)
 {
@@ -16,9 +18,38 @@ sqlite3_stmt *jn_store_prepare(struct jn_store *st, const char *sql)
     int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
     if (rc != SQLITE_OK) {
         jn_error("store: cannot prepare \"%s\": %s", sql, sqlite3_errmsg(st->db));
+        snprintf(st->last_error, sizeof(st->last_error), "%s", sqlite3_errmsg(st->db));
         return NULL;
     }
     return s;
+}
+
+/* After a failed write outside any transaction of ours, SQLite may still hold
+ * one open (a failed COMMIT, or a statement that hit a full disk): every later
+ * write would join it and be answered "done" without ever reaching the disk.
+ * Roll it back so the connection is clean again. */
+static void settle(struct jn_store *st)
+{
+    if (st->depth == 0 && !sqlite3_get_autocommit(st->db)) {
+        jn_warn("store: a failed write left a transaction open: rolling it back");
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+}
+
+/* SQLITE_FULL, or an I/O error whose cause was ENOSPC/EDQUOT. */
+static bool is_full(struct jn_store *st, int rc)
+{
+    if ((rc & 0xff) == SQLITE_FULL)
+        return true;
+    if ((rc & 0xff) != SQLITE_IOERR)
+        return false;
+    int e = sqlite3_system_errno(st->db);
+    return e == ENOSPC || e == EDQUOT;
+}
+
+const char *jn_store_error(const struct jn_store *st)
+{
+    return st->last_error[0] ? st->last_error : "unknown failure";
 }
 
 int jn_store_rc(struct jn_store *st, int rc, const char *what)
@@ -38,6 +69,13 @@ int jn_store_rc(struct jn_store *st, int rc, const char *what)
         return JN_ENOTFOUND;
     default:
         jn_error("store: %s: %s (sqlite %d)", what, sqlite3_errmsg(st->db), rc);
+        snprintf(st->last_error, sizeof(st->last_error), "%s: %s", what, sqlite3_errmsg(st->db));
+        if (is_full(st, rc)) {
+            st->disk_full = true;
+            settle(st);
+            return -ENOSPC;
+        }
+        settle(st);
         return JN_EBASE;
     }
 }
@@ -67,8 +105,14 @@ static int exec(struct jn_store *st, const char *sql)
     char *msg = NULL;
     int rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg);
     if (rc != SQLITE_OK) {
+        int ext = sqlite3_extended_errcode(st->db);
         jn_error("store: \"%.60s\": %s", sql, msg ? msg : sqlite3_errstr(rc));
+        snprintf(st->last_error, sizeof(st->last_error), "%s", msg ? msg : sqlite3_errstr(rc));
         sqlite3_free(msg);
+        if (is_full(st, ext)) {
+            st->disk_full = true;
+            return -ENOSPC;
+        }
         return JN_EBASE;
     }
     return 0;
@@ -76,18 +120,37 @@ static int exec(struct jn_store *st, const char *sql)
 
 int jn_store_savepoint(struct jn_store *st)
 {
-    return exec(st, "SAVEPOINT jn");
+    int r = exec(st, "SAVEPOINT jn");
+    if (r == 0)
+        st->depth++;
+    return r;
 }
 
 int jn_store_release(struct jn_store *st, int rc)
 {
-    if (rc < 0) {
-        exec(st, "ROLLBACK TO jn");
-        exec(st, "RELEASE jn");
-        return rc;
+    if (rc >= 0) {
+        /* Outside a transaction, RELEASE is the commit: it can fail (a full
+         * disk) and then leaves the savepoint open. */
+        int r = exec(st, "RELEASE jn");
+        if (r == 0) {
+            st->depth--;
+            return rc;
+        }
+        rc = r;
     }
-    int r = exec(st, "RELEASE jn");
-    return r < 0 ? r : rc;
+    exec(st, "ROLLBACK TO jn");
+    exec(st, "RELEASE jn");
+    st->depth--;
+    settle(st);
+    return rc;
+}
+
+bool jn_store_disk_full(struct jn_store *st, bool clear)
+{
+    bool full = st->disk_full;
+    if (clear)
+        st->disk_full = false;
+    return full;
 }
 
 void jn_store_col_text(sqlite3_stmt *s, int i, char *dst, size_t n)
@@ -143,6 +206,13 @@ static int migrate(struct jn_store *st, char *err, size_t errlen)
 int jn_store_open(const char *path, struct jn_store **out, char *err, size_t errlen)
 {
     struct jn_store *st = jn_calloc(1, sizeof(*st));
+    /* The database holds env secrets: create it 0600, whatever the umask.
+     * SQLite gives its -wal and -shm files the database file's mode. */
+    if (path[0] != ':' && strncmp(path, "file:", 5) != 0) {
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd >= 0)
+            close(fd);
+    }
     int rc = sqlite3_open_v2(
         path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
@@ -180,17 +250,31 @@ void jn_store_close(struct jn_store *st)
 
 int jn_store_begin(struct jn_store *st)
 {
-    return exec(st, "BEGIN IMMEDIATE");
+    int r = exec(st, "BEGIN IMMEDIATE");
+    if (r == 0)
+        st->depth++;
+    return r;
 }
 
 int jn_store_commit(struct jn_store *st)
 {
-    return exec(st, "COMMIT");
+    int r = exec(st, "COMMIT");
+    if (r == 0) {
+        st->depth--;
+        return 0;
+    }
+    /* A failed COMMIT leaves the transaction open: end it, or every later
+     * write joins it and is lost with it. */
+    jn_store_rollback(st);
+    return r;
 }
 
 void jn_store_rollback(struct jn_store *st)
 {
-    exec(st, "ROLLBACK");
+    if (!sqlite3_get_autocommit(st->db))
+        exec(st, "ROLLBACK");
+    st->depth = 0;
+    settle(st);
 }
 
 int jn_store_setting_set(struct jn_store *st, const char *key, const char *value)

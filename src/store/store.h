@@ -62,12 +62,27 @@ int jn_store_schema_version(struct jn_store *st);
 /* The number of migrations compiled in (the version a fresh store reaches). */
 int jn_store_migrations_count(void);
 
+/* What the latest JN_EBASE was about, such as "release create: database or
+ * disk is full": for messages that must say what failed. Never NULL. */
+const char *jn_store_error(const struct jn_store *st);
+
 /* Groups several calls into one durable transaction. begin returns 0 or
- * JN_EBASE; commit makes everything since begin durable at once; rollback
- * undoes it. Not nestable. */
+ * JN_EBASE; commit makes everything since begin durable at once, or, when it
+ * fails (a full disk), rolls all of it back and returns the error; rollback
+ * undoes it. Not nestable.
+ *
+ * A write that fails never leaves a transaction open behind it (a failed
+ * COMMIT or RELEASE is rolled back, then sqlite3_get_autocommit() checked), so
+ * the next write is durable when it returns 0, or fails itself. A write that
+ * failed for lack of disk space returns -ENOSPC. */
 int jn_store_begin(struct jn_store *st);
 int jn_store_commit(struct jn_store *st);
 void jn_store_rollback(struct jn_store *st);
+
+/* True when a write failed for lack of disk space since the last call with
+ * clear set (which resets it). The admin API asks after each request, to
+ * answer 507 rather than 500. */
+bool jn_store_disk_full(struct jn_store *st, bool clear);
 
 /* Apps. Names are validated by the caller (control/names.c). create returns
  * JN_EEXIST when the name is taken; get and delete JN_ENOTFOUND when absent.
@@ -86,6 +101,9 @@ int jn_store_app_list(struct jn_store *st, struct jn_store_app **out);
  * returns JN_ENOTFOUND when the app does not have it. */
 int jn_store_domain_add(struct jn_store *st, const char *app, const char *domain);
 int jn_store_domain_remove(struct jn_store *st, const char *app, const char *domain);
+
+/* The app that has domain: 0 with its name in app, JN_ENOTFOUND, or JN_EBASE. */
+int jn_store_domain_owner(struct jn_store *st, const char *domain, char *app, size_t len);
 
 /* Lists the domains of app, or of every app when app is NULL, sorted. Returns
  * the count and *out (caller frees), or a negative code. */

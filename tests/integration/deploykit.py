@@ -1,10 +1,13 @@
 """Helpers for the deploy tests: a daemon that knows the container engine,
 the CLI with a longer timeout, wrk runs, and cleanup of instances that by
 design outlive the daemon (exec monitors, containers)."""
+import contextlib
 import os
 import re
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -113,3 +116,16 @@ def exec_cmd():
     """The --cmd of exec deploys: the test app, relative to the repository
     root (the CLI runs there), listening on $PORT."""
     return os.path.relpath(TESTAPP, ROOT)
+
+
+@contextlib.contextmanager
+def open_dir():
+    """A scratch directory every user may enter, for files an exec app must
+    see: when the tests run as root, apps run as jern-app, and pytest's
+    tmp_path is private to root."""
+    d = tempfile.mkdtemp(prefix="jern-open-")
+    os.chmod(d, 0o755)
+    try:
+        yield Path(d)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)

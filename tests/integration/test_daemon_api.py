@@ -184,7 +184,7 @@ def test_second_daemon_on_same_state_refuses(procs, tmp_path, daemon):
     other = Daemon(procs, tmp_path, name="second")
     other.start(wait=False)
     assert other.proc.wait(timeout=10) != 0
-    assert "another jern daemon is answering" in other.proc.output()
+    assert f"in use by pid {daemon.proc.pid}" in other.proc.output()
     assert daemon.admin().get("/health").status == 200
 
 

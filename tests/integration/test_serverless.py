@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from conftest import have
-from deploykit import DeployDaemon, exec_cmd, wait_for
+from deploykit import DeployDaemon, exec_cmd, open_dir, wait_for
 
 
 @pytest.fixture
@@ -22,6 +22,13 @@ def d(procs, tmp_path):
     yield dd
     dd.stop()
     dd.cleanup_exec()
+
+
+@pytest.fixture
+def shared():
+    """Where marker files the apps look at go (they may not run as root)."""
+    with open_dir() as dd:
+        yield dd
 
 
 def name():
@@ -105,9 +112,9 @@ def test_100_concurrent_requests_share_one_cold_start(d):
     assert len(d.ps(app)) == 1
 
 
-def test_queue_bound_and_timeout_answer_503_with_retry_after(d, tmp_path):
+def test_queue_bound_and_timeout_answer_503_with_retry_after(d, shared):
     app = name()
-    slow = tmp_path / "slow"
+    slow = shared / "slow"
     # the release starts at once now, and takes 20 s to listen once "slow" exists
     deploy(d, app, f"if [ -e {slow} ]; then sleep 20; fi; exec {exec_cmd()}")
     scale(d, app, "--min", "0", "--max", "1", "--idle", "500ms", "--queue", "3",
@@ -139,9 +146,9 @@ def test_queue_bound_and_timeout_answer_503_with_retry_after(d, tmp_path):
         assert 1.3 < when - t0 < 4, when - t0
 
 
-def test_failed_cold_start_answers_503_then_retries(d, tmp_path):
+def test_failed_cold_start_answers_503_then_retries(d, shared):
     app = name()
-    bad = tmp_path / "bad"
+    bad = shared / "bad"
     deploy(d, app, f"if [ -e {bad} ]; then export FAIL_HEALTH=1; fi; exec {exec_cmd()}",
            "--health-timeout", "1")
     scale(d, app, "--min", "0", "--max", "1", "--idle", "500ms", "--wait-timeout", "15s")

@@ -740,9 +740,51 @@ static void test_tiny_error_buffer(void **state)
     jn_conf_free(NULL);
 }
 
+static void test_jern_block_through_the_table(void **state)
+{
+    struct jn_conf *c;
+    const char *t = "jern {\n listen 127.0.0.1:9001;\n listen 127.0.0.1:9002;\n"
+                    " admin unix:/tmp/a.sock;\n drain_timeout 2s;\n}\n"
+                    "http { server { listen 127.0.0.1:9003; } }\n";
+    assert_int_equal(jn_conf_load_text("j.conf", NULL, t, strlen(t), JN_CONF_DAEMON, &c, err,
+                                       sizeof(err)),
+                     0);
+    assert_int_equal(c->jern.nlisten, 2);
+    assert_string_equal(c->jern.admin_unix, "/tmp/a.sock");
+    assert_int_equal(c->jern.drain_timeout_ms, 2000);
+    /* the file's server first, then one 404 server per jern listen address */
+    assert_int_equal(c->nservers, 3);
+    assert_string_equal(c->servers[1].listens[0].text, "127.0.0.1:9001");
+    assert_int_equal(c->servers[2].locations[0].return_code, 404);
+    jn_conf_free(c);
+
+    /* no http block: apps answer on the default address */
+    t = "jern { state_dir /tmp/x; }";
+    assert_int_equal(jn_conf_load_text("j.conf", NULL, t, strlen(t), JN_CONF_DAEMON, &c, err,
+                                       sizeof(err)),
+                     0);
+    assert_int_equal(c->nservers, 1);
+    assert_string_equal(c->servers[0].listens[0].text, "127.0.0.1:8080");
+    assert_false(c->has_http);
+    jn_conf_free(c);
+
+    t = "jern {\n stat_dir /tmp/x;\n}";
+    assert_int_equal(jn_conf_load_text("j.conf", NULL, t, strlen(t), JN_CONF_DAEMON, &c, err,
+                                       sizeof(err)),
+                     JN_ECONFIG);
+    assert_string_equal(err, "j.conf:2: unknown directive \"stat_dir\" in the jern block (did "
+                             "you mean \"state_dir\"?)");
+    /* jern gateway reads nginx's directives only */
+    t = "jern { state_dir /tmp/x; }";
+    assert_int_equal(jn_conf_load_text("j.conf", NULL, t, strlen(t), 0, &c, err, sizeof(err)),
+                     JN_ECONFIG);
+    assert_non_null(strstr(err, "read by jern serve"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_jern_block_through_the_table),
         cmocka_unit_test(test_times_and_sizes),
         cmocka_unit_test(test_usable_cpus),
         cmocka_unit_test(test_seed_config),

@@ -1,7 +1,7 @@
 #include "jn_test.h"
 
 #include "config/conf.h"
-#include "control/api.h"
+#include "control/api/api.h"
 #include "control/control.h"
 #include "control/names.h"
 #include "gateway/upstream.h"
@@ -189,6 +189,45 @@ static void test_paths_and_methods(void **state)
     assert_int_equal(call(f, JN_HTTP_POST, "/v1/apps", "{\"name\":\"a\\u0000b\"}", NULL), 400);
 }
 
+/* The route table's matcher: 405 names the methods of every row whose
+ * pattern matched; rows needing a deployer are absent without one;
+ * parameters arrive percent-decoded. */
+static void test_route_table(void **state)
+{
+    struct fx *f = *state;
+    struct jn_api_req req = {.method = JN_HTTP_PUT, .method_name = "PUT", .method_len = 3};
+    struct jn_api_resp resp = {.status = 500, .content_type = "application/json"};
+    jn_buf_init(&resp.body, 1 << 16);
+    req.path = "/v1/apps";
+    req.path_len = strlen(req.path);
+    jn_api_handle(&f->api, &req, &resp);
+    assert_int_equal(resp.status, 405);
+    assert_string_equal(resp.allow, "GET, POST");
+    req.path = "/v1/upstreams/back/servers/127.0.0.1%3A7001";
+    req.path_len = strlen(req.path);
+    jn_api_handle(&f->api, &req, &resp);
+    assert_int_equal(resp.status, 405);
+    assert_string_equal(resp.allow, "GET, PATCH, DELETE");
+    jn_buf_free(&resp.body);
+
+    cJSON *o;
+    assert_int_equal(call(f, JN_HTTP_GET, "/v1/upstreams/back/servers/127.0.0.1%3A7001", NULL, &o),
+                     200);
+    assert_string_equal(cJSON_GetObjectItem(o, "addr")->valuestring, "127.0.0.1:7001");
+    cJSON_Delete(o);
+    /* no deployer in this fixture: the deploy rows do not exist */
+    assert_int_equal(call(f, JN_HTTP_POST, "/v1/apps", "{\"name\":\"shop\"}", NULL), 201);
+    assert_int_equal(call(f, JN_HTTP_POST, "/v1/apps/shop/deploy", "{}", NULL), 404);
+    assert_int_equal(call(f, JN_HTTP_GET, "/v1/apps/shop/domains", NULL, NULL), 200);
+    assert_int_equal(call(f, JN_HTTP_POST, "/v1/apps/shop/domains", "{\"domain\": 1}", &o), 400);
+    cJSON_Delete(o);
+    assert_int_equal(call(f, JN_HTTP_POST, "/v1/upstreams/back/servers",
+                          "{\"addr\":\"127.0.0.1:7009\",\"weight\":\"2\"}", &o),
+                     400);
+    assert_non_null(strstr(cJSON_GetObjectItem(o, "error")->valuestring, "integer"));
+    cJSON_Delete(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -196,6 +235,7 @@ int main(void)
         cmocka_unit_test(test_domains_and_addresses),
         cmocka_unit_test_setup_teardown(test_config_servers_take_overrides, setup, teardown),
         cmocka_unit_test_setup_teardown(test_paths_and_methods, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_route_table, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,444 @@
+/*
+ * admin.c: the admin API's HTTP/1.1 transport. One small state machine per
+ * connection on the control loop: read (capped), parse the head with
+ * jn_http_parse_request, wait for a Content-Length body, answer through
+ * jn_api_handle, write, repeat (keep-alive and pipelining).
+ */
+#include "core/common.h"
+
+#include "control/api/admin.h"
+#include "core/log.h"
+#include "http/status.h"
+#include "net/sock.h"
+
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define OUT_MAX (64u * 1024 * 1024)
+
+struct admin_listener {
+    struct jn_io io;
+    struct jn_admin *a;
+    bool tcp;
+    size_t nconns; /* each listener has its own cap: a TCP flood never fills the unix one */
+};
+
+struct conn {
+    struct jn_admin *a;
+    struct admin_listener *l;
+    struct jn_io io;
+    struct jn_timer idle;
+    struct jn_buf in, out;
+    bool tcp;
+    bool closing;       /* close once out is flushed */
+    bool eof;           /* the client shut down its side */
+    bool sent_continue; /* 100 Continue already sent for the current request */
+    bool authed;        /* a request with the right token came (always, on unix) */
+    int64_t accepted;   /* jn_loop_now() at accept */
+    int64_t req_start;  /* when the first byte of the pending request came */
+    struct conn *prev, *next;
+};
+
+struct jn_admin {
+    struct jn_loop *loop;
+    struct jn_api *api;
+    struct admin_listener lunix, ltcp;
+    char *unix_path;
+    char *token;
+    struct jn_http_limits limits;
+    struct conn *conns;
+};
+
+static void conn_close(struct conn *c)
+{
+    struct jn_admin *a = c->a;
+    jn_timer_stop(a->loop, &c->idle);
+    jn_io_del(a->loop, &c->io);
+    close(c->io.fd);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        a->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->l->nconns--;
+    jn_buf_free(&c->in);
+    jn_buf_free(&c->out);
+    free(c);
+}
+
+static void queue_response(struct conn *c, struct jn_api_resp *r, bool head_only)
+{
+    jn_buf_printf(&c->out,
+                  "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                  "Cache-Control: no-store\r\n",
+                  r->status, jn_http_reason(r->status), r->content_type, r->body.len);
+    if (r->allow)
+        jn_buf_printf(&c->out, "Allow: %s\r\n", r->allow);
+    if (r->status == 401)
+        jn_buf_puts(&c->out, "WWW-Authenticate: Bearer realm=\"jern\"\r\n");
+    if (c->closing)
+        jn_buf_puts(&c->out, "Connection: close\r\n");
+    jn_buf_puts(&c->out, "\r\n");
+    if (!head_only && jn_buf_append(&c->out, r->body.data, r->body.len) < 0) {
+        /* Past OUT_MAX: nothing sane to send; drop the connection. */
+        c->closing = true;
+        jn_buf_reset(&c->out);
+    }
+}
+
+/* Answers with an error and closes: used where the stream can't be trusted. */
+static void fail(struct conn *c, int status, const char *msg)
+{
+    struct jn_api_resp r = {.content_type = "application/json"};
+    jn_buf_init(&r.body, 4096);
+    jn_api_error(&r, status, "%s", msg);
+    c->closing = true;
+    queue_response(c, &r, false);
+    jn_buf_free(&r.body);
+}
+
+static bool token_ok(const struct jn_admin *a, const struct jn_http_request *req)
+{
+    ssize_t i = jn_http_find_header(req->headers, req->nheaders, "authorization", 13);
+    if (i < 0)
+        return false;
+    const struct jn_http_header *h = &req->headers[i];
+    if (h->value_len < 7 || !jn_http_token_eq(h->value, 6, "bearer") || h->value[6] != ' ')
+        return false;
+    const char *t = h->value + 7;
+    size_t tl = h->value_len - 7, want = strlen(a->token);
+    /* Constant time over the expected token's length. */
+    unsigned char diff = tl != want;
+    for (size_t k = 0; k < want; k++)
+        diff |= (unsigned char)(a->token[k] ^ (k < tl ? t[k] : 0));
+    return diff == 0;
+}
+
+/* Handles every complete request in c->in. Returns false once the
+ * connection is to be closed after flushing. */
+static void process(struct conn *c)
+{
+    struct jn_http_request req;
+    while (!c->closing && c->in.len > 0) {
+        ssize_t h = jn_http_parse_request(c->in.data, c->in.len, &c->a->limits, &req);
+        if (h == JN_EINCOMPLETE) {
+            if (c->eof)
+                c->closing = true;
+            return;
+        }
+        if (h < 0) {
+            fail(c, req.error_status ? req.error_status : 400,
+                 req.error_reason ? req.error_reason : "malformed request");
+            return;
+        }
+        size_t body_len = 0;
+        if (req.framing == JN_FRAMING_CHUNKED) {
+            fail(c, 411, "the admin API needs a Content-Length body, not chunked");
+            return;
+        }
+        if (req.framing == JN_FRAMING_LENGTH) {
+            if (req.content_length > JN_ADMIN_MAX_BODY) {
+                fail(c, 413, "request body larger than 1 MiB");
+                return;
+            }
+            body_len = (size_t)req.content_length;
+        }
+        if (c->in.len - (size_t)h < body_len) {
+            if (req.expect_continue && !c->sent_continue) {
+                jn_buf_puts(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
+                c->sent_continue = true;
+            }
+            if (c->eof)
+                c->closing = true;
+            return;
+        }
+        c->sent_continue = false;
+        if (!req.keep_alive)
+            c->closing = true;
+
+        struct jn_api_resp r = {.status = 500, .content_type = "application/json"};
+        jn_buf_init(&r.body, OUT_MAX);
+        if (c->tcp && !token_ok(c->a, &req)) {
+            c->closing = true; /* a wrong token gets one answer, then the door */
+            jn_api_error(&r, 401,
+                         "missing or wrong bearer token (send Authorization: Bearer "
+                         "TOKEN, the token= of the admin directive)");
+        } else {
+            c->authed = true;
+            const char *q = memchr(req.path, '?', req.path_len);
+            struct jn_api_req ar = {
+                .method = req.method_id,
+                .method_name = req.method,
+                .method_len = req.method_len,
+                .path = req.path,
+                .path_len = q ? (size_t)(q - req.path) : req.path_len,
+                .body = c->in.data + h,
+                .body_len = body_len,
+            };
+            jn_api_handle(c->a->api, &ar, &r);
+        }
+        queue_response(c, &r, req.method_id == JN_HTTP_HEAD);
+        jn_buf_free(&r.body);
+        jn_buf_consume(&c->in, (size_t)h + body_len);
+        c->req_start = 0; /* the next request's deadline starts with its bytes */
+    }
+    if (c->eof && c->in.len == 0)
+        c->closing = true;
+}
+
+/* Writes what is queued. Returns false when the connection was closed. */
+static bool flush(struct conn *c)
+{
+    while (c->out.len > 0) {
+        ssize_t n = write(c->io.fd, c->out.data, c->out.len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return true;
+        if (n <= 0) {
+            conn_close(c);
+            return false;
+        }
+        jn_buf_consume(&c->out, (size_t)n);
+    }
+    if (c->closing) {
+        conn_close(c);
+        return false;
+    }
+    return true;
+}
+
+/* A pending partial request has a deadline from its first byte, so a client
+ * trickling bytes cannot hold a connection; an idle one gets the idle timeout.
+ * A TCP connection that has not yet shown the token has JN_ADMIN_AUTH_MS from
+ * accept to do so, whatever it sends: strangers cannot camp on the listener. */
+static void arm_timer(struct conn *c)
+{
+    struct jn_loop *loop = c->a->loop;
+    int64_t now = jn_loop_now(loop), left;
+    if (c->in.len == 0) {
+        c->req_start = 0;
+        left = JN_ADMIN_IDLE_MS;
+    } else {
+        if (c->req_start == 0)
+            c->req_start = now;
+        left = c->req_start + JN_ADMIN_REQUEST_MS - now;
+    }
+    if (c->tcp && !c->authed)
+        left = JN_MIN(left, c->accepted + JN_ADMIN_AUTH_MS - now);
+    jn_timer_start(loop, &c->idle, left > 0 ? left : 0);
+}
+
+static void conn_cb(struct jn_loop *loop, struct jn_io *io, uint32_t events)
+{
+    struct conn *c = io->data;
+    if (events & (JN_EV_READ | JN_EV_RDHUP | JN_EV_HUP | JN_EV_ERROR)) {
+        for (;;) {
+            if (jn_buf_reserve(&c->in, 16384) < 0) {
+                /* Full: the head or body is over its cap; process() answers. */
+                break;
+            }
+            ssize_t n = read(c->io.fd, c->in.data + c->in.len, jn_buf_avail(&c->in));
+            if (n > 0) {
+                c->in.len += (size_t)n;
+                continue;
+            }
+            if (n == 0) {
+                c->eof = true;
+            } else if (errno == EINTR) {
+                continue;
+            } else if (errno != EAGAIN) {
+                conn_close(c);
+                return;
+            }
+            break;
+        }
+        if (c->out.len == 0)
+            process(c);
+        if (jn_buf_avail(&c->in) == 0 && c->in.len == c->in.max && !c->closing)
+            fail(c, 431, "request too large");
+    }
+    if (!flush(c))
+        return;
+    /* A request may have waited behind a slow write: answer it now. */
+    if (c->out.len == 0 && c->in.len > 0 && !c->closing) {
+        process(c);
+        if (!flush(c))
+            return;
+    }
+    arm_timer(c);
+}
+
+static void idle_cb(struct jn_loop *loop, struct jn_timer *t)
+{
+    conn_close(t->data);
+}
+
+static void accept_cb(struct jn_loop *loop, struct jn_io *io, uint32_t events)
+{
+    struct admin_listener *l = io->data;
+    struct jn_admin *a = l->a;
+    for (;;) {
+        struct jn_addr peer;
+        int fd = jn_sock_accept(io->fd, &peer);
+        if (fd == -EINTR || fd == -ECONNABORTED)
+            continue;
+        if (fd < 0) {
+            if (fd != -EAGAIN)
+                jn_warn("admin: accept: %s", jn_strerror(fd));
+            return;
+        }
+        if (l->nconns >= JN_ADMIN_MAX_CONNS) {
+            jn_warn("admin: %d %s connections open, refusing one more", JN_ADMIN_MAX_CONNS,
+                    l->tcp ? "TCP" : "unix socket");
+            close(fd);
+            continue;
+        }
+        struct conn *c = jn_calloc(1, sizeof(*c));
+        l->nconns++;
+        c->a = a;
+        c->l = l;
+        c->tcp = l->tcp;
+        c->authed = !l->tcp;
+        c->accepted = jn_loop_now(loop);
+        jn_buf_init(&c->in, a->limits.max_head + JN_ADMIN_MAX_BODY);
+        jn_buf_init(&c->out, OUT_MAX + 4096);
+        jn_timer_init(&c->idle, idle_cb, c);
+        c->next = a->conns;
+        if (a->conns)
+            a->conns->prev = c;
+        a->conns = c;
+        int r = jn_io_add(loop, &c->io, fd, JN_EV_READ | JN_EV_WRITE, false, conn_cb, c);
+        if (r < 0) {
+            c->io.fd = fd;
+            jn_warn("admin: cannot watch a connection: %s", jn_strerror(r));
+            conn_close(c);
+            continue;
+        }
+        jn_timer_start(loop, &c->idle, c->tcp ? JN_ADMIN_AUTH_MS : JN_ADMIN_IDLE_MS);
+    }
+}
+
+/* Binds the unix socket: replaces a stale file, refuses a live daemon's. */
+static int listen_unix(const char *path, char *err, size_t errlen)
+{
+    char text[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
+    struct jn_addr addr;
+    if ((size_t)snprintf(text, sizeof(text), "unix:%s", path) >= sizeof(text) ||
+        jn_addr_parse(text, 0, &addr) < 0) {
+        snprintf(err, errlen, "admin socket path too long: %s (use a shorter state_dir)", path);
+        return JN_EBADINPUT;
+    }
+    struct stat sb;
+    if (lstat(path, &sb) == 0) {
+        if (!S_ISSOCK(sb.st_mode)) {
+            snprintf(err, errlen,
+                     "%s exists and is not a socket (remove it or choose another "
+                     "admin path)",
+                     path);
+            return -EEXIST;
+        }
+        int fd = jn_sock_connect(&addr);
+        bool live = false;
+        if (fd >= 0) {
+            /* connect on a unix socket completes or fails at once */
+            live = jn_sock_error(fd) == 0;
+            close(fd);
+        }
+        if (live) {
+            snprintf(err, errlen, "another jern daemon is answering at %s (stop it first)", path);
+            return -EADDRINUSE;
+        }
+        unlink(path);
+    }
+    /* The socket is the admin API's only guard: never let it exist with a
+     * wider mode, even for a moment. */
+    mode_t old = umask(0177);
+    int fd = jn_sock_listen(&addr, 64, false);
+    umask(old);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot listen on unix:%s: %s", path, jn_strerror(fd));
+        return fd;
+    }
+    chmod(path, 0600);
+    return fd;
+}
+
+int jn_admin_start(struct jn_loop *loop, struct jn_api *api, const struct jn_admin_opts *o,
+                   struct jn_admin **out, char *err, size_t errlen)
+{
+    if (o->tcp_addr && (!o->token || strlen(o->token) < 16)) {
+        snprintf(err, errlen,
+                 "the TCP admin listener %s needs token=SECRET of at least 16 "
+                 "characters (the admin API is never open without one)",
+                 o->tcp_addr);
+        return JN_ECONFIG;
+    }
+    struct jn_admin *a = jn_calloc(1, sizeof(*a));
+    a->loop = loop;
+    a->api = api;
+    a->limits = jn_http_default_limits;
+    a->lunix.io.fd = a->ltcp.io.fd = -1;
+    int r = 0;
+    if (o->unix_path) {
+        int fd = listen_unix(o->unix_path, err, errlen);
+        if (fd < 0) {
+            r = fd;
+            goto fail;
+        }
+        a->unix_path = jn_strdup(o->unix_path);
+        a->lunix.a = a;
+        jn_io_add(loop, &a->lunix.io, fd, JN_EV_READ, false, accept_cb, &a->lunix);
+    }
+    if (o->tcp_addr) {
+        struct jn_addr addr;
+        if (jn_addr_parse(o->tcp_addr, 0, &addr) < 0) {
+            snprintf(err, errlen, "invalid admin address '%s' (example: 127.0.0.1:8081)",
+                     o->tcp_addr);
+            r = JN_ECONFIG;
+            goto fail;
+        }
+        int fd = jn_sock_listen(&addr, 64, false);
+        if (fd < 0) {
+            snprintf(err, errlen, "cannot listen on %s: %s", o->tcp_addr, jn_strerror(fd));
+            r = fd;
+            goto fail;
+        }
+        a->token = jn_strdup(o->token);
+        a->ltcp.a = a;
+        a->ltcp.tcp = true;
+        jn_io_add(loop, &a->ltcp.io, fd, JN_EV_READ, false, accept_cb, &a->ltcp);
+    }
+    *out = a;
+    return 0;
+fail:
+    jn_admin_stop(a);
+    return r;
+}
+
+void jn_admin_stop(struct jn_admin *a)
+{
+    if (!a)
+        return;
+    while (a->conns)
+        conn_close(a->conns);
+    struct admin_listener *ls[] = {&a->lunix, &a->ltcp};
+    for (size_t i = 0; i < 2; i++) {
+        if (ls[i]->io.fd >= 0 && ls[i]->a) {
+            jn_io_del(a->loop, &ls[i]->io);
+            close(ls[i]->io.fd);
+        }
+    }
+    if (a->unix_path) {
+        unlink(a->unix_path);
+        free(a->unix_path);
+    }
+    if (a->token) {
+        explicit_bzero(a->token, strlen(a->token));
+        free(a->token);
+    }
+    free(a);
+}

@@ -1,0 +1,136 @@
+/*
+ * api.h: the admin API (documented in docs/API.md): HTTP method and path in,
+ * status and JSON (or Prometheus text) out. Transport-free, so the admin
+ * server (admin.c) and tests drive the same code. Control thread only.
+ *
+ * Routes are rows of a table, as config directives are (config/directives.c):
+ * {method, "/v1/apps/:app/deploy", handler}. One matcher (api.c) finds the
+ * row, answers 404 when no pattern matches the path and 405 with Allow when
+ * patterns match but not the method. Each area keeps its rows beside its
+ * handlers (apps.c, upstreams.c, deploys.c, scale.c, status.c) and registers
+ * the array with one line in api.c. Only this folder includes this header:
+ * the domain code (deploys, scaling, the store) never answers HTTP.
+ */
+#ifndef JN_CONTROL_API_H
+#define JN_CONTROL_API_H
+
+#include "core/common.h"
+#include "core/buf.h"
+#include "http/parse.h"
+
+struct jn_control;
+struct jn_deployer;
+struct jn_autoscaler;
+struct jn_dbs;
+struct cJSON;
+
+/* What the daemon tells the API about itself, for /v1/status. Borrowed. */
+struct jn_api {
+    struct jn_control *ctl;
+    const char *version;
+    const char *state_dir;
+    const char *config_path;    /* NULL: embedded defaults */
+    const char *const *listens; /* gateway listen addresses */
+    size_t nlistens;
+    const char *admin_desc; /* "unix:PATH" (+ " and TCP ADDR") */
+    int64_t started_ms;     /* jn_now_ms() at start */
+    uint64_t reloads;
+    struct jn_deployer *deployer;     /* NULL: no deploy routes */
+    struct jn_autoscaler *autoscaler; /* NULL: no autoscale routes */
+    struct jn_dbs *dbs;               /* NULL: no database routes (db/db.h) */
+};
+
+struct jn_api_req {
+    enum jn_http_method method;
+    const char *method_name;
+    size_t method_len;
+    const char *path; /* without the query */
+    size_t path_len;
+    const char *body;
+    size_t body_len;
+};
+
+struct jn_api_resp {
+    int status;
+    const char *content_type; /* static */
+    struct jn_buf body;       /* initialised by the caller; the API appends */
+    const char *allow;        /* for 405: the methods allowed (static or allow_buf) */
+    char allow_buf[64];
+};
+
+#define JN_API_MAX_PARAMS 4
+
+/* One request on its way through a handler: the daemon's view, the request,
+ * the response to fill and the values of the pattern's ":name" segments. */
+struct jn_api_call {
+    struct jn_api *api;
+    const struct jn_api_req *req;
+    struct jn_api_resp *resp;
+    const char *param_name[JN_API_MAX_PARAMS]; /* "app" for ":app" (not terminated) */
+    size_t param_name_len[JN_API_MAX_PARAMS];
+    const char *param[JN_API_MAX_PARAMS]; /* percent-decoded segment */
+    int nparam;
+};
+
+/* What a route needs from the daemon; the matcher skips rows whose needs are
+ * missing (a daemon without a deployer answers 404 there). */
+#define JN_ROUTE_DEPLOYER 1u
+#define JN_ROUTE_AUTOSCALER 2u
+#define JN_ROUTE_DATABASES 4u
+
+/* One row: method (GET also answers HEAD), the path pattern ("/" separated;
+ * ":name" matches any one segment), what it needs, and the handler. An
+ * array of rows ends with a row whose pattern is NULL. */
+struct jn_route {
+    enum jn_http_method method;
+    const char *pattern;
+    unsigned needs;
+    void (*handler)(struct jn_api_call *c);
+};
+
+/* The route arrays, one per area (registered in api.c). */
+extern const struct jn_route jn_status_routes[];
+extern const struct jn_route jn_app_routes[];
+extern const struct jn_route jn_upstream_routes[];
+extern const struct jn_route jn_deploy_routes[];
+extern const struct jn_route jn_scale_routes[];
+extern const struct jn_route jn_database_routes[];
+
+/* Answers one request. Never fails: errors become JSON {"error": "..."} with a
+ * 4xx/5xx status. */
+void jn_api_handle(struct jn_api *api, const struct jn_api_req *req, struct jn_api_resp *resp);
+
+/* The value of the pattern's ":name" segment, or NULL when it has none. */
+const char *jn_api_param(const struct jn_api_call *c, const char *name);
+
+/* Writes an error response: {"error": msg} with status. */
+void jn_api_error(struct jn_api_resp *resp, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Maps a control-plane code (JN_EBADINPUT 400, JN_ENOTFOUND 404, JN_EEXIST
+ * 409, else 500) and its message (jn_strerror(r) when empty) to a response. */
+void jn_api_fail(struct jn_api_resp *resp, int r, const char *err);
+
+/* Writes o as the JSON response body with status, and frees o; a body past
+ * the response cap becomes a 500. */
+void jn_api_send_json(struct jn_api_resp *resp, int status, struct cJSON *o);
+
+/* {"deleted": what, "name": name}, 200. */
+void jn_api_deleted(struct jn_api_resp *resp, const char *what, const char *name);
+
+/* Parses the request body as a JSON object whose keys are all in allowed
+ * (NULL terminated; NULL: the caller checks the keys). An empty body is {} unless required. On
+ * failure answers 400 (invalid JSON, \u0000 in a string, trailing data, not an object, an unknown
+ * field) and returns NULL. The caller frees the result. */
+struct cJSON *jn_api_body(const struct jn_api_call *c, const char *const *allowed, bool required);
+
+/* Reads the optional integer field name of o into *out when present (absent:
+ * *out unchanged, true). Answers 400 and returns false when it is not a whole
+ * number from lo to hi (an integer). */
+bool jn_api_int(struct jn_api_resp *resp, const struct cJSON *o, const char *name, int64_t lo,
+                int64_t hi, int *out);
+
+/* Appends the Prometheus text exposition of every metric (metrics.c). */
+void jn_api_metrics(struct jn_api *api, struct jn_buf *out);
+
+#endif

@@ -1,0 +1,55 @@
+/* exec_int.h: what the exec driver's files share (exec.c: the driver's
+ * operations; exec_monitor.c: the monitor process it forks). Internal to
+ * src/runtime. */
+#ifndef JN_RUNTIME_EXEC_INT_H
+#define JN_RUNTIME_EXEC_INT_H
+
+#include "core/common.h"
+
+#include <sys/types.h>
+
+#define LINE_CAP 4096 /* longer output lines are split */
+#define PATH_CAP 4096
+
+/* The identity apps run as, looked up at each start (the user may be made
+ * while the daemon runs). */
+struct run_as {
+    bool drop; /* jern is root: setgid/setuid to uid/gid before exec */
+    uid_t uid;
+    gid_t gid;
+    char home[PATH_CAP]; /* $HOME and the default working directory */
+};
+
+/* Everything the monitor needs, prepared before fork: after fork in a threaded
+ * process only async-signal-safe calls are allowed, so no malloc, no stdio. */
+struct mon_args {
+    int log_fd, devnull, out_r, out_w, err_r, err_w, ready_w;
+    char *const *argv;
+    char *const *envp;
+    const char *workdir;
+    int64_t memory;
+    const struct run_as *as;
+    char exit_path[PATH_CAP];
+    char exit_tmp[PATH_CAP];
+    char pids_path[PATH_CAP];
+    char pids_tmp[PATH_CAP];
+    char log_path[PATH_CAP];
+    int64_t log_size;  /* rotate past this (0: never) */
+    int log_files;     /* rotated files kept, 0-9 */
+    int64_t log_bytes; /* in the current log */
+};
+
+struct ready_msg {
+    int32_t monitor;
+    int32_t app;
+};
+
+/* The name of rotated log k of path ("PATH.K"); async-signal-safe. */
+void exec_rotated_name(char *out, const char *path, int k);
+
+/* The monitor's body, in the child after fork: forks the app, writes the
+ * pids file, timestamps its output into the log (rotating it), writes the
+ * exit status when it ends. Only async-signal-safe calls. Never returns. */
+__attribute__((noreturn)) void exec_run_monitor(struct mon_args *a);
+
+#endif
