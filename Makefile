@@ -4,6 +4,7 @@
 #   make test       install what is missing, build, run every test (sanitizer build)
 #   make demo       install what is missing, build, start jern with a demo config
 #   make bench      side-by-side benchmark against nginx and HAProxy
+#   make bench-db   sysbench: MariaDB defaults vs the seed's lines vs jern's my.cnf
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS
 #   make asan       the ASan+UBSan build in build/asan
 
@@ -25,17 +26,17 @@ else
 OPT := -O2 -g
 endif
 
-CPPFLAGS := -Isrc -D_GNU_SOURCE
+CPPFLAGS := -Isrc -D_GNU_SOURCE $(shell pkg-config --cflags libmariadb 2>/dev/null)
 CFLAGS := -std=gnu11 $(OPT) $(WARN) -pthread -MMD -MP $(EXTRA_CFLAGS)
 LDFLAGS := $(OPT) -pthread
-LDLIBS := -lsqlite3 -lcurl -lcjson -lssl -lcrypto -lnghttp2 -lm
+LDLIBS := -lsqlite3 -lcurl -lcjson -lssl -lcrypto -lnghttp2 -lmariadb -lm
 
 SRCS := $(shell find src -name '*.c' ! -name main.c | sort)
 OBJS := $(SRCS:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/ui_assets.o
 UNIT_SRCS := $(shell find tests/unit -name 'test_*.c' 2>/dev/null | sort)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 
-.PHONY: all unit asan test demo bench fuzz deps clean format
+.PHONY: all unit asan test demo bench bench-db fuzz deps clean format
 all: $(BUILD)/jern $(BUILD)/jern-testapp
 
 $(BUILD)/obj/%.o: src/%.c
@@ -109,6 +110,11 @@ bench: deps
 	bench/coldstart.sh
 	bench/tls.sh
 	bench/h2.sh
+
+# sysbench against MariaDB: defaults, the seed's lines, jern's config (docs/DATABASES.md).
+bench-db: deps
+	$(MAKE) all
+	bench/db.sh
 
 fuzz: deps
 	fuzz/run.sh $(FUZZ_SECONDS)

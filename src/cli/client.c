@@ -107,7 +107,7 @@ int jn_client_call(struct jn_client *c, const char *method, const char *path, co
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &answer);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 60000L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms > 0 ? c->timeout_ms : 60000L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     if (c->token) {
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c->token);

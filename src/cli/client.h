@@ -20,6 +20,7 @@ struct jn_client {
     char *token;
     char *where; /* for messages: the socket path or the URL */
     bool json;   /* --json: print the API's JSON */
+    long timeout_ms; /* a whole call's limit; 0: 60 s */
 };
 
 /* Takes --admin X, --token X and --json out of argv (anywhere after the

@@ -413,6 +413,8 @@ int jn_cmd_ps(int argc, char **argv)
             }
         }
         jn_cli_ps_autoscale(o);
+        if (argc == 1)
+            jn_cli_ps_databases(&c);
     }
     cJSON_Delete(o);
     jn_client_free(&c);

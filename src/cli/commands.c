@@ -48,6 +48,8 @@ const struct jn_command jn_commands[] = {
     {"logs", jn_cmd_logs, "logs APP [-f] [--release N]", "show an app's output"},
     {"ui", jn_cmd_ui, "ui [--port N]",
      "the dashboard: a one-time login URL (on 127.0.0.1 for the unix socket)"},
+    {"db", jn_cmd_db, "db create|config|attach|detach|url|backup|backups|restore|shell|ls|destroy",
+     "managed MariaDB databases (jern db --help)"},
     {"version", jn_cmd_version, "version", "print the version"},
     {"gateway", jn_cmd_gateway, "gateway [-t] -c FILE", "run the HTTP gateway (-t: check the config)"},
     {"help", cmd_help, "help", "show this help"},

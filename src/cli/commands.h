@@ -42,6 +42,11 @@ int jn_cmd_certs(int argc, char **argv);
 int jn_cmd_cert(int argc, char **argv);
 int jn_cmd_domains_set(int argc, char **argv);
 int jn_cmd_ui(int argc, char **argv);
+/* cmd_db.c: managed MariaDB databases (docs/DATABASES.md). */
+int jn_cmd_db(int argc, char **argv);
+struct jn_client;
+/* The databases' lines under `jern ps` (nothing when there are none). */
+void jn_cli_ps_databases(struct jn_client *c);
 /* cmd_gateway.c: the gateway in the foreground, or -t to check a config. */
 int jn_cmd_gateway(int argc, char **argv);
 

@@ -20,6 +20,7 @@
 #include "control/scale/autoscale.h"
 #include "control/statedir.h"
 #include "core/log.h"
+#include "db/db.h"
 #include "ev/loop.h"
 #include "gateway/gateway.h"
 #include "net/sock.h"
@@ -45,6 +46,7 @@ struct daemon {
     struct jn_deployer *deployer;
     struct jn_autoscaler *autoscaler;
     struct jn_certs *certs;
+    struct jn_dbs *dbs;
     struct jn_api api;
     struct jn_history *history;
     struct jn_ui_sessions sessions;
@@ -202,6 +204,9 @@ int jn_daemon_run(const char *config_path)
         fprintf(stderr, "jern: %s\n", err);
         goto out;
     }
+    /* Managed databases: adopt the running servers, start the others. */
+    d.dbs = jn_dbs_new(d.loop, st, d.dc.state_dir);
+    jn_dbs_start(d.dbs);
 
     struct jn_certs_opts co = {
         .gw = d.gw,
@@ -232,6 +237,7 @@ int jn_daemon_run(const char *config_path)
         .history = d.history = jn_history_new(d.loop, d.ctl),
         .sessions = &d.sessions,
         .admin_token = d.dc.admin_tcp ? d.dc.admin_token : NULL,
+        .dbs = d.dbs,
     };
     struct jn_admin_opts ao = {
         .unix_path = d.dc.admin_unix,
@@ -252,6 +258,7 @@ out:
     jn_history_free(d.history);
     jn_autoscaler_free(d.autoscaler);
     jn_deployer_free(d.deployer);
+    jn_dbs_free(d.dbs);
     if (d.gw)
         jn_gateway_free(d.gw);
     jn_control_free(d.ctl);

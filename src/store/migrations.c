@@ -72,6 +72,23 @@ static const char *const migrations[] = {
     /* 3: scale to zero and autoscaling (control/scale/autoscale.c): the app's
      * settings as a JSON object, NULL when its instance count is fixed. */
     "ALTER TABLE apps ADD COLUMN autoscale TEXT;",
+    /* 4: managed databases (src/db): one MariaDB server each, and which apps
+     * are attached to it. Passwords live in 0600 files, never here. */
+    "CREATE TABLE databases ("
+    "  name TEXT PRIMARY KEY,"
+    "  memory_mb INTEGER NOT NULL,"
+    "  dedicated INTEGER NOT NULL DEFAULT 0,"
+    "  port INTEGER NOT NULL UNIQUE CHECK (port BETWEEN 1 AND 65535),"
+    "  backup_every_s INTEGER NOT NULL DEFAULT 0,"
+    "  backup_keep INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL"
+    ");"
+    "CREATE TABLE db_attachments ("
+    "  db TEXT NOT NULL REFERENCES databases(name) ON DELETE CASCADE,"
+    "  app TEXT NOT NULL UNIQUE,"
+    "  created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (db, app)"
+    ");",
 };
 
 int jn_store_migrations_count(void)

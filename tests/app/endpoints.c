@@ -1,5 +1,7 @@
-/* endpoints.c: the endpoints that read or stream bodies, or read files. */
+/* endpoints.c: the endpoints that read or stream bodies, or read files or sockets. */
 #include "testapp.h"
+
+#include <sys/un.h>
 
 /* ---- endpoints ---- */
 
@@ -151,3 +153,31 @@ int handle_close(struct conn *c, struct req *r)
 
 /* Serves one request whose head is parsed. Returns 0 to keep the connection, -1 to
  * close it. */
+
+/* /mysql: the MySQL protocol's first packet (the server speaks first): a
+ * 4-byte header, protocol version 10, then the NUL-terminated server version. */
+int handle_mysql(struct conn *c, struct req *r)
+{
+    const char *path = getenv("MYSQL_UNIX_PORT");
+    if (!path || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+        return respond_text(c, r, 502, "MYSQL_UNIX_PORT is not set\n");
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    memcpy(a.sun_path, path, strlen(path));
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct timeval tv = {.tv_sec = 5};
+    char buf[256];
+    ssize_t n = -1;
+    if (fd >= 0) {
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
+            n = read(fd, buf, sizeof(buf) - 1);
+    }
+    int e = errno;
+    if (fd >= 0)
+        close(fd);
+    if (n < 6 || buf[4] != 10)
+        return respond_text(c, r, 502, "no MySQL greeting on %s: %s\n", path,
+                            n < 0 ? strerror(e) : "short or unknown packet");
+    buf[n] = '\0';
+    return respond_text(c, r, 200, "%s\n", buf + 5);
+}

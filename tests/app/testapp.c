@@ -26,6 +26,9 @@
  *   /env/NAME         the value of $NAME, or 404
  *   /file?path=P      the content of $FILE_ROOT/P (at most 1 MiB): 403 without
  *                     $FILE_ROOT or when P holds a ".." segment, 404 when missing
+ *   /mysql            connects to the unix socket $MYSQL_UNIX_PORT and answers the
+ *                     server version from MariaDB's greeting (what a client in the
+ *                     container would reach); 502 when it cannot
  *   /ws               WebSocket echo (RFC 6455): text, binary, fragments, ping/pong, close
  *   /crash            exits the process at once with status 1, without answering
  *
@@ -107,6 +110,8 @@ static int dispatch(struct conn *c, struct req *r)
                : respond_text(c, r, 404, "env %s is not set\n", p + 5);
     } else if (strcmp(p, "/file") == 0) {
         rc = handle_file(c, r);
+    } else if (strcmp(p, "/mysql") == 0) {
+        rc = handle_mysql(c, r);
     } else if (strcmp(p, "/ws") == 0) {
         rc = respond_text(c, r, 400, "/ws needs a WebSocket upgrade request\n");
     } else if (app_version[0]) {

@@ -93,6 +93,7 @@ int handle_sink(struct conn *c, struct req *r, struct body *b);
 int handle_chunked(struct conn *c, struct req *r);
 int handle_big(struct conn *c, struct req *r);
 int handle_file(struct conn *c, struct req *r);
+int handle_mysql(struct conn *c, struct req *r);
 int handle_close(struct conn *c, struct req *r);
 
 #endif

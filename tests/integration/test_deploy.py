@@ -676,3 +676,40 @@ def test_destroy_during_a_deploy_is_refused(procs, tmp_path):
     finally:
         d.stop()
         d.cleanup_exec()
+
+
+@pytest.mark.skipif(not have("mariadbd") or not have("mariadb-install-db"),
+                    reason="mariadb-server is not installed")
+def test_container_app_reaches_its_database_through_the_socket(engine, procs, tmp_path):
+    """An app deployed as a container gets its attached database through the
+    server's socket directory, mounted at /run/jern-db (its 127.0.0.1 is its
+    own): the app in the container reads MariaDB's greeting there. And
+    `jern db create --image` refuses an image this machine does not have."""
+    app = f"db{uuid.uuid4().hex[:8]}"
+    image = f"localhost/jern-testapp:{engine['tags']['v1']}"
+    d = DeployDaemon(procs, tmp_path, docker_sock=engine["sock"]).start()
+    try:
+        r = d.jern("db", "create", "cdb", "--memory", "256M",
+                   "--image", f"localhost/no-such-mariadb:{RUN}")
+        assert r.returncode != 0 and "is not available" in r.stderr, r.stderr
+        assert "podman load" in r.stderr and "leave out --image" in r.stderr, r.stderr
+        r = d.jern("db", "create", "cdb", "--memory", "256M", "--image", image)
+        assert r.returncode != 0 and "not implemented yet" in r.stderr, r.stderr
+        assert not (d.state / "db" / "cdb").exists()
+        r = d.jern("db", "create", "cdb", "--memory", "256M", "--port", str(free_port()))
+        assert r.returncode == 0, r.stderr
+        assert d.jern("create", app).returncode == 0
+        assert d.jern("db", "attach", "cdb", app).returncode == 0
+        r = d.jern("deploy", app, "--image", image, "--port", "8080", "--health", "/health")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert d.get(app, "/env/MYSQL_HOST").text == "localhost"
+        url = d.get(app, "/env/DATABASE_URL").text
+        assert url.startswith(f"mysql://{app}:") and url.endswith(
+            f"@localhost/{app}?socket=/run/jern-db/mariadbd.sock"), url
+        g = d.get(app, "/mysql")
+        assert g.status_code == 200 and "MariaDB" in g.text, g.text
+    finally:
+        d.jern("db", "destroy", "cdb", "--force")
+        d.stop()
+        subprocess.run(f"podman ps -aq --filter label=jern.app={app} | xargs -r podman rm -f",
+                       shell=True, capture_output=True, timeout=120)

@@ -22,7 +22,7 @@
 
 static const struct jn_route *const route_groups[] = {
     jn_status_routes, jn_app_routes,   jn_upstream_routes, jn_deploy_routes,
-    jn_scale_routes,  jn_cert_routes,  jn_ui_routes,
+    jn_scale_routes,  jn_cert_routes,  jn_ui_routes,       jn_database_routes,
 };
 
 #define MAX_SEGS 8
@@ -246,7 +246,8 @@ static bool needs_met(const struct jn_api *api, unsigned needs)
     return (!(needs & JN_ROUTE_DEPLOYER) || api->deployer) &&
            (!(needs & JN_ROUTE_AUTOSCALER) || api->autoscaler) &&
            (!(needs & JN_ROUTE_CERTS) || api->certs) &&
-           (!(needs & JN_ROUTE_UI) || (api->history && api->sessions));
+           (!(needs & JN_ROUTE_UI) || (api->history && api->sessions)) &&
+           (!(needs & JN_ROUTE_DATABASES) || api->dbs);
 }
 
 /* 405: the methods of the rows whose pattern matched, in a fixed order. */

@@ -24,6 +24,7 @@ struct jn_autoscaler;
 struct jn_certs;
 struct jn_history;
 struct jn_ui_sessions;
+struct jn_dbs;
 struct cJSON;
 
 /* What the daemon tells the API about itself, for /v1/status. Borrowed. */
@@ -43,6 +44,7 @@ struct jn_api {
     struct jn_history *history;       /* NULL: no dashboard (/ui) routes */
     struct jn_ui_sessions *sessions;  /* the dashboard's logins (with history) */
     const char *admin_token;          /* the TCP listener's token; NULL: none */
+    struct jn_dbs *dbs;               /* NULL: no database routes (db/db.h) */
 };
 
 struct jn_api_req {
@@ -90,6 +92,7 @@ struct jn_api_call {
 #define JN_ROUTE_AUTOSCALER 2u
 #define JN_ROUTE_CERTS 4u
 #define JN_ROUTE_UI 8u
+#define JN_ROUTE_DATABASES 16u
 
 /* One row: method (GET also answers HEAD), the path pattern ("/" separated;
  * ":name" matches any one segment), what it needs, and the handler. An
@@ -113,6 +116,7 @@ extern const struct jn_route jn_ui_routes[];
 /* True for a path of the dashboard ("/ui" and below): those answer to a
  * session cookie (ui.c), not to the bearer token. */
 bool jn_api_is_ui_path(const char *path, size_t len);
+extern const struct jn_route jn_database_routes[];
 
 /* Answers one request. Never fails: errors become JSON {"error": "..."} with a
  * 4xx/5xx status. */

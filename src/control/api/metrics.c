@@ -9,6 +9,7 @@
 #include "control/control.h"
 #include "gateway/gateway.h"
 #include "control/names.h"
+#include "db/db.h"
 
 #include <stdio.h>
 
@@ -156,4 +157,5 @@ void jn_api_metrics(struct jn_api *api, struct jn_buf *out)
                       (unsigned long long)gs.conns_open);
     }
     jn_autoscale_metrics(api->autoscaler, out);
+    jn_dbs_metrics(api->dbs, out);
 }

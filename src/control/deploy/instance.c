@@ -9,6 +9,7 @@
 #include "control/deploy/deploy_int.h"
 #include "control/names.h"
 #include "core/log.h"
+#include "db/env.h"
 #include "ev/loop.h"
 
 #include <cjson/cJSON.h>
@@ -150,15 +151,31 @@ int dep_instance_start(struct dep_rt *rt, const struct dep_spec *s, struct jn_st
     char rel[16], iid[24];
     snprintf(rel, sizeof(rel), "%d", in->version);
     snprintf(iid, sizeof(iid), "%lld", (long long)in->id);
+    /* An attached database's DATABASE_URL and MYSQL_* (db/env.h); a
+     * container reaches it through the socket directory, mounted. */
+    char **env = jn_db_env_merge(rt->d->state_dir, in->app, (const char *const *)s->env,
+                                 s->images);
+    char sock_dir[4096];
+    const struct jn_volume *vols = s->volumes;
+    size_t nvols = s->nvolumes;
+    struct jn_volume *with_db = NULL;
+    if (s->images && jn_db_env_socket_dir(rt->d->state_dir, in->app, sock_dir,
+                                          sizeof(sock_dir)) == 0) {
+        with_db = jn_calloc(nvols + 1, sizeof(*with_db));
+        if (nvols)
+            memcpy(with_db, vols, nvols * sizeof(*with_db));
+        with_db[nvols++] = (struct jn_volume){.host = sock_dir, .container = JN_DB_CONTAINER_RUN};
+        vols = with_db;
+    }
     struct jn_instance_spec spec = {
         .name = in->name,
         .image = s->images ? s->image : NULL,
         .command = s->images ? NULL : s->command,
-        .env = (const char *const *)s->env,
+        .env = (const char *const *)env,
         .app_port = s->port,
         .host_port = in->host_port,
-        .volumes = s->volumes,
-        .n_volumes = s->nvolumes,
+        .volumes = vols,
+        .n_volumes = nvols,
         .memory = s->memory,
         .cpus = s->cpus,
         .workdir = s->workdir[0] ? s->workdir : NULL,
@@ -171,6 +188,8 @@ int dep_instance_start(struct dep_rt *rt, const struct dep_spec *s, struct jn_st
     };
     struct jn_instance out;
     int r = jn_driver_start(drv, &spec, &out);
+    jn_db_env_free(env);
+    free(with_db);
     if (r < 0) {
         snprintf(msg, msglen, "cannot start instance %s: %s", in->name, jn_driver_errmsg(drv));
         return r;

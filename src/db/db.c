@@ -1,0 +1,978 @@
+/*
+ * db.c: the database manager: create, destroy, attach, detach, backup,
+ * restore, and the supervision tick (crash -> restart with backoff; figures
+ * for /metrics; scheduled backups with retention).
+ *
+ * A create either finishes or removes everything it made (the directory, a
+ * started server, the store row), so a failure leaves nothing half-created.
+ */
+#include "core/common.h"
+
+#include "core/log.h"
+#include "db/db_int.h"
+#include "db/env.h"
+#include "db/run.h"
+#include "runtime/driver.h"
+#include "store/store.h"
+
+#include <cjson/cJSON.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TICK_MS 500
+#define READY_TIMEOUT_MS 60000
+#define AUTO_PORT_LO 13306
+#define AUTO_PORT_HI 13999
+
+const char *db_state_name(enum db_state s)
+{
+    switch (s) {
+    case DB_STARTING:
+        return "starting";
+    case DB_RUNNING:
+        return "running";
+    case DB_RESTARTING:
+        return "restarting";
+    case DB_FAILED:
+        return "failed";
+    }
+    return "unknown";
+}
+
+struct db_rt *db_find(struct jn_dbs *m, const char *name)
+{
+    for (struct db_rt *d = m->dbs; d; d = d->next)
+        if (strcmp(d->row.name, name) == 0)
+            return d;
+    return NULL;
+}
+
+void db_set_state(struct jn_dbs *m, struct db_rt *d, enum db_state s)
+{
+    d->state = s;
+    d->state_since_ms = jn_now_ms();
+}
+
+static int write_file(const char *path, mode_t mode, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0)
+        return -errno;
+    size_t len = strlen(text);
+    ssize_t w = write(fd, text, len);
+    int e = w == (ssize_t)len && fsync(fd) == 0 ? 0 : -errno;
+    close(fd);
+    return e;
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+static void rm_tree(const char *dir)
+{
+    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void admin_pass_path(const struct jn_db_paths *p, char *out, size_t n)
+{
+    snprintf(out, n, "%s/admin", p->secrets);
+}
+
+int db_conf_lines(const struct db_rt *d, struct jn_db_conf_line *lines, size_t max, char *err,
+                  size_t errlen)
+{
+    struct jn_db_conf_in in = {
+        .memory_mb = d->row.memory_mb,
+        .dedicated = d->row.dedicated,
+        .port = d->row.port,
+        .datadir = d->p.data,
+        .socket = d->p.sock,
+        .pid_file = d->p.pid,
+        .log_error = d->p.log,
+        .as_root = geteuid() == 0,
+    };
+    return jn_db_conf_build(&in, lines, max, err, errlen);
+}
+
+struct jn_db_conn *db_conn(struct db_rt *d, char *err, size_t errlen)
+{
+    if (!d->mon)
+        d->mon = jn_db_connect(d->row.port, JN_DB_ADMIN_USER, d->admin_pass, 5, err, errlen);
+    return d->mon;
+}
+
+void db_drop_conn(struct db_rt *d)
+{
+    jn_db_close(d->mon);
+    d->mon = NULL;
+}
+
+/* Waits until d's server answers the admin account, or dies, or the deadline. */
+static int wait_ready(struct db_rt *d, int64_t timeout_ms, char *err, size_t errlen)
+{
+    int64_t deadline = jn_now_ms() + timeout_ms;
+    char cerr[256] = "";
+    while (jn_now_ms() < deadline) {
+        /* Alive, not "is mariadbd": the child may not have exec'd yet. */
+        if (!jn_db_pid_alive(d->pid)) {
+            char tail[600];
+            jn_db_tail(d->p.log, tail, sizeof(tail));
+            snprintf(err, errlen, "mariadbd exited while starting: %s", tail);
+            return JN_EBASE;
+        }
+        db_drop_conn(d);
+        if (db_conn(d, cerr, sizeof(cerr)))
+            return 0;
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    snprintf(err, errlen, "mariadbd did not answer within %llds (%.200s); see %.600s",
+             (long long)(timeout_ms / 1000), cerr, d->p.log);
+    return JN_ETIMEDOUT;
+}
+
+static struct db_rt *rt_new(struct jn_dbs *m, const struct jn_store_db *row)
+{
+    struct db_rt *d = jn_calloc(1, sizeof(*d));
+    d->row = *row;
+    jn_db_paths(m->state_dir, row->name, &d->p);
+    d->hit_rate = -1;
+    d->backoff_ms = 1000;
+    char f[JN_DB_PATH_MAX + 8];
+    admin_pass_path(&d->p, f, sizeof(f));
+    FILE *fp = fopen(f, "re");
+    if (fp) {
+        if (!fgets(d->admin_pass, sizeof(d->admin_pass), fp))
+            d->admin_pass[0] = '\0';
+        d->admin_pass[strcspn(d->admin_pass, "\n")] = '\0';
+        fclose(fp);
+    }
+    return d;
+}
+
+static void rt_free(struct db_rt *d)
+{
+    db_drop_conn(d);
+    explicit_bzero(d->admin_pass, sizeof(d->admin_pass));
+    free(d);
+}
+
+static void rt_unlink(struct jn_dbs *m, struct db_rt *d)
+{
+    for (struct db_rt **pp = &m->dbs; *pp; pp = &(*pp)->next) {
+        if (*pp == d) {
+            *pp = d->next;
+            return;
+        }
+    }
+}
+
+static bool port_taken_by_db(struct jn_dbs *m, int port, char *who, size_t n)
+{
+    for (struct db_rt *d = m->dbs; d; d = d->next) {
+        if (d->row.port == port) {
+            snprintf(who, n, "%s", d->row.name);
+            return true;
+        }
+    }
+    for (struct db_job *j = m->jobs; j; j = j->next) {
+        if (j->state == DB_JOB_RUNNING && j->port == port) {
+            snprintf(who, n, "%s", j->db2[0] ? j->db2 : j->db);
+            return true;
+        }
+    }
+    return false;
+}
+
+static int pick_port(struct jn_dbs *m)
+{
+    char who[JN_STORE_NAME_MAX];
+    for (int p = AUTO_PORT_LO; p <= AUTO_PORT_HI; p++)
+        if (!port_taken_by_db(m, p, who, sizeof(who)) && !jn_db_port_busy(p))
+            return p;
+    return 0;
+}
+
+/* Everything a create makes, in order; on failure the caller undoes it. */
+static int create_files(struct db_rt *d, char *err, size_t errlen)
+{
+    const struct jn_db_paths *p = &d->p;
+    /* run/ holds the socket alone: containers of attached apps mount it. */
+    if (mkdir(p->secrets, 0700) < 0 || mkdir(p->backups, 0700) < 0 ||
+        (mkdir(p->run, 0755) < 0 && errno != EEXIST)) {
+        snprintf(err, errlen, "cannot create %s: %s", p->dir, strerror(errno));
+        return -errno;
+    }
+    struct jn_db_conf_line lines[JN_DB_CONF_MAX_LINES];
+    int n = db_conf_lines(d, lines, JN_ARRAY_LEN(lines), err, errlen);
+    if (n < 0)
+        return n;
+    struct jn_buf text;
+    jn_buf_init(&text, 256 * 1024);
+    jn_db_conf_render(lines, n, &text);
+    int r = write_file(p->cnf, 0600, jn_buf_cstr(&text));
+    jn_buf_free(&text);
+    jn_db_password(d->admin_pass);
+    char f[JN_DB_PATH_MAX + 8], client[2048];
+    admin_pass_path(p, f, sizeof(f));
+    if (r == 0)
+        r = write_file(f, 0600, d->admin_pass);
+    snprintf(client, sizeof(client),
+             "[client]\nuser=%s\npassword=%s\nhost=127.0.0.1\nport=%d\n"
+             "default-character-set=utf8mb4\n",
+             JN_DB_ADMIN_USER, d->admin_pass, d->row.port);
+    if (r == 0)
+        r = write_file(p->client, 0600, client);
+    explicit_bzero(client, sizeof(client));
+    if (r < 0) {
+        snprintf(err, errlen, "cannot write the files of %s: %s%s", p->dir, jn_strerror(r),
+                 r == -ENOSPC ? " (the disk is full)" : "");
+        return r;
+    }
+    return jn_db_server_init(p, err, errlen);
+}
+
+/* The first start: an init file gives the admin account its password and
+ * removes the password-less root accounts before any client can connect. */
+static int first_start(struct db_rt *d, char *err, size_t errlen)
+{
+    char init[JN_DB_PATH_MAX + 16], sql[1024];
+    snprintf(init, sizeof(init), "%s/init.sql", d->p.secrets);
+    snprintf(sql, sizeof(sql),
+             "DELETE FROM mysql.global_priv WHERE User = 'root' AND Host <> 'localhost';\n"
+             "DELETE FROM mysql.global_priv WHERE User = '';\n"
+             "FLUSH PRIVILEGES;\n"
+             "CREATE USER IF NOT EXISTS '%s'@'127.0.0.1' IDENTIFIED BY '%s';\n"
+             "GRANT ALL PRIVILEGES ON *.* TO '%s'@'127.0.0.1' WITH GRANT OPTION;\n",
+             JN_DB_ADMIN_USER, d->admin_pass, JN_DB_ADMIN_USER);
+    int r = write_file(init, 0600, sql);
+    explicit_bzero(sql, sizeof(sql));
+    if (r < 0) {
+        snprintf(err, errlen, "cannot write %.700s: %s", init, jn_strerror(r));
+        return r;
+    }
+    d->pid = jn_db_server_start(&d->p, init, err, errlen);
+    r = d->pid < 0 ? d->pid : wait_ready(d, READY_TIMEOUT_MS, err, errlen);
+    unlink(init);
+    return r;
+}
+
+/* Stops and removes what a failed create made. */
+static void create_undo(struct db_rt *d)
+{
+    if (d->pid > 0)
+        jn_db_server_stop(d->pid, &d->p, 10000);
+    /* One that has not exec'd yet is no mariadbd to stop politely. */
+    for (int i = 0; d->pid > 0 && jn_db_pid_alive(d->pid) && i < 250; i++) {
+        kill(d->pid, SIGKILL);
+        usleep(20000);
+    }
+    rm_tree(d->p.dir);
+    unlink(d->p.sock);
+    rmdir(d->p.run);
+}
+
+/* Checks a create and makes its directory: on success *out is the new
+ * database, not yet linked; create_work (any thread) then makes the rest. */
+static int create_prepare(struct jn_dbs *m, const struct db_create *c, struct db_rt **out,
+                          char *err, size_t errlen)
+{
+    if (!jn_db_name_ok(c->name)) {
+        snprintf(err, errlen,
+                 "invalid database name '%.64s': 1-%d of a-z, 0-9 and '-', starting with a "
+                 "letter (example: shop-db)",
+                 c->name, JN_DB_NAME_MAX);
+        return JN_EBADINPUT;
+    }
+    if (db_find(m, c->name) || jn_store_db_get(m->st, c->name, NULL) == 0) {
+        snprintf(err, errlen, "database '%s' exists already (see: jern db ls)", c->name);
+        return JN_EEXIST;
+    }
+    struct db_job *busy = db_job_running(m, c->name);
+    if (busy) {
+        snprintf(err, errlen, "database '%s' is being created already (job %d)", c->name,
+                 busy->id);
+        return JN_EEXIST;
+    }
+    struct jn_store_db row = {.memory_mb = c->memory_mb, .dedicated = c->dedicated};
+    snprintf(row.name, sizeof(row.name), "%s", c->name);
+    char who[JN_STORE_NAME_MAX];
+    if (c->port != 0 && (c->port < 1 || c->port > 65535)) {
+        snprintf(err, errlen, "port %d is out of range (1-65535)", c->port);
+        return JN_EBADINPUT;
+    }
+    if (c->port != 0 && port_taken_by_db(m, c->port, who, sizeof(who))) {
+        snprintf(err, errlen, "port %d is taken by database '%s' (choose another with --port)",
+                 c->port, who);
+        return JN_EEXIST;
+    }
+    if (c->port != 0 && jn_db_port_busy(c->port)) {
+        snprintf(err, errlen,
+                 "port %d is in use on 127.0.0.1 by another process (choose another with "
+                 "--port, or leave it out to pick a free one)",
+                 c->port);
+        return JN_EEXIST;
+    }
+    row.port = c->port ? c->port : pick_port(m);
+    if (row.port == 0) {
+        snprintf(err, errlen, "no free port in %d-%d (give one with --port)", AUTO_PORT_LO,
+                 AUTO_PORT_HI);
+        return JN_EEXIST;
+    }
+    struct db_rt *d = rt_new(m, &row);
+    /* The config check first: bad memory fails before anything is made. */
+    struct jn_db_conf_line lines[JN_DB_CONF_MAX_LINES];
+    int r = db_conf_lines(d, lines, JN_ARRAY_LEN(lines), err, errlen);
+    if (r < 0) {
+        rt_free(d);
+        return r;
+    }
+    char parent[JN_DB_PATH_MAX + 8];
+    snprintf(parent, sizeof(parent), "%s/db", m->state_dir);
+    mkdir(parent, 0700);
+    if (mkdir(d->p.dir, 0700) < 0) {
+        snprintf(err, errlen,
+                 errno == EEXIST ? "%s exists but no database '%s' is known: remove the "
+                                   "directory (left by an earlier jern) and retry"
+                                 : "cannot create %s for '%s': %s",
+                 d->p.dir, c->name, strerror(errno));
+        rt_free(d);
+        return errno == EEXIST ? JN_EEXIST : -errno;
+    }
+    jn_notice("database %s: creating (memory %lldM%s, port %d)", c->name,
+              (long long)c->memory_mb, c->dedicated ? ", dedicated" : "", row.port);
+    *out = d;
+    return 0;
+}
+
+/* The slow part of a create (a job thread): files, datadir, first start. On
+ * failure removes what it made. */
+static int create_work(struct db_rt *d, char *err, size_t errlen)
+{
+    int r = create_files(d, err, errlen);
+    if (r == 0)
+        r = first_start(d, err, errlen);
+    if (r < 0)
+        create_undo(d);
+    return r;
+}
+
+/* Back on the control thread: the store row, then d joins the list. On
+ * failure d is undone and freed. */
+static int create_finish(struct jn_dbs *m, struct db_rt *d, char *err, size_t errlen)
+{
+    int r = jn_store_db_create(m->st, &d->row);
+    if (r < 0) {
+        snprintf(err, errlen, "the state store failed (see the daemon's log)");
+        db_drop_conn(d);
+        create_undo(d);
+        rt_free(d);
+        return r;
+    }
+    /* The job's connection was made on its thread: the tick makes its own. */
+    db_drop_conn(d);
+    db_set_state(m, d, DB_RUNNING);
+    d->next = m->dbs;
+    m->dbs = d;
+    jn_notice("database %s: mariadbd pid %d ready on 127.0.0.1:%d", d->row.name, (int)d->pid,
+              d->row.port);
+    return 0;
+}
+
+/* The container engine's socket: $DOCKER_HOST (unix://PATH), else Docker's. */
+struct create_job {
+    struct db_rt *d;
+    char *image;
+};
+
+static int create_job_work(struct db_job *j)
+{
+    struct create_job *k = j->arg;
+    if (k->image) {
+        int r = db_image_check(k->image, j->err, sizeof(j->err));
+        if (r < 0) {
+            rm_tree(k->d->p.dir);
+            return r;
+        }
+    }
+    return create_work(k->d, j->err, sizeof(j->err));
+}
+
+static void create_job_done(struct db_job *j)
+{
+    struct create_job *k = j->arg;
+    struct db_rt *d = k->d;
+    free(k->image);
+    free(k);
+    if (j->r < 0) {
+        rt_free(d);
+    } else if ((j->r = create_finish(j->m, d, j->err, sizeof(j->err))) == 0) {
+        j->status = 201;
+        j->result = db_json(j->m, d);
+        return;
+    }
+    j->status = db_http_status(j->r);
+}
+
+int db_create(struct jn_dbs *m, const struct db_create *c, int *job_id, char *err, size_t errlen)
+{
+    struct db_rt *d;
+    int r = create_prepare(m, c, &d, err, errlen);
+    if (r < 0)
+        return r;
+    struct db_job *j = jn_calloc(1, sizeof(*j));
+    j->kind = "create";
+    snprintf(j->db, sizeof(j->db), "%s", c->name);
+    j->port = d->row.port;
+    struct create_job *k = jn_calloc(1, sizeof(*k));
+    k->d = d;
+    k->image = c->image ? jn_strdup(c->image) : NULL;
+    j->work = create_job_work;
+    j->done = create_job_done;
+    j->arg = k;
+    r = db_job_start(m, j, err, errlen);
+    if (r < 0) {
+        rm_tree(d->p.dir);
+        rt_free(d);
+        free(k->image);
+        free(k);
+        free(j);
+        return r;
+    }
+    *job_id = j->id;
+    return 0;
+}
+
+static void sql_names(const char *app, char *dbname, char *user, size_t n)
+{
+    jn_db_sql_ident(app, dbname, n);
+    jn_db_sql_ident(app, user, n < 33 ? n : 33); /* user names: 32 characters at most */
+}
+
+/* What an attach job needs, copied: its thread never reads the manager. */
+struct attach_job {
+    int port;
+    char admin_pass[JN_DB_PASS_LEN + 1];
+    char app[JN_STORE_NAME_MAX], dbname[JN_STORE_NAME_MAX], user[JN_STORE_NAME_MAX];
+    char pass[JN_DB_PASS_LEN + 1];
+    char run[JN_DB_PATH_MAX]; /* the socket's directory */
+    const char *state_dir;
+};
+
+static void attach_job_free(struct attach_job *a)
+{
+    explicit_bzero(a, sizeof(*a));
+    free(a);
+}
+
+/* The job's thread: the user and its grant, then the app's settings file. */
+static int attach_job_work(struct db_job *j)
+{
+    struct attach_job *a = j->arg;
+    struct jn_db_conn *c =
+        jn_db_connect(a->port, JN_DB_ADMIN_USER, a->admin_pass, 5, j->err, sizeof(j->err));
+    int r = c ? jn_db_grant(c, a->dbname, a->user, a->pass, j->err, sizeof(j->err)) : JN_EBASE;
+    if (r == 0 &&
+        (r = jn_db_env_write(a->state_dir, a->app, a->port, a->run, a->user, a->pass,
+                                 a->dbname)) < 0) {
+        snprintf(j->err, sizeof(j->err), "cannot write the app's database settings: %s",
+                 jn_strerror(r));
+        char e2[256];
+        jn_db_revoke(c, a->user, e2, sizeof(e2));
+    }
+    jn_db_close(c);
+    return r;
+}
+
+static void attach_job_done(struct db_job *j)
+{
+    struct attach_job *a = j->arg;
+    struct jn_dbs *m = j->m;
+    struct db_rt *d = db_find(m, j->db);
+    int r = j->r;
+    if (r == 0 && (r = jn_store_db_attach(m->st, j->db, a->app)) < 0) {
+        /* Undo: no user or settings file without the attachment row. */
+        snprintf(j->err, sizeof(j->err), "the state store failed (see the daemon's log)");
+        char e2[256];
+        if (d && db_conn(d, e2, sizeof(e2)))
+            jn_db_revoke(d->mon, a->user, e2, sizeof(e2));
+        jn_db_env_remove(m->state_dir, a->app);
+    }
+    if (r == 0) {
+        jn_notice("database %s: attached app %s (database %s, user %s)", j->db, a->app,
+                  a->dbname, a->user);
+        j->status = 201;
+        j->result = d ? db_json(m, d) : NULL;
+    } else {
+        j->status = db_http_status(r);
+    }
+    attach_job_free(a);
+}
+
+int db_attach(struct jn_dbs *m, const char *name, const char *app, int *job_id, char *err,
+              size_t errlen)
+{
+    struct db_rt *d = db_find(m, name);
+    if (!d) {
+        snprintf(err, errlen, "database '%.64s' does not exist (see: jern db ls)", name);
+        return JN_ENOTFOUND;
+    }
+    if (jn_store_app_get(m->st, app, NULL) < 0) {
+        snprintf(err, errlen, "app '%.64s' does not exist (create it with: jern create %.64s)",
+                 app, app);
+        return JN_ENOTFOUND;
+    }
+    struct jn_store_db_attach *v;
+    int n = jn_store_db_attachments(m->st, NULL, &v);
+    for (int i = 0; i < n; i++) {
+        if (strcmp(v[i].app, app) == 0) {
+            snprintf(err, errlen, "app '%s' is attached to database '%s' already%s", app, v[i].db,
+                     strcmp(v[i].db, name) ? " (detach it first)" : "");
+            free(v);
+            return JN_EEXIST;
+        }
+    }
+    free(v);
+    if (d->state != DB_RUNNING) {
+        snprintf(err, errlen, "database '%s' is %s; attach when it runs", name,
+                 db_state_name(d->state));
+        return JN_EBASE;
+    }
+    for (struct db_job *o = m->jobs; o; o = o->next) {
+        if (o->state == DB_JOB_RUNNING && strcmp(o->kind, "attach") == 0 &&
+            strcmp(((struct attach_job *)o->arg)->app, app) == 0) {
+            snprintf(err, errlen, "app '%s' is being attached already (job %d)", app, o->id);
+            return JN_EEXIST;
+        }
+    }
+    struct attach_job *a = jn_calloc(1, sizeof(*a));
+    a->port = d->row.port;
+    snprintf(a->run, sizeof(a->run), "%s", d->p.run);
+    snprintf(a->admin_pass, sizeof(a->admin_pass), "%s", d->admin_pass);
+    snprintf(a->app, sizeof(a->app), "%s", app);
+    sql_names(app, a->dbname, a->user, sizeof(a->dbname));
+    jn_db_password(a->pass);
+    a->state_dir = m->state_dir;
+    struct db_job *j = jn_calloc(1, sizeof(*j));
+    j->kind = "attach";
+    snprintf(j->db, sizeof(j->db), "%s", name);
+    j->work = attach_job_work;
+    j->done = attach_job_done;
+    j->arg = a;
+    int r = db_job_start(m, j, err, errlen);
+    if (r < 0) {
+        attach_job_free(a);
+        free(j);
+        return r;
+    }
+    *job_id = j->id;
+    return 0;
+}
+
+int db_detach(struct jn_dbs *m, const char *name, const char *app, char *err, size_t errlen)
+{
+    struct db_rt *d = db_find(m, name);
+    if (!d) {
+        snprintf(err, errlen, "database '%.64s' does not exist (see: jern db ls)", name);
+        return JN_ENOTFOUND;
+    }
+    int r = jn_store_db_detach(m->st, name, app);
+    if (r == JN_ENOTFOUND) {
+        snprintf(err, errlen, "app '%.64s' is not attached to database '%s'", app, name);
+        return r;
+    }
+    if (r < 0) {
+        snprintf(err, errlen, "the state store failed (see the daemon's log)");
+        return r;
+    }
+    jn_db_env_remove(m->state_dir, app);
+    char dbname[JN_STORE_NAME_MAX], user[JN_STORE_NAME_MAX], e2[256];
+    sql_names(app, dbname, user, sizeof(dbname));
+    struct jn_db_conn *c = db_conn(d, e2, sizeof(e2));
+    if (!c || jn_db_revoke(c, user, e2, sizeof(e2)) < 0) {
+        db_drop_conn(d);
+        jn_warn("database %s: detach %s: cannot drop user %s: %s", name, app, user, e2);
+    }
+    jn_notice("database %s: detached app %s (its rows stay in database %s)", name, app, dbname);
+    return 0;
+}
+
+/* A backup of the server on port with the admin password: any thread. */
+static int backup_run(const char *name, const struct jn_db_paths *p, int port, const char *pass,
+                      const char *kind, struct jn_db_backup *out, char *err, size_t errlen)
+{
+    char cerr[512] = "";
+    struct jn_db_conn *c = jn_db_connect(port, JN_DB_ADMIN_USER, pass, 5, cerr, sizeof(cerr));
+    if (!c) {
+        snprintf(err, errlen, "database '%s' does not answer (%s): no backup", name, cerr);
+        return JN_EBASE;
+    }
+    char **names = jn_db_user_databases(c);
+    jn_db_close(c);
+    int r = jn_db_backup_make(p, names, kind, out, err, errlen);
+    jn_db_names_free(names);
+    if (r == 0)
+        jn_notice("database %s: backup %s (%lld bytes)", name, out->id, (long long)out->size);
+    return r;
+}
+
+/* A backup or restore job's copy of what its thread needs. */
+struct copy_job {
+    struct jn_db_paths p;
+    int port;
+    char admin_pass[JN_DB_PASS_LEN + 1];
+    const char *kind;  /* backup: "manual" or "auto" */
+    int keep;          /* auto: the retention */
+    struct jn_db_backup b;
+    char file[JN_DB_PATH_MAX + 80]; /* restore: the backup */
+    char id[JN_DB_BACKUP_ID_MAX];   /* restore: its id */
+    struct db_rt *created;          /* restore --to: the new database */
+    bool create_failed;             /* ... whose create failed (and was undone) */
+};
+
+static void copy_job_free(struct copy_job *k)
+{
+    explicit_bzero(k->admin_pass, sizeof(k->admin_pass));
+    free(k);
+}
+
+static struct copy_job *copy_job_new(const struct db_rt *d)
+{
+    struct copy_job *k = jn_calloc(1, sizeof(*k));
+    k->p = d->p;
+    k->port = d->row.port;
+    snprintf(k->admin_pass, sizeof(k->admin_pass), "%s", d->admin_pass);
+    return k;
+}
+
+static int backup_job_work(struct db_job *j)
+{
+    struct copy_job *k = j->arg;
+    int r = backup_run(j->db, &k->p, k->port, k->admin_pass, k->kind, &k->b, j->err,
+                       sizeof(j->err));
+    if (r == 0 && strcmp(k->kind, "auto") == 0) {
+        int gone = jn_db_backup_prune(k->p.backups, k->keep);
+        if (gone > 0)
+            jn_notice("database %s: removed %d old automatic backup(s) (keep %d)", j->db, gone,
+                      k->keep);
+    }
+    return r;
+}
+
+static void backup_job_done(struct db_job *j)
+{
+    struct copy_job *k = j->arg;
+    if (j->r == 0) {
+        j->status = 201;
+        j->result = db_backup_json(&k->b);
+    } else {
+        j->status = db_http_status(j->r);
+    }
+    copy_job_free(k);
+}
+
+int db_backup_job(struct jn_dbs *m, struct db_rt *d, const char *kind, int *job_id, char *err,
+                  size_t errlen)
+{
+    if (d->state != DB_RUNNING) {
+        snprintf(err, errlen, "database '%s' is %s: no backup now", d->row.name,
+                 db_state_name(d->state));
+        return JN_EEXIST;
+    }
+    struct copy_job *k = copy_job_new(d);
+    k->kind = kind;
+    k->keep = d->row.backup_keep;
+    struct db_job *j = jn_calloc(1, sizeof(*j));
+    j->kind = "backup";
+    snprintf(j->db, sizeof(j->db), "%s", d->row.name);
+    j->work = backup_job_work;
+    j->done = backup_job_done;
+    j->arg = k;
+    int r = db_job_start(m, j, err, errlen);
+    if (r < 0) {
+        copy_job_free(k);
+        free(j);
+        return r;
+    }
+    *job_id = j->id;
+    return 0;
+}
+
+static int restore_job_work(struct db_job *j)
+{
+    struct copy_job *k = j->arg;
+    const struct jn_db_paths *p = &k->p;
+    if (k->created) {
+        int r = create_work(k->created, j->err, sizeof(j->err));
+        if (r < 0) {
+            k->create_failed = true;
+            return r;
+        }
+        p = &k->created->p;
+    }
+    char log[JN_DB_PATH_MAX + 16];
+    snprintf(log, sizeof(log), "%s/restore.log", p->dir);
+    int r = jn_db_backup_load(k->file, p->client, log, j->err, sizeof(j->err));
+    if (r == 0)
+        jn_notice("database %s: restored backup %s of %s", j->db2[0] ? j->db2 : j->db, k->id,
+                  j->db);
+    return r;
+}
+
+static void restore_job_done(struct db_job *j)
+{
+    struct copy_job *k = j->arg;
+    int r = j->r;
+    if (k->created) {
+        /* The new database stays when the load failed, as a create that
+         * succeeded; it goes when its create failed. */
+        char err[1024];
+        if (k->create_failed)
+            rt_free(k->created);
+        else if (create_finish(j->m, k->created, err, sizeof(err)) < 0 && r == 0) {
+            r = JN_EBASE;
+            snprintf(j->err, sizeof(j->err), "%s", err);
+        }
+    }
+    if (r == 0) {
+        j->status = 200;
+        j->result = cJSON_CreateObject();
+        cJSON_AddStringToObject(j->result, "restored", k->id);
+        cJSON_AddStringToObject(j->result, "database", j->db2[0] ? j->db2 : j->db);
+    } else {
+        j->status = db_http_status(r);
+    }
+    copy_job_free(k);
+}
+
+int db_restore(struct jn_dbs *m, const char *name, const char *id, const char *to, int *job_id,
+               char *err, size_t errlen)
+{
+    struct db_rt *d = db_find(m, name);
+    if (!d) {
+        snprintf(err, errlen, "database '%.64s' does not exist (see: jern db ls)", name);
+        return JN_ENOTFOUND;
+    }
+    struct copy_job *k = copy_job_new(d);
+    snprintf(k->file, sizeof(k->file), "%s/%s.sql", d->p.backups, id);
+    if (!jn_db_backup_id_ok(id) || access(k->file, R_OK) != 0) {
+        snprintf(err, errlen, "database '%s' has no backup '%.64s' (see: jern db backups %s)",
+                 name, id, name);
+        copy_job_free(k);
+        return JN_ENOTFOUND;
+    }
+    snprintf(k->id, sizeof(k->id), "%s", id);
+    struct db_job *busy = db_job_running(m, name);
+    if (busy) {
+        snprintf(err, errlen,
+                 "database '%s' is busy: a %s is running (job %d); one operation per database "
+                 "at a time, try again when it has finished",
+                 name, busy->kind, busy->id);
+        copy_job_free(k);
+        return JN_EEXIST;
+    }
+    struct db_job *j = jn_calloc(1, sizeof(*j));
+    j->kind = "restore";
+    snprintf(j->db, sizeof(j->db), "%s", name);
+    if (to) {
+        struct db_create c = {
+            .name = to, .memory_mb = d->row.memory_mb, .dedicated = d->row.dedicated};
+        int r = create_prepare(m, &c, &k->created, err, errlen);
+        if (r < 0) {
+            copy_job_free(k);
+            free(j);
+            return r;
+        }
+        snprintf(j->db2, sizeof(j->db2), "%s", to);
+        j->port = k->created->row.port;
+    }
+    j->work = restore_job_work;
+    j->done = restore_job_done;
+    j->arg = k;
+    int r = db_job_start(m, j, err, errlen);
+    if (r < 0) {
+        if (k->created) {
+            rm_tree(k->created->p.dir);
+            rt_free(k->created);
+        }
+        copy_job_free(k);
+        free(j);
+        return r;
+    }
+    *job_id = j->id;
+    return 0;
+}
+
+int db_schedule(struct jn_dbs *m, const char *name, int64_t every_s, int keep, char *err,
+                size_t errlen)
+{
+    struct db_rt *d = db_find(m, name);
+    if (!d) {
+        snprintf(err, errlen, "database '%.64s' does not exist (see: jern db ls)", name);
+        return JN_ENOTFOUND;
+    }
+    int r = jn_store_db_set_schedule(m->st, name, every_s, keep);
+    if (r < 0) {
+        snprintf(err, errlen, "the state store failed (see the daemon's log)");
+        return r;
+    }
+    d->row.backup_every_s = every_s;
+    d->row.backup_keep = keep;
+    d->next_backup_ms = every_s > 0 ? jn_now_ms() + every_s * 1000 : 0;
+    return 0;
+}
+
+int db_destroy(struct jn_dbs *m, const char *name, bool force, char *final_id, char *err,
+               size_t errlen)
+{
+    struct db_rt *d = db_find(m, name);
+    final_id[0] = '\0';
+    if (!d) {
+        snprintf(err, errlen, "database '%.64s' does not exist (see: jern db ls)", name);
+        return JN_ENOTFOUND;
+    }
+    struct db_job *busy = db_job_running(m, name);
+    if (busy) {
+        snprintf(err, errlen,
+                 "database '%s' is busy: a %s is running (job %d); destroy it when that has "
+                 "finished",
+                 name, busy->kind, busy->id);
+        return JN_EEXIST;
+    }
+    struct jn_store_db_attach *v;
+    int n = jn_store_db_attachments(m->st, name, &v);
+    if (n > 0 && !force) {
+        char apps[512] = "";
+        size_t len = 0;
+        for (int i = 0; i < n && len < sizeof(apps); i++)
+            len += (size_t)snprintf(apps + len, sizeof(apps) - len, "%s%s", i ? ", " : "",
+                                    v[i].app);
+        snprintf(err, errlen,
+                 "database '%s' is attached to %s (detach first, or destroy with --force)", name,
+                 apps);
+        free(v);
+        return JN_EEXIST;
+    }
+    /* The final backup: kept in STATE/db-archive after the rest is gone. */
+    struct jn_db_backup b;
+    char berr[512];
+    if (d->state == DB_RUNNING &&
+        backup_run(name, &d->p, d->row.port, d->admin_pass, "final", &b, berr, sizeof(berr)) == 0)
+        snprintf(final_id, JN_DB_BACKUP_ID_MAX, "%s", b.id);
+    else
+        jn_warn("database %s: no final backup: %s", name,
+                d->state == DB_RUNNING ? berr : "the server is not running");
+    int r = jn_store_db_delete(m->st, name);
+    if (r < 0) {
+        free(v);
+        snprintf(err, errlen, "the state store failed (see the daemon's log)");
+        return r;
+    }
+    for (int i = 0; i < n; i++)
+        jn_db_env_remove(m->state_dir, v[i].app);
+    free(v);
+    db_drop_conn(d);
+    pid_t pid = d->pid > 0 && jn_db_server_is(d->pid, &d->p) ? d->pid : jn_db_server_find(&d->p);
+    if (pid > 0)
+        jn_db_server_stop(pid, &d->p, 30000);
+    char archive[JN_DB_PATH_MAX + 128];
+    snprintf(archive, sizeof(archive), "%s/db-archive", m->state_dir);
+    mkdir(archive, 0700);
+    time_t now = time(NULL);
+    snprintf(archive, sizeof(archive), "%s/db-archive/%s-%lld", m->state_dir, name,
+             (long long)now);
+    if (rename(d->p.backups, archive) < 0)
+        jn_warn("database %s: cannot keep its backups in %s: %s", name, archive, strerror(errno));
+    rm_tree(d->p.dir);
+    unlink(d->p.sock);
+    rmdir(d->p.run); /* in /tmp when the state path is long */
+    rt_unlink(m, d);
+    rt_free(d);
+    jn_notice("database %s: destroyed (backups kept in %s)", name, archive);
+    return 0;
+}
+
+static void tick_cb(struct jn_loop *loop, struct jn_timer *t)
+{
+    struct jn_dbs *m = t->data;
+    int64_t now = jn_now_ms();
+    if (++m->ticks % 4 == 0)
+        db_sweep_orphans(m);
+    for (struct db_rt *d = m->dbs; d; d = d->next) {
+        db_supervise_one(m, d, now);
+        db_scheduled_backup(m, d, now);
+    }
+    jn_timer_start(loop, &m->tick, TICK_MS);
+}
+
+struct jn_dbs *jn_dbs_new(struct jn_loop *loop, struct jn_store *st, const char *state_dir)
+{
+    struct jn_dbs *m = jn_calloc(1, sizeof(*m));
+    m->loop = loop;
+    m->st = st;
+    m->state_dir = state_dir;
+    jn_timer_init(&m->tick, tick_cb, m);
+    pthread_mutex_init(&m->mu, NULL);
+    return m;
+}
+
+void jn_dbs_start(struct jn_dbs *m)
+{
+    struct jn_store_db *rows;
+    int n = jn_store_db_list(m->st, &rows);
+    int64_t now = jn_now_ms();
+    for (int i = 0; i < n; i++) {
+        struct db_rt *d = rt_new(m, &rows[i]);
+        d->pid = jn_db_server_find(&d->p);
+        if (d->pid > 0) {
+            jn_notice("database %s: adopted the running mariadbd (pid %d)", d->row.name,
+                      (int)d->pid);
+            db_set_state(m, d, DB_STARTING);
+        } else {
+            db_set_state(m, d, DB_RESTARTING);
+            d->next_try_ms = now;
+        }
+        /* The schedule goes on from the newest automatic backup. */
+        if (d->row.backup_every_s > 0) {
+            struct jn_db_backup *b;
+            int nb = jn_db_backup_list(d->p.backups, &b);
+            int64_t last = 0;
+            for (int k = 0; k < nb; k++)
+                if (b[k].automatic && b[k].created_at > last)
+                    last = b[k].created_at;
+            free(b);
+            int64_t due_in = last ? (last + d->row.backup_every_s - (int64_t)time(NULL)) : 0;
+            d->next_backup_ms = now + (due_in > 0 ? due_in * 1000 : 0);
+        }
+        d->next = m->dbs;
+        m->dbs = d;
+        db_supervise_one(m, d, now);
+    }
+    free(rows);
+    jn_timer_start(m->loop, &m->tick, TICK_MS);
+}
+
+void jn_dbs_free(struct jn_dbs *m)
+{
+    if (!m)
+        return;
+    jn_timer_stop(m->loop, &m->tick);
+    /* A job thread still running keeps using m: then m stays allocated for
+     * the process's last moments rather than freed under it. */
+    if (!db_jobs_stop(m))
+        return;
+    db_jobs_free(m);
+    pthread_mutex_destroy(&m->mu);
+    while (m->dbs) {
+        struct db_rt *d = m->dbs;
+        m->dbs = d->next;
+        rt_free(d);
+    }
+    free(m);
+}
