@@ -28,6 +28,9 @@
 #include <stdatomic.h>
 
 #define AS_TICK_MS 250
+/* After a failed cold start, requests still held are answered 503 and leave;
+ * their count asks for no new attempt for this long. */
+#define AS_FAIL_QUIET_MS 1000
 #define AS_RING 512 /* samples kept: the stable window at one sample a tick, capped */
 
 struct as_cfg {
@@ -353,7 +356,10 @@ static void tick_app(struct jn_autoscaler *as, struct as_app *a, int64_t now)
         .stable = window_avg(a, now, c->stable_ms),
         .panic = window_avg(a, now, c->panic_ms),
         .idle = now - a->last_active >= c->idle_ms,
-        .waiting = atomic_load(&u->waiters) > 0,
+        /* Requests still held when a cold start failed are being answered
+         * 503 and leave: they do not ask for another attempt. A request that
+         * arrives after the failure starts one itself (on_wanted). */
+        .waiting = atomic_load(&u->waiters) > 0 && now - a->fail_ms >= AS_FAIL_QUIET_MS,
         .panicking = now < a->panic_until,
         .window_passed = now - a->last_change >= c->stable_ms,
     };
