@@ -12,24 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int mkdirs(const char *path)
-{
-    char buf[4096];
-    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-        return -ENAMETOOLONG;
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-        return -errno;
-    return 0;
-}
-
 static int loose; /* entries tightened by the walk (nftw has no argument) */
 
 static int tighten(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -45,7 +27,7 @@ static int tighten(const char *path, const struct stat *sb, int flag, struct FTW
 
 int jn_statedir_claim(const char *path, char *err, size_t errlen)
 {
-    int r = mkdirs(path);
+    int r = jn_mkdirs(path);
     if (r < 0) {
         snprintf(err, errlen, "cannot create the state directory %s: %s", path, jn_strerror(r));
         return r;

@@ -58,6 +58,10 @@ void *jn_realloc(void *p, size_t n);
 char *jn_strdup(const char *s);
 char *jn_strndup(const char *s, size_t n);
 
+/* mkdir -p: creates path and its missing parents with mode 0700 (state
+ * directories are private). Returns 0, or -errno (-ENAMETOOLONG past 4 KiB). */
+int jn_mkdirs(const char *path);
+
 /* Monotonic clock in milliseconds / nanoseconds. Any thread. */
 int64_t jn_now_ms(void);
 int64_t jn_now_ns(void);

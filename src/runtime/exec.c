@@ -912,24 +912,6 @@ static const struct jn_driver_ops exec_ops = {
     .destroy = ex_destroy,
 };
 
-static int mkdir_p(const char *path)
-{
-    char tmp[PATH_CAP];
-    if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
-        return JN_ETOOBIG;
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-        return -errno;
-    return 0;
-}
-
 struct jn_driver *jn_driver_exec_new(const char *state_dir, int *err)
 {
     char dir[PATH_CAP];
@@ -937,7 +919,7 @@ struct jn_driver *jn_driver_exec_new(const char *state_dir, int *err)
         *err = JN_ETOOBIG;
         return NULL;
     }
-    int rc = mkdir_p(dir);
+    int rc = jn_mkdirs(dir);
     if (rc < 0) {
         *err = rc;
         return NULL;

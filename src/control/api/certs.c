@@ -132,7 +132,7 @@ static void cert_put(struct jn_certs *cm, const char *d, const struct jn_api_cal
         jn_certs_path(cm, d, NULL, dir, sizeof(dir));
         snprintf(kp, sizeof(kp), "%s/key.pem", dir);
         snprintf(cp, sizeof(cp), "%s/cert.pem", dir);
-        int r = jn_certs_mkdirs(dir);
+        int r = jn_mkdirs(dir);
         if (r == 0 && (r = jn_cert_write_file(kp, k->valuestring, strlen(k->valuestring))) == 0)
             r = jn_cert_write_file(cp, c->valuestring, strlen(c->valuestring));
         if (r < 0) {

@@ -35,24 +35,6 @@ struct jn_certs_job {
     char err[512];
 };
 
-int jn_certs_mkdirs(const char *path)
-{
-    char buf[4096];
-    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-        return -ENAMETOOLONG;
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-        return -errno;
-    return 0;
-}
-
 void jn_certs_path(const struct jn_certs *cm, const char *domain, const char *name, char *out,
                    size_t cap)
 {
@@ -267,7 +249,7 @@ static int issue(struct jn_certs_job *j)
     snprintf(dir, sizeof(dir), "%s", j->account_key);
     *strrchr(dir, '/') = '\0';
     const char *failed = dir;
-    if ((r = jn_certs_mkdirs(dir)) < 0 || (failed = j->dir, r = jn_certs_mkdirs(j->dir)) < 0) {
+    if ((r = jn_mkdirs(dir)) < 0 || (failed = j->dir, r = jn_mkdirs(j->dir)) < 0) {
         snprintf(j->err, sizeof(j->err), "cannot create %.300s: %s", failed, jn_strerror(r));
         return r;
     }

@@ -72,7 +72,4 @@ bool jn_certs_eligible(const char *domain);
 /* Runs one round of the tick at once (after a change made through the API). */
 void jn_certs_kick(struct jn_certs *cm);
 
-/* mkdir -p with mode 0700. Returns 0 or -errno. */
-int jn_certs_mkdirs(const char *path);
-
 #endif

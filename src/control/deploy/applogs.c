@@ -24,21 +24,6 @@
 #define LOG_SAVE_MAX (16u * 1024 * 1024)
 #define LOG_SHOW_LINES 200
 
-static int mkdir_p(const char *path)
-{
-    char buf[4096];
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    return mkdir(buf, 0700) < 0 && errno != EEXIST ? -errno : 0;
-}
-
 static void release_dir(struct jn_deployer *d, const char *app, int version, char *out,
                         size_t len)
 {
@@ -75,7 +60,7 @@ void dep_logs_save(struct dep_rt *rt, const struct jn_store_instance *in)
         release_dir(rt->d, in->app, in->version, dir, sizeof(dir));
         snprintf(path, sizeof(path), "%s/%s.log", dir, in->name);
         int fd =
-            mkdir_p(dir) == 0 ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : -1;
+            jn_mkdirs(dir) == 0 ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : -1;
         FILE *f = fd >= 0 ? fdopen(fd, "a") : NULL;
         if (fd >= 0 && !f)
             close(fd);
