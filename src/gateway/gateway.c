@@ -304,55 +304,53 @@ int jn_gateway_set_app(struct jn_gateway *g, const char *host, struct jn_upstrea
     return 0;
 }
 
-int jn_gateway_remove_app(struct jn_gateway *g, const char *host)
+/* The index of host's entry in the current snapshot's app table, or -1
+ * (also for a host that does not normalise). */
+static ssize_t app_index(const struct jn_gateway *g, const char *host)
 {
     char h[256];
     if (norm_app_host(host, h, sizeof(h)) < 0)
+        return -1;
+    for (size_t i = 0; i < g->snap->napps; i++)
+        if (strcmp(g->snap->apps[i].host, h) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+int jn_gateway_remove_app(struct jn_gateway *g, const char *host)
+{
+    ssize_t i = app_index(g, host);
+    if (i < 0)
         return JN_ENOTFOUND;
-    for (size_t i = 0; i < g->snap->napps; i++) {
-        if (strcmp(g->snap->apps[i].host, h) != 0)
-            continue;
-        struct jn_gw_snapshot *s = jn_gw_snapshot_clone(g->snap);
-        free(s->apps[i].host);
-        jn_upstream_unref(s->apps[i].u);
-        memmove(&s->apps[i], &s->apps[i + 1], (s->napps - i - 1) * sizeof(*s->apps));
-        s->napps--;
-        publish(g, s);
-        return 0;
-    }
-    return JN_ENOTFOUND;
+    struct jn_gw_snapshot *s = jn_gw_snapshot_clone(g->snap);
+    free(s->apps[i].host);
+    jn_upstream_unref(s->apps[i].u);
+    memmove(&s->apps[i], &s->apps[i + 1], (s->napps - (size_t)i - 1) * sizeof(*s->apps));
+    s->napps--;
+    publish(g, s);
+    return 0;
 }
 
 int jn_gateway_set_app_https(struct jn_gateway *g, const char *host, int mode, int port)
 {
-    char h[256];
-    if (norm_app_host(host, h, sizeof(h)) < 0)
+    ssize_t i = app_index(g, host);
+    if (i < 0)
         return JN_ENOTFOUND;
-    for (size_t i = 0; i < g->snap->napps; i++) {
-        if (strcmp(g->snap->apps[i].host, h) != 0)
-            continue;
-        struct jn_gw_snapshot *s = jn_gw_snapshot_clone(g->snap);
-        s->apps[i].https = (uint8_t)mode;
-        s->apps[i].https_port = (uint16_t)(port == 443 ? 0 : port);
-        publish(g, s);
-        return 0;
-    }
-    return JN_ENOTFOUND;
+    struct jn_gw_snapshot *s = jn_gw_snapshot_clone(g->snap);
+    s->apps[i].https = (uint8_t)mode;
+    s->apps[i].https_port = (uint16_t)(port == 443 ? 0 : port);
+    publish(g, s);
+    return 0;
 }
 
 int jn_gateway_app_https(const struct jn_gateway *g, const char *host, int *port)
 {
-    char h[256];
-    if (norm_app_host(host, h, sizeof(h)) < 0)
+    ssize_t i = app_index(g, host);
+    if (i < 0)
         return JN_ENOTFOUND;
-    for (size_t i = 0; i < g->snap->napps; i++) {
-        if (strcmp(g->snap->apps[i].host, h) == 0) {
-            if (port)
-                *port = g->snap->apps[i].https_port ? g->snap->apps[i].https_port : 443;
-            return g->snap->apps[i].https;
-        }
-    }
-    return JN_ENOTFOUND;
+    if (port)
+        *port = g->snap->apps[i].https_port ? g->snap->apps[i].https_port : 443;
+    return g->snap->apps[i].https;
 }
 
 int jn_gateway_set_cert(struct jn_gateway *g, const char *host, struct jn_tls_cert *cert)
