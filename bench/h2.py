@@ -15,15 +15,9 @@ percentile of the request times h2load logs (--log-file).
 Environment: BENCH_SECONDS (5), BENCH_ROUNDS (3), BENCH_PIN (1), BENCH_OUT
 (bench/results: h2.md + h2.json), JERN_BIN. Rounds are interleaved as in
 tls.py. All traffic is on 127.0.0.1; every process started is stopped."""
-import json
-import os
-import statistics
 import subprocess
 import sys
-import time
 
-import bench
-import procstat
 import proxies
 import tls
 
@@ -81,41 +75,18 @@ class H2Bench(tls.TlsBench):
         return len(times) / self.seconds, p99
 
     def run(self):
-        self.nofile = bench.raise_nofile()
-        meta = bench.machine(self.jern_bin)
-        meta["pinning"] = self.set_pinning()
-        meta.update({"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                     "load_before": bench.loadavg(), "rounds": self.rounds,
-                     "seconds": self.seconds})
-        crt, key, pem = tls.make_cert(self.tmp)
-        pxs = [Nginx(), Haproxy(), Jern(self.jern_bin)]
-        for px in pxs:
-            px.tls_files(crt, key, pem)
-        self.start_backends()
-        running = []
-        for px in pxs:
-            why = px.available()
-            if why:
-                self.failed.append(f"{px.name}: skipped: {why}")
-            elif self.start_proxy(px, "load"):
-                running.append(px)
+        meta, running = self.begin([Nginx(), Haproxy(), Jern(self.jern_bin)])
         print(f"bench h2: {', '.join(p.name for p in running)}", flush=True)
         for px in running:
             self.h2load(px.port, 10)  # warm-up
         for rnd in range(1, self.rounds + 1):
             for m in STREAMS:
                 for px in list(running):
-                    try:
-                        pids = procstat.tree(px.child.pid)
-                        cpu0 = procstat.cpu_seconds(pids)
-                        rps, p99 = self.h2load(px.port, m)
-                        cpu = procstat.cpu_seconds(pids) - cpu0
-                    except RuntimeError as e:
-                        self.failed.append(f"{px.name}: -m{m} round {rnd}: {e}")
-                        print(f"bench: {px.name} failed: {e}", file=sys.stderr)
+                    got = self.measure(px, f"-m{m} round {rnd}", lambda: self.h2load(px.port, m))
+                    if got is None:
                         running.remove(px)
-                        px.stop()
                         continue
+                    (rps, p99), cpu = got
                     self.add(px, f"rps_m{m}", rps)
                     self.add(px, f"p99_m{m}", p99)
                     self.add(px, f"cpu_m{m}", rps * self.seconds / cpu if cpu > 0 else 0)
@@ -123,28 +94,9 @@ class H2Bench(tls.TlsBench):
                           f"{p99:7.2f} ms", flush=True)
         for px in running:
             px.stop()
-        meta["load_after"] = bench.loadavg()
-        md = self.render(meta)
-        self.out.mkdir(parents=True, exist_ok=True)
-        (self.out / "h2.md").write_text(md)
-        (self.out / "h2.json").write_text(json.dumps(
-            {"meta": meta, "results": self.results, "failed": self.failed}, indent=1) + "\n")
-        print()
-        print(md)
-        return 1 if self.failed else 0
+        return self.finish("h2", meta)
 
     def render(self, meta):
-        def med(p, f):
-            v = self.results.get(p, {}).get(f)
-            return statistics.median(v) if v else None
-
-        def spread(p, f):
-            v = self.results.get(p, {}).get(f)
-            if not v or len(v) < 2:
-                return ""
-            m = statistics.median(v)
-            return f" ±{(max(v) - min(v)) / 2 / m * 100:.0f}%" if m else ""
-
         lines = [f"# HTTP/2 benchmark, {meta['date']}", "",
                  f"{meta['cpu']}, {meta['nproc']} CPUs, kernel {meta['kernel']}; "
                  f"{meta['rounds']} rounds x {meta['seconds']} s per figure; h2load -t1 "
@@ -157,28 +109,11 @@ class H2Bench(tls.TlsBench):
             for fig, label, fmt in ((f"rps_m{m}", f"req/s, {m} streams/conn", "{:.0f}"),
                                     (f"cpu_m{m}", "... per CPU-second of the proxy", "{:.0f}"),
                                     (f"p99_m{m}", "... p99 ms (lower is better)", "{:.2f}")):
-                n, h, j = med("nginx", fig), med("haproxy", fig), med("jern", fig)
-
-                def cell(p, v):
-                    return (fmt.format(v) + spread(p, fig)) if v is not None else "-"
-                lines.append(f"| {label} | {cell('nginx', n)} | {cell('haproxy', h)} | "
-                             f"{cell('jern', j)} | {j / n if n and j else 0:.2f} | "
-                             f"{j / h if h and j else 0:.2f} |")
+                lines.append(self.row(label, fig, fmt))
         for f in self.failed:
             lines.append(f"\nFAILED: {f.splitlines()[0]}")
         return "\n".join(lines) + "\n"
 
 
-def main():
-    b = H2Bench()
-    try:
-        return b.run()
-    except KeyboardInterrupt:
-        return 130
-    finally:
-        b.cleanup()
-        subprocess.run(["rm", "-rf", str(b.tmp)], check=False)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(tls.main(H2Bench))

@@ -275,15 +275,16 @@ class TlsBench(bench.Bench):
     def add(self, px, figure, value):
         self.results.setdefault(px.name, {}).setdefault(figure, []).append(value)
 
-    def run(self):
+    def begin(self, pxs, **extra):
+        """Machine facts, the certificate, the backends and the proxies of pxs
+        that start: returns (meta, running)."""
         self.nofile = bench.raise_nofile()
         meta = bench.machine(self.jern_bin)
         meta["pinning"] = self.set_pinning()
         meta.update({"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                      "load_before": bench.loadavg(), "rounds": self.rounds,
-                     "seconds": self.seconds, "idle_conns": self.idle_conns})
+                     "seconds": self.seconds, **extra})
         crt, key, pem = make_cert(self.tmp)
-        pxs = [Nginx(), Haproxy(), Jern(self.jern_bin)]
         for px in pxs:
             px.tls_files(crt, key, pem)
         self.start_backends()
@@ -292,10 +293,58 @@ class TlsBench(bench.Bench):
             why = px.available()
             if why:
                 self.failed.append(f"{px.name}: skipped: {why}")
-                continue
-            if self.start_proxy(px, "load"):
+            elif self.start_proxy(px, "load"):
                 running.append(px)
-                meta.setdefault("negotiated", {})[px.name] = self.negotiated(px.port)
+        return meta, running
+
+    def measure(self, px, what, fn):
+        """Runs fn() -> (value...) while counting the CPU time of px's process
+        tree: returns (fn's result, CPU seconds), or None after recording the
+        failure and stopping px."""
+        try:
+            pids = procstat.tree(px.child.pid)
+            cpu0 = procstat.cpu_seconds(pids)
+            out = fn()
+            return out, procstat.cpu_seconds(pids) - cpu0
+        except RuntimeError as e:
+            self.failed.append(f"{px.name}: {what}: {e}")
+            print(f"bench: {px.name} failed: {e}", file=sys.stderr)
+            px.stop()
+            return None
+
+    def row(self, label, fig, fmt):
+        """One table line: the median of each proxy (± half the spread) and the ratios."""
+        def med(p):
+            v = self.results.get(p, {}).get(fig)
+            return statistics.median(v) if v else None
+
+        def cell(p, m):
+            if m is None:
+                return "-"
+            v = self.results[p][fig]
+            sp = f" ±{(max(v) - min(v)) / 2 / m * 100:.0f}%" if len(v) >= 2 and m else ""
+            return fmt.format(m) + sp
+        n, h, j = med("nginx"), med("haproxy"), med("jern")
+        return (f"| {label} | {cell('nginx', n)} | {cell('haproxy', h)} | {cell('jern', j)} | "
+                f"{j / n if n and j else 0:.2f} | {j / h if h and j else 0:.2f} |")
+
+    def finish(self, name, meta):
+        """Writes NAME.md and NAME.json into the results folder and prints the table."""
+        meta["load_after"] = bench.loadavg()
+        md = self.render(meta)
+        self.out.mkdir(parents=True, exist_ok=True)
+        (self.out / f"{name}.md").write_text(md)
+        (self.out / f"{name}.json").write_text(json.dumps(
+            {"meta": meta, "results": self.results, "failed": self.failed}, indent=1) + "\n")
+        print()
+        print(md)
+        return 1 if self.failed else 0
+
+    def run(self):
+        meta, running = self.begin([Nginx(), Haproxy(), Jern(self.jern_bin)],
+                                   idle_conns=self.idle_conns)
+        for px in running:
+            meta.setdefault("negotiated", {})[px.name] = self.negotiated(px.port)
         print(f"bench tls: {', '.join(p.name for p in running)}; negotiated "
               f"{meta.get('negotiated')}", flush=True)
         for px in running:
@@ -305,24 +354,20 @@ class TlsBench(bench.Bench):
         for rnd in range(1, self.rounds + 1):
             for fig, label in figures:
                 for px in list(running):
-                    try:
-                        pids = procstat.tree(px.child.pid)
-                        cpu0 = procstat.cpu_seconds(pids)
-                        if fig == "resumed_hs":
-                            n, secs, errs = self.s_time_reuse(px.port)
-                        else:
-                            n, secs, errs = self.wrk_tls(px.port, close=fig == "full_hs")
-                        cpu = procstat.cpu_seconds(pids) - cpu0
-                        v = n / secs
-                        note = f"{n / cpu if cpu > 0 else 0:9.0f} per CPU-s" + (
-                            f" ({errs} errors)" if errs else "")
-                        self.add(px, fig + "_cpu", n / cpu if cpu > 0 else 0)
-                    except RuntimeError as e:
-                        self.failed.append(f"{px.name}: {label} round {rnd}: {e}")
-                        print(f"bench: {px.name} failed: {e}", file=sys.stderr)
+                    if fig == "resumed_hs":
+                        got = self.measure(px, f"{label} round {rnd}",
+                                           lambda: self.s_time_reuse(px.port))
+                    else:
+                        got = self.measure(px, f"{label} round {rnd}",
+                                           lambda: self.wrk_tls(px.port, close=fig == "full_hs"))
+                    if got is None:
                         running.remove(px)
-                        px.stop()
                         continue
+                    (n, secs, errs), cpu = got
+                    v = n / secs
+                    note = f"{n / cpu if cpu > 0 else 0:9.0f} per CPU-s" + (
+                        f" ({errs} errors)" if errs else "")
+                    self.add(px, fig + "_cpu", n / cpu if cpu > 0 else 0)
                     self.add(px, fig, v)
                     print(f"  round {rnd} {label:22} {px.name:8} {v:9.0f} {note}", flush=True)
         for px in running:
@@ -332,28 +377,9 @@ class TlsBench(bench.Bench):
             if kib is not None:
                 self.add(px, "idle_kib", kib)
                 print(f"  idle TLS conns         {px.name:8} {kib:9.2f} KiB/conn", flush=True)
-        meta["load_after"] = bench.loadavg()
-        md = self.render(meta)
-        self.out.mkdir(parents=True, exist_ok=True)
-        (self.out / "tls.md").write_text(md)
-        (self.out / "tls.json").write_text(json.dumps(
-            {"meta": meta, "results": self.results, "failed": self.failed}, indent=1) + "\n")
-        print()
-        print(md)
-        return 1 if self.failed else 0
+        return self.finish("tls", meta)
 
     def render(self, meta):
-        def med(p, f):
-            v = self.results.get(p, {}).get(f)
-            return statistics.median(v) if v else None
-
-        def spread(p, f):
-            v = self.results.get(p, {}).get(f)
-            if not v or len(v) < 2:
-                return ""
-            m = statistics.median(v)
-            return f" ±{(max(v) - min(v)) / 2 / m * 100:.0f}%" if m else ""
-
         lines = [f"# TLS benchmark, {meta['date']}", "",
                  f"{meta['cpu']}, {meta['nproc']} CPUs, kernel {meta['kernel']}; "
                  f"{meta['rounds']} rounds x {meta['seconds']} s per figure; "
@@ -372,21 +398,14 @@ class TlsBench(bench.Bench):
                            ("resumed_hs_cpu", "... per CPU-second of the proxy"),
                            ("idle_kib", f"RSS per idle TLS connection, KiB "
                                         f"({meta['idle_conns']} conns)")):
-            n, h, j = med("nginx", fig), med("haproxy", fig), med("jern", fig)
-            fmt = "{:.2f}" if fig == "idle_kib" else "{:.0f}"
-
-            def cell(p, v):
-                return (fmt.format(v) + spread(p, fig)) if v is not None else "-"
-            lines.append(f"| {label} | {cell('nginx', n)} | {cell('haproxy', h)} | "
-                         f"{cell('jern', j)} | {j / n if n and j else 0:.2f} | "
-                         f"{j / h if h and j else 0:.2f} |")
+            lines.append(self.row(label, fig, "{:.2f}" if fig == "idle_kib" else "{:.0f}"))
         for f in self.failed:
             lines.append(f"\nFAILED: {f.splitlines()[0]}")
         return "\n".join(lines) + "\n"
 
 
-def main():
-    b = TlsBench()
+def main(cls=TlsBench):
+    b = cls()
     try:
         return b.run()
     except KeyboardInterrupt:
