@@ -175,7 +175,11 @@ void jn_client_print_json(const cJSON *answer)
 int jn_client_request(struct jn_client *c, const char *method, const char *path, const cJSON *body,
                       cJSON **out)
 {
-    int st = jn_client_call(c, method, path, body, out);
+    return jn_client_settle(c, jn_client_call(c, method, path, body, out), out);
+}
+
+int jn_client_settle(struct jn_client *c, int st, cJSON **out)
+{
     if (st < 0)
         return 1;
     if (st < 200 || st > 299) {

@@ -53,6 +53,12 @@ void jn_client_print_json(const cJSON *answer);
 int jn_client_request(struct jn_client *c, const char *method, const char *path, const cJSON *body,
                       cJSON **out);
 
+/* The second half of jn_client_request, for a status st that the caller got
+ * from jn_client_call (and perhaps followed further): reports a failure
+ * (returns the exit code, *out freed and NULL) or prints *out with --json
+ * (returns 0). */
+int jn_client_settle(struct jn_client *c, int st, cJSON **out);
+
 /* A string field of o, or "" (never NULL). */
 const char *jn_client_str(const cJSON *o, const char *key);
 

@@ -61,17 +61,7 @@ static int db_request(struct jn_client *c, const char *method, const char *path,
             }
         }
     }
-    if (st < 0)
-        return 1;
-    if (st < 200 || st > 299) {
-        int rc = jn_client_fail(st, *out);
-        cJSON_Delete(*out);
-        *out = NULL;
-        return rc;
-    }
-    if (c->json)
-        jn_client_print_json(*out);
-    return 0;
+    return jn_client_settle(c, st, out);
 }
 
 /* Calls and prints errors; on success prints the JSON (--json) or calls show. */
