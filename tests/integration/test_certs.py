@@ -370,3 +370,40 @@ def test_tests_never_ask_the_default_ca(procs, tmp_path):
     assert c["domain"] == "shop.example.com" and c["state"] == "pending"
     assert c["attempts"] == 0 and c["acme"] is False
     assert "requesting from" not in d.proc.output()
+
+
+def test_app_host_under_a_public_base_domain_gets_a_certificate(procs, tmp_path, testapp):
+    """With base_domain a public name, APP.BASE_DOMAIN is a host users reach
+    the app at: it gets a certificate like an explicit domain; /metrics shows
+    each certificate's expiry and validity."""
+    from conftest import free_port
+    sport = free_port()
+    d, ca = start(procs, tmp_path, extra=f"listen 127.0.0.1:{sport} ssl; base_domain apps.test;")
+    api = d.admin()
+    assert d.cli("create", "web").returncode == 0
+    port = testapp("web")
+    assert d.cli("upstream", "web", "add", f"127.0.0.1:{port}").returncode == 0
+    c = wait_cert(api, "web.apps.test", lambda c: c["state"] == "valid")
+    assert c["source"] == "acme"
+    root = ca.root_pem(tmp_path / "root.pem")
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        r = curl_https(d, root, "web.apps.test", sport)
+        if r.stdout.startswith("200"):
+            break
+        time.sleep(0.1)
+    assert r.stdout == "200 0", (r.stdout, r.stderr)
+    m = api.get("/metrics").text
+    assert 'jern_cert_valid{domain="web.apps.test"} 1' in m, m
+    exp = re.search(r'jern_cert_expiry_timestamp_seconds\{domain="web.apps.test",source="acme"\} '
+                    r'(\d+)', m)
+    assert exp and int(exp.group(1)) > time.time() + 86400
+    # The app's certificate goes with the app.
+    assert d.cli("destroy", "web").returncode == 0
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        names = [x["domain"] for x in api.get("/v1/certs").json()["certs"]]
+        if "web.apps.test" not in names:
+            break
+        time.sleep(0.1)
+    assert "web.apps.test" not in names

@@ -5,6 +5,7 @@
 #include "core/common.h"
 
 #include "control/api/api.h"
+#include "control/certs/certs.h"
 #include "control/scale/autoscale.h"
 #include "control/control.h"
 #include "gateway/gateway.h"
@@ -158,4 +159,5 @@ void jn_api_metrics(struct jn_api *api, struct jn_buf *out)
     }
     jn_autoscale_metrics(api->autoscaler, out);
     jn_dbs_metrics(api->dbs, out);
+    jn_certs_metrics(api->certs, out);
 }

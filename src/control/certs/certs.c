@@ -8,6 +8,7 @@
 #include "acme/jws.h"
 #include "control/certs/certs_int.h"
 #include "control/control.h"
+#include "core/buf.h"
 #include "core/log.h"
 #include "ev/loop.h"
 #include "gateway/challenge.h"
@@ -423,11 +424,48 @@ static void start_job(struct jn_certs *cm, struct jn_cert_entry *e)
               cm->directory);
 }
 
-/* Entries follow the store's domains (user certificates stay). */
+/* Every host an app answers at that may get a certificate: its domains,
+ * and APP.BASE_DOMAIN when the base domain is a public name (not
+ * localhost). Returns the count (*out to free) or a negative JN_E*. */
+static int cert_hosts(struct jn_certs *cm, struct jn_store_domain **out)
+{
+    struct jn_store *st = jn_control_store(cm->ctl);
+    const char *base = jn_control_base_domain(cm->ctl);
+    struct jn_store_app *apps = NULL;
+    struct jn_store_domain *d = NULL;
+    int nd = jn_store_domain_list(st, NULL, &d);
+    if (nd < 0)
+        return nd;
+    int na = jn_certs_eligible(base) ? jn_store_app_list(st, &apps) : 0;
+    if (na < 0) {
+        free(d);
+        return na;
+    }
+    d = jn_realloc(d, ((size_t)nd + (size_t)na + 1) * sizeof(*d));
+    int n = nd;
+    for (int i = 0; i < na; i++) {
+        struct jn_store_domain *h = &d[n];
+        int len = snprintf(h->domain, sizeof(h->domain), "%s.%s", apps[i].name, base);
+        if (len <= 0 || (size_t)len >= sizeof(h->domain))
+            continue;
+        bool dup = false;
+        for (int k = 0; k < nd && !dup; k++)
+            dup = strcmp(d[k].domain, h->domain) == 0;
+        if (dup)
+            continue;
+        snprintf(h->app, sizeof(h->app), "%s", apps[i].name);
+        n++;
+    }
+    free(apps);
+    *out = d;
+    return n;
+}
+
+/* Entries follow the apps' hosts (user certificates stay). */
 static void sync_domains(struct jn_certs *cm)
 {
     struct jn_store_domain *d = NULL;
-    int n = jn_store_domain_list(jn_control_store(cm->ctl), NULL, &d);
+    int n = cert_hosts(cm, &d);
     if (n < 0)
         return;
     for (int i = 0; i < n; i++)
@@ -555,4 +593,40 @@ const char *jn_certs_https_mode(struct jn_certs *cm, const char *app)
         return "off";
     const char *m = jn_certs_https_mode_parse(v);
     return m ? m : "off";
+}
+
+void jn_certs_metrics(struct jn_certs *cm, struct jn_buf *out)
+{
+    if (!cm || cm->n == 0)
+        return;
+    /* domains are checked DNS names: no character needs escaping */
+    jn_buf_puts(out, "# HELP jern_cert_expiry_timestamp_seconds When the served certificate "
+                     "expires (Unix time).\n"
+                     "# TYPE jern_cert_expiry_timestamp_seconds gauge\n");
+    for (size_t i = 0; i < cm->n; i++)
+        if (cm->e[i].have)
+            jn_buf_printf(out, "jern_cert_expiry_timestamp_seconds{domain=\"%s\",source=\"%s\"} %lld\n",
+                          cm->e[i].domain, cm->e[i].user ? "user" : "acme",
+                          (long long)cm->e[i].info.not_after);
+    jn_buf_puts(out, "# HELP jern_cert_valid 1 when a certificate that has not expired is "
+                     "served for the domain.\n"
+                     "# TYPE jern_cert_valid gauge\n");
+    int64_t now = (int64_t)time(NULL);
+    for (size_t i = 0; i < cm->n; i++) {
+        const struct jn_cert_entry *e = &cm->e[i];
+        jn_buf_printf(out, "jern_cert_valid{domain=\"%s\"} %d\n", e->domain,
+                      e->have && e->served[0] && e->info.not_after > now);
+    }
+    jn_buf_puts(out, "# HELP jern_cert_issuance_attempts_total ACME issuance attempts since "
+                     "the daemon started.\n"
+                     "# TYPE jern_cert_issuance_attempts_total counter\n");
+    for (size_t i = 0; i < cm->n; i++)
+        jn_buf_printf(out, "jern_cert_issuance_attempts_total{domain=\"%s\"} %lld\n",
+                      cm->e[i].domain, (long long)cm->e[i].attempts);
+    jn_buf_puts(out, "# HELP jern_cert_failures Failed issuance attempts in a row (0: the last "
+                     "one succeeded or none was made).\n"
+                     "# TYPE jern_cert_failures gauge\n");
+    for (size_t i = 0; i < cm->n; i++)
+        jn_buf_printf(out, "jern_cert_failures{domain=\"%s\"} %d\n", cm->e[i].domain,
+                      cm->e[i].failures);
 }

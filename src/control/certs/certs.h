@@ -55,4 +55,9 @@ const char *jn_certs_https_mode_parse(const char *s);
 /* The https mode of app: "off", "redirect" or "only" (default "off"). */
 const char *jn_certs_https_mode(struct jn_certs *cm, const char *app);
 
+/* Appends the certificate series of /metrics (expiry, validity, attempts,
+ * failures in a row) to out. cm may be NULL. */
+struct jn_buf;
+void jn_certs_metrics(struct jn_certs *cm, struct jn_buf *out);
+
 #endif
