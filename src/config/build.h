@@ -45,6 +45,8 @@ struct jn_conf_level {
     struct jn_conf_settings *s;
     unsigned ctx;      /* JN_CTX_HTTP, JN_CTX_SERVER or JN_CTX_LOCATION */
     bool headers_here; /* a proxy_set_header at this level replaced the inherited list */
+    bool redirects_here;   /* likewise proxy_redirect */
+    bool add_headers_here; /* and add_header */
     bool certs_here;   /* likewise ssl_certificate */
     bool keys_here;    /* and ssl_certificate_key */
 };
@@ -126,6 +128,10 @@ JN_CONF_HANDLER(jn_conf_set_proxy_http_version);
 JN_CONF_HANDLER(jn_conf_set_proxy_set_header);
 JN_CONF_HANDLER(jn_conf_set_proxy_next_upstream);
 JN_CONF_HANDLER(jn_conf_set_proxy_cache_bypass);
+JN_CONF_HANDLER(jn_conf_set_proxy_redirect);
+JN_CONF_HANDLER(jn_conf_set_add_header);
+JN_CONF_HANDLER(jn_conf_set_accepted);
+JN_CONF_HANDLER(jn_conf_set_default_type);
 JN_CONF_HANDLER(jn_conf_set_access_log);
 /* server.c: server, listen, server_name, location, proxy_pass, return */
 JN_CONF_HANDLER(jn_conf_set_server);

@@ -16,6 +16,7 @@
 struct jn_conf_kv {
     char *name;
     char *value; /* may contain $variables; "" means "do not send this header" */
+    bool always; /* add_header ... always: on every status, not only 2xx/3xx */
 };
 
 enum jn_balance { JN_BALANCE_RR = 0, JN_BALANCE_LEAST_CONN };
@@ -61,6 +62,7 @@ struct jn_conf_upstream {
 struct jn_conf_settings {
     /* client side (connection-level ones are taken from the server block) */
     int64_t keepalive_timeout_ms;     /* default 75000; 0 disables keep-alive */
+    int64_t keepalive_time_ms;        /* default 1h: no new request on a connection older */
     int keepalive_requests;           /* default 1000 */
     int64_t client_header_timeout_ms; /* default 10000, a total deadline for the head */
     int64_t client_body_timeout_ms;   /* default 60000, between two reads */
@@ -80,6 +82,15 @@ struct jn_conf_settings {
     int next_upstream_tries;          /* default 0 = unlimited */
     int64_t next_upstream_timeout_ms; /* default 0 = unlimited */
     bool cache_bypass;                /* proxy_cache_bypass given: accepted; jern has no cache */
+    /* proxy_redirect: NULL/0 and !redirect_off is "default"; an entry with
+     * name "" is "default" among explicit ones; "off" clears the list */
+    struct jn_conf_kv *redirects;
+    size_t nredirects;
+    bool redirect_off;
+    char *default_type; /* default_type; NULL: text/plain, nginx's built-in default */
+    /* add_header NAME VALUE [always], in order (response headers) */
+    struct jn_conf_kv *add_headers;
+    size_t nadd_headers;
 
     /* TLS (http and server level; the server's values apply) */
     char **ssl_certs; /* ssl_certificate paths, in order (resolved against the conf dir) */

@@ -15,6 +15,7 @@ void jn_conf_settings_defaults(struct jn_conf_settings *s)
     memset(s, 0, sizeof(*s));
     s->keepalive_timeout_ms = 75000;
     s->keepalive_requests = 1000;
+    s->keepalive_time_ms = 3600000;
     s->client_header_timeout_ms = 10000;
     s->client_body_timeout_ms = 60000;
     s->send_timeout_ms = 60000;
@@ -57,17 +58,35 @@ static char *dup_or_null(const char *s)
     return s ? jn_strdup(s) : NULL;
 }
 
+static struct jn_conf_kv *dup_kvs(const struct jn_conf_kv *src, size_t n)
+{
+    if (!n)
+        return NULL;
+    struct jn_conf_kv *d = jn_malloc(n * sizeof(*d));
+    for (size_t i = 0; i < n; i++) {
+        d[i] = src[i];
+        d[i].name = jn_strdup(src[i].name);
+        d[i].value = jn_strdup(src[i].value);
+    }
+    return d;
+}
+
+static void free_kvs(struct jn_conf_kv *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].name);
+        free(v[i].value);
+    }
+    free(v);
+}
+
 void jn_conf_settings_copy(struct jn_conf_settings *dst, const struct jn_conf_settings *src)
 {
     *dst = *src;
-    dst->set_headers = NULL;
-    if (src->nset_headers) {
-        dst->set_headers = jn_malloc(src->nset_headers * sizeof(*dst->set_headers));
-        for (size_t i = 0; i < src->nset_headers; i++) {
-            dst->set_headers[i].name = jn_strdup(src->set_headers[i].name);
-            dst->set_headers[i].value = jn_strdup(src->set_headers[i].value);
-        }
-    }
+    dst->set_headers = dup_kvs(src->set_headers, src->nset_headers);
+    dst->redirects = dup_kvs(src->redirects, src->nredirects);
+    dst->add_headers = dup_kvs(src->add_headers, src->nadd_headers);
+    dst->default_type = dup_or_null(src->default_type);
     dst->access_log_path = dup_or_null(src->access_log_path);
     dst->access_log_format = dup_or_null(src->access_log_format);
     dst->ssl_certs = dup_list(src->ssl_certs, src->nssl_certs);
@@ -77,11 +96,13 @@ void jn_conf_settings_copy(struct jn_conf_settings *dst, const struct jn_conf_se
 
 void jn_conf_settings_free(struct jn_conf_settings *s)
 {
-    for (size_t i = 0; i < s->nset_headers; i++) {
-        free(s->set_headers[i].name);
-        free(s->set_headers[i].value);
-    }
-    free(s->set_headers);
+    free_kvs(s->set_headers, s->nset_headers);
+    free_kvs(s->redirects, s->nredirects);
+    free_kvs(s->add_headers, s->nadd_headers);
+    s->redirects = s->add_headers = NULL;
+    s->nredirects = s->nadd_headers = 0;
+    free(s->default_type);
+    s->default_type = NULL;
     free(s->access_log_path);
     free(s->access_log_format);
     s->set_headers = NULL;
@@ -290,5 +311,140 @@ JN_CONF_HANDLER(jn_conf_set_access_log)
     free(s->access_log_format);
     s->access_log_path = jn_strdup(path);
     s->access_log_format = jn_strdup(format);
+    return 0;
+}
+
+/* The first entry of a list directive at a level replaces the inherited
+ * list (nginx's rule for proxy_set_header, add_header, proxy_redirect). */
+static void list_here(bool *here, struct jn_conf_kv **v, size_t *n)
+{
+    if (*here)
+        return;
+    free_kvs(*v, *n);
+    *v = NULL;
+    *n = 0;
+    *here = true;
+}
+
+JN_CONF_HANDLER(jn_conf_set_proxy_redirect)
+{
+    struct jn_conf_level *lvl = target;
+    struct jn_conf_settings *s = lvl->s;
+    list_here(&lvl->redirects_here, &s->redirects, &s->nredirects);
+    if (n->nargs == 1) {
+        if (strcmp(n->args[0], "off") == 0) {
+            s->redirect_off = true;
+            free_kvs(s->redirects, s->nredirects);
+            s->redirects = NULL;
+            s->nredirects = 0;
+            return 0;
+        }
+        if (strcmp(n->args[0], "default") != 0)
+            return jn_conf_error(b, n,
+                                 "invalid value \"%s\" in \"proxy_redirect\" directive: expected "
+                                 "\"default\", \"off\" or \"FROM TO\"",
+                                 n->args[0]);
+    } else if (n->args[0][0] == '~') {
+        return jn_conf_error(b, n,
+                             "regular expressions in \"proxy_redirect\" are not supported: write "
+                             "the literal prefix to replace");
+    } else if (!n->args[0][0]) {
+        return jn_conf_error(b, n, "empty prefix in \"proxy_redirect\" directive");
+    }
+    s->redirect_off = false;
+    struct jn_conf_kv *kv = jn_conf_grow(&s->redirects, &s->nredirects, sizeof(*kv));
+    kv->name = jn_strdup(n->nargs == 1 ? "" : n->args[0]);
+    kv->value = jn_strdup(n->nargs == 1 ? "" : n->args[1]);
+    return 0;
+}
+
+JN_CONF_HANDLER(jn_conf_set_add_header)
+{
+    struct jn_conf_level *lvl = target;
+    struct jn_conf_settings *s = lvl->s;
+    const char *name = n->args[0];
+    if (!name[0])
+        return jn_conf_error(b, n, "empty header name in \"add_header\" directive");
+    for (const char *p = name; *p; p++)
+        if (!is_token_char((unsigned char)*p))
+            return jn_conf_error(b, n, "invalid header name \"%s\" in \"add_header\" directive",
+                                 name);
+    for (const char *p = n->args[1]; *p; p++)
+        if (*p == '\r' || *p == '\n')
+            return jn_conf_error(b, n,
+                                 "invalid value in \"add_header %s\": a header value cannot "
+                                 "contain a line break",
+                                 name);
+    if (n->nargs == 3 && strcmp(n->args[2], "always") != 0)
+        return jn_conf_error(b, n,
+                             "invalid parameter \"%s\" in \"add_header\" directive: expected "
+                             "\"always\"",
+                             n->args[2]);
+    list_here(&lvl->add_headers_here, &s->add_headers, &s->nadd_headers);
+    struct jn_conf_kv *kv = jn_conf_grow(&s->add_headers, &s->nadd_headers, sizeof(*kv));
+    kv->name = jn_strdup(name);
+    kv->value = jn_strdup(n->args[1]);
+    kv->always = n->nargs == 3;
+    return 0;
+}
+
+/* Directives jern accepts because they tune what jern does differently
+ * anyway (docs/GATEWAY.md, "Accepted directives" says why for each); their
+ * arguments are still checked where a typo could hide. */
+JN_CONF_HANDLER(jn_conf_set_accepted)
+{
+    (void)target;
+    (void)d;
+    const char *name = n->name;
+    if (strcmp(name, "proxy_buffering") == 0 || strcmp(name, "proxy_request_buffering") == 0 ||
+        strcmp(name, "daemon") == 0) {
+        if (jn_conf_parse_flag(n->args[0]) < 0)
+            return jn_conf_error(b, n,
+                                 "invalid value \"%s\" in \"%s\" directive: expected \"on\" or "
+                                 "\"off\"",
+                                 n->args[0], name);
+        return 0;
+    }
+    if (strcmp(name, "keepalive_time") == 0) {
+        if (jn_conf_parse_time(n->args[0]) < 0)
+            return jn_conf_error(b, n, "invalid value \"%s\" in \"keepalive_time\" directive",
+                                 n->args[0]);
+        return 0;
+    }
+    /* sizes: the first argument of *_size/_buffers directives that are sizes */
+    const char *size = strcmp(name, "proxy_buffers") == 0 ? n->args[n->nargs - 1]
+                       : strstr(name, "_temp_path")        ? NULL
+                                                           : n->args[0];
+    if (strcmp(name, "server_names_hash_bucket_size") == 0 ||
+        strcmp(name, "server_names_hash_max_size") == 0 ||
+        strcmp(name, "types_hash_max_size") == 0 ||
+        strcmp(name, "types_hash_bucket_size") == 0 ||
+        strcmp(name, "variables_hash_max_size") == 0 ||
+        strcmp(name, "variables_hash_bucket_size") == 0 ||
+        strcmp(name, "map_hash_bucket_size") == 0 || strcmp(name, "map_hash_max_size") == 0) {
+        long v;
+        if (jn_conf_parse_int(n->args[0], 1, 1L << 30, &v) < 0)
+            return jn_conf_error(b, n, "invalid value \"%s\" in \"%s\" directive", n->args[0],
+                                 name);
+        return 0;
+    }
+    if (size && jn_conf_parse_size(size) < 0)
+        return jn_conf_error(b, n,
+                             "invalid value \"%s\" in \"%s\" directive: expected a size such "
+                             "as 8k",
+                             size, name);
+    if (!size && !n->args[0][0])
+        return jn_conf_error(b, n, "empty path in \"%s\" directive", name);
+    return 0;
+}
+
+JN_CONF_HANDLER(jn_conf_set_default_type)
+{
+    struct jn_conf_settings *s = settings_of(target);
+    for (const char *p = n->args[0]; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return jn_conf_error(b, n, "invalid value in \"default_type\" directive");
+    free(s->default_type);
+    s->default_type = jn_strdup(n->args[0]);
     return 0;
 }

@@ -74,7 +74,7 @@ void gw_alog_request(struct gw_worker *w, struct gw_req *r)
     gw_conn_vars(c, &ctx);
     ctx.status = r->status;
     ctx.body_bytes_sent = r->body_bytes;
-    ctx.bytes_sent = r->body_bytes;
+    ctx.bytes_sent = r->head_bytes + r->body_bytes;
     ctx.request_length = r->head_len;
     ctx.upstream_addr = r->up_addrs[0] ? r->up_addrs : NULL;
     ctx.upstream_status = r->up_statuses[0] ? r->up_statuses : NULL;

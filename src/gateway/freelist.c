@@ -149,6 +149,7 @@ struct gw_req *gw_req_get(struct gw_worker *w)
     r->client_wrote = false;
     r->status = 0;
     r->body_bytes = 0;
+    r->head_bytes = 0;
     r->up_addrs[0] = r->up_statuses[0] = r->remote_text[0] = '\0';
     r->scratch_len = 0;
     return r;

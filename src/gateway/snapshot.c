@@ -66,11 +66,16 @@ static bool is_addr_up(const struct jn_gw_routes *r, size_t i)
     return i >= r->conf->nupstreams;
 }
 
+static int compile_response(struct jn_gw_routes *r, const struct jn_conf_server *cs,
+                            const struct jn_conf_location *cl, struct jn_gw_location *gl, char *err,
+                            size_t errlen);
+
 static int compile_location(struct jn_gw_routes *r, const struct jn_conf_server *cs,
                             const struct jn_conf_location *cl, struct jn_gw_location *gl, char *err,
                             size_t errlen)
 {
     gl->cl = cl;
+    gl->server_name = cs->nserver_names ? cs->server_names[0] : "";
     gl->prefix = cl ? cl->prefix : "/";
     gl->prefix_len = strlen(gl->prefix);
     gl->exact = cl ? cl->exact : false;
@@ -129,11 +134,87 @@ static int compile_location(struct jn_gw_routes *r, const struct jn_conf_server 
             return fail(err, errlen, r->conf->path, cl->line, "return: %s", terr);
         gl->has_ret = true;
     }
+    return compile_response(r, cs, cl, gl, err, errlen);
+}
+
+static void add_redirect(struct jn_gw_location *gl, const char *from, size_t fl, const char *to,
+                         size_t tl)
+{
+    gl->redirects = jn_realloc(gl->redirects, (gl->nredirects + 1) * sizeof(*gl->redirects));
+    struct jn_gw_redirect *rd = &gl->redirects[gl->nredirects++];
+    rd->from = jn_strndup(from, fl);
+    rd->from_len = fl;
+    rd->to = jn_strndup(to, tl);
+    rd->to_len = tl;
+}
+
+/* proxy_redirect default: the proxy_pass URL (with "/" when it has no URI)
+ * becomes the location's prefix (or "/"), as nginx. */
+static void add_default_redirect(struct jn_gw_location *gl)
+{
+    if (!gl->proxy_host || !gl->cl)
+        return;
+    char from[1024];
+    int n = snprintf(from, sizeof(from), "http://%s%s", gl->proxy_host,
+                     gl->pass_uri ? gl->pass_uri : "/");
+    if (n < 0 || (size_t)n >= sizeof(from))
+        return;
+    const char *to = gl->pass_uri ? gl->prefix : "/";
+    add_redirect(gl, from, (size_t)n, to, strlen(to));
+}
+
+static int compile_response(struct jn_gw_routes *r, const struct jn_conf_server *cs,
+                            const struct jn_conf_location *cl, struct jn_gw_location *gl, char *err,
+                            size_t errlen)
+{
+    const struct jn_conf_settings *s = gl->s;
+    int line = cl ? cl->line : cs->line;
+    gl->default_type = s->default_type ? s->default_type : "text/plain";
+    if (!s->redirect_off && s->nredirects == 0) {
+        add_default_redirect(gl);
+    } else {
+        for (size_t i = 0; i < s->nredirects; i++) {
+            const struct jn_conf_kv *kv = &s->redirects[i];
+            if (!kv->name[0]) {
+                add_default_redirect(gl);
+                continue;
+            }
+            if (strchr(kv->name, '$') || strchr(kv->value, '$'))
+                return fail(err, errlen, r->conf->path, line,
+                            "proxy_redirect \"%s\" \"%s\": variables are not supported here; "
+                            "write the literal text",
+                            kv->name, kv->value);
+            add_redirect(gl, kv->name, strlen(kv->name), kv->value, strlen(kv->value));
+        }
+    }
+    gl->adds = jn_calloc(s->nadd_headers ? s->nadd_headers : 1, sizeof(*gl->adds));
+    for (size_t i = 0; i < s->nadd_headers; i++) {
+        struct jn_gw_add_header *h = &gl->adds[i];
+        h->name = s->add_headers[i].name;
+        h->name_len = strlen(h->name);
+        h->always = s->add_headers[i].always;
+        char terr[256];
+        if (jn_template_compile(s->add_headers[i].value, &h->value, terr, sizeof(terr)) < 0)
+            return fail(err, errlen, r->conf->path, line, "add_header %s: %s", h->name, terr);
+        gl->nadds = i + 1;
+    }
     return 0;
 }
 
 static void free_location(struct jn_gw_location *gl)
 {
+    for (size_t i = 0; i < gl->nredirects; i++) {
+        free(gl->redirects[i].from);
+        free(gl->redirects[i].to);
+    }
+    free(gl->redirects);
+    gl->redirects = NULL;
+    gl->nredirects = 0;
+    for (size_t i = 0; i < gl->nadds; i++)
+        jn_template_free(&gl->adds[i].value);
+    free(gl->adds);
+    gl->adds = NULL;
+    gl->nadds = 0;
     if (gl->has_ret)
         jn_template_free(&gl->ret);
     gl->has_ret = false;

@@ -37,8 +37,24 @@ struct jn_gw_set_header {
     bool is_empty; /* literal "": the header is dropped, not sent */
 };
 
+/* One compiled add_header. */
+struct jn_gw_add_header {
+    const char *name; /* borrowed from the conf */
+    size_t name_len;
+    struct jn_template value;
+    bool always;
+};
+
+struct jn_gw_redirect {
+    char *from; /* owned */
+    size_t from_len;
+    char *to; /* owned */
+    size_t to_len;
+};
+
 struct jn_gw_location {
     const struct jn_conf_location *cl; /* borrowed: settings, return, prefix */
+    const char *server_name; /* the server's first server_name, or "" */
     const char *prefix;
     size_t prefix_len;
     bool exact;
@@ -50,6 +66,14 @@ struct jn_gw_location {
     size_t nset;
     bool sets_host, sets_connection; /* user overrides of the defaults */
     struct jn_template ret;          /* return's text or URL, compiled ($host...) */
+    /* proxy_redirect: upstream Location/Refresh prefixes and their
+     * replacements, tried in order ("default" is one pair made from
+     * proxy_pass and the location; "off" is none) */
+    struct jn_gw_redirect *redirects;
+    size_t nredirects;
+    struct jn_gw_add_header *adds; /* add_header, in order */
+    size_t nadds;
+    const char *default_type;      /* for return's text: default_type, else text/plain */
     bool has_ret;
     const struct jn_conf_settings *s;
     int alog; /* index in routes->alogs, or -1 for "access_log off" */

@@ -456,6 +456,8 @@ static void eval_var(struct out *o, const struct jn_var_part *part, const struct
                 const char *colon = memchr(h, ':', n);
                 if (colon)
                     n = (size_t)(colon - h);
+                if (n > 1 && h[n - 1] == '.')
+                    n--; /* "example.com." is example.com, as nginx */
             }
             put_value(o, h, n, true);
         } else if (c->server_name) {
