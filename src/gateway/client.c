@@ -312,11 +312,104 @@ static void client_event(struct jn_loop *loop, struct jn_io *io, uint32_t events
     }
 }
 
+/* Request body bytes at p[0..n) that a local answer does not need:
+ * counted (Content-Length) or decoded (chunked) and dropped. Returns the
+ * bytes that belonged to the body, or JN_EBADINPUT; sets rq.body_done at its
+ * end. */
+static ssize_t discard_some(struct gw_req *r, const char *p, size_t n)
+{
+    if (r->hreq.framing == JN_FRAMING_LENGTH) {
+        size_t k = (size_t)JN_MIN((uint64_t)n, r->rq.remaining);
+        r->rq.remaining -= k;
+        if (!r->rq.remaining)
+            r->rq.body_done = true;
+        return (ssize_t)k;
+    }
+    size_t used = 0;
+    while (used < n && !r->rq.dec.done) {
+        const char *d;
+        size_t dl;
+        ssize_t k = jn_chunked_decode(&r->rq.dec, p + used, n - used, &d, &dl);
+        if (k < 0)
+            return k;
+        if (k == 0)
+            break;
+        used += (size_t)k;
+    }
+    if (r->rq.dec.done)
+        r->rq.body_done = true;
+    return (ssize_t)used;
+}
+
+/* A request with a body gets a local answer: nginx reads and drops the body
+ * so that the connection (and what is pipelined after it) goes on. The part
+ * already in the buffer is judged now (a malformed chunked body gets 400);
+ * the rest is read after the answer went out. Returns false when the 400 was
+ * sent. */
+static bool discard_begin(struct gw_req *r)
+{
+    struct gw_conn *c = r->c;
+    if (r->rq.body_done)
+        return true;
+    r->rq.remaining = r->hreq.content_length;
+    jn_chunked_init(&r->rq.dec);
+    ssize_t k = discard_some(r, c->buf + r->head_len, c->len - r->head_len);
+    if (k < 0) {
+        r->keep_alive = false;
+        gw_client_respond(r, 400, "invalid chunked request body", NULL);
+        return false;
+    }
+    if (r->rq.body_done) {
+        r->rq_pos = r->head_len + (size_t)k;
+        return true;
+    }
+    c->len = r->head_len; /* dropped; the rest is read after the answer */
+    r->discarding = true;
+    return true;
+}
+
+/* Reads and drops the rest of a discarded body, then finishes the exchange. */
+static void discard_read(struct gw_req *r)
+{
+    struct gw_conn *c = r->c;
+    for (;;) {
+        if (!c->rd_ready) {
+            const struct jn_conf_settings *s = r->loc ? r->loc->s : conn_settings(c);
+            jn_timer_start(c->w->loop, &c->timer, s ? s->client_body_timeout_ms : 60000);
+            return;
+        }
+        c->len = r->head_len;
+        ssize_t n = gw_conn_read(c, c->buf, &c->len, c->cap);
+        if (n == -EAGAIN)
+            continue;
+        if (n <= 0) {
+            gw_client_close(c);
+            return;
+        }
+        ssize_t k = discard_some(r, c->buf + r->head_len, c->len - r->head_len);
+        if (k < 0) {
+            gw_client_close(c); /* the answer is out: nothing else to say */
+            return;
+        }
+        if (r->rq.body_done) {
+            jn_timer_park(c->w->loop, &c->timer);
+            r->rq_pos = r->head_len + (size_t)k;
+            gw_client_finish(c);
+            return;
+        }
+    }
+}
+
 static void local_run(struct gw_req *r)
 {
     struct gw_conn *c = r->c;
+    if (r->discarding && r->rs.iov_i == r->rs.niov) {
+        discard_read(r);
+        return;
+    }
     if (!c->wr_ready)
         return;
+
     bool full;
     ssize_t n = gw_conn_flush(c, &r->rs, &full);
     if (n < 0) {
@@ -327,6 +420,10 @@ static void local_run(struct gw_req *r)
         c->wr_ready = false;
         const struct jn_conf_settings *s = r->loc ? r->loc->s : conn_settings(c);
         jn_timer_start(c->w->loop, &c->timer, s ? s->send_timeout_ms : 60000);
+        return;
+    }
+    if (r->discarding && !r->rq.body_done) {
+        discard_read(r);
         return;
     }
     gw_client_finish(c);
@@ -371,8 +468,9 @@ static void local_begin(struct gw_req *r, int status)
     r->phase = GW_P_LOCAL;
     r->status = status;
     r->client_started = true;
-    /* Unread request body bytes would be taken for the next request. */
-    if (!r->rq.body_done || c->w->draining)
+    /* Unread request body bytes would be taken for the next request, unless
+     * they are being discarded. */
+    if ((!r->rq.body_done && !r->discarding) || c->w->draining)
         r->keep_alive = false;
     jn_pipe_clear(&r->rs);
 }
@@ -519,8 +617,8 @@ static void start_request(struct gw_conn *c)
     r->keep_alive = h->keep_alive && !w->draining && s && s->keepalive_timeout_ms > 0 &&
                     c->nreqs + 1 < (uint32_t)s->keepalive_requests &&
                     jn_loop_now(w->loop) - c->born_ms < s->keepalive_time_ms;
-    /* The body is not read for local answers: the pipe says where it ends only
-     * for the proxied case, so a local answer with a body closes the connection. */
+    /* A local answer reads and drops the body (discard_begin); a proxied
+     * one streams it. */
     jn_pipe_clear(&r->rq);
     r->rq.body_done = h->framing == JN_FRAMING_NONE;
     if (h->method_id == JN_HTTP_TRACE || h->method_id == JN_HTTP_CONNECT) {
@@ -533,7 +631,8 @@ static void start_request(struct gw_conn *c)
     if (gw_challenge_respond(r) || gw_https_respond(r, app))
         return;
     if (!r->loc) {
-        gw_client_respond(r, 404, NULL, NULL);
+        if (discard_begin(r))
+            gw_client_respond(r, 404, NULL, NULL);
         return;
     }
     if (s->client_max_body_size > 0 && h->framing == JN_FRAMING_LENGTH &&
@@ -544,7 +643,8 @@ static void start_request(struct gw_conn *c)
     }
     const struct jn_conf_location *cl = r->loc->cl;
     if (cl && cl->return_code) {
-        client_return(r);
+        if (cl->return_code == 444 || discard_begin(r))
+            client_return(r);
         return;
     }
     if (app) {

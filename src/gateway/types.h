@@ -152,6 +152,7 @@ struct gw_req {
     struct jn_pipe rq;
     size_t rq_pos;       /* next unprocessed byte in c->buf */
     bool body_discarded; /* body bytes left the buffer: no replay possible */
+    bool discarding;     /* a local answer: the body is read and dropped */
     bool rq_eof_seen;
 
     /* upstream attempt */
