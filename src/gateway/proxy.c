@@ -390,7 +390,10 @@ static int parse_response(struct gw_req *r)
     r->up_time_us = (jn_loop_now_ns(r->c->w->loop) - r->attempt_ns) / 1000;
     jn_peer_stats_record(r->peer, r->c->w->id, status, r->up_time_us);
     unsigned kind = jn_upstream_status_cause(status);
-    if (kind && retry_allowed(r, kind, !r->body_discarded)) {
+    /* As nginx, an answer is relayed when no other peer could take the
+     * request (a down one does not count): its status beats a 502. */
+    if (kind && retry_allowed(r, kind, !r->body_discarded) &&
+        jn_upstream_has_untried(r->u, jn_loop_now(r->c->w->loop), r->tried, (size_t)r->ntried)) {
         attempt_failed(r, kind, status, "upstream answered with an error status");
         return -1;
     }
