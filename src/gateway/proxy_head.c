@@ -318,7 +318,8 @@ int gw_proxy_request_head(struct gw_req *r)
 
 /* Makes a redirect target absolute as nginx's absolute_redirect does:
  * scheme://host[:port] before a target that starts with '/'. The host is
- * $host (server_name_in_redirect off), the port the listen address's unless
+ * $host (server_name_in_redirect off; without a Host, the local address the
+ * client reached), the port the listen address's unless
  * it is the scheme's default (port_in_redirect on). Returns the length in
  * out, or -1 when it does not fit. */
 ssize_t gw_absolute_location(struct gw_req *r, const char *t, size_t tl, char *out, size_t cap)
@@ -331,6 +332,7 @@ ssize_t gw_absolute_location(struct gw_req *r, const char *t, size_t tl, char *o
     const struct jn_http_request *h = &r->hreq;
     const char *host = "localhost";
     size_t hl = 9;
+    char ip[INET6_ADDRSTRLEN + 2];
     if (h->host && h->host_len) {
         host = h->host;
         hl = h->host_len;
@@ -340,9 +342,28 @@ ssize_t gw_absolute_location(struct gw_req *r, const char *t, size_t tl, char *o
             hl = (size_t)(colon - host);
         if (hl && host[hl - 1] == '.')
             hl--;
-    } else if (r->loc && r->loc->server_name[0]) {
-        host = r->loc->server_name;
-        hl = strlen(host);
+    } else {
+        /* no Host (HTTP/1.0): the address the client reached, as nginx */
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        if (getsockname(r->c->io.fd, (struct sockaddr *)&ss, &sl) == 0 &&
+            (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)) {
+            bool v6 = ss.ss_family == AF_INET6;
+            ip[0] = '[';
+            const void *a = v6 ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+                               : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
+            if (inet_ntop(ss.ss_family, a, ip + 1, sizeof(ip) - 2)) {
+                host = v6 ? ip : ip + 1;
+                hl = strlen(host);
+                if (v6) {
+                    ip[hl] = ']';
+                    hl++;
+                }
+            }
+        } else if (r->loc && r->loc->server_name[0]) {
+            host = r->loc->server_name;
+            hl = strlen(host);
+        }
     }
     bool https = strcmp(ctx.scheme, "https") == 0;
     int port = 0;
@@ -357,7 +378,12 @@ ssize_t gw_absolute_location(struct gw_req *r, const char *t, size_t tl, char *o
     if (port && port != (https ? 443 : 80))
         snprintf(ps, sizeof(ps), ":%d", port);
     int n = snprintf(out, cap, "%s://%.*s%s%.*s", ctx.scheme, (int)hl, host, ps, (int)tl, t);
-    return n < 0 || (size_t)n >= cap ? -1 : n;
+    if (n < 0 || (size_t)n >= cap)
+        return -1;
+    char *hp = out + strlen(ctx.scheme) + 3; /* $host is lower-case */
+    for (size_t i = 0; i < hl; i++)
+        hp[i] = (char)jn_http_lower[(uint8_t)hp[i]];
+    return n;
 }
 
 size_t gw_add_headers(struct gw_req *r, int status, char *out, size_t cap)
@@ -383,6 +409,7 @@ size_t gw_add_headers(struct gw_req *r, int status, char *out, size_t cap)
             ctx.remote_addr = remote_text(r);
             gw_conn_vars(r->c, &ctx);
             ctx.proxy_host = loc->proxy_host;
+            ctx.server_name = loc->server_name;
             ctx.status = status;
             ctx.upstream_response_time_us = -1;
             ctx.connection = r->c->serial;
@@ -443,7 +470,8 @@ static size_t rewrite_redirect(struct gw_req *r, const struct jn_http_header *hd
         break;
     }
     char abs[1792];
-    if (location && rl && res[0] == '/') {
+    /* as nginx: only a Location a rule rewrote is made absolute */
+    if (location && res != u && rl && res[0] == '/') {
         ssize_t k = gw_absolute_location(r, res, rl, abs, sizeof(abs));
         if (k < 0)
             return 0;
