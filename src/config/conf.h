@@ -122,6 +122,9 @@ struct jn_conf_settings {
 struct jn_conf_location {
     char *prefix; /* "/api/" ... */
     bool exact;   /* location = /x */
+    bool regex;   /* location ~ RE / ~* RE (caseless): prefix holds the expression */
+    bool caseless;
+    bool stop_regex; /* location ^~ /x: when it is the longest prefix, no regex is tried */
     int line;
     /* proxy_pass http://TARGET[URI]: target is an upstream name or HOST:PORT */
     char *pass_target; /* NULL when the location has no proxy_pass */

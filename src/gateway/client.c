@@ -625,7 +625,7 @@ static void start_request(struct gw_conn *c)
         /* nginx answers both itself: TRACE would echo credentials, and
          * jern is no forward proxy */
         r->keep_alive = false;
-        gw_client_respond(r, 405, NULL, NULL);
+        gw_client_respond(r, 405, "TRACE and CONNECT are not served", NULL);
         return;
     }
     if (gw_challenge_respond(r) || gw_https_respond(r, app))

@@ -79,6 +79,12 @@ static int compile_location(struct jn_gw_routes *r, const struct jn_conf_server 
     gl->prefix = cl ? cl->prefix : "/";
     gl->prefix_len = strlen(gl->prefix);
     gl->exact = cl ? cl->exact : false;
+    gl->stop_regex = cl ? cl->stop_regex : false;
+    if (cl && cl->regex) {
+        char rerr[256];
+        if (jn_regex_compile(cl->prefix, cl->caseless, &gl->re, rerr, sizeof(rerr)) < 0)
+            return fail(err, errlen, r->conf->path, cl->line, "location: %s", rerr);
+    }
     gl->upstream = -1;
     gl->s = cl ? &cl->s : &cs->s;
     if (cl && cl->pass_target) {
@@ -203,6 +209,8 @@ static int compile_response(struct jn_gw_routes *r, const struct jn_conf_server 
 
 static void free_location(struct jn_gw_location *gl)
 {
+    jn_regex_free(gl->re);
+    gl->re = NULL;
     for (size_t i = 0; i < gl->nredirects; i++) {
         free(gl->redirects[i].from);
         free(gl->redirects[i].to);
@@ -228,6 +236,10 @@ static void free_location(struct jn_gw_location *gl)
 static int loc_order(const void *a, const void *b)
 {
     const struct jn_gw_location *x = a, *y = b;
+    if (!x->re != !y->re)
+        return x->re ? 1 : -1; /* regular expressions last, */
+    if (x->re)
+        return x->order - y->order; /* in file order */
     if (x->exact != y->exact)
         return x->exact ? -1 : 1;
     if (x->prefix_len != y->prefix_len)
@@ -274,8 +286,21 @@ int jn_gw_routes_build(struct jn_conf *conf, struct jn_gw_routes **out, char *er
         struct jn_gw_server *gs = &r->servers[i];
         gs->cs = cs;
         gs->locs = jn_calloc(cs->nlocations ? cs->nlocations : 1, sizeof(*gs->locs));
+        gs->name_re = jn_calloc(cs->nserver_names ? cs->nserver_names : 1, sizeof(*gs->name_re));
+        for (size_t k = 0; k < cs->nserver_names; k++) {
+            if (cs->server_names[k][0] != '~')
+                continue;
+            char rerr[256];
+            if (jn_regex_compile(cs->server_names[k] + 1, false, &gs->name_re[k], rerr,
+                                 sizeof(rerr)) < 0) {
+                int rc = fail(err, errlen, conf->path, cs->line, "server_name: %s", rerr);
+                jn_gw_routes_unref(r);
+                return rc;
+            }
+        }
         for (size_t k = 0; k < cs->nlocations; k++) {
             gs->nlocs = k + 1;
+            gs->locs[k].order = (int)k;
             int rc = compile_location(r, cs, &cs->locations[k], &gs->locs[k], err, errlen);
             if (rc < 0) {
                 jn_gw_routes_unref(r);
@@ -283,6 +308,9 @@ int jn_gw_routes_build(struct jn_conf *conf, struct jn_gw_routes **out, char *er
             }
         }
         qsort(gs->locs, gs->nlocs, sizeof(*gs->locs), loc_order);
+        gs->nplain = gs->nlocs;
+        while (gs->nplain > 0 && gs->locs[gs->nplain - 1].re)
+            gs->nplain--;
         int rc = compile_location(r, cs, NULL, &gs->app_loc, err, errlen);
         if (rc < 0) {
             jn_gw_routes_unref(r);
@@ -349,6 +377,10 @@ void jn_gw_routes_unref(struct jn_gw_routes *r)
             free_location(&r->servers[i].locs[k]);
         free_location(&r->servers[i].app_loc);
         free(r->servers[i].locs);
+        if (r->servers[i].name_re)
+            for (size_t k = 0; k < r->servers[i].cs->nserver_names; k++)
+                jn_regex_free(r->servers[i].name_re[k]);
+        free(r->servers[i].name_re);
     }
     free(r->servers);
     for (size_t i = 0; i < r->nlistens; i++)
@@ -479,17 +511,23 @@ static size_t norm_host(const char *h, size_t n, char *out, size_t cap)
     return n;
 }
 
-/* nginx order: exact name, longest leading wildcard, trailing wildcard. */
+/* nginx order: exact name, longest leading wildcard, trailing wildcard,
+ * then the first regular expression in file order. */
 const struct jn_gw_server *jn_gw_match_server(const struct jn_gw_listen *l, const char *host,
                                               size_t n)
 {
     const struct jn_gw_server *best = NULL;
     size_t best_len = 0;
     int best_kind = 3;
+    bool has_re = false;
     for (size_t i = 0; i < l->nservers; i++) {
         const struct jn_conf_server *cs = l->servers[i]->cs;
         for (size_t k = 0; k < cs->nserver_names; k++) {
             const char *name = cs->server_names[k];
+            if (name[0] == '~') {
+                has_re = true;
+                continue;
+            }
             size_t len = strlen(name);
             if (len == n && memcmp(name, host, n) == 0)
                 return l->servers[i];
@@ -517,6 +555,14 @@ const struct jn_gw_server *jn_gw_match_server(const struct jn_gw_listen *l, cons
                 }
             }
         }
+    }
+    if (best || !has_re)
+        return best;
+    for (size_t i = 0; i < l->nservers; i++) {
+        const struct jn_gw_server *gs = l->servers[i];
+        for (size_t k = 0; k < gs->cs->nserver_names; k++)
+            if (gs->name_re[k] && jn_regex_match(gs->name_re[k], host, n))
+                return gs;
     }
     return best;
 }
@@ -555,17 +601,26 @@ const struct jn_gw_location *jn_gw_route(const struct jn_gw_snapshot *s,
     }
     if (!srv)
         srv = l->def;
-    /* The location prefix is matched against the path without the query. */
+    /* Locations are matched against the path without the query, in nginx's
+     * order: exact, then the longest prefix (final if it is ^~), then the
+     * regular expressions in file order, then that longest prefix. */
     const char *q = memchr(path, '?', path_len);
     size_t plen = q ? (size_t)(q - path) : path_len;
-    for (size_t i = 0; i < srv->nlocs; i++) {
+    const struct jn_gw_location *best = NULL;
+    for (size_t i = 0; i < srv->nplain; i++) {
         const struct jn_gw_location *loc = &srv->locs[i];
         if (loc->exact) {
             if (plen == loc->prefix_len && memcmp(path, loc->prefix, plen) == 0)
                 return loc;
         } else if (plen >= loc->prefix_len && memcmp(path, loc->prefix, loc->prefix_len) == 0) {
-            return loc;
+            best = loc;
+            break;
         }
     }
-    return NULL;
+    if (best && best->stop_regex)
+        return best;
+    for (size_t i = srv->nplain; i < srv->nlocs; i++)
+        if (jn_regex_match(srv->locs[i].re, path, plen))
+            return &srv->locs[i];
+    return best;
 }

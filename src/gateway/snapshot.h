@@ -24,6 +24,7 @@
 #include "config/conf.h"
 #include "gateway/upstream.h"
 #include "gateway/vars.h"
+#include "core/regex.h"
 
 #include <stdatomic.h>
 
@@ -58,6 +59,9 @@ struct jn_gw_location {
     const char *prefix;
     size_t prefix_len;
     bool exact;
+    struct jn_regex *re; /* location ~ / ~*: owned */
+    bool stop_regex;     /* location ^~ */
+    int order;           /* position in the file, for the regex section's order */
     int upstream;         /* index in snapshot->ups, or -1 (return / nothing) */
     const char *pass_uri; /* proxy_pass URI part, or NULL */
     size_t pass_uri_len;
@@ -89,8 +93,11 @@ struct jn_gw_alog_conf {
 struct jn_gw_server {
     const struct jn_conf_server *cs;
     struct jn_tls_cert *tls;     /* one reference; only for servers on a listen ... ssl */
-    struct jn_gw_location *locs; /* exact ones first, then prefixes longest first */
+    struct jn_gw_location *locs; /* exact ones first, then prefixes longest first, then
+                                  * regular expressions in file order */
     size_t nlocs;
+    size_t nplain;               /* locs[0..nplain) are exact or prefix ones */
+    struct jn_regex **name_re;   /* parallel to cs->server_names: "~RE" compiled, else NULL */
     struct jn_gw_location app_loc; /* "/" -> an app upstream, settings of this server */
 };
 

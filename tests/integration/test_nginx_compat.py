@@ -72,6 +72,17 @@ HTTP = """
             proxy_next_upstream error timeout http_404;
         }}
     }}
+    server {{
+        listen 127.0.0.1:{port};
+        server_name ~^(www\.)?regex\.test$ "~^api[0-9]+\.regex\.test$";
+        location / {{ return 200 "root\n"; }}
+        location ^~ /static/ {{ return 200 "static prefix\n"; }}
+        location ~* \.(png|jpg)$ {{ return 200 "image\n"; }}
+        location ~ ^/api/v[0-9]+/ {{ return 200 "api regex\n"; }}
+        location /api/ {{ return 200 "api prefix\n"; }}
+        location = /x.png {{ return 200 "exact\n"; }}
+        location ~ /re/ {{ proxy_pass http://one; }}
+    }}
 """
 
 
@@ -310,3 +321,14 @@ def test_add_header_and_bytes_sent(pair, tmp_path):
         path = req.split(" ")[1].encode()
         assert int(sent) == got[path], line
         assert int(body) < int(sent)
+
+
+def test_regex_locations_and_server_names(pair):
+    """Regex server_name and location ~ / ~* / ^~ / = in nginx's order."""
+    cases = [(b"regex.test", b"/"), (b"www.regex.test", b"/a.PNG"), (b"regex.test", b"/static/a.png"),
+             (b"regex.test", b"/api/v2/x"), (b"regex.test", b"/api/x"), (b"regex.test", b"/x.png"),
+             (b"regex.test", b"/x.png?y=1"), (b"api7.regex.test", b"/api/v1/"), (b"wwwregex.test", b"/ok"),
+             (b"regex.test", b"/a/re/b?q=1")]
+    for host, path in cases:
+        j, n = both(pair, b"GET " + path + b" HTTP/1.1\r\nHost: " + host + b"\r\nConnection: close\r\n\r\n")
+        assert (code(split(j)[0]), split(j)[2]) == (code(split(n)[0]), split(n)[2]), (host, path, j, n)
