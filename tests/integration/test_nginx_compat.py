@@ -37,7 +37,7 @@ def backend_answer(conn, data):
                  b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
 
 
-HTTP = """
+HTTP = r"""
     log_format bytes "$request $status $bytes_sent $body_bytes_sent";
     access_log {dir}/access.log bytes;
     client_body_temp_path {dir}/cb;
@@ -54,7 +54,7 @@ HTTP = """
         server_name compat.test;
         add_header X-Host "h=$host" always;
         add_header X-Ok "only-2xx-3xx";
-        location = /text {{ return 404 "not here\\n"; }}
+        location = /text {{ return 404 "not here\n"; }}
         location = /ok {{ return 200; }}
         location = /typed {{ default_type application/json; return 200 '{{"a":1}}'; }}
         location = /close {{ return 444; }}
