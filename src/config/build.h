@@ -47,6 +47,7 @@ struct jn_conf_level {
     bool headers_here; /* a proxy_set_header at this level replaced the inherited list */
     bool redirects_here;   /* likewise proxy_redirect */
     bool add_headers_here; /* and add_header */
+    bool error_pages_here; /* and error_page */
     bool certs_here;   /* likewise ssl_certificate */
     bool keys_here;    /* and ssl_certificate_key */
 };
@@ -132,6 +133,8 @@ JN_CONF_HANDLER(jn_conf_set_proxy_redirect);
 JN_CONF_HANDLER(jn_conf_set_add_header);
 JN_CONF_HANDLER(jn_conf_set_accepted);
 JN_CONF_HANDLER(jn_conf_set_default_type);
+JN_CONF_HANDLER(jn_conf_set_error_page);
+JN_CONF_HANDLER(jn_conf_set_flag);
 JN_CONF_HANDLER(jn_conf_set_access_log);
 /* server.c: server, listen, server_name, location, proxy_pass, return */
 JN_CONF_HANDLER(jn_conf_set_server);

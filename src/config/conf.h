@@ -44,6 +44,15 @@ struct jn_conf_upstream {
     int keepalive_requests;       /* default 1000 */
 };
 
+/* error_page CODE... [=[RESPONSE]] URI */
+#define JN_CONF_ERROR_PAGE_CODES 16
+struct jn_conf_error_page {
+    int codes[JN_CONF_ERROR_PAGE_CODES];
+    size_t ncodes;
+    int resp;  /* -1: the status stays; 0: "=" alone (the target's own); else that code */
+    char *uri; /* "/path" (a location of the same server) or an http(s):// URL */
+};
+
 /* proxy_next_upstream flags */
 #define JN_NEXT_ERROR 0x001u
 #define JN_NEXT_TIMEOUT 0x002u
@@ -88,6 +97,9 @@ struct jn_conf_settings {
     size_t nredirects;
     bool redirect_off;
     char *default_type; /* default_type; NULL: text/plain, nginx's built-in default */
+    struct jn_conf_error_page *error_pages; /* error_page, in order */
+    size_t nerror_pages;
+    bool intercept_errors; /* proxy_intercept_errors: error_page for upstream answers too */
     /* add_header NAME VALUE [always], in order (response headers) */
     struct jn_conf_kv *add_headers;
     size_t nadd_headers;

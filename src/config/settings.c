@@ -87,6 +87,13 @@ void jn_conf_settings_copy(struct jn_conf_settings *dst, const struct jn_conf_se
     dst->redirects = dup_kvs(src->redirects, src->nredirects);
     dst->add_headers = dup_kvs(src->add_headers, src->nadd_headers);
     dst->default_type = dup_or_null(src->default_type);
+    if (src->nerror_pages) {
+        dst->error_pages = jn_malloc(src->nerror_pages * sizeof(*dst->error_pages));
+        for (size_t i = 0; i < src->nerror_pages; i++) {
+            dst->error_pages[i] = src->error_pages[i];
+            dst->error_pages[i].uri = jn_strdup(src->error_pages[i].uri);
+        }
+    }
     dst->access_log_path = dup_or_null(src->access_log_path);
     dst->access_log_format = dup_or_null(src->access_log_format);
     dst->ssl_certs = dup_list(src->ssl_certs, src->nssl_certs);
@@ -103,6 +110,11 @@ void jn_conf_settings_free(struct jn_conf_settings *s)
     s->nredirects = s->nadd_headers = 0;
     free(s->default_type);
     s->default_type = NULL;
+    for (size_t i = 0; i < s->nerror_pages; i++)
+        free(s->error_pages[i].uri);
+    free(s->error_pages);
+    s->error_pages = NULL;
+    s->nerror_pages = 0;
     free(s->access_log_path);
     free(s->access_log_format);
     s->set_headers = NULL;
@@ -446,5 +458,73 @@ JN_CONF_HANDLER(jn_conf_set_default_type)
             return jn_conf_error(b, n, "invalid value in \"default_type\" directive");
     free(s->default_type);
     s->default_type = jn_strdup(n->args[0]);
+    return 0;
+}
+
+JN_CONF_HANDLER(jn_conf_set_error_page)
+{
+    struct jn_conf_level *lvl = target;
+    struct jn_conf_settings *s = lvl->s;
+    if (n->nargs < 2)
+        return jn_conf_error(b, n, "invalid number of arguments in \"error_page\" directive");
+    struct jn_conf_error_page ep = {.resp = -1};
+    size_t last = n->nargs - 1;
+    for (size_t i = 0; i < last; i++) {
+        const char *a = n->args[i];
+        if (a[0] == '=' && i == last - 1) {
+            long v = 0;
+            if (a[1] && jn_conf_parse_int(a + 1, 100, 599, &v) < 0)
+                return jn_conf_error(b, n, "invalid response code \"%s\" in \"error_page\"", a);
+            ep.resp = (int)v;
+            continue;
+        }
+        long v;
+        if (jn_conf_parse_int(a, 300, 599, &v) < 0)
+            return jn_conf_error(b, n,
+                                 "invalid code \"%s\" in \"error_page\" directive: expected a "
+                                 "status from 300 to 599",
+                                 a);
+        if (ep.ncodes == JN_CONF_ERROR_PAGE_CODES)
+            return jn_conf_error(b, n, "too many codes in one \"error_page\" directive");
+        ep.codes[ep.ncodes++] = (int)v;
+    }
+    if (!ep.ncodes)
+        return jn_conf_error(b, n, "no status code in \"error_page\" directive");
+    const char *uri = n->args[last];
+    if (uri[0] == '@')
+        return jn_conf_error(b, n,
+                             "named locations (\"%s\") are not supported in \"error_page\": "
+                             "use a URI such as /50x.html",
+                             uri);
+    if (strchr(uri, '$'))
+        return jn_conf_error(b, n, "variables in \"error_page\" are not supported");
+    if (uri[0] != '/' && strncmp(uri, "http://", 7) != 0 && strncmp(uri, "https://", 8) != 0)
+        return jn_conf_error(b, n,
+                             "invalid URI \"%s\" in \"error_page\": expected /path or an "
+                             "http(s):// URL",
+                             uri);
+    if (!lvl->error_pages_here) {
+        for (size_t i = 0; i < s->nerror_pages; i++)
+            free(s->error_pages[i].uri);
+        free(s->error_pages);
+        s->error_pages = NULL;
+        s->nerror_pages = 0;
+        lvl->error_pages_here = true;
+    }
+    struct jn_conf_error_page *e =
+        jn_conf_grow(&s->error_pages, &s->nerror_pages, sizeof(*s->error_pages));
+    *e = ep;
+    e->uri = jn_strdup(uri);
+    return 0;
+}
+
+JN_CONF_HANDLER(jn_conf_set_flag)
+{
+    int v = jn_conf_parse_flag(n->args[0]);
+    if (v < 0)
+        return jn_conf_error(b, n,
+                             "invalid value \"%s\" in \"%s\" directive: expected \"on\" or \"off\"",
+                             n->args[0], n->name);
+    *(bool *)((char *)settings_of(target) + d->offset) = v != 0;
     return 0;
 }

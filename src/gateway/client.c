@@ -28,6 +28,7 @@ static void client_event(struct jn_loop *loop, struct jn_io *io, uint32_t events
 static void client_timeout(struct jn_loop *loop, struct jn_timer *t);
 static void read_head(struct gw_conn *c);
 static void local_run(struct gw_req *r);
+static void client_return(struct gw_req *r, int as_status);
 static struct jn_tls_cert *sni_pick(void *arg, const char *name);
 static void tls_handshake(struct gw_conn *c);
 
@@ -475,8 +476,36 @@ static void local_begin(struct gw_req *r, int status)
     jn_pipe_clear(&r->rs);
 }
 
+/* error_page: when r's location has one for status, answers with it (once
+ * per request, so a page that errs does not loop) and returns true. */
+static bool error_page(struct gw_req *r, int status)
+{
+    if (!r->loc || !r->loc->nerrs || r->error_paged)
+        return false;
+    const struct jn_gw_error_page *ep = jn_gw_error_page_find(r->loc, status);
+    if (!ep)
+        return false;
+    r->error_paged = true;
+    const struct jn_conf_error_page *ce = ep->ce;
+    if (!ep->target) {
+        /* a URL: nginx redirects with 302 unless "=30x" says otherwise */
+        int code = ce->resp == 301 || ce->resp == 303 || ce->resp == 307 || ce->resp == 308
+                       ? ce->resp
+                       : 302;
+        gw_client_respond(r, code, NULL, ce->uri);
+        return true;
+    }
+    /* the target location's return answers, with the original status unless
+     * "=CODE" (that code) or "=" (the target's own) says otherwise */
+    r->loc = ep->target;
+    client_return(r, ce->resp < 0 ? status : ce->resp);
+    return true;
+}
+
 void gw_client_respond(struct gw_req *r, int status, const char *text, const char *location)
 {
+    if (status >= 300 && error_page(r, status))
+        return;
     local_begin(r, status);
     bool redirect = location && status >= 300 && status < 400;
     char body[512];
@@ -521,11 +550,11 @@ void gw_client_respond(struct gw_req *r, int status, const char *text, const cha
  * answer; a redirect code sends the (absolute) Location and the HTML page;
  * another code with a text sends the text alone (text/plain); without a
  * text, codes >= 400 send the HTML page and others an empty body. */
-static void client_return(struct gw_req *r)
+static void client_return(struct gw_req *r, int as_status)
 {
     const struct jn_gw_location *loc = r->loc;
     const struct jn_conf_location *cl = loc->cl;
-    int code = cl->return_code;
+    int code = as_status ? as_status : cl->return_code;
     if (code == 444) {
         r->phase = GW_P_LOCAL;
         r->status = 444;
@@ -564,7 +593,7 @@ static void client_return(struct gw_req *r)
         gw_client_respond(r, code, NULL, NULL);
         return;
     }
-    local_begin(r, code);
+    local_begin(r, code); /* a return with a text is no error: no error_page, as nginx */
     bool no_body = r->hreq.method_id == JN_HTTP_HEAD || code == 204 || code == 304;
     size_t n = local_head_start(r, code, loc->default_type, r->rscratch);
     n += gw_add_headers(r, code, r->rscratch + n, 1024);
@@ -644,7 +673,7 @@ static void start_request(struct gw_conn *c)
     const struct jn_conf_location *cl = r->loc->cl;
     if (cl && cl->return_code) {
         if (cl->return_code == 444 || discard_begin(r))
-            client_return(r);
+            client_return(r, 0);
         return;
     }
     if (app) {

@@ -135,7 +135,7 @@ struct gw_req *gw_req_get(struct gw_worker *w)
     r->head_len = 0;
     r->start_ns = 0;
     r->keep_alive = false;
-    r->body_discarded = r->rq_eof_seen = r->discarding = false;
+    r->body_discarded = r->rq_eof_seen = r->discarding = r->error_paged = false;
     r->up = NULL;
     r->peer = NULL;
     r->from_pool = false;

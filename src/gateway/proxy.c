@@ -398,6 +398,12 @@ static int parse_response(struct gw_req *r)
         return -1;
     }
     append_status(r->up_statuses, sizeof(r->up_statuses), status);
+    if (status >= 300 && r->loc->s->intercept_errors && jn_gw_error_page_find(r->loc, status)) {
+        /* proxy_intercept_errors: the error_page answers instead */
+        close_up(r, false);
+        gw_exch_respond(r, status, NULL, NULL);
+        return -1;
+    }
     r->resp_head_done = true;
     r->rs_pos = (size_t)rc;
     gw_proxy_response_head(r, (size_t)rc);

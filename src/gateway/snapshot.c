@@ -69,6 +69,8 @@ static bool is_addr_up(const struct jn_gw_routes *r, size_t i)
 static int compile_response(struct jn_gw_routes *r, const struct jn_conf_server *cs,
                             const struct jn_conf_location *cl, struct jn_gw_location *gl, char *err,
                             size_t errlen);
+static int resolve_error_pages(struct jn_gw_routes *r, struct jn_gw_server *gs,
+                               struct jn_gw_location *gl, char *err, size_t errlen);
 
 static int compile_location(struct jn_gw_routes *r, const struct jn_conf_server *cs,
                             const struct jn_conf_location *cl, struct jn_gw_location *gl, char *err,
@@ -209,6 +211,9 @@ static int compile_response(struct jn_gw_routes *r, const struct jn_conf_server 
 
 static void free_location(struct jn_gw_location *gl)
 {
+    free(gl->errs);
+    gl->errs = NULL;
+    gl->nerrs = 0;
     jn_regex_free(gl->re);
     gl->re = NULL;
     for (size_t i = 0; i < gl->nredirects; i++) {
@@ -312,6 +317,10 @@ int jn_gw_routes_build(struct jn_conf *conf, struct jn_gw_routes **out, char *er
         while (gs->nplain > 0 && gs->locs[gs->nplain - 1].re)
             gs->nplain--;
         int rc = compile_location(r, cs, NULL, &gs->app_loc, err, errlen);
+        for (size_t k = 0; k < gs->nlocs && rc == 0; k++)
+            rc = resolve_error_pages(r, gs, &gs->locs[k], err, errlen);
+        if (rc == 0)
+            rc = resolve_error_pages(r, gs, &gs->app_loc, err, errlen);
         if (rc < 0) {
             jn_gw_routes_unref(r);
             return rc;
@@ -583,27 +592,12 @@ static const struct jn_gw_app *find_app(const struct jn_gw_snapshot *s, const ch
     return NULL;
 }
 
-const struct jn_gw_location *jn_gw_route(const struct jn_gw_snapshot *s,
-                                         const struct jn_gw_listen *l, const char *host,
-                                         size_t host_len, const char *path, size_t path_len,
-                                         const struct jn_gw_app **app)
+/* The location of srv for path (the query, if any, is not matched), in
+ * nginx's order: exact, then the longest prefix (final if it is ^~), then
+ * the regular expressions in file order, then that longest prefix. */
+static const struct jn_gw_location *route_in_server(const struct jn_gw_server *srv,
+                                                    const char *path, size_t path_len)
 {
-    *app = NULL;
-    char h[256];
-    size_t n = host ? norm_host(host, host_len, h, sizeof(h)) : 0;
-    const struct jn_gw_server *srv = n ? jn_gw_match_server(l, h, n) : NULL;
-    if (!srv && n && s->napps) {
-        const struct jn_gw_app *a = find_app(s, h);
-        if (a) {
-            *app = a;
-            return &l->def->app_loc;
-        }
-    }
-    if (!srv)
-        srv = l->def;
-    /* Locations are matched against the path without the query, in nginx's
-     * order: exact, then the longest prefix (final if it is ^~), then the
-     * regular expressions in file order, then that longest prefix. */
     const char *q = memchr(path, '?', path_len);
     size_t plen = q ? (size_t)(q - path) : path_len;
     const struct jn_gw_location *best = NULL;
@@ -623,4 +617,61 @@ const struct jn_gw_location *jn_gw_route(const struct jn_gw_snapshot *s,
         if (jn_regex_match(srv->locs[i].re, path, plen))
             return &srv->locs[i];
     return best;
+}
+
+const struct jn_gw_error_page *jn_gw_error_page_find(const struct jn_gw_location *loc, int status)
+{
+    for (size_t i = 0; i < loc->nerrs; i++)
+        for (size_t k = 0; k < loc->errs[i].ce->ncodes; k++)
+            if (loc->errs[i].ce->codes[k] == status)
+                return &loc->errs[i];
+    return NULL;
+}
+
+/* Resolves gl's error_page URIs to locations of gs (after gs is sorted). */
+static int resolve_error_pages(struct jn_gw_routes *r, struct jn_gw_server *gs,
+                               struct jn_gw_location *gl, char *err, size_t errlen)
+{
+    const struct jn_conf_settings *s = gl->s;
+    if (!s->nerror_pages)
+        return 0;
+    gl->errs = jn_calloc(s->nerror_pages, sizeof(*gl->errs));
+    gl->nerrs = s->nerror_pages;
+    for (size_t i = 0; i < s->nerror_pages; i++) {
+        const struct jn_conf_error_page *ce = &s->error_pages[i];
+        gl->errs[i].ce = ce;
+        if (ce->uri[0] != '/')
+            continue;
+        const struct jn_gw_location *t = route_in_server(gs, ce->uri, strlen(ce->uri));
+        int line = gl->cl ? gl->cl->line : gs->cs->line;
+        if (!t || !t->cl || !t->cl->return_code || t->cl->return_code == 444)
+            return fail(err, errlen, r->conf->path, line,
+                        "error_page %s: no location of this server answers it with \"return\" "
+                        "(jern serves error pages from a return location or an http(s):// URL; "
+                        "write e.g. location = %s { return 404 \"...\"; })",
+                        ce->uri, ce->uri);
+        gl->errs[i].target = t;
+    }
+    return 0;
+}
+
+const struct jn_gw_location *jn_gw_route(const struct jn_gw_snapshot *s,
+                                         const struct jn_gw_listen *l, const char *host,
+                                         size_t host_len, const char *path, size_t path_len,
+                                         const struct jn_gw_app **app)
+{
+    *app = NULL;
+    char h[256];
+    size_t n = host ? norm_host(host, host_len, h, sizeof(h)) : 0;
+    const struct jn_gw_server *srv = n ? jn_gw_match_server(l, h, n) : NULL;
+    if (!srv && n && s->napps) {
+        const struct jn_gw_app *a = find_app(s, h);
+        if (a) {
+            *app = a;
+            return &l->def->app_loc;
+        }
+    }
+    if (!srv)
+        srv = l->def;
+    return route_in_server(srv, path, path_len);
 }

@@ -38,6 +38,13 @@ struct jn_gw_set_header {
     bool is_empty; /* literal "": the header is dropped, not sent */
 };
 
+/* One error_page entry, resolved: a URL to redirect to, or the location
+ * (of the same server, answering with return) whose answer replaces it. */
+struct jn_gw_error_page {
+    const struct jn_conf_error_page *ce; /* borrowed: codes, resp, uri */
+    const struct jn_gw_location *target; /* NULL: ce->uri is a URL (a redirect) */
+};
+
 /* One compiled add_header. */
 struct jn_gw_add_header {
     const char *name; /* borrowed from the conf */
@@ -78,6 +85,8 @@ struct jn_gw_location {
     struct jn_gw_add_header *adds; /* add_header, in order */
     size_t nadds;
     const char *default_type;      /* for return's text: default_type, else text/plain */
+    struct jn_gw_error_page *errs; /* error_page, in order */
+    size_t nerrs;
     bool has_ret;
     const struct jn_conf_settings *s;
     int alog; /* index in routes->alogs, or -1 for "access_log off" */
@@ -196,6 +205,9 @@ const struct jn_gw_location *jn_gw_route(const struct jn_gw_snapshot *s,
                                          const struct jn_gw_listen *l, const char *host,
                                          size_t host_len, const char *path, size_t path_len,
                                          const struct jn_gw_app **app);
+
+/* The error_page entry of loc for status, or NULL. Pure; any thread. */
+const struct jn_gw_error_page *jn_gw_error_page_find(const struct jn_gw_location *loc, int status);
 
 /* The server whose server_name matches host (lower-case, no port, n bytes)
  * on l, by nginx's order; NULL when none does (the default is not implied). */

@@ -153,6 +153,7 @@ struct gw_req {
     size_t rq_pos;       /* next unprocessed byte in c->buf */
     bool body_discarded; /* body bytes left the buffer: no replay possible */
     bool discarding;     /* a local answer: the body is read and dropped */
+    bool error_paged;    /* error_page was applied: never twice */
     bool rq_eof_seen;
 
     /* upstream attempt */

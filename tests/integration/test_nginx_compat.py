@@ -67,6 +67,19 @@ HTTP = r"""
             proxy_pass http://127.0.0.1:{be}/up/;
             proxy_redirect http://127.0.0.1:{be}/up/ https://public.test/;
         }}
+        location = /ep/404 {{ error_page 404 /ep-page; return 404; }}
+        location = /ep/500 {{ error_page 500 502 =503 /ep-page; return 500; }}
+        location = /ep/403 {{ error_page 403 https://errors.test/forbidden; return 403; }}
+        location = /ep/301 {{ error_page 403 =301 http://errors.test/moved; return 403; }}
+        location = /ep/eq {{ error_page 404 = /ep-page; return 404; }}
+        location = /ep/text {{ error_page 404 /ep-page; return 404 "own text"; }}
+        location = /ep-page {{ return 200 "error page\n"; }}
+        location /ie/ {{
+            proxy_pass http://127.0.0.1:{be}/up/;
+            proxy_intercept_errors on;
+            error_page 404 =200 /ep-page;
+        }}
+        location /noie/ {{ proxy_pass http://127.0.0.1:{be}/up/; error_page 404 /ep-page; }}
         location /next/ {{
             proxy_pass http://with_down/up/;
             proxy_next_upstream error timeout http_404;
@@ -332,3 +345,17 @@ def test_regex_locations_and_server_names(pair):
     for host, path in cases:
         j, n = both(pair, b"GET " + path + b" HTTP/1.1\r\nHost: " + host + b"\r\nConnection: close\r\n\r\n")
         assert (code(split(j)[0]), split(j)[2]) == (code(split(n)[0]), split(n)[2]), (host, path, j, n)
+
+
+def test_error_page_and_intercept_errors(pair):
+    """error_page to a return location (status kept, "=CODE", "="), to a URL
+    (302, or "=301"); a return with a text is no error; upstream errors go
+    through error_page only with proxy_intercept_errors on."""
+    for path in (b"/ep/404", b"/ep/500", b"/ep/403", b"/ep/301", b"/ep/eq", b"/ep/text",
+                 b"/ie/missing", b"/ie/fine", b"/noie/missing"):
+        j, n = both(pair, b"GET " + path + b" HTTP/1.1\r\nHost: compat.test\r\nConnection: close\r\n\r\n")
+        (js, jh, jb), (ns, nh, nb) = split(j), split(n)
+        assert code(js) == code(ns), (path, js, ns)
+        assert hget(jh, b"location") == hget(nh, b"location"), path
+        if not js.startswith(b"HTTP/1.1 3"):
+            assert jb == nb, (path, jb, nb)
