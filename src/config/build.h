@@ -19,6 +19,7 @@
 #define JN_CTX_UPSTREAM 0x20u
 #define JN_CTX_TYPES 0x40u /* mime types: any "TYPE EXT...;" line is accepted */
 #define JN_CTX_JERN 0x80u  /* the daemon's jern { } block (jern_block.c) */
+#define JN_CTX_MAP 0x100u  /* a map block: any "KEY VALUE;" line */
 #define JN_CTX_HSL (JN_CTX_HTTP | JN_CTX_SERVER | JN_CTX_LOCATION)
 
 /* Directive flags */
@@ -135,6 +136,8 @@ JN_CONF_HANDLER(jn_conf_set_accepted);
 JN_CONF_HANDLER(jn_conf_set_default_type);
 JN_CONF_HANDLER(jn_conf_set_error_page);
 JN_CONF_HANDLER(jn_conf_set_flag);
+JN_CONF_HANDLER(jn_conf_set_map);
+JN_CONF_HANDLER(jn_conf_set_set);
 JN_CONF_HANDLER(jn_conf_set_access_log);
 /* server.c: server, listen, server_name, location, proxy_pass, return */
 JN_CONF_HANDLER(jn_conf_set_server);

@@ -100,6 +100,8 @@ struct jn_conf_settings {
     struct jn_conf_error_page *error_pages; /* error_page, in order */
     size_t nerror_pages;
     bool intercept_errors; /* proxy_intercept_errors: error_page for upstream answers too */
+    struct jn_conf_kv *sets; /* set $NAME VALUE (name without '$'), server's then location's */
+    size_t nsets;
     /* add_header NAME VALUE [always], in order (response headers) */
     struct jn_conf_kv *add_headers;
     size_t nadd_headers;
@@ -168,6 +170,16 @@ struct jn_conf_server {
     struct jn_conf_settings s;
 };
 
+/* map SOURCE $NAME { KEY VALUE; ~RE VALUE; ~*RE VALUE; default VALUE; } */
+struct jn_conf_map {
+    char *source; /* a template, e.g. "$http_upgrade" */
+    char *name;   /* without the '$' */
+    struct jn_conf_kv *entries; /* keys as written (regex ones start with '~'), in order */
+    size_t nentries;
+    char *dflt; /* "" when not given, as nginx */
+    int line;
+};
+
 struct jn_conf_log_format {
     char *name;
     char *format;
@@ -209,6 +221,8 @@ struct jn_conf {
     size_t nservers;
     struct jn_conf_log_format *log_formats;
     size_t nlog_formats;
+    struct jn_conf_map *maps; /* map blocks of the http block, in order */
+    size_t nmaps;
     bool has_http; /* an http block was given */
     struct jn_conf_jern jern;
 };

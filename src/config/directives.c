@@ -72,6 +72,10 @@ static const struct jn_conf_directive directives[] = {
     {"upstream", JN_CTX_HTTP, 1, 1, JN_DIR_BLOCK | JN_DIR_MULTI, JN_CTX_UPSTREAM, JN_PHASE_DEFINE,
      jn_conf_set_upstream, 0},
     {"log_format", JN_CTX_HTTP, 2, -1, JN_DIR_MULTI, 0, JN_PHASE_DEFINE, jn_conf_set_log_format, 0},
+    {"map", JN_CTX_HTTP, 2, 2, JN_DIR_BLOCK | JN_DIR_MULTI, JN_CTX_MAP, JN_PHASE_DEFINE,
+     jn_conf_set_map, 0},
+    {"set", JN_CTX_SERVER | JN_CTX_LOCATION, 2, 2, JN_DIR_MULTI, 0, JN_PHASE_SET, jn_conf_set_set,
+     0},
     {"server", JN_CTX_HTTP, 0, 0, JN_DIR_BLOCK | JN_DIR_MULTI, JN_CTX_SERVER, JN_PHASE_BLOCK,
      jn_conf_set_server, 0},
     {"types", JN_CTX_HSL, 0, 0, JN_DIR_BLOCK, JN_CTX_TYPES, JN_PHASE_SET, NULL, 0},
@@ -270,6 +274,13 @@ int jn_conf_validate(struct jn_conf_build *b, const struct jn_conf_node *nodes, 
 {
     for (size_t i = 0; i < n; i++) {
         const struct jn_conf_node *node = &nodes[i];
+        if (ctx == JN_CTX_MAP) {
+            if (node->block || node->nargs != 1)
+                return jn_conf_error(b, node,
+                                     "invalid line in \"map\" block: expected \"KEY VALUE;\" "
+                                     "(hostnames, volatile and include are not supported)");
+            continue;
+        }
         if (ctx == JN_CTX_TYPES) {
             if (node->block || node->nargs < 1)
                 return jn_conf_error(

@@ -87,6 +87,7 @@ void jn_conf_settings_copy(struct jn_conf_settings *dst, const struct jn_conf_se
     dst->redirects = dup_kvs(src->redirects, src->nredirects);
     dst->add_headers = dup_kvs(src->add_headers, src->nadd_headers);
     dst->default_type = dup_or_null(src->default_type);
+    dst->sets = dup_kvs(src->sets, src->nsets);
     if (src->nerror_pages) {
         dst->error_pages = jn_malloc(src->nerror_pages * sizeof(*dst->error_pages));
         for (size_t i = 0; i < src->nerror_pages; i++) {
@@ -110,6 +111,9 @@ void jn_conf_settings_free(struct jn_conf_settings *s)
     s->nredirects = s->nadd_headers = 0;
     free(s->default_type);
     s->default_type = NULL;
+    free_kvs(s->sets, s->nsets);
+    s->sets = NULL;
+    s->nsets = 0;
     for (size_t i = 0; i < s->nerror_pages; i++)
         free(s->error_pages[i].uri);
     free(s->error_pages);
@@ -526,5 +530,67 @@ JN_CONF_HANDLER(jn_conf_set_flag)
                              "invalid value \"%s\" in \"%s\" directive: expected \"on\" or \"off\"",
                              n->args[0], n->name);
     *(bool *)((char *)settings_of(target) + d->offset) = v != 0;
+    return 0;
+}
+
+/* "$name" -> "name", or NULL when it is no variable name. */
+static const char *var_name(const char *a)
+{
+    if (a[0] != '$' || !a[1])
+        return NULL;
+    for (const char *p = a + 1; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_'))
+            return NULL;
+    return a + 1;
+}
+
+JN_CONF_HANDLER(jn_conf_set_map)
+{
+    (void)target;
+    struct jn_conf *c = b->conf;
+    const char *name = var_name(n->args[1]);
+    if (!name)
+        return jn_conf_error(b, n, "invalid variable name \"%s\" in \"map\": expected $name",
+                             n->args[1]);
+    for (size_t i = 0; i < c->nmaps; i++)
+        if (strcmp(c->maps[i].name, name) == 0)
+            return jn_conf_error(b, n, "duplicate \"map\" of $%s (first on line %d)", name,
+                                 c->maps[i].line);
+    struct jn_conf_map *m = jn_conf_grow(&c->maps, &c->nmaps, sizeof(*c->maps));
+    m->source = jn_strdup(n->args[0]);
+    m->name = jn_strdup(name);
+    m->line = n->line;
+    for (size_t i = 0; i < n->nchildren; i++) {
+        const struct jn_conf_node *e = &n->children[i];
+        if (strcmp(e->name, "default") == 0) {
+            free(m->dflt);
+            m->dflt = jn_strdup(e->args[0]);
+            continue;
+        }
+        if (strcmp(e->name, "hostnames") == 0 || strcmp(e->name, "volatile") == 0 ||
+            strcmp(e->name, "include") == 0)
+            return jn_conf_error(b, e, "\"%s\" in a \"map\" block is not supported", e->name);
+        const char *key = e->name[0] == '\\' ? e->name + 1 : e->name; /* "\\~x": a literal ~ */
+        struct jn_conf_kv *kv = jn_conf_grow(&m->entries, &m->nentries, sizeof(*kv));
+        kv->name = jn_strdup(key);
+        kv->value = jn_strdup(e->args[0]);
+        kv->always = e->name[0] == '\\'; /* literal, even if it starts with '~' */
+    }
+    if (!m->dflt)
+        m->dflt = jn_strdup("");
+    return 0;
+}
+
+JN_CONF_HANDLER(jn_conf_set_set)
+{
+    struct jn_conf_settings *s = settings_of(target);
+    const char *name = var_name(n->args[0]);
+    if (!name)
+        return jn_conf_error(b, n, "invalid variable name \"%s\" in \"set\": expected $name",
+                             n->args[0]);
+    struct jn_conf_kv *kv = jn_conf_grow(&s->sets, &s->nsets, sizeof(*kv));
+    kv->name = jn_strdup(name);
+    kv->value = jn_strdup(n->args[1]);
     return 0;
 }

@@ -86,6 +86,13 @@ void gw_alog_request(struct gw_worker *w, struct gw_req *r)
     ctx.time_msec = (int)(ts.tv_nsec / 1000000);
     ctx.connection = c->serial;
     ctx.connection_requests = c->nreqs + 1;
+    if (r->snap && r->loc) {
+        ctx.user = &r->snap->routes->uvars;
+        ctx.sets = r->loc->sets;
+        ctx.nsets = r->loc->nsets;
+        ctx.proxy_host = r->loc->proxy_host;
+        ctx.server_name = r->loc->server_name;
+    }
     jn_accesslog_write(lg, &ac->fmt, &ctx);
 }
 

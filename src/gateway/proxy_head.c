@@ -187,6 +187,9 @@ ssize_t gw_eval_template(struct gw_req *r, const struct jn_template *t, char *ou
     ctx.remote_addr = remote_text(r);
     gw_conn_vars(r->c, &ctx);
     ctx.proxy_host = r->loc->proxy_host;
+    ctx.user = &r->snap->routes->uvars;
+    ctx.sets = r->loc->sets;
+    ctx.nsets = r->loc->nsets;
     ctx.upstream_response_time_us = -1;
     ctx.connection = r->c->serial;
     ctx.connection_requests = r->c->nreqs + 1;
@@ -203,6 +206,9 @@ static void fill_ctx(struct gw_req *r, struct jn_var_ctx *ctx)
     ctx->remote_addr = templates ? remote_text(r) : NULL;
     gw_conn_vars(r->c, ctx);
     ctx->proxy_host = r->loc->proxy_host ? r->loc->proxy_host : r->u->name;
+    ctx->user = &r->snap->routes->uvars;
+    ctx->sets = r->loc->sets;
+    ctx->nsets = r->loc->nsets;
     ctx->upstream_response_time_us = -1;
     ctx->connection = r->c->serial;
     ctx->connection_requests = r->c->nreqs + 1;
@@ -410,6 +416,9 @@ size_t gw_add_headers(struct gw_req *r, int status, char *out, size_t cap)
             gw_conn_vars(r->c, &ctx);
             ctx.proxy_host = loc->proxy_host;
             ctx.server_name = loc->server_name;
+            ctx.user = &r->snap->routes->uvars;
+            ctx.sets = loc->sets;
+            ctx.nsets = loc->nsets;
             ctx.status = status;
             ctx.upstream_response_time_us = -1;
             ctx.connection = r->c->serial;

@@ -28,6 +28,79 @@ struct addr_up {
     struct jn_conf_upstream_server srv;
 };
 
+/* Declares a user variable (map or set) once; builtin names are refused. */
+static int user_var_add(struct jn_gw_routes *r, const char *name, bool is_map, int line, char *err,
+                        size_t errlen)
+{
+    if (jn_var_is_builtin(name))
+        return fail(err, errlen, r->conf->path, line,
+                    "the variable $%s is built in: \"%s\" cannot redefine it", name,
+                    is_map ? "map" : "set");
+    ssize_t i = jn_user_var_find(&r->uvars, name, strlen(name));
+    if (i >= 0) {
+        r->uvars.v[i].is_map |= is_map;
+        return 0;
+    }
+    struct jn_user_vars *u = &r->uvars;
+    u->v = jn_realloc(u->v, (u->n + 1) * sizeof(*u->v));
+    memset(&u->v[u->n], 0, sizeof(u->v[u->n]));
+    u->v[u->n].name = jn_strdup(name);
+    u->v[u->n].is_map = is_map;
+    u->n++;
+    return 0;
+}
+
+/* map blocks and every set name become user variables; then the maps'
+ * templates and keys are compiled (they may name each other). */
+static int build_user_vars(struct jn_gw_routes *r, char *err, size_t errlen)
+{
+    const struct jn_conf *conf = r->conf;
+    for (size_t i = 0; i < conf->nmaps; i++) {
+        int rc = user_var_add(r, conf->maps[i].name, true, conf->maps[i].line, err, errlen);
+        if (rc < 0)
+            return rc;
+    }
+    for (size_t i = 0; i < conf->nservers; i++) {
+        const struct jn_conf_server *cs = &conf->servers[i];
+        for (size_t k = 0; k <= cs->nlocations; k++) {
+            const struct jn_conf_settings *s = k < cs->nlocations ? &cs->locations[k].s : &cs->s;
+            int line = k < cs->nlocations ? cs->locations[k].line : cs->line;
+            for (size_t j = 0; j < s->nsets; j++) {
+                int rc = user_var_add(r, s->sets[j].name, false, line, err, errlen);
+                if (rc < 0)
+                    return rc;
+            }
+        }
+    }
+    for (size_t i = 0; i < conf->nmaps; i++) {
+        const struct jn_conf_map *m = &conf->maps[i];
+        struct jn_user_var *v = &r->uvars.v[jn_user_var_find(&r->uvars, m->name, strlen(m->name))];
+        char terr[256];
+        if (jn_template_compile_user(m->source, &r->uvars, &v->source, terr, sizeof(terr)) < 0 ||
+            jn_template_compile_user(m->dflt, &r->uvars, &v->dflt, terr, sizeof(terr)) < 0)
+            return fail(err, errlen, conf->path, m->line, "map $%s: %s", m->name, terr);
+        v->entries = jn_calloc(m->nentries ? m->nentries : 1, sizeof(*v->entries));
+        for (size_t k = 0; k < m->nentries; k++) {
+            const struct jn_conf_kv *kv = &m->entries[k];
+            struct jn_map_entry *e = &v->entries[k];
+            v->nentries = k + 1;
+            bool re = kv->name[0] == '~' && !kv->always; /* always: "\\~" was written */
+            if (re) {
+                bool caseless = kv->name[1] == '*';
+                if (jn_regex_compile(kv->name + (caseless ? 2 : 1), caseless, &e->re, terr,
+                                     sizeof(terr)) < 0)
+                    return fail(err, errlen, conf->path, m->line, "map $%s: %s", m->name, terr);
+            } else {
+                e->key = kv->name;
+                e->key_len = strlen(kv->name);
+            }
+            if (jn_template_compile_user(kv->value, &r->uvars, &e->value, terr, sizeof(terr)) < 0)
+                return fail(err, errlen, conf->path, m->line, "map $%s: %s", m->name, terr);
+        }
+    }
+    return 0;
+}
+
 static int up_index(struct jn_gw_routes *r, const char *name)
 {
     for (size_t i = 0; i < r->nups; i++)
@@ -110,7 +183,7 @@ static int compile_location(struct jn_gw_routes *r, const struct jn_conf_server 
         if (gl->alog < 0) {
             struct jn_gw_alog_conf a = {.path = s->access_log_path, .format = fmt};
             char terr[256];
-            if (jn_template_compile(fmt, &a.fmt, terr, sizeof(terr)) < 0)
+            if (jn_template_compile_user(fmt, &r->uvars, &a.fmt, terr, sizeof(terr)) < 0)
                 return fail(err, errlen, r->conf->path, cl ? cl->line : cs->line,
                             "access_log format: %s", terr);
             r->alogs = jn_realloc(r->alogs, (r->nalogs + 1) * sizeof(*r->alogs));
@@ -126,7 +199,7 @@ static int compile_location(struct jn_gw_routes *r, const struct jn_conf_server 
         h->name_len = strlen(h->name);
         h->is_empty = s->set_headers[i].value[0] == '\0';
         char terr[256];
-        if (jn_template_compile(s->set_headers[i].value, &h->value, terr, sizeof(terr)) < 0) {
+        if (jn_template_compile_user(s->set_headers[i].value, &r->uvars, &h->value, terr, sizeof(terr)) < 0) {
             gl->nset = i;
             return fail(err, errlen, r->conf->path, cl ? cl->line : cs->line,
                         "proxy_set_header %s: %s", h->name, terr);
@@ -138,7 +211,7 @@ static int compile_location(struct jn_gw_routes *r, const struct jn_conf_server 
     }
     if (cl && cl->return_code && cl->return_text) {
         char terr[256];
-        if (jn_template_compile(cl->return_text, &gl->ret, terr, sizeof(terr)) < 0)
+        if (jn_template_compile_user(cl->return_text, &r->uvars, &gl->ret, terr, sizeof(terr)) < 0)
             return fail(err, errlen, r->conf->path, cl->line, "return: %s", terr);
         gl->has_ret = true;
     }
@@ -195,6 +268,17 @@ static int compile_response(struct jn_gw_routes *r, const struct jn_conf_server 
             add_redirect(gl, kv->name, strlen(kv->name), kv->value, strlen(kv->value));
         }
     }
+    if (s->nsets)
+        gl->sets = jn_calloc(s->nsets, sizeof(*gl->sets));
+    for (size_t i = 0; i < s->nsets; i++) {
+        char terr[256];
+        gl->sets[i].index = (size_t)jn_user_var_find(&r->uvars, s->sets[i].name,
+                                                     strlen(s->sets[i].name));
+        if (jn_template_compile_user(s->sets[i].value, &r->uvars, &gl->sets[i].value, terr,
+                                     sizeof(terr)) < 0)
+            return fail(err, errlen, r->conf->path, line, "set $%s: %s", s->sets[i].name, terr);
+        gl->nsets = i + 1;
+    }
     gl->adds = jn_calloc(s->nadd_headers ? s->nadd_headers : 1, sizeof(*gl->adds));
     for (size_t i = 0; i < s->nadd_headers; i++) {
         struct jn_gw_add_header *h = &gl->adds[i];
@@ -202,7 +286,7 @@ static int compile_response(struct jn_gw_routes *r, const struct jn_conf_server 
         h->name_len = strlen(h->name);
         h->always = s->add_headers[i].always;
         char terr[256];
-        if (jn_template_compile(s->add_headers[i].value, &h->value, terr, sizeof(terr)) < 0)
+        if (jn_template_compile_user(s->add_headers[i].value, &r->uvars, &h->value, terr, sizeof(terr)) < 0)
             return fail(err, errlen, r->conf->path, line, "add_header %s: %s", h->name, terr);
         gl->nadds = i + 1;
     }
@@ -211,6 +295,11 @@ static int compile_response(struct jn_gw_routes *r, const struct jn_conf_server 
 
 static void free_location(struct jn_gw_location *gl)
 {
+    for (size_t i = 0; i < gl->nsets; i++)
+        jn_template_free(&gl->sets[i].value);
+    free(gl->sets);
+    gl->sets = NULL;
+    gl->nsets = 0;
     free(gl->errs);
     gl->errs = NULL;
     gl->nerrs = 0;
@@ -282,6 +371,11 @@ int jn_gw_routes_build(struct jn_conf *conf, struct jn_gw_routes **out, char *er
                 return rc;
             }
         }
+    }
+    int urc = build_user_vars(r, err, errlen);
+    if (urc < 0) {
+        jn_gw_routes_unref(r);
+        return urc;
     }
     r->servers = jn_calloc(conf->nservers ? conf->nservers : 1, sizeof(*r->servers));
     r->nservers = conf->nservers;
@@ -402,6 +496,7 @@ void jn_gw_routes_unref(struct jn_gw_routes *r)
     for (size_t i = 0; i < r->nalogs; i++)
         jn_template_free(&r->alogs[i].fmt);
     free(r->alogs);
+    jn_user_vars_free(&r->uvars);
     jn_conf_free(r->conf);
     free(r);
 }

@@ -87,6 +87,8 @@ struct jn_gw_location {
     const char *default_type;      /* for return's text: default_type, else text/plain */
     struct jn_gw_error_page *errs; /* error_page, in order */
     size_t nerrs;
+    struct jn_var_set *sets; /* set $NAME VALUE, in order (the server's first) */
+    size_t nsets;
     bool has_ret;
     const struct jn_conf_settings *s;
     int alog; /* index in routes->alogs, or -1 for "access_log off" */
@@ -136,6 +138,7 @@ struct jn_gw_routes {
     size_t max_head; /* largest large_client_header_buffers num*size of any server */
     struct jn_gw_alog_conf *alogs;
     size_t nalogs;
+    struct jn_user_vars uvars; /* map and set variables */
 };
 
 struct jn_gw_up {

@@ -47,6 +47,8 @@ HTTP = r"""
     proxy_buffers 8 8k;
     server_names_hash_bucket_size 64;
     keepalive_time 1h;
+    map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
+    map $uri $kind {{ /vars/a exact-a; ~^/vars/img/ image; ~*\.CSS$ css; default other-$host; }}
     upstream one {{ server 127.0.0.1:{be}; }}
     upstream with_down {{ server 127.0.0.1:{be}; server 127.0.0.1:{dead} down; }}
     server {{
@@ -80,6 +82,12 @@ HTTP = r"""
             error_page 404 =200 /ep-page;
         }}
         location /noie/ {{ proxy_pass http://127.0.0.1:{be}/up/; error_page 404 /ep-page; }}
+        location /vars/ {{
+            set $tier gold;
+            add_header X-Conn $connection_upgrade;
+            return 200 "tier=$tier kind=$kind\n";
+        }}
+        location /vars/silver/ {{ set $tier silver; set $both "$tier-$kind"; return 200 "$both\n"; }}
         location /next/ {{
             proxy_pass http://with_down/up/;
             proxy_next_upstream error timeout http_404;
@@ -359,3 +367,14 @@ def test_error_page_and_intercept_errors(pair):
         assert hget(jh, b"location") == hget(nh, b"location"), path
         if not js.startswith(b"HTTP/1.1 3"):
             assert jb == nb, (path, jb, nb)
+
+
+def test_map_and_set(pair):
+    """map (exact, ~, ~*, default with a variable, '' key) and set, per
+    location, as nginx evaluates them."""
+    for path, extra in ((b"/vars/a", b""), (b"/vars/img/x", b""), (b"/vars/x/y.css", b""),
+                        (b"/vars/zz", b"Upgrade: websocket\r\n"), (b"/vars/silver/q", b"")):
+        j, n = both(pair, b"GET " + path + b" HTTP/1.1\r\nHost: compat.test\r\n" + extra +
+                    b"Connection: close\r\n\r\n")
+        (js, jh, jb), (ns, nh, nb) = split(j), split(n)
+        assert (code(js), jb, hget(jh, b"x-conn")) == (code(ns), nb, hget(nh, b"x-conn")), (path, j, n)
