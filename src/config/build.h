@@ -138,6 +138,8 @@ JN_CONF_HANDLER(jn_conf_set_error_page);
 JN_CONF_HANDLER(jn_conf_set_flag);
 JN_CONF_HANDLER(jn_conf_set_map);
 JN_CONF_HANDLER(jn_conf_set_set);
+JN_CONF_HANDLER(jn_conf_set_proxy_method);
+JN_CONF_HANDLER(jn_conf_set_pass_request);
 JN_CONF_HANDLER(jn_conf_set_access_log);
 /* server.c: server, listen, server_name, location, proxy_pass, return */
 JN_CONF_HANDLER(jn_conf_set_server);

@@ -100,6 +100,8 @@ struct jn_conf_settings {
     struct jn_conf_error_page *error_pages; /* error_page, in order */
     size_t nerror_pages;
     bool intercept_errors; /* proxy_intercept_errors: error_page for upstream answers too */
+    char *proxy_method;        /* proxy_method: NULL = the client's */
+    bool no_pass_headers;      /* proxy_pass_request_headers off */
     struct jn_conf_kv *sets; /* set $NAME VALUE (name without '$'), server's then location's */
     size_t nsets;
     /* add_header NAME VALUE [always], in order (response headers) */
@@ -144,6 +146,7 @@ struct jn_conf_location {
     char *pass_target; /* NULL when the location has no proxy_pass */
     char *pass_uri;    /* NULL when proxy_pass has no URI part (pass the request URI as is) */
     struct jn_conf_upstream *pass_upstream; /* resolved upstream block, or NULL for an address */
+    bool pass_var; /* pass_target has $variables: its value names an upstream block */
     struct jn_addr pass_addr;               /* when pass_upstream is NULL */
     int return_code;    /* 0 = no return */
     char *return_text;  /* body text, or the Location for 301/302/303/307/308 */

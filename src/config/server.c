@@ -238,10 +238,18 @@ JN_CONF_HANDLER(jn_conf_set_proxy_pass)
                              "invalid URL prefix in \"proxy_pass %s\": expected "
                              "http://UPSTREAM_OR_ADDRESS[/URI]",
                              url);
-    if (strchr(url, '$'))
-        return jn_conf_error(b, n,
-                             "variables in \"proxy_pass\" are not supported: name an upstream or "
-                             "an address");
+    if (strchr(url, '$')) {
+        /* http://$var: the value names an upstream block at run time */
+        const char *rest = url + 7;
+        if (strchr(rest, '/'))
+            return jn_conf_error(b, n,
+                                 "\"proxy_pass %s\": with variables, jern supports only "
+                                 "http://$name (the value naming an upstream block), no URI part",
+                                 url);
+        loc->pass_target = jn_strdup(rest);
+        loc->pass_var = true;
+        return 0;
+    }
     const char *rest = url + 7;
     const char *slash;
     if (strncmp(rest, "unix:", 5) == 0) {

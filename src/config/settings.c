@@ -88,6 +88,7 @@ void jn_conf_settings_copy(struct jn_conf_settings *dst, const struct jn_conf_se
     dst->add_headers = dup_kvs(src->add_headers, src->nadd_headers);
     dst->default_type = dup_or_null(src->default_type);
     dst->sets = dup_kvs(src->sets, src->nsets);
+    dst->proxy_method = dup_or_null(src->proxy_method);
     if (src->nerror_pages) {
         dst->error_pages = jn_malloc(src->nerror_pages * sizeof(*dst->error_pages));
         for (size_t i = 0; i < src->nerror_pages; i++) {
@@ -113,6 +114,8 @@ void jn_conf_settings_free(struct jn_conf_settings *s)
     s->default_type = NULL;
     free_kvs(s->sets, s->nsets);
     s->sets = NULL;
+    free(s->proxy_method);
+    s->proxy_method = NULL;
     s->nsets = 0;
     for (size_t i = 0; i < s->nerror_pages; i++)
         free(s->error_pages[i].uri);
@@ -592,5 +595,41 @@ JN_CONF_HANDLER(jn_conf_set_set)
     struct jn_conf_kv *kv = jn_conf_grow(&s->sets, &s->nsets, sizeof(*kv));
     kv->name = jn_strdup(name);
     kv->value = jn_strdup(n->args[1]);
+    return 0;
+}
+
+JN_CONF_HANDLER(jn_conf_set_proxy_method)
+{
+    struct jn_conf_settings *s = settings_of(target);
+    const char *m = n->args[0];
+    if (!m[0] || strchr(m, '$'))
+        return jn_conf_error(b, n,
+                             "invalid method \"%s\" in \"proxy_method\": expected a method name "
+                             "such as GET (variables are not supported)",
+                             m);
+    for (const char *p = m; *p; p++)
+        if (!is_token_char((unsigned char)*p))
+            return jn_conf_error(b, n, "invalid method \"%s\" in \"proxy_method\"", m);
+    free(s->proxy_method);
+    s->proxy_method = jn_strdup(m);
+    return 0;
+}
+
+JN_CONF_HANDLER(jn_conf_set_pass_request)
+{
+    struct jn_conf_settings *s = settings_of(target);
+    int v = jn_conf_parse_flag(n->args[0]);
+    if (v < 0)
+        return jn_conf_error(b, n,
+                             "invalid value \"%s\" in \"%s\" directive: expected \"on\" or \"off\"",
+                             n->args[0], n->name);
+    if (strcmp(n->name, "proxy_pass_request_headers") == 0) {
+        s->no_pass_headers = v == 0;
+        return 0;
+    }
+    if (v == 0)
+        return jn_conf_error(b, n,
+                             "\"proxy_pass_request_body off\" is not supported: jern streams the "
+                             "request body to the upstream");
     return 0;
 }

@@ -79,6 +79,9 @@ void gw_alog_request(struct gw_worker *w, struct gw_req *r)
     ctx.upstream_addr = r->up_addrs[0] ? r->up_addrs : NULL;
     ctx.upstream_status = r->up_statuses[0] ? r->up_statuses : NULL;
     ctx.upstream_response_time_us = r->up_time_us;
+    ctx.upstream_connect_time_us = r->up_connect_us;
+    ctx.upstream_header_time_us = r->up_time_us;
+    ctx.upstream_response_length = r->resp_head_done ? (int64_t)r->rs.body_out : -1;
     ctx.request_time_us = (jn_loop_now_ns(c->w->loop) - r->start_ns) / 1000;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

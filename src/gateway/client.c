@@ -680,6 +680,23 @@ static void start_request(struct gw_conn *c)
         r->u = app->u;
         r->wait_ready = app->wait_ready;
         r->wait_timeout_ms = app->wait_timeout_ms;
+    } else if (r->loc->has_pass_tpl) {
+        /* proxy_pass http://$var: the value names an upstream block */
+        char name[256];
+        ssize_t n = gw_eval_template(r, &r->loc->pass_tpl, name, sizeof(name));
+        const struct jn_gw_routes *rt = r->snap->routes;
+        size_t i = 0;
+        while (n >= 0 && i < rt->nups &&
+               !(strlen(rt->up_names[i]) == (size_t)n && memcmp(rt->up_names[i], name, (size_t)n) == 0))
+            i++;
+        if (n < 0 || i == rt->nups) {
+            gw_client_respond(r, 502, "proxy_pass names no upstream block", NULL);
+            return;
+        }
+        const struct jn_gw_up *up = &r->snap->ups[i];
+        r->u = up->u;
+        r->wait_ready = up->wait_ready;
+        r->wait_timeout_ms = up->wait_timeout_ms;
     } else if (r->loc->upstream >= 0) {
         const struct jn_gw_up *up = &r->snap->ups[r->loc->upstream];
         r->u = up->u;

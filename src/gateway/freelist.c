@@ -143,6 +143,7 @@ struct gw_req *gw_req_get(struct gw_worker *w)
     r->wait_transition = false;
     r->first_attempt_ms = r->attempt_ns = 0;
     r->up_time_us = -1;
+    r->up_connect_us = -1;
     r->sent_close = r->stale_retried = r->up_progress = false;
     r->up_timer_kind = r->c_timer_kind = 0;
     r->resp_head_done = r->client_started = r->resp_close_after = false;

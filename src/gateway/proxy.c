@@ -303,6 +303,7 @@ static void attempt(struct gw_req *r)
     } else {
         uc->connected = true;
         uc->wr_ready = true;
+        r->up_connect_us = 0;
     }
     uc->req = r;
     jn_timer_set_cb(&uc->timer, up_timeout, uc); /* a pooled one's is parked */
@@ -541,6 +542,7 @@ static int pump_connect(struct gw_req *r, struct gw_upconn *uc)
         return PUMP_GONE;
     }
     uc->connected = true;
+    r->up_connect_us = (jn_loop_now_ns(r->c->w->loop) - r->attempt_ns) / 1000;
     r->up_progress = true;
     return PUMP_MOVED;
 }

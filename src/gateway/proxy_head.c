@@ -255,7 +255,10 @@ int gw_proxy_request_head(struct gw_req *r)
     char *buf = r->c->buf;
     r->scratch_len = 0;
     jn_pipe_clear(p);
-    jn_pipe_push(p, h->method, h->method_len);
+    if (loc->s->proxy_method)
+        jn_pipe_push(p, loc->s->proxy_method, strlen(loc->s->proxy_method));
+    else
+        jn_pipe_push(p, h->method, h->method_len);
     jn_pipe_push(p, " ", 1);
     if (loc->pass_uri) {
         /* proxy_pass with a URI: the matched prefix is replaced, as nginx. */
@@ -295,6 +298,21 @@ int gw_proxy_request_head(struct gw_req *r)
     }
     if (chunked)
         jn_pipe_push(p, "Transfer-Encoding: chunked\r\n", 28);
+    if (loc->s->no_pass_headers) {
+        /* proxy_pass_request_headers off: only what jern sets, and the
+         * body's length (the body still goes, as nginx) */
+        if (h->framing == JN_FRAMING_LENGTH) {
+            char *cl = r->scratch + r->scratch_len;
+            int k = snprintf(cl, sizeof(r->scratch) - r->scratch_len, "Content-Length: %llu\r\n",
+                             (unsigned long long)h->content_length);
+            if (k < 0 || (size_t)k >= sizeof(r->scratch) - r->scratch_len)
+                return JN_ETOOBIG;
+            r->scratch_len += (size_t)k;
+            jn_pipe_push(p, cl, (size_t)k);
+        }
+        jn_pipe_push(p, CRLF, 2);
+        return jn_pipe_has_room(p) ? 0 : JN_ETOOBIG;
+    }
     const char *head_end = buf + r->head_len;
     struct conn_names cn;
     conn_names_collect(h->headers, h->nheaders, h->conn_flags, &cn);

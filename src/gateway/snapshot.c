@@ -162,7 +162,13 @@ static int compile_location(struct jn_gw_routes *r, const struct jn_conf_server 
     }
     gl->upstream = -1;
     gl->s = cl ? &cl->s : &cs->s;
-    if (cl && cl->pass_target) {
+    if (cl && cl->pass_var) {
+        char terr[256];
+        if (jn_template_compile_user(cl->pass_target, &r->uvars, &gl->pass_tpl, terr,
+                                     sizeof(terr)) < 0)
+            return fail(err, errlen, r->conf->path, cl->line, "proxy_pass: %s", terr);
+        gl->has_pass_tpl = true;
+    } else if (cl && cl->pass_target) {
         gl->upstream =
             cl->pass_upstream ? up_index(r, cl->pass_upstream->name) : add_addr_up(r, cl);
         if (gl->upstream < 0)
@@ -295,6 +301,9 @@ static int compile_response(struct jn_gw_routes *r, const struct jn_conf_server 
 
 static void free_location(struct jn_gw_location *gl)
 {
+    if (gl->has_pass_tpl)
+        jn_template_free(&gl->pass_tpl);
+    gl->has_pass_tpl = false;
     for (size_t i = 0; i < gl->nsets; i++)
         jn_template_free(&gl->sets[i].value);
     free(gl->sets);

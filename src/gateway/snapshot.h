@@ -73,6 +73,8 @@ struct jn_gw_location {
     const char *pass_uri; /* proxy_pass URI part, or NULL */
     size_t pass_uri_len;
     const char *proxy_host; /* $proxy_host: upstream name or HOST:PORT */
+    struct jn_template pass_tpl; /* proxy_pass http://$var: evaluates to an upstream name */
+    bool has_pass_tpl;
     struct jn_gw_set_header *set;
     size_t nset;
     bool sets_host, sets_connection; /* user overrides of the defaults */

@@ -164,6 +164,7 @@ struct gw_req {
     int ntried, attempts;
     int64_t first_attempt_ms, attempt_ns;
     int64_t up_time_us; /* upstream response time of the last attempt */
+    int64_t up_connect_us; /* its connect time (0 for a pooled connection); -1 none */
     bool sent_close;    /* we asked the upstream to close after this request */
     bool stale_retried; /* a pooled connection failed before answering: retried once */
     bool up_progress;   /* bytes moved on the upstream side since the timer was set */

@@ -38,6 +38,9 @@ static const struct {
     {"upstream_addr", JN_VAR_UPSTREAM_ADDR},
     {"upstream_status", JN_VAR_UPSTREAM_STATUS},
     {"upstream_response_time", JN_VAR_UPSTREAM_RESPONSE_TIME},
+    {"upstream_connect_time", JN_VAR_UPSTREAM_CONNECT_TIME},
+    {"upstream_header_time", JN_VAR_UPSTREAM_HEADER_TIME},
+    {"upstream_response_length", JN_VAR_UPSTREAM_RESPONSE_LENGTH},
     {"request_time", JN_VAR_REQUEST_TIME},
     {"time_local", JN_VAR_TIME_LOCAL},
     {"time_iso8601", JN_VAR_TIME_ISO8601},
@@ -448,6 +451,21 @@ static void eval_response_var(struct out *o, const struct jn_var_part *part,
     case JN_VAR_UPSTREAM_RESPONSE_TIME:
         c->upstream_response_time_us >= 0 ? put_seconds(o, c->upstream_response_time_us)
                                           : put_unknown(o);
+        return;
+    case JN_VAR_UPSTREAM_CONNECT_TIME:
+        /* the struct starts zeroed: only a request that reached an upstream has one */
+        c->upstream_connect_time_us > 0 || (c->upstream_addr && c->upstream_connect_time_us == 0)
+            ? put_seconds(o, c->upstream_connect_time_us)
+            : put_unknown(o);
+        return;
+    case JN_VAR_UPSTREAM_HEADER_TIME:
+        c->upstream_header_time_us > 0 && c->upstream_addr ? put_seconds(o, c->upstream_header_time_us)
+                                                            : put_unknown(o);
+        return;
+    case JN_VAR_UPSTREAM_RESPONSE_LENGTH:
+        c->upstream_response_length > 0 || (c->upstream_addr && c->upstream_response_length == 0)
+            ? put_u64(o, (uint64_t)c->upstream_response_length)
+            : put_unknown(o);
         return;
     case JN_VAR_REQUEST_TIME:
         c->request_time_us >= 0 ? put_seconds(o, c->request_time_us) : put_unknown(o);

@@ -34,6 +34,9 @@ struct jn_var_ctx {
     int64_t
         upstream_response_time_us; /* $upstream_response_time (printed as seconds.ms); <0 unknown */
     int64_t request_time_us;       /* $request_time */
+    int64_t upstream_connect_time_us;  /* $upstream_connect_time; <0 unknown (0 for 0 when unset) */
+    int64_t upstream_header_time_us;   /* $upstream_header_time; <0 unknown */
+    int64_t upstream_response_length;  /* $upstream_response_length; <0 unknown */
     int64_t time_sec;              /* $time_local / $time_iso8601 / $msec (unix seconds) */
     int time_msec;                 /* milliseconds part for $msec */
     uint64_t connection;           /* $connection: serial number */
@@ -79,6 +82,9 @@ enum jn_var_id {
     JN_VAR_SSL_PROTOCOL,    /* "TLSv1.3" */
     JN_VAR_SSL_CIPHER,      /* "TLS_AES_256_GCM_SHA384" */
     JN_VAR_SSL_SERVER_NAME, /* the SNI name */
+    JN_VAR_UPSTREAM_CONNECT_TIME,
+    JN_VAR_UPSTREAM_HEADER_TIME,
+    JN_VAR_UPSTREAM_RESPONSE_LENGTH,
     JN_VAR_USER,            /* a map or set variable: index in jn_user_vars (part len) */
 };
 

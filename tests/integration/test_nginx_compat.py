@@ -38,7 +38,7 @@ def backend_answer(conn, data):
 
 
 HTTP = r"""
-    log_format bytes "$request $status $bytes_sent $body_bytes_sent";
+    log_format bytes "$request|$status|$bytes_sent|$body_bytes_sent|$upstream_connect_time|$upstream_header_time|$upstream_response_length";
     access_log {dir}/access.log bytes;
     client_body_temp_path {dir}/cb;
     proxy_temp_path {dir}/pt;
@@ -47,6 +47,7 @@ HTTP = r"""
     proxy_buffers 8 8k;
     server_names_hash_bucket_size 64;
     keepalive_time 1h;
+    map $http_x_to $dyn {{ default one; down with_down; }}
     map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
     map $uri $kind {{ /vars/a exact-a; ~^/vars/img/ image; ~*\.CSS$ css; default other-$host; }}
     upstream one {{ server 127.0.0.1:{be}; }}
@@ -88,6 +89,8 @@ HTTP = r"""
             return 200 "tier=$tier kind=$kind\n";
         }}
         location /vars/silver/ {{ set $tier silver; set $both "$tier-$kind"; return 200 "$both\n"; }}
+        location /dyn/ {{ proxy_pass http://$dyn; }}
+        location /pm/ {{ proxy_method PUT; proxy_pass_request_headers off; proxy_pass http://one; }}
         location /next/ {{
             proxy_pass http://with_down/up/;
             proxy_next_upstream error timeout http_404;
@@ -338,7 +341,7 @@ def test_add_header_and_bytes_sent(pair, tmp_path):
             break
         time.sleep(0.1)
     for line in lines:
-        req, status, sent, body = line.rsplit(" ", 3)
+        req, status, sent, body = line.split("|")[:4]
         path = req.split(" ")[1].encode()
         assert int(sent) == got[path], line
         assert int(body) < int(sent)
@@ -378,3 +381,33 @@ def test_map_and_set(pair):
                     b"Connection: close\r\n\r\n")
         (js, jh, jb), (ns, nh, nb) = split(j), split(n)
         assert (code(js), jb, hget(jh, b"x-conn")) == (code(ns), nb, hget(nh, b"x-conn")), (path, j, n)
+
+
+def test_proxy_pass_variable_method_headers_and_upstream_vars(pair):
+    """proxy_pass http://$var (naming an upstream block), proxy_method,
+    proxy_pass_request_headers off, and $upstream_connect_time,
+    $upstream_header_time, $upstream_response_length in the log."""
+    for extra in (b"", b"X-To: down\r\n"):
+        j, n = both(pair, b"GET /dyn/x HTTP/1.1\r\nHost: compat.test\r\n" + extra +
+                    b"Connection: close\r\n\r\n")
+        assert (code(split(j)[0]), split(j)[2]) == (code(split(n)[0]), split(n)[2]) == \
+            (b"HTTP/1.1 200", b"path=/dyn/x"), (j, n)
+    be = pair[2]
+    for port in pair[:2]:
+        start = len(be.received)
+        out = raw(port, b"POST /pm/y HTTP/1.1\r\nHost: compat.test\r\nX-Secret: s\r\n"
+                        b"Content-Length: 2\r\nConnection: close\r\n\r\nhi")
+        assert split(out)[0][:12] == b"HTTP/1.1 200"
+        sent = be.received[start]
+        assert sent.startswith(b"PUT /pm/y HTTP/1."), sent
+        assert b"X-Secret" not in sent and b"Content-Length: 2\r\n" in sent, sent
+    log = pair[3]["jern"] / "access.log"
+    deadline = time.time() + 3
+    byreq = {}
+    while time.time() < deadline and "/pm/y" not in byreq:
+        lines = log.read_text().splitlines() if log.exists() else []
+        byreq = {ln.split(" ")[1]: ln.split("|")[4:] for ln in lines}
+        time.sleep(0.1)
+    connect, header, length = byreq["/pm/y"]
+    assert re.fullmatch(r"\d+\.\d{3}", connect) and re.fullmatch(r"\d+\.\d{3}", header)
+    assert length == str(len(b"path=/pm/y"))

@@ -582,9 +582,12 @@ static void test_errors_servers(void **state)
     expect_error("http { server { location / { proxy_pass 127.0.0.1:80; } } }",
                  "t.conf:1: invalid URL prefix in \"proxy_pass 127.0.0.1:80\": expected "
                  "http://UPSTREAM_OR_ADDRESS[/URI]");
-    expect_error("http { server { location / { proxy_pass http://$backend; } } }",
-                 "t.conf:1: variables in \"proxy_pass\" are not supported: name an upstream or "
-                 "an address");
+    expect_error("http { server { location / { proxy_pass http://$backend/x; } } }",
+                 "t.conf:1: \"proxy_pass http://$backend/x\": with variables, jern supports only "
+                 "http://$name (the value naming an upstream block), no URI part");
+    expect_error("http { server { location / { proxy_pass_request_body off; } } }",
+                 "t.conf:1: \"proxy_pass_request_body off\" is not supported: jern streams the "
+                 "request body to the upstream");
     expect_error("http { server { location / { proxy_pass http:///x; } } }",
                  "t.conf:1: no host in \"proxy_pass http:///x\"");
     expect_error("http {\n server {\n  location / {\n   proxy_pass http://api_clustr;\n  }\n }\n"
