@@ -3,6 +3,7 @@ real nginx (Debian's, started by the test), the same raw bytes are sent to
 both, and the answers are compared. Where jern follows a newer nginx than the
 one installed here (1.22), the test says so and checks jern alone."""
 import re
+import subprocess
 import socket
 import time
 
@@ -411,3 +412,122 @@ def test_proxy_pass_variable_method_headers_and_upstream_vars(pair):
     connect, header, length = byreq["/pm/y"]
     assert re.fullmatch(r"\d+\.\d{3}", connect) and re.fullmatch(r"\d+\.\d{3}", header)
     assert length == str(len(b"path=/pm/y"))
+
+
+REALISTIC = r"""
+worker_processes auto;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+daemon off;
+events {{ worker_connections 1024; multi_accept on; }}
+http {{
+    sendfile on;
+    tcp_nopush on;
+    types_hash_max_size 2048;
+    server_tokens off;
+    server_names_hash_bucket_size 64;
+    default_type application/octet-stream;
+    client_body_temp_path {dir}/client_body;
+    proxy_temp_path {dir}/proxy;
+    log_format main '$remote_addr - $remote_user [$time_local] "$request" $status '
+                    '$body_bytes_sent "$http_referer" rt=$request_time uct=$upstream_connect_time '
+                    'uht=$upstream_header_time url=$upstream_response_length';
+    access_log {dir}/access.log main;
+    keepalive_timeout 65;
+    keepalive_time 1h;
+    map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
+    map $http_x_canary $api_pool {{ default api; "1" api_canary; }}
+    upstream api {{ server 127.0.0.1:{be}; keepalive 16; }}
+    upstream api_canary {{ server 127.0.0.1:{be}; server 127.0.0.1:{dead} down; }}
+    server {{
+        listen 127.0.0.1:{port} default_server;
+        server_name _;
+        return 444;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        server_name www.shop.test;
+        return 301 https://shop.test$request_uri;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        server_name shop.test ~^shop-[a-z0-9]+\.preview\.test$;
+        add_header X-Frame-Options SAMEORIGIN always;
+        add_header Strict-Transport-Security "max-age=31536000" always;
+        error_page 500 502 503 504 /50x.html;
+        location = /50x.html {{ return 503 "maintenance\n"; }}
+        location = /healthz {{ access_log off; default_type text/plain; return 200 "ok\n"; }}
+        location ~* \.(js|css|png|svg)$ {{
+            add_header Cache-Control "public, max-age=86400";
+            proxy_pass http://api;
+        }}
+        location /api/ {{
+            proxy_http_version 1.1;
+            proxy_set_header Host $host;
+            proxy_set_header X-Real-IP $remote_addr;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $connection_upgrade;
+            proxy_buffering off;
+            proxy_buffer_size 16k;
+            proxy_buffers 4 16k;
+            proxy_read_timeout 30s;
+            proxy_intercept_errors on;
+            proxy_pass http://$api_pool;
+        }}
+        location /old/ {{ proxy_pass http://api/up/; proxy_redirect default; }}
+        location / {{ proxy_pass http://api; }}
+    }}
+}}
+"""
+
+
+def test_realistic_nginx_conf_loads_and_serves(tmp_path):
+    """A reverse-proxy nginx.conf of the kind people deploy (several servers,
+    map, regex server name and location, add_header, error_page, upstream
+    keepalive, buffering and temp-path directives) passes `jern gateway -t`
+    and serves as nginx does with the same file."""
+    be = RawBackend(backend_answer)
+    dead = free_port()
+    jport, nport = free_port(), free_port()
+    procs = []
+    try:
+        for name, port in (("jern", jport), ("nginx", nport)):
+            d = tmp_path / name
+            d.mkdir()
+            (d / "nginx.conf").write_text(REALISTIC.format(dir=d, port=port, be=be.port, dead=dead))
+        check = subprocess.run([JERN, "gateway", "-t", "-c", tmp_path / "jern" / "nginx.conf"],
+                               capture_output=True, text=True, timeout=30)
+        assert check.returncode == 0, check.stderr
+        assert "test is successful" in check.stderr
+        procs.append(Proc([JERN, "gateway", "-c", tmp_path / "jern" / "nginx.conf"], tmp_path / "j.log"))
+        procs.append(Proc(["nginx", "-p", tmp_path / "nginx", "-c", tmp_path / "nginx" / "nginx.conf"],
+                          tmp_path / "n.log"))
+        wait_port(jport)
+        wait_port(nport)
+        p = (jport, nport)
+        cases = [(b"shop.test", b"/healthz", b""), (b"shop.test", b"/api/items?x=1", b""),
+                 (b"shop.test", b"/api/missing", b""), (b"shop.test", b"/app.CSS", b""),
+                 (b"shop.test", b"/up/redir", b""), (b"shop.test", b"/old/redir", b""),
+                 (b"shop-pr42.preview.test", b"/x", b""), (b"www.shop.test", b"/a?b=c", b""),
+                 (b"unknown.test", b"/", b""), (b"shop.test", b"/api/c", b"X-Canary: 1\r\n")]
+        for host, path, extra in cases:
+            req = b"GET " + path + b" HTTP/1.1\r\nHost: " + host + b"\r\n" + extra + \
+                b"Connection: close\r\n\r\n"
+            j, n = both(p, req)
+            if n == b"":
+                assert j == b"", (host, path, j)
+                continue
+            (js, jh, jb), (ns, nh, nb) = split(j), split(n)
+            assert code(js) == code(ns), (host, path, js, ns)
+            assert jb == nb or js.startswith(b"HTTP/1.1 3"), (host, path, jb, nb)
+            for h in (b"x-frame-options", b"strict-transport-security", b"cache-control",
+                      b"content-type"):
+                assert hget(jh, h) == hget(nh, h), (host, path, h)
+            assert [norm(v, p) for v in hget(jh, b"location")] == \
+                [norm(v, p) for v in hget(nh, b"location")], (host, path)
+    finally:
+        for proc in procs:
+            proc.stop()
+        be.close()
