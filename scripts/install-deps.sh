@@ -7,6 +7,8 @@ set -euo pipefail
 PACKAGES=(
     # build
     gcc make pkg-config libsqlite3-dev libcurl4-openssl-dev libcjson-dev libssl-dev libnghttp2-dev
+    # regular expressions in locations and server names (PCRE2, as nginx)
+    libpcre2-dev
     # tests: certificates are made with the openssl command at test time
     openssl
     # the dashboard's assets (uPlot from npm, ui/package-lock.json); npm below

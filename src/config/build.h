@@ -19,6 +19,7 @@
 #define JN_CTX_UPSTREAM 0x20u
 #define JN_CTX_TYPES 0x40u /* mime types: any "TYPE EXT...;" line is accepted */
 #define JN_CTX_JERN 0x80u  /* the daemon's jern { } block (jern_block.c) */
+#define JN_CTX_MAP 0x100u  /* a map block: any "KEY VALUE;" line */
 #define JN_CTX_HSL (JN_CTX_HTTP | JN_CTX_SERVER | JN_CTX_LOCATION)
 
 /* Directive flags */
@@ -45,6 +46,9 @@ struct jn_conf_level {
     struct jn_conf_settings *s;
     unsigned ctx;      /* JN_CTX_HTTP, JN_CTX_SERVER or JN_CTX_LOCATION */
     bool headers_here; /* a proxy_set_header at this level replaced the inherited list */
+    bool redirects_here;   /* likewise proxy_redirect */
+    bool add_headers_here; /* and add_header */
+    bool error_pages_here; /* and error_page */
     bool certs_here;   /* likewise ssl_certificate */
     bool keys_here;    /* and ssl_certificate_key */
 };
@@ -126,6 +130,16 @@ JN_CONF_HANDLER(jn_conf_set_proxy_http_version);
 JN_CONF_HANDLER(jn_conf_set_proxy_set_header);
 JN_CONF_HANDLER(jn_conf_set_proxy_next_upstream);
 JN_CONF_HANDLER(jn_conf_set_proxy_cache_bypass);
+JN_CONF_HANDLER(jn_conf_set_proxy_redirect);
+JN_CONF_HANDLER(jn_conf_set_add_header);
+JN_CONF_HANDLER(jn_conf_set_accepted);
+JN_CONF_HANDLER(jn_conf_set_default_type);
+JN_CONF_HANDLER(jn_conf_set_error_page);
+JN_CONF_HANDLER(jn_conf_set_flag);
+JN_CONF_HANDLER(jn_conf_set_map);
+JN_CONF_HANDLER(jn_conf_set_set);
+JN_CONF_HANDLER(jn_conf_set_proxy_method);
+JN_CONF_HANDLER(jn_conf_set_pass_request);
 JN_CONF_HANDLER(jn_conf_set_access_log);
 /* server.c: server, listen, server_name, location, proxy_pass, return */
 JN_CONF_HANDLER(jn_conf_set_server);

@@ -16,6 +16,7 @@
 struct jn_conf_kv {
     char *name;
     char *value; /* may contain $variables; "" means "do not send this header" */
+    bool always; /* add_header ... always: on every status, not only 2xx/3xx */
 };
 
 enum jn_balance { JN_BALANCE_RR = 0, JN_BALANCE_LEAST_CONN };
@@ -43,6 +44,15 @@ struct jn_conf_upstream {
     int keepalive_requests;       /* default 1000 */
 };
 
+/* error_page CODE... [=[RESPONSE]] URI */
+#define JN_CONF_ERROR_PAGE_CODES 16
+struct jn_conf_error_page {
+    int codes[JN_CONF_ERROR_PAGE_CODES];
+    size_t ncodes;
+    int resp;  /* -1: the status stays; 0: "=" alone (the target's own); else that code */
+    char *uri; /* "/path" (a location of the same server) or an http(s):// URL */
+};
+
 /* proxy_next_upstream flags */
 #define JN_NEXT_ERROR 0x001u
 #define JN_NEXT_TIMEOUT 0x002u
@@ -61,6 +71,7 @@ struct jn_conf_upstream {
 struct jn_conf_settings {
     /* client side (connection-level ones are taken from the server block) */
     int64_t keepalive_timeout_ms;     /* default 75000; 0 disables keep-alive */
+    int64_t keepalive_time_ms;        /* default 1h: no new request on a connection older */
     int keepalive_requests;           /* default 1000 */
     int64_t client_header_timeout_ms; /* default 10000, a total deadline for the head */
     int64_t client_body_timeout_ms;   /* default 60000, between two reads */
@@ -80,6 +91,22 @@ struct jn_conf_settings {
     int next_upstream_tries;          /* default 0 = unlimited */
     int64_t next_upstream_timeout_ms; /* default 0 = unlimited */
     bool cache_bypass;                /* proxy_cache_bypass given: accepted; jern has no cache */
+    /* proxy_redirect: NULL/0 and !redirect_off is "default"; an entry with
+     * name "" is "default" among explicit ones; "off" clears the list */
+    struct jn_conf_kv *redirects;
+    size_t nredirects;
+    bool redirect_off;
+    char *default_type; /* default_type; NULL: text/plain, nginx's built-in default */
+    struct jn_conf_error_page *error_pages; /* error_page, in order */
+    size_t nerror_pages;
+    bool intercept_errors; /* proxy_intercept_errors: error_page for upstream answers too */
+    char *proxy_method;        /* proxy_method: NULL = the client's */
+    bool no_pass_headers;      /* proxy_pass_request_headers off */
+    struct jn_conf_kv *sets; /* set $NAME VALUE (name without '$'), server's then location's */
+    size_t nsets;
+    /* add_header NAME VALUE [always], in order (response headers) */
+    struct jn_conf_kv *add_headers;
+    size_t nadd_headers;
 
     /* TLS (http and server level; the server's values apply) */
     char **ssl_certs; /* ssl_certificate paths, in order (resolved against the conf dir) */
@@ -111,11 +138,15 @@ struct jn_conf_settings {
 struct jn_conf_location {
     char *prefix; /* "/api/" ... */
     bool exact;   /* location = /x */
+    bool regex;   /* location ~ RE / ~* RE (caseless): prefix holds the expression */
+    bool caseless;
+    bool stop_regex; /* location ^~ /x: when it is the longest prefix, no regex is tried */
     int line;
     /* proxy_pass http://TARGET[URI]: target is an upstream name or HOST:PORT */
     char *pass_target; /* NULL when the location has no proxy_pass */
     char *pass_uri;    /* NULL when proxy_pass has no URI part (pass the request URI as is) */
     struct jn_conf_upstream *pass_upstream; /* resolved upstream block, or NULL for an address */
+    bool pass_var; /* pass_target has $variables: its value names an upstream block */
     struct jn_addr pass_addr;               /* when pass_upstream is NULL */
     int return_code;    /* 0 = no return */
     char *return_text;  /* body text, or the Location for 301/302/303/307/308 */
@@ -140,6 +171,16 @@ struct jn_conf_server {
     struct jn_conf_location *locations; /* in file order; matching is nginx's longest prefix */
     size_t nlocations;
     struct jn_conf_settings s;
+};
+
+/* map SOURCE $NAME { KEY VALUE; ~RE VALUE; ~*RE VALUE; default VALUE; } */
+struct jn_conf_map {
+    char *source; /* a template, e.g. "$http_upgrade" */
+    char *name;   /* without the '$' */
+    struct jn_conf_kv *entries; /* keys as written (regex ones start with '~'), in order */
+    size_t nentries;
+    char *dflt; /* "" when not given, as nginx */
+    int line;
 };
 
 struct jn_conf_log_format {
@@ -183,6 +224,8 @@ struct jn_conf {
     size_t nservers;
     struct jn_conf_log_format *log_formats;
     size_t nlog_formats;
+    struct jn_conf_map *maps; /* map blocks of the http block, in order */
+    size_t nmaps;
     bool has_http; /* an http block was given */
     struct jn_conf_jern jern;
 };

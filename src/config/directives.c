@@ -28,13 +28,15 @@
  *   server_tokens          jern never announces a version in a Server header or error page
  *   multi_accept           each worker drains its listener (edge-triggered) anyway
  *   accept_mutex           each worker has its own SO_REUSEPORT listener: nothing to lock
- *   types, default_type    jern serves no files; kept so "include mime.types;" loads
+ *   types                  kept so "include mime.types;" loads (static files are
+ *                          served as application/octet-stream or default_type)
  * Their values are still checked (on|off), so a typo is still an error. */
 static const struct jn_conf_directive directives[] = {
     /* main */
     {"worker_processes", JN_CTX_MAIN, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_worker_processes, 0},
     {"worker_rlimit_nofile", JN_CTX_MAIN, 1, 1, 0, 0, JN_PHASE_SET,
      jn_conf_set_worker_rlimit_nofile, 0},
+    {"daemon", JN_CTX_MAIN, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_accepted, 0},
     {"pid", JN_CTX_MAIN, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_pid, 0},
     {"error_log", JN_CTX_MAIN, 1, 2, 0, 0, JN_PHASE_SET, jn_conf_set_error_log, 0},
     {"events", JN_CTX_MAIN, 0, 0, JN_DIR_BLOCK, JN_CTX_EVENTS, JN_PHASE_BLOCK, jn_conf_set_events,
@@ -70,15 +72,56 @@ static const struct jn_conf_directive directives[] = {
     {"upstream", JN_CTX_HTTP, 1, 1, JN_DIR_BLOCK | JN_DIR_MULTI, JN_CTX_UPSTREAM, JN_PHASE_DEFINE,
      jn_conf_set_upstream, 0},
     {"log_format", JN_CTX_HTTP, 2, -1, JN_DIR_MULTI, 0, JN_PHASE_DEFINE, jn_conf_set_log_format, 0},
+    {"map", JN_CTX_HTTP, 2, 2, JN_DIR_BLOCK | JN_DIR_MULTI, JN_CTX_MAP, JN_PHASE_DEFINE,
+     jn_conf_set_map, 0},
+    {"set", JN_CTX_SERVER | JN_CTX_LOCATION, 2, 2, JN_DIR_MULTI, 0, JN_PHASE_SET, jn_conf_set_set,
+     0},
     {"server", JN_CTX_HTTP, 0, 0, JN_DIR_BLOCK | JN_DIR_MULTI, JN_CTX_SERVER, JN_PHASE_BLOCK,
      jn_conf_set_server, 0},
     {"types", JN_CTX_HSL, 0, 0, JN_DIR_BLOCK, JN_CTX_TYPES, JN_PHASE_SET, NULL, 0},
-    {"default_type", JN_CTX_HSL, 1, 1, 0, 0, JN_PHASE_SET, NULL, 0},
+    {"default_type", JN_CTX_HSL, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_default_type, 0},
     {"sendfile", JN_CTX_HSL, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_on_off, 0},
     {"tcp_nopush", JN_CTX_HSL, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_on_off, 0},
     {"tcp_nodelay", JN_CTX_HSL, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_on_off, 0},
     {"server_tokens", JN_CTX_HSL, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_on_off, 0},
+    /* accepted: they tune buffering, temp files and hash tables that jern
+     * does not have (docs/GATEWAY.md "Accepted directives") */
+    {"server_names_hash_bucket_size", JN_CTX_HTTP, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_accepted,
+     0},
+    {"server_names_hash_max_size", JN_CTX_HTTP, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_accepted, 0},
+    {"types_hash_max_size", JN_CTX_HSL, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_accepted, 0},
+    {"types_hash_bucket_size", JN_CTX_HSL, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_accepted, 0},
+    {"variables_hash_max_size", JN_CTX_HTTP, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_accepted, 0},
+    {"variables_hash_bucket_size", JN_CTX_HTTP, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_accepted, 0},
+    {"map_hash_max_size", JN_CTX_HTTP, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_accepted, 0},
+    {"map_hash_bucket_size", JN_CTX_HTTP, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_accepted, 0},
+    {"client_header_buffer_size", JN_CTX_HTTP | JN_CTX_SERVER, 1, 1, 0, 0, JN_PHASE_SET,
+     jn_conf_set_accepted, 0},
+    {"client_body_buffer_size", JN_CTX_HSL, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_accepted, 0},
+    {"client_body_temp_path", JN_CTX_HSL, 1, 4, 0, 0, JN_PHASE_SET, jn_conf_set_accepted, 0},
+    {"proxy_temp_path", JN_CTX_HSL, 1, 4, 0, 0, JN_PHASE_SET, jn_conf_set_accepted, 0},
+    {"proxy_buffering", JN_CTX_HSL, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_accepted, 0},
+    {"proxy_request_buffering", JN_CTX_HSL, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_accepted, 0},
+    {"proxy_buffer_size", JN_CTX_HSL, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_accepted, 0},
+    {"proxy_buffers", JN_CTX_HSL, 2, 2, 0, 0, JN_PHASE_SET, jn_conf_set_accepted, 0},
+    {"proxy_busy_buffers_size", JN_CTX_HSL, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_accepted, 0},
+    {"proxy_max_temp_file_size", JN_CTX_HSL, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_accepted, 0},
+    {"proxy_temp_file_write_size", JN_CTX_HSL, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_accepted,
+     0},
     /* http, server, location settings (settings.c) */
+    {"keepalive_time", JN_CTX_HSL, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_time,
+     offsetof(struct jn_conf_settings, keepalive_time_ms)},
+    {"proxy_redirect", JN_CTX_HSL, 1, 2, JN_DIR_MULTI, 0, JN_PHASE_SET, jn_conf_set_proxy_redirect,
+     0},
+    {"add_header", JN_CTX_HSL, 2, 3, JN_DIR_MULTI, 0, JN_PHASE_SET, jn_conf_set_add_header, 0},
+    {"error_page", JN_CTX_HSL, 2, -1, JN_DIR_MULTI, 0, JN_PHASE_SET, jn_conf_set_error_page, 0},
+    {"proxy_method", JN_CTX_HSL, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_proxy_method, 0},
+    {"proxy_pass_request_headers", JN_CTX_HSL, 1, 1, 0, 0, JN_PHASE_SET,
+     jn_conf_set_pass_request, 0},
+    {"proxy_pass_request_body", JN_CTX_HSL, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_pass_request,
+     0},
+    {"proxy_intercept_errors", JN_CTX_HSL, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_flag,
+     offsetof(struct jn_conf_settings, intercept_errors)},
     {"keepalive_timeout", JN_CTX_HSL, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_time,
      offsetof(struct jn_conf_settings, keepalive_timeout_ms)},
     {"keepalive_requests", JN_CTX_HSL, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_count,
@@ -236,6 +279,13 @@ int jn_conf_validate(struct jn_conf_build *b, const struct jn_conf_node *nodes, 
 {
     for (size_t i = 0; i < n; i++) {
         const struct jn_conf_node *node = &nodes[i];
+        if (ctx == JN_CTX_MAP) {
+            if (node->block || node->nargs != 1)
+                return jn_conf_error(b, node,
+                                     "invalid line in \"map\" block: expected \"KEY VALUE;\" "
+                                     "(hostnames, volatile and include are not supported)");
+            continue;
+        }
         if (ctx == JN_CTX_TYPES) {
             if (node->block || node->nargs < 1)
                 return jn_conf_error(

@@ -136,6 +136,18 @@ void jn_conf_free(struct jn_conf *c)
         free(c->log_formats[i].format);
     }
     free(c->log_formats);
+    for (size_t i = 0; i < c->nmaps; i++) {
+        struct jn_conf_map *m = &c->maps[i];
+        free(m->source);
+        free(m->name);
+        free(m->dflt);
+        for (size_t k = 0; k < m->nentries; k++) {
+            free(m->entries[k].name);
+            free(m->entries[k].value);
+        }
+        free(m->entries);
+    }
+    free(c->maps);
     for (size_t i = 0; i < c->jern.nlisten; i++)
         free(c->jern.listen[i]);
     free(c->jern.state_dir);

@@ -141,11 +141,14 @@ JN_CONF_HANDLER(jn_conf_set_server_name)
     struct jn_conf_server *srv = ((struct jn_conf_server_build *)target)->srv;
     for (size_t i = 0; i < n->nargs; i++) {
         const char *name = n->args[i];
-        if (name[0] == '~')
-            return jn_conf_error(b, n,
-                                 "regular expression server names (\"%s\") are not supported: use "
-                                 "exact names or wildcards such as *.example.com",
-                                 name);
+        if (name[0] == '~') {
+            if (!name[1])
+                return jn_conf_error(b, n, "empty regular expression in \"server_name\"");
+            /* compiled with the routes (gateway/snapshot.c); kept as written */
+            char **slot = jn_conf_grow(&srv->server_names, &srv->nserver_names, sizeof(*slot));
+            *slot = jn_strdup(name);
+            continue;
+        }
         const char *star = strchr(name, '*');
         if (star && !(star == name && name[1] == '.') &&
             !(star[1] == '\0' && star > name && star[-1] == '.'))
@@ -180,28 +183,41 @@ JN_CONF_HANDLER(jn_conf_set_location)
         mod = "^~";
         prefix += 2;
     }
-    if (prefix[0] == '~' || strcmp(mod, "~") == 0 || strcmp(mod, "~*") == 0)
-        return jn_conf_error(b, n,
-                             "regular expression locations are not supported: use a prefix "
-                             "(location /path/) or an exact match (location = /path)");
+    bool regex = false, caseless = false;
+    if (n->nargs == 1 && prefix[0] == '~') { /* the modifier glued to the expression */
+        mod = prefix[1] == '*' ? "~*" : "~";
+        prefix += strlen(mod);
+    }
+    if (strcmp(mod, "~") == 0 || strcmp(mod, "~*") == 0) {
+        regex = true;
+        caseless = mod[1] == '*';
+        if (!prefix[0])
+            return jn_conf_error(b, n, "empty regular expression in \"location\"");
+    }
     if (prefix[0] == '@')
         return jn_conf_error(b, n, "named locations (\"%s\") are not supported", prefix);
     if (strcmp(mod, "=") == 0)
         exact = true;
-    else if (mod[0] && strcmp(mod, "^~") != 0) /* ^~ only stops regex matching: plain prefix */
-        return jn_conf_error(b, n, "invalid location modifier \"%s\": expected \"=\" or \"^~\"",
+    else if (mod[0] && !regex && strcmp(mod, "^~") != 0)
+        return jn_conf_error(b, n,
+                             "invalid location modifier \"%s\": expected \"=\", \"^~\", \"~\" or "
+                             "\"~*\"",
                              mod);
-    if (prefix[0] != '/')
+    if (!regex && prefix[0] != '/')
         return jn_conf_error(
             b, n, "location \"%s\" would never match: a location starts with \"/\"", prefix);
     for (size_t i = 0; i < srv->nlocations; i++)
-        if (srv->locations[i].exact == exact && strcmp(srv->locations[i].prefix, prefix) == 0)
+        if (srv->locations[i].exact == exact && srv->locations[i].regex == regex &&
+            srv->locations[i].caseless == caseless && strcmp(srv->locations[i].prefix, prefix) == 0)
             return jn_conf_error(b, n, "duplicate location \"%s\" (first on line %d)", prefix,
                                  srv->locations[i].line);
     /* no other location is added while this one is built: loc stays valid */
     struct jn_conf_location *loc = jn_conf_grow(&srv->locations, &srv->nlocations, sizeof(*loc));
     loc->prefix = jn_strdup(prefix);
     loc->exact = exact;
+    loc->regex = regex;
+    loc->caseless = caseless;
+    loc->stop_regex = strcmp(mod, "^~") == 0;
     loc->line = n->line;
     jn_conf_settings_copy(&loc->s, sb->lvl.s);
     struct jn_conf_location_build lb = {.lvl = {.s = &loc->s, .ctx = JN_CTX_LOCATION}, .loc = loc};
@@ -222,10 +238,18 @@ JN_CONF_HANDLER(jn_conf_set_proxy_pass)
                              "invalid URL prefix in \"proxy_pass %s\": expected "
                              "http://UPSTREAM_OR_ADDRESS[/URI]",
                              url);
-    if (strchr(url, '$'))
-        return jn_conf_error(b, n,
-                             "variables in \"proxy_pass\" are not supported: name an upstream or "
-                             "an address");
+    if (strchr(url, '$')) {
+        /* http://$var: the value names an upstream block at run time */
+        const char *rest = url + 7;
+        if (strchr(rest, '/'))
+            return jn_conf_error(b, n,
+                                 "\"proxy_pass %s\": with variables, jern supports only "
+                                 "http://$name (the value naming an upstream block), no URI part",
+                                 url);
+        loc->pass_target = jn_strdup(rest);
+        loc->pass_var = true;
+        return 0;
+    }
     const char *rest = url + 7;
     const char *slash;
     if (strncmp(rest, "unix:", 5) == 0) {
@@ -245,6 +269,11 @@ JN_CONF_HANDLER(jn_conf_set_proxy_pass)
         loc->pass_target = jn_strndup(rest, (size_t)(slash - rest));
     }
     loc->pass_uri = *slash ? jn_strdup(slash) : NULL;
+    if (loc->pass_uri && loc->regex)
+        return jn_conf_error(b, n,
+                             "\"proxy_pass\" cannot have a URI part in a location given by a "
+                             "regular expression (nginx's rule): write proxy_pass http://%s;",
+                             loc->pass_target);
     if (!loc->pass_target[0])
         return jn_conf_error(b, n, "no host in \"proxy_pass %s\"", url);
     loc->pass_upstream = NULL;

@@ -15,6 +15,7 @@ void jn_conf_settings_defaults(struct jn_conf_settings *s)
     memset(s, 0, sizeof(*s));
     s->keepalive_timeout_ms = 75000;
     s->keepalive_requests = 1000;
+    s->keepalive_time_ms = 3600000;
     s->client_header_timeout_ms = 10000;
     s->client_body_timeout_ms = 60000;
     s->send_timeout_ms = 60000;
@@ -57,15 +58,42 @@ static char *dup_or_null(const char *s)
     return s ? jn_strdup(s) : NULL;
 }
 
+static struct jn_conf_kv *dup_kvs(const struct jn_conf_kv *src, size_t n)
+{
+    if (!n)
+        return NULL;
+    struct jn_conf_kv *d = jn_malloc(n * sizeof(*d));
+    for (size_t i = 0; i < n; i++) {
+        d[i] = src[i];
+        d[i].name = jn_strdup(src[i].name);
+        d[i].value = jn_strdup(src[i].value);
+    }
+    return d;
+}
+
+static void free_kvs(struct jn_conf_kv *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].name);
+        free(v[i].value);
+    }
+    free(v);
+}
+
 void jn_conf_settings_copy(struct jn_conf_settings *dst, const struct jn_conf_settings *src)
 {
     *dst = *src;
-    dst->set_headers = NULL;
-    if (src->nset_headers) {
-        dst->set_headers = jn_malloc(src->nset_headers * sizeof(*dst->set_headers));
-        for (size_t i = 0; i < src->nset_headers; i++) {
-            dst->set_headers[i].name = jn_strdup(src->set_headers[i].name);
-            dst->set_headers[i].value = jn_strdup(src->set_headers[i].value);
+    dst->set_headers = dup_kvs(src->set_headers, src->nset_headers);
+    dst->redirects = dup_kvs(src->redirects, src->nredirects);
+    dst->add_headers = dup_kvs(src->add_headers, src->nadd_headers);
+    dst->default_type = dup_or_null(src->default_type);
+    dst->sets = dup_kvs(src->sets, src->nsets);
+    dst->proxy_method = dup_or_null(src->proxy_method);
+    if (src->nerror_pages) {
+        dst->error_pages = jn_malloc(src->nerror_pages * sizeof(*dst->error_pages));
+        for (size_t i = 0; i < src->nerror_pages; i++) {
+            dst->error_pages[i] = src->error_pages[i];
+            dst->error_pages[i].uri = jn_strdup(src->error_pages[i].uri);
         }
     }
     dst->access_log_path = dup_or_null(src->access_log_path);
@@ -77,11 +105,23 @@ void jn_conf_settings_copy(struct jn_conf_settings *dst, const struct jn_conf_se
 
 void jn_conf_settings_free(struct jn_conf_settings *s)
 {
-    for (size_t i = 0; i < s->nset_headers; i++) {
-        free(s->set_headers[i].name);
-        free(s->set_headers[i].value);
-    }
-    free(s->set_headers);
+    free_kvs(s->set_headers, s->nset_headers);
+    free_kvs(s->redirects, s->nredirects);
+    free_kvs(s->add_headers, s->nadd_headers);
+    s->redirects = s->add_headers = NULL;
+    s->nredirects = s->nadd_headers = 0;
+    free(s->default_type);
+    s->default_type = NULL;
+    free_kvs(s->sets, s->nsets);
+    s->sets = NULL;
+    free(s->proxy_method);
+    s->proxy_method = NULL;
+    s->nsets = 0;
+    for (size_t i = 0; i < s->nerror_pages; i++)
+        free(s->error_pages[i].uri);
+    free(s->error_pages);
+    s->error_pages = NULL;
+    s->nerror_pages = 0;
     free(s->access_log_path);
     free(s->access_log_format);
     s->set_headers = NULL;
@@ -290,5 +330,306 @@ JN_CONF_HANDLER(jn_conf_set_access_log)
     free(s->access_log_format);
     s->access_log_path = jn_strdup(path);
     s->access_log_format = jn_strdup(format);
+    return 0;
+}
+
+/* The first entry of a list directive at a level replaces the inherited
+ * list (nginx's rule for proxy_set_header, add_header, proxy_redirect). */
+static void list_here(bool *here, struct jn_conf_kv **v, size_t *n)
+{
+    if (*here)
+        return;
+    free_kvs(*v, *n);
+    *v = NULL;
+    *n = 0;
+    *here = true;
+}
+
+JN_CONF_HANDLER(jn_conf_set_proxy_redirect)
+{
+    struct jn_conf_level *lvl = target;
+    struct jn_conf_settings *s = lvl->s;
+    list_here(&lvl->redirects_here, &s->redirects, &s->nredirects);
+    if (n->nargs == 1) {
+        if (strcmp(n->args[0], "off") == 0) {
+            s->redirect_off = true;
+            free_kvs(s->redirects, s->nredirects);
+            s->redirects = NULL;
+            s->nredirects = 0;
+            return 0;
+        }
+        if (strcmp(n->args[0], "default") != 0)
+            return jn_conf_error(b, n,
+                                 "invalid value \"%s\" in \"proxy_redirect\" directive: expected "
+                                 "\"default\", \"off\" or \"FROM TO\"",
+                                 n->args[0]);
+    } else if (n->args[0][0] == '~') {
+        return jn_conf_error(b, n,
+                             "regular expressions in \"proxy_redirect\" are not supported: write "
+                             "the literal prefix to replace");
+    } else if (!n->args[0][0]) {
+        return jn_conf_error(b, n, "empty prefix in \"proxy_redirect\" directive");
+    }
+    s->redirect_off = false;
+    struct jn_conf_kv *kv = jn_conf_grow(&s->redirects, &s->nredirects, sizeof(*kv));
+    kv->name = jn_strdup(n->nargs == 1 ? "" : n->args[0]);
+    kv->value = jn_strdup(n->nargs == 1 ? "" : n->args[1]);
+    return 0;
+}
+
+JN_CONF_HANDLER(jn_conf_set_add_header)
+{
+    struct jn_conf_level *lvl = target;
+    struct jn_conf_settings *s = lvl->s;
+    const char *name = n->args[0];
+    if (!name[0])
+        return jn_conf_error(b, n, "empty header name in \"add_header\" directive");
+    for (const char *p = name; *p; p++)
+        if (!is_token_char((unsigned char)*p))
+            return jn_conf_error(b, n, "invalid header name \"%s\" in \"add_header\" directive",
+                                 name);
+    for (const char *p = n->args[1]; *p; p++)
+        if (*p == '\r' || *p == '\n')
+            return jn_conf_error(b, n,
+                                 "invalid value in \"add_header %s\": a header value cannot "
+                                 "contain a line break",
+                                 name);
+    if (n->nargs == 3 && strcmp(n->args[2], "always") != 0)
+        return jn_conf_error(b, n,
+                             "invalid parameter \"%s\" in \"add_header\" directive: expected "
+                             "\"always\"",
+                             n->args[2]);
+    list_here(&lvl->add_headers_here, &s->add_headers, &s->nadd_headers);
+    struct jn_conf_kv *kv = jn_conf_grow(&s->add_headers, &s->nadd_headers, sizeof(*kv));
+    kv->name = jn_strdup(name);
+    kv->value = jn_strdup(n->args[1]);
+    kv->always = n->nargs == 3;
+    return 0;
+}
+
+/* Directives jern accepts because they tune what jern does differently
+ * anyway (docs/GATEWAY.md, "Accepted directives" says why for each); their
+ * arguments are still checked where a typo could hide. */
+JN_CONF_HANDLER(jn_conf_set_accepted)
+{
+    (void)target;
+    (void)d;
+    const char *name = n->name;
+    if (strcmp(name, "proxy_buffering") == 0 || strcmp(name, "proxy_request_buffering") == 0 ||
+        strcmp(name, "daemon") == 0) {
+        if (jn_conf_parse_flag(n->args[0]) < 0)
+            return jn_conf_error(b, n,
+                                 "invalid value \"%s\" in \"%s\" directive: expected \"on\" or "
+                                 "\"off\"",
+                                 n->args[0], name);
+        return 0;
+    }
+    if (strcmp(name, "keepalive_time") == 0) {
+        if (jn_conf_parse_time(n->args[0]) < 0)
+            return jn_conf_error(b, n, "invalid value \"%s\" in \"keepalive_time\" directive",
+                                 n->args[0]);
+        return 0;
+    }
+    /* sizes: the first argument of *_size/_buffers directives that are sizes */
+    const char *size = strcmp(name, "proxy_buffers") == 0 ? n->args[n->nargs - 1]
+                       : strstr(name, "_temp_path")        ? NULL
+                                                           : n->args[0];
+    if (strcmp(name, "server_names_hash_bucket_size") == 0 ||
+        strcmp(name, "server_names_hash_max_size") == 0 ||
+        strcmp(name, "types_hash_max_size") == 0 ||
+        strcmp(name, "types_hash_bucket_size") == 0 ||
+        strcmp(name, "variables_hash_max_size") == 0 ||
+        strcmp(name, "variables_hash_bucket_size") == 0 ||
+        strcmp(name, "map_hash_bucket_size") == 0 || strcmp(name, "map_hash_max_size") == 0) {
+        long v;
+        if (jn_conf_parse_int(n->args[0], 1, 1L << 30, &v) < 0)
+            return jn_conf_error(b, n, "invalid value \"%s\" in \"%s\" directive", n->args[0],
+                                 name);
+        return 0;
+    }
+    if (size && jn_conf_parse_size(size) < 0)
+        return jn_conf_error(b, n,
+                             "invalid value \"%s\" in \"%s\" directive: expected a size such "
+                             "as 8k",
+                             size, name);
+    if (!size && !n->args[0][0])
+        return jn_conf_error(b, n, "empty path in \"%s\" directive", name);
+    return 0;
+}
+
+JN_CONF_HANDLER(jn_conf_set_default_type)
+{
+    struct jn_conf_settings *s = settings_of(target);
+    for (const char *p = n->args[0]; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return jn_conf_error(b, n, "invalid value in \"default_type\" directive");
+    free(s->default_type);
+    s->default_type = jn_strdup(n->args[0]);
+    return 0;
+}
+
+JN_CONF_HANDLER(jn_conf_set_error_page)
+{
+    struct jn_conf_level *lvl = target;
+    struct jn_conf_settings *s = lvl->s;
+    if (n->nargs < 2)
+        return jn_conf_error(b, n, "invalid number of arguments in \"error_page\" directive");
+    struct jn_conf_error_page ep = {.resp = -1};
+    size_t last = n->nargs - 1;
+    for (size_t i = 0; i < last; i++) {
+        const char *a = n->args[i];
+        if (a[0] == '=' && i == last - 1) {
+            long v = 0;
+            if (a[1] && jn_conf_parse_int(a + 1, 100, 599, &v) < 0)
+                return jn_conf_error(b, n, "invalid response code \"%s\" in \"error_page\"", a);
+            ep.resp = (int)v;
+            continue;
+        }
+        long v;
+        if (jn_conf_parse_int(a, 300, 599, &v) < 0)
+            return jn_conf_error(b, n,
+                                 "invalid code \"%s\" in \"error_page\" directive: expected a "
+                                 "status from 300 to 599",
+                                 a);
+        if (ep.ncodes == JN_CONF_ERROR_PAGE_CODES)
+            return jn_conf_error(b, n, "too many codes in one \"error_page\" directive");
+        ep.codes[ep.ncodes++] = (int)v;
+    }
+    if (!ep.ncodes)
+        return jn_conf_error(b, n, "no status code in \"error_page\" directive");
+    const char *uri = n->args[last];
+    if (uri[0] == '@')
+        return jn_conf_error(b, n,
+                             "named locations (\"%s\") are not supported in \"error_page\": "
+                             "use a URI such as /50x.html",
+                             uri);
+    if (strchr(uri, '$'))
+        return jn_conf_error(b, n, "variables in \"error_page\" are not supported");
+    if (uri[0] != '/' && strncmp(uri, "http://", 7) != 0 && strncmp(uri, "https://", 8) != 0)
+        return jn_conf_error(b, n,
+                             "invalid URI \"%s\" in \"error_page\": expected /path or an "
+                             "http(s):// URL",
+                             uri);
+    if (!lvl->error_pages_here) {
+        for (size_t i = 0; i < s->nerror_pages; i++)
+            free(s->error_pages[i].uri);
+        free(s->error_pages);
+        s->error_pages = NULL;
+        s->nerror_pages = 0;
+        lvl->error_pages_here = true;
+    }
+    struct jn_conf_error_page *e =
+        jn_conf_grow(&s->error_pages, &s->nerror_pages, sizeof(*s->error_pages));
+    *e = ep;
+    e->uri = jn_strdup(uri);
+    return 0;
+}
+
+JN_CONF_HANDLER(jn_conf_set_flag)
+{
+    int v = jn_conf_parse_flag(n->args[0]);
+    if (v < 0)
+        return jn_conf_error(b, n,
+                             "invalid value \"%s\" in \"%s\" directive: expected \"on\" or \"off\"",
+                             n->args[0], n->name);
+    *(bool *)((char *)settings_of(target) + d->offset) = v != 0;
+    return 0;
+}
+
+/* "$name" -> "name", or NULL when it is no variable name. */
+static const char *var_name(const char *a)
+{
+    if (a[0] != '$' || !a[1])
+        return NULL;
+    for (const char *p = a + 1; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_'))
+            return NULL;
+    return a + 1;
+}
+
+JN_CONF_HANDLER(jn_conf_set_map)
+{
+    (void)target;
+    struct jn_conf *c = b->conf;
+    const char *name = var_name(n->args[1]);
+    if (!name)
+        return jn_conf_error(b, n, "invalid variable name \"%s\" in \"map\": expected $name",
+                             n->args[1]);
+    for (size_t i = 0; i < c->nmaps; i++)
+        if (strcmp(c->maps[i].name, name) == 0)
+            return jn_conf_error(b, n, "duplicate \"map\" of $%s (first on line %d)", name,
+                                 c->maps[i].line);
+    struct jn_conf_map *m = jn_conf_grow(&c->maps, &c->nmaps, sizeof(*c->maps));
+    m->source = jn_strdup(n->args[0]);
+    m->name = jn_strdup(name);
+    m->line = n->line;
+    for (size_t i = 0; i < n->nchildren; i++) {
+        const struct jn_conf_node *e = &n->children[i];
+        if (strcmp(e->name, "default") == 0) {
+            free(m->dflt);
+            m->dflt = jn_strdup(e->args[0]);
+            continue;
+        }
+        if (strcmp(e->name, "hostnames") == 0 || strcmp(e->name, "volatile") == 0 ||
+            strcmp(e->name, "include") == 0)
+            return jn_conf_error(b, e, "\"%s\" in a \"map\" block is not supported", e->name);
+        const char *key = e->name[0] == '\\' ? e->name + 1 : e->name; /* "\\~x": a literal ~ */
+        struct jn_conf_kv *kv = jn_conf_grow(&m->entries, &m->nentries, sizeof(*kv));
+        kv->name = jn_strdup(key);
+        kv->value = jn_strdup(e->args[0]);
+        kv->always = e->name[0] == '\\'; /* literal, even if it starts with '~' */
+    }
+    if (!m->dflt)
+        m->dflt = jn_strdup("");
+    return 0;
+}
+
+JN_CONF_HANDLER(jn_conf_set_set)
+{
+    struct jn_conf_settings *s = settings_of(target);
+    const char *name = var_name(n->args[0]);
+    if (!name)
+        return jn_conf_error(b, n, "invalid variable name \"%s\" in \"set\": expected $name",
+                             n->args[0]);
+    struct jn_conf_kv *kv = jn_conf_grow(&s->sets, &s->nsets, sizeof(*kv));
+    kv->name = jn_strdup(name);
+    kv->value = jn_strdup(n->args[1]);
+    return 0;
+}
+
+JN_CONF_HANDLER(jn_conf_set_proxy_method)
+{
+    struct jn_conf_settings *s = settings_of(target);
+    const char *m = n->args[0];
+    if (!m[0] || strchr(m, '$'))
+        return jn_conf_error(b, n,
+                             "invalid method \"%s\" in \"proxy_method\": expected a method name "
+                             "such as GET (variables are not supported)",
+                             m);
+    for (const char *p = m; *p; p++)
+        if (!is_token_char((unsigned char)*p))
+            return jn_conf_error(b, n, "invalid method \"%s\" in \"proxy_method\"", m);
+    free(s->proxy_method);
+    s->proxy_method = jn_strdup(m);
+    return 0;
+}
+
+JN_CONF_HANDLER(jn_conf_set_pass_request)
+{
+    struct jn_conf_settings *s = settings_of(target);
+    int v = jn_conf_parse_flag(n->args[0]);
+    if (v < 0)
+        return jn_conf_error(b, n,
+                             "invalid value \"%s\" in \"%s\" directive: expected \"on\" or \"off\"",
+                             n->args[0], n->name);
+    if (strcmp(n->name, "proxy_pass_request_headers") == 0) {
+        s->no_pass_headers = v == 0;
+        return 0;
+    }
+    if (v == 0)
+        return jn_conf_error(b, n,
+                             "\"proxy_pass_request_body off\" is not supported: jern streams the "
+                             "request body to the upstream");
     return 0;
 }

@@ -74,11 +74,14 @@ void gw_alog_request(struct gw_worker *w, struct gw_req *r)
     gw_conn_vars(c, &ctx);
     ctx.status = r->status;
     ctx.body_bytes_sent = r->body_bytes;
-    ctx.bytes_sent = r->body_bytes;
+    ctx.bytes_sent = r->head_bytes + r->body_bytes;
     ctx.request_length = r->head_len;
     ctx.upstream_addr = r->up_addrs[0] ? r->up_addrs : NULL;
     ctx.upstream_status = r->up_statuses[0] ? r->up_statuses : NULL;
     ctx.upstream_response_time_us = r->up_time_us;
+    ctx.upstream_connect_time_us = r->up_connect_us;
+    ctx.upstream_header_time_us = r->up_time_us;
+    ctx.upstream_response_length = r->resp_head_done ? (int64_t)r->rs.body_out : -1;
     ctx.request_time_us = (jn_loop_now_ns(c->w->loop) - r->start_ns) / 1000;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -86,6 +89,13 @@ void gw_alog_request(struct gw_worker *w, struct gw_req *r)
     ctx.time_msec = (int)(ts.tv_nsec / 1000000);
     ctx.connection = c->serial;
     ctx.connection_requests = c->nreqs + 1;
+    if (r->snap && r->loc) {
+        ctx.user = &r->snap->routes->uvars;
+        ctx.sets = r->loc->sets;
+        ctx.nsets = r->loc->nsets;
+        ctx.proxy_host = r->loc->proxy_host;
+        ctx.server_name = r->loc->server_name;
+    }
     jn_accesslog_write(lg, &ac->fmt, &ctx);
 }
 

@@ -15,6 +15,7 @@
 #include "gateway/proxy.h"
 #include "core/log.h"
 #include "http/status.h"
+#include "gateway/date.h"
 #include "net/sock.h"
 #include "tls/tls.h"
 
@@ -27,6 +28,7 @@ static void client_event(struct jn_loop *loop, struct jn_io *io, uint32_t events
 static void client_timeout(struct jn_loop *loop, struct jn_timer *t);
 static void read_head(struct gw_conn *c);
 static void local_run(struct gw_req *r);
+static void client_return(struct gw_req *r, int as_status);
 static struct jn_tls_cert *sni_pick(void *arg, const char *name);
 static void tls_handshake(struct gw_conn *c);
 
@@ -81,6 +83,7 @@ static struct gw_conn *accept_conn(struct gw_worker *w, int fd, const struct jn_
     c->w = w;
     c->listen_id = listen_id;
     c->serial = ++w->serial;
+    c->born_ms = jn_loop_now(w->loop);
     size_t n = JN_MIN((size_t)peer->len, sizeof(c->remote));
     memcpy(&c->remote, &peer->ss, n);
     if (!h2_stream)
@@ -310,11 +313,104 @@ static void client_event(struct jn_loop *loop, struct jn_io *io, uint32_t events
     }
 }
 
+/* Request body bytes at p[0..n) that a local answer does not need:
+ * counted (Content-Length) or decoded (chunked) and dropped. Returns the
+ * bytes that belonged to the body, or JN_EBADINPUT; sets rq.body_done at its
+ * end. */
+static ssize_t discard_some(struct gw_req *r, const char *p, size_t n)
+{
+    if (r->hreq.framing == JN_FRAMING_LENGTH) {
+        size_t k = (size_t)JN_MIN((uint64_t)n, r->rq.remaining);
+        r->rq.remaining -= k;
+        if (!r->rq.remaining)
+            r->rq.body_done = true;
+        return (ssize_t)k;
+    }
+    size_t used = 0;
+    while (used < n && !r->rq.dec.done) {
+        const char *d;
+        size_t dl;
+        ssize_t k = jn_chunked_decode(&r->rq.dec, p + used, n - used, &d, &dl);
+        if (k < 0)
+            return k;
+        if (k == 0)
+            break;
+        used += (size_t)k;
+    }
+    if (r->rq.dec.done)
+        r->rq.body_done = true;
+    return (ssize_t)used;
+}
+
+/* A request with a body gets a local answer: nginx reads and drops the body
+ * so that the connection (and what is pipelined after it) goes on. The part
+ * already in the buffer is judged now (a malformed chunked body gets 400);
+ * the rest is read after the answer went out. Returns false when the 400 was
+ * sent. */
+static bool discard_begin(struct gw_req *r)
+{
+    struct gw_conn *c = r->c;
+    if (r->rq.body_done)
+        return true;
+    r->rq.remaining = r->hreq.content_length;
+    jn_chunked_init(&r->rq.dec);
+    ssize_t k = discard_some(r, c->buf + r->head_len, c->len - r->head_len);
+    if (k < 0) {
+        r->keep_alive = false;
+        gw_client_respond(r, 400, "invalid chunked request body", NULL);
+        return false;
+    }
+    if (r->rq.body_done) {
+        r->rq_pos = r->head_len + (size_t)k;
+        return true;
+    }
+    c->len = r->head_len; /* dropped; the rest is read after the answer */
+    r->discarding = true;
+    return true;
+}
+
+/* Reads and drops the rest of a discarded body, then finishes the exchange. */
+static void discard_read(struct gw_req *r)
+{
+    struct gw_conn *c = r->c;
+    for (;;) {
+        if (!c->rd_ready) {
+            const struct jn_conf_settings *s = r->loc ? r->loc->s : conn_settings(c);
+            jn_timer_start(c->w->loop, &c->timer, s ? s->client_body_timeout_ms : 60000);
+            return;
+        }
+        c->len = r->head_len;
+        ssize_t n = gw_conn_read(c, c->buf, &c->len, c->cap);
+        if (n == -EAGAIN)
+            continue;
+        if (n <= 0) {
+            gw_client_close(c);
+            return;
+        }
+        ssize_t k = discard_some(r, c->buf + r->head_len, c->len - r->head_len);
+        if (k < 0) {
+            gw_client_close(c); /* the answer is out: nothing else to say */
+            return;
+        }
+        if (r->rq.body_done) {
+            jn_timer_park(c->w->loop, &c->timer);
+            r->rq_pos = r->head_len + (size_t)k;
+            gw_client_finish(c);
+            return;
+        }
+    }
+}
+
 static void local_run(struct gw_req *r)
 {
     struct gw_conn *c = r->c;
+    if (r->discarding && r->rs.iov_i == r->rs.niov) {
+        discard_read(r);
+        return;
+    }
     if (!c->wr_ready)
         return;
+
     bool full;
     ssize_t n = gw_conn_flush(c, &r->rs, &full);
     if (n < 0) {
@@ -327,18 +423,90 @@ static void local_run(struct gw_req *r)
         jn_timer_start(c->w->loop, &c->timer, s ? s->send_timeout_ms : 60000);
         return;
     }
+    if (r->discarding && !r->rq.body_done) {
+        discard_read(r);
+        return;
+    }
     gw_client_finish(c);
 }
 
-void gw_client_respond(struct gw_req *r, int status, const char *text, const char *location)
+/* Appends the start of every head jern makes itself: the status line
+ * (HTTP/1.1 whatever the request's version, as nginx), Server, Date and
+ * Content-Type. Returns the length written at out (room for 512 bytes). */
+static size_t local_head_start(struct gw_req *r, int status, const char *ctype, char *out)
+{
+    size_t n = 9;
+    memcpy(out, "HTTP/1.1 ", 9);
+    n += gw_put_uint(out + n, (unsigned)status);
+    out[n++] = ' ';
+    const char *reason = jn_http_reason(status);
+    size_t rl = JN_MIN(strlen(reason), (size_t)64);
+    memcpy(out + n, reason, rl);
+    n += rl;
+    static const char server[] = "\r\nServer: jern\r\n";
+    memcpy(out + n, server, sizeof(server) - 1);
+    n += sizeof(server) - 1;
+    memcpy(out + n, gw_date_line(&r->c->w->date), GW_DATE_LEN);
+    n += GW_DATE_LEN;
+    int k = snprintf(out + n, 200, "Content-Type: %s\r\n", ctype);
+    n += k < 0 ? 0 : JN_MIN((size_t)k, (size_t)199);
+    return n;
+}
+
+/* The end of a local head: Content-Length, Retry-After for 503, Connection. */
+static size_t local_head_end(struct gw_req *r, int status, size_t blen, char *out)
+{
+    const char *conn = r->keep_alive ? (r->hreq.minor_version == 0 ? "Connection: keep-alive\r\n" : "")
+                                     : "Connection: close\r\n";
+    int n = snprintf(out, 160, "Content-Length: %zu\r\n%s%s\r\n", blen,
+                     status == 503 ? "Retry-After: 1\r\n" : "", conn);
+    return n > 0 ? (size_t)n : 0;
+}
+
+static void local_begin(struct gw_req *r, int status)
 {
     struct gw_conn *c = r->c;
     r->phase = GW_P_LOCAL;
     r->status = status;
     r->client_started = true;
-    /* Unread request body bytes would be taken for the next request. */
-    if (!r->rq.body_done || c->w->draining)
+    /* Unread request body bytes would be taken for the next request, unless
+     * they are being discarded. */
+    if ((!r->rq.body_done && !r->discarding) || c->w->draining)
         r->keep_alive = false;
+    jn_pipe_clear(&r->rs);
+}
+
+/* error_page: when r's location has one for status, answers with it (once
+ * per request, so a page that errs does not loop) and returns true. */
+static bool error_page(struct gw_req *r, int status)
+{
+    if (!r->loc || !r->loc->nerrs || r->error_paged)
+        return false;
+    const struct jn_gw_error_page *ep = jn_gw_error_page_find(r->loc, status);
+    if (!ep)
+        return false;
+    r->error_paged = true;
+    const struct jn_conf_error_page *ce = ep->ce;
+    if (!ep->target) {
+        /* a URL: nginx redirects with 302 unless "=30x" says otherwise */
+        int code = ce->resp == 301 || ce->resp == 303 || ce->resp == 307 || ce->resp == 308
+                       ? ce->resp
+                       : 302;
+        gw_client_respond(r, code, NULL, ce->uri);
+        return true;
+    }
+    /* the target location's return answers, with the original status unless
+     * "=CODE" (that code) or "=" (the target's own) says otherwise */
+    r->loc = ep->target;
+    client_return(r, ce->resp < 0 ? status : ce->resp);
+    return true;
+}
+
+void gw_client_respond(struct gw_req *r, int status, const char *text, const char *location)
+{
+    if (status >= 300 && error_page(r, status))
+        return;
+    local_begin(r, status);
     bool redirect = location && status >= 300 && status < 400;
     char body[512];
     int blen;
@@ -357,21 +525,84 @@ void gw_client_respond(struct gw_req *r, int status, const char *text, const cha
         blen = (int)sizeof(body) - 1;
     bool no_body = r->hreq.method_id == JN_HTTP_HEAD || status == 204 || status == 304;
     const char *ctype = status >= 400 || redirect ? "text/html" : "text/plain";
-    int n =
-        snprintf(r->scratch, sizeof(r->scratch),
-                 "HTTP/1.%d %d %s\r\nServer: jern\r\nContent-Type: %s\r\n"
-                 "Content-Length: %d\r\n%s%s%s%s%s\r\n%.*s",
-                 r->hreq.minor_version == 0 ? 0 : 1, status, jn_http_reason(status), ctype, blen,
-                 redirect ? "Location: " : "", redirect ? location : "", redirect ? "\r\n" : "",
-                 status == 503 ? "Retry-After: 1\r\n" : "",
-                 r->keep_alive ? (r->hreq.minor_version == 0 ? "Connection: keep-alive\r\n" : "")
-                               : "Connection: close\r\n",
-                 no_body ? 0 : blen, body);
-    if (n < 0 || (size_t)n >= sizeof(r->scratch))
-        n = (int)sizeof(r->scratch) - 1;
+    char *o = r->scratch;
+    size_t cap = sizeof(r->scratch);
+    size_t n = local_head_start(r, status, ctype, o);
+    /* room: the head start is < 256 bytes, add_header < 1024, the end < 160,
+     * the body < 512 */
+    n += gw_add_headers(r, status, o + n, 1024);
+    if (redirect) {
+        int k = snprintf(o + n, cap - n - 700, "Location: %s\r\n", location);
+        n += k > 0 ? JN_MIN((size_t)k, cap - n - 701) : 0;
+    }
+    n += local_head_end(r, status, (size_t)blen, o + n);
+    if (!no_body) {
+        memcpy(o + n, body, (size_t)blen);
+        n += (size_t)blen;
+    }
     r->body_bytes = no_body ? 0 : (uint64_t)blen;
-    jn_pipe_clear(&r->rs);
-    jn_pipe_push(&r->rs, r->scratch, (size_t)n);
+    r->head_bytes = n - r->body_bytes;
+    jn_pipe_push(&r->rs, o, n);
+    local_run(r);
+}
+
+/* return CODE [TEXT|URL], as nginx: 444 closes the connection without an
+ * answer; a redirect code sends the (absolute) Location and the HTML page;
+ * another code with a text sends the text alone (text/plain); without a
+ * text, codes >= 400 send the HTML page and others an empty body. */
+static void client_return(struct gw_req *r, int as_status)
+{
+    const struct jn_gw_location *loc = r->loc;
+    const struct jn_conf_location *cl = loc->cl;
+    int code = as_status ? as_status : cl->return_code;
+    if (code == 444) {
+        r->phase = GW_P_LOCAL;
+        r->status = 444;
+        r->client_started = true; /* logged as 444, as nginx */
+        r->keep_alive = false;
+        gw_client_close(r->c);
+        return;
+    }
+    bool redirect = code == 301 || code == 302 || code == 303 || code == 307 || code == 308;
+    const char *text = cl->return_text;
+    size_t tl = text ? strlen(text) : 0;
+    char val[2048];
+    if (loc->has_ret && loc->ret.has_vars) {
+        /* redirects evaluate into val; texts straight into the scratch area */
+        char *dst = redirect ? val : r->scratch;
+        size_t cap = redirect ? sizeof(val) - 1 : sizeof(r->scratch);
+        ssize_t n = gw_eval_template(r, &loc->ret, dst, cap);
+        if (n < 0) {
+            gw_client_respond(r, 500, "the return value is too long or invalid", NULL);
+            return;
+        }
+        text = dst;
+        tl = (size_t)n;
+    }
+    if (redirect) {
+        char abs[2300];
+        ssize_t n = text ? gw_absolute_location(r, text, tl, abs, sizeof(abs)) : -1;
+        if (text && n < 0) {
+            gw_client_respond(r, 500, "the redirect URL is too long", NULL);
+            return;
+        }
+        gw_client_respond(r, code, NULL, text ? abs : NULL);
+        return;
+    }
+    if (!text) {
+        gw_client_respond(r, code, NULL, NULL);
+        return;
+    }
+    local_begin(r, code); /* a return with a text is no error: no error_page, as nginx */
+    bool no_body = r->hreq.method_id == JN_HTTP_HEAD || code == 204 || code == 304;
+    size_t n = local_head_start(r, code, loc->default_type, r->rscratch);
+    n += gw_add_headers(r, code, r->rscratch + n, 1024);
+    n += local_head_end(r, code, tl, r->rscratch + n);
+    jn_pipe_push(&r->rs, r->rscratch, n);
+    if (!no_body && tl)
+        jn_pipe_push(&r->rs, text, tl);
+    r->head_bytes = n;
+    r->body_bytes = no_body ? 0 : tl;
     local_run(r);
 }
 
@@ -413,15 +644,24 @@ static void start_request(struct gw_conn *c)
     r->loc = l ? jn_gw_route(r->snap, l, h->host, h->host_len, h->path, h->path_len, &app) : NULL;
     const struct jn_conf_settings *s = r->loc ? r->loc->s : conn_settings(c);
     r->keep_alive = h->keep_alive && !w->draining && s && s->keepalive_timeout_ms > 0 &&
-                    c->nreqs + 1 < (uint32_t)s->keepalive_requests;
-    /* The body is not read for local answers: the pipe says where it ends only
-     * for the proxied case, so a local answer with a body closes the connection. */
+                    c->nreqs + 1 < (uint32_t)s->keepalive_requests &&
+                    jn_loop_now(w->loop) - c->born_ms < s->keepalive_time_ms;
+    /* A local answer reads and drops the body (discard_begin); a proxied
+     * one streams it. */
     jn_pipe_clear(&r->rq);
     r->rq.body_done = h->framing == JN_FRAMING_NONE;
+    if (h->method_id == JN_HTTP_TRACE || h->method_id == JN_HTTP_CONNECT) {
+        /* nginx answers both itself: TRACE would echo credentials, and
+         * jern is no forward proxy */
+        r->keep_alive = false;
+        gw_client_respond(r, 405, "TRACE and CONNECT are not served", NULL);
+        return;
+    }
     if (gw_challenge_respond(r) || gw_https_respond(r, app))
         return;
     if (!r->loc) {
-        gw_client_respond(r, 404, NULL, NULL);
+        if (discard_begin(r))
+            gw_client_respond(r, 404, NULL, NULL);
         return;
     }
     if (s->client_max_body_size > 0 && h->framing == JN_FRAMING_LENGTH &&
@@ -432,26 +672,31 @@ static void start_request(struct gw_conn *c)
     }
     const struct jn_conf_location *cl = r->loc->cl;
     if (cl && cl->return_code) {
-        int code = cl->return_code;
-        bool redirect = code == 301 || code == 302 || code == 303 || code == 307 || code == 308;
-        const char *text = cl->return_text;
-        char val[2048];
-        if (r->loc->has_ret && r->loc->ret.has_vars) {
-            ssize_t n = gw_eval_template(r, &r->loc->ret, val, sizeof(val) - 1);
-            if (n < 0) {
-                gw_client_respond(r, 500, "the return value is too long or invalid", NULL);
-                return;
-            }
-            val[n] = '\0';
-            text = val;
-        }
-        gw_client_respond(r, code, redirect ? NULL : text, redirect ? text : NULL);
+        if (cl->return_code == 444 || discard_begin(r))
+            client_return(r, 0);
         return;
     }
     if (app) {
         r->u = app->u;
         r->wait_ready = app->wait_ready;
         r->wait_timeout_ms = app->wait_timeout_ms;
+    } else if (r->loc->has_pass_tpl) {
+        /* proxy_pass http://$var: the value names an upstream block */
+        char name[256];
+        ssize_t n = gw_eval_template(r, &r->loc->pass_tpl, name, sizeof(name));
+        const struct jn_gw_routes *rt = r->snap->routes;
+        size_t i = 0;
+        while (n >= 0 && i < rt->nups &&
+               !(strlen(rt->up_names[i]) == (size_t)n && memcmp(rt->up_names[i], name, (size_t)n) == 0))
+            i++;
+        if (n < 0 || i == rt->nups) {
+            gw_client_respond(r, 502, "proxy_pass names no upstream block", NULL);
+            return;
+        }
+        const struct jn_gw_up *up = &r->snap->ups[i];
+        r->u = up->u;
+        r->wait_ready = up->wait_ready;
+        r->wait_timeout_ms = up->wait_timeout_ms;
     } else if (r->loc->upstream >= 0) {
         const struct jn_gw_up *up = &r->snap->ups[r->loc->upstream];
         r->u = up->u;

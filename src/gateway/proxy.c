@@ -303,6 +303,7 @@ static void attempt(struct gw_req *r)
     } else {
         uc->connected = true;
         uc->wr_ready = true;
+        r->up_connect_us = 0;
     }
     uc->req = r;
     jn_timer_set_cb(&uc->timer, up_timeout, uc); /* a pooled one's is parked */
@@ -390,11 +391,20 @@ static int parse_response(struct gw_req *r)
     r->up_time_us = (jn_loop_now_ns(r->c->w->loop) - r->attempt_ns) / 1000;
     jn_peer_stats_record(r->peer, r->c->w->id, status, r->up_time_us);
     unsigned kind = jn_upstream_status_cause(status);
-    if (kind && retry_allowed(r, kind, !r->body_discarded)) {
+    /* As nginx, an answer is relayed when no other peer could take the
+     * request (a down one does not count): its status beats a 502. */
+    if (kind && retry_allowed(r, kind, !r->body_discarded) &&
+        jn_upstream_has_untried(r->u, jn_loop_now(r->c->w->loop), r->tried, (size_t)r->ntried)) {
         attempt_failed(r, kind, status, "upstream answered with an error status");
         return -1;
     }
     append_status(r->up_statuses, sizeof(r->up_statuses), status);
+    if (status >= 300 && r->loc->s->intercept_errors && jn_gw_error_page_find(r->loc, status)) {
+        /* proxy_intercept_errors: the error_page answers instead */
+        close_up(r, false);
+        gw_exch_respond(r, status, NULL, NULL);
+        return -1;
+    }
     r->resp_head_done = true;
     r->rs_pos = (size_t)rc;
     gw_proxy_response_head(r, (size_t)rc);
@@ -532,6 +542,7 @@ static int pump_connect(struct gw_req *r, struct gw_upconn *uc)
         return PUMP_GONE;
     }
     uc->connected = true;
+    r->up_connect_us = (jn_loop_now_ns(r->c->w->loop) - r->attempt_ns) / 1000;
     r->up_progress = true;
     return PUMP_MOVED;
 }

@@ -35,4 +35,15 @@ bool gw_is_idempotent(enum jn_http_method m);
 /* Writes v in decimal at dst (room for 10 digits); returns the length. */
 size_t gw_put_uint(char *dst, unsigned v);
 
+/* Makes a redirect target that starts with '/' absolute, as nginx's
+ * absolute_redirect: scheme://$host[:listen port]target. Other targets are
+ * copied. Returns the length written at out (NUL-terminated), or -1 when it
+ * does not fit in cap. Worker thread. */
+ssize_t gw_absolute_location(struct gw_req *r, const char *t, size_t tl, char *out, size_t cap);
+
+/* Writes the add_header lines of r's location that apply to status
+ * ("Name: value\r\n" each; empty values are left out) at out; returns
+ * the bytes written (lines that do not fit are dropped). Worker thread. */
+size_t gw_add_headers(struct gw_req *r, int status, char *out, size_t cap);
+
 #endif

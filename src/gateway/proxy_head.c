@@ -8,6 +8,7 @@
 
 #include "core/log.h"
 #include "gateway/conn_io.h"
+#include "gateway/date.h"
 
 #include <arpa/inet.h>
 
@@ -186,6 +187,9 @@ ssize_t gw_eval_template(struct gw_req *r, const struct jn_template *t, char *ou
     ctx.remote_addr = remote_text(r);
     gw_conn_vars(r->c, &ctx);
     ctx.proxy_host = r->loc->proxy_host;
+    ctx.user = &r->snap->routes->uvars;
+    ctx.sets = r->loc->sets;
+    ctx.nsets = r->loc->nsets;
     ctx.upstream_response_time_us = -1;
     ctx.connection = r->c->serial;
     ctx.connection_requests = r->c->nreqs + 1;
@@ -202,6 +206,9 @@ static void fill_ctx(struct gw_req *r, struct jn_var_ctx *ctx)
     ctx->remote_addr = templates ? remote_text(r) : NULL;
     gw_conn_vars(r->c, ctx);
     ctx->proxy_host = r->loc->proxy_host ? r->loc->proxy_host : r->u->name;
+    ctx->user = &r->snap->routes->uvars;
+    ctx->sets = r->loc->sets;
+    ctx->nsets = r->loc->nsets;
     ctx->upstream_response_time_us = -1;
     ctx->connection = r->c->serial;
     ctx->connection_requests = r->c->nreqs + 1;
@@ -248,7 +255,10 @@ int gw_proxy_request_head(struct gw_req *r)
     char *buf = r->c->buf;
     r->scratch_len = 0;
     jn_pipe_clear(p);
-    jn_pipe_push(p, h->method, h->method_len);
+    if (loc->s->proxy_method)
+        jn_pipe_push(p, loc->s->proxy_method, strlen(loc->s->proxy_method));
+    else
+        jn_pipe_push(p, h->method, h->method_len);
     jn_pipe_push(p, " ", 1);
     if (loc->pass_uri) {
         /* proxy_pass with a URI: the matched prefix is replaced, as nginx. */
@@ -288,6 +298,21 @@ int gw_proxy_request_head(struct gw_req *r)
     }
     if (chunked)
         jn_pipe_push(p, "Transfer-Encoding: chunked\r\n", 28);
+    if (loc->s->no_pass_headers) {
+        /* proxy_pass_request_headers off: only what jern sets, and the
+         * body's length (the body still goes, as nginx) */
+        if (h->framing == JN_FRAMING_LENGTH) {
+            char *cl = r->scratch + r->scratch_len;
+            int k = snprintf(cl, sizeof(r->scratch) - r->scratch_len, "Content-Length: %llu\r\n",
+                             (unsigned long long)h->content_length);
+            if (k < 0 || (size_t)k >= sizeof(r->scratch) - r->scratch_len)
+                return JN_ETOOBIG;
+            r->scratch_len += (size_t)k;
+            jn_pipe_push(p, cl, (size_t)k);
+        }
+        jn_pipe_push(p, CRLF, 2);
+        return jn_pipe_has_room(p) ? 0 : JN_ETOOBIG;
+    }
     const char *head_end = buf + r->head_len;
     struct conn_names cn;
     conn_names_collect(h->headers, h->nheaders, h->conn_flags, &cn);
@@ -313,6 +338,189 @@ int gw_proxy_request_head(struct gw_req *r)
     if (!jn_pipe_has_room(p))
         return JN_ETOOBIG;
     return 0;
+}
+
+/* Makes a redirect target absolute as nginx's absolute_redirect does:
+ * scheme://host[:port] before a target that starts with '/'. The host is
+ * $host (server_name_in_redirect off; without a Host, the local address the
+ * client reached), the port the listen address's unless
+ * it is the scheme's default (port_in_redirect on). Returns the length in
+ * out, or -1 when it does not fit. */
+ssize_t gw_absolute_location(struct gw_req *r, const char *t, size_t tl, char *out, size_t cap)
+{
+    if (tl == 0 || t[0] != '/')
+        return tl < cap ? (memcpy(out, t, tl), out[tl] = '\0', (ssize_t)tl) : -1;
+    struct jn_var_ctx ctx;
+    memset(&ctx, 0, sizeof(ctx));
+    gw_conn_vars(r->c, &ctx);
+    const struct jn_http_request *h = &r->hreq;
+    const char *host = "localhost";
+    size_t hl = 9;
+    char ip[INET6_ADDRSTRLEN + 2];
+    if (h->host && h->host_len) {
+        host = h->host;
+        hl = h->host_len;
+        const char *end = host[0] == '[' ? memchr(host, ']', hl) : NULL;
+        const char *colon = memchr(end ? end : host, ':', hl - (size_t)((end ? end : host) - host));
+        if (colon)
+            hl = (size_t)(colon - host);
+        if (hl && host[hl - 1] == '.')
+            hl--;
+    } else {
+        /* no Host (HTTP/1.0): the address the client reached, as nginx */
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        if (getsockname(r->c->io.fd, (struct sockaddr *)&ss, &sl) == 0 &&
+            (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)) {
+            bool v6 = ss.ss_family == AF_INET6;
+            ip[0] = '[';
+            const void *a = v6 ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+                               : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
+            if (inet_ntop(ss.ss_family, a, ip + 1, sizeof(ip) - 2)) {
+                host = v6 ? ip : ip + 1;
+                hl = strlen(host);
+                if (v6) {
+                    ip[hl] = ']';
+                    hl++;
+                }
+            }
+        } else if (r->loc && r->loc->server_name[0]) {
+            host = r->loc->server_name;
+            hl = strlen(host);
+        }
+    }
+    bool https = strcmp(ctx.scheme, "https") == 0;
+    int port = 0;
+    if (r->listen) {
+        const struct sockaddr *sa = (const struct sockaddr *)&r->listen->addr.ss;
+        if (sa->sa_family == AF_INET)
+            port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
+        else if (sa->sa_family == AF_INET6)
+            port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+    }
+    char ps[8] = "";
+    if (port && port != (https ? 443 : 80))
+        snprintf(ps, sizeof(ps), ":%d", port);
+    int n = snprintf(out, cap, "%s://%.*s%s%.*s", ctx.scheme, (int)hl, host, ps, (int)tl, t);
+    if (n < 0 || (size_t)n >= cap)
+        return -1;
+    char *hp = out + strlen(ctx.scheme) + 3; /* $host is lower-case */
+    for (size_t i = 0; i < hl; i++)
+        hp[i] = (char)jn_http_lower[(uint8_t)hp[i]];
+    return n;
+}
+
+size_t gw_add_headers(struct gw_req *r, int status, char *out, size_t cap)
+{
+    const struct jn_gw_location *loc = r->loc;
+    if (!loc || !loc->nadds)
+        return 0;
+    /* nginx adds them to these codes only, unless "always" */
+    bool ok = status == 200 || status == 201 || status == 204 || status == 206 || status == 301 ||
+              status == 302 || status == 303 || status == 304 || status == 307 || status == 308;
+    struct jn_var_ctx ctx;
+    bool ctx_ready = false;
+    size_t n = 0;
+    for (size_t i = 0; i < loc->nadds; i++) {
+        const struct jn_gw_add_header *h = &loc->adds[i];
+        if (!ok && !h->always)
+            continue;
+        if (cap - n < h->name_len + 5)
+            break;
+        if (!ctx_ready) {
+            memset(&ctx, 0, sizeof(ctx));
+            ctx.req = &r->hreq;
+            ctx.remote_addr = remote_text(r);
+            gw_conn_vars(r->c, &ctx);
+            ctx.proxy_host = loc->proxy_host;
+            ctx.server_name = loc->server_name;
+            ctx.user = &r->snap->routes->uvars;
+            ctx.sets = loc->sets;
+            ctx.nsets = loc->nsets;
+            ctx.status = status;
+            ctx.upstream_response_time_us = -1;
+            ctx.connection = r->c->serial;
+            ctx.connection_requests = r->c->nreqs + 1;
+            ctx.upstream_addr = r->up_addrs[0] ? r->up_addrs : NULL;
+            ctx.upstream_status = r->up_statuses[0] ? r->up_statuses : NULL;
+            ctx_ready = true;
+        }
+        char *o = out + n;
+        memcpy(o, h->name, h->name_len);
+        memcpy(o + h->name_len, ": ", 2);
+        ssize_t v = jn_template_eval(&h->value, &ctx, false, o + h->name_len + 2,
+                                     cap - n - h->name_len - 4);
+        if (v <= 0)
+            continue; /* empty: not sent, as nginx; too long: dropped */
+        size_t k = h->name_len + 2 + (size_t)v;
+        memcpy(o + k, "\r\n", 2);
+        n += k + 2;
+    }
+    return n;
+}
+
+/* proxy_redirect: the first rule whose prefix starts v replaces it; then a
+ * Location that is a path is made absolute (nginx's header filter does that
+ * to every Location). Writes "Name: value\r\n" at out and returns its
+ * length, or 0 when the header goes as it came. */
+static size_t rewrite_redirect(struct gw_req *r, const struct jn_http_header *hd, bool location,
+                               char *out, size_t cap)
+{
+    const struct jn_gw_location *loc = r->loc;
+    const char *v = hd->value;
+    size_t vl = hd->value_len;
+    size_t skip = 0; /* Refresh: the part before "url=" stays */
+    if (!location) {
+        for (size_t i = 0; i + 4 <= vl; i++)
+            if (strncasecmp(v + i, "url=", 4) == 0) {
+                skip = i + 4;
+                break;
+            }
+        if (!skip)
+            return 0;
+    }
+    const char *u = v + skip;
+    size_t ul = vl - skip;
+    char tmp[1536];
+    const char *res = u;
+    size_t rl = ul;
+    for (size_t i = 0; loc && i < loc->nredirects; i++) {
+        const struct jn_gw_redirect *rd = &loc->redirects[i];
+        if (ul < rd->from_len || memcmp(u, rd->from, rd->from_len) != 0)
+            continue;
+        if (rd->to_len + ul - rd->from_len >= sizeof(tmp))
+            return 0;
+        memcpy(tmp, rd->to, rd->to_len);
+        memcpy(tmp + rd->to_len, u + rd->from_len, ul - rd->from_len);
+        res = tmp;
+        rl = rd->to_len + ul - rd->from_len;
+        break;
+    }
+    char abs[1792];
+    /* as nginx: only a Location a rule rewrote is made absolute */
+    if (location && res != u && rl && res[0] == '/') {
+        ssize_t k = gw_absolute_location(r, res, rl, abs, sizeof(abs));
+        if (k < 0)
+            return 0;
+        res = abs;
+        rl = (size_t)k;
+    }
+    if (res == u)
+        return 0;
+    size_t need = hd->name_len + 2 + skip + rl + 2;
+    if (need > cap)
+        return 0;
+    char *o = out;
+    memcpy(o, hd->name, hd->name_len);
+    o += hd->name_len;
+    memcpy(o, ": ", 2);
+    o += 2;
+    memcpy(o, v, skip);
+    o += skip;
+    memcpy(o, res, rl);
+    o += rl;
+    memcpy(o, "\r\n", 2);
+    return need;
 }
 
 /* Queues the response head for the client. Returns false when the response
@@ -346,10 +554,15 @@ void gw_proxy_response_head(struct gw_req *r, size_t head_len)
     n += reason_len;
     memcpy(r->rscratch + n, "\r\n", 2);
     n += 2;
+    /* the Date is jern's, as nginx replaces the upstream's */
+    memcpy(r->rscratch + n, gw_date_line(&r->c->w->date), GW_DATE_LEN);
+    n += GW_DATE_LEN;
     jn_pipe_push(p, r->rscratch, n);
+    size_t used = n;
     const char *end = r->rbuf + head_len;
     struct conn_names cn;
     conn_names_collect(h->headers, h->nheaders, h->conn_flags, &cn);
+    bool expires = false;
     for (size_t i = 0; i < h->nheaders; i++) {
         const struct jn_http_header *hd = &h->headers[i];
         if (tunnel && jn_http_token_eq(hd->name, hd->name_len, "upgrade")) {
@@ -358,7 +571,48 @@ void gw_proxy_response_head(struct gw_req *r, size_t head_len)
         }
         if (is_hop_by_hop(hd) || conn_names_has(&cn, h->headers, h->nheaders, hd))
             continue;
+        /* by length first: most headers are none of these */
+        switch (hd->name_len) {
+        case 4:
+            if (jn_http_token_eq(hd->name, 4, "date"))
+                continue;
+            break;
+        case 7:
+            if (jn_http_token_eq(hd->name, 7, "expires")) {
+                if (expires)
+                    continue; /* a repeated Expires: the first wins, as nginx */
+                expires = true;
+            } else if (jn_http_token_eq(hd->name, 7, "refresh")) {
+                size_t k = rewrite_redirect(r, hd, false, r->rscratch + used,
+                                            sizeof(r->rscratch) - used);
+                if (k) {
+                    jn_pipe_push(p, r->rscratch + used, k);
+                    used += k;
+                    continue;
+                }
+            }
+            break;
+        case 8:
+            if (jn_http_token_eq(hd->name, 8, "location")) {
+                size_t k = rewrite_redirect(r, hd, true, r->rscratch + used,
+                                            sizeof(r->rscratch) - used);
+                if (k) {
+                    jn_pipe_push(p, r->rscratch + used, k);
+                    used += k;
+                    continue;
+                }
+            }
+            break;
+        default:
+            break;
+        }
         push_header(p, hd, end);
+    }
+    if (r->loc->nadds) {
+        size_t k = gw_add_headers(r, h->status, r->rscratch + used, sizeof(r->rscratch) - used);
+        if (k)
+            jn_pipe_push(p, r->rscratch + used, k);
+        used += k;
     }
     const char *extra;
     if (tunnel)
@@ -371,6 +625,10 @@ void gw_proxy_response_head(struct gw_req *r, size_t head_len)
     else
         extra = client11 ? "\r\n" : "Connection: keep-alive\r\n\r\n";
     jn_pipe_push(p, extra, strlen(extra));
+    size_t hb = 0;
+    for (int i = 0; i < p->niov; i++)
+        hb += p->iov[i].iov_len;
+    r->head_bytes = hb;
     r->client_started = true;
     r->status = h->status;
     jn_pipe_start(p, tunnel ? JN_FRAMING_CLOSE : h->framing, h->content_length, out_chunked);

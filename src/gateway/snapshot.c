@@ -28,6 +28,79 @@ struct addr_up {
     struct jn_conf_upstream_server srv;
 };
 
+/* Declares a user variable (map or set) once; builtin names are refused. */
+static int user_var_add(struct jn_gw_routes *r, const char *name, bool is_map, int line, char *err,
+                        size_t errlen)
+{
+    if (jn_var_is_builtin(name))
+        return fail(err, errlen, r->conf->path, line,
+                    "the variable $%s is built in: \"%s\" cannot redefine it", name,
+                    is_map ? "map" : "set");
+    ssize_t i = jn_user_var_find(&r->uvars, name, strlen(name));
+    if (i >= 0) {
+        r->uvars.v[i].is_map |= is_map;
+        return 0;
+    }
+    struct jn_user_vars *u = &r->uvars;
+    u->v = jn_realloc(u->v, (u->n + 1) * sizeof(*u->v));
+    memset(&u->v[u->n], 0, sizeof(u->v[u->n]));
+    u->v[u->n].name = jn_strdup(name);
+    u->v[u->n].is_map = is_map;
+    u->n++;
+    return 0;
+}
+
+/* map blocks and every set name become user variables; then the maps'
+ * templates and keys are compiled (they may name each other). */
+static int build_user_vars(struct jn_gw_routes *r, char *err, size_t errlen)
+{
+    const struct jn_conf *conf = r->conf;
+    for (size_t i = 0; i < conf->nmaps; i++) {
+        int rc = user_var_add(r, conf->maps[i].name, true, conf->maps[i].line, err, errlen);
+        if (rc < 0)
+            return rc;
+    }
+    for (size_t i = 0; i < conf->nservers; i++) {
+        const struct jn_conf_server *cs = &conf->servers[i];
+        for (size_t k = 0; k <= cs->nlocations; k++) {
+            const struct jn_conf_settings *s = k < cs->nlocations ? &cs->locations[k].s : &cs->s;
+            int line = k < cs->nlocations ? cs->locations[k].line : cs->line;
+            for (size_t j = 0; j < s->nsets; j++) {
+                int rc = user_var_add(r, s->sets[j].name, false, line, err, errlen);
+                if (rc < 0)
+                    return rc;
+            }
+        }
+    }
+    for (size_t i = 0; i < conf->nmaps; i++) {
+        const struct jn_conf_map *m = &conf->maps[i];
+        struct jn_user_var *v = &r->uvars.v[jn_user_var_find(&r->uvars, m->name, strlen(m->name))];
+        char terr[256];
+        if (jn_template_compile_user(m->source, &r->uvars, &v->source, terr, sizeof(terr)) < 0 ||
+            jn_template_compile_user(m->dflt, &r->uvars, &v->dflt, terr, sizeof(terr)) < 0)
+            return fail(err, errlen, conf->path, m->line, "map $%s: %s", m->name, terr);
+        v->entries = jn_calloc(m->nentries ? m->nentries : 1, sizeof(*v->entries));
+        for (size_t k = 0; k < m->nentries; k++) {
+            const struct jn_conf_kv *kv = &m->entries[k];
+            struct jn_map_entry *e = &v->entries[k];
+            v->nentries = k + 1;
+            bool re = kv->name[0] == '~' && !kv->always; /* always: "\\~" was written */
+            if (re) {
+                bool caseless = kv->name[1] == '*';
+                if (jn_regex_compile(kv->name + (caseless ? 2 : 1), caseless, &e->re, terr,
+                                     sizeof(terr)) < 0)
+                    return fail(err, errlen, conf->path, m->line, "map $%s: %s", m->name, terr);
+            } else {
+                e->key = kv->name;
+                e->key_len = strlen(kv->name);
+            }
+            if (jn_template_compile_user(kv->value, &r->uvars, &e->value, terr, sizeof(terr)) < 0)
+                return fail(err, errlen, conf->path, m->line, "map $%s: %s", m->name, terr);
+        }
+    }
+    return 0;
+}
+
 static int up_index(struct jn_gw_routes *r, const char *name)
 {
     for (size_t i = 0; i < r->nups; i++)
@@ -66,17 +139,36 @@ static bool is_addr_up(const struct jn_gw_routes *r, size_t i)
     return i >= r->conf->nupstreams;
 }
 
+static int compile_response(struct jn_gw_routes *r, const struct jn_conf_server *cs,
+                            const struct jn_conf_location *cl, struct jn_gw_location *gl, char *err,
+                            size_t errlen);
+static int resolve_error_pages(struct jn_gw_routes *r, struct jn_gw_server *gs,
+                               struct jn_gw_location *gl, char *err, size_t errlen);
+
 static int compile_location(struct jn_gw_routes *r, const struct jn_conf_server *cs,
                             const struct jn_conf_location *cl, struct jn_gw_location *gl, char *err,
                             size_t errlen)
 {
     gl->cl = cl;
+    gl->server_name = cs->nserver_names ? cs->server_names[0] : "";
     gl->prefix = cl ? cl->prefix : "/";
     gl->prefix_len = strlen(gl->prefix);
     gl->exact = cl ? cl->exact : false;
+    gl->stop_regex = cl ? cl->stop_regex : false;
+    if (cl && cl->regex) {
+        char rerr[256];
+        if (jn_regex_compile(cl->prefix, cl->caseless, &gl->re, rerr, sizeof(rerr)) < 0)
+            return fail(err, errlen, r->conf->path, cl->line, "location: %s", rerr);
+    }
     gl->upstream = -1;
     gl->s = cl ? &cl->s : &cs->s;
-    if (cl && cl->pass_target) {
+    if (cl && cl->pass_var) {
+        char terr[256];
+        if (jn_template_compile_user(cl->pass_target, &r->uvars, &gl->pass_tpl, terr,
+                                     sizeof(terr)) < 0)
+            return fail(err, errlen, r->conf->path, cl->line, "proxy_pass: %s", terr);
+        gl->has_pass_tpl = true;
+    } else if (cl && cl->pass_target) {
         gl->upstream =
             cl->pass_upstream ? up_index(r, cl->pass_upstream->name) : add_addr_up(r, cl);
         if (gl->upstream < 0)
@@ -97,7 +189,7 @@ static int compile_location(struct jn_gw_routes *r, const struct jn_conf_server 
         if (gl->alog < 0) {
             struct jn_gw_alog_conf a = {.path = s->access_log_path, .format = fmt};
             char terr[256];
-            if (jn_template_compile(fmt, &a.fmt, terr, sizeof(terr)) < 0)
+            if (jn_template_compile_user(fmt, &r->uvars, &a.fmt, terr, sizeof(terr)) < 0)
                 return fail(err, errlen, r->conf->path, cl ? cl->line : cs->line,
                             "access_log format: %s", terr);
             r->alogs = jn_realloc(r->alogs, (r->nalogs + 1) * sizeof(*r->alogs));
@@ -113,7 +205,7 @@ static int compile_location(struct jn_gw_routes *r, const struct jn_conf_server 
         h->name_len = strlen(h->name);
         h->is_empty = s->set_headers[i].value[0] == '\0';
         char terr[256];
-        if (jn_template_compile(s->set_headers[i].value, &h->value, terr, sizeof(terr)) < 0) {
+        if (jn_template_compile_user(s->set_headers[i].value, &r->uvars, &h->value, terr, sizeof(terr)) < 0) {
             gl->nset = i;
             return fail(err, errlen, r->conf->path, cl ? cl->line : cs->line,
                         "proxy_set_header %s: %s", h->name, terr);
@@ -125,15 +217,115 @@ static int compile_location(struct jn_gw_routes *r, const struct jn_conf_server 
     }
     if (cl && cl->return_code && cl->return_text) {
         char terr[256];
-        if (jn_template_compile(cl->return_text, &gl->ret, terr, sizeof(terr)) < 0)
+        if (jn_template_compile_user(cl->return_text, &r->uvars, &gl->ret, terr, sizeof(terr)) < 0)
             return fail(err, errlen, r->conf->path, cl->line, "return: %s", terr);
         gl->has_ret = true;
+    }
+    return compile_response(r, cs, cl, gl, err, errlen);
+}
+
+static void add_redirect(struct jn_gw_location *gl, const char *from, size_t fl, const char *to,
+                         size_t tl)
+{
+    gl->redirects = jn_realloc(gl->redirects, (gl->nredirects + 1) * sizeof(*gl->redirects));
+    struct jn_gw_redirect *rd = &gl->redirects[gl->nredirects++];
+    rd->from = jn_strndup(from, fl);
+    rd->from_len = fl;
+    rd->to = jn_strndup(to, tl);
+    rd->to_len = tl;
+}
+
+/* proxy_redirect default: the proxy_pass URL (with "/" when it has no URI)
+ * becomes the location's prefix (or "/"), as nginx. */
+static void add_default_redirect(struct jn_gw_location *gl)
+{
+    if (!gl->proxy_host || !gl->cl)
+        return;
+    char from[1024];
+    int n = snprintf(from, sizeof(from), "http://%s%s", gl->proxy_host,
+                     gl->pass_uri ? gl->pass_uri : "/");
+    if (n < 0 || (size_t)n >= sizeof(from))
+        return;
+    const char *to = gl->pass_uri ? gl->prefix : "/";
+    add_redirect(gl, from, (size_t)n, to, strlen(to));
+}
+
+static int compile_response(struct jn_gw_routes *r, const struct jn_conf_server *cs,
+                            const struct jn_conf_location *cl, struct jn_gw_location *gl, char *err,
+                            size_t errlen)
+{
+    const struct jn_conf_settings *s = gl->s;
+    int line = cl ? cl->line : cs->line;
+    gl->default_type = s->default_type ? s->default_type : "text/plain";
+    if (!s->redirect_off && s->nredirects == 0) {
+        add_default_redirect(gl);
+    } else {
+        for (size_t i = 0; i < s->nredirects; i++) {
+            const struct jn_conf_kv *kv = &s->redirects[i];
+            if (!kv->name[0]) {
+                add_default_redirect(gl);
+                continue;
+            }
+            if (strchr(kv->name, '$') || strchr(kv->value, '$'))
+                return fail(err, errlen, r->conf->path, line,
+                            "proxy_redirect \"%s\" \"%s\": variables are not supported here; "
+                            "write the literal text",
+                            kv->name, kv->value);
+            add_redirect(gl, kv->name, strlen(kv->name), kv->value, strlen(kv->value));
+        }
+    }
+    if (s->nsets)
+        gl->sets = jn_calloc(s->nsets, sizeof(*gl->sets));
+    for (size_t i = 0; i < s->nsets; i++) {
+        char terr[256];
+        gl->sets[i].index = (size_t)jn_user_var_find(&r->uvars, s->sets[i].name,
+                                                     strlen(s->sets[i].name));
+        if (jn_template_compile_user(s->sets[i].value, &r->uvars, &gl->sets[i].value, terr,
+                                     sizeof(terr)) < 0)
+            return fail(err, errlen, r->conf->path, line, "set $%s: %s", s->sets[i].name, terr);
+        gl->nsets = i + 1;
+    }
+    gl->adds = jn_calloc(s->nadd_headers ? s->nadd_headers : 1, sizeof(*gl->adds));
+    for (size_t i = 0; i < s->nadd_headers; i++) {
+        struct jn_gw_add_header *h = &gl->adds[i];
+        h->name = s->add_headers[i].name;
+        h->name_len = strlen(h->name);
+        h->always = s->add_headers[i].always;
+        char terr[256];
+        if (jn_template_compile_user(s->add_headers[i].value, &r->uvars, &h->value, terr, sizeof(terr)) < 0)
+            return fail(err, errlen, r->conf->path, line, "add_header %s: %s", h->name, terr);
+        gl->nadds = i + 1;
     }
     return 0;
 }
 
 static void free_location(struct jn_gw_location *gl)
 {
+    if (gl->has_pass_tpl)
+        jn_template_free(&gl->pass_tpl);
+    gl->has_pass_tpl = false;
+    for (size_t i = 0; i < gl->nsets; i++)
+        jn_template_free(&gl->sets[i].value);
+    free(gl->sets);
+    gl->sets = NULL;
+    gl->nsets = 0;
+    free(gl->errs);
+    gl->errs = NULL;
+    gl->nerrs = 0;
+    jn_regex_free(gl->re);
+    gl->re = NULL;
+    for (size_t i = 0; i < gl->nredirects; i++) {
+        free(gl->redirects[i].from);
+        free(gl->redirects[i].to);
+    }
+    free(gl->redirects);
+    gl->redirects = NULL;
+    gl->nredirects = 0;
+    for (size_t i = 0; i < gl->nadds; i++)
+        jn_template_free(&gl->adds[i].value);
+    free(gl->adds);
+    gl->adds = NULL;
+    gl->nadds = 0;
     if (gl->has_ret)
         jn_template_free(&gl->ret);
     gl->has_ret = false;
@@ -147,6 +339,10 @@ static void free_location(struct jn_gw_location *gl)
 static int loc_order(const void *a, const void *b)
 {
     const struct jn_gw_location *x = a, *y = b;
+    if (!x->re != !y->re)
+        return x->re ? 1 : -1; /* regular expressions last, */
+    if (x->re)
+        return x->order - y->order; /* in file order */
     if (x->exact != y->exact)
         return x->exact ? -1 : 1;
     if (x->prefix_len != y->prefix_len)
@@ -185,6 +381,11 @@ int jn_gw_routes_build(struct jn_conf *conf, struct jn_gw_routes **out, char *er
             }
         }
     }
+    int urc = build_user_vars(r, err, errlen);
+    if (urc < 0) {
+        jn_gw_routes_unref(r);
+        return urc;
+    }
     r->servers = jn_calloc(conf->nservers ? conf->nservers : 1, sizeof(*r->servers));
     r->nservers = conf->nservers;
     r->max_head = 0;
@@ -193,8 +394,21 @@ int jn_gw_routes_build(struct jn_conf *conf, struct jn_gw_routes **out, char *er
         struct jn_gw_server *gs = &r->servers[i];
         gs->cs = cs;
         gs->locs = jn_calloc(cs->nlocations ? cs->nlocations : 1, sizeof(*gs->locs));
+        gs->name_re = jn_calloc(cs->nserver_names ? cs->nserver_names : 1, sizeof(*gs->name_re));
+        for (size_t k = 0; k < cs->nserver_names; k++) {
+            if (cs->server_names[k][0] != '~')
+                continue;
+            char rerr[256];
+            if (jn_regex_compile(cs->server_names[k] + 1, false, &gs->name_re[k], rerr,
+                                 sizeof(rerr)) < 0) {
+                int rc = fail(err, errlen, conf->path, cs->line, "server_name: %s", rerr);
+                jn_gw_routes_unref(r);
+                return rc;
+            }
+        }
         for (size_t k = 0; k < cs->nlocations; k++) {
             gs->nlocs = k + 1;
+            gs->locs[k].order = (int)k;
             int rc = compile_location(r, cs, &cs->locations[k], &gs->locs[k], err, errlen);
             if (rc < 0) {
                 jn_gw_routes_unref(r);
@@ -202,7 +416,14 @@ int jn_gw_routes_build(struct jn_conf *conf, struct jn_gw_routes **out, char *er
             }
         }
         qsort(gs->locs, gs->nlocs, sizeof(*gs->locs), loc_order);
+        gs->nplain = gs->nlocs;
+        while (gs->nplain > 0 && gs->locs[gs->nplain - 1].re)
+            gs->nplain--;
         int rc = compile_location(r, cs, NULL, &gs->app_loc, err, errlen);
+        for (size_t k = 0; k < gs->nlocs && rc == 0; k++)
+            rc = resolve_error_pages(r, gs, &gs->locs[k], err, errlen);
+        if (rc == 0)
+            rc = resolve_error_pages(r, gs, &gs->app_loc, err, errlen);
         if (rc < 0) {
             jn_gw_routes_unref(r);
             return rc;
@@ -268,6 +489,10 @@ void jn_gw_routes_unref(struct jn_gw_routes *r)
             free_location(&r->servers[i].locs[k]);
         free_location(&r->servers[i].app_loc);
         free(r->servers[i].locs);
+        if (r->servers[i].name_re)
+            for (size_t k = 0; k < r->servers[i].cs->nserver_names; k++)
+                jn_regex_free(r->servers[i].name_re[k]);
+        free(r->servers[i].name_re);
     }
     free(r->servers);
     for (size_t i = 0; i < r->nlistens; i++)
@@ -280,6 +505,7 @@ void jn_gw_routes_unref(struct jn_gw_routes *r)
     for (size_t i = 0; i < r->nalogs; i++)
         jn_template_free(&r->alogs[i].fmt);
     free(r->alogs);
+    jn_user_vars_free(&r->uvars);
     jn_conf_free(r->conf);
     free(r);
 }
@@ -398,17 +624,23 @@ static size_t norm_host(const char *h, size_t n, char *out, size_t cap)
     return n;
 }
 
-/* nginx order: exact name, longest leading wildcard, trailing wildcard. */
+/* nginx order: exact name, longest leading wildcard, trailing wildcard,
+ * then the first regular expression in file order. */
 const struct jn_gw_server *jn_gw_match_server(const struct jn_gw_listen *l, const char *host,
                                               size_t n)
 {
     const struct jn_gw_server *best = NULL;
     size_t best_len = 0;
     int best_kind = 3;
+    bool has_re = false;
     for (size_t i = 0; i < l->nservers; i++) {
         const struct jn_conf_server *cs = l->servers[i]->cs;
         for (size_t k = 0; k < cs->nserver_names; k++) {
             const char *name = cs->server_names[k];
+            if (name[0] == '~') {
+                has_re = true;
+                continue;
+            }
             size_t len = strlen(name);
             if (len == n && memcmp(name, host, n) == 0)
                 return l->servers[i];
@@ -437,6 +669,14 @@ const struct jn_gw_server *jn_gw_match_server(const struct jn_gw_listen *l, cons
             }
         }
     }
+    if (best || !has_re)
+        return best;
+    for (size_t i = 0; i < l->nservers; i++) {
+        const struct jn_gw_server *gs = l->servers[i];
+        for (size_t k = 0; k < gs->cs->nserver_names; k++)
+            if (gs->name_re[k] && jn_regex_match(gs->name_re[k], host, n))
+                return gs;
+    }
     return best;
 }
 
@@ -454,6 +694,69 @@ static const struct jn_gw_app *find_app(const struct jn_gw_snapshot *s, const ch
             hi = mid;
     }
     return NULL;
+}
+
+/* The location of srv for path (the query, if any, is not matched), in
+ * nginx's order: exact, then the longest prefix (final if it is ^~), then
+ * the regular expressions in file order, then that longest prefix. */
+static const struct jn_gw_location *route_in_server(const struct jn_gw_server *srv,
+                                                    const char *path, size_t path_len)
+{
+    const char *q = memchr(path, '?', path_len);
+    size_t plen = q ? (size_t)(q - path) : path_len;
+    const struct jn_gw_location *best = NULL;
+    for (size_t i = 0; i < srv->nplain; i++) {
+        const struct jn_gw_location *loc = &srv->locs[i];
+        if (loc->exact) {
+            if (plen == loc->prefix_len && memcmp(path, loc->prefix, plen) == 0)
+                return loc;
+        } else if (plen >= loc->prefix_len && memcmp(path, loc->prefix, loc->prefix_len) == 0) {
+            best = loc;
+            break;
+        }
+    }
+    if (best && best->stop_regex)
+        return best;
+    for (size_t i = srv->nplain; i < srv->nlocs; i++)
+        if (jn_regex_match(srv->locs[i].re, path, plen))
+            return &srv->locs[i];
+    return best;
+}
+
+const struct jn_gw_error_page *jn_gw_error_page_find(const struct jn_gw_location *loc, int status)
+{
+    for (size_t i = 0; i < loc->nerrs; i++)
+        for (size_t k = 0; k < loc->errs[i].ce->ncodes; k++)
+            if (loc->errs[i].ce->codes[k] == status)
+                return &loc->errs[i];
+    return NULL;
+}
+
+/* Resolves gl's error_page URIs to locations of gs (after gs is sorted). */
+static int resolve_error_pages(struct jn_gw_routes *r, struct jn_gw_server *gs,
+                               struct jn_gw_location *gl, char *err, size_t errlen)
+{
+    const struct jn_conf_settings *s = gl->s;
+    if (!s->nerror_pages)
+        return 0;
+    gl->errs = jn_calloc(s->nerror_pages, sizeof(*gl->errs));
+    gl->nerrs = s->nerror_pages;
+    for (size_t i = 0; i < s->nerror_pages; i++) {
+        const struct jn_conf_error_page *ce = &s->error_pages[i];
+        gl->errs[i].ce = ce;
+        if (ce->uri[0] != '/')
+            continue;
+        const struct jn_gw_location *t = route_in_server(gs, ce->uri, strlen(ce->uri));
+        int line = gl->cl ? gl->cl->line : gs->cs->line;
+        if (!t || !t->cl || !t->cl->return_code || t->cl->return_code == 444)
+            return fail(err, errlen, r->conf->path, line,
+                        "error_page %s: no location of this server answers it with \"return\" "
+                        "(jern serves error pages from a return location or an http(s):// URL; "
+                        "write e.g. location = %s { return 404 \"...\"; })",
+                        ce->uri, ce->uri);
+        gl->errs[i].target = t;
+    }
+    return 0;
 }
 
 const struct jn_gw_location *jn_gw_route(const struct jn_gw_snapshot *s,
@@ -474,17 +777,5 @@ const struct jn_gw_location *jn_gw_route(const struct jn_gw_snapshot *s,
     }
     if (!srv)
         srv = l->def;
-    /* The location prefix is matched against the path without the query. */
-    const char *q = memchr(path, '?', path_len);
-    size_t plen = q ? (size_t)(q - path) : path_len;
-    for (size_t i = 0; i < srv->nlocs; i++) {
-        const struct jn_gw_location *loc = &srv->locs[i];
-        if (loc->exact) {
-            if (plen == loc->prefix_len && memcmp(path, loc->prefix, plen) == 0)
-                return loc;
-        } else if (plen >= loc->prefix_len && memcmp(path, loc->prefix, loc->prefix_len) == 0) {
-            return loc;
-        }
-    }
-    return NULL;
+    return route_in_server(srv, path, path_len);
 }

@@ -24,6 +24,7 @@
 #include "config/conf.h"
 #include "gateway/upstream.h"
 #include "gateway/vars.h"
+#include "core/regex.h"
 
 #include <stdatomic.h>
 
@@ -37,19 +38,59 @@ struct jn_gw_set_header {
     bool is_empty; /* literal "": the header is dropped, not sent */
 };
 
+/* One error_page entry, resolved: a URL to redirect to, or the location
+ * (of the same server, answering with return) whose answer replaces it. */
+struct jn_gw_error_page {
+    const struct jn_conf_error_page *ce; /* borrowed: codes, resp, uri */
+    const struct jn_gw_location *target; /* NULL: ce->uri is a URL (a redirect) */
+};
+
+/* One compiled add_header. */
+struct jn_gw_add_header {
+    const char *name; /* borrowed from the conf */
+    size_t name_len;
+    struct jn_template value;
+    bool always;
+};
+
+struct jn_gw_redirect {
+    char *from; /* owned */
+    size_t from_len;
+    char *to; /* owned */
+    size_t to_len;
+};
+
 struct jn_gw_location {
     const struct jn_conf_location *cl; /* borrowed: settings, return, prefix */
+    const char *server_name; /* the server's first server_name, or "" */
     const char *prefix;
     size_t prefix_len;
     bool exact;
+    struct jn_regex *re; /* location ~ / ~*: owned */
+    bool stop_regex;     /* location ^~ */
+    int order;           /* position in the file, for the regex section's order */
     int upstream;         /* index in snapshot->ups, or -1 (return / nothing) */
     const char *pass_uri; /* proxy_pass URI part, or NULL */
     size_t pass_uri_len;
     const char *proxy_host; /* $proxy_host: upstream name or HOST:PORT */
+    struct jn_template pass_tpl; /* proxy_pass http://$var: evaluates to an upstream name */
+    bool has_pass_tpl;
     struct jn_gw_set_header *set;
     size_t nset;
     bool sets_host, sets_connection; /* user overrides of the defaults */
     struct jn_template ret;          /* return's text or URL, compiled ($host...) */
+    /* proxy_redirect: upstream Location/Refresh prefixes and their
+     * replacements, tried in order ("default" is one pair made from
+     * proxy_pass and the location; "off" is none) */
+    struct jn_gw_redirect *redirects;
+    size_t nredirects;
+    struct jn_gw_add_header *adds; /* add_header, in order */
+    size_t nadds;
+    const char *default_type;      /* for return's text: default_type, else text/plain */
+    struct jn_gw_error_page *errs; /* error_page, in order */
+    size_t nerrs;
+    struct jn_var_set *sets; /* set $NAME VALUE, in order (the server's first) */
+    size_t nsets;
     bool has_ret;
     const struct jn_conf_settings *s;
     int alog; /* index in routes->alogs, or -1 for "access_log off" */
@@ -65,8 +106,11 @@ struct jn_gw_alog_conf {
 struct jn_gw_server {
     const struct jn_conf_server *cs;
     struct jn_tls_cert *tls;     /* one reference; only for servers on a listen ... ssl */
-    struct jn_gw_location *locs; /* exact ones first, then prefixes longest first */
+    struct jn_gw_location *locs; /* exact ones first, then prefixes longest first, then
+                                  * regular expressions in file order */
     size_t nlocs;
+    size_t nplain;               /* locs[0..nplain) are exact or prefix ones */
+    struct jn_regex **name_re;   /* parallel to cs->server_names: "~RE" compiled, else NULL */
     struct jn_gw_location app_loc; /* "/" -> an app upstream, settings of this server */
 };
 
@@ -96,6 +140,7 @@ struct jn_gw_routes {
     size_t max_head; /* largest large_client_header_buffers num*size of any server */
     struct jn_gw_alog_conf *alogs;
     size_t nalogs;
+    struct jn_user_vars uvars; /* map and set variables */
 };
 
 struct jn_gw_up {
@@ -165,6 +210,9 @@ const struct jn_gw_location *jn_gw_route(const struct jn_gw_snapshot *s,
                                          const struct jn_gw_listen *l, const char *host,
                                          size_t host_len, const char *path, size_t path_len,
                                          const struct jn_gw_app **app);
+
+/* The error_page entry of loc for status, or NULL. Pure; any thread. */
+const struct jn_gw_error_page *jn_gw_error_page_find(const struct jn_gw_location *loc, int status);
 
 /* The server whose server_name matches host (lower-case, no port, n bytes)
  * on l, by nginx's order; NULL when none does (the default is not implied). */

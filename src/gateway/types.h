@@ -19,6 +19,7 @@
 
 #include "core/common.h"
 #include "ev/loop.h"
+#include "gateway/date.h"
 #include "gateway/pipe.h"
 #include "gateway/snapshot.h"
 #include "http/parse.h"
@@ -88,6 +89,7 @@ struct gw_h2;
 /* A client connection. Kept small: an idle keep-alive connection holds no
  * buffer and no request. */
 struct gw_conn {
+    int64_t born_ms; /* accepted at (loop ms), for keepalive_time */
     struct jn_io io;
     struct gw_worker *w;
     struct gw_conn *prev, *next;
@@ -150,6 +152,8 @@ struct gw_req {
     struct jn_pipe rq;
     size_t rq_pos;       /* next unprocessed byte in c->buf */
     bool body_discarded; /* body bytes left the buffer: no replay possible */
+    bool discarding;     /* a local answer: the body is read and dropped */
+    bool error_paged;    /* error_page was applied: never twice */
     bool rq_eof_seen;
 
     /* upstream attempt */
@@ -160,6 +164,7 @@ struct gw_req {
     int ntried, attempts;
     int64_t first_attempt_ms, attempt_ns;
     int64_t up_time_us; /* upstream response time of the last attempt */
+    int64_t up_connect_us; /* its connect time (0 for a pooled connection); -1 none */
     bool sent_close;    /* we asked the upstream to close after this request */
     bool stale_retried; /* a pooled connection failed before answering: retried once */
     bool up_progress;   /* bytes moved on the upstream side since the timer was set */
@@ -178,6 +183,7 @@ struct gw_req {
     struct jn_pipe rs;
     int status;
     uint64_t body_bytes;
+    uint64_t head_bytes; /* response head bytes, for $bytes_sent */
     bool resp_close_after; /* the client connection closes after the response */
 
     char up_addrs[256]; /* $upstream_addr: "a, b" */
@@ -185,7 +191,7 @@ struct gw_req {
     char remote_text[64];
     char scratch[4096]; /* rewritten request line + set headers, response additions */
     size_t scratch_len;
-    char rscratch[512]; /* response status line + added headers */
+    char rscratch[2048]; /* response status line + added and rewritten headers */
 };
 
 /* Written by the worker only (relaxed load + store, no locked add), read by
@@ -217,6 +223,7 @@ struct gw_client_ops {
 struct gw_worker {
     struct gw_worker_stats st;
     int id;
+    struct gw_date date; /* the Date line, refreshed once a second */
     struct jn_gateway *g;
     struct jn_loop *loop;
     pthread_t thread;

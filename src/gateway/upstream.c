@@ -369,6 +369,17 @@ bool jn_upstream_has_ready(struct jn_upstream *u, int64_t now_ms)
     return false;
 }
 
+bool jn_upstream_has_untried(struct jn_upstream *u, int64_t now_ms, struct jn_peer *const *tried,
+                             size_t ntried)
+{
+    bool check_fails = !is_single(u);
+    for (size_t i = 0; i < u->npeers; i++)
+        if (jn_peer_usable(u->peers[i], now_ms, i < u->nprimary ? check_fails : true, tried,
+                           ntried))
+            return true;
+    return false;
+}
+
 bool jn_upstream_has_draining(const struct jn_upstream *u)
 {
     for (size_t i = 0; i < u->npeers; i++)

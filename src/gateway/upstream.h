@@ -123,6 +123,11 @@ bool jn_upstream_has_ready(struct jn_upstream *u, int64_t now_ms);
  * for it rather than fail. Any thread. */
 bool jn_upstream_has_draining(const struct jn_upstream *u);
 
+/* Whether a peer not in tried[0..ntried) could take a request now (a down,
+ * draining, full or failed one cannot). Any thread; reads only. */
+bool jn_upstream_has_untried(struct jn_upstream *u, int64_t now_ms, struct jn_peer *const *tried,
+                             size_t ntried);
+
 /* Finds a peer by address text ("127.0.0.1:8080", "[::1]:80", "unix:/p"),
  * compared as addresses; NULL if none. Borrowed, like pick's. Any thread. */
 struct jn_peer *jn_upstream_find(struct jn_upstream *u, const char *name);

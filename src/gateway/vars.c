@@ -5,6 +5,8 @@
  */
 #include "gateway/vars.h"
 
+#include "core/regex.h"
+
 #include <time.h>
 
 static const struct {
@@ -36,6 +38,9 @@ static const struct {
     {"upstream_addr", JN_VAR_UPSTREAM_ADDR},
     {"upstream_status", JN_VAR_UPSTREAM_STATUS},
     {"upstream_response_time", JN_VAR_UPSTREAM_RESPONSE_TIME},
+    {"upstream_connect_time", JN_VAR_UPSTREAM_CONNECT_TIME},
+    {"upstream_header_time", JN_VAR_UPSTREAM_HEADER_TIME},
+    {"upstream_response_length", JN_VAR_UPSTREAM_RESPONSE_LENGTH},
     {"request_time", JN_VAR_REQUEST_TIME},
     {"time_local", JN_VAR_TIME_LOCAL},
     {"time_iso8601", JN_VAR_TIME_ISO8601},
@@ -108,6 +113,48 @@ static void add_part(struct jn_template *t, enum jn_var_id id, const char *text,
 
 int jn_template_compile(const char *text, struct jn_template *t, char *err, size_t errlen)
 {
+    return jn_template_compile_user(text, NULL, t, err, errlen);
+}
+
+ssize_t jn_user_var_find(const struct jn_user_vars *u, const char *name, size_t len)
+{
+    for (size_t i = 0; u && i < u->n; i++)
+        if (strlen(u->v[i].name) == len && memcmp(u->v[i].name, name, len) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+bool jn_var_is_builtin(const char *name)
+{
+    if (strncmp(name, "http_", 5) == 0)
+        return true;
+    for (size_t k = 0; k < JN_ARRAY_LEN(var_names); k++)
+        if (strcmp(var_names[k].name, name) == 0)
+            return true;
+    return false;
+}
+
+void jn_user_vars_free(struct jn_user_vars *u)
+{
+    for (size_t i = 0; i < u->n; i++) {
+        struct jn_user_var *v = &u->v[i];
+        free(v->name);
+        jn_template_free(&v->source);
+        jn_template_free(&v->dflt);
+        for (size_t k = 0; k < v->nentries; k++) {
+            jn_regex_free(v->entries[k].re);
+            jn_template_free(&v->entries[k].value);
+        }
+        free(v->entries);
+    }
+    free(u->v);
+    u->v = NULL;
+    u->n = 0;
+}
+
+int jn_template_compile_user(const char *text, const struct jn_user_vars *u, struct jn_template *t,
+                             char *err, size_t errlen)
+{
     memset(t, 0, sizeof(*t));
     size_t n = strlen(text);
     size_t ndollars = 0;
@@ -164,6 +211,12 @@ int jn_template_compile(const char *text, struct jn_template *t, char *err, size
         while (k < JN_ARRAY_LEN(var_names) &&
                !(strlen(var_names[k].name) == len && memcmp(var_names[k].name, name, len) == 0))
             k++;
+        ssize_t ui = k == JN_ARRAY_LEN(var_names) ? jn_user_var_find(u, name, len) : -1;
+        if (ui >= 0) {
+            add_part(t, JN_VAR_USER, NULL, (size_t)ui);
+            t->has_vars = true;
+            continue;
+        }
         if (k == JN_ARRAY_LEN(var_names)) {
             unknown_var(name, len, err, errlen);
             goto fail;
@@ -189,6 +242,7 @@ void jn_template_free(struct jn_template *t)
 struct out {
     char *p;
     size_t len, cap;
+    int depth; /* user variables evaluating user variables */
     bool log_mode;
     bool over; /* something did not fit */
     bool bad;  /* a header value held CR, LF or NUL */
@@ -398,6 +452,21 @@ static void eval_response_var(struct out *o, const struct jn_var_part *part,
         c->upstream_response_time_us >= 0 ? put_seconds(o, c->upstream_response_time_us)
                                           : put_unknown(o);
         return;
+    case JN_VAR_UPSTREAM_CONNECT_TIME:
+        /* the struct starts zeroed: only a request that reached an upstream has one */
+        c->upstream_connect_time_us > 0 || (c->upstream_addr && c->upstream_connect_time_us == 0)
+            ? put_seconds(o, c->upstream_connect_time_us)
+            : put_unknown(o);
+        return;
+    case JN_VAR_UPSTREAM_HEADER_TIME:
+        c->upstream_header_time_us > 0 && c->upstream_addr ? put_seconds(o, c->upstream_header_time_us)
+                                                            : put_unknown(o);
+        return;
+    case JN_VAR_UPSTREAM_RESPONSE_LENGTH:
+        c->upstream_response_length > 0 || (c->upstream_addr && c->upstream_response_length == 0)
+            ? put_u64(o, (uint64_t)c->upstream_response_length)
+            : put_unknown(o);
+        return;
     case JN_VAR_REQUEST_TIME:
         c->request_time_us >= 0 ? put_seconds(o, c->request_time_us) : put_unknown(o);
         return;
@@ -437,6 +506,8 @@ static void eval_response_var(struct out *o, const struct jn_var_part *part,
     put_unknown(o);
 }
 
+static void eval_user(struct out *o, size_t idx, const struct jn_var_ctx *c);
+
 static void eval_var(struct out *o, const struct jn_var_part *part, const struct jn_var_ctx *c)
 {
     const struct jn_http_request *req = c->req;
@@ -456,6 +527,8 @@ static void eval_var(struct out *o, const struct jn_var_part *part, const struct
                 const char *colon = memchr(h, ':', n);
                 if (colon)
                     n = (size_t)(colon - h);
+                if (n > 1 && h[n - 1] == '.')
+                    n--; /* "example.com." is example.com, as nginx */
             }
             put_value(o, h, n, true);
         } else if (c->server_name) {
@@ -539,10 +612,64 @@ static void eval_var(struct out *o, const struct jn_var_part *part, const struct
     case JN_VAR_PROXY_HOST:
         c->proxy_host ? put_str(o, c->proxy_host) : put_unknown(o);
         return;
+    case JN_VAR_USER:
+        eval_user(o, part->len, c);
+        return;
     default:
         eval_response_var(o, part, c);
         return;
     }
+}
+
+/* A user variable nests at most this deep (a set or map naming itself). */
+#define USER_DEPTH_MAX 8
+
+static void eval_parts(struct out *o, const struct jn_template *t, const struct jn_var_ctx *ctx)
+{
+    for (size_t i = 0; i < t->nparts && !o->over && !o->bad; i++)
+        eval_var(o, &t->parts[i], ctx);
+}
+
+/* The value of user variable idx: the location's last set of it, else its
+ * map (the source's value looked up: exact keys first, then the regular
+ * expressions in order, then the default), else empty. */
+static void eval_user(struct out *o, size_t idx, const struct jn_var_ctx *c)
+{
+    if (!c->user || idx >= c->user->n || o->depth >= USER_DEPTH_MAX) {
+        put_unknown(o);
+        return;
+    }
+    o->depth++;
+    for (size_t i = c->nsets; i-- > 0;)
+        if (c->sets[i].index == idx) {
+            eval_parts(o, &c->sets[i].value, c);
+            o->depth--;
+            return;
+        }
+    const struct jn_user_var *v = &c->user->v[idx];
+    if (!v->is_map) {
+        o->depth--;
+        put_unknown(o);
+        return;
+    }
+    char src[1024];
+    struct out so = {.p = src, .cap = sizeof(src), .depth = o->depth};
+    eval_parts(&so, &v->source, c);
+    const struct jn_template *val = &v->dflt;
+    if (!so.bad) {
+        const struct jn_map_entry *hit = NULL;
+        for (size_t i = 0; i < v->nentries && !hit; i++)
+            if (!v->entries[i].re && v->entries[i].key_len == so.len &&
+                memcmp(v->entries[i].key, src, so.len) == 0)
+                hit = &v->entries[i];
+        for (size_t i = 0; i < v->nentries && !hit; i++)
+            if (v->entries[i].re && jn_regex_match(v->entries[i].re, src, so.len))
+                hit = &v->entries[i];
+        if (hit)
+            val = &hit->value;
+    }
+    eval_parts(o, val, c);
+    o->depth--;
 }
 
 ssize_t jn_template_eval(const struct jn_template *t, const struct jn_var_ctx *ctx, bool log_mode,

@@ -10,6 +10,9 @@
 #include "core/common.h"
 #include "http/parse.h"
 
+struct jn_user_vars;
+struct jn_var_set;
+
 /* What a request exposes to variables. Fields may be NULL/0 when unknown. */
 struct jn_var_ctx {
     const struct jn_http_request *req; /* $host $http_NAME $request_uri $request_method ... */
@@ -31,10 +34,16 @@ struct jn_var_ctx {
     int64_t
         upstream_response_time_us; /* $upstream_response_time (printed as seconds.ms); <0 unknown */
     int64_t request_time_us;       /* $request_time */
+    int64_t upstream_connect_time_us;  /* $upstream_connect_time; <0 unknown (0 for 0 when unset) */
+    int64_t upstream_header_time_us;   /* $upstream_header_time; <0 unknown */
+    int64_t upstream_response_length;  /* $upstream_response_length; <0 unknown */
     int64_t time_sec;              /* $time_local / $time_iso8601 / $msec (unix seconds) */
     int time_msec;                 /* milliseconds part for $msec */
     uint64_t connection;           /* $connection: serial number */
     uint64_t connection_requests;  /* $connection_requests */
+    const struct jn_user_vars *user; /* map and set variables of the config, or NULL */
+    const struct jn_var_set *sets;   /* the location's set values, later ones win */
+    size_t nsets;
 };
 
 enum jn_var_id {
@@ -73,6 +82,10 @@ enum jn_var_id {
     JN_VAR_SSL_PROTOCOL,    /* "TLSv1.3" */
     JN_VAR_SSL_CIPHER,      /* "TLS_AES_256_GCM_SHA384" */
     JN_VAR_SSL_SERVER_NAME, /* the SNI name */
+    JN_VAR_UPSTREAM_CONNECT_TIME,
+    JN_VAR_UPSTREAM_HEADER_TIME,
+    JN_VAR_UPSTREAM_RESPONSE_LENGTH,
+    JN_VAR_USER,            /* a map or set variable: index in jn_user_vars (part len) */
 };
 
 struct jn_var_part {
@@ -91,6 +104,47 @@ struct jn_template {
 /* Compiles "text with $vars and ${vars}". Returns 0, or JN_ECONFIG with the
  * unknown variable's name in err ("unknown variable \"$hots\""). */
 int jn_template_compile(const char *text, struct jn_template *t, char *err, size_t errlen);
+
+/* User variables: those map blocks define (evaluated from their source when
+ * used) and those set names (a value per location). Built once with the
+ * routes (control thread), read by any thread. */
+struct jn_regex;
+struct jn_map_entry {
+    const char *key; /* exact key (borrowed), when re is NULL */
+    size_t key_len;
+    struct jn_regex *re; /* ~ / ~* keys: owned */
+    struct jn_template value;
+};
+struct jn_user_var {
+    char *name;  /* without '$': owned */
+    bool is_map; /* else only set gives it values */
+    struct jn_template source;
+    struct jn_map_entry *entries;
+    size_t nentries;
+    struct jn_template dflt;
+};
+struct jn_user_vars {
+    struct jn_user_var *v;
+    size_t n;
+};
+/* One set $NAME VALUE of a location. */
+struct jn_var_set {
+    size_t index; /* in jn_user_vars */
+    struct jn_template value;
+};
+
+/* Like jn_template_compile, resolving user variable names too (u may be NULL). */
+int jn_template_compile_user(const char *text, const struct jn_user_vars *u, struct jn_template *t,
+                             char *err, size_t errlen);
+
+/* The index of a user variable, or -1. */
+ssize_t jn_user_var_find(const struct jn_user_vars *u, const char *name, size_t len);
+
+/* Whether name is a built-in variable (set/map may not redefine it). */
+bool jn_var_is_builtin(const char *name);
+
+/* Frees what the user variables own (maps' templates and regexes). */
+void jn_user_vars_free(struct jn_user_vars *u);
 
 /* Frees what compile allocated; the template may be compiled again. */
 void jn_template_free(struct jn_template *t);

@@ -292,6 +292,8 @@ struct head_info {
     int ncl;
     size_t cl;
     int nte;
+    unsigned unique_seen; /* single-valued fields seen (UNIQ_*) */
+    bool unique_repeated; /* one of them twice */
     bool expect_continue;
     bool has_upgrade;
     unsigned conn_flags;
@@ -348,6 +350,26 @@ static void conn_scan(struct head_info *hi, const struct jn_http_header *h)
     }
 }
 
+/* Fields nginx refuses to see twice in a request (400): repeating them
+ * makes the request mean different things to different readers. */
+enum {
+    UNIQ_EXPECT = 1u << 0,
+    UNIQ_IF_MATCH = 1u << 1,
+    UNIQ_IF_RANGE = 1u << 2,
+    UNIQ_AUTHORIZATION = 1u << 3,
+    UNIQ_IF_NONE_MATCH = 1u << 4,
+    UNIQ_CONTENT_RANGE = 1u << 5,
+    UNIQ_IF_MODIFIED_SINCE = 1u << 6,
+    UNIQ_IF_UNMODIFIED_SINCE = 1u << 7,
+};
+
+static void unique_seen(struct head_info *hi, unsigned bit)
+{
+    if (hi->unique_seen & bit)
+        hi->unique_repeated = true;
+    hi->unique_seen |= bit;
+}
+
 static void head_scan(struct head_info *hi, const struct jn_http_header *h, size_t n)
 {
     memset(hi, 0, sizeof(*hi));
@@ -362,9 +384,29 @@ static void head_scan(struct head_info *hi, const struct jn_http_header *h, size
             }
             break;
         case 6:
-            if (jn_http_token_eq(nm, 6, "expect") &&
-                jn_http_token_eq(h[i].value, h[i].value_len, "100-continue"))
-                hi->expect_continue = true;
+            if (jn_http_token_eq(nm, 6, "expect")) {
+                unique_seen(hi, UNIQ_EXPECT);
+                if (jn_http_token_eq(h[i].value, h[i].value_len, "100-continue"))
+                    hi->expect_continue = true;
+            }
+            break;
+        case 8:
+            if (jn_http_token_eq(nm, 8, "if-match"))
+                unique_seen(hi, UNIQ_IF_MATCH);
+            else if (jn_http_token_eq(nm, 8, "if-range"))
+                unique_seen(hi, UNIQ_IF_RANGE);
+            break;
+        case 13:
+            if (jn_http_token_eq(nm, 13, "authorization"))
+                unique_seen(hi, UNIQ_AUTHORIZATION);
+            else if (jn_http_token_eq(nm, 13, "if-none-match"))
+                unique_seen(hi, UNIQ_IF_NONE_MATCH);
+            else if (jn_http_token_eq(nm, 13, "content-range"))
+                unique_seen(hi, UNIQ_CONTENT_RANGE);
+            break;
+        case 19:
+            if (jn_http_token_eq(nm, 19, "if-unmodified-since"))
+                unique_seen(hi, UNIQ_IF_UNMODIFIED_SINCE);
             break;
         case 7:
             if (jn_http_token_eq(nm, 7, "upgrade"))
@@ -384,6 +426,8 @@ static void head_scan(struct head_info *hi, const struct jn_http_header *h, size
             if (jn_http_token_eq(nm, 17, "transfer-encoding")) {
                 hi->nte++;
                 te_scan(hi, &h[i]);
+            } else if (jn_http_token_eq(nm, 17, "if-modified-since")) {
+                unique_seen(hi, UNIQ_IF_MODIFIED_SINCE);
             }
             break;
         default:
@@ -435,6 +479,21 @@ static bool split_host(const char *p, size_t n, const char **host, size_t *host_
     return true;
 }
 
+/* nginx's host checks beyond the syntax: no empty label ("a..b"), and a
+ * name left empty once a trailing dot is dropped ("" or ".") is invalid.
+ * host is the name part (no port). */
+static bool host_name_ok(const char *h, size_t n)
+{
+    if (n && h[0] == '[')
+        return true;
+    for (size_t i = 1; i < n; i++)
+        if (h[i] == '.' && h[i - 1] == '.')
+            return false;
+    if (n && h[n - 1] == '.')
+        n--;
+    return n > 0;
+}
+
 static long port_num(const char *p, size_t n, long dflt)
 {
     long v = 0;
@@ -443,6 +502,22 @@ static long port_num(const char *p, size_t n, long dflt)
     for (size_t i = 0; i < n; i++)
         v = v * 10 + (p[i] - '0');
     return v;
+}
+
+/* Every '%' in the path (the query is not decoded) starts %XX, as nginx
+ * requires: a proxy that passes "%zz" lets each backend guess. */
+static bool percent_ok(const char *p, size_t n)
+{
+    const char *q = memchr(p, '?', n);
+    const char *end = q ? q : p + n;
+    for (const char *c = memchr(p, '%', (size_t)(end - p)); c;
+         c = memchr(c + 1, '%', (size_t)(end - c - 1))) {
+        if (end - c < 3 || !jn_http_hexval[(uint8_t)c[1]] || !jn_http_hexval[(uint8_t)c[2]])
+            return false;
+        if (end - c == 3)
+            break;
+    }
+    return true;
 }
 
 /* The request target's form (RFC 9112 3.2) decides path and, for the
@@ -455,6 +530,8 @@ static ssize_t parse_target(struct scan *s, struct jn_http_request *req, long *d
     if (t[0] == '/') {
         if (req->method_id == JN_HTTP_CONNECT)
             return bad(s, 400, "CONNECT needs an authority-form target");
+        if (!percent_ok(t, n))
+            return bad(s, 400, "invalid percent-encoding in request target");
         req->path = t;
         req->path_len = n;
         return 0;
@@ -498,7 +575,8 @@ static ssize_t parse_target(struct scan *s, struct jn_http_request *req, long *d
         return bad(s, 400, "userinfo in request target");
     const char *h, *port;
     size_t hn, pn;
-    if (!split_host(auth, (size_t)(a - auth), &h, &hn, &port, &pn) || hn == 0)
+    if (!split_host(auth, (size_t)(a - auth), &h, &hn, &port, &pn) || hn == 0 ||
+        !host_name_ok(h, hn))
         return bad(s, 400, "invalid authority in absolute-form target");
     req->host = auth;
     req->host_len = (size_t)(a - auth);
@@ -509,6 +587,8 @@ static ssize_t parse_target(struct scan *s, struct jn_http_request *req, long *d
         /* The path must point into the caller's buffer, and "/?q" is not there. */
         return bad(s, 400, "absolute-form target needs a path before the query");
     } else {
+        if (!percent_ok(a, (size_t)(end - a)))
+            return bad(s, 400, "invalid percent-encoding in request target");
         req->path = a;
         req->path_len = (size_t)(end - a);
     }
@@ -600,20 +680,26 @@ ssize_t jn_http_parse_request(const char *buf, size_t len, const struct jn_http_
 
     /* request-target SP */
     const char *t = p;
+    const char *frag = NULL;
     p = scan_until_ctl(p, s.lend, true);
+    /* A fragment is not sent on the wire (RFC 9112 3.2); nginx ignores one
+     * when a client does, and so does jern: the target ends before '#'. */
+    while (p < s.lend && *p == '#') {
+        if (!frag)
+            frag = p;
+        p = scan_until_ctl(p + 1, s.lend, true);
+    }
     if (p == s.lend)
         return out_of_bytes(&s, p);
     if (*p != ' ') {
         if (*p == '\r' || *p == '\n')
             return bad(&s, 400, "missing HTTP version in request line");
-        if (*p == '#')
-            return bad(&s, 400, "fragment in request target");
         return bad(&s, 400, "invalid character in request target");
     }
-    if (p == t)
+    if ((frag ? frag : p) == t)
         return bad(&s, 400, "empty request target");
     req->target = t;
-    req->target_len = (size_t)(p - t);
+    req->target_len = (size_t)((frag ? frag : p) - t);
     p++;
 
     int major, minor;
@@ -640,6 +726,10 @@ ssize_t jn_http_parse_request(const char *buf, size_t len, const struct jn_http_
 
     struct head_info hi;
     head_scan(&hi, req->headers, req->nheaders);
+    if (hi.unique_repeated)
+        return bad(&s, 400, "a header that may appear once is repeated");
+    if (hi.nte > 1)
+        return bad(&s, 400, "more than one Transfer-Encoding header");
     if (hi.nhost > 1)
         return bad(&s, 400, "more than one Host header");
     if (hi.nhost == 0 && minor == 1)
@@ -648,7 +738,7 @@ ssize_t jn_http_parse_request(const char *buf, size_t len, const struct jn_http_
         const struct jn_http_header *h = &req->headers[hi.host];
         const char *hh, *hp;
         size_t hhn, hpn;
-        if (!split_host(h->value, h->value_len, &hh, &hhn, &hp, &hpn))
+        if (!split_host(h->value, h->value_len, &hh, &hhn, &hp, &hpn) || !host_name_ok(hh, hhn))
             return bad(&s, 400, "invalid Host header");
         if (req->host) {
             if (req->method_id != JN_HTTP_CONNECT &&

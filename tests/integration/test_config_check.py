@@ -50,9 +50,8 @@ BAD = [
     ("http {\n  upstream api {\n    server backend.internal:8080;\n  }\n}\n",
      '{f}:3: host name "backend.internal:8080" in upstream "api" is not supported: jern never '
      "blocks on DNS; use an IP address, localhost or unix:/path"),
-    ("http {\n  server {\n    location ~ \\.php$ {\n    }\n  }\n}\n",
-     "{f}:3: regular expression locations are not supported: use a prefix (location /path/) or "
-     "an exact match (location = /path)"),
+    ("http {\n  server {\n    location ~ \"(\" {\n    }\n  }\n}\n",
+     '{f}:3: location: invalid regular expression "(": missing closing parenthesis at offset 1'),
     ("http {\n  server {\n    listen 18081;\n    location / {\n      proxy_pass https://127.0.0.1;\n"
      "    }\n  }\n}\n",
      '{f}:5: "proxy_pass https://127.0.0.1": https upstreams are not supported yet; use http:// '

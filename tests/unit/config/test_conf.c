@@ -562,18 +562,18 @@ static void test_errors_upstreams(void **state)
 
 static void test_errors_servers(void **state)
 {
-    expect_error("http { server { location ~ \\.php$ { } } }",
-                 "t.conf:1: regular expression locations are not supported: use a prefix "
-                 "(location /path/) or an exact match (location = /path)");
-    expect_error("http { server { location ~* x { } } }",
-                 "t.conf:1: regular expression locations are not supported: use a prefix "
-                 "(location /path/) or an exact match (location = /path)");
+    expect_error("http { server { location ~ \\.php$ { proxy_pass http://127.0.0.1:80/x; } } }",
+                 "t.conf:1: \"proxy_pass\" cannot have a URI part in a location given by a "
+                 "regular expression (nginx's rule): write proxy_pass http://127.0.0.1:80;");
+    expect_error("http { server { location ~* \"\" { } } }",
+                 "t.conf:1: empty regular expression in \"location\"");
     expect_error("http { server { location @fallback { } } }",
                  "t.conf:1: named locations (\"@fallback\") are not supported");
     expect_error("http { server { location api { } } }",
                  "t.conf:1: location \"api\" would never match: a location starts with \"/\"");
     expect_error("http { server { location == /x { } } }",
-                 "t.conf:1: invalid location modifier \"==\": expected \"=\" or \"^~\"");
+                 "t.conf:1: invalid location modifier \"==\": expected \"=\", \"^~\", \"~\" or "
+                 "\"~*\"");
     expect_error("http { server {\n location /a { }\n location /a { } } }",
                  "t.conf:3: duplicate location \"/a\" (first on line 2)");
     expect_error("http { server { location / { proxy_pass https://127.0.0.1; } } }",
@@ -582,9 +582,12 @@ static void test_errors_servers(void **state)
     expect_error("http { server { location / { proxy_pass 127.0.0.1:80; } } }",
                  "t.conf:1: invalid URL prefix in \"proxy_pass 127.0.0.1:80\": expected "
                  "http://UPSTREAM_OR_ADDRESS[/URI]");
-    expect_error("http { server { location / { proxy_pass http://$backend; } } }",
-                 "t.conf:1: variables in \"proxy_pass\" are not supported: name an upstream or "
-                 "an address");
+    expect_error("http { server { location / { proxy_pass http://$backend/x; } } }",
+                 "t.conf:1: \"proxy_pass http://$backend/x\": with variables, jern supports only "
+                 "http://$name (the value naming an upstream block), no URI part");
+    expect_error("http { server { location / { proxy_pass_request_body off; } } }",
+                 "t.conf:1: \"proxy_pass_request_body off\" is not supported: jern streams the "
+                 "request body to the upstream");
     expect_error("http { server { location / { proxy_pass http:///x; } } }",
                  "t.conf:1: no host in \"proxy_pass http:///x\"");
     expect_error("http {\n server {\n  location / {\n   proxy_pass http://api_clustr;\n  }\n }\n"
@@ -607,9 +610,8 @@ static void test_errors_servers(void **state)
                  "default_server; }\n server {\n  listen *:8080 default_server;\n }\n}",
                  "t.conf:5: a duplicate default server for 0.0.0.0:8080 (the first is the server "
                  "on line 2)");
-    expect_error("http { server { server_name ~^www\\d+$; } }",
-                 "t.conf:1: regular expression server names (\"~^www\\d+$\") are not supported: "
-                 "use exact names or wildcards such as *.example.com");
+    expect_error("http { server { server_name ~; } }",
+                 "t.conf:1: empty regular expression in \"server_name\"");
     expect_error("http { server { server_name a.*.com; } }",
                  "t.conf:1: invalid server name \"a.*.com\": a wildcard \"*\" may only be the "
                  "first or the last part, as in *.example.com or www.example.*");
