@@ -19,8 +19,9 @@
 #include <stdatomic.h>
 
 /* App upstreams: settings a config block would give (nginx defaults, plus a
- * keep-alive pool: apps are ours, reuse is always safe). */
-#define APP_KEEPALIVE 32
+ * keep-alive pool: apps are ours, reuse is always safe). The pool bounds the
+ * app's idle connections per worker across all its instances. */
+#define APP_KEEPALIVE 64
 #define APP_KEEPALIVE_TIMEOUT_MS 60000
 #define APP_KEEPALIVE_REQUESTS 1000
 

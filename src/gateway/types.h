@@ -61,6 +61,7 @@ struct gw_upconn {
     struct gw_worker *w;
     struct jn_peer *peer;   /* one reference */
     struct gw_upconn *next; /* pool list */
+    uint64_t idle_seq;      /* when it was pooled (the worker's pool_seq): LRU order */
     struct jn_timer timer;
     struct gw_req *req; /* NULL while idle in the pool */
     uint32_t nreqs;
@@ -68,9 +69,12 @@ struct gw_upconn {
     bool hup; /* RDHUP/HUP seen: read until 0 even after a short read */
 };
 
+/* The idle connections of one worker to one peer. Pools of the peers of one
+ * upstream share its "keepalive N" bound (group: the upstream's pool_group). */
 struct gw_pool {
     struct jn_peer *peer; /* one reference */
-    struct gw_upconn *idle;
+    uint64_t group;
+    struct gw_upconn *idle; /* newest first */
     int nidle;
 };
 
@@ -238,6 +242,7 @@ struct gw_worker {
     size_t max_conns;
     struct gw_pool *pools;
     size_t npools;
+    uint64_t pool_seq; /* counts connections put into a pool */
     int nwaiters;
     _Atomic int64_t drain_timeout_ms; /* set by the control thread; 0: never */
     struct jn_timer drain_timer;      /* the earliest drain deadline in flight */
