@@ -43,7 +43,7 @@ int jn_ctl_publish_upstream(struct jn_control *ctl, const char *name,
     } else {
         memset(&synth, 0, sizeof(synth));
         synth.name = (char *)name;
-        synth.balance = JN_BALANCE_RR;
+        synth.balance = JN_BALANCE_P2C; /* latency-aware: apps' instances differ */
         synth.keepalive = APP_KEEPALIVE;
         synth.keepalive_timeout_ms = APP_KEEPALIVE_TIMEOUT_MS;
         synth.keepalive_requests = APP_KEEPALIVE_REQUESTS;

@@ -387,7 +387,9 @@ static int parse_response(struct gw_req *r)
         attempt_failed(r, JN_NEXT_INVALID_HEADER, 502, "upstream switched protocols unasked");
         return -1;
     }
-    r->up_time_us = (jn_loop_now_ns(r->c->w->loop) - r->attempt_ns) / 1000;
+    int64_t now_ns = jn_loop_now_ns(r->c->w->loop);
+    r->up_time_us = (now_ns - r->attempt_ns) / 1000;
+    jn_peer_observe(r->peer, now_ns - r->attempt_ns, now_ns);
     jn_peer_stats_record(r->peer, r->c->w->id, status, r->up_time_us);
     unsigned kind = jn_upstream_status_cause(status);
     if (kind && retry_allowed(r, kind, !r->body_discarded)) {
