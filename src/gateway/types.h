@@ -172,6 +172,7 @@ struct gw_req {
     int64_t wait_start_ms; /* jn_now_ms() when the wait began (cold start failures) */
     bool wait_transition;  /* waiting for the snapshot that replaces a draining upstream */
     struct jn_timer wait_timer;
+    struct gw_req *wait_next, **wait_pprev; /* the worker's waiting list, in GW_P_WAIT */
 
     /* response direction: upstream buffer -> client */
     char *rbuf;
@@ -244,6 +245,7 @@ struct gw_worker {
     size_t npools;
     uint64_t pool_seq; /* counts connections put into a pool */
     int nwaiters;
+    struct gw_req *waiting; /* requests in GW_P_WAIT (gw_proxy_wake_waiters) */
     _Atomic int64_t drain_timeout_ms; /* set by the control thread; 0: never */
     struct jn_timer drain_timer;      /* the earliest drain deadline in flight */
     bool draining;
