@@ -90,8 +90,8 @@ static uint32_t draw(uint32_t n)
 }
 
 struct jn_peer *jn_balancer_p2c_pick(struct jn_peer *const *peers, size_t n, int64_t now_ms,
-                                     int64_t now_ns, bool check_fails,
-                                     struct jn_peer *const *tried, size_t ntried)
+                                     int64_t now_ns, bool check_fails, struct jn_peer *const *tried,
+                                     size_t ntried)
 {
     size_t usable = 0;
     struct jn_peer *fresh = NULL;

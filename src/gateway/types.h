@@ -245,7 +245,7 @@ struct gw_worker {
     size_t npools;
     uint64_t pool_seq; /* counts connections put into a pool */
     int nwaiters;
-    struct gw_req *waiting; /* requests in GW_P_WAIT (gw_proxy_wake_waiters) */
+    struct gw_req *waiting;           /* requests in GW_P_WAIT (gw_proxy_wake_waiters) */
     _Atomic int64_t drain_timeout_ms; /* set by the control thread; 0: never */
     struct jn_timer drain_timer;      /* the earliest drain deadline in flight */
     bool draining;

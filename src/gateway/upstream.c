@@ -237,8 +237,7 @@ static struct jn_peer *choose(struct jn_upstream *u, struct jn_peer *const *peer
     if (u->balance == JN_BALANCE_LEAST_CONN)
         return jn_balancer_least_conn_pick(peers, n, now_ms, check_fails, tried, ntried);
     if (u->balance == JN_BALANCE_P2C)
-        return jn_balancer_p2c_pick(peers, n, now_ms, now_ms * 1000000, check_fails, tried,
-                                    ntried);
+        return jn_balancer_p2c_pick(peers, n, now_ms, now_ms * 1000000, check_fails, tried, ntried);
     return jn_balancer_rr_pick(peers, n, now_ms, check_fails, tried, ntried);
 }
 

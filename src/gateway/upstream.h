@@ -31,7 +31,7 @@ struct jn_upstream {
     struct jn_peer **peers; /* primary peers first, then backups */
     size_t npeers;
     size_t nprimary;
-    int keepalive;                /* idle connections per worker, all peers together; 0 = no pool */
+    int keepalive;                /* idle connections per worker, all peers; 0 = no pool */
     uint64_t pool_group;          /* kept by the rebuilds of one upstream: its pools' bound */
     int64_t keepalive_timeout_ms;
     int keepalive_requests;
