@@ -5,7 +5,10 @@
 # (the same app in a FROM-scratch image, real Podman via
 # scripts/podman-service.sh). Run by `make bench` after bench/run.sh.
 #
-#   bench/coldstart.sh [N]        JERN_BENCH_DRIVERS="exec exec-warm docker docker-warm" by default
+#   bench/coldstart.sh [N]        JERN_BENCH_DRIVERS="exec exec-fds exec-warm docker docker-warm" by default
+#
+# "exec-fds" deploys with --listen-fds: jern binds the port and hands the app
+# the listening socket (LISTEN_FDS), so the held request waits in its queue.
 #
 # A "-warm" driver runs the app with `--warm`: at zero its instance is paused,
 # not removed, and the first request resumes it.
@@ -17,7 +20,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:-20}
-drivers=${JERN_BENCH_DRIVERS:-exec exec-warm docker docker-warm}
+drivers=${JERN_BENCH_DRIVERS:-exec exec-fds exec-warm docker docker-warm}
 jern=$root/build/jern
 [ -x "$jern" ] && [ -x "$root/build/jern-testapp" ] || make -s -C "$root" all
 work=$(mktemp -d)
@@ -47,8 +50,9 @@ free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("12
 
 # run_one DRIVER: starts a daemon, deploys, measures n cold starts.
 run_one() {
-    local drv=${1%-warm} mode=$1 app state port sock warm=
+    local drv=${1%-warm} mode=$1 app state port sock warm= fds=
     [ "$mode" != "$drv" ] && warm=--warm
+    [ "$drv" = exec-fds ] && drv=exec fds=--listen-fds
     state=$work/state-$mode
     port=$(free_port)
     mkdir -p "$state"
@@ -58,7 +62,7 @@ run_one() {
         app=coldc${warm:+w}
         env+=(DOCKER_HOST="unix://$podman_dir/podman.sock")
     else
-        app=colde${warm:+w}
+        app=colde${warm:+w}${fds:+f}
     fi
     env "${env[@]}" "$jern" serve -c "$work/$mode.conf" >"$work/$mode.log" 2>&1 &
     pids+=($!)
@@ -68,7 +72,7 @@ run_one() {
             --health /health >/dev/null
     else
         (cd "$root" && env "${env[@]}" "$jern" deploy $app --cmd build/jern-testapp \
-            --health /health >/dev/null)
+            --health /health $fds >/dev/null)
     fi
     env "${env[@]}" "$jern" scale $app --min 0 --max 1 --idle 100ms $warm >/dev/null
     JERN_STATE=$state PORT=$port APP=$app N=$n DRV=$mode RAW_P50=$raw_p50 /usr/bin/python3 - <<'PY'

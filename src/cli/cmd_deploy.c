@@ -17,7 +17,7 @@
 #define DEPLOY_USAGE                                                                              \
     "deploy APP (--image IMAGE | --cmd \"COMMAND\") [--port N] [--env K=V]... "                 \
     "[--volume HOST:CONTAINER[:ro]]... [--instances N] [--health PATH] [--health-timeout S] "    \
-    "[--memory SIZE] [--cpus N] [--registry-user U]"
+    "[--memory SIZE] [--cpus N] [--registry-user U] [--listen-fds]"
 
 static void sleep_ms(int ms)
 {
@@ -130,7 +130,11 @@ int jn_cmd_deploy(int argc, char **argv)
                    "  --memory SIZE          256m, 1g\n"
                    "  --cpus N               CPU share (containers)\n"
                    "  --registry-user U      private registry login; password in "
-                   "$JERN_REGISTRY_PASSWORD\n",
+                   "$JERN_REGISTRY_PASSWORD\n"
+                   "  --listen-fds           jern binds $PORT and hands the app the listening "
+                   "socket\n"
+                   "                         (fd 3, LISTEN_FDS/LISTEN_PID; --cmd with one "
+                   "program)\n",
                    DEPLOY_USAGE);
             rc = 0;
             goto out;
@@ -141,6 +145,10 @@ int jn_cmd_deploy(int argc, char **argv)
                 goto usage;
             }
             app = a;
+            continue;
+        }
+        if (strcmp(a, "--listen-fds") == 0) {
+            cJSON_AddTrueToObject(b, "listen_fds");
             continue;
         }
         if (!v) {

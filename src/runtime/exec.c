@@ -44,16 +44,19 @@
 #include "core/log.h"
 #include "runtime/exec_int.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -421,12 +424,29 @@ bool jn_exec_can_use(const char *path, bool want_dir, char *why, size_t len)
     }
 }
 
+/* A listening TCP socket on 127.0.0.1:port (close-on-exec), or -errno. */
+static int listen_on(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    if (fd < 0)
+        return -errno;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4096) < 0) {
+        int e = -errno;
+        close(fd);
+        return e;
+    }
+    return fd;
+}
+
 static char **build_env(const struct jn_instance_spec *s, const struct run_as *as)
 {
     size_t n = 0;
     for (const char *const *e = s->env; e && *e; e++)
         n++;
-    char **env = jn_calloc(n + 8, sizeof(char *));
+    char **env = jn_calloc(n + 10, sizeof(char *));
     size_t k = 0;
     const char *path = getenv("PATH");
     char tmp[PATH_CAP + 16];
@@ -452,6 +472,11 @@ static char **build_env(const struct jn_instance_spec *s, const struct run_as *a
     env[k++] = jn_strdup(tmp);
     snprintf(tmp, sizeof(tmp), "JERN_INSTANCE=%s", s->instance);
     env[k++] = jn_strdup(tmp);
+    if (s->listen_fds) {
+        env[k++] = jn_strdup("LISTEN_FDS=1");
+        /* the app's pid is written in here after the fork (exec_monitor.c) */
+        env[k++] = jn_strdup("LISTEN_PID=                    ");
+    }
     env[k] = NULL;
     return env;
 }
@@ -496,6 +521,7 @@ static int ex_start(struct jn_driver *d, const struct jn_instance_spec *spec,
     char dir[PATH_CAP], logp[PATH_CAP], cmdp[PATH_CAP];
     struct mon_args a = {.log_fd = -1,
                          .devnull = -1,
+                         .listen_fd = -1,
                          .memory = spec->memory,
                          .log_size = spec->log_size,
                          .log_files = JN_MIN(JN_MAX(spec->log_files, 0), 9)};
@@ -557,7 +583,17 @@ static int ex_start(struct jn_driver *d, const struct jn_instance_spec *spec,
         pipe2(readyp, O_CLOEXEC) < 0)
         rc = jn_driver_fail(d, -errno, "exec: cannot set up %s: %s", spec->name, strerror(errno));
     char **env = build_env(spec, &as);
-    char *argv[] = {"sh", "-c", (char *)spec->command, NULL};
+    char *cmdline = NULL;
+    if (rc == 0 && spec->listen_fds) {
+        a.listen_fd = listen_on(spec->host_port);
+        if (a.listen_fd < 0)
+            rc = jn_driver_fail(d, a.listen_fd, "exec: cannot listen on 127.0.0.1:%d for %s: %s",
+                                spec->host_port, spec->name, jn_strerror(a.listen_fd));
+        size_t len = strlen(spec->command) + 6;
+        cmdline = jn_calloc(1, len);
+        snprintf(cmdline, len, "exec %s", spec->command);
+    }
+    char *argv[] = {"sh", "-c", cmdline ? cmdline : (char *)spec->command, NULL};
     a.argv = argv;
     a.envp = env;
     a.out_r = outp[0];
@@ -584,11 +620,12 @@ static int ex_start(struct jn_driver *d, const struct jn_instance_spec *spec,
                 ;
         }
     }
-    int fds[] = {a.log_fd, a.devnull, outp[0], outp[1], errp[0], errp[1], readyp[1]};
+    int fds[] = {a.log_fd, a.devnull, outp[0], outp[1], errp[0], errp[1], readyp[1], a.listen_fd};
     for (size_t i = 0; i < JN_ARRAY_LEN(fds); i++)
         if (fds[i] >= 0)
             close(fds[i]);
     free_env(env);
+    free(cmdline);
     if (rc == 0) {
         size_t got = 0;
         while (got < sizeof(msg)) {

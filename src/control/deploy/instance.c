@@ -99,6 +99,7 @@ int dep_spec_parse(const struct jn_store_release *r, struct dep_spec *s, char *m
                   : 8080;
     if ((x = cJSON_GetObjectItemCaseSensitive(sp, "health")) && cJSON_IsString(x))
         snprintf(s->health, sizeof(s->health), "%s", x->valuestring);
+    s->listen_fds = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sp, "listen_fds"));
     if ((x = cJSON_GetObjectItemCaseSensitive(sp, "memory")) && cJSON_IsNumber(x))
         s->memory = (int64_t)x->valuedouble;
     if ((x = cJSON_GetObjectItemCaseSensitive(sp, "cpus")) && cJSON_IsNumber(x))
@@ -185,6 +186,7 @@ int dep_instance_start(struct dep_rt *rt, const struct dep_spec *s, struct jn_st
         .daemon = rt->d->daemon_id,
         .log_size = rt->d->log_size,
         .log_files = rt->d->log_files,
+        .listen_fds = s->listen_fds,
     };
     struct jn_instance out;
     int r = jn_driver_start(drv, &spec, &out);
