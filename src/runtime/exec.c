@@ -424,6 +424,36 @@ bool jn_exec_can_use(const char *path, bool want_dir, char *why, size_t len)
     }
 }
 
+/* Records the instance's command in its directory. */
+static void write_command(const char *path, const char *command)
+{
+    FILE *cf = fopen_private(path);
+    if (cf) {
+        fprintf(cf, "%s\n", command);
+        fclose(cf);
+    }
+}
+
+/* Socket activation (driver.h listen_fds): *fd = a listening socket on
+ * 127.0.0.1:host_port, *cmdline = "exec COMMAND" (the app keeps the shell's
+ * pid, which LISTEN_PID names). Returns 0 or the driver's error. */
+static int listen_on(int port);
+static int activation_setup(struct jn_driver *d, const struct jn_instance_spec *spec, int *fd,
+                            char **cmdline)
+{
+    size_t len = strlen(spec->command) + 6;
+    *cmdline = jn_calloc(1, len);
+    snprintf(*cmdline, len, "exec %s", spec->command);
+    *fd = listen_on(spec->host_port);
+    if (*fd < 0) {
+        int e = *fd;
+        *fd = -1;
+        return jn_driver_fail(d, e, "exec: cannot listen on 127.0.0.1:%d for %s: %s",
+                              spec->host_port, spec->name, jn_strerror(e));
+    }
+    return 0;
+}
+
 /* A listening TCP socket on 127.0.0.1:port (close-on-exec), or -errno. */
 static int listen_on(int port)
 {
@@ -556,11 +586,7 @@ static int ex_start(struct jn_driver *d, const struct jn_instance_spec *spec,
         return jn_driver_fail(d, JN_EBADINPUT, "exec: working directory %s is not a directory",
                               a.workdir);
     }
-    FILE *cf = fopen_private(cmdp);
-    if (cf) {
-        fprintf(cf, "%s\n", spec->command);
-        fclose(cf);
-    }
+    write_command(cmdp, spec->command);
     /* The record comes first: whatever happens after the fork, a restarted
      * daemon finds this instance by its labels (and its pids file). */
     struct meta m = {.host_port = spec->host_port};
@@ -584,15 +610,8 @@ static int ex_start(struct jn_driver *d, const struct jn_instance_spec *spec,
         rc = jn_driver_fail(d, -errno, "exec: cannot set up %s: %s", spec->name, strerror(errno));
     char **env = build_env(spec, &as);
     char *cmdline = NULL;
-    if (rc == 0 && spec->listen_fds) {
-        a.listen_fd = listen_on(spec->host_port);
-        if (a.listen_fd < 0)
-            rc = jn_driver_fail(d, a.listen_fd, "exec: cannot listen on 127.0.0.1:%d for %s: %s",
-                                spec->host_port, spec->name, jn_strerror(a.listen_fd));
-        size_t len = strlen(spec->command) + 6;
-        cmdline = jn_calloc(1, len);
-        snprintf(cmdline, len, "exec %s", spec->command);
-    }
+    if (rc == 0 && spec->listen_fds)
+        rc = activation_setup(d, spec, &a.listen_fd, &cmdline);
     char *argv[] = {"sh", "-c", cmdline ? cmdline : (char *)spec->command, NULL};
     a.argv = argv;
     a.envp = env;
