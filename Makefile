@@ -108,6 +108,7 @@ bench: deps
 	$(MAKE) all
 	bench/run.sh
 	bench/coldstart.sh
+	bench/skew.sh
 	bench/tls.sh
 	bench/h2.sh
 

@@ -1,12 +1,24 @@
 """jern's side-by-side benchmark: nginx, HAProxy and jern as reverse proxies in
-front of the same two backends, on this machine, in one run (issue 4).
+front of the same two backends, with the same upstream pool, on this machine,
+in one run (issues 4 and 22), in two CPU layouts: pinned (the proxy on the
+last CPU, wrk and the backends on the others) and unpinned (everything shares
+every CPU, as jern's own deployments do).
 
-    bench/run.sh                     # the defaults: 5 rounds x 10 s, about 8 minutes
+    bench/run.sh                     # the defaults: 2 layouts x 5 rounds x 10 s, ~16 minutes
     BENCH_QUICK=1 bench/run.sh       # smoke run: 1 round x 2 s, 1000 idle connections
+
+For each proxy and load it reports req/s (median and the min-max over the
+rounds), the proxy's own CPU per request, the whole machine's CPU per request,
+the context switches of wrk and of the backends per request, and the new
+upstream connections per request (the backends' accept counters); the
+jern/nginx and jern/HAProxy req/s ratios per round, with their spread. The
+rounds interleave the proxies, so a slow phase of the machine hits them all.
+Figures from a machine that other work shares are not meaningful: the
+report prints the load average before and after.
 
 Environment: BENCH_SECONDS (10), BENCH_ROUNDS (5: this machine's speed drifts in
 phases of minutes; five interleaved rounds keep one slow phase out of the medians), BENCH_IDLE_CONNS (10000),
-BENCH_PIN (1: proxy under test on the last CPU, wrk + backends on the others; 0: unpinned),
+BENCH_LAYOUTS ("pinned,unpinned"), BENCH_PIN (1: only the pinned layout; 0: only unpinned),
 BENCH_OUT (bench/results: latest.md + latest.json), JERN_BIN (build/jern).
 Exit status: 0 when every proxy that could run did (jern's slot is skipped,
 not failed, while the binary has no gateway command), 1 when one failed,
@@ -152,7 +164,15 @@ class Bench:
         self.seconds = env_int("BENCH_SECONDS", 2 if quick else 10, 1, 600)
         self.rounds = env_int("BENCH_ROUNDS", 1 if quick else 5, 1, 50)
         self.idle_conns = env_int("BENCH_IDLE_CONNS", 1000 if quick else 10000, 10, 100000)
-        self.pin = env_int("BENCH_PIN", 1, 0, 1) == 1
+        if os.environ.get("BENCH_PIN"):
+            self.layouts = ["pinned" if env_int("BENCH_PIN", 1, 0, 1) else "unpinned"]
+        else:
+            raw = os.environ.get("BENCH_LAYOUTS") or "pinned,unpinned"
+            self.layouts = [x.strip() for x in raw.split(",") if x.strip()]
+            if not self.layouts or any(x not in ("pinned", "unpinned") for x in self.layouts):
+                print(f"bench: BENCH_LAYOUTS={raw!r} is not a list of pinned, unpinned",
+                      file=sys.stderr)
+                sys.exit(2)
         self.out = Path(os.environ.get("BENCH_OUT") or ROOT / "bench" / "results").resolve()
         # Relative to the repository (the working directory from here on), so
         # no machine path lands in the report.
@@ -163,6 +183,8 @@ class Bench:
         self.tmp = Path(tempfile.mkdtemp(prefix="jern-bench-"))
         self.children = []  # every Child started, for the final cleanup
         self.backends = []
+        self.backend_children = []
+        self.layout = None
         self.failed = []    # "proxy: why" for proxies that failed to run
         self.notes = []
         self.peak_note = None
@@ -184,7 +206,15 @@ class Bench:
         self.children = []
 
     def start_backends(self):
+        before = len(self.children)
         self.backends = start_backends(self.tmp, self.children, "bench")
+        self.backend_children = self.children[before:]
+
+    def stop_backends(self):
+        for c in self.backend_children:
+            c.stop()
+            self.children.remove(c)
+        self.backend_children = []
 
     def start_proxy(self, px, tag):
         why = px.start(self.tmp / f"{px.name}-{tag}", free_port(), self.backends, self.nofile)
@@ -204,30 +234,51 @@ class Bench:
                 "-s", str(self.lua), f"http://127.0.0.1:{port}/"]
         log = self.tmp / "wrk.log"
         child = self.track(proxies.Child(argv, log, cpus="load"))
-        try:
-            child.p.wait(timeout=seconds + 30)
-        except subprocess.TimeoutExpired:
-            pass
+        # Reaped here with wait4 for its rusage: wrk's context switches.
+        cs = None
+        deadline = time.monotonic() + seconds + 30
+        while time.monotonic() < deadline:
+            pid, status, ru = os.wait4(child.pid, os.WNOHANG)
+            if pid:
+                child.p.returncode = os.waitstatus_to_exitcode(status)
+                cs = ru.ru_nvcsw + ru.ru_nivcsw
+                break
+            time.sleep(0.02)
         child.stop()
         self.children.remove(child)
         text = log.read_text(errors="replace")
         m = re.search(r"^BENCH_JSON (\{.*\})$", text, re.M)
         if child.p.returncode != 0 or not m:
             raise RuntimeError(f"wrk failed (status {child.p.returncode}): {text[-500:]}")
-        return json.loads(m.group(1))
+        w = json.loads(m.group(1))
+        w["ctx_switches"] = cs
+        return w
 
     def measure(self, px, load, rnd):
         pids = procstat.tree(px.child.pid)
         if not procstat.reset_peak(pids) and not self.peak_note:
             self.peak_note = "peak RSS is the peak since start: /proc/PID/clear_refs refused"
             self.notes.append(self.peak_note)
+        bpids = [p for c in self.backend_children for p in procstat.tree(c.pid)]
+        acc0 = [proxies.backend_accepts(b) for b in self.backends]
+        bcs0 = procstat.ctx_switches(bpids)
+        mcpu0 = procstat.machine_cpu_seconds()
         cpu0 = procstat.cpu_seconds(pids)
         w = self.wrk(px.port, load, self.seconds)
         cpu = procstat.cpu_seconds(pids) - cpu0
+        mcpu = procstat.machine_cpu_seconds() - mcpu0
+        bcs = procstat.ctx_switches(bpids) - bcs0
+        acc1 = [proxies.backend_accepts(b) for b in self.backends]
+        # each /stub_status read is an accept of its own: the first read's
+        # counts in acc1, not in acc0
+        conns = (sum(acc1) - sum(acc0) - len(acc0)
+                 if None not in acc0 + acc1 else None)
         errors = sum(w[k] for k in w if k.startswith("err_"))
         secs = w["duration_us"] / 1e6
+        n = w["requests"]
+        per = (lambda v: v / n if n and v is not None else None)
         m = {
-            "round": rnd, "load": load, "proxy": px.name,
+            "layout": self.layout, "round": rnd, "load": load, "proxy": px.name,
             "requests": w["requests"], "seconds": secs,
             "rps": w["requests"] / secs if secs > 0 else 0.0,
             "p50_ms": w["p50_us"] / 1000, "p99_ms": w["p99_us"] / 1000,
@@ -236,6 +287,11 @@ class Bench:
             "req_per_cpu_s": w["requests"] / cpu if cpu > 0 else 0.0,
             "peak_rss_kib": procstat.status_kib(procstat.serving(px.child.pid), "VmHWM"),
             "errors": errors,
+            "proxy_us_per_req": per(cpu * 1e6),
+            "machine_us_per_req": per(mcpu * 1e6),
+            "wrk_cs_per_req": per(w["ctx_switches"]),
+            "backend_cs_per_req": per(bcs),
+            "upstream_conns_per_req": per(conns),
             "wrk": w,
         }
         if w["requests"] == 0 or errors > w["requests"] // 100:
@@ -280,40 +336,25 @@ class Bench:
     # -- the run ---------------------------------------------------------------
 
     def set_pinning(self):
-        return set_pinning(self.pin)
+        """For the single-layout tools (tls.py, ab.py): the first layout."""
+        self.layout = self.layouts[0]
+        return set_pinning(self.layout == "pinned")
 
-    def run(self):
-        self.nofile = raise_nofile()
-        meta = machine(self.jern_bin)
-        meta["pinning"] = self.set_pinning()
-        meta.update({"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                     "load_before": loadavg(), "rounds": self.rounds,
-                     "seconds": self.seconds, "wrk_threads": WRK_THREADS,
-                     "loads": list(LOADS), "idle_conns": self.idle_conns,
-                     "nofile": self.nofile})
-        for tool in ("nginx", "wrk"):
-            if not shutil.which(tool):
-                sys.exit(f"bench: {tool} not found: run scripts/install-deps.sh (make bench does)")
-
-        pxs = [proxies.Nginx(), proxies.Haproxy(), proxies.Jern(self.jern_bin)]
-        meta["order"] = [p.name for p in pxs]
-        running = []
+    def run_layout(self, pxs, meta):
+        """Every round of every load for every proxy in self.layout. Leaves
+        the backends running (the idle test uses them)."""
+        self.stop_backends()
+        meta["pinning"][self.layout] = set_pinning(self.layout == "pinned")
         self.start_backends()
+        running = []
         for px in pxs:
-            why = px.available()
-            if why:
-                msg = f"{px.name}: skipped: {why}"
-                print(f"bench: {msg}", file=sys.stderr)
-                self.notes.append(msg)
-                if px.name != "jern":
-                    self.failed.append(msg)
+            if px.name in self.skipped:
                 continue
-            if self.start_proxy(px, "load"):
+            if self.start_proxy(px, f"load-{self.layout}"):
                 running.append(px)
-
         total = len(running) * (len(LOADS) * self.rounds * self.seconds + WARMUP_SECONDS)
-        print(f"bench: {', '.join(p.name for p in running)} on backends {self.backends}; "
-              f"about {total + 10 * len(running)} s", flush=True)
+        print(f"bench: {self.layout}: {', '.join(p.name for p in running)} on backends "
+              f"{self.backends}; about {total + 10 * len(running)} s", flush=True)
         for px in list(running):
             try:
                 self.wrk(px.port, 50, WARMUP_SECONDS)
@@ -328,19 +369,55 @@ class Bench:
                     try:
                         m = self.measure(px, load, rnd)
                     except RuntimeError as e:
-                        self.failed.append(f"{px.name}: -c{load} round {rnd}: {e}")
+                        self.failed.append(f"{px.name}: {self.layout} -c{load} round {rnd}: {e}")
                         print(f"bench: {px.name} failed at -c{load}: {e}", file=sys.stderr)
                         running.remove(px)
                         px.stop()
                         continue
                     self.measurements.append(m)
-                    print(f"  round {rnd} -c{load:<3} {px.name:8} {m['rps']:9.0f} req/s  "
-                          f"p50 {m['p50_ms']:7.3f} ms  p99 {m['p99_ms']:7.3f} ms  "
-                          f"cpu {m['cpu_s']:5.2f} s  {m['req_per_cpu_s']:7.0f} req/cpu-s",
-                          flush=True)
+                    f = report.fmt
+                    print(f"  {self.layout:8} round {rnd} -c{load:<3} {px.name:8} "
+                          f"{m['rps']:9.0f} req/s  p50 {m['p50_ms']:7.3f} ms  "
+                          f"p99 {m['p99_ms']:7.3f} ms  proxy {f(m['proxy_us_per_req'], '.1f')} "
+                          f"us/req  machine {f(m['machine_us_per_req'], '.1f')} us/req  "
+                          f"cs wrk {f(m['wrk_cs_per_req'], '.3f')} backends "
+                          f"{f(m['backend_cs_per_req'], '.3f')}  new upstream conns "
+                          f"{f(m['upstream_conns_per_req'], '.3f')}/req", flush=True)
         for px in running:
             px.stop()
-        for px in running:
+
+    def run(self):
+        self.nofile = raise_nofile()
+        meta = machine(self.jern_bin)
+        meta["pinning"] = {}
+        meta.update({"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                     "load_before": loadavg(), "rounds": self.rounds,
+                     "seconds": self.seconds, "wrk_threads": WRK_THREADS,
+                     "loads": list(LOADS), "idle_conns": self.idle_conns,
+                     "nofile": self.nofile, "layouts": self.layouts, "pool": proxies.POOL})
+        for tool in ("nginx", "wrk"):
+            if not shutil.which(tool):
+                sys.exit(f"bench: {tool} not found: run scripts/install-deps.sh (make bench does)")
+
+        pxs = [proxies.Nginx(), proxies.Haproxy(), proxies.Jern(self.jern_bin)]
+        meta["order"] = [p.name for p in pxs]
+        self.skipped = set()
+        for px in pxs:
+            why = px.available()
+            if why:
+                msg = f"{px.name}: skipped: {why}"
+                print(f"bench: {msg}", file=sys.stderr)
+                self.notes.append(msg)
+                self.skipped.add(px.name)
+                if px.name != "jern":
+                    self.failed.append(msg)
+        for layout in self.layouts:
+            self.layout = layout
+            self.run_layout(pxs, meta)
+        for px in pxs:
+            if px.name in self.skipped or any(f.startswith(f"{px.name}: did not come up")
+                                              for f in self.failed):
+                continue
             self.idle_test(px)
             m = self.memory.get(px.name)
             if m:
@@ -350,13 +427,17 @@ class Bench:
 
         meta["load_after"] = loadavg()
         summary = report.summarize(self.measurements, LOADS)
+        spreads = report.round_ratios(self.measurements, LOADS)
         targets = report.check_targets(summary, self.memory)
         md = report.render(meta, summary, self.memory, targets,
-                           self.notes + [f"FAILED TO RUN: {f.splitlines()[0]}" for f in self.failed])
+                           self.notes + [f"FAILED TO RUN: {f.splitlines()[0]}" for f in self.failed],
+                           spreads)
         self.out.mkdir(parents=True, exist_ok=True)
         (self.out / "latest.md").write_text(md)
         raw = {"meta": meta, "measurements": self.measurements, "memory": self.memory,
-               "summary": {p: {str(k): v for k, v in s.items()} for p, s in summary.items()},
+               "summary": {lay: {p: {str(k): v for k, v in s.items()} for p, s in by.items()}
+                           for lay, by in summary.items()},
+               "ratios_per_round": spreads,
                "targets": targets, "failed": self.failed, "notes": self.notes}
         (self.out / "latest.json").write_text(json.dumps(raw, indent=1) + "\n")
         print()

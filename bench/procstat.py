@@ -84,3 +84,35 @@ def status_kib(pids, key):
         except (FileNotFoundError, ProcessLookupError):
             pass
     return total
+
+
+def ctx_switches(pids):
+    """Voluntary + involuntary context switches of the given processes, all
+    their threads, so far."""
+    total = 0
+    for pid in pids:
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/status") as f:
+                    for line in f:
+                        if line.startswith(("voluntary_ctxt_switches:",
+                                            "nonvoluntary_ctxt_switches:")):
+                            total += int(line.split()[1])
+            except (FileNotFoundError, ProcessLookupError):
+                pass
+    return total
+
+
+def machine_cpu_seconds():
+    """CPU time the whole machine spent busy so far (every CPU: user, nice,
+    system, irq, softirq, steal; not idle or iowait), in seconds. On a shared
+    machine this counts everybody's work, which is why such figures mean
+    something only on a quiet one."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    busy = v[0] + v[1] + v[2] + v[5] + v[6] + (v[7] if len(v) > 7 else 0)
+    return busy / CLK_TCK

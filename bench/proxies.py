@@ -1,13 +1,25 @@
 """The processes under test and their configs: two nginx `return 200 "ok"`
 backends shared by every proxy, and nginx, HAProxy and jern as proxies, each
 with one worker, least_conn over the two backends, HTTP/1.1 keep-alive to
-them (32 idle connections kept), no access log, keep-alive to clients.
+them, no access log, keep-alive to clients.
+
+The same upstream pool for all three: 64 idle connections in all. nginx and
+jern `keepalive 64` (both per upstream, per worker: nginx's meaning, which
+jern follows since issue 22); HAProxy `pool-max-conn 32` per server, 64 in
+all over the two. That is more than -c50 needs, so no proxy reconnects to
+the backends at -c50; at -c500 all three do, alike. (The earlier bench gave
+`keepalive 32` to nginx and jern and 16 per server to HAProxy; jern then
+applied it per server, 64 in all, against 32 for the others: see
+docs/PERFORMANCE.md.)
 
 Client and upstream keepalive_requests are raised to 1,000,000 on nginx and
 jern (defaults: 1000) because HAProxy has no such limit: no proxy closes a
 connection in the middle of a run. HAProxy reuses idle server connections
-for any client (http-reuse always, as nginx's keepalive pool does) and keeps
-at most 16 idle per server, 32 in all, as `keepalive 32` does."""
+for any client (http-reuse always, as nginx's keepalive pool does).
+
+Each backend answers /stub_status (nginx's counters): its accepted
+connections, before and after a measurement, say how many new upstream
+connections a proxy opened per request."""
 import http.client
 import os
 import shutil
@@ -15,6 +27,7 @@ import subprocess
 import time
 from pathlib import Path
 
+POOL = 64  # idle upstream connections each proxy keeps, in all
 HAPROXY_MAXCONN = 9000  # HAProxy wants 2 * maxconn + 25 fds; the hard limit here is 20000
 
 # CPU sets (None: unpinned) set by bench.py: the proxy under test on one CPU,
@@ -106,6 +119,7 @@ http {{
 {_nginx_temp_paths(d)}    server {{
         listen 127.0.0.1:{port};
         location / {{ default_type text/plain; return 200 "ok"; }}
+        location = /stub_status {{ stub_status; }}
     }}
 }}
 """
@@ -126,7 +140,7 @@ http {{
     keepalive_requests 1000000;
 {_nginx_temp_paths(d) if nginx_only else ""}    upstream backends {{
         least_conn;
-{servers}        keepalive 32;
+{servers}        keepalive {POOL};
         keepalive_requests 1000000;
     }}
     server {{
@@ -142,7 +156,8 @@ http {{
 
 
 def _haproxy_config(port, backends):
-    servers = "".join(f"    server b{i} 127.0.0.1:{b} pool-max-conn 16\n"
+    per = POOL // max(1, len(backends))
+    servers = "".join(f"    server b{i} 127.0.0.1:{b} pool-max-conn {per}\n"
                       for i, b in enumerate(backends, 1))
     return f"""# bench proxy: one thread, leastconn, keep-alive both sides, no log lines
 global
@@ -252,6 +267,19 @@ class Jern(Proxy):
 
     def _argv(self, d, conf):
         return [self.binary, "gateway", "-c", conf]
+
+
+def backend_accepts(port):
+    """Connections the backend on port accepted so far, its own /stub_status
+    request's included (one per call), or None when it does not answer."""
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        c.request("GET", "/stub_status")
+        text = c.getresponse().read().decode()
+        c.close()
+        return int(text.splitlines()[2].split()[0])
+    except (OSError, http.client.HTTPException, ValueError, IndexError):
+        return None
 
 
 def start_backend(d, port):

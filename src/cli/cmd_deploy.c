@@ -17,7 +17,7 @@
 #define DEPLOY_USAGE                                                                              \
     "deploy APP (--image IMAGE | --cmd \"COMMAND\") [--port N] [--env K=V]... "                 \
     "[--volume HOST:CONTAINER[:ro]]... [--instances N] [--health PATH] [--health-timeout S] "    \
-    "[--memory SIZE] [--cpus N] [--registry-user U]"
+    "[--memory SIZE] [--cpus N] [--registry-user U] [--listen-fds]"
 
 static void sleep_ms(int ms)
 {
@@ -104,6 +104,30 @@ static void registry_of(const char *image, char *out, size_t len)
         snprintf(out, len, "docker.io");
 }
 
+static void print_help(void)
+{
+    printf("usage: jern %s\n"
+           "  --image IMAGE          a container image (docker driver)\n"
+           "  --cmd \"COMMAND\"        a plain process in this directory, listening on "
+           "$PORT\n"
+           "  --port N               the port inside the container (default 8080)\n"
+           "  --env K=V | --env K    repeatable; K alone takes the value from your "
+           "shell\n"
+           "  --volume H:C[:ro]      bind mount (containers)\n"
+           "  --instances N          how many (default: as now, 1 for a new app)\n"
+           "  --health PATH          GET PATH must answer 2xx/3xx before traffic\n"
+           "  --health-timeout S     overall health deadline (default 30)\n"
+           "  --memory SIZE          256m, 1g\n"
+           "  --cpus N               CPU share (containers)\n"
+           "  --registry-user U      private registry login; password in "
+           "$JERN_REGISTRY_PASSWORD\n"
+           "  --listen-fds           jern binds $PORT and hands the app the listening "
+           "socket\n"
+           "                         (fd 3, LISTEN_FDS/LISTEN_PID; --cmd with one "
+           "program)\n",
+           DEPLOY_USAGE);
+}
+
 int jn_cmd_deploy(int argc, char **argv)
 {
     struct jn_client c;
@@ -116,22 +140,7 @@ int jn_cmd_deploy(int argc, char **argv)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int n;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            printf("usage: jern %s\n"
-                   "  --image IMAGE          a container image (docker driver)\n"
-                   "  --cmd \"COMMAND\"        a plain process in this directory, listening on "
-                   "$PORT\n"
-                   "  --port N               the port inside the container (default 8080)\n"
-                   "  --env K=V | --env K    repeatable; K alone takes the value from your "
-                   "shell\n"
-                   "  --volume H:C[:ro]      bind mount (containers)\n"
-                   "  --instances N          how many (default: as now, 1 for a new app)\n"
-                   "  --health PATH          GET PATH must answer 2xx/3xx before traffic\n"
-                   "  --health-timeout S     overall health deadline (default 30)\n"
-                   "  --memory SIZE          256m, 1g\n"
-                   "  --cpus N               CPU share (containers)\n"
-                   "  --registry-user U      private registry login; password in "
-                   "$JERN_REGISTRY_PASSWORD\n",
-                   DEPLOY_USAGE);
+            print_help();
             rc = 0;
             goto out;
         }
@@ -141,6 +150,10 @@ int jn_cmd_deploy(int argc, char **argv)
                 goto usage;
             }
             app = a;
+            continue;
+        }
+        if (strcmp(a, "--listen-fds") == 0) {
+            cJSON_AddTrueToObject(b, "listen_fds");
             continue;
         }
         if (!v) {

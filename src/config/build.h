@@ -172,6 +172,7 @@ JN_CONF_HANDLER(jn_conf_set_ssl_session_cache);
 JN_CONF_HANDLER(jn_conf_set_upstream);
 JN_CONF_HANDLER(jn_conf_set_upstream_server);
 JN_CONF_HANDLER(jn_conf_set_least_conn);
+JN_CONF_HANDLER(jn_conf_set_balance);
 JN_CONF_HANDLER(jn_conf_set_upstream_number);
 JN_CONF_HANDLER(jn_conf_set_upstream_keepalive_timeout);
 

@@ -19,7 +19,10 @@ struct jn_conf_kv {
     bool always; /* add_header ... always: on every status, not only 2xx/3xx */
 };
 
-enum jn_balance { JN_BALANCE_RR = 0, JN_BALANCE_LEAST_CONN };
+enum jn_balance { JN_BALANCE_RR = 0, JN_BALANCE_LEAST_CONN, JN_BALANCE_P2C };
+
+/* "round_robin", "least_conn", "p2c": the names of the balance directive and the API. */
+const char *jn_balance_name(enum jn_balance b);
 
 struct jn_conf_upstream_server {
     char *text; /* as written, e.g. "127.0.0.1:8080" */
@@ -37,6 +40,7 @@ struct jn_conf_upstream {
     char *name;
     int line;
     enum jn_balance balance;
+    int balance_line; /* where least_conn or balance set it; 0: the default */
     struct jn_conf_upstream_server *servers;
     size_t nservers;
     int keepalive;                /* idle connections kept per worker; 0 = no pool */

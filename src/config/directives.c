@@ -196,6 +196,7 @@ static const struct jn_conf_directive directives[] = {
     {"server", JN_CTX_UPSTREAM, 1, -1, JN_DIR_MULTI, 0, JN_PHASE_SET, jn_conf_set_upstream_server,
      0},
     {"least_conn", JN_CTX_UPSTREAM, 0, 0, 0, 0, JN_PHASE_SET, jn_conf_set_least_conn, 0},
+    {"balance", JN_CTX_UPSTREAM, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_balance, 0},
     {"keepalive", JN_CTX_UPSTREAM, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_upstream_number,
      offsetof(struct jn_conf_upstream, keepalive)},
     {"keepalive_timeout", JN_CTX_UPSTREAM, 1, 1, 0, 0, JN_PHASE_SET,

@@ -131,10 +131,37 @@ JN_CONF_HANDLER(jn_conf_set_upstream_server)
     return 0;
 }
 
+const char *jn_balance_name(enum jn_balance b)
+{
+    return b == JN_BALANCE_LEAST_CONN ? "least_conn" : b == JN_BALANCE_P2C ? "p2c" : "round_robin";
+}
+
+static int set_balance(struct jn_conf_build *b, const struct jn_conf_node *n,
+                       struct jn_conf_upstream *u, enum jn_balance how)
+{
+    if (u->balance_line)
+        return jn_conf_error(b, n, "load balancing method redefined (first set on line %d)",
+                             u->balance_line);
+    u->balance = how;
+    u->balance_line = n->line;
+    return 0;
+}
+
 JN_CONF_HANDLER(jn_conf_set_least_conn)
 {
-    ((struct jn_conf_upstream *)target)->balance = JN_BALANCE_LEAST_CONN;
-    return 0;
+    return set_balance(b, n, target, JN_BALANCE_LEAST_CONN);
+}
+
+JN_CONF_HANDLER(jn_conf_set_balance)
+{
+    static const enum jn_balance all[] = {JN_BALANCE_RR, JN_BALANCE_LEAST_CONN, JN_BALANCE_P2C};
+    for (size_t i = 0; i < JN_ARRAY_LEN(all); i++)
+        if (strcmp(n->args[0], jn_balance_name(all[i])) == 0)
+            return set_balance(b, n, target, all[i]);
+    return jn_conf_error(b, n,
+                         "invalid value \"%s\" in \"balance\" directive: expected round_robin, "
+                         "least_conn or p2c",
+                         n->args[0]);
 }
 
 JN_CONF_HANDLER(jn_conf_set_upstream_number)

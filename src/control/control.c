@@ -523,7 +523,7 @@ static void fill_view(struct jn_control *ctl, struct jn_ctl_upstream *u, const c
     u->is_app = is_app;
     if (desired(ctl, name, &cu, &w, &n, err, sizeof(err)) < 0)
         n = 0, cu = NULL;
-    u->balance = cu && cu->balance == JN_BALANCE_LEAST_CONN ? "least_conn" : "round_robin";
+    u->balance = jn_balance_name(cu ? cu->balance : is_app ? JN_BALANCE_P2C : JN_BALANCE_RR);
     u->servers = jn_calloc(n ? n : 1, sizeof(*u->servers));
     u->nservers = n;
     for (size_t i = 0; i < n; i++)

@@ -92,7 +92,7 @@ struct jn_ctl_server {
 struct jn_ctl_upstream {
     char name[JN_STORE_NAME_MAX];
     bool is_app;         /* an app's upstream (else an upstream block of the config) */
-    const char *balance; /* "round_robin" or "least_conn" */
+    const char *balance; /* "round_robin", "least_conn" or "p2c" (jn_balance_name) */
     struct jn_ctl_server *servers;
     size_t nservers;
 };

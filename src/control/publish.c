@@ -19,8 +19,9 @@
 #include <stdatomic.h>
 
 /* App upstreams: settings a config block would give (nginx defaults, plus a
- * keep-alive pool: apps are ours, reuse is always safe). */
-#define APP_KEEPALIVE 32
+ * keep-alive pool: apps are ours, reuse is always safe). The pool bounds the
+ * app's idle connections per worker across all its instances. */
+#define APP_KEEPALIVE 64
 #define APP_KEEPALIVE_TIMEOUT_MS 60000
 #define APP_KEEPALIVE_REQUESTS 1000
 
@@ -42,7 +43,7 @@ int jn_ctl_publish_upstream(struct jn_control *ctl, const char *name,
     } else {
         memset(&synth, 0, sizeof(synth));
         synth.name = (char *)name;
-        synth.balance = JN_BALANCE_RR;
+        synth.balance = JN_BALANCE_P2C; /* latency-aware: apps' instances differ */
         synth.keepalive = APP_KEEPALIVE;
         synth.keepalive_timeout_ms = APP_KEEPALIVE_TIMEOUT_MS;
         synth.keepalive_requests = APP_KEEPALIVE_REQUESTS;

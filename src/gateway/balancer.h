@@ -54,5 +54,10 @@ struct jn_peer *jn_balancer_rr_pick(struct jn_peer *const *peers, size_t n, int6
 struct jn_peer *jn_balancer_least_conn_pick(struct jn_peer *const *peers, size_t n, int64_t now_ms,
                                             bool check_fails, struct jn_peer *const *tried,
                                             size_t ntried);
+/* Power of two choices over peak-EWMA latency (balancer_p2c.c); now_ns is the
+ * clock jn_peer_observe is given. */
+struct jn_peer *jn_balancer_p2c_pick(struct jn_peer *const *peers, size_t n, int64_t now_ms,
+                                     int64_t now_ns, bool check_fails, struct jn_peer *const *tried,
+                                     size_t ntried);
 
 #endif

@@ -44,6 +44,10 @@ struct jn_peer {
     int64_t accessed; /* time of the last failure (ms) */
     int64_t checked;  /* time of the last failure, or of the pick that probed after it (ms) */
 
+    /* p2c's peak-EWMA response time (balancer_p2c.c); no lock, relaxed atomics */
+    double ewma_ns;
+    int64_t ewma_stamp_ns; /* time of the last answer; 0: none yet */
+
     _Atomic int refs;
 };
 

@@ -1,6 +1,12 @@
 /*
  * pool.c: the upstream keep-alive pool of one worker: per peer, a list of
  * idle connections (newest first), each with its keepalive_timeout timer.
+ *
+ * "keepalive N" bounds an upstream as nginx does (ngx_http_upstream_keepalive):
+ * at most N idle connections per worker across all the upstream's servers,
+ * the least recently pooled one closed to make room. The per-peer lists only
+ * make the look-up by peer short; a peer's pool carries its upstream's group,
+ * and the bound is counted over the pools of that group.
  * Worker thread only.
  */
 #include "gateway/pool.h"
@@ -97,6 +103,25 @@ static void idle_timeout(struct jn_loop *loop, struct jn_timer *t)
     gw_upconn_close(t->data);
 }
 
+/* The idle connections of group, and the least recently pooled of them. */
+static int group_idle(struct gw_worker *w, uint64_t group, struct gw_upconn **oldest)
+{
+    int n = 0;
+    *oldest = NULL;
+    for (size_t i = 0; i < w->npools; i++) {
+        struct gw_pool *p = &w->pools[i];
+        if (p->group != group || !p->idle)
+            continue;
+        n += p->nidle;
+        struct gw_upconn *tail = p->idle;
+        while (tail->next)
+            tail = tail->next;
+        if (!*oldest || tail->idle_seq < (*oldest)->idle_seq)
+            *oldest = tail;
+    }
+    return n;
+}
+
 void gw_pool_put(struct gw_worker *w, struct gw_upconn *uc, const struct jn_upstream *u)
 {
     uc->req = NULL;
@@ -121,13 +146,11 @@ void gw_pool_put(struct gw_worker *w, struct gw_upconn *uc, const struct jn_upst
         p->idle = NULL;
         p->nidle = 0;
     }
-    if (p->nidle >= u->keepalive) {
-        /* Full: the oldest idle one (the tail) makes room, as nginx's LRU. */
-        struct gw_upconn **pp = &p->idle;
-        while ((*pp)->next)
-            pp = &(*pp)->next;
-        gw_upconn_close(*pp);
-    }
+    p->group = u->pool_group;
+    struct gw_upconn *oldest;
+    if (group_idle(w, u->pool_group, &oldest) >= u->keepalive)
+        gw_upconn_close(oldest); /* full: the least recently pooled makes room */
+    uc->idle_seq = ++w->pool_seq;
     uc->next = p->idle;
     p->idle = uc;
     p->nidle++;

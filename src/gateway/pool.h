@@ -16,8 +16,9 @@ static inline bool gw_peer_ready(const struct jn_peer *peer)
 
 /* An idle connection to peer, out of the pool (its idle timer parked), or NULL. */
 struct gw_upconn *gw_pool_take(struct gw_worker *w, struct jn_peer *peer);
-/* Gives uc back after an exchange: pooled (newest first, the oldest dropped
- * when u's keepalive is reached) or closed (no keepalive, too many requests,
+/* Gives uc back after an exchange: pooled (newest first; when u's keepalive
+ * idle connections of this worker, across all u's peers, are already pooled,
+ * the least recently pooled of them is closed) or closed (no keepalive, too many requests,
  * peer out of service, worker draining). */
 void gw_pool_put(struct gw_worker *w, struct gw_upconn *uc, const struct jn_upstream *u);
 /* Closes an upstream connection, idle or busy, and frees it. */

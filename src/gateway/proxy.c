@@ -142,6 +142,37 @@ static void wait_join(struct jn_upstream *u, bool post)
 /* How long a request waits for the snapshot replacing a draining upstream. */
 #define GW_TRANSITION_WAIT_MS 1000
 
+static void wait_enter(struct gw_req *r)
+{
+    struct gw_worker *w = r->c->w;
+    w->nwaiters++;
+    r->phase = GW_P_WAIT;
+    r->wait_next = w->waiting;
+    if (w->waiting)
+        w->waiting->wait_pprev = &r->wait_next;
+    r->wait_pprev = &w->waiting;
+    w->waiting = r;
+}
+
+/* Ends r's wait (the timer is the caller's): back to GW_P_PROXY. */
+static void wait_leave(struct gw_req *r)
+{
+    r->c->w->nwaiters--;
+    atomic_fetch_sub(&r->u->waiters, 1);
+    *r->wait_pprev = r->wait_next;
+    if (r->wait_next)
+        r->wait_next->wait_pprev = r->wait_pprev;
+    r->wait_next = NULL;
+    r->wait_pprev = NULL;
+    r->phase = GW_P_PROXY;
+}
+
+void gw_proxy_wake_waiters(struct gw_worker *w)
+{
+    for (struct gw_req *r = w->waiting; r; r = r->wait_next)
+        jn_timer_start(w->loop, &r->wait_timer, 0);
+}
+
 static void start_wait(struct gw_req *r)
 {
     struct gw_worker *w = r->c->w;
@@ -150,8 +181,7 @@ static void start_wait(struct gw_req *r)
         gw_exch_respond(r, 503, "too many requests waiting for the application to start", NULL);
         return;
     }
-    w->nwaiters++;
-    r->phase = GW_P_WAIT;
+    wait_enter(r);
     r->wait_start_ms = jn_now_ms();
     wait_join(r->u, true);
     r->wait_deadline = jn_loop_now(w->loop) + (r->wait_timeout_ms > 0 ? r->wait_timeout_ms : 30000);
@@ -200,9 +230,7 @@ static void wait_tick(struct jn_loop *loop, struct jn_timer *t)
     refresh_upstream(r);
     int64_t now = jn_loop_now(loop);
     if (jn_upstream_has_ready(r->u, now)) {
-        w->nwaiters--;
-        atomic_fetch_sub(&r->u->waiters, 1);
-        r->phase = GW_P_PROXY;
+        wait_leave(r);
         attempt(r);
         return;
     }
@@ -210,16 +238,12 @@ static void wait_tick(struct jn_loop *loop, struct jn_timer *t)
     if (failed && failed >= r->wait_start_ms) {
         /* The instance started for this request failed: say why now rather
          * than at the timeout; the next request starts another one. */
-        w->nwaiters--;
-        atomic_fetch_sub(&r->u->waiters, 1);
-        r->phase = GW_P_PROXY;
+        wait_leave(r);
         gw_exch_respond(r, 503, r->u->fail_msg, NULL);
         return;
     }
     if (now >= r->wait_deadline || w->draining) {
-        w->nwaiters--;
-        atomic_fetch_sub(&r->u->waiters, 1);
-        r->phase = GW_P_PROXY;
+        wait_leave(r);
         if (r->wait_transition)
             gw_exch_respond(r, 502, "no live upstreams", NULL);
         else
@@ -350,9 +374,7 @@ void gw_proxy_abort(struct gw_req *r)
 {
     if (r->phase == GW_P_WAIT) {
         jn_timer_stop(r->c->w->loop, &r->wait_timer);
-        r->c->w->nwaiters--;
-        atomic_fetch_sub(&r->u->waiters, 1);
-        r->phase = GW_P_PROXY;
+        wait_leave(r);
     }
     close_up(r, false);
 }
@@ -388,7 +410,9 @@ static int parse_response(struct gw_req *r)
         attempt_failed(r, JN_NEXT_INVALID_HEADER, 502, "upstream switched protocols unasked");
         return -1;
     }
-    r->up_time_us = (jn_loop_now_ns(r->c->w->loop) - r->attempt_ns) / 1000;
+    int64_t now_ns = jn_loop_now_ns(r->c->w->loop);
+    r->up_time_us = (now_ns - r->attempt_ns) / 1000;
+    jn_peer_observe(r->peer, now_ns - r->attempt_ns, now_ns);
     jn_peer_stats_record(r->peer, r->c->w->id, status, r->up_time_us);
     unsigned kind = jn_upstream_status_cause(status);
     /* As nginx, an answer is relayed when no other peer could take the

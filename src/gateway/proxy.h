@@ -14,6 +14,10 @@ void gw_proxy_start(struct gw_req *r);
 void gw_proxy_run(struct gw_req *r);
 /* Ends the upstream side of r (the client is gone). */
 void gw_proxy_abort(struct gw_req *r);
+/* A new snapshot arrived: every request waiting for a ready peer looks again
+ * at once rather than at its next 10 ms tick (a cold start's instance is
+ * published in a new snapshot). Worker thread. */
+void gw_proxy_wake_waiters(struct gw_worker *w);
 /* Ends r, still on a server drained or removed drain_timeout ago: 502 when
  * nothing reached the client yet, else the client sees the truncation. */
 void gw_proxy_end_drained(struct gw_req *r);

@@ -62,6 +62,7 @@ struct gw_upconn {
     struct gw_worker *w;
     struct jn_peer *peer;   /* one reference */
     struct gw_upconn *next; /* pool list */
+    uint64_t idle_seq;      /* when it was pooled (the worker's pool_seq): LRU order */
     struct jn_timer timer;
     struct gw_req *req; /* NULL while idle in the pool */
     uint32_t nreqs;
@@ -69,9 +70,12 @@ struct gw_upconn {
     bool hup; /* RDHUP/HUP seen: read until 0 even after a short read */
 };
 
+/* The idle connections of one worker to one peer. Pools of the peers of one
+ * upstream share its "keepalive N" bound (group: the upstream's pool_group). */
 struct gw_pool {
     struct jn_peer *peer; /* one reference */
-    struct gw_upconn *idle;
+    uint64_t group;
+    struct gw_upconn *idle; /* newest first */
     int nidle;
 };
 
@@ -173,6 +177,7 @@ struct gw_req {
     int64_t wait_start_ms; /* jn_now_ms() when the wait began (cold start failures) */
     bool wait_transition;  /* waiting for the snapshot that replaces a draining upstream */
     struct jn_timer wait_timer;
+    struct gw_req *wait_next, **wait_pprev; /* the worker's waiting list, in GW_P_WAIT */
 
     /* response direction: upstream buffer -> client */
     char *rbuf;
@@ -245,7 +250,9 @@ struct gw_worker {
     size_t max_conns;
     struct gw_pool *pools;
     size_t npools;
+    uint64_t pool_seq; /* counts connections put into a pool */
     int nwaiters;
+    struct gw_req *waiting;           /* requests in GW_P_WAIT (gw_proxy_wake_waiters) */
     _Atomic int64_t drain_timeout_ms; /* set by the control thread; 0: never */
     struct jn_timer drain_timer;      /* the earliest drain deadline in flight */
     bool draining;

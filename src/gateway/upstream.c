@@ -122,6 +122,8 @@ static struct jn_upstream *upstream_alloc(const char *name, enum jn_balance bala
     struct jn_upstream *u = jn_calloc(1, sizeof(*u));
     u->name = jn_strdup(name ? name : "");
     u->balance = balance;
+    static _Atomic uint64_t groups;
+    u->pool_group = atomic_fetch_add_explicit(&groups, 1, memory_order_relaxed) + 1;
     u->peers = jn_calloc(n ? n : 1, sizeof(*u->peers));
     lock_init(&u->lock);
     atomic_init(&u->refs, 1);
@@ -135,6 +137,8 @@ struct jn_upstream *jn_upstream_new(const struct jn_conf_upstream *cu,
     u->keepalive = cu->keepalive;
     u->keepalive_timeout_ms = cu->keepalive_timeout_ms;
     u->keepalive_requests = cu->keepalive_requests;
+    if (prev)
+        u->pool_group = prev->pool_group; /* the same upstream, rebuilt: one keepalive bound */
 
     /* each previous peer is reused at most once: "server a; server a;" is two
      * peers in nginx, and must stay two here */
@@ -232,6 +236,8 @@ static struct jn_peer *choose(struct jn_upstream *u, struct jn_peer *const *peer
         return NULL;
     if (u->balance == JN_BALANCE_LEAST_CONN)
         return jn_balancer_least_conn_pick(peers, n, now_ms, check_fails, tried, ntried);
+    if (u->balance == JN_BALANCE_P2C)
+        return jn_balancer_p2c_pick(peers, n, now_ms, now_ms * 1000000, check_fails, tried, ntried);
     return jn_balancer_rr_pick(peers, n, now_ms, check_fails, tried, ntried);
 }
 

@@ -1,6 +1,7 @@
 /*
  * upstream.h: runtime upstream groups and their servers ("peers"), and the
- * balancing algorithms over them (balancer_rr.c, balancer_least_conn.c).
+ * balancing algorithms over them (balancer_rr.c, balancer_least_conn.c,
+ * balancer_p2c.c).
  *
  * A struct jn_upstream is shared by every worker thread. Its peer list is
  * fixed for its lifetime; changing the servers (the admin API, a deploy, a
@@ -30,7 +31,8 @@ struct jn_upstream {
     struct jn_peer **peers; /* primary peers first, then backups */
     size_t npeers;
     size_t nprimary;
-    int keepalive;                /* idle connections per worker; 0 = no pool */
+    int keepalive;                /* idle connections per worker, all peers; 0 = no pool */
+    uint64_t pool_group;          /* kept by the rebuilds of one upstream: its pools' bound */
     int64_t keepalive_timeout_ms;
     int keepalive_requests;
     pthread_mutex_t lock;
@@ -86,7 +88,7 @@ void jn_upstream_unref(struct jn_upstream *u);
  * primary is usable. A group whose only server is failed still gets traffic
  * (nginx: a single server is never marked down; with a backup it can be, so
  * the backup takes over). max_conns holds across all threads.
- * Algorithm by u->balance: smooth weighted round robin or least_conn.
+ * Algorithm by u->balance: smooth weighted round robin, least_conn or p2c.
  * On success increments peer->conns and returns 0 with *out set (borrowed:
  * valid while the upstream is referenced). Returns JN_ENOTFOUND when nothing
  * is usable. Any thread. */
@@ -102,6 +104,11 @@ int jn_upstream_pick(struct jn_upstream *u, int64_t now_ms, struct jn_peer *cons
  * conditions, as nginx). Takes the lock only when failure state changes.
  * Any thread. */
 void jn_upstream_done(struct jn_upstream *u, struct jn_peer *p, bool failed, int64_t now_ms);
+
+/* Records that p answered (a response head) rtt_ns after the attempt began,
+ * at now_ns (jn_now_ns's clock): the p2c balancer's peak-EWMA latency.
+ * Any thread, no lock. */
+void jn_peer_observe(struct jn_peer *p, int64_t rtt_ns, int64_t now_ns);
 
 /* Whether an attempt that ended with cause (one JN_NEXT_* flag: ERROR, TIMEOUT,
  * INVALID_HEADER or an HTTP_* status) counts as a failure of the peer, for

@@ -227,6 +227,7 @@ static void apply_update(struct jn_loop *loop, void *arg)
     gw_pool_prune(w, live_has, &live);
     drain_check(w, &live);
     peer_set_free(&live);
+    gw_proxy_wake_waiters(w);
     if (!w->draining) {
         /* Keep listeners whose id is still wanted, close the others, add new. */
         struct gw_listener *nl = jn_calloc(m->n ? m->n : 1, sizeof(*nl));

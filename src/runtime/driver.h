@@ -80,6 +80,12 @@ struct jn_instance_spec {
      * docker: the engine's json-file/k8s-file log options. */
     int64_t log_size;
     int log_files;
+    /* exec: the driver binds 127.0.0.1:host_port itself and the app gets the
+     * listening socket as fd 3 with LISTEN_FDS=1 and LISTEN_PID (systemd's
+     * socket activation); the command must be one program (it is exec'd by
+     * the shell, so LISTEN_PID is its pid). Connections made before the app
+     * accepts wait in the socket's queue. docker: refused. */
+    bool listen_fds;
 };
 
 /* What a driver knows about one instance. */

@@ -44,16 +44,19 @@
 #include "core/log.h"
 #include "runtime/exec_int.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -421,12 +424,59 @@ bool jn_exec_can_use(const char *path, bool want_dir, char *why, size_t len)
     }
 }
 
+/* Records the instance's command in its directory. */
+static void write_command(const char *path, const char *command)
+{
+    FILE *cf = fopen_private(path);
+    if (cf) {
+        fprintf(cf, "%s\n", command);
+        fclose(cf);
+    }
+}
+
+/* Socket activation (driver.h listen_fds): *fd = a listening socket on
+ * 127.0.0.1:host_port, *cmdline = "exec COMMAND" (the app keeps the shell's
+ * pid, which LISTEN_PID names). Returns 0 or the driver's error. */
+static int listen_on(int port);
+static int activation_setup(struct jn_driver *d, const struct jn_instance_spec *spec, int *fd,
+                            char **cmdline)
+{
+    size_t len = strlen(spec->command) + 6;
+    *cmdline = jn_calloc(1, len);
+    snprintf(*cmdline, len, "exec %s", spec->command);
+    *fd = listen_on(spec->host_port);
+    if (*fd < 0) {
+        int e = *fd;
+        *fd = -1;
+        return jn_driver_fail(d, e, "exec: cannot listen on 127.0.0.1:%d for %s: %s",
+                              spec->host_port, spec->name, jn_strerror(e));
+    }
+    return 0;
+}
+
+/* A listening TCP socket on 127.0.0.1:port (close-on-exec), or -errno. */
+static int listen_on(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    if (fd < 0)
+        return -errno;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4096) < 0) {
+        int e = -errno;
+        close(fd);
+        return e;
+    }
+    return fd;
+}
+
 static char **build_env(const struct jn_instance_spec *s, const struct run_as *as)
 {
     size_t n = 0;
     for (const char *const *e = s->env; e && *e; e++)
         n++;
-    char **env = jn_calloc(n + 8, sizeof(char *));
+    char **env = jn_calloc(n + 10, sizeof(char *));
     size_t k = 0;
     const char *path = getenv("PATH");
     char tmp[PATH_CAP + 16];
@@ -452,6 +502,11 @@ static char **build_env(const struct jn_instance_spec *s, const struct run_as *a
     env[k++] = jn_strdup(tmp);
     snprintf(tmp, sizeof(tmp), "JERN_INSTANCE=%s", s->instance);
     env[k++] = jn_strdup(tmp);
+    if (s->listen_fds) {
+        env[k++] = jn_strdup("LISTEN_FDS=1");
+        /* the app's pid is written in here after the fork (exec_monitor.c) */
+        env[k++] = jn_strdup("LISTEN_PID=                    ");
+    }
     env[k] = NULL;
     return env;
 }
@@ -496,6 +551,7 @@ static int ex_start(struct jn_driver *d, const struct jn_instance_spec *spec,
     char dir[PATH_CAP], logp[PATH_CAP], cmdp[PATH_CAP];
     struct mon_args a = {.log_fd = -1,
                          .devnull = -1,
+                         .listen_fd = -1,
                          .memory = spec->memory,
                          .log_size = spec->log_size,
                          .log_files = JN_MIN(JN_MAX(spec->log_files, 0), 9)};
@@ -530,11 +586,7 @@ static int ex_start(struct jn_driver *d, const struct jn_instance_spec *spec,
         return jn_driver_fail(d, JN_EBADINPUT, "exec: working directory %s is not a directory",
                               a.workdir);
     }
-    FILE *cf = fopen_private(cmdp);
-    if (cf) {
-        fprintf(cf, "%s\n", spec->command);
-        fclose(cf);
-    }
+    write_command(cmdp, spec->command);
     /* The record comes first: whatever happens after the fork, a restarted
      * daemon finds this instance by its labels (and its pids file). */
     struct meta m = {.host_port = spec->host_port};
@@ -557,7 +609,10 @@ static int ex_start(struct jn_driver *d, const struct jn_instance_spec *spec,
         pipe2(readyp, O_CLOEXEC) < 0)
         rc = jn_driver_fail(d, -errno, "exec: cannot set up %s: %s", spec->name, strerror(errno));
     char **env = build_env(spec, &as);
-    char *argv[] = {"sh", "-c", (char *)spec->command, NULL};
+    char *cmdline = NULL;
+    if (rc == 0 && spec->listen_fds)
+        rc = activation_setup(d, spec, &a.listen_fd, &cmdline);
+    char *argv[] = {"sh", "-c", cmdline ? cmdline : (char *)spec->command, NULL};
     a.argv = argv;
     a.envp = env;
     a.out_r = outp[0];
@@ -584,11 +639,12 @@ static int ex_start(struct jn_driver *d, const struct jn_instance_spec *spec,
                 ;
         }
     }
-    int fds[] = {a.log_fd, a.devnull, outp[0], outp[1], errp[0], errp[1], readyp[1]};
+    int fds[] = {a.log_fd, a.devnull, outp[0], outp[1], errp[0], errp[1], readyp[1], a.listen_fd};
     for (size_t i = 0; i < JN_ARRAY_LEN(fds); i++)
         if (fds[i] >= 0)
             close(fds[i]);
     free_env(env);
+    free(cmdline);
     if (rc == 0) {
         size_t got = 0;
         while (got < sizeof(msg)) {

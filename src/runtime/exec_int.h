@@ -24,6 +24,7 @@ struct run_as {
  * process only async-signal-safe calls are allowed, so no malloc, no stdio. */
 struct mon_args {
     int log_fd, devnull, out_r, out_w, err_r, err_w, ready_w;
+    int listen_fd; /* -1: none; else the app's fd 3 (LISTEN_FDS, socket activation) */
     char *const *argv;
     char *const *envp;
     const char *workdir;

@@ -176,7 +176,20 @@ static __attribute__((noreturn)) void run_app(const struct mon_args *a)
     setpgid(0, 0);
     dup2(a->out_w, 1);
     dup2(a->err_w, 2);
-    close_range(3, ~0U, 0);
+    if (a->listen_fd >= 0) {
+        /* systemd's convention: the socket is fd 3, LISTEN_PID is this
+         * process (the shell execs the command: exec.c prefixes "exec ") */
+        if (a->listen_fd != 3)
+            dup2(a->listen_fd, 3);
+        else
+            fcntl(3, F_SETFD, 0);
+        close_range(4, ~0U, 0);
+        for (char *const *e = a->envp; *e; e++)
+            if (strncmp(*e, "LISTEN_PID=", 11) == 0)
+                (*e)[11 + fmt_i64(*e + 11, getpid())] = '\0';
+    } else {
+        close_range(3, ~0U, 0);
+    }
     reset_signals();
     if (a->memory > 0) {
         struct rlimit rl = {(rlim_t)a->memory, (rlim_t)a->memory};
@@ -215,7 +228,7 @@ void exec_run_monitor(struct mon_args *a)
     dup2(a->devnull, 0);
     dup2(a->devnull, 1);
     dup2(a->devnull, 2);
-    int keep[] = {a->log_fd, a->out_r, a->out_w, a->err_r, a->err_w, a->ready_w};
+    int keep[] = {a->log_fd, a->out_r, a->out_w, a->err_r, a->err_w, a->ready_w, a->listen_fd};
     close_others(keep, (int)JN_ARRAY_LEN(keep));
 
     pid_t app = fork();
@@ -223,6 +236,8 @@ void exec_run_monitor(struct mon_args *a)
         run_app(a);
     if (app > 0)
         setpgid(app, app); /* also here: no window where stop() could miss the group */
+    if (a->listen_fd >= 0)
+        close(a->listen_fd); /* the app's now: the port is free when it exits */
     close(a->out_w);
     close(a->err_w);
     if (app > 0) {

@@ -41,6 +41,7 @@
 const char *app_name = "testapp";
 const char *app_version = "";
 atomic_ulong accepted;
+static long delay_ms; /* $DELAY_MS: every answer but /health waits this long (a slow instance) */
 char big_block[PATTERN_LEN * 1024]; /* whole repetitions of PATTERN */
 
 static void on_term(int sig)
@@ -71,6 +72,11 @@ static int dispatch(struct conn *c, struct req *r)
         r->keepalive = 0;
     } else if (body_discard(c, &b) < 0) {
         return -1;
+    }
+    if (delay_ms > 0 && strcmp(p, "/health") != 0) {
+        struct timespec ts = {delay_ms / 1000, (delay_ms % 1000) * 1000000};
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+            ;
     }
     if (strcmp(p, "/health") == 0) {
         rc = getenv("FAIL_HEALTH") ? respond_text(c, r, 500, "unhealthy\n")
@@ -181,6 +187,27 @@ out:
     return NULL;
 }
 
+static _Noreturn void accept_loop(int lfd);
+
+/* systemd's socket activation (sd_listen_fds(3)): when $LISTEN_PID is this
+ * process and $LISTEN_FDS is at least 1, fd 3 is a listening socket the
+ * parent made; the port argument is then not needed. Returns it or -1. */
+static int inherited_listener(void)
+{
+    const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+    if (!pid || !fds || strtol(pid, NULL, 10) != (long)getpid() || strtol(fds, NULL, 10) < 1)
+        return -1;
+    int type = 0;
+    socklen_t tl = sizeof(type);
+    if (getsockopt(3, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type != SOCK_STREAM)
+        return -1;
+    fcntl(3, F_SETFD, FD_CLOEXEC);
+    unsetenv("LISTEN_PID");
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_FDNAMES");
+    return 3;
+}
+
 int main(int argc, char **argv)
 {
     const char *port = argc > 1 ? argv[1] : getenv("PORT");
@@ -189,13 +216,6 @@ int main(int argc, char **argv)
         app_name = getenv("APP_NAME");
     if (getenv("APP_VERSION"))
         app_version = getenv("APP_VERSION");
-    char *pend = NULL;
-    long portnum = port ? strtol(port, &pend, 10) : -1;
-    if (!port || *pend || portnum < 0 || portnum > 65535) {
-        fprintf(stderr, "jern-testapp: give a port 0..65535 as argv[1] or $PORT (got %s)\n",
-                port ? port : "nothing");
-        return 2;
-    }
     for (size_t i = 0; i < sizeof(big_block); i++)
         big_block[i] = PATTERN[i % PATTERN_LEN];
 
@@ -203,6 +223,23 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+
+    if (getenv("DELAY_MS"))
+        delay_ms = strtol(getenv("DELAY_MS"), NULL, 10);
+    int lfd = inherited_listener();
+    if (lfd >= 0) {
+        fprintf(stderr, "jern-testapp %s %s accepting on the inherited socket (LISTEN_FDS)\n",
+                app_name, app_version);
+        accept_loop(lfd);
+    }
+
+    char *pend = NULL;
+    long portnum = port ? strtol(port, &pend, 10) : -1;
+    if (!port || *pend || portnum < 0 || portnum > 65535) {
+        fprintf(stderr, "jern-testapp: give a port 0..65535 as argv[1] or $PORT (got %s)\n",
+                port ? port : "nothing");
+        return 2;
+    }
 
     struct sockaddr_storage ss;
     socklen_t slen;
@@ -221,7 +258,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "jern-testapp: $HOST must be an IPv4 or IPv6 literal (got %s)\n", host);
         return 2;
     }
-    int lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
     if (lfd < 0) {
         perror("jern-testapp: socket");
         return 1;
@@ -234,7 +272,12 @@ int main(int argc, char **argv)
     }
     fprintf(stderr, "jern-testapp %s %s listening on %s:%ld\n", app_name, app_version, host,
             portnum);
+    accept_loop(lfd);
+}
 
+static _Noreturn void accept_loop(int lfd)
+{
+    int one = 1;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);

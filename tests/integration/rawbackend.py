@@ -81,12 +81,14 @@ class RawBackend:
 class KeepAliveBackend:
     """An HTTP/1.1 keep-alive backend: answers every request on a connection
     with a 200 ("ok from NAME"), optionally after delay_s, and tracks how many
-    connections are open now (.open) and how many were closed by the peer."""
+    connections it accepted (.accepts), how many are open now (.open) and how
+    many were closed by the peer."""
 
     def __init__(self, name="ka", delay_s=0.0):
         self.name = name.encode()
         self.delay_s = delay_s
         self.open = 0
+        self.accepts = 0
         self.closed_by_peer = 0
         self.requests = 0
         self.got = threading.Event()
@@ -106,6 +108,7 @@ class KeepAliveBackend:
                 return
             with self.lock:
                 self.open += 1
+                self.accepts += 1
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn):

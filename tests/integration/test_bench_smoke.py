@@ -38,7 +38,7 @@ def test_bench_smoke_table_has_a_row_per_proxy_and_load(bench_run):
     r, out = bench_run
     md = (out / "latest.md").read_text()
     jern_ran = "jern: skipped" not in md
-    assert "## Medians of 1 round" in md
+    assert "## Medians of 1 round, pinned" in md and "## Medians of 1 round, unpinned" in md
     for load in LOADS:
         for proxy in PROXIES:
             row = re.search(rf"^\| {load} \| {proxy} \| (.*)$", md, re.M)
@@ -50,6 +50,10 @@ def test_bench_smoke_table_has_a_row_per_proxy_and_load(bench_run):
             # req/s, p50, p99, CPU s, req per CPU-s, peak RSS, errors: all numbers
             nums = [float(c) for c in cells[:7]]
             assert nums[0] > 0 and nums[5] > 0, row.group(0)
+            # then the spread and the per-request costs (n/a only where /proc said nothing)
+            assert re.fullmatch(r"[0-9]+-[0-9]+", cells[7]), row.group(0)
+            per_req = [float(c) for c in cells[8:13]]
+            assert per_req[0] > 0 and per_req[1] > 0, row.group(0)
 
 
 def test_bench_smoke_reports_idle_memory_and_every_target(bench_run):
@@ -60,11 +64,12 @@ def test_bench_smoke_reports_idle_memory_and_every_target(bench_run):
                         md, re.M)
         assert row, f"no idle-memory row for {proxy}:\n{md}"
     targets = re.findall(r"^\| (.*) \| (n/a|[0-9.]+) \| (PASS|FAIL|SKIP) \|$", md, re.M)
-    assert len(targets) == 6, md
+    assert len(targets) == 7, md
     for line in ("jern/nginx", "jern/HAProxy"):
         assert f"req/s {line} |" in md
+        assert f"req/s {line}, per round min-max (rounds) |" in md
     # the same verdicts are printed
-    assert len(re.findall(r"^(PASS|FAIL|SKIP) ", r.stdout, re.M)) == 6
+    assert len(re.findall(r"^(PASS|FAIL|SKIP) ", r.stdout, re.M)) == 7
 
 
 def test_bench_smoke_raw_json_matches(bench_run):
@@ -73,8 +78,10 @@ def test_bench_smoke_raw_json_matches(bench_run):
     ran = {m["proxy"] for m in raw["measurements"]}
     assert {"nginx", "haproxy"} <= ran
     for proxy in ran:
-        loads = sorted(m["load"] for m in raw["measurements"] if m["proxy"] == proxy)
-        assert loads == [1, 50, 500]
+        for layout in ("pinned", "unpinned"):
+            loads = sorted(m["load"] for m in raw["measurements"]
+                           if m["proxy"] == proxy and m["layout"] == layout)
+            assert loads == [1, 50, 500]
     assert raw["meta"]["rounds"] == 1 and raw["meta"]["seconds"] == 1
     assert raw["failed"] == []
 

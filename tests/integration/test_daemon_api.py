@@ -89,6 +89,7 @@ def test_upstream_servers_round_trip(daemon):
 
     u = api.get("/v1/upstreams/api").json()
     assert u["kind"] == "app"
+    assert u["balance"] == "p2c"  # apps balance on latency by default
     assert [(s["addr"], s["weight"], s["state"]) for s in u["servers"]] == [
         ("127.0.0.1:9001", 3, "ready"), ("127.0.0.1:9002", 5, "maint")]
     assert [x["name"] for x in api.get("/v1/upstreams").json()["upstreams"]] == ["api"]

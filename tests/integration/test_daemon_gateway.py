@@ -107,6 +107,7 @@ def test_static_upstream_changes_survive_reload_and_restart(procs, tmp_path, tes
     assert get(d, "static.test").text == "hello from a\n"
     u = api.get("/v1/upstreams/back").json()
     assert u["kind"] == "config"
+    assert u["balance"] == "round_robin"  # static upstreams keep nginx's default
     assert [(s["addr"], s["origin"]) for s in u["servers"]] == [(f"127.0.0.1:{a}", "config")]
 
     assert api.post("/v1/upstreams/back/servers", {"addr": f"127.0.0.1:{b}"}).status == 201

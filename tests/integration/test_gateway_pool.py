@@ -55,3 +55,41 @@ def test_idle_pooled_connections_closed_on_drain_maint_remove(procs, tmp_path):
     assert bes["d"].requests == before["d"] + 6
     for be in bes.values():
         be.close()
+
+
+def test_keepalive_bounds_the_upstream_not_each_server(procs, tmp_path):
+    """keepalive N as nginx means it: N idle connections per worker for the
+    whole upstream, across its servers. At a concurrency above N the surplus
+    connections are closed when their exchange ends (and new ones opened
+    later), and what stays pooled is N in total, not N per server."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from test_gateway import start_gateway
+
+    a, b = KeepAliveBackend("a"), KeepAliveBackend("b")
+    _, port, _ = start_gateway(procs, tmp_path, f"""
+        upstream k {{ server 127.0.0.1:{a.port}; server 127.0.0.1:{b.port}; keepalive 2; }}
+        server {{ listen 127.0.0.1:{{port}}; location / {{ proxy_pass http://k; }} }}""")
+
+    def client(_):
+        with requests.Session() as s:
+            for _ in range(10):
+                assert s.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200
+
+    with ThreadPoolExecutor(8) as ex:  # 8 at once > keepalive 2
+        list(ex.map(client, range(8)))
+    assert a.requests + b.requests == 80
+    assert a.accepts + b.accepts > 2  # the surplus was not kept
+    assert wait_for(lambda: a.open + b.open == 2, 3), (a.open, b.open)
+    time.sleep(0.3)
+    assert a.open + b.open == 2, (a.open, b.open)  # not 2 per server
+
+    # At a concurrency within the bound, the pool serves every request: at
+    # most the one connection that moves the pool onto the other server.
+    before = a.accepts + b.accepts
+    with requests.Session() as s:
+        for _ in range(10):
+            assert s.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200
+    assert a.accepts + b.accepts - before <= 2
+    a.close()
+    b.close()

@@ -287,3 +287,21 @@ def test_container_scales_to_zero_and_cold_starts(procs, tmp_path, podman):
         d.stop()
         subprocess.run(f"podman ps -aq --filter label=jern.app={app} | xargs -r podman rm -f",
                        shell=True, capture_output=True, timeout=120)
+
+
+def test_cold_start_hands_the_app_its_listening_socket(d):
+    """--listen-fds: jern binds the instance's port and the app gets the socket
+    as fd 3 (LISTEN_FDS/LISTEN_PID), so the request held for a cold start
+    waits in the socket's queue instead of on probes. A command that is not
+    one program is refused: the socket must reach the process it runs."""
+    app = name()
+    r = d.jern("deploy", app, "--cmd", f"{exec_cmd()}; true", "--listen-fds")
+    assert r.returncode != 0 and "one program" in r.stdout + r.stderr, r.stdout + r.stderr
+    deploy(d, app, None, "--listen-fds")
+    scale(d, app, "--min", "0", "--max", "1", "--idle", "500ms")
+    wait_zero(d, app)
+    r = get(d, app)
+    assert r.status_code == 200 and r.text.startswith("hello from testapp"), r.text
+    logs = d.jern("logs", app)
+    assert "accepting on the inherited socket" in logs.stdout, logs.stdout + logs.stderr
+    assert "listening on" not in logs.stdout  # it bound nothing itself

@@ -499,3 +499,35 @@ def test_static_binary_is_static_and_serves(procs):
     procs.start([TESTAPP_STATIC, port], name="static", env={"APP_NAME": "st", "APP_VERSION": "9"})
     wait_port(port)
     assert requests.get(url(port, "/")).text == "hello from st 9\n"
+
+
+def test_socket_activation_and_delay():
+    """LISTEN_FDS/LISTEN_PID (systemd's convention): the app serves on the
+    inherited fd 3 and binds nothing itself; a LISTEN_PID of another process
+    is ignored. DELAY_MS slows every answer but /health."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(16)
+        port = s.getsockname()[1]
+        fd = s.fileno()
+        env = dict(os.environ, LISTEN_FDS="1", DELAY_MS="120", PORT="0")
+        # fd 3 in the child, kept open (close_fds runs after preexec_fn)
+        p = subprocess.Popen(["/bin/sh", "-c", f"LISTEN_PID=$$ exec {TESTAPP}"], env=env,
+                             pass_fds=(3,), preexec_fn=lambda: os.dup2(fd, 3),
+                             stderr=subprocess.PIPE)
+        try:
+            t0 = time.time()
+            assert requests.get(url(port, "/health"), timeout=5).text == "ok"
+            t1 = time.time()
+            assert requests.get(url(port, "/"), timeout=5).text == "hello from testapp\n"
+            assert time.time() - t1 >= 0.12 and t1 - t0 < 0.12 + 1
+        finally:
+            p.terminate()
+            err = p.communicate(timeout=5)[1]
+        assert b"inherited socket" in err
+        # another process's LISTEN_PID: ignored, so PORT=0 binds a port of its own
+        env["LISTEN_PID"] = "1"
+        p = subprocess.Popen([TESTAPP], env=env, pass_fds=(fd,), stderr=subprocess.PIPE)
+        time.sleep(0.3)
+        p.terminate()
+        assert b"listening on" in p.communicate(timeout=5)[1]

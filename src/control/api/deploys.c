@@ -102,6 +102,33 @@ static bool env_key_ok(const char *k)
 }
 
 /* Builds the settings snapshot from the deploy body; answers 400 on error. */
+/* "listen_fds": socket activation (driver.h), for one program run by the exec
+ * driver. Adds it to spec; false (resp set) when it cannot be honoured. */
+static bool listen_fds_spec(const cJSON *b, const struct jn_driver_kind *kind, cJSON *spec,
+                            struct jn_api_resp *resp)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(b, "listen_fds");
+    if (!x || cJSON_IsFalse(x))
+        return true;
+    const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(b, "command");
+    if (!cJSON_IsTrue(x) || !cJSON_IsString(cmd) || strcmp(kind->name, "exec") != 0) {
+        jn_api_error(resp, 400,
+                     "\"listen_fds\" is true or false, and needs a plain process (--cmd, the "
+                     "exec driver)");
+        return false;
+    }
+    /* The socket goes to the process the command execs: one program. */
+    if (strpbrk(cmd->valuestring, ";&|<>()`$\n\\'\"*?[]{}~#")) {
+        jn_api_error(resp, 400,
+                     "\"listen_fds\" needs a command that is one program and its arguments (no "
+                     "shell operators, quotes or expansions): the listening socket goes to the "
+                     "process it runs");
+        return false;
+    }
+    cJSON_AddTrueToObject(spec, "listen_fds");
+    return true;
+}
+
 static cJSON *deploy_spec(const cJSON *b, const struct jn_driver_kind *kind, int *instances,
                           struct jn_api_resp *resp)
 {
@@ -114,6 +141,8 @@ static cJSON *deploy_spec(const cJSON *b, const struct jn_driver_kind *kind, int
     cJSON_AddStringToObject(spec, "driver", kind->name);
     cJSON_AddNumberToObject(spec, "port", port);
     cJSON_AddNumberToObject(spec, "health_timeout_ms", health_timeout * 1000.0);
+    if (!listen_fds_spec(b, kind, spec, resp))
+        goto bad;
     const cJSON *x = cJSON_GetObjectItemCaseSensitive(b, "health");
     if (x) {
         bool ok = cJSON_IsString(x) && x->valuestring[0] == '/' && strlen(x->valuestring) < 200;
@@ -334,10 +363,10 @@ static void post_deploy(struct jn_api_call *c)
     struct jn_deployer *d = c->api->deployer;
     struct jn_api_resp *resp = c->resp;
     const char *app = jn_api_param(c, "app");
-    static const char *const allowed[] = {"image",   "command",   "port",           "env",
-                                          "volumes", "instances", "health",         "memory",
-                                          "cpus",    "workdir",   "health_timeout", "registry_auth",
-                                          NULL};
+    static const char *const allowed[] = {
+        "image",          "command",       "port",       "env",  "volumes",
+        "instances",      "health",        "memory",     "cpus", "workdir",
+        "health_timeout", "registry_auth", "listen_fds", NULL};
     cJSON *b = jn_api_body(c, allowed, false);
     if (!b)
         return;

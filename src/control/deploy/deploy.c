@@ -532,8 +532,11 @@ static int job_scale(struct dep_job *j, struct dep_rt *rt)
             r = JN_EBADINPUT;
             goto out;
         }
-        if (j->cold)
-            s.probe_every_ms = 20; /* someone is waiting: see the port open at once */
+        if (j->cold) {
+            /* someone is waiting: see the port open the moment it is */
+            s.probe_every_ms = 2;
+            s.probe_fast = true;
+        }
         int add = j->count - have;
         struct jn_store_instance *fresh = jn_calloc((size_t)add, sizeof(*fresh));
         size_t nfresh = 0;

@@ -60,7 +60,9 @@ struct dep_spec {
     size_t nvolumes;
     char workdir[1024];
     int64_t health_timeout_ms;
-    int probe_every_ms; /* 0: DEP_HEALTH_EVERY_MS; cold starts probe every 20 ms */
+    int probe_every_ms; /* 0: DEP_HEALTH_EVERY_MS; cold starts: see probe_fast */
+    bool probe_fast;    /* someone waits: probe after 100 us, doubling up to probe_every_ms */
+    bool listen_fds;    /* exec: jern binds the port and hands the socket over (LISTEN_FDS) */
 };
 
 struct jn_deployer {

@@ -443,6 +443,24 @@ static void test_definitions_apply_before_use(void **state)
 
 /* ---- errors, with their exact messages and lines ---- */
 
+static void test_balance_directive(void **state)
+{
+    (void)state;
+    struct jn_conf *c = load("http { upstream a { balance p2c; server 127.0.0.1; } }");
+    assert_int_equal(c->upstreams[0].balance, JN_BALANCE_P2C);
+    assert_string_equal(jn_balance_name(c->upstreams[0].balance), "p2c");
+    jn_conf_free(c);
+    c = load("http { upstream a { balance least_conn; server 127.0.0.1; } }");
+    assert_int_equal(c->upstreams[0].balance, JN_BALANCE_LEAST_CONN);
+    jn_conf_free(c);
+    expect_error("http {\n upstream a {\n  balance fastest;\n  server 127.0.0.1;\n }\n}",
+                 "t.conf:3: invalid value \"fastest\" in \"balance\" directive: expected "
+                 "round_robin, least_conn or p2c");
+    expect_error("http {\n upstream a {\n  least_conn;\n  balance p2c;\n  server 127.0.0.1;\n "
+                 "}\n}",
+                 "t.conf:4: load balancing method redefined (first set on line 3)");
+}
+
 static void test_errors_directives(void **state)
 {
     expect_error("http {\n  upstream a {\n    least_con;\n    server 127.0.0.1;\n  }\n}\n",
@@ -883,6 +901,7 @@ int main(void)
         cmocka_unit_test(test_inheritance),
         cmocka_unit_test(test_definitions_apply_before_use),
         cmocka_unit_test(test_errors_directives),
+        cmocka_unit_test(test_balance_directive),
         cmocka_unit_test(test_errors_values),
         cmocka_unit_test(test_errors_upstreams),
         cmocka_unit_test(test_errors_servers),

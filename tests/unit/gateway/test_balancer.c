@@ -632,6 +632,55 @@ static void test_stress_overlapping_snapshots(void **state)
     jn_upstream_unref(cur);
 }
 
+/* p2c: each new peer gets a first request at once; a peer that answered
+ * slowly is then avoided (two-of-three draws always hold a fast one), until
+ * its estimate decays and a fast answer gives it its share back. */
+static void test_p2c_avoids_the_slow_peer_and_takes_it_back(void **state)
+{
+    (void)state;
+    struct conf c;
+    conf_init(&c, JN_BALANCE_P2C);
+    conf_add(&c, 8001, 1);
+    conf_add(&c, 8002, 1);
+    conf_add(&c, 8003, 1);
+    struct jn_upstream *u = jn_upstream_new(&c.cu, NULL);
+    int64_t ms = T0;
+    bool first[3] = {false};
+    for (int i = 0; i < 3; i++) {
+        struct jn_peer *p = pick(u, ms);
+        assert_non_null(p);
+        size_t k = p == u->peers[0] ? 0 : p == u->peers[1] ? 1 : 2;
+        assert_false(first[k]); /* unmeasured and idle: each new peer once */
+        first[k] = true;
+    }
+    /* a and b answer in 1 ms, c in 50 ms */
+    for (size_t k = 0; k < 3; k++) {
+        jn_peer_observe(u->peers[k], k == 2 ? 50000000 : 1000000, ms * 1000000);
+        jn_upstream_done(u, u->peers[k], false, ms);
+    }
+    int to_c = 0;
+    for (int i = 0; i < 300; i++) {
+        struct jn_peer *p = pick(u, ms);
+        to_c += p == u->peers[2];
+        jn_peer_observe(p, p == u->peers[2] ? 50000000 : 1000000, ms * 1000000);
+        jn_upstream_done(u, p, false, ms);
+    }
+    assert_int_equal(to_c, 0);
+    /* c recovers; seconds later its decayed estimate is below a and b's
+     * (which keep answering in 1 ms) times their load, so it is drawn again */
+    to_c = 0;
+    for (int i = 0; i < 3000 && to_c < 20; i++) {
+        ms += 5;
+        struct jn_peer *p = pick(u, ms);
+        to_c += p == u->peers[2];
+        jn_peer_observe(p, 1000000, ms * 1000000);
+        jn_upstream_done(u, p, false, ms);
+    }
+    assert_int_equal(to_c, 20);
+    assert_true(ms - T0 < 10000);
+    jn_upstream_unref(u);
+}
+
 static void test_which_failures_count(void **state)
 {
     unsigned def = JN_NEXT_ERROR | JN_NEXT_TIMEOUT;
@@ -673,6 +722,7 @@ int main(void)
         cmocka_unit_test(test_with_peers_and_bad_address),
         cmocka_unit_test(test_effective_weight_recovers),
         cmocka_unit_test(test_which_failures_count),
+        cmocka_unit_test(test_p2c_avoids_the_slow_peer_and_takes_it_back),
         cmocka_unit_test(test_stress_threads),
         cmocka_unit_test(test_stress_overlapping_snapshots),
     };
