@@ -20,7 +20,8 @@ pytestmark = pytest.mark.skipif(not (have("nghttp") and have("h2load") and have(
                                 reason="nghttp2-client or openssl not installed")
 
 
-def h2_gateway(procs, tmp_path, app, server_extra="", http_extra="", old_syntax=False):
+def h2_gateway(procs, tmp_path, app, server_extra="", http_extra="", old_syntax=False,
+               log_format=""):
     """One TLS address with http2 (ALPN) and one clear-text h2c address.
     Returns (tls port, h2c port, certificate, access log path)."""
     crt, key = make_cert(tmp_path, "a.test")
@@ -30,7 +31,7 @@ def h2_gateway(procs, tmp_path, app, server_extra="", http_extra="", old_syntax=
         "listen 127.0.0.1:{port} ssl; http2 on;"
     body = f"""
         upstream be {{ server 127.0.0.1:{app}; keepalive 16; }}
-        access_log {log};
+        access_log {log} {log_format};
         {http_extra}
         server {{ {tls_listen} server_name a.test; {server_extra}
                   ssl_certificate {crt}; ssl_certificate_key {key};
@@ -54,15 +55,21 @@ def curl_tls(port, crt, path, *args):
 
 def test_h2_by_alpn_and_http11_beside_it(procs, tmp_path, testapp):
     app = testapp("a")
-    port, _, crt, log = h2_gateway(procs, tmp_path, app)
+    fmt = "log_format p '\"$request\" $status $server_protocol $scheme $ssl_protocol';"
+    port, h2c, crt, log = h2_gateway(procs, tmp_path, app, http_extra=fmt, log_format="p")
     out = curl_tls(port, crt, "/", "--http2", "-w", "\n%{http_version} %{http_code}")
     assert out.startswith(b"hello from a") and out.endswith(b"\n2 200")
     # a client without h2 in its ALPN list speaks HTTP/1.1 as before
     out = curl_tls(port, crt, "/", "--http1.1", "-w", "\n%{http_version} %{http_code}")
     assert out.endswith(b"\n1.1 200")
-    # the stream went through the access log like any request
+    curl(f"http://127.0.0.1:{h2c}/", "--http2-prior-knowledge")
+    # each went through the access log like any request, with its protocol,
+    # and a stream on TLS has the session's $ssl_* (nginx's line for h2)
     time.sleep(0.5)
-    assert log.read_text().count('"GET / HTTP/1.1" 200') >= 2
+    lines = log.read_text().splitlines()
+    assert lines == ['"GET / HTTP/2.0" 200 HTTP/2.0 https TLSv1.3',
+                     '"GET / HTTP/1.1" 200 HTTP/1.1 https TLSv1.3',
+                     '"GET / HTTP/2.0" 200 HTTP/2.0 http -'], lines
 
 
 def test_older_listen_http2_syntax(procs, tmp_path, testapp):
