@@ -2,6 +2,7 @@
 prior knowledge, with real clients (curl, nghttp, h2load) and a real
 backend; then the known HTTP/2 attacks with frames written by hand, each
 answered by the protection it tests."""
+import os
 import socket
 import struct
 import subprocess
@@ -279,3 +280,33 @@ def test_streams_per_connection_end_with_goaway(procs, tmp_path, testapp):
             break
         done.add(f[2])
     assert {11, 13}.isdisjoint(done)
+
+
+def open_fds(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def test_streams_use_no_descriptors_of_their_own(procs, tmp_path, testapp):
+    """100 streams in flight on one connection: the gateway holds the
+    client's socket and one upstream connection per stream, and nothing for
+    the streams themselves (no socket pair, no second client connection)."""
+    app = testapp("a")
+    p, h2c, _ = start_gateway(procs, tmp_path, f"""
+        upstream be {{ server 127.0.0.1:{app}; }}
+        server {{ listen 127.0.0.1:{{port}} http2; location / {{ proxy_pass http://be; }} }}""")
+    base = open_fds(p.pid)
+    s = connect(h2c)
+    r = Reader(s)
+    s.sendall(b"".join(get(1 + 2 * i, "/slow?ms=2000") for i in range(100)))
+    most, deadline = 0, time.monotonic() + 1.8
+    while time.monotonic() < deadline:
+        most = max(most, open_fds(p.pid) - base)
+        time.sleep(0.05)
+    # 100 upstream connections prove the streams were all in flight at once
+    assert 100 <= most <= 1 + 100 + 2, f"{most} descriptors for 100 streams"
+    done = 0
+    while done < 100:
+        f = r.until(lambda f: f[1] & END_STREAM, timeout=10)
+        assert f is not None, f"{done} of 100 streams answered"
+        done += 1
+    s.close()
