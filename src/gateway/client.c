@@ -101,8 +101,10 @@ static struct gw_conn *accept_conn(struct gw_worker *w, int fd, const struct jn_
     if (w->conns)
         w->conns->prev = c;
     w->conns = c;
-    w->nconns++;
     if (!h2_stream) {
+        /* worker_connections counts sockets: a stream is capped by
+         * http2_max_concurrent_streams on its connection (nginx's rule) */
+        w->nconns++;
         gw_stat_add(&w->st.accepted, 1);
         gw_stat_add(&w->st.open, 1);
     }
@@ -201,10 +203,11 @@ void gw_client_close(struct gw_conn *c)
         w->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    if (!c->h2_stream)
+    if (!c->h2_stream) {
         gw_stat_add(&w->st.open, -1);
+        w->nconns--;
+    }
     free(c);
-    w->nconns--;
     w->conn_closed(w);
 }
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import free_port, have
+from conftest import JERN, free_port, have, wait_port
 from h2raw import (CONTINUATION, DATA, END_HEADERS, END_STREAM, GOAWAY, HEADERS,
                    INITIAL_WINDOW_SIZE, PING, RST_STREAM, Reader, SETTINGS, connect, frame, get,
                    goaway_code, goaway_last, request_block, settings, window_update)
@@ -286,24 +286,34 @@ def open_fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
-def test_streams_use_no_descriptors_of_their_own(procs, tmp_path, testapp):
+def test_streams_are_not_connections(procs, tmp_path, testapp):
     """100 streams in flight on one connection: the gateway holds the
-    client's socket and one upstream connection per stream, and nothing for
-    the streams themselves (no socket pair, no second client connection)."""
+    client's socket and one upstream connection per stream, nothing for the
+    streams themselves (no socket pair, no second client connection), and
+    they do not count toward worker_connections (8 here): another client is
+    still accepted."""
     app = testapp("a")
-    p, h2c, _ = start_gateway(procs, tmp_path, f"""
-        upstream be {{ server 127.0.0.1:{app}; }}
-        server {{ listen 127.0.0.1:{{port}} http2; location / {{ proxy_pass http://be; }} }}""")
+    h2c = free_port()
+    conf = tmp_path / "jern.conf"
+    conf.write_text(f"""worker_processes 1;
+events {{ worker_connections 8; }}
+http {{ upstream be {{ server 127.0.0.1:{app}; }}
+       server {{ listen 127.0.0.1:{h2c} http2; location / {{ proxy_pass http://be; }} }} }}
+""")
+    p = procs.start([JERN, "gateway", "-c", conf], name="jern")
+    wait_port(h2c)
     base = open_fds(p.pid)
     s = connect(h2c)
     r = Reader(s)
-    s.sendall(b"".join(get(1 + 2 * i, "/slow?ms=2000") for i in range(100)))
-    most, deadline = 0, time.monotonic() + 1.8
+    s.sendall(b"".join(get(1 + 2 * i, "/slow?ms=3000") for i in range(100)))
+    most, deadline = 0, time.monotonic() + 1.5
     while time.monotonic() < deadline:
         most = max(most, open_fds(p.pid) - base)
         time.sleep(0.05)
     # 100 upstream connections prove the streams were all in flight at once
     assert 100 <= most <= 1 + 100 + 2, f"{most} descriptors for 100 streams"
+    out = curl(f"http://127.0.0.1:{h2c}/", "--http1.1", "-m", "1.2")
+    assert out.startswith(b"hello from a")
     done = 0
     while done < 100:
         f = r.until(lambda f: f[1] & END_STREAM, timeout=10)
