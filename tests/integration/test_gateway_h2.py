@@ -291,13 +291,13 @@ def test_streams_are_not_connections(procs, tmp_path, testapp):
     client's socket and one upstream connection per stream, nothing for the
     streams themselves (no socket pair, no second client connection), and
     they do not count toward worker_connections (8 here): another client is
-    still accepted."""
+    still accepted. A reset stream ends its exchange and upstream request."""
     app = testapp("a")
     h2c = free_port()
-    conf = tmp_path / "jern.conf"
+    conf, log = tmp_path / "jern.conf", tmp_path / "access.log"
     conf.write_text(f"""worker_processes 1;
 events {{ worker_connections 8; }}
-http {{ upstream be {{ server 127.0.0.1:{app}; }}
+http {{ upstream be {{ server 127.0.0.1:{app}; }} access_log {log};
        server {{ listen 127.0.0.1:{h2c} http2; location / {{ proxy_pass http://be; }} }} }}
 """)
     p = procs.start([JERN, "gateway", "-c", conf], name="jern")
@@ -319,4 +319,16 @@ http {{ upstream be {{ server 127.0.0.1:{app}; }}
         f = r.until(lambda f: f[1] & END_STREAM, timeout=10)
         assert f is not None, f"{done} of 100 streams answered"
         done += 1
+    # RST_STREAM: the upstream connection goes at once, the log says 499
+    idle = open_fds(p.pid)
+    s.sendall(get(201, "/slow?ms=3000"))
+    time.sleep(0.3)
+    assert open_fds(p.pid) == idle + 1
+    s.sendall(frame(RST_STREAM, 0, 201, struct.pack(">I", 8)))
+    deadline = time.monotonic() + 2
+    while open_fds(p.pid) > idle and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert open_fds(p.pid) == idle
+    time.sleep(0.3)
+    assert log.read_text().splitlines()[-1].split('"')[2].split()[0] == "499"
     s.close()
