@@ -68,11 +68,22 @@ void gw_client_accept(struct gw_worker *w, int fd, const struct jn_addr *peer, i
     }
 }
 
-void gw_client_accept_stream(struct gw_worker *w, int fd, const struct gw_conn *parent)
+struct gw_conn *gw_client_open_stream(struct gw_conn *session, const struct gw_stream_io *sio,
+                                      void *stream)
 {
-    struct jn_addr peer = {.len = sizeof(parent->remote)};
-    memcpy(&peer.ss, &parent->remote, sizeof(parent->remote));
-    accept_conn(w, fd, &peer, parent->listen_id, parent->tls ? 2 : 1);
+    struct jn_addr peer = {.len = sizeof(session->remote)};
+    memcpy(&peer.ss, &session->remote, sizeof(session->remote));
+    struct gw_conn *c =
+        accept_conn(session->w, -1, &peer, session->listen_id, session->tls ? 2 : 1);
+    c->sio = sio;
+    c->stream = stream;
+    c->session = session;
+    return c;
+}
+
+void gw_client_stream_event(struct gw_conn *c, uint32_t events)
+{
+    client_event(c->w->loop, &c->io, events);
 }
 
 static struct gw_conn *accept_conn(struct gw_worker *w, int fd, const struct jn_addr *peer,
@@ -93,14 +104,20 @@ static struct gw_conn *accept_conn(struct gw_worker *w, int fd, const struct jn_
     if (w->conns)
         w->conns->prev = c;
     w->conns = c;
-    w->nconns++;
     if (!h2_stream) {
+        /* worker_connections counts sockets: a stream is capped by
+         * http2_max_concurrent_streams on its connection (nginx's rule) */
+        w->nconns++;
         gw_stat_add(&w->st.accepted, 1);
         gw_stat_add(&w->st.open, 1);
     }
     c->state = GW_C_IDLE;
     c->wr_ready = true;
-    int rc = jn_io_add(w->loop, &c->io, fd, JN_EV_READ | JN_EV_WRITE, false, client_event, c);
+    c->io.fd = -1; /* an HTTP/2 stream's exchange has no socket */
+    c->io.data = c;
+    int rc = fd < 0
+                 ? 0
+                 : jn_io_add(w->loop, &c->io, fd, JN_EV_READ | JN_EV_WRITE, false, client_event, c);
     if (rc < 0) {
         close(fd);
         c->io.fd = -1;
@@ -189,10 +206,11 @@ void gw_client_close(struct gw_conn *c)
         w->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    if (!c->h2_stream)
+    if (!c->h2_stream) {
         gw_stat_add(&w->st.open, -1);
+        w->nconns--;
+    }
     free(c);
-    w->nconns--;
     w->conn_closed(w);
 }
 
@@ -887,5 +905,6 @@ const struct gw_client_ops gw_client_ops = {
     .respond = gw_client_respond,
     .finish = gw_client_finish,
     .close = gw_client_close,
-    .accept_stream = gw_client_accept_stream,
+    .open_stream = gw_client_open_stream,
+    .stream_event = gw_client_stream_event,
 };

@@ -9,9 +9,12 @@
 
 /* Takes over an accepted socket for the listen address listen_id. */
 void gw_client_accept(struct gw_worker *w, int fd, const struct jn_addr *peer, int listen_id);
-/* Takes over fd, one end of a socket pair, for an HTTP/2 stream of the
- * session on parent: an HTTP/1.1 exchange with parent's peer and address. */
-void gw_client_accept_stream(struct gw_worker *w, int fd, const struct gw_conn *parent);
+/* The exchange of an HTTP/2 stream of the session on connection session: a
+ * client connection without a socket (with session's peer and address)
+ * whose bytes go through sio to stream. The stream hands it its events. */
+struct gw_conn *gw_client_open_stream(struct gw_conn *session, const struct gw_stream_io *sio,
+                                      void *stream);
+void gw_client_stream_event(struct gw_conn *c, uint32_t events);
 void gw_client_close(struct gw_conn *c);
 /* Ends the exchange (after its response went out): logs, frees, then either
  * starts the next pipelined request, idles, lingers or closes. */

@@ -50,8 +50,18 @@ static ssize_t tls_read(struct gw_conn *c, char *buf, size_t *len, size_t cap)
     return n;
 }
 
+static ssize_t stream_read(struct gw_conn *c, char *buf, size_t *len, size_t cap)
+{
+    ssize_t n = c->sio->read(c, buf + *len, cap - *len);
+    if (n > 0)
+        *len += (size_t)n;
+    return n;
+}
+
 ssize_t gw_conn_read(struct gw_conn *c, char *buf, size_t *len, size_t cap)
 {
+    if (c->sio)
+        return stream_read(c, buf, len, cap);
     if (c->tls)
         return tls_read(c, buf, len, cap);
     return gw_read_into(c->io.fd, buf, len, cap, &c->rd_ready, c->hup);
@@ -67,6 +77,8 @@ static ssize_t tls_writev(void *arg, const struct iovec *iov, int cnt)
 
 ssize_t gw_conn_flush(struct gw_conn *c, struct jn_pipe *p, bool *full)
 {
+    if (c->sio)
+        return jn_pipe_flush_with(p, c->sio->writev, c, full);
     if (c->tls)
         return jn_pipe_flush_with(p, tls_writev, c->tls, full);
     return jn_pipe_flush(p, c->io.fd, full);
@@ -74,6 +86,8 @@ ssize_t gw_conn_flush(struct gw_conn *c, struct jn_pipe *p, bool *full)
 
 ssize_t gw_conn_send(struct gw_conn *c, const void *buf, size_t len)
 {
+    if (c->sio)
+        return (ssize_t)len; /* 100 Continue: HTTP/2 has its own flow control */
     if (c->tls) {
         struct iovec v = {.iov_base = (void *)buf, .iov_len = len};
         return jn_tls_writev(c->tls, &v, 1);
@@ -83,6 +97,10 @@ ssize_t gw_conn_send(struct gw_conn *c, const void *buf, size_t len)
 
 int gw_conn_shutdown(struct gw_conn *c)
 {
+    if (c->sio) {
+        c->sio->shutdown(c);
+        return 0;
+    }
     if (c->tls)
         jn_tls_shutdown(c->tls);
     return shutdown(c->io.fd, SHUT_WR) < 0 ? -errno : 0;
@@ -90,8 +108,9 @@ int gw_conn_shutdown(struct gw_conn *c)
 
 void gw_conn_vars(const struct gw_conn *c, struct jn_var_ctx *ctx)
 {
-    if (c->h2_stream == 2) {
-        ctx->scheme = "https"; /* the stream's session is on TLS */
+    if (c->session) {
+        gw_conn_vars(c->session, ctx); /* $scheme and $ssl_*: the session's */
+        ctx->protocol = "HTTP/2.0";
         return;
     }
     if (!c->tls) {

@@ -2,7 +2,8 @@
  * conn_io.h: reading and writing a client connection, plain or TLS, so the
  * rest of the gateway (client.c, proxy.c) never asks which. Worker thread.
  *
- * Results everywhere: bytes (> 0), 0 at EOF, -EAGAIN when the connection
+ * An HTTP/2 stream's exchange (c->sio set) reads and writes its stream
+ * instead of a socket. Results everywhere: bytes (> 0), 0 at EOF, -EAGAIN when the connection
  * would block (the matching readiness flag is cleared), or -errno / a jern
  * code for an error after which the connection is closed.
  */
@@ -28,7 +29,8 @@ int gw_conn_shutdown(struct gw_conn *c);
 
 struct jn_var_ctx;
 /* Sets $scheme and, over TLS, $https $ssl_protocol $ssl_cipher
- * $ssl_server_name in ctx. */
+ * $ssl_server_name in ctx; for an HTTP/2 stream those of its session and
+ * the protocol HTTP/2.0 ($server_protocol, $request). */
 void gw_conn_vars(const struct gw_conn *c, struct jn_var_ctx *ctx);
 
 #endif

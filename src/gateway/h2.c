@@ -311,7 +311,12 @@ static void h2_run(struct gw_h2 *h)
     bool ok;
     do {
         h->rerun = false;
-        ok = read_frames(h) && send_frames(h);
+        ok = read_frames(h);
+        if (ok)
+            gw_h2s_kick(h); /* the requests that came */
+        ok = ok && send_frames(h);
+        if (ok)
+            gw_h2s_kick(h); /* room the DATA frames made */
     } while (ok && h->rerun);
     h->in_run = false;
     if (!ok ||
@@ -330,6 +335,10 @@ static void flush_timeout(struct jn_loop *loop, struct jn_timer *t)
 
 void gw_h2_flush(struct gw_h2 *h)
 {
+    if (h->in_run) {
+        h->rerun = true;
+        return;
+    }
     if (!h->flush_armed) {
         h->flush_armed = true;
         jn_timer_start(h->c->w->loop, &h->flush_timer, 0);
@@ -382,6 +391,8 @@ bool gw_h2_idle(struct gw_conn *c)
 
 void gw_h2_free(struct gw_conn *c)
 {
+    if (c->stream)
+        gw_h2s_detach(c);
     struct gw_h2 *h = c->h2;
     if (!h)
         return;

@@ -1,12 +1,13 @@
 /*
  * h2.h: HTTP/2 on the client side (h2.c: the session over libnghttp2, its
- * limits and timers; h2_stream.c: one stream as an HTTP/1.1 exchange).
+ * limits and timers; h2_stream.c: one stream as an exchange of the client
+ * side).
  * Worker thread.
  *
  * A client connection that chose "h2" by ALPN, or opened with the h2c
- * preface on a listen address with http2, becomes a session. Each stream is
- * handed to the gateway's HTTP/1.1 side as a request over a socket pair
- * (gw_client_accept_stream), so routing, balancing, retries, timeouts,
+ * preface on a listen address with http2, becomes a session. Each stream
+ * drives an exchange of the gateway's client side, a connection without a
+ * socket (gw_client_open_stream), so routing, balancing, retries, timeouts,
  * cold-start holding, keep-alive pools, the access log and the metrics are
  * the ones every HTTP/1.1 request goes through.
  */

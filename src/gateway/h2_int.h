@@ -11,7 +11,7 @@
 
 #define GW_H2_OUT_BATCH 65536   /* frames gathered before one write */
 #define GW_H2_OUT_MAX (1 << 20) /* stop reading while this much waits to go out */
-#define GW_H2_RAW_CAP 16384     /* response bytes read from the stream's exchange */
+#define GW_H2_RAW_CAP 16384     /* response bytes taken from the stream's exchange */
 #define GW_H2_BODY_CAP 65536    /* decoded response body waiting for DATA frames */
 #define GW_H2_TICK_MS 1000
 
@@ -37,14 +37,15 @@ struct gw_h2 {
     bool in_run, rerun, dead, flush_armed;
 };
 
-/* One stream: the request goes out as HTTP/1.1 over a socket pair to the
- * gateway's own client side; the response comes back the same way. */
+/* One stream: an exchange of the gateway's client side (struct gw_conn
+ * without a socket, x) reads the request from q and writes its response
+ * into raw, through the struct gw_stream_io of h2_stream.c. */
 struct gw_h2s {
     struct gw_h2 *h;
     struct gw_h2s *prev, *next;
     int32_t id;
-    struct jn_io io; /* our end of the pair; fd -1 when closed */
-    uint32_t io_events;
+    struct gw_conn *x; /* the exchange; NULL once it ended */
+    uint32_t kick;     /* JN_EV_READ/WRITE for x, handed over by gw_h2s_kick */
     /* request: pseudo-headers, then the head, then body bytes */
     char *method, *path, *authority, *cookie;
     char *hb; /* regular header lines "Name: value\r\n" */
@@ -52,16 +53,17 @@ struct gw_h2s {
     size_t head_bytes;
     enum jn_http_method method_id;
     bool has_cl, chunked, req_end, started;
-    bool req_dropped; /* the exchange took no more of the request */
-    char *q;          /* bytes for the exchange: q[qpos..qlen) */
+    char *q; /* bytes for the exchange: q[qpos..qlen) */
     size_t qlen, qpos, qcap;
     size_t unconsumed; /* DATA bytes not yet given back to the flow-control windows */
     /* response */
-    char *raw; /* bytes read from the exchange, undecoded */
+    char *raw; /* bytes written by the exchange, undecoded */
     size_t rawlen, rawcap;
     char *body; /* decoded body for DATA frames: body[bpos..blen) */
     size_t blen, bpos;
-    bool head_done, resp_done, deferred, eof_sent, failed;
+    bool head_done, resp_done, deferred, eof_sent;
+    bool x_done;  /* the exchange wrote all it had (gw_conn_shutdown) */
+    bool want_wr; /* the exchange has more to write once raw has room */
     enum jn_http_framing framing;
     uint64_t remaining;
     struct jn_chunked ck;
@@ -72,6 +74,11 @@ struct gw_h2s {
 struct gw_h2s *gw_h2s_new(struct gw_h2 *h, int32_t id);
 /* The stream is closed in the session: frees it and ends its exchange. */
 void gw_h2s_free(struct gw_h2s *st);
+/* Hands the exchanges of h's streams what is pending for them (outside
+ * nghttp2's callbacks: an exchange may end in it). */
+void gw_h2s_kick(struct gw_h2 *h);
+/* The exchange on c ended (from gw_h2_free, as c closes). */
+void gw_h2s_detach(struct gw_conn *c);
 /* One header field of the request; false when the list is over max_head. */
 bool gw_h2s_header(struct gw_h2s *st, const uint8_t *name, size_t nlen, const uint8_t *value,
                    size_t vlen);
@@ -86,7 +93,8 @@ ssize_t gw_h2s_read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
                          nghttp2_data_source *src, void *arg);
 
 /* h2.c, for h2_stream.c: has what the session has to send written after
- * the events of this loop round (one write for all streams that moved). */
+ * the events of this loop round (one write for all streams that moved), or
+ * at once from within the session's own run. */
 void gw_h2_flush(struct gw_h2 *h);
 
 #endif

@@ -1,32 +1,36 @@
 /*
- * h2_stream.c: one HTTP/2 stream as an HTTP/1.1 exchange. The request head
- * is written from the pseudo-headers and fields (Host from :authority,
- * cookies joined, connection-specific fields dropped, Content-Length kept
- * or the body chunked), the body follows as DATA arrives; the response head
- * becomes a HEADERS frame (hop-by-hop fields dropped, names lower-cased)
- * and its body, de-chunked, DATA frames as the client's windows allow.
+ * h2_stream.c: one HTTP/2 stream as an exchange of the gateway's client
+ * side. The exchange is a client connection without a socket (struct
+ * gw_conn with sio set): it reads the request from the stream and writes
+ * its response to it, and runs like any other (routing, balancing,
+ * retries, timeouts, cold-start holding, keep-alive pools, access log,
+ * metrics, limits) without a descriptor or a system call of its own.
+ *
+ * The request head is given to the exchange as an HTTP/1.1 head (Host from
+ * :authority, cookies joined, connection-specific fields dropped,
+ * Content-Length kept or the body chunked) so the one request parser checks
+ * it; the body follows as DATA arrives. The response head the exchange
+ * writes becomes a HEADERS frame (hop-by-hop fields dropped, names
+ * lower-cased) and its body, de-chunked, DATA frames as the client's windows
+ * allow.
  *
  * Flow control is per stream: DATA is given back to the client's windows
- * only once the exchange took it, and the response is read from the
- * exchange only while its body buffer has room, so a slow reader stalls its
- * own stream and, behind it, only its own upstream connection.
+ * only once the exchange took it, and the exchange writes only while the
+ * stream's body buffer has room, so a slow reader stalls its own stream
+ * and, behind it, only its own upstream connection. A reset stream ends its
+ * exchange at once (logged 499 when no answer had begun).
  */
 #include "gateway/h2_int.h"
 
 #include "core/log.h"
 
-#include <sys/socket.h>
-#include <unistd.h>
-
-static void stream_event(struct jn_loop *loop, struct jn_io *io, uint32_t events);
-static bool write_request(struct gw_h2s *st);
+static const struct gw_stream_io stream_io;
 
 struct gw_h2s *gw_h2s_new(struct gw_h2 *h, int32_t id)
 {
     struct gw_h2s *st = jn_calloc(1, sizeof(*st));
     st->h = h;
     st->id = id;
-    st->io.fd = -1;
     st->next = h->streams;
     if (h->streams)
         h->streams->prev = st;
@@ -35,19 +39,48 @@ struct gw_h2s *gw_h2s_new(struct gw_h2 *h, int32_t id)
     return st;
 }
 
-static void close_exchange(struct gw_h2s *st)
+/* Gives the request DATA the exchange took back to the client's windows,
+ * once what it has not taken yet is below one preread. */
+static void give_back(struct gw_h2s *st, bool all)
 {
-    if (st->io.fd < 0)
+    if (!st->unconsumed || (!all && st->qlen - st->qpos >= (size_t)st->h->preread))
         return;
-    jn_io_del(st->h->c->w->loop, &st->io);
-    close(st->io.fd);
-    st->io.fd = -1;
+    nghttp2_session_consume(st->h->s, st->id, st->unconsumed);
+    st->unconsumed = 0;
+    gw_h2_flush(st->h);
+}
+
+static void stream_fail(struct gw_h2s *st)
+{
+    nghttp2_submit_rst_stream(st->h->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
+    gw_h2_flush(st->h);
+}
+
+void gw_h2s_detach(struct gw_conn *c)
+{
+    struct gw_h2s *st = c->stream;
+    c->stream = NULL;
+    if (!st)
+        return;
+    st->x = NULL;
+    st->kick = 0;
+    /* the rest of the request has nowhere to go */
+    st->qpos = st->qlen = 0;
+    give_back(st, true);
+    if (!st->x_done && !st->resp_done)
+        stream_fail(st); /* the exchange ended before its response did */
 }
 
 void gw_h2s_free(struct gw_h2s *st)
 {
     struct gw_h2 *h = st->h;
-    close_exchange(st); /* an unfinished exchange sees its client leave (499) */
+    struct gw_conn *x = st->x;
+    if (x) {
+        /* an unfinished exchange sees its client leave (499) */
+        x->stream = NULL;
+        st->x = NULL;
+        gw_exch_close(x);
+    }
     if (st->prev)
         st->prev->next = st->next;
     else
@@ -64,6 +97,17 @@ void gw_h2s_free(struct gw_h2s *st)
     free(st->raw);
     free(st->body);
     free(st);
+}
+
+void gw_h2s_kick(struct gw_h2 *h)
+{
+    for (struct gw_h2s *st = h->streams; st; st = st->next) {
+        if (!st->kick || !st->x)
+            continue;
+        uint32_t ev = st->kick;
+        st->kick = 0;
+        gw_exch_stream_event(st->x, ev); /* may end x, never st */
+    }
 }
 
 static void put(char **buf, size_t *len, size_t *cap, const void *p, size_t n)
@@ -155,21 +199,6 @@ static void q_str(struct gw_h2s *st, const char *s)
     q_put(st, s, strlen(s));
 }
 
-static void set_events(struct gw_h2s *st)
-{
-    if (st->io.fd < 0)
-        return;
-    uint32_t ev = 0;
-    if (st->qpos < st->qlen)
-        ev |= JN_EV_WRITE;
-    if (!st->resp_done && st->rawlen < st->rawcap && st->blen + GW_H2_RAW_CAP <= GW_H2_BODY_CAP)
-        ev |= JN_EV_READ;
-    if (ev != st->io_events) {
-        st->io_events = ev;
-        jn_io_mod(st->h->c->w->loop, &st->io, ev, true);
-    }
-}
-
 static enum jn_http_method method_of(const char *m)
 {
     static const struct {
@@ -221,33 +250,26 @@ int gw_h2s_request(struct gw_h2s *st, bool end_stream)
     st->hb = NULL;
     st->hblen = st->hbcap = 0;
 
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
-        return -errno;
-    struct gw_worker *w = h->c->w;
-    /* the head goes into the pair at once: the exchange finds it on its
-     * first event, without a round of the loop for our write */
-    st->io.fd = sv[0];
-    bool ok = write_request(st);
-    st->io_events = JN_EV_READ | (st->qpos < st->qlen ? JN_EV_WRITE : 0);
-    if (!ok || jn_io_add(w->loop, &st->io, sv[0], st->io_events, true, stream_event, st) < 0) {
-        st->io.fd = -1;
-        close(sv[0]);
-        close(sv[1]);
-        return -EIO;
-    }
     st->rawcap = GW_H2_RAW_CAP;
     st->raw = jn_malloc(st->rawcap);
     st->body = jn_malloc(GW_H2_BODY_CAP);
-    gw_exch_accept_stream(w, sv[1], h->c);
+    st->x = gw_exch_open_stream(h->c, &stream_io, st);
+    if (!st->x)
+        return -ENOMEM;
+    st->kick = JN_EV_READ; /* the exchange reads the head in gw_h2s_kick */
     return 0;
 }
 
 void gw_h2s_data(struct gw_h2s *st, const uint8_t *data, size_t len)
 {
-    if (st->io.fd < 0 || st->req_end || st->req_dropped) {
+    if (!st->x || st->req_end) {
         nghttp2_session_consume(st->h->s, st->id, len); /* nowhere to go: dropped */
         return;
+    }
+    if (st->qpos > 0) {
+        memmove(st->q, st->q + st->qpos, st->qlen - st->qpos);
+        st->qlen -= st->qpos;
+        st->qpos = 0;
     }
     st->unconsumed += len;
     if (st->chunked && len > 0) {
@@ -258,7 +280,7 @@ void gw_h2s_data(struct gw_h2s *st, const uint8_t *data, size_t len)
     q_put(st, data, len);
     if (st->chunked && len > 0)
         q_str(st, "\r\n");
-    set_events(st);
+    st->kick |= JN_EV_READ;
 }
 
 void gw_h2s_end(struct gw_h2s *st)
@@ -266,31 +288,33 @@ void gw_h2s_end(struct gw_h2s *st)
     if (st->req_end)
         return;
     st->req_end = true;
-    if (st->chunked && st->io.fd >= 0 && !st->req_dropped)
+    if (st->chunked && st->x)
         q_str(st, "0\r\n\r\n");
-    set_events(st);
+    st->kick |= JN_EV_READ;
 }
 
-/* Writes request bytes to the exchange; gives the DATA back to the windows
- * once what is left is below one preread. */
-static bool write_request(struct gw_h2s *st)
+/* stream_io.read: request bytes for the exchange. */
+static ssize_t stream_read(struct gw_conn *c, char *buf, size_t cap)
 {
-    while (st->qpos < st->qlen) {
-        ssize_t n = send(st->io.fd, st->q + st->qpos, st->qlen - st->qpos, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EAGAIN || errno == EINTR)
-                break;
-            return false;
-        }
-        st->qpos += (size_t)n;
+    struct gw_h2s *st = c->stream;
+    if (!st || st->x_done) {
+        c->rd_ready = false;
+        return 0; /* answered: what the client still sends is dropped */
     }
-    if (st->qpos == st->qlen)
+    size_t n = JN_MIN(cap, st->qlen - st->qpos);
+    if (n == 0) {
+        c->rd_ready = false;
+        return st->req_end ? 0 : -EAGAIN;
+    }
+    memcpy(buf, st->q + st->qpos, n);
+    st->qpos += n;
+    if (st->qpos == st->qlen) {
         st->qpos = st->qlen = 0;
-    if (st->unconsumed && st->qlen - st->qpos < (size_t)st->h->preread) {
-        nghttp2_session_consume(st->h->s, st->id, st->unconsumed);
-        st->unconsumed = 0;
+        if (!st->req_end)
+            c->rd_ready = false;
     }
-    return true;
+    give_back(st, false);
+    return (ssize_t)n;
 }
 
 /* The response head is complete in raw[0..len): HEADERS to the client. */
@@ -366,6 +390,8 @@ static int decode_body(struct gw_h2s *st, size_t from)
     }
     memmove(st->raw, st->raw + pos, st->rawlen - pos);
     st->rawlen -= pos;
+    if (st->framing == JN_FRAMING_CLOSE && st->x_done && st->rawlen == 0)
+        st->resp_done = true; /* a body that ends with the exchange */
     return 0;
 }
 
@@ -397,46 +423,6 @@ static int parse_head(struct gw_h2s *st)
     }
 }
 
-static void stream_fail(struct gw_h2s *st)
-{
-    st->failed = true;
-    close_exchange(st);
-    nghttp2_submit_rst_stream(st->h->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
-}
-
-/* Reads the response from the exchange. */
-static void read_response(struct gw_h2s *st)
-{
-    size_t before = st->blen;
-    while (!st->resp_done && st->io.fd >= 0 && st->rawlen < st->rawcap &&
-           st->blen + GW_H2_RAW_CAP <= GW_H2_BODY_CAP) {
-        ssize_t n = read(st->io.fd, st->raw + st->rawlen, st->rawcap - st->rawlen);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
-            break;
-        if (n <= 0) {
-            if (st->head_done && st->framing == JN_FRAMING_CLOSE) {
-                st->resp_done = true;
-                break;
-            }
-            stream_fail(st); /* the exchange ended before its response did */
-            return;
-        }
-        st->rawlen += (size_t)n;
-        int rc = st->head_done ? decode_body(st, 0) : parse_head(st);
-        if (rc < 0) {
-            stream_fail(st);
-            return;
-        }
-    }
-    if (st->resp_done)
-        close_exchange(st);
-    if ((st->blen > before || st->resp_done) && st->deferred) {
-        st->deferred = false;
-        st->last_progress = jn_loop_now(st->h->c->w->loop);
-        nghttp2_session_resume_data(st->h->s, st->id);
-    }
-}
-
 ssize_t gw_h2s_read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
                          nghttp2_data_source *src, void *arg)
 {
@@ -446,8 +432,10 @@ ssize_t gw_h2s_read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
     struct gw_h2s *st = src->ptr;
     if (st->rawlen > 0 && !st->resp_done && decode_body(st, 0) < 0)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    if (st->resp_done)
-        close_exchange(st);
+    if (st->want_wr && st->x && st->rawlen < st->rawcap) {
+        st->want_wr = false;
+        st->kick |= JN_EV_WRITE; /* the exchange writes on in gw_h2s_kick */
+    }
     size_t n = JN_MIN(len, st->blen - st->bpos);
     n = JN_MIN(n, (size_t)st->h->chunk);
     memcpy(buf, st->body + st->bpos, n);
@@ -470,27 +458,84 @@ ssize_t gw_h2s_read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
         st->deferred = true;
         return NGHTTP2_ERR_DEFERRED;
     }
-    set_events(st);
     return (ssize_t)n;
 }
 
-static void stream_event(struct jn_loop *loop, struct jn_io *io, uint32_t events)
+/* After the exchange wrote: DATA frames go on if the body grew or ended. */
+static void body_moved(struct gw_h2s *st, size_t before)
 {
-    (void)loop;
-    (void)events;
-    struct gw_h2s *st = io->data;
-    struct gw_h2 *h = st->h;
-    if (st->qpos < st->qlen && !write_request(st)) {
-        /* the exchange stopped reading the request (413, an error page): the
-         * rest of the body is dropped, its answer is still read */
-        st->req_dropped = true;
-        st->qpos = st->qlen = 0;
-        if (st->unconsumed) {
-            nghttp2_session_consume(h->s, st->id, st->unconsumed);
-            st->unconsumed = 0;
-        }
+    if ((st->blen > before || st->resp_done) && st->deferred) {
+        st->deferred = false;
+        st->last_progress = jn_loop_now(st->h->c->w->loop);
+        nghttp2_session_resume_data(st->h->s, st->id);
     }
-    read_response(st);
-    set_events(st);
-    gw_h2_flush(h);
+    gw_h2_flush(st->h);
 }
+
+/* Copies iov[0..cnt) from byte skip on into raw, as far as it has room. */
+static size_t take(struct gw_h2s *st, const struct iovec *iov, int cnt, size_t skip)
+{
+    size_t took = 0;
+    for (int i = 0; i < cnt && st->rawlen < st->rawcap; i++) {
+        size_t len = iov[i].iov_len;
+        if (skip >= len) {
+            skip -= len;
+            continue;
+        }
+        size_t n = JN_MIN(len - skip, st->rawcap - st->rawlen);
+        memcpy(st->raw + st->rawlen, (const char *)iov[i].iov_base + skip, n);
+        st->rawlen += n;
+        took += n;
+        skip = 0;
+    }
+    return took;
+}
+
+/* stream_io.writev: the response as the exchange writes it (an HTTP/1.1
+ * head, then the body). Takes what raw has room for. */
+static ssize_t stream_writev(void *arg, const struct iovec *iov, int cnt)
+{
+    struct gw_conn *c = arg;
+    struct gw_h2s *st = c->stream;
+    if (!st)
+        return -EPIPE;
+    size_t total = 0, took = 0, before = st->blen;
+    for (int i = 0; i < cnt; i++)
+        total += iov[i].iov_len;
+    while (took < total) {
+        size_t n = take(st, iov, cnt, took);
+        took += n;
+        if (n == 0 && st->rawlen == st->rawcap)
+            break; /* the client reads slower: back-pressure on the exchange */
+        if (st->resp_done) {
+            st->rawlen = 0; /* nothing follows a complete response */
+            continue;
+        }
+        int rc = st->head_done ? decode_body(st, 0) : parse_head(st);
+        if (rc < 0)
+            return JN_EBADINPUT; /* the exchange closes, the stream is reset */
+    }
+    if (took < total)
+        st->want_wr = true;
+    body_moved(st, before);
+    return took > 0 ? (ssize_t)took : -EAGAIN;
+}
+
+/* stream_io.shutdown: the exchange is over and wrote all it had. */
+static void stream_shutdown(struct gw_conn *c)
+{
+    struct gw_h2s *st = c->stream;
+    if (!st)
+        return;
+    st->x_done = true;
+    size_t before = st->blen;
+    if (st->head_done && !st->resp_done && decode_body(st, 0) < 0)
+        stream_fail(st);
+    body_moved(st, before);
+}
+
+static const struct gw_stream_io stream_io = {
+    .read = stream_read,
+    .writev = stream_writev,
+    .shutdown = stream_shutdown,
+};

@@ -89,6 +89,19 @@ enum gw_conn_state {
 };
 
 struct gw_h2;
+struct gw_conn;
+
+/* The I/O of an HTTP/2 stream's exchange (h2_stream.c fills it in): conn_io.c
+ * calls these for a client connection with sio set instead of a socket, with
+ * the results of a socket call (bytes, 0 at the end, -EAGAIN, -errno). */
+struct gw_stream_io {
+    /* Request bytes for buf[0..cap). */
+    ssize_t (*read)(struct gw_conn *c, char *buf, size_t cap);
+    /* Response bytes (a jn_pipe_writev_fn; arg is c). */
+    ssize_t (*writev)(void *arg, const struct iovec *iov, int cnt);
+    /* The exchange is over: everything it had to send was written. */
+    void (*shutdown)(struct gw_conn *c);
+};
 
 /* A client connection. Kept small: an idle keep-alive connection holds no
  * buffer and no request. */
@@ -108,6 +121,11 @@ struct gw_conn {
     int listen_id;
     uint8_t state;
     uint8_t h2_stream; /* the exchange of an HTTP/2 stream: 1 h2c, 2 h2 over TLS */
+    /* An HTTP/2 stream's exchange has no socket: its bytes go through sio
+     * to the stream (h2_stream.c), session is the connection it came on. */
+    const struct gw_stream_io *sio;
+    void *stream;
+    struct gw_conn *session;
     bool rd_ready, wr_ready, eof;
     bool hup;                     /* RDHUP/HUP seen: read until 0 even after a short read */
     bool tls_rd_wants_wr;         /* a TLS read must wait for the socket to be writable */
@@ -221,8 +239,12 @@ struct gw_client_ops {
     void (*respond)(struct gw_req *r, int status, const char *text, const char *location);
     void (*finish)(struct gw_conn *c);
     void (*close)(struct gw_conn *c);
-    /* an HTTP/2 stream's end of a socket pair, served as a client (h2_stream.c) */
-    void (*accept_stream)(struct gw_worker *w, int fd, const struct gw_conn *parent);
+    /* an HTTP/2 stream's exchange, without a socket (h2_stream.c) */
+    struct gw_conn *(*open_stream)(struct gw_conn *session, const struct gw_stream_io *sio,
+                                   void *stream);
+    /* what the stream has for it: JN_EV_READ request bytes (or their end),
+     * JN_EV_WRITE room for response bytes */
+    void (*stream_event)(struct gw_conn *c, uint32_t events);
 };
 
 struct gw_worker {
@@ -270,7 +292,8 @@ struct gw_worker {
 };
 
 /* Through the worker's gw_client_ops: gw_client_respond, gw_client_finish,
- * gw_client_close, gw_client_accept_stream for the modules below client.c. */
+ * gw_client_close, gw_client_open_stream, gw_client_stream_event for the
+ * modules below client.c. */
 static inline void gw_exch_respond(struct gw_req *r, int status, const char *text,
                                    const char *location)
 {
@@ -287,9 +310,15 @@ static inline void gw_exch_close(struct gw_conn *c)
     c->w->client->close(c);
 }
 
-static inline void gw_exch_accept_stream(struct gw_worker *w, int fd, const struct gw_conn *parent)
+static inline struct gw_conn *gw_exch_open_stream(struct gw_conn *session,
+                                                  const struct gw_stream_io *sio, void *stream)
 {
-    w->client->accept_stream(w, fd, parent);
+    return session->w->client->open_stream(session, sio, stream);
+}
+
+static inline void gw_exch_stream_event(struct gw_conn *c, uint32_t events)
+{
+    c->w->client->stream_event(c, events);
 }
 
 #endif

@@ -508,6 +508,14 @@ static void eval_response_var(struct out *o, const struct jn_var_part *part,
 
 static void eval_user(struct out *o, size_t idx, const struct jn_var_ctx *c);
 
+/* $server_protocol: the request line's version, or the ctx's (HTTP/2.0). */
+static const char *protocol(const struct jn_var_ctx *c, const struct jn_http_request *req)
+{
+    if (c->protocol)
+        return c->protocol;
+    return req->minor_version ? "HTTP/1.1" : "HTTP/1.0";
+}
+
 static void eval_var(struct out *o, const struct jn_var_part *part, const struct jn_var_ctx *c)
 {
     const struct jn_http_request *req = c->req;
@@ -595,13 +603,14 @@ static void eval_var(struct out *o, const struct jn_var_part *part, const struct
         put_value(o, req->method, req->method_len, false);
         put_raw(o, " ", 1);
         put_value(o, req->target, req->target_len, false);
-        put_raw(o, req->minor_version ? " HTTP/1.1" : " HTTP/1.0", 9);
+        put_raw(o, " ", 1);
+        put_str(o, protocol(c, req));
         return;
     case JN_VAR_REQUEST_METHOD:
         req ? put_value(o, req->method, req->method_len, false) : put_unknown(o);
         return;
     case JN_VAR_SERVER_PROTOCOL:
-        req ? put_raw(o, req->minor_version ? "HTTP/1.1" : "HTTP/1.0", 8) : put_unknown(o);
+        req ? put_str(o, protocol(c, req)) : put_unknown(o);
         return;
     case JN_VAR_SERVER_PORT:
         c->server_port ? put_str(o, c->server_port) : put_unknown(o);

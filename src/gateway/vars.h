@@ -22,6 +22,7 @@ struct jn_var_ctx {
     const char *ssl_protocol;          /* $ssl_protocol; NULL: not TLS ($https is "") */
     const char *ssl_cipher;            /* $ssl_cipher */
     const char *ssl_server_name;       /* $ssl_server_name ("" when the client sent none) */
+    const char *protocol;              /* "HTTP/2.0"; NULL: $server_protocol from req */
     const char *server_port;           /* $server_port */
     const char *proxy_host;            /* $proxy_host: the proxy_pass target */
     const char *server_name;           /* $server_name; $host when the request has no Host */

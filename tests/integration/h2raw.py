@@ -78,7 +78,10 @@ class Reader:
                     p = self.buf[9:9 + n]
                     self.buf = self.buf[9 + n:]
                     if t == SETTINGS and not f & ACK and self.ack:
-                        self.s.sendall(frame(SETTINGS, ACK, 0))
+                        try:
+                            self.s.sendall(frame(SETTINGS, ACK, 0))
+                        except OSError:
+                            pass  # the server closed after its GOAWAY: still read it
                     return t, f, sid, p
             left = deadline - time.monotonic()
             if left <= 0 or self.closed:

@@ -2,6 +2,7 @@
 prior knowledge, with real clients (curl, nghttp, h2load) and a real
 backend; then the known HTTP/2 attacks with frames written by hand, each
 answered by the protection it tests."""
+import os
 import socket
 import struct
 import subprocess
@@ -9,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import free_port, have
+from conftest import JERN, free_port, have, wait_port
 from h2raw import (CONTINUATION, DATA, END_HEADERS, END_STREAM, GOAWAY, HEADERS,
                    INITIAL_WINDOW_SIZE, PING, RST_STREAM, Reader, SETTINGS, connect, frame, get,
                    goaway_code, goaway_last, request_block, settings, window_update)
@@ -20,7 +21,8 @@ pytestmark = pytest.mark.skipif(not (have("nghttp") and have("h2load") and have(
                                 reason="nghttp2-client or openssl not installed")
 
 
-def h2_gateway(procs, tmp_path, app, server_extra="", http_extra="", old_syntax=False):
+def h2_gateway(procs, tmp_path, app, server_extra="", http_extra="", old_syntax=False,
+               log_format=""):
     """One TLS address with http2 (ALPN) and one clear-text h2c address.
     Returns (tls port, h2c port, certificate, access log path)."""
     crt, key = make_cert(tmp_path, "a.test")
@@ -30,7 +32,7 @@ def h2_gateway(procs, tmp_path, app, server_extra="", http_extra="", old_syntax=
         "listen 127.0.0.1:{port} ssl; http2 on;"
     body = f"""
         upstream be {{ server 127.0.0.1:{app}; keepalive 16; }}
-        access_log {log};
+        access_log {log} {log_format};
         {http_extra}
         server {{ {tls_listen} server_name a.test; {server_extra}
                   ssl_certificate {crt}; ssl_certificate_key {key};
@@ -54,15 +56,21 @@ def curl_tls(port, crt, path, *args):
 
 def test_h2_by_alpn_and_http11_beside_it(procs, tmp_path, testapp):
     app = testapp("a")
-    port, _, crt, log = h2_gateway(procs, tmp_path, app)
+    fmt = "log_format p '\"$request\" $status $server_protocol $scheme $ssl_protocol';"
+    port, h2c, crt, log = h2_gateway(procs, tmp_path, app, http_extra=fmt, log_format="p")
     out = curl_tls(port, crt, "/", "--http2", "-w", "\n%{http_version} %{http_code}")
     assert out.startswith(b"hello from a") and out.endswith(b"\n2 200")
     # a client without h2 in its ALPN list speaks HTTP/1.1 as before
     out = curl_tls(port, crt, "/", "--http1.1", "-w", "\n%{http_version} %{http_code}")
     assert out.endswith(b"\n1.1 200")
-    # the stream went through the access log like any request
+    curl(f"http://127.0.0.1:{h2c}/", "--http2-prior-knowledge")
+    # each went through the access log like any request, with its protocol,
+    # and a stream on TLS has the session's $ssl_* (nginx's line for h2)
     time.sleep(0.5)
-    assert log.read_text().count('"GET / HTTP/1.1" 200') >= 2
+    lines = log.read_text().splitlines()
+    assert lines == ['"GET / HTTP/2.0" 200 HTTP/2.0 https TLSv1.3',
+                     '"GET / HTTP/1.1" 200 HTTP/1.1 https TLSv1.3',
+                     '"GET / HTTP/2.0" 200 HTTP/2.0 http -'], lines
 
 
 def test_older_listen_http2_syntax(procs, tmp_path, testapp):
@@ -272,3 +280,55 @@ def test_streams_per_connection_end_with_goaway(procs, tmp_path, testapp):
             break
         done.add(f[2])
     assert {11, 13}.isdisjoint(done)
+
+
+def open_fds(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def test_streams_are_not_connections(procs, tmp_path, testapp):
+    """100 streams in flight on one connection: the gateway holds the
+    client's socket and one upstream connection per stream, nothing for the
+    streams themselves (no socket pair, no second client connection), and
+    they do not count toward worker_connections (8 here): another client is
+    still accepted. A reset stream ends its exchange and upstream request."""
+    app = testapp("a")
+    h2c = free_port()
+    conf, log = tmp_path / "jern.conf", tmp_path / "access.log"
+    conf.write_text(f"""worker_processes 1;
+events {{ worker_connections 8; }}
+http {{ upstream be {{ server 127.0.0.1:{app}; }} access_log {log};
+       server {{ listen 127.0.0.1:{h2c} http2; location / {{ proxy_pass http://be; }} }} }}
+""")
+    p = procs.start([JERN, "gateway", "-c", conf], name="jern")
+    wait_port(h2c)
+    base = open_fds(p.pid)
+    s = connect(h2c)
+    r = Reader(s)
+    s.sendall(b"".join(get(1 + 2 * i, "/slow?ms=3000") for i in range(100)))
+    most, deadline = 0, time.monotonic() + 1.5
+    while time.monotonic() < deadline:
+        most = max(most, open_fds(p.pid) - base)
+        time.sleep(0.05)
+    # 100 upstream connections prove the streams were all in flight at once
+    assert 100 <= most <= 1 + 100 + 2, f"{most} descriptors for 100 streams"
+    out = curl(f"http://127.0.0.1:{h2c}/", "--http1.1", "-m", "1.2")
+    assert out.startswith(b"hello from a")
+    done = 0
+    while done < 100:
+        f = r.until(lambda f: f[1] & END_STREAM, timeout=10)
+        assert f is not None, f"{done} of 100 streams answered"
+        done += 1
+    # RST_STREAM: the upstream connection goes at once, the log says 499
+    idle = open_fds(p.pid)
+    s.sendall(get(201, "/slow?ms=3000"))
+    time.sleep(0.3)
+    assert open_fds(p.pid) == idle + 1
+    s.sendall(frame(RST_STREAM, 0, 201, struct.pack(">I", 8)))
+    deadline = time.monotonic() + 2
+    while open_fds(p.pid) > idle and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert open_fds(p.pid) == idle
+    time.sleep(0.3)
+    assert log.read_text().splitlines()[-1].split('"')[2].split()[0] == "499"
+    s.close()
