@@ -63,8 +63,12 @@ static void deploy_here(struct jn_cluster *c, const char *app, const cJSON *a, i
 {
     struct jn_store *st = jn_control_store(c->ctl);
     int version = num(a, "version");
-    if (!may_try(c, app, version) || !jn_deployer_claim(c->deployer, app))
+    if (!jn_deployer_claim(c->deployer, app))
+        return; /* a job runs on it: the next view tries again */
+    if (!may_try(c, app, version)) {
+        jn_deployer_unclaim(c->deployer, app);
         return;
+    }
     cJSON *spec = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(a, "spec"), true);
     cJSON *env = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(a, "env"), true);
     if (!cJSON_IsObject(spec)) {
@@ -136,6 +140,30 @@ static void publish_remote(struct jn_cluster *c, const char *app)
         jn_error("cluster: app '%s': %s", app, err);
 }
 
+/* Whether the other nodes already serve their share of app's version: a
+ * node gives instances away (drain, a new spread) only once their
+ * replacements answer, so no request finds no instance. */
+static bool replaced_elsewhere(struct jn_cluster *c, const char *app, int version)
+{
+    const cJSON *placed = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c->view, "assign"), app),
+        "nodes");
+    const cJSON *per = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(c->view, "instances"), app);
+    int need = 0, have = 0;
+    const cJSON *x;
+    cJSON_ArrayForEach(x, placed)
+    {
+        if (strcmp(x->string, c->node) == 0)
+            continue;
+        need += cJSON_IsNumber(x) ? x->valueint : 0;
+        const cJSON *rep = cJSON_GetObjectItemCaseSensitive(per, x->string);
+        if (num(rep, "version") == version)
+            have += num(rep, "healthy");
+    }
+    return have >= need;
+}
+
 void jn_cluster_agent_apply(struct jn_cluster *c)
 {
     if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c->view, "etcd")))
@@ -162,7 +190,8 @@ void jn_cluster_agent_apply(struct jn_cluster *c)
         int have = local_version(st, app, &rel_id, &scale);
         if (want > 0 && have != version)
             deploy_here(c, app, a, want);
-        else if (rel_id && scale != want && (have == version || want == 0))
+        else if (rel_id && scale != want && (have == version || want == 0) &&
+                 (want > scale || replaced_elsewhere(c, app, version)))
             scale_here(c, app, rel_id, want);
         publish_remote(c, app);
     }

@@ -117,6 +117,17 @@ static void on_view(struct jn_loop *loop, void *arg)
     pthread_mutex_unlock(&c->mu);
     if (!v)
         return;
+    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v, "etcd")) &&
+        cJSON_GetObjectItemCaseSensitive(c->view, "nodes")) {
+        /* etcd away: keep the last known state, marked as such */
+        cJSON *keep = cJSON_Duplicate(c->view, true);
+        cJSON_ReplaceItemInObjectCaseSensitive(keep, "etcd", cJSON_CreateFalse());
+        cJSON_DeleteItemFromObjectCaseSensitive(keep, "error");
+        cJSON_AddItemToObject(keep, "error",
+                              cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(v, "error"), true));
+        cJSON_Delete(v);
+        v = keep;
+    }
     cJSON_Delete(c->view);
     c->view = v;
     jn_cluster_agent_apply(c);
