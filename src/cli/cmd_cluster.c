@@ -1,7 +1,7 @@
 /*
  * cmd_cluster.c: the cluster's commands (docs/CLUSTER.md): jern nodes, jern
  * node drain|undrain NAME, jern where [APP], jern apps set APP --require
- * K=V --prefer K=V.
+ * K=V --prefer K=V, jern cluster init.
  */
 #include "core/common.h"
 
@@ -169,5 +169,29 @@ int jn_cmd_apps_set(struct jn_client *c, int argc, char **argv)
                argv[2], argv[2]);
     cJSON_Delete(o);
     cJSON_Delete(body);
+    return rc;
+}
+
+int jn_cmd_cluster(int argc, char **argv)
+{
+    struct jn_client c;
+    if ((argc = jn_client_init(&c, argc, argv)) < 0)
+        return 2;
+    if (argc != 2 || strcmp(argv[1], "init") != 0) {
+        jn_client_free(&c);
+        return jn_client_usage("cluster init");
+    }
+    cJSON *o;
+    int rc = jn_client_request(&c, "POST", "/v1/cluster/init", NULL, &o);
+    if (rc == 0 && !c.json) {
+        const cJSON *x;
+        cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(o, "imported"))
+            printf("app %s: its serving release and scale are now the cluster's\n", x->valuestring);
+        cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(o, "skipped"))
+            printf("app %s: left as it is (the cluster has it already, or nothing serves)\n",
+                   x->valuestring);
+    }
+    cJSON_Delete(o);
+    jn_client_free(&c);
     return rc;
 }

@@ -57,6 +57,8 @@ const struct jn_command jn_commands[] = {
      "cluster: where each instance and log is, inside the required labels or not"},
     {"apps", jn_cmd_apps, "apps set APP --require K=V --prefer K=V",
      "cluster: where an app may and should run"},
+    {"cluster", jn_cmd_cluster, "cluster init",
+     "cluster: make this node's apps (its SQLite state) the cluster's (docs/CLUSTER.md)"},
     {"version", jn_cmd_version, "version", "print the version"},
     {"gateway", jn_cmd_gateway, "gateway [-t] -c FILE", "run the HTTP gateway (-t: check the config)"},
     {"help", cmd_help, "help", "show this help"},

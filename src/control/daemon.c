@@ -239,6 +239,8 @@ int jn_daemon_run(const char *config_path, const struct jn_daemon_flags *flags)
         .log_size = d.dc.instance_log_size,
         .log_files = d.dc.instance_log_files,
         .log_retention_ms = d.dc.log_retention_ms,
+        /* a cluster's gateways learn of a switch within about two rounds */
+        .linger_ms = d.dc.cluster ? 3000 : 0,
     };
     d.deployer = jn_deployer_new(d.loop, d.ctl, &dopts);
     d.autoscaler = jn_autoscaler_new(d.deployer);

@@ -20,6 +20,7 @@ from conftest import JERN, TESTAPP, Proc, free_port, wait_port
 pytestmark = pytest.mark.skipif(not shutil.which("etcd"), reason="etcd-server not installed")
 
 NODES = [("n1", "127.0.0.2", "NO"), ("n2", "127.0.0.3", "NO"), ("n3", "127.0.0.4", "SE")]
+SINGLE = ("n0", "127.0.0.5", "NO")  # a single node that joins later (jern cluster init)
 
 
 class Cluster:
@@ -40,16 +41,18 @@ class Cluster:
                          self.tmp / "etcd.log")
         wait_port(self.etcd_port, timeout=20)
 
-    def start_node(self, name):
-        addr, label = {n: (a, l) for n, a, l in NODES}[name]
+    def start_node(self, name, clustered=True):
+        addr, label = {n: (a, l) for n, a, l in NODES + [SINGLE]}[name]
         d = self.tmp / name
         d.mkdir(exist_ok=True)
         port = self.nodes[name]["port"] if name in self.nodes else free_port()
         conf = d / "jern.conf"
         conf.write_text(f"jern {{ listen {addr}:{port}; state_dir {d}/state; }}\n")
-        p = Proc([JERN, "serve", "-c", conf, "--cluster", self.etcd_url, "--node", name,
-                  "--advertise", addr, "--label", f"jurisdiction={label}"],
-                 d / f"serve-{len(self.procs)}.log")
+        args = [JERN, "serve", "-c", conf]
+        if clustered:
+            args += ["--cluster", self.etcd_url, "--node", name, "--advertise", addr,
+                     "--label", f"jurisdiction={label}"]
+        p = Proc(args, d / f"serve-{len(self.procs)}.log")
         self.procs.append(p)
         self.nodes[name] = {"proc": p, "addr": addr, "port": port, "state": d / "state"}
         wait_port(port, host=addr, timeout=20)
@@ -231,12 +234,35 @@ def test_etcd_stopped_traffic_continues_and_changes_are_refused(cluster):
     assert load.failed == 0 and load.ok > 0
     nodes = json.loads(c.jern("n3", "nodes", "--json").stdout)
     assert nodes["etcd"] is False and len(nodes["nodes"]) >= 2  # the last known state
-    # etcd back: the nodes register again and changes go through
+    # etcd back: the nodes register again and changes go through; the new
+    # release rolls out on n2 while n3's gateway keeps answering through it
     c.start_etcd()
-    wait_for(lambda: c.jern("n3", "deploy", "web", "--cmd", TESTAPP, "--instances", "2")
-             .returncode == 0, 30, "a deploy accepted again")
     wait_for(lambda: json.loads(c.jern("n3", "nodes", "--json").stdout)["etcd"], 15,
              "etcd reachable again")
-    wait_for(lambda: len(c.where("n3", "web")) == 2 and
-             all(i["node"] == "n2" for i in c.where("n3", "web")), 40, "release v2 on n2")
-    assert c.get("n3", "web")[0] == 200
+    load = Load(c, "n3", "web", 12)
+    wait_for(lambda: c.jern("n3", "deploy", "web", "--cmd", TESTAPP, "--instances", "2")
+             .returncode == 0, 30, "a deploy accepted again")
+    wait_for(lambda: [(i["node"], i["release"]) for i in c.where("n3", "web")] ==
+             [("n2", 2), ("n2", 2)], 40, "release v2 on n2")
+    load.join()
+    print(f"release v2 rolled out on another node: {load.ok} requests answered through n3, "
+          f"{load.failed} failed {load.errors[:5]}")
+    assert load.failed == 0
+
+
+def test_cluster_init_moves_a_single_nodes_app_into_the_cluster(cluster):
+    c = cluster
+    c.start_node("n0", clustered=False)
+    r = c.jern("n0", "deploy", "legacy", "--cmd", TESTAPP, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = c.jern("n0", "where")
+    assert r.returncode == 1 and "single node" in r.stderr
+    c.nodes["n0"]["proc"].stop()
+    c.start_node("n0")  # the same state dir, now a cluster node
+    r = c.jern("n0", "cluster", "init")
+    assert r.returncode == 0 and "app legacy: its serving release" in r.stdout, r.stdout + r.stderr
+    wait_for(lambda: len(c.where("n3", "legacy")) == 1, 30, "legacy placed in the cluster")
+    wait_for(lambda: c.get("n3", "legacy")[0] == 200, 15, "legacy through the SE node")
+    # a second init leaves the cluster's state alone
+    r = c.jern("n0", "cluster", "init")
+    assert r.returncode == 0 and "app legacy: left as it is" in r.stdout, r.stdout

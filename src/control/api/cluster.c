@@ -9,6 +9,8 @@
 #include "control/api/api.h"
 #include "control/cluster/cluster.h"
 #include "control/cluster/model.h"
+#include "control/control.h"
+#include "store/release.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -182,6 +184,8 @@ static cJSON *where_app(struct jn_api_call *c, const char *app, const cJSON *rec
             cJSON_AddStringToObject(it, "kind", "instance");
             cJSON_AddStringToObject(it, "node", x->string);
             cJSON_AddStringToObject(it, "where", cJSON_IsString(a) ? a->valuestring : "");
+            const cJSON *ver = cJSON_GetObjectItemCaseSensitive(x, "version");
+            cJSON_AddNumberToObject(it, "release", cJSON_IsNumber(ver) ? ver->valuedouble : 0);
             cJSON_AddItemToObject(it, "labels",
                                   labels ? cJSON_Duplicate(labels, true) : cJSON_CreateObject());
             cJSON_AddBoolToObject(it, "inside", inside);
@@ -238,7 +242,53 @@ static void get_where(struct jn_api_call *c)
     where(c, jn_api_param(c, "app"));
 }
 
+/* jern cluster init: this node's apps (from its SQLite store) into etcd. */
+static void post_init(struct jn_api_call *c)
+{
+    if (!clustered(c))
+        return;
+    struct jn_store *st = jn_control_store(c->api->ctl);
+    struct jn_store_app *apps;
+    int n = jn_store_app_list(st, &apps);
+    if (n < 0) {
+        jn_api_error(c->resp, 500, "the state store failed: %s", jn_store_error(st));
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON *done = cJSON_AddArrayToObject(o, "imported");
+    cJSON *kept = cJSON_AddArrayToObject(o, "skipped");
+    int r = 0;
+    char err[768] = "";
+    for (int i = 0; i < n && r >= 0; i++) {
+        int64_t rel_id = 0;
+        int scale = 0;
+        struct jn_store_release rel = {0};
+        if (jn_store_app_serving(st, apps[i].name, &rel_id, &scale) < 0 || !rel_id ||
+            jn_store_release_get(st, apps[i].name, 0, rel_id, &rel) < 0) {
+            cJSON_AddItemToArray(kept, cJSON_CreateString(apps[i].name)); /* nothing serving */
+            continue;
+        }
+        cJSON *env = cJSON_Parse(rel.env), *spec = cJSON_Parse(rel.spec);
+        r = jn_cluster_import(c->api->cluster, apps[i].name, rel.image[0] ? rel.image : NULL,
+                              rel.image[0] ? NULL : rel.command, env, spec, scale > 0 ? scale : 1,
+                              err, sizeof(err));
+        if (r >= 0)
+            cJSON_AddItemToArray(r ? done : kept, cJSON_CreateString(apps[i].name));
+        cJSON_Delete(env);
+        cJSON_Delete(spec);
+        jn_store_release_clear(&rel);
+    }
+    free(apps);
+    if (r < 0) {
+        cJSON_Delete(o);
+        jn_api_cluster_fail(c->resp, r, err);
+        return;
+    }
+    jn_api_send_json(c->resp, 200, o);
+}
+
 const struct jn_route jn_cluster_routes[] = {
+    {JN_HTTP_POST, "/v1/cluster/init", 0, post_init},
     {JN_HTTP_GET, "/v1/nodes", 0, get_nodes},
     {JN_HTTP_POST, "/v1/nodes/:node/drain", 0, post_drain},
     {JN_HTTP_DELETE, "/v1/nodes/:node/drain", 0, delete_drain},

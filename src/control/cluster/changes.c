@@ -192,3 +192,22 @@ int jn_cluster_drain(struct jn_cluster *c, const char *node, bool drain, char *e
     int r = drain ? jn_etcd_put(c->ce, key, "1", 0) : jn_etcd_delete(c->ce, key, false);
     return r < 0 ? etcd_failed(c, r, err, errlen) : 0;
 }
+
+int jn_cluster_import(struct jn_cluster *c, const char *app, const char *image,
+                      const char *command, const cJSON *env, const cJSON *spec, int instances,
+                      char *err, size_t errlen)
+{
+    cJSON *rec;
+    int64_t rev;
+    int r = app_get(c, app, &rec, &rev, err, errlen);
+    if (r < 0)
+        return r;
+    cJSON_Delete(rec);
+    if (rev)
+        return 0; /* the cluster has it already: its state wins */
+    cJSON *s = cJSON_Duplicate(spec, true);
+    cJSON_DeleteItemFromObjectCaseSensitive(s, "cluster_version");
+    r = jn_cluster_deploy(c, app, image, command, env, s, instances, err, errlen);
+    cJSON_Delete(s);
+    return r < 0 ? r : 1;
+}

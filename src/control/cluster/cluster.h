@@ -84,6 +84,13 @@ int jn_cluster_scale(struct jn_cluster *c, const char *app, int instances, char 
 int jn_cluster_placement(struct jn_cluster *c, const char *app, const struct cJSON *require,
                          const struct cJSON *prefer, char *err, size_t errlen);
 
+/* jern cluster init: writes a single node's app (its serving release and
+ * scale) into the cluster unless the cluster has that app already. Returns
+ * 1 when written, 0 when the cluster had it. */
+int jn_cluster_import(struct jn_cluster *c, const char *app, const char *image,
+                      const char *command, const struct cJSON *env, const struct cJSON *spec,
+                      int instances, char *err, size_t errlen);
+
 /* Drains node (true: it takes no instances; its instances move) or undrains. */
 int jn_cluster_drain(struct jn_cluster *c, const char *node, bool drain, char *err,
                      size_t errlen);
