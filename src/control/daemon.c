@@ -309,9 +309,11 @@ out:
     jn_admin_stop(d.admin);
     jn_certs_free(d.certs);
     jn_history_free(d.history);
-    jn_cluster_free(d.cluster);
     jn_autoscaler_free(d.autoscaler);
     jn_deployer_free(d.deployer);
+    /* after the deployer: joining the cluster thread takes up to a round,
+     * and the deployer's threads must see "stopping" by then */
+    jn_cluster_free(d.cluster);
     jn_dbs_free(d.dbs);
     if (d.gw)
         jn_gateway_free(d.gw);
