@@ -25,6 +25,8 @@ PACKAGES=(
     # HTTP/2 clients for tests and benchmarks (nghttp, h2load)
     nghttp2-client
     podman runc docker-registry apache2-utils
+    # the cluster state (docs/CLUSTER.md): etcd v3, spoken to over its JSON gateway
+    etcd-server etcd-client
     # databases (src/db, docs/DATABASES.md): the server, client, backup tool,
     # the C client library, the Python test app's driver, the benchmark
     mariadb-server mariadb-client mariadb-backup libmariadb-dev python3 python3-pymysql sysbench

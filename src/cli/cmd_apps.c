@@ -62,9 +62,14 @@ int jn_cmd_apps(int argc, char **argv)
     struct jn_client c;
     if ((argc = jn_client_init(&c, argc, argv)) < 0)
         return 2;
+    if (argc >= 2 && strcmp(argv[1], "set") == 0) {
+        int r = jn_cmd_apps_set(&c, argc, argv);
+        jn_client_free(&c);
+        return r;
+    }
     if (argc != 1) {
         jn_client_free(&c);
-        return jn_client_usage("apps [--json]");
+        return jn_client_usage("apps [--json] | apps set APP --require K=V --prefer K=V");
     }
     cJSON *o;
     int rc = jn_client_request(&c, "GET", "/v1/apps", NULL, &o);

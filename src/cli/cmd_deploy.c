@@ -74,7 +74,19 @@ static int start_job(struct jn_client *c, const char *app, const char *what, cJS
         rc = 1;
     else if (st != 202)
         rc = jn_client_fail(st, o);
-    else
+    else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "cluster"))) {
+        /* a cluster: recorded in etcd; each node starts what is placed on it */
+        if (c->json)
+            jn_client_print_json(o);
+        else if (jn_client_num(o, "release") > 0)
+            printf("app '%s' release v%d recorded in the cluster: %d instance(s) being placed "
+                   "(see: jern where %s)\n",
+                   app, (int)jn_client_num(o, "release"), (int)jn_client_num(o, "instances"), app);
+        else
+            printf("app '%s': %d instance(s) recorded in the cluster (see: jern where %s)\n", app,
+                   (int)jn_client_num(o, "instances"), app);
+        rc = 0;
+    } else
         rc = follow_job(c, (int)jn_client_num(o, "job"));
     cJSON_Delete(o);
     return rc;

@@ -1,28 +1,51 @@
-/* cmd_serve.c: `jern serve [-c FILE]`: runs the daemon in the foreground. */
+/* cmd_serve.c: `jern serve [-c FILE] [--cluster ...]`: runs the daemon in the foreground. */
 #include "core/common.h"
 
 #include "cli/commands.h"
 #include "control/daemon.h"
+#include "control/daemon_conf.h"
 
 #include <stdio.h>
+
+#define USAGE                                                                                      \
+    "usage: jern serve [-c FILE] [--cluster URL[,URL]] [--node NAME] [--advertise HOST]\n"         \
+    "                  [--label KEY=VALUE ...]"
 
 int jn_cmd_serve(int argc, char **argv)
 {
     const char *path = NULL;
+    struct jn_daemon_flags f = {0};
     for (int i = 1; i < argc; i++) {
-        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
+        const char *a = argv[i];
+        bool has = i + 1 < argc;
+        if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && has) {
             path = argv[++i];
-        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            printf("usage: jern serve [-c FILE]\n\n"
+        } else if (strcmp(a, "--cluster") == 0 && has) {
+            f.cluster = argv[++i];
+        } else if (strcmp(a, "--node") == 0 && has) {
+            f.node = argv[++i];
+        } else if (strcmp(a, "--advertise") == 0 && has) {
+            f.advertise = argv[++i];
+        } else if (strcmp(a, "--label") == 0 && has) {
+            if (f.nlabels == JN_CONF_JERN_MAX_LABELS) {
+                fprintf(stderr, "jern serve: at most %d labels\n", JN_CONF_JERN_MAX_LABELS);
+                return 2;
+            }
+            f.labels[f.nlabels++] = argv[++i];
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            printf(USAGE "\n\n"
                    "Runs the gateway and the control plane in the foreground. Without -c:\n"
                    "apps on 127.0.0.1:8080 (Host: APP.localhost), state in $JERN_STATE or\n"
-                   "./jern-state, admin API on the unix socket STATE/admin.sock.\n");
+                   "./jern-state, admin API on the unix socket STATE/admin.sock.\n\n"
+                   "With --cluster (or \"cluster\" in the jern block) the node joins a cluster\n"
+                   "whose state is in etcd (docs/CLUSTER.md): --node names it (default: the host\n"
+                   "name), --advertise is the host other nodes reach it at (default: the first\n"
+                   "listen address's), --label KEY=VALUE are its placement labels.\n");
             return 0;
         } else {
-            fprintf(stderr, "jern serve: unexpected argument '%s' (usage: jern serve [-c FILE])\n",
-                    argv[i]);
+            fprintf(stderr, "jern serve: unexpected argument '%s' (" USAGE ")\n", a);
             return 2;
         }
     }
-    return jn_daemon_run(path);
+    return jn_daemon_run(path, &f);
 }

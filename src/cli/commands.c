@@ -19,7 +19,8 @@ static int cmd_help(int argc, char **argv)
 }
 
 const struct jn_command jn_commands[] = {
-    {"serve", jn_cmd_serve, "serve [-c FILE]", "run the gateway and control plane (foreground)"},
+    {"serve", jn_cmd_serve, "serve [-c FILE] [--cluster URL --node N --advertise H --label K=V]",
+     "run the gateway and control plane (foreground)"},
     {"status", jn_cmd_status, "status [--json]", "show the daemon's status"},
     {"apps", jn_cmd_apps, "apps [--json]", "list apps"},
     {"create", jn_cmd_create, "create APP [--domain D]...", "create an app"},
@@ -50,6 +51,14 @@ const struct jn_command jn_commands[] = {
      "the dashboard: a one-time login URL (on 127.0.0.1 for the unix socket)"},
     {"db", jn_cmd_db, "db create|config|attach|detach|url|backup|backups|restore|shell|ls|destroy",
      "managed MariaDB databases (jern db --help)"},
+    {"nodes", jn_cmd_nodes, "nodes [--json]", "cluster: nodes, labels, capacity, health"},
+    {"node", jn_cmd_node, "node drain|undrain NAME", "cluster: move instances off a node"},
+    {"where", jn_cmd_where, "where [APP]",
+     "cluster: where each instance and log is, inside the required labels or not"},
+    {"apps", jn_cmd_apps, "apps set APP --require K=V --prefer K=V",
+     "cluster: where an app may and should run"},
+    {"cluster", jn_cmd_cluster, "cluster init",
+     "cluster: make this node's apps (its SQLite state) the cluster's (docs/CLUSTER.md)"},
     {"version", jn_cmd_version, "version", "print the version"},
     {"gateway", jn_cmd_gateway, "gateway [-t] -c FILE", "run the HTTP gateway (-t: check the config)"},
     {"help", cmd_help, "help", "show this help"},

@@ -44,6 +44,13 @@ int jn_cmd_domains_set(int argc, char **argv);
 int jn_cmd_ui(int argc, char **argv);
 /* cmd_db.c: managed MariaDB databases (docs/DATABASES.md). */
 int jn_cmd_db(int argc, char **argv);
+int jn_cmd_nodes(int argc, char **argv);
+int jn_cmd_node(int argc, char **argv);
+int jn_cmd_where(int argc, char **argv);
+int jn_cmd_cluster(int argc, char **argv);
+struct jn_client;
+/* jern apps set APP ... (cmd_cluster.c); argv as jn_cmd_apps got it. */
+int jn_cmd_apps_set(struct jn_client *c, int argc, char **argv);
 struct jn_client;
 /* The databases' lines under `jern ps` (nothing when there are none). */
 void jn_cli_ps_databases(struct jn_client *c);

@@ -158,6 +158,8 @@ JN_CONF_HANDLER(jn_conf_set_jern_instance_log_size);
 JN_CONF_HANDLER(jn_conf_set_jern_instance_log_files);
 JN_CONF_HANDLER(jn_conf_set_jern_log_retention);
 JN_CONF_HANDLER(jn_conf_set_jern_acme_directory);
+JN_CONF_HANDLER(jn_conf_set_jern_label);
+JN_CONF_HANDLER(jn_conf_set_jern_node_memory);
 /* Adds, at the end of the http block being built (lvl), one server per jern
  * listen address answering 404 for hosts no app has (JN_CONF_DAEMON only). */
 int jn_conf_jern_app_servers(struct jn_conf_build *b, struct jn_conf_level *lvl);

@@ -193,6 +193,7 @@ struct jn_conf_log_format {
 };
 
 #define JN_CONF_JERN_MAX_LISTEN 16
+#define JN_CONF_JERN_MAX_LABELS 16
 
 /* The jern { } block of `jern serve` (load.h's JN_CONF_DAEMON): NULL/0 for
  * what it does not say. */
@@ -211,6 +212,13 @@ struct jn_conf_jern {
     char *acme_directory;      /* a URL, or "off" */
     char *acme_email;
     char *acme_ca_bundle;
+    /* the cluster (docs/CLUSTER.md): NULL/0 when not given */
+    char *cluster;   /* etcd endpoints "http://H:P[,http://H:P]" */
+    char *node;      /* this node's name */
+    char *advertise; /* the address other nodes reach this one at */
+    char *labels[JN_CONF_JERN_MAX_LABELS]; /* "key=value" */
+    size_t nlabels;
+    int64_t node_memory; /* bytes offered to instances; 0: not given */
 };
 
 struct jn_conf {

@@ -62,6 +62,15 @@ static const struct jn_conf_directive directives[] = {
      offsetof(struct jn_conf_jern, acme_email)},
     {"acme_ca_bundle", JN_CTX_JERN, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_jern_string,
      offsetof(struct jn_conf_jern, acme_ca_bundle)},
+    /* the cluster (docs/CLUSTER.md) */
+    {"cluster", JN_CTX_JERN, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_jern_string,
+     offsetof(struct jn_conf_jern, cluster)},
+    {"node", JN_CTX_JERN, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_jern_string,
+     offsetof(struct jn_conf_jern, node)},
+    {"advertise", JN_CTX_JERN, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_jern_string,
+     offsetof(struct jn_conf_jern, advertise)},
+    {"label", JN_CTX_JERN, 1, 1, JN_DIR_MULTI, 0, JN_PHASE_SET, jn_conf_set_jern_label, 0},
+    {"node_memory", JN_CTX_JERN, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_jern_node_memory, 0},
     /* events */
     {"worker_connections", JN_CTX_EVENTS, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_worker_connections,
      0},

@@ -17,6 +17,12 @@
  *                                       # from (default Let's Encrypt; off: none)
  *       acme_email ops@example.com;     # the ACME account's contact
  *       acme_ca_bundle FILE;            # trust FILE for the ACME server's HTTPS
+ *       cluster http://10.0.0.1:2379;   # join a cluster whose state is in etcd
+ *       node oslo-1;                    # this node's name in the cluster
+ *       advertise 10.0.0.11;            # the address other nodes reach it at
+ *       label jurisdiction=NO;          # placement labels (repeatable)
+ *       node_memory 8g;                 # memory offered to instances (default:
+ *                                       # the machine's)
  *   }
  *
  * The values land in conf->jern; control/daemon_conf.c adds the defaults.
@@ -29,6 +35,7 @@
 #include "config/value.h"
 #include "net/sock.h"
 
+#include <ctype.h>
 #include <stdio.h>
 
 #define APP_SERVER                                                                                 \
@@ -186,5 +193,42 @@ int jn_conf_jern_app_servers(struct jn_conf_build *b, struct jn_conf_level *lvl)
         if (rc < 0)
             return rc;
     }
+    return 0;
+}
+
+/* key=value, both [A-Za-z0-9_.-]{1,63} (docs/CLUSTER.md) */
+static bool label_ok(const char *s)
+{
+    const char *eq = strchr(s, '=');
+    if (!eq || eq == s || eq - s > 63 || !eq[1] || strlen(eq + 1) > 63)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (p != eq && !isalnum((unsigned char)*p) && *p != '_' && *p != '.' && *p != '-')
+            return false;
+    return true;
+}
+
+JN_CONF_HANDLER(jn_conf_set_jern_label)
+{
+    struct jn_conf_jern *j = target;
+    const char *a = n->args[0];
+    if (!label_ok(a))
+        return jn_conf_error(b, n,
+                             "invalid label \"%s\" (key=value, letters, digits, '_', '.', '-': "
+                             "jurisdiction=NO)",
+                             a);
+    if (j->nlabels == JN_CONF_JERN_MAX_LABELS)
+        return jn_conf_error(b, n, "too many labels (at most %d)", JN_CONF_JERN_MAX_LABELS);
+    j->labels[j->nlabels++] = jn_strdup(a);
+    return 0;
+}
+
+JN_CONF_HANDLER(jn_conf_set_jern_node_memory)
+{
+    struct jn_conf_jern *j = target;
+    int64_t size = jn_conf_parse_size(n->args[0]);
+    if (size < 1024 * 1024)
+        return jn_conf_error(b, n, "invalid node_memory \"%s\" (a size: 512m, 8g)", n->args[0]);
+    j->node_memory = size;
     return 0;
 }

@@ -151,6 +151,11 @@ void jn_conf_free(struct jn_conf *c)
     for (size_t i = 0; i < c->jern.nlisten; i++)
         free(c->jern.listen[i]);
     free(c->jern.state_dir);
+    free(c->jern.cluster);
+    free(c->jern.node);
+    free(c->jern.advertise);
+    for (size_t i = 0; i < c->jern.nlabels; i++)
+        free(c->jern.labels[i]);
     free(c->jern.admin_unix);
     free(c->jern.admin_tcp);
     if (c->jern.admin_token)

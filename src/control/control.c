@@ -28,6 +28,13 @@ void jn_control_free(struct jn_control *ctl)
     if (!ctl)
         return;
     jn_ctl_live_free(ctl);
+    for (size_t i = 0; i < ctl->nremote; i++) {
+        for (size_t k = 0; k < ctl->remote[i].n; k++)
+            free(ctl->remote[i].addrs[k]);
+        free(ctl->remote[i].addrs);
+        free(ctl->remote[i].app);
+    }
+    free(ctl->remote);
     jn_store_close(ctl->st);
     free(ctl);
 }
@@ -159,6 +166,41 @@ static int publish(struct jn_control *ctl, const char *name, char *err, size_t e
         snprintf(err, errlen, "cannot publish upstream '%s' to the gateway: %s", name,
                  jn_strerror(r));
     return r;
+}
+
+int jn_control_set_remote(struct jn_control *ctl, const char *app, const char *const *addrs,
+                          size_t n, char *err, size_t errlen)
+{
+    struct jn_ctl_remote *r = NULL;
+    for (size_t i = 0; i < ctl->nremote && !r; i++)
+        if (strcmp(ctl->remote[i].app, app) == 0)
+            r = &ctl->remote[i];
+    if (!r && n == 0)
+        return 0;
+    if (r && r->n == n) {
+        size_t same = 0;
+        for (size_t i = 0; i < n; i++)
+            same += strcmp(r->addrs[i], addrs[i]) == 0;
+        if (same == n)
+            return 0;
+    }
+    if (!r) {
+        ctl->remote = jn_realloc(ctl->remote, (ctl->nremote + 1) * sizeof(*ctl->remote));
+        r = &ctl->remote[ctl->nremote++];
+        r->app = jn_strdup(app);
+        r->addrs = NULL;
+        r->n = 0;
+    }
+    for (size_t k = 0; k < r->n; k++)
+        free(r->addrs[k]);
+    free(r->addrs);
+    r->addrs = jn_calloc(n ? n : 1, sizeof(char *));
+    for (size_t k = 0; k < n; k++)
+        r->addrs[k] = jn_strdup(addrs[k]);
+    r->n = n;
+    if (jn_store_app_get(ctl->st, app, NULL) < 0)
+        return 0; /* published when the app is made */
+    return publish(ctl, app, err, errlen);
 }
 
 int jn_control_publish_all(struct jn_control *ctl, char *err, size_t errlen)

@@ -29,6 +29,13 @@ struct jn_ctl_host {
     char *app;
 };
 
+/* An app's instances on other nodes of a cluster (jn_control_set_remote). */
+struct jn_ctl_remote {
+    char *app;
+    char **addrs;
+    size_t n;
+};
+
 struct jn_control {
     struct jn_store *st;
     const struct jn_conf *conf;
@@ -42,6 +49,8 @@ struct jn_control {
     void *on_publish_arg;
     struct jn_loop *loop; /* the control loop, for the gateway's posts: set once, and
                            * like ctl itself outlives the gateway workers */
+    struct jn_ctl_remote *remote; /* the cluster's remote instances per app */
+    size_t nremote;
     struct {
         void (*cb)(void *arg, const char *app);
         void *arg;

@@ -11,6 +11,7 @@
 #include "control/api/admin.h"
 #include "control/api/api.h"
 #include "control/certs/certs.h"
+#include "control/cluster/cluster.h"
 #include "control/ui/history.h"
 #include "control/ui/session.h"
 #include "control/control.h"
@@ -47,6 +48,7 @@ struct daemon {
     struct jn_autoscaler *autoscaler;
     struct jn_certs *certs;
     struct jn_dbs *dbs;
+    struct jn_cluster *cluster;
     struct jn_api api;
     struct jn_history *history;
     struct jn_ui_sessions sessions;
@@ -141,7 +143,48 @@ static int https_port(const struct jn_daemon_conf *dc)
     return 0;
 }
 
-int jn_daemon_run(const char *config_path)
+/* The host:port part of a listen text ("ADDR[ ssl]"). */
+static void listen_port(const char *text, char *port, size_t len)
+{
+    const char *colon = strrchr(text, ':');
+    snprintf(port, len, "%.*s", colon ? (int)strcspn(colon + 1, " ") : 0, colon ? colon + 1 : "");
+}
+
+/* A cluster node (docs/CLUSTER.md) when the config or the flags name etcd. */
+static int cluster_start(struct daemon *d, char *err, size_t errlen)
+{
+    if (!d->dc.cluster)
+        return 0;
+    char host[256] = "", port[16] = "8080", gateway[300];
+    if (d->dc.nlisten) {
+        listen_port(d->dc.listen[0], port, sizeof(port));
+        const char *colon = strrchr(d->dc.listen[0], ':');
+        snprintf(host, sizeof(host), "%.*s", colon ? (int)(colon - d->dc.listen[0]) : 0,
+                 d->dc.listen[0]);
+    }
+    char hostname[256] = "";
+    gethostname(hostname, sizeof(hostname) - 1);
+    const char *adv = d->dc.advertise ? d->dc.advertise : host;
+    snprintf(gateway, sizeof(gateway), "%s:%s", adv, port);
+    struct jn_cluster_opts o = {
+        .endpoints = d->dc.cluster,
+        .node = d->dc.node ? d->dc.node : hostname,
+        .advertise = adv,
+        .gateway = gateway,
+        .labels = (const char *const *)d->dc.labels,
+        .nlabels = d->dc.nlabels,
+        .memory = d->dc.node_memory,
+    };
+    d->cluster = jn_cluster_new(&o, d->loop, d->ctl, d->deployer, err, errlen);
+    if (!d->cluster)
+        return JN_ECONFIG;
+    int r = jn_cluster_start(d->cluster);
+    if (r < 0)
+        snprintf(err, errlen, "cannot start the cluster thread: %s", jn_strerror(r));
+    return r;
+}
+
+int jn_daemon_run(const char *config_path, const struct jn_daemon_flags *flags)
 {
     struct daemon d = {.config_path = config_path, .lock_fd = -1};
     char err[1024];
@@ -152,6 +195,8 @@ int jn_daemon_run(const char *config_path)
         return 1;
     }
     d.conf = conf;
+    if (flags)
+        jn_daemon_conf_flags(&d.dc, flags);
     /* Before any thread starts, so every thread inherits the blocked mask. */
     struct jn_process_ops ops = {on_reload, on_quit, on_reopen, &d};
     int r = jn_process_start(&d.proc, conf, "", &ops, err, sizeof(err));
@@ -194,6 +239,8 @@ int jn_daemon_run(const char *config_path)
         .log_size = d.dc.instance_log_size,
         .log_files = d.dc.instance_log_files,
         .log_retention_ms = d.dc.log_retention_ms,
+        /* a cluster's gateways learn of a switch within about two rounds */
+        .linger_ms = d.dc.cluster ? 3000 : 0,
     };
     d.deployer = jn_deployer_new(d.loop, d.ctl, &dopts);
     d.autoscaler = jn_autoscaler_new(d.deployer);
@@ -202,6 +249,10 @@ int jn_daemon_run(const char *config_path)
 
     if (jn_control_publish_all(d.ctl, err, sizeof(err)) < 0) {
         fprintf(stderr, "jern: %s\n", err);
+        goto out;
+    }
+    if (cluster_start(&d, err, sizeof(err)) < 0) {
+        fprintf(stderr, "jern: cluster: %s\n", err);
         goto out;
     }
     /* Managed databases: adopt the running servers, start the others. */
@@ -238,6 +289,7 @@ int jn_daemon_run(const char *config_path)
         .sessions = &d.sessions,
         .admin_token = d.dc.admin_tcp ? d.dc.admin_token : NULL,
         .dbs = d.dbs,
+        .cluster = d.cluster,
     };
     struct jn_admin_opts ao = {
         .unix_path = d.dc.admin_unix,
@@ -248,8 +300,9 @@ int jn_daemon_run(const char *config_path)
         fprintf(stderr, "jern: admin API: %s\n", err);
         goto out;
     }
-    jn_notice("jern %s ready: apps on %s (*.%s), admin on %s, state in %s", JERN_VERSION,
-              d.dc.listen[0], d.dc.base_domain, d.admin_desc, d.dc.state_dir);
+    jn_notice("jern %s ready: apps on %s (*.%s), admin on %s, state in %s%s%s", JERN_VERSION,
+              d.dc.listen[0], d.dc.base_domain, d.admin_desc, d.dc.state_dir,
+              d.cluster ? ", cluster node " : "", d.cluster ? jn_cluster_node(d.cluster) : "");
     r = jn_process_run(&d.proc);
     rc = r < 0 ? 1 : 0;
 out:
@@ -258,6 +311,9 @@ out:
     jn_history_free(d.history);
     jn_autoscaler_free(d.autoscaler);
     jn_deployer_free(d.deployer);
+    /* after the deployer: joining the cluster thread takes up to a round,
+     * and the deployer's threads must see "stopping" by then */
+    jn_cluster_free(d.cluster);
     jn_dbs_free(d.dbs);
     if (d.gw)
         jn_gateway_free(d.gw);

@@ -8,8 +8,11 @@
 #ifndef JN_CONTROL_DAEMON_H
 #define JN_CONTROL_DAEMON_H
 
-/* Runs the daemon until stopped. config_path NULL: embedded defaults.
- * Returns the process exit code (0 after a clean stop). Main thread only. */
-int jn_daemon_run(const char *config_path);
+struct jn_daemon_flags;
+
+/* Runs the daemon until stopped. config_path NULL: embedded defaults; flags
+ * (may be NULL) override the file's cluster settings. Returns the process
+ * exit code (0 after a clean stop). Main thread only. */
+int jn_daemon_run(const char *config_path, const struct jn_daemon_flags *flags);
 
 #endif

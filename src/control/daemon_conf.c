@@ -69,7 +69,35 @@ int jn_daemon_conf_load(const char *path, struct jn_daemon_conf *dc, struct jn_c
         dc->acme_email = jn_strdup(j->acme_email);
     if (j->acme_ca_bundle)
         dc->acme_ca_bundle = jn_strdup(j->acme_ca_bundle);
+    dc->cluster = j->cluster ? jn_strdup(j->cluster) : NULL;
+    dc->node = j->node ? jn_strdup(j->node) : NULL;
+    dc->advertise = j->advertise ? jn_strdup(j->advertise) : NULL;
+    for (size_t i = 0; i < j->nlabels; i++)
+        dc->labels[dc->nlabels++] = jn_strdup(j->labels[i]);
+    dc->node_memory = j->node_memory;
     return 0;
+}
+
+static void set(char **field, const char *v)
+{
+    if (!v)
+        return;
+    free(*field);
+    *field = jn_strdup(v);
+}
+
+void jn_daemon_conf_flags(struct jn_daemon_conf *dc, const struct jn_daemon_flags *f)
+{
+    set(&dc->cluster, f->cluster);
+    set(&dc->node, f->node);
+    set(&dc->advertise, f->advertise);
+    if (f->nlabels) {
+        for (size_t i = 0; i < dc->nlabels; i++)
+            free(dc->labels[i]);
+        dc->nlabels = 0;
+        for (size_t i = 0; i < f->nlabels; i++)
+            dc->labels[dc->nlabels++] = jn_strdup(f->labels[i]);
+    }
 }
 
 void jn_daemon_conf_free(struct jn_daemon_conf *dc)
@@ -86,5 +114,10 @@ void jn_daemon_conf_free(struct jn_daemon_conf *dc)
     free(dc->acme_directory);
     free(dc->acme_email);
     free(dc->acme_ca_bundle);
+    free(dc->cluster);
+    free(dc->node);
+    free(dc->advertise);
+    for (size_t i = 0; i < dc->nlabels; i++)
+        free(dc->labels[i]);
     memset(dc, 0, sizeof(*dc));
 }

@@ -20,6 +20,8 @@
  *                                       # from (default Let's Encrypt; off: none)
  *       acme_email ops@example.com;     # the ACME account's contact
  *       acme_ca_bundle FILE;            # trust FILE for the ACME server's HTTPS
+ *       cluster http://10.0.0.1:2379;   # a cluster node (docs/CLUSTER.md); also
+ *       node oslo-1; advertise 10.0.0.11;   # label k=v; node_memory 8g;
  *   }
  *
  * Control thread; blocking file I/O.
@@ -48,7 +50,24 @@ struct jn_daemon_conf {
     char *acme_directory;      /* default JN_ACME_DEFAULT_DIRECTORY; "off": no ACME */
     char *acme_email;          /* NULL: no contact */
     char *acme_ca_bundle;      /* NULL: the system's trust store */
+    /* the cluster (docs/CLUSTER.md); cluster NULL: a single node */
+    char *cluster;   /* etcd endpoints */
+    char *node;      /* NULL: the host name */
+    char *advertise; /* NULL: the first listen address's host */
+    char *labels[JN_CONF_JERN_MAX_LABELS];
+    size_t nlabels;
+    int64_t node_memory; /* 0: the machine's */
 };
+
+/* What `jern serve`'s flags set over the file (NULL/0: the file's). */
+struct jn_daemon_flags {
+    const char *cluster, *node, *advertise;
+    const char *labels[JN_CONF_JERN_MAX_LABELS];
+    size_t nlabels;
+};
+
+/* Applies flags over dc (labels given as flags replace the file's). */
+void jn_daemon_conf_flags(struct jn_daemon_conf *dc, const struct jn_daemon_flags *f);
 
 /* Loads path (NULL: the embedded defaults): the jern block into *dc and the
  * rest (http, upstream, server blocks) into *conf (always set on success).

@@ -33,6 +33,14 @@ static struct jn_ctl_live *live_find(struct jn_control *ctl, const char *name)
     return NULL;
 }
 
+static const struct jn_ctl_remote *remote_find(const struct jn_control *ctl, const char *app)
+{
+    for (size_t i = 0; i < ctl->nremote; i++)
+        if (strcmp(ctl->remote[i].app, app) == 0)
+            return &ctl->remote[i];
+    return NULL;
+}
+
 int jn_ctl_publish_upstream(struct jn_control *ctl, const char *name,
                             const struct jn_conf_upstream *cu, const struct jn_ctl_want *want,
                             size_t n)
@@ -48,7 +56,19 @@ int jn_ctl_publish_upstream(struct jn_control *ctl, const char *name,
         synth.keepalive_timeout_ms = APP_KEEPALIVE_TIMEOUT_MS;
         synth.keepalive_requests = APP_KEEPALIVE_REQUESTS;
     }
-    struct jn_conf_upstream_server *sv = jn_calloc(n ? n : 1, sizeof(*sv));
+    /* A cluster's instances on other nodes (jn_control_set_remote): backups
+     * while this node has instances of its own, so local ones are preferred
+     * and the remote ones take over when they fail. */
+    const struct jn_ctl_remote *rem = cu ? NULL : remote_find(ctl, name);
+    size_t nrem = rem ? rem->n : 0;
+    struct jn_conf_upstream_server *sv = jn_calloc(n + nrem ? n + nrem : 1, sizeof(*sv));
+    for (size_t i = 0; i < nrem; i++) {
+        sv[n + i].text = rem->addrs[i];
+        sv[n + i].weight = 1;
+        sv[n + i].max_fails = 1;
+        sv[n + i].fail_timeout_ms = 10000;
+        sv[n + i].backup = n > 0;
+    }
     for (size_t i = 0; i < n; i++) {
         if (want[i].cs) {
             sv[i] = *want[i].cs;
@@ -62,7 +82,7 @@ int jn_ctl_publish_upstream(struct jn_control *ctl, const char *name,
         sv[i].down = want[i].v.state == JN_PEER_MAINT;
     }
     synth.servers = sv;
-    synth.nservers = n;
+    synth.nservers = n + nrem;
     struct jn_ctl_live *l = live_find(ctl, name);
     struct jn_upstream *u = jn_upstream_new(&synth, l ? l->u : NULL);
     free(sv);

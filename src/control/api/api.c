@@ -23,6 +23,7 @@
 static const struct jn_route *const route_groups[] = {
     jn_status_routes, jn_app_routes,   jn_upstream_routes, jn_deploy_routes,
     jn_scale_routes,  jn_cert_routes,  jn_ui_routes,       jn_database_routes,
+    jn_cluster_routes,
 };
 
 #define MAX_SEGS 8

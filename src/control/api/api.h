@@ -45,6 +45,7 @@ struct jn_api {
     struct jn_ui_sessions *sessions;  /* the dashboard's logins (with history) */
     const char *admin_token;          /* the TCP listener's token; NULL: none */
     struct jn_dbs *dbs;               /* NULL: no database routes (db/db.h) */
+    struct jn_cluster *cluster;       /* NULL: a single node (control/cluster/) */
 };
 
 struct jn_api_req {
@@ -117,6 +118,12 @@ extern const struct jn_route jn_ui_routes[];
  * session cookie (ui.c), not to the bearer token. */
 bool jn_api_is_ui_path(const char *path, size_t len);
 extern const struct jn_route jn_database_routes[];
+extern const struct jn_route jn_cluster_routes[];
+
+/* A cluster change's failure (control/cluster/cluster.h codes) as a
+ * response: 503 etcd unreachable, 400 a placement that cannot be met, 409 a
+ * concurrent change, 404, else 500. */
+void jn_api_cluster_fail(struct jn_api_resp *resp, int r, const char *err);
 
 /* Answers one request. Never fails: errors become JSON {"error": "..."} with a
  * 4xx/5xx status. */

@@ -8,6 +8,7 @@
 #include "core/common.h"
 
 #include "control/api/api.h"
+#include "control/cluster/cluster.h"
 #include "control/control.h"
 #include "control/deploy/deploy.h"
 #include "control/scale/autoscale.h"
@@ -413,6 +414,23 @@ static void post_deploy(struct jn_api_call *c)
         goto out;
     }
     int r;
+    if (c->api->cluster) { /* the cluster's desired state; nodes deploy what is placed on them */
+        char cerr[768];
+        r = jn_cluster_deploy(c->api->cluster, app, image ? image->valuestring : NULL,
+                              cmd ? cmd->valuestring : NULL, env, spec, instances, cerr,
+                              sizeof(cerr));
+        if (r < 0) {
+            jn_api_cluster_fail(resp, r, cerr);
+        } else {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "app", app);
+            cJSON_AddNumberToObject(o, "release", r);
+            cJSON_AddNumberToObject(o, "instances", instances);
+            cJSON_AddBoolToObject(o, "cluster", true);
+            jn_api_send_json(resp, 202, o);
+        }
+        goto out;
+    }
     if (!exists && (r = jn_control_app_create(c->api->ctl, app, NULL, 0, err, sizeof(err))) < 0) {
         jn_api_error(resp, r == JN_EBADINPUT ? 400 : r == JN_EEXIST ? 409 : 500, "%s", err);
         goto out;
@@ -540,6 +558,20 @@ static void post_scale(struct jn_api_call *c)
         return;
     if (n < 0) {
         jn_api_error(resp, 400, "\"instances\" is required (0 to %d)", JN_DEPLOY_MAX_INSTANCES);
+        return;
+    }
+    if (c->api->cluster) {
+        char cerr[768];
+        int r = jn_cluster_scale(c->api->cluster, app, n, cerr, sizeof(cerr));
+        if (r < 0) {
+            jn_api_cluster_fail(resp, r, cerr);
+            return;
+        }
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "app", app);
+        cJSON_AddNumberToObject(o, "instances", n);
+        cJSON_AddBoolToObject(o, "cluster", true);
+        jn_api_send_json(resp, 202, o);
         return;
     }
     if (serving_or_error(c, app, &cur, &scale) && claim_or_409(d, app, resp)) {

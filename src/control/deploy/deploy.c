@@ -275,6 +275,8 @@ static void retire(struct dep_job *j, struct dep_rt *rt, struct jn_store_instanc
     /* Workers take the new snapshot within milliseconds; a request that picked
      * an old peer just before counts in conns from then on. */
     usleep(SNAPSHOT_SETTLE_MS * 1000);
+    while (jn_now_ms() - t < d->linger_ms) /* other nodes' gateways still send here */
+        usleep(50 * 1000);
     int conns = 0;
     while ((conns = dep_on_control(d, op_conns, &o)) > 0 &&
            jn_now_ms() - t < d->drain_timeout_ms)

@@ -30,6 +30,9 @@ struct jn_deploy_opts {
     int64_t drain_timeout_ms;  /* how long old instances may finish requests; 0:
                                 * $JERN_DRAIN_TIMEOUT seconds, else 30 s */
     int64_t stop_timeout_ms;   /* SIGTERM -> SIGKILL; 0: $JERN_STOP_TIMEOUT, else 10 s */
+    int64_t linger_ms;         /* a drained instance stays up at least this long, so
+                                * the gateways of other cluster nodes learn of the
+                                * switch before it goes; 0: none (a single node) */
     int64_t log_size;          /* an instance's log rotates past this; 0: 10 MiB */
     int log_files;             /* rotated files kept per instance */
     int64_t log_retention_ms;  /* kept logs of destroyed apps / failed releases; 0: 24 h */

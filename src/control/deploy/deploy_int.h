@@ -73,6 +73,7 @@ struct jn_deployer {
     struct jn_driver_env env; /* state_dir, docker_socket: what drivers are made with */
     char daemon_id[40]; /* label jern.daemon of the instances this daemon creates */
     int64_t drain_timeout_ms, stop_timeout_ms;
+    int64_t linger_ms; /* a drained instance stays up at least this long (deploy.h) */
     int64_t log_size, log_retention_ms; /* instances' logs (deploy.h) */
     int log_files;
     struct dep_rt rt; /* the control thread's drivers (adoption, logs) */

@@ -88,6 +88,7 @@ struct jn_deployer *jn_deployer_new(struct jn_loop *loop, struct jn_control *ctl
     d->state_dir = jn_strdup(o->state_dir);
     d->docker_socket = jn_strdup(o->docker_socket ? o->docker_socket : default_docker_socket());
     d->env = (struct jn_driver_env){.state_dir = d->state_dir, .docker_socket = d->docker_socket};
+    d->linger_ms = o->linger_ms;
     d->drain_timeout_ms = o->drain_timeout_ms > 0 ? o->drain_timeout_ms
                                                   : env_seconds("JERN_DRAIN_TIMEOUT", 30) * 1000;
     d->log_size = o->log_size > 0 ? o->log_size : 10 << 20;

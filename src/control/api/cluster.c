@@ -1,0 +1,299 @@
+/*
+ * cluster.c: the cluster routes (docs/CLUSTER.md, docs/API.md): nodes,
+ * drain, placement labels and "where does this app run". Reads answer from
+ * the node's last view of etcd (no waiting on etcd); changes are written to
+ * etcd at once and refused with 503 when it cannot be reached.
+ */
+#include "core/common.h"
+
+#include "control/api/api.h"
+#include "control/cluster/cluster.h"
+#include "control/cluster/model.h"
+#include "control/control.h"
+#include "store/release.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+
+static bool clustered(struct jn_api_call *c)
+{
+    if (c->api->cluster)
+        return true;
+    jn_api_error(c->resp, 409,
+                 "this jern is a single node; start it as a cluster node with: jern serve "
+                 "--cluster http://ETCD:2379 --node NAME --advertise HOST --label KEY=VALUE");
+    return false;
+}
+
+/* 503 for etcd away, 400 for a placement that cannot be met, 409 for a race. */
+void jn_api_cluster_fail(struct jn_api_resp *resp, int r, const char *err)
+{
+    int status = r == JN_ECLOSED || r == JN_ETIMEDOUT ? 503
+                 : r == JN_EBADINPUT                  ? 400
+                 : r == JN_EEXIST                     ? 409
+                 : r == JN_ENOTFOUND                  ? 404
+                                                      : 500;
+    jn_api_error(resp, status, "%s", err);
+}
+
+static const cJSON *view_item(struct jn_api_call *c, const char *name)
+{
+    return cJSON_GetObjectItemCaseSensitive(jn_cluster_view(c->api->cluster), name);
+}
+
+static void get_nodes(struct jn_api_call *c)
+{
+    if (!clustered(c))
+        return;
+    const cJSON *view = jn_cluster_view(c->api->cluster);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "etcd", cJSON_IsTrue(view_item(c, "etcd")));
+    const cJSON *err = view_item(c, "error");
+    if (cJSON_IsString(err))
+        cJSON_AddStringToObject(o, "error", err->valuestring);
+    cJSON_AddStringToObject(o, "node", jn_cluster_node(c->api->cluster));
+    const cJSON *leader = view_item(c, "leader");
+    cJSON_AddStringToObject(o, "scheduler", cJSON_IsString(leader) ? leader->valuestring : "");
+    cJSON *arr = cJSON_AddArrayToObject(o, "nodes");
+    const cJSON *x;
+    const cJSON *inst = view_item(c, "instances");
+    cJSON_ArrayForEach(x, view_item(c, "nodes"))
+    {
+        cJSON *n = cJSON_Duplicate(x, true);
+        cJSON_AddBoolToObject(n, "draining",
+                              cJSON_GetObjectItemCaseSensitive(view_item(c, "drain"), x->string) !=
+                                  NULL);
+        int count = 0;
+        const cJSON *per;
+        cJSON_ArrayForEach(per, inst)
+        {
+            const cJSON *mine = cJSON_GetObjectItemCaseSensitive(per, x->string);
+            count += cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(mine, "addrs"));
+        }
+        cJSON_AddNumberToObject(n, "instances", count);
+        cJSON_AddItemToArray(arr, n);
+    }
+    (void)view;
+    jn_api_send_json(c->resp, 200, o);
+}
+
+static void drain(struct jn_api_call *c, bool on)
+{
+    if (!clustered(c))
+        return;
+    const char *node = jn_api_param(c, "node");
+    if (on && !cJSON_GetObjectItemCaseSensitive(view_item(c, "nodes"), node)) {
+        jn_api_error(c->resp, 404, "no live node '%s' in the cluster (see: jern nodes)", node);
+        return;
+    }
+    char err[512];
+    int r = jn_cluster_drain(c->api->cluster, node, on, err, sizeof(err));
+    if (r < 0) {
+        jn_api_cluster_fail(c->resp, r, err);
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "node", node);
+    cJSON_AddBoolToObject(o, "draining", on);
+    jn_api_send_json(c->resp, 200, o);
+}
+
+static void post_drain(struct jn_api_call *c)
+{
+    drain(c, true);
+}
+
+static void delete_drain(struct jn_api_call *c)
+{
+    drain(c, false);
+}
+
+/* An object of string labels, or NULL (400 answered) */
+static bool labels_ok(struct jn_api_call *c, const cJSON *o, const char *name)
+{
+    if (!o)
+        return true;
+    bool ok = cJSON_IsObject(o);
+    const cJSON *x;
+    cJSON_ArrayForEach(x, o)
+    {
+        char kv[160];
+        snprintf(kv, sizeof(kv), "%s=%s", x->string, cJSON_IsString(x) ? x->valuestring : "");
+        ok = ok && cJSON_IsString(x) && jn_cluster_label_ok(kv);
+    }
+    if (!ok)
+        jn_api_error(c->resp, 400,
+                     "\"%s\" must be an object of labels {\"KEY\": \"VALUE\"} (letters, digits, "
+                     "'_', '.', '-'), e.g. --%s jurisdiction=NO",
+                     name, name);
+    return ok;
+}
+
+static void post_placement(struct jn_api_call *c)
+{
+    if (!clustered(c))
+        return;
+    const char *app = jn_api_param(c, "app");
+    static const char *const allowed[] = {"require", "prefer", NULL};
+    cJSON *b = jn_api_body(c, allowed, true);
+    if (!b)
+        return;
+    const cJSON *req = cJSON_GetObjectItemCaseSensitive(b, "require");
+    const cJSON *pref = cJSON_GetObjectItemCaseSensitive(b, "prefer");
+    char err[768];
+    if (labels_ok(c, req, "require") && labels_ok(c, pref, "prefer")) {
+        int r = jn_cluster_placement(c->api->cluster, app, req, pref, err, sizeof(err));
+        if (r < 0) {
+            jn_api_cluster_fail(c->resp, r, err);
+        } else {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "app", app);
+            if (req)
+                cJSON_AddItemToObject(o, "require", cJSON_Duplicate(req, true));
+            if (pref)
+                cJSON_AddItemToObject(o, "prefer", cJSON_Duplicate(pref, true));
+            jn_api_send_json(c->resp, 200, o);
+        }
+    }
+    cJSON_Delete(b);
+}
+
+/* Where app's instances and their logs are, each with its node's labels and
+ * whether they hold the app's required labels. */
+static cJSON *where_app(struct jn_api_call *c, const char *app, const cJSON *rec)
+{
+    const cJSON *nodes = view_item(c, "nodes");
+    const cJSON *require = cJSON_GetObjectItemCaseSensitive(rec, "require");
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "app", app);
+    cJSON_AddItemToObject(o, "require",
+                          require ? cJSON_Duplicate(require, true) : cJSON_CreateObject());
+    cJSON *items = cJSON_AddArrayToObject(o, "items");
+    bool all = true;
+    const cJSON *per = cJSON_GetObjectItemCaseSensitive(view_item(c, "instances"), app), *x, *a;
+    cJSON_ArrayForEach(x, per)
+    {
+        const cJSON *labels =
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(nodes, x->string),
+                                             "labels");
+        bool inside = jn_cluster_labels_match(labels, require);
+        all = all && inside;
+        cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(x, "addrs"))
+        {
+            cJSON *it = cJSON_CreateObject();
+            cJSON_AddStringToObject(it, "kind", "instance");
+            cJSON_AddStringToObject(it, "node", x->string);
+            cJSON_AddStringToObject(it, "where", cJSON_IsString(a) ? a->valuestring : "");
+            const cJSON *ver = cJSON_GetObjectItemCaseSensitive(x, "version");
+            cJSON_AddNumberToObject(it, "release", cJSON_IsNumber(ver) ? ver->valuedouble : 0);
+            cJSON_AddItemToObject(it, "labels",
+                                  labels ? cJSON_Duplicate(labels, true) : cJSON_CreateObject());
+            cJSON_AddBoolToObject(it, "inside", inside);
+            cJSON_AddItemToArray(items, it);
+        }
+        /* each instance's output stays in its node's state dir */
+        cJSON *it = cJSON_CreateObject();
+        cJSON_AddStringToObject(it, "kind", "logs");
+        cJSON_AddStringToObject(it, "node", x->string);
+        cJSON_AddStringToObject(it, "where", "STATE/logs, STATE/exec/instances");
+        cJSON_AddItemToObject(it, "labels",
+                              labels ? cJSON_Duplicate(labels, true) : cJSON_CreateObject());
+        cJSON_AddBoolToObject(it, "inside", inside);
+        cJSON_AddItemToArray(items, it);
+    }
+    const cJSON *placed = cJSON_GetObjectItemCaseSensitive(view_item(c, "assign"), app);
+    const cJSON *perr = cJSON_GetObjectItemCaseSensitive(placed, "error");
+    if (cJSON_IsString(perr))
+        cJSON_AddStringToObject(o, "placement_error", perr->valuestring);
+    cJSON_AddBoolToObject(o, "inside", all);
+    return o;
+}
+
+static void where(struct jn_api_call *c, const char *app)
+{
+    if (!clustered(c))
+        return;
+    const cJSON *apps = view_item(c, "apps");
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "etcd", cJSON_IsTrue(view_item(c, "etcd")));
+    cJSON *arr = cJSON_AddArrayToObject(o, "apps");
+    const cJSON *x;
+    cJSON_ArrayForEach(x, apps)
+    {
+        if (!app || strcmp(app, x->string) == 0)
+            cJSON_AddItemToArray(arr, where_app(c, x->string, x));
+    }
+    if (app && cJSON_GetArraySize(arr) == 0) {
+        cJSON_Delete(o);
+        jn_api_error(c->resp, 404, "app '%s' is not in the cluster (deploy it with: jern deploy %s)",
+                     app, app);
+        return;
+    }
+    jn_api_send_json(c->resp, 200, o);
+}
+
+static void get_where_all(struct jn_api_call *c)
+{
+    where(c, NULL);
+}
+
+static void get_where(struct jn_api_call *c)
+{
+    where(c, jn_api_param(c, "app"));
+}
+
+/* jern cluster init: this node's apps (from its SQLite store) into etcd. */
+static void post_init(struct jn_api_call *c)
+{
+    if (!clustered(c))
+        return;
+    struct jn_store *st = jn_control_store(c->api->ctl);
+    struct jn_store_app *apps;
+    int n = jn_store_app_list(st, &apps);
+    if (n < 0) {
+        jn_api_error(c->resp, 500, "the state store failed: %s", jn_store_error(st));
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON *done = cJSON_AddArrayToObject(o, "imported");
+    cJSON *kept = cJSON_AddArrayToObject(o, "skipped");
+    int r = 0;
+    char err[768] = "";
+    for (int i = 0; i < n && r >= 0; i++) {
+        int64_t rel_id = 0;
+        int scale = 0;
+        struct jn_store_release rel = {0};
+        if (jn_store_app_serving(st, apps[i].name, &rel_id, &scale) < 0 || !rel_id ||
+            jn_store_release_get(st, apps[i].name, 0, rel_id, &rel) < 0) {
+            cJSON_AddItemToArray(kept, cJSON_CreateString(apps[i].name)); /* nothing serving */
+            continue;
+        }
+        cJSON *env = cJSON_Parse(rel.env), *spec = cJSON_Parse(rel.spec);
+        r = jn_cluster_import(c->api->cluster, apps[i].name, rel.image[0] ? rel.image : NULL,
+                              rel.image[0] ? NULL : rel.command, env, spec, scale > 0 ? scale : 1,
+                              err, sizeof(err));
+        if (r >= 0)
+            cJSON_AddItemToArray(r ? done : kept, cJSON_CreateString(apps[i].name));
+        cJSON_Delete(env);
+        cJSON_Delete(spec);
+        jn_store_release_clear(&rel);
+    }
+    free(apps);
+    if (r < 0) {
+        cJSON_Delete(o);
+        jn_api_cluster_fail(c->resp, r, err);
+        return;
+    }
+    jn_api_send_json(c->resp, 200, o);
+}
+
+const struct jn_route jn_cluster_routes[] = {
+    {JN_HTTP_POST, "/v1/cluster/init", 0, post_init},
+    {JN_HTTP_GET, "/v1/nodes", 0, get_nodes},
+    {JN_HTTP_POST, "/v1/nodes/:node/drain", 0, post_drain},
+    {JN_HTTP_DELETE, "/v1/nodes/:node/drain", 0, delete_drain},
+    {JN_HTTP_POST, "/v1/apps/:app/placement", 0, post_placement},
+    {JN_HTTP_GET, "/v1/where", 0, get_where_all},
+    {JN_HTTP_GET, "/v1/where/:app", 0, get_where},
+    {0},
+};

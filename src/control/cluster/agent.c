@@ -1,0 +1,230 @@
+/*
+ * agent.c: the control thread's half of a cluster node (cluster.h). For each
+ * view read from etcd it makes this node match the placement with its own
+ * deployer (deploy and scale jobs, the node's drivers) and publishes the
+ * app's instances on other nodes to the gateway; then it reports the node's
+ * running instances for the cluster thread to write into etcd.
+ */
+#include "core/common.h"
+
+#include "control/cluster/cluster_int.h"
+#include "control/cluster/model.h"
+#include "control/control.h"
+#include "control/deploy/deploy.h"
+#include "core/log.h"
+#include "store/release.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+
+#define RETRY_MS 10000 /* a local deploy of one version is tried again after this */
+
+static int num(const cJSON *o, const char *name)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, name);
+    return cJSON_IsNumber(x) ? x->valueint : 0;
+}
+
+/* The cluster version of the release app serves here (0: none), its id and scale. */
+static int local_version(struct jn_store *st, const char *app, int64_t *rel_id, int *scale)
+{
+    *rel_id = 0;
+    *scale = 0;
+    if (jn_store_app_serving(st, app, rel_id, scale) < 0 || *rel_id == 0)
+        return 0;
+    struct jn_store_release rel = {0};
+    if (jn_store_release_get(st, app, 0, *rel_id, &rel) < 0)
+        return 0;
+    cJSON *spec = cJSON_Parse(rel.spec);
+    int v = num(spec, "cluster_version");
+    cJSON_Delete(spec);
+    jn_store_release_clear(&rel);
+    return v;
+}
+
+/* One start per version and 10 s: a release that fails here is not retried
+ * in a tight loop. */
+static bool may_try(struct jn_cluster *c, const char *app, int version)
+{
+    cJSON *a = cJSON_GetObjectItemCaseSensitive(c->attempts, app);
+    int64_t now = jn_now_ms();
+    if (a && num(a, "version") == version &&
+        now - (int64_t)cJSON_GetObjectItemCaseSensitive(a, "at")->valuedouble < RETRY_MS)
+        return false;
+    cJSON_DeleteItemFromObjectCaseSensitive(c->attempts, app);
+    a = cJSON_AddObjectToObject(c->attempts, app);
+    cJSON_AddNumberToObject(a, "version", version);
+    cJSON_AddNumberToObject(a, "at", (double)now);
+    return true;
+}
+
+/* Starts serving the cluster's version of app here with count instances. */
+static void deploy_here(struct jn_cluster *c, const char *app, const cJSON *a, int count)
+{
+    struct jn_store *st = jn_control_store(c->ctl);
+    int version = num(a, "version");
+    if (!jn_deployer_claim(c->deployer, app))
+        return; /* a job runs on it: the next view tries again */
+    if (!may_try(c, app, version)) {
+        jn_deployer_unclaim(c->deployer, app);
+        return;
+    }
+    cJSON *spec = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(a, "spec"), true);
+    cJSON *env = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(a, "env"), true);
+    if (!cJSON_IsObject(spec)) {
+        cJSON_Delete(spec);
+        spec = cJSON_CreateObject();
+    }
+    if (!cJSON_IsObject(env)) {
+        cJSON_Delete(env);
+        env = cJSON_CreateObject();
+    }
+    cJSON_AddNumberToObject(spec, "cluster_version", version);
+    /* Other nodes' gateways reach the instance at ADVERTISE:PORT. */
+    if (!cJSON_GetObjectItemCaseSensitive(env, "HOST"))
+        cJSON_AddStringToObject(env, "HOST", "0.0.0.0");
+    const cJSON *image = cJSON_GetObjectItemCaseSensitive(a, "image");
+    const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(a, "command");
+    char *spec_s = cJSON_PrintUnformatted(spec), *env_s = cJSON_PrintUnformatted(env);
+    struct jn_store_release rel = {0};
+    int r = jn_store_release_create(st, app, cJSON_IsString(image) ? image->valuestring : NULL,
+                                    cJSON_IsString(cmd) ? cmd->valuestring : NULL, env_s, spec_s,
+                                    &rel);
+    free(spec_s);
+    free(env_s);
+    cJSON_Delete(spec);
+    cJSON_Delete(env);
+    if (r < 0) {
+        jn_deployer_unclaim(c->deployer, app);
+        jn_error("cluster: app '%s' v%d: cannot record the release here: %s", app, version,
+                 jn_strerror(r));
+        return;
+    }
+    int job = jn_deployer_job_start(c->deployer, JN_JOB_DEPLOY, app, rel.id, count, NULL);
+    jn_notice("cluster: app '%s' v%d: %d instance(s) placed on node %s (job %d)", app, version,
+              count, c->node, job);
+    jn_store_release_clear(&rel);
+}
+
+static void scale_here(struct jn_cluster *c, const char *app, int64_t rel_id, int count)
+{
+    if (!jn_deployer_claim(c->deployer, app))
+        return; /* a job runs on it: the next view tries again */
+    int job = jn_deployer_job_start(c->deployer, JN_JOB_SCALE, app, rel_id, count, NULL);
+    jn_notice("cluster: app '%s': %d instance(s) placed on node %s (job %d)", app, count, c->node,
+              job);
+}
+
+/* The healthy instances of app on the other live nodes, as the gateway's
+ * remote servers of app. */
+static void publish_remote(struct jn_cluster *c, const char *app)
+{
+    const cJSON *nodes = cJSON_GetObjectItemCaseSensitive(c->view, "nodes");
+    const cJSON *per = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(c->view, "instances"), app);
+    const char *addrs[64];
+    size_t n = 0;
+    const cJSON *x, *a;
+    cJSON_ArrayForEach(x, per)
+    {
+        if (strcmp(x->string, c->node) == 0 || !cJSON_GetObjectItemCaseSensitive(nodes, x->string))
+            continue;
+        cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(x, "addrs"))
+        {
+            if (cJSON_IsString(a) && n < JN_ARRAY_LEN(addrs))
+                addrs[n++] = a->valuestring;
+        }
+    }
+    char err[256];
+    if (jn_control_set_remote(c->ctl, app, addrs, n, err, sizeof(err)) < 0)
+        jn_error("cluster: app '%s': %s", app, err);
+}
+
+/* Whether the other nodes already serve their share of app's version: a
+ * node gives instances away (drain, a new spread) only once their
+ * replacements answer, so no request finds no instance. */
+static bool replaced_elsewhere(struct jn_cluster *c, const char *app, int version)
+{
+    const cJSON *placed = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c->view, "assign"), app),
+        "nodes");
+    const cJSON *per = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(c->view, "instances"), app);
+    int need = 0, have = 0;
+    const cJSON *x;
+    cJSON_ArrayForEach(x, placed)
+    {
+        if (strcmp(x->string, c->node) == 0)
+            continue;
+        need += cJSON_IsNumber(x) ? x->valueint : 0;
+        const cJSON *rep = cJSON_GetObjectItemCaseSensitive(per, x->string);
+        if (num(rep, "version") == version)
+            have += num(rep, "healthy");
+    }
+    return have >= need;
+}
+
+void jn_cluster_agent_apply(struct jn_cluster *c)
+{
+    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c->view, "etcd")))
+        return; /* keep serving what is known */
+    struct jn_store *st = jn_control_store(c->ctl);
+    const cJSON *assign = cJSON_GetObjectItemCaseSensitive(c->view, "assign");
+    const cJSON *a;
+    cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(c->view, "apps"))
+    {
+        const char *app = a->string;
+        int version = num(a, "version");
+        if (version <= 0)
+            continue;
+        char err[512];
+        if (jn_store_app_get(st, app, NULL) == JN_ENOTFOUND &&
+            jn_control_app_create(c->ctl, app, NULL, 0, err, sizeof(err)) < 0) {
+            jn_error("cluster: app '%s': %s", app, err);
+            continue;
+        }
+        const cJSON *placed = cJSON_GetObjectItemCaseSensitive(assign, app);
+        int want = num(cJSON_GetObjectItemCaseSensitive(placed, "nodes"), c->node);
+        int64_t rel_id;
+        int scale;
+        int have = local_version(st, app, &rel_id, &scale);
+        if (want > 0 && have != version)
+            deploy_here(c, app, a, want);
+        else if (rel_id && scale != want && (have == version || want == 0) &&
+                 (want > scale || replaced_elsewhere(c, app, version)))
+            scale_here(c, app, rel_id, want);
+        publish_remote(c, app);
+    }
+}
+
+cJSON *jn_cluster_agent_report(struct jn_cluster *c)
+{
+    struct jn_store *st = jn_control_store(c->ctl);
+    cJSON *rep = cJSON_CreateObject();
+    struct jn_store_instance *v;
+    int n = jn_store_instance_list(st, NULL, &v);
+    if (n < 0)
+        return rep;
+    for (int i = 0; i < n; i++) {
+        if (v[i].state != JN_INST_RUNNING || v[i].health == JN_HEALTH_UNHEALTHY ||
+            !v[i].host_port)
+            continue;
+        cJSON *per = cJSON_GetObjectItemCaseSensitive(rep, v[i].app);
+        if (!per) {
+            int64_t rel_id;
+            int scale;
+            per = cJSON_AddObjectToObject(rep, v[i].app);
+            cJSON_AddNumberToObject(per, "version", local_version(st, v[i].app, &rel_id, &scale));
+            cJSON_AddArrayToObject(per, "addrs");
+        }
+        char addr[300];
+        snprintf(addr, sizeof(addr), "%s:%d", c->advertise, v[i].host_port);
+        cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(per, "addrs"),
+                             cJSON_CreateString(addr));
+    }
+    cJSON *x;
+    cJSON_ArrayForEach(x, rep)
+        cJSON_AddNumberToObject(x, "healthy", cJSON_GetArraySize(cJSON_GetObjectItem(x, "addrs")));
+    free(v);
+    return rep;
+}

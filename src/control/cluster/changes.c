@@ -1,0 +1,213 @@
+/*
+ * changes.c: control changes of a cluster, written to etcd from the control
+ * thread (cluster.h): deploy, scale, placement, drain. Each reads the app's
+ * record, changes it and writes it back with a compare-and-swap on its
+ * mod_revision, so two changes at once never lose one. With etcd away they
+ * are refused: nothing is written anywhere.
+ */
+#include "core/common.h"
+
+#include "control/cluster/cluster_int.h"
+#include "control/cluster/model.h"
+#include "etcd/client.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+
+static int etcd_failed(struct jn_cluster *c, int r, char *err, size_t errlen)
+{
+    if (r == JN_ECLOSED || r == JN_ETIMEDOUT)
+        snprintf(err, errlen,
+                 "the cluster's etcd is unreachable, so control changes are refused (apps keep "
+                 "serving): %s",
+                 jn_etcd_errmsg(c->ce));
+    else
+        snprintf(err, errlen, "the cluster's etcd failed: %s", jn_etcd_errmsg(c->ce));
+    return r;
+}
+
+/* The app's record (a new one when absent) and its mod_revision (0: absent). */
+static int app_get(struct jn_cluster *c, const char *app, cJSON **out, int64_t *rev, char *err,
+                   size_t errlen)
+{
+    char key[256];
+    snprintf(key, sizeof(key), JN_CLUSTER_APPS "%s", app);
+    struct jn_etcd_kv *kvs;
+    size_t n;
+    int r = jn_etcd_range(c->ce, key, false, &kvs, &n, NULL);
+    if (r < 0)
+        return etcd_failed(c, r, err, errlen);
+    *rev = n ? kvs[0].mod_revision : 0;
+    *out = n ? cJSON_Parse(kvs[0].value) : NULL;
+    jn_etcd_kvs_free(kvs, n);
+    if (!*out)
+        *out = cJSON_CreateObject();
+    return 0;
+}
+
+static int app_put(struct jn_cluster *c, const char *app, cJSON *rec, int64_t rev, char *err,
+                   size_t errlen)
+{
+    char key[256];
+    snprintf(key, sizeof(key), JN_CLUSTER_APPS "%s", app);
+    char *s = cJSON_PrintUnformatted(rec);
+    int r = jn_etcd_cas(c->ce, key, rev, s);
+    free(s);
+    if (r < 0)
+        return etcd_failed(c, r, err, errlen);
+    if (r == 0) {
+        snprintf(err, errlen, "app '%s' was changed by another request at the same time; try again",
+                 app);
+        return JN_EEXIST;
+    }
+    return 0;
+}
+
+/* Refuses a requirement no live, undrained node meets. */
+static int check_placeable(struct jn_cluster *c, const char *app, const cJSON *require,
+                           char *err, size_t errlen)
+{
+    struct jn_etcd_kv *kvs;
+    size_t n;
+    int r = jn_etcd_range(c->ce, JN_CLUSTER_PREFIX, true, &kvs, &n, NULL);
+    if (r < 0)
+        return etcd_failed(c, r, err, errlen);
+    size_t plen = strlen(JN_CLUSTER_NODES);
+    bool ok = false;
+    for (size_t i = 0; i < n && !ok; i++) {
+        if (strncmp(kvs[i].key, JN_CLUSTER_NODES, plen) != 0)
+            continue;
+        char dkey[256];
+        snprintf(dkey, sizeof(dkey), JN_CLUSTER_DRAIN "%s", kvs[i].key + plen);
+        bool drained = false;
+        for (size_t k = 0; k < n; k++)
+            drained |= strcmp(kvs[k].key, dkey) == 0;
+        cJSON *node = cJSON_Parse(kvs[i].value);
+        ok = !drained &&
+             jn_cluster_labels_match(cJSON_GetObjectItemCaseSensitive(node, "labels"), require);
+        cJSON_Delete(node);
+    }
+    jn_etcd_kvs_free(kvs, n);
+    if (!ok) {
+        char req[512];
+        jn_cluster_labels_text(require, req, sizeof(req));
+        snprintf(err, errlen,
+                 "refused: no live node has the labels app '%s' requires (%s), so it would run "
+                 "where it must not; start or label such a node (see: jern nodes), or change "
+                 "the requirement with: jern apps set %s --require KEY=VALUE",
+                 app, req, app);
+        return JN_EBADINPUT;
+    }
+    return 0;
+}
+
+int jn_cluster_deploy(struct jn_cluster *c, const char *app, const char *image,
+                      const char *command, const cJSON *env, const cJSON *spec, int instances,
+                      char *err, size_t errlen)
+{
+    cJSON *rec;
+    int64_t rev;
+    int r = app_get(c, app, &rec, &rev, err, errlen);
+    if (r < 0)
+        return r;
+    if ((r = check_placeable(c, app, cJSON_GetObjectItemCaseSensitive(rec, "require"), err,
+                             errlen)) < 0) {
+        cJSON_Delete(rec);
+        return r;
+    }
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, "version");
+    int version = (cJSON_IsNumber(v) ? v->valueint : 0) + 1;
+    static const char *const fields[] = {"version", "instances", "image", "command",
+                                         "env",     "spec",      "memory"};
+    for (size_t i = 0; i < JN_ARRAY_LEN(fields); i++)
+        cJSON_DeleteItemFromObjectCaseSensitive(rec, fields[i]);
+    cJSON_AddNumberToObject(rec, "version", version);
+    cJSON_AddNumberToObject(rec, "instances", instances);
+    if (image)
+        cJSON_AddStringToObject(rec, "image", image);
+    if (command)
+        cJSON_AddStringToObject(rec, "command", command);
+    cJSON_AddItemToObject(rec, "env", env ? cJSON_Duplicate(env, true) : cJSON_CreateObject());
+    cJSON_AddItemToObject(rec, "spec", cJSON_Duplicate(spec, true));
+    const cJSON *mem = cJSON_GetObjectItemCaseSensitive(spec, "memory");
+    if (cJSON_IsNumber(mem) && mem->valuedouble > 0)
+        cJSON_AddNumberToObject(rec, "memory", mem->valuedouble);
+    r = app_put(c, app, rec, rev, err, errlen);
+    cJSON_Delete(rec);
+    return r < 0 ? r : version;
+}
+
+int jn_cluster_scale(struct jn_cluster *c, const char *app, int instances, char *err,
+                     size_t errlen)
+{
+    cJSON *rec;
+    int64_t rev;
+    int r = app_get(c, app, &rec, &rev, err, errlen);
+    if (r < 0)
+        return r;
+    if (rev == 0 || !cJSON_GetObjectItemCaseSensitive(rec, "spec")) {
+        snprintf(err, errlen, "app '%s' has no release in the cluster (deploy one first: jern "
+                              "deploy %s --image IMAGE)",
+                 app, app);
+        cJSON_Delete(rec);
+        return JN_ENOTFOUND;
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(rec, "instances");
+    cJSON_AddNumberToObject(rec, "instances", instances);
+    r = app_put(c, app, rec, rev, err, errlen);
+    cJSON_Delete(rec);
+    return r;
+}
+
+int jn_cluster_placement(struct jn_cluster *c, const char *app, const cJSON *require,
+                         const cJSON *prefer, char *err, size_t errlen)
+{
+    cJSON *rec;
+    int64_t rev;
+    int r = app_get(c, app, &rec, &rev, err, errlen);
+    if (r < 0)
+        return r;
+    if (require && (r = check_placeable(c, app, require, err, errlen)) < 0) {
+        cJSON_Delete(rec);
+        return r;
+    }
+    if (require) {
+        cJSON_DeleteItemFromObjectCaseSensitive(rec, "require");
+        cJSON_AddItemToObject(rec, "require", cJSON_Duplicate(require, true));
+    }
+    if (prefer) {
+        cJSON_DeleteItemFromObjectCaseSensitive(rec, "prefer");
+        cJSON_AddItemToObject(rec, "prefer", cJSON_Duplicate(prefer, true));
+    }
+    r = app_put(c, app, rec, rev, err, errlen);
+    cJSON_Delete(rec);
+    return r;
+}
+
+int jn_cluster_drain(struct jn_cluster *c, const char *node, bool drain, char *err,
+                     size_t errlen)
+{
+    char key[256];
+    snprintf(key, sizeof(key), JN_CLUSTER_DRAIN "%s", node);
+    int r = drain ? jn_etcd_put(c->ce, key, "1", 0) : jn_etcd_delete(c->ce, key, false);
+    return r < 0 ? etcd_failed(c, r, err, errlen) : 0;
+}
+
+int jn_cluster_import(struct jn_cluster *c, const char *app, const char *image,
+                      const char *command, const cJSON *env, const cJSON *spec, int instances,
+                      char *err, size_t errlen)
+{
+    cJSON *rec;
+    int64_t rev;
+    int r = app_get(c, app, &rec, &rev, err, errlen);
+    if (r < 0)
+        return r;
+    cJSON_Delete(rec);
+    if (rev)
+        return 0; /* the cluster has it already: its state wins */
+    cJSON *s = cJSON_Duplicate(spec, true);
+    cJSON_DeleteItemFromObjectCaseSensitive(s, "cluster_version");
+    r = jn_cluster_deploy(c, app, image, command, env, s, instances, err, errlen);
+    cJSON_Delete(s);
+    return r < 0 ? r : 1;
+}

@@ -1,0 +1,447 @@
+/*
+ * cluster.c: the cluster thread (lease, registration, election, scheduling,
+ * reading the view) and the control changes written to etcd (cluster.h).
+ */
+#include "core/common.h"
+
+#include "control/cluster/cluster_int.h"
+#include "control/cluster/model.h"
+#include "core/log.h"
+#include "etcd/client.h"
+#include "ev/loop.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#define ROUND_MS 1000     /* the longest wait between two rounds */
+#define CALL_TIMEOUT_MS 1500
+
+static char *print(const cJSON *o)
+{
+    char *s = cJSON_PrintUnformatted(o);
+    if (!s)
+        abort();
+    return s;
+}
+
+static int64_t machine_memory(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    return pages > 0 && size > 0 ? (int64_t)pages * size : 1LL << 30;
+}
+
+static bool name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 63)
+        return false;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
+            return false;
+    return true;
+}
+
+struct jn_cluster *jn_cluster_new(const struct jn_cluster_opts *o, struct jn_loop *loop,
+                                  struct jn_control *ctl, struct jn_deployer *d, char *msg,
+                                  size_t msglen)
+{
+    if (!o->node || !name_ok(o->node)) {
+        snprintf(msg, msglen,
+                 "a cluster node needs a name: --node NAME (letters, digits, '-', '_', '.'; "
+                 "at most 63)");
+        return NULL;
+    }
+    if (!o->advertise || !*o->advertise || strchr(o->advertise, ':') ||
+        strchr(o->advertise, '/')) {
+        snprintf(msg, msglen,
+                 "a cluster node needs the address other nodes reach it at: --advertise HOST "
+                 "(an IP address or name, no port), e.g. --advertise 10.0.0.11");
+        return NULL;
+    }
+    struct jn_cluster *c = jn_calloc(1, sizeof(*c));
+    c->labels = cJSON_CreateObject();
+    for (size_t i = 0; i < o->nlabels; i++) {
+        if (jn_cluster_label_add(c->labels, o->labels[i]) < 0) {
+            snprintf(msg, msglen, "invalid label \"%s\" (key=value, e.g. jurisdiction=NO)",
+                     o->labels[i]);
+            cJSON_Delete(c->labels);
+            free(c);
+            return NULL;
+        }
+    }
+    c->e = jn_etcd_new(o->endpoints, CALL_TIMEOUT_MS, msg, msglen);
+    c->ce = c->e ? jn_etcd_new(o->endpoints, CALL_TIMEOUT_MS, msg, msglen) : NULL;
+    if (!c->ce) {
+        jn_etcd_free(c->e);
+        cJSON_Delete(c->labels);
+        free(c);
+        return NULL;
+    }
+    c->endpoints = jn_strdup(o->endpoints);
+    c->node = jn_strdup(o->node);
+    c->advertise = jn_strdup(o->advertise);
+    c->gateway = jn_strdup(o->gateway ? o->gateway : "");
+    c->memory = o->memory > 0 ? o->memory : machine_memory();
+    c->loop = loop;
+    c->ctl = ctl;
+    c->deployer = d;
+    c->written = cJSON_CreateObject();
+    c->attempts = cJSON_CreateObject();
+    c->view = cJSON_CreateObject();
+    cJSON_AddBoolToObject(c->view, "etcd", false);
+    cJSON_AddStringToObject(c->view, "error", "not read from etcd yet");
+    pthread_mutex_init(&c->mu, NULL);
+    return c;
+}
+
+const char *jn_cluster_node(const struct jn_cluster *c)
+{
+    return c->node;
+}
+
+const cJSON *jn_cluster_view(const struct jn_cluster *c)
+{
+    return c->view;
+}
+
+/* ---- the cluster thread ---- */
+
+static void on_view(struct jn_loop *loop, void *arg)
+{
+    struct jn_cluster *c = arg;
+    pthread_mutex_lock(&c->mu);
+    cJSON *v = c->pending;
+    c->pending = NULL;
+    pthread_mutex_unlock(&c->mu);
+    if (!v)
+        return;
+    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v, "etcd")) &&
+        cJSON_GetObjectItemCaseSensitive(c->view, "nodes")) {
+        /* etcd away: keep the last known state, marked as such */
+        cJSON *keep = cJSON_Duplicate(c->view, true);
+        cJSON_ReplaceItemInObjectCaseSensitive(keep, "etcd", cJSON_CreateFalse());
+        cJSON_DeleteItemFromObjectCaseSensitive(keep, "error");
+        cJSON_AddItemToObject(keep, "error",
+                              cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(v, "error"), true));
+        cJSON_Delete(v);
+        v = keep;
+    }
+    cJSON_Delete(c->view);
+    c->view = v;
+    jn_cluster_agent_apply(c);
+    cJSON *report = jn_cluster_agent_report(c);
+    pthread_mutex_lock(&c->mu);
+    cJSON_Delete(c->report);
+    c->report = report;
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Hands v to the control thread (replacing one it has not taken yet). */
+static void post_view(struct jn_cluster *c, cJSON *v)
+{
+    pthread_mutex_lock(&c->mu);
+    bool was = c->pending != NULL;
+    cJSON_Delete(c->pending);
+    c->pending = v;
+    pthread_mutex_unlock(&c->mu);
+    if (!was)
+        jn_loop_post(c->loop, on_view, c);
+}
+
+/* A view saying etcd cannot be reached: the control thread keeps what it
+ * has and refuses changes. */
+static void post_unreachable(struct jn_cluster *c, const char *why)
+{
+    if (c->etcd_ok || c->revision == 0)
+        jn_warn("cluster: %s; serving the last known state", why);
+    c->etcd_ok = false;
+    cJSON *v = cJSON_CreateObject();
+    cJSON_AddBoolToObject(v, "etcd", false);
+    cJSON_AddStringToObject(v, "error", why);
+    post_view(c, v);
+}
+
+static cJSON *node_record(struct jn_cluster *c)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", c->node);
+    cJSON_AddStringToObject(o, "advertise", c->advertise);
+    cJSON_AddStringToObject(o, "gateway", c->gateway);
+    cJSON_AddItemToObject(o, "labels", cJSON_Duplicate(c->labels, true));
+    cJSON_AddNumberToObject(o, "memory", (double)c->memory);
+    cJSON_AddStringToObject(o, "health", "ok");
+    return o;
+}
+
+static int keep_lease(struct jn_cluster *c)
+{
+    if (c->lease) {
+        int ttl = 0;
+        int r = jn_etcd_lease_keepalive(c->e, c->lease, &ttl);
+        if (r < 0 && r != JN_EUPSTREAM)
+            return r;
+        if (r == 0 && ttl > 0)
+            return 0;
+        jn_warn("cluster: node %s lost its lease (etcd away longer than %d s); registering "
+                "again",
+                c->node, JN_CLUSTER_LEASE_TTL_S);
+        c->lease = 0;
+    }
+    int r = jn_etcd_lease_grant(c->e, JN_CLUSTER_LEASE_TTL_S, &c->lease);
+    if (r < 0)
+        return r;
+    c->node_written = false;
+    cJSON_Delete(c->written);
+    c->written = cJSON_CreateObject();
+    return 0;
+}
+
+static int write_node(struct jn_cluster *c)
+{
+    if (c->node_written)
+        return 0;
+    char key[256];
+    snprintf(key, sizeof(key), JN_CLUSTER_NODES "%s", c->node);
+    cJSON *rec = node_record(c);
+    char *s = print(rec);
+    cJSON_Delete(rec);
+    int r = jn_etcd_put(c->e, key, s, c->lease);
+    free(s);
+    if (r == 0) {
+        c->node_written = true;
+        jn_notice("cluster: node %s registered (lease %lld)", c->node, (long long)c->lease);
+    }
+    return r;
+}
+
+/* Writes the instance keys that changed since the last round. */
+static int write_instances(struct jn_cluster *c)
+{
+    pthread_mutex_lock(&c->mu);
+    cJSON *rep = c->report ? cJSON_Duplicate(c->report, true) : NULL;
+    pthread_mutex_unlock(&c->mu);
+    if (!rep)
+        return 0; /* the control thread has not reported yet */
+    int r = 0;
+    char key[512];
+    const cJSON *x;
+    cJSON_ArrayForEach(x, rep)
+    {
+        const cJSON *old = cJSON_GetObjectItemCaseSensitive(c->written, x->string);
+        if (old && cJSON_Compare(old, x, true))
+            continue;
+        snprintf(key, sizeof(key), JN_CLUSTER_INSTANCES "%s/%s", x->string, c->node);
+        char *s = print(x);
+        r = jn_etcd_put(c->e, key, s, c->lease);
+        free(s);
+        if (r < 0)
+            break;
+        cJSON_DeleteItemFromObjectCaseSensitive(c->written, x->string);
+        cJSON_AddItemToObject(c->written, x->string, cJSON_Duplicate(x, true));
+    }
+    for (cJSON *w = c->written ? c->written->child : NULL, *next; w && r == 0; w = next) {
+        next = w->next;
+        if (cJSON_GetObjectItemCaseSensitive(rep, w->string))
+            continue;
+        snprintf(key, sizeof(key), JN_CLUSTER_INSTANCES "%s/%s", w->string, c->node);
+        if ((r = jn_etcd_delete(c->e, key, false)) == 0)
+            cJSON_DeleteItemFromObjectCaseSensitive(c->written, w->string);
+    }
+    cJSON_Delete(rep);
+    return r;
+}
+
+/* /jern/ read whole into a view. */
+static int read_view(struct jn_cluster *c, cJSON **out)
+{
+    struct jn_etcd_kv *kvs;
+    size_t n;
+    int r = jn_etcd_range(c->e, JN_CLUSTER_PREFIX, true, &kvs, &n, &c->revision);
+    if (r < 0)
+        return r;
+    cJSON *v = cJSON_CreateObject();
+    cJSON_AddBoolToObject(v, "etcd", true);
+    cJSON_AddNumberToObject(v, "at_ms", (double)jn_now_ms());
+    cJSON_AddStringToObject(v, "node", c->node);
+    cJSON *nodes = cJSON_AddObjectToObject(v, "nodes");
+    cJSON *apps = cJSON_AddObjectToObject(v, "apps");
+    cJSON *assign = cJSON_AddObjectToObject(v, "assign");
+    cJSON *inst = cJSON_AddObjectToObject(v, "instances");
+    cJSON *drain = cJSON_AddObjectToObject(v, "drain");
+    const char *leader = "";
+    int64_t leader_lease = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *k = kvs[i].key;
+        if (strcmp(k, JN_CLUSTER_LEADER) == 0) {
+            leader = kvs[i].value;
+            leader_lease = kvs[i].lease;
+            continue;
+        }
+        if (strncmp(k, JN_CLUSTER_DRAIN, strlen(JN_CLUSTER_DRAIN)) == 0) {
+            cJSON_AddTrueToObject(drain, k + strlen(JN_CLUSTER_DRAIN));
+            continue;
+        }
+        cJSON *val = cJSON_Parse(kvs[i].value);
+        if (!cJSON_IsObject(val)) {
+            cJSON_Delete(val);
+            continue; /* not ours */
+        }
+        if (strncmp(k, JN_CLUSTER_NODES, strlen(JN_CLUSTER_NODES)) == 0) {
+            cJSON_AddItemToObject(nodes, k + strlen(JN_CLUSTER_NODES), val);
+        } else if (strncmp(k, JN_CLUSTER_APPS, strlen(JN_CLUSTER_APPS)) == 0) {
+            cJSON_AddNumberToObject(val, "mod_revision", (double)kvs[i].mod_revision);
+            cJSON_AddItemToObject(apps, k + strlen(JN_CLUSTER_APPS), val);
+        } else if (strncmp(k, JN_CLUSTER_ASSIGN, strlen(JN_CLUSTER_ASSIGN)) == 0) {
+            cJSON_AddItemToObject(assign, k + strlen(JN_CLUSTER_ASSIGN), val);
+        } else if (strncmp(k, JN_CLUSTER_INSTANCES, strlen(JN_CLUSTER_INSTANCES)) == 0) {
+            const char *app = k + strlen(JN_CLUSTER_INSTANCES);
+            const char *slash = strchr(app, '/');
+            if (!slash) {
+                cJSON_Delete(val);
+                continue;
+            }
+            char name[128];
+            snprintf(name, sizeof(name), "%.*s", (int)(slash - app), app);
+            cJSON *per = cJSON_GetObjectItemCaseSensitive(inst, name);
+            if (!per)
+                per = cJSON_AddObjectToObject(inst, name);
+            cJSON_AddItemToObject(per, slash + 1, val);
+        } else {
+            cJSON_Delete(val);
+        }
+    }
+    cJSON_AddStringToObject(v, "leader", leader);
+    cJSON_AddBoolToObject(v, "scheduler",
+                          strcmp(leader, c->node) == 0 && leader_lease == c->lease);
+    jn_etcd_kvs_free(kvs, n);
+    *out = v;
+    return 0;
+}
+
+/* The scheduler's round: writes every placement that changed. */
+static int schedule(struct jn_cluster *c, cJSON *v)
+{
+    cJSON *nodes = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(v, "nodes"), true);
+    const cJSON *drain = cJSON_GetObjectItemCaseSensitive(v, "drain");
+    cJSON *x;
+    cJSON_ArrayForEach(x, nodes) if (cJSON_GetObjectItemCaseSensitive(drain, x->string))
+        cJSON_AddTrueToObject(x, "draining");
+    cJSON *assign = cJSON_GetObjectItemCaseSensitive(v, "assign");
+    cJSON *next = jn_cluster_schedule(nodes, cJSON_GetObjectItemCaseSensitive(v, "apps"), assign);
+    cJSON_Delete(nodes);
+    int r = 0;
+    char key[256];
+    cJSON_ArrayForEach(x, next)
+    {
+        const cJSON *old = cJSON_GetObjectItemCaseSensitive(assign, x->string);
+        if (old && cJSON_Compare(old, x, true))
+            continue;
+        const cJSON *err = cJSON_GetObjectItemCaseSensitive(x, "error");
+        if (cJSON_IsString(err))
+            jn_warn("cluster: %s", err->valuestring);
+        snprintf(key, sizeof(key), JN_CLUSTER_ASSIGN "%s", x->string);
+        char *s = print(x);
+        r = jn_etcd_put(c->e, key, s, 0);
+        free(s);
+        if (r < 0)
+            break;
+    }
+    cJSON_ArrayForEach(x, assign)
+    {
+        if (r == 0 && !cJSON_GetObjectItemCaseSensitive(next, x->string)) {
+            snprintf(key, sizeof(key), JN_CLUSTER_ASSIGN "%s", x->string);
+            r = jn_etcd_delete(c->e, key, false);
+        }
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(v, "assign");
+    cJSON_AddItemToObject(v, "assign", next);
+    return r;
+}
+
+static int round_once(struct jn_cluster *c)
+{
+    int r;
+    if ((r = keep_lease(c)) < 0 || (r = write_node(c)) < 0 || (r = write_instances(c)) < 0)
+        return r;
+    char key[] = JN_CLUSTER_LEADER;
+    struct jn_etcd_kv cur = {0};
+    r = jn_etcd_create(c->e, key, c->node, c->lease, &cur);
+    if (r == 1)
+        jn_notice("cluster: node %s is the scheduler", c->node);
+    free(cur.key);
+    free(cur.value);
+    if (r < 0)
+        return r;
+    cJSON *v;
+    if ((r = read_view(c, &v)) < 0)
+        return r;
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v, "scheduler")) &&
+        (r = schedule(c, v)) < 0) {
+        cJSON_Delete(v);
+        return r;
+    }
+    if (!c->etcd_ok && c->revision)
+        jn_notice("cluster: etcd reachable; node %s in the cluster", c->node);
+    c->etcd_ok = true;
+    post_view(c, v);
+    return 0;
+}
+
+static int on_change(void *arg, const struct jn_etcd_kv *kvs, size_t n, int64_t revision)
+{
+    return 1; /* any change starts the next round */
+}
+
+static void *run(void *arg)
+{
+    struct jn_cluster *c = arg;
+    while (!atomic_load(&c->stop)) {
+        int r = round_once(c);
+        if (r < 0) {
+            post_unreachable(c, jn_etcd_errmsg(c->e));
+            for (int i = 0; i < 10 && !atomic_load(&c->stop); i++)
+                usleep(100 * 1000);
+            continue;
+        }
+        if (jn_etcd_watch(c->e, JN_CLUSTER_PREFIX, c->revision + 1, ROUND_MS, on_change, c) < 0)
+            usleep(ROUND_MS * 1000);
+    }
+    if (c->lease)
+        jn_etcd_lease_revoke(c->e, c->lease); /* leave at once, not a TTL later */
+    return NULL;
+}
+
+int jn_cluster_start(struct jn_cluster *c)
+{
+    int r = pthread_create(&c->thread, NULL, run, c);
+    if (r)
+        return -r;
+    c->started = true;
+    return 0;
+}
+
+void jn_cluster_free(struct jn_cluster *c)
+{
+    if (!c)
+        return;
+    if (c->started) {
+        atomic_store(&c->stop, true);
+        pthread_join(c->thread, NULL);
+    }
+    jn_etcd_free(c->e);
+    jn_etcd_free(c->ce);
+    cJSON_Delete(c->labels);
+    cJSON_Delete(c->written);
+    cJSON_Delete(c->attempts);
+    cJSON_Delete(c->view);
+    cJSON_Delete(c->pending);
+    cJSON_Delete(c->report);
+    pthread_mutex_destroy(&c->mu);
+    free(c->endpoints);
+    free(c->node);
+    free(c->advertise);
+    free(c->gateway);
+    free(c);
+}

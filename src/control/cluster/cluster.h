@@ -1,0 +1,101 @@
+/*
+ * cluster.h: a jern serve node in a cluster whose state is in etcd
+ * (docs/CLUSTER.md). Without --cluster none of this exists and jern is the
+ * single-node SQLite platform it always was.
+ *
+ * Two halves:
+ *   - the cluster thread (cluster.c) is the only one that waits on etcd in
+ *     the background: it keeps the node's lease alive (5 s TTL), writes the
+ *     node's record and its instances under that lease, runs for scheduler
+ *     (create-if-absent of /jern/leader under the lease) and, while it is the
+ *     scheduler, writes placements; each round it reads /jern/ whole into a
+ *     view and hands it to the control thread. Between rounds it waits on a
+ *     watch of /jern/ (at most 1 s), so changes are seen at once.
+ *   - the control thread (agent.c) applies each view: the local app exists,
+ *     its local instances match the placement (deploy and scale jobs of the
+ *     node's own deployer and drivers), and the instances on other nodes are
+ *     published to the gateway as the app's remote servers. It reports the
+ *     node's running instances back to the cluster thread.
+ * The gateway's workers never see any of this but new snapshots: the data
+ * path never waits on etcd; with etcd away, the last view keeps serving.
+ */
+#ifndef JN_CONTROL_CLUSTER_H
+#define JN_CONTROL_CLUSTER_H
+
+#include "core/common.h"
+
+struct jn_cluster;
+struct jn_control;
+struct jn_deployer;
+struct jn_loop;
+struct cJSON;
+
+#define JN_CLUSTER_LEASE_TTL_S 5
+
+struct jn_cluster_opts {
+    const char *endpoints; /* etcd: "http://H:P[,http://H:P]" */
+    const char *node;      /* this node's name */
+    const char *advertise; /* the host other nodes reach this one's instances at */
+    const char *gateway;   /* "HOST:PORT" where this node's gateway answers */
+    const char *const *labels; /* "key=value" */
+    size_t nlabels;
+    int64_t memory; /* bytes offered to instances; 0: the machine's memory */
+};
+
+/* Checks opts and creates the node (nothing runs yet). NULL with msg naming
+ * the bad option and the fix. Control thread. */
+struct jn_cluster *jn_cluster_new(const struct jn_cluster_opts *opts, struct jn_loop *loop,
+                                  struct jn_control *ctl, struct jn_deployer *d, char *msg,
+                                  size_t msglen);
+
+/* Starts the cluster thread. Returns 0 or -errno. */
+int jn_cluster_start(struct jn_cluster *c);
+
+/* Stops the thread (revoking the lease, so other nodes see this one leave
+ * at once) and frees. NULL is fine. Control thread, loop stopped. */
+void jn_cluster_free(struct jn_cluster *c);
+
+/* The node's name. */
+const char *jn_cluster_node(const struct jn_cluster *c);
+
+/* The last view read from etcd (borrowed, control thread, until the next
+ * view): {etcd: bool, error?, at_ms, node, leader, nodes{}, apps{}, assign{},
+ * instances{APP: {NODE: {...}}}, drain{}}. Never NULL. */
+const struct cJSON *jn_cluster_view(const struct jn_cluster *c);
+
+/* Control changes, written to etcd from the control thread (blocking, with
+ * a short deadline). Each returns 0, or a negative code with a message for
+ * the user in err: JN_ECLOSED / JN_ETIMEDOUT etcd unreachable (the change
+ * is refused, nothing was written), JN_EBADINPUT the placement cannot be
+ * met, JN_EEXIST a concurrent change won (try again). */
+
+/* Sets app's desired release: the fields of a deploy (image or command, env,
+ * spec, instances) as a new version. Returns the version (>= 1). */
+int jn_cluster_deploy(struct jn_cluster *c, const char *app, const char *image,
+                      const char *command, const struct cJSON *env, const struct cJSON *spec,
+                      int instances, char *err, size_t errlen);
+
+/* Sets app's instance count. */
+int jn_cluster_scale(struct jn_cluster *c, const char *app, int instances, char *err,
+                     size_t errlen);
+
+/* Sets app's placement labels (require, prefer: objects of key -> value;
+ * NULL leaves one unchanged). Refused when no live node has require. */
+int jn_cluster_placement(struct jn_cluster *c, const char *app, const struct cJSON *require,
+                         const struct cJSON *prefer, char *err, size_t errlen);
+
+/* jern cluster init: writes a single node's app (its serving release and
+ * scale) into the cluster unless the cluster has that app already. Returns
+ * 1 when written, 0 when the cluster had it. */
+int jn_cluster_import(struct jn_cluster *c, const char *app, const char *image,
+                      const char *command, const struct cJSON *env, const struct cJSON *spec,
+                      int instances, char *err, size_t errlen);
+
+/* Drains node (true: it takes no instances; its instances move) or undrains. */
+int jn_cluster_drain(struct jn_cluster *c, const char *node, bool drain, char *err,
+                     size_t errlen);
+
+/* For agent.c: the view was replaced; apply it. */
+void jn_cluster_agent_apply(struct jn_cluster *c);
+
+#endif

@@ -1,0 +1,47 @@
+/* cluster_int.h: struct jn_cluster, as cluster.c (the thread, the writes)
+ * and agent.c (the control thread's half) share it. */
+#ifndef JN_CONTROL_CLUSTER_INT_H
+#define JN_CONTROL_CLUSTER_INT_H
+
+#include "control/cluster/cluster.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+struct jn_etcd;
+
+struct jn_cluster {
+    char *endpoints, *node, *advertise, *gateway;
+    struct cJSON *labels; /* {key: value} */
+    int64_t memory;
+    struct jn_loop *loop; /* the control loop */
+    struct jn_control *ctl;
+    struct jn_deployer *deployer;
+
+    /* cluster thread only */
+    pthread_t thread;
+    bool started;
+    atomic_bool stop;
+    struct jn_etcd *e;
+    int64_t lease;
+    bool node_written;
+    struct cJSON *written; /* {APP: value} of the instance keys written */
+    int64_t revision;      /* of the last read */
+    bool etcd_ok;
+
+    /* shared, under mu */
+    pthread_mutex_t mu;
+    struct cJSON *pending; /* the next view for the control thread */
+    struct cJSON *report;  /* the node's instances, from the control thread */
+
+    /* control thread only */
+    struct cJSON *view;
+    struct jn_etcd *ce;      /* the control thread's client (API writes) */
+    struct cJSON *attempts;  /* {APP: {version, at}}: local deploys started */
+};
+
+/* agent.c: the node's running instances as {APP: {version, addrs[], healthy}}.
+ * Control thread. */
+struct cJSON *jn_cluster_agent_report(struct jn_cluster *c);
+
+#endif

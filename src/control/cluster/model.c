@@ -1,0 +1,197 @@
+/*
+ * model.c: labels and the scheduler's placement (model.h). Pure.
+ */
+#include "core/common.h"
+
+#include "control/cluster/model.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <stdio.h>
+
+static bool label_part_ok(const char *s, size_t n)
+{
+    if (n == 0 || n > 63)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '.' && s[i] != '-')
+            return false;
+    return true;
+}
+
+bool jn_cluster_label_ok(const char *kv)
+{
+    const char *eq = strchr(kv, '=');
+    return eq && label_part_ok(kv, (size_t)(eq - kv)) && label_part_ok(eq + 1, strlen(eq + 1));
+}
+
+int jn_cluster_label_add(cJSON *labels, const char *kv)
+{
+    if (!jn_cluster_label_ok(kv))
+        return JN_EBADINPUT;
+    const char *eq = strchr(kv, '=');
+    char key[64];
+    snprintf(key, sizeof(key), "%.*s", (int)(eq - kv), kv);
+    cJSON_DeleteItemFromObjectCaseSensitive(labels, key);
+    cJSON_AddStringToObject(labels, key, eq + 1);
+    return 0;
+}
+
+bool jn_cluster_labels_match(const cJSON *labels, const cJSON *want)
+{
+    const cJSON *w;
+    cJSON_ArrayForEach(w, want)
+    {
+        const cJSON *have = cJSON_GetObjectItemCaseSensitive(labels, w->string);
+        if (!cJSON_IsString(have) || !cJSON_IsString(w) ||
+            strcmp(have->valuestring, w->valuestring) != 0)
+            return false;
+    }
+    return true;
+}
+
+void jn_cluster_labels_text(const cJSON *labels, char *out, size_t len)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    const cJSON *l;
+    cJSON_ArrayForEach(l, labels)
+    {
+        if (!cJSON_IsString(l) || n >= len)
+            continue;
+        int w = snprintf(out + n, len - n, "%s%s=%s", n ? ", " : "", l->string, l->valuestring);
+        if (w > 0)
+            n += (size_t)w;
+    }
+}
+
+static double num(const cJSON *o, const char *name, double def)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, name);
+    return cJSON_IsNumber(x) ? x->valuedouble : def;
+}
+
+struct node {
+    const char *name;
+    const cJSON *v;
+    double capacity, used;
+    bool usable; /* not draining */
+};
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const struct node *)a)->name, ((const struct node *)b)->name);
+}
+
+/* Is a better than b for the app's next instance? */
+static bool better(const struct node *a, int ca, int cura, bool pa, const struct node *b, int cb,
+                   int curb, bool pb)
+{
+    if (ca != cb)
+        return ca < cb; /* spread */
+    if (pa != pb)
+        return pa; /* prefer labels */
+    if ((cura > ca) != (curb > cb))
+        return cura > ca; /* keep what runs */
+    if (a->used != b->used)
+        return a->used < b->used;
+    return strcmp(a->name, b->name) < 0;
+}
+
+static cJSON *place(struct node *nodes, size_t nn, const char *app, const cJSON *a,
+                    const cJSON *cur)
+{
+    int want = (int)num(a, "instances", 1);
+    double mem = num(a, "memory", 0);
+    if (mem <= 0)
+        mem = (double)JN_CLUSTER_DEFAULT_MEMORY;
+    const cJSON *require = cJSON_GetObjectItemCaseSensitive(a, "require");
+    const cJSON *prefer = cJSON_GetObjectItemCaseSensitive(a, "prefer");
+    const cJSON *was =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cur, app), "nodes");
+    int *count = jn_calloc(nn ? nn : 1, sizeof(int));
+    size_t eligible = 0;
+    for (size_t i = 0; i < nn; i++)
+        eligible += nodes[i].usable && jn_cluster_labels_match(
+                                           cJSON_GetObjectItemCaseSensitive(nodes[i].v, "labels"),
+                                           require);
+    int placed = 0;
+    for (; placed < want; placed++) {
+        ssize_t best = -1;
+        bool bestp = false;
+        for (size_t i = 0; i < nn; i++) {
+            const cJSON *labels = cJSON_GetObjectItemCaseSensitive(nodes[i].v, "labels");
+            if (!nodes[i].usable || !jn_cluster_labels_match(labels, require) ||
+                nodes[i].used + mem > nodes[i].capacity)
+                continue;
+            bool p = prefer && jn_cluster_labels_match(labels, prefer);
+            int curi = (int)num(was, nodes[i].name, 0);
+            if (best < 0 ||
+                better(&nodes[i], count[i], curi, p, &nodes[best], count[best],
+                       (int)num(was, nodes[best].name, 0), bestp)) {
+                best = (ssize_t)i;
+                bestp = p;
+            }
+        }
+        if (best < 0)
+            break;
+        count[best]++;
+        nodes[best].used += mem;
+    }
+    cJSON *out = cJSON_CreateObject();
+    cJSON_AddNumberToObject(out, "version", num(a, "version", 0));
+    cJSON *on = cJSON_AddObjectToObject(out, "nodes");
+    for (size_t i = 0; i < nn; i++)
+        if (count[i])
+            cJSON_AddNumberToObject(on, nodes[i].name, count[i]);
+    if (placed < want) {
+        char req[512], msg[800];
+        jn_cluster_labels_text(require, req, sizeof(req));
+        if (!eligible)
+            snprintf(msg, sizeof(msg),
+                     "no live node has the labels app '%s' requires (%s); start or label a node "
+                     "that has them (jern nodes shows the labels)",
+                     app, req[0] ? req : "none");
+        else
+            snprintf(msg, sizeof(msg),
+                     "only %d of %d instances of app '%s' fit: the nodes with its labels (%s) lack "
+                     "memory; add nodes or lower its memory",
+                     placed, want, app, req[0] ? req : "any");
+        cJSON_AddStringToObject(out, "error", msg);
+    }
+    free(count);
+    return out;
+}
+
+cJSON *jn_cluster_schedule(const cJSON *nodes, const cJSON *apps, const cJSON *cur)
+{
+    size_t nn = (size_t)cJSON_GetArraySize(nodes), k = 0;
+    struct node *v = jn_calloc(nn ? nn : 1, sizeof(*v));
+    const cJSON *x;
+    cJSON_ArrayForEach(x, nodes)
+    {
+        v[k] = (struct node){x->string, x, num(x, "memory", 0), 0,
+                             !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "draining"))};
+        k++;
+    }
+    qsort(v, nn, sizeof(*v), by_name);
+    /* apps in name order, so every scheduler decides the same */
+    size_t na = (size_t)cJSON_GetArraySize(apps), m = 0;
+    const cJSON **av = jn_calloc(na ? na : 1, sizeof(*av));
+    cJSON_ArrayForEach(x, apps) av[m++] = x;
+    for (size_t i = 1; i < na; i++)
+        for (size_t j = i; j > 0 && strcmp(av[j - 1]->string, av[j]->string) > 0; j--) {
+            const cJSON *t = av[j];
+            av[j] = av[j - 1];
+            av[j - 1] = t;
+        }
+    cJSON *out = cJSON_CreateObject();
+    for (size_t i = 0; i < na; i++) {
+        if (num(av[i], "version", 0) <= 0)
+            continue; /* placement set, nothing deployed yet */
+        cJSON_AddItemToObject(out, av[i]->string, place(v, nn, av[i]->string, av[i], cur));
+    }
+    free(av);
+    free(v);
+    return out;
+}

@@ -1,0 +1,58 @@
+/*
+ * model.h: the cluster's model in etcd (docs/CLUSTER.md) and the pure
+ * decisions over it: label matching and the scheduler's placement. No I/O;
+ * any thread.
+ *
+ * Keys (values are JSON objects):
+ *   /jern/nodes/NODE          {name, advertise, gateway, labels{}, memory, health}
+ *                              under NODE's lease: gone a TTL after NODE dies
+ *   /jern/apps/APP            {version, instances, memory, require{}, prefer{},
+ *                              image | command, env{}, spec{}}   the desired state
+ *   /jern/assign/APP          {version, nodes{NODE: count}, error?}  the scheduler's
+ *   /jern/instances/APP/NODE  {version, addrs[], healthy}  under NODE's lease
+ *   /jern/leader              NODE  under the scheduler's lease
+ *   /jern/drain/NODE          "1": NODE takes no instances
+ */
+#ifndef JN_CONTROL_CLUSTER_MODEL_H
+#define JN_CONTROL_CLUSTER_MODEL_H
+
+#include "core/common.h"
+
+struct cJSON;
+
+#define JN_CLUSTER_PREFIX "/jern/"
+#define JN_CLUSTER_NODES "/jern/nodes/"
+#define JN_CLUSTER_APPS "/jern/apps/"
+#define JN_CLUSTER_ASSIGN "/jern/assign/"
+#define JN_CLUSTER_INSTANCES "/jern/instances/"
+#define JN_CLUSTER_LEADER "/jern/leader"
+#define JN_CLUSTER_DRAIN "/jern/drain/"
+/* An instance whose app does not say its memory counts as this much. */
+#define JN_CLUSTER_DEFAULT_MEMORY (256LL * 1024 * 1024)
+
+/* Whether "key=value" is a valid label (both [A-Za-z0-9_.-]{1,63}). */
+bool jn_cluster_label_ok(const char *kv);
+
+/* Adds "key=value" to the object labels. Returns 0 or JN_EBADINPUT. */
+int jn_cluster_label_add(struct cJSON *labels, const char *kv);
+
+/* Whether every key=value of want (an object; NULL: none) is in labels. */
+bool jn_cluster_labels_match(const struct cJSON *labels, const struct cJSON *want);
+
+/* "k=v, k2=v2" of an object of labels into out. */
+void jn_cluster_labels_text(const struct cJSON *labels, char *out, size_t len);
+
+/* The scheduler: places every app of apps ({APP: app value}) on nodes
+ * ({NODE: node value, plus "draining": true for drained ones}), given the
+ * current placement cur (as this returns it, {APP: {nodes{NODE: count}}}; may be NULL). Instances go
+ * only to undrained nodes whose labels hold the app's require labels, one
+ * by one to the node with the fewest of the app's instances (spread), then
+ * preferring nodes with the prefer labels, then nodes that already run it
+ * (no needless moves), then the least memory used, then by name; a node
+ * never takes more than its memory. Returns {APP: {version, nodes{NODE:
+ * count}, error?}}; error says why not all instances could be placed. The
+ * caller owns the result. */
+struct cJSON *jn_cluster_schedule(const struct cJSON *nodes, const struct cJSON *apps,
+                                  const struct cJSON *cur);
+
+#endif

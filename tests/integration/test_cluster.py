@@ -1,0 +1,273 @@
+"""A jern cluster on a real etcd (docs/CLUSTER.md): one etcd member on free
+loopback ports, three `jern serve` nodes on 127.0.0.2-4 (two labelled
+jurisdiction=NO, one SE), exec apps of the test app. The tests share one
+cluster and run in file order: placement by labels, drain under load, a
+node (the scheduler's) killed under load, etcd stopped and back."""
+import http.client
+import json
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import JERN, TESTAPP, Proc, free_port, wait_port
+
+pytestmark = pytest.mark.skipif(not shutil.which("etcd"), reason="etcd-server not installed")
+
+NODES = [("n1", "127.0.0.2", "NO"), ("n2", "127.0.0.3", "NO"), ("n3", "127.0.0.4", "SE")]
+SINGLE = ("n0", "127.0.0.5", "NO")  # a single node that joins later (jern cluster init)
+
+
+class Cluster:
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.etcd_port, self.etcd_peer = free_port(), free_port()
+        self.etcd_url = f"http://127.0.0.1:{self.etcd_port}"
+        self.nodes = {}
+        self.procs = []
+        self.etcd = None
+
+    def start_etcd(self):
+        peer = f"http://127.0.0.1:{self.etcd_peer}"
+        self.etcd = Proc(["etcd", "--data-dir", self.tmp / "etcd", "--listen-client-urls",
+                          self.etcd_url, "--advertise-client-urls", self.etcd_url,
+                          "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                          "--initial-cluster", f"default={peer}"],
+                         self.tmp / "etcd.log")
+        wait_port(self.etcd_port, timeout=20)
+
+    def start_node(self, name, clustered=True):
+        addr, label = {n: (a, l) for n, a, l in NODES + [SINGLE]}[name]
+        d = self.tmp / name
+        d.mkdir(exist_ok=True)
+        port = self.nodes[name]["port"] if name in self.nodes else free_port()
+        conf = d / "jern.conf"
+        conf.write_text(f"jern {{ listen {addr}:{port}; state_dir {d}/state; }}\n")
+        args = [JERN, "serve", "-c", conf]
+        if clustered:
+            args += ["--cluster", self.etcd_url, "--node", name, "--advertise", addr,
+                     "--label", f"jurisdiction={label}"]
+        p = Proc(args, d / f"serve-{len(self.procs)}.log")
+        self.procs.append(p)
+        self.nodes[name] = {"proc": p, "addr": addr, "port": port, "state": d / "state"}
+        wait_port(port, host=addr, timeout=20)
+        deadline = time.time() + 20
+        while not (d / "state" / "admin.sock").exists() and time.time() < deadline:
+            time.sleep(0.05)
+
+    def jern(self, node, *args, timeout=30):
+        env = dict(os.environ, JERN_ADMIN=str(self.nodes[node]["state"] / "admin.sock"))
+        return subprocess.run([JERN, *args], env=env, capture_output=True, text=True,
+                              timeout=timeout)
+
+    def where(self, node, app):
+        r = self.jern(node, "where", app, "--json")
+        if r.returncode not in (0, 3):
+            return []
+        apps = json.loads(r.stdout)["apps"]
+        return [i for i in apps[0]["items"] if i["kind"] == "instance"] if apps else []
+
+    def get(self, node, app, path="/"):
+        n = self.nodes[node]
+        c = http.client.HTTPConnection(n["addr"], n["port"], timeout=3)
+        try:
+            c.request("GET", path, headers={"Host": f"{app}.localhost"})
+            r = c.getresponse()
+            return r.status, r.read()
+        finally:
+            c.close()
+
+    def kill_node(self, name):
+        """kill -9 the daemon and every instance it runs: a dead machine."""
+        self.nodes[name]["proc"].p.kill()
+        for pids in (self.nodes[name]["state"] / "exec" / "instances").glob("*/pids"):
+            for pid in pids.read_text().split():
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except (ProcessLookupError, ValueError):
+                    pass
+
+    def stop(self):
+        for p in self.procs:
+            p.stop()
+        for n in list(self.nodes):
+            self.kill_node(n)
+        if self.etcd:
+            self.etcd.stop()
+
+
+def wait_for(pred, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class Load:
+    """GETs in a loop through one gateway (bounded in time), counting failures."""
+
+    def __init__(self, cluster, node, app, seconds):
+        self.c, self.node, self.app, self.seconds = cluster, node, app, seconds
+        self.ok = self.failed = 0
+        self.errors = []
+        self.t = threading.Thread(target=self.run)
+        self.t.start()
+
+    def run(self):
+        end = time.time() + self.seconds
+        while time.time() < end:
+            try:
+                st, _ = self.c.get(self.node, self.app)
+                if st == 200:
+                    self.ok += 1
+                    continue
+                self.errors.append(st)
+            except OSError as e:
+                self.errors.append(repr(e))
+            self.failed += 1
+
+    def join(self):
+        self.t.join()
+        return self
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    c = Cluster(tmp_path_factory.mktemp("cluster"))
+    try:
+        c.start_etcd()
+        for name, _, _ in NODES:
+            c.start_node(name)
+        wait_for(lambda: len(json.loads(c.jern("n3", "nodes", "--json").stdout)["nodes"]) == 3,
+                 20, "three nodes in jern nodes")
+        yield c
+    finally:
+        c.stop()
+
+
+def instance_nodes(c, app):
+    return sorted(i["node"] for i in c.where("n3", app))
+
+
+def test_placement_by_jurisdiction(cluster):
+    c = cluster
+    nodes = json.loads(c.jern("n1", "nodes", "--json").stdout)
+    assert {n["name"]: n["labels"]["jurisdiction"] for n in nodes["nodes"]} == \
+        {"n1": "NO", "n2": "NO", "n3": "SE"}
+    # no node is in Denmark: refused, never placed "for now"
+    r = c.jern("n3", "apps", "set", "dk", "--require", "jurisdiction=DK")
+    assert r.returncode == 1 and "no live node has the labels" in r.stderr, r.stderr
+    r = c.jern("n3", "apps", "set", "web", "--require", "jurisdiction=NO")
+    assert r.returncode == 0, r.stderr
+    r = c.jern("n3", "deploy", "web", "--cmd", TESTAPP, "--instances", "2")
+    assert r.returncode == 0 and "release v1" in r.stdout, r.stdout + r.stderr
+    wait_for(lambda: instance_nodes(c, "web") == ["n1", "n2"], 30, "web on n1 and n2")
+    r = c.jern("n3", "where", "web")
+    assert r.returncode == 0 and "everything inside the required labels" in r.stdout, r.stdout
+    assert " n3 " not in r.stdout
+    # every gateway answers, the SE node's through the NO nodes' instances
+    for node in ("n1", "n2", "n3"):
+        wait_for(lambda: c.get(node, "web")[0] == 200, 10, f"web through {node}")
+    assert not (c.nodes["n3"]["state"] / "exec" / "instances").exists() or \
+        not any((c.nodes["n3"]["state"] / "exec" / "instances").iterdir())
+
+
+def test_drain_under_load_moves_instances_without_failures(cluster):
+    c = cluster
+    load = Load(c, "n3", "web", 12)
+    time.sleep(1)
+    r = c.jern("n3", "node", "drain", "n2")
+    assert r.returncode == 0, r.stderr
+    wait_for(lambda: instance_nodes(c, "web") == ["n1", "n1"], 30, "web moved to n1")
+    load.join()
+    print(f"drain under load: {load.ok} requests answered, {load.failed} failed {load.errors[:5]}")
+    assert load.failed == 0
+    r = c.jern("n3", "node", "undrain", "n2")
+    assert r.returncode == 0, r.stderr
+
+
+def test_kill_the_scheduler_node_under_load(cluster):
+    c = cluster
+    sched = json.loads(c.jern("n3", "nodes", "--json").stdout)["scheduler"]
+    assert sched in ("n1", "n2", "n3")
+    # web runs on n1 and n2 again (undrained). Kill the scheduler's node when it
+    # runs web (usually n1, the first node started), else n1.
+    victim = sched if sched in ("n1", "n2") else "n1"
+    survivor = "n2" if victim == "n1" else "n1"
+    loads = [Load(c, survivor, "web", 14), Load(c, "n3", "web", 14)]
+    time.sleep(1)
+    t0 = time.time()
+    c.kill_node(victim)
+
+    def recovered():
+        return instance_nodes(c, "web") == [survivor, survivor] and c.get("n3", "web")[0] == 200
+
+    wait_for(recovered, 20, f"web rescheduled on {survivor}")
+    recovery = time.time() - t0
+    for ld in loads:
+        ld.join()
+    failed = sum(ld.failed for ld in loads)
+    print(f"node {victim} killed (scheduler was {sched}): serving again on {survivor} after "
+          f"{recovery:.1f} s; {sum(ld.ok for ld in loads)} requests answered, {failed} failed "
+          f"{[e for ld in loads for e in ld.errors][:5]}")
+    after = json.loads(c.jern("n3", "nodes", "--json").stdout)
+    assert after["scheduler"] in (survivor, "n3")
+    assert victim not in [n["name"] for n in after["nodes"]]
+    assert recovery < 15
+    assert failed == 0
+    assert " n3 " not in c.jern("n3", "where", "web").stdout
+    c.survivor = survivor
+
+
+def test_etcd_stopped_traffic_continues_and_changes_are_refused(cluster):
+    c = cluster
+    c.etcd.stop()
+    load = Load(c, "n3", "web", 4)
+    r = c.jern("n3", "deploy", "web", "--cmd", TESTAPP, "--instances", "2")
+    load.join()
+    print(f"etcd stopped: {load.ok} requests answered, {load.failed} failed")
+    assert r.returncode == 1
+    assert "etcd is unreachable" in r.stderr and "control changes are refused" in r.stderr
+    assert load.failed == 0 and load.ok > 0
+    nodes = json.loads(c.jern("n3", "nodes", "--json").stdout)
+    assert nodes["etcd"] is False and len(nodes["nodes"]) >= 2  # the last known state
+    # etcd back: the nodes register again and changes go through; the new
+    # release rolls out on n2 while n3's gateway keeps answering through it
+    c.start_etcd()
+    wait_for(lambda: json.loads(c.jern("n3", "nodes", "--json").stdout)["etcd"], 15,
+             "etcd reachable again")
+    load = Load(c, "n3", "web", 12)
+    wait_for(lambda: c.jern("n3", "deploy", "web", "--cmd", TESTAPP, "--instances", "2")
+             .returncode == 0, 30, "a deploy accepted again")
+    wait_for(lambda: [(i["node"], i["release"]) for i in c.where("n3", "web")] ==
+             [(c.survivor, 2), (c.survivor, 2)], 40, "release v2 on the surviving NO node")
+    load.join()
+    print(f"release v2 rolled out on another node: {load.ok} requests answered through n3, "
+          f"{load.failed} failed {load.errors[:5]}")
+    assert load.failed == 0
+
+
+def test_cluster_init_moves_a_single_nodes_app_into_the_cluster(cluster):
+    c = cluster
+    c.start_node("n0", clustered=False)
+    r = c.jern("n0", "deploy", "legacy", "--cmd", TESTAPP, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = c.jern("n0", "where")
+    assert r.returncode == 1 and "single node" in r.stderr
+    c.nodes["n0"]["proc"].stop()
+    c.start_node("n0")  # the same state dir, now a cluster node
+    r = c.jern("n0", "cluster", "init")
+    assert r.returncode == 0 and "app legacy: its serving release" in r.stdout, r.stdout + r.stderr
+    wait_for(lambda: len(c.where("n3", "legacy")) == 1, 30, "legacy placed in the cluster")
+    wait_for(lambda: c.get("n3", "legacy")[0] == 200, 15, "legacy through the SE node")
+    # a second init leaves the cluster's state alone
+    r = c.jern("n0", "cluster", "init")
+    assert r.returncode == 0 and "app legacy: left as it is" in r.stdout, r.stdout

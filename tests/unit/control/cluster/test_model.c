@@ -1,0 +1,152 @@
+#include "jn_test.h"
+
+#include "control/cluster/model.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+
+#define G (1024.0 * 1024 * 1024)
+
+static cJSON *nodes3(void)
+{
+    return cJSON_Parse("{\"n1\":{\"labels\":{\"jurisdiction\":\"NO\",\"site\":\"oslo-1\"},"
+                       "\"memory\":4294967296},"
+                       "\"n2\":{\"labels\":{\"jurisdiction\":\"NO\",\"site\":\"bergen-1\"},"
+                       "\"memory\":4294967296},"
+                       "\"n3\":{\"labels\":{\"jurisdiction\":\"SE\"},\"memory\":4294967296}}");
+}
+
+static int count(const cJSON *plan, const char *app, const char *node)
+{
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(plan, app), "nodes"),
+        node);
+    return cJSON_IsNumber(n) ? n->valueint : 0;
+}
+
+static const char *error(const cJSON *plan, const char *app)
+{
+    const cJSON *e =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(plan, app), "error");
+    return cJSON_IsString(e) ? e->valuestring : NULL;
+}
+
+static void test_labels(void **state)
+{
+    assert_true(jn_cluster_label_ok("jurisdiction=NO"));
+    assert_true(jn_cluster_label_ok("site=oslo-1"));
+    assert_false(jn_cluster_label_ok("jurisdiction"));
+    assert_false(jn_cluster_label_ok("=NO"));
+    assert_false(jn_cluster_label_ok("a=b c"));
+    assert_false(jn_cluster_label_ok("a="));
+    cJSON *l = cJSON_CreateObject();
+    assert_int_equal(jn_cluster_label_add(l, "a=1"), 0);
+    assert_int_equal(jn_cluster_label_add(l, "a=2"), 0); /* replaces */
+    assert_int_equal(jn_cluster_label_add(l, "bad"), JN_EBADINPUT);
+    cJSON *want = cJSON_Parse("{\"a\":\"2\"}");
+    assert_true(jn_cluster_labels_match(l, want));
+    assert_true(jn_cluster_labels_match(l, NULL));
+    cJSON_Delete(want);
+    want = cJSON_Parse("{\"a\":\"2\",\"b\":\"x\"}");
+    assert_false(jn_cluster_labels_match(l, want));
+    cJSON_Delete(want);
+    cJSON_Delete(l);
+}
+
+static void test_required_labels_keep_instances_inside_and_spread(void **state)
+{
+    cJSON *nodes = nodes3();
+    cJSON *apps = cJSON_Parse("{\"web\":{\"version\":1,\"instances\":2,"
+                              "\"require\":{\"jurisdiction\":\"NO\"}}}");
+    cJSON *plan = jn_cluster_schedule(nodes, apps, NULL);
+    assert_int_equal(count(plan, "web", "n1"), 1);
+    assert_int_equal(count(plan, "web", "n2"), 1);
+    assert_int_equal(count(plan, "web", "n3"), 0);
+    assert_null(error(plan, "web"));
+    cJSON_Delete(plan);
+    /* more instances than NO nodes: doubled up inside, never outside */
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(apps, "web"), "instances",
+                              cJSON_CreateNumber(5));
+    plan = jn_cluster_schedule(nodes, apps, NULL);
+    assert_int_equal(count(plan, "web", "n1") + count(plan, "web", "n2"), 5);
+    assert_int_equal(count(plan, "web", "n3"), 0);
+    cJSON_Delete(plan);
+    cJSON_Delete(apps);
+    cJSON_Delete(nodes);
+}
+
+static void test_a_requirement_no_node_meets_is_an_error_not_a_placement(void **state)
+{
+    cJSON *nodes = nodes3();
+    cJSON *apps = cJSON_Parse("{\"dk\":{\"version\":1,\"instances\":1,"
+                              "\"require\":{\"jurisdiction\":\"DK\"}}}");
+    cJSON *plan = jn_cluster_schedule(nodes, apps, NULL);
+    assert_int_equal(cJSON_GetArraySize(
+                         cJSON_GetObjectItem(cJSON_GetObjectItem(plan, "dk"), "nodes")),
+                     0);
+    assert_non_null(strstr(error(plan, "dk"), "no live node has the labels"));
+    cJSON_Delete(plan);
+    cJSON_Delete(apps);
+    cJSON_Delete(nodes);
+}
+
+static void test_prefer_drain_and_stickiness(void **state)
+{
+    cJSON *nodes = nodes3();
+    cJSON *apps = cJSON_Parse("{\"web\":{\"version\":1,\"instances\":1,"
+                              "\"require\":{\"jurisdiction\":\"NO\"},"
+                              "\"prefer\":{\"site\":\"bergen-1\"}}}");
+    cJSON *plan = jn_cluster_schedule(nodes, apps, NULL);
+    assert_int_equal(count(plan, "web", "n2"), 1);
+    cJSON_Delete(plan);
+    /* drained: the preferred node takes nothing */
+    cJSON_AddTrueToObject(cJSON_GetObjectItem(nodes, "n2"), "draining");
+    plan = jn_cluster_schedule(nodes, apps, NULL);
+    assert_int_equal(count(plan, "web", "n1"), 1);
+    assert_int_equal(count(plan, "web", "n2"), 0);
+    /* once there, it stays when nothing better appears (no needless moves) */
+    cJSON_DeleteItemFromObject(cJSON_GetObjectItem(apps, "web"), "prefer");
+    cJSON_DeleteItemFromObject(cJSON_GetObjectItem(nodes, "n2"), "draining");
+    cJSON *again = jn_cluster_schedule(nodes, apps, plan);
+    assert_int_equal(count(again, "web", "n1"), 1);
+    cJSON_Delete(again);
+    cJSON_Delete(plan);
+    cJSON_Delete(apps);
+    cJSON_Delete(nodes);
+}
+
+static void test_memory_capacity_is_respected(void **state)
+{
+    cJSON *nodes = nodes3();
+    /* 3 GiB each: one per 4 GiB node */
+    cJSON *apps = cJSON_CreateObject();
+    cJSON *a = cJSON_AddObjectToObject(apps, "big");
+    cJSON_AddNumberToObject(a, "version", 1);
+    cJSON_AddNumberToObject(a, "instances", 4);
+    cJSON_AddNumberToObject(a, "memory", 3 * G);
+    cJSON *plan = jn_cluster_schedule(nodes, apps, NULL);
+    assert_int_equal(count(plan, "big", "n1") + count(plan, "big", "n2") +
+                         count(plan, "big", "n3"),
+                     3);
+    assert_non_null(strstr(error(plan, "big"), "only 3 of 4"));
+    cJSON_Delete(plan);
+    /* an app with no release yet is not placed */
+    cJSON_ReplaceItemInObject(a, "version", cJSON_CreateNumber(0));
+    plan = jn_cluster_schedule(nodes, apps, NULL);
+    assert_null(cJSON_GetObjectItem(plan, "big"));
+    cJSON_Delete(plan);
+    cJSON_Delete(apps);
+    cJSON_Delete(nodes);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_labels),
+        cmocka_unit_test(test_required_labels_keep_instances_inside_and_spread),
+        cmocka_unit_test(test_a_requirement_no_node_meets_is_an_error_not_a_placement),
+        cmocka_unit_test(test_prefer_drain_and_stickiness),
+        cmocka_unit_test(test_memory_capacity_is_respected),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
