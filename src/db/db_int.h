@@ -30,10 +30,11 @@ struct db_rt {
     int64_t last_ms;
     double qps, hit_rate; /* hit_rate < 0: no reads yet */
     int64_t next_backup_ms;
+    bool destroying; /* a destroy job runs: not supervised, shown as "destroying" */
     struct db_rt *next;
 };
 
-/* A long operation (create, attach, backup, restore) runs on a thread of its
+/* A long operation (create, attach, backup, restore, destroy) runs on a thread of its
  * own (jobs.c): work() there, touching no store and no list of the manager;
  * then done() on the control thread, which writes the store, links what was
  * made and sets the outcome. One job per database at a time. */
@@ -44,7 +45,7 @@ enum db_job_state { DB_JOB_RUNNING, DB_JOB_DONE, DB_JOB_FAILED };
 
 struct db_job {
     int id;
-    const char *kind;             /* "create", "attach", "backup", "restore" (static) */
+    const char *kind;             /* "create", "attach", "backup", "restore", "destroy" */
     char db[JN_STORE_NAME_MAX];   /* the database it works on */
     char db2[JN_STORE_NAME_MAX];  /* restore --to: the one it creates; "" none */
     int port;                     /* a port it takes for a new server; 0 none */
@@ -99,8 +100,14 @@ struct db_create {
 
 /* The long operations answer with a started job (*job_id) or an error. */
 int db_create(struct jn_dbs *m, const struct db_create *c, int *job_id, char *err, size_t errlen);
-int db_destroy(struct jn_dbs *m, const char *name, bool force, char *final_id, char *err,
+/* Refused while attached unless force. The job keeps a final backup, stops
+ * the server, then (control thread) deletes the row and the files. */
+int db_destroy(struct jn_dbs *m, const char *name, bool force, int *job_id, char *err,
                size_t errlen);
+/* At start, before adopting: a directory under STATE/db that no database row
+ * names was left by a create (or destroy) the daemon did not live to finish:
+ * its server is stopped, its backups archived, the rest removed. */
+void db_sweep_unfinished(struct jn_dbs *m);
 int db_attach(struct jn_dbs *m, const char *name, const char *app, int *job_id, char *err,
               size_t errlen);
 int db_detach(struct jn_dbs *m, const char *name, const char *app, char *err, size_t errlen);

@@ -65,7 +65,7 @@ void db_supervise_one(struct jn_dbs *m, struct db_rt *d, int64_t now)
             break;
         d->pid = jn_db_server_find(&d->p);
         if (d->pid <= 0)
-            d->pid = jn_db_server_start(&d->p, NULL, err, sizeof(err));
+            d->pid = jn_db_server_start(&d->p, NULL, d->row.memory_mb, err, sizeof(err));
         if (d->pid < 0) {
             jn_error("database %s: %s", d->row.name, err);
             db_set_state(m, d, DB_FAILED);

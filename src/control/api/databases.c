@@ -1,7 +1,7 @@
 /*
  * databases.c: the /v1/databases and /v1/db-jobs routes (docs/API.md,
  * docs/DATABASES.md). Each handler checks its whole input before it starts
- * anything; create, attach, backup and restore answer 202 with a job of the
+ * anything; create, attach, backup, restore and destroy answer 202 with a job of the
  * database manager (db/jobs.c). Passwords appear only in GET .../url.
  */
 #include "core/common.h"
@@ -37,7 +37,7 @@ cJSON *db_json(struct jn_dbs *m, struct db_rt *d)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "name", d->row.name);
-    cJSON_AddStringToObject(o, "state", db_state_name(d->state));
+    cJSON_AddStringToObject(o, "state", d->destroying ? "destroying" : db_state_name(d->state));
     cJSON_AddNumberToObject(o, "pid", d->pid > 0 ? d->pid : 0);
     cJSON_AddStringToObject(o, "host", "127.0.0.1");
     cJSON_AddNumberToObject(o, "port", d->row.port);
@@ -177,18 +177,13 @@ static void h_destroy(struct call *c)
         jn_api_error(c->resp, 400, "field 'force' must be true or false");
         return;
     }
-    char err[1024] = "", final_id[JN_DB_BACKUP_ID_MAX];
-    int r = db_destroy(c->m, c->name, cJSON_IsTrue(force), final_id, err, sizeof(err));
-    if (r < 0) {
+    char err[1024] = "";
+    int id;
+    int r = db_destroy(c->m, c->name, cJSON_IsTrue(force), &id, err, sizeof(err));
+    if (r < 0)
         send_err(c->resp, r, err);
-        return;
-    }
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "deleted", "database");
-    cJSON_AddStringToObject(o, "name", c->name);
-    if (final_id[0])
-        cJSON_AddStringToObject(o, "final_backup", final_id);
-    jn_api_send_json(c->resp, 200, o);
+    else
+        send_job(c, id);
 }
 
 static void h_config(struct call *c)
