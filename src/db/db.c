@@ -284,7 +284,7 @@ static void create_undo(struct db_rt *d)
 
 /* Checks a create and makes its directory: on success *out is the new
  * database, not yet linked; create_work (any thread) then makes the rest. */
-static int create_prepare(struct jn_dbs *m, const struct db_create *c, struct db_rt **out,
+static int create_prepare(struct jn_dbs *m, const struct jn_db_create *c, struct db_rt **out,
                           char *err, size_t errlen)
 {
     if (!jn_db_name_ok(c->name)) {
@@ -423,10 +423,10 @@ static void create_job_done(struct db_job *j)
         j->result = db_json(j->m, d);
         return;
     }
-    j->status = db_http_status(j->r);
+    j->status = jn_dbs_http_status(j->r);
 }
 
-int db_create(struct jn_dbs *m, const struct db_create *c, int *job_id, char *err, size_t errlen)
+int jn_dbs_create(struct jn_dbs *m, const struct jn_db_create *c, int *job_id, char *err, size_t errlen)
 {
     struct db_rt *d;
     int r = create_prepare(m, c, &d, err, errlen);
@@ -516,12 +516,12 @@ static void attach_job_done(struct db_job *j)
         j->status = 201;
         j->result = d ? db_json(m, d) : NULL;
     } else {
-        j->status = db_http_status(r);
+        j->status = jn_dbs_http_status(r);
     }
     attach_job_free(a);
 }
 
-int db_attach(struct jn_dbs *m, const char *name, const char *app, int *job_id, char *err,
+int jn_dbs_attach(struct jn_dbs *m, const char *name, const char *app, int *job_id, char *err,
               size_t errlen)
 {
     struct db_rt *d = db_find(m, name);
@@ -581,7 +581,7 @@ int db_attach(struct jn_dbs *m, const char *name, const char *app, int *job_id, 
     return 0;
 }
 
-int db_detach(struct jn_dbs *m, const char *name, const char *app, char *err, size_t errlen)
+int jn_dbs_detach(struct jn_dbs *m, const char *name, const char *app, char *err, size_t errlen)
 {
     struct db_rt *d = db_find(m, name);
     if (!d) {
@@ -678,7 +678,7 @@ static void backup_job_done(struct db_job *j)
         j->status = 201;
         j->result = db_backup_json(&k->b);
     } else {
-        j->status = db_http_status(j->r);
+        j->status = jn_dbs_http_status(j->r);
     }
     copy_job_free(k);
 }
@@ -752,12 +752,22 @@ static void restore_job_done(struct db_job *j)
         cJSON_AddStringToObject(j->result, "restored", k->id);
         cJSON_AddStringToObject(j->result, "database", j->db2[0] ? j->db2 : j->db);
     } else {
-        j->status = db_http_status(r);
+        j->status = jn_dbs_http_status(r);
     }
     copy_job_free(k);
 }
 
-int db_restore(struct jn_dbs *m, const char *name, const char *id, const char *to, int *job_id,
+int jn_dbs_backup(struct jn_dbs *m, const char *name, int *job_id, char *err, size_t errlen)
+{
+    struct db_rt *d = db_find(m, name);
+    if (!d) {
+        snprintf(err, errlen, "database '%.64s' does not exist (see: jern db ls)", name);
+        return JN_ENOTFOUND;
+    }
+    return db_backup_job(m, d, "manual", job_id, err, errlen);
+}
+
+int jn_dbs_restore(struct jn_dbs *m, const char *name, const char *id, const char *to, int *job_id,
                char *err, size_t errlen)
 {
     struct db_rt *d = db_find(m, name);
@@ -787,7 +797,7 @@ int db_restore(struct jn_dbs *m, const char *name, const char *id, const char *t
     j->kind = "restore";
     snprintf(j->db, sizeof(j->db), "%s", name);
     if (to) {
-        struct db_create c = {
+        struct jn_db_create c = {
             .name = to, .memory_mb = d->row.memory_mb, .dedicated = d->row.dedicated};
         int r = create_prepare(m, &c, &k->created, err, errlen);
         if (r < 0) {
@@ -815,7 +825,7 @@ int db_restore(struct jn_dbs *m, const char *name, const char *id, const char *t
     return 0;
 }
 
-int db_schedule(struct jn_dbs *m, const char *name, int64_t every_s, int keep, char *err,
+int jn_dbs_schedule(struct jn_dbs *m, const char *name, int64_t every_s, int keep, char *err,
                 size_t errlen)
 {
     struct db_rt *d = db_find(m, name);
@@ -905,7 +915,7 @@ static void destroy_job_done(struct db_job *j)
         /* Kept: supervision starts its server again. */
         if (d)
             d->destroying = false;
-        j->status = db_http_status(r);
+        j->status = jn_dbs_http_status(r);
         free(v);
         explicit_bzero(k, sizeof(*k));
         free(k);
@@ -934,7 +944,7 @@ static void destroy_job_done(struct db_job *j)
     free(k);
 }
 
-int db_destroy(struct jn_dbs *m, const char *name, bool force, int *job_id, char *err,
+int jn_dbs_destroy(struct jn_dbs *m, const char *name, bool force, int *job_id, char *err,
                size_t errlen)
 {
     struct db_rt *d = db_find(m, name);

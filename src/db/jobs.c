@@ -21,7 +21,7 @@
 #define JOB_KEEP_MAX 64
 #define STOP_WAIT_MS 10000
 
-int db_http_status(int r)
+int jn_dbs_http_status(int r)
 {
     return r == JN_EBADINPUT      ? 400
            : r == JN_ENOTFOUND    ? 404

@@ -38,6 +38,8 @@ static void refresh_status(struct db_rt *d, int64_t now)
         d->hit_rate = 1.0 - (double)s.pool_reads / (double)s.pool_read_requests;
     d->last = s;
     d->last_ms = now;
+    if (!d->version[0])
+        jn_db_version(c, d->version, sizeof(d->version));
 }
 
 void db_supervise_one(struct jn_dbs *m, struct db_rt *d, int64_t now)
@@ -119,7 +121,7 @@ void db_sweep_orphans(struct jn_dbs *m)
         if (jn_store_app_get(m->st, v[i].app, NULL) != JN_ENOTFOUND)
             continue;
         char err[512];
-        if (db_detach(m, v[i].db, v[i].app, err, sizeof(err)) < 0)
+        if (jn_dbs_detach(m, v[i].db, v[i].app, err, sizeof(err)) < 0)
             jn_warn("database %s: detaching the destroyed app %s: %s", v[i].db, v[i].app, err);
     }
     free(v);
