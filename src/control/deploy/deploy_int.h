@@ -3,6 +3,7 @@
 #ifndef JN_CONTROL_DEPLOY_INT_H
 #define JN_CONTROL_DEPLOY_INT_H
 
+#include "control/deploy/build.h"
 #include "control/deploy/deploy.h"
 #include "runtime/driver.h"
 #include "store/release.h"
@@ -60,6 +61,7 @@ struct dep_spec {
     size_t nvolumes;
     char workdir[1024];
     int64_t health_timeout_ms;
+    struct jn_build_src build; /* deploy --build: context[0] != 0 */
     int probe_every_ms; /* 0: DEP_HEALTH_EVERY_MS; cold starts probe every 20 ms */
 };
 
