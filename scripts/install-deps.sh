@@ -23,6 +23,8 @@ PACKAGES=(
     # HTTP/2 clients for tests and benchmarks (nghttp, h2load)
     nghttp2-client
     podman runc docker-registry apache2-utils
+    # deploy --build DIR --ref REF (git archive, git rev-parse); tar for a plain directory
+    git tar
     # databases (src/db, docs/DATABASES.md): the server, client, backup tool,
     # the C client library, the Python test app's driver, the benchmark
     mariadb-server mariadb-client mariadb-backup libmariadb-dev python3 python3-pymysql sysbench
