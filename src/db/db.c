@@ -4,7 +4,9 @@
  * for /metrics; scheduled backups with retention).
  *
  * A create either finishes or removes everything it made (the directory, a
- * started server, the store row), so a failure leaves nothing half-created.
+ * started server, the store row), so a failure leaves nothing half-created;
+ * one cut short by the daemon's death is removed at the next start
+ * (db_sweep_unfinished).
  */
 #include "core/common.h"
 
