@@ -27,6 +27,8 @@ PACKAGES=(
     podman runc docker-registry apache2-utils
     # the cluster state (docs/CLUSTER.md): etcd v3, spoken to over its JSON gateway
     etcd-server etcd-client
+    # deploy --build DIR --ref REF (git archive, git rev-parse); tar for a plain directory
+    git tar
     # databases (src/db, docs/DATABASES.md): the server, client, backup tool,
     # the C client library, the Python test app's driver, the benchmark
     mariadb-server mariadb-client mariadb-backup libmariadb-dev python3 python3-pymysql sysbench

@@ -255,6 +255,52 @@ const upstreamsPage = {
   tick(n) { if (n % 2 === 0) this.refresh().catch(() => {}); },
 };
 
+const bytes = (n) => (n == null ? '–' : n >= 1 << 30 ? (n / (1 << 30)).toFixed(1) + ' GiB' : n >= 1 << 20 ? (n / (1 << 20)).toFixed(1) + ' MiB' : (n / 1024).toFixed(0) + ' KiB');
+
+/* Databases and their backups: one row per database; the backups of the one
+ * picked (the first by default) below. */
+const databasesPage = {
+  async init() {
+    this.body = el('tbody');
+    this.backups = el('div', { id: 'backups' });
+    main.replaceChildren(el('h1', {}, 'Databases'),
+      el('table', { id: 'databases' }, el('thead', {}, el('tr', {}, ...['database', 'engine', 'state', 'port', 'memory', 'size', 'conns', 'queries/s', 'apps', 'last backup', 'backups'].map((x) => el('th', {}, x)))), this.body),
+      this.backups);
+    await this.refresh();
+  },
+  async pick(name) { this.picked = name; this.lastBackups = null; await this.showBackups(); },
+  async showBackups() {
+    if (!this.picked) { this.backups.replaceChildren(); return; }
+    const b = await api('/ui/api/databases/' + encodeURIComponent(this.picked) + '/backups');
+    const key = JSON.stringify(b);
+    if (key === this.lastBackups) return;
+    this.lastBackups = key;
+    const list = b.backups.slice().sort((x, y) => y.created_at - x.created_at);
+    this.backups.replaceChildren(el('h2', {}, 'Backups of ' + b.name, el('span', { class: 'muted' },
+      b.backup_every_s > 0 ? '  every ' + b.backup_every_s + ' s, keeping ' + b.backup_keep + ' automatic' : '  no schedule')),
+    el('table', { 'data-database': b.name }, el('thead', {}, el('tr', {}, ...['backup', 'kind', 'size', 'made'].map((x) => el('th', {}, x)))),
+      el('tbody', {}, ...(list.length ? list.map((x) => el('tr', { 'data-backup': x.id }, el('td', {}, x.id), el('td', {}, x.automatic ? 'automatic' : 'manual'),
+        el('td', { class: 'num' }, bytes(x.size)), el('td', {}, ago(x.created_at))))
+        : [el('tr', {}, el('td', { colspan: 4, class: 'muted' }, 'no backups yet (jern db backup ' + b.name + ')'))]))));
+  },
+  async refresh() {
+    const { databases } = await api('/ui/api/databases');
+    if (!this.picked && databases.length) this.picked = databases[0].name;
+    this.body.replaceChildren(...databases.map((d) => el('tr', { 'data-database': d.name, class: d.name === this.picked ? 'picked' : '' },
+      el('td', {}, el('a', { href: '#', onclick: (ev) => { ev.preventDefault(); this.pick(d.name).then(() => this.refresh()); } }, d.name)),
+      el('td', { class: 'engine' }, d.engine + ' ' + (d.version || '').split('-')[0]),
+      el('td', { class: 'state-' + d.state }, d.state), el('td', { class: 'num' }, d.port),
+      el('td', { class: 'num memory', title: d.memory_limit_bytes ? 'enforced by a memory cgroup' : 'sizes the configuration only (no cgroup)' }, d.memory_mb + 'M' + (d.memory_limit_bytes ? '' : ' *')),
+      el('td', { class: 'num size' }, bytes(d.size_bytes)), el('td', { class: 'num' }, d.connections), el('td', { class: 'num' }, fmt(d.queries_per_s)),
+      el('td', { class: 'apps' }, d.apps.length ? d.apps.join(', ') : '–'),
+      el('td', { class: 'last-backup' }, d.last_backup ? d.last_backup.id + ' (' + ago(d.last_backup.created_at) + ')' : 'never'),
+      el('td', { class: 'num' }, d.backups))));
+    if (!databases.length) this.body.append(el('tr', {}, el('td', { colspan: 11, class: 'muted' }, 'no databases (jern db create NAME --memory 1G)')));
+    await this.showBackups();
+  },
+  tick(n) { if (n % 2 === 0) this.refresh().catch(() => {}); },
+};
+
 /* ---- the once-a-second loop ---- */
 let ticks = 0;
 let polling = false;
@@ -286,8 +332,9 @@ async function start() {
     location.href = '/ui/login';
   });
   const m = path.match(/^\/ui\/apps\/([^/]+)$/);
-  page = m ? appPage : path === '/ui/upstreams' ? upstreamsPage : overview;
-  for (const a of document.querySelectorAll('[data-nav]')) a.classList.toggle('on', a.dataset.nav === (page === upstreamsPage ? 'upstreams' : 'overview'));
+  page = m ? appPage : path === '/ui/upstreams' ? upstreamsPage : path === '/ui/databases' ? databasesPage : overview;
+  const nav = page === upstreamsPage ? 'upstreams' : page === databasesPage ? 'databases' : 'overview';
+  for (const a of document.querySelectorAll('[data-nav]')) a.classList.toggle('on', a.dataset.nav === nav);
   try {
     const st = await api('/ui/api/status');
     document.getElementById('daemon').textContent = 'jern ' + (st.version || '');

@@ -341,7 +341,7 @@ static int c_destroy(struct jn_client *c, int argc, char **argv)
     }
     char *p = db_path(argv[1], NULL);
     cJSON *o;
-    int rc = jn_client_request(c, "DELETE", p, b, &o);
+    int rc = db_request(c, "DELETE", p, b, &o);
     if (rc == 0 && !c->json) {
         const char *fb = jn_client_str(o, "final_backup");
         printf("destroyed database %s%s%s\n", argv[1], *fb ? "; final backup kept: " : "", fb);

@@ -15,7 +15,8 @@
 #include <unistd.h>
 
 #define DEPLOY_USAGE                                                                              \
-    "deploy APP (--image IMAGE | --cmd \"COMMAND\") [--port N] [--env K=V]... "                 \
+    "deploy APP (--image IMAGE | --cmd \"COMMAND\" | --build DIR [--ref REF]) [--port N] "      \
+    "[--env K=V]... "                                                                            \
     "[--volume HOST:CONTAINER[:ro]]... [--instances N] [--health PATH] [--health-timeout S] "    \
     "[--memory SIZE] [--cpus N] [--registry-user U] [--listen-fds]"
 
@@ -122,6 +123,8 @@ static void print_help(void)
            "  --image IMAGE          a container image (docker driver)\n"
            "  --cmd \"COMMAND\"        a plain process in this directory, listening on "
            "$PORT\n"
+           "  --build DIR            build DIR's Containerfile/Dockerfile (docker driver)\n"
+           "  --ref REF              with --build: DIR is a git repository, build REF\n"
            "  --port N               the port inside the container (default 8080)\n"
            "  --env K=V | --env K    repeatable; K alone takes the value from your "
            "shell\n"
@@ -147,7 +150,8 @@ int jn_cmd_deploy(int argc, char **argv)
         return 2;
     int rc = 2;
     cJSON *b = cJSON_CreateObject(), *env = cJSON_CreateObject(), *vols = cJSON_CreateArray();
-    const char *app = NULL, *image = NULL, *cmd = NULL, *reg_user = NULL;
+    const char *app = NULL, *image = NULL, *cmd = NULL, *reg_user = NULL, *build = NULL,
+               *ref = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int n;
@@ -177,6 +181,10 @@ int jn_cmd_deploy(int argc, char **argv)
             image = v;
         } else if (strcmp(a, "--cmd") == 0) {
             cmd = v;
+        } else if (strcmp(a, "--build") == 0) {
+            build = v;
+        } else if (strcmp(a, "--ref") == 0) {
+            ref = v;
         } else if (strcmp(a, "--port") == 0 || strcmp(a, "--instances") == 0 ||
                    strcmp(a, "--health-timeout") == 0) {
             if (!parse_int(v, 1, 65535, &n)) {
@@ -222,14 +230,25 @@ int jn_cmd_deploy(int argc, char **argv)
             goto usage;
         }
     }
-    if (!app || !image == !cmd) {
+    if (!app || (image != NULL) + (cmd != NULL) + (build != NULL) != 1 || (ref && !build)) {
         if (app)
-            fprintf(stderr, "jern: deploy: give exactly one of --image IMAGE or --cmd "
-                            "\"COMMAND\"\n");
+            fprintf(stderr, "jern: deploy: give exactly one of --image IMAGE, --cmd "
+                            "\"COMMAND\" or --build DIR (--ref only with --build)\n");
         goto usage;
     }
     if (image)
         cJSON_AddStringToObject(b, "image", image);
+    if (build) {
+        /* The daemon reads the directory: its absolute path, as meant here. */
+        char abs[4096];
+        if (!realpath(build, abs)) {
+            fprintf(stderr, "jern: deploy: --build %s: %s\n", build, strerror(errno));
+            goto out;
+        }
+        cJSON_AddStringToObject(b, "build", abs);
+        if (ref)
+            cJSON_AddStringToObject(b, "ref", ref);
+    }
     if (cmd) {
         char cwd[1024];
         cJSON_AddStringToObject(b, "command", cmd);
@@ -355,8 +374,8 @@ int jn_cmd_releases(int argc, char **argv)
     cJSON *o;
     int rc = get_app(&c, argv[1], "releases", &o);
     if (rc == 0 && !c.json) {
-        printf("%-8s %-8s %-17s %-40s %s\n", "RELEASE", "STATUS", "CREATED (UTC)", "SOURCE",
-               "ENV (keys)");
+        printf("%-8s %-8s %-17s %-40s %-19s %-12s %s\n", "RELEASE", "STATUS", "CREATED (UTC)",
+               "SOURCE", "IMAGE ID", "COMMIT", "ENV (keys)");
         const cJSON *r;
         cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(o, "releases"))
         {
@@ -379,8 +398,9 @@ int jn_cmd_releases(int argc, char **argv)
             }
             char ver[16];
             snprintf(ver, sizeof(ver), "v%.0f", jn_client_num(r, "version"));
-            printf("%-8s %-8s %-17s %-40s %s\n", ver, jn_client_str(r, "status"), when, src,
-                   keys);
+            const char *id = jn_client_str(r, "image_id"), *commit = jn_client_str(r, "commit");
+            printf("%-8s %-8s %-17s %-40s %-19.19s %-12.12s %s\n", ver, jn_client_str(r, "status"),
+                   when, src, *id ? id : "-", *commit ? commit : "-", keys);
         }
     }
     cJSON_Delete(o);

@@ -135,6 +135,12 @@ void jn_db_names_free(char **v)
     free(v);
 }
 
+void jn_db_version(struct jn_db_conn *c, char *out, size_t n)
+{
+    const char *v = mysql_get_server_info(c->m);
+    snprintf(out, n, "%s", v ? v : "");
+}
+
 int jn_db_status_read(struct jn_db_conn *c, struct jn_db_status *out)
 {
     memset(out, 0, sizeof(*out));

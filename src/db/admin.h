@@ -46,6 +46,9 @@ struct jn_db_status {
 /* SHOW GLOBAL STATUS, the figures above. Returns 0 or JN_EBASE. */
 int jn_db_status_read(struct jn_db_conn *c, struct jn_db_status *out);
 
+/* The server's version ("10.11.6-MariaDB-0+deb12u1") into out. */
+void jn_db_version(struct jn_db_conn *c, char *out, size_t n);
+
 /* A random password of JN_DB_PASS_LEN letters and digits (URL-safe). */
 void jn_db_password(char out[JN_DB_PASS_LEN + 1]);
 

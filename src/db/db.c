@@ -4,11 +4,15 @@
  * for /metrics; scheduled backups with retention).
  *
  * A create either finishes or removes everything it made (the directory, a
- * started server, the store row), so a failure leaves nothing half-created.
+ * started server, the store row), so a failure leaves nothing half-created;
+ * one cut short by the daemon's death is removed at the next start
+ * (db_sweep_unfinished).
  */
 #include "core/common.h"
 
+#include "core/fault.h"
 #include "core/log.h"
+#include "db/cgroup.h"
 #include "db/db_int.h"
 #include "db/env.h"
 #include "db/run.h"
@@ -16,6 +20,7 @@
 #include "store/store.h"
 
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <ftw.h>
@@ -257,7 +262,7 @@ static int first_start(struct db_rt *d, char *err, size_t errlen)
         snprintf(err, errlen, "cannot write %.700s: %s", init, jn_strerror(r));
         return r;
     }
-    d->pid = jn_db_server_start(&d->p, init, err, errlen);
+    d->pid = jn_db_server_start(&d->p, init, d->row.memory_mb, err, errlen);
     r = d->pid < 0 ? d->pid : wait_ready(d, READY_TIMEOUT_MS, err, errlen);
     unlink(init);
     return r;
@@ -273,6 +278,7 @@ static void create_undo(struct db_rt *d)
         kill(d->pid, SIGKILL);
         usleep(20000);
     }
+    jn_db_cgroup_remove(d->p.dir);
     rm_tree(d->p.dir);
     unlink(d->p.sock);
     rmdir(d->p.run);
@@ -280,7 +286,7 @@ static void create_undo(struct db_rt *d)
 
 /* Checks a create and makes its directory: on success *out is the new
  * database, not yet linked; create_work (any thread) then makes the rest. */
-static int create_prepare(struct jn_dbs *m, const struct db_create *c, struct db_rt **out,
+static int create_prepare(struct jn_dbs *m, const struct jn_db_create *c, struct db_rt **out,
                           char *err, size_t errlen)
 {
     if (!jn_db_name_ok(c->name)) {
@@ -360,6 +366,8 @@ static int create_work(struct db_rt *d, char *err, size_t errlen)
         r = first_start(d, err, errlen);
     if (r < 0)
         create_undo(d);
+    else
+        jn_fault_point("db:create-after-start");
     return r;
 }
 
@@ -417,10 +425,10 @@ static void create_job_done(struct db_job *j)
         j->result = db_json(j->m, d);
         return;
     }
-    j->status = db_http_status(j->r);
+    j->status = jn_dbs_http_status(j->r);
 }
 
-int db_create(struct jn_dbs *m, const struct db_create *c, int *job_id, char *err, size_t errlen)
+int jn_dbs_create(struct jn_dbs *m, const struct jn_db_create *c, int *job_id, char *err, size_t errlen)
 {
     struct db_rt *d;
     int r = create_prepare(m, c, &d, err, errlen);
@@ -510,12 +518,12 @@ static void attach_job_done(struct db_job *j)
         j->status = 201;
         j->result = d ? db_json(m, d) : NULL;
     } else {
-        j->status = db_http_status(r);
+        j->status = jn_dbs_http_status(r);
     }
     attach_job_free(a);
 }
 
-int db_attach(struct jn_dbs *m, const char *name, const char *app, int *job_id, char *err,
+int jn_dbs_attach(struct jn_dbs *m, const char *name, const char *app, int *job_id, char *err,
               size_t errlen)
 {
     struct db_rt *d = db_find(m, name);
@@ -575,7 +583,7 @@ int db_attach(struct jn_dbs *m, const char *name, const char *app, int *job_id, 
     return 0;
 }
 
-int db_detach(struct jn_dbs *m, const char *name, const char *app, char *err, size_t errlen)
+int jn_dbs_detach(struct jn_dbs *m, const char *name, const char *app, char *err, size_t errlen)
 {
     struct db_rt *d = db_find(m, name);
     if (!d) {
@@ -672,7 +680,7 @@ static void backup_job_done(struct db_job *j)
         j->status = 201;
         j->result = db_backup_json(&k->b);
     } else {
-        j->status = db_http_status(j->r);
+        j->status = jn_dbs_http_status(j->r);
     }
     copy_job_free(k);
 }
@@ -746,12 +754,22 @@ static void restore_job_done(struct db_job *j)
         cJSON_AddStringToObject(j->result, "restored", k->id);
         cJSON_AddStringToObject(j->result, "database", j->db2[0] ? j->db2 : j->db);
     } else {
-        j->status = db_http_status(r);
+        j->status = jn_dbs_http_status(r);
     }
     copy_job_free(k);
 }
 
-int db_restore(struct jn_dbs *m, const char *name, const char *id, const char *to, int *job_id,
+int jn_dbs_backup(struct jn_dbs *m, const char *name, int *job_id, char *err, size_t errlen)
+{
+    struct db_rt *d = db_find(m, name);
+    if (!d) {
+        snprintf(err, errlen, "database '%.64s' does not exist (see: jern db ls)", name);
+        return JN_ENOTFOUND;
+    }
+    return db_backup_job(m, d, "manual", job_id, err, errlen);
+}
+
+int jn_dbs_restore(struct jn_dbs *m, const char *name, const char *id, const char *to, int *job_id,
                char *err, size_t errlen)
 {
     struct db_rt *d = db_find(m, name);
@@ -781,7 +799,7 @@ int db_restore(struct jn_dbs *m, const char *name, const char *id, const char *t
     j->kind = "restore";
     snprintf(j->db, sizeof(j->db), "%s", name);
     if (to) {
-        struct db_create c = {
+        struct jn_db_create c = {
             .name = to, .memory_mb = d->row.memory_mb, .dedicated = d->row.dedicated};
         int r = create_prepare(m, &c, &k->created, err, errlen);
         if (r < 0) {
@@ -809,7 +827,7 @@ int db_restore(struct jn_dbs *m, const char *name, const char *id, const char *t
     return 0;
 }
 
-int db_schedule(struct jn_dbs *m, const char *name, int64_t every_s, int keep, char *err,
+int jn_dbs_schedule(struct jn_dbs *m, const char *name, int64_t every_s, int keep, char *err,
                 size_t errlen)
 {
     struct db_rt *d = db_find(m, name);
@@ -828,11 +846,110 @@ int db_schedule(struct jn_dbs *m, const char *name, int64_t every_s, int keep, c
     return 0;
 }
 
-int db_destroy(struct jn_dbs *m, const char *name, bool force, char *final_id, char *err,
+/* Moves a database's backups to STATE/db-archive/NAME-TIME (kept after the
+ * rest is gone); returns 0 or -errno, with the archive's path in out. */
+static int archive_backups(const char *state_dir, const char *name, const struct jn_db_paths *p,
+                           char *out, size_t n)
+{
+    char dir[JN_DB_PATH_MAX + 16];
+    snprintf(dir, sizeof(dir), "%s/db-archive", state_dir);
+    mkdir(dir, 0700);
+    snprintf(out, n, "%s/db-archive/%s-%lld", state_dir, name, (long long)time(NULL));
+    return rename(p->backups, out) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+/* Removes what is left of a database's files (the backups archived first). */
+static void remove_files(const struct jn_db_paths *p)
+{
+    jn_db_cgroup_remove(p->dir);
+    rm_tree(p->dir);
+    unlink(p->sock);
+    rmdir(p->run); /* in /tmp when the state path is long */
+}
+
+/* What a destroy job's thread needs, copied. */
+struct destroy_job {
+    struct jn_db_paths p;
+    int port;
+    pid_t pid;
+    bool running; /* it was running: a final backup is made */
+    char admin_pass[JN_DB_PASS_LEN + 1];
+    char final_id[JN_DB_BACKUP_ID_MAX];
+};
+
+static int destroy_job_work(struct db_job *j)
+{
+    struct destroy_job *k = j->arg;
+    struct jn_db_backup b;
+    char berr[512];
+    if (k->running &&
+        backup_run(j->db, &k->p, k->port, k->admin_pass, "final", &b, berr, sizeof(berr)) == 0)
+        snprintf(k->final_id, sizeof(k->final_id), "%s", b.id);
+    else
+        jn_warn("database %s: no final backup: %s", j->db,
+                k->running ? berr : "the server is not running");
+    pid_t pid = jn_db_server_is(k->pid, &k->p) ? k->pid : jn_db_server_find(&k->p);
+    if (pid > 0 && jn_db_server_stop(pid, &k->p, 30000) < 0) {
+        snprintf(j->err, sizeof(j->err),
+                 "mariadbd (pid %d) of database '%s' did not stop; the database is kept",
+                 (int)pid, j->db);
+        return JN_ETIMEDOUT;
+    }
+    jn_fault_point("db:destroy-after-stop");
+    return 0;
+}
+
+/* Control thread: the row goes first, then the files; a daemon killed in
+ * between leaves a directory no row names, removed at the next start. */
+static void destroy_job_done(struct db_job *j)
+{
+    struct destroy_job *k = j->arg;
+    struct jn_dbs *m = j->m;
+    struct db_rt *d = db_find(m, j->db);
+    int r = j->r;
+    /* The attachments as they are now (a detach may have come meanwhile);
+     * the row's delete takes them along. */
+    struct jn_store_db_attach *v;
+    int n = jn_store_db_attachments(m->st, j->db, &v);
+    if (r == 0 && (r = jn_store_db_delete(m->st, j->db)) < 0)
+        snprintf(j->err, sizeof(j->err), "the state store failed (see the daemon's log)");
+    if (r < 0) {
+        /* Kept: supervision starts its server again. */
+        if (d)
+            d->destroying = false;
+        j->status = jn_dbs_http_status(r);
+        free(v);
+        explicit_bzero(k, sizeof(*k));
+        free(k);
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        jn_db_env_remove(m->state_dir, v[i].app);
+    free(v);
+    char archive[JN_DB_PATH_MAX + 128];
+    if (archive_backups(m->state_dir, j->db, &k->p, archive, sizeof(archive)) < 0)
+        jn_warn("database %s: cannot keep its backups in %s: %s", j->db, archive,
+                strerror(errno));
+    remove_files(&k->p);
+    if (d) {
+        rt_unlink(m, d);
+        rt_free(d);
+    }
+    jn_notice("database %s: destroyed (backups kept in %s)", j->db, archive);
+    j->status = 200;
+    j->result = cJSON_CreateObject();
+    cJSON_AddStringToObject(j->result, "deleted", "database");
+    cJSON_AddStringToObject(j->result, "name", j->db);
+    if (k->final_id[0])
+        cJSON_AddStringToObject(j->result, "final_backup", k->final_id);
+    explicit_bzero(k, sizeof(*k));
+    free(k);
+}
+
+int jn_dbs_destroy(struct jn_dbs *m, const char *name, bool force, int *job_id, char *err,
                size_t errlen)
 {
     struct db_rt *d = db_find(m, name);
-    final_id[0] = '\0';
     if (!d) {
         snprintf(err, errlen, "database '%.64s' does not exist (see: jern db ls)", name);
         return JN_ENOTFOUND;
@@ -859,43 +976,77 @@ int db_destroy(struct jn_dbs *m, const char *name, bool force, char *final_id, c
         free(v);
         return JN_EEXIST;
     }
-    /* The final backup: kept in STATE/db-archive after the rest is gone. */
-    struct jn_db_backup b;
-    char berr[512];
-    if (d->state == DB_RUNNING &&
-        backup_run(name, &d->p, d->row.port, d->admin_pass, "final", &b, berr, sizeof(berr)) == 0)
-        snprintf(final_id, JN_DB_BACKUP_ID_MAX, "%s", b.id);
-    else
-        jn_warn("database %s: no final backup: %s", name,
-                d->state == DB_RUNNING ? berr : "the server is not running");
-    int r = jn_store_db_delete(m->st, name);
+    free(v);
+    struct destroy_job *k = jn_calloc(1, sizeof(*k));
+    k->p = d->p;
+    k->port = d->row.port;
+    k->pid = d->pid;
+    k->running = d->state == DB_RUNNING;
+    snprintf(k->admin_pass, sizeof(k->admin_pass), "%s", d->admin_pass);
+    struct db_job *j = jn_calloc(1, sizeof(*j));
+    j->kind = "destroy";
+    snprintf(j->db, sizeof(j->db), "%s", name);
+    j->work = destroy_job_work;
+    j->done = destroy_job_done;
+    j->arg = k;
+    int r = db_job_start(m, j, err, errlen);
     if (r < 0) {
-        free(v);
-        snprintf(err, errlen, "the state store failed (see the daemon's log)");
+        explicit_bzero(k, sizeof(*k));
+        free(k);
+        free(j);
         return r;
     }
-    for (int i = 0; i < n; i++)
-        jn_db_env_remove(m->state_dir, v[i].app);
-    free(v);
+    /* From here the tick leaves it alone: no restart of the server the job stops. */
     db_drop_conn(d);
-    pid_t pid = d->pid > 0 && jn_db_server_is(d->pid, &d->p) ? d->pid : jn_db_server_find(&d->p);
-    if (pid > 0)
-        jn_db_server_stop(pid, &d->p, 30000);
-    char archive[JN_DB_PATH_MAX + 128];
-    snprintf(archive, sizeof(archive), "%s/db-archive", m->state_dir);
-    mkdir(archive, 0700);
-    time_t now = time(NULL);
-    snprintf(archive, sizeof(archive), "%s/db-archive/%s-%lld", m->state_dir, name,
-             (long long)now);
-    if (rename(d->p.backups, archive) < 0)
-        jn_warn("database %s: cannot keep its backups in %s: %s", name, archive, strerror(errno));
-    rm_tree(d->p.dir);
-    unlink(d->p.sock);
-    rmdir(d->p.run); /* in /tmp when the state path is long */
-    rt_unlink(m, d);
-    rt_free(d);
-    jn_notice("database %s: destroyed (backups kept in %s)", name, archive);
+    d->destroying = true;
+    *job_id = j->id;
     return 0;
+}
+
+void db_sweep_unfinished(struct jn_dbs *m)
+{
+    char parent[JN_DB_PATH_MAX + 8];
+    snprintf(parent, sizeof(parent), "%s/db", m->state_dir);
+    DIR *dir = opendir(parent);
+    if (!dir)
+        return;
+    struct dirent *e;
+    while ((e = readdir(dir))) {
+        struct stat sb;
+        char full[JN_DB_PATH_MAX + 300];
+        snprintf(full, sizeof(full), "%s/%s", parent, e->d_name);
+        /* env/ holds the attached apps' variables; other names are no database. */
+        if (!jn_db_name_ok(e->d_name) || strcmp(e->d_name, "env") == 0 ||
+            lstat(full, &sb) < 0 || !S_ISDIR(sb.st_mode) ||
+            jn_store_db_get(m->st, e->d_name, NULL) != JN_ENOTFOUND)
+            continue;
+        struct jn_db_paths p;
+        jn_db_paths(m->state_dir, e->d_name, &p);
+        pid_t pid = jn_db_server_find(&p);
+        if (pid > 0)
+            jn_db_server_stop(pid, &p, 30000);
+        if (pid > 0 && jn_db_server_is(pid, &p)) {
+            jn_error("database %s: an unfinished create left mariadbd pid %d, which does not "
+                     "stop; %s is left as it is",
+                     e->d_name, (int)pid, p.dir);
+            continue;
+        }
+        char archive[JN_DB_PATH_MAX + 128];
+        struct jn_db_backup *b;
+        int nb = jn_db_backup_list(p.backups, &b);
+        free(b);
+        if (nb > 0 && archive_backups(m->state_dir, e->d_name, &p, archive, sizeof(archive)) < 0) {
+            jn_error("database %s: cannot move the backups of %s to %s (%s); it is left as it is",
+                     e->d_name, p.dir, archive, strerror(errno));
+            continue;
+        }
+        remove_files(&p);
+        jn_warn("database %s: removed %s, left by a create or destroy that the daemon did not "
+                "finish (no database of that name is recorded)%s%s",
+                e->d_name, p.dir, nb > 0 ? "; its backups are kept in " : "",
+                nb > 0 ? archive : "");
+    }
+    closedir(dir);
 }
 
 static void tick_cb(struct jn_loop *loop, struct jn_timer *t)
@@ -905,6 +1056,8 @@ static void tick_cb(struct jn_loop *loop, struct jn_timer *t)
     if (++m->ticks % 4 == 0)
         db_sweep_orphans(m);
     for (struct db_rt *d = m->dbs; d; d = d->next) {
+        if (d->destroying)
+            continue;
         db_supervise_one(m, d, now);
         db_scheduled_backup(m, d, now);
     }
@@ -924,6 +1077,7 @@ struct jn_dbs *jn_dbs_new(struct jn_loop *loop, struct jn_store *st, const char 
 
 void jn_dbs_start(struct jn_dbs *m)
 {
+    db_sweep_unfinished(m);
     struct jn_store_db *rows;
     int n = jn_store_db_list(m->st, &rows);
     int64_t now = jn_now_ms();

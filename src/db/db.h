@@ -4,8 +4,12 @@
  * start (never a second server on a datadir), restarts crashed ones, attaches
  * apps (a database and a user each; the app's next instance gets
  * DATABASE_URL), makes scheduled backups and restores. Control thread only;
- * the long operations (create, attach, backup, restore) run as jobs on
- * threads of their own (jobs.c) and report back through the loop.
+ * the long operations (create, attach, backup, restore, destroy) run as jobs
+ * on threads of their own (jobs.c) and report back through the loop.
+ *
+ * Errors: a negative code with a message for the user in err (naming the
+ * thing and the fix); jn_dbs_http_status maps the code to 400, 404, 409, 501
+ * or 500. Nothing is started or changed when a call fails.
  */
 #ifndef JN_DB_DB_H
 #define JN_DB_DB_H
@@ -16,8 +20,7 @@
 struct jn_loop;
 struct jn_store;
 struct jn_dbs;
-struct jn_api_req;
-struct jn_api_resp;
+struct cJSON;
 
 /* A manager for the databases in st, files under state_dir (borrowed, must
  * outlive it). Nothing starts until jn_dbs_start. */
@@ -33,5 +36,49 @@ void jn_dbs_free(struct jn_dbs *m);
 /* Appends each database's figures in Prometheus text (state, connections,
  * queries/s, buffer pool hit rate). Never a password. */
 void jn_dbs_metrics(struct jn_dbs *m, struct jn_buf *out);
+
+/* The HTTP status of an error code from the calls below. */
+int jn_dbs_http_status(int r);
+
+/* What a create needs; port 0 picks a free one. */
+struct jn_db_create {
+    const char *name;
+    int64_t memory_mb;
+    bool dedicated;
+    int port;
+    const char *image; /* NULL: Debian's mariadbd as a process */
+};
+
+/* The long operations start a job and answer its id (*job_id; follow it with
+ * jn_dbs_job_json), or an error. */
+int jn_dbs_create(struct jn_dbs *m, const struct jn_db_create *c, int *job_id, char *err,
+                  size_t errlen);
+/* Refused while attached unless force. The job keeps a final backup, stops
+ * the server, then (control thread) deletes the row and the files. */
+int jn_dbs_destroy(struct jn_dbs *m, const char *name, bool force, int *job_id, char *err,
+                   size_t errlen);
+/* A database and a user for app; its next instance gets DATABASE_URL. */
+int jn_dbs_attach(struct jn_dbs *m, const char *name, const char *app, int *job_id, char *err,
+                  size_t errlen);
+/* A manual backup (never pruned). */
+int jn_dbs_backup(struct jn_dbs *m, const char *name, int *job_id, char *err, size_t errlen);
+/* Loads backup id into name, or into a new database to (NULL: none). */
+int jn_dbs_restore(struct jn_dbs *m, const char *name, const char *id, const char *to,
+                   int *job_id, char *err, size_t errlen);
+
+/* Immediate: drops app's user (its rows stay) and its DATABASE_URL. */
+int jn_dbs_detach(struct jn_dbs *m, const char *name, const char *app, char *err, size_t errlen);
+/* Automatic backups every every_s seconds (0: off), keeping the newest keep. */
+int jn_dbs_schedule(struct jn_dbs *m, const char *name, int64_t every_s, int keep, char *err,
+                    size_t errlen);
+
+/* JSON views for the API, owned by the caller; NULL when no database (or
+ * job) has that name (id). Only jn_dbs_url_json holds passwords. */
+struct cJSON *jn_dbs_list_json(struct jn_dbs *m); /* {"databases": [...], "jobs": [running]} */
+struct cJSON *jn_dbs_json(struct jn_dbs *m, const char *name);
+struct cJSON *jn_dbs_config_json(struct jn_dbs *m, const char *name);
+struct cJSON *jn_dbs_url_json(struct jn_dbs *m, const char *name);
+struct cJSON *jn_dbs_backups_json(struct jn_dbs *m, const char *name);
+struct cJSON *jn_dbs_job_json(struct jn_dbs *m, int id);
 
 #endif

@@ -29,22 +29,23 @@ struct db_rt {
     struct jn_db_status last;
     int64_t last_ms;
     double qps, hit_rate; /* hit_rate < 0: no reads yet */
+    char version[64];     /* the server's, once it answered */
+    int64_t size_bytes, size_ms; /* the directory's size on disk, when measured */
     int64_t next_backup_ms;
+    bool destroying; /* a destroy job runs: not supervised, shown as "destroying" */
     struct db_rt *next;
 };
 
-/* A long operation (create, attach, backup, restore) runs on a thread of its
+/* A long operation (create, attach, backup, restore, destroy) runs on a thread of its
  * own (jobs.c): work() there, touching no store and no list of the manager;
  * then done() on the control thread, which writes the store, links what was
  * made and sets the outcome. One job per database at a time. */
-/* The HTTP status of a manager error: 400, 404, 409, else 500. */
-int db_http_status(int r);
 
 enum db_job_state { DB_JOB_RUNNING, DB_JOB_DONE, DB_JOB_FAILED };
 
 struct db_job {
     int id;
-    const char *kind;             /* "create", "attach", "backup", "restore" (static) */
+    const char *kind;             /* "create", "attach", "backup", "restore", "destroy" */
     char db[JN_STORE_NAME_MAX];   /* the database it works on */
     char db2[JN_STORE_NAME_MAX];  /* restore --to: the one it creates; "" none */
     int port;                     /* a port it takes for a new server; 0 none */
@@ -88,29 +89,13 @@ bool db_jobs_stop(struct jn_dbs *m);
 void db_jobs_free(struct jn_dbs *m);
 struct cJSON *db_job_json(const struct db_job *j);
 
-/* What a create needs; port 0 picks a free one. */
-struct db_create {
-    const char *name;
-    int64_t memory_mb;
-    bool dedicated;
-    int port;
-    const char *image; /* NULL: Debian's mariadbd as a process */
-};
-
-/* The long operations answer with a started job (*job_id) or an error. */
-int db_create(struct jn_dbs *m, const struct db_create *c, int *job_id, char *err, size_t errlen);
-int db_destroy(struct jn_dbs *m, const char *name, bool force, char *final_id, char *err,
-               size_t errlen);
-int db_attach(struct jn_dbs *m, const char *name, const char *app, int *job_id, char *err,
-              size_t errlen);
-int db_detach(struct jn_dbs *m, const char *name, const char *app, char *err, size_t errlen);
 /* A backup job of d (kind "manual" or "auto": the latter prunes after). */
 int db_backup_job(struct jn_dbs *m, struct db_rt *d, const char *kind, int *job_id, char *err,
                   size_t errlen);
-int db_restore(struct jn_dbs *m, const char *name, const char *id, const char *to, int *job_id,
-               char *err, size_t errlen);
-int db_schedule(struct jn_dbs *m, const char *name, int64_t every_s, int keep, char *err,
-                size_t errlen);
+/* At start, before adopting: a directory under STATE/db that no database row
+ * names was left by a create (or destroy) the daemon did not live to finish:
+ * its server is stopped, its backups archived, the rest removed. */
+void db_sweep_unfinished(struct jn_dbs *m);
 struct db_rt *db_find(struct jn_dbs *m, const char *name);
 const char *db_state_name(enum db_state s);
 /* d as the API shows it (api.c). */

@@ -1,7 +1,7 @@
 /*
- * jobs.c: the database manager's jobs. A create, attach, backup or restore
- * takes seconds to minutes (mariadb-install-db, a first start, mariadb-dump,
- * a load), so it runs on a thread of its own while the control thread keeps
+ * jobs.c: the database manager's jobs. A create, attach, backup, restore or
+ * destroy takes seconds to minutes (mariadb-install-db, a first start,
+ * mariadb-dump, a load, a clean InnoDB shutdown), so it runs on a thread of its own while the control thread keeps
  * answering the admin API and supervising. The job's work() touches only its
  * own files, processes and connections; when it ends, the job hops back to
  * the control thread (jn_loop_post), where done() writes the store and links
@@ -21,7 +21,7 @@
 #define JOB_KEEP_MAX 64
 #define STOP_WAIT_MS 10000
 
-int db_http_status(int r)
+int jn_dbs_http_status(int r)
 {
     return r == JN_EBADINPUT      ? 400
            : r == JN_ENOTFOUND    ? 404

@@ -85,7 +85,7 @@ int jn_db_run(char *const argv[], const char *in_path, const char *out_path, con
     return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
-pid_t jn_db_spawn(char *const argv[], const char *log_path)
+pid_t jn_db_spawn(char *const argv[], const char *log_path, int cgroup_fd)
 {
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0)
@@ -106,6 +106,9 @@ pid_t jn_db_spawn(char *const argv[], const char *log_path)
                 dup2(log, 1);
                 dup2(log, 2);
             }
+            /* Before exec: every page the server touches is charged there. */
+            if (cgroup_fd >= 0 && write(cgroup_fd, "0", 1) != 1)
+                dprintf(2, "jern: cannot enter the memory cgroup: %s\n", strerror(errno));
             close_range(3, ~0u, 0);
             execvp(argv[0], argv);
             dprintf(2, "jern: cannot run %s: %s\n", argv[0], strerror(errno));

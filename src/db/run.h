@@ -16,8 +16,10 @@ int jn_db_run(char *const argv[], const char *in_path, const char *out_path, con
               int64_t timeout_ms);
 
 /* Starts argv detached (own session, re-parented to init, so it outlives the
- * daemon), stdout and stderr appended to log_path. Returns its pid or -errno. */
-pid_t jn_db_spawn(char *const argv[], const char *log_path);
+ * daemon), stdout and stderr appended to log_path. cgroup_fd >= 0: an open
+ * cgroup.procs the process enters before exec (a failure is written to the
+ * log, and it runs on). Returns its pid or -errno. */
+pid_t jn_db_spawn(char *const argv[], const char *log_path, int cgroup_fd);
 
 /* The last lines (at most max bytes) of path into out (size n), for messages. */
 void jn_db_tail(const char *path, char *out, size_t n);

@@ -6,6 +6,8 @@
  */
 #include "core/common.h"
 
+#include "core/log.h"
+#include "db/cgroup.h"
 #include "db/run.h"
 #include "db/server.h"
 
@@ -77,8 +79,8 @@ int jn_db_server_init(const struct jn_db_paths *p, char *err, size_t errlen)
     return 0;
 }
 
-pid_t jn_db_server_start(const struct jn_db_paths *p, const char *init_file, char *err,
-                         size_t errlen)
+pid_t jn_db_server_start(const struct jn_db_paths *p, const char *init_file, int64_t memory_mb,
+                         char *err, size_t errlen)
 {
     pid_t running = jn_db_server_find(p);
     if (running > 0) {
@@ -92,7 +94,14 @@ pid_t jn_db_server_start(const struct jn_db_paths *p, const char *init_file, cha
         snprintf(init, sizeof(init), "--init-file=%s", init_file);
         argv[2] = init;
     }
-    pid_t pid = jn_db_spawn(argv, p->log);
+    char cerr[512];
+    int cg = jn_db_cgroup_prepare(p->dir, memory_mb << 20, cerr, sizeof(cerr));
+    if (cg < 0)
+        jn_warn("database %s: --memory is not enforced (it sizes the configuration only): %s",
+                strrchr(p->dir, '/') + 1, cerr);
+    pid_t pid = jn_db_spawn(argv, p->log, cg);
+    if (cg >= 0)
+        close(cg);
     if (pid < 0)
         snprintf(err, errlen, "cannot start mariadbd: %s", jn_strerror(pid));
     return pid;

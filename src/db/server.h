@@ -33,9 +33,11 @@ void jn_db_paths(const char *state_dir, const char *name, struct jn_db_paths *p)
 int jn_db_server_init(const struct jn_db_paths *p, char *err, size_t errlen);
 
 /* Starts mariadbd on p->cnf, running init_file (SQL; NULL: none) before it
- * accepts connections. Returns the pid, or a negative code with err. */
-pid_t jn_db_server_start(const struct jn_db_paths *p, const char *init_file, char *err,
-                         size_t errlen);
+ * accepts connections, in a memory cgroup limited to memory_mb (cgroup.h;
+ * where none can be made it runs unlimited, with a warning in the log).
+ * Returns the pid, or a negative code with err. */
+pid_t jn_db_server_start(const struct jn_db_paths *p, const char *init_file, int64_t memory_mb,
+                         char *err, size_t errlen);
 
 /* True when pid exists and is not a zombie (it may not have exec'd yet). */
 bool jn_db_pid_alive(pid_t pid);

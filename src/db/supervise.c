@@ -38,6 +38,8 @@ static void refresh_status(struct db_rt *d, int64_t now)
         d->hit_rate = 1.0 - (double)s.pool_reads / (double)s.pool_read_requests;
     d->last = s;
     d->last_ms = now;
+    if (!d->version[0])
+        jn_db_version(c, d->version, sizeof(d->version));
 }
 
 void db_supervise_one(struct jn_dbs *m, struct db_rt *d, int64_t now)
@@ -65,7 +67,7 @@ void db_supervise_one(struct jn_dbs *m, struct db_rt *d, int64_t now)
             break;
         d->pid = jn_db_server_find(&d->p);
         if (d->pid <= 0)
-            d->pid = jn_db_server_start(&d->p, NULL, err, sizeof(err));
+            d->pid = jn_db_server_start(&d->p, NULL, d->row.memory_mb, err, sizeof(err));
         if (d->pid < 0) {
             jn_error("database %s: %s", d->row.name, err);
             db_set_state(m, d, DB_FAILED);
@@ -119,7 +121,7 @@ void db_sweep_orphans(struct jn_dbs *m)
         if (jn_store_app_get(m->st, v[i].app, NULL) != JN_ENOTFOUND)
             continue;
         char err[512];
-        if (db_detach(m, v[i].db, v[i].app, err, sizeof(err)) < 0)
+        if (jn_dbs_detach(m, v[i].db, v[i].app, err, sizeof(err)) < 0)
             jn_warn("database %s: detaching the destroyed app %s: %s", v[i].db, v[i].app, err);
     }
     free(v);

@@ -14,6 +14,8 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <time.h>
 
 /* The API range this client speaks: 1.25 brings NanoCpus; nothing newer than 1.43 is
@@ -26,6 +28,7 @@
 #define FRAME_MAX (64u << 10)     /* log frames are handed over in pieces this big */
 #define CALL_TIMEOUT_MS 60000L
 #define PULL_TIMEOUT_MS 1800000L
+#define BUILD_TIMEOUT_MS 3600000L
 
 struct docker {
     struct jn_driver base;
@@ -49,6 +52,9 @@ struct call {
     const char *path;          /* after the version prefix, e.g. "/containers/json" */
     bool unversioned;          /* GET /version, /_ping */
     const char *body;          /* JSON request body or NULL */
+    FILE *upload;              /* else a body read from this file (upload_size bytes) */
+    int64_t upload_size;
+    const char *upload_type; /* its Content-Type */
     const char *auth;          /* X-Registry-Auth value or NULL */
     long timeout_ms;           /* 0: CALL_TIMEOUT_MS; < 0: none */
     curl_write_callback write; /* streamed answer; NULL: collect into resp */
@@ -84,9 +90,16 @@ static int perform(struct docker *dk, struct call *c)
         curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, t);
     struct curl_slist *hdrs = NULL;
     char authhdr[4096];
+    char typehdr[128];
     if (c->body) {
         hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->body);
+    } else if (c->upload) {
+        snprintf(typehdr, sizeof(typehdr), "Content-Type: %s", c->upload_type);
+        hdrs = curl_slist_append(hdrs, typehdr);
+        curl_easy_setopt(h, CURLOPT_POST, 1L);
+        curl_easy_setopt(h, CURLOPT_READDATA, c->upload);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->upload_size);
     } else if (strcmp(c->method, "POST") == 0) {
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
     }
@@ -914,6 +927,146 @@ static int dk_logs(struct jn_driver *d, const char *id, const struct jn_logs_opt
     return rc;
 }
 
+/* ---- POST /build: the context as a tar, the output as JSON lines ---- */
+
+struct build_state {
+    const struct jn_build_spec *b;
+    struct jn_buf line, text;
+    char error[400];
+    char id[160]; /* aux.ID */
+    CURL *curl;
+    struct jn_buf errbody;
+};
+
+/* Hands each complete line of the build's text to the progress callback. */
+static void build_text(struct build_state *bs, const char *s, bool flush)
+{
+    for (; *s; s++) {
+        if (*s == '\n' || *s == '\r') {
+            const char *t = jn_buf_cstr(&bs->text);
+            if (t && *t && bs->b->progress)
+                bs->b->progress(bs->b->arg, t);
+            jn_buf_reset(&bs->text);
+        } else {
+            jn_buf_append(&bs->text, s, 1); /* a line over the cap is cut, not fatal */
+        }
+    }
+    const char *t = jn_buf_cstr(&bs->text);
+    if (flush && t && *t && bs->b->progress) {
+        bs->b->progress(bs->b->arg, t);
+        jn_buf_reset(&bs->text);
+    }
+}
+
+static void build_line(struct build_state *bs, const char *s)
+{
+    cJSON *j = cJSON_Parse(s);
+    const char *txt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "stream"));
+    if (txt)
+        build_text(bs, txt, false);
+    const char *e = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "error"));
+    if (!e)
+        e = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(j, "errorDetail"), "message"));
+    if (e && !bs->error[0])
+        snprintf(bs->error, sizeof(bs->error), "%s", e);
+    const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "aux"), "ID"));
+    if (id)
+        snprintf(bs->id, sizeof(bs->id), "%s", id);
+    cJSON_Delete(j);
+}
+
+static size_t build_write(char *p, size_t size, size_t n, void *arg)
+{
+    struct build_state *bs = arg;
+    size_t len = size * n;
+    long status = 0;
+    curl_easy_getinfo(bs->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status != 200) {
+        jn_buf_append(&bs->errbody, p, JN_MIN(len, jn_buf_avail(&bs->errbody) + 4096));
+        return len;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] == '\n') {
+            const char *s = jn_buf_cstr(&bs->line);
+            if (s && *s)
+                build_line(bs, s);
+            jn_buf_reset(&bs->line);
+        } else if (jn_buf_append(&bs->line, p + i, 1) < 0) {
+            return 0;
+        }
+    }
+    return len;
+}
+
+static int dk_build(struct jn_driver *d, const struct jn_build_spec *b, char *id, size_t idlen)
+{
+    struct docker *dk = (struct docker *)d;
+    if (!image_ref_ok(b->tag))
+        return jn_driver_fail(d, JN_EBADINPUT, "docker: build: \"%s\" is not an image name",
+                              b->tag);
+    FILE *f = fopen(b->context_tar, "rbe");
+    struct stat sb;
+    if (!f || fstat(fileno(f), &sb) < 0) {
+        int e = -errno;
+        if (f)
+            fclose(f);
+        return jn_driver_fail(d, e, "docker: build: cannot read the context %s: %s",
+                              b->context_tar, strerror(-e));
+    }
+    int rc = negotiate(dk);
+    if (rc < 0) {
+        fclose(f);
+        return rc;
+    }
+    char *et = curl_easy_escape(dk->curl, b->tag, 0), *ef = curl_easy_escape(dk->curl, b->dockerfile, 0);
+    char path[1024];
+    snprintf(path, sizeof(path), "/build?t=%s&dockerfile=%s&rm=1&forcerm=1", et, ef);
+    curl_free(et);
+    curl_free(ef);
+    struct build_state bs = {.b = b, .curl = dk->curl};
+    jn_buf_init(&bs.line, LINE_MAX_BYTES);
+    jn_buf_init(&bs.text, 4096);
+    jn_buf_init(&bs.errbody, 64 << 10);
+    struct call c = {.method = "POST",
+                     .path = path,
+                     .upload = f,
+                     .upload_size = sb.st_size,
+                     .upload_type = "application/x-tar",
+                     .timeout_ms = BUILD_TIMEOUT_MS,
+                     .write = build_write,
+                     .write_arg = &bs};
+    rc = perform(dk, &c);
+    fclose(f);
+    if (rc == 0 && c.status != 200) {
+        c.resp = &bs.errbody;
+        rc = fail_answer(dk, &c, "build");
+    } else if (rc == 0) {
+        const char *rest = jn_buf_cstr(&bs.line);
+        if (rest && *rest)
+            build_line(&bs, rest);
+        build_text(&bs, "", true);
+        if (bs.error[0])
+            rc = jn_driver_fail(d, JN_EBADINPUT, "docker: build %s: %s", b->tag, bs.error);
+    }
+    jn_buf_free(&bs.line);
+    jn_buf_free(&bs.text);
+    jn_buf_free(&bs.errbody);
+    if (rc == 0) {
+        /* The tag is what the engine keeps: its ID is the image's. */
+        struct jn_buf resp;
+        jn_buf_init(&resp, RESP_MAX);
+        rc = inspect_image(dk, b->tag, id, idlen, &resp);
+        jn_buf_free(&resp);
+        if (rc == JN_ENOTFOUND)
+            rc = jn_driver_fail(d, JN_EUPSTREAM,
+                                "docker: build %s reported success but the image is missing",
+                                b->tag);
+    }
+    return rc;
+}
+
 static void dk_destroy(struct jn_driver *d)
 {
     struct docker *dk = (struct docker *)d;
@@ -933,6 +1086,7 @@ static const struct jn_driver_ops docker_ops = {
     .list = dk_list,
     .logs = dk_logs,
     .pause = dk_pause,
+    .build = dk_build,
     .destroy = dk_destroy,
 };
 

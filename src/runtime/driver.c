@@ -100,6 +100,16 @@ int jn_driver_image_ensure(struct jn_driver *d, const char *image,
     return d->ops->image_ensure(d, image, auth, id, idlen);
 }
 
+int jn_driver_build(struct jn_driver *d, const struct jn_build_spec *b, char *id, size_t idlen)
+{
+    d->errmsg[0] = '\0';
+    if (!d->ops->build)
+        return jn_driver_fail(d, JN_EUNSUPPORTED,
+                              "%s: builds no images (deploy --build needs the container engine)",
+                              d->ops->name);
+    return d->ops->build(d, b, id, idlen);
+}
+
 int jn_driver_start(struct jn_driver *d, const struct jn_instance_spec *spec,
                     struct jn_instance *out)
 {

@@ -104,6 +104,16 @@ struct jn_instance {
     char daemon[64];    /* label jern.daemon, "" when absent */
 };
 
+/* An image build (docker: POST /build). */
+struct jn_build_spec {
+    const char *context_tar; /* path of a tar file of the build context */
+    const char *dockerfile;  /* its name inside the context: "Dockerfile", "Containerfile" */
+    const char *tag;         /* the image's name, e.g. "localhost/web:3f2a9c1d04be" */
+    /* Called with each line of the build's output (may be NULL). */
+    void (*progress)(void *arg, const char *line);
+    void *arg;
+};
+
 enum jn_log_stream { JN_STREAM_STDOUT = 1, JN_STREAM_STDERR = 2 };
 
 /* Receives log data: whole lines for exec, engine frames for docker (usually whole
@@ -134,6 +144,8 @@ struct jn_driver_ops {
     int (*logs)(struct jn_driver *d, const char *id, const struct jn_logs_opts *opts,
                 jn_log_sink sink, void *arg);
     int (*pause)(struct jn_driver *d, const char *id, bool pause);
+    /* NULL: the driver builds no images. */
+    int (*build)(struct jn_driver *d, const struct jn_build_spec *b, char *id, size_t idlen);
     void (*destroy)(struct jn_driver *d);
 };
 
@@ -216,6 +228,12 @@ int jn_driver_version(struct jn_driver *d, char *out, size_t len);
  * the image ID ("sha256:...") into id. exec: returns JN_EUNSUPPORTED. */
 int jn_driver_image_ensure(struct jn_driver *d, const char *image,
                            const struct jn_registry_auth *auth, char *id, size_t idlen);
+
+/* Builds an image from b (its output to b->progress line by line) and tags
+ * it; the image ID ("sha256:...") into id. JN_EUNSUPPORTED for a driver that
+ * runs no images; JN_EBADINPUT when the build itself failed (errmsg holds
+ * the build's error). */
+int jn_driver_build(struct jn_driver *d, const struct jn_build_spec *b, char *id, size_t idlen);
 
 /* Creates and starts an instance; fills out (may be NULL). On failure nothing is left
  * behind. JN_EEXIST when the name is taken, JN_EBADINPUT for an invalid spec. */

@@ -58,6 +58,33 @@ def test_dashboard_in_chromium(d, tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+def test_databases_page_in_chromium(d, tmp_path):
+    """/ui/databases: each database with engine, size, attached apps and last
+    backup, and its backups, from a real mariadbd."""
+    if not shutil.which("mariadbd"):
+        pytest.skip("mariadb-server is not installed")
+    r = d.jern("db", "create", "uidb", "--memory", "256M")
+    assert r.returncode == 0, r.stderr
+    try:
+        assert d.jern("create", "shop").returncode == 0
+        assert d.jern("db", "attach", "uidb", "shop").returncode == 0
+        r = d.jern("db", "backup", "uidb", "--json")
+        assert r.returncode == 0, r.stderr
+        import json
+        backup = json.loads(r.stdout)["id"]
+        shots = os.environ.get("JERN_UI_SHOTS", str(tmp_path))
+        env = dict(os.environ, ADMIN_URL=d.admin_url, TOKEN=TOKEN, DB="uidb", APP="shop",
+                   BACKUP=backup, SHOTS=shots, CHROMIUM=CHROMIUM)
+        t = time.time()
+        r = subprocess.run(["node", str(NODE_DIR / "databases.test.js")], cwd=str(NODE_DIR),
+                           env=env, capture_output=True, text=True, timeout=60)
+        print(r.stdout, r.stderr, f"browser scenario: {time.time() - t:.1f} s", sep="\n")
+        assert r.returncode == 0, r.stdout + r.stderr
+    finally:
+        r = d.jern("db", "destroy", "uidb", "--force")
+        assert r.returncode == 0, r.stderr
+
+
 def rss_kb(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:

@@ -1,14 +1,14 @@
 /*
  * databases.c: the /v1/databases and /v1/db-jobs routes (docs/API.md,
  * docs/DATABASES.md). Each handler checks its whole input before it starts
- * anything; create, attach, backup and restore answer 202 with a job of the
+ * anything; create, attach, backup, restore and destroy answer 202 with a job of the
  * database manager (db/jobs.c). Passwords appear only in GET .../url.
  */
 #include "core/common.h"
 
 #include "control/api/api.h"
-#include "db/db_int.h"
-#include "db/env.h"
+#include "db/conf.h"
+#include "db/db.h"
 
 #include <cjson/cJSON.h>
 
@@ -23,53 +23,24 @@ struct call {
 
 static void send_err(struct jn_api_resp *resp, int r, const char *err)
 {
-    jn_api_error(resp, db_http_status(r), "%s", *err ? err : jn_strerror(r));
+    jn_api_error(resp, jn_dbs_http_status(r), "%s", *err ? err : jn_strerror(r));
 }
 
 /* 202: the job started; the client follows GET /v1/db-jobs/ID. */
 static void send_job(struct call *c, int id)
 {
-    struct db_job *j = db_job_find(c->m, id);
-    jn_api_send_json(c->resp, 202, db_job_json(j));
+    jn_api_send_json(c->resp, 202, jn_dbs_job_json(c->m, id));
 }
 
-cJSON *db_json(struct jn_dbs *m, struct db_rt *d)
+/* 200 with a view of the database :name, or 404. */
+static void send_view(struct call *c, cJSON *(*view)(struct jn_dbs *m, const char *name))
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "name", d->row.name);
-    cJSON_AddStringToObject(o, "state", db_state_name(d->state));
-    cJSON_AddNumberToObject(o, "pid", d->pid > 0 ? d->pid : 0);
-    cJSON_AddStringToObject(o, "host", "127.0.0.1");
-    cJSON_AddNumberToObject(o, "port", d->row.port);
-    cJSON_AddNumberToObject(o, "memory_mb", (double)d->row.memory_mb);
-    cJSON_AddBoolToObject(o, "dedicated", d->row.dedicated);
-    cJSON_AddNumberToObject(o, "restarts", d->restarts);
-    cJSON_AddNumberToObject(o, "connections", (double)d->last.threads_connected);
-    cJSON_AddNumberToObject(o, "queries_per_s", d->qps);
-    if (d->hit_rate >= 0)
-        cJSON_AddNumberToObject(o, "buffer_pool_hit_rate", d->hit_rate);
+    cJSON *o = view(c->m, c->name);
+    if (o)
+        jn_api_send_json(c->resp, 200, o);
     else
-        cJSON_AddNullToObject(o, "buffer_pool_hit_rate");
-    cJSON_AddNumberToObject(o, "backup_every_s", (double)d->row.backup_every_s);
-    cJSON_AddNumberToObject(o, "backup_keep", d->row.backup_keep);
-    cJSON_AddNumberToObject(o, "created_at", (double)d->row.created_at);
-    cJSON *apps = cJSON_AddArrayToObject(o, "apps");
-    struct jn_store_db_attach *v;
-    int n = jn_store_db_attachments(m->st, d->row.name, &v);
-    for (int i = 0; i < n; i++)
-        cJSON_AddItemToArray(apps, cJSON_CreateString(v[i].app));
-    free(v);
-    return o;
-}
-
-/* The database the path names, or NULL after a 404. */
-static struct db_rt *named(struct call *c)
-{
-    struct db_rt *d = db_find(c->m, c->name);
-    if (!d)
         jn_api_error(c->resp, 404, "database '%.64s' does not exist (see: jern db ls)",
                      c->name);
-    return d;
 }
 
 static const char *str_field(struct call *c, const char *key, bool required, bool *ok)
@@ -103,15 +74,7 @@ static bool int_field(struct call *c, const char *key, int64_t lo, int64_t hi, i
 
 static void h_list(struct call *c)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON *arr = cJSON_AddArrayToObject(o, "databases");
-    for (struct db_rt *d = c->m->dbs; d; d = d->next)
-        cJSON_AddItemToArray(arr, db_json(c->m, d));
-    cJSON *jobs = cJSON_AddArrayToObject(o, "jobs"); /* the running ones */
-    for (struct db_job *j = c->m->jobs; j; j = j->next)
-        if (j->state == DB_JOB_RUNNING)
-            cJSON_AddItemToArray(jobs, db_job_json(j));
-    jn_api_send_json(c->resp, 200, o);
+    jn_api_send_json(c->resp, 200, jn_dbs_list_json(c->m));
 }
 
 static void h_create(struct call *c)
@@ -149,14 +112,14 @@ static void h_create(struct call *c)
                      image);
         return;
     }
-    struct db_create dc = {.name = name,
+    struct jn_db_create dc = {.name = name,
                            .memory_mb = mem,
                            .dedicated = cJSON_IsTrue(ded),
                            .port = (int)port,
                            .image = image};
     char err[1024] = "";
     int id;
-    int r = db_create(c->m, &dc, &id, err, sizeof(err));
+    int r = jn_dbs_create(c->m, &dc, &id, err, sizeof(err));
     if (r < 0)
         send_err(c->resp, r, err);
     else
@@ -165,9 +128,7 @@ static void h_create(struct call *c)
 
 static void h_show(struct call *c)
 {
-    struct db_rt *d = named(c);
-    if (d)
-        jn_api_send_json(c->resp, 200, db_json(c->m, d));
+    send_view(c, jn_dbs_json);
 }
 
 static void h_destroy(struct call *c)
@@ -177,48 +138,18 @@ static void h_destroy(struct call *c)
         jn_api_error(c->resp, 400, "field 'force' must be true or false");
         return;
     }
-    char err[1024] = "", final_id[JN_DB_BACKUP_ID_MAX];
-    int r = db_destroy(c->m, c->name, cJSON_IsTrue(force), final_id, err, sizeof(err));
-    if (r < 0) {
+    char err[1024] = "";
+    int id;
+    int r = jn_dbs_destroy(c->m, c->name, cJSON_IsTrue(force), &id, err, sizeof(err));
+    if (r < 0)
         send_err(c->resp, r, err);
-        return;
-    }
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "deleted", "database");
-    cJSON_AddStringToObject(o, "name", c->name);
-    if (final_id[0])
-        cJSON_AddStringToObject(o, "final_backup", final_id);
-    jn_api_send_json(c->resp, 200, o);
+    else
+        send_job(c, id);
 }
 
 static void h_config(struct call *c)
 {
-    struct db_rt *d = named(c);
-    if (!d)
-        return;
-    struct jn_db_conf_line lines[JN_DB_CONF_MAX_LINES];
-    char err[512];
-    int n = db_conf_lines(d, lines, JN_ARRAY_LEN(lines), err, sizeof(err));
-    if (n < 0) {
-        jn_api_error(c->resp, 500, "%s", err);
-        return;
-    }
-    struct jn_buf text;
-    jn_buf_init(&text, 256 * 1024);
-    jn_db_conf_render(lines, n, &text);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "name", d->row.name);
-    cJSON_AddStringToObject(o, "config", jn_buf_cstr(&text));
-    jn_buf_free(&text);
-    cJSON *arr = cJSON_AddArrayToObject(o, "lines");
-    for (int i = 0; i < n; i++) {
-        cJSON *l = cJSON_CreateObject();
-        cJSON_AddStringToObject(l, "key", lines[i].key);
-        cJSON_AddStringToObject(l, "value", lines[i].value);
-        cJSON_AddStringToObject(l, "reason", lines[i].reason);
-        cJSON_AddItemToArray(arr, l);
-    }
-    jn_api_send_json(c->resp, 200, o);
+    send_view(c, jn_dbs_config_json);
 }
 
 static void h_attach(struct call *c)
@@ -229,7 +160,7 @@ static void h_attach(struct call *c)
         return;
     char err[1024] = "";
     int id;
-    int r = db_attach(c->m, c->name, app, &id, err, sizeof(err));
+    int r = jn_dbs_attach(c->m, c->name, app, &id, err, sizeof(err));
     if (r < 0)
         send_err(c->resp, r, err);
     else
@@ -239,7 +170,7 @@ static void h_attach(struct call *c)
 static void h_detach(struct call *c)
 {
     char err[1024] = "";
-    int r = db_detach(c->m, c->name, jn_api_param(c->api, "app"), err, sizeof(err));
+    int r = jn_dbs_detach(c->m, c->name, jn_api_param(c->api, "app"), err, sizeof(err));
     if (r < 0) {
         send_err(c->resp, r, err);
         return;
@@ -252,82 +183,31 @@ static void h_detach(struct call *c)
 
 static void h_url(struct call *c)
 {
-    struct db_rt *d = named(c);
-    if (!d)
-        return;
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "name", d->row.name);
-    char url[512];
-    snprintf(url, sizeof(url), "mysql://%s:%s@127.0.0.1:%d/", JN_DB_ADMIN_USER, d->admin_pass,
-             d->row.port);
-    cJSON_AddStringToObject(o, "admin_url", url);
-    cJSON *apps = cJSON_AddArrayToObject(o, "apps");
-    struct jn_store_db_attach *v;
-    int n = jn_store_db_attachments(c->m->st, d->row.name, &v);
-    for (int i = 0; i < n; i++) {
-        cJSON *a = cJSON_CreateObject();
-        cJSON_AddStringToObject(a, "app", v[i].app);
-        if (jn_db_env_get(c->m->state_dir, v[i].app, "DATABASE_URL", url, sizeof(url)) == 0)
-            cJSON_AddStringToObject(a, "url", url);
-        cJSON_AddItemToArray(apps, a);
-    }
-    free(v);
-    explicit_bzero(url, sizeof(url));
-    jn_api_send_json(c->resp, 200, o);
-}
-
-cJSON *db_backup_json(const struct jn_db_backup *b)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "id", b->id);
-    cJSON_AddNumberToObject(o, "size", (double)b->size);
-    cJSON_AddNumberToObject(o, "created_at", (double)b->created_at);
-    cJSON_AddBoolToObject(o, "automatic", b->automatic);
-    return o;
+    send_view(c, jn_dbs_url_json);
 }
 
 static void h_backups(struct call *c)
 {
-    struct db_rt *d = named(c);
-    if (!d)
-        return;
-    struct jn_db_backup *v;
-    int n = jn_db_backup_list(d->p.backups, &v);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "name", d->row.name);
-    cJSON_AddNumberToObject(o, "backup_every_s", (double)d->row.backup_every_s);
-    cJSON_AddNumberToObject(o, "backup_keep", d->row.backup_keep);
-    cJSON *arr = cJSON_AddArrayToObject(o, "backups");
-    for (int i = 0; i < n; i++)
-        cJSON_AddItemToArray(arr, db_backup_json(&v[i]));
-    free(v);
-    jn_api_send_json(c->resp, 200, o);
+    send_view(c, jn_dbs_backups_json);
 }
 
 /* {} makes a backup now; {"every_s": N, "keep": K} sets the schedule. */
 static void h_backup(struct call *c)
 {
-    struct db_rt *d = named(c);
-    if (!d)
-        return;
     int64_t every = -1, keep = 0;
     if (!int_field(c, "every_s", 0, 366 * 86400, &every) || !int_field(c, "keep", 0, 10000, &keep))
         return;
     char err[1024] = "";
+    int r, id;
     if (every >= 0) {
-        int r = db_schedule(c->m, d->row.name, every, (int)keep, err, sizeof(err));
-        if (r < 0)
-            send_err(c->resp, r, err);
-        else
+        r = jn_dbs_schedule(c->m, c->name, every, (int)keep, err, sizeof(err));
+        if (r == 0)
             h_backups(c);
-        return;
+    } else if ((r = jn_dbs_backup(c->m, c->name, &id, err, sizeof(err))) == 0) {
+        send_job(c, id);
     }
-    int id;
-    int r = db_backup_job(c->m, d, "manual", &id, err, sizeof(err));
     if (r < 0)
         send_err(c->resp, r, err);
-    else
-        send_job(c, id);
 }
 
 static void h_restore(struct call *c)
@@ -339,7 +219,7 @@ static void h_restore(struct call *c)
         return;
     char err[1024] = "";
     int job;
-    int r = db_restore(c->m, c->name, id, to, &job, err, sizeof(err));
+    int r = jn_dbs_restore(c->m, c->name, id, to, &job, err, sizeof(err));
     if (r < 0)
         send_err(c->resp, r, err);
     else
@@ -386,14 +266,14 @@ static void r_job(struct jn_api_call *c)
     const char *s = jn_api_param(c, "id");
     char *end;
     long id = strtol(s, &end, 10);
-    struct db_job *j =
-        *s && !*end && id > 0 && id < INT32_MAX ? db_job_find(c->api->dbs, (int)id) : NULL;
+    cJSON *j =
+        *s && !*end && id > 0 && id < INT32_MAX ? jn_dbs_job_json(c->api->dbs, (int)id) : NULL;
     if (!j) {
         jn_api_error(c->resp, 404,
                      "database job '%.32s' does not exist (jobs are kept 10 minutes)", s);
         return;
     }
-    jn_api_send_json(c->resp, 200, db_job_json(j));
+    jn_api_send_json(c->resp, 200, j);
 }
 
 const struct jn_route jn_database_routes[] = {

@@ -10,6 +10,7 @@
 #include "control/api/api.h"
 #include "control/cluster/cluster.h"
 #include "control/control.h"
+#include "control/deploy/build.h"
 #include "control/deploy/deploy.h"
 #include "control/scale/autoscale.h"
 #include "runtime/driver.h"
@@ -365,9 +366,9 @@ static void post_deploy(struct jn_api_call *c)
     struct jn_api_resp *resp = c->resp;
     const char *app = jn_api_param(c, "app");
     static const char *const allowed[] = {
-        "image",          "command",       "port",       "env",  "volumes",
-        "instances",      "health",        "memory",     "cpus", "workdir",
-        "health_timeout", "registry_auth", "listen_fds", NULL};
+        "image",          "command",       "build",      "ref",  "port",
+        "env",            "volumes",       "instances",  "health", "memory",
+        "cpus",           "workdir",       "health_timeout", "registry_auth", "listen_fds", NULL};
     cJSON *b = jn_api_body(c, allowed, false);
     if (!b)
         return;
@@ -375,11 +376,28 @@ static void post_deploy(struct jn_api_call *c)
     const cJSON *image = cJSON_GetObjectItemCaseSensitive(b, "image");
     const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(b, "command");
     const cJSON *auth = cJSON_GetObjectItemCaseSensitive(b, "registry_auth");
-    char err[512] = "";
+    const cJSON *build = cJSON_GetObjectItemCaseSensitive(b, "build");
+    const cJSON *ref = cJSON_GetObjectItemCaseSensitive(b, "ref");
+    char err[1024] = "", built[600] = "";
     struct jn_store *st = store(c);
-    if (!image == !cmd) {
-        jn_api_error(resp, 400, "give exactly one of --image IMAGE or --cmd \"COMMAND\"");
+    if ((image != NULL) + (cmd != NULL) + (build != NULL) != 1) {
+        jn_api_error(resp, 400,
+                     "give exactly one of --image IMAGE, --cmd \"COMMAND\" or --build DIR");
         goto out;
+    }
+    if ((ref && !build) || (build && !cJSON_IsString(build)) || (ref && !cJSON_IsString(ref))) {
+        jn_api_error(resp, 400, "\"build\" (a directory) and \"ref\" (a git revision, with "
+                                "\"build\" only) must be strings");
+        goto out;
+    }
+    struct jn_build_src src;
+    if (build) {
+        if (jn_build_resolve(build->valuestring, ref ? ref->valuestring : NULL, &src, err,
+                             sizeof(err)) < 0) {
+            jn_api_error(resp, 400, "%s", err);
+            goto out;
+        }
+        snprintf(built, sizeof(built), "localhost/%s:%s", app, src.tag);
     }
     if (image && (!cJSON_IsString(image) || !image_ok(image->valuestring))) {
         jn_api_error(resp, 400,
@@ -404,10 +422,19 @@ static void post_deploy(struct jn_api_call *c)
     int64_t serving = 0;
     bool exists = jn_store_app_serving(st, app, &serving, &scale) == 0;
     instances = scale > 0 ? scale : 1;
-    const struct jn_driver_kind *kind = jn_driver_kind_for(image != NULL);
+    const struct jn_driver_kind *kind = jn_driver_kind_for(image != NULL || build != NULL);
     if (!(spec = deploy_spec(b, kind, &instances, resp)) || !(env = deploy_env(b, resp)))
         goto out;
     cJSON_AddNumberToObject(spec, "instances", instances);
+    if (build) {
+        cJSON *bo = cJSON_AddObjectToObject(spec, "build");
+        cJSON_AddStringToObject(bo, "context", src.context);
+        if (src.commit[0]) {
+            cJSON_AddStringToObject(bo, "ref", src.ref);
+            cJSON_AddStringToObject(bo, "commit", src.commit);
+        }
+        cJSON_AddStringToObject(bo, "dockerfile", src.dockerfile);
+    }
     const cJSON *wd = cJSON_GetObjectItemCaseSensitive(spec, "workdir");
     if (cmd && !command_ok(kind, cmd->valuestring, wd ? wd->valuestring : NULL, err, sizeof(err))) {
         jn_api_error(resp, 400, "%s", err);
@@ -439,7 +466,7 @@ static void post_deploy(struct jn_api_call *c)
         goto out;
     char *spec_s = cJSON_PrintUnformatted(spec), *env_s = cJSON_PrintUnformatted(env);
     struct jn_store_release rel = {0};
-    r = jn_store_release_create(st, app, image ? image->valuestring : NULL,
+    r = jn_store_release_create(st, app, built[0] ? built : image ? image->valuestring : NULL,
                                 cmd ? cmd->valuestring : NULL, env_s, spec_s, &rel);
     free(spec_s);
     free(env_s);
@@ -620,13 +647,20 @@ static void get_releases(struct jn_api_call *c)
         } else {
             cJSON_AddStringToObject(r, "command", v[i].command);
         }
+        cJSON *spec = cJSON_Parse(v[i].spec);
+        /* deploy --build: the commit it was built from ("" for a directory). */
+        const cJSON *bo = cJSON_GetObjectItemCaseSensitive(spec, "build");
+        if (bo) {
+            const char *commit =
+                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(bo, "commit"));
+            cJSON_AddStringToObject(r, "commit", commit ? commit : "");
+        }
         /* Values may be secrets: only the names leave the daemon. */
         cJSON *keys = cJSON_AddArrayToObject(r, "env_keys");
         cJSON *env = cJSON_Parse(v[i].env);
         for (cJSON *e = env ? env->child : NULL; e; e = e->next)
             cJSON_AddItemToArray(keys, cJSON_CreateString(e->string));
         cJSON_Delete(env);
-        cJSON *spec = cJSON_Parse(v[i].spec);
         cJSON_AddItemToObject(r, "settings", spec ? spec : cJSON_CreateObject());
         cJSON_AddItemToArray(arr, r);
     }

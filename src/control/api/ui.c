@@ -7,7 +7,7 @@
  * session, never to the bearer token alone (admin.c lets /ui through), and
  * the gateway's public listeners never serve them.
  *
- *   GET  /ui, /ui/apps/:app, /ui/upstreams   the page (login first)
+ *   GET  /ui, /ui/apps/:app, /ui/upstreams, /ui/databases   the page (login first)
  *   GET  /ui/login[?code=C]  POST /ui/login  log in (one-time code, token)
  *   POST /ui/logout
  *   POST /ui/code            a one-time login code (unix socket or bearer)
@@ -334,6 +334,7 @@ const struct jn_route jn_ui_routes[] = {
     {JN_HTTP_GET, "/ui", UI, get_page},
     {JN_HTTP_GET, "/ui/apps/:app", UI, get_page},
     {JN_HTTP_GET, "/ui/upstreams", UI, get_page},
+    {JN_HTTP_GET, "/ui/databases", UI, get_page},
     {JN_HTTP_GET, "/ui/login", UI, get_login},
     {JN_HTTP_POST, "/ui/login", UI, post_login},
     {JN_HTTP_POST, "/ui/logout", UI, post_logout},
@@ -347,6 +348,8 @@ const struct jn_route jn_ui_routes[] = {
     {JN_HTTP_GET, "/ui/api/apps/:app/ps", UI, pass},
     {JN_HTTP_POST, "/ui/api/apps/:app/rollback", UI, pass},
     {JN_HTTP_GET, "/ui/api/upstreams", UI, pass},
+    {JN_HTTP_GET, "/ui/api/databases", UI, pass},
+    {JN_HTTP_GET, "/ui/api/databases/:name/backups", UI, pass},
     {JN_HTTP_PATCH, "/ui/api/upstreams/:upstream/servers/:addr", UI, pass},
     {0},
 };

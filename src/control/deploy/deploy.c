@@ -20,6 +20,7 @@
 #include "core/log.h"
 
 #include <stdarg.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Gateway workers switch to a new snapshot well under 10 ms after a publish. */
@@ -342,6 +343,47 @@ static int start_healthy(struct dep_job *j, struct dep_rt *rt, const struct jn_s
     return 0;
 }
 
+static void build_progress(void *arg, const char *line)
+{
+    dep_job_log(arg, "build: %s", line);
+}
+
+/* deploy --build: packs the context and builds rel's image (its tag). */
+static int build(struct dep_job *j, struct jn_driver *drv, const struct jn_store_release *rel,
+                 const struct dep_spec *s)
+{
+    int64_t t = jn_now_ms();
+    char dir[1200], tar[1300], msg[1024];
+    snprintf(dir, sizeof(dir), "%s/build", j->d->state_dir);
+    mkdir(dir, 0700);
+    snprintf(tar, sizeof(tar), "%s/%s-v%d.tar", dir, j->app, rel->version);
+    if (s->build.commit[0])
+        dep_job_log(j, "packing %s at %s (commit %.12s)", s->build.context, s->build.ref,
+                    s->build.commit);
+    else
+        dep_job_log(j, "packing %s", s->build.context);
+    int r = jn_build_pack(&s->build, tar, msg, sizeof(msg));
+    if (r < 0) {
+        dep_job_log(j, "error: %s", msg);
+        return r;
+    }
+    dep_job_log(j, "building %s from its %s", rel->image, s->build.dockerfile);
+    struct jn_build_spec b = {.context_tar = tar,
+                              .dockerfile = s->build.dockerfile,
+                              .tag = rel->image,
+                              .progress = build_progress,
+                              .arg = j};
+    char id[160];
+    r = jn_driver_build(drv, &b, id, sizeof(id));
+    unlink(tar);
+    if (r < 0) {
+        dep_job_log(j, "error: %s", jn_driver_errmsg(drv));
+        return r;
+    }
+    dep_job_log(j, "built %s: %.19s (%.2fs)", rel->image, id, secs_since(t));
+    return 0;
+}
+
 /* Serves rel with count new instances in place of the old ones (only[0..nonly)
  * when nonly > 0, else all others). */
 static int roll(struct dep_job *j, struct dep_rt *rt, const struct jn_store_release *rel,
@@ -363,6 +405,11 @@ static int roll(struct dep_job *j, struct dep_rt *rt, const struct jn_store_rele
             return JN_EBASE;
         }
         char id[160];
+        /* Built once, when first deployed; a rollback to it finds the image. */
+        if (s.build.context[0] && !rel->image_id[0] && (r = build(j, drv, rel, &s)) < 0) {
+            dep_spec_free(&s);
+            return r;
+        }
         const char *ref = rel->image_id[0] ? rel->image_id : rel->image;
         dep_job_log(j, "resolving image %s", rel->image);
         r = jn_driver_image_ensure(drv, ref, j->auth.server ? &j->auth : NULL, id, sizeof(id));

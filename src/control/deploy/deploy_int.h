@@ -3,6 +3,7 @@
 #ifndef JN_CONTROL_DEPLOY_INT_H
 #define JN_CONTROL_DEPLOY_INT_H
 
+#include "control/deploy/build.h"
 #include "control/deploy/deploy.h"
 #include "runtime/driver.h"
 #include "store/release.h"
@@ -63,6 +64,7 @@ struct dep_spec {
     int probe_every_ms; /* 0: DEP_HEALTH_EVERY_MS; cold starts: see probe_fast */
     bool probe_fast;    /* someone waits: probe after 100 us, doubling up to probe_every_ms */
     bool listen_fds;    /* exec: jern binds the port and hands the socket over (LISTEN_FDS) */
+    struct jn_build_src build; /* deploy --build: context[0] != 0 */
 };
 
 struct jn_deployer {

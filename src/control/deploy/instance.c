@@ -125,6 +125,15 @@ int dep_spec_parse(const struct jn_store_release *r, struct dep_spec *s, char *m
         v->read_only = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "read_only"));
         s->nvolumes++;
     }
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(sp, "build");
+    if (cJSON_IsObject(b) && jstr(b, "context")) {
+        snprintf(s->build.context, sizeof(s->build.context), "%s", jstr(b, "context"));
+        snprintf(s->build.ref, sizeof(s->build.ref), "%s", jstr(b, "ref") ? jstr(b, "ref") : "");
+        snprintf(s->build.commit, sizeof(s->build.commit), "%s",
+                 jstr(b, "commit") ? jstr(b, "commit") : "");
+        snprintf(s->build.dockerfile, sizeof(s->build.dockerfile), "%s",
+                 jstr(b, "dockerfile") ? jstr(b, "dockerfile") : "Dockerfile");
+    }
     cJSON_Delete(sp);
     cJSON_Delete(env);
     return 0;
