@@ -7,6 +7,8 @@ set -euo pipefail
 PACKAGES=(
     # build
     gcc make pkg-config libsqlite3-dev libcurl4-openssl-dev libcjson-dev libssl-dev libnghttp2-dev
+    # jern.yaml (src/apply): libyaml
+    libyaml-dev
     # tests: certificates are made with the openssl command at test time
     openssl
     # the dashboard's assets (uPlot from npm, ui/package-lock.json); npm below
