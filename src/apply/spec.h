@@ -50,6 +50,9 @@ struct jn_spec_app {
     struct jn_spec_list domains;
     char *https;              /* "off", "redirect", "only"; NULL: not given */
     struct jn_spec_kvs require, prefer; /* placement labels (cluster) */
+    /* Live models only: */
+    bool serving;                 /* a release serves */
+    struct jn_spec_list env_diff; /* names whose value differs from the file's */
 };
 
 struct jn_spec_db {

@@ -26,7 +26,7 @@ static void sleep_ms(int ms)
 }
 
 /* Follows job id to its end, printing its lines. Returns the exit code. */
-static int follow_job(struct jn_client *c, int id)
+int jn_cli_follow_job(struct jn_client *c, int id)
 {
     int next = 0;
     for (;;) {
@@ -75,7 +75,7 @@ static int start_job(struct jn_client *c, const char *app, const char *what, cJS
     else if (st != 202)
         rc = jn_client_fail(st, o);
     else
-        rc = follow_job(c, (int)jn_client_num(o, "job"));
+        rc = jn_cli_follow_job(c, (int)jn_client_num(o, "job"));
     cJSON_Delete(o);
     return rc;
 }
