@@ -276,16 +276,8 @@ static int app_steps(struct jn_client *c, const struct jn_plan_change *ch)
     const struct jn_spec_app *a = ch->app;
     char *p;
     int rc = 0;
-    if (ch->create_app) {
-        printf("app %s: creating\n", a->name);
-        cJSON *b = cJSON_CreateObject();
-        cJSON_AddStringToObject(b, "name", a->name);
-        cJSON *d = cJSON_AddArrayToObject(b, "domains");
-        for (size_t i = 0; i < a->domains.n; i++)
-            cJSON_AddItemToArray(d, cJSON_CreateString(a->domains.v[i]));
-        if ((rc = call(c, "POST", "/v1/apps", b, 201, NULL)))
-            return rc;
-    }
+    /* A new app is made by its first deploy (POST .../deploy creates it), so
+     * a deploy the daemon refuses leaves no empty app behind. */
     if (ch->deploy || ch->create_app) {
         printf("app %s: deploying\n", a->name);
         fflush(stdout);
@@ -329,7 +321,7 @@ static int app_steps(struct jn_client *c, const struct jn_plan_change *ch)
         if (rc)
             return rc;
     }
-    for (size_t i = 0; !ch->create_app && i < ch->dom_add.n; i++) {
+    for (size_t i = 0; i < ch->dom_add.n; i++) {
         printf("app %s: adding domain %s\n", a->name, ch->dom_add.v[i]);
         p = path_of("/v1/apps/%s/domains", a->name, NULL);
         cJSON *b = cJSON_CreateObject();
