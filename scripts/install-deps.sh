@@ -15,6 +15,9 @@ PACKAGES=(
     nodejs
     # tests
     libcmocka-dev python3-pytest python3-requests python3-websocket curl
+    # jern node add (the OpenSSH client) and its tests (a real sshd on loopback);
+    # make deb (dpkg-deb, objdump)
+    openssh-client openssh-server dpkg-dev binutils
     # TLS and certificates: OpenSSL 3, the ACME test CA, expired test certificates
     libssl-dev openssl pebble python3-cryptography
     clang libclang-rt-14-dev procps

@@ -54,6 +54,8 @@ int jn_cli_follow_job(struct jn_client *c, int id);
 int jn_cmd_plan(int argc, char **argv);
 int jn_cmd_apply(int argc, char **argv);
 int jn_cmd_export(int argc, char **argv);
+/* cmd_node.c: servers bootstrapped over SSH (docs/APPLY.md). */
+int jn_cmd_node(int argc, char **argv);
 /* cmd_gateway.c: the gateway in the foreground, or -t to check a config. */
 int jn_cmd_gateway(int argc, char **argv);
 
