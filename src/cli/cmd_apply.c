@@ -50,7 +50,8 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool is_export, con
 
 static int read_file(const char *path, size_t max, char **out, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
+    bool in = strcmp(path, "-") == 0;
+    FILE *f = in ? stdin : fopen(path, "rb");
     if (!f) {
         fprintf(stderr, "jern: cannot read %s: %s\n", path, strerror(errno));
         return 1;
@@ -66,7 +67,8 @@ static int read_file(const char *path, size_t max, char **out, size_t *len)
             rc = 1;
             break;
         }
-    fclose(f);
+    if (!in)
+        fclose(f);
     if (rc) {
         jn_buf_free(&b);
         return rc;
@@ -86,8 +88,9 @@ static const char *lookup(const char *name, void *arg)
     return e ? e->value : NULL;
 }
 
-/* Reads o->file into *spec. A command app without workdir runs in the
- * file's directory, as `jern deploy --cmd` runs in the current one. */
+/* Reads o->file ("-": stdin) into *spec. A command app without workdir
+ * runs in the file's directory (stdin: the current one, as `jern deploy
+ * --cmd`). */
 static int load(const struct opts *o, struct jn_spec *spec)
 {
     struct jn_spec_kvs envs = {0};
@@ -107,7 +110,8 @@ static int load(const struct opts *o, struct jn_spec *spec)
     char *buf = NULL;
     size_t len;
     if (!rc && !(rc = read_file(o->file, JN_SPEC_MAX_BYTES, &buf, &len)) &&
-        jn_spec_parse(buf, len, o->file, lookup, &envs, spec, err, sizeof(err)) < 0) {
+        jn_spec_parse(buf, len, strcmp(o->file, "-") ? o->file : "<stdin>", lookup, &envs, spec,
+                      err, sizeof(err)) < 0) {
         fprintf(stderr, "jern: %s\n", err);
         rc = 1;
     }
@@ -115,7 +119,8 @@ static int load(const struct opts *o, struct jn_spec *spec)
     jn_spec_kvs_free(&envs);
     if (rc)
         return rc;
-    char *copy = jn_strdup(o->file), dir[PATH_MAX];
+    /* -f - (stdin): the current directory, as jern deploy --cmd. */
+    char *copy = jn_strdup(strcmp(o->file, "-") ? o->file : "./-"), dir[PATH_MAX];
     if (!realpath(dirname(copy), dir)) {
         fprintf(stderr, "jern: %s: %s\n", o->file, strerror(errno));
         rc = 1;

@@ -185,3 +185,28 @@ def test_bad_input_changes_nothing(d, tmp_path):
     r = subprocess.run([JERN, "plan", "-f", str(f), "--admin", str(tmp_path / "none.sock")],
                        capture_output=True, text=True, timeout=20)
     assert r.returncode == 1 and "cannot reach the jern daemon" in r.stderr, r.stderr
+
+
+def test_the_documented_example_runs(d):
+    """docs/APPLY.md's example, as written, applied twice from the repository root."""
+    doc = (ROOT / "docs" / "APPLY.md").read_text()
+    example = doc.split("## Example", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    env = {"SESSION_KEY": SECRET}
+
+    def apply():
+        e = dict(os.environ)
+        e.update(d.env())
+        e.update(env)
+        return subprocess.run([JERN, "apply", "-f", "-"], input=example, capture_output=True,
+                              text=True, timeout=180, env=e, cwd=str(ROOT))
+
+    r = apply()
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert SECRET not in r.stdout + r.stderr
+    assert "placement (require/prefer): recorded" in r.stdout, r.stdout
+    assert len(d.ps("web")) == 2
+    assert d.get("web", "/env/SESSION_KEY").text.strip() == SECRET
+    auto = d.admin().get("/v1/apps/worker/autoscale").json()
+    assert auto["min"] == 0 and auto["max"] == 2 and auto["idle_ms"] == 300000, auto
+    r = apply()
+    assert r.returncode == 0 and "Nothing to change." in r.stdout, r.stdout + r.stderr
