@@ -159,11 +159,11 @@ static long long duration_ms(const char *s)
     double v = strtod(s, &end);
     if (errno || end == s || v < 0 || v > 1e9 || !isdigit((unsigned char)*s))
         return -1;
-    double mult = !strcmp(end, "ms")                  ? 1
-                  : !strcmp(end, "s") || !*end       ? 1000
-                  : !strcmp(end, "m")                ? 60000
-                  : !strcmp(end, "h")                ? 3600000
-                                                     : -1;
+    double mult = !strcmp(end, "ms")           ? 1
+                  : !strcmp(end, "s") || !*end ? 1000
+                  : !strcmp(end, "m")          ? 60000
+                  : !strcmp(end, "h")          ? 3600000
+                                               : -1;
     return mult < 0 ? -1 : (long long)(v * mult);
 }
 
@@ -246,14 +246,14 @@ static int walk(struct ctx *x, yaml_node_t *m, const char *what, const struct ke
 
 /* A mapping of NAME: value under a section: each name once and valid. */
 static int each_named(struct ctx *x, yaml_node_t *m, const char *section, const char *what,
-                      bool dns, int (*fn)(struct ctx *x, const char *name, yaml_node_t *k,
-                                          yaml_node_t *v))
+                      bool dns,
+                      int (*fn)(struct ctx *x, const char *name, yaml_node_t *k, yaml_node_t *v))
 {
     if (m->type == YAML_SCALAR_NODE && !*m->data.scalar.value)
         return 0; /* "apps:" with nothing under it */
     if (m->type != YAML_MAPPING_NODE)
-        return fail(x, m, "\"%s\" must be a mapping of %s names to their settings, not %s",
-                    section, what, kind_name(m));
+        return fail(x, m, "\"%s\" must be a mapping of %s names to their settings, not %s", section,
+                    what, kind_name(m));
     if (m->data.mapping.pairs.top - m->data.mapping.pairs.start > 1000)
         return fail(x, m, "\"%s\" holds more than 1000 entries", section);
     for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
@@ -465,8 +465,10 @@ static int interpolate(struct ctx *x, yaml_node_t *v, const char *key, const cha
             size_t n = end ? (size_t)(end - s - 2) : 0;
             char name[129];
             if (!end || n == 0 || n >= sizeof(name))
-                return fail(x, v, "env %s: \"${\" without a variable name and \"}\" (write $$ for "
-                            "a literal $)", key);
+                return fail(x, v,
+                            "env %s: \"${\" without a variable name and \"}\" (write $$ for "
+                            "a literal $)",
+                            key);
             memcpy(name, s + 2, n);
             name[n] = '\0';
             for (size_t i = 0; i < n; i++)
@@ -578,20 +580,11 @@ static int app_scale(struct ctx *x, yaml_node_t *v, void *o)
 }
 
 static const struct key app_keys[] = {
-    {"image", app_image},
-    {"command", app_command},
-    {"workdir", app_workdir},
-    {"port", app_port},
-    {"env", app_env},
-    {"instances", app_instances},
-    {"scale", app_scale},
-    {"health", app_health},
-    {"health_timeout", app_health_timeout},
-    {"memory", app_memory},
-    {"domains", app_domains},
-    {"https", app_https},
-    {"require", app_require},
-    {"prefer", app_prefer},
+    {"image", app_image},     {"command", app_command}, {"workdir", app_workdir},
+    {"port", app_port},       {"env", app_env},         {"instances", app_instances},
+    {"scale", app_scale},     {"health", app_health},   {"health_timeout", app_health_timeout},
+    {"memory", app_memory},   {"domains", app_domains}, {"https", app_https},
+    {"require", app_require}, {"prefer", app_prefer},
 };
 
 static int one_app(struct ctx *x, const char *name, yaml_node_t *k, yaml_node_t *v)
@@ -724,8 +717,7 @@ static int up_servers(struct ctx *x, yaml_node_t *v, void *o)
             return fail(x, e, "a server needs addr: HOST:PORT");
         for (size_t j = 0; j + 1 < u->nservers; j++)
             if (strcmp(u->servers[j].addr, s->addr) == 0)
-                return fail(x, e, "server %s is listed twice in upstream \"%s\"", s->addr,
-                            u->name);
+                return fail(x, e, "server %s is listed twice in upstream \"%s\"", s->addr, u->name);
     }
     return 0;
 }
@@ -808,7 +800,7 @@ static int top_nodes(struct ctx *x, yaml_node_t *v, void *o)
 }
 
 static const struct key top_keys[] = {
-    {"version", top_version}, {"apps", top_apps},   {"databases", top_databases},
+    {"version", top_version},     {"apps", top_apps},   {"databases", top_databases},
     {"upstreams", top_upstreams}, {"nodes", top_nodes},
 };
 
@@ -835,10 +827,9 @@ int jn_spec_parse(const char *buf, size_t len, const char *file, jn_spec_lookup 
         return fail(&x, NULL, "cannot initialise the YAML parser");
     yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
     if (!yaml_parser_load(&p, &doc)) {
-        snprintf(err, errlen, "%s:%zu:%zu: invalid YAML: %s%s%s", x.file,
-                 p.problem_mark.line + 1, p.problem_mark.column + 1,
-                 p.problem ? p.problem : "syntax error", p.context ? " " : "",
-                 p.context ? p.context : "");
+        snprintf(err, errlen, "%s:%zu:%zu: invalid YAML: %s%s%s", x.file, p.problem_mark.line + 1,
+                 p.problem_mark.column + 1, p.problem ? p.problem : "syntax error",
+                 p.context ? " " : "", p.context ? p.context : "");
         yaml_parser_delete(&p);
         return JN_EBADINPUT;
     }
@@ -856,8 +847,9 @@ int jn_spec_parse(const char *buf, size_t len, const char *file, jn_spec_lookup 
                      p.problem ? p.problem : "syntax error");
         } else {
             if (yaml_document_get_root_node(&more))
-                r = fail(&x, NULL, "the file holds more than one YAML document (--- ...): "
-                                   "write everything in one");
+                r = fail(&x, NULL,
+                         "the file holds more than one YAML document (--- ...): "
+                         "write everything in one");
             yaml_document_delete(&more);
         }
     }

@@ -35,7 +35,8 @@ static struct jn_plan_change *change(struct jn_plan *p, enum jn_plan_op op, cons
     return c;
 }
 
-static void line(struct jn_plan_change *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void line(struct jn_plan_change *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void line(struct jn_plan_change *c, const char *fmt, ...)
 {
@@ -175,8 +176,8 @@ static void app_diff(struct jn_plan *p, const struct jn_spec_app *w, const struc
     if (w->require.n || w->prefer.n)
         jn_spec_list_add(&c->lines, "placement (require/prefer): recorded; it takes effect with "
                                     "a cluster");
-    bool any = c->deploy || c->scale || c->autoscale || c->https || c->dom_add.n ||
-               c->dom_del.n || c->create_app;
+    bool any = c->deploy || c->scale || c->autoscale || c->https || c->dom_add.n || c->dom_del.n ||
+               c->create_app;
     if (!any) {
         drop_last(p);
         return;

@@ -27,7 +27,7 @@ struct jn_plan_change {
     struct jn_spec_list dom_add, dom_del;
     struct jn_spec_list attach, detach;
     struct jn_spec_list srv_add, srv_set, srv_del; /* addresses */
-    const struct jn_spec_app *app;     /* the file's entry (NULL for a delete) */
+    const struct jn_spec_app *app;                 /* the file's entry (NULL for a delete) */
     const struct jn_spec_db *db;
     const struct jn_spec_upstream *up;
 };

@@ -35,12 +35,12 @@ struct jn_spec_kvs {
 struct jn_spec_app {
     char *name;
     int line, col;
-    char *image;   /* exactly one of image and command */
+    char *image; /* exactly one of image and command */
     char *command;
     char *workdir; /* command only: where it runs */
     int port;      /* 0: the default (8080) */
     struct jn_spec_kvs env;
-    int instances; /* -1: not given (a fixed count is min = max) */
+    int instances;            /* -1: not given (a fixed count is min = max) */
     int scale_min, scale_max; /* -1: not given; both or neither */
     long long idle_ms;        /* -1: not given */
     int concurrency;          /* -1: not given */
@@ -48,7 +48,7 @@ struct jn_spec_app {
     int health_timeout;       /* seconds; 0: the default (30) */
     long long memory;         /* bytes; 0: no limit */
     struct jn_spec_list domains;
-    char *https;              /* "off", "redirect", "only"; NULL: not given */
+    char *https;                        /* "off", "redirect", "only"; NULL: not given */
     struct jn_spec_kvs require, prefer; /* placement labels (cluster) */
     /* Live models only: */
     bool serving;                 /* a release serves */
@@ -60,14 +60,14 @@ struct jn_spec_db {
     int line, col;
     long long memory_mb; /* 0: the default */
     bool dedicated;
-    int port;            /* 0: chosen by the daemon */
-    char *image;         /* NULL: MariaDB from the host */
+    int port;    /* 0: chosen by the daemon */
+    char *image; /* NULL: MariaDB from the host */
     struct jn_spec_list attach;
 };
 
 struct jn_spec_server {
     char *addr;
-    int weight; /* 1-1000; 0: not given (1) */
+    int weight;  /* 1-1000; 0: not given (1) */
     char *state; /* "ready", "drain", "maint"; NULL: ready */
 };
 

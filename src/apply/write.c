@@ -48,8 +48,8 @@ static void list(struct jn_buf *b, const char *indent, const char *key,
     }
 }
 
-static void kvs(struct jn_buf *b, const char *indent, const char *key,
-                const struct jn_spec_kvs *kv, bool env)
+static void kvs(struct jn_buf *b, const char *indent, const char *key, const struct jn_spec_kvs *kv,
+                bool env)
 {
     if (!kv->n)
         return;

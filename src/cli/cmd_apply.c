@@ -238,8 +238,9 @@ static int follow_db_job(struct jn_client *c, int id)
         const char *state = jn_client_str(o, "state");
         int rc = strcmp(state, "running") == 0 ? -1 : strcmp(state, "done") == 0 ? 0 : 1;
         if (rc == 1)
-            fprintf(stderr, "jern: %s\n", *jn_client_str(o, "error") ? jn_client_str(o, "error")
-                                                                     : "the database job failed");
+            fprintf(stderr, "jern: %s\n",
+                    *jn_client_str(o, "error") ? jn_client_str(o, "error")
+                                               : "the database job failed");
         cJSON_Delete(o);
         if (rc >= 0)
             return rc;
@@ -500,14 +501,14 @@ int jn_cmd_apply(int argc, char **argv)
             rc = run_step(&c, &plan.v[i]);
             fflush(stdout);
             if (rc)
-                fprintf(stderr, "jern: apply stopped at %s %s; what came before it is done (run "
-                                "jern plan to see what is left)\n",
+                fprintf(stderr,
+                        "jern: apply stopped at %s %s; what came before it is done (run "
+                        "jern plan to see what is left)\n",
                         plan.v[i].kind, plan.v[i].name);
         }
         if (rc == 0)
             printf("Apply complete in %.1fs: %d created, %d updated, %d deleted.\n",
-                   (double)(jn_now_ms() - t0) / 1000.0, plan.creates, plan.updates,
-                   plan.deletes);
+                   (double)(jn_now_ms() - t0) / 1000.0, plan.creates, plan.updates, plan.deletes);
     }
     jn_plan_free(&plan);
     jn_spec_free(&want);

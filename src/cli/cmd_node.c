@@ -251,8 +251,7 @@ static void exec_start(const struct node *n, struct jn_buf *b)
     jn_buf_printf(b, "%s serve -c %s", n->bin, n->conf);
     if (!n->cluster)
         return;
-    jn_buf_printf(b, " --cluster %s --node %s --advertise %s", n->cluster, n->name,
-                  n->advertise);
+    jn_buf_printf(b, " --cluster %s --node %s --advertise %s", n->cluster, n->name, n->advertise);
     for (int i = 0; i < n->nlabels; i++)
         jn_buf_printf(b, " --label %s", n->labels[i]);
 }
@@ -356,9 +355,11 @@ static void stop_rooted(const struct node *n, struct jn_buf *s)
 {
     jn_buf_puts(s, "p=$(cat ");
     shq(s, n->pid);
-    jn_buf_puts(s, " 2>/dev/null || true)\nif [ -n \"$p\" ] && kill -QUIT \"$p\" 2>/dev/null; then\n"
-                   "  i=0; while kill -0 \"$p\" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; "
-                   "i=$((i+1)); done\n  if kill -0 \"$p\" 2>/dev/null; then kill -KILL \"$p\"; fi\nfi\nrm -f ");
+    jn_buf_puts(s,
+                " 2>/dev/null || true)\nif [ -n \"$p\" ] && kill -QUIT \"$p\" 2>/dev/null; then\n"
+                "  i=0; while kill -0 \"$p\" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; "
+                "i=$((i+1)); done\n  if kill -0 \"$p\" 2>/dev/null; then kill -KILL \"$p\"; "
+                "fi\nfi\nrm -f ");
     shq(s, n->pid);
     jn_buf_puts(s, "\n");
 }
@@ -386,8 +387,9 @@ static void start_script(const struct node *n, bool restart, struct jn_buf *s)
         jn_buf_puts(s, "\n");
         jn_buf_free(&cmd);
     } else {
-        jn_buf_printf(s, "systemctl daemon-reload\nsystemctl enable --quiet jern.service\n"
-                         "systemctl %s jern.service\n",
+        jn_buf_printf(s,
+                      "systemctl daemon-reload\nsystemctl enable --quiet jern.service\n"
+                      "systemctl %s jern.service\n",
                       restart ? "restart" : "start");
     }
 }
@@ -446,8 +448,10 @@ static int parse_args(int argc, char **argv, struct node *n)
         if (!strcmp(a, "--label") && has && n->nlabels < MAX_LABELS) {
             const char *l = argv[++i], *eq = strchr(l, '=');
             if (!eq || eq == l || !word_ok(l, "-_./=") || strchr(eq + 1, '=')) {
-                fprintf(stderr, "jern: node: --label \"%s\": expected key=value (letters, "
-                                "digits, - _ . /)\n", l);
+                fprintf(stderr,
+                        "jern: node: --label \"%s\": expected key=value (letters, "
+                        "digits, - _ . /)\n",
+                        l);
                 return 2;
             }
             n->labels[n->nlabels++] = l;
@@ -492,15 +496,16 @@ static int parse_args(int argc, char **argv, struct node *n)
     if (!n->advertise)
         n->advertise = n->url.host;
     const char *bad = !word_ok(n->name, "-_.:")                              ? "--name"
-                      : !word_ok(n->advertise, "-_.:[]")                      ? "--advertise"
-                      : !word_ok(n->listen, "-_.:[]")                         ? "--listen"
+                      : !word_ok(n->advertise, "-_.:[]")                     ? "--advertise"
+                      : !word_ok(n->listen, "-_.:[]")                        ? "--listen"
                       : n->cluster && !word_ok(n->cluster, "-_.:/[]@%?&=+~") ? "--cluster"
-                      : *n->root && (n->root[0] != '/' || !word_ok(n->root + 1, "-_./"))
-                          ? "--root"
-                          : NULL;
+                      : *n->root && (n->root[0] != '/' || !word_ok(n->root + 1, "-_./")) ? "--root"
+                                                                                         : NULL;
     if (bad) {
-        fprintf(stderr, "jern: node: %s: letters, digits and - _ . : only (--root: an absolute "
-                        "path)\n", bad);
+        fprintf(stderr,
+                "jern: node: %s: letters, digits and - _ . : only (--root: an absolute "
+                "path)\n",
+                bad);
         return 2;
     }
     if (n->nlabels && !n->cluster)
@@ -531,6 +536,58 @@ static char *read_binary(const char *path, size_t *len)
     fclose(f);
     *len = b.len;
     return b.data;
+}
+
+/* The node must run Debian 12 on this binary's architecture. Returns 0 or 1. */
+static int check_os(const struct node *n, struct jn_buf *out)
+{
+    char os[64], ver[64], arch[64], local_arch[64] = "x86_64";
+#if defined(__aarch64__)
+    snprintf(local_arch, sizeof(local_arch), "aarch64");
+#endif
+    kv(out, "os", os, sizeof(os));
+    kv(out, "os_version", ver, sizeof(ver));
+    kv(out, "arch", arch, sizeof(arch));
+    if (strcmp(os, "debian") != 0 || strcmp(ver, "12") != 0) {
+        fprintf(stderr, "jern: node %s runs %s %s: jern node add supports Debian 12 (bookworm)\n",
+                n->name, *os ? os : "an unknown OS", ver);
+        return 1;
+    }
+    if (strcmp(arch, local_arch) != 0) {
+        fprintf(stderr,
+                "jern: node %s is %s, this jern is built for %s: pass --binary PATH "
+                "with a jern built for %s\n",
+                n->name, arch, local_arch, arch);
+        return 1;
+    }
+    printf("  os: Debian 12 %s: ok\n", arch);
+    return 0;
+}
+
+/* Copies the binary to n->bin (a temporary name, then a rename). Returns
+ * ssh's status. */
+static int upload(const struct node *n, const char *bin, size_t binlen)
+{
+    struct jn_buf cmd;
+    jn_buf_init(&cmd, 1 << 16);
+    struct jn_buf inner;
+    jn_buf_init(&inner, 1 << 16);
+    jn_buf_puts(&inner, "umask 022; mkdir -p \"$(dirname ");
+    shq(&inner, n->bin);
+    jn_buf_puts(&inner, ")\" && cat > ");
+    shq(&inner, n->bin);
+    jn_buf_puts(&inner, ".new && chmod 755 ");
+    shq(&inner, n->bin);
+    jn_buf_puts(&inner, ".new && mv -f ");
+    shq(&inner, n->bin);
+    jn_buf_puts(&inner, ".new ");
+    shq(&inner, n->bin);
+    jn_buf_puts(&cmd, strcmp(n->url.user, "root") == 0 ? "sh -c " : "sudo -n sh -c ");
+    shq(&cmd, jn_buf_cstr(&inner));
+    int r = ssh_run(n, jn_buf_cstr(&cmd), bin, binlen, NULL);
+    jn_buf_free(&cmd);
+    jn_buf_free(&inner);
+    return r;
 }
 
 static int node_add(struct node *n)
@@ -569,28 +626,14 @@ static int node_add(struct node *n)
     int pr = remote_sh(n, jn_buf_cstr(&s), &out);
     if (pr != 0) {
         if (pr != 255)
-            fprintf(stderr, "jern: node %s: looking at the node failed (exit %d; as a user "
-                            "other than root, sudo must work without a password)\n", n->name, pr);
+            fprintf(stderr,
+                    "jern: node %s: looking at the node failed (exit %d; as a user "
+                    "other than root, sudo must work without a password)\n",
+                    n->name, pr);
         goto out;
     }
-    char os[64], ver[64], arch[64], local_arch[64] = "x86_64";
-#if defined(__aarch64__)
-    snprintf(local_arch, sizeof(local_arch), "aarch64");
-#endif
-    kv(&out, "os", os, sizeof(os));
-    kv(&out, "os_version", ver, sizeof(ver));
-    kv(&out, "arch", arch, sizeof(arch));
-    if (strcmp(os, "debian") != 0 || strcmp(ver, "12") != 0) {
-        fprintf(stderr, "jern: node %s runs %s %s: jern node add supports Debian 12 (bookworm)\n",
-                n->name, *os ? os : "an unknown OS", ver);
+    if (check_os(n, &out) != 0)
         goto out;
-    }
-    if (strcmp(arch, local_arch) != 0) {
-        fprintf(stderr, "jern: node %s is %s, this jern is built for %s: pass --binary PATH "
-                        "with a jern built for %s\n", n->name, arch, local_arch, arch);
-        goto out;
-    }
-    printf("  os: Debian 12 %s: ok\n", arch);
 
     char missing[512];
     kv(&out, "missing", missing, sizeof(missing));
@@ -603,9 +646,11 @@ static int node_add(struct node *n)
         printf("  runtime packages: installing %s\n", m);
         fflush(stdout);
         jn_buf_reset(&s);
-        jn_buf_printf(&s, "set -e\nunset HISTFILE\nexport DEBIAN_FRONTEND=noninteractive\n"
-                          "apt-get update -q >/dev/null\n"
-                          "apt-get install -y -q --no-install-recommends %s >/dev/null\n", m);
+        jn_buf_printf(&s,
+                      "set -e\nunset HISTFILE\nexport DEBIAN_FRONTEND=noninteractive\n"
+                      "apt-get update -q >/dev/null\n"
+                      "apt-get install -y -q --no-install-recommends %s >/dev/null\n",
+                      m);
         if (remote_sh(n, jn_buf_cstr(&s), NULL) != 0) {
             fprintf(stderr, "jern: node %s: apt-get install failed (above)\n", n->name);
             goto out;
@@ -617,25 +662,7 @@ static int node_add(struct node *n)
     if (bin_changed) {
         printf("  binary: copying %s (%.1f MB) to %s\n", binpath, (double)binlen / 1e6, n->bin);
         fflush(stdout);
-        struct jn_buf cmd;
-        jn_buf_init(&cmd, 1 << 16);
-        struct jn_buf inner;
-        jn_buf_init(&inner, 1 << 16);
-        jn_buf_puts(&inner, "umask 022; mkdir -p \"$(dirname ");
-        shq(&inner, n->bin);
-        jn_buf_puts(&inner, ")\" && cat > ");
-        shq(&inner, n->bin);
-        jn_buf_puts(&inner, ".new && chmod 755 ");
-        shq(&inner, n->bin);
-        jn_buf_puts(&inner, ".new && mv -f ");
-        shq(&inner, n->bin);
-        jn_buf_puts(&inner, ".new ");
-        shq(&inner, n->bin);
-        jn_buf_puts(&cmd, strcmp(n->url.user, "root") == 0 ? "sh -c " : "sudo -n sh -c ");
-        shq(&cmd, jn_buf_cstr(&inner));
-        int r = ssh_run(n, jn_buf_cstr(&cmd), bin, binlen, NULL);
-        jn_buf_free(&cmd);
-        jn_buf_free(&inner);
+        int r = upload(n, bin, binlen);
         if (r != 0) {
             fprintf(stderr, "jern: node %s: copying the binary failed\n", n->name);
             goto out;

@@ -55,8 +55,8 @@ int jn_node_url_parse(const char *s, struct jn_node_url *out, char *err, size_t 
     }
     size_t hn = (size_t)(end - h);
     if (!host_ok(h, hn, v6)) {
-        snprintf(err, errlen, "host \"%.*s\" is not a host name or address: %s", (int)JN_MIN(hn, 100),
-                 h, fix);
+        snprintf(err, errlen, "host \"%.*s\" is not a host name or address: %s",
+                 (int)JN_MIN(hn, 100), h, fix);
         return JN_EBADINPUT;
     }
     memcpy(out->host, h, hn);

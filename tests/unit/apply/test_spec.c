@@ -229,9 +229,9 @@ static void test_envfile(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_full_file),  cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_full_file),    cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_errors_table), cmocka_unit_test(test_alias_bomb),
-        cmocka_unit_test(test_empty_file), cmocka_unit_test(test_envfile),
+        cmocka_unit_test(test_empty_file),   cmocka_unit_test(test_envfile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

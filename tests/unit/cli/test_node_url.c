@@ -27,10 +27,18 @@ static void test_good(void **state)
 static void test_bad(void **state)
 {
     static const char *const cases[] = {
-        "root@host",         "ssh://host",           "ssh://@host",
-        "ssh://root@",       "ssh://root@host:0",    "ssh://root@host:65536",
-        "ssh://root@host:2x", "ssh://root@-oProxyCommand=x", "ssh://-l@host",
-        "ssh://root@ho st",  "ssh://root@[::1",      "ssh://ro'ot@host",
+        "root@host",
+        "ssh://host",
+        "ssh://@host",
+        "ssh://root@",
+        "ssh://root@host:0",
+        "ssh://root@host:65536",
+        "ssh://root@host:2x",
+        "ssh://root@-oProxyCommand=x",
+        "ssh://-l@host",
+        "ssh://root@ho st",
+        "ssh://root@[::1",
+        "ssh://ro'ot@host",
         "ssh://root@host/path",
     };
     for (size_t i = 0; i < JN_ARRAY_LEN(cases); i++) {
