@@ -376,7 +376,7 @@ static void start_script(const struct node *n, bool restart, struct jn_buf *s)
         shq(s, n->log);
         jn_buf_puts(s, ")\" \"$(dirname ");
         shq(s, n->pid);
-        jn_buf_puts(s, ")\"\ncd ");
+        jn_buf_puts(s, ")\"\nset -f\ncd ");
         shq(s, n->root);
         jn_buf_puts(s, " && JERN_STATE=");
         shq(s, n->state);
@@ -498,7 +498,7 @@ static int parse_args(int argc, char **argv, struct node *n)
     const char *bad = !word_ok(n->name, "-_.:")                              ? "--name"
                       : !word_ok(n->advertise, "-_.:[]")                     ? "--advertise"
                       : !word_ok(n->listen, "-_.:[]")                        ? "--listen"
-                      : n->cluster && !word_ok(n->cluster, "-_.:/[]@%?&=+~") ? "--cluster"
+                      : n->cluster && !word_ok(n->cluster, "-_.:/[]@=+") ? "--cluster"
                       : *n->root && (n->root[0] != '/' || !word_ok(n->root + 1, "-_./")) ? "--root"
                                                                                          : NULL;
     if (bad) {
