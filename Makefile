@@ -7,6 +7,8 @@
 #   make bench-db   sysbench: MariaDB defaults vs the seed's lines vs jern's my.cnf
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS
 #   make asan       the ASan+UBSan build in build/asan
+#   make install    build/jern, its systemd unit and default config (PREFIX, DESTDIR)
+#   make deb        the Debian package build/jern_VERSION_ARCH.deb (dpkg-deb)
 
 CC ?= gcc
 BUILD ?= build
@@ -29,14 +31,14 @@ endif
 CPPFLAGS := -Isrc -D_GNU_SOURCE $(shell pkg-config --cflags libmariadb 2>/dev/null)
 CFLAGS := -std=gnu11 $(OPT) $(WARN) -pthread -MMD -MP $(EXTRA_CFLAGS)
 LDFLAGS := $(OPT) -pthread
-LDLIBS := -lsqlite3 -lcurl -lcjson -lssl -lcrypto -lnghttp2 -lmariadb -lpcre2-8 -lm
+LDLIBS := -lsqlite3 -lcurl -lcjson -lyaml -lssl -lcrypto -lnghttp2 -lmariadb -lpcre2-8 -lm
 
 SRCS := $(shell find src -name '*.c' ! -name main.c | sort)
 OBJS := $(SRCS:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/ui_assets.o
 UNIT_SRCS := $(shell find tests/unit -name 'test_*.c' 2>/dev/null | sort)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 
-.PHONY: all unit asan test demo bench bench-db fuzz deps clean format
+.PHONY: all unit asan test demo bench bench-db fuzz deps clean format install deb
 all: $(BUILD)/jern $(BUILD)/jern-testapp
 
 $(BUILD)/obj/%.o: src/%.c
@@ -116,6 +118,30 @@ bench: deps
 bench-db: deps
 	$(MAKE) all
 	bench/db.sh
+
+# Installation: the binary, the systemd unit (dist/jern.service, its paths
+# filled in), the default config (kept when one is there already) and the
+# man page docs/jern.1 when it exists. Packaging sets DESTDIR.
+PREFIX ?= /usr/local
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR ?= /etc/systemd/system
+MANDIR ?= $(PREFIX)/share/man
+INSTALL_BUILD ?= 1
+MANPAGE ?= docs/jern.1
+
+install: $(if $(filter 1,$(INSTALL_BUILD)),$(BUILD)/jern)
+	install -D -m 0755 $(BUILD)/jern $(DESTDIR)$(PREFIX)/bin/jern
+	install -d -m 0755 $(DESTDIR)$(UNITDIR)
+	sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		dist/jern.service > $(DESTDIR)$(UNITDIR)/jern.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/jern.service
+	[ -e $(DESTDIR)$(SYSCONFDIR)/jern/jern.conf ] || \
+		install -D -m 0644 dist/jern.conf $(DESTDIR)$(SYSCONFDIR)/jern/jern.conf
+	if [ -f $(MANPAGE) ]; then install -D -m 0644 $(MANPAGE) $(DESTDIR)$(MANDIR)/man1/jern.1; fi
+
+DEB_OUT ?= $(BUILD)
+deb: $(BUILD)/jern
+	MANPAGE=$(MANPAGE) scripts/make-deb.sh $(BUILD) $(DEB_OUT)
 
 fuzz: deps
 	fuzz/run.sh $(FUZZ_SECONDS)

@@ -19,7 +19,7 @@ FLAGS="-std=gnu11 -g -O1"
 if nm "$LIB" 2>/dev/null | grep '__asan_report' >/dev/null; then
     FLAGS+=" -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
 fi
-LIBS="-lsqlite3 -lcurl -lcjson -lmariadb -lpcre2-8 -lcrypto -lm -pthread"
+LIBS="-lsqlite3 -lcurl -lcjson -lyaml -lmariadb -lpcre2-8 -lcrypto -lm -pthread"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 

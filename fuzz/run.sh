@@ -18,7 +18,7 @@ SECONDS_EACH=${1:-60}
 shift || true
 BUILD=build/fuzz
 CC=${FUZZ_CC:-clang}
-LIBS="-lsqlite3 -lcurl -lcjson -lmariadb -lpcre2-8 -lcrypto -lm -pthread"
+LIBS="-lsqlite3 -lcurl -lcjson -lyaml -lmariadb -lpcre2-8 -lcrypto -lm -pthread"
 FLAGS="-std=gnu11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
 
 command -v "$CC" >/dev/null || { echo "fuzz: $CC not found (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }

@@ -9,12 +9,17 @@ PACKAGES=(
     gcc make pkg-config libsqlite3-dev libcurl4-openssl-dev libcjson-dev libssl-dev libnghttp2-dev
     # regular expressions in locations and server names (PCRE2, as nginx)
     libpcre2-dev
+    # jern.yaml (src/apply): libyaml
+    libyaml-dev
     # tests: certificates are made with the openssl command at test time
     openssl
     # the dashboard's assets (uPlot from npm, ui/package-lock.json); npm below
     nodejs
     # tests
     libcmocka-dev python3-pytest python3-requests python3-websocket curl
+    # jern node add (the OpenSSH client) and its tests (a real sshd on loopback);
+    # make deb (dpkg-deb, objdump)
+    openssh-client openssh-server dpkg-dev binutils
     # TLS and certificates: OpenSSL 3, the ACME test CA, expired test certificates
     libssl-dev openssl pebble python3-cryptography
     clang libclang-rt-14-dev procps

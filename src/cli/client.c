@@ -5,12 +5,18 @@
 
 #include <curl/curl.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #define ANSWER_MAX (64u * 1024 * 1024)
 
+/* $JERN_STATE/admin.sock; without $JERN_STATE, ./jern-state/admin.sock, or
+ * the packaged daemon's /var/lib/jern/admin.sock when only that one exists. */
 static char *default_socket(void)
 {
     const char *state = getenv("JERN_STATE");
+    if ((!state || !*state) && access("jern-state/admin.sock", F_OK) != 0 &&
+        access("/var/lib/jern/admin.sock", F_OK) == 0)
+        state = "/var/lib/jern";
     if (!state || !*state)
         state = "jern-state";
     size_t n = strlen(state) + sizeof("/admin.sock");

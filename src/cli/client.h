@@ -3,7 +3,8 @@
  * unix socket or TCP with a bearer token). Main thread of the CLI process.
  *
  * The endpoint comes from --admin, else $JERN_ADMIN, else the daemon's
- * default socket $JERN_STATE/admin.sock (./jern-state/admin.sock). Forms:
+ * default socket $JERN_STATE/admin.sock (./jern-state/admin.sock, or the
+ * packaged daemon's /var/lib/jern/admin.sock when only that exists). Forms:
  * "unix:PATH", a path, "http://HOST:PORT" or "HOST:PORT". The token comes
  * from --token or $JERN_TOKEN (TCP only).
  */

@@ -58,13 +58,15 @@ int jn_cmd_nodes(int argc, char **argv)
 
 int jn_cmd_node(int argc, char **argv)
 {
+    if (argc >= 2 && (strcmp(argv[1], "add") == 0 || strcmp(argv[1], "remove") == 0))
+        return jn_cmd_node_ssh(argc, argv);
     struct jn_client c;
     if ((argc = jn_client_init(&c, argc, argv)) < 0)
         return 2;
     bool on = argc == 3 && strcmp(argv[1], "drain") == 0;
     if (argc != 3 || (!on && strcmp(argv[1], "undrain") != 0)) {
         jn_client_free(&c);
-        return jn_client_usage("node drain|undrain NAME");
+        return jn_client_usage("node drain|undrain NAME | node add|remove ssh://USER@HOST[:PORT]");
     }
     char *e = jn_client_escape(argv[2]);
     char path[512];

@@ -27,7 +27,7 @@ static void sleep_ms(int ms)
 }
 
 /* Follows job id to its end, printing its lines. Returns the exit code. */
-static int follow_job(struct jn_client *c, int id)
+int jn_cli_follow_job(struct jn_client *c, int id)
 {
     int next = 0;
     for (;;) {
@@ -88,7 +88,7 @@ static int start_job(struct jn_client *c, const char *app, const char *what, cJS
                    (int)jn_client_num(o, "instances"), app);
         rc = 0;
     } else
-        rc = follow_job(c, (int)jn_client_num(o, "job"));
+        rc = jn_cli_follow_job(c, (int)jn_client_num(o, "job"));
     cJSON_Delete(o);
     return rc;
 }

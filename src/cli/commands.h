@@ -54,6 +54,16 @@ int jn_cmd_apps_set(struct jn_client *c, int argc, char **argv);
 struct jn_client;
 /* The databases' lines under `jern ps` (nothing when there are none). */
 void jn_cli_ps_databases(struct jn_client *c);
+/* Follows deploy job id, printing its progress lines as they come; returns
+ * 0 when it succeeded, else 1 (cmd_deploy.c). */
+int jn_cli_follow_job(struct jn_client *c, int id);
+/* cmd_apply.c: infrastructure as a file (docs/APPLY.md). */
+int jn_cmd_plan(int argc, char **argv);
+int jn_cmd_apply(int argc, char **argv);
+int jn_cmd_export(int argc, char **argv);
+/* cmd_node.c: servers bootstrapped over SSH (docs/APPLY.md): node add|remove;
+ * jn_cmd_node (cmd_cluster.c) hands those two to it. */
+int jn_cmd_node_ssh(int argc, char **argv);
 /* cmd_gateway.c: the gateway in the foreground, or -t to check a config. */
 int jn_cmd_gateway(int argc, char **argv);
 

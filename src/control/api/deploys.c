@@ -668,6 +668,51 @@ static void get_releases(struct jn_api_call *c)
     jn_api_send_json(c->resp, 200, o);
 }
 
+/* POST /v1/apps/:app/env-diff {"env": {...}}: which names of env differ from
+ * the serving release's environment, without a value leaving the daemon
+ * (`jern plan` asks before it decides to redeploy). */
+static void post_env_diff(struct jn_api_call *c)
+{
+    struct jn_api_resp *resp = c->resp;
+    const char *app = jn_api_param(c, "app");
+    static const char *const allowed[] = {"env", NULL};
+    if (!app_exists(c, app))
+        return;
+    cJSON *b = jn_api_body(c, allowed, true);
+    if (!b)
+        return;
+    cJSON *want = deploy_env(b, resp);
+    cJSON_Delete(b);
+    if (!want)
+        return;
+    int64_t cur = 0;
+    int scale;
+    jn_store_app_serving(store(c), app, &cur, &scale);
+    struct jn_store_release r = {0};
+    cJSON *have = cur && jn_store_release_get(store(c), app, 0, cur, &r) == 0 ? cJSON_Parse(r.env)
+                                                                              : NULL;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "app", app);
+    cJSON_AddNumberToObject(o, "release", cur ? r.version : 0);
+    cJSON *added = cJSON_AddArrayToObject(o, "added");
+    cJSON *changed = cJSON_AddArrayToObject(o, "changed");
+    cJSON *removed = cJSON_AddArrayToObject(o, "removed");
+    for (const cJSON *e = want->child; e; e = e->next) {
+        const cJSON *h = cJSON_GetObjectItemCaseSensitive(have, e->string);
+        if (!cJSON_IsString(h))
+            cJSON_AddItemToArray(added, cJSON_CreateString(e->string));
+        else if (strcmp(h->valuestring, e->valuestring) != 0)
+            cJSON_AddItemToArray(changed, cJSON_CreateString(e->string));
+    }
+    for (const cJSON *h = have ? have->child : NULL; h; h = h->next)
+        if (!cJSON_GetObjectItemCaseSensitive(want, h->string))
+            cJSON_AddItemToArray(removed, cJSON_CreateString(h->string));
+    cJSON_Delete(have);
+    cJSON_Delete(want);
+    jn_store_release_clear(&r);
+    jn_api_send_json(resp, 200, o);
+}
+
 static void get_ps(struct jn_api_call *c)
 {
     const char *app = jn_api_param(c, "app");
@@ -778,6 +823,7 @@ const struct jn_route jn_deploy_routes[] = {
     {JN_HTTP_POST, "/v1/apps/:app/scale", DEPLOYER, post_scale},
     {JN_HTTP_POST, "/v1/apps/:app/restart", DEPLOYER, post_restart},
     {JN_HTTP_GET, "/v1/apps/:app/releases", DEPLOYER, get_releases},
+    {JN_HTTP_POST, "/v1/apps/:app/env-diff", DEPLOYER, post_env_diff},
     {JN_HTTP_GET, "/v1/apps/:app/ps", DEPLOYER, get_ps},
     {JN_HTTP_GET, "/v1/apps/:app/logs", DEPLOYER, get_logs},
     {JN_HTTP_GET, "/v1/apps/:app/logs/:release", DEPLOYER, get_logs},
