@@ -25,8 +25,7 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-/* Follows job id to its end, printing its lines. Returns the exit code. */
-static int follow_job(struct jn_client *c, int id)
+int jn_cli_follow_job(struct jn_client *c, int id)
 {
     int next = 0;
     for (;;) {
@@ -74,8 +73,12 @@ static int start_job(struct jn_client *c, const char *app, const char *what, cJS
         rc = 1;
     else if (st != 202)
         rc = jn_client_fail(st, o);
-    else
-        rc = follow_job(c, (int)jn_client_num(o, "job"));
+    else {
+        /* A rollback says which config the release returns with. */
+        if (*jn_client_str(o, "config"))
+            printf("%s\n", jn_client_str(o, "config"));
+        rc = jn_cli_follow_job(c, (int)jn_client_num(o, "job"));
+    }
     cJSON_Delete(o);
     return rc;
 }

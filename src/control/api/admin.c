@@ -38,6 +38,7 @@ struct conn {
     bool authed;        /* a request with the right token came (always, on unix) */
     int64_t accepted;   /* jn_loop_now() at accept */
     int64_t req_start;  /* when the first byte of the pending request came */
+    char who[32];       /* for the history: "uid N" (SO_PEERCRED) or "token" */
     struct conn *prev, *next;
 };
 
@@ -186,6 +187,7 @@ static void process(struct conn *c)
                 .headers = req.headers,
                 .nheaders = req.nheaders,
                 .trusted = trusted,
+                .who = trusted ? c->who : "dashboard",
             };
             jn_api_handle(c->a->api, &ar, &r);
             /* A session or a login counts as the token; a refused one closes. */
@@ -291,6 +293,20 @@ static void idle_cb(struct jn_loop *loop, struct jn_timer *t)
     conn_close(t->data);
 }
 
+/* Who a connection speaks for, in the history: the unix socket knows the
+ * peer's uid; TCP knows only that the token was shown. */
+static void peer_who(int fd, bool tcp, char *out, size_t len)
+{
+    struct ucred cr;
+    socklen_t sl = sizeof(cr);
+    if (tcp)
+        snprintf(out, len, "token");
+    else if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &sl) == 0)
+        snprintf(out, len, "uid %u", (unsigned)cr.uid);
+    else
+        snprintf(out, len, "unix socket");
+}
+
 static void accept_cb(struct jn_loop *loop, struct jn_io *io, uint32_t events)
 {
     struct admin_listener *l = io->data;
@@ -318,6 +334,7 @@ static void accept_cb(struct jn_loop *loop, struct jn_io *io, uint32_t events)
         c->tcp = l->tcp;
         c->authed = !l->tcp;
         c->accepted = jn_loop_now(loop);
+        peer_who(fd, l->tcp, c->who, sizeof(c->who));
         jn_buf_init(&c->in, a->limits.max_head + JN_ADMIN_MAX_BODY);
         jn_buf_init(&c->out, OUT_MAX + 4096);
         jn_timer_init(&c->idle, idle_cb, c);

@@ -60,6 +60,7 @@ struct jn_api_req {
     const struct jn_http_header *headers;
     size_t nheaders;
     bool trusted; /* the unix socket, or TCP with the bearer token */
+    const char *who; /* for the history: "uid 1000", "token", "dashboard"; NULL: "api" */
 };
 
 struct jn_api_resp {
@@ -70,6 +71,8 @@ struct jn_api_resp {
     char allow_buf[64];
     char headers[512]; /* more header lines ("Name: value\r\n"...), may be "" */
     bool authed;       /* a dashboard session or login vouched for the request */
+    char note[512];    /* what a change did, for the history (no secret values); may be "" */
+    char note_app[64]; /* the app a change was about when no :app names it; may be "" */
 };
 
 #define JN_API_MAX_PARAMS 4
@@ -95,13 +98,16 @@ struct jn_api_call {
 #define JN_ROUTE_DATABASES 16u
 
 /* One row: method (GET also answers HEAD), the path pattern ("/" separated;
- * ":name" matches any one segment), what it needs, and the handler. An
- * array of rows ends with a row whose pattern is NULL. */
+ * ":name" matches any one segment), what it needs, the handler, and the name
+ * of the change it makes in the history (NULL: "METHOD PATH"; GET rows and
+ * the dashboard's rows are not recorded). An array of rows ends with a row
+ * whose pattern is NULL. */
 struct jn_route {
     enum jn_http_method method;
     const char *pattern;
     unsigned needs;
     void (*handler)(struct jn_api_call *c);
+    const char *action;
 };
 
 /* The route arrays, one per area (registered in api.c). */
@@ -112,6 +118,17 @@ extern const struct jn_route jn_deploy_routes[];
 extern const struct jn_route jn_scale_routes[];
 extern const struct jn_route jn_cert_routes[];
 extern const struct jn_route jn_ui_routes[];
+extern const struct jn_route jn_config_routes[];
+extern const struct jn_route jn_history_routes[];
+
+/* config.c: checks vars (an object NAME -> "value", NULL: {}) and returns a
+ * copy whose secret values (all when all_secret, else by name) are sealed.
+ * Answers 400 (named by what) or 500 and returns NULL on failure. */
+struct cJSON *jn_api_config_vars(struct jn_api_call *c, const struct cJSON *vars, bool all_secret,
+                                 const char *what);
+
+/* The names of a config's variables ("A, B (secret)") into out. */
+void jn_api_config_names(char *out, size_t len, const char *json);
 
 /* True for a path of the dashboard ("/ui" and below): those answer to a
  * session cookie (ui.c), not to the bearer token. */

@@ -117,9 +117,11 @@ bool dep_is_busy(struct jn_deployer *d, const char *app);
 struct jn_driver *dep_rt_get(struct dep_rt *rt, const char *driver, char *msg, size_t msglen);
 void dep_rt_free(struct dep_rt *rt);
 
-/* Parses a release's snapshot into s (dep_spec_free it). Returns 0 or
- * JN_EBADINPUT with msg. */
-int dep_spec_parse(const struct jn_store_release *r, struct dep_spec *s, char *msg, size_t msglen);
+/* Parses a release's snapshot into s (dep_spec_free it): its environment is
+ * the release's config with its --env over it, secrets opened with the key
+ * of state_dir. Returns 0 or a negative code with msg. */
+int dep_spec_parse(const char *state_dir, const struct jn_store_release *r, struct dep_spec *s,
+                   char *msg, size_t msglen);
 void dep_spec_free(struct dep_spec *s);
 
 /* The instance name: APP-vVERSION-ID-TAG[-rRESTARTS] (TAG: 4 hex digits). */

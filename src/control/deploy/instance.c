@@ -5,6 +5,7 @@
  */
 #include "core/common.h"
 
+#include "control/appconfig/rules.h"
 #include "control/control_int.h"
 #include "control/deploy/deploy_int.h"
 #include "control/names.h"
@@ -48,9 +49,7 @@ static const char *jstr(const cJSON *o, const char *key)
 void dep_spec_free(struct dep_spec *s)
 {
     free(s->command);
-    for (size_t i = 0; s->env && s->env[i]; i++)
-        free(s->env[i]);
-    free(s->env);
+    jn_appconfig_env_free(s->env);
     for (size_t i = 0; i < s->nvolumes * 2; i++)
         free(s->vol_buf[i]);
     free(s->vol_buf);
@@ -58,15 +57,22 @@ void dep_spec_free(struct dep_spec *s)
     memset(s, 0, sizeof(*s));
 }
 
-int dep_spec_parse(const struct jn_store_release *r, struct dep_spec *s, char *msg, size_t msglen)
+int dep_spec_parse(const char *state_dir, const struct jn_store_release *r, struct dep_spec *s,
+                   char *msg, size_t msglen)
 {
     memset(s, 0, sizeof(*s));
-    cJSON *sp = cJSON_Parse(r->spec), *env = cJSON_Parse(r->env);
-    if (!cJSON_IsObject(sp) || !cJSON_IsObject(env)) {
+    cJSON *sp = cJSON_Parse(r->spec);
+    if (!cJSON_IsObject(sp)) {
         cJSON_Delete(sp);
-        cJSON_Delete(env);
         snprintf(msg, msglen, "release v%d: its stored settings do not parse", r->version);
         return JN_EBADINPUT;
+    }
+    char why[768];
+    int er = jn_appconfig_env(state_dir, r->config, r->env, &s->env, why, sizeof(why));
+    if (er < 0) {
+        cJSON_Delete(sp);
+        snprintf(msg, msglen, "release v%d: %s", r->version, why);
+        return er;
     }
     const cJSON *drv = cJSON_GetObjectItemCaseSensitive(sp, "driver");
     const struct jn_driver_kind *kind = cJSON_IsString(drv)
@@ -76,23 +82,13 @@ int dep_spec_parse(const struct jn_store_release *r, struct dep_spec *s, char *m
         snprintf(msg, msglen, "release v%d: unknown runtime driver \"%.32s\"", r->version,
                  drv->valuestring);
         cJSON_Delete(sp);
-        cJSON_Delete(env);
+        dep_spec_free(s);
         return JN_EBADINPUT;
     }
     snprintf(s->driver, sizeof(s->driver), "%s", kind->name);
     s->images = kind->images;
     snprintf(s->image, sizeof(s->image), "%s", r->image_id[0] ? r->image_id : r->image);
     s->command = jn_strdup(r->command);
-    size_t n = (size_t)cJSON_GetArraySize(env);
-    s->env = jn_calloc(n + 1, sizeof(char *));
-    size_t k = 0;
-    for (cJSON *e = env->child; e; e = e->next) {
-        if (!cJSON_IsString(e))
-            continue;
-        size_t len = strlen(e->string) + strlen(e->valuestring) + 2;
-        s->env[k] = jn_malloc(len);
-        snprintf(s->env[k++], len, "%s=%s", e->string, e->valuestring);
-    }
     const cJSON *x;
     s->port = (x = cJSON_GetObjectItemCaseSensitive(sp, "port")) && cJSON_IsNumber(x)
                   ? x->valueint
@@ -125,7 +121,6 @@ int dep_spec_parse(const struct jn_store_release *r, struct dep_spec *s, char *m
         s->nvolumes++;
     }
     cJSON_Delete(sp);
-    cJSON_Delete(env);
     return 0;
 }
 
