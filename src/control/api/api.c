@@ -25,7 +25,7 @@
 static const struct jn_route *const route_groups[] = {
     jn_status_routes, jn_app_routes,   jn_upstream_routes, jn_deploy_routes,
     jn_scale_routes,  jn_cert_routes,  jn_ui_routes,       jn_database_routes,
-    jn_config_routes, jn_history_routes,
+    jn_config_routes, jn_history_routes, jn_log_routes,
 };
 
 #define MAX_SEGS 8
@@ -199,6 +199,34 @@ void jn_api_deleted(struct jn_api_resp *resp, const char *what, const char *name
     cJSON_AddStringToObject(o, "deleted", what);
     cJSON_AddStringToObject(o, "name", name);
     jn_api_send_json(resp, 200, o);
+}
+
+bool jn_api_query(const struct jn_api_call *c, const char *name, char *buf, size_t len)
+{
+    const char *q = c->req->query, *end = q ? q + c->req->query_len : NULL;
+    size_t n = strlen(name);
+    while (q && q < end) {
+        const char *amp = memchr(q, '&', (size_t)(end - q));
+        const char *e = amp ? amp : end;
+        if ((size_t)(e - q) >= n && memcmp(q, name, n) == 0 && (q + n == e || q[n] == '=')) {
+            const char *v = q + n == e ? e : q + n + 1;
+            size_t o = 0;
+            for (; v < e && o + 1 < len; v++) {
+                char ch = *v;
+                if (ch == '%' && e - v > 2 && hexval(v[1]) >= 0 && hexval(v[2]) >= 0) {
+                    ch = (char)(hexval(v[1]) * 16 + hexval(v[2]));
+                    v += 2;
+                } else if (ch == '+') {
+                    ch = ' ';
+                }
+                buf[o++] = ch;
+            }
+            buf[o] = '\0';
+            return true;
+        }
+        q = amp ? amp + 1 : end;
+    }
+    return false;
 }
 
 const char *jn_api_param(const struct jn_api_call *c, const char *name)

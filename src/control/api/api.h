@@ -24,6 +24,7 @@ struct jn_autoscaler;
 struct jn_certs;
 struct jn_history;
 struct jn_ui_sessions;
+struct jn_api_stream;
 struct jn_dbs;
 struct cJSON;
 
@@ -72,6 +73,13 @@ struct jn_api_resp {
     char headers[512]; /* more header lines ("Name: value\r\n"...), may be "" */
     bool authed;       /* a dashboard session or login vouched for the request */
     char note[512];    /* what a change did, for the history (no secret values); may be "" */
+    /* A streamed answer (jern logs -f, jern run): when set, the transport
+     * sends a 200 head with content_type and chunked framing, then hands the
+     * connection (blocking) to stream(s, stream_arg), which owns s from then
+     * on: it writes with jn_api_stream_write and ends with jn_api_stream_end,
+     * from any thread. Control thread. */
+    void (*stream)(struct jn_api_stream *s, void *arg);
+    void *stream_arg;
     char note_app[64]; /* the app a change was about when no :app names it; may be "" */
 };
 
@@ -110,6 +118,19 @@ struct jn_route {
     const char *action;
 };
 
+struct jn_api_stream;
+
+/* stream.c: a streamed answer's connection. write sends one chunk (locked:
+ * any thread) and returns 0, or -EPIPE once the reader is gone; gone says
+ * whether the reader hung up; end sends the last chunk, closes and frees. */
+struct jn_api_stream *jn_api_stream_new(int fd);
+int jn_api_stream_write(struct jn_api_stream *s, const char *data, size_t len);
+bool jn_api_stream_gone(struct jn_api_stream *s);
+void jn_api_stream_end(struct jn_api_stream *s);
+
+/* The value of query parameter name into buf: true when present. */
+bool jn_api_query(const struct jn_api_call *c, const char *name, char *buf, size_t len);
+
 /* The route arrays, one per area (registered in api.c). */
 extern const struct jn_route jn_status_routes[];
 extern const struct jn_route jn_app_routes[];
@@ -120,6 +141,7 @@ extern const struct jn_route jn_cert_routes[];
 extern const struct jn_route jn_ui_routes[];
 extern const struct jn_route jn_config_routes[];
 extern const struct jn_route jn_history_routes[];
+extern const struct jn_route jn_log_routes[];
 
 /* config.c: checks vars (an object NAME -> "value", NULL: {}) and returns a
  * copy whose secret values (all when all_secret, else by name) are sealed.

@@ -12,6 +12,7 @@
 #include "control/deploy/deploy_int.h"
 #include "core/buf.h"
 #include "core/log.h"
+#include "core/timefmt.h"
 #include "store/release.h"
 
 #include <cjson/cJSON.h>
@@ -41,13 +42,13 @@ static int to_buf(void *arg, enum jn_log_stream stream, const char *data, size_t
 }
 
 static int read_live(struct dep_rt *rt, const struct jn_store_instance *in, int tail,
-                     struct jn_buf *b)
+                     bool stamps, struct jn_buf *b)
 {
     char msg[256];
     struct jn_driver *drv = dep_rt_get(rt, in->driver, msg, sizeof(msg));
     if (!drv || !in->external_id[0])
         return JN_ENOTFOUND;
-    struct jn_logs_opts o = {.tail = tail};
+    struct jn_logs_opts o = {.tail = tail, .timestamps = stamps};
     return jn_driver_logs(drv, in->external_id, &o, to_buf, b);
 }
 
@@ -55,7 +56,8 @@ void dep_logs_save(struct dep_rt *rt, const struct jn_store_instance *in)
 {
     struct jn_buf b;
     jn_buf_init(&b, LOG_SAVE_MAX);
-    if (read_live(rt, in, 0, &b) == 0 && b.len > 0) {
+    /* Kept with their time stamps: jern logs --since reads them later. */
+    if (read_live(rt, in, 0, true, &b) == 0 && b.len > 0) {
         char dir[4096], path[4400];
         release_dir(rt->d, in->app, in->version, dir, sizeof(dir));
         snprintf(path, sizeof(path), "%s/%s.log", dir, in->name);
@@ -80,7 +82,7 @@ void dep_logs_tail(struct dep_rt *rt, const struct jn_store_instance *in, int n,
     struct jn_buf b;
     jn_buf_init(&b, 64 * 1024);
     buf[0] = '\0';
-    if (read_live(rt, in, n, &b) == 0)
+    if (read_live(rt, in, n, false, &b) == 0)
         snprintf(buf, len, "%.*s", (int)b.len, b.data ? b.data : "");
     jn_buf_free(&b);
 }
@@ -175,6 +177,10 @@ static void add_lines(cJSON *arr, const char *name, const char *text, size_t len
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *e = nl ? nl : end;
         if (idx++ >= skip) {
+            int64_t ms;
+            int st = jn_log_stamp_parse(p, (size_t)(e - p), &ms); /* kept files have them */
+            if (st > 0)
+                p += st;
             char *s = jn_strndup(p, (size_t)(e - p));
             cJSON_AddItemToArray(lines, cJSON_CreateString(s));
             free(s);
@@ -219,7 +225,7 @@ cJSON *dep_logs_json(struct dep_rt *rt, const char *app, int version,
             continue;
         struct jn_buf b;
         jn_buf_init(&b, LOG_SAVE_MAX);
-        if (read_live(rt, &live[i], 0, &b) == 0)
+        if (read_live(rt, &live[i], 0, false, &b) == 0)
             add_lines(arr, live[i].name, b.data ? b.data : "", b.len);
         jn_buf_free(&b);
     }

@@ -77,6 +77,47 @@ int jn_deployer_instance_pid(struct jn_deployer *d, const struct jn_store_instan
 struct cJSON *jn_deployer_logs_json(struct jn_deployer *d, const char *app, int version,
                                     const struct jn_store_instance *live, size_t nlive);
 
+/* jern logs: which lines. */
+struct jn_log_query {
+    int64_t since_ms, until_ms; /* unix ms; 0: no bound */
+    int tail;                   /* the last N lines (0: none); < 0: all (at most 20000) */
+    int version;                /* one release; 0: every release */
+};
+
+/* One line of output. */
+struct jn_log_line {
+    int64_t at;         /* unix ms when written (0: unknown, an old kept file) */
+    char instance[132]; /* the instance's name */
+    int stream;         /* 1 stdout, 2 stderr */
+    char *text;         /* without its newline */
+    int64_t seq;        /* internal: arrival order */
+};
+
+/* app's output, from the kept files and the live instances among
+ * live[0..nlive), in time order, as q asks. Returns the count and *out (free
+ * with jn_log_lines_free). Control thread: it asks the drivers. */
+int jn_deployer_log_lines(struct jn_deployer *d, const char *app, const struct jn_log_query *q,
+                          const struct jn_store_instance *live, size_t nlive,
+                          struct jn_log_line **out);
+void jn_log_lines_free(struct jn_log_line *v, int n);
+
+/* Where followed lines go. emit (any thread, called concurrently for
+ * different instances: it locks) returns < 0 once the reader is gone; gone
+ * says so without a line (polled every 100 ms); done is called once, last,
+ * when every follower has ended. */
+struct jn_log_follow_ops {
+    int (*emit)(void *arg, const struct jn_log_line *l);
+    bool (*gone)(void *arg);
+    void (*done)(void *arg);
+};
+
+/* Follows app's output from since_ms on: every live instance's and every
+ * instance started later's, until the reader is gone or the daemon stops.
+ * Returns 0 (ops->done will be called) or a negative code (it will not).
+ * Control thread. */
+int jn_deployer_log_follow(struct jn_deployer *d, const char *app, int64_t since_ms,
+                           const struct jn_log_follow_ops *ops, void *arg);
+
 /* Registers cb(arg, app, msg), called on the control thread when a start
  * from zero (a cold scale job, a resume) failed. One callback; NULL clears. */
 void jn_deployer_on_cold_failure(struct jn_deployer *d,

@@ -1,0 +1,119 @@
+"""jern logs and jern run, end to end on the exec driver: the real binary,
+real processes; lines read back through the CLI as a user reads them."""
+import json
+import re
+import statistics
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import JERN, ROOT
+from deploykit import DeployDaemon, exec_cmd, wait_for
+
+LINE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) (\S+) \| (.*)$")
+TICKER = ("(i=0; while true; do i=$((i+1)); echo tick $i $(date +%s%N); sleep 0.2; done) & "
+          "exec {app}")
+
+
+@pytest.fixture
+def d(procs, tmp_path):
+    daemon = DeployDaemon(procs, tmp_path).start()
+    yield daemon
+    t0 = time.time()
+    daemon.stop()
+    # a follow still open must not hold the daemon up
+    assert time.time() - t0 < 10
+    daemon.cleanup_exec()
+
+
+def ok(r):
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r
+
+
+def deploy_ticker(d, app, *extra):
+    ok(d.jern("deploy", app, "--cmd", TICKER.format(app=exec_cmd()), "--health", "/health",
+              *extra))
+
+
+def test_logs_lines_tail_since_until(d):
+    deploy_ticker(d, "tk")
+    wait_for(lambda: d.jern("logs", "tk").stdout.count("tick") >= 8, 15, step=0.3,
+             what="eight ticks")
+    r = ok(d.jern("logs", "tk"))
+    lines = r.stdout.splitlines()
+    inst = d.ps("tk")[0]["name"]
+    for l in lines:
+        m = LINE.match(l)
+        assert m and m.group(2) == inst, l
+    # --tail
+    r = ok(d.jern("logs", "tk", "--tail", "3"))
+    assert len(r.stdout.splitlines()) == 3
+    # --since / --until split the lines at a time between two of them
+    lines = json_lines(d, "tk")
+    ats = [l["at"] for l in lines if l["text"].startswith("tick")]
+    cut = ats[len(ats) // 2]
+    after = json_lines(d, "tk", "--since", f"@{cut // 1000}")
+    before = json_lines(d, "tk", "--until", iso(cut))
+    assert after and all(l["at"] >= cut // 1000 * 1000 for l in after)
+    assert before and all(l["at"] <= cut for l in before)
+    assert any(l["at"] == cut for l in before)
+    r = ok(d.jern("logs", "tk", "--since", "1h"))
+    assert r.stdout.count("tick") >= len(ats)
+    r = d.jern("logs", "tk", "--since", "yesterday")
+    assert r.returncode == 2 and "is not a time" in r.stderr
+    r = d.jern("logs", "tk", "-f", "--until", "1m")
+    assert r.returncode == 1 and "do not go together" in r.stderr
+    # the lines of a replaced instance are kept, with their times
+    old = inst
+    ok(d.jern("restart", "tk"))
+    r = ok(d.jern("logs", "tk", "--since", "1h"))
+    names = {LINE.match(l).group(2) for l in r.stdout.splitlines()}
+    assert old in names and len(names) == 2, names
+
+
+def json_lines(d, app, *args):
+    r = ok(d.jern("logs", app, "--json", *(args or ("--since", "1h"))))
+    return [json.loads(l) for l in r.stdout.splitlines()]
+
+
+def iso(ms):
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
+
+
+def test_logs_follow_is_pushed_and_picks_up_new_instances(d):
+    deploy_ticker(d, "fl")
+    env = dict(d.env())
+    import os
+    p = subprocess.Popen([JERN, "logs", "fl", "-f", "--tail", "0"], stdout=subprocess.PIPE,
+                         text=True, env={**os.environ, **env}, cwd=str(ROOT))
+    got = []
+
+    def reader():
+        for l in p.stdout:
+            got.append((time.time(), l.rstrip("\n")))
+
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    try:
+        wait_for(lambda: len(got) >= 10, 15, step=0.1, what="ten followed lines")
+        # each tick carries the time it was written: it arrives within a
+        # fraction of a second (the CLI used to poll once a second)
+        lags = []
+        for when, l in got[:10]:
+            m = LINE.match(l)
+            assert m and m.group(3).startswith("tick"), got
+            ns = int(m.group(3).split()[2])
+            lags.append(when - ns / 1e9)
+        # (about 0.02 s here; a poll once a second gives about 0.5 s)
+        assert statistics.median(lags) < 0.25, lags
+        # a restart's new instance is followed too
+        first = LINE.match(got[0][1]).group(2)
+        ok(d.jern("restart", "fl"))
+        wait_for(lambda: any(LINE.match(l).group(2) != first for _, l in got), 15, step=0.1,
+                 what="a line of the new instance")
+    finally:
+        p.kill()
+        p.wait()
