@@ -49,6 +49,8 @@ const struct jn_command jn_commands[] = {
      "show an app's config, or set variables (kept for every later release)"},
     {"config", jn_cmd_config, "config unset APP K... | config get APP K",
      "remove variables, or show one value (secrets in clear)"},
+    {"run", jn_cmd_run, "run APP -- COMMAND [ARGS...]",
+     "run a one-off process with the app's release and config"},
     {"history", jn_cmd_history, "history [APP] [--limit N]",
      "list the changes made: when, who, what"},
     {"logs", jn_cmd_logs, "logs APP [-f] [--tail N] [--since T] [--until T] [--release N]",

@@ -44,6 +44,8 @@ int jn_cli_follow_job(struct jn_client *c, int id);
 /* cmd_config.c: an app's config (docs/CONFIG.md); cmd_history.c: the changes. */
 int jn_cmd_config(int argc, char **argv);
 int jn_cmd_history(int argc, char **argv);
+/* cmd_run.c: a one-off process with an app's release and config. */
+int jn_cmd_run(int argc, char **argv);
 /* cmd_certs.c: certificates (docs/CERTIFICATES.md). */
 int jn_cmd_certs(int argc, char **argv);
 int jn_cmd_cert(int argc, char **argv);

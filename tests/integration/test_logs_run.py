@@ -1,6 +1,7 @@
 """jern logs and jern run, end to end on the exec driver: the real binary,
 real processes; lines read back through the CLI as a user reads them."""
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -117,3 +118,55 @@ def test_logs_follow_is_pushed_and_picks_up_new_instances(d):
     finally:
         p.kill()
         p.wait()
+
+
+def test_run_one_off_with_release_and_config(d):
+    from deploykit import open_dir
+    r = d.jern("run", "nope", "--", "true")
+    assert r.returncode == 1 and "does not exist" in r.stderr
+    with open_dir() as wd:
+        ok(d.jern("create", "job"))
+        ok(d.jern("config", "set", "job", "GREETING=hello", "API_TOKEN=s3cr3t-run"))
+        r = d.jern("run", "job", "--", "true")
+        assert r.returncode == 1 and "no release serving" in r.stderr
+        # (the CLI has no --workdir: the API takes it)
+        r = d.admin().post("/v1/apps/job/deploy",
+                           {"command": os.path.abspath(str(ROOT / exec_cmd())),
+                            "workdir": str(wd), "health": "/health", "env": {"ONLY_V1": "yes"}})
+        assert r.status == 202, r
+        job = r.json()["job"]
+        wait_for(lambda: d.admin().get(f"/v1/jobs/{job}").json()["done"], 30, step=0.1,
+                 what="the deploy")
+        assert d.admin().get(f"/v1/jobs/{job}").json()["ok"]
+        (wd / "marker").write_text("here\n")
+        # its config (secrets opened), --env of the release, its workdir;
+        # output streamed per stream, the exit status passed through
+        r = d.jern("run", "job", "--",
+                   "sh", "-c", 'echo "$GREETING $API_TOKEN $ONLY_V1"; cat marker; '
+                               'echo oops >&2; exit 7')
+        assert r.returncode == 7, r.stdout + r.stderr
+        assert r.stdout == "hello s3cr3t-run yes\nhere\n", r.stdout
+        assert r.stderr == "oops\n"
+        # one word with shell syntax is a shell line; --json after -- is the command's
+        r = ok(d.jern("run", "job", "--", "echo $GREETING --json"))
+        assert r.stdout == "hello --json\n"
+        r = d.jern("run", "job", "--", "/no/such/program")
+        assert r.returncode == 127, r.stdout + r.stderr
+        # the serving instance is untouched and the one-off is gone
+        assert len(d.ps("job")) == 1 and d.get("job", "/health").status_code == 200
+        assert not [m for m in (d.state / "exec" / "instances").glob("job-v1-run-*")]
+        h = ok(d.jern("history", "job")).stdout
+        assert "run" in h and "/no/such/program" in h
+
+
+def test_run_stops_when_the_caller_goes(d):
+    import os
+    ok(d.jern("deploy", "long", "--cmd", exec_cmd(), "--health", "/health"))
+    p = subprocess.Popen([JERN, "run", "long", "--", "sh", "-c", "echo started; exec sleep 60"],
+                         stdout=subprocess.PIPE, text=True, env={**os.environ, **d.env()})
+    assert p.stdout.readline() == "started\n"
+    runs = list((d.state / "exec" / "instances").glob("long-v1-run-*"))
+    assert len(runs) == 1
+    p.kill()
+    p.wait()
+    wait_for(lambda: not runs[0].exists(), 15, step=0.1, what="the one-off stopped and removed")

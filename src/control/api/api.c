@@ -25,7 +25,7 @@
 static const struct jn_route *const route_groups[] = {
     jn_status_routes, jn_app_routes,   jn_upstream_routes, jn_deploy_routes,
     jn_scale_routes,  jn_cert_routes,  jn_ui_routes,       jn_database_routes,
-    jn_config_routes, jn_history_routes, jn_log_routes,
+    jn_config_routes, jn_history_routes, jn_log_routes,  jn_run_routes,
 };
 
 #define MAX_SEGS 8

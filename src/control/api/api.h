@@ -142,6 +142,7 @@ extern const struct jn_route jn_ui_routes[];
 extern const struct jn_route jn_config_routes[];
 extern const struct jn_route jn_history_routes[];
 extern const struct jn_route jn_log_routes[];
+extern const struct jn_route jn_run_routes[];
 
 /* config.c: checks vars (an object NAME -> "value", NULL: {}) and returns a
  * copy whose secret values (all when all_secret, else by name) are sealed.

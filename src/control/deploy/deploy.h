@@ -118,6 +118,23 @@ struct jn_log_follow_ops {
 int jn_deployer_log_follow(struct jn_deployer *d, const char *app, int64_t since_ms,
                            const struct jn_log_follow_ops *ops, void *arg);
 
+/* Where a one-off process's output and end go (jern run). output (any
+ * thread) returns < 0 once the caller is gone; gone says so without output;
+ * finish is called once, last: code is the exit status, or -1 with msg when
+ * it could not start or was stopped. */
+struct jn_run_ops {
+    int (*output)(void *arg, int stream, const char *data, size_t len);
+    bool (*gone)(void *arg);
+    void (*finish)(void *arg, int code, const char *msg);
+};
+
+/* Runs argv (one word with shell syntax: a shell line) once, with what app
+ * serves: its release's image (the image's command replaced) or, exec, its
+ * workdir and user, and its config. Returns 0 (ops->finish will be called)
+ * or a negative code with msg (it will not). Control thread. */
+int jn_deployer_run(struct jn_deployer *d, const char *app, const char *const *argv,
+                    const struct jn_run_ops *ops, void *arg, char *msg, size_t msglen);
+
 /* Registers cb(arg, app, msg), called on the control thread when a start
  * from zero (a cold scale job, a resume) failed. One callback; NULL clears. */
 void jn_deployer_on_cold_failure(struct jn_deployer *d,

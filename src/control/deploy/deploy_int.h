@@ -61,6 +61,11 @@ struct dep_spec {
     char workdir[1024];
     int64_t health_timeout_ms;
     int probe_every_ms; /* 0: DEP_HEALTH_EVERY_MS; cold starts probe every 20 ms */
+    /* A one-off process (jern run, run.c): argv replaces the image's command
+     * (images) and command is its shell-quoted line (exec); no port; the name
+     * is APP-vN-run-TAG and its instance label "run". */
+    bool one_off;
+    char **argv;
 };
 
 struct jn_deployer {
@@ -82,6 +87,8 @@ struct jn_deployer {
     bool app_destroyed; /* since the supervisor last looked: it sweeps at once */
     bool stopping;
     int threads; /* job threads running */
+    char (*runs)[132]; /* one-off processes of jern run now running (run.c) */
+    size_t nruns;
     pthread_t sup;
     bool sup_started;
     void (*on_cold_failure)(void *arg, const char *app, const char *msg);
@@ -179,6 +186,9 @@ int dep_publish(struct jn_deployer *d, const char *app);
 
 /* In-flight requests on the servers addrs of app's upstream (control thread). */
 int dep_conns(struct jn_deployer *d, const char *app, char (*addrs)[JN_STORE_ADDR_MAX], size_t n);
+
+/* True while name is a one-off process of jern run (the sweep leaves it). */
+bool dep_run_active(struct jn_deployer *d, const char *name);
 
 /* Supervisor thread body and adoption (supervise.c). */
 void *dep_supervise(void *arg);

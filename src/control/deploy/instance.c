@@ -50,6 +50,9 @@ void dep_spec_free(struct dep_spec *s)
 {
     free(s->command);
     jn_appconfig_env_free(s->env);
+    for (size_t i = 0; s->argv && s->argv[i]; i++)
+        free(s->argv[i]);
+    free(s->argv);
     for (size_t i = 0; i < s->nvolumes * 2; i++)
         free(s->vol_buf[i]);
     free(s->vol_buf);
@@ -142,10 +145,14 @@ int dep_instance_start(struct dep_rt *rt, const struct dep_spec *s, struct jn_st
     struct jn_driver *drv = dep_rt_get(rt, s->driver, msg, msglen);
     if (!drv)
         return JN_EBASE;
-    dep_instance_name(in->name, sizeof(in->name), in->app, in->version, in->id, in->restarts);
     char rel[16], iid[24];
+    if (s->one_off) { /* named by its caller (run.c) */
+        snprintf(iid, sizeof(iid), "run");
+    } else {
+        dep_instance_name(in->name, sizeof(in->name), in->app, in->version, in->id, in->restarts);
+        snprintf(iid, sizeof(iid), "%lld", (long long)in->id);
+    }
     snprintf(rel, sizeof(rel), "%d", in->version);
-    snprintf(iid, sizeof(iid), "%lld", (long long)in->id);
     /* An attached database's DATABASE_URL and MYSQL_* (db/env.h); a
      * container reaches it through the socket directory, mounted. */
     char **env = jn_db_env_merge(rt->d->state_dir, in->app, (const char *const *)s->env,
@@ -165,9 +172,10 @@ int dep_instance_start(struct dep_rt *rt, const struct dep_spec *s, struct jn_st
     struct jn_instance_spec spec = {
         .name = in->name,
         .image = s->images ? s->image : NULL,
+        .argv = s->images ? (const char *const *)s->argv : NULL,
         .command = s->images ? NULL : s->command,
         .env = (const char *const *)env,
-        .app_port = s->port,
+        .app_port = s->one_off ? 0 : s->port,
         .host_port = in->host_port,
         .volumes = vols,
         .n_volumes = nvols,

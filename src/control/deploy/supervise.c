@@ -366,7 +366,8 @@ static void sweep(struct sup *s)
             long long id = atoll(v[i].instance);
             for (int r = 0; r < o.nall && !known; r++)
                 known = o.all[r].id == id && strcmp(o.all[r].app, v[i].app) == 0;
-            if (known || strcmp(v[i].daemon, s->d->daemon_id) != 0 || dep_is_busy(s->d, v[i].app))
+            if (known || strcmp(v[i].daemon, s->d->daemon_id) != 0 ||
+                dep_is_busy(s->d, v[i].app) || dep_run_active(s->d, v[i].name))
                 continue;
             struct jn_store_instance tmp = {0};
             snprintf(tmp.app, sizeof(tmp.app), "%s", v[i].app);
