@@ -36,9 +36,14 @@ def test_config_lasts_across_deploys_and_secrets_stay_sealed(d):
     r = ok(d.jern("config", "set", "web", "GREETING=hello", "API_TOKEN=tok-s3cr3t-value"))
     assert "next deploy" in r.stdout
     r = ok(d.jern("config", "set", "web", "PLAIN_BUT_HIDDEN=pssst-42", "--secret"))
-    ok(d.jern("deploy", "web", "--cmd", exec_cmd(), "--health", "/health",
-              "--env", "APP_VERSION=v1"))
+    ok(d.jern("deploy", "web", "--cmd", f"echo token=$API_TOKEN; exec {exec_cmd()}",
+              "--health", "/health", "--env", "APP_VERSION=v1"))
     assert env_of(d, "web", "GREETING") == "hello"
+    # the app's output shows a secret masked
+    r = ok(d.jern("logs", "web"))
+    assert "token=*****" in r.stdout and "tok-s3cr3t-value" not in r.stdout, r.stdout
+    body = d.admin().get("/v1/apps/web/logs").text
+    assert "token=*****" in body and "tok-s3cr3t-value" not in body
     assert env_of(d, "web", "API_TOKEN") == "tok-s3cr3t-value"
     assert env_of(d, "web", "PLAIN_BUT_HIDDEN") == "pssst-42"
     assert env_of(d, "web", "APP_VERSION") == "v1"

@@ -128,6 +128,11 @@ int jn_api_stream_write(struct jn_api_stream *s, const char *data, size_t len);
 bool jn_api_stream_gone(struct jn_api_stream *s);
 void jn_api_stream_end(struct jn_api_stream *s);
 
+/* logs.c: the opened secret values of app's config and of its serving
+ * release's --env (what its output must not show): the count and *out (free
+ * with jn_appconfig_env_free). */
+size_t jn_api_app_secrets(struct jn_api_call *c, const char *app, char ***out);
+
 /* The value of query parameter name into buf: true when present. */
 bool jn_api_query(const struct jn_api_call *c, const char *name, char *buf, size_t len);
 

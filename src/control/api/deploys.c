@@ -8,6 +8,7 @@
 #include "core/common.h"
 
 #include "control/api/api.h"
+#include "control/appconfig/rules.h"
 #include "control/control.h"
 #include "control/deploy/deploy.h"
 #include "control/scale/autoscale.h"
@@ -651,9 +652,13 @@ static void get_logs(struct jn_api_call *c)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "app", app);
     cJSON_AddNumberToObject(o, "release", version);
-    cJSON_AddItemToObject(
-        o, "instances",
-        jn_deployer_logs_json(c->api->deployer, app, version, v, n > 0 ? (size_t)n : 0));
+    char **mask;
+    size_t nmask = jn_api_app_secrets(c, app, &mask);
+    cJSON_AddItemToObject(o, "instances",
+                          jn_deployer_logs_json(c->api->deployer, app, version, v,
+                                                n > 0 ? (size_t)n : 0,
+                                                (const char *const *)mask, nmask));
+    jn_appconfig_env_free(mask);
     free(v);
     jn_api_send_json(resp, 200, o);
 }

@@ -8,6 +8,7 @@
 #include "core/common.h"
 
 #include "control/api/api.h"
+#include "control/appconfig/rules.h"
 #include "control/control.h"
 #include "control/deploy/deploy.h"
 #include "core/log.h"
@@ -47,12 +48,42 @@ static bool query_int(struct jn_api_call *c, const char *name, int64_t lo, int64
     return true;
 }
 
+/* The secret values of app's config and of its serving release's --env:
+ * what its output must not show. */
+size_t jn_api_app_secrets(struct jn_api_call *c, const char *app, char ***out)
+{
+    struct jn_store *st = jn_control_store(c->api->ctl);
+    char *cfg = NULL, **a = NULL, **b = NULL;
+    size_t na = 0, nb = 0;
+    if (jn_store_app_config_get(st, app, &cfg) == 0)
+        na = jn_appconfig_secret_values(c->api->state_dir, cfg, &a);
+    free(cfg);
+    int64_t cur = 0;
+    int scale;
+    struct jn_store_release rel = {0};
+    if (jn_store_app_serving(st, app, &cur, &scale) == 0 && cur &&
+        jn_store_release_get(st, app, 0, cur, &rel) == 0)
+        nb = jn_appconfig_secret_values(c->api->state_dir, rel.env, &b);
+    jn_store_release_clear(&rel);
+    char **v = jn_calloc(na + nb + 1, sizeof(char *));
+    for (size_t i = 0; i < na; i++)
+        v[i] = a[i];
+    for (size_t i = 0; i < nb; i++)
+        v[na + i] = b[i];
+    free(a);
+    free(b);
+    *out = v;
+    return na + nb;
+}
+
 struct follow_arg {
     struct jn_deployer *d;
     char app[JN_STORE_NAME_MAX];
     int64_t since_ms;
     struct jn_log_line *backlog;
     int nbacklog;
+    char **mask;
+    size_t nmask;
     struct jn_api_stream *s;
 };
 
@@ -91,10 +122,15 @@ static void start_follow(struct jn_api_stream *s, void *arg)
     jn_log_lines_free(f->backlog, f->nbacklog);
     f->backlog = NULL;
     static const struct jn_log_follow_ops ops = {emit, gone, done};
-    if (!s || jn_deployer_log_follow(f->d, f->app, f->since_ms, &ops, f) < 0) {
+    char **mask = f->mask;
+    size_t nmask = f->nmask;
+    f->mask = NULL;
+    if (!s || jn_deployer_log_follow(f->d, f->app, f->since_ms, (const char *const *)mask, nmask,
+                                     &ops, f) < 0) {
         jn_api_stream_end(s);
         free(f);
     }
+    jn_appconfig_env_free(mask);
 }
 
 static void get_output(struct jn_api_call *c)
@@ -114,8 +150,14 @@ static void get_output(struct jn_api_call *c)
         jn_api_error(c->resp, 400, "--until and -f do not go together: a follow has no end");
         return;
     }
-    struct jn_log_query q = {
-        .since_ms = since, .until_ms = until, .tail = (int)tail, .version = (int)release};
+    char **mask;
+    size_t nmask = jn_api_app_secrets(c, app, &mask);
+    struct jn_log_query q = {.since_ms = since,
+                             .until_ms = until,
+                             .tail = (int)tail,
+                             .version = (int)release,
+                             .mask = (const char *const *)mask,
+                             .nmask = nmask};
     struct jn_store_instance *live;
     int n = jn_store_instance_list(st, app, &live);
     struct jn_log_line *v = NULL;
@@ -130,6 +172,8 @@ static void get_output(struct jn_api_call *c)
         f->since_ms = nl > 0 ? JN_MAX(v[nl - 1].at + 1, since) : JN_MAX(t0, since);
         f->backlog = v;
         f->nbacklog = nl;
+        f->mask = mask;
+        f->nmask = nmask;
         c->resp->status = 200;
         c->resp->content_type = "application/x-ndjson";
         c->resp->stream = start_follow;
@@ -142,6 +186,7 @@ static void get_output(struct jn_api_call *c)
     for (int i = 0; i < nl; i++)
         cJSON_AddItemToArray(arr, line_json(&v[i]));
     jn_log_lines_free(v, nl);
+    jn_appconfig_env_free(mask);
     jn_api_send_json(c->resp, 200, o);
 }
 

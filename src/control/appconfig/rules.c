@@ -126,3 +126,62 @@ int jn_appconfig_env(const char *state_dir, const char *config_json, const char 
     *out = env;
     return 0;
 }
+
+char *jn_appconfig_mask_text(const char *text, size_t len, const char *const *secrets, size_t n)
+{
+    size_t cap = len + 1, o = 0;
+    char *out = jn_malloc(cap);
+    size_t mlen = strlen(JN_SECRET_MASK);
+    for (size_t i = 0; i < len;) {
+        size_t best = 0;
+        for (size_t k = 0; k < n; k++) {
+            size_t sl = strlen(secrets[k]);
+            if (sl >= JN_SECRET_MASK_MIN && sl > best && sl <= len - i &&
+                memcmp(text + i, secrets[k], sl) == 0)
+                best = sl;
+        }
+        size_t add = best ? mlen : 1;
+        if (o + add + 1 > cap) {
+            cap = (o + add + 1) * 2;
+            out = jn_realloc(out, cap);
+        }
+        if (best) {
+            memcpy(out + o, JN_SECRET_MASK, mlen);
+            i += best;
+        } else {
+            out[o] = text[i++];
+        }
+        o += add;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+size_t jn_appconfig_secret_values(const char *state_dir, const char *config_json, char ***out)
+{
+    *out = NULL;
+    cJSON *cfg = cJSON_Parse(config_json ? config_json : "");
+    size_t n = 0, cap = (size_t)cJSON_GetArraySize(cfg) + 1;
+    char **v = jn_calloc(cap, sizeof(char *));
+    unsigned char key[JN_SECRET_KEY_LEN];
+    char msg[256];
+    bool have_key = false;
+    for (cJSON *e = cfg ? cfg->child : NULL; e; e = e->next) {
+        if (!cJSON_IsString(e) || !jn_secret_is_sealed(e->valuestring))
+            continue;
+        if (!have_key && jn_secret_key(state_dir, false, key, msg, sizeof(msg)) < 0)
+            break;
+        have_key = true;
+        char *plain;
+        if (jn_secret_open(key, e->string, e->valuestring, &plain) == 0)
+            v[n++] = plain;
+    }
+    explicit_bzero(key, sizeof(key));
+    cJSON_Delete(cfg);
+    if (n == 0) {
+        free(v);
+        return 0;
+    }
+    *out = v;
+    return n;
+}

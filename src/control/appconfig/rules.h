@@ -31,6 +31,21 @@ bool jn_appconfig_secret_name(const char *name);
  * value itself. */
 const char *jn_appconfig_shown(const char *value);
 
+/* Secrets shorter than this are not masked in output: they would mask
+ * everyday words and say what they are. */
+#define JN_SECRET_MASK_MIN 4
+
+/* text (len bytes) with every occurrence of a value of secrets[0..n) (those of
+ * at least JN_SECRET_MASK_MIN bytes) replaced by JN_SECRET_MASK: a new string
+ * (caller frees). Longer secrets first, so one inside another is not left
+ * half shown. */
+char *jn_appconfig_mask_text(const char *text, size_t len, const char *const *secrets, size_t n);
+
+/* The opened secret values of config_json (STATE/secret.key), for masking:
+ * returns the count and *out (free with jn_appconfig_env_free), or 0 when
+ * there are none or they cannot be opened. */
+size_t jn_appconfig_secret_values(const char *state_dir, const char *config_json, char ***out);
+
 /* The environment of an instance: the variables of config_json, then those
  * of env_json over them (either may be NULL or ""), sealed values opened with
  * STATE/secret.key. Returns 0 and *out ("NAME=value", NULL-terminated; free

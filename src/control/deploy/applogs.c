@@ -8,6 +8,7 @@
  */
 #include "core/common.h"
 
+#include "control/appconfig/rules.h"
 #include "control/control.h"
 #include "control/deploy/deploy_int.h"
 #include "core/buf.h"
@@ -160,7 +161,8 @@ void dep_logs_retention(struct jn_deployer *d)
 }
 
 /* Adds {"name", "total", "lines": last LOG_SHOW_LINES} for text to arr. */
-static void add_lines(cJSON *arr, const char *name, const char *text, size_t len)
+static void add_lines(cJSON *arr, const char *name, const char *text, size_t len,
+                      const char *const *mask, size_t nmask)
 {
     size_t total = 0;
     for (size_t i = 0; i < len; i++)
@@ -181,7 +183,7 @@ static void add_lines(cJSON *arr, const char *name, const char *text, size_t len
             int st = jn_log_stamp_parse(p, (size_t)(e - p), &ms); /* kept files have them */
             if (st > 0)
                 p += st;
-            char *s = jn_strndup(p, (size_t)(e - p));
+            char *s = jn_appconfig_mask_text(p, (size_t)(e - p), mask, nmask);
             cJSON_AddItemToArray(lines, cJSON_CreateString(s));
             free(s);
         }
@@ -191,7 +193,8 @@ static void add_lines(cJSON *arr, const char *name, const char *text, size_t len
 }
 
 cJSON *dep_logs_json(struct dep_rt *rt, const char *app, int version,
-                     const struct jn_store_instance *live, size_t nlive)
+                     const struct jn_store_instance *live, size_t nlive, const char *const *mask,
+                     size_t nmask)
 {
     cJSON *arr = cJSON_CreateArray();
     char dir[4096];
@@ -214,7 +217,7 @@ cJSON *dep_logs_json(struct dep_rt *rt, const char *app, int version,
             if (f)
                 fclose(f);
             ents[i]->d_name[l - 4] = '\0';
-            add_lines(arr, ents[i]->d_name, b.data ? b.data : "", b.len);
+            add_lines(arr, ents[i]->d_name, b.data ? b.data : "", b.len, mask, nmask);
             jn_buf_free(&b);
         }
         free(ents[i]);
@@ -226,7 +229,7 @@ cJSON *dep_logs_json(struct dep_rt *rt, const char *app, int version,
         struct jn_buf b;
         jn_buf_init(&b, LOG_SAVE_MAX);
         if (read_live(rt, &live[i], 0, false, &b) == 0)
-            add_lines(arr, live[i].name, b.data ? b.data : "", b.len);
+            add_lines(arr, live[i].name, b.data ? b.data : "", b.len, mask, nmask);
         jn_buf_free(&b);
     }
     return arr;

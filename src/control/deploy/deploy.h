@@ -75,13 +75,16 @@ int jn_deployer_instance_pid(struct jn_deployer *d, const struct jn_store_instan
 /* The output of release version of app as a JSON array of {name, total,
  * lines} (kept files, then the live instances among live[0..nlive)). */
 struct cJSON *jn_deployer_logs_json(struct jn_deployer *d, const char *app, int version,
-                                    const struct jn_store_instance *live, size_t nlive);
+                                    const struct jn_store_instance *live, size_t nlive,
+                                    const char *const *mask, size_t nmask);
 
 /* jern logs: which lines. */
 struct jn_log_query {
     int64_t since_ms, until_ms; /* unix ms; 0: no bound */
     int tail;                   /* the last N lines (0: none); < 0: all (at most 20000) */
     int version;                /* one release; 0: every release */
+    const char *const *mask;    /* secret values shown as JN_SECRET_MASK (rules.h) */
+    size_t nmask;
 };
 
 /* One line of output. */
@@ -111,11 +114,13 @@ struct jn_log_follow_ops {
     void (*done)(void *arg);
 };
 
-/* Follows app's output from since_ms on: every live instance's and every
+/* Follows app's output from since_ms on (mask[0..nmask) copied, as in
+ * jn_log_query): every live instance's and every
  * instance started later's, until the reader is gone or the daemon stops.
  * Returns 0 (ops->done will be called) or a negative code (it will not).
  * Control thread. */
 int jn_deployer_log_follow(struct jn_deployer *d, const char *app, int64_t since_ms,
+                           const char *const *mask, size_t nmask,
                            const struct jn_log_follow_ops *ops, void *arg);
 
 /* Where a one-off process's output and end go (jern run). output (any

@@ -168,7 +168,8 @@ void dep_logs_tail(struct dep_rt *rt, const struct jn_store_instance *in, int n,
  * (the last 200 lines of each). Control thread (rt is its drivers). */
 struct cJSON;
 struct cJSON *dep_logs_json(struct dep_rt *rt, const char *app, int version,
-                            const struct jn_store_instance *live, size_t nlive);
+                            const struct jn_store_instance *live, size_t nlive,
+                            const char *const *mask, size_t nmask);
 
 /* Removes STATE/logs/APP/vN. */
 void dep_logs_drop(struct jn_deployer *d, const char *app, int version);

@@ -304,7 +304,8 @@ int jn_deployer_instance_pid(struct jn_deployer *d, const struct jn_store_instan
 }
 
 cJSON *jn_deployer_logs_json(struct jn_deployer *d, const char *app, int version,
-                             const struct jn_store_instance *live, size_t nlive)
+                             const struct jn_store_instance *live, size_t nlive,
+                             const char *const *mask, size_t nmask)
 {
-    return dep_logs_json(&d->rt, app, version, live, nlive);
+    return dep_logs_json(&d->rt, app, version, live, nlive, mask, nmask);
 }

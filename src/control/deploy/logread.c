@@ -8,6 +8,7 @@
  */
 #include "core/common.h"
 
+#include "control/appconfig/rules.h"
 #include "control/control.h"
 #include "control/deploy/deploy_int.h"
 #include "core/log.h"
@@ -43,7 +44,7 @@ static void coll_add(struct coll *c, int64_t at, int stream, const char *text, s
     snprintf(l->instance, sizeof(l->instance), "%s", c->instance);
     while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
         len--;
-    l->text = jn_strndup(text, len);
+    l->text = jn_appconfig_mask_text(text, len, c->q->mask, c->q->nmask);
 }
 
 /* Splits data into lines, each "STAMP TEXT" (a line without a stamp takes
@@ -166,6 +167,8 @@ struct follow {
     struct jn_log_follow_ops ops;
     void *arg;
     char *state_dir, *docker_socket; /* copies: followers outlive the deployer */
+    char **mask;                      /* secret values, NULL-terminated */
+    size_t nmask;
     atomic_int refs;
     volatile bool stop;
 };
@@ -175,6 +178,7 @@ static void follow_unref(struct follow *f)
     if (atomic_fetch_sub(&f->refs, 1) != 1)
         return;
     f->ops.done(f->arg);
+    jn_appconfig_env_free(f->mask);
     free(f->state_dir);
     free(f->docker_socket);
     free(f);
@@ -203,7 +207,7 @@ static int follower_sink(void *arg, enum jn_log_stream stream, const char *data,
             n--;
         if (l.at >= f->since_ms) {
             snprintf(l.instance, sizeof(l.instance), "%s", w->in.name);
-            l.text = jn_strndup(p, n);
+            l.text = jn_appconfig_mask_text(p, n, (const char *const *)f->mask, f->nmask);
             if (f->ops.emit(f->arg, &l) < 0)
                 f->stop = true; /* the client went away */
             free(l.text);
@@ -308,9 +312,14 @@ static void *watcher_run(void *arg)
 }
 
 int jn_deployer_log_follow(struct jn_deployer *d, const char *app, int64_t since_ms,
+                           const char *const *mask, size_t nmask,
                            const struct jn_log_follow_ops *ops, void *arg)
 {
     struct follow *f = jn_calloc(1, sizeof(*f));
+    f->mask = jn_calloc(nmask + 1, sizeof(char *));
+    for (size_t i = 0; i < nmask; i++)
+        f->mask[i] = jn_strdup(mask[i]);
+    f->nmask = nmask;
     f->d = d;
     snprintf(f->app, sizeof(f->app), "%s", app);
     f->since_ms = since_ms;
@@ -321,6 +330,7 @@ int jn_deployer_log_follow(struct jn_deployer *d, const char *app, int64_t since
     atomic_init(&f->refs, 1);
     int r = dep_thread_start(d, watcher_run, f);
     if (r != 0) {
+        jn_appconfig_env_free(f->mask);
         free(f->state_dir);
         free(f->docker_socket);
         free(f);

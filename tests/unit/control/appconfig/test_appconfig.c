@@ -120,6 +120,29 @@ static void test_key_file_and_env(void **state)
     rmdir(dir);
 }
 
+static void test_mask_text(void **state)
+{
+    const char *secrets[] = {"hunter2", "hunter2-long", "abc", "x=1&y"};
+    struct {
+        const char *in, *out;
+    } cases[] = {
+        {"password is hunter2.", "password is *****."},
+        {"hunter2-long then hunter2", "***** then *****"},
+        {"abc is too short to mask", "abc is too short to mask"},
+        {"url?x=1&y=2", "url?*****=2"},
+        {"", ""},
+        {"hunter", "hunter"},
+    };
+    for (size_t i = 0; i < JN_ARRAY_LEN(cases); i++) {
+        char *m = jn_appconfig_mask_text(cases[i].in, strlen(cases[i].in), secrets, 4);
+        assert_string_equal(m, cases[i].out);
+        free(m);
+    }
+    char *m = jn_appconfig_mask_text("hunter2", 7, NULL, 0);
+    assert_string_equal(m, "hunter2");
+    free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -127,6 +150,7 @@ int main(void)
         cmocka_unit_test(test_names_and_mask),
         cmocka_unit_test(test_seal_open_round_trip),
         cmocka_unit_test(test_key_file_and_env),
+        cmocka_unit_test(test_mask_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
