@@ -425,10 +425,18 @@ int jn_cmd_ps(int argc, char **argv)
     return rc;
 }
 
+struct logs_out {
+    const struct jn_client *c;
+    bool access; /* access log lines: as the gateway wrote them */
+};
+
 static void print_line(void *arg, const cJSON *l)
 {
-    const struct jn_client *c = arg;
-    if (c->json) {
+    const struct logs_out *lo = arg;
+    const struct jn_client *c = lo->c;
+    if (lo->access && !c->json) {
+        printf("%s\n", jn_client_str(l, "text"));
+    } else if (c->json) {
         char *t = cJSON_PrintUnformatted(l);
         printf("%s\n", t ? t : "");
         free(t);
@@ -443,7 +451,7 @@ static void print_line(void *arg, const cJSON *l)
 }
 
 #define LOGS_USAGE                                                                                 \
-    "logs APP [-f] [--tail N] [--since T] [--until T] [--release N] (T: 10m, 2h, "     \
+    "logs APP [-f] [--tail N] [--since T] [--until T] [--release N] [--access] (T: 10m, 2h, "     \
     "2026-12-04T18:00:00Z or @UNIX)"
 
 int jn_cmd_logs(int argc, char **argv)
@@ -452,13 +460,15 @@ int jn_cmd_logs(int argc, char **argv)
     if ((argc = jn_client_init(&c, argc, argv)) < 0)
         return 2;
     const char *app = NULL;
-    bool follow = false, bad = false;
+    bool follow = false, bad = false, access = false;
     int release = 0, tail = -1;
     int64_t since = 0, until = 0, now = (int64_t)time(NULL) * 1000;
     for (int i = 1; i < argc && !bad; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "-f") == 0 || strcmp(a, "--follow") == 0) {
             follow = true;
+        } else if (strcmp(a, "--access") == 0) {
+            access = true;
         } else if (strcmp(a, "--release") == 0 && v &&
                    parse_int(v[0] == 'v' ? v + 1 : v, 1, INT32_MAX, &release)) {
             i++;
@@ -494,19 +504,20 @@ int jn_cmd_logs(int argc, char **argv)
         snprintf(tail_q, sizeof(tail_q), "tail=%d&", tail);
     char path[512];
     snprintf(path, sizeof(path),
-             "/v1/apps/%.200s/output?%ssince=%lld&until=%lld&release=%d&follow=%d", e, tail_q,
-             (long long)since, (long long)until, release, follow ? 1 : 0);
+             "/v1/apps/%.200s/output?%ssince=%lld&until=%lld&release=%d&follow=%d&access=%d", e,
+             tail_q, (long long)since, (long long)until, release, follow ? 1 : 0, access ? 1 : 0);
+    struct logs_out lo = {&c, access};
     free(e);
     cJSON *o = NULL;
     int st, rc;
     if (follow) {
-        st = jn_client_stream(&c, "GET", path, NULL, print_line, &c, &o);
+        st = jn_client_stream(&c, "GET", path, NULL, print_line, &lo, &o);
         rc = st == 200 ? 0 : st < 0 ? 1 : jn_client_fail(st, o);
     } else {
         st = jn_client_call(&c, "GET", path, NULL, &o);
         rc = st == 200 ? 0 : st < 0 ? 1 : jn_client_fail(st, o);
         const cJSON *l, *lines = st == 200 ? cJSON_GetObjectItemCaseSensitive(o, "lines") : NULL;
-        cJSON_ArrayForEach(l, lines) print_line(&c, l);
+        cJSON_ArrayForEach(l, lines) print_line(&lo, l);
     }
     cJSON_Delete(o);
     jn_client_free(&c);

@@ -55,6 +55,8 @@ const struct jn_command jn_commands[] = {
      "list the changes made: when, who, what"},
     {"logs", jn_cmd_logs, "logs APP [-f] [--tail N] [--since T] [--until T] [--release N]",
      "show an app's output, time-stamped, by instance (-f: as it comes)"},
+    {"logs", jn_cmd_logs, "logs APP --access [-f] [--tail N]",
+     "show the requests the gateway served the app (its access log format)"},
     {"ui", jn_cmd_ui, "ui [--port N]",
      "the dashboard: a one-time login URL (on 127.0.0.1 for the unix socket)"},
     {"db", jn_cmd_db, "db create|config|attach|detach|url|backup|backups|restore|shell|ls|destroy",

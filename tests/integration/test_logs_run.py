@@ -170,3 +170,42 @@ def test_run_stops_when_the_caller_goes(d):
     p.kill()
     p.wait()
     wait_for(lambda: not runs[0].exists(), 15, step=0.1, what="the one-off stopped and removed")
+
+
+COMBINED = re.compile(r'^127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] '
+                      r'"GET (\S+) HTTP/1\.1" (\d{3}) \d+ "-" "([^"]*)"$')
+
+
+def test_access_log_per_app(d):
+    ok(d.jern("deploy", "acc", "--cmd", exec_cmd(), "--health", "/health"))
+    ok(d.jern("deploy", "other", "--cmd", exec_cmd(), "--health", "/health"))
+    import requests
+    for i in range(3):
+        requests.get(d.url(f"/status/20{i}"), headers={"Host": "acc.localhost",
+                                                       "User-Agent": f"probe-{i}"}, timeout=10)
+    requests.get(d.url("/pid"), headers={"Host": "other.localhost"}, timeout=10)
+
+    def lines():
+        return ok(d.jern("logs", "acc", "--access")).stdout.splitlines()
+    wait_for(lambda: len(lines()) >= 3, 10, step=0.1, what="three access lines")
+    got = [COMBINED.match(l) for l in lines()]
+    assert all(got), lines()
+    assert [(m.group(1), m.group(2), m.group(3)) for m in got] == \
+        [(f"/status/20{i}", f"20{i}", f"probe-{i}") for i in range(3)]
+    assert len(ok(d.jern("logs", "acc", "--access", "--tail", "1")).stdout.splitlines()) == 1
+    assert "/pid" not in "\n".join(lines())  # another app's request is in its own log
+    r = d.jern("logs", "acc", "--access", "--since", "1h")
+    assert r.returncode == 1 and "--access takes --tail and -f" in r.stderr
+    # -f: the next request's line comes as it is written
+    p = subprocess.Popen([JERN, "logs", "acc", "--access", "-f", "--tail", "0"],
+                         stdout=subprocess.PIPE, text=True, env={**os.environ, **d.env()})
+    try:
+        time.sleep(0.5)
+        requests.get(d.url("/status/204"), headers={"Host": "acc.localhost"}, timeout=10)
+        import select
+        assert select.select([p.stdout], [], [], 10)[0], "no line within 10 s"
+        line = p.stdout.readline()
+        assert COMBINED.match(line.rstrip("\n")).group(1) == "/status/204", line
+    finally:
+        p.kill()
+        p.wait()

@@ -84,6 +84,7 @@ struct follow_arg {
     int nbacklog;
     char **mask;
     size_t nmask;
+    bool access; /* the app's access log, not its output */
     struct jn_api_stream *s;
 };
 
@@ -125,8 +126,11 @@ static void start_follow(struct jn_api_stream *s, void *arg)
     char **mask = f->mask;
     size_t nmask = f->nmask;
     f->mask = NULL;
-    if (!s || jn_deployer_log_follow(f->d, f->app, f->since_ms, (const char *const *)mask, nmask,
-                                     &ops, f) < 0) {
+    int r = !s         ? -1
+            : f->access ? jn_deployer_access_follow(f->d, f->app, &ops, f)
+                        : jn_deployer_log_follow(f->d, f->app, f->since_ms,
+                                                 (const char *const *)mask, nmask, &ops, f);
+    if (r < 0) {
         jn_api_stream_end(s);
         free(f);
     }
@@ -141,17 +145,24 @@ static void get_output(struct jn_api_call *c)
         jn_api_error(c->resp, 404, "app '%s' does not exist (see: jern apps)", app);
         return;
     }
-    int64_t tail = -1, since = 0, until = 0, release = 0, follow = 0;
+    int64_t tail = -1, since = 0, until = 0, release = 0, follow = 0, access = 0;
     if (!query_int(c, "tail", 0, 100000, &tail) || !query_int(c, "since", 0, INT64_MAX / 2, &since) ||
         !query_int(c, "until", 0, INT64_MAX / 2, &until) ||
-        !query_int(c, "release", 0, INT32_MAX, &release) || !query_int(c, "follow", 0, 1, &follow))
+        !query_int(c, "release", 0, INT32_MAX, &release) || !query_int(c, "follow", 0, 1, &follow) ||
+        !query_int(c, "access", 0, 1, &access))
         return;
+    if (access && (since || until || release)) {
+        jn_api_error(c->resp, 400,
+                     "--access takes --tail and -f; --since, --until and --release are for "
+                     "the app's output");
+        return;
+    }
     if (follow && until) {
         jn_api_error(c->resp, 400, "--until and -f do not go together: a follow has no end");
         return;
     }
-    char **mask;
-    size_t nmask = jn_api_app_secrets(c, app, &mask);
+    char **mask = NULL;
+    size_t nmask = access ? 0 : jn_api_app_secrets(c, app, &mask);
     struct jn_log_query q = {.since_ms = since,
                              .until_ms = until,
                              .tail = (int)tail,
@@ -162,7 +173,9 @@ static void get_output(struct jn_api_call *c)
     int n = jn_store_instance_list(st, app, &live);
     struct jn_log_line *v = NULL;
     int64_t t0 = jn_wall_ms();
-    int nl = jn_deployer_log_lines(c->api->deployer, app, &q, live, n > 0 ? (size_t)n : 0, &v);
+    int nl = access ? jn_deployer_access_lines(c->api->deployer, app, (int)tail, &v)
+                    : jn_deployer_log_lines(c->api->deployer, app, &q, live, n > 0 ? (size_t)n : 0,
+                                            &v);
     free(live);
     if (follow) {
         struct follow_arg *f = jn_calloc(1, sizeof(*f));
@@ -174,6 +187,7 @@ static void get_output(struct jn_api_call *c)
         f->nbacklog = nl;
         f->mask = mask;
         f->nmask = nmask;
+        f->access = access;
         c->resp->status = 200;
         c->resp->content_type = "application/x-ndjson";
         c->resp->stream = start_follow;

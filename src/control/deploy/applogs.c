@@ -14,6 +14,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/timefmt.h"
+#include "gateway/gateway.h"
 #include "store/release.h"
 
 #include <cjson/cJSON.h>
@@ -112,6 +113,26 @@ static bool older_than(const char *path, int64_t age_ms)
     return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 - then >= age_ms;
 }
 
+/* An app's access log past log_size goes to access.log.1 (the one before is
+ * dropped) and the gateway's workers reopen their files. */
+static void rotate_access(struct jn_deployer *d, const char *adir)
+{
+    char path[4500], old[4510];
+    snprintf(path, sizeof(path), "%s/access.log", adir);
+    struct stat sb;
+    int64_t cap = d->log_size > 0 ? d->log_size : 10 << 20;
+    if (stat(path, &sb) < 0 || sb.st_size < cap)
+        return;
+    snprintf(old, sizeof(old), "%s.1", path);
+    if (rename(path, old) < 0) {
+        jn_warn("cannot rotate %s: %s", path, strerror(errno));
+        return;
+    }
+    struct jn_gateway *gw = jn_control_gateway(d->ctl);
+    if (gw)
+        jn_gateway_reopen_logs(gw);
+}
+
 void dep_logs_retention(struct jn_deployer *d)
 {
     struct jn_store *st = jn_control_store(d->ctl);
@@ -135,6 +156,7 @@ void dep_logs_retention(struct jn_deployer *d)
             }
             continue;
         }
+        rotate_access(d, adir);
         DIR *rels = opendir(adir);
         struct dirent *r;
         while (rels && (r = readdir(rels))) {

@@ -123,6 +123,18 @@ int jn_deployer_log_follow(struct jn_deployer *d, const char *app, int64_t since
                            const char *const *mask, size_t nmask,
                            const struct jn_log_follow_ops *ops, void *arg);
 
+/* The app's own access log (jern logs --access; the gateway writes it): the
+ * last tail lines (< 0: all, at most 20000) as lines of instance "gateway"
+ * without times (the format carries its own). Returns the count and *out
+ * (jn_log_lines_free). Control thread. */
+int jn_deployer_access_lines(struct jn_deployer *d, const char *app, int tail,
+                             struct jn_log_line **out);
+
+/* Follows the app's access log from its end, as jn_deployer_log_follow
+ * does its output. */
+int jn_deployer_access_follow(struct jn_deployer *d, const char *app,
+                              const struct jn_log_follow_ops *ops, void *arg);
+
 /* Where a one-off process's output and end go (jern run). output (any
  * thread) returns < 0 once the caller is gone; gone says so without output;
  * finish is called once, last: code is the exit status, or -1 with msg when
