@@ -389,6 +389,7 @@ static void respond_bad(struct gw_conn *c, int status, const char *reason)
     r->start_ns = jn_loop_now_ns(c->w->loop);
     jn_gw_snapshot_ref(c->w->snap);
     r->snap = c->w->snap;
+    r->app = NULL; /* no route: nothing of an earlier request's */
     jn_timer_park(c->w->loop, &c->timer);
     gw_client_respond(r, status, reason, NULL);
 }
