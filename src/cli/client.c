@@ -89,8 +89,41 @@ static size_t on_data(char *p, size_t size, size_t n, void *arg)
     return jn_buf_append(b, p, size * n) < 0 ? 0 : size * n;
 }
 
-int jn_client_call(struct jn_client *c, const char *method, const char *path, const cJSON *body,
-                   cJSON **out)
+/* A streamed answer: each line of a 200 is one JSON object for s->line;
+ * anything else is kept for the error. */
+struct stream {
+    CURL *h;
+    void (*line)(void *arg, const cJSON *o);
+    void *arg;
+    struct jn_buf part; /* a line not yet ended */
+    struct jn_buf *answer;
+};
+
+static size_t on_stream(char *p, size_t size, size_t n, void *arg)
+{
+    struct stream *s = arg;
+    size_t len = size * n;
+    long status = 0;
+    curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status);
+    if (status != 200)
+        return on_data(p, size, n, s->answer);
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] != '\n') {
+            if (jn_buf_append(&s->part, p + i, 1) < 0)
+                return 0;
+            continue;
+        }
+        cJSON *o = cJSON_ParseWithLength(s->part.data ? s->part.data : "", s->part.len);
+        if (o)
+            s->line(s->arg, o);
+        cJSON_Delete(o);
+        jn_buf_reset(&s->part);
+    }
+    return len;
+}
+
+static int call(struct jn_client *c, const char *method, const char *path, const cJSON *body,
+                cJSON **out, struct stream *stream)
 {
     *out = NULL;
     CURL *h = curl_easy_init();
@@ -110,10 +143,18 @@ int jn_client_call(struct jn_client *c, const char *method, const char *path, co
     if (c->unix_path)
         curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->unix_path);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &answer);
+    if (stream) {
+        stream->h = h;
+        stream->answer = &answer;
+        jn_buf_init(&stream->part, ANSWER_MAX);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_stream);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, stream);
+    } else {
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &answer);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms > 0 ? c->timeout_ms : 60000L);
+    }
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms > 0 ? c->timeout_ms : 60000L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     if (c->token) {
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c->token);
@@ -148,9 +189,25 @@ int jn_client_call(struct jn_client *c, const char *method, const char *path, co
     curl_slist_free_all(hdrs);
     free(payload);
     jn_buf_free(&answer);
+    if (stream)
+        jn_buf_free(&stream->part);
     free(url);
     curl_easy_cleanup(h);
     return (int)status;
+}
+
+int jn_client_call(struct jn_client *c, const char *method, const char *path, const cJSON *body,
+                   cJSON **out)
+{
+    return call(c, method, path, body, out, NULL);
+}
+
+int jn_client_stream(struct jn_client *c, const char *method, const char *path,
+                     const cJSON *body, void (*line)(void *arg, const cJSON *o), void *arg,
+                     cJSON **out)
+{
+    struct stream s = {.line = line, .arg = arg};
+    return call(c, method, path, body, out, &s);
 }
 
 int jn_client_fail(int status, const cJSON *answer)

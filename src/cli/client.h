@@ -38,6 +38,14 @@ void jn_client_free(struct jn_client *c);
 int jn_client_call(struct jn_client *c, const char *method, const char *path, const cJSON *body,
                    cJSON **out);
 
+/* jn_client_call for a streamed answer (jern logs -f, jern run): no time
+ * limit; each line of a 200 answer, a JSON object, goes to line(arg, o) as it
+ * comes (o is freed after). *out gets the answer of any other status.
+ * Returns the status, or -1 as jn_client_call. */
+int jn_client_stream(struct jn_client *c, const char *method, const char *path,
+                     const cJSON *body, void (*line)(void *arg, const cJSON *o), void *arg,
+                     cJSON **out);
+
 /* Prints "jern: MESSAGE" from an error answer (its "error" field, else the
  * status) to stderr and returns the exit code for it (1). */
 int jn_client_fail(int status, const cJSON *answer);

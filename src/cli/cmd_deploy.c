@@ -9,6 +9,7 @@
 #include "cli/client.h"
 #include "cli/cmd_scale.h"
 #include "cli/commands.h"
+#include "core/timefmt.h"
 
 #include <ctype.h>
 #include <time.h>
@@ -87,8 +88,12 @@ static int start_job(struct jn_client *c, const char *app, const char *what, cJS
             printf("app '%s': %d instance(s) recorded in the cluster (see: jern where %s)\n", app,
                    (int)jn_client_num(o, "instances"), app);
         rc = 0;
-    } else
+    } else {
+        /* A rollback says which config the release returns with. */
+        if (*jn_client_str(o, "config"))
+            printf("%s\n", jn_client_str(o, "config"));
         rc = jn_cli_follow_job(c, (int)jn_client_num(o, "job"));
+    }
     cJSON_Delete(o);
     return rc;
 }
@@ -466,10 +471,34 @@ int jn_cmd_ps(int argc, char **argv)
     return rc;
 }
 
-struct seen {
-    char name[160];
-    int printed;
+struct logs_out {
+    const struct jn_client *c;
+    bool access; /* access log lines: as the gateway wrote them */
 };
+
+static void print_line(void *arg, const cJSON *l)
+{
+    const struct logs_out *lo = arg;
+    const struct jn_client *c = lo->c;
+    if (lo->access && !c->json) {
+        printf("%s\n", jn_client_str(l, "text"));
+    } else if (c->json) {
+        char *t = cJSON_PrintUnformatted(l);
+        printf("%s\n", t ? t : "");
+        free(t);
+    } else {
+        char when[40] = "-";
+        double at = jn_client_num(l, "at");
+        if (at > 0)
+            jn_rfc3339_format((int64_t)at, when, sizeof(when));
+        printf("%s %s | %s\n", when, jn_client_str(l, "instance"), jn_client_str(l, "text"));
+    }
+    fflush(stdout);
+}
+
+#define LOGS_USAGE                                                                                 \
+    "logs APP [-f] [--tail N] [--since T] [--until T] [--release N] [--access] (T: 10m, 2h, "     \
+    "2026-12-04T18:00:00Z or @UNIX)"
 
 int jn_cmd_logs(int argc, char **argv)
 {
@@ -477,68 +506,66 @@ int jn_cmd_logs(int argc, char **argv)
     if ((argc = jn_client_init(&c, argc, argv)) < 0)
         return 2;
     const char *app = NULL;
-    bool follow = false;
-    int release = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "--follow") == 0) {
+    bool follow = false, bad = false, access = false;
+    int release = 0, tail = -1;
+    int64_t since = 0, until = 0, now = (int64_t)time(NULL) * 1000;
+    for (int i = 1; i < argc && !bad; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "-f") == 0 || strcmp(a, "--follow") == 0) {
             follow = true;
-        } else if (strcmp(argv[i], "--release") == 0 && i + 1 < argc &&
-                   parse_int(argv[i + 1][0] == 'v' ? argv[i + 1] + 1 : argv[i + 1], 1,
-                             INT32_MAX, &release)) {
+        } else if (strcmp(a, "--access") == 0) {
+            access = true;
+        } else if (strcmp(a, "--release") == 0 && v &&
+                   parse_int(v[0] == 'v' ? v + 1 : v, 1, INT32_MAX, &release)) {
             i++;
-        } else if (argv[i][0] != '-' && !app) {
-            app = argv[i];
+        } else if ((strcmp(a, "--tail") == 0 || strcmp(a, "-n") == 0) && v &&
+                   parse_int(v, 0, 100000, &tail)) {
+            i++;
+        } else if ((strcmp(a, "--since") == 0 || strcmp(a, "--until") == 0) && v) {
+            if (jn_time_arg_parse(v, now, a[2] == 's' ? &since : &until) < 0 ||
+                (a[2] == 's' ? since : until) <= 0) {
+                fprintf(stderr,
+                        "jern: %s \"%s\" is not a time: write a duration back from now (10m, "
+                        "2h, 1d), an RFC 3339 time (2026-12-04T18:00:00Z) or @UNIX seconds\n",
+                        a, v);
+                jn_client_free(&c);
+                return 2;
+            }
+            i++;
+        } else if (a[0] != '-' && !app) {
+            app = a;
         } else {
-            app = NULL;
-            break;
+            bad = true;
         }
     }
-    if (!app) {
+    if (!app || bad) {
         jn_client_free(&c);
-        return jn_client_usage("logs APP [-f] [--release N]");
+        return jn_client_usage(LOGS_USAGE);
     }
-    char what[32] = "logs";
-    if (release)
-        snprintf(what, sizeof(what), "logs/%d", release);
-    struct seen *seen = NULL;
-    size_t nseen = 0;
-    int rc;
-    for (;;) {
-        cJSON *o;
-        if ((rc = get_app(&c, app, what, &o)) != 0)
-            break;
-        const cJSON *x;
-        cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(o, "instances"))
-        {
-            const char *name = jn_client_str(x, "name");
-            struct seen *s = NULL;
-            for (size_t i = 0; i < nseen && !s; i++)
-                if (strcmp(seen[i].name, name) == 0)
-                    s = &seen[i];
-            if (!s) {
-                seen = jn_realloc(seen, (nseen + 1) * sizeof(*seen));
-                s = &seen[nseen++];
-                snprintf(s->name, sizeof(s->name), "%s", name);
-                s->printed = 0;
-            }
-            int total = (int)jn_client_num(x, "total");
-            const cJSON *lines = cJSON_GetObjectItemCaseSensitive(x, "lines");
-            int have = cJSON_GetArraySize(lines), fresh = total - s->printed;
-            /* The daemon sends the last lines of each instance: print the new ones. */
-            for (int i = JN_MAX(have - fresh, 0); i < have; i++) {
-                const cJSON *l = cJSON_GetArrayItem(lines, i);
-                if (!c.json)
-                    printf("%s | %s\n", name, cJSON_IsString(l) ? l->valuestring : "");
-            }
-            s->printed = total;
-        }
-        cJSON_Delete(o);
-        fflush(stdout);
-        if (!follow)
-            break;
-        sleep_ms(1000);
+    /* The last 100 lines unless a time range or --tail says otherwise. */
+    if (tail < 0 && !since && !until)
+        tail = 100;
+    char *e = jn_client_escape(app), tail_q[32] = "";
+    if (tail >= 0)
+        snprintf(tail_q, sizeof(tail_q), "tail=%d&", tail);
+    char path[512];
+    snprintf(path, sizeof(path),
+             "/v1/apps/%.200s/output?%ssince=%lld&until=%lld&release=%d&follow=%d&access=%d", e,
+             tail_q, (long long)since, (long long)until, release, follow ? 1 : 0, access ? 1 : 0);
+    struct logs_out lo = {&c, access};
+    free(e);
+    cJSON *o = NULL;
+    int st, rc;
+    if (follow) {
+        st = jn_client_stream(&c, "GET", path, NULL, print_line, &lo, &o);
+        rc = st == 200 ? 0 : st < 0 ? 1 : jn_client_fail(st, o);
+    } else {
+        st = jn_client_call(&c, "GET", path, NULL, &o);
+        rc = st == 200 ? 0 : st < 0 ? 1 : jn_client_fail(st, o);
+        const cJSON *l, *lines = st == 200 ? cJSON_GetObjectItemCaseSensitive(o, "lines") : NULL;
+        cJSON_ArrayForEach(l, lines) print_line(&lo, l);
     }
-    free(seen);
+    cJSON_Delete(o);
     jn_client_free(&c);
     return rc;
 }

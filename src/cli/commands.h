@@ -37,6 +37,15 @@ int jn_cmd_ps(int argc, char **argv);
 int jn_cmd_scale(int argc, char **argv);
 int jn_cmd_restart(int argc, char **argv);
 int jn_cmd_logs(int argc, char **argv);
+struct jn_client;
+/* Follows the daemon's job id to its end, printing its progress lines (GET
+ * /v1/jobs/ID/AFTER every 150 ms). Returns the exit code: 0 when it ended well. */
+int jn_cli_follow_job(struct jn_client *c, int id);
+/* cmd_config.c: an app's config (docs/CONFIG.md); cmd_history.c: the changes. */
+int jn_cmd_config(int argc, char **argv);
+int jn_cmd_history(int argc, char **argv);
+/* cmd_run.c: a one-off process with an app's release and config. */
+int jn_cmd_run(int argc, char **argv);
 /* cmd_certs.c: certificates (docs/CERTIFICATES.md). */
 int jn_cmd_certs(int argc, char **argv);
 int jn_cmd_cert(int argc, char **argv);

@@ -230,6 +230,10 @@ int jn_daemon_run(const char *config_path, const struct jn_daemon_flags *flags)
         goto out;
     }
     jn_gateway_set_drain_timeout(d.gw, d.dc.drain_timeout_ms);
+    /* Each app's own access log (jern logs APP --access): STATE/logs/APP. */
+    char app_logs[4200];
+    snprintf(app_logs, sizeof(app_logs), "%s/logs", d.dc.state_dir);
+    jn_gateway_set_app_log_dir(d.gw, app_logs);
     jn_control_set_gateway(d.ctl, d.gw);
 
     /* Adopt surviving instances before publishing, so the gateway's first

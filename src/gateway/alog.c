@@ -51,11 +51,13 @@ void gw_alog_request(struct gw_worker *w, struct gw_req *r)
             r->snap ? jn_gw_snapshot_listen(r->snap, r->c->listen_id) : NULL;
         loc = l ? &l->def->app_loc : NULL;
     }
-    if (!loc || loc->alog < 0)
-        return;
-    const struct jn_gw_alog_conf *ac = &r->snap->routes->alogs[loc->alog];
-    struct jn_accesslog *lg = writer(w, ac->path);
-    if (!lg)
+    const struct jn_gw_alog_conf *ac =
+        loc && loc->alog >= 0 ? &r->snap->routes->alogs[loc->alog] : NULL;
+    /* An app's own log: its server's format, else combined. */
+    const char *app_path = r->app && r->snap ? r->app->access_log : NULL;
+    struct jn_accesslog *lg = ac ? writer(w, ac->path) : NULL;
+    struct jn_accesslog *alg = app_path ? writer(w, app_path) : NULL;
+    if (!lg && !alg)
         return;
     struct gw_conn *c = r->c;
     if (!r->remote_text[0]) {
@@ -96,7 +98,10 @@ void gw_alog_request(struct gw_worker *w, struct gw_req *r)
         ctx.proxy_host = r->loc->proxy_host;
         ctx.server_name = r->loc->server_name;
     }
-    jn_accesslog_write(lg, &ac->fmt, &ctx);
+    if (lg)
+        jn_accesslog_write(lg, &ac->fmt, &ctx);
+    if (alg)
+        jn_accesslog_write(alg, ac ? &ac->fmt : &r->snap->routes->app_fmt, &ctx);
 }
 
 void jn_gw_alog_flush(struct gw_worker *w)

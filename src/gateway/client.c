@@ -638,6 +638,7 @@ static void respond_bad(struct gw_conn *c, int status, const char *reason)
     r->start_ns = jn_loop_now_ns(c->w->loop);
     jn_gw_snapshot_ref(c->w->snap);
     r->snap = c->w->snap;
+    r->app = NULL; /* no route: nothing of an earlier request's */
     jn_timer_park(c->w->loop, &c->timer);
     gw_client_respond(r, status, reason, NULL);
 }
@@ -660,6 +661,7 @@ static void start_request(struct gw_conn *c)
     r->listen = l;
     const struct jn_gw_app *app = NULL;
     r->loc = l ? jn_gw_route(r->snap, l, h->host, h->host_len, h->path, h->path_len, &app) : NULL;
+    r->app = app;
     const struct jn_conf_settings *s = r->loc ? r->loc->s : conn_settings(c);
     r->keep_alive = h->keep_alive && !w->draining && s && s->keepalive_timeout_ms > 0 &&
                     c->nreqs + 1 < (uint32_t)s->keepalive_requests &&

@@ -35,6 +35,7 @@ struct jn_gateway {
     struct listen_entry *listens;
     size_t nlistens;
     int next_id;
+    char *app_log_dir; /* apps' own access logs: DIR/APP/access.log; NULL: none */
     /* graceful stop */
     _Atomic int quitting;
     void (*done)(void *);
@@ -300,8 +301,27 @@ int jn_gateway_set_app(struct jn_gateway *g, const char *host, struct jn_upstrea
     s->apps[pos].u = u;
     s->apps[pos].wait_ready = wait_ready;
     s->apps[pos].wait_timeout_ms = wait_timeout_ms;
+    free(s->apps[pos].access_log);
+    s->apps[pos].access_log = NULL;
+    if (g->app_log_dir && u->name) {
+        char dir[4096];
+        snprintf(dir, sizeof(dir), "%s/%s", g->app_log_dir, u->name);
+        if (jn_mkdirs(dir) == 0) {
+            size_t n = strlen(dir) + 16;
+            s->apps[pos].access_log = jn_malloc(n);
+            snprintf(s->apps[pos].access_log, n, "%s/access.log", dir);
+        } else {
+            jn_warn("gateway: cannot make %s for the access log of app '%s'", dir, u->name);
+        }
+    }
     publish(g, s);
     return 0;
+}
+
+void jn_gateway_set_app_log_dir(struct jn_gateway *g, const char *dir)
+{
+    free(g->app_log_dir);
+    g->app_log_dir = dir ? jn_strdup(dir) : NULL;
 }
 
 /* The index of host's entry in the current snapshot's app table, or -1
@@ -324,6 +344,7 @@ int jn_gateway_remove_app(struct jn_gateway *g, const char *host)
         return JN_ENOTFOUND;
     struct jn_gw_snapshot *s = jn_gw_snapshot_clone(g->snap);
     free(s->apps[i].host);
+    free(s->apps[i].access_log);
     jn_upstream_unref(s->apps[i].u);
     memmove(&s->apps[i], &s->apps[i + 1], (s->napps - (size_t)i - 1) * sizeof(*s->apps));
     s->napps--;
@@ -444,6 +465,7 @@ void jn_gateway_free(struct jn_gateway *g)
     free_listens(g->listens, g->nlistens);
     if (g->snap)
         jn_gw_snapshot_unref(g->snap);
+    free(g->app_log_dir);
     free(g);
 }
 

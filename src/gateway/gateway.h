@@ -61,6 +61,11 @@ int jn_gateway_set_upstream(struct jn_gateway *g, const char *name, struct jn_up
 int jn_gateway_set_app(struct jn_gateway *g, const char *host, struct jn_upstream *u,
                        bool wait_ready, int64_t wait_timeout_ms);
 
+/* Gives every app entry set from now on its own access log, DIR/APP/access.log
+ * (APP: its upstream's name), in its server's access_log format or combined
+ * (jern logs APP --access). NULL: none. Control thread, before the apps. */
+void jn_gateway_set_app_log_dir(struct jn_gateway *g, const char *dir);
+
 /* Removes the app entry for host; in-flight requests finish. Returns 0 or
  * JN_ENOTFOUND. */
 int jn_gateway_remove_app(struct jn_gateway *g, const char *host);

@@ -219,6 +219,7 @@ static void refresh_upstream(struct gw_req *r)
     r->snap = s;
     r->loc = loc;
     r->listen = l;
+    r->app = app; /* the old entry went with the old snapshot */
     r->u = nu;
     r->wait_ready = app ? app->wait_ready : s->ups[loc->upstream].wait_ready;
 }

@@ -363,6 +363,9 @@ int jn_gw_routes_build(struct jn_conf *conf, struct jn_gw_routes **out, char *er
     struct jn_gw_routes *r = jn_calloc(1, sizeof(*r));
     atomic_init(&r->refs, 1);
     r->conf = conf;
+    char terr[128];
+    if (jn_template_compile(JN_LOG_FORMAT_COMBINED, &r->app_fmt, terr, sizeof(terr)) < 0)
+        jn_error("gateway: the combined log format does not compile: %s", terr);
     r->nups = conf->nupstreams;
     r->up_names = jn_calloc(r->nups + 1, sizeof(*r->up_names));
     r->up_confs = jn_calloc(r->nups + 1, sizeof(*r->up_confs));
@@ -506,6 +509,7 @@ void jn_gw_routes_unref(struct jn_gw_routes *r)
         jn_template_free(&r->alogs[i].fmt);
     free(r->alogs);
     jn_user_vars_free(&r->uvars);
+    jn_template_free(&r->app_fmt);
     jn_conf_free(r->conf);
     free(r);
 }
@@ -541,6 +545,8 @@ struct jn_gw_snapshot *jn_gw_snapshot_build(struct jn_gw_routes *routes,
         for (size_t i = 0; i < s->napps; i++) {
             s->apps[i] = prev->apps[i];
             s->apps[i].host = jn_strdup(prev->apps[i].host);
+            if (prev->apps[i].access_log)
+                s->apps[i].access_log = jn_strdup(prev->apps[i].access_log);
             jn_upstream_ref(s->apps[i].u);
         }
     }
@@ -567,6 +573,8 @@ struct jn_gw_snapshot *jn_gw_snapshot_clone(const struct jn_gw_snapshot *o)
     for (size_t i = 0; i < s->napps; i++) {
         s->apps[i] = o->apps[i];
         s->apps[i].host = jn_strdup(o->apps[i].host);
+        if (o->apps[i].access_log)
+            s->apps[i].access_log = jn_strdup(o->apps[i].access_log);
         jn_upstream_ref(s->apps[i].u);
     }
     jn_gw_certs_copy(s, o);
@@ -587,6 +595,7 @@ void jn_gw_snapshot_unref(struct jn_gw_snapshot *s)
     free(s->ups);
     for (size_t i = 0; i < s->napps; i++) {
         free(s->apps[i].host);
+        free(s->apps[i].access_log);
         jn_upstream_unref(s->apps[i].u);
     }
     free(s->apps);

@@ -141,6 +141,7 @@ struct jn_gw_routes {
     struct jn_gw_alog_conf *alogs;
     size_t nalogs;
     struct jn_user_vars uvars; /* map and set variables */
+    struct jn_template app_fmt; /* an app's own access log when its server has no format */
 };
 
 struct jn_gw_up {
@@ -159,6 +160,7 @@ struct jn_gw_app {
     int64_t wait_timeout_ms;
     uint8_t https;       /* enum jn_gw_https; OFF for a new entry */
     uint16_t https_port; /* the redirect's port; 0: 443 (none in the URL) */
+    char *access_log;    /* the app's own access log (DIR/APP/access.log), or NULL */
 };
 
 /* A certificate the control plane attached to a host name (jn_gateway_set_cert). */

@@ -155,6 +155,7 @@ struct gw_req {
     struct jn_gw_snapshot *snap; /* one reference */
     const struct jn_gw_location *loc;
     const struct jn_gw_listen *listen;
+    const struct jn_gw_app *app; /* the app entry its host matched (in snap), or NULL */
     struct jn_upstream *u; /* borrowed from snap */
     bool wait_ready;
     int64_t wait_timeout_ms;

@@ -901,8 +901,9 @@ static int dk_logs(struct jn_driver *d, const char *id, const struct jn_logs_opt
     else
         snprintf(tail, sizeof(tail), "all");
     snprintf(path, sizeof(path),
-             "/containers/%s/logs?stdout=true&stderr=true&follow=%s&since=%lld&tail=%s", id,
-             o->follow ? "true" : "false", (long long)o->since, tail);
+             "/containers/%s/logs?stdout=true&stderr=true&follow=%s&since=%lld&tail=%s%s", id,
+             o->follow ? "true" : "false", (long long)o->since, tail,
+             o->timestamps ? "&timestamps=true" : "");
     int rc = negotiate(dk);
     if (rc < 0)
         return rc;

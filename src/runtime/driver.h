@@ -126,6 +126,9 @@ struct jn_logs_opts {
     bool follow;    /* keep reading until the instance stops, the sink says stop,
                      * or timeout_ms passes */
     int timeout_ms; /* bound on a follow; 0 = none */
+    bool timestamps; /* each line starts with when it was written and a space: unix
+                      * ms (exec) or RFC 3339 (docker); core/timefmt.h reads both */
+    const volatile bool *stop; /* when set and true, a follow ends (checked often) */
 };
 
 struct jn_driver;

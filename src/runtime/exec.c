@@ -814,6 +814,24 @@ static bool parse_record(const char *line, int64_t *ms, char *stream, const char
     return true;
 }
 
+/* Hands one record to the sink: its text, or with timestamps "MS TEXT". */
+static int emit(jn_log_sink sink, void *arg, bool stamps, const char *line, size_t len,
+                char stream, const char *text)
+{
+    enum jn_log_stream st = stream == 'e' ? JN_STREAM_STDERR : JN_STREAM_STDOUT;
+    if (!stamps)
+        return sink(arg, st, text, (size_t)(line + len - text));
+    /* "MS s TEXT": drop the stream letter, keep the stamp. */
+    size_t ms_len = (size_t)(text - line) - 3, tlen = (size_t)(line + len - text);
+    char *b = jn_malloc(ms_len + 1 + tlen);
+    memcpy(b, line, ms_len);
+    b[ms_len] = ' ';
+    memcpy(b + ms_len + 1, text, tlen);
+    int r = sink(arg, st, b, ms_len + 1 + tlen);
+    free(b);
+    return r;
+}
+
 /* A place in an instance's output: file index (oldest rotated file first, the
  * live log last) and offset. */
 struct log_pos {
@@ -822,7 +840,8 @@ struct log_pos {
 };
 
 /* Sends the whole records of path from off on; 1 when the sink stopped. */
-static int emit_file(const char *path, long off, int64_t since_ms, jn_log_sink sink, void *arg)
+static int emit_file(const char *path, long off, int64_t since_ms, bool stamps, jn_log_sink sink,
+                     void *arg)
 {
     FILE *f = fopen(path, "re");
     if (!f)
@@ -837,8 +856,7 @@ static int emit_file(const char *path, long off, int64_t since_ms, jn_log_sink s
     int stop = 0;
     while (!stop && (len = getline(&line, &cap, f)) > 0)
         if (line[len - 1] == '\n' && parse_record(line, &ms, &stream, &text) && ms >= since_ms)
-            stop = sink(arg, stream == 'e' ? JN_STREAM_STDERR : JN_STREAM_STDOUT, text,
-                        (size_t)(line + len - text)) != 0;
+            stop = emit(sink, arg, stamps, line, (size_t)len, stream, text) != 0;
     free(line);
     fclose(f);
     return stop;
@@ -901,7 +919,8 @@ static int ex_logs(struct jn_driver *d, const char *id, const struct jn_logs_opt
         free(ring);
     }
     for (int i = start.file; i < nfiles; i++) {
-        if (emit_file(files[i], i == start.file ? start.off : 0, since_ms, sink, arg)) {
+        if (emit_file(files[i], i == start.file ? start.off : 0, since_ms, o->timestamps, sink,
+                      arg)) {
             free(files);
             fclose(f);
             return 0;
@@ -920,12 +939,11 @@ static int ex_logs(struct jn_driver *d, const char *id, const struct jn_logs_opt
             }
             if (!parse_record(line, &ms, &stream, &text) || ms < since_ms)
                 continue;
-            if (sink(arg, stream == 'e' ? JN_STREAM_STDERR : JN_STREAM_STDOUT, text,
-                     (size_t)(line + len - text)) != 0)
+            if (emit(sink, arg, o->timestamps, line, (size_t)len, stream, text) != 0)
                 goto out;
         }
         clearerr(f);
-        if (!o->follow || jn_now_ms() >= deadline)
+        if (!o->follow || jn_now_ms() >= deadline || (o->stop && *o->stop))
             break;
         bool present;
         read_exit(x, id, &present);
@@ -934,8 +952,7 @@ static int ex_logs(struct jn_driver *d, const char *id, const struct jn_logs_opt
             while ((len = getline(&line, &cap, f)) > 0)
                 if (line[len - 1] == '\n' && parse_record(line, &ms, &stream, &text) &&
                     ms >= since_ms &&
-                    sink(arg, stream == 'e' ? JN_STREAM_STDERR : JN_STREAM_STDOUT, text,
-                         (size_t)(line + len - text)) != 0)
+                    emit(sink, arg, o->timestamps, line, (size_t)len, stream, text) != 0)
                     break;
             break;
         }

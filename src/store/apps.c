@@ -33,6 +33,35 @@ int jn_store_app_get(struct jn_store *st, const char *name, struct jn_store_app 
     return r;
 }
 
+int jn_store_app_config_get(struct jn_store *st, const char *name, char **json)
+{
+    *json = NULL;
+    sqlite3_stmt *s = jn_store_prepare(st, "SELECT config FROM apps WHERE name = ?1");
+    if (!s)
+        return JN_EBASE;
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(s);
+    int r = 0;
+    if (rc == SQLITE_ROW) {
+        const unsigned char *t = sqlite3_column_text(s, 0);
+        *json = jn_strdup(t ? (const char *)t : "{}");
+    } else {
+        r = rc == SQLITE_DONE ? JN_ENOTFOUND : jn_store_rc(st, rc, "app config get");
+    }
+    sqlite3_finalize(s);
+    return r;
+}
+
+int jn_store_app_config_set(struct jn_store *st, const char *name, const char *json)
+{
+    sqlite3_stmt *s = jn_store_prepare(st, "UPDATE apps SET config = ?2 WHERE name = ?1");
+    if (!s)
+        return JN_EBASE;
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, json, -1, SQLITE_TRANSIENT);
+    return jn_store_exec_changed(st, s, "app config set");
+}
+
 int jn_store_app_create(struct jn_store *st, const char *name, struct jn_store_app *out)
 {
     sqlite3_stmt *s = jn_store_prepare(st, "INSERT INTO apps(name, created_at) VALUES (?1, ?2)");

@@ -89,6 +89,22 @@ static const char *const migrations[] = {
     "  created_at INTEGER NOT NULL,"
     "  PRIMARY KEY (db, app)"
     ");",
+    /* 5: config that lasts (control/api/config.c): an app's environment, secret
+     * values sealed (control/appconfig/secret.h); the config a release was
+     * deployed with (NULL before this version: its env held everything); and
+     * the history of changes made through the admin API, kept when the app
+     * goes (by name, no reference). */
+    "ALTER TABLE apps ADD COLUMN config TEXT NOT NULL DEFAULT '{}';"
+    "ALTER TABLE releases ADD COLUMN config TEXT;"
+    "CREATE TABLE history ("
+    "  id INTEGER PRIMARY KEY,"
+    "  at INTEGER NOT NULL,"
+    "  app TEXT,"
+    "  who TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  detail TEXT NOT NULL DEFAULT ''"
+    ");"
+    "CREATE INDEX history_app ON history(app, id);",
 };
 
 int jn_store_migrations_count(void)

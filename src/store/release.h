@@ -21,18 +21,22 @@ struct jn_store_release {
     char image[512];  /* as the user wrote it; "" for a command release */
     char image_id[160];
     char *command; /* malloc'd; "" for an image release */
-    char *env;     /* malloc'd JSON object KEY -> VALUE */
+    char *env;     /* malloc'd JSON object KEY -> VALUE: --env of this deploy */
+    char *config;  /* malloc'd JSON object: the app's config it was made with; "" for a
+                    * release of before config (env holds everything) */
     char *spec;    /* malloc'd JSON object of the settings */
 };
 
 /* Frees the strings of r (not r itself). NULL is fine. */
 void jn_store_release_clear(struct jn_store_release *r);
 
-/* Creates the next release of app (version = highest + 1), status pending.
- * Fills out (caller clears it). JN_ENOTFOUND when the app does not exist. */
+/* Creates the next release of app (version = highest + 1), status pending,
+ * with config_json (the app's config; NULL: none) and env_json (this
+ * release's overrides). Fills out (caller clears it). JN_ENOTFOUND when the
+ * app does not exist. */
 int jn_store_release_create(struct jn_store *st, const char *app, const char *image,
-                            const char *command, const char *env_json, const char *spec_json,
-                            struct jn_store_release *out);
+                            const char *command, const char *config_json, const char *env_json,
+                            const char *spec_json, struct jn_store_release *out);
 
 /* Finds release version of app (by id when version is 0 and id > 0). */
 int jn_store_release_get(struct jn_store *st, const char *app, int version, int64_t id,

@@ -15,7 +15,8 @@ void jn_store_release_clear(struct jn_store_release *r)
     free(r->command);
     free(r->env);
     free(r->spec);
-    r->command = r->env = r->spec = NULL;
+    free(r->config);
+    r->command = r->env = r->spec = r->config = NULL;
 }
 
 static char *col_dup(sqlite3_stmt *s, int i)
@@ -26,7 +27,7 @@ static char *col_dup(sqlite3_stmt *s, int i)
 
 #define RELEASE_COLS                                                                               \
     "r.id, r.version, r.status, r.created_at, COALESCE(r.image, ''), COALESCE(r.image_id, ''),"    \
-    " COALESCE(r.command, ''), r.env, r.spec"
+     " COALESCE(r.command, ''), r.env, r.spec, COALESCE(r.config, '')"
 
 static void read_release(sqlite3_stmt *s, struct jn_store_release *r)
 {
@@ -39,19 +40,20 @@ static void read_release(sqlite3_stmt *s, struct jn_store_release *r)
     r->command = col_dup(s, 6);
     r->env = col_dup(s, 7);
     r->spec = col_dup(s, 8);
+    r->config = col_dup(s, 9);
 }
 
 int jn_store_release_create(struct jn_store *st, const char *app, const char *image,
-                            const char *command, const char *env_json, const char *spec_json,
-                            struct jn_store_release *out)
+                            const char *command, const char *config_json, const char *env_json,
+                            const char *spec_json, struct jn_store_release *out)
 {
     int r = jn_store_savepoint(st);
     if (r < 0)
         return r;
     sqlite3_stmt *s = jn_store_prepare(
-        st, "INSERT INTO releases(app_id, version, image, command, env, spec, created_at)"
+        st, "INSERT INTO releases(app_id, version, image, command, env, spec, created_at, config)"
             " SELECT a.id, COALESCE((SELECT MAX(version) FROM releases WHERE app_id = a.id), 0)"
-            " + 1, ?2, ?3, ?4, ?5, ?6 FROM apps a WHERE a.name = ?1");
+            " + 1, ?2, ?3, ?4, ?5, ?6, ?7 FROM apps a WHERE a.name = ?1");
     if (s) {
         sqlite3_bind_text(s, 1, app, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(s, 2, image && *image ? image : NULL, -1, SQLITE_TRANSIENT);
@@ -59,6 +61,7 @@ int jn_store_release_create(struct jn_store *st, const char *app, const char *im
         sqlite3_bind_text(s, 4, env_json ? env_json : "{}", -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(s, 5, spec_json ? spec_json : "{}", -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(s, 6, (int64_t)time(NULL));
+        sqlite3_bind_text(s, 7, config_json, -1, SQLITE_TRANSIENT);
     }
     r = jn_store_exec_changed(st, s, "release create");
     int64_t id = r == 0 ? sqlite3_last_insert_rowid(st->db) : 0;

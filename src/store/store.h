@@ -92,6 +92,12 @@ int jn_store_app_create(struct jn_store *st, const char *name, struct jn_store_a
 int jn_store_app_get(struct jn_store *st, const char *name, struct jn_store_app *out);
 int jn_store_app_delete(struct jn_store *st, const char *name);
 
+/* An app's config: a JSON object NAME -> value (secret values sealed by the
+ * caller, control/appconfig/secret.h). get returns 0 and *json (caller
+ * frees) or JN_ENOTFOUND; set replaces it. */
+int jn_store_app_config_get(struct jn_store *st, const char *name, char **json);
+int jn_store_app_config_set(struct jn_store *st, const char *name, const char *json);
+
 /* Lists every app by name. Returns the count and *out (caller frees; NULL when 0),
  * or a negative code. */
 int jn_store_app_list(struct jn_store *st, struct jn_store_app **out);

@@ -11,7 +11,9 @@
 #include "http/status.h"
 #include "net/sock.h"
 
+#include <fcntl.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -38,6 +40,7 @@ struct conn {
     bool authed;        /* a request with the right token came (always, on unix) */
     int64_t accepted;   /* jn_loop_now() at accept */
     int64_t req_start;  /* when the first byte of the pending request came */
+    char who[32];       /* for the history: "uid N" (SO_PEERCRED) or "token" */
     struct conn *prev, *next;
 };
 
@@ -51,12 +54,14 @@ struct jn_admin {
     struct conn *conns;
 };
 
-static void conn_close(struct conn *c)
+/* Forgets c; closes its socket unless keep_fd (handed to a stream). */
+static void conn_drop(struct conn *c, bool keep_fd)
 {
     struct jn_admin *a = c->a;
     jn_timer_stop(a->loop, &c->idle);
     jn_io_del(a->loop, &c->io);
-    close(c->io.fd);
+    if (!keep_fd)
+        close(c->io.fd);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -67,6 +72,40 @@ static void conn_close(struct conn *c)
     jn_buf_free(&c->in);
     jn_buf_free(&c->out);
     free(c);
+}
+
+static void conn_close(struct conn *c)
+{
+    conn_drop(c, false);
+}
+
+/* Hands c's socket to r's stream: what is queued and the head go out first
+ * (blocking, bounded by a send timeout), then the connection leaves the
+ * loop. Returns false (c is gone either way). */
+static bool hand_over(struct conn *c, struct jn_api_resp *r)
+{
+    jn_buf_printf(&c->out,
+                  "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nTransfer-Encoding: chunked\r\n"
+                  "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
+                  r->content_type);
+    int fd = c->io.fd;
+    int fl = fcntl(fd, F_GETFL);
+    struct timeval tv = {10, 0}; /* a reader that stops reading is dropped */
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    bool ok = fl >= 0 && fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == 0;
+    for (size_t at = 0; ok && at < c->out.len;) {
+        ssize_t n = send(fd, c->out.data + at, c->out.len - at, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        ok = n > 0;
+        at += n > 0 ? (size_t)n : 0;
+    }
+    conn_drop(c, ok);
+    if (ok)
+        r->stream(jn_api_stream_new(fd), r->stream_arg);
+    else
+        r->stream(NULL, r->stream_arg); /* it frees its argument */
+    return false;
 }
 
 static void queue_response(struct conn *c, struct jn_api_resp *r, bool head_only)
@@ -118,9 +157,9 @@ static bool token_ok(const struct jn_admin *a, const struct jn_http_request *req
     return diff == 0;
 }
 
-/* Handles every complete request in c->in. Returns false once the
- * connection is to be closed after flushing. */
-static void process(struct conn *c)
+/* Handles every complete request in c->in. Returns false when c is gone
+ * (handed to a stream). */
+static bool process(struct conn *c)
 {
     struct jn_http_request req;
     while (!c->closing && c->in.len > 0) {
@@ -128,22 +167,22 @@ static void process(struct conn *c)
         if (h == JN_EINCOMPLETE) {
             if (c->eof)
                 c->closing = true;
-            return;
+            return true;
         }
         if (h < 0) {
             fail(c, req.error_status ? req.error_status : 400,
                  req.error_reason ? req.error_reason : "malformed request");
-            return;
+            return true;
         }
         size_t body_len = 0;
         if (req.framing == JN_FRAMING_CHUNKED) {
             fail(c, 411, "the admin API needs a Content-Length body, not chunked");
-            return;
+            return true;
         }
         if (req.framing == JN_FRAMING_LENGTH) {
             if (req.content_length > JN_ADMIN_MAX_BODY) {
                 fail(c, 413, "request body larger than 1 MiB");
-                return;
+                return true;
             }
             body_len = (size_t)req.content_length;
         }
@@ -154,7 +193,7 @@ static void process(struct conn *c)
             }
             if (c->eof)
                 c->closing = true;
-            return;
+            return true;
         }
         c->sent_continue = false;
         if (!req.keep_alive)
@@ -186,8 +225,13 @@ static void process(struct conn *c)
                 .headers = req.headers,
                 .nheaders = req.nheaders,
                 .trusted = trusted,
+                .who = trusted ? c->who : "dashboard",
             };
             jn_api_handle(c->a->api, &ar, &r);
+            if (r.stream && r.status == 200) {
+                jn_buf_free(&r.body);
+                return hand_over(c, &r);
+            }
             /* A session or a login counts as the token; a refused one closes. */
             if (trusted || r.authed)
                 c->authed = true;
@@ -201,6 +245,7 @@ static void process(struct conn *c)
     }
     if (c->eof && c->in.len == 0)
         c->closing = true;
+    return true;
 }
 
 /* Writes what is queued. Returns false when the connection was closed. */
@@ -270,8 +315,8 @@ static void conn_cb(struct jn_loop *loop, struct jn_io *io, uint32_t events)
             }
             break;
         }
-        if (c->out.len == 0)
-            process(c);
+        if (c->out.len == 0 && !process(c))
+            return;
         if (jn_buf_avail(&c->in) == 0 && c->in.len == c->in.max && !c->closing)
             fail(c, 431, "request too large");
     }
@@ -279,8 +324,7 @@ static void conn_cb(struct jn_loop *loop, struct jn_io *io, uint32_t events)
         return;
     /* A request may have waited behind a slow write: answer it now. */
     if (c->out.len == 0 && c->in.len > 0 && !c->closing) {
-        process(c);
-        if (!flush(c))
+        if (!process(c) || !flush(c))
             return;
     }
     arm_timer(c);
@@ -289,6 +333,20 @@ static void conn_cb(struct jn_loop *loop, struct jn_io *io, uint32_t events)
 static void idle_cb(struct jn_loop *loop, struct jn_timer *t)
 {
     conn_close(t->data);
+}
+
+/* Who a connection speaks for, in the history: the unix socket knows the
+ * peer's uid; TCP knows only that the token was shown. */
+static void peer_who(int fd, bool tcp, char *out, size_t len)
+{
+    struct ucred cr;
+    socklen_t sl = sizeof(cr);
+    if (tcp)
+        snprintf(out, len, "token");
+    else if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &sl) == 0)
+        snprintf(out, len, "uid %u", (unsigned)cr.uid);
+    else
+        snprintf(out, len, "unix socket");
 }
 
 static void accept_cb(struct jn_loop *loop, struct jn_io *io, uint32_t events)
@@ -318,6 +376,7 @@ static void accept_cb(struct jn_loop *loop, struct jn_io *io, uint32_t events)
         c->tcp = l->tcp;
         c->authed = !l->tcp;
         c->accepted = jn_loop_now(loop);
+        peer_who(fd, l->tcp, c->who, sizeof(c->who));
         jn_buf_init(&c->in, a->limits.max_head + JN_ADMIN_MAX_BODY);
         jn_buf_init(&c->out, OUT_MAX + 4096);
         jn_timer_init(&c->idle, idle_cb, c);

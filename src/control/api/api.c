@@ -13,6 +13,8 @@
 #include "control/api/api.h"
 #include "control/api/jsonbody.h"
 #include "control/control.h"
+#include "core/log.h"
+#include "store/history.h"
 #include "store/store.h"
 
 #include <cjson/cJSON.h>
@@ -24,6 +26,7 @@ static const struct jn_route *const route_groups[] = {
     jn_status_routes, jn_app_routes,   jn_upstream_routes, jn_deploy_routes,
     jn_scale_routes,  jn_cert_routes,  jn_ui_routes,       jn_database_routes,
     jn_cluster_routes,
+    jn_config_routes, jn_history_routes, jn_log_routes,  jn_run_routes,
 };
 
 #define MAX_SEGS 8
@@ -199,6 +202,34 @@ void jn_api_deleted(struct jn_api_resp *resp, const char *what, const char *name
     jn_api_send_json(resp, 200, o);
 }
 
+bool jn_api_query(const struct jn_api_call *c, const char *name, char *buf, size_t len)
+{
+    const char *q = c->req->query, *end = q ? q + c->req->query_len : NULL;
+    size_t n = strlen(name);
+    while (q && q < end) {
+        const char *amp = memchr(q, '&', (size_t)(end - q));
+        const char *e = amp ? amp : end;
+        if ((size_t)(e - q) >= n && memcmp(q, name, n) == 0 && (q + n == e || q[n] == '=')) {
+            const char *v = q + n == e ? e : q + n + 1;
+            size_t o = 0;
+            for (; v < e && o + 1 < len; v++) {
+                char ch = *v;
+                if (ch == '%' && e - v > 2 && hexval(v[1]) >= 0 && hexval(v[2]) >= 0) {
+                    ch = (char)(hexval(v[1]) * 16 + hexval(v[2]));
+                    v += 2;
+                } else if (ch == '+') {
+                    ch = ' ';
+                }
+                buf[o++] = ch;
+            }
+            buf[o] = '\0';
+            return true;
+        }
+        q = amp ? amp + 1 : end;
+    }
+    return false;
+}
+
 const char *jn_api_param(const struct jn_api_call *c, const char *name)
 {
     size_t n = strlen(name);
@@ -279,7 +310,30 @@ bool jn_api_is_ui_path(const char *path, size_t len)
     return len >= 3 && memcmp(path, "/ui", 3) == 0 && (len == 3 || path[3] == '/');
 }
 
-static void dispatch(struct jn_api *api, const struct jn_api_req *req, struct jn_api_resp *resp);
+static const struct jn_route *dispatch(struct jn_api *api, const struct jn_api_req *req,
+                                       struct jn_api_resp *resp, struct jn_api_call *c,
+                                       struct route *rt);
+
+/* Records a change that succeeded in the history: when, who, what. */
+static void record(struct jn_api *api, const struct jn_route *r, const struct jn_api_call *c)
+{
+    const struct jn_api_req *req = c->req;
+    const struct jn_api_resp *resp = c->resp;
+    struct jn_store *st = jn_control_store(api->ctl);
+    if (!r || r->method == JN_HTTP_GET || (r->needs & JN_ROUTE_UI) || resp->status >= 400)
+        return;
+    const char *app = jn_api_param(c, "app");
+    if (!app && resp->note_app[0])
+        app = resp->note_app;
+    char action[64];
+    if (r->action)
+        snprintf(action, sizeof(action), "%s", r->action);
+    else
+        snprintf(action, sizeof(action), "%.*s %.*s", (int)JN_MIN(req->method_len, 8),
+                 req->method_name, (int)JN_MIN(req->path_len, 50), req->path);
+    if (jn_store_history_add(st, app, req->who ? req->who : "api", action, resp->note) < 0)
+        jn_warn("history: cannot record %s: %s", action, jn_store_error(st));
+}
 
 /* A request whose write hit a full state disk is answered 507 with the free
  * space, whatever the handler made of the failure: the operator's fix is to
@@ -289,7 +343,12 @@ void jn_api_handle(struct jn_api *api, const struct jn_api_req *req, struct jn_a
     struct jn_store *st = api->ctl ? jn_control_store(api->ctl) : NULL;
     if (st)
         jn_store_disk_full(st, true);
-    dispatch(api, req, resp);
+    struct jn_api_call c = {.api = api, .req = req, .resp = resp};
+    struct route rt; /* c's parameters point into it */
+    resp->note[0] = resp->note_app[0] = '\0';
+    const struct jn_route *r = dispatch(api, req, resp, &c, &rt);
+    if (st)
+        record(api, r, &c);
     if (st && jn_store_disk_full(st, true) && resp->status >= 500) {
         struct statvfs vfs;
         unsigned long long avail = 0;
@@ -302,31 +361,34 @@ void jn_api_handle(struct jn_api *api, const struct jn_api_req *req, struct jn_a
     }
 }
 
-/* The matcher: the first row whose pattern and method match answers. */
-static void dispatch(struct jn_api *api, const struct jn_api_req *req, struct jn_api_resp *resp)
+/* The matcher: the first row whose pattern and method match answers.
+ * Returns that row, or NULL. c's parameters point into rt. */
+static const struct jn_route *dispatch(struct jn_api *api, const struct jn_api_req *req,
+                                       struct jn_api_resp *resp, struct jn_api_call *c,
+                                       struct route *rt)
 {
-    struct route rt;
     resp->allow = NULL;
     resp->headers[0] = '\0';
-    if (split_path(req->path, req->path_len, &rt) < 0) {
+    if (split_path(req->path, req->path_len, rt) < 0) {
         jn_api_error(resp, 400, "malformed path (bad %%-escape or too long)");
-        return;
+        return NULL;
     }
-    struct jn_api_call c = {.api = api, .req = req, .resp = resp};
     unsigned methods = 0;
     for (size_t g = 0; g < JN_ARRAY_LEN(route_groups); g++) {
         for (const struct jn_route *r = route_groups[g]; r->pattern; r++) {
-            if (!needs_met(api, r->needs) || !pattern_match(r->pattern, &rt, &c))
+            if (!needs_met(api, r->needs) || !pattern_match(r->pattern, rt, c))
                 continue;
             if (method_matches(r->method, req->method)) {
-                r->handler(&c);
-                return;
+                r->handler(c);
+                return r;
             }
             methods |= 1u << r->method;
         }
     }
+    c->nparam = 0;
     if (methods)
         not_allowed(resp, req, methods);
     else
         jn_api_error(resp, 404, "no such endpoint (see docs/API.md)");
+    return NULL;
 }

@@ -24,6 +24,7 @@ struct jn_autoscaler;
 struct jn_certs;
 struct jn_history;
 struct jn_ui_sessions;
+struct jn_api_stream;
 struct jn_dbs;
 struct cJSON;
 
@@ -61,6 +62,7 @@ struct jn_api_req {
     const struct jn_http_header *headers;
     size_t nheaders;
     bool trusted; /* the unix socket, or TCP with the bearer token */
+    const char *who; /* for the history: "uid 1000", "token", "dashboard"; NULL: "api" */
 };
 
 struct jn_api_resp {
@@ -71,6 +73,15 @@ struct jn_api_resp {
     char allow_buf[64];
     char headers[512]; /* more header lines ("Name: value\r\n"...), may be "" */
     bool authed;       /* a dashboard session or login vouched for the request */
+    char note[512];    /* what a change did, for the history (no secret values); may be "" */
+    /* A streamed answer (jern logs -f, jern run): when set, the transport
+     * sends a 200 head with content_type and chunked framing, then hands the
+     * connection (blocking) to stream(s, stream_arg), which owns s from then
+     * on: it writes with jn_api_stream_write and ends with jn_api_stream_end,
+     * from any thread. Control thread. */
+    void (*stream)(struct jn_api_stream *s, void *arg);
+    void *stream_arg;
+    char note_app[64]; /* the app a change was about when no :app names it; may be "" */
 };
 
 #define JN_API_MAX_PARAMS 4
@@ -96,14 +107,35 @@ struct jn_api_call {
 #define JN_ROUTE_DATABASES 16u
 
 /* One row: method (GET also answers HEAD), the path pattern ("/" separated;
- * ":name" matches any one segment), what it needs, and the handler. An
- * array of rows ends with a row whose pattern is NULL. */
+ * ":name" matches any one segment), what it needs, the handler, and the name
+ * of the change it makes in the history (NULL: "METHOD PATH"; GET rows and
+ * the dashboard's rows are not recorded). An array of rows ends with a row
+ * whose pattern is NULL. */
 struct jn_route {
     enum jn_http_method method;
     const char *pattern;
     unsigned needs;
     void (*handler)(struct jn_api_call *c);
+    const char *action;
 };
+
+struct jn_api_stream;
+
+/* stream.c: a streamed answer's connection. write sends one chunk (locked:
+ * any thread) and returns 0, or -EPIPE once the reader is gone; gone says
+ * whether the reader hung up; end sends the last chunk, closes and frees. */
+struct jn_api_stream *jn_api_stream_new(int fd);
+int jn_api_stream_write(struct jn_api_stream *s, const char *data, size_t len);
+bool jn_api_stream_gone(struct jn_api_stream *s);
+void jn_api_stream_end(struct jn_api_stream *s);
+
+/* logs.c: the opened secret values of app's config and of its serving
+ * release's --env (what its output must not show): the count and *out (free
+ * with jn_appconfig_env_free). */
+size_t jn_api_app_secrets(struct jn_api_call *c, const char *app, char ***out);
+
+/* The value of query parameter name into buf: true when present. */
+bool jn_api_query(const struct jn_api_call *c, const char *name, char *buf, size_t len);
 
 /* The route arrays, one per area (registered in api.c). */
 extern const struct jn_route jn_status_routes[];
@@ -113,6 +145,19 @@ extern const struct jn_route jn_deploy_routes[];
 extern const struct jn_route jn_scale_routes[];
 extern const struct jn_route jn_cert_routes[];
 extern const struct jn_route jn_ui_routes[];
+extern const struct jn_route jn_config_routes[];
+extern const struct jn_route jn_history_routes[];
+extern const struct jn_route jn_log_routes[];
+extern const struct jn_route jn_run_routes[];
+
+/* config.c: checks vars (an object NAME -> "value", NULL: {}) and returns a
+ * copy whose secret values (all when all_secret, else by name) are sealed.
+ * Answers 400 (named by what) or 500 and returns NULL on failure. */
+struct cJSON *jn_api_config_vars(struct jn_api_call *c, const struct cJSON *vars, bool all_secret,
+                                 const char *what);
+
+/* The names of a config's variables ("A, B (secret)") into out. */
+void jn_api_config_names(char *out, size_t len, const char *json);
 
 /* True for a path of the dashboard ("/ui" and below): those answer to a
  * session cookie (ui.c), not to the bearer token. */

@@ -107,6 +107,10 @@ static void post_app(struct jn_api_call *c)
         jn_api_fail(resp, r, err);
     else
         app_show(api, name->valuestring, 201, resp);
+    if (r >= 0) {
+        snprintf(resp->note_app, sizeof(resp->note_app), "%s", name->valuestring);
+        snprintf(resp->note, sizeof(resp->note), "%zu domain(s)", n);
+    }
 out:
     cJSON_Delete(o);
 }
@@ -203,12 +207,12 @@ static void delete_domain(struct jn_api_call *c)
 }
 
 const struct jn_route jn_app_routes[] = {
-    {JN_HTTP_GET, "/v1/apps", 0, get_apps},
-    {JN_HTTP_POST, "/v1/apps", 0, post_app},
-    {JN_HTTP_GET, "/v1/apps/:app", 0, get_app},
-    {JN_HTTP_DELETE, "/v1/apps/:app", 0, delete_app},
-    {JN_HTTP_GET, "/v1/apps/:app/domains", 0, get_domains},
-    {JN_HTTP_POST, "/v1/apps/:app/domains", 0, post_domain},
-    {JN_HTTP_DELETE, "/v1/apps/:app/domains/:domain", 0, delete_domain},
+    {JN_HTTP_GET, "/v1/apps", 0, get_apps, NULL},
+    {JN_HTTP_POST, "/v1/apps", 0, post_app, "create"},
+    {JN_HTTP_GET, "/v1/apps/:app", 0, get_app, NULL},
+    {JN_HTTP_DELETE, "/v1/apps/:app", 0, delete_app, "destroy"},
+    {JN_HTTP_GET, "/v1/apps/:app/domains", 0, get_domains, NULL},
+    {JN_HTTP_POST, "/v1/apps/:app/domains", 0, post_domain, "domain add"},
+    {JN_HTTP_DELETE, "/v1/apps/:app/domains/:domain", 0, delete_domain, "domain remove"},
     {0},
 };

@@ -295,12 +295,12 @@ static void app_https_route(struct jn_api_call *c)
 }
 
 const struct jn_route jn_cert_routes[] = {
-    {JN_HTTP_GET, "/v1/certs", JN_ROUTE_CERTS, get_certs},
-    {JN_HTTP_GET, "/v1/certs/:domain", JN_ROUTE_CERTS, get_cert},
-    {JN_HTTP_PUT, "/v1/certs/:domain", JN_ROUTE_CERTS, put_cert},
-    {JN_HTTP_DELETE, "/v1/certs/:domain", JN_ROUTE_CERTS, delete_cert},
-    {JN_HTTP_POST, "/v1/certs/:domain/renew", JN_ROUTE_CERTS, renew_cert},
-    {JN_HTTP_GET, "/v1/apps/:app/https", JN_ROUTE_CERTS, app_https_route},
-    {JN_HTTP_PUT, "/v1/apps/:app/https", JN_ROUTE_CERTS, app_https_route},
+    {JN_HTTP_GET, "/v1/certs", JN_ROUTE_CERTS, get_certs, NULL},
+    {JN_HTTP_GET, "/v1/certs/:domain", JN_ROUTE_CERTS, get_cert, NULL},
+    {JN_HTTP_PUT, "/v1/certs/:domain", JN_ROUTE_CERTS, put_cert, "cert add"},
+    {JN_HTTP_DELETE, "/v1/certs/:domain", JN_ROUTE_CERTS, delete_cert, "cert remove"},
+    {JN_HTTP_POST, "/v1/certs/:domain/renew", JN_ROUTE_CERTS, renew_cert, "cert renew"},
+    {JN_HTTP_GET, "/v1/apps/:app/https", JN_ROUTE_CERTS, app_https_route, "https"},
+    {JN_HTTP_PUT, "/v1/apps/:app/https", JN_ROUTE_CERTS, app_https_route, "https"},
     {0},
 };

@@ -288,12 +288,12 @@ static void post_init(struct jn_api_call *c)
 }
 
 const struct jn_route jn_cluster_routes[] = {
-    {JN_HTTP_POST, "/v1/cluster/init", 0, post_init},
-    {JN_HTTP_GET, "/v1/nodes", 0, get_nodes},
-    {JN_HTTP_POST, "/v1/nodes/:node/drain", 0, post_drain},
-    {JN_HTTP_DELETE, "/v1/nodes/:node/drain", 0, delete_drain},
-    {JN_HTTP_POST, "/v1/apps/:app/placement", 0, post_placement},
-    {JN_HTTP_GET, "/v1/where", 0, get_where_all},
-    {JN_HTTP_GET, "/v1/where/:app", 0, get_where},
+    {JN_HTTP_POST, "/v1/cluster/init", 0, post_init, "cluster init"},
+    {JN_HTTP_GET, "/v1/nodes", 0, get_nodes, NULL},
+    {JN_HTTP_POST, "/v1/nodes/:node/drain", 0, post_drain, "node drain"},
+    {JN_HTTP_DELETE, "/v1/nodes/:node/drain", 0, delete_drain, "node undrain"},
+    {JN_HTTP_POST, "/v1/apps/:app/placement", 0, post_placement, "placement"},
+    {JN_HTTP_GET, "/v1/where", 0, get_where_all, NULL},
+    {JN_HTTP_GET, "/v1/where/:app", 0, get_where, NULL},
     {0},
 };

@@ -9,6 +9,7 @@
 
 #include "control/api/api.h"
 #include "control/cluster/cluster.h"
+#include "control/appconfig/rules.h"
 #include "control/control.h"
 #include "control/deploy/build.h"
 #include "control/deploy/deploy.h"
@@ -91,16 +92,6 @@ static int64_t parse_size(const cJSON *x)
     if (tolower((unsigned char)*end) == 'b')
         end++;
     return *end ? -1 : (int64_t)(v * (double)mult);
-}
-
-static bool env_key_ok(const char *k)
-{
-    if (!*k || !(isalpha((unsigned char)*k) || *k == '_'))
-        return false;
-    for (; *k; k++)
-        if (!isalnum((unsigned char)*k) && *k != '_')
-            return false;
-    return true;
 }
 
 /* Builds the settings snapshot from the deploy body; answers 400 on error. */
@@ -273,34 +264,6 @@ bad:
     return NULL;
 }
 
-static cJSON *deploy_env(const cJSON *b, struct jn_api_resp *resp)
-{
-    const cJSON *env = cJSON_GetObjectItemCaseSensitive(b, "env");
-    if (!env)
-        return cJSON_CreateObject();
-    if (!cJSON_IsObject(env)) {
-        jn_api_error(resp, 400, "\"env\" must be an object of KEY: \"value\"");
-        return NULL;
-    }
-    for (const cJSON *e = env->child; e; e = e->next) {
-        if (!env_key_ok(e->string) || strlen(e->string) > 128) {
-            jn_api_error(resp, 400,
-                         "environment variable name \"%.64s\" is invalid: letters, digits and _, "
-                         "not starting with a digit",
-                         e->string);
-            return NULL;
-        }
-        if (!cJSON_IsString(e) || strlen(e->valuestring) > 32768) {
-            jn_api_error(resp, 400,
-                         "environment variable %s: the value must be a string of at "
-                         "most 32 KiB",
-                         e->string);
-            return NULL;
-        }
-    }
-    return cJSON_Duplicate(env, true);
-}
-
 /* When the command line starts with a program path (a word with a '/' and no
  * shell syntax), checks that it is an executable file kind's instances can
  * use: the common typo is then a 400 naming the path instead of an instance
@@ -423,7 +386,8 @@ static void post_deploy(struct jn_api_call *c)
     bool exists = jn_store_app_serving(st, app, &serving, &scale) == 0;
     instances = scale > 0 ? scale : 1;
     const struct jn_driver_kind *kind = jn_driver_kind_for(image != NULL || build != NULL);
-    if (!(spec = deploy_spec(b, kind, &instances, resp)) || !(env = deploy_env(b, resp)))
+    if (!(spec = deploy_spec(b, kind, &instances, resp)) ||
+        !(env = jn_api_config_vars(c, cJSON_GetObjectItemCaseSensitive(b, "env"), false, "env")))
         goto out;
     cJSON_AddNumberToObject(spec, "instances", instances);
     if (build) {
@@ -465,11 +429,16 @@ static void post_deploy(struct jn_api_call *c)
     if (!claim_or_409(d, app, resp))
         goto out;
     char *spec_s = cJSON_PrintUnformatted(spec), *env_s = cJSON_PrintUnformatted(env);
+    char *config_s = NULL;
     struct jn_store_release rel = {0};
-    r = jn_store_release_create(st, app, built[0] ? built : image ? image->valuestring : NULL,
-                                cmd ? cmd->valuestring : NULL, env_s, spec_s, &rel);
+    /* The app's config as it is now, --env over it for this release only. */
+    r = jn_store_app_config_get(st, app, &config_s);
+    if (r == 0)
+        r = jn_store_release_create(st, app, built[0] ? built : image ? image->valuestring : NULL,
+                                    cmd ? cmd->valuestring : NULL, config_s, env_s, spec_s, &rel);
     free(spec_s);
     free(env_s);
+    free(config_s);
     if (r < 0) {
         jn_deployer_unclaim(d, app);
         jn_api_error(resp, 500, "cannot record the release: %s",
@@ -484,6 +453,8 @@ static void post_deploy(struct jn_api_call *c)
             cJSON_GetObjectItemCaseSensitive(auth, "server")->valuestring};
     int job = jn_deployer_job_start(d, JN_JOB_DEPLOY, app, rel.id, instances, auth ? &ra : NULL);
     job_accepted(resp, job, app, rel.version);
+    snprintf(resp->note, sizeof(resp->note), "v%d %s %.400s", rel.version,
+             image ? "image" : "command", image ? image->valuestring : cmd->valuestring);
     jn_store_release_clear(&rel);
 out:
     cJSON_Delete(spec);
@@ -560,9 +531,37 @@ static void post_rollback(struct jn_api_call *c)
                      target->version, app, target->status[0] == 'f' ? "failed" : "is still running",
                      app);
     } else if (claim_or_409(d, app, resp)) {
+        /* The release returns with the config it was deployed with, which
+         * becomes the app's config again (a release of before config: the
+         * app's config stays). */
+        int r = target->config[0] ? jn_store_app_config_set(store(c), app, target->config) : 0;
+        if (r < 0) {
+            jn_deployer_unclaim(d, app);
+            jn_api_error(resp, 500, "cannot restore the config of v%d: %s", target->version,
+                         jn_store_error(store(c)));
+            jn_store_release_list_free(v, n);
+            return;
+        }
         int job =
             jn_deployer_job_start(d, JN_JOB_ROLLBACK, app, target->id, scale > 0 ? scale : 1, NULL);
-        job_accepted(resp, job, app, target->version);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "job", job);
+        cJSON_AddStringToObject(o, "app", app);
+        cJSON_AddNumberToObject(o, "release", target->version);
+        char names[400];
+        jn_api_config_names(names, sizeof(names), target->config[0] ? target->config : "{}");
+        char msg[512];
+        if (target->config[0])
+            snprintf(msg, sizeof(msg), "the config of v%d is the app's config again: %s",
+                     target->version, names[0] ? names : "no variables");
+        else
+            snprintf(msg, sizeof(msg),
+                     "v%d was deployed before jern kept config: it runs with its own "
+                     "environment; the app's config is unchanged",
+                     target->version);
+        cJSON_AddStringToObject(o, "config", msg);
+        jn_api_send_json(resp, 202, o);
+        snprintf(resp->note, sizeof(resp->note), "to v%d (%.480s)", target->version, msg);
     }
     (void)active;
     jn_store_release_list_free(v, n);
@@ -604,6 +603,7 @@ static void post_scale(struct jn_api_call *c)
     if (serving_or_error(c, app, &cur, &scale) && claim_or_409(d, app, resp)) {
         jn_autoscale_clear(c->api->autoscaler, app); /* a fixed count: min = max = n */
         job_accepted(resp, jn_deployer_job_start(d, JN_JOB_SCALE, app, cur, n, NULL), app, 0);
+        snprintf(resp->note, sizeof(resp->note), "%d instance(s)", n);
     }
 }
 
@@ -681,16 +681,38 @@ static void post_env_diff(struct jn_api_call *c)
     cJSON *b = jn_api_body(c, allowed, true);
     if (!b)
         return;
-    cJSON *want = deploy_env(b, resp);
+    cJSON *want = cJSON_DetachItemFromObjectCaseSensitive(b, "env");
     cJSON_Delete(b);
-    if (!want)
+    bool ok = want == NULL || cJSON_IsObject(want);
+    for (const cJSON *e = ok && want ? want->child : NULL; e && ok; e = e->next)
+        ok = cJSON_IsString(e) && jn_appconfig_name_ok(e->string);
+    if (!ok) {
+        cJSON_Delete(want);
+        jn_api_error(resp, 400, "\"env\" must be an object of NAME: \"value\" strings");
         return;
+    }
+    if (!want)
+        want = cJSON_CreateObject();
     int64_t cur = 0;
     int scale;
     jn_store_app_serving(store(c), app, &cur, &scale);
     struct jn_store_release r = {0};
-    cJSON *have = cur && jn_store_release_get(store(c), app, 0, cur, &r) == 0 ? cJSON_Parse(r.env)
-                                                                              : NULL;
+    /* What the serving release's instances get: its config, --env over it,
+     * secrets opened (the answer carries names only). */
+    cJSON *have = cJSON_CreateObject();
+    char **env = NULL, why[256];
+    if (cur && jn_store_release_get(store(c), app, 0, cur, &r) == 0 &&
+        jn_appconfig_env(c->api->state_dir, r.config, r.env, &env, why, sizeof(why)) == 0) {
+        for (char **e = env; *e; e++) {
+            char *eq = strchr(*e, '=');
+            if (!eq)
+                continue;
+            *eq = '\0';
+            cJSON_DeleteItemFromObjectCaseSensitive(have, *e);
+            cJSON_AddStringToObject(have, *e, eq + 1);
+        }
+        jn_appconfig_env_free(env);
+    }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "app", app);
     cJSON_AddNumberToObject(o, "release", cur ? r.version : 0);
@@ -792,9 +814,13 @@ static void get_logs(struct jn_api_call *c)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "app", app);
     cJSON_AddNumberToObject(o, "release", version);
-    cJSON_AddItemToObject(
-        o, "instances",
-        jn_deployer_logs_json(c->api->deployer, app, version, v, n > 0 ? (size_t)n : 0));
+    char **mask;
+    size_t nmask = jn_api_app_secrets(c, app, &mask);
+    cJSON_AddItemToObject(o, "instances",
+                          jn_deployer_logs_json(c->api->deployer, app, version, v,
+                                                n > 0 ? (size_t)n : 0,
+                                                (const char *const *)mask, nmask));
+    jn_appconfig_env_free(mask);
     free(v);
     jn_api_send_json(resp, 200, o);
 }
@@ -818,17 +844,17 @@ static void get_job(struct jn_api_call *c)
 #define DEPLOYER JN_ROUTE_DEPLOYER
 
 const struct jn_route jn_deploy_routes[] = {
-    {JN_HTTP_POST, "/v1/apps/:app/deploy", DEPLOYER, post_deploy},
-    {JN_HTTP_POST, "/v1/apps/:app/rollback", DEPLOYER, post_rollback},
-    {JN_HTTP_POST, "/v1/apps/:app/scale", DEPLOYER, post_scale},
-    {JN_HTTP_POST, "/v1/apps/:app/restart", DEPLOYER, post_restart},
-    {JN_HTTP_GET, "/v1/apps/:app/releases", DEPLOYER, get_releases},
-    {JN_HTTP_POST, "/v1/apps/:app/env-diff", DEPLOYER, post_env_diff},
-    {JN_HTTP_GET, "/v1/apps/:app/ps", DEPLOYER, get_ps},
-    {JN_HTTP_GET, "/v1/apps/:app/logs", DEPLOYER, get_logs},
-    {JN_HTTP_GET, "/v1/apps/:app/logs/:release", DEPLOYER, get_logs},
-    {JN_HTTP_GET, "/v1/ps", DEPLOYER, get_ps},
-    {JN_HTTP_GET, "/v1/jobs/:id", DEPLOYER, get_job},
-    {JN_HTTP_GET, "/v1/jobs/:id/:after", DEPLOYER, get_job},
+    {JN_HTTP_POST, "/v1/apps/:app/deploy", DEPLOYER, post_deploy, "deploy"},
+    {JN_HTTP_POST, "/v1/apps/:app/rollback", DEPLOYER, post_rollback, "rollback"},
+    {JN_HTTP_POST, "/v1/apps/:app/scale", DEPLOYER, post_scale, "scale"},
+    {JN_HTTP_POST, "/v1/apps/:app/restart", DEPLOYER, post_restart, "restart"},
+    {JN_HTTP_GET, "/v1/apps/:app/releases", DEPLOYER, get_releases, NULL},
+    {JN_HTTP_POST, "/v1/apps/:app/env-diff", DEPLOYER, post_env_diff, NULL},
+    {JN_HTTP_GET, "/v1/apps/:app/ps", DEPLOYER, get_ps, NULL},
+    {JN_HTTP_GET, "/v1/apps/:app/logs", DEPLOYER, get_logs, NULL},
+    {JN_HTTP_GET, "/v1/apps/:app/logs/:release", DEPLOYER, get_logs, NULL},
+    {JN_HTTP_GET, "/v1/ps", DEPLOYER, get_ps, NULL},
+    {JN_HTTP_GET, "/v1/jobs/:id", DEPLOYER, get_job, NULL},
+    {JN_HTTP_GET, "/v1/jobs/:id/:after", DEPLOYER, get_job, NULL},
     {0},
 };

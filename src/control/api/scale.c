@@ -54,7 +54,7 @@ static void post_autoscale(struct jn_api_call *c)
 }
 
 const struct jn_route jn_scale_routes[] = {
-    {JN_HTTP_GET, "/v1/apps/:app/autoscale", JN_ROUTE_AUTOSCALER, get_autoscale},
-    {JN_HTTP_POST, "/v1/apps/:app/autoscale", JN_ROUTE_AUTOSCALER, post_autoscale},
+    {JN_HTTP_GET, "/v1/apps/:app/autoscale", JN_ROUTE_AUTOSCALER, get_autoscale, NULL},
+    {JN_HTTP_POST, "/v1/apps/:app/autoscale", JN_ROUTE_AUTOSCALER, post_autoscale, "autoscale"},
     {0},
 };

@@ -58,8 +58,8 @@ static void get_status(struct jn_api_call *c)
 }
 
 const struct jn_route jn_status_routes[] = {
-    {JN_HTTP_GET, "/health", 0, get_health},
-    {JN_HTTP_GET, "/metrics", 0, get_metrics},
-    {JN_HTTP_GET, "/v1/status", 0, get_status},
+    {JN_HTTP_GET, "/health", 0, get_health, NULL},
+    {JN_HTTP_GET, "/metrics", 0, get_metrics, NULL},
+    {JN_HTTP_GET, "/v1/status", 0, get_status, NULL},
     {0},
 };

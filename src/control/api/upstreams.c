@@ -176,12 +176,12 @@ static void delete_server(struct jn_api_call *c)
 }
 
 const struct jn_route jn_upstream_routes[] = {
-    {JN_HTTP_GET, "/v1/upstreams", 0, get_upstreams},
-    {JN_HTTP_GET, "/v1/upstreams/:upstream", 0, get_upstreams},
-    {JN_HTTP_GET, "/v1/upstreams/:upstream/servers", 0, get_upstreams},
-    {JN_HTTP_POST, "/v1/upstreams/:upstream/servers", 0, post_server},
-    {JN_HTTP_GET, "/v1/upstreams/:upstream/servers/:addr", 0, get_server},
-    {JN_HTTP_PATCH, "/v1/upstreams/:upstream/servers/:addr", 0, patch_server},
-    {JN_HTTP_DELETE, "/v1/upstreams/:upstream/servers/:addr", 0, delete_server},
+    {JN_HTTP_GET, "/v1/upstreams", 0, get_upstreams, NULL},
+    {JN_HTTP_GET, "/v1/upstreams/:upstream", 0, get_upstreams, NULL},
+    {JN_HTTP_GET, "/v1/upstreams/:upstream/servers", 0, get_upstreams, NULL},
+    {JN_HTTP_POST, "/v1/upstreams/:upstream/servers", 0, post_server, "server add"},
+    {JN_HTTP_GET, "/v1/upstreams/:upstream/servers/:addr", 0, get_server, NULL},
+    {JN_HTTP_PATCH, "/v1/upstreams/:upstream/servers/:addr", 0, patch_server, "server set"},
+    {JN_HTTP_DELETE, "/v1/upstreams/:upstream/servers/:addr", 0, delete_server, "server remove"},
     {0},
 };

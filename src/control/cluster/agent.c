@@ -88,8 +88,8 @@ static void deploy_here(struct jn_cluster *c, const char *app, const cJSON *a, i
     char *spec_s = cJSON_PrintUnformatted(spec), *env_s = cJSON_PrintUnformatted(env);
     struct jn_store_release rel = {0};
     int r = jn_store_release_create(st, app, cJSON_IsString(image) ? image->valuestring : NULL,
-                                    cJSON_IsString(cmd) ? cmd->valuestring : NULL, env_s, spec_s,
-                                    &rel);
+                                    cJSON_IsString(cmd) ? cmd->valuestring : NULL, NULL, env_s,
+                                    spec_s, &rel);
     free(spec_s);
     free(env_s);
     cJSON_Delete(spec);

@@ -8,10 +8,13 @@
  */
 #include "core/common.h"
 
+#include "control/appconfig/rules.h"
 #include "control/control.h"
 #include "control/deploy/deploy_int.h"
 #include "core/buf.h"
 #include "core/log.h"
+#include "core/timefmt.h"
+#include "gateway/gateway.h"
 #include "store/release.h"
 
 #include <cjson/cJSON.h>
@@ -41,13 +44,13 @@ static int to_buf(void *arg, enum jn_log_stream stream, const char *data, size_t
 }
 
 static int read_live(struct dep_rt *rt, const struct jn_store_instance *in, int tail,
-                     struct jn_buf *b)
+                     bool stamps, struct jn_buf *b)
 {
     char msg[256];
     struct jn_driver *drv = dep_rt_get(rt, in->driver, msg, sizeof(msg));
     if (!drv || !in->external_id[0])
         return JN_ENOTFOUND;
-    struct jn_logs_opts o = {.tail = tail};
+    struct jn_logs_opts o = {.tail = tail, .timestamps = stamps};
     return jn_driver_logs(drv, in->external_id, &o, to_buf, b);
 }
 
@@ -55,7 +58,8 @@ void dep_logs_save(struct dep_rt *rt, const struct jn_store_instance *in)
 {
     struct jn_buf b;
     jn_buf_init(&b, LOG_SAVE_MAX);
-    if (read_live(rt, in, 0, &b) == 0 && b.len > 0) {
+    /* Kept with their time stamps: jern logs --since reads them later. */
+    if (read_live(rt, in, 0, true, &b) == 0 && b.len > 0) {
         char dir[4096], path[4400];
         release_dir(rt->d, in->app, in->version, dir, sizeof(dir));
         snprintf(path, sizeof(path), "%s/%s.log", dir, in->name);
@@ -80,7 +84,7 @@ void dep_logs_tail(struct dep_rt *rt, const struct jn_store_instance *in, int n,
     struct jn_buf b;
     jn_buf_init(&b, 64 * 1024);
     buf[0] = '\0';
-    if (read_live(rt, in, n, &b) == 0)
+    if (read_live(rt, in, n, false, &b) == 0)
         snprintf(buf, len, "%.*s", (int)b.len, b.data ? b.data : "");
     jn_buf_free(&b);
 }
@@ -109,6 +113,26 @@ static bool older_than(const char *path, int64_t age_ms)
     return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 - then >= age_ms;
 }
 
+/* An app's access log past log_size goes to access.log.1 (the one before is
+ * dropped) and the gateway's workers reopen their files. */
+static void rotate_access(struct jn_deployer *d, const char *adir)
+{
+    char path[4500], old[4510];
+    snprintf(path, sizeof(path), "%s/access.log", adir);
+    struct stat sb;
+    int64_t cap = d->log_size > 0 ? d->log_size : 10 << 20;
+    if (stat(path, &sb) < 0 || sb.st_size < cap)
+        return;
+    snprintf(old, sizeof(old), "%s.1", path);
+    if (rename(path, old) < 0) {
+        jn_warn("cannot rotate %s: %s", path, strerror(errno));
+        return;
+    }
+    struct jn_gateway *gw = jn_control_gateway(d->ctl);
+    if (gw)
+        jn_gateway_reopen_logs(gw);
+}
+
 void dep_logs_retention(struct jn_deployer *d)
 {
     struct jn_store *st = jn_control_store(d->ctl);
@@ -132,6 +156,7 @@ void dep_logs_retention(struct jn_deployer *d)
             }
             continue;
         }
+        rotate_access(d, adir);
         DIR *rels = opendir(adir);
         struct dirent *r;
         while (rels && (r = readdir(rels))) {
@@ -158,7 +183,8 @@ void dep_logs_retention(struct jn_deployer *d)
 }
 
 /* Adds {"name", "total", "lines": last LOG_SHOW_LINES} for text to arr. */
-static void add_lines(cJSON *arr, const char *name, const char *text, size_t len)
+static void add_lines(cJSON *arr, const char *name, const char *text, size_t len,
+                      const char *const *mask, size_t nmask)
 {
     size_t total = 0;
     for (size_t i = 0; i < len; i++)
@@ -175,7 +201,11 @@ static void add_lines(cJSON *arr, const char *name, const char *text, size_t len
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *e = nl ? nl : end;
         if (idx++ >= skip) {
-            char *s = jn_strndup(p, (size_t)(e - p));
+            int64_t ms;
+            int st = jn_log_stamp_parse(p, (size_t)(e - p), &ms); /* kept files have them */
+            if (st > 0)
+                p += st;
+            char *s = jn_appconfig_mask_text(p, (size_t)(e - p), mask, nmask);
             cJSON_AddItemToArray(lines, cJSON_CreateString(s));
             free(s);
         }
@@ -185,7 +215,8 @@ static void add_lines(cJSON *arr, const char *name, const char *text, size_t len
 }
 
 cJSON *dep_logs_json(struct dep_rt *rt, const char *app, int version,
-                     const struct jn_store_instance *live, size_t nlive)
+                     const struct jn_store_instance *live, size_t nlive, const char *const *mask,
+                     size_t nmask)
 {
     cJSON *arr = cJSON_CreateArray();
     char dir[4096];
@@ -208,7 +239,7 @@ cJSON *dep_logs_json(struct dep_rt *rt, const char *app, int version,
             if (f)
                 fclose(f);
             ents[i]->d_name[l - 4] = '\0';
-            add_lines(arr, ents[i]->d_name, b.data ? b.data : "", b.len);
+            add_lines(arr, ents[i]->d_name, b.data ? b.data : "", b.len, mask, nmask);
             jn_buf_free(&b);
         }
         free(ents[i]);
@@ -219,8 +250,8 @@ cJSON *dep_logs_json(struct dep_rt *rt, const char *app, int version,
             continue;
         struct jn_buf b;
         jn_buf_init(&b, LOG_SAVE_MAX);
-        if (read_live(rt, &live[i], 0, &b) == 0)
-            add_lines(arr, live[i].name, b.data ? b.data : "", b.len);
+        if (read_live(rt, &live[i], 0, false, &b) == 0)
+            add_lines(arr, live[i].name, b.data ? b.data : "", b.len, mask, nmask);
         jn_buf_free(&b);
     }
     return arr;

@@ -391,7 +391,7 @@ static int roll(struct dep_job *j, struct dep_rt *rt, const struct jn_store_rele
 {
     struct dep_spec s;
     char msg[1024];
-    if (dep_spec_parse(rel, &s, msg, sizeof(msg)) < 0) {
+    if (dep_spec_parse(j->d->state_dir, rel, &s, msg, sizeof(msg)) < 0) {
         dep_job_log(j, "error: %s", msg);
         return JN_EBADINPUT;
     }
@@ -576,7 +576,7 @@ static int job_scale(struct dep_job *j, struct dep_rt *rt)
     if (j->count > have) {
         struct dep_spec s;
         char msg[512];
-        if (dep_spec_parse(&rel, &s, msg, sizeof(msg)) < 0) {
+        if (dep_spec_parse(j->d->state_dir, &rel, &s, msg, sizeof(msg)) < 0) {
             dep_job_log(j, "error: %s", msg);
             r = JN_EBADINPUT;
             goto out;

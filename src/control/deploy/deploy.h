@@ -78,7 +78,82 @@ int jn_deployer_instance_pid(struct jn_deployer *d, const struct jn_store_instan
 /* The output of release version of app as a JSON array of {name, total,
  * lines} (kept files, then the live instances among live[0..nlive)). */
 struct cJSON *jn_deployer_logs_json(struct jn_deployer *d, const char *app, int version,
-                                    const struct jn_store_instance *live, size_t nlive);
+                                    const struct jn_store_instance *live, size_t nlive,
+                                    const char *const *mask, size_t nmask);
+
+/* jern logs: which lines. */
+struct jn_log_query {
+    int64_t since_ms, until_ms; /* unix ms; 0: no bound */
+    int tail;                   /* the last N lines (0: none); < 0: all (at most 20000) */
+    int version;                /* one release; 0: every release */
+    const char *const *mask;    /* secret values shown as JN_SECRET_MASK (rules.h) */
+    size_t nmask;
+};
+
+/* One line of output. */
+struct jn_log_line {
+    int64_t at;         /* unix ms when written (0: unknown, an old kept file) */
+    char instance[132]; /* the instance's name */
+    int stream;         /* 1 stdout, 2 stderr */
+    char *text;         /* without its newline */
+    int64_t seq;        /* internal: arrival order */
+};
+
+/* app's output, from the kept files and the live instances among
+ * live[0..nlive), in time order, as q asks. Returns the count and *out (free
+ * with jn_log_lines_free). Control thread: it asks the drivers. */
+int jn_deployer_log_lines(struct jn_deployer *d, const char *app, const struct jn_log_query *q,
+                          const struct jn_store_instance *live, size_t nlive,
+                          struct jn_log_line **out);
+void jn_log_lines_free(struct jn_log_line *v, int n);
+
+/* Where followed lines go. emit (any thread, called concurrently for
+ * different instances: it locks) returns < 0 once the reader is gone; gone
+ * says so without a line (polled every 100 ms); done is called once, last,
+ * when every follower has ended. */
+struct jn_log_follow_ops {
+    int (*emit)(void *arg, const struct jn_log_line *l);
+    bool (*gone)(void *arg);
+    void (*done)(void *arg);
+};
+
+/* Follows app's output from since_ms on (mask[0..nmask) copied, as in
+ * jn_log_query): every live instance's and every
+ * instance started later's, until the reader is gone or the daemon stops.
+ * Returns 0 (ops->done will be called) or a negative code (it will not).
+ * Control thread. */
+int jn_deployer_log_follow(struct jn_deployer *d, const char *app, int64_t since_ms,
+                           const char *const *mask, size_t nmask,
+                           const struct jn_log_follow_ops *ops, void *arg);
+
+/* The app's own access log (jern logs --access; the gateway writes it): the
+ * last tail lines (< 0: all, at most 20000) as lines of instance "gateway"
+ * without times (the format carries its own). Returns the count and *out
+ * (jn_log_lines_free). Control thread. */
+int jn_deployer_access_lines(struct jn_deployer *d, const char *app, int tail,
+                             struct jn_log_line **out);
+
+/* Follows the app's access log from its end, as jn_deployer_log_follow
+ * does its output. */
+int jn_deployer_access_follow(struct jn_deployer *d, const char *app,
+                              const struct jn_log_follow_ops *ops, void *arg);
+
+/* Where a one-off process's output and end go (jern run). output (any
+ * thread) returns < 0 once the caller is gone; gone says so without output;
+ * finish is called once, last: code is the exit status, or -1 with msg when
+ * it could not start or was stopped. */
+struct jn_run_ops {
+    int (*output)(void *arg, int stream, const char *data, size_t len);
+    bool (*gone)(void *arg);
+    void (*finish)(void *arg, int code, const char *msg);
+};
+
+/* Runs argv (one word with shell syntax: a shell line) once, with what app
+ * serves: its release's image (the image's command replaced) or, exec, its
+ * workdir and user, and its config. Returns 0 (ops->finish will be called)
+ * or a negative code with msg (it will not). Control thread. */
+int jn_deployer_run(struct jn_deployer *d, const char *app, const char *const *argv,
+                    const struct jn_run_ops *ops, void *arg, char *msg, size_t msglen);
 
 /* Registers cb(arg, app, msg), called on the control thread when a start
  * from zero (a cold scale job, a resume) failed. One callback; NULL clears. */

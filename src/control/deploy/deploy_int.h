@@ -65,6 +65,11 @@ struct dep_spec {
     bool probe_fast;    /* someone waits: probe after 100 us, doubling up to probe_every_ms */
     bool listen_fds;    /* exec: jern binds the port and hands the socket over (LISTEN_FDS) */
     struct jn_build_src build; /* deploy --build: context[0] != 0 */
+    /* A one-off process (jern run, run.c): argv replaces the image's command
+     * (images) and command is its shell-quoted line (exec); no port; the name
+     * is APP-vN-run-TAG and its instance label "run". */
+    bool one_off;
+    char **argv;
 };
 
 struct jn_deployer {
@@ -87,6 +92,8 @@ struct jn_deployer {
     bool app_destroyed; /* since the supervisor last looked: it sweeps at once */
     bool stopping;
     int threads; /* job threads running */
+    char (*runs)[132]; /* one-off processes of jern run now running (run.c) */
+    size_t nruns;
     pthread_t sup;
     bool sup_started;
     void (*on_cold_failure)(void *arg, const char *app, const char *msg);
@@ -122,9 +129,11 @@ bool dep_is_busy(struct jn_deployer *d, const char *app);
 struct jn_driver *dep_rt_get(struct dep_rt *rt, const char *driver, char *msg, size_t msglen);
 void dep_rt_free(struct dep_rt *rt);
 
-/* Parses a release's snapshot into s (dep_spec_free it). Returns 0 or
- * JN_EBADINPUT with msg. */
-int dep_spec_parse(const struct jn_store_release *r, struct dep_spec *s, char *msg, size_t msglen);
+/* Parses a release's snapshot into s (dep_spec_free it): its environment is
+ * the release's config with its --env over it, secrets opened with the key
+ * of state_dir. Returns 0 or a negative code with msg. */
+int dep_spec_parse(const char *state_dir, const struct jn_store_release *r, struct dep_spec *s,
+                   char *msg, size_t msglen);
 void dep_spec_free(struct dep_spec *s);
 
 /* The instance name: APP-vVERSION-ID-TAG[-rRESTARTS] (TAG: 4 hex digits). */
@@ -164,7 +173,8 @@ void dep_logs_tail(struct dep_rt *rt, const struct jn_store_instance *in, int n,
  * (the last 200 lines of each). Control thread (rt is its drivers). */
 struct cJSON;
 struct cJSON *dep_logs_json(struct dep_rt *rt, const char *app, int version,
-                            const struct jn_store_instance *live, size_t nlive);
+                            const struct jn_store_instance *live, size_t nlive,
+                            const char *const *mask, size_t nmask);
 
 /* Removes STATE/logs/APP/vN. */
 void dep_logs_drop(struct jn_deployer *d, const char *app, int version);
@@ -182,6 +192,9 @@ int dep_publish(struct jn_deployer *d, const char *app);
 
 /* In-flight requests on the servers addrs of app's upstream (control thread). */
 int dep_conns(struct jn_deployer *d, const char *app, char (*addrs)[JN_STORE_ADDR_MAX], size_t n);
+
+/* True while name is a one-off process of jern run (the sweep leaves it). */
+bool dep_run_active(struct jn_deployer *d, const char *name);
 
 /* Supervisor thread body and adoption (supervise.c). */
 void *dep_supervise(void *arg);

@@ -5,6 +5,7 @@
  */
 #include "core/common.h"
 
+#include "control/appconfig/rules.h"
 #include "control/control_int.h"
 #include "control/deploy/deploy_int.h"
 #include "control/names.h"
@@ -48,9 +49,10 @@ static const char *jstr(const cJSON *o, const char *key)
 void dep_spec_free(struct dep_spec *s)
 {
     free(s->command);
-    for (size_t i = 0; s->env && s->env[i]; i++)
-        free(s->env[i]);
-    free(s->env);
+    jn_appconfig_env_free(s->env);
+    for (size_t i = 0; s->argv && s->argv[i]; i++)
+        free(s->argv[i]);
+    free(s->argv);
     for (size_t i = 0; i < s->nvolumes * 2; i++)
         free(s->vol_buf[i]);
     free(s->vol_buf);
@@ -58,15 +60,22 @@ void dep_spec_free(struct dep_spec *s)
     memset(s, 0, sizeof(*s));
 }
 
-int dep_spec_parse(const struct jn_store_release *r, struct dep_spec *s, char *msg, size_t msglen)
+int dep_spec_parse(const char *state_dir, const struct jn_store_release *r, struct dep_spec *s,
+                   char *msg, size_t msglen)
 {
     memset(s, 0, sizeof(*s));
-    cJSON *sp = cJSON_Parse(r->spec), *env = cJSON_Parse(r->env);
-    if (!cJSON_IsObject(sp) || !cJSON_IsObject(env)) {
+    cJSON *sp = cJSON_Parse(r->spec);
+    if (!cJSON_IsObject(sp)) {
         cJSON_Delete(sp);
-        cJSON_Delete(env);
         snprintf(msg, msglen, "release v%d: its stored settings do not parse", r->version);
         return JN_EBADINPUT;
+    }
+    char why[768];
+    int er = jn_appconfig_env(state_dir, r->config, r->env, &s->env, why, sizeof(why));
+    if (er < 0) {
+        cJSON_Delete(sp);
+        snprintf(msg, msglen, "release v%d: %s", r->version, why);
+        return er;
     }
     const cJSON *drv = cJSON_GetObjectItemCaseSensitive(sp, "driver");
     const struct jn_driver_kind *kind = cJSON_IsString(drv)
@@ -76,23 +85,13 @@ int dep_spec_parse(const struct jn_store_release *r, struct dep_spec *s, char *m
         snprintf(msg, msglen, "release v%d: unknown runtime driver \"%.32s\"", r->version,
                  drv->valuestring);
         cJSON_Delete(sp);
-        cJSON_Delete(env);
+        dep_spec_free(s);
         return JN_EBADINPUT;
     }
     snprintf(s->driver, sizeof(s->driver), "%s", kind->name);
     s->images = kind->images;
     snprintf(s->image, sizeof(s->image), "%s", r->image_id[0] ? r->image_id : r->image);
     s->command = jn_strdup(r->command);
-    size_t n = (size_t)cJSON_GetArraySize(env);
-    s->env = jn_calloc(n + 1, sizeof(char *));
-    size_t k = 0;
-    for (cJSON *e = env->child; e; e = e->next) {
-        if (!cJSON_IsString(e))
-            continue;
-        size_t len = strlen(e->string) + strlen(e->valuestring) + 2;
-        s->env[k] = jn_malloc(len);
-        snprintf(s->env[k++], len, "%s=%s", e->string, e->valuestring);
-    }
     const cJSON *x;
     s->port = (x = cJSON_GetObjectItemCaseSensitive(sp, "port")) && cJSON_IsNumber(x)
                   ? x->valueint
@@ -135,7 +134,6 @@ int dep_spec_parse(const struct jn_store_release *r, struct dep_spec *s, char *m
                  jstr(b, "dockerfile") ? jstr(b, "dockerfile") : "Dockerfile");
     }
     cJSON_Delete(sp);
-    cJSON_Delete(env);
     return 0;
 }
 
@@ -157,10 +155,14 @@ int dep_instance_start(struct dep_rt *rt, const struct dep_spec *s, struct jn_st
     struct jn_driver *drv = dep_rt_get(rt, s->driver, msg, msglen);
     if (!drv)
         return JN_EBASE;
-    dep_instance_name(in->name, sizeof(in->name), in->app, in->version, in->id, in->restarts);
     char rel[16], iid[24];
+    if (s->one_off) { /* named by its caller (run.c) */
+        snprintf(iid, sizeof(iid), "run");
+    } else {
+        dep_instance_name(in->name, sizeof(in->name), in->app, in->version, in->id, in->restarts);
+        snprintf(iid, sizeof(iid), "%lld", (long long)in->id);
+    }
     snprintf(rel, sizeof(rel), "%d", in->version);
-    snprintf(iid, sizeof(iid), "%lld", (long long)in->id);
     /* An attached database's DATABASE_URL and MYSQL_* (db/env.h); a
      * container reaches it through the socket directory, mounted. */
     char **env = jn_db_env_merge(rt->d->state_dir, in->app, (const char *const *)s->env,
@@ -180,9 +182,10 @@ int dep_instance_start(struct dep_rt *rt, const struct dep_spec *s, struct jn_st
     struct jn_instance_spec spec = {
         .name = in->name,
         .image = s->images ? s->image : NULL,
+        .argv = s->images ? (const char *const *)s->argv : NULL,
         .command = s->images ? NULL : s->command,
         .env = (const char *const *)env,
-        .app_port = s->port,
+        .app_port = s->one_off ? 0 : s->port,
         .host_port = in->host_port,
         .volumes = vols,
         .n_volumes = nvols,
@@ -324,7 +327,8 @@ int jn_deployer_instance_pid(struct jn_deployer *d, const struct jn_store_instan
 }
 
 cJSON *jn_deployer_logs_json(struct jn_deployer *d, const char *app, int version,
-                             const struct jn_store_instance *live, size_t nlive)
+                             const struct jn_store_instance *live, size_t nlive,
+                             const char *const *mask, size_t nmask)
 {
-    return dep_logs_json(&d->rt, app, version, live, nlive);
+    return dep_logs_json(&d->rt, app, version, live, nlive, mask, nmask);
 }

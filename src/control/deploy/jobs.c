@@ -157,6 +157,7 @@ void jn_deployer_free(struct jn_deployer *d)
         job_free(j);
     }
     free(d->busy);
+    free(d->runs);
     free(d->state_dir);
     free(d->docker_socket);
     pthread_mutex_destroy(&d->mu);

@@ -187,7 +187,7 @@ static void restart(struct sup *s, struct jn_store_instance *in)
     }
     struct dep_spec spec;
     char msg[1024];
-    int r = dep_spec_parse(&rel, &spec, msg, sizeof(msg));
+    int r = dep_spec_parse(s->d->state_dir, &rel, &spec, msg, sizeof(msg));
     if (r == 0) {
         in->restarts++;
         r = dep_instance_start(&s->rt, &spec, in, msg, sizeof(msg));
@@ -229,7 +229,7 @@ static const char *health_of(struct sup *s, struct jn_store_instance *in)
     struct dep_spec spec;
     char msg[256];
     if (dep_on_control(s->d, sop_release, &o) < 0 ||
-        dep_spec_parse(&rel, &spec, msg, sizeof(msg)) < 0) {
+        dep_spec_parse(s->d->state_dir, &rel, &spec, msg, sizeof(msg)) < 0) {
         jn_store_release_clear(&rel);
         return "";
     }
@@ -366,7 +366,8 @@ static void sweep(struct sup *s)
             long long id = atoll(v[i].instance);
             for (int r = 0; r < o.nall && !known; r++)
                 known = o.all[r].id == id && strcmp(o.all[r].app, v[i].app) == 0;
-            if (known || strcmp(v[i].daemon, s->d->daemon_id) != 0 || dep_is_busy(s->d, v[i].app))
+            if (known || strcmp(v[i].daemon, s->d->daemon_id) != 0 ||
+                dep_is_busy(s->d, v[i].app) || dep_run_active(s->d, v[i].name))
                 continue;
             struct jn_store_instance tmp = {0};
             snprintf(tmp.app, sizeof(tmp.app), "%s", v[i].app);

@@ -38,7 +38,7 @@ static void test_releases_are_numbered_per_app(void **state)
     assert_int_equal(jn_store_app_create(st, "web", NULL), 0);
     assert_int_equal(jn_store_app_create(st, "api", NULL), 0);
     struct jn_store_release r = {0};
-    assert_int_equal(jn_store_release_create(st, "web", "img:v1", NULL, "{\"K\":\"v\"}",
+    assert_int_equal(jn_store_release_create(st, "web", "img:v1", NULL, NULL, "{\"K\":\"v\"}",
                                              "{\"port\":80}", &r),
                      0);
     assert_int_equal(r.version, 1);
@@ -48,15 +48,15 @@ static void test_releases_are_numbered_per_app(void **state)
     assert_string_equal(r.env, "{\"K\":\"v\"}");
     int64_t first = r.id;
     jn_store_release_clear(&r);
-    assert_int_equal(jn_store_release_create(st, "web", NULL, "./run", NULL, NULL, &r), 0);
+    assert_int_equal(jn_store_release_create(st, "web", NULL, "./run", NULL, NULL, NULL, &r), 0);
     assert_int_equal(r.version, 2);
     assert_string_equal(r.command, "./run");
     assert_string_equal(r.spec, "{}");
     jn_store_release_clear(&r);
-    assert_int_equal(jn_store_release_create(st, "api", "x", NULL, NULL, NULL, &r), 0);
+    assert_int_equal(jn_store_release_create(st, "api", "x", NULL, NULL, NULL, NULL, &r), 0);
     assert_int_equal(r.version, 1);
     jn_store_release_clear(&r);
-    assert_int_equal(jn_store_release_create(st, "nope", "x", NULL, NULL, NULL, &r),
+    assert_int_equal(jn_store_release_create(st, "nope", "x", NULL, NULL, NULL, NULL, &r),
                      JN_ENOTFOUND);
 
     assert_int_equal(jn_store_release_set_status(st, first, "active"), 0);
@@ -78,7 +78,7 @@ static void test_releases_are_numbered_per_app(void **state)
 
     /* versions keep counting after a delete: never reused */
     assert_int_equal(jn_store_release_delete(st, first), 0);
-    assert_int_equal(jn_store_release_create(st, "web", "img", NULL, NULL, NULL, &r), 0);
+    assert_int_equal(jn_store_release_create(st, "web", "img", NULL, NULL, NULL, NULL, &r), 0);
     assert_int_equal(r.version, 3);
     jn_store_release_clear(&r);
     close_store(st);
@@ -94,7 +94,7 @@ static void test_serving_and_instances(void **state)
     assert_int_equal(rel, 0);
     assert_int_equal(scale, 1);
     struct jn_store_release r = {0};
-    assert_int_equal(jn_store_release_create(st, "web", "img", NULL, NULL, NULL, &r), 0);
+    assert_int_equal(jn_store_release_create(st, "web", "img", NULL, NULL, NULL, NULL, &r), 0);
     assert_int_equal(jn_store_app_set_serving(st, "web", r.id, 3), 0);
     assert_int_equal(jn_store_app_serving(st, "web", &rel, &scale), 0);
     assert_true(rel == r.id && scale == 3);
