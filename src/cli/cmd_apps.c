@@ -27,6 +27,7 @@ int jn_cmd_status(int argc, char **argv)
         cJSON_ArrayForEach(l, ls) printf("%s ", cJSON_IsString(l) ? l->valuestring : "");
         printf("(APP.%s)\n", jn_client_str(o, "base_domain"));
         printf("  admin        %s\n", jn_client_str(o, "admin"));
+        printf("  cli uses     %s (%s)\n", c.where, c.how);
         printf("  state        %s\n", jn_client_str(o, "state_dir"));
         printf("  config       %s\n", jn_client_str(o, "config"));
         printf("  apps         %.0f\n", jn_client_num(o, "apps"));

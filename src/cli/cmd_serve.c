@@ -3,8 +3,10 @@
 
 #include "cli/commands.h"
 #include "control/daemon.h"
+#include "core/layout.h"
 
 #include <stdio.h>
+#include <unistd.h>
 
 int jn_cmd_serve(int argc, char **argv)
 {
@@ -14,9 +16,13 @@ int jn_cmd_serve(int argc, char **argv)
             path = argv[++i];
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             printf("usage: jern serve [-c FILE]\n\n"
-                   "Runs the gateway and the control plane in the foreground. Without -c:\n"
-                   "apps on 127.0.0.1:8080 (Host: APP.localhost), state in $JERN_STATE or\n"
-                   "./jern-state, admin API on the unix socket STATE/admin.sock.\n");
+                   "Runs the gateway and the control plane in the foreground.\n\n"
+                   "Installed (/etc/jern/jern.conf exists, or jern lies under /usr/): the\n"
+                   "config /etc/jern/jern.conf, state in /var/lib/jern, the admin socket\n"
+                   "/run/jern/admin.sock (group jern may use it). Otherwise, without -c:\n"
+                   "apps on 127.0.0.1:8080 (Host: APP.localhost), state in ./jern-state,\n"
+                   "the admin socket STATE/admin.sock. $JERN_STATE names another state dir\n"
+                   "(its admin.sock then too); the file's state_dir and admin win.\n");
             return 0;
         } else {
             fprintf(stderr, "jern serve: unexpected argument '%s' (usage: jern serve [-c FILE])\n",
@@ -24,5 +30,9 @@ int jn_cmd_serve(int argc, char **argv)
             return 2;
         }
     }
+    char sys[4096];
+    if (!path && jn_layout_installed() &&
+        access(jn_layout_path(JN_LAYOUT_CONF, sys, sizeof(sys)), F_OK) == 0)
+        path = sys;
     return jn_daemon_run(path);
 }

@@ -241,6 +241,7 @@ int jn_daemon_run(const char *config_path)
     };
     struct jn_admin_opts ao = {
         .unix_path = d.dc.admin_unix,
+        .unix_group = d.dc.admin_group,
         .tcp_addr = d.dc.admin_tcp,
         .token = d.dc.admin_token,
     };

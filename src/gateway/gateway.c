@@ -10,6 +10,7 @@
 #include "ev/loop.h"
 #include "gateway/snapshot.h"
 #include "gateway/worker.h"
+#include "net/owner.h"
 #include "net/sock.h"
 #include "tls/tls.h"
 
@@ -123,6 +124,9 @@ static int open_listens(struct jn_gateway *g, struct jn_gw_routes *routes,
             e->id = g->next_id++;
             for (size_t w = 0; w < g->nworkers; w++)
                 e->fds[w] = -1;
+            rc = jn_sock_check_free(&l->addr, err, errlen);
+            if (rc < 0)
+                break;
             for (size_t w = 0; w < g->nworkers; w++) {
                 int fd = jn_sock_listen(&l->addr, LISTEN_BACKLOG, true);
                 if (fd < 0) {
