@@ -36,6 +36,7 @@ struct jn_gateway {
     struct listen_entry *listens;
     size_t nlistens;
     int next_id;
+    bool held; /* started held: the workers get no listener yet (jn_gateway_open) */
     /* graceful stop */
     _Atomic int quitting;
     void (*done)(void *);
@@ -92,13 +93,14 @@ static void publish(struct jn_gateway *g, struct jn_gw_snapshot *s)
         jn_gw_snapshot_unref(g->snap);
     g->snap = s;
     struct gw_listen_fd *lfds = jn_calloc(g->nlistens ? g->nlistens : 1, sizeof(*lfds));
+    size_t n = g->held ? 0 : g->nlistens;
     for (size_t w = 0; w < g->nworkers; w++) {
-        for (size_t i = 0; i < g->nlistens; i++) {
+        for (size_t i = 0; i < n; i++) {
             lfds[i].id = g->listens[i].id;
             lfds[i].fd = g->listens[i].fds[w];
         }
         jn_gw_snapshot_ref(s);
-        gw_worker_update(g->workers[w], s, lfds, g->nlistens);
+        gw_worker_update(g->workers[w], s, lfds, n);
     }
     free(lfds);
 }
@@ -166,8 +168,8 @@ static void free_listens(struct listen_entry *v, size_t n)
     free(v);
 }
 
-int jn_gateway_start(struct jn_loop *loop, struct jn_conf *conf, struct jn_gateway **out, char *err,
-                     size_t errlen)
+static int gateway_start(struct jn_loop *loop, struct jn_conf *conf, bool held,
+                         struct jn_gateway **out, char *err, size_t errlen)
 {
     raise_nofile(conf);
     int workers = conf->worker_processes > 0 ? conf->worker_processes : 1;
@@ -180,6 +182,7 @@ int jn_gateway_start(struct jn_loop *loop, struct jn_conf *conf, struct jn_gatew
     g->loop = loop;
     g->nworkers = (size_t)workers;
     g->next_id = 1;
+    g->held = held;
     rc = open_listens(g, routes, &g->listens, &g->nlistens, err, errlen);
     if (rc < 0) {
         jn_gw_routes_unref(routes);
@@ -217,6 +220,27 @@ int jn_gateway_start(struct jn_loop *loop, struct jn_conf *conf, struct jn_gatew
     }
     *out = g;
     return 0;
+}
+
+int jn_gateway_start(struct jn_loop *loop, struct jn_conf *conf, struct jn_gateway **out, char *err,
+                     size_t errlen)
+{
+    return gateway_start(loop, conf, false, out, err, errlen);
+}
+
+int jn_gateway_start_held(struct jn_loop *loop, struct jn_conf *conf, struct jn_gateway **out,
+                          char *err, size_t errlen)
+{
+    return gateway_start(loop, conf, true, out, err, errlen);
+}
+
+void jn_gateway_open(struct jn_gateway *g)
+{
+    if (!g->held)
+        return;
+    g->held = false;
+    jn_gw_snapshot_ref(g->snap);
+    publish(g, g->snap);
 }
 
 int jn_gateway_reload(struct jn_gateway *g, struct jn_conf *conf, char *err, size_t errlen)
@@ -445,6 +469,9 @@ void jn_gateway_free(struct jn_gateway *g)
     for (size_t i = 0; i < g->nworkers; i++)
         gw_worker_free(g->workers[i]);
     free(g->workers);
+    for (size_t i = 0; g->held && i < g->nlistens; i++)
+        for (size_t w = 0; w < g->nworkers; w++)
+            close(g->listens[i].fds[w]); /* never handed to a worker */
     free_listens(g->listens, g->nlistens);
     if (g->snap)
         jn_gw_snapshot_unref(g->snap);

@@ -110,3 +110,46 @@ def test_second_daemon_on_the_same_port_is_refused(procs, tmp_path):
     assert f"already in use by another jern (pid {first.proc.pid})" in r.stderr, r.stderr
     # The first one still has every connection.
     assert first.cli("status").returncode == 0
+
+
+def test_restart_never_answers_404_for_a_known_app(procs, tmp_path):
+    """While a restarted daemon adopts its instances, requests for the app it
+    knows are held or refused at the door, never answered 404."""
+    import http.client
+    import threading
+    from deploykit import DeployDaemon, exec_cmd
+
+    d = DeployDaemon(procs, tmp_path).start()
+    try:
+        r = d.jern("deploy", "keep", "--cmd", exec_cmd(), "--instances", "2", "--health", "/health")
+        assert r.returncode == 0, r.stdout + r.stderr
+        stop = threading.Event()
+        codes = []
+
+        def load():
+            while not stop.is_set():
+                try:
+                    c = http.client.HTTPConnection("127.0.0.1", d.port, timeout=5)
+                    c.request("GET", "/", headers={"Host": "keep.localhost"})
+                    codes.append(c.getresponse().status)
+                    c.close()
+                except OSError:
+                    codes.append(0)  # no listener between the two daemons
+        threads = [threading.Thread(target=load, daemon=True) for _ in range(3)]
+        for t in threads:
+            t.start()
+        deadline = time.time() + 20  # the loop is bounded in time
+        for _ in range(3):
+            time.sleep(0.3)
+            d.stop()
+            d.start()
+            assert time.time() < deadline
+        time.sleep(0.3)
+        stop.set()
+        for t in threads:
+            t.join(10)
+        assert codes.count(404) == 0, {c: codes.count(c) for c in set(codes)}
+        assert codes.count(200) > 20 and codes[-1] == 200
+    finally:
+        d.stop()
+        d.cleanup_exec()
