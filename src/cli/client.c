@@ -1,6 +1,7 @@
 #include "core/common.h"
 
 #include "cli/client.h"
+#include "cli/commands.h"
 #include "core/buf.h"
 #include "core/layout.h"
 
@@ -224,6 +225,6 @@ double jn_client_num(const cJSON *o, const char *key)
 
 int jn_client_usage(const char *usage)
 {
-    fprintf(stderr, "jern: usage: jern %s\n", usage);
+    jn_cli_print_usage(stderr, "jern: usage: jern ", usage);
     return 2;
 }

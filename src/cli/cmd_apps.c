@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 int jn_cmd_status(int argc, char **argv)
 {
@@ -125,14 +126,53 @@ int jn_cmd_create(int argc, char **argv)
     return rc;
 }
 
+/* destroy asks first on a terminal; elsewhere (a script, a pipe) nobody could
+ * answer, and guessing "yes" would delete an app by accident: --yes is
+ * required there. Returns true to go on. */
+static bool destroy_confirmed(const char *app, bool yes)
+{
+    if (yes)
+        return true;
+    if (!isatty(STDIN_FILENO)) {
+        fprintf(stderr,
+                "jern: destroy deletes app '%s' with its domains, servers, releases and "
+                "instances; confirm with: jern destroy %s --yes\n",
+                app, app);
+        return false;
+    }
+    fprintf(stderr, "Destroy app '%s' with its domains, servers, releases and instances? [y/N] ",
+            app);
+    fflush(stderr);
+    char line[64];
+    if (!fgets(line, sizeof(line), stdin))
+        line[0] = '\0';
+    if (line[0] == 'y' || line[0] == 'Y')
+        return true;
+    fprintf(stderr, "jern: app '%s' kept\n", app);
+    return false;
+}
+
 int jn_cmd_destroy(int argc, char **argv)
 {
     struct jn_client c;
     if ((argc = jn_client_init(&c, argc, argv)) < 0)
         return 2;
+    bool yes = false;
+    int n = 1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--yes") == 0 || strcmp(argv[i], "-y") == 0)
+            yes = true;
+        else
+            argv[n++] = argv[i];
+    }
+    argc = n;
     if (argc != 2 || argv[1][0] == '-') {
         jn_client_free(&c);
-        return jn_client_usage("destroy APP");
+        return jn_client_usage("destroy APP [--yes]");
+    }
+    if (!destroy_confirmed(argv[1], yes)) {
+        jn_client_free(&c);
+        return 1;
     }
     char *app = jn_client_escape(argv[1]);
     char path[512];

@@ -116,8 +116,8 @@ int jn_cmd_deploy(int argc, char **argv)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int n;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            printf("usage: jern %s\n"
-                   "  --image IMAGE          a container image (docker driver)\n"
+            jn_cli_print_usage(stdout, "usage: jern ", DEPLOY_USAGE);
+            printf("  --image IMAGE          a container image (docker driver)\n"
                    "  --cmd \"COMMAND\"        a plain process in this directory, listening on "
                    "$PORT\n"
                    "  --port N               the port inside the container (default 8080)\n"
@@ -129,9 +129,8 @@ int jn_cmd_deploy(int argc, char **argv)
                    "  --health-timeout S     overall health deadline (default 30)\n"
                    "  --memory SIZE          256m, 1g\n"
                    "  --cpus N               CPU share (containers)\n"
-                   "  --registry-user U      private registry login; password in "
-                   "$JERN_REGISTRY_PASSWORD\n",
-                   DEPLOY_USAGE);
+                   "  --registry-user U      private registry login; the password comes\n"
+                   "                         from $JERN_REGISTRY_PASSWORD\n");
             rc = 0;
             goto out;
         }

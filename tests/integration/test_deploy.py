@@ -291,7 +291,7 @@ def test_destroying_an_app_removes_its_instances(procs, tmp_path):
         deploy(d, kind, "gone", "v1", "--instances", "2")
         pids = [p["pid"] for p in d.ps("gone")]
         assert count_instances(d, kind, "gone") == 2
-        r = d.jern("destroy", "gone")
+        r = d.jern("destroy", "gone", "--yes")
         assert r.returncode == 0, r.stderr
         wait_for(lambda: count_instances(d, kind, "gone") == 0, 20, step=0.3,
                  what="removal of the destroyed app's instances")
@@ -641,7 +641,7 @@ def test_daemons_sharing_an_engine_leave_each_other_alone(procs, tmp_path, engin
         assert "was created by another jern daemon: " + idb in a.proc.output()
         assert count_instances(a, kind, app) == 2
         # b destroys its app: its sweep removes its own instance, not a's of the same name
-        assert b.jern("destroy", app).returncode == 0
+        assert b.jern("destroy", app, "--yes").returncode == 0
         wait_for(lambda: daemon_label(a, kind, app) == [ida], 20, step=0.3,
                  what="removal of b's instance")
         assert a.get(app).text == kind.body("v1")
@@ -666,12 +666,12 @@ def test_destroy_during_a_deploy_is_refused(procs, tmp_path):
         slow.start()
         wait_for(lambda: d.admin().get("/v1/apps/busy").status == 200, 10,
                  what="the deploy to start")
-        r = d.jern("destroy", "busy")
+        r = d.jern("destroy", "busy", "--yes")
         assert r.returncode != 0
         assert "deploy, scale or restart running" in r.stderr, r.stderr
         slow.join(60)
         # once the (failed) deploy is over, the app can be destroyed
-        wait_for(lambda: d.jern("destroy", "busy").returncode == 0, 20, step=0.5,
+        wait_for(lambda: d.jern("destroy", "busy", "--yes").returncode == 0, 20, step=0.5,
                  what="destroy after the deploy ended")
     finally:
         d.stop()
