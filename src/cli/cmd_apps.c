@@ -64,13 +64,19 @@ int jn_cmd_apps(int argc, char **argv)
     struct jn_client c;
     if ((argc = jn_client_init(&c, argc, argv)) < 0)
         return 2;
-    if (argc != 1) {
+    /* -q: the names alone, one a line (scripts, shell completion) */
+    bool quiet = argc == 2 && (strcmp(argv[1], "-q") == 0 || strcmp(argv[1], "--quiet") == 0);
+    if (argc != 1 && !quiet) {
         jn_client_free(&c);
-        return jn_client_usage("apps [--json]");
+        return jn_client_usage("apps [--json | -q]");
     }
     cJSON *o;
     int rc = jn_client_request(&c, "GET", "/v1/apps", NULL, &o);
-    if (rc == 0 && !c.json) {
+    if (rc == 0 && !c.json && quiet) {
+        const cJSON *a;
+        cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(o, "apps"))
+            printf("%s\n", jn_client_str(a, "name"));
+    } else if (rc == 0 && !c.json) {
         const cJSON *apps = cJSON_GetObjectItemCaseSensitive(o, "apps");
         if (cJSON_GetArraySize(apps) == 0) {
             printf("no apps yet (create one with: jern create NAME)\n");

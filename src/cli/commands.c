@@ -19,6 +19,13 @@ static int cmd_help(int argc, char **argv)
         jn_usage();
         return 0;
     }
+    /* The names alone, one a line (shell completion). */
+    if (strcmp(argv[1], "--commands") == 0) {
+        for (const struct jn_command *c = jn_commands; c->name; c++)
+            if (c == jn_commands || strcmp(c->name, c[-1].name) != 0)
+                printf("%s\n", c->name);
+        return 0;
+    }
     const struct jn_command *c = jn_command_find(argv[1]);
     if (!c)
         return jn_command_unknown(argv[1]);
@@ -31,7 +38,7 @@ static int cmd_help(int argc, char **argv)
 const struct jn_command jn_commands[] = {
     {"serve", jn_cmd_serve, "serve [-c FILE]", "run the gateway and control plane (foreground)"},
     {"status", jn_cmd_status, "status [--json]", "show the daemon's status"},
-    {"apps", jn_cmd_apps, "apps [--json]", "list apps"},
+    {"apps", jn_cmd_apps, "apps [--json | -q]", "list apps (-q: names only)"},
     {"create", jn_cmd_create, "create APP [--domain D]...", "create an app"},
     {"destroy", jn_cmd_destroy, "destroy APP [--yes]", "delete an app and all it has (asks first)"},
     {"domains", jn_cmd_domains, "domains APP [add|remove D]", "list, add or remove domains"},

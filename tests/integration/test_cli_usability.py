@@ -5,6 +5,7 @@ import os
 import pty
 import re
 import select
+import shutil
 import subprocess
 import time
 
@@ -139,3 +140,49 @@ def test_a_failed_first_deploy_leaves_no_app_behind(daemon):
     r = d.jern("deploy", "web", "--cmd", "exit 3", "--health", "/health")
     assert r.returncode == 1 and "removed app" not in r.stdout
     assert d.get("web").status_code == 200
+
+
+def test_man_page_renders_and_lists_every_command():
+    page = ROOT / "docs" / "jern.1"
+    r = subprocess.run(["groff", "-man", "-ww", "-z", str(page)], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    env = dict(os.environ, MANWIDTH="80")
+    if shutil.which("man"):
+        r = subprocess.run(["man", "-P", "cat", "-l", str(page)], capture_output=True, text=True,
+                           timeout=30, env=env)
+    else:
+        r = subprocess.run(["groff", "-man", "-Tutf8", "-rLL=80n", str(page)],
+                           capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    text = re.sub(r".\x08", "", r.stdout)  # no overstrike
+    assert "FINDING THE DAEMON" in text and "/run/jern/admin.sock" in text
+    section = text.split("\nCOMMANDS\n", 1)[1].split("\nOPTIONS\n", 1)[0]
+    listed = set(re.findall(r"^ {7}jern ([a-z]+)\b", section, re.M))
+    missing = [c for c in commands() if c not in listed]
+    assert not missing, f"docs/jern.1 does not describe: {missing}"
+
+
+def test_bash_completion_of_commands_options_and_app_names(daemon):
+    d = daemon
+    for app in ("shop", "shelf"):
+        assert d.cli("create", app).returncode == 0
+    script = ROOT / "contrib" / "jern.bash-completion"
+
+    def complete(*words):
+        words = [JERN, *words]
+        line = " ".join(f"'{w}'" for w in words)
+        r = subprocess.run(
+            ["bash", "-c", f'source "{script}"; COMP_WORDS=({line}); '
+             f'COMP_CWORD={len(words) - 1}; _jern; printf "%s\\n" "${{COMPREPLY[@]}}"'],
+            capture_output=True, text=True, timeout=30, env=dict(os.environ, **d.env()))
+        assert r.returncode == 0, r.stderr
+        return sorted(w for w in r.stdout.split("\n") if w)
+
+    assert complete("de") == ["deploy", "destroy"]
+    assert complete("deploy", "sh") == ["shelf", "shop"]
+    assert complete("destroy", "") == ["shelf", "shop"]
+    assert complete("deploy", "shop", "--he") == ["--health", "--health-timeout"]
+    assert complete("db", "ba") == ["backup", "backups"]
+    assert complete("help", "rol") == ["rollback"]
+    assert "--yes" in complete("destroy", "shop", "--")
