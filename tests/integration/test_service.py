@@ -83,7 +83,7 @@ def test_installed_layout_and_discovery(procs, tmp_path):
     local_sock = str(local / "jern-state/admin.sock")
     r = cli("status", cwd=elsewhere, sysroot=root, env={"JERN_ADMIN": local_sock})
     assert f"cli uses     {local_sock} ($JERN_ADMIN)" in r.stdout, r.stdout
-    assert f"state        jern-state" in r.stdout
+    assert "state        jern-state" in r.stdout
     r = cli("apps", "--admin", local_sock, cwd=elsewhere, sysroot=root)
     assert r.returncode == 0 and "no apps yet" in r.stdout, r.stdout
     r = cli("status", cwd=elsewhere, sysroot=root, env={"JERN_STATE": str(local / "jern-state")})
