@@ -22,7 +22,8 @@ int jn_cmd_serve(int argc, char **argv)
                    "/run/jern/admin.sock (group jern may use it). Otherwise, without -c:\n"
                    "apps on 127.0.0.1:8080 (Host: APP.localhost), state in ./jern-state,\n"
                    "the admin socket STATE/admin.sock. $JERN_STATE names another state dir\n"
-                   "(its admin.sock then too); the file's state_dir and admin win.\n");
+                   "(its admin.sock then too, and no system config is read); the file's\n"
+                   "state_dir and admin win.\n");
             return 0;
         } else {
             fprintf(stderr, "jern serve: unexpected argument '%s' (usage: jern serve [-c FILE])\n",
@@ -30,8 +31,11 @@ int jn_cmd_serve(int argc, char **argv)
             return 2;
         }
     }
+    /* Installed: the system's config, unless $JERN_STATE asks for a daemon
+     * of its own (as it does for the state dir, control/daemon_conf.c). */
     char sys[4096];
-    if (!path && jn_layout_installed() &&
+    const char *state = getenv("JERN_STATE");
+    if (!path && !(state && *state) && jn_layout_installed() &&
         access(jn_layout_path(JN_LAYOUT_CONF, sys, sizeof(sys)), F_OK) == 0)
         path = sys;
     return jn_daemon_run(path);

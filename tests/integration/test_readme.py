@@ -86,6 +86,9 @@ def test_readme_session_runs_verbatim(tmp_path):
         (src / "session.sh").write_text(script(steps))
         env = {k: v for k, v in os.environ.items() if not k.startswith("JERN_")}
         env["JERN_ACME_DIRECTORY"] = "off"  # the daemon never asks a real CA
+        # an installed jern on this machine (/etc/jern) stays out of it
+        (src / "sysroot").mkdir()
+        env["JERN_SYSROOT"] = str(src / "sysroot")
         r = subprocess.run(
             ["unshare", "--net", "--pid", "--mount", "--fork", "--kill-child", "--mount-proc",
              "bash", "-c", "ip link set lo up && exec bash session.sh"],
