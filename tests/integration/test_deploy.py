@@ -215,7 +215,8 @@ def test_one_deploy_per_app_at_a_time(daemon, kind, app):
     done = wait_for(lambda: (lambda j: j if j["done"] else None)(
         api.get(f"/v1/jobs/{job}/0").json()), 30, what="first deploy's end")
     assert not done["ok"]
-    assert d.ps(app) == []
+    # the deploy created the app: failed, it leaves no app (and no instance)
+    assert d.admin().get(f"/v1/apps/{app}").status == 404
 
 
 def kill_pid(kind, pid):
@@ -659,12 +660,14 @@ def test_destroy_during_a_deploy_is_refused(procs, tmp_path):
     409 that says why, and the deploy finishes untouched."""
     d = DeployDaemon(procs, tmp_path).start()
     try:
+        # created first, so that the failed deploy does not remove it
+        assert d.jern("create", "busy").returncode == 0
         # FAIL_HEALTH keeps the deploy probing until its deadline
         slow = threading.Thread(target=lambda: d.jern(
             "deploy", "busy", "--cmd", exec_cmd(), "--env", "FAIL_HEALTH=1",
             "--health", "/health", "--health-timeout", "3"))
         slow.start()
-        wait_for(lambda: d.admin().get("/v1/apps/busy").status == 200, 10,
+        wait_for(lambda: d.admin().get("/v1/apps/busy/releases").json().get("releases"), 10,
                  what="the deploy to start")
         r = d.jern("destroy", "busy", "--yes")
         assert r.returncode != 0

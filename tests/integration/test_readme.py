@@ -46,9 +46,11 @@ def pattern(line):
     dates, ports, counts, the random tail of instance names) matches any
     value; release names (v1, v2) and all words must be as shown."""
     out = ""
-    for tok in re.split(r"(-[0-9a-f]{4}\b|(?<!v)\d+(?:\.\d+)?)", line):
+    for tok in re.split(r"(-[0-9a-f]{4}\b|\b\d+s\b|(?<!v)\d+(?:\.\d+)?)", line):
         if re.fullmatch(r"-[0-9a-f]{4}", tok or ""):
             out += r"-[0-9a-f]{4}"
+        elif re.fullmatch(r"\d+s", tok or ""):
+            out += r"(?:\d+s|-)"  # an uptime: "-" before the first second
         elif re.fullmatch(r"\d+(?:\.\d+)?", tok or ""):
             out += r"\d+(?:\.\d+)?"
         else:
