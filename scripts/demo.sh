@@ -2,14 +2,19 @@
 # make demo: `jern serve` on loopback, then `jern deploy` of a sample app as
 # plain processes (the exec driver: no container engine needed), a few
 # requests through the gateway, and the commands to deploy a new release and
-# to roll back. Runs until Ctrl-C, which scales the app to zero and stops jern.
-# JERN_DEMO_ONESHOT=1 stops right after the requests (used by the tests).
+# to roll back. Runs until Ctrl-C (or SIGTERM, even two in a row as timeout
+# and make send them), which scales the app to zero and stops jern.
+# JERN_DEMO_ONESHOT=1 stops right after the requests; JERN_DEMO_PORT,
+# JERN_DEMO_DIR (default build/demo) and JERN_BIN (default build/jern) let the
+# tests run it beside other demos.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PORT=${JERN_DEMO_PORT:-8080}
-dir=build/demo
+dir=${JERN_DEMO_DIR:-build/demo}
+jern=${JERN_BIN:-$PWD/build/jern}
 mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
 
 if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
     echo "jern demo: port $PORT on 127.0.0.1 is already in use;" \
@@ -19,7 +24,7 @@ fi
 
 # Each demo starts from an empty state, so its first release is v1.
 rm -rf "$dir/state"
-export JERN_STATE="$PWD/$dir/state"
+export JERN_STATE="$dir/state"
 export JERN_ADMIN="$JERN_STATE/admin.sock"
 cat >"$dir/jern.conf" <<CONF
 jern {
@@ -31,11 +36,14 @@ CONF
 
 serve_pid=
 cleanup() {
-    trap - INT TERM EXIT
+    # Ignore, not default: a second signal (timeout and make each send one)
+    # must not cut the cleanup short and leave jern running.
+    trap '' INT TERM
+    trap - EXIT
     echo
     echo "jern demo: scaling the app to zero and stopping jern"
     if [ -n "$serve_pid" ]; then
-        build/jern scale demo 0 >/dev/null 2>&1 || true
+        "$jern" scale demo 0 >/dev/null 2>&1 || true
         kill -TERM "$serve_pid" 2>/dev/null || true
         wait "$serve_pid" 2>/dev/null || true
     fi
@@ -46,10 +54,10 @@ trap cleanup INT TERM EXIT
 # group) reaches this script, whose cleanup scales the app to zero while jern
 # still runs, and only then stops it. Instances outlive their daemon by design
 # (adoption after a restart), so jern must not be stopped first.
-setsid build/jern serve -c "$dir/jern.conf" 2>"$dir/jern.log" &
+setsid "$jern" serve -c "$dir/jern.conf" 2>"$dir/jern.log" &
 serve_pid=$!
 for _ in $(seq 100); do
-    build/jern status >/dev/null 2>&1 && break
+    "$jern" status >/dev/null 2>&1 && break
     if ! kill -0 "$serve_pid" 2>/dev/null; then
         echo "jern demo: jern serve exited; its log ($dir/jern.log) ends with:" >&2
         tail -5 "$dir/jern.log" >&2
@@ -58,7 +66,7 @@ for _ in $(seq 100); do
     sleep 0.05
 done
 
-echo "jern demo: jern serve runs (apps on http://*.localhost:$PORT/, state in $dir/state)"
+echo "jern demo: jern serve runs (apps on http://*.localhost:$PORT/, state in $JERN_STATE)"
 # A root jern runs exec apps as the user jern-app (docs/RUNTIME.md), which must
 # reach the program and the directory the deploy is made from. A checkout under
 # a private directory (/root is 0700) deploys a copy from a directory it can.
@@ -73,7 +81,6 @@ if [ "$(id -u)" -eq 0 ] && id jern-app >/dev/null 2>&1 &&
     echo "jern demo: $PWD is private to root, so the app runs from a copy in $appdir"
     app=$appdir/jern-testapp
 fi
-jern=$PWD/build/jern
 echo
 echo "  \$ jern deploy demo --cmd $app --env APP_VERSION=v1 --health /health --instances 2"
 (cd "$appdir" && "$jern" deploy demo --cmd "$app" --env APP_VERSION=v1 --health /health --instances 2)
@@ -84,12 +91,19 @@ for _ in 1 2 3 4; do
     curl -fsS -H "Host: demo.localhost" "http://127.0.0.1:$PORT/"
 done
 echo
-build/jern ps demo
+"$jern" ps demo
 echo
-echo "Try (with JERN_ADMIN=$JERN_ADMIN):"
-echo "  build/jern deploy demo --cmd $app --env APP_VERSION=v2 --health /health   # a new release, zero downtime"
-echo "  build/jern rollback demo                                                               # back to the previous release"
-echo "  build/jern releases demo; build/jern ps; build/jern logs demo -f; build/jern scale demo 3"
+# Commands that work as printed, pasted into another shell.
+echo "Try, in another shell:"
+echo "  cd $appdir"
+echo "  export JERN_ADMIN=$JERN_ADMIN"
+echo "  $jern deploy demo --cmd $app --env APP_VERSION=v2 --health /health"
+echo "  curl -H 'Host: demo.localhost' http://127.0.0.1:$PORT/"
+echo "  $jern rollback demo"
+echo "  $jern releases demo"
+echo "  $jern scale demo 3"
+echo "  $jern ps demo"
+echo "  $jern logs demo"
 if [ -n "${JERN_DEMO_ONESHOT:-}" ]; then
     exit 0
 fi

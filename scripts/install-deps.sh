@@ -37,6 +37,9 @@ PACKAGES=(
     # databases (src/db, docs/DATABASES.md): the server, client, backup tool,
     # the C client library, the Python test app's driver, the benchmark
     mariadb-server mariadb-client mariadb-backup libmariadb-dev python3 python3-pymysql sysbench
+    # the manual page (docs/jern.1, rendered by the tests with man -l), the
+    # README replay's network namespace (unshare, ip)
+    man-db groff-base util-linux iproute2
     # profiling (bench/profile.sh)
     strace linux-perf
 )

@@ -1,24 +1,33 @@
 #include "core/common.h"
 
 #include "cli/client.h"
+#include "cli/commands.h"
 #include "core/buf.h"
+#include "core/layout.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
-#include <unistd.h>
+#include <sys/stat.h>
 
 #define ANSWER_MAX (64u * 1024 * 1024)
 
-/* $JERN_STATE/admin.sock; without $JERN_STATE, ./jern-state/admin.sock, or
- * the packaged daemon's /var/lib/jern/admin.sock when only that one exists. */
-static char *default_socket(void)
+/* Without --admin or $JERN_ADMIN: $JERN_STATE's socket, else the system
+ * daemon's (core/layout.h) when it is there, else ./jern-state's. */
+static char *default_socket(const char **how)
 {
     const char *state = getenv("JERN_STATE");
-    if ((!state || !*state) && access("jern-state/admin.sock", F_OK) != 0 &&
-        access("/var/lib/jern/admin.sock", F_OK) == 0)
-        state = "/var/lib/jern";
-    if (!state || !*state)
+    char sys[4096];
+    struct stat sb;
+    if (state && *state) {
+        *how = "$JERN_STATE";
+    } else if (*jn_layout_path(JN_LAYOUT_ADMIN, sys, sizeof(sys)) && stat(sys, &sb) == 0 &&
+               S_ISSOCK(sb.st_mode)) {
+        *how = "the system daemon";
+        return jn_strdup(sys);
+    } else {
+        *how = "the local default: no system daemon";
         state = "jern-state";
+    }
     size_t n = strlen(state) + sizeof("/admin.sock");
     char *p = jn_malloc(n);
     snprintf(p, n, "%s/admin.sock", state);
@@ -30,6 +39,7 @@ int jn_client_init(struct jn_client *c, int argc, char **argv)
     memset(c, 0, sizeof(*c));
     const char *admin = getenv("JERN_ADMIN");
     const char *token = getenv("JERN_TOKEN");
+    c->how = admin && *admin ? "$JERN_ADMIN" : NULL;
     int out = 1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) {
@@ -39,10 +49,12 @@ int jn_client_init(struct jn_client *c, int argc, char **argv)
                 fprintf(stderr, "jern: %s needs a value\n", argv[i]);
                 return -1;
             }
-            if (argv[i][2] == 'a')
+            if (argv[i][2] == 'a') {
                 admin = argv[++i];
-            else
+                c->how = "--admin";
+            } else {
                 token = argv[++i];
+            }
         } else {
             argv[out++] = argv[i];
         }
@@ -64,7 +76,7 @@ int jn_client_init(struct jn_client *c, int argc, char **argv)
         if (admin && *admin)
             c->unix_path = jn_strdup(strncmp(admin, "unix:", 5) == 0 ? admin + 5 : admin);
         else
-            c->unix_path = default_socket();
+            c->unix_path = default_socket(&c->how);
         c->base_url = jn_strdup("http://localhost");
         c->where = jn_strdup(c->unix_path);
     }
@@ -270,6 +282,6 @@ double jn_client_num(const cJSON *o, const char *key)
 
 int jn_client_usage(const char *usage)
 {
-    fprintf(stderr, "jern: usage: jern %s\n", usage);
+    jn_cli_print_usage(stderr, "jern: usage: jern ", usage);
     return 2;
 }

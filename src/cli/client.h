@@ -2,9 +2,9 @@
  * client.h: the admin API client behind the CLI commands (libcurl, over the
  * unix socket or TCP with a bearer token). Main thread of the CLI process.
  *
- * The endpoint comes from --admin, else $JERN_ADMIN, else the daemon's
- * default socket $JERN_STATE/admin.sock (./jern-state/admin.sock, or the
- * packaged daemon's /var/lib/jern/admin.sock when only that exists). Forms:
+ * The endpoint comes from --admin, else $JERN_ADMIN, else $JERN_STATE's
+ * admin.sock, else the system daemon's /run/jern/admin.sock when that socket
+ * exists (core/layout.h), else ./jern-state/admin.sock. Forms:
  * "unix:PATH", a path, "http://HOST:PORT" or "HOST:PORT". The token comes
  * from --token or $JERN_TOKEN (TCP only).
  */
@@ -20,6 +20,7 @@ struct jn_client {
     char *base_url;  /* "http://localhost" for unix, "http://HOST:PORT" for TCP */
     char *token;
     char *where; /* for messages: the socket path or the URL */
+    const char *how; /* how where was found: "--admin", "$JERN_ADMIN", ... */
     bool json;   /* --json: print the API's JSON */
     long timeout_ms; /* a whole call's limit; 0: 60 s */
 };

@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 int jn_cmd_status(int argc, char **argv)
 {
@@ -27,6 +28,7 @@ int jn_cmd_status(int argc, char **argv)
         cJSON_ArrayForEach(l, ls) printf("%s ", cJSON_IsString(l) ? l->valuestring : "");
         printf("(APP.%s)\n", jn_client_str(o, "base_domain"));
         printf("  admin        %s\n", jn_client_str(o, "admin"));
+        printf("  cli uses     %s (%s)\n", c.where, c.how);
         printf("  state        %s\n", jn_client_str(o, "state_dir"));
         printf("  config       %s\n", jn_client_str(o, "config"));
         printf("  apps         %.0f\n", jn_client_num(o, "apps"));
@@ -67,13 +69,19 @@ int jn_cmd_apps(int argc, char **argv)
         jn_client_free(&c);
         return r;
     }
-    if (argc != 1) {
+    /* -q: the names alone, one a line (scripts, shell completion) */
+    bool quiet = argc == 2 && (strcmp(argv[1], "-q") == 0 || strcmp(argv[1], "--quiet") == 0);
+    if (argc != 1 && !quiet) {
         jn_client_free(&c);
-        return jn_client_usage("apps [--json] | apps set APP --require K=V --prefer K=V");
+        return jn_client_usage("apps [--json | -q] | apps set APP --require K=V --prefer K=V");
     }
     cJSON *o;
     int rc = jn_client_request(&c, "GET", "/v1/apps", NULL, &o);
-    if (rc == 0 && !c.json) {
+    if (rc == 0 && !c.json && quiet) {
+        const cJSON *a;
+        cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(o, "apps"))
+            printf("%s\n", jn_client_str(a, "name"));
+    } else if (rc == 0 && !c.json) {
         const cJSON *apps = cJSON_GetObjectItemCaseSensitive(o, "apps");
         if (cJSON_GetArraySize(apps) == 0) {
             printf("no apps yet (create one with: jern create NAME)\n");
@@ -129,14 +137,53 @@ int jn_cmd_create(int argc, char **argv)
     return rc;
 }
 
+/* destroy asks first on a terminal; elsewhere (a script, a pipe) nobody could
+ * answer, and guessing "yes" would delete an app by accident: --yes is
+ * required there. Returns true to go on. */
+static bool destroy_confirmed(const char *app, bool yes)
+{
+    if (yes)
+        return true;
+    if (!isatty(STDIN_FILENO)) {
+        fprintf(stderr,
+                "jern: destroy deletes app '%s' with its domains, servers, releases and "
+                "instances; confirm with: jern destroy %s --yes\n",
+                app, app);
+        return false;
+    }
+    fprintf(stderr, "Destroy app '%s' with its domains, servers, releases and instances? [y/N] ",
+            app);
+    fflush(stderr);
+    char line[64];
+    if (!fgets(line, sizeof(line), stdin))
+        line[0] = '\0';
+    if (line[0] == 'y' || line[0] == 'Y')
+        return true;
+    fprintf(stderr, "jern: app '%s' kept\n", app);
+    return false;
+}
+
 int jn_cmd_destroy(int argc, char **argv)
 {
     struct jn_client c;
     if ((argc = jn_client_init(&c, argc, argv)) < 0)
         return 2;
+    bool yes = false;
+    int n = 1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--yes") == 0 || strcmp(argv[i], "-y") == 0)
+            yes = true;
+        else
+            argv[n++] = argv[i];
+    }
+    argc = n;
     if (argc != 2 || argv[1][0] == '-') {
         jn_client_free(&c);
-        return jn_client_usage("destroy APP");
+        return jn_client_usage("destroy APP [--yes]");
+    }
+    if (!destroy_confirmed(argv[1], yes)) {
+        jn_client_free(&c);
+        return 1;
     }
     char *app = jn_client_escape(argv[1]);
     char path[512];

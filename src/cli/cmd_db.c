@@ -445,17 +445,22 @@ static const struct db_cmd cmds[] = {
     {"job", 1, 1, "db job ID", c_job},
 };
 
-static void db_usage(void)
+static void db_usage(FILE *f)
 {
-    fprintf(stderr, "usage:\n");
+    fprintf(f, "usage:\n");
     for (size_t i = 0; i < JN_ARRAY_LEN(cmds); i++)
-        fprintf(stderr, "  jern %s\n", cmds[i].usage);
+        jn_cli_print_usage(f, "  jern ", cmds[i].usage);
+    fprintf(f, "See docs/DATABASES.md.\n");
 }
 
 int jn_cmd_db(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        db_usage();
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        db_usage(stdout);
+        return 0;
+    }
+    if (argc < 2) {
+        db_usage(stderr);
         return 2;
     }
     const struct db_cmd *cmd = NULL;
@@ -464,7 +469,7 @@ int jn_cmd_db(int argc, char **argv)
             cmd = &cmds[i];
     if (!cmd) {
         fprintf(stderr, "jern: unknown db command '%s'\n", argv[1]);
-        db_usage();
+        db_usage(stderr);
         return 2;
     }
     struct jn_client c;

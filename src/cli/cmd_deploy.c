@@ -124,8 +124,8 @@ static void registry_of(const char *image, char *out, size_t len)
 
 static void print_help(void)
 {
-    printf("usage: jern %s\n"
-           "  --image IMAGE          a container image (docker driver)\n"
+    jn_cli_print_usage(stdout, "usage: jern ", DEPLOY_USAGE);
+    printf("  --image IMAGE          a container image (docker driver)\n"
            "  --cmd \"COMMAND\"        a plain process in this directory, listening on "
            "$PORT\n"
            "  --build DIR            build DIR's Containerfile/Dockerfile (docker driver)\n"
@@ -139,13 +139,10 @@ static void print_help(void)
            "  --health-timeout S     overall health deadline (default 30)\n"
            "  --memory SIZE          256m, 1g\n"
            "  --cpus N               CPU share (containers)\n"
-           "  --registry-user U      private registry login; password in "
-           "$JERN_REGISTRY_PASSWORD\n"
-           "  --listen-fds           jern binds $PORT and hands the app the listening "
-           "socket\n"
-           "                         (fd 3, LISTEN_FDS/LISTEN_PID; --cmd with one "
-           "program)\n",
-           DEPLOY_USAGE);
+           "  --registry-user U      private registry login; the password comes\n"
+           "                         from $JERN_REGISTRY_PASSWORD\n"
+           "  --listen-fds           jern binds $PORT and hands the app the listening\n"
+           "                         socket (fd 3, LISTEN_FDS; --cmd with one program)\n");
 }
 
 int jn_cmd_deploy(int argc, char **argv)

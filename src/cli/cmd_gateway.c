@@ -52,12 +52,16 @@ static void on_reopen(void *arg)
     jn_gateway_reopen_logs(cli->g);
 }
 
-static int usage(void)
+/* To stdout with exit 0 when asked for (--help), else to stderr with 2. */
+static int usage(bool asked)
 {
-    fprintf(stderr, "usage: jern gateway [-t] -c FILE\n"
-                    "  -c FILE  the nginx-syntax configuration file\n"
-                    "  -t       check the configuration and exit\n");
-    return 2;
+    fprintf(asked ? stdout : stderr,
+            "usage: jern gateway [-t] -c FILE\n"
+            "  -c FILE  the nginx-syntax configuration file\n"
+            "  -t       check the configuration and exit\n"
+            "Signals: HUP reloads, QUIT stops gracefully, TERM/INT at once, USR1 reopens\n"
+            "the logs. Directives: docs/CONFIG.md.\n");
+    return asked ? 0 : 2;
 }
 
 int jn_cmd_gateway(int argc, char **argv)
@@ -70,10 +74,10 @@ int jn_cmd_gateway(int argc, char **argv)
         else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
             path = argv[++i];
         else
-            return usage();
+            return usage(strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0);
     }
     if (!path)
-        return usage();
+        return usage(false);
     struct jn_conf *conf;
     char err[1024];
     if (jn_conf_load(path, &conf, err, sizeof(err)) < 0) {

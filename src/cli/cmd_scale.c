@@ -69,16 +69,16 @@ static int help(void)
            "  N                      run exactly N instances (autoscaling off)\n"
            "  --min N                keep at least N instances (0: scale to zero)\n"
            "  --max M                never more than M instances (1-32)\n"
-           "  --idle DURATION        with --min 0: stop after this long without a request "
-           "(default 5m)\n"
+           "  --idle DURATION        with --min 0: stop after this long without a\n"
+           "                         request (default 5m)\n"
            "  --concurrency C        target requests in flight per instance (default 100)\n"
            "  --queue Q              requests that may wait for a start (default 1000)\n"
            "  --wait-timeout D       how long they wait, then 503 (default 30s)\n"
            "  --stable-window D      averaging window; scale down after it (default 60s)\n"
            "  --panic-window D       burst window (default 6s)\n"
            "  --warm, --no-warm      at zero, pause instances instead of removing them\n\n"
-           "DURATION: 250ms, 30s, 5m, 1h. Options left out keep their value. See "
-           "docs/SCALING.md.\n");
+           "DURATION: 250ms, 30s, 5m, 1h. Options left out keep their value.\n"
+           "See docs/SCALING.md.\n");
     return 0;
 }
 

@@ -4,8 +4,10 @@
 #include "cli/commands.h"
 #include "control/daemon.h"
 #include "control/daemon_conf.h"
+#include "core/layout.h"
 
 #include <stdio.h>
+#include <unistd.h>
 
 #define USAGE                                                                                      \
     "usage: jern serve [-c FILE] [--cluster URL[,URL]] [--node NAME] [--advertise HOST]\n"         \
@@ -34,9 +36,14 @@ int jn_cmd_serve(int argc, char **argv)
             f.labels[f.nlabels++] = argv[++i];
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             printf(USAGE "\n\n"
-                   "Runs the gateway and the control plane in the foreground. Without -c:\n"
-                   "apps on 127.0.0.1:8080 (Host: APP.localhost), state in $JERN_STATE or\n"
-                   "./jern-state, admin API on the unix socket STATE/admin.sock.\n\n"
+                   "Runs the gateway and the control plane in the foreground.\n\n"
+                   "Installed (/etc/jern/jern.conf exists, or jern lies under /usr/): the\n"
+                   "config /etc/jern/jern.conf, state in /var/lib/jern, the admin socket\n"
+                   "/run/jern/admin.sock (group jern may use it). Otherwise, without -c:\n"
+                   "apps on 127.0.0.1:8080 (Host: APP.localhost), state in ./jern-state,\n"
+                   "the admin socket STATE/admin.sock. $JERN_STATE names another state dir\n"
+                   "(its admin.sock then too, and no system config is read); the file's\n"
+                   "state_dir and admin win.\n\n"
                    "With --cluster (or \"cluster\" in the jern block) the node joins a cluster\n"
                    "whose state is in etcd (docs/CLUSTER.md): --node names it (default: the host\n"
                    "name), --advertise is the host other nodes reach it at (default: the first\n"
@@ -47,5 +54,12 @@ int jn_cmd_serve(int argc, char **argv)
             return 2;
         }
     }
+    /* Installed: the system's config, unless $JERN_STATE asks for a daemon
+     * of its own (as it does for the state dir, control/daemon_conf.c). */
+    char sys[4096];
+    const char *state = getenv("JERN_STATE");
+    if (!path && !(state && *state) && jn_layout_installed() &&
+        access(jn_layout_path(JN_LAYOUT_CONF, sys, sizeof(sys)), F_OK) == 0)
+        path = sys;
     return jn_daemon_run(path, &f);
 }

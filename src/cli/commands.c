@@ -1,6 +1,7 @@
 #include "core/common.h"
 
 #include "cli/commands.h"
+#include "config/value.h"
 
 #include <stdio.h>
 
@@ -14,21 +15,37 @@ int jn_cmd_version(int argc, char **argv)
 
 static int cmd_help(int argc, char **argv)
 {
-    jn_usage();
-    return 0;
+    if (argc < 2) {
+        jn_usage();
+        return 0;
+    }
+    /* The names alone, one a line (shell completion). */
+    if (strcmp(argv[1], "--commands") == 0) {
+        for (const struct jn_command *c = jn_commands; c->name; c++)
+            if (c == jn_commands || strcmp(c->name, c[-1].name) != 0)
+                printf("%s\n", c->name);
+        return 0;
+    }
+    const struct jn_command *c = jn_command_find(argv[1]);
+    if (!c)
+        return jn_command_unknown(argv[1]);
+    if (!jn_command_own_help(c))
+        return jn_command_help(c->name);
+    char *args[] = {(char *)c->name, "--help", NULL};
+    return c->run(2, args);
 }
 
 const struct jn_command jn_commands[] = {
     {"serve", jn_cmd_serve, "serve [-c FILE] [--cluster URL --node N --advertise H --label K=V]",
      "run the gateway and control plane (foreground)"},
     {"status", jn_cmd_status, "status [--json]", "show the daemon's status"},
-    {"apps", jn_cmd_apps, "apps [--json]", "list apps"},
+    {"apps", jn_cmd_apps, "apps [--json | -q]", "list apps (-q: names only)"},
     {"create", jn_cmd_create, "create APP [--domain D]...", "create an app"},
-    {"destroy", jn_cmd_destroy, "destroy APP", "delete an app and its domains and servers"},
+    {"destroy", jn_cmd_destroy, "destroy APP [--yes]", "delete an app and all it has (asks first)"},
     {"domains", jn_cmd_domains, "domains APP [add|remove D]", "list, add or remove domains"},
     {"domains", jn_cmd_domains, "domains APP set --https redirect|only|off",
-     "serve the app's domains over HTTPS (redirect: HTTP -> HTTPS)"},
-    {"certs", jn_cmd_certs, "certs", "list certificates: domain, issuer, expiry, last error"},
+     "HTTPS for the app's domains (redirect: from HTTP)"},
+    {"certs", jn_cmd_certs, "certs", "list certificates: issuer, expiry, last error"},
     {"cert", jn_cmd_cert, "cert add DOMAIN --cert F --key F", "install a certificate of your own"},
     {"cert", jn_cmd_cert, "cert renew|remove|show DOMAIN", "renew now, remove, or show one"},
     {"upstream", jn_cmd_upstream, "upstream [NAME]", "list upstreams and their servers"},
@@ -79,10 +96,22 @@ const struct jn_command jn_commands[] = {
     {"node", jn_cmd_node, "node remove ssh://USER@HOST[:PORT]", "stop jern on it (drained)"},
     {"node", jn_cmd_node, "node drain|undrain NAME", "cluster: move instances off a node"},
     {"version", jn_cmd_version, "version", "print the version"},
-    {"gateway", jn_cmd_gateway, "gateway [-t] -c FILE", "run the HTTP gateway (-t: check the config)"},
-    {"help", cmd_help, "help", "show this help"},
+    {"gateway", jn_cmd_gateway, "gateway [-t] -c FILE",
+     "run the HTTP gateway (-t: check the config)"},
+    {"help", cmd_help, "help [COMMAND]", "show this help, or a command's"},
     {NULL, NULL, NULL, NULL},
 };
+
+/* Commands whose run prints a longer help for --help than their rows. */
+static const char *const own_help[] = {"serve", "deploy", "scale", "db", "gateway", NULL};
+
+bool jn_command_own_help(const struct jn_command *c)
+{
+    for (size_t i = 0; own_help[i]; i++)
+        if (strcmp(own_help[i], c->name) == 0)
+            return true;
+    return false;
+}
 
 const struct jn_command *jn_command_find(const char *name)
 {
@@ -92,9 +121,106 @@ const struct jn_command *jn_command_find(const char *name)
     return NULL;
 }
 
+#define USAGE_COL 30 /* summaries start here, when the usage fits before */
+#define WIDTH 80
+
+/* Writes text from column col on, wrapped at WIDTH on spaces, continuation
+ * lines starting at column indent; ends the line. */
+static void wrap(FILE *f, size_t col, size_t indent, const char *text)
+{
+    const char *p = text;
+    bool first = true;
+    while (*p) {
+        size_t w = strcspn(p, " ");
+        if (!first && col + 1 + w > WIDTH) {
+            fprintf(f, "\n%*s", (int)indent, "");
+            col = indent;
+        } else if (!first) {
+            fputc(' ', f);
+            col++;
+        }
+        col += fwrite(p, 1, w, f);
+        first = false;
+        p += w;
+        while (*p == ' ')
+            p++;
+    }
+    fputc('\n', f);
+}
+
+void jn_cli_print_usage(FILE *f, const char *prefix, const char *usage)
+{
+    /* Continuation lines start under the first argument: "usage: jern deploy ". */
+    const char *sp = strchr(usage, ' ');
+    size_t indent = strlen(prefix) + (sp ? (size_t)(sp - usage) + 1 : 0);
+    if (indent > 40)
+        indent = 8;
+    fputs(prefix, f);
+    wrap(f, strlen(prefix), indent, usage);
+}
+
+static void print_row(const struct jn_command *c)
+{
+    if (2 + strlen(c->usage) < USAGE_COL) {
+        printf("  %-*s", USAGE_COL - 2, c->usage);
+    } else {
+        jn_cli_print_usage(stdout, "  ", c->usage);
+        printf("%*s", USAGE_COL, "");
+    }
+    wrap(stdout, USAGE_COL, USAGE_COL, c->summary);
+}
+
 void jn_usage(void)
 {
-    printf("jern: serverless on your own iron\n\nusage:\n");
+    printf("jern: serverless on your own iron\n\n"
+           "usage: jern COMMAND [ARGS] [--admin SOCKET|HOST:PORT] [--json]\n"
+           "       jern help COMMAND (or jern COMMAND --help): a command's help\n\n");
     for (const struct jn_command *c = jn_commands; c->name; c++)
-        printf("  jern %-44s %s\n", c->usage, c->summary);
+        print_row(c);
+    printf("\nThe CLI talks to the daemon at --admin, $JERN_ADMIN, $JERN_STATE/admin.sock,\n"
+           "/run/jern/admin.sock or ./jern-state/admin.sock (jern status shows which).\n"
+           "Manual: man jern (docs/jern.1 in the source).\n");
+}
+
+int jn_command_help(const char *name)
+{
+    bool found = false;
+    for (const struct jn_command *c = jn_commands; c->name; c++) {
+        if (strcmp(c->name, name) != 0)
+            continue;
+        jn_cli_print_usage(stdout, found ? "       jern " : "usage: jern ", c->usage);
+        found = true;
+    }
+    if (!found)
+        return jn_command_unknown(name);
+    printf("\n");
+    const char *last = NULL;
+    for (const struct jn_command *c = jn_commands; c->name; c++)
+        if (strcmp(c->name, name) == 0 && (!last || strcmp(last, c->summary) != 0))
+            printf("  %s\n", last = c->summary);
+    return 0;
+}
+
+int jn_command_unknown(const char *name)
+{
+    const char *best = NULL;
+    int bd = 3; /* farther than two edits is no hint */
+    for (const struct jn_command *c = jn_commands; c->name; c++) {
+        int d = jn_conf_edit_distance(name, c->name);
+        if (d < bd) {
+            bd = d;
+            best = c->name;
+        }
+    }
+    /* A prefix of exactly one command ("dep") is a hint too. */
+    size_t n = strlen(name);
+    for (const struct jn_command *c = jn_commands; !best && n >= 2 && c->name; c++)
+        if (strncmp(c->name, name, n) == 0)
+            best = c->name;
+    if (best)
+        fprintf(stderr, "jern: unknown command '%s' (did you mean '%s'? see: jern help)\n", name,
+                best);
+    else
+        fprintf(stderr, "jern: unknown command '%s' (see: jern help)\n", name);
+    return 2;
 }

@@ -5,6 +5,9 @@
 #ifndef JN_CLI_COMMANDS_H
 #define JN_CLI_COMMANDS_H
 
+#include <stdbool.h>
+#include <stdio.h>
+
 struct jn_command {
     const char *name;
     int (*run)(int argc, char **argv);
@@ -18,8 +21,23 @@ extern const struct jn_command jn_commands[];
 /* Finds a command by name, or NULL. */
 const struct jn_command *jn_command_find(const char *name);
 
-/* Prints the usage of every command to stdout. */
+/* Prints the usage of every command to stdout (lines of at most 80 columns). */
 void jn_usage(void);
+
+/* True when c prints a help of its own for --help (and exits 0). */
+bool jn_command_own_help(const struct jn_command *c);
+
+/* `jern help NAME`, `jern NAME --help` for a command without a help of its
+ * own: its rows of the table. Returns 0, or 2 for an unknown name. */
+int jn_command_help(const char *name);
+
+/* `jern NAME` for no such command: "unknown command" with the nearest name
+ * ("did you mean") on stderr. Returns 2. */
+int jn_command_unknown(const char *name);
+
+/* Prints PREFIX + usage to f, wrapped at 80 columns on spaces (continuation
+ * lines indented under the first argument). */
+void jn_cli_print_usage(FILE *f, const char *prefix, const char *usage);
 
 int jn_cmd_version(int argc, char **argv);
 int jn_cmd_serve(int argc, char **argv);

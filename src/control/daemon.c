@@ -2,9 +2,10 @@
  * daemon.c: `jern serve`: start order, signals, reload, stop.
  *
  * Start: config -> state dir -> store (migrations) -> gateway (the file's
- * routes) -> publish everything the store holds -> admin API. The admin socket appears last, so
- * a client that can reach it sees a daemon whose gateway already serves the
- * acknowledged state.
+ * routes; listeners bound, nothing accepted yet) -> adopt the instances ->
+ * publish everything the store holds -> accept -> admin API. The admin
+ * socket appears last, so a client that can reach it sees a daemon whose
+ * gateway already serves the acknowledged state.
  */
 #include "core/common.h"
 
@@ -225,7 +226,9 @@ int jn_daemon_run(const char *config_path, const struct jn_daemon_flags *flags)
     }
     d.ctl = jn_control_new(st, d.conf, d.dc.base_domain);
 
-    if (jn_gateway_start(d.loop, conf, &d.gw, err, sizeof(err)) < 0) {
+    /* Held until the store's apps are published: a request that arrives
+     * meanwhile waits in the listen queue instead of meeting a 404. */
+    if (jn_gateway_start_held(d.loop, conf, &d.gw, err, sizeof(err)) < 0) {
         fprintf(stderr, "jern: gateway: %s\n", err);
         goto out;
     }
@@ -272,6 +275,7 @@ int jn_daemon_run(const char *config_path, const struct jn_daemon_flags *flags)
         .ca_bundle = d.dc.acme_ca_bundle,
     };
     d.certs = jn_certs_new(d.loop, d.ctl, &co);
+    jn_gateway_open(d.gw);
 
     int n = snprintf(d.admin_desc, sizeof(d.admin_desc), "unix:%s", d.dc.admin_unix);
     if (d.dc.admin_tcp)
@@ -297,6 +301,7 @@ int jn_daemon_run(const char *config_path, const struct jn_daemon_flags *flags)
     };
     struct jn_admin_opts ao = {
         .unix_path = d.dc.admin_unix,
+        .unix_group = d.dc.admin_group,
         .tcp_addr = d.dc.admin_tcp,
         .token = d.dc.admin_token,
     };

@@ -7,6 +7,7 @@
 
 #include "config/load.h"
 #include "control/daemon_conf.h"
+#include "core/layout.h"
 
 #include <stdio.h>
 
@@ -41,14 +42,22 @@ int jn_daemon_conf_load(const char *path, struct jn_daemon_conf *dc, struct jn_c
     dc->instance_log_size = j->instance_log_size > 0 ? j->instance_log_size : 10 << 20;
     dc->instance_log_files = j->instance_log_files >= 0 ? j->instance_log_files : 3;
     dc->log_retention_ms = j->log_retention_ms > 0 ? j->log_retention_ms : 24 * 3600 * 1000LL;
-    if (j->state_dir) {
+    /* Installed: the system's paths, unless $JERN_STATE names another. */
+    const char *state_env = getenv("JERN_STATE");
+    bool installed = jn_layout_installed() && !(state_env && *state_env);
+    char sys[4096];
+    if (j->state_dir)
         dc->state_dir = jn_strdup(j->state_dir);
-    } else {
-        const char *env = getenv("JERN_STATE");
-        dc->state_dir = jn_strdup(env && *env ? env : "jern-state");
-    }
+    else if (state_env && *state_env)
+        dc->state_dir = jn_strdup(state_env);
+    else
+        dc->state_dir =
+            jn_strdup(installed ? jn_layout_path(JN_LAYOUT_STATE, sys, sizeof(sys)) : "jern-state");
     if (j->admin_unix) {
         dc->admin_unix = jn_strdup(j->admin_unix);
+    } else if (installed) {
+        dc->admin_unix = jn_strdup(jn_layout_path(JN_LAYOUT_ADMIN, sys, sizeof(sys)));
+        dc->admin_group = JN_LAYOUT_GROUP;
     } else {
         size_t n = strlen(dc->state_dir) + sizeof("/admin.sock");
         dc->admin_unix = jn_malloc(n);

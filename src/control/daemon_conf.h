@@ -40,6 +40,7 @@ struct jn_daemon_conf {
     size_t nlisten;
     char *state_dir;
     char *admin_unix;  /* path of the admin socket */
+    const char *admin_group; /* may use the socket too (0660), or NULL (0600) */
     char *admin_tcp;   /* NULL: no TCP admin listener */
     char *admin_token; /* with admin_tcp */
     char *base_domain;
@@ -74,8 +75,10 @@ void jn_daemon_conf_flags(struct jn_daemon_conf *dc, const struct jn_daemon_flag
  * Apps answer on jern's listen addresses: each gets a server block (404 for
  * hosts no app has) spliced into the http block. Without a listen directive
  * apps answer on the http block's own addresses, or on 127.0.0.1:8080 when
- * the file has no http block. Other defaults: state_dir $JERN_STATE or
- * ./jern-state, admin unix:STATE_DIR/admin.sock, base_domain localhost,
+ * the file has no http block. Other defaults: state_dir $JERN_STATE, else
+ * /var/lib/jern when installed (core/layout.h), else ./jern-state; admin
+ * unix:/run/jern/admin.sock for group jern when installed without
+ * $JERN_STATE, else unix:STATE_DIR/admin.sock; base_domain localhost,
  * acme_directory $JERN_ACME_DIRECTORY or Let's Encrypt's production directory.
  * Returns 0, or JN_ECONFIG with "FILE:LINE: what" in err.
  * Free with jn_daemon_conf_free and jn_conf_free. */

@@ -10,6 +10,7 @@
 #include "ev/loop.h"
 #include "gateway/snapshot.h"
 #include "gateway/worker.h"
+#include "net/owner.h"
 #include "net/sock.h"
 #include "tls/tls.h"
 
@@ -36,6 +37,7 @@ struct jn_gateway {
     size_t nlistens;
     int next_id;
     char *app_log_dir; /* apps' own access logs: DIR/APP/access.log; NULL: none */
+    bool held; /* started held: the workers get no listener yet (jn_gateway_open) */
     /* graceful stop */
     _Atomic int quitting;
     void (*done)(void *);
@@ -92,13 +94,14 @@ static void publish(struct jn_gateway *g, struct jn_gw_snapshot *s)
         jn_gw_snapshot_unref(g->snap);
     g->snap = s;
     struct gw_listen_fd *lfds = jn_calloc(g->nlistens ? g->nlistens : 1, sizeof(*lfds));
+    size_t n = g->held ? 0 : g->nlistens;
     for (size_t w = 0; w < g->nworkers; w++) {
-        for (size_t i = 0; i < g->nlistens; i++) {
+        for (size_t i = 0; i < n; i++) {
             lfds[i].id = g->listens[i].id;
             lfds[i].fd = g->listens[i].fds[w];
         }
         jn_gw_snapshot_ref(s);
-        gw_worker_update(g->workers[w], s, lfds, g->nlistens);
+        gw_worker_update(g->workers[w], s, lfds, n);
     }
     free(lfds);
 }
@@ -124,6 +127,9 @@ static int open_listens(struct jn_gateway *g, struct jn_gw_routes *routes,
             e->id = g->next_id++;
             for (size_t w = 0; w < g->nworkers; w++)
                 e->fds[w] = -1;
+            rc = jn_sock_check_free(&l->addr, err, errlen);
+            if (rc < 0)
+                break;
             for (size_t w = 0; w < g->nworkers; w++) {
                 int fd = jn_sock_listen(&l->addr, LISTEN_BACKLOG, true);
                 if (fd < 0) {
@@ -163,8 +169,8 @@ static void free_listens(struct listen_entry *v, size_t n)
     free(v);
 }
 
-int jn_gateway_start(struct jn_loop *loop, struct jn_conf *conf, struct jn_gateway **out, char *err,
-                     size_t errlen)
+static int gateway_start(struct jn_loop *loop, struct jn_conf *conf, bool held,
+                         struct jn_gateway **out, char *err, size_t errlen)
 {
     raise_nofile(conf);
     int workers = conf->worker_processes > 0 ? conf->worker_processes : 1;
@@ -177,6 +183,7 @@ int jn_gateway_start(struct jn_loop *loop, struct jn_conf *conf, struct jn_gatew
     g->loop = loop;
     g->nworkers = (size_t)workers;
     g->next_id = 1;
+    g->held = held;
     rc = open_listens(g, routes, &g->listens, &g->nlistens, err, errlen);
     if (rc < 0) {
         jn_gw_routes_unref(routes);
@@ -214,6 +221,27 @@ int jn_gateway_start(struct jn_loop *loop, struct jn_conf *conf, struct jn_gatew
     }
     *out = g;
     return 0;
+}
+
+int jn_gateway_start(struct jn_loop *loop, struct jn_conf *conf, struct jn_gateway **out, char *err,
+                     size_t errlen)
+{
+    return gateway_start(loop, conf, false, out, err, errlen);
+}
+
+int jn_gateway_start_held(struct jn_loop *loop, struct jn_conf *conf, struct jn_gateway **out,
+                          char *err, size_t errlen)
+{
+    return gateway_start(loop, conf, true, out, err, errlen);
+}
+
+void jn_gateway_open(struct jn_gateway *g)
+{
+    if (!g->held)
+        return;
+    g->held = false;
+    jn_gw_snapshot_ref(g->snap);
+    publish(g, g->snap);
 }
 
 int jn_gateway_reload(struct jn_gateway *g, struct jn_conf *conf, char *err, size_t errlen)
@@ -462,6 +490,9 @@ void jn_gateway_free(struct jn_gateway *g)
     for (size_t i = 0; i < g->nworkers; i++)
         gw_worker_free(g->workers[i]);
     free(g->workers);
+    for (size_t i = 0; g->held && i < g->nlistens; i++)
+        for (size_t w = 0; w < g->nworkers; w++)
+            close(g->listens[i].fds[w]); /* never handed to a worker */
     free_listens(g->listens, g->nlistens);
     if (g->snap)
         jn_gw_snapshot_unref(g->snap);

@@ -39,6 +39,18 @@ int jn_gateway_check(struct jn_conf *conf, char *err, size_t errlen);
 int jn_gateway_start(struct jn_loop *loop, struct jn_conf *conf, struct jn_gateway **out, char *err,
                      size_t errlen);
 
+/* jn_gateway_start, but the workers accept nothing until jn_gateway_open:
+ * the listeners are bound (connections wait in the kernel's queue, as a cold
+ * start holds them) while the daemon adopts its instances and publishes the
+ * apps, so no request for a known app meets the routes of the file alone
+ * (a 404). Control thread. */
+int jn_gateway_start_held(struct jn_loop *loop, struct jn_conf *conf, struct jn_gateway **out,
+                          char *err, size_t errlen);
+
+/* Hands the listeners to the workers (after jn_gateway_start_held; nothing
+ * otherwise). Control thread. */
+void jn_gateway_open(struct jn_gateway *g);
+
 /* Applies a new config (taking ownership): builds a new snapshot (reusing
  * upstream peers by address, so counts and failure state carry over), opens
  * listeners for new addresses, keeps the fds of addresses that stay, closes

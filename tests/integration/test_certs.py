@@ -251,7 +251,7 @@ def test_https_mode_of_an_app(procs, tmp_path):
     r = d.cli("domains", "nope", "set", "--https", "only")
     assert r.returncode == 1 and "app 'nope' does not exist" in r.stderr
     # The mode goes with the app: one made later under the name starts off.
-    assert d.cli("destroy", "web").returncode == 0
+    assert d.cli("destroy", "web", "--yes").returncode == 0
     assert d.cli("create", "web").returncode == 0
     assert api.get("/v1/apps/web/https").json()["https"] == "off"
 

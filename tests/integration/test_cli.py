@@ -17,7 +17,7 @@ def test_version():
 def test_help_lists_commands():
     r = run("help")
     assert r.returncode == 0
-    assert "jern version" in r.stdout
+    assert "\n  version " in r.stdout and "usage: jern COMMAND" in r.stdout
 
 
 def test_unknown_command_names_it_and_the_fix():

@@ -47,13 +47,13 @@ def test_cli_session(daemon):
     assert r.returncode == 0 and "apps         1" in r.stdout
     assert json.loads(daemon.cli("status", "--json").stdout)["servers"] == 1
 
-    r = daemon.cli("destroy", "shop")
+    r = daemon.cli("destroy", "shop", "--yes")
     assert r.returncode == 0
     assert "no apps yet" in daemon.cli("apps").stdout
 
 
 def test_cli_errors_name_the_thing_and_the_fix(daemon):
-    r = daemon.cli("destroy", "shop")
+    r = daemon.cli("destroy", "shop", "--yes")
     assert r.returncode == 1
     assert r.stderr.strip() == "jern: app 'shop' does not exist (create it with: jern create shop)"
     r = daemon.cli("domains", "shop", "add", "x.example.com")

@@ -441,7 +441,7 @@ def test_destroy_refused_while_attached_then_keeps_a_final_backup(env):
     assert d.jern("create", "gone").returncode == 0
     assert d.jern("db", "attach", "main", "gone").returncode == 0
     assert (d.state / "db" / "env" / "gone").exists()
-    assert d.jern("destroy", "gone").returncode == 0
+    assert d.jern("destroy", "gone", "--yes").returncode == 0
     wait_for(lambda: "gone" not in db_info(d)["apps"], 10, what="detach of a destroyed app")
     assert not (d.state / "db" / "env" / "gone").exists()
     pid = db_info(d)["pid"]

@@ -215,7 +215,8 @@ def test_one_deploy_per_app_at_a_time(daemon, kind, app):
     done = wait_for(lambda: (lambda j: j if j["done"] else None)(
         api.get(f"/v1/jobs/{job}/0").json()), 30, what="first deploy's end")
     assert not done["ok"]
-    assert d.ps(app) == []
+    # the deploy created the app: failed, it leaves no app (and no instance)
+    assert d.admin().get(f"/v1/apps/{app}").status == 404
 
 
 def kill_pid(kind, pid):
@@ -291,7 +292,7 @@ def test_destroying_an_app_removes_its_instances(procs, tmp_path):
         deploy(d, kind, "gone", "v1", "--instances", "2")
         pids = [p["pid"] for p in d.ps("gone")]
         assert count_instances(d, kind, "gone") == 2
-        r = d.jern("destroy", "gone")
+        r = d.jern("destroy", "gone", "--yes")
         assert r.returncode == 0, r.stderr
         wait_for(lambda: count_instances(d, kind, "gone") == 0, 20, step=0.3,
                  what="removal of the destroyed app's instances")
@@ -711,7 +712,7 @@ def test_daemons_sharing_an_engine_leave_each_other_alone(procs, tmp_path, engin
         assert "was created by another jern daemon: " + idb in a.proc.output()
         assert count_instances(a, kind, app) == 2
         # b destroys its app: its sweep removes its own instance, not a's of the same name
-        assert b.jern("destroy", app).returncode == 0
+        assert b.jern("destroy", app, "--yes").returncode == 0
         wait_for(lambda: daemon_label(a, kind, app) == [ida], 20, step=0.3,
                  what="removal of b's instance")
         assert a.get(app).text == kind.body("v1")
@@ -729,19 +730,21 @@ def test_destroy_during_a_deploy_is_refused(procs, tmp_path):
     409 that says why, and the deploy finishes untouched."""
     d = DeployDaemon(procs, tmp_path).start()
     try:
+        # created first, so that the failed deploy does not remove it
+        assert d.jern("create", "busy").returncode == 0
         # FAIL_HEALTH keeps the deploy probing until its deadline
         slow = threading.Thread(target=lambda: d.jern(
             "deploy", "busy", "--cmd", exec_cmd(), "--env", "FAIL_HEALTH=1",
             "--health", "/health", "--health-timeout", "3"))
         slow.start()
-        wait_for(lambda: d.admin().get("/v1/apps/busy").status == 200, 10,
+        wait_for(lambda: d.admin().get("/v1/apps/busy/releases").json().get("releases"), 10,
                  what="the deploy to start")
-        r = d.jern("destroy", "busy")
+        r = d.jern("destroy", "busy", "--yes")
         assert r.returncode != 0
         assert "deploy, scale or restart running" in r.stderr, r.stderr
         slow.join(60)
         # once the (failed) deploy is over, the app can be destroyed
-        wait_for(lambda: d.jern("destroy", "busy").returncode == 0, 20, step=0.5,
+        wait_for(lambda: d.jern("destroy", "busy", "--yes").returncode == 0, 20, step=0.5,
                  what="destroy after the deploy ended")
     finally:
         d.stop()

@@ -12,6 +12,7 @@
 #include "net/sock.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -395,8 +396,49 @@ static void accept_cb(struct jn_loop *loop, struct jn_io *io, uint32_t events)
     }
 }
 
+/* The socket's directory exists (a system one, /run/jern, is made at start:
+ * /run is a tmpfs); with a group, the directory is 0750 and the socket 0660,
+ * both of that group, so its members may use the CLI. */
+static int unix_dir(const char *path, gid_t gid, char *err, size_t errlen)
+{
+    char dir[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return 0;
+    *slash = '\0';
+    struct stat sb;
+    if (stat(dir, &sb) == 0 && gid == (gid_t)-1)
+        return 0;
+    int r = jn_mkdirs(dir);
+    if (r < 0) {
+        snprintf(err, errlen, "cannot create %s for the admin socket: %s", dir, jn_strerror(r));
+        return r;
+    }
+    if (gid != (gid_t)-1 && (chown(dir, (uid_t)-1, gid) < 0 || chmod(dir, 0750) < 0))
+        jn_warn("admin socket directory %s: cannot give it to group %u: %s", dir, (unsigned)gid,
+                strerror(errno));
+    return 0;
+}
+
+/* The gid of the socket's group, or -1 (none, or no such group). */
+static gid_t unix_gid(const char *group)
+{
+    if (!group)
+        return (gid_t)-1;
+    struct group gr, *res = NULL;
+    char buf[4096];
+    if (getgrnam_r(group, &gr, buf, sizeof(buf), &res) != 0 || !res) {
+        jn_notice("no group %s on this machine: the admin socket is for the daemon's user "
+                  "only (create the group, add users to it, restart jern)",
+                  group);
+        return (gid_t)-1;
+    }
+    return res->gr_gid;
+}
+
 /* Binds the unix socket: replaces a stale file, refuses a live daemon's. */
-static int listen_unix(const char *path, char *err, size_t errlen)
+static int listen_unix(const char *path, const char *group, char *err, size_t errlen)
 {
     char text[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
     struct jn_addr addr;
@@ -405,6 +447,10 @@ static int listen_unix(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "admin socket path too long: %s (use a shorter state_dir)", path);
         return JN_EBADINPUT;
     }
+    gid_t gid = unix_gid(group);
+    int r = unix_dir(path, gid, err, errlen);
+    if (r < 0)
+        return r;
     struct stat sb;
     if (lstat(path, &sb) == 0) {
         if (!S_ISSOCK(sb.st_mode)) {
@@ -436,7 +482,11 @@ static int listen_unix(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "cannot listen on unix:%s: %s", path, jn_strerror(fd));
         return fd;
     }
-    chmod(path, 0600);
+    if (gid != (gid_t)-1 && (chown(path, (uid_t)-1, gid) < 0 || chmod(path, 0660) < 0))
+        jn_warn("admin socket %s: cannot give it to group %u: %s", path, (unsigned)gid,
+                strerror(errno));
+    else if (gid == (gid_t)-1)
+        chmod(path, 0600);
     return fd;
 }
 
@@ -457,7 +507,7 @@ int jn_admin_start(struct jn_loop *loop, struct jn_api *api, const struct jn_adm
     a->lunix.io.fd = a->ltcp.io.fd = -1;
     int r = 0;
     if (o->unix_path) {
-        int fd = listen_unix(o->unix_path, err, errlen);
+        int fd = listen_unix(o->unix_path, o->unix_group, err, errlen);
         if (fd < 0) {
             r = fd;
             goto fail;

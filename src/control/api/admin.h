@@ -26,6 +26,8 @@
 
 struct jn_admin_opts {
     const char *unix_path; /* NULL: no unix socket */
+    const char *unix_group; /* NULL: the socket is 0600; else 0660 for this group
+                             * (when it exists), its directory 0750 */
     const char *tcp_addr;  /* NULL: no TCP listener */
     const char *token;     /* required when tcp_addr is set */
 };

@@ -451,7 +451,9 @@ static void post_deploy(struct jn_api_call *c)
             cJSON_GetObjectItemCaseSensitive(auth, "username")->valuestring,
             cJSON_GetObjectItemCaseSensitive(auth, "password")->valuestring,
             cJSON_GetObjectItemCaseSensitive(auth, "server")->valuestring};
-    int job = jn_deployer_job_start(d, JN_JOB_DEPLOY, app, rel.id, instances, auth ? &ra : NULL);
+    int job =
+        exists ? jn_deployer_job_start(d, JN_JOB_DEPLOY, app, rel.id, instances, auth ? &ra : NULL)
+               : jn_deployer_first_deploy_start(d, app, rel.id, instances, auth ? &ra : NULL);
     job_accepted(resp, job, app, rel.version);
     snprintf(resp->note, sizeof(resp->note), "v%d %s %.400s", rel.version,
              image ? "image" : "command", image ? image->valuestring : cmd->valuestring);

@@ -633,6 +633,20 @@ out:
     return r;
 }
 
+/* Control thread: removes the app a failed first deploy created, unless a
+ * release serves it by now. */
+static int op_drop_new_app(struct jn_deployer *d, void *arg)
+{
+    struct dep_job *j = arg;
+    int64_t serving = 0;
+    int scale = 0;
+    if (jn_store_app_serving(jn_control_store(d->ctl), j->app, &serving, &scale) < 0 ||
+        serving != 0)
+        return JN_EEXIST;
+    char err[512];
+    return jn_control_app_delete(d->ctl, j->app, err, sizeof(err));
+}
+
 void *dep_job_run(void *arg)
 {
     struct dep_job *j = arg;
@@ -653,6 +667,9 @@ void *dep_job_run(void *arg)
     char error[sizeof(j->error)];
     snprintf(error, sizeof(error), "%s", j->error);
     pthread_mutex_unlock(&j->mu);
+    /* Before the last line, which says how the job ended. */
+    if (r != 0 && j->new_app && !stopping && dep_on_control(d, op_drop_new_app, j) == 0)
+        dep_job_log(j, "removed app '%s' again: its first deploy failed", j->app);
     if (r == 0)
         dep_job_log(j, "done in %.2fs", secs_since(j->t0));
     else if (r == JN_ECLOSED && stopping)

@@ -63,6 +63,12 @@ void jn_deployer_free(struct jn_deployer *d);
 int jn_deployer_job_start(struct jn_deployer *d, enum jn_job_kind kind, const char *app,
                           int64_t release_id, int count, const struct jn_registry_auth *auth);
 
+/* jn_deployer_job_start(JN_JOB_DEPLOY) for an app created for this deploy:
+ * when the deploy fails, the app (which serves nothing) is removed again, so
+ * a first deploy that fails leaves no empty app behind. Control thread. */
+int jn_deployer_first_deploy_start(struct jn_deployer *d, const char *app, int64_t release_id,
+                                   int count, const struct jn_registry_auth *auth);
+
 /* Job id's progress from line after on: {job, app, lines, next, done, ok},
  * or NULL when no such job is kept (10 minutes after its end). The caller
  * owns the result. Control thread. */

@@ -25,6 +25,7 @@ struct dep_job {
     int64_t release_id; /* deploy, rollback: the release to serve */
     int count;          /* instances wanted */
     bool cold;          /* scale: a cold start (fast probes; failures reach the waiters) */
+    bool new_app;       /* deploy: the app was created for it (removed if it fails) */
     struct jn_registry_auth auth;
     char *auth_buf[3];
     struct jn_deployer *d;

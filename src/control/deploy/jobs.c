@@ -192,7 +192,7 @@ static void jobs_gc(struct jn_deployer *d)
  * (and unclaims) when no thread could be made. */
 static struct dep_job *job_start(struct jn_deployer *d, enum jn_job_kind kind, const char *app,
                                  int64_t release_id, int count, const struct jn_registry_auth *auth,
-                                 bool cold)
+                                 bool cold, bool new_app)
 {
     jobs_gc(d);
     struct dep_job *j = jn_calloc(1, sizeof(*j));
@@ -201,6 +201,7 @@ static struct dep_job *job_start(struct jn_deployer *d, enum jn_job_kind kind, c
     j->release_id = release_id;
     j->count = count;
     j->cold = cold;
+    j->new_app = new_app;
     j->d = d;
     j->t0 = jn_now_ms();
     pthread_mutex_init(&j->mu, NULL);
@@ -257,13 +258,19 @@ int dep_thread_start(struct jn_deployer *d, void *(*fn)(void *), void *arg)
 int jn_deployer_job_start(struct jn_deployer *d, enum jn_job_kind kind, const char *app,
                           int64_t release_id, int count, const struct jn_registry_auth *auth)
 {
-    return job_start(d, kind, app, release_id, count, auth, false)->id;
+    return job_start(d, kind, app, release_id, count, auth, false, false)->id;
+}
+
+int jn_deployer_first_deploy_start(struct jn_deployer *d, const char *app, int64_t release_id,
+                                   int count, const struct jn_registry_auth *auth)
+{
+    return job_start(d, JN_JOB_DEPLOY, app, release_id, count, auth, false, true)->id;
 }
 
 int dep_job_start(struct jn_deployer *d, enum jn_job_kind kind, const char *app, int64_t release_id,
                   int count, bool cold)
 {
-    struct dep_job *j = job_start(d, kind, app, release_id, count, NULL, cold);
+    struct dep_job *j = job_start(d, kind, app, release_id, count, NULL, cold, false);
     pthread_mutex_lock(&j->mu);
     bool failed = j->done;
     pthread_mutex_unlock(&j->mu);
