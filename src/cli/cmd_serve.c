@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #define USAGE                                                                                      \
-    "usage: jern serve [-c FILE] [--cluster URL[,URL]] [--node NAME] [--advertise HOST]\n"         \
-    "                  [--label KEY=VALUE ...]"
+    "usage: jern serve [-c FILE] [--cluster URL[,URL]] [--node NAME]\n"                            \
+    "                  [--advertise HOST] [--label KEY=VALUE ...]"
 
 int jn_cmd_serve(int argc, char **argv)
 {
