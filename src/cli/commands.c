@@ -85,7 +85,7 @@ const struct jn_command jn_commands[] = {
     {"apps", jn_cmd_apps, "apps set APP --require K=V --prefer K=V",
      "cluster: where an app may and should run"},
     {"cluster", jn_cmd_cluster, "cluster init",
-     "cluster: make this node's apps (its SQLite state) the cluster's (docs/CLUSTER.md)"},
+     "cluster: move this node's apps into etcd (docs/CLUSTER.md)"},
     {"plan", jn_cmd_plan, "plan [-f jern.yaml] [--env-file F] [--prune]",
      "what apply would change (exit 0: nothing, 2: something)"},
     {"apply", jn_cmd_apply, "apply [-f jern.yaml] [--env-file F] [--prune]",

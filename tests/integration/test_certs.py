@@ -399,7 +399,7 @@ def test_app_host_under_a_public_base_domain_gets_a_certificate(procs, tmp_path,
                     r'(\d+)', m)
     assert exp and int(exp.group(1)) > time.time() + 86400
     # The app's certificate goes with the app.
-    assert d.cli("destroy", "web").returncode == 0
+    assert d.cli("destroy", "web", "--yes").returncode == 0
     deadline = time.time() + 10
     while time.time() < deadline:
         names = [x["domain"] for x in api.get("/v1/certs").json()["certs"]]

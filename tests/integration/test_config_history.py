@@ -136,7 +136,7 @@ def test_history_records_who_did_what(d):
     ok(d.jern("config", "set", "hist", "DB_PASSWORD=hunter2-xyz"))
     ok(d.jern("deploy", "hist", "--cmd", exec_cmd(), "--health", "/health"))
     ok(d.jern("scale", "hist", "2"))
-    ok(d.jern("destroy", "hist"))
+    ok(d.jern("destroy", "hist", "--yes"))
     d.jern("scale", "hist", "1")  # fails: not recorded
     r = ok(d.jern("history", "hist"))
     lines = r.stdout.splitlines()
