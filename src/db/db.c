@@ -79,7 +79,7 @@ static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW 
     return remove(path) < 0 && errno != ENOENT ? -1 : 0;
 }
 
-static void rm_tree(const char *dir)
+void db_rm_tree(const char *dir)
 {
     nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
@@ -161,14 +161,14 @@ static struct db_rt *rt_new(struct jn_dbs *m, const struct jn_store_db *row)
     return d;
 }
 
-static void rt_free(struct db_rt *d)
+void db_rt_free(struct db_rt *d)
 {
     db_drop_conn(d);
     explicit_bzero(d->admin_pass, sizeof(d->admin_pass));
     free(d);
 }
 
-static void rt_unlink(struct jn_dbs *m, struct db_rt *d)
+void db_rt_unlink(struct jn_dbs *m, struct db_rt *d)
 {
     for (struct db_rt **pp = &m->dbs; *pp; pp = &(*pp)->next) {
         if (*pp == d) {
@@ -279,7 +279,7 @@ static void create_undo(struct db_rt *d)
         usleep(20000);
     }
     jn_db_cgroup_remove(d->p.dir);
-    rm_tree(d->p.dir);
+    db_rm_tree(d->p.dir);
     unlink(d->p.sock);
     rmdir(d->p.run);
 }
@@ -336,7 +336,7 @@ static int create_prepare(struct jn_dbs *m, const struct jn_db_create *c, struct
     struct jn_db_conf_line lines[JN_DB_CONF_MAX_LINES];
     int r = db_conf_lines(d, lines, JN_ARRAY_LEN(lines), err, errlen);
     if (r < 0) {
-        rt_free(d);
+        db_rt_free(d);
         return r;
     }
     char parent[JN_DB_PATH_MAX + 8];
@@ -348,7 +348,7 @@ static int create_prepare(struct jn_dbs *m, const struct jn_db_create *c, struct
                                    "directory (left by an earlier jern) and retry"
                                  : "cannot create %s for '%s': %s",
                  d->p.dir, c->name, strerror(errno));
-        rt_free(d);
+        db_rt_free(d);
         return errno == EEXIST ? JN_EEXIST : -errno;
     }
     jn_notice("database %s: creating (memory %lldM%s, port %d)", c->name,
@@ -380,7 +380,7 @@ static int create_finish(struct jn_dbs *m, struct db_rt *d, char *err, size_t er
         snprintf(err, errlen, "the state store failed (see the daemon's log)");
         db_drop_conn(d);
         create_undo(d);
-        rt_free(d);
+        db_rt_free(d);
         return r;
     }
     /* The job's connection was made on its thread: the tick makes its own. */
@@ -405,7 +405,7 @@ static int create_job_work(struct db_job *j)
     if (k->image) {
         int r = db_image_check(k->image, j->err, sizeof(j->err));
         if (r < 0) {
-            rm_tree(k->d->p.dir);
+            db_rm_tree(k->d->p.dir);
             return r;
         }
     }
@@ -419,7 +419,7 @@ static void create_job_done(struct db_job *j)
     free(k->image);
     free(k);
     if (j->r < 0) {
-        rt_free(d);
+        db_rt_free(d);
     } else if ((j->r = create_finish(j->m, d, j->err, sizeof(j->err))) == 0) {
         j->status = 201;
         j->result = db_json(j->m, d);
@@ -446,8 +446,8 @@ int jn_dbs_create(struct jn_dbs *m, const struct jn_db_create *c, int *job_id, c
     j->arg = k;
     r = db_job_start(m, j, err, errlen);
     if (r < 0) {
-        rm_tree(d->p.dir);
-        rt_free(d);
+        db_rm_tree(d->p.dir);
+        db_rt_free(d);
         free(k->image);
         free(k);
         free(j);
@@ -612,7 +612,7 @@ int jn_dbs_detach(struct jn_dbs *m, const char *name, const char *app, char *err
 }
 
 /* A backup of the server on port with the admin password: any thread. */
-static int backup_run(const char *name, const struct jn_db_paths *p, int port, const char *pass,
+int db_backup_run(const char *name, const struct jn_db_paths *p, int port, const char *pass,
                       const char *kind, struct jn_db_backup *out, char *err, size_t errlen)
 {
     char cerr[512] = "";
@@ -662,7 +662,7 @@ static struct copy_job *copy_job_new(const struct db_rt *d)
 static int backup_job_work(struct db_job *j)
 {
     struct copy_job *k = j->arg;
-    int r = backup_run(j->db, &k->p, k->port, k->admin_pass, k->kind, &k->b, j->err,
+    int r = db_backup_run(j->db, &k->p, k->port, k->admin_pass, k->kind, &k->b, j->err,
                        sizeof(j->err));
     if (r == 0 && strcmp(k->kind, "auto") == 0) {
         int gone = jn_db_backup_prune(k->p.backups, k->keep);
@@ -742,7 +742,7 @@ static void restore_job_done(struct db_job *j)
          * succeeded; it goes when its create failed. */
         char err[1024];
         if (k->create_failed)
-            rt_free(k->created);
+            db_rt_free(k->created);
         else if (create_finish(j->m, k->created, err, sizeof(err)) < 0 && r == 0) {
             r = JN_EBASE;
             snprintf(j->err, sizeof(j->err), "%s", err);
@@ -816,8 +816,8 @@ int jn_dbs_restore(struct jn_dbs *m, const char *name, const char *id, const cha
     int r = db_job_start(m, j, err, errlen);
     if (r < 0) {
         if (k->created) {
-            rm_tree(k->created->p.dir);
-            rt_free(k->created);
+            db_rm_tree(k->created->p.dir);
+            db_rt_free(k->created);
         }
         copy_job_free(k);
         free(j);
@@ -844,209 +844,6 @@ int jn_dbs_schedule(struct jn_dbs *m, const char *name, int64_t every_s, int kee
     d->row.backup_keep = keep;
     d->next_backup_ms = every_s > 0 ? jn_now_ms() + every_s * 1000 : 0;
     return 0;
-}
-
-/* Moves a database's backups to STATE/db-archive/NAME-TIME (kept after the
- * rest is gone); returns 0 or -errno, with the archive's path in out. */
-static int archive_backups(const char *state_dir, const char *name, const struct jn_db_paths *p,
-                           char *out, size_t n)
-{
-    char dir[JN_DB_PATH_MAX + 16];
-    snprintf(dir, sizeof(dir), "%s/db-archive", state_dir);
-    mkdir(dir, 0700);
-    snprintf(out, n, "%s/db-archive/%s-%lld", state_dir, name, (long long)time(NULL));
-    return rename(p->backups, out) < 0 && errno != ENOENT ? -errno : 0;
-}
-
-/* Removes what is left of a database's files (the backups archived first). */
-static void remove_files(const struct jn_db_paths *p)
-{
-    jn_db_cgroup_remove(p->dir);
-    rm_tree(p->dir);
-    unlink(p->sock);
-    rmdir(p->run); /* in /tmp when the state path is long */
-}
-
-/* What a destroy job's thread needs, copied. */
-struct destroy_job {
-    struct jn_db_paths p;
-    int port;
-    pid_t pid;
-    bool running; /* it was running: a final backup is made */
-    char admin_pass[JN_DB_PASS_LEN + 1];
-    char final_id[JN_DB_BACKUP_ID_MAX];
-};
-
-static int destroy_job_work(struct db_job *j)
-{
-    struct destroy_job *k = j->arg;
-    struct jn_db_backup b;
-    char berr[512];
-    if (k->running &&
-        backup_run(j->db, &k->p, k->port, k->admin_pass, "final", &b, berr, sizeof(berr)) == 0)
-        snprintf(k->final_id, sizeof(k->final_id), "%s", b.id);
-    else
-        jn_warn("database %s: no final backup: %s", j->db,
-                k->running ? berr : "the server is not running");
-    pid_t pid = jn_db_server_is(k->pid, &k->p) ? k->pid : jn_db_server_find(&k->p);
-    if (pid > 0 && jn_db_server_stop(pid, &k->p, 30000) < 0) {
-        snprintf(j->err, sizeof(j->err),
-                 "mariadbd (pid %d) of database '%s' did not stop; the database is kept",
-                 (int)pid, j->db);
-        return JN_ETIMEDOUT;
-    }
-    jn_fault_point("db:destroy-after-stop");
-    return 0;
-}
-
-/* Control thread: the row goes first, then the files; a daemon killed in
- * between leaves a directory no row names, removed at the next start. */
-static void destroy_job_done(struct db_job *j)
-{
-    struct destroy_job *k = j->arg;
-    struct jn_dbs *m = j->m;
-    struct db_rt *d = db_find(m, j->db);
-    int r = j->r;
-    /* The attachments as they are now (a detach may have come meanwhile);
-     * the row's delete takes them along. */
-    struct jn_store_db_attach *v;
-    int n = jn_store_db_attachments(m->st, j->db, &v);
-    if (r == 0 && (r = jn_store_db_delete(m->st, j->db)) < 0)
-        snprintf(j->err, sizeof(j->err), "the state store failed (see the daemon's log)");
-    if (r < 0) {
-        /* Kept: supervision starts its server again. */
-        if (d)
-            d->destroying = false;
-        j->status = jn_dbs_http_status(r);
-        free(v);
-        explicit_bzero(k, sizeof(*k));
-        free(k);
-        return;
-    }
-    for (int i = 0; i < n; i++)
-        jn_db_env_remove(m->state_dir, v[i].app);
-    free(v);
-    char archive[JN_DB_PATH_MAX + 128];
-    if (archive_backups(m->state_dir, j->db, &k->p, archive, sizeof(archive)) < 0)
-        jn_warn("database %s: cannot keep its backups in %s: %s", j->db, archive,
-                strerror(errno));
-    remove_files(&k->p);
-    if (d) {
-        rt_unlink(m, d);
-        rt_free(d);
-    }
-    jn_notice("database %s: destroyed (backups kept in %s)", j->db, archive);
-    j->status = 200;
-    j->result = cJSON_CreateObject();
-    cJSON_AddStringToObject(j->result, "deleted", "database");
-    cJSON_AddStringToObject(j->result, "name", j->db);
-    if (k->final_id[0])
-        cJSON_AddStringToObject(j->result, "final_backup", k->final_id);
-    explicit_bzero(k, sizeof(*k));
-    free(k);
-}
-
-int jn_dbs_destroy(struct jn_dbs *m, const char *name, bool force, int *job_id, char *err,
-               size_t errlen)
-{
-    struct db_rt *d = db_find(m, name);
-    if (!d) {
-        snprintf(err, errlen, "database '%.64s' does not exist (see: jern db ls)", name);
-        return JN_ENOTFOUND;
-    }
-    struct db_job *busy = db_job_running(m, name);
-    if (busy) {
-        snprintf(err, errlen,
-                 "database '%s' is busy: a %s is running (job %d); destroy it when that has "
-                 "finished",
-                 name, busy->kind, busy->id);
-        return JN_EEXIST;
-    }
-    struct jn_store_db_attach *v;
-    int n = jn_store_db_attachments(m->st, name, &v);
-    if (n > 0 && !force) {
-        char apps[512] = "";
-        size_t len = 0;
-        for (int i = 0; i < n && len < sizeof(apps); i++)
-            len += (size_t)snprintf(apps + len, sizeof(apps) - len, "%s%s", i ? ", " : "",
-                                    v[i].app);
-        snprintf(err, errlen,
-                 "database '%s' is attached to %s (detach first, or destroy with --force)", name,
-                 apps);
-        free(v);
-        return JN_EEXIST;
-    }
-    free(v);
-    struct destroy_job *k = jn_calloc(1, sizeof(*k));
-    k->p = d->p;
-    k->port = d->row.port;
-    k->pid = d->pid;
-    k->running = d->state == DB_RUNNING;
-    snprintf(k->admin_pass, sizeof(k->admin_pass), "%s", d->admin_pass);
-    struct db_job *j = jn_calloc(1, sizeof(*j));
-    j->kind = "destroy";
-    snprintf(j->db, sizeof(j->db), "%s", name);
-    j->work = destroy_job_work;
-    j->done = destroy_job_done;
-    j->arg = k;
-    int r = db_job_start(m, j, err, errlen);
-    if (r < 0) {
-        explicit_bzero(k, sizeof(*k));
-        free(k);
-        free(j);
-        return r;
-    }
-    /* From here the tick leaves it alone: no restart of the server the job stops. */
-    db_drop_conn(d);
-    d->destroying = true;
-    *job_id = j->id;
-    return 0;
-}
-
-void db_sweep_unfinished(struct jn_dbs *m)
-{
-    char parent[JN_DB_PATH_MAX + 8];
-    snprintf(parent, sizeof(parent), "%s/db", m->state_dir);
-    DIR *dir = opendir(parent);
-    if (!dir)
-        return;
-    struct dirent *e;
-    while ((e = readdir(dir))) {
-        struct stat sb;
-        char full[JN_DB_PATH_MAX + 300];
-        snprintf(full, sizeof(full), "%s/%s", parent, e->d_name);
-        /* env/ holds the attached apps' variables; other names are no database. */
-        if (!jn_db_name_ok(e->d_name) || strcmp(e->d_name, "env") == 0 ||
-            lstat(full, &sb) < 0 || !S_ISDIR(sb.st_mode) ||
-            jn_store_db_get(m->st, e->d_name, NULL) != JN_ENOTFOUND)
-            continue;
-        struct jn_db_paths p;
-        jn_db_paths(m->state_dir, e->d_name, &p);
-        pid_t pid = jn_db_server_find(&p);
-        if (pid > 0)
-            jn_db_server_stop(pid, &p, 30000);
-        if (pid > 0 && jn_db_server_is(pid, &p)) {
-            jn_error("database %s: an unfinished create left mariadbd pid %d, which does not "
-                     "stop; %s is left as it is",
-                     e->d_name, (int)pid, p.dir);
-            continue;
-        }
-        char archive[JN_DB_PATH_MAX + 128];
-        struct jn_db_backup *b;
-        int nb = jn_db_backup_list(p.backups, &b);
-        free(b);
-        if (nb > 0 && archive_backups(m->state_dir, e->d_name, &p, archive, sizeof(archive)) < 0) {
-            jn_error("database %s: cannot move the backups of %s to %s (%s); it is left as it is",
-                     e->d_name, p.dir, archive, strerror(errno));
-            continue;
-        }
-        remove_files(&p);
-        jn_warn("database %s: removed %s, left by a create or destroy that the daemon did not "
-                "finish (no database of that name is recorded)%s%s",
-                e->d_name, p.dir, nb > 0 ? "; its backups are kept in " : "",
-                nb > 0 ? archive : "");
-    }
-    closedir(dir);
 }
 
 static void tick_cb(struct jn_loop *loop, struct jn_timer *t)
@@ -1126,7 +923,7 @@ void jn_dbs_free(struct jn_dbs *m)
     while (m->dbs) {
         struct db_rt *d = m->dbs;
         m->dbs = d->next;
-        rt_free(d);
+        db_rt_free(d);
     }
     free(m);
 }

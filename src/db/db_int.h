@@ -96,6 +96,17 @@ int db_backup_job(struct jn_dbs *m, struct db_rt *d, const char *kind, int *job_
  * names was left by a create (or destroy) the daemon did not live to finish:
  * its server is stopped, its backups archived, the rest removed. */
 void db_sweep_unfinished(struct jn_dbs *m);
+
+/* Shared by db.c and destroy.c. */
+/* Removes dir and everything under it (no symlink followed). */
+void db_rm_tree(const char *dir);
+/* Frees d (its connection too); unlink takes it off m's list first. */
+void db_rt_free(struct db_rt *d);
+void db_rt_unlink(struct jn_dbs *m, struct db_rt *d);
+/* A consistent backup of a running server into p's backups (kind: "manual",
+ * "scheduled", "final"); fills out; 0 or a negative JN_E* with err. */
+int db_backup_run(const char *name, const struct jn_db_paths *p, int port, const char *pass,
+                  const char *kind, struct jn_db_backup *out, char *err, size_t errlen);
 struct db_rt *db_find(struct jn_dbs *m, const char *name);
 const char *db_state_name(enum db_state s);
 /* d as the API shows it (api.c). */

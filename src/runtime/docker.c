@@ -9,6 +9,7 @@
 #include "core/common.h"
 
 #include "core/buf.h"
+#include "runtime/docker_doc.h"
 #include "runtime/driver.h"
 
 #include <cjson/cJSON.h>
@@ -24,7 +25,6 @@
 #define CLIENT_API_MAX 143
 
 #define RESP_MAX (16u << 20)      /* JSON answers (lists of containers) */
-#define LINE_MAX_BYTES (1u << 20) /* one line of a pull's progress stream */
 #define FRAME_MAX (64u << 10)     /* log frames are handed over in pieces this big */
 #define CALL_TIMEOUT_MS 60000L
 #define PULL_TIMEOUT_MS 1800000L
@@ -250,105 +250,6 @@ static int request(struct docker *dk, struct call *c, struct jn_buf *resp)
     return perform(dk, c);
 }
 
-/* ---- helpers ---- */
-
-static bool image_ref_ok(const char *s)
-{
-    if (!*s || strlen(s) > 255)
-        return false;
-    for (const char *p = s; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              strchr("._/:@-", *p)))
-            return false;
-    return true;
-}
-
-static void base64url(const unsigned char *in, size_t len, char *out)
-{
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    size_t o = 0;
-    for (size_t i = 0; i < len; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        if (i + 1 < len)
-            v |= (uint32_t)in[i + 1] << 8;
-        if (i + 2 < len)
-            v |= in[i + 2];
-        out[o++] = tab[(v >> 18) & 63];
-        out[o++] = tab[(v >> 12) & 63];
-        out[o++] = i + 1 < len ? tab[(v >> 6) & 63] : '=';
-        out[o++] = i + 2 < len ? tab[v & 63] : '=';
-    }
-    out[o] = '\0';
-}
-
-/* "2026-11-27T15:18:37.49527938Z" -> unix seconds; 0 for the zero time or garbage. */
-static int64_t parse_time(const char *s)
-{
-    struct tm tm = {0};
-    if (!s ||
-        sscanf(s, "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-               &tm.tm_min, &tm.tm_sec) != 6 ||
-        tm.tm_year < 1971)
-        return 0;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    int64_t t = (int64_t)timegm(&tm);
-    /* Offsets other than Z ("+02:00") appear with some engines. */
-    const char *z = s + 19;
-    while (*z == '.' || (*z >= '0' && *z <= '9'))
-        z++;
-    int oh, om;
-    if ((*z == '+' || *z == '-') && sscanf(z + 1, "%d:%d", &oh, &om) == 2)
-        t -= (*z == '+' ? 1 : -1) * (int64_t)(oh * 3600 + om * 60);
-    return t;
-}
-
-static void copy_str(char *dst, size_t len, const cJSON *item)
-{
-    const char *s = cJSON_GetStringValue(item);
-    snprintf(dst, len, "%s", s ? s : "");
-}
-
-/* Fills out from a GET /containers/ID/json answer. */
-static void parse_inspect(cJSON *j, struct jn_instance *out)
-{
-    memset(out, 0, sizeof(*out));
-    const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "Id"));
-    snprintf(out->id, sizeof(out->id), "%s", id ? id : "");
-    const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "Name"));
-    snprintf(out->name, sizeof(out->name), "%s", name ? name + (name[0] == '/') : "");
-    cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "State");
-    out->running = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "Running"));
-    out->paused = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "Paused"));
-    cJSON *ec = cJSON_GetObjectItemCaseSensitive(st, "ExitCode");
-    out->exit_code = out->running ? 0 : cJSON_IsNumber(ec) ? ec->valueint : -1;
-    out->started_at =
-        parse_time(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "StartedAt")));
-    cJSON *pid = cJSON_GetObjectItemCaseSensitive(st, "Pid");
-    out->pid = out->running && cJSON_IsNumber(pid) ? pid->valueint : 0;
-    cJSON *labels =
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "Config"), "Labels");
-    copy_str(out->app, sizeof(out->app), cJSON_GetObjectItemCaseSensitive(labels, JN_LABEL_APP));
-    copy_str(out->release, sizeof(out->release),
-             cJSON_GetObjectItemCaseSensitive(labels, JN_LABEL_RELEASE));
-    copy_str(out->instance, sizeof(out->instance),
-             cJSON_GetObjectItemCaseSensitive(labels, JN_LABEL_INSTANCE));
-    copy_str(out->daemon, sizeof(out->daemon),
-             cJSON_GetObjectItemCaseSensitive(labels, JN_LABEL_DAEMON));
-    cJSON *pb = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "HostConfig"),
-                                                 "PortBindings");
-    cJSON *binding;
-    cJSON_ArrayForEach(binding, pb)
-    {
-        cJSON *first = cJSON_GetArrayItem(binding, 0);
-        const char *hp = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(first, "HostPort"));
-        if (hp && atoi(hp) > 0) {
-            out->host_port = atoi(hp);
-            break;
-        }
-    }
-}
-
 /* ---- operations ---- */
 
 static int dk_version(struct jn_driver *d, char *out, size_t len)
@@ -444,7 +345,7 @@ static int dk_image_ensure(struct jn_driver *d, const char *image,
                            const struct jn_registry_auth *auth, char *id, size_t idlen)
 {
     struct docker *dk = (struct docker *)d;
-    if (!image_ref_ok(image))
+    if (!jn_dk_image_ref_ok(image))
         return jn_driver_fail(d, JN_EBADINPUT,
                               "docker: \"%s\" is not an image reference (NAME[:TAG] or "
                               "NAME@sha256:DIGEST)",
@@ -502,7 +403,7 @@ static int dk_image_ensure(struct jn_driver *d, const char *image,
             jn_buf_free(&resp);
             return jn_driver_fail(d, JN_ETOOBIG, "docker: registry credentials too long");
         }
-        base64url((const unsigned char *)json, jl, authval);
+        jn_dk_base64url((const unsigned char *)json, jl, authval);
         free(json);
         authp = authval;
     }
@@ -513,7 +414,7 @@ static int dk_image_ensure(struct jn_driver *d, const char *image,
         return rc;
     }
     struct pull_state ps = {.curl = dk->curl};
-    jn_buf_init(&ps.line, LINE_MAX_BYTES);
+    jn_buf_init(&ps.line, JN_DK_LINE_MAX);
     jn_buf_init(&ps.errbody, 64 << 10);
     struct call c = {.method = "POST",
                      .path = path,
@@ -563,7 +464,7 @@ static int dk_inspect(struct jn_driver *d, const char *id, struct jn_instance *o
         if (!j)
             rc = jn_driver_fail(d, JN_EUPSTREAM, "docker: inspect %s: answer is not JSON", id);
         else
-            parse_inspect(j, out);
+            jn_dk_parse_inspect(j, out);
         cJSON_Delete(j);
     }
     jn_buf_free(&resp);
@@ -675,7 +576,7 @@ static int dk_start(struct jn_driver *d, const struct jn_instance_spec *spec,
                     struct jn_instance *out)
 {
     struct docker *dk = (struct docker *)d;
-    if (!spec->image || !image_ref_ok(spec->image))
+    if (!spec->image || !jn_dk_image_ref_ok(spec->image))
         return jn_driver_fail(d, JN_EBADINPUT,
                               "docker: instance %s needs a valid image (got \"%s\")", spec->name,
                               spec->image ? spec->image : "");
@@ -719,7 +620,8 @@ static int dk_start(struct jn_driver *d, const struct jn_instance_spec *spec,
     char id[72] = "";
     if (rc == 0) {
         cJSON *j = cJSON_Parse(jn_buf_cstr(&resp));
-        copy_str(id, sizeof(id), cJSON_GetObjectItemCaseSensitive(j, "Id"));
+        const char *jid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "Id"));
+        snprintf(id, sizeof(id), "%s", jid ? jid : "");
         cJSON_Delete(j);
         if (!id[0])
             rc = jn_driver_fail(d, JN_EUPSTREAM, "docker: create %s: answer without an Id",
@@ -792,7 +694,8 @@ static int dk_list(struct jn_driver *d, const char *app, struct jn_instance **ou
     cJSON_ArrayForEach(item, j)
     {
         char id[72];
-        copy_str(id, sizeof(id), cJSON_GetObjectItemCaseSensitive(item, "Id"));
+        const char *jid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "Id"));
+        snprintf(id, sizeof(id), "%s", jid ? jid : "");
         if (!id[0])
             continue;
         /* The list lacks exit codes and start times: inspect each. One removed in
@@ -928,83 +831,10 @@ static int dk_logs(struct jn_driver *d, const char *id, const struct jn_logs_opt
     return rc;
 }
 
-/* ---- POST /build: the context as a tar, the output as JSON lines ---- */
-
-struct build_state {
-    const struct jn_build_spec *b;
-    struct jn_buf line, text;
-    char error[400];
-    char id[160]; /* aux.ID */
-    CURL *curl;
-    struct jn_buf errbody;
-};
-
-/* Hands each complete line of the build's text to the progress callback. */
-static void build_text(struct build_state *bs, const char *s, bool flush)
-{
-    for (; *s; s++) {
-        if (*s == '\n' || *s == '\r') {
-            const char *t = jn_buf_cstr(&bs->text);
-            if (t && *t && bs->b->progress)
-                bs->b->progress(bs->b->arg, t);
-            jn_buf_reset(&bs->text);
-        } else {
-            jn_buf_append(&bs->text, s, 1); /* a line over the cap is cut, not fatal */
-        }
-    }
-    const char *t = jn_buf_cstr(&bs->text);
-    if (flush && t && *t && bs->b->progress) {
-        bs->b->progress(bs->b->arg, t);
-        jn_buf_reset(&bs->text);
-    }
-}
-
-static void build_line(struct build_state *bs, const char *s)
-{
-    cJSON *j = cJSON_Parse(s);
-    const char *txt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "stream"));
-    if (txt)
-        build_text(bs, txt, false);
-    const char *e = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "error"));
-    if (!e)
-        e = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-            cJSON_GetObjectItemCaseSensitive(j, "errorDetail"), "message"));
-    if (e && !bs->error[0])
-        snprintf(bs->error, sizeof(bs->error), "%s", e);
-    const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(j, "aux"), "ID"));
-    if (id)
-        snprintf(bs->id, sizeof(bs->id), "%s", id);
-    cJSON_Delete(j);
-}
-
-static size_t build_write(char *p, size_t size, size_t n, void *arg)
-{
-    struct build_state *bs = arg;
-    size_t len = size * n;
-    long status = 0;
-    curl_easy_getinfo(bs->curl, CURLINFO_RESPONSE_CODE, &status);
-    if (status != 200) {
-        jn_buf_append(&bs->errbody, p, JN_MIN(len, jn_buf_avail(&bs->errbody) + 4096));
-        return len;
-    }
-    for (size_t i = 0; i < len; i++) {
-        if (p[i] == '\n') {
-            const char *s = jn_buf_cstr(&bs->line);
-            if (s && *s)
-                build_line(bs, s);
-            jn_buf_reset(&bs->line);
-        } else if (jn_buf_append(&bs->line, p + i, 1) < 0) {
-            return 0;
-        }
-    }
-    return len;
-}
-
 static int dk_build(struct jn_driver *d, const struct jn_build_spec *b, char *id, size_t idlen)
 {
     struct docker *dk = (struct docker *)d;
-    if (!image_ref_ok(b->tag))
+    if (!jn_dk_image_ref_ok(b->tag))
         return jn_driver_fail(d, JN_EBADINPUT, "docker: build: \"%s\" is not an image name",
                               b->tag);
     FILE *f = fopen(b->context_tar, "rbe");
@@ -1026,8 +856,8 @@ static int dk_build(struct jn_driver *d, const struct jn_build_spec *b, char *id
     snprintf(path, sizeof(path), "/build?t=%s&dockerfile=%s&rm=1&forcerm=1", et, ef);
     curl_free(et);
     curl_free(ef);
-    struct build_state bs = {.b = b, .curl = dk->curl};
-    jn_buf_init(&bs.line, LINE_MAX_BYTES);
+    struct jn_dk_build_state bs = {.b = b, .curl = dk->curl};
+    jn_buf_init(&bs.line, JN_DK_LINE_MAX);
     jn_buf_init(&bs.text, 4096);
     jn_buf_init(&bs.errbody, 64 << 10);
     struct call c = {.method = "POST",
@@ -1036,7 +866,7 @@ static int dk_build(struct jn_driver *d, const struct jn_build_spec *b, char *id
                      .upload_size = sb.st_size,
                      .upload_type = "application/x-tar",
                      .timeout_ms = BUILD_TIMEOUT_MS,
-                     .write = build_write,
+                     .write = jn_dk_build_write,
                      .write_arg = &bs};
     rc = perform(dk, &c);
     fclose(f);
@@ -1046,8 +876,8 @@ static int dk_build(struct jn_driver *d, const struct jn_build_spec *b, char *id
     } else if (rc == 0) {
         const char *rest = jn_buf_cstr(&bs.line);
         if (rest && *rest)
-            build_line(&bs, rest);
-        build_text(&bs, "", true);
+            jn_dk_build_line(&bs, rest);
+        jn_dk_build_text(&bs, "", true);
         if (bs.error[0])
             rc = jn_driver_fail(d, JN_EBADINPUT, "docker: build %s: %s", b->tag, bs.error);
     }

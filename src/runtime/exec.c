@@ -802,65 +802,12 @@ static int ex_list(struct jn_driver *d, const char *app, struct jn_instance **ou
     return (int)n;
 }
 
-/* One parsed log record. */
-static bool parse_record(const char *line, int64_t *ms, char *stream, const char **text)
-{
-    char *end;
-    *ms = strtoll(line, &end, 10);
-    if (end == line || end[0] != ' ' || (end[1] != 'o' && end[1] != 'e') || end[2] != ' ')
-        return false;
-    *stream = end[1];
-    *text = end + 3;
-    return true;
-}
-
-/* Hands one record to the sink: its text, or with timestamps "MS TEXT". */
-static int emit(jn_log_sink sink, void *arg, bool stamps, const char *line, size_t len,
-                char stream, const char *text)
-{
-    enum jn_log_stream st = stream == 'e' ? JN_STREAM_STDERR : JN_STREAM_STDOUT;
-    if (!stamps)
-        return sink(arg, st, text, (size_t)(line + len - text));
-    /* "MS s TEXT": drop the stream letter, keep the stamp. */
-    size_t ms_len = (size_t)(text - line) - 3, tlen = (size_t)(line + len - text);
-    char *b = jn_malloc(ms_len + 1 + tlen);
-    memcpy(b, line, ms_len);
-    b[ms_len] = ' ';
-    memcpy(b + ms_len + 1, text, tlen);
-    int r = sink(arg, st, b, ms_len + 1 + tlen);
-    free(b);
-    return r;
-}
-
 /* A place in an instance's output: file index (oldest rotated file first, the
  * live log last) and offset. */
 struct log_pos {
     int file;
     long off;
 };
-
-/* Sends the whole records of path from off on; 1 when the sink stopped. */
-static int emit_file(const char *path, long off, int64_t since_ms, bool stamps, jn_log_sink sink,
-                     void *arg)
-{
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return 0; /* rotated away meanwhile */
-    fseek(f, off, SEEK_SET);
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    int64_t ms;
-    char stream;
-    const char *text;
-    int stop = 0;
-    while (!stop && (len = getline(&line, &cap, f)) > 0)
-        if (line[len - 1] == '\n' && parse_record(line, &ms, &stream, &text) && ms >= since_ms)
-            stop = emit(sink, arg, stamps, line, (size_t)len, stream, text) != 0;
-    free(line);
-    fclose(f);
-    return stop;
-}
 
 static int ex_logs(struct jn_driver *d, const char *id, const struct jn_logs_opts *o,
                    jn_log_sink sink, void *arg)
@@ -905,7 +852,7 @@ static int ex_logs(struct jn_driver *d, const char *id, const struct jn_logs_opt
                 continue;
             long off = ftell(g);
             while ((len = getline(&line, &cap, g)) > 0) {
-                if (parse_record(line, &ms, &stream, &text) && ms >= since_ms)
+                if (jn_exec_parse_record(line, &ms, &stream, &text) && ms >= since_ms)
                     ring[seen++ % (size_t)o->tail] = (struct log_pos){i, off};
                 off = ftell(g);
             }
@@ -919,7 +866,7 @@ static int ex_logs(struct jn_driver *d, const char *id, const struct jn_logs_opt
         free(ring);
     }
     for (int i = start.file; i < nfiles; i++) {
-        if (emit_file(files[i], i == start.file ? start.off : 0, since_ms, o->timestamps, sink,
+        if (jn_exec_emit_file(files[i], i == start.file ? start.off : 0, since_ms, o->timestamps, sink,
                       arg)) {
             free(files);
             fclose(f);
@@ -937,9 +884,9 @@ static int ex_logs(struct jn_driver *d, const char *id, const struct jn_logs_opt
                 fseek(f, -(long)len, SEEK_CUR);
                 break;
             }
-            if (!parse_record(line, &ms, &stream, &text) || ms < since_ms)
+            if (!jn_exec_parse_record(line, &ms, &stream, &text) || ms < since_ms)
                 continue;
-            if (emit(sink, arg, o->timestamps, line, (size_t)len, stream, text) != 0)
+            if (jn_exec_emit(sink, arg, o->timestamps, line, (size_t)len, stream, text) != 0)
                 goto out;
         }
         clearerr(f);
@@ -950,9 +897,9 @@ static int ex_logs(struct jn_driver *d, const char *id, const struct jn_logs_opt
         if (present || !same_process(m.monitor, m.monitor_ticks, NULL)) {
             /* Ended: one more pass picks up the last lines, then stop. */
             while ((len = getline(&line, &cap, f)) > 0)
-                if (line[len - 1] == '\n' && parse_record(line, &ms, &stream, &text) &&
+                if (line[len - 1] == '\n' && jn_exec_parse_record(line, &ms, &stream, &text) &&
                     ms >= since_ms &&
-                    emit(sink, arg, o->timestamps, line, (size_t)len, stream, text) != 0)
+                    jn_exec_emit(sink, arg, o->timestamps, line, (size_t)len, stream, text) != 0)
                     break;
             break;
         }

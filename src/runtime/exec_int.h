@@ -6,6 +6,8 @@
 
 #include "core/common.h"
 
+#include "runtime/driver.h"
+
 #include <sys/types.h>
 
 #define LINE_CAP 4096 /* longer output lines are split */
@@ -52,5 +54,15 @@ void exec_rotated_name(char *out, const char *path, int k);
  * pids file, timestamps its output into the log (rotating it), writes the
  * exit status when it ends. Only async-signal-safe calls. Never returns. */
 __attribute__((noreturn)) void exec_run_monitor(struct mon_args *a);
+
+/* exec_logrec.c: an output record "MS s TEXT" parsed (false: not one). */
+bool jn_exec_parse_record(const char *line, int64_t *ms, char *stream, const char **text);
+/* Hands one record to sink: its text, or with stamps "MS TEXT". */
+int jn_exec_emit(jn_log_sink sink, void *arg, bool stamps, const char *line, size_t len,
+                 char stream, const char *text);
+/* Sends the whole records of path from off on (those from since_ms); 1 when
+ * the sink stopped. */
+int jn_exec_emit_file(const char *path, long off, int64_t since_ms, bool stamps, jn_log_sink sink,
+                      void *arg);
 
 #endif
