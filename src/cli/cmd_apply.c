@@ -357,10 +357,10 @@ static int app_steps(struct jn_client *c, const struct jn_plan_change *ch)
 }
 
 /* POST that starts a database job, then follows it. */
-static int db_job(struct jn_client *c, const char *path, cJSON *body)
+static int db_job(struct jn_client *c, const char *method, const char *path, cJSON *body)
 {
     cJSON *o;
-    if (call(c, "POST", path, body, 202, &o))
+    if (call(c, method, path, body, 202, &o))
         return 1;
     int id = (int)jn_client_num(o, "id");
     cJSON_Delete(o);
@@ -383,7 +383,7 @@ static int db_steps(struct jn_client *c, const struct jn_plan_change *ch)
             cJSON_AddNumberToObject(b, "port", d->port);
         if (d->image)
             cJSON_AddStringToObject(b, "image", d->image);
-        if ((rc = db_job(c, "/v1/databases", b)))
+        if ((rc = db_job(c, "POST", "/v1/databases", b)))
             return rc;
     }
     for (size_t i = 0; i < ch->attach.n; i++) {
@@ -392,7 +392,7 @@ static int db_steps(struct jn_client *c, const struct jn_plan_change *ch)
         char *p = path_of("/v1/databases/%s/attachments", d->name, NULL);
         cJSON *b = cJSON_CreateObject();
         cJSON_AddStringToObject(b, "app", ch->attach.v[i]);
-        rc = db_job(c, p, b);
+        rc = db_job(c, "POST", p, b);
         free(p);
         if (rc)
             return rc;
@@ -455,7 +455,8 @@ static int delete_step(struct jn_client *c, const struct jn_plan_change *ch)
         b = cJSON_CreateObject();
         cJSON_AddBoolToObject(b, "force", true);
     }
-    int rc = call(c, "DELETE", p, b, 200, NULL);
+    /* a database's destroy is a job (final backup, then the server stopped) */
+    int rc = app ? call(c, "DELETE", p, b, 200, NULL) : db_job(c, "DELETE", p, b);
     free(p);
     return rc;
 }
