@@ -456,7 +456,8 @@ static void post_deploy(struct jn_api_call *c)
                : jn_deployer_first_deploy_start(d, app, rel.id, instances, auth ? &ra : NULL);
     job_accepted(resp, job, app, rel.version);
     snprintf(resp->note, sizeof(resp->note), "v%d %s %.400s", rel.version,
-             image ? "image" : "command", image ? image->valuestring : cmd->valuestring);
+             image ? "image" : build ? "build" : "command",
+             image ? image->valuestring : build ? built : cmd->valuestring);
     jn_store_release_clear(&rel);
 out:
     cJSON_Delete(spec);
