@@ -405,6 +405,13 @@ static void post_deploy(struct jn_api_call *c)
         goto out;
     }
     int r;
+    if (c->api->cluster && build) {
+        /* the other nodes could not see this node's directory or its image */
+        jn_api_error(resp, 501,
+                     "deploy --build is not supported on a cluster node yet: build the image, "
+                     "push it to a registry and deploy --image");
+        goto out;
+    }
     if (c->api->cluster) { /* the cluster's desired state; nodes deploy what is placed on them */
         char cerr[768];
         r = jn_cluster_deploy(c->api->cluster, app, image ? image->valuestring : NULL,
