@@ -16,10 +16,23 @@ struct alog_file {
     struct jn_accesslog *log;
 };
 
+/* The writers of one snapshot, resolved once each: [i] for routes->alogs[i],
+ * then one per app entry (its own log). UNRESOLVED until first used, so the
+ * path comparisons happen once per snapshot, not once per request. */
+struct alog_cache {
+    uint64_t generation;
+    struct jn_accesslog **w;
+    size_t n;
+};
+
 struct alogs {
     struct alog_file *files;
     size_t n;
+    struct alog_cache cache;
 };
+
+static struct jn_accesslog unresolved_mark;
+#define UNRESOLVED (&unresolved_mark)
 
 static struct jn_accesslog *writer(struct gw_worker *w, const char *path)
 {
@@ -43,6 +56,29 @@ static struct jn_accesslog *writer(struct gw_worker *w, const char *path)
     return l;
 }
 
+/* The writer of slot i of snapshot s (see struct alog_cache) for path. */
+static struct jn_accesslog *cached_writer(struct gw_worker *w, const struct jn_gw_snapshot *s,
+                                          size_t i, const char *path)
+{
+    struct alogs *a = w->alog;
+    if (!a)
+        a = w->alog = jn_calloc(1, sizeof(*a));
+    struct alog_cache *c = &a->cache;
+    size_t n = s->routes->nalogs + s->napps;
+    if (c->generation != s->generation || c->n != n) {
+        c->w = jn_realloc(c->w, (n ? n : 1) * sizeof(*c->w));
+        for (size_t k = 0; k < n; k++)
+            c->w[k] = UNRESOLVED;
+        c->n = n;
+        c->generation = s->generation;
+    }
+    if (i >= n)
+        return writer(w, path);
+    if (c->w[i] == UNRESOLVED)
+        c->w[i] = writer(w, path);
+    return c->w[i];
+}
+
 void gw_alog_request(struct gw_worker *w, struct gw_req *r)
 {
     const struct jn_gw_location *loc = r->loc;
@@ -55,8 +91,12 @@ void gw_alog_request(struct gw_worker *w, struct gw_req *r)
         loc && loc->alog >= 0 ? &r->snap->routes->alogs[loc->alog] : NULL;
     /* An app's own log: its server's format, else combined. */
     const char *app_path = r->app && r->snap ? r->app->access_log : NULL;
-    struct jn_accesslog *lg = ac ? writer(w, ac->path) : NULL;
-    struct jn_accesslog *alg = app_path ? writer(w, app_path) : NULL;
+    struct jn_accesslog *lg = ac ? cached_writer(w, r->snap, (size_t)loc->alog, ac->path) : NULL;
+    struct jn_accesslog *alg =
+        app_path ? cached_writer(w, r->snap,
+                                 r->snap->routes->nalogs + (size_t)(r->app - r->snap->apps),
+                                 app_path)
+                 : NULL;
     if (!lg && !alg)
         return;
     struct gw_conn *c = r->c;
@@ -134,6 +174,7 @@ void jn_gw_alog_free(struct gw_worker *w)
         free(a->files[i].path);
     }
     free(a->files);
+    free(a->cache.w);
     free(a);
     w->alog = NULL;
 }
