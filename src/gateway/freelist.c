@@ -167,31 +167,58 @@ void gw_req_put(struct gw_worker *w, struct gw_req *r)
     w->nfree_reqs++;
 }
 
-/* Returns the blocks of each free list that a whole trim period did not
- * need (its low-water mark) to the kernel: a steady load keeps what it
- * uses, with no mmap/munmap per request, and what a burst left behind goes
- * back within two periods, so idle connections stay cheap. Runs on the
- * worker's periodic tick (GW_LOG_FLUSH_MS), so a period is one tick. */
+/* How many of a list's free blocks none of the last GW_TRIM_PERIODS periods
+ * needed: the current period's low-water mark and the past ones'. */
+static size_t unneeded(size_t lo, const size_t *past)
+{
+    for (int k = 0; k < GW_TRIM_PERIODS - 1; k++)
+        if (past[k] < lo)
+            lo = past[k];
+    return lo;
+}
+
+/* Records the period that ends, after `freed` blocks of the list went back:
+ * the past periods' spare counts shrink by as many (those blocks are gone). */
+static void close_period(size_t *past, unsigned i, size_t lo, size_t freed)
+{
+    for (int k = 0; k < GW_TRIM_PERIODS - 1; k++)
+        past[k] = past[k] > freed ? past[k] - freed : 0;
+    past[i] = lo - freed;
+}
+
+/* Returns the blocks of each free list that the last GW_TRIM_PERIODS trim
+ * periods did not need (their lowest low-water mark) to the kernel: a steady
+ * load keeps what it uses, a jittery one keeps its peak, with no mmap/munmap
+ * per request, and what a burst left behind goes back within that many
+ * periods plus one, so idle connections stay cheap. Runs on the worker's
+ * periodic tick (GW_LOG_FLUSH_MS), so a period is one tick. */
 void gw_worker_trim(struct gw_worker *w)
 {
-    for (; w->lo_bufs > 0 && w->free_bufs; w->lo_bufs--) {
+    size_t n = unneeded(w->lo_bufs, w->past_bufs), f;
+    for (f = 0; f < n && w->free_bufs; f++) {
         char *b = w->free_bufs;
         w->free_bufs = ((struct free_buf *)b)->next;
         w->nfree_bufs--;
         block_free(b, GW_CLIENT_BUF);
     }
-    for (; w->lo_rbufs > 0 && w->free_rbufs; w->lo_rbufs--) {
+    close_period(w->past_bufs, w->past_i, w->lo_bufs, f);
+    n = unneeded(w->lo_rbufs, w->past_rbufs);
+    for (f = 0; f < n && w->free_rbufs; f++) {
         char *b = w->free_rbufs;
         w->free_rbufs = ((struct free_buf *)b)->next;
         w->nfree_rbufs--;
         block_free(b, GW_RESP_BUF);
     }
-    for (; w->lo_reqs > 0 && w->free_reqs; w->lo_reqs--) {
+    close_period(w->past_rbufs, w->past_i, w->lo_rbufs, f);
+    n = unneeded(w->lo_reqs, w->past_reqs);
+    for (f = 0; f < n && w->free_reqs; f++) {
         struct gw_req *r = w->free_reqs;
         w->free_reqs = r->next_free;
         w->nfree_reqs--;
         block_free(r, req_size());
     }
+    close_period(w->past_reqs, w->past_i, w->lo_reqs, f);
+    w->past_i = (w->past_i + 1) % (GW_TRIM_PERIODS - 1);
     w->lo_bufs = w->nfree_bufs;
     w->lo_rbufs = w->nfree_rbufs;
     w->lo_reqs = w->nfree_reqs;

@@ -47,6 +47,10 @@ struct gw_req;
 #define GW_NAP_US 20
 #define GW_NAP_MIN_RATE 40000
 #define GW_LOG_FLUSH_MS 200       /* how stale an access-log line may get */
+/* Free-list blocks go back to the kernel when none of this many trim periods
+ * (GW_LOG_FLUSH_MS each) needed them: a load whose in-flight count jitters
+ * keeps its peak instead of unmapping and faulting blocks in every period. */
+#define GW_TRIM_PERIODS 5
 #define GW_DRAIN_TIMEOUT_MS 30000 /* default drain_timeout */
 
 struct gw_listener {
@@ -266,8 +270,12 @@ struct gw_worker {
     struct gw_req *free_reqs;
     size_t nfree_reqs;
     /* the fewest blocks each free list held since the last trim: that many
-     * were not needed for a whole period */
+     * were not needed for a whole period; and those of the periods before
+     * (gw_worker_trim gives back what none of the last GW_TRIM_PERIODS needed) */
     size_t lo_bufs, lo_rbufs, lo_reqs;
+    size_t past_bufs[GW_TRIM_PERIODS - 1], past_rbufs[GW_TRIM_PERIODS - 1],
+        past_reqs[GW_TRIM_PERIODS - 1];
+    unsigned past_i;
     struct gw_conn *conns; /* every client connection, for shutdown */
     size_t nconns;
     size_t max_conns;
