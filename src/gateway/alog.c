@@ -20,9 +20,8 @@ struct alog_file {
  * then one per app entry (its own log). UNRESOLVED until first used, so the
  * path comparisons happen once per snapshot, not once per request. */
 struct alog_cache {
-    uint64_t generation;
+    uint64_t generation; /* of the snapshot w belongs to; 0: none yet */
     struct jn_accesslog **w;
-    size_t n;
 };
 
 struct alogs {
@@ -64,16 +63,13 @@ static struct jn_accesslog *cached_writer(struct gw_worker *w, const struct jn_g
     if (!a)
         a = w->alog = jn_calloc(1, sizeof(*a));
     struct alog_cache *c = &a->cache;
-    size_t n = s->routes->nalogs + s->napps;
-    if (c->generation != s->generation || c->n != n) {
-        c->w = jn_realloc(c->w, (n ? n : 1) * sizeof(*c->w));
+    if (c->generation != s->generation) { /* unique per snapshot: its sizes are fixed */
+        size_t n = s->routes->nalogs + s->napps; /* > i, so > 0 */
+        c->w = jn_realloc(c->w, n * sizeof(*c->w));
         for (size_t k = 0; k < n; k++)
             c->w[k] = UNRESOLVED;
-        c->n = n;
         c->generation = s->generation;
     }
-    if (i >= n)
-        return writer(w, path);
     if (c->w[i] == UNRESOLVED)
         c->w[i] = writer(w, path);
     return c->w[i];
