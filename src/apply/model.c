@@ -134,6 +134,7 @@ void jn_spec_free(struct jn_spec *spec)
         jn_spec_kvs_free(&a->prefer);
         list_free(&a->domains);
         list_free(&a->env_diff);
+        list_free(&a->config_keys);
     }
     for (size_t i = 0; i < spec->ndbs; i++) {
         free(spec->dbs[i].name);

@@ -8,8 +8,8 @@
 static void change_free(struct jn_plan_change *c)
 {
     free(c->name);
-    struct jn_spec_list *ls[] = {&c->lines,  &c->dom_add, &c->dom_del, &c->attach,
-                                 &c->detach, &c->srv_add, &c->srv_set, &c->srv_del};
+    struct jn_spec_list *ls[] = {&c->lines,   &c->dom_add, &c->dom_del, &c->attach, &c->detach,
+                                 &c->srv_add, &c->srv_set, &c->srv_del, &c->unset};
     for (size_t k = 0; k < JN_ARRAY_LEN(ls); k++) {
         for (size_t j = 0; j < ls[k]->n; j++)
             free(ls[k]->v[j]);
@@ -92,26 +92,39 @@ static const char *env_shown(const struct jn_spec_kv *e, char *buf, size_t len)
     return e->secret || !e->value ? "(secret)" : show(e->value, buf, len);
 }
 
+/* The file's env is the app's config (jern config), so a later plain `jern
+ * deploy` keeps it; a change is recorded there and carried by a new release.
+ * On a cluster the env travels with the cluster's release instead. */
 static void app_env(struct jn_plan_change *c, const struct jn_spec_app *w,
-                    const struct jn_spec_app *l)
+                    const struct jn_spec_app *l, bool clustered)
 {
     char buf[256];
+    bool changed = false;
     for (size_t i = 0; i < w->env.n; i++) {
         const struct jn_spec_kv *e = &w->env.v[i];
         if (!l || !jn_spec_kvs_find(&l->env, e->key)) {
             line(c, "env.%s: %s", e->key, env_shown(e, buf, sizeof(buf)));
-            c->deploy = true;
+            changed = true;
         } else if (jn_spec_list_has(&l->env_diff, e->key)) {
             /* The old value never leaves the daemon: only that it differs. */
             line(c, "env.%s: (changed) -> %s", e->key, env_shown(e, buf, sizeof(buf)));
-            c->deploy = true;
+            changed = true;
+        } else if (!clustered && !jn_spec_list_has(&l->config_keys, e->key)) {
+            /* the same value, given with a deploy's --env only: into the config */
+            line(c, "env.%s: into the app's config (a later jern deploy keeps it)", e->key);
+            c->config = true;
         }
     }
     for (size_t i = 0; l && i < l->env.n; i++)
         if (!jn_spec_kvs_find(&w->env, l->env.v[i].key)) {
             line(c, "env.%s: removed", l->env.v[i].key);
-            c->deploy = true;
+            changed = true;
+            if (!clustered && jn_spec_list_has(&l->config_keys, l->env.v[i].key))
+                jn_spec_list_add(&c->unset, l->env.v[i].key);
         }
+    c->deploy |= changed;
+    c->config |= changed && !clustered;
+    c->env_in_deploy = clustered;
 }
 
 /* "k=v, k2=v2", or "(none)". */
@@ -224,7 +237,7 @@ static void app_diff(struct jn_plan *p, const struct jn_spec_app *w, const struc
     int_field(c, "health_timeout", w->health_timeout ? w->health_timeout : 30,
               l ? (o->health_timeout ? o->health_timeout : 30) : 0, &c->deploy);
     int_field(c, "memory", w->memory, o->memory, &c->deploy);
-    app_env(c, w, l);
+    app_env(c, w, l, clustered);
     if (w->instances >= 0) {
         /* A live app that autoscales has no fixed count: changing to one. */
         long long have = o->scale_min >= 0 ? -1 : o->instances;
@@ -266,7 +279,7 @@ static void app_diff(struct jn_plan *p, const struct jn_spec_app *w, const struc
     }
     app_placement(c, w, l, clustered);
     bool any = c->deploy || c->scale || c->autoscale || c->https || c->dom_add.n || c->dom_del.n ||
-               c->create_app || c->placement;
+               c->create_app || c->placement || c->config;
     if (!any) {
         drop_last(p);
         return;

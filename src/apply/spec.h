@@ -51,8 +51,9 @@ struct jn_spec_app {
     char *https;                        /* "off", "redirect", "only"; NULL: not given */
     struct jn_spec_kvs require, prefer; /* placement labels (cluster) */
     /* Live models only: */
-    bool serving;                 /* a release serves */
-    struct jn_spec_list env_diff; /* names whose value differs from the file's */
+    bool serving;                    /* a release serves */
+    struct jn_spec_list env_diff;    /* names whose value differs from the file's */
+    struct jn_spec_list config_keys; /* names in the app's config (jern config) */
 };
 
 struct jn_spec_db {

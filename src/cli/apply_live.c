@@ -3,7 +3,8 @@
  * through the admin API: apps with their serving release, scale, domains and
  * HTTPS mode; databases and their attachments; the config's upstreams and
  * their servers; on a cluster node, the live nodes' labels and the apps'
- * placement. Env values never leave the daemon: for the apps the file
+ * placement; elsewhere the names in each app's config. Env values never
+ * leave the daemon: for the apps the file
  * also has, the daemon is asked which names differ (POST .../env-diff).
  */
 #include "core/common.h"
@@ -117,6 +118,29 @@ static int https(struct jn_client *c, struct jn_spec_app *a)
     if (rc)
         return rc;
     a->https = dup_field(o, "https");
+    cJSON_Delete(o);
+    return 0;
+}
+
+/* The names in the app's config (jern config): part of its env too. */
+static int config(struct jn_client *c, struct jn_spec_app *a)
+{
+    char *path = app_path(a->name, "/config");
+    cJSON *o;
+    int rc = get(c, path, &o);
+    free(path);
+    if (rc)
+        return rc;
+    const cJSON *x;
+    cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(o, "vars"))
+    {
+        const char *name = jn_client_str(x, "name");
+        if (!*name)
+            continue;
+        jn_spec_list_add(&a->config_keys, name);
+        if (!jn_spec_kvs_find(&a->env, name))
+            jn_spec_kvs_add(&a->env, name, NULL, true);
+    }
     cJSON_Delete(o);
     return 0;
 }
@@ -243,7 +267,7 @@ static int apps(struct jn_client *c, const struct jn_spec *want, struct jn_spec 
         }
         const struct jn_spec_app *w = want ? jn_spec_app_find(want, a->name) : NULL;
         if ((rc = release(c, a)) || (rc = scale(c, a)) || (rc = https(c, a)) ||
-            (live->clustered && (rc = cluster_app(c, a))) ||
+            (live->clustered ? (rc = cluster_app(c, a)) : (rc = config(c, a))) ||
             (w && a->serving && w->env.n && (rc = env_diff(c, a, w))))
             break;
     }

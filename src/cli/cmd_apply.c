@@ -261,8 +261,10 @@ static cJSON *deploy_body(const struct jn_plan_change *ch)
         cJSON_AddStringToObject(b, "workdir", a->workdir);
     if (a->port)
         cJSON_AddNumberToObject(b, "port", a->port);
-    cJSON *env = cJSON_AddObjectToObject(b, "env");
-    for (size_t i = 0; i < a->env.n; i++)
+    /* The env is the app's config (set before), which every release gets;
+     * a cluster's release carries its own. */
+    cJSON *env = ch->env_in_deploy ? cJSON_AddObjectToObject(b, "env") : NULL;
+    for (size_t i = 0; env && i < a->env.n; i++)
         cJSON_AddStringToObject(env, a->env.v[i].key, a->env.v[i].value);
     if (a->instances >= 0)
         cJSON_AddNumberToObject(b, "instances", a->instances);
@@ -296,6 +298,40 @@ static int follow(struct jn_client *c, const char *app, cJSON *o)
     else
         rc = jn_cli_follow_job(c, (int)jn_client_num(o, "job"));
     cJSON_Delete(o);
+    return rc;
+}
+
+/* The file's env into the app's config, recorded only ("rollout": false):
+ * the deploy that follows (when a value changed) carries it, and so does
+ * every later `jern deploy`. Values from ${VAR} are stored as secrets. */
+static int config_step(struct jn_client *c, const struct jn_plan_change *ch)
+{
+    const struct jn_spec_app *a = ch->app;
+    int rc = 0;
+    for (int secret = 0; secret < 2 && rc == 0; secret++) {
+        cJSON *b = cJSON_CreateObject();
+        cJSON *set = cJSON_AddObjectToObject(b, "set");
+        for (size_t i = 0; i < a->env.n; i++)
+            if (a->env.v[i].secret == (secret == 1))
+                cJSON_AddStringToObject(set, a->env.v[i].key, a->env.v[i].value);
+        if (!secret && ch->unset.n) {
+            cJSON *u = cJSON_AddArrayToObject(b, "unset");
+            for (size_t i = 0; i < ch->unset.n; i++)
+                cJSON_AddItemToArray(u, cJSON_CreateString(ch->unset.v[i]));
+        }
+        if (!set->child && !(!secret && ch->unset.n)) {
+            cJSON_Delete(b);
+            continue;
+        }
+        cJSON_AddBoolToObject(b, "secret", secret == 1);
+        cJSON_AddBoolToObject(b, "rollout", false);
+        char *p = path_of("/v1/apps/%s/config", a->name, NULL);
+        rc = call(c, "POST", p, b, 200, NULL);
+        free(p);
+    }
+    if (rc == 0)
+        printf("app %s: env recorded in the app's config (%zu variable%s)\n", a->name, a->env.n,
+               a->env.n == 1 ? "" : "s");
     return rc;
 }
 
@@ -355,18 +391,38 @@ static int app_steps(struct jn_client *c, const struct jn_plan_change *ch)
         if (rc)
             return rc;
     }
-    /* A new app is made by its first deploy (POST .../deploy creates it), so
-     * a deploy the daemon refuses leaves no empty app behind. */
-    if (ch->deploy || ch->create_app) {
+    /* A new app is made by its first deploy (POST .../deploy creates it); one
+     * whose env goes into its config first is created first, and removed
+     * again when that deploy is refused, so no empty app is left behind. */
+    bool made = false;
+    if (ch->create_app && ch->config) {
+        cJSON *b = cJSON_CreateObject();
+        cJSON_AddStringToObject(b, "name", a->name);
+        if ((rc = call(c, "POST", "/v1/apps", b, 201, NULL)))
+            return rc;
+        made = true;
+    }
+    if (ch->config && (rc = config_step(c, ch)) == 0 && (ch->deploy || ch->create_app))
+        printf("app %s: deploying (with its config)\n", a->name);
+    else if (rc == 0 && (ch->deploy || ch->create_app))
         printf("app %s: deploying\n", a->name);
+    if (rc == 0 && (ch->deploy || ch->create_app)) {
         fflush(stdout);
         p = path_of("/v1/apps/%s/deploy", a->name, NULL);
         cJSON *o;
         rc = call(c, "POST", p, deploy_body(ch), 202, &o);
         free(p);
-        if (rc || (rc = follow(c, a->name, o)))
-            return rc;
-    } else if (ch->scale && a->instances >= 0) {
+        if (rc == 0 && (rc = follow(c, a->name, o)))
+            return rc; /* a deploy that ran and failed: its app and release stay */
+    }
+    if (rc && made) { /* refused: the app made for it goes again */
+        p = path_of("/v1/apps/%s", a->name, NULL);
+        call(c, "DELETE", p, NULL, 200, NULL);
+        free(p);
+    }
+    if (rc)
+        return rc;
+    if (!ch->deploy && !ch->create_app && ch->scale && a->instances >= 0) {
         printf("app %s: scaling to %d\n", a->name, a->instances);
         fflush(stdout);
         p = path_of("/v1/apps/%s/scale", a->name, NULL);
