@@ -321,8 +321,7 @@ static int labels(struct ctx *x, yaml_node_t *v, const char *what, struct jn_spe
         if (!key)
             return JN_EBADINPUT;
         if (!label_ok(key) || strchr(key, '/'))
-            return fail(x, k, "label \"%.64s\" is invalid: letters, digits, - _ . (up to 63)",
-                        key);
+            return fail(x, k, "label \"%.64s\" is invalid: letters, digits, - _ . (up to 63)", key);
         if (jn_spec_kvs_find(kv, key))
             return fail(x, k, "label \"%s\" is given twice in %s", key, what);
         const char *val = scalar(x, e, "a label's value");

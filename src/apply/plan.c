@@ -189,8 +189,9 @@ static void node_diff(struct jn_plan *p, const struct jn_spec_node *w, const str
             line(n, "labels: the daemon is a single node (a cluster node applies them: jern "
                     "serve --cluster URL)");
         else
-            line(n, "not a live node of the cluster: join it with jern node add %s --cluster "
-                    "URL, then apply sets its labels",
+            line(n,
+                 "not a live node of the cluster: join it with jern node add %s --cluster "
+                 "URL, then apply sets its labels",
                  w->ssh ? w->ssh : "ssh://USER@HOST");
         p->notes++;
         return;
@@ -417,8 +418,7 @@ void jn_plan_make(const struct jn_spec *want, const struct jn_spec *live, bool p
     for (size_t i = 0; i < want->nnodes; i++)
         node_diff(out, &want->nodes[i], live);
     for (size_t i = 0; i < want->napps; i++)
-        app_diff(out, &want->apps[i], jn_spec_app_find(live, want->apps[i].name),
-                 live->clustered);
+        app_diff(out, &want->apps[i], jn_spec_app_find(live, want->apps[i].name), live->clustered);
     for (size_t i = 0; i < want->ndbs; i++)
         db_diff(out, &want->dbs[i], jn_spec_db_find(live, want->dbs[i].name), prune);
     for (size_t i = 0; i < want->nupstreams; i++)

@@ -24,11 +24,11 @@ struct jn_plan_change {
     struct jn_spec_list lines; /* "image: \"a\" -> \"b\"", "env.KEY: (changed)" */
     /* The steps, in the order apply runs them. */
     bool create_app, deploy, scale, autoscale, https, remove;
-    bool placement; /* the app's require/prefer (a cluster) */
-    bool config;    /* the file's env into the app's config (rollout: false), before a deploy */
-    bool env_in_deploy;        /* a cluster: env travels with the deploy (no app config) */
+    bool placement;     /* the app's require/prefer (a cluster) */
+    bool config;        /* the file's env into the app's config (rollout: false), before a deploy */
+    bool env_in_deploy; /* a cluster: env travels with the deploy (no app config) */
     struct jn_spec_list unset; /* config names the file no longer has */
-    bool labels;    /* the node's labels */
+    bool labels;               /* the node's labels */
     struct jn_spec_list dom_add, dom_del;
     struct jn_spec_list attach, detach;
     struct jn_spec_list srv_add, srv_set, srv_del; /* addresses */

@@ -363,8 +363,9 @@ static int node_step(struct jn_client *c, const struct jn_plan_change *ch)
         if (done)
             break;
         if (jn_now_ms() > end) {
-            fprintf(stderr, "jern: node %s has not taken its new labels after 15 s (is it "
-                            "running? see: jern nodes)\n",
+            fprintf(stderr,
+                    "jern: node %s has not taken its new labels after 15 s (is it "
+                    "running? see: jern nodes)\n",
                     ch->name);
             rc = 1;
             break;

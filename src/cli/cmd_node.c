@@ -469,8 +469,9 @@ static int parse_args(int argc, char **argv, struct jn_node_target *n)
             char *end;
             long t = strtol(argv[++i], &end, 10);
             if (*end || t < 1 || t > 3600) {
-                fprintf(stderr, "jern: node: --drain-timeout: seconds from 1 to 3600, not "
-                                "\"%s\"\n",
+                fprintf(stderr,
+                        "jern: node: --drain-timeout: seconds from 1 to 3600, not "
+                        "\"%s\"\n",
                         argv[i]);
                 return 2;
             }

@@ -169,8 +169,8 @@ static void get_app_cluster(struct jn_api_call *c)
     const char *app = jn_api_param(c, "app");
     const cJSON *rec = cJSON_GetObjectItemCaseSensitive(view_item(c, "apps"), app);
     if (!rec) {
-        jn_api_error(c->resp, 404, "app '%s' is not in the cluster (deploy it with: jern deploy %s)",
-                     app, app);
+        jn_api_error(c->resp, 404,
+                     "app '%s' is not in the cluster (deploy it with: jern deploy %s)", app, app);
         return;
     }
     cJSON *o = cJSON_CreateObject();

@@ -264,8 +264,9 @@ static void post_config(struct jn_api_call *c)
     bool claimed = false;
     if ((unset && !cJSON_IsArray(unset)) || (secret && !cJSON_IsBool(secret)) ||
         (rollout && !cJSON_IsBool(rollout))) {
-        jn_api_error(resp, 400, "\"unset\" must be a list of names, \"secret\" and \"rollout\" "
-                                "true or false");
+        jn_api_error(resp, 400,
+                     "\"unset\" must be a list of names, \"secret\" and \"rollout\" "
+                     "true or false");
         goto out;
     }
     if (!(set = jn_api_config_vars(c, cJSON_GetObjectItemCaseSensitive(b, "set"),

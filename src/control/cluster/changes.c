@@ -193,8 +193,8 @@ int jn_cluster_drain(struct jn_cluster *c, const char *node, bool drain, char *e
     return r < 0 ? etcd_failed(c, r, err, errlen) : 0;
 }
 
-int jn_cluster_node_labels(struct jn_cluster *c, const char *node, const cJSON *labels,
-                           char *err, size_t errlen)
+int jn_cluster_node_labels(struct jn_cluster *c, const char *node, const cJSON *labels, char *err,
+                           size_t errlen)
 {
     char key[256];
     snprintf(key, sizeof(key), JN_CLUSTER_LABELS "%s", node);

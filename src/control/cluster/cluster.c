@@ -373,7 +373,8 @@ static int follow_labels(struct jn_cluster *c, const cJSON *v)
         "labels");
     if (!cJSON_IsObject(set))
         set = NULL;
-    if ((!set && !c->labels_set) || (set && c->labels_set && cJSON_Compare(set, c->labels_set, true)))
+    if ((!set && !c->labels_set) ||
+        (set && c->labels_set && cJSON_Compare(set, c->labels_set, true)))
         return 0;
     cJSON_Delete(c->labels_set);
     c->labels_set = set ? cJSON_Duplicate(set, true) : NULL;
