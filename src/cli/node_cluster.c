@@ -154,13 +154,13 @@ static int wait_drained(const struct jn_node_target *n, const char *name, struct
     for (;;) {
         int r;
         cJSON *o = remote_nodes(n, out, &r);
-        if (!o) {
-            fprintf(stderr, "jern: node %s: jern nodes failed while draining:\n%s", name,
-                    jn_buf_cstr(out));
+        if (r == 255 || r < 0) {
+            cJSON_Delete(o);
             return 1;
         }
         const cJSON *me = find_node(o, name);
-        left = me ? (int)jn_client_num(me, "instances") : 0;
+        /* a failed answer counts as "not yet": only a 0 lets it stop */
+        left = !o ? -1 : me ? (int)jn_client_num(me, "instances") : 0;
         cJSON_Delete(o);
         if (left == 0) {
             printf("  drain: its instances run on the other nodes now\n");
@@ -169,6 +169,13 @@ static int wait_drained(const struct jn_node_target *n, const char *name, struct
         if (jn_now_ms() > deadline)
             break;
         usleep(250 * 1000);
+    }
+    if (left < 0) {
+        fprintf(stderr,
+                "jern: node %s: jern nodes on it failed while draining (%s); it stays drained "
+                "and running; to stop it anyway, pass --no-drain\n",
+                name, jn_buf_cstr(out));
+        return 1;
     }
     fprintf(stderr,
             "jern: node %s still runs %d instance(s) after %d s of drain: no other node takes "
@@ -191,8 +198,18 @@ int jn_node_drain_before_stop(const struct jn_node_target *n)
     if (r == 255 || r < 0)
         goto out;
     if (!o) {
-        /* not running, or a single node: nothing moves anywhere */
-        rc = 0;
+        /* not running, or a single node: nothing moves anywhere; anything
+         * else is no answer, and stopping it blind could fail requests */
+        const char *why = jn_buf_cstr(&out);
+        if (strstr(why, "cannot reach the jern daemon") || strstr(why, "is a single node")) {
+            printf("  drain: not a running cluster node: nothing to move\n");
+            rc = 0;
+        } else {
+            fprintf(stderr,
+                    "jern: node %s: cannot tell whether it runs instances (jern nodes on it: "
+                    "%s); to stop it anyway, pass --no-drain\n",
+                    n->name, why);
+        }
         goto out;
     }
     char name[256];
