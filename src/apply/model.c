@@ -45,6 +45,22 @@ struct jn_spec_upstream *jn_spec_upstream_add(struct jn_spec *spec, const char *
     return u;
 }
 
+struct jn_spec_node *jn_spec_node_add(struct jn_spec *spec, const char *name)
+{
+    struct jn_spec_node *n = GROW(spec->nodes, spec->nnodes);
+    memset(n, 0, sizeof(*n));
+    n->name = jn_strdup(name);
+    return n;
+}
+
+const struct jn_spec_node *jn_spec_node_find(const struct jn_spec *spec, const char *name)
+{
+    for (size_t i = 0; i < spec->nnodes; i++)
+        if (strcmp(spec->nodes[i].name, name) == 0)
+            return &spec->nodes[i];
+    return NULL;
+}
+
 const struct jn_spec_app *jn_spec_app_find(const struct jn_spec *spec, const char *name)
 {
     for (size_t i = 0; i < spec->napps; i++)
@@ -118,6 +134,7 @@ void jn_spec_free(struct jn_spec *spec)
         jn_spec_kvs_free(&a->prefer);
         list_free(&a->domains);
         list_free(&a->env_diff);
+        list_free(&a->config_keys);
     }
     for (size_t i = 0; i < spec->ndbs; i++) {
         free(spec->dbs[i].name);

@@ -320,15 +320,18 @@ static int labels(struct ctx *x, yaml_node_t *v, const char *what, struct jn_spe
         const char *key = scalar(x, k, "a label");
         if (!key)
             return JN_EBADINPUT;
-        if (!label_ok(key))
-            return fail(x, k, "label \"%.64s\" is invalid: letters, digits, - _ . /", key);
+        if (!label_ok(key) || strchr(key, '/'))
+            return fail(x, k, "label \"%.64s\" is invalid: letters, digits, - _ . (up to 63)", key);
         if (jn_spec_kvs_find(kv, key))
             return fail(x, k, "label \"%s\" is given twice in %s", key, what);
         const char *val = scalar(x, e, "a label's value");
         if (!val)
             return JN_EBADINPUT;
-        if (!label_ok(val) && *val)
-            return fail(x, e, "label value \"%.64s\" is invalid: letters, digits, - _ . /", val);
+        if (!label_ok(val) || strchr(val, '/'))
+            return fail(x, e,
+                        "label value \"%.64s\" is invalid: letters, digits, - _ . (up to 63, "
+                        "not empty)",
+                        val);
         jn_spec_kvs_add(kv, key, val, false);
     }
     return 0;
@@ -751,6 +754,7 @@ static int node_ssh(struct ctx *x, yaml_node_t *v, void *o)
 
 static int node_labels(struct ctx *x, yaml_node_t *v, void *o)
 {
+    NODE(o)->labels_given = true;
     return labels(x, v, "labels", &NODE(o)->labels);
 }
 

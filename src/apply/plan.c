@@ -8,8 +8,8 @@
 static void change_free(struct jn_plan_change *c)
 {
     free(c->name);
-    struct jn_spec_list *ls[] = {&c->lines,  &c->dom_add, &c->dom_del, &c->attach,
-                                 &c->detach, &c->srv_add, &c->srv_set, &c->srv_del};
+    struct jn_spec_list *ls[] = {&c->lines,   &c->dom_add, &c->dom_del, &c->attach, &c->detach,
+                                 &c->srv_add, &c->srv_set, &c->srv_del, &c->unset};
     for (size_t k = 0; k < JN_ARRAY_LEN(ls); k++) {
         for (size_t j = 0; j < ls[k]->n; j++)
             free(ls[k]->v[j]);
@@ -92,29 +92,134 @@ static const char *env_shown(const struct jn_spec_kv *e, char *buf, size_t len)
     return e->secret || !e->value ? "(secret)" : show(e->value, buf, len);
 }
 
+/* The file's env is the app's config (jern config), so a later plain `jern
+ * deploy` keeps it; a change is recorded there and carried by a new release.
+ * On a cluster the env travels with the cluster's release instead. */
 static void app_env(struct jn_plan_change *c, const struct jn_spec_app *w,
-                    const struct jn_spec_app *l)
+                    const struct jn_spec_app *l, bool clustered)
 {
     char buf[256];
+    bool changed = false;
     for (size_t i = 0; i < w->env.n; i++) {
         const struct jn_spec_kv *e = &w->env.v[i];
         if (!l || !jn_spec_kvs_find(&l->env, e->key)) {
             line(c, "env.%s: %s", e->key, env_shown(e, buf, sizeof(buf)));
-            c->deploy = true;
+            changed = true;
         } else if (jn_spec_list_has(&l->env_diff, e->key)) {
             /* The old value never leaves the daemon: only that it differs. */
             line(c, "env.%s: (changed) -> %s", e->key, env_shown(e, buf, sizeof(buf)));
-            c->deploy = true;
+            changed = true;
+        } else if (!clustered && !jn_spec_list_has(&l->config_keys, e->key)) {
+            /* the same value, given with a deploy's --env only: into the config */
+            line(c, "env.%s: into the app's config (a later jern deploy keeps it)", e->key);
+            c->config = true;
         }
     }
     for (size_t i = 0; l && i < l->env.n; i++)
         if (!jn_spec_kvs_find(&w->env, l->env.v[i].key)) {
             line(c, "env.%s: removed", l->env.v[i].key);
-            c->deploy = true;
+            changed = true;
+            if (!clustered && jn_spec_list_has(&l->config_keys, l->env.v[i].key))
+                jn_spec_list_add(&c->unset, l->env.v[i].key);
         }
+    c->deploy |= changed;
+    c->config |= changed && !clustered;
+    c->env_in_deploy = clustered;
 }
 
-static void app_diff(struct jn_plan *p, const struct jn_spec_app *w, const struct jn_spec_app *l)
+/* "k=v, k2=v2", or "(none)". */
+static const char *kvs_text(const struct jn_spec_kvs *kv, char *buf, size_t len)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < kv->n && off < len; i++)
+        off += (size_t)snprintf(buf + off, len - off, "%s%s=%s", i ? ", " : "", kv->v[i].key,
+                                kv->v[i].value ? kv->v[i].value : "");
+    return kv->n ? buf : "(none)";
+}
+
+static bool kvs_same(const struct jn_spec_kvs *a, const struct jn_spec_kvs *b)
+{
+    if (a->n != b->n)
+        return false;
+    for (size_t i = 0; i < a->n; i++) {
+        const struct jn_spec_kv *o = jn_spec_kvs_find(b, a->v[i].key);
+        if (!o || !same(o->value, a->v[i].value))
+            return false;
+    }
+    return true;
+}
+
+/* require/prefer: the file is the truth for the apps it lists. */
+static void app_placement(struct jn_plan_change *c, const struct jn_spec_app *w,
+                          const struct jn_spec_app *l, bool clustered)
+{
+    if (!clustered) {
+        if (w->require.n || w->prefer.n)
+            jn_spec_list_add(&c->lines, "placement (require/prefer): recorded; it takes effect "
+                                        "with a cluster");
+        return;
+    }
+    static const struct jn_spec_kvs none;
+    const struct jn_spec_kvs *have[] = {l ? &l->require : &none, l ? &l->prefer : &none};
+    const struct jn_spec_kvs *want[] = {&w->require, &w->prefer};
+    static const char *const names[] = {"require", "prefer"};
+    char a[512], b[512];
+    for (int i = 0; i < 2; i++) {
+        if (kvs_same(want[i], have[i]))
+            continue;
+        if (c->op == JN_PLAN_CREATE)
+            line(c, "%s: %s", names[i], kvs_text(want[i], b, sizeof(b)));
+        else
+            line(c, "%s: %s -> %s", names[i], kvs_text(have[i], a, sizeof(a)),
+                 kvs_text(want[i], b, sizeof(b)));
+        c->placement = true;
+    }
+}
+
+/* A node's labels (given in the file): set through the API on a live node. */
+static void node_diff(struct jn_plan *p, const struct jn_spec_node *w, const struct jn_spec *live)
+{
+    if (!w->labels_given)
+        return;
+    const struct jn_spec_node *l = jn_spec_node_find(live, w->name);
+    if (!live->clustered || !l) {
+        struct jn_plan_change *n = change(p, JN_PLAN_NOTE, "node", w->name);
+        if (!live->clustered)
+            line(n, "labels: the daemon is a single node (a cluster node applies them: jern "
+                    "serve --cluster URL)");
+        else
+            line(n,
+                 "not a live node of the cluster: join it with jern node add %s --cluster "
+                 "URL, then apply sets its labels",
+                 w->ssh ? w->ssh : "ssh://USER@HOST");
+        p->notes++;
+        return;
+    }
+    struct jn_plan_change *c = change(p, JN_PLAN_UPDATE, "node", w->name);
+    c->node = w;
+    char a[256], b[256];
+    for (size_t i = 0; i < w->labels.n; i++) {
+        const struct jn_spec_kv *e = &w->labels.v[i], *h = jn_spec_kvs_find(&l->labels, e->key);
+        if (!h)
+            line(c, "labels.%s: + %s", e->key, show(e->value, b, sizeof(b)));
+        else if (!same(h->value, e->value))
+            line(c, "labels.%s: %s -> %s", e->key, show(h->value, a, sizeof(a)),
+                 show(e->value, b, sizeof(b)));
+    }
+    for (size_t i = 0; i < l->labels.n; i++)
+        if (!jn_spec_kvs_find(&w->labels, l->labels.v[i].key))
+            line(c, "labels.%s: removed", l->labels.v[i].key);
+    if (!c->lines.n) {
+        drop_last(p);
+        return;
+    }
+    c->labels = true;
+    p->updates++;
+}
+
+static void app_diff(struct jn_plan *p, const struct jn_spec_app *w, const struct jn_spec_app *l,
+                     bool clustered)
 {
     struct jn_plan_change *c = change(p, l ? JN_PLAN_UPDATE : JN_PLAN_CREATE, "app", w->name);
     c->app = w;
@@ -133,7 +238,7 @@ static void app_diff(struct jn_plan *p, const struct jn_spec_app *w, const struc
     int_field(c, "health_timeout", w->health_timeout ? w->health_timeout : 30,
               l ? (o->health_timeout ? o->health_timeout : 30) : 0, &c->deploy);
     int_field(c, "memory", w->memory, o->memory, &c->deploy);
-    app_env(c, w, l);
+    app_env(c, w, l, clustered);
     if (w->instances >= 0) {
         /* A live app that autoscales has no fixed count: changing to one. */
         long long have = o->scale_min >= 0 ? -1 : o->instances;
@@ -173,11 +278,9 @@ static void app_diff(struct jn_plan *p, const struct jn_spec_app *w, const struc
             str_field(c, "https", w->https, l ? have : NULL, &c->https);
         }
     }
-    if (w->require.n || w->prefer.n)
-        jn_spec_list_add(&c->lines, "placement (require/prefer): recorded; it takes effect with "
-                                    "a cluster");
+    app_placement(c, w, l, clustered);
     bool any = c->deploy || c->scale || c->autoscale || c->https || c->dom_add.n || c->dom_del.n ||
-               c->create_app;
+               c->create_app || c->placement || c->config;
     if (!any) {
         drop_last(p);
         return;
@@ -312,8 +415,10 @@ void jn_plan_make(const struct jn_spec *want, const struct jn_spec *live, bool p
                   struct jn_plan *out)
 {
     memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < want->nnodes; i++)
+        node_diff(out, &want->nodes[i], live);
     for (size_t i = 0; i < want->napps; i++)
-        app_diff(out, &want->apps[i], jn_spec_app_find(live, want->apps[i].name));
+        app_diff(out, &want->apps[i], jn_spec_app_find(live, want->apps[i].name), live->clustered);
     for (size_t i = 0; i < want->ndbs; i++)
         db_diff(out, &want->dbs[i], jn_spec_db_find(live, want->dbs[i].name), prune);
     for (size_t i = 0; i < want->nupstreams; i++)

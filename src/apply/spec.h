@@ -51,8 +51,9 @@ struct jn_spec_app {
     char *https;                        /* "off", "redirect", "only"; NULL: not given */
     struct jn_spec_kvs require, prefer; /* placement labels (cluster) */
     /* Live models only: */
-    bool serving;                 /* a release serves */
-    struct jn_spec_list env_diff; /* names whose value differs from the file's */
+    bool serving;                    /* a release serves */
+    struct jn_spec_list env_diff;    /* names whose value differs from the file's */
+    struct jn_spec_list config_keys; /* names in the app's config (jern config) */
 };
 
 struct jn_spec_db {
@@ -83,6 +84,7 @@ struct jn_spec_node {
     int line, col;
     char *ssh; /* "ssh://USER@HOST[:PORT]" */
     struct jn_spec_kvs labels;
+    bool labels_given; /* the file has labels: (else they are left alone) */
 };
 
 struct jn_spec {
@@ -94,6 +96,7 @@ struct jn_spec {
     size_t nupstreams;
     struct jn_spec_node *nodes;
     size_t nnodes;
+    bool clustered; /* live models: the daemon is a cluster node (nodes, placement) */
 };
 
 /* Looks up ${NAME}: the value, or NULL when unset. */
@@ -130,11 +133,13 @@ void jn_spec_kvs_add(struct jn_spec_kvs *kv, const char *key, const char *value,
 struct jn_spec_app *jn_spec_app_add(struct jn_spec *spec, const char *name);
 struct jn_spec_db *jn_spec_db_add(struct jn_spec *spec, const char *name);
 struct jn_spec_upstream *jn_spec_upstream_add(struct jn_spec *spec, const char *name);
+struct jn_spec_node *jn_spec_node_add(struct jn_spec *spec, const char *name);
 
 /* Finders: the entry named name, or NULL. */
 const struct jn_spec_app *jn_spec_app_find(const struct jn_spec *spec, const char *name);
 const struct jn_spec_db *jn_spec_db_find(const struct jn_spec *spec, const char *name);
 const struct jn_spec_upstream *jn_spec_upstream_find(const struct jn_spec *spec, const char *name);
+const struct jn_spec_node *jn_spec_node_find(const struct jn_spec *spec, const char *name);
 const struct jn_spec_kv *jn_spec_kvs_find(const struct jn_spec_kvs *kv, const char *key);
 bool jn_spec_list_has(const struct jn_spec_list *l, const char *s);
 

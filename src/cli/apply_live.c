@@ -2,7 +2,9 @@
  * apply_live.c: the daemon's state as a plan model (apply/spec.h), read
  * through the admin API: apps with their serving release, scale, domains and
  * HTTPS mode; databases and their attachments; the config's upstreams and
- * their servers. Env values never leave the daemon: for the apps the file
+ * their servers; on a cluster node, the live nodes' labels and the apps'
+ * placement; elsewhere the names in each app's config. Env values never
+ * leave the daemon: for the apps the file
  * also has, the daemon is asked which names differ (POST .../env-diff).
  */
 #include "core/common.h"
@@ -41,6 +43,28 @@ static char *dup_field(const cJSON *o, const char *key)
     return cJSON_IsString(v) && *v->valuestring ? jn_strdup(v->valuestring) : NULL;
 }
 
+/* A release's settings (its spec) into a. */
+static void settings(struct jn_spec_app *a, const cJSON *s)
+{
+    a->workdir = dup_field(s, "workdir");
+    a->health = dup_field(s, "health");
+    int port = (int)jn_client_num(s, "port");
+    a->port = port == 8080 ? 0 : port;
+    int ht = (int)(jn_client_num(s, "health_timeout_ms") / 1000);
+    a->health_timeout = ht == 30 ? 0 : ht;
+    a->memory = (long long)jn_client_num(s, "memory");
+}
+
+static void env_keys(struct jn_spec_app *a, const cJSON *keys)
+{
+    const cJSON *k;
+    cJSON_ArrayForEach(k, keys)
+    {
+        if (cJSON_IsString(k))
+            jn_spec_kvs_add(&a->env, k->valuestring, NULL, true);
+    }
+}
+
 static int release(struct jn_client *c, struct jn_spec_app *a)
 {
     char *path = app_path(a->name, "/releases");
@@ -57,20 +81,8 @@ static int release(struct jn_client *c, struct jn_spec_app *a)
         a->serving = true;
         a->image = dup_field(r, "image");
         a->command = dup_field(r, "command");
-        const cJSON *k;
-        cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(r, "env_keys"))
-        {
-            if (cJSON_IsString(k))
-                jn_spec_kvs_add(&a->env, k->valuestring, NULL, true);
-        }
-        const cJSON *s = cJSON_GetObjectItemCaseSensitive(r, "settings");
-        a->workdir = dup_field(s, "workdir");
-        a->health = dup_field(s, "health");
-        int port = (int)jn_client_num(s, "port");
-        a->port = port == 8080 ? 0 : port;
-        int ht = (int)(jn_client_num(s, "health_timeout_ms") / 1000);
-        a->health_timeout = ht == 30 ? 0 : ht;
-        a->memory = (long long)jn_client_num(s, "memory");
+        env_keys(a, cJSON_GetObjectItemCaseSensitive(r, "env_keys"));
+        settings(a, cJSON_GetObjectItemCaseSensitive(r, "settings"));
         break;
     }
     cJSON_Delete(o);
@@ -106,6 +118,105 @@ static int https(struct jn_client *c, struct jn_spec_app *a)
     if (rc)
         return rc;
     a->https = dup_field(o, "https");
+    cJSON_Delete(o);
+    return 0;
+}
+
+/* The names in the app's config (jern config): part of its env too. */
+static int config(struct jn_client *c, struct jn_spec_app *a)
+{
+    char *path = app_path(a->name, "/config");
+    cJSON *o;
+    int rc = get(c, path, &o);
+    free(path);
+    if (rc)
+        return rc;
+    const cJSON *x;
+    cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(o, "vars"))
+    {
+        const char *name = jn_client_str(x, "name");
+        if (!*name)
+            continue;
+        jn_spec_list_add(&a->config_keys, name);
+        if (!jn_spec_kvs_find(&a->env, name))
+            jn_spec_kvs_add(&a->env, name, NULL, true);
+    }
+    cJSON_Delete(o);
+    return 0;
+}
+
+static void labels_into(struct jn_spec_kvs *kv, const cJSON *labels)
+{
+    const cJSON *x;
+    cJSON_ArrayForEach(x, labels)
+    {
+        if (cJSON_IsString(x))
+            jn_spec_kvs_add(kv, x->string, x->valuestring, false);
+    }
+}
+
+/* A cluster node: the app as the cluster holds it (release, instances,
+ * placement) replaces what this node's store says, since a node has a
+ * serving release only where the scheduler placed instances. */
+static int cluster_app(struct jn_client *c, struct jn_spec_app *a)
+{
+    char *path = app_path(a->name, "/cluster");
+    cJSON *o = NULL;
+    int st = jn_client_call(c, "GET", path, NULL, &o);
+    free(path);
+    if (st < 0)
+        return 1;
+    if (st != 200) {
+        int rc = st == 404 ? 0 : jn_client_fail(st, o); /* 404: only this node has it */
+        cJSON_Delete(o);
+        return rc;
+    }
+    labels_into(&a->require, cJSON_GetObjectItemCaseSensitive(o, "require"));
+    labels_into(&a->prefer, cJSON_GetObjectItemCaseSensitive(o, "prefer"));
+    const cJSON *spec = cJSON_GetObjectItemCaseSensitive(o, "spec");
+    if (cJSON_IsObject(spec)) {
+        char **own[] = {&a->image, &a->command, &a->workdir, &a->health};
+        for (size_t i = 0; i < JN_ARRAY_LEN(own); i++) {
+            free(*own[i]);
+            *own[i] = NULL;
+        }
+        jn_spec_kvs_free(&a->env);
+        a->serving = true;
+        a->image = dup_field(o, "image");
+        a->command = dup_field(o, "command");
+        settings(a, spec);
+        env_keys(a, cJSON_GetObjectItemCaseSensitive(o, "env_keys"));
+        a->instances = (int)jn_client_num(o, "instances");
+        a->scale_min = a->scale_max = a->concurrency = -1;
+        a->idle_ms = -1;
+    }
+    cJSON_Delete(o);
+    return 0;
+}
+
+/* A cluster node's live nodes and their labels; a single node has none. */
+static int nodes(struct jn_client *c, struct jn_spec *live)
+{
+    cJSON *o;
+    int st = jn_client_call(c, "GET", "/v1/nodes", NULL, &o);
+    if (st < 0)
+        return 1;
+    if (st == 409) { /* a single node */
+        cJSON_Delete(o);
+        return 0;
+    }
+    if (st != 200) {
+        int rc = jn_client_fail(st, o);
+        cJSON_Delete(o);
+        return rc;
+    }
+    live->clustered = true;
+    const cJSON *x;
+    cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(o, "nodes"))
+    {
+        struct jn_spec_node *n = jn_spec_node_add(live, jn_client_str(x, "name"));
+        labels_into(&n->labels, cJSON_GetObjectItemCaseSensitive(x, "labels"));
+    }
     cJSON_Delete(o);
     return 0;
 }
@@ -156,6 +267,7 @@ static int apps(struct jn_client *c, const struct jn_spec *want, struct jn_spec 
         }
         const struct jn_spec_app *w = want ? jn_spec_app_find(want, a->name) : NULL;
         if ((rc = release(c, a)) || (rc = scale(c, a)) || (rc = https(c, a)) ||
+            (live->clustered ? (rc = cluster_app(c, a)) : (rc = config(c, a))) ||
             (w && a->serving && w->env.n && (rc = env_diff(c, a, w))))
             break;
     }
@@ -221,7 +333,7 @@ static int upstreams(struct jn_client *c, struct jn_spec *live)
 int jn_cli_live_fetch(struct jn_client *c, const struct jn_spec *want, struct jn_spec *live)
 {
     memset(live, 0, sizeof(*live));
-    if (apps(c, want, live) || databases(c, want, live) || upstreams(c, live))
+    if (nodes(c, live) || apps(c, want, live) || databases(c, want, live) || upstreams(c, live))
         return 1;
     return 0;
 }

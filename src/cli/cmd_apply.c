@@ -261,8 +261,10 @@ static cJSON *deploy_body(const struct jn_plan_change *ch)
         cJSON_AddStringToObject(b, "workdir", a->workdir);
     if (a->port)
         cJSON_AddNumberToObject(b, "port", a->port);
-    cJSON *env = cJSON_AddObjectToObject(b, "env");
-    for (size_t i = 0; i < a->env.n; i++)
+    /* The env is the app's config (set before), which every release gets;
+     * a cluster's release carries its own. */
+    cJSON *env = ch->env_in_deploy ? cJSON_AddObjectToObject(b, "env") : NULL;
+    for (size_t i = 0; env && i < a->env.n; i++)
         cJSON_AddStringToObject(env, a->env.v[i].key, a->env.v[i].value);
     if (a->instances >= 0)
         cJSON_AddNumberToObject(b, "instances", a->instances);
@@ -277,27 +279,151 @@ static cJSON *deploy_body(const struct jn_plan_change *ch)
     return b;
 }
 
+static cJSON *labels_json(const struct jn_spec_kvs *kv)
+{
+    cJSON *o = cJSON_CreateObject();
+    for (size_t i = 0; i < kv->n; i++)
+        cJSON_AddStringToObject(o, kv->v[i].key, kv->v[i].value);
+    return o;
+}
+
+/* A deploy or scale job to follow; on a cluster node the change is the
+ * cluster's desired state, and the nodes the scheduler picks run it. */
+static int follow(struct jn_client *c, const char *app, cJSON *o)
+{
+    int rc = 0;
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "cluster")))
+        printf("app %s: recorded in the cluster; its nodes deploy it (see: jern where %s)\n", app,
+               app);
+    else
+        rc = jn_cli_follow_job(c, (int)jn_client_num(o, "job"));
+    cJSON_Delete(o);
+    return rc;
+}
+
+/* The file's env into the app's config, recorded only ("rollout": false):
+ * the deploy that follows (when a value changed) carries it, and so does
+ * every later `jern deploy`. Values from ${VAR} are stored as secrets. */
+static int config_step(struct jn_client *c, const struct jn_plan_change *ch)
+{
+    const struct jn_spec_app *a = ch->app;
+    int rc = 0;
+    for (int secret = 0; secret < 2 && rc == 0; secret++) {
+        cJSON *b = cJSON_CreateObject();
+        cJSON *set = cJSON_AddObjectToObject(b, "set");
+        for (size_t i = 0; i < a->env.n; i++)
+            if (a->env.v[i].secret == (secret == 1))
+                cJSON_AddStringToObject(set, a->env.v[i].key, a->env.v[i].value);
+        if (!secret && ch->unset.n) {
+            cJSON *u = cJSON_AddArrayToObject(b, "unset");
+            for (size_t i = 0; i < ch->unset.n; i++)
+                cJSON_AddItemToArray(u, cJSON_CreateString(ch->unset.v[i]));
+        }
+        if (!set->child && !(!secret && ch->unset.n)) {
+            cJSON_Delete(b);
+            continue;
+        }
+        cJSON_AddBoolToObject(b, "secret", secret == 1);
+        cJSON_AddBoolToObject(b, "rollout", false);
+        char *p = path_of("/v1/apps/%s/config", a->name, NULL);
+        rc = call(c, "POST", p, b, 200, NULL);
+        free(p);
+    }
+    if (rc == 0)
+        printf("app %s: env recorded in the app's config (%zu variable%s)\n", a->name, a->env.n,
+               a->env.n == 1 ? "" : "s");
+    return rc;
+}
+
+static int node_step(struct jn_client *c, const struct jn_plan_change *ch)
+{
+    printf("node %s: setting its labels\n", ch->name);
+    char *p = path_of("/v1/nodes/%s/labels", ch->name, NULL);
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddItemToObject(b, "labels", labels_json(&ch->node->labels));
+    int rc = call(c, "PUT", p, b, 200, NULL);
+    free(p);
+    if (rc)
+        return rc;
+    /* The node rewrites its record within a round: wait for it, so the
+     * placements after this step are checked against the new labels. */
+    cJSON *want = labels_json(&ch->node->labels);
+    for (int64_t end = jn_now_ms() + 15000;; sleep_ms(200)) {
+        cJSON *o;
+        if ((rc = call(c, "GET", "/v1/nodes", NULL, 200, &o)))
+            break;
+        const cJSON *n, *have = NULL;
+        cJSON_ArrayForEach(n, cJSON_GetObjectItemCaseSensitive(o, "nodes"))
+        {
+            if (strcmp(jn_client_str(n, "name"), ch->name) == 0)
+                have = cJSON_GetObjectItemCaseSensitive(n, "labels");
+        }
+        bool done = have && cJSON_Compare(have, want, true);
+        cJSON_Delete(o);
+        if (done)
+            break;
+        if (jn_now_ms() > end) {
+            fprintf(stderr,
+                    "jern: node %s has not taken its new labels after 15 s (is it "
+                    "running? see: jern nodes)\n",
+                    ch->name);
+            rc = 1;
+            break;
+        }
+    }
+    cJSON_Delete(want);
+    return rc;
+}
+
 static int app_steps(struct jn_client *c, const struct jn_plan_change *ch)
 {
     const struct jn_spec_app *a = ch->app;
     char *p;
     int rc = 0;
-    /* A new app is made by its first deploy (POST .../deploy creates it), so
-     * a deploy the daemon refuses leaves no empty app behind. */
-    if (ch->deploy || ch->create_app) {
+    /* Placement first: a new release is placed by the new labels at once. */
+    if (ch->placement) {
+        printf("app %s: placement\n", a->name);
+        p = path_of("/v1/apps/%s/placement", a->name, NULL);
+        cJSON *b = cJSON_CreateObject();
+        cJSON_AddItemToObject(b, "require", labels_json(&a->require));
+        cJSON_AddItemToObject(b, "prefer", labels_json(&a->prefer));
+        rc = call(c, "POST", p, b, 200, NULL);
+        free(p);
+        if (rc)
+            return rc;
+    }
+    /* A new app is made by its first deploy (POST .../deploy creates it); one
+     * whose env goes into its config first is created first, and removed
+     * again when that deploy is refused, so no empty app is left behind. */
+    bool made = false;
+    if (ch->create_app && ch->config) {
+        cJSON *b = cJSON_CreateObject();
+        cJSON_AddStringToObject(b, "name", a->name);
+        if ((rc = call(c, "POST", "/v1/apps", b, 201, NULL)))
+            return rc;
+        made = true;
+    }
+    if (ch->config && (rc = config_step(c, ch)) == 0 && (ch->deploy || ch->create_app))
+        printf("app %s: deploying (with its config)\n", a->name);
+    else if (rc == 0 && (ch->deploy || ch->create_app))
         printf("app %s: deploying\n", a->name);
+    if (rc == 0 && (ch->deploy || ch->create_app)) {
         fflush(stdout);
         p = path_of("/v1/apps/%s/deploy", a->name, NULL);
         cJSON *o;
         rc = call(c, "POST", p, deploy_body(ch), 202, &o);
         free(p);
-        if (rc)
-            return rc;
-        int job = (int)jn_client_num(o, "job");
-        cJSON_Delete(o);
-        if ((rc = jn_cli_follow_job(c, job)))
-            return rc;
-    } else if (ch->scale && a->instances >= 0) {
+        if (rc == 0 && (rc = follow(c, a->name, o)))
+            return rc; /* a deploy that ran and failed: its app and release stay */
+    }
+    if (rc && made) { /* refused: the app made for it goes again */
+        p = path_of("/v1/apps/%s", a->name, NULL);
+        call(c, "DELETE", p, NULL, 200, NULL);
+        free(p);
+    }
+    if (rc)
+        return rc;
+    if (!ch->deploy && !ch->create_app && ch->scale && a->instances >= 0) {
         printf("app %s: scaling to %d\n", a->name, a->instances);
         fflush(stdout);
         p = path_of("/v1/apps/%s/scale", a->name, NULL);
@@ -305,11 +431,7 @@ static int app_steps(struct jn_client *c, const struct jn_plan_change *ch)
         cJSON_AddNumberToObject(b, "instances", a->instances);
         rc = call(c, "POST", p, b, 202, &o);
         free(p);
-        if (rc)
-            return rc;
-        int job = (int)jn_client_num(o, "job");
-        cJSON_Delete(o);
-        if ((rc = jn_cli_follow_job(c, job)))
+        if (rc || (rc = follow(c, a->name, o)))
             return rc;
     }
     if (ch->autoscale) {
@@ -467,6 +589,8 @@ static int run_step(struct jn_client *c, const struct jn_plan_change *ch)
         return 0;
     if (ch->remove)
         return delete_step(c, ch);
+    if (ch->node)
+        return node_step(c, ch);
     if (ch->app)
         return app_steps(c, ch);
     if (ch->db)

@@ -19,7 +19,8 @@
 
 #include "cli/client.h"
 #include "cli/commands.h"
-#include "cli/node_url.h"
+#include "cli/node_int.h"
+#include "control/cluster/model.h"
 #include "core/buf.h"
 
 #include <fcntl.h>
@@ -28,32 +29,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_LABELS 32
 #define OUT_MAX (1 << 20)
 
 /* What `jern serve` needs on a node (Debian 12 package names). */
 static const char RUNTIME_PKGS[] = "libsqlite3-0 libcurl4 libcjson1 libssl3 libnghttp2-14 "
                                    "libmariadb3 libyaml-0-2 ca-certificates openssl";
 
-struct node {
-    struct jn_node_url url;
-    const char *url_text;
-    const char *name;
-    const char *labels[MAX_LABELS];
-    int nlabels;
-    const char *cluster, *advertise, *listen;
-    const char *known_hosts, *identity, *binary;
-    const char *root; /* "" or an absolute directory */
-    bool accept_new, skip_apt, no_start;
-    /* remote paths */
-    char bin[1100], conf[1100], unit[1100], state[1100], pid[1100], log[1100];
-    char control[128]; /* the multiplexed connection's socket ("": none yet) */
-};
-
 /* ---- running ssh ---- */
 
 /* 'text' for a POSIX shell. */
-static void shq(struct jn_buf *b, const char *s)
+void jn_node_shq(struct jn_buf *b, const char *s)
 {
     jn_buf_puts(b, "'");
     for (; *s; s++)
@@ -66,7 +51,7 @@ static void shq(struct jn_buf *b, const char *s)
  * multiplexed connection (n->control) that the later calls share: one login
  * per run. Returns ssh's exit status (255: ssh itself failed), or -1 when
  * it could not run. */
-static int ssh_run(const struct node *n, const char *cmd, const void *in, size_t inlen,
+static int ssh_run(const struct jn_node_target *n, const char *cmd, const void *in, size_t inlen,
                    struct jn_buf *out)
 {
     char port[16], khf[1200], host[400], cp[200];
@@ -171,7 +156,7 @@ static int ssh_run(const struct node *n, const char *cmd, const void *in, size_t
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static void ssh_hint(const struct node *n)
+static void ssh_hint(const struct jn_node_target *n)
 {
     fprintf(stderr,
             "jern: ssh to %s failed (above). An unknown host key: add it to %s (checked "
@@ -181,7 +166,7 @@ static void ssh_hint(const struct node *n)
 }
 
 /* Logs in once: the master connection the other calls share. Returns 0 or 1. */
-static int ssh_connect(struct node *n)
+static int ssh_connect(struct jn_node_target *n)
 {
     char dir[] = "/tmp/jern-ssh-XXXXXX";
     if (!mkdtemp(dir)) {
@@ -198,7 +183,7 @@ static int ssh_connect(struct node *n)
     return 0;
 }
 
-static void ssh_disconnect(struct node *n)
+static void ssh_disconnect(struct jn_node_target *n)
 {
     if (!n->control[0])
         return;
@@ -226,7 +211,7 @@ static void ssh_disconnect(struct node *n)
 }
 
 /* Runs script on the node as root (sudo -n for another user). */
-static int remote_sh(const struct node *n, const char *script, struct jn_buf *out)
+int jn_node_sh(const struct jn_node_target *n, const char *script, struct jn_buf *out)
 {
     const char *cmd = strcmp(n->url.user, "root") == 0 ? "sh -s" : "sudo -n sh -s";
     int rc = ssh_run(n, cmd, script, strlen(script), out);
@@ -246,7 +231,7 @@ static void sha256_hex(const void *p, size_t n, char out[65])
         snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-static void exec_start(const struct node *n, struct jn_buf *b)
+static void exec_start(const struct jn_node_target *n, struct jn_buf *b)
 {
     jn_buf_printf(b, "%s serve -c %s", n->bin, n->conf);
     if (!n->cluster)
@@ -256,7 +241,7 @@ static void exec_start(const struct node *n, struct jn_buf *b)
         jn_buf_printf(b, " --label %s", n->labels[i]);
 }
 
-static void unit_text(const struct node *n, struct jn_buf *b)
+static void unit_text(const struct jn_node_target *n, struct jn_buf *b)
 {
     jn_buf_printf(b,
                   "# Written by jern node add: the next run rewrites it.\n"
@@ -279,7 +264,7 @@ static void unit_text(const struct node *n, struct jn_buf *b)
                    "WantedBy=multi-user.target\n");
 }
 
-static void conf_text(const struct node *n, struct jn_buf *b)
+static void conf_text(const struct jn_node_target *n, struct jn_buf *b)
 {
     jn_buf_printf(b,
                   "# Written by jern node add: the next run rewrites it.\n"
@@ -291,7 +276,7 @@ static void conf_text(const struct node *n, struct jn_buf *b)
 }
 
 /* KEY=VALUE lines of out: the value of key, or "". */
-static const char *kv(struct jn_buf *out, const char *key, char *val, size_t len)
+const char *jn_node_kv(struct jn_buf *out, const char *key, char *val, size_t len)
 {
     val[0] = '\0';
     const char *s = jn_buf_cstr(out);
@@ -305,18 +290,18 @@ static const char *kv(struct jn_buf *out, const char *key, char *val, size_t len
     return val;
 }
 
-static void probe_script(const struct node *n, struct jn_buf *s)
+static void probe_script(const struct jn_node_target *n, struct jn_buf *s)
 {
     jn_buf_puts(s, "unset HISTFILE\n"
                    ". /etc/os-release 2>/dev/null\n"
                    "echo \"os=$ID\"; echo \"os_version=$VERSION_ID\"; echo \"arch=$(uname -m)\"\n"
                    "h() { [ -f \"$1\" ] && sha256sum < \"$1\" | cut -d' ' -f1; }\n");
     jn_buf_puts(s, "echo \"bin=$(h ");
-    shq(s, n->bin);
+    jn_node_shq(s, n->bin);
     jn_buf_puts(s, ")\"; echo \"unit=$(h ");
-    shq(s, n->unit);
+    jn_node_shq(s, n->unit);
     jn_buf_puts(s, ")\"; echo \"conf=$(h ");
-    shq(s, n->conf);
+    jn_node_shq(s, n->conf);
     jn_buf_puts(s, ")\"\n");
     jn_buf_printf(s,
                   "m=''; for p in %s; do dpkg-query -W -f='${Status}' \"$p\" 2>/dev/null | "
@@ -324,7 +309,7 @@ static void probe_script(const struct node *n, struct jn_buf *s)
                   RUNTIME_PKGS);
     if (*n->root) {
         jn_buf_puts(s, "p=$(cat ");
-        shq(s, n->pid);
+        jn_node_shq(s, n->pid);
         jn_buf_puts(s, " 2>/dev/null); [ -n \"$p\" ] && kill -0 \"$p\" 2>/dev/null && "
                        "echo running=1\n");
     } else {
@@ -338,33 +323,33 @@ static void probe_script(const struct node *n, struct jn_buf *s)
 static void write_file(struct jn_buf *s, const char *path, const char *text)
 {
     jn_buf_puts(s, "mkdir -p \"$(dirname ");
-    shq(s, path);
+    jn_node_shq(s, path);
     jn_buf_puts(s, ")\"\ncat > ");
-    shq(s, path);
+    jn_node_shq(s, path);
     jn_buf_puts(s, ".new <<'JERN_NODE_EOF'\n");
     jn_buf_puts(s, text);
     jn_buf_puts(s, "JERN_NODE_EOF\nmv -f ");
-    shq(s, path);
+    jn_node_shq(s, path);
     jn_buf_puts(s, ".new ");
-    shq(s, path);
+    jn_node_shq(s, path);
     jn_buf_puts(s, "\n");
 }
 
 /* Stops the daemon a --root install runs (QUIT: requests in flight finish). */
-static void stop_rooted(const struct node *n, struct jn_buf *s)
+static void stop_rooted(const struct jn_node_target *n, struct jn_buf *s)
 {
     jn_buf_puts(s, "p=$(cat ");
-    shq(s, n->pid);
+    jn_node_shq(s, n->pid);
     jn_buf_puts(s,
                 " 2>/dev/null || true)\nif [ -n \"$p\" ] && kill -QUIT \"$p\" 2>/dev/null; then\n"
                 "  i=0; while kill -0 \"$p\" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; "
                 "i=$((i+1)); done\n  if kill -0 \"$p\" 2>/dev/null; then kill -KILL \"$p\"; "
                 "fi\nfi\nrm -f ");
-    shq(s, n->pid);
+    jn_node_shq(s, n->pid);
     jn_buf_puts(s, "\n");
 }
 
-static void start_script(const struct node *n, bool restart, struct jn_buf *s)
+static void start_script(const struct jn_node_target *n, bool restart, struct jn_buf *s)
 {
     if (*n->root) {
         if (restart)
@@ -373,17 +358,17 @@ static void start_script(const struct node *n, bool restart, struct jn_buf *s)
         jn_buf_init(&cmd, 1 << 16);
         exec_start(n, &cmd);
         jn_buf_puts(s, "mkdir -p \"$(dirname ");
-        shq(s, n->log);
+        jn_node_shq(s, n->log);
         jn_buf_puts(s, ")\" \"$(dirname ");
-        shq(s, n->pid);
+        jn_node_shq(s, n->pid);
         jn_buf_puts(s, ")\"\nset -f\ncd ");
-        shq(s, n->root);
+        jn_node_shq(s, n->root);
         jn_buf_puts(s, " && JERN_STATE=");
-        shq(s, n->state);
+        jn_node_shq(s, n->state);
         jn_buf_printf(s, " setsid %s >> ", jn_buf_cstr(&cmd));
-        shq(s, n->log);
+        jn_node_shq(s, n->log);
         jn_buf_puts(s, " 2>&1 < /dev/null &\necho $! > ");
-        shq(s, n->pid);
+        jn_node_shq(s, n->pid);
         jn_buf_puts(s, "\n");
         jn_buf_free(&cmd);
     } else {
@@ -394,19 +379,19 @@ static void start_script(const struct node *n, bool restart, struct jn_buf *s)
     }
 }
 
-static void verify_script(const struct node *n, struct jn_buf *s)
+static void verify_script(const struct jn_node_target *n, struct jn_buf *s)
 {
     jn_buf_puts(s, "i=0\nwhile [ $i -lt 150 ]; do\n  if out=$(");
-    shq(s, n->bin);
+    jn_node_shq(s, n->bin);
     jn_buf_puts(s, " status --admin ");
     char sock[1200];
     snprintf(sock, sizeof(sock), "%s/admin.sock", n->state);
-    shq(s, sock);
+    jn_node_shq(s, sock);
     jn_buf_puts(s, " 2>&1); then echo \"$out\" | head -3; exit 0; fi\n"
                    "  sleep 0.1; i=$((i+1))\ndone\necho \"$out\"\n");
     if (*n->root) {
         jn_buf_puts(s, "tail -n 20 ");
-        shq(s, n->log);
+        jn_node_shq(s, n->log);
     } else {
         jn_buf_puts(s, "journalctl -u jern.service -n 20 --no-pager");
     }
@@ -422,7 +407,7 @@ static int usage(void)
         "[--advertise ADDR] [--listen ADDR] [--known-hosts FILE | --accept-new-host-key] "
         "[-i KEY] [--skip-apt] [--no-start] [--root DIR] [--binary PATH]\n"
         "       jern node remove ssh://USER@HOST[:PORT] [--known-hosts FILE] [-i KEY] "
-        "[--root DIR]");
+        "[--root DIR] [--drain-timeout SECONDS | --no-drain]");
 }
 
 /* Values that go into the unit, the config and the scripts: plain words. */
@@ -437,20 +422,21 @@ static bool word_ok(const char *s, const char *extra)
     return true;
 }
 
-static int parse_args(int argc, char **argv, struct node *n)
+static int parse_args(int argc, char **argv, struct jn_node_target *n)
 {
     memset(n, 0, sizeof(*n));
     n->root = "";
     n->listen = "0.0.0.0:80";
+    n->drain_timeout = 120;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         bool has = i + 1 < argc;
-        if (!strcmp(a, "--label") && has && n->nlabels < MAX_LABELS) {
-            const char *l = argv[++i], *eq = strchr(l, '=');
-            if (!eq || eq == l || !word_ok(l, "-_./=") || strchr(eq + 1, '=')) {
+        if (!strcmp(a, "--label") && has && n->nlabels < JN_NODE_MAX_LABELS) {
+            const char *l = argv[++i];
+            if (!jn_cluster_label_ok(l)) {
                 fprintf(stderr,
                         "jern: node: --label \"%s\": expected key=value (letters, "
-                        "digits, - _ . /)\n",
+                        "digits, - _ .; up to 63 each)\n",
                         l);
                 return 2;
             }
@@ -477,6 +463,19 @@ static int parse_args(int argc, char **argv, struct node *n)
             n->skip_apt = true;
         } else if (!strcmp(a, "--no-start")) {
             n->no_start = true;
+        } else if (!strcmp(a, "--no-drain")) {
+            n->no_drain = true;
+        } else if (!strcmp(a, "--drain-timeout") && has) {
+            char *end;
+            long t = strtol(argv[++i], &end, 10);
+            if (*end || t < 1 || t > 3600) {
+                fprintf(stderr,
+                        "jern: node: --drain-timeout: seconds from 1 to 3600, not "
+                        "\"%s\"\n",
+                        argv[i]);
+                return 2;
+            }
+            n->drain_timeout = (int)t;
         } else if (a[0] != '-' && !n->url_text) {
             n->url_text = a;
         } else {
@@ -539,15 +538,15 @@ static char *read_binary(const char *path, size_t *len)
 }
 
 /* The node must run Debian 12 on this binary's architecture. Returns 0 or 1. */
-static int check_os(const struct node *n, struct jn_buf *out)
+static int check_os(const struct jn_node_target *n, struct jn_buf *out)
 {
     char os[64], ver[64], arch[64], local_arch[64] = "x86_64";
 #if defined(__aarch64__)
     snprintf(local_arch, sizeof(local_arch), "aarch64");
 #endif
-    kv(out, "os", os, sizeof(os));
-    kv(out, "os_version", ver, sizeof(ver));
-    kv(out, "arch", arch, sizeof(arch));
+    jn_node_kv(out, "os", os, sizeof(os));
+    jn_node_kv(out, "os_version", ver, sizeof(ver));
+    jn_node_kv(out, "arch", arch, sizeof(arch));
     if (strcmp(os, "debian") != 0 || strcmp(ver, "12") != 0) {
         fprintf(stderr, "jern: node %s runs %s %s: jern node add supports Debian 12 (bookworm)\n",
                 n->name, *os ? os : "an unknown OS", ver);
@@ -566,31 +565,31 @@ static int check_os(const struct node *n, struct jn_buf *out)
 
 /* Copies the binary to n->bin (a temporary name, then a rename). Returns
  * ssh's status. */
-static int upload(const struct node *n, const char *bin, size_t binlen)
+static int upload(const struct jn_node_target *n, const char *bin, size_t binlen)
 {
     struct jn_buf cmd;
     jn_buf_init(&cmd, 1 << 16);
     struct jn_buf inner;
     jn_buf_init(&inner, 1 << 16);
     jn_buf_puts(&inner, "umask 022; mkdir -p \"$(dirname ");
-    shq(&inner, n->bin);
+    jn_node_shq(&inner, n->bin);
     jn_buf_puts(&inner, ")\" && cat > ");
-    shq(&inner, n->bin);
+    jn_node_shq(&inner, n->bin);
     jn_buf_puts(&inner, ".new && chmod 755 ");
-    shq(&inner, n->bin);
+    jn_node_shq(&inner, n->bin);
     jn_buf_puts(&inner, ".new && mv -f ");
-    shq(&inner, n->bin);
+    jn_node_shq(&inner, n->bin);
     jn_buf_puts(&inner, ".new ");
-    shq(&inner, n->bin);
+    jn_node_shq(&inner, n->bin);
     jn_buf_puts(&cmd, strcmp(n->url.user, "root") == 0 ? "sh -c " : "sudo -n sh -c ");
-    shq(&cmd, jn_buf_cstr(&inner));
+    jn_node_shq(&cmd, jn_buf_cstr(&inner));
     int r = ssh_run(n, jn_buf_cstr(&cmd), bin, binlen, NULL);
     jn_buf_free(&cmd);
     jn_buf_free(&inner);
     return r;
 }
 
-static int node_add(struct node *n)
+static int node_add(struct jn_node_target *n)
 {
     char self[4096];
     const char *binpath = n->binary;
@@ -623,7 +622,7 @@ static int node_add(struct node *n)
     printf("node %s: connecting to %s\n", n->name, n->url_text);
     fflush(stdout);
     probe_script(n, &s);
-    int pr = remote_sh(n, jn_buf_cstr(&s), &out);
+    int pr = jn_node_sh(n, jn_buf_cstr(&s), &out);
     if (pr != 0) {
         if (pr != 255)
             fprintf(stderr,
@@ -636,7 +635,7 @@ static int node_add(struct node *n)
         goto out;
 
     char missing[512];
-    kv(&out, "missing", missing, sizeof(missing));
+    jn_node_kv(&out, "missing", missing, sizeof(missing));
     const char *m = missing + strspn(missing, " ");
     if (!*m) {
         printf("  runtime packages: ok\n");
@@ -651,14 +650,14 @@ static int node_add(struct node *n)
                       "apt-get update -q >/dev/null\n"
                       "apt-get install -y -q --no-install-recommends %s >/dev/null\n",
                       m);
-        if (remote_sh(n, jn_buf_cstr(&s), NULL) != 0) {
+        if (jn_node_sh(n, jn_buf_cstr(&s), NULL) != 0) {
             fprintf(stderr, "jern: node %s: apt-get install failed (above)\n", n->name);
             goto out;
         }
         changes++;
     }
 
-    bool bin_changed = strcmp(kv(&out, "bin", v, sizeof(v)), want_bin) != 0;
+    bool bin_changed = strcmp(jn_node_kv(&out, "bin", v, sizeof(v)), want_bin) != 0;
     if (bin_changed) {
         printf("  binary: copying %s (%.1f MB) to %s\n", binpath, (double)binlen / 1e6, n->bin);
         fflush(stdout);
@@ -672,10 +671,10 @@ static int node_add(struct node *n)
         printf("  binary: ok\n");
     }
 
-    bool unit_changed = strcmp(kv(&out, "unit", v, sizeof(v)), want_unit) != 0;
-    bool conf_changed = strcmp(kv(&out, "conf", v, sizeof(v)), want_conf) != 0;
-    bool running = kv(&out, "running", v, sizeof(v))[0] == '1';
-    bool enabled = *n->root || kv(&out, "enabled", v, sizeof(v))[0] == '1';
+    bool unit_changed = strcmp(jn_node_kv(&out, "unit", v, sizeof(v)), want_unit) != 0;
+    bool conf_changed = strcmp(jn_node_kv(&out, "conf", v, sizeof(v)), want_conf) != 0;
+    bool running = jn_node_kv(&out, "running", v, sizeof(v))[0] == '1';
+    bool enabled = *n->root || jn_node_kv(&out, "enabled", v, sizeof(v))[0] == '1';
     jn_buf_reset(&s);
     jn_buf_puts(&s, "set -e\nunset HISTFILE\numask 022\n");
     if (unit_changed)
@@ -705,7 +704,7 @@ static int node_add(struct node *n)
     }
     fflush(stdout);
     jn_buf_reset(&out);
-    int ar = remote_sh(n, jn_buf_cstr(&s), &out);
+    int ar = jn_node_sh(n, jn_buf_cstr(&s), &out);
     if (ar != 0) {
         if (ar != 255)
             fprintf(stderr, "jern: node %s: %s:\n%s", n->name,
@@ -716,6 +715,8 @@ static int node_add(struct node *n)
     }
     if (!n->no_start)
         printf("  answers: ok\n");
+    if (!n->no_start && n->cluster && jn_node_join_check(n, &changes) != 0)
+        goto out;
     if (changes)
         printf("node %s: ready (%d change%s)\n", n->name, changes, changes == 1 ? "" : "s");
     else
@@ -731,15 +732,20 @@ out:
     return rc;
 }
 
-static int node_remove(struct node *n)
+static int node_remove(struct jn_node_target *n)
 {
     struct jn_buf s, out;
     jn_buf_init(&s, 1 << 20);
     jn_buf_init(&out, OUT_MAX);
+    if (jn_node_drain_before_stop(n) != 0) {
+        jn_buf_free(&s);
+        jn_buf_free(&out);
+        return 1;
+    }
     jn_buf_puts(&s, "set -e\nunset HISTFILE\nchanged=0\n");
     if (*n->root) {
         jn_buf_puts(&s, "if [ -f ");
-        shq(&s, n->pid);
+        jn_node_shq(&s, n->pid);
         jn_buf_puts(&s, " ]; then changed=1; fi\n");
         stop_rooted(n, &s);
     } else {
@@ -748,20 +754,20 @@ static int node_remove(struct node *n)
                         "systemctl disable --now jern.service; fi\n");
     }
     jn_buf_puts(&s, "if [ -f ");
-    shq(&s, n->unit);
+    jn_node_shq(&s, n->unit);
     jn_buf_puts(&s, " ]; then changed=1; rm -f ");
-    shq(&s, n->unit);
+    jn_node_shq(&s, n->unit);
     jn_buf_puts(&s, "; fi\n");
     if (!*n->root)
         jn_buf_puts(&s, "systemctl daemon-reload\n");
     jn_buf_puts(&s, "echo changed=$changed\n");
-    int r = remote_sh(n, jn_buf_cstr(&s), &out), rc = r == 0 ? 0 : 1;
+    int r = jn_node_sh(n, jn_buf_cstr(&s), &out), rc = r == 0 ? 0 : 1;
     if (r != 0 && r != 255)
         fprintf(stderr, "jern: node %s: stopping jern failed (exit %d)\n", n->name, r);
     char v[16];
     if (rc == 0)
         printf("node %s: %s\n", n->name,
-               kv(&out, "changed", v, sizeof(v))[0] == '1'
+               jn_node_kv(&out, "changed", v, sizeof(v))[0] == '1'
                    ? "stopped (requests in flight finished) and its unit removed; the binary, "
                      "config and state are kept"
                    : "nothing to change");
@@ -774,7 +780,7 @@ int jn_cmd_node_ssh(int argc, char **argv)
 {
     if (argc < 2 || (strcmp(argv[1], "add") != 0 && strcmp(argv[1], "remove") != 0))
         return usage();
-    struct node n;
+    struct jn_node_target n;
     int rc = parse_args(argc, argv, &n);
     if (rc)
         return rc;

@@ -153,6 +153,64 @@ def test_plan_apply_twice_edit_prune_export(d, tmp_path):
     assert r.returncode == 0 and "No changes" in r.stdout, r.stdout + r.stderr + text
 
 
+def test_env_is_the_apps_config_and_outlives_a_plain_deploy(d, tmp_path):
+    """apply puts the file's env into the app's config (jern config), so a
+    later plain `jern deploy` keeps it; ${VAR} values are stored as secrets."""
+    text = textwrap.dedent(f"""\
+        apps:
+          web:
+            command: {exec_cmd()}
+            workdir: {ROOT}
+            env:
+              GREETING: hello
+              SESSION: ${{SESSION_VALUE}}
+        """)
+    env = {"SESSION_VALUE": SECRET}
+
+    def config():
+        return {v["name"]: v for v in d.admin().get("/v1/apps/web/config").json()["vars"]}
+
+    # deployed by hand first, GREETING given with that deploy's --env only
+    r = d.jern("deploy", "web", "--cmd", exec_cmd(), "--env", "GREETING=hello")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert config() == {}
+    r = run(d, tmp_path, "plan", text, env=env)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "env.GREETING: into the app's config (a later jern deploy keeps it)" in r.stdout, \
+        r.stdout
+    assert "env.SESSION: (secret)" in r.stdout, r.stdout
+    r = run(d, tmp_path, "apply", text, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "env recorded in the app's config (2 variables)" in r.stdout, r.stdout
+    assert "deploying (with its config)" in r.stdout, r.stdout
+    cfg = config()
+    assert cfg["GREETING"]["value"] == "hello" and not cfg["GREETING"]["secret"], cfg
+    assert cfg["SESSION"]["secret"] and cfg["SESSION"]["value"] != SECRET, cfg
+    assert d.get("web", "/env/SESSION").text == SECRET
+    r = run(d, tmp_path, "plan", text, env=env)
+    assert r.returncode == 0 and "No changes" in r.stdout, r.stdout + r.stderr
+
+    # a plain deploy, no --env: the new release still has the file's env
+    n = len(d.admin().get("/v1/apps/web/releases").json()["releases"])
+    r = d.jern("deploy", "web", "--cmd", exec_cmd())
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert len(d.admin().get("/v1/apps/web/releases").json()["releases"]) == n + 1
+    assert d.get("web", "/env/GREETING").text == "hello"
+    assert d.get("web", "/env/SESSION").text == SECRET
+    r = run(d, tmp_path, "plan", text, env=env)
+    assert r.returncode == 0 and "No changes" in r.stdout, r.stdout + r.stderr
+
+    # a name leaves the file: unset in the config, and gone from the new release
+    text2 = text.replace("      GREETING: hello\n", "")
+    r = run(d, tmp_path, "apply", text2, env=env)
+    assert r.returncode == 0 and "env.GREETING: removed" in r.stdout, r.stdout + r.stderr
+    assert set(config()) == {"SESSION"}
+    assert d.get("web", "/env/GREETING").status_code == 404
+    assert d.get("web", "/env/SESSION").text == SECRET
+    r = run(d, tmp_path, "plan", text2, env=env)
+    assert r.returncode == 0 and "No changes" in r.stdout, r.stdout + r.stderr
+
+
 def test_bad_input_changes_nothing(d, tmp_path):
     cases = [
         ("apps:\n  web:\n    comand: x\n",

@@ -158,6 +158,86 @@ static void post_placement(struct jn_api_call *c)
     cJSON_Delete(b);
 }
 
+/* An app as the cluster holds it (its desired release, instances and
+ * placement): what `jern plan` compares on a cluster node, whose own store
+ * has a release only where instances were placed. Env values stay inside:
+ * their names only. */
+static void get_app_cluster(struct jn_api_call *c)
+{
+    if (!clustered(c))
+        return;
+    const char *app = jn_api_param(c, "app");
+    const cJSON *rec = cJSON_GetObjectItemCaseSensitive(view_item(c, "apps"), app);
+    if (!rec) {
+        jn_api_error(c->resp, 404,
+                     "app '%s' is not in the cluster (deploy it with: jern deploy %s)", app, app);
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "app", app);
+    static const char *const copy[] = {"version", "instances", "image", "command", "spec"};
+    for (size_t i = 0; i < JN_ARRAY_LEN(copy); i++) {
+        const cJSON *x = cJSON_GetObjectItemCaseSensitive(rec, copy[i]);
+        if (x)
+            cJSON_AddItemToObject(o, copy[i], cJSON_Duplicate(x, true));
+    }
+    cJSON *keys = cJSON_AddArrayToObject(o, "env_keys");
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(rec, "env"))
+        cJSON_AddItemToArray(keys, cJSON_CreateString(e->string));
+    static const char *const labels[] = {"require", "prefer"};
+    for (size_t i = 0; i < JN_ARRAY_LEN(labels); i++) {
+        const cJSON *l = cJSON_GetObjectItemCaseSensitive(rec, labels[i]);
+        cJSON_AddItemToObject(o, labels[i],
+                              cJSON_IsObject(l) ? cJSON_Duplicate(l, true) : cJSON_CreateObject());
+    }
+    jn_api_send_json(c->resp, 200, o);
+}
+
+/* A live node's labels, set over its --label flags (PUT {"labels": {..}}),
+ * or back to the flags' (DELETE). */
+static void node_labels(struct jn_api_call *c, bool set)
+{
+    if (!clustered(c))
+        return;
+    const char *node = jn_api_param(c, "node");
+    if (!cJSON_GetObjectItemCaseSensitive(view_item(c, "nodes"), node)) {
+        jn_api_error(c->resp, 404, "no live node '%s' in the cluster (see: jern nodes)", node);
+        return;
+    }
+    static const char *const allowed[] = {"labels", NULL};
+    cJSON *b = set ? jn_api_body(c, allowed, true) : NULL;
+    if (set && !b)
+        return;
+    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(b, "labels");
+    if (set && !labels) {
+        jn_api_error(c->resp, 400, "\"labels\" is missing: {\"labels\": {\"KEY\": \"VALUE\"}}");
+    } else if (!set || labels_ok(c, labels, "labels")) {
+        char err[768];
+        int r = jn_cluster_node_labels(c->api->cluster, node, labels, err, sizeof(err));
+        if (r < 0) {
+            jn_api_cluster_fail(c->resp, r, err);
+        } else {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "node", node);
+            if (labels)
+                cJSON_AddItemToObject(o, "labels", cJSON_Duplicate(labels, true));
+            jn_api_send_json(c->resp, 200, o);
+        }
+    }
+    cJSON_Delete(b);
+}
+
+static void put_node_labels(struct jn_api_call *c)
+{
+    node_labels(c, true);
+}
+
+static void delete_node_labels(struct jn_api_call *c)
+{
+    node_labels(c, false);
+}
+
 /* Where app's instances and their logs are, each with its node's labels and
  * whether they hold the app's required labels. */
 static cJSON *where_app(struct jn_api_call *c, const char *app, const cJSON *rec)
@@ -292,7 +372,10 @@ const struct jn_route jn_cluster_routes[] = {
     {JN_HTTP_GET, "/v1/nodes", 0, get_nodes, NULL},
     {JN_HTTP_POST, "/v1/nodes/:node/drain", 0, post_drain, "node drain"},
     {JN_HTTP_DELETE, "/v1/nodes/:node/drain", 0, delete_drain, "node undrain"},
+    {JN_HTTP_PUT, "/v1/nodes/:node/labels", 0, put_node_labels, "node labels"},
+    {JN_HTTP_DELETE, "/v1/nodes/:node/labels", 0, delete_node_labels, "node labels"},
     {JN_HTTP_POST, "/v1/apps/:app/placement", 0, post_placement, "placement"},
+    {JN_HTTP_GET, "/v1/apps/:app/cluster", 0, get_app_cluster, NULL},
     {JN_HTTP_GET, "/v1/where", 0, get_where_all, NULL},
     {JN_HTTP_GET, "/v1/where/:app", 0, get_where, NULL},
     {0},

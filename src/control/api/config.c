@@ -251,17 +251,22 @@ static void post_config(struct jn_api_call *c)
     struct jn_api_resp *resp = c->resp;
     struct jn_deployer *d = c->api->deployer;
     const char *app = jn_api_param(c, "app");
-    static const char *const allowed[] = {"set", "unset", "secret", NULL};
+    static const char *const allowed[] = {"set", "unset", "secret", "rollout", NULL};
     cJSON *b = jn_api_body(c, allowed, true);
     if (!b)
         return;
     const cJSON *unset = cJSON_GetObjectItemCaseSensitive(b, "unset");
     const cJSON *secret = cJSON_GetObjectItemCaseSensitive(b, "secret");
+    /* "rollout": false only records it: the next deploy carries it (jern apply) */
+    const cJSON *rollout = cJSON_GetObjectItemCaseSensitive(b, "rollout");
     cJSON *set = NULL, *cfg = NULL;
     struct jn_store *st = store(c);
     bool claimed = false;
-    if ((unset && !cJSON_IsArray(unset)) || (secret && !cJSON_IsBool(secret))) {
-        jn_api_error(resp, 400, "\"unset\" must be a list of names and \"secret\" true or false");
+    if ((unset && !cJSON_IsArray(unset)) || (secret && !cJSON_IsBool(secret)) ||
+        (rollout && !cJSON_IsBool(rollout))) {
+        jn_api_error(resp, 400,
+                     "\"unset\" must be a list of names, \"secret\" and \"rollout\" "
+                     "true or false");
         goto out;
     }
     if (!(set = jn_api_config_vars(c, cJSON_GetObjectItemCaseSensitive(b, "set"),
@@ -279,7 +284,7 @@ static void post_config(struct jn_api_call *c)
     int64_t cur = 0;
     int scale = 1;
     jn_store_app_serving(st, app, &cur, &scale);
-    if (cur && d) {
+    if (cur && d && !cJSON_IsFalse(rollout)) {
         if (!jn_deployer_claim(d, app)) {
             jn_api_error(resp, 409,
                          "app '%s' is busy (a deploy, scale or restart is running): nothing "

@@ -723,6 +723,17 @@ static void post_env_diff(struct jn_api_call *c)
         }
         jn_appconfig_env_free(env);
     }
+    /* A cluster node: the cluster's release is the one its nodes deploy. */
+    const cJSON *crec =
+        c->api->cluster
+            ? cJSON_GetObjectItemCaseSensitive(
+                  cJSON_GetObjectItemCaseSensitive(jn_cluster_view(c->api->cluster), "apps"), app)
+            : NULL;
+    const cJSON *cenv = cJSON_GetObjectItemCaseSensitive(crec, "env");
+    if (cJSON_IsObject(cenv)) {
+        cJSON_Delete(have);
+        have = cJSON_Duplicate(cenv, true);
+    }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "app", app);
     cJSON_AddNumberToObject(o, "release", cur ? r.version : 0);

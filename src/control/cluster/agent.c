@@ -145,9 +145,24 @@ static void publish_remote(struct jn_cluster *c, const char *app)
  * replacements answer, so no request finds no instance. */
 static bool replaced_elsewhere(struct jn_cluster *c, const char *app, int version)
 {
-    const cJSON *placed = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c->view, "assign"), app),
-        "nodes");
+    const cJSON *assign =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c->view, "assign"), app);
+    /* Not every instance could be placed (this node drained, and no other has
+     * the labels): one that may run here stays, or the drain would stop the
+     * app. One outside the required labels still goes. */
+    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c->view, "nodes"),
+                                         c->node),
+        "labels");
+    const cJSON *require = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c->view, "apps"), app),
+        "require");
+    bool drained = cJSON_GetObjectItemCaseSensitive(
+                       cJSON_GetObjectItemCaseSensitive(c->view, "drain"), c->node) != NULL;
+    if (drained && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(assign, "error")) &&
+        jn_cluster_labels_match(labels, require))
+        return false;
+    const cJSON *placed = cJSON_GetObjectItemCaseSensitive(assign, "nodes");
     const cJSON *per = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(c->view, "instances"), app);
     int need = 0, have = 0;

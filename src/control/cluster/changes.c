@@ -193,6 +193,25 @@ int jn_cluster_drain(struct jn_cluster *c, const char *node, bool drain, char *e
     return r < 0 ? etcd_failed(c, r, err, errlen) : 0;
 }
 
+int jn_cluster_node_labels(struct jn_cluster *c, const char *node, const cJSON *labels, char *err,
+                           size_t errlen)
+{
+    char key[256];
+    snprintf(key, sizeof(key), JN_CLUSTER_LABELS "%s", node);
+    int r;
+    if (labels) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddItemToObject(o, "labels", cJSON_Duplicate(labels, true));
+        char *s = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        r = jn_etcd_put(c->ce, key, s, 0);
+        free(s);
+    } else {
+        r = jn_etcd_delete(c->ce, key, false);
+    }
+    return r < 0 ? etcd_failed(c, r, err, errlen) : 0;
+}
+
 int jn_cluster_import(struct jn_cluster *c, const char *app, const char *image,
                       const char *command, const cJSON *env, const cJSON *spec, int instances,
                       char *err, size_t errlen)

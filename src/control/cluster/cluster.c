@@ -169,7 +169,8 @@ static cJSON *node_record(struct jn_cluster *c)
     cJSON_AddStringToObject(o, "name", c->node);
     cJSON_AddStringToObject(o, "advertise", c->advertise);
     cJSON_AddStringToObject(o, "gateway", c->gateway);
-    cJSON_AddItemToObject(o, "labels", cJSON_Duplicate(c->labels, true));
+    cJSON_AddItemToObject(o, "labels",
+                          cJSON_Duplicate(c->labels_set ? c->labels_set : c->labels, true));
     cJSON_AddNumberToObject(o, "memory", (double)c->memory);
     cJSON_AddStringToObject(o, "health", "ok");
     return o;
@@ -270,6 +271,7 @@ static int read_view(struct jn_cluster *c, cJSON **out)
     cJSON *assign = cJSON_AddObjectToObject(v, "assign");
     cJSON *inst = cJSON_AddObjectToObject(v, "instances");
     cJSON *drain = cJSON_AddObjectToObject(v, "drain");
+    cJSON *labels_set = cJSON_AddObjectToObject(v, "labels");
     const char *leader = "";
     int64_t leader_lease = 0;
     for (size_t i = 0; i < n; i++) {
@@ -293,6 +295,8 @@ static int read_view(struct jn_cluster *c, cJSON **out)
         } else if (strncmp(k, JN_CLUSTER_APPS, strlen(JN_CLUSTER_APPS)) == 0) {
             cJSON_AddNumberToObject(val, "mod_revision", (double)kvs[i].mod_revision);
             cJSON_AddItemToObject(apps, k + strlen(JN_CLUSTER_APPS), val);
+        } else if (strncmp(k, JN_CLUSTER_LABELS, strlen(JN_CLUSTER_LABELS)) == 0) {
+            cJSON_AddItemToObject(labels_set, k + strlen(JN_CLUSTER_LABELS), val);
         } else if (strncmp(k, JN_CLUSTER_ASSIGN, strlen(JN_CLUSTER_ASSIGN)) == 0) {
             cJSON_AddItemToObject(assign, k + strlen(JN_CLUSTER_ASSIGN), val);
         } else if (strncmp(k, JN_CLUSTER_INSTANCES, strlen(JN_CLUSTER_INSTANCES)) == 0) {
@@ -360,6 +364,26 @@ static int schedule(struct jn_cluster *c, cJSON *v)
     return r;
 }
 
+/* Labels set through the API (/jern/labels/NODE) replace the flags' in the
+ * node's record: written again when they changed. */
+static int follow_labels(struct jn_cluster *c, const cJSON *v)
+{
+    const cJSON *set = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(v, "labels"), c->node),
+        "labels");
+    if (!cJSON_IsObject(set))
+        set = NULL;
+    if ((!set && !c->labels_set) ||
+        (set && c->labels_set && cJSON_Compare(set, c->labels_set, true)))
+        return 0;
+    cJSON_Delete(c->labels_set);
+    c->labels_set = set ? cJSON_Duplicate(set, true) : NULL;
+    c->node_written = false;
+    jn_notice("cluster: node %s: labels %s", c->node,
+              set ? "set through the API" : "from its flags again");
+    return write_node(c);
+}
+
 static int round_once(struct jn_cluster *c)
 {
     int r;
@@ -377,6 +401,10 @@ static int round_once(struct jn_cluster *c)
     cJSON *v;
     if ((r = read_view(c, &v)) < 0)
         return r;
+    if ((r = follow_labels(c, v)) < 0) {
+        cJSON_Delete(v);
+        return r;
+    }
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v, "scheduler")) &&
         (r = schedule(c, v)) < 0) {
         cJSON_Delete(v);
@@ -433,6 +461,7 @@ void jn_cluster_free(struct jn_cluster *c)
     jn_etcd_free(c->e);
     jn_etcd_free(c->ce);
     cJSON_Delete(c->labels);
+    cJSON_Delete(c->labels_set);
     cJSON_Delete(c->written);
     cJSON_Delete(c->attempts);
     cJSON_Delete(c->view);

@@ -60,7 +60,8 @@ const char *jn_cluster_node(const struct jn_cluster *c);
 
 /* The last view read from etcd (borrowed, control thread, until the next
  * view): {etcd: bool, error?, at_ms, node, leader, nodes{}, apps{}, assign{},
- * instances{APP: {NODE: {...}}}, drain{}}. Never NULL. */
+ * instances{APP: {NODE: {...}}}, drain{}, labels{NODE: {labels}}}. Never
+ * NULL. */
 const struct cJSON *jn_cluster_view(const struct jn_cluster *c);
 
 /* Control changes, written to etcd from the control thread (blocking, with
@@ -94,6 +95,12 @@ int jn_cluster_import(struct jn_cluster *c, const char *app, const char *image,
 /* Drains node (true: it takes no instances; its instances move) or undrains. */
 int jn_cluster_drain(struct jn_cluster *c, const char *node, bool drain, char *err,
                      size_t errlen);
+
+/* Sets node's labels (an object of key -> value), over its --label flags,
+ * until set again; NULL goes back to the flags'. The node rewrites its
+ * record within a round; the scheduler then places by the new labels. */
+int jn_cluster_node_labels(struct jn_cluster *c, const char *node, const struct cJSON *labels,
+                           char *err, size_t errlen);
 
 /* For agent.c: the view was replaced; apply it. */
 void jn_cluster_agent_apply(struct jn_cluster *c);

@@ -25,6 +25,7 @@ struct jn_cluster {
     struct jn_etcd *e;
     int64_t lease;
     bool node_written;
+    struct cJSON *labels_set; /* /jern/labels/NODE's labels, over the flags'; NULL: none */
     struct cJSON *written; /* {APP: value} of the instance keys written */
     int64_t revision;      /* of the last read */
     bool etcd_ok;

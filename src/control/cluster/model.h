@@ -27,6 +27,8 @@ struct cJSON;
 #define JN_CLUSTER_INSTANCES "/jern/instances/"
 #define JN_CLUSTER_LEADER "/jern/leader"
 #define JN_CLUSTER_DRAIN "/jern/drain/"
+/* {labels: {}}: a node's labels set through the API, over its --label flags */
+#define JN_CLUSTER_LABELS "/jern/labels/"
 /* An instance whose app does not say its memory counts as this much. */
 #define JN_CLUSTER_DEFAULT_MEMORY (256LL * 1024 * 1024)
 
