@@ -88,6 +88,20 @@ static void *follow_output(void *arg)
     return NULL;
 }
 
+/* The status a shell gives a command it cannot run (127 not found, 126 not
+ * executable), for an engine that refused to start the container for that
+ * reason, as `docker run` passes it on; 0 for any other failure. */
+static int not_runnable_status(const struct run *r, const char *msg)
+{
+    if (!r->spec.images)
+        return 0; /* a process is started by a shell, which says so itself */
+    if (strstr(msg, "not found") || strstr(msg, "no such file or directory"))
+        return 127;
+    if (strstr(msg, "permission denied"))
+        return 126;
+    return 0;
+}
+
 static void *run_main(void *arg)
 {
     struct run *r = arg;
@@ -99,7 +113,13 @@ static void *run_main(void *arg)
     int rc = dep_instance_start(&rt, &r->spec, &r->in, msg, sizeof(msg));
     if (rc < 0) {
         runs_set(d, r->in.name, false);
-        r->ops->finish(r->arg, -1, msg);
+        int status = not_runnable_status(r, msg);
+        if (status) { /* the command's fault, not jern's: said on its stderr */
+            char line[sizeof(msg) + 8];
+            int n = snprintf(line, sizeof(line), "jern: %s\n", msg);
+            r->ops->output(r->arg, 2, line, (size_t)n);
+        }
+        r->ops->finish(r->arg, status ? status : -1, status ? NULL : msg);
         goto out;
     }
     pthread_t fol;
