@@ -165,3 +165,14 @@ def test_container_run_stops_when_the_caller_goes(d):
         p.kill()
         p.wait()
     wait_for(lambda: not containers(app), 30, step=0.3, what="the one-off stopped and removed")
+
+
+def test_container_run_stdin_is_closed(d):
+    """A container one-off reads an empty stdin (the Engine API's attach is not
+    used): it ends instead of waiting for input that never comes."""
+    app = new_app(d, "ci")
+    ok(d.jern("deploy", app, "--image", IMAGE, "--port", "8080", "--health", "/health"))
+    r = subprocess.run([JERN, "run", app, "--", "sh", "-c", "cat; echo done"],
+                       input="ignored\n", capture_output=True, text=True, timeout=60,
+                       env={**os.environ, **d.env()})
+    assert r.returncode == 0 and r.stdout == "done\n", r.stdout + r.stderr
