@@ -22,6 +22,9 @@
 struct feeder {
     struct jn_client c;
     char path[512];
+    /* held while a call is on its way: jern exits only between calls (never
+     * while libcurl works in this thread) */
+    pthread_mutex_t mu;
 };
 
 struct run_state {
@@ -66,7 +69,10 @@ static void *feed_stdin(void *arg)
         ssize_t n = read(0, buf, sizeof(buf));
         if (n < 0 && errno == EINTR)
             continue;
-        if (!feed(f, buf, n > 0 ? (size_t)n : 0, n <= 0) || n <= 0)
+        pthread_mutex_lock(&f->mu);
+        bool more = feed(f, buf, n > 0 ? (size_t)n : 0, n <= 0);
+        pthread_mutex_unlock(&f->mu);
+        if (!more || n <= 0)
             return NULL;
     }
 }
@@ -124,6 +130,7 @@ int jn_cmd_run(int argc, char **argv)
     char **opts = jn_calloc((size_t)dash + 1, sizeof(char *));
     memcpy(opts, argv, (size_t)dash * sizeof(char *));
     struct feeder *in = jn_calloc(1, sizeof(*in));
+    pthread_mutex_init(&in->mu, NULL);
     struct jn_client c;
     int n = jn_client_init(&c, dash, argv);
     if (n >= 0)
@@ -167,7 +174,11 @@ int jn_cmd_run(int argc, char **argv)
         fprintf(stderr, "jern: run: the daemon ended the stream without an exit status\n");
     cJSON_Delete(o);
     cJSON_Delete(b);
-    if (!st.feeding) { /* else it may still be in use as jern exits */
+    if (st.feeding) {
+        /* the process has ended: let a call on its way finish, and keep the
+         * feeder from starting another (it may still use in as jern exits) */
+        pthread_mutex_lock(&in->mu);
+    } else {
         jn_client_free(&in->c);
         free(in);
     }
