@@ -84,8 +84,7 @@ static void on_line(void *arg, const cJSON *o)
     if (*name) {
         if (st->in && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "stdin"))) {
             char *a = jn_client_escape(st->app), *n = jn_client_escape(name);
-            snprintf(st->in->path, sizeof(st->in->path), "/v1/apps/%.200s/run/%.200s/stdin", a,
-                     n);
+            snprintf(st->in->path, sizeof(st->in->path), "/v1/apps/%.200s/run/%.200s/stdin", a, n);
             free(a);
             free(n);
             pthread_t t;

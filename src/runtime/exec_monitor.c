@@ -230,7 +230,7 @@ void exec_run_monitor(struct mon_args *a)
     dup2(a->devnull, 0);
     dup2(a->devnull, 1);
     dup2(a->devnull, 2);
-    int keep[] = {a->log_fd, a->out_r,     a->out_w,    a->err_r,
+    int keep[] = {a->log_fd, a->out_r,   a->out_w,     a->err_r,
                   a->err_w,  a->ready_w, a->listen_fd, a->stdin_fd};
     close_others(keep, (int)JN_ARRAY_LEN(keep));
 

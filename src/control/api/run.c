@@ -175,9 +175,9 @@ static void post_run_stdin(struct jn_api_call *c)
         cJSON_Delete(b);
         return;
     }
-    ssize_t n = jn_deployer_run_input(c->api->deployer, jn_api_param(c, "app"),
-                                      jn_api_param(c, "name"), bytes ? bytes : "", len,
-                                      cJSON_IsTrue(eof));
+    ssize_t n =
+        jn_deployer_run_input(c->api->deployer, jn_api_param(c, "app"), jn_api_param(c, "name"),
+                              bytes ? bytes : "", len, cJSON_IsTrue(eof));
     free(bytes);
     cJSON_Delete(b);
     if (n == JN_ENOTFOUND) {

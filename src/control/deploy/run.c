@@ -7,9 +7,9 @@
  * as it comes and its exit status ends the run. An exec one-off reads its
  * stdin from a pipe the caller feeds (jn_deployer_run_input); a container's
  * stays closed (the Engine API's attach would need a hijacked connection).
- * A caller that hangs up, or a
- * daemon that stops, stops the process; a daemon killed meanwhile leaves it
- * to the next start's adoption, which removes it as an orphan.
+ * A caller that hangs up, or a daemon that stops, stops the process; a
+ * daemon killed meanwhile leaves it to the next start's adoption, which
+ * removes it as an orphan.
  */
 #include "core/common.h"
 
