@@ -30,6 +30,8 @@ PACKAGES=(
     # HTTP/2 clients for tests and benchmarks (nghttp, h2load)
     nghttp2-client
     podman runc docker-registry apache2-utils
+    # a shell in the test image of jern run / jern logs on containers (FROM scratch)
+    busybox-static
     # the cluster state (docs/CLUSTER.md): etcd v3, spoken to over its JSON gateway
     etcd-server etcd-client
     # deploy --build DIR --ref REF (git archive, git rev-parse); tar for a plain directory

@@ -6,22 +6,27 @@
 #include "core/layout.h"
 
 #include <curl/curl.h>
+#include <errno.h>
+#include <grp.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define ANSWER_MAX (64u * 1024 * 1024)
 
 /* Without --admin or $JERN_ADMIN: $JERN_STATE's socket, else the system
- * daemon's (core/layout.h) when it is there, else ./jern-state's. */
+ * daemon's (core/layout.h) when it is there (or its directory is closed to
+ * this user: the call then says who may use it), else ./jern-state's. */
 static char *default_socket(const char **how)
 {
     const char *state = getenv("JERN_STATE");
     char sys[4096];
     struct stat sb;
+    int sr = *jn_layout_path(JN_LAYOUT_ADMIN, sys, sizeof(sys)) ? stat(sys, &sb) : -1;
     if (state && *state) {
         *how = "$JERN_STATE";
-    } else if (*jn_layout_path(JN_LAYOUT_ADMIN, sys, sizeof(sys)) && stat(sys, &sb) == 0 &&
-               S_ISSOCK(sb.st_mode)) {
+    } else if (sys[0] && ((sr == 0 && S_ISSOCK(sb.st_mode)) || (sr < 0 && errno == EACCES))) {
         *how = "the system daemon";
         return jn_strdup(sys);
     } else {
@@ -93,6 +98,35 @@ void jn_client_free(struct jn_client *c)
     free(c->token);
     free(c->where);
     curl_global_cleanup();
+}
+
+/* When the socket at path is there but closed to this user: says so, with
+ * who may use it and the fix, and returns true. */
+static bool say_denied(const char *path)
+{
+    struct stat sb;
+    bool denied = stat(path, &sb) < 0 ? errno == EACCES : access(path, R_OK | W_OK) < 0;
+    if (!denied)
+        return false;
+    /* the socket's group, else (its directory closed) the directory's */
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s", path);
+    struct group *g = NULL;
+    if (stat(path, &sb) == 0 || stat(dirname(dir), &sb) == 0)
+        g = sb.st_gid != 0 ? getgrgid(sb.st_gid) : NULL;
+    if (g)
+        fprintf(stderr,
+                "jern: permission denied on the admin socket %s: only its owner and the group "
+                "%s may use it (add yourself: sudo usermod -aG %s $USER, then log in again; "
+                "or run jern as the daemon's user)\n",
+                path, g->gr_name, g->gr_name);
+    else
+        fprintf(stderr,
+                "jern: permission denied on the admin socket %s: only its owner may use it (run "
+                "jern as the daemon's user, or create the group jern, add yourself to it and "
+                "restart the daemon)\n",
+                path);
+    return true;
 }
 
 static size_t on_data(char *p, size_t size, size_t n, void *arg)
@@ -184,7 +218,9 @@ static int call(struct jn_client *c, const char *method, const char *path, const
     CURLcode cr = curl_easy_perform(h);
     long status = -1;
     if (cr != CURLE_OK) {
-        if (c->unix_path)
+        if (c->unix_path && say_denied(c->unix_path))
+            ; /* said who may use it */
+        else if (c->unix_path)
             fprintf(stderr,
                     "jern: cannot reach the jern daemon at %s: %s (start it with: jern serve, "
                     "or point --admin / JERN_ADMIN at its socket)\n",

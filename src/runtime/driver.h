@@ -86,6 +86,11 @@ struct jn_instance_spec {
      * the shell, so LISTEN_PID is its pid). Connections made before the app
      * accepts wait in the socket's queue. docker: refused. */
     bool listen_fds;
+    /* exec: the app's stdin is stdin_fd (a pipe's read end, say; the driver
+     * hands a copy to the app and the caller keeps and closes its own) rather
+     * than /dev/null. docker: ignored (the container's stdin stays closed). */
+    bool has_stdin;
+    int stdin_fd;
 };
 
 /* What a driver knows about one instance. */

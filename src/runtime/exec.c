@@ -552,6 +552,7 @@ static int ex_start(struct jn_driver *d, const struct jn_instance_spec *spec,
     struct mon_args a = {.log_fd = -1,
                          .devnull = -1,
                          .listen_fd = -1,
+                         .stdin_fd = spec->has_stdin ? spec->stdin_fd : -1,
                          .memory = spec->memory,
                          .log_size = spec->log_size,
                          .log_files = JN_MIN(JN_MAX(spec->log_files, 0), 9)};

@@ -27,6 +27,7 @@ struct run_as {
 struct mon_args {
     int log_fd, devnull, out_r, out_w, err_r, err_w, ready_w;
     int listen_fd; /* -1: none; else the app's fd 3 (LISTEN_FDS, socket activation) */
+    int stdin_fd;  /* -1: /dev/null; else the app's stdin */
     char *const *argv;
     char *const *envp;
     const char *workdir;

@@ -174,6 +174,8 @@ static void take_output(struct mon_args *a, char stream, struct line_buf *lb, co
 static __attribute__((noreturn)) void run_app(const struct mon_args *a)
 {
     setpgid(0, 0);
+    if (a->stdin_fd >= 0)
+        dup2(a->stdin_fd, 0); /* else /dev/null, the monitor's */
     dup2(a->out_w, 1);
     dup2(a->err_w, 2);
     if (a->listen_fd >= 0) {
@@ -228,7 +230,8 @@ void exec_run_monitor(struct mon_args *a)
     dup2(a->devnull, 0);
     dup2(a->devnull, 1);
     dup2(a->devnull, 2);
-    int keep[] = {a->log_fd, a->out_r, a->out_w, a->err_r, a->err_w, a->ready_w, a->listen_fd};
+    int keep[] = {a->log_fd, a->out_r,   a->out_w,     a->err_r,
+                  a->err_w,  a->ready_w, a->listen_fd, a->stdin_fd};
     close_others(keep, (int)JN_ARRAY_LEN(keep));
 
     pid_t app = fork();
@@ -238,6 +241,8 @@ void exec_run_monitor(struct mon_args *a)
         setpgid(app, app); /* also here: no window where stop() could miss the group */
     if (a->listen_fd >= 0)
         close(a->listen_fd); /* the app's now: the port is free when it exits */
+    if (a->stdin_fd >= 0)
+        close(a->stdin_fd); /* the app's alone */
     close(a->out_w);
     close(a->err_w);
     if (app > 0) {

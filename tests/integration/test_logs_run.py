@@ -209,3 +209,46 @@ def test_access_log_per_app(d):
     finally:
         p.kill()
         p.wait()
+
+
+def test_run_reads_the_callers_stdin_to_its_end(d):
+    ok(d.jern("deploy", "con", "--cmd", exec_cmd(), "--health", "/health"))
+    env = {**os.environ, **d.env()}
+    # a console fed by a pipe: each line a command, the end of input ends the shell
+    r = subprocess.run([JERN, "run", "con", "--", "sh"], input="echo hi\nexit 3\n",
+                       capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 3 and r.stdout == "hi\n", r.stdout + r.stderr
+    # the end of input reaches the process: cat ends after the last byte, which all
+    # arrive (more than a pipe holds at once: the CLI sends the rest as it is read)
+    data = "".join(f"line {i:06d}\n" for i in range(20000))
+    r = subprocess.run([JERN, "run", "con", "--", "sh", "-c", "cat | wc -lc"], input=data,
+                       capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 0 and r.stdout.split() == ["20000", str(len(data))], \
+        r.stdout + r.stderr
+    # no input at all: an empty stdin, not a hang
+    r = subprocess.run([JERN, "run", "con", "--", "sh", "-c", "cat; echo done"],
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+                       env=env)
+    assert r.returncode == 0 and r.stdout == "done\n", r.stdout + r.stderr
+    # interactive: an answer comes before the input ends
+    p = subprocess.Popen([JERN, "run", "con", "--", "sh"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        p.stdin.write("echo first\n")
+        p.stdin.flush()
+        import select
+        assert select.select([p.stdout], [], [], 15)[0], "no answer within 15 s"
+        assert p.stdout.readline() == "first\n"
+        p.stdin.write("echo second; exit 5\n")
+        p.stdin.close()
+        assert p.stdout.read() == "second\n"
+        assert p.wait(timeout=30) == 5
+    finally:
+        p.kill()
+        p.wait()
+    # input is not a change: the history has the runs, not their input
+    h = ok(d.jern("history", "con")).stdout
+    assert "stdin" not in h and h.count("run") >= 4, h
+    # input for a one-off that is not running
+    r = d.admin().post("/v1/apps/con/run/con-v1-run-0000/stdin", {"data": "aGkK", "eof": True})
+    assert r.status == 404 and "runs now" in r.json()["error"], r

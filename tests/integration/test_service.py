@@ -3,10 +3,15 @@ the system's places, under a stand-in root $JERN_SYSROOT so the machine is not
 touched), the CLI finding its daemon from any directory, a second daemon
 refused on a port the first one holds, and a restart that never answers 404
 for an app it knows."""
+import grp
 import os
+import shutil
 import stat
 import subprocess
+import tempfile
 import time
+import uuid
+from pathlib import Path
 
 import pytest
 
@@ -153,3 +158,76 @@ def test_restart_never_answers_404_for_a_known_app(procs, tmp_path):
     finally:
         d.stop()
         d.cleanup_exec()
+
+
+def run_as(user, *args, sysroot, cwd):
+    """The CLI as another user (runuser: that user's groups from /etc/group)."""
+    return subprocess.run(["runuser", "-u", user, "--", "env", f"JERN_SYSROOT={sysroot}", JERN,
+                           *args], capture_output=True, text=True, timeout=30, cwd=cwd)
+
+
+@pytest.fixture
+def group_and_users():
+    """The group jern (made for the test when the machine has none, removed
+    after) and two throwaway users: one in the group, one not."""
+    if os.geteuid() != 0 or not all(shutil.which(c) for c in
+                                    ("runuser", "useradd", "userdel", "groupadd", "groupdel")):
+        pytest.skip("needs root and runuser, useradd, groupadd (passwd, util-linux)")
+    made_group = subprocess.run(["getent", "group", "jern"], capture_output=True).returncode != 0
+    if made_group:
+        r = subprocess.run(["groupadd", "--system", "jern"], capture_output=True, text=True)
+        # (another run may have made it meanwhile: then it is that run's to remove)
+        made_group = r.returncode == 0
+    tag = uuid.uuid4().hex[:6]
+    member, other = f"jnmem{tag}", f"jnoth{tag}"
+    made = []
+    try:
+        for user, extra in ((member, ["-G", "jern"]), (other, [])):
+            subprocess.run(["useradd", "-M", "-N", "-s", "/usr/sbin/nologin", *extra, user],
+                           check=True, capture_output=True, timeout=30)
+            made.append(user)
+        yield member, other
+    finally:
+        for user in made:
+            subprocess.run(["userdel", user], capture_output=True, timeout=30)
+        if made_group:
+            subprocess.run(["groupdel", "jern"], capture_output=True, timeout=30)
+
+
+def test_group_jern_may_use_the_admin_socket(procs, group_and_users):
+    member, other = group_and_users
+    # a stand-in root every user may enter (pytest's tmp_path is root's alone)
+    root = Path(tempfile.mkdtemp(prefix="jern-sysroot-", dir="/tmp"))
+    system = None
+    try:
+        os.chmod(root, 0o755)
+        (root / "run").mkdir(mode=0o755)  # as on every system: jern makes /run/jern only
+        (root / "etc/jern").mkdir(parents=True)
+        (root / "etc/jern/jern.conf").write_text(f"jern {{ listen 127.0.0.1:{free_port()}; }}\n")
+        system = procs.start([JERN, "serve"], name="system", cwd=str(root),
+                             env={"JERN_SYSROOT": str(root)})
+        sock = root / "run/jern/admin.sock"
+        wait_sock(sock, system)
+        gid = grp.getgrnam("jern").gr_gid
+        st = os.stat(sock)
+        assert stat.S_IMODE(st.st_mode) == 0o660 and st.st_gid == gid
+        st = os.stat(sock.parent)
+        assert stat.S_IMODE(st.st_mode) == 0o750 and st.st_gid == gid
+        # a member of the group: the CLI finds the system daemon and may use it
+        r = run_as(member, "status", sysroot=root, cwd="/")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert f"cli uses     {sock} (the system daemon)" in r.stdout
+        r = run_as(member, "create", "grp", sysroot=root, cwd="/")
+        assert r.returncode == 0, r.stdout + r.stderr
+        # anyone else: told it is a matter of permission, and the fix; not
+        # "cannot reach" a local ./jern-state
+        for args in (("status",), ("apps",)):
+            r = run_as(other, *args, sysroot=root, cwd="/")
+            assert r.returncode == 1, r.stdout + r.stderr
+            assert f"permission denied on the admin socket {sock}" in r.stderr, r.stderr
+            assert "group jern" in r.stderr and "usermod -aG jern" in r.stderr, r.stderr
+            assert "cannot reach" not in r.stderr and "jern-state" not in r.stderr, r.stderr
+    finally:
+        if system:
+            system.stop()
+        shutil.rmtree(root, ignore_errors=True)

@@ -320,7 +320,8 @@ static void record(struct jn_api *api, const struct jn_route *r, const struct jn
     const struct jn_api_req *req = c->req;
     const struct jn_api_resp *resp = c->resp;
     struct jn_store *st = jn_control_store(api->ctl);
-    if (!r || r->method == JN_HTTP_GET || (r->needs & JN_ROUTE_UI) || resp->status >= 400)
+    if (!r || r->method == JN_HTTP_GET || (r->needs & (JN_ROUTE_UI | JN_ROUTE_UNRECORDED)) ||
+        resp->status >= 400)
         return;
     const char *app = jn_api_param(c, "app");
     if (!app && resp->note_app[0])

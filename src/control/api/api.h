@@ -105,6 +105,9 @@ struct jn_api_call {
 #define JN_ROUTE_CERTS 4u
 #define JN_ROUTE_UI 8u
 #define JN_ROUTE_DATABASES 16u
+/* Not a need but a mark: a POST that changes nothing worth recording (the
+ * input of a jern run), left out of the history. */
+#define JN_ROUTE_UNRECORDED 32u
 
 /* One row: method (GET also answers HEAD), the path pattern ("/" separated;
  * ":name" matches any one segment), what it needs, the handler, and the name

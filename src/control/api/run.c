@@ -2,13 +2,16 @@
  * run.c: POST /v1/apps/:app/run {"argv": [...]}: a one-off process with what
  * the app serves (jern run). The answer streams (chunked, one JSON object a
  * line): {"stream": "stdout"|"stderr", "text": ...} as the process writes,
- * then {"exit": N} or {"error": why}.
+ * then {"exit": N} or {"error": why}. Once the process runs, a first line
+ * {"run": NAME, "stdin": bool} names it: POST /v1/apps/:app/run/:name/stdin
+ * {"data": base64, "eof": bool} feeds its stdin (exec one-offs).
  */
 #include "core/common.h"
 
 #include "control/api/api.h"
 #include "control/control.h"
 #include "control/deploy/deploy.h"
+#include "etcd/codec.h"
 #include "store/release.h"
 
 #include <cjson/cJSON.h>
@@ -40,6 +43,15 @@ static int send_obj(struct jn_api_stream *s, cJSON *o)
     int r = jn_api_stream_write(s, t, n + 1);
     free(t);
     return r;
+}
+
+static void started(void *arg, const char *name, bool has_stdin)
+{
+    struct run_arg *a = arg;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "run", name);
+    cJSON_AddBoolToObject(o, "stdin", has_stdin);
+    send_obj(a->s, o);
 }
 
 static int output(void *arg, int stream, const char *data, size_t len)
@@ -75,7 +87,7 @@ static void finish(void *arg, int code, const char *msg)
 static void start_run(struct jn_api_stream *s, void *arg)
 {
     struct run_arg *a = arg;
-    static const struct jn_run_ops ops = {output, gone, finish};
+    static const struct jn_run_ops ops = {started, output, gone, finish};
     char msg[1024] = "";
     a->s = s;
     if (!s) {
@@ -140,7 +152,54 @@ static void post_run(struct jn_api_call *c)
     c->resp->stream_arg = a;
 }
 
+/* At most this much input a request (decoded). */
+#define RUN_INPUT_MAX (256 * 1024)
+
+static void post_run_stdin(struct jn_api_call *c)
+{
+    static const char *const allowed[] = {"data", "eof", NULL};
+    cJSON *b = jn_api_body(c, allowed, true);
+    if (!b)
+        return;
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(b, "data");
+    const cJSON *eof = cJSON_GetObjectItemCaseSensitive(b, "eof");
+    size_t len = 0;
+    char *bytes = NULL;
+    if (data && cJSON_IsString(data))
+        bytes = jn_etcd_b64_decode(data->valuestring, &len);
+    if ((data && !bytes) || (eof && !cJSON_IsBool(eof)) || len > RUN_INPUT_MAX) {
+        jn_api_error(c->resp, 400,
+                     "\"data\" must be base64 of at most %d bytes and \"eof\" true or false",
+                     RUN_INPUT_MAX);
+        free(bytes);
+        cJSON_Delete(b);
+        return;
+    }
+    ssize_t n =
+        jn_deployer_run_input(c->api->deployer, jn_api_param(c, "app"), jn_api_param(c, "name"),
+                              bytes ? bytes : "", len, cJSON_IsTrue(eof));
+    free(bytes);
+    cJSON_Delete(b);
+    if (n == JN_ENOTFOUND) {
+        jn_api_error(c->resp, 404, "no one-off '%s' of app '%s' runs now (it has ended)",
+                     jn_api_param(c, "name"), jn_api_param(c, "app"));
+        return;
+    }
+    if (n < 0) {
+        jn_api_error(c->resp, 409,
+                     "one-off '%s' takes no input (a container's stdin stays closed, or its "
+                     "input was ended)",
+                     jn_api_param(c, "name"));
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "taken", (double)n);
+    jn_api_send_json(c->resp, 200, o);
+}
+
 const struct jn_route jn_run_routes[] = {
     {JN_HTTP_POST, "/v1/apps/:app/run", JN_ROUTE_DEPLOYER, post_run, "run"},
+    {JN_HTTP_POST, "/v1/apps/:app/run/:name/stdin", JN_ROUTE_DEPLOYER | JN_ROUTE_UNRECORDED,
+     post_run_stdin, NULL},
     {0, NULL, 0, NULL, NULL},
 };

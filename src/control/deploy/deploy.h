@@ -149,6 +149,9 @@ int jn_deployer_access_follow(struct jn_deployer *d, const char *app,
  * finish is called once, last: code is the exit status, or -1 with msg when
  * it could not start or was stopped. */
 struct jn_run_ops {
+    /* Once the process runs: its instance name, and whether it reads what
+     * jn_deployer_run_input gives it (else its stdin is empty). */
+    void (*started)(void *arg, const char *name, bool has_stdin);
     int (*output)(void *arg, int stream, const char *data, size_t len);
     bool (*gone)(void *arg);
     void (*finish)(void *arg, int code, const char *msg);
@@ -160,6 +163,15 @@ struct jn_run_ops {
  * or a negative code with msg (it will not). Control thread. */
 int jn_deployer_run(struct jn_deployer *d, const char *app, const char *const *argv,
                     const struct jn_run_ops *ops, void *arg, char *msg, size_t msglen);
+
+/* Gives data to the stdin of the running one-off name of app; eof (once all
+ * of data is taken) closes it, so the process reads the end of its input.
+ * Never blocks: returns how many bytes the pipe took (fewer than len when it
+ * is full: give the rest later; all of them when the process no longer
+ * reads), JN_ENOTFOUND when no such one-off runs, JN_EUNSUPPORTED when it
+ * has no stdin (a container) or its stdin was closed. Any thread. */
+ssize_t jn_deployer_run_input(struct jn_deployer *d, const char *app, const char *name,
+                              const void *data, size_t len, bool eof);
 
 /* Registers cb(arg, app, msg), called on the control thread when a start
  * from zero (a cold scale job, a resume) failed. One callback; NULL clears. */

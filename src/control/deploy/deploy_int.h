@@ -71,6 +71,8 @@ struct dep_spec {
      * is APP-vN-run-TAG and its instance label "run". */
     bool one_off;
     char **argv;
+    bool has_stdin; /* a one-off's stdin is stdin_fd (exec; not owned) */
+    int stdin_fd;
 };
 
 struct jn_deployer {
@@ -93,7 +95,7 @@ struct jn_deployer {
     bool app_destroyed; /* since the supervisor last looked: it sweeps at once */
     bool stopping;
     int threads; /* job threads running */
-    char (*runs)[132]; /* one-off processes of jern run now running (run.c) */
+    struct dep_run_slot *runs; /* one-off processes of jern run now running (run.c) */
     size_t nruns;
     pthread_t sup;
     bool sup_started;
@@ -196,6 +198,13 @@ int dep_conns(struct jn_deployer *d, const char *app, char (*addrs)[JN_STORE_ADD
 
 /* True while name is a one-off process of jern run (the sweep leaves it). */
 bool dep_run_active(struct jn_deployer *d, const char *name);
+
+/* A one-off of jern run while it runs: its instance name and the write end
+ * of its stdin pipe (-1: none, or closed by the caller's end of input). */
+struct dep_run_slot {
+    char name[132];
+    int stdin_fd;
+};
 
 /* Supervisor thread body and adoption (supervise.c). */
 void *dep_supervise(void *arg);

@@ -199,6 +199,8 @@ int dep_instance_start(struct dep_rt *rt, const struct dep_spec *s, struct jn_st
         .log_size = rt->d->log_size,
         .log_files = rt->d->log_files,
         .listen_fds = s->listen_fds,
+        .has_stdin = s->has_stdin,
+        .stdin_fd = s->stdin_fd,
     };
     struct jn_instance out;
     int r = jn_driver_start(drv, &spec, &out);

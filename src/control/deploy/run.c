@@ -4,9 +4,12 @@
  * The process is an instance of the release's driver that no upstream knows
  * (named APP-vN-run-TAG, label jern.instance=run, listed in d->runs so the
  * supervisor's sweep leaves it alone); its output is followed to the caller
- * as it comes and its exit status ends the run. A caller that hangs up, or a
- * daemon that stops, stops the process; a daemon killed meanwhile leaves it
- * to the next start's adoption, which removes it as an orphan.
+ * as it comes and its exit status ends the run. An exec one-off reads its
+ * stdin from a pipe the caller feeds (jn_deployer_run_input); a container's
+ * stays closed (the Engine API's attach would need a hijacked connection).
+ * A caller that hangs up, or a daemon that stops, stops the process; a
+ * daemon killed meanwhile leaves it to the next start's adoption, which
+ * removes it as an orphan.
  */
 #include "core/common.h"
 
@@ -16,7 +19,10 @@
 #include "core/log.h"
 #include "store/release.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <time.h>
+#include <unistd.h>
 
 struct run {
     struct jn_deployer *d;
@@ -26,6 +32,7 @@ struct run {
     const struct jn_run_ops *ops;
     void *arg;
     volatile bool stop;
+    int stdin_r, stdin_w; /* the stdin pipe (exec), -1: none */
 };
 
 bool dep_run_active(struct jn_deployer *d, const char *name)
@@ -33,20 +40,26 @@ bool dep_run_active(struct jn_deployer *d, const char *name)
     pthread_mutex_lock(&d->mu);
     bool found = false;
     for (size_t i = 0; i < d->nruns && !found; i++)
-        found = strcmp(d->runs[i], name) == 0;
+        found = strcmp(d->runs[i].name, name) == 0;
     pthread_mutex_unlock(&d->mu);
     return found;
 }
 
-static void runs_set(struct jn_deployer *d, const char *name, bool on)
+/* Lists name as running (with the write end of its stdin, which the list
+ * owns from then on), or takes it off (closing that end if still open). */
+static void runs_set(struct jn_deployer *d, const char *name, bool on, int stdin_fd)
 {
     pthread_mutex_lock(&d->mu);
     if (on) {
         d->runs = jn_realloc(d->runs, (d->nruns + 1) * sizeof(*d->runs));
-        snprintf(d->runs[d->nruns++], sizeof(*d->runs), "%s", name);
+        struct dep_run_slot *s = &d->runs[d->nruns++];
+        snprintf(s->name, sizeof(s->name), "%s", name);
+        s->stdin_fd = stdin_fd;
     } else {
         for (size_t i = 0; i < d->nruns; i++) {
-            if (strcmp(d->runs[i], name) == 0) {
+            if (strcmp(d->runs[i].name, name) == 0) {
+                if (d->runs[i].stdin_fd >= 0)
+                    close(d->runs[i].stdin_fd);
                 memmove(&d->runs[i], &d->runs[i + 1], (d->nruns - i - 1) * sizeof(*d->runs));
                 d->nruns--;
                 break;
@@ -88,6 +101,20 @@ static void *follow_output(void *arg)
     return NULL;
 }
 
+/* The status a shell gives a command it cannot run (127 not found, 126 not
+ * executable), for an engine that refused to start the container for that
+ * reason, as `docker run` passes it on; 0 for any other failure. */
+static int not_runnable_status(const struct run *r, const char *msg)
+{
+    if (!r->spec.images)
+        return 0; /* a process is started by a shell, which says so itself */
+    if (strstr(msg, "not found") || strstr(msg, "no such file or directory"))
+        return 127;
+    if (strstr(msg, "permission denied"))
+        return 126;
+    return 0;
+}
+
 static void *run_main(void *arg)
 {
     struct run *r = arg;
@@ -95,13 +122,25 @@ static void *run_main(void *arg)
     struct dep_rt rt = {.d = d};
     char msg[1024];
     int code = -1;
-    runs_set(d, r->in.name, true);
+    runs_set(d, r->in.name, true, r->stdin_w);
+    r->stdin_w = -1; /* the list's now */
     int rc = dep_instance_start(&rt, &r->spec, &r->in, msg, sizeof(msg));
+    if (r->stdin_r >= 0)
+        close(r->stdin_r); /* the process has its own copy */
+    r->stdin_r = -1;
     if (rc < 0) {
-        runs_set(d, r->in.name, false);
-        r->ops->finish(r->arg, -1, msg);
+        runs_set(d, r->in.name, false, -1);
+        int status = not_runnable_status(r, msg);
+        if (status) { /* the command's fault, not jern's: said on its stderr */
+            char line[sizeof(msg) + 8];
+            int n = snprintf(line, sizeof(line), "jern: %s\n", msg);
+            r->ops->output(r->arg, 2, line, (size_t)n);
+        }
+        r->ops->finish(r->arg, status ? status : -1, status ? NULL : msg);
         goto out;
     }
+    if (r->ops->started)
+        r->ops->started(r->arg, r->in.name, r->spec.has_stdin);
     pthread_t fol;
     bool following = pthread_create(&fol, NULL, follow_output, r) == 0;
     struct jn_driver *drv = dep_rt_get(&rt, r->in.driver, msg, sizeof(msg));
@@ -125,7 +164,7 @@ static void *run_main(void *arg)
         pthread_join(fol, NULL); /* the follow ends with the process */
     if (jn_driver_remove(drv, r->in.external_id) < 0)
         jn_warn("jern run: cannot remove %s: %s", r->in.name, jn_driver_errmsg(drv));
-    runs_set(d, r->in.name, false);
+    runs_set(d, r->in.name, false, -1);
     if (why)
         snprintf(msg, sizeof(msg), "stopped: %s", why);
     r->ops->finish(r->arg, why ? -1 : code, why ? msg : NULL);
@@ -183,6 +222,16 @@ int jn_deployer_run(struct jn_deployer *d, const char *app, const char *const *a
     while (argv[n])
         n++;
     r->spec.one_off = true;
+    r->stdin_r = r->stdin_w = -1;
+    int pfd[2];
+    if (!r->spec.images && pipe2(pfd, O_CLOEXEC) == 0) {
+        /* the daemon's end never blocks: a full pipe takes fewer bytes */
+        fcntl(pfd[1], F_SETFL, O_NONBLOCK);
+        r->stdin_r = pfd[0];
+        r->stdin_w = pfd[1];
+        r->spec.has_stdin = true;
+        r->spec.stdin_fd = pfd[0];
+    }
     r->spec.argv = jn_calloc(n + 4, sizeof(char *));
     struct jn_buf line;
     jn_buf_init(&line, 64 * 1024);
@@ -218,6 +267,10 @@ int jn_deployer_run(struct jn_deployer *d, const char *app, const char *const *a
              (unsigned)(jn_now_ns() >> 12) & 0xffffu);
     rc = dep_thread_start(d, run_main, r);
     if (rc != 0) {
+        if (r->stdin_r >= 0) {
+            close(r->stdin_r);
+            close(r->stdin_w);
+        }
         dep_spec_free(&r->spec);
         jn_store_release_clear(&r->rel);
         free(r);
@@ -225,4 +278,39 @@ int jn_deployer_run(struct jn_deployer *d, const char *app, const char *const *a
         return -rc;
     }
     return 0;
+}
+
+ssize_t jn_deployer_run_input(struct jn_deployer *d, const char *app, const char *name,
+                              const void *data, size_t len, bool eof)
+{
+    /* The name says the app: APP-vN-run-TAG. */
+    size_t n = strlen(app);
+    if (strncmp(name, app, n) != 0 || strncmp(name + n, "-v", 2) != 0 || !strstr(name, "-run-"))
+        return JN_ENOTFOUND;
+    pthread_mutex_lock(&d->mu);
+    struct dep_run_slot *s = NULL;
+    for (size_t i = 0; i < d->nruns && !s; i++)
+        if (strcmp(d->runs[i].name, name) == 0)
+            s = &d->runs[i];
+    ssize_t rc = !s ? JN_ENOTFOUND : s->stdin_fd < 0 ? JN_EUNSUPPORTED : 0;
+    size_t got = 0;
+    while (rc == 0 && got < len) {
+        /* Under the lock: the write never blocks, and the run's end cannot
+         * close the descriptor meanwhile. */
+        ssize_t w = write(s->stdin_fd, (const char *)data + got, len - got);
+        if (w > 0)
+            got += (size_t)w;
+        else if (w < 0 && errno == EINTR)
+            continue;
+        else if (w < 0 && errno == EPIPE)
+            got = len; /* the process no longer reads: what it would read is dropped */
+        else
+            break; /* full (EAGAIN): the caller sends the rest later */
+    }
+    if (rc == 0 && eof && got == len) {
+        close(s->stdin_fd);
+        s->stdin_fd = -1;
+    }
+    pthread_mutex_unlock(&d->mu);
+    return rc < 0 ? rc : (ssize_t)got;
 }

@@ -5,10 +5,12 @@
 #include "rt_helpers.h"
 #include "runtime/driver.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static char state_dir[256];
 static char testapp[PATH_MAX];
@@ -400,6 +402,35 @@ static void test_bad_input_is_named(void **st)
     free(list);
 }
 
+/* stdin: the caller's pipe when given (its end of input reaches the app, even
+ * though the monitor outlives the caller's write end), else /dev/null. */
+static void test_stdin_from_a_pipe_or_empty(void **st)
+{
+    int p[2];
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+    struct jn_instance_spec s = spec_for("job-1", "cat; echo end-of-input", 0);
+    s.has_stdin = true;
+    s.stdin_fd = p[0];
+    struct jn_instance info;
+    assert_int_equal(jn_driver_start(drv, &s, &info), 0);
+    close(p[0]);
+    assert_int_equal(write(p[1], "typed line\n", 11), 11);
+    assert_true(wait_log("job-1", "typed line", 10000));
+    jn_driver_inspect(drv, "job-1", &info);
+    assert_true(info.running); /* cat still waits for more */
+    close(p[1]);
+    wait_stopped("job-1", &info, 10000);
+    assert_int_equal(info.exit_code, 0);
+    assert_true(wait_log("job-1", "end-of-input", 1000));
+    assert_int_equal(jn_driver_remove(drv, "job-1"), 0);
+
+    s = spec_for("job-2", "cat; echo nothing-to-read", 0);
+    assert_int_equal(jn_driver_start(drv, &s, &info), 0);
+    wait_stopped("job-2", &info, 10000);
+    assert_true(wait_log("job-2", "nothing-to-read", 1000));
+    assert_int_equal(jn_driver_remove(drv, "job-2"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -410,6 +441,7 @@ int main(void)
         cmocka_unit_test(test_adoption_by_new_driver),
         cmocka_unit_test(test_memory_limit_and_pause),
         cmocka_unit_test(test_bad_input_is_named),
+        cmocka_unit_test(test_stdin_from_a_pipe_or_empty),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
