@@ -86,6 +86,10 @@ struct jn_instance_spec {
      * the shell, so LISTEN_PID is its pid). Connections made before the app
      * accepts wait in the socket's queue. docker: refused. */
     bool listen_fds;
+    /* docker: the container shares the host's network (NetworkMode "host"):
+     * it listens on the host's own loopback, so app_port and host_port stay 0.
+     * A managed database uses it (src/db/image.c). exec: unused. */
+    bool host_network;
 };
 
 /* What a driver knows about one instance. */
