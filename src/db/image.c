@@ -171,8 +171,10 @@ pid_t jn_db_container_start(const struct jn_db_paths *p, const char *init_file,
     struct jn_instance in;
     r = jn_driver_start(drv, &spec, &in);
     if (r < 0) {
-        snprintf(err, errlen, "cannot start the container %s from %s: %s", name, p->image,
-                 jn_driver_errmsg(drv));
+        snprintf(err, errlen,
+                 "cannot start the container %s from %s (the image must hold mariadbd on its "
+                 "PATH): %s",
+                 name, p->image, jn_driver_errmsg(drv));
     } else if (!in.running || in.pid <= 0) {
         char tail[400];
         jn_db_tail(p->log, tail, sizeof(tail));

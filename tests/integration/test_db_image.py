@@ -34,8 +34,12 @@ def podman(*args, check=False):
 def containers(name):
     """Names of the containers (running or not) for database name of this module."""
     r = podman("ps", "-a", "--filter", f"label=jern.instance={name}", "--filter",
-               "label=jern.app=jern.db", "--format", "{{.Names}} {{.State}}")
-    return [l for l in r.stdout.splitlines() if l.strip()]
+               "label=jern.app=jern.db", "--format", "{{.Names}}")
+    out = []
+    for n in r.stdout.split():
+        st = podman("inspect", "--format", "{{.State.Status}}", n).stdout.strip()
+        out.append(f"{n} {st}")
+    return out
 
 
 @pytest.fixture(scope="module")
