@@ -162,7 +162,7 @@ pid_t jn_db_container_start(const struct jn_db_paths *p, const char *init_file,
         .host_network = true,
         /* Labels no app can have (app names hold no '.'). No jern.daemon
          * label: the deploy supervisor's sweeps never take it for theirs. */
-        .app = "jern.db",
+        .app = JN_DB_CONTAINER_APP,
         .release = "mariadb",
         .instance = strrchr(p->dir, '/') + 1,
         .log_size = 10 << 20,

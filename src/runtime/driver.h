@@ -28,6 +28,9 @@
 /* The id of the jern daemon that created the instance: adoption and sweeps
  * only ever act on their own daemon's instances (an engine may be shared). */
 #define JN_LABEL_DAEMON "jern.daemon"
+/* The jern.app label of a managed database's container (src/db/image.c): no
+ * app's name (app names hold no '.'); deploy leaves such containers alone. */
+#define JN_DB_CONTAINER_APP "jern.db"
 
 /* Credentials for a private registry. server is "host[:port]" as in the image name. */
 struct jn_registry_auth {
