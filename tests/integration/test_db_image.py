@@ -112,6 +112,8 @@ def test_create_runs_mariadbd_in_a_container_and_an_app_uses_it(env):
     assert insp["HostConfig"]["NetworkMode"] == "host"
     assert insp["HostConfig"]["Memory"] == 256 << 20
     assert insp["Config"]["Image"].endswith(IMAGE) or IMAGE in insp["ImageName"]
+    r = d.jern("export")  # the spec of what runs names the image
+    assert r.returncode == 0 and IMAGE in r.stdout, r.stdout + r.stderr
     # An app attached to it writes and reads rows through DATABASE_URL.
     assert d.jern("create", "shop").returncode == 0
     r = d.jern("db", "attach", "main", "shop")
