@@ -317,6 +317,13 @@ static void db_diff(struct jn_plan *p, const struct jn_spec_db *w, const struct 
                  w->dedicated ? "true" : "false", w->port ? w->port : l->port);
         jn_spec_list_add(&notes, note);
     }
+    if (l && strcmp(w->image ? w->image : "", l->image ? l->image : "") != 0) {
+        snprintf(note, sizeof(note),
+                 "image \"%.200s\" -> \"%.200s\": not changed in place (a new database and a "
+                 "restore of a backup do it)",
+                 l->image ? l->image : "", w->image ? w->image : "");
+        jn_spec_list_add(&notes, note);
+    }
     for (size_t i = 0; i < w->attach.n; i++)
         if (!l || !jn_spec_list_has(&l->attach, w->attach.v[i])) {
             line(c, "attach: + %s", w->attach.v[i]);

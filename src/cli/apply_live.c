@@ -294,6 +294,9 @@ static int databases(struct jn_client *c, const struct jn_spec *want, struct jn_
         d->memory_mb = (long long)jn_client_num(x, "memory_mb");
         d->dedicated = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "dedicated"));
         d->port = (int)jn_client_num(x, "port");
+        const char *img = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "image"));
+        if (img && *img)
+            d->image = jn_strdup(img);
         const cJSON *a;
         cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(x, "apps"))
         {

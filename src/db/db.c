@@ -271,8 +271,7 @@ static int first_start(struct db_rt *d, char *err, size_t errlen)
 /* Stops and removes what a failed create made. */
 static void create_undo(struct db_rt *d)
 {
-    if (d->pid > 0)
-        jn_db_server_stop(d->pid, &d->p, 10000);
+    jn_db_server_stop(d->pid, &d->p, 10000); /* and the container, if any */
     /* One that has not exec'd yet is no mariadbd to stop politely. */
     for (int i = 0; d->pid > 0 && jn_db_pid_alive(d->pid) && i < 250; i++) {
         kill(d->pid, SIGKILL);
@@ -393,7 +392,6 @@ static int create_finish(struct jn_dbs *m, struct db_rt *d, char *err, size_t er
     return 0;
 }
 
-/* The container engine's socket: $DOCKER_HOST (unix://PATH), else Docker's. */
 struct create_job {
     struct db_rt *d;
     char *image;
@@ -404,10 +402,14 @@ static int create_job_work(struct db_job *j)
     struct create_job *k = j->arg;
     if (k->image) {
         int r = db_image_check(k->image, j->err, sizeof(j->err));
+        if (r == 0 && (r = jn_db_image_save(&k->d->p, k->image)) < 0)
+            snprintf(j->err, sizeof(j->err), "cannot write %.900s/image: %s", k->d->p.dir,
+                     jn_strerror(r));
         if (r < 0) {
             db_rm_tree(k->d->p.dir);
             return r;
         }
+        snprintf(k->d->p.image, sizeof(k->d->p.image), "%s", k->image);
     }
     return create_work(k->d, j->err, sizeof(j->err));
 }
@@ -809,6 +811,18 @@ int jn_dbs_restore(struct jn_dbs *m, const char *name, const char *id, const cha
         }
         snprintf(j->db2, sizeof(j->db2), "%s", to);
         j->port = k->created->row.port;
+        /* The new server runs as the old one does: from its image, if any. */
+        if (d->p.image[0] && (r = jn_db_image_save(&k->created->p, d->p.image)) == 0)
+            snprintf(k->created->p.image, sizeof(k->created->p.image), "%s", d->p.image);
+        if (r < 0) {
+            snprintf(err, errlen, "cannot write %.900s/image: %s", k->created->p.dir,
+                     jn_strerror(r));
+            db_rm_tree(k->created->p.dir);
+            db_rt_free(k->created);
+            copy_job_free(k);
+            free(j);
+            return r;
+        }
     }
     j->work = restore_job_work;
     j->done = restore_job_done;

@@ -122,8 +122,8 @@ int db_conf_lines(const struct db_rt *d, struct jn_db_conf_line *lines, size_t m
 void db_set_state(struct jn_dbs *m, struct db_rt *d, enum db_state s);
 void db_drop_conn(struct db_rt *d); /* closes the admin connection */
 
-/* image.c: checks --image; JN_EBADINPUT (missing) or JN_EUNSUPPORTED (present,
- * but not implemented), with the reason in err. */
+/* image.c: checks --image: 0 when the engine has it; JN_EUPSTREAM (no engine
+ * answers) or JN_EBADINPUT (no such image), with the reason in err. */
 int db_image_check(const char *image, char *err, size_t errlen);
 
 /* supervise.c: one tick's work (control thread) */

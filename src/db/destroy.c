@@ -66,7 +66,8 @@ static int destroy_job_work(struct db_job *j)
         jn_warn("database %s: no final backup: %s", j->db,
                 k->running ? berr : "the server is not running");
     pid_t pid = jn_db_server_is(k->pid, &k->p) ? k->pid : jn_db_server_find(&k->p);
-    if (pid > 0 && jn_db_server_stop(pid, &k->p, 30000) < 0) {
+    /* Also with no server: a container of an image database goes. */
+    if (jn_db_server_stop(pid, &k->p, 30000) < 0) {
         snprintf(j->err, sizeof(j->err),
                  "mariadbd (pid %d) of database '%s' did not stop; the database is kept",
                  (int)pid, j->db);
@@ -200,8 +201,7 @@ void db_sweep_unfinished(struct jn_dbs *m)
         struct jn_db_paths p;
         jn_db_paths(m->state_dir, e->d_name, &p);
         pid_t pid = jn_db_server_find(&p);
-        if (pid > 0)
-            jn_db_server_stop(pid, &p, 30000);
+        jn_db_server_stop(pid, &p, 30000); /* and the container, if any */
         if (pid > 0 && jn_db_server_is(pid, &p)) {
             jn_error("database %s: an unfinished create left mariadbd pid %d, which does not "
                      "stop; %s is left as it is",

@@ -27,6 +27,7 @@ int jn_dbs_http_status(int r)
            : r == JN_ENOTFOUND    ? 404
            : r == JN_EEXIST       ? 409
            : r == JN_EUNSUPPORTED ? 501
+           : r == JN_EUPSTREAM    ? 503 /* the container engine */
                                   : 500;
 }
 

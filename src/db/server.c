@@ -51,6 +51,7 @@ void jn_db_paths(const char *state_dir, const char *name, struct jn_db_paths *p)
         snprintf(p->run, sizeof(p->run), "/tmp/jern-db-%016llx", (unsigned long long)h);
         path(p->sock, p->run, "mariadbd.sock");
     }
+    jn_db_image_load(p);
 }
 
 int jn_db_server_init(const struct jn_db_paths *p, char *err, size_t errlen)
@@ -87,6 +88,8 @@ pid_t jn_db_server_start(const struct jn_db_paths *p, const char *init_file, int
         snprintf(err, errlen, "mariadbd (pid %d) already runs on %s", (int)running, p->data);
         return -EEXIST;
     }
+    if (p->image[0])
+        return jn_db_container_start(p, init_file, memory_mb, err, errlen);
     char defaults[JN_DB_PATH_MAX + 32], init[JN_DB_PATH_MAX + 32];
     snprintf(defaults, sizeof(defaults), "--defaults-file=%s", p->cnf);
     char *argv[4] = {"mariadbd", defaults, NULL, NULL};
@@ -190,7 +193,7 @@ pid_t jn_db_server_find(const struct jn_db_paths *p)
     return found;
 }
 
-int jn_db_server_stop(pid_t pid, const struct jn_db_paths *p, int64_t timeout_ms)
+static int stop_pid(pid_t pid, const struct jn_db_paths *p, int64_t timeout_ms)
 {
     if (!jn_db_server_is(pid, p))
         return 0;
@@ -208,6 +211,19 @@ int jn_db_server_stop(pid_t pid, const struct jn_db_paths *p, int64_t timeout_ms
             return JN_ETIMEDOUT;
     }
     return 0;
+}
+
+int jn_db_server_stop(pid_t pid, const struct jn_db_paths *p, int64_t timeout_ms)
+{
+    /* A container's mariadbd too: the engine's stop would give it a fixed
+     * grace time; this one waits for InnoDB's shutdown the same way. */
+    int r = stop_pid(pid, p, timeout_ms);
+    if (r == 0 && p->image[0]) {
+        char err[512];
+        if (jn_db_container_remove(p, err, sizeof(err)) < 0)
+            jn_warn("database %s: %s", strrchr(p->dir, '/') + 1, err);
+    }
+    return r;
 }
 
 bool jn_db_port_busy(int port)

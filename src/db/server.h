@@ -22,10 +22,13 @@ struct jn_db_paths {
     char client[JN_DB_PATH_MAX];  /* client.cnf: the admin account, 0600 */
     char secrets[JN_DB_PATH_MAX]; /* secrets/: passwords, 0700 */
     char backups[JN_DB_PATH_MAX]; /* backups/ */
+    /* The image whose mariadbd runs in a container (DIR/image; image.c), or
+     * "": Debian's mariadbd as a process. */
+    char image[256];
 };
 
-/* Fills p for database name under state_dir (made absolute). Pure but for
- * realpath of state_dir. */
+/* Fills p for database name under state_dir (made absolute), and its image
+ * from DIR/image when that exists. */
 void jn_db_paths(const char *state_dir, const char *name, struct jn_db_paths *p);
 
 /* Creates the datadir with mariadb-install-db. Returns 0, or a negative code
@@ -34,8 +37,9 @@ int jn_db_server_init(const struct jn_db_paths *p, char *err, size_t errlen);
 
 /* Starts mariadbd on p->cnf, running init_file (SQL; NULL: none) before it
  * accepts connections, in a memory cgroup limited to memory_mb (cgroup.h;
- * where none can be made it runs unlimited, with a warning in the log).
- * Returns the pid, or a negative code with err. */
+ * where none can be made it runs unlimited, with a warning in the log); with
+ * p->image, in a container limited to memory_mb by the engine.
+ * Returns the pid (in this machine's pid namespace), or a negative code with err. */
 pid_t jn_db_server_start(const struct jn_db_paths *p, const char *init_file, int64_t memory_mb,
                          char *err, size_t errlen);
 
@@ -50,8 +54,19 @@ bool jn_db_server_is(pid_t pid, const struct jn_db_paths *p);
 pid_t jn_db_server_find(const struct jn_db_paths *p);
 
 /* SIGTERM (a clean InnoDB shutdown), SIGKILL after timeout_ms. Returns 0 once
- * pid is gone. */
+ * pid is gone (and, with p->image, its container removed). */
 int jn_db_server_stop(pid_t pid, const struct jn_db_paths *p, int64_t timeout_ms);
+
+/* image.c: the container driver (Docker Engine API at $DOCKER_HOST). */
+/* STATE/db/NAME/image: written by a create with --image, read by jn_db_paths. */
+int jn_db_image_save(const struct jn_db_paths *p, const char *image);
+void jn_db_image_load(struct jn_db_paths *p);
+/* The container's name: jern-db-NAME-<hash of the directory>. */
+void jn_db_container_name(const struct jn_db_paths *p, char *out, size_t n);
+pid_t jn_db_container_start(const struct jn_db_paths *p, const char *init_file,
+                            int64_t memory_mb, char *err, size_t errlen);
+/* Removes p's container, running or not; 0 also when there is none. */
+int jn_db_container_remove(const struct jn_db_paths *p, char *err, size_t errlen);
 
 /* True when something accepts TCP connections on 127.0.0.1:port. */
 bool jn_db_port_busy(int port);

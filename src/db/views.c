@@ -54,13 +54,25 @@ cJSON *db_json(struct jn_dbs *m, struct db_rt *d)
     cJSON_AddStringToObject(o, "state", d->destroying ? "destroying" : db_state_name(d->state));
     cJSON_AddStringToObject(o, "engine", "mariadb");
     cJSON_AddStringToObject(o, "version", d->version);
-    cJSON_AddStringToObject(o, "runs_as", "process");
+    cJSON_AddStringToObject(o, "runs_as", d->p.image[0] ? "container" : "process");
+    if (d->p.image[0]) {
+        char cname[128];
+        jn_db_container_name(&d->p, cname, sizeof(cname));
+        cJSON_AddStringToObject(o, "image", d->p.image);
+        cJSON_AddStringToObject(o, "container", cname);
+    } else {
+        cJSON_AddNullToObject(o, "image");
+    }
     cJSON_AddNumberToObject(o, "pid", d->pid > 0 ? d->pid : 0);
     cJSON_AddStringToObject(o, "host", "127.0.0.1");
     cJSON_AddNumberToObject(o, "port", d->row.port);
     cJSON_AddNumberToObject(o, "memory_mb", (double)d->row.memory_mb);
     /* 0: the server runs in no memory cgroup of jern's (not enforced). */
-    cJSON_AddNumberToObject(o, "memory_limit_bytes", (double)jn_db_cgroup_limit(d->p.dir, d->pid));
+    /* A container's limit is the engine's (it refuses to start one it
+     * cannot limit). */
+    cJSON_AddNumberToObject(o, "memory_limit_bytes",
+                            d->p.image[0] ? (double)(d->row.memory_mb << 20)
+                                          : (double)jn_db_cgroup_limit(d->p.dir, d->pid));
     cJSON_AddBoolToObject(o, "dedicated", d->row.dedicated);
     cJSON_AddNumberToObject(o, "size_bytes", (double)dir_size(d));
     cJSON_AddNumberToObject(o, "restarts", d->restarts);

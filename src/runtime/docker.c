@@ -541,6 +541,8 @@ static char *create_body(const struct jn_instance_spec *s)
             cJSON_AddItemToObject(cJSON_AddObjectToObject(hc, "PortBindings"), key, arr);
         }
     }
+    if (s->host_network)
+        cJSON_AddStringToObject(hc, "NetworkMode", "host");
     if (s->n_volumes > 0) {
         cJSON *binds = cJSON_AddArrayToObject(hc, "Binds");
         for (size_t i = 0; i < s->n_volumes; i++) {
@@ -580,6 +582,11 @@ static int dk_start(struct jn_driver *d, const struct jn_instance_spec *spec,
         return jn_driver_fail(d, JN_EBADINPUT,
                               "docker: instance %s needs a valid image (got \"%s\")", spec->name,
                               spec->image ? spec->image : "");
+    if (spec->host_network && (spec->app_port > 0 || spec->host_port > 0))
+        return jn_driver_fail(d, JN_EBADINPUT,
+                              "docker: instance %s shares the host's network and publishes no "
+                              "ports",
+                              spec->name);
     if (spec->host_port > 0 && spec->app_port == 0)
         return jn_driver_fail(d, JN_EBADINPUT,
                               "docker: instance %s publishes port %d but names no app port",

@@ -28,6 +28,9 @@
 /* The id of the jern daemon that created the instance: adoption and sweeps
  * only ever act on their own daemon's instances (an engine may be shared). */
 #define JN_LABEL_DAEMON "jern.daemon"
+/* The jern.app label of a managed database's container (src/db/image.c): no
+ * app's name (app names hold no '.'); deploy leaves such containers alone. */
+#define JN_DB_CONTAINER_APP "jern.db"
 
 /* Credentials for a private registry. server is "host[:port]" as in the image name. */
 struct jn_registry_auth {
@@ -91,6 +94,10 @@ struct jn_instance_spec {
      * than /dev/null. docker: ignored (the container's stdin stays closed). */
     bool has_stdin;
     int stdin_fd;
+    /* docker: the container shares the host's network (NetworkMode "host"):
+     * it listens on the host's own loopback, so app_port and host_port stay 0.
+     * A managed database uses it (src/db/image.c). exec: unused. */
+    bool host_network;
 };
 
 /* What a driver knows about one instance. */

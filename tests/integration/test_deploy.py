@@ -757,7 +757,8 @@ def test_container_app_reaches_its_database_through_the_socket(engine, procs, tm
     """An app deployed as a container gets its attached database through the
     server's socket directory, mounted at /run/jern-db (its 127.0.0.1 is its
     own): the app in the container reads MariaDB's greeting there. And
-    `jern db create --image` refuses an image this machine does not have."""
+    `jern db create --image` refuses an image this machine does not have, and
+    one without mariadbd, leaving nothing."""
     app = f"db{uuid.uuid4().hex[:8]}"
     image = f"localhost/jern-testapp:{engine['tags']['v1']}"
     d = DeployDaemon(procs, tmp_path, docker_sock=engine["sock"]).start()
@@ -767,8 +768,12 @@ def test_container_app_reaches_its_database_through_the_socket(engine, procs, tm
         assert r.returncode != 0 and "is not available" in r.stderr, r.stderr
         assert "podman load" in r.stderr and "leave out --image" in r.stderr, r.stderr
         r = d.jern("db", "create", "cdb", "--memory", "256M", "--image", image)
-        assert r.returncode != 0 and "not implemented yet" in r.stderr, r.stderr
+        assert r.returncode != 0 and "must hold mariadbd" in r.stderr, r.stderr
         assert not (d.state / "db" / "cdb").exists()
+        left = subprocess.run(["podman", "ps", "-aq", "--filter", "label=jern.instance=cdb",
+                               "--filter", "label=jern.app=jern.db"],
+                              capture_output=True, text=True, timeout=60)
+        assert left.stdout.strip() == "", left.stdout
         r = d.jern("db", "create", "cdb", "--memory", "256M", "--port", str(free_port()))
         assert r.returncode == 0, r.stderr
         assert d.jern("create", app).returncode == 0

@@ -476,6 +476,8 @@ static void adopt_driver(struct jn_deployer *d, const struct jn_driver_kind *kin
         /* Ours: created by this daemon, or, without the label, named by one
          * of its rows (started before instances carried it). */
         bool mine = v[i].daemon[0] ? strcmp(v[i].daemon, d->daemon_id) == 0 : row != NULL;
+        if (!mine && strcmp(v[i].app, JN_DB_CONTAINER_APP) == 0)
+            continue; /* a managed database's server (src/db): not an app's */
         if (!mine) {
             jn_notice("adoption: instance %s (app '%s') was created by %s%s; left alone", v[i].name,
                       v[i].app, v[i].daemon[0] ? "another jern daemon: " : "",
