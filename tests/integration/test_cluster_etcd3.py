@@ -3,15 +3,22 @@ members on free loopback ports, three `jern serve` nodes on 127.0.0.12-14
 (apart from test_cluster.py's addresses, so both files may run at once),
 each given every member in --cluster with the etcd leader first. Killing the
 etcd leader (kill -9) must leave the jern cluster whole: traffic answered,
-leases kept, control changes accepted and the scheduler placing them."""
+leases kept, control changes accepted and the scheduler placing them. Then,
+on the same cluster, jern where's databases and backups, and what happens
+when a node's labels change under an app's data."""
 import json
+import os
+import re
 import shutil
+import signal
+import subprocess
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
-from conftest import TESTAPP
+from conftest import TESTAPP, free_port
 from test_cluster import Cluster, Load, wait_for
 
 pytestmark = pytest.mark.skipif(not shutil.which("etcd"), reason="etcd-server not installed")
@@ -112,3 +119,81 @@ def test_killing_the_etcd_leader_leaves_the_cluster_working(cluster3):
     assert nodes["etcd"] is True
     assert sorted(n["name"] for n in nodes["nodes"]) == ["e1", "e2", "e3"]
     assert nodes["scheduler"] in ("e1", "e2", "e3")
+
+
+def metrics(c, node):
+    r = subprocess.run(["curl", "-s", "--unix-socket", str(c.nodes[node]["state"] / "admin.sock"),
+                        "http://jern/metrics"], capture_output=True, text=True, timeout=10)
+    return r.stdout
+
+
+def violations(c, node, app):
+    m = re.search(r'^jern_placement_violations\{app="%s"\} (\d+)$' % app, metrics(c, node), re.M)
+    return int(m.group(1)) if m else None
+
+
+def where_items(c, node, app):
+    r = c.jern(node, "where", app, "--json")
+    assert r.returncode in (0, 3), r.stderr
+    return r.returncode, json.loads(r.stdout)["apps"][0]["items"]
+
+
+def kill_mariadbd(state):
+    for d in Path("/proc").iterdir():
+        try:
+            argv = (d / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv[0].endswith(b"mariadbd") and any(
+                a.startswith(b"--defaults-file=" + str(state).encode()) for a in argv):
+            os.kill(int(d.name), signal.SIGKILL)
+
+
+@pytest.mark.skipif(not shutil.which("mariadbd"), reason="mariadb-server is not installed")
+def test_where_lists_databases_and_backups_and_flags_a_label_change(cluster3):
+    c = cluster3
+    state = c.nodes["e1"]["state"]
+    try:
+        r = c.jern("e1", "db", "create", "webdb", "--memory", "256M", "--port",
+                   str(free_port()), timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+        r = c.jern("e1", "db", "attach", "webdb", "web", timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+        r = c.jern("e1", "db", "backup", "webdb", timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+
+        def db_rows():
+            rc, items = where_items(c, "e3", "web")
+            rows = {(i["kind"], i["node"], i["inside"]) for i in items}
+            return {("database", "e1", True), ("backups", "e1", True)} <= rows
+        wait_for(db_rows, 15, "webdb and its backup in jern where web: " +
+                 c.jern("e3", "where", "web").stdout)
+        out = c.jern("e2", "where", "web").stdout
+        assert "webdb (STATE/db/webdb)" in out and "1 of webdb" in out, out
+        # what is outside so far: only the access log of e3's gateway (SE),
+        # which answered web's requests above
+        rc, items = where_items(c, "e3", "web")
+        outside = [(i["kind"], i["node"]) for i in items if not i["inside"]]
+        assert outside == [("access-log", "e3")], items
+        assert rc == 3 and violations(c, "e3", "web") == 1
+
+        # e1's labels change (restarted as an SE node): its database and logs
+        # sit where web must not be; its instances move to e2
+        c.nodes["e1"]["proc"].stop()
+        c.table["e1"] = ("127.0.0.12", "SE")
+        c.start_node("e1", etcd_url=c.etcd_url)
+        wait_for(lambda: (violations(c, "e3", "web") or 0) > 1, 20,
+                 "a placement violation for web in /metrics")
+        wait_for(lambda: placed(c, "e3", "web") == ["e2", "e2", "e2"], 40,
+                 "web's instances moved off e1")
+        rc, items = where_items(c, "e3", "web")
+        outside = {(i["kind"], i["node"]) for i in items if not i["inside"]}
+        assert rc == 3 and {("database", "e1"), ("backups", "e1")} <= outside, items
+        assert all(i["inside"] for i in items if i["kind"] == "instance")
+        assert violations(c, "e3", "web") == len(outside)
+        out = c.jern("e3", "where", "web").stdout
+        assert "SOMETHING OUTSIDE the required labels" in out, out
+        wait_for(lambda: c.get("e1", "web")[0] == 200, 10, "web through e1's gateway")
+    finally:
+        c.jern("e1", "db", "destroy", "webdb", "--force", timeout=60)
+        kill_mariadbd(state)

@@ -12,10 +12,13 @@
 #include "control/control.h"
 #include "control/deploy/deploy.h"
 #include "core/log.h"
+#include "db/db.h"
 #include "store/release.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <ctype.h>
+#include <dirent.h>
 
 #define RETRY_MS 10000 /* a local deploy of one version is tried again after this */
 
@@ -227,4 +230,48 @@ cJSON *jn_cluster_agent_report(struct jn_cluster *c)
         cJSON_AddNumberToObject(x, "healthy", cJSON_GetArraySize(cJSON_GetObjectItem(x, "addrs")));
     free(v);
     return rep;
+}
+
+cJSON *jn_cluster_agent_data(struct jn_cluster *c)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *dbs = cJSON_AddObjectToObject(o, "databases");
+    cJSON *list = c->dbs ? jn_dbs_list_json(c->dbs) : NULL;
+    const cJSON *d;
+    cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(list, "databases"))
+    {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(d, "name");
+        if (!cJSON_IsString(name))
+            continue;
+        cJSON *rec = cJSON_AddObjectToObject(dbs, name->valuestring);
+        cJSON_AddItemToObject(rec, "apps",
+                              cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(d, "apps"), true));
+        cJSON_AddNumberToObject(rec, "backups", num(d, "backups"));
+    }
+    cJSON_Delete(list);
+    /* an app's output outlives its instances here until its logs are
+     * removed; its access log is written by whichever gateway answers it */
+    cJSON *logs = cJSON_AddArrayToObject(o, "logs");
+    cJSON *alogs = cJSON_AddArrayToObject(o, "access_logs");
+    struct jn_store_app *apps;
+    int n = jn_store_app_list(jn_control_store(c->ctl), &apps);
+    for (int i = 0; i < n; i++) {
+        char dir[1024];
+        snprintf(dir, sizeof(dir), "%s/logs/%s", c->state_dir, apps[i].name);
+        DIR *dh = opendir(dir);
+        bool out = false, access = false;
+        for (struct dirent *de; dh && (de = readdir(dh));) {
+            out = out || (de->d_name[0] == 'v' && isdigit((unsigned char)de->d_name[1]));
+            access = access || strncmp(de->d_name, "access.log", 10) == 0;
+        }
+        if (dh)
+            closedir(dh);
+        if (out)
+            cJSON_AddItemToArray(logs, cJSON_CreateString(apps[i].name));
+        if (access)
+            cJSON_AddItemToArray(alogs, cJSON_CreateString(apps[i].name));
+    }
+    if (n > 0)
+        free(apps);
+    return o;
 }

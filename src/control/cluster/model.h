@@ -27,6 +27,7 @@ struct cJSON;
 #define JN_CLUSTER_INSTANCES "/jern/instances/"
 #define JN_CLUSTER_LEADER "/jern/leader"
 #define JN_CLUSTER_DRAIN "/jern/drain/"
+#define JN_CLUSTER_DATA "/jern/data/" /* NODE: its databases, backups, logs (lease) */
 /* An instance whose app does not say its memory counts as this much. */
 #define JN_CLUSTER_DEFAULT_MEMORY (256LL * 1024 * 1024)
 
