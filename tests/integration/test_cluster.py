@@ -67,8 +67,10 @@ class Cluster:
         conf.write_text(f"jern {{ listen {addr}:{port}; state_dir {d}/state; }}\n")
         args = [JERN, "serve", "-c", conf]
         if clustered:
-            args += ["--cluster", etcd_url or self.etcd_url, "--node", name, "--advertise", addr,
-                     "--label", f"jurisdiction={label}"]
+            args += ["--cluster", etcd_url or self.etcd_url, "--node", name, "--advertise", addr]
+            # "NO" is jurisdiction=NO; "K=V,K=V" lists the labels
+            for kv in label.split(",") if "=" in label else [f"jurisdiction={label}"]:
+                args += ["--label", kv]
         p = Proc(args, d / f"serve-{len(self.procs)}.log")
         self.procs.append(p)
         self.nodes[name] = {"proc": p, "addr": addr, "port": port, "state": d / "state"}

@@ -23,7 +23,8 @@ from test_cluster import Cluster, Load, wait_for
 
 pytestmark = pytest.mark.skipif(not shutil.which("etcd"), reason="etcd-server not installed")
 
-NODES = [("e1", "127.0.0.12", "NO"), ("e2", "127.0.0.13", "NO"), ("e3", "127.0.0.14", "SE")]
+NODES = [("e1", "127.0.0.12", "jurisdiction=NO,site=b"), ("e2", "127.0.0.13", "jurisdiction=NO,site=b"),
+         ("e3", "127.0.0.14", "jurisdiction=SE,site=a")]
 
 
 def member_status(url):
@@ -180,7 +181,7 @@ def test_where_lists_databases_and_backups_and_flags_a_label_change(cluster3):
         # e1's labels change (restarted as an SE node): its database and logs
         # sit where web must not be; its instances move to e2
         c.nodes["e1"]["proc"].stop()
-        c.table["e1"] = ("127.0.0.12", "SE")
+        c.table["e1"] = ("127.0.0.12", "jurisdiction=SE,site=a")
         c.start_node("e1", etcd_url=c.etcd_url)
         wait_for(lambda: (violations(c, "e3", "web") or 0) > 1, 20,
                  "a placement violation for web in /metrics")
@@ -197,3 +198,26 @@ def test_where_lists_databases_and_backups_and_flags_a_label_change(cluster3):
     finally:
         c.jern("e1", "db", "destroy", "webdb", "--force", timeout=60)
         kill_mariadbd(state)
+
+
+def test_a_gateway_without_instances_prefers_its_own_site(cluster3):
+    """e3 (site a) runs no instance of near; e1 (site a since its restart)
+    and e2 (site b) run one each: e3's gateway sends near's requests to e1's,
+    e2's is its backup."""
+    c = cluster3
+    assert c.jern("e3", "node", "drain", "e3").returncode == 0
+    try:
+        r = c.jern("e3", "deploy", "near", "--cmd", TESTAPP, "--instances", "2")
+        assert r.returncode == 0, r.stdout + r.stderr
+        wait_for(lambda: placed(c, "e3", "near") == ["e1", "e2"], 30, "near on e1 and e2")
+        _, items = where_items(c, "e3", "near")
+        port = {i["node"]: i["where"].rsplit(":", 1)[1] for i in items if i["kind"] == "instance"}
+        wait_for(lambda: c.get("e3", "near", "/env/PORT")[1].decode() == port["e1"], 10,
+                 "near through e3")
+        answers = [c.get("e3", "near", "/env/PORT")[1].decode() for _ in range(40)]
+        assert answers == [port["e1"]] * 40, (port, answers)
+        # e2 runs one: its own instance first
+        seen = {c.get("e2", "near", "/env/PORT")[1].decode() for _ in range(40)}
+        assert seen == {port["e2"]}, seen
+    finally:
+        c.jern("e3", "node", "undrain", "e3")

@@ -119,27 +119,39 @@ static void scale_here(struct jn_cluster *c, const char *app, int64_t rel_id, in
 }
 
 /* The healthy instances of app on the other live nodes, as the gateway's
- * remote servers of app. */
+ * remote servers of app: those on nodes of this node's site first. */
 static void publish_remote(struct jn_cluster *c, const char *app)
 {
     const cJSON *nodes = cJSON_GetObjectItemCaseSensitive(c->view, "nodes");
     const cJSON *per = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(c->view, "instances"), app);
+    const cJSON *site = cJSON_GetObjectItemCaseSensitive(c->labels, "site");
     const char *addrs[64];
-    size_t n = 0;
+    size_t n = 0, nnear = 0;
     const cJSON *x, *a;
-    cJSON_ArrayForEach(x, per)
-    {
-        if (strcmp(x->string, c->node) == 0 || !cJSON_GetObjectItemCaseSensitive(nodes, x->string))
-            continue;
-        cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(x, "addrs"))
+    for (int near = 1; near >= 0; near--) {
+        cJSON_ArrayForEach(x, per)
         {
-            if (cJSON_IsString(a) && n < JN_ARRAY_LEN(addrs))
-                addrs[n++] = a->valuestring;
+            const cJSON *node = cJSON_GetObjectItemCaseSensitive(nodes, x->string);
+            if (strcmp(x->string, c->node) == 0 || !node)
+                continue;
+            const cJSON *theirs = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(node, "labels"), "site");
+            bool same = cJSON_IsString(site) && cJSON_IsString(theirs) &&
+                        strcmp(site->valuestring, theirs->valuestring) == 0;
+            if (same != (near == 1))
+                continue;
+            cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(x, "addrs"))
+            {
+                if (cJSON_IsString(a) && n < JN_ARRAY_LEN(addrs))
+                    addrs[n++] = a->valuestring;
+            }
         }
+        if (near)
+            nnear = n;
     }
     char err[256];
-    if (jn_control_set_remote(c->ctl, app, addrs, n, err, sizeof(err)) < 0)
+    if (jn_control_set_remote(c->ctl, app, addrs, n, nnear, err, sizeof(err)) < 0)
         jn_error("cluster: app '%s': %s", app, err);
 }
 
