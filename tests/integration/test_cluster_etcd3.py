@@ -195,6 +195,11 @@ def test_where_lists_databases_and_backups_and_flags_a_label_change(cluster3):
         out = c.jern("e3", "where", "web").stdout
         assert "SOMETHING OUTSIDE the required labels" in out, out
         wait_for(lambda: c.get("e1", "web")[0] == 200, 10, "web through e1's gateway")
+        # and no new data of a NO app goes to the SE node
+        assert c.jern("e1", "apps", "set", "api", "--require", "jurisdiction=NO").returncode == 0
+        r = c.jern("e1", "db", "attach", "webdb", "api")
+        assert r.returncode == 1 and "refused: app 'api' requires the labels" in r.stderr, \
+            r.stdout + r.stderr
     finally:
         c.jern("e1", "db", "destroy", "webdb", "--force", timeout=60)
         kill_mariadbd(state)

@@ -76,6 +76,12 @@ const struct cJSON *jn_cluster_view(const struct jn_cluster *c);
  * The caller frees. Control thread. */
 struct cJSON *jn_cluster_where(const struct jn_cluster *c, const char *app);
 
+/* Whether this node may hold data of app (jern db attach): 0 when its
+ * labels hold every label the app requires (or the cluster has no such
+ * app), JN_EBADINPUT with a message for the user in err when not.
+ * Control thread. */
+int jn_cluster_may_hold(const struct jn_cluster *c, const char *app, char *err, size_t errlen);
+
 /* Control changes, written to etcd from the control thread (blocking, with
  * a short deadline). Each returns 0, or a negative code with a message for
  * the user in err: JN_ECLOSED / JN_ETIMEDOUT etcd unreachable (the change

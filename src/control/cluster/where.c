@@ -114,3 +114,21 @@ cJSON *jn_cluster_where(const struct jn_cluster *c, const char *app)
     cJSON_AddBoolToObject(o, "inside", w.all);
     return o;
 }
+
+int jn_cluster_may_hold(const struct jn_cluster *c, const char *app, char *err, size_t errlen)
+{
+    const cJSON *view = jn_cluster_view(c);
+    const cJSON *require = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(view, "apps"), app),
+        "require");
+    if (jn_cluster_labels_match(c->labels, require))
+        return 0;
+    char *want = cJSON_PrintUnformatted(require), *have = cJSON_PrintUnformatted(c->labels);
+    snprintf(err, errlen,
+             "refused: app '%s' requires the labels %s and this node (%s) has %s, so its data "
+             "would live where it must not; attach a database on a node that has them",
+             app, want ? want : "?", c->node, have ? have : "?");
+    free(want);
+    free(have);
+    return JN_EBADINPUT;
+}
