@@ -177,6 +177,10 @@ def test_where_lists_databases_and_backups_and_flags_a_label_change(cluster3):
         outside = [(i["kind"], i["node"]) for i in items if not i["inside"]]
         assert outside == [("access-log", "e3")], items
         assert rc == 3 and violations(c, "e3", "web") == 1
+        # a requirement that webdb's node lacks is refused while it is attached
+        r = c.jern("e3", "apps", "set", "web", "--require", "jurisdiction=SE")
+        assert r.returncode == 1 and "attached to database 'webdb' on node e1" in r.stderr, \
+            r.stdout + r.stderr
 
         # e1's labels change (restarted as an SE node): its database and logs
         # sit where web must not be; its instances move to e2
