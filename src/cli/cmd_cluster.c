@@ -117,14 +117,14 @@ int jn_cmd_where(int argc, char **argv)
             const char *perr = jn_client_str(a, "placement_error");
             if (*perr)
                 printf("  placement: %s\n", perr);
-            printf("  %-9s %-14s %-34s %-7s %s\n", "KIND", "NODE", "WHERE", "INSIDE", "LABELS");
+            printf("  %-10s %-14s %-34s %-7s %s\n", "KIND", "NODE", "WHERE", "INSIDE", "LABELS");
             const cJSON *it;
             cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(a, "items"))
             {
                 char labels[512];
                 labels_text(cJSON_GetObjectItemCaseSensitive(it, "labels"), labels,
                             sizeof(labels));
-                printf("  %-9s %-14s %-34s %-7s %s\n", jn_client_str(it, "kind"),
+                printf("  %-10s %-14s %-34s %-7s %s\n", jn_client_str(it, "kind"),
                        jn_client_str(it, "node"), jn_client_str(it, "where"),
                        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "inside")) ? "yes" : "NO",
                        labels);

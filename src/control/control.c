@@ -169,7 +169,7 @@ static int publish(struct jn_control *ctl, const char *name, char *err, size_t e
 }
 
 int jn_control_set_remote(struct jn_control *ctl, const char *app, const char *const *addrs,
-                          size_t n, char *err, size_t errlen)
+                          size_t n, size_t nnear, char *err, size_t errlen)
 {
     struct jn_ctl_remote *r = NULL;
     for (size_t i = 0; i < ctl->nremote && !r; i++)
@@ -177,7 +177,7 @@ int jn_control_set_remote(struct jn_control *ctl, const char *app, const char *c
             r = &ctl->remote[i];
     if (!r && n == 0)
         return 0;
-    if (r && r->n == n) {
+    if (r && r->n == n && r->nnear == nnear) {
         size_t same = 0;
         for (size_t i = 0; i < n; i++)
             same += strcmp(r->addrs[i], addrs[i]) == 0;
@@ -198,6 +198,7 @@ int jn_control_set_remote(struct jn_control *ctl, const char *app, const char *c
     for (size_t k = 0; k < n; k++)
         r->addrs[k] = jn_strdup(addrs[k]);
     r->n = n;
+    r->nnear = nnear < n ? nnear : n;
     if (jn_store_app_get(ctl->st, app, NULL) < 0)
         return 0; /* published when the app is made */
     return publish(ctl, app, err, errlen);

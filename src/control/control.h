@@ -79,11 +79,13 @@ int jn_control_server_set(struct jn_control *ctl, const char *upstream, const ch
 
 /* Sets the addresses of app's instances on other nodes of the cluster
  * (docs/CLUSTER.md), published with the app's own instances: as backups
- * while this node has instances of its own. addrs[0..n) are copied; n 0
+ * while this node has instances of its own. The first nnear of addrs are
+ * nearby (the node's site): while there are some and the node has no
+ * instance of its own, the others are backups. addrs[0..n) are copied; n 0
  * clears. Republishes the app only when the list changed. Returns 0 or a
  * negative code (err says why). */
 int jn_control_set_remote(struct jn_control *ctl, const char *app, const char *const *addrs,
-                          size_t n, char *err, size_t errlen);
+                          size_t n, size_t nnear, char *err, size_t errlen);
 
 /* A read-only view of an upstream and its servers with live counters. */
 struct jn_ctl_server {

@@ -34,6 +34,7 @@ struct jn_ctl_remote {
     char *app;
     char **addrs;
     size_t n;
+    size_t nnear; /* addrs[0..nnear): on the node's site */
 };
 
 struct jn_control {

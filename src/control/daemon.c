@@ -172,6 +172,7 @@ static int cluster_start(struct daemon *d, char *err, size_t errlen)
         .node = d->dc.node ? d->dc.node : hostname,
         .advertise = adv,
         .gateway = gateway,
+        .state_dir = d->dc.state_dir,
         .labels = (const char *const *)d->dc.labels,
         .nlabels = d->dc.nlabels,
         .memory = d->dc.node_memory,
@@ -265,6 +266,8 @@ int jn_daemon_run(const char *config_path, const struct jn_daemon_flags *flags)
     /* Managed databases: adopt the running servers, start the others. */
     d.dbs = jn_dbs_new(d.loop, st, d.dc.state_dir);
     jn_dbs_start(d.dbs);
+    if (d.cluster)
+        jn_cluster_set_dbs(d.cluster, d.dbs);
 
     struct jn_certs_opts co = {
         .gw = d.gw,

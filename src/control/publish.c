@@ -58,7 +58,8 @@ int jn_ctl_publish_upstream(struct jn_control *ctl, const char *name,
     }
     /* A cluster's instances on other nodes (jn_control_set_remote): backups
      * while this node has instances of its own, so local ones are preferred
-     * and the remote ones take over when they fail. */
+     * and the remote ones take over when they fail; without local ones,
+     * those on the node's site first, the others their backups. */
     const struct jn_ctl_remote *rem = cu ? NULL : remote_find(ctl, name);
     size_t nrem = rem ? rem->n : 0;
     struct jn_conf_upstream_server *sv = jn_calloc(n + nrem ? n + nrem : 1, sizeof(*sv));
@@ -67,7 +68,7 @@ int jn_ctl_publish_upstream(struct jn_control *ctl, const char *name,
         sv[n + i].weight = 1;
         sv[n + i].max_fails = 1;
         sv[n + i].fail_timeout_ms = 10000;
-        sv[n + i].backup = n > 0;
+        sv[n + i].backup = n > 0 || (rem->nnear > 0 && i >= rem->nnear);
     }
     for (size_t i = 0; i < n; i++) {
         if (want[i].cs) {

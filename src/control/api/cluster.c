@@ -238,57 +238,6 @@ static void delete_node_labels(struct jn_api_call *c)
     node_labels(c, false);
 }
 
-/* Where app's instances and their logs are, each with its node's labels and
- * whether they hold the app's required labels. */
-static cJSON *where_app(struct jn_api_call *c, const char *app, const cJSON *rec)
-{
-    const cJSON *nodes = view_item(c, "nodes");
-    const cJSON *require = cJSON_GetObjectItemCaseSensitive(rec, "require");
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "app", app);
-    cJSON_AddItemToObject(o, "require",
-                          require ? cJSON_Duplicate(require, true) : cJSON_CreateObject());
-    cJSON *items = cJSON_AddArrayToObject(o, "items");
-    bool all = true;
-    const cJSON *per = cJSON_GetObjectItemCaseSensitive(view_item(c, "instances"), app), *x, *a;
-    cJSON_ArrayForEach(x, per)
-    {
-        const cJSON *labels =
-            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(nodes, x->string),
-                                             "labels");
-        bool inside = jn_cluster_labels_match(labels, require);
-        all = all && inside;
-        cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(x, "addrs"))
-        {
-            cJSON *it = cJSON_CreateObject();
-            cJSON_AddStringToObject(it, "kind", "instance");
-            cJSON_AddStringToObject(it, "node", x->string);
-            cJSON_AddStringToObject(it, "where", cJSON_IsString(a) ? a->valuestring : "");
-            const cJSON *ver = cJSON_GetObjectItemCaseSensitive(x, "version");
-            cJSON_AddNumberToObject(it, "release", cJSON_IsNumber(ver) ? ver->valuedouble : 0);
-            cJSON_AddItemToObject(it, "labels",
-                                  labels ? cJSON_Duplicate(labels, true) : cJSON_CreateObject());
-            cJSON_AddBoolToObject(it, "inside", inside);
-            cJSON_AddItemToArray(items, it);
-        }
-        /* each instance's output stays in its node's state dir */
-        cJSON *it = cJSON_CreateObject();
-        cJSON_AddStringToObject(it, "kind", "logs");
-        cJSON_AddStringToObject(it, "node", x->string);
-        cJSON_AddStringToObject(it, "where", "STATE/logs, STATE/exec/instances");
-        cJSON_AddItemToObject(it, "labels",
-                              labels ? cJSON_Duplicate(labels, true) : cJSON_CreateObject());
-        cJSON_AddBoolToObject(it, "inside", inside);
-        cJSON_AddItemToArray(items, it);
-    }
-    const cJSON *placed = cJSON_GetObjectItemCaseSensitive(view_item(c, "assign"), app);
-    const cJSON *perr = cJSON_GetObjectItemCaseSensitive(placed, "error");
-    if (cJSON_IsString(perr))
-        cJSON_AddStringToObject(o, "placement_error", perr->valuestring);
-    cJSON_AddBoolToObject(o, "inside", all);
-    return o;
-}
-
 static void where(struct jn_api_call *c, const char *app)
 {
     if (!clustered(c))
@@ -301,7 +250,7 @@ static void where(struct jn_api_call *c, const char *app)
     cJSON_ArrayForEach(x, apps)
     {
         if (!app || strcmp(app, x->string) == 0)
-            cJSON_AddItemToArray(arr, where_app(c, x->string, x));
+            cJSON_AddItemToArray(arr, jn_cluster_where(c->api->cluster, x->string));
     }
     if (app && cJSON_GetArraySize(arr) == 0) {
         cJSON_Delete(o);

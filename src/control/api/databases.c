@@ -7,6 +7,7 @@
 #include "core/common.h"
 
 #include "control/api/api.h"
+#include "control/cluster/cluster.h"
 #include "db/conf.h"
 #include "db/db.h"
 
@@ -160,6 +161,13 @@ static void h_attach(struct call *c)
         return;
     char err[1024] = "";
     int id;
+    /* on a cluster node, the database lives here: it must be a node the
+     * app's required labels allow */
+    if (c->api->api->cluster && jn_cluster_may_hold(c->api->api->cluster, app, err,
+                                                    sizeof(err)) < 0) {
+        jn_api_error(c->resp, 400, "%s", err);
+        return;
+    }
     int r = jn_dbs_attach(c->m, c->name, app, &id, err, sizeof(err));
     if (r < 0)
         send_err(c->resp, r, err);

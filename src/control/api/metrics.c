@@ -6,12 +6,14 @@
 
 #include "control/api/api.h"
 #include "control/certs/certs.h"
+#include "control/cluster/cluster.h"
 #include "control/scale/autoscale.h"
 #include "control/control.h"
 #include "gateway/gateway.h"
 #include "control/names.h"
 #include "db/db.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 
 static void label(struct jn_buf *out, const char *v)
@@ -39,6 +41,28 @@ static void server_line(struct jn_buf *out, const char *metric, const struct jn_
     jn_buf_puts(out, "\",server=\"");
     label(out, s->addr);
     jn_buf_printf(out, "\"%s} %.17g\n", extra ? extra : "", v);
+}
+
+/* Per app of the cluster, what sits on a node without the app's required
+ * labels (jern where's "NO" rows): instances, logs, databases, backups. */
+static void placement_metrics(struct jn_cluster *c, struct jn_buf *out)
+{
+    head(out, "jern_placement_violations", "gauge",
+         "Things of the app (instances, logs, databases, backups) on nodes without its "
+         "required labels (see: jern where APP).");
+    const cJSON *x;
+    cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(jn_cluster_view(c), "apps"))
+    {
+        cJSON *w = jn_cluster_where(c, x->string);
+        int outside = 0;
+        const cJSON *it;
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(w, "items"))
+            outside += !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "inside"));
+        cJSON_Delete(w);
+        jn_buf_puts(out, "jern_placement_violations{app=\"");
+        label(out, x->string);
+        jn_buf_printf(out, "\"} %d\n", outside);
+    }
 }
 
 void jn_api_metrics(struct jn_api *api, struct jn_buf *out)
@@ -160,4 +184,6 @@ void jn_api_metrics(struct jn_api *api, struct jn_buf *out)
     jn_autoscale_metrics(api->autoscaler, out);
     jn_dbs_metrics(api->dbs, out);
     jn_certs_metrics(api->certs, out);
+    if (api->cluster)
+        placement_metrics(api->cluster, out);
 }

@@ -12,10 +12,13 @@
 #include "control/control.h"
 #include "control/deploy/deploy.h"
 #include "core/log.h"
+#include "db/db.h"
 #include "store/release.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <ctype.h>
+#include <dirent.h>
 
 #define RETRY_MS 10000 /* a local deploy of one version is tried again after this */
 
@@ -116,27 +119,39 @@ static void scale_here(struct jn_cluster *c, const char *app, int64_t rel_id, in
 }
 
 /* The healthy instances of app on the other live nodes, as the gateway's
- * remote servers of app. */
+ * remote servers of app: those on nodes of this node's site first. */
 static void publish_remote(struct jn_cluster *c, const char *app)
 {
     const cJSON *nodes = cJSON_GetObjectItemCaseSensitive(c->view, "nodes");
     const cJSON *per = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(c->view, "instances"), app);
+    const cJSON *site = cJSON_GetObjectItemCaseSensitive(c->labels, "site");
     const char *addrs[64];
-    size_t n = 0;
+    size_t n = 0, nnear = 0;
     const cJSON *x, *a;
-    cJSON_ArrayForEach(x, per)
-    {
-        if (strcmp(x->string, c->node) == 0 || !cJSON_GetObjectItemCaseSensitive(nodes, x->string))
-            continue;
-        cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(x, "addrs"))
+    for (int near = 1; near >= 0; near--) {
+        cJSON_ArrayForEach(x, per)
         {
-            if (cJSON_IsString(a) && n < JN_ARRAY_LEN(addrs))
-                addrs[n++] = a->valuestring;
+            const cJSON *node = cJSON_GetObjectItemCaseSensitive(nodes, x->string);
+            if (strcmp(x->string, c->node) == 0 || !node)
+                continue;
+            const cJSON *theirs = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(node, "labels"), "site");
+            bool same = cJSON_IsString(site) && cJSON_IsString(theirs) &&
+                        strcmp(site->valuestring, theirs->valuestring) == 0;
+            if (same != (near == 1))
+                continue;
+            cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(x, "addrs"))
+            {
+                if (cJSON_IsString(a) && n < JN_ARRAY_LEN(addrs))
+                    addrs[n++] = a->valuestring;
+            }
         }
+        if (near)
+            nnear = n;
     }
     char err[256];
-    if (jn_control_set_remote(c->ctl, app, addrs, n, err, sizeof(err)) < 0)
+    if (jn_control_set_remote(c->ctl, app, addrs, n, nnear, err, sizeof(err)) < 0)
         jn_error("cluster: app '%s': %s", app, err);
 }
 
@@ -242,4 +257,48 @@ cJSON *jn_cluster_agent_report(struct jn_cluster *c)
         cJSON_AddNumberToObject(x, "healthy", cJSON_GetArraySize(cJSON_GetObjectItem(x, "addrs")));
     free(v);
     return rep;
+}
+
+cJSON *jn_cluster_agent_data(struct jn_cluster *c)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *dbs = cJSON_AddObjectToObject(o, "databases");
+    cJSON *list = c->dbs ? jn_dbs_list_json(c->dbs) : NULL;
+    const cJSON *d;
+    cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(list, "databases"))
+    {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(d, "name");
+        if (!cJSON_IsString(name))
+            continue;
+        cJSON *rec = cJSON_AddObjectToObject(dbs, name->valuestring);
+        cJSON_AddItemToObject(rec, "apps",
+                              cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(d, "apps"), true));
+        cJSON_AddNumberToObject(rec, "backups", num(d, "backups"));
+    }
+    cJSON_Delete(list);
+    /* an app's output outlives its instances here until its logs are
+     * removed; its access log is written by whichever gateway answers it */
+    cJSON *logs = cJSON_AddArrayToObject(o, "logs");
+    cJSON *alogs = cJSON_AddArrayToObject(o, "access_logs");
+    struct jn_store_app *apps;
+    int n = jn_store_app_list(jn_control_store(c->ctl), &apps);
+    for (int i = 0; i < n; i++) {
+        char dir[1024];
+        snprintf(dir, sizeof(dir), "%s/logs/%s", c->state_dir, apps[i].name);
+        DIR *dh = opendir(dir);
+        bool out = false, access = false;
+        for (struct dirent *de; dh && (de = readdir(dh));) {
+            out = out || (de->d_name[0] == 'v' && isdigit((unsigned char)de->d_name[1]));
+            access = access || strncmp(de->d_name, "access.log", 10) == 0;
+        }
+        if (dh)
+            closedir(dh);
+        if (out)
+            cJSON_AddItemToArray(logs, cJSON_CreateString(apps[i].name));
+        if (access)
+            cJSON_AddItemToArray(alogs, cJSON_CreateString(apps[i].name));
+    }
+    if (n > 0)
+        free(apps);
+    return o;
 }

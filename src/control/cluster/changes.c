@@ -64,6 +64,43 @@ static int app_put(struct jn_cluster *c, const char *app, cJSON *rec, int64_t re
 }
 
 /* Refuses a requirement no live, undrained node meets. */
+/* A database attached to app on a live node without the labels require
+ * asks for (its name and node in db, node), or false. */
+static bool data_outside(const struct jn_etcd_kv *kvs, size_t n, const char *app,
+                         const cJSON *require, char *db, char *node, size_t len)
+{
+    size_t dlen = strlen(JN_CLUSTER_DATA);
+    bool out = false;
+    for (size_t i = 0; i < n && !out; i++) {
+        if (strncmp(kvs[i].key, JN_CLUSTER_DATA, dlen) != 0)
+            continue;
+        char nkey[256];
+        snprintf(nkey, sizeof(nkey), JN_CLUSTER_NODES "%s", kvs[i].key + dlen);
+        cJSON *labels = NULL;
+        for (size_t k = 0; k < n && !labels; k++)
+            if (strcmp(kvs[k].key, nkey) == 0)
+                labels = cJSON_Parse(kvs[k].value);
+        cJSON *data = cJSON_Parse(kvs[i].value);
+        const cJSON *d, *a;
+        cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(data, "databases"))
+        {
+            cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(d, "apps"))
+            {
+                if (out || !cJSON_IsString(a) || strcmp(a->valuestring, app) != 0 ||
+                    jn_cluster_labels_match(cJSON_GetObjectItemCaseSensitive(labels, "labels"),
+                                            require))
+                    continue;
+                out = true;
+                snprintf(db, len, "%s", d->string);
+                snprintf(node, len, "%s", kvs[i].key + dlen);
+            }
+        }
+        cJSON_Delete(data);
+        cJSON_Delete(labels);
+    }
+    return out;
+}
+
 static int check_placeable(struct jn_cluster *c, const char *app, const cJSON *require,
                            char *err, size_t errlen)
 {
@@ -87,7 +124,19 @@ static int check_placeable(struct jn_cluster *c, const char *app, const cJSON *r
              jn_cluster_labels_match(cJSON_GetObjectItemCaseSensitive(node, "labels"), require);
         cJSON_Delete(node);
     }
+    char db[128], where[128];
+    bool held = ok && data_outside(kvs, n, app, require, db, where, sizeof(db));
     jn_etcd_kvs_free(kvs, n);
+    if (held) {
+        char req[512];
+        jn_cluster_labels_text(require, req, sizeof(req));
+        snprintf(err, errlen,
+                 "refused: app '%s' is attached to database '%s' on node %s, which lacks the "
+                 "labels %s, so its data would sit where it must not; detach it first (jern db "
+                 "detach %s %s on %s) or choose labels that node has",
+                 app, db, where, req, db, app, where);
+        return JN_EBADINPUT;
+    }
     if (!ok) {
         char req[512];
         jn_cluster_labels_text(require, req, sizeof(req));

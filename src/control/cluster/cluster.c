@@ -83,6 +83,7 @@ struct jn_cluster *jn_cluster_new(const struct jn_cluster_opts *o, struct jn_loo
     c->node = jn_strdup(o->node);
     c->advertise = jn_strdup(o->advertise);
     c->gateway = jn_strdup(o->gateway ? o->gateway : "");
+    c->state_dir = jn_strdup(o->state_dir ? o->state_dir : ".");
     c->memory = o->memory > 0 ? o->memory : machine_memory();
     c->loop = loop;
     c->ctl = ctl;
@@ -94,6 +95,11 @@ struct jn_cluster *jn_cluster_new(const struct jn_cluster_opts *o, struct jn_loo
     cJSON_AddStringToObject(c->view, "error", "not read from etcd yet");
     pthread_mutex_init(&c->mu, NULL);
     return c;
+}
+
+void jn_cluster_set_dbs(struct jn_cluster *c, struct jn_dbs *dbs)
+{
+    c->dbs = dbs;
 }
 
 const char *jn_cluster_node(const struct jn_cluster *c)
@@ -132,9 +138,12 @@ static void on_view(struct jn_loop *loop, void *arg)
     c->view = v;
     jn_cluster_agent_apply(c);
     cJSON *report = jn_cluster_agent_report(c);
+    cJSON *data = jn_cluster_agent_data(c);
     pthread_mutex_lock(&c->mu);
     cJSON_Delete(c->report);
     c->report = report;
+    cJSON_Delete(c->data);
+    c->data = data;
     pthread_mutex_unlock(&c->mu);
 }
 
@@ -196,6 +205,8 @@ static int keep_lease(struct jn_cluster *c)
     c->node_written = false;
     cJSON_Delete(c->written);
     c->written = cJSON_CreateObject();
+    cJSON_Delete(c->data_written);
+    c->data_written = NULL;
     return 0;
 }
 
@@ -254,6 +265,30 @@ static int write_instances(struct jn_cluster *c)
     return r;
 }
 
+/* Writes the node's data record (databases, backups, logs) when it changed. */
+static int write_data(struct jn_cluster *c)
+{
+    pthread_mutex_lock(&c->mu);
+    cJSON *data = c->data ? cJSON_Duplicate(c->data, true) : NULL;
+    pthread_mutex_unlock(&c->mu);
+    if (!data || (c->data_written && cJSON_Compare(c->data_written, data, true))) {
+        cJSON_Delete(data);
+        return 0;
+    }
+    char key[256];
+    snprintf(key, sizeof(key), JN_CLUSTER_DATA "%s", c->node);
+    char *s = print(data);
+    int r = jn_etcd_put(c->e, key, s, c->lease);
+    free(s);
+    if (r < 0) {
+        cJSON_Delete(data);
+        return r;
+    }
+    cJSON_Delete(c->data_written);
+    c->data_written = data;
+    return 0;
+}
+
 /* /jern/ read whole into a view. */
 static int read_view(struct jn_cluster *c, cJSON **out)
 {
@@ -272,6 +307,7 @@ static int read_view(struct jn_cluster *c, cJSON **out)
     cJSON *inst = cJSON_AddObjectToObject(v, "instances");
     cJSON *drain = cJSON_AddObjectToObject(v, "drain");
     cJSON *labels_set = cJSON_AddObjectToObject(v, "labels");
+    cJSON *data = cJSON_AddObjectToObject(v, "data");
     const char *leader = "";
     int64_t leader_lease = 0;
     for (size_t i = 0; i < n; i++) {
@@ -297,6 +333,8 @@ static int read_view(struct jn_cluster *c, cJSON **out)
             cJSON_AddItemToObject(apps, k + strlen(JN_CLUSTER_APPS), val);
         } else if (strncmp(k, JN_CLUSTER_LABELS, strlen(JN_CLUSTER_LABELS)) == 0) {
             cJSON_AddItemToObject(labels_set, k + strlen(JN_CLUSTER_LABELS), val);
+        } else if (strncmp(k, JN_CLUSTER_DATA, strlen(JN_CLUSTER_DATA)) == 0) {
+            cJSON_AddItemToObject(data, k + strlen(JN_CLUSTER_DATA), val);
         } else if (strncmp(k, JN_CLUSTER_ASSIGN, strlen(JN_CLUSTER_ASSIGN)) == 0) {
             cJSON_AddItemToObject(assign, k + strlen(JN_CLUSTER_ASSIGN), val);
         } else if (strncmp(k, JN_CLUSTER_INSTANCES, strlen(JN_CLUSTER_INSTANCES)) == 0) {
@@ -387,7 +425,8 @@ static int follow_labels(struct jn_cluster *c, const cJSON *v)
 static int round_once(struct jn_cluster *c)
 {
     int r;
-    if ((r = keep_lease(c)) < 0 || (r = write_node(c)) < 0 || (r = write_instances(c)) < 0)
+    if ((r = keep_lease(c)) < 0 || (r = write_node(c)) < 0 || (r = write_instances(c)) < 0 ||
+        (r = write_data(c)) < 0)
         return r;
     char key[] = JN_CLUSTER_LEADER;
     struct jn_etcd_kv cur = {0};
@@ -467,10 +506,13 @@ void jn_cluster_free(struct jn_cluster *c)
     cJSON_Delete(c->view);
     cJSON_Delete(c->pending);
     cJSON_Delete(c->report);
+    cJSON_Delete(c->data);
+    cJSON_Delete(c->data_written);
     pthread_mutex_destroy(&c->mu);
     free(c->endpoints);
     free(c->node);
     free(c->advertise);
     free(c->gateway);
+    free(c->state_dir);
     free(c);
 }

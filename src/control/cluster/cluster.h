@@ -26,6 +26,7 @@
 
 struct jn_cluster;
 struct jn_control;
+struct jn_dbs;
 struct jn_deployer;
 struct jn_loop;
 struct cJSON;
@@ -37,6 +38,7 @@ struct jn_cluster_opts {
     const char *node;      /* this node's name */
     const char *advertise; /* the host other nodes reach this one's instances at */
     const char *gateway;   /* "HOST:PORT" where this node's gateway answers */
+    const char *state_dir; /* the node's STATE (where its logs and databases are) */
     const char *const *labels; /* "key=value" */
     size_t nlabels;
     int64_t memory; /* bytes offered to instances; 0: the machine's memory */
@@ -47,6 +49,10 @@ struct jn_cluster_opts {
 struct jn_cluster *jn_cluster_new(const struct jn_cluster_opts *opts, struct jn_loop *loop,
                                   struct jn_control *ctl, struct jn_deployer *d, char *msg,
                                   size_t msglen);
+
+/* Names the node's managed databases, so the node reports where they and
+ * their backups are (jern where). Control thread, before the first view. */
+void jn_cluster_set_dbs(struct jn_cluster *c, struct jn_dbs *dbs);
 
 /* Starts the cluster thread. Returns 0 or -errno. */
 int jn_cluster_start(struct jn_cluster *c);
@@ -60,9 +66,22 @@ const char *jn_cluster_node(const struct jn_cluster *c);
 
 /* The last view read from etcd (borrowed, control thread, until the next
  * view): {etcd: bool, error?, at_ms, node, leader, nodes{}, apps{}, assign{},
- * instances{APP: {NODE: {...}}}, drain{}, labels{NODE: {labels}}}. Never
- * NULL. */
+ * instances{APP: {NODE: {...}}}, drain{}, labels{NODE: {labels}},
+ * data{NODE: {...}}}. Never NULL. */
 const struct cJSON *jn_cluster_view(const struct jn_cluster *c);
+
+/* Where everything of app is (where.c), from the last view: {app, require,
+ * items: [{kind: instance|logs|access-log|database|backups, node, where, labels,
+ * inside}], inside, placement_error?}; each item's node labels checked
+ * against the app's required labels. NULL when the cluster has no app.
+ * The caller frees. Control thread. */
+struct cJSON *jn_cluster_where(const struct jn_cluster *c, const char *app);
+
+/* Whether this node may hold data of app (jern db attach): 0 when its
+ * labels hold every label the app requires (or the cluster has no such
+ * app), JN_EBADINPUT with a message for the user in err when not.
+ * Control thread. */
+int jn_cluster_may_hold(const struct jn_cluster *c, const char *app, char *err, size_t errlen);
 
 /* Control changes, written to etcd from the control thread (blocking, with
  * a short deadline). Each returns 0, or a negative code with a message for

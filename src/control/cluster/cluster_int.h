@@ -9,14 +9,16 @@
 #include <stdatomic.h>
 
 struct jn_etcd;
+struct jn_dbs;
 
 struct jn_cluster {
-    char *endpoints, *node, *advertise, *gateway;
+    char *endpoints, *node, *advertise, *gateway, *state_dir;
     struct cJSON *labels; /* {key: value} */
     int64_t memory;
     struct jn_loop *loop; /* the control loop */
     struct jn_control *ctl;
     struct jn_deployer *deployer;
+    struct jn_dbs *dbs; /* NULL until jn_cluster_set_dbs */
 
     /* cluster thread only */
     pthread_t thread;
@@ -27,6 +29,7 @@ struct jn_cluster {
     bool node_written;
     struct cJSON *labels_set; /* /jern/labels/NODE's labels, over the flags'; NULL: none */
     struct cJSON *written; /* {APP: value} of the instance keys written */
+    struct cJSON *data_written; /* the data record written under this lease */
     int64_t revision;      /* of the last read */
     bool etcd_ok;
 
@@ -34,6 +37,7 @@ struct jn_cluster {
     pthread_mutex_t mu;
     struct cJSON *pending; /* the next view for the control thread */
     struct cJSON *report;  /* the node's instances, from the control thread */
+    struct cJSON *data;    /* the node's data record, from the control thread */
 
     /* control thread only */
     struct cJSON *view;
@@ -44,5 +48,11 @@ struct jn_cluster {
 /* agent.c: the node's running instances as {APP: {version, addrs[], healthy}}.
  * Control thread. */
 struct cJSON *jn_cluster_agent_report(struct jn_cluster *c);
+
+/* agent.c: where the node keeps data of its apps, as written to
+ * /jern/data/NODE: {databases: {DB: {apps: [APP], backups: N}}, logs: [APP],
+ * access_logs: [APP]} (the apps with instance output or an access log kept in
+ * STATE/logs). Control thread. */
+struct cJSON *jn_cluster_agent_data(struct jn_cluster *c);
 
 #endif

@@ -29,6 +29,7 @@ struct cJSON;
 #define JN_CLUSTER_DRAIN "/jern/drain/"
 /* {labels: {}}: a node's labels set through the API, over its --label flags */
 #define JN_CLUSTER_LABELS "/jern/labels/"
+#define JN_CLUSTER_DATA "/jern/data/" /* NODE: its databases, backups, logs (lease) */
 /* An instance whose app does not say its memory counts as this much. */
 #define JN_CLUSTER_DEFAULT_MEMORY (256LL * 1024 * 1024)
 

@@ -1,0 +1,134 @@
+/*
+ * where.c: where everything of an app is in the cluster (jern where,
+ * /metrics' jern_placement_violations): its instances, its logs (its
+ * instances' output, and the access log of every gateway it was asked through), the
+ * databases it is attached to and their backups, each on a node whose
+ * labels are checked against the app's required ones. Read from the view
+ * alone: the node's last reading of etcd, no waiting on it.
+ */
+#include "core/common.h"
+
+#include "control/cluster/cluster_int.h"
+#include "control/cluster/model.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+
+struct where {
+    const cJSON *nodes, *require;
+    cJSON *items;
+    bool all;
+};
+
+static void item(struct where *w, const char *kind, const char *node, const char *where,
+                 int release)
+{
+    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(w->nodes, node), "labels");
+    bool inside = jn_cluster_labels_match(labels, w->require);
+    w->all = w->all && inside;
+    cJSON *it = cJSON_CreateObject();
+    cJSON_AddStringToObject(it, "kind", kind);
+    cJSON_AddStringToObject(it, "node", node);
+    cJSON_AddStringToObject(it, "where", where);
+    if (release >= 0)
+        cJSON_AddNumberToObject(it, "release", release);
+    cJSON_AddItemToObject(it, "labels",
+                          labels ? cJSON_Duplicate(labels, true) : cJSON_CreateObject());
+    cJSON_AddBoolToObject(it, "inside", inside);
+    cJSON_AddItemToArray(w->items, it);
+}
+
+static bool has_string(const cJSON *arr, const char *s)
+{
+    const cJSON *x;
+    cJSON_ArrayForEach(x, arr) if (cJSON_IsString(x) && strcmp(x->valuestring, s) == 0) return true;
+    return false;
+}
+
+/* The databases app is attached to on node, and their backups. */
+static void databases(struct where *w, const char *app, const char *node, const cJSON *data)
+{
+    const cJSON *d;
+    cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(data, "databases"))
+    {
+        if (!has_string(cJSON_GetObjectItemCaseSensitive(d, "apps"), app))
+            continue;
+        char at[300];
+        snprintf(at, sizeof(at), "%s (STATE/db/%s)", d->string, d->string);
+        item(w, "database", node, at, -1);
+        const cJSON *nb = cJSON_GetObjectItemCaseSensitive(d, "backups");
+        if (cJSON_IsNumber(nb) && nb->valueint > 0) {
+            snprintf(at, sizeof(at), "%d of %s (STATE/db/%s/backups)", nb->valueint,
+                     d->string, d->string);
+            item(w, "backups", node, at, -1);
+        }
+    }
+}
+
+cJSON *jn_cluster_where(const struct jn_cluster *c, const char *app)
+{
+    const cJSON *view = jn_cluster_view(c);
+    const cJSON *rec =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(view, "apps"), app);
+    if (!rec)
+        return NULL;
+    struct where w = {
+        .nodes = cJSON_GetObjectItemCaseSensitive(view, "nodes"),
+        .require = cJSON_GetObjectItemCaseSensitive(rec, "require"),
+        .all = true,
+    };
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "app", app);
+    cJSON_AddItemToObject(o, "require",
+                          w.require ? cJSON_Duplicate(w.require, true) : cJSON_CreateObject());
+    w.items = cJSON_AddArrayToObject(o, "items");
+    const cJSON *per = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(view, "instances"), app);
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(view, "data"), *x, *a;
+    cJSON_ArrayForEach(x, per)
+    {
+        const cJSON *ver = cJSON_GetObjectItemCaseSensitive(x, "version");
+        cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(x, "addrs"))
+            item(&w, "instance", x->string, cJSON_IsString(a) ? a->valuestring : "",
+                 cJSON_IsNumber(ver) ? ver->valueint : 0);
+    }
+    /* each node that runs the app or keeps its output holds its logs */
+    const cJSON *n;
+    cJSON_ArrayForEach(n, w.nodes)
+    {
+        const cJSON *mine = cJSON_GetObjectItemCaseSensitive(data, n->string);
+        if (cJSON_GetObjectItemCaseSensitive(per, n->string) ||
+            has_string(cJSON_GetObjectItemCaseSensitive(mine, "logs"), app))
+            item(&w, "logs", n->string, "STATE/logs, STATE/exec/instances", -1);
+        /* a gateway that answered the app's requests keeps their record */
+        if (has_string(cJSON_GetObjectItemCaseSensitive(mine, "access_logs"), app))
+            item(&w, "access-log", n->string, "STATE/logs/APP/access.log", -1);
+        databases(&w, app, n->string, mine);
+    }
+    const cJSON *placed = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(view, "assign"), app);
+    const cJSON *perr = cJSON_GetObjectItemCaseSensitive(placed, "error");
+    if (cJSON_IsString(perr))
+        cJSON_AddStringToObject(o, "placement_error", perr->valuestring);
+    cJSON_AddBoolToObject(o, "inside", w.all);
+    return o;
+}
+
+int jn_cluster_may_hold(const struct jn_cluster *c, const char *app, char *err, size_t errlen)
+{
+    const cJSON *view = jn_cluster_view(c);
+    const cJSON *require = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(view, "apps"), app),
+        "require");
+    if (jn_cluster_labels_match(c->labels, require))
+        return 0;
+    char *want = cJSON_PrintUnformatted(require), *have = cJSON_PrintUnformatted(c->labels);
+    snprintf(err, errlen,
+             "refused: app '%s' requires the labels %s and this node (%s) has %s, so its data "
+             "would live where it must not; attach a database on a node that has them",
+             app, want ? want : "?", c->node, have ? have : "?");
+    free(want);
+    free(have);
+    return JN_EBADINPUT;
+}

@@ -1,0 +1,232 @@
+"""A jern cluster on a three-member etcd (docs/CLUSTER.md, "Failures"): the
+members on free loopback ports, three `jern serve` nodes on 127.0.0.12-14
+(apart from test_cluster.py's addresses, so both files may run at once),
+each given every member in --cluster with the etcd leader first. Killing the
+etcd leader (kill -9) must leave the jern cluster whole: traffic answered,
+leases kept, control changes accepted and the scheduler placing them. Then,
+on the same cluster, jern where's databases and backups, and what happens
+when a node's labels change under an app's data."""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import TESTAPP, free_port
+from test_cluster import Cluster, Load, wait_for
+
+pytestmark = pytest.mark.skipif(not shutil.which("etcd"), reason="etcd-server not installed")
+
+NODES = [("e1", "127.0.0.12", "jurisdiction=NO,site=b"), ("e2", "127.0.0.13", "jurisdiction=NO,site=b"),
+         ("e3", "127.0.0.14", "jurisdiction=SE,site=a")]
+
+
+def member_status(url):
+    """etcd's own status of one member: (its id, the leader's id), or None."""
+    req = urllib.request.Request(url + "/v3/maintenance/status", data=b"{}",
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=2) as r:
+            st = json.loads(r.read())
+    except OSError:
+        return None
+    return st["header"]["member_id"], st.get("leader")
+
+
+def leader_index(c, alive=None):
+    """The index of the member that leads, as its peers see it (None if none)."""
+    for i, url in enumerate(c.urls):
+        if alive is not None and i not in alive:
+            continue
+        st = member_status(url)
+        if st and st[0] == st[1]:
+            return i
+    return None
+
+
+def placed(c, node, app):
+    r = c.jern(node, "where", app, "--json")
+    if r.returncode not in (0, 3):
+        return []
+    apps = json.loads(r.stdout)["apps"]
+    return sorted(i["node"] for i in apps[0]["items"] if i["kind"] == "instance") if apps else []
+
+
+@pytest.fixture(scope="module")
+def cluster3(tmp_path_factory):
+    c = Cluster(tmp_path_factory.mktemp("cluster3"), nodes=NODES, members=3)
+    try:
+        c.start_etcd()
+        lead = wait_for(lambda: leader_index(c) is not None and leader_index(c) + 1, 20,
+                        "an etcd leader") - 1
+        # every node talks to the leader first, so its death is a real failover
+        order = [c.urls[lead]] + [u for i, u in enumerate(c.urls) if i != lead]
+        for name, _, _ in NODES:
+            c.start_node(name, etcd_url=",".join(order))
+        wait_for(lambda: len(json.loads(c.jern("e3", "nodes", "--json").stdout)["nodes"]) == 3,
+                 20, "three nodes in jern nodes")
+        yield c
+    finally:
+        c.stop()
+
+
+def test_killing_the_etcd_leader_leaves_the_cluster_working(cluster3):
+    c = cluster3
+    r = c.jern("e3", "apps", "set", "web", "--require", "jurisdiction=NO")
+    assert r.returncode == 0, r.stderr
+    r = c.jern("e3", "deploy", "web", "--cmd", TESTAPP, "--instances", "2")
+    assert r.returncode == 0, r.stdout + r.stderr
+    wait_for(lambda: placed(c, "e3", "web") == ["e1", "e2"], 30, "web on e1 and e2")
+    for node in ("e1", "e2", "e3"):
+        wait_for(lambda: c.get(node, "web")[0] == 200, 10, f"web through {node}")
+
+    lead = leader_index(c)
+    assert lead is not None
+    loads = [Load(c, node, "web", 12) for node in ("e1", "e2", "e3")]
+    time.sleep(1)
+    t0 = time.time()
+    c.members[lead].p.kill()
+    c.members[lead].p.wait()
+    alive = [i for i in range(3) if i != lead]
+    wait_for(lambda: leader_index(c, alive) is not None, 20, "a new etcd leader")
+    print(f"etcd leader m{lead} killed: the other members elected a leader after "
+          f"{time.time() - t0:.1f} s")
+
+    # a control change goes through another member at once (no retries needed
+    # once etcd has a leader), and the scheduler places what it asks for
+    r = c.jern("e3", "scale", "web", "3")
+    assert r.returncode == 0, r.stdout + r.stderr
+    wait_for(lambda: sorted(set(placed(c, "e3", "web"))) == ["e1", "e2"] and
+             len(placed(c, "e3", "web")) == 3, 30, "a third web instance on a NO node")
+    r = c.jern("e1", "deploy", "api", "--cmd", TESTAPP, "--instances", "1")
+    assert r.returncode == 0, r.stdout + r.stderr
+    wait_for(lambda: len(placed(c, "e2", "api")) == 1, 30, "api placed")
+    wait_for(lambda: c.get("e3", "api")[0] == 200, 15, "api through e3")
+
+    for ld in loads:
+        ld.join()
+    failed = sum(ld.failed for ld in loads)
+    print(f"through the etcd leader's death: {sum(ld.ok for ld in loads)} requests answered, "
+          f"{failed} failed {[e for ld in loads for e in ld.errors][:5]}")
+    assert failed == 0
+    # no node lost its lease meanwhile: all three still there, etcd reachable
+    nodes = json.loads(c.jern("e2", "nodes", "--json").stdout)
+    assert nodes["etcd"] is True
+    assert sorted(n["name"] for n in nodes["nodes"]) == ["e1", "e2", "e3"]
+    assert nodes["scheduler"] in ("e1", "e2", "e3")
+
+
+def metrics(c, node):
+    r = subprocess.run(["curl", "-s", "--unix-socket", str(c.nodes[node]["state"] / "admin.sock"),
+                        "http://jern/metrics"], capture_output=True, text=True, timeout=10)
+    return r.stdout
+
+
+def violations(c, node, app):
+    m = re.search(r'^jern_placement_violations\{app="%s"\} (\d+)$' % app, metrics(c, node), re.M)
+    return int(m.group(1)) if m else None
+
+
+def where_items(c, node, app):
+    r = c.jern(node, "where", app, "--json")
+    assert r.returncode in (0, 3), r.stderr
+    return r.returncode, json.loads(r.stdout)["apps"][0]["items"]
+
+
+def kill_mariadbd(state):
+    for d in Path("/proc").iterdir():
+        try:
+            argv = (d / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv[0].endswith(b"mariadbd") and any(
+                a.startswith(b"--defaults-file=" + str(state).encode()) for a in argv):
+            os.kill(int(d.name), signal.SIGKILL)
+
+
+@pytest.mark.skipif(not shutil.which("mariadbd"), reason="mariadb-server is not installed")
+def test_where_lists_databases_and_backups_and_flags_a_label_change(cluster3):
+    c = cluster3
+    state = c.nodes["e1"]["state"]
+    try:
+        r = c.jern("e1", "db", "create", "webdb", "--memory", "256M", "--port",
+                   str(free_port()), timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+        r = c.jern("e1", "db", "attach", "webdb", "web", timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+        r = c.jern("e1", "db", "backup", "webdb", timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+
+        def db_rows():
+            rc, items = where_items(c, "e3", "web")
+            rows = {(i["kind"], i["node"], i["inside"]) for i in items}
+            return {("database", "e1", True), ("backups", "e1", True)} <= rows
+        wait_for(db_rows, 15, "webdb and its backup in jern where web: " +
+                 c.jern("e3", "where", "web").stdout)
+        out = c.jern("e2", "where", "web").stdout
+        assert "webdb (STATE/db/webdb)" in out and "1 of webdb" in out, out
+        # what is outside so far: only the access log of e3's gateway (SE),
+        # which answered web's requests above
+        rc, items = where_items(c, "e3", "web")
+        outside = [(i["kind"], i["node"]) for i in items if not i["inside"]]
+        assert outside == [("access-log", "e3")], items
+        assert rc == 3 and violations(c, "e3", "web") == 1
+        # a requirement that webdb's node lacks is refused while it is attached
+        r = c.jern("e3", "apps", "set", "web", "--require", "jurisdiction=SE")
+        assert r.returncode == 1 and "attached to database 'webdb' on node e1" in r.stderr, \
+            r.stdout + r.stderr
+
+        # e1's labels change (restarted as an SE node): its database and logs
+        # sit where web must not be; its instances move to e2
+        c.nodes["e1"]["proc"].stop()
+        c.table["e1"] = ("127.0.0.12", "jurisdiction=SE,site=a")
+        c.start_node("e1", etcd_url=c.etcd_url)
+        wait_for(lambda: (violations(c, "e3", "web") or 0) > 1, 20,
+                 "a placement violation for web in /metrics")
+        wait_for(lambda: placed(c, "e3", "web") == ["e2", "e2", "e2"], 40,
+                 "web's instances moved off e1")
+        rc, items = where_items(c, "e3", "web")
+        outside = {(i["kind"], i["node"]) for i in items if not i["inside"]}
+        assert rc == 3 and {("database", "e1"), ("backups", "e1")} <= outside, items
+        assert all(i["inside"] for i in items if i["kind"] == "instance")
+        assert violations(c, "e3", "web") == len(outside)
+        out = c.jern("e3", "where", "web").stdout
+        assert "SOMETHING OUTSIDE the required labels" in out, out
+        wait_for(lambda: c.get("e1", "web")[0] == 200, 10, "web through e1's gateway")
+        # and no new data of a NO app goes to the SE node
+        assert c.jern("e1", "apps", "set", "api", "--require", "jurisdiction=NO").returncode == 0
+        r = c.jern("e1", "db", "attach", "webdb", "api")
+        assert r.returncode == 1 and "refused: app 'api' requires the labels" in r.stderr, \
+            r.stdout + r.stderr
+    finally:
+        c.jern("e1", "db", "destroy", "webdb", "--force", timeout=60)
+        kill_mariadbd(state)
+
+
+def test_a_gateway_without_instances_prefers_its_own_site(cluster3):
+    """e3 (site a) runs no instance of near; e1 (site a since its restart)
+    and e2 (site b) run one each: e3's gateway sends near's requests to e1's,
+    e2's is its backup."""
+    c = cluster3
+    assert c.jern("e3", "node", "drain", "e3").returncode == 0
+    try:
+        r = c.jern("e3", "deploy", "near", "--cmd", TESTAPP, "--instances", "2")
+        assert r.returncode == 0, r.stdout + r.stderr
+        wait_for(lambda: placed(c, "e3", "near") == ["e1", "e2"], 30, "near on e1 and e2")
+        _, items = where_items(c, "e3", "near")
+        port = {i["node"]: i["where"].rsplit(":", 1)[1] for i in items if i["kind"] == "instance"}
+        wait_for(lambda: c.get("e3", "near", "/env/PORT")[1].decode() == port["e1"], 10,
+                 "near through e3")
+        answers = [c.get("e3", "near", "/env/PORT")[1].decode() for _ in range(40)]
+        assert answers == [port["e1"]] * 40, (port, answers)
+        # e2 runs one: its own instance first
+        seen = {c.get("e2", "near", "/env/PORT")[1].decode() for _ in range(40)}
+        assert seen == {port["e2"]}, seen
+    finally:
+        c.jern("e3", "node", "undrain", "e3")
