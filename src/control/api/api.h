@@ -47,6 +47,9 @@ struct jn_api {
     const char *admin_token;          /* the TCP listener's token; NULL: none */
     struct jn_dbs *dbs;               /* NULL: no database routes (db/db.h) */
     struct jn_cluster *cluster;       /* NULL: a single node (control/cluster/) */
+    const char *const *labels;        /* this node's "key=value" labels */
+    size_t nlabels;
+    int64_t node_memory; /* 0: the machine's */
 };
 
 struct jn_api_req {

@@ -7,7 +7,7 @@
  * session, never to the bearer token alone (admin.c lets /ui through), and
  * the gateway's public listeners never serve them.
  *
- *   GET  /ui, /ui/apps/:app, /ui/upstreams, /ui/databases   the page (login first)
+ *   GET  /ui, /ui/apps/:app, /ui/upstreams, /ui/databases, /ui/nodes   the page
  *   GET  /ui/login[?code=C]  POST /ui/login  log in (one-time code, token)
  *   POST /ui/logout
  *   POST /ui/code            a one-time login code (unix socket or bearer)
@@ -19,6 +19,7 @@
 #include "core/common.h"
 
 #include "control/api/api.h"
+#include "control/api/ui_nodes.h"
 #include "control/ui/assets.h"
 #include "control/ui/history.h"
 #include "control/ui/session.h"
@@ -328,6 +329,24 @@ static void get_logs(struct jn_api_call *c)
     jn_buf_free(&r.body);
 }
 
+/* The nodes page's data: a cluster's /v1/nodes and /v1/where, or a single
+ * node's description of itself in the same shape (ui_nodes.c). */
+static void get_nodes(struct jn_api_call *c)
+{
+    if (c->api->cluster)
+        pass(c);
+    else if (need_session(c, false))
+        jn_ui_local_nodes(c);
+}
+
+static void get_where(struct jn_api_call *c)
+{
+    if (c->api->cluster)
+        pass(c);
+    else if (need_session(c, false))
+        jn_ui_local_where(c, jn_api_param(c, "app"));
+}
+
 #define UI JN_ROUTE_UI
 
 const struct jn_route jn_ui_routes[] = {
@@ -335,6 +354,7 @@ const struct jn_route jn_ui_routes[] = {
     {JN_HTTP_GET, "/ui/apps/:app", UI, get_page, NULL},
     {JN_HTTP_GET, "/ui/upstreams", UI, get_page, NULL},
     {JN_HTTP_GET, "/ui/databases", UI, get_page, NULL},
+    {JN_HTTP_GET, "/ui/nodes", UI, get_page, NULL},
     {JN_HTTP_GET, "/ui/login", UI, get_login, NULL},
     {JN_HTTP_POST, "/ui/login", UI, post_login, NULL},
     {JN_HTTP_POST, "/ui/logout", UI, post_logout, NULL},
@@ -350,6 +370,9 @@ const struct jn_route jn_ui_routes[] = {
     {JN_HTTP_GET, "/ui/api/upstreams", UI, pass, NULL},
     {JN_HTTP_GET, "/ui/api/databases", UI, pass, NULL},
     {JN_HTTP_GET, "/ui/api/databases/:name/backups", UI, pass, NULL},
+    {JN_HTTP_GET, "/ui/api/nodes", UI, get_nodes, NULL},
+    {JN_HTTP_GET, "/ui/api/where", UI, get_where, NULL},
+    {JN_HTTP_GET, "/ui/api/where/:app", UI, get_where, NULL},
     {JN_HTTP_PATCH, "/ui/api/upstreams/:upstream/servers/:addr", UI, pass, NULL},
     {0},
 };
