@@ -182,15 +182,24 @@ const appPage = {
     chart(app + ':lat', charts, 'latency (ms)', app, LAT, 440);
     chart(app + ':inst', charts, 'instances', app, INST, 440);
     await this.refresh();
+    /* Pushed by the daemon as instances write (the follow of jern logs -f):
+     * the last 200 lines, then each new one. Reconnecting sends the last
+     * lines again, so the buffer starts over on each open. */
+    this.lines = [];
     this.source = new EventSource('/ui/apps/' + encodeURIComponent(app) + '/logs');
-    this.source.addEventListener('tail', (ev) => this.showLogs(JSON.parse(ev.data)));
-    this.source.addEventListener('nolog', (ev) => { this.logs.textContent = JSON.parse(ev.data).error || 'no logs'; });
+    this.source.addEventListener('open', () => { this.lines.length = 0; this.showLogs(); });
+    this.source.addEventListener('line', (ev) => {
+      const l = JSON.parse(ev.data);
+      this.lines.push(new Date(l.at).toTimeString().slice(0, 8) + ' ' + l.instance + ' | ' + l.text);
+      if (this.lines.length > 500) this.lines.splice(0, this.lines.length - 500);
+      if (!this.pending) this.pending = setTimeout(() => this.showLogs(), 100);
+    });
+    this.source.addEventListener('error', () => { if (this.source.readyState === EventSource.CLOSED) this.logs.textContent = 'the log tail is unavailable (reload the page)'; });
   },
-  showLogs(d) {
+  showLogs() {
+    this.pending = null;
     const atEnd = this.logs.scrollTop + this.logs.clientHeight >= this.logs.scrollHeight - 4;
-    const lines = [];
-    for (const i of d.instances || []) for (const l of i.lines || []) lines.push((d.instances.length > 1 ? i.name + ' | ' : '') + l);
-    this.logs.textContent = lines.length ? lines.join('\n') : '(no output yet from release v' + d.release + ')';
+    this.logs.textContent = this.lines.length ? this.lines.join('\n') : '(no output yet)';
     if (atEnd) this.logs.scrollTop = this.logs.scrollHeight;
   },
   async rollback(version) {
@@ -337,7 +346,7 @@ const nodesPage = {
       el('td', { class: 'num instances' }, x.instances), el('td', { class: 'state-draining' }, x.draining ? 'draining' : ''))));
     if (!n.nodes.length) this.body.append(el('tr', {}, el('td', { colspan: 7, class: 'muted' }, 'no live node in etcd')));
     this.where.replaceChildren(...w.apps.map((a) => el('section', { 'data-app': a.app },
-      el('h3', {}, el('a', { href: '/ui/apps/' + encodeURIComponent(a.app) }, a.app), el('span', { class: 'muted' }, '  requires ' + labelText(a.require) + '  '),
+      el('h3', {}, el('a', { href: '/ui/apps/' + encodeURIComponent(a.app) }, a.app), el('span', { class: 'muted' }, '  requires ' + (Object.keys(a.require || {}).length ? labelText(a.require) : 'nothing') + '  '),
         el('span', { class: a.inside ? 'inside' : 'outside' }, a.inside ? 'everything inside' : 'something outside the required labels')),
       a.placement_error ? el('p', { class: 'msg error' }, a.placement_error) : '',
       el('table', {}, el('thead', {}, el('tr', {}, ...['kind', 'node', 'where', 'node labels', 'inside'].map((x) => el('th', {}, x)))),

@@ -148,6 +148,12 @@ extern const struct jn_route jn_deploy_routes[];
 extern const struct jn_route jn_scale_routes[];
 extern const struct jn_route jn_cert_routes[];
 extern const struct jn_route jn_ui_routes[];
+
+/* logs.c: the output of c's app (route parameter "app") for the dashboard's
+ * live tail: the last 200 lines, then each new one as an instance writes it,
+ * streamed as Server-Sent Events ("line": the JSON of a jern logs line) until
+ * the reader hangs up; 404 for an app that does not exist. */
+void jn_api_output_events(struct jn_api_call *c);
 extern const struct jn_route jn_config_routes[];
 extern const struct jn_route jn_history_routes[];
 extern const struct jn_route jn_log_routes[];
