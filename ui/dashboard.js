@@ -182,15 +182,24 @@ const appPage = {
     chart(app + ':lat', charts, 'latency (ms)', app, LAT, 440);
     chart(app + ':inst', charts, 'instances', app, INST, 440);
     await this.refresh();
+    /* Pushed by the daemon as instances write (the follow of jern logs -f):
+     * the last 200 lines, then each new one. Reconnecting sends the last
+     * lines again, so the buffer starts over on each open. */
+    this.lines = [];
     this.source = new EventSource('/ui/apps/' + encodeURIComponent(app) + '/logs');
-    this.source.addEventListener('tail', (ev) => this.showLogs(JSON.parse(ev.data)));
-    this.source.addEventListener('nolog', (ev) => { this.logs.textContent = JSON.parse(ev.data).error || 'no logs'; });
+    this.source.addEventListener('open', () => { this.lines.length = 0; this.showLogs(); });
+    this.source.addEventListener('line', (ev) => {
+      const l = JSON.parse(ev.data);
+      this.lines.push(new Date(l.at).toTimeString().slice(0, 8) + ' ' + l.instance + ' | ' + l.text);
+      if (this.lines.length > 500) this.lines.splice(0, this.lines.length - 500);
+      if (!this.pending) this.pending = setTimeout(() => this.showLogs(), 100);
+    });
+    this.source.addEventListener('error', () => { if (this.source.readyState === EventSource.CLOSED) this.logs.textContent = 'the log tail is unavailable (reload the page)'; });
   },
-  showLogs(d) {
+  showLogs() {
+    this.pending = null;
     const atEnd = this.logs.scrollTop + this.logs.clientHeight >= this.logs.scrollHeight - 4;
-    const lines = [];
-    for (const i of d.instances || []) for (const l of i.lines || []) lines.push((d.instances.length > 1 ? i.name + ' | ' : '') + l);
-    this.logs.textContent = lines.length ? lines.join('\n') : '(no output yet from release v' + d.release + ')';
+    this.logs.textContent = this.lines.length ? this.lines.join('\n') : '(no output yet)';
     if (atEnd) this.logs.scrollTop = this.logs.scrollHeight;
   },
   async rollback(version) {
@@ -203,7 +212,11 @@ const appPage = {
   },
   async refresh() {
     const a = encodeURIComponent(this.app);
-    const [rel, ps] = await Promise.all([api('/ui/api/apps/' + a + '/releases').catch(() => ({ releases: [] })), api('/ui/api/apps/' + a + '/ps').catch(() => ({ instances: [] }))]);
+    const [rel, ps, where] = await Promise.all([api('/ui/api/apps/' + a + '/releases').catch(() => ({ releases: [] })), api('/ui/api/apps/' + a + '/ps').catch(() => ({ instances: [] })),
+      api('/ui/api/where/' + a).catch(() => ({ apps: [] }))]);
+    /* This node's instances from ps; the other nodes' (a cluster) from where. */
+    const here = new Set(ps.instances.map((i) => i.node));
+    const remote = ((where.apps[0] || {}).items || []).filter((i) => i.kind === 'instance' && !here.has(i.node));
     jern.releases[this.app] = rel.releases;
     /* Redraw a table only when it changed: a button stays put under the pointer. */
     const key = JSON.stringify(rel.releases);
@@ -217,8 +230,10 @@ const appPage = {
       el('td', {}, r.status === 'retired' ? el('button', { class: 'act rollback', type: 'button', onclick: () => this.rollback(r.version) }, 'Roll back to v' + r.version) : ''))));
     this.psBody.replaceChildren(...ps.instances.map((i) => el('tr', {},
       el('td', {}, i.name), el('td', {}, 'v' + i.release), el('td', { class: 'state-' + i.state }, i.state), el('td', { class: 'health-' + i.health }, i.health),
-      el('td', { class: 'num' }, i.port || '–'), el('td', {}, i.node || 'local'), el('td', { class: 'num' }, i.restarts), el('td', {}, i.started_at ? ago(i.started_at) : '–'))));
-    if (!ps.instances.length) this.psBody.append(el('tr', {}, el('td', { colspan: 8, class: 'muted' }, 'no instances (scaled to zero or not deployed)')));
+      el('td', { class: 'num' }, i.port || '–'), el('td', { class: 'node' }, i.node), el('td', { class: 'num' }, i.restarts), el('td', {}, i.started_at ? ago(i.started_at) : '–'))),
+    ...remote.map((i) => el('tr', { class: 'remote' }, el('td', {}, i.where), el('td', {}, 'v' + i.release), el('td', { class: 'muted' }, 'on its node'), el('td', {}, '–'),
+      el('td', { class: 'num' }, i.where.split(':').pop()), el('td', { class: 'node' }, i.node), el('td', {}, '–'), el('td', {}, '–'))));
+    if (!ps.instances.length && !remote.length) this.psBody.append(el('tr', {}, el('td', { colspan: 8, class: 'muted' }, 'no instances (scaled to zero or not deployed)')));
     const as = ps.autoscale;
     this.scale.replaceChildren(...(as ? Object.entries(as) : [['autoscale', 'off (fixed instance count)']]).map(([k, v]) => el('span', {}, el('b', {}, k), typeof v === 'object' ? JSON.stringify(v) : String(v))));
   },
@@ -301,6 +316,49 @@ const databasesPage = {
   tick(n) { if (n % 2 === 0) this.refresh().catch(() => {}); },
 };
 
+const labelText = (l) => { const e = Object.entries(l || {}); return e.length ? e.map(([k, v]) => k + '=' + v).join(', ') : '–'; };
+
+/* Nodes and where each app's data lives: a cluster's /v1/nodes and /v1/where,
+ * or a single node describing itself in the same shape. */
+const nodesPage = {
+  async init() {
+    this.head = el('p', { id: 'cluster', class: 'muted' });
+    this.body = el('tbody');
+    this.where = el('div', { id: 'where' });
+    main.replaceChildren(el('h1', {}, 'Nodes'), this.head,
+      el('table', { id: 'nodes' }, el('thead', {}, el('tr', {}, ...['node', 'labels', 'memory', 'gateway', 'health', 'instances', ''].map((x, i) => el('th', { class: i === 2 || i === 5 ? 'num' : '' }, x)))), this.body),
+      el('h2', {}, 'Where each app\u2019s data lives'), this.where);
+    await this.refresh();
+  },
+  async refresh() {
+    const [n, w] = await Promise.all([api('/ui/api/nodes'), api('/ui/api/where')]);
+    const key = JSON.stringify([n, w]);
+    if (key === this.lastKey) return;
+    this.lastKey = key;
+    this.head.textContent = n.cluster === false
+      ? 'A single node (not in a cluster): everything runs here.'
+      : 'Cluster: etcd ' + (n.etcd ? 'reachable' : 'unreachable (the last known state)' + (n.error ? ': ' + n.error : '')) +
+        ', this node ' + n.node + ', scheduler ' + (n.scheduler || '–') + '.';
+    this.body.replaceChildren(...n.nodes.map((x) => el('tr', { 'data-node': x.name },
+      el('td', {}, x.name, x.name === n.node ? el('span', { class: 'muted' }, ' (this node)') : ''),
+      el('td', { class: 'labels' }, labelText(x.labels)), el('td', { class: 'num' }, bytes(x.memory)),
+      el('td', {}, x.gateway || '–'), el('td', { class: 'health-' + (x.health === 'ok' ? 'healthy' : 'unhealthy') }, x.health || '–'),
+      el('td', { class: 'num instances' }, x.instances), el('td', { class: 'state-draining' }, x.draining ? 'draining' : ''))));
+    if (!n.nodes.length) this.body.append(el('tr', {}, el('td', { colspan: 7, class: 'muted' }, 'no live node in etcd')));
+    this.where.replaceChildren(...w.apps.map((a) => el('section', { 'data-app': a.app },
+      el('h3', {}, el('a', { href: '/ui/apps/' + encodeURIComponent(a.app) }, a.app), el('span', { class: 'muted' }, '  requires ' + (Object.keys(a.require || {}).length ? labelText(a.require) : 'nothing') + '  '),
+        el('span', { class: a.inside ? 'inside' : 'outside' }, a.inside ? 'everything inside' : 'something outside the required labels')),
+      a.placement_error ? el('p', { class: 'msg error' }, a.placement_error) : '',
+      el('table', {}, el('thead', {}, el('tr', {}, ...['kind', 'node', 'where', 'node labels', 'inside'].map((x) => el('th', {}, x)))),
+        el('tbody', {}, ...(a.items.length ? a.items.map((i) => el('tr', { 'data-kind': i.kind, 'data-node': i.node },
+          el('td', {}, i.kind + (i.release ? ' v' + i.release : '')), el('td', {}, i.node), el('td', {}, i.where || '–'),
+          el('td', {}, labelText(i.labels)), el('td', { class: i.inside ? 'inside' : 'outside' }, i.inside ? 'yes' : 'NO')))
+          : [el('tr', {}, el('td', { colspan: 5, class: 'muted' }, 'nothing placed (not deployed or scaled to zero)'))]))))));
+    if (!w.apps.length) this.where.append(el('p', { class: 'muted' }, 'No apps yet.'));
+  },
+  tick(n) { if (n % 2 === 0) this.refresh().catch(() => {}); },
+};
+
 /* ---- the once-a-second loop ---- */
 let ticks = 0;
 let polling = false;
@@ -332,8 +390,9 @@ async function start() {
     location.href = '/ui/login';
   });
   const m = path.match(/^\/ui\/apps\/([^/]+)$/);
-  page = m ? appPage : path === '/ui/upstreams' ? upstreamsPage : path === '/ui/databases' ? databasesPage : overview;
-  const nav = page === upstreamsPage ? 'upstreams' : page === databasesPage ? 'databases' : 'overview';
+  const pages = { '/ui/upstreams': upstreamsPage, '/ui/databases': databasesPage, '/ui/nodes': nodesPage };
+  page = m ? appPage : pages[path] || overview;
+  const nav = Object.keys(pages).find((k) => pages[k] === page)?.slice(4) || 'overview';
   for (const a of document.querySelectorAll('[data-nav]')) a.classList.toggle('on', a.dataset.nav === nav);
   try {
     const st = await api('/ui/api/status');

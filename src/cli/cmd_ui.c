@@ -4,7 +4,8 @@
  * the unix socket it also opens a port on 127.0.0.1 (--port, else any free
  * one) that passes requests under /ui, and nothing else, to the socket: one
  * thread per browser connection, one request at a time, each answer relayed
- * whole (the daemon always sends Content-Length). Runs until interrupted.
+ * whole (Content-Length), but a streamed one (chunked: the live log tail)
+ * relayed as it comes until either side hangs up. Runs until interrupted.
  */
 #include "core/common.h"
 
@@ -14,6 +15,7 @@
 #include "http/parse.h"
 
 #include <arpa/inet.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -46,10 +48,11 @@ static bool write_all(int fd, const char *p, size_t n)
     return true;
 }
 
-/* Reads into b until it holds a whole head (parsed by parse) and its body.
- * Returns the head length, with *total the head and body, or -1. */
+/* Reads into b until it holds a whole head (parsed by parse) and its body
+ * (a chunked response: its head, *chunked set). Returns the head length, with
+ * *total the head and body, or -1. */
 static ssize_t read_message(int fd, struct jn_buf *b, bool response, enum jn_http_method m,
-                            size_t *total, struct jn_http_request *req)
+                            size_t *total, struct jn_http_request *req, bool *chunked)
 {
     for (;;) {
         ssize_t h;
@@ -58,6 +61,7 @@ static ssize_t read_message(int fd, struct jn_buf *b, bool response, enum jn_htt
             struct jn_http_response *r = jn_malloc(sizeof(*r));
             h = jn_http_parse_response(b->data, b->len, NULL, m, r);
             body = r->framing == JN_FRAMING_LENGTH ? r->content_length : 0;
+            *chunked = h >= 0 && r->framing == JN_FRAMING_CHUNKED;
             free(r);
         } else {
             h = jn_http_parse_request(b->data, b->len, NULL, req);
@@ -101,6 +105,27 @@ static void set_timeouts(int fd)
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
+/* A streamed answer: what is in b, then every byte from up as it arrives,
+ * until the daemon ends it or the browser goes (a quiet stream outlasts the
+ * read timeout while the browser stays). */
+static void relay_stream(int up, int down, struct jn_buf *b)
+{
+    char buf[16384];
+    if (!write_all(down, b->data, b->len))
+        return;
+    for (;;) {
+        ssize_t n = recv(up, buf, sizeof(buf), 0);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) {
+            struct pollfd p = {.fd = down, .events = POLLIN | POLLRDHUP};
+            if (poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+                return;
+            continue;
+        }
+        if (n <= 0 || !write_all(down, buf, (size_t)n))
+            return;
+    }
+}
+
 static const char not_ui[] = "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\n"
                              "Content-Length: 39\r\nConnection: close\r\n\r\n"
                              "jern ui passes only /ui to the daemon.\n";
@@ -116,7 +141,8 @@ static void *serve_conn(void *arg)
     for (;;) {
         struct jn_http_request req;
         size_t total;
-        if (read_message(pc->fd, &in, false, JN_HTTP_GET, &total, &req) < 0)
+        bool chunked = false;
+        if (read_message(pc->fd, &in, false, JN_HTTP_GET, &total, &req, NULL) < 0)
             break;
         const char *q = memchr(req.path, '?', req.path_len);
         size_t plen = q ? (size_t)(q - req.path) : req.path_len;
@@ -130,8 +156,13 @@ static void *serve_conn(void *arg)
             set_timeouts(up);
         size_t rtotal;
         if (up < 0 || !write_all(up, in.data, total) ||
-            read_message(up, &out, true, m, &rtotal, NULL) < 0 ||
-            !write_all(pc->fd, out.data, rtotal))
+            read_message(up, &out, true, m, &rtotal, NULL, &chunked) < 0)
+            break;
+        if (chunked) {
+            relay_stream(up, pc->fd, &out);
+            break;
+        }
+        if (!write_all(pc->fd, out.data, rtotal))
             break;
         jn_buf_consume(&in, total);
         jn_buf_consume(&out, rtotal);

@@ -186,6 +186,36 @@ static int cluster_start(struct daemon *d, char *err, size_t errlen)
     return r;
 }
 
+/* What the admin API tells about this daemon (borrowed from d). */
+static void api_init(struct daemon *d, const char *config_path)
+{
+    int n = snprintf(d->admin_desc, sizeof(d->admin_desc), "unix:%s", d->dc.admin_unix);
+    if (d->dc.admin_tcp)
+        snprintf(d->admin_desc + n, sizeof(d->admin_desc) - (size_t)n, " and %s (token)",
+                 d->dc.admin_tcp);
+    d->api = (struct jn_api){
+        .ctl = d->ctl,
+        .version = JERN_VERSION,
+        .state_dir = d->dc.state_dir,
+        .config_path = config_path,
+        .listens = (const char *const *)d->dc.listen,
+        .nlistens = d->dc.nlisten,
+        .admin_desc = d->admin_desc,
+        .started_ms = jn_now_ms(),
+        .deployer = d->deployer,
+        .autoscaler = d->autoscaler,
+        .certs = d->certs,
+        .history = d->history = jn_history_new(d->loop, d->ctl),
+        .sessions = &d->sessions,
+        .admin_token = d->dc.admin_tcp ? d->dc.admin_token : NULL,
+        .dbs = d->dbs,
+        .cluster = d->cluster,
+        .labels = (const char *const *)d->dc.labels,
+        .nlabels = d->dc.nlabels,
+        .node_memory = d->dc.node_memory,
+    };
+}
+
 int jn_daemon_run(const char *config_path, const struct jn_daemon_flags *flags)
 {
     struct daemon d = {.config_path = config_path, .lock_fd = -1};
@@ -280,28 +310,7 @@ int jn_daemon_run(const char *config_path, const struct jn_daemon_flags *flags)
     d.certs = jn_certs_new(d.loop, d.ctl, &co);
     jn_gateway_open(d.gw);
 
-    int n = snprintf(d.admin_desc, sizeof(d.admin_desc), "unix:%s", d.dc.admin_unix);
-    if (d.dc.admin_tcp)
-        snprintf(d.admin_desc + n, sizeof(d.admin_desc) - (size_t)n, " and %s (token)",
-                 d.dc.admin_tcp);
-    d.api = (struct jn_api){
-        .ctl = d.ctl,
-        .version = JERN_VERSION,
-        .state_dir = d.dc.state_dir,
-        .config_path = config_path,
-        .listens = (const char *const *)d.dc.listen,
-        .nlistens = d.dc.nlisten,
-        .admin_desc = d.admin_desc,
-        .started_ms = jn_now_ms(),
-        .deployer = d.deployer,
-        .autoscaler = d.autoscaler,
-        .certs = d.certs,
-        .history = d.history = jn_history_new(d.loop, d.ctl),
-        .sessions = &d.sessions,
-        .admin_token = d.dc.admin_tcp ? d.dc.admin_token : NULL,
-        .dbs = d.dbs,
-        .cluster = d.cluster,
-    };
+    api_init(&d, config_path);
     struct jn_admin_opts ao = {
         .unix_path = d.dc.admin_unix,
         .unix_group = d.dc.admin_group,

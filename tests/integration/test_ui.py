@@ -2,6 +2,7 @@
 by playwright-core (tests/ui/dashboard.test.js) against the real daemon with
 a real app (two releases, exec driver) and wrk load through the gateway. And
 the daemon's memory while a page polls: the history ring is fixed."""
+import json
 import os
 import shutil
 import subprocess
@@ -154,6 +155,20 @@ def test_jern_ui_serves_the_socket_on_loopback_with_a_one_time_login(procs, tmp_
         page = s.get(f"http://127.0.0.1:{port}/ui")
         assert page.status_code == 200 and "uPlot" in page.text
         assert s.get(f"http://127.0.0.1:{port}/ui/data?since=0").json()["seconds"] == 3600
+        # The live log tail is a stream: relayed as it comes, a line written
+        # after the stream opened arrives through the port.
+        app = f"uil{uuid.uuid4().hex[:6]}"
+        deploy(dd, app, 1)
+        r = s.get(f"http://127.0.0.1:{port}/ui/apps/{app}/logs", stream=True, timeout=10)
+        assert r.status_code == 200 and r.headers["Content-Type"] == "text/event-stream"
+        t0 = time.time()
+        for line in r.iter_lines(decode_unicode=True):
+            if line.startswith("data: "):
+                text = json.loads(line[6:])["text"]
+                if text.startswith("tick ") and int(text.split()[1]) > t0 + 1:
+                    break  # written after the stream opened
+            assert time.time() < t0 + 10, "no new line pushed within 10 s"
+        r.close()
         # The code works once; the port passes nothing but /ui.
         assert requests.get(url, allow_redirects=False).status_code == 401
         assert s.get(f"http://127.0.0.1:{port}/v1/apps").status_code == 404

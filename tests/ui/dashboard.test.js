@@ -48,6 +48,8 @@ async function main() {
   const outside = [];
   page.on('request', (r) => { const u = r.url(); if (!u.startsWith(ADMIN_URL) && !u.startsWith('data:')) outside.push(u); });
   page.on('pageerror', (e) => { console.error('page error: ' + e.message); process.exitCode = 1; });
+  const tails = [];
+  page.on('request', (r) => { if (r.url().endsWith('/logs')) tails.push(r.url()); });
   page.on('dialog', (d) => d.accept());
 
   // Nothing for the public gateway port, nothing without a session.
@@ -123,7 +125,9 @@ async function main() {
     return /tick \d+/.test(t) && t.trim().split('\n').pop();
   });
   await waitFor('a new log line', async () => (await page.textContent('#logs')).trim().split('\n').pop() !== first);
-  ok('the log tail shows a new line');
+  // Pushed over the one open stream, not asked for again each second.
+  assert.strictEqual(tails.length, 1, 'requests for the log tail: ' + tails.join(' '));
+  ok('the log tail shows a new line, pushed over one stream');
   wrk.kill('SIGINT');
   await shot(page, 'ui-app.png');
 

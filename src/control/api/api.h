@@ -47,6 +47,9 @@ struct jn_api {
     const char *admin_token;          /* the TCP listener's token; NULL: none */
     struct jn_dbs *dbs;               /* NULL: no database routes (db/db.h) */
     struct jn_cluster *cluster;       /* NULL: a single node (control/cluster/) */
+    const char *const *labels;        /* this node's "key=value" labels */
+    size_t nlabels;
+    int64_t node_memory; /* 0: the machine's */
 };
 
 struct jn_api_req {
@@ -148,6 +151,12 @@ extern const struct jn_route jn_deploy_routes[];
 extern const struct jn_route jn_scale_routes[];
 extern const struct jn_route jn_cert_routes[];
 extern const struct jn_route jn_ui_routes[];
+
+/* logs.c: the output of c's app (route parameter "app") for the dashboard's
+ * live tail: the last 200 lines, then each new one as an instance writes it,
+ * streamed as Server-Sent Events ("line": the JSON of a jern logs line) until
+ * the reader hangs up; 404 for an app that does not exist. */
+void jn_api_output_events(struct jn_api_call *c);
 extern const struct jn_route jn_config_routes[];
 extern const struct jn_route jn_history_routes[];
 extern const struct jn_route jn_log_routes[];

@@ -8,6 +8,7 @@
 #include "core/common.h"
 
 #include "control/api/api.h"
+#include "control/api/ui_nodes.h"
 #include "control/cluster/cluster.h"
 #include "control/appconfig/rules.h"
 #include "control/control.h"
@@ -772,6 +773,7 @@ static void get_ps(struct jn_api_call *c)
         cJSON_AddStringToObject(x, "name", v[i].name);
         cJSON_AddNumberToObject(x, "release", v[i].version);
         cJSON_AddStringToObject(x, "driver", v[i].driver);
+        cJSON_AddStringToObject(x, "node", jn_ui_node_name(c->api));
         cJSON_AddStringToObject(x, "state", jn_inst_state_name(v[i].state));
         cJSON_AddStringToObject(x, "health", jn_inst_health_name(v[i].health));
         cJSON_AddNumberToObject(x, "port", v[i].host_port);

@@ -3,7 +3,8 @@
  * named by instance (jern logs). ?tail=N (absent: all; 0: none, as tail -n 0)
  * &since=MS&until=MS&release=N select;
  * ?follow=1 streams (chunked, one JSON object a line): the last lines first,
- * then each new line as an instance writes it.
+ * then each new line as an instance writes it. The dashboard's live tail
+ * (ui.c) is the same follow as Server-Sent Events.
  */
 #include "core/common.h"
 
@@ -85,6 +86,7 @@ struct follow_arg {
     char **mask;
     size_t nmask;
     bool access; /* the app's access log, not its output */
+    bool sse;    /* Server-Sent Events ("line" events), not JSON lines */
     struct jn_api_stream *s;
 };
 
@@ -95,8 +97,17 @@ static int emit(void *arg, const struct jn_log_line *l)
     char *t = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     size_t n = strlen(t);
-    t[n] = '\n'; /* replaces the NUL: written by length */
-    int r = jn_api_stream_write(f->s, t, n + 1);
+    int r;
+    if (f->sse) { /* compact JSON has no raw newline: one data line */
+        struct jn_buf b;
+        jn_buf_init(&b, n + 64);
+        jn_buf_printf(&b, "event: line\ndata: %s\n\n", t);
+        r = jn_api_stream_write(f->s, b.data, b.len);
+        jn_buf_free(&b);
+    } else {
+        t[n] = '\n'; /* replaces the NUL: written by length */
+        r = jn_api_stream_write(f->s, t, n + 1);
+    }
     free(t);
     return r;
 }
@@ -137,7 +148,7 @@ static void start_follow(struct jn_api_stream *s, void *arg)
     jn_appconfig_env_free(mask);
 }
 
-static void get_output(struct jn_api_call *c)
+static void output(struct jn_api_call *c, bool sse)
 {
     const char *app = jn_api_param(c, "app");
     struct jn_store *st = jn_control_store(c->api->ctl);
@@ -145,7 +156,7 @@ static void get_output(struct jn_api_call *c)
         jn_api_error(c->resp, 404, "app '%s' does not exist (see: jern apps)", app);
         return;
     }
-    int64_t tail = -1, since = 0, until = 0, release = 0, follow = 0, access = 0;
+    int64_t tail = sse ? 200 : -1, since = 0, until = 0, release = 0, follow = sse, access = 0;
     if (!query_int(c, "tail", 0, 100000, &tail) || !query_int(c, "since", 0, INT64_MAX / 2, &since) ||
         !query_int(c, "until", 0, INT64_MAX / 2, &until) ||
         !query_int(c, "release", 0, INT32_MAX, &release) || !query_int(c, "follow", 0, 1, &follow) ||
@@ -188,8 +199,9 @@ static void get_output(struct jn_api_call *c)
         f->mask = mask;
         f->nmask = nmask;
         f->access = access;
+        f->sse = sse;
         c->resp->status = 200;
-        c->resp->content_type = "application/x-ndjson";
+        c->resp->content_type = sse ? "text/event-stream" : "application/x-ndjson";
         c->resp->stream = start_follow;
         c->resp->stream_arg = f;
         return;
@@ -202,6 +214,16 @@ static void get_output(struct jn_api_call *c)
     jn_log_lines_free(v, nl);
     jn_appconfig_env_free(mask);
     jn_api_send_json(c->resp, 200, o);
+}
+
+static void get_output(struct jn_api_call *c)
+{
+    output(c, false);
+}
+
+void jn_api_output_events(struct jn_api_call *c)
+{
+    output(c, true);
 }
 
 const struct jn_route jn_log_routes[] = {

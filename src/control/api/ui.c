@@ -7,18 +7,19 @@
  * session, never to the bearer token alone (admin.c lets /ui through), and
  * the gateway's public listeners never serve them.
  *
- *   GET  /ui, /ui/apps/:app, /ui/upstreams, /ui/databases   the page (login first)
+ *   GET  /ui, /ui/apps/:app, /ui/upstreams, /ui/databases, /ui/nodes   the page
  *   GET  /ui/login[?code=C]  POST /ui/login  log in (one-time code, token)
  *   POST /ui/logout
  *   POST /ui/code            a one-time login code (unix socket or bearer)
  *   GET  /ui/assets/:name    embedded files
  *   GET  /ui/data?since=T[&app=A]          the last hour's samples
- *   GET  /ui/apps/:app/logs  the log tail as Server-Sent Events
+ *   GET  /ui/apps/:app/logs  the app's output as Server-Sent Events
  *   /ui/api/...              a few /v1 routes, behind the session
  */
 #include "core/common.h"
 
 #include "control/api/api.h"
+#include "control/api/ui_nodes.h"
 #include "control/ui/assets.h"
 #include "control/ui/history.h"
 #include "control/ui/session.h"
@@ -292,40 +293,35 @@ static void pass(struct jn_api_call *c)
     jn_api_handle(c->api, &inner, c->resp);
 }
 
-/* The serving release's log tail, as one Server-Sent Event; the response
- * then ends and the browser's EventSource asks again after "retry" ms. */
+/* The app's output as Server-Sent Events, pushed as instances write it
+ * (the follow of jern logs -f, logs.c). */
 static void get_logs(struct jn_api_call *c)
 {
     if (!need_session(c, false))
         return;
-    const char *app = jn_api_param(c, "app");
-    if (strpbrk(app, "/%?#")) {
-        jn_api_error(c->resp, 404, "no such app");
+    if (!c->api->deployer) {
+        jn_api_error(c->resp, 404, "this daemon runs no apps");
         return;
     }
-    char path[512];
-    int n = snprintf(path, sizeof(path), "/v1/apps/%s/logs", app);
-    struct jn_api_resp r = {.content_type = "application/json"};
-    jn_buf_init(&r.body, 4u * 1024 * 1024);
-    struct jn_api_req inner = {.method = JN_HTTP_GET,
-                               .method_name = "GET",
-                               .method_len = 3,
-                               .path = path,
-                               .path_len = (size_t)n,
-                               .trusted = true};
-    jn_api_handle(c->api, &inner, &r);
-    struct jn_api_resp *resp = c->resp;
-    resp->status = 200;
-    resp->content_type = "text/event-stream";
-    jn_buf_reset(&resp->body);
-    jn_buf_printf(&resp->body,
-                  "retry: 1000\nevent: %s\ndata: ", r.status == 200 ? "tail" : "nolog");
-    /* A compact JSON body has no raw newlines. */
-    if (r.body.len && r.body.data[r.body.len - 1] == '\n')
-        r.body.len--;
-    jn_buf_append(&resp->body, r.body.data, r.body.len);
-    jn_buf_puts(&resp->body, "\n\n");
-    jn_buf_free(&r.body);
+    jn_api_output_events(c);
+}
+
+/* The nodes page's data: a cluster's /v1/nodes and /v1/where, or a single
+ * node's description of itself in the same shape (ui_nodes.c). */
+static void get_nodes(struct jn_api_call *c)
+{
+    if (c->api->cluster)
+        pass(c);
+    else if (need_session(c, false))
+        jn_ui_local_nodes(c);
+}
+
+static void get_where(struct jn_api_call *c)
+{
+    if (c->api->cluster)
+        pass(c);
+    else if (need_session(c, false))
+        jn_ui_local_where(c, jn_api_param(c, "app"));
 }
 
 #define UI JN_ROUTE_UI
@@ -335,6 +331,7 @@ const struct jn_route jn_ui_routes[] = {
     {JN_HTTP_GET, "/ui/apps/:app", UI, get_page, NULL},
     {JN_HTTP_GET, "/ui/upstreams", UI, get_page, NULL},
     {JN_HTTP_GET, "/ui/databases", UI, get_page, NULL},
+    {JN_HTTP_GET, "/ui/nodes", UI, get_page, NULL},
     {JN_HTTP_GET, "/ui/login", UI, get_login, NULL},
     {JN_HTTP_POST, "/ui/login", UI, post_login, NULL},
     {JN_HTTP_POST, "/ui/logout", UI, post_logout, NULL},
@@ -350,6 +347,9 @@ const struct jn_route jn_ui_routes[] = {
     {JN_HTTP_GET, "/ui/api/upstreams", UI, pass, NULL},
     {JN_HTTP_GET, "/ui/api/databases", UI, pass, NULL},
     {JN_HTTP_GET, "/ui/api/databases/:name/backups", UI, pass, NULL},
+    {JN_HTTP_GET, "/ui/api/nodes", UI, get_nodes, NULL},
+    {JN_HTTP_GET, "/ui/api/where", UI, get_where, NULL},
+    {JN_HTTP_GET, "/ui/api/where/:app", UI, get_where, NULL},
     {JN_HTTP_PATCH, "/ui/api/upstreams/:upstream/servers/:addr", UI, pass, NULL},
     {0},
 };
