@@ -544,7 +544,16 @@ def test_make_demo_ctrl_c_leaves_nothing_running(tmp_path):
             pids += [int(kv["pid"]), int(kv["monitor"])]
         assert len(pids) == 4, out
         os.killpg(p.pid, signal.SIGINT)
-        out += p.communicate(timeout=60)[0]
+        try:
+            out += p.communicate(timeout=60)[0]
+        except subprocess.TimeoutExpired as e:
+            # what the daemon and the demo were doing when the cleanup stalled
+            log = ROOT / "build/demo/jern.log"
+            tail = log.read_text(errors="replace")[-4000:] if log.exists() else "(no log)"
+            ps = subprocess.run(["ps", "-eo", "pid,ppid,pgid,stat,etime,args"],
+                                capture_output=True, text=True).stdout
+            raise AssertionError(f"the demo did not end 60 s after SIGINT\n{out}"
+                                 f"{(e.stdout or '')}\n--- jern.log:\n{tail}\n--- ps:\n{ps}")
     finally:
         if p.poll() is None:
             os.killpg(p.pid, signal.SIGKILL)

@@ -2,8 +2,9 @@
 driven by playwright-core (tests/ui/nodes.test.js). Against a real cluster (one
 etcd member, two `jern serve --cluster` nodes on 127.0.0.21-22 with labels, exec
 apps of the test app) and against a single labelled node: the nodes with their
-labels, where each app's instances and logs are and whether they stay inside
-the app's required labels, and the app page's node column."""
+labels, where each app's instances, logs and databases are and whether they
+stay inside the app's required labels (an app whose labels change leaves its
+logs outside them), and the app page's node column."""
 import json
 import os
 import shutil
@@ -105,6 +106,19 @@ def test_nodes_page_of_a_cluster(tmp_path):
             "where": {"nor": ["u1"], "spread": ["u1", "u2"]},
             "inside": {"nor": True, "spread": True},
             "app": "spread"}, tmp_path)
+        # spread now requires Norway: its instance leaves u2, whose copy of its
+        # output stays there, outside the app's labels, and the page says so
+        r = jern("u1", "apps", "set", "spread", "--require", "jurisdiction=NO")
+        assert r.returncode == 0, r.stderr
+        wait_for(lambda: instances("spread") == ["u1", "u1"], 60, "spread's instances on u1")
+        browse(f"http://127.0.0.1:{admin_port}", {
+            "node": "u1",
+            "nodes": {"u1": "jurisdiction=NO, site=oslo-1", "u2": "jurisdiction=SE"},
+            "where": {"spread": ["u1", "u1"]},
+            "logs": {"spread": ["u1", "u2"]},
+            "outside": {"spread": ["logs@u2"]},
+            "inside": {"spread": False},
+            "app": "spread"}, tmp_path, shots=False)
     finally:
         for p in reversed(procs):
             p.stop()
@@ -129,12 +143,19 @@ def test_nodes_page_of_a_single_node(procs, tmp_path):
         r = d.jern("deploy", app, "--cmd", exec_cmd(), "--health", "/health", "--instances", "2")
         assert r.returncode == 0, r.stdout + r.stderr
         host = socket.gethostname()
-        browse(f"http://127.0.0.1:{admin_port}", {
-            "node": host,
-            "nodes": {host: "site=home, jurisdiction=NO"},
-            "where": {app: [host, host]},
-            "inside": {app: True},
-            "app": app}, tmp_path, shots=False)
+        expect = {"node": host, "nodes": {host: "site=home, jurisdiction=NO"},
+                  "where": {app: [host, host]}, "inside": {app: True}, "app": app}
+        db = None
+        if shutil.which("mariadbd"):  # where its data lives: a real database and a backup
+            db = f"ud{uuid.uuid4().hex[:6]}"
+            for args in (("db", "create", db, "--memory", "256M"), ("db", "attach", db, app),
+                         ("db", "backup", db)):
+                r = d.jern(*args)
+                assert r.returncode == 0, (args, r.stdout + r.stderr)
+            expect["data"] = {app: ["database", "backups"]}
+        browse(f"http://127.0.0.1:{admin_port}", expect, tmp_path, shots=False)
     finally:
+        if db:
+            d.jern("db", "destroy", db, "--force")
         d.stop()
         d.cleanup_exec()

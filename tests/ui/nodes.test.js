@@ -4,7 +4,11 @@
 //   ADMIN_URL  http://127.0.0.1:PORT of the TCP admin listener;  TOKEN  the admin token
 //   EXPECT     JSON: {"node": this node, "nodes": {NAME: "k=v, ..."},
 //              "where": {APP: [node of each instance, sorted]}, "inside": {APP: bool},
-//              "app": APP whose instance table to check}
+//              "app": APP whose instance table to check,
+//              "logs": {APP: [nodes keeping its logs]} (default: its instances' nodes),
+//              "outside": {APP: ["KIND@NODE", ...]} rows shown outside its labels
+//              (default none when "inside" is true), "data": {APP: [KIND, ...]}
+//              rows that must be there besides instances and logs (database, backups)}
 //   SHOTS      a directory for screenshots (optional)
 // Prints one "ok STEP" line per step; exits non-zero on the first failure.
 'use strict';
@@ -55,11 +59,26 @@ async function main() {
     const sec = `#where section[data-app="${app}"]`;
     await page.waitForFunction(([sel, want]) => JSON.stringify([...document.querySelectorAll(sel + ' tr[data-kind=instance]')]
       .map((r) => r.dataset.node).sort()) === JSON.stringify(want), [sec, nodes], { timeout: 60000 });
-    const logs = await page.$$eval(sec + ' tr[data-kind=logs]', (rs) => rs.map((r) => r.dataset.node).sort());
-    assert.deepStrictEqual(logs, [...new Set(nodes)].sort(), `${app}'s logs are on its instances' nodes`);
-    const inside = await page.$$eval(sec + ' tbody td.inside, ' + sec + ' tbody td.outside', (ts) => ts.map((t) => t.textContent));
-    assert(inside.every((t) => t === (EXPECT.inside[app] ? 'yes' : 'NO')), `${app} inside: ${inside}`);
-    ok(`${app}: instances on ${nodes.join(', ')}, logs on ${logs.join(', ')}, inside ${EXPECT.inside[app]}`);
+    const wantLogs = (EXPECT.logs || {})[app] || [...new Set(nodes)].sort();
+    await page.waitForFunction(([sel, want]) => JSON.stringify([...document.querySelectorAll(sel + ' tr[data-kind=logs]')]
+      .map((r) => r.dataset.node).sort()) === JSON.stringify(want), [sec, wantLogs], { timeout: 30000 });
+    const logs = wantLogs;
+    for (const kind of (EXPECT.data || {})[app] || []) {
+      await page.waitForSelector(`${sec} tr[data-kind="${kind}"]`, { timeout: 30000 });
+    }
+    // Each row's inside cell: "NO" exactly on the rows named outside.
+    const rows = await page.$$eval(sec + ' tbody tr', (rs) => rs.map((r) => [r.dataset.kind + '@' + r.dataset.node,
+      (r.querySelector('td.inside, td.outside') || {}).textContent]));
+    const outside = new Set((EXPECT.outside || {})[app] || []);
+    for (const [row, cell] of rows) {
+      assert.strictEqual(cell, outside.has(row) ? 'NO' : 'yes', `${app}'s ${row} inside its labels`);
+    }
+    for (const row of outside) assert(rows.some(([r]) => r === row), `${app}: a row ${row}`);
+    assert.strictEqual(EXPECT.inside[app], outside.size === 0, 'EXPECT.inside agrees with EXPECT.outside');
+    const banner = await page.textContent(sec + ' h3 span.' + (EXPECT.inside[app] ? 'inside' : 'outside'));
+    assert.strictEqual(banner, EXPECT.inside[app] ? 'everything inside' : 'something outside the required labels');
+    ok(`${app}: instances on ${nodes.join(', ')}, logs on ${logs.join(', ')}, ` +
+      `${rows.length} rows, outside its labels: ${[...outside].join(', ') || 'none'}`);
   }
   if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'ui-nodes.png'), fullPage: true });
 

@@ -3,13 +3,15 @@
  * cluster the page reads GET /v1/nodes and GET /v1/where; a single node has
  * neither, so it describes itself in the same shape: one node with the
  * labels it was started with (--label, "label" in the jern block), and where
- * each app's instances and logs are (all here, no required labels).
+ * each app's instances, logs, databases and backups are (all here, no
+ * required labels).
  */
 #include "core/common.h"
 
 #include "control/api/ui_nodes.h"
 #include "control/cluster/cluster.h"
 #include "control/control.h"
+#include "db/db.h"
 #include "store/release.h"
 #include "store/store.h"
 
@@ -90,8 +92,36 @@ static cJSON *item(const struct jn_api *api, const char *kind, const char *where
     return it;
 }
 
+static bool has_string(const cJSON *arr, const char *s)
+{
+    const cJSON *x;
+    cJSON_ArrayForEach(x, arr) if (cJSON_IsString(x) && strcmp(x->valuestring, s) == 0) return true;
+    return false;
+}
+
+/* The managed databases app is attached to, and their backups. */
+static void databases(const struct jn_api *api, const char *app, const cJSON *dbs, cJSON *items)
+{
+    const cJSON *d;
+    cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(dbs, "databases"))
+    {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(d, "name");
+        if (!cJSON_IsString(name) || !has_string(cJSON_GetObjectItemCaseSensitive(d, "apps"), app))
+            continue;
+        char at[300];
+        snprintf(at, sizeof(at), "%s (STATE/db/%s)", name->valuestring, name->valuestring);
+        cJSON_AddItemToArray(items, item(api, "database", at));
+        const cJSON *nb = cJSON_GetObjectItemCaseSensitive(d, "backups");
+        if (cJSON_IsNumber(nb) && nb->valueint > 0) {
+            snprintf(at, sizeof(at), "%d of %s (STATE/db/%s/backups)", nb->valueint,
+                     name->valuestring, name->valuestring);
+            cJSON_AddItemToArray(items, item(api, "backups", at));
+        }
+    }
+}
+
 static cJSON *where_app(const struct jn_api *api, const char *app,
-                        const struct jn_store_instance *v, int n)
+                        const struct jn_store_instance *v, int n, const cJSON *dbs)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "app", app);
@@ -110,6 +140,7 @@ static cJSON *where_app(const struct jn_api *api, const char *app,
     }
     if (any) /* each instance's output stays in this node's state dir */
         cJSON_AddItemToArray(items, item(api, "logs", "STATE/logs, STATE/exec/instances"));
+    databases(api, app, dbs, items);
     cJSON_AddBoolToObject(o, "inside", true);
     return o;
 }
@@ -130,13 +161,15 @@ void jn_ui_local_where(struct jn_api_call *c, const char *app)
         jn_api_error(c->resp, 500, "the state store failed: %s", jn_store_error(st));
         return;
     }
+    cJSON *dbs = c->api->dbs ? jn_dbs_list_json(c->api->dbs) : NULL;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddBoolToObject(o, "cluster", false);
     cJSON_AddBoolToObject(o, "etcd", false);
     cJSON *arr = cJSON_AddArrayToObject(o, "apps");
     for (int i = 0; i < napps; i++)
         if (!app || strcmp(app, apps[i].name) == 0)
-            cJSON_AddItemToArray(arr, where_app(c->api, apps[i].name, v, n));
+            cJSON_AddItemToArray(arr, where_app(c->api, apps[i].name, v, n, dbs));
+    cJSON_Delete(dbs);
     free(apps);
     free(v);
     if (app && cJSON_GetArraySize(arr) == 0) {
