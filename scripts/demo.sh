@@ -43,8 +43,19 @@ cleanup() {
     echo
     echo "jern demo: scaling the app to zero and stopping jern"
     if [ -n "$serve_pid" ]; then
-        "$jern" scale demo 0 >/dev/null 2>&1 || true
+        # Each step is bounded: a stop that stalls is reported, never waited on forever.
+        timeout 30 "$jern" scale demo 0 >/dev/null 2>&1 ||
+            echo "jern demo: scaling to zero did not finish; see $dir/jern.log" >&2
         kill -TERM "$serve_pid" 2>/dev/null || true
+        for _ in $(seq 200); do
+            kill -0 "$serve_pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        if kill -0 "$serve_pid" 2>/dev/null; then
+            echo "jern demo: jern serve did not stop within 20 s of SIGTERM; killing it" \
+                "(its log: $dir/jern.log)" >&2
+            kill -KILL "$serve_pid" 2>/dev/null || true
+        fi
         wait "$serve_pid" 2>/dev/null || true
     fi
 }
