@@ -20,6 +20,7 @@
 #define JN_CTX_TYPES 0x40u /* mime types: any "TYPE EXT...;" line is accepted */
 #define JN_CTX_JERN 0x80u  /* the daemon's jern { } block (jern_block.c) */
 #define JN_CTX_MAP 0x100u  /* a map block: any "KEY VALUE;" line */
+#define JN_CTX_IF 0x200u   /* if (COND) { return / rewrite } (rewrite.c) */
 #define JN_CTX_HSL (JN_CTX_HTTP | JN_CTX_SERVER | JN_CTX_LOCATION)
 
 /* Directive flags */
@@ -58,6 +59,8 @@ struct jn_conf_server_build {
     struct jn_conf_server *srv;
     int return_code; /* server-level return, applied to every location at the end */
     char *return_text;
+    struct jn_conf_rewrite *rewrites; /* server-level rewrite/if, run before each location's */
+    size_t nrewrites;
 };
 
 struct jn_conf_location_build {
@@ -148,6 +151,14 @@ JN_CONF_HANDLER(jn_conf_set_server_name);
 JN_CONF_HANDLER(jn_conf_set_location);
 JN_CONF_HANDLER(jn_conf_set_proxy_pass);
 JN_CONF_HANDLER(jn_conf_set_return);
+/* rewrite.c: rewrite, if (and return inside if) */
+JN_CONF_HANDLER(jn_conf_set_rewrite);
+JN_CONF_HANDLER(jn_conf_set_if);
+int jn_conf_if_return(struct jn_conf_build *b, const struct jn_conf_node *n, void *target,
+                      int code, const char *text);
+void jn_conf_rewrites_copy(struct jn_conf_rewrite **dst, size_t *ndst,
+                           const struct jn_conf_rewrite *src, size_t nsrc);
+void jn_conf_rewrites_free(struct jn_conf_rewrite *v, size_t n);
 /* jern_block.c: jern { ... } (jern serve only) */
 JN_CONF_HANDLER(jn_conf_set_jern);
 JN_CONF_HANDLER(jn_conf_set_jern_listen);

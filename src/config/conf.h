@@ -139,6 +139,31 @@ struct jn_conf_settings {
     char *access_log_format; /* the format string itself (log_format resolved); default combined */
 };
 
+/* rewrite REGEX REPLACEMENT [redirect|permanent], or an if (COND) { return;
+ * rewrite; } around one: the rewrite-phase statements of a server or a
+ * location, run in file order before its return (src/gateway/rewrite.c).
+ * jern's rewrites redirect (nginx's internal "last"/"break" are refused). */
+enum jn_conf_cond_op {
+    JN_COND_NONE = 0, /* no if: always */
+    JN_COND_TRUE,     /* if ($var): neither "" nor "0" */
+    JN_COND_EQ,       /* if ($var = text) */
+    JN_COND_NE,       /* != */
+    JN_COND_RE,       /* ~ (cond_caseless: ~*) */
+    JN_COND_NOT_RE,   /* !~ / !~* */
+};
+
+struct jn_conf_rewrite {
+    int line;
+    enum jn_conf_cond_op op;
+    char *cond_var; /* "$host" (a template) */
+    char *cond_arg; /* the text or expression it is compared with */
+    bool cond_caseless;
+    bool is_return; /* return CODE [TEXT]; else a rewrite */
+    int code;       /* the return's, or the redirect's: 301 permanent, 302 */
+    char *regex;    /* rewrite: matched against $uri */
+    char *text;     /* rewrite: the replacement ($1..$9, variables); return: its text */
+};
+
 struct jn_conf_location {
     char *prefix; /* "/api/" ... */
     bool exact;   /* location = /x */
@@ -154,6 +179,8 @@ struct jn_conf_location {
     struct jn_addr pass_addr;               /* when pass_upstream is NULL */
     int return_code;    /* 0 = no return */
     char *return_text;  /* body text, or the Location for 301/302/303/307/308 */
+    struct jn_conf_rewrite *rewrites; /* the server's first, then the location's */
+    size_t nrewrites;
     struct jn_conf_settings s;
 };
 

@@ -200,7 +200,12 @@ static const struct jn_conf_directive directives[] = {
     {"location", JN_CTX_SERVER, 1, 2, JN_DIR_BLOCK | JN_DIR_MULTI, JN_CTX_LOCATION, JN_PHASE_BLOCK,
      jn_conf_set_location, 0},
     {"proxy_pass", JN_CTX_LOCATION, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_proxy_pass, 0},
-    {"return", JN_CTX_SERVER | JN_CTX_LOCATION, 1, 2, 0, 0, JN_PHASE_SET, jn_conf_set_return, 0},
+    {"return", JN_CTX_SERVER | JN_CTX_LOCATION | JN_CTX_IF, 1, 2, 0, 0, JN_PHASE_SET,
+     jn_conf_set_return, 0},
+    {"rewrite", JN_CTX_SERVER | JN_CTX_LOCATION | JN_CTX_IF, 2, 3, JN_DIR_MULTI, 0, JN_PHASE_SET,
+     jn_conf_set_rewrite, 0},
+    {"if", JN_CTX_SERVER | JN_CTX_LOCATION, 1, 5, JN_DIR_BLOCK | JN_DIR_MULTI, JN_CTX_IF,
+     JN_PHASE_SET, jn_conf_set_if, 0},
     /* upstream (upstream_block.c) */
     {"server", JN_CTX_UPSTREAM, 1, -1, JN_DIR_MULTI, 0, JN_PHASE_SET, jn_conf_set_upstream_server,
      0},
@@ -315,7 +320,9 @@ int jn_conf_validate(struct jn_conf_build *b, const struct jn_conf_node *nodes, 
             return jn_conf_error(b, node, "unknown directive \"%s\"%s", node->name, where);
         }
         if (!d)
-            return jn_conf_error(b, node, "\"%s\" directive is not allowed here", node->name);
+            return jn_conf_error(b, node, "\"%s\" directive is not allowed here%s", node->name,
+                                 ctx == JN_CTX_IF ? " (inside if, jern takes return and rewrite)"
+                                                  : "");
         if ((d->flags & JN_DIR_BLOCK) && !node->block)
             return jn_conf_error(b, node, "directive \"%s\" has no opening \"{\"", node->name);
         if (!(d->flags & JN_DIR_BLOCK) && node->block)

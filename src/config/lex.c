@@ -86,8 +86,9 @@ enum jn_tok_type jn_lex_next(struct jn_lexer *lx, struct jn_token *t)
         t->len = i - lx->pos - 1;
         lx->line = line;
         lx->pos = i + 1;
-        /* nginx wants a separator after a closing quote: "a"b is a typo, not one word */
-        if (lx->pos < lx->len && !ends_word(b[lx->pos]))
+        /* nginx wants a separator after a closing quote: "a"b is a typo, not one word;
+         * ')' ends an if's condition: if ($a ~ "re") gives "re" and ")" */
+        if (lx->pos < lx->len && !ends_word(b[lx->pos]) && b[lx->pos] != ')')
             return fail(lx, t, "unexpected character after a quoted string");
         return t->type;
     }

@@ -99,6 +99,7 @@ static void location_free(struct jn_conf_location *l)
     free(l->pass_target);
     free(l->pass_uri);
     free(l->return_text);
+    jn_conf_rewrites_free(l->rewrites, l->nrewrites);
     jn_conf_settings_free(&l->s);
 }
 

@@ -28,20 +28,34 @@ static void add_listen(struct jn_conf_server *srv, const char *text, const struc
     l->line = line;
 }
 
-/* nginx's server-level return runs before location matching, so it answers
- * every request of the server: give it to every location, and add a "/"
- * location for requests that match none. */
-static void apply_server_return(struct jn_conf_server_build *sb, int line)
+/* nginx's server-level rewrite phase (its rewrite, if and return) runs
+ * before location matching, so it sees every request of the server: its
+ * statements go first in every location's, its return replaces theirs (and
+ * what they would have run before it), and a "/" location is added for
+ * requests that match none. */
+static void apply_server_rewrites(struct jn_conf_server_build *sb, int line)
 {
     struct jn_conf_server *srv = sb->srv;
     bool has_root = false;
     for (size_t i = 0; i < srv->nlocations; i++) {
         struct jn_conf_location *loc = &srv->locations[i];
-        if (!loc->exact && strcmp(loc->prefix, "/") == 0)
+        if (!loc->exact && !loc->regex && strcmp(loc->prefix, "/") == 0)
             has_root = true;
-        loc->return_code = sb->return_code;
-        free(loc->return_text);
-        loc->return_text = sb->return_text ? jn_strdup(sb->return_text) : NULL;
+        if (sb->return_code) {
+            loc->return_code = sb->return_code;
+            free(loc->return_text);
+            loc->return_text = sb->return_text ? jn_strdup(sb->return_text) : NULL;
+            jn_conf_rewrites_free(loc->rewrites, loc->nrewrites);
+            loc->rewrites = NULL;
+            loc->nrewrites = 0;
+        }
+        struct jn_conf_rewrite *own = loc->rewrites;
+        size_t nown = loc->nrewrites;
+        loc->rewrites = NULL;
+        loc->nrewrites = 0;
+        jn_conf_rewrites_copy(&loc->rewrites, &loc->nrewrites, sb->rewrites, sb->nrewrites);
+        jn_conf_rewrites_copy(&loc->rewrites, &loc->nrewrites, own, nown);
+        jn_conf_rewrites_free(own, nown);
     }
     if (!has_root) {
         struct jn_conf_location *loc =
@@ -51,6 +65,7 @@ static void apply_server_return(struct jn_conf_server_build *sb, int line)
         jn_conf_settings_copy(&loc->s, &srv->s);
         loc->return_code = sb->return_code;
         loc->return_text = sb->return_text ? jn_strdup(sb->return_text) : NULL;
+        jn_conf_rewrites_copy(&loc->rewrites, &loc->nrewrites, sb->rewrites, sb->nrewrites);
     }
 }
 
@@ -70,9 +85,10 @@ JN_CONF_HANDLER(jn_conf_set_server)
         jn_addr_parse("80", 80, &a);
         add_listen(srv, "80", &a, false, false, false, n->line);
     }
-    if (rc == 0 && sb.return_code)
-        apply_server_return(&sb, n->line);
+    if (rc == 0 && (sb.return_code || sb.nrewrites))
+        apply_server_rewrites(&sb, n->line);
     free(sb.return_text);
+    jn_conf_rewrites_free(sb.rewrites, sb.nrewrites);
     return rc;
 }
 
@@ -319,6 +335,8 @@ JN_CONF_HANDLER(jn_conf_set_return)
         if (n->nargs == 2)
             text = n->args[1];
     }
+    if (lvl->ctx == JN_CTX_IF)
+        return jn_conf_if_return(b, n, target, (int)code, text);
     if (lvl->ctx == JN_CTX_SERVER) {
         struct jn_conf_server_build *sb = target;
         sb->return_code = (int)code;

@@ -22,6 +22,15 @@ int jn_regex_compile(const char *pattern, bool caseless, struct jn_regex **out, 
  * Any thread. */
 bool jn_regex_match(const struct jn_regex *re, const char *s, size_t n);
 
+/* $0 (the whole match) and $1..$9, as nginx's rewrite captures. */
+#define JN_REGEX_MAX_GROUPS 10
+
+/* Matches like jn_regex_match and keeps the groups: returns how many of
+ * $0..$9 were set (ovec[2i], ovec[2i+1] the start and end of $i, (size_t)-1
+ * for a group that took no part), 0 when s does not match. ovec has room
+ * for 2 * JN_REGEX_MAX_GROUPS. Any thread. */
+int jn_regex_exec(const struct jn_regex *re, const char *s, size_t n, size_t *ovec);
+
 /* Frees a compiled expression. NULL is fine. */
 void jn_regex_free(struct jn_regex *re);
 

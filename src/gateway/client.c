@@ -13,6 +13,7 @@
 #include "gateway/h2.h"
 #include "gateway/pool.h"
 #include "gateway/proxy.h"
+#include "gateway/rewrite_run.h"
 #include "core/log.h"
 #include "http/status.h"
 #include "gateway/date.h"
@@ -568,24 +569,18 @@ void gw_client_respond(struct gw_req *r, int status, const char *text, const cha
  * answer; a redirect code sends the (absolute) Location and the HTML page;
  * another code with a text sends the text alone (text/plain); without a
  * text, codes >= 400 send the HTML page and others an empty body. */
+static void answer(struct gw_req *r, int code, const char *text, size_t tl);
+
 static void client_return(struct gw_req *r, int as_status)
 {
     const struct jn_gw_location *loc = r->loc;
     const struct jn_conf_location *cl = loc->cl;
     int code = as_status ? as_status : cl->return_code;
-    if (code == 444) {
-        r->phase = GW_P_LOCAL;
-        r->status = 444;
-        r->client_started = true; /* logged as 444, as nginx */
-        r->keep_alive = false;
-        gw_client_close(r->c);
-        return;
-    }
     bool redirect = code == 301 || code == 302 || code == 303 || code == 307 || code == 308;
     const char *text = cl->return_text;
     size_t tl = text ? strlen(text) : 0;
     char val[2048];
-    if (loc->has_ret && loc->ret.has_vars) {
+    if (code != 444 && loc->has_ret && loc->ret.has_vars) {
         /* redirects evaluate into val; texts straight into the scratch area */
         char *dst = redirect ? val : r->scratch;
         size_t cap = redirect ? sizeof(val) - 1 : sizeof(r->scratch);
@@ -597,6 +592,43 @@ static void client_return(struct gw_req *r, int as_status)
         text = dst;
         tl = (size_t)n;
     }
+    answer(r, code, text, tl);
+}
+
+/* Runs the location's rewrite and if statements: true when one answered
+ * (a redirect, or the return inside an if). */
+static bool client_rewrite(struct gw_req *r)
+{
+    ssize_t tl;
+    /* the text lands in the scratch area: a return's body is sent from there,
+     * a redirect's Location is made absolute from it first */
+    int code = gw_rewrite_run(r, r->loc->rewrites, r->loc->nrewrites, r->scratch,
+                              sizeof(r->scratch), &tl);
+    if (code == 0)
+        return false;
+    if (code != 444 && !discard_begin(r))
+        return true;
+    if (code < 0)
+        gw_client_respond(r, 500, "the rewritten URL is too long or invalid", NULL);
+    else
+        answer(r, code, tl < 0 ? NULL : r->scratch, tl < 0 ? 0 : (size_t)tl);
+    return true;
+}
+
+/* A local answer with code and text (text in the scratch area or the config,
+ * NULL for none). */
+static void answer(struct gw_req *r, int code, const char *text, size_t tl)
+{
+    const struct jn_gw_location *loc = r->loc;
+    if (code == 444) {
+        r->phase = GW_P_LOCAL;
+        r->status = 444;
+        r->client_started = true; /* logged as 444, as nginx */
+        r->keep_alive = false;
+        gw_client_close(r->c);
+        return;
+    }
+    bool redirect = code == 301 || code == 302 || code == 303 || code == 307 || code == 308;
     if (redirect) {
         char abs[2300];
         ssize_t n = text ? gw_absolute_location(r, text, tl, abs, sizeof(abs)) : -1;
@@ -690,6 +722,8 @@ static void start_request(struct gw_conn *c)
         gw_client_respond(r, 413, "the request body is larger than client_max_body_size", NULL);
         return;
     }
+    if (r->loc->nrewrites && client_rewrite(r))
+        return;
     const struct jn_conf_location *cl = r->loc->cl;
     if (cl && cl->return_code) {
         if (cl->return_code == 444 || discard_begin(r))

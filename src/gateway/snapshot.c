@@ -221,6 +221,11 @@ static int compile_location(struct jn_gw_routes *r, const struct jn_conf_server 
             return fail(err, errlen, r->conf->path, cl->line, "return: %s", terr);
         gl->has_ret = true;
     }
+    int rline = 0;
+    char rerr[300];
+    if (gw_rewrites_compile(cl, &r->uvars, &gl->rewrites, &gl->nrewrites, &rline, rerr,
+                            sizeof(rerr)) < 0)
+        return fail(err, errlen, r->conf->path, rline, "%s", rerr);
     return compile_response(r, cs, cl, gl, err, errlen);
 }
 
@@ -329,6 +334,9 @@ static void free_location(struct jn_gw_location *gl)
     if (gl->has_ret)
         jn_template_free(&gl->ret);
     gl->has_ret = false;
+    gw_rewrites_free(gl->rewrites, gl->nrewrites);
+    gl->rewrites = NULL;
+    gl->nrewrites = 0;
     for (size_t i = 0; i < gl->nset; i++)
         jn_template_free(&gl->set[i].value);
     free(gl->set);

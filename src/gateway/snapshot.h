@@ -23,6 +23,7 @@
 #include "core/common.h"
 #include "config/conf.h"
 #include "gateway/upstream.h"
+#include "gateway/rewrite.h"
 #include "gateway/vars.h"
 #include "core/regex.h"
 
@@ -92,6 +93,8 @@ struct jn_gw_location {
     struct jn_var_set *sets; /* set $NAME VALUE, in order (the server's first) */
     size_t nsets;
     bool has_ret;
+    struct jn_gw_rewrite *rewrites; /* rewrite / if (rewrite.h): run before the return */
+    size_t nrewrites;
     const struct jn_conf_settings *s;
     int alog; /* index in routes->alogs, or -1 for "access_log off" */
 };

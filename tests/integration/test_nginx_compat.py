@@ -108,6 +108,28 @@ HTTP = r"""
         location = /x.png {{ return 200 "exact\n"; }}
         location ~ /re/ {{ proxy_pass http://one; }}
     }}
+    server {{
+        listen 127.0.0.1:{port};
+        server_name rw.test www.rw.test;
+        if ($host = www.rw.test) {{ return 301 http://rw.test$request_uri; }}
+        rewrite ^/old/(.*)$ /new/$1 permanent;
+        rewrite ^/q/(\w+)$ /search?q=$1? redirect;
+        rewrite ^/keep/(.*)$ /kept/$1?from=keep redirect;
+        rewrite ^/abs/(.*)$ https://elsewhere.test/$1;
+        location / {{
+            if ($http_x_mode ~ "^(fast|slow)$") {{ return 200 "mode $1\n"; }}
+            return 200 "root $uri\n";
+        }}
+        location /api/ {{
+            if ($request_method = DELETE) {{ return 405; }}
+            if ($http_user_agent ~* (bot|crawler)) {{ return 403 "no $1s here\n"; }}
+            if ($http_x_flag) {{ return 200 "flag set\n"; }}
+            if ($http_x_env != prod) {{ rewrite ^/api/(.*)$ /staging/api/$1 redirect; }}
+            rewrite ^/api/v1/(.*)$ /api/v2/$1 redirect;
+            return 200 "api $uri\n";
+        }}
+        location = /gone {{ return 410; rewrite ^ /x permanent; }}
+    }}
 """
 
 
@@ -357,6 +379,35 @@ def test_regex_locations_and_server_names(pair):
     for host, path in cases:
         j, n = both(pair, b"GET " + path + b" HTTP/1.1\r\nHost: " + host + b"\r\nConnection: close\r\n\r\n")
         assert (code(split(j)[0]), split(j)[2]) == (code(split(n)[0]), split(n)[2]), (host, path, j, n)
+
+
+def test_rewrite_and_if_redirects(pair):
+    """rewrite ... redirect|permanent (captures, the request's arguments kept
+    unless the replacement ends with '?', an absolute replacement redirects
+    without a flag) and if ($var), =, !=, ~* with a capture, at server and
+    location level, in file order, a return before a rewrite winning."""
+    cases = [(b"GET", b"www.rw.test", b"/a/b?z=1", b""), (b"GET", b"rw.test", b"/old/x/y?z=1", b""),
+             (b"GET", b"rw.test", b"/q/hello?z=1", b""), (b"GET", b"rw.test", b"/keep/a?z=1", b""),
+             (b"GET", b"rw.test", b"/abs/p?z=1", b""), (b"GET", b"rw.test", b"/plain", b""),
+             (b"DELETE", b"rw.test", b"/api/x", b""),
+             (b"GET", b"rw.test", b"/api/x", b"User-Agent: GoogleBot/2.1\r\n"),
+             (b"GET", b"rw.test", b"/api/x", b"X-Flag: 1\r\n"),
+             (b"GET", b"rw.test", b"/api/x?y=2", b"X-Flag: 0\r\n"),
+             (b"GET", b"rw.test", b"/api/v1/u?id=3", b"X-Env: prod\r\n"),
+             (b"GET", b"rw.test", b"/api/v2/u", b"X-Env: prod\r\n"),
+             (b"GET", b"rw.test", b"/gone", b""), (b"HEAD", b"rw.test", b"/old/h", b""),
+             (b"GET", b"rw.test", b"/m", b"X-Mode: slow\r\n"), (b"GET", b"rw.test", b"/m", b"X-Mode: slowly\r\n")]
+    for method, host, path, extra in cases:
+        j, n = both(pair, method + b" " + path + b" HTTP/1.1\r\nHost: " + host + b"\r\n" + extra +
+                    b"Connection: close\r\n\r\n")
+        (js, jh, jb), (ns, nh, nb) = split(j), split(n)
+        assert code(js) == code(ns), (path, js, ns)
+        assert [norm(v, pair) for v in hget(jh, b"location")] == \
+            [norm(v, pair) for v in hget(nh, b"location")], (path, j, n)
+        if not js.startswith(b"HTTP/1.1 3") and not js.startswith(b"HTTP/1.1 4"):
+            assert jb == nb, (path, jb, nb)
+        elif js.startswith(b"HTTP/1.1 403"):
+            assert jb == nb == b"no Bots here\n", (jb, nb)
 
 
 def test_error_page_and_intercept_errors(pair):

@@ -325,6 +325,92 @@ static void test_server_return(void **state)
     jn_conf_free(c);
 }
 
+static void test_rewrite_and_if(void **state)
+{
+    struct jn_conf *c = load(
+        "http {\n"
+        " server { listen 81;\n"
+        "  if ($host = www.a.test) { return 301 http://a.test$request_uri; }\n"
+        "  rewrite ^/old/(.*)$ /new/$1 permanent;\n"
+        "  location /api/ { if ( $http_user_agent ~* bot ) { return 403; rewrite ^ /x redirect; }\n"
+        "   rewrite ^/api/(.*) https://b.test/$1; return 200; rewrite ^/dead /d permanent; }\n"
+        " }\n"
+        " server { listen 82; return 404; rewrite ^/never /n permanent; location /x { rewrite ^ /y "
+        "redirect; } }\n"
+        "}");
+    const struct jn_conf_server *s = &c->servers[0];
+    /* the server's statements first in every location, "/" added for the rest */
+    assert_int_equal(s->nlocations, 2);
+    const struct jn_conf_location *api = &s->locations[0], *root = &s->locations[1];
+    assert_string_equal(root->prefix, "/");
+    assert_int_equal(root->nrewrites, 2);
+    /* the if's return (the rewrite after it in the if never runs), the
+     * absolute rewrite (302 without a flag); nothing after the return */
+    assert_int_equal(api->nrewrites, 4);
+    const struct jn_conf_rewrite *w = api->rewrites;
+    assert_int_equal(w[0].op, JN_COND_EQ);
+    assert_string_equal(w[0].cond_var, "$host");
+    assert_string_equal(w[0].cond_arg, "www.a.test");
+    assert_true(w[0].is_return);
+    assert_int_equal(w[0].code, 301);
+    assert_int_equal(w[1].op, JN_COND_NONE);
+    assert_string_equal(w[1].regex, "^/old/(.*)$");
+    assert_string_equal(w[1].text, "/new/$1");
+    assert_int_equal(w[1].code, 301);
+    assert_int_equal(w[2].op, JN_COND_RE);
+    assert_true(w[2].cond_caseless);
+    assert_string_equal(w[2].cond_arg, "bot");
+    assert_int_equal(w[2].code, 403);
+    assert_null(w[2].text);
+    assert_int_equal(w[3].code, 302);
+    assert_false(w[3].is_return);
+    assert_int_equal(api->return_code, 200);
+    /* a server-level return answers first: no statement runs */
+    for (size_t i = 0; i < c->servers[1].nlocations; i++) {
+        assert_int_equal(c->servers[1].locations[i].nrewrites, 0);
+        assert_int_equal(c->servers[1].locations[i].return_code, 404);
+    }
+    jn_conf_free(c);
+
+#define SRV(x) "http { server { listen 80; location / { " x " } } }"
+    expect_error(SRV("rewrite ^/a /b;"),
+                 "t.conf:1: \"rewrite ^/a /b\" changes the URI inside the server (an internal "
+                 "rewrite), which jern does not do: add \"redirect\" or \"permanent\" to send "
+                 "the client to \"/b\", or use a location with proxy_pass http://UPSTREAM/NEW/ to "
+                 "change the path sent upstream");
+    expect_error(SRV("rewrite ^/a /b last;"),
+                 "t.conf:1: \"rewrite ^/a /b last\" changes the URI inside the server (an "
+                 "internal rewrite), which jern does not do: add \"redirect\" or \"permanent\" "
+                 "to send the client to \"/b\", or use a location with proxy_pass "
+                 "http://UPSTREAM/NEW/ to change the path sent upstream");
+    expect_error(SRV("rewrite ^/a /b sideways;"),
+                 "t.conf:1: invalid rewrite flag \"sideways\": expected redirect or permanent "
+                 "(last and break are internal rewrites, not done by jern)");
+    expect_error(SRV("rewrite ^/(a /b permanent;"),
+                 "t.conf:1: rewrite: invalid regular expression \"^/(a\": missing closing "
+                 "parenthesis at offset 4");
+    expect_error(SRV("if ($host) { proxy_pass http://127.0.0.1:1; }"),
+                 "t.conf:1: \"proxy_pass\" directive is not allowed here (inside if, jern takes "
+                 "return and rewrite)");
+    expect_error(SRV("if (-f $uri) { return 404; }"),
+                 "t.conf:1: if (-f ...): file tests (-f, -d, -e, -x) need static files, which jern "
+                 "does not serve");
+    expect_error(SRV("if ($host =~ x) { return 404; }"),
+                 "t.conf:1: invalid operator \"=~\" in if: expected =, !=, ~, ~*, !~ or !~*");
+    expect_error(SRV("if ($host = ) { return 404; }"),
+                 "t.conf:1: invalid condition in if: \"$host =\" needs a value after it");
+    expect_error(SRV("if $host { return 404; }"),
+                 "t.conf:1: invalid condition in if: expected (\"$var\"), ($var = text), ($var != "
+                 "text), ($var ~ regex) or ~*, !~, !~*");
+    expect_error(SRV("if (host) { return 404; }"),
+                 "t.conf:1: invalid condition in if: \"host\" is not a $variable");
+    expect_error(SRV("if ($host) { }"), "t.conf:1: if without return or rewrite inside does nothing");
+    expect_error(SRV("if ($host ~ \"(x\") { return 404; }"),
+                 "t.conf:1: if: invalid regular expression \"(x\": missing closing parenthesis at "
+                 "offset 2");
+#undef SRV
+}
+
 static void test_settings_every_directive(void **state)
 {
     struct jn_conf *c =
@@ -897,6 +983,7 @@ int main(void)
         cmocka_unit_test(test_upstream_block),
         cmocka_unit_test(test_server_and_locations),
         cmocka_unit_test(test_server_return),
+        cmocka_unit_test(test_rewrite_and_if),
         cmocka_unit_test(test_settings_every_directive),
         cmocka_unit_test(test_inheritance),
         cmocka_unit_test(test_definitions_apply_before_use),
