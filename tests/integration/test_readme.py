@@ -1,15 +1,18 @@
 """README.md's CLI session, replayed verbatim: every ```console block marked
 <!-- replayed: tests/integration/test_readme.py --> runs, in order, in one
 bash, from a fresh directory laid out as the source tree after `make`
-(build/jern, build/jern-testapp). Each `$ ` command must exit as the README
+(build/jern, build/jern-testapp, and tests/app/dbapp.py, the app the database
+block deploys). Each `$ ` command must exit as the README
 shows it (non-zero where the README shows a "jern: ..." error), and each
 output line the README shows (where its numbers are times, dates, ports,
-counts: any value matches there) must appear in what the command
-printed.
+counts, and a URL's password: any value matches there) must appear in what
+the command printed.
 
 The session uses the README's own addresses (127.0.0.1:8080, 9001, 9002), so
 it runs in a network namespace of its own (and a pid namespace, which takes
-every process it started with it): nothing else on the machine is touched."""
+every process it started with it): nothing else on the machine is touched.
+The database block runs Debian's real mariadbd (port 13306, free in that
+namespace) and destroys it at its end."""
 import os
 import re
 import shutil
@@ -43,11 +46,15 @@ def session():
 
 def pattern(line):
     """The README's line as a regex: what differs from run to run (times,
-    dates, ports, counts, the random tail of instance names) matches any
-    value; release names (v1, v2) and all words must be as shown."""
+    dates, ports, counts, the random tail of instance names, the random
+    password of a URL's user) matches any value; release names (v1, v2) and
+    all words must be as shown."""
     out = ""
-    for tok in re.split(r"(-[0-9a-f]{4}\b|\b\d+s\b|(?<!v)\d+(?:\.\d+)?)", line):
-        if re.fullmatch(r"-[0-9a-f]{4}", tok or ""):
+    for tok in re.split(r"((?<=:)[A-Za-z0-9]{24}(?=@)|-[0-9a-f]{4}\b|\b\d+s\b|(?<!v)\d+(?:\.\d+)?)",
+                        line):
+        if re.fullmatch(r"[A-Za-z0-9]{24}", tok or ""):
+            out += r"[A-Za-z0-9]{24}"  # jern's passwords: 24 letters and digits
+        elif re.fullmatch(r"-[0-9a-f]{4}", tok or ""):
             out += r"-[0-9a-f]{4}"
         elif re.fullmatch(r"\d+s", tok or ""):
             out += r"(?:\d+s|-)"  # an uptime: "-" before the first second
@@ -78,13 +85,20 @@ def script(steps):
 def test_readme_session_runs_verbatim(tmp_path):
     if os.geteuid() != 0 or not shutil.which("unshare"):
         pytest.skip("needs root and unshare(1) for a network namespace of its own")
+    if not shutil.which("mariadbd") or not shutil.which("mariadb-install-db"):
+        pytest.skip("the database block needs mariadb-server (scripts/install-deps.sh)")
+    pytest.importorskip("pymysql")  # tests/app/dbapp.py runs on this /usr/bin/python3
     steps = session()
     cmds = [c for c, _ in steps]
     assert any("deploy shop" in c for c in cmds) and any("rollback shop" in c for c in cmds)
+    assert any("db create shop-db" in c for c in cmds) and cmds[-1].startswith(
+        "jern db destroy shop-db --force")  # the database the session made goes with it
     with open_dir() as src:
         (src / "build").mkdir(mode=0o755)
         os.symlink(JERN, src / "build" / "jern")
         shutil.copy(TESTAPP, src / "build" / "jern-testapp")  # apps may run as jern-app
+        (src / "tests" / "app").mkdir(parents=True)
+        shutil.copy2(ROOT / "tests" / "app" / "dbapp.py", src / "tests" / "app")
         (src / "session.sh").write_text(script(steps))
         env = {k: v for k, v in os.environ.items() if not k.startswith("JERN_")}
         env["JERN_ACME_DIRECTORY"] = "off"  # the daemon never asks a real CA
@@ -94,7 +108,7 @@ def test_readme_session_runs_verbatim(tmp_path):
         r = subprocess.run(
             ["unshare", "--net", "--pid", "--mount", "--fork", "--kill-child", "--mount-proc",
              "bash", "-c", "ip link set lo up && exec bash session.sh"],
-            cwd=str(src), env=env, capture_output=True, text=True, timeout=120)
+            cwd=str(src), env=env, capture_output=True, text=True, timeout=180)
         out = r.stdout
     segs = {}
     for m in re.finditer(r"@@BEGIN (\d+)\n(.*?)\n@@END \1 (\d+)\n", out, re.S):
@@ -125,10 +139,6 @@ NOT_REPLAYED = {
         "exists there. test_certs.py runs these steps against Pebble: an app domain "
         "gets its certificate (create --domain), HTTPS with redirect (domains set "
         "--https redirect), jern certs, cert add and cert renew.",
-    "jern db create shop-db --memory 1G":
-        "Databases: its deploy runs 'python3 app.py', an app the source tree does not "
-        "have, and a 1 GiB buffer pool; test_db.py runs db create, db attach and an "
-        "app that reads DATABASE_URL (tests/app/dbapp.py) against real MariaDB.",
     "jern serve --cluster http://10.0.0.1:2379 --node oslo-1   --advertise 10.0.0.11 "
     "--label jurisdiction=NO --label site=oslo-1":
         "Cluster: three machines (10.0.0.11-13) and etcd on 10.0.0.1; test_cluster.py "
@@ -161,5 +171,7 @@ def test_every_console_block_is_replayed_or_says_why_not():
         f"{sorted(set(NOT_REPLAYED) - unmarked)}"
     # the session is what the marked blocks hold, config and one-off runs included
     cmds = [c for c, _ in session()]
-    assert sum(marked for marked, _ in blocks) == 4
+    assert sum(marked for marked, _ in blocks) == 5
     assert any("config set shop" in c for c in cmds) and any("run shop -- sh" in c for c in cmds)
+    assert any("db attach shop-db shop" in c for c in cmds) and any("db backup shop-db" in c
+                                                                    for c in cmds)
