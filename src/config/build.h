@@ -151,6 +151,12 @@ JN_CONF_HANDLER(jn_conf_set_server_name);
 JN_CONF_HANDLER(jn_conf_set_location);
 JN_CONF_HANDLER(jn_conf_set_proxy_pass);
 JN_CONF_HANDLER(jn_conf_set_return);
+/* static_files.c: root, alias, index, try_files, types */
+JN_CONF_HANDLER(jn_conf_set_root);
+JN_CONF_HANDLER(jn_conf_set_alias);
+JN_CONF_HANDLER(jn_conf_set_index);
+JN_CONF_HANDLER(jn_conf_set_try_files);
+JN_CONF_HANDLER(jn_conf_set_types);
 /* rewrite.c: rewrite, if (and return inside if) */
 JN_CONF_HANDLER(jn_conf_set_rewrite);
 JN_CONF_HANDLER(jn_conf_set_if);

@@ -134,6 +134,14 @@ struct jn_conf_settings {
     int64_t http2_body_preread_size;  /* default 64k: a stream's initial receive window */
     int64_t http2_chunk_size;         /* default 8k: largest DATA frame sent */
 
+    /* static files (src/gateway/static.c): a location with neither proxy_pass
+     * nor return serves them when a root (or its alias) is set */
+    char *root;               /* root PATH, resolved against the conf dir; NULL none */
+    char **index;             /* index NAME...; NULL: index.html */
+    size_t nindex;
+    struct jn_conf_kv *types; /* types { TYPE EXT...; }: name EXT, value TYPE; NULL: jern's table */
+    size_t ntypes;
+
     /* logging */
     char *access_log_path;   /* NULL = off */
     char *access_log_format; /* the format string itself (log_format resolved); default combined */
@@ -179,6 +187,9 @@ struct jn_conf_location {
     struct jn_addr pass_addr;               /* when pass_upstream is NULL */
     int return_code;    /* 0 = no return */
     char *return_text;  /* body text, or the Location for 301/302/303/307/308 */
+    char *alias;      /* alias PATH: the file is PATH + the URI after the prefix */
+    char **try_files; /* try_files FILE... (=CODE | URI), as written */
+    size_t ntry_files;
     struct jn_conf_rewrite *rewrites; /* the server's first, then the location's */
     size_t nrewrites;
     struct jn_conf_settings s;

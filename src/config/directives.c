@@ -28,8 +28,6 @@
  *   server_tokens          jern never announces a version in a Server header or error page
  *   multi_accept           each worker drains its listener (edge-triggered) anyway
  *   accept_mutex           each worker has its own SO_REUSEPORT listener: nothing to lock
- *   types                  kept so "include mime.types;" loads (static files are
- *                          served as application/octet-stream or default_type)
  * Their values are still checked (on|off), so a typo is still an error. */
 static const struct jn_conf_directive directives[] = {
     /* main */
@@ -87,7 +85,12 @@ static const struct jn_conf_directive directives[] = {
      0},
     {"server", JN_CTX_HTTP, 0, 0, JN_DIR_BLOCK | JN_DIR_MULTI, JN_CTX_SERVER, JN_PHASE_BLOCK,
      jn_conf_set_server, 0},
-    {"types", JN_CTX_HSL, 0, 0, JN_DIR_BLOCK, JN_CTX_TYPES, JN_PHASE_SET, NULL, 0},
+    {"types", JN_CTX_HSL, 0, 0, JN_DIR_BLOCK, JN_CTX_TYPES, JN_PHASE_SET, jn_conf_set_types, 0},
+    {"root", JN_CTX_HSL, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_root, 0},
+    {"alias", JN_CTX_LOCATION, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_alias, 0},
+    {"index", JN_CTX_HSL, 1, -1, 0, 0, JN_PHASE_SET, jn_conf_set_index, 0},
+    {"try_files", JN_CTX_SERVER | JN_CTX_LOCATION, 2, -1, 0, 0, JN_PHASE_SET,
+     jn_conf_set_try_files, 0},
     {"default_type", JN_CTX_HSL, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_default_type, 0},
     {"sendfile", JN_CTX_HSL, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_on_off, 0},
     {"tcp_nopush", JN_CTX_HSL, 1, 1, 0, 0, JN_PHASE_SET, jn_conf_set_on_off, 0},

@@ -99,6 +99,10 @@ static void location_free(struct jn_conf_location *l)
     free(l->pass_target);
     free(l->pass_uri);
     free(l->return_text);
+    free(l->alias);
+    for (size_t i = 0; i < l->ntry_files; i++)
+        free(l->try_files[i]);
+    free(l->try_files);
     jn_conf_rewrites_free(l->rewrites, l->nrewrites);
     jn_conf_settings_free(&l->s);
 }

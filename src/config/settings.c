@@ -101,6 +101,9 @@ void jn_conf_settings_copy(struct jn_conf_settings *dst, const struct jn_conf_se
     dst->ssl_certs = dup_list(src->ssl_certs, src->nssl_certs);
     dst->ssl_keys = dup_list(src->ssl_keys, src->nssl_keys);
     dst->ssl_ciphers = dup_or_null(src->ssl_ciphers);
+    dst->root = dup_or_null(src->root);
+    dst->index = src->index ? dup_list(src->index, src->nindex) : NULL;
+    dst->types = src->types ? dup_kvs(src->types, src->ntypes) : NULL;
 }
 
 void jn_conf_settings_free(struct jn_conf_settings *s)
@@ -134,6 +137,14 @@ void jn_conf_settings_free(struct jn_conf_settings *s)
     s->ssl_certs = s->ssl_keys = NULL;
     s->nssl_certs = s->nssl_keys = 0;
     s->ssl_ciphers = NULL;
+    free(s->root);
+    s->root = NULL;
+    free_list(s->index, s->nindex);
+    s->index = NULL;
+    s->nindex = 0;
+    free_kvs(s->types, s->ntypes);
+    s->types = NULL;
+    s->ntypes = 0;
 }
 
 static struct jn_conf_settings *settings_of(void *target)

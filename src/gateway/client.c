@@ -11,9 +11,11 @@
 #include "gateway/conn_io.h"
 #include "gateway/freelist.h"
 #include "gateway/h2.h"
+#include "gateway/local.h"
 #include "gateway/pool.h"
 #include "gateway/proxy.h"
 #include "gateway/rewrite_run.h"
+#include "gateway/static_run.h"
 #include "core/log.h"
 #include "http/status.h"
 #include "gateway/date.h"
@@ -169,6 +171,7 @@ static void release_req(struct gw_conn *c)
     if (!r)
         return;
     c->req = NULL;
+    gw_static_close(r);
     if (r->snap)
         jn_gw_snapshot_unref(r->snap);
     gw_rbuf_put(c->w, r->rbuf);
@@ -423,76 +426,39 @@ static void discard_read(struct gw_req *r)
 static void local_run(struct gw_req *r)
 {
     struct gw_conn *c = r->c;
-    if (r->discarding && r->rs.iov_i == r->rs.niov) {
+    if (r->discarding && r->rs.iov_i == r->rs.niov && !r->file_open) {
         discard_read(r);
         return;
     }
     if (!c->wr_ready)
         return;
 
-    bool full;
-    ssize_t n = gw_conn_flush(c, &r->rs, &full);
-    if (n < 0) {
-        gw_client_close(c);
-        return;
-    }
-    if (full) {
-        c->wr_ready = false;
-        const struct jn_conf_settings *s = r->loc ? r->loc->s : conn_settings(c);
-        jn_timer_start(c->w->loop, &c->timer, s ? s->send_timeout_ms : 60000);
-        return;
+    for (;;) {
+        bool full;
+        ssize_t n = gw_conn_flush(c, &r->rs, &full);
+        if (n < 0) {
+            gw_client_close(c);
+            return;
+        }
+        if (full) {
+            c->wr_ready = false;
+            const struct jn_conf_settings *s = r->loc ? r->loc->s : conn_settings(c);
+            jn_timer_start(c->w->loop, &c->timer, s ? s->send_timeout_ms : 60000);
+            return;
+        }
+        int more = gw_static_fill(r); /* a static file's next piece */
+        if (more < 0) {
+            gw_client_close(c);
+            return;
+        }
+        if (more == 0)
+            break;
     }
     if (r->discarding && !r->rq.body_done) {
         discard_read(r);
         return;
     }
     gw_client_finish(c);
-}
-
-/* Appends the start of every head jern makes itself: the status line
- * (HTTP/1.1 whatever the request's version, as nginx), Server, Date and
- * Content-Type. Returns the length written at out (room for 512 bytes). */
-static size_t local_head_start(struct gw_req *r, int status, const char *ctype, char *out)
-{
-    size_t n = 9;
-    memcpy(out, "HTTP/1.1 ", 9);
-    n += gw_put_uint(out + n, (unsigned)status);
-    out[n++] = ' ';
-    const char *reason = jn_http_reason(status);
-    size_t rl = JN_MIN(strlen(reason), (size_t)64);
-    memcpy(out + n, reason, rl);
-    n += rl;
-    static const char server[] = "\r\nServer: jern\r\n";
-    memcpy(out + n, server, sizeof(server) - 1);
-    n += sizeof(server) - 1;
-    memcpy(out + n, gw_date_line(&r->c->w->date), GW_DATE_LEN);
-    n += GW_DATE_LEN;
-    int k = snprintf(out + n, 200, "Content-Type: %s\r\n", ctype);
-    n += k < 0 ? 0 : JN_MIN((size_t)k, (size_t)199);
-    return n;
-}
-
-/* The end of a local head: Content-Length, Retry-After for 503, Connection. */
-static size_t local_head_end(struct gw_req *r, int status, size_t blen, char *out)
-{
-    const char *conn = r->keep_alive ? (r->hreq.minor_version == 0 ? "Connection: keep-alive\r\n" : "")
-                                     : "Connection: close\r\n";
-    int n = snprintf(out, 160, "Content-Length: %zu\r\n%s%s\r\n", blen,
-                     status == 503 ? "Retry-After: 1\r\n" : "", conn);
-    return n > 0 ? (size_t)n : 0;
-}
-
-static void local_begin(struct gw_req *r, int status)
-{
-    struct gw_conn *c = r->c;
-    r->phase = GW_P_LOCAL;
-    r->status = status;
-    r->client_started = true;
-    /* Unread request body bytes would be taken for the next request, unless
-     * they are being discarded. */
-    if ((!r->rq.body_done && !r->discarding) || c->w->draining)
-        r->keep_alive = false;
-    jn_pipe_clear(&r->rs);
 }
 
 /* error_page: when r's location has one for status, answers with it (once
@@ -525,7 +491,7 @@ void gw_client_respond(struct gw_req *r, int status, const char *text, const cha
 {
     if (status >= 300 && error_page(r, status))
         return;
-    local_begin(r, status);
+    gw_local_begin(r, status);
     bool redirect = location && status >= 300 && status < 400;
     char body[512];
     int blen;
@@ -546,7 +512,7 @@ void gw_client_respond(struct gw_req *r, int status, const char *text, const cha
     const char *ctype = status >= 400 || redirect ? "text/html" : "text/plain";
     char *o = r->scratch;
     size_t cap = sizeof(r->scratch);
-    size_t n = local_head_start(r, status, ctype, o);
+    size_t n = gw_local_head_start(r, status, ctype, o);
     /* room: the head start is < 256 bytes, add_header < 1024, the end < 160,
      * the body < 512 */
     n += gw_add_headers(r, status, o + n, 1024);
@@ -554,7 +520,7 @@ void gw_client_respond(struct gw_req *r, int status, const char *text, const cha
         int k = snprintf(o + n, cap - n - 700, "Location: %s\r\n", location);
         n += k > 0 ? JN_MIN((size_t)k, cap - n - 701) : 0;
     }
-    n += local_head_end(r, status, (size_t)blen, o + n);
+    n += gw_local_head_end(r, status, (size_t)blen, o + n);
     if (!no_body) {
         memcpy(o + n, body, (size_t)blen);
         n += (size_t)blen;
@@ -643,11 +609,11 @@ static void answer(struct gw_req *r, int code, const char *text, size_t tl)
         gw_client_respond(r, code, NULL, NULL);
         return;
     }
-    local_begin(r, code); /* a return with a text is no error: no error_page, as nginx */
+    gw_local_begin(r, code); /* a return with a text is no error: no error_page, as nginx */
     bool no_body = r->hreq.method_id == JN_HTTP_HEAD || code == 204 || code == 304;
-    size_t n = local_head_start(r, code, loc->default_type, r->rscratch);
+    size_t n = gw_local_head_start(r, code, loc->default_type, r->rscratch);
     n += gw_add_headers(r, code, r->rscratch + n, 1024);
-    n += local_head_end(r, code, tl, r->rscratch + n);
+    n += gw_local_head_end(r, code, tl, r->rscratch + n);
     jn_pipe_push(&r->rs, r->rscratch, n);
     if (!no_body && tl)
         jn_pipe_push(&r->rs, text, tl);
@@ -728,6 +694,11 @@ static void start_request(struct gw_conn *c)
     if (cl && cl->return_code) {
         if (cl->return_code == 444 || discard_begin(r))
             client_return(r, 0);
+        return;
+    }
+    if (r->loc->st) {
+        if (discard_begin(r) && gw_static_serve(r) == 0)
+            local_run(r);
         return;
     }
     if (app) {

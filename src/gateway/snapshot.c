@@ -221,6 +221,10 @@ static int compile_location(struct jn_gw_routes *r, const struct jn_conf_server 
             return fail(err, errlen, r->conf->path, cl->line, "return: %s", terr);
         gl->has_ret = true;
     }
+    char serr[300];
+    if (gw_static_compile(cl, gl->prefix ? gl->prefix : "", &r->uvars, &gl->st, serr,
+                          sizeof(serr)) < 0)
+        return fail(err, errlen, r->conf->path, cl->line, "%s", serr);
     int rline = 0;
     char rerr[300];
     if (gw_rewrites_compile(cl, &r->uvars, &gl->rewrites, &gl->nrewrites, &rline, rerr,
@@ -334,6 +338,8 @@ static void free_location(struct jn_gw_location *gl)
     if (gl->has_ret)
         jn_template_free(&gl->ret);
     gl->has_ret = false;
+    gw_static_free(gl->st);
+    gl->st = NULL;
     gw_rewrites_free(gl->rewrites, gl->nrewrites);
     gl->rewrites = NULL;
     gl->nrewrites = 0;

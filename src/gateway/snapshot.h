@@ -24,6 +24,7 @@
 #include "config/conf.h"
 #include "gateway/upstream.h"
 #include "gateway/rewrite.h"
+#include "gateway/static.h"
 #include "gateway/vars.h"
 #include "core/regex.h"
 
@@ -93,6 +94,7 @@ struct jn_gw_location {
     struct jn_var_set *sets; /* set $NAME VALUE, in order (the server's first) */
     size_t nsets;
     bool has_ret;
+    struct jn_gw_static *st; /* the files it serves (static.h), or NULL */
     struct jn_gw_rewrite *rewrites; /* rewrite / if (rewrite.h): run before the return */
     size_t nrewrites;
     const struct jn_conf_settings *s;

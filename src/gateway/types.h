@@ -169,6 +169,10 @@ struct gw_req {
     int64_t drain_deadline;
     struct jn_peer *drain_peer;
     size_t head_scanned; /* c->buf bytes the head parser saw without a complete head */
+    /* a static file being sent (static_run.c) */
+    bool file_open;
+    int file_fd;
+    uint64_t file_off, file_left;
     struct jn_http_request hreq;
     size_t head_len;
     int64_t start_ns;

@@ -2,6 +2,7 @@
 real nginx (Debian's, started by the test), the same raw bytes are sent to
 both, and the answers are compared. Where jern follows a newer nginx than the
 one installed here (1.22), the test says so and checks jern alone."""
+import os
 import re
 import subprocess
 import socket
@@ -130,15 +131,42 @@ HTTP = r"""
         }}
         location = /gone {{ return 410; rewrite ^ /x permanent; }}
     }}
+    server {{
+        listen 127.0.0.1:{port};
+        server_name static.test;
+        root {site}/www;
+        types {{ text/html html; text/css css; application/javascript js; }}
+        default_type application/octet-stream;
+        location / {{ }}
+        location /assets/ {{ alias {site}/assets/; }}
+        location /spa/ {{ try_files $uri $uri/ /index.html; }}
+        location /strict/ {{ try_files $uri =404; }}
+        location /up/ {{ proxy_pass http://127.0.0.1:{be}; }}
+    }}
 """
 
 
 def conf_text(tmp_path, name, port, be, dead):
     d = tmp_path / name
     d.mkdir()
-    http = HTTP.format(dir=d, port=port, be=be, dead=dead)
-    return d, ("daemon off;\nworker_processes 1;\npid %s/pid;\nerror_log %s/error.log;\n"
-               "events {}\nhttp {%s}\n" % (d, d, http))
+    http = HTTP.format(dir=d, port=port, be=be, dead=dead, site=tmp_path / "site")
+    # nginx's workers leave root for nobody, who cannot read a private tmp dir
+    user = "user root;\n" if name == "nginx" and os.geteuid() == 0 else ""
+    return d, ("daemon off;\n%sworker_processes 1;\npid %s/pid;\nerror_log %s/error.log;\n"
+               "events {}\nhttp {%s}\n" % (user, d, d, http))
+
+
+def make_site(site):
+    """The files the static server serves, the same for both."""
+    for rel, data in (("www/index.html", b"<h1>home</h1>\n"), ("www/app.css", b"body{}\n"),
+                      ("www/sub/index.html", b"sub index\n"), ("www/strict/ok.txt", b"ok\n"),
+                      ("www/spa/real.js", b"real()\n"), ("www/noext", b"plain bytes"),
+                      ("www/big.bin", bytes(range(256)) * 1200), ("assets/a.js", b"asset()\n"),
+                      ("www/space name.html", b"spaced\n")):
+        f = site / rel
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_bytes(data)
+    (site / "www" / "emptydir").mkdir()
 
 
 @pytest.fixture
@@ -146,6 +174,7 @@ def pair(tmp_path):
     """jern and nginx with one config (only the listen port differs), in
     front of one raw backend. Yields (jern_port, nginx_port, backend, dirs)."""
     be = RawBackend(backend_answer)
+    make_site(tmp_path / "site")
     dead = free_port()
     jport, nport = free_port(), free_port()
     jdir, jtext = conf_text(tmp_path, "jern", jport, be.port, dead)
@@ -410,6 +439,58 @@ def test_rewrite_and_if_redirects(pair):
             assert jb == nb == b"no Bots here\n", (jb, nb)
 
 
+def test_static_files_root_alias_index_try_files(pair):
+    """root, alias, index, try_files (a file, a directory, =404, a fallback
+    URI), types and default_type, a directory without its slash (301), one
+    without an index (403), escapes and dot segments, HEAD, POST (405), and
+    Last-Modified / ETag with the 304s they allow: as nginx answers."""
+    paths = [b"/", b"/index.html", b"/app.css", b"/sub", b"/sub/?a=1", b"/emptydir/", b"/nope",
+             b"/noext", b"/big.bin", b"/assets/a.js", b"/assets/", b"/spa/real.js", b"/spa/x/y",
+             b"/spa/", b"/strict/ok.txt", b"/strict/nope", b"/%61pp.css", b"/sub/../app.css",
+             b"/space%20name.html", b"//sub//index.html", b"/up/proxied", b"/app.css?v=3"]
+    for method in (b"GET", b"HEAD"):
+        for path in paths:
+            j, n = both(pair, method + b" " + path + b" HTTP/1.1\r\nHost: static.test\r\n"
+                        b"Connection: close\r\n\r\n")
+            (js, jh, jb), (ns, nh, nb) = split(j), split(n)
+            assert code(js) == code(ns), (method, path, js, ns)
+            for h in (b"location", b"content-type", b"etag", b"last-modified"):
+                assert [norm(v, pair) for v in hget(jh, h)] == [norm(v, pair) for v in hget(nh, h)], \
+                    (method, path, h, jh, nh)
+            if js.startswith(b"HTTP/1.1 200"):
+                assert jb == nb, (method, path, len(jb), len(nb))
+                assert hget(jh, b"content-length") == hget(nh, b"content-length"), path
+    j = raw(pair[0], b"GET /app.css HTTP/1.1\r\nHost: static.test\r\nConnection: close\r\n\r\n")
+    etag, lm = hget(split(j)[1], b"etag")[0], hget(split(j)[1], b"last-modified")[0]
+    for cond in (b"If-None-Match: " + etag, b"If-Modified-Since: " + lm, b"If-None-Match: \"x\""):
+        j, n = both(pair, b"GET /app.css HTTP/1.1\r\nHost: static.test\r\n" + cond +
+                    b"\r\nConnection: close\r\n\r\n")
+        assert code(split(j)[0]) == code(split(n)[0]), (cond, j, n)
+    # methods a file does not take, and a path climbing out of the root
+    for req in (b"POST /app.css HTTP/1.1\r\nHost: static.test\r\nContent-Length: 2\r\n"
+                b"Connection: close\r\n\r\nab", b"GET /../etc/passwd HTTP/1.1\r\nHost: "
+                b"static.test\r\nConnection: close\r\n\r\n", b"GET /%2e%2e/%2e%2e/etc/passwd "
+                b"HTTP/1.1\r\nHost: static.test\r\nConnection: close\r\n\r\n"):
+        j, n = both(pair, req)
+        assert code(split(j)[0]) == code(split(n)[0]), (req, j, n)
+        assert b"root:" not in j
+
+
+def test_static_file_keep_alive_and_pipelining(pair):
+    """Three pipelined requests on one connection: a big file (many pieces
+    of the write loop), a small one, a 404; each whole and in order."""
+    big = bytes(range(256)) * 1200
+    req = b"".join(b"GET " + p + b" HTTP/1.1\r\nHost: static.test\r\n\r\n"
+                   for p in (b"/big.bin", b"/app.css")) + \
+        b"GET /nope HTTP/1.1\r\nHost: static.test\r\nConnection: close\r\n\r\n"
+    out = raw(pair[0], req, timeout=10)
+    first, _, rest = out.partition(b"\r\n\r\n")
+    assert first.startswith(b"HTTP/1.1 200") and rest[:len(big)] == big, first
+    rest = rest[len(big):]
+    assert rest.startswith(b"HTTP/1.1 200") and b"\r\n\r\nbody{}\n" in rest, rest[:300]
+    assert rest.split(b"body{}\n", 1)[1].startswith(b"HTTP/1.1 404"), rest[:400]
+
+
 def test_error_page_and_intercept_errors(pair):
     """error_page to a return location (status kept, "=CODE", "="), to a URL
     (302, or "=301"); a return with a text is no error; upstream errors go
@@ -540,6 +621,7 @@ def test_realistic_nginx_conf_loads_and_serves(tmp_path):
     keepalive, buffering and temp-path directives) passes `jern gateway -t`
     and serves as nginx does with the same file."""
     be = RawBackend(backend_answer)
+    make_site(tmp_path / "site")
     dead = free_port()
     jport, nport = free_port(), free_port()
     procs = []

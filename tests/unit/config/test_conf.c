@@ -411,6 +411,53 @@ static void test_rewrite_and_if(void **state)
 #undef SRV
 }
 
+static void test_static_files(void **state)
+{
+    struct jn_conf *c = load("http { root /srv/www/; index index.htm index.html;\n"
+                             " types { text/html html htm; text/css css; }\n"
+                             " server { listen 80; location / { try_files $uri $uri/ /index.html; }\n"
+                             "  location /a/ { alias /srv/assets/; index a.html; }\n"
+                             "  location /api/ { proxy_pass http://127.0.0.1:1; } } }");
+    const struct jn_conf_server *s = &c->servers[0];
+    const struct jn_conf_location *root = &s->locations[0], *a = &s->locations[1];
+    assert_string_equal(root->s.root, "/srv/www"); /* without its trailing slash */
+    assert_int_equal(root->s.nindex, 2);
+    assert_string_equal(root->s.index[1], "index.html");
+    assert_int_equal(root->s.ntypes, 3);
+    assert_string_equal(root->s.types[1].name, "htm");
+    assert_string_equal(root->s.types[1].value, "text/html");
+    assert_int_equal(root->ntry_files, 3);
+    assert_string_equal(root->try_files[2], "/index.html");
+    assert_string_equal(a->alias, "/srv/assets");
+    assert_int_equal(a->s.nindex, 1);
+    jn_conf_free(c);
+
+#define LOC(x) "http { server { listen 80; location / { " x " } } }"
+    expect_error(LOC("root $dir;"),
+                 "t.conf:1: variables in \"root\" are not supported: give a fixed directory");
+    expect_error(LOC("alias /a; root /b;"),
+                 "t.conf:1: \"root\" directive is duplicate, \"alias\" directive was specified "
+                 "earlier");
+    expect_error("http { server { listen 80; location ~ x { alias /a; } } }",
+                 "t.conf:1: \"alias\" in a regular expression location needs its captures, which "
+                 "jern does not do: use a prefix location, or root");
+    expect_error(LOC("index a/b.html;"),
+                 "t.conf:1: invalid index \"a/b.html\": a file name in the directory, without '/' "
+                 "or $variables");
+    expect_error(LOC("try_files $uri @app;"),
+                 "t.conf:1: try_files's last argument \"@app\" names a named location, which jern "
+                 "does not have: end with =404, or a URI of a file");
+    expect_error(LOC("try_files $uri =99;"),
+                 "t.conf:1: invalid try_files code \"=99\": expected =100 to =599");
+    expect_error(LOC("try_files $uri /x/$uri;"),
+                 "t.conf:1: variables in try_files's last URI \"/x/$uri\" are not supported: give "
+                 "a fixed URI such as /index.html");
+    expect_error("http { server { listen 80; try_files $uri =404; } }",
+                 "t.conf:1: \"try_files\" at server level is not supported: put it in a location "
+                 "(location / { try_files ...; })");
+#undef LOC
+}
+
 static void test_settings_every_directive(void **state)
 {
     struct jn_conf *c =
@@ -984,6 +1031,7 @@ int main(void)
         cmocka_unit_test(test_server_and_locations),
         cmocka_unit_test(test_server_return),
         cmocka_unit_test(test_rewrite_and_if),
+        cmocka_unit_test(test_static_files),
         cmocka_unit_test(test_settings_every_directive),
         cmocka_unit_test(test_inheritance),
         cmocka_unit_test(test_definitions_apply_before_use),
