@@ -8,6 +8,7 @@ returned before they run would be caught by the first request."""
 import http.client
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -181,6 +182,13 @@ def test_apply_fails_with_the_placement_error(cluster, tmp_path):
     assert r.returncode == 1, out
     assert "no live node has the labels app 'dk' requires (tier=platinum)" in r.stderr, out
     assert "apply stopped at app dk" in r.stderr, out
+    # placed, but its instance never comes up healthy: the node is named
+    r = c.jern("p", "deploy", "broken", "--cmd", "exit 1", "--wait-timeout", "5")
+    out = r.stdout + r.stderr
+    assert r.returncode == 1 and "release v1 recorded in the cluster" in r.stdout, out
+    assert re.search(r"jern: broken: 0 of 1 instance\(s\) of v1 healthy after 5s: node [pq] "
+                     r"has 0 healthy, 1 placed there \(a start failing there\? see: jern logs "
+                     r"broken", r.stderr), out
 
 
 def test_no_wait_returns_at_once(cluster, tmp_path):
