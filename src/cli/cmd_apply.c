@@ -10,6 +10,7 @@
 #include "apply/spec.h"
 #include "cli/apply_live.h"
 #include "cli/client.h"
+#include "cli/cluster_wait.h"
 #include "cli/commands.h"
 
 #include <libgen.h>
@@ -23,15 +24,22 @@ struct opts {
     int nenv_files;
     const char *out; /* export -o */
     bool prune;
+    struct jn_cli_wait wait; /* apply on a cluster: --no-wait, --wait-timeout */
 };
 
 static int parse_opts(int argc, char **argv, struct opts *o, bool is_export, const char *usage)
 {
     memset(o, 0, sizeof(*o));
     o->file = "jern.yaml";
+    bool is_apply = strcmp(argv[0], "apply") == 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has = i + 1 < argc;
+        int took = is_apply ? jn_cli_wait_arg(&o->wait, argc, argv, &i, "apply") : 0;
+        if (took < 0)
+            return 2;
+        if (took)
+            continue;
         if (!is_export && (!strcmp(a, "-f") || !strcmp(a, "--file")) && has) {
             o->file = argv[++i];
         } else if (!is_export && !strcmp(a, "--env-file") && has && o->nenv_files < 8) {
@@ -288,13 +296,13 @@ static cJSON *labels_json(const struct jn_spec_kvs *kv)
 }
 
 /* A deploy or scale job to follow; on a cluster node the change is the
- * cluster's desired state, and the nodes the scheduler picks run it. */
-static int follow(struct jn_client *c, const char *app, cJSON *o)
+ * cluster's desired state, and the nodes the scheduler picks run it: wait
+ * for them as the options say. */
+static int follow(struct jn_client *c, const char *app, cJSON *o, const struct jn_cli_wait *w)
 {
     int rc = 0;
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "cluster")))
-        printf("app %s: recorded in the cluster; its nodes deploy it (see: jern where %s)\n", app,
-               app);
+        rc = jn_cli_cluster_wait(c, app, o, w);
     else
         rc = jn_cli_follow_job(c, (int)jn_client_num(o, "job"));
     cJSON_Delete(o);
@@ -375,7 +383,8 @@ static int node_step(struct jn_client *c, const struct jn_plan_change *ch)
     return rc;
 }
 
-static int app_steps(struct jn_client *c, const struct jn_plan_change *ch)
+static int app_steps(struct jn_client *c, const struct jn_plan_change *ch,
+                     const struct jn_cli_wait *w)
 {
     const struct jn_spec_app *a = ch->app;
     char *p;
@@ -413,7 +422,7 @@ static int app_steps(struct jn_client *c, const struct jn_plan_change *ch)
         cJSON *o;
         rc = call(c, "POST", p, deploy_body(ch), 202, &o);
         free(p);
-        if (rc == 0 && (rc = follow(c, a->name, o)))
+        if (rc == 0 && (rc = follow(c, a->name, o, w)))
             return rc; /* a deploy that ran and failed: its app and release stay */
     }
     if (rc && made) { /* refused: the app made for it goes again */
@@ -431,7 +440,7 @@ static int app_steps(struct jn_client *c, const struct jn_plan_change *ch)
         cJSON_AddNumberToObject(b, "instances", a->instances);
         rc = call(c, "POST", p, b, 202, &o);
         free(p);
-        if (rc || (rc = follow(c, a->name, o)))
+        if (rc || (rc = follow(c, a->name, o, w)))
             return rc;
     }
     if (ch->autoscale) {
@@ -583,7 +592,8 @@ static int delete_step(struct jn_client *c, const struct jn_plan_change *ch)
     return rc;
 }
 
-static int run_step(struct jn_client *c, const struct jn_plan_change *ch)
+static int run_step(struct jn_client *c, const struct jn_plan_change *ch,
+                    const struct jn_cli_wait *w)
 {
     if (ch->op == JN_PLAN_NOTE)
         return 0;
@@ -592,7 +602,7 @@ static int run_step(struct jn_client *c, const struct jn_plan_change *ch)
     if (ch->node)
         return node_step(c, ch);
     if (ch->app)
-        return app_steps(c, ch);
+        return app_steps(c, ch, w);
     if (ch->db)
         return db_steps(c, ch);
     if (ch->up)
@@ -602,7 +612,8 @@ static int run_step(struct jn_client *c, const struct jn_plan_change *ch)
 
 int jn_cmd_apply(int argc, char **argv)
 {
-    static const char usage[] = "apply [-f jern.yaml] [--env-file F] [--prune]";
+    static const char usage[] =
+        "apply [-f jern.yaml] [--env-file F] [--prune] [--no-wait | --wait-timeout DURATION]";
     struct jn_client c;
     if ((argc = jn_client_init(&c, argc, argv)) < 0)
         return 2;
@@ -623,7 +634,7 @@ int jn_cmd_apply(int argc, char **argv)
         fflush(stdout);
         int64_t t0 = jn_now_ms();
         for (size_t i = 0; i < plan.n && rc == 0; i++) {
-            rc = run_step(&c, &plan.v[i]);
+            rc = run_step(&c, &plan.v[i], &o.wait);
             fflush(stdout);
             if (rc)
                 fprintf(stderr,

@@ -7,6 +7,7 @@
 #include "core/common.h"
 
 #include "cli/client.h"
+#include "cli/cluster_wait.h"
 #include "cli/cmd_scale.h"
 #include "cli/commands.h"
 #include "core/timefmt.h"
@@ -19,7 +20,8 @@
     "deploy APP (--image IMAGE | --cmd \"COMMAND\" | --build DIR [--ref REF]) [--port N] "      \
     "[--env K=V]... "                                                                            \
     "[--volume HOST:CONTAINER[:ro]]... [--instances N] [--health PATH] [--health-timeout S] "    \
-    "[--memory SIZE] [--cpus N] [--registry-user U] [--listen-fds]"
+    "[--memory SIZE] [--cpus N] [--registry-user U] [--listen-fds] "                            \
+    "[--no-wait | --wait-timeout DURATION]"
 
 static void sleep_ms(int ms)
 {
@@ -60,8 +62,10 @@ int jn_cli_follow_job(struct jn_client *c, int id)
     }
 }
 
-/* POSTs body to /v1/apps/APP/what and follows the job it starts. */
-static int start_job(struct jn_client *c, const char *app, const char *what, cJSON *body)
+/* POSTs body to /v1/apps/APP/what and follows the job it starts; on a
+ * cluster node, waits as w says until the cluster runs the change. */
+static int start_job(struct jn_client *c, const char *app, const char *what, cJSON *body,
+                     const struct jn_cli_wait *w)
 {
     char *e = jn_client_escape(app);
     size_t len = strlen(e) + 32;
@@ -78,16 +82,8 @@ static int start_job(struct jn_client *c, const char *app, const char *what, cJS
         rc = jn_client_fail(st, o);
     else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "cluster"))) {
         /* a cluster: recorded in etcd; each node starts what is placed on it */
-        if (c->json)
-            jn_client_print_json(o);
-        else if (jn_client_num(o, "release") > 0)
-            printf("app '%s' release v%d recorded in the cluster: %d instance(s) being placed "
-                   "(see: jern where %s)\n",
-                   app, (int)jn_client_num(o, "release"), (int)jn_client_num(o, "instances"), app);
-        else
-            printf("app '%s': %d instance(s) recorded in the cluster (see: jern where %s)\n", app,
-                   (int)jn_client_num(o, "instances"), app);
-        rc = 0;
+        static const struct jn_cli_wait dflt = {0};
+        rc = jn_cli_cluster_wait(c, app, o, w ? w : &dflt);
     } else {
         /* A rollback says which config the release returns with. */
         if (*jn_client_str(o, "config"))
@@ -122,6 +118,25 @@ static void registry_of(const char *image, char *out, size_t len)
         snprintf(out, len, "docker.io");
 }
 
+/* --registry-user: the login for image's registry, its password from the
+ * environment (never the command line). False after printing why not. */
+static bool add_registry_auth(cJSON *b, const char *image, const char *user)
+{
+    const char *pw = getenv("JERN_REGISTRY_PASSWORD");
+    if (!image || !pw) {
+        fprintf(stderr, "jern: deploy: --registry-user needs --image and the password in "
+                        "$JERN_REGISTRY_PASSWORD\n");
+        return false;
+    }
+    char server[256];
+    registry_of(image, server, sizeof(server));
+    cJSON *auth = cJSON_AddObjectToObject(b, "registry_auth");
+    cJSON_AddStringToObject(auth, "username", user);
+    cJSON_AddStringToObject(auth, "password", pw);
+    cJSON_AddStringToObject(auth, "server", server);
+    return true;
+}
+
 static void print_help(void)
 {
     jn_cli_print_usage(stdout, "usage: jern ", DEPLOY_USAGE);
@@ -142,7 +157,10 @@ static void print_help(void)
            "  --registry-user U      private registry login; the password comes\n"
            "                         from $JERN_REGISTRY_PASSWORD\n"
            "  --listen-fds           jern binds $PORT and hands the app the listening\n"
-           "                         socket (fd 3, LISTEN_FDS; --cmd with one program)\n");
+           "                         socket (fd 3, LISTEN_FDS; --cmd with one program)\n"
+           "  --wait-timeout D       on a cluster: how long to wait for the instances to be\n"
+           "                         placed and healthy (default 120s)\n"
+           "  --no-wait              on a cluster: return once the release is recorded\n");
 }
 
 int jn_cmd_deploy(int argc, char **argv)
@@ -154,6 +172,7 @@ int jn_cmd_deploy(int argc, char **argv)
     cJSON *b = cJSON_CreateObject(), *env = cJSON_CreateObject(), *vols = cJSON_CreateArray();
     const char *app = NULL, *image = NULL, *cmd = NULL, *reg_user = NULL, *build = NULL,
                *ref = NULL;
+    struct jn_cli_wait wait = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int n;
@@ -162,6 +181,11 @@ int jn_cmd_deploy(int argc, char **argv)
             rc = 0;
             goto out;
         }
+        int took = jn_cli_wait_arg(&wait, argc, argv, &i, "deploy");
+        if (took < 0)
+            goto out;
+        if (took)
+            continue;
         if (a[0] != '-') {
             if (app) {
                 fprintf(stderr, "jern: deploy: unexpected argument '%s'\n", a);
@@ -258,20 +282,8 @@ int jn_cmd_deploy(int argc, char **argv)
         if (getcwd(cwd, sizeof(cwd)))
             cJSON_AddStringToObject(b, "workdir", cwd);
     }
-    if (reg_user) {
-        const char *pw = getenv("JERN_REGISTRY_PASSWORD");
-        if (!image || !pw) {
-            fprintf(stderr, "jern: deploy: --registry-user needs --image and the password in "
-                            "$JERN_REGISTRY_PASSWORD\n");
-            goto out;
-        }
-        char server[256];
-        registry_of(image, server, sizeof(server));
-        cJSON *auth = cJSON_AddObjectToObject(b, "registry_auth");
-        cJSON_AddStringToObject(auth, "username", reg_user);
-        cJSON_AddStringToObject(auth, "password", pw);
-        cJSON_AddStringToObject(auth, "server", server);
-    }
+    if (reg_user && !add_registry_auth(b, image, reg_user))
+        goto out;
     if (cJSON_GetArraySize(env) > 0) {
         printf("env: ");
         const cJSON *e;
@@ -284,7 +296,7 @@ int jn_cmd_deploy(int argc, char **argv)
         cJSON_AddItemToObject(b, "volumes", vols);
         vols = NULL;
     }
-    rc = start_job(&c, app, "deploy", b);
+    rc = start_job(&c, app, "deploy", b, &wait);
     goto out;
 usage:
     rc = jn_client_usage(DEPLOY_USAGE);
@@ -310,29 +322,54 @@ int jn_cmd_rollback(int argc, char **argv)
     cJSON *b = cJSON_CreateObject();
     if (n)
         cJSON_AddNumberToObject(b, "release", n);
-    int rc = start_job(&c, argv[1], "rollback", b);
+    int rc = start_job(&c, argv[1], "rollback", b, NULL);
     cJSON_Delete(b);
     jn_client_free(&c);
     return rc;
 }
 
+/* A whole number among args that is no option's value: scale's fixed count. */
+static bool has_count(int argc, char **argv)
+{
+    int n;
+    for (int i = 2; i < argc; i++)
+        if (argv[i - 1][0] != '-' && parse_int(argv[i], 0, 1000, &n))
+            return true;
+    return false;
+}
+
 int jn_cmd_scale(int argc, char **argv)
 {
+    /* scale APP N [--no-wait | --wait-timeout D]: a fixed count; otherwise an
+     * autoscaling option makes it the autoscaling form (whose own
+     * --wait-timeout is how long requests wait for a cold start). */
+    bool fixed = has_count(argc, argv);
     for (int i = 1; i < argc; i++)
-        if (jn_cli_is_autoscale_flag(argv[i]))
+        if (jn_cli_is_autoscale_flag(argv[i]) &&
+            !(fixed && strcmp(argv[i], "--wait-timeout") == 0))
             return jn_cmd_autoscale(argc, argv); /* cmd_scale.c */
     struct jn_client c;
     if ((argc = jn_client_init(&c, argc, argv)) < 0)
         return 2;
-    int n;
-    if (argc != 3 || !parse_int(argv[2], 0, 1000, &n)) {
+    struct jn_cli_wait wait = {0};
+    int n = -1, took = 1;
+    for (int i = 2; i < argc && took >= 0; i++) {
+        if ((took = jn_cli_wait_arg(&wait, argc, argv, &i, "scale")) == 0 &&
+            (n >= 0 || !parse_int(argv[i], 0, 1000, &n)))
+            took = -2;
+    }
+    if (took == -1) {
         jn_client_free(&c);
-        return jn_client_usage("scale APP N | scale APP --min N --max M [--idle D] "
-                               "[--concurrency C] (see: jern scale --help)");
+        return 2;
+    }
+    if (argc < 3 || took < 0 || n < 0) {
+        jn_client_free(&c);
+        return jn_client_usage("scale APP N [--no-wait | --wait-timeout D] | scale APP --min N "
+                               "--max M [--idle D] [--concurrency C] (see: jern scale --help)");
     }
     cJSON *b = cJSON_CreateObject();
     cJSON_AddNumberToObject(b, "instances", n);
-    int rc = start_job(&c, argv[1], "scale", b);
+    int rc = start_job(&c, argv[1], "scale", b, &wait);
     cJSON_Delete(b);
     jn_client_free(&c);
     return rc;
@@ -347,7 +384,7 @@ int jn_cmd_restart(int argc, char **argv)
         jn_client_free(&c);
         return jn_client_usage("restart APP");
     }
-    int rc = start_job(&c, argv[1], "restart", NULL);
+    int rc = start_job(&c, argv[1], "restart", NULL, NULL);
     jn_client_free(&c);
     return rc;
 }

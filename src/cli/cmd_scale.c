@@ -66,7 +66,9 @@ static int help(void)
 {
     printf("usage: jern scale APP N\n"
            "       jern scale APP --min N --max M [options]\n\n"
-           "  N                      run exactly N instances (autoscaling off)\n"
+           "  N                      run exactly N instances (autoscaling off); on a\n"
+           "                         cluster it waits until they are placed and healthy\n"
+           "                         (--wait-timeout D, default 120s; --no-wait)\n"
            "  --min N                keep at least N instances (0: scale to zero)\n"
            "  --max M                never more than M instances (1-32)\n"
            "  --idle DURATION        with --min 0: stop after this long without a\n"

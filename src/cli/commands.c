@@ -88,7 +88,7 @@ const struct jn_command jn_commands[] = {
      "cluster: move this node's apps into etcd (docs/CLUSTER.md)"},
     {"plan", jn_cmd_plan, "plan [-f jern.yaml] [--env-file F] [--prune]",
      "what apply would change (exit 0: nothing, 2: something)"},
-    {"apply", jn_cmd_apply, "apply [-f jern.yaml] [--env-file F] [--prune]",
+    {"apply", jn_cmd_apply, "apply [-f jern.yaml] [--env-file F] [--prune] [--no-wait]",
      "make the daemon match the file (docs/APPLY.md)"},
     {"export", jn_cmd_export, "export [-o FILE]", "write the daemon's state as a jern.yaml"},
     {"node", jn_cmd_node, "node add ssh://USER@HOST[:PORT] [--label k=v]... [options]",

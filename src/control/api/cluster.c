@@ -191,6 +191,12 @@ static void get_app_cluster(struct jn_api_call *c)
         cJSON_AddItemToObject(o, labels[i],
                               cJSON_IsObject(l) ? cJSON_Duplicate(l, true) : cJSON_CreateObject());
     }
+    /* The scheduler's last placement of it (the version it placed, instances
+     * per node, why some could not be placed): what a wait for it reads. */
+    const cJSON *as = cJSON_GetObjectItemCaseSensitive(view_item(c, "assign"), app);
+    if (as)
+        cJSON_AddItemToObject(o, "placement", cJSON_Duplicate(as, true));
+    cJSON_AddBoolToObject(o, "etcd", cJSON_IsTrue(view_item(c, "etcd")));
     jn_api_send_json(c->resp, 200, o);
 }
 
