@@ -186,8 +186,7 @@ static void post_run_stdin(struct jn_api_call *c)
         return;
     }
     if (n < 0) {
-        jn_api_error(c->resp, 409,
-                     "one-off '%s' takes no more input (its input was ended)",
+        jn_api_error(c->resp, 409, "one-off '%s' takes no more input (its input was ended)",
                      jn_api_param(c, "name"));
         return;
     }

@@ -101,9 +101,8 @@ static void runs_drain(struct jn_deployer *d, const char *name)
     pthread_mutex_lock(&d->mu);
     for (size_t i = 0; i < d->nruns; i++) {
         if (strcmp(d->runs[i].name, name) == 0 && d->runs[i].stdin_sock) {
-            for (int k = 0; k < 64 && recv(d->runs[i].stdin_fd, buf, sizeof(buf),
-                                          MSG_DONTWAIT) > 0;
-                 k++)
+            int fd = d->runs[i].stdin_fd;
+            for (int k = 0; k < 64 && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0; k++)
                 ;
             break;
         }
