@@ -186,7 +186,7 @@ int jn_driver_attached_output(int conn, const volatile bool *stop, const volatil
                               jn_log_sink sink, void *arg)
 {
     struct jn_dk_demux m = {0};
-    static __thread char buf[64 * 1024];
+    char buf[16 * 1024];
     int64_t quiet_since = 0;
     for (;;) {
         if (*stop)
