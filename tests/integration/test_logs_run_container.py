@@ -142,6 +142,9 @@ def test_container_run_one_off(d):
     # one word with shell syntax is a shell line
     r = ok(d.jern("run", app, "--", "echo $GREETING"))
     assert r.stdout == "hello\n"
+    # output as the process wrote it: a last line without its end stays so
+    r = ok(d.jern("run", app, "--", "printf", "a\\nb"))
+    assert r.stdout == "a\nb", repr(r.stdout)
     r = d.jern("run", app, "--", "/no/such/program")
     # a command the image does not have: 127 as a shell (and `docker run`) says it,
     # with the engine's reason
