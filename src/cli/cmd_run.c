@@ -2,7 +2,7 @@
  * cmd_run.c: jern run APP -- CMD [ARGS]: a one-off process with what the app
  * serves and its config (a migration, a task), its output streamed as it
  * comes, its exit status passed through as jern's. What comes on jern's
- * stdin goes to the process's (an exec one-off), its end as the end of input.
+ * stdin goes to the process's, its end as the end of input.
  */
 #include "core/common.h"
 
@@ -105,12 +105,11 @@ static void on_line(void *arg, const cJSON *o)
         st->failed = true;
         return;
     }
+    /* As it was written: a piece may end inside a line (a container's
+     * output comes as the process wrote it, not line by line). */
     const char *text = jn_client_str(o, "text");
     FILE *f = strcmp(jn_client_str(o, "stream"), "stderr") == 0 ? stderr : stdout;
     fputs(text, f);
-    size_t n = strlen(text);
-    if (n == 0 || text[n - 1] != '\n')
-        fputc('\n', f);
     fflush(f);
 }
 

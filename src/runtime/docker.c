@@ -9,6 +9,7 @@
 #include "core/common.h"
 
 #include "core/buf.h"
+#include "runtime/docker_attach.h"
 #include "runtime/docker_doc.h"
 #include "runtime/driver.h"
 
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* The API range this client speaks: 1.25 brings NanoCpus; nothing newer than 1.43 is
  * needed. The engine's own range narrows it. */
@@ -543,6 +545,11 @@ static char *create_body(const struct jn_instance_spec *s)
     }
     if (s->host_network)
         cJSON_AddStringToObject(hc, "NetworkMode", "host");
+    if (s->has_stdin) { /* docker run -i: open until the one attached client ends it */
+        cJSON_AddBoolToObject(j, "OpenStdin", true);
+        cJSON_AddBoolToObject(j, "StdinOnce", true);
+        cJSON_AddBoolToObject(j, "AttachStdin", true);
+    }
     if (s->n_volumes > 0) {
         cJSON *binds = cJSON_AddArrayToObject(hc, "Binds");
         for (size_t i = 0; i < s->n_volumes; i++) {
@@ -599,6 +606,9 @@ static int dk_start(struct jn_driver *d, const struct jn_instance_spec *spec,
                                   "docker: volume %zu of %s must be HOST:CONTAINER with absolute "
                                   "paths and no ':'",
                                   i + 1, spec->name);
+    if (spec->has_stdin && !spec->stdin_conn)
+        return jn_driver_fail(d, JN_EBADINPUT,
+                              "docker: instance %s takes stdin but names no stdin_conn", spec->name);
     char *body = create_body(spec);
     struct jn_buf resp;
     jn_buf_init(&resp, RESP_MAX);
@@ -637,12 +647,33 @@ static int dk_start(struct jn_driver *d, const struct jn_instance_spec *spec,
     jn_buf_free(&resp);
     if (rc < 0)
         return rc;
+    /* Attached before the start, so not a byte is missed either way. */
+    int conn = -1, output = -1;
+    if (spec->has_stdin) {
+        conn = jn_dk_attach(dk->sock, dk->api, id, true, (int)CALL_TIMEOUT_MS, d->errmsg,
+                            sizeof(d->errmsg));
+        rc = conn < 0 ? conn : 0;
+    }
+    if (rc == 0 && spec->output_conn) {
+        output = jn_dk_attach(dk->sock, dk->api, id, false, (int)CALL_TIMEOUT_MS, d->errmsg,
+                              sizeof(d->errmsg));
+        rc = output < 0 ? output : 0;
+    }
     snprintf(path, sizeof(path), "/containers/%s/start", id);
     char what[200];
     snprintf(what, sizeof(what), "start %s", spec->name);
-    rc = simple_post(dk, path, what, 0);
+    if (rc == 0)
+        rc = simple_post(dk, path, what, 0);
     if (rc == 0)
         rc = dk_inspect(d, id, out);
+    if (rc == 0 && conn >= 0)
+        *spec->stdin_conn = conn;
+    else if (conn >= 0)
+        close(conn);
+    if (rc == 0 && output >= 0)
+        *spec->output_conn = output;
+    else if (output >= 0)
+        close(output);
     if (rc < 0) {
         /* Leave nothing behind, but keep the first error's message. */
         char saved[JN_DRIVER_ERRMSG_MAX];

@@ -89,11 +89,25 @@ struct jn_instance_spec {
      * the shell, so LISTEN_PID is its pid). Connections made before the app
      * accepts wait in the socket's queue. docker: refused. */
     bool listen_fds;
-    /* exec: the app's stdin is stdin_fd (a pipe's read end, say; the driver
-     * hands a copy to the app and the caller keeps and closes its own) rather
-     * than /dev/null. docker: ignored (the container's stdin stays closed). */
+    /* The app reads its stdin from the caller rather than an empty one
+     * (/dev/null, a container's closed stdin). exec: from stdin_fd (a pipe's
+     * read end, say; the driver hands a copy to the app and the caller keeps
+     * and closes its own). docker: the container is created with its stdin
+     * open (OpenStdin, StdinOnce, as docker run -i) and the driver attaches
+     * to it before the start (docker_attach.c); a successful start puts the
+     * attached connection into *stdin_conn: a non-blocking unix socket the
+     * caller owns, where what it writes is the container's stdin and
+     * shutdown(SHUT_WR) its end (the engine sends nothing back but, perhaps,
+     * a line about its own failure). */
     bool has_stdin;
     int stdin_fd;
+    int *stdin_conn;
+    /* docker, when not NULL: the driver also attaches to the container's
+     * output before the start and a successful start puts that connection
+     * into *output_conn (the caller's to close): all of its stdout and stderr
+     * from its first byte, read with jn_driver_attached_output. exec: unused
+     * (its log holds every line). */
+    int *output_conn;
     /* docker: the container shares the host's network (NetworkMode "host"):
      * it listens on the host's own loopback, so app_port and host_port stay 0.
      * A managed database uses it (src/db/image.c). exec: unused. */
@@ -280,6 +294,14 @@ int jn_driver_logs(struct jn_driver *d, const char *id, const struct jn_logs_opt
  * the group). */
 int jn_driver_pause(struct jn_driver *d, const char *id);
 int jn_driver_unpause(struct jn_driver *d, const char *id);
+
+/* Reads an output connection (jn_instance_spec.output_conn) to its end,
+ * handing the container's output to sink as it comes. Ends when the engine
+ * closes it, when *stop is set, when the sink asks to, or once *ended (set by
+ * the caller when the container has stopped) and nothing came for a few
+ * seconds. Returns 0, or -errno. Blocks: the caller's own thread. */
+int jn_driver_attached_output(int conn, const volatile bool *stop, const volatile bool *ended,
+                              jn_log_sink sink, void *arg);
 
 /* Frees the driver; running instances are left running (they are adopted later). */
 void jn_driver_destroy(struct jn_driver *d);

@@ -142,6 +142,9 @@ def test_container_run_one_off(d):
     # one word with shell syntax is a shell line
     r = ok(d.jern("run", app, "--", "echo $GREETING"))
     assert r.stdout == "hello\n"
+    # output as the process wrote it: a last line without its end stays so
+    r = ok(d.jern("run", app, "--", "printf", "a\\nb"))
+    assert r.stdout == "a\nb", repr(r.stdout)
     r = d.jern("run", app, "--", "/no/such/program")
     # a command the image does not have: 127 as a shell (and `docker run`) says it,
     # with the engine's reason
@@ -167,12 +170,67 @@ def test_container_run_stops_when_the_caller_goes(d):
     wait_for(lambda: not containers(app), 30, step=0.3, what="the one-off stopped and removed")
 
 
-def test_container_run_stdin_is_closed(d):
-    """A container one-off reads an empty stdin (the Engine API's attach is not
-    used): it ends instead of waiting for input that never comes."""
+def test_container_run_reads_the_callers_stdin(d, tmp_path):
+    """A container one-off takes jern's stdin as `docker run -i` does: the
+    daemon attaches to the container's stdin through the Engine API before
+    starting it, feeds it what the CLI sends, and the end of input ends it."""
     app = new_app(d, "ci")
     ok(d.jern("deploy", app, "--image", IMAGE, "--port", "8080", "--health", "/health"))
+    env = {**os.environ, **d.env()}
+    # a console fed by a pipe: each line a command, the end of input ends the shell
+    r = subprocess.run([JERN, "run", app, "--", "sh"], input="echo hi\nexit 3\n",
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 3 and r.stdout == "hi\n", r.stdout + r.stderr
+    # a file of a few hundred KB (several calls of the CLI, more than a socket
+    # buffer holds) comes back byte for byte, and cat ends at its end
+    f = tmp_path / "input.txt"
+    f.write_bytes(b"".join(b"%06d %s\t|\n" % (i, b"0123456789abcdef!#%&()*+,-./:;=?@[]^_{}~"
+                                                [: i % 41]) for i in range(12000)))
+    assert f.stat().st_size > 300_000
+    with open(f, "rb") as inp:
+        r = subprocess.run([JERN, "run", app, "--", "cat"], stdin=inp, capture_output=True,
+                           timeout=180, env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == f.read_bytes(), (len(r.stdout), f.stat().st_size, r.stderr[-300:])
+    # no input at all: an empty stdin read to its end at once, not a hang
+    t0 = time.monotonic()
     r = subprocess.run([JERN, "run", app, "--", "sh", "-c", "cat; echo done"],
-                       input="ignored\n", capture_output=True, text=True, timeout=60,
-                       env={**os.environ, **d.env()})
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+                       env=env)
     assert r.returncode == 0 and r.stdout == "done\n", r.stdout + r.stderr
+    assert time.monotonic() - t0 < 30
+    # interactive: an answer comes before the input ends
+    p = subprocess.Popen([JERN, "run", app, "--", "sh"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        p.stdin.write("echo first\n")
+        p.stdin.flush()
+        import select
+        assert select.select([p.stdout], [], [], 30)[0], "no answer within 30 s"
+        assert p.stdout.readline() == "first\n"
+        p.stdin.write("echo second; exit 5\n")
+        p.stdin.close()
+        assert p.stdout.read() == "second\n"
+        assert p.wait(timeout=60) == 5
+    finally:
+        p.kill()
+        p.wait()
+    # a process that reads none of its input ends, and its input is dropped
+    r = subprocess.run([JERN, "run", app, "--", "echo", "ignored it"], input="x" * 200_000,
+                       capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 0 and r.stdout == "ignored it\n", r.stdout + r.stderr
+    # input after its end is refused, naming why
+    p = subprocess.Popen([JERN, "run", app, "--", "sh", "-c", "cat; echo ended; exec sleep 60"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert p.stdout.readline() == "ended\n"
+        name = subprocess.run(["podman", "ps", "--filter", f"label=jern.app={app}", "--filter",
+                               "label=jern.instance=run", "--format", "{{.Names}}"],
+                              capture_output=True, text=True, timeout=60).stdout.split()
+        assert len(name) == 1, name
+        r = d.admin().post(f"/v1/apps/{app}/run/{name[0]}/stdin", {"data": "aGkK"})
+        assert r.status == 409 and "no more input" in r.json()["error"], r
+    finally:
+        p.kill()
+        p.wait()
+    wait_for(lambda: not containers(app), 60, step=0.3, what="the one-off containers removed")

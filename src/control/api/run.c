@@ -4,7 +4,7 @@
  * line): {"stream": "stdout"|"stderr", "text": ...} as the process writes,
  * then {"exit": N} or {"error": why}. Once the process runs, a first line
  * {"run": NAME, "stdin": bool} names it: POST /v1/apps/:app/run/:name/stdin
- * {"data": base64, "eof": bool} feeds its stdin (exec one-offs).
+ * {"data": base64, "eof": bool} feeds its stdin.
  */
 #include "core/common.h"
 
@@ -186,9 +186,7 @@ static void post_run_stdin(struct jn_api_call *c)
         return;
     }
     if (n < 0) {
-        jn_api_error(c->resp, 409,
-                     "one-off '%s' takes no input (a container's stdin stays closed, or its "
-                     "input was ended)",
+        jn_api_error(c->resp, 409, "one-off '%s' takes no more input (its input was ended)",
                      jn_api_param(c, "name"));
         return;
     }

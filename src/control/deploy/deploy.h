@@ -169,7 +169,7 @@ int jn_deployer_run(struct jn_deployer *d, const char *app, const char *const *a
  * Never blocks: returns how many bytes the pipe took (fewer than len when it
  * is full: give the rest later; all of them when the process no longer
  * reads), JN_ENOTFOUND when no such one-off runs, JN_EUNSUPPORTED when it
- * has no stdin (a container) or its stdin was closed. Any thread. */
+ * has no stdin or its input was ended. Any thread. */
 ssize_t jn_deployer_run_input(struct jn_deployer *d, const char *app, const char *name,
                               const void *data, size_t len, bool eof);
 

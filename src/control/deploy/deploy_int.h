@@ -71,8 +71,12 @@ struct dep_spec {
      * is APP-vN-run-TAG and its instance label "run". */
     bool one_off;
     char **argv;
-    bool has_stdin; /* a one-off's stdin is stdin_fd (exec; not owned) */
+    /* A one-off's stdin: stdin_fd (exec; not owned), or the container's
+     * attached stdin put into *stdin_conn (docker; see runtime/driver.h). */
+    bool has_stdin;
     int stdin_fd;
+    int *stdin_conn;
+    int *output_conn; /* docker: the one-off's output attached (see runtime/driver.h) */
 };
 
 struct jn_deployer {
@@ -199,11 +203,16 @@ int dep_conns(struct jn_deployer *d, const char *app, char (*addrs)[JN_STORE_ADD
 /* True while name is a one-off process of jern run (the sweep leaves it). */
 bool dep_run_active(struct jn_deployer *d, const char *name);
 
-/* A one-off of jern run while it runs: its instance name and the write end
- * of its stdin pipe (-1: none, or closed by the caller's end of input). */
+/* A one-off of jern run while it runs: its instance name and where its
+ * stdin is written: the write end of a pipe (exec; -1: none, or closed by
+ * the caller's end of input) or the connection attached to a container's
+ * stdin (stdin_sock; shut for writing at the end of input, stdin_ended, and
+ * closed with the run). */
 struct dep_run_slot {
     char name[132];
     int stdin_fd;
+    bool stdin_sock;
+    bool stdin_ended;
 };
 
 /* Supervisor thread body and adoption (supervise.c). */

@@ -201,6 +201,8 @@ int dep_instance_start(struct dep_rt *rt, const struct dep_spec *s, struct jn_st
         .listen_fds = s->listen_fds,
         .has_stdin = s->has_stdin,
         .stdin_fd = s->stdin_fd,
+        .stdin_conn = s->stdin_conn,
+        .output_conn = s->output_conn,
     };
     struct jn_instance out;
     int r = jn_driver_start(drv, &spec, &out);

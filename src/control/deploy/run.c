@@ -4,9 +4,10 @@
  * The process is an instance of the release's driver that no upstream knows
  * (named APP-vN-run-TAG, label jern.instance=run, listed in d->runs so the
  * supervisor's sweep leaves it alone); its output is followed to the caller
- * as it comes and its exit status ends the run. An exec one-off reads its
- * stdin from a pipe the caller feeds (jn_deployer_run_input); a container's
- * stays closed (the Engine API's attach would need a hijacked connection).
+ * as it comes and its exit status ends the run. What the caller feeds
+ * (jn_deployer_run_input) is its stdin: an exec one-off reads it from a
+ * pipe, a container from the connection the driver attached to its stdin
+ * before the start (runtime/docker_attach.c), both written without blocking.
  * A caller that hangs up, or a daemon that stops, stops the process; a
  * daemon killed meanwhile leaves it to the next start's adoption, which
  * removes it as an orphan.
@@ -21,6 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +35,9 @@ struct run {
     void *arg;
     volatile bool stop;
     int stdin_r, stdin_w; /* the stdin pipe (exec), -1: none */
+    int conn;             /* the container's attached stdin (docker), -1: none */
+    int output;           /* its attached output (docker), -1: none */
+    volatile bool ended;  /* the process has ended (its output may still come) */
 };
 
 bool dep_run_active(struct jn_deployer *d, const char *name)
@@ -55,6 +60,7 @@ static void runs_set(struct jn_deployer *d, const char *name, bool on, int stdin
         struct dep_run_slot *s = &d->runs[d->nruns++];
         snprintf(s->name, sizeof(s->name), "%s", name);
         s->stdin_fd = stdin_fd;
+        s->stdin_sock = s->stdin_ended = false;
     } else {
         for (size_t i = 0; i < d->nruns; i++) {
             if (strcmp(d->runs[i].name, name) == 0) {
@@ -64,6 +70,41 @@ static void runs_set(struct jn_deployer *d, const char *name, bool on, int stdin
                 d->nruns--;
                 break;
             }
+        }
+    }
+    pthread_mutex_unlock(&d->mu);
+}
+
+/* Hands the list the connection attached to name's stdin (it owns it from
+ * then on). */
+static void runs_attach(struct jn_deployer *d, const char *name, int conn)
+{
+    pthread_mutex_lock(&d->mu);
+    for (size_t i = 0; i < d->nruns; i++) {
+        if (strcmp(d->runs[i].name, name) == 0) {
+            d->runs[i].stdin_fd = conn;
+            d->runs[i].stdin_sock = true;
+            conn = -1;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&d->mu);
+    if (conn >= 0)
+        close(conn);
+}
+
+/* Reads and drops what the engine sends on name's attached connection (it
+ * is asked for no output, but a full buffer must never hold it up). */
+static void runs_drain(struct jn_deployer *d, const char *name)
+{
+    char buf[4096];
+    pthread_mutex_lock(&d->mu);
+    for (size_t i = 0; i < d->nruns; i++) {
+        if (strcmp(d->runs[i].name, name) == 0 && d->runs[i].stdin_sock) {
+            int fd = d->runs[i].stdin_fd;
+            for (int k = 0; k < 64 && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0; k++)
+                ;
+            break;
         }
     }
     pthread_mutex_unlock(&d->mu);
@@ -89,6 +130,10 @@ static int out_sink(void *arg, enum jn_log_stream stream, const char *data, size
 static void *follow_output(void *arg)
 {
     struct run *r = arg;
+    if (r->output >= 0) {
+        jn_driver_attached_output(r->output, &r->stop, &r->ended, out_sink, r);
+        return NULL;
+    }
     struct jn_driver_env env = r->d->env;
     const struct jn_driver_kind *kind = jn_driver_kind(r->in.driver, NULL);
     char msg[256];
@@ -128,6 +173,9 @@ static void *run_main(void *arg)
     if (r->stdin_r >= 0)
         close(r->stdin_r); /* the process has its own copy */
     r->stdin_r = -1;
+    if (rc == 0 && r->conn >= 0)
+        runs_attach(d, r->in.name, r->conn);
+    r->conn = -1;
     if (rc < 0) {
         runs_set(d, r->in.name, false, -1);
         int status = not_runnable_status(r, msg);
@@ -149,8 +197,10 @@ static void *run_main(void *arg)
         struct jn_instance st;
         if (jn_driver_inspect(drv, r->in.external_id, &st) == 0 && !st.running) {
             code = st.exit_code;
+            r->ended = true;
             break;
         }
+        runs_drain(d, r->in.name);
         if (r->stop || r->ops->gone(r->arg) || stopping(d)) {
             why = stopping(d) ? "the daemon is stopping" : "the caller went away";
             r->stop = true;
@@ -162,6 +212,8 @@ static void *run_main(void *arg)
     }
     if (following)
         pthread_join(fol, NULL); /* the follow ends with the process */
+    if (r->output >= 0)
+        close(r->output);
     if (jn_driver_remove(drv, r->in.external_id) < 0)
         jn_warn("jern run: cannot remove %s: %s", r->in.name, jn_driver_errmsg(drv));
     runs_set(d, r->in.name, false, -1);
@@ -222,8 +274,13 @@ int jn_deployer_run(struct jn_deployer *d, const char *app, const char *const *a
     while (argv[n])
         n++;
     r->spec.one_off = true;
-    r->stdin_r = r->stdin_w = -1;
+    r->stdin_r = r->stdin_w = r->conn = r->output = -1;
     int pfd[2];
+    if (r->spec.images) { /* the driver attaches to the container's stdin */
+        r->spec.has_stdin = true;
+        r->spec.stdin_conn = &r->conn;
+        r->spec.output_conn = &r->output;
+    }
     if (!r->spec.images && pipe2(pfd, O_CLOEXEC) == 0) {
         /* the daemon's end never blocks: a full pipe takes fewer bytes */
         fcntl(pfd[1], F_SETFL, O_NONBLOCK);
@@ -292,24 +349,31 @@ ssize_t jn_deployer_run_input(struct jn_deployer *d, const char *app, const char
     for (size_t i = 0; i < d->nruns && !s; i++)
         if (strcmp(d->runs[i].name, name) == 0)
             s = &d->runs[i];
-    ssize_t rc = !s ? JN_ENOTFOUND : s->stdin_fd < 0 ? JN_EUNSUPPORTED : 0;
+    ssize_t rc = !s ? JN_ENOTFOUND : s->stdin_fd < 0 || s->stdin_ended ? JN_EUNSUPPORTED : 0;
     size_t got = 0;
     while (rc == 0 && got < len) {
         /* Under the lock: the write never blocks, and the run's end cannot
          * close the descriptor meanwhile. */
-        ssize_t w = write(s->stdin_fd, (const char *)data + got, len - got);
+        const char *p = (const char *)data + got;
+        ssize_t w = s->stdin_sock ? send(s->stdin_fd, p, len - got, MSG_DONTWAIT | MSG_NOSIGNAL)
+                                  : write(s->stdin_fd, p, len - got);
         if (w > 0)
             got += (size_t)w;
         else if (w < 0 && errno == EINTR)
             continue;
-        else if (w < 0 && errno == EPIPE)
+        else if (w < 0 && (errno == EPIPE || errno == ECONNRESET))
             got = len; /* the process no longer reads: what it would read is dropped */
         else
             break; /* full (EAGAIN): the caller sends the rest later */
     }
     if (rc == 0 && eof && got == len) {
-        close(s->stdin_fd);
-        s->stdin_fd = -1;
+        if (s->stdin_sock) { /* the engine closes the container's stdin (StdinOnce) */
+            shutdown(s->stdin_fd, SHUT_WR);
+            s->stdin_ended = true;
+        } else {
+            close(s->stdin_fd);
+            s->stdin_fd = -1;
+        }
     }
     pthread_mutex_unlock(&d->mu);
     return rc < 0 ? rc : (ssize_t)got;

@@ -4,13 +4,16 @@
 #include "jn_test.h"
 
 #include "rt_helpers.h"
+#include "runtime/docker_attach.h"
 #include "runtime/driver.h"
 
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 static bool have_podman;
 static char dir[256];
@@ -283,6 +286,62 @@ static void test_errors_are_named(void **st)
     jn_driver_destroy(none);
 }
 
+static int until_listening(void *arg, enum jn_log_stream stream, const char *data, size_t len)
+{
+    struct rt_logs *l = arg;
+    return rt_log_sink(arg, stream, data, len) || strstr(l->err, "listening") != NULL;
+}
+
+static void test_attached_stdin_and_output(void **st)
+{
+    NEED_PODMAN();
+    char name[96], msg[512];
+    snprintf(name, sizeof(name), "%s-attached", app);
+    int in = -1, out = -1;
+    struct jn_instance_spec s = {.name = name,
+                                 .image = image,
+                                 .app_port = 8080,
+                                 .app = app,
+                                 .release = "r1",
+                                 .instance = "run",
+                                 .has_stdin = true};
+    /* Stdin asked for without a place to put its connection: refused. */
+    assert_int_equal(jn_driver_start(drv, &s, NULL), JN_EBADINPUT);
+    assert_non_null(strstr(jn_driver_errmsg(drv), "stdin_conn"));
+    s.stdin_conn = &in;
+    s.output_conn = &out;
+    struct jn_instance info;
+    if (jn_driver_start(drv, &s, &info))
+        fail_msg("start: %s", jn_driver_errmsg(drv));
+    assert_true(in >= 0 && out >= 0);
+    /* The output connection has the app's first line, from its first byte. */
+    struct rt_logs l = {0};
+    volatile bool stop = false, ended = false;
+    assert_int_equal(jn_driver_attached_output(out, &stop, &ended, until_listening, &l), 0);
+    assert_non_null(strstr(l.err, "listening on 0.0.0.0:8080"));
+    /* The stdin connection takes bytes and an end (the app reads none). */
+    assert_int_equal(send(in, "ignored\n", 8, MSG_NOSIGNAL), 8);
+    assert_int_equal(shutdown(in, SHUT_WR), 0);
+    close(in);
+    assert_int_equal(jn_driver_remove(drv, info.id), 0);
+    /* Removed: the output connection ends. */
+    memset(&l, 0, sizeof(l));
+    ended = true;
+    int64_t t0 = jn_now_ms();
+    assert_int_equal(jn_driver_attached_output(out, &stop, &ended, rt_log_sink, &l), 0);
+    assert_true(jn_now_ms() - t0 < 15000);
+    close(out);
+
+    /* An attach to what is not there names it. */
+    assert_int_equal(jn_dk_attach(sock, "1.41", "jern-never-existed", true, 5000, msg,
+                                  sizeof(msg)),
+                     JN_ENOTFOUND);
+    assert_non_null(strstr(msg, "attach jern-never-existed: 404"));
+    assert_true(jn_dk_attach("/nonexistent/podman.sock", "1.41", "x", false, 1000, msg,
+                             sizeof(msg)) < 0);
+    assert_non_null(strstr(msg, "/nonexistent/podman.sock"));
+}
+
 /* Starts docker-registry with htpasswd auth on 127.0.0.1:port. */
 static pid_t start_registry(int port)
 {
@@ -387,6 +446,7 @@ int main(void)
         cmocka_unit_test(test_lifecycle),
         cmocka_unit_test(test_crash_exit_code),
         cmocka_unit_test(test_errors_are_named),
+        cmocka_unit_test(test_attached_stdin_and_output),
         cmocka_unit_test(test_private_registry_pull_with_credentials),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
