@@ -252,14 +252,14 @@ class Jern(Proxy):
     def available(self):
         if not os.access(self.binary, os.X_OK):
             return f"{self.binary} is not built (make builds it)"
+        # the command's own help, not the general one: its layout may change
         try:
-            out = subprocess.run([self.binary, "help"], capture_output=True, text=True,
-                                 timeout=10).stdout
+            r = subprocess.run([self.binary, "gateway", "--help"], capture_output=True,
+                               text=True, timeout=10)
         except (OSError, subprocess.TimeoutExpired) as e:
-            return f"{self.binary} help failed: {e}"
-        if "jern gateway" not in out:
-            return (f"{self.binary} has no 'gateway' command yet (the gateway branch is "
-                    "not merged)")
+            return f"{self.binary} gateway --help failed: {e}"
+        if r.returncode != 0 or "usage: jern gateway" not in r.stdout + r.stderr:
+            return f"{self.binary} has no 'gateway' command (jern gateway --help: exit {r.returncode})"
         return None
 
     def _config(self, d, port, backends, nofile):
