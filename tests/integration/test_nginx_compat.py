@@ -491,6 +491,33 @@ def test_static_file_keep_alive_and_pipelining(pair):
     assert rest.split(b"body{}\n", 1)[1].startswith(b"HTTP/1.1 404"), rest[:400]
 
 
+def test_static_file_truncated_while_sent(pair, tmp_path):
+    """A file cut short while it is sent (its Content-Length can no longer
+    be kept): the client sees the connection end before that length, never
+    a hang, and the worker goes on answering."""
+    big = tmp_path / "site" / "www" / "grows.bin"
+    size = 64 << 20
+    with open(big, "wb") as f:
+        f.truncate(size)
+    with socket.create_connection(("127.0.0.1", pair[0]), timeout=10) as s:
+        s.sendall(b"GET /grows.bin HTTP/1.1\r\nHost: static.test\r\n\r\n")
+        got = s.recv(4096)
+        assert got.startswith(b"HTTP/1.1 200") and b"Content-Length: %d" % size in got, got[:300]
+        with open(big, "r+b") as f:
+            f.truncate(1 << 20)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            chunk = s.recv(1 << 16)
+            if not chunk:
+                break
+            got += chunk
+        else:
+            raise AssertionError("the connection stayed open after the file was cut short")
+    assert len(got) < size, len(got)
+    j = raw(pair[0], b"GET /app.css HTTP/1.1\r\nHost: static.test\r\nConnection: close\r\n\r\n")
+    assert j.startswith(b"HTTP/1.1 200") and j.endswith(b"body{}\n"), j
+
+
 def test_error_page_and_intercept_errors(pair):
     """error_page to a return location (status kept, "=CODE", "="), to a URL
     (302, or "=301"); a return with a text is no error; upstream errors go
