@@ -157,6 +157,11 @@ JN_CONF_HANDLER(jn_conf_set_alias);
 JN_CONF_HANDLER(jn_conf_set_index);
 JN_CONF_HANDLER(jn_conf_set_try_files);
 JN_CONF_HANDLER(jn_conf_set_types);
+/* A path named by node n: as written when absolute, else joined to the
+ * directory of the file that names it. The caller frees. */
+char *jn_conf_path(const struct jn_conf_node *n, const char *path);
+/* Whether s makes return or rewrite a redirect: http://, https://, $scheme. */
+bool jn_conf_is_redirect_target(const char *s);
 /* rewrite.c: rewrite, if (and return inside if) */
 JN_CONF_HANDLER(jn_conf_set_rewrite);
 JN_CONF_HANDLER(jn_conf_set_if);

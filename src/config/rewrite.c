@@ -83,12 +83,6 @@ static struct jn_conf_rewrite *level_add(void *target, const struct jn_conf_node
     return w;
 }
 
-static bool absolute(const char *s)
-{
-    return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0 ||
-           strncmp(s, "$scheme", 7) == 0;
-}
-
 JN_CONF_HANDLER(jn_conf_set_rewrite)
 {
     const char *re = n->args[0], *repl = n->args[1];
@@ -96,7 +90,7 @@ JN_CONF_HANDLER(jn_conf_set_rewrite)
     int code;
     if (strcmp(flag, "permanent") == 0)
         code = 301;
-    else if (strcmp(flag, "redirect") == 0 || absolute(repl))
+    else if (strcmp(flag, "redirect") == 0 || jn_conf_is_redirect_target(repl))
         code = 302; /* nginx: an absolute replacement redirects whatever the flag */
     else if (!*flag || strcmp(flag, "last") == 0 || strcmp(flag, "break") == 0)
         return jn_conf_error(

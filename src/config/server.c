@@ -312,10 +312,20 @@ JN_CONF_HANDLER(jn_conf_set_proxy_pass)
     return 0;
 }
 
-static bool is_redirect_target(const char *s)
+bool jn_conf_is_redirect_target(const char *s)
 {
     return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0 ||
            strncmp(s, "$scheme", 7) == 0;
+}
+
+char *jn_conf_path(const struct jn_conf_node *n, const char *path)
+{
+    if (path[0] == '/' || !n->src || !n->src->dir)
+        return jn_strdup(path);
+    size_t len = strlen(n->src->dir) + strlen(path) + 2;
+    char *p = jn_malloc(len);
+    snprintf(p, len, "%s/%s", n->src->dir, path);
+    return p;
 }
 
 JN_CONF_HANDLER(jn_conf_set_return)
@@ -323,7 +333,7 @@ JN_CONF_HANDLER(jn_conf_set_return)
     struct jn_conf_level *lvl = target;
     long code;
     const char *text = NULL;
-    if (n->nargs == 1 && is_redirect_target(n->args[0])) {
+    if (n->nargs == 1 && jn_conf_is_redirect_target(n->args[0])) {
         code = 302;
         text = n->args[0];
     } else {

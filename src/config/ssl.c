@@ -36,13 +36,7 @@ JN_CONF_HANDLER(jn_conf_set_ssl_certificate)
         *here = true;
     }
     char **slot = jn_conf_grow(list, count, sizeof(char *));
-    if (p[0] == '/' || !n->src || !n->src->dir) {
-        *slot = jn_strdup(p);
-    } else {
-        size_t len = strlen(n->src->dir) + strlen(p) + 2;
-        *slot = jn_malloc(len);
-        snprintf(*slot, len, "%s/%s", n->src->dir, p);
-    }
+    *slot = jn_conf_path(n, p);
     return 0;
 }
 

@@ -15,17 +15,6 @@
 
 #include "config/value.h"
 
-/* path, or the conf file's directory joined with it when relative. */
-static char *resolve(const struct jn_conf_node *n, const char *path)
-{
-    if (path[0] == '/' || !n->src || !n->src->dir)
-        return jn_strdup(path);
-    size_t len = strlen(n->src->dir) + strlen(path) + 2;
-    char *p = jn_malloc(len);
-    snprintf(p, len, "%s/%s", n->src->dir, path);
-    return p;
-}
-
 /* A fixed path for root or alias, without the trailing slashes (the URI
  * brings its own). */
 static int path_arg(struct jn_conf_build *b, const struct jn_conf_node *n, char **out)
@@ -36,7 +25,7 @@ static int path_arg(struct jn_conf_build *b, const struct jn_conf_node *n, char 
     if (strchr(p, '$'))
         return jn_conf_error(b, n, "variables in \"%s\" are not supported: give a fixed directory",
                              n->name);
-    char *r = resolve(n, p);
+    char *r = jn_conf_path(n, p);
     size_t len = strlen(r);
     while (len > 1 && r[len - 1] == '/')
         r[--len] = '\0';

@@ -22,8 +22,6 @@ void gw_rewrites_free(struct jn_gw_rewrite *v, size_t n)
         struct jn_gw_rewrite *w = &v[i];
         jn_template_free(&w->subject);
         jn_template_free(&w->arg);
-        jn_template_free(&w->uri);
-        jn_template_free(&w->args);
         jn_regex_free(w->cond_re);
         jn_regex_free(w->re);
         pieces_free(w);
@@ -77,12 +75,8 @@ static int compile_one(const struct jn_conf_rewrite *c, const struct jn_user_var
         rc = jn_regex_compile(c->cond_arg, c->cond_caseless, &w->cond_re, err, errlen);
     if (rc == 0 && !c->is_return) {
         rc = jn_regex_compile(c->regex, false, &w->re, err, errlen);
-        if (rc == 0)
-            rc = jn_template_compile("$uri", &w->uri, err, errlen);
         size_t tl = strlen(c->text);
         w->keep_args = !(tl && c->text[tl - 1] == '?');
-        if (rc == 0 && w->keep_args)
-            rc = jn_template_compile("$args", &w->args, err, errlen);
         if (rc == 0) {
             char *t = jn_strndup(c->text, w->keep_args ? tl : tl - 1);
             rc = compile_pieces(w, t, u, err, errlen);

@@ -26,7 +26,6 @@ struct jn_gw_rewrite {
     bool is_return;
     int code;
     struct jn_regex *re; /* rewrite: matched against $uri */
-    struct jn_template uri, args;
     struct jn_gw_rw_piece *pieces; /* replacement, or the return's text */
     size_t npieces;
     bool has_text;

@@ -20,22 +20,29 @@ struct caps {
     int n;
 };
 
-/* Evaluates t into c->subj and matches re: keeps the captures on a match. */
-static bool match(struct gw_req *r, const struct jn_template *t, const struct jn_regex *re,
-                  struct caps *c)
+/* Matches re against s[0..n): keeps the captures (and a copy of s) on a
+ * match. */
+static bool match(const char *s, size_t n, const struct jn_regex *re, struct caps *c)
 {
-    char buf[sizeof(c->subj)];
-    ssize_t len = gw_eval_template(r, t, buf, sizeof(buf));
-    if (len < 0)
-        return false;
     size_t ovec[2 * JN_REGEX_MAX_GROUPS];
-    int k = jn_regex_exec(re, buf, (size_t)len, ovec);
+    if (n > sizeof(c->subj))
+        return false;
+    int k = jn_regex_exec(re, s, n, ovec);
     if (k > 0) {
-        memcpy(c->subj, buf, (size_t)len);
+        memcpy(c->subj, s, n);
         memcpy(c->ovec, ovec, sizeof(ovec));
         c->n = k;
     }
     return k > 0;
+}
+
+/* Evaluates the if's $variable and matches re against it. */
+static bool match_var(struct gw_req *r, const struct jn_template *t, const struct jn_regex *re,
+                      struct caps *c)
+{
+    char buf[sizeof(c->subj)];
+    ssize_t len = gw_eval_template(r, t, buf, sizeof(buf));
+    return len >= 0 && match(buf, (size_t)len, re, c);
 }
 
 static bool cond_holds(struct gw_req *r, const struct jn_gw_rewrite *w, struct caps *c)
@@ -54,9 +61,9 @@ static bool cond_holds(struct gw_req *r, const struct jn_gw_rewrite *w, struct c
         bl = gw_eval_template(r, &w->arg, b, sizeof(b));
         return (al >= 0 && al == bl && memcmp(a, b, (size_t)al) == 0) == (w->op == JN_COND_EQ);
     case JN_COND_RE:
-        return match(r, &w->subject, w->cond_re, c);
+        return match_var(r, &w->subject, w->cond_re, c);
     case JN_COND_NOT_RE:
-        return !match(r, &w->subject, w->cond_re, c);
+        return !match_var(r, &w->subject, w->cond_re, c);
     }
     return false;
 }
@@ -87,27 +94,27 @@ static ssize_t expand(struct gw_req *r, const struct jn_gw_rewrite *w, const str
 int gw_rewrite_run(struct gw_req *r, const struct jn_gw_rewrite *v, size_t n, char *out, size_t cap,
                    ssize_t *len)
 {
+    /* $uri and $args: the request's path before and after its '?' */
+    const char *path = r->hreq.path, *q = memchr(path, '?', r->hreq.path_len);
+    size_t ul = q ? (size_t)(q - path) : r->hreq.path_len;
+    size_t al = q ? r->hreq.path_len - ul - 1 : 0;
     struct caps c = {.n = 0};
     for (size_t i = 0; i < n; i++) {
         const struct jn_gw_rewrite *w = &v[i];
         if (!cond_holds(r, w, &c))
             continue;
-        if (!w->is_return && !match(r, &w->uri, w->re, &c))
+        if (!w->is_return && !match(path, ul, w->re, &c))
             continue;
         *len = -1;
         if (w->has_text && (*len = expand(r, w, &c, out, cap)) < 0)
             return -1;
-        if (!w->is_return && w->keep_args) {
-            char args[2048];
-            ssize_t al = gw_eval_template(r, &w->args, args, sizeof(args));
-            if (al > 0) {
-                bool has_q = memchr(out, '?', (size_t)*len) != NULL;
-                if ((size_t)*len + 1 + (size_t)al > cap)
-                    return -1;
-                out[(*len)++] = has_q ? '&' : '?';
-                memcpy(out + *len, args, (size_t)al);
-                *len += al;
-            }
+        if (!w->is_return && w->keep_args && al > 0) {
+            bool has_q = memchr(out, '?', (size_t)*len) != NULL;
+            if ((size_t)*len + 1 + al > cap)
+                return -1;
+            out[(*len)++] = has_q ? '&' : '?';
+            memcpy(out + *len, q + 1, al);
+            *len += (ssize_t)al;
         }
         return w->code;
     }

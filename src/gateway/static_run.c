@@ -47,11 +47,16 @@ static ssize_t fs_path(const struct jn_gw_static *st, const char *uri, size_t ul
     return (ssize_t)(st->dir_len + ul);
 }
 
-static bool header_is(const struct gw_req *r, const char *name, const char *v, size_t vl)
+/* Whether header name is there with the value v (or "*" when any is true). */
+static bool header_is(const struct gw_req *r, const char *name, const char *v, size_t vl, bool any)
 {
     const struct jn_http_request *h = &r->hreq;
     ssize_t i = jn_http_find_header(h->headers, h->nheaders, name, strlen(name));
-    return i >= 0 && h->headers[i].value_len == vl && memcmp(h->headers[i].value, v, vl) == 0;
+    if (i < 0)
+        return false;
+    const struct jn_http_header *x = &h->headers[i];
+    return (x->value_len == vl && memcmp(x->value, v, vl) == 0) ||
+           (any && x->value_len == 1 && x->value[0] == '*');
 }
 
 /* Opens fs as a regular file for r: 0 and *fd, or the status to answer. */
@@ -79,9 +84,8 @@ static void answer_file(struct gw_req *r, const struct jn_gw_static *st, int fd,
     size_t lm_len = GW_DATE_LEN - 8;
     int el = snprintf(etag, sizeof(etag), "\"%llx-%llx\"", (unsigned long long)sb->st_mtime,
                       (unsigned long long)sb->st_size);
-    bool not_modified = header_is(r, "if-none-match", etag, (size_t)el) ||
-                        header_is(r, "if-none-match", "*", 1) ||
-                        header_is(r, "if-modified-since", lm_val, lm_len);
+    bool not_modified = header_is(r, "if-none-match", etag, (size_t)el, true) ||
+                        header_is(r, "if-modified-since", lm_val, lm_len, false);
     int status = not_modified ? 304 : 200;
     gw_local_begin(r, status);
     char *o = r->rscratch;

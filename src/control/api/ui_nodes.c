@@ -10,6 +10,7 @@
 
 #include "control/api/ui_nodes.h"
 #include "control/cluster/cluster.h"
+#include "control/cluster/model.h"
 #include "control/control.h"
 #include "db/db.h"
 #include "store/release.h"
@@ -92,32 +93,16 @@ static cJSON *item(const struct jn_api *api, const char *kind, const char *where
     return it;
 }
 
-static bool has_string(const cJSON *arr, const char *s)
-{
-    const cJSON *x;
-    cJSON_ArrayForEach(x, arr) if (cJSON_IsString(x) && strcmp(x->valuestring, s) == 0) return true;
-    return false;
-}
+/* An item of this node (jn_cluster_data_databases). */
+struct db_add {
+    const struct jn_api *api;
+    cJSON *items;
+};
 
-/* The managed databases app is attached to, and their backups. */
-static void databases(const struct jn_api *api, const char *app, const cJSON *dbs, cJSON *items)
+static void add_db(void *arg, const char *kind, const char *where)
 {
-    const cJSON *d;
-    cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(dbs, "databases"))
-    {
-        const cJSON *name = cJSON_GetObjectItemCaseSensitive(d, "name");
-        if (!cJSON_IsString(name) || !has_string(cJSON_GetObjectItemCaseSensitive(d, "apps"), app))
-            continue;
-        char at[300];
-        snprintf(at, sizeof(at), "%s (STATE/db/%s)", name->valuestring, name->valuestring);
-        cJSON_AddItemToArray(items, item(api, "database", at));
-        const cJSON *nb = cJSON_GetObjectItemCaseSensitive(d, "backups");
-        if (cJSON_IsNumber(nb) && nb->valueint > 0) {
-            snprintf(at, sizeof(at), "%d of %s (STATE/db/%s/backups)", nb->valueint,
-                     name->valuestring, name->valuestring);
-            cJSON_AddItemToArray(items, item(api, "backups", at));
-        }
-    }
+    struct db_add *d = arg;
+    cJSON_AddItemToArray(d->items, item(d->api, kind, where));
 }
 
 static cJSON *where_app(const struct jn_api *api, const char *app,
@@ -140,7 +125,8 @@ static cJSON *where_app(const struct jn_api *api, const char *app,
     }
     if (any) /* each instance's output stays in this node's state dir */
         cJSON_AddItemToArray(items, item(api, "logs", "STATE/logs, STATE/exec/instances"));
-    databases(api, app, dbs, items);
+    struct db_add da = {api, items};
+    jn_cluster_data_databases(dbs, app, add_db, &da);
     cJSON_AddBoolToObject(o, "inside", true);
     return o;
 }
@@ -161,7 +147,9 @@ void jn_ui_local_where(struct jn_api_call *c, const char *app)
         jn_api_error(c->resp, 500, "the state store failed: %s", jn_store_error(st));
         return;
     }
-    cJSON *dbs = c->api->dbs ? jn_dbs_list_json(c->api->dbs) : NULL;
+    cJSON *list = c->api->dbs ? jn_dbs_list_json(c->api->dbs) : NULL;
+    cJSON *dbs = jn_cluster_data_dbs(list); /* the shape a cluster node's record has */
+    cJSON_Delete(list);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddBoolToObject(o, "cluster", false);
     cJSON_AddBoolToObject(o, "etcd", false);

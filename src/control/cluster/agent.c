@@ -262,19 +262,8 @@ cJSON *jn_cluster_agent_report(struct jn_cluster *c)
 cJSON *jn_cluster_agent_data(struct jn_cluster *c)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON *dbs = cJSON_AddObjectToObject(o, "databases");
     cJSON *list = c->dbs ? jn_dbs_list_json(c->dbs) : NULL;
-    const cJSON *d;
-    cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(list, "databases"))
-    {
-        const cJSON *name = cJSON_GetObjectItemCaseSensitive(d, "name");
-        if (!cJSON_IsString(name))
-            continue;
-        cJSON *rec = cJSON_AddObjectToObject(dbs, name->valuestring);
-        cJSON_AddItemToObject(rec, "apps",
-                              cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(d, "apps"), true));
-        cJSON_AddNumberToObject(rec, "backups", num(d, "backups"));
-    }
+    cJSON_AddItemToObject(o, "databases", jn_cluster_data_dbs(list));
     cJSON_Delete(list);
     /* an app's output outlives its instances here until its logs are
      * removed; its access log is written by whichever gateway answers it */

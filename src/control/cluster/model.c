@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <stdio.h>
+#include <string.h>
 
 static bool label_part_ok(const char *s, size_t n)
 {
@@ -112,9 +113,9 @@ static cJSON *place(struct node *nodes, size_t nn, const char *app, const cJSON 
     int *count = jn_calloc(nn ? nn : 1, sizeof(int));
     size_t eligible = 0;
     for (size_t i = 0; i < nn; i++)
-        eligible += nodes[i].usable && jn_cluster_labels_match(
-                                           cJSON_GetObjectItemCaseSensitive(nodes[i].v, "labels"),
-                                           require);
+        eligible += nodes[i].usable &&
+                    jn_cluster_labels_match(cJSON_GetObjectItemCaseSensitive(nodes[i].v, "labels"),
+                                            require);
     int placed = 0;
     for (; placed < want; placed++) {
         ssize_t best = -1;
@@ -126,9 +127,8 @@ static cJSON *place(struct node *nodes, size_t nn, const char *app, const cJSON 
                 continue;
             bool p = prefer && jn_cluster_labels_match(labels, prefer);
             int curi = (int)num(was, nodes[i].name, 0);
-            if (best < 0 ||
-                better(&nodes[i], count[i], curi, p, &nodes[best], count[best],
-                       (int)num(was, nodes[best].name, 0), bestp)) {
+            if (best < 0 || better(&nodes[i], count[i], curi, p, &nodes[best], count[best],
+                                   (int)num(was, nodes[best].name, 0), bestp)) {
                 best = (ssize_t)i;
                 bestp = p;
             }
@@ -194,4 +194,50 @@ cJSON *jn_cluster_schedule(const cJSON *nodes, const cJSON *apps, const cJSON *c
     free(av);
     free(v);
     return out;
+}
+
+bool jn_cluster_has_string(const cJSON *arr, const char *s)
+{
+    const cJSON *x;
+    cJSON_ArrayForEach(x, arr) if (cJSON_IsString(x) && strcmp(x->valuestring, s) == 0) return true;
+    return false;
+}
+
+cJSON *jn_cluster_data_dbs(const cJSON *list)
+{
+    cJSON *dbs = cJSON_CreateObject();
+    const cJSON *d;
+    cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(list, "databases"))
+    {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(d, "name");
+        const cJSON *nb = cJSON_GetObjectItemCaseSensitive(d, "backups");
+        if (!cJSON_IsString(name))
+            continue;
+        cJSON *rec = cJSON_AddObjectToObject(dbs, name->valuestring);
+        cJSON_AddItemToObject(rec, "apps",
+                              cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(d, "apps"), true));
+        cJSON_AddNumberToObject(rec, "backups", cJSON_IsNumber(nb) ? nb->valueint : 0);
+    }
+    return dbs;
+}
+
+void jn_cluster_data_databases(const cJSON *dbs, const char *app,
+                               void (*add)(void *arg, const char *kind, const char *where),
+                               void *arg)
+{
+    const cJSON *d;
+    cJSON_ArrayForEach(d, dbs)
+    {
+        if (!jn_cluster_has_string(cJSON_GetObjectItemCaseSensitive(d, "apps"), app))
+            continue;
+        char at[300];
+        snprintf(at, sizeof(at), "%s (STATE/db/%s)", d->string, d->string);
+        add(arg, "database", at);
+        const cJSON *nb = cJSON_GetObjectItemCaseSensitive(d, "backups");
+        if (cJSON_IsNumber(nb) && nb->valueint > 0) {
+            snprintf(at, sizeof(at), "%d of %s (STATE/db/%s/backups)", nb->valueint, d->string,
+                     d->string);
+            add(arg, "backups", at);
+        }
+    }
 }

@@ -45,6 +45,22 @@ bool jn_cluster_labels_match(const struct cJSON *labels, const struct cJSON *wan
 /* "k=v, k2=v2" of an object of labels into out. */
 void jn_cluster_labels_text(const struct cJSON *labels, char *out, size_t len);
 
+/* A node's databases as its data record keeps them ({NAME: {apps: [APP],
+ * backups: N}}), from jern_dbs_list_json's {databases: [...]} (NULL: none).
+ * The caller frees. */
+struct cJSON *jn_cluster_data_dbs(const struct cJSON *list);
+
+/* Calls add(arg, kind, where) for each database of dbs (as
+ * jn_cluster_data_dbs makes it) that app is attached to ("database", "NAME
+ * (STATE/db/NAME)") and for its backups when it has some ("backups", "N of
+ * NAME (STATE/db/NAME/backups)"). */
+void jn_cluster_data_databases(const struct cJSON *dbs, const char *app,
+                               void (*add)(void *arg, const char *kind, const char *where),
+                               void *arg);
+
+/* Whether the array arr holds the string s. */
+bool jn_cluster_has_string(const struct cJSON *arr, const char *s);
+
 /* The scheduler: places every app of apps ({APP: app value}) on nodes
  * ({NODE: node value, plus "draining": true for drained ones}), given the
  * current placement cur (as this returns it, {APP: {nodes{NODE: count}}}; may be NULL). Instances go

@@ -39,31 +39,16 @@ static void item(struct where *w, const char *kind, const char *node, const char
     cJSON_AddItemToArray(w->items, it);
 }
 
-static bool has_string(const cJSON *arr, const char *s)
-{
-    const cJSON *x;
-    cJSON_ArrayForEach(x, arr) if (cJSON_IsString(x) && strcmp(x->valuestring, s) == 0) return true;
-    return false;
-}
+/* A database item of the node being walked (jn_cluster_data_databases). */
+struct db_add {
+    struct where *w;
+    const char *node;
+};
 
-/* The databases app is attached to on node, and their backups. */
-static void databases(struct where *w, const char *app, const char *node, const cJSON *data)
+static void add_db(void *arg, const char *kind, const char *where)
 {
-    const cJSON *d;
-    cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(data, "databases"))
-    {
-        if (!has_string(cJSON_GetObjectItemCaseSensitive(d, "apps"), app))
-            continue;
-        char at[300];
-        snprintf(at, sizeof(at), "%s (STATE/db/%s)", d->string, d->string);
-        item(w, "database", node, at, -1);
-        const cJSON *nb = cJSON_GetObjectItemCaseSensitive(d, "backups");
-        if (cJSON_IsNumber(nb) && nb->valueint > 0) {
-            snprintf(at, sizeof(at), "%d of %s (STATE/db/%s/backups)", nb->valueint,
-                     d->string, d->string);
-            item(w, "backups", node, at, -1);
-        }
-    }
+    struct db_add *d = arg;
+    item(d->w, kind, d->node, where, -1);
 }
 
 cJSON *jn_cluster_where(const struct jn_cluster *c, const char *app)
@@ -83,8 +68,8 @@ cJSON *jn_cluster_where(const struct jn_cluster *c, const char *app)
     cJSON_AddItemToObject(o, "require",
                           w.require ? cJSON_Duplicate(w.require, true) : cJSON_CreateObject());
     w.items = cJSON_AddArrayToObject(o, "items");
-    const cJSON *per = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(view, "instances"), app);
+    const cJSON *per =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(view, "instances"), app);
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(view, "data"), *x, *a;
     cJSON_ArrayForEach(x, per)
     {
@@ -99,15 +84,17 @@ cJSON *jn_cluster_where(const struct jn_cluster *c, const char *app)
     {
         const cJSON *mine = cJSON_GetObjectItemCaseSensitive(data, n->string);
         if (cJSON_GetObjectItemCaseSensitive(per, n->string) ||
-            has_string(cJSON_GetObjectItemCaseSensitive(mine, "logs"), app))
+            jn_cluster_has_string(cJSON_GetObjectItemCaseSensitive(mine, "logs"), app))
             item(&w, "logs", n->string, "STATE/logs, STATE/exec/instances", -1);
         /* a gateway that answered the app's requests keeps their record */
-        if (has_string(cJSON_GetObjectItemCaseSensitive(mine, "access_logs"), app))
+        if (jn_cluster_has_string(cJSON_GetObjectItemCaseSensitive(mine, "access_logs"), app))
             item(&w, "access-log", n->string, "STATE/logs/APP/access.log", -1);
-        databases(&w, app, n->string, mine);
+        struct db_add da = {&w, n->string};
+        jn_cluster_data_databases(cJSON_GetObjectItemCaseSensitive(mine, "databases"), app, add_db,
+                                  &da);
     }
-    const cJSON *placed = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(view, "assign"), app);
+    const cJSON *placed =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(view, "assign"), app);
     const cJSON *perr = cJSON_GetObjectItemCaseSensitive(placed, "error");
     if (cJSON_IsString(perr))
         cJSON_AddStringToObject(o, "placement_error", perr->valuestring);
