@@ -99,7 +99,7 @@ def test_bench_reports_a_proxy_that_fails_to_start_and_exits_1(tmp_path):
         pytest.skip("wrk or haproxy not installed (scripts/install-deps.sh installs them)")
     fake = tmp_path / "jern"
     fake.write_text("#!/bin/sh\n"
-                    "if [ \"$1\" = help ]; then echo '  jern gateway -c FILE'; exit 0; fi\n"
+                    "if [ \"$1 $2\" = 'gateway --help' ]; then echo 'usage: jern gateway -c FILE'; exit 0; fi\n"
                     "echo 'jern: proxy.conf:3: broken on purpose' >&2; exit 1\n")
     fake.chmod(0o755)
     env = dict(os.environ, BENCH_QUICK="1", BENCH_SECONDS="1", BENCH_IDLE_CONNS="50",
