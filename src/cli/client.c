@@ -11,6 +11,7 @@
 #include <libgen.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ANSWER_MAX (64u * 1024 * 1024)
@@ -244,10 +245,33 @@ static int call(struct jn_client *c, const char *method, const char *path, const
     return (int)status;
 }
 
+/* A change the daemon answers with 409 and "retry_after" waits for work the
+ * daemon does on its own (an autoscaler's scale of the app, a restart after
+ * a crash): said once, asked again every 250 ms, for at most BUSY_WAIT_MS. */
+#define BUSY_WAIT_MS 120000
+
+void jn_client_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
 int jn_client_call(struct jn_client *c, const char *method, const char *path, const cJSON *body,
                    cJSON **out)
 {
-    return call(c, method, path, body, out, NULL);
+    bool said = false;
+    for (int waited = 0;; waited += 250) {
+        int st = call(c, method, path, body, out, NULL);
+        if (st != 409 || jn_client_num(*out, "retry_after") <= 0 || waited >= BUSY_WAIT_MS)
+            return st;
+        if (!said)
+            fprintf(stderr, "jern: %s; waiting for it to finish\n",
+                    jn_client_str(*out, "error"));
+        said = true;
+        cJSON_Delete(*out);
+        *out = NULL;
+        jn_client_sleep_ms(250);
+    }
 }
 
 int jn_client_stream(struct jn_client *c, const char *method, const char *path,

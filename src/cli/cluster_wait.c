@@ -225,12 +225,6 @@ static void reason(const char *app, const struct seen *s, char *out, size_t len)
     }
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static void print_recorded(const struct jn_client *c, const char *app, const cJSON *answer)
 {
     if (c->json)
@@ -285,7 +279,7 @@ int jn_cli_cluster_wait(struct jn_client *c, const char *app, const cJSON *answe
             rc = 1;
             break;
         }
-        sleep_ms(POLL_MS);
+        jn_client_sleep_ms(POLL_MS);
     }
     free(s);
     return rc;

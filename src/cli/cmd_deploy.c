@@ -23,12 +23,6 @@
     "[--memory SIZE] [--cpus N] [--registry-user U] [--listen-fds] "                            \
     "[--no-wait | --wait-timeout DURATION]"
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* Follows job id to its end, printing its lines. Returns the exit code. */
 int jn_cli_follow_job(struct jn_client *c, int id)
 {
@@ -58,7 +52,7 @@ int jn_cli_follow_job(struct jn_client *c, int id)
         cJSON_Delete(o);
         if (done)
             return ok ? 0 : 1;
-        sleep_ms(150);
+        jn_client_sleep_ms(150);
     }
 }
 

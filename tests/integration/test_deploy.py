@@ -751,7 +751,7 @@ def test_destroy_during_a_deploy_is_refused(procs, tmp_path):
                  what="the deploy to start")
         r = d.jern("destroy", "busy", "--yes")
         assert r.returncode != 0
-        assert "deploy, scale or restart running" in r.stderr, r.stderr
+        assert "is already running (job" in r.stderr and "destroy it when" in r.stderr, r.stderr
         slow.join(60)
         # once the (failed) deploy is over, the app can be destroyed
         wait_for(lambda: d.jern("destroy", "busy", "--yes").returncode == 0, 20, step=0.5,

@@ -160,6 +160,10 @@ def test_failed_cold_start_answers_503_then_retries(d, shared):
     assert "could not start" in r.text and "answered 500" in r.text, r.text
     assert time.time() - t0 < 8  # the health deadline (1 s), not the 15 s wait
     assert metric(d, "jern_app_cold_start_failures_total", app) == 1
+    # the failed attempt is not retried on the daemon's own: only a new request
+    # starts another (a retry here would fail again, the marker still there)
+    time.sleep(1.5)
+    assert metric(d, "jern_app_cold_starts_total", app) == 1
     wait_zero(d, app)
     bad.unlink()
     r = get(d, app)
@@ -225,6 +229,33 @@ def test_warm_mode_pauses_at_zero_and_resumes_the_same_instance(d):
     wait_for(lambda: [p["state"] for p in d.ps(app)] == ["paused"], 10, what="paused again")
     r = get(d, app)
     assert r.status_code == 200
+
+
+def test_deploy_waits_for_the_autoscalers_own_scale_down_instead_of_failing(procs, tmp_path):
+    """A user's deploy that arrives while the autoscaler scales the app to
+    zero waits for that job (the CLI says so) and then runs; it does not fail
+    with "already running" (a deploy someone else asked for still does:
+    test_deploy.py). The instance ignores SIGTERM, so stopping it takes the
+    daemon's stop timeout (2 s here) and the deploy surely meets the job."""
+    d = DeployDaemon(procs, tmp_path)
+    d.env_extra = {"JERN_STOP_TIMEOUT": "2"}
+    d.start()
+    try:
+        app = name()
+        deploy(d, app, "trap '' TERM; exec " + exec_cmd())
+        scale(d, app, "--min", "0", "--max", "1", "--idle", "300ms")
+        wait_for(lambda: metric(d, "jern_app_scale_downs_total", app) >= 1, 10, step=0.05,
+                 what="the autoscaler's scale-down started")
+        t0 = time.time()
+        r = d.jern("deploy", app, "--cmd", exec_cmd(), "--health", "/health")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "is busy: the autoscaler is scaling it" in r.stderr, r.stderr
+        assert "waiting for it to finish" in r.stderr, r.stderr
+        assert time.time() - t0 > 0.5 and "done in" in r.stdout, r.stdout
+        assert get(d, app).status_code == 200
+    finally:
+        d.stop()
+        d.cleanup_exec()
 
 
 def test_bad_scale_input_gets_clear_errors(d):

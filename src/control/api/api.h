@@ -140,6 +140,16 @@ void jn_api_stream_end(struct jn_api_stream *s);
  * with jn_appconfig_env_free). */
 size_t jn_api_app_secrets(struct jn_api_call *c, const char *app, char ***out);
 
+/* deploys.c: claims app for a change (jn_deployer_claim), or answers 409
+ * and returns false. When a change someone asked for holds it, the answer
+ * names its job and ends with then ("wait for it to finish and try again");
+ * when the daemon's own work does (an autoscaler's scale, a restart after a
+ * crash, a warm pause), which ends in moments, it carries "retry_after": 1
+ * and Retry-After, and the CLI asks again (cli/client.c). */
+struct jn_deployer;
+bool jn_api_claim_app(struct jn_deployer *d, const char *app, struct jn_api_resp *resp,
+                      const char *then);
+
 /* The value of query parameter name into buf: true when present. */
 bool jn_api_query(const struct jn_api_call *c, const char *name, char *buf, size_t len);
 

@@ -174,13 +174,9 @@ static void delete_app(struct jn_api_call *c)
     char err[512] = "";
     /* A job half-way through would go on starting instances, and publish
      * them into an app recreated under the same name. */
-    if (api->deployer && !jn_deployer_claim(api->deployer, app)) {
-        jn_api_error(c->resp, 409,
-                     "app '%s' has a deploy, scale or restart running; destroy it when that "
-                     "has finished",
-                     app);
+    if (api->deployer &&
+        !jn_api_claim_app(api->deployer, app, c->resp, "destroy it when that has finished"))
         return;
-    }
     int r = jn_control_app_delete(api->ctl, app, err, sizeof(err));
     if (r < 0)
         jn_api_fail(c->resp, r, err);

@@ -285,13 +285,8 @@ static void post_config(struct jn_api_call *c)
     int scale = 1;
     jn_store_app_serving(st, app, &cur, &scale);
     if (cur && d && !cJSON_IsFalse(rollout)) {
-        if (!jn_deployer_claim(d, app)) {
-            jn_api_error(resp, 409,
-                         "app '%s' is busy (a deploy, scale or restart is running): nothing "
-                         "changed; try again when it is done",
-                         app);
+        if (!jn_api_claim_app(d, app, resp, "nothing changed; try again when it is done"))
             goto out;
-        }
         claimed = true;
     }
     char *cfg_s = cJSON_PrintUnformatted(cfg);

@@ -39,22 +39,38 @@ static void job_accepted(struct jn_api_resp *resp, int job, const char *app, int
     jn_api_send_json(resp, 202, o);
 }
 
-static bool claim_or_409(struct jn_deployer *d, const char *app, struct jn_api_resp *resp)
+bool jn_api_claim_app(struct jn_deployer *d, const char *app, struct jn_api_resp *resp,
+                      const char *then)
 {
     if (jn_deployer_claim(d, app))
         return true;
-    int id = jn_deployer_running_job(d, app);
-    if (id)
+    bool background;
+    int id = jn_deployer_running_job(d, app, &background);
+    if (!background) {
         jn_api_error(resp, 409,
                      "a deploy, rollback, scale or restart of app '%s' is already running (job "
-                     "%d): one at a time; wait for it to finish and try again",
-                     app, id);
+                     "%d): %s",
+                     app, id, then);
+        return false;
+    }
+    char msg[512];
+    if (id)
+        snprintf(msg, sizeof(msg), "app '%s' is busy: the autoscaler is scaling it (job %d)", app,
+                 id);
     else
-        jn_api_error(resp, 409,
-                     "app '%s' is busy: a crashed instance is being restarted; try again in a "
-                     "few seconds",
-                     app);
+        snprintf(msg, sizeof(msg),
+                 "app '%s' is busy: an instance is being restarted, paused or resumed", app);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "error", msg);
+    cJSON_AddNumberToObject(o, "retry_after", 1);
+    snprintf(resp->headers, sizeof(resp->headers), "Retry-After: 1\r\n");
+    jn_api_send_json(resp, 409, o);
     return false;
+}
+
+static bool claim_or_409(struct jn_deployer *d, const char *app, struct jn_api_resp *resp)
+{
+    return jn_api_claim_app(d, app, resp, "one at a time; wait for it to finish and try again");
 }
 
 /* ---- validation ---- */

@@ -74,8 +74,11 @@ int jn_deployer_first_deploy_start(struct jn_deployer *d, const char *app, int64
  * owns the result. Control thread. */
 struct cJSON *jn_deployer_job_json(struct jn_deployer *d, int id, int after);
 
-/* The id of the job running on app, or 0. */
-int jn_deployer_running_job(struct jn_deployer *d, const char *app);
+/* The id of the job running on app, or 0. *background (may be NULL) says
+ * whether the daemon started it itself (an autoscaler's scale), and is set
+ * true as well when no job holds a claimed app (a supervisor's restart, a
+ * warm pause or resume): work that ends on its own in moments. */
+int jn_deployer_running_job(struct jn_deployer *d, const char *app, bool *background);
 
 /* The pid of a running instance (0 when unknown or not running). Control
  * thread: it asks the instance's driver. */

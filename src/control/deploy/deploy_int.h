@@ -26,6 +26,7 @@ struct dep_job {
     int count;          /* instances wanted */
     bool cold;          /* scale: a cold start (fast probes; failures reach the waiters) */
     bool new_app;       /* deploy: the app was created for it (removed if it fails) */
+    bool background;    /* started by the autoscaler, not asked for through the API */
     struct jn_registry_auth auth;
     char *auth_buf[3];
     struct jn_deployer *d;

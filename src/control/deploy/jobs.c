@@ -188,11 +188,13 @@ static void jobs_gc(struct jn_deployer *d)
     pthread_mutex_unlock(&d->mu);
 }
 
+enum { JOB_COLD = 1, JOB_NEW_APP = 2, JOB_BACKGROUND = 4 };
+
 /* Starts a job for app (already claimed by the caller); returns it or NULL
- * (and unclaims) when no thread could be made. */
+ * (and unclaims) when no thread could be made. flags: JOB_*. */
 static struct dep_job *job_start(struct jn_deployer *d, enum jn_job_kind kind, const char *app,
                                  int64_t release_id, int count, const struct jn_registry_auth *auth,
-                                 bool cold, bool new_app)
+                                 unsigned flags)
 {
     jobs_gc(d);
     struct dep_job *j = jn_calloc(1, sizeof(*j));
@@ -200,8 +202,9 @@ static struct dep_job *job_start(struct jn_deployer *d, enum jn_job_kind kind, c
     snprintf(j->app, sizeof(j->app), "%s", app);
     j->release_id = release_id;
     j->count = count;
-    j->cold = cold;
-    j->new_app = new_app;
+    j->cold = flags & JOB_COLD;
+    j->new_app = flags & JOB_NEW_APP;
+    j->background = flags & JOB_BACKGROUND;
     j->d = d;
     j->t0 = jn_now_ms();
     pthread_mutex_init(&j->mu, NULL);
@@ -258,19 +261,20 @@ int dep_thread_start(struct jn_deployer *d, void *(*fn)(void *), void *arg)
 int jn_deployer_job_start(struct jn_deployer *d, enum jn_job_kind kind, const char *app,
                           int64_t release_id, int count, const struct jn_registry_auth *auth)
 {
-    return job_start(d, kind, app, release_id, count, auth, false, false)->id;
+    return job_start(d, kind, app, release_id, count, auth, 0)->id;
 }
 
 int jn_deployer_first_deploy_start(struct jn_deployer *d, const char *app, int64_t release_id,
                                    int count, const struct jn_registry_auth *auth)
 {
-    return job_start(d, JN_JOB_DEPLOY, app, release_id, count, auth, false, true)->id;
+    return job_start(d, JN_JOB_DEPLOY, app, release_id, count, auth, JOB_NEW_APP)->id;
 }
 
 int dep_job_start(struct jn_deployer *d, enum jn_job_kind kind, const char *app, int64_t release_id,
                   int count, bool cold)
 {
-    struct dep_job *j = job_start(d, kind, app, release_id, count, NULL, cold, false);
+    struct dep_job *j =
+        job_start(d, kind, app, release_id, count, NULL, JOB_BACKGROUND | (cold ? JOB_COLD : 0));
     pthread_mutex_lock(&j->mu);
     bool failed = j->done;
     pthread_mutex_unlock(&j->mu);
@@ -302,17 +306,22 @@ cJSON *jn_deployer_job_json(struct jn_deployer *d, int id, int after)
     return o;
 }
 
-int jn_deployer_running_job(struct jn_deployer *d, const char *app)
+int jn_deployer_running_job(struct jn_deployer *d, const char *app, bool *background)
 {
     pthread_mutex_lock(&d->mu);
     int id = 0;
+    bool bg = true;
     for (struct dep_job *j = d->jobs; j && !id; j = j->next) {
         pthread_mutex_lock(&j->mu);
-        if (!j->done && strcmp(j->app, app) == 0)
+        if (!j->done && strcmp(j->app, app) == 0) {
             id = j->id;
+            bg = j->background;
+        }
         pthread_mutex_unlock(&j->mu);
     }
     pthread_mutex_unlock(&d->mu);
+    if (background)
+        *background = bg;
     return id;
 }
 

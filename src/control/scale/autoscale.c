@@ -348,18 +348,21 @@ static void tick_app(struct jn_autoscaler *as, struct as_app *a, int64_t now)
     if (dep_is_busy(as->d, a->name))
         return;
     const struct as_cfg *c = &a->cfg;
+    int cur0 = current_scale(as, a->name);
+    /* Requests still held when a cold start failed are being answered 503
+     * and leave: neither they (waiting) nor the activity they showed (not
+     * idle) ask for another attempt. A request that arrives after the
+     * failure starts one itself (on_wanted). */
+    bool quiet = now - a->fail_ms < AS_FAIL_QUIET_MS;
     struct jn_autoscale_in in = {
-        .cur = current_scale(as, a->name),
+        .cur = cur0,
         .min = c->min,
         .max = c->max,
         .target = c->concurrency,
         .stable = window_avg(a, now, c->stable_ms),
         .panic = window_avg(a, now, c->panic_ms),
-        .idle = now - a->last_active >= c->idle_ms,
-        /* Requests still held when a cold start failed are being answered
-         * 503 and leave: they do not ask for another attempt. A request that
-         * arrives after the failure starts one itself (on_wanted). */
-        .waiting = atomic_load(&u->waiters) > 0 && now - a->fail_ms >= AS_FAIL_QUIET_MS,
+        .idle = now - a->last_active >= c->idle_ms || (cur0 == 0 && quiet),
+        .waiting = atomic_load(&u->waiters) > 0 && !quiet,
         .panicking = now < a->panic_until,
         .window_passed = now - a->last_change >= c->stable_ms,
     };
