@@ -246,12 +246,11 @@ def test_deploy_waits_for_the_autoscalers_own_scale_down_instead_of_failing(proc
         scale(d, app, "--min", "0", "--max", "1", "--idle", "300ms")
         wait_for(lambda: metric(d, "jern_app_scale_downs_total", app) >= 1, 10, step=0.05,
                  what="the autoscaler's scale-down started")
-        t0 = time.time()
         r = d.jern("deploy", app, "--cmd", exec_cmd(), "--health", "/health")
         assert r.returncode == 0, r.stdout + r.stderr
         assert "is busy: the autoscaler is scaling it" in r.stderr, r.stderr
         assert "waiting for it to finish" in r.stderr, r.stderr
-        assert time.time() - t0 > 0.5 and "done in" in r.stdout, r.stdout
+        assert "done in" in r.stdout, r.stdout
         assert get(d, app).status_code == 200
     finally:
         d.stop()
