@@ -11,7 +11,6 @@
 #include <libgen.h>
 #include <stdio.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #define ANSWER_MAX (64u * 1024 * 1024)
@@ -250,27 +249,21 @@ static int call(struct jn_client *c, const char *method, const char *path, const
  * a crash): said once, asked again every 250 ms, for at most BUSY_WAIT_MS. */
 #define BUSY_WAIT_MS 120000
 
-void jn_client_sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 int jn_client_call(struct jn_client *c, const char *method, const char *path, const cJSON *body,
                    cJSON **out)
 {
-    bool said = false;
-    for (int waited = 0;; waited += 250) {
+    int64_t end = 0;
+    for (;;) {
         int st = call(c, method, path, body, out, NULL);
-        if (st != 409 || jn_client_num(*out, "retry_after") <= 0 || waited >= BUSY_WAIT_MS)
+        if (st != 409 || jn_client_num(*out, "retry_after") <= 0 || (end && jn_now_ms() >= end))
             return st;
-        if (!said)
-            fprintf(stderr, "jern: %s; waiting for it to finish\n",
-                    jn_client_str(*out, "error"));
-        said = true;
+        if (!end) {
+            fprintf(stderr, "jern: %s; waiting for it to finish\n", jn_client_str(*out, "error"));
+            end = jn_now_ms() + BUSY_WAIT_MS;
+        }
         cJSON_Delete(*out);
         *out = NULL;
-        jn_client_sleep_ms(250);
+        jn_sleep_ms(250);
     }
 }
 

@@ -78,7 +78,4 @@ double jn_client_num(const cJSON *o, const char *key);
 /* Prints "jern: usage: jern USAGE" to stderr and returns 2. */
 int jn_client_usage(const char *usage);
 
-/* Sleeps ms milliseconds (polling loops of the CLI). */
-void jn_client_sleep_ms(int ms);
-
 #endif

@@ -279,7 +279,7 @@ int jn_cli_cluster_wait(struct jn_client *c, const char *app, const cJSON *answe
             rc = 1;
             break;
         }
-        jn_client_sleep_ms(POLL_MS);
+        jn_sleep_ms(POLL_MS);
     }
     free(s);
     return rc;

@@ -233,7 +233,7 @@ static int follow_db_job(struct jn_client *c, int id)
 {
     char path[64];
     snprintf(path, sizeof(path), "/v1/db-jobs/%d", id);
-    for (int64_t end = jn_now_ms() + 15 * 60 * 1000; jn_now_ms() < end; jn_client_sleep_ms(250)) {
+    for (int64_t end = jn_now_ms() + 15 * 60 * 1000; jn_now_ms() < end; jn_sleep_ms(250)) {
         cJSON *o;
         if (call(c, "GET", path, NULL, 200, &o))
             return 1;
@@ -350,7 +350,7 @@ static int node_step(struct jn_client *c, const struct jn_plan_change *ch)
     /* The node rewrites its record within a round: wait for it, so the
      * placements after this step are checked against the new labels. */
     cJSON *want = labels_json(&ch->node->labels);
-    for (int64_t end = jn_now_ms() + 15000;; jn_client_sleep_ms(200)) {
+    for (int64_t end = jn_now_ms() + 15000;; jn_sleep_ms(200)) {
         cJSON *o;
         if ((rc = call(c, "GET", "/v1/nodes", NULL, 200, &o)))
             break;

@@ -52,7 +52,7 @@ int jn_cli_follow_job(struct jn_client *c, int id)
         cJSON_Delete(o);
         if (done)
             return ok ? 0 : 1;
-        jn_client_sleep_ms(150);
+        jn_sleep_ms(150);
     }
 }
 

@@ -66,6 +66,9 @@ int jn_mkdirs(const char *path);
 int64_t jn_now_ms(void);
 int64_t jn_now_ns(void);
 
+/* Sleeps ms milliseconds, the whole time even when a signal arrives. */
+void jn_sleep_ms(int ms);
+
 /* Banned: unbounded string functions (HAProxy bans them too). Use snprintf/memcpy.
  * <stdio.h> and <string.h> are included above so their declarations pass. */
 #pragma GCC poison strcpy strcat sprintf vsprintf gets

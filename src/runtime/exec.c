@@ -242,13 +242,6 @@ static int read_exit(struct execd *x, const char *name, bool *present)
     return *present ? atoi(text) : -1;
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
 static int fill_instance(struct execd *x, const struct meta *m, struct jn_instance *out,
                          bool wait_exit)
 {
@@ -278,7 +271,7 @@ static int fill_instance(struct execd *x, const struct meta *m, struct jn_instan
     for (int i = 0;
          !present && wait_exit && i < 100 && same_process(m->monitor, m->monitor_ticks, NULL);
          i++) {
-        sleep_ms(20);
+        jn_sleep_ms(20);
         code = read_exit(x, m->name, &present);
     }
     out->exit_code = present ? code : -1;
@@ -701,11 +694,11 @@ static int ex_stop(struct jn_driver *d, const char *id, int timeout_ms)
         kill(-m.pid, SIGCONT);
         int64_t deadline = jn_now_ms() + timeout_ms;
         while (same_process(m.pid, m.start_ticks, NULL) && jn_now_ms() < deadline)
-            sleep_ms(10);
+            jn_sleep_ms(10);
         if (same_process(m.pid, m.start_ticks, NULL))
             kill(-m.pid, SIGKILL);
         for (int i = 0; i < 500 && same_process(m.pid, m.start_ticks, NULL); i++)
-            sleep_ms(10);
+            jn_sleep_ms(10);
         if (same_process(m.pid, m.start_ticks, NULL))
             return jn_driver_fail(d, JN_ETIMEDOUT, "exec: %s (pid %d) survived SIGKILL", id,
                                   (int)m.pid);
@@ -743,7 +736,7 @@ static int ex_remove(struct jn_driver *d, const char *id)
     if (rc < 0)
         return rc;
     for (int i = 0; i < 200 && same_process(m.monitor, m.monitor_ticks, NULL); i++)
-        sleep_ms(10);
+        jn_sleep_ms(10);
     if (inst_path(x, id, NULL, dir, sizeof(dir)) == 0)
         rm_tree(dir);
     return 0;
@@ -904,7 +897,7 @@ static int ex_logs(struct jn_driver *d, const char *id, const struct jn_logs_opt
                     break;
             break;
         }
-        sleep_ms(50);
+        jn_sleep_ms(50);
     }
 out:
     free(line);
