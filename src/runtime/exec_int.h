@@ -24,11 +24,22 @@ struct run_as {
 
 /* Everything the monitor needs, prepared before fork: after fork in a threaded
  * process only async-signal-safe calls are allowed, so no malloc, no stdio. */
+#define EXEC_ARGS_CAP 64 /* words of a command run without a shell */
+
+/* A command that needs no shell, split into argv (at most EXEC_ARGS_CAP
+ * words; *words holds them, freed by the caller): only words of letters,
+ * digits and _-./,:@%+=, separated by blanks, the first not an assignment,
+ * and no PATH of the app's own in env (the monitor searches the daemon's).
+ * false: run it as `sh -c COMMAND`. Pure; a shell would run it the same way,
+ * without the extra exec of /bin/sh and its fork. */
+bool jn_exec_split_simple(const char *command, char *const *env, char **words, char **argv);
+
 struct mon_args {
     int log_fd, devnull, out_r, out_w, err_r, err_w, ready_w;
     int listen_fd; /* -1: none; else the app's fd 3 (LISTEN_FDS, socket activation) */
     int stdin_fd;  /* -1: /dev/null; else the app's stdin */
-    char *const *argv;
+    char *const *argv; /* sh -c COMMAND, or the command's own words */
+    bool shell;        /* argv runs under /bin/sh; else execvpe(argv[0]) */
     char *const *envp;
     const char *workdir;
     int64_t memory;

@@ -171,6 +171,60 @@ static void take_output(struct mon_args *a, char stream, struct line_buf *lb, co
     }
 }
 
+/* execve of path; a file without #! or ELF header runs under /bin/sh, as a
+ * shell would run it. Returns only on failure, with errno. */
+static void exec_file(const char *path, char *const *argv, char *const *envp)
+{
+    execve(path, argv, envp);
+    if (errno != ENOEXEC)
+        return;
+    char *sh[EXEC_ARGS_CAP + 3] = {"sh", (char *)path};
+    for (int i = 1; argv[i] && i <= EXEC_ARGS_CAP; i++)
+        sh[i + 1] = argv[i];
+    execve("/bin/sh", sh, envp);
+}
+
+/* Runs argv[0] the way sh looks a command up: a name with a slash as it is,
+ * else the first regular file of that name in envp's PATH that the app's user
+ * can see (directories it cannot search are skipped, as sh does). Returns
+ * only on failure: ENOENT when there is no such file, else the error of the
+ * last one that would not run. Async-signal-safe: stack buffers only. */
+static int exec_search(char *const *argv, char *const *envp)
+{
+    const char *file = argv[0], *path = "/usr/local/bin:/usr/bin:/bin";
+    if (strchr(file, '/')) {
+        exec_file(file, argv, envp);
+        return errno;
+    }
+    for (char *const *e = envp; *e; e++)
+        if (strncmp(*e, "PATH=", 5) == 0) {
+            path = *e + 5;
+            break;
+        }
+    int err = ENOENT;
+    size_t flen = strlen(file);
+    for (const char *p = path;; p++) {
+        const char *end = strchr(p, ':');
+        size_t dlen = end ? (size_t)(end - p) : strlen(p);
+        char buf[PATH_CAP];
+        if (dlen + flen + 2 <= sizeof(buf)) {
+            memcpy(buf, dlen ? p : ".", dlen ? dlen : 1);
+            size_t n = dlen ? dlen : 1;
+            buf[n] = '/';
+            memcpy(buf + n + 1, file, flen + 1);
+            struct stat st;
+            if (stat(buf, &st) == 0 && S_ISREG(st.st_mode)) {
+                exec_file(buf, argv, envp);
+                err = errno;
+            }
+        }
+        if (!end)
+            break;
+        p = end;
+    }
+    return err;
+}
+
 static __attribute__((noreturn)) void run_app(const struct mon_args *a)
 {
     setpgid(0, 0);
@@ -212,10 +266,19 @@ static __attribute__((noreturn)) void run_app(const struct mon_args *a)
         write_full(2, hint, sizeof(hint) - 1);
         _exit(126);
     }
-    execve("/bin/sh", a->argv, a->envp);
-    static const char msg[] = "jern exec: cannot execute /bin/sh\n";
+    if (a->shell) {
+        execve("/bin/sh", a->argv, a->envp);
+        static const char msg[] = "jern exec: cannot execute /bin/sh\n";
+        write_full(2, msg, sizeof(msg) - 1);
+        _exit(127);
+    }
+    int e = exec_search(a->argv, a->envp);
+    static const char msg[] = "jern exec: cannot execute ";
     write_full(2, msg, sizeof(msg) - 1);
-    _exit(127);
+    write_full(2, a->argv[0], strlen(a->argv[0]));
+    const char *why = e == ENOENT ? ": not found\n" : ": permission denied\n";
+    write_full(2, why, strlen(why));
+    _exit(e == ENOENT ? 127 : 126);
 }
 
 void exec_run_monitor(struct mon_args *a)
@@ -234,7 +297,11 @@ void exec_run_monitor(struct mon_args *a)
                   a->err_w,  a->ready_w, a->listen_fd, a->stdin_fd};
     close_others(keep, (int)JN_ARRAY_LEN(keep));
 
-    pid_t app = fork();
+    /* vfork: the monitor holds a copy of the daemon's memory, and copying it
+     * again for an app that execs at once costs milliseconds. The child only
+     * makes system calls and writes LISTEN_PID into envp, which the monitor
+     * does not read. */
+    pid_t app = vfork();
     if (app == 0)
         run_app(a);
     if (app > 0)
@@ -253,8 +320,7 @@ void exec_run_monitor(struct mon_args *a)
             text[n++] = ' ';
             n += fmt_i64(text + n, getpid());
             text[n++] = '\n';
-            write_full(pf, text, n);
-            fsync(pf);
+            write_full(pf, text, n); /* no fsync: see write_meta in exec.c */
             close(pf);
             rename(a->pids_tmp, a->pids_path);
         }

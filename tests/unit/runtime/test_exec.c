@@ -4,6 +4,7 @@
 
 #include "rt_helpers.h"
 #include "runtime/driver.h"
+#include "runtime/exec_int.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -431,6 +432,67 @@ static void test_stdin_from_a_pipe_or_empty(void **st)
     assert_int_equal(jn_driver_remove(drv, "job-2"), 0);
 }
 
+/* Which commands run without a shell, and how they split. */
+static void test_simple_commands_skip_the_shell(void **st)
+{
+    char *w, *argv[EXEC_ARGS_CAP + 1];
+    char *env[] = {"PATH=/usr/bin:/bin", "HOST=127.0.0.1", NULL};
+    assert_true(jn_exec_split_simple("  bin/server --port=8080\t-v ", env, &w, argv));
+    assert_string_equal(argv[0], "bin/server");
+    assert_string_equal(argv[1], "--port=8080");
+    assert_string_equal(argv[2], "-v");
+    assert_null(argv[3]);
+    free(w);
+    assert_true(jn_exec_split_simple("python3 app.py", env, &w, argv));
+    assert_string_equal(argv[0], "python3");
+    free(w);
+    const char *shell[] = {"exec sleep 30x;", "echo $PORT", "a 'b c'", "a \"b\"", "a > log",
+                           "a | b", "a && b", "ls *.c", "~/bin/x", "FOO=1 app", "a\\ b",
+                           "a # note", "cd /x\nrun", "", "   "};
+    for (size_t i = 0; i < JN_ARRAY_LEN(shell); i++) {
+        assert_false(jn_exec_split_simple(shell[i], env, &w, argv));
+        assert_null(w);
+    }
+    /* Too many words, or the app's own PATH: the shell decides. */
+    char many[EXEC_ARGS_CAP * 2 + 8];
+    for (int i = 0; i <= EXEC_ARGS_CAP; i++)
+        memcpy(many + 2 * i, "a ", 2);
+    many[2 * EXEC_ARGS_CAP + 2] = '\0';
+    assert_false(jn_exec_split_simple(many, env, &w, argv));
+    char *own_path[] = {"PATH=/usr/bin:/bin", "PATH=/opt/app/bin", NULL};
+    assert_false(jn_exec_split_simple("server", own_path, &w, argv));
+}
+
+/* A command without shell syntax is the instance's process itself (no sh
+ * between), and a missing program is named with the shell's exit code 127. */
+static void test_direct_exec_is_the_instance(void **st)
+{
+    struct jn_instance_spec s = spec_for("direct", "sleep 30", 0);
+    struct jn_instance info;
+    assert_int_equal(jn_driver_start(drv, &s, &info), 0);
+    char path[64], comm[64] = "";
+    snprintf(path, sizeof(path), "/proc/%d/comm", (int)info.pid);
+    FILE *f = NULL;
+    for (int i = 0; i < 100 && !strstr(comm, "sleep"); i++) {
+        rt_sleep_ms(10);
+        if ((f = fopen(path, "re"))) {
+            if (!fgets(comm, sizeof(comm), f))
+                comm[0] = '\0';
+            fclose(f);
+        }
+    }
+    assert_non_null(strstr(comm, "sleep"));
+    assert_int_equal(jn_driver_stop(drv, "direct", 2000), 0);
+    assert_int_equal(jn_driver_remove(drv, "direct"), 0);
+
+    s = spec_for("missing", "no-such-program-here --flag", 0);
+    assert_int_equal(jn_driver_start(drv, &s, &info), 0);
+    wait_stopped("missing", &info, 5000);
+    assert_int_equal(info.exit_code, 127);
+    assert_true(wait_log("missing", "cannot execute no-such-program-here: not found", 1000));
+    assert_int_equal(jn_driver_remove(drv, "missing"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -442,6 +504,8 @@ int main(void)
         cmocka_unit_test(test_memory_limit_and_pause),
         cmocka_unit_test(test_bad_input_is_named),
         cmocka_unit_test(test_stdin_from_a_pipe_or_empty),
+        cmocka_unit_test(test_simple_commands_skip_the_shell),
+        cmocka_unit_test(test_direct_exec_is_the_instance),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
