@@ -269,6 +269,12 @@ int jn_store_commit(struct jn_store *st)
     return r;
 }
 
+void jn_store_durable(struct jn_store *st, bool durable)
+{
+    if (st->depth == 0)
+        exec(st, durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+}
+
 void jn_store_rollback(struct jn_store *st)
 {
     if (!sqlite3_get_autocommit(st->db))

@@ -79,6 +79,14 @@ int jn_store_begin(struct jn_store *st);
 int jn_store_commit(struct jn_store *st);
 void jn_store_rollback(struct jn_store *st);
 
+/* Whether the next writes wait for the disk (default true). false, between
+ * transactions only: a commit is atomic and survives a crash of the daemon
+ * but not of the machine, until the next durable commit (SQLite's
+ * synchronous=NORMAL in WAL mode). Only for rows that describe processes,
+ * which a crash of the machine ends too (a cold start's instance): an fsync
+ * there is a millisecond the first request waits for. */
+void jn_store_durable(struct jn_store *st, bool durable);
+
 /* True when a write failed for lack of disk space since the last call with
  * clear set (which resets it). The admin API asks after each request, to
  * answer 507 rather than 500. */

@@ -59,6 +59,7 @@ struct op {
     size_t nonly;
     bool drain_none;
     bool activate; /* switch: the release becomes the one the app serves */
+    bool cold;     /* new / switch: a cold start's rows (jn_store_durable) */
     int scale;
     struct jn_store_instance *old; /* switch: out, the drained rows */
     size_t nold;
@@ -89,7 +90,11 @@ static int op_new_instance(struct jn_deployer *d, void *arg)
         return port;
     }
     o->in->host_port = port;
-    return jn_store_instance_create(jn_control_store(d->ctl), o->in);
+    struct jn_store *st = jn_control_store(d->ctl);
+    jn_store_durable(st, !o->cold);
+    int r = jn_store_instance_create(st, o->in);
+    jn_store_durable(st, true);
+    return r;
 }
 
 static int op_update(struct jn_deployer *d, void *arg)
@@ -128,6 +133,7 @@ static int op_switch(struct jn_deployer *d, void *arg)
     int n = jn_store_instance_list(st, o->app, &all);
     if (n < 0)
         return n;
+    jn_store_durable(st, !o->cold);
     int r = jn_store_begin(st);
     o->old = jn_calloc(n > 0 ? (size_t)n : 1, sizeof(*o->old));
     o->nold = 0;
@@ -177,6 +183,7 @@ static int op_switch(struct jn_deployer *d, void *arg)
         r = jn_store_commit(st);
     else
         jn_store_rollback(st);
+    jn_store_durable(st, true);
     free(all);
     if (r == 0)
         r = dep_publish(d, o->app);
@@ -312,7 +319,7 @@ static int start_healthy(struct dep_job *j, struct dep_rt *rt, const struct jn_s
         in->version = rel->version;
         snprintf(in->driver, sizeof(in->driver), "%s", s->driver);
         in->state = JN_INST_STARTING;
-        struct op o = {.app = j->app, .in = in};
+        struct op o = {.app = j->app, .in = in, .cold = s->probe_fast};
         int r = dep_on_control(j->d, op_new_instance, &o);
         if (r < 0) {
             dep_job_log(j, "error: %s", o.err[0] ? o.err : jn_strerror(r));
@@ -325,12 +332,29 @@ static int start_healthy(struct dep_job *j, struct dep_rt *rt, const struct jn_s
             return r;
         }
         fault(j, "after-start");
+        if (s->probe_fast) {
+            /* A cold start: someone waits for the first answer, so probe
+             * at once; the switch records the started instance (its row
+             * exists since op_new_instance and the driver labels it: a
+             * crash in between is found as after "after-start"). */
+            int64_t deadline = jn_now_ms() + s->health_timeout_ms;
+            int hr = dep_wait_healthy(rt, s, in, deadline, msg, sizeof(msg));
+            if (hr < 0) {
+                dep_on_control(j->d, op_update, &o);
+                dep_job_log(j, "error: %s", msg);
+                print_tail(j, rt, in);
+                return hr;
+            }
+            dep_job_log(j, "started instance %s on 127.0.0.1:%d, healthy%s%s (%.2fs)", in->name,
+                        in->host_port, s->health[0] ? ": GET " : "", s->health, secs_since(t));
+            continue;
+        }
         dep_on_control(j->d, op_update, &o);
         dep_job_log(j, "started instance %s on 127.0.0.1:%d (%.2fs)", in->name, in->host_port,
                     secs_since(t));
     }
     int64_t t = jn_now_ms(), deadline = t + s->health_timeout_ms;
-    for (size_t i = 0; i < *nv; i++) {
+    for (size_t i = 0; i < *nv && !s->probe_fast; i++) {
         int r = dep_wait_healthy(rt, s, &v[i], deadline, msg, sizeof(msg));
         if (r < 0) {
             dep_job_log(j, "error: %s", msg);
@@ -599,6 +623,7 @@ static int job_scale(struct dep_job *j, struct dep_rt *rt)
                            .fresh = fresh,
                            .nfresh = nfresh,
                            .drain_none = true,
+                           .cold = j->cold,
                            .scale = j->count};
             r = dep_on_control(j->d, op_switch, &o);
             free(o.old);
