@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from conftest import have
-from deploykit import DeployDaemon, exec_cmd, open_dir, wait_for
+from deploykit import TESTAPP, DeployDaemon, exec_cmd, open_dir, wait_for
 
 
 @pytest.fixture
@@ -335,3 +335,30 @@ def test_cold_start_hands_the_app_its_listening_socket(d):
     logs = d.jern("logs", app)
     assert "accepting on the inherited socket" in logs.stdout, logs.stdout + logs.stderr
     assert "listening on" not in logs.stdout  # it bound nothing itself
+
+
+def test_socket_activated_cold_start_that_fails_is_answered_and_dropped(d, shared):
+    """With --listen-fds the held request is routed to the new instance the
+    moment it is forked (its socket listens already); the health check still
+    decides whether it stays. An app that cannot start: the request gets a
+    prompt 502/503 (never a hang), the instance leaves the upstream, and a
+    later request starts it again once it can."""
+    import shutil
+    app = name()
+    prog = shared / "app"
+    shutil.copy(TESTAPP, prog)
+    deploy(d, app, str(prog), "--listen-fds", "--health-timeout", "2")
+    scale(d, app, "--min", "0", "--max", "1", "--idle", "500ms")
+    wait_zero(d, app)
+    prog.rename(shared / "gone")
+    t0 = time.time()
+    r = get(d, app)
+    assert r.status_code in (502, 503), (r.status_code, r.text)
+    assert time.time() - t0 < 8
+    wait_for(lambda: metric(d, "jern_app_cold_start_failures_total", app) == 1, 10,
+             what="the failed cold start counted")
+    wait_zero(d, app)
+    (shared / "gone").rename(prog)
+    time.sleep(1.2)  # past the quiet second after a failure
+    r = get(d, app)
+    assert r.status_code == 200 and r.text.startswith("hello from testapp"), r.text

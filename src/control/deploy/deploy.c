@@ -337,6 +337,16 @@ static int start_healthy(struct dep_job *j, struct dep_rt *rt, const struct jn_s
              * at once; the switch records the started instance (its row
              * exists since op_new_instance and the driver labels it: a
              * crash in between is found as after "after-start"). */
+            if (s->listen_fds) {
+                /* The socket listens already (jern bound it): route to it
+                 * now, and the held request waits in its queue until the
+                 * app accepts, while the probe below still decides whether
+                 * the instance stays (undo drops it from the upstream). */
+                struct op sw = {.app = j->app, .fresh = in, .nfresh = 1, .drain_none = true,
+                                .cold = true, .scale = -1};
+                dep_on_control(j->d, op_switch, &sw);
+                free(sw.old);
+            }
             int64_t deadline = jn_now_ms() + s->health_timeout_ms;
             int hr = dep_wait_healthy(rt, s, in, deadline, msg, sizeof(msg));
             if (hr < 0) {
