@@ -1,6 +1,6 @@
 # jern build. `make` builds build/jern; see README.md for demo and test.
 #
-#   make            build/jern and the test app (optimised, with debug info)
+#   make            build/jern, build/jern-monitor and the test app (optimised, with debug info)
 #   make test       install what is missing, build, run every test (sanitizer build)
 #   make demo       install what is missing, build, start jern with a demo config
 #   make bench      side-by-side benchmark against nginx and HAProxy
@@ -39,7 +39,7 @@ UNIT_SRCS := $(shell find tests/unit -name 'test_*.c' 2>/dev/null | sort)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 
 .PHONY: all unit asan test demo bench bench-db fuzz deps clean format install deb
-all: $(BUILD)/jern $(BUILD)/jern-testapp
+all: $(BUILD)/jern $(BUILD)/jern-monitor $(BUILD)/jern-testapp
 
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
@@ -72,6 +72,14 @@ $(BUILD)/libjern.a: $(OBJS)
 
 $(BUILD)/jern: $(BUILD)/obj/main.o $(BUILD)/libjern.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The exec driver's monitor (src/monitor/main.c + the monitor's body): small
+# and static, so starting it copies nothing of the daemon (docs/RUNTIME.md).
+# Never sanitized: a static binary cannot carry ASan's runtime.
+MONITOR_SRCS := src/monitor/main.c src/runtime/exec_monitor.c
+$(BUILD)/jern-monitor: $(MONITOR_SRCS) src/runtime/exec_int.h src/runtime/driver.h src/core/common.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -std=gnu11 -O2 -g $(WARN) -static -o $@ $(MONITOR_SRCS)
 
 # The small HTTP app used as demo backend, test backend and container image.
 TESTAPP_SRCS := $(sort $(wildcard tests/app/*.c))
@@ -129,8 +137,9 @@ MANDIR ?= $(PREFIX)/share/man
 INSTALL_BUILD ?= 1
 MANPAGE ?= docs/jern.1
 
-install: $(if $(filter 1,$(INSTALL_BUILD)),$(BUILD)/jern)
+install: $(if $(filter 1,$(INSTALL_BUILD)),$(BUILD)/jern $(BUILD)/jern-monitor)
 	install -D -m 0755 $(BUILD)/jern $(DESTDIR)$(PREFIX)/bin/jern
+	install -D -m 0755 $(BUILD)/jern-monitor $(DESTDIR)$(PREFIX)/lib/jern/jern-monitor
 	install -d -m 0755 $(DESTDIR)$(UNITDIR)
 	sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 		dist/jern.service > $(DESTDIR)$(UNITDIR)/jern.service
@@ -140,7 +149,7 @@ install: $(if $(filter 1,$(INSTALL_BUILD)),$(BUILD)/jern)
 	if [ -f $(MANPAGE) ]; then install -D -m 0644 $(MANPAGE) $(DESTDIR)$(MANDIR)/man1/jern.1; fi
 
 DEB_OUT ?= $(BUILD)
-deb: $(BUILD)/jern
+deb: $(BUILD)/jern $(BUILD)/jern-monitor
 	MANPAGE=$(MANPAGE) scripts/make-deb.sh $(BUILD) $(DEB_OUT)
 
 fuzz: deps

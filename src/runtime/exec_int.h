@@ -42,6 +42,7 @@ struct mon_args {
     bool shell;        /* argv runs under /bin/sh; else execvpe(argv[0]) */
     char *const *envp;
     const char *workdir;
+    char workdir_buf[PATH_CAP]; /* jern-monitor's copy of its argument */
     int64_t memory;
     const struct run_as *as;
     char exit_path[PATH_CAP];

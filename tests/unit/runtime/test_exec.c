@@ -26,6 +26,14 @@ static int setup(void **st)
     drv = jn_driver_exec_new(state_dir, &err);
     if (!drv)
         return -1;
+    /* The monitor program as the daemon finds it beside itself (its build
+     * dir's; the in-daemon fork is tested through JERN_MONITOR="" in
+     * test_serverless.py). */
+    static char mon[PATH_MAX];
+    const char *mons[] = {"build/asan/jern-monitor", "build/jern-monitor"};
+    for (size_t i = 0; i < JN_ARRAY_LEN(mons) && !getenv("JERN_MONITOR"); i++)
+        if (realpath(mons[i], mon) && access(mon, X_OK) == 0)
+            setenv("JERN_MONITOR", mon, 1);
     /* The test app: the sanitizer build's when the suite runs against build/asan. */
     const char *cands[] = {getenv("JERN_TESTAPP"), "build/asan/jern-testapp", "build/jern-testapp"};
     for (size_t i = 0; i < JN_ARRAY_LEN(cands); i++)
