@@ -60,6 +60,11 @@ struct ready_msg {
     int32_t app;
 };
 
+/* exec_spawn.c: starts the monitor for a, detached from the daemon (its own
+ * session, adopted by init). Returns the pid to reap (it exits as soon as the
+ * monitor runs), or -1 with errno. */
+pid_t exec_spawn_monitor(struct mon_args *a);
+
 /* The name of rotated log k of path ("PATH.K"); async-signal-safe. */
 void exec_rotated_name(char *out, const char *path, int k);
 
