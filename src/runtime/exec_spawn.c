@@ -40,8 +40,9 @@ static void find_monitor(void)
     for (size_t i = 0; i < JN_ARRAY_LEN(rel); i++) {
         char p[PATH_CAP + 32];
         snprintf(p, sizeof(p), "%s%s", self, rel[i]);
-        if (strlen(p) < sizeof(monitor_exe) && access(p, X_OK) == 0) {
-            snprintf(monitor_exe, sizeof(monitor_exe), "%s", p);
+        size_t len = strlen(p);
+        if (len < sizeof(monitor_exe) && access(p, X_OK) == 0) {
+            memcpy(monitor_exe, p, len + 1);
             return;
         }
     }

@@ -40,7 +40,8 @@ def test_deb_contents(tmp_path):
 
     listing = subprocess.run(["dpkg-deb", "-c", deb], capture_output=True, text=True,
                              check=True).stdout
-    for path in ("./usr/bin/jern", "./lib/systemd/system/jern.service", "./etc/jern/jern.conf",
+    for path in ("./usr/bin/jern", "./usr/lib/jern/jern-monitor",
+                 "./lib/systemd/system/jern.service", "./etc/jern/jern.conf",
                  "./usr/share/man/man1/jern.1.gz"):
         assert path in listing, listing
     assert all("root/root" in l for l in listing.splitlines()), listing

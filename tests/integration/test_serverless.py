@@ -362,3 +362,28 @@ def test_socket_activated_cold_start_that_fails_is_answered_and_dropped(d, share
     time.sleep(1.2)  # past the quiet second after a failure
     r = get(d, app)
     assert r.status_code == 200 and r.text.startswith("hello from testapp"), r.text
+
+
+def test_cold_start_without_the_monitor_program(procs, tmp_path):
+    """Where jern-monitor is missing (JERN_MONITOR="" stands for that), the
+    exec driver runs the monitor in a fork of the daemon instead: deploys,
+    logs, cold starts and stops work the same."""
+    dd = DeployDaemon(procs, tmp_path)
+    dd.env_extra = {"JERN_MONITOR": ""}
+    dd.start()
+    try:
+        app = name()
+        deploy(dd, app)
+        assert [p["driver"] for p in running(dd, app)] == ["exec"]
+        scale(dd, app, "--min", "0", "--max", "1", "--idle", "500ms")
+        wait_zero(dd, app)
+        r = get(dd, app)
+        assert r.status_code == 200 and r.text.startswith("hello from testapp"), r.text
+        logs = dd.jern("logs", app)
+        assert "listening on" in logs.stdout, logs.stdout + logs.stderr
+        pid = running(dd, app)[0]["pid"]
+        with open(f"/proc/{pid}/comm") as f:
+            assert f.read().strip() == "jern-testapp"  # run directly, no sh between
+    finally:
+        dd.stop()
+        dd.cleanup_exec()
