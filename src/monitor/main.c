@@ -11,17 +11,17 @@
  * Keys (all required unless marked): log out_r out_w err_r err_w ready null:
  * the descriptors it inherits; listen, stdin (-1: none); memory, uid, gid,
  * drop (0/1), shell (0/1), log_size, log_files; workdir, log, exit, pids
- * (paths; exit.tmp and pids.tmp are those with ".tmp"). The app's environment
- * is this program's own. Not meant to be run by hand: on bad arguments it
+ * (paths; exit.tmp and pids.tmp are those with ".tmp"); env: a descriptor
+ * (a memfd) with the app's environment, NUL-separated (this program's own
+ * environment is empty: it is not one of the app's processes). Not meant to be run by hand: on bad arguments it
  * says so on stderr and exits 2 (the daemon reports that the start failed).
  */
 #include "core/common.h"
 
 #include "runtime/exec_int.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
-
-extern char **environ;
 
 static const char usage[] = "jern-monitor: started by jern serve's exec driver, not by hand "
                             "(bad or missing arguments)\n";
@@ -56,13 +56,13 @@ static void with_tmp(char *out, const char *path)
 
 /* Fills a and as from the KEY=VALUE arguments before "--"; returns the
  * index of the app's argv[0], or 0 when an argument is wrong or missing. */
-static int parse(int argc, char **argv, struct mon_args *a, struct run_as *as)
+static int parse(int argc, char **argv, struct mon_args *a, struct run_as *as, int *env_fd)
 {
-    int64_t v[15];
-    static const char *const keys[] = {"log",  "out_r",  "out_w",    "err_r",     "err_w",
-                                       "ready", "null",  "listen",   "stdin",     "memory",
-                                       "uid",   "gid",   "drop",     "shell",     "log_size"};
-    bool seen[15] = {false}, seen_files = false, seen_paths[4] = {false};
+    int64_t v[16];
+    static const char *const keys[] = {"log",   "out_r", "out_w",  "err_r", "err_w",  "ready",
+                                       "null",  "listen", "stdin", "memory", "uid",   "gid",
+                                       "drop",  "shell", "log_size", "env"};
+    bool seen[16] = {false}, seen_files = false, seen_paths[4] = {false};
     int64_t files = 0;
     int i = 1;
     for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
@@ -116,6 +116,7 @@ static int parse(int argc, char **argv, struct mon_args *a, struct run_as *as)
     as->drop = v[12] != 0;
     a->shell = v[13] != 0;
     a->log_size = v[14];
+    *env_fd = (int)v[15];
     a->log_files = (int)JN_MIN(JN_MAX(files, 0), 9);
     a->workdir = a->workdir_buf;
     with_tmp(a->exit_tmp, a->exit_path); /* both fit: path() kept 4 bytes */
@@ -123,12 +124,50 @@ static int parse(int argc, char **argv, struct mon_args *a, struct run_as *as)
     return i + 1;
 }
 
+/* The app's environment from fd (NUL-separated strings), as an envp; NULL
+ * when it cannot be read. The monitor is a fresh single-threaded program
+ * here: malloc is fine until it forks. */
+static char **read_env(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0 || st.st_size < 0 || st.st_size > (1 << 24))
+        return NULL;
+    size_t len = (size_t)st.st_size;
+    char *buf = malloc(len + 1);
+    if (!buf)
+        return NULL;
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = pread(fd, buf + got, len - got, (off_t)got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return NULL;
+        got += (size_t)n;
+    }
+    buf[len] = '\0';
+    size_t count = 0;
+    for (size_t i = 0; i < len; i++)
+        count += buf[i] == '\0';
+    char **env = calloc(count + 1, sizeof(char *));
+    if (!env)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < len && k < count; i += strlen(buf + i) + 1)
+        env[k++] = buf + i;
+    env[k] = NULL;
+    close(fd);
+    return env;
+}
+
 int main(int argc, char **argv)
 {
     static struct mon_args a;
     static struct run_as as;
-    int first = parse(argc, argv, &a, &as);
-    if (!first) {
+    int env_fd = -1;
+    int first = parse(argc, argv, &a, &as, &env_fd);
+    char **env = first ? read_env(env_fd) : NULL;
+    if (!first || !env) {
         if (write(2, usage, sizeof(usage) - 1) < 0) {
             /* nothing else to tell */
         }
@@ -136,7 +175,7 @@ int main(int argc, char **argv)
     }
     a.as = &as;
     a.argv = argv + first;
-    a.envp = environ;
+    a.envp = env;
     /* posix_spawn made this process a session leader; its child is not,
      * and init adopts it when this one exits. */
     pid_t mon = fork();

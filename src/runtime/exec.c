@@ -1,8 +1,11 @@
 /*
- * exec.c: the plain-process driver. Each instance is `/bin/sh -c COMMAND` in its
- * own process group, with $PORT set, under a small monitor process:
+ * exec.c: the plain-process driver. Each instance is its command (run directly
+ * when it has no shell syntax, else `/bin/sh -c COMMAND`) in its own process
+ * group, with $PORT set, under a small monitor process (exec_spawn.c):
  *
- *   daemon --fork--> (setsid, fork, exit) --> monitor --fork--> sh -c COMMAND (pgid = pid)
+ *   daemon --posix_spawn--> jern-monitor (new session; fork, exit)
+ *          --> monitor --vfork--> COMMAND (pgid = pid)
+ *   without jern-monitor: daemon --vfork--> (setsid, _Fork, exit) --> monitor ...
  *
  * The monitor is detached from the daemon (its own session, reparented to init), so
  * instances survive a daemon restart. It timestamps each line of stdout/stderr into

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -56,12 +57,26 @@ static const char *monitor_program(void)
 }
 
 /* posix_spawn of jern-monitor in a new session, its descriptors kept (a
- * dup2 onto itself clears close-on-exec), a->argv after "--", envp as its
+ * dup2 onto itself clears close-on-exec), a->argv after "--", the app's
+ * environment in a memfd (env=FD): the monitor's own stays empty, so nothing
+ * takes it for one of the app's processes, and nothing of it shows in ps
  * environment. Returns the pid to reap (it exits once the monitor forked),
  * or -1 with errno. */
 static pid_t spawn_monitor_exe(const char *exe, struct mon_args *a)
 {
-    char kv[20][PATH_CAP + 16];
+    int envfd = memfd_create("jern-app-env", MFD_CLOEXEC);
+    if (envfd < 0)
+        return -1;
+    for (char *const *e = a->envp; *e; e++) {
+        size_t len = strlen(*e) + 1;
+        if (write(envfd, *e, len) != (ssize_t)len) {
+            int err = errno ? errno : EIO;
+            close(envfd);
+            errno = err;
+            return -1;
+        }
+    }
+    char kv[24][PATH_CAP + 16];
     const struct {
         const char *key;
         int64_t v;
@@ -70,7 +85,7 @@ static pid_t spawn_monitor_exe(const char *exe, struct mon_args *a)
                 {"null", a->devnull},     {"listen", a->listen_fd}, {"stdin", a->stdin_fd},
                 {"memory", a->memory},    {"uid", a->as->uid},     {"gid", a->as->gid},
                 {"drop", a->as->drop},    {"shell", a->shell},     {"log_size", a->log_size},
-                {"log_files", a->log_files}};
+                {"log_files", a->log_files}, {"env", envfd}};
     char *argv[JN_ARRAY_LEN(kv) + EXEC_ARGS_CAP + 8];
     size_t k = 0, n = 0;
     argv[n++] = "jern-monitor";
@@ -93,8 +108,8 @@ static pid_t spawn_monitor_exe(const char *exe, struct mon_args *a)
 
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
-    int keep[] = {a->log_fd, a->out_r,   a->out_w,     a->err_r,    a->err_w,
-                  a->ready_w, a->devnull, a->listen_fd, a->stdin_fd};
+    int keep[] = {a->log_fd,  a->out_r,   a->out_w,     a->err_r,    a->err_w,
+                  a->ready_w, a->devnull, a->listen_fd, a->stdin_fd, envfd};
     for (size_t i = 0; i < JN_ARRAY_LEN(keep); i++)
         if (keep[i] >= 0)
             posix_spawn_file_actions_adddup2(&fa, keep[i], keep[i]);
@@ -108,7 +123,9 @@ static pid_t spawn_monitor_exe(const char *exe, struct mon_args *a)
     posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
                                       POSIX_SPAWN_SETSIGDEF);
     pid_t pid;
-    int e = posix_spawn(&pid, exe, &fa, &at, argv, a->envp);
+    char *no_env[] = {NULL};
+    int e = posix_spawn(&pid, exe, &fa, &at, argv, no_env);
+    close(envfd);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
     if (e != 0) {
