@@ -212,6 +212,8 @@ def test_drain_under_load_moves_instances_without_failures(cluster):
     assert load.failed == 0
     r = c.jern("n3", "node", "undrain", "n2")
     assert r.returncode == 0, r.stderr
+    # a new spread: one instance moves back to n2 once it is healthy there
+    wait_for(lambda: instance_nodes(c, "web") == ["n1", "n2"], 30, "web spread again on n1, n2")
 
 
 def test_kill_the_scheduler_node_under_load(cluster):
@@ -237,7 +239,8 @@ def test_kill_the_scheduler_node_under_load(cluster):
     failed = sum(ld.failed for ld in loads)
     print(f"node {victim} killed (scheduler was {sched}): serving again on {survivor} after "
           f"{recovery:.1f} s; {sum(ld.ok for ld in loads)} requests answered, {failed} failed "
-          f"{[e for ld in loads for e in ld.errors][:5]}")
+          f"{[e for ld in loads for e in ld.errors][:5]}; per gateway (survivor, n3): "
+          f"{[(ld.ok, ld.failed) for ld in loads]}")
     after = json.loads(c.jern("n3", "nodes", "--json").stdout)
     assert after["scheduler"] in (survivor, "n3")
     assert victim not in [n["name"] for n in after["nodes"]]
