@@ -658,8 +658,9 @@ static int ex_start(struct jn_driver *d, const struct jn_instance_spec *spec,
         }
         if (got < sizeof(msg) || msg.app <= 0)
             rc = jn_driver_fail(d, -EAGAIN,
-                                "exec: could not start %s: fork failed (out of "
-                                "processes or memory?)",
+                                "exec: could not start %s: its monitor did not start it (out "
+                                "of processes or memory, or a jern-monitor of another version "
+                                "beside jern?)",
                                 spec->name);
     }
     if (readyp[0] >= 0)

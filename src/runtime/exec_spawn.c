@@ -58,10 +58,11 @@ static const char *monitor_program(void)
 
 /* posix_spawn of jern-monitor in a new session, its descriptors kept (a
  * dup2 onto itself clears close-on-exec), a->argv after "--", the app's
- * environment in a memfd (env=FD): the monitor's own stays empty, so nothing
- * takes it for one of the app's processes, and nothing of it shows in ps
- * environment. Returns the pid to reap (it exits once the monitor forked),
- * or -1 with errno. */
+ * environment in a memfd (env=FD): the monitor's own environment stays
+ * empty, so it never passes for one of the app's processes, and the app's
+ * secrets never appear on its command line. Returns the pid to reap (it
+ * exits once the monitor forked), or -1 with errno. Control thread or job
+ * thread (default 8 MB stacks): kv takes ~100 KB. */
 static pid_t spawn_monitor_exe(const char *exe, struct mon_args *a)
 {
     int envfd = memfd_create("jern-app-env", MFD_CLOEXEC);

@@ -29,11 +29,13 @@ static int setup(void **st)
     /* The monitor program as the daemon finds it beside itself (its build
      * dir's; the in-daemon fork is tested through JERN_MONITOR="" in
      * test_serverless.py). */
-    static char mon[PATH_MAX];
-    const char *mons[] = {"build/asan/jern-monitor", "build/jern-monitor"};
-    for (size_t i = 0; i < JN_ARRAY_LEN(mons) && !getenv("JERN_MONITOR"); i++)
-        if (realpath(mons[i], mon) && access(mon, X_OK) == 0)
-            setenv("JERN_MONITOR", mon, 1);
+    static char mon[PATH_MAX], self[PATH_MAX];
+    ssize_t sn = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    self[sn > 0 ? sn : 0] = '\0';
+    const char *mine = strstr(self, "/build/asan/") ? "build/asan/jern-monitor"
+                                                    : "build/jern-monitor";
+    if (!getenv("JERN_MONITOR") && realpath(mine, mon) && access(mon, X_OK) == 0)
+        setenv("JERN_MONITOR", mon, 1);
     /* The test app: the sanitizer build's when the suite runs against build/asan. */
     const char *cands[] = {getenv("JERN_TESTAPP"), "build/asan/jern-testapp", "build/jern-testapp"};
     for (size_t i = 0; i < JN_ARRAY_LEN(cands); i++)
