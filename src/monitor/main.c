@@ -174,6 +174,7 @@ int main(int argc, char **argv)
         return 2;
     }
     a.as = &as;
+    a.fresh = true;
     a.argv = argv + first;
     a.envp = env;
     /* posix_spawn made this process a session leader; its child is not,

@@ -39,7 +39,9 @@ struct mon_args {
     int listen_fd; /* -1: none; else the app's fd 3 (LISTEN_FDS, socket activation) */
     int stdin_fd;  /* -1: /dev/null; else the app's stdin */
     char *const *argv; /* sh -c COMMAND, or the command's own words */
-    bool shell;        /* argv runs under /bin/sh; else execvpe(argv[0]) */
+    bool shell;        /* argv runs under /bin/sh; else looked up in envp's PATH */
+    bool fresh;        /* in jern-monitor: every signal at its default, a small
+                        * memory to fork; else in a fork of the daemon */
     char *const *envp;
     const char *workdir;
     char workdir_buf[PATH_CAP]; /* jern-monitor's copy of its argument */

@@ -246,7 +246,16 @@ static __attribute__((noreturn)) void run_app(const struct mon_args *a)
     } else {
         close_range(3, ~0U, 0);
     }
-    reset_signals();
+    if (a->fresh) { /* only what the monitor changed */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGPIPE, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+    } else {
+        reset_signals();
+    }
     if (a->memory > 0) {
         struct rlimit rl = {(rlim_t)a->memory, (rlim_t)a->memory};
         setrlimit(RLIMIT_AS, &rl);
@@ -284,7 +293,8 @@ static __attribute__((noreturn)) void run_app(const struct mon_args *a)
 void exec_run_monitor(struct mon_args *a)
 {
     prctl(PR_SET_NAME, "jern-monitor", 0, 0, 0);
-    reset_signals();
+    if (!a->fresh)
+        reset_signals(); /* jern-monitor's were reset by posix_spawn */
     /* The monitor must outlive terminal hangups and ^C aimed at the daemon; SIGTERM
      * sent to it directly still ends it. */
     signal(SIGPIPE, SIG_IGN);
@@ -297,11 +307,12 @@ void exec_run_monitor(struct mon_args *a)
                   a->err_w,  a->ready_w, a->listen_fd, a->stdin_fd};
     close_others(keep, (int)JN_ARRAY_LEN(keep));
 
-    /* vfork: the monitor holds a copy of the daemon's memory, and copying it
-     * again for an app that execs at once costs milliseconds. The child only
-     * makes system calls and writes LISTEN_PID into envp, which the monitor
-     * does not read. */
-    pid_t app = vfork();
+    /* jern-monitor forks: its memory is small, and it writes the pids and
+     * tells the daemon while the app execs. In a fork of the daemon, vfork:
+     * copying the daemon's memory again for an app that execs at once costs
+     * milliseconds. The child only makes system calls and writes LISTEN_PID
+     * into envp, which the monitor does not read. */
+    pid_t app = a->fresh ? fork() : vfork();
     if (app == 0)
         run_app(a);
     if (app > 0)
