@@ -13,8 +13,8 @@
  * drop (0/1), shell (0/1), log_size, log_files; workdir, log, exit, pids
  * (paths; exit.tmp and pids.tmp are those with ".tmp"); env: a descriptor
  * (a memfd) with the app's environment, NUL-separated (this program's own
- * environment is empty: it is not one of the app's processes). Not meant to be run by hand: on bad arguments it
- * says so on stderr and exits 2 (the daemon reports that the start failed).
+ * environment is empty: it is not one of the app's processes). Not meant to be run by hand: on bad
+ * arguments it says so on stderr and exits 2 (the daemon reports that the start failed).
  */
 #include "core/common.h"
 
@@ -59,9 +59,9 @@ static void with_tmp(char *out, const char *path)
 static int parse(int argc, char **argv, struct mon_args *a, struct run_as *as, int *env_fd)
 {
     int64_t v[16];
-    static const char *const keys[] = {"log",   "out_r", "out_w",  "err_r", "err_w",  "ready",
-                                       "null",  "listen", "stdin", "memory", "uid",   "gid",
-                                       "drop",  "shell", "log_size", "env"};
+    static const char *const keys[] = {"log",  "out_r",  "out_w",    "err_r",  "err_w", "ready",
+                                       "null", "listen", "stdin",    "memory", "uid",   "gid",
+                                       "drop", "shell",  "log_size", "env"};
     bool seen[16] = {false}, seen_files = false, seen_paths[4] = {false};
     int64_t files = 0;
     int i = 1;

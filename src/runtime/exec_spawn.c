@@ -81,12 +81,23 @@ static pid_t spawn_monitor_exe(const char *exe, struct mon_args *a)
     const struct {
         const char *key;
         int64_t v;
-    } nums[] = {{"log", a->log_fd},       {"out_r", a->out_r},     {"out_w", a->out_w},
-                {"err_r", a->err_r},      {"err_w", a->err_w},     {"ready", a->ready_w},
-                {"null", a->devnull},     {"listen", a->listen_fd}, {"stdin", a->stdin_fd},
-                {"memory", a->memory},    {"uid", a->as->uid},     {"gid", a->as->gid},
-                {"drop", a->as->drop},    {"shell", a->shell},     {"log_size", a->log_size},
-                {"log_files", a->log_files}, {"env", envfd}};
+    } nums[] = {{"log", a->log_fd},
+                {"out_r", a->out_r},
+                {"out_w", a->out_w},
+                {"err_r", a->err_r},
+                {"err_w", a->err_w},
+                {"ready", a->ready_w},
+                {"null", a->devnull},
+                {"listen", a->listen_fd},
+                {"stdin", a->stdin_fd},
+                {"memory", a->memory},
+                {"uid", a->as->uid},
+                {"gid", a->as->gid},
+                {"drop", a->as->drop},
+                {"shell", a->shell},
+                {"log_size", a->log_size},
+                {"log_files", a->log_files},
+                {"env", envfd}};
     char *argv[JN_ARRAY_LEN(kv) + EXEC_ARGS_CAP + 8];
     size_t k = 0, n = 0;
     argv[n++] = "jern-monitor";
@@ -121,8 +132,8 @@ static pid_t spawn_monitor_exe(const char *exe, struct mon_args *a)
     sigfillset(&all);
     posix_spawnattr_setsigmask(&at, &none);
     posix_spawnattr_setsigdefault(&at, &all);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-                                      POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setflags(&at,
+                             POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     pid_t pid;
     char *no_env[] = {NULL};
     int e = posix_spawn(&pid, exe, &fa, &at, argv, no_env);
