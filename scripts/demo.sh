@@ -119,4 +119,11 @@ if [ -n "${JERN_DEMO_ONESHOT:-}" ]; then
     exit 0
 fi
 echo "Press Ctrl-C to stop."
-wait "$serve_pid"
+# Short waits, not one long `wait "$serve_pid"`: a Ctrl-C that lands just as
+# bash enters a wait can stay pending until the wait ends, and then the
+# cleanup would wait for jern to exit by itself. The trap runs within 0.5 s.
+while kill -0 "$serve_pid" 2>/dev/null; do
+    sleep 0.5 &
+    wait $! 2>/dev/null || true
+done
+wait "$serve_pid" 2>/dev/null || true

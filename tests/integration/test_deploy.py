@@ -526,9 +526,18 @@ def test_make_demo_ctrl_c_leaves_nothing_running(tmp_path):
     demo with it: the demo still scales its app to zero before jern stops, so
     no instance (they outlive their daemon by design) is left behind."""
     port = free_port()
+
+    def as_at_a_terminal():
+        # A shell at a terminal gets SIGINT at its default; a runner started
+        # in the background (`cmd &` in a script) passes it on ignored, and
+        # bash cannot trap a signal ignored on entry.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+
     p = subprocess.Popen([str(ROOT / "scripts/demo.sh")], stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, text=True, cwd=str(ROOT),
-                         start_new_session=True, env=dict(os.environ, JERN_DEMO_PORT=str(port)))
+                         start_new_session=True, env=dict(os.environ, JERN_DEMO_PORT=str(port)),
+                         preexec_fn=as_at_a_terminal)
     try:
         out = ""
         deadline = time.monotonic() + 120
