@@ -91,9 +91,11 @@ static int op_new_instance(struct jn_deployer *d, void *arg)
     }
     o->in->host_port = port;
     struct jn_store *st = jn_control_store(d->ctl);
-    jn_store_durable(st, !o->cold);
+    if (o->cold)
+        jn_store_durable(st, false);
     int r = jn_store_instance_create(st, o->in);
-    jn_store_durable(st, true);
+    if (o->cold)
+        jn_store_durable(st, true);
     return r;
 }
 
@@ -133,7 +135,8 @@ static int op_switch(struct jn_deployer *d, void *arg)
     int n = jn_store_instance_list(st, o->app, &all);
     if (n < 0)
         return n;
-    jn_store_durable(st, !o->cold);
+    if (o->cold)
+        jn_store_durable(st, false);
     int r = jn_store_begin(st);
     o->old = jn_calloc(n > 0 ? (size_t)n : 1, sizeof(*o->old));
     o->nold = 0;
@@ -183,7 +186,8 @@ static int op_switch(struct jn_deployer *d, void *arg)
         r = jn_store_commit(st);
     else
         jn_store_rollback(st);
-    jn_store_durable(st, true);
+    if (o->cold)
+        jn_store_durable(st, true);
     free(all);
     if (r == 0)
         r = dep_publish(d, o->app);
