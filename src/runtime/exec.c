@@ -4,7 +4,7 @@
  * group, with $PORT set, under a small monitor process (exec_spawn.c):
  *
  *   daemon --posix_spawn--> jern-monitor (new session; fork, exit)
- *          --> monitor --vfork--> COMMAND (pgid = pid)
+ *          --> monitor --fork--> COMMAND (pgid = pid; vfork in the fallback)
  *   without jern-monitor: daemon --vfork--> (setsid, _Fork, exit) --> monitor ...
  *
  * The monitor is detached from the daemon (its own session, reparented to init), so
