@@ -34,7 +34,7 @@
  *
  * Keep-alive and pipelining: requests on one connection are answered in order;
  * Connection: close (or HTTP/1.0 without keep-alive) closes after the response.
- * SIGTERM and SIGINT exit 0 at once.
+ * SIGTERM and SIGINT exit 0 at once (SIGTERM stays ignored when it was at exec).
  */
 #include "testapp.h"
 
@@ -219,8 +219,11 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof(big_block); i++)
         big_block[i] = PATTERN[i % PATTERN_LEN];
 
-    struct sigaction sa = {.sa_handler = on_term};
-    sigaction(SIGTERM, &sa, NULL);
+    /* A signal ignored at exec stays ignored (`trap '' TERM; exec jern-testapp`, as
+     * nohup does for HUP): tests use that for an app that will not stop. */
+    struct sigaction sa = {.sa_handler = on_term}, old;
+    if (sigaction(SIGTERM, NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+        sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 

@@ -236,9 +236,11 @@ def test_deploy_waits_for_the_autoscalers_own_scale_down_instead_of_failing(proc
     zero waits for that job (the CLI says so) and then runs; it does not fail
     with "already running" (a deploy someone else asked for still does:
     test_deploy.py). The instance ignores SIGTERM, so stopping it takes the
-    daemon's stop timeout (2 s here) and the deploy surely meets the job."""
+    daemon's stop timeout (5 s here; jern-testapp keeps a SIGTERM ignored at
+    exec ignored), and the deploy meets the job even when a loaded machine
+    stalls the test for a few seconds."""
     d = DeployDaemon(procs, tmp_path)
-    d.env_extra = {"JERN_STOP_TIMEOUT": "2"}
+    d.env_extra = {"JERN_STOP_TIMEOUT": "5"}
     d.start()
     try:
         app = name()
