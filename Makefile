@@ -117,6 +117,7 @@ demo: deps
 bench: deps
 	$(MAKE) all
 	bench/run.sh
+	bench/unix.sh
 	bench/coldstart.sh
 	bench/skew.sh
 	bench/tls.sh

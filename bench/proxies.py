@@ -106,6 +106,19 @@ def _nginx_temp_paths(d):
                    for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
 
 
+def upstream_addr(b, haproxy=False):
+    """A backend as a proxy config names it: a port on 127.0.0.1, or a unix
+    socket given as "unix:PATH" (bench/unix.py)."""
+    if isinstance(b, str) and b.startswith("unix:"):
+        return ("unix@" if haproxy else "unix:") + b[5:]
+    return f"127.0.0.1:{b}"
+
+
+def backend_socket(d):
+    """The unix socket every bench backend listens on beside its port."""
+    return Path(d) / "backend.sock"
+
+
 def backend_config(d, port):
     return f"""# bench backend: the fastest answer nginx can give, one worker
 worker_processes 1;
@@ -118,6 +131,7 @@ http {{
     keepalive_requests 1000000;
 {_nginx_temp_paths(d)}    server {{
         listen 127.0.0.1:{port};
+        listen unix:{backend_socket(d)};
         location / {{ default_type text/plain; return 200 "ok"; }}
         location = /stub_status {{ stub_status; }}
     }}
@@ -128,7 +142,7 @@ http {{
 def _nginx_syntax_proxy(d, port, backends, nofile, nginx_only):
     """The proxy config nginx and jern share; nginx_only adds what only nginx
     understands or needs (foreground mode, temp paths)."""
-    servers = "".join(f"        server 127.0.0.1:{b};\n" for b in backends)
+    servers = "".join(f"        server {upstream_addr(b)};\n" for b in backends)
     return f"""# bench proxy: one worker, least_conn, keep-alive both sides, no access log
 worker_processes 1;
 worker_rlimit_nofile {nofile};
@@ -157,7 +171,7 @@ http {{
 
 def _haproxy_config(port, backends):
     per = POOL // max(1, len(backends))
-    servers = "".join(f"    server b{i} 127.0.0.1:{b} pool-max-conn {per}\n"
+    servers = "".join(f"    server b{i} {upstream_addr(b, haproxy=True)} pool-max-conn {per}\n"
                       for i, b in enumerate(backends, 1))
     return f"""# bench proxy: one thread, leastconn, keep-alive both sides, no log lines
 global

@@ -20,7 +20,7 @@
     "deploy APP (--image IMAGE | --cmd \"COMMAND\" | --build DIR [--ref REF]) [--port N] "      \
     "[--env K=V]... "                                                                            \
     "[--volume HOST:CONTAINER[:ro]]... [--instances N] [--health PATH] [--health-timeout S] "    \
-    "[--memory SIZE] [--cpus N] [--registry-user U] [--listen-fds] "                            \
+    "[--memory SIZE] [--cpus N] [--registry-user U] [--listen-fds [--socket unix]] "            \
     "[--no-wait | --wait-timeout DURATION]"
 
 /* Follows job id to its end, printing its lines. Returns the exit code. */
@@ -152,6 +152,8 @@ static void print_help(void)
            "                         from $JERN_REGISTRY_PASSWORD\n"
            "  --listen-fds           jern binds $PORT and hands the app the listening\n"
            "                         socket (fd 3, LISTEN_FDS; --cmd with one program)\n"
+           "  --socket unix          with --listen-fds: that socket is a unix socket, which\n"
+           "                         the gateway reaches without TCP (tcp: the default)\n"
            "  --wait-timeout D       on a cluster: how long to wait for the instances to be\n"
            "                         placed and healthy (default 120s)\n"
            "  --no-wait              on a cluster: return once the release is recorded\n");
@@ -205,6 +207,8 @@ int jn_cmd_deploy(int argc, char **argv)
             build = v;
         } else if (strcmp(a, "--ref") == 0) {
             ref = v;
+        } else if (strcmp(a, "--socket") == 0) {
+            cJSON_AddStringToObject(b, "socket", v);
         } else if (strcmp(a, "--port") == 0 || strcmp(a, "--instances") == 0 ||
                    strcmp(a, "--health-timeout") == 0) {
             if (!parse_int(v, 1, 65535, &n)) {
@@ -481,13 +485,16 @@ int jn_cmd_ps(int argc, char **argv)
             const cJSON *x;
             cJSON_ArrayForEach(x, v)
             {
-                char up[32], ver[16];
+                char up[32], ver[16], port[16];
                 fmt_uptime(jn_client_num(x, "uptime_s"), up, sizeof(up));
                 snprintf(ver, sizeof(ver), "v%.0f", jn_client_num(x, "release"));
-                printf("%-16s %-28s %-8s %-9s %-10s %-6.0f %-7s %.0f\n", jn_client_str(x, "app"),
+                if (cJSON_GetObjectItemCaseSensitive(x, "socket"))
+                    snprintf(port, sizeof(port), "unix");
+                else
+                    snprintf(port, sizeof(port), "%.0f", jn_client_num(x, "port"));
+                printf("%-16s %-28s %-8s %-9s %-10s %-6s %-7s %.0f\n", jn_client_str(x, "app"),
                        jn_client_str(x, "name"), ver, jn_client_str(x, "state"),
-                       jn_client_str(x, "health"), jn_client_num(x, "port"), up,
-                       jn_client_num(x, "restarts"));
+                       jn_client_str(x, "health"), port, up, jn_client_num(x, "restarts"));
             }
         }
         jn_cli_ps_autoscale(o);

@@ -89,6 +89,10 @@ struct jn_instance_spec {
      * the shell, so LISTEN_PID is its pid). Connections made before the app
      * accepts wait in the socket's queue. docker: refused. */
     bool listen_fds;
+    /* exec, with listen_fds: the socket handed over is a unix socket bound at
+     * this path (replacing a file left there) instead of 127.0.0.1:host_port,
+     * and the app gets no $PORT. NULL: TCP. The caller removes the file. */
+    const char *unix_path;
     /* The app reads its stdin from the caller rather than an empty one
      * (/dev/null, a container's closed stdin). exec: from stdin_fd (a pipe's
      * read end, say; the driver hands a copy to the app and the caller keeps

@@ -62,6 +62,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -436,23 +437,56 @@ static void write_command(const char *path, const char *command)
 }
 
 /* Socket activation (driver.h listen_fds): *fd = a listening socket on
- * 127.0.0.1:host_port, *cmdline = "exec COMMAND" (the app keeps the shell's
- * pid, which LISTEN_PID names). Returns 0 or the driver's error. */
+ * 127.0.0.1:host_port or unix_path, *cmdline = "exec COMMAND" (the app keeps
+ * the shell's pid, which LISTEN_PID names). Returns 0 or the driver's error. */
 static int listen_on(int port);
+static int listen_unix(const char *path);
 static int activation_setup(struct jn_driver *d, const struct jn_instance_spec *spec, int *fd,
                             char **cmdline)
 {
     size_t len = strlen(spec->command) + 6;
     *cmdline = jn_calloc(1, len);
     snprintf(*cmdline, len, "exec %s", spec->command);
-    *fd = listen_on(spec->host_port);
+    *fd = spec->unix_path ? listen_unix(spec->unix_path) : listen_on(spec->host_port);
     if (*fd < 0) {
         int e = *fd;
         *fd = -1;
+        if (spec->unix_path)
+            return jn_driver_fail(d, e, "exec: cannot listen on unix:%s for %s: %s",
+                                  spec->unix_path, spec->name, jn_strerror(e));
         return jn_driver_fail(d, e, "exec: cannot listen on 127.0.0.1:%d for %s: %s",
                               spec->host_port, spec->name, jn_strerror(e));
     }
     return 0;
+}
+
+/* A listening unix socket at path (its directory made 0700 when missing; a
+ * file left there by an instance that died is replaced), or -errno. */
+static int listen_unix(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    size_t n = strlen(path);
+    if (n >= sizeof(sa.sun_path))
+        return -ENAMETOOLONG;
+    memcpy(sa.sun_path, path, n + 1);
+    char dir[sizeof(sa.sun_path)];
+    memcpy(dir, path, n + 1);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+            return -errno;
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    unlink(path);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4096) < 0) {
+        int e = -errno;
+        close(fd);
+        return e;
+    }
+    return fd;
 }
 
 /* A listening TCP socket on 127.0.0.1:port (close-on-exec), or -errno. */
@@ -493,7 +527,7 @@ static char **build_env(const struct jn_instance_spec *s, const struct run_as *a
     }
     if (!host)
         env[k++] = jn_strdup("HOST=127.0.0.1");
-    if (s->host_port > 0) {
+    if (s->host_port > 0 && !s->unix_path) {
         snprintf(tmp, sizeof(tmp), "PORT=%d", s->host_port);
         env[k++] = jn_strdup(tmp);
     }

@@ -105,6 +105,9 @@ static const char *const migrations[] = {
     "  detail TEXT NOT NULL DEFAULT ''"
     ");"
     "CREATE INDEX history_app ON history(app, id);",
+    /* 6: an instance reached over a unix socket (deploy --socket unix) has its
+     * path here; NULL: over loopback TCP on host_port. */
+    "ALTER TABLE instances ADD COLUMN sock TEXT;",
 };
 
 int jn_store_migrations_count(void)

@@ -86,11 +86,18 @@ struct jn_store_instance {
     char name[132];        /* the driver's instance name */
     char external_id[132]; /* the driver's handle */
     int host_port;
+    /* The unix socket the app listens on (deploy --socket unix), "" when it
+     * listens on 127.0.0.1:host_port. Shorter than sockaddr_un's sun_path. */
+    char sock[108];
     enum jn_inst_state state;
     enum jn_inst_health health;
     int64_t started_at;
     int restarts;
 };
+
+/* The address the gateway and the health probe reach the instance at:
+ * "unix:PATH" or "127.0.0.1:PORT" (net/sock.h jn_addr_parse reads both). */
+void jn_store_instance_addr(const struct jn_store_instance *in, char *out, size_t len);
 
 /* Inserts a row (state from in, id assigned into in->id). */
 int jn_store_instance_create(struct jn_store *st, struct jn_store_instance *in);

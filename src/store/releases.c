@@ -189,12 +189,21 @@ int jn_store_app_set_serving(struct jn_store *st, const char *app, int64_t relea
     return jn_store_exec_changed(st, s, "app set serving");
 }
 
+void jn_store_instance_addr(const struct jn_store_instance *in, char *out, size_t len)
+{
+    if (in->sock[0])
+        snprintf(out, len, "unix:%s", in->sock);
+    else
+        snprintf(out, len, "127.0.0.1:%d", in->host_port);
+}
+
 int jn_store_instance_create(struct jn_store *st, struct jn_store_instance *in)
 {
     sqlite3_stmt *s = jn_store_prepare(
         st, "INSERT INTO instances(app_id, release_id, driver, name, external_id, host_port,"
-            " state, health, started_at, restarts)"
-            " SELECT id, ?2, ?3, ?4, ?5, NULLIF(?6, 0), ?7, ?8, ?9, ?10 FROM apps WHERE name = ?1");
+            " state, health, started_at, restarts, sock)"
+            " SELECT id, ?2, ?3, ?4, ?5, NULLIF(?6, 0), ?7, ?8, ?9, ?10, NULLIF(?11, '')"
+            " FROM apps WHERE name = ?1");
     if (!s)
         return JN_EBASE;
     sqlite3_bind_text(s, 1, in->app, -1, SQLITE_TRANSIENT);
@@ -207,6 +216,7 @@ int jn_store_instance_create(struct jn_store *st, struct jn_store_instance *in)
     sqlite3_bind_text(s, 8, jn_inst_health_name(in->health), -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 9, in->started_at);
     sqlite3_bind_int(s, 10, in->restarts);
+    sqlite3_bind_text(s, 11, in->sock, -1, SQLITE_TRANSIENT);
     int r = jn_store_exec_changed(st, s, "instance create");
     if (r == 0)
         in->id = sqlite3_last_insert_rowid(st->db);
@@ -217,7 +227,8 @@ int jn_store_instance_update(struct jn_store *st, const struct jn_store_instance
 {
     sqlite3_stmt *s = jn_store_prepare(
         st, "UPDATE instances SET name = ?2, external_id = ?3, host_port = NULLIF(?4, 0),"
-            " state = ?5, health = ?6, started_at = ?7, restarts = ?8 WHERE id = ?1");
+            " state = ?5, health = ?6, started_at = ?7, restarts = ?8, sock = NULLIF(?9, '')"
+            " WHERE id = ?1");
     if (!s)
         return JN_EBASE;
     sqlite3_bind_int64(s, 1, in->id);
@@ -228,6 +239,7 @@ int jn_store_instance_update(struct jn_store *st, const struct jn_store_instance
     sqlite3_bind_text(s, 6, jn_inst_health_name(in->health), -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 7, in->started_at);
     sqlite3_bind_int(s, 8, in->restarts);
+    sqlite3_bind_text(s, 9, in->sock, -1, SQLITE_TRANSIENT);
     return jn_store_exec_changed(st, s, "instance update");
 }
 
@@ -242,7 +254,7 @@ int jn_store_instance_list(struct jn_store *st, const char *app, struct jn_store
     sqlite3_stmt *s = jn_store_prepare(
         st, "SELECT i.id, a.name, COALESCE(i.release_id, 0), COALESCE(r.version, 0), i.driver,"
             " COALESCE(i.name, ''), COALESCE(i.external_id, ''), COALESCE(i.host_port, 0),"
-            " i.state, i.health, COALESCE(i.started_at, 0), i.restarts"
+            " i.state, i.health, COALESCE(i.started_at, 0), i.restarts, COALESCE(i.sock, '')"
             " FROM instances i JOIN apps a ON a.id = i.app_id"
             " LEFT JOIN releases r ON r.id = i.release_id"
             " WHERE ?1 IS NULL OR a.name = ?1 ORDER BY a.name, i.id");
@@ -276,6 +288,7 @@ int jn_store_instance_list(struct jn_store *st, const char *app, struct jn_store
         x->health = k >= 0 ? (enum jn_inst_health)k : JN_HEALTH_UNKNOWN;
         x->started_at = sqlite3_column_int64(s, 10);
         x->restarts = sqlite3_column_int(s, 11);
+        jn_store_col_text(s, 12, x->sock, sizeof(x->sock));
     }
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE) {

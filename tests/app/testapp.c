@@ -4,8 +4,9 @@
  * image, so it is plain C that links statically (no getaddrinfo/NSS).
  * One thread per connection: simple, and fast enough on loopback keep-alive.
  *
- * Environment: PORT (or argv[1]), HOST (default 0.0.0.0; an IPv6 literal
- * works), APP_NAME (default "testapp"), APP_VERSION, FAIL_HEALTH, FILE_ROOT.
+ * Environment: PORT (or argv[1]; "unix:PATH" listens on a unix socket), HOST
+ * (default 0.0.0.0; an IPv6 literal works), APP_NAME (default "testapp"),
+ * APP_VERSION, FAIL_HEALTH, FILE_ROOT.
  *
  * Endpoints (every response carries "X-App: NAME"):
  *   /                 "hello from NAME VERSION\n" (any unknown path answers the same,
@@ -208,6 +209,26 @@ static int inherited_listener(void)
     return 3;
 }
 
+/* A port argument "unix:PATH": listens on a unix socket there instead
+ * (replacing a file left at PATH); exits 1 when it cannot. */
+static int listen_unix(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (strlen(path) >= sizeof(sa.sun_path) || fd < 0) {
+        fprintf(stderr, "jern-testapp: cannot listen on unix:%s\n", path);
+        exit(1);
+    }
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    unlink(path);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4096) < 0) {
+        fprintf(stderr, "jern-testapp: cannot listen on unix:%s: %s\n", path, strerror(errno));
+        exit(1);
+    }
+    fprintf(stderr, "jern-testapp %s %s listening on unix:%s\n", app_name, app_version, path);
+    return fd;
+}
+
 int main(int argc, char **argv)
 {
     const char *port = argc > 1 ? argv[1] : getenv("PORT");
@@ -236,6 +257,8 @@ int main(int argc, char **argv)
         accept_loop(lfd);
     }
 
+    if (port && strncmp(port, "unix:", 5) == 0)
+        accept_loop(listen_unix(port + 5));
     char *pend = NULL;
     long portnum = port ? strtol(port, &pend, 10) : -1;
     if (!port || *pend || portnum < 0 || portnum > 65535) {

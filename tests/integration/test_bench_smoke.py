@@ -111,3 +111,24 @@ def test_bench_reports_a_proxy_that_fails_to_start_and_exits_1(tmp_path):
     md = (tmp_path / "out" / "latest.md").read_text()
     assert "FAILED TO RUN: jern: did not come up: exited with status 1" in md
     assert re.search(r"^\| -c50 \| nginx \| [0-9]+ \|", md, re.M)  # the others still ran
+
+
+def test_unix_bench_runs_every_proxy_over_both_transports(tmp_path):
+    """bench/unix.sh in smoke mode: each proxy with TCP and with unix-socket
+    upstreams (the backends' sockets reachable by nginx's unprivileged
+    workers), a row each and the ratios; nothing about speed."""
+    for tool in ("nginx", "haproxy", "wrk"):
+        if not have(tool) and not os.path.exists(f"/usr/sbin/{tool}"):
+            pytest.skip(f"{tool} not installed (scripts/install-deps.sh installs it)")
+    env = dict(os.environ, BENCH_QUICK="1", BENCH_SECONDS="1", BENCH_OUT=str(tmp_path),
+               JERN_BIN=JERN)
+    r = subprocess.run([str(ROOT / "bench" / "unix.sh")], env=env, capture_output=True,
+                       text=True, timeout=180)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    md = (tmp_path / "unix.md").read_text()
+    for proxy in ("nginx", "haproxy", "jern"):
+        for t in ("tcp", "unix"):
+            assert re.search(rf"^\| {proxy} \| {t} \| [0-9]+ ", md, re.M), md
+    assert "jern unix / nginx unix: " in md and "did not run" not in md, md
+    rows = json.loads((tmp_path / "unix.json").read_text())["rows"]
+    assert len(rows) == 6 and all(x["errors"] == 0 for x in rows), rows

@@ -5,7 +5,7 @@ import time
 
 import requests
 
-from conftest import free_port
+from conftest import TESTAPP, free_port
 from test_gateway import start_gateway
 
 
@@ -110,3 +110,34 @@ def test_upstream_keepalive_reuses_connections(procs, tmp_path, testapp):
     assert int(pooled[1]) <= 2, pooled  # one connection, reused
     assert int(plain[1]) >= 31, plain  # Connection: close each time, as nginx without keepalive
     assert "connection: close" not in head.lower()
+
+
+def test_unix_socket_upstream_with_keepalive(procs, tmp_path):
+    """`server unix:PATH` (nginx's syntax): requests reach a backend on a unix
+    socket, over one pooled connection; a vanished socket is a 502, and the
+    next request after it comes back is answered."""
+    sock = tmp_path / "app.sock"
+    app = procs.start([TESTAPP, f"unix:{sock}"], name="testapp-unix", env={"APP_NAME": "u"})
+    deadline = time.time() + 10
+    while not sock.exists() and time.time() < deadline:
+        time.sleep(0.02)
+    _, port, _ = start_gateway(procs, tmp_path, f"""
+        upstream ux {{ server unix:{sock}; keepalive 4; }}
+        server {{ listen 127.0.0.1:{{port}}; location / {{ proxy_pass http://ux; }} }}""")
+    url = f"http://127.0.0.1:{port}/"
+    with requests.Session() as s:
+        for _ in range(30):
+            r = s.get(url, timeout=5)
+            assert r.status_code == 200 and app_of(r) == "u", r.text
+        conns = s.get(url + "conn", timeout=5).text.split()
+    assert int(conns[1]) <= 2, conns  # one connection, reused
+    app.stop()
+    sock.unlink(missing_ok=True)
+    assert requests.get(url, timeout=5).status_code == 502
+    procs.start([TESTAPP, f"unix:{sock}"], name="testapp-unix2", env={"APP_NAME": "u"})
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        if requests.get(url, timeout=5).status_code == 200:
+            break
+        time.sleep(0.1)
+    assert requests.get(url, timeout=5).status_code == 200

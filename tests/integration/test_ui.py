@@ -189,3 +189,4 @@ def test_jern_ui_serves_the_socket_on_loopback_with_a_one_time_login(procs, tmp_
         assert r.returncode == 1 and "token" in r.stderr, r.stderr
     finally:
         dd.stop()
+        dd.cleanup_exec()

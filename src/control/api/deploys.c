@@ -139,6 +139,36 @@ static bool listen_fds_spec(const cJSON *b, const struct jn_driver_kind *kind, c
     return true;
 }
 
+/* "socket": "unix" with "listen_fds": the socket jern binds and hands the
+ * app is a unix socket (STATE/run/NAME.sock) instead of 127.0.0.1:$PORT; the
+ * gateway and the health probe connect there. The exec driver only: a
+ * container has its own network namespace and files. */
+static bool socket_spec(const cJSON *b, const struct jn_driver_kind *kind, cJSON *spec,
+                        struct jn_api_resp *resp)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(b, "socket");
+    if (!x || (cJSON_IsString(x) && strcmp(x->valuestring, "tcp") == 0))
+        return true;
+    if (!cJSON_IsString(x) || strcmp(x->valuestring, "unix") != 0) {
+        jn_api_error(resp, 400, "\"socket\" is \"unix\" or \"tcp\" (the default)");
+        return false;
+    }
+    if (strcmp(kind->name, "exec") != 0) {
+        jn_api_error(resp, 400,
+                     "\"socket\": \"unix\" needs a plain process (--cmd, the exec driver); a "
+                     "container is reached on its published port");
+        return false;
+    }
+    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(b, "listen_fds"))) {
+        jn_api_error(resp, 400,
+                     "\"socket\": \"unix\" needs --listen-fds: jern binds the socket and hands "
+                     "it to the app as fd 3 (LISTEN_FDS, systemd's socket activation)");
+        return false;
+    }
+    cJSON_AddStringToObject(spec, "socket", "unix");
+    return true;
+}
+
 static cJSON *deploy_spec(const cJSON *b, const struct jn_driver_kind *kind, int *instances,
                           struct jn_api_resp *resp)
 {
@@ -151,7 +181,7 @@ static cJSON *deploy_spec(const cJSON *b, const struct jn_driver_kind *kind, int
     cJSON_AddStringToObject(spec, "driver", kind->name);
     cJSON_AddNumberToObject(spec, "port", port);
     cJSON_AddNumberToObject(spec, "health_timeout_ms", health_timeout * 1000.0);
-    if (!listen_fds_spec(b, kind, spec, resp))
+    if (!listen_fds_spec(b, kind, spec, resp) || !socket_spec(b, kind, spec, resp))
         goto bad;
     const cJSON *x = cJSON_GetObjectItemCaseSensitive(b, "health");
     if (x) {
@@ -340,6 +370,26 @@ static bool image_ok(const char *s)
     return true;
 }
 
+/* What a cluster node cannot deploy yet; false (resp set) for those. */
+static bool cluster_can_deploy(struct jn_api_resp *resp, bool build, const cJSON *spec)
+{
+    if (build) {
+        /* the other nodes could not see this node's directory or its image */
+        jn_api_error(resp, 501,
+                     "deploy --build is not supported on a cluster node yet: build the image, "
+                     "push it to a registry and deploy --image");
+        return false;
+    }
+    if (cJSON_GetObjectItemCaseSensitive(spec, "socket")) {
+        /* the other nodes' gateways reach an instance over TCP */
+        jn_api_error(resp, 400,
+                     "\"socket\": \"unix\" serves only the gateway of its own node; on a "
+                     "cluster node, deploy without --socket unix");
+        return false;
+    }
+    return true;
+}
+
 static void post_deploy(struct jn_api_call *c)
 {
     struct jn_deployer *d = c->api->deployer;
@@ -348,7 +398,8 @@ static void post_deploy(struct jn_api_call *c)
     static const char *const allowed[] = {
         "image",          "command",       "build",      "ref",  "port",
         "env",            "volumes",       "instances",  "health", "memory",
-        "cpus",           "workdir",       "health_timeout", "registry_auth", "listen_fds", NULL};
+        "cpus",           "workdir",       "health_timeout", "registry_auth", "listen_fds",
+        "socket",         NULL};
     cJSON *b = jn_api_body(c, allowed, false);
     if (!b)
         return;
@@ -422,13 +473,8 @@ static void post_deploy(struct jn_api_call *c)
         goto out;
     }
     int r;
-    if (c->api->cluster && build) {
-        /* the other nodes could not see this node's directory or its image */
-        jn_api_error(resp, 501,
-                     "deploy --build is not supported on a cluster node yet: build the image, "
-                     "push it to a registry and deploy --image");
+    if (c->api->cluster && !cluster_can_deploy(resp, build != NULL, spec))
         goto out;
-    }
     if (c->api->cluster) { /* the cluster's desired state; nodes deploy what is placed on them */
         char cerr[768];
         r = jn_cluster_deploy(c->api->cluster, app, image ? image->valuestring : NULL,
@@ -793,6 +839,8 @@ static void get_ps(struct jn_api_call *c)
         cJSON_AddStringToObject(x, "state", jn_inst_state_name(v[i].state));
         cJSON_AddStringToObject(x, "health", jn_inst_health_name(v[i].health));
         cJSON_AddNumberToObject(x, "port", v[i].host_port);
+        if (v[i].sock[0])
+            cJSON_AddStringToObject(x, "socket", v[i].sock);
         cJSON_AddNumberToObject(x, "started_at", (double)v[i].started_at);
         cJSON_AddNumberToObject(
             x, "uptime_s",

@@ -116,8 +116,8 @@ static cJSON *where_app(const struct jn_api *api, const char *app,
     for (int i = 0; i < n; i++) {
         if (strcmp(v[i].app, app) != 0)
             continue;
-        char addr[64];
-        snprintf(addr, sizeof(addr), "127.0.0.1:%d", v[i].host_port);
+        char addr[JN_STORE_ADDR_MAX];
+        jn_store_instance_addr(&v[i], addr, sizeof(addr));
         cJSON *it = item(api, "instance", addr);
         cJSON_AddNumberToObject(it, "release", v[i].version);
         cJSON_AddItemToArray(items, it);

@@ -40,10 +40,6 @@ static double secs_since(int64_t t)
     return (double)(jn_now_ms() - t) / 1000.0;
 }
 
-static void addr_of(const struct jn_store_instance *in, char *out, size_t len)
-{
-    snprintf(out, len, "127.0.0.1:%d", in->host_port);
-}
 
 /* ---- control-thread operations ---- */
 
@@ -112,7 +108,7 @@ static int op_drop(struct jn_deployer *d, void *arg)
     struct jn_store *st = jn_control_store(d->ctl);
     for (size_t i = 0; i < o->nfresh; i++) {
         char addr[JN_STORE_ADDR_MAX];
-        addr_of(&o->fresh[i], addr, sizeof(addr));
+        jn_store_instance_addr(&o->fresh[i], addr, sizeof(addr));
         jn_store_server_remove(st, o->app, addr);
         jn_store_instance_delete(st, o->fresh[i].id);
     }
@@ -143,7 +139,7 @@ static int op_switch(struct jn_deployer *d, void *arg)
     char addr[JN_STORE_ADDR_MAX];
     for (size_t i = 0; r == 0 && i < o->nfresh; i++) {
         struct jn_store_instance *x = &o->fresh[i];
-        addr_of(x, addr, sizeof(addr));
+        jn_store_instance_addr(x, addr, sizeof(addr));
         r = jn_store_server_add(st, o->app, addr, 1, "ready");
         if (r == JN_EEXIST)
             r = jn_store_server_set(st, o->app, addr, 0, "ready");
@@ -159,7 +155,7 @@ static int op_switch(struct jn_deployer *d, void *arg)
         if (fresh || (o->drain_none || o->nonly > 0 ? !in_ids(o->only, o->nonly, all[i].id)
                                                       : false))
             continue;
-        addr_of(&all[i], addr, sizeof(addr));
+        jn_store_instance_addr(&all[i], addr, sizeof(addr));
         int q = jn_store_server_set(st, o->app, addr, 0, "drain");
         if (q < 0 && q != JN_ENOTFOUND)
             r = q;
@@ -283,7 +279,7 @@ static void retire(struct dep_job *j, struct dep_rt *rt, struct jn_store_instanc
     struct op o = {.app = j->app, .naddrs = n};
     o.addrs = jn_calloc(n, sizeof(*o.addrs));
     for (size_t i = 0; i < n; i++)
-        addr_of(&old[i], o.addrs[i], sizeof(o.addrs[i]));
+        jn_store_instance_addr(&old[i], o.addrs[i], sizeof(o.addrs[i]));
     /* Workers take the new snapshot within milliseconds; a request that picked
      * an old peer just before counts in conns from then on. */
     usleep(SNAPSHOT_SETTLE_MS * 1000);
@@ -313,7 +309,7 @@ static int start_healthy(struct dep_job *j, struct dep_rt *rt, const struct jn_s
                          const struct dep_spec *s, int count, struct jn_store_instance *v,
                          size_t *nv)
 {
-    char msg[1024] = "";
+    char msg[1024] = "", addr[JN_STORE_ADDR_MAX];
     for (int i = 0; i < count; i++) {
         int64_t t = jn_now_ms();
         struct jn_store_instance *in = &v[*nv];
@@ -359,13 +355,14 @@ static int start_healthy(struct dep_job *j, struct dep_rt *rt, const struct jn_s
                 print_tail(j, rt, in);
                 return hr;
             }
-            dep_job_log(j, "started instance %s on 127.0.0.1:%d, healthy%s%s (%.2fs)", in->name,
-                        in->host_port, s->health[0] ? ": GET " : "", s->health, secs_since(t));
+            jn_store_instance_addr(in, addr, sizeof(addr));
+            dep_job_log(j, "started instance %s on %s, healthy%s%s (%.2fs)", in->name, addr,
+                        s->health[0] ? ": GET " : "", s->health, secs_since(t));
             continue;
         }
         dep_on_control(j->d, op_update, &o);
-        dep_job_log(j, "started instance %s on 127.0.0.1:%d (%.2fs)", in->name, in->host_port,
-                    secs_since(t));
+        jn_store_instance_addr(in, addr, sizeof(addr));
+        dep_job_log(j, "started instance %s on %s (%.2fs)", in->name, addr, secs_since(t));
     }
     int64_t t = jn_now_ms(), deadline = t + s->health_timeout_ms;
     for (size_t i = 0; i < *nv && !s->probe_fast; i++) {

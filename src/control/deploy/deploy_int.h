@@ -66,6 +66,7 @@ struct dep_spec {
     int probe_every_ms; /* 0: DEP_HEALTH_EVERY_MS; cold starts: see probe_fast */
     bool probe_fast;    /* someone waits: probe after 100 us, doubling up to probe_every_ms */
     bool listen_fds;    /* exec: jern binds the port and hands the socket over (LISTEN_FDS) */
+    bool unix_socket;   /* exec: the app listens on STATE/run/NAME.sock, not on $PORT */
     struct jn_build_src build; /* deploy --build: context[0] != 0 */
     /* A one-off process (jern run, run.c): argv replaces the image's command
      * (images) and command is its shell-quoted line (exec); no port; the name
@@ -160,9 +161,10 @@ int dep_wait_healthy(struct dep_rt *rt, const struct dep_spec *s,
                      const struct jn_store_instance *in, int64_t deadline_ms, char *msg,
                      size_t msglen);
 
-/* One HTTP GET of path (NULL: only a TCP connect) on 127.0.0.1:port within
- * timeout_ms. Returns 0 when it answers 2xx/3xx, else an error with msg. */
-int jn_health_probe(int port, const char *path, int timeout_ms, char *msg, size_t msglen);
+/* One HTTP GET of path (NULL: only a connect) on addr ("127.0.0.1:PORT" or
+ * "unix:PATH", jn_store_instance_addr) within timeout_ms. Returns 0 when it
+ * answers 2xx/3xx, else an error with msg. */
+int jn_health_probe(const char *addr, const char *path, int timeout_ms, char *msg, size_t msglen);
 
 /* Picks a free 127.0.0.1 port from DEP_PORT_LO..HI that no instance row uses
  * and that binds now. Control thread. Returns the port or a negative code. */

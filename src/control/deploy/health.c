@@ -1,10 +1,12 @@
 /*
  * health.c: the health probe of app instances: one blocking HTTP/1.1 GET on
- * loopback with a deadline. Deploy and supervisor threads only (it blocks).
+ * loopback or a unix socket, with a deadline. Deploy and supervisor threads
+ * only (it blocks).
  */
 #include "core/common.h"
 
 #include "control/deploy/deploy_int.h"
+#include "net/sock.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -29,18 +31,22 @@ static int wait_fd(int fd, short events, int64_t deadline)
     }
 }
 
-int jn_health_probe(int port, const char *path, int timeout_ms, char *msg, size_t msglen)
+int jn_health_probe(const char *addr, const char *path, int timeout_ms, char *msg, size_t msglen)
 {
     int64_t deadline = jn_now_ms() + timeout_ms;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    struct jn_addr sa;
+    if (jn_addr_parse(addr, 80, &sa) < 0) {
+        snprintf(msg, msglen, "not an address: %s", addr);
+        return JN_EBADINPUT;
+    }
+    int fd = socket(sa.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         snprintf(msg, msglen, "socket: %s", strerror(errno));
         return -errno;
     }
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     int r = 0;
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS) {
+    /* A unix socket's connect answers at once (EAGAIN: its queue is full). */
+    if (connect(fd, (struct sockaddr *)&sa.ss, sa.len) < 0 && errno != EINPROGRESS) {
         r = -errno;
     } else if ((r = wait_fd(fd, POLLOUT, deadline)) == 0) {
         int e = 0;
@@ -49,7 +55,7 @@ int jn_health_probe(int port, const char *path, int timeout_ms, char *msg, size_
         r = e ? -e : 0;
     }
     if (r < 0) {
-        snprintf(msg, msglen, "connect to 127.0.0.1:%d: %s", port,
+        snprintf(msg, msglen, "connect to %s: %s", addr,
                  r == JN_ETIMEDOUT ? "timed out" : strerror(-r));
         close(fd);
         return r;
@@ -60,11 +66,11 @@ int jn_health_probe(int port, const char *path, int timeout_ms, char *msg, size_
     }
     char req[512];
     int n = snprintf(req, sizeof(req),
-                     "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUser-Agent: jern-health\r\n"
+                     "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: jern-health\r\n"
                      "Connection: close\r\n\r\n",
-                     path, port);
+                     path, sa.ss.ss_family == AF_UNIX ? "localhost" : addr);
     if (n < 0 || (size_t)n >= sizeof(req) || send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
-        snprintf(msg, msglen, "GET %s on 127.0.0.1:%d: cannot send the request", path, port);
+        snprintf(msg, msglen, "GET %s on %s: cannot send the request", path, addr);
         close(fd);
         return JN_EUPSTREAM;
     }
@@ -85,7 +91,7 @@ int jn_health_probe(int port, const char *path, int timeout_ms, char *msg, size_
     }
     close(fd);
     if (got < 12) {
-        snprintf(msg, msglen, "GET %s on 127.0.0.1:%d: %s", path, port,
+        snprintf(msg, msglen, "GET %s on %s: %s", path, addr,
                  r == JN_ETIMEDOUT ? "no answer in time"
                  : r == JN_ECLOSED ? "connection closed without an answer"
                                    : "read failed");
@@ -94,11 +100,11 @@ int jn_health_probe(int port, const char *path, int timeout_ms, char *msg, size_
     head[got] = '\0';
     int status = 0;
     if (strncmp(head, "HTTP/1.", 7) != 0 || sscanf(head + 9, "%3d", &status) != 1) {
-        snprintf(msg, msglen, "GET %s on 127.0.0.1:%d: not an HTTP answer", path, port);
+        snprintf(msg, msglen, "GET %s on %s: not an HTTP answer", path, addr);
         return JN_EUPSTREAM;
     }
     if (status < 200 || status >= 400) {
-        snprintf(msg, msglen, "GET %s on 127.0.0.1:%d answered %d", path, port, status);
+        snprintf(msg, msglen, "GET %s on %s answered %d", path, addr, status);
         return JN_EUPSTREAM;
     }
     return 0;

@@ -99,6 +99,8 @@ int dep_spec_parse(const char *state_dir, const struct jn_store_release *r, stru
     if ((x = cJSON_GetObjectItemCaseSensitive(sp, "health")) && cJSON_IsString(x))
         snprintf(s->health, sizeof(s->health), "%s", x->valuestring);
     s->listen_fds = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sp, "listen_fds"));
+    s->unix_socket = (x = cJSON_GetObjectItemCaseSensitive(sp, "socket")) && cJSON_IsString(x) &&
+                     strcmp(x->valuestring, "unix") == 0;
     if ((x = cJSON_GetObjectItemCaseSensitive(sp, "memory")) && cJSON_IsNumber(x))
         s->memory = (int64_t)x->valuedouble;
     if ((x = cJSON_GetObjectItemCaseSensitive(sp, "cpus")) && cJSON_IsNumber(x))
@@ -149,6 +151,29 @@ void dep_instance_name(char *out, size_t len, const char *app, int version, int6
         snprintf(out, len, "%s-v%d-%lld-%04x", app, version, (long long)id, tag);
 }
 
+/* deploy --socket unix: in->sock = STATE/run/NAME.sock, the socket the
+ * exec driver binds and hands over; "" otherwise. Fails (msg set) when the
+ * path does not fit a unix socket's 107 bytes. */
+static int unix_path(struct dep_rt *rt, const struct dep_spec *s, struct jn_store_instance *in,
+                     char *msg, size_t msglen)
+{
+    in->sock[0] = '\0';
+    if (!s->unix_socket || s->one_off)
+        return 0;
+    char path[4096];
+    int n = snprintf(path, sizeof(path), "%s/run/%s.sock", rt->d->state_dir, in->name);
+    if (n < 0 || (size_t)n >= sizeof(in->sock)) {
+        snprintf(msg, msglen,
+                 "cannot start instance %s: its unix socket %s would be %d bytes long, and a unix "
+                 "socket's path holds at most %zu (use a shorter state directory or app name, "
+                 "or deploy without --socket unix)",
+                 in->name, path, n, sizeof(in->sock) - 1);
+        return JN_ETOOBIG;
+    }
+    memcpy(in->sock, path, (size_t)n + 1);
+    return 0;
+}
+
 int dep_instance_start(struct dep_rt *rt, const struct dep_spec *s, struct jn_store_instance *in,
                        char *msg, size_t msglen)
 {
@@ -163,6 +188,8 @@ int dep_instance_start(struct dep_rt *rt, const struct dep_spec *s, struct jn_st
         snprintf(iid, sizeof(iid), "%lld", (long long)in->id);
     }
     snprintf(rel, sizeof(rel), "%d", in->version);
+    if (unix_path(rt, s, in, msg, msglen) < 0)
+        return JN_ETOOBIG;
     /* An attached database's DATABASE_URL and MYSQL_* (db/env.h); a
      * container reaches it through the socket directory, mounted. */
     char **env = jn_db_env_merge(rt->d->state_dir, in->app, (const char *const *)s->env,
@@ -199,6 +226,7 @@ int dep_instance_start(struct dep_rt *rt, const struct dep_spec *s, struct jn_st
         .log_size = rt->d->log_size,
         .log_files = rt->d->log_files,
         .listen_fds = s->listen_fds,
+        .unix_path = in->sock[0] ? in->sock : NULL,
         .has_stdin = s->has_stdin,
         .stdin_fd = s->stdin_fd,
         .stdin_conn = s->stdin_conn,
@@ -241,8 +269,9 @@ int dep_wait_healthy(struct dep_rt *rt, const struct dep_spec *s,
             return JN_EUPSTREAM; /* not JN_ECLOSED: that says the daemon is stopping */
         }
         int timeout = (int)JN_MIN((int64_t)DEP_PROBE_TIMEOUT_MS, JN_MAX(deadline_ms - now, 1));
-        char why[512];
-        int r = jn_health_probe(in->host_port, s->health, timeout, why, sizeof(why));
+        char why[512], addr[JN_STORE_ADDR_MAX];
+        jn_store_instance_addr(in, addr, sizeof(addr));
+        int r = jn_health_probe(addr, s->health, timeout, why, sizeof(why));
         if (r == 0)
             return 0;
         /* A probe cut short by the deadline says less than the one before it. */
@@ -270,6 +299,8 @@ void dep_instance_destroy(struct dep_rt *rt, const struct jn_store_instance *in)
 {
     char msg[256];
     struct jn_driver *drv = dep_rt_get(rt, in->driver, msg, sizeof(msg));
+    if (in->sock[0])
+        unlink(in->sock); /* connections made already go on; no new one can */
     if (!drv || !in->external_id[0])
         return;
     int r = jn_driver_stop(drv, in->external_id, (int)rt->d->stop_timeout_ms);

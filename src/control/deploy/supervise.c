@@ -120,7 +120,7 @@ static int sop_apply(struct jn_deployer *d, void *arg)
     struct sop *o = arg;
     struct jn_store *st = jn_control_store(d->ctl);
     char addr[JN_STORE_ADDR_MAX];
-    snprintf(addr, sizeof(addr), "127.0.0.1:%d", o->in->host_port);
+    jn_store_instance_addr(o->in, addr, sizeof(addr));
     int r = jn_store_instance_update(st, o->in);
     if (r < 0)
         return r;
@@ -254,8 +254,9 @@ static bool alive(struct sup *s, struct jn_store_instance *in, char *msg, size_t
     const char *path = health_of(s, in);
     if (!*path)
         return true;
-    char why[160];
-    if (jn_health_probe(in->host_port, path, SUP_PROBE_TIMEOUT_MS, why, sizeof(why)) == 0) {
+    char why[160], addr[JN_STORE_ADDR_MAX];
+    jn_store_instance_addr(in, addr, sizeof(addr));
+    if (jn_health_probe(addr, path, SUP_PROBE_TIMEOUT_MS, why, sizeof(why)) == 0) {
         h->probe_fails = 0;
         return true;
     }
@@ -425,7 +426,7 @@ static void drop_row(struct jn_deployer *d, const struct jn_store_instance *in)
 {
     struct jn_store *st = jn_control_store(d->ctl);
     char addr[JN_STORE_ADDR_MAX];
-    snprintf(addr, sizeof(addr), "127.0.0.1:%d", in->host_port);
+    jn_store_instance_addr(in, addr, sizeof(addr));
     jn_store_server_remove(st, in->app, addr);
     jn_store_instance_delete(st, in->id);
 }
@@ -492,8 +493,10 @@ static void adopt_driver(struct jn_deployer *d, const struct jn_driver_kind *kin
                     (row->state == JN_INST_RUNNING || row->state == JN_INST_CRASHED);
         if (keep && v[i].running) {
             seen[row - rows] = true;
-            jn_notice("adopted instance %s of app '%s' (release v%d, 127.0.0.1:%d)", v[i].name,
-                      row->app, row->version, row->host_port);
+            char addr[JN_STORE_ADDR_MAX];
+            jn_store_instance_addr(row, addr, sizeof(addr));
+            jn_notice("adopted instance %s of app '%s' (release v%d, %s)", v[i].name, row->app,
+                      row->version, addr);
             continue;
         }
         struct jn_store_instance tmp = {0};
@@ -554,7 +557,7 @@ static void converge(struct jn_deployer *d)
                       "interrupted restart)",
                       rows[k].app, have, rows[k].version, scale, rows[k].name);
             char addr[JN_STORE_ADDR_MAX];
-            snprintf(addr, sizeof(addr), "127.0.0.1:%d", rows[k].host_port);
+            jn_store_instance_addr(&rows[k], addr, sizeof(addr));
             jn_store_server_remove(st, rows[k].app, addr);
             dep_instance_destroy(&d->rt, &rows[k]);
             jn_store_instance_delete(st, rows[k].id);
@@ -589,7 +592,7 @@ void dep_adopt(struct jn_deployer *d)
             continue;
         }
         char addr[JN_STORE_ADDR_MAX];
-        snprintf(addr, sizeof(addr), "127.0.0.1:%d", rows[i].host_port);
+        jn_store_instance_addr(&rows[i], addr, sizeof(addr));
         jn_store_server_remove(st, rows[i].app, addr);
         /* Whatever is left of it goes; the supervisor starts a fresh one. */
         dep_instance_destroy(&d->rt, &rows[i]);

@@ -46,10 +46,6 @@ struct wop {
     size_t naddrs;
 };
 
-static void addr_of(const struct jn_store_instance *in, char *out, size_t len)
-{
-    snprintf(out, len, "127.0.0.1:%d", in->host_port);
-}
 
 /* Rows of app in state o->from. */
 static int op_rows(struct jn_deployer *d, void *arg)
@@ -75,7 +71,7 @@ static int op_mark(struct jn_deployer *d, void *arg)
     struct jn_store *st = jn_control_store(d->ctl);
     for (size_t i = 0; i < o->nrows; i++) {
         char addr[JN_STORE_ADDR_MAX];
-        addr_of(&o->rows[i], addr, sizeof(addr));
+        jn_store_instance_addr(&o->rows[i], addr, sizeof(addr));
         jn_store_server_set(st, o->app, addr, 0, o->srv_state);
         if (o->set_state) {
             o->rows[i].state = o->inst_state;
@@ -97,7 +93,7 @@ static int op_forget(struct jn_deployer *d, void *arg)
     struct jn_store *st = jn_control_store(d->ctl);
     for (size_t i = 0; i < o->nrows; i++) {
         char addr[JN_STORE_ADDR_MAX];
-        addr_of(&o->rows[i], addr, sizeof(addr));
+        jn_store_instance_addr(&o->rows[i], addr, sizeof(addr));
         jn_store_server_remove(st, o->app, addr);
         jn_store_instance_delete(st, o->rows[i].id);
     }
@@ -142,7 +138,7 @@ static void do_pause(struct warm_job *j, struct dep_rt *rt)
     o.addrs = jn_calloc(o.nrows, sizeof(*o.addrs));
     o.naddrs = o.nrows;
     for (size_t i = 0; i < o.nrows; i++)
-        addr_of(&o.rows[i], o.addrs[i], sizeof(o.addrs[i]));
+        jn_store_instance_addr(&o.rows[i], o.addrs[i], sizeof(o.addrs[i]));
     usleep(WARM_SETTLE_MS * 1000);
     while (dep_on_control(d, op_conns, &o) > 0 && jn_now_ms() - t0 < d->drain_timeout_ms)
         usleep(20 * 1000);
@@ -195,7 +191,9 @@ static void do_resume(struct warm_job *j, struct dep_rt *rt)
         if (r == 0) {
             /* It was healthy when paused: its port answering again is enough. */
             int64_t deadline = jn_now_ms() + WARM_PROBE_DEADLINE_MS;
-            while ((r = jn_health_probe(in->host_port, NULL, 500, msg, sizeof(msg))) < 0 &&
+            char addr[JN_STORE_ADDR_MAX];
+            jn_store_instance_addr(in, addr, sizeof(addr));
+            while ((r = jn_health_probe(addr, NULL, 500, msg, sizeof(msg))) < 0 &&
                    jn_now_ms() < deadline)
                 usleep(WARM_PROBE_EVERY_MS * 1000);
         } else if (!msg[0]) {
