@@ -20,7 +20,7 @@
     "deploy APP (--image IMAGE | --cmd \"COMMAND\" | --build DIR [--ref REF]) [--port N] "      \
     "[--env K=V]... "                                                                            \
     "[--volume HOST:CONTAINER[:ro]]... [--instances N] [--health PATH] [--health-timeout S] "    \
-    "[--memory SIZE] [--cpus N] [--registry-user U] [--listen-fds [--socket unix]] "            \
+    "[--memory SIZE] [--cpus N] [--registry-user U] [--listen-fds] [--socket unix] "            \
     "[--no-wait | --wait-timeout DURATION]"
 
 /* Follows job id to its end, printing its lines. Returns the exit code. */
@@ -152,8 +152,9 @@ static void print_help(void)
            "                         from $JERN_REGISTRY_PASSWORD\n"
            "  --listen-fds           jern binds $PORT and hands the app the listening\n"
            "                         socket (fd 3, LISTEN_FDS; --cmd with one program)\n"
-           "  --socket unix          with --listen-fds: that socket is a unix socket, which\n"
-           "                         the gateway reaches without TCP (tcp: the default)\n"
+           "  --socket unix          listen on a unix socket, which the gateway reaches\n"
+           "                         without TCP: with --listen-fds for --cmd; a container\n"
+           "                         listens at $JERN_SOCKET (tcp: the default)\n"
            "  --wait-timeout D       on a cluster: how long to wait for the instances to be\n"
            "                         placed and healthy (default 120s)\n"
            "  --no-wait              on a cluster: return once the release is recorded\n");

@@ -5,8 +5,9 @@
  * One thread per connection: simple, and fast enough on loopback keep-alive.
  *
  * Environment: PORT (or argv[1]; "unix:PATH" listens on a unix socket), HOST
- * (default 0.0.0.0; an IPv6 literal works), APP_NAME (default "testapp"),
- * APP_VERSION, FAIL_HEALTH, FILE_ROOT.
+ * (default 0.0.0.0; an IPv6 literal works), JERN_SOCKET (a unix socket to
+ * listen on instead of PORT), APP_NAME (default "testapp"), APP_VERSION,
+ * FAIL_HEALTH, FILE_ROOT.
  *
  * Endpoints (every response carries "X-App: NAME"):
  *   /                 "hello from NAME VERSION\n" (any unknown path answers the same,
@@ -257,6 +258,8 @@ int main(int argc, char **argv)
         accept_loop(lfd);
     }
 
+    if (getenv("JERN_SOCKET")) /* jern deploy --socket unix, in a container */
+        accept_loop(listen_unix(getenv("JERN_SOCKET")));
     if (port && strncmp(port, "unix:", 5) == 0)
         accept_loop(listen_unix(port + 5));
     char *pend = NULL;

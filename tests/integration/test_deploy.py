@@ -223,6 +223,40 @@ def kill_pid(kind, pid):
     os.kill(pid, signal.SIGKILL)
 
 
+def test_unix_socket_instances_redeploy_under_load(daemon, kind, app, tmp_path):
+    """deploy --socket unix (docs/DEPLOY.md): a process gets the socket from
+    jern (--listen-fds), a container makes it at $JERN_SOCKET in a directory
+    mounted from the state dir; either way the gateway and the health probe
+    reach it without TCP, nothing is published on a port, and a redeploy
+    under load fails no request and removes the old sockets."""
+    d = daemon
+    extra = ["--socket", "unix"] + (["--listen-fds"] if kind.name == "exec" else [])
+    r = deploy(d, kind, app, "v1", "--instances", "2", *extra)
+    assert "on unix:" in r.stdout, r.stdout
+    ps = d.ps(app)
+    old = [Path(p["socket"]) for p in ps]
+    assert len(old) == 2 and all(p.is_socket() for p in old), ps
+    assert all(str(p).startswith(str(d.state / "run")) for p in old), old
+    assert d.get(app).text == kind.body("v1")
+    if kind.name == "exec":
+        assert d.get(app, "/env/PORT").status_code == 404  # no port: only the socket
+    else:  # (the image sets PORT itself; jern publishes nothing)
+        assert d.get(app, "/env/JERN_SOCKET").text == "/run/jern/http.sock"
+        out = subprocess.run(["podman", "ps", "--filter", f"label=jern.app={app}", "--format",
+                              "{{.Ports}}"], capture_output=True, text=True, timeout=60).stdout
+        assert out.split() == [], out  # nothing published
+    w = start_load(d, app, tmp=tmp_path)
+    wait_for(lambda: served(d, app), 10, what="traffic through the gateway")
+    deploy(d, kind, app, "v2", *extra)
+    n, out = stop_load(w)
+    assert n > 50 and "Non-2xx" not in out and "Socket errors" not in out, out
+    assert d.get(app).text == kind.body("v2")
+    new = [Path(p["socket"]) for p in d.ps(app)]
+    assert all(p.is_socket() for p in new) and not any(p.exists() for p in old), (old, new)
+    if kind.name == "docker":
+        assert not any(p.parent.exists() for p in old)  # the mounted directories too
+
+
 def test_killed_instance_is_restarted_without_client_errors(daemon, kind, app, tmp_path):
     d = daemon
     deploy(d, kind, app, "v1", "--instances", "2")

@@ -132,8 +132,9 @@ def test_bad_socket_requests_get_clear_errors(d):
     assert r.returncode != 0 and "needs --listen-fds" in r.stderr, r.stderr
     r = d.jern("deploy", app, "--cmd", exec_cmd(), "--listen-fds", "--socket", "udp")
     assert r.returncode != 0 and '"unix" or "tcp"' in r.stderr, r.stderr
-    r = d.jern("deploy", app, "--image", "localhost/nothing:1", "--socket", "unix")
-    assert r.returncode != 0 and "exec driver" in r.stderr, r.stderr
+    a = d.admin().post(f"/v1/apps/{app}/deploy", {"command": exec_cmd(), "listen_fds": True,
+                                                   "socket": 5})
+    assert a.status == 400 and '"unix" or "tcp"' in a.json()["error"], a.text
     assert d.admin().get(f"/v1/apps/{app}").status == 404  # nothing half-made
 
 

@@ -139,10 +139,11 @@ static bool listen_fds_spec(const cJSON *b, const struct jn_driver_kind *kind, c
     return true;
 }
 
-/* "socket": "unix" with "listen_fds": the socket jern binds and hands the
- * app is a unix socket (STATE/run/NAME.sock) instead of 127.0.0.1:$PORT; the
- * gateway and the health probe connect there. The exec driver only: a
- * container has its own network namespace and files. */
+/* "socket": "unix": the app listens on a unix socket instead of a port, and
+ * the gateway and the health probe connect there (deploy/instance.c). A
+ * process needs "listen_fds" (jern binds the socket and hands it over: the
+ * state dir is not the app user's to enter); a container makes the socket
+ * itself at $JERN_SOCKET, in a directory mounted from the state dir. */
 static bool socket_spec(const cJSON *b, const struct jn_driver_kind *kind, cJSON *spec,
                         struct jn_api_resp *resp)
 {
@@ -153,13 +154,8 @@ static bool socket_spec(const cJSON *b, const struct jn_driver_kind *kind, cJSON
         jn_api_error(resp, 400, "\"socket\" is \"unix\" or \"tcp\" (the default)");
         return false;
     }
-    if (strcmp(kind->name, "exec") != 0) {
-        jn_api_error(resp, 400,
-                     "\"socket\": \"unix\" needs a plain process (--cmd, the exec driver); a "
-                     "container is reached on its published port");
-        return false;
-    }
-    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(b, "listen_fds"))) {
+    if (strcmp(kind->name, "exec") == 0 &&
+        !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(b, "listen_fds"))) {
         jn_api_error(resp, 400,
                      "\"socket\": \"unix\" needs --listen-fds: jern binds the socket and hands "
                      "it to the app as fd 3 (LISTEN_FDS, systemd's socket activation)");

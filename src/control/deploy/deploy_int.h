@@ -48,6 +48,11 @@ struct dep_rt {
 };
 
 /* A release's settings, parsed from its snapshot. */
+/* deploy --socket unix, a container: the directory with its socket is
+ * mounted here, and $JERN_SOCKET names the socket the app must listen on. */
+#define DEP_SOCK_DIR "/run/jern"
+#define DEP_SOCK_FILE "http.sock"
+
 struct dep_spec {
     char driver[16]; /* the runtime driver's name (runtime/registry.c) */
     bool images;     /* the driver runs images (else command) */
@@ -66,7 +71,7 @@ struct dep_spec {
     int probe_every_ms; /* 0: DEP_HEALTH_EVERY_MS; cold starts: see probe_fast */
     bool probe_fast;    /* someone waits: probe after 100 us, doubling up to probe_every_ms */
     bool listen_fds;    /* exec: jern binds the port and hands the socket over (LISTEN_FDS) */
-    bool unix_socket;   /* exec: the app listens on STATE/run/NAME.sock, not on $PORT */
+    bool unix_socket;   /* the app listens on a unix socket, not on $PORT (instance.c) */
     struct jn_build_src build; /* deploy --build: context[0] != 0 */
     /* A one-off process (jern run, run.c): argv replaces the image's command
      * (images) and command is its shell-quoted line (exec); no port; the name

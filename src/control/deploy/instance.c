@@ -151,9 +151,12 @@ void dep_instance_name(char *out, size_t len, const char *app, int version, int6
         snprintf(out, len, "%s-v%d-%lld-%04x", app, version, (long long)id, tag);
 }
 
-/* deploy --socket unix: in->sock = STATE/run/NAME.sock, the socket the
- * exec driver binds and hands over; "" otherwise. Fails (msg set) when the
- * path does not fit a unix socket's 107 bytes. */
+/* deploy --socket unix: in->sock = the socket the app listens on, "" when
+ * it listens on TCP. exec: STATE/run/NAME.sock, which the driver binds and
+ * hands over. A container: STATE/run/NAME/http.sock, its directory made
+ * here (writable by any user the image runs as: STATE itself is private)
+ * and mounted at DEP_SOCK_DIR, where the app makes the socket ($JERN_SOCKET).
+ * Fails (msg set) when the path does not fit a unix socket's 107 bytes. */
 static int unix_path(struct dep_rt *rt, const struct dep_spec *s, struct jn_store_instance *in,
                      char *msg, size_t msglen)
 {
@@ -161,7 +164,8 @@ static int unix_path(struct dep_rt *rt, const struct dep_spec *s, struct jn_stor
     if (!s->unix_socket || s->one_off)
         return 0;
     char path[4096];
-    int n = snprintf(path, sizeof(path), "%s/run/%s.sock", rt->d->state_dir, in->name);
+    int n = snprintf(path, sizeof(path), "%s/run/%s%s", rt->d->state_dir, in->name,
+                     s->images ? "/" DEP_SOCK_FILE : ".sock");
     if (n < 0 || (size_t)n >= sizeof(in->sock)) {
         snprintf(msg, msglen,
                  "cannot start instance %s: its unix socket %s would be %d bytes long, and a unix "
@@ -171,7 +175,30 @@ static int unix_path(struct dep_rt *rt, const struct dep_spec *s, struct jn_stor
         return JN_ETOOBIG;
     }
     memcpy(in->sock, path, (size_t)n + 1);
+    if (!s->images)
+        return 0;
+    snprintf(path, sizeof(path), "%s/run", rt->d->state_dir);
+    mkdir(path, 0700);
+    snprintf(path, sizeof(path), "%s/run/%s", rt->d->state_dir, in->name);
+    if ((mkdir(path, 0700) < 0 && errno != EEXIST) || chmod(path, 0777) < 0) {
+        snprintf(msg, msglen, "cannot start instance %s: cannot make %s: %s", in->name, path,
+                 strerror(errno));
+        return JN_EBASE;
+    }
     return 0;
+}
+
+/* env plus "JERN_SOCKET=..." for a container on a unix socket (env is
+ * jn_db_env_merge's, freed with jn_db_env_free). */
+static char **socket_env(char **env)
+{
+    size_t n = 0;
+    while (env[n])
+        n++;
+    env = jn_realloc(env, (n + 2) * sizeof(*env));
+    env[n] = jn_strdup("JERN_SOCKET=" DEP_SOCK_DIR "/" DEP_SOCK_FILE);
+    env[n + 1] = NULL;
+    return env;
 }
 
 int dep_instance_start(struct dep_rt *rt, const struct dep_spec *s, struct jn_store_instance *in,
@@ -188,32 +215,39 @@ int dep_instance_start(struct dep_rt *rt, const struct dep_spec *s, struct jn_st
         snprintf(iid, sizeof(iid), "%lld", (long long)in->id);
     }
     snprintf(rel, sizeof(rel), "%d", in->version);
-    if (unix_path(rt, s, in, msg, msglen) < 0)
-        return JN_ETOOBIG;
+    int r = unix_path(rt, s, in, msg, msglen);
+    if (r < 0)
+        return r;
+    bool unix_box = s->images && in->sock[0]; /* a container on a unix socket */
     /* An attached database's DATABASE_URL and MYSQL_* (db/env.h); a
      * container reaches it through the socket directory, mounted. */
     char **env = jn_db_env_merge(rt->d->state_dir, in->app, (const char *const *)s->env,
                                  s->images);
-    char sock_dir[4096];
+    if (unix_box)
+        env = socket_env(env);
+    char sock_dir[4096], box_dir[sizeof(in->sock)];
     const struct jn_volume *vols = s->volumes;
     size_t nvols = s->nvolumes;
-    struct jn_volume *with_db = NULL;
+    struct jn_volume *with_db = jn_calloc(nvols + 2, sizeof(*with_db));
+    if (nvols)
+        memcpy(with_db, vols, nvols * sizeof(*with_db));
     if (s->images && jn_db_env_socket_dir(rt->d->state_dir, in->app, sock_dir,
-                                          sizeof(sock_dir)) == 0) {
-        with_db = jn_calloc(nvols + 1, sizeof(*with_db));
-        if (nvols)
-            memcpy(with_db, vols, nvols * sizeof(*with_db));
+                                          sizeof(sock_dir)) == 0)
         with_db[nvols++] = (struct jn_volume){.host = sock_dir, .container = JN_DB_CONTAINER_RUN};
-        vols = with_db;
+    if (unix_box) {
+        snprintf(box_dir, sizeof(box_dir), "%s", in->sock);
+        *strrchr(box_dir, '/') = '\0';
+        with_db[nvols++] = (struct jn_volume){.host = box_dir, .container = DEP_SOCK_DIR};
     }
+    vols = with_db;
     struct jn_instance_spec spec = {
         .name = in->name,
         .image = s->images ? s->image : NULL,
         .argv = s->images ? (const char *const *)s->argv : NULL,
         .command = s->images ? NULL : s->command,
         .env = (const char *const *)env,
-        .app_port = s->one_off ? 0 : s->port,
-        .host_port = in->host_port,
+        .app_port = s->one_off || unix_box ? 0 : s->port,
+        .host_port = unix_box ? 0 : in->host_port,
         .volumes = vols,
         .n_volumes = nvols,
         .memory = s->memory,
@@ -233,7 +267,7 @@ int dep_instance_start(struct dep_rt *rt, const struct dep_spec *s, struct jn_st
         .output_conn = s->output_conn,
     };
     struct jn_instance out;
-    int r = jn_driver_start(drv, &spec, &out);
+    r = jn_driver_start(drv, &spec, &out);
     jn_db_env_free(env);
     free(with_db);
     if (r < 0) {
@@ -299,8 +333,16 @@ void dep_instance_destroy(struct dep_rt *rt, const struct jn_store_instance *in)
 {
     char msg[256];
     struct jn_driver *drv = dep_rt_get(rt, in->driver, msg, sizeof(msg));
-    if (in->sock[0])
+    if (in->sock[0]) {
         unlink(in->sock); /* connections made already go on; no new one can */
+        char dir[sizeof(in->sock)];
+        snprintf(dir, sizeof(dir), "%s", in->sock);
+        char *slash = strrchr(dir, '/');
+        if (slash && strcmp(slash + 1, DEP_SOCK_FILE) == 0) { /* a container's directory */
+            *slash = '\0';
+            rmdir(dir);
+        }
+    }
     if (!drv || !in->external_id[0])
         return;
     int r = jn_driver_stop(drv, in->external_id, (int)rt->d->stop_timeout_ms);
