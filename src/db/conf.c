@@ -122,6 +122,14 @@ int jn_db_conf_build(const struct jn_db_conf_in *in, struct jn_db_conf_line *out
     add(&b, "log_bin", "binary log on, for point-in-time recovery after a restore", "%s/binlog",
         in->datadir);
     add(&b, "binlog_format", "row events: replays exactly what changed", "ROW");
+    /* With the binary log on, InnoDB no longer syncs its own commit record:
+     * crash recovery commits what the binary log holds and rolls back the
+     * rest, so an unsynced binary log loses acknowledged commits when the
+     * machine (not only mariadbd) goes down. Group commit shares the sync. */
+    add(&b, "sync_binlog",
+        "binary log synced at every (group) commit: with it on, it decides which commits "
+        "survive a power loss",
+        "1");
     add(&b, "server_id", "required with the binary log", "1");
     add(&b, "expire_logs_days", "binary logs kept a week (backups every few hours cover more)",
         "7");

@@ -147,9 +147,11 @@ def test_config_explains_every_line(env):
     admin = json.loads(d.jern("db", "url", "main", "--json").stdout)["admin_url"]
     with connect(admin) as c, c.cursor() as cur:
         cur.execute("SELECT @@innodb_buffer_pool_size, @@innodb_flush_method, @@log_bin,"
-                    " @@character_set_server, @@bind_address")
-        pool, flush, log_bin, cs, bind = cur.fetchone()
+                    " @@character_set_server, @@bind_address, @@sync_binlog,"
+                    " @@innodb_flush_log_at_trx_commit")
+        pool, flush, log_bin, cs, bind, sync_binlog, trx_commit = cur.fetchone()
     assert (pool, flush, log_bin, cs, bind) == (128 << 20, "O_DIRECT", 1, "utf8mb4", "127.0.0.1")
+    assert (sync_binlog, trx_commit) == (1, 1)  # durable through a power loss
     # --memory is enforced by a memory cgroup where one can be made, and said when not
     info = db_info(d)
     assert info["engine"] == "mariadb" and info["version"].startswith("10.")

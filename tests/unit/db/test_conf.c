@@ -61,6 +61,7 @@ static void test_rules_present(void **state)
     assert_string_equal(jn_db_conf_get(l, n, "character_set_server"), "utf8mb4");
     assert_string_equal(jn_db_conf_get(l, n, "bind_address"), "127.0.0.1");
     assert_string_equal(jn_db_conf_get(l, n, "log_bin"), "/s/db/x/data/binlog");
+    assert_string_equal(jn_db_conf_get(l, n, "sync_binlog"), "1");
     assert_null(jn_db_conf_get(l, n, "user"));
     for (int i = 0; i < n; i++)
         assert_true(strlen(l[i].reason) > 10); /* every line says why */
