@@ -40,6 +40,9 @@ struct jn_loop {
     int64_t win_events;
     bool busy;
     uint64_t naps;
+    /* end of batch (jn_loop_on_batch_end) */
+    jn_batch_cb batch_cb;
+    void *batch_arg;
     /* cross-thread wake-ups */
     struct jn_io wake_io;
     pthread_mutex_t post_lock;
@@ -51,6 +54,9 @@ struct jn_loop {
 };
 
 static void wake_cb(struct jn_loop *loop, struct jn_io *io, uint32_t events);
+
+/* Events between two calls of the end-of-batch hook within one batch. */
+#define BATCH_GROUP 64
 
 int jn_loop_new(struct jn_loop **out)
 {
@@ -175,6 +181,17 @@ static void count_events(struct jn_loop *loop, int n)
         loop->win_start = loop->now;
         loop->win_events = 0;
     }
+}
+
+void jn_loop_on_batch_end(struct jn_loop *loop, jn_batch_cb cb, void *arg)
+{
+    loop->batch_cb = cb;
+    loop->batch_arg = arg;
+}
+
+bool jn_loop_in_batch(const struct jn_loop *loop)
+{
+    return loop->batch_n > 1;
 }
 
 int64_t jn_loop_now(const struct jn_loop *loop)
@@ -343,9 +360,15 @@ int jn_loop_run(struct jn_loop *loop)
             if (ev->events & EPOLLRDHUP)
                 e |= JN_EV_RDHUP | JN_EV_READ;
             io->cb(loop, io, e);
+            /* a long batch sends in groups: what waited does not wait for
+             * hundreds of events (jn_loop_on_batch_end) */
+            if (loop->batch_cb && loop->batch_i % BATCH_GROUP == 0 && loop->batch_i < loop->batch_n)
+                loop->batch_cb(loop, loop->batch_arg);
         }
         loop->batch = NULL;
         loop->batch_n = loop->batch_i = 0;
+        if (loop->batch_cb)
+            loop->batch_cb(loop, loop->batch_arg);
         run_timers(loop);
     }
     __atomic_store_n(&loop->stopping, false, __ATOMIC_RELEASE);

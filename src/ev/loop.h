@@ -65,6 +65,17 @@ void jn_io_del(struct jn_loop *loop, struct jn_io *io);
  */
 void jn_loop_coalesce(struct jn_loop *loop, int nap_us, int min_rate);
 
+/* cb(loop, arg) runs after each batch of events, before the timers, and
+ * within a long batch after every 16 events: work the batch's callbacks set
+ * aside to do together (the gateway's sends), never inside a callback. One
+ * hook per loop; NULL removes it. */
+typedef void (*jn_batch_cb)(struct jn_loop *loop, void *arg);
+void jn_loop_on_batch_end(struct jn_loop *loop, jn_batch_cb cb, void *arg);
+
+/* Whether the loop is dispatching a batch of more than one event now: what
+ * is set aside for the batch's end has company to go out with. */
+bool jn_loop_in_batch(const struct jn_loop *loop);
+
 /* How many naps the loop has taken so far (for tests and statistics). */
 uint64_t jn_loop_naps(const struct jn_loop *loop);
 

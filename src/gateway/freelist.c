@@ -4,6 +4,8 @@
  */
 #include "gateway/freelist.h"
 
+#include "gateway/batch.h"
+
 #include "core/log.h"
 
 #include <sys/mman.h>
@@ -158,6 +160,8 @@ struct gw_req *gw_req_get(struct gw_worker *w)
 
 void gw_req_put(struct gw_worker *w, struct gw_req *r)
 {
+    if (r->batched)
+        gw_batch_forget(w, r);
     if (w->nfree_reqs >= GW_FREE_REQS_MAX) {
         block_free(r, req_size());
         return;

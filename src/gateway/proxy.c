@@ -14,6 +14,7 @@
  */
 #include "gateway/proxy.h"
 
+#include "gateway/batch.h"
 #include "gateway/conn_io.h"
 #include "gateway/freelist.h"
 #include "gateway/pool.h"
@@ -603,7 +604,7 @@ static int pump_request(struct gw_req *r, struct gw_upconn *uc, bool *c_progress
         if (max > 0 && r->rq.body_out > (uint64_t)max && r->phase == GW_P_PROXY)
             return request_refused(r, 413, "the request body is larger than client_max_body_size");
     }
-    if (!jn_pipe_empty(&r->rq) && uc->wr_ready) {
+    if (!jn_pipe_empty(&r->rq) && uc->wr_ready && !gw_batch_defer(r)) {
         bool full;
         ssize_t n = jn_pipe_flush(&r->rq, uc->io.fd, &full);
         if (n < 0) {
@@ -735,7 +736,7 @@ static int pump_response(struct gw_req *r, struct gw_upconn *uc, bool *c_progres
         if (n > 0)
             moved = PUMP_MOVED;
     }
-    if (!jn_pipe_empty(&r->rs) && c->wr_ready) {
+    if (!jn_pipe_empty(&r->rs) && c->wr_ready && !gw_batch_defer(r)) {
         bool full;
         ssize_t n = gw_conn_flush(c, &r->rs, &full);
         if (n < 0) {
@@ -799,4 +800,26 @@ void gw_proxy_run(struct gw_req *r)
             break;
     }
     update_timers(r, c_progress);
+}
+
+void gw_proxy_flush_batch(struct jn_loop *loop, void *arg)
+{
+    (void)loop;
+    struct gw_worker *w = arg;
+    if (w->nbatch == 0)
+        return;
+    w->batch_sending = true;
+    /* A request ended by another's pumps (a pipelined client, a pool
+     * handing over its connection) leaves a NULL here (gw_batch_forget). */
+    for (size_t i = 0; i < w->nbatch; i++) {
+        struct gw_req *r = w->batch[i];
+        if (!r)
+            continue;
+        w->batch[i] = NULL;
+        r->batched = false;
+        if (r->phase == GW_P_PROXY || r->phase == GW_P_TUNNEL)
+            gw_proxy_run(r);
+    }
+    w->nbatch = 0;
+    w->batch_sending = false;
 }

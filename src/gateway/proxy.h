@@ -12,6 +12,9 @@
 void gw_proxy_start(struct gw_req *r);
 /* Moves bytes both ways as far as the sockets allow (after an event). */
 void gw_proxy_run(struct gw_req *r);
+/* The loop's end-of-batch hook (jn_loop_on_batch_end, arg: the worker):
+ * runs the pumps of every request whose sends waited (batch.h). */
+void gw_proxy_flush_batch(struct jn_loop *loop, void *arg);
 /* Ends the upstream side of r (the client is gone). */
 void gw_proxy_abort(struct gw_req *r);
 /* A new snapshot arrived: every request waiting for a ready peer looks again

@@ -177,6 +177,7 @@ struct gw_req {
     size_t head_len;
     int64_t start_ns;
     bool keep_alive;   /* the client connection stays open after this exchange */
+    bool batched;      /* in the worker's end-of-batch queue (batch.c) */
     bool client_wrote; /* response bytes were written to the client socket */
 
     /* request direction: client buffer -> upstream */
@@ -293,6 +294,10 @@ struct gw_worker {
     bool draining;
     uint64_t serial;
     struct jn_timer flush_timer;
+    /* requests whose sends wait for the end of the loop's batch (batch.c) */
+    struct gw_req **batch;
+    size_t nbatch, batch_cap;
+    bool batch_sending;
     void *alog;                /* per-worker access log state */
     struct gw_conn *finishing; /* the connection in gw_client_finish's loop */
     bool finishing_closed;     /* ... and it was closed meanwhile */

@@ -5,6 +5,7 @@
  */
 #include "gateway/worker.h"
 
+#include "gateway/batch.h"
 #include "gateway/client.h"
 #include "gateway/freelist.h"
 #include "gateway/pool.h"
@@ -39,6 +40,7 @@ struct gw_worker *gw_worker_new(struct jn_gateway *g, int id, size_t max_conns)
         return NULL;
     }
     jn_loop_coalesce(w->loop, GW_NAP_US, GW_NAP_MIN_RATE);
+    jn_loop_on_batch_end(w->loop, gw_proxy_flush_batch, w);
     return w;
 }
 
@@ -406,6 +408,7 @@ void gw_worker_free(struct gw_worker *w)
     gw_pool_free_all(w);
     jn_gw_alog_free(w);
     gw_freelist_free_all(w);
+    gw_batch_free(w);
     if (w->snap)
         jn_gw_snapshot_unref(w->snap);
     jn_loop_free(w->loop);

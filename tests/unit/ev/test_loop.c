@@ -231,6 +231,74 @@ static void test_signal_through_loop(void **state)
     jn_loop_free(loop);
 }
 
+/* The end-of-batch hook: after a batch's events, and within a long batch
+ * after every 64; jn_loop_in_batch only while a batch of several runs. */
+#define NPIPES 130
+struct batch_ctx {
+    struct jn_io io[NPIPES];
+    int fds[NPIPES][2];
+    int handled, in_batch, hooks;
+    int handled_at_hook[8];
+};
+
+static void batch_read(struct jn_loop *l, struct jn_io *io, uint32_t events)
+{
+    struct batch_ctx *b = io->data;
+    char x;
+    while (read(io->fd, &x, 1) == 1)
+        ;
+    b->handled++;
+    b->in_batch += jn_loop_in_batch(l);
+}
+
+static void batch_hook(struct jn_loop *l, void *arg)
+{
+    struct batch_ctx *b = arg;
+    if (b->hooks < 8)
+        b->handled_at_hook[b->hooks] = b->handled;
+    b->hooks++;
+    if (b->handled == NPIPES || b->handled == 1)
+        jn_loop_stop(l);
+}
+
+static void test_batch_end_hook(void **state)
+{
+    struct jn_loop *loop;
+    assert_int_equal(jn_loop_new(&loop), 0);
+    static struct batch_ctx b;
+    memset(&b, 0, sizeof(b));
+    jn_loop_on_batch_end(loop, batch_hook, &b);
+    for (int i = 0; i < NPIPES; i++) {
+        assert_int_equal(pipe2(b.fds[i], O_NONBLOCK), 0);
+        assert_int_equal(jn_io_add(loop, &b.io[i], b.fds[i][0], JN_EV_READ, false, batch_read, &b), 0);
+    }
+    /* one event: a batch of one, the hook once after it */
+    assert_int_equal(write(b.fds[0][1], "x", 1), 1);
+    assert_int_equal(jn_loop_run(loop), 0);
+    assert_int_equal(b.handled, 1);
+    assert_int_equal(b.in_batch, 0);
+    assert_int_equal(b.hooks, 1);
+    /* 130 ready at once (epoll returns up to its batch size): the hook runs
+     * after every 64 events and at the end, never inside a callback */
+    b.handled = b.in_batch = b.hooks = 0;
+    for (int i = 0; i < NPIPES; i++)
+        assert_int_equal(write(b.fds[i][1], "x", 1), 1);
+    assert_int_equal(jn_loop_run(loop), 0);
+    assert_int_equal(b.handled, NPIPES);
+    assert_true(b.in_batch >= NPIPES - 2);
+    /* (the wake-up the first run's stop left may be one of the batch) */
+    assert_int_equal(b.hooks, 3);
+    assert_true(b.handled_at_hook[0] == 64 || b.handled_at_hook[0] == 63);
+    assert_true(b.handled_at_hook[1] == 128 || b.handled_at_hook[1] == 127);
+    assert_int_equal(b.handled_at_hook[2], NPIPES);
+    for (int i = 0; i < NPIPES; i++) {
+        jn_io_del(loop, &b.io[i]);
+        close(b.fds[i][0]);
+        close(b.fds[i][1]);
+    }
+    jn_loop_free(loop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -240,6 +308,7 @@ int main(void)
         cmocka_unit_test(test_post_from_thread),
         cmocka_unit_test(test_signal_through_loop),
         cmocka_unit_test(test_coalescing_naps_only_under_load),
+        cmocka_unit_test(test_batch_end_hook),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
