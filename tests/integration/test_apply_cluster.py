@@ -39,19 +39,23 @@ apps:
 
 @pytest.fixture
 def two_nodes(etcd, procs, tmp_path):  # noqa: F811
-    states = {}
+    states, daemons = {}, []
     for name, addr in ADDRS.items():
         d = tmp_path / name
         d.mkdir()
         port = free_port()
         (d / "jern.conf").write_text(f"jern {{ listen {addr}:{port}; state_dir {d}/state; }}\n")
-        procs.start([JERN, "serve", "-c", d / "jern.conf", "--cluster", etcd, "--node", name,
-                     "--advertise", addr, "--label", "tier=std"], name=f"serve-{name}")
+        daemons.append(procs.start([JERN, "serve", "-c", d / "jern.conf", "--cluster", etcd,
+                                    "--node", name, "--advertise", addr, "--label", "tier=std"],
+                                   name=f"serve-{name}"))
         wait_port(port, host=addr, timeout=20)
         states[name] = d / "state"
     try:
         yield states
     finally:
+        # the daemons first: a supervisor still running restarts what is killed
+        for p in daemons:
+            p.stop()
         for s in states.values():
             kill_instances(s)
 
