@@ -188,7 +188,8 @@ int jn_cmd_cluster(int argc, char **argv)
     if (rc == 0 && !c.json) {
         const cJSON *x;
         cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(o, "imported"))
-            printf("app %s: its serving release and scale are now the cluster's\n", x->valuestring);
+            printf("app %s: its serving release, scale and domains are now the cluster's\n",
+                   x->valuestring);
         cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(o, "skipped"))
             printf("app %s: left as it is (the cluster has it already, or nothing serves)\n",
                    x->valuestring);

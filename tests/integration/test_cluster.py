@@ -91,11 +91,11 @@ class Cluster:
         apps = json.loads(r.stdout)["apps"]
         return [i for i in apps[0]["items"] if i["kind"] == "instance"] if apps else []
 
-    def get(self, node, app, path="/"):
+    def get(self, node, app, path="/", host=None):
         n = self.nodes[node]
         c = http.client.HTTPConnection(n["addr"], n["port"], timeout=3)
         try:
-            c.request("GET", path, headers={"Host": f"{app}.localhost"})
+            c.request("GET", path, headers={"Host": host or f"{app}.localhost"})
             r = c.getresponse()
             return r.status, r.read()
         finally:
@@ -200,6 +200,43 @@ def test_placement_by_jurisdiction(cluster):
         not any((c.nodes["n3"]["state"] / "exec" / "instances").iterdir())
 
 
+def test_a_domain_set_through_one_node_is_served_by_every_node(cluster):
+    c = cluster
+    r = c.jern("n3", "domains", "web", "add", "Web.Example.NO")
+    assert r.returncode == 0, r.stdout + r.stderr
+    # served at once by the node that took it, and never dropped there by a
+    # view read before the change
+    end = time.time() + 2
+    while time.time() < end:
+        assert c.get("n3", "web", host="web.example.no")[0] == 200
+    for node in ("n1", "n2"):
+        wait_for(lambda: c.get(node, "web", host="web.example.no")[0] == 200, 10,
+                 f"web.example.no through {node}")
+        assert "web.example.no" in c.jern(node, "domains", "web").stdout
+    # an app created with a domain on one node exists, with it, on the others
+    r = c.jern("n1", "create", "shop", "--domain", "shop.example.no")
+    assert r.returncode == 0, r.stdout + r.stderr
+    wait_for(lambda: "shop.example.no" in c.jern("n3", "domains", "shop").stdout, 10,
+             "shop.example.no on n3")
+    # a domain another app holds is refused, and nothing changes in the cluster
+    r = c.jern("n3", "domains", "shop", "add", "web.example.no")
+    assert r.returncode == 1 and "already belongs to app 'web'" in r.stderr, r.stderr
+    r = c.jern("n2", "domains", "web", "remove", "web.example.no")
+    assert r.returncode == 0, r.stdout + r.stderr
+    for node in ("n1", "n2", "n3"):
+        wait_for(lambda: c.get(node, "web", host="web.example.no")[0] == 404, 10,
+                 f"web.example.no gone from {node}")
+        wait_for(lambda: c.get(node, "web")[0] == 200, 10, f"web.localhost still on {node}")
+    assert "shop.example.no" in c.jern("n2", "domains", "shop").stdout
+    # destroyed through one node, it is gone from every node
+    r = c.jern("n2", "destroy", "shop", "--yes")
+    assert r.returncode == 0, r.stdout + r.stderr
+    for node in ("n1", "n2", "n3"):
+        wait_for(lambda: "shop" not in [a["name"] for a in
+                                        json.loads(c.jern(node, "apps", "--json").stdout)["apps"]],
+                 10, f"shop gone from {node}")
+
+
 def test_drain_under_load_moves_instances_without_failures(cluster):
     c = cluster
     load = Load(c, "n3", "web", 12)
@@ -281,6 +318,8 @@ def test_etcd_stopped_traffic_continues_and_changes_are_refused(cluster):
 def test_cluster_init_moves_a_single_nodes_app_into_the_cluster(cluster):
     c = cluster
     c.start_node("n0", clustered=False)
+    r = c.jern("n0", "create", "legacy", "--domain", "legacy.example.no")
+    assert r.returncode == 0, r.stdout + r.stderr
     r = c.jern("n0", "deploy", "legacy", "--cmd", TESTAPP, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
     r = c.jern("n0", "where")
@@ -291,6 +330,16 @@ def test_cluster_init_moves_a_single_nodes_app_into_the_cluster(cluster):
     assert r.returncode == 0 and "app legacy: its serving release" in r.stdout, r.stdout + r.stderr
     wait_for(lambda: len(c.where("n3", "legacy")) == 1, 30, "legacy placed in the cluster")
     wait_for(lambda: c.get("n3", "legacy")[0] == 200, 15, "legacy through the SE node")
+    wait_for(lambda: c.get(c.survivor, "legacy", host="legacy.example.no")[0] == 200, 15,
+             "legacy's own domain through another node")
     # a second init leaves the cluster's state alone
     r = c.jern("n0", "cluster", "init")
     assert r.returncode == 0 and "app legacy: left as it is" in r.stdout, r.stdout
+    # destroyed through another node: its instance stops wherever it runs
+    where = c.where("n3", "legacy")[0]["node"]
+    r = c.jern("n3", "destroy", "legacy", "--yes")
+    assert r.returncode == 0, r.stdout + r.stderr
+    wait_for(lambda: not c.where("n3", "legacy") and c.get(where, "legacy")[0] == 404, 15,
+             f"legacy gone from {where}")
+    r = c.jern(where, "ps")
+    assert "legacy" not in r.stdout, r.stdout

@@ -1,11 +1,16 @@
 /*
  * apps.c: the app routes: /v1/apps, /v1/apps/:app, /v1/apps/:app/domains.
+ * On a cluster node an app's domains are the cluster's: a change is written
+ * to etcd as well, and every node's agent makes its own match
+ * (docs/CLUSTER.md).
  */
 #include "core/common.h"
 
 #include "control/api/api.h"
+#include "control/cluster/cluster.h"
 #include "control/control.h"
 #include "control/deploy/deploy.h"
+#include "control/names.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -70,6 +75,43 @@ static void app_show(struct jn_api *api, const char *name, int status, struct jn
     jn_api_send_json(resp, status, app_json(api, &a));
 }
 
+/* Adds or removes domain in app's domains in the cluster (1: the cluster
+ * listed it before, 0: not, < 0 with err: refused). This node's domains
+ * of app are the list to start from when the cluster has none yet. */
+static int cluster_domain(struct jn_api *api, const char *app, const char *domain, bool add,
+                          char *err, size_t errlen)
+{
+    char norm[JN_STORE_DOMAIN_MAX];
+    int r = jn_name_domain_norm(domain, norm, sizeof(norm), err, errlen);
+    if (r < 0)
+        return r;
+    struct jn_store_domain *d;
+    int n = jn_store_domain_list(jn_control_store(api->ctl), app, &d);
+    cJSON *base = cJSON_CreateArray();
+    for (int i = 0; i < n; i++)
+        cJSON_AddItemToArray(base, cJSON_CreateString(d[i].domain));
+    if (n >= 0)
+        free(d);
+    r = jn_cluster_domain(api->cluster, app, norm, add, base, err, errlen);
+    cJSON_Delete(base);
+    return r;
+}
+
+/* A new app's domains into the cluster; undoes the app here when refused. */
+static bool cluster_create(struct jn_api *api, const char *app, const char *const *list,
+                           size_t n, struct jn_api_resp *resp)
+{
+    char err[768] = "", e2[256];
+    int r = 0;
+    for (size_t i = 0; i < n && r >= 0; i++)
+        r = cluster_domain(api, app, list[i], true, err, sizeof(err));
+    if (r >= 0)
+        return true;
+    jn_control_app_delete(api->ctl, app, e2, sizeof(e2));
+    jn_api_cluster_fail(resp, r, err);
+    return false;
+}
+
 static void post_app(struct jn_api_call *c)
 {
     struct jn_api *api = c->api;
@@ -105,6 +147,8 @@ static void post_app(struct jn_api_call *c)
     int r = jn_control_app_create(api->ctl, name->valuestring, list, n, err, sizeof(err));
     if (r < 0)
         jn_api_fail(resp, r, err);
+    else if (api->cluster && n > 0 && !cluster_create(api, name->valuestring, list, n, resp))
+        r = -1;
     else
         app_show(api, name->valuestring, 201, resp);
     if (r >= 0) {
@@ -149,10 +193,16 @@ static void post_domain(struct jn_api_call *c)
         jn_api_error(resp, 400, "field 'domain' (a string) is required");
     } else {
         int r = jn_control_domain_add(api->ctl, app, d->valuestring, err, sizeof(err));
-        if (r < 0)
+        if (r < 0) {
             jn_api_fail(resp, r, err);
-        else
+        } else if (api->cluster &&
+                   (r = cluster_domain(api, app, d->valuestring, true, err, sizeof(err))) < 0) {
+            char e2[256];
+            jn_control_domain_remove(api->ctl, app, d->valuestring, e2, sizeof(e2));
+            jn_api_cluster_fail(resp, r, err);
+        } else {
             domains_list(api, app, resp), resp->status = 201;
+        }
     }
     cJSON_Delete(o);
 }
@@ -177,11 +227,18 @@ static void delete_app(struct jn_api_call *c)
     if (api->deployer &&
         !jn_api_claim_app(api->deployer, app, c->resp, "destroy it when that has finished"))
         return;
-    int r = jn_control_app_delete(api->ctl, app, err, sizeof(err));
-    if (r < 0)
-        jn_api_fail(c->resp, r, err);
-    else
-        jn_api_deleted(c->resp, "app", app);
+    int r = 0, listed = 0;
+    if (api->cluster && (r = listed = jn_cluster_destroy(api->cluster, app, err, sizeof(err))) < 0)
+        jn_api_cluster_fail(c->resp, r, err); /* the other nodes would keep it */
+    if (r >= 0) {
+        r = jn_control_app_delete(api->ctl, app, err, sizeof(err));
+        if (r == JN_ENOTFOUND && listed == 1)
+            r = 0; /* the cluster had it; this node did not yet */
+        if (r < 0)
+            jn_api_fail(c->resp, r, err);
+        else
+            jn_api_deleted(c->resp, "app", app);
+    }
     if (api->deployer)
         jn_deployer_unclaim(api->deployer, app);
 }
@@ -194,8 +251,20 @@ static void get_domains(struct jn_api_call *c)
 static void delete_domain(struct jn_api_call *c)
 {
     const char *app = jn_api_param(c, "app"), *domain = jn_api_param(c, "domain");
-    char err[512] = "";
+    char err[768] = "";
+    int listed = 0;
+    if (c->api->cluster) {
+        int r = jn_store_app_get(jn_control_store(c->api->ctl), app, NULL);
+        if (r == 0)
+            r = listed = cluster_domain(c->api, app, domain, false, err, sizeof(err));
+        if (r < 0 && r != JN_ENOTFOUND) {
+            jn_api_cluster_fail(c->resp, r, err);
+            return;
+        }
+    }
     int r = jn_control_domain_remove(c->api->ctl, app, domain, err, sizeof(err));
+    if (r == JN_ENOTFOUND && listed == 1)
+        r = 0; /* the cluster listed it; this node could not serve it */
     if (r < 0)
         jn_api_fail(c->resp, r, err);
     else

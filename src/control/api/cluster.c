@@ -304,13 +304,21 @@ static void post_init(struct jn_api_call *c)
             continue;
         }
         cJSON *env = cJSON_Parse(rel.env), *spec = cJSON_Parse(rel.spec);
+        cJSON *doms = cJSON_CreateArray();
+        struct jn_store_domain *d;
+        int nd = jn_store_domain_list(st, apps[i].name, &d);
+        for (int k = 0; k < nd; k++)
+            cJSON_AddItemToArray(doms, cJSON_CreateString(d[k].domain));
+        if (nd >= 0)
+            free(d);
         r = jn_cluster_import(c->api->cluster, apps[i].name, rel.image[0] ? rel.image : NULL,
                               rel.image[0] ? NULL : rel.command, env, spec, scale > 0 ? scale : 1,
-                              err, sizeof(err));
+                              doms, err, sizeof(err));
         if (r >= 0)
             cJSON_AddItemToArray(r ? done : kept, cJSON_CreateString(apps[i].name));
         cJSON_Delete(env);
         cJSON_Delete(spec);
+        cJSON_Delete(doms);
         jn_store_release_clear(&rel);
     }
     free(apps);

@@ -194,6 +194,95 @@ static bool replaced_elsewhere(struct jn_cluster *c, const char *app, int versio
     return have >= need;
 }
 
+static bool listed(const struct jn_store_domain *d, int n, const char *domain)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(d[i].domain, domain) == 0)
+            return true;
+    return false;
+}
+
+/* app's domains here as the cluster lists them: what was added or removed
+ * through any node is added or removed here. An app whose domains were
+ * never set through a cluster node keeps each node's own. */
+static void sync_domains(struct jn_cluster *c, const char *app, const cJSON *a)
+{
+    const cJSON *want = cJSON_GetObjectItemCaseSensitive(a, "domains");
+    if (!cJSON_IsArray(want) ||
+        num(a, "domains_version") < num(c->domains_written, app)) /* read before our change */
+        return;
+    struct jn_store_domain *d;
+    int n = jn_store_domain_list(jn_control_store(c->ctl), app, &d);
+    if (n < 0)
+        return;
+    char err[512];
+    for (int i = 0; i < n; i++) {
+        if (jn_cluster_has_string(want, d[i].domain))
+            continue;
+        if (jn_control_domain_remove(c->ctl, app, d[i].domain, err, sizeof(err)) < 0)
+            jn_error("cluster: app '%s': %s", app, err);
+        else
+            jn_notice("cluster: app '%s': domain %s removed", app, d[i].domain);
+    }
+    const cJSON *x;
+    cJSON_ArrayForEach(x, want)
+    {
+        if (!cJSON_IsString(x) || listed(d, n, x->valuestring))
+            continue;
+        char key[600];
+        snprintf(key, sizeof(key), "%s %s", app, x->valuestring);
+        if (jn_control_domain_add(c->ctl, app, x->valuestring, err, sizeof(err)) == 0) {
+            jn_notice("cluster: app '%s': domain %s added", app, x->valuestring);
+            cJSON_DeleteItemFromObjectCaseSensitive(c->domain_errors, key);
+        } else if (!cJSON_GetObjectItemCaseSensitive(c->domain_errors, key)) {
+            jn_error("cluster: app '%s': domain %s is not served by node %s: %s", app,
+                     x->valuestring, c->node, err); /* once, not every round */
+            cJSON_AddTrueToObject(c->domain_errors, key);
+        }
+    }
+    free(d);
+}
+
+/* Apps destroyed through any node: one this node had from the cluster (in
+ * the last view, or serving a cluster release) that the cluster no longer
+ * has is destroyed here too. Apps made here outside the cluster stay. */
+static void destroy_gone(struct jn_cluster *c, const cJSON *apps)
+{
+    struct jn_store *st = jn_control_store(c->ctl);
+    cJSON *seen = cJSON_CreateObject();
+    const cJSON *x;
+    cJSON_ArrayForEach(x, apps) cJSON_AddTrueToObject(seen, x->string);
+    for (cJSON *d = c->destroyed->child, *next; d; d = next) {
+        next = d->next;
+        if (!cJSON_GetObjectItemCaseSensitive(apps, d->string))
+            cJSON_Delete(cJSON_DetachItemViaPointer(c->destroyed, d));
+    }
+    struct jn_store_app *v;
+    int n = jn_store_app_list(st, &v);
+    for (int i = 0; i < n; i++) {
+        const char *app = v[i].name;
+        int64_t rel_id;
+        int scale;
+        if (cJSON_GetObjectItemCaseSensitive(apps, app) ||
+            (!cJSON_GetObjectItemCaseSensitive(c->seen, app) &&
+             local_version(st, app, &rel_id, &scale) <= 0))
+            continue;
+        char err[512];
+        if (!jn_deployer_claim(c->deployer, app)) {
+            cJSON_AddTrueToObject(seen, app); /* a job runs on it: the next view */
+            continue;
+        }
+        if (jn_control_app_delete(c->ctl, app, err, sizeof(err)) < 0)
+            jn_error("cluster: app '%s': %s", app, err);
+        else
+            jn_notice("cluster: app '%s' is no longer in the cluster: destroyed here", app);
+        jn_deployer_unclaim(c->deployer, app);
+    }
+    free(v);
+    cJSON_Delete(c->seen);
+    c->seen = seen;
+}
+
 void jn_cluster_agent_apply(struct jn_cluster *c)
 {
     if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c->view, "etcd")))
@@ -205,14 +294,19 @@ void jn_cluster_agent_apply(struct jn_cluster *c)
     {
         const char *app = a->string;
         int version = num(a, "version");
-        if (version <= 0)
-            continue;
+        if (version <= 0 && !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(a, "domains")))
+            continue; /* placement set, nothing to run or serve yet */
+        if (cJSON_GetObjectItemCaseSensitive(c->destroyed, app))
+            continue; /* a view from before this node destroyed it */
         char err[512];
         if (jn_store_app_get(st, app, NULL) == JN_ENOTFOUND &&
             jn_control_app_create(c->ctl, app, NULL, 0, err, sizeof(err)) < 0) {
             jn_error("cluster: app '%s': %s", app, err);
             continue;
         }
+        sync_domains(c, app, a);
+        if (version <= 0)
+            continue;
         const cJSON *placed = cJSON_GetObjectItemCaseSensitive(assign, app);
         int want = num(cJSON_GetObjectItemCaseSensitive(placed, "nodes"), c->node);
         int64_t rel_id;
@@ -225,6 +319,7 @@ void jn_cluster_agent_apply(struct jn_cluster *c)
             scale_here(c, app, rel_id, want);
         publish_remote(c, app);
     }
+    destroy_gone(c, cJSON_GetObjectItemCaseSensitive(c->view, "apps"));
 }
 
 cJSON *jn_cluster_agent_report(struct jn_cluster *c)

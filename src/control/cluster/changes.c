@@ -1,6 +1,6 @@
 /*
  * changes.c: control changes of a cluster, written to etcd from the control
- * thread (cluster.h): deploy, scale, placement, drain. Each reads the app's
+ * thread (cluster.h): deploy, scale, placement, domains, drain. Each reads the app's
  * record, changes it and writes it back with a compare-and-swap on its
  * mod_revision, so two changes at once never lose one. With etcd away they
  * are refused: nothing is written anywhere.
@@ -150,17 +150,13 @@ static int check_placeable(struct jn_cluster *c, const char *app, const cJSON *r
     return 0;
 }
 
-int jn_cluster_deploy(struct jn_cluster *c, const char *app, const char *image,
-                      const char *command, const cJSON *env, const cJSON *spec, int instances,
-                      char *err, size_t errlen)
+/* Writes a new release into rec (app's record at rev), which it frees. */
+static int deploy_into(struct jn_cluster *c, const char *app, cJSON *rec, int64_t rev,
+                       const char *image, const char *command, const cJSON *env,
+                       const cJSON *spec, int instances, char *err, size_t errlen)
 {
-    cJSON *rec;
-    int64_t rev;
-    int r = app_get(c, app, &rec, &rev, err, errlen);
-    if (r < 0)
-        return r;
-    if ((r = check_placeable(c, app, cJSON_GetObjectItemCaseSensitive(rec, "require"), err,
-                             errlen)) < 0) {
+    int r = check_placeable(c, app, cJSON_GetObjectItemCaseSensitive(rec, "require"), err, errlen);
+    if (r < 0) {
         cJSON_Delete(rec);
         return r;
     }
@@ -184,6 +180,18 @@ int jn_cluster_deploy(struct jn_cluster *c, const char *app, const char *image,
     r = app_put(c, app, rec, rev, err, errlen);
     cJSON_Delete(rec);
     return r < 0 ? r : version;
+}
+
+int jn_cluster_deploy(struct jn_cluster *c, const char *app, const char *image,
+                      const char *command, const cJSON *env, const cJSON *spec, int instances,
+                      char *err, size_t errlen)
+{
+    cJSON *rec;
+    int64_t rev;
+    int r = app_get(c, app, &rec, &rev, err, errlen);
+    if (r < 0)
+        return r;
+    return deploy_into(c, app, rec, rev, image, command, env, spec, instances, err, errlen);
 }
 
 int jn_cluster_scale(struct jn_cluster *c, const char *app, int instances, char *err,
@@ -261,21 +269,97 @@ int jn_cluster_node_labels(struct jn_cluster *c, const char *node, const cJSON *
     return r < 0 ? etcd_failed(c, r, err, errlen) : 0;
 }
 
-int jn_cluster_import(struct jn_cluster *c, const char *app, const char *image,
-                      const char *command, const cJSON *env, const cJSON *spec, int instances,
-                      char *err, size_t errlen)
+/* Sets rec's domains to base when the cluster has none for it yet. */
+static cJSON *domains_of(cJSON *rec, const cJSON *base)
+{
+    cJSON *doms = cJSON_GetObjectItemCaseSensitive(rec, "domains");
+    if (cJSON_IsArray(doms))
+        return doms;
+    cJSON_DeleteItemFromObjectCaseSensitive(rec, "domains");
+    doms = cJSON_IsArray(base) ? cJSON_Duplicate(base, true) : cJSON_CreateArray();
+    cJSON_AddItemToObject(rec, "domains", doms);
+    return doms;
+}
+
+/* A new domains_version in rec; this node will not undo its own change
+ * from a view read before it (agent.c). */
+static int domains_bump(struct jn_cluster *c, const char *app, cJSON *rec)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, "domains_version");
+    int version = (cJSON_IsNumber(v) ? v->valueint : 0) + 1;
+    cJSON_DeleteItemFromObjectCaseSensitive(rec, "domains_version");
+    cJSON_AddNumberToObject(rec, "domains_version", version);
+    cJSON_DeleteItemFromObjectCaseSensitive(c->domains_written, app);
+    return version;
+}
+
+int jn_cluster_domain(struct jn_cluster *c, const char *app, const char *domain, bool add,
+                      const cJSON *base, char *err, size_t errlen)
 {
     cJSON *rec;
     int64_t rev;
     int r = app_get(c, app, &rec, &rev, err, errlen);
     if (r < 0)
         return r;
+    cJSON *doms = domains_of(rec, base);
+    int had = 0;
+    for (int i = cJSON_GetArraySize(doms) - 1; i >= 0; i--) {
+        const cJSON *x = cJSON_GetArrayItem(doms, i);
+        if (cJSON_IsString(x) && strcmp(x->valuestring, domain) == 0) {
+            cJSON_DeleteItemFromArray(doms, i);
+            had = 1;
+        }
+    }
+    if (add)
+        cJSON_AddItemToArray(doms, cJSON_CreateString(domain));
+    int version = domains_bump(c, app, rec);
+    r = app_put(c, app, rec, rev, err, errlen);
     cJSON_Delete(rec);
+    if (r < 0)
+        return r;
+    cJSON_AddNumberToObject(c->domains_written, app, version);
+    return had;
+}
+
+int jn_cluster_destroy(struct jn_cluster *c, const char *app, char *err, size_t errlen)
+{
+    cJSON *rec;
+    int64_t rev;
+    int r = app_get(c, app, &rec, &rev, err, errlen);
+    cJSON_Delete(rec);
+    if (r < 0)
+        return r;
+    char key[256];
+    snprintf(key, sizeof(key), JN_CLUSTER_APPS "%s", app);
+    if (rev && (r = jn_etcd_delete(c->ce, key, false)) < 0)
+        return etcd_failed(c, r, err, errlen);
+    cJSON_DeleteItemFromObjectCaseSensitive(c->destroyed, app);
     if (rev)
-        return 0; /* the cluster has it already: its state wins */
+        cJSON_AddTrueToObject(c->destroyed, app);
+    return rev ? 1 : 0;
+}
+
+int jn_cluster_import(struct jn_cluster *c, const char *app, const char *image,
+                      const char *command, const cJSON *env, const cJSON *spec, int instances,
+                      const cJSON *domains, char *err, size_t errlen)
+{
+    cJSON *rec;
+    int64_t rev;
+    int r = app_get(c, app, &rec, &rev, err, errlen);
+    if (r < 0)
+        return r;
+    if (cJSON_GetObjectItemCaseSensitive(rec, "version")) {
+        cJSON_Delete(rec);
+        return 0; /* the cluster has a release of it already: its state wins */
+    }
+    if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(rec, "domains")) &&
+        cJSON_GetArraySize(domains) > 0) {
+        domains_of(rec, domains);
+        domains_bump(c, app, rec);
+    }
     cJSON *s = cJSON_Duplicate(spec, true);
     cJSON_DeleteItemFromObjectCaseSensitive(s, "cluster_version");
-    r = jn_cluster_deploy(c, app, image, command, env, s, instances, err, errlen);
+    r = deploy_into(c, app, rec, rev, image, command, env, s, instances, err, errlen);
     cJSON_Delete(s);
     return r < 0 ? r : 1;
 }

@@ -104,12 +104,24 @@ int jn_cluster_scale(struct jn_cluster *c, const char *app, int instances, char 
 int jn_cluster_placement(struct jn_cluster *c, const char *app, const struct cJSON *require,
                          const struct cJSON *prefer, char *err, size_t errlen);
 
-/* jern cluster init: writes a single node's app (its serving release and
- * scale) into the cluster unless the cluster has that app already. Returns
- * 1 when written, 0 when the cluster had it. */
+/* jern cluster init: writes a single node's app (its serving release,
+ * scale and domains, an array) into the cluster unless the cluster has a
+ * release of that app already. Returns 1 when written, 0 when the cluster had it. */
 int jn_cluster_import(struct jn_cluster *c, const char *app, const char *image,
                       const char *command, const struct cJSON *env, const struct cJSON *spec,
-                      int instances, char *err, size_t errlen);
+                      int instances, const struct cJSON *domains, char *err, size_t errlen);
+
+/* Adds (add) or removes domain (normalised) in app's domains, which every
+ * node then serves. base (an array: this node's domains of app) is the
+ * list to start from when the cluster has none for app yet. Returns 1 when
+ * the cluster listed domain before, else 0. */
+int jn_cluster_domain(struct jn_cluster *c, const char *app, const char *domain, bool add,
+                      const struct cJSON *base, char *err, size_t errlen);
+
+/* jern destroy on a cluster node: app leaves the cluster, and every node
+ * destroys its own copy (its instances, domains, releases). Returns 1 when
+ * the cluster had app, else 0. */
+int jn_cluster_destroy(struct jn_cluster *c, const char *app, char *err, size_t errlen);
 
 /* Drains node (true: it takes no instances; its instances move) or undrains. */
 int jn_cluster_drain(struct jn_cluster *c, const char *node, bool drain, char *err,

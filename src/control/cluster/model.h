@@ -7,7 +7,8 @@
  *   /jern/nodes/NODE          {name, advertise, gateway, labels{}, memory, health}
  *                              under NODE's lease: gone a TTL after NODE dies
  *   /jern/apps/APP            {version, instances, memory, require{}, prefer{},
- *                              image | command, env{}, spec{}}   the desired state
+ *                              image | command, env{}, spec{},
+ *                              domains[], domains_version}      the desired state
  *   /jern/assign/APP          {version, nodes{NODE: count}, error?}  the scheduler's
  *   /jern/instances/APP/NODE  {version, addrs[], healthy}  under NODE's lease
  *   /jern/leader              NODE  under the scheduler's lease
