@@ -295,6 +295,8 @@ int jn_daemon_run(const char *config_path, const struct jn_daemon_flags *flags)
     }
     /* Managed databases: adopt the running servers, start the others. */
     d.dbs = jn_dbs_new(d.loop, st, d.dc.state_dir);
+    if (d.cluster)
+        jn_dbs_set_advertise(d.dbs, jn_cluster_advertise(d.cluster));
     jn_dbs_start(d.dbs);
     if (d.cluster)
         jn_cluster_set_dbs(d.cluster, d.dbs);

@@ -62,6 +62,15 @@ int jn_db_conf_build(const struct jn_db_conf_in *in, struct jn_db_conf_line *out
                  JN_DB_MEMORY_MIN_MB, JN_DB_MEMORY_MAX_MB / 1024);
         return JN_EBADINPUT;
     }
+    for (const char *c = in->bind_also; c && *c; c++) {
+        if (!isalnum((unsigned char)*c) && !strchr(".-:", *c)) {
+            snprintf(err, errlen,
+                     "the node's advertised address '%s' is not an address a database can bind "
+                     "(use an IP address or a host name with --advertise)",
+                     in->bind_also);
+            return JN_EBADINPUT;
+        }
+    }
     if (in->port < 1 || in->port > 65535) {
         snprintf(err, errlen, "port %d is out of range (1-65535)", in->port);
         return JN_EBADINPUT;
@@ -134,8 +143,14 @@ int jn_db_conf_build(const struct jn_db_conf_in *in, struct jn_db_conf_line *out
     add(&b, "expire_logs_days", "binary logs kept a week (backups every few hours cover more)",
         "7");
 
-    add(&b, "bind_address", "loopback only: apps on this node reach it, nothing else does",
-        "127.0.0.1");
+    if (in->bind_also && in->bind_also[0])
+        add(&b, "bind_address",
+            "loopback, and the node's advertised address: attached apps' instances on other "
+            "cluster nodes reach it there",
+            "127.0.0.1,%s", in->bind_also);
+    else
+        add(&b, "bind_address", "loopback only: apps on this node reach it, nothing else does",
+            "127.0.0.1");
     add(&b, "port", "chosen at create (--port)", "%d", in->port);
     add(&b, "datadir", "under jern's state directory", "%s", in->datadir);
     add(&b, "socket", "the local socket (jern db shell)", "%s", in->socket);

@@ -19,6 +19,8 @@ struct jn_db_conf_in {
     int64_t memory_mb; /* what the server may use in total */
     bool dedicated;    /* the node runs only this server: a bigger buffer pool */
     int port;          /* on 127.0.0.1 */
+    const char *bind_also; /* a cluster node's advertised address, for instances on
+                            * other nodes (docs/CLUSTER.md); NULL: loopback only */
     const char *datadir;
     const char *socket;
     const char *pid_file;

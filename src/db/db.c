@@ -96,6 +96,7 @@ int db_conf_lines(const struct db_rt *d, struct jn_db_conf_line *lines, size_t m
         .memory_mb = d->row.memory_mb,
         .dedicated = d->row.dedicated,
         .port = d->row.port,
+        .bind_also = d->bind_also,
         .datadir = d->p.data,
         .socket = d->p.sock,
         .pid_file = d->p.pid,
@@ -142,11 +143,22 @@ static int wait_ready(struct db_rt *d, int64_t timeout_ms, char *err, size_t err
     return JN_ETIMEDOUT;
 }
 
+void jn_dbs_set_advertise(struct jn_dbs *m, const char *addr)
+{
+    /* loopback is bound already; a wildcard is no address to reach */
+    static const char *const skip[] = {"", "127.0.0.1", "localhost", "0.0.0.0", "::", "[::]"};
+    bool lo = !addr;
+    for (size_t i = 0; !lo && i < JN_ARRAY_LEN(skip); i++)
+        lo = strcmp(addr, skip[i]) == 0;
+    snprintf(m->advertise, sizeof(m->advertise), "%s", lo ? "" : addr);
+}
+
 static struct db_rt *rt_new(struct jn_dbs *m, const struct jn_store_db *row)
 {
     struct db_rt *d = jn_calloc(1, sizeof(*d));
     d->row = *row;
     jn_db_paths(m->state_dir, row->name, &d->p);
+    snprintf(d->bind_also, sizeof(d->bind_also), "%s", m->advertise);
     d->hit_rate = -1;
     d->backoff_ms = 1000;
     char f[JN_DB_PATH_MAX + 8];

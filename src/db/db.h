@@ -26,6 +26,11 @@ struct cJSON;
  * outlive it). Nothing starts until jn_dbs_start. */
 struct jn_dbs *jn_dbs_new(struct jn_loop *loop, struct jn_store *st, const char *state_dir);
 
+/* A cluster node's advertised address (docs/CLUSTER.md): databases made
+ * from now on listen there too, for attached apps' instances on other
+ * nodes. Before jn_dbs_start. */
+void jn_dbs_set_advertise(struct jn_dbs *m, const char *addr);
+
 /* Adopts each database's running server or starts it, and arms supervision
  * (every 500 ms) and the backup schedule. */
 void jn_dbs_start(struct jn_dbs *m);

@@ -33,6 +33,7 @@ struct db_rt {
     int64_t size_bytes, size_ms; /* the directory's size on disk, when measured */
     int64_t next_backup_ms;
     bool destroying; /* a destroy job runs: not supervised, shown as "destroying" */
+    char bind_also[256]; /* the manager's advertised address when it was made */
     struct db_rt *next;
 };
 
@@ -74,6 +75,7 @@ struct jn_dbs {
     pthread_mutex_t mu; /* threads, stopping */
     int threads;        /* job threads not yet finished */
     bool stopping;
+    char advertise[256]; /* a cluster node's: new servers bind it too; "" none */
 };
 
 /* Starts j (filled: kind, db, db2, port, work, done, arg) on a thread of its

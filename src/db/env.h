@@ -18,6 +18,17 @@
 int jn_db_env_write(const char *state_dir, const char *app, int port, const char *run_dir,
                     const char *user, const char *pass, const char *dbname);
 
+/* Writes the file of an app attached to a database on another cluster node
+ * (docs/CLUSTER.md): TCP to host:port for processes and containers alike,
+ * and "#node=" naming that node. */
+int jn_db_env_write_remote(const char *state_dir, const char *app, const char *node,
+                           const char *host, int port, const char *user, const char *pass,
+                           const char *dbname);
+
+/* The node named in app's file (a database on another node) into out.
+ * Returns 0, or JN_ENOTFOUND for no file or a database on this node. */
+int jn_db_env_node(const char *state_dir, const char *app, char *out, size_t n);
+
 /* Removes it (missing is fine). */
 void jn_db_env_remove(const char *state_dir, const char *app);
 

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """dbapp.py: a small HTTP app that keeps rows in the database DATABASE_URL
-names (pymysql), for jern's database tests. Listens on 127.0.0.1:$PORT.
+names (pymysql), for jern's database tests. Listens on $HOST:$PORT (HOST
+defaults to 127.0.0.1; a cluster node gives its instances 0.0.0.0).
 
   GET  /health      200 "ok" (does not need the database)
   GET  /db          200 {"database": NAME} when DATABASE_URL works, else 503
@@ -89,5 +90,6 @@ class Handler(BaseHTTPRequestHandler):
 
 if __name__ == "__main__":
     ThreadingHTTPServer.daemon_threads = True
-    srv = ThreadingHTTPServer(("127.0.0.1", int(os.environ.get("PORT", "8080"))), Handler)
+    srv = ThreadingHTTPServer((os.environ.get("HOST", "127.0.0.1"),
+                               int(os.environ.get("PORT", "8080"))), Handler)
     srv.serve_forever()

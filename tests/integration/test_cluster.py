@@ -101,6 +101,16 @@ class Cluster:
         finally:
             c.close()
 
+    def post(self, node, app, path):
+        n = self.nodes[node]
+        c = http.client.HTTPConnection(n["addr"], n["port"], timeout=10)
+        try:
+            c.request("POST", path, headers={"Host": f"{app}.localhost"})
+            r = c.getresponse()
+            return r.status, r.read()
+        finally:
+            c.close()
+
     def kill_node(self, name):
         """kill -9 the daemon and every instance it runs: a dead machine."""
         self.nodes[name]["proc"].p.kill()

@@ -18,11 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TESTAPP, free_port
+from conftest import ROOT, TESTAPP, free_port
 from test_cluster import Cluster, Load, wait_for
 
 pytestmark = pytest.mark.skipif(not shutil.which("etcd"), reason="etcd-server not installed")
 
+DBAPP = f"/usr/bin/python3 {ROOT / 'tests' / 'app' / 'dbapp.py'}"
 NODES = [("e1", "127.0.0.12", "jurisdiction=NO,site=b"), ("e2", "127.0.0.13", "jurisdiction=NO,site=b"),
          ("e3", "127.0.0.14", "jurisdiction=SE,site=a")]
 
@@ -230,3 +231,45 @@ def test_a_gateway_without_instances_prefers_its_own_site(cluster3):
         assert seen == {port["e2"]}, seen
     finally:
         c.jern("e3", "node", "undrain", "e3")
+
+
+@pytest.mark.skipif(not shutil.which("mariadbd"), reason="mariadb-server is not installed")
+def test_an_app_reaches_its_database_from_every_node(cluster3):
+    """A database lives on e1; the app attached to it runs on e1 and e3 (both
+    site=a since e1's restart): e3's instance reaches it at e1's address with
+    the credentials e1 made, and a detach on e1 takes them away on e3."""
+    c = cluster3
+    state = c.nodes["e1"]["state"]
+    env = c.nodes["e3"]["state"] / "db" / "env" / "shop"
+    try:
+        r = c.jern("e1", "db", "create", "shopdb", "--memory", "256M", "--port",
+                   str(free_port()), timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert c.jern("e1", "apps", "set", "shop", "--require", "site=a").returncode == 0
+        r = c.jern("e1", "deploy", "shop", "--cmd", DBAPP, "--instances", "2", "--health",
+                   "/health", timeout=150)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert placed(c, "e3", "shop") == ["e1", "e3"]
+        r = c.jern("e1", "db", "attach", "shopdb", "shop", timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+        wait_for(env.exists, 15, "shop's database settings on e3")
+        text = env.read_text()
+        assert "MYSQL_HOST=127.0.0.12\n" in text and "#node=e1\n" in text, text
+        assert env.stat().st_mode & 0o777 == 0o600
+        # one restart, cluster-wide: every instance starts again with them
+        r = c.jern("e3", "restart", "shop", timeout=150)
+        assert r.returncode == 0, r.stdout + r.stderr
+        # e3's gateway sends to e3's own instance, which writes into shopdb on e1
+        for i in range(5):
+            st, body = c.post("e3", "shop", f"/rows?v=e3-{i}")
+            assert st == 201, body
+        st, body = c.get("e1", "shop", "/rows")
+        assert st == 200 and json.loads(body)["count"] == 5, body
+        assert json.loads(c.get("e3", "shop", "/db")[1])["database"] == "shop"
+        r = c.jern("e1", "db", "detach", "shopdb", "shop")
+        assert r.returncode == 0, r.stdout + r.stderr
+        wait_for(lambda: not env.exists(), 15, "shop's settings gone from e3")
+    finally:
+        c.jern("e1", "destroy", "shop", "--yes")
+        c.jern("e1", "db", "destroy", "shopdb", "--force", timeout=60)
+        kill_mariadbd(state)

@@ -682,6 +682,24 @@ static void post_restart(struct jn_api_call *c)
     const char *app = jn_api_param(c, "app");
     int scale;
     int64_t cur;
+    if (c->api->cluster) { /* every node's instances, not only this node's */
+        char cerr[768];
+        int r = jn_cluster_restart(c->api->cluster, app, cerr, sizeof(cerr));
+        if (r < 0) {
+            jn_api_cluster_fail(c->resp, r, cerr);
+            return;
+        }
+        const cJSON *rec = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(jn_cluster_view(c->api->cluster), "apps"), app);
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(rec, "instances");
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "app", app);
+        cJSON_AddNumberToObject(o, "release", r);
+        cJSON_AddNumberToObject(o, "instances", cJSON_IsNumber(n) ? n->valueint : 0);
+        cJSON_AddBoolToObject(o, "cluster", true);
+        jn_api_send_json(c->resp, 202, o);
+        return;
+    }
     if (serving_or_error(c, app, &cur, &scale) && claim_or_409(d, app, c->resp))
         job_accepted(c->resp, jn_deployer_job_start(d, JN_JOB_RESTART, app, cur, scale, NULL), app,
                      0);

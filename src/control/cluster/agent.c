@@ -288,6 +288,7 @@ void jn_cluster_agent_apply(struct jn_cluster *c)
     if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c->view, "etcd")))
         return; /* keep serving what is known */
     struct jn_store *st = jn_control_store(c->ctl);
+    jn_cluster_dbenv_apply(c); /* before deploys: their instances get the settings */
     const cJSON *assign = cJSON_GetObjectItemCaseSensitive(c->view, "assign");
     const cJSON *a;
     cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(c->view, "apps"))
@@ -358,7 +359,9 @@ cJSON *jn_cluster_agent_data(struct jn_cluster *c)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON *list = c->dbs ? jn_dbs_list_json(c->dbs) : NULL;
-    cJSON_AddItemToObject(o, "databases", jn_cluster_data_dbs(list));
+    cJSON *dbs = jn_cluster_data_dbs(list);
+    cJSON_AddItemToObject(o, "databases", dbs);
+    cJSON_AddItemToObject(o, "dbenv", jn_cluster_dbenv_report(c, dbs));
     cJSON_Delete(list);
     /* an app's output outlives its instances here until its logs are
      * removed; its access log is written by whichever gateway answers it */

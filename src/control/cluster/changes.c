@@ -194,6 +194,36 @@ int jn_cluster_deploy(struct jn_cluster *c, const char *app, const char *image,
     return deploy_into(c, app, rec, rev, image, command, env, spec, instances, err, errlen);
 }
 
+int jn_cluster_restart(struct jn_cluster *c, const char *app, char *err, size_t errlen)
+{
+    cJSON *rec;
+    int64_t rev;
+    int r = app_get(c, app, &rec, &rev, err, errlen);
+    if (r < 0)
+        return r;
+    const cJSON *image = cJSON_GetObjectItemCaseSensitive(rec, "image");
+    const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(rec, "command");
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(rec, "instances");
+    if (!cJSON_GetObjectItemCaseSensitive(rec, "version") || !cJSON_IsNumber(n)) {
+        snprintf(err, errlen, "app '%s' has no release in the cluster (deploy one first: jern "
+                              "deploy %s --image IMAGE)",
+                 app, app);
+        cJSON_Delete(rec);
+        return JN_ENOTFOUND;
+    }
+    /* the same release as a new version: every node rolls its instances */
+    char *im = cJSON_IsString(image) ? jn_strdup(image->valuestring) : NULL;
+    char *cm = cJSON_IsString(cmd) ? jn_strdup(cmd->valuestring) : NULL;
+    cJSON *env = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(rec, "env"), true);
+    cJSON *spec = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(rec, "spec"), true);
+    r = deploy_into(c, app, rec, rev, im, cm, env, spec, n->valueint, err, errlen);
+    free(im);
+    free(cm);
+    cJSON_Delete(env);
+    cJSON_Delete(spec);
+    return r;
+}
+
 int jn_cluster_scale(struct jn_cluster *c, const char *app, int instances, char *err,
                      size_t errlen)
 {

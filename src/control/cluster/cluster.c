@@ -111,6 +111,11 @@ const char *jn_cluster_node(const struct jn_cluster *c)
     return c->node;
 }
 
+const char *jn_cluster_advertise(const struct jn_cluster *c)
+{
+    return c->advertise;
+}
+
 const cJSON *jn_cluster_view(const struct jn_cluster *c)
 {
     return c->view;

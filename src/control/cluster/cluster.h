@@ -61,8 +61,9 @@ int jn_cluster_start(struct jn_cluster *c);
  * at once) and frees. NULL is fine. Control thread, loop stopped. */
 void jn_cluster_free(struct jn_cluster *c);
 
-/* The node's name. */
+/* The node's name, and the host other nodes reach its instances at. */
 const char *jn_cluster_node(const struct jn_cluster *c);
+const char *jn_cluster_advertise(const struct jn_cluster *c);
 
 /* The last view read from etcd (borrowed, control thread, until the next
  * view): {etcd: bool, error?, at_ms, node, leader, nodes{}, apps{}, assign{},
@@ -94,6 +95,10 @@ int jn_cluster_may_hold(const struct jn_cluster *c, const char *app, char *err, 
 int jn_cluster_deploy(struct jn_cluster *c, const char *app, const char *image,
                       const char *command, const struct cJSON *env, const struct cJSON *spec,
                       int instances, char *err, size_t errlen);
+
+/* Restarts app's instances on every node: its release again, as a new
+ * version. Returns the version. */
+int jn_cluster_restart(struct jn_cluster *c, const char *app, char *err, size_t errlen);
 
 /* Sets app's instance count. */
 int jn_cluster_scale(struct jn_cluster *c, const char *app, int instances, char *err,

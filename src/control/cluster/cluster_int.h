@@ -59,4 +59,13 @@ struct cJSON *jn_cluster_agent_report(struct jn_cluster *c);
  * STATE/logs). Control thread. */
 struct cJSON *jn_cluster_agent_data(struct jn_cluster *c);
 
+/* dbenv.c: the credentials of each app attached to a database of this
+ * node, {APP: {db, MYSQL_PORT, MYSQL_USER, MYSQL_PASSWORD, MYSQL_DATABASE}},
+ * for its data record, from its databases (as jn_cluster_data_dbs makes them). */
+struct cJSON *jn_cluster_dbenv_report(struct jn_cluster *c, const struct cJSON *dbs);
+
+/* dbenv.c: apps attached to databases on other nodes get their settings
+ * here (STATE/db/env/APP); detached there, removed here. Control thread. */
+void jn_cluster_dbenv_apply(struct jn_cluster *c);
+
 #endif

@@ -3,7 +3,8 @@
  * decisions over it: label matching and the scheduler's placement. No I/O;
  * any thread.
  *
- * Keys (values are JSON objects):
+ * Keys (values are JSON objects; /jern/data/NODE holds the credentials of
+ * apps attached to NODE's databases, as app env in /jern/apps does):
  *   /jern/nodes/NODE          {name, advertise, gateway, labels{}, memory, health}
  *                              under NODE's lease: gone a TTL after NODE dies
  *   /jern/apps/APP            {version, instances, memory, require{}, prefer{},

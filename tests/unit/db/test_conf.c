@@ -89,6 +89,28 @@ static void test_bad_input(void **state)
     in.datadir = "/d";
     in.port = 70000;
     assert_int_equal(jn_db_conf_build(&in, l, JN_DB_CONF_MAX_LINES, err, 256), JN_EBADINPUT);
+    in.port = 3306;
+    in.bind_also = "10.0.0.1\nskip_grant_tables=1"; /* no line of its own */
+    assert_int_equal(jn_db_conf_build(&in, l, JN_DB_CONF_MAX_LINES, err, 256), JN_EBADINPUT);
+    assert_non_null(strstr(err, "--advertise"));
+}
+
+/* A cluster node's database listens on its advertised address too. */
+static void test_bind_also(void **state)
+{
+    struct jn_db_conf_line l[JN_DB_CONF_MAX_LINES];
+    char err[256];
+    struct jn_db_conf_in in = {.memory_mb = 512, .port = 3306, .datadir = "/d", .socket = "/s",
+                               .pid_file = "/p", .log_error = "/e", .bind_also = "10.0.0.11"};
+    int n = jn_db_conf_build(&in, l, JN_DB_CONF_MAX_LINES, err, 256);
+    assert_true(n > 0);
+    assert_string_equal(jn_db_conf_get(l, n, "bind_address"), "127.0.0.1,10.0.0.11");
+    in.bind_also = "db-1.oslo.example";
+    n = jn_db_conf_build(&in, l, JN_DB_CONF_MAX_LINES, err, 256);
+    assert_string_equal(jn_db_conf_get(l, n, "bind_address"), "127.0.0.1,db-1.oslo.example");
+    in.bind_also = "";
+    n = jn_db_conf_build(&in, l, JN_DB_CONF_MAX_LINES, err, 256);
+    assert_string_equal(jn_db_conf_get(l, n, "bind_address"), "127.0.0.1");
 }
 
 static void test_memory_parse(void **state)
@@ -175,6 +197,26 @@ static void test_env_merge(void **state)
     assert_string_equal(m[0], "A=1");
     assert_null(m[2]);
     jn_db_env_free(m);
+    /* a database on another cluster node: TCP to it for both sets, and the
+     * node named for jern alone */
+    assert_int_equal(jn_db_env_write_remote(dir, "api", "n1", "10.0.0.11", 3308, "api", "pw2",
+                                            "api"),
+                     0);
+    for (int container = 0; container < 2; container++) {
+        m = jn_db_env_merge(dir, "api", NULL, container);
+        for (n = 0; m[n]; n++)
+            assert_null(strchr(m[n], '#'));
+        assert_int_equal(n, 6);
+        assert_string_equal(m[0], "DATABASE_URL=mysql://api:pw2@10.0.0.11:3308/api");
+        assert_string_equal(m[1], "MYSQL_HOST=10.0.0.11");
+        jn_db_env_free(m);
+    }
+    assert_int_equal(jn_db_env_node(dir, "api", sd, sizeof(sd)), 0);
+    assert_string_equal(sd, "n1");
+    assert_int_equal(jn_db_env_socket_dir(dir, "api", sd, sizeof(sd)), JN_ENOTFOUND);
+    assert_int_equal(jn_db_env_get(dir, "api", "MYSQL_PORT", sd, sizeof(sd)), 0);
+    assert_string_equal(sd, "3308");
+    jn_db_env_remove(dir, "api");
     snprintf(path, sizeof(path), "%s/db/env", dir);
     rmdir(path);
     snprintf(path, sizeof(path), "%s/db", dir);
@@ -188,6 +230,7 @@ int main(void)
         cmocka_unit_test(test_sizes_table), cmocka_unit_test(test_rules_present),
         cmocka_unit_test(test_bad_input),   cmocka_unit_test(test_memory_parse),
         cmocka_unit_test(test_names),       cmocka_unit_test(test_env_merge),
+        cmocka_unit_test(test_bind_also),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
