@@ -210,6 +210,13 @@ def test_placement_by_jurisdiction(cluster):
         not any((c.nodes["n3"]["state"] / "exec" / "instances").iterdir())
 
 
+def https_mode(c, node, app):
+    r = subprocess.run(["curl", "-s", "--unix-socket", str(c.nodes[node]["state"] / "admin.sock"),
+                        f"http://jern/v1/apps/{app}/https"], capture_output=True, text=True,
+                       timeout=10)
+    return json.loads(r.stdout).get("https") if r.stdout.startswith("{") else None
+
+
 def test_a_domain_set_through_one_node_is_served_by_every_node(cluster):
     c = cluster
     r = c.jern("n3", "domains", "web", "add", "Web.Example.NO")
@@ -238,6 +245,15 @@ def test_a_domain_set_through_one_node_is_served_by_every_node(cluster):
                  f"web.example.no gone from {node}")
         wait_for(lambda: c.get(node, "web")[0] == 200, 10, f"web.localhost still on {node}")
     assert "shop.example.no" in c.jern("n2", "domains", "shop").stdout
+    # an https mode set through one node is every node's
+    r = c.jern("n3", "domains", "shop", "set", "--https", "redirect")
+    assert r.returncode == 0, r.stdout + r.stderr
+    for node in ("n1", "n2"):
+        wait_for(lambda: https_mode(c, node, "shop") == "redirect", 10, f"shop's https on {node}")
+    # each node's autoscaler would fight the scheduler: refused, with the fix
+    r = c.jern("n3", "scale", "web", "--min", "0", "--max", "3")
+    assert r.returncode == 1 and "not supported on a cluster node" in r.stderr, r.stderr
+    assert "jern scale web N" in r.stderr
     # destroyed through one node, it is gone from every node
     r = c.jern("n2", "destroy", "shop", "--yes")
     assert r.returncode == 0, r.stdout + r.stderr
@@ -332,6 +348,7 @@ def test_cluster_init_moves_a_single_nodes_app_into_the_cluster(cluster):
     assert r.returncode == 0, r.stdout + r.stderr
     r = c.jern("n0", "deploy", "legacy", "--cmd", TESTAPP, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
+    assert c.jern("n0", "domains", "legacy", "set", "--https", "only").returncode == 0
     r = c.jern("n0", "where")
     assert r.returncode == 1 and "single node" in r.stderr
     c.nodes["n0"]["proc"].stop()
@@ -342,6 +359,7 @@ def test_cluster_init_moves_a_single_nodes_app_into_the_cluster(cluster):
     wait_for(lambda: c.get("n3", "legacy")[0] == 200, 15, "legacy through the SE node")
     wait_for(lambda: c.get(c.survivor, "legacy", host="legacy.example.no")[0] == 200, 15,
              "legacy's own domain through another node")
+    assert https_mode(c, c.survivor, "legacy") == "only"
     # a second init leaves the cluster's state alone
     r = c.jern("n0", "cluster", "init")
     assert r.returncode == 0 and "app legacy: left as it is" in r.stdout, r.stdout

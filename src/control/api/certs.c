@@ -13,6 +13,7 @@
 
 #include "control/api/api.h"
 #include "control/certs/certs_int.h"
+#include "control/cluster/cluster.h"
 #include "control/control.h"
 #include "control/names.h"
 #include "core/log.h"
@@ -232,8 +233,15 @@ static void app_https(struct jn_certs *cm, const char *app, const struct jn_api_
             jn_api_error(resp, 400, "field 'https' must be one of off, redirect, only");
             return;
         }
-        char key[JN_STORE_NAME_MAX + 16];
+        char key[JN_STORE_NAME_MAX + 16], cerr[768];
         snprintf(key, sizeof(key), "https:%s", app);
+        int r = call->api->cluster ? jn_cluster_https(call->api->cluster, app, mode, cerr,
+                                                      sizeof(cerr))
+                                   : 0;
+        if (r < 0) { /* every node follows the cluster's mode */
+            jn_api_cluster_fail(resp, r, cerr);
+            return;
+        }
         if (jn_store_setting_set(st, key, mode) < 0) {
             jn_api_error(resp, 500, "the state store failed (see the daemon's log)");
             return;

@@ -314,6 +314,13 @@ static void post_init(struct jn_api_call *c)
         r = jn_cluster_import(c->api->cluster, apps[i].name, rel.image[0] ? rel.image : NULL,
                               rel.image[0] ? NULL : rel.command, env, spec, scale > 0 ? scale : 1,
                               doms, err, sizeof(err));
+        char key[JN_STORE_NAME_MAX + 16], mode[16];
+        snprintf(key, sizeof(key), "https:%s", apps[i].name);
+        int rh = 0; /* its https mode too, when it has one */
+        if (r == 1 && jn_store_setting_get(st, key, mode, sizeof(mode)) >= 0 &&
+            strcmp(mode, "off") != 0 &&
+            (rh = jn_cluster_https(c->api->cluster, apps[i].name, mode, err, sizeof(err))) < 0)
+            r = rh;
         if (r >= 0)
             cJSON_AddItemToArray(r ? done : kept, cJSON_CreateString(apps[i].name));
         cJSON_Delete(env);

@@ -40,6 +40,14 @@ static void post_autoscale(struct jn_api_call *c)
     const char *app = jn_api_param(c, "app");
     if (!app_exists(c, app))
         return;
+    if (c->api->cluster) {
+        /* each node's autoscaler would fight the scheduler's fixed count */
+        jn_api_error(c->resp, 400,
+                     "autoscaling is not supported on a cluster node yet: the cluster runs a "
+                     "fixed count of instances; set it with: jern scale %s N",
+                     app);
+        return;
+    }
     cJSON *b = jn_api_body(c, NULL, true); /* the autoscaler names the fields it knows */
     if (!b)
         return;

@@ -208,8 +208,7 @@ static bool listed(const struct jn_store_domain *d, int n, const char *domain)
 static void sync_domains(struct jn_cluster *c, const char *app, const cJSON *a)
 {
     const cJSON *want = cJSON_GetObjectItemCaseSensitive(a, "domains");
-    if (!cJSON_IsArray(want) ||
-        num(a, "domains_version") < num(c->domains_written, app)) /* read before our change */
+    if (!cJSON_IsArray(want))
         return;
     struct jn_store_domain *d;
     int n = jn_store_domain_list(jn_control_store(c->ctl), app, &d);
@@ -283,6 +282,34 @@ static void destroy_gone(struct jn_cluster *c, const cJSON *apps)
     c->seen = seen;
 }
 
+/* app's https mode here as the cluster says (when it says one). */
+static void follow_https(struct jn_cluster *c, const char *app, const cJSON *a)
+{
+    const cJSON *want = cJSON_GetObjectItemCaseSensitive(a, "https");
+    char key[JN_STORE_NAME_MAX + 16], cur[16];
+    snprintf(key, sizeof(key), "https:%s", app);
+    struct jn_store *st = jn_control_store(c->ctl);
+    if (jn_store_setting_get(st, key, cur, sizeof(cur)) < 0)
+        snprintf(cur, sizeof(cur), "off");
+    if (!cJSON_IsString(want) || strcmp(cur, want->valuestring) == 0)
+        return;
+    if (jn_store_setting_set(st, key, want->valuestring) < 0)
+        jn_error("cluster: app '%s': cannot set https %s: %s", app, want->valuestring,
+                 jn_store_error(st));
+    else
+        jn_notice("cluster: app '%s': https %s", app, want->valuestring);
+}
+
+/* app's configuration here (domains, https mode) as the cluster keeps it,
+ * unless this view was read before this node's own change to it. */
+static void follow_config(struct jn_cluster *c, const char *app, const cJSON *a)
+{
+    if (num(a, "config_version") < num(c->config_written, app))
+        return;
+    sync_domains(c, app, a);
+    follow_https(c, app, a);
+}
+
 void jn_cluster_agent_apply(struct jn_cluster *c)
 {
     if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c->view, "etcd")))
@@ -305,7 +332,7 @@ void jn_cluster_agent_apply(struct jn_cluster *c)
             jn_error("cluster: app '%s': %s", app, err);
             continue;
         }
-        sync_domains(c, app, a);
+        follow_config(c, app, a);
         if (version <= 0)
             continue;
         const cJSON *placed = cJSON_GetObjectItemCaseSensitive(assign, app);

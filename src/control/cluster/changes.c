@@ -311,15 +311,15 @@ static cJSON *domains_of(cJSON *rec, const cJSON *base)
     return doms;
 }
 
-/* A new domains_version in rec; this node will not undo its own change
- * from a view read before it (agent.c). */
-static int domains_bump(struct jn_cluster *c, const char *app, cJSON *rec)
+/* A new config_version in rec (its domains, its https mode): this node
+ * will not undo its own change from a view read before it (agent.c). */
+static int config_bump(struct jn_cluster *c, const char *app, cJSON *rec)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, "domains_version");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, "config_version");
     int version = (cJSON_IsNumber(v) ? v->valueint : 0) + 1;
-    cJSON_DeleteItemFromObjectCaseSensitive(rec, "domains_version");
-    cJSON_AddNumberToObject(rec, "domains_version", version);
-    cJSON_DeleteItemFromObjectCaseSensitive(c->domains_written, app);
+    cJSON_DeleteItemFromObjectCaseSensitive(rec, "config_version");
+    cJSON_AddNumberToObject(rec, "config_version", version);
+    cJSON_DeleteItemFromObjectCaseSensitive(c->config_written, app);
     return version;
 }
 
@@ -342,12 +342,12 @@ int jn_cluster_domain(struct jn_cluster *c, const char *app, const char *domain,
     }
     if (add)
         cJSON_AddItemToArray(doms, cJSON_CreateString(domain));
-    int version = domains_bump(c, app, rec);
+    int version = config_bump(c, app, rec);
     r = app_put(c, app, rec, rev, err, errlen);
     cJSON_Delete(rec);
     if (r < 0)
         return r;
-    cJSON_AddNumberToObject(c->domains_written, app, version);
+    cJSON_AddNumberToObject(c->config_written, app, version);
     return had;
 }
 
@@ -369,6 +369,24 @@ int jn_cluster_destroy(struct jn_cluster *c, const char *app, char *err, size_t 
     return rev ? 1 : 0;
 }
 
+int jn_cluster_https(struct jn_cluster *c, const char *app, const char *mode, char *err,
+                     size_t errlen)
+{
+    cJSON *rec;
+    int64_t rev;
+    int r = app_get(c, app, &rec, &rev, err, errlen);
+    if (r < 0)
+        return r;
+    cJSON_DeleteItemFromObjectCaseSensitive(rec, "https");
+    cJSON_AddStringToObject(rec, "https", mode);
+    int version = config_bump(c, app, rec);
+    r = app_put(c, app, rec, rev, err, errlen);
+    cJSON_Delete(rec);
+    if (r == 0)
+        cJSON_AddNumberToObject(c->config_written, app, version);
+    return r;
+}
+
 int jn_cluster_import(struct jn_cluster *c, const char *app, const char *image,
                       const char *command, const cJSON *env, const cJSON *spec, int instances,
                       const cJSON *domains, char *err, size_t errlen)
@@ -385,7 +403,7 @@ int jn_cluster_import(struct jn_cluster *c, const char *app, const char *image,
     if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(rec, "domains")) &&
         cJSON_GetArraySize(domains) > 0) {
         domains_of(rec, domains);
-        domains_bump(c, app, rec);
+        config_bump(c, app, rec);
     }
     cJSON *s = cJSON_Duplicate(spec, true);
     cJSON_DeleteItemFromObjectCaseSensitive(s, "cluster_version");

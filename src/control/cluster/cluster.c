@@ -90,7 +90,7 @@ struct jn_cluster *jn_cluster_new(const struct jn_cluster_opts *o, struct jn_loo
     c->deployer = d;
     c->written = cJSON_CreateObject();
     c->attempts = cJSON_CreateObject();
-    c->domains_written = cJSON_CreateObject();
+    c->config_written = cJSON_CreateObject();
     c->domain_errors = cJSON_CreateObject();
     c->seen = cJSON_CreateObject();
     c->destroyed = cJSON_CreateObject();
@@ -512,7 +512,7 @@ void jn_cluster_free(struct jn_cluster *c)
     cJSON_Delete(c->labels_set);
     cJSON_Delete(c->written);
     cJSON_Delete(c->attempts);
-    cJSON_Delete(c->domains_written);
+    cJSON_Delete(c->config_written);
     cJSON_Delete(c->domain_errors);
     cJSON_Delete(c->seen);
     cJSON_Delete(c->destroyed);

@@ -128,6 +128,11 @@ int jn_cluster_domain(struct jn_cluster *c, const char *app, const char *domain,
  * the cluster had app, else 0. */
 int jn_cluster_destroy(struct jn_cluster *c, const char *app, char *err, size_t errlen);
 
+/* Sets app's https mode ("off", "redirect", "only"), which every node
+ * then follows. */
+int jn_cluster_https(struct jn_cluster *c, const char *app, const char *mode, char *err,
+                     size_t errlen);
+
 /* Drains node (true: it takes no instances; its instances move) or undrains. */
 int jn_cluster_drain(struct jn_cluster *c, const char *node, bool drain, char *err,
                      size_t errlen);

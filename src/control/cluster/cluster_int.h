@@ -43,7 +43,7 @@ struct jn_cluster {
     struct cJSON *view;
     struct jn_etcd *ce;      /* the control thread's client (API writes) */
     struct cJSON *attempts;  /* {APP: {version, at}}: local deploys started */
-    struct cJSON *domains_written; /* {APP: domains_version} of this node's own changes */
+    struct cJSON *config_written; /* {APP: config_version} of this node's own changes */
     struct cJSON *domain_errors;   /* {"APP DOMAIN": true}: domains that could not be added here */
     struct cJSON *seen;      /* {APP: true}: the apps of the last view */
     struct cJSON *destroyed; /* {APP: true}: destroyed here, maybe still in a view read before */
