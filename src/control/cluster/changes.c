@@ -194,6 +194,17 @@ int jn_cluster_deploy(struct jn_cluster *c, const char *app, const char *image,
     return deploy_into(c, app, rec, rev, image, command, env, spec, instances, err, errlen);
 }
 
+/* Frees rec; the error for a change that needs a release. */
+static int no_release(const char *app, cJSON *rec, char *err, size_t errlen)
+{
+    cJSON_Delete(rec);
+    snprintf(err, errlen,
+             "app '%s' has no release in the cluster (deploy one first: jern deploy %s --image "
+             "IMAGE)",
+             app, app);
+    return JN_ENOTFOUND;
+}
+
 int jn_cluster_restart(struct jn_cluster *c, const char *app, char *err, size_t errlen)
 {
     cJSON *rec;
@@ -204,13 +215,8 @@ int jn_cluster_restart(struct jn_cluster *c, const char *app, char *err, size_t 
     const cJSON *image = cJSON_GetObjectItemCaseSensitive(rec, "image");
     const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(rec, "command");
     const cJSON *n = cJSON_GetObjectItemCaseSensitive(rec, "instances");
-    if (!cJSON_GetObjectItemCaseSensitive(rec, "version") || !cJSON_IsNumber(n)) {
-        snprintf(err, errlen, "app '%s' has no release in the cluster (deploy one first: jern "
-                              "deploy %s --image IMAGE)",
-                 app, app);
-        cJSON_Delete(rec);
-        return JN_ENOTFOUND;
-    }
+    if (!cJSON_GetObjectItemCaseSensitive(rec, "version") || !cJSON_IsNumber(n))
+        return no_release(app, rec, err, errlen);
     /* the same release as a new version: every node rolls its instances */
     char *im = cJSON_IsString(image) ? jn_strdup(image->valuestring) : NULL;
     char *cm = cJSON_IsString(cmd) ? jn_strdup(cmd->valuestring) : NULL;
@@ -232,13 +238,8 @@ int jn_cluster_scale(struct jn_cluster *c, const char *app, int instances, char 
     int r = app_get(c, app, &rec, &rev, err, errlen);
     if (r < 0)
         return r;
-    if (rev == 0 || !cJSON_GetObjectItemCaseSensitive(rec, "spec")) {
-        snprintf(err, errlen, "app '%s' has no release in the cluster (deploy one first: jern "
-                              "deploy %s --image IMAGE)",
-                 app, app);
-        cJSON_Delete(rec);
-        return JN_ENOTFOUND;
-    }
+    if (rev == 0 || !cJSON_GetObjectItemCaseSensitive(rec, "spec"))
+        return no_release(app, rec, err, errlen);
     cJSON_DeleteItemFromObjectCaseSensitive(rec, "instances");
     cJSON_AddNumberToObject(rec, "instances", instances);
     r = app_put(c, app, rec, rev, err, errlen);
