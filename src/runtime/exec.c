@@ -437,9 +437,11 @@ static void write_command(const char *path, const char *command)
 }
 
 /* Socket activation (driver.h listen_fds): *fd = a listening socket on
- * 127.0.0.1:host_port or unix_path, *cmdline = "exec COMMAND" (the app keeps
- * the shell's pid, which LISTEN_PID names). Returns 0 or the driver's error. */
-static int listen_on(int port);
+ * HOST:host_port (the app's HOST when it is an IPv4 address, as a cluster
+ * node sets 0.0.0.0 for other nodes' gateways; else 127.0.0.1) or unix_path,
+ * *cmdline = "exec COMMAND" (the app keeps the shell's pid, which LISTEN_PID
+ * names). Returns 0 or the driver's error. */
+static int listen_on(struct in_addr host, int port);
 static int listen_unix(const char *path);
 static int activation_setup(struct jn_driver *d, const struct jn_instance_spec *spec, int *fd,
                             char **cmdline)
@@ -447,14 +449,20 @@ static int activation_setup(struct jn_driver *d, const struct jn_instance_spec *
     size_t len = strlen(spec->command) + 6;
     *cmdline = jn_calloc(1, len);
     snprintf(*cmdline, len, "exec %s", spec->command);
-    *fd = spec->unix_path ? listen_unix(spec->unix_path) : listen_on(spec->host_port);
+    struct in_addr host = {.s_addr = htonl(INADDR_LOOPBACK)};
+    for (const char *const *e = spec->env; e && *e; e++)
+        if (strncmp(*e, "HOST=", 5) == 0 && inet_pton(AF_INET, *e + 5, &host) != 1)
+            host.s_addr = htonl(INADDR_LOOPBACK);
+    *fd = spec->unix_path ? listen_unix(spec->unix_path) : listen_on(host, spec->host_port);
     if (*fd < 0) {
         int e = *fd;
         *fd = -1;
         if (spec->unix_path)
             return jn_driver_fail(d, e, "exec: cannot listen on unix:%s for %s: %s",
                                   spec->unix_path, spec->name, jn_strerror(e));
-        return jn_driver_fail(d, e, "exec: cannot listen on 127.0.0.1:%d for %s: %s",
+        char ip[INET_ADDRSTRLEN] = "?";
+        inet_ntop(AF_INET, &host, ip, sizeof(ip));
+        return jn_driver_fail(d, e, "exec: cannot listen on %s:%d for %s: %s", ip,
                               spec->host_port, spec->name, jn_strerror(e));
     }
     return 0;
@@ -489,14 +497,14 @@ static int listen_unix(const char *path)
     return fd;
 }
 
-/* A listening TCP socket on 127.0.0.1:port (close-on-exec), or -errno. */
-static int listen_on(int port)
+/* A listening TCP socket on host:port (close-on-exec), or -errno. */
+static int listen_on(struct in_addr host, int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
     if (fd < 0)
         return -errno;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr = host};
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4096) < 0) {
         int e = -errno;

@@ -11,6 +11,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import pytest
+
 from conftest import JERN, ROOT, TESTAPP
 from jerndaemon import Daemon
 
@@ -61,6 +63,16 @@ class DeployDaemon(Daemon):
                         os.kill(pid, signal.SIGKILL)
                 except (ValueError, ProcessLookupError, PermissionError):
                     pass
+
+
+@pytest.fixture(name="d")
+def exec_daemon(procs, tmp_path):
+    """A started daemon for exec instances (import it as d), cleaned up after."""
+    dd = DeployDaemon(procs, tmp_path)
+    dd.start()
+    yield dd
+    dd.stop()
+    dd.cleanup_exec()
 
 
 def wait_for(pred, timeout, step=0.1, what="condition"):

@@ -371,3 +371,16 @@ def test_cluster_init_moves_a_single_nodes_app_into_the_cluster(cluster):
              f"legacy gone from {where}")
     r = c.jern(where, "ps")
     assert "legacy" not in r.stdout, r.stdout
+
+
+def test_a_socket_activated_app_is_reached_from_other_nodes(cluster):
+    """--listen-fds: jern binds the app's socket itself, on the address the
+    node gives its instances (0.0.0.0), so other nodes' gateways reach it."""
+    c = cluster
+    assert c.jern("n3", "apps", "set", "lfd", "--require", "jurisdiction=SE").returncode == 0
+    r = c.jern("n3", "deploy", "lfd", "--cmd", TESTAPP, "--listen-fds")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert instance_nodes(c, "lfd") == ["n3"]
+    wait_for(lambda: c.get(c.survivor, "lfd")[0] == 200, 15, "lfd through a NO node's gateway")
+    r = c.jern("n3", "logs", "lfd")
+    assert "accepting on the inherited socket" in r.stdout, r.stdout + r.stderr

@@ -12,16 +12,8 @@ import pytest
 import requests
 
 from conftest import have
+from deploykit import exec_daemon  # noqa: F401 (the d fixture)
 from deploykit import TESTAPP, DeployDaemon, exec_cmd, open_dir, wait_for
-
-
-@pytest.fixture
-def d(procs, tmp_path):
-    dd = DeployDaemon(procs, tmp_path)
-    dd.start()
-    yield dd
-    dd.stop()
-    dd.cleanup_exec()
 
 
 @pytest.fixture

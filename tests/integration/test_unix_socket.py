@@ -10,18 +10,8 @@ import stat
 import uuid
 from pathlib import Path
 
-import pytest
-
+from deploykit import exec_daemon  # noqa: F401 (the d fixture)
 from deploykit import DeployDaemon, exec_cmd, start_load, stop_load, wait_for
-
-
-@pytest.fixture
-def d(procs, tmp_path):
-    dd = DeployDaemon(procs, tmp_path)
-    dd.start()
-    yield dd
-    dd.stop()
-    dd.cleanup_exec()
 
 
 def name():
