@@ -7,6 +7,7 @@
 #include "core/common.h"
 
 #include "cli/client.h"
+#include "cli/cluster_wait.h"
 #include "cli/commands.h"
 
 #include <stdio.h>
@@ -75,6 +76,12 @@ static int change(struct jn_client *c, const char *app, cJSON *body)
         rc = 1;
     } else if (st != 200 && st != 202) {
         rc = jn_client_fail(st, o);
+    } else if (st == 202 && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "cluster"))) {
+        /* a cluster node: every node rolls its instances onto the release */
+        static const struct jn_cli_wait dflt = {0};
+        if (!c->json)
+            printf("%s: %s\n", app, jn_client_str(o, "changed"));
+        rc = jn_cli_cluster_wait(c, app, o, &dflt);
     } else if (c->json) {
         jn_client_print_json(o);
         rc = st == 202 ? jn_cli_follow_job(c, (int)jn_client_num(o, "job")) : 0;

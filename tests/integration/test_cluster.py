@@ -263,6 +263,47 @@ def test_a_domain_set_through_one_node_is_served_by_every_node(cluster):
                  10, f"shop gone from {node}")
 
 
+def etcd_value(c, key):
+    import base64
+    import urllib.request
+    body = json.dumps({"key": base64.b64encode(key.encode()).decode()}).encode()
+    req = urllib.request.Request(c.urls[0] + "/v3/kv/range", data=body,
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=5) as r:
+        kvs = json.loads(r.read()).get("kvs", [])
+    return base64.b64decode(kvs[0]["value"]).decode() if kvs else None
+
+
+def test_config_and_secrets_set_through_one_node_reach_every_instance(cluster):
+    """jern config set on a cluster node is the cluster's config: every
+    node's instances get it, secrets included (sealed in etcd with the
+    cluster's key, opened by each node), and every node's jern config shows it."""
+    c = cluster
+    r = c.jern("n3", "deploy", "cfg", "--cmd", TESTAPP, "--instances", "2")
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = c.jern("n3", "config", "set", "cfg", "GREETING=hei", "API_TOKEN=s3cret")
+    assert r.returncode == 0 and "set API_TOKEN (secret)" in r.stdout, r.stdout + r.stderr
+    nodes = sorted({i["node"] for i in c.where("n3", "cfg")})
+    for node in nodes:  # each answers through its own instance first
+        assert c.get(node, "cfg", "/env/API_TOKEN")[1] == b"s3cret"
+        assert c.get(node, "cfg", "/env/GREETING")[1] == b"hei"
+    for node in ("n1", "n2", "n3"):
+        wait_for(lambda: "GREETING" in c.jern(node, "config", "cfg").stdout, 10,
+                 f"cfg's config on {node}")
+        out = c.jern(node, "config", "cfg").stdout
+        assert "s3cret" not in out and "API_TOKEN" in out, out
+        r = c.jern(node, "config", "get", "cfg", "API_TOKEN")
+        assert r.stdout.strip() == "s3cret", r.stdout + r.stderr
+    rec = etcd_value(c, "/jern/apps/cfg")
+    assert "s3cret" not in rec and "jn-secret:v1:" in rec, rec
+    r = c.jern("n1", "config", "unset", "cfg", "GREETING")
+    assert r.returncode == 0, r.stdout + r.stderr
+    for node in nodes:
+        assert c.get(node, "cfg", "/env/GREETING")[1].startswith(b"env GREETING is not set")
+    # (n1 may still be draining the replaced instance: destroy waits for that)
+    wait_for(lambda: c.jern("n1", "destroy", "cfg", "--yes").returncode == 0, 15, "cfg destroyed")
+
+
 def test_drain_under_load_moves_instances_without_failures(cluster):
     c = cluster
     load = Load(c, "n3", "web", 12)
@@ -349,6 +390,8 @@ def test_cluster_init_moves_a_single_nodes_app_into_the_cluster(cluster):
     r = c.jern("n0", "deploy", "legacy", "--cmd", TESTAPP, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
     assert c.jern("n0", "domains", "legacy", "set", "--https", "only").returncode == 0
+    r = c.jern("n0", "config", "set", "legacy", "LEGACY_TOKEN=abc", timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
     r = c.jern("n0", "where")
     assert r.returncode == 1 and "single node" in r.stderr
     c.nodes["n0"]["proc"].stop()
@@ -360,6 +403,8 @@ def test_cluster_init_moves_a_single_nodes_app_into_the_cluster(cluster):
     wait_for(lambda: c.get(c.survivor, "legacy", host="legacy.example.no")[0] == 200, 15,
              "legacy's own domain through another node")
     assert https_mode(c, c.survivor, "legacy") == "only"
+    # its config came along, the secret sealed again for the cluster and the node
+    assert c.get("n3", "legacy", "/env/LEGACY_TOKEN")[1] == b"abc"
     # a second init leaves the cluster's state alone
     r = c.jern("n0", "cluster", "init")
     assert r.returncode == 0 and "app legacy: left as it is" in r.stdout, r.stdout

@@ -277,6 +277,73 @@ static void get_where(struct jn_api_call *c)
     where(c, jn_api_param(c, "app"));
 }
 
+/* app's domains on this node, as an array. */
+static cJSON *domains_here(struct jn_store *st, const char *app)
+{
+    cJSON *doms = cJSON_CreateArray();
+    struct jn_store_domain *d;
+    int n = jn_store_domain_list(st, app, &d);
+    for (int k = 0; k < n; k++)
+        cJSON_AddItemToArray(doms, cJSON_CreateString(d[k].domain));
+    if (n >= 0)
+        free(d);
+    return doms;
+}
+
+/* app's config (secrets sealed again with the cluster's key) and https
+ * mode into the cluster, before its release. */
+static int import_config(struct jn_cluster *cl, struct jn_store *st, const char *app, char *err,
+                         size_t errlen)
+{
+    char *json = NULL, key[JN_STORE_NAME_MAX + 16], mode[16];
+    jn_store_app_config_get(st, app, &json);
+    cJSON *cfg = cJSON_Parse(json ? json : "{}");
+    free(json);
+    int r = 0;
+    if (cJSON_GetArraySize(cfg) > 0 && (r = jn_cluster_seal_for_cluster(cl, cfg, err, errlen)) == 0)
+        r = jn_cluster_config(cl, app, cfg, NULL, false, err, errlen);
+    cJSON_Delete(cfg);
+    snprintf(key, sizeof(key), "https:%s", app);
+    if (r >= 0 && jn_store_setting_get(st, key, mode, sizeof(mode)) >= 0 &&
+        strcmp(mode, "off") != 0)
+        r = jn_cluster_https(cl, app, mode, err, errlen);
+    return r;
+}
+
+/* One app of jern cluster init: 1 imported, 0 left alone (nothing serves,
+ * or the cluster has it), or < 0 with err. */
+static int import_app(struct jn_cluster *cl, struct jn_store *st, const char *app, char *err,
+                      size_t errlen)
+{
+    int64_t rel_id = 0;
+    int scale = 0;
+    struct jn_store_release rel = {0};
+    if (jn_store_app_serving(st, app, &rel_id, &scale) < 0 || !rel_id ||
+        jn_store_release_get(st, app, 0, rel_id, &rel) < 0)
+        return 0;
+    const cJSON *has = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(jn_cluster_view(cl), "apps"), app);
+    if (cJSON_GetObjectItemCaseSensitive(has, "version")) {
+        jn_store_release_clear(&rel);
+        return 0; /* the cluster's state wins */
+    }
+    cJSON *env = cJSON_Parse(rel.env), *spec = cJSON_Parse(rel.spec);
+    cJSON *doms = domains_here(st, app);
+    /* config first: the release's first instances start with it */
+    int r = import_config(cl, st, app, err, errlen);
+    if (r >= 0)
+        r = jn_cluster_seal_for_cluster(cl, env, err, errlen);
+    if (r >= 0)
+        r = jn_cluster_import(cl, app, rel.image[0] ? rel.image : NULL,
+                              rel.image[0] ? NULL : rel.command, env, spec, scale > 0 ? scale : 1,
+                              doms, err, errlen);
+    cJSON_Delete(env);
+    cJSON_Delete(spec);
+    cJSON_Delete(doms);
+    jn_store_release_clear(&rel);
+    return r;
+}
+
 /* jern cluster init: this node's apps (from its SQLite store) into etcd. */
 static void post_init(struct jn_api_call *c)
 {
@@ -295,38 +362,9 @@ static void post_init(struct jn_api_call *c)
     int r = 0;
     char err[768] = "";
     for (int i = 0; i < n && r >= 0; i++) {
-        int64_t rel_id = 0;
-        int scale = 0;
-        struct jn_store_release rel = {0};
-        if (jn_store_app_serving(st, apps[i].name, &rel_id, &scale) < 0 || !rel_id ||
-            jn_store_release_get(st, apps[i].name, 0, rel_id, &rel) < 0) {
-            cJSON_AddItemToArray(kept, cJSON_CreateString(apps[i].name)); /* nothing serving */
-            continue;
-        }
-        cJSON *env = cJSON_Parse(rel.env), *spec = cJSON_Parse(rel.spec);
-        cJSON *doms = cJSON_CreateArray();
-        struct jn_store_domain *d;
-        int nd = jn_store_domain_list(st, apps[i].name, &d);
-        for (int k = 0; k < nd; k++)
-            cJSON_AddItemToArray(doms, cJSON_CreateString(d[k].domain));
-        if (nd >= 0)
-            free(d);
-        r = jn_cluster_import(c->api->cluster, apps[i].name, rel.image[0] ? rel.image : NULL,
-                              rel.image[0] ? NULL : rel.command, env, spec, scale > 0 ? scale : 1,
-                              doms, err, sizeof(err));
-        char key[JN_STORE_NAME_MAX + 16], mode[16];
-        snprintf(key, sizeof(key), "https:%s", apps[i].name);
-        int rh = 0; /* its https mode too, when it has one */
-        if (r == 1 && jn_store_setting_get(st, key, mode, sizeof(mode)) >= 0 &&
-            strcmp(mode, "off") != 0 &&
-            (rh = jn_cluster_https(c->api->cluster, apps[i].name, mode, err, sizeof(err))) < 0)
-            r = rh;
+        r = import_app(c->api->cluster, st, apps[i].name, err, sizeof(err));
         if (r >= 0)
             cJSON_AddItemToArray(r ? done : kept, cJSON_CreateString(apps[i].name));
-        cJSON_Delete(env);
-        cJSON_Delete(spec);
-        cJSON_Delete(doms);
-        jn_store_release_clear(&rel);
     }
     free(apps);
     if (r < 0) {

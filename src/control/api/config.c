@@ -9,6 +9,7 @@
 #include "control/api/api.h"
 #include "control/appconfig/rules.h"
 #include "control/appconfig/secret.h"
+#include "control/cluster/cluster.h"
 #include "control/control.h"
 #include "control/deploy/deploy.h"
 #include "store/release.h"
@@ -195,12 +196,57 @@ static void get_config_var(struct jn_api_call *c)
     jn_api_send_json(c->resp, 200, o);
 }
 
+/* "set A, set B (secret), unset C" into note. */
+static void change_note(const cJSON *set, const cJSON *unset, char *note, size_t len)
+{
+    size_t at = 0;
+    note[0] = '\0';
+    for (const cJSON *e = set ? set->child : NULL; e; e = e->next)
+        at += (size_t)snprintf(note + at, at < len ? len - at : 0, "%sset %s%s", at ? ", " : "",
+                               e->string,
+                               jn_secret_is_sealed(e->valuestring) ? " (secret)" : "");
+    const cJSON *e;
+    cJSON_ArrayForEach(e, unset)
+        at += (size_t)snprintf(note + at, at < len ? len - at : 0, "%sunset %s", at ? ", " : "",
+                               cJSON_IsString(e) ? e->valuestring : "?");
+}
+
+/* On a cluster node: the change goes to the cluster's config of app (the
+ * node's store follows within a round), rolled out on every node. */
+static void cluster_config(struct jn_api_call *c, const char *app, cJSON *set,
+                           const cJSON *unset, const cJSON *rollout)
+{
+    struct jn_cluster *cl = c->api->cluster;
+    char err[768], note[512];
+    change_note(set, unset, note, sizeof(note));
+    int r = jn_cluster_seal_for_cluster(cl, set, err, sizeof(err));
+    if (r >= 0)
+        r = jn_cluster_config(cl, app, set, unset, !cJSON_IsFalse(rollout), err, sizeof(err));
+    if (r < 0) {
+        jn_api_cluster_fail(c->resp, r, err);
+        return;
+    }
+    snprintf(c->resp->note, sizeof(c->resp->note), "%s", note);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "app", app);
+    cJSON_AddStringToObject(o, "changed", note);
+    if (r > 0) {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(jn_cluster_view(cl), "apps"), app),
+            "instances");
+        cJSON_AddNumberToObject(o, "release", r);
+        cJSON_AddNumberToObject(o, "instances", cJSON_IsNumber(n) ? n->valueint : 1);
+        cJSON_AddBoolToObject(o, "cluster", true);
+    }
+    jn_api_send_json(c->resp, r > 0 ? 202 : 200, o);
+}
+
 /* Applies set (sealed already) and unset to cfg; answers 400 and returns
  * false for an unset of a variable the app does not have. Fills note. */
 static bool apply_changes(struct jn_api_call *c, const char *app, cJSON *cfg, const cJSON *set,
                           const cJSON *unset, char *note, size_t len)
 {
-    size_t at = 0;
     const cJSON *e;
     cJSON_ArrayForEach(e, unset)
     {
@@ -211,19 +257,13 @@ static bool apply_changes(struct jn_api_call *c, const char *app, cJSON *cfg, co
             return false;
         }
     }
+    change_note(set, unset, note, len);
     for (e = set ? set->child : NULL; e; e = e->next) {
-        bool secret = jn_secret_is_sealed(e->valuestring);
         cJSON_DeleteItemFromObjectCaseSensitive(cfg, e->string);
         cJSON_AddStringToObject(cfg, e->string, e->valuestring);
-        at += (size_t)snprintf(note + at, at < len ? len - at : 0, "%sset %s%s", at ? ", " : "",
-                               e->string, secret ? " (secret)" : "");
     }
     cJSON_ArrayForEach(e, unset)
-    {
         cJSON_DeleteItemFromObjectCaseSensitive(cfg, e->valuestring);
-        at += (size_t)snprintf(note + at, at < len ? len - at : 0, "%sunset %s", at ? ", " : "",
-                               e->valuestring);
-    }
     if (cJSON_GetArraySize(cfg) > JN_CONFIG_VARS_MAX) {
         jn_api_error(c->resp, 400, "an app has at most %d config variables", JN_CONFIG_VARS_MAX);
         return false;
@@ -274,6 +314,10 @@ static void post_config(struct jn_api_call *c)
         goto out;
     if (!set->child && cJSON_GetArraySize(unset) == 0) {
         jn_api_error(resp, 400, "nothing to change: give NAME=value to set or names to unset");
+        goto out;
+    }
+    if (c->api->cluster) {
+        cluster_config(c, app, set, unset, rollout);
         goto out;
     }
     if (!(cfg = load_config(c, app)))

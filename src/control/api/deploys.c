@@ -473,9 +473,11 @@ static void post_deploy(struct jn_api_call *c)
         goto out;
     if (c->api->cluster) { /* the cluster's desired state; nodes deploy what is placed on them */
         char cerr[768];
-        r = jn_cluster_deploy(c->api->cluster, app, image ? image->valuestring : NULL,
-                              cmd ? cmd->valuestring : NULL, env, spec, instances, cerr,
-                              sizeof(cerr));
+        r = jn_cluster_seal_for_cluster(c->api->cluster, env, cerr, sizeof(cerr));
+        if (r >= 0)
+            r = jn_cluster_deploy(c->api->cluster, app, image ? image->valuestring : NULL,
+                                  cmd ? cmd->valuestring : NULL, env, spec, instances, cerr,
+                                  sizeof(cerr));
         if (r < 0) {
             jn_api_cluster_fail(resp, r, cerr);
         } else {

@@ -5,6 +5,7 @@
 
 #include "control/appconfig/secret.h"
 
+#include <cjson/cJSON.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -180,5 +181,32 @@ int jn_secret_open(const unsigned char key[JN_SECRET_KEY_LEN], const char *name,
     }
     plain[n] = '\0';
     *out = plain;
+    return 0;
+}
+
+int jn_secret_reseal(cJSON *vars, const unsigned char from[JN_SECRET_KEY_LEN],
+                     const unsigned char to[JN_SECRET_KEY_LEN], char *msg, size_t msglen)
+{
+    for (cJSON *e = vars ? vars->child : NULL; e; e = e->next) {
+        if (!cJSON_IsString(e) || !jn_secret_is_sealed(e->valuestring))
+            continue;
+        char *plain, *sealed;
+        if (jn_secret_open(from, e->string, e->valuestring, &plain) < 0) {
+            snprintf(msg, msglen,
+                     "secret %s does not open with the key it was sealed with (was the key "
+                     "replaced?): set it again with jern config set --secret",
+                     e->string);
+            return JN_EBADINPUT;
+        }
+        sealed = jn_secret_seal(to, e->string, plain);
+        explicit_bzero(plain, strlen(plain));
+        free(plain);
+        if (!sealed) {
+            snprintf(msg, msglen, "cannot encrypt %s: OpenSSL failed", e->string);
+            return JN_EBASE;
+        }
+        cJSON_SetValuestring(e, sealed);
+        free(sealed);
+    }
     return 0;
 }

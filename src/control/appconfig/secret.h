@@ -41,4 +41,12 @@ char *jn_secret_seal(const unsigned char key[JN_SECRET_KEY_LEN], const char *nam
 int jn_secret_open(const unsigned char key[JN_SECRET_KEY_LEN], const char *name,
                    const char *sealed, char **out);
 
+/* Seals again under key to every sealed string of the object vars (opened
+ * with key from): a cluster's values move between its key and a node's
+ * (docs/CLUSTER.md). Returns 0, or JN_EBADINPUT (a value does not open) /
+ * JN_EBASE with msg naming the variable. */
+struct cJSON;
+int jn_secret_reseal(struct cJSON *vars, const unsigned char from[JN_SECRET_KEY_LEN],
+                     const unsigned char to[JN_SECRET_KEY_LEN], char *msg, size_t msglen);
+
 #endif

@@ -74,6 +74,7 @@ static void deploy_here(struct jn_cluster *c, const char *app, const cJSON *a, i
     }
     cJSON *spec = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(a, "spec"), true);
     cJSON *env = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(a, "env"), true);
+    cJSON *cfg = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(a, "config"), true);
     if (!cJSON_IsObject(spec)) {
         cJSON_Delete(spec);
         spec = cJSON_CreateObject();
@@ -82,6 +83,21 @@ static void deploy_here(struct jn_cluster *c, const char *app, const cJSON *a, i
         cJSON_Delete(env);
         env = cJSON_CreateObject();
     }
+    if (!cJSON_IsObject(cfg)) {
+        cJSON_Delete(cfg);
+        cfg = cJSON_CreateObject();
+    }
+    char err[512];
+    /* the cluster's secrets, sealed again with this node's key */
+    if (jn_cluster_reseal(c, cfg, false, err, sizeof(err)) < 0 ||
+        jn_cluster_reseal(c, env, false, err, sizeof(err)) < 0) {
+        jn_error("cluster: app '%s' v%d: %s", app, version, err);
+        cJSON_Delete(spec);
+        cJSON_Delete(env);
+        cJSON_Delete(cfg);
+        jn_deployer_unclaim(c->deployer, app);
+        return;
+    }
     cJSON_AddNumberToObject(spec, "cluster_version", version);
     /* Other nodes' gateways reach the instance at ADVERTISE:PORT. */
     if (!cJSON_GetObjectItemCaseSensitive(env, "HOST"))
@@ -89,14 +105,17 @@ static void deploy_here(struct jn_cluster *c, const char *app, const cJSON *a, i
     const cJSON *image = cJSON_GetObjectItemCaseSensitive(a, "image");
     const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(a, "command");
     char *spec_s = cJSON_PrintUnformatted(spec), *env_s = cJSON_PrintUnformatted(env);
+    char *cfg_s = cJSON_PrintUnformatted(cfg);
     struct jn_store_release rel = {0};
     int r = jn_store_release_create(st, app, cJSON_IsString(image) ? image->valuestring : NULL,
-                                    cJSON_IsString(cmd) ? cmd->valuestring : NULL, NULL, env_s,
+                                    cJSON_IsString(cmd) ? cmd->valuestring : NULL, cfg_s, env_s,
                                     spec_s, &rel);
     free(spec_s);
     free(env_s);
+    free(cfg_s);
     cJSON_Delete(spec);
     cJSON_Delete(env);
+    cJSON_Delete(cfg);
     if (r < 0) {
         jn_deployer_unclaim(c->deployer, app);
         jn_error("cluster: app '%s' v%d: cannot record the release here: %s", app, version,
@@ -300,14 +319,41 @@ static void follow_https(struct jn_cluster *c, const char *app, const cJSON *a)
         jn_notice("cluster: app '%s': https %s", app, want->valuestring);
 }
 
-/* app's configuration here (domains, https mode) as the cluster keeps it,
- * unless this view was read before this node's own change to it. */
+/* app's config variables in this node's store (jern config shows them; the
+ * cluster's releases carry them) as the cluster keeps them, once for each
+ * config_version. */
+static void follow_vars(struct jn_cluster *c, const char *app, const cJSON *a)
+{
+    const cJSON *want = cJSON_GetObjectItemCaseSensitive(a, "config");
+    int v = num(a, "config_version");
+    if (!cJSON_IsObject(want) || (cJSON_GetObjectItemCaseSensitive(c->config_seen, app) &&
+                                  num(c->config_seen, app) == v))
+        return;
+    cJSON *cfg = cJSON_Duplicate(want, true);
+    char err[512];
+    int r = jn_cluster_reseal(c, cfg, false, err, sizeof(err));
+    char *s = r == 0 ? cJSON_PrintUnformatted(cfg) : NULL;
+    if (r == 0 && (r = jn_store_app_config_set(jn_control_store(c->ctl), app, s)) < 0)
+        snprintf(err, sizeof(err), "%s", jn_store_error(jn_control_store(c->ctl)));
+    free(s);
+    cJSON_Delete(cfg);
+    if (r < 0) {
+        jn_error("cluster: app '%s': cannot keep its config here: %s", app, err);
+        return;
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(c->config_seen, app);
+    cJSON_AddNumberToObject(c->config_seen, app, v);
+}
+
+/* app's configuration here (domains, https mode, variables) as the cluster
+ * keeps it, unless this view was read before this node's own change to it. */
 static void follow_config(struct jn_cluster *c, const char *app, const cJSON *a)
 {
     if (num(a, "config_version") < num(c->config_written, app))
         return;
     sync_domains(c, app, a);
     follow_https(c, app, a);
+    follow_vars(c, app, a);
 }
 
 void jn_cluster_agent_apply(struct jn_cluster *c)
@@ -322,7 +368,8 @@ void jn_cluster_agent_apply(struct jn_cluster *c)
     {
         const char *app = a->string;
         int version = num(a, "version");
-        if (version <= 0 && !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(a, "domains")))
+        if (version <= 0 && !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(a, "domains")) &&
+            !cJSON_GetObjectItemCaseSensitive(a, "config"))
             continue; /* placement set, nothing to run or serve yet */
         if (cJSON_GetObjectItemCaseSensitive(c->destroyed, app))
             continue; /* a view from before this node destroyed it */

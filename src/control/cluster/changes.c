@@ -8,13 +8,14 @@
 #include "core/common.h"
 
 #include "control/cluster/cluster_int.h"
+#include "control/appconfig/rules.h"
 #include "control/cluster/model.h"
 #include "etcd/client.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
 
-static int etcd_failed(struct jn_cluster *c, int r, char *err, size_t errlen)
+int jn_cluster_etcd_failed(struct jn_cluster *c, int r, char *err, size_t errlen)
 {
     if (r == JN_ECLOSED || r == JN_ETIMEDOUT)
         snprintf(err, errlen,
@@ -36,7 +37,7 @@ static int app_get(struct jn_cluster *c, const char *app, cJSON **out, int64_t *
     size_t n;
     int r = jn_etcd_range(c->ce, key, false, &kvs, &n, NULL);
     if (r < 0)
-        return etcd_failed(c, r, err, errlen);
+        return jn_cluster_etcd_failed(c, r, err, errlen);
     *rev = n ? kvs[0].mod_revision : 0;
     *out = n ? cJSON_Parse(kvs[0].value) : NULL;
     jn_etcd_kvs_free(kvs, n);
@@ -54,7 +55,7 @@ static int app_put(struct jn_cluster *c, const char *app, cJSON *rec, int64_t re
     int r = jn_etcd_cas(c->ce, key, rev, s);
     free(s);
     if (r < 0)
-        return etcd_failed(c, r, err, errlen);
+        return jn_cluster_etcd_failed(c, r, err, errlen);
     if (r == 0) {
         snprintf(err, errlen, "app '%s' was changed by another request at the same time; try again",
                  app);
@@ -108,7 +109,7 @@ static int check_placeable(struct jn_cluster *c, const char *app, const cJSON *r
     size_t n;
     int r = jn_etcd_range(c->ce, JN_CLUSTER_PREFIX, true, &kvs, &n, NULL);
     if (r < 0)
-        return etcd_failed(c, r, err, errlen);
+        return jn_cluster_etcd_failed(c, r, err, errlen);
     size_t plen = strlen(JN_CLUSTER_NODES);
     bool ok = false;
     for (size_t i = 0; i < n && !ok; i++) {
@@ -149,6 +150,8 @@ static int check_placeable(struct jn_cluster *c, const char *app, const cJSON *r
     }
     return 0;
 }
+
+static int config_bump(struct jn_cluster *c, const char *app, cJSON *rec);
 
 /* Writes a new release into rec (app's record at rev), which it frees. */
 static int deploy_into(struct jn_cluster *c, const char *app, cJSON *rec, int64_t rev,
@@ -205,28 +208,77 @@ static int no_release(const char *app, cJSON *rec, char *err, size_t errlen)
     return JN_ENOTFOUND;
 }
 
+/* rec's release again as a new version (rec at rev, which it frees):
+ * every node rolls its instances. */
+static int redeploy(struct jn_cluster *c, const char *app, cJSON *rec, int64_t rev, char *err,
+                    size_t errlen)
+{
+    const cJSON *image = cJSON_GetObjectItemCaseSensitive(rec, "image");
+    const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(rec, "command");
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(rec, "instances");
+    if (!cJSON_GetObjectItemCaseSensitive(rec, "version") || !cJSON_IsNumber(n))
+        return no_release(app, rec, err, errlen);
+    char *im = cJSON_IsString(image) ? jn_strdup(image->valuestring) : NULL;
+    char *cm = cJSON_IsString(cmd) ? jn_strdup(cmd->valuestring) : NULL;
+    cJSON *env = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(rec, "env"), true);
+    cJSON *spec = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(rec, "spec"), true);
+    int r = deploy_into(c, app, rec, rev, im, cm, env, spec, n->valueint, err, errlen);
+    free(im);
+    free(cm);
+    cJSON_Delete(env);
+    cJSON_Delete(spec);
+    return r;
+}
+
 int jn_cluster_restart(struct jn_cluster *c, const char *app, char *err, size_t errlen)
+{
+    cJSON *rec;
+    int64_t rev;
+    int r = app_get(c, app, &rec, &rev, err, errlen);
+    return r < 0 ? r : redeploy(c, app, rec, rev, err, errlen);
+}
+
+int jn_cluster_config(struct jn_cluster *c, const char *app, const cJSON *set,
+                      const cJSON *unset, bool rollout, char *err, size_t errlen)
 {
     cJSON *rec;
     int64_t rev;
     int r = app_get(c, app, &rec, &rev, err, errlen);
     if (r < 0)
         return r;
-    const cJSON *image = cJSON_GetObjectItemCaseSensitive(rec, "image");
-    const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(rec, "command");
-    const cJSON *n = cJSON_GetObjectItemCaseSensitive(rec, "instances");
-    if (!cJSON_GetObjectItemCaseSensitive(rec, "version") || !cJSON_IsNumber(n))
-        return no_release(app, rec, err, errlen);
-    /* the same release as a new version: every node rolls its instances */
-    char *im = cJSON_IsString(image) ? jn_strdup(image->valuestring) : NULL;
-    char *cm = cJSON_IsString(cmd) ? jn_strdup(cmd->valuestring) : NULL;
-    cJSON *env = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(rec, "env"), true);
-    cJSON *spec = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(rec, "spec"), true);
-    r = deploy_into(c, app, rec, rev, im, cm, env, spec, n->valueint, err, errlen);
-    free(im);
-    free(cm);
-    cJSON_Delete(env);
-    cJSON_Delete(spec);
+    cJSON *cfg = cJSON_GetObjectItemCaseSensitive(rec, "config");
+    if (!cJSON_IsObject(cfg)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(rec, "config");
+        cfg = cJSON_AddObjectToObject(rec, "config");
+    }
+    const cJSON *e;
+    cJSON_ArrayForEach(e, unset)
+    {
+        if (!cJSON_IsString(e) || !cJSON_GetObjectItemCaseSensitive(cfg, e->valuestring)) {
+            snprintf(err, errlen,
+                     "app '%s' has no config variable %.128s to unset (see: jern config %s)", app,
+                     cJSON_IsString(e) ? e->valuestring : "(not a name)", app);
+            cJSON_Delete(rec);
+            return JN_EBADINPUT;
+        }
+        cJSON_DeleteItemFromObjectCaseSensitive(cfg, e->valuestring);
+    }
+    for (e = set ? set->child : NULL; e; e = e->next) {
+        cJSON_DeleteItemFromObjectCaseSensitive(cfg, e->string);
+        cJSON_AddItemToObject(cfg, e->string, cJSON_Duplicate(e, true));
+    }
+    if (cJSON_GetArraySize(cfg) > JN_CONFIG_VARS_MAX) {
+        snprintf(err, errlen, "an app has at most %d config variables", JN_CONFIG_VARS_MAX);
+        cJSON_Delete(rec);
+        return JN_EBADINPUT;
+    }
+    int version = config_bump(c, app, rec);
+    bool roll = rollout && cJSON_GetObjectItemCaseSensitive(rec, "version");
+    r = roll ? redeploy(c, app, rec, rev, err, errlen) : app_put(c, app, rec, rev, err, errlen);
+    if (!roll)
+        cJSON_Delete(rec);
+    if (r >= 0)
+        cJSON_AddNumberToObject(c->config_written, app, version);
     return r;
 }
 
@@ -278,7 +330,7 @@ int jn_cluster_drain(struct jn_cluster *c, const char *node, bool drain, char *e
     char key[256];
     snprintf(key, sizeof(key), JN_CLUSTER_DRAIN "%s", node);
     int r = drain ? jn_etcd_put(c->ce, key, "1", 0) : jn_etcd_delete(c->ce, key, false);
-    return r < 0 ? etcd_failed(c, r, err, errlen) : 0;
+    return r < 0 ? jn_cluster_etcd_failed(c, r, err, errlen) : 0;
 }
 
 int jn_cluster_node_labels(struct jn_cluster *c, const char *node, const cJSON *labels, char *err,
@@ -297,7 +349,7 @@ int jn_cluster_node_labels(struct jn_cluster *c, const char *node, const cJSON *
     } else {
         r = jn_etcd_delete(c->ce, key, false);
     }
-    return r < 0 ? etcd_failed(c, r, err, errlen) : 0;
+    return r < 0 ? jn_cluster_etcd_failed(c, r, err, errlen) : 0;
 }
 
 /* Sets rec's domains to base when the cluster has none for it yet. */
@@ -363,7 +415,7 @@ int jn_cluster_destroy(struct jn_cluster *c, const char *app, char *err, size_t 
     char key[256];
     snprintf(key, sizeof(key), JN_CLUSTER_APPS "%s", app);
     if (rev && (r = jn_etcd_delete(c->ce, key, false)) < 0)
-        return etcd_failed(c, r, err, errlen);
+        return jn_cluster_etcd_failed(c, r, err, errlen);
     cJSON_DeleteItemFromObjectCaseSensitive(c->destroyed, app);
     if (rev)
         cJSON_AddTrueToObject(c->destroyed, app);

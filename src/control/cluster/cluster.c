@@ -93,6 +93,7 @@ struct jn_cluster *jn_cluster_new(const struct jn_cluster_opts *o, struct jn_loo
     c->config_written = cJSON_CreateObject();
     c->domain_errors = cJSON_CreateObject();
     c->seen = cJSON_CreateObject();
+    c->config_seen = cJSON_CreateObject();
     c->destroyed = cJSON_CreateObject();
     c->view = cJSON_CreateObject();
     cJSON_AddBoolToObject(c->view, "etcd", false);
@@ -515,6 +516,8 @@ void jn_cluster_free(struct jn_cluster *c)
     cJSON_Delete(c->config_written);
     cJSON_Delete(c->domain_errors);
     cJSON_Delete(c->seen);
+    cJSON_Delete(c->config_seen);
+    explicit_bzero(c->secret, sizeof(c->secret));
     cJSON_Delete(c->destroyed);
     cJSON_Delete(c->view);
     cJSON_Delete(c->pending);

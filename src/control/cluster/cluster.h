@@ -100,6 +100,19 @@ int jn_cluster_deploy(struct jn_cluster *c, const char *app, const char *image,
  * version. Returns the version. */
 int jn_cluster_restart(struct jn_cluster *c, const char *app, char *err, size_t errlen);
 
+/* Changes app's config (every node's instances get it): set (an object of
+ * NAME: value, secrets sealed with the cluster's key) over it, the names in
+ * unset (an array) removed from it; JN_EBADINPUT when one is not there. With
+ * rollout and a release, every node rolls its instances onto it: returns
+ * the new version; else 0 (the next deploy carries it). */
+int jn_cluster_config(struct jn_cluster *c, const char *app, const struct cJSON *set,
+                      const struct cJSON *unset, bool rollout, char *err, size_t errlen);
+
+/* Seals the sealed values of vars again with the cluster's key, for etcd
+ * (a node's own key opens nothing on another node). */
+int jn_cluster_seal_for_cluster(struct jn_cluster *c, struct cJSON *vars, char *err,
+                                size_t errlen);
+
 /* Sets app's instance count. */
 int jn_cluster_scale(struct jn_cluster *c, const char *app, int instances, char *err,
                      size_t errlen);

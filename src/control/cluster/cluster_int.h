@@ -3,6 +3,7 @@
 #ifndef JN_CONTROL_CLUSTER_INT_H
 #define JN_CONTROL_CLUSTER_INT_H
 
+#include "control/appconfig/secret.h"
 #include "control/cluster/cluster.h"
 
 #include <pthread.h>
@@ -45,6 +46,9 @@ struct jn_cluster {
     struct cJSON *attempts;  /* {APP: {version, at}}: local deploys started */
     struct cJSON *config_written; /* {APP: config_version} of this node's own changes */
     struct cJSON *domain_errors;   /* {"APP DOMAIN": true}: domains that could not be added here */
+    struct cJSON *config_seen; /* {APP: config_version} of the config copied into the store */
+    unsigned char secret[JN_SECRET_KEY_LEN]; /* the cluster's key (secrets.c) */
+    bool secret_ok;
     struct cJSON *seen;      /* {APP: true}: the apps of the last view */
     struct cJSON *destroyed; /* {APP: true}: destroyed here, maybe still in a view read before */
 };
@@ -58,6 +62,16 @@ struct cJSON *jn_cluster_agent_report(struct jn_cluster *c);
  * access_logs: [APP]} (the apps with instance output or an access log kept in
  * STATE/logs). Control thread. */
 struct cJSON *jn_cluster_agent_data(struct jn_cluster *c);
+
+/* changes.c: err for a failed etcd call (unreachable: changes are refused);
+ * returns r. */
+int jn_cluster_etcd_failed(struct jn_cluster *c, int r, char *err, size_t errlen);
+
+/* secrets.c: seals the sealed values of vars again, from this node's key
+ * to the cluster's (to_cluster) or back. Returns 0 or a negative code with
+ * err for the user. */
+int jn_cluster_reseal(struct jn_cluster *c, struct cJSON *vars, bool to_cluster, char *err,
+                      size_t errlen);
 
 /* dbenv.c: the credentials of each app attached to a database of this
  * node, {APP: {db, MYSQL_PORT, MYSQL_USER, MYSQL_PASSWORD, MYSQL_DATABASE}},

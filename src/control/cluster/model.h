@@ -14,6 +14,7 @@
  *   /jern/instances/APP/NODE  {version, addrs[], healthy}  under NODE's lease
  *   /jern/leader              NODE  under the scheduler's lease
  *   /jern/drain/NODE          "1": NODE takes no instances
+ *   /jern/secret-key          hex: the key of the secrets in etcd (secrets.c)
  */
 #ifndef JN_CONTROL_CLUSTER_MODEL_H
 #define JN_CONTROL_CLUSTER_MODEL_H

@@ -3,6 +3,7 @@
 #include "control/appconfig/rules.h"
 #include "control/appconfig/secret.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -120,6 +121,32 @@ static void test_key_file_and_env(void **state)
     rmdir(dir);
 }
 
+/* A cluster's values move between keys: sealed again, plain ones left. */
+static void test_reseal(void **state)
+{
+    unsigned char a[JN_SECRET_KEY_LEN], b[JN_SECRET_KEY_LEN];
+    memset(a, 1, sizeof(a));
+    memset(b, 2, sizeof(b));
+    char *sealed = jn_secret_seal(a, "API_TOKEN", "s3cret");
+    assert_non_null(sealed);
+    cJSON *vars = cJSON_CreateObject();
+    cJSON_AddStringToObject(vars, "API_TOKEN", sealed);
+    cJSON_AddStringToObject(vars, "GREETING", "hei");
+    free(sealed);
+    char msg[256], *plain;
+    assert_int_equal(jn_secret_reseal(vars, a, b, msg, sizeof(msg)), 0);
+    const char *v = cJSON_GetObjectItem(vars, "API_TOKEN")->valuestring;
+    assert_int_equal(jn_secret_open(a, "API_TOKEN", v, &plain), JN_EBADINPUT);
+    assert_int_equal(jn_secret_open(b, "API_TOKEN", v, &plain), 0);
+    assert_string_equal(plain, "s3cret");
+    free(plain);
+    assert_string_equal(cJSON_GetObjectItem(vars, "GREETING")->valuestring, "hei");
+    /* with the wrong key: refused, naming the variable */
+    assert_int_equal(jn_secret_reseal(vars, a, b, msg, sizeof(msg)), JN_EBADINPUT);
+    assert_non_null(strstr(msg, "API_TOKEN"));
+    cJSON_Delete(vars);
+}
+
 static void test_mask_text(void **state)
 {
     const char *secrets[] = {"hunter2", "hunter2-long", "abc", "x=1&y"};
@@ -151,6 +178,7 @@ int main(void)
         cmocka_unit_test(test_seal_open_round_trip),
         cmocka_unit_test(test_key_file_and_env),
         cmocka_unit_test(test_mask_text),
+        cmocka_unit_test(test_reseal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
