@@ -118,12 +118,21 @@ def main():
         local = cl[0] if '"node":"c1"' in where.replace(" ", "") else \
             cl[1] if '"node":"c2"' in where.replace(" ", "") else cl[2]
         s_rates, c_rates = [], []
-        for _ in range(a.rounds):
-            s_rates.append(wrk(single, "one", a.seconds))
-            c_rates.append(wrk(local, "one", a.seconds))
+        for i in range(a.rounds):
+            # the order alternates, so a drift of the machine's load favours neither
+            if i % 2 == 0:
+                s_rates.append(wrk(single, "one", a.seconds))
+                c_rates.append(wrk(local, "one", a.seconds))
+            else:
+                c_rates.append(wrk(local, "one", a.seconds))
+                s_rates.append(wrk(single, "one", a.seconds))
+            print(f"  round {i + 1}: single {s_rates[-1]:.0f}, cluster node {c_rates[-1]:.0f}, "
+                  f"ratio {c_rates[-1] / s_rates[-1]:.3f}", flush=True)
         s, c = statistics.median(s_rates), statistics.median(c_rates)
+        ratios = sorted(x / y for x, y in zip(c_rates, s_rates))
         print(f"gateway req/s (wrk -t1 -c50, {a.rounds} rounds of {a.seconds} s, medians): "
-              f"single node {s:.0f}, cluster node {c:.0f}, ratio {c / s:.3f}")
+              f"single node {s:.0f}, cluster node {c:.0f}, ratio {c / s:.3f}; paired ratios "
+              f"median {statistics.median(ratios):.3f}, range {ratios[0]:.3f}-{ratios[-1]:.3f}")
     finally:
         for n in nodes:
             n["proc"].stop()

@@ -536,7 +536,7 @@ static char *create_body(const struct jn_instance_spec *s)
         if (s->host_port > 0) {
             snprintf(hp, sizeof(hp), "%d", s->host_port);
             cJSON *b = cJSON_CreateObject();
-            cJSON_AddStringToObject(b, "HostIp", "127.0.0.1");
+            cJSON_AddStringToObject(b, "HostIp", s->bind_host ? s->bind_host : "127.0.0.1");
             cJSON_AddStringToObject(b, "HostPort", hp);
             cJSON *arr = cJSON_CreateArray();
             cJSON_AddItemToArray(arr, b);

@@ -61,9 +61,13 @@ struct jn_instance_spec {
     /* docker: the port the app listens on inside the container; $PORT is set to it
      * unless env sets PORT. exec: unused ($PORT is host_port). */
     int app_port;
-    /* Published on 127.0.0.1:host_port (docker); the port the process must listen on
+    /* Published on bind_host:host_port (docker); the port the process must listen on
      * (exec). 0: none. */
     int host_port;
+    /* The IPv4 address host_port is published (docker) or, with listen_fds,
+     * bound (exec) on; NULL: 127.0.0.1. A cluster node gives "0.0.0.0", so
+     * other nodes' gateways reach the instance. */
+    const char *bind_host;
     const struct jn_volume *volumes; /* docker only; exec refuses volumes */
     size_t n_volumes;
     int64_t memory; /* bytes; 0 = no limit. exec: RLIMIT_AS */
@@ -83,7 +87,7 @@ struct jn_instance_spec {
      * docker: the engine's json-file/k8s-file log options. */
     int64_t log_size;
     int log_files;
-    /* exec: the driver binds 127.0.0.1:host_port itself and the app gets the
+    /* exec: the driver binds bind_host:host_port itself and the app gets the
      * listening socket as fd 3 with LISTEN_FDS=1 and LISTEN_PID (systemd's
      * socket activation); the command must be one program (it is exec'd by
      * the shell, so LISTEN_PID is its pid). Connections made before the app

@@ -437,8 +437,7 @@ static void write_command(const char *path, const char *command)
 }
 
 /* Socket activation (driver.h listen_fds): *fd = a listening socket on
- * HOST:host_port (the app's HOST when it is an IPv4 address, as a cluster
- * node sets 0.0.0.0 for other nodes' gateways; else 127.0.0.1) or unix_path,
+ * bind_host:host_port (127.0.0.1 unless the spec says) or unix_path,
  * *cmdline = "exec COMMAND" (the app keeps the shell's pid, which LISTEN_PID
  * names). Returns 0 or the driver's error. */
 static int listen_on(struct in_addr host, int port);
@@ -450,9 +449,9 @@ static int activation_setup(struct jn_driver *d, const struct jn_instance_spec *
     *cmdline = jn_calloc(1, len);
     snprintf(*cmdline, len, "exec %s", spec->command);
     struct in_addr host = {.s_addr = htonl(INADDR_LOOPBACK)};
-    for (const char *const *e = spec->env; e && *e; e++)
-        if (strncmp(*e, "HOST=", 5) == 0 && inet_pton(AF_INET, *e + 5, &host) != 1)
-            host.s_addr = htonl(INADDR_LOOPBACK);
+    if (spec->bind_host && inet_pton(AF_INET, spec->bind_host, &host) != 1)
+        return jn_driver_fail(d, JN_EBADINPUT, "exec: %s: not an IPv4 address to listen on",
+                              spec->bind_host);
     *fd = spec->unix_path ? listen_unix(spec->unix_path) : listen_on(host, spec->host_port);
     if (*fd < 0) {
         int e = *fd;

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,25 @@ def exec_daemon(procs, tmp_path):
     yield dd
     dd.stop()
     dd.cleanup_exec()
+
+
+@pytest.fixture(scope="module")
+def podman(tmp_path_factory):
+    """Podman's Docker-compatible service and the test app image (import it)."""
+    from conftest import have
+    if not have("podman"):
+        pytest.skip("podman is needed (scripts/install-deps.sh)")
+    dd = tmp_path_factory.mktemp("podman")
+    subprocess.run([str(ROOT / "scripts/podman-service.sh"), "start", str(dd)], check=True,
+                   timeout=60)
+    os.environ["CONTAINERS_CONF"] = str(dd / "containers.conf")
+    tag = f"sl-{uuid.uuid4().hex[:6]}"
+    subprocess.run([str(ROOT / "scripts/build-testapp-image.sh"), tag], check=True,
+                   capture_output=True, timeout=120)
+    yield {"sock": str(dd / "podman.sock"), "image": f"localhost/jern-testapp:{tag}", "tag": tag}
+    subprocess.run(["podman", "rmi", "-f", f"localhost/jern-testapp:{tag}"],
+                   capture_output=True, timeout=60)
+    subprocess.run([str(ROOT / "scripts/podman-service.sh"), "stop", str(dd)], timeout=60)
 
 
 def wait_for(pred, timeout, step=0.1, what="condition"):

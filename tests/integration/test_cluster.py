@@ -27,8 +27,9 @@ class Cluster:
     """members etcd members (each on a client and a peer port of its own) and
     the nodes of the table given, started on demand."""
 
-    def __init__(self, tmp, nodes=NODES + [SINGLE], members=1):
+    def __init__(self, tmp, nodes=NODES + [SINGLE], members=1, env=None):
         self.tmp = tmp
+        self.env = env  # given to every node (DOCKER_HOST, say)
         self.table = {n: (a, l) for n, a, l in nodes}
         self.ports = [(free_port(), free_port()) for _ in range(members)]
         self.urls = [f"http://127.0.0.1:{c}" for c, _ in self.ports]
@@ -71,7 +72,7 @@ class Cluster:
             # "NO" is jurisdiction=NO; "K=V,K=V" lists the labels
             for kv in label.split(",") if "=" in label else [f"jurisdiction={label}"]:
                 args += ["--label", kv]
-        p = Proc(args, d / f"serve-{len(self.procs)}.log")
+        p = Proc(args, d / f"serve-{len(self.procs)}.log", env=self.env)
         self.procs.append(p)
         self.nodes[name] = {"proc": p, "addr": addr, "port": port, "state": d / "state"}
         wait_port(port, host=addr, timeout=20)

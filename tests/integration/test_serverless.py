@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from conftest import have
-from deploykit import exec_daemon  # noqa: F401 (the d fixture)
+from deploykit import exec_daemon, podman  # noqa: F401 (the d and podman fixtures)
 from deploykit import TESTAPP, DeployDaemon, exec_cmd, open_dir, wait_for
 
 
@@ -266,26 +266,6 @@ def test_bad_scale_input_gets_clear_errors(d):
     scale(d, app, "--min", "0", "--max", "2", "--idle", "1h")
     scale(d, app, "2")
     assert d.admin().get(f"/v1/apps/{app}/autoscale").json() == {"fixed": True, "instances": 2}
-
-
-@pytest.fixture(scope="module")
-def podman(tmp_path_factory):
-    """Podman's Docker-compatible service and the test app image."""
-    from conftest import ROOT
-    import os
-    if not have("podman"):
-        pytest.skip("podman is needed (scripts/install-deps.sh)")
-    dd = tmp_path_factory.mktemp("podman")
-    subprocess.run([str(ROOT / "scripts/podman-service.sh"), "start", str(dd)], check=True,
-                   timeout=60)
-    os.environ["CONTAINERS_CONF"] = str(dd / "containers.conf")
-    tag = f"sl-{uuid.uuid4().hex[:6]}"
-    subprocess.run([str(ROOT / "scripts/build-testapp-image.sh"), tag], check=True,
-                   capture_output=True, timeout=120)
-    yield {"sock": str(dd / "podman.sock"), "image": f"localhost/jern-testapp:{tag}", "tag": tag}
-    subprocess.run(["podman", "rmi", "-f", f"localhost/jern-testapp:{tag}"],
-                   capture_output=True, timeout=60)
-    subprocess.run([str(ROOT / "scripts/podman-service.sh"), "stop", str(dd)], timeout=60)
 
 
 def test_container_scales_to_zero_and_cold_starts(procs, tmp_path, podman):

@@ -99,6 +99,9 @@ static void deploy_here(struct jn_cluster *c, const char *app, const cJSON *a, i
         return;
     }
     cJSON_AddNumberToObject(spec, "cluster_version", version);
+    /* other nodes' gateways reach a published or jern-bound port too */
+    cJSON_DeleteItemFromObjectCaseSensitive(spec, "bind_host");
+    cJSON_AddStringToObject(spec, "bind_host", "0.0.0.0");
     /* Other nodes' gateways reach the instance at ADVERTISE:PORT. */
     if (!cJSON_GetObjectItemCaseSensitive(env, "HOST"))
         cJSON_AddStringToObject(env, "HOST", "0.0.0.0");

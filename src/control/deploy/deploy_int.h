@@ -71,6 +71,8 @@ struct dep_spec {
     int probe_every_ms; /* 0: DEP_HEALTH_EVERY_MS; cold starts: see probe_fast */
     bool probe_fast;    /* someone waits: probe after 100 us, doubling up to probe_every_ms */
     bool listen_fds;    /* exec: jern binds the port and hands the socket over (LISTEN_FDS) */
+    char bind_host[64]; /* where the port is published or bound; "": 127.0.0.1. Set
+                         * by a cluster node's agent only ("0.0.0.0") */
     bool unix_socket;   /* the app listens on a unix socket, not on $PORT (instance.c) */
     struct jn_build_src build; /* deploy --build: context[0] != 0 */
     /* A one-off process (jern run, run.c): argv replaces the image's command

@@ -99,6 +99,8 @@ int dep_spec_parse(const char *state_dir, const struct jn_store_release *r, stru
     if ((x = cJSON_GetObjectItemCaseSensitive(sp, "health")) && cJSON_IsString(x))
         snprintf(s->health, sizeof(s->health), "%s", x->valuestring);
     s->listen_fds = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sp, "listen_fds"));
+    if ((x = cJSON_GetObjectItemCaseSensitive(sp, "bind_host")) && cJSON_IsString(x))
+        snprintf(s->bind_host, sizeof(s->bind_host), "%s", x->valuestring);
     s->unix_socket = (x = cJSON_GetObjectItemCaseSensitive(sp, "socket")) && cJSON_IsString(x) &&
                      strcmp(x->valuestring, "unix") == 0;
     if ((x = cJSON_GetObjectItemCaseSensitive(sp, "memory")) && cJSON_IsNumber(x))
@@ -248,6 +250,7 @@ int dep_instance_start(struct dep_rt *rt, const struct dep_spec *s, struct jn_st
         .env = (const char *const *)env,
         .app_port = s->one_off || unix_box ? 0 : s->port,
         .host_port = unix_box ? 0 : in->host_port,
+        .bind_host = s->bind_host[0] ? s->bind_host : NULL,
         .volumes = vols,
         .n_volumes = nvols,
         .memory = s->memory,
