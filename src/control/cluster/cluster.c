@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #define ROUND_MS 1000     /* the longest wait between two rounds */
+#define SLICE_MS 200      /* a round waits in watches this long, for the report's sake */
+#define REPORT_MS 200     /* the control thread looks at the node's instances this often */
 #define CALL_TIMEOUT_MS 1500
 
 static char *print(const cJSON *o)
@@ -124,6 +126,23 @@ const cJSON *jn_cluster_view(const struct jn_cluster *c)
 
 /* ---- the cluster thread ---- */
 
+/* The node's running instances for the cluster thread; a change wakes it. */
+static void update_report(struct jn_cluster *c)
+{
+    cJSON *report = jn_cluster_agent_report(c);
+    pthread_mutex_lock(&c->mu);
+    bool same = c->report && cJSON_Compare(c->report, report, true);
+    if (same) {
+        cJSON_Delete(report);
+    } else {
+        cJSON_Delete(c->report);
+        c->report = report;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (!same)
+        atomic_store(&c->report_changed, true);
+}
+
 static void on_view(struct jn_loop *loop, void *arg)
 {
     struct jn_cluster *c = arg;
@@ -147,14 +166,23 @@ static void on_view(struct jn_loop *loop, void *arg)
     cJSON_Delete(c->view);
     c->view = v;
     jn_cluster_agent_apply(c);
-    cJSON *report = jn_cluster_agent_report(c);
     cJSON *data = jn_cluster_agent_data(c);
     pthread_mutex_lock(&c->mu);
-    cJSON_Delete(c->report);
-    c->report = report;
     cJSON_Delete(c->data);
     c->data = data;
     pthread_mutex_unlock(&c->mu);
+    update_report(c);
+}
+
+/* Between views too: an instance that turned healthy (a deploy job's) is
+ * written at once, not after the next view, so other nodes and a waiting
+ * jern deploy see it within a slice. */
+static void report_tick(struct jn_loop *loop, struct jn_timer *t)
+{
+    struct jn_cluster *c = t->data;
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c->view, "etcd")))
+        update_report(c);
+    jn_timer_start(loop, t, REPORT_MS);
 }
 
 /* Hands v to the control thread (replacing one it has not taken yet). */
@@ -468,7 +496,23 @@ static int round_once(struct jn_cluster *c)
 
 static int on_change(void *arg, const struct jn_etcd_kv *kvs, size_t n, int64_t revision)
 {
+    ((struct jn_cluster *)arg)->watch_hit = true;
     return 1; /* any change starts the next round */
+}
+
+/* Until something under /jern/ changes, the report changes or a round's
+ * time is up: watches of a slice each. */
+static void wait_round(struct jn_cluster *c)
+{
+    c->watch_hit = false;
+    for (int waited = 0; waited < ROUND_MS && !c->watch_hit && !atomic_load(&c->stop) &&
+                         !atomic_exchange(&c->report_changed, false);
+         waited += SLICE_MS) {
+        if (jn_etcd_watch(c->e, JN_CLUSTER_PREFIX, c->revision + 1, SLICE_MS, on_change, c) < 0) {
+            usleep(ROUND_MS * 1000);
+            return;
+        }
+    }
 }
 
 static void *run(void *arg)
@@ -482,8 +526,7 @@ static void *run(void *arg)
                 usleep(100 * 1000);
             continue;
         }
-        if (jn_etcd_watch(c->e, JN_CLUSTER_PREFIX, c->revision + 1, ROUND_MS, on_change, c) < 0)
-            usleep(ROUND_MS * 1000);
+        wait_round(c);
     }
     if (c->lease)
         jn_etcd_lease_revoke(c->e, c->lease); /* leave at once, not a TTL later */
@@ -496,6 +539,8 @@ int jn_cluster_start(struct jn_cluster *c)
     if (r)
         return -r;
     c->started = true;
+    jn_timer_init(&c->report_tick, report_tick, c);
+    jn_timer_start(c->loop, &c->report_tick, REPORT_MS);
     return 0;
 }
 
@@ -504,6 +549,7 @@ void jn_cluster_free(struct jn_cluster *c)
     if (!c)
         return;
     if (c->started) {
+        jn_timer_stop(c->loop, &c->report_tick);
         atomic_store(&c->stop, true);
         pthread_join(c->thread, NULL);
     }

@@ -5,6 +5,7 @@
 
 #include "control/appconfig/secret.h"
 #include "control/cluster/cluster.h"
+#include "ev/timer.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -33,17 +34,20 @@ struct jn_cluster {
     struct cJSON *data_written; /* the data record written under this lease */
     int64_t revision;      /* of the last read */
     bool etcd_ok;
+    bool watch_hit; /* the last watch saw a change */
 
     /* shared, under mu */
     pthread_mutex_t mu;
     struct cJSON *pending; /* the next view for the control thread */
     struct cJSON *report;  /* the node's instances, from the control thread */
     struct cJSON *data;    /* the node's data record, from the control thread */
+    atomic_bool report_changed; /* report differs from the last one: a round now */
 
     /* control thread only */
     struct cJSON *view;
     struct jn_etcd *ce;      /* the control thread's client (API writes) */
     struct cJSON *attempts;  /* {APP: {version, at}}: local deploys started */
+    struct jn_timer report_tick; /* the node's instances looked at between views */
     struct cJSON *config_written; /* {APP: config_version} of this node's own changes */
     struct cJSON *domain_errors;   /* {"APP DOMAIN": true}: domains that could not be added here */
     struct cJSON *config_seen; /* {APP: config_version} of the config copied into the store */
