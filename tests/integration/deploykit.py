@@ -78,18 +78,22 @@ def exec_daemon(procs, tmp_path):
 
 @pytest.fixture(scope="module")
 def podman(tmp_path_factory):
-    """Podman's Docker-compatible service and the test app image (import it)."""
-    from conftest import have
+    """Podman's Docker-compatible service and the test app image (import it);
+    a registry on 127.0.0.1:reg_port is plain HTTP to it (start one there)."""
+    from conftest import free_port, have
     if not have("podman"):
         pytest.skip("podman is needed (scripts/install-deps.sh)")
     dd = tmp_path_factory.mktemp("podman")
+    reg_port = free_port()
     subprocess.run([str(ROOT / "scripts/podman-service.sh"), "start", str(dd)], check=True,
-                   timeout=60)
+                   timeout=60, env=dict(os.environ, JERN_INSECURE_REGISTRIES=f"127.0.0.1:{reg_port}"))
     os.environ["CONTAINERS_CONF"] = str(dd / "containers.conf")
+    os.environ["CONTAINERS_REGISTRIES_CONF"] = str(dd / "registries.conf")
     tag = f"sl-{uuid.uuid4().hex[:6]}"
     subprocess.run([str(ROOT / "scripts/build-testapp-image.sh"), tag], check=True,
                    capture_output=True, timeout=120)
-    yield {"sock": str(dd / "podman.sock"), "image": f"localhost/jern-testapp:{tag}", "tag": tag}
+    yield {"sock": str(dd / "podman.sock"), "image": f"localhost/jern-testapp:{tag}", "tag": tag,
+           "reg_port": reg_port}
     subprocess.run(["podman", "rmi", "-f", f"localhost/jern-testapp:{tag}"],
                    capture_output=True, timeout=60)
     subprocess.run([str(ROOT / "scripts/podman-service.sh"), "stop", str(dd)], timeout=60)

@@ -80,8 +80,9 @@ class Cluster:
         while not (d / "state" / "admin.sock").exists() and time.time() < deadline:
             time.sleep(0.05)
 
-    def jern(self, node, *args, timeout=30):
-        env = dict(os.environ, JERN_ADMIN=str(self.nodes[node]["state"] / "admin.sock"))
+    def jern(self, node, *args, timeout=30, env=None):
+        env = dict(os.environ, **(env or {}),
+                   JERN_ADMIN=str(self.nodes[node]["state"] / "admin.sock"))
         return subprocess.run([JERN, *args], env=env, capture_output=True, text=True,
                               timeout=timeout)
 

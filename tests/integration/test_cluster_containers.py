@@ -37,3 +37,47 @@ def test_a_container_on_one_node_is_answered_through_another(podman, tmp_path): 
         c.stop()
         subprocess.run("podman ps -aq --filter label=jern.app=box | xargs -r podman rm -f",
                        shell=True, capture_output=True, timeout=120)
+
+
+def test_a_private_image_is_pulled_by_the_node_it_is_placed_on(podman, procs, tmp_path):  # noqa: F811,E501
+    """deploy --registry-user on k1, the app placed on k2: k2 pulls with the
+    credentials (the password sealed in etcd with the cluster's key)."""
+    from conftest import have, wait_port
+    if not have("docker-registry") or not have("htpasswd"):
+        pytest.skip("docker-registry and htpasswd are needed (scripts/install-deps.sh)")
+    port, reg = podman["reg_port"], tmp_path / "reg"
+    reg.mkdir()
+    pw = subprocess.run(["htpasswd", "-Bbn", "jern", "s3cret"], capture_output=True, text=True,
+                        check=True).stdout
+    (reg / "htpasswd").write_text(pw)
+    (reg / "config.yml").write_text(
+        f"version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {reg}/data\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n  secret: jern-test\n"
+        f"auth:\n  htpasswd:\n    realm: jern-test\n    path: {reg}/htpasswd\n")
+    procs.start(["docker-registry", "serve", str(reg / "config.yml")], name="registry")
+    wait_port(port)
+    ref = f"127.0.0.1:{port}/jern-testapp:{podman['tag']}"
+    subprocess.run(["podman", "tag", podman["image"], ref], check=True, timeout=60)
+    subprocess.run(["podman", "push", "-q", "--tls-verify=false", "--creds", "jern:s3cret", ref],
+                   check=True, timeout=120, capture_output=True)
+    subprocess.run(["podman", "rmi", ref], check=True, timeout=60, capture_output=True)
+    c = Cluster(tmp_path, nodes=NODES, env={"DOCKER_HOST": f"unix://{podman['sock']}"})
+    try:
+        c.start_etcd()
+        for name, _, _ in NODES:
+            c.start_node(name)
+        wait_for(lambda: len(json.loads(c.jern("k1", "nodes", "--json").stdout)["nodes"]) == 2,
+                 20, "two nodes in jern nodes")
+        assert c.jern("k1", "apps", "set", "priv", "--require", "jurisdiction=SE").returncode == 0
+        env = dict(JERN_REGISTRY_PASSWORD="s3cret")
+        r = c.jern("k1", "deploy", "priv", "--image", ref, "--port", "8080", "--health", "/health",
+                   "--registry-user", "jern", timeout=150, env=env)
+        assert r.returncode == 0, r.stdout + r.stderr
+        wait_for(lambda: c.get("k1", "priv")[0] == 200, 20, "priv through k1's gateway")
+        for name in ("k1", "k2"):
+            assert "s3cret" not in c.nodes[name]["proc"].output()
+    finally:
+        c.stop()
+        subprocess.run("podman ps -aq --filter label=jern.app=priv | xargs -r podman rm -f",
+                       shell=True, capture_output=True, timeout=120)
+        subprocess.run(["podman", "rmi", "-f", ref], capture_output=True, timeout=60)

@@ -386,6 +386,24 @@ static bool cluster_can_deploy(struct jn_api_resp *resp, bool build, const cJSON
     return true;
 }
 
+/* A deploy's registry credentials for the cluster's record, the password
+ * sealed with the cluster's key: every node may have to pull. NULL with err. */
+static cJSON *cluster_auth(struct jn_cluster *cl, const cJSON *auth, char *err, size_t errlen)
+{
+    const char *pw = cJSON_GetObjectItemCaseSensitive(auth, "password")->valuestring;
+    char *sealed = jn_cluster_seal(cl, "REGISTRY_PASSWORD", pw, err, errlen);
+    if (!sealed)
+        return NULL;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "username",
+                            cJSON_GetObjectItemCaseSensitive(auth, "username")->valuestring);
+    cJSON_AddStringToObject(o, "server",
+                            cJSON_GetObjectItemCaseSensitive(auth, "server")->valuestring);
+    cJSON_AddStringToObject(o, "password", sealed);
+    free(sealed);
+    return o;
+}
+
 static void post_deploy(struct jn_api_call *c)
 {
     struct jn_deployer *d = c->api->deployer;
@@ -473,11 +491,14 @@ static void post_deploy(struct jn_api_call *c)
         goto out;
     if (c->api->cluster) { /* the cluster's desired state; nodes deploy what is placed on them */
         char cerr[768];
-        r = jn_cluster_seal_for_cluster(c->api->cluster, env, cerr, sizeof(cerr));
+        cJSON *ra = auth ? cluster_auth(c->api->cluster, auth, cerr, sizeof(cerr)) : NULL;
+        r = auth && !ra ? JN_EBASE : jn_cluster_seal_for_cluster(c->api->cluster, env, cerr,
+                                                                 sizeof(cerr));
         if (r >= 0)
             r = jn_cluster_deploy(c->api->cluster, app, image ? image->valuestring : NULL,
-                                  cmd ? cmd->valuestring : NULL, env, spec, instances, cerr,
+                                  cmd ? cmd->valuestring : NULL, env, spec, instances, ra, cerr,
                                   sizeof(cerr));
+        cJSON_Delete(ra);
         if (r < 0) {
             jn_api_cluster_fail(resp, r, cerr);
         } else {

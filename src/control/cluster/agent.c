@@ -13,6 +13,7 @@
 #include "control/deploy/deploy.h"
 #include "core/log.h"
 #include "db/db.h"
+#include "runtime/driver.h"
 #include "store/release.h"
 
 #include <cjson/cJSON.h>
@@ -125,7 +126,23 @@ static void deploy_here(struct jn_cluster *c, const char *app, const cJSON *a, i
                  jn_strerror(r));
         return;
     }
-    int job = jn_deployer_job_start(c->deployer, JN_JOB_DEPLOY, app, rel.id, count, NULL);
+    /* a private image: the credentials the deploy gave, for this node's pull */
+    const cJSON *ra = cJSON_GetObjectItemCaseSensitive(a, "registry_auth");
+    const cJSON *user = cJSON_GetObjectItemCaseSensitive(ra, "username");
+    const cJSON *server = cJSON_GetObjectItemCaseSensitive(ra, "server");
+    const cJSON *pw = cJSON_GetObjectItemCaseSensitive(ra, "password");
+    char *plain = NULL;
+    if (cJSON_IsString(user) && cJSON_IsString(server) && cJSON_IsString(pw) &&
+        jn_cluster_open(c, "REGISTRY_PASSWORD", pw->valuestring, &plain, err, sizeof(err)) < 0)
+        jn_error("cluster: app '%s' v%d: %s; pulling without credentials", app, version, err);
+    struct jn_registry_auth auth = {plain ? user->valuestring : NULL,
+                                    plain, plain ? server->valuestring : NULL};
+    int job = jn_deployer_job_start(c->deployer, JN_JOB_DEPLOY, app, rel.id, count,
+                                    plain ? &auth : NULL);
+    if (plain) {
+        explicit_bzero(plain, strlen(plain));
+        free(plain);
+    }
     jn_notice("cluster: app '%s' v%d: %d instance(s) placed on node %s (job %d)", app, version,
               count, c->node, job);
     jn_store_release_clear(&rel);

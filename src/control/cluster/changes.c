@@ -187,13 +187,17 @@ static int deploy_into(struct jn_cluster *c, const char *app, cJSON *rec, int64_
 
 int jn_cluster_deploy(struct jn_cluster *c, const char *app, const char *image,
                       const char *command, const cJSON *env, const cJSON *spec, int instances,
-                      char *err, size_t errlen)
+                      const cJSON *registry_auth, char *err, size_t errlen)
 {
     cJSON *rec;
     int64_t rev;
     int r = app_get(c, app, &rec, &rev, err, errlen);
     if (r < 0)
         return r;
+    if (registry_auth) {
+        cJSON_DeleteItemFromObjectCaseSensitive(rec, "registry_auth");
+        cJSON_AddItemToObject(rec, "registry_auth", cJSON_Duplicate(registry_auth, true));
+    }
     return deploy_into(c, app, rec, rev, image, command, env, spec, instances, err, errlen);
 }
 

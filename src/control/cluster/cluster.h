@@ -91,10 +91,20 @@ int jn_cluster_may_hold(const struct jn_cluster *c, const char *app, char *err, 
  * met, JN_EEXIST a concurrent change won (try again). */
 
 /* Sets app's desired release: the fields of a deploy (image or command, env,
- * spec, instances) as a new version. Returns the version (>= 1). */
+ * spec, instances) as a new version. registry_auth ({username, server,
+ * password: sealed with jn_cluster_seal}; NULL: the last one given stays)
+ * lets every node pull a private image. Returns the version (>= 1). */
 int jn_cluster_deploy(struct jn_cluster *c, const char *app, const char *image,
                       const char *command, const struct cJSON *env, const struct cJSON *spec,
-                      int instances, char *err, size_t errlen);
+                      int instances, const struct cJSON *registry_auth, char *err,
+                      size_t errlen);
+
+/* name's value plain sealed with the cluster's key (the caller frees), or
+ * NULL with err; and the way back (0 and *plain, which the caller frees). */
+char *jn_cluster_seal(struct jn_cluster *c, const char *name, const char *plain, char *err,
+                      size_t errlen);
+int jn_cluster_open(struct jn_cluster *c, const char *name, const char *sealed, char **plain,
+                    char *err, size_t errlen);
 
 /* Restarts app's instances on every node: its release again, as a new
  * version. Returns the version. */

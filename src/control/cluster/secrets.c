@@ -102,3 +102,25 @@ int jn_cluster_seal_for_cluster(struct jn_cluster *c, cJSON *vars, char *err, si
 {
     return jn_cluster_reseal(c, vars, true, err, errlen);
 }
+
+char *jn_cluster_seal(struct jn_cluster *c, const char *name, const char *plain, char *err,
+                      size_t errlen)
+{
+    if (cluster_key(c, err, errlen) < 0)
+        return NULL;
+    char *sealed = jn_secret_seal(c->secret, name, plain);
+    if (!sealed)
+        snprintf(err, errlen, "cannot encrypt %s: OpenSSL failed", name);
+    return sealed;
+}
+
+int jn_cluster_open(struct jn_cluster *c, const char *name, const char *sealed, char **plain,
+                    char *err, size_t errlen)
+{
+    int r = cluster_key(c, err, errlen);
+    if (r < 0)
+        return r;
+    if ((r = jn_secret_open(c->secret, name, sealed, plain)) < 0)
+        snprintf(err, errlen, "%s does not open with the cluster's key (%s)", name, KEY_PATH);
+    return r;
+}
