@@ -99,6 +99,30 @@ def podman(tmp_path_factory):
     subprocess.run([str(ROOT / "scripts/podman-service.sh"), "stop", str(dd)], timeout=60)
 
 
+def private_registry(procs, root, port, image):
+    """A registry (docker-registry, htpasswd: jern / s3cret) on 127.0.0.1:port,
+    holding image pushed as 127.0.0.1:port/jern-testapp:TAG and removed from
+    the local store (a deploy must pull it). Returns that reference."""
+    from conftest import wait_port
+    reg = root / "reg"
+    reg.mkdir()
+    pw = subprocess.run(["htpasswd", "-Bbn", "jern", "s3cret"], capture_output=True, text=True,
+                        check=True).stdout
+    (reg / "htpasswd").write_text(pw)
+    (reg / "config.yml").write_text(
+        f"version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {reg}/data\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n  secret: jern-test\n"
+        f"auth:\n  htpasswd:\n    realm: jern-test\n    path: {reg}/htpasswd\n")
+    procs.start(["docker-registry", "serve", str(reg / "config.yml")], name="registry")
+    wait_port(port)
+    ref = f"127.0.0.1:{port}/jern-testapp:{image.rsplit(':', 1)[1]}"
+    subprocess.run(["podman", "tag", image, ref], check=True, timeout=60)
+    subprocess.run(["podman", "push", "-q", "--tls-verify=false", "--creds", "jern:s3cret", ref],
+                   check=True, timeout=120, capture_output=True)
+    subprocess.run(["podman", "rmi", ref], check=True, timeout=60, capture_output=True)
+    return ref
+
+
 def wait_for(pred, timeout, step=0.1, what="condition"):
     deadline = time.time() + timeout
     while time.time() < deadline:

@@ -1,8 +1,9 @@
 """Container instances on a cluster (docs/CLUSTER.md): one etcd member, two
 `jern serve` nodes on 127.0.0.32-33 sharing one real Podman service. An image
-app that may only run on k2 is answered through k1's gateway: a cluster
+app that may only run on k2 is answered through k1's gateway (a cluster
 node publishes its instances' ports beyond loopback, where other nodes'
-gateways reach them."""
+gateways reach them), and a private image is pulled by the node it is placed
+on with the credentials of a deploy made on the other."""
 import json
 import shutil
 import subprocess
@@ -10,6 +11,7 @@ import subprocess
 import pytest
 
 from deploykit import podman  # noqa: F401 (the fixture)
+from deploykit import private_registry
 from test_cluster import Cluster, wait_for
 
 pytestmark = pytest.mark.skipif(not shutil.which("etcd"), reason="etcd-server not installed")
@@ -17,14 +19,18 @@ pytestmark = pytest.mark.skipif(not shutil.which("etcd"), reason="etcd-server no
 NODES = [("k1", "127.0.0.32", "jurisdiction=NO"), ("k2", "127.0.0.33", "jurisdiction=SE")]
 
 
+def start(c):
+    c.start_etcd()
+    for name, _, _ in NODES:
+        c.start_node(name)
+    wait_for(lambda: len(json.loads(c.jern("k1", "nodes", "--json").stdout)["nodes"]) == 2, 20,
+             "two nodes in jern nodes")
+
+
 def test_a_container_on_one_node_is_answered_through_another(podman, tmp_path):  # noqa: F811
     c = Cluster(tmp_path, nodes=NODES, env={"DOCKER_HOST": f"unix://{podman['sock']}"})
     try:
-        c.start_etcd()
-        for name, _, _ in NODES:
-            c.start_node(name)
-        wait_for(lambda: len(json.loads(c.jern("k1", "nodes", "--json").stdout)["nodes"]) == 2,
-                 20, "two nodes in jern nodes")
+        start(c)
         assert c.jern("k1", "apps", "set", "box", "--require", "jurisdiction=SE").returncode == 0
         r = c.jern("k1", "deploy", "box", "--image", podman["image"], "--port", "8080",
                    "--health", "/health", timeout=150)
@@ -39,35 +45,16 @@ def test_a_container_on_one_node_is_answered_through_another(podman, tmp_path): 
                        shell=True, capture_output=True, timeout=120)
 
 
-def test_a_private_image_is_pulled_by_the_node_it_is_placed_on(podman, procs, tmp_path):  # noqa: F811,E501
+def test_a_private_image_is_pulled_where_it_is_placed(podman, procs, tmp_path):  # noqa: F811
     """deploy --registry-user on k1, the app placed on k2: k2 pulls with the
     credentials (the password sealed in etcd with the cluster's key)."""
-    from conftest import have, wait_port
+    from conftest import have
     if not have("docker-registry") or not have("htpasswd"):
         pytest.skip("docker-registry and htpasswd are needed (scripts/install-deps.sh)")
-    port, reg = podman["reg_port"], tmp_path / "reg"
-    reg.mkdir()
-    pw = subprocess.run(["htpasswd", "-Bbn", "jern", "s3cret"], capture_output=True, text=True,
-                        check=True).stdout
-    (reg / "htpasswd").write_text(pw)
-    (reg / "config.yml").write_text(
-        f"version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {reg}/data\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n  secret: jern-test\n"
-        f"auth:\n  htpasswd:\n    realm: jern-test\n    path: {reg}/htpasswd\n")
-    procs.start(["docker-registry", "serve", str(reg / "config.yml")], name="registry")
-    wait_port(port)
-    ref = f"127.0.0.1:{port}/jern-testapp:{podman['tag']}"
-    subprocess.run(["podman", "tag", podman["image"], ref], check=True, timeout=60)
-    subprocess.run(["podman", "push", "-q", "--tls-verify=false", "--creds", "jern:s3cret", ref],
-                   check=True, timeout=120, capture_output=True)
-    subprocess.run(["podman", "rmi", ref], check=True, timeout=60, capture_output=True)
+    ref = private_registry(procs, tmp_path, podman["reg_port"], podman["image"])
     c = Cluster(tmp_path, nodes=NODES, env={"DOCKER_HOST": f"unix://{podman['sock']}"})
     try:
-        c.start_etcd()
-        for name, _, _ in NODES:
-            c.start_node(name)
-        wait_for(lambda: len(json.loads(c.jern("k1", "nodes", "--json").stdout)["nodes"]) == 2,
-                 20, "two nodes in jern nodes")
+        start(c)
         assert c.jern("k1", "apps", "set", "priv", "--require", "jurisdiction=SE").returncode == 0
         env = dict(JERN_REGISTRY_PASSWORD="s3cret")
         r = c.jern("k1", "deploy", "priv", "--image", ref, "--port", "8080", "--health", "/health",

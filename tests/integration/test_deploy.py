@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, free_port, have
-from deploykit import DeployDaemon, exec_cmd, start_load, stop_load, wait_for
+from deploykit import DeployDaemon, exec_cmd, private_registry, start_load, stop_load, wait_for
 
 RUN = uuid.uuid4().hex[:6]
 
@@ -401,26 +401,8 @@ def test_daemon_restart_adopts_instances_and_removes_orphans(daemon, kind, app):
 
 
 def test_private_registry_with_credentials(procs, tmp_path, engine):
-    port = engine["reg_port"]
-    reg = tmp_path / "reg"
-    reg.mkdir()
-    pw = subprocess.run(["htpasswd", "-Bbn", "jern", "s3cret"], capture_output=True, text=True,
-                        check=True).stdout
-    (reg / "htpasswd").write_text(pw)
-    (reg / "config.yml").write_text(
-        f"version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {reg}/data\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n  secret: jern-test\n"
-        f"auth:\n  htpasswd:\n    realm: jern-test\n    path: {reg}/htpasswd\n")
-    procs.start(["docker-registry", "serve", str(reg / "config.yml")], name="registry")
-    from conftest import wait_port
-    wait_port(port)
     tag = engine["tags"]["v2"]
-    ref = f"127.0.0.1:{port}/jern-testapp:{tag}"
-    subprocess.run(["podman", "tag", f"localhost/jern-testapp:{tag}", ref], check=True,
-                   timeout=60)
-    subprocess.run(["podman", "push", "-q", "--tls-verify=false", "--creds", "jern:s3cret", ref],
-                   check=True, timeout=120, capture_output=True)
-    subprocess.run(["podman", "rmi", ref], check=True, timeout=60, capture_output=True)
+    ref = private_registry(procs, tmp_path, engine["reg_port"], f"localhost/jern-testapp:{tag}")
     reg_app = f"reg{RUN}"
     d = DeployDaemon(procs, tmp_path, docker_sock=engine["sock"]).start()
     try:
