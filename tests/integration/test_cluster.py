@@ -368,6 +368,16 @@ def test_etcd_stopped_traffic_continues_and_changes_are_refused(cluster):
     assert load.failed == 0 and load.ok > 0
     nodes = json.loads(c.jern("n3", "nodes", "--json").stdout)
     assert nodes["etcd"] is False and len(nodes["nodes"]) >= 2  # the last known state
+    # the cluster's config changes are refused too, and leave this node as it was
+    r = c.jern("n3", "domains", "web", "add", "down.example.no")
+    assert r.returncode == 1 and "etcd is unreachable" in r.stderr, r.stdout + r.stderr
+    assert "down.example.no" not in c.jern("n3", "domains", "web").stdout
+    r = c.jern("n3", "config", "set", "web", "DOWN=1")
+    assert r.returncode == 1 and "etcd is unreachable" in r.stderr, r.stdout + r.stderr
+    assert "DOWN" not in c.jern("n3", "config", "web").stdout
+    r = c.jern("n3", "destroy", "web", "--yes")
+    assert r.returncode == 1 and "etcd is unreachable" in r.stderr, r.stdout + r.stderr
+    assert c.get("n3", "web")[0] == 200
     # etcd back: the nodes register again and changes go through; the new
     # release rolls out on n2 while n3's gateway keeps answering through it
     c.start_etcd()

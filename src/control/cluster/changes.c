@@ -413,9 +413,9 @@ int jn_cluster_destroy(struct jn_cluster *c, const char *app, char *err, size_t 
     cJSON *rec;
     int64_t rev;
     int r = app_get(c, app, &rec, &rev, err, errlen);
-    cJSON_Delete(rec);
     if (r < 0)
-        return r;
+        return r; /* etcd away: rec was not made */
+    cJSON_Delete(rec);
     char key[256];
     snprintf(key, sizeof(key), JN_CLUSTER_APPS "%s", app);
     if (rev && (r = jn_etcd_delete(c->ce, key, false)) < 0)
