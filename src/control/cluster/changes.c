@@ -152,6 +152,8 @@ static int check_placeable(struct jn_cluster *c, const char *app, const cJSON *r
 }
 
 static int config_bump(struct jn_cluster *c, const char *app, cJSON *rec);
+static int config_put(struct jn_cluster *c, const char *app, cJSON *rec, int64_t rev, bool roll,
+                      char *err, size_t errlen);
 
 /* Writes a new release into rec (app's record at rev), which it frees. */
 static int deploy_into(struct jn_cluster *c, const char *app, cJSON *rec, int64_t rev,
@@ -276,14 +278,8 @@ int jn_cluster_config(struct jn_cluster *c, const char *app, const cJSON *set,
         cJSON_Delete(rec);
         return JN_EBADINPUT;
     }
-    int version = config_bump(c, app, rec);
     bool roll = rollout && cJSON_GetObjectItemCaseSensitive(rec, "version");
-    r = roll ? redeploy(c, app, rec, rev, err, errlen) : app_put(c, app, rec, rev, err, errlen);
-    if (!roll)
-        cJSON_Delete(rec);
-    if (r >= 0)
-        cJSON_AddNumberToObject(c->config_written, app, version);
-    return r;
+    return config_put(c, app, rec, rev, roll, err, errlen);
 }
 
 int jn_cluster_scale(struct jn_cluster *c, const char *app, int instances, char *err,
@@ -380,6 +376,21 @@ static int config_bump(struct jn_cluster *c, const char *app, cJSON *rec)
     return version;
 }
 
+/* Writes rec (app's record at rev, which it frees) with a new
+ * config_version, as a new release of it when roll; remembers the version
+ * as this node's own change. Returns what app_put or redeploy does. */
+static int config_put(struct jn_cluster *c, const char *app, cJSON *rec, int64_t rev, bool roll,
+                      char *err, size_t errlen)
+{
+    int version = config_bump(c, app, rec);
+    int r = roll ? redeploy(c, app, rec, rev, err, errlen) : app_put(c, app, rec, rev, err, errlen);
+    if (!roll)
+        cJSON_Delete(rec);
+    if (r >= 0)
+        cJSON_AddNumberToObject(c->config_written, app, version);
+    return r;
+}
+
 int jn_cluster_domain(struct jn_cluster *c, const char *app, const char *domain, bool add,
                       const cJSON *base, char *err, size_t errlen)
 {
@@ -399,13 +410,8 @@ int jn_cluster_domain(struct jn_cluster *c, const char *app, const char *domain,
     }
     if (add)
         cJSON_AddItemToArray(doms, cJSON_CreateString(domain));
-    int version = config_bump(c, app, rec);
-    r = app_put(c, app, rec, rev, err, errlen);
-    cJSON_Delete(rec);
-    if (r < 0)
-        return r;
-    cJSON_AddNumberToObject(c->config_written, app, version);
-    return had;
+    r = config_put(c, app, rec, rev, false, err, errlen);
+    return r < 0 ? r : had;
 }
 
 int jn_cluster_destroy(struct jn_cluster *c, const char *app, char *err, size_t errlen)
@@ -436,12 +442,7 @@ int jn_cluster_https(struct jn_cluster *c, const char *app, const char *mode, ch
         return r;
     cJSON_DeleteItemFromObjectCaseSensitive(rec, "https");
     cJSON_AddStringToObject(rec, "https", mode);
-    int version = config_bump(c, app, rec);
-    r = app_put(c, app, rec, rev, err, errlen);
-    cJSON_Delete(rec);
-    if (r == 0)
-        cJSON_AddNumberToObject(c->config_written, app, version);
-    return r;
+    return config_put(c, app, rec, rev, false, err, errlen);
 }
 
 int jn_cluster_import(struct jn_cluster *c, const char *app, const char *image,
