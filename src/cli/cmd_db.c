@@ -352,6 +352,119 @@ static int c_destroy(struct jn_client *c, int argc, char **argv)
     return rc;
 }
 
+#define MOVE_USAGE "db move NAME [--to NODE [--no-wait] [--wait-timeout 600s]]"
+
+/* Follows a move until it is over: 0 when name is on to alone, 1 when it
+ * failed or the time is up. Prints each state as it comes. */
+static int move_wait(struct jn_client *c, const char *path, const char *name, const char *to,
+                     double limit_s)
+{
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char last[32] = "";
+    for (;;) {
+        cJSON *o = NULL;
+        int st = jn_client_call(c, "GET", path, NULL, &o);
+        if (st != 200) {
+            int rc = jn_client_fail(st, o);
+            cJSON_Delete(o);
+            return rc;
+        }
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "move");
+        const cJSON *nodes = cJSON_GetObjectItemCaseSensitive(o, "nodes");
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double el = (double)(now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9;
+        if (cJSON_IsObject(m)) {
+            const char *state = jn_client_str(m, "state");
+            if (strcmp(state, "failed") == 0) {
+                fprintf(stderr, "jern: the move of database %s failed: %s\n", name,
+                        jn_client_str(m, "error"));
+                cJSON_Delete(o);
+                return 1;
+            }
+            if (strcmp(state, last) != 0 && !c->json)
+                printf("%5.1fs  %s\n", el, state);
+            snprintf(last, sizeof(last), "%s", state);
+        } else if (cJSON_GetArraySize(nodes) == 1 &&
+                   strcmp(cJSON_GetArrayItem(nodes, 0)->valuestring, to) == 0) {
+            if (c->json)
+                jn_client_print_json(o);
+            else
+                printf("moved database %s to node %s in %.1fs\n", name, to, el);
+            cJSON_Delete(o);
+            return 0;
+        }
+        cJSON_Delete(o);
+        if (el > limit_s) {
+            fprintf(stderr,
+                    "jern: database %s has not finished moving to node %s after %.0fs (state "
+                    "%s); see: jern db move %s, and the daemons' logs\n",
+                    name, to, limit_s, *last ? last : "?", name);
+            return 1;
+        }
+        struct timespec ts = {0, 200 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* `jern db move NAME --to NODE`: a consistent copy on NODE, the apps
+ * switched to it, the old copy removed (docs/CLUSTER.md). Without --to:
+ * where NAME is and how its move goes. */
+static int c_move(struct jn_client *c, int argc, char **argv)
+{
+    const char *to = NULL;
+    bool wait = true;
+    double limit = 600;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--to") == 0 && i + 1 < argc) {
+            to = argv[++i];
+        } else if (strcmp(argv[i], "--no-wait") == 0) {
+            wait = false;
+        } else if (strcmp(argv[i], "--wait-timeout") == 0 && i + 1 < argc) {
+            char *end;
+            limit = strtod(argv[++i], &end);
+            if (end == argv[i] || (*end && strcmp(end, "s") != 0) || limit <= 0)
+                return jn_client_usage(MOVE_USAGE);
+        } else {
+            return jn_client_usage(MOVE_USAGE);
+        }
+    }
+    char *p = db_path(argv[1], "move");
+    cJSON *o = NULL;
+    int rc;
+    if (!to) {
+        rc = jn_client_request(c, "GET", p, NULL, &o);
+        if (rc == 0 && !c->json) {
+            const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "move");
+            const cJSON *n;
+            printf("database %s is on:", argv[1]);
+            cJSON_ArrayForEach(n, cJSON_GetObjectItemCaseSensitive(o, "nodes"))
+                printf(" %s", n->valuestring);
+            printf("\n");
+            if (cJSON_IsObject(m))
+                printf("moving from %s to %s: %s%s%s\n", jn_client_str(m, "from"),
+                       jn_client_str(m, "to"), jn_client_str(m, "state"),
+                       *jn_client_str(m, "error") ? ": " : "", jn_client_str(m, "error"));
+        }
+    } else {
+        cJSON *b = cJSON_CreateObject();
+        cJSON_AddStringToObject(b, "to", to);
+        int st = jn_client_call(c, "POST", p, b, &o);
+        cJSON_Delete(b);
+        if (st != 202 || !wait) {
+            rc = jn_client_settle(c, st, &o);
+            if (rc == 0 && !c->json)
+                printf("moving database %s to node %s (follow it with: jern db move %s)\n",
+                       argv[1], to, argv[1]);
+        } else {
+            rc = move_wait(c, p, argv[1], to, limit);
+        }
+    }
+    cJSON_Delete(o);
+    free(p);
+    return rc;
+}
+
 /* `jern db shell NAME [ARGS]`: the mariadb client as the admin account; the
  * password goes through a 0600 file removed when the client exits, never
  * argv (which ps shows). */
@@ -440,6 +553,7 @@ static const struct db_cmd cmds[] = {
     {"backup", 1, 99, "db backup NAME [--schedule 6h [--keep 14] | --no-schedule]", c_backup},
     {"backups", 1, 1, "db backups NAME", c_backups},
     {"restore", 2, 99, "db restore NAME BACKUP [--to NEWNAME]", c_restore},
+    {"move", 1, 99, MOVE_USAGE, c_move},
     {"shell", 1, 99, "db shell NAME [mariadb client options]", c_shell},
     {"destroy", 1, 99, "db destroy NAME [--force]", c_destroy},
     {"job", 1, 1, "db job ID", c_job},

@@ -58,6 +58,8 @@ struct db_rt *db_find(struct jn_dbs *m, const char *name)
 
 void db_set_state(struct jn_dbs *m, struct db_rt *d, enum db_state s)
 {
+    if (s != DB_RUNNING)
+        d->frozen = false; /* a server started again takes writes */
     d->state = s;
     d->state_since_ms = jn_now_ms();
 }
@@ -159,6 +161,17 @@ static struct db_rt *rt_new(struct jn_dbs *m, const struct jn_store_db *row)
     d->row = *row;
     jn_db_paths(m->state_dir, row->name, &d->p);
     snprintf(d->bind_also, sizeof(d->bind_also), "%s", m->advertise);
+    /* One made before its node joined a cluster listens as its my.cnf says. */
+    FILE *cnf = d->bind_also[0] ? fopen(d->p.cnf, "re") : NULL;
+    if (cnf) {
+        char line[512];
+        bool also = false;
+        while (fgets(line, sizeof(line), cnf))
+            also = also || (strncmp(line, "bind_address", 12) == 0 && strchr(line, ','));
+        fclose(cnf);
+        if (!also)
+            d->bind_also[0] = '\0';
+    }
     d->hit_rate = -1;
     d->backoff_ms = 1000;
     char f[JN_DB_PATH_MAX + 8];
@@ -281,7 +294,7 @@ static int first_start(struct db_rt *d, char *err, size_t errlen)
 }
 
 /* Stops and removes what a failed create made. */
-static void create_undo(struct db_rt *d)
+void db_create_undo(struct db_rt *d)
 {
     jn_db_server_stop(d->pid, &d->p, 10000); /* and the container, if any */
     /* One that has not exec'd yet is no mariadbd to stop politely. */
@@ -296,8 +309,8 @@ static void create_undo(struct db_rt *d)
 }
 
 /* Checks a create and makes its directory: on success *out is the new
- * database, not yet linked; create_work (any thread) then makes the rest. */
-static int create_prepare(struct jn_dbs *m, const struct jn_db_create *c, struct db_rt **out,
+ * database, not yet linked; db_create_work (any thread) then makes the rest. */
+int db_create_prepare(struct jn_dbs *m, const struct jn_db_create *c, struct db_rt **out,
                           char *err, size_t errlen)
 {
     if (!jn_db_name_ok(c->name)) {
@@ -370,13 +383,13 @@ static int create_prepare(struct jn_dbs *m, const struct jn_db_create *c, struct
 
 /* The slow part of a create (a job thread): files, datadir, first start. On
  * failure removes what it made. */
-static int create_work(struct db_rt *d, char *err, size_t errlen)
+int db_create_work(struct db_rt *d, char *err, size_t errlen)
 {
     int r = create_files(d, err, errlen);
     if (r == 0)
         r = first_start(d, err, errlen);
     if (r < 0)
-        create_undo(d);
+        db_create_undo(d);
     else
         jn_fault_point("db:create-after-start");
     return r;
@@ -384,13 +397,13 @@ static int create_work(struct db_rt *d, char *err, size_t errlen)
 
 /* Back on the control thread: the store row, then d joins the list. On
  * failure d is undone and freed. */
-static int create_finish(struct jn_dbs *m, struct db_rt *d, char *err, size_t errlen)
+int db_create_finish(struct jn_dbs *m, struct db_rt *d, char *err, size_t errlen)
 {
     int r = jn_store_db_create(m->st, &d->row);
     if (r < 0) {
         snprintf(err, errlen, "the state store failed (see the daemon's log)");
         db_drop_conn(d);
-        create_undo(d);
+        db_create_undo(d);
         db_rt_free(d);
         return r;
     }
@@ -409,21 +422,25 @@ struct create_job {
     char *image;
 };
 
+int db_create_work_image(struct db_rt *d, const char *image, char *err, size_t errlen)
+{
+    if (image) {
+        int r = db_image_check(image, err, errlen);
+        if (r == 0 && (r = jn_db_image_save(&d->p, image)) < 0)
+            snprintf(err, errlen, "cannot write %.900s/image: %s", d->p.dir, jn_strerror(r));
+        if (r < 0) {
+            db_rm_tree(d->p.dir);
+            return r;
+        }
+        snprintf(d->p.image, sizeof(d->p.image), "%s", image);
+    }
+    return db_create_work(d, err, errlen);
+}
+
 static int create_job_work(struct db_job *j)
 {
     struct create_job *k = j->arg;
-    if (k->image) {
-        int r = db_image_check(k->image, j->err, sizeof(j->err));
-        if (r == 0 && (r = jn_db_image_save(&k->d->p, k->image)) < 0)
-            snprintf(j->err, sizeof(j->err), "cannot write %.900s/image: %s", k->d->p.dir,
-                     jn_strerror(r));
-        if (r < 0) {
-            db_rm_tree(k->d->p.dir);
-            return r;
-        }
-        snprintf(k->d->p.image, sizeof(k->d->p.image), "%s", k->image);
-    }
-    return create_work(k->d, j->err, sizeof(j->err));
+    return db_create_work_image(k->d, k->image, j->err, sizeof(j->err));
 }
 
 static void create_job_done(struct db_job *j)
@@ -434,7 +451,7 @@ static void create_job_done(struct db_job *j)
     free(k);
     if (j->r < 0) {
         db_rt_free(d);
-    } else if ((j->r = create_finish(j->m, d, j->err, sizeof(j->err))) == 0) {
+    } else if ((j->r = db_create_finish(j->m, d, j->err, sizeof(j->err))) == 0) {
         j->status = 201;
         j->result = db_json(j->m, d);
         return;
@@ -445,7 +462,7 @@ static void create_job_done(struct db_job *j)
 int jn_dbs_create(struct jn_dbs *m, const struct jn_db_create *c, int *job_id, char *err, size_t errlen)
 {
     struct db_rt *d;
-    int r = create_prepare(m, c, &d, err, errlen);
+    int r = db_create_prepare(m, c, &d, err, errlen);
     if (r < 0)
         return r;
     struct db_job *j = jn_calloc(1, sizeof(*j));
@@ -471,7 +488,7 @@ int jn_dbs_create(struct jn_dbs *m, const struct jn_db_create *c, int *job_id, c
     return 0;
 }
 
-static void sql_names(const char *app, char *dbname, char *user, size_t n)
+void db_sql_names(const char *app, char *dbname, char *user, size_t n)
 {
     jn_db_sql_ident(app, dbname, n);
     jn_db_sql_ident(app, user, n < 33 ? n : 33); /* user names: 32 characters at most */
@@ -578,7 +595,7 @@ int jn_dbs_attach(struct jn_dbs *m, const char *name, const char *app, int *job_
     snprintf(a->run, sizeof(a->run), "%s", d->p.run);
     snprintf(a->admin_pass, sizeof(a->admin_pass), "%s", d->admin_pass);
     snprintf(a->app, sizeof(a->app), "%s", app);
-    sql_names(app, a->dbname, a->user, sizeof(a->dbname));
+    db_sql_names(app, a->dbname, a->user, sizeof(a->dbname));
     jn_db_password(a->pass);
     a->state_dir = m->state_dir;
     struct db_job *j = jn_calloc(1, sizeof(*j));
@@ -615,7 +632,7 @@ int jn_dbs_detach(struct jn_dbs *m, const char *name, const char *app, char *err
     }
     jn_db_env_remove(m->state_dir, app);
     char dbname[JN_STORE_NAME_MAX], user[JN_STORE_NAME_MAX], e2[256];
-    sql_names(app, dbname, user, sizeof(dbname));
+    db_sql_names(app, dbname, user, sizeof(dbname));
     struct jn_db_conn *c = db_conn(d, e2, sizeof(e2));
     if (!c || jn_db_revoke(c, user, e2, sizeof(e2)) < 0) {
         db_drop_conn(d);
@@ -731,7 +748,7 @@ static int restore_job_work(struct db_job *j)
     struct copy_job *k = j->arg;
     const struct jn_db_paths *p = &k->p;
     if (k->created) {
-        int r = create_work(k->created, j->err, sizeof(j->err));
+        int r = db_create_work(k->created, j->err, sizeof(j->err));
         if (r < 0) {
             k->create_failed = true;
             return r;
@@ -757,7 +774,7 @@ static void restore_job_done(struct db_job *j)
         char err[1024];
         if (k->create_failed)
             db_rt_free(k->created);
-        else if (create_finish(j->m, k->created, err, sizeof(err)) < 0 && r == 0) {
+        else if (db_create_finish(j->m, k->created, err, sizeof(err)) < 0 && r == 0) {
             r = JN_EBASE;
             snprintf(j->err, sizeof(j->err), "%s", err);
         }
@@ -815,7 +832,7 @@ int jn_dbs_restore(struct jn_dbs *m, const char *name, const char *id, const cha
     if (to) {
         struct jn_db_create c = {
             .name = to, .memory_mb = d->row.memory_mb, .dedicated = d->row.dedicated};
-        int r = create_prepare(m, &c, &k->created, err, errlen);
+        int r = db_create_prepare(m, &c, &k->created, err, errlen);
         if (r < 0) {
             copy_job_free(k);
             free(j);

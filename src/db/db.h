@@ -71,6 +71,46 @@ int jn_dbs_backup(struct jn_dbs *m, const char *name, int *job_id, char *err, si
 int jn_dbs_restore(struct jn_dbs *m, const char *name, const char *id, const char *to,
                    int *job_id, char *err, size_t errlen);
 
+/* A destroy for a database that moved to another node (see jn_dbs_import):
+ * attached or not; the apps' settings that name the other node stay; purge:
+ * its backups go too instead of to STATE/db-archive (it had to leave this
+ * node's labels). */
+int jn_dbs_destroy_moved(struct jn_dbs *m, const char *name, bool purge, int *job_id, char *err,
+                         size_t errlen);
+
+/* A move between cluster nodes (move.c, docs/CLUSTER.md). jn_dbs_freeze
+ * makes name's server read-only (on) or writable again, as a job;
+ * jn_dbs_frozen says whether it is read-only now (a restart of its server
+ * ends that). */
+int jn_dbs_freeze(struct jn_dbs *m, const char *name, bool on, char *err, size_t errlen);
+bool jn_dbs_frozen(struct jn_dbs *m, const char *name);
+/* Whether this node has a database name. */
+bool jn_dbs_has(struct jn_dbs *m, const char *name);
+
+/* The newest job of kind on name: 0 none, 1 running, 2 succeeded, -1 failed
+ * (its message in err). */
+int jn_dbs_last_job(struct jn_dbs *m, const char *name, const char *kind, char *err,
+                    size_t errlen);
+
+/* One app's database on the frozen server, as its node reports it. */
+struct jn_db_import_app {
+    const char *app, *host, *user, *pass, *database;
+    int port;
+};
+struct jn_db_import {
+    const char *name;
+    int64_t memory_mb;
+    bool dedicated;
+    const char *image; /* NULL: a process */
+    const struct jn_db_import_app *apps;
+    size_t napps;
+};
+/* A new database name here (as jn_dbs_create) with each app's database
+ * copied from the frozen server, the same user and password, the app
+ * attached. A job (kind "import"); on failure nothing of it stays. */
+int jn_dbs_import(struct jn_dbs *m, const struct jn_db_import *imp, int *job_id, char *err,
+                  size_t errlen);
+
 /* Immediate: drops app's user (its rows stay) and its DATABASE_URL. */
 int jn_dbs_detach(struct jn_dbs *m, const char *name, const char *app, char *err, size_t errlen);
 /* Automatic backups every every_s seconds (0: off), keeping the newest keep. */

@@ -34,6 +34,7 @@ struct db_rt {
     int64_t next_backup_ms;
     bool destroying; /* a destroy job runs: not supervised, shown as "destroying" */
     char bind_also[256]; /* the manager's advertised address when it was made */
+    bool frozen;         /* read-only for a move (move.c), until its server restarts */
     struct db_rt *next;
 };
 
@@ -83,6 +84,9 @@ struct jn_dbs {
  * naming the job already running on one of its databases (nothing started,
  * the caller still owns j), or another error. */
 int db_job_start(struct jn_dbs *m, struct db_job *j, char *err, size_t errlen);
+/* A job of kind on database db, not started (for db_job_start). */
+struct db_job *db_job_new(const char *kind, const char *db, int (*work)(struct db_job *j),
+                          void (*done)(struct db_job *j), void *arg);
 /* The running job on database name (or creating it), or NULL. */
 struct db_job *db_job_running(struct jn_dbs *m, const char *name);
 struct db_job *db_job_find(struct jn_dbs *m, int id);
@@ -119,6 +123,21 @@ struct jn_db_conn *db_conn(struct db_rt *d, char *err, size_t errlen);
 /* Renders d's my.cnf lines; returns the count or JN_EBADINPUT with err. */
 int db_conf_lines(const struct db_rt *d, struct jn_db_conf_line *lines, size_t max, char *err,
                   size_t errlen);
+
+/* db.c: a create in three steps. prepare (control thread) checks c and
+ * makes the directory: *out is the new database, not linked yet; work (any
+ * thread; with image: a container of it) makes the files and starts the
+ * server, removing what it made on failure; finish (control thread) writes
+ * the row and links it, undoing all on failure. */
+int db_create_prepare(struct jn_dbs *m, const struct jn_db_create *c, struct db_rt **out,
+                      char *err, size_t errlen);
+int db_create_work(struct db_rt *d, char *err, size_t errlen);
+int db_create_work_image(struct db_rt *d, const char *image, char *err, size_t errlen);
+int db_create_finish(struct jn_dbs *m, struct db_rt *d, char *err, size_t errlen);
+/* Stops and removes what a create made (d itself stays to free). */
+void db_create_undo(struct db_rt *d);
+/* app's database and user names in SQL (n bytes each). */
+void db_sql_names(const char *app, char *dbname, char *user, size_t n);
 
 /* db.c */
 void db_set_state(struct jn_dbs *m, struct db_rt *d, enum db_state s);

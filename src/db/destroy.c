@@ -52,6 +52,7 @@ struct destroy_job {
     bool running; /* it was running: a final backup is made */
     char admin_pass[JN_DB_PASS_LEN + 1];
     char final_id[JN_DB_BACKUP_ID_MAX];
+    bool purge; /* moved away from a node where its data must not stay: no archive */
 };
 
 static int destroy_job_work(struct db_job *j)
@@ -101,11 +102,17 @@ static void destroy_job_done(struct db_job *j)
         free(k);
         return;
     }
+    /* A file that names another node already is the app's database there
+     * (a move's copy): it stays. */
+    char other[256];
     for (int i = 0; i < n; i++)
-        jn_db_env_remove(m->state_dir, v[i].app);
+        if (jn_db_env_node(m->state_dir, v[i].app, other, sizeof(other)) < 0)
+            jn_db_env_remove(m->state_dir, v[i].app);
     free(v);
-    char archive[JN_DB_PATH_MAX + 128];
-    if (archive_backups(m->state_dir, j->db, &k->p, archive, sizeof(archive)) < 0)
+    char archive[JN_DB_PATH_MAX + 128] = "";
+    if (k->purge)
+        db_rm_tree(k->p.backups);
+    else if (archive_backups(m->state_dir, j->db, &k->p, archive, sizeof(archive)) < 0)
         jn_warn("database %s: cannot keep its backups in %s: %s", j->db, archive,
                 strerror(errno));
     remove_files(&k->p);
@@ -113,7 +120,10 @@ static void destroy_job_done(struct db_job *j)
         db_rt_unlink(m, d);
         db_rt_free(d);
     }
-    jn_notice("database %s: destroyed (backups kept in %s)", j->db, archive);
+    if (k->purge)
+        jn_notice("database %s: destroyed after its move (no copy of it stays here)", j->db);
+    else
+        jn_notice("database %s: destroyed (backups kept in %s)", j->db, archive);
     j->status = 200;
     j->result = cJSON_CreateObject();
     cJSON_AddStringToObject(j->result, "deleted", "database");
@@ -124,8 +134,8 @@ static void destroy_job_done(struct db_job *j)
     free(k);
 }
 
-int jn_dbs_destroy(struct jn_dbs *m, const char *name, bool force, int *job_id, char *err,
-               size_t errlen)
+static int destroy_start(struct jn_dbs *m, const char *name, bool force, bool purge, int *job_id,
+                         char *err, size_t errlen)
 {
     struct db_rt *d = db_find(m, name);
     if (!d) {
@@ -160,13 +170,9 @@ int jn_dbs_destroy(struct jn_dbs *m, const char *name, bool force, int *job_id, 
     k->port = d->row.port;
     k->pid = d->pid;
     k->running = d->state == DB_RUNNING;
+    k->purge = purge;
     snprintf(k->admin_pass, sizeof(k->admin_pass), "%s", d->admin_pass);
-    struct db_job *j = jn_calloc(1, sizeof(*j));
-    j->kind = "destroy";
-    snprintf(j->db, sizeof(j->db), "%s", name);
-    j->work = destroy_job_work;
-    j->done = destroy_job_done;
-    j->arg = k;
+    struct db_job *j = db_job_new("destroy", name, destroy_job_work, destroy_job_done, k);
     int r = db_job_start(m, j, err, errlen);
     if (r < 0) {
         explicit_bzero(k, sizeof(*k));
@@ -179,6 +185,18 @@ int jn_dbs_destroy(struct jn_dbs *m, const char *name, bool force, int *job_id, 
     d->destroying = true;
     *job_id = j->id;
     return 0;
+}
+
+int jn_dbs_destroy(struct jn_dbs *m, const char *name, bool force, int *job_id, char *err,
+                   size_t errlen)
+{
+    return destroy_start(m, name, force, false, job_id, err, errlen);
+}
+
+int jn_dbs_destroy_moved(struct jn_dbs *m, const char *name, bool purge, int *job_id, char *err,
+                         size_t errlen)
+{
+    return destroy_start(m, name, true, purge, job_id, err, errlen);
 }
 
 void db_sweep_unfinished(struct jn_dbs *m)

@@ -125,6 +125,18 @@ static void *job_thread(void *arg)
     return NULL;
 }
 
+struct db_job *db_job_new(const char *kind, const char *db, int (*work)(struct db_job *j),
+                          void (*done)(struct db_job *j), void *arg)
+{
+    struct db_job *j = jn_calloc(1, sizeof(*j));
+    j->kind = kind;
+    snprintf(j->db, sizeof(j->db), "%s", db);
+    j->work = work;
+    j->done = done;
+    j->arg = arg;
+    return j;
+}
+
 int db_job_start(struct jn_dbs *m, struct db_job *j, char *err, size_t errlen)
 {
     struct db_job *busy = db_job_running(m, j->db);

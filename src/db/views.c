@@ -74,6 +74,9 @@ cJSON *db_json(struct jn_dbs *m, struct db_rt *d)
                             d->p.image[0] ? (double)(d->row.memory_mb << 20)
                                           : (double)jn_db_cgroup_limit(d->p.dir, d->pid));
     cJSON_AddBoolToObject(o, "dedicated", d->row.dedicated);
+    /* a cluster node's address it listens on too ("": loopback only) */
+    cJSON_AddStringToObject(o, "bind_also", d->bind_also);
+    cJSON_AddBoolToObject(o, "read_only", d->frozen);
     cJSON_AddNumberToObject(o, "size_bytes", (double)dir_size(d));
     cJSON_AddNumberToObject(o, "restarts", d->restarts);
     cJSON_AddNumberToObject(o, "connections", (double)d->last.threads_connected);

@@ -12,6 +12,7 @@ import re
 import shutil
 import signal
 import subprocess
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -183,30 +184,48 @@ def test_where_lists_databases_and_backups_and_flags_a_label_change(cluster3):
         assert r.returncode == 1 and "attached to database 'webdb' on node e1" in r.stderr, \
             r.stdout + r.stderr
 
-        # e1's labels change (restarted as an SE node): its database and logs
-        # sit where web must not be; its instances move to e2
+        # e1's labels change (restarted as an SE node): its logs sit where web
+        # must not be, its instances move to e2, and the scheduler moves webdb
+        # to e2 (a consistent copy, then web's instances switched to it): no
+        # copy of it stays on e1
         c.nodes["e1"]["proc"].stop()
         c.table["e1"] = ("127.0.0.12", "jurisdiction=SE,site=a")
         c.start_node("e1", etcd_url=c.etcd_url)
-        wait_for(lambda: (violations(c, "e3", "web") or 0) > 1, 20,
-                 "a placement violation for web in /metrics")
         wait_for(lambda: placed(c, "e3", "web") == ["e2", "e2", "e2"], 40,
                  "web's instances moved off e1")
+
+        def db_on_e2():
+            rc, items = where_items(c, "e3", "web")
+            dbs = {(i["kind"], i["node"], i["inside"]) for i in items
+                   if i["kind"] in ("database", "backups")}
+            return dbs == {("database", "e2", True), ("backups", "e2", True)}
+        wait_for(db_on_e2, 90, "webdb moved to e2: " + c.jern("e3", "where", "web").stdout)
+        assert not (state / "db" / "webdb").exists()
+        assert not list((state / "db-archive").glob("webdb-*")) if (state / "db-archive").exists() \
+            else True
+        out = c.jern("e2", "db", "backups", "webdb").stdout
+        assert "-moved" in out, out
         rc, items = where_items(c, "e3", "web")
         outside = {(i["kind"], i["node"]) for i in items if not i["inside"]}
-        assert rc == 3 and {("database", "e1"), ("backups", "e1")} <= outside, items
+        assert rc == 3 and outside and all(k in ("logs", "access-log") for k, _ in outside), items
         assert all(i["inside"] for i in items if i["kind"] == "instance")
-        assert violations(c, "e3", "web") == len(outside)
+        wait_for(lambda: violations(c, "e3", "web") == len(outside), 10,
+                 "jern_placement_violations matching jern where")
         out = c.jern("e3", "where", "web").stdout
         assert "SOMETHING OUTSIDE the required labels" in out, out
         wait_for(lambda: c.get("e1", "web")[0] == 200, 10, "web through e1's gateway")
         # and no new data of a NO app goes to the SE node
         assert c.jern("e1", "apps", "set", "api", "--require", "jurisdiction=NO").returncode == 0
-        r = c.jern("e1", "db", "attach", "webdb", "api")
+        r = c.jern("e1", "db", "create", "sedb", "--memory", "256M", "--port",
+                   str(free_port()), timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+        r = c.jern("e1", "db", "attach", "sedb", "api")
         assert r.returncode == 1 and "refused: app 'api' requires the labels" in r.stderr, \
             r.stdout + r.stderr
     finally:
-        c.jern("e1", "db", "destroy", "webdb", "--force", timeout=60)
+        for n in ("e1", "e2"):
+            for db in ("webdb", "sedb"):
+                c.jern(n, "db", "destroy", db, "--force", timeout=60)
         kill_mariadbd(state)
 
 
@@ -233,6 +252,20 @@ def test_a_gateway_without_instances_prefers_its_own_site(cluster3):
         c.jern("e3", "node", "undrain", "e3")
 
 
+def db_app_on_e1(c, db, app):
+    """A database on e1 and app (two dbapp.py instances on the site=a nodes)
+    attached to it."""
+    r = c.jern("e1", "db", "create", db, "--memory", "256M", "--port", str(free_port()),
+               timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert c.jern("e1", "apps", "set", app, "--require", "site=a").returncode == 0
+    r = c.jern("e1", "deploy", app, "--cmd", DBAPP, "--instances", "2", "--health", "/health",
+               timeout=150)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = c.jern("e1", "db", "attach", db, app, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
 @pytest.mark.skipif(not shutil.which("mariadbd"), reason="mariadb-server is not installed")
 def test_an_app_reaches_its_database_from_every_node(cluster3):
     """A database lives on e1; the app attached to it runs on e1 and e3 (both
@@ -242,16 +275,8 @@ def test_an_app_reaches_its_database_from_every_node(cluster3):
     state = c.nodes["e1"]["state"]
     env = c.nodes["e3"]["state"] / "db" / "env" / "shop"
     try:
-        r = c.jern("e1", "db", "create", "shopdb", "--memory", "256M", "--port",
-                   str(free_port()), timeout=120)
-        assert r.returncode == 0, r.stdout + r.stderr
-        assert c.jern("e1", "apps", "set", "shop", "--require", "site=a").returncode == 0
-        r = c.jern("e1", "deploy", "shop", "--cmd", DBAPP, "--instances", "2", "--health",
-                   "/health", timeout=150)
-        assert r.returncode == 0, r.stdout + r.stderr
+        db_app_on_e1(c, "shopdb", "shop")
         assert placed(c, "e3", "shop") == ["e1", "e3"]
-        r = c.jern("e1", "db", "attach", "shopdb", "shop", timeout=60)
-        assert r.returncode == 0, r.stdout + r.stderr
         wait_for(env.exists, 15, "shop's database settings on e3")
         text = env.read_text()
         assert "MYSQL_HOST=127.0.0.12\n" in text and "#node=e1\n" in text, text
@@ -273,3 +298,80 @@ def test_an_app_reaches_its_database_from_every_node(cluster3):
         c.jern("e1", "destroy", "shop", "--yes")
         c.jern("e1", "db", "destroy", "shopdb", "--force", timeout=60)
         kill_mariadbd(state)
+
+
+@pytest.mark.skipif(not shutil.which("mariadbd"), reason="mariadb-server is not installed")
+def test_a_database_moves_to_another_node_and_keeps_every_acknowledged_write(cluster3):
+    """jern db move under a steady stream of writes through e3's gateway:
+    the database is copied to e3 while it is read-only (writes then fail
+    with an error, never silently), the app's instances are switched to the
+    copy, and every write that was answered 201 is in it afterwards."""
+    c = cluster3
+    e1_state, e3_state = c.nodes["e1"]["state"], c.nodes["e3"]["state"]
+    try:
+        # e1 and e3 are both site=a since e1's restart
+        db_app_on_e1(c, "mvdb", "mv")
+        wait_for((e3_state / "db" / "env" / "mv").exists, 15, "mv's settings on e3")
+        r = c.jern("e3", "restart", "mv", timeout=150)
+        assert r.returncode == 0, r.stdout + r.stderr
+        wait_for(lambda: c.post("e3", "mv", "/rows?v=warm")[0] == 201, 20, "a first write")
+
+        # refused: a node without the labels mv requires, and a node not there
+        r = c.jern("e3", "db", "move", "mvdb", "--to", "e2")
+        assert r.returncode == 1 and "requires the labels site=a, which node e2 lacks" in \
+            r.stderr, r.stdout + r.stderr
+        r = c.jern("e3", "db", "move", "mvdb", "--to", "e9")
+        assert r.returncode == 1 and "node 'e9' is not in the cluster" in r.stderr, r.stderr
+
+        acked, refused, stop = [], [], threading.Event()
+
+        def writer():
+            i = 0
+            while not stop.is_set():
+                i += 1
+                try:
+                    st, body = c.post("e3", "mv", f"/rows?v=w{i}")
+                except OSError as e:
+                    refused.append(str(e))
+                    continue
+                if st == 201:
+                    acked.append(json.loads(body)["id"])
+                else:
+                    refused.append(st)
+                time.sleep(0.01)
+        t = threading.Thread(target=writer)
+        t.start()
+        try:
+            time.sleep(1)
+            t0 = time.time()
+            r = c.jern("e2", "db", "move", "mvdb", "--to", "e3", timeout=300)
+            took = time.time() - t0
+            assert r.returncode == 0, r.stdout + r.stderr
+            assert "moved database mvdb to node e3" in r.stdout, r.stdout
+            n_before = len(acked)
+            wait_for(lambda: len(acked) > n_before + 20, 30, "writes going on after the move")
+        finally:
+            stop.set()
+            t.join(30)
+        print(f"\nmove: {took:.1f}s, {len(acked)} writes acknowledged, {len(refused)} refused "
+              f"while read-only or switching")
+        # the copy serves on e3; nothing of it is left on e1
+        assert not (e1_state / "db" / "mvdb").exists()
+        assert "mvdb" in c.jern("e3", "db", "ls").stdout
+        assert "mvdb" not in c.jern("e1", "db", "ls").stdout
+        env = (e1_state / "db" / "env" / "mv").read_text()
+        assert "MYSQL_HOST=127.0.0.14\n" in env and "#node=e3\n" in env, env
+        # every acknowledged write is there
+        st, body = c.get("e1", "mv", "/rows")
+        assert st == 200, body
+        ids = set(json.loads(body)["ids"])
+        missing = [i for i in acked if i not in ids]
+        assert not missing, f"{len(missing)} acknowledged writes lost: {missing[:10]}"
+        # a database that is moving takes no other change; one not there is named
+        r = c.jern("e3", "db", "move", "nodb", "--to", "e1")
+        assert r.returncode == 1 and "no node of the cluster has a database 'nodb'" in r.stderr
+    finally:
+        c.jern("e1", "destroy", "mv", "--yes")
+        for n in ("e1", "e3"):
+            c.jern(n, "db", "destroy", "mvdb", "--force", timeout=60)
+        kill_mariadbd(e1_state)

@@ -73,6 +73,18 @@ static bool int_field(struct call *c, const char *key, int64_t lo, int64_t hi, i
     return true;
 }
 
+/* A database moving between cluster nodes takes no attach, detach, restore
+ * or destroy until the move is over. */
+static bool moving(struct call *c)
+{
+    char err[512];
+    if (!c->api->api->cluster || jn_cluster_db_busy(c->api->api->cluster, c->name, err,
+                                                    sizeof(err)) == 0)
+        return false;
+    jn_api_error(c->resp, 409, "%s", err);
+    return true;
+}
+
 static void h_list(struct call *c)
 {
     jn_api_send_json(c->resp, 200, jn_dbs_list_json(c->m));
@@ -139,6 +151,8 @@ static void h_destroy(struct call *c)
         jn_api_error(c->resp, 400, "field 'force' must be true or false");
         return;
     }
+    if (moving(c))
+        return;
     char err[1024] = "";
     int id;
     int r = jn_dbs_destroy(c->m, c->name, cJSON_IsTrue(force), &id, err, sizeof(err));
@@ -146,6 +160,45 @@ static void h_destroy(struct call *c)
         send_err(c->resp, r, err);
     else
         send_job(c, id);
+}
+
+/* POST /v1/databases/:name/move {"to": NODE}: 202 with the move's record;
+ * the client follows GET .../move. */
+static void h_move(struct call *c)
+{
+    bool ok = true;
+    const char *to = str_field(c, "to", true, &ok);
+    if (!ok)
+        return;
+    if (!c->api->api->cluster) {
+        jn_api_error(c->resp, 409,
+                     "this jern is a single node: a database moves between the nodes of a "
+                     "cluster (jern serve --cluster ...); on one node, restore a backup into a "
+                     "new database (jern db restore %s ID --to NEW)",
+                     c->name);
+        return;
+    }
+    char err[1024] = "";
+    int r = jn_cluster_db_move(c->api->api->cluster, c->name, to, err, sizeof(err));
+    if (r < 0) {
+        jn_api_cluster_fail(c->resp, r, err);
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "database", c->name);
+    cJSON_AddStringToObject(o, "to", to);
+    cJSON_AddStringToObject(o, "state", "freeze");
+    jn_api_send_json(c->resp, 202, o);
+}
+
+/* GET /v1/databases/:name/move: {move: record or null, nodes: [...]}. */
+static void h_move_show(struct call *c)
+{
+    if (!c->api->api->cluster) {
+        jn_api_error(c->resp, 409, "this jern is a single node: no database moves here");
+        return;
+    }
+    jn_api_send_json(c->resp, 200, jn_cluster_db_move_json(c->api->api->cluster, c->name));
 }
 
 static void h_config(struct call *c)
@@ -158,6 +211,8 @@ static void h_attach(struct call *c)
     bool ok = true;
     const char *app = str_field(c, "app", true, &ok);
     if (!ok)
+        return;
+    if (moving(c))
         return;
     char err[1024] = "";
     int id;
@@ -177,6 +232,8 @@ static void h_attach(struct call *c)
 
 static void h_detach(struct call *c)
 {
+    if (moving(c))
+        return;
     char err[1024] = "";
     int r = jn_dbs_detach(c->m, c->name, jn_api_param(c->api, "app"), err, sizeof(err));
     if (r < 0) {
@@ -223,7 +280,7 @@ static void h_restore(struct call *c)
     bool ok = true;
     const char *id = str_field(c, "backup", true, &ok);
     const char *to = ok ? str_field(c, "to", false, &ok) : NULL;
-    if (!ok)
+    if (!ok || moving(c))
         return;
     char err[1024] = "";
     int job;
@@ -253,6 +310,7 @@ static const char *const FORCE[] = {"force", NULL};
 static const char *const APP[] = {"app", NULL};
 static const char *const BACKUP[] = {"every_s", "keep", NULL};
 static const char *const RESTORE[] = {"backup", "to", NULL};
+static const char *const TO[] = {"to", NULL};
 
 static void r_list(struct jn_api_call *c) { run(c, NONE, h_list); }
 static void r_create(struct jn_api_call *c) { run(c, CREATE, h_create); }
@@ -265,6 +323,8 @@ static void r_url(struct jn_api_call *c) { run(c, NONE, h_url); }
 static void r_backups(struct jn_api_call *c) { run(c, NONE, h_backups); }
 static void r_backup(struct jn_api_call *c) { run(c, BACKUP, h_backup); }
 static void r_restore(struct jn_api_call *c) { run(c, RESTORE, h_restore); }
+static void r_move(struct jn_api_call *c) { run(c, TO, h_move); }
+static void r_move_show(struct jn_api_call *c) { run(c, NONE, h_move_show); }
 
 /* GET /v1/db-jobs/:id: a job of the manager, running or finished (kept ten
  * minutes): {"id", "kind", "database", "state", "elapsed_ms", and when it
@@ -296,6 +356,8 @@ const struct jn_route jn_database_routes[] = {
     {JN_HTTP_GET, "/v1/databases/:name/backups", JN_ROUTE_DATABASES, r_backups, NULL},
     {JN_HTTP_POST, "/v1/databases/:name/backups", JN_ROUTE_DATABASES, r_backup, "db backup"},
     {JN_HTTP_POST, "/v1/databases/:name/restore", JN_ROUTE_DATABASES, r_restore, "db restore"},
+    {JN_HTTP_POST, "/v1/databases/:name/move", JN_ROUTE_DATABASES, r_move, "db move"},
+    {JN_HTTP_GET, "/v1/databases/:name/move", JN_ROUTE_DATABASES, r_move_show, NULL},
     {JN_HTTP_GET, "/v1/db-jobs/:id", JN_ROUTE_DATABASES, r_job, NULL},
     {0, NULL, 0, NULL, NULL},
 };

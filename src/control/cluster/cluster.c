@@ -97,6 +97,7 @@ struct jn_cluster *jn_cluster_new(const struct jn_cluster_opts *o, struct jn_loo
     c->seen = cJSON_CreateObject();
     c->config_seen = cJSON_CreateObject();
     c->destroyed = cJSON_CreateObject();
+    c->dbmove_jobs = cJSON_CreateObject();
     c->view = cJSON_CreateObject();
     cJSON_AddBoolToObject(c->view, "etcd", false);
     cJSON_AddStringToObject(c->view, "error", "not read from etcd yet");
@@ -346,6 +347,7 @@ static int read_view(struct jn_cluster *c, cJSON **out)
     cJSON *drain = cJSON_AddObjectToObject(v, "drain");
     cJSON *labels_set = cJSON_AddObjectToObject(v, "labels");
     cJSON *data = cJSON_AddObjectToObject(v, "data");
+    cJSON *moves = cJSON_AddObjectToObject(v, "dbmoves");
     const char *leader = "";
     int64_t leader_lease = 0;
     for (size_t i = 0; i < n; i++) {
@@ -371,6 +373,9 @@ static int read_view(struct jn_cluster *c, cJSON **out)
             cJSON_AddItemToObject(apps, k + strlen(JN_CLUSTER_APPS), val);
         } else if (strncmp(k, JN_CLUSTER_LABELS, strlen(JN_CLUSTER_LABELS)) == 0) {
             cJSON_AddItemToObject(labels_set, k + strlen(JN_CLUSTER_LABELS), val);
+        } else if (strncmp(k, JN_CLUSTER_DBMOVES, strlen(JN_CLUSTER_DBMOVES)) == 0) {
+            cJSON_AddNumberToObject(val, "mod_revision", (double)kvs[i].mod_revision);
+            cJSON_AddItemToObject(moves, k + strlen(JN_CLUSTER_DBMOVES), val);
         } else if (strncmp(k, JN_CLUSTER_DATA, strlen(JN_CLUSTER_DATA)) == 0) {
             cJSON_AddItemToObject(data, k + strlen(JN_CLUSTER_DATA), val);
         } else if (strncmp(k, JN_CLUSTER_ASSIGN, strlen(JN_CLUSTER_ASSIGN)) == 0) {
@@ -410,7 +415,6 @@ static int schedule(struct jn_cluster *c, cJSON *v)
         cJSON_AddTrueToObject(x, "draining");
     cJSON *assign = cJSON_GetObjectItemCaseSensitive(v, "assign");
     cJSON *next = jn_cluster_schedule(nodes, cJSON_GetObjectItemCaseSensitive(v, "apps"), assign);
-    cJSON_Delete(nodes);
     int r = 0;
     char key[256];
     cJSON_ArrayForEach(x, next)
@@ -435,6 +439,33 @@ static int schedule(struct jn_cluster *c, cJSON *v)
             r = jn_etcd_delete(c->e, key, false);
         }
     }
+    /* Data where an app must not have it goes to a node that fits. */
+    cJSON *moves = jn_cluster_db_moves(nodes, cJSON_GetObjectItemCaseSensitive(v, "apps"),
+                                       cJSON_GetObjectItemCaseSensitive(v, "data"),
+                                       cJSON_GetObjectItemCaseSensitive(v, "dbmoves"));
+    cJSON_ArrayForEach(x, moves)
+    {
+        if (r < 0)
+            break;
+        cJSON_AddStringToObject(x, "db", x->string);
+        cJSON_AddStringToObject(x, "state", "freeze");
+        cJSON_AddTrueToObject(x, "purge");
+        cJSON_AddNumberToObject(x, "at_ms", (double)jn_now_ms());
+        jn_notice("cluster: database %s sits on node %s, outside its apps' labels: moving it to "
+                  "node %s",
+                  x->string, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "from")),
+                  cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "to")));
+        snprintf(key, sizeof(key), JN_CLUSTER_DBMOVES "%s", x->string);
+        char *s = print(x);
+        struct jn_etcd_kv cur = {0};
+        r = jn_etcd_create(c->e, key, s, 0, &cur);
+        r = r < 0 ? r : 0;
+        free(s);
+        free(cur.key);
+        free(cur.value);
+    }
+    cJSON_Delete(moves);
+    cJSON_Delete(nodes);
     cJSON_DeleteItemFromObjectCaseSensitive(v, "assign");
     cJSON_AddItemToObject(v, "assign", next);
     return r;
@@ -565,6 +596,7 @@ void jn_cluster_free(struct jn_cluster *c)
     cJSON_Delete(c->config_seen);
     explicit_bzero(c->secret, sizeof(c->secret));
     cJSON_Delete(c->destroyed);
+    cJSON_Delete(c->dbmove_jobs);
     cJSON_Delete(c->view);
     cJSON_Delete(c->pending);
     cJSON_Delete(c->report);

@@ -106,6 +106,19 @@ char *jn_cluster_seal(struct jn_cluster *c, const char *name, const char *plain,
 int jn_cluster_open(struct jn_cluster *c, const char *name, const char *sealed, char **plain,
                     char *err, size_t errlen);
 
+/* Moves database db (on whichever node has it) to node to: a record in
+ * etcd that the two nodes carry out (dbmove.c): refused when to lacks a
+ * label an attached app requires, or the database listens on loopback
+ * only. */
+int jn_cluster_db_move(struct jn_cluster *c, const char *db, const char *to, char *err,
+                       size_t errlen);
+/* 0, or JN_EEXIST with err when db is moving (no attach, detach, restore
+ * or destroy meanwhile). */
+int jn_cluster_db_busy(const struct jn_cluster *c, const char *db, char *err, size_t errlen);
+/* {move: the record or null, nodes: [the nodes that have db now]} from the
+ * last view; the caller frees. */
+struct cJSON *jn_cluster_db_move_json(const struct jn_cluster *c, const char *db);
+
 /* Restarts app's instances on every node: its release again, as a new
  * version. Returns the version. */
 int jn_cluster_restart(struct jn_cluster *c, const char *app, char *err, size_t errlen);

@@ -55,6 +55,7 @@ struct jn_cluster {
     bool secret_ok;
     struct cJSON *seen;      /* {APP: true}: the apps of the last view */
     struct cJSON *destroyed; /* {APP: true}: destroyed here, maybe still in a view read before */
+    struct cJSON *dbmove_jobs; /* {DB: kind}: the job this node started for DB's move */
 };
 
 /* agent.c: the node's running instances as {APP: {version, addrs[], healthy}}.
@@ -85,5 +86,12 @@ struct cJSON *jn_cluster_dbenv_report(struct jn_cluster *c, const struct cJSON *
 /* dbenv.c: apps attached to databases on other nodes get their settings
  * here (STATE/db/env/APP); detached there, removed here. Control thread. */
 void jn_cluster_dbenv_apply(struct jn_cluster *c);
+
+/* dbmove.c: this node's part in the databases' moves of the view. Control
+ * thread. */
+void jn_cluster_dbmove_apply(struct jn_cluster *c);
+
+/* dbmove.c: whether db (a database of this node) is moving away. */
+bool jn_cluster_db_moving_from_here(const struct jn_cluster *c, const char *db);
 
 #endif

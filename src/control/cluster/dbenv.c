@@ -11,6 +11,7 @@
 #include "core/common.h"
 
 #include "control/cluster/cluster_int.h"
+#include "control/cluster/model.h"
 #include "core/log.h"
 #include "db/env.h"
 
@@ -43,6 +44,8 @@ cJSON *jn_cluster_dbenv_report(struct jn_cluster *c, const cJSON *dbs)
             }
             explicit_bzero(v, sizeof(v));
             cJSON_AddStringToObject(e, "db", d->string);
+            if (jn_cluster_db_moving_from_here(c, d->string))
+                cJSON_AddTrueToObject(e, "moving"); /* its copy elsewhere wins */
             if (ok)
                 cJSON_AddItemToObject(out, a->valuestring, e);
             else
@@ -58,14 +61,30 @@ static const char *str(const cJSON *o, const char *name)
     return cJSON_IsString(x) ? x->valuestring : NULL;
 }
 
+/* Whether app is attached to a database of this node that is moving away. */
+static bool leaving(struct jn_cluster *c, const char *app)
+{
+    const cJSON *mine = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(c->view, "data"), c->node);
+    const cJSON *d;
+    cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(mine, "databases"))
+    {
+        if (jn_cluster_has_string(cJSON_GetObjectItemCaseSensitive(d, "apps"), app))
+            return jn_cluster_db_moving_from_here(c, d->string);
+    }
+    return false;
+}
+
 /* Writes app's file for the database on node (at host) unless it says so
- * already, or app is attached to a database of this node. */
+ * already, or app is attached to a database of this node (that is not
+ * moving away while its copy on node takes over). */
 static void follow(struct jn_cluster *c, const char *app, const char *node, const char *host,
                    const cJSON *e)
 {
     char cur_node[256], cur[256];
     bool remote = jn_db_env_node(c->state_dir, app, cur_node, sizeof(cur_node)) == 0;
-    if (!remote && jn_db_env_get(c->state_dir, app, "MYSQL_HOST", cur, sizeof(cur)) == 0)
+    if (!remote && jn_db_env_get(c->state_dir, app, "MYSQL_HOST", cur, sizeof(cur)) == 0 &&
+        (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "moving")) || !leaving(c, app)))
         return; /* a database of this node: its own attach wins */
     const char *port = str(e, "MYSQL_PORT"), *user = str(e, "MYSQL_USER"),
                *pass = str(e, "MYSQL_PASSWORD"), *db = str(e, "MYSQL_DATABASE");
@@ -94,14 +113,30 @@ void jn_cluster_dbenv_apply(struct jn_cluster *c)
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(c->view, "data");
     const cJSON *nodes = cJSON_GetObjectItemCaseSensitive(c->view, "nodes");
     const cJSON *n, *e;
+    /* During a move two nodes report an app: the copy that is not moving
+     * away wins. */
+    cJSON *settled = cJSON_CreateObject();
+    cJSON_ArrayForEach(n, data)
+    {
+        if (strcmp(n->string, c->node) != 0)
+            cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(n, "dbenv"))
+                if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "moving")) &&
+                    !cJSON_GetObjectItemCaseSensitive(settled, e->string))
+                    cJSON_AddTrueToObject(settled, e->string);
+    }
     cJSON_ArrayForEach(n, data)
     {
         const char *host = str(cJSON_GetObjectItemCaseSensitive(nodes, n->string), "advertise");
         if (strcmp(n->string, c->node) == 0 || !host)
             continue;
         cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(n, "dbenv"))
-            follow(c, e->string, n->string, host, e);
+        {
+            if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "moving")) ||
+                !cJSON_GetObjectItemCaseSensitive(settled, e->string))
+                follow(c, e->string, n->string, host, e);
+        }
     }
+    cJSON_Delete(settled);
     /* Detached (or destroyed) there: the node's record no longer lists the
      * app. A node that is away keeps its apps' settings here: its database
      * comes back with it. */

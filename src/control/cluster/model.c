@@ -217,6 +217,8 @@ cJSON *jn_cluster_data_dbs(const cJSON *list)
         cJSON_AddItemToObject(rec, "apps",
                               cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(d, "apps"), true));
         cJSON_AddNumberToObject(rec, "backups", cJSON_IsNumber(nb) ? nb->valueint : 0);
+        const cJSON *also = cJSON_GetObjectItemCaseSensitive(d, "bind_also");
+        cJSON_AddBoolToObject(rec, "remote", cJSON_IsString(also) && also->valuestring[0]);
     }
     return dbs;
 }
@@ -240,4 +242,69 @@ void jn_cluster_data_databases(const cJSON *dbs, const char *app,
             add(arg, "backups", at);
         }
     }
+}
+
+/* Whether every app of arr (names) may have its data on a node with labels. */
+static bool holds_all(const cJSON *labels, const cJSON *arr, const cJSON *apps)
+{
+    const cJSON *a;
+    cJSON_ArrayForEach(a, arr)
+    {
+        const cJSON *want = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(apps, cJSON_IsString(a) ? a->valuestring : ""),
+            "require");
+        if (!jn_cluster_labels_match(labels, cJSON_IsObject(want) ? want : NULL))
+            return false;
+    }
+    return true;
+}
+
+cJSON *jn_cluster_db_moves(const cJSON *nodes, const cJSON *apps, const cJSON *data,
+                           const cJSON *moves)
+{
+    cJSON *out = cJSON_CreateObject();
+    const cJSON *n, *d, *t;
+    cJSON_ArrayForEach(n, data)
+    {
+        const cJSON *node = cJSON_GetObjectItemCaseSensitive(nodes, n->string);
+        if (!node)
+            continue; /* away: its databases are not reachable to copy */
+        const cJSON *labels = cJSON_GetObjectItemCaseSensitive(node, "labels");
+        cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(n, "databases"))
+        {
+            const cJSON *attached = cJSON_GetObjectItemCaseSensitive(d, "apps");
+            int holders = 0;
+            const cJSON *o;
+            cJSON_ArrayForEach(o, data) holders += cJSON_GetObjectItemCaseSensitive(
+                                              cJSON_GetObjectItemCaseSensitive(o, "databases"),
+                                              d->string) != NULL;
+            if (holders > 1 || /* a move ending: its records not all written yet */
+                cJSON_GetObjectItemCaseSensitive(moves, d->string) ||
+                cJSON_GetObjectItemCaseSensitive(out, d->string) ||
+                !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "remote")) ||
+                holds_all(labels, attached, apps))
+                continue;
+            const char *best = NULL;
+            int best_n = 0;
+            cJSON_ArrayForEach(t, nodes)
+            {
+                if (strcmp(t->string, n->string) == 0 ||
+                    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "draining")) ||
+                    !holds_all(cJSON_GetObjectItemCaseSensitive(t, "labels"), attached, apps))
+                    continue;
+                int cnt = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
+                    cJSON_GetObjectItemCaseSensitive(data, t->string), "databases"));
+                if (!best || cnt < best_n || (cnt == best_n && strcmp(t->string, best) < 0)) {
+                    best = t->string;
+                    best_n = cnt;
+                }
+            }
+            if (!best)
+                continue; /* nowhere fits: it stays flagged (jern where) */
+            cJSON *m = cJSON_AddObjectToObject(out, d->string);
+            cJSON_AddStringToObject(m, "from", n->string);
+            cJSON_AddStringToObject(m, "to", best);
+        }
+    }
+    return out;
 }

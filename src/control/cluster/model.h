@@ -15,6 +15,8 @@
  *   /jern/leader              NODE  under the scheduler's lease
  *   /jern/drain/NODE          "1": NODE takes no instances
  *   /jern/secret-key          hex: the key of the secrets in etcd (secrets.c)
+ *   /jern/dbmoves/DB          {db, from, to, state, purge?, error?}  a database's
+ *                              move between nodes (dbmove.c)
  */
 #ifndef JN_CONTROL_CLUSTER_MODEL_H
 #define JN_CONTROL_CLUSTER_MODEL_H
@@ -33,6 +35,8 @@ struct cJSON;
 /* {labels: {}}: a node's labels set through the API, over its --label flags */
 #define JN_CLUSTER_LABELS "/jern/labels/"
 #define JN_CLUSTER_DATA "/jern/data/" /* NODE: its databases, backups, logs (lease) */
+/* DB: {db, from, to, state, purge?, error?, ...}: a database's move (dbmove.c) */
+#define JN_CLUSTER_DBMOVES "/jern/dbmoves/"
 /* An instance whose app does not say its memory counts as this much. */
 #define JN_CLUSTER_DEFAULT_MEMORY (256LL * 1024 * 1024)
 
@@ -76,5 +80,14 @@ bool jn_cluster_has_string(const struct cJSON *arr, const char *s);
  * caller owns the result. */
 struct cJSON *jn_cluster_schedule(const struct cJSON *nodes, const struct cJSON *apps,
                                   const struct cJSON *cur);
+
+/* The moves the scheduler starts: each database on a node of nodes (as
+ * for jn_cluster_schedule) whose labels lack a label that an attached app
+ * (apps) requires, and that no move of moves ({DB: record}) is about, goes
+ * to the live, undrained node that has every label its apps require, with
+ * the fewest databases (then by name). data: {NODE: data record}. Returns
+ * {DB: {from, to}}, possibly empty; the caller owns it. */
+struct cJSON *jn_cluster_db_moves(const struct cJSON *nodes, const struct cJSON *apps,
+                                  const struct cJSON *data, const struct cJSON *moves);
 
 #endif

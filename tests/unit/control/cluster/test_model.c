@@ -139,6 +139,58 @@ static void test_memory_capacity_is_respected(void **state)
     cJSON_Delete(nodes);
 }
 
+static const char *move_to(const cJSON *moves, const char *db)
+{
+    return cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(moves, db), "to"));
+}
+
+/* The scheduler moves a database whose node lacks a label an attached app
+ * requires, to a node that has every label its apps require. */
+static void test_data_outside_its_labels_moves_to_a_node_that_fits(void **state)
+{
+    (void)state;
+    cJSON *nodes = nodes3();
+    cJSON *apps = cJSON_Parse("{\"shop\":{\"require\":{\"jurisdiction\":\"NO\"}},"
+                              "\"blog\":{},"
+                              "\"oslo\":{\"require\":{\"site\":\"oslo-1\"}}}");
+    /* db1 (shop, NO) on the SE node: to n1 or n2, the one with fewer
+     * databases (n2); db2 (blog, no labels) stays; db3 (shop and oslo) on n2
+     * must go to n1; db4 on loopback only cannot be copied; db5 is moving */
+    cJSON *data = cJSON_Parse(
+        "{\"n3\":{\"databases\":{\"db1\":{\"apps\":[\"shop\"],\"remote\":true},"
+        "\"db2\":{\"apps\":[\"blog\"],\"remote\":true},"
+        "\"db4\":{\"apps\":[\"shop\"],\"remote\":false},"
+        "\"db5\":{\"apps\":[\"shop\"],\"remote\":true}}},"
+        "\"n1\":{\"databases\":{\"x\":{\"apps\":[],\"remote\":true},"
+        "\"y\":{\"apps\":[],\"remote\":true}}},"
+        "\"n2\":{\"databases\":{\"db3\":{\"apps\":[\"shop\",\"oslo\"],\"remote\":true}}}}");
+    cJSON *moving = cJSON_Parse("{\"db5\":{\"from\":\"n3\",\"to\":\"n1\"}}");
+    cJSON *m = jn_cluster_db_moves(nodes, apps, data, moving);
+    assert_string_equal(move_to(m, "db1"), "n2");
+    assert_string_equal(move_to(m, "db3"), "n1");
+    assert_null(cJSON_GetObjectItem(m, "db2"));
+    assert_null(cJSON_GetObjectItem(m, "db4"));
+    assert_null(cJSON_GetObjectItem(m, "db5"));
+    assert_int_equal(cJSON_GetArraySize(m), 2);
+    cJSON_Delete(m);
+    /* nowhere fits (n1 drained, n2 lacks site=oslo-1): db3 stays, flagged */
+    cJSON_AddTrueToObject(cJSON_GetObjectItem(nodes, "n1"), "draining");
+    m = jn_cluster_db_moves(nodes, apps, data, moving);
+    assert_null(cJSON_GetObjectItem(m, "db3"));
+    cJSON_Delete(m);
+    /* listed on two nodes (a move's end not all written yet): left alone */
+    cJSON_AddItemToObject(cJSON_GetObjectItem(cJSON_GetObjectItem(data, "n1"), "databases"),
+                          "db1", cJSON_Parse("{\"apps\":[\"shop\"],\"remote\":true}"));
+    m = jn_cluster_db_moves(nodes, apps, data, moving);
+    assert_null(cJSON_GetObjectItem(m, "db1"));
+    cJSON_Delete(m);
+    cJSON_Delete(moving);
+    cJSON_Delete(data);
+    cJSON_Delete(apps);
+    cJSON_Delete(nodes);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -147,6 +199,7 @@ int main(void)
         cmocka_unit_test(test_a_requirement_no_node_meets_is_an_error_not_a_placement),
         cmocka_unit_test(test_prefer_drain_and_stickiness),
         cmocka_unit_test(test_memory_capacity_is_respected),
+        cmocka_unit_test(test_data_outside_its_labels_moves_to_a_node_that_fits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
