@@ -294,7 +294,7 @@ static int first_start(struct db_rt *d, char *err, size_t errlen)
 }
 
 /* Stops and removes what a failed create made. */
-void db_create_undo(struct db_rt *d)
+static void db_create_undo(struct db_rt *d)
 {
     jn_db_server_stop(d->pid, &d->p, 10000); /* and the container, if any */
     /* One that has not exec'd yet is no mariadbd to stop politely. */
@@ -310,7 +310,7 @@ void db_create_undo(struct db_rt *d)
 
 /* Checks a create and makes its directory: on success *out is the new
  * database, not yet linked; db_create_work (any thread) then makes the rest. */
-int db_create_prepare(struct jn_dbs *m, const struct jn_db_create *c, struct db_rt **out,
+static int db_create_prepare(struct jn_dbs *m, const struct jn_db_create *c, struct db_rt **out,
                           char *err, size_t errlen)
 {
     if (!jn_db_name_ok(c->name)) {
@@ -383,7 +383,7 @@ int db_create_prepare(struct jn_dbs *m, const struct jn_db_create *c, struct db_
 
 /* The slow part of a create (a job thread): files, datadir, first start. On
  * failure removes what it made. */
-int db_create_work(struct db_rt *d, char *err, size_t errlen)
+static int db_create_work(struct db_rt *d, char *err, size_t errlen)
 {
     int r = create_files(d, err, errlen);
     if (r == 0)
@@ -397,7 +397,7 @@ int db_create_work(struct db_rt *d, char *err, size_t errlen)
 
 /* Back on the control thread: the store row, then d joins the list. On
  * failure d is undone and freed. */
-int db_create_finish(struct jn_dbs *m, struct db_rt *d, char *err, size_t errlen)
+static int db_create_finish(struct jn_dbs *m, struct db_rt *d, char *err, size_t errlen)
 {
     int r = jn_store_db_create(m->st, &d->row);
     if (r < 0) {
@@ -422,7 +422,7 @@ struct create_job {
     char *image;
 };
 
-int db_create_work_image(struct db_rt *d, const char *image, char *err, size_t errlen)
+static int db_create_work_image(struct db_rt *d, const char *image, char *err, size_t errlen)
 {
     if (image) {
         int r = db_image_check(image, err, errlen);
@@ -465,6 +465,8 @@ int jn_dbs_create(struct jn_dbs *m, const struct jn_db_create *c, int *job_id, c
     int r = db_create_prepare(m, c, &d, err, errlen);
     if (r < 0)
         return r;
+    if (c->moving_in)
+        db_moving_in_mark(&d->p, true);
     struct db_job *j = jn_calloc(1, sizeof(*j));
     j->kind = "create";
     snprintf(j->db, sizeof(j->db), "%s", c->name);
@@ -488,7 +490,7 @@ int jn_dbs_create(struct jn_dbs *m, const struct jn_db_create *c, int *job_id, c
     return 0;
 }
 
-void db_sql_names(const char *app, char *dbname, char *user, size_t n)
+static void db_sql_names(const char *app, char *dbname, char *user, size_t n)
 {
     jn_db_sql_ident(app, dbname, n);
     jn_db_sql_ident(app, user, n < 33 ? n : 33); /* user names: 32 characters at most */

@@ -52,6 +52,7 @@ struct jn_db_create {
     bool dedicated;
     int port;
     const char *image; /* NULL: Debian's mariadbd as a process */
+    bool moving_in;    /* made for a move: marked until its import succeeds */
 };
 
 /* The long operations start a job and answer its id (*job_id; follow it with
@@ -84,6 +85,9 @@ int jn_dbs_destroy_moved(struct jn_dbs *m, const char *name, bool purge, int *jo
  * ends that). */
 int jn_dbs_freeze(struct jn_dbs *m, const char *name, bool on, char *err, size_t errlen);
 bool jn_dbs_frozen(struct jn_dbs *m, const char *name);
+/* Whether name was made for a move whose import has not succeeded (an
+ * incomplete copy: the cluster removes it when its move is gone). */
+bool jn_dbs_moving_in(struct jn_dbs *m, const char *name);
 /* Whether this node has a database name. */
 bool jn_dbs_has(struct jn_dbs *m, const char *name);
 
@@ -97,19 +101,12 @@ struct jn_db_import_app {
     const char *app, *host, *user, *pass, *database;
     int port;
 };
-struct jn_db_import {
-    const char *name;
-    int64_t memory_mb;
-    bool dedicated;
-    const char *image; /* NULL: a process */
-    const struct jn_db_import_app *apps;
-    size_t napps;
-};
-/* A new database name here (as jn_dbs_create) with each app's database
- * copied from the frozen server, the same user and password, the app
- * attached. A job (kind "import"); on failure nothing of it stays. */
-int jn_dbs_import(struct jn_dbs *m, const struct jn_db_import *imp, int *job_id, char *err,
-                  size_t errlen);
+/* Into name, a database of this node made for the move (jn_dbs_create),
+ * each app's database copied from the frozen server, with the same user and
+ * password, the app attached. A job (kind "import"); on failure no app is
+ * attached or pointed at it. */
+int jn_dbs_import(struct jn_dbs *m, const char *name, const struct jn_db_import_app *apps,
+                  size_t napps, int *job_id, char *err, size_t errlen);
 
 /* Immediate: drops app's user (its rows stay) and its DATABASE_URL. */
 int jn_dbs_detach(struct jn_dbs *m, const char *name, const char *app, char *err, size_t errlen);

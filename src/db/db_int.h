@@ -124,20 +124,9 @@ struct jn_db_conn *db_conn(struct db_rt *d, char *err, size_t errlen);
 int db_conf_lines(const struct db_rt *d, struct jn_db_conf_line *lines, size_t max, char *err,
                   size_t errlen);
 
-/* db.c: a create in three steps. prepare (control thread) checks c and
- * makes the directory: *out is the new database, not linked yet; work (any
- * thread; with image: a container of it) makes the files and starts the
- * server, removing what it made on failure; finish (control thread) writes
- * the row and links it, undoing all on failure. */
-int db_create_prepare(struct jn_dbs *m, const struct jn_db_create *c, struct db_rt **out,
-                      char *err, size_t errlen);
-int db_create_work(struct db_rt *d, char *err, size_t errlen);
-int db_create_work_image(struct db_rt *d, const char *image, char *err, size_t errlen);
-int db_create_finish(struct jn_dbs *m, struct db_rt *d, char *err, size_t errlen);
-/* Stops and removes what a create made (d itself stays to free). */
-void db_create_undo(struct db_rt *d);
-/* app's database and user names in SQL (n bytes each). */
-void db_sql_names(const char *app, char *dbname, char *user, size_t n);
+/* move.c: marks p's database as an incomplete copy of a move (on) or
+ * complete. */
+void db_moving_in_mark(const struct jn_db_paths *p, bool on);
 
 /* db.c */
 void db_set_state(struct jn_dbs *m, struct db_rt *d, enum db_state s);

@@ -2,14 +2,15 @@
  * move.c: the database's half of a move between cluster nodes
  * (docs/CLUSTER.md, "Moving a database"). On the node it leaves, a freeze
  * makes the server read-only (writes fail with an error; none acknowledged
- * is lost); on the node it goes to, an import makes a new server, the same
- * users and passwords for its apps, and copies each app's database from the
- * frozen server over TCP (mariadb-dump --single-transaction with the app's
+ * is lost); on the node it goes to, a new server made beforehand (a
+ * create), an import gives the same users and passwords to its apps and
+ * copies each app's database from the frozen server over TCP (mariadb-dump --single-transaction with the app's
  * own account, loaded with the admin account). The cluster layer
  * (src/control/cluster/dbmove.c) drives both through etcd.
  */
 #include "core/common.h"
 
+#include "core/fault.h"
 #include "core/log.h"
 #include "db/db_int.h"
 #include "db/env.h"
@@ -88,6 +89,32 @@ int jn_dbs_freeze(struct jn_dbs *m, const char *name, bool on, char *err, size_t
     return r;
 }
 
+static void moving_in_path(const struct jn_db_paths *p, char *out, size_t n)
+{
+    snprintf(out, n, "%s/moving-in", p->dir);
+}
+
+void db_moving_in_mark(const struct jn_db_paths *p, bool on)
+{
+    char f[JN_DB_PATH_MAX + 16];
+    moving_in_path(p, f, sizeof(f));
+    int fd = on ? open(f, O_WRONLY | O_CREAT | O_CLOEXEC, 0600) : -1;
+    if (fd >= 0)
+        close(fd);
+    else if (!on)
+        unlink(f);
+}
+
+bool jn_dbs_moving_in(struct jn_dbs *m, const char *name)
+{
+    struct db_rt *d = db_find(m, name);
+    char f[JN_DB_PATH_MAX + 16];
+    if (!d)
+        return false;
+    moving_in_path(&d->p, f, sizeof(f));
+    return access(f, F_OK) == 0;
+}
+
 bool jn_dbs_has(struct jn_dbs *m, const char *name)
 {
     return db_find(m, name) != NULL;
@@ -116,23 +143,23 @@ int jn_dbs_last_job(struct jn_dbs *m, const char *name, const char *kind, char *
 
 /* What an import's thread needs, copied. */
 struct import_job {
-    struct db_rt *d; /* the new database, linked by done */
-    char *image;
+    struct jn_db_paths p;
+    int port;
+    char admin_pass[JN_DB_PASS_LEN + 1];
     size_t n;
     struct import_app {
         char app[JN_STORE_NAME_MAX], host[256], user[64], pass[JN_DB_PASS_LEN + 1],
             database[JN_STORE_NAME_MAX];
         int port;
     } *apps;
-    bool created; /* its server was made (and so must be undone on failure) */
 };
 
 static void import_job_free(struct import_job *k)
 {
-    free(k->image);
     if (k->apps)
         explicit_bzero(k->apps, k->n * sizeof(*k->apps));
     free(k->apps);
+    explicit_bzero(k, sizeof(*k));
     free(k);
 }
 
@@ -153,14 +180,15 @@ static int write_remote_cnf(const char *path, const struct import_app *a)
     return fclose(f) == 0 ? 0 : -errno;
 }
 
-/* Copies a's database from the frozen server into d's. */
-static int copy_one(struct db_rt *d, const struct import_app *a, char *err, size_t errlen)
+/* Copies a's database from the frozen server into the one at p. */
+static int copy_one(const struct jn_db_paths *p, const struct import_app *a, char *err,
+                    size_t errlen)
 {
     char cnf[JN_DB_PATH_MAX + 32], dump[JN_DB_PATH_MAX + 32], log[JN_DB_PATH_MAX + 16],
         defaults[JN_DB_PATH_MAX + 64];
-    snprintf(cnf, sizeof(cnf), "%s/.move-client.cnf", d->p.dir);
-    snprintf(dump, sizeof(dump), "%s/.move.sql", d->p.dir);
-    snprintf(log, sizeof(log), "%s/move.log", d->p.dir);
+    snprintf(cnf, sizeof(cnf), "%s/.move-client.cnf", p->dir);
+    snprintf(dump, sizeof(dump), "%s/.move.sql", p->dir);
+    snprintf(log, sizeof(log), "%s/move.log", p->dir);
     snprintf(defaults, sizeof(defaults), "--defaults-extra-file=%s", cnf);
     int r = write_remote_cnf(cnf, a);
     if (r < 0) {
@@ -180,7 +208,7 @@ static int copy_one(struct db_rt *d, const struct import_app *a, char *err, size
         unlink(dump);
         return r < 0 ? r : JN_EBASE;
     }
-    r = jn_db_backup_load(dump, d->p.client, log, err, errlen);
+    r = jn_db_backup_load(dump, p->client, log, err, errlen);
     unlink(dump);
     return r;
 }
@@ -188,61 +216,50 @@ static int copy_one(struct db_rt *d, const struct import_app *a, char *err, size
 static int import_job_work(struct db_job *j)
 {
     struct import_job *k = j->arg;
-    struct db_rt *d = k->d;
-    int r = db_create_work_image(d, k->image, j->err, sizeof(j->err));
-    if (r < 0)
-        return r;
-    k->created = true;
     struct jn_db_conn *c =
-        jn_db_connect(d->row.port, JN_DB_ADMIN_USER, d->admin_pass, 5, j->err, sizeof(j->err));
-    r = c ? 0 : JN_EBASE;
+        jn_db_connect(k->port, JN_DB_ADMIN_USER, k->admin_pass, 5, j->err, sizeof(j->err));
+    int r = c ? 0 : JN_EBASE;
+    jn_fault_point("db:move-before-copy");
     for (size_t i = 0; r == 0 && i < k->n; i++) {
         const struct import_app *a = &k->apps[i];
         r = jn_db_grant(c, a->database, a->user, a->pass, j->err, sizeof(j->err));
         if (r == 0)
-            r = copy_one(d, a, j->err, sizeof(j->err));
+            r = copy_one(&k->p, a, j->err, sizeof(j->err));
     }
     jn_db_close(c);
     for (size_t i = 0; r == 0 && i < k->n; i++) {
         const struct import_app *a = &k->apps[i];
-        if ((r = jn_db_env_write(j->m->state_dir, a->app, d->row.port, d->p.run, a->user, a->pass,
+        if ((r = jn_db_env_write(j->m->state_dir, a->app, k->port, k->p.run, a->user, a->pass,
                                  a->database)) < 0)
             snprintf(j->err, sizeof(j->err), "cannot write app %s's database settings: %s",
                      a->app, jn_strerror(r));
     }
-    if (r == 0) {
-        jn_notice("database %s: copied %zu app database(s) from %s:%d", j->db, k->n,
-                  k->n ? k->apps[0].host : "-", k->n ? k->apps[0].port : 0);
-        /* Its first backup here: the ones on the node it leaves stay there
-         * (or go, with a move that had to leave). */
-        struct jn_db_backup b;
-        char berr[512];
-        if (db_backup_run(j->db, &d->p, d->row.port, d->admin_pass, "moved", &b, berr,
-                          sizeof(berr)) < 0)
-            jn_warn("database %s: no backup after its move: %s", j->db, berr);
-    }
-    return r;
+    if (r < 0)
+        return r;
+    jn_notice("database %s: copied %zu app database(s) from %s:%d", j->db, k->n,
+              k->n ? k->apps[0].host : "-", k->n ? k->apps[0].port : 0);
+    /* Its first backup here: the ones on the node it leaves stay there (or
+     * go, with a move that had to leave). */
+    struct jn_db_backup b;
+    char berr[512];
+    if (db_backup_run(j->db, &k->p, k->port, k->admin_pass, "moved", &b, berr, sizeof(berr)) < 0)
+        jn_warn("database %s: no backup after its move: %s", j->db, berr);
+    return 0;
 }
 
 static void import_job_done(struct db_job *j)
 {
     struct import_job *k = j->arg;
     struct jn_dbs *m = j->m;
-    struct db_rt *d = k->d;
     int r = j->r;
-    if (r == 0) {
-        r = db_create_finish(m, d, j->err, sizeof(j->err)); /* frees d on failure */
-        d = NULL;
-        for (size_t i = 0; r == 0 && i < k->n; i++)
-            if ((r = jn_store_db_attach(m->st, j->db, k->apps[i].app)) < 0)
-                snprintf(j->err, sizeof(j->err), "the state store failed (see the daemon's log)");
-        /* A row without all its attachments stays: a copy to destroy by hand
-         * (jern db destroy), never half-attached apps. */
-    } else {
-        /* Nothing half-made stays: the server and its files go. */
-        if (k->created)
-            db_create_undo(d);
-        db_rt_free(d);
+    for (size_t i = 0; r == 0 && i < k->n; i++)
+        if ((r = jn_store_db_attach(m->st, j->db, k->apps[i].app)) < 0)
+            snprintf(j->err, sizeof(j->err), "the state store failed (see the daemon's log)");
+    struct db_rt *d = db_find(m, j->db);
+    if (r == 0 && d)
+        db_moving_in_mark(&d->p, false);
+    if (r < 0) {
+        /* No app points at a copy that failed. */
         for (size_t i = 0; i < k->n; i++) {
             char node[256];
             if (jn_db_env_node(m->state_dir, k->apps[i].app, node, sizeof(node)) < 0)
@@ -253,33 +270,33 @@ static void import_job_done(struct db_job *j)
     import_job_free(k);
 }
 
-int jn_dbs_import(struct jn_dbs *m, const struct jn_db_import *imp, int *job_id, char *err,
-                  size_t errlen)
+int jn_dbs_import(struct jn_dbs *m, const char *name, const struct jn_db_import_app *apps,
+                  size_t napps, int *job_id, char *err, size_t errlen)
 {
-    struct jn_db_create c = {.name = imp->name, .memory_mb = imp->memory_mb,
-                             .dedicated = imp->dedicated};
-    for (size_t i = 0; i < imp->napps; i++) {
-        const struct jn_db_import_app *a = &imp->apps[i];
+    struct db_rt *d = db_find(m, name);
+    if (!d || d->state != DB_RUNNING || d->destroying) {
+        snprintf(err, errlen, "database '%.64s' is not running here", name);
+        return d ? JN_EBASE : JN_ENOTFOUND;
+    }
+    for (size_t i = 0; i < napps; i++) {
+        const struct jn_db_import_app *a = &apps[i];
         if (!a->app || !a->host || !a->user || !a->pass || !a->database || a->port <= 0 ||
             strlen(a->pass) > JN_DB_PASS_LEN || strlen(a->host) >= 256 ||
             strlen(a->user) >= 64 || strlen(a->database) >= JN_STORE_NAME_MAX ||
             strlen(a->app) >= JN_STORE_NAME_MAX) {
             snprintf(err, errlen, "database '%.64s': the settings of an app to copy are invalid",
-                     imp->name);
+                     name);
             return JN_EBADINPUT;
         }
     }
-    struct db_rt *d;
-    int r = db_create_prepare(m, &c, &d, err, errlen);
-    if (r < 0)
-        return r;
     struct import_job *k = jn_calloc(1, sizeof(*k));
-    k->d = d;
-    k->image = imp->image ? jn_strdup(imp->image) : NULL;
-    k->n = imp->napps;
-    k->apps = jn_calloc(imp->napps ? imp->napps : 1, sizeof(*k->apps));
-    for (size_t i = 0; i < imp->napps; i++) {
-        const struct jn_db_import_app *a = &imp->apps[i];
+    k->p = d->p;
+    k->port = d->row.port;
+    snprintf(k->admin_pass, sizeof(k->admin_pass), "%s", d->admin_pass);
+    k->n = napps;
+    k->apps = jn_calloc(napps ? napps : 1, sizeof(*k->apps));
+    for (size_t i = 0; i < napps; i++) {
+        const struct jn_db_import_app *a = &apps[i];
         struct import_app *b = &k->apps[i];
         snprintf(b->app, sizeof(b->app), "%s", a->app);
         snprintf(b->host, sizeof(b->host), "%s", a->host);
@@ -288,12 +305,9 @@ int jn_dbs_import(struct jn_dbs *m, const struct jn_db_import *imp, int *job_id,
         snprintf(b->database, sizeof(b->database), "%s", a->database);
         b->port = a->port;
     }
-    struct db_job *j = db_job_new("import", imp->name, import_job_work, import_job_done, k);
-    j->port = d->row.port;
-    r = db_job_start(m, j, err, errlen);
+    struct db_job *j = db_job_new("import", name, import_job_work, import_job_done, k);
+    int r = db_job_start(m, j, err, errlen);
     if (r < 0) {
-        db_rm_tree(d->p.dir);
-        db_rt_free(d);
         import_job_free(k);
         free(j);
         return r;

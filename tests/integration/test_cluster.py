@@ -59,7 +59,7 @@ class Cluster:
             wait_port(client, timeout=20)
         self.etcd = self.members[0]
 
-    def start_node(self, name, clustered=True, etcd_url=None):
+    def start_node(self, name, clustered=True, etcd_url=None, env=None):
         addr, label = self.table[name]
         d = self.tmp / name
         d.mkdir(exist_ok=True)
@@ -72,7 +72,7 @@ class Cluster:
             # "NO" is jurisdiction=NO; "K=V,K=V" lists the labels
             for kv in label.split(",") if "=" in label else [f"jurisdiction={label}"]:
                 args += ["--label", kv]
-        p = Proc(args, d / f"serve-{len(self.procs)}.log", env=self.env)
+        p = Proc(args, d / f"serve-{len(self.procs)}.log", env=dict(self.env or {}, **(env or {})))
         self.procs.append(p)
         self.nodes[name] = {"proc": p, "addr": addr, "port": port, "state": d / "state"}
         wait_port(port, host=addr, timeout=20)

@@ -187,7 +187,7 @@ static void h_move(struct call *c)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "database", c->name);
     cJSON_AddStringToObject(o, "to", to);
-    cJSON_AddStringToObject(o, "state", "freeze");
+    cJSON_AddStringToObject(o, "state", "prepare");
     jn_api_send_json(c->resp, 202, o);
 }
 

@@ -133,9 +133,10 @@ static int check_placeable(struct jn_cluster *c, const char *app, const cJSON *r
         jn_cluster_labels_text(require, req, sizeof(req));
         snprintf(err, errlen,
                  "refused: app '%s' is attached to database '%s' on node %s, which lacks the "
-                 "labels %s, so its data would sit where it must not; detach it first (jern db "
-                 "detach %s %s on %s) or choose labels that node has",
-                 app, db, where, req, db, app, where);
+                 "labels %s, so its data would sit where it must not; move the database to a node "
+                 "with them first (jern db move %s --to NODE), detach it (jern db detach %s %s "
+                 "on %s), or choose labels that node has",
+                 app, db, where, req, db, db, app, where);
         return JN_EBADINPUT;
     }
     if (!ok) {

@@ -405,6 +405,44 @@ static int read_view(struct jn_cluster *c, cJSON **out)
     return 0;
 }
 
+/* The scheduler's moves of databases: data where an app must not have it
+ * goes to a node that fits (dbmove.c carries each out). */
+static int start_moves(struct jn_cluster *c, const cJSON *v, const cJSON *nodes)
+{
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(v, "data");
+    cJSON *moves = jn_cluster_db_moves(nodes, cJSON_GetObjectItemCaseSensitive(v, "apps"), data,
+                                       cJSON_GetObjectItemCaseSensitive(v, "dbmoves"));
+    const cJSON *x;
+    int r = 0;
+    char key[256];
+    cJSON_ArrayForEach(x, moves)
+    {
+        const char *from = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "from"));
+        const char *to = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "to"));
+        const cJSON *rec = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(data, from),
+                                             "databases"),
+            x->string);
+        jn_notice("cluster: database %s sits on node %s, outside its apps' labels: moving it to "
+                  "node %s",
+                  x->string, from, to);
+        cJSON *m = jn_cluster_db_move_new(x->string, from, to, rec, true, jn_now_ms());
+        snprintf(key, sizeof(key), JN_CLUSTER_DBMOVES "%s", x->string);
+        char *s = print(m);
+        cJSON_Delete(m);
+        struct jn_etcd_kv cur = {0};
+        r = jn_etcd_create(c->e, key, s, 0, &cur);
+        free(s);
+        free(cur.key);
+        free(cur.value);
+        if (r < 0)
+            break;
+        r = 0;
+    }
+    cJSON_Delete(moves);
+    return r;
+}
+
 /* The scheduler's round: writes every placement that changed. */
 static int schedule(struct jn_cluster *c, cJSON *v)
 {
@@ -439,32 +477,8 @@ static int schedule(struct jn_cluster *c, cJSON *v)
             r = jn_etcd_delete(c->e, key, false);
         }
     }
-    /* Data where an app must not have it goes to a node that fits. */
-    cJSON *moves = jn_cluster_db_moves(nodes, cJSON_GetObjectItemCaseSensitive(v, "apps"),
-                                       cJSON_GetObjectItemCaseSensitive(v, "data"),
-                                       cJSON_GetObjectItemCaseSensitive(v, "dbmoves"));
-    cJSON_ArrayForEach(x, moves)
-    {
-        if (r < 0)
-            break;
-        cJSON_AddStringToObject(x, "db", x->string);
-        cJSON_AddStringToObject(x, "state", "freeze");
-        cJSON_AddTrueToObject(x, "purge");
-        cJSON_AddNumberToObject(x, "at_ms", (double)jn_now_ms());
-        jn_notice("cluster: database %s sits on node %s, outside its apps' labels: moving it to "
-                  "node %s",
-                  x->string, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "from")),
-                  cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "to")));
-        snprintf(key, sizeof(key), JN_CLUSTER_DBMOVES "%s", x->string);
-        char *s = print(x);
-        struct jn_etcd_kv cur = {0};
-        r = jn_etcd_create(c->e, key, s, 0, &cur);
-        r = r < 0 ? r : 0;
-        free(s);
-        free(cur.key);
-        free(cur.value);
-    }
-    cJSON_Delete(moves);
+    if (r == 0)
+        r = start_moves(c, v, nodes);
     cJSON_Delete(nodes);
     cJSON_DeleteItemFromObjectCaseSensitive(v, "assign");
     cJSON_AddItemToObject(v, "assign", next);

@@ -6,18 +6,21 @@
  * state, ...}, that the two nodes drive forward, each from its view
  * (control thread):
  *
- *   freeze  from: makes the server read-only (writes fail, none
- *           acknowledged is lost), adds its size and kind  -> copy
- *   copy    to:   a new server with each app's database copied from the
- *           frozen one and the same accounts; its data record now names
- *           the apps, so every node points them here       -> switch
- *   switch  to:   once its own record is in the view, restarts the
- *           attached apps (a new version everywhere)         -> drain
- *   drain   from: when every instance runs the new version (or after
- *           DRAIN_MAX_MS), destroys its copy (purge: its backups too);
- *           then deletes the record
- *   failed  from: writable again; to: removes what it copied; the record
- *           goes once both are done
+ *   prepare  to:   an empty server of the same size and kind (while the
+ *                  old one still takes writes)                    -> freeze
+ *   freeze   from: the server read-only (writes fail with an error; none
+ *                  acknowledged is lost)                          -> copy
+ *   copy     to:   each app's database copied from the frozen server,
+ *                  the same accounts, the apps attached: its data record
+ *                  names them, so every node points them here     -> switch
+ *   switch   to:   once its own record is in the view, restarts the
+ *                  attached apps (a new version everywhere)        -> drain
+ *   drain    from: when every instance runs the new version (or after
+ *                  DRAIN_MAX_MS), destroys its copy (purge: its backups
+ *                  too); then deletes the record
+ *   failed   to:   removes what it made, then says so (cleaned);
+ *            from: writable again; the record goes once to has cleaned
+ *                  (or left the cluster)
  */
 #include "core/common.h"
 
@@ -59,6 +62,9 @@ static void advance(struct jn_cluster *c, const char *db, cJSON *m, const char *
         cJSON_DeleteItemFromObjectCaseSensitive(m, "error");
         cJSON_AddStringToObject(m, "error", error);
         jn_warn("cluster: database %s: its move failed: %s", db, error);
+    } else if (strcmp(state, "failed") == 0) {
+        jn_notice("cluster: database %s: nothing of its failed move is left on node %s", db,
+                  c->node);
     } else {
         jn_notice("cluster: database %s: move %s -> %s: %s", db, str(m, "from"), str(m, "to"),
                   state);
@@ -102,12 +108,6 @@ static void start(struct jn_cluster *c, const char *db, const cJSON *m, const ch
     cJSON_AddStringToObject(c->dbmove_jobs, id, kind);
 }
 
-/* This node's database db as jn_dbs_json shows it (the caller frees), or NULL. */
-static cJSON *local_db(struct jn_cluster *c, const char *db)
-{
-    return c->dbs ? jn_dbs_json(c->dbs, db) : NULL;
-}
-
 static bool has_db(struct jn_cluster *c, const char *db)
 {
     return c->dbs && jn_dbs_has(c->dbs, db);
@@ -119,6 +119,19 @@ static int job_state(struct jn_cluster *c, const char *db, const cJSON *m, char 
 {
     const char *kind = started(c, db, m);
     return *kind ? jn_dbs_last_job(c->dbs, db, kind, err, errlen) : 0;
+}
+
+/* Before the copy is made, a node it was to go to that left the cluster
+ * fails the move (true). */
+static bool to_gone(struct jn_cluster *c, const char *db, cJSON *m)
+{
+    const char *state = str(m, "state");
+    if (strcmp(state, "switch") == 0 || get(get(c->view, "nodes"), str(m, "to")))
+        return false;
+    char why[512];
+    snprintf(why, sizeof(why), "node %s left the cluster during the move", str(m, "to"));
+    advance(c, db, m, "failed", why);
+    return true;
 }
 
 /* freeze, copy and switch, on the node the database leaves: read-only
@@ -134,23 +147,11 @@ static void keep_frozen(struct jn_cluster *c, const char *db, cJSON *m, bool adv
         }
         return;
     }
-    if (strcmp(str(m, "state"), "copy") == 0 &&
-        !cJSON_GetObjectItemCaseSensitive(get(c->view, "nodes"), str(m, "to"))) {
-        char why[512];
-        snprintf(why, sizeof(why), "node %s left the cluster during the move", str(m, "to"));
-        advance(c, db, m, "failed", why);
+    if (to_gone(c, db, m))
         return;
-    }
     if (jn_dbs_frozen(c->dbs, db)) {
-        if (!advance_when_done)
-            return;
-        cJSON *d = local_db(c, db);
-        cJSON_AddNumberToObject(m, "memory_mb", cJSON_GetNumberValue(get(d, "memory_mb")));
-        cJSON_AddBoolToObject(m, "dedicated", cJSON_IsTrue(get(d, "dedicated")));
-        if (str(d, "image"))
-            cJSON_AddStringToObject(m, "image", str(d, "image"));
-        cJSON_Delete(d);
-        advance(c, db, m, "copy", NULL);
+        if (advance_when_done)
+            advance(c, db, m, "copy", NULL);
         return;
     }
     int js = job_state(c, db, m, err, sizeof(err));
@@ -209,20 +210,28 @@ static int import_apps(struct jn_cluster *c, const char *db, const char *from,
     return 0;
 }
 
-/* copy, on the node the database goes to. */
-static void copy_here(struct jn_cluster *c, const char *db, cJSON *m)
+/* A job of this move's on this node that failed: the move fails, with why. */
+static bool job_failed(struct jn_cluster *c, const char *db, cJSON *m, int js, const char *err,
+                       const char *what)
+{
+    if (js != -1)
+        return false;
+    char why[1400];
+    snprintf(why, sizeof(why), "%s database %s on node %s failed: %s", what, db, c->node, err);
+    advance(c, db, m, "failed", why);
+    return true;
+}
+
+/* prepare, on the node the database goes to: an empty server like it. */
+static void prepare_here(struct jn_cluster *c, const char *db, cJSON *m)
 {
     char err[1024] = "";
     int js = job_state(c, db, m, err, sizeof(err));
-    if (strcmp(started(c, db, m), "import") == 0) {
+    if (strcmp(started(c, db, m), "create") == 0) {
         if (js == 2)
-            advance(c, db, m, "switch", NULL);
-        else if (js == -1) {
-            char why[1200];
-            snprintf(why, sizeof(why), "copying database %s to node %s failed: %s", db, c->node,
-                     err);
-            advance(c, db, m, "failed", why);
-        }
+            advance(c, db, m, "freeze", NULL);
+        else
+            job_failed(c, db, m, js, err, "making");
         return;
     }
     if (has_db(c, db)) {
@@ -231,23 +240,43 @@ static void copy_here(struct jn_cluster *c, const char *db, cJSON *m)
         advance(c, db, m, "failed", why);
         return;
     }
+    struct jn_db_create cr = {.name = db,
+                              .memory_mb = (int64_t)cJSON_GetNumberValue(get(m, "memory_mb")),
+                              .dedicated = cJSON_IsTrue(get(m, "dedicated")),
+                              .image = str(m, "image"),
+                              .moving_in = true};
+    int id;
+    if (jn_dbs_create(c->dbs, &cr, &id, err, sizeof(err)) == 0)
+        start(c, db, m, "create");
+    else
+        job_failed(c, db, m, -1, err, "making");
+}
+
+/* copy, on the node the database goes to: into the server prepare made. */
+static void copy_here(struct jn_cluster *c, const char *db, cJSON *m)
+{
+    char err[1024] = "";
+    int js = job_state(c, db, m, err, sizeof(err));
+    if (strcmp(started(c, db, m), "import") == 0) {
+        if (js == 2)
+            advance(c, db, m, "switch", NULL);
+        else
+            job_failed(c, db, m, js, err, "copying");
+        return;
+    }
+    if (strcmp(started(c, db, m), "create") != 0)
+        return; /* not made here (this node restarted meanwhile): its failure is from's */
     struct jn_db_import_app *apps;
     size_t n;
+    int id;
     if (import_apps(c, db, str(m, "from"), &apps, &n, err, sizeof(err)) < 0) {
         advance(c, db, m, "failed", err);
         return;
     }
-    struct jn_db_import imp = {.name = db,
-                               .memory_mb = (int64_t)cJSON_GetNumberValue(get(m, "memory_mb")),
-                               .dedicated = cJSON_IsTrue(get(m, "dedicated")),
-                               .image = str(m, "image"),
-                               .apps = apps,
-                               .napps = n};
-    int id;
-    if (jn_dbs_import(c->dbs, &imp, &id, err, sizeof(err)) == 0)
+    if (jn_dbs_import(c->dbs, db, apps, n, &id, err, sizeof(err)) == 0)
         start(c, db, m, "import");
     else
-        advance(c, db, m, "failed", err);
+        job_failed(c, db, m, -1, err, "copying");
     free(apps);
 }
 
@@ -256,10 +285,17 @@ static void copy_here(struct jn_cluster *c, const char *db, cJSON *m)
 static void switch_here(struct jn_cluster *c, const char *db, cJSON *m)
 {
     const cJSON *mine = get(get(c->view, "data"), c->node);
-    const cJSON *apps = get(get(get(mine, "databases"), db), "apps"), *a;
-    if (!apps)
+    const cJSON *have = get(get(get(mine, "databases"), db), "apps");
+    /* the apps the frozen copy has (its node keeps it until drain) */
+    const cJSON *apps = get(get(get(get(get(c->view, "data"), str(m, "from")), "databases"), db),
+                            "apps"),
+                *a;
+    if (!have)
         return;
-    cJSON_ArrayForEach(a, apps) if (!get(get(mine, "dbenv"), a->valuestring)) return;
+    if (!apps)
+        apps = have;
+    cJSON_ArrayForEach(a, apps) if (!jn_cluster_has_string(have, a->valuestring) ||
+                                    !get(get(mine, "dbenv"), a->valuestring)) return;
     cJSON *before = cJSON_AddObjectToObject(m, "before");
     cJSON_ArrayForEach(a, apps)
     {
@@ -317,20 +353,61 @@ static void drain_here(struct jn_cluster *c, const char *db, cJSON *m)
         jn_warn("cluster: database %s: cannot remove the copy it left: %s", db, err);
 }
 
-/* failed, on the node the database was to leave: writable again, then the
- * record goes. (On the node it was to go to, a failed import removed all it
- * made; a move never fails after its copy succeeded.) */
-static void failed_here(struct jn_cluster *c, const char *db, cJSON *m)
+/* failed, on the node the database was to go to: what this move made
+ * here goes, then the record says so. */
+static void failed_to(struct jn_cluster *c, const char *db, cJSON *m)
 {
     char err[1024] = "";
+    const char *kind = started(c, db, m);
+    if (cJSON_IsTrue(get(m, "cleaned")) || job_state(c, db, m, err, sizeof(err)) == 1)
+        return;
+    bool made = strcmp(kind, "create") == 0 || strcmp(kind, "import") == 0;
+    int id;
+    if (made && has_db(c, db)) {
+        if (jn_dbs_destroy_moved(c->dbs, db, true, &id, err, sizeof(err)) == 0)
+            start(c, db, m, "drop");
+        else
+            jn_warn("cluster: database %s: cannot remove the copy of a failed move: %s", db,
+                    err);
+        return;
+    }
+    cJSON_AddTrueToObject(m, "cleaned");
+    advance(c, db, m, "failed", NULL);
+}
+
+/* failed, on the node the database was to leave: writable again; the
+ * record goes once the other node has cleaned up (or is gone). */
+static void failed_from(struct jn_cluster *c, const char *db, cJSON *m)
+{
+    char err[1024] = "";
+    if (job_state(c, db, m, err, sizeof(err)) == 1)
+        return;
     if (jn_dbs_frozen(c->dbs, db)) {
-        if (job_state(c, db, m, err, sizeof(err)) != 1 &&
-            jn_dbs_freeze(c->dbs, db, false, err, sizeof(err)) == 0)
+        if (jn_dbs_freeze(c->dbs, db, false, err, sizeof(err)) == 0)
             start(c, db, m, "thaw");
         return;
     }
-    if (job_state(c, db, m, err, sizeof(err)) != 1)
+    if (cJSON_IsTrue(get(m, "cleaned")) || !get(get(c->view, "nodes"), str(m, "to")))
         finish(c, db);
+}
+
+/* An incomplete copy that no move brings here any more (this node died
+ * during the copy, say) goes. */
+static void sweep_incomplete(struct jn_cluster *c)
+{
+    const cJSON *d;
+    cJSON_ArrayForEach(d, get(get(get(c->view, "data"), c->node), "databases"))
+    {
+        const cJSON *m = get(get(c->view, "dbmoves"), d->string);
+        const char *to = str(m, "to");
+        char err[512];
+        int id;
+        if ((to && strcmp(to, c->node) == 0) || !jn_dbs_moving_in(c->dbs, d->string))
+            continue;
+        if (jn_dbs_destroy_moved(c->dbs, d->string, true, &id, err, sizeof(err)) == 0)
+            jn_notice("cluster: database %s: removing the incomplete copy of a move that is over",
+                      d->string);
+    }
 }
 
 /* Forgets the jobs of moves that are over. */
@@ -368,10 +445,14 @@ void jn_cluster_dbmove_apply(struct jn_cluster *c)
         if (!is_from && !is_to)
             continue;
         cJSON *m = cJSON_Duplicate(x, true);
-        if (strcmp(state, "failed") == 0) {
-            if (is_from)
-                failed_here(c, x->string, m);
-        }
+        if (strcmp(state, "failed") == 0 && is_to)
+            failed_to(c, x->string, m);
+        else if (strcmp(state, "failed") == 0)
+            failed_from(c, x->string, m);
+        else if (is_to && strcmp(state, "prepare") == 0)
+            prepare_here(c, x->string, m);
+        else if (is_from && strcmp(state, "prepare") == 0)
+            to_gone(c, x->string, m);
         else if (is_from && strcmp(state, "freeze") == 0)
             keep_frozen(c, x->string, m, true);
         else if (is_from && (strcmp(state, "copy") == 0 || strcmp(state, "switch") == 0))
@@ -384,8 +465,10 @@ void jn_cluster_dbmove_apply(struct jn_cluster *c)
             switch_here(c, x->string, m);
         cJSON_Delete(m);
     }
-    if (cJSON_IsTrue(get(c->view, "etcd")))
+    if (cJSON_IsTrue(get(c->view, "etcd"))) {
         prune_jobs(c);
+        sweep_incomplete(c);
+    }
 }
 
 bool jn_cluster_db_moving_from_here(const struct jn_cluster *c, const char *db)
@@ -463,12 +546,7 @@ int jn_cluster_db_move(struct jn_cluster *c, const char *db, const char *to, cha
                  db, from, db);
         return JN_EBADINPUT;
     }
-    cJSON *m = cJSON_CreateObject();
-    cJSON_AddStringToObject(m, "db", db);
-    cJSON_AddStringToObject(m, "from", from);
-    cJSON_AddStringToObject(m, "to", to);
-    cJSON_AddStringToObject(m, "state", "freeze");
-    cJSON_AddNumberToObject(m, "at_ms", (double)jn_now_ms());
+    cJSON *m = jn_cluster_db_move_new(db, from, to, rec, false, jn_now_ms());
     char *s = cJSON_PrintUnformatted(m);
     cJSON_Delete(m);
     char key[256];

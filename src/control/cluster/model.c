@@ -219,6 +219,15 @@ cJSON *jn_cluster_data_dbs(const cJSON *list)
         cJSON_AddNumberToObject(rec, "backups", cJSON_IsNumber(nb) ? nb->valueint : 0);
         const cJSON *also = cJSON_GetObjectItemCaseSensitive(d, "bind_also");
         cJSON_AddBoolToObject(rec, "remote", cJSON_IsString(also) && also->valuestring[0]);
+        /* what a move makes on the node it goes to */
+        cJSON_AddNumberToObject(
+            rec, "memory_mb",
+            cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(d, "memory_mb")));
+        cJSON_AddBoolToObject(rec, "dedicated",
+                              cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "dedicated")));
+        const cJSON *image = cJSON_GetObjectItemCaseSensitive(d, "image");
+        if (cJSON_IsString(image))
+            cJSON_AddStringToObject(rec, "image", image->valuestring);
     }
     return dbs;
 }
@@ -307,4 +316,25 @@ cJSON *jn_cluster_db_moves(const cJSON *nodes, const cJSON *apps, const cJSON *d
         }
     }
     return out;
+}
+
+cJSON *jn_cluster_db_move_new(const char *db, const char *from, const char *to,
+                              const cJSON *dbrec, bool purge, int64_t now_ms)
+{
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "db", db);
+    cJSON_AddStringToObject(m, "from", from);
+    cJSON_AddStringToObject(m, "to", to);
+    cJSON_AddStringToObject(m, "state", "prepare");
+    cJSON_AddNumberToObject(
+        m, "memory_mb", cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(dbrec, "memory_mb")));
+    cJSON_AddBoolToObject(m, "dedicated",
+                          cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(dbrec, "dedicated")));
+    const cJSON *image = cJSON_GetObjectItemCaseSensitive(dbrec, "image");
+    if (cJSON_IsString(image))
+        cJSON_AddStringToObject(m, "image", image->valuestring);
+    if (purge)
+        cJSON_AddTrueToObject(m, "purge");
+    cJSON_AddNumberToObject(m, "at_ms", (double)now_ms);
+    return m;
 }

@@ -87,6 +87,12 @@ struct cJSON *jn_cluster_schedule(const struct cJSON *nodes, const struct cJSON 
  * to the live, undrained node that has every label its apps require, with
  * the fewest databases (then by name). data: {NODE: data record}. Returns
  * {DB: {from, to}}, possibly empty; the caller owns it. */
+/* A move's first record (dbmove.c): db from node from to node to, made
+ * like dbrec (its entry in from's data record: memory_mb, dedicated,
+ * image); purge: it must leave from's labels (its backups go too). */
+struct cJSON *jn_cluster_db_move_new(const char *db, const char *from, const char *to,
+                                     const struct cJSON *dbrec, bool purge, int64_t now_ms);
+
 struct cJSON *jn_cluster_db_moves(const struct cJSON *nodes, const struct cJSON *apps,
                                   const struct cJSON *data, const struct cJSON *moves);
 
