@@ -310,6 +310,8 @@ int jn_daemon_run(const char *config_path, const struct jn_daemon_flags *flags)
         .ca_bundle = d.dc.acme_ca_bundle,
     };
     d.certs = jn_certs_new(d.loop, d.ctl, &co);
+    if (d.cluster)
+        jn_cluster_set_certs(d.cluster, d.certs);
     jn_gateway_open(d.gw);
 
     api_init(&d, config_path);

@@ -27,9 +27,11 @@ class Cluster:
     """members etcd members (each on a client and a peer port of its own) and
     the nodes of the table given, started on demand."""
 
-    def __init__(self, tmp, nodes=NODES + [SINGLE], members=1, env=None):
+    def __init__(self, tmp, nodes=NODES + [SINGLE], members=1, env=None, port=None, extra=None):
         self.tmp = tmp
         self.env = env  # given to every node (DOCKER_HOST, say)
+        self.port = port  # every node's gateway on it (each on its address); None: free ones
+        self.extra = extra  # extra(addr): more directives for a node's jern block
         self.table = {n: (a, l) for n, a, l in nodes}
         self.ports = [(free_port(), free_port()) for _ in range(members)]
         self.urls = [f"http://127.0.0.1:{c}" for c, _ in self.ports]
@@ -63,9 +65,10 @@ class Cluster:
         addr, label = self.table[name]
         d = self.tmp / name
         d.mkdir(exist_ok=True)
-        port = self.nodes[name]["port"] if name in self.nodes else free_port()
+        port = self.nodes[name]["port"] if name in self.nodes else self.port or free_port()
         conf = d / "jern.conf"
-        conf.write_text(f"jern {{ listen {addr}:{port}; state_dir {d}/state; }}\n")
+        more = self.extra(addr) if self.extra else ""
+        conf.write_text(f"jern {{ listen {addr}:{port}; state_dir {d}/state; {more} }}\n")
         args = [JERN, "serve", "-c", conf]
         if clustered:
             args += ["--cluster", etcd_url or self.etcd_url, "--node", name, "--advertise", addr]

@@ -28,6 +28,7 @@
 
 struct jn_certs_job {
     struct jn_certs_link *link; /* one reference */
+    struct jn_certs_share share; /* a cluster node's; chal_put NULL: none */
     char domain[JN_STORE_DOMAIN_MAX];
     char dir[4096];
     char account_key[4096];
@@ -206,14 +207,25 @@ static void job_free(struct jn_certs_job *j)
     free(j);
 }
 
+/* Before the CA asks: this node's gateway answers the challenge, and on a
+ * cluster node every node's does (the CA may ask any of them). */
 static int chal_publish(void *arg, const char *keyauth)
 {
-    return jn_challenge_put(keyauth);
+    struct jn_certs_job *j = arg;
+    int r = jn_challenge_put(keyauth);
+    if (r == 0 && j->share.chal_put &&
+        (r = j->share.chal_put(j->share.arg, keyauth, job_cancelled, j, j->err,
+                               sizeof(j->err))) < 0)
+        jn_challenge_remove(keyauth);
+    return r;
 }
 
 static void chal_withdraw(void *arg, const char *token)
 {
+    struct jn_certs_job *j = arg;
     jn_challenge_remove(token);
+    if (j->share.chal_del)
+        j->share.chal_del(j->share.arg, token);
 }
 
 /* The account key: made once, kept in STATE/acme/account.key (0600). */
@@ -341,6 +353,8 @@ static void job_done(struct jn_loop *loop, void *arg)
     struct jn_certs_job *j = arg;
     struct jn_certs *cm = j->link->cm;
     cm->job_running = false;
+    if (cm->share.issued)
+        cm->share.issued(cm->share.arg, j->domain, j->rc == 0);
     struct jn_cert_entry *e = jn_certs_find(cm, j->domain);
     if (e) {
         e->busy = false;
@@ -395,6 +409,7 @@ static void start_job(struct jn_certs *cm, struct jn_cert_entry *e)
     cm->link->running = true;
     pthread_mutex_unlock(&cm->link->mu);
     j->link = cm->link;
+    j->share = cm->share;
     snprintf(j->domain, sizeof(j->domain), "%s", e->domain);
     jn_certs_path(cm, e->domain, NULL, j->dir, sizeof(j->dir));
     snprintf(j->account_key, sizeof(j->account_key), "%s/acme/account.key", cm->state_dir);
@@ -492,11 +507,65 @@ void jn_certs_kick(struct jn_certs *cm)
         return;
     int64_t now = jn_now_ms();
     for (size_t i = 0; i < cm->n; i++) {
-        if (due(&cm->e[i], now)) {
+        /* a cluster node orders only what it holds the lock of */
+        if (due(&cm->e[i], now) &&
+            (!cm->share.may_issue ||
+             cm->share.may_issue(cm->share.arg, cm->e[i].domain, cm->e[i].force))) {
             start_job(cm, &cm->e[i]);
             return;
         }
     }
+}
+
+void jn_certs_set_share(struct jn_certs *cm, const struct jn_certs_share *s)
+{
+    cm->share = *s;
+}
+
+int jn_certs_install(struct jn_certs *cm, const char *domain, const char *chain,
+                     const char *key, char *err, size_t errlen)
+{
+    struct jn_cert_entry *e = jn_certs_find(cm, domain);
+    if (e && (e->user || e->busy)) {
+        snprintf(err, errlen, "%s", e->user ? "a certificate of the user's own is installed here"
+                                            : "an issuance for it runs here");
+        return JN_EEXIST;
+    }
+    struct jn_cert_info info;
+    int r = jn_cert_inspect(chain, strlen(chain), key, strlen(key), domain, &info, err, errlen);
+    if (r < 0)
+        return r;
+    char dir[4096], kp[4200], cp[4200];
+    jn_certs_path(cm, domain, NULL, dir, sizeof(dir));
+    snprintf(kp, sizeof(kp), "%s/key.pem", dir);
+    snprintf(cp, sizeof(cp), "%s/cert.pem", dir);
+    if ((r = jn_mkdirs(dir)) < 0 || (r = jn_cert_write_file(kp, key, strlen(key))) < 0 ||
+        (r = jn_cert_write_file(cp, chain, strlen(chain))) < 0) {
+        snprintf(err, errlen, "cannot write the certificate into %.300s: %s", dir,
+                 jn_strerror(r));
+        return r;
+    }
+    if (!e)
+        e = jn_certs_add(cm, domain);
+    jn_certs_reload_entry(cm, e);
+    e->failures = 0;
+    e->next_try_ms = 0;
+    e->last_error[0] = '\0';
+    jn_notice("certificate for %s installed from the cluster (serial %s)", domain,
+              e->info.serial);
+    serve(cm, e);
+    return 0;
+}
+
+bool jn_certs_held(struct jn_certs *cm, const char *domain, char *serial, size_t n,
+                   int64_t *not_after)
+{
+    const struct jn_cert_entry *e = jn_certs_find(cm, domain);
+    if (!e || !e->have || e->user)
+        return false;
+    snprintf(serial, n, "%s", e->info.serial);
+    *not_after = e->info.not_after;
+    return true;
 }
 
 static void on_tick(struct jn_loop *loop, struct jn_timer *t)

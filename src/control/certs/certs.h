@@ -49,6 +49,39 @@ struct jn_certs *jn_certs_new(struct jn_loop *loop, struct jn_control *ctl,
  * on its own and reports to no one). Control thread. NULL is fine. */
 void jn_certs_free(struct jn_certs *cm);
 
+/* A cluster node's ties to the others (docs/CLUSTER.md): one node obtains
+ * each certificate and every node serves it. */
+struct jn_certs_share {
+    /* Control thread: whether this node may order domain now (it holds the
+     * cluster's lock on it; force: a renewal asked for by hand). */
+    bool (*may_issue)(void *arg, const char *domain, bool force);
+    /* Control thread: an issuance ended (ok: its files are in STATE/certs/
+     * DOMAIN, for every node); the lock goes. */
+    void (*issued)(void *arg, const char *domain, bool ok);
+    /* Job thread: a challenge every node's gateway must answer (0 once
+     * they do, or a negative code with err; it gives up when cancelled(carg)
+     * turns true), and its end. */
+    int (*chal_put)(void *arg, const char *keyauth, bool (*cancelled)(void *carg), void *carg,
+                    char *err, size_t errlen);
+    void (*chal_del)(void *arg, const char *token);
+    void *arg;
+};
+
+/* Shares certificates through s (copied). Control thread, before the
+ * first tick's issuance matters (right after jn_certs_new). */
+void jn_certs_set_share(struct jn_certs *cm, const struct jn_certs_share *s);
+
+/* Installs a certificate another node obtained for domain (PEM chain and
+ * key), checked as jern cert add checks one, and serves it. Returns 0, or
+ * a negative code with err. Control thread. */
+int jn_certs_install(struct jn_certs *cm, const char *domain, const char *chain,
+                     const char *key, char *err, size_t errlen);
+
+/* domain's certificate as held here: its serial and expiry; false when
+ * none (or one of the user's own). Control thread. */
+bool jn_certs_held(struct jn_certs *cm, const char *domain, char *serial, size_t n,
+                   int64_t *not_after);
+
 /* The static name of the https mode s ("off", "redirect", "only"), or NULL. */
 const char *jn_certs_https_mode_parse(const char *s);
 

@@ -51,6 +51,7 @@ struct jn_certs {
     struct jn_timer tick;
     struct jn_certs_link *link;
     bool job_running;
+    struct jn_certs_share share; /* .may_issue NULL: a single node */
 };
 
 /* The entry of domain, or NULL. */

@@ -382,6 +382,7 @@ void jn_cluster_agent_apply(struct jn_cluster *c)
         return; /* keep serving what is known */
     struct jn_store *st = jn_control_store(c->ctl);
     jn_cluster_dbmove_apply(c);
+    jn_cluster_certs_apply(c);
     jn_cluster_dbenv_apply(c); /* before deploys: their instances get the settings */
     const cJSON *assign = cJSON_GetObjectItemCaseSensitive(c->view, "assign");
     const cJSON *a;

@@ -98,6 +98,8 @@ struct jn_cluster *jn_cluster_new(const struct jn_cluster_opts *o, struct jn_loo
     c->config_seen = cJSON_CreateObject();
     c->destroyed = cJSON_CreateObject();
     c->dbmove_jobs = cJSON_CreateObject();
+    c->challenges = cJSON_CreateObject();
+    c->cert_errors = cJSON_CreateObject();
     c->view = cJSON_CreateObject();
     cJSON_AddBoolToObject(c->view, "etcd", false);
     cJSON_AddStringToObject(c->view, "error", "not read from etcd yet");
@@ -348,6 +350,8 @@ static int read_view(struct jn_cluster *c, cJSON **out)
     cJSON *labels_set = cJSON_AddObjectToObject(v, "labels");
     cJSON *data = cJSON_AddObjectToObject(v, "data");
     cJSON *moves = cJSON_AddObjectToObject(v, "dbmoves");
+    cJSON *certs = cJSON_AddObjectToObject(v, "certs");
+    cJSON *challenges = cJSON_AddObjectToObject(v, "challenges");
     const char *leader = "";
     int64_t leader_lease = 0;
     for (size_t i = 0; i < n; i++) {
@@ -373,6 +377,10 @@ static int read_view(struct jn_cluster *c, cJSON **out)
             cJSON_AddItemToObject(apps, k + strlen(JN_CLUSTER_APPS), val);
         } else if (strncmp(k, JN_CLUSTER_LABELS, strlen(JN_CLUSTER_LABELS)) == 0) {
             cJSON_AddItemToObject(labels_set, k + strlen(JN_CLUSTER_LABELS), val);
+        } else if (strncmp(k, JN_CLUSTER_CERTS, strlen(JN_CLUSTER_CERTS)) == 0) {
+            cJSON_AddItemToObject(certs, k + strlen(JN_CLUSTER_CERTS), val);
+        } else if (strncmp(k, JN_CLUSTER_ACME_CHALLENGE, strlen(JN_CLUSTER_ACME_CHALLENGE)) == 0) {
+            cJSON_AddItemToObject(challenges, k + strlen(JN_CLUSTER_ACME_CHALLENGE), val);
         } else if (strncmp(k, JN_CLUSTER_DBMOVES, strlen(JN_CLUSTER_DBMOVES)) == 0) {
             cJSON_AddNumberToObject(val, "mod_revision", (double)kvs[i].mod_revision);
             cJSON_AddItemToObject(moves, k + strlen(JN_CLUSTER_DBMOVES), val);
@@ -611,6 +619,8 @@ void jn_cluster_free(struct jn_cluster *c)
     explicit_bzero(c->secret, sizeof(c->secret));
     cJSON_Delete(c->destroyed);
     cJSON_Delete(c->dbmove_jobs);
+    cJSON_Delete(c->challenges);
+    cJSON_Delete(c->cert_errors);
     cJSON_Delete(c->view);
     cJSON_Delete(c->pending);
     cJSON_Delete(c->report);

@@ -54,6 +54,12 @@ struct jn_cluster *jn_cluster_new(const struct jn_cluster_opts *opts, struct jn_
  * their backups are (jern where). Control thread, before the first view. */
 void jn_cluster_set_dbs(struct jn_cluster *c, struct jn_dbs *dbs);
 
+/* Shares the node's certificates with the cluster (certshare.c): one node
+ * orders each, every node answers its challenges and serves it. Control
+ * thread, right after jn_certs_new. */
+struct jn_certs;
+void jn_cluster_set_certs(struct jn_cluster *c, struct jn_certs *cm);
+
 /* Starts the cluster thread. Returns 0 or -errno. */
 int jn_cluster_start(struct jn_cluster *c);
 

@@ -12,6 +12,7 @@
 
 struct jn_etcd;
 struct jn_dbs;
+struct jn_certs;
 
 struct jn_cluster {
     char *endpoints, *node, *advertise, *gateway, *state_dir;
@@ -21,6 +22,7 @@ struct jn_cluster {
     struct jn_control *ctl;
     struct jn_deployer *deployer;
     struct jn_dbs *dbs; /* NULL until jn_cluster_set_dbs */
+    struct jn_certs *certs; /* NULL until jn_cluster_set_certs */
 
     /* cluster thread only */
     pthread_t thread;
@@ -56,6 +58,8 @@ struct jn_cluster {
     struct cJSON *seen;      /* {APP: true}: the apps of the last view */
     struct cJSON *destroyed; /* {APP: true}: destroyed here, maybe still in a view read before */
     struct cJSON *dbmove_jobs; /* {DB: kind}: the job this node started for DB's move */
+    struct cJSON *challenges;  /* {TOKEN: true}: other nodes' challenges answered here */
+    struct cJSON *cert_errors; /* {SERIAL: true}: shared certificates that did not install */
 };
 
 /* agent.c: the node's running instances as {APP: {version, addrs[], healthy}}.
@@ -90,6 +94,10 @@ void jn_cluster_dbenv_apply(struct jn_cluster *c);
 /* dbmove.c: this node's part in the databases' moves of the view. Control
  * thread. */
 void jn_cluster_dbmove_apply(struct jn_cluster *c);
+
+/* certshare.c: other nodes' challenges answered, their certificates
+ * installed. Control thread. */
+void jn_cluster_certs_apply(struct jn_cluster *c);
 
 /* dbmove.c: whether db (a database of this node) is moving away. */
 bool jn_cluster_db_moving_from_here(const struct jn_cluster *c, const char *db);

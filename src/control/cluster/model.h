@@ -17,6 +17,9 @@
  *   /jern/secret-key          hex: the key of the secrets in etcd (secrets.c)
  *   /jern/dbmoves/DB          {db, from, to, state, purge?, error?}  a database's
  *                              move between nodes (dbmove.c)
+ *   /jern/certs/DOMAIN        {chain, key (sealed), serial, not_after, node}
+ *   /jern/acme/lock/DOMAIN    {node, until_ms}: the node that orders DOMAIN's
+ *   /jern/acme/challenge/TOKEN {keyauth}: every gateway answers it (certshare.c)
  */
 #ifndef JN_CONTROL_CLUSTER_MODEL_H
 #define JN_CONTROL_CLUSTER_MODEL_H
@@ -37,6 +40,10 @@ struct cJSON;
 #define JN_CLUSTER_DATA "/jern/data/" /* NODE: its databases, backups, logs (lease) */
 /* DB: {db, from, to, state, purge?, error?, ...}: a database's move (dbmove.c) */
 #define JN_CLUSTER_DBMOVES "/jern/dbmoves/"
+/* certshare.c: DOMAIN: {chain, key (sealed), serial, not_after, node} */
+#define JN_CLUSTER_CERTS "/jern/certs/"
+#define JN_CLUSTER_ACME_LOCK "/jern/acme/lock/"           /* DOMAIN: {node, until_ms} */
+#define JN_CLUSTER_ACME_CHALLENGE "/jern/acme/challenge/" /* TOKEN: {keyauth} (lease) */
 /* An instance whose app does not say its memory counts as this much. */
 #define JN_CLUSTER_DEFAULT_MEMORY (256LL * 1024 * 1024)
 
