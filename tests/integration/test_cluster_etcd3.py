@@ -368,10 +368,44 @@ def test_a_database_moves_to_another_node_and_keeps_every_acknowledged_write(clu
         ids = set(json.loads(body)["ids"])
         missing = [i for i in acked if i not in ids]
         assert not missing, f"{len(missing)} acknowledged writes lost: {missing[:10]}"
-        # a database that is moving takes no other change; one not there is named
         r = c.jern("e3", "db", "move", "nodb", "--to", "e1")
         assert r.returncode == 1 and "no node of the cluster has a database 'nodb'" in r.stderr
+
+        # draining e3 moves its workloads away: mv's instances and mvdb (to
+        # e1, the other site=a node), reads answered all along
+        reads = {"ok": 0, "failed": []}
+        stop.clear()
+
+        def reader():
+            while not stop.is_set():
+                try:
+                    st, _ = c.get("e2", "mv", "/rows")
+                except OSError as e:
+                    st = str(e)
+                if st == 200:
+                    reads["ok"] += 1
+                else:
+                    reads["failed"].append(st)
+                time.sleep(0.02)
+        t = threading.Thread(target=reader)
+        t.start()
+        try:
+            assert c.jern("e2", "node", "drain", "e3").returncode == 0
+            wait_for(lambda: json.loads(c.jern("e2", "db", "move", "mvdb", "--json").stdout)
+                     == {"move": None, "nodes": ["e1"]}, 90, "mvdb moved off the drained e3")
+            wait_for(lambda: placed(c, "e2", "mv") == ["e1", "e1"], 30, "mv's instances on e1")
+            time.sleep(1)
+        finally:
+            stop.set()
+            t.join(30)
+        print(f"drain of e3 with mvdb on it: {reads['ok']} reads answered, "
+              f"{len(reads['failed'])} failed {reads['failed'][:5]}")
+        assert reads["failed"] == [] and reads["ok"] > 50, reads
+        st, body = c.get("e1", "mv", "/rows")
+        assert set(acked) <= set(json.loads(body)["ids"])
+        assert not (e3_state / "db" / "mvdb").exists()
     finally:
+        c.jern("e2", "node", "undrain", "e3")
         c.jern("e1", "destroy", "mv", "--yes")
         for n in ("e1", "e3"):
             c.jern(n, "db", "destroy", "mvdb", "--force", timeout=60)

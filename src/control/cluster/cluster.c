@@ -413,13 +413,15 @@ static int read_view(struct jn_cluster *c, cJSON **out)
     return 0;
 }
 
-/* The scheduler's moves of databases: data where an app must not have it
- * goes to a node that fits (dbmove.c carries each out). */
-static int start_moves(struct jn_cluster *c, const cJSON *v, const cJSON *nodes)
+/* The scheduler's moves of databases: data where an app must not have it,
+ * or on a drained node, goes to a node that fits (dbmove.c carries each
+ * out). */
+static int start_moves(struct jn_cluster *c, const cJSON *v, const cJSON *nodes,
+                       const cJSON *plan)
 {
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(v, "data");
     cJSON *moves = jn_cluster_db_moves(nodes, cJSON_GetObjectItemCaseSensitive(v, "apps"), data,
-                                       cJSON_GetObjectItemCaseSensitive(v, "dbmoves"));
+                                       cJSON_GetObjectItemCaseSensitive(v, "dbmoves"), plan);
     const cJSON *x;
     int r = 0;
     char key[256];
@@ -431,10 +433,10 @@ static int start_moves(struct jn_cluster *c, const cJSON *v, const cJSON *nodes)
             cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(data, from),
                                              "databases"),
             x->string);
-        jn_notice("cluster: database %s sits on node %s, outside its apps' labels: moving it to "
-                  "node %s",
-                  x->string, from, to);
-        cJSON *m = jn_cluster_db_move_new(x->string, from, to, rec, true, jn_now_ms());
+        bool purge = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "purge"));
+        jn_notice("cluster: database %s sits on node %s, %s: moving it to node %s", x->string,
+                  from, purge ? "outside its apps' labels" : "which is drained", to);
+        cJSON *m = jn_cluster_db_move_new(x->string, from, to, rec, purge, jn_now_ms());
         snprintf(key, sizeof(key), JN_CLUSTER_DBMOVES "%s", x->string);
         char *s = print(m);
         cJSON_Delete(m);
@@ -457,8 +459,16 @@ static int schedule(struct jn_cluster *c, cJSON *v)
     cJSON *nodes = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(v, "nodes"), true);
     const cJSON *drain = cJSON_GetObjectItemCaseSensitive(v, "drain");
     cJSON *x;
-    cJSON_ArrayForEach(x, nodes) if (cJSON_GetObjectItemCaseSensitive(drain, x->string))
-        cJSON_AddTrueToObject(x, "draining");
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(v, "data");
+    cJSON_ArrayForEach(x, nodes)
+    {
+        if (cJSON_GetObjectItemCaseSensitive(drain, x->string))
+            cJSON_AddTrueToObject(x, "draining");
+        /* its databases' memory is not the instances' */
+        cJSON_AddNumberToObject(
+            x, "db_memory",
+            jn_cluster_db_memory(cJSON_GetObjectItemCaseSensitive(data, x->string)));
+    }
     cJSON *assign = cJSON_GetObjectItemCaseSensitive(v, "assign");
     cJSON *next = jn_cluster_schedule(nodes, cJSON_GetObjectItemCaseSensitive(v, "apps"), assign);
     int r = 0;
@@ -486,7 +496,7 @@ static int schedule(struct jn_cluster *c, cJSON *v)
         }
     }
     if (r == 0)
-        r = start_moves(c, v, nodes);
+        r = start_moves(c, v, nodes, next);
     cJSON_Delete(nodes);
     cJSON_DeleteItemFromObjectCaseSensitive(v, "assign");
     cJSON_AddItemToObject(v, "assign", next);

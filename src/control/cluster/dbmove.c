@@ -16,8 +16,9 @@
  *   switch   to:   once its own record is in the view, restarts the
  *                  attached apps (a new version everywhere)        -> drain
  *   drain    from: when every instance runs the new version (or after
- *                  DRAIN_MAX_MS), destroys its copy (purge: its backups
- *                  too); then deletes the record
+ *                  DRAIN_MAX_MS), and GRACE_MS more for the old ones that
+ *                  stop, destroys its copy (purge: its backups too); then
+ *                  deletes the record
  *   failed   to:   removes what it made, then says so (cleaned);
  *            from: writable again; the record goes once to has cleaned
  *                  (or left the cluster)
@@ -35,6 +36,7 @@
 #include <stdlib.h>
 
 #define DRAIN_MAX_MS (120 * 1000)
+#define GRACE_MS 5000
 
 static const char *str(const cJSON *o, const char *name)
 {
@@ -343,7 +345,17 @@ static void drain_here(struct jn_cluster *c, const char *db, cJSON *m)
     if (strcmp(started(c, db, m), "destroy") == 0 && job_state(c, db, m, err, sizeof(err)) == 1)
         return;
     int64_t since = (int64_t)cJSON_GetNumberValue(get(m, "drain_at"));
-    if (!restarted(c, get(m, "before")) && jn_now_ms() - since < DRAIN_MAX_MS)
+    const cJSON *done = get(m, "restarted_ms");
+    if (!done) {
+        /* the old instances, stopping, may still be sent a request by a
+         * gateway that has not heard yet: they keep their database GRACE_MS */
+        if (restarted(c, get(m, "before")) || jn_now_ms() - since >= DRAIN_MAX_MS) {
+            cJSON_AddNumberToObject(m, "restarted_ms", (double)jn_now_ms());
+            advance(c, db, m, "drain", NULL);
+        }
+        return;
+    }
+    if (jn_now_ms() - (int64_t)cJSON_GetNumberValue(done) < GRACE_MS)
         return;
     int id;
     if (jn_dbs_destroy_moved(c->dbs, db, cJSON_IsTrue(get(m, "purge")), &id, err,
@@ -537,6 +549,15 @@ int jn_cluster_db_move(struct jn_cluster *c, const char *db, const char *to, cha
                      a->valuestring, db, req, to);
             return JN_EBADINPUT;
         }
+    }
+    double bytes = cJSON_GetNumberValue(get(rec, "memory_mb")) * 1024 * 1024;
+    if (!jn_cluster_db_fits(get(c->view, "nodes"), to, get(c->view, "apps"),
+                            get(c->view, "assign"), get(c->view, "data"), bytes)) {
+        snprintf(err, errlen,
+                 "refused: node %s lacks the memory for database '%s' (%.0fM) beside its "
+                 "instances and databases (see: jern nodes)",
+                 to, db, cJSON_GetNumberValue(get(rec, "memory_mb")));
+        return JN_EBADINPUT;
     }
     if (!cJSON_IsTrue(get(rec, "remote"))) {
         snprintf(err, errlen,

@@ -99,13 +99,18 @@ static bool better(const struct node *a, int ca, int cura, bool pa, const struct
     return strcmp(a->name, b->name) < 0;
 }
 
+/* The memory an instance of app a counts for. */
+static double app_memory(const cJSON *a)
+{
+    double mem = num(a, "memory", 0);
+    return mem > 0 ? mem : (double)JN_CLUSTER_DEFAULT_MEMORY;
+}
+
 static cJSON *place(struct node *nodes, size_t nn, const char *app, const cJSON *a,
                     const cJSON *cur)
 {
     int want = (int)num(a, "instances", 1);
-    double mem = num(a, "memory", 0);
-    if (mem <= 0)
-        mem = (double)JN_CLUSTER_DEFAULT_MEMORY;
+    double mem = app_memory(a);
     const cJSON *require = cJSON_GetObjectItemCaseSensitive(a, "require");
     const cJSON *prefer = cJSON_GetObjectItemCaseSensitive(a, "prefer");
     const cJSON *was =
@@ -170,7 +175,7 @@ cJSON *jn_cluster_schedule(const cJSON *nodes, const cJSON *apps, const cJSON *c
     const cJSON *x;
     cJSON_ArrayForEach(x, nodes)
     {
-        v[k] = (struct node){x->string, x, num(x, "memory", 0), 0,
+        v[k] = (struct node){x->string, x, num(x, "memory", 0), num(x, "db_memory", 0),
                              !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "draining"))};
         k++;
     }
@@ -268,8 +273,32 @@ static bool holds_all(const cJSON *labels, const cJSON *arr, const cJSON *apps)
     return true;
 }
 
+double jn_cluster_db_memory(const cJSON *rec)
+{
+    double sum = 0;
+    const cJSON *d;
+    cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(rec, "databases"))
+        sum += num(d, "memory_mb", 0) * 1024 * 1024;
+    return sum;
+}
+
+bool jn_cluster_db_fits(const cJSON *nodes, const char *node, const cJSON *apps,
+                        const cJSON *plan, const cJSON *data, double bytes)
+{
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(nodes, node);
+    double cap = num(n, "memory", 0);
+    if (cap <= 0)
+        return true; /* it says no memory: nothing to count against */
+    double used = jn_cluster_db_memory(cJSON_GetObjectItemCaseSensitive(data, node));
+    const cJSON *p;
+    cJSON_ArrayForEach(p, plan)
+        used += num(cJSON_GetObjectItemCaseSensitive(p, "nodes"), node, 0) *
+                app_memory(cJSON_GetObjectItemCaseSensitive(apps, p->string));
+    return used + bytes <= cap;
+}
+
 cJSON *jn_cluster_db_moves(const cJSON *nodes, const cJSON *apps, const cJSON *data,
-                           const cJSON *moves)
+                           const cJSON *moves, const cJSON *plan)
 {
     cJSON *out = cJSON_CreateObject();
     const cJSON *n, *d, *t;
@@ -287,19 +316,23 @@ cJSON *jn_cluster_db_moves(const cJSON *nodes, const cJSON *apps, const cJSON *d
             cJSON_ArrayForEach(o, data) holders += cJSON_GetObjectItemCaseSensitive(
                                               cJSON_GetObjectItemCaseSensitive(o, "databases"),
                                               d->string) != NULL;
+            bool outside = !holds_all(labels, attached, apps);
+            bool drained = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(node, "draining"));
             if (holders > 1 || /* a move ending: its records not all written yet */
                 cJSON_GetObjectItemCaseSensitive(moves, d->string) ||
                 cJSON_GetObjectItemCaseSensitive(out, d->string) ||
                 !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "remote")) ||
-                holds_all(labels, attached, apps))
+                (!outside && !drained))
                 continue;
+            double bytes = num(d, "memory_mb", 0) * 1024 * 1024;
             const char *best = NULL;
             int best_n = 0;
             cJSON_ArrayForEach(t, nodes)
             {
                 if (strcmp(t->string, n->string) == 0 ||
                     cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "draining")) ||
-                    !holds_all(cJSON_GetObjectItemCaseSensitive(t, "labels"), attached, apps))
+                    !holds_all(cJSON_GetObjectItemCaseSensitive(t, "labels"), attached, apps) ||
+                    !jn_cluster_db_fits(nodes, t->string, apps, plan, data, bytes))
                     continue;
                 int cnt = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
                     cJSON_GetObjectItemCaseSensitive(data, t->string), "databases"));
@@ -313,6 +346,8 @@ cJSON *jn_cluster_db_moves(const cJSON *nodes, const cJSON *apps, const cJSON *d
             cJSON *m = cJSON_AddObjectToObject(out, d->string);
             cJSON_AddStringToObject(m, "from", n->string);
             cJSON_AddStringToObject(m, "to", best);
+            if (outside)
+                cJSON_AddTrueToObject(m, "purge"); /* it must leave, backups too */
         }
     }
     return out;

@@ -82,25 +82,37 @@ bool jn_cluster_has_string(const struct cJSON *arr, const char *s);
  * by one to the node with the fewest of the app's instances (spread), then
  * preferring nodes with the prefer labels, then nodes that already run it
  * (no needless moves), then the least memory used, then by name; a node
- * never takes more than its memory. Returns {APP: {version, nodes{NODE:
+ * never takes more than its memory (less its databases', "db_memory"). Returns {APP: {version, nodes{NODE:
  * count}, error?}}; error says why not all instances could be placed. The
  * caller owns the result. */
 struct cJSON *jn_cluster_schedule(const struct cJSON *nodes, const struct cJSON *apps,
                                   const struct cJSON *cur);
 
-/* The moves the scheduler starts: each database on a node of nodes (as
- * for jn_cluster_schedule) whose labels lack a label that an attached app
- * (apps) requires, and that no move of moves ({DB: record}) is about, goes
- * to the live, undrained node that has every label its apps require, with
- * the fewest databases (then by name). data: {NODE: data record}. Returns
- * {DB: {from, to}}, possibly empty; the caller owns it. */
+/* The memory (bytes) the databases of a node's data record take. */
+double jn_cluster_db_memory(const struct cJSON *rec);
+
+/* Whether node (of nodes) has bytes more memory free for a database: its
+ * memory less its databases' (data) and its instances' in plan (as
+ * jn_cluster_schedule returns it, apps giving their memory). */
+bool jn_cluster_db_fits(const struct cJSON *nodes, const char *node, const struct cJSON *apps,
+                        const struct cJSON *plan, const struct cJSON *data, double bytes);
+
 /* A move's first record (dbmove.c): db from node from to node to, made
  * like dbrec (its entry in from's data record: memory_mb, dedicated,
  * image); purge: it must leave from's labels (its backups go too). */
 struct cJSON *jn_cluster_db_move_new(const char *db, const char *from, const char *to,
                                      const struct cJSON *dbrec, bool purge, int64_t now_ms);
 
+/* The moves the scheduler starts: each database on a live node of nodes (as
+ * for jn_cluster_schedule) that is drained, or whose labels lack a label an
+ * attached app (apps) requires, and that no move of moves ({DB: record}) is
+ * about, goes to the live, undrained node that has every label its apps
+ * require and the memory for it (jn_cluster_db_fits, with plan), with the
+ * fewest databases (then by name). data: {NODE: data record}. Returns {DB:
+ * {from, to, purge?}} (purge: outside its labels), possibly empty; the
+ * caller owns it. */
 struct cJSON *jn_cluster_db_moves(const struct cJSON *nodes, const struct cJSON *apps,
-                                  const struct cJSON *data, const struct cJSON *moves);
+                                  const struct cJSON *data, const struct cJSON *moves,
+                                  const struct cJSON *plan);
 
 #endif

@@ -166,7 +166,7 @@ static void test_data_outside_its_labels_moves_to_a_node_that_fits(void **state)
         "\"y\":{\"apps\":[],\"remote\":true}}},"
         "\"n2\":{\"databases\":{\"db3\":{\"apps\":[\"shop\",\"oslo\"],\"remote\":true}}}}");
     cJSON *moving = cJSON_Parse("{\"db5\":{\"from\":\"n3\",\"to\":\"n1\"}}");
-    cJSON *m = jn_cluster_db_moves(nodes, apps, data, moving);
+    cJSON *m = jn_cluster_db_moves(nodes, apps, data, moving, NULL);
     assert_string_equal(move_to(m, "db1"), "n2");
     assert_string_equal(move_to(m, "db3"), "n1");
     assert_null(cJSON_GetObjectItem(m, "db2"));
@@ -176,16 +176,52 @@ static void test_data_outside_its_labels_moves_to_a_node_that_fits(void **state)
     cJSON_Delete(m);
     /* nowhere fits (n1 drained, n2 lacks site=oslo-1): db3 stays, flagged */
     cJSON_AddTrueToObject(cJSON_GetObjectItem(nodes, "n1"), "draining");
-    m = jn_cluster_db_moves(nodes, apps, data, moving);
+    m = jn_cluster_db_moves(nodes, apps, data, moving, NULL);
     assert_null(cJSON_GetObjectItem(m, "db3"));
     cJSON_Delete(m);
     /* listed on two nodes (a move's end not all written yet): left alone */
     cJSON_AddItemToObject(cJSON_GetObjectItem(cJSON_GetObjectItem(data, "n1"), "databases"),
                           "db1", cJSON_Parse("{\"apps\":[\"shop\"],\"remote\":true}"));
-    m = jn_cluster_db_moves(nodes, apps, data, moving);
+    m = jn_cluster_db_moves(nodes, apps, data, moving, NULL);
     assert_null(cJSON_GetObjectItem(m, "db1"));
     cJSON_Delete(m);
     cJSON_Delete(moving);
+    cJSON_Delete(data);
+    cJSON_Delete(apps);
+    cJSON_Delete(nodes);
+}
+
+/* A drained node's databases move too (their backups stay: they are inside
+ * the labels), to a node with the memory for them. */
+static void test_a_drained_nodes_databases_move_where_memory_allows(void **state)
+{
+    (void)state;
+    cJSON *nodes = nodes3();
+    cJSON_AddTrueToObject(cJSON_GetObjectItem(nodes, "n1"), "draining");
+    cJSON *apps = cJSON_Parse("{\"shop\":{\"require\":{\"jurisdiction\":\"NO\"},"
+                              "\"memory\":3221225472}}");
+    cJSON *data = cJSON_Parse("{\"n1\":{\"databases\":{\"db\":{\"apps\":[\"shop\"],"
+                              "\"remote\":true,\"memory_mb\":2048}}},\"n2\":{},\"n3\":{}}");
+    cJSON *moves = jn_cluster_db_moves(nodes, apps, data, NULL, NULL);
+    assert_string_equal(move_to(moves, "db"), "n2");
+    assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(moves, "db"), "purge"));
+    cJSON_Delete(moves);
+    /* n2 runs a 3 GiB instance of shop (of its 4): 2 GiB more do not fit */
+    cJSON *plan = cJSON_Parse("{\"shop\":{\"nodes\":{\"n2\":1}}}");
+    assert_false(jn_cluster_db_fits(nodes, "n2", apps, plan, data, 2048.0 * 1024 * 1024));
+    assert_true(jn_cluster_db_fits(nodes, "n2", apps, plan, data, 512.0 * 1024 * 1024));
+    moves = jn_cluster_db_moves(nodes, apps, data, NULL, plan);
+    assert_null(cJSON_GetObjectItem(moves, "db"));
+    cJSON_Delete(moves);
+    /* and the instances' scheduler counts a node's databases */
+    cJSON_AddNumberToObject(cJSON_GetObjectItem(nodes, "n2"), "db_memory", 2.0 * G);
+    cJSON_AddNumberToObject(cJSON_GetObjectItem(nodes, "n3"), "db_memory", 2.0 * G);
+    cJSON *a = cJSON_Parse("{\"big\":{\"version\":1,\"instances\":2,\"memory\":3221225472}}");
+    cJSON *p = jn_cluster_schedule(nodes, a, NULL);
+    assert_non_null(strstr(error(p, "big"), "only 0 of 2"));
+    cJSON_Delete(p);
+    cJSON_Delete(a);
+    cJSON_Delete(plan);
     cJSON_Delete(data);
     cJSON_Delete(apps);
     cJSON_Delete(nodes);
@@ -200,6 +236,7 @@ int main(void)
         cmocka_unit_test(test_prefer_drain_and_stickiness),
         cmocka_unit_test(test_memory_capacity_is_respected),
         cmocka_unit_test(test_data_outside_its_labels_moves_to_a_node_that_fits),
+        cmocka_unit_test(test_a_drained_nodes_databases_move_where_memory_allows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
