@@ -557,6 +557,12 @@ int jn_certs_install(struct jn_certs *cm, const char *domain, const char *chain,
     return 0;
 }
 
+bool jn_certs_wants(struct jn_certs *cm, const char *domain)
+{
+    const struct jn_cert_entry *e = jn_certs_find(cm, domain);
+    return e && !e->user;
+}
+
 bool jn_certs_held(struct jn_certs *cm, const char *domain, char *serial, size_t n,
                    int64_t *not_after)
 {

@@ -77,6 +77,10 @@ void jn_certs_set_share(struct jn_certs *cm, const struct jn_certs_share *s);
 int jn_certs_install(struct jn_certs *cm, const char *domain, const char *chain,
                      const char *key, char *err, size_t errlen);
 
+/* Whether domain is one this node wants a certificate for (an app's
+ * domain here). Control thread. */
+bool jn_certs_wants(struct jn_certs *cm, const char *domain);
+
 /* domain's certificate as held here: its serial and expiry; false when
  * none (or one of the user's own). Control thread. */
 bool jn_certs_held(struct jn_certs *cm, const char *domain, char *serial, size_t n,

@@ -310,8 +310,9 @@ static void follow_challenges(struct jn_cluster *c)
     }
 }
 
-/* Certificates another node obtained, installed unless this node's
- * expires later (all converge on the one in etcd, the last shared). */
+/* Certificates another node obtained, for the domains this node serves,
+ * installed unless this node's expires later (all converge on the one in
+ * etcd, the last shared). */
 static void follow_certs(struct jn_cluster *c)
 {
     const cJSON *x;
@@ -321,7 +322,7 @@ static void follow_certs(struct jn_cluster *c)
         double not_after = cJSON_GetNumberValue(get(x, "not_after"));
         char have[80], err[512], name[512];
         int64_t have_until = 0;
-        if (!chain || !sealed || !serial ||
+        if (!chain || !sealed || !serial || !jn_certs_wants(c->certs, x->string) ||
             (jn_certs_held(c->certs, x->string, have, sizeof(have), &have_until) &&
              (strcmp(have, serial) == 0 || (double)have_until > not_after)) ||
             get(c->cert_errors, serial))

@@ -98,6 +98,7 @@ struct jn_cluster *jn_cluster_new(const struct jn_cluster_opts *o, struct jn_loo
     c->config_seen = cJSON_CreateObject();
     c->destroyed = cJSON_CreateObject();
     c->dbmove_jobs = cJSON_CreateObject();
+    c->dbmove_before = cJSON_CreateObject();
     c->challenges = cJSON_CreateObject();
     c->cert_errors = cJSON_CreateObject();
     c->view = cJSON_CreateObject();
@@ -629,6 +630,7 @@ void jn_cluster_free(struct jn_cluster *c)
     explicit_bzero(c->secret, sizeof(c->secret));
     cJSON_Delete(c->destroyed);
     cJSON_Delete(c->dbmove_jobs);
+    cJSON_Delete(c->dbmove_before);
     cJSON_Delete(c->challenges);
     cJSON_Delete(c->cert_errors);
     cJSON_Delete(c->view);

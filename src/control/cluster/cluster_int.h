@@ -57,7 +57,8 @@ struct jn_cluster {
     bool secret_ok;
     struct cJSON *seen;      /* {APP: true}: the apps of the last view */
     struct cJSON *destroyed; /* {APP: true}: destroyed here, maybe still in a view read before */
-    struct cJSON *dbmove_jobs; /* {DB: kind}: the job this node started for DB's move */
+    struct cJSON *dbmove_jobs; /* {DB@AT: kind}: what this node started for DB's move */
+    struct cJSON *dbmove_before; /* {DB@AT: {APP: version}}: the apps it restarted for it */
     struct cJSON *challenges;  /* {TOKEN: true}: other nodes' challenges answered here */
     struct cJSON *cert_errors; /* {SERIAL: true}: shared certificates that did not install */
 };

@@ -298,6 +298,20 @@ static void switch_here(struct jn_cluster *c, const char *db, cJSON *m)
         apps = have;
     cJSON_ArrayForEach(a, apps) if (!jn_cluster_has_string(have, a->valuestring) ||
                                     !get(get(mine, "dbenv"), a->valuestring)) return;
+    char id[300];
+    move_id(db, m, id, sizeof(id));
+    const cJSON *done = get(c->dbmove_before, id);
+    if (strcmp(started(c, db, m), "switch") == 0) {
+        /* restarted once: the advance again (a view read before it, which
+         * fails the compare, or an advance that did not get through) */
+        if (done) {
+            cJSON_AddItemToObject(m, "before", cJSON_Duplicate(done, true));
+            cJSON_AddNumberToObject(m, "drain_at", (double)jn_now_ms());
+            advance(c, db, m, "drain", NULL);
+        }
+        return;
+    }
+    start(c, db, m, "switch");
     cJSON *before = cJSON_AddObjectToObject(m, "before");
     cJSON_ArrayForEach(a, apps)
     {
@@ -313,6 +327,8 @@ static void switch_here(struct jn_cluster *c, const char *db, cJSON *m)
         else
             cJSON_AddNumberToObject(before, a->valuestring, v);
     }
+    cJSON_DeleteItemFromObjectCaseSensitive(c->dbmove_before, id);
+    cJSON_AddItemToObject(c->dbmove_before, id, cJSON_Duplicate(before, true));
     cJSON_AddNumberToObject(m, "drain_at", (double)jn_now_ms());
     advance(c, db, m, "drain", NULL);
 }
@@ -422,10 +438,10 @@ static void sweep_incomplete(struct jn_cluster *c)
     }
 }
 
-/* Forgets the jobs of moves that are over. */
-static void prune_jobs(struct jn_cluster *c)
+/* Forgets what this node did for moves that are over (in o: {id: ...}). */
+static void prune_moves(struct jn_cluster *c, cJSON *o)
 {
-    cJSON *j = c->dbmove_jobs->child;
+    cJSON *j = o->child;
     while (j) {
         cJSON *next = j->next;
         char db[256];
@@ -438,7 +454,7 @@ static void prune_jobs(struct jn_cluster *c)
         if (m)
             move_id(db, m, id, sizeof(id));
         if (strcmp(id, j->string) != 0)
-            cJSON_DeleteItemFromObjectCaseSensitive(c->dbmove_jobs, j->string);
+            cJSON_DeleteItemFromObjectCaseSensitive(o, j->string);
         j = next;
     }
 }
@@ -478,7 +494,8 @@ void jn_cluster_dbmove_apply(struct jn_cluster *c)
         cJSON_Delete(m);
     }
     if (cJSON_IsTrue(get(c->view, "etcd"))) {
-        prune_jobs(c);
+        prune_moves(c, c->dbmove_jobs);
+        prune_moves(c, c->dbmove_before);
         sweep_incomplete(c);
     }
 }
