@@ -268,6 +268,37 @@ def test_a_domain_set_through_one_node_is_served_by_every_node(cluster):
                  10, f"shop gone from {node}")
 
 
+def test_an_apps_upstream_servers_set_through_one_node_are_every_nodes(cluster):
+    """jern upstream APP add|set|remove on any node: every node's gateway routes
+    the app to that server (one outside jern, as nginx's upstream block)."""
+    c = cluster
+    port = free_port()
+    ext = Proc([TESTAPP, str(port)], c.tmp / "ext.log",
+               env={"HOST": "127.0.0.1", "APP_NAME": "outside"})
+    try:
+        wait_port(port)
+        assert c.jern("n1", "create", "ext").returncode == 0
+        r = c.jern("n1", "upstream", "ext", "add", f"127.0.0.1:{port}", "weight=3")
+        assert r.returncode == 0, r.stdout + r.stderr
+        for node in ("n1", "n2", "n3"):
+            wait_for(lambda: c.get(node, "ext", "/env/APP_NAME") == (200, b"outside"), 10,
+                     f"ext through {node}")
+            out = c.jern(node, "upstream", "ext", "--json").stdout
+            assert json.loads(out)["servers"][0]["weight"] == 3, out
+        r = c.jern("n2", "upstream", "ext", "set", f"127.0.0.1:{port}", "state=maint")
+        assert r.returncode == 0, r.stdout + r.stderr
+        for node in ("n1", "n2", "n3"):
+            wait_for(lambda: c.get(node, "ext")[0] >= 500, 10, f"ext in maintenance on {node}")
+        r = c.jern("n3", "upstream", "ext", "remove", f"127.0.0.1:{port}")
+        assert r.returncode == 0, r.stdout + r.stderr
+        for node in ("n1", "n2"):
+            wait_for(lambda: json.loads(c.jern(node, "upstream", "ext", "--json").stdout)[
+                "servers"] == [], 10, f"no server of ext left on {node}")
+    finally:
+        ext.stop()
+        c.jern("n1", "destroy", "ext", "--yes")
+
+
 def etcd_value(c, key):
     import base64
     import urllib.request

@@ -1,10 +1,12 @@
 /*
  * upstreams.c: the upstream routes (HAProxy runtime API parity):
- * /v1/upstreams[/:upstream[/servers[/:addr]]].
+ * /v1/upstreams[/:upstream[/servers[/:addr]]]. On a cluster node an app's
+ * runtime servers are the cluster's (every node follows its record).
  */
 #include "core/common.h"
 
 #include "control/api/api.h"
+#include "control/cluster/cluster.h"
 #include "control/control.h"
 #include "control/names.h"
 
@@ -98,6 +100,54 @@ static void upstreams_show(struct jn_api *api, const char *name, const char *add
         jn_api_send_json(resp, status, o);
 }
 
+/* On a cluster node, an app's runtime servers are the cluster's: its whole
+ * list as this node now has it goes into the app's record, which every node
+ * follows. 0 when written (or not a cluster app), else the refusal. */
+static int cluster_servers(struct jn_api *api, const char *up, char *err, size_t errlen)
+{
+    struct jn_store *st = jn_control_store(api->ctl);
+    if (!api->cluster || jn_store_app_get(st, up, NULL) < 0)
+        return 0;
+    struct jn_store_server *v;
+    int n = jn_store_server_list(st, up, &v);
+    if (n < 0) {
+        snprintf(err, errlen, "the state store failed: %s", jn_store_error(st));
+        return n;
+    }
+    cJSON *list = cJSON_CreateArray();
+    for (int i = 0; i < n; i++) {
+        if (strcmp(v[i].origin, "api") != 0)
+            continue;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "addr", v[i].addr);
+        cJSON_AddNumberToObject(o, "weight", v[i].weight);
+        cJSON_AddStringToObject(o, "state", v[i].state);
+        cJSON_AddItemToArray(list, o);
+    }
+    free(v);
+    int r = jn_cluster_servers(api->cluster, up, list, err, errlen);
+    cJSON_Delete(list);
+    return r;
+}
+
+/* The runtime server addr of up as the store has it (false: none). */
+static bool server_row(struct jn_api *api, const char *up, const char *addr,
+                       struct jn_store_server *out)
+{
+    char norm[JN_STORE_ADDR_MAX], err[256];
+    struct jn_store_server *v;
+    int n = jn_name_addr_norm(addr, norm, sizeof(norm), err, sizeof(err)) == 0
+                ? jn_store_server_list(jn_control_store(api->ctl), up, &v)
+                : -1;
+    bool found = false;
+    for (int i = 0; i < n && !found; i++)
+        if ((found = strcmp(v[i].addr, norm) == 0 && strcmp(v[i].origin, "api") == 0))
+            *out = v[i];
+    if (n >= 0)
+        free(v);
+    return found;
+}
+
 static void post_server(struct jn_api_call *c)
 {
     struct jn_api *api = c->api;
@@ -116,10 +166,15 @@ static void post_server(struct jn_api_call *c)
                get_state(o, &state, resp)) {
         int r =
             jn_control_server_add(api->ctl, up, addr->valuestring, weight, state, err, sizeof(err));
-        if (r < 0)
+        if (r < 0) {
             jn_api_fail(resp, r, err);
-        else
+        } else if ((r = cluster_servers(api, up, err, sizeof(err))) < 0) {
+            char e2[256];
+            jn_control_server_remove(api->ctl, up, addr->valuestring, e2, sizeof(e2));
+            jn_api_cluster_fail(resp, r, err);
+        } else {
             upstreams_show(api, up, addr->valuestring, 201, resp);
+        }
     }
     cJSON_Delete(o);
 }
@@ -144,11 +199,20 @@ static void patch_server(struct jn_api_call *c)
         } else if (weight == 0 && state < 0) {
             jn_api_error(resp, 400, "nothing to change: give 'weight' and/or 'state'");
         } else {
+            struct jn_store_server was;
+            bool had = server_row(api, up, addr, &was);
             int r = jn_control_server_set(api->ctl, up, addr, weight, state, err, sizeof(err));
-            if (r < 0)
+            if (r < 0) {
                 jn_api_fail(resp, r, err);
-            else
+            } else if ((r = cluster_servers(api, up, err, sizeof(err))) < 0) {
+                char e2[256];
+                if (had)
+                    jn_control_server_set(api->ctl, up, addr, was.weight,
+                                          jn_name_state_parse(was.state), e2, sizeof(e2));
+                jn_api_cluster_fail(resp, r, err);
+            } else {
                 upstreams_show(api, up, addr, 200, resp);
+            }
         }
     }
     cJSON_Delete(o);
@@ -168,11 +232,20 @@ static void delete_server(struct jn_api_call *c)
 {
     const char *up = jn_api_param(c, "upstream"), *addr = jn_api_param(c, "addr");
     char err[512] = "";
+    struct jn_store_server was;
+    bool had = server_row(c->api, up, addr, &was);
     int r = jn_control_server_remove(c->api->ctl, up, addr, err, sizeof(err));
-    if (r < 0)
+    if (r < 0) {
         jn_api_fail(c->resp, r, err);
-    else
+    } else if ((r = cluster_servers(c->api, up, err, sizeof(err))) < 0) {
+        char e2[256];
+        if (had)
+            jn_control_server_add(c->api->ctl, up, was.addr, was.weight,
+                                  jn_name_state_parse(was.state), e2, sizeof(e2));
+        jn_api_cluster_fail(c->resp, r, err);
+    } else {
         jn_api_deleted(c->resp, "server", addr);
+    }
 }
 
 const struct jn_route jn_upstream_routes[] = {

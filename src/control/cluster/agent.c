@@ -10,6 +10,7 @@
 #include "control/cluster/cluster_int.h"
 #include "control/cluster/model.h"
 #include "control/control.h"
+#include "control/names.h"
 #include "control/deploy/deploy.h"
 #include "core/log.h"
 #include "db/db.h"
@@ -22,6 +23,12 @@
 #include <dirent.h>
 
 #define RETRY_MS 10000 /* a local deploy of one version is tried again after this */
+
+static const char *str(const cJSON *o, const char *name)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, name);
+    return cJSON_IsString(x) ? x->valuestring : "";
+}
 
 static int num(const cJSON *o, const char *name)
 {
@@ -365,6 +372,53 @@ static void follow_vars(struct jn_cluster *c, const char *app, const cJSON *a)
     cJSON_AddNumberToObject(c->config_seen, app, v);
 }
 
+/* app's runtime upstream servers here as the cluster lists them
+ * ([{addr, weight, state}]); an app never given one through a cluster node
+ * keeps each node's own. */
+static void sync_servers(struct jn_cluster *c, const char *app, const cJSON *a)
+{
+    const cJSON *want = cJSON_GetObjectItemCaseSensitive(a, "servers"), *x;
+    if (!cJSON_IsArray(want))
+        return;
+    struct jn_store_server *v;
+    int n = jn_store_server_list(jn_control_store(c->ctl), app, &v);
+    if (n < 0)
+        return;
+    char err[512];
+    for (int i = 0; i < n; i++) {
+        bool keep = strcmp(v[i].origin, "api") != 0;
+        cJSON_ArrayForEach(x, want) keep = keep || strcmp(str(x, "addr"), v[i].addr) == 0;
+        if (!keep && jn_control_server_remove(c->ctl, app, v[i].addr, err, sizeof(err)) < 0)
+            jn_error("cluster: app '%s': %s", app, err);
+        else if (!keep)
+            jn_notice("cluster: app '%s': upstream server %s removed", app, v[i].addr);
+    }
+    cJSON_ArrayForEach(x, want)
+    {
+        const char *addr = str(x, "addr");
+        int weight = num(x, "weight"), state = jn_name_state_parse(str(x, "state"));
+        const struct jn_store_server *have = NULL;
+        for (int i = 0; i < n && !have; i++)
+            if (strcmp(v[i].addr, addr) == 0 && strcmp(v[i].origin, "api") == 0)
+                have = &v[i];
+        int r = 0;
+        if (!*addr || weight <= 0 || state < 0)
+            continue;
+        if (!have)
+            r = jn_control_server_add(c->ctl, app, addr, weight, state, err, sizeof(err));
+        else if (have->weight != weight || jn_name_state_parse(have->state) != state)
+            r = jn_control_server_set(c->ctl, app, addr, weight, state, err, sizeof(err));
+        else
+            continue;
+        if (r < 0)
+            jn_error("cluster: app '%s': upstream server %s: %s", app, addr, err);
+        else
+            jn_notice("cluster: app '%s': upstream server %s (weight %d, %s)", app, addr, weight,
+                      str(x, "state"));
+    }
+    free(v);
+}
+
 /* app's configuration here (domains, https mode, variables) as the cluster
  * keeps it, unless this view was read before this node's own change to it. */
 static void follow_config(struct jn_cluster *c, const char *app, const cJSON *a)
@@ -372,6 +426,7 @@ static void follow_config(struct jn_cluster *c, const char *app, const cJSON *a)
     if (num(a, "config_version") < num(c->config_written, app))
         return;
     sync_domains(c, app, a);
+    sync_servers(c, app, a);
     follow_https(c, app, a);
     follow_vars(c, app, a);
 }
@@ -391,6 +446,7 @@ void jn_cluster_agent_apply(struct jn_cluster *c)
         const char *app = a->string;
         int version = num(a, "version");
         if (version <= 0 && !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(a, "domains")) &&
+            !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(a, "servers")) &&
             !cJSON_GetObjectItemCaseSensitive(a, "config"))
             continue; /* placement set, nothing to run or serve yet */
         if (cJSON_GetObjectItemCaseSensitive(c->destroyed, app))

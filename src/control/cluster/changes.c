@@ -415,6 +415,19 @@ int jn_cluster_domain(struct jn_cluster *c, const char *app, const char *domain,
     return r < 0 ? r : had;
 }
 
+int jn_cluster_servers(struct jn_cluster *c, const char *app, const cJSON *servers, char *err,
+                       size_t errlen)
+{
+    cJSON *rec;
+    int64_t rev;
+    int r = app_get(c, app, &rec, &rev, err, errlen);
+    if (r < 0)
+        return r;
+    cJSON_DeleteItemFromObjectCaseSensitive(rec, "servers");
+    cJSON_AddItemToObject(rec, "servers", cJSON_Duplicate(servers, true));
+    return config_put(c, app, rec, rev, false, err, errlen);
+}
+
 int jn_cluster_destroy(struct jn_cluster *c, const char *app, char *err, size_t errlen)
 {
     cJSON *rec;

@@ -165,6 +165,12 @@ int jn_cluster_import(struct jn_cluster *c, const char *app, const char *image,
 int jn_cluster_domain(struct jn_cluster *c, const char *app, const char *domain, bool add,
                       const struct cJSON *base, char *err, size_t errlen);
 
+/* Sets app's runtime upstream servers (jern upstream APP add|set|remove),
+ * which every node then routes to: servers is the whole list, [{addr,
+ * weight, state}]. */
+int jn_cluster_servers(struct jn_cluster *c, const char *app, const struct cJSON *servers,
+                       char *err, size_t errlen);
+
 /* jern destroy on a cluster node: app leaves the cluster, and every node
  * destroys its own copy (its instances, domains, releases). Returns 1 when
  * the cluster had app, else 0. */

@@ -9,7 +9,8 @@
  *                              under NODE's lease: gone a TTL after NODE dies
  *   /jern/apps/APP            {version, instances, memory, require{}, prefer{},
  *                              image | command, env{}, spec{},
- *                              domains[], https, config_version} the desired state
+ *                              domains[], https, servers[], config_version} the
+ *                              desired state
  *   /jern/assign/APP          {version, nodes{NODE: count}, error?}  the scheduler's
  *   /jern/instances/APP/NODE  {version, addrs[], healthy}  under NODE's lease
  *   /jern/leader              NODE  under the scheduler's lease
