@@ -415,17 +415,26 @@ int jn_cluster_domain(struct jn_cluster *c, const char *app, const char *domain,
     return r < 0 ? r : had;
 }
 
-int jn_cluster_servers(struct jn_cluster *c, const char *app, const cJSON *servers, char *err,
-                       size_t errlen)
+/* app's record with field set to value (taken), written as a config change. */
+static int field_put(struct jn_cluster *c, const char *app, const char *field, cJSON *value,
+                     char *err, size_t errlen)
 {
     cJSON *rec;
     int64_t rev;
     int r = app_get(c, app, &rec, &rev, err, errlen);
-    if (r < 0)
+    if (r < 0) {
+        cJSON_Delete(value);
         return r;
-    cJSON_DeleteItemFromObjectCaseSensitive(rec, "servers");
-    cJSON_AddItemToObject(rec, "servers", cJSON_Duplicate(servers, true));
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(rec, field);
+    cJSON_AddItemToObject(rec, field, value);
     return config_put(c, app, rec, rev, false, err, errlen);
+}
+
+int jn_cluster_servers(struct jn_cluster *c, const char *app, const cJSON *servers, char *err,
+                       size_t errlen)
+{
+    return field_put(c, app, "servers", cJSON_Duplicate(servers, true), err, errlen);
 }
 
 int jn_cluster_destroy(struct jn_cluster *c, const char *app, char *err, size_t errlen)
@@ -449,14 +458,7 @@ int jn_cluster_destroy(struct jn_cluster *c, const char *app, char *err, size_t 
 int jn_cluster_https(struct jn_cluster *c, const char *app, const char *mode, char *err,
                      size_t errlen)
 {
-    cJSON *rec;
-    int64_t rev;
-    int r = app_get(c, app, &rec, &rev, err, errlen);
-    if (r < 0)
-        return r;
-    cJSON_DeleteItemFromObjectCaseSensitive(rec, "https");
-    cJSON_AddStringToObject(rec, "https", mode);
-    return config_put(c, app, rec, rev, false, err, errlen);
+    return field_put(c, app, "https", cJSON_CreateString(mode), err, errlen);
 }
 
 int jn_cluster_import(struct jn_cluster *c, const char *app, const char *image,
