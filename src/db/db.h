@@ -114,6 +114,11 @@ int jn_dbs_detach(struct jn_dbs *m, const char *name, const char *app, char *err
 int jn_dbs_schedule(struct jn_dbs *m, const char *name, int64_t every_s, int keep, char *err,
                     size_t errlen);
 
+/* The archived backups of destroyed (or moved) databases in
+ * STATE/db-archive: {DIR: {apps: [the apps attached at the end], backups:
+ * N}}. The caller frees. */
+struct cJSON *jn_dbs_archives_json(struct jn_dbs *m);
+
 /* JSON views for the API, owned by the caller; NULL when no database (or
  * job) has that name (id). Only jn_dbs_url_json holds passwords. */
 struct cJSON *jn_dbs_list_json(struct jn_dbs *m); /* {"databases": [...], "jobs": [running]} */

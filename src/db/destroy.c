@@ -35,6 +35,58 @@ static int archive_backups(const char *state_dir, const char *name, const struct
     return rename(p->backups, out) < 0 && errno != ENOENT ? -errno : 0;
 }
 
+/* Writes the apps attached at the end into the archive's file "apps", one
+ * a line: an archive says whose data it holds. */
+static void archive_note_apps(const char *archive, const struct jn_store_db_attach *v, int n)
+{
+    char path[JN_DB_PATH_MAX + 160];
+    snprintf(path, sizeof(path), "%s/apps", archive);
+    FILE *f = fopen(path, "we");
+    if (!f)
+        return;
+    for (int i = 0; i < n; i++)
+        fprintf(f, "%s\n", v[i].app);
+    fclose(f);
+}
+
+cJSON *jn_dbs_archives_json(struct jn_dbs *m)
+{
+    cJSON *out = cJSON_CreateObject();
+    char dir[JN_DB_PATH_MAX + 16];
+    snprintf(dir, sizeof(dir), "%s/db-archive", m->state_dir);
+    DIR *dh = opendir(dir);
+    for (struct dirent *de; dh && (de = readdir(dh));) {
+        if (de->d_name[0] == '.')
+            continue;
+        char sub[JN_DB_PATH_MAX + 300], line[JN_STORE_NAME_MAX + 2];
+        snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name);
+        DIR *sh = opendir(sub);
+        if (!sh)
+            continue;
+        int backups = 0;
+        for (struct dirent *e; (e = readdir(sh));) {
+            size_t len = strlen(e->d_name);
+            backups += len > 4 && strcmp(e->d_name + len - 4, ".sql") == 0;
+        }
+        closedir(sh);
+        cJSON *a = cJSON_AddObjectToObject(out, de->d_name);
+        cJSON *apps = cJSON_AddArrayToObject(a, "apps");
+        cJSON_AddNumberToObject(a, "backups", backups);
+        snprintf(sub + strlen(sub), sizeof(sub) - strlen(sub), "/apps");
+        FILE *f = fopen(sub, "re");
+        while (f && fgets(line, sizeof(line), f)) {
+            line[strcspn(line, "\n")] = '\0';
+            if (line[0])
+                cJSON_AddItemToArray(apps, cJSON_CreateString(line));
+        }
+        if (f)
+            fclose(f);
+    }
+    if (dh)
+        closedir(dh);
+    return out;
+}
+
 /* Removes what is left of a database's files (the backups archived first). */
 static void remove_files(const struct jn_db_paths *p)
 {
@@ -108,13 +160,15 @@ static void destroy_job_done(struct db_job *j)
     for (int i = 0; i < n; i++)
         if (jn_db_env_node(m->state_dir, v[i].app, other, sizeof(other)) < 0)
             jn_db_env_remove(m->state_dir, v[i].app);
-    free(v);
     char archive[JN_DB_PATH_MAX + 128] = "";
     if (k->purge)
         db_rm_tree(k->p.backups);
     else if (archive_backups(m->state_dir, j->db, &k->p, archive, sizeof(archive)) < 0)
         jn_warn("database %s: cannot keep its backups in %s: %s", j->db, archive,
                 strerror(errno));
+    else
+        archive_note_apps(archive, v, n); /* whose data they hold: jern where */
+    free(v);
     remove_files(&k->p);
     if (d) {
         db_rt_unlink(m, d);

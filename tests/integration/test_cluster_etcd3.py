@@ -362,6 +362,14 @@ def test_a_database_moves_to_another_node_and_keeps_every_acknowledged_write(clu
         assert "mvdb" not in c.jern("e1", "db", "ls").stdout
         env = (e1_state / "db" / "env" / "mv").read_text()
         assert "MYSQL_HOST=127.0.0.14\n" in env and "#node=e3\n" in env, env
+        # the old copy's backups, archived on e1 (a manual move), are in jern where
+
+        def archived():
+            _, items = where_items(c, "e2", "mv")
+            return [(i["node"], i["inside"]) for i in items
+                    if i["kind"] == "backups" and "archived" in i["where"]]
+        wait_for(lambda: archived() == [("e1", True)], 10,
+                 "mvdb's archived backups on e1 in jern where: " + str(archived()))
         # every acknowledged write is there
         st, body = c.get("e1", "mv", "/rows")
         assert st == 200, body

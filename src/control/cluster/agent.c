@@ -515,6 +515,8 @@ cJSON *jn_cluster_agent_data(struct jn_cluster *c)
     cJSON_AddItemToObject(o, "databases", dbs);
     cJSON_AddItemToObject(o, "dbenv", jn_cluster_dbenv_report(c, dbs));
     cJSON_Delete(list);
+    if (c->dbs)
+        cJSON_AddItemToObject(o, "archives", jn_dbs_archives_json(c->dbs));
     /* an app's output outlives its instances here until its logs are
      * removed; its access log is written by whichever gateway answers it */
     cJSON *logs = cJSON_AddArrayToObject(o, "logs");

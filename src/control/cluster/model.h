@@ -4,7 +4,8 @@
  * any thread.
  *
  * Keys (values are JSON objects; /jern/data/NODE holds the credentials of
- * apps attached to NODE's databases, as app env in /jern/apps does):
+ * apps attached to NODE's databases, as app env in /jern/apps does, and its
+ * archived backups, {archives: {DIR: {apps, backups}}}):
  *   /jern/nodes/NODE          {name, advertise, gateway, labels{}, memory, health}
  *                              under NODE's lease: gone a TTL after NODE dies
  *   /jern/apps/APP            {version, instances, memory, require{}, prefer{},

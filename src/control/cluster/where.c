@@ -2,7 +2,8 @@
  * where.c: where everything of an app is in the cluster (jern where,
  * /metrics' jern_placement_violations): its instances, its logs (its
  * instances' output, and the access log of every gateway it was asked through), the
- * databases it is attached to and their backups, each on a node whose
+ * databases it is attached to and their backups (archived ones too: a
+ * destroyed or moved database's), each on a node whose
  * labels are checked against the app's required ones. Read from the view
  * alone: the node's last reading of etcd, no waiting on it.
  */
@@ -92,6 +93,18 @@ cJSON *jn_cluster_where(const struct jn_cluster *c, const char *app)
         struct db_add da = {&w, n->string};
         jn_cluster_data_databases(cJSON_GetObjectItemCaseSensitive(mine, "databases"), app, add_db,
                                   &da);
+        /* backups a destroyed or moved database left in the archive */
+        cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(mine, "archives"))
+        {
+            const cJSON *nb = cJSON_GetObjectItemCaseSensitive(a, "backups");
+            if (!jn_cluster_has_string(cJSON_GetObjectItemCaseSensitive(a, "apps"), app) ||
+                !cJSON_IsNumber(nb) || nb->valueint <= 0)
+                continue;
+            char at[400];
+            snprintf(at, sizeof(at), "%d archived (STATE/db-archive/%s)", nb->valueint,
+                     a->string);
+            item(&w, "backups", n->string, at, -1);
+        }
     }
     const cJSON *placed =
         cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(view, "assign"), app);
