@@ -222,6 +222,7 @@ def test_where_lists_databases_and_backups_and_flags_a_label_change(cluster3):
         r = c.jern("e1", "db", "attach", "sedb", "api")
         assert r.returncode == 1 and "refused: app 'api' requires the labels" in r.stderr, \
             r.stdout + r.stderr
+        assert "jern db move sedb --to NODE; such nodes: e2" in r.stderr, r.stderr
     finally:
         for n in ("e1", "e2"):
             for db in ("webdb", "sedb"):

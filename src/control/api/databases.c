@@ -218,7 +218,7 @@ static void h_attach(struct call *c)
     int id;
     /* on a cluster node, the database lives here: it must be a node the
      * app's required labels allow */
-    if (c->api->api->cluster && jn_cluster_may_hold(c->api->api->cluster, app, err,
+    if (c->api->api->cluster && jn_cluster_may_hold(c->api->api->cluster, app, c->name, err,
                                                     sizeof(err)) < 0) {
         jn_api_error(c->resp, 400, "%s", err);
         return;

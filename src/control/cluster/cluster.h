@@ -86,9 +86,11 @@ struct cJSON *jn_cluster_where(const struct jn_cluster *c, const char *app);
 
 /* Whether this node may hold data of app (jern db attach): 0 when its
  * labels hold every label the app requires (or the cluster has no such
- * app), JN_EBADINPUT with a message for the user in err when not.
+ * app), JN_EBADINPUT with a message for the user in err when not (naming
+ * the move of database db that would let it, and the nodes it may go to).
  * Control thread. */
-int jn_cluster_may_hold(const struct jn_cluster *c, const char *app, char *err, size_t errlen);
+int jn_cluster_may_hold(const struct jn_cluster *c, const char *app, const char *db, char *err,
+                        size_t errlen);
 
 /* Control changes, written to etcd from the control thread (blocking, with
  * a short deadline). Each returns 0, or a negative code with a message for

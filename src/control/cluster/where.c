@@ -115,7 +115,8 @@ cJSON *jn_cluster_where(const struct jn_cluster *c, const char *app)
     return o;
 }
 
-int jn_cluster_may_hold(const struct jn_cluster *c, const char *app, char *err, size_t errlen)
+int jn_cluster_may_hold(const struct jn_cluster *c, const char *app, const char *db, char *err,
+                        size_t errlen)
 {
     const cJSON *view = jn_cluster_view(c);
     const cJSON *require = cJSON_GetObjectItemCaseSensitive(
@@ -123,11 +124,23 @@ int jn_cluster_may_hold(const struct jn_cluster *c, const char *app, char *err, 
         "require");
     if (jn_cluster_labels_match(c->labels, require))
         return 0;
+    /* the nodes it could move to first */
+    char fit[256] = "";
+    size_t len = 0;
+    const cJSON *n;
+    cJSON_ArrayForEach(n, cJSON_GetObjectItemCaseSensitive(view, "nodes"))
+    {
+        if (jn_cluster_labels_match(cJSON_GetObjectItemCaseSensitive(n, "labels"), require) &&
+            len < sizeof(fit))
+            len += (size_t)snprintf(fit + len, sizeof(fit) - len, "%s%s", len ? ", " : "",
+                                    n->string);
+    }
     char *want = cJSON_PrintUnformatted(require), *have = cJSON_PrintUnformatted(c->labels);
     snprintf(err, errlen,
              "refused: app '%s' requires the labels %s and this node (%s) has %s, so its data "
-             "would live where it must not; attach a database on a node that has them",
-             app, want ? want : "?", c->node, have ? have : "?");
+             "would live where it must not; move the database to a node that has them first "
+             "(jern db move %s --to NODE; such nodes: %s)",
+             app, want ? want : "?", c->node, have ? have : "?", db, fit[0] ? fit : "none now");
     free(want);
     free(have);
     return JN_EBADINPUT;
