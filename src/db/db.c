@@ -58,7 +58,7 @@ struct db_rt *db_find(struct jn_dbs *m, const char *name)
 
 void db_set_state(struct jn_dbs *m, struct db_rt *d, enum db_state s)
 {
-    if (s != DB_RUNNING)
+    if (s == DB_RESTARTING || s == DB_FAILED)
         d->frozen = false; /* a server started again takes writes */
     d->state = s;
     d->state_since_ms = jn_now_ms();
@@ -930,6 +930,7 @@ void jn_dbs_start(struct jn_dbs *m)
             jn_notice("database %s: adopted the running mariadbd (pid %d)", d->row.name,
                       (int)d->pid);
             db_set_state(m, d, DB_STARTING);
+            d->frozen = db_frozen_marked(&d->p); /* read-only for a move still */
         } else {
             db_set_state(m, d, DB_RESTARTING);
             d->next_try_ms = now;

@@ -127,6 +127,9 @@ int db_conf_lines(const struct db_rt *d, struct jn_db_conf_line *lines, size_t m
 /* move.c: marks p's database as an incomplete copy of a move (on) or
  * complete. */
 void db_moving_in_mark(const struct jn_db_paths *p, bool on);
+/* move.c: whether p's server was made read-only for a move (a mark in its
+ * directory, so that a daemon that restarts knows). */
+bool db_frozen_marked(const struct jn_db_paths *p);
 
 /* db.c */
 void db_set_state(struct jn_dbs *m, struct db_rt *d, enum db_state s);

@@ -47,12 +47,44 @@ static int freeze_job_work(struct db_job *j)
     return r;
 }
 
+/* DIR/NAME: a mark file's path. */
+static void mark_path(const struct jn_db_paths *p, const char *name, char *out, size_t n)
+{
+    snprintf(out, n, "%s/%s", p->dir, name);
+}
+
+static void mark(const struct jn_db_paths *p, const char *name, bool on)
+{
+    char f[JN_DB_PATH_MAX + 32];
+    mark_path(p, name, f, sizeof(f));
+    int fd = on ? open(f, O_WRONLY | O_CREAT | O_CLOEXEC, 0600) : -1;
+    if (fd >= 0)
+        close(fd);
+    else if (!on)
+        unlink(f);
+}
+
+static bool marked(const struct jn_db_paths *p, const char *name)
+{
+    char f[JN_DB_PATH_MAX + 32];
+    mark_path(p, name, f, sizeof(f));
+    return access(f, F_OK) == 0;
+}
+
+bool db_frozen_marked(const struct jn_db_paths *p)
+{
+    return marked(p, "read-only-for-move");
+}
+
 static void freeze_job_done(struct db_job *j)
 {
     struct freeze_job *k = j->arg;
     struct db_rt *d = db_find(j->m, j->db);
     if (j->r == 0 && d) {
         d->frozen = k->on;
+        mark(&d->p, "read-only-for-move", k->on);
+        if (k->on)
+            jn_fault_point("db:move-after-freeze");
         jn_notice("database %s: %s", j->db,
                   k->on ? "read-only for its move (writes are refused)" : "takes writes again");
         j->status = 200;
@@ -89,30 +121,15 @@ int jn_dbs_freeze(struct jn_dbs *m, const char *name, bool on, char *err, size_t
     return r;
 }
 
-static void moving_in_path(const struct jn_db_paths *p, char *out, size_t n)
-{
-    snprintf(out, n, "%s/moving-in", p->dir);
-}
-
 void db_moving_in_mark(const struct jn_db_paths *p, bool on)
 {
-    char f[JN_DB_PATH_MAX + 16];
-    moving_in_path(p, f, sizeof(f));
-    int fd = on ? open(f, O_WRONLY | O_CREAT | O_CLOEXEC, 0600) : -1;
-    if (fd >= 0)
-        close(fd);
-    else if (!on)
-        unlink(f);
+    mark(p, "moving-in", on);
 }
 
 bool jn_dbs_moving_in(struct jn_dbs *m, const char *name)
 {
     struct db_rt *d = db_find(m, name);
-    char f[JN_DB_PATH_MAX + 16];
-    if (!d)
-        return false;
-    moving_in_path(&d->p, f, sizeof(f));
-    return access(f, F_OK) == 0;
+    return d && marked(&d->p, "moving-in");
 }
 
 bool jn_dbs_has(struct jn_dbs *m, const char *name)

@@ -265,6 +265,8 @@ def db_app_on_e1(c, db, app):
     assert r.returncode == 0, r.stdout + r.stderr
     r = c.jern("e1", "db", "attach", db, app, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
+    wait_for((c.nodes["e3"]["state"] / "db" / "env" / app).exists, 15,
+             f"{app}'s database settings on e3")
 
 
 @pytest.mark.skipif(not shutil.which("mariadbd"), reason="mariadb-server is not installed")
@@ -278,7 +280,6 @@ def test_an_app_reaches_its_database_from_every_node(cluster3):
     try:
         db_app_on_e1(c, "shopdb", "shop")
         assert placed(c, "e3", "shop") == ["e1", "e3"]
-        wait_for(env.exists, 15, "shop's database settings on e3")
         text = env.read_text()
         assert "MYSQL_HOST=127.0.0.12\n" in text and "#node=e1\n" in text, text
         assert env.stat().st_mode & 0o777 == 0o600
@@ -312,7 +313,6 @@ def test_a_database_moves_to_another_node_and_keeps_every_acknowledged_write(clu
     try:
         # e1 and e3 are both site=a since e1's restart
         db_app_on_e1(c, "mvdb", "mv")
-        wait_for((e3_state / "db" / "env" / "mv").exists, 15, "mv's settings on e3")
         r = c.jern("e3", "restart", "mv", timeout=150)
         assert r.returncode == 0, r.stdout + r.stderr
         wait_for(lambda: c.post("e3", "mv", "/rows?v=warm")[0] == 201, 20, "a first write")
@@ -433,7 +433,6 @@ def test_a_node_that_dies_during_a_move_leaves_the_database_where_it_was(cluster
     c.start_node("e3", etcd_url=c.etcd_url, env={"JERN_FAULT": "db:move-before-copy"})
     try:
         db_app_on_e1(c, "fdb", "fa")
-        wait_for((e3_state / "db" / "env" / "fa").exists, 15, "fa's settings on e3")
         assert c.jern("e1", "restart", "fa", timeout=150).returncode == 0
         ids = []
         for i in range(5):
@@ -465,3 +464,40 @@ def test_a_node_that_dies_during_a_move_leaves_the_database_where_it_was(cluster
         kill_mariadbd(e3_state)
         if c.nodes["e3"]["proc"].p.poll() is not None:
             c.start_node("e3", etcd_url=c.etcd_url)
+
+
+@pytest.mark.skipif(not shutil.which("mariadbd"), reason="mariadb-server is not installed")
+def test_a_move_goes_on_after_the_old_nodes_daemon_is_killed(cluster3):
+    """The daemon of the node a database leaves is killed (kill -9, JERN_FAULT)
+    right after it made the server read-only; its mariadbd keeps running.
+    Restarted, the daemon knows the server is read-only for the move and
+    carries the move on: the database ends on the other node with every row."""
+    c = cluster3
+    e1_state = c.nodes["e1"]["state"]
+    c.nodes["e1"]["proc"].stop()
+    c.start_node("e1", etcd_url=c.etcd_url, env={"JERN_FAULT": "db:move-after-freeze"})
+    try:
+        db_app_on_e1(c, "kdb", "ka")
+        assert c.jern("e1", "restart", "ka", timeout=150).returncode == 0
+        ids = []
+        for i in range(5):
+            st, body = c.post("e3", "ka", f"/rows?v=k{i}")
+            assert st == 201, body
+            ids.append(json.loads(body)["id"])
+        r = c.jern("e2", "db", "move", "kdb", "--to", "e3", "--no-wait")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert c.nodes["e1"]["proc"].p.wait(30) == -signal.SIGKILL
+        c.start_node("e1", etcd_url=c.etcd_url)
+        wait_for(lambda: json.loads(c.jern("e2", "db", "move", "kdb", "--json").stdout)
+                 == {"move": None, "nodes": ["e3"]}, 90, "kdb moved to e3 after e1's restart")
+        assert not (e1_state / "db" / "kdb").exists()
+        wait_for(lambda: c.post("e3", "ka", "/rows?v=after")[0] == 201, 30, "writes on e3")
+        st, body = c.get("e3", "ka", "/rows")
+        assert set(ids) <= set(json.loads(body)["ids"]), body
+    finally:
+        c.jern("e1", "destroy", "ka", "--yes")
+        for n in ("e1", "e3"):
+            c.jern(n, "db", "destroy", "kdb", "--force", timeout=60)
+        kill_mariadbd(e1_state)
+        if c.nodes["e1"]["proc"].p.poll() is not None:
+            c.start_node("e1", etcd_url=c.etcd_url)

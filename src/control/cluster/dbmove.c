@@ -419,21 +419,25 @@ static void failed_from(struct jn_cluster *c, const char *db, cJSON *m)
         finish(c, db);
 }
 
-/* An incomplete copy that no move brings here any more (this node died
- * during the copy, say) goes. */
-static void sweep_incomplete(struct jn_cluster *c)
+/* What a move that is over left here (this node died during it, say): an
+ * incomplete copy goes; a server still read-only for it takes writes
+ * again. */
+static void sweep_left(struct jn_cluster *c)
 {
     const cJSON *d;
     cJSON_ArrayForEach(d, get(get(get(c->view, "data"), c->node), "databases"))
     {
         const cJSON *m = get(get(c->view, "dbmoves"), d->string);
-        const char *to = str(m, "to");
+        const char *to = str(m, "to"), *from = str(m, "from");
         char err[512];
         int id;
-        if ((to && strcmp(to, c->node) == 0) || !jn_dbs_moving_in(c->dbs, d->string))
-            continue;
-        if (jn_dbs_destroy_moved(c->dbs, d->string, true, &id, err, sizeof(err)) == 0)
+        if (!(to && strcmp(to, c->node) == 0) && jn_dbs_moving_in(c->dbs, d->string) &&
+            jn_dbs_destroy_moved(c->dbs, d->string, true, &id, err, sizeof(err)) == 0)
             jn_notice("cluster: database %s: removing the incomplete copy of a move that is over",
+                      d->string);
+        if (!(from && strcmp(from, c->node) == 0) && jn_dbs_frozen(c->dbs, d->string) &&
+            jn_dbs_freeze(c->dbs, d->string, false, err, sizeof(err)) == 0)
+            jn_notice("cluster: database %s: read-only for a move that is over: writable again",
                       d->string);
     }
 }
@@ -496,7 +500,7 @@ void jn_cluster_dbmove_apply(struct jn_cluster *c)
     if (cJSON_IsTrue(get(c->view, "etcd"))) {
         prune_moves(c, c->dbmove_jobs);
         prune_moves(c, c->dbmove_before);
-        sweep_incomplete(c);
+        sweep_left(c);
     }
 }
 
