@@ -266,8 +266,14 @@ static void copy_here(struct jn_cluster *c, const char *db, cJSON *m)
             job_failed(c, db, m, js, err, "copying");
         return;
     }
-    if (strcmp(started(c, db, m), "create") != 0)
-        return; /* not made here (this node restarted meanwhile): its failure is from's */
+    if (strcmp(started(c, db, m), "create") != 0) {
+        /* this node's daemon restarted since it made the server: the move
+         * starts again from nothing (the server, marked incomplete, goes) */
+        char why[512];
+        snprintf(why, sizeof(why), "node %s restarted during the move; move it again", c->node);
+        advance(c, db, m, "failed", why);
+        return;
+    }
     struct jn_db_import_app *apps;
     size_t n;
     int id;
@@ -393,7 +399,7 @@ static void failed_to(struct jn_cluster *c, const char *db, cJSON *m)
     int id;
     if (made && has_db(c, db)) {
         if (jn_dbs_destroy_moved(c->dbs, db, true, &id, err, sizeof(err)) == 0)
-            start(c, db, m, "drop");
+            start(c, db, m, "destroy");
         else
             jn_warn("cluster: database %s: cannot remove the copy of a failed move: %s", db,
                     err);
