@@ -421,6 +421,19 @@ def test_a_database_moves_to_another_node_and_keeps_every_acknowledged_write(clu
         kill_mariadbd(e1_state)
 
 
+def db_app_with_rows(c, db, app, via):
+    """db_app_on_e1, its instances restarted onto the database, and five rows
+    written through via's gateway: their ids."""
+    db_app_on_e1(c, db, app)
+    assert c.jern("e1", "restart", app, timeout=150).returncode == 0
+    ids = []
+    for i in range(5):
+        st, body = c.post(via, app, f"/rows?v=before-{i}")
+        assert st == 201, body
+        ids.append(json.loads(body)["id"])
+    return ids
+
+
 @pytest.mark.skipif(not shutil.which("mariadbd"), reason="mariadb-server is not installed")
 def test_a_node_that_dies_during_a_move_leaves_the_database_where_it_was(cluster3):
     """e3 is killed (kill -9, JERN_FAULT) right after its empty copy is made
@@ -432,13 +445,7 @@ def test_a_node_that_dies_during_a_move_leaves_the_database_where_it_was(cluster
     c.nodes["e3"]["proc"].stop()
     c.start_node("e3", etcd_url=c.etcd_url, env={"JERN_FAULT": "db:move-before-copy"})
     try:
-        db_app_on_e1(c, "fdb", "fa")
-        assert c.jern("e1", "restart", "fa", timeout=150).returncode == 0
-        ids = []
-        for i in range(5):
-            st, body = c.post("e1", "fa", f"/rows?v=before-{i}")
-            assert st == 201, body
-            ids.append(json.loads(body)["id"])
+        ids = db_app_with_rows(c, "fdb", "fa", via="e1")
         r = c.jern("e1", "db", "move", "fdb", "--to", "e3", timeout=120)
         assert r.returncode == 1 and "node e3 left the cluster during the move" in r.stderr, \
             r.stdout + r.stderr
@@ -477,13 +484,7 @@ def test_a_move_goes_on_after_the_old_nodes_daemon_is_killed(cluster3):
     c.nodes["e1"]["proc"].stop()
     c.start_node("e1", etcd_url=c.etcd_url, env={"JERN_FAULT": "db:move-after-freeze"})
     try:
-        db_app_on_e1(c, "kdb", "ka")
-        assert c.jern("e1", "restart", "ka", timeout=150).returncode == 0
-        ids = []
-        for i in range(5):
-            st, body = c.post("e3", "ka", f"/rows?v=k{i}")
-            assert st == 201, body
-            ids.append(json.loads(body)["id"])
+        ids = db_app_with_rows(c, "kdb", "ka", via="e3")
         r = c.jern("e2", "db", "move", "kdb", "--to", "e3", "--no-wait")
         assert r.returncode == 0, r.stdout + r.stderr
         assert c.nodes["e1"]["proc"].p.wait(30) == -signal.SIGKILL
