@@ -372,6 +372,7 @@ static int move_wait(struct jn_client *c, const char *path, const char *name, co
         }
         const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "move");
         const cJSON *nodes = cJSON_GetObjectItemCaseSensitive(o, "nodes");
+        const cJSON *only = cJSON_GetArraySize(nodes) == 1 ? nodes->child : NULL;
         clock_gettime(CLOCK_MONOTONIC, &now);
         double el = (double)(now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9;
         if (cJSON_IsObject(m)) {
@@ -385,14 +386,22 @@ static int move_wait(struct jn_client *c, const char *path, const char *name, co
             if (strcmp(state, last) != 0 && !c->json)
                 printf("%5.1fs  %s\n", el, state);
             snprintf(last, sizeof(last), "%s", state);
-        } else if (cJSON_GetArraySize(nodes) == 1 &&
-                   strcmp(cJSON_GetArrayItem(nodes, 0)->valuestring, to) == 0) {
+        } else if (cJSON_IsString(only) && strcmp(only->valuestring, to) == 0) {
             if (c->json)
                 jn_client_print_json(o);
             else
                 printf("moved database %s to node %s in %.1fs\n", name, to, el);
             cJSON_Delete(o);
             return 0;
+        } else if (*last) {
+            /* the move is over, and not on to: it failed and was cleaned up
+             * before this saw it fail */
+            fprintf(stderr,
+                    "jern: the move of database %s ended without reaching node %s (it failed "
+                    "after %s; see the daemons' logs); it is on: %s\n",
+                    name, to, last, cJSON_IsString(only) ? only->valuestring : "no node now");
+            cJSON_Delete(o);
+            return 1;
         }
         cJSON_Delete(o);
         if (el > limit_s) {

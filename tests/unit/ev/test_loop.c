@@ -176,9 +176,14 @@ static void test_coalescing_naps_only_under_load(void **state)
 {
     (void)state;
     int got;
-    /* 200,000 writes as fast as the producer goes: far above 2,000/s. */
-    uint64_t naps = run_burst(200000, 0, &got);
-    assert_int_equal(got, 200000);
+    /* 200,000 writes as fast as the producer goes: far above 2,000/s. On a
+     * machine busy with other work the producer may be starved into a few
+     * big reads (no load then): one of three bursts must nap. */
+    uint64_t naps = 0;
+    for (int i = 0; i < 3 && naps == 0; i++) {
+        naps = run_burst(200000, 0, &got);
+        assert_int_equal(got, 200000);
+    }
     assert_true(naps > 0);
     /* 30 writes 20 ms apart: 50 events/s, never busy. */
     naps = run_burst(30, 20000, &got);
