@@ -241,7 +241,8 @@ static int chal_put(void *arg, const char *keyauth, bool (*cancelled)(void *), v
             cJSON *node = cJSON_Parse(kvs[i].value);
             const char *gw = str(node, "gateway");
             if (gw && !answers(h, gw, token, keyauth) && !missing[0])
-                snprintf(missing, sizeof(missing), "%s (%s)", str(node, "name"), gw);
+                snprintf(missing, sizeof(missing), "%s (%s)",
+                         str(node, "name") ? str(node, "name") : "?", gw);
             cJSON_Delete(node);
         }
         jn_etcd_kvs_free(kvs, n);
