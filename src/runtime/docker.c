@@ -457,6 +457,18 @@ static int dk_inspect(struct jn_driver *d, const char *id, struct jn_instance *o
     snprintf(path, sizeof(path), "/containers/%s/json", id);
     struct call c = {.method = "GET", .path = path};
     int rc = request(dk, &c, &resp);
+    /* Podman answers 500 "read /proc/PID/cgroup: no such process" while a
+     * container whose process has just ended is being reaped: asked again a
+     * moment later it reports the exit. */
+    for (int tries = 0; rc == 0 && c.status == 500 && tries < 10 &&
+                        strstr(jn_buf_cstr(&resp), "no such process");
+         tries++) {
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+        jn_buf_reset(&resp);
+        c.status = 0;
+        rc = request(dk, &c, &resp);
+    }
     if (rc == 0 && c.status == 404)
         rc = jn_driver_fail(d, JN_ENOTFOUND, "docker: no instance %s", id);
     else if (rc == 0 && c.status != 200)
