@@ -229,28 +229,6 @@ static char *path_of(const char *tmpl, const char *a, const char *b)
 }
 
 /* Follows a database job until it ends (jobs run minutes at most). */
-static int follow_db_job(struct jn_client *c, int id)
-{
-    char path[64];
-    snprintf(path, sizeof(path), "/v1/db-jobs/%d", id);
-    for (int64_t end = jn_now_ms() + 15 * 60 * 1000; jn_now_ms() < end; jn_sleep_ms(250)) {
-        cJSON *o;
-        if (call(c, "GET", path, NULL, 200, &o))
-            return 1;
-        const char *state = jn_client_str(o, "state");
-        int rc = strcmp(state, "running") == 0 ? -1 : strcmp(state, "done") == 0 ? 0 : 1;
-        if (rc == 1)
-            fprintf(stderr, "jern: %s\n",
-                    *jn_client_str(o, "error") ? jn_client_str(o, "error")
-                                               : "the database job failed");
-        cJSON_Delete(o);
-        if (rc >= 0)
-            return rc;
-    }
-    fprintf(stderr, "jern: database job %d still runs after 15 minutes (see: jern db ls)\n", id);
-    return 1;
-}
-
 static cJSON *deploy_body(const struct jn_plan_change *ch)
 {
     const struct jn_spec_app *a = ch->app;
@@ -482,14 +460,15 @@ static int app_steps(struct jn_client *c, const struct jn_plan_change *ch,
 }
 
 /* POST that starts a database job, then follows it. */
+/* A database's job (or an operation asked of another cluster node),
+ * followed to its end (jn_cli_db_request). body is taken. */
 static int db_job(struct jn_client *c, const char *method, const char *path, cJSON *body)
 {
-    cJSON *o;
-    if (call(c, method, path, body, 202, &o))
-        return 1;
-    int id = (int)jn_client_num(o, "id");
+    cJSON *o = NULL;
+    int rc = jn_cli_db_request(c, method, path, body, &o);
     cJSON_Delete(o);
-    return follow_db_job(c, id);
+    cJSON_Delete(body);
+    return rc;
 }
 
 static int db_steps(struct jn_client *c, const struct jn_plan_change *ch)
@@ -525,7 +504,7 @@ static int db_steps(struct jn_client *c, const struct jn_plan_change *ch)
     for (size_t i = 0; i < ch->detach.n; i++) {
         printf("database %s: detaching app %s\n", d->name, ch->detach.v[i]);
         char *p = path_of("/v1/databases/%s/attachments/%s", d->name, ch->detach.v[i]);
-        rc = call(c, "DELETE", p, NULL, 200, NULL);
+        rc = db_job(c, "DELETE", p, NULL);
         free(p);
         if (rc)
             return rc;

@@ -36,11 +36,79 @@ static char *db_path(const char *name, const char *leaf)
 /* jn_client_request, following a started job (202) to its end: the answer
  * is then the job's outcome (its "result", or its "error"), as if the call
  * had waited. The daemon answers other requests meanwhile. */
-static int db_request(struct jn_client *c, const char *method, const char *path,
+/* An operation a cluster node asked of the node that holds the database
+ * (202 {database, node, op, at_ms}), followed to its end: the status of its
+ * job, *out its answer (as a job's, below). */
+#define NOT_SEEN_MS 15000
+
+static int follow_ask(struct jn_client *c, cJSON **out)
+{
+    char *p = db_path(jn_client_str(*out, "database"), "ask");
+    char node[128];
+    snprintf(node, sizeof(node), "%s", jn_client_str(*out, "node"));
+    double at = jn_client_num(*out, "at_ms");
+    int64_t start_ms = jn_now_ms();
+    int st;
+    for (;;) {
+        cJSON_Delete(*out);
+        *out = NULL;
+        st = jn_client_call(c, "GET", p, NULL, out);
+        if (st != 200)
+            break;
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(*out, "ask");
+        double seen = cJSON_IsObject(a) ? jn_client_num(a, "at_ms") : 0;
+        /* the node's view may not have the record yet: a while for it */
+        if (seen < at && jn_now_ms() - start_ms < NOT_SEEN_MS) {
+            struct timespec ts = {0, 100 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        if (seen != at) {
+            cJSON_Delete(*out);
+            *out = cJSON_CreateObject();
+            cJSON_AddStringToObject(*out, "error",
+                                    seen > at ? "a later operation on the database replaced "
+                                                "this one before its end was seen"
+                                              : "the record of the operation is gone before "
+                                                "its end was seen (see: jern where, and the "
+                                                "node's log)");
+            st = 500;
+            break;
+        }
+        const char *state = jn_client_str(a, "state");
+        if (strcmp(state, "done") == 0 || strcmp(state, "failed") == 0) {
+            cJSON *job = cJSON_DetachItemFromObjectCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(*out, "ask"), "job");
+            cJSON_Delete(*out);
+            *out = job ? job : cJSON_CreateObject();
+            st = 200;
+            break;
+        }
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    free(p);
+    if (st == 200) {
+        st = (int)jn_client_num(*out, "status");
+        cJSON *res = cJSON_GetObjectItemCaseSensitive(*out, "result");
+        if (cJSON_IsObject(res) && !cJSON_GetObjectItemCaseSensitive(res, "node"))
+            cJSON_AddStringToObject(res, "node", node);
+    }
+    return st;
+}
+
+int jn_cli_db_request(struct jn_client *c, const char *method, const char *path,
                       const cJSON *body, cJSON **out)
 {
     int st = jn_client_call(c, method, path, body, out);
-    if (st == 202 && cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(*out, "id"))) {
+    if (st == 202 && cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(*out, "at_ms"))) {
+        st = follow_ask(c, out);
+        if (st >= 200 && st < 300) {
+            cJSON *res = cJSON_DetachItemFromObjectCaseSensitive(*out, "result");
+            cJSON_Delete(*out);
+            *out = res ? res : cJSON_CreateObject();
+        }
+    } else if (st == 202 && cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(*out, "id"))) {
         char jp[64];
         snprintf(jp, sizeof(jp), "/v1/db-jobs/%d", (int)jn_client_num(*out, "id"));
         for (;;) {
@@ -69,7 +137,7 @@ static int call(struct jn_client *c, const char *method, const char *path, cJSON
                 void (*show)(const cJSON *o))
 {
     cJSON *o;
-    int rc = db_request(c, method, path, body, &o);
+    int rc = jn_cli_db_request(c, method, path, body, &o);
     if (rc == 0 && !c->json && show)
         show(o);
     cJSON_Delete(o);
@@ -93,6 +161,13 @@ static void print_db_line(const cJSON *d)
         snprintf(hits, sizeof(hits), "%.1f%%", hit->valuedouble * 100);
     char mem[24];
     snprintf(mem, sizeof(mem), "%.0fM", jn_client_num(d, "memory_mb"));
+    if (strcmp(jn_client_str(d, "state"), "elsewhere") == 0) { /* on another cluster node */
+        char on[80];
+        snprintf(on, sizeof(on), "on %s", jn_client_str(d, "node"));
+        printf("%-16s %-10s %-7s %-8s %-7s %-6s %-9s %-7s %s\n", jn_client_str(d, "name"), on,
+               "-", "-", mem, "-", "-", "-", n ? apps : "-");
+        return;
+    }
     printf("%-16s %-10s %-7.0f %-8.0f %-7s %-6.0f %-9.1f %-7s %s\n", jn_client_str(d, "name"),
            jn_client_str(d, "state"), jn_client_num(d, "pid"), jn_client_num(d, "port"), mem,
            jn_client_num(d, "connections"),
@@ -109,6 +184,8 @@ static void show_db(const cJSON *d)
 {
     print_db_head();
     print_db_line(d);
+    if (*jn_client_str(d, "node"))
+        printf("on node %s\n", jn_client_str(d, "node"));
 }
 
 static void show_list(const cJSON *o)
@@ -141,9 +218,16 @@ static int c_ls(struct jn_client *c, int argc, char **argv)
     return call(c, "GET", "/v1/databases", NULL, show_list);
 }
 
+#define CREATE_USAGE                                                                               \
+    "db create NAME [--memory 1G] [--dedicated] [--port P] [--image IMAGE] [--app APP] [--node " \
+    "NODE]"
+
+static int c_attach(struct jn_client *c, int argc, char **argv);
+
 static int c_create(struct jn_client *c, int argc, char **argv)
 {
     cJSON *b = cJSON_CreateObject();
+    const char *app = NULL;
     cJSON_AddStringToObject(b, "name", argv[1]);
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--memory") == 0 && i + 1 < argc) {
@@ -152,6 +236,11 @@ static int c_create(struct jn_client *c, int argc, char **argv)
             cJSON_AddBoolToObject(b, "dedicated", true);
         } else if (strcmp(argv[i], "--image") == 0 && i + 1 < argc) {
             cJSON_AddStringToObject(b, "image", argv[++i]);
+        } else if (strcmp(argv[i], "--app") == 0 && i + 1 < argc) {
+            app = argv[++i];
+            cJSON_AddStringToObject(b, "app", app);
+        } else if (strcmp(argv[i], "--node") == 0 && i + 1 < argc) {
+            cJSON_AddStringToObject(b, "node", argv[++i]);
         } else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
             char *end;
             long p = strtol(argv[++i], &end, 10);
@@ -163,12 +252,12 @@ static int c_create(struct jn_client *c, int argc, char **argv)
             cJSON_AddNumberToObject(b, "port", (double)p);
         } else {
             cJSON_Delete(b);
-            return jn_client_usage("db create NAME [--memory 1G] [--dedicated] [--port P] [--image IMAGE]");
+            return jn_client_usage(CREATE_USAGE);
         }
     }
-    char *path = jn_strdup("/v1/databases");
-    int rc = call(c, "POST", path, b, show_db);
-    free(path);
+    int rc = call(c, "POST", "/v1/databases", b, show_db);
+    if (rc == 0 && app)
+        return c_attach(c, 3, (char *[]){argv[0], argv[1], (char *)app, NULL});
     if (rc == 0 && !c->json)
         printf("attach it to an app with: jern db attach %s APP\n", argv[1]);
     return rc;
@@ -320,7 +409,7 @@ static int c_restore(struct jn_client *c, int argc, char **argv)
     }
     char *p = db_path(argv[1], "restore");
     cJSON *o;
-    int rc = db_request(c, "POST", p, b, &o);
+    int rc = jn_cli_db_request(c, "POST", p, b, &o);
     if (rc == 0 && !c->json)
         printf("restored %s into database %s\n", argv[2], jn_client_str(o, "database"));
     cJSON_Delete(o);
@@ -341,7 +430,7 @@ static int c_destroy(struct jn_client *c, int argc, char **argv)
     }
     char *p = db_path(argv[1], NULL);
     cJSON *o;
-    int rc = db_request(c, "DELETE", p, b, &o);
+    int rc = jn_cli_db_request(c, "DELETE", p, b, &o);
     if (rc == 0 && !c->json) {
         const char *fb = jn_client_str(o, "final_backup");
         printf("destroyed database %s%s%s\n", argv[1], *fb ? "; final backup kept: " : "", fb);
@@ -554,7 +643,7 @@ static int c_job(struct jn_client *c, int argc, char **argv)
 
 static const struct db_cmd cmds[] = {
     {"ls", 0, 0, "db ls", c_ls},
-    {"create", 1, 99, "db create NAME [--memory 1G] [--dedicated] [--port P] [--image IMAGE]", c_create},
+    {"create", 1, 99, CREATE_USAGE, c_create},
     {"config", 1, 1, "db config NAME", c_config},
     {"attach", 2, 2, "db attach NAME APP", c_attach},
     {"detach", 2, 2, "db detach NAME APP", c_detach},

@@ -81,6 +81,12 @@ int jn_cmd_apps_set(struct jn_client *c, int argc, char **argv);
 struct jn_client;
 /* The databases' lines under `jern ps` (nothing when there are none). */
 void jn_cli_ps_databases(struct jn_client *c);
+struct cJSON;
+/* A database call (cmd_db.c): a job it starts, or an operation a cluster
+ * node asks of the node that holds the database, followed to its end; *out
+ * is then the job's result. 0, or the exit code after saying what failed. */
+int jn_cli_db_request(struct jn_client *c, const char *method, const char *path,
+                      const struct cJSON *body, struct cJSON **out);
 /* Follows deploy job id, printing its progress lines as they come; returns
  * 0 when it succeeded, else 1 (cmd_deploy.c). */
 int jn_cli_follow_job(struct jn_client *c, int id);

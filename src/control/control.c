@@ -9,6 +9,7 @@
 #include "core/fault.h"
 #include "core/log.h"
 #include "net/sock.h"
+#include "store/release.h"
 
 #include <stdio.h>
 
@@ -471,6 +472,21 @@ static int lookup_server(struct jn_control *ctl, const char *upstream, const cha
     *now = x ? x->v : (struct jn_ctl_server){0};
     free(w);
     return 0;
+}
+
+bool jn_control_is_instance_addr(struct jn_control *ctl, const char *app, const char *addr)
+{
+    struct jn_store_instance *v;
+    int n = jn_store_instance_list(ctl->st, app, &v);
+    bool found = false;
+    char a[JN_STORE_ADDR_MAX];
+    for (int i = 0; i < n && !found; i++) {
+        jn_store_instance_addr(&v[i], a, sizeof(a));
+        found = strcmp(a, addr) == 0;
+    }
+    if (n > 0)
+        free(v);
+    return found;
 }
 
 int jn_control_server_add(struct jn_control *ctl, const char *upstream, const char *addr,

@@ -72,6 +72,9 @@ int jn_control_domain_remove(struct jn_control *ctl, const char *app, const char
  * finish on the peer object they hold. */
 int jn_control_server_add(struct jn_control *ctl, const char *upstream, const char *addr,
                           int weight, int state, char *err, size_t errlen);
+/* Whether addr is the address of one of app's own instances (whose server
+ * rows the deployer keeps), not a server added at runtime. */
+bool jn_control_is_instance_addr(struct jn_control *ctl, const char *app, const char *addr);
 int jn_control_server_remove(struct jn_control *ctl, const char *upstream, const char *addr,
                              char *err, size_t errlen);
 int jn_control_server_set(struct jn_control *ctl, const char *upstream, const char *addr,

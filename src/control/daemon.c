@@ -293,6 +293,8 @@ int jn_daemon_run(const char *config_path, const struct jn_daemon_flags *flags)
         fprintf(stderr, "jern: cluster: %s\n", err);
         goto out;
     }
+    if (d.cluster)
+        jn_cluster_set_autoscaler(d.cluster, d.autoscaler);
     /* Managed databases: adopt the running servers, start the others. */
     d.dbs = jn_dbs_new(d.loop, st, d.dc.state_dir);
     if (d.cluster)

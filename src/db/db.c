@@ -1,6 +1,6 @@
 /*
- * db.c: the database manager: create, destroy, attach, detach, backup,
- * restore, and the supervision tick (crash -> restart with backoff; figures
+ * db.c: the database manager: create, backup, restore (destroy.c, attach.c:
+ * the others), and the supervision tick (crash -> restart with backoff; figures
  * for /metrics; scheduled backups with retention).
  *
  * A create either finishes or removes everything it made (the directory, a
@@ -161,7 +161,8 @@ static struct db_rt *rt_new(struct jn_dbs *m, const struct jn_store_db *row)
     d->row = *row;
     jn_db_paths(m->state_dir, row->name, &d->p);
     snprintf(d->bind_also, sizeof(d->bind_also), "%s", m->advertise);
-    /* One made before its node joined a cluster listens as its my.cnf says. */
+    /* One made before its node joined a cluster listens on loopback alone:
+     * jn_dbs_start rewrites its my.cnf and restarts it once. */
     FILE *cnf = d->bind_also[0] ? fopen(d->p.cnf, "re") : NULL;
     if (cnf) {
         char line[512];
@@ -169,8 +170,7 @@ static struct db_rt *rt_new(struct jn_dbs *m, const struct jn_store_db *row)
         while (fgets(line, sizeof(line), cnf))
             also = also || (strncmp(line, "bind_address", 12) == 0 && strchr(line, ','));
         fclose(cnf);
-        if (!also)
-            d->bind_also[0] = '\0';
+        d->rebind = !also;
     }
     d->hit_rate = -1;
     d->backoff_ms = 1000;
@@ -229,6 +229,30 @@ static int pick_port(struct jn_dbs *m)
     return 0;
 }
 
+/* d's my.cnf, written from its settings. */
+static int write_cnf(struct db_rt *d, char *err, size_t errlen)
+{
+    struct jn_db_conf_line lines[JN_DB_CONF_MAX_LINES];
+    int n = db_conf_lines(d, lines, JN_ARRAY_LEN(lines), err, errlen);
+    if (n < 0)
+        return n;
+    struct jn_buf text;
+    jn_buf_init(&text, 256 * 1024);
+    jn_db_conf_render(lines, n, &text);
+    /* whole or not at all: a server restarted meanwhile reads one or the other */
+    char tmp[JN_DB_PATH_MAX + 8];
+    snprintf(tmp, sizeof(tmp), "%s.new", d->p.cnf);
+    int r = write_file(tmp, 0600, jn_buf_cstr(&text));
+    jn_buf_free(&text);
+    if (r == 0 && rename(tmp, d->p.cnf) < 0)
+        r = -errno;
+    if (r < 0) {
+        unlink(tmp);
+        snprintf(err, errlen, "cannot write %.400s: %s", d->p.cnf, strerror(-r));
+    }
+    return r;
+}
+
 /* Everything a create makes, in order; on failure the caller undoes it. */
 static int create_files(struct db_rt *d, char *err, size_t errlen)
 {
@@ -239,15 +263,9 @@ static int create_files(struct db_rt *d, char *err, size_t errlen)
         snprintf(err, errlen, "cannot create %s: %s", p->dir, strerror(errno));
         return -errno;
     }
-    struct jn_db_conf_line lines[JN_DB_CONF_MAX_LINES];
-    int n = db_conf_lines(d, lines, JN_ARRAY_LEN(lines), err, errlen);
-    if (n < 0)
-        return n;
-    struct jn_buf text;
-    jn_buf_init(&text, 256 * 1024);
-    jn_db_conf_render(lines, n, &text);
-    int r = write_file(p->cnf, 0600, jn_buf_cstr(&text));
-    jn_buf_free(&text);
+    int r = write_cnf(d, err, errlen);
+    if (r < 0)
+        return r;
     jn_db_password(d->admin_pass);
     char f[JN_DB_PATH_MAX + 8], client[2048];
     admin_pass_path(p, f, sizeof(f));
@@ -487,160 +505,6 @@ int jn_dbs_create(struct jn_dbs *m, const struct jn_db_create *c, int *job_id, c
         return r;
     }
     *job_id = j->id;
-    return 0;
-}
-
-static void db_sql_names(const char *app, char *dbname, char *user, size_t n)
-{
-    jn_db_sql_ident(app, dbname, n);
-    jn_db_sql_ident(app, user, n < 33 ? n : 33); /* user names: 32 characters at most */
-}
-
-/* What an attach job needs, copied: its thread never reads the manager. */
-struct attach_job {
-    int port;
-    char admin_pass[JN_DB_PASS_LEN + 1];
-    char app[JN_STORE_NAME_MAX], dbname[JN_STORE_NAME_MAX], user[JN_STORE_NAME_MAX];
-    char pass[JN_DB_PASS_LEN + 1];
-    char run[JN_DB_PATH_MAX]; /* the socket's directory */
-    const char *state_dir;
-};
-
-static void attach_job_free(struct attach_job *a)
-{
-    explicit_bzero(a, sizeof(*a));
-    free(a);
-}
-
-/* The job's thread: the user and its grant, then the app's settings file. */
-static int attach_job_work(struct db_job *j)
-{
-    struct attach_job *a = j->arg;
-    struct jn_db_conn *c =
-        jn_db_connect(a->port, JN_DB_ADMIN_USER, a->admin_pass, 5, j->err, sizeof(j->err));
-    int r = c ? jn_db_grant(c, a->dbname, a->user, a->pass, j->err, sizeof(j->err)) : JN_EBASE;
-    if (r == 0 &&
-        (r = jn_db_env_write(a->state_dir, a->app, a->port, a->run, a->user, a->pass,
-                                 a->dbname)) < 0) {
-        snprintf(j->err, sizeof(j->err), "cannot write the app's database settings: %s",
-                 jn_strerror(r));
-        char e2[256];
-        jn_db_revoke(c, a->user, e2, sizeof(e2));
-    }
-    jn_db_close(c);
-    return r;
-}
-
-static void attach_job_done(struct db_job *j)
-{
-    struct attach_job *a = j->arg;
-    struct jn_dbs *m = j->m;
-    struct db_rt *d = db_find(m, j->db);
-    int r = j->r;
-    if (r == 0 && (r = jn_store_db_attach(m->st, j->db, a->app)) < 0) {
-        /* Undo: no user or settings file without the attachment row. */
-        snprintf(j->err, sizeof(j->err), "the state store failed (see the daemon's log)");
-        char e2[256];
-        if (d && db_conn(d, e2, sizeof(e2)))
-            jn_db_revoke(d->mon, a->user, e2, sizeof(e2));
-        jn_db_env_remove(m->state_dir, a->app);
-    }
-    if (r == 0) {
-        jn_notice("database %s: attached app %s (database %s, user %s)", j->db, a->app,
-                  a->dbname, a->user);
-        j->status = 201;
-        j->result = d ? db_json(m, d) : NULL;
-    } else {
-        j->status = jn_dbs_http_status(r);
-    }
-    attach_job_free(a);
-}
-
-int jn_dbs_attach(struct jn_dbs *m, const char *name, const char *app, int *job_id, char *err,
-              size_t errlen)
-{
-    struct db_rt *d = db_find(m, name);
-    if (!d) {
-        snprintf(err, errlen, "database '%.64s' does not exist (see: jern db ls)", name);
-        return JN_ENOTFOUND;
-    }
-    if (jn_store_app_get(m->st, app, NULL) < 0) {
-        snprintf(err, errlen, "app '%.64s' does not exist (create it with: jern create %.64s)",
-                 app, app);
-        return JN_ENOTFOUND;
-    }
-    struct jn_store_db_attach *v;
-    int n = jn_store_db_attachments(m->st, NULL, &v);
-    for (int i = 0; i < n; i++) {
-        if (strcmp(v[i].app, app) == 0) {
-            snprintf(err, errlen, "app '%s' is attached to database '%s' already%s", app, v[i].db,
-                     strcmp(v[i].db, name) ? " (detach it first)" : "");
-            free(v);
-            return JN_EEXIST;
-        }
-    }
-    free(v);
-    if (d->state != DB_RUNNING) {
-        snprintf(err, errlen, "database '%s' is %s; attach when it runs", name,
-                 db_state_name(d->state));
-        return JN_EBASE;
-    }
-    for (struct db_job *o = m->jobs; o; o = o->next) {
-        if (o->state == DB_JOB_RUNNING && strcmp(o->kind, "attach") == 0 &&
-            strcmp(((struct attach_job *)o->arg)->app, app) == 0) {
-            snprintf(err, errlen, "app '%s' is being attached already (job %d)", app, o->id);
-            return JN_EEXIST;
-        }
-    }
-    struct attach_job *a = jn_calloc(1, sizeof(*a));
-    a->port = d->row.port;
-    snprintf(a->run, sizeof(a->run), "%s", d->p.run);
-    snprintf(a->admin_pass, sizeof(a->admin_pass), "%s", d->admin_pass);
-    snprintf(a->app, sizeof(a->app), "%s", app);
-    db_sql_names(app, a->dbname, a->user, sizeof(a->dbname));
-    jn_db_password(a->pass);
-    a->state_dir = m->state_dir;
-    struct db_job *j = jn_calloc(1, sizeof(*j));
-    j->kind = "attach";
-    snprintf(j->db, sizeof(j->db), "%s", name);
-    j->work = attach_job_work;
-    j->done = attach_job_done;
-    j->arg = a;
-    int r = db_job_start(m, j, err, errlen);
-    if (r < 0) {
-        attach_job_free(a);
-        free(j);
-        return r;
-    }
-    *job_id = j->id;
-    return 0;
-}
-
-int jn_dbs_detach(struct jn_dbs *m, const char *name, const char *app, char *err, size_t errlen)
-{
-    struct db_rt *d = db_find(m, name);
-    if (!d) {
-        snprintf(err, errlen, "database '%.64s' does not exist (see: jern db ls)", name);
-        return JN_ENOTFOUND;
-    }
-    int r = jn_store_db_detach(m->st, name, app);
-    if (r == JN_ENOTFOUND) {
-        snprintf(err, errlen, "app '%.64s' is not attached to database '%s'", app, name);
-        return r;
-    }
-    if (r < 0) {
-        snprintf(err, errlen, "the state store failed (see the daemon's log)");
-        return r;
-    }
-    jn_db_env_remove(m->state_dir, app);
-    char dbname[JN_STORE_NAME_MAX], user[JN_STORE_NAME_MAX], e2[256];
-    db_sql_names(app, dbname, user, sizeof(dbname));
-    struct jn_db_conn *c = db_conn(d, e2, sizeof(e2));
-    if (!c || jn_db_revoke(c, user, e2, sizeof(e2)) < 0) {
-        db_drop_conn(d);
-        jn_warn("database %s: detach %s: cannot drop user %s: %s", name, app, user, e2);
-    }
-    jn_notice("database %s: detached app %s (its rows stay in database %s)", name, app, dbname);
     return 0;
 }
 
@@ -917,6 +781,24 @@ struct jn_dbs *jn_dbs_new(struct jn_loop *loop, struct jn_store *st, const char 
     return m;
 }
 
+/* A database made before its node joined a cluster: its my.cnf binds the
+ * node's advertised address too, and a running server restarts on it (once;
+ * its attached apps on other nodes reach it from now on). Left on loopback
+ * alone (bind_also "") when the file cannot be written. */
+static void rebind(struct db_rt *d)
+{
+    char err[512];
+    if (write_cnf(d, err, sizeof(err)) < 0) {
+        jn_warn("database %s: stays on 127.0.0.1 only: %s", d->row.name, err);
+        d->bind_also[0] = '\0';
+        return;
+    }
+    jn_notice("database %s: listens on %s too now (its node is a cluster node)%s", d->row.name,
+              d->bind_also, d->pid > 0 ? ": restarting its server once" : "");
+    if (d->pid > 0 && jn_db_server_stop(d->pid, &d->p, 30000) == 0)
+        d->pid = 0;
+}
+
 void jn_dbs_start(struct jn_dbs *m)
 {
     db_sweep_unfinished(m);
@@ -926,6 +808,8 @@ void jn_dbs_start(struct jn_dbs *m)
     for (int i = 0; i < n; i++) {
         struct db_rt *d = rt_new(m, &rows[i]);
         d->pid = jn_db_server_find(&d->p);
+        if (d->rebind)
+            rebind(d);
         if (d->pid > 0) {
             jn_notice("database %s: adopted the running mariadbd (pid %d)", d->row.name,
                       (int)d->pid);

@@ -35,6 +35,7 @@ struct db_rt {
     bool destroying; /* a destroy job runs: not supervised, shown as "destroying" */
     char bind_also[256]; /* the manager's advertised address when it was made */
     bool frozen;         /* read-only for a move (move.c), until its server restarts */
+    bool rebind;         /* made on loopback alone before its node joined a cluster */
     struct db_rt *next;
 };
 

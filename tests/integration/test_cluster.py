@@ -255,10 +255,6 @@ def test_a_domain_set_through_one_node_is_served_by_every_node(cluster):
     assert r.returncode == 0, r.stdout + r.stderr
     for node in ("n1", "n2"):
         wait_for(lambda: https_mode(c, node, "shop") == "redirect", 10, f"shop's https on {node}")
-    # each node's autoscaler would fight the scheduler: refused, with the fix
-    r = c.jern("n3", "scale", "web", "--min", "0", "--max", "3")
-    assert r.returncode == 1 and "not supported on a cluster node" in r.stderr, r.stderr
-    assert "jern scale web N" in r.stderr
     # destroyed through one node, it is gone from every node
     r = c.jern("n2", "destroy", "shop", "--yes")
     assert r.returncode == 0, r.stdout + r.stderr
@@ -297,6 +293,35 @@ def test_an_apps_upstream_servers_set_through_one_node_are_every_nodes(cluster):
     finally:
         ext.stop()
         c.jern("n1", "destroy", "ext", "--yes")
+
+
+def test_runtime_servers_leave_each_nodes_own_instances_alone(cluster):
+    """A server added at runtime to an app whose instances run on every node:
+    each node's gateway sends the app's requests to the server and to its
+    own instances still (the server list the cluster keeps is the runtime
+    servers alone, never a node's instance addresses)."""
+    c = cluster
+    port = free_port()
+    ext = Proc([TESTAPP, str(port)], c.tmp / "mix-ext.log",
+               env={"HOST": "127.0.0.1", "APP_NAME": "outside"})
+    try:
+        wait_port(port)
+        r = c.jern("n1", "deploy", "mix", "--cmd", TESTAPP, "--instances", "3", timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+        wait_for(lambda: sorted(i["node"] for i in c.where("n1", "mix")) == ["n1", "n2", "n3"],
+                 40, "one instance of mix on each node")
+        r = c.jern("n2", "upstream", "mix", "add", f"127.0.0.1:{port}")
+        assert r.returncode == 0, r.stdout + r.stderr
+        rec = json.loads(etcd_value(c, "/jern/apps/mix"))
+        assert [x["addr"] for x in rec["servers"]] == [f"127.0.0.1:{port}"], rec["servers"]
+        for node in ("n1", "n2", "n3"):
+            def both():
+                seen = {c.get(node, "mix", "/env/APP_NAME")[1] for _ in range(30)}
+                return b"outside" in seen and len(seen) >= 2
+            wait_for(both, 15, f"mix's server and {node}'s own instance through {node}")
+    finally:
+        ext.stop()
+        c.jern("n1", "destroy", "mix", "--yes")
 
 
 def etcd_value(c, key):
@@ -438,10 +463,27 @@ def test_cluster_init_moves_a_single_nodes_app_into_the_cluster(cluster):
     assert c.jern("n0", "domains", "legacy", "set", "--https", "only").returncode == 0
     r = c.jern("n0", "config", "set", "legacy", "LEGACY_TOKEN=abc", timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
+    # a runtime upstream server (in maintenance: never sent to) and autoscaling
+    r = c.jern("n0", "upstream", "legacy", "add", "127.0.0.1:9", "weight=2", "state=maint")
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = c.jern("n0", "scale", "legacy", "--min", "1", "--max", "2", "--concurrency", "50")
+    assert r.returncode == 0, r.stdout + r.stderr
     r = c.jern("n0", "where")
     assert r.returncode == 1 and "single node" in r.stderr
+    # a database made on the single node listens on loopback alone
+    dbport = free_port() if shutil.which("mariadbd") else None
+    if dbport:
+        r = c.jern("n0", "db", "create", "legacydb", "--memory", "256M", "--port", str(dbport),
+                   timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert not reachable("127.0.0.5", dbport)
     c.nodes["n0"]["proc"].stop()
     c.start_node("n0")  # the same state dir, now a cluster node
+    if dbport:
+        # restarted once on the node's advertised address too: other nodes reach it
+        wait_for(lambda: reachable("127.0.0.5", dbport), 60, "legacydb on 127.0.0.5")
+        dbs = json.loads(c.jern("n0", "db", "ls", "--json").stdout)["databases"]
+        assert [d.get("bind_also") for d in dbs if d["name"] == "legacydb"] == ["127.0.0.5"], dbs
     r = c.jern("n0", "cluster", "init")
     assert r.returncode == 0 and "app legacy: its serving release" in r.stdout, r.stdout + r.stderr
     wait_for(lambda: len(c.where("n3", "legacy")) == 1, 30, "legacy placed in the cluster")
@@ -451,6 +493,12 @@ def test_cluster_init_moves_a_single_nodes_app_into_the_cluster(cluster):
     assert https_mode(c, c.survivor, "legacy") == "only"
     # its config came along, the secret sealed again for the cluster and the node
     assert c.get("n3", "legacy", "/env/LEGACY_TOKEN")[1] == b"abc"
+    # and its runtime server and autoscaling are the cluster's
+    wait_for(lambda: [(x["addr"], x["weight"]) for x in json.loads(
+        c.jern("n3", "upstream", "legacy", "--json").stdout)["servers"]
+        if x["addr"] == "127.0.0.1:9"] == [("127.0.0.1:9", 2)], 10, "legacy's server on n3")
+    wait_for(lambda: json.loads(c.jern("n3", "ps", "legacy", "--json").stdout)
+             .get("autoscale", {}).get("concurrency") == 50, 10, "legacy autoscaled on n3")
     # a second init leaves the cluster's state alone
     r = c.jern("n0", "cluster", "init")
     assert r.returncode == 0 and "app legacy: left as it is" in r.stdout, r.stdout
@@ -461,7 +509,19 @@ def test_cluster_init_moves_a_single_nodes_app_into_the_cluster(cluster):
     wait_for(lambda: not c.where("n3", "legacy") and c.get(where, "legacy")[0] == 404, 15,
              f"legacy gone from {where}")
     r = c.jern(where, "ps")
-    assert "legacy" not in r.stdout, r.stdout
+    assert not [ln for ln in r.stdout.splitlines() if ln.startswith("legacy ")], r.stdout
+    if dbport:
+        r = c.jern("n0", "db", "destroy", "legacydb", "--force", timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+
+
+def reachable(host, port):
+    import socket
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+        return True
+    except OSError:
+        return False
 
 
 def test_a_socket_activated_app_is_reached_from_other_nodes(cluster):

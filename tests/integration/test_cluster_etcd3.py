@@ -157,7 +157,7 @@ def test_where_lists_databases_and_backups_and_flags_a_label_change(cluster3):
     c = cluster3
     state = c.nodes["e1"]["state"]
     try:
-        r = c.jern("e1", "db", "create", "webdb", "--memory", "256M", "--port",
+        r = c.jern("e1", "db", "create", "webdb", "--node", "e1", "--memory", "256M", "--port",
                    str(free_port()), timeout=120)
         assert r.returncode == 0, r.stdout + r.stderr
         r = c.jern("e1", "db", "attach", "webdb", "web", timeout=60)
@@ -216,7 +216,7 @@ def test_where_lists_databases_and_backups_and_flags_a_label_change(cluster3):
         wait_for(lambda: c.get("e1", "web")[0] == 200, 10, "web through e1's gateway")
         # and no new data of a NO app goes to the SE node
         assert c.jern("e1", "apps", "set", "api", "--require", "jurisdiction=NO").returncode == 0
-        r = c.jern("e1", "db", "create", "sedb", "--memory", "256M", "--port",
+        r = c.jern("e1", "db", "create", "sedb", "--node", "e1", "--memory", "256M", "--port",
                    str(free_port()), timeout=120)
         assert r.returncode == 0, r.stdout + r.stderr
         r = c.jern("e1", "db", "attach", "sedb", "api")
@@ -256,8 +256,8 @@ def test_a_gateway_without_instances_prefers_its_own_site(cluster3):
 def db_app_on_e1(c, db, app):
     """A database on e1 and app (two dbapp.py instances on the site=a nodes)
     attached to it."""
-    r = c.jern("e1", "db", "create", db, "--memory", "256M", "--port", str(free_port()),
-               timeout=120)
+    r = c.jern("e1", "db", "create", db, "--node", "e1", "--memory", "256M", "--port",
+               str(free_port()), timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     assert c.jern("e1", "apps", "set", app, "--require", "site=a").returncode == 0
     r = c.jern("e1", "deploy", app, "--cmd", DBAPP, "--instances", "2", "--health", "/health",
@@ -360,7 +360,8 @@ def test_a_database_moves_to_another_node_and_keeps_every_acknowledged_write(clu
         # the copy serves on e3; nothing of it is left on e1
         assert not (e1_state / "db" / "mvdb").exists()
         assert "mvdb" in c.jern("e3", "db", "ls").stdout
-        assert "mvdb" not in c.jern("e1", "db", "ls").stdout
+        # e1 lists it as another node's
+        assert re.search(r"mvdb\s+on e3\b", c.jern("e1", "db", "ls").stdout)
         env = (e1_state / "db" / "env" / "mv").read_text()
         assert "MYSQL_HOST=127.0.0.14\n" in env and "#node=e3\n" in env, env
         # the old copy's backups, archived on e1 (a manual move), are in jern where
@@ -502,3 +503,124 @@ def test_a_move_goes_on_after_the_old_nodes_daemon_is_killed(cluster3):
         kill_mariadbd(e1_state)
         if c.nodes["e1"]["proc"].p.poll() is not None:
             c.start_node("e1", etcd_url=c.etcd_url)
+
+
+def db_apps(c, node, db):
+    dbs = json.loads(c.jern(node, "db", "ls", "--json").stdout)["databases"]
+    return [d["apps"] for d in dbs if d["name"] == db and d.get("state") != "elsewhere"][0]
+
+
+def nodes_with(c, via, label):
+    out = json.loads(c.jern(via, "nodes", "--json").stdout)["nodes"]
+    key, val = label.split("=")
+    return sorted(n["name"] for n in out if n.get("labels", {}).get(key) == val)
+
+
+@pytest.mark.skipif(not shutil.which("mariadbd"), reason="mariadb-server is not installed")
+def test_a_new_database_goes_where_its_app_may_have_data_and_is_run_from_any_node(cluster3):
+    """jern db create --app on an SE node: the scheduler puts the database on a
+    NO node (the app requires jurisdiction=NO) and attaches the app there;
+    backup, detach, attach and destroy asked on other nodes are carried out
+    by the node that holds it; placements that break a rule are refused."""
+    c = cluster3
+    no = nodes_with(c, "e3", "jurisdiction=NO")
+    se = nodes_with(c, "e3", "jurisdiction=SE")
+    assert no and se, (no, se)
+    asker = se[0]
+    try:
+        assert c.jern(asker, "apps", "set", "pl", "--require", "jurisdiction=NO").returncode == 0
+        wait_for(lambda: all(c.jern(n, "apps", "set", "pl", "--require", "jurisdiction=NO")
+                             .returncode == 0 for n in no + se), 10, "pl on every node")
+        # a node that lacks the labels, by hand: refused, naming them
+        r = c.jern(asker, "db", "create", "pldb", "--app", "pl", "--node", asker,
+                   "--memory", "256M")
+        assert r.returncode == 1 and "requires the labels jurisdiction=NO" in r.stderr, \
+            r.stdout + r.stderr
+        r = c.jern(asker, "db", "create", "pldb", "--app", "pl", "--node", "nosuch")
+        assert r.returncode == 1 and "node 'nosuch' is not in the cluster" in r.stderr, r.stderr
+        # the scheduler's choice: a NO node, the app attached there
+        r = c.jern(asker, "db", "create", "pldb", "--app", "pl", "--memory", "256M", "--port",
+                   str(free_port()), timeout=180)
+        assert r.returncode == 0, r.stdout + r.stderr
+        m = re.search(r"on node (\S+)", r.stdout)
+        assert m and m.group(1) in no, r.stdout
+        holder = m.group(1)
+        assert "attached pldb to pl" in r.stdout, r.stdout
+        assert (c.nodes[holder]["state"] / "db" / "pldb").is_dir()
+        assert not any((c.nodes[n]["state"] / "db" / "pldb").exists() for n in se)
+        # the name is the cluster's: taken on every node
+        r = c.jern(no[-1], "db", "create", "pldb", "--memory", "256M")
+        assert r.returncode == 1 and f"exists already, on node {holder}" in r.stderr, r.stderr
+        # jern db ls on another node shows where it is; its details are read there
+        wait_for(lambda: re.search(rf"pldb\s+on {holder}\b.*\bpl\b",
+                                   c.jern(asker, "db", "ls").stdout), 15,
+                 "pldb in jern db ls on " + asker)
+        r = c.jern(asker, "db", "url", "pldb")
+        assert r.returncode == 1 and f"is on node {holder}" in r.stderr, r.stderr
+        # backup, detach and attach asked of the holder from other nodes
+        r = c.jern(asker, "db", "backup", "pldb", timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "-manual" in c.jern(holder, "db", "backups", "pldb").stdout
+        r = c.jern(asker, "db", "detach", "pldb", "pl", timeout=60)
+        assert r.returncode == 0 and "detached pl from pldb" in r.stdout, r.stdout + r.stderr
+        assert db_apps(c, holder, "pldb") == []
+        r = c.jern(asker, "db", "attach", "pldb", "pl", timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert db_apps(c, holder, "pldb") == ["pl"]
+        # an app that may not have data there cannot be attached from anywhere
+        assert c.jern(asker, "apps", "set", "sp", "--require", "jurisdiction=SE").returncode == 0
+        wait_for(lambda: c.jern(holder, "apps", "set", "sp", "--require", "jurisdiction=SE")
+                 .returncode == 0, 10, "sp on " + holder)
+        r = c.jern(asker, "db", "attach", "pldb", "sp", timeout=60)
+        assert r.returncode == 1 and "refused: app 'sp' requires the labels" in r.stderr, \
+            r.stdout + r.stderr
+        # destroyed from another node: gone from its node and from jern where
+        r = c.jern(asker, "db", "destroy", "pldb", "--force", timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert not (c.nodes[holder]["state"] / "db" / "pldb").exists()
+        wait_for(lambda: "pldb" not in c.jern(asker, "db", "ls").stdout, 15,
+                 "pldb gone from jern db ls")
+    finally:
+        for n in no + se:
+            c.jern(n, "db", "destroy", "pldb", "--force", timeout=60)
+        for app in ("pl", "sp"):
+            c.jern(asker, "destroy", app, "--yes")
+
+
+@pytest.mark.skipif(not shutil.which("mariadbd"), reason="mariadb-server is not installed")
+def test_a_create_asked_of_a_node_that_dies_fails_clearly_and_leaves_nothing(cluster3):
+    """The node chosen for a new database is killed (kill -9, JERN_FAULT) once
+    its server answers, before the database is recorded: the client that
+    asked on another node is told it failed, the node removes the half-made
+    server when it is back, and the name can be used again."""
+    c = cluster3
+    target = "e2"
+    st = c.nodes[target]["state"]
+    c.nodes[target]["proc"].stop()
+    c.start_node(target, etcd_url=c.etcd_url, env={"JERN_FAULT": "db:create-after-start"})
+    try:
+        r = c.jern("e3", "db", "create", "halfdb", "--node", target, "--memory", "256M",
+                   timeout=120)
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert f"node {target}" in r.stderr and ("left the cluster" in r.stderr
+                                                 or "restarted" in r.stderr), r.stderr
+        assert c.nodes[target]["proc"].p.wait(30) == -signal.SIGKILL
+        c.start_node(target, etcd_url=c.etcd_url)
+        wait_for(lambda: not (st / "db" / "halfdb").exists(), 30, "the half-made halfdb removed")
+        # the name is free again once the node marked the old request failed
+        # (until then a create answers 409 naming it)
+        last = []
+
+        def create():
+            last[:] = [c.jern("e3", "db", "create", "halfdb", "--node", target, "--memory",
+                              "256M", timeout=120)]
+            assert last[0].returncode == 0 or "is running on node" in last[0].stderr, \
+                last[0].stdout + last[0].stderr
+            return last[0].returncode == 0
+        wait_for(create, 30, "halfdb created again")
+        assert f"on node {target}" in last[0].stdout, last[0].stdout
+    finally:
+        c.jern("e3", "db", "destroy", "halfdb", "--force", timeout=60)
+        kill_mariadbd(st)
+        if c.nodes[target]["proc"].p.poll() is not None:
+            c.start_node(target, etcd_url=c.etcd_url)

@@ -192,6 +192,16 @@ extern const struct jn_route jn_cluster_routes[];
  * concurrent change, 404, else 500. */
 void jn_api_cluster_fail(struct jn_api_resp *resp, int r, const char *err);
 
+/* upstreams.c: on a cluster node, app's runtime upstream servers (those
+ * added through the API) written to its record in etcd, so every node
+ * routes to them. 0 (also on a single node), or a negative code with err. */
+int jn_api_cluster_servers(struct jn_api *api, const char *app, char *err, size_t errlen);
+
+/* scale.c: app's autoscale settings and state (jn_autoscale_json); on a
+ * cluster node its count and last decision are the cluster scheduler's.
+ * NULL when its count is fixed. The caller owns it. */
+struct cJSON *jn_api_autoscale_json(struct jn_api *api, const char *app);
+
 /* Answers one request. Never fails: errors become JSON {"error": "..."} with a
  * 4xx/5xx status. */
 void jn_api_handle(struct jn_api *api, const struct jn_api_req *req, struct jn_api_resp *resp);

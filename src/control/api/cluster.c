@@ -10,6 +10,7 @@
 #include "control/cluster/cluster.h"
 #include "control/cluster/model.h"
 #include "control/control.h"
+#include "control/scale/autoscale.h"
 #include "store/release.h"
 
 #include <cjson/cJSON.h>
@@ -312,9 +313,10 @@ static int import_config(struct jn_cluster *cl, struct jn_store *st, const char 
 
 /* One app of jern cluster init: 1 imported, 0 left alone (nothing serves,
  * or the cluster has it), or < 0 with err. */
-static int import_app(struct jn_cluster *cl, struct jn_store *st, const char *app, char *err,
+static int import_app(struct jn_api *api, struct jn_store *st, const char *app, char *err,
                       size_t errlen)
 {
+    struct jn_cluster *cl = api->cluster;
     int64_t rel_id = 0;
     int scale = 0;
     struct jn_store_release rel = {0};
@@ -341,7 +343,16 @@ static int import_app(struct jn_cluster *cl, struct jn_store *st, const char *ap
     cJSON_Delete(spec);
     cJSON_Delete(doms);
     jn_store_release_clear(&rel);
-    return r;
+    /* after the release: its runtime upstream servers and its autoscaling
+     * (warm, pausing instances, is one node's: left out) */
+    int r2 = r > 0 ? jn_api_cluster_servers(api, app, err, errlen) : 0;
+    cJSON *as = r > 0 && r2 == 0 ? jn_autoscale_settings(api->autoscaler, app) : NULL;
+    if (as) {
+        cJSON_ReplaceItemInObjectCaseSensitive(as, "warm", cJSON_CreateFalse());
+        r2 = jn_cluster_autoscale(cl, app, as, err, errlen);
+        cJSON_Delete(as);
+    }
+    return r2 < 0 ? r2 : r;
 }
 
 /* jern cluster init: this node's apps (from its SQLite store) into etcd. */
@@ -362,7 +373,7 @@ static void post_init(struct jn_api_call *c)
     int r = 0;
     char err[768] = "";
     for (int i = 0; i < n && r >= 0; i++) {
-        r = import_app(c->api->cluster, st, apps[i].name, err, sizeof(err));
+        r = import_app(c->api, st, apps[i].name, err, sizeof(err));
         if (r >= 0)
             cJSON_AddItemToArray(r ? done : kept, cJSON_CreateString(apps[i].name));
     }

@@ -37,8 +37,15 @@ static void send_job(struct call *c, int id)
 static void send_view(struct call *c, cJSON *(*view)(struct jn_dbs *m, const char *name))
 {
     cJSON *o = view(c->m, c->name);
+    struct jn_cluster *cl = c->api->api->cluster;
+    const char *holder = cl && !o ? jn_cluster_db_holder(cl, c->name) : NULL;
     if (o)
         jn_api_send_json(c->resp, 200, o);
+    else if (holder)
+        jn_api_error(c->resp, 404,
+                     "database '%.64s' is on node %s, not this one (%s): its details are read "
+                     "there (see: jern where)",
+                     c->name, holder, jn_cluster_node(cl));
     else
         jn_api_error(c->resp, 404, "database '%.64s' does not exist (see: jern db ls)",
                      c->name);
@@ -85,9 +92,60 @@ static bool moving(struct call *c)
     return true;
 }
 
+/* 202: op was asked of node; the client follows GET .../DB/ask until the
+ * record of at_ms ended. */
+static void send_asked(struct call *c, const char *db, const char *node, const char *op,
+                       int64_t at_ms)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "database", db);
+    cJSON_AddStringToObject(o, "node", node);
+    cJSON_AddStringToObject(o, "op", op);
+    cJSON_AddStringToObject(o, "state", "asked");
+    cJSON_AddNumberToObject(o, "at_ms", (double)at_ms);
+    jn_api_send_json(c->resp, 202, o);
+}
+
+/* On a cluster node, db held by another node: op (with fields, taken) is
+ * asked of that node and the client follows it. False (fields freed) when
+ * db is here or nowhere: the caller acts on its own manager. */
+static bool ask_holder(struct call *c, const char *db, const char *op, cJSON *fields)
+{
+    struct jn_cluster *cl = c->api->api->cluster;
+    const char *holder = cl ? jn_cluster_db_holder(cl, db) : NULL;
+    if (!holder || strcmp(holder, jn_cluster_node(cl)) == 0) {
+        cJSON_Delete(fields);
+        return false;
+    }
+    char node[128], err[1024] = "";
+    snprintf(node, sizeof(node), "%s", holder);
+    cJSON_AddStringToObject(fields, "op", op);
+    int64_t at;
+    int r = jn_cluster_db_ask(cl, db, node, fields, &at, err, sizeof(err));
+    cJSON_Delete(fields);
+    if (r < 0)
+        jn_api_cluster_fail(c->resp, r, err);
+    else
+        send_asked(c, db, node, op, at);
+    return true;
+}
+
+/* GET /v1/databases/:name/ask: an operation asked of another node. */
+static void h_ask(struct call *c)
+{
+    if (!c->api->api->cluster) {
+        jn_api_error(c->resp, 409, "this jern is a single node: no operation is asked of others");
+        return;
+    }
+    jn_api_send_json(c->resp, 200, jn_cluster_db_ask_json(c->api->api->cluster, c->name));
+}
+
 static void h_list(struct call *c)
 {
-    jn_api_send_json(c->resp, 200, jn_dbs_list_json(c->m));
+    cJSON *o = jn_dbs_list_json(c->m);
+    if (c->api->api->cluster)
+        jn_cluster_db_list_others(c->api->api->cluster, o);
+    jn_api_send_json(c->resp, 200, o);
 }
 
 static void h_create(struct call *c)
@@ -125,12 +183,61 @@ static void h_create(struct call *c)
                      image);
         return;
     }
+    const char *app = str_field(c, "app", false, &ok);
+    const char *node = ok ? str_field(c, "node", false, &ok) : NULL;
+    if (!ok)
+        return;
+    struct jn_cluster *cl = c->api->api->cluster;
+    if (node && !cl) {
+        jn_api_error(c->resp, 409,
+                     "this jern is a single node: a database goes on a node of a cluster "
+                     "(jern serve --cluster ...); leave out the node");
+        return;
+    }
+    char err[1024] = "";
+    if (cl) {
+        const char *holder = jn_cluster_db_holder(cl, name);
+        char to[128];
+        if (!jn_db_name_ok(name)) { /* it names a key in etcd before a node sees it */
+            jn_api_error(c->resp, 400,
+                         "invalid database name '%.64s': 1-%d of a-z, 0-9 and '-', starting "
+                         "with a letter (example: shop-db)",
+                         name, JN_DB_NAME_MAX);
+            return;
+        }
+        if (holder) {
+            jn_api_error(c->resp, 409, "database '%.64s' exists already, on node %s", name,
+                         holder);
+            return;
+        }
+        int r = jn_cluster_db_place(cl, app, node, mem, to, sizeof(to), err, sizeof(err));
+        if (r < 0) {
+            jn_api_cluster_fail(c->resp, r, err);
+            return;
+        }
+        cJSON *ask = cJSON_CreateObject();
+        cJSON_AddStringToObject(ask, "op", "create");
+        cJSON_AddNumberToObject(ask, "memory_mb", (double)mem);
+        cJSON_AddBoolToObject(ask, "dedicated", cJSON_IsTrue(ded));
+        cJSON_AddNumberToObject(ask, "port", (double)port);
+        if (image)
+            cJSON_AddStringToObject(ask, "image", image);
+        if (app)
+            cJSON_AddStringToObject(ask, "app", app);
+        int64_t at;
+        r = jn_cluster_db_ask(cl, name, to, ask, &at, err, sizeof(err));
+        cJSON_Delete(ask);
+        if (r < 0)
+            jn_api_cluster_fail(c->resp, r, err);
+        else
+            send_asked(c, name, to, "create", at);
+        return;
+    }
     struct jn_db_create dc = {.name = name,
                            .memory_mb = mem,
                            .dedicated = cJSON_IsTrue(ded),
                            .port = (int)port,
                            .image = image};
-    char err[1024] = "";
     int id;
     int r = jn_dbs_create(c->m, &dc, &id, err, sizeof(err));
     if (r < 0)
@@ -151,7 +258,9 @@ static void h_destroy(struct call *c)
         jn_api_error(c->resp, 400, "field 'force' must be true or false");
         return;
     }
-    if (moving(c))
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddBoolToObject(f, "force", cJSON_IsTrue(force));
+    if (ask_holder(c, c->name, "destroy", f) || moving(c))
         return;
     char err[1024] = "";
     int id;
@@ -212,7 +321,9 @@ static void h_attach(struct call *c)
     const char *app = str_field(c, "app", true, &ok);
     if (!ok)
         return;
-    if (moving(c))
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "app", app);
+    if (ask_holder(c, c->name, "attach", f) || moving(c))
         return;
     char err[1024] = "";
     int id;
@@ -223,7 +334,13 @@ static void h_attach(struct call *c)
         jn_api_error(c->resp, 400, "%s", err);
         return;
     }
-    int r = jn_dbs_attach(c->m, c->name, app, &id, err, sizeof(err));
+    int r;
+    if (c->api->api->cluster &&
+        (r = jn_cluster_app_here(c->api->api->cluster, app, err, sizeof(err))) < 0) {
+        send_err(c->resp, r, err);
+        return;
+    }
+    r = jn_dbs_attach(c->m, c->name, app, &id, err, sizeof(err));
     if (r < 0)
         send_err(c->resp, r, err);
     else
@@ -232,7 +349,9 @@ static void h_attach(struct call *c)
 
 static void h_detach(struct call *c)
 {
-    if (moving(c))
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "app", jn_api_param(c->api, "app"));
+    if (ask_holder(c, c->name, "detach", f) || moving(c))
         return;
     char err[1024] = "";
     int r = jn_dbs_detach(c->m, c->name, jn_api_param(c->api, "app"), err, sizeof(err));
@@ -268,6 +387,8 @@ static void h_backup(struct call *c)
         r = jn_dbs_schedule(c->m, c->name, every, (int)keep, err, sizeof(err));
         if (r == 0)
             h_backups(c);
+    } else if (ask_holder(c, c->name, "backup", cJSON_CreateObject())) {
+        return;
     } else if ((r = jn_dbs_backup(c->m, c->name, &id, err, sizeof(err))) == 0) {
         send_job(c, id);
     }
@@ -280,7 +401,13 @@ static void h_restore(struct call *c)
     bool ok = true;
     const char *id = str_field(c, "backup", true, &ok);
     const char *to = ok ? str_field(c, "to", false, &ok) : NULL;
-    if (!ok || moving(c))
+    if (!ok)
+        return;
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "backup", id);
+    if (to)
+        cJSON_AddStringToObject(f, "to", to);
+    if (ask_holder(c, c->name, "restore", f) || moving(c))
         return;
     char err[1024] = "";
     int job;
@@ -305,7 +432,8 @@ static void run(struct jn_api_call *ac, const char *const *allowed, void (*fn)(s
 }
 
 static const char *const NONE[] = {NULL};
-static const char *const CREATE[] = {"name", "memory", "dedicated", "port", "image", NULL};
+static const char *const CREATE[] = {"name", "memory", "dedicated", "port",
+                                     "image", "app",    "node",      NULL};
 static const char *const FORCE[] = {"force", NULL};
 static const char *const APP[] = {"app", NULL};
 static const char *const BACKUP[] = {"every_s", "keep", NULL};
@@ -325,6 +453,7 @@ static void r_backup(struct jn_api_call *c) { run(c, BACKUP, h_backup); }
 static void r_restore(struct jn_api_call *c) { run(c, RESTORE, h_restore); }
 static void r_move(struct jn_api_call *c) { run(c, TO, h_move); }
 static void r_move_show(struct jn_api_call *c) { run(c, NONE, h_move_show); }
+static void r_ask(struct jn_api_call *c) { run(c, NONE, h_ask); }
 
 /* GET /v1/db-jobs/:id: a job of the manager, running or finished (kept ten
  * minutes): {"id", "kind", "database", "state", "elapsed_ms", and when it
@@ -358,6 +487,7 @@ const struct jn_route jn_database_routes[] = {
     {JN_HTTP_POST, "/v1/databases/:name/restore", JN_ROUTE_DATABASES, r_restore, "db restore"},
     {JN_HTTP_POST, "/v1/databases/:name/move", JN_ROUTE_DATABASES, r_move, "db move"},
     {JN_HTTP_GET, "/v1/databases/:name/move", JN_ROUTE_DATABASES, r_move_show, NULL},
+    {JN_HTTP_GET, "/v1/databases/:name/ask", JN_ROUTE_DATABASES, r_ask, NULL},
     {JN_HTTP_GET, "/v1/db-jobs/:id", JN_ROUTE_DATABASES, r_job, NULL},
     {0, NULL, 0, NULL, NULL},
 };

@@ -888,7 +888,7 @@ static void get_ps(struct jn_api_call *c)
         cJSON_AddItemToArray(arr, x);
     }
     free(v);
-    cJSON *as = app ? jn_autoscale_json(c->api->autoscaler, app) : NULL;
+    cJSON *as = app ? jn_api_autoscale_json(c->api, app) : NULL;
     if (as)
         cJSON_AddItemToObject(o, "autoscale", as);
     jn_api_send_json(c->resp, 200, o);

@@ -103,7 +103,7 @@ static void upstreams_show(struct jn_api *api, const char *name, const char *add
 /* On a cluster node, an app's runtime servers are the cluster's: its whole
  * list as this node now has it goes into the app's record, which every node
  * follows. 0 when written (or not a cluster app), else the refusal. */
-static int cluster_servers(struct jn_api *api, const char *up, char *err, size_t errlen)
+int jn_api_cluster_servers(struct jn_api *api, const char *up, char *err, size_t errlen)
 {
     struct jn_store *st = jn_control_store(api->ctl);
     if (!api->cluster || jn_store_app_get(st, up, NULL) < 0)
@@ -116,7 +116,9 @@ static int cluster_servers(struct jn_api *api, const char *up, char *err, size_t
     }
     cJSON *list = cJSON_CreateArray();
     for (int i = 0; i < n; i++) {
-        if (strcmp(v[i].origin, "api") != 0)
+        /* the runtime ones: not the config file's, nor the app's own instances' */
+        if (strcmp(v[i].origin, "api") != 0 ||
+            jn_control_is_instance_addr(api->ctl, up, v[i].addr))
             continue;
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "addr", v[i].addr);
@@ -168,7 +170,7 @@ static void post_server(struct jn_api_call *c)
             jn_control_server_add(api->ctl, up, addr->valuestring, weight, state, err, sizeof(err));
         if (r < 0) {
             jn_api_fail(resp, r, err);
-        } else if ((r = cluster_servers(api, up, err, sizeof(err))) < 0) {
+        } else if ((r = jn_api_cluster_servers(api, up, err, sizeof(err))) < 0) {
             char e2[256];
             jn_control_server_remove(api->ctl, up, addr->valuestring, e2, sizeof(e2));
             jn_api_cluster_fail(resp, r, err);
@@ -204,7 +206,7 @@ static void patch_server(struct jn_api_call *c)
             int r = jn_control_server_set(api->ctl, up, addr, weight, state, err, sizeof(err));
             if (r < 0) {
                 jn_api_fail(resp, r, err);
-            } else if ((r = cluster_servers(api, up, err, sizeof(err))) < 0) {
+            } else if ((r = jn_api_cluster_servers(api, up, err, sizeof(err))) < 0) {
                 char e2[256];
                 if (had)
                     jn_control_server_set(api->ctl, up, addr, was.weight,
@@ -237,7 +239,7 @@ static void delete_server(struct jn_api_call *c)
     int r = jn_control_server_remove(c->api->ctl, up, addr, err, sizeof(err));
     if (r < 0) {
         jn_api_fail(c->resp, r, err);
-    } else if ((r = cluster_servers(c->api, up, err, sizeof(err))) < 0) {
+    } else if ((r = jn_api_cluster_servers(c->api, up, err, sizeof(err))) < 0) {
         char e2[256];
         if (had)
             jn_control_server_add(c->api->ctl, up, was.addr, was.weight,

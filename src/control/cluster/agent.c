@@ -386,7 +386,9 @@ static void sync_servers(struct jn_cluster *c, const char *app, const cJSON *a)
         return;
     char err[512];
     for (int i = 0; i < n; i++) {
-        bool keep = strcmp(v[i].origin, "api") != 0;
+        /* the config file's and the app's own instances' are not the cluster's */
+        bool keep = strcmp(v[i].origin, "api") != 0 ||
+                    jn_control_is_instance_addr(c->ctl, app, v[i].addr);
         cJSON_ArrayForEach(x, want) keep = keep || strcmp(str(x, "addr"), v[i].addr) == 0;
         if (!keep && jn_control_server_remove(c->ctl, app, v[i].addr, err, sizeof(err)) < 0)
             jn_error("cluster: app '%s': %s", app, err);
@@ -427,8 +429,18 @@ static void follow_config(struct jn_cluster *c, const char *app, const cJSON *a)
         return;
     sync_domains(c, app, a);
     sync_servers(c, app, a);
+    jn_cluster_autoscale_follow(c, app, a);
     follow_https(c, app, a);
     follow_vars(c, app, a);
+}
+
+int jn_cluster_app_here(struct jn_cluster *c, const char *app, char *err, size_t errlen)
+{
+    struct jn_store *st = jn_control_store(c->ctl);
+    if (!cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c->view, "apps"), app) ||
+        jn_store_app_get(st, app, NULL) != JN_ENOTFOUND)
+        return 0;
+    return jn_control_app_create(c->ctl, app, NULL, 0, err, errlen);
 }
 
 void jn_cluster_agent_apply(struct jn_cluster *c)
@@ -437,6 +449,7 @@ void jn_cluster_agent_apply(struct jn_cluster *c)
         return; /* keep serving what is known */
     struct jn_store *st = jn_control_store(c->ctl);
     jn_cluster_dbmove_apply(c);
+    jn_cluster_dbask_apply(c);
     jn_cluster_certs_apply(c);
     jn_cluster_dbenv_apply(c); /* before deploys: their instances get the settings */
     const cJSON *assign = cJSON_GetObjectItemCaseSensitive(c->view, "assign");

@@ -283,21 +283,53 @@ int jn_cluster_config(struct jn_cluster *c, const char *app, const cJSON *set,
     return config_put(c, app, rec, rev, roll, err, errlen);
 }
 
+/* app_get of an app that has a release (else JN_ENOTFOUND, naming the fix). */
+static int released_app(struct jn_cluster *c, const char *app, cJSON **rec, int64_t *rev,
+                        char *err, size_t errlen)
+{
+    int r = app_get(c, app, rec, rev, err, errlen);
+    if (r < 0)
+        return r;
+    if (*rev == 0 || !cJSON_GetObjectItemCaseSensitive(*rec, "spec"))
+        return no_release(app, *rec, err, errlen);
+    return 0;
+}
+
 int jn_cluster_scale(struct jn_cluster *c, const char *app, int instances, char *err,
                      size_t errlen)
 {
     cJSON *rec;
     int64_t rev;
-    int r = app_get(c, app, &rec, &rev, err, errlen);
+    int r = released_app(c, app, &rec, &rev, err, errlen);
     if (r < 0)
         return r;
-    if (rev == 0 || !cJSON_GetObjectItemCaseSensitive(rec, "spec"))
-        return no_release(app, rec, err, errlen);
     cJSON_DeleteItemFromObjectCaseSensitive(rec, "instances");
     cJSON_AddNumberToObject(rec, "instances", instances);
+    /* a fixed count: autoscaling off */
+    cJSON_DeleteItemFromObjectCaseSensitive(rec, "autoscale");
+    cJSON_DeleteItemFromObjectCaseSensitive(rec, "autoscale_state");
     r = app_put(c, app, rec, rev, err, errlen);
     cJSON_Delete(rec);
     return r;
+}
+
+int jn_cluster_autoscale(struct jn_cluster *c, const char *app, const cJSON *settings,
+                         char *err, size_t errlen)
+{
+    cJSON *rec;
+    int64_t rev;
+    int r = released_app(c, app, &rec, &rev, err, errlen);
+    if (r < 0)
+        return r;
+    cJSON_DeleteItemFromObjectCaseSensitive(rec, "autoscale");
+    cJSON_AddItemToObject(rec, "autoscale", cJSON_Duplicate(settings, true));
+    if (!cJSON_GetObjectItemCaseSensitive(rec, "autoscale_state")) {
+        /* a new setting counts as activity: no scale to zero before idle */
+        cJSON *st = cJSON_AddObjectToObject(rec, "autoscale_state");
+        cJSON_AddNumberToObject(st, "since_ms", (double)jn_now_ms());
+        cJSON_AddNumberToObject(st, "changed_ms", (double)jn_now_ms());
+    }
+    return config_put(c, app, rec, rev, false, err, errlen);
 }
 
 int jn_cluster_placement(struct jn_cluster *c, const char *app, const cJSON *require,

@@ -98,6 +98,7 @@ struct jn_cluster *jn_cluster_new(const struct jn_cluster_opts *o, struct jn_loo
     c->config_seen = cJSON_CreateObject();
     c->destroyed = cJSON_CreateObject();
     c->dbmove_jobs = cJSON_CreateObject();
+    c->dbask_jobs = cJSON_CreateObject();
     c->dbmove_before = cJSON_CreateObject();
     c->challenges = cJSON_CreateObject();
     c->cert_errors = cJSON_CreateObject();
@@ -184,8 +185,10 @@ static void on_view(struct jn_loop *loop, void *arg)
 static void report_tick(struct jn_loop *loop, struct jn_timer *t)
 {
     struct jn_cluster *c = t->data;
-    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c->view, "etcd")))
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c->view, "etcd"))) {
         update_report(c);
+        jn_cluster_load_sample(c);
+    }
     jn_timer_start(loop, t, REPORT_MS);
 }
 
@@ -249,6 +252,8 @@ static int keep_lease(struct jn_cluster *c)
     c->written = cJSON_CreateObject();
     cJSON_Delete(c->data_written);
     c->data_written = NULL;
+    cJSON_Delete(c->load_written);
+    c->load_written = NULL;
     return 0;
 }
 
@@ -351,6 +356,8 @@ static int read_view(struct jn_cluster *c, cJSON **out)
     cJSON *labels_set = cJSON_AddObjectToObject(v, "labels");
     cJSON *data = cJSON_AddObjectToObject(v, "data");
     cJSON *moves = cJSON_AddObjectToObject(v, "dbmoves");
+    cJSON *asks = cJSON_AddObjectToObject(v, "dbasks");
+    cJSON *load = cJSON_AddObjectToObject(v, "load");
     cJSON *certs = cJSON_AddObjectToObject(v, "certs");
     cJSON *challenges = cJSON_AddObjectToObject(v, "challenges");
     const char *leader = "";
@@ -385,6 +392,11 @@ static int read_view(struct jn_cluster *c, cJSON **out)
         } else if (strncmp(k, JN_CLUSTER_DBMOVES, strlen(JN_CLUSTER_DBMOVES)) == 0) {
             cJSON_AddNumberToObject(val, "mod_revision", (double)kvs[i].mod_revision);
             cJSON_AddItemToObject(moves, k + strlen(JN_CLUSTER_DBMOVES), val);
+        } else if (strncmp(k, JN_CLUSTER_LOAD, strlen(JN_CLUSTER_LOAD)) == 0) {
+            cJSON_AddItemToObject(load, k + strlen(JN_CLUSTER_LOAD), val);
+        } else if (strncmp(k, JN_CLUSTER_DBASKS, strlen(JN_CLUSTER_DBASKS)) == 0) {
+            cJSON_AddNumberToObject(val, "mod_revision", (double)kvs[i].mod_revision);
+            cJSON_AddItemToObject(asks, k + strlen(JN_CLUSTER_DBASKS), val);
         } else if (strncmp(k, JN_CLUSTER_DATA, strlen(JN_CLUSTER_DATA)) == 0) {
             cJSON_AddItemToObject(data, k + strlen(JN_CLUSTER_DATA), val);
         } else if (strncmp(k, JN_CLUSTER_ASSIGN, strlen(JN_CLUSTER_ASSIGN)) == 0) {
@@ -457,6 +469,9 @@ static int start_moves(struct jn_cluster *c, const cJSON *v, const cJSON *nodes,
 /* The scheduler's round: writes every placement that changed. */
 static int schedule(struct jn_cluster *c, cJSON *v)
 {
+    int ar = jn_cluster_autoscale_round(c, v);
+    if (ar < 0)
+        return ar;
     cJSON *nodes = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(v, "nodes"), true);
     const cJSON *drain = cJSON_GetObjectItemCaseSensitive(v, "drain");
     cJSON *x;
@@ -528,7 +543,7 @@ static int round_once(struct jn_cluster *c)
 {
     int r;
     if ((r = keep_lease(c)) < 0 || (r = write_node(c)) < 0 || (r = write_instances(c)) < 0 ||
-        (r = write_data(c)) < 0)
+        (r = write_data(c)) < 0 || (r = jn_cluster_write_load(c)) < 0)
         return r;
     char key[] = JN_CLUSTER_LEADER;
     struct jn_etcd_kv cur = {0};
@@ -630,6 +645,7 @@ void jn_cluster_free(struct jn_cluster *c)
     explicit_bzero(c->secret, sizeof(c->secret));
     cJSON_Delete(c->destroyed);
     cJSON_Delete(c->dbmove_jobs);
+    cJSON_Delete(c->dbask_jobs);
     cJSON_Delete(c->dbmove_before);
     cJSON_Delete(c->challenges);
     cJSON_Delete(c->cert_errors);
@@ -638,6 +654,8 @@ void jn_cluster_free(struct jn_cluster *c)
     cJSON_Delete(c->report);
     cJSON_Delete(c->data);
     cJSON_Delete(c->data_written);
+    cJSON_Delete(c->load);
+    cJSON_Delete(c->load_written);
     pthread_mutex_destroy(&c->mu);
     free(c->endpoints);
     free(c->node);

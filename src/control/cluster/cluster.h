@@ -92,6 +92,12 @@ struct cJSON *jn_cluster_where(const struct jn_cluster *c, const char *app);
 int jn_cluster_may_hold(const struct jn_cluster *c, const char *app, const char *db, char *err,
                         size_t errlen);
 
+/* The cluster's app as an app of this node's store too (made when missing:
+ * an app set or created elsewhere that has not run here yet), so that a
+ * database here can be attached to it. 0, or a negative code with err.
+ * Control thread. */
+int jn_cluster_app_here(struct jn_cluster *c, const char *app, char *err, size_t errlen);
+
 /* Control changes, written to etcd from the control thread (blocking, with
  * a short deadline). Each returns 0, or a negative code with a message for
  * the user in err: JN_ECLOSED / JN_ETIMEDOUT etcd unreachable (the change
@@ -127,6 +133,32 @@ int jn_cluster_db_busy(const struct jn_cluster *c, const char *db, char *err, si
  * last view; the caller frees. */
 struct cJSON *jn_cluster_db_move_json(const struct jn_cluster *c, const char *db);
 
+/* dbask.c: operations on databases, asked on any node of the cluster and
+ * carried out by the node that holds the database (or is to hold a new one).
+ * The node that holds db: this one when its manager has it, else the one
+ * whose data record lists it; NULL: none. */
+const char *jn_cluster_db_holder(const struct jn_cluster *c, const char *db);
+/* The node a new database of memory_mb for app (NULL: none) goes to: node
+ * when given (checked: live, undrained, the labels app requires, the
+ * memory), else the scheduler's choice (jn_cluster_db_target). 0 with the
+ * name in out, or a negative code with err for the user. */
+int jn_cluster_db_place(const struct jn_cluster *c, const char *app, const char *node,
+                        int64_t memory_mb, char *out, size_t outlen, char *err, size_t errlen);
+/* Asks node to carry out ask ({op: create | attach | detach | destroy |
+ * backup | restore, and its fields: app, memory_mb, dedicated, port, image,
+ * force, backup, to})
+ * on db: written to /jern/dbasks/DB unless an operation on db is under way
+ * (JN_EEXIST). *at_ms names the request. */
+int jn_cluster_db_ask(struct jn_cluster *c, const char *db, const char *node, struct cJSON *ask,
+                      int64_t *at_ms, char *err, size_t errlen);
+/* {ask: the record or null (job: the answer once it ended), node: where db
+ * is or null}; the caller frees. */
+struct cJSON *jn_cluster_db_ask_json(const struct jn_cluster *c, const char *db);
+/* Adds the databases of the other nodes to list ({databases: [...]}, as
+ * jn_dbs_list_json makes it) as {name, state: "elsewhere", node, memory_mb,
+ * apps}. */
+void jn_cluster_db_list_others(const struct jn_cluster *c, struct cJSON *list);
+
 /* Restarts app's instances on every node: its release again, as a new
  * version. Returns the version. */
 int jn_cluster_restart(struct jn_cluster *c, const char *app, char *err, size_t errlen);
@@ -147,6 +179,16 @@ int jn_cluster_seal_for_cluster(struct jn_cluster *c, struct cJSON *vars, char *
 /* Sets app's instance count. */
 int jn_cluster_scale(struct jn_cluster *c, const char *app, int instances, char *err,
                      size_t errlen);
+/* Autoscales app cluster-wide with settings (every setting, as
+ * jn_autoscale_check gives them): the scheduler decides its count from every
+ * node's samples (scaling.c); jn_cluster_scale fixes it again. */
+int jn_cluster_autoscale(struct jn_cluster *c, const char *app, const struct cJSON *settings,
+                         char *err, size_t errlen);
+
+/* The node's autoscaler samples and the scheduler decides (scaling.c).
+ * Control thread, before the first view. */
+struct jn_autoscaler;
+void jn_cluster_set_autoscaler(struct jn_cluster *c, struct jn_autoscaler *as);
 
 /* Sets app's placement labels (require, prefer: objects of key -> value;
  * NULL leaves one unchanged). Refused when no live node has require. */

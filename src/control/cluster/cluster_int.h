@@ -58,6 +58,11 @@ struct jn_cluster {
     struct cJSON *seen;      /* {APP: true}: the apps of the last view */
     struct cJSON *destroyed; /* {APP: true}: destroyed here, maybe still in a view read before */
     struct cJSON *dbmove_jobs; /* {DB@AT: kind}: what this node started for DB's move */
+    struct jn_autoscaler *as;      /* the node's autoscaler (scaling.c), or NULL */
+    struct cJSON *load;            /* under mu: its latest samples, for the cluster thread */
+    struct cJSON *load_written;    /* cluster thread: the samples last written */
+    int64_t load_written_ms;
+    struct cJSON *dbask_jobs;    /* {DB@AT: job id}: operations asked of this node (dbask.c) */
     struct cJSON *dbmove_before; /* {DB@AT: {APP: version}}: the apps it restarted for it */
     struct cJSON *challenges;  /* {TOKEN: true}: other nodes' challenges answered here */
     struct cJSON *cert_errors; /* {SERIAL: true}: shared certificates that did not install */
@@ -95,6 +100,24 @@ void jn_cluster_dbenv_apply(struct jn_cluster *c);
 /* dbmove.c: this node's part in the databases' moves of the view. Control
  * thread. */
 void jn_cluster_dbmove_apply(struct jn_cluster *c);
+
+/* scaling.c: the autoscaler's samples handed to the cluster thread (a round
+ * at once when a request starts waiting for an app at zero). Control
+ * thread. */
+void jn_cluster_load_sample(struct jn_cluster *c);
+/* scaling.c: writes the node's samples (/jern/load/NODE) when they changed,
+ * at most once a second unless a request waits. Cluster thread. */
+int jn_cluster_write_load(struct jn_cluster *c);
+/* scaling.c: the scheduler's autoscaling decisions, written to the apps'
+ * records and to v's, before v is placed. Cluster thread. */
+int jn_cluster_autoscale_round(struct jn_cluster *c, struct cJSON *v);
+/* scaling.c: app's autoscale settings here as its record a has them.
+ * Control thread. */
+void jn_cluster_autoscale_follow(struct jn_cluster *c, const char *app, const struct cJSON *a);
+
+/* dbask.c: the operations on databases other nodes asked of this one.
+ * Control thread. */
+void jn_cluster_dbask_apply(struct jn_cluster *c);
 
 /* certshare.c: other nodes' challenges answered, their certificates
  * installed. Control thread. */

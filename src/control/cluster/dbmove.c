@@ -530,20 +530,12 @@ int jn_cluster_db_busy(const struct jn_cluster *c, const char *db, char *err, si
     return JN_EEXIST;
 }
 
-/* The node whose data record lists db (NULL: none). */
-static const char *db_node(const cJSON *view, const char *db)
-{
-    const cJSON *n;
-    cJSON_ArrayForEach(n, get(view, "data")) if (get(get(n, "databases"), db)) return n->string;
-    return NULL;
-}
-
 int jn_cluster_db_move(struct jn_cluster *c, const char *db, const char *to, char *err,
                        size_t errlen)
 {
     if (!cJSON_IsTrue(get(c->view, "etcd")))
         return jn_cluster_etcd_failed(c, JN_ECLOSED, err, errlen);
-    const char *from = db_node(c->view, db);
+    const char *from = jn_cluster_db_node(get(c->view, "data"), db);
     const cJSON *node = get(get(c->view, "nodes"), to ? to : "");
     if (!from) {
         snprintf(err, errlen, "no node of the cluster has a database '%.64s' (see: jern where)",
@@ -588,9 +580,10 @@ int jn_cluster_db_move(struct jn_cluster *c, const char *db, const char *to, cha
     }
     if (!cJSON_IsTrue(get(rec, "remote"))) {
         snprintf(err, errlen,
-                 "database '%s' on node %s listens on 127.0.0.1 only (it was made before its "
-                 "node joined the cluster), so no other node can copy it; restore a backup into "
-                 "a new database on a cluster node instead (jern db restore %s ID --to NEW)",
+                 "database '%s' on node %s listens on 127.0.0.1 only (its my.cnf could not "
+                 "be given the node's address: see that node's log at its start), so no other "
+                 "node can copy it; restore a backup into a new database on a cluster node "
+                 "instead (jern db restore %s ID --to NEW)",
                  db, from, db);
         return JN_EBADINPUT;
     }

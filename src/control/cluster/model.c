@@ -230,6 +230,8 @@ cJSON *jn_cluster_data_dbs(const cJSON *list)
             cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(d, "memory_mb")));
         cJSON_AddBoolToObject(rec, "dedicated",
                               cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "dedicated")));
+        cJSON_AddNumberToObject(rec, "port",
+                                cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(d, "port")));
         const cJSON *image = cJSON_GetObjectItemCaseSensitive(d, "image");
         if (cJSON_IsString(image))
             cJSON_AddStringToObject(rec, "image", image->valuestring);
@@ -259,18 +261,67 @@ void jn_cluster_data_databases(const cJSON *dbs, const char *app,
 }
 
 /* Whether every app of arr (names) may have its data on a node with labels. */
-static bool holds_all(const cJSON *labels, const cJSON *arr, const cJSON *apps)
+/* Whether labels hold the label set key ("require" or "prefer") of every
+ * app named in arr. */
+static bool holds_all_of(const cJSON *labels, const cJSON *arr, const cJSON *apps,
+                         const char *key)
 {
     const cJSON *a;
     cJSON_ArrayForEach(a, arr)
     {
         const cJSON *want = cJSON_GetObjectItemCaseSensitive(
             cJSON_GetObjectItemCaseSensitive(apps, cJSON_IsString(a) ? a->valuestring : ""),
-            "require");
+            key);
         if (!jn_cluster_labels_match(labels, cJSON_IsObject(want) ? want : NULL))
             return false;
     }
     return true;
+}
+
+static bool holds_all(const cJSON *labels, const cJSON *arr, const cJSON *apps)
+{
+    return holds_all_of(labels, arr, apps, "require");
+}
+
+const char *jn_cluster_db_target(const cJSON *nodes, const cJSON *apps, const cJSON *data,
+                                 const cJSON *plan, const cJSON *attached, const char *skip,
+                                 double bytes)
+{
+    const char *best = NULL;
+    int best_n = 0;
+    bool best_pref = false;
+    const cJSON *t;
+    cJSON_ArrayForEach(t, nodes)
+    {
+        const cJSON *labels = cJSON_GetObjectItemCaseSensitive(t, "labels");
+        if ((skip && strcmp(t->string, skip) == 0) ||
+            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "draining")) ||
+            !holds_all(labels, attached, apps) ||
+            !jn_cluster_db_fits(nodes, t->string, apps, plan, data, bytes))
+            continue;
+        bool pref = holds_all_of(labels, attached, apps, "prefer");
+        int cnt = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(data, t->string), "databases"));
+        if (!best || (pref && !best_pref) ||
+            (pref == best_pref &&
+             (cnt < best_n || (cnt == best_n && strcmp(t->string, best) < 0)))) {
+            best = t->string;
+            best_n = cnt;
+            best_pref = pref;
+        }
+    }
+    return best;
+}
+
+const char *jn_cluster_db_node(const cJSON *data, const char *db)
+{
+    const cJSON *n;
+    cJSON_ArrayForEach(n, data)
+    {
+        if (cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(n, "databases"), db))
+            return n->string;
+    }
+    return NULL;
 }
 
 double jn_cluster_db_memory(const cJSON *rec)
@@ -301,7 +352,7 @@ cJSON *jn_cluster_db_moves(const cJSON *nodes, const cJSON *apps, const cJSON *d
                            const cJSON *moves, const cJSON *plan)
 {
     cJSON *out = cJSON_CreateObject();
-    const cJSON *n, *d, *t;
+    const cJSON *n, *d;
     cJSON_ArrayForEach(n, data)
     {
         const cJSON *node = cJSON_GetObjectItemCaseSensitive(nodes, n->string);
@@ -325,22 +376,8 @@ cJSON *jn_cluster_db_moves(const cJSON *nodes, const cJSON *apps, const cJSON *d
                 (!outside && !drained))
                 continue;
             double bytes = num(d, "memory_mb", 0) * 1024 * 1024;
-            const char *best = NULL;
-            int best_n = 0;
-            cJSON_ArrayForEach(t, nodes)
-            {
-                if (strcmp(t->string, n->string) == 0 ||
-                    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "draining")) ||
-                    !holds_all(cJSON_GetObjectItemCaseSensitive(t, "labels"), attached, apps) ||
-                    !jn_cluster_db_fits(nodes, t->string, apps, plan, data, bytes))
-                    continue;
-                int cnt = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
-                    cJSON_GetObjectItemCaseSensitive(data, t->string), "databases"));
-                if (!best || cnt < best_n || (cnt == best_n && strcmp(t->string, best) < 0)) {
-                    best = t->string;
-                    best_n = cnt;
-                }
-            }
+            const char *best =
+                jn_cluster_db_target(nodes, apps, data, plan, attached, n->string, bytes);
             if (!best)
                 continue; /* nowhere fits: it stays flagged (jern where) */
             cJSON *m = cJSON_AddObjectToObject(out, d->string);

@@ -10,8 +10,8 @@
  *                              under NODE's lease: gone a TTL after NODE dies
  *   /jern/apps/APP            {version, instances, memory, require{}, prefer{},
  *                              image | command, env{}, spec{},
- *                              domains[], https, servers[], config_version} the
- *                              desired state
+ *                              domains[], https, servers[], config_version,
+ *                              autoscale{}, autoscale_state{}} the desired state
  *   /jern/assign/APP          {version, nodes{NODE: count}, error?}  the scheduler's
  *   /jern/instances/APP/NODE  {version, addrs[], healthy}  under NODE's lease
  *   /jern/leader              NODE  under the scheduler's lease
@@ -19,6 +19,12 @@
  *   /jern/secret-key          hex: the key of the secrets in etcd (secrets.c)
  *   /jern/dbmoves/DB          {db, from, to, state, purge?, error?}  a database's
  *                              move between nodes (dbmove.c)
+ *   /jern/load/NODE           {APP: {stable, panic, waiting, active_ms}}  the
+ *                              concurrency NODE's gateway sees of autoscaled apps
+ *                              (scaling.c), under NODE's lease
+ *   /jern/dbasks/DB           {db, node, op, state, job?, ...}  an operation on
+ *                              a database (or a new one) asked on another node
+ *                              than the one it is on (dbask.c)
  *   /jern/certs/DOMAIN        {chain, key (sealed), serial, not_after, node}
  *   /jern/acme/lock/DOMAIN    {node, until_ms}: the node that orders DOMAIN's
  *   /jern/acme/challenge/TOKEN {keyauth}: every gateway answers it (certshare.c)
@@ -42,6 +48,11 @@ struct cJSON;
 #define JN_CLUSTER_DATA "/jern/data/" /* NODE: its databases, backups, logs (lease) */
 /* DB: {db, from, to, state, purge?, error?, ...}: a database's move (dbmove.c) */
 #define JN_CLUSTER_DBMOVES "/jern/dbmoves/"
+/* NODE: {APP: {stable, panic, waiting, active_ms}}: what NODE's gateway sees of
+ * each autoscaled app (scaling.c; lease) */
+#define JN_CLUSTER_LOAD "/jern/load/"
+/* DB: {db, node, op, state, job?, ...}: an operation asked of DB's node (dbask.c) */
+#define JN_CLUSTER_DBASKS "/jern/dbasks/"
 /* certshare.c: DOMAIN: {chain, key (sealed), serial, not_after, node} */
 #define JN_CLUSTER_CERTS "/jern/certs/"
 #define JN_CLUSTER_ACME_LOCK "/jern/acme/lock/"           /* DOMAIN: {node, until_ms} */
@@ -90,6 +101,10 @@ bool jn_cluster_has_string(const struct cJSON *arr, const char *s);
 struct cJSON *jn_cluster_schedule(const struct cJSON *nodes, const struct cJSON *apps,
                                   const struct cJSON *cur);
 
+/* The node whose data record (of data: {NODE: record}) lists db; NULL:
+ * none. */
+const char *jn_cluster_db_node(const struct cJSON *data, const char *db);
+
 /* The memory (bytes) the databases of a node's data record take. */
 double jn_cluster_db_memory(const struct cJSON *rec);
 
@@ -98,6 +113,16 @@ double jn_cluster_db_memory(const struct cJSON *rec);
  * jn_cluster_schedule returns it, apps giving their memory). */
 bool jn_cluster_db_fits(const struct cJSON *nodes, const char *node, const struct cJSON *apps,
                         const struct cJSON *plan, const struct cJSON *data, double bytes);
+
+/* The node a database of bytes for the apps named in attached (an array;
+ * may be empty) goes to: a live, undrained node of nodes (as for
+ * jn_cluster_schedule) other than skip (NULL: none) that has every label the
+ * apps require and the memory for it (jn_cluster_db_fits, with plan);
+ * nodes with the labels they prefer first, then the fewest databases, then
+ * by name. NULL: none fits. */
+const char *jn_cluster_db_target(const struct cJSON *nodes, const struct cJSON *apps,
+                                 const struct cJSON *data, const struct cJSON *plan,
+                                 const struct cJSON *attached, const char *skip, double bytes);
 
 /* A move's first record (dbmove.c): db from node from to node to, made
  * like dbrec (its entry in from's data record: memory_mb, dedicated,
@@ -108,11 +133,9 @@ struct cJSON *jn_cluster_db_move_new(const char *db, const char *from, const cha
 /* The moves the scheduler starts: each database on a live node of nodes (as
  * for jn_cluster_schedule) that is drained, or whose labels lack a label an
  * attached app (apps) requires, and that no move of moves ({DB: record}) is
- * about, goes to the live, undrained node that has every label its apps
- * require and the memory for it (jn_cluster_db_fits, with plan), with the
- * fewest databases (then by name). data: {NODE: data record}. Returns {DB:
- * {from, to, purge?}} (purge: outside its labels), possibly empty; the
- * caller owns it. */
+ * about, goes to the node jn_cluster_db_target chooses for its apps. data:
+ * {NODE: data record}. Returns {DB: {from, to, purge?}} (purge: outside its
+ * labels), possibly empty; the caller owns it. */
 struct cJSON *jn_cluster_db_moves(const struct cJSON *nodes, const struct cJSON *apps,
                                   const struct cJSON *data, const struct cJSON *moves,
                                   const struct cJSON *plan);

@@ -74,6 +74,11 @@ struct jn_autoscaler {
     struct jn_deployer *d;
     struct jn_timer timer;
     bool started;
+    /* on a cluster node: samples only; the cluster's scheduler decides, and
+     * a request waiting at zero calls wake (control thread) */
+    bool clustered;
+    void (*wake)(void *arg);
+    void *wake_arg;
     struct as_app **apps;
     size_t napps;
 };
@@ -345,7 +350,7 @@ static void tick_app(struct jn_autoscaler *as, struct as_app *a, int64_t now)
     a->head = (a->head + 1) % AS_RING;
     if (a->n < AS_RING)
         a->n++;
-    if (dep_is_busy(as->d, a->name))
+    if (as->clustered || dep_is_busy(as->d, a->name))
         return;
     const struct as_cfg *c = &a->cfg;
     int cur0 = current_scale(as, a->name);
@@ -421,7 +426,11 @@ static void on_wanted(void *arg)
     struct as_wanted *w = arg;
     struct jn_autoscaler *as = registered(w->ctl);
     struct as_app *a = as ? app_find(as, w->app) : NULL;
-    if (a && !dep_is_busy(as->d, a->name)) {
+    if (a && as->clustered) {
+        a->last_active = jn_now_ms();
+        if (as->wake)
+            as->wake(as->wake_arg);
+    } else if (a && !dep_is_busy(as->d, a->name)) {
         int cur = current_scale(as, a->name);
         if (cur == 0 && a->cfg.max > 0) {
             a->last_active = jn_now_ms();
@@ -556,6 +565,51 @@ int jn_autoscale_set(struct jn_autoscaler *as, const char *app, const cJSON *set
             c.concurrency, (long long)c.idle_ms);
     *saved = o;
     return 0;
+}
+
+void jn_autoscale_set_clustered(struct jn_autoscaler *as, void (*wake)(void *arg), void *arg)
+{
+    as->clustered = true;
+    as->wake = wake;
+    as->wake_arg = arg;
+}
+
+int jn_autoscale_check(const cJSON *settings, cJSON **norm, char *err, size_t errlen)
+{
+    struct as_cfg c = as_defaults;
+    int r = cfg_parse(settings, &c, err, errlen);
+    if (r == 0)
+        *norm = cfg_json(&c);
+    return r;
+}
+
+cJSON *jn_autoscale_settings(struct jn_autoscaler *as, const char *app)
+{
+    struct as_app *a = as ? app_find(as, app) : NULL;
+    return a ? cfg_json(&a->cfg) : NULL;
+}
+
+/* A tenth: enough for a decision, and a report that does not change each
+ * tick. */
+static double tenth(double v)
+{
+    return round(v * 10) / 10;
+}
+
+cJSON *jn_autoscale_load_json(struct jn_autoscaler *as)
+{
+    cJSON *o = cJSON_CreateObject();
+    int64_t now = jn_now_ms();
+    for (size_t i = 0; as && i < as->napps; i++) {
+        const struct as_app *a = as->apps[i];
+        struct jn_upstream *u = jn_ctl_live_upstream(as->d->ctl, a->name);
+        cJSON *x = cJSON_AddObjectToObject(o, a->name);
+        cJSON_AddNumberToObject(x, "stable", tenth(window_avg(a, now, a->cfg.stable_ms)));
+        cJSON_AddNumberToObject(x, "panic", tenth(window_avg(a, now, a->cfg.panic_ms)));
+        cJSON_AddBoolToObject(x, "waiting", u && atomic_load(&u->waiters) > 0);
+        cJSON_AddNumberToObject(x, "active_ms", (double)a->last_active);
+    }
+    return o;
 }
 
 cJSON *jn_autoscale_json(struct jn_autoscaler *as, const char *app)

@@ -82,6 +82,26 @@ int jn_autoscale_set(struct jn_autoscaler *as, const char *app, const struct cJS
  * when its count is fixed (caller owns the result). */
 struct cJSON *jn_autoscale_json(struct jn_autoscaler *as, const char *app);
 
+/* On a cluster node: the autoscaler samples each app's concurrency and
+ * starts nothing; the cluster's scheduler decides the count from every
+ * node's samples (jn_autoscale_load_json). A request that waits for an app
+ * at zero calls wake(arg) at once (control thread). */
+void jn_autoscale_set_clustered(struct jn_autoscaler *as, void (*wake)(void *arg), void *arg);
+
+/* Checks settings (as jn_autoscale_set takes them, over the defaults):
+ * 0 with *norm every setting (caller owns), or JN_EBADINPUT with err. */
+int jn_autoscale_check(const struct cJSON *settings, struct cJSON **norm, char *err,
+                       size_t errlen);
+
+/* app's settings in force here (as jn_autoscale_check gives them), or NULL
+ * when its count is fixed. The caller owns the result. */
+struct cJSON *jn_autoscale_settings(struct jn_autoscaler *as, const char *app);
+
+/* What this node sees of each autoscaled app: {APP: {stable, panic (average
+ * concurrency over each window, in tenths), waiting (requests wait for an
+ * instance now), active_ms (its last request)}}. The caller owns it. */
+struct cJSON *jn_autoscale_load_json(struct jn_autoscaler *as);
+
 /* Appends the Prometheus series of every autoscaled app to out. */
 void jn_autoscale_metrics(struct jn_autoscaler *as, struct jn_buf *out);
 

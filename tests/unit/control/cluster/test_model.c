@@ -227,6 +227,47 @@ static void test_a_drained_nodes_databases_move_where_memory_allows(void **state
     cJSON_Delete(nodes);
 }
 
+/* A new database's node: inside its app's required labels, its preferred
+ * ones first, then the node with the fewest databases; none when nothing
+ * fits (labels, memory, drained). */
+static void test_a_new_database_goes_inside_its_apps_labels(void **state)
+{
+    (void)state;
+    cJSON *nodes = nodes3();
+    cJSON *apps = cJSON_Parse("{\"shop\":{\"require\":{\"jurisdiction\":\"NO\"},"
+                              "\"prefer\":{\"site\":\"oslo-1\"}},"
+                              "\"blog\":{},\"se\":{\"require\":{\"jurisdiction\":\"DK\"}}}");
+    cJSON *data = cJSON_Parse("{\"n1\":{\"databases\":{\"a\":{\"memory_mb\":512},"
+                              "\"b\":{\"memory_mb\":512}}},\"n2\":{},\"n3\":{}}");
+    cJSON *shop = cJSON_Parse("[\"shop\"]"), *blog = cJSON_Parse("[\"blog\"]");
+    cJSON *none = cJSON_CreateArray(), *se = cJSON_Parse("[\"se\"]");
+    const double M = 1024.0 * 1024;
+    /* shop prefers oslo-1 (n1), though n1 has more databases */
+    assert_string_equal(jn_cluster_db_target(nodes, apps, data, NULL, shop, NULL, 512 * M),
+                        "n1");
+    /* no preference: the fewest databases, then the name */
+    assert_string_equal(jn_cluster_db_target(nodes, apps, data, NULL, blog, NULL, 512 * M),
+                        "n2");
+    assert_string_equal(jn_cluster_db_target(nodes, apps, data, NULL, none, NULL, 512 * M),
+                        "n2");
+    /* n1 without the memory (4 GiB, 1 GiB of databases): n2, inside NO */
+    assert_string_equal(jn_cluster_db_target(nodes, apps, data, NULL, shop, NULL, 3500 * M),
+                        "n2");
+    /* drained, skipped or lacking labels: never */
+    cJSON_AddTrueToObject(cJSON_GetObjectItem(nodes, "n2"), "draining");
+    assert_null(jn_cluster_db_target(nodes, apps, data, NULL, shop, "n1", 512 * M));
+    assert_null(jn_cluster_db_target(nodes, apps, data, NULL, se, NULL, 512 * M));
+    assert_string_equal(jn_cluster_db_target(nodes, apps, data, NULL, blog, "n1", 512 * M),
+                        "n3");
+    cJSON_Delete(se);
+    cJSON_Delete(none);
+    cJSON_Delete(blog);
+    cJSON_Delete(shop);
+    cJSON_Delete(data);
+    cJSON_Delete(apps);
+    cJSON_Delete(nodes);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -237,6 +278,7 @@ int main(void)
         cmocka_unit_test(test_memory_capacity_is_respected),
         cmocka_unit_test(test_data_outside_its_labels_moves_to_a_node_that_fits),
         cmocka_unit_test(test_a_drained_nodes_databases_move_where_memory_allows),
+        cmocka_unit_test(test_a_new_database_goes_inside_its_apps_labels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

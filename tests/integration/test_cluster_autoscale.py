@@ -1,0 +1,111 @@
+"""Autoscaling on a cluster (docs/CLUSTER.md, "Autoscaling"): three `jern
+serve` nodes on 127.0.0.52-54 and a real etcd. `jern scale APP --min 0` on one
+node autoscales the app cluster-wide: it goes to zero when no gateway saw a
+request for --idle, the first request through any node's gateway starts an
+instance somewhere and is answered, and the concurrency every gateway sees
+adds instances across the nodes, and takes them away again."""
+import http.client
+import json
+import shutil
+import threading
+import time
+
+import pytest
+
+from conftest import TESTAPP
+from test_cluster import Cluster, wait_for
+
+pytestmark = pytest.mark.skipif(not shutil.which("etcd"), reason="etcd-server not installed")
+
+NODES = [("a1", "127.0.0.52", "NO"), ("a2", "127.0.0.53", "NO"), ("a3", "127.0.0.54", "NO")]
+
+
+def get(c, node, path, timeout=40):
+    n = c.nodes[node]
+    h = http.client.HTTPConnection(n["addr"], n["port"], timeout=timeout)
+    try:
+        h.request("GET", path, headers={"Host": "as1.localhost"})
+        r = h.getresponse()
+        return r.status, r.read()
+    finally:
+        h.close()
+
+
+def instances(c):
+    return sorted(i["node"] for i in c.where("a1", "as1") if i.get("healthy", True))
+
+
+def test_scale_to_zero_wake_on_any_node_and_scale_out_across_nodes(tmp_path):
+    c = Cluster(tmp_path, nodes=NODES)
+    try:
+        c.start_etcd()
+        for name, _, _ in NODES:
+            c.start_node(name)
+        wait_for(lambda: len(json.loads(c.jern("a1", "nodes", "--json").stdout)["nodes"]) == 3,
+                 20, "three nodes")
+        r = c.jern("a1", "deploy", "as1", "--cmd", TESTAPP, "--instances", "1", timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+        # warm is a single node's setting
+        r = c.jern("a2", "scale", "as1", "--min", "0", "--max", "3", "--warm")
+        assert r.returncode == 1 and "single-node setting" in r.stderr, r.stdout + r.stderr
+        t0 = time.time()
+        r = c.jern("a2", "scale", "as1", "--min", "0", "--max", "3", "--idle", "3s",
+                   "--concurrency", "2", "--stable-window", "4s", "--panic-window", "1s")
+        assert r.returncode == 0, r.stdout + r.stderr
+        # no request anywhere for 3 s: zero instances on every node
+        wait_for(lambda: instances(c) == [], 40, "as1 at zero")
+        print(f"\nscaled to zero {time.time() - t0:.1f}s after autoscaling was set (idle 3s)")
+        # every node's gateway holds the first request and an instance starts
+        for node in ("a3", "a1"):
+            # the last instance's node keeps it for 3 s after the scale to
+            # zero (other gateways may still send it a request): a request in
+            # those seconds waits for them too
+            time.sleep(3.5)
+            t0 = time.time()
+            st, body = get(c, node, "/")
+            took = time.time() - t0
+            assert st == 200, (node, st, body)
+            print(f"cold start through {node}'s gateway: answered in {took:.2f}s")
+            wait_for(lambda: len(instances(c)) == 1, 10, "one instance in jern where")
+            wait_for(lambda: instances(c) == [], 40, "as1 at zero again")
+        # load through two gateways: 8 requests in flight (concurrency 2 per
+        # instance wants 4, max 3): instances on every node, no request fails
+        stop = time.time() + 12
+        counts = {"ok": 0, "failed": 0}
+        lock = threading.Lock()
+
+        def load(node):
+            while time.time() < stop:
+                try:
+                    st, _ = get(c, node, "/slow?ms=200")
+                except OSError:
+                    st = 0
+                with lock:
+                    counts["ok" if st == 200 else "failed"] += 1
+
+        threads = [threading.Thread(target=load, args=(n,)) for n in ("a1", "a2") * 4]
+        t0 = time.time()
+        for t in threads:
+            t.start()
+        wait_for(lambda: len(instances(c)) == 3, 30, "three instances under load")
+        print(f"scaled out to 3 instances {time.time() - t0:.1f}s into the load: "
+              f"{sorted(set(instances(c)))}")
+        assert sorted(set(instances(c))) == ["a1", "a2", "a3"]  # spread
+        for t in threads:
+            t.join(60)
+        print(f"load: {counts['ok']} answered, {counts['failed']} failed")
+        assert counts["failed"] == 0 and counts["ok"] > 100, counts
+        # the scheduler's decision is visible on any node
+        ps = json.loads(c.jern("a3", "ps", "as1", "--json").stdout)
+        assert "autoscale" in json.dumps(ps), ps
+        # the load is over: back to zero
+        t0 = time.time()
+        wait_for(lambda: instances(c) == [], 60, "as1 at zero after the load")
+        print(f"back to zero {time.time() - t0:.1f}s after the load ended")
+        # a fixed count turns autoscaling off everywhere
+        r = c.jern("a3", "scale", "as1", "2", timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+        time.sleep(6)  # longer than idle: a fixed count stays
+        assert len(instances(c)) == 2
+    finally:
+        c.stop()
