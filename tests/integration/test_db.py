@@ -115,6 +115,7 @@ def test_bad_input_is_refused_and_leaves_nothing(env):
         (["db", "create", "busy", "--memory", "256M", "--port", str(held.getsockname()[1])],
          "in use on 127.0.0.1"),
         (["db", "create", "main"], "exists already"),
+        (["db", "create", "solo", "--memory", "256M", "--node", "n2"], "this jern is a single node"),
         (["db", "attach", "main", "no-such-app"], "app 'no-such-app' does not exist"),
         (["db", "attach", "no-such-db", "x"], "database 'no-such-db' does not exist"),
         (["db", "restore", "main", "../../etc/passwd"], "has no backup"),

@@ -171,8 +171,8 @@ static void carry_out(struct jn_cluster *c, const char *db, cJSON *a)
             return;
         }
         cJSON_Delete(j);
-    } else if (ended(a) &&
-               jn_now_ms() - (int64_t)cJSON_GetNumberValue(get(a, "ended_ms")) > KEEP_MS) {
+    } else if (ended(a) && (!cJSON_IsNumber(get(a, "ended_ms")) ||
+                            jn_now_ms() - (int64_t)get(a, "ended_ms")->valuedouble > KEEP_MS)) {
         char key[256];
         snprintf(key, sizeof(key), JN_CLUSTER_DBASKS "%s", db);
         jn_etcd_delete(c->ce, key, false);

@@ -37,6 +37,7 @@
 
 #define DRAIN_MAX_MS (120 * 1000)
 #define GRACE_MS 5000
+#define FAILED_SHOW_MS 3000 /* a failed move's record outlives its cleanup this long */
 
 static const char *str(const cJSON *o, const char *name)
 {
@@ -60,6 +61,8 @@ static void advance(struct jn_cluster *c, const char *db, cJSON *m, const char *
     cJSON_DeleteItemFromObjectCaseSensitive(m, "mod_revision");
     cJSON_DeleteItemFromObjectCaseSensitive(m, "state");
     cJSON_AddStringToObject(m, "state", state);
+    if (strcmp(state, "failed") == 0 && !get(m, "failed_ms"))
+        cJSON_AddNumberToObject(m, "failed_ms", (double)jn_now_ms());
     if (error) {
         cJSON_DeleteItemFromObjectCaseSensitive(m, "error");
         cJSON_AddStringToObject(m, "error", error);
@@ -421,6 +424,10 @@ static void failed_from(struct jn_cluster *c, const char *db, cJSON *m)
             start(c, db, m, "thaw");
         return;
     }
+    /* the reason stays a moment for clients that follow the move */
+    const cJSON *at = get(m, "failed_ms");
+    if (cJSON_IsNumber(at) && jn_now_ms() - (int64_t)at->valuedouble < FAILED_SHOW_MS)
+        return;
     if (cJSON_IsTrue(get(m, "cleaned")) || !get(get(c->view, "nodes"), str(m, "to")))
         finish(c, db);
 }
