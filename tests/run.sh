@@ -88,18 +88,49 @@ export JERN_TESTAPP="$PWD/build/jern-testapp"
 export JERN_TESTAPP_STATIC="$PWD/build/jern-testapp-static"
 # Daemons under test are stopped by signal; leak reports at exit would only be noise there.
 export ASAN_OPTIONS="abort_on_error=1:detect_leaks=0"
-/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration ${PYTEST_ARGS:-} \
-    2>&1 | tee build/pytest.log
-rc=${PIPESTATUS[0]}
-summary=$(grep -E '^(=+ )?[0-9]+ (passed|failed)|^=+ .*(passed|failed|error)' build/pytest.log | tail -1)
-p=$(grep -oE '[0-9]+ passed' <<<"$summary" | grep -oE '[0-9]+' || echo 0)
-f=$(grep -oE '[0-9]+ failed' <<<"$summary" | grep -oE '[0-9]+' || echo 0)
-e=$(grep -oE '[0-9]+ error' <<<"$summary" | grep -oE '[0-9]+' || echo 0)
-passed=$((passed + ${p:-0}))
-failed=$((failed + ${f:-0} + ${e:-0}))
-if [ "$rc" -ne 0 ] && [ "$rc" -ne 5 ] && [ "$((${f:-0} + ${e:-0}))" -eq 0 ]; then
-    failed=$((failed + 1))
-    failures+=("pytest exited $rc")
+# The cluster suites (loopback addresses of their own, etcd and daemons on free
+# ports; mostly waiting on leases and rounds) run beside the rest in a second
+# pytest, whose output is shown after the first's. With PYTEST_ARGS (a -k, a
+# single file) everything runs in one pytest as before.
+side=()
+if [ -z "${PYTEST_ARGS:-}" ]; then
+    for f in test_cluster.py test_cluster_etcd3.py test_cluster_certs.py \
+        test_cluster_autoscale.py test_apply_cluster.py; do
+        [ -f "tests/integration/$f" ] && side+=("tests/integration/$f")
+    done
+fi
+ignore=()
+for f in "${side[@]}"; do ignore+=("--ignore=$f"); done
+side_pid=
+if [ "${#side[@]}" -gt 0 ]; then
+    /usr/bin/python3 -m pytest -q -p no:cacheprovider "${side[@]}" >build/pytest-side.log 2>&1 &
+    side_pid=$!
+fi
+
+# Adds one pytest run's outcome (its log, its exit code) to the totals.
+count_pytest() {
+    local log=$1 rc=$2 summary p f e
+    summary=$(grep -E '^(=+ )?[0-9]+ (passed|failed)|^=+ .*(passed|failed|error)' "$log" | tail -1)
+    p=$(grep -oE '[0-9]+ passed' <<<"$summary" | grep -oE '[0-9]+' || echo 0)
+    f=$(grep -oE '[0-9]+ failed' <<<"$summary" | grep -oE '[0-9]+' || echo 0)
+    e=$(grep -oE '[0-9]+ error' <<<"$summary" | grep -oE '[0-9]+' || echo 0)
+    passed=$((passed + ${p:-0}))
+    failed=$((failed + ${f:-0} + ${e:-0}))
+    if [ "$rc" -ne 0 ] && [ "$rc" -ne 5 ] && [ "$((${f:-0} + ${e:-0}))" -eq 0 ]; then
+        failed=$((failed + 1))
+        failures+=("pytest ($log) exited $rc")
+    fi
+}
+
+/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration "${ignore[@]}" \
+    ${PYTEST_ARGS:-} 2>&1 | tee build/pytest.log
+count_pytest build/pytest.log "${PIPESTATUS[0]}"
+if [ -n "$side_pid" ]; then
+    wait "$side_pid"
+    side_rc=$?
+    echo "== cluster suites (run beside the others): ${side[*]##*/}"
+    cat build/pytest-side.log
+    count_pytest build/pytest-side.log "$side_rc"
 fi
 
 echo
