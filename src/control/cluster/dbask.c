@@ -148,12 +148,13 @@ static void carry_out(struct jn_cluster *c, const char *db, cJSON *a)
             return; /* started; the view that says so is on its way */
         int job;
         cJSON *done = start(c, db, a, &job);
+        /* once only, though a view read before the answer comes again */
+        cJSON_AddNumberToObject(c->dbask_jobs, id, done ? 0 : job);
         if (done) {
             advance(c, db, a, cJSON_GetObjectItemCaseSensitive(done, "error") ? "failed" : "done",
                     done);
             return;
         }
-        cJSON_AddNumberToObject(c->dbask_jobs, id, job);
         advance(c, db, a, "running", NULL);
     } else if (strcmp(state, "running") == 0) {
         const cJSON *job = get(c->dbask_jobs, id);
