@@ -155,10 +155,16 @@ static void deploy_here(struct jn_cluster *c, const char *app, const cJSON *a, i
     jn_store_release_clear(&rel);
 }
 
-static void scale_here(struct jn_cluster *c, const char *app, int64_t rel_id, int count)
+static void scale_here(struct jn_cluster *c, const char *app, int64_t rel_id, int count,
+                       int have)
 {
-    if (!jn_deployer_claim(c->deployer, app))
-        return; /* a job runs on it: the next view tries again */
+    if (!jn_deployer_claim(c->deployer, app)) {
+        /* a job runs on it: the next view tries again; one that keeps
+         * instances it removed up for a while takes them back */
+        if (count > have)
+            jn_deployer_revive(c->deployer, app, count);
+        return;
+    }
     int job = jn_deployer_job_start(c->deployer, JN_JOB_SCALE, app, rel_id, count, NULL);
     jn_notice("cluster: app '%s': %d instance(s) placed on node %s (job %d)", app, count, c->node,
               job);
@@ -482,7 +488,7 @@ void jn_cluster_agent_apply(struct jn_cluster *c)
             deploy_here(c, app, a, want);
         else if (rel_id && scale != want && (have == version || want == 0) &&
                  (want > scale || replaced_elsewhere(c, app, version)))
-            scale_here(c, app, rel_id, want);
+            scale_here(c, app, rel_id, want, scale);
         publish_remote(c, app);
     }
     destroy_gone(c, cJSON_GetObjectItemCaseSensitive(c->view, "apps"));

@@ -269,22 +269,58 @@ static void print_tail(struct dep_job *j, struct dep_rt *rt, const struct jn_sto
     }
 }
 
-/* Drains old[0..n) (already set to drain and published) and removes them. */
-static void retire(struct dep_job *j, struct dep_rt *rt, struct jn_store_instance *old, size_t n)
+/* A scale job's old[0..*n), still up for their linger: as many as the app
+ * now wants (want in all) back in service, the first ones; *n becomes the
+ * count of those left to retire. False when none could be. */
+static bool revive(struct dep_job *j, struct jn_store_instance *old, size_t *n, int want)
+{
+    int scale = 0;
+    jn_store_app_serving(jn_control_store(j->d->ctl), j->app, NULL, &scale);
+    size_t back = want > scale ? (size_t)(want - scale) : 0;
+    if (back > *n)
+        back = *n;
+    if (back == 0)
+        return false;
+    struct op o = {.app = j->app,
+                   .fresh = old,
+                   .nfresh = back,
+                   .drain_none = true,
+                   .scale = scale + (int)back};
+    int r = dep_on_control(j->d, op_switch, &o);
+    free(o.old);
+    if (r < 0)
+        return false;
+    dep_job_log(j, "%zu instance(s) wanted again before they stopped: back in service", back);
+    memmove(old, old + back, (*n - back) * sizeof(*old));
+    *n -= back;
+    return true;
+}
+
+/* Drains old[0..n) (already set to drain and published) and removes them;
+ * may_revive (a scale job's): unless the app is wanted again during the
+ * linger (jn_deployer_revive), when they go back into service instead. */
+static void retire(struct dep_job *j, struct dep_rt *rt, struct jn_store_instance *old, size_t n,
+                   bool may_revive)
 {
     if (n == 0)
         return;
     struct jn_deployer *d = j->d;
     int64_t t = jn_now_ms();
+    /* Workers take the new snapshot within milliseconds; a request that picked
+     * an old peer just before counts in conns from then on. */
+    usleep(SNAPSHOT_SETTLE_MS * 1000);
+    if (may_revive)
+        dep_revive_take(d, j->app); /* asked before these were removed: not about them */
+    while (jn_now_ms() - t < d->linger_ms) { /* other nodes' gateways still send here */
+        int want = may_revive ? dep_revive_take(d, j->app) : 0;
+        if (want > 0 && revive(j, old, &n, want) && n == 0)
+            return;
+        usleep(50 * 1000);
+    }
     struct op o = {.app = j->app, .naddrs = n};
     o.addrs = jn_calloc(n, sizeof(*o.addrs));
     for (size_t i = 0; i < n; i++)
         jn_store_instance_addr(&old[i], o.addrs[i], sizeof(o.addrs[i]));
-    /* Workers take the new snapshot within milliseconds; a request that picked
-     * an old peer just before counts in conns from then on. */
-    usleep(SNAPSHOT_SETTLE_MS * 1000);
-    while (jn_now_ms() - t < d->linger_ms) /* other nodes' gateways still send here */
-        usleep(50 * 1000);
     int conns = 0;
     while ((conns = dep_on_control(d, op_conns, &o)) > 0 &&
            jn_now_ms() - t < d->drain_timeout_ms)
@@ -500,7 +536,7 @@ static int roll(struct dep_job *j, struct dep_rt *rt, const struct jn_store_rele
     dep_job_log(j, "switched %s to release v%d: %zu instance(s) take traffic (%.2fs)", j->app,
                 rel->version, nfresh, secs_since(t));
     fault(j, "after-switch");
-    retire(j, rt, o.old, o.nold);
+    retire(j, rt, o.old, o.nold, false);
     free(o.old);
 out:
     free(fresh);
@@ -659,7 +695,7 @@ static int job_scale(struct dep_job *j, struct dep_rt *rt)
         r = dep_on_control(j->d, op_switch, &o);
         fault(j, "after-switch");
         if (r == 0)
-            retire(j, rt, o.old, o.nold);
+            retire(j, rt, o.old, o.nold, true);
         free(o.old);
         free(ids);
     }

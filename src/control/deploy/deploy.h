@@ -188,4 +188,10 @@ void jn_deployer_on_cold_failure(struct jn_deployer *d,
 bool jn_deployer_claim(struct jn_deployer *d, const char *app);
 void jn_deployer_unclaim(struct jn_deployer *d, const char *app);
 
+/* app is wanted again, count instances here, while a scale job keeps the
+ * instances it removed up for other nodes' gateways (a cluster node's
+ * linger): that job takes as many as count needs back into service instead
+ * of stopping them. Any thread. */
+void jn_deployer_revive(struct jn_deployer *d, const char *app, int count);
+
 #endif

@@ -106,6 +106,8 @@ struct jn_deployer {
     char (*busy)[JN_STORE_NAME_MAX]; /* apps a job or the supervisor works on */
     size_t nbusy, capbusy;
     bool app_destroyed; /* since the supervisor last looked: it sweeps at once */
+    char revive[JN_STORE_NAME_MAX]; /* an app wanted again while it lingers ("" none) */
+    int revive_count;               /* the instances it wants */
     bool stopping;
     int threads; /* job threads running */
     struct dep_run_slot *runs; /* one-off processes of jern run now running (run.c) */
@@ -121,6 +123,10 @@ struct jn_deployer {
  * JN_EBASE (no thread; app unclaimed). Control thread. */
 int dep_job_start(struct jn_deployer *d, enum jn_job_kind kind, const char *app, int64_t release_id,
                   int count, bool cold);
+
+/* The count a revive of app asked for (jn_deployer_revive), 0 when none;
+ * takes it. Any thread. */
+int dep_revive_take(struct jn_deployer *d, const char *app);
 
 /* Runs fn(d, arg) on the control thread and returns its result, or
  * JN_ECLOSED when the daemon is stopping. Any thread but the control one. */

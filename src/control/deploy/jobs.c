@@ -239,6 +239,24 @@ void jn_deployer_unclaim(struct jn_deployer *d, const char *app)
     dep_unclaim(d, app);
 }
 
+void jn_deployer_revive(struct jn_deployer *d, const char *app, int count)
+{
+    pthread_mutex_lock(&d->mu);
+    snprintf(d->revive, sizeof(d->revive), "%s", app);
+    d->revive_count = count;
+    pthread_mutex_unlock(&d->mu);
+}
+
+int dep_revive_take(struct jn_deployer *d, const char *app)
+{
+    pthread_mutex_lock(&d->mu);
+    int count = strcmp(d->revive, app) == 0 ? d->revive_count : 0;
+    if (strcmp(d->revive, app) == 0)
+        d->revive[0] = '\0';
+    pthread_mutex_unlock(&d->mu);
+    return count;
+}
+
 int dep_thread_start(struct jn_deployer *d, void *(*fn)(void *), void *arg)
 {
     pthread_mutex_lock(&d->mu);
