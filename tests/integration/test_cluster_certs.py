@@ -77,5 +77,10 @@ def test_one_node_orders_and_every_node_serves_the_certificate(procs, tmp_path):
         wait_for(lambda: set(served(c, sport, "shop.test").values()) not in ({first}, {None}) and
                  len(set(served(c, sport, "shop.test").values())) == 1, 60,
                  "the renewed certificate on every node")
+        # the domain removed through a node: no copy of its key stays in etcd
+        r = c.jern("c1", "domains", "shop", "remove", "shop.test")
+        assert r.returncode == 0, r.stdout + r.stderr
+        wait_for(lambda: etcd_value(c, "/jern/certs/shop.test") is None, 15,
+                 "the certificate's record gone from etcd")
     finally:
         c.stop()

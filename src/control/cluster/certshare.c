@@ -351,3 +351,26 @@ void jn_cluster_certs_apply(struct jn_cluster *c)
     follow_challenges(c);
     follow_certs(c);
 }
+
+int jn_cluster_certs_prune(struct jn_cluster *c, const cJSON *v)
+{
+    const cJSON *x, *a;
+    cJSON_ArrayForEach(x, get(v, "certs"))
+    {
+        bool used = false;
+        cJSON_ArrayForEach(a, get(v, "apps")) used =
+            used || jn_cluster_has_string(get(a, "domains"), x->string);
+        if (used)
+            continue;
+        char key[512];
+        snprintf(key, sizeof(key), JN_CLUSTER_CERTS "%s", x->string);
+        int r = jn_etcd_delete(c->e, key, false);
+        if (r < 0)
+            return r;
+        jn_notice("cluster: certificate for %s: no app of the cluster has the domain any more: "
+                  "its copy in etcd is removed (nodes keep serving what they hold until the "
+                  "domain goes there)",
+                  x->string);
+    }
+    return 0;
+}

@@ -513,6 +513,8 @@ static int schedule(struct jn_cluster *c, cJSON *v)
     }
     if (r == 0)
         r = start_moves(c, v, nodes, next);
+    if (r == 0)
+        r = jn_cluster_certs_prune(c, v);
     cJSON_Delete(nodes);
     cJSON_DeleteItemFromObjectCaseSensitive(v, "assign");
     cJSON_AddItemToObject(v, "assign", next);

@@ -122,6 +122,9 @@ void jn_cluster_dbask_apply(struct jn_cluster *c);
 /* certshare.c: other nodes' challenges answered, their certificates
  * installed. Control thread. */
 void jn_cluster_certs_apply(struct jn_cluster *c);
+/* certshare.c: the scheduler removes /jern/certs/DOMAIN (a sealed key among
+ * it) once no app record of v lists DOMAIN. Cluster thread. */
+int jn_cluster_certs_prune(struct jn_cluster *c, const struct cJSON *v);
 
 /* dbmove.c: whether db (a database of this node) is moving away. */
 bool jn_cluster_db_moving_from_here(const struct jn_cluster *c, const char *db);
