@@ -68,8 +68,20 @@ int jn_db_server_init(const struct jn_db_paths *p, char *err, size_t errlen)
                     NULL};
     int r = jn_db_run(argv, NULL, NULL, log, 120000);
     if (r != 0) {
-        char tail[400];
-        jn_db_tail(log, tail, sizeof(tail));
+        /* the server's first error says why; the script's last lines only
+         * where to report it */
+        char tail[400] = "";
+        FILE *f = fopen(log, "re");
+        char line[400];
+        while (f && !tail[0] && fgets(line, sizeof(line), f))
+            if (strstr(line, "[ERROR]") || strstr(line, "ERROR:")) {
+                line[strcspn(line, "\n")] = '\0';
+                snprintf(tail, sizeof(tail), "%s", line);
+            }
+        if (f)
+            fclose(f);
+        if (!tail[0])
+            jn_db_tail(log, tail, sizeof(tail));
         snprintf(err, errlen, "mariadb-install-db failed (%s): %s",
                  r == 127 ? "is mariadb-server installed? apt-get install mariadb-server"
                  : r < 0  ? jn_strerror(r)
