@@ -269,31 +269,36 @@ static void print_tail(struct dep_job *j, struct dep_rt *rt, const struct jn_sto
     }
 }
 
+/* Control thread: of o->fresh[0..nfresh) (lingering instances), as many as
+ * the app wants (o->scale in all, in) back in service; o->nfresh becomes
+ * that count (0: none). */
+static int op_revive(struct jn_deployer *d, void *arg)
+{
+    struct op *o = arg;
+    int scale = 0;
+    jn_store_app_serving(jn_control_store(d->ctl), o->app, NULL, &scale);
+    size_t back = o->scale > scale ? (size_t)(o->scale - scale) : 0;
+    o->nfresh = back < o->nfresh ? back : o->nfresh;
+    if (o->nfresh == 0)
+        return 0;
+    o->scale = scale + (int)o->nfresh;
+    return op_switch(d, o);
+}
+
 /* A scale job's old[0..*n), still up for their linger: as many as the app
  * now wants (want in all) back in service, the first ones; *n becomes the
- * count of those left to retire. False when none could be. */
-static bool revive(struct dep_job *j, struct jn_store_instance *old, size_t *n, int want)
+ * count of those left to retire. */
+static void revive(struct dep_job *j, struct jn_store_instance *old, size_t *n, int want)
 {
-    int scale = 0;
-    jn_store_app_serving(jn_control_store(j->d->ctl), j->app, NULL, &scale);
-    size_t back = want > scale ? (size_t)(want - scale) : 0;
-    if (back > *n)
-        back = *n;
-    if (back == 0)
-        return false;
-    struct op o = {.app = j->app,
-                   .fresh = old,
-                   .nfresh = back,
-                   .drain_none = true,
-                   .scale = scale + (int)back};
-    int r = dep_on_control(j->d, op_switch, &o);
+    struct op o = {.app = j->app, .fresh = old, .nfresh = *n, .drain_none = true, .scale = want};
+    int r = dep_on_control(j->d, op_revive, &o);
     free(o.old);
-    if (r < 0)
-        return false;
-    dep_job_log(j, "%zu instance(s) wanted again before they stopped: back in service", back);
-    memmove(old, old + back, (*n - back) * sizeof(*old));
-    *n -= back;
-    return true;
+    if (r < 0 || o.nfresh == 0)
+        return;
+    dep_job_log(j, "%zu instance(s) wanted again before they stopped: back in service",
+                o.nfresh);
+    memmove(old, old + o.nfresh, (*n - o.nfresh) * sizeof(*old));
+    *n -= o.nfresh;
 }
 
 /* Drains old[0..n) (already set to drain and published) and removes them;
@@ -313,7 +318,9 @@ static void retire(struct dep_job *j, struct dep_rt *rt, struct jn_store_instanc
         dep_revive_take(d, j->app); /* asked before these were removed: not about them */
     while (jn_now_ms() - t < d->linger_ms) { /* other nodes' gateways still send here */
         int want = may_revive ? dep_revive_take(d, j->app) : 0;
-        if (want > 0 && revive(j, old, &n, want) && n == 0)
+        if (want > 0)
+            revive(j, old, &n, want);
+        if (n == 0)
             return;
         usleep(50 * 1000);
     }
