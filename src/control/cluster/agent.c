@@ -392,10 +392,11 @@ static void sync_servers(struct jn_cluster *c, const char *app, const cJSON *a)
         return;
     char err[512];
     for (int i = 0; i < n; i++) {
-        /* the config file's and the app's own instances' are not the cluster's */
-        bool keep = strcmp(v[i].origin, "api") != 0 ||
-                    jn_control_is_instance_addr(c->ctl, app, v[i].addr);
+        /* the config file's and the app's own instances' are not the cluster's
+         * (the store is asked only about a row the list does not keep) */
+        bool keep = strcmp(v[i].origin, "api") != 0;
         cJSON_ArrayForEach(x, want) keep = keep || strcmp(str(x, "addr"), v[i].addr) == 0;
+        keep = keep || jn_control_is_instance_addr(c->ctl, app, v[i].addr);
         if (!keep && jn_control_server_remove(c->ctl, app, v[i].addr, err, sizeof(err)) < 0)
             jn_error("cluster: app '%s': %s", app, err);
         else if (!keep)
