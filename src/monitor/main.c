@@ -7,6 +7,7 @@
  * daemon reaps only the short-lived parent.
  *
  *   jern-monitor KEY=VALUE... -- ARGV...
+ *   jern-monitor spare FD      (waits for one start's arguments on socket FD)
  *
  * Keys (all required unless marked): log out_r out_w err_r err_w ready null:
  * the descriptors it inherits; listen, stdin (-1: none); memory, uid, gid,
@@ -20,6 +21,9 @@
 
 #include "runtime/exec_int.h"
 
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -160,12 +164,26 @@ static char **read_env(int fd)
     return env;
 }
 
-int main(int argc, char **argv)
+/* Runs the monitor of the KEY=VALUE... -- ARGV... in argv. fds: in a spare,
+ * the descriptors received (the arguments give their index among them); NULL
+ * when they were inherited under their own numbers. detached: the caller left
+ * the daemon's session already (a spare did, before it waited). */
+static int run(int argc, char **argv, const int *fds, int nfds, bool detached)
 {
     static struct mon_args a;
     static struct run_as as;
     int env_fd = -1;
     int first = parse(argc, argv, &a, &as, &env_fd);
+    if (first && fds) {
+        int *fdp[] = {&a.log_fd,  &a.out_r,   &a.out_w,     &a.err_r,    &a.err_w,
+                      &a.ready_w, &a.devnull, &a.listen_fd, &a.stdin_fd, &env_fd};
+        for (size_t i = 0; i < JN_ARRAY_LEN(fdp) && first; i++) {
+            if (*fdp[i] >= nfds)
+                first = 0;
+            else if (*fdp[i] >= 0)
+                *fdp[i] = fds[*fdp[i]];
+        }
+    }
     char **env = first ? read_env(env_fd) : NULL;
     if (!first || !env) {
         if (write(2, usage, sizeof(usage) - 1) < 0) {
@@ -177,10 +195,76 @@ int main(int argc, char **argv)
     a.fresh = true;
     a.argv = argv + first;
     a.envp = env;
+    if (detached)
+        exec_run_monitor(&a);
     /* posix_spawn made this process a session leader; its child is not,
      * and init adopts it when this one exits. */
     pid_t mon = fork();
     if (mon == 0)
         exec_run_monitor(&a);
     _exit(mon < 0 ? 1 : 0);
+}
+
+#define SPARE_MSG_CAP (64 * 1024) /* as runtime/exec_spawn.c sends */
+#define SPARE_FDS 10
+
+/* jern-monitor spare FD: leaves the daemon's session (the daemon reaps this
+ * process, init adopts its child), then waits on the socket FD for one
+ * start: its arguments, NUL-separated, and its descriptors (SCM_RIGHTS).
+ * Ends without a word when the daemon's end closes first. */
+static int spare(const char *sock_arg)
+{
+    int64_t sock;
+    if (!num(sock_arg, &sock) || sock < 3 || sock > 1 << 20)
+        return 2;
+    pid_t child = fork();
+    if (child != 0)
+        _exit(child < 0 ? 1 : 0);
+    prctl(PR_SET_NAME, "jern-monitor", 0, 0, 0);
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) { /* nothing of the daemon's output stays open here */
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(null, 2);
+        close(null);
+    }
+    static char buf[SPARE_MSG_CAP + 1];
+    union {
+        struct cmsghdr h;
+        char b[CMSG_SPACE(sizeof(int) * SPARE_FDS)];
+    } c;
+    struct iovec iov = {buf, SPARE_MSG_CAP};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof(c.b)};
+    ssize_t n;
+    do
+        n = recvmsg((int)sock, &mh, MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0)
+        _exit(0); /* the daemon is gone, or made no use of this spare */
+    close((int)sock);
+    int fds[SPARE_FDS], nfds = 0;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+            size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            for (size_t i = 0; i < k && nfds < SPARE_FDS; i++)
+                memcpy(&fds[nfds++], CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+        }
+    if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC) || buf[n - 1] != '\0')
+        _exit(2); /* the daemon sees its ready pipe close: the start failed */
+    static char *argv[EXEC_ARGS_CAP + 40];
+    int argc = 0;
+    argv[argc++] = "jern-monitor";
+    for (ssize_t i = 0; i < n && argc < (int)JN_ARRAY_LEN(argv) - 1;
+         i += (ssize_t)strlen(buf + i) + 1)
+        argv[argc++] = buf + i;
+    argv[argc] = NULL;
+    return run(argc, argv, fds, nfds, true);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "spare") == 0)
+        return spare(argv[2]);
+    return run(argc, argv, NULL, 0, false);
 }

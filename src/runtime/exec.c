@@ -461,8 +461,8 @@ static int activation_setup(struct jn_driver *d, const struct jn_instance_spec *
                                   spec->unix_path, spec->name, jn_strerror(e));
         char ip[INET_ADDRSTRLEN] = "?";
         inet_ntop(AF_INET, &host, ip, sizeof(ip));
-        return jn_driver_fail(d, e, "exec: cannot listen on %s:%d for %s: %s", ip,
-                              spec->host_port, spec->name, jn_strerror(e));
+        return jn_driver_fail(d, e, "exec: cannot listen on %s:%d for %s: %s", ip, spec->host_port,
+                              spec->name, jn_strerror(e));
     }
     return 0;
 }
@@ -502,8 +502,8 @@ static int listen_on(struct in_addr host, int port)
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
     if (fd < 0)
         return -errno;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                             .sin_addr = host};
+    struct sockaddr_in sa = {
+        .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr = host};
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4096) < 0) {
         int e = -errno;
@@ -675,7 +675,7 @@ static int ex_start(struct jn_driver *d, const struct jn_instance_spec *spec,
         pid_t child = exec_spawn_monitor(&a);
         if (child < 0) {
             rc = jn_driver_fail(d, -errno, "exec: fork: %s", strerror(errno));
-        } else {
+        } else if (child > 0) {
             while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
                 ;
         }
@@ -909,8 +909,8 @@ static int ex_logs(struct jn_driver *d, const char *id, const struct jn_logs_opt
         free(ring);
     }
     for (int i = start.file; i < nfiles; i++) {
-        if (jn_exec_emit_file(files[i], i == start.file ? start.off : 0, since_ms, o->timestamps, sink,
-                      arg)) {
+        if (jn_exec_emit_file(files[i], i == start.file ? start.off : 0, since_ms, o->timestamps,
+                              sink, arg)) {
             free(files);
             fclose(f);
             return 0;

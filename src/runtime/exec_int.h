@@ -36,12 +36,12 @@ bool jn_exec_split_simple(const char *command, char *const *env, char **words, c
 
 struct mon_args {
     int log_fd, devnull, out_r, out_w, err_r, err_w, ready_w;
-    int listen_fd; /* -1: none; else the app's fd 3 (LISTEN_FDS, socket activation) */
-    int stdin_fd;  /* -1: /dev/null; else the app's stdin */
+    int listen_fd;     /* -1: none; else the app's fd 3 (LISTEN_FDS, socket activation) */
+    int stdin_fd;      /* -1: /dev/null; else the app's stdin */
     char *const *argv; /* sh -c COMMAND, or the command's own words */
     bool shell;        /* argv runs under /bin/sh; else looked up in envp's PATH */
-    bool fresh;        /* in jern-monitor: every signal at its default, a small
-                        * memory to fork; else in a fork of the daemon */
+    bool fresh;        /* in jern-monitor: every signal at its default; else
+                        * in a fork of the daemon */
     char *const *envp;
     const char *workdir;
     char workdir_buf[PATH_CAP]; /* jern-monitor's copy of its argument */
@@ -63,8 +63,9 @@ struct ready_msg {
 };
 
 /* exec_spawn.c: starts the monitor for a, detached from the daemon (its own
- * session, adopted by init). Returns the pid to reap (it exits as soon as the
- * monitor runs), or -1 with errno. */
+ * session, adopted by init): hands a to the spare jern-monitor that waits
+ * ready, else spawns one. Returns the pid to reap (it exits as soon as the
+ * monitor runs; 0: nothing to reap), or -1 with errno. */
 pid_t exec_spawn_monitor(struct mon_args *a);
 
 /* The name of rotated log k of path ("PATH.K"); async-signal-safe. */

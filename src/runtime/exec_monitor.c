@@ -307,12 +307,13 @@ void exec_run_monitor(struct mon_args *a)
                   a->err_w,  a->ready_w, a->listen_fd, a->stdin_fd};
     close_others(keep, (int)JN_ARRAY_LEN(keep));
 
-    /* jern-monitor forks: its memory is small, and it writes the pids and
-     * tells the daemon while the app execs. In a fork of the daemon, vfork:
-     * copying the daemon's memory again for an app that execs at once costs
-     * milliseconds. The child only makes system calls and writes LISTEN_PID
-     * into envp, which the monitor does not read. */
-    pid_t app = a->fresh ? fork() : vfork();
+    /* vfork: the app's process runs at once on this CPU, which is awake,
+     * and the monitor writes the pids and tells the daemon once it execs
+     * (after fork the child waited for a CPU while the monitor went on, up
+     * to a millisecond of a cold start); in a fork of the daemon, nothing
+     * of its memory is copied again. The child only makes system calls and
+     * writes LISTEN_PID into envp, which the monitor does not read. */
+    pid_t app = vfork();
     if (app == 0)
         run_app(a);
     if (app > 0)
