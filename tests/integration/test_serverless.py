@@ -2,7 +2,9 @@
 end to end: the real daemon, real instances (exec driver; one scenario with
 real Podman), traffic through jern's gateway, short windows so the whole file
 stays well under a minute or two."""
+import os
 import re
+import signal
 import subprocess
 import threading
 import time
@@ -336,6 +338,70 @@ def test_socket_activated_cold_start_that_fails_is_answered_and_dropped(d, share
     time.sleep(1.2)  # past the quiet second after a failure
     r = get(d, app)
     assert r.status_code == 200 and r.text.startswith("hello from testapp"), r.text
+
+
+def spare_of(daemon_pid):
+    """The pid of the spare jern-monitor waiting on a socket to daemon_pid
+    (the two ends of a unix SOCK_SEQPACKET pair, as `ss -xp` shows them), or
+    None when there is none."""
+    out = subprocess.run(["ss", "-xpn"], capture_output=True, text=True, timeout=10).stdout
+    rows = []
+    for line in out.splitlines():
+        f = line.split()
+        m = re.search(r"pid=(\d+)", line)
+        if len(f) >= 8 and f[0] == "u_seq" and m:
+            rows.append((f[5], f[7], int(m.group(1))))
+    peers = {peer for _, peer, pid in rows if pid == daemon_pid}
+    return next((pid for local, _, pid in rows if local in peers and pid != daemon_pid), None)
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_cold_start_takes_the_spare_monitor(procs, tmp_path):
+    """After a start, a spare jern-monitor waits, already detached; the next
+    cold start hands it the instance (the instance's monitor is that very
+    process) and a new spare follows. A spare killed by hand is replaced: the
+    start after it still works. kill -9 of the daemon ends its spare (its
+    socket closes), so nothing of the daemon is left waiting."""
+    dd = DeployDaemon(procs, tmp_path)
+    dd.start()
+    daemon = dd.proc.pid
+    try:
+        app = name()
+        deploy(dd, app)
+        wait_for(lambda: spare_of(daemon), 10, what="a spare monitor after the deploy")
+        scale(dd, app, "--min", "0", "--max", "1", "--idle", "300ms")
+        wait_zero(dd, app)
+        spare = spare_of(daemon)
+        assert spare
+        r = get(dd, app)
+        assert r.status_code == 200 and r.text.startswith("hello from testapp"), r.text
+        metas = list((dd.state / "exec" / "instances").glob("*/meta"))
+        monitors = {int(l.split("=", 1)[1]) for m in metas for l in m.read_text().splitlines()
+                    if l.startswith("monitor=")}
+        assert spare in monitors, (spare, monitors)
+        wait_for(lambda: spare_of(daemon) not in (None, spare), 10, what="a new spare")
+
+        # a spare that is gone: the start falls back to spawning a monitor
+        wait_zero(dd, app)
+        os.kill(spare_of(daemon), signal.SIGKILL)
+        r = get(dd, app)
+        assert r.status_code == 200 and r.text.startswith("hello from testapp"), r.text
+        wait_for(lambda: spare_of(daemon), 10, what="a spare again")
+
+        last = spare_of(daemon)
+        dd.kill9()
+        wait_for(lambda: not alive(last), 10, what="the spare ends with its daemon")
+    finally:
+        if dd.proc.alive():
+            dd.stop()
+        dd.cleanup_exec()
 
 
 def test_cold_start_without_the_monitor_program(procs, tmp_path):
