@@ -97,6 +97,13 @@ struct jn_instance_spec {
      * this path (replacing a file left there) instead of 127.0.0.1:host_port,
      * and the app gets no $PORT. NULL: TCP. The caller removes the file. */
     const char *unix_path;
+    /* exec, with listen_fds: when set, called on the starting thread once
+     * the socket listens and the app's monitor has it, before start waits
+     * for the app's process (about a millisecond): connections made from
+     * then on wait in the socket's queue, so the caller may route to the
+     * instance at once. A start that fails after it still returns the error. */
+    void (*on_listening)(void *arg);
+    void *on_listening_arg;
     /* The app reads its stdin from the caller rather than an empty one
      * (/dev/null, a container's closed stdin). exec: from stdin_fd (a pipe's
      * read end, say; the driver hands a copy to the app and the caller keeps
@@ -155,13 +162,13 @@ enum jn_log_stream { JN_STREAM_STDOUT = 1, JN_STREAM_STDERR = 2 };
 typedef int (*jn_log_sink)(void *arg, enum jn_log_stream stream, const char *data, size_t len);
 
 struct jn_logs_opts {
-    int64_t since;  /* unix seconds: only output written at or after; 0 = all */
-    int tail;       /* only the last N lines (before following); 0 = all */
-    bool follow;    /* keep reading until the instance stops, the sink says stop,
-                     * or timeout_ms passes */
-    int timeout_ms; /* bound on a follow; 0 = none */
-    bool timestamps; /* each line starts with when it was written and a space: unix
-                      * ms (exec) or RFC 3339 (docker); core/timefmt.h reads both */
+    int64_t since;             /* unix seconds: only output written at or after; 0 = all */
+    int tail;                  /* only the last N lines (before following); 0 = all */
+    bool follow;               /* keep reading until the instance stops, the sink says stop,
+                                * or timeout_ms passes */
+    int timeout_ms;            /* bound on a follow; 0 = none */
+    bool timestamps;           /* each line starts with when it was written and a space: unix
+                                * ms (exec) or RFC 3339 (docker); core/timefmt.h reads both */
     const volatile bool *stop; /* when set and true, a follow ends (checked often) */
 };
 

@@ -679,6 +679,8 @@ static int ex_start(struct jn_driver *d, const struct jn_instance_spec *spec,
             while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
                 ;
         }
+        if (rc == 0 && a.listen_fd >= 0 && spec->on_listening)
+            spec->on_listening(spec->on_listening_arg);
     }
     int fds[] = {a.log_fd, a.devnull, outp[0], outp[1], errp[0], errp[1], readyp[1], a.listen_fd};
     for (size_t i = 0; i < JN_ARRAY_LEN(fds); i++)

@@ -315,7 +315,8 @@ def test_cold_start_hands_the_app_its_listening_socket(d):
 
 def test_socket_activated_cold_start_that_fails_is_answered_and_dropped(d, shared):
     """With --listen-fds the held request is routed to the new instance the
-    moment it is forked (its socket listens already); the health check still
+    moment its monitor has the socket (it listens already, before the app's
+    process exists); the health check still
     decides whether it stays. An app that cannot start: the request gets a
     prompt 502/503 (never a hang), the instance leaves the upstream, and a
     later request starts it again once it can."""

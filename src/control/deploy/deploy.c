@@ -40,16 +40,15 @@ static double secs_since(int64_t t)
     return (double)(jn_now_ms() - t) / 1000.0;
 }
 
-
 /* ---- control-thread operations ---- */
 
 struct op {
     const char *app;
     int64_t release_id;
-    struct jn_store_release *rel;      /* load */
-    const char *image_id;              /* set image */
-    struct jn_store_instance *in;      /* new / update */
-    struct jn_store_instance *fresh;   /* switch: instances to serve */
+    struct jn_store_release *rel;    /* load */
+    const char *image_id;            /* set image */
+    struct jn_store_instance *in;    /* new / update */
+    struct jn_store_instance *fresh; /* switch: instances to serve */
     size_t nfresh;
     const int64_t *only; /* switch: drain only these (when nonly > 0 or drain_none) */
     size_t nonly;
@@ -81,8 +80,8 @@ static int op_new_instance(struct jn_deployer *d, void *arg)
     struct op *o = arg;
     int port = dep_port_alloc(d);
     if (port < 0) {
-        snprintf(o->err, sizeof(o->err), "no free port in %d-%d for a new instance",
-                 DEP_PORT_LO, DEP_PORT_HI);
+        snprintf(o->err, sizeof(o->err), "no free port in %d-%d for a new instance", DEP_PORT_LO,
+                 DEP_PORT_HI);
         return port;
     }
     o->in->host_port = port;
@@ -152,8 +151,8 @@ static int op_switch(struct jn_deployer *d, void *arg)
         bool fresh = false;
         for (size_t k = 0; k < o->nfresh && !fresh; k++)
             fresh = o->fresh[k].id == all[i].id;
-        if (fresh || (o->drain_none || o->nonly > 0 ? !in_ids(o->only, o->nonly, all[i].id)
-                                                      : false))
+        if (fresh ||
+            (o->drain_none || o->nonly > 0 ? !in_ids(o->only, o->nonly, all[i].id) : false))
             continue;
         jn_store_instance_addr(&all[i], addr, sizeof(addr));
         int q = jn_store_server_set(st, o->app, addr, 0, "drain");
@@ -295,8 +294,7 @@ static void revive(struct dep_job *j, struct jn_store_instance *old, size_t *n, 
     free(o.old);
     if (r < 0 || o.nfresh == 0)
         return;
-    dep_job_log(j, "%zu instance(s) wanted again before they stopped: back in service",
-                o.nfresh);
+    dep_job_log(j, "%zu instance(s) wanted again before they stopped: back in service", o.nfresh);
     memmove(old, old + o.nfresh, (*n - o.nfresh) * sizeof(*old));
     *n -= o.nfresh;
 }
@@ -315,7 +313,7 @@ static void retire(struct dep_job *j, struct dep_rt *rt, struct jn_store_instanc
      * an old peer just before counts in conns from then on. */
     usleep(SNAPSHOT_SETTLE_MS * 1000);
     if (may_revive)
-        dep_revive_take(d, j->app); /* asked before these were removed: not about them */
+        dep_revive_take(d, j->app);          /* asked before these were removed: not about them */
     while (jn_now_ms() - t < d->linger_ms) { /* other nodes' gateways still send here */
         int want = may_revive ? dep_revive_take(d, j->app) : 0;
         if (want > 0)
@@ -329,8 +327,7 @@ static void retire(struct dep_job *j, struct dep_rt *rt, struct jn_store_instanc
     for (size_t i = 0; i < n; i++)
         jn_store_instance_addr(&old[i], o.addrs[i], sizeof(o.addrs[i]));
     int conns = 0;
-    while ((conns = dep_on_control(d, op_conns, &o)) > 0 &&
-           jn_now_ms() - t < d->drain_timeout_ms)
+    while ((conns = dep_on_control(d, op_conns, &o)) > 0 && jn_now_ms() - t < d->drain_timeout_ms)
         usleep(50 * 1000);
     free(o.addrs);
     if (conns > 0)
@@ -344,6 +341,31 @@ static void retire(struct dep_job *j, struct dep_rt *rt, struct jn_store_instanc
     struct op drop = {.app = j->app, .fresh = old, .nfresh = n};
     dep_on_control(d, op_drop, &drop);
     dep_job_log(j, "stopped and removed %zu old instance(s) (%.2fs)", n, secs_since(t));
+}
+
+/* A cold start's instance on a socket jern holds (--listen-fds): it takes
+ * the held requests as soon as the socket is handed over, while the app
+ * starts (dep_instance_start_routed). */
+struct cold_route {
+    struct dep_job *j;
+    struct jn_store_instance *in;
+    bool done;
+};
+
+static void cold_route(void *arg)
+{
+    struct cold_route *c = arg;
+    /* The held requests wait in the socket's queue until the app accepts,
+     * while the probe below still decides whether the instance stays (undo
+     * drops it from the upstream). */
+    struct op sw = {.app = c->j->app,
+                    .fresh = c->in,
+                    .nfresh = 1,
+                    .drain_none = true,
+                    .cold = true,
+                    .scale = -1};
+    c->done = dep_on_control(c->j->d, op_switch, &sw) == 0;
+    free(sw.old);
 }
 
 /* Starts count instances of rel and waits until all are healthy. Fills
@@ -370,7 +392,9 @@ static int start_healthy(struct dep_job *j, struct dep_rt *rt, const struct jn_s
         }
         (*nv)++;
         fault(j, "before-start");
-        if ((r = dep_instance_start(rt, s, in, msg, sizeof(msg))) < 0) {
+        struct cold_route route = {j, in, false};
+        if ((r = dep_instance_start_routed(rt, s, in, s->probe_fast ? cold_route : NULL, &route,
+                                           msg, sizeof(msg))) < 0) {
             dep_job_log(j, "error: %s", msg);
             return r;
         }
@@ -380,16 +404,8 @@ static int start_healthy(struct dep_job *j, struct dep_rt *rt, const struct jn_s
              * at once; the switch records the started instance (its row
              * exists since op_new_instance and the driver labels it: a
              * crash in between is found as after "after-start"). */
-            if (s->listen_fds) {
-                /* The socket listens already (jern bound it): route to it
-                 * now, and the held request waits in its queue until the
-                 * app accepts, while the probe below still decides whether
-                 * the instance stays (undo drops it from the upstream). */
-                struct op sw = {.app = j->app, .fresh = in, .nfresh = 1, .drain_none = true,
-                                .cold = true, .scale = -1};
-                dep_on_control(j->d, op_switch, &sw);
-                free(sw.old);
-            }
+            if (s->listen_fds && !route.done)
+                cold_route(&route); /* the socket listens already: jern bound it */
             int64_t deadline = jn_now_ms() + s->health_timeout_ms;
             int hr = dep_wait_healthy(rt, s, in, deadline, msg, sizeof(msg));
             if (hr < 0) {
@@ -415,8 +431,8 @@ static int start_healthy(struct dep_job *j, struct dep_rt *rt, const struct jn_s
             print_tail(j, rt, &v[i]);
             return r;
         }
-        dep_job_log(j, "instance %s is healthy%s%s (%.2fs)", v[i].name, s->health[0] ? ": GET " : "",
-                    s->health, secs_since(t));
+        dep_job_log(j, "instance %s is healthy%s%s (%.2fs)", v[i].name,
+                    s->health[0] ? ": GET " : "", s->health, secs_since(t));
     }
     return 0;
 }
@@ -464,8 +480,8 @@ static int build(struct dep_job *j, struct jn_driver *drv, const struct jn_store
 
 /* Serves rel with count new instances in place of the old ones (only[0..nonly)
  * when nonly > 0, else all others). */
-static int roll(struct dep_job *j, struct dep_rt *rt, const struct jn_store_release *rel,
-                int count, int scale, const int64_t *only, size_t nonly)
+static int roll(struct dep_job *j, struct dep_rt *rt, const struct jn_store_release *rel, int count,
+                int scale, const int64_t *only, size_t nonly)
 {
     struct dep_spec s;
     char msg[1024];
@@ -515,8 +531,8 @@ static int roll(struct dep_job *j, struct dep_rt *rt, const struct jn_store_rele
      * A worker still on the previous snapshot sees the old peers' drain at
      * once (peer state is shared) but not the new peers yet; in between, old
      * and new both serve, so no worker is ever left without a ready peer. */
-    struct op pre = {.app = j->app, .fresh = fresh, .nfresh = nfresh, .drain_none = true,
-                     .scale = -1};
+    struct op pre = {
+        .app = j->app, .fresh = fresh, .nfresh = nfresh, .drain_none = true, .scale = -1};
     if ((r = dep_on_control(j->d, op_switch, &pre)) < 0) {
         dep_job_log(j, "error: cannot switch the upstream: %s", jn_strerror(r));
         free(pre.old);
@@ -734,9 +750,15 @@ void *dep_job_run(void *arg)
     int r;
     switch (j->kind) {
     case JN_JOB_DEPLOY:
-    case JN_JOB_ROLLBACK: r = job_deploy(j, &rt); break;
-    case JN_JOB_RESTART: r = job_restart(j, &rt); break;
-    default: r = job_scale(j, &rt); break;
+    case JN_JOB_ROLLBACK:
+        r = job_deploy(j, &rt);
+        break;
+    case JN_JOB_RESTART:
+        r = job_restart(j, &rt);
+        break;
+    default:
+        r = job_scale(j, &rt);
+        break;
     }
     dep_rt_free(&rt);
     pthread_mutex_lock(&d->mu);

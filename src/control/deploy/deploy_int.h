@@ -94,22 +94,22 @@ struct jn_deployer {
     char *state_dir;
     char *docker_socket;
     struct jn_driver_env env; /* state_dir, docker_socket: what drivers are made with */
-    char daemon_id[40]; /* label jern.daemon of the instances this daemon creates */
+    char daemon_id[40];       /* label jern.daemon of the instances this daemon creates */
     int64_t drain_timeout_ms, stop_timeout_ms;
     int64_t linger_ms; /* a drained instance stays up at least this long (deploy.h) */
     int64_t log_size, log_retention_ms; /* instances' logs (deploy.h) */
     int log_files;
-    struct dep_rt rt; /* the control thread's drivers (adoption, logs) */
-    pthread_mutex_t mu; /* guards everything below */
+    struct dep_rt rt;     /* the control thread's drivers (adoption, logs) */
+    pthread_mutex_t mu;   /* guards everything below */
     struct dep_job *jobs; /* newest first */
     int next_job;
     char (*busy)[JN_STORE_NAME_MAX]; /* apps a job or the supervisor works on */
     size_t nbusy, capbusy;
-    bool app_destroyed; /* since the supervisor last looked: it sweeps at once */
+    bool app_destroyed;             /* since the supervisor last looked: it sweeps at once */
     char revive[JN_STORE_NAME_MAX]; /* an app wanted again while it lingers ("" none) */
     int revive_count;               /* the instances it wants */
     bool stopping;
-    int threads; /* job threads running */
+    int threads;               /* job threads running */
     struct dep_run_slot *runs; /* one-off processes of jern run now running (run.c) */
     size_t nruns;
     pthread_t sup;
@@ -164,7 +164,12 @@ void dep_instance_name(char *out, size_t len, const char *app, int version, int6
 
 /* Starts one instance of release rel (spec s) for row in (port, name set
  * here), fills external_id/started_at. Returns 0 or an error with msg. Any
- * non-control thread. */
+ * non-control thread. dep_instance_start_routed: with s->listen_fds, calls
+ * routed(arg) with in filled as the start will fill it once the instance's
+ * socket listens (jn_instance_spec.on_listening), before the start ends. */
+int dep_instance_start_routed(struct dep_rt *rt, const struct dep_spec *s,
+                              struct jn_store_instance *in, void (*routed)(void *arg), void *arg,
+                              char *msg, size_t msglen);
 int dep_instance_start(struct dep_rt *rt, const struct dep_spec *s, struct jn_store_instance *in,
                        char *msg, size_t msglen);
 

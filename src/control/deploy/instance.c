@@ -202,8 +202,31 @@ static char **socket_env(char **env)
     return env;
 }
 
+struct listening {
+    struct jn_store_instance *in;
+    void (*routed)(void *arg);
+    void *arg;
+};
+
+/* The driver's on_listening: in as the start will fill it (the exec
+ * driver's instance id is its name), then the caller's routed. */
+static void on_listening(void *arg)
+{
+    struct listening *l = arg;
+    snprintf(l->in->external_id, sizeof(l->in->external_id), "%s", l->in->name);
+    l->in->started_at = (int64_t)time(NULL);
+    l->routed(l->arg);
+}
+
 int dep_instance_start(struct dep_rt *rt, const struct dep_spec *s, struct jn_store_instance *in,
                        char *msg, size_t msglen)
+{
+    return dep_instance_start_routed(rt, s, in, NULL, NULL, msg, msglen);
+}
+
+int dep_instance_start_routed(struct dep_rt *rt, const struct dep_spec *s,
+                              struct jn_store_instance *in, void (*routed)(void *arg), void *arg,
+                              char *msg, size_t msglen)
 {
     struct jn_driver *drv = dep_rt_get(rt, s->driver, msg, msglen);
     if (!drv)
@@ -267,6 +290,11 @@ int dep_instance_start(struct dep_rt *rt, const struct dep_spec *s, struct jn_st
         .stdin_conn = s->stdin_conn,
         .output_conn = s->output_conn,
     };
+    struct listening l = {in, routed, arg};
+    if (routed && s->listen_fds && !s->images) {
+        spec.on_listening = on_listening;
+        spec.on_listening_arg = &l;
+    }
     struct jn_instance out;
     r = jn_driver_start(drv, &spec, &out);
     jn_db_env_free(env);
