@@ -84,3 +84,64 @@ def test_one_node_orders_and_every_node_serves_the_certificate(procs, tmp_path):
                  "the certificate's record gone from etcd")
     finally:
         c.stop()
+
+
+def own_cert(tmp, domain):
+    """A self-signed P-256 certificate for domain, good for 30 days: (cert, key, serial)."""
+    crt, key = tmp / f"{domain}.crt", tmp / f"{domain}.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", str(key), "-out", str(crt),
+                    "-days", "30", "-subj", f"/CN={domain}", "-addext",
+                    f"subjectAltName=DNS:{domain}"], check=True, capture_output=True)
+    r = subprocess.run(["openssl", "x509", "-noout", "-serial", "-in", str(crt)],
+                       capture_output=True, text=True, check=True)
+    return crt, key, r.stdout.strip().split("=")[-1].upper()
+
+
+def test_a_certificate_of_the_users_own_reaches_every_node(procs, tmp_path):
+    """jern cert add on one node: every node serves that certificate (its key
+    sealed in etcd), a new one added on another node replaces it everywhere,
+    the scheduler's pruning of domains no app has leaves it alone, and jern
+    cert remove on any node removes it from every node."""
+    http, sport = free_port(), free_port()
+    ca = Pebble(procs, tmp_path, http)
+    c = Cluster(tmp_path, nodes=NODES, port=http,
+                extra=lambda addr: f"listen {addr}:{sport} ssl; {ca.jern_block()}")
+    try:
+        c.start_etcd()
+        for name, _, _ in NODES:
+            c.start_node(name)
+        wait_for(lambda: len(json.loads(c.jern("c1", "nodes", "--json").stdout)["nodes"]) == 3,
+                 20, "three nodes")
+        crt, key, first = own_cert(tmp_path, "own.test")
+        r = c.jern("c1", "cert", "add", "own.test", "--cert", str(crt), "--key", str(key))
+        assert r.returncode == 0, r.stdout + r.stderr
+        wait_for(lambda: set(served(c, sport, "own.test").values()) == {first}, 30,
+                 "the user's certificate served by every node")
+        stored = etcd_value(c, "/jern/certs/own.test")
+        assert stored and '"own":true' in stored and "PRIVATE KEY" not in stored, stored
+        listed = json.loads(c.jern("c3", "certs", "--json").stdout)["certs"]
+        assert [(x["source"], x.get("serial", "").upper().replace(":", ""))
+                for x in listed if x["domain"] == "own.test"] == [("user", first)], listed
+
+        # a new one added through another node replaces it on all three
+        (tmp_path / "second").mkdir()
+        crt2, key2, second = own_cert(tmp_path / "second", "own.test")
+        r = c.jern("c2", "cert", "add", "own.test", "--cert", str(crt2), "--key", str(key2))
+        assert r.returncode == 0, r.stdout + r.stderr
+        wait_for(lambda: set(served(c, sport, "own.test").values()) == {second}, 30,
+                 "the second certificate served by every node")
+        time.sleep(2)  # a few of the scheduler's rounds: no app has own.test, the record stays
+        assert etcd_value(c, "/jern/certs/own.test"), "pruned like an app domain's"
+
+        r = c.jern("c3", "cert", "remove", "own.test")
+        assert r.returncode == 0, r.stdout + r.stderr
+        wait_for(lambda: etcd_value(c, "/jern/certs/own.test") is None, 15,
+                 "the record gone from etcd")
+        wait_for(lambda: not any(x["domain"] == "own.test" and x.get("serial")
+                                 for n in c.nodes
+                                 for x in json.loads(c.jern(n, "certs", "--json").stdout)["certs"]),
+                 30, "the certificate gone from every node")
+        assert set(served(c, sport, "own.test").values()) != {second}
+    finally:
+        c.stop()

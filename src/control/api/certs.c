@@ -23,7 +23,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 static const char *state_of(const struct jn_cert_entry *e)
 {
     if (e->busy)
@@ -97,13 +96,6 @@ static struct jn_cert_entry *entry_or_404(struct jn_certs *cm, const char *d,
     return e;
 }
 
-static void set_user_flag(struct jn_certs *cm, const char *domain, const char *v)
-{
-    char key[JN_STORE_DOMAIN_MAX + 16];
-    snprintf(key, sizeof(key), "cert.user:%s", domain);
-    jn_store_setting_set(jn_control_store(cm->ctl), key, v);
-}
-
 static void cert_put(struct jn_certs *cm, const char *d, const struct jn_api_call *call,
                      struct jn_api_resp *resp)
 {
@@ -113,45 +105,17 @@ static void cert_put(struct jn_certs *cm, const char *d, const struct jn_api_cal
         return;
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(o, "cert");
     const cJSON *k = cJSON_GetObjectItemCaseSensitive(o, "key");
-    struct jn_cert_info info;
     char err[512];
-    struct jn_cert_entry *e = jn_certs_find(cm, d);
+    int r = 0;
     if (!cJSON_IsString(c) || !cJSON_IsString(k)) {
         jn_api_error(resp, 400, "fields 'cert' and 'key' (PEM text) are required");
-    } else if (e && e->busy) {
-        jn_api_error(resp, 409,
-                     "a certificate for %s is being issued right now; try again in a "
-                     "minute",
-                     d);
-    } else if (jn_cert_inspect(c->valuestring, strlen(c->valuestring), k->valuestring,
-                               strlen(k->valuestring), d, &info, err, sizeof(err)) < 0) {
-        jn_api_error(resp, 400, "%s", err);
-    } else if (info.not_after <= (int64_t)time(NULL)) {
-        jn_api_error(resp, 400, "the certificate for %s has expired", d);
+    } else if ((r = jn_certs_put_own(cm, d, c->valuestring, k->valuestring, false, err,
+                                     sizeof(err))) < 0) {
+        jn_api_error(resp, r == JN_EBADINPUT ? 400 : r == JN_EEXIST ? 409 : 500, "%s", err);
     } else {
-        char dir[4096], kp[4200], cp[4200];
-        jn_certs_path(cm, d, NULL, dir, sizeof(dir));
-        snprintf(kp, sizeof(kp), "%s/key.pem", dir);
-        snprintf(cp, sizeof(cp), "%s/cert.pem", dir);
-        int r = jn_mkdirs(dir);
-        if (r == 0 && (r = jn_cert_write_file(kp, k->valuestring, strlen(k->valuestring))) == 0)
-            r = jn_cert_write_file(cp, c->valuestring, strlen(c->valuestring));
-        if (r < 0) {
-            jn_api_error(resp, 500, "cannot write %s: %s", dir, jn_strerror(r));
-        } else {
-            set_user_flag(cm, d, "1");
-            if (!e)
-                e = jn_certs_add(cm, d);
-            e->user = true;
-            e->failures = 0;
-            e->last_error[0] = '\0';
-            e->next_try_ms = 0;
-            jn_certs_reload_entry(cm, e);
-            jn_notice("certificate for %s installed by the user (serial %s, by %s)", d,
-                      e->info.serial, e->info.issuer);
-            jn_certs_kick(cm); /* served at once */
-            jn_api_send_json(resp, 201, entry_json(cm, e));
-        }
+        if (cm->share.own_put)
+            cm->share.own_put(cm->share.arg, d); /* every node of a cluster */
+        jn_api_send_json(resp, 201, entry_json(cm, jn_certs_find(cm, d)));
     }
     cJSON_Delete(o);
 }
@@ -161,24 +125,13 @@ static void cert_delete(struct jn_certs *cm, const char *d, struct jn_api_resp *
     struct jn_cert_entry *e = entry_or_404(cm, d, resp);
     if (!e)
         return;
-    if (e->busy) {
+    bool own = e->user;
+    if (jn_certs_remove(cm, d) == JN_EEXIST) {
         jn_api_error(resp, 409, "a certificate for %s is being issued right now", d);
         return;
     }
-    char p[4200];
-    jn_certs_path(cm, d, "cert.pem", p, sizeof(p));
-    unlink(p);
-    jn_certs_path(cm, d, "key.pem", p, sizeof(p));
-    unlink(p);
-    jn_certs_path(cm, d, NULL, p, sizeof(p));
-    rmdir(p);
-    set_user_flag(cm, d, "0");
-    e->user = false;
-    e->have = false;
-    e->failures = 0;
-    e->next_try_ms = 0;
-    jn_notice("certificate for %s removed", d);
-    jn_certs_kick(cm); /* an app domain gets an ACME certificate again */
+    if (own && cm->share.own_del)
+        cm->share.own_del(cm->share.arg, d); /* and the copies other nodes got */
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "deleted", "cert");
     cJSON_AddStringToObject(o, "name", d);
@@ -235,9 +188,9 @@ static void app_https(struct jn_certs *cm, const char *app, const struct jn_api_
         }
         char key[JN_STORE_NAME_MAX + 16], cerr[768];
         snprintf(key, sizeof(key), "https:%s", app);
-        int r = call->api->cluster ? jn_cluster_https(call->api->cluster, app, mode, cerr,
-                                                      sizeof(cerr))
-                                   : 0;
+        int r = call->api->cluster
+                    ? jn_cluster_https(call->api->cluster, app, mode, cerr, sizeof(cerr))
+                    : 0;
         if (r < 0) { /* every node follows the cluster's mode */
             jn_api_cluster_fail(resp, r, cerr);
             return;

@@ -27,7 +27,7 @@
 #define BACKOFF_MAX_MS (12 * 3600 * 1000LL)
 
 struct jn_certs_job {
-    struct jn_certs_link *link; /* one reference */
+    struct jn_certs_link *link;  /* one reference */
     struct jn_certs_share share; /* a cluster node's; chal_put NULL: none */
     char domain[JN_STORE_DOMAIN_MAX];
     char dir[4096];
@@ -93,10 +93,88 @@ struct jn_cert_entry *jn_certs_add(struct jn_certs *cm, const char *domain)
     snprintf(e->domain, sizeof(e->domain), "%s", domain);
     char key[JN_STORE_DOMAIN_MAX + 16], v[8];
     snprintf(key, sizeof(key), "cert.user:%s", domain);
-    e->user = jn_store_setting_get(jn_control_store(cm->ctl), key, v, sizeof(v)) > 0 &&
-              strcmp(v, "1") == 0;
+    bool set = jn_store_setting_get(jn_control_store(cm->ctl), key, v, sizeof(v)) > 0;
+    e->user = set && (strcmp(v, "1") == 0 || strcmp(v, "cluster") == 0);
+    e->shared = set && strcmp(v, "cluster") == 0;
     jn_certs_reload_entry(cm, e);
     return e;
+}
+
+/* The user's own certificate for domain: "1" (added here), "cluster" (from
+ * the cluster's copy), "0" (none). */
+static void set_user_flag(struct jn_certs *cm, const char *domain, const char *v)
+{
+    char key[JN_STORE_DOMAIN_MAX + 16];
+    snprintf(key, sizeof(key), "cert.user:%s", domain);
+    jn_store_setting_set(jn_control_store(cm->ctl), key, v);
+}
+
+int jn_certs_put_own(struct jn_certs *cm, const char *d, const char *chain, const char *key,
+                     bool shared, char *err, size_t errlen)
+{
+    struct jn_cert_info info;
+    struct jn_cert_entry *e = jn_certs_find(cm, d);
+    if (e && e->busy) {
+        snprintf(err, errlen,
+                 "a certificate for %s is being issued right now; try again in a "
+                 "minute",
+                 d);
+        return JN_EEXIST;
+    }
+    int r = jn_cert_inspect(chain, strlen(chain), key, strlen(key), d, &info, err, errlen);
+    if (r < 0)
+        return JN_EBADINPUT;
+    if (info.not_after <= (int64_t)time(NULL)) {
+        snprintf(err, errlen, "the certificate for %s has expired", d);
+        return JN_EBADINPUT;
+    }
+    char dir[4096], kp[4200], cp[4200];
+    jn_certs_path(cm, d, NULL, dir, sizeof(dir));
+    snprintf(kp, sizeof(kp), "%s/key.pem", dir);
+    snprintf(cp, sizeof(cp), "%s/cert.pem", dir);
+    if ((r = jn_mkdirs(dir)) < 0 || (r = jn_cert_write_file(kp, key, strlen(key))) < 0 ||
+        (r = jn_cert_write_file(cp, chain, strlen(chain))) < 0) {
+        snprintf(err, errlen, "cannot write %.300s: %s", dir, jn_strerror(r));
+        return r;
+    }
+    set_user_flag(cm, d, shared ? "cluster" : "1");
+    if (!e)
+        e = jn_certs_add(cm, d);
+    e->user = true;
+    e->shared = shared;
+    e->failures = 0;
+    e->last_error[0] = '\0';
+    e->next_try_ms = 0;
+    jn_certs_reload_entry(cm, e);
+    jn_notice("certificate for %s installed %s (serial %s, by %s)", d,
+              shared ? "from the cluster's copy of the user's own" : "by the user", e->info.serial,
+              e->info.issuer);
+    jn_certs_kick(cm); /* served at once */
+    return 0;
+}
+
+int jn_certs_remove(struct jn_certs *cm, const char *d)
+{
+    struct jn_cert_entry *e = jn_certs_find(cm, d);
+    if (!e)
+        return JN_ENOTFOUND;
+    if (e->busy)
+        return JN_EEXIST;
+    char p[4200];
+    jn_certs_path(cm, d, "cert.pem", p, sizeof(p));
+    unlink(p);
+    jn_certs_path(cm, d, "key.pem", p, sizeof(p));
+    unlink(p);
+    jn_certs_path(cm, d, NULL, p, sizeof(p));
+    rmdir(p);
+    set_user_flag(cm, d, "0");
+    e->user = e->shared = false;
+    e->have = false;
+    e->failures = 0;
+    e->next_try_ms = 0;
+    jn_notice("certificate for %s removed", d);
+    jn_certs_kick(cm); /* an app domain gets an ACME certificate again */
+    return 0;
 }
 
 static void entry_remove(struct jn_certs *cm, size_t i)
@@ -214,8 +292,8 @@ static int chal_publish(void *arg, const char *keyauth)
     struct jn_certs_job *j = arg;
     int r = jn_challenge_put(keyauth);
     if (r == 0 && j->share.chal_put &&
-        (r = j->share.chal_put(j->share.arg, keyauth, job_cancelled, j, j->err,
-                               sizeof(j->err))) < 0)
+        (r = j->share.chal_put(j->share.arg, keyauth, job_cancelled, j, j->err, sizeof(j->err))) <
+            0)
         jn_challenge_remove(keyauth);
     return r;
 }
@@ -522,13 +600,14 @@ void jn_certs_set_share(struct jn_certs *cm, const struct jn_certs_share *s)
     cm->share = *s;
 }
 
-int jn_certs_install(struct jn_certs *cm, const char *domain, const char *chain,
-                     const char *key, char *err, size_t errlen)
+int jn_certs_install(struct jn_certs *cm, const char *domain, const char *chain, const char *key,
+                     char *err, size_t errlen)
 {
     struct jn_cert_entry *e = jn_certs_find(cm, domain);
     if (e && (e->user || e->busy)) {
-        snprintf(err, errlen, "%s", e->user ? "a certificate of the user's own is installed here"
-                                            : "an issuance for it runs here");
+        snprintf(err, errlen, "%s",
+                 e->user ? "a certificate of the user's own is installed here"
+                         : "an issuance for it runs here");
         return JN_EEXIST;
     }
     struct jn_cert_info info;
@@ -541,8 +620,7 @@ int jn_certs_install(struct jn_certs *cm, const char *domain, const char *chain,
     snprintf(cp, sizeof(cp), "%s/cert.pem", dir);
     if ((r = jn_mkdirs(dir)) < 0 || (r = jn_cert_write_file(kp, key, strlen(key))) < 0 ||
         (r = jn_cert_write_file(cp, chain, strlen(chain))) < 0) {
-        snprintf(err, errlen, "cannot write the certificate into %.300s: %s", dir,
-                 jn_strerror(r));
+        snprintf(err, errlen, "cannot write the certificate into %.300s: %s", dir, jn_strerror(r));
         return r;
     }
     if (!e)
@@ -551,10 +629,38 @@ int jn_certs_install(struct jn_certs *cm, const char *domain, const char *chain,
     e->failures = 0;
     e->next_try_ms = 0;
     e->last_error[0] = '\0';
-    jn_notice("certificate for %s installed from the cluster (serial %s)", domain,
-              e->info.serial);
+    jn_notice("certificate for %s installed from the cluster (serial %s)", domain, e->info.serial);
     serve(cm, e);
     return 0;
+}
+
+bool jn_certs_own_serial(struct jn_certs *cm, const char *domain, char *serial, size_t n,
+                         bool *shared)
+{
+    const struct jn_cert_entry *e = jn_certs_find(cm, domain);
+    if (!e || !e->user || !e->have)
+        return false;
+    snprintf(serial, n, "%s", e->info.serial);
+    *shared = e->shared;
+    return true;
+}
+
+void jn_certs_own_shared(struct jn_certs *cm, const char *domain)
+{
+    struct jn_cert_entry *e = jn_certs_find(cm, domain);
+    if (e && e->user && !e->shared) {
+        set_user_flag(cm, domain, "cluster");
+        e->shared = true;
+    }
+}
+
+void jn_certs_each_own(struct jn_certs *cm,
+                       void (*fn)(void *arg, const char *domain, const char *serial, bool shared),
+                       void *arg)
+{
+    for (size_t i = 0; i < cm->n; i++)
+        if (cm->e[i].user)
+            fn(arg, cm->e[i].domain, cm->e[i].have ? cm->e[i].info.serial : "", cm->e[i].shared);
 }
 
 bool jn_certs_wants(struct jn_certs *cm, const char *domain)
@@ -680,7 +786,8 @@ void jn_certs_metrics(struct jn_certs *cm, struct jn_buf *out)
                      "# TYPE jern_cert_expiry_timestamp_seconds gauge\n");
     for (size_t i = 0; i < cm->n; i++)
         if (cm->e[i].have)
-            jn_buf_printf(out, "jern_cert_expiry_timestamp_seconds{domain=\"%s\",source=\"%s\"} %lld\n",
+            jn_buf_printf(out,
+                          "jern_cert_expiry_timestamp_seconds{domain=\"%s\",source=\"%s\"} %lld\n",
                           cm->e[i].domain, cm->e[i].user ? "user" : "acme",
                           (long long)cm->e[i].info.not_after);
     jn_buf_puts(out, "# HELP jern_cert_valid 1 when a certificate that has not expired is "

@@ -64,6 +64,11 @@ struct jn_certs_share {
     int (*chal_put)(void *arg, const char *keyauth, bool (*cancelled)(void *carg), void *carg,
                     char *err, size_t errlen);
     void (*chal_del)(void *arg, const char *token);
+    /* Control thread: the user added (jern cert add) or removed their own
+     * certificate for domain on this node: every node gets it, or loses
+     * the copy it got. */
+    void (*own_put)(void *arg, const char *domain);
+    void (*own_del)(void *arg, const char *domain);
     void *arg;
 };
 
@@ -74,8 +79,33 @@ void jn_certs_set_share(struct jn_certs *cm, const struct jn_certs_share *s);
 /* Installs a certificate another node obtained for domain (PEM chain and
  * key), checked as jern cert add checks one, and serves it. Returns 0, or
  * a negative code with err. Control thread. */
-int jn_certs_install(struct jn_certs *cm, const char *domain, const char *chain,
-                     const char *key, char *err, size_t errlen);
+int jn_certs_install(struct jn_certs *cm, const char *domain, const char *chain, const char *key,
+                     char *err, size_t errlen);
+
+/* Installs the user's own certificate for domain (jern cert add: PEM chain
+ * and key), checked, and serves it at once; shared: from the cluster's copy
+ * of one added on another node. Returns 0; JN_EBADINPUT (unusable or
+ * expired), JN_EEXIST (an issuance runs) or a write error, with err.
+ * jn_certs_remove: removes domain's certificate, the user's own or not
+ * (JN_ENOTFOUND: no entry; JN_EEXIST: an issuance runs); an app domain
+ * gets an ACME certificate again. Control thread. */
+int jn_certs_put_own(struct jn_certs *cm, const char *domain, const char *chain, const char *key,
+                     bool shared, char *err, size_t errlen);
+int jn_certs_remove(struct jn_certs *cm, const char *domain);
+
+/* Whether the user's own certificate for domain is held here, with its
+ * serial and whether it is the cluster's (*shared). jn_certs_own_shared:
+ * marks it the cluster's (the cluster has the copy this node added), so
+ * it goes when that copy goes. Control thread. */
+bool jn_certs_own_serial(struct jn_certs *cm, const char *domain, char *serial, size_t n,
+                         bool *shared);
+void jn_certs_own_shared(struct jn_certs *cm, const char *domain);
+
+/* The user's own certificates held here and whether each came from the
+ * cluster's copy: calls fn for each. Control thread. */
+void jn_certs_each_own(struct jn_certs *cm,
+                       void (*fn)(void *arg, const char *domain, const char *serial, bool shared),
+                       void *arg);
 
 /* Whether domain is one this node wants a certificate for (an app's
  * domain here). Control thread. */

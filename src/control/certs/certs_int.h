@@ -13,8 +13,9 @@
 
 struct jn_cert_entry {
     char domain[JN_STORE_DOMAIN_MAX];
-    bool user; /* installed with jern cert add: never renewed by ACME */
-    bool have; /* a certificate on disk that parses */
+    bool user;   /* installed with jern cert add: never renewed by ACME */
+    bool shared; /* user: installed here from the cluster's copy (added on another node) */
+    bool have;   /* a certificate on disk that parses */
     struct jn_cert_info info;
     char last_error[512];
     int64_t last_error_at; /* Unix seconds, 0: none */

@@ -11,6 +11,13 @@
  *   - the certificate goes to /jern/certs/DOMAIN {chain, key (sealed with the
  *     cluster's key), serial, not_after, node}; every node installs a newer
  *     one than it holds.
+ *
+ * A certificate of the user's own (jern cert add on any node) goes to the
+ * same key with "own": true; every node installs it as the user's own,
+ * whether it serves the domain yet or not, and removes it once the record
+ * goes (jern cert remove on any node). The scheduler's pruning of domains
+ * no app has leaves these alone. One added before the cluster stays on its
+ * node (add it again to share it).
  */
 #include "core/common.h"
 
@@ -115,15 +122,16 @@ static int read_pair(struct jn_cluster *c, const char *domain, char **chain, cha
     return 0;
 }
 
-/* domain's certificate, as this node just obtained it, for every node. */
-static void share(struct jn_cluster *c, const char *domain)
+/* domain's certificate, as this node just obtained it (own: the user
+ * installed it here), for every node. */
+static void share(struct jn_cluster *c, const char *domain, bool own)
 {
     char name[512], err[512] = "its files cannot be read";
     char *chain = NULL, *pem = NULL, *sealed = NULL;
     struct jn_cert_info info;
     if (read_pair(c, domain, &chain, &pem) == 0 &&
-        jn_cert_inspect(chain, strlen(chain), pem, strlen(pem), domain, &info, err,
-                        sizeof(err)) == 0) {
+        jn_cert_inspect(chain, strlen(chain), pem, strlen(pem), domain, &info, err, sizeof(err)) ==
+            0) {
         snprintf(name, sizeof(name), "certkey:%s", domain);
         sealed = jn_cluster_seal(c, name, pem, err, sizeof(err));
     }
@@ -141,6 +149,8 @@ static void share(struct jn_cluster *c, const char *domain)
     cJSON_AddStringToObject(v, "serial", info.serial);
     cJSON_AddNumberToObject(v, "not_after", (double)info.not_after);
     cJSON_AddStringToObject(v, "node", c->node);
+    if (own)
+        cJSON_AddTrueToObject(v, "own");
     char *s = cJSON_PrintUnformatted(v);
     cJSON_Delete(v);
     free(chain);
@@ -158,7 +168,7 @@ static void issued(void *arg, const char *domain, bool ok)
 {
     struct jn_cluster *c = arg;
     if (ok)
-        share(c, domain);
+        share(c, domain, false);
     /* The lock goes, a few seconds later when the order succeeded: a node
      * that looked for the certificate just before it was shared must not
      * take the lock and order it again. */
@@ -224,8 +234,7 @@ static int chal_put(void *arg, const char *keyauth, bool (*cancelled)(void *), v
         r = jn_etcd_put(e, key, s, lease);
     free(s);
     if (r < 0)
-        snprintf(err, errlen, "cannot give the challenge to the cluster: %s",
-                 jn_etcd_errmsg(e));
+        snprintf(err, errlen, "cannot give the challenge to the cluster: %s", jn_etcd_errmsg(e));
     CURL *h = r == 0 ? curl_easy_init() : NULL;
     int64_t deadline = jn_now_ms() + CHAL_WAIT_MS;
     char missing[256] = "";
@@ -273,10 +282,36 @@ static void chal_del(void *arg, const char *token)
     if (!e)
         return;
     char key[JN_CHALLENGE_MAX + 64];
-    snprintf(key, sizeof(key), JN_CLUSTER_ACME_CHALLENGE "%.*s", (int)strcspn(token, "."),
-             token);
+    snprintf(key, sizeof(key), JN_CLUSTER_ACME_CHALLENGE "%.*s", (int)strcspn(token, "."), token);
     jn_etcd_delete(e, key, false);
     jn_etcd_free(e);
+}
+
+static void own_put(void *arg, const char *domain)
+{
+    share(arg, domain, true);
+}
+
+/* The user removed domain's certificate here: the cluster's copy of one of
+ * theirs goes too (an ordered one stays: it serves the other nodes). */
+static void own_del(void *arg, const char *domain)
+{
+    struct jn_cluster *c = arg;
+    char key[512];
+    snprintf(key, sizeof(key), JN_CLUSTER_CERTS "%s", domain);
+    struct jn_etcd_kv *kvs;
+    size_t n;
+    if (jn_etcd_range(c->ce, key, false, &kvs, &n, NULL) < 0) {
+        jn_error("certificate for %s: removed here, but its copy in the cluster stays (etcd: "
+                 "%s); remove it again once etcd answers",
+                 domain, jn_etcd_errmsg(c->ce));
+        return;
+    }
+    cJSON *rec = n ? cJSON_Parse(kvs[0].value) : NULL;
+    jn_etcd_kvs_free(kvs, n);
+    if (cJSON_IsTrue(get(rec, "own")) && jn_etcd_delete(c->ce, key, false) == 0)
+        jn_notice("certificate for %s: the cluster's copy is removed too", domain);
+    cJSON_Delete(rec);
 }
 
 void jn_cluster_set_certs(struct jn_cluster *c, struct jn_certs *cm)
@@ -286,6 +321,8 @@ void jn_cluster_set_certs(struct jn_cluster *c, struct jn_certs *cm)
                                .issued = issued,
                                .chal_put = chal_put,
                                .chal_del = chal_del,
+                               .own_put = own_put,
+                               .own_del = own_del,
                                .arg = c};
     jn_certs_set_share(cm, &s);
 }
@@ -311,14 +348,65 @@ static void follow_challenges(struct jn_cluster *c)
     }
 }
 
+/* A copy of the user's own certificate that another node added: installed
+ * as theirs when this node holds another serial (or none). */
+static void follow_own(struct jn_cluster *c, const cJSON *x)
+{
+    const char *chain = str(x, "chain"), *sealed = str(x, "key"), *serial = str(x, "serial");
+    char err[512], name[512], have[80];
+    bool shared = false;
+    if (!chain || !sealed || !serial || get(c->cert_errors, serial))
+        return;
+    if (jn_certs_own_serial(c->certs, x->string, have, sizeof(have), &shared) &&
+        strcmp(have, serial) == 0) {
+        /* this node's, now that the cluster has it: it goes when that does */
+        if (!shared)
+            jn_certs_own_shared(c->certs, x->string);
+        return;
+    }
+    char *key = NULL;
+    snprintf(name, sizeof(name), "certkey:%s", x->string);
+    int r = jn_cluster_open(c, name, sealed, &key, err, sizeof(err));
+    if (r == 0)
+        r = jn_certs_put_own(c->certs, x->string, chain, key, true, err, sizeof(err));
+    if (key)
+        explicit_bzero(key, strlen(key));
+    free(key);
+    if (r < 0) {
+        jn_error("certificate for %s (the user's own, from node %s): not installed here: %s",
+                 x->string, str(x, "node") ? str(x, "node") : "?", err);
+        cJSON_AddTrueToObject(c->cert_errors, serial); /* once per serial */
+    }
+}
+
+/* The user's own certificate, the cluster's (a copy from it, or added here
+ * and seen in it since), whose record is gone (jern cert remove on some
+ * node): removed here too. One added here is not the cluster's until this
+ * node sees it there, so a view that lags behind the put cannot drop it. */
+static void drop_own(void *arg, const char *domain, const char *serial, bool shared)
+{
+    (void)serial;
+    struct jn_cluster *c = arg;
+    if (shared && !cJSON_IsTrue(get(get(get(c->view, "certs"), domain), "own")) &&
+        jn_certs_remove(c->certs, domain) == 0)
+        jn_notice("certificate for %s: the user's own was removed from the cluster: removed "
+                  "here too",
+                  domain);
+}
+
 /* Certificates another node obtained, for the domains this node serves,
  * installed unless this node's expires later (all converge on the one in
- * etcd, the last shared). */
+ * etcd, the last shared); the user's own, on every node. */
 static void follow_certs(struct jn_cluster *c)
 {
     const cJSON *x;
+    jn_certs_each_own(c->certs, drop_own, c);
     cJSON_ArrayForEach(x, get(c->view, "certs"))
     {
+        if (cJSON_IsTrue(get(x, "own"))) {
+            follow_own(c, x);
+            continue;
+        }
         const char *chain = str(x, "chain"), *sealed = str(x, "key"), *serial = str(x, "serial");
         double not_after = cJSON_GetNumberValue(get(x, "not_after"));
         char have[80], err[512], name[512];
@@ -357,7 +445,7 @@ int jn_cluster_certs_prune(struct jn_cluster *c, const cJSON *v)
     const cJSON *x, *a;
     cJSON_ArrayForEach(x, get(v, "certs"))
     {
-        bool used = false;
+        bool used = cJSON_IsTrue(get(x, "own")); /* the user's: theirs to remove */
         cJSON_ArrayForEach(a, get(v, "apps")) used =
             used || jn_cluster_has_string(get(a, "domains"), x->string);
         if (used)
