@@ -690,16 +690,7 @@ static int ex_start(struct jn_driver *d, const struct jn_instance_spec *spec,
     free(cmdline);
     free(words);
     if (rc == 0) {
-        size_t got = 0;
-        while (got < sizeof(msg)) {
-            ssize_t n = read(readyp[0], (char *)&msg + got, sizeof(msg) - got);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0)
-                break;
-            got += (size_t)n;
-        }
-        if (got < sizeof(msg) || msg.app <= 0)
+        if (!exec_read_ready(readyp[0], &msg))
             rc = jn_driver_fail(d, -EAGAIN,
                                 "exec: could not start %s: its monitor did not start it (out "
                                 "of processes or memory, or a jern-monitor of another version "

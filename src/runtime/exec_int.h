@@ -68,6 +68,10 @@ struct ready_msg {
  * monitor runs; 0: nothing to reap), or -1 with errno. */
 pid_t exec_spawn_monitor(struct mon_args *a);
 
+/* exec_spawn.c: reads the monitor's ready message from fd: false when the
+ * pipe closed first (the monitor died) or it could not start the app. */
+bool exec_read_ready(int fd, struct ready_msg *msg);
+
 /* The name of rotated log k of path ("PATH.K"); async-signal-safe. */
 void exec_rotated_name(char *out, const char *path, int k);
 

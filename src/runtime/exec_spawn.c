@@ -364,3 +364,19 @@ pid_t exec_spawn_monitor(struct mon_args *a)
     errno = e;
     return child;
 }
+
+/* The monitor's word that the app's process runs: false when the pipe
+ * closed first (the monitor died) or it could not make one. */
+bool exec_read_ready(int fd, struct ready_msg *msg)
+{
+    size_t got = 0;
+    while (got < sizeof(*msg)) {
+        ssize_t n = read(fd, (char *)msg + got, sizeof(*msg) - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    return got == sizeof(*msg) && msg->app > 0;
+}

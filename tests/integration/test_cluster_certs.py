@@ -35,7 +35,9 @@ def served(c, sport, host):
     return {n: serial(c.nodes[n]["addr"], sport, host) for n in c.nodes}
 
 
-def test_one_node_orders_and_every_node_serves_the_certificate(procs, tmp_path):
+def start(procs, tmp_path):
+    """etcd, Pebble and the three nodes, each with an HTTPS listener on the
+    same port: (cluster, https port, CA, http port). The caller stops c."""
     http, sport = free_port(), free_port()
     ca = Pebble(procs, tmp_path, http)
     c = Cluster(tmp_path, nodes=NODES, port=http,
@@ -46,6 +48,15 @@ def test_one_node_orders_and_every_node_serves_the_certificate(procs, tmp_path):
             c.start_node(name)
         wait_for(lambda: len(json.loads(c.jern("c1", "nodes", "--json").stdout)["nodes"]) == 3,
                  20, "three nodes")
+    except BaseException:
+        c.stop()
+        raise
+    return c, sport, ca, http
+
+
+def test_one_node_orders_and_every_node_serves_the_certificate(procs, tmp_path):
+    c, sport, ca, http = start(procs, tmp_path)
+    try:
         # the CA resolves the domain to c2 alone: whoever orders, c2 must answer
         ca.add_a("shop.test", "127.0.0.43")
         r = c.jern("c3", "create", "shop", "--domain", "shop.test")
@@ -103,16 +114,8 @@ def test_a_certificate_of_the_users_own_reaches_every_node(procs, tmp_path):
     sealed in etcd), a new one added on another node replaces it everywhere,
     the scheduler's pruning of domains no app has leaves it alone, and jern
     cert remove on any node removes it from every node."""
-    http, sport = free_port(), free_port()
-    ca = Pebble(procs, tmp_path, http)
-    c = Cluster(tmp_path, nodes=NODES, port=http,
-                extra=lambda addr: f"listen {addr}:{sport} ssl; {ca.jern_block()}")
+    c, sport, _, _ = start(procs, tmp_path)
     try:
-        c.start_etcd()
-        for name, _, _ in NODES:
-            c.start_node(name)
-        wait_for(lambda: len(json.loads(c.jern("c1", "nodes", "--json").stdout)["nodes"]) == 3,
-                 20, "three nodes")
         crt, key, first = own_cert(tmp_path, "own.test")
         r = c.jern("c1", "cert", "add", "own.test", "--cert", str(crt), "--key", str(key))
         assert r.returncode == 0, r.stdout + r.stderr

@@ -109,6 +109,21 @@ static void set_user_flag(struct jn_certs *cm, const char *domain, const char *v
     jn_store_setting_set(jn_control_store(cm->ctl), key, v);
 }
 
+/* domain's key and chain into STATE/certs/DOMAIN (key 0600). */
+static int write_pair(struct jn_certs *cm, const char *domain, const char *chain, const char *key,
+                      char *err, size_t errlen)
+{
+    char dir[4096], kp[4200], cp[4200];
+    jn_certs_path(cm, domain, NULL, dir, sizeof(dir));
+    snprintf(kp, sizeof(kp), "%s/key.pem", dir);
+    snprintf(cp, sizeof(cp), "%s/cert.pem", dir);
+    int r;
+    if ((r = jn_mkdirs(dir)) < 0 || (r = jn_cert_write_file(kp, key, strlen(key))) < 0 ||
+        (r = jn_cert_write_file(cp, chain, strlen(chain))) < 0)
+        snprintf(err, errlen, "cannot write the certificate into %.300s: %s", dir, jn_strerror(r));
+    return r;
+}
+
 int jn_certs_put_own(struct jn_certs *cm, const char *d, const char *chain, const char *key,
                      bool shared, char *err, size_t errlen)
 {
@@ -128,15 +143,8 @@ int jn_certs_put_own(struct jn_certs *cm, const char *d, const char *chain, cons
         snprintf(err, errlen, "the certificate for %s has expired", d);
         return JN_EBADINPUT;
     }
-    char dir[4096], kp[4200], cp[4200];
-    jn_certs_path(cm, d, NULL, dir, sizeof(dir));
-    snprintf(kp, sizeof(kp), "%s/key.pem", dir);
-    snprintf(cp, sizeof(cp), "%s/cert.pem", dir);
-    if ((r = jn_mkdirs(dir)) < 0 || (r = jn_cert_write_file(kp, key, strlen(key))) < 0 ||
-        (r = jn_cert_write_file(cp, chain, strlen(chain))) < 0) {
-        snprintf(err, errlen, "cannot write %.300s: %s", dir, jn_strerror(r));
+    if ((r = write_pair(cm, d, chain, key, err, errlen)) < 0)
         return r;
-    }
     set_user_flag(cm, d, shared ? "cluster" : "1");
     if (!e)
         e = jn_certs_add(cm, d);
@@ -614,15 +622,8 @@ int jn_certs_install(struct jn_certs *cm, const char *domain, const char *chain,
     int r = jn_cert_inspect(chain, strlen(chain), key, strlen(key), domain, &info, err, errlen);
     if (r < 0)
         return r;
-    char dir[4096], kp[4200], cp[4200];
-    jn_certs_path(cm, domain, NULL, dir, sizeof(dir));
-    snprintf(kp, sizeof(kp), "%s/key.pem", dir);
-    snprintf(cp, sizeof(cp), "%s/cert.pem", dir);
-    if ((r = jn_mkdirs(dir)) < 0 || (r = jn_cert_write_file(kp, key, strlen(key))) < 0 ||
-        (r = jn_cert_write_file(cp, chain, strlen(chain))) < 0) {
-        snprintf(err, errlen, "cannot write the certificate into %.300s: %s", dir, jn_strerror(r));
+    if ((r = write_pair(cm, domain, chain, key, err, errlen)) < 0)
         return r;
-    }
     if (!e)
         e = jn_certs_add(cm, domain);
     jn_certs_reload_entry(cm, e);
