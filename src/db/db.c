@@ -253,6 +253,25 @@ static int write_cnf(struct db_rt *d, char *err, size_t errlen)
     return r;
 }
 
+/* The files that name the port: my.cnf and the admin's client file. */
+static int port_files(struct db_rt *d, char *err, size_t errlen)
+{
+    int r = write_cnf(d, err, errlen);
+    if (r < 0)
+        return r;
+    char client[2048];
+    snprintf(client, sizeof(client),
+             "[client]\nuser=%s\npassword=%s\nhost=127.0.0.1\nport=%d\n"
+             "default-character-set=utf8mb4\n",
+             JN_DB_ADMIN_USER, d->admin_pass, d->row.port);
+    r = write_file(d->p.client, 0600, client);
+    explicit_bzero(client, sizeof(client));
+    if (r < 0)
+        snprintf(err, errlen, "cannot write the files of %.700s: %s%s", d->p.dir, jn_strerror(r),
+                 r == -ENOSPC ? " (the disk is full)" : "");
+    return r;
+}
+
 /* Everything a create makes, in order; on failure the caller undoes it. */
 static int create_files(struct db_rt *d, char *err, size_t errlen)
 {
@@ -263,27 +282,17 @@ static int create_files(struct db_rt *d, char *err, size_t errlen)
         snprintf(err, errlen, "cannot create %s: %s", p->dir, strerror(errno));
         return -errno;
     }
-    int r = write_cnf(d, err, errlen);
-    if (r < 0)
-        return r;
     jn_db_password(d->admin_pass);
-    char f[JN_DB_PATH_MAX + 8], client[2048];
+    char f[JN_DB_PATH_MAX + 8];
     admin_pass_path(p, f, sizeof(f));
-    if (r == 0)
-        r = write_file(f, 0600, d->admin_pass);
-    snprintf(client, sizeof(client),
-             "[client]\nuser=%s\npassword=%s\nhost=127.0.0.1\nport=%d\n"
-             "default-character-set=utf8mb4\n",
-             JN_DB_ADMIN_USER, d->admin_pass, d->row.port);
-    if (r == 0)
-        r = write_file(p->client, 0600, client);
-    explicit_bzero(client, sizeof(client));
+    int r = write_file(f, 0600, d->admin_pass);
     if (r < 0) {
         snprintf(err, errlen, "cannot write the files of %s: %s%s", p->dir, jn_strerror(r),
                  r == -ENOSPC ? " (the disk is full)" : "");
         return r;
     }
-    return jn_db_server_init(p, err, errlen);
+    r = port_files(d, err, errlen);
+    return r < 0 ? r : jn_db_server_init(p, err, errlen);
 }
 
 /* The first start: an init file gives the admin account its password and
@@ -329,7 +338,7 @@ static void db_create_undo(struct db_rt *d)
 /* Checks a create and makes its directory: on success *out is the new
  * database, not yet linked; db_create_work (any thread) then makes the rest. */
 static int db_create_prepare(struct jn_dbs *m, const struct jn_db_create *c, struct db_rt **out,
-                          char *err, size_t errlen)
+                             char *err, size_t errlen)
 {
     if (!jn_db_name_ok(c->name)) {
         snprintf(err, errlen,
@@ -344,8 +353,7 @@ static int db_create_prepare(struct jn_dbs *m, const struct jn_db_create *c, str
     }
     struct db_job *busy = db_job_running(m, c->name);
     if (busy) {
-        snprintf(err, errlen, "database '%s' is being created already (job %d)", c->name,
-                 busy->id);
+        snprintf(err, errlen, "database '%s' is being created already (job %d)", c->name, busy->id);
         return JN_EEXIST;
     }
     struct jn_store_db row = {.memory_mb = c->memory_mb, .dedicated = c->dedicated};
@@ -368,12 +376,14 @@ static int db_create_prepare(struct jn_dbs *m, const struct jn_db_create *c, str
         return JN_EEXIST;
     }
     row.port = c->port ? c->port : pick_port(m);
+    bool auto_port = c->port == 0;
     if (row.port == 0) {
         snprintf(err, errlen, "no free port in %d-%d (give one with --port)", AUTO_PORT_LO,
                  AUTO_PORT_HI);
         return JN_EEXIST;
     }
     struct db_rt *d = rt_new(m, &row);
+    d->auto_port = auto_port;
     /* The config check first: bad memory fails before anything is made. */
     struct jn_db_conf_line lines[JN_DB_CONF_MAX_LINES];
     int r = db_conf_lines(d, lines, JN_ARRAY_LEN(lines), err, errlen);
@@ -393,8 +403,8 @@ static int db_create_prepare(struct jn_dbs *m, const struct jn_db_create *c, str
         db_rt_free(d);
         return errno == EEXIST ? JN_EEXIST : -errno;
     }
-    jn_notice("database %s: creating (memory %lldM%s, port %d)", c->name,
-              (long long)c->memory_mb, c->dedicated ? ", dedicated" : "", row.port);
+    jn_notice("database %s: creating (memory %lldM%s, port %d)", c->name, (long long)c->memory_mb,
+              c->dedicated ? ", dedicated" : "", row.port);
     *out = d;
     return 0;
 }
@@ -406,6 +416,23 @@ static int db_create_work(struct db_rt *d, char *err, size_t errlen)
     int r = create_files(d, err, errlen);
     if (r == 0)
         r = first_start(d, err, errlen);
+    /* A port jern picked can be taken between the pick and the server's bind
+     * (another daemon on this machine, any program): the next free one. */
+    for (int tries = 0; r < 0 && d->auto_port && tries < 8 &&
+                        strstr(err, "Address already in use") && d->row.port < AUTO_PORT_HI;
+         tries++) {
+        int was = d->row.port, p = was + 1;
+        while (p <= AUTO_PORT_HI && jn_db_port_busy(p))
+            p++;
+        if (p > AUTO_PORT_HI)
+            break;
+        d->row.port = p;
+        jn_warn("database %s: port %d was taken before its server bound it; on %d instead",
+                d->row.name, was, p);
+        r = port_files(d, err, errlen);
+        if (r == 0)
+            r = first_start(d, err, errlen);
+    }
     if (r < 0)
         db_create_undo(d);
     else
@@ -477,7 +504,8 @@ static void create_job_done(struct db_job *j)
     j->status = jn_dbs_http_status(j->r);
 }
 
-int jn_dbs_create(struct jn_dbs *m, const struct jn_db_create *c, int *job_id, char *err, size_t errlen)
+int jn_dbs_create(struct jn_dbs *m, const struct jn_db_create *c, int *job_id, char *err,
+                  size_t errlen)
 {
     struct db_rt *d;
     int r = db_create_prepare(m, c, &d, err, errlen);
@@ -510,7 +538,7 @@ int jn_dbs_create(struct jn_dbs *m, const struct jn_db_create *c, int *job_id, c
 
 /* A backup of the server on port with the admin password: any thread. */
 int db_backup_run(const char *name, const struct jn_db_paths *p, int port, const char *pass,
-                      const char *kind, struct jn_db_backup *out, char *err, size_t errlen)
+                  const char *kind, struct jn_db_backup *out, char *err, size_t errlen)
 {
     char cerr[512] = "";
     struct jn_db_conn *c = jn_db_connect(port, JN_DB_ADMIN_USER, pass, 5, cerr, sizeof(cerr));
@@ -532,8 +560,8 @@ struct copy_job {
     struct jn_db_paths p;
     int port;
     char admin_pass[JN_DB_PASS_LEN + 1];
-    const char *kind;  /* backup: "manual" or "auto" */
-    int keep;          /* auto: the retention */
+    const char *kind; /* backup: "manual" or "auto" */
+    int keep;         /* auto: the retention */
     struct jn_db_backup b;
     char file[JN_DB_PATH_MAX + 80]; /* restore: the backup */
     char id[JN_DB_BACKUP_ID_MAX];   /* restore: its id */
@@ -559,8 +587,8 @@ static struct copy_job *copy_job_new(const struct db_rt *d)
 static int backup_job_work(struct db_job *j)
 {
     struct copy_job *k = j->arg;
-    int r = db_backup_run(j->db, &k->p, k->port, k->admin_pass, k->kind, &k->b, j->err,
-                       sizeof(j->err));
+    int r =
+        db_backup_run(j->db, &k->p, k->port, k->admin_pass, k->kind, &k->b, j->err, sizeof(j->err));
     if (r == 0 && strcmp(k->kind, "auto") == 0) {
         int gone = jn_db_backup_prune(k->p.backups, k->keep);
         if (gone > 0)
@@ -667,7 +695,7 @@ int jn_dbs_backup(struct jn_dbs *m, const char *name, int *job_id, char *err, si
 }
 
 int jn_dbs_restore(struct jn_dbs *m, const char *name, const char *id, const char *to, int *job_id,
-               char *err, size_t errlen)
+                   char *err, size_t errlen)
 {
     struct db_rt *d = db_find(m, name);
     if (!d) {
@@ -677,8 +705,8 @@ int jn_dbs_restore(struct jn_dbs *m, const char *name, const char *id, const cha
     struct copy_job *k = copy_job_new(d);
     snprintf(k->file, sizeof(k->file), "%s/%s.sql", d->p.backups, id);
     if (!jn_db_backup_id_ok(id) || access(k->file, R_OK) != 0) {
-        snprintf(err, errlen, "database '%s' has no backup '%.64s' (see: jern db backups %s)",
-                 name, id, name);
+        snprintf(err, errlen, "database '%s' has no backup '%.64s' (see: jern db backups %s)", name,
+                 id, name);
         copy_job_free(k);
         return JN_ENOTFOUND;
     }
@@ -737,7 +765,7 @@ int jn_dbs_restore(struct jn_dbs *m, const char *name, const char *id, const cha
 }
 
 int jn_dbs_schedule(struct jn_dbs *m, const char *name, int64_t every_s, int keep, char *err,
-                size_t errlen)
+                    size_t errlen)
 {
     struct db_rt *d = db_find(m, name);
     if (!d) {

@@ -19,6 +19,7 @@ enum db_state { DB_STARTING, DB_RUNNING, DB_RESTARTING, DB_FAILED };
 /* One database's live state. */
 struct db_rt {
     struct jn_store_db row;
+    bool auto_port; /* a create's port was picked by jern, not given with --port */
     struct jn_db_paths p;
     char admin_pass[JN_DB_PASS_LEN + 1];
     pid_t pid;
@@ -28,11 +29,11 @@ struct db_rt {
     struct jn_db_conn *mon; /* the admin connection for status and attach */
     struct jn_db_status last;
     int64_t last_ms;
-    double qps, hit_rate; /* hit_rate < 0: no reads yet */
-    char version[64];     /* the server's, once it answered */
+    double qps, hit_rate;        /* hit_rate < 0: no reads yet */
+    char version[64];            /* the server's, once it answered */
     int64_t size_bytes, size_ms; /* the directory's size on disk, when measured */
     int64_t next_backup_ms;
-    bool destroying; /* a destroy job runs: not supervised, shown as "destroying" */
+    bool destroying;     /* a destroy job runs: not supervised, shown as "destroying" */
     char bind_also[256]; /* the manager's advertised address when it was made */
     bool frozen;         /* read-only for a move (move.c), until its server restarts */
     bool rebind;         /* made on loopback alone before its node joined a cluster */
@@ -48,16 +49,16 @@ enum db_job_state { DB_JOB_RUNNING, DB_JOB_DONE, DB_JOB_FAILED };
 
 struct db_job {
     int id;
-    const char *kind;             /* "create", "attach", "backup", "restore", "destroy" */
-    char db[JN_STORE_NAME_MAX];   /* the database it works on */
-    char db2[JN_STORE_NAME_MAX];  /* restore --to: the one it creates; "" none */
-    int port;                     /* a port it takes for a new server; 0 none */
+    const char *kind;            /* "create", "attach", "backup", "restore", "destroy" */
+    char db[JN_STORE_NAME_MAX];  /* the database it works on */
+    char db2[JN_STORE_NAME_MAX]; /* restore --to: the one it creates; "" none */
+    int port;                    /* a port it takes for a new server; 0 none */
     enum db_job_state state;
-    int status;                   /* the outcome as an HTTP status */
-    struct cJSON *result;         /* the outcome's JSON when it succeeded */
+    int status;           /* the outcome as an HTTP status */
+    struct cJSON *result; /* the outcome's JSON when it succeeded */
     char err[1024];
     int64_t started_ms, ended_ms;
-    int r;                        /* work()'s result */
+    int r; /* work()'s result */
     struct jn_dbs *m;
     int (*work)(struct db_job *j);
     void (*done)(struct db_job *j); /* sets status/result (or status/err) */

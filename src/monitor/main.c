@@ -221,8 +221,14 @@ static int spare(const char *sock_arg)
     if (child != 0)
         _exit(child < 0 ? 1 : 0);
     prctl(PR_SET_NAME, "jern-monitor", 0, 0, 0);
+    /* Nothing of the daemon's stays open here while it waits, whatever a
+     * thread of the daemon had opened without close-on-exec at the spawn:
+     * its output, its sockets. */
+    if (sock > 3)
+        close_range(3, (unsigned)sock - 1, 0);
+    close_range((unsigned)sock + 1, ~0U, 0);
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (null >= 0) { /* nothing of the daemon's output stays open here */
+    if (null >= 0) {
         dup2(null, 0);
         dup2(null, 1);
         dup2(null, 2);

@@ -31,8 +31,8 @@ def get(c, node, path, timeout=40):
         h.close()
 
 
-def instances(c):
-    return sorted(i["node"] for i in c.where("a1", "as1") if i.get("healthy", True))
+def instances(c, via="a1"):
+    return sorted(i["node"] for i in c.where(via, "as1") if i.get("healthy", True))
 
 
 def test_scale_to_zero_wake_on_any_node_and_scale_out_across_nodes(tmp_path):
@@ -108,5 +108,45 @@ def test_scale_to_zero_wake_on_any_node_and_scale_out_across_nodes(tmp_path):
         assert r.returncode == 0, r.stdout + r.stderr
         time.sleep(6)  # longer than idle: a fixed count stays
         assert len(instances(c)) == 2 and len(set(instances(c))) == 2, instances(c)
+    finally:
+        c.stop()
+
+
+def test_the_schedulers_node_dies_and_another_goes_on_autoscaling(tmp_path):
+    """Autoscaling is the scheduler's work: kill -9 of the scheduler's node
+    (its daemon and its instances) while the app sits at zero. Once the dead
+    node's lease expires another node schedules: a request through a
+    surviving gateway starts an instance on a survivor and is answered, and
+    the app goes back to zero after --idle, as before."""
+    c = Cluster(tmp_path, nodes=NODES)
+    try:
+        c.start_etcd()
+        for name, _, _ in NODES:
+            c.start_node(name)
+        wait_for(lambda: len(json.loads(c.jern("a1", "nodes", "--json").stdout)["nodes"]) == 3,
+                 20, "three nodes")
+        r = c.jern("a1", "deploy", "as1", "--cmd", TESTAPP, "--instances", "1", timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+        r = c.jern("a2", "scale", "as1", "--min", "0", "--max", "2", "--idle", "4s")
+        assert r.returncode == 0, r.stdout + r.stderr
+        wait_for(lambda: instances(c) == [], 40, "as1 at zero")
+        sched = json.loads(c.jern("a1", "nodes", "--json").stdout)["scheduler"]
+        assert sched in c.nodes, sched
+        c.kill_node(sched)
+        survivors = [n for n in c.nodes if n != sched]
+        t0 = time.time()
+        st, body = get(c, survivors[0], "/", timeout=60)
+        took = time.time() - t0
+        assert st == 200, (st, body)
+        print(f"\nscheduler {sched} killed at zero: the first request through "
+              f"{survivors[0]} answered in {took:.2f}s (the dead node's lease first expires)")
+        placed = wait_for(lambda: instances(c, survivors[1]), 10, "the instance in jern where")
+        assert set(placed) <= set(survivors), placed
+        assert json.loads(c.jern(survivors[1], "nodes", "--json").stdout)["scheduler"] \
+            in survivors
+        wait_for(lambda: instances(c, survivors[1]) == [], 40,
+                 "as1 at zero under the new scheduler")
+        st, _ = get(c, survivors[1], "/")
+        assert st == 200
     finally:
         c.stop()

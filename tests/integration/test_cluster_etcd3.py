@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, TESTAPP, free_port
-from test_cluster import Cluster, Load, wait_for
+from test_cluster import Cluster, Load, kill_mariadbd, wait_for
 
 pytestmark = pytest.mark.skipif(not shutil.which("etcd"), reason="etcd-server not installed")
 
@@ -139,17 +139,6 @@ def where_items(c, node, app):
     r = c.jern(node, "where", app, "--json")
     assert r.returncode in (0, 3), r.stderr
     return r.returncode, json.loads(r.stdout)["apps"][0]["items"]
-
-
-def kill_mariadbd(state):
-    for d in Path("/proc").iterdir():
-        try:
-            argv = (d / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if argv[0].endswith(b"mariadbd") and any(
-                a.startswith(b"--defaults-file=" + str(state).encode()) for a in argv):
-            os.kill(int(d.name), signal.SIGKILL)
 
 
 @pytest.mark.skipif(not shutil.which("mariadbd"), reason="mariadb-server is not installed")

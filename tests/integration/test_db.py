@@ -372,6 +372,38 @@ def test_api_answers_during_a_create_and_a_backup(env):
     assert d.admin().get("/v1/databases/side").status == 404
 
 
+def test_a_port_taken_while_the_create_runs_moves_it_to_the_next(env):
+    """Without --port jern picks a free port; a program that takes it while
+    the create runs (mariadb-install-db takes seconds before mariadbd binds
+    it; on a machine with two jern daemons their creates can pick the same
+    one) does not fail the create: its server starts on the next free port,
+    and the log says so."""
+    import re
+    d = env["d"]
+    create = subprocess.Popen([JERN, "db", "create", "moved", "--memory", "256M"],
+                              env={**os.environ, **d.env()},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    holder = socket.socket()
+    try:
+        m = wait_for(lambda: re.search(r"database moved: creating \(.*port (\d+)\)",
+                                       d.proc.output()), 20, what="the port picked")
+        port = int(m.group(1))
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        holder.bind(("127.0.0.1", port))  # before mariadbd: install-db runs first
+        holder.listen()
+        out, err = create.communicate(timeout=180)
+        assert create.returncode == 0, out + err
+        assert db_info(d, "moved")["state"] == "running"
+        assert db_info(d, "moved")["port"] > port
+        assert f"port {port} was taken before its server bound it" in d.proc.output()
+    finally:
+        holder.close()
+        if create.poll() is None:
+            create.kill()
+            create.communicate()
+        d.jern("db", "destroy", "moved", "--force")
+
+
 def test_attach_during_load_fails_no_request(env):
     d = env["d"]
     assert d.jern("create", "live").returncode == 0
