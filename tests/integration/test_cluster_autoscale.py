@@ -35,7 +35,9 @@ def instances(c, via="a1"):
     return sorted(i["node"] for i in c.where(via, "as1") if i.get("healthy", True))
 
 
-def test_scale_to_zero_wake_on_any_node_and_scale_out_across_nodes(tmp_path):
+def start(tmp_path):
+    """etcd, the three nodes and as1 deployed with one instance; the caller
+    stops c."""
     c = Cluster(tmp_path, nodes=NODES)
     try:
         c.start_etcd()
@@ -45,6 +47,15 @@ def test_scale_to_zero_wake_on_any_node_and_scale_out_across_nodes(tmp_path):
                  20, "three nodes")
         r = c.jern("a1", "deploy", "as1", "--cmd", TESTAPP, "--instances", "1", timeout=120)
         assert r.returncode == 0, r.stdout + r.stderr
+    except BaseException:
+        c.stop()
+        raise
+    return c
+
+
+def test_scale_to_zero_wake_on_any_node_and_scale_out_across_nodes(tmp_path):
+    c = start(tmp_path)
+    try:
         # warm is a single node's setting
         r = c.jern("a2", "scale", "as1", "--min", "0", "--max", "3", "--warm")
         assert r.returncode == 1 and "single-node setting" in r.stderr, r.stdout + r.stderr
@@ -118,15 +129,8 @@ def test_the_schedulers_node_dies_and_another_goes_on_autoscaling(tmp_path):
     node's lease expires another node schedules: a request through a
     surviving gateway starts an instance on a survivor and is answered, and
     the app goes back to zero after --idle, as before."""
-    c = Cluster(tmp_path, nodes=NODES)
+    c = start(tmp_path)
     try:
-        c.start_etcd()
-        for name, _, _ in NODES:
-            c.start_node(name)
-        wait_for(lambda: len(json.loads(c.jern("a1", "nodes", "--json").stdout)["nodes"]) == 3,
-                 20, "three nodes")
-        r = c.jern("a1", "deploy", "as1", "--cmd", TESTAPP, "--instances", "1", timeout=120)
-        assert r.returncode == 0, r.stdout + r.stderr
         r = c.jern("a2", "scale", "as1", "--min", "0", "--max", "2", "--idle", "4s")
         assert r.returncode == 0, r.stdout + r.stderr
         wait_for(lambda: instances(c) == [], 40, "as1 at zero")
