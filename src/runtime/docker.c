@@ -9,6 +9,7 @@
 #include "core/common.h"
 
 #include "core/buf.h"
+#include "core/log.h"
 #include "runtime/docker_attach.h"
 #include "runtime/docker_doc.h"
 #include "runtime/driver.h"
@@ -191,9 +192,52 @@ static int parse_api(const char *s)
 }
 
 /* Negotiates the API version once: the highest both sides speak. */
+/* What GET /version gave, per engine socket, for the process's life: every
+ * job makes its own driver, and Podman takes most of a second to answer
+ * /version (it gathers the host's details), which a cold start from a
+ * paused container (a 50 ms unpause) waited for each time. */
+#define KNOWN_CAP 8
+static pthread_mutex_t known_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    char sock[256], api[16], engine[160];
+} known[KNOWN_CAP];
+
+static bool known_get(struct docker *dk)
+{
+    bool found = false;
+    pthread_mutex_lock(&known_mu);
+    for (size_t i = 0; i < KNOWN_CAP && !found; i++)
+        if (known[i].api[0] && strcmp(known[i].sock, dk->sock) == 0) {
+            memcpy(dk->api, known[i].api, sizeof(dk->api));
+            memcpy(dk->engine, known[i].engine, sizeof(dk->engine));
+            found = true;
+        }
+    pthread_mutex_unlock(&known_mu);
+    return found;
+}
+
+static void known_put(const struct docker *dk)
+{
+    if (strlen(dk->sock) >= sizeof(known[0].sock))
+        return;
+    pthread_mutex_lock(&known_mu);
+    size_t slot = KNOWN_CAP - 1; /* full: the last one makes room */
+    for (size_t i = 0; i < KNOWN_CAP; i++)
+        if (!known[i].api[0] || strcmp(known[i].sock, dk->sock) == 0) {
+            slot = i;
+            break;
+        }
+    if (strcmp(known[slot].sock, dk->sock) != 0)
+        jn_notice("docker: %s at %s", dk->engine, dk->sock);
+    snprintf(known[slot].sock, sizeof(known[slot].sock), "%s", dk->sock);
+    memcpy(known[slot].api, dk->api, sizeof(dk->api));
+    memcpy(known[slot].engine, dk->engine, sizeof(dk->engine));
+    pthread_mutex_unlock(&known_mu);
+}
+
 static int negotiate(struct docker *dk)
 {
-    if (dk->api[0])
+    if (dk->api[0] || known_get(dk))
         return 0;
     struct jn_buf resp;
     jn_buf_init(&resp, RESP_MAX);
@@ -237,6 +281,7 @@ static int negotiate(struct docker *dk)
     const char *ver = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "Version"));
     snprintf(dk->engine, sizeof(dk->engine), "%s %s, API %s", engine, ver ? ver : "?", dk->api);
     cJSON_Delete(j);
+    known_put(dk);
     return 0;
 }
 

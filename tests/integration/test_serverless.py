@@ -289,6 +289,10 @@ def test_container_scales_to_zero_and_cold_starts(procs, tmp_path, podman):
         assert time.time() - t0 < 10
         assert metric(d, "jern_app_cold_starts_total", app) == 1
         assert [p["driver"] for p in running(d, app)] == ["docker"]
+        # the engine was asked its version once, not by each job (Podman takes
+        # most of a second to answer GET /version)
+        said = [ln for ln in d.proc.output().splitlines() if "docker: Podman" in ln]
+        assert len(said) == 1, said
     finally:
         d.stop()
         subprocess.run(f"podman ps -aq --filter label=jern.app={app} | xargs -r podman rm -f",
