@@ -1,8 +1,8 @@
 /*
  * docker.c: the container driver. Talks to the Docker Engine REST API over its
- * unix socket with libcurl (CURLOPT_UNIX_SOCKET_PATH) and cJSON. Works with Docker
- * and with Podman's Docker-compatible service: the API version is negotiated from
- * GET /version (ApiVersion, MinAPIVersion) on first use, never hard-coded.
+ * unix socket (docker_http.c: libcurl, the negotiated API version) with cJSON
+ * documents (docker_doc.c). Works with Docker and with Podman's
+ * Docker-compatible service.
  *
  * Everything here blocks: control thread only (see driver.h).
  */
@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "runtime/docker_attach.h"
 #include "runtime/docker_doc.h"
+#include "runtime/docker_int.h"
 #include "runtime/driver.h"
 
 #include <cjson/cJSON.h>
@@ -22,279 +23,15 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The API range this client speaks: 1.25 brings NanoCpus; nothing newer than 1.43 is
- * needed. The engine's own range narrows it. */
-#define CLIENT_API_MIN 125
-#define CLIENT_API_MAX 143
-
-#define RESP_MAX (16u << 20)      /* JSON answers (lists of containers) */
-#define FRAME_MAX (64u << 10)     /* log frames are handed over in pieces this big */
-#define CALL_TIMEOUT_MS 60000L
+#define FRAME_MAX (64u << 10) /* log frames are handed over in pieces this big */
 #define PULL_TIMEOUT_MS 1800000L
 #define BUILD_TIMEOUT_MS 3600000L
-
-struct docker {
-    struct jn_driver base;
-    char *sock;
-    CURL *curl;
-    char api[16];     /* negotiated, "1.41"; empty until the first call */
-    char engine[160]; /* "Podman Engine 4.3.1, API 1.41" */
-};
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 
 static void curl_init_once(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-/* ---- HTTP over the unix socket ---- */
-
-struct call {
-    const char *method;
-    const char *path;          /* after the version prefix, e.g. "/containers/json" */
-    bool unversioned;          /* GET /version, /_ping */
-    const char *body;          /* JSON request body or NULL */
-    FILE *upload;              /* else a body read from this file (upload_size bytes) */
-    int64_t upload_size;
-    const char *upload_type; /* its Content-Type */
-    const char *auth;          /* X-Registry-Auth value or NULL */
-    long timeout_ms;           /* 0: CALL_TIMEOUT_MS; < 0: none */
-    curl_write_callback write; /* streamed answer; NULL: collect into resp */
-    void *write_arg;
-    struct jn_buf *resp;
-    long status; /* out */
-};
-
-static size_t collect(char *p, size_t size, size_t n, void *arg)
-{
-    struct jn_buf *b = arg;
-    return jn_buf_append(b, p, size * n) == 0 ? size * n : 0;
-}
-
-/* Performs one request. Returns 0 with c->status set when an HTTP answer came, or an
- * error (engine unreachable, timeout) with errmsg set. */
-static int perform(struct docker *dk, struct call *c)
-{
-    char url[2048];
-    int n = snprintf(url, sizeof(url), "http://docker%s%s%s", c->unversioned ? "" : "/v",
-                     c->unversioned ? "" : dk->api, c->path);
-    if (n >= (int)sizeof(url))
-        return jn_driver_fail(&dk->base, JN_ETOOBIG, "docker: request path too long");
-    CURL *h = dk->curl;
-    curl_easy_reset(h);
-    curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, dk->sock);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, c->method);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-    long t = c->timeout_ms == 0 ? CALL_TIMEOUT_MS : c->timeout_ms;
-    if (t > 0)
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, t);
-    struct curl_slist *hdrs = NULL;
-    char authhdr[4096];
-    char typehdr[128];
-    if (c->body) {
-        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->body);
-    } else if (c->upload) {
-        snprintf(typehdr, sizeof(typehdr), "Content-Type: %s", c->upload_type);
-        hdrs = curl_slist_append(hdrs, typehdr);
-        curl_easy_setopt(h, CURLOPT_POST, 1L);
-        curl_easy_setopt(h, CURLOPT_READDATA, c->upload);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->upload_size);
-    } else if (strcmp(c->method, "POST") == 0) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
-    }
-    if (c->auth) {
-        snprintf(authhdr, sizeof(authhdr), "X-Registry-Auth: %s", c->auth);
-        hdrs = curl_slist_append(hdrs, authhdr);
-    }
-    hdrs = curl_slist_append(hdrs, "Expect:");
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    if (c->write) {
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, c->write);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, c->write_arg);
-    } else {
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, c->resp);
-    }
-    CURLcode rc = curl_easy_perform(h);
-    curl_slist_free_all(hdrs);
-    c->status = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &c->status);
-    if (rc == CURLE_OK)
-        return 0;
-    if (c->status > 0 && (rc == CURLE_WRITE_ERROR || rc == CURLE_OPERATION_TIMEDOUT) && c->write)
-        return 0; /* a stream the sink stopped, or a bounded follow that ran out */
-    if (rc == CURLE_OPERATION_TIMEDOUT)
-        return jn_driver_fail(&dk->base, JN_ETIMEDOUT, "docker: %s %s: no answer within %ld ms",
-                              c->method, c->path, t);
-    if (rc == CURLE_WRITE_ERROR)
-        return jn_driver_fail(&dk->base, JN_ETOOBIG, "docker: %s %s: answer larger than %u bytes",
-                              c->method, c->path, RESP_MAX);
-    return jn_driver_fail(&dk->base, -ECONNREFUSED,
-                          "docker: cannot reach the engine at %s: %s (is it running? for Podman: "
-                          "scripts/podman-service.sh start DIR)",
-                          dk->sock, curl_easy_strerror(rc));
-}
-
-/* The engine's error message from a JSON answer ({"message": ...}), or the raw text. */
-static const char *engine_message(struct jn_buf *resp, char *out, size_t len)
-{
-    const char *text = jn_buf_cstr(resp);
-    if (!text || !*text) {
-        snprintf(out, len, "(no message)");
-        return out;
-    }
-    cJSON *j = cJSON_Parse(text);
-    cJSON *m = j ? cJSON_GetObjectItemCaseSensitive(j, "message") : NULL;
-    if (cJSON_IsString(m))
-        snprintf(out, len, "%s", m->valuestring);
-    else
-        snprintf(out, len, "%.300s", text);
-    cJSON_Delete(j);
-    size_t l = strlen(out);
-    while (l > 0 && (out[l - 1] == '\n' || out[l - 1] == '\r'))
-        out[--l] = '\0';
-    return out;
-}
-
-static int status_error(long status)
-{
-    switch (status) {
-    case 400:
-        return JN_EBADINPUT;
-    case 404:
-        return JN_ENOTFOUND;
-    case 409:
-        return JN_EEXIST;
-    default:
-        return JN_EUPSTREAM;
-    }
-}
-
-/* Sets errmsg for a failed answer: "docker: WHAT: STATUS MESSAGE". */
-static int fail_answer(struct docker *dk, struct call *c, const char *what)
-{
-    char msg[400];
-    engine_message(c->resp, msg, sizeof(msg));
-    return jn_driver_fail(&dk->base, status_error(c->status), "docker: %s: %ld %s", what, c->status,
-                          msg);
-}
-
-static int parse_api(const char *s)
-{
-    int maj, min;
-    if (!s || sscanf(s, "%d.%d", &maj, &min) != 2 || maj < 1 || min < 0 || min > 99)
-        return -1;
-    return maj * 100 + min;
-}
-
-/* Negotiates the API version once: the highest both sides speak. */
-/* What GET /version gave, per engine socket, for the process's life: every
- * job makes its own driver, and Podman takes most of a second to answer
- * /version (it gathers the host's details), which a cold start from a
- * paused container (a 50 ms unpause) waited for each time. */
-#define KNOWN_CAP 8
-static pthread_mutex_t known_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct {
-    char sock[256], api[16], engine[160];
-} known[KNOWN_CAP];
-
-static bool known_get(struct docker *dk)
-{
-    bool found = false;
-    pthread_mutex_lock(&known_mu);
-    for (size_t i = 0; i < KNOWN_CAP && !found; i++)
-        if (known[i].api[0] && strcmp(known[i].sock, dk->sock) == 0) {
-            memcpy(dk->api, known[i].api, sizeof(dk->api));
-            memcpy(dk->engine, known[i].engine, sizeof(dk->engine));
-            found = true;
-        }
-    pthread_mutex_unlock(&known_mu);
-    return found;
-}
-
-static void known_put(const struct docker *dk)
-{
-    if (strlen(dk->sock) >= sizeof(known[0].sock))
-        return;
-    pthread_mutex_lock(&known_mu);
-    size_t slot = KNOWN_CAP - 1; /* full: the last one makes room */
-    for (size_t i = 0; i < KNOWN_CAP; i++)
-        if (!known[i].api[0] || strcmp(known[i].sock, dk->sock) == 0) {
-            slot = i;
-            break;
-        }
-    if (strcmp(known[slot].sock, dk->sock) != 0)
-        jn_notice("docker: %s at %s", dk->engine, dk->sock);
-    snprintf(known[slot].sock, sizeof(known[slot].sock), "%s", dk->sock);
-    memcpy(known[slot].api, dk->api, sizeof(dk->api));
-    memcpy(known[slot].engine, dk->engine, sizeof(dk->engine));
-    pthread_mutex_unlock(&known_mu);
-}
-
-static int negotiate(struct docker *dk)
-{
-    if (dk->api[0] || known_get(dk))
-        return 0;
-    struct jn_buf resp;
-    jn_buf_init(&resp, RESP_MAX);
-    struct call c = {.method = "GET", .path = "/version", .unversioned = true, .resp = &resp};
-    int rc = perform(dk, &c);
-    if (rc == 0 && c.status != 200)
-        rc = fail_answer(dk, &c, "GET /version");
-    if (rc < 0) {
-        jn_buf_free(&resp);
-        return rc;
-    }
-    cJSON *j = cJSON_Parse(jn_buf_cstr(&resp));
-    jn_buf_free(&resp);
-    cJSON *api = cJSON_GetObjectItemCaseSensitive(j, "ApiVersion");
-    cJSON *minapi = cJSON_GetObjectItemCaseSensitive(j, "MinAPIVersion");
-    int srv_max = parse_api(cJSON_GetStringValue(api));
-    int srv_min = cJSON_IsString(minapi) ? parse_api(minapi->valuestring) : srv_max;
-    if (srv_max < 0 || srv_min < 0) {
-        cJSON_Delete(j);
-        return jn_driver_fail(&dk->base, JN_EUPSTREAM,
-                              "docker: GET /version at %s gave no usable ApiVersion: is this a "
-                              "Docker Engine API socket?",
-                              dk->sock);
-    }
-    int use = JN_MIN(srv_max, CLIENT_API_MAX);
-    if (use < JN_MAX(srv_min, CLIENT_API_MIN)) {
-        cJSON_Delete(j);
-        return jn_driver_fail(&dk->base, JN_EUNSUPPORTED,
-                              "docker: the engine speaks API %d.%02d..%d.%02d, jern needs "
-                              "%d.%02d..%d.%02d: upgrade the engine",
-                              srv_min / 100, srv_min % 100, srv_max / 100, srv_max % 100,
-                              CLIENT_API_MIN / 100, CLIENT_API_MIN % 100, CLIENT_API_MAX / 100,
-                              CLIENT_API_MAX % 100);
-    }
-    snprintf(dk->api, sizeof(dk->api), "%d.%d", use / 100, use % 100);
-    const char *engine = "Docker Engine";
-    cJSON *comps = cJSON_GetObjectItemCaseSensitive(j, "Components");
-    cJSON *first = cJSON_IsArray(comps) ? cJSON_GetArrayItem(comps, 0) : NULL;
-    if (first && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(first, "Name")))
-        engine = cJSON_GetObjectItemCaseSensitive(first, "Name")->valuestring;
-    const char *ver = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "Version"));
-    snprintf(dk->engine, sizeof(dk->engine), "%s %s, API %s", engine, ver ? ver : "?", dk->api);
-    cJSON_Delete(j);
-    known_put(dk);
-    return 0;
-}
-
-/* A simple request with a JSON (or empty) answer collected into resp. Negotiates
- * first. Returns 0 with c->status set, or an error. */
-static int request(struct docker *dk, struct call *c, struct jn_buf *resp)
-{
-    int rc = negotiate(dk);
-    if (rc < 0)
-        return rc;
-    jn_buf_reset(resp);
-    c->resp = resp;
-    return perform(dk, c);
 }
 
 /* ---- operations ---- */
@@ -305,13 +42,13 @@ static int dk_version(struct jn_driver *d, char *out, size_t len)
     /* /_ping proves the engine answers now, not just when it was first negotiated. */
     struct jn_buf resp;
     jn_buf_init(&resp, RESP_MAX);
-    struct call c = {.method = "GET", .path = "/_ping", .unversioned = true, .resp = &resp};
-    int rc = perform(dk, &c);
+    struct jn_dk_call c = {.method = "GET", .path = "/_ping", .unversioned = true, .resp = &resp};
+    int rc = jn_dk_perform(dk, &c);
     if (rc == 0 && c.status != 200)
-        rc = fail_answer(dk, &c, "GET /_ping");
+        rc = jn_dk_fail_answer(dk, &c, "GET /_ping");
     jn_buf_free(&resp);
     if (rc == 0)
-        rc = negotiate(dk);
+        rc = jn_dk_negotiate(dk);
     if (rc == 0)
         snprintf(out, len, "%s", dk->engine);
     return rc;
@@ -322,14 +59,14 @@ static int inspect_image(struct docker *dk, const char *image, char *id, size_t 
 {
     char path[512];
     snprintf(path, sizeof(path), "/images/%s/json", image);
-    struct call c = {.method = "GET", .path = path};
-    int rc = request(dk, &c, resp);
+    struct jn_dk_call c = {.method = "GET", .path = path};
+    int rc = jn_dk_request(dk, &c, resp);
     if (rc < 0)
         return rc;
     if (c.status == 404)
         return JN_ENOTFOUND;
     if (c.status != 200)
-        return fail_answer(dk, &c, "inspect image");
+        return jn_dk_fail_answer(dk, &c, "inspect image");
     cJSON *j = cJSON_Parse(jn_buf_cstr(resp));
     const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "Id"));
     if (!s) {
@@ -455,7 +192,7 @@ static int dk_image_ensure(struct jn_driver *d, const char *image,
         authp = authval;
     }
 
-    rc = negotiate(dk);
+    rc = jn_dk_negotiate(dk);
     if (rc < 0) {
         jn_buf_free(&resp);
         return rc;
@@ -463,16 +200,16 @@ static int dk_image_ensure(struct jn_driver *d, const char *image,
     struct pull_state ps = {.curl = dk->curl};
     jn_buf_init(&ps.line, JN_DK_LINE_MAX);
     jn_buf_init(&ps.errbody, 64 << 10);
-    struct call c = {.method = "POST",
-                     .path = path,
-                     .auth = authp,
-                     .timeout_ms = PULL_TIMEOUT_MS,
-                     .write = pull_write,
-                     .write_arg = &ps};
-    rc = perform(dk, &c);
+    struct jn_dk_call c = {.method = "POST",
+                           .path = path,
+                           .auth = authp,
+                           .timeout_ms = PULL_TIMEOUT_MS,
+                           .write = pull_write,
+                           .write_arg = &ps};
+    rc = jn_dk_perform(dk, &c);
     if (rc == 0 && c.status != 200) {
         c.resp = &ps.errbody;
-        rc = fail_answer(dk, &c, "pull");
+        rc = jn_dk_fail_answer(dk, &c, "pull");
     } else if (rc == 0) {
         const char *rest = jn_buf_cstr(&ps.line);
         if (rest && *rest)
@@ -500,24 +237,24 @@ static int dk_inspect(struct jn_driver *d, const char *id, struct jn_instance *o
     jn_buf_init(&resp, RESP_MAX);
     char path[256];
     snprintf(path, sizeof(path), "/containers/%s/json", id);
-    struct call c = {.method = "GET", .path = path};
-    int rc = request(dk, &c, &resp);
+    struct jn_dk_call c = {.method = "GET", .path = path};
+    int rc = jn_dk_request(dk, &c, &resp);
     /* Podman answers 500 "read /proc/PID/cgroup: no such process" while a
      * container whose process has just ended is being reaped: asked again a
      * moment later it reports the exit. */
-    for (int tries = 0; rc == 0 && c.status == 500 && tries < 10 &&
-                        strstr(jn_buf_cstr(&resp), "no such process");
+    for (int tries = 0;
+         rc == 0 && c.status == 500 && tries < 10 && strstr(jn_buf_cstr(&resp), "no such process");
          tries++) {
         struct timespec ts = {0, 20 * 1000000L};
         nanosleep(&ts, NULL);
         jn_buf_reset(&resp);
         c.status = 0;
-        rc = request(dk, &c, &resp);
+        rc = jn_dk_request(dk, &c, &resp);
     }
     if (rc == 0 && c.status == 404)
         rc = jn_driver_fail(d, JN_ENOTFOUND, "docker: no instance %s", id);
     else if (rc == 0 && c.status != 200)
-        rc = fail_answer(dk, &c, "inspect");
+        rc = jn_dk_fail_answer(dk, &c, "inspect");
     if (rc == 0) {
         cJSON *j = cJSON_Parse(jn_buf_cstr(&resp));
         if (!j)
@@ -534,12 +271,12 @@ static int simple_post(struct docker *dk, const char *path, const char *what, lo
 {
     struct jn_buf resp;
     jn_buf_init(&resp, RESP_MAX);
-    struct call c = {.method = "POST", .path = path, .timeout_ms = timeout_ms};
-    int rc = request(dk, &c, &resp);
+    struct jn_dk_call c = {.method = "POST", .path = path, .timeout_ms = timeout_ms};
+    int rc = jn_dk_request(dk, &c, &resp);
     if (rc == 0 && c.status == 404)
-        rc = fail_answer(dk, &c, what);
+        rc = jn_dk_fail_answer(dk, &c, what);
     else if (rc == 0 && c.status != 204 && c.status != 200 && c.status != 304)
-        rc = fail_answer(dk, &c, what);
+        rc = jn_dk_fail_answer(dk, &c, what);
     jn_buf_free(&resp);
     return rc;
 }
@@ -551,10 +288,10 @@ static int dk_remove(struct jn_driver *d, const char *id)
     jn_buf_init(&resp, RESP_MAX);
     char path[256];
     snprintf(path, sizeof(path), "/containers/%s?force=true&v=true", id);
-    struct call c = {.method = "DELETE", .path = path};
-    int rc = request(dk, &c, &resp);
+    struct jn_dk_call c = {.method = "DELETE", .path = path};
+    int rc = jn_dk_request(dk, &c, &resp);
     if (rc == 0 && c.status != 204 && c.status != 200)
-        rc = fail_answer(dk, &c, "remove");
+        rc = jn_dk_fail_answer(dk, &c, "remove");
     jn_buf_free(&resp);
     return rc;
 }
@@ -664,19 +401,19 @@ static int dk_start(struct jn_driver *d, const struct jn_instance_spec *spec,
                                   "paths and no ':'",
                                   i + 1, spec->name);
     if (spec->has_stdin && !spec->stdin_conn)
-        return jn_driver_fail(d, JN_EBADINPUT,
-                              "docker: instance %s takes stdin but names no stdin_conn", spec->name);
+        return jn_driver_fail(
+            d, JN_EBADINPUT, "docker: instance %s takes stdin but names no stdin_conn", spec->name);
     char *body = create_body(spec);
     struct jn_buf resp;
     jn_buf_init(&resp, RESP_MAX);
     char path[256];
     snprintf(path, sizeof(path), "/containers/create?name=%s", spec->name);
-    struct call c = {.method = "POST", .path = path, .body = body};
-    int rc = request(dk, &c, &resp);
+    struct jn_dk_call c = {.method = "POST", .path = path, .body = body};
+    int rc = jn_dk_request(dk, &c, &resp);
     free(body);
     char msg[400] = "";
     if (rc == 0 && c.status != 201 && c.status != 200)
-        engine_message(&resp, msg, sizeof(msg));
+        jn_dk_engine_message(&resp, msg, sizeof(msg));
     /* Docker says 409 for a taken name; Podman's compat layer says 500 "already in use". */
     if (rc == 0 && (c.status == 409 || (c.status == 500 && strstr(msg, "already in use")))) {
         rc = jn_driver_fail(d, JN_EEXIST,
@@ -689,7 +426,7 @@ static int dk_start(struct jn_driver *d, const struct jn_instance_spec *spec,
     } else if (rc == 0 && c.status != 201 && c.status != 200) {
         char what[200];
         snprintf(what, sizeof(what), "create %s", spec->name);
-        rc = fail_answer(dk, &c, what);
+        rc = jn_dk_fail_answer(dk, &c, what);
     }
     char id[72] = "";
     if (rc == 0) {
@@ -771,10 +508,10 @@ static int dk_list(struct jn_driver *d, const char *app, struct jn_instance **ou
     curl_free(ef);
     struct jn_buf resp;
     jn_buf_init(&resp, RESP_MAX);
-    struct call c = {.method = "GET", .path = path};
-    int rc = request(dk, &c, &resp);
+    struct jn_dk_call c = {.method = "GET", .path = path};
+    int rc = jn_dk_request(dk, &c, &resp);
     if (rc == 0 && c.status != 200)
-        rc = fail_answer(dk, &c, "list");
+        rc = jn_dk_fail_answer(dk, &c, "list");
     cJSON *j = rc == 0 ? cJSON_Parse(jn_buf_cstr(&resp)) : NULL;
     jn_buf_free(&resp);
     if (rc < 0)
@@ -902,22 +639,22 @@ static int dk_logs(struct jn_driver *d, const char *id, const struct jn_logs_opt
              "/containers/%s/logs?stdout=true&stderr=true&follow=%s&since=%lld&tail=%s%s", id,
              o->follow ? "true" : "false", (long long)o->since, tail,
              o->timestamps ? "&timestamps=true" : "");
-    int rc = negotiate(dk);
+    int rc = jn_dk_negotiate(dk);
     if (rc < 0)
         return rc;
     struct log_state ls = {.sink = sink, .arg = arg, .curl = dk->curl};
     jn_buf_init(&ls.frame, FRAME_MAX);
     jn_buf_init(&ls.errbody, 64 << 10);
     jn_buf_reserve(&ls.frame, FRAME_MAX);
-    struct call c = {.method = "GET",
-                     .path = path,
-                     .timeout_ms = o->follow ? (o->timeout_ms > 0 ? o->timeout_ms : -1) : 0,
-                     .write = log_write,
-                     .write_arg = &ls};
-    rc = perform(dk, &c);
+    struct jn_dk_call c = {.method = "GET",
+                           .path = path,
+                           .timeout_ms = o->follow ? (o->timeout_ms > 0 ? o->timeout_ms : -1) : 0,
+                           .write = log_write,
+                           .write_arg = &ls};
+    rc = jn_dk_perform(dk, &c);
     if (rc == 0 && c.status != 200) {
         c.resp = &ls.errbody;
-        rc = fail_answer(dk, &c, "logs");
+        rc = jn_dk_fail_answer(dk, &c, "logs");
     } else if (rc == 0 && !ls.stopped) {
         flush_frame(&ls);
     }
@@ -938,15 +675,16 @@ static int dk_build(struct jn_driver *d, const struct jn_build_spec *b, char *id
         int e = -errno;
         if (f)
             fclose(f);
-        return jn_driver_fail(d, e, "docker: build: cannot read the context %s: %s",
-                              b->context_tar, strerror(-e));
+        return jn_driver_fail(d, e, "docker: build: cannot read the context %s: %s", b->context_tar,
+                              strerror(-e));
     }
-    int rc = negotiate(dk);
+    int rc = jn_dk_negotiate(dk);
     if (rc < 0) {
         fclose(f);
         return rc;
     }
-    char *et = curl_easy_escape(dk->curl, b->tag, 0), *ef = curl_easy_escape(dk->curl, b->dockerfile, 0);
+    char *et = curl_easy_escape(dk->curl, b->tag, 0),
+         *ef = curl_easy_escape(dk->curl, b->dockerfile, 0);
     char path[1024];
     snprintf(path, sizeof(path), "/build?t=%s&dockerfile=%s&rm=1&forcerm=1", et, ef);
     curl_free(et);
@@ -955,19 +693,19 @@ static int dk_build(struct jn_driver *d, const struct jn_build_spec *b, char *id
     jn_buf_init(&bs.line, JN_DK_LINE_MAX);
     jn_buf_init(&bs.text, 4096);
     jn_buf_init(&bs.errbody, 64 << 10);
-    struct call c = {.method = "POST",
-                     .path = path,
-                     .upload = f,
-                     .upload_size = sb.st_size,
-                     .upload_type = "application/x-tar",
-                     .timeout_ms = BUILD_TIMEOUT_MS,
-                     .write = jn_dk_build_write,
-                     .write_arg = &bs};
-    rc = perform(dk, &c);
+    struct jn_dk_call c = {.method = "POST",
+                           .path = path,
+                           .upload = f,
+                           .upload_size = sb.st_size,
+                           .upload_type = "application/x-tar",
+                           .timeout_ms = BUILD_TIMEOUT_MS,
+                           .write = jn_dk_build_write,
+                           .write_arg = &bs};
+    rc = jn_dk_perform(dk, &c);
     fclose(f);
     if (rc == 0 && c.status != 200) {
         c.resp = &bs.errbody;
-        rc = fail_answer(dk, &c, "build");
+        rc = jn_dk_fail_answer(dk, &c, "build");
     } else if (rc == 0) {
         const char *rest = jn_buf_cstr(&bs.line);
         if (rest && *rest)
