@@ -52,7 +52,7 @@ LOADS = (1, 50, 500)
 # three times what a one-worker proxy serves (docs/PERFORMANCE.md).
 WRK_THREADS = 1
 WARMUP_SECONDS = 1
-IDLE_SETTLE_S = 6.0
+IDLE_SETTLE_S = 11.0
 IDLE_SETTLE_QUICK_S = 0.5
 
 
@@ -321,8 +321,8 @@ class Bench:
             with idle.IdleConns() as conns:
                 conns.open(px.port, asked, timeout=60)
                 # Let each proxy settle into its idle state: jern gives its
-                # request buffers back once none of the last 5 one-second
-                # periods needed them (src/gateway/freelist.c); the same wait
+                # request buffers back once none of the last 10 s needed
+                # them (GW_TRIM_PERIODS, src/gateway/freelist.c); the same wait
                 # for every proxy. The smoke run only checks the harness.
                 time.sleep(IDLE_SETTLE_QUICK_S if self.quick else IDLE_SETTLE_S)
                 held = conns.still_open()

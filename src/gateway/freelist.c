@@ -20,14 +20,18 @@ struct free_buf {
 /* Buffers and request objects are page-sized blocks taken from the kernel,
  * so what a burst of concurrent requests used goes back to it afterwards
  * (malloc would keep it: RSS per idle connection is measured against nginx).
- * The steady state never gets here: the free lists serve it. The sanitizer
- * build uses malloc so that ASan still guards every buffer. */
+ * The steady state never gets here: the free lists serve it. A block is
+ * populated as it is mapped: one system call instead of a page fault for
+ * each page the request touches later (a burst of 1,000 new streams spent a
+ * fifth of its time in those faults). The sanitizer build uses malloc so
+ * that ASan still guards every buffer. */
 static void *block_alloc(size_t n)
 {
 #if defined(__SANITIZE_ADDRESS__)
     return jn_malloc(n);
 #else
-    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *p =
+        mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     if (p == MAP_FAILED) {
         jn_error("gateway: out of memory (%zu bytes)", n);
         abort();

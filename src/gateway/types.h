@@ -46,11 +46,14 @@ struct gw_req;
  * blocks. docs/PERFORMANCE.md has the measurements. */
 #define GW_NAP_US 20
 #define GW_NAP_MIN_RATE 40000
-#define GW_LOG_FLUSH_MS 200       /* how stale an access-log line may get */
+#define GW_LOG_FLUSH_MS 200 /* how stale an access-log line may get */
 /* Free-list blocks go back to the kernel when none of this many trim periods
- * (GW_LOG_FLUSH_MS each) needed them: a load whose in-flight count jitters
- * keeps its peak instead of unmapping and faulting blocks in every period. */
-#define GW_TRIM_PERIODS 5
+ * (GW_LOG_FLUSH_MS each, 10 s in all, jemalloc's default decay) needed them:
+ * a load whose in-flight count jitters keeps its peak instead of unmapping
+ * and faulting blocks in every period, and a burst that comes back within
+ * the window finds its blocks mapped (fresh pages cost a fault each, and far
+ * more under a hypervisor's shadow paging: docs/PERFORMANCE.md). */
+#define GW_TRIM_PERIODS 50
 #define GW_DRAIN_TIMEOUT_MS 30000 /* default drain_timeout */
 
 struct gw_listener {
@@ -160,7 +163,7 @@ struct gw_req {
     const struct jn_gw_location *loc;
     const struct jn_gw_listen *listen;
     const struct jn_gw_app *app; /* the app entry its host matched (in snap), or NULL */
-    struct jn_upstream *u; /* borrowed from snap */
+    struct jn_upstream *u;       /* borrowed from snap */
     bool wait_ready;
     int64_t wait_timeout_ms;
     enum gw_phase phase;
@@ -195,11 +198,11 @@ struct gw_req {
     struct jn_peer *tried[GW_TRIED_MAX];
     int ntried, attempts;
     int64_t first_attempt_ms, attempt_ns;
-    int64_t up_time_us; /* upstream response time of the last attempt */
+    int64_t up_time_us;    /* upstream response time of the last attempt */
     int64_t up_connect_us; /* its connect time (0 for a pooled connection); -1 none */
-    bool sent_close;    /* we asked the upstream to close after this request */
-    bool stale_retried; /* a pooled connection failed before answering: retried once */
-    bool up_progress;   /* bytes moved on the upstream side since the timer was set */
+    bool sent_close;       /* we asked the upstream to close after this request */
+    bool stale_retried;    /* a pooled connection failed before answering: retried once */
+    bool up_progress;      /* bytes moved on the upstream side since the timer was set */
     int up_timer_kind, c_timer_kind;
     int64_t wait_deadline;
     int64_t wait_start_ms; /* jn_now_ms() when the wait began (cold start failures) */
@@ -216,7 +219,7 @@ struct gw_req {
     struct jn_pipe rs;
     int status;
     uint64_t body_bytes;
-    uint64_t head_bytes; /* response head bytes, for $bytes_sent */
+    uint64_t head_bytes;   /* response head bytes, for $bytes_sent */
     bool resp_close_after; /* the client connection closes after the response */
 
     char up_addrs[256]; /* $upstream_addr: "a, b" */
