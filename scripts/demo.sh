@@ -35,9 +35,15 @@ jern {
 CONF
 
 serve_pid=
+cleaning=
 cleanup() {
-    # Ignore, not default: a second signal (timeout and make each send one)
-    # must not cut the cleanup short and leave jern running.
+    # Once: a second signal that lands before the trap below is set (timeout
+    # and make each send one) would otherwise run a second cleanup inside the
+    # first, and two `jern scale demo 0` at once.
+    [ -z "$cleaning" ] || return 0
+    cleaning=1
+    # Ignore, not default: a second signal must not cut the cleanup short
+    # and leave jern running.
     trap '' INT TERM
     trap - EXIT
     echo

@@ -60,6 +60,10 @@ def test_demo_commands_work_as_printed_and_two_sigterms_stop_everything(tmp_path
         time.sleep(0.05)
         os.killpg(p.pid, signal.SIGTERM)
         p.wait(timeout=60)
+        out = (tmp_path / "demo.out").read_text()
+        # one cleanup, and it scaled the app down before stopping jern
+        assert out.count("scaling the app to zero and stopping jern") == 1, out
+        assert "did not finish" not in out, out
         deadline = time.time() + 10
         while processes_mentioning(str(demo)) and time.time() < deadline:
             time.sleep(0.1)
