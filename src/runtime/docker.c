@@ -42,10 +42,7 @@ static int dk_version(struct jn_driver *d, char *out, size_t len)
     /* /_ping proves the engine answers now, not just when it was first negotiated. */
     struct jn_buf resp;
     jn_buf_init(&resp, RESP_MAX);
-    struct jn_dk_call c = {.method = "GET", .path = "/_ping", .unversioned = true, .resp = &resp};
-    int rc = jn_dk_perform(dk, &c);
-    if (rc == 0 && c.status != 200)
-        rc = jn_dk_fail_answer(dk, &c, "GET /_ping");
+    int rc = jn_dk_get_unversioned(dk, "/_ping", &resp);
     jn_buf_free(&resp);
     if (rc == 0)
         rc = jn_dk_negotiate(dk);

@@ -182,16 +182,24 @@ static void known_put(const struct docker *dk)
     pthread_mutex_unlock(&known_mu);
 }
 
+int jn_dk_get_unversioned(struct docker *dk, const char *path, struct jn_buf *resp)
+{
+    char what[64];
+    snprintf(what, sizeof(what), "GET %s", path);
+    struct jn_dk_call c = {.method = "GET", .path = path, .unversioned = true, .resp = resp};
+    int rc = jn_dk_perform(dk, &c);
+    if (rc == 0 && c.status != 200)
+        rc = jn_dk_fail_answer(dk, &c, what);
+    return rc;
+}
+
 int jn_dk_negotiate(struct docker *dk)
 {
     if (dk->api[0] || known_get(dk))
         return 0;
     struct jn_buf resp;
     jn_buf_init(&resp, RESP_MAX);
-    struct jn_dk_call c = {.method = "GET", .path = "/version", .unversioned = true, .resp = &resp};
-    int rc = jn_dk_perform(dk, &c);
-    if (rc == 0 && c.status != 200)
-        rc = jn_dk_fail_answer(dk, &c, "GET /version");
+    int rc = jn_dk_get_unversioned(dk, "/version", &resp);
     if (rc < 0) {
         jn_buf_free(&resp);
         return rc;

@@ -43,6 +43,11 @@ struct jn_dk_call {
  * error (engine unreachable, timeout) with the driver's errmsg set. */
 int jn_dk_perform(struct docker *dk, struct jn_dk_call *c);
 
+/* GET of a path outside the versioned API (/version, /_ping), answered into
+ * resp. Returns 0 on a 200 answer, else an error with errmsg set ("docker:
+ * GET PATH: STATUS MESSAGE" or the engine unreachable). */
+int jn_dk_get_unversioned(struct docker *dk, const char *path, struct jn_buf *resp);
+
 /* Negotiates the API version once per engine socket: the highest both sides
  * speak, remembered for the process's life. */
 int jn_dk_negotiate(struct docker *dk);
