@@ -8,8 +8,9 @@ All three: one worker, the same ECDSA P-256 certificate made with the openssl
 command for this run, TLS 1.3 only (the suite OpenSSL negotiates,
 TLS_AES_256_GCM_SHA384, and the group, X25519, are checked and printed per
 proxy), session tickets on (their defaults), least_conn to the backends with
-an upstream keep-alive pool larger than the load (nginx `keepalive 64` per
-upstream, HAProxy `pool-max-conn 64` per server, jern `keepalive 64`), no
+an upstream keep-alive pool of 64 idle connections in all (nginx and jern
+`keepalive 64` per upstream, HAProxy `pool-max-conn 32` on each of the two
+servers), no
 access log. Figures, per proxy and round:
 
   full handshakes/s   wrk -c50 with `Connection: close`: every request a new
@@ -43,7 +44,7 @@ import proxies
 
 ROOT = Path(__file__).resolve().parents[1]
 CONNS = 50
-POOL = 64
+POOL = proxies.POOL  # idle upstream connections in all, as in bench.py
 
 
 def make_cert(d):
@@ -91,7 +92,8 @@ http {{
 
 
 def haproxy_config(port, backends, pem):
-    servers = "".join(f"    server b{i} 127.0.0.1:{b} pool-max-conn {POOL}\n"
+    per = POOL // max(1, len(backends))  # HAProxy's pool is per server
+    servers = "".join(f"    server b{i} 127.0.0.1:{b} pool-max-conn {per}\n"
                       for i, b in enumerate(backends, 1))
     return f"""# bench TLS proxy: one thread, TLS 1.3, leastconn, keep-alive both sides
 global
