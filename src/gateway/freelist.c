@@ -129,36 +129,14 @@ struct gw_req *gw_req_get(struct gw_worker *w)
     } else {
         r = block_alloc(req_size());
     }
-    /* Only the fixed part is cleared: the big arrays are written before read. */
-    memset(r, 0, offsetof(struct gw_req, hreq));
+    /* Only the fixed part is cleared: the arrays are written before read. */
+    memset(r, 0, offsetof(struct gw_req, rscratch));
     r->rq.niov = r->rq.iov_i = r->rq.nlines = 0;
     r->rs.niov = r->rs.iov_i = r->rs.nlines = 0;
     r->rq.body_out = r->rs.body_out = 0;
     r->rq.body_done = r->rs.body_done = false;
-    r->rbuf = NULL;
-    r->rcap = r->rlen = r->rs_pos = 0;
-    r->rq_pos = 0;
-    r->head_len = 0;
-    r->start_ns = 0;
-    r->keep_alive = false;
-    r->body_discarded = r->rq_eof_seen = r->discarding = r->error_paged = false;
-    r->up = NULL;
-    r->peer = NULL;
-    r->from_pool = false;
-    r->ntried = r->attempts = 0;
-    r->wait_transition = false;
-    r->first_attempt_ms = r->attempt_ns = 0;
     r->up_time_us = -1;
     r->up_connect_us = -1;
-    r->sent_close = r->stale_retried = r->up_progress = false;
-    r->up_timer_kind = r->c_timer_kind = 0;
-    r->resp_head_done = r->client_started = r->resp_close_after = false;
-    r->client_wrote = false;
-    r->status = 0;
-    r->body_bytes = 0;
-    r->head_bytes = 0;
-    r->up_addrs[0] = r->up_statuses[0] = r->remote_text[0] = '\0';
-    r->scratch_len = 0;
     return r;
 }
 

@@ -251,8 +251,6 @@ int gw_h2s_request(struct gw_h2s *st, bool end_stream)
     st->hblen = st->hbcap = 0;
 
     st->rawcap = GW_H2_RAW_CAP;
-    st->raw = jn_malloc(st->rawcap);
-    st->body = jn_malloc(GW_H2_BODY_CAP);
     st->x = gw_exch_open_stream(h->c, &stream_io, st);
     if (!st->x)
         return -ENOMEM;
@@ -355,6 +353,19 @@ static int submit_head(struct gw_h2s *st, const struct jn_http_response *r)
     return nghttp2_submit_response(st->h->s, st->id, nv, n, &dp);
 }
 
+/* Makes *buf (of *sz bytes allocated) hold at least need bytes, doubling
+ * from GW_H2_BUF_MIN, never past cap. */
+static void reserve(char **buf, size_t *sz, size_t need, size_t cap)
+{
+    if (need <= *sz)
+        return;
+    size_t n = JN_MAX(*sz, (size_t)GW_H2_BUF_MIN);
+    while (n < need)
+        n *= 2;
+    *sz = JN_MIN(n, cap);
+    *buf = jn_realloc(*buf, *sz);
+}
+
 /* Moves body bytes from raw to body (de-chunked), as far as body has room. */
 static int decode_body(struct gw_h2s *st, size_t from)
 {
@@ -364,6 +375,9 @@ static int decode_body(struct gw_h2s *st, size_t from)
         size_t avail = JN_MIN(st->rawlen - pos, room);
         if (avail == 0)
             break;
+        if (st->framing == JN_FRAMING_LENGTH)
+            avail = (size_t)JN_MIN((uint64_t)avail, st->remaining);
+        reserve(&st->body, &st->bodysz, st->blen + avail, GW_H2_BODY_CAP);
         if (st->framing == JN_FRAMING_CHUNKED) {
             const char *data;
             size_t dlen;
@@ -380,16 +394,16 @@ static int decode_body(struct gw_h2s *st, size_t from)
                 break;
             continue;
         }
-        if (st->framing == JN_FRAMING_LENGTH)
-            avail = (size_t)JN_MIN((uint64_t)avail, st->remaining);
         memcpy(st->body + st->blen, st->raw + pos, avail);
         st->blen += avail;
         pos += avail;
         if (st->framing == JN_FRAMING_LENGTH && (st->remaining -= avail) == 0)
             st->resp_done = true;
     }
-    memmove(st->raw, st->raw + pos, st->rawlen - pos);
-    st->rawlen -= pos;
+    if (pos > 0) {
+        memmove(st->raw, st->raw + pos, st->rawlen - pos);
+        st->rawlen -= pos;
+    }
     if (st->framing == JN_FRAMING_CLOSE && st->x_done && st->rawlen == 0)
         st->resp_done = true; /* a body that ends with the exchange */
     return 0;
@@ -405,8 +419,7 @@ static int parse_head(struct gw_h2s *st)
             if (st->rawlen == st->rawcap) {
                 if (st->rawcap >= 4 * GW_H2_RAW_CAP)
                     return JN_EBADINPUT;
-                st->rawcap *= 2;
-                st->raw = jn_realloc(st->raw, st->rawcap);
+                st->rawcap *= 2; /* allocated as take() fills it */
             }
             return 0;
         }
@@ -438,7 +451,8 @@ ssize_t gw_h2s_read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
     }
     size_t n = JN_MIN(len, st->blen - st->bpos);
     n = JN_MIN(n, (size_t)st->h->chunk);
-    memcpy(buf, st->body + st->bpos, n);
+    if (n > 0)
+        memcpy(buf, st->body + st->bpos, n);
     st->bpos += n;
     if (st->bpos >= GW_H2_RAW_CAP && st->bpos < st->blen) {
         memmove(st->body, st->body + st->bpos, st->blen - st->bpos);
@@ -483,6 +497,7 @@ static size_t take(struct gw_h2s *st, const struct iovec *iov, int cnt, size_t s
             continue;
         }
         size_t n = JN_MIN(len - skip, st->rawcap - st->rawlen);
+        reserve(&st->raw, &st->rawsz, st->rawlen + n, st->rawcap);
         memcpy(st->raw + st->rawlen, (const char *)iov[i].iov_base + skip, n);
         st->rawlen += n;
         took += n;

@@ -27,10 +27,11 @@ struct jn_pipe {
     uint64_t remaining;      /* JN_FRAMING_LENGTH: bytes left */
     uint64_t body_out;       /* payload bytes queued so far */
     struct jn_chunked dec;
-    struct iovec iov[JN_PIPE_IOV];
     int niov, iov_i;
-    char lines[JN_PIPE_CHUNK_LINES][20];
     int nlines;
+    /* the arrays last: a short head touches the start of iov only */
+    struct iovec iov[JN_PIPE_IOV];
+    char lines[JN_PIPE_CHUNK_LINES][20];
 };
 
 /* Starts a body. in is the source framing (content_length for LENGTH); when

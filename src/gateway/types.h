@@ -155,7 +155,11 @@ enum gw_phase {
 
 #define GW_TRIED_MAX 16
 
-/* One request/response exchange, from the worker's free list. */
+/* One request/response exchange, from the worker's free list. Its scalar
+ * fields come first and the big arrays last, each array's used part at its
+ * start: a burst of new requests pays for every page it touches (a
+ * page's first touch after it is mapped is a trap on some hypervisors), and
+ * a short exchange touches the first page of each array only. */
 struct gw_req {
     struct gw_req *next_free;
     struct gw_conn *c;
@@ -176,15 +180,13 @@ struct gw_req {
     bool file_open;
     int file_fd;
     uint64_t file_off, file_left;
-    struct jn_http_request hreq;
     size_t head_len;
     int64_t start_ns;
     bool keep_alive;   /* the client connection stays open after this exchange */
     bool batched;      /* in the worker's end-of-batch queue (batch.c) */
     bool client_wrote; /* response bytes were written to the client socket */
 
-    /* request direction: client buffer -> upstream */
-    struct jn_pipe rq;
+    /* request direction: client buffer -> upstream (pipe rq) */
     size_t rq_pos;       /* next unprocessed byte in c->buf */
     bool body_discarded; /* body bytes left the buffer: no replay possible */
     bool discarding;     /* a local answer: the body is read and dropped */
@@ -210,13 +212,11 @@ struct gw_req {
     struct jn_timer wait_timer;
     struct gw_req *wait_next, **wait_pprev; /* the worker's waiting list, in GW_P_WAIT */
 
-    /* response direction: upstream buffer -> client */
+    /* response direction: upstream buffer -> client (pipe rs) */
     char *rbuf;
     size_t rcap, rlen, rs_pos;
     bool resp_head_done;
     bool client_started; /* bytes of the response were queued to the client */
-    struct jn_http_response hresp;
-    struct jn_pipe rs;
     int status;
     uint64_t body_bytes;
     uint64_t head_bytes;   /* response head bytes, for $bytes_sent */
@@ -225,9 +225,15 @@ struct gw_req {
     char up_addrs[256]; /* $upstream_addr: "a, b" */
     char up_statuses[64];
     char remote_text[64];
-    char scratch[4096]; /* rewritten request line + set headers, response additions */
     size_t scratch_len;
+
+    /* The arrays: gw_req_get clears everything above this line. */
     char rscratch[2048]; /* response status line + added and rewritten headers */
+    char scratch[4096];  /* rewritten request line + set headers, response additions */
+    struct jn_http_request hreq;
+    struct jn_pipe rq;
+    struct jn_http_response hresp;
+    struct jn_pipe rs;
 };
 
 /* Written by the worker only (relaxed load + store, no locked add), read by

@@ -108,8 +108,6 @@ struct jn_http_request {
     const char *path; /* origin-form "/path?query"; for absolute-form the path part ("/" if empty); "*" for OPTIONS * */
     size_t path_len;
     int minor_version; /* HTTP/1.<minor>: 0 or 1 */
-    size_t nheaders;
-    struct jn_http_header headers[JN_HTTP_MAX_HEADERS];
 
     /* Derived and validated: */
     const char *host; /* Host header value, or the authority of an absolute-form target */
@@ -123,6 +121,11 @@ struct jn_http_request {
 
     int error_status;         /* on JN_EBADINPUT: 400, 414, 431, 501 or 505 */
     const char *error_reason; /* on JN_EBADINPUT: a short static text for the client */
+
+    /* Last, so that a head of a few fields touches only the first page of
+     * the record (a burst of new requests pays for every page it touches). */
+    size_t nheaders;
+    struct jn_http_header headers[JN_HTTP_MAX_HEADERS];
 };
 
 /* Parses a request head. See the file comment for return values. Any thread;
@@ -135,8 +138,6 @@ struct jn_http_response {
     int status; /* 100..999 */
     const char *reason;
     size_t reason_len;
-    size_t nheaders;
-    struct jn_http_header headers[JN_HTTP_MAX_HEADERS];
 
     /* Derived, given the request method (RFC 9112 6.3): */
     enum jn_http_framing framing;
@@ -146,6 +147,9 @@ struct jn_http_response {
 
     int error_status;         /* on JN_EBADINPUT: always 502 */
     const char *error_reason; /* on JN_EBADINPUT: why, for the error log */
+
+    size_t nheaders; /* last, as in struct jn_http_request */
+    struct jn_http_header headers[JN_HTTP_MAX_HEADERS];
 };
 
 /* Parses a response head to a request made with method req_method (HEAD and
