@@ -31,6 +31,7 @@ enum { T_NONE, T_CONNECT, T_SEND, T_READ, T_CSEND, T_CBODY };
 static const char CONTINUE_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
 static void attempt(struct gw_req *r);
+static void connect_peer(struct gw_req *r, struct gw_upconn *uc);
 static void up_timeout(struct jn_loop *loop, struct jn_timer *t);
 
 /* Appends item to the ", "-separated list in dst (truncated to cap, as
@@ -305,6 +306,21 @@ static void attempt(struct gw_req *r)
     const struct jn_http_request *h = &r->hreq;
     jn_pipe_start(&r->rq, h->framing, h->content_length, h->framing == JN_FRAMING_CHUNKED);
     struct gw_upconn *uc = r->stale_retried ? NULL : gw_pool_take(w, peer);
+    if (!uc && !r->stale_retried && !r->connect_deferred && gw_batch_defer(r)) {
+        /* No idle connection now; a response later in this batch may give
+         * one back. The connect waits for the batch's end (connect_peer). */
+        r->connect_deferred = true;
+        return;
+    }
+    connect_peer(r, uc);
+}
+
+/* Gives r its upstream connection: uc from the pool, or a new one to r->peer. */
+static void connect_peer(struct gw_req *r, struct gw_upconn *uc)
+{
+    struct gw_worker *w = r->c->w;
+    struct jn_peer *peer = r->peer;
+    r->connect_deferred = false;
     r->from_pool = uc != NULL;
     if (!uc) {
         int fd = jn_sock_connect(&peer->addr);
@@ -757,6 +773,10 @@ void gw_proxy_run(struct gw_req *r)
 {
     if (r->phase == GW_P_WAIT)
         return;
+    if (r->connect_deferred) {
+        connect_peer(r, gw_pool_take(r->c->w, r->peer)); /* the batch ended */
+        return;
+    }
     struct gw_conn *c = r->c;
     bool c_progress = false;
     if (c->hup && r->phase == GW_P_PROXY && r->rq.body_done && !r->client_started) {

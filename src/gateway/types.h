@@ -197,6 +197,7 @@ struct gw_req {
     struct gw_upconn *up;
     struct jn_peer *peer; /* picked; borrowed from u */
     bool from_pool;
+    bool connect_deferred; /* no idle connection: taken or made at the batch's end */
     struct jn_peer *tried[GW_TRIED_MAX];
     int ntried, attempts;
     int64_t first_attempt_ms, attempt_ns;
