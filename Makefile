@@ -116,6 +116,7 @@ demo: deps
 
 bench: deps
 	$(MAKE) all
+	bench/syscalls.sh
 	bench/run.sh
 	bench/unix.sh
 	bench/coldstart.sh

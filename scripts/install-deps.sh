@@ -42,8 +42,8 @@ PACKAGES=(
     # the manual page (docs/jern.1, rendered by the tests with man -l), the
     # README replay's network namespace (unshare, ip)
     man-db groff-base util-linux iproute2
-    # profiling (bench/profile.sh)
-    strace linux-perf
+    # profiling (bench/profile.sh); io_uring's cost against system calls (bench/syscalls.sh)
+    strace linux-perf liburing-dev
 )
 
 # When jern runs as root, exec apps run as this unprivileged user instead

@@ -132,3 +132,21 @@ def test_unix_bench_runs_every_proxy_over_both_transports(tmp_path):
     assert "jern unix / nginx unix: " in md and "did not run" not in md, md
     rows = json.loads((tmp_path / "unix.json").read_text())["rows"]
     assert len(rows) == 6 and all(x["errors"] == 0 for x in rows), rows
+
+
+def test_syscalls_bench_times_all_three_ways():
+    """bench/syscalls.sh, tiny: builds with liburing, times send/recv system
+    calls against io_uring's batched submission on loopback pairs and prints
+    every figure; nothing about which is faster."""
+    if not os.path.exists("/usr/include/liburing.h"):
+        pytest.skip("liburing-dev not installed (scripts/install-deps.sh installs it)")
+    r = subprocess.run([str(ROOT / "bench" / "syscalls.sh"), "4", "200"], capture_output=True,
+                       text=True, timeout=120)
+    if "io_uring unavailable" in r.stderr:
+        pytest.skip(r.stderr.strip())
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    for way in ("syscalls", "uring-send", "uring-both"):
+        m = re.search(rf"^  {way} +([0-9.]+) us per message", r.stdout, re.M)
+        assert m and float(m.group(1)) > 0, r.stdout
+    assert re.search(r"getppid\(2\), entry and exit alone: [0-9.]+ us", r.stdout), r.stdout
+    assert "saved per system call replaced by a batched submission" in r.stdout, r.stdout
