@@ -59,6 +59,7 @@ static void append_status(char *dst, size_t cap, int status)
 
 static void close_up(struct gw_req *r, bool failed)
 {
+    r->connect_deferred = false; /* an attempt ended before its connect */
     if (r->up) {
         r->up->req = NULL;
         struct gw_upconn *uc = r->up;
@@ -774,7 +775,8 @@ void gw_proxy_run(struct gw_req *r)
     if (r->phase == GW_P_WAIT)
         return;
     if (r->connect_deferred) {
-        connect_peer(r, gw_pool_take(r->c->w, r->peer)); /* the batch ended */
+        if (r->peer) /* the batch ended */
+            connect_peer(r, gw_pool_take(r->c->w, r->peer));
         return;
     }
     struct gw_conn *c = r->c;
