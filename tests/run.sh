@@ -44,8 +44,10 @@ while IFS= read -r t; do
         echo "ok   ${t#"$BUILD"/tests/unit/} ($n)"
     else
         n_ok=$(grep -c '^\[       OK \]' <<<"$out")
-        n_bad=$(grep -c '^\[  FAILED  \]' <<<"$out")
-        [ "$n_bad" -eq 0 ] && n_bad=1
+        # cmocka's summary line says how many ("[  FAILED  ] N test(s), listed
+        # below:"); each failed test also has two lines of its own
+        n_bad=$(grep -oE '^\[  FAILED  \] [0-9]+ test' <<<"$out" | grep -oE '[0-9]+' | head -1)
+        [ -z "$n_bad" ] || [ "$n_bad" -eq 0 ] && n_bad=1
         passed=$((passed + n_ok))
         failed=$((failed + n_bad))
         failures+=("unit: ${t#"$BUILD"/tests/unit/}")
