@@ -77,6 +77,8 @@ void jn_buf_consume(struct jn_buf *b, size_t n)
         b->len = 0;
         return;
     }
+    if (n == 0)
+        return; /* nothing to move: callers consume what a pass took, often none */
     memmove(b->data, b->data + n, b->len - n);
     b->len -= n;
 }

@@ -7,13 +7,14 @@
 
 #include "gateway/h2.h"
 
+#include "core/buf.h"
+
 #include <nghttp2/nghttp2.h>
 
 #define GW_H2_OUT_BATCH 65536   /* frames gathered before one write */
 #define GW_H2_OUT_MAX (1 << 20) /* stop reading while this much waits to go out */
 #define GW_H2_RAW_CAP 16384     /* response bytes taken from the stream's exchange */
 #define GW_H2_BODY_CAP 65536    /* decoded response body waiting for DATA frames */
-#define GW_H2_BUF_MIN 1024      /* first allocation of either: most answers fit */
 #define GW_H2_TICK_MS 1000
 
 struct gw_h2s;
@@ -58,13 +59,12 @@ struct gw_h2s {
     size_t qlen, qpos, qcap;
     size_t unconsumed; /* DATA bytes not yet given back to the flow-control windows */
     /* response */
-    /* raw and body are bounded by rawcap and GW_H2_BODY_CAP but allocated
-     * only as far as used (rawsz, bodysz): a burst of small answers touches
-     * a few hundred bytes per stream, not 80 KiB */
-    char *raw; /* bytes written by the exchange, undecoded */
-    size_t rawlen, rawcap, rawsz;
-    char *body; /* decoded body for DATA frames: body[bpos..blen) */
-    size_t blen, bpos, bodysz;
+    /* raw and body grow as used up to their caps (GW_H2_RAW_CAP, raised
+     * for a long head; GW_H2_BODY_CAP): a burst of small answers touches a
+     * few hundred bytes per stream, not 80 KiB */
+    struct jn_buf raw;  /* bytes written by the exchange, undecoded */
+    struct jn_buf body; /* decoded body for DATA frames: body.data[bpos..len) */
+    size_t bpos;
     bool head_done, resp_done, deferred, eof_sent;
     bool x_done;  /* the exchange wrote all it had (gw_conn_shutdown) */
     bool want_wr; /* the exchange has more to write once raw has room */

@@ -94,8 +94,8 @@ void gw_h2s_free(struct gw_h2s *st)
     free(st->cookie);
     free(st->hb);
     free(st->q);
-    free(st->raw);
-    free(st->body);
+    jn_buf_free(&st->raw);
+    jn_buf_free(&st->body);
     free(st);
 }
 
@@ -250,7 +250,8 @@ int gw_h2s_request(struct gw_h2s *st, bool end_stream)
     st->hb = NULL;
     st->hblen = st->hbcap = 0;
 
-    st->rawcap = GW_H2_RAW_CAP;
+    jn_buf_init(&st->raw, GW_H2_RAW_CAP);
+    jn_buf_init(&st->body, GW_H2_BODY_CAP);
     st->x = gw_exch_open_stream(h->c, &stream_io, st);
     if (!st->x)
         return -ENOMEM;
@@ -353,40 +354,22 @@ static int submit_head(struct gw_h2s *st, const struct jn_http_response *r)
     return nghttp2_submit_response(st->h->s, st->id, nv, n, &dp);
 }
 
-/* Makes *buf (of *sz bytes allocated) hold at least need bytes, doubling
- * from GW_H2_BUF_MIN, never past cap. */
-static void reserve(char **buf, size_t *sz, size_t need, size_t cap)
-{
-    if (need <= *sz)
-        return;
-    size_t n = JN_MAX(*sz, (size_t)GW_H2_BUF_MIN);
-    while (n < need)
-        n *= 2;
-    *sz = JN_MIN(n, cap);
-    *buf = jn_realloc(*buf, *sz);
-}
-
 /* Moves body bytes from raw to body (de-chunked), as far as body has room. */
 static int decode_body(struct gw_h2s *st, size_t from)
 {
     size_t pos = from;
-    while (pos < st->rawlen && !st->resp_done) {
-        size_t room = GW_H2_BODY_CAP - st->blen;
-        size_t avail = JN_MIN(st->rawlen - pos, room);
+    while (pos < st->raw.len && !st->resp_done) {
+        size_t room = st->body.max - st->body.len;
+        size_t avail = JN_MIN(st->raw.len - pos, room);
         if (avail == 0)
             break;
-        if (st->framing == JN_FRAMING_LENGTH)
-            avail = (size_t)JN_MIN((uint64_t)avail, st->remaining);
-        reserve(&st->body, &st->bodysz, st->blen + avail, GW_H2_BODY_CAP);
         if (st->framing == JN_FRAMING_CHUNKED) {
             const char *data;
             size_t dlen;
-            ssize_t n = jn_chunked_decode(&st->ck, st->raw + pos, avail, &data, &dlen);
+            ssize_t n = jn_chunked_decode(&st->ck, st->raw.data + pos, avail, &data, &dlen);
             if (n < 0)
                 return JN_EBADINPUT;
-            if (dlen)
-                memcpy(st->body + st->blen, data, dlen);
-            st->blen += dlen;
+            jn_buf_append(&st->body, data, dlen); /* dlen <= avail: fits */
             pos += (size_t)n;
             if (st->ck.done)
                 st->resp_done = true;
@@ -394,17 +377,15 @@ static int decode_body(struct gw_h2s *st, size_t from)
                 break;
             continue;
         }
-        memcpy(st->body + st->blen, st->raw + pos, avail);
-        st->blen += avail;
+        if (st->framing == JN_FRAMING_LENGTH)
+            avail = (size_t)JN_MIN((uint64_t)avail, st->remaining);
+        jn_buf_append(&st->body, st->raw.data + pos, avail);
         pos += avail;
         if (st->framing == JN_FRAMING_LENGTH && (st->remaining -= avail) == 0)
             st->resp_done = true;
     }
-    if (pos > 0) {
-        memmove(st->raw, st->raw + pos, st->rawlen - pos);
-        st->rawlen -= pos;
-    }
-    if (st->framing == JN_FRAMING_CLOSE && st->x_done && st->rawlen == 0)
+    jn_buf_consume(&st->raw, pos);
+    if (st->framing == JN_FRAMING_CLOSE && st->x_done && st->raw.len == 0)
         st->resp_done = true; /* a body that ends with the exchange */
     return 0;
 }
@@ -414,20 +395,19 @@ static int parse_head(struct gw_h2s *st)
 {
     for (;;) {
         struct jn_http_response r;
-        ssize_t n = jn_http_parse_response(st->raw, st->rawlen, NULL, st->method_id, &r);
+        ssize_t n = jn_http_parse_response(st->raw.data, st->raw.len, NULL, st->method_id, &r);
         if (n == JN_EINCOMPLETE) {
-            if (st->rawlen == st->rawcap) {
-                if (st->rawcap >= 4 * GW_H2_RAW_CAP)
+            if (st->raw.len == st->raw.max) {
+                if (st->raw.max >= 4 * GW_H2_RAW_CAP)
                     return JN_EBADINPUT;
-                st->rawcap *= 2; /* allocated as take() fills it */
+                st->raw.max *= 2; /* a long head: room to finish it */
             }
             return 0;
         }
         if (n < 0)
             return (int)n;
         if (r.status >= 100 && r.status < 200) {
-            memmove(st->raw, st->raw + n, st->rawlen - (size_t)n);
-            st->rawlen -= (size_t)n;
+            jn_buf_consume(&st->raw, (size_t)n);
             continue;
         }
         if (submit_head(st, &r) < 0)
@@ -443,24 +423,24 @@ ssize_t gw_h2s_read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
     (void)id;
     (void)arg;
     struct gw_h2s *st = src->ptr;
-    if (st->rawlen > 0 && !st->resp_done && decode_body(st, 0) < 0)
+    if (st->raw.len > 0 && !st->resp_done && decode_body(st, 0) < 0)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    if (st->want_wr && st->x && st->rawlen < st->rawcap) {
+    if (st->want_wr && st->x && st->raw.len < st->raw.max) {
         st->want_wr = false;
         st->kick |= JN_EV_WRITE; /* the exchange writes on in gw_h2s_kick */
     }
-    size_t n = JN_MIN(len, st->blen - st->bpos);
+    size_t n = JN_MIN(len, st->body.len - st->bpos);
     n = JN_MIN(n, (size_t)st->h->chunk);
     if (n > 0)
-        memcpy(buf, st->body + st->bpos, n);
+        memcpy(buf, st->body.data + st->bpos, n);
     st->bpos += n;
-    if (st->bpos >= GW_H2_RAW_CAP && st->bpos < st->blen) {
-        memmove(st->body, st->body + st->bpos, st->blen - st->bpos);
-        st->blen -= st->bpos;
+    if (st->bpos >= GW_H2_RAW_CAP && st->bpos < st->body.len) {
+        jn_buf_consume(&st->body, st->bpos);
         st->bpos = 0;
     }
-    if (st->bpos == st->blen) {
-        st->bpos = st->blen = 0;
+    if (st->bpos == st->body.len) {
+        st->bpos = 0;
+        jn_buf_reset(&st->body);
         if (st->resp_done) {
             *flags |= NGHTTP2_DATA_FLAG_EOF;
             st->eof_sent = true;
@@ -478,7 +458,7 @@ ssize_t gw_h2s_read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
 /* After the exchange wrote: DATA frames go on if the body grew or ended. */
 static void body_moved(struct gw_h2s *st, size_t before)
 {
-    if ((st->blen > before || st->resp_done) && st->deferred) {
+    if ((st->body.len > before || st->resp_done) && st->deferred) {
         st->deferred = false;
         st->last_progress = jn_loop_now(st->h->c->w->loop);
         nghttp2_session_resume_data(st->h->s, st->id);
@@ -486,20 +466,21 @@ static void body_moved(struct gw_h2s *st, size_t before)
     gw_h2_flush(st->h);
 }
 
-/* Copies iov[0..cnt) from byte skip on into raw, as far as it has room. */
-static size_t take(struct gw_h2s *st, const struct iovec *iov, int cnt, size_t skip)
+/* Copies iov[0..cnt) from byte skip on (left bytes) into raw, as far as it
+ * has room. */
+static size_t take(struct gw_h2s *st, const struct iovec *iov, int cnt, size_t skip, size_t left)
 {
+    /* one allocation for the whole write, not one per iovec */
+    jn_buf_reserve(&st->raw, JN_MIN(left, st->raw.max - st->raw.len));
     size_t took = 0;
-    for (int i = 0; i < cnt && st->rawlen < st->rawcap; i++) {
+    for (int i = 0; i < cnt && st->raw.len < st->raw.max; i++) {
         size_t len = iov[i].iov_len;
         if (skip >= len) {
             skip -= len;
             continue;
         }
-        size_t n = JN_MIN(len - skip, st->rawcap - st->rawlen);
-        reserve(&st->raw, &st->rawsz, st->rawlen + n, st->rawcap);
-        memcpy(st->raw + st->rawlen, (const char *)iov[i].iov_base + skip, n);
-        st->rawlen += n;
+        size_t n = JN_MIN(len - skip, st->raw.max - st->raw.len);
+        jn_buf_append(&st->raw, (const char *)iov[i].iov_base + skip, n);
         took += n;
         skip = 0;
     }
@@ -514,16 +495,16 @@ static ssize_t stream_writev(void *arg, const struct iovec *iov, int cnt)
     struct gw_h2s *st = c->stream;
     if (!st)
         return -EPIPE;
-    size_t total = 0, took = 0, before = st->blen;
+    size_t total = 0, took = 0, before = st->body.len;
     for (int i = 0; i < cnt; i++)
         total += iov[i].iov_len;
     while (took < total) {
-        size_t n = take(st, iov, cnt, took);
+        size_t n = take(st, iov, cnt, took, total - took);
         took += n;
-        if (n == 0 && st->rawlen == st->rawcap)
+        if (n == 0 && st->raw.len == st->raw.max)
             break; /* the client reads slower: back-pressure on the exchange */
         if (st->resp_done) {
-            st->rawlen = 0; /* nothing follows a complete response */
+            jn_buf_reset(&st->raw); /* nothing follows a complete response */
             continue;
         }
         int rc = st->head_done ? decode_body(st, 0) : parse_head(st);
@@ -543,7 +524,7 @@ static void stream_shutdown(struct gw_conn *c)
     if (!st)
         return;
     st->x_done = true;
-    size_t before = st->blen;
+    size_t before = st->body.len;
     if (st->head_done && !st->resp_done && decode_body(st, 0) < 0)
         stream_fail(st);
     body_moved(st, before);
