@@ -3,7 +3,9 @@
 still reaches the client that asked, in order, whole, for plain, pipelined
 and body-carrying requests, on one worker so the batches are large."""
 import socket
+import subprocess
 import threading
+import time
 
 from test_gateway import simple_proxy
 
@@ -68,3 +70,67 @@ def test_concurrent_exchanges_each_get_their_own_answer(procs, tmp_path, testapp
         t.join(60)
     assert not any(t.is_alive() for t in threads), "a client hung"
     assert not errors, errors[:5]
+
+
+def leaver(port, k, stop):
+    """Sends requests and leaves before their answers, every other time with a
+    reset (SO_LINGER 0): clients gone in the same batches in which other
+    requests wait for an upstream connection at the batch's end."""
+    i = 0
+    while not stop.is_set():
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        if i % 2:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        s.sendall(f"GET /headers HTTP/1.1\r\nHost: x\r\nX-Seq: leaver{k}-{i}\r\n\r\n".encode())
+        s.close()
+        i += 1
+
+
+def upstream_conns(pid, ports):
+    """Established TCP connections of process pid to any of ports (ss -tnp)."""
+    out = subprocess.run(["ss", "-tnpH", "state", "established"], capture_output=True,
+                         text=True).stdout
+    return sum(1 for line in out.splitlines()
+               if f"pid={pid}," in line
+               and any(line.split()[3].endswith(f":{p}") for p in ports))
+
+
+def test_clients_that_leave_mid_request_do_not_disturb_the_others(procs, tmp_path, testapp):
+    """A pool much smaller than the load (keepalive 2), so requests keep
+    finding no idle connection within a batch and connect at its end
+    (src/gateway/proxy.c), while other clients leave mid-request: the staying
+    clients each get their own whole answers, the gateway serves on, and at
+    rest the pool is back within its bound."""
+    a, b = testapp("a"), testapp("b")
+    proc, port, _ = simple_proxy(procs, tmp_path, [a, b], upstream_extra="keepalive 2;")
+    errors, stop = [], threading.Event()
+    leavers = [threading.Thread(target=leaver, args=(port, k, stop)) for k in range(8)]
+    stayers = [threading.Thread(target=client, args=(port, k, errors)) for k in range(24)]
+    for t in leavers + stayers:
+        t.start()
+    for t in stayers:
+        t.join(60)
+    stop.set()
+    for t in leavers:
+        t.join(20)
+    assert not any(t.is_alive() for t in stayers + leavers), "a client hung"
+    assert not errors, errors[:5]
+    assert proc.alive(), "the gateway exited: " + proc.output()[-2000:]
+    # A last burst that stays to the end (the leavers' aborted exchanges close
+    # their upstream connections): at rest the pool holds its bound, keepalive
+    # 2 idle connections, and is not empty.
+    burst = [threading.Thread(target=client, args=(port, 100 + k, errors)) for k in range(16)]
+    for t in burst:
+        t.start()
+    for t in burst:
+        t.join(60)
+    assert not errors, errors[:5]
+    deadline = time.time() + 5
+    while upstream_conns(proc.pid, (a, b)) > 2 and time.time() < deadline:
+        time.sleep(0.05)
+    assert 1 <= upstream_conns(proc.pid, (a, b)) <= 2
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(b"GET /headers HTTP/1.1\r\nHost: x\r\nX-Seq: after\r\n\r\n")
+    head, body, _ = read_response(s, b"")
+    assert head.startswith(b"HTTP/1.1 200") and b"x-seq: after\r\n" in body.lower(), head
+    s.close()
