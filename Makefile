@@ -41,6 +41,12 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 .PHONY: all unit asan test demo bench bench-db fuzz deps clean format install deb
 all: $(BUILD)/jern $(BUILD)/jern-monitor $(BUILD)/jern-testapp
 
+# bench/syscalls.sh's measurement of system calls against io_uring (liburing
+# from Debian); not part of jern.
+$(BUILD)/bench-syscalls: bench/syscalls.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 $(WARN) -o $@ $< -luring
+
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
