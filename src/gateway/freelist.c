@@ -131,8 +131,8 @@ struct gw_req *gw_req_get(struct gw_worker *w)
     }
     /* Only the fixed part is cleared: the arrays are written before read. */
     memset(r, 0, offsetof(struct gw_req, rscratch));
-    r->rq.niov = r->rq.iov_i = r->rq.nlines = 0;
-    r->rs.niov = r->rs.iov_i = r->rs.nlines = 0;
+    jn_pipe_clear(&r->rq);
+    jn_pipe_clear(&r->rs);
     r->rq.body_out = r->rs.body_out = 0;
     r->rq.body_done = r->rs.body_done = false;
     r->up_time_us = -1;
