@@ -276,12 +276,15 @@ static int fill_instance(struct execd *x, const struct meta *m, struct jn_instan
         out->pid = m->pid;
         return 0;
     }
-    /* The app is gone; its monitor writes the status after draining output. */
-    for (int i = 0;
-         !present && wait_exit && i < 100 && same_process(m->monitor, m->monitor_ticks, NULL);
-         i++) {
-        jn_sleep_ms(20);
+    /* The app is gone; its monitor writes the status after draining output,
+     * then exits. The record is read after each look at the monitor: one
+     * found gone may have written it since the last read. */
+    for (int i = 0; !present && wait_exit && i < 100; i++) {
+        bool alive = same_process(m->monitor, m->monitor_ticks, NULL);
         code = read_exit(x, m->name, &present);
+        if (present || !alive)
+            break;
+        jn_sleep_ms(20);
     }
     out->exit_code = present ? code : -1;
     return 0;

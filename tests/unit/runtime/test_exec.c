@@ -226,6 +226,30 @@ static void test_exit_code_and_log_filters(void **st)
     assert_int_equal(jn_driver_remove(drv, "quick"), 0);
 }
 
+/* An inspect that finds the app gone waits for its monitor's record of the
+ * status: asked without pause while the monitor writes it and exits, it
+ * never answers "ended, status unknown" (-1). The monitor may end between
+ * the inspect's read of the record and its check of the monitor. */
+static void test_exit_status_is_never_lost_to_a_race(void **st)
+{
+    int unknown = 0;
+    for (int i = 0; i < 40; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "race%d", i);
+        struct jn_instance_spec s = spec_for(name, "echo x; exit 7", 0);
+        struct jn_instance info;
+        assert_int_equal(jn_driver_start(drv, &s, &info), 0);
+        int64_t deadline = jn_now_ms() + 5000;
+        do
+            assert_int_equal(jn_driver_inspect(drv, name, &info), 0);
+        while (info.running && jn_now_ms() < deadline);
+        assert_false(info.running);
+        unknown += info.exit_code != 7;
+        assert_int_equal(jn_driver_remove(drv, name), 0);
+    }
+    assert_int_equal(unknown, 0);
+}
+
 static void test_follow_until_exit(void **st)
 {
     struct jn_instance_spec s =
@@ -509,6 +533,7 @@ int main(void)
         cmocka_unit_test(test_start_port_env_logs_stop),
         cmocka_unit_test(test_stop_kills_group_ignoring_term),
         cmocka_unit_test(test_exit_code_and_log_filters),
+        cmocka_unit_test(test_exit_status_is_never_lost_to_a_race),
         cmocka_unit_test(test_follow_until_exit),
         cmocka_unit_test(test_adoption_by_new_driver),
         cmocka_unit_test(test_memory_limit_and_pause),
