@@ -10,7 +10,10 @@
  * slow loses traffic after its first slow answer), a faster one is averaged
  * in with weight 1 - exp(-dt / tau), and with no answers the estimate decays
  * towards 0 with the same tau, so a peer that was slow is probed again after
- * a few tau and, when it answers fast, gets its share back at once.
+ * a few tau and, when it answers fast, gets its share back at once. The
+ * decay counts only while the peer is idle: while its probe is in flight,
+ * its load uses the undecayed estimate, so it is probed by one request at a
+ * time (a crowd sent to a peer still slow would each wait for it).
  *
  * A peer with no answer yet goes first while nothing is in flight on it (a
  * new instance gets one request at once), and is avoided while its first
@@ -74,7 +77,11 @@ static double load_of(const struct jn_peer *p, int64_t now_ns)
     int w = peer_ld(&p->weight);
     if (peer_ld64(&p->ewma_stamp_ns) == 0)
         return pending > 0 ? UNMEASURED_BUSY : -1; /* no answer yet */
-    return (cost_now(p, now_ns) + 1.0) * (pending + 1) / (w > 0 ? w : 1);
+    /* With a request in flight the estimate counts undecayed: the decay lets
+     * one request probe a peer that was slow, not a crowd of them before the
+     * probe has answered. (A busy peer answers often; for it the two agree.) */
+    double cost = pending > 0 ? cost_ld(&p->ewma_ns) : cost_now(p, now_ns);
+    return (cost + 1.0) * (pending + 1) / (w > 0 ? w : 1);
 }
 
 /* xorshift64*, one state per thread: the draws need to be cheap, not good. */

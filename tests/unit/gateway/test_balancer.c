@@ -681,6 +681,51 @@ static void test_p2c_avoids_the_slow_peer_and_takes_it_back(void **state)
     jn_upstream_unref(u);
 }
 
+/* p2c: the decay of a slow peer's estimate lets one request probe it; while
+ * that probe is in flight, no other request follows it there (each would
+ * wait as long), however many requests keep the fast peers busy. */
+static void test_p2c_probes_a_slow_peer_one_request_at_a_time(void **state)
+{
+    (void)state;
+    struct conf c;
+    conf_init(&c, JN_BALANCE_P2C);
+    conf_add(&c, 8001, 1);
+    conf_add(&c, 8002, 1);
+    conf_add(&c, 8003, 1);
+    struct jn_upstream *u = jn_upstream_new(&c.cu, NULL);
+    int64_t ms = T0;
+    for (int i = 0; i < 3; i++)
+        assert_non_null(pick(u, ms));
+    for (size_t k = 0; k < 3; k++) {
+        jn_peer_observe(u->peers[k], k == 2 ? 50000000 : 1000000, ms * 1000000);
+        jn_upstream_done(u, u->peers[k], false, ms);
+    }
+    /* a and b keep 3 requests each in flight and answer in 1 ms; c waits */
+    struct jn_peer *held[8];
+    size_t nheld = 0;
+    for (int i = 0; i < 6; i++)
+        held[nheld++] = pick(u, ms);
+    struct jn_peer *probe = NULL;
+    int to_c = 0;
+    for (int i = 0; i < 4000; i++) {
+        ms += 2;
+        struct jn_peer *p = pick(u, ms);
+        if (p == u->peers[2]) {
+            to_c++;
+            probe = p; /* in flight from now on: it does not answer */
+            continue;
+        }
+        jn_peer_observe(p, 1000000, ms * 1000000);
+        jn_upstream_done(u, p, false, ms);
+    }
+    assert_non_null(probe); /* it was probed, seconds after its slow answer */
+    assert_int_equal(to_c, 1);
+    for (size_t i = 0; i < nheld; i++)
+        jn_upstream_done(u, held[i], false, ms);
+    jn_upstream_done(u, probe, false, ms);
+    jn_upstream_unref(u);
+}
+
 static void test_which_failures_count(void **state)
 {
     unsigned def = JN_NEXT_ERROR | JN_NEXT_TIMEOUT;
@@ -723,6 +768,7 @@ int main(void)
         cmocka_unit_test(test_effective_weight_recovers),
         cmocka_unit_test(test_which_failures_count),
         cmocka_unit_test(test_p2c_avoids_the_slow_peer_and_takes_it_back),
+        cmocka_unit_test(test_p2c_probes_a_slow_peer_one_request_at_a_time),
         cmocka_unit_test(test_stress_threads),
         cmocka_unit_test(test_stress_overlapping_snapshots),
     };
