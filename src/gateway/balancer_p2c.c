@@ -3,17 +3,26 @@
  * and Linkerd's default balancer: draw two usable peers at random, send to
  * the one with the lower load, where
  *
- *     load = (cost + 1 ns) * (requests in flight + 1) / weight
+ *     load = (peak + 1 ns + (avg + 1 ns) * requests in flight) / weight
  *
- * and cost is the peer's peak-EWMA response time (jn_peer_observe): a
- * response slower than the estimate replaces it at once (a peer that turns
- * slow loses traffic after its first slow answer), a faster one is averaged
- * in with weight 1 - exp(-dt / tau), and with no answers the estimate decays
- * towards 0 with the same tau, so a peer that was slow is probed again after
- * a few tau and, when it answers fast, gets its share back at once. The
- * decay counts only while the peer is idle: while its probe is in flight,
- * its load uses the undecayed estimate, so it is probed by one request at a
- * time (a crowd sent to a peer still slow would each wait for it).
+ * peak is the peer's peak-EWMA response time (jn_peer_observe): a response
+ * slower than the estimate replaces it at once (a peer that turns slow loses
+ * traffic after its first slow answer), a faster one is averaged in with
+ * weight 1 - exp(-dt / tau). avg is the plain EWMA with the same weight.
+ *
+ * The requests in flight count at the plain average, not at the peak (as
+ * Finagle's cost * (pending + 1) would): a new request waits about their
+ * usual time behind them, and its own answer may take the peak. With the
+ * peak for both, one slow answer of a busy fast peer (a pause of its
+ * process) made it look slower than an idle peer fifty times slower, which
+ * then took a request each time it had answered the last.
+ *
+ * While a peer is idle its peak decays towards 0 with the same tau, so a
+ * peer that was slow is probed again after a few tau and, when it answers
+ * fast, gets its share back at once. The decay counts only while the peer
+ * is idle: with its probe in flight the undecayed estimate counts, so it is
+ * probed by one request at a time (a crowd sent to a peer still slow would
+ * each wait for it).
  *
  * A peer with no answer yet goes first while nothing is in flight on it (a
  * new instance gets one request at once), and is avoided while its first
@@ -59,15 +68,17 @@ void jn_peer_observe(struct jn_peer *p, int64_t rtt_ns, int64_t now_ns)
      * estimate over hundreds of answers does not notice. No lock. */
     double rtt = rtt_ns > 0 ? (double)rtt_ns : 0;
     int64_t stamp = peer_ld64(&p->ewma_stamp_ns);
-    double cost = cost_ld(&p->ewma_ns);
-    if (stamp == 0 || rtt > cost) {
-        cost = rtt;
+    double cost = cost_ld(&p->ewma_ns), avg = cost_ld(&p->avg_ns);
+    if (stamp == 0) {
+        cost = avg = rtt;
     } else {
         int64_t dt = now_ns - stamp;
         double w = dt > 0 ? exp(-(double)dt / EWMA_TAU_NS) : 1.0;
-        cost = cost * w + rtt * (1.0 - w);
+        cost = rtt > cost ? rtt : cost * w + rtt * (1.0 - w);
+        avg = avg * w + rtt * (1.0 - w);
     }
     cost_st(&p->ewma_ns, cost);
+    cost_st(&p->avg_ns, avg);
     peer_st64(&p->ewma_stamp_ns, now_ns > 0 ? now_ns : 1);
 }
 
@@ -80,8 +91,10 @@ static double load_of(const struct jn_peer *p, int64_t now_ns)
     /* With a request in flight the estimate counts undecayed: the decay lets
      * one request probe a peer that was slow, not a crowd of them before the
      * probe has answered. (A busy peer answers often; for it the two agree.) */
-    double cost = pending > 0 ? cost_ld(&p->ewma_ns) : cost_now(p, now_ns);
-    return (cost + 1.0) * (pending + 1) / (w > 0 ? w : 1);
+    if (pending == 0)
+        return (cost_now(p, now_ns) + 1.0) / (w > 0 ? w : 1);
+    double cost = cost_ld(&p->ewma_ns), avg = cost_ld(&p->avg_ns);
+    return (cost + 1.0 + (avg + 1.0) * pending) / (w > 0 ? w : 1);
 }
 
 /* xorshift64*, one state per thread: the draws need to be cheap, not good. */

@@ -45,7 +45,8 @@ struct jn_peer {
     int64_t checked;  /* time of the last failure, or of the pick that probed after it (ms) */
 
     /* p2c's peak-EWMA response time (balancer_p2c.c); no lock, relaxed atomics */
-    double ewma_ns;
+    double ewma_ns;        /* the peak estimate */
+    double avg_ns;         /* the plain average (what a queued request waits per request ahead) */
     int64_t ewma_stamp_ns; /* time of the last answer; 0: none yet */
 
     _Atomic int refs;
