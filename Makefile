@@ -31,7 +31,7 @@ endif
 CPPFLAGS := -Isrc -D_GNU_SOURCE $(shell pkg-config --cflags libmariadb 2>/dev/null)
 CFLAGS := -std=gnu11 $(OPT) $(WARN) -pthread -MMD -MP $(EXTRA_CFLAGS)
 LDFLAGS := $(OPT) -pthread
-LDLIBS := -lsqlite3 -lcurl -lcjson -lyaml -lssl -lcrypto -lnghttp2 -lmariadb -lpcre2-8 -lm
+LDLIBS := -lsqlite3 -lcurl -lcjson -lyaml -lssl -lcrypto -lnghttp2 -lmariadb -lpcre2-8 -luring -lm
 
 SRCS := $(shell find src -name '*.c' ! -name main.c | sort)
 OBJS := $(SRCS:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/ui_assets.o

@@ -9,6 +9,8 @@ PACKAGES=(
     gcc make pkg-config libsqlite3-dev libcurl4-openssl-dev libcjson-dev libssl-dev libnghttp2-dev
     # regular expressions in locations and server names (PCRE2, as nginx)
     libpcre2-dev
+    # the gateway's batched sends (src/gateway/batch_send.c) and bench/syscalls.sh
+    liburing-dev
     # jern.yaml (src/apply): libyaml
     libyaml-dev
     # tests: certificates are made with the openssl command at test time
@@ -42,8 +44,8 @@ PACKAGES=(
     # the manual page (docs/jern.1, rendered by the tests with man -l), the
     # README replay's network namespace (unshare, ip)
     man-db groff-base util-linux iproute2
-    # profiling (bench/profile.sh); io_uring's cost against system calls (bench/syscalls.sh)
-    strace linux-perf liburing-dev
+    # profiling (bench/profile.sh, bench/syscalls.sh)
+    strace linux-perf
 )
 
 # When jern runs as root, exec apps run as this unprivileged user instead

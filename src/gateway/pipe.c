@@ -158,11 +158,56 @@ ssize_t jn_pipe_flush(struct jn_pipe *p, int fd, bool *full)
     return jn_pipe_flush_with(p, fd_writev, (void *)(intptr_t)fd, full);
 }
 
+size_t jn_pipe_unsent(const struct jn_pipe *p, const struct iovec **iov, int *cnt)
+{
+    *iov = p->iov + p->iov_i;
+    *cnt = JN_MIN(p->niov - p->iov_i, IOV_MAX);
+    size_t bytes = 0;
+    for (int i = 0; i < *cnt; i++)
+        bytes += (*iov)[i].iov_len;
+    return bytes;
+}
+
+void jn_pipe_sent_ahead(struct jn_pipe *p, size_t len, ssize_t res)
+{
+    p->ahead = true;
+    p->ahead_len = len;
+    p->ahead_res = res;
+}
+
+/* n bytes of the queue went out. */
+static void advance(struct jn_pipe *p, size_t n)
+{
+    while (n && p->iov_i < p->niov) {
+        struct iovec *v = &p->iov[p->iov_i];
+        if (n >= v->iov_len) {
+            n -= v->iov_len;
+            p->iov_i++;
+        } else {
+            v->iov_base = (char *)v->iov_base + n;
+            v->iov_len -= n;
+            n = 0;
+        }
+    }
+}
+
 ssize_t jn_pipe_flush_with(struct jn_pipe *p, jn_pipe_writev_fn wv, void *arg, bool *full)
 {
     size_t total = 0;
     *full = false;
-    while (p->iov_i < p->niov) {
+    if (p->ahead) {
+        /* The first write was made ahead: taken as if made now. */
+        p->ahead = false;
+        ssize_t n = p->ahead_res;
+        if (n < 0 && n != -EAGAIN)
+            return n;
+        if (n > 0)
+            advance(p, (size_t)n);
+        total = n > 0 ? (size_t)n : 0;
+        if (n < 0 || (size_t)n < p->ahead_len)
+            *full = true; /* the socket took less than it was given */
+    }
+    while (!*full && p->iov_i < p->niov) {
         int cnt = JN_MIN(p->niov - p->iov_i, IOV_MAX);
         ssize_t n = wv(arg, p->iov + p->iov_i, cnt);
         if (n < 0) {
@@ -173,23 +218,10 @@ ssize_t jn_pipe_flush_with(struct jn_pipe *p, jn_pipe_writev_fn wv, void *arg, b
             return n;
         }
         total += (size_t)n;
-        size_t left = (size_t)n;
-        while (left && p->iov_i < p->niov) {
-            struct iovec *v = &p->iov[p->iov_i];
-            if (left >= v->iov_len) {
-                left -= v->iov_len;
-                p->iov_i++;
-            } else {
-                v->iov_base = (char *)v->iov_base + left;
-                v->iov_len -= left;
-                left = 0;
-            }
-        }
+        advance(p, (size_t)n);
         /* A short write means the socket buffer is full: no need to ask again. */
-        if (p->iov_i < p->niov) {
+        if (p->iov_i < p->niov)
             *full = true;
-            break;
-        }
     }
     if (p->iov_i == p->niov)
         jn_pipe_clear(p);
@@ -200,4 +232,5 @@ void jn_pipe_clear(struct jn_pipe *p)
 {
     p->niov = p->iov_i = 0;
     p->nlines = 0;
+    p->ahead = false;
 }

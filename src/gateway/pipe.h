@@ -29,6 +29,10 @@ struct jn_pipe {
     struct jn_chunked dec;
     int niov, iov_i;
     int nlines;
+    /* a send made ahead of the next flush (jn_pipe_sent_ahead) */
+    bool ahead;
+    ssize_t ahead_res;
+    size_t ahead_len;
     /* the arrays last: a short head touches the start of iov only */
     struct iovec iov[JN_PIPE_IOV];
     char lines[JN_PIPE_CHUNK_LINES][20];
@@ -70,6 +74,16 @@ static inline bool jn_pipe_has_room(const struct jn_pipe *p)
  * Returns bytes written (>= 0; *full set when the socket would block) or
  * -errno. When the queue empties, its storage is reset. */
 ssize_t jn_pipe_flush(struct jn_pipe *p, int fd, bool *full);
+
+/* The queue's unsent bytes as iov[0..*cnt) (at most IOV_MAX entries) for a
+ * send made elsewhere (io_uring, batch_send.c). Returns their count. */
+size_t jn_pipe_unsent(const struct jn_pipe *p, const struct iovec **iov, int *cnt);
+
+/* Such a send of the first len unsent bytes gave res (bytes written, or
+ * -errno). The next flush takes it as its first write, before it writes
+ * anything itself; until then only appends (fill, push) or a clear may touch
+ * the queue. */
+void jn_pipe_sent_ahead(struct jn_pipe *p, size_t len, ssize_t res);
 
 /* A writer for jn_pipe_flush_with: writes a prefix of iov[0..cnt), returns
  * bytes written, -EAGAIN when nothing can be written now, or -errno. */

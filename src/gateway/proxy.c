@@ -15,6 +15,7 @@
 #include "gateway/proxy.h"
 
 #include "gateway/batch.h"
+#include "gateway/batch_send.h"
 #include "gateway/conn_io.h"
 #include "gateway/freelist.h"
 #include "gateway/pool.h"
@@ -824,6 +825,20 @@ void gw_proxy_run(struct gw_req *r)
     update_timers(r, c_progress);
 }
 
+/* r's sends that its pumps are about to make, queued for one submission
+ * (batch_send.h): to a plain client socket and to its upstream. */
+static void send_ahead(struct gw_worker *w, struct gw_req *r)
+{
+    struct gw_conn *c = r->c;
+    struct gw_upconn *uc = r->up;
+    if (c->hup || r->connect_deferred)
+        return; /* the pumps may abandon the exchange instead */
+    if (uc && uc->connected && uc->wr_ready && !jn_pipe_empty(&r->rq) && !r->rq.ahead)
+        gw_bsend_add(w, &r->rq, uc->io.fd);
+    if (!c->sio && !c->tls && c->wr_ready && !jn_pipe_empty(&r->rs) && !r->rs.ahead)
+        gw_bsend_add(w, &r->rs, c->io.fd);
+}
+
 void gw_proxy_flush_batch(struct jn_loop *loop, void *arg)
 {
     (void)loop;
@@ -831,6 +846,21 @@ void gw_proxy_flush_batch(struct jn_loop *loop, void *arg)
     if (w->nbatch == 0)
         return;
     w->batch_sending = true;
+    if (w->nbatch > 1 && !w->bsend_off) {
+        for (size_t i = 0; i < w->nbatch; i++) {
+            struct gw_req *r = w->batch[i];
+            if (r && (r->phase == GW_P_PROXY || r->phase == GW_P_TUNNEL))
+                send_ahead(w, r);
+        }
+        gw_bsend_submit(w);
+        /* What reached a client counts as written from here on (a body
+         * that then breaks off ends in a close, never in a 502 after it). */
+        for (size_t i = 0; i < w->nbatch; i++) {
+            struct gw_req *r = w->batch[i];
+            if (r && r->rs.ahead && r->rs.ahead_res > 0)
+                r->client_wrote = true;
+        }
+    }
     /* A request ended by another's pumps (a pipelined client, a pool
      * handing over its connection) leaves a NULL here (gw_batch_forget). */
     for (size_t i = 0; i < w->nbatch; i++) {

@@ -308,6 +308,8 @@ struct gw_worker {
     struct gw_req **batch;
     size_t nbatch, batch_cap;
     bool batch_sending;
+    struct gw_bsend *bsend;    /* the batch's sends as one io_uring submission (batch_send.c) */
+    bool bsend_off;            /* ... not available, or JERN_URING=0 */
     void *alog;                /* per-worker access log state */
     struct gw_conn *finishing; /* the connection in gw_client_finish's loop */
     bool finishing_closed;     /* ... and it was closed meanwhile */

@@ -6,6 +6,7 @@
 #include "gateway/worker.h"
 
 #include "gateway/batch.h"
+#include "gateway/batch_send.h"
 #include "gateway/client.h"
 #include "gateway/freelist.h"
 #include "gateway/pool.h"
@@ -409,6 +410,7 @@ void gw_worker_free(struct gw_worker *w)
     jn_gw_alog_free(w);
     gw_freelist_free_all(w);
     gw_batch_free(w);
+    gw_bsend_free(w);
     if (w->snap)
         jn_gw_snapshot_unref(w->snap);
     jn_loop_free(w->loop);

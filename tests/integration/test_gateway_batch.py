@@ -134,3 +134,46 @@ def test_clients_that_leave_mid_request_do_not_disturb_the_others(procs, tmp_pat
     head, body, _ = read_response(s, b"")
     assert head.startswith(b"HTTP/1.1 200") and b"x-seq: after\r\n" in body.lower(), head
     s.close()
+
+
+def traced_load(procs, tmp_path, testapp, env):
+    """wrk -c50 for 2 s through a gateway started with env, under strace -c:
+    the gateway's count of each system call. wrk's own errors fail the test."""
+    import test_gateway
+    a = testapp("a")
+    conf = tmp_path / "u.conf"
+    port = test_gateway.free_port()
+    conf.write_text("worker_processes 1;\nevents { worker_connections 20000; }\n"
+                    f"http {{ upstream app {{ server 127.0.0.1:{a}; keepalive 64; }}\n"
+                    f"server {{ listen 127.0.0.1:{port}; location / {{ proxy_pass http://app; }} }} }}\n")
+    p = procs.start([test_gateway.JERN, "gateway", "-c", conf], name=f"jern-{len(env)}", env=env)
+    test_gateway.wait_port(port)
+    out = tmp_path / f"strace-{len(env)}.txt"
+    st = subprocess.Popen(["strace", "-c", "-f", "-o", str(out), "-p", str(p.pid)],
+                          stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    wrk = subprocess.run(["wrk", "-t2", "-c50", "-d2s", f"http://127.0.0.1:{port}/"],
+                         capture_output=True, text=True, timeout=30)
+    st.send_signal(2)
+    st.wait(10)
+    assert "Non-2xx" not in wrk.stdout and "Socket errors" not in wrk.stdout, wrk.stdout
+    calls = {}
+    for line in out.read_text().splitlines():
+        f = line.split()
+        if len(f) >= 5 and f[3].isdigit():
+            calls[f[-1]] = int(f[3])
+    return calls
+
+
+def test_a_batchs_sends_leave_in_one_io_uring_submission(procs, tmp_path, testapp):
+    """Under load the sends of a batch go out through io_uring (batch_send.c):
+    the gateway makes almost no send system calls, one io_uring_enter per
+    batch; with JERN_URING=0 every send is its own system call again."""
+    on = traced_load(procs, tmp_path, testapp, {})
+    sends = on.get("sendto", 0) + on.get("sendmsg", 0)
+    assert on.get("recvfrom", 0) > 2000, on
+    assert on.get("io_uring_enter", 0) > 0, on
+    assert sends < on["recvfrom"] / 10, on
+    off = traced_load(procs, tmp_path, testapp, {"JERN_URING": "0"})
+    assert off.get("io_uring_enter", 0) == 0, off
+    assert off.get("sendto", 0) + off.get("sendmsg", 0) > off.get("recvfrom", 0) / 3, off
