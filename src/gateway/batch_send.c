@@ -21,7 +21,6 @@
 #include <sys/socket.h>
 
 #define BSEND_ENTRIES 256 /* sends per submission; more go out one by one */
-#define GATHER_MAX 4096   /* as pipe.c: a small queue is copied and sent whole */
 
 struct bsend_op {
     struct jn_pipe *p;
@@ -33,7 +32,7 @@ struct gw_bsend {
     struct io_uring ring;
     size_t nops;
     struct bsend_op ops[BSEND_ENTRIES];
-    char *gather[BSEND_ENTRIES]; /* GATHER_MAX each, made when first needed */
+    char *gather[BSEND_ENTRIES]; /* JN_PIPE_GATHER_MAX each, made when first needed */
 };
 
 static struct gw_bsend *bsend_get(struct gw_worker *w)
@@ -80,16 +79,11 @@ bool gw_bsend_add(struct gw_worker *w, struct jn_pipe *p, int fd)
     op->len = bytes;
     if (cnt == 1) {
         io_uring_prep_send(sqe, fd, iov[0].iov_base, bytes, MSG_DONTWAIT | MSG_NOSIGNAL);
-    } else if (bytes <= GATHER_MAX) {
+    } else if (bytes <= JN_PIPE_GATHER_MAX) {
         char **g = &b->gather[b->nops];
         if (!*g)
-            *g = jn_malloc(GATHER_MAX);
-        size_t off = 0;
-        for (int i = 0; i < cnt; i++) {
-            memcpy(*g + off, iov[i].iov_base, iov[i].iov_len);
-            off += iov[i].iov_len;
-        }
-        io_uring_prep_send(sqe, fd, *g, bytes, MSG_DONTWAIT | MSG_NOSIGNAL);
+            *g = jn_malloc(JN_PIPE_GATHER_MAX);
+        io_uring_prep_send(sqe, fd, *g, jn_pipe_gather(iov, cnt, *g), MSG_DONTWAIT | MSG_NOSIGNAL);
     } else {
         op->msg = (struct msghdr){.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)cnt};
         io_uring_prep_sendmsg(sqe, fd, &op->msg, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -103,14 +97,9 @@ bool gw_bsend_add(struct gw_worker *w, struct jn_pipe *p, int fd)
  * pipes untouched (their flushes send them), and the worker goes on without. */
 static void give_up(struct gw_worker *w, int rc)
 {
-    struct gw_bsend *b = w->bsend;
     jn_warn("gateway: io_uring submission failed (%s): sends are system calls from now on",
             strerror(-rc));
-    io_uring_queue_exit(&b->ring);
-    for (size_t i = 0; i < BSEND_ENTRIES; i++)
-        free(b->gather[i]);
-    free(b);
-    w->bsend = NULL;
+    gw_bsend_free(w);
     w->bsend_off = true;
 }
 

@@ -112,11 +112,20 @@ int jn_pipe_eof(struct jn_pipe *p)
     return JN_ECLOSED;
 }
 
-/* Queues up to this many bytes are copied into one stack buffer and sent
- * with send(2): a request or response head is a dozen small iovecs, and the
- * kernel's per-segment work (importing, iterating, sendmsg's msghdr) costs
- * more than the copy. Bigger queues go out with sendmsg(2) as they are. */
-#define GATHER_MAX 4096
+size_t jn_pipe_gather(const struct iovec *iov, int cnt, char *dst)
+{
+    size_t bytes = 0;
+    for (int i = 0; i < cnt && bytes <= JN_PIPE_GATHER_MAX; i++)
+        bytes += iov[i].iov_len;
+    if (bytes > JN_PIPE_GATHER_MAX)
+        return 0;
+    size_t off = 0;
+    for (int i = 0; i < cnt; i++) {
+        memcpy(dst + off, iov[i].iov_base, iov[i].iov_len);
+        off += iov[i].iov_len;
+    }
+    return off;
+}
 
 /* Socket calls, not read/writev: send(2) and sendmsg(2) skip the VFS layer
  * (rw_verify_area, fsnotify, the iter wrappers) that writev(2) crosses on
@@ -125,18 +134,10 @@ static ssize_t sock_writev(int fd, const struct iovec *iov, int cnt)
 {
     if (cnt == 1)
         return jn_sock_send(fd, iov[0].iov_base, iov[0].iov_len);
-    size_t bytes = 0;
-    for (int i = 0; i < cnt && bytes <= GATHER_MAX; i++)
-        bytes += iov[i].iov_len;
-    if (bytes <= GATHER_MAX) {
-        char tmp[GATHER_MAX];
-        size_t off = 0;
-        for (int i = 0; i < cnt; i++) {
-            memcpy(tmp + off, iov[i].iov_base, iov[i].iov_len);
-            off += iov[i].iov_len;
-        }
-        return jn_sock_send(fd, tmp, off);
-    }
+    char tmp[JN_PIPE_GATHER_MAX];
+    size_t n = jn_pipe_gather(iov, cnt, tmp);
+    if (n > 0)
+        return jn_sock_send(fd, tmp, n);
     struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)cnt};
     return jn_sock_sendmsg(fd, &msg);
 }

@@ -75,6 +75,16 @@ static inline bool jn_pipe_has_room(const struct jn_pipe *p)
  * -errno. When the queue empties, its storage is reset. */
 ssize_t jn_pipe_flush(struct jn_pipe *p, int fd, bool *full);
 
+/* Queues up to this many bytes are copied into one buffer and sent with one
+ * send: a request or response head is a dozen small iovecs, and the
+ * kernel's per-segment work (importing, iterating, sendmsg's msghdr) costs
+ * more than the copy. Bigger queues go out with sendmsg as they are. */
+#define JN_PIPE_GATHER_MAX 4096
+
+/* Copies iov[0..cnt) into dst (JN_PIPE_GATHER_MAX bytes) and returns the
+ * count, or 0 (nothing copied) when they are more than that. */
+size_t jn_pipe_gather(const struct iovec *iov, int cnt, char *dst);
+
 /* The queue's unsent bytes as iov[0..*cnt) (at most IOV_MAX entries) for a
  * send made elsewhere (io_uring, batch_send.c). Returns their count. */
 size_t jn_pipe_unsent(const struct jn_pipe *p, const struct iovec **iov, int *cnt);
