@@ -632,18 +632,33 @@ static void test_stress_overlapping_snapshots(void **state)
     jn_upstream_unref(cur);
 }
 
+/* A p2c upstream of three peers, a, b and c, none measured yet. */
+static struct jn_upstream *p2c_three(void)
+{
+    struct conf c;
+    conf_init(&c, JN_BALANCE_P2C);
+    conf_add(&c, 8001, 1);
+    conf_add(&c, 8002, 1);
+    conf_add(&c, 8003, 1);
+    return jn_upstream_new(&c.cu, NULL);
+}
+
+/* Each peer's first answer: a and b in 1 ms, c in 50 ms. */
+static void p2c_first_answers(struct jn_upstream *u, int64_t ms)
+{
+    for (size_t k = 0; k < 3; k++) {
+        jn_peer_observe(u->peers[k], k == 2 ? 50000000 : 1000000, ms * 1000000);
+        jn_upstream_done(u, u->peers[k], false, ms);
+    }
+}
+
 /* p2c: each new peer gets a first request at once; a peer that answered
  * slowly is then avoided (two-of-three draws always hold a fast one), until
  * its estimate decays and a fast answer gives it its share back. */
 static void test_p2c_avoids_the_slow_peer_and_takes_it_back(void **state)
 {
     (void)state;
-    struct conf c;
-    conf_init(&c, JN_BALANCE_P2C);
-    conf_add(&c, 8001, 1);
-    conf_add(&c, 8002, 1);
-    conf_add(&c, 8003, 1);
-    struct jn_upstream *u = jn_upstream_new(&c.cu, NULL);
+    struct jn_upstream *u = p2c_three();
     int64_t ms = T0;
     bool first[3] = {false};
     for (int i = 0; i < 3; i++) {
@@ -653,11 +668,7 @@ static void test_p2c_avoids_the_slow_peer_and_takes_it_back(void **state)
         assert_false(first[k]); /* unmeasured and idle: each new peer once */
         first[k] = true;
     }
-    /* a and b answer in 1 ms, c in 50 ms */
-    for (size_t k = 0; k < 3; k++) {
-        jn_peer_observe(u->peers[k], k == 2 ? 50000000 : 1000000, ms * 1000000);
-        jn_upstream_done(u, u->peers[k], false, ms);
-    }
+    p2c_first_answers(u, ms); /* a and b in 1 ms, c in 50 ms */
     int to_c = 0;
     for (int i = 0; i < 300; i++) {
         struct jn_peer *p = pick(u, ms);
@@ -687,19 +698,11 @@ static void test_p2c_avoids_the_slow_peer_and_takes_it_back(void **state)
 static void test_p2c_probes_a_slow_peer_one_request_at_a_time(void **state)
 {
     (void)state;
-    struct conf c;
-    conf_init(&c, JN_BALANCE_P2C);
-    conf_add(&c, 8001, 1);
-    conf_add(&c, 8002, 1);
-    conf_add(&c, 8003, 1);
-    struct jn_upstream *u = jn_upstream_new(&c.cu, NULL);
+    struct jn_upstream *u = p2c_three();
     int64_t ms = T0;
     for (int i = 0; i < 3; i++)
         assert_non_null(pick(u, ms));
-    for (size_t k = 0; k < 3; k++) {
-        jn_peer_observe(u->peers[k], k == 2 ? 50000000 : 1000000, ms * 1000000);
-        jn_upstream_done(u, u->peers[k], false, ms);
-    }
+    p2c_first_answers(u, ms);
     /* a and b keep 3 requests each in flight and answer in 1 ms; c waits */
     struct jn_peer *held[8];
     size_t nheld = 0;
