@@ -76,7 +76,7 @@ int jn_db_conf_build(const struct jn_db_conf_in *in, struct jn_db_conf_line *out
         return JN_EBADINPUT;
     }
     if (!path_ok(in->datadir) || !path_ok(in->socket) || !path_ok(in->pid_file) ||
-        !path_ok(in->log_error)) {
+        !path_ok(in->log_error) || (in->tmpdir && !path_ok(in->tmpdir))) {
         snprintf(err, errlen,
                  "the state directory's path cannot go into my.cnf (absolute, no quotes, "
                  "'#' or control characters)");
@@ -153,6 +153,11 @@ int jn_db_conf_build(const struct jn_db_conf_in *in, struct jn_db_conf_line *out
             "127.0.0.1");
     add(&b, "port", "chosen at create (--port)", "%d", in->port);
     add(&b, "datadir", "under jern's state directory", "%s", in->datadir);
+    if (in->tmpdir)
+        add(&b, "tmpdir",
+            "the server's own: its temporary tables and files share no directory with other "
+            "programs",
+            "%s", in->tmpdir);
     add(&b, "socket", "the local socket (jern db shell)", "%s", in->socket);
     add(&b, "pid_file", "jern adopts a running server by it", "%s", in->pid_file);
     add(&b, "log_error", "the server's own log (jern db logs)", "%s", in->log_error);

@@ -22,6 +22,7 @@ struct jn_db_conf_in {
     const char *bind_also; /* a cluster node's advertised address, for instances on
                             * other nodes (docs/CLUSTER.md); NULL: loopback only */
     const char *datadir;
+    const char *tmpdir; /* the server's own; NULL: none set (mariadbd's /tmp) */
     const char *socket;
     const char *pid_file;
     const char *log_error;

@@ -100,6 +100,7 @@ int db_conf_lines(const struct db_rt *d, struct jn_db_conf_line *lines, size_t m
         .port = d->row.port,
         .bind_also = d->bind_also,
         .datadir = d->p.data,
+        .tmpdir = d->p.tmp,
         .socket = d->p.sock,
         .pid_file = d->p.pid,
         .log_error = d->p.log,

@@ -41,6 +41,7 @@ void jn_db_paths(const char *state_dir, const char *name, struct jn_db_paths *p)
     path(p->client, p->dir, "client.cnf");
     path(p->secrets, p->dir, "secrets");
     path(p->backups, p->dir, "backups");
+    path(p->tmp, p->dir, "tmp");
     path(p->run, p->dir, "run");
     path(p->sock, p->run, "mariadbd.sock");
     if (strlen(p->sock) >= SOCK_MAX) {
@@ -56,12 +57,20 @@ void jn_db_paths(const char *state_dir, const char *name, struct jn_db_paths *p)
 
 int jn_db_server_init(const struct jn_db_paths *p, char *err, size_t errlen)
 {
-    char datadir[JN_DB_PATH_MAX + 16], log[JN_DB_PATH_MAX + 16];
+    char datadir[JN_DB_PATH_MAX + 16], tmpdir[JN_DB_PATH_MAX + 16], log[JN_DB_PATH_MAX + 16];
     snprintf(datadir, sizeof(datadir), "--datadir=%s", p->data);
+    snprintf(tmpdir, sizeof(tmpdir), "--tmpdir=%s", p->tmp);
     path(log, p->dir, "install.log");
+    if (mkdir(p->tmp, 0700) < 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create %s: %s", p->tmp, strerror(errno));
+        return -errno;
+    }
+    /* The bootstrap's temporary tables go to the database's own tmpdir, not
+     * /tmp, where other servers and tools come and go. */
     char *argv[] = {"mariadb-install-db",
                     "--no-defaults",
                     datadir,
+                    tmpdir,
                     "--auth-root-authentication-method=normal",
                     "--skip-test-db",
                     geteuid() == 0 ? "--user=root" : "--skip-name-resolve",
@@ -99,6 +108,11 @@ pid_t jn_db_server_start(const struct jn_db_paths *p, const char *init_file, int
     if (running > 0) {
         snprintf(err, errlen, "mariadbd (pid %d) already runs on %s", (int)running, p->data);
         return -EEXIST;
+    }
+    /* my.cnf names it; a database made before it had one gets it here */
+    if (mkdir(p->tmp, 0700) < 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create %s: %s", p->tmp, strerror(errno));
+        return -errno;
     }
     if (p->image[0])
         return jn_db_container_start(p, init_file, memory_mb, err, errlen);

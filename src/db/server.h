@@ -22,6 +22,7 @@ struct jn_db_paths {
     char client[JN_DB_PATH_MAX];  /* client.cnf: the admin account, 0600 */
     char secrets[JN_DB_PATH_MAX]; /* secrets/: passwords, 0700 */
     char backups[JN_DB_PATH_MAX]; /* backups/ */
+    char tmp[JN_DB_PATH_MAX];     /* tmp/: the server's own tmpdir, shared with no other */
     /* The image whose mariadbd runs in a container (DIR/image; image.c), or
      * "": Debian's mariadbd as a process. */
     char image[256];

@@ -149,10 +149,13 @@ def test_config_explains_every_line(env):
     with connect(admin) as c, c.cursor() as cur:
         cur.execute("SELECT @@innodb_buffer_pool_size, @@innodb_flush_method, @@log_bin,"
                     " @@character_set_server, @@bind_address, @@sync_binlog,"
-                    " @@innodb_flush_log_at_trx_commit")
-        pool, flush, log_bin, cs, bind, sync_binlog, trx_commit = cur.fetchone()
+                    " @@innodb_flush_log_at_trx_commit, @@tmpdir")
+        pool, flush, log_bin, cs, bind, sync_binlog, trx_commit, tmpdir = cur.fetchone()
     assert (pool, flush, log_bin, cs, bind) == (128 << 20, "O_DIRECT", 1, "utf8mb4", "127.0.0.1")
     assert (sync_binlog, trx_commit) == (1, 1)  # durable through a power loss
+    # its own tmpdir, not /tmp, which other servers and tools share
+    assert Path(tmpdir) == d.state / "db" / "main" / "tmp", tmpdir
+    assert (d.state / "db" / "main" / "tmp").is_dir()
     # --memory is enforced by a memory cgroup where one can be made, and said when not
     info = db_info(d)
     assert info["engine"] == "mariadb" and info["version"].startswith("10.")

@@ -19,6 +19,7 @@ static int build(int64_t mem, bool dedicated, struct jn_db_conf_line *lines, cha
         .socket = "/s/db/x/sock",
         .pid_file = "/s/db/x/pid",
         .log_error = "/s/db/x/err",
+        .tmpdir = "/s/db/x/tmp",
     };
     return jn_db_conf_build(&in, lines, JN_DB_CONF_MAX_LINES, err, 256);
 }
@@ -62,6 +63,8 @@ static void test_rules_present(void **state)
     assert_string_equal(jn_db_conf_get(l, n, "bind_address"), "127.0.0.1");
     assert_string_equal(jn_db_conf_get(l, n, "log_bin"), "/s/db/x/data/binlog");
     assert_string_equal(jn_db_conf_get(l, n, "sync_binlog"), "1");
+    /* its own tmpdir: /tmp is shared with every other server and tool */
+    assert_string_equal(jn_db_conf_get(l, n, "tmpdir"), "/s/db/x/tmp");
     assert_null(jn_db_conf_get(l, n, "user"));
     for (int i = 0; i < n; i++)
         assert_true(strlen(l[i].reason) > 10); /* every line says why */
@@ -87,6 +90,9 @@ static void test_bad_input(void **state)
                                .socket = "/s", .pid_file = "/p", .log_error = "/e"};
     assert_int_equal(jn_db_conf_build(&in, l, JN_DB_CONF_MAX_LINES, err, 256), JN_EBADINPUT);
     in.datadir = "/d";
+    in.tmpdir = "/t'mp";
+    assert_int_equal(jn_db_conf_build(&in, l, JN_DB_CONF_MAX_LINES, err, 256), JN_EBADINPUT);
+    in.tmpdir = NULL;
     in.port = 70000;
     assert_int_equal(jn_db_conf_build(&in, l, JN_DB_CONF_MAX_LINES, err, 256), JN_EBADINPUT);
     in.port = 3306;
