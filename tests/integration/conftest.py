@@ -2,6 +2,7 @@
 real backends, all on loopback. Each test gets its own temporary directory
 and free ports; every process it starts is stopped when it ends."""
 import os
+import random
 import shutil
 import signal
 import socket
@@ -22,8 +23,25 @@ TESTAPP_STATIC = os.environ.get("JERN_TESTAPP_STATIC", str(ROOT / "build" / "jer
 os.environ["JERN_ACME_DIRECTORY"] = "off"
 
 
+_PORTS = random.Random()  # its own: a test's random.seed() must not repeat ports
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    """A TCP port on 127.0.0.1 that nothing listens on right now, picked
+    from 14000-19999: below the kernel's ephemeral range (a port the kernel
+    hands out for a bind to 0 is the next outgoing connection's source port
+    once released, and suites run side by side make thousands of those: an
+    etcd that found its port taken that way made a CI run red), above the
+    databases' automatic ports (13306-13999) and below the instances'
+    (20000-29999)."""
+    for _ in range(200):
+        port = _PORTS.randrange(14000, 20000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
