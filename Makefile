@@ -128,6 +128,7 @@ bench: deps
 	bench/coldstart.sh
 	bench/skew.sh
 	bench/tls.sh
+	BENCH_PIN=0 bench/tls.sh
 	bench/h2.sh
 
 # sysbench against MariaDB: defaults, the seed's lines, jern's config (docs/DATABASES.md).

@@ -22,7 +22,13 @@ access log. Figures, per proxy and round:
                       keep-alive connections, each having made one request
 
 Environment: BENCH_SECONDS (5), BENCH_ROUNDS (3), BENCH_IDLE_CONNS (1500),
-BENCH_PIN (1), BENCH_OUT (bench/results: tls.md + tls.json), JERN_BIN.
+BENCH_PIN (1; 0: everything shares every CPU, as in bench.py's unpinned
+layout, written to tls-unpinned.*), BENCH_OUT (bench/results: tls.md +
+tls.json), JERN_BIN. `make bench` runs both layouts: pinned, the proxy's
+own CPU is measured apart from the load's, but the CPU running wrk (which
+does its own TLS) and both backends sets the pace for all three, so its
+req/s ratios say little about the proxies; unpinned, a proxy that needs less
+CPU per request leaves more to the rest, as on a shared box.
 Rounds are interleaved (each figure for nginx, HAProxy, jern, then the next)
 so a slow phase of a shared machine hits all three. All traffic is on
 127.0.0.1; every process started is stopped at the end."""
@@ -331,8 +337,11 @@ class TlsBench(bench.Bench):
                 f"{j / n if n and j else 0:.2f} | {j / h if h and j else 0:.2f} |")
 
     def finish(self, name, meta):
-        """Writes NAME.md and NAME.json into the results folder and prints the table."""
+        """Writes NAME.md and NAME.json (NAME-unpinned.* for BENCH_PIN=0)
+        into the results folder and prints the table."""
         meta["load_after"] = bench.loadavg()
+        if getattr(self, "layout", "pinned") == "unpinned":
+            name += "-unpinned"
         md = self.render(meta)
         self.out.mkdir(parents=True, exist_ok=True)
         (self.out / f"{name}.md").write_text(md)

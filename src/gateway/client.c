@@ -199,6 +199,7 @@ void gw_client_close(struct gw_conn *c)
     gw_h2_free(c);
     jn_timer_stop(w->loop, &c->timer);
     jn_tls_conn_free(c->tls);
+    gw_buf_put(w, c->sealed, GW_CLIENT_BUF);
     if (c->io.fd >= 0) {
         jn_io_del(w->loop, &c->io);
         close(c->io.fd);

@@ -3,6 +3,7 @@
  */
 #include "gateway/conn_io.h"
 
+#include "gateway/freelist.h"
 #include "gateway/vars.h"
 #include "net/sock.h"
 #include "tls/tls.h"
@@ -79,9 +80,48 @@ ssize_t gw_conn_flush(struct gw_conn *c, struct jn_pipe *p, bool *full)
 {
     if (c->sio)
         return jn_pipe_flush_with(p, c->sio->writev, c, full);
-    if (c->tls)
-        return jn_pipe_flush_with(p, tls_writev, c->tls, full);
+    if (c->tls) {
+        ssize_t n = jn_pipe_flush_with(p, tls_writev, c->tls, full);
+        if (c->sealed && !jn_pipe_sealed(p)) {
+            gw_buf_put(c->w, c->sealed, GW_CLIENT_BUF);
+            c->sealed = NULL;
+        }
+        return n;
+    }
     return jn_pipe_flush(p, c->io.fd, full);
+}
+
+/* Plaintext sealed at once: one record, whose ciphertext (the plaintext and
+ * at most a few dozen bytes of header, tag and padding) fits a buffer of
+ * the worker's free list. */
+#define SEAL_MAX (GW_CLIENT_BUF - 512)
+
+bool gw_conn_seal(struct gw_conn *c, struct jn_pipe *p)
+{
+    if (!c->tls || c->sio || c->sealed || !jn_pipe_can_seal(p))
+        return false;
+    const struct iovec *iov;
+    int cnt;
+    jn_pipe_unsent(p, &iov, &cnt);
+    char plain[SEAL_MAX];
+    size_t len = 0;
+    for (int i = 0; i < cnt && len < SEAL_MAX; i++) {
+        size_t take = JN_MIN(iov[i].iov_len, SEAL_MAX - len);
+        memcpy(plain + len, iov[i].iov_base, take);
+        len += take;
+    }
+    if (len == 0)
+        return false;
+    size_t cap, out = 0;
+    char *buf = gw_buf_get(c->w, &cap);
+    ssize_t n = jn_tls_seal(c->tls, plain, len, buf, cap, &out);
+    if (out == 0) {
+        gw_buf_put(c->w, buf, cap);
+        return false; /* the flush meets the same state (or error) itself */
+    }
+    jn_pipe_seal_head(p, n > 0 ? (size_t)n : 0, buf, out, c->io.fd);
+    c->sealed = buf;
+    return true;
 }
 
 ssize_t gw_conn_send(struct gw_conn *c, const void *buf, size_t len)

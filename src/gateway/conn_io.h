@@ -22,6 +22,12 @@ ssize_t gw_read_into(int fd, char *buf, size_t *len, size_t cap, bool *ready, bo
 ssize_t gw_conn_read(struct gw_conn *c, char *buf, size_t *len, size_t cap);
 /* Writes p's queue to c (jn_pipe_flush's contract). */
 ssize_t gw_conn_flush(struct gw_conn *c, struct jn_pipe *p, bool *full);
+/* For a send made elsewhere (batch_send.h): encrypts the head of p's queue
+ * on TLS connection c into records that take its place in the queue
+ * (jn_pipe_seal_head), in a buffer c holds until they are written. Returns
+ * true when p's queue starts with such records now: from here they are part
+ * of the connection's stream, written or not. */
+bool gw_conn_seal(struct gw_conn *c, struct jn_pipe *p);
 /* Best-effort write of a small buffer (100 Continue). */
 ssize_t gw_conn_send(struct gw_conn *c, const void *buf, size_t len);
 /* Half-closes the write side (TLS: close_notify first). Returns 0 or -errno. */

@@ -162,7 +162,7 @@ ssize_t jn_pipe_flush(struct jn_pipe *p, int fd, bool *full)
 size_t jn_pipe_unsent(const struct jn_pipe *p, const struct iovec **iov, int *cnt)
 {
     *iov = p->iov + p->iov_i;
-    *cnt = JN_MIN(p->niov - p->iov_i, IOV_MAX);
+    *cnt = JN_MIN((jn_pipe_sealed(p) ? p->raw_end : p->niov) - p->iov_i, IOV_MAX);
     size_t bytes = 0;
     for (int i = 0; i < *cnt; i++)
         bytes += (*iov)[i].iov_len;
@@ -209,8 +209,12 @@ ssize_t jn_pipe_flush_with(struct jn_pipe *p, jn_pipe_writev_fn wv, void *arg, b
             *full = true; /* the socket took less than it was given */
     }
     while (!*full && p->iov_i < p->niov) {
-        int cnt = JN_MIN(p->niov - p->iov_i, IOV_MAX);
-        ssize_t n = wv(arg, p->iov + p->iov_i, cnt);
+        /* a sealed span goes to the socket as it is, the rest through wv */
+        bool raw = jn_pipe_sealed(p);
+        int end = raw ? p->raw_end : p->niov;
+        int cnt = JN_MIN(end - p->iov_i, IOV_MAX);
+        ssize_t n = raw ? fd_writev((void *)(intptr_t)p->raw_fd, p->iov + p->iov_i, cnt)
+                        : wv(arg, p->iov + p->iov_i, cnt);
         if (n < 0) {
             if (n == -EAGAIN) {
                 *full = true;
@@ -221,7 +225,7 @@ ssize_t jn_pipe_flush_with(struct jn_pipe *p, jn_pipe_writev_fn wv, void *arg, b
         total += (size_t)n;
         advance(p, (size_t)n);
         /* A short write means the socket buffer is full: no need to ask again. */
-        if (p->iov_i < p->niov)
+        if (p->iov_i < end)
             *full = true;
     }
     if (p->iov_i == p->niov)
@@ -229,9 +233,33 @@ ssize_t jn_pipe_flush_with(struct jn_pipe *p, jn_pipe_writev_fn wv, void *arg, b
     return (ssize_t)total;
 }
 
+bool jn_pipe_can_seal(const struct jn_pipe *p)
+{
+    /* a slot at the end to shift into, whatever the seal takes */
+    return !jn_pipe_sealed(p) && !jn_pipe_empty(p) && p->niov < JN_PIPE_IOV;
+}
+
+bool jn_pipe_seal_head(struct jn_pipe *p, size_t n, void *buf, size_t len, int fd)
+{
+    if (!jn_pipe_can_seal(p))
+        return false;
+    advance(p, n);
+    if (p->iov_i == 0) {
+        memmove(p->iov + 1, p->iov, (size_t)p->niov * sizeof(p->iov[0]));
+        p->niov++;
+    } else {
+        p->iov_i--;
+    }
+    p->iov[p->iov_i] = (struct iovec){.iov_base = buf, .iov_len = len};
+    p->raw_end = p->iov_i + 1;
+    p->raw_fd = fd;
+    return true;
+}
+
 void jn_pipe_clear(struct jn_pipe *p)
 {
     p->niov = p->iov_i = 0;
+    p->raw_end = 0;
     p->nlines = 0;
     p->ahead = false;
 }

@@ -33,6 +33,9 @@ struct jn_pipe {
     bool ahead;
     ssize_t ahead_res;
     size_t ahead_len;
+    /* iov[iov_i..raw_end) are already sealed (jn_pipe_seal_head): they go
+     * to raw_fd as they are, before anything behind them */
+    int raw_end, raw_fd;
     /* the arrays last: a short head touches the start of iov only */
     struct iovec iov[JN_PIPE_IOV];
     char lines[JN_PIPE_CHUNK_LINES][20];
@@ -86,7 +89,8 @@ ssize_t jn_pipe_flush(struct jn_pipe *p, int fd, bool *full);
 size_t jn_pipe_gather(const struct iovec *iov, int cnt, char *dst);
 
 /* The queue's unsent bytes as iov[0..*cnt) (at most IOV_MAX entries) for a
- * send made elsewhere (io_uring, batch_send.c). Returns their count. */
+ * send made elsewhere (io_uring, batch_send.c): only the sealed span while
+ * one is queued. Returns their count. */
 size_t jn_pipe_unsent(const struct jn_pipe *p, const struct iovec **iov, int *cnt);
 
 /* Such a send of the first len unsent bytes gave res (bytes written, or
@@ -101,6 +105,24 @@ typedef ssize_t (*jn_pipe_writev_fn)(void *arg, const struct iovec *iov, int cnt
 /* As jn_pipe_flush through wv(arg, ...) (a TLS connection). A short write
  * counts as full, as with a socket. */
 ssize_t jn_pipe_flush_with(struct jn_pipe *p, jn_pipe_writev_fn wv, void *arg, bool *full);
+
+/* The first n unsent bytes were sealed (TLS records made of them, ahead of
+ * the flush: jn_tls_seal) into buf[0..len): they leave the queue and buf
+ * takes their place, to be written to fd as it is before the rest goes
+ * through the flush's writer. buf must live until it is written. Returns
+ * false (nothing changed) when the queue has no slot for it: see
+ * jn_pipe_can_seal. */
+bool jn_pipe_seal_head(struct jn_pipe *p, size_t n, void *buf, size_t len, int fd);
+
+/* True when unsent bytes can be replaced by a sealed span: some are queued,
+ * no sealed span is, and the queue has a slot for one. */
+bool jn_pipe_can_seal(const struct jn_pipe *p);
+
+/* True while a sealed span is queued. */
+static inline bool jn_pipe_sealed(const struct jn_pipe *p)
+{
+    return p->raw_end > p->iov_i;
+}
 
 /* Empties the queue without writing (a retry rebuilds it). */
 void jn_pipe_clear(struct jn_pipe *p);

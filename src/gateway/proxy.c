@@ -826,7 +826,8 @@ void gw_proxy_run(struct gw_req *r)
 }
 
 /* r's sends that its pumps are about to make, queued for one submission
- * (batch_send.h): to a plain client socket and to its upstream. */
+ * (batch_send.h): to its client (plain, or TLS records sealed here) and to
+ * its upstream. */
 static void send_ahead(struct gw_worker *w, struct gw_req *r)
 {
     struct gw_conn *c = r->c;
@@ -835,8 +836,16 @@ static void send_ahead(struct gw_worker *w, struct gw_req *r)
         return; /* the pumps may abandon the exchange instead */
     if (uc && uc->connected && uc->wr_ready && !jn_pipe_empty(&r->rq) && !r->rq.ahead)
         gw_bsend_add(w, &r->rq, uc->io.fd);
-    if (!c->sio && !c->tls && c->wr_ready && !jn_pipe_empty(&r->rs) && !r->rs.ahead)
-        gw_bsend_add(w, &r->rs, c->io.fd);
+    if (c->sio || !c->wr_ready || jn_pipe_empty(&r->rs) || r->rs.ahead)
+        return;
+    if (c->tls) {
+        /* TLS: the records are made now and sent with the others; they
+         * are the connection's from here, as if written */
+        if (!gw_conn_seal(c, &r->rs))
+            return;
+        r->client_wrote = true;
+    }
+    gw_bsend_add(w, &r->rs, c->io.fd);
 }
 
 void gw_proxy_flush_batch(struct jn_loop *loop, void *arg)

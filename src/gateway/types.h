@@ -122,6 +122,7 @@ struct gw_conn {
     size_t cap, len;
     struct gw_req *req;
     struct jn_tls_conn *tls; /* NULL on a plain listen address */
+    char *sealed;            /* TLS records queued in a pipe, not sent yet (gw_conn_seal) */
     struct gw_h2 *h2;        /* state GW_C_H2 */
     uint64_t serial;
     uint32_t nreqs;

@@ -35,6 +35,10 @@ struct jn_tls_conn {
     bool done;     /* handshake finished */
     bool reneg;    /* the client started a renegotiation */
     bool offer_h2; /* ALPN: "h2" may be chosen on this connection */
+    bool wpend;    /* OpenSSL holds a record a write could not send: retried first */
+    /* jn_tls_seal: the BIO appends to seal[0..seal_cap) instead of sending */
+    char *seal;
+    size_t seal_len, seal_cap;
 };
 
 #define RECORD_MAX 16384
@@ -65,6 +69,16 @@ static int bio_write(BIO *b, const char *buf, int len)
 {
     struct jn_tls_conn *t = BIO_get_data(b);
     BIO_clear_retry_flags(b);
+    if (t->seal) {
+        /* a record that does not fit stays OpenSSL's, as with a full socket */
+        if ((size_t)len > t->seal_cap - t->seal_len) {
+            BIO_set_retry_write(b);
+            return -1;
+        }
+        memcpy(t->seal + t->seal_len, buf, (size_t)len);
+        t->seal_len += (size_t)len;
+        return len;
+    }
     for (;;) {
         ssize_t n = jn_sock_send(t->fd, buf, (size_t)len);
         if (n >= 0)
@@ -501,11 +515,13 @@ ssize_t jn_tls_writev(struct jn_tls_conn *t, const struct iovec *iov, int cnt)
         errno = 0;
         if (SSL_write_ex(t->ssl, p, len, &n) != 1) {
             int e = io_error(t, 0);
+            t->wpend = e == JN_TLS_WANT_WRITE || e == JN_TLS_WANT_READ;
             /* what was written counts; the same bytes lead the next call */
             if (total > 0 && (e == JN_TLS_WANT_WRITE || e == JN_TLS_WANT_READ))
                 return (ssize_t)total;
             return e == 0 ? -EPIPE : e;
         }
+        t->wpend = false;
         total += n;
         while (n > 0 && i < cnt) {
             size_t left = iov[i].iov_len - off;
@@ -522,6 +538,31 @@ ssize_t jn_tls_writev(struct jn_tls_conn *t, const struct iovec *iov, int cnt)
             i++;
     }
     return (ssize_t)total;
+}
+
+ssize_t jn_tls_seal(struct jn_tls_conn *t, const void *buf, size_t len, char *out, size_t cap,
+                    size_t *outlen)
+{
+    *outlen = 0;
+    if (!t->done || t->wpend || t->reneg || SSL_in_init(t->ssl))
+        return 0;
+    t->seal = out;
+    t->seal_len = 0;
+    t->seal_cap = cap;
+    size_t n;
+    errno = 0;
+    ssize_t r;
+    if (SSL_write_ex(t->ssl, buf, len, &n) == 1) {
+        r = (ssize_t)n;
+    } else {
+        r = io_error(t, 0);
+        t->wpend = r == JN_TLS_WANT_WRITE || r == JN_TLS_WANT_READ;
+        if (t->wpend)
+            r = 0;
+    }
+    *outlen = t->seal_len;
+    t->seal = NULL;
+    return r;
 }
 
 void jn_tls_shutdown(struct jn_tls_conn *t)

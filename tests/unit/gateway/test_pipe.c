@@ -168,6 +168,75 @@ static void test_flush_gathers_small_queues_and_resumes_short_writes(void **stat
     close(sv[1]);
 }
 
+/* A writer that stands for TLS: what it is given lands in a buffer. */
+struct captured {
+    char buf[256];
+    size_t len;
+};
+
+static ssize_t capture_writev(void *arg, const struct iovec *iov, int cnt)
+{
+    struct captured *cap = arg;
+    size_t n = 0;
+    for (int i = 0; i < cnt; i++) {
+        memcpy(cap->buf + cap->len, iov[i].iov_base, iov[i].iov_len);
+        cap->len += iov[i].iov_len;
+        n += iov[i].iov_len;
+    }
+    return (ssize_t)n;
+}
+
+/* Sealed records (jn_pipe_seal_head) replace the plaintext they were made
+ * of, go to the socket as they are, before the rest goes through the
+ * writer; a send made ahead covers the sealed span alone. */
+static void test_a_sealed_head_goes_out_first_and_as_it_is(void **state)
+{
+    (void)state;
+    static struct jn_pipe p;
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+    char sock[64] = "";
+    for (int shift = 0; shift < 2; shift++) {
+        /* whole spans sealed (a slot is freed), or part of the first (shifted) */
+        size_t n = shift ? 2 : 7;
+        memset(&p, 0, sizeof(p));
+        jn_pipe_push(&p, "HEAD:", 5);
+        jn_pipe_push(&p, "abcdef", 6);
+        jn_pipe_push(&p, "TAIL", 4);
+        assert_true(jn_pipe_can_seal(&p));
+        assert_true(jn_pipe_seal_head(&p, n, "[SEALED]", 8, sv[0]));
+        assert_true(jn_pipe_sealed(&p));
+        assert_false(jn_pipe_can_seal(&p)); /* one sealed span at a time */
+        const struct iovec *iov;
+        int cnt;
+        assert_int_equal(jn_pipe_unsent(&p, &iov, &cnt), 8);
+        assert_int_equal(cnt, 1);
+
+        /* the socket took 3 of its 8 bytes ahead: full, the writer waits */
+        assert_int_equal(write(sv[0], "[SE", 3), 3);
+        jn_pipe_sent_ahead(&p, 8, 3);
+        struct captured cap = {.len = 0};
+        bool full = false;
+        assert_int_equal(jn_pipe_flush_with(&p, capture_writev, &cap, &full), 3);
+        assert_true(full);
+        assert_int_equal(cap.len, 0);
+        assert_true(jn_pipe_sealed(&p));
+
+        /* then the rest of the span to the socket, the plaintext to the writer */
+        assert_int_equal(jn_pipe_flush_with(&p, capture_writev, &cap, &full), 5 + 15 - (ssize_t)n);
+        assert_false(full);
+        assert_true(jn_pipe_empty(&p));
+        assert_false(jn_pipe_sealed(&p));
+        assert_int_equal(read(sv[1], sock, sizeof(sock)), 8);
+        assert_memory_equal(sock, "[SEALED]", 8);
+        const char *rest = "HEAD:abcdefTAIL" + n;
+        assert_int_equal(cap.len, strlen(rest));
+        assert_memory_equal(cap.buf, rest, cap.len);
+    }
+    close(sv[0]);
+    close(sv[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -177,6 +246,7 @@ int main(void)
         cmocka_unit_test(test_eof_ends_only_close_delimited_bodies),
         cmocka_unit_test(test_queue_full_stops_filling),
         cmocka_unit_test(test_flush_gathers_small_queues_and_resumes_short_writes),
+        cmocka_unit_test(test_a_sealed_head_goes_out_first_and_as_it_is),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
