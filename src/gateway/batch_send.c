@@ -23,7 +23,9 @@
 #define BSEND_ENTRIES 256 /* sends per submission; more go out one by one */
 
 struct bsend_op {
-    struct jn_pipe *p;
+    struct jn_pipe *p; /* the outcome goes to p, or to done(arg) */
+    void (*done)(void *arg, ssize_t res);
+    void *arg;
     size_t len;
     struct msghdr msg;
 };
@@ -63,20 +65,40 @@ static struct gw_bsend *bsend_get(struct gw_worker *w)
     return b;
 }
 
+/* A free entry and its op, or NULL. */
+static struct io_uring_sqe *next_sqe(struct gw_worker *w, struct gw_bsend **bp)
+{
+    struct gw_bsend *b = *bp = bsend_get(w);
+    if (!b || b->nops == BSEND_ENTRIES)
+        return NULL;
+    return io_uring_get_sqe(&b->ring);
+}
+
+bool gw_bsend_add_buf(struct gw_worker *w, int fd, const void *buf, size_t len,
+                      void (*done)(void *arg, ssize_t res), void *arg)
+{
+    struct gw_bsend *b;
+    struct io_uring_sqe *sqe = next_sqe(w, &b);
+    if (!sqe)
+        return false;
+    b->ops[b->nops] = (struct bsend_op){.done = done, .arg = arg, .len = len};
+    io_uring_prep_send(sqe, fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(sqe, b->nops);
+    b->nops++;
+    return true;
+}
+
 bool gw_bsend_add(struct gw_worker *w, struct jn_pipe *p, int fd)
 {
-    struct gw_bsend *b = bsend_get(w);
-    if (!b || b->nops == BSEND_ENTRIES)
-        return false;
-    struct io_uring_sqe *sqe = io_uring_get_sqe(&b->ring);
+    struct gw_bsend *b;
+    struct io_uring_sqe *sqe = next_sqe(w, &b);
     if (!sqe)
         return false;
     const struct iovec *iov;
     int cnt;
     size_t bytes = jn_pipe_unsent(p, &iov, &cnt);
     struct bsend_op *op = &b->ops[b->nops];
-    op->p = p;
-    op->len = bytes;
+    *op = (struct bsend_op){.p = p, .len = bytes};
     if (cnt == 1) {
         io_uring_prep_send(sqe, fd, iov[0].iov_base, bytes, MSG_DONTWAIT | MSG_NOSIGNAL);
     } else if (bytes <= JN_PIPE_GATHER_MAX) {
@@ -121,8 +143,10 @@ void gw_bsend_submit(struct gw_worker *w)
         if (wr < 0)
             break;
         uint64_t i = io_uring_cqe_get_data64(cqe);
-        if (i < b->nops)
+        if (i < b->nops && b->ops[i].p)
             jn_pipe_sent_ahead(b->ops[i].p, b->ops[i].len, cqe->res);
+        else if (i < b->nops)
+            b->ops[i].done(b->ops[i].arg, cqe->res);
         io_uring_cqe_seen(&b->ring, cqe);
         got++;
     }

@@ -24,6 +24,12 @@
  * worker has no ring; the flush then sends itself. */
 bool gw_bsend_add(struct gw_worker *w, struct jn_pipe *p, int fd);
 
+/* Queues a send of buf[0..len) to fd (an HTTP/2 session's frames); done(arg,
+ * res) gets its outcome (bytes written or -errno, -EAGAIN included) at the
+ * submission. Returns false (nothing queued) as gw_bsend_add. */
+bool gw_bsend_add_buf(struct gw_worker *w, int fd, const void *buf, size_t len,
+                      void (*done)(void *arg, ssize_t res), void *arg);
+
 /* Submits what was queued, waits for every outcome (all are immediate:
  * the sends never block) and leaves each in its pipe. */
 void gw_bsend_submit(struct gw_worker *w);

@@ -91,10 +91,29 @@ ssize_t gw_conn_flush(struct gw_conn *c, struct jn_pipe *p, bool *full)
     return jn_pipe_flush(p, c->io.fd, full);
 }
 
-/* Plaintext sealed at once: one record, whose ciphertext (the plaintext and
- * at most a few dozen bytes of header, tag and padding) fits a buffer of
- * the worker's free list. */
-#define SEAL_MAX (GW_CLIENT_BUF - 512)
+char *gw_conn_seal_buf(struct gw_conn *c, const struct iovec *iov, int cnt, size_t *taken,
+                       size_t *len)
+{
+    char plain[GW_SEAL_MAX];
+    size_t n = 0;
+    for (int i = 0; i < cnt && n < GW_SEAL_MAX; i++) {
+        size_t take = JN_MIN(iov[i].iov_len, GW_SEAL_MAX - n);
+        memcpy(plain + n, iov[i].iov_base, take);
+        n += take;
+    }
+    *taken = *len = 0;
+    if (n == 0)
+        return NULL;
+    size_t cap;
+    char *buf = gw_buf_get(c->w, &cap);
+    ssize_t r = jn_tls_seal(c->tls, plain, n, buf, cap, len);
+    if (*len == 0) {
+        gw_buf_put(c->w, buf, cap);
+        return NULL; /* the next write meets the same state (or error) itself */
+    }
+    *taken = r > 0 ? (size_t)r : 0;
+    return buf;
+}
 
 bool gw_conn_seal(struct gw_conn *c, struct jn_pipe *p)
 {
@@ -103,23 +122,11 @@ bool gw_conn_seal(struct gw_conn *c, struct jn_pipe *p)
     const struct iovec *iov;
     int cnt;
     jn_pipe_unsent(p, &iov, &cnt);
-    char plain[SEAL_MAX];
-    size_t len = 0;
-    for (int i = 0; i < cnt && len < SEAL_MAX; i++) {
-        size_t take = JN_MIN(iov[i].iov_len, SEAL_MAX - len);
-        memcpy(plain + len, iov[i].iov_base, take);
-        len += take;
-    }
-    if (len == 0)
+    size_t taken, len;
+    char *buf = gw_conn_seal_buf(c, iov, cnt, &taken, &len);
+    if (!buf)
         return false;
-    size_t cap, out = 0;
-    char *buf = gw_buf_get(c->w, &cap);
-    ssize_t n = jn_tls_seal(c->tls, plain, len, buf, cap, &out);
-    if (out == 0) {
-        gw_buf_put(c->w, buf, cap);
-        return false; /* the flush meets the same state (or error) itself */
-    }
-    jn_pipe_seal_head(p, n > 0 ? (size_t)n : 0, buf, out, c->io.fd);
+    jn_pipe_seal_head(p, taken, buf, len, c->io.fd);
     c->sealed = buf;
     return true;
 }

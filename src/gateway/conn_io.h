@@ -28,6 +28,17 @@ ssize_t gw_conn_flush(struct gw_conn *c, struct jn_pipe *p, bool *full);
  * true when p's queue starts with such records now: from here they are part
  * of the connection's stream, written or not. */
 bool gw_conn_seal(struct gw_conn *c, struct jn_pipe *p);
+
+/* Plaintext sealed at once: one record, whose ciphertext (the plaintext and
+ * a few dozen bytes of header, tag and type) fits a buffer of the worker's
+ * free list (GW_CLIENT_BUF). */
+#define GW_SEAL_MAX (GW_CLIENT_BUF - 512)
+/* Seals the first GW_SEAL_MAX bytes at most of iov[0..cnt) on TLS connection
+ * c (jn_tls_seal) into a buffer of the worker's free list: returns it with
+ * *len bytes of records to send before anything else, and *taken bytes of
+ * plaintext they hold; NULL when nothing was sealed. */
+char *gw_conn_seal_buf(struct gw_conn *c, const struct iovec *iov, int cnt, size_t *taken,
+                       size_t *len);
 /* Best-effort write of a small buffer (100 Continue). */
 ssize_t gw_conn_send(struct gw_conn *c, const void *buf, size_t len);
 /* Half-closes the write side (TLS: close_notify first). Returns 0 or -errno. */

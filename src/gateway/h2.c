@@ -21,6 +21,7 @@
  */
 #include "gateway/h2_int.h"
 
+#include "gateway/batch_send.h"
 #include "gateway/conn_io.h"
 #include "gateway/freelist.h"
 #include "core/log.h"
@@ -218,11 +219,46 @@ void gw_h2_start(struct gw_conn *c)
     h2_run(h);
 }
 
+/* bytes of sealed records reached the socket */
+static void sealed_took(struct gw_h2 *h, size_t n)
+{
+    h->sealed_off += n;
+    h->last_written = jn_loop_now(h->c->w->loop);
+    if (h->sealed_off == h->sealed_len) {
+        gw_buf_put(h->c->w, h->sealed, GW_CLIENT_BUF);
+        h->sealed = NULL;
+        h->sealed_len = h->sealed_off = 0;
+    }
+}
+
+/* Writes what is left of the sealed records: they go before anything else.
+ * Returns false when the connection failed. */
+static bool write_sealed(struct gw_h2 *h)
+{
+    struct gw_conn *c = h->c;
+    while (h->sealed && c->wr_ready) {
+        ssize_t n =
+            jn_sock_send(c->io.fd, h->sealed + h->sealed_off, h->sealed_len - h->sealed_off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            c->wr_ready = false;
+            break;
+        }
+        if (n <= 0)
+            return false;
+        sealed_took(h, (size_t)n);
+    }
+    return true;
+}
+
 /* Writes out[opos..olen). Returns false when the connection failed. */
 static bool write_out(struct gw_h2 *h)
 {
     struct gw_conn *c = h->c;
-    while (h->opos < h->olen && c->wr_ready) {
+    if (!write_sealed(h))
+        return false;
+    while (!h->sealed && h->opos < h->olen && c->wr_ready) {
         ssize_t n;
         size_t len = h->olen - h->opos;
         if (c->tls) {
@@ -249,28 +285,37 @@ static bool write_out(struct gw_h2 *h)
     return true;
 }
 
+/* Moves the frames nghttp2 has ready into out, up to a batch. False: the
+ * session failed. */
+static bool gather(struct gw_h2 *h)
+{
+    while (h->olen < GW_H2_OUT_BATCH) {
+        const uint8_t *data;
+        ssize_t n = nghttp2_session_mem_send(h->s, &data);
+        if (n < 0)
+            return false;
+        if (n == 0)
+            break;
+        if (h->olen + (size_t)n > h->ocap) {
+            h->ocap = JN_MAX(h->ocap * 2, h->olen + (size_t)n + GW_H2_OUT_BATCH);
+            h->out = jn_realloc(h->out, h->ocap);
+        }
+        memcpy(h->out + h->olen, data, (size_t)n);
+        h->olen += (size_t)n;
+    }
+    return true;
+}
+
 /* Gathers frames from nghttp2 and writes them while the socket takes them. */
 static bool send_frames(struct gw_h2 *h)
 {
     for (;;) {
         if (!write_out(h))
             return false;
-        if (h->olen > 0)
+        if (h->olen > 0 || h->sealed)
             return true; /* the socket is full: nghttp2 keeps the rest */
-        while (h->olen < GW_H2_OUT_BATCH) {
-            const uint8_t *data;
-            ssize_t n = nghttp2_session_mem_send(h->s, &data);
-            if (n < 0)
-                return false;
-            if (n == 0)
-                break;
-            if (h->olen + (size_t)n > h->ocap) {
-                h->ocap = JN_MAX(h->ocap * 2, h->olen + (size_t)n + GW_H2_OUT_BATCH);
-                h->out = jn_realloc(h->out, h->ocap);
-            }
-            memcpy(h->out + h->olen, data, (size_t)n);
-            h->olen += (size_t)n;
-        }
+        if (!gather(h))
+            return false;
         if (h->olen == 0)
             return true;
     }
@@ -319,8 +364,8 @@ static void h2_run(struct gw_h2 *h)
             gw_h2s_kick(h); /* room the DATA frames made */
     } while (ok && h->rerun);
     h->in_run = false;
-    if (!ok ||
-        (!nghttp2_session_want_read(h->s) && !nghttp2_session_want_write(h->s) && h->olen == 0)) {
+    if (!ok || (!nghttp2_session_want_read(h->s) && !nghttp2_session_want_write(h->s) &&
+                h->olen == 0 && !h->sealed)) {
         gw_exch_close(h->c);
     }
 }
@@ -339,6 +384,14 @@ void gw_h2_flush(struct gw_h2 *h)
         h->rerun = true;
         return;
     }
+    struct gw_worker *w = h->c->w;
+    if (h->ahead)
+        return;
+    if (w->batch_sending && w->nh2_ahead < GW_H2_AHEAD) {
+        h->ahead = true; /* sent with the batch's others (gw_h2_send_ahead) */
+        w->h2_ahead[w->nh2_ahead++] = h;
+        return;
+    }
     if (!h->flush_armed) {
         h->flush_armed = true;
         jn_timer_start(h->c->w->loop, &h->flush_timer, 0);
@@ -354,7 +407,7 @@ void gw_h2_timeout(struct gw_conn *c)
 {
     struct gw_h2 *h = c->h2;
     int64_t now = jn_loop_now(c->w->loop);
-    if (h->olen > 0 && h->send_ms > 0 && now - h->last_written >= h->send_ms) {
+    if ((h->olen > 0 || h->sealed) && h->send_ms > 0 && now - h->last_written >= h->send_ms) {
         gw_exch_close(c); /* the client reads nothing at all */
         return;
     }
@@ -398,10 +451,88 @@ void gw_h2_free(struct gw_conn *c)
         return;
     h->dead = true;
     jn_timer_stop(c->w->loop, &h->flush_timer);
+    for (size_t i = 0; h->ahead && i < c->w->nh2_ahead; i++)
+        if (c->w->h2_ahead[i] == h)
+            c->w->h2_ahead[i] = NULL;
+    gw_buf_put(c->w, h->sealed, GW_CLIENT_BUF);
     while (h->streams)
         gw_h2s_free(h->streams);
     nghttp2_session_del(h->s);
     free(h->out);
     free(h);
     c->h2 = NULL;
+}
+
+/* The outcome of a send made at the batch's end: of the sealed records
+ * (TLS), or of out's frames (h2c). Short or EAGAIN: the socket is full. */
+static void ahead_sent(void *arg, ssize_t res)
+{
+    struct gw_h2 *h = arg;
+    size_t left = h->sealed ? h->sealed_len - h->sealed_off : h->olen - h->opos;
+    if (res == -EAGAIN || (res >= 0 && (size_t)res < left))
+        h->c->wr_ready = false;
+    if (res <= 0)
+        return; /* an error: the next write meets it */
+    if (h->sealed) {
+        sealed_took(h, (size_t)res);
+        return;
+    }
+    h->opos += (size_t)res;
+    h->last_written = jn_loop_now(h->c->w->loop);
+    if (h->opos == h->olen)
+        h->opos = h->olen = 0;
+}
+
+/* Queues h's frames for the batch's submission: sealed first over TLS. */
+static void send_ahead(struct gw_h2 *h)
+{
+    struct gw_conn *c = h->c;
+    if (h->dead || h->in_run || !c->wr_ready || h->sealed || h->opos < h->olen)
+        return; /* the run writes as before */
+    if (!gather(h) || h->olen == 0)
+        return;
+    if (!c->tls) {
+        gw_bsend_add_buf(c->w, c->io.fd, h->out, h->olen, ahead_sent, h);
+        return;
+    }
+    struct iovec v = {.iov_base = h->out, .iov_len = h->olen};
+    size_t taken, len;
+    char *buf = gw_conn_seal_buf(c, &v, 1, &taken, &len);
+    if (!buf)
+        return;
+    h->opos += taken;
+    if (h->opos == h->olen)
+        h->opos = h->olen = 0;
+    h->sealed = buf;
+    h->sealed_len = len;
+    h->sealed_off = 0;
+    /* not queued (no ring, or it is full): write_out sends them first */
+    gw_bsend_add_buf(c->w, c->io.fd, buf, len, ahead_sent, h);
+}
+
+void gw_h2_send_ahead(struct gw_worker *w)
+{
+    size_t n = w->nh2_ahead;
+    if (n == 0)
+        return;
+    if (n > 1 && !w->bsend_off) {
+        for (size_t i = 0; i < n; i++)
+            if (w->h2_ahead[i])
+                send_ahead(w->h2_ahead[i]);
+        gw_bsend_submit(w);
+    }
+    /* A run may end a session: gw_h2_free clears its entry. */
+    for (size_t i = 0; i < n; i++) {
+        struct gw_h2 *h = w->h2_ahead[i];
+        if (!h)
+            continue;
+        w->h2_ahead[i] = NULL;
+        h->ahead = false;
+        if (h->flush_armed) {
+            jn_timer_stop(w->loop, &h->flush_timer);
+            h->flush_armed = false;
+        }
+        h2_run(h);
+    }
+    w->nh2_ahead = 0;
 }

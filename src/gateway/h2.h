@@ -31,4 +31,10 @@ void gw_h2_free(struct gw_conn *c);
 /* Graceful stop: GOAWAY; true when no stream is open (the caller closes). */
 bool gw_h2_idle(struct gw_conn *c);
 
+/* The end of a batch (gw_proxy_flush_batch): the sessions whose streams
+ * wrote in it send their frames, in one io_uring submission when there are
+ * several (batch_send.h; over TLS the frames are sealed into records
+ * first), then run as their flush timer would have run them. */
+void gw_h2_send_ahead(struct gw_worker *w);
+
 #endif

@@ -37,6 +37,11 @@ struct gw_h2 {
     int64_t last_written;        /* ms: bytes left for the client */
     struct jn_timer flush_timer; /* 0 ms: one write for every stream that moved this round */
     bool in_run, rerun, dead, flush_armed;
+    bool ahead; /* in the worker's list of sessions to send at the batch's end */
+    /* TLS records sealed at a batch's end (gw_h2_send_ahead) that the socket
+     * has not taken yet: sealed[sealed_off..sealed_len), before out */
+    char *sealed;
+    size_t sealed_len, sealed_off;
 };
 
 /* One stream: an exchange of the gateway's client side (struct gw_conn

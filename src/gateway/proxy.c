@@ -18,6 +18,7 @@
 #include "gateway/batch_send.h"
 #include "gateway/conn_io.h"
 #include "gateway/freelist.h"
+#include "gateway/h2.h"
 #include "gateway/pool.h"
 
 #include "core/log.h"
@@ -883,4 +884,5 @@ void gw_proxy_flush_batch(struct jn_loop *loop, void *arg)
     }
     w->nbatch = 0;
     w->batch_sending = false;
+    gw_h2_send_ahead(w);
 }

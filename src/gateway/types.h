@@ -39,6 +39,7 @@ struct gw_req;
 #define GW_WAITERS_MAX 1024  /* requests waiting for a ready peer, per worker */
 #define GW_RESP_BUF 16384    /* upstream response buffer (head + body window) */
 #define GW_CLIENT_BUF 16384  /* client input buffer; grown for heads that do not fit */
+#define GW_H2_AHEAD 64       /* HTTP/2 sessions sent together at a batch's end; more: a timer */
 #define GW_BODY_WINDOW 16384 /* room for body bytes after the largest head */
 #define GW_LINGER_MS 2000
 /* Wake-up coalescing (jn_loop_coalesce): from 40,000 events/s (20,000 proxied
@@ -310,6 +311,8 @@ struct gw_worker {
     size_t nbatch, batch_cap;
     bool batch_sending;
     struct gw_bsend *bsend;    /* the batch's sends as one io_uring submission (batch_send.c) */
+    struct gw_h2 *h2_ahead[GW_H2_AHEAD]; /* HTTP/2 sessions to send at the batch's end */
+    size_t nh2_ahead;
     bool bsend_off;            /* ... not available, or JERN_URING=0 */
     void *alog;                /* per-worker access log state */
     struct gw_conn *finishing; /* the connection in gw_client_finish's loop */

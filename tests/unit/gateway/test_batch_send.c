@@ -160,6 +160,52 @@ static void test_many_sends_in_one_submission(void **state)
     free(w);
 }
 
+struct outcome {
+    int calls;
+    ssize_t res;
+};
+
+static void record(void *arg, ssize_t res)
+{
+    struct outcome *o = arg;
+    o->calls++;
+    o->res = res;
+}
+
+/* A buffer's send (an HTTP/2 session's frames) beside a pipe's, in one
+ * submission: each outcome reaches its own owner, a full socket included. */
+static void test_a_buffers_send_reports_to_its_owner(void **state)
+{
+    (void)state;
+    struct gw_worker *w = worker();
+    static struct jn_pipe p;
+    static char big[1 << 20];
+    char out[256];
+    int a[2], b[2];
+    pair(a, 0);
+    pair(b, 4096);
+    struct outcome oa = {0}, ob = {0};
+    if (!gw_bsend_add_buf(w, a[0], "frames", 6, record, &oa))
+        skip();
+    jn_pipe_push(&p, "pipe", 4);
+    assert_true(gw_bsend_add(w, &p, a[0]));
+    assert_true(gw_bsend_add_buf(w, b[0], big, sizeof(big), record, &ob));
+    gw_bsend_submit(w);
+    assert_int_equal(oa.calls, 1);
+    assert_int_equal(oa.res, 6);
+    assert_true(p.ahead && p.ahead_res == 4);
+    assert_int_equal(drain(a[1], out, sizeof(out)), 10);
+    assert_memory_equal(out, "framespipe", 10);
+    assert_int_equal(ob.calls, 1);
+    assert_true(ob.res > 0 && ob.res < (ssize_t)sizeof(big)); /* short: the socket is full */
+    close(a[0]);
+    close(a[1]);
+    close(b[0]);
+    close(b[1]);
+    gw_bsend_free(w);
+    free(w);
+}
+
 static void test_jern_uring_0_stands_aside(void **state)
 {
     (void)state;
@@ -181,6 +227,7 @@ int main(void)
         cmocka_unit_test(test_a_send_ahead_is_the_flushs_first_write),
         cmocka_unit_test(test_full_short_and_broken_sockets),
         cmocka_unit_test(test_many_sends_in_one_submission),
+        cmocka_unit_test(test_a_buffers_send_reports_to_its_owner),
         cmocka_unit_test(test_jern_uring_0_stands_aside),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
