@@ -130,6 +130,7 @@ bench: deps
 	bench/tls.sh
 	BENCH_PIN=0 bench/tls.sh
 	bench/h2.sh
+	BENCH_PIN=0 bench/h2.sh
 
 # sysbench against MariaDB: defaults, the seed's lines, jern's config (docs/DATABASES.md).
 bench-db: deps

@@ -12,7 +12,8 @@ connection is ended during a run. The load: h2load -t1 -c10 with 1, 10 and
 100 streams per connection (-m). Figures per proxy: req/s, and the 99th
 percentile of the request times h2load logs (--log-file).
 
-Environment: BENCH_SECONDS (5), BENCH_ROUNDS (3), BENCH_PIN (1), BENCH_OUT
+Environment: BENCH_SECONDS (5), BENCH_ROUNDS (3), BENCH_PIN (1; 0: unpinned,
+written to h2-unpinned.*, as tls.py; `make bench` runs both), BENCH_OUT
 (bench/results: h2.md + h2.json), JERN_BIN. Rounds are interleaved as in
 tls.py. All traffic is on 127.0.0.1; every process started is stopped."""
 import subprocess
