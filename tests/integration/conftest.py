@@ -7,6 +7,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -24,6 +25,40 @@ os.environ["JERN_ACME_DIRECTORY"] = "off"
 
 
 _PORTS = random.Random()  # its own: a test's random.seed() must not repeat ports
+_PORT_DIR = Path(tempfile.gettempdir()) / "jern-test-ports"
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def _reserve(port):
+    """Claims port for this process across every test process on the machine
+    (the suites run side by side): a file named after it holds the owner's
+    pid. A claim is never given back while its owner lives, so no two tests
+    are handed one port; a dead owner's claims are taken over."""
+    _PORT_DIR.mkdir(exist_ok=True)
+    f = _PORT_DIR / str(port)
+    try:
+        fd = os.open(f, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        try:
+            owner = int(f.read_text() or "0")
+        except (OSError, ValueError):
+            return False
+        if owner == os.getpid() or (owner > 0 and _alive(owner)):
+            return False
+        f.write_text(str(os.getpid()))
+        return True
+    os.write(fd, str(os.getpid()).encode())
+    os.close(fd)
+    return True
 
 
 def free_port():
@@ -33,9 +68,12 @@ def free_port():
     once released, and suites run side by side make thousands of those: an
     etcd that found its port taken that way made a CI run red), above the
     databases' automatic ports (13306-13999) and below the instances'
-    (20000-29999)."""
-    for _ in range(200):
+    (20000-29999). Claimed for this process (_reserve), so a test process
+    beside it is never handed the same port."""
+    for _ in range(2000):
         port = _PORTS.randrange(14000, 20000)
+        if not _reserve(port):
+            continue
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
