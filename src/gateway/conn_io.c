@@ -94,19 +94,21 @@ ssize_t gw_conn_flush(struct gw_conn *c, struct jn_pipe *p, bool *full)
 char *gw_conn_seal_buf(struct gw_conn *c, const struct iovec *iov, int cnt, size_t *taken,
                        size_t *len)
 {
-    char plain[GW_SEAL_MAX];
-    size_t n = 0;
-    for (int i = 0; i < cnt && n < GW_SEAL_MAX; i++) {
-        size_t take = JN_MIN(iov[i].iov_len, GW_SEAL_MAX - n);
-        memcpy(plain + n, iov[i].iov_base, take);
-        n += take;
+    /* the first GW_SEAL_MAX bytes: one record (no copy here: jn_tls_writev
+     * gathers small spans itself) */
+    struct iovec head[JN_PIPE_IOV];
+    int k = 0;
+    for (size_t n = 0; k < cnt && k < JN_PIPE_IOV && n < GW_SEAL_MAX; k++) {
+        head[k] = iov[k];
+        head[k].iov_len = JN_MIN(iov[k].iov_len, GW_SEAL_MAX - n);
+        n += head[k].iov_len;
     }
     *taken = *len = 0;
-    if (n == 0)
+    if (k == 0)
         return NULL;
     size_t cap;
     char *buf = gw_buf_get(c->w, &cap);
-    ssize_t r = jn_tls_seal(c->tls, plain, n, buf, cap, len);
+    ssize_t r = jn_tls_seal(c->tls, head, k, buf, cap, len);
     if (*len == 0) {
         gw_buf_put(c->w, buf, cap);
         return NULL; /* the next write meets the same state (or error) itself */

@@ -540,29 +540,20 @@ ssize_t jn_tls_writev(struct jn_tls_conn *t, const struct iovec *iov, int cnt)
     return (ssize_t)total;
 }
 
-ssize_t jn_tls_seal(struct jn_tls_conn *t, const void *buf, size_t len, char *out, size_t cap,
+ssize_t jn_tls_seal(struct jn_tls_conn *t, const struct iovec *iov, int cnt, char *out, size_t cap,
                     size_t *outlen)
 {
     *outlen = 0;
     if (!t->done || t->wpend || t->reneg || SSL_in_init(t->ssl))
         return 0;
+    /* a write whose BIO fills out instead of the socket */
     t->seal = out;
     t->seal_len = 0;
     t->seal_cap = cap;
-    size_t n;
-    errno = 0;
-    ssize_t r;
-    if (SSL_write_ex(t->ssl, buf, len, &n) == 1) {
-        r = (ssize_t)n;
-    } else {
-        r = io_error(t, 0);
-        t->wpend = r == JN_TLS_WANT_WRITE || r == JN_TLS_WANT_READ;
-        if (t->wpend)
-            r = 0;
-    }
+    ssize_t r = jn_tls_writev(t, iov, cnt);
     *outlen = t->seal_len;
     t->seal = NULL;
-    return r;
+    return r == JN_TLS_WANT_WRITE || r == JN_TLS_WANT_READ ? 0 : r;
 }
 
 void jn_tls_shutdown(struct jn_tls_conn *t)

@@ -111,15 +111,16 @@ ssize_t jn_tls_read(struct jn_tls_conn *t, void *buf, size_t len);
  * WANT_*, the next call must start with the bytes not taken (they may have
  * grown behind), as OpenSSL retries its pending record. */
 ssize_t jn_tls_writev(struct jn_tls_conn *t, const struct iovec *iov, int cnt);
-/* Encrypts buf[0..len) into out[0..cap) instead of sending it: the records
- * a write would send, for a send made elsewhere (the gateway's batched
- * sends). They are part of the connection's stream from here on: the caller
- * must send out[0..*outlen) before anything else is written. Returns the
- * plaintext bytes taken (0 when none can be now: the handshake is not done,
- * or a record of an earlier write is pending; *outlen may still be > 0 with
+/* jn_tls_writev into out[0..cap) instead of the socket: the records are
+ * made now, for a send made elsewhere (the gateway's batched sends). They
+ * are part of the connection's stream from here on: the caller must send
+ * out[0..*outlen) before anything else is written. Returns the plaintext
+ * bytes taken (0 when none can be now: the handshake is not done, or a
+ * record of an earlier write is pending; *outlen may still be > 0 with
  * bytes to send) or a negative code after which the connection must be
- * closed. A record that does not fit in out is kept, as with a full socket. */
-ssize_t jn_tls_seal(struct jn_tls_conn *t, const void *buf, size_t len, char *out, size_t cap,
+ * closed. A record that does not fit in out is kept, as with a full socket,
+ * and the next write sends it. */
+ssize_t jn_tls_seal(struct jn_tls_conn *t, const struct iovec *iov, int cnt, char *out, size_t cap,
                     size_t *outlen);
 /* Sends close_notify (best effort, non-blocking). */
 void jn_tls_shutdown(struct jn_tls_conn *t);
