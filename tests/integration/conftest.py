@@ -85,6 +85,25 @@ def free_port():
         return s.getsockname()[1]
 
 
+def syscall_counts(pid, out, load):
+    """Runs load() while `strace -c -f` counts the system calls of process
+    pid (all its threads) into file out: (counts by name, load's result)."""
+    st = subprocess.Popen(["strace", "-c", "-f", "-o", str(out), "-p", str(pid)],
+                          stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    try:
+        result = load()
+    finally:
+        st.send_signal(signal.SIGINT)
+        st.wait(10)
+    calls = {}
+    for line in Path(out).read_text().splitlines():
+        f = line.split()
+        if len(f) >= 5 and f[3].isdigit():
+            calls[f[-1]] = int(f[3])
+    return calls, result
+
+
 def wait_port(port, timeout=10.0, host="127.0.0.1"):
     """Waits until something accepts on host:port; raises after timeout."""
     deadline = time.time() + timeout

@@ -7,6 +7,7 @@ import subprocess
 import threading
 import time
 
+from conftest import syscall_counts
 from test_gateway import simple_proxy
 
 CONNS = 48
@@ -170,20 +171,8 @@ def traced_load(procs, tmp_path, testapp, env, tls=False):
     """wrk -c50 for 2 s through a gateway started with env, under strace -c:
     the gateway's count of each system call. wrk's own errors fail the test."""
     p, url = load_gateway(procs, tmp_path, testapp, env, tls)
-    out = tmp_path / f"strace-{len(env)}-{int(tls)}.txt"
-    st = subprocess.Popen(["strace", "-c", "-f", "-o", str(out), "-p", str(p.pid)],
-                          stderr=subprocess.DEVNULL)
-    time.sleep(0.5)
-    try:
-        wrk(url + "/")
-    finally:
-        st.send_signal(2)
-        st.wait(10)
-    calls = {}
-    for line in out.read_text().splitlines():
-        f = line.split()
-        if len(f) >= 5 and f[3].isdigit():
-            calls[f[-1]] = int(f[3])
+    calls, _ = syscall_counts(p.pid, tmp_path / f"strace-{len(env)}-{int(tls)}.txt",
+                              lambda: wrk(url + "/"))
     return calls
 
 
@@ -254,4 +243,36 @@ def test_sealed_tls_responses_arrive_whole_under_load(procs, tmp_path, testapp):
     load.join(60)
     assert not any(t.is_alive() for t in threads), "a client hung"
     assert not errors, errors[:5]
+    assert p.alive(), p.output()[-2000:]
+
+
+def test_sealed_records_wait_for_a_client_that_does_not_read(procs, tmp_path, testapp):
+    """A TLS client with a small receive buffer pipelines 40 requests and
+    reads nothing for a while, under load: its responses are sealed in
+    batches and its socket fills in the middle of their records. When it
+    reads at last, every response is there, whole and in order."""
+    import ssl
+    p, url = load_gateway(procs, tmp_path, testapp, {}, tls=True)
+    port = int(url.rsplit(":", 1)[1])
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    load = threading.Thread(target=wrk, args=(url + "/", 4))
+    load.start()
+    time.sleep(0.5)
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.settimeout(20)
+    raw.connect(("127.0.0.1", port))
+    s = ctx.wrap_socket(raw, server_hostname="batch.test")
+    sizes = [12000 + 7 * i for i in range(40)]
+    s.sendall(b"".join(f"GET /big?bytes={n} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+                       for n in sizes))
+    time.sleep(1.5)
+    buf = b""
+    for n in sizes:
+        head, body, buf = read_response(s, buf)
+        want = (PATTERN * (n // len(PATTERN) + 1))[:n]
+        assert head.startswith(b"HTTP/1.1 200") and body == want, (n, head)
+    s.close()
+    load.join(60)
     assert p.alive(), p.output()[-2000:]

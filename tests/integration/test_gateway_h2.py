@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import JERN, free_port, have, wait_port
+from conftest import JERN, free_port, have, syscall_counts, wait_port
 from h2raw import (CONTINUATION, DATA, END_HEADERS, END_STREAM, GOAWAY, HEADERS,
                    INITIAL_WINDOW_SIZE, PING, RST_STREAM, Reader, SETTINGS, connect, frame, get,
                    goaway_code, goaway_last, request_block, settings, window_update)
@@ -337,22 +337,9 @@ http {{ upstream be {{ server 127.0.0.1:{app}; }} access_log {log};
 def traced_h2load(pid, tmp_path, url, tag):
     """h2load -c10 -m1 for 2 s against url while strace -c counts the
     gateway's system calls: (counts, h2load's output)."""
-    out = tmp_path / f"strace-{tag}.txt"
-    st = subprocess.Popen(["strace", "-c", "-f", "-o", str(out), "-p", str(pid)],
-                          stderr=subprocess.DEVNULL)
-    time.sleep(0.5)
-    try:
-        load = subprocess.run(["h2load", "-c10", "-m1", "-D2", url], capture_output=True,
-                              text=True, timeout=40)
-    finally:
-        st.send_signal(2)
-        st.wait(10)
-    calls = {}
-    for line in out.read_text().splitlines():
-        f = line.split()
-        if len(f) >= 5 and f[3].isdigit():
-            calls[f[-1]] = int(f[3])
-    return calls, load.stdout
+    return syscall_counts(pid, tmp_path / f"strace-{tag}.txt", lambda: subprocess.run(
+        ["h2load", "-c10", "-m1", "-D2", url], capture_output=True, text=True,
+        timeout=40).stdout)
 
 
 def gateway_pid(port):
