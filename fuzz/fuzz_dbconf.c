@@ -50,11 +50,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
         FUZZ_CHECK(n == JN_EBADINPUT && err[0] != '\0');
     } else {
         int64_t pool = mib(jn_db_conf_get(lines, n, "innodb_buffer_pool_size"));
-        FUZZ_CHECK(pool * 4 <= in.memory_mb * 3 && pool * 2 + 64 >= in.memory_mb);
+        FUZZ_CHECK(pool * 4 <= in.memory_mb * 3 && pool >= 64);
         int64_t redo = mib(jn_db_conf_get(lines, n, "innodb_log_file_size"));
         FUZZ_CHECK(redo >= 64 && redo <= 4096);
         int64_t conns = mib(jn_db_conf_get(lines, n, "max_connections"));
         FUZZ_CHECK(conns >= 32 && conns <= 2000);
+        /* the pool, the server's own memory and every connection fit the limit */
+        int64_t logbuf = mib(jn_db_conf_get(lines, n, "innodb_log_buffer_size"));
+        FUZZ_CHECK(conns == 2000 ||
+                   pool + JN_DB_SERVER_MB + logbuf + conns * JN_DB_CONN_MB <= in.memory_mb);
         for (int i = 0; i < n; i++)
             FUZZ_CHECK(!strchr(lines[i].value, '\n') && !strchr(lines[i].reason, '\n'));
         struct jn_buf b;

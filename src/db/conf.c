@@ -85,13 +85,28 @@ int jn_db_conf_build(const struct jn_db_conf_in *in, struct jn_db_conf_line *out
     struct builder b = {.out = out, .max = max};
     int64_t mem = in->memory_mb;
 
+    /* What mariadbd needs besides the pool and its connections: the redo log
+     * buffer, the dictionary and caches, its own threads (measured on 10.11:
+     * ~100 MiB of resident memory above the pool at a 640M budget). Counted
+     * first, so that the pool and max_connections fit in the memory given:
+     * the server runs in a memory cgroup of exactly that size, and what does
+     * not fit is an OOM kill under load, not a slower query. */
+    int64_t logbuf = clamp(mem / 64, 16, 64);
+    int64_t reserve = JN_DB_SERVER_MB + logbuf;
+
     /* The pool is most of what makes a database fast: every page it holds is
-     * a read that never reaches the disk. */
-    int64_t pool = in->dedicated ? mem * 3 / 4 : mem / 2;
-    pool = pool / 32 * 32;
+     * a read that never reaches the disk. At small budgets the server's own
+     * memory and room for JN_DB_CONNS_MIN connections come first. */
+    int64_t share = in->dedicated ? mem * 3 / 4 : mem / 2;
+    int64_t room = mem - reserve - JN_DB_CONNS_MIN * JN_DB_CONN_MB;
+    int64_t pool = (share < room ? share : room) / 32 * 32; /* >= 64M from the 256M minimum */
     add(&b, "innodb_buffer_pool_size",
-        in->dedicated ? "75% of the memory: the node is dedicated to this server (seed: 70-80%)"
-                      : "50% of the memory: the node is shared with apps (75% when --dedicated)",
+        share <= room ? (in->dedicated ? "75% of the memory: the node is dedicated to this server "
+                                         "(seed: 70-80%)"
+                                       : "50% of the memory: the node is shared with apps (75% "
+                                         "when --dedicated)")
+                      : "what is left after the server's own memory and 32 connections (a small "
+                        "budget: 75%/50% would not fit)",
         "%lldM", (long long)pool);
     add(&b, "innodb_buffer_pool_chunk_size",
         "32M chunks, so small pools are not rounded up to 128M multiples", "32M");
@@ -101,8 +116,10 @@ int jn_db_conf_build(const struct jn_db_conf_in *in, struct jn_db_conf_line *out
     add(&b, "innodb_log_file_size",
         "half the buffer pool (64M-4G): fewer forced checkpoints under write load", "%lldM",
         (long long)redo);
-    add(&b, "innodb_log_buffer_size", "commits of large transactions stay in memory until fsync",
-        "%lldM", (long long)clamp(redo / 8, 16, 64));
+    add(&b, "innodb_log_buffer_size",
+        "1/64 of the memory (16M-64M): commits of large transactions stay in memory until "
+        "fsync",
+        "%lldM", (long long)logbuf);
     add(&b, "innodb_flush_method", "the buffer pool caches pages; no second copy in the OS cache",
         "O_DIRECT");
     add(&b, "innodb_file_per_table", "a dropped or truncated table gives its space back", "1");
@@ -111,11 +128,13 @@ int jn_db_conf_build(const struct jn_db_conf_in *in, struct jn_db_conf_line *out
         "1000");
     add(&b, "default_storage_engine", "InnoDB only: transactions and crash recovery", "InnoDB");
 
-    /* What is left after the pool pays for connections: ~2 MiB each
-     * (thread stack, network and sort buffers). */
-    int64_t conns = clamp((mem - pool) / 2, 32, 2000);
-    add(&b, "max_connections", "(memory - pool) / 2M per connection (32-2000)", "%lld",
-        (long long)conns);
+    /* What is left after the pool and the server's own memory pays for
+     * connections: ~2 MiB each (thread stack, network and sort buffers). */
+    int64_t conns = clamp((mem - pool - reserve) / JN_DB_CONN_MB, JN_DB_CONNS_MIN, 2000);
+    add(&b, "max_connections",
+        "(memory - pool - the server's own) / 2M per connection (32-2000): more would be "
+        "killed by the memory limit, not refused",
+        "%lld", (long long)conns);
     int64_t tmp = clamp(mem / 32, 16, 256);
     add(&b, "tmp_table_size", "in-memory temporary tables: 1/32 of the memory (16M-256M)",
         "%lldM", (long long)tmp);

@@ -10,6 +10,9 @@
 #include "core/buf.h"
 
 #define JN_DB_MEMORY_MIN_MB 256         /* below: too small a pool to be worth a server */
+#define JN_DB_SERVER_MB 96 /* mariadbd's own memory, besides pool, log buffer, connections */
+#define JN_DB_CONN_MB 2    /* budget per connection: stack, network and sort buffers */
+#define JN_DB_CONNS_MIN 32 /* max_connections never below */
 #define JN_DB_MEMORY_MAX_MB (1024 * 1024) /* 1 TiB */
 #define JN_DB_NAME_MAX 32
 #define JN_DB_CONF_MAX_LINES 40

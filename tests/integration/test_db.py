@@ -138,7 +138,8 @@ def test_config_explains_every_line(env):
     r = d.jern("db", "config", "main")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert "innodb_buffer_pool_size = 128M" in lines
+    # 256M: the server's own ~112M and 32 connections come first (test below)
+    assert "innodb_buffer_pool_size = 64M" in lines
     assert "innodb_flush_method = O_DIRECT" in lines
     settings = [l for l in lines if " = " in l and not l.startswith("#")]
     for s in settings:
@@ -151,7 +152,7 @@ def test_config_explains_every_line(env):
                     " @@character_set_server, @@bind_address, @@sync_binlog,"
                     " @@innodb_flush_log_at_trx_commit, @@tmpdir")
         pool, flush, log_bin, cs, bind, sync_binlog, trx_commit, tmpdir = cur.fetchone()
-    assert (pool, flush, log_bin, cs, bind) == (128 << 20, "O_DIRECT", 1, "utf8mb4", "127.0.0.1")
+    assert (pool, flush, log_bin, cs, bind) == (64 << 20, "O_DIRECT", 1, "utf8mb4", "127.0.0.1")
     assert (sync_binlog, trx_commit) == (1, 1)  # durable through a power loss
     # its own tmpdir, not /tmp, which other servers and tools share
     assert Path(tmpdir) == d.state / "db" / "main" / "tmp", tmpdir
@@ -166,6 +167,60 @@ def test_config_explains_every_line(env):
         assert "/jern-db-" in cg, cg
     else:
         assert "--memory is not enforced" in d.proc.output()
+
+
+def oom_kills(pid):
+    """How many processes the memory cgroup of pid has had killed (cgroup v1 or v2)."""
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        hier, ctrl, path = line.split(":", 2)
+        if "memory" in ctrl.split(","):
+            f = Path("/sys/fs/cgroup/memory") / path.lstrip("/") / "memory.oom_control"
+        elif hier == "0":
+            f = Path("/sys/fs/cgroup") / path.lstrip("/") / "memory.events"
+        else:
+            continue
+        if f.exists():
+            for l in f.read_text().splitlines():
+                if l.startswith("oom_kill "):
+                    return int(l.split()[1])
+    return None
+
+
+@pytest.mark.skipif(not have("sysbench"), reason="sysbench is not installed")
+def test_max_connections_busy_fit_the_memory_limit(env):
+    """The server runs in a memory cgroup of --memory: the pool, its own memory
+    and max_connections busy connections must fit in it, or a busy database
+    is an OOM kill (it was: 256M gave a 128M pool and 64 connections)."""
+    d = env["d"]
+    info = db_info(d)
+    if not info["memory_limit_bytes"]:
+        pytest.skip("no memory cgroup here: --memory is not enforced")
+    pid = info["pid"]
+    kills = oom_kills(pid)
+    from urllib.parse import urlparse
+    u = urlparse(json.loads(d.jern("db", "url", "main", "--json").stdout)["admin_url"])
+    with connect(u.geturl()) as c, c.cursor() as cur:
+        cur.execute("SELECT @@max_connections")
+        conns = cur.fetchone()[0]
+        cur.execute("CREATE DATABASE sbtest")
+    sb = ["sysbench", "oltp_read_write", "--db-driver=mysql", f"--mysql-host={u.hostname}",
+          f"--mysql-port={u.port}", f"--mysql-user={u.username}",
+          f"--mysql-password={u.password}", "--mysql-db=sbtest", "--tables=2",
+          "--table-size=300000", "--rand-type=uniform"]
+    try:
+        # ~150 MiB of rows: more than the pool holds (128M before the budget), so the pool fills
+        r = subprocess.run(sb + ["prepare"], capture_output=True, text=True, timeout=180)
+        assert r.returncode == 0, r.stdout + r.stderr
+        # every connection the server allows, less two (the monitor's and this test's)
+        r = subprocess.run(sb + [f"--threads={conns - 2}", "--time=12", "run"],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+        assert "Lost connection" not in r.stdout + r.stderr
+        assert db_info(d)["pid"] == pid, "mariadbd was restarted"
+        assert oom_kills(pid) == kills
+    finally:
+        with connect(u.geturl()) as c, c.cursor() as cur:
+            cur.execute("DROP DATABASE IF EXISTS sbtest")
 
 
 def test_app_reads_and_writes_rows_through_database_url(env):

@@ -6,6 +6,7 @@
 #include "db/env.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,13 +32,16 @@ static void test_sizes_table(void **state)
         bool dedicated;
         const char *pool, *redo, *conns;
     } cases[] = {
-        {256, false, "128M", "64M", "64"},     /* the minimum, shared */
-        {256, true, "192M", "96M", "32"},      /* dedicated: 75% */
-        {1024, false, "512M", "256M", "256"},  /* shared: 50% */
-        {1024, true, "768M", "384M", "128"},
-        {4096, true, "3072M", "1536M", "512"},
+        /* at small budgets the server's own ~112M and 32 connections come
+         * first: the pool is what is left (75%/50% would not fit) */
+        {256, false, "64M", "64M", "40"},         /* the minimum, shared */
+        {256, true, "64M", "64M", "40"},          /* dedicated: the same room */
+        {640, true, "448M", "224M", "40"},        /* 75% would leave room for 24 connections */
+        {1024, false, "512M", "256M", "200"},     /* shared: 50% */
+        {1024, true, "768M", "384M", "72"},       /* dedicated: 75% */
+        {4096, true, "3072M", "1536M", "432"},    /* log buffer 64M */
         {65536, true, "49152M", "4096M", "2000"}, /* redo and connections capped */
-        {1000, false, "480M", "240M", "260"},  /* the pool rounds down to 32M */
+        {1000, false, "480M", "240M", "204"},     /* the pool rounds down to 32M */
     };
     for (size_t i = 0; i < JN_ARRAY_LEN(cases); i++) {
         struct jn_db_conf_line l[JN_DB_CONF_MAX_LINES];
@@ -47,6 +51,30 @@ static void test_sizes_table(void **state)
         assert_string_equal(jn_db_conf_get(l, n, "innodb_buffer_pool_size"), cases[i].pool);
         assert_string_equal(jn_db_conf_get(l, n, "innodb_log_file_size"), cases[i].redo);
         assert_string_equal(jn_db_conf_get(l, n, "max_connections"), cases[i].conns);
+    }
+}
+
+/* The promise behind the sizes: the pool, the server's own memory and
+ * max_connections busy connections fit in the memory the server's cgroup is
+ * limited to. A config that does not is an OOM kill under load (a 640M
+ * dedicated server with 80 sysbench connections was, before this rule). */
+static void test_every_budget_fits_its_limit(void **state)
+{
+    for (int64_t mem = JN_DB_MEMORY_MIN_MB; mem <= 256 * 1024; mem = mem * 9 / 8) {
+        for (int d = 0; d < 2; d++) {
+            struct jn_db_conf_line l[JN_DB_CONF_MAX_LINES];
+            char err[256];
+            int n = build(mem, d, l, err);
+            assert_true(n > 0);
+            int64_t pool = atoll(jn_db_conf_get(l, n, "innodb_buffer_pool_size"));
+            int64_t logbuf = atoll(jn_db_conf_get(l, n, "innodb_log_buffer_size"));
+            int64_t conns = atoll(jn_db_conf_get(l, n, "max_connections"));
+            if (conns == 2000)
+                continue; /* capped: what is left stays unused */
+            assert_true(pool >= 32);
+            assert_true(pool + JN_DB_SERVER_MB + logbuf + conns * JN_DB_CONN_MB <= mem);
+            assert_true(pool <= (d ? mem * 3 / 4 : mem / 2));
+        }
     }
 }
 
@@ -233,10 +261,10 @@ static void test_env_merge(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sizes_table), cmocka_unit_test(test_rules_present),
-        cmocka_unit_test(test_bad_input),   cmocka_unit_test(test_memory_parse),
-        cmocka_unit_test(test_names),       cmocka_unit_test(test_env_merge),
-        cmocka_unit_test(test_bind_also),
+        cmocka_unit_test(test_sizes_table),   cmocka_unit_test(test_every_budget_fits_its_limit),
+        cmocka_unit_test(test_rules_present), cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_memory_parse),  cmocka_unit_test(test_names),
+        cmocka_unit_test(test_env_merge),     cmocka_unit_test(test_bind_also),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
