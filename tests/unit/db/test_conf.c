@@ -71,7 +71,7 @@ static void test_every_budget_fits_its_limit(void **state)
             int64_t conns = atoll(jn_db_conf_get(l, n, "max_connections"));
             if (conns == 2000)
                 continue; /* capped: what is left stays unused */
-            assert_true(pool >= 32);
+            assert_true(pool >= 64);
             assert_true(pool + JN_DB_SERVER_MB + logbuf + conns * JN_DB_CONN_MB <= mem);
             assert_true(pool <= (d ? mem * 3 / 4 : mem / 2));
         }
