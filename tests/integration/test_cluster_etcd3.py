@@ -577,6 +577,15 @@ def test_a_new_database_goes_where_its_app_may_have_data_and_is_run_from_any_nod
 
 
 @pytest.mark.skipif(not shutil.which("mariadbd"), reason="mariadb-server is not installed")
+def wait_listed(c, via, node):
+    """Until node's registration (after a restart) is in via's view: asked
+    before that, via answers "not in the cluster" (true, but not the case a
+    test means)."""
+    wait_for(lambda: node in [n["name"] for n in
+                              json.loads(c.jern(via, "nodes", "--json").stdout)["nodes"]],
+             30, f"node {node} listed by {via}")
+
+
 def test_a_create_asked_of_a_node_that_dies_fails_clearly_and_leaves_nothing(cluster3):
     """The node chosen for a new database is killed (kill -9, JERN_FAULT) once
     its server answers, before the database is recorded: the client that
@@ -588,6 +597,7 @@ def test_a_create_asked_of_a_node_that_dies_fails_clearly_and_leaves_nothing(clu
     c.nodes[target]["proc"].stop()
     c.start_node(target, etcd_url=c.etcd_url, env={"JERN_FAULT": "db:create-after-start"})
     try:
+        wait_listed(c, "e3", target)
         r = c.jern("e3", "db", "create", "halfdb", "--node", target, "--memory", "256M",
                    timeout=120)
         assert r.returncode == 1, r.stdout + r.stderr
@@ -596,6 +606,7 @@ def test_a_create_asked_of_a_node_that_dies_fails_clearly_and_leaves_nothing(clu
         assert c.nodes[target]["proc"].p.wait(30) == -signal.SIGKILL
         c.start_node(target, etcd_url=c.etcd_url)
         wait_for(lambda: not (st / "db" / "halfdb").exists(), 30, "the half-made halfdb removed")
+        wait_listed(c, "e3", target)
         # the name is free again once the node marked the old request failed
         # (until then a create answers 409 naming it)
         last = []
