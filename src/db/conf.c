@@ -100,14 +100,12 @@ int jn_db_conf_build(const struct jn_db_conf_in *in, struct jn_db_conf_line *out
     int64_t share = in->dedicated ? mem * 3 / 4 : mem / 2;
     int64_t room = mem - reserve - JN_DB_CONNS_MIN * JN_DB_CONN_MB;
     int64_t pool = (share < room ? share : room) / 32 * 32; /* >= 64M from the 256M minimum */
-    add(&b, "innodb_buffer_pool_size",
-        share <= room ? (in->dedicated ? "75% of the memory: the node is dedicated to this server "
-                                         "(seed: 70-80%)"
-                                       : "50% of the memory: the node is shared with apps (75% "
-                                         "when --dedicated)")
-                      : "what is left after the server's own memory and 32 connections (a small "
-                        "budget: 75%/50% would not fit)",
-        "%lldM", (long long)pool);
+    const char *why =
+        share > room    ? "what is left after the server's own memory and 32 connections (a small "
+                          "budget: 75%/50% would not fit)"
+        : in->dedicated ? "75% of the memory: the node is dedicated to this server (seed: 70-80%)"
+                        : "50% of the memory: the node is shared with apps (75% when --dedicated)";
+    add(&b, "innodb_buffer_pool_size", why, "%lldM", (long long)pool);
     add(&b, "innodb_buffer_pool_chunk_size",
         "32M chunks, so small pools are not rounded up to 128M multiples", "32M");
     /* A redo log about half the pool lets the page cleaner batch writes of
