@@ -197,6 +197,7 @@ def test_max_connections_busy_fit_the_memory_limit(env):
         pytest.skip("no memory cgroup here: --memory is not enforced")
     pid = info["pid"]
     kills = oom_kills(pid)
+    assert kills is not None, "no OOM-kill counter found for the server's memory cgroup"
     from urllib.parse import urlparse
     u = urlparse(json.loads(d.jern("db", "url", "main", "--json").stdout)["admin_url"])
     with connect(u.geturl()) as c, c.cursor() as cur:
